@@ -6,7 +6,7 @@ from django.urls import reverse
 from recruitment.models import User
 
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
-    User.Role.PATIENT: [("Home", "home")],
+    User.Role.PATIENT: [("Home", "home"), ("Trials", "trials:list")],
     User.Role.SITE_STAFF: [("Home", "home"), ("Trials", "trials:list")],
     User.Role.SPONSOR: [("Home", "home"), ("Trials", "trials:list")],
     User.Role.CURATOR: [("Home", "home"), ("Trials", "trials:list"), ("Admin", "admin:index")],

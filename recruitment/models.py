@@ -3,15 +3,20 @@
 Patient profiles, consents, matches and the candidate workflow join this module as they are built.
 """
 
-from django.contrib.auth.models import AbstractUser, BaseUserManager
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
 
 
-class UserManager(BaseUserManager["User"]):
+class UserManager(DjangoUserManager["User"]):
+    """Users sign in with their e-mail address; there is no separate username."""
+
     use_in_migrations = True
 
-    def _create(self, email: str, password: str | None, **fields: object) -> "User":
+    def _create(self, email: str | None, password: str | None, **fields: object) -> "User":
         if not email:
             raise ValueError("An e-mail address is required")
         user = self.model(email=self.normalize_email(email).lower(), **fields)
@@ -20,12 +25,16 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **fields: object) -> "User":
+    def create_user(  # type: ignore[override]
+        self, email: str | None, password: str | None = None, **fields: object
+    ) -> "User":
         fields.setdefault("is_staff", False)
         fields.setdefault("is_superuser", False)
         return self._create(email, password, **fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **fields: object) -> "User":
+    def create_superuser(  # type: ignore[override]
+        self, email: str | None, password: str | None = None, **fields: object
+    ) -> "User":
         fields.update(is_staff=True, is_superuser=True, role=User.Role.CURATOR)
         return self._create(email, password, **fields)
 
@@ -48,9 +57,9 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []
 
-    objects = UserManager()  # type: ignore[misc]
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         ordering = ["email"]
@@ -97,9 +106,7 @@ class SponsorMembership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "sponsor"], name="unique_sponsor_membership")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "sponsor"], name="unique_sponsor_membership")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.sponsor}"

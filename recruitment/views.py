@@ -5,10 +5,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from recruitment import selectors
+from recruitment.http import AuthenticatedRequest
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "home.html", selectors.home_summary(user=request.user))
 
 
@@ -18,4 +19,6 @@ def health(request: HttpRequest) -> JsonResponse:
     """Liveness and readiness for load balancers: 200 when every configured dependency answers, else 503."""
     checks = selectors.health_checks()
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )

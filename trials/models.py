@@ -78,7 +78,9 @@ class Trial(models.Model):
     phase = models.CharField(max_length=20, choices=Phase.choices, blank=True)
     study_type = models.CharField(max_length=20, choices=StudyType.choices, default=StudyType.UNKNOWN)
     overall_status = models.CharField(max_length=30, choices=Status.choices, default=Status.UNKNOWN)
-    sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, null=True, blank=True, related_name="trials")
+    sponsor = models.ForeignKey(
+        Sponsor, on_delete=models.PROTECT, null=True, blank=True, related_name="trials"
+    )
     collaborators = models.JSONField(default=list, blank=True)
     conditions = models.JSONField(default=list, blank=True, help_text="Condition names as registered.")
     keywords = models.JSONField(default=list, blank=True)
@@ -103,7 +105,9 @@ class Trial(models.Model):
     eligibility_text = models.TextField(blank=True)
     source = models.CharField(max_length=30, choices=Source.choices, default=Source.MANUAL)
     source_checksum = models.CharField(
-        max_length=64, blank=True, help_text="Hash of the imported record; an identical re-import changes nothing."
+        max_length=64,
+        blank=True,
+        help_text="Hash of the imported record; an identical re-import changes nothing.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

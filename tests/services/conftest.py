@@ -1,0 +1,108 @@
+"""Service-backed tests: the same tests run on embedded defaults (SQLite, eager Celery) in `make test`, and
+against real PostgreSQL, Redis and a real Celery worker process in `.ci/run`.
+
+Tests that only mean something on the real services ask for `real_services` and are skipped elsewhere.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(scope="session")
+def real_services(django_db_setup, django_db_blocker) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER or connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL and a Celery broker (DATABASE_URL and CELERY_BROKER_URL), as in .ci/run"
+        )
+
+
+def _database_url_of_test_database() -> str:
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
+
+
+class WorkerProcess:
+    """A real `celery worker` process bound to the test database, which a test may kill and restart."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.name = ""
+
+    def start(self) -> None:
+        from config.celery import app
+
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        env = {**os.environ, "DATABASE_URL": _database_url_of_test_database()}
+        log = (self.log_dir / f"{self.name.split('@')[0]}.log").open("wb")
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                self.name,
+                "--queues",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited at start; see {log.name}")
+            if app.control.ping(destination=[self.name], timeout=1.0):
+                return
+        raise RuntimeError(f"the Celery worker did not answer within 60 s; see {log.name}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(real_services, tmp_path_factory) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(tmp_path_factory.mktemp("celery-logs"))
+    worker.start()
+    yield worker
+    worker.stop()

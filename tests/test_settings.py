@@ -1,0 +1,78 @@
+"""Settings come from the environment; production settings pass Django's deployment checks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-0123456789abcdefghij",
+    "ALLOWED_HOSTS": "trials.example.org",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def run_django(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def read_settings(names: list[str], env: dict[str, str]) -> dict[str, object]:
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}, default=str))"
+    )
+    result = run_django("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = run_django("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+    result = run_django("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_without_service_urls_the_app_uses_sqlite_and_eager_tasks():
+    values = read_settings(["DATABASES", "CELERY_TASK_ALWAYS_EAGER"], env={})
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+
+
+def test_service_urls_switch_to_postgresql_and_a_real_broker():
+    env = {
+        "DATABASE_URL": "postgres://app@db.internal:5432/recruit",
+        "CELERY_BROKER_URL": "redis://cache:6379/0",
+    }
+    values = read_settings(["DATABASES", "CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL"], env=env)
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert values["DATABASES"]["default"]["NAME"] == "recruit"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert values["CELERY_BROKER_URL"] == "redis://cache:6379/0"
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_malformed_boolean_setting_is_refused_with_its_name(value):
+    result = run_django("check", env={"DEBUG": value})
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr

@@ -1,0 +1,39 @@
+import pytest
+from django.urls import reverse
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pat_finds_a_trial_by_title_and_opens_it(client, pat, nsclc_trial, boston_site):
+    factories.TrialFactory(brief_title="Vitamin D in asthma")
+    client.force_login(pat)
+    page = client.get(reverse("trials:list"), {"q": "osimertinib"}).content.decode()
+    assert nsclc_trial.nct_id in page
+    assert "Vitamin D in asthma" not in page
+    detail = client.get(reverse("trials:detail", args=[nsclc_trial.nct_id.lower()])).content.decode()
+    assert "Boston Thoracic Oncology" in detail
+
+
+def test_an_unknown_trial_is_not_found(client, pat):
+    client.force_login(pat)
+    assert client.get(reverse("trials:detail", args=["NCT00000000"])).status_code == 404
+
+
+def test_the_status_filter_keeps_only_that_status(client, cora):
+    open_trial = factories.TrialFactory()
+    closed = factories.TrialFactory(overall_status="COMPLETED")
+    client.force_login(cora)
+    page = client.get(reverse("trials:list"), {"status": "COMPLETED"}).content.decode()
+    assert closed.nct_id in page
+    assert open_trial.nct_id not in page
+
+
+def test_the_trial_list_costs_the_same_queries_for_many_trials(client, cora, django_assert_max_num_queries):
+    for _ in range(30):
+        factories.TrialSiteFactory()
+    client.force_login(cora)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("trials:list"))
+    assert response.status_code == 200
