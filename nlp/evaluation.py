@@ -1,0 +1,238 @@
+"""Scoring entity spans against Chia's BRAT annotations.
+
+Pure functions only: the benchmark command reads the corpus and prints; this module holds the reader, the
+deterministic train/evaluation split and the metrics, so they can be unit-tested without the corpus.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+SCORED_TYPES: tuple[str, ...] = (
+    "Condition",
+    "Drug",
+    "Procedure",
+    "Measurement",
+    "Value",
+    "Temporal",
+    "Negation",
+    "Person",
+)
+
+# One trial in five is held out; crc32 of the NCT id keeps the split stable across machines and orderings.
+HELD_OUT_MODULUS = 5
+
+
+@dataclass(frozen=True)
+class BratEntity:
+    id: str
+    type: str
+    fragments: tuple[tuple[int, int], ...]
+
+    @property
+    def start(self) -> int:
+        return min(s for s, _ in self.fragments)
+
+    @property
+    def end(self) -> int:
+        return max(e for _, e in self.fragments)
+
+
+@dataclass(frozen=True)
+class BratDocument:
+    name: str
+    text: str
+    entities: tuple[BratEntity, ...]
+    relations: tuple[tuple[str, str, str], ...]  # (type, arg1 id, arg2 id)
+
+    @property
+    def trial_id(self) -> str:
+        return self.name.split("_", 1)[0]
+
+
+@dataclass(frozen=True)
+class PredictedEntity:
+    type: str
+    start: int
+    end: int
+    negated: bool = False
+
+
+@dataclass
+class Prediction:
+    entities: list[PredictedEntity] = field(default_factory=list)
+    # (index of measurement-like entity, index of value entity) into `entities`
+    has_value: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PRF:
+    true_positives: int
+    predicted: int
+    gold: int
+
+    @property
+    def precision(self) -> float:
+        return self.true_positives / self.predicted if self.predicted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.true_positives / self.gold if self.gold else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    strict: dict[str, PRF]
+    relaxed: dict[str, PRF]
+    strict_micro: PRF
+    relaxed_micro: PRF
+    has_value_accuracy: float
+    has_value_gold: int
+    negation_recall: float
+    negated_gold: int
+
+
+def parse_ann(name: str, text: str, ann: str) -> BratDocument:
+    entities: list[BratEntity] = []
+    relations: list[tuple[str, str, str]] = []
+    for line in ann.splitlines():
+        parts = line.split("\t")
+        if line.startswith("T") and len(parts) >= 2:
+            type_and_offsets = parts[1].split(" ", 1)
+            if len(type_and_offsets) != 2:
+                continue
+            fragments = tuple(
+                (int(a), int(b))
+                for a, b in (frag.split() for frag in type_and_offsets[1].split(";") if frag.strip())
+            )
+            entities.append(BratEntity(parts[0], type_and_offsets[0], fragments))
+        elif line.startswith("R") and len(parts) >= 2:
+            fields = parts[1].split()
+            if len(fields) == 3:
+                relations.append((fields[0], fields[1].split(":", 1)[-1], fields[2].split(":", 1)[-1]))
+    return BratDocument(name, text, tuple(entities), tuple(relations))
+
+
+def read_brat_zip(path: str) -> list[BratDocument]:
+    """Every `<name>.txt` with its `<name>.ann` in the archive, sorted by name."""
+    with zipfile.ZipFile(path) as archive:
+        members = {PurePosixPath(n): n for n in archive.namelist()}
+        documents = []
+        for member, raw_name in sorted(members.items()):
+            if member.suffix != ".txt":
+                continue
+            ann_name = members.get(member.with_suffix(".ann"))
+            if ann_name is None:
+                continue
+            text = archive.read(raw_name).decode("utf-8")
+            ann = archive.read(ann_name).decode("utf-8")
+            documents.append(parse_ann(member.stem, text, ann))
+    return documents
+
+
+def is_held_out(trial_id: str) -> bool:
+    return zlib.crc32(trial_id.encode("ascii")) % HELD_OUT_MODULUS == 0
+
+
+def split(documents: Iterable[BratDocument]) -> tuple[list[BratDocument], list[BratDocument]]:
+    """(training, held-out evaluation) by trial id, so both sections of a trial fall on the same side."""
+    train: list[BratDocument] = []
+    held_out: list[BratDocument] = []
+    for doc in documents:
+        (held_out if is_held_out(doc.trial_id) else train).append(doc)
+    return train, held_out
+
+
+def _overlaps(a: BratEntity, start: int, end: int) -> bool:
+    return any(s < end and start < e for s, e in a.fragments)
+
+
+def _count(
+    documents: Sequence[BratDocument],
+    predictions: Mapping[str, Prediction],
+    types: Sequence[str],
+    relaxed: bool,
+) -> dict[str, PRF]:
+    counts: dict[str, PRF] = {}
+    for entity_type in types:
+        tp = predicted = gold_total = 0
+        for doc in documents:
+            gold = [e for e in doc.entities if e.type == entity_type]
+            pred = [p for p in predictions.get(doc.name, Prediction()).entities if p.type == entity_type]
+            gold_total += len(gold)
+            predicted += len(pred)
+            if relaxed:
+                # A gold entity counts once, so splitting one span in two is not rewarded twice.
+                used: set[int] = set()
+                for p in pred:
+                    for i, g in enumerate(gold):
+                        if i not in used and _overlaps(g, p.start, p.end):
+                            used.add(i)
+                            tp += 1
+                            break
+            else:
+                gold_spans = {g.fragments for g in gold}
+                tp += sum(1 for p in pred if ((p.start, p.end),) in gold_spans)
+        counts[entity_type] = PRF(tp, predicted, gold_total)
+    return counts
+
+
+def _micro(counts: Mapping[str, PRF]) -> PRF:
+    return PRF(
+        sum(c.true_positives for c in counts.values()),
+        sum(c.predicted for c in counts.values()),
+        sum(c.gold for c in counts.values()),
+    )
+
+
+def _find(pred: Prediction, gold: BratEntity) -> list[int]:
+    return [i for i, p in enumerate(pred.entities) if p.type == gold.type and _overlaps(gold, p.start, p.end)]
+
+
+def score(
+    documents: Sequence[BratDocument],
+    predictions: Mapping[str, Prediction],
+    types: Sequence[str] = SCORED_TYPES,
+) -> Report:
+    strict = _count(documents, predictions, types, relaxed=False)
+    relaxed = _count(documents, predictions, types, relaxed=True)
+    has_value_gold = has_value_right = negated_gold = negated_found = 0
+    for doc in documents:
+        pred = predictions.get(doc.name, Prediction())
+        by_id = {e.id: e for e in doc.entities}
+        links = set(pred.has_value)
+        for rel_type, arg1, arg2 in doc.relations:
+            head, tail = by_id.get(arg1), by_id.get(arg2)
+            if head is None or tail is None:
+                continue
+            if rel_type == "Has_value":
+                has_value_gold += 1
+                if any((h, v) in links for h in _find(pred, head) for v in _find(pred, tail)):
+                    has_value_right += 1
+            elif rel_type == "Has_negation":
+                negated_gold += 1
+                if any(
+                    p.negated and _overlaps(head, p.start, p.end)
+                    for p in pred.entities
+                    if p.type != "Negation"
+                ):
+                    negated_found += 1
+    return Report(
+        strict=strict,
+        relaxed=relaxed,
+        strict_micro=_micro(strict),
+        relaxed_micro=_micro(relaxed),
+        has_value_accuracy=has_value_right / has_value_gold if has_value_gold else 0.0,
+        has_value_gold=has_value_gold,
+        negation_recall=negated_found / negated_gold if negated_gold else 0.0,
+        negated_gold=negated_gold,
+    )

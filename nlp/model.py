@@ -1,0 +1,175 @@
+"""The criteria tree handed to the matcher, and its JSON form.
+
+Trees are And / Or / Not / Except(main, exception) over Atoms. Negation found in the text is already applied
+by the tree (a negated atom sits under Not), so an Atom always states the positive fact to look up; its
+`assertion` records what the text said (provenance), and `review` marks readings a curator should confirm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeAlias
+
+AtomKind = Literal[
+    "condition",
+    "biomarker",
+    "lab",
+    "therapy",
+    "procedure",
+    "demographic",
+    "performance_status",
+    "pregnancy",
+    "life_expectancy",
+    "other",
+]
+Assertion = Literal["present", "negated", "historical", "hypothetical", "exception"]
+Section = Literal["inclusion", "exclusion"]
+
+
+@dataclass(frozen=True)
+class Concept:
+    system: str
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    amount: float
+    unit: str  # days, weeks, months, years
+    relation: str  # "within" (the last N units) or "at_least" (N units or more ago)
+    anchor: str = ""  # e.g. "first dose", "randomisation", "enrolment"
+
+
+@dataclass(frozen=True)
+class Atom:
+    kind: AtomKind
+    text: str
+    span: tuple[int, int]
+    rule_id: str
+    confidence: float
+    checkable: bool = True
+    mapped: bool = False
+    concept: Concept | None = None
+    comparator: str | None = None  # one of >=, >, <=, <, =, in
+    value: float | None = None
+    value_high: float | None = None
+    values: tuple[float, ...] = ()  # explicit sets, e.g. ECOG 0 or 1
+    unit: str | None = None
+    uln_multiple: float | None = None
+    lln_multiple: float | None = None
+    alteration: str | None = None  # biomarker alteration, e.g. "G12C", "exon 19 deletion", "fusion", "IHC 3+"
+    assay: str | None = None
+    window: TimeWindow | None = None
+    assertion: Assertion = "present"
+    review: str | None = None  # why a curator should look, e.g. a polarity conflict
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+@dataclass(frozen=True)
+class Except:
+    main: Node
+    exception: Node
+
+
+Node: TypeAlias = And | Or | Not | Except | Atom
+
+
+@dataclass(frozen=True)
+class Criterion:
+    section: Section
+    text: str
+    span: tuple[int, int]
+    tree: Node
+
+
+@dataclass(frozen=True)
+class ParsedEligibility:
+    criteria: list[Criterion]
+    parser_version: str
+    dictionary_version: str
+    section_headings_found: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def atoms(self) -> list[Atom]:
+        return [atom for criterion in self.criteria for atom in iter_atoms(criterion.tree)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "parser_version": self.parser_version,
+            "dictionary_version": self.dictionary_version,
+            "section_headings_found": self.section_headings_found,
+            "notes": list(self.notes),
+            "criteria": [
+                {"section": c.section, "text": c.text, "span": list(c.span), "tree": node_to_dict(c.tree)}
+                for c in self.criteria
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParsedEligibility:
+        return cls(
+            criteria=[
+                Criterion(c["section"], c["text"], (c["span"][0], c["span"][1]), node_from_dict(c["tree"]))
+                for c in data["criteria"]
+            ],
+            parser_version=data["parser_version"],
+            dictionary_version=data["dictionary_version"],
+            section_headings_found=data["section_headings_found"],
+            notes=list(data["notes"]),
+        )
+
+
+def iter_atoms(node: Node) -> list[Atom]:
+    if isinstance(node, Atom):
+        return [node]
+    if isinstance(node, Not):
+        return iter_atoms(node.child)
+    if isinstance(node, Except):
+        return iter_atoms(node.main) + iter_atoms(node.exception)
+    return [atom for child in node.children for atom in iter_atoms(child)]
+
+
+def node_to_dict(node: Node) -> dict[str, Any]:
+    if isinstance(node, Atom):
+        data = asdict(node)
+        data["span"] = list(node.span)
+        data["values"] = list(node.values)
+        return {"type": "atom", **data}
+    if isinstance(node, Not):
+        return {"type": "not", "child": node_to_dict(node.child)}
+    if isinstance(node, Except):
+        return {"type": "except", "main": node_to_dict(node.main), "exception": node_to_dict(node.exception)}
+    kind = "and" if isinstance(node, And) else "or"
+    return {"type": kind, "children": [node_to_dict(child) for child in node.children]}
+
+
+def node_from_dict(data: dict[str, Any]) -> Node:
+    kind = data["type"]
+    if kind == "not":
+        return Not(node_from_dict(data["child"]))
+    if kind == "except":
+        return Except(node_from_dict(data["main"]), node_from_dict(data["exception"]))
+    if kind in ("and", "or"):
+        children = tuple(node_from_dict(child) for child in data["children"])
+        return And(children) if kind == "and" else Or(children)
+    fields = {k: v for k, v in data.items() if k != "type"}
+    fields["span"] = (fields["span"][0], fields["span"][1])
+    fields["values"] = tuple(fields["values"])
+    fields["concept"] = Concept(**fields["concept"]) if fields["concept"] else None
+    fields["window"] = TimeWindow(**fields["window"]) if fields["window"] else None
+    return Atom(**fields)

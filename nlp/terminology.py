@@ -1,0 +1,223 @@
+"""Versioned vocabularies under nlp/data/ and the lookups the matcher needs.
+
+Linking goes exact label, then synonym, then a guarded rapidfuzz fallback. The fallback never applies to gene
+symbols or abbreviations, and refuses candidates that differ from the query in a number or a negating prefix,
+because those near-misses ("type 1" vs "type 2 diabetes", "small cell" vs "non-small cell") score above 95.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib.resources import files
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from nlp.model import Concept
+
+FUZZY_MIN_SCORE = 92.0
+_NEGATING_PREFIX = re.compile(r"\b(non|not|un|anti|in)[- ]?", re.I)
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class Lab:
+    code: str
+    label: str
+    loinc: str
+    unit: str
+    molar_mass: float | None
+    synonyms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    concept: Concept
+    synonyms: tuple[str, ...]
+
+
+def _data(name: str) -> str:
+    return files("nlp").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(_data(name).splitlines(), delimiter="\t"))
+
+
+def _split(field: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (field or "").split("|") if part.strip())
+
+
+@lru_cache(maxsize=1)
+def manifest() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_data("manifest.json"))
+    return data
+
+
+@cache
+def load_json(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_data(name))
+    return data
+
+
+@lru_cache(maxsize=1)
+def _diagnoses() -> dict[str, tuple[str, str, str, tuple[str, ...]]]:
+    return {
+        row["code"]: (row["label"], row["parent"], row["icd10cm"], _split(row["synonyms"]))
+        for row in _rows("diagnoses.tsv")
+    }
+
+
+@lru_cache(maxsize=1)
+def _drug_class_parents() -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    return {
+        row["code"]: (row["label"], row["parent"], _split(row["synonyms"]))
+        for row in _rows("drug_classes.tsv")
+    }
+
+
+@lru_cache(maxsize=1)
+def _drugs() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    return {row["drug"]: (_split(row["classes"]), _split(row["synonyms"])) for row in _rows("drugs.tsv")}
+
+
+@lru_cache(maxsize=1)
+def labs() -> dict[str, Lab]:
+    return {
+        row["code"]: Lab(
+            row["code"],
+            row["label"],
+            row["loinc"],
+            row["unit"],
+            float(row["molar_mass_g_per_mol"]) if row["molar_mass_g_per_mol"] else None,
+            _split(row["synonyms"]),
+        )
+        for row in _rows("labs.tsv")
+    }
+
+
+def lab_by_code(code: str) -> Lab:
+    try:
+        return labs()[code]
+    except KeyError:
+        raise KeyError(f"unknown lab {code!r}; known: {sorted(labs())}") from None
+
+
+@lru_cache(maxsize=1)
+def genes() -> dict[str, str]:
+    """Symbol or alias (case as written) -> HGNC symbol."""
+    table: dict[str, str] = {}
+    for row in _rows("genes.tsv"):
+        table[row["symbol"]] = row["symbol"]
+        for alias in _split(row["aliases"]):
+            table[alias] = row["symbol"]
+    return table
+
+
+def is_a(code: str, ancestor_code: str) -> bool:
+    """True when `code` is `ancestor_code` or below it in the diagnosis or drug-class hierarchy."""
+    seen: set[str] = set()
+    current = code
+    while current and current not in seen:
+        if current == ancestor_code:
+            return True
+        seen.add(current)
+        current = _parent(current)
+    return False
+
+
+def _parent(code: str) -> str:
+    if code in _diagnoses():
+        return _diagnoses()[code][1]
+    if code in _drug_class_parents():
+        return _drug_class_parents()[code][1]
+    return ""
+
+
+def diagnosis(code: str) -> Concept:
+    label, _, _, _ = _diagnoses()[code]
+    return Concept("diagnosis", code, label)
+
+
+def icd10cm(code: str) -> str | None:
+    return _diagnoses()[code][2] or None
+
+
+def drug_classes(drug: str) -> list[str]:
+    """All classes of a drug, nearest first: pembrolizumab -> anti_pd1, immune_checkpoint_inhibitor, ..."""
+    direct = _drugs().get(drug.lower())
+    if direct is None:
+        return []
+    result: list[str] = []
+    frontier = list(direct[0])
+    while frontier:
+        code = frontier.pop(0)
+        if code and code not in result:
+            result.append(code)
+            frontier.append(_drug_class_parents().get(code, ("", "", ()))[1])
+    return result
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, list[Entry]]:
+    """Every linkable term by kind: condition, therapy, procedure, lab."""
+    conditions = [
+        Entry(Concept("diagnosis", code, label), (label, *synonyms))
+        for code, (label, _, _, synonyms) in _diagnoses().items()
+    ]
+    therapies = [
+        Entry(Concept("drug", drug, drug), (drug, *synonyms)) for drug, (_, synonyms) in _drugs().items()
+    ] + [
+        Entry(Concept("drug_class", code, label), (label, *synonyms))
+        for code, (label, _, synonyms) in _drug_class_parents().items()
+    ]
+    procedures = [
+        Entry(Concept("procedure", row["code"], row["label"]), (row["label"], *_split(row["synonyms"])))
+        for row in _rows("procedures.tsv")
+    ]
+    lab_entries = [
+        Entry(Concept("loinc", lab.loinc, lab.label), (lab.label, *lab.synonyms)) for lab in labs().values()
+    ]
+    return {"condition": conditions, "therapy": therapies, "procedure": procedures, "lab": lab_entries}
+
+
+def _is_abbreviation(term: str) -> bool:
+    return len(term) <= 5 or sum(c.isupper() for c in term) >= 2
+
+
+@lru_cache(maxsize=1)
+def _exact_index() -> dict[str, dict[str, tuple[Concept, bool]]]:
+    """kind -> lower-cased term -> (concept, matched the preferred label)."""
+    index: dict[str, dict[str, tuple[Concept, bool]]] = {}
+    for kind, entries in vocabulary().items():
+        table = index.setdefault(kind, {})
+        for entry in entries:
+            for position, term in enumerate(entry.synonyms):
+                table.setdefault(term.lower(), (entry.concept, position == 0))
+    return index
+
+
+def link(text: str, kind: str) -> tuple[Concept | None, str]:
+    """(concept, how) where how is exact, synonym, fuzzy or unmapped."""
+    key = " ".join(text.lower().split())
+    table = _exact_index().get(kind, {})
+    if key in table:
+        concept, preferred = table[key]
+        return concept, "exact" if preferred else "synonym"
+    if _is_abbreviation(text) or text.strip() in genes():
+        return None, "unmapped"
+    choices = [term for term in table if not _is_abbreviation(term)]
+    best = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE)
+    if best is None or not _safe_near_miss(key, best[0]):
+        return None, "unmapped"
+    return table[best[0]][0], "fuzzy"
+
+
+def _safe_near_miss(query: str, candidate: str) -> bool:
+    if _DIGITS.findall(query) != _DIGITS.findall(candidate):
+        return False
+    return _NEGATING_PREFIX.findall(query) == _NEGATING_PREFIX.findall(candidate)

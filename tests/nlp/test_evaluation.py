@@ -1,0 +1,67 @@
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nlp.evaluation import PredictedEntity, Prediction, is_held_out, parse_ann, read_brat_zip, score, split
+
+TEXT = "No history of diabetes\nANC >= 1500/mm3\n"
+ANN = "\n".join(
+    [
+        "T1\tNegation 0 2\tNo",
+        "T2\tCondition 14 22\tdiabetes",
+        "T3\tMeasurement 23 26\tANC",
+        "T4\tValue 27 38\t>= 1500/mm3",
+        "T5\tCondition 0 2;14 22\tNo diabetes",
+        "R1\tHas_negation Arg1:T2 Arg2:T1",
+        "R2\tHas_value Arg1:T3 Arg2:T4",
+    ]
+)
+
+
+def test_brat_reader_keeps_discontinuous_fragments_and_relations() -> None:
+    doc = parse_ann("NCT00000001_inc", TEXT, ANN)
+    assert doc.trial_id == "NCT00000001"
+    assert doc.entities[4].fragments == ((0, 2), (14, 22))
+    assert ("Has_value", "T3", "T4") in doc.relations
+
+
+def test_brat_reader_reads_pairs_from_a_zip(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("chia/NCT00000001_inc.txt", TEXT)
+        archive.writestr("chia/NCT00000001_inc.ann", ANN)
+        archive.writestr("chia/NCT00000002_exc.txt", "orphan without annotations")
+    path = tmp_path / "mini.zip"
+    path.write_bytes(buffer.getvalue())
+    docs = read_brat_zip(str(path))
+    assert [d.name for d in docs] == ["NCT00000001_inc"]
+
+
+def test_split_is_by_trial_and_deterministic() -> None:
+    docs = [parse_ann(f"NCT{n:08d}_{s}", "", "") for n in range(200) for s in ("inc", "exc")]
+    train, held_out = split(docs)
+    assert {d.trial_id for d in train}.isdisjoint({d.trial_id for d in held_out})
+    assert 0.1 < len(held_out) / len(docs) < 0.3
+    assert all(is_held_out(d.trial_id) for d in held_out)
+
+
+def test_strict_needs_exact_span_relaxed_needs_overlap() -> None:
+    doc = parse_ann("d", TEXT, ANN)
+    prediction = Prediction(
+        entities=[
+            PredictedEntity("Condition", 14, 22, negated=True),
+            PredictedEntity("Measurement", 23, 26),
+            PredictedEntity("Value", 30, 38),
+        ],
+        has_value=[(1, 2)],
+    )
+    report = score([doc], {"d": prediction})
+    assert report.strict["Condition"].true_positives == 1
+    assert report.strict["Value"].true_positives == 0
+    assert report.relaxed["Value"].true_positives == 1
+    assert report.has_value_accuracy == 1.0
+    assert report.negation_recall == 1.0
+    assert report.relaxed["Condition"].recall == pytest.approx(0.5)
+    assert report.strict["Negation"].recall == 0.0

@@ -1,0 +1,82 @@
+import pytest
+
+from nlp.terminology import drug_classes, icd10cm, is_a, link, manifest
+from nlp.units import UnitError, convert
+
+
+def test_lung_adenocarcinoma_is_a_nsclc_is_a_lung_cancer_is_a_solid_tumour() -> None:
+    assert is_a("luad", "nsclc")
+    assert is_a("luad", "lung_cancer")
+    assert is_a("luad", "solid_tumour")
+    assert is_a("nsclc", "nsclc")
+
+
+def test_is_a_does_not_go_downwards_or_sideways() -> None:
+    assert not is_a("solid_tumour", "luad")
+    assert not is_a("sclc", "nsclc")
+    assert not is_a("unknown_code", "solid_tumour")
+
+
+def test_diagnoses_carry_icd10cm_codes_where_known() -> None:
+    assert icd10cm("breast_cancer") == "C50.919"
+
+
+def test_pembrolizumab_is_an_anti_pd1_and_an_immune_checkpoint_inhibitor() -> None:
+    classes = drug_classes("Pembrolizumab")
+    assert classes[0] == "anti_pd1"
+    assert "immune_checkpoint_inhibitor" in classes
+    assert is_a("anti_pd1", "immune_checkpoint_inhibitor")
+
+
+def test_unknown_drug_has_no_classes() -> None:
+    assert drug_classes("notadrug") == []
+
+
+def test_linking_prefers_exact_then_synonym() -> None:
+    concept, how = link("non-small cell lung cancer", "condition")
+    assert concept is not None and concept.code == "nsclc" and how == "exact"
+    concept, how = link("NSCLC", "condition")
+    assert concept is not None and concept.code == "nsclc" and how == "synonym"
+
+
+def test_fuzzy_linking_fixes_a_typo() -> None:
+    concept, how = link("hepatocelular carcinoma", "condition")
+    assert concept is not None and concept.code == "hcc" and how == "fuzzy"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["type 3 diabetes mellitus", "non-small cell lung carcinomas of the foot", "NSCL", "KRASS"],
+)
+def test_fuzzy_linking_refuses_near_misses_and_abbreviations(text: str) -> None:
+    concept, how = link(text, "condition")
+    assert concept is None and how == "unmapped"
+
+
+def test_fuzzy_linking_never_turns_small_cell_into_non_small_cell() -> None:
+    concept, _ = link("small-cell lung carcinom", "condition")
+    assert concept is None or concept.code == "sclc"
+
+
+def test_manifest_names_parser_and_dictionary_versions() -> None:
+    assert manifest()["parser_version"]
+    assert manifest()["dictionary_version"]
+
+
+def test_creatinine_mg_per_dl_converts_to_umol_per_l_with_its_molar_mass() -> None:
+    assert convert(1.0, "mg/dL", "umol/L", analyte="creatinine") == pytest.approx(88.4, abs=0.1)
+    assert convert(88.4, "µmol/L", "mg/dL", analyte="creatinine") == pytest.approx(1.0, abs=0.01)
+
+
+def test_ten_to_the_ninth_per_litre_equals_ten_cubed_per_microlitre() -> None:
+    assert convert(1.5, "x 10^9/L", "10^3/uL") == pytest.approx(1.5)
+    assert convert(1500, "cells/mm3", "10^9/L") == pytest.approx(1.5)
+
+
+def test_incompatible_units_raise_a_clear_error() -> None:
+    with pytest.raises(UnitError, match="cannot convert"):
+        convert(1.0, "mg/dL", "mL/min")
+    with pytest.raises(UnitError, match="analyte"):
+        convert(1.0, "mg/dL", "umol/L")
+    with pytest.raises(UnitError, match="unknown unit"):
+        convert(1.0, "furlongs-ish", "g")
