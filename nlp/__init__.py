@@ -1,0 +1,38 @@
+"""Eligibility-criteria NLP: a pure library (no Django) used by the trial registry and the matcher."""
+
+from nlp.model import (
+    And,
+    Atom,
+    Concept,
+    Criterion,
+    Except,
+    Node,
+    Not,
+    Or,
+    ParsedEligibility,
+    TimeWindow,
+    iter_atoms,
+)
+from nlp.parser import parse_eligibility
+from nlp.terminology import drug_classes, is_a, link
+from nlp.units import UnitError, convert
+
+__all__ = [
+    "And",
+    "Atom",
+    "Concept",
+    "Criterion",
+    "Except",
+    "Node",
+    "Not",
+    "Or",
+    "ParsedEligibility",
+    "TimeWindow",
+    "UnitError",
+    "convert",
+    "drug_classes",
+    "is_a",
+    "iter_atoms",
+    "link",
+    "parse_eligibility",
+]

@@ -34,14 +34,20 @@ def test_unknown_drug_has_no_classes() -> None:
 
 def test_linking_prefers_exact_then_synonym() -> None:
     concept, how = link("non-small cell lung cancer", "condition")
-    assert concept is not None and concept.code == "nsclc" and how == "exact"
+    assert concept is not None
+    assert concept.code == "nsclc"
+    assert how == "exact"
     concept, how = link("NSCLC", "condition")
-    assert concept is not None and concept.code == "nsclc" and how == "synonym"
+    assert concept is not None
+    assert concept.code == "nsclc"
+    assert how == "synonym"
 
 
 def test_fuzzy_linking_fixes_a_typo() -> None:
     concept, how = link("hepatocelular carcinoma", "condition")
-    assert concept is not None and concept.code == "hcc" and how == "fuzzy"
+    assert concept is not None
+    assert concept.code == "hcc"
+    assert how == "fuzzy"
 
 
 @pytest.mark.parametrize(
@@ -50,7 +56,8 @@ def test_fuzzy_linking_fixes_a_typo() -> None:
 )
 def test_fuzzy_linking_refuses_near_misses_and_abbreviations(text: str) -> None:
     concept, how = link(text, "condition")
-    assert concept is None and how == "unmapped"
+    assert concept is None
+    assert how == "unmapped"
 
 
 def test_fuzzy_linking_never_turns_small_cell_into_non_small_cell() -> None:

@@ -1,0 +1,792 @@
+"""Atom extraction from normalised criteria text: regex rules for values, biomarkers and scales.
+
+Each rule yields `Found` candidates in normalised offsets with a rule id; `resolve` keeps the most specific
+candidate where they overlap (a lab with its value beats the bare lab name, "EGFR TKI" beats the gene "EGFR").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from nlp.model import AtomKind, Concept, TimeWindow
+from nlp.terminology import genes, labs, load_json
+
+NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+COMPARATOR = (
+    r">=|<=|=>|=<|>|<|=|"
+    r"(?:greater|more|higher|less|lower|fewer) than or equal to|"
+    r"(?:greater|more|higher|less|lower|fewer) than|at least|at most|no (?:more|less|greater|higher"
+    r"|lower) than|"
+    r"not (?:more|less|greater|higher|lower) than|(?:equal to or )?(?:above|below|over|under)|up to|"
+    r"not exceed(?:ing)?|exceeding|minimum(?: of)?|maximum(?: of)?|within"
+)
+_COMPARATOR_WORDS = [
+    (
+        r"^(>=|=>|at least|greater than or equal|more than or equal|higher than or equal|no less than|"
+        r"not less than|no lower than|not lower than|minimum)",
+        ">=",
+    ),
+    (
+        r"^(<=|=<|at most|less than or equal|lower than or equal|fewer than or equal|no more than"
+        r"|not more than|"
+        r"no greater than|not greater than|no higher than|not higher than|up to|not exceed|maximum|within)",
+        "<=",
+    ),
+    (r"^(>|greater than|more than|higher than|above|over|exceeding)", ">"),
+    (r"^(<|less than|lower than|fewer than|below|under)", "<"),
+    (r"^=", "="),
+]
+UNIT = (
+    r"x\s*10\s*\^?\s*\d+\s*/\s*(?:u|m|mc)?l|10\s*\^\s*\d+\s*/\s*(?:u|m|mc)?l|"
+    r"(?:cells\s*)?/\s*(?:mm\s*\^?\s*3|mm³|ul|mcl|l)\b|"
+    r"g/dl|g/l|mg/dl|mg/l|umol/l|mmol/l|mol/l|ml/min(?:/1\.73\s*m\s*\^?\s*2)?|u/l|iu/l|ng/ml|pg/ml|"
+    r"%|ms(?:ec)?\b|seconds?\b|mmhg|kg/m\s*\^?\s*2|kg\b"
+)
+_ULN = r"(?:(?:the\s+)?(?:institutional\s+)?(?:upper limit of (?:the\s+)?normal(?: range)?|ULN))"
+_LLN = r"(?:(?:the\s+)?(?:institutional\s+)?(?:lower limit of (?:the\s+)?normal(?: range)?|LLN))"
+
+
+@dataclass
+class Found:
+    kind: AtomKind
+    start: int
+    end: int
+    rule_id: str
+    confidence: float
+    concept: Concept | None = None
+    checkable: bool = True
+    comparator: str | None = None
+    value: float | None = None
+    value_high: float | None = None
+    values: tuple[float, ...] = ()
+    unit: str | None = None
+    uln_multiple: float | None = None
+    lln_multiple: float | None = None
+    alteration: str | None = None
+    assay: str | None = None
+    window: TimeWindow | None = None
+    display: str | None = None  # text to report when it differs from the span (shared-head expansion)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def specificity(self) -> int:
+        return sum(
+            x is not None
+            for x in (self.comparator, self.value, self.unit, self.uln_multiple, self.alteration, self.assay)
+        )
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def comparator(text: str) -> str | None:
+    lowered = " ".join(text.lower().split())
+    for pattern, symbol in _COMPARATOR_WORDS:
+        if re.match(pattern, lowered):
+            return symbol
+    return None
+
+
+def _alternation(terms: list[str]) -> str:
+    return "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
+
+
+def _is_abbreviation(term: str) -> bool:
+    return len(term) <= 5 or sum(c.isupper() for c in term) >= 2
+
+
+@lru_cache(maxsize=1)
+def _lab_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
+    by_name: dict[str, str] = {}
+    for lab in labs().values():
+        for term in (lab.label, *lab.synonyms):
+            by_name[term if _is_abbreviation(term) else term.lower()] = lab.code
+    exact = [t for t in by_name if _is_abbreviation(t)]
+    folded = [t for t in by_name if not _is_abbreviation(t)]
+    return (
+        re.compile(rf"(?<![\w-])(?:{_alternation(exact)})(?![\w-])"),
+        re.compile(rf"(?<![\w-])(?:{_alternation(folded)})s?(?![\w-])", re.IGNORECASE),
+        by_name,
+    )
+
+
+_LAB_VALUE = re.compile(
+    rf"^(?P<filler>[^;\d<>=]{{0,45}}?)(?P<cmp>{COMPARATOR})\s*(?:to\s+)?"
+    rf"(?:(?P<mult>{NUMBER})\s*(?:x|times|-fold)?\s*(?P<limit>{_ULN}|{_LLN})|(?P<limit_only>{_ULN}|{_LLN})|"
+    rf"(?P<num>{NUMBER})\s*(?P<unit>{UNIT})?)",
+    re.IGNORECASE,
+)
+_LAB_LIST_GAP = re.compile(r"^[\s(),/]*(?:and/or|and|or|either)?[\s(),/]*$", re.I)
+
+
+def find_labs(text: str) -> Iterator[Found]:
+    exact, folded, by_name = _lab_patterns()
+    mentions = sorted(
+        [(m.start(), m.end(), by_name[m.group(0)]) for m in exact.finditer(text)]
+        + [
+            (m.start(), m.end(), by_name.get(m.group(0).lower(), by_name.get(m.group(0).lower()[:-1], "")))
+            for m in folded.finditer(text)
+        ]
+    )
+    kept: list[tuple[int, int, str]] = []
+    for mention in mentions:
+        if kept and mention[0] < kept[-1][1]:
+            if mention[1] - mention[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = mention
+            continue
+        kept.append(mention)
+    group: list[tuple[int, int, str]] = []
+    for index, mention in enumerate(kept):
+        group.append(mention)
+        following = kept[index + 1] if index + 1 < len(kept) else None
+        if following and _LAB_LIST_GAP.match(text[mention[1] : following[0]]):
+            continue
+        yield from _lab_group(text, group, following[0] if following else len(text))
+        group = []
+
+
+def _lab_group(text: str, group: list[tuple[int, int, str]], limit: int) -> Iterator[Found]:
+    """Labs listed together ("AST and ALT <= 2.5 x ULN") share the value that follows the last of them."""
+    tail_start = group[-1][1]
+    match = _LAB_VALUE.match(text[tail_start:limit])
+    for start, end, code in group:
+        lab = labs()[code]
+        concept = Concept("loinc", lab.loinc, lab.label)
+        if match is None or comparator(match.group("cmp")) is None:
+            yield Found("lab", start, end, "lab.name", 0.6, concept)
+            continue
+        value_end = tail_start + match.end()
+        found = Found(
+            "lab",
+            start,
+            end if len(group) > 1 else value_end,
+            "lab.value",
+            0.9,
+            concept,
+            comparator=comparator(match.group("cmp")),
+        )
+        limit_text = (match.group("limit") or match.group("limit_only") or "").lower()
+        if limit_text:
+            multiple = number(match.group("mult")) if match.group("mult") else 1.0
+            if "lower" in limit_text or "lln" in limit_text:
+                found.lln_multiple = multiple
+            else:
+                found.uln_multiple = multiple
+            found.rule_id = "lab.limit_multiple"
+        else:
+            found.value = number(match.group("num"))
+            found.unit = " ".join(match.group("unit").split()) if match.group("unit") else None
+        found.extra["value_span"] = (tail_start + match.start("cmp"), value_end)
+        yield found
+
+
+@lru_cache(maxsize=1)
+def _gene_pattern() -> re.Pattern[str]:
+    names = [n for n in genes() if n not in {"ER", "PR", "AR", "neu", "MET"}]
+    # ER/PR/AR/MET are also English or other abbreviations; they count only beside receptor status words.
+    return re.compile(
+        rf"(?<![\w-])(?:{_alternation(names)}|MET(?=[\s-]+(?:exon|amplif|overexp|fusion|alteration|mutation))"
+        rf"|(?:ER|PR|AR)(?=[\s-]*(?:\+|-|positive|negative|status|expression)))(?:(?![\w])"
+        rf"|(?=[A-Z]\d{{1,4}}[A-Z]\b))"
+    )
+
+
+@lru_cache(maxsize=1)
+def _alteration_patterns() -> tuple[list[tuple[str, re.Pattern[str]]], re.Pattern[str]]:
+    data = load_json("alterations.json")
+    patterns = []
+    for kind, forms in data["types"].items():
+        words = [f for f in forms if f not in {"+", "-"}]
+        pattern = rf"(?<![\w])(?:{_alternation(words)})(?![\w])"
+        # A bare sign counts only glued to the gene: "ALK+", "HER2-".
+        if "+" in forms:
+            pattern += r"|^\+(?!\w)"
+        if "-" in forms:
+            pattern += r"|^-(?=\s|$|[,;.)])"
+        patterns.append((kind, re.compile(pattern, re.IGNORECASE)))
+    assays = re.compile(rf"(?<![\w-])(?:{_alternation(data['assays'])})(?![\w-])")
+    return patterns, assays
+
+
+_POINT = re.compile(
+    r"(?<![\w.])(?:p\.)?([ACDEFGHIKLMNPQRSTVWY])(\d{1,4})([ACDEFGHIKLMNPQRSTVWY]|X|\*|fs)(?![a-z\d])"
+)
+_EXON = re.compile(
+    r"exon\s*(\d{1,2})\s*(deletions?|del|insertions?|ins|skipping|mutations?|alterations?|duplications?)",
+    re.I,
+)
+_IHC = re.compile(
+    r"\bIHC\s*(?:score\s*(?:of\s*)?)?(0|1\+|2\+|3\+)(?:\s*(?:and|or|/)\s*(?:ISH|FISH)\s*(\+|-|positive"
+    r"|negative|amplified|non-amplified))?",
+    re.I,
+)
+_ISH = re.compile(r"\b(?:F|C|S)?ISH\s*(\+|-|positive|negative|amplified|non-amplified|not amplified)", re.I)
+_PDL1_SCORE = re.compile(
+    rf"(?:(?P<metric>TPS|CPS|TC|IC|tumou?r proportion score"
+    rf"|combined positive score)\s*(?:score\s*)?(?:of\s*)?)?"
+    rf"(?P<cmp>{COMPARATOR})\s*(?P<num>\d+(?:\.\d+)?)\s*%?",
+    re.I,
+)
+_STANDALONE = re.compile(
+    r"(?<![\w-])(?P<term>MSI-H|MSI-high|MSI high|microsatellite instability[- ]high"
+    r"|high microsatellite instability"
+    r"|dMMR|mismatch repair[- ]deficient|deficient mismatch repair|mismatch repair deficiency|MSS|pMMR"
+    r"|microsatellite stable|(?:hormone receptor|HR)[- ]?(?:positive|negative|\+|-)"
+    r"|triple[- ]negative)(?![\w])",
+    re.I,
+)
+_TMB = re.compile(
+    rf"(?:TMB|tumou?r mutational burden)(?:-H|[- ]high)?\s*(?:\(TMB\)\s*)?(?:of\s*)?(?P<cmp>{COMPARATOR})?\s*"
+    rf"(?P<num>\d+(?:\.\d+)?)?\s*(?P<unit>mut(?:ations)?\s*/\s*Mb|muts?/Mb)?",
+    re.I,
+)
+
+
+def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, int]:
+    """Alteration named within a few words after (or just before) a gene mention."""
+    window_end = min(len(text), end + 40)
+    clause = re.split(r";|\.(?!\w)|\bor\b|\band\b(?!/)", text[end:window_end])[0]
+    window = text[end : end + len(clause)]
+    exon = _EXON.search(window)
+    if exon:
+        kind = exon.group(2).lower().rstrip("s")
+        kind = {"del": "deletion", "ins": "insertion"}.get(kind, kind)
+        return f"exon {exon.group(1)} {kind}", start, end + exon.end()
+    point = _POINT.search(window)
+    if point and point.start() < 12:
+        return "".join(point.groups()), start, end + point.end()
+    if text[start:end] in ("HER2", "ERBB2", "HER-2"):
+        ihc = _IHC.search(text, end, window_end)
+        if ihc:
+            label = f"IHC {ihc.group(1)}" + (f" ISH {ihc.group(2)}" if ihc.group(2) else "")
+            return label, start, ihc.end()
+    patterns, _ = _alteration_patterns()
+    best: tuple[int, str, int] | None = None
+    for kind, pattern in patterns:
+        found = pattern.search(window)
+        if found and found.start() < 25 and (best is None or found.start() < best[0]):
+            best = (found.start(), kind, found.end())
+    if best:
+        return best[1], start, end + best[2]
+    before = text[max(0, start - 25) : start]
+    activating = re.search(r"(activating|sensiti[sz]ing|oncogenic|pathogenic)[\s-]*$", before, re.I)
+    if activating:
+        return "mutation", start - len(before) + activating.start(), end
+    for kind, pattern in patterns:
+        if kind in ("mutation", "amplification", "fusion", "wild_type", "loss"):
+            hits = list(pattern.finditer(before))
+            if hits and not before[hits[-1].end() :].strip(" -"):
+                return kind, start - len(before) + hits[-1].start(), end
+    return None, start, end
+
+
+def find_biomarkers(text: str) -> Iterator[Found]:
+    _, assays = _alteration_patterns()
+    for m in _gene_pattern().finditer(text):
+        symbol = genes()[m.group(0)]
+        alteration, start, end = _alteration_near(text, m.start(), m.end())
+        found = Found("biomarker", start, end, "biomarker.gene", 0.7, Concept("hgnc", symbol, symbol))
+        if alteration:
+            found.alteration = alteration
+            found.rule_id = "biomarker.gene_alteration"
+            found.confidence = 0.9
+        if symbol == "CD274":
+            score = _PDL1_SCORE.search(text, m.end(), min(len(text), m.end() + 60))
+            if (
+                score
+                and comparator(score.group("cmp"))
+                and not re.search(r"[;.]", text[m.end() : score.start()])
+            ):
+                metric = (score.group("metric") or "").upper()
+                metric = {"TUMOR PROPORTION SCORE": "TPS", "COMBINED POSITIVE SCORE": "CPS"}.get(
+                    metric, metric
+                )
+                found.alteration = f"{metric or 'expression'}"
+                found.comparator = comparator(score.group("cmp"))
+                found.value = float(score.group("num"))
+                found.unit = "%"
+                found.end = max(found.end, score.end())
+                found.rule_id = "biomarker.pdl1_score"
+                found.confidence = 0.9
+        assay = _nearest_assay(text, found.start, found.end, assays)
+        if assay:
+            found.assay = assay
+        yield found
+        yield from _shared_gene_family(text, m)
+        yield from _listed_alterations(text, found)
+    for m in _STANDALONE.finditer(text):
+        term = m.group("term").lower()
+        code, label, alteration = _standalone(term)
+        yield Found(
+            "biomarker",
+            m.start(),
+            m.end(),
+            "biomarker.status",
+            0.9,
+            Concept("biomarker", code, label),
+            alteration=alteration,
+        )
+    for m in _TMB.finditer(text):
+        found = Found(
+            "biomarker",
+            m.start(),
+            m.end(),
+            "biomarker.tmb",
+            0.85,
+            Concept("biomarker", "TMB", "tumour mutational burden"),
+        )
+        if "high" in m.group(0).lower() or "-h" in m.group(0).lower():
+            found.alteration = "high"
+        if m.group("num") and m.group("cmp"):
+            found.comparator = comparator(m.group("cmp"))
+            found.value = float(m.group("num"))
+            found.unit = "mut/Mb"
+        yield found
+
+
+def _standalone(term: str) -> tuple[str, str, str]:
+    if term.startswith(("msi", "microsatellite instability", "high microsatellite")):
+        return "MSI", "microsatellite instability", "high"
+    if term in ("mss", "microsatellite stable"):
+        return "MSI", "microsatellite instability", "stable"
+    if term == "pmmr":
+        return "MMR", "mismatch repair", "proficient"
+    if "mismatch" in term or term == "dmmr":
+        return "MMR", "mismatch repair", "deficient"
+    if term.startswith("triple"):
+        return "TNBC", "triple-negative receptor status", "negative"
+    return "HR", "hormone receptor", "positive" if term.endswith(("positive", "+")) else "negative"
+
+
+def _nearest_assay(text: str, start: int, end: int, assays: re.Pattern[str]) -> str | None:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    names = [m.group(0) for m in assays.finditer(text, line_start, line_end)]
+    specific = [n for n in names if n not in {"IHC", "ISH", "FISH", "CISH", "SISH", "NGS", "PCR"}]
+    chosen = specific or names
+    return chosen[0] if chosen else None
+
+
+def _shared_gene_family(text: str, mention: re.Match[str]) -> Iterator[Found]:
+    """ "BRCA1/2" names BRCA2 too."""
+    symbol = mention.group(0)
+    follow = re.match(r"/(\d)\b", text[mention.end() :])
+    if follow and symbol[-1].isdigit():
+        sibling = symbol[:-1] + follow.group(1)
+        if sibling in genes():
+            alteration, _, _ = _alteration_near(text, mention.end() + 2, mention.end() + 2)
+            yield Found(
+                "biomarker",
+                mention.end() + 1,
+                mention.end() + 2,
+                "biomarker.shared_head",
+                0.8,
+                Concept("hgnc", sibling, sibling),
+                alteration=alteration,
+                display=sibling,
+            )
+
+
+_LISTED = re.compile(
+    r"^\s*(?:,|/|or|and/or|and)\s*(?:(?:exon\s*(?P<exon>\d{1,2})\s*(?P<what>deletions?|del|insertions?|ins"
+    r"|skipping|mutations?))"
+    r"|(?:exon\s*\d{1,2}\s*)?(?:p\.)?(?P<point>[ACDEFGHIKLMNPQRSTVWY]\d{1,4}(?:[ACDEFGHIKLMNPQRSTVWY]|X|\*"
+    r"|fs)))(?![\w])",
+    re.I,
+)
+
+
+def _listed_alterations(text: str, found: Found) -> Iterator[Found]:
+    """ "EGFR exon 19 deletion or L858R" names a second EGFR alteration without repeating the gene."""
+    position = found.end
+    while found.alteration and found.concept is not None:
+        match = _LISTED.match(text[position : position + 40])
+        if match is None:
+            return
+        if match.group("point"):
+            alteration = match.group("point")
+        else:
+            kind = match.group("what").lower().rstrip("s")
+            alteration = f"exon {match.group('exon')} " + {"del": "deletion", "ins": "insertion"}.get(
+                kind, kind
+            )
+        start = position + match.start("exon" if match.group("exon") else "point")
+        yield Found(
+            "biomarker",
+            start,
+            position + match.end(),
+            "biomarker.listed_alteration",
+            0.85,
+            found.concept,
+            alteration=alteration,
+            display=f"{found.concept.code} {alteration}",
+        )
+        position += match.end()
+
+
+_ECOG = re.compile(
+    rf"\b(?:ECOG|Eastern Cooperative Oncology Group|WHO|Zubrod)(?:[\s/-]*(?:ECOG|WHO))?\s*"
+    rf"(?:\(ECOG\)\s*)?(?:performance status|performance score|PS|score"
+    rf"|perfomance status)?\s*(?:\((?:ECOG\s*)?PS\)\s*)?"
+    rf"(?:score\s*)?(?:of|:|must be|is|=)?\s*(?P<cmp>{COMPARATOR})?\s*(?P<values>[0-5](?:\s*(?:-|to|or|,|and"
+    rf"|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)",
+    re.I,
+)
+_KARNOFSKY = re.compile(
+    rf"\b(?P<scale>Karnofsky|KPS|Lansky)(?:\s*performance\s*(?:status|score|scale))?\s*(?:\((?:KPS"
+    rf"|LPS)\)\s*)?"
+    rf"(?:score\s*)?(?:of\s*|:\s*|must be\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<num>\d{{2,3}})\s*%?"
+    rf"(?:\s*(?:-|to)\s*(?P<high>\d{{2,3}})\s*%?)?",
+    re.I,
+)
+
+
+def find_performance_status(text: str) -> Iterator[Found]:
+    for m in _ECOG.finditer(text):
+        values = [float(v) for v in re.findall(r"[0-5]", m.group("values"))]
+        cmp = comparator(m.group("cmp")) if m.group("cmp") else None
+        if re.search(r"-|to", m.group("values")) and len(values) == 2:
+            values = [float(v) for v in range(int(values[0]), int(values[1]) + 1)]
+        elif cmp in ("<=", "<") and len(values) == 1:
+            top = int(values[0]) - (1 if cmp == "<" else 0)
+            values = [float(v) for v in range(top + 1)]
+        elif cmp in (">=", ">") and len(values) == 1:
+            low = int(values[0]) + (1 if cmp == ">" else 0)
+            values = [float(v) for v in range(low, 6)]
+        yield Found(
+            "performance_status",
+            m.start(),
+            m.end(),
+            "ps.ecog",
+            0.95,
+            Concept("scale", "ECOG", "ECOG performance status"),
+            comparator="in",
+            values=tuple(values),
+        )
+    for m in _KARNOFSKY.finditer(text):
+        scale = "Lansky" if m.group("scale").lower() == "lansky" else "Karnofsky"
+        found = Found(
+            "performance_status",
+            m.start(),
+            m.end(),
+            "ps.karnofsky",
+            0.9,
+            Concept("scale", scale, f"{scale} performance status"),
+            comparator=comparator(m.group("cmp")) if m.group("cmp") else ">=",
+            value=float(m.group("num")),
+        )
+        if m.group("high"):
+            found.comparator, found.value_high = "between", float(m.group("high"))
+        yield found
+
+
+_AGE = re.compile(
+    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}})\s*(?:(?:-|to"
+    rf"|and)\s*(?P<high>\d{{1,3}}))?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
+    rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
+    rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"
+    rf"|below|under)"
+    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to)\s*(?P<high4>\d{{1,3}})\s*years",
+    re.I,
+)
+
+
+def find_age(text: str) -> Iterator[Found]:
+    for m in _AGE.finditer(text):
+        age = Concept("demographic", "age", "age")
+        if m.group("low") is not None:
+            if not re.search(r"years|yrs|age|old", m.group(0), re.I) or (
+                m.group(0).lower().startswith("aged") is False and not m.group("cmp") and not m.group("high")
+            ):
+                continue
+            found = Found("demographic", m.start(), m.end(), "demographic.age", 0.9, age, unit="years")
+            if m.group("high"):
+                found.comparator, found.value, found.value_high = (
+                    "between",
+                    float(m.group("low")),
+                    float(m.group("high")),
+                )
+            else:
+                found.comparator = comparator(m.group("cmp")) if m.group("cmp") else ">="
+                found.value = float(m.group("low"))
+        elif m.group("num2") is not None:
+            found = Found(
+                "demographic",
+                m.start(),
+                m.end(),
+                "demographic.age",
+                0.9,
+                age,
+                unit="years",
+                comparator=comparator(m.group("cmp2")),
+                value=float(m.group("num2")),
+            )
+        elif m.group("num3") is not None:
+            direction = m.group("dir").lower()
+            found = Found(
+                "demographic",
+                m.start(),
+                m.end(),
+                "demographic.age",
+                0.9,
+                age,
+                unit="years",
+                comparator=">=" if direction in ("older", "above", "over") else "<=",
+                value=float(m.group("num3")),
+            )
+        else:
+            found = Found(
+                "demographic",
+                m.start(),
+                m.end(),
+                "demographic.age",
+                0.9,
+                age,
+                unit="years",
+                comparator="between",
+                value=float(m.group("low4")),
+                value_high=float(m.group("high4")),
+            )
+        if found.comparator is not None:
+            yield found
+
+
+_SEX = re.compile(
+    r"\b(?P<sex>males?|females?|men|women|postmenopausal women|premenopausal women)\b"
+    r"(?!\s+(?:of|who are of|with)\s+(?:child|reproductive))(?!\s+partners)",
+    re.I,
+)
+_WOCBP = re.compile(
+    r"\b(?:(?:women|females?|participants|patients|subjects)\s+(?:\w+\s+){0,2}of\s+(?:child[- ]?bearing"
+    r"|reproductive)\s+potential|WOCBP|FOCBP)",
+    re.I,
+)
+_PREGNANT = re.compile(r"\b(?:pregnan(?:t|cy)|breast[- ]?feeding|lactating|lactation|nursing)\b", re.I)
+
+
+def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
+    for m in _SEX.finditer(text):
+        word = m.group("sex").lower()
+        code = "female" if "female" in word or "women" in word else "male"
+        yield Found(
+            "demographic", m.start(), m.end(), "demographic.sex", 0.7, Concept("demographic", "sex", code)
+        )
+    for m in _WOCBP.finditer(text):
+        line_end = text.find("\n", m.end())
+        rest = text[m.end() : len(text) if line_end < 0 else line_end].lower()
+        if "pregnancy test" in rest:
+            code, label, checkable = "negative_pregnancy_test", "negative pregnancy test", True
+        elif "contracep" in rest or "birth control" in rest or "abstinen" in rest:
+            code, label, checkable = "contraception", "agrees to use contraception", False
+        else:
+            code, label, checkable = "wocbp", "woman of childbearing potential", True
+        yield Found(
+            "pregnancy",
+            m.start(),
+            m.end(),
+            "pregnancy.wocbp",
+            0.85,
+            Concept("pregnancy", "wocbp", "woman of childbearing potential"),
+            extra={"requirement": Concept("pregnancy", code, label), "requirement_checkable": checkable},
+        )
+    for m in _PREGNANT.finditer(text):
+        word = m.group(0).lower()
+        code = "pregnant" if word.startswith("pregnan") else "breastfeeding"
+        if code == "pregnant" and re.match(r"\s*test", text[m.end() : m.end() + 6]):
+            continue
+        yield Found(
+            "pregnancy", m.start(), m.end(), "pregnancy.status", 0.9, Concept("pregnancy", code, code)
+        )
+
+
+_LIFE = re.compile(
+    rf"\blife expectancy\s*(?:of\s*|:\s*|must be\s*|is\s*)?(?P<cmp>{COMPARATOR})?\s*(?:(?P<num>\d+)"
+    rf"|(?P<word>one|two|three|six|twelve))\s*(?P<unit>weeks?|months?|years?|days?)",
+    re.I,
+)
+_WORDS = {"one": 1, "two": 2, "three": 3, "six": 6, "twelve": 12}
+
+
+def find_life_expectancy(text: str) -> Iterator[Found]:
+    for m in _LIFE.finditer(text):
+        value = float(m.group("num")) if m.group("num") else float(_WORDS[m.group("word").lower()])
+        yield Found(
+            "life_expectancy",
+            m.start(),
+            m.end(),
+            "life_expectancy",
+            0.95,
+            Concept("observation", "life_expectancy", "life expectancy"),
+            comparator=comparator(m.group("cmp")) if m.group("cmp") else ">=",
+            value=value,
+            unit=m.group("unit").lower().rstrip("s") + "s",
+        )
+
+
+_WINDOW = re.compile(
+    r"\b(?:(?P<within>within|in the (?:past|last|previous|preceding)|during the (?:past|last"
+    r"|previous))\s*(?P<n1>\d+|one|two|three|six|twelve)\s*(?P<u1>days?|weeks?|months?|years?)"
+    r"|(?P<atleast>at least|>=|more than|>|minimum of|a minimum of)\s*(?P<n2>\d+|one|two|three|six"
+    r"|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*(?:must have elapsed\s*)?(?:before|prior to|since"
+    r"|from|between))"
+    r"(?:\s*(?:of|before|prior to|preceding|from|since|after)?\s*(?:the\s*)?(?P<anchor>first dose"
+    r"|the first dose|start of (?:study )?treatment|initiation of (?:study )?treatment|randomi[sz]ation"
+    r"|enrol?ment|registration|study entry|study start|screening|day 1|cycle 1,? day 1|study drug"
+    r"|treatment start))?",
+    re.I,
+)
+
+
+def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
+    for m in _WINDOW.finditer(text):
+        amount_text = m.group("n1") or m.group("n2")
+        amount = float(_WORDS.get(amount_text.lower(), 0) or amount_text)
+        unit = (m.group("u1") or m.group("u2")).lower().rstrip("s") + "s"
+        relation = "within" if m.group("within") else "at_least"
+        anchor = (m.group("anchor") or "").lower()
+        yield m.start(), m.end(), TimeWindow(amount, unit, relation, anchor)
+
+
+_LINES = re.compile(
+    rf"(?:(?P<cmp>{COMPARATOR})\s*)?(?P<num>\d|one|two|three|four"
+    rf"|five)\s*(?:or more\s*)?(?:\(\d\)\s*)?(?:prior\s*"
+    rf"|previous\s*)?(?:standard\s*)?(?:systemic\s*)?(?:lines?|regimens?)\b"
+    r"(?:\s*(?:of\s*)?(?:prior\s*)?(?:systemic\s*)?(?:anti-?cancer\s*|chemo)?(?:therapy|treatment"
+    r"|chemotherapy)?)?",
+    re.I,
+)
+
+
+def find_therapy_lines(text: str) -> Iterator[Found]:
+    for m in _LINES.finditer(text):
+        num = m.group("num").lower()
+        value = float(_WORDS.get(num, {"four": 4, "five": 5}.get(num, 0)) or num)
+        cmp = (
+            comparator(m.group("cmp"))
+            if m.group("cmp")
+            else (
+                "<="
+                if re.search(r"no more than|up to", text[max(0, m.start() - 15) : m.start()], re.I)
+                else None
+            )
+        )
+        if cmp is None:
+            cmp = ">=" if "or more" in m.group(0).lower() else "="
+        yield Found(
+            "therapy",
+            m.start(),
+            m.end(),
+            "therapy.lines",
+            0.8,
+            Concept("therapy", "prior_lines", "prior lines of systemic therapy"),
+            comparator=cmp,
+            value=value,
+        )
+
+
+_STAGE = re.compile(
+    r"\bstage\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?"
+    r"|I{1,3}[ABC]?|[1-4][ABC]?))?(?![\w])",
+    re.I,
+)
+_MEASURABLE = re.compile(
+    r"\b(?:at least one\s*)?(?:radiologically\s*|radiographically\s*)?(?:measurable|evaluable)\s*(?:disease"
+    r"|lesions?|tumou?rs?)"
+    r"(?:[^.;\n]{0,40}?(?:RECIST|RANO|iRECIST|mRECIST|Lugano"
+    r"|IMWG)(?:\s*(?:v(?:ersion)?\.?\s*)?\d(?:\.\d)?)?)?",
+    re.I,
+)
+
+
+def find_condition_qualifiers(text: str) -> Iterator[Found]:
+    for m in _STAGE.finditer(text):
+        low, high = m.group("low").upper(), (m.group("high") or "").upper()
+        code = f"{low}-{high}" if high else low
+        yield Found(
+            "condition", m.start(), m.end(), "condition.stage", 0.85, Concept("stage", code, f"stage {code}")
+        )
+    for m in _MEASURABLE.finditer(text):
+        criteria = re.search(r"RECIST|RANO|iRECIST|mRECIST|Lugano|IMWG", m.group(0), re.I)
+        label = f"measurable disease per {criteria.group(0)}" if criteria else "measurable disease"
+        yield Found(
+            "condition",
+            m.start(),
+            m.end(),
+            "condition.measurable",
+            0.9,
+            Concept("diagnosis", "measurable_disease", label),
+        )
+
+
+_NOT_CHECKABLE = re.compile(
+    r"\b(?:informed consent|consent form|(?:be\s+)?willing(?:ness)?\s+(?:and able\s+)?to|able to comply"
+    r"|ability to comply|"
+    r"comply with|compliance with|opinion of the (?:treating\s+)?investigator|investigator'?s? (?:opinion"
+    r"|judge?ment|discretion)|"
+    r"judge?ment of the investigator|in the (?:investigator'?s\s+)?(?:opinion|judge?ment)|(?:understand"
+    r"|sign) (?:and sign )?(?:the|a|an)? ?(?:written )?informed|"
+    r"unwilling|unable to comply|geographic(?:al)? proximity|follow-up visits|"
+    r"(?:must|agrees? to|willing to)\s+(?:use|practi[cs]e)\s+(?:\w+\s+){0,3}(?:contracep\w*"
+    r"|birth control))\b",
+    re.I,
+)
+
+
+def find_not_checkable(text: str) -> Iterator[Found]:
+    for m in _NOT_CHECKABLE.finditer(text):
+        phrase = m.group(0).lower()
+        code = (
+            "contraception"
+            if "contracep" in phrase or "birth control" in phrase
+            else "consent"
+            if "consent" in phrase or "sign" in phrase
+            else (
+                "investigator_judgement"
+                if "investigator" in phrase or "opinion" in phrase or "judg" in phrase
+                else "willingness"
+            )
+        )
+        yield Found(
+            "other",
+            m.start(),
+            m.end(),
+            f"other.{code}",
+            0.8,
+            Concept("other", code, code.replace("_", " ")),
+            checkable=False,
+        )
+
+
+_HEPATITIS = re.compile(
+    r"\bhepatitis\s+(?P<first>[A-E])(?P<rest>(?:\s*(?:,|/|or|and/or|and)\s*[A-E](?![\w]))+)", re.I
+)
+
+
+def find_shared_heads(text: str) -> Iterator[Found]:
+    """ "hepatitis B or C" names two conditions; the second has no head of its own in the text."""
+    from nlp.terminology import link
+
+    for m in _HEPATITIS.finditer(text):
+        letters = [(m.start("first"), m.group("first"))] + [
+            (m.start("rest") + x.start(), x.group(0))
+            for x in re.finditer(r"(?<![\w])[A-E](?![\w])", m.group("rest"))
+        ]
+        # The first letter keeps its head ("hepatitis B") and is found by the dictionary.
+        for position, letter in letters[1:]:
+            name = f"hepatitis {letter.upper()}"
+            concept, _ = link(name, "condition")
+            yield Found(
+                "condition",
+                position,
+                position + 1,
+                "condition.shared_head",
+                0.85 if concept else 0.5,
+                concept,
+                display=name,
+            )

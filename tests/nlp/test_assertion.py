@@ -1,0 +1,45 @@
+import pytest
+import spacy
+from spacy.language import Language
+
+import nlp.assertion  # noqa: F401  (registers the factory)
+
+
+@pytest.fixture(scope="module")
+def context() -> Language:
+    pipeline = spacy.blank("en")
+    pipeline.add_pipe("eligibility_context")
+    return pipeline
+
+
+def _assertion(context: Language, text: str, target: str) -> str:
+    doc = context.make_doc(text)
+    start = text.index(target)
+    doc.spans["atoms"] = [doc.char_span(start, start + len(target))]
+    doc = context(doc)
+    return str(doc.spans["atoms"][0]._.assertion)
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("No history of diabetes", "diabetes", "negated"),
+        ("History of stroke", "stroke", "historical"),
+        ("Prior treatment with docetaxel", "docetaxel", "historical"),
+        ("Planned major surgery during the study", "surgery", "hypothetical"),
+        ("Brain metastases unless treated and stable", "treated", "exception"),
+        ("Any malignancy other than basal cell carcinoma", "basal cell carcinoma", "exception"),
+        ("Asthma but no COPD", "Asthma", "present"),
+        ("Asthma but no COPD", "COPD", "negated"),
+        ("Without measurable disease; diabetes", "diabetes", "present"),
+    ],
+)
+def test_context_component_assigns_eligibility_assertions(
+    context: Language, text: str, target: str, expected: str
+) -> None:
+    assert _assertion(context, text, target) == expected
+
+
+def test_cue_positions_are_kept_for_exception_splitting(context: Language) -> None:
+    doc = context(context.make_doc("Brain metastases unless treated"))
+    assert [(s.text, s.label_) for s in doc.spans["context_cues"]] == [("unless", "exception")]

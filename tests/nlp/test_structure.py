@@ -1,0 +1,105 @@
+import pytest
+
+from nlp import And, Atom, Or, parse_eligibility
+from nlp.text import normalise, section_of_heading
+
+
+@pytest.mark.parametrize(
+    ("heading", "section"),
+    [
+        ("Inclusion Criteria:", "inclusion"),
+        ("* INCLUSION CRITERIA:", "inclusion"),
+        ("Key Inclusion Criteria", "inclusion"),
+        ("Key Exclusion Criteria", "exclusion"),
+        ("EXCLUSION CRITERIA:", "exclusion"),
+        ("Patients must not have any of the following:", "exclusion"),
+        ("Subjects will be excluded if they meet any of the following:", "exclusion"),
+    ],
+)
+def test_heading_variants_are_recognised(heading: str, section: str) -> None:
+    assert section_of_heading(heading) == section
+
+
+def test_criterion_lines_are_not_mistaken_for_headings() -> None:
+    assert section_of_heading("Patients must not be pregnant") is None
+    assert section_of_heading("Histologically confirmed NSCLC") is None
+
+
+def test_text_without_headings_is_read_as_inclusion() -> None:
+    parsed = parse_eligibility("ECOG 0-1\nAge >= 18 years")
+    assert not parsed.section_headings_found
+    assert [c.section for c in parsed.criteria] == ["inclusion", "inclusion"]
+
+
+def test_normalisation_maps_expanded_symbols_back_to_original_offsets() -> None:
+    original = "ANC \u2265 1.5 \u00d7 10^9/L"
+    norm = normalise(original)
+    assert norm.text == "ANC >= 1.5 x 10^9/L"
+    start = norm.text.index(">=")
+    assert norm.to_original(start, start + 2) == (4, 5)
+    assert norm.to_original(0, len(norm.text)) == (0, len(original))
+
+
+def test_spans_are_reported_in_original_offsets_after_normalisation() -> None:
+    text = "Inclusion Criteria:\n\u2022 Platelets \u2265 100 \u00d7 10^9/L\n"
+    [atom] = parse_eligibility(text).atoms()
+    assert text[atom.span[0] : atom.span[1]] == atom.text == "Platelets \u2265 100 \u00d7 10^9/L"
+    assert atom.value == 100.0
+
+
+def test_adequate_organ_function_header_groups_its_sub_items_with_and() -> None:
+    text = (
+        "Inclusion Criteria:\n"
+        "  * Adequate organ function defined as:\n"
+        "      * ANC >= 1.5 x 10^9/L\n"
+        "      * Platelets >= 100 x 10^9/L\n"
+        "  * ECOG 0-1\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert len(criteria) == 2
+    assert isinstance(criteria[0].tree, And)
+    assert len(criteria[0].tree.children) == 2
+    assert "Platelets" in criteria[0].text
+
+
+def test_at_least_one_of_the_following_header_makes_an_or_group() -> None:
+    text = (
+        "Inclusion Criteria:\n"
+        "1. At least one of the following:\n"
+        "   a. EGFR exon 19 deletion\n"
+        "   b. ALK rearrangement\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, Or)
+    codes = [
+        child.concept.code for child in criterion.tree.children if isinstance(child, Atom) and child.concept
+    ]
+    assert codes == ["EGFR", "ALK"]
+
+
+def test_hanging_continuation_lines_join_their_bullet() -> None:
+    text = "Exclusion Criteria:\n- History of interstitial lung disease\n  requiring steroids\n- Pregnant\n"
+    criteria = parse_eligibility(text).criteria
+    assert len(criteria) == 2
+    assert criteria[0].text.endswith("requiring steroids")
+
+
+def test_unparsed_criteria_keep_their_text_as_an_unmapped_uncheckable_atom() -> None:
+    [atom] = parse_eligibility("Inclusion Criteria:\n* Something the dictionaries do not know\n").atoms()
+    assert atom.kind == "other"
+    assert not atom.mapped
+    assert not atom.checkable
+    assert atom.text == "Something the dictionaries do not know"
+
+
+def test_structured_age_and_sex_fields_become_demographic_atoms() -> None:
+    parsed = parse_eligibility("", minimum_age="18 Years", maximum_age="6 Months", sex="FEMALE")
+    atoms = {a.rule_id: a for a in parsed.atoms()}
+    assert atoms["structured.minimum_age"].value == 18.0
+    assert atoms["structured.maximum_age"].value == 0.5
+    assert atoms["structured.sex"].concept is not None
+    assert atoms["structured.sex"].concept.label == "female"
+
+
+def test_sex_all_adds_no_restriction() -> None:
+    assert parse_eligibility("", sex="ALL").criteria == []
