@@ -1,0 +1,160 @@
+"""Finding documents in files, folders and tar archives, and splitting each document into records.
+
+Archives are read member by member in place: a 6,786-study download never has to be extracted to disk.
+A document that cannot be read as a whole (truncated, not UTF-8) raises RecordError before any of its
+records is returned, so nothing from it is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trials.importers import ctgov_json, ctgov_xml, oncology_jsonl
+from trials.importers.common import RecordError, TrialRecord
+
+FORMATS = ("auto", "ctgov-xml", "ctgov-json", "oncology-jsonl")
+
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
+LINES_SUFFIXES = (".jsonl", ".ndjson")
+DOCUMENT_SUFFIXES = (".xml", ".json", *LINES_SUFFIXES)
+
+# (source, record) or the error that record raised; `source` names the file, member or line.
+ParsedItem = tuple[str, TrialRecord | RecordError]
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    read: Callable[[], bytes]
+
+
+def collect_documents(
+    paths: Iterable[str | Path], stack: ExitStack
+) -> tuple[list[Document], list[RecordError]]:
+    """Every document under the given paths, in a stable order; archives stay open on `stack`."""
+    documents: list[Document] = []
+    errors: list[RecordError] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _is_input(p.name))
+        elif path.is_file():
+            files = [path]
+        else:
+            errors.append(RecordError("no such file or folder", source=str(given)))
+            continue
+        for file in files:
+            if file.name.lower().endswith(ARCHIVE_SUFFIXES):
+                try:
+                    documents.extend(_archive_documents(file, stack))
+                except (tarfile.TarError, OSError, EOFError) as exc:
+                    errors.append(RecordError(f"not a readable tar archive: {exc}", source=str(file)))
+            else:
+                documents.append(Document(name=str(file), read=file.read_bytes))
+    return documents, errors
+
+
+def _is_input(name: str) -> bool:
+    return name.lower().endswith(DOCUMENT_SUFFIXES + ARCHIVE_SUFFIXES)
+
+
+def _archive_documents(path: Path, stack: ExitStack) -> list[Document]:
+    # The caller's ExitStack closes the archive once every member has been read.
+    archive = stack.enter_context(tarfile.open(path))  # noqa: SIM115
+    members = [m for m in archive.getmembers() if m.isfile() and m.name.lower().endswith(DOCUMENT_SUFFIXES)]
+    # Member order is the archive's order, so reading them one after another only ever seeks forward.
+    return [
+        Document(name=f"{path}:{member.name.removeprefix('./')}", read=_member_reader(archive, member))
+        for member in members
+    ]
+
+
+def _member_reader(archive: tarfile.TarFile, member: tarfile.TarInfo) -> Callable[[], bytes]:
+    def read() -> bytes:
+        extracted = archive.extractfile(member)
+        if extracted is None:
+            raise RecordError("archive member is not a regular file", source=member.name)
+        with extracted:
+            return extracted.read()
+
+    return read
+
+
+def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]:
+    """All records of one document, or RecordError when the document as a whole is unreadable."""
+    try:
+        data = document.read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise RecordError(f"cannot be read: {exc}", source=document.name) from None
+    name = document.name
+    if fmt == "ctgov-xml" or (fmt == "auto" and _looks_like_xml(name, data)):
+        return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name)))]
+    text = _decode(data, name)
+    if name.lower().endswith(LINES_SUFFIXES):
+        return _parse_lines(text, name, fmt)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and "\n" in text.strip():
+            return _parse_lines(text, name, fmt)
+        raise RecordError(
+            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=name
+        ) from None
+    if isinstance(value, dict) and "studies" in value:
+        value = value["studies"]
+        if not isinstance(value, list):
+            raise RecordError("'studies' is not a list", source=name)
+    if isinstance(value, list):
+        return [_parse_object(item, f"{name}[{index}]", fmt) for index, item in enumerate(value)]
+    return [_parse_object(value, name, fmt)]
+
+
+def _looks_like_xml(name: str, data: bytes) -> bool:
+    return name.lower().endswith(".xml") or data.lstrip().startswith(b"<")
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise RecordError(f"not UTF-8: byte 0x{byte} at line {line}, column {column}", source=name) from None
+
+
+def _parse_lines(text: str, name: str, fmt: str) -> list[ParsedItem]:
+    items: list[ParsedItem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        source = f"{name}:{number}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            items.append(
+                (source, RecordError(f"not valid JSON at column {exc.colno}: {exc.msg}", source=source))
+            )
+            continue
+        items.append(_parse_object(value, source, fmt))
+    return items
+
+
+def _parse_object(value: Any, source: str, fmt: str) -> ParsedItem:
+    # Without a protocolSection an object can only be the flat export; its parser names what is missing.
+    if fmt == "ctgov-json" or (fmt == "auto" and ctgov_json.is_study(value)):
+        return source, _record_or_error(lambda: ctgov_json.parse_study(value, source=source))
+    return source, _record_or_error(lambda: oncology_jsonl.parse_trial(value, source=source))
+
+
+def _record_or_error(parse: Callable[[], TrialRecord]) -> TrialRecord | RecordError:
+    try:
+        return parse()
+    except RecordError as exc:
+        return exc
