@@ -1,0 +1,192 @@
+"""import_paths and the import_trials command: containers, formats, failures and the summary."""
+
+import io
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError
+
+from trials.importers import import_paths
+from trials.models import Arm, Site, Trial, TrialSite
+
+pytestmark = pytest.mark.django_db
+
+LEGACY_IDS = {"NCT00461643", "NCT00490152", "NCT00493792", "NCT00496028"}
+
+
+def _tgz(tmp_path: Path, members: dict[str, bytes]) -> Path:
+    archive = tmp_path / "registry.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+def _nct_ids() -> set[str]:
+    return set(Trial.objects.values_list("nct_id", flat=True))
+
+
+def test_a_single_xml_file_imports(ctgov):
+    summary = import_paths([ctgov / "legacy_xml" / "NCT00496028.xml"], progress=False)
+    assert (summary.created, summary.failed) == (1, 0)
+
+
+def test_a_folder_imports_recursively(ctgov, tmp_path):
+    nested = tmp_path / "NCT0049xxxx" / "deeper"
+    shutil.copytree(ctgov / "legacy_xml", nested)
+    (tmp_path / "notes.txt").write_text("not a registry record")
+    summary = import_paths([tmp_path], progress=False)
+    assert (summary.created, summary.failed) == (4, 0)
+    assert _nct_ids() == LEGACY_IDS
+
+
+def test_a_tgz_archive_is_read_without_extracting(ctgov, tmp_path):
+    archive = _tgz(
+        tmp_path, {f"./NCT00xxxx/{p.name}": p.read_bytes() for p in (ctgov / "legacy_xml").iterdir()}
+    )
+    summary = import_paths([archive], progress=False)
+    assert (summary.created, summary.failed) == (4, 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.tgz"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("NCT00496028.json", {"NCT00496028"}),
+        ("study_list.json", {"NCT00461643", "NCT00490152"}),
+        ("studies_page.json", {"NCT00496028", "NCT00461643"}),
+        ("studies.jsonl", {"NCT00496028", "NCT00461643", "NCT00490152"}),
+    ],
+)
+def test_api_v2_single_list_page_and_lines_import(ctgov, name, expected):
+    summary = import_paths([ctgov / "api_v2" / name], progress=False)
+    assert (summary.created, summary.failed) == (len(expected), 0)
+    assert _nct_ids() == expected
+    assert set(Trial.objects.values_list("source", flat=True)) == {Trial.Source.CTGOV_API_V2}
+
+
+def test_oncology_lines_import_without_sites(ctgov):
+    summary = import_paths([ctgov / "oncology" / "trials.jsonl"], fmt="oncology-jsonl", progress=False)
+    assert (summary.created, summary.failed) == (3, 0)
+    assert TrialSite.objects.count() == 0
+
+
+def test_the_same_trial_from_xml_then_api_v2_is_one_trial(ctgov):
+    import_paths([ctgov / "legacy_xml" / "NCT00496028.xml"], progress=False)
+    summary = import_paths([ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+    assert summary.created == 0
+    assert Trial.objects.count() == 1
+    assert Arm.objects.count() == 3
+    assert Site.objects.count() == 7
+
+
+def test_reimporting_a_folder_creates_no_duplicates(ctgov):
+    import_paths([ctgov / "legacy_xml"], progress=False)
+    counts = (Trial.objects.count(), Arm.objects.count(), Site.objects.count(), TrialSite.objects.count())
+    summary = import_paths([ctgov / "legacy_xml"], progress=False)
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 0, 4)
+    assert (
+        Trial.objects.count(),
+        Arm.objects.count(),
+        Site.objects.count(),
+        TrialSite.objects.count(),
+    ) == counts
+
+
+def test_a_truncated_file_imports_nothing_from_itself_but_the_rest_imports(ctgov, tmp_path):
+    shutil.copytree(ctgov / "api_v2", tmp_path / "in")
+    cut = tmp_path / "in" / "study_list.json"
+    cut.write_bytes(cut.read_bytes()[:6000])
+    summary = import_paths([tmp_path / "in" / "study_list.json", ctgov / "legacy_xml"], progress=False)
+    assert (summary.created, summary.failed) == (4, 1)
+    (error,) = summary.errors
+    assert error.source == str(cut)
+    assert "not valid JSON at line" in error.message
+
+
+def test_a_bad_record_in_an_archive_is_reported_and_the_others_import(ctgov, tmp_path):
+    members = {p.name: p.read_bytes() for p in (ctgov / "legacy_xml").iterdir()}
+    members["NCT00496028.xml"] = members["NCT00496028.xml"].replace(b"18 Years", b"18 Yeers")
+    archive = _tgz(tmp_path, members)
+    summary = import_paths([archive], progress=False)
+    assert (summary.created, summary.failed) == (3, 1)
+    assert [str(error) for error in summary.errors] == [
+        f"NCT00496028 ({archive}:NCT00496028.xml) field minimum_age: '18 Yeers' is not an age"
+    ]
+    assert "NCT00496028" not in _nct_ids()
+
+
+def test_a_failure_while_saving_fails_that_record_alone(ctgov, monkeypatch):
+    real_bulk_create = Site.objects.bulk_create
+
+    def bulk_create_refusing_italy(sites, *args, **kwargs):
+        if any(site.country == "Italy" for site in sites):
+            raise IntegrityError("refused")
+        return real_bulk_create(sites, *args, **kwargs)
+
+    monkeypatch.setattr(Site.objects, "bulk_create", bulk_create_refusing_italy)
+    summary = import_paths([ctgov / "legacy_xml"], progress=False)
+    assert (summary.created, summary.failed) == (3, 1)
+    assert summary.errors[0].nct_id == "NCT00461643"
+    assert "NCT00461643" not in _nct_ids()
+    assert not Site.objects.filter(country="Italy").exists()
+
+
+def test_all_or_nothing_rolls_everything_back(ctgov, tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes((ctgov / "legacy_xml" / "NCT00496028.xml").read_bytes()[:2000])
+    summary = import_paths([ctgov / "legacy_xml", bad], all_or_nothing=True, progress=False)
+    assert summary.rolled_back
+    assert summary.failed == 1
+    assert (Trial.objects.count(), Site.objects.count()) == (0, 0)
+
+
+def test_limit_stops_after_n_records(ctgov):
+    summary = import_paths([ctgov / "api_v2" / "studies.jsonl"], limit=2, progress=False)
+    assert summary.processed == 2
+    assert Trial.objects.count() == 2
+
+
+def test_a_missing_path_is_a_failure(tmp_path):
+    summary = import_paths([tmp_path / "nowhere"], progress=False)
+    assert summary.failed == 1
+    assert str(summary.errors[0]) == f"{tmp_path / 'nowhere'}: no such file or folder"
+
+
+def test_the_command_prints_a_summary_and_succeeds(ctgov, capsys):
+    call_command("import_trials", str(ctgov / "legacy_xml"), "--no-progress")
+    out = capsys.readouterr().out
+    assert out.startswith("created 4, updated 0, unchanged 0, failed 0 in ")
+    assert "records/s" in out
+
+
+def test_the_command_lists_failures_and_exits_non_zero(ctgov, tmp_path, capsys):
+    bad = tmp_path / "trials.jsonl"
+    bad.write_text('{"nct_id": "NCT05642455", "title": "x", "enrollment_count": "many"}\n')
+    with pytest.raises(CommandError) as caught:
+        call_command("import_trials", str(bad), "--no-progress", "--format", "oncology-jsonl")
+    assert caught.value.returncode == 1
+    captured = capsys.readouterr()
+    assert (
+        f"FAILED NCT05642455 ({bad}:1) field enrollment_count: 'many' is not a whole number" in captured.err
+    )
+    assert "created 0, updated 0, unchanged 0, failed 1" in captured.out
+
+
+def test_the_command_says_when_it_rolled_back(ctgov, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe not json")
+    with pytest.raises(CommandError):
+        call_command(
+            "import_trials", str(ctgov / "legacy_xml"), str(bad), "--no-progress", "--all-or-nothing"
+        )
+    captured = capsys.readouterr()
+    assert "rolled back" in captured.out
+    assert f"FAILED {bad}: not UTF-8: byte 0xff at line 1, column 1" in captured.err
+    assert Trial.objects.count() == 0
