@@ -6,11 +6,16 @@ deterministic train/evaluation split and the metrics, so they can be unit-tested
 
 from __future__ import annotations
 
+import statistics
+import tarfile
+import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+
+from defusedxml import ElementTree
 
 SCORED_TYPES: tuple[str, ...] = (
     "Condition",
@@ -236,3 +241,51 @@ def score(
         negation_recall=negated_found / negated_gold if negated_gold else 0.0,
         negated_gold=negated_gold,
     )
+
+
+@dataclass(frozen=True)
+class CtgovCriteria:
+    nct_id: str
+    text: str
+    minimum_age: str | None
+    maximum_age: str | None
+    sex: str | None
+
+
+def iter_ctgov_criteria(path: str) -> Iterator[CtgovCriteria]:
+    """Eligibility text and structured fields of every legacy `<clinical_study>` XML record in a .tgz."""
+    with tarfile.open(path) as archive:
+        for member in archive:
+            if not member.isfile() or not member.name.endswith(".xml"):
+                continue
+            handle = archive.extractfile(member)
+            if handle is None:
+                continue
+            root = ElementTree.parse(handle).getroot()
+            if root is None:
+                continue
+            text = root.findtext("eligibility/criteria/textblock")
+            if text:
+                yield CtgovCriteria(
+                    root.findtext("id_info/nct_id") or member.name,
+                    text,
+                    root.findtext("eligibility/minimum_age"),
+                    root.findtext("eligibility/maximum_age"),
+                    root.findtext("eligibility/gender"),
+                )
+
+
+def criterion_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def throughput(texts: Sequence[str], process: Callable[[str], object], repeats: int = 3) -> tuple[int, float]:
+    """(non-empty criterion lines, median seconds over `repeats` passes) for one process running `process`."""
+    lines = sum(criterion_lines(text) for text in texts)
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for text in texts:
+            process(text)
+        timings.append(time.perf_counter() - started)
+    return lines, statistics.median(timings)

@@ -4,7 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from nlp.evaluation import PredictedEntity, Prediction, is_held_out, parse_ann, read_brat_zip, score, split
+from nlp.evaluation import (
+    PredictedEntity,
+    Prediction,
+    criterion_lines,
+    is_held_out,
+    iter_ctgov_criteria,
+    parse_ann,
+    read_brat_zip,
+    score,
+    split,
+    throughput,
+)
 
 TEXT = "No history of diabetes\nANC >= 1500/mm3\n"
 ANN = "\n".join(
@@ -65,3 +76,28 @@ def test_strict_needs_exact_span_relaxed_needs_overlap() -> None:
     assert report.negation_recall == 1.0
     assert report.relaxed["Condition"].recall == pytest.approx(0.5)
     assert report.strict["Negation"].recall == 0.0
+
+
+def test_ctgov_reader_yields_criteria_text_and_structured_fields(tmp_path: Path) -> None:
+    import tarfile
+
+    xml = (
+        b"<clinical_study><id_info><nct_id>NCT00000009</nct_id></id_info><eligibility><criteria><textblock>"
+        b"Inclusion Criteria:\n - ECOG 0-1\n</textblock></criteria><gender>All</gender>"
+        b"<minimum_age>18 Years</minimum_age><maximum_age>N/A</maximum_age></eligibility></clinical_study>"
+    )
+    path = tmp_path / "mini.tgz"
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("NCT0000xxxx/NCT00000009.xml")
+        info.size = len(xml)
+        archive.addfile(info, io.BytesIO(xml))
+    [record] = iter_ctgov_criteria(str(path))
+    assert record.nct_id == "NCT00000009"
+    assert record.minimum_age == "18 Years"
+    assert criterion_lines(record.text) == 2
+
+
+def test_throughput_counts_non_empty_lines() -> None:
+    lines, seconds = throughput(["a\n\nb", "c"], len, repeats=2)
+    assert lines == 3
+    assert seconds >= 0

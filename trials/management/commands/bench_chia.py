@@ -1,0 +1,112 @@
+"""Benchmark 1 (BENCHMARKS.md): criteria parsing quality on Chia, and parse throughput.
+
+    python manage.py bench_chia [--data-dir ../shared/data] [--repeats 3]
+
+Quality is measured only on the held-out trials (`nlp.evaluation.is_held_out`), which the shipped tagger was
+never trained or tuned on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from nlp import parse_eligibility
+from nlp.chia_tagger import MODEL_DIR, load_tagger, tag
+from nlp.evaluation import (
+    HELD_OUT_MODULUS,
+    PRF,
+    SCORED_TYPES,
+    iter_ctgov_criteria,
+    read_brat_zip,
+    score,
+    split,
+    throughput,
+)
+from nlp.terminology import manifest
+
+
+def _row(name: str, strict: PRF, relaxed: PRF) -> str:
+    return (
+        f"{name:<12} {strict.precision:6.3f} {strict.recall:6.3f} {strict.f1:6.3f}   "
+        f"{relaxed.precision:6.3f} {relaxed.recall:6.3f} {relaxed.f1:6.3f} {relaxed.gold:6d}"
+    )
+
+
+class Command(BaseCommand):
+    help = "Score the Chia entity tagger on held-out trials and time parse_eligibility (criterion lines/s)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--data-dir", type=Path, default=Path(settings.BASE_DIR).parent / "shared" / "data"
+        )
+        parser.add_argument("--repeats", type=int, default=3, help="timing passes; the median is printed")
+        parser.add_argument(
+            "--skip-xml", action="store_true", help="skip the ClinicalTrials.gov XML throughput"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        data_dir: Path = options["data_dir"]
+        zip_path = data_dir / "chia_dev.zip"
+        documents = read_brat_zip(str(zip_path))
+        train, held_out = split(documents)
+        held_out_trials = sorted({d.trial_id for d in held_out})
+        versions = manifest()
+        self.stdout.write(
+            f"dataset: {zip_path} ({len(documents)} sections, {len({d.trial_id for d in documents})} trials)"
+        )
+        self.stdout.write(
+            f"split: held-out = crc32(NCT id) % {HELD_OUT_MODULUS} == 0 -> {len(held_out_trials)} trials, "
+            f"{len(held_out)} sections; tagger trained on the other {len(train)} sections only"
+        )
+        model_mb = sum(f.stat().st_size for f in MODEL_DIR.rglob("*") if f.is_file()) / 1e6
+        self.stdout.write(
+            f"tagger: {MODEL_DIR} ({model_mb:.1f} MB); "
+            f"parser {versions['parser_version']}, dictionaries {versions['dictionary_version']}"
+        )
+        tagger = load_tagger()
+        predictions = {doc.name: tag(doc.text, tagger) for doc in held_out}
+        report = score(held_out, predictions)
+        self.stdout.write("")
+        self.stdout.write(
+            f"{'type':<12} {'strict P':>6} {'R':>6} {'F1':>6}   {'relax P':>6} {'R':>6} {'F1':>6} {'gold':>6}"
+        )
+        for entity_type in SCORED_TYPES:
+            self.stdout.write(_row(entity_type, report.strict[entity_type], report.relaxed[entity_type]))
+        self.stdout.write(_row("micro", report.strict_micro, report.relaxed_micro))
+        self.stdout.write(
+            f"Has_value attachment accuracy: {report.has_value_accuracy:.3f} "
+            f"(of {report.has_value_gold} gold relations)"
+        )
+        self.stdout.write(
+            f"negation recall (negated entities flagged): {report.negation_recall:.3f} "
+            f"(of {report.negated_gold} gold Has_negation)"
+        )
+        self.stdout.write(
+            "anchors: BiLSTM-CRF 0.72 relaxed / 0.37 strict; transformer 0.62 strict; Criteria2Query 0.795"
+        )
+        self.stdout.write("")
+        repeats = options["repeats"]
+        chia_texts = [doc.text for doc in documents]
+        lines, seconds = throughput(chia_texts, parse_eligibility, repeats)
+        self.stdout.write(
+            f"parse_eligibility throughput, all Chia text: {lines / seconds:,.0f} criterion lines/s "
+            f"({lines} lines, median of {repeats}: {seconds:.2f}s, one process)"
+        )
+        lines, seconds = throughput([d.text for d in held_out], lambda text: tag(text, tagger), repeats)
+        self.stdout.write(
+            f"Chia NER tagger throughput, held-out text: {lines / seconds:,.0f} criterion lines/s "
+            f"({lines} lines)"
+        )
+        if options["skip_xml"]:
+            return
+        xml_path = data_dir / "ctgov_legacy_xml.tgz"
+        records = list(iter_ctgov_criteria(str(xml_path)))
+        lines, seconds = throughput([r.text for r in records], parse_eligibility, repeats)
+        self.stdout.write(
+            f"parse_eligibility throughput, {xml_path.name} ({len(records)} trials): "
+            f"{lines / seconds:,.0f} criterion lines/s ({lines} lines, median of {repeats}: {seconds:.2f}s)"
+        )
