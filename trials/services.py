@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from recruitment.models import User
 from trials.models import Arm, Site, Sponsor, Trial, TrialEvent, TrialSite
 
 if TYPE_CHECKING:
@@ -67,6 +70,21 @@ def trial_import_record(*, record: TrialRecord, source: str, cache: RegistryCach
             )
     cache.merge(created_here)
     return outcome
+
+
+def trial_curation_record(
+    *, trial: Trial, actor: AbstractBaseUser | AnonymousUser | None, fields: list[str]
+) -> TrialEvent:
+    """Append the history entry for a curator's edit of a trial or its arms.
+
+    The edit itself is saved by the caller (the admin form); this keeps who changed what.
+    """
+    return TrialEvent.objects.create(
+        trial=trial,
+        kind=TrialEvent.Kind.CURATED,
+        actor=actor if isinstance(actor, User) else None,
+        detail={"changed": fields},
+    )
 
 
 def _sponsor_id(record: TrialRecord, cache: RegistryCache, created_here: RegistryCache) -> int | None:

@@ -1,0 +1,63 @@
+"""The registry admin: every model is listed, searchable and filterable; the event history is read-only."""
+
+import pytest
+from django.urls import reverse
+
+from trials.importers import import_paths
+from trials.models import Arm, Trial, TrialEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def imported(ctgov):
+    import_paths([ctgov / "legacy_xml"], progress=False)
+    return Trial.objects.get(nct_id="NCT00496028")
+
+
+@pytest.mark.parametrize("model", ["trial", "arm", "sponsor", "site", "trialsite", "trialevent"])
+def test_every_registry_model_has_a_searchable_filterable_list(admin_client, imported, model):
+    url = reverse(f"admin:trials_{model}_changelist")
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.get(url, {"q": "NCT00496028"}).status_code == 200
+
+
+def test_the_trial_page_shows_arms_sites_and_history(admin_client, imported):
+    page = admin_client.get(reverse("admin:trials_trial_change", args=[imported.pk])).content.decode()
+    assert imported.arms.first().label in page
+    assert "trial_sites-TOTAL_FORMS" in page
+    assert "Imported" in page
+
+
+def test_the_event_history_cannot_be_added_to_changed_or_deleted(admin_client, imported):
+    event = imported.events.get()
+    assert admin_client.get(reverse("admin:trials_trialevent_add")).status_code == 403
+    delete = admin_client.post(reverse("admin:trials_trialevent_delete", args=[event.pk]), {"post": "yes"})
+    assert delete.status_code == 403
+    admin_client.post(reverse("admin:trials_trialevent_change", args=[event.pk]), {"kind": "curated"})
+    event.refresh_from_db()
+    assert event.kind == TrialEvent.Kind.IMPORTED
+
+
+def test_a_curator_edit_of_an_arm_is_logged_with_its_author(admin_client, admin_user, imported):
+    arm = imported.arms.first()
+    response = admin_client.post(
+        reverse("admin:trials_arm_change", args=[arm.pk]),
+        {
+            "trial": imported.pk,
+            "label": arm.label,
+            "arm_type": arm.arm_type,
+            "description": arm.description,
+            "interventions": '["x"]',
+            "biomarker_definition": "{}",
+            "enrolment_target": "30",
+            "cap": "",
+            "created_at_0": "2026-01-01",
+            "created_at_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Arm.objects.get(pk=arm.pk).enrolment_target == 30
+    event = imported.events.get(kind=TrialEvent.Kind.CURATED)
+    assert event.actor == admin_user
+    assert f"arm {arm.label}: enrolment_target" in event.detail["changed"]

@@ -1,0 +1,173 @@
+"""Curator admin for the registry. Edits are logged as curated TrialEvents; the event history is read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
+
+from trials.models import Arm, Site, Sponsor, Trial, TrialEvent, TrialSite
+from trials.services import trial_curation_record
+
+
+class ArmInline(admin.StackedInline):
+    model = Arm
+    extra = 0
+    fields = [
+        ("label", "arm_type"),
+        "description",
+        "interventions",
+        "biomarker_definition",
+        ("enrolment_target", "cap", "is_suspended"),
+    ]
+
+
+class TrialSiteInline(admin.TabularInline):
+    model = TrialSite
+    extra = 0
+    autocomplete_fields = ["site"]
+    fields = ["site", "status", "contact_name", "contact_email", "contact_phone", "investigator"]
+
+
+class TrialEventInline(admin.TabularInline):
+    model = TrialEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "actor", "detail"]
+    readonly_fields = ["created_at", "kind", "actor", "detail"]
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    list_display = ["nct_id", "brief_title", "phase", "overall_status", "study_type", "sponsor", "updated_at"]
+    list_filter = ["overall_status", "phase", "study_type", "sex", "source"]
+    search_fields = ["nct_id", "brief_title", "official_title", "acronym", "sponsor__name"]
+    list_select_related = ["sponsor"]
+    autocomplete_fields = ["sponsor"]
+    readonly_fields = ["source", "source_checksum", "created_at", "updated_at"]
+    inlines = [ArmInline, TrialSiteInline, TrialEventInline]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["nct_id", "brief_title", "official_title", "acronym", "sponsor", "collaborators"]},
+        ),
+        (
+            "Status and design",
+            {"fields": ["overall_status", "phase", "study_type", "enrollment", "enrollment_is_actual"]},
+        ),
+        (
+            "Dates",
+            {"fields": ["start_date", "primary_completion_date", "completion_date", "last_update_posted"]},
+        ),
+        (
+            "Eligibility",
+            {
+                "fields": [
+                    ("minimum_age_years", "maximum_age_years"),
+                    ("sex", "healthy_volunteers"),
+                    "eligibility_text",
+                ]
+            },
+        ),
+        ("Content", {"fields": ["conditions", "keywords", "interventions", "brief_summary"]}),
+        ("Import", {"fields": ["source", "source_checksum", "created_at", "updated_at"]}),
+    ]
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list[BaseInlineFormSet], change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        changed_inlines = [
+            str(formset.model._meta.verbose_name_plural) for formset in formsets if formset.has_changed()
+        ]
+        if form.changed_data or changed_inlines:
+            trial_curation_record(
+                trial=form.instance, actor=request.user, fields=[*form.changed_data, *changed_inlines]
+            )
+
+
+@admin.register(Arm)
+class ArmAdmin(admin.ModelAdmin):
+    list_display = ["label", "trial", "arm_type", "enrolment_target", "cap", "is_suspended"]
+    list_filter = ["arm_type", "is_suspended"]
+    search_fields = ["label", "trial__nct_id", "trial__brief_title"]
+    list_select_related = ["trial"]
+    autocomplete_fields = ["trial"]
+
+    def save_model(self, request: HttpRequest, obj: Arm, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            trial_curation_record(
+                trial=obj.trial,
+                actor=request.user,
+                fields=[f"arm {obj.label}: {name}" for name in form.changed_data],
+            )
+
+
+@admin.register(Sponsor)
+class SponsorAdmin(admin.ModelAdmin):
+    list_display = ["name", "agency_class", "trial_count"]
+    list_filter = ["agency_class"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sponsor]:
+        return super().get_queryset(request).annotate(trial_count=Count("trials"))
+
+    @admin.display(ordering="trial_count", description="trials")
+    def trial_count(self, sponsor: Any) -> int:
+        return sponsor.trial_count
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["facility", "city", "state", "country", "trial_count"]
+    list_filter = ["country"]
+    search_fields = ["facility", "city", "state", "zip_code", "country"]
+    readonly_fields = ["key"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Site]:
+        return super().get_queryset(request).annotate(trial_count=Count("trial_sites"))
+
+    @admin.display(ordering="trial_count", description="trials")
+    def trial_count(self, site: Any) -> int:
+        return site.trial_count
+
+
+@admin.register(TrialSite)
+class TrialSiteAdmin(admin.ModelAdmin):
+    list_display = ["trial", "site", "status", "contact_name", "investigator"]
+    list_filter = ["status", "site__country"]
+    search_fields = ["trial__nct_id", "site__facility", "site__city", "site__country"]
+    list_select_related = ["trial", "site"]
+    autocomplete_fields = ["trial", "site"]
+
+
+@admin.register(TrialEvent)
+class TrialEventAdmin(admin.ModelAdmin):
+    """Append-only history: it can be read here, never written, changed or deleted."""
+
+    list_display = ["created_at", "trial", "kind", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["trial__nct_id"]
+    list_select_related = ["trial", "actor"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["trial", "kind", "actor", "detail", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
