@@ -2,7 +2,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
-from recruitment.models import SiteMembership, SponsorMembership, User
+from recruitment.models import (
+    Biomarker,
+    Diagnosis,
+    LabResult,
+    PatientProfile,
+    Procedure,
+    SiteMembership,
+    SponsorMembership,
+    Therapy,
+    User,
+)
 
 
 class EmailUserCreationForm(UserCreationForm):
@@ -45,3 +55,63 @@ class UserAdmin(DjangoUserAdmin):
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
+
+
+class _FactInline(admin.TabularInline):
+    extra = 0
+    raw_id_fields = ["entered_by"]
+
+
+class DiagnosisInline(_FactInline):
+    model = Diagnosis
+    fields = ["code", "label", "presence", "diagnosed_on", "stage", "histology", "source", "entered_at"]
+
+
+class BiomarkerInline(_FactInline):
+    model = Biomarker
+    fields = [
+        "gene",
+        "alteration_type",
+        "protein_change",
+        "status",
+        "measure",
+        "value",
+        "unit",
+        "assay",
+        "specimen",
+        "tested_on",
+        "source",
+    ]
+
+
+class LabResultInline(_FactInline):
+    model = LabResult
+    fields = [
+        "analyte",
+        "loinc",
+        "value",
+        "unit",
+        "reference_low",
+        "reference_high",
+        "collected_on",
+        "source",
+    ]
+
+
+class TherapyInline(_FactInline):
+    model = Therapy
+    fields = ["drug", "drug_class", "line", "started_on", "ended_on", "source"]
+
+
+class ProcedureInline(_FactInline):
+    model = Procedure
+    fields = ["code", "name", "performed_on", "source"]
+
+
+@admin.register(PatientProfile)
+class PatientProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "sex", "birth_date", "ecog", "pregnancy_status", "updated_at"]
+    list_filter = ["sex", "ecog", "pregnancy_status", "source"]
+    search_fields = ["user__email", "postcode"]
+    raw_id_fields = ["user"]
+    inlines = [DiagnosisInline, BiomarkerInline, LabResultInline, TherapyInline, ProcedureInline]

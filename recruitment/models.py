@@ -3,12 +3,19 @@
 Patient profiles, consents, matches and the candidate workflow join this module as they are built.
 """
 
+import re
+from datetime import date
+from decimal import Decimal
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from nlp import terminology
 
 
 class UserManager(DjangoUserManager["User"]):
@@ -110,3 +117,306 @@ class SponsorMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.sponsor}"
+
+
+def _not_in_future(value: date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError("%(value)s is in the future.", code="future_date", params={"value": value})
+
+
+def _not_negative(value: Decimal) -> None:
+    if value < 0:
+        raise ValidationError("A measured value cannot be negative (got %(value)s).", params={"value": value})
+
+
+STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
+
+
+class FactSource(models.TextChoices):
+    SELF_REPORTED = "self_reported", "Self-reported by the patient"
+    SITE_ENTERED = "site_entered", "Entered by site staff"
+    IMPORTED = "imported", "Imported from a record"
+
+
+class PatientProfile(models.Model):
+    """A patient's own clinical summary, the input of matching.
+
+    Demographics, performance status and pregnancy live here; coded facts (diagnoses, biomarkers, labs,
+    therapies, procedures) are rows of their own so that each carries its source and entry time. Once the
+    patient or a site confirms that the lists of conditions, therapies and procedures are complete
+    (`history_confirmed_on`), a missing entry counts as absent instead of unknown.
+    """
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+
+    class Pregnancy(models.TextChoices):
+        UNKNOWN = "unknown", "Not stated"
+        PREGNANT = "pregnant", "Pregnant"
+        NOT_PREGNANT = "not_pregnant", "Not pregnant"
+        NOT_APPLICABLE = "not_applicable", "Cannot become pregnant"
+
+    user = models.OneToOneField(
+        User,
+        on_delete=models.CASCADE,
+        related_name="patient_profile",
+        limit_choices_to={"role": User.Role.PATIENT},
+    )
+    birth_date = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
+    postcode = models.CharField("ZIP/postcode", max_length=30, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    ecog = models.PositiveSmallIntegerField(
+        "ECOG performance status",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(5, "ECOG performance status runs from 0 to 5.")],
+    )
+    ecog_assessed_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    pregnancy_status = models.CharField(max_length=20, choices=Pregnancy.choices, default=Pregnancy.UNKNOWN)
+    breastfeeding = models.BooleanField(null=True, blank=True)
+    history_confirmed_on = models.DateField(
+        null=True,
+        blank=True,
+        validators=[_not_in_future],
+        help_text="When the lists of conditions, therapies and procedures were confirmed complete.",
+    )
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=20, choices=FactSource.choices, default=FactSource.SELF_REPORTED)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user__email"]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.user_id and self.user.role != User.Role.PATIENT:
+            errors["user"] = f"{self.user} is a {self.user.get_role_display()}, not a patient."
+        if (self.latitude is None) != (self.longitude is None):
+            errors["longitude"] = "Give both latitude and longitude, or neither."
+        if self.birth_date and self.birth_date < date(1900, 1, 1):
+            errors["birth_date"] = "A birth date before 1900 is not plausible."
+        if self.sex == self.Sex.MALE and self.pregnancy_status == self.Pregnancy.PREGNANT:
+            errors["pregnancy_status"] = "A profile recorded as male cannot be pregnant; check sex or status."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProfileFact(models.Model):
+    """Common fields of every coded fact: whose it is, where it came from and when it was entered."""
+
+    patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE)
+    source = models.CharField(max_length=20, choices=FactSource.choices, default=FactSource.SELF_REPORTED)
+    entered_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class Diagnosis(ProfileFact):
+    """A condition coded against the nlp diagnosis hierarchy (lung adenocarcinoma is-a NSCLC is-a ...).
+
+    `presence` records ruled-out conditions too ("no HIV"), so that a criterion about them is answered
+    instead of staying unknown.
+    """
+
+    class Presence(models.TextChoices):
+        PRESENT = "present", "Present"
+        ABSENT = "absent", "Ruled out"
+
+    system = models.CharField(max_length=20, default="diagnosis")
+    code = models.CharField(max_length=40, help_text="Code in the nlp diagnosis vocabulary, e.g. luad.")
+    label = models.CharField(max_length=200, blank=True)
+    presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.PRESENT)
+    diagnosed_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    stage = models.CharField(max_length=10, blank=True, help_text="Roman numerals as staged, e.g. IVA.")
+    histology = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        default_related_name = "diagnoses"
+        ordering = ["patient", "-diagnosed_on", "id"]
+        verbose_name_plural = "diagnoses"
+
+    def __str__(self) -> str:
+        return self.label or self.code
+
+    def clean(self) -> None:
+        if self.system != "diagnosis":
+            return
+        try:
+            concept = terminology.diagnosis(self.code)
+        except KeyError:
+            raise ValidationError({"code": f"{self.code!r} is not in the diagnosis vocabulary."}) from None
+        self.label = self.label or concept.label
+        if self.stage and not STAGE_PATTERN.fullmatch(self.stage.upper()):
+            raise ValidationError(
+                {"stage": "Give the stage as 0 or I-IV with an optional letter, e.g. IIIB."}
+            )
+        self.stage = self.stage.upper()
+
+
+class Biomarker(ProfileFact):
+    """A molecular or protein test result: gene (or signature such as TMB/MSI), what was found, and how.
+
+    A wild-type or negative result means tested and negative; a gene with no row here is untested.
+    """
+
+    class Alteration(models.TextChoices):
+        MUTATION = "mutation", "Mutation"
+        DELETION = "deletion", "Deletion"
+        INSERTION = "insertion", "Insertion"
+        FUSION = "fusion", "Fusion/rearrangement"
+        AMPLIFICATION = "amplification", "Amplification"
+        EXPRESSION = "expression", "Protein expression"
+        LOSS = "loss", "Loss/deficiency"
+        WILD_TYPE = "wild_type", "Wild-type (no alteration found)"
+        SIGNATURE = "signature", "Genomic signature (TMB, MSI, MMR)"
+
+    class Status(models.TextChoices):
+        POSITIVE = "positive", "Positive"
+        NEGATIVE = "negative", "Negative"
+        EQUIVOCAL = "equivocal", "Equivocal"
+
+    gene = models.CharField(
+        max_length=20, help_text="HGNC symbol (aliases such as HER2 are normalised) or TMB/MSI/MMR/ER/PR."
+    )
+    alteration_type = models.CharField(max_length=20, choices=Alteration.choices)
+    protein_change = models.CharField(
+        max_length=60, blank=True, help_text="e.g. V600E, L858R, exon 19 deletion, EML4-ALK."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.POSITIVE)
+    measure = models.CharField(
+        max_length=20, blank=True, help_text="Score reported: TPS, CPS, IHC, H-score..."
+    )
+    value = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True, validators=[_not_negative]
+    )
+    unit = models.CharField(max_length=20, blank=True, help_text="e.g. %, mut/Mb; an IHC score is 0-3.")
+    assay = models.CharField(max_length=100, blank=True, help_text="Test or antibody clone, e.g. 22C3.")
+    specimen = models.CharField(max_length=100, blank=True)
+    tested_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+
+    class Meta:
+        default_related_name = "biomarkers"
+        ordering = ["patient", "gene", "-tested_on", "id"]
+
+    def __str__(self) -> str:
+        return " ".join(
+            part for part in (self.gene, self.protein_change or self.alteration_type, self.status) if part
+        )
+
+    def clean(self) -> None:
+        self.gene = terminology.genes().get(self.gene.strip(), self.gene.strip().upper())
+        errors: dict[str, str] = {}
+        if self.alteration_type == self.Alteration.WILD_TYPE and self.status != self.Status.NEGATIVE:
+            errors["status"] = "A wild-type result is a negative test; record status negative."
+        if self.value is not None and self.unit == "%" and self.value > 100:
+            errors["value"] = "A percentage cannot exceed 100."
+        if self.value is not None and self.measure.upper() == "IHC" and self.value > 3:
+            errors["value"] = "An IHC score runs from 0 to 3."
+        if errors:
+            raise ValidationError(errors)
+
+
+class LabResult(ProfileFact):
+    """A laboratory value with the lab's own reference range, so that x ULN / x LLN use that range."""
+
+    analyte = models.CharField(max_length=100)
+    loinc = models.CharField("LOINC code", max_length=20, blank=True)
+    value = models.DecimalField(max_digits=14, decimal_places=4, validators=[_not_negative])
+    unit = models.CharField(max_length=30, blank=True)
+    reference_low = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, validators=[_not_negative]
+    )
+    reference_high = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, validators=[_not_negative]
+    )
+    collected_on = models.DateField(validators=[_not_in_future])
+
+    class Meta:
+        default_related_name = "lab_results"
+        ordering = ["patient", "analyte", "-collected_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.analyte} {self.value} {self.unit} ({self.collected_on})"
+
+    def clean(self) -> None:
+        if not self.loinc:
+            concept, _ = terminology.link(self.analyte, "lab")
+            self.loinc = concept.code if concept else ""
+        low, high = self.reference_low, self.reference_high
+        if low is not None and high is not None and low > high:
+            raise ValidationError(
+                {"reference_high": "The reference range's upper limit is below its lower limit."}
+            )
+
+
+class Therapy(ProfileFact):
+    """A systemic therapy received: drug (its classes come from the nlp drug vocabulary), line and dates.
+
+    An open end date means ongoing.
+    """
+
+    drug = models.CharField(max_length=100)
+    drug_class = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Class code when the drug is not in the vocabulary, e.g. platinum.",
+    )
+    line = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1, "Lines of therapy are counted from 1.")]
+    )
+    started_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    ended_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+
+    class Meta:
+        default_related_name = "therapies"
+        ordering = ["patient", "-started_on", "id"]
+        verbose_name_plural = "therapies"
+
+    def __str__(self) -> str:
+        return self.drug
+
+    def clean(self) -> None:
+        self.drug = self.drug.strip().lower()
+        if self.started_on and self.ended_on and self.ended_on < self.started_on:
+            raise ValidationError({"ended_on": "A therapy cannot end before it started."})
+
+
+class Procedure(ProfileFact):
+    """A procedure undergone (surgery, radiotherapy, transplant...), coded against the nlp vocabulary."""
+
+    code = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=200)
+    performed_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+
+    class Meta:
+        default_related_name = "procedures"
+        ordering = ["patient", "-performed_on", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.code:
+            concept, _ = terminology.link(self.name, "procedure")
+            self.code = concept.code if concept else ""
