@@ -104,6 +104,12 @@ class Trial(models.Model):
     healthy_volunteers = models.BooleanField(null=True, blank=True)
     eligibility_text = models.TextField(blank=True)
     source = models.CharField(max_length=30, choices=Source.choices, default=Source.MANUAL)
+    eligibility_parsed_at = models.DateTimeField(null=True, blank=True)
+    eligibility_parse_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Hash of the parsed text and parser versions: skips identical re-parses.",
+    )
     source_checksum = models.CharField(
         max_length=64,
         blank=True,
@@ -232,7 +238,8 @@ class TrialEvent(models.Model):
     class Kind(models.TextChoices):
         IMPORTED = "imported", "Imported"
         UPDATED = "updated", "Updated by import"
-        CURATED = "curated", "Curated"
+        CURATED = "curated", "Criterion curated"
+        PARSED = "parsed", "Eligibility parsed"
 
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -247,3 +254,88 @@ class TrialEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trial.nct_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class EligibilityCriterion(models.Model):
+    """One criterion of a trial: the parser's reading and, once a curator has looked, the curated one.
+
+    The matcher uses `effective_tree`: a curator's correction wins over the parser, and survives re-parsing as
+    long as the criterion's text is still in the trial. A criterion whose text has left the trial is retired,
+    not deleted, so that its history stays readable.
+    """
+
+    class Section(models.TextChoices):
+        INCLUSION = "inclusion", "Inclusion"
+        EXCLUSION = "exclusion", "Exclusion"
+
+    class Status(models.TextChoices):
+        PARSED = "parsed", "Parsed, not reviewed"
+        ACCEPTED = "accepted", "Accepted by a curator"
+        CORRECTED = "corrected", "Corrected by a curator"
+        UNPARSEABLE = "unparseable", "Marked unparseable"
+
+    CURATED_STATUSES = (Status.ACCEPTED, Status.CORRECTED, Status.UNPARSEABLE)
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="criteria")
+    position = models.PositiveIntegerField(help_text="Order within the trial's eligibility text.")
+    section = models.CharField(max_length=10, choices=Section.choices)
+    text = models.TextField()
+    text_key = models.CharField(
+        max_length=64,
+        help_text="Hash of section and normalised text: finds the same criterion after a re-parse.",
+    )
+    span_start = models.PositiveIntegerField(help_text="Offset of the criterion in Trial.eligibility_text.")
+    span_end = models.PositiveIntegerField()
+    parsed_tree = models.JSONField(help_text="The parser's criteria tree (nlp node_to_dict form).")
+    curated_tree = models.JSONField(null=True, blank=True, help_text="A curator's correction; wins when set.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PARSED)
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="The parser flagged something a person should confirm (conflict, unmapped term).",
+    )
+    parser_version = models.CharField(max_length=40)
+    dictionary_version = models.CharField(max_length=40)
+    curator_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        "recruitment.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Bumped by every change; guards concurrent edits."
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["trial", "position", "id"]
+        verbose_name_plural = "eligibility criteria"
+        indexes = [
+            models.Index(fields=["trial", "text_key"]),
+            models.Index(fields=["status", "needs_review"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(span_start__lte=models.F("span_end")), name="criterion_span_ordered"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="corrected") | Q(curated_tree__isnull=False),
+                name="corrected_criterion_has_curated_tree",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trial.nct_id} {self.section} #{self.position}: {self.text[:60]}"
+
+    @property
+    def is_curated(self) -> bool:
+        return self.status in self.CURATED_STATUSES
+
+    @property
+    def effective_tree(self) -> dict[str, object] | None:
+        """The tree the matcher evaluates; None when a curator marked the criterion unparseable."""
+        if self.status == self.Status.UNPARSEABLE:
+            return None
+        if self.status == self.Status.CORRECTED:
+            return self.curated_tree
+        return self.parsed_tree

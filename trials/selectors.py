@@ -1,8 +1,12 @@
 """Reads for the registry."""
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from trials.models import Trial, TrialSite
+from trials.models import EligibilityCriterion, Trial, TrialSite
 
 
 def trial_search(*, query: str = "", status: str = "") -> QuerySet[Trial]:
@@ -20,3 +24,80 @@ def trial_with_related() -> QuerySet[Trial]:
     return Trial.objects.select_related("sponsor").prefetch_related(
         "arms", Prefetch("trial_sites", queryset=TrialSite.objects.select_related("site"))
     )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a criterion's text; `atom` is set where the parser read something there."""
+
+    text: str
+    atom: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    criterion: EligibilityCriterion
+    segments: list[Segment]
+    atoms: list[dict[str, Any]]
+    tree_json: str
+
+
+def _atoms_of(tree: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if tree is None:
+        return []
+    if tree["type"] == "atom":
+        return [tree]
+    if tree["type"] == "not":
+        return _atoms_of(tree["child"])
+    if tree["type"] == "except":
+        return _atoms_of(tree["main"]) + _atoms_of(tree["exception"])
+    return [atom for child in tree["children"] for atom in _atoms_of(child)]
+
+
+def _segments(source: str, start: int, end: int, atoms: list[dict[str, Any]]) -> list[Segment]:
+    """Cut the criterion's source text at its atoms' spans (original offsets) so a template can mark them."""
+    segments: list[Segment] = []
+    cursor = start
+    for atom in sorted(atoms, key=lambda a: (a["span"][0], -a["span"][1])):
+        atom_start, atom_end = max(atom["span"][0], cursor), min(atom["span"][1], end)
+        if atom_start >= atom_end:
+            continue  # structured criteria and overlapping readings have no place of their own in the text
+        if atom_start > cursor:
+            segments.append(Segment(source[cursor:atom_start]))
+        segments.append(Segment(source[atom_start:atom_end], atom))
+        cursor = atom_end
+    if cursor < end:
+        segments.append(Segment(source[cursor:end]))
+    return segments
+
+
+def criteria_for_review(
+    *, trial: Trial, section: str = "", status: str = "", flagged: bool = False
+) -> list[CriterionView]:
+    criteria = trial.criteria.filter(retired_at__isnull=True).select_related("reviewed_by")
+    if section:
+        criteria = criteria.filter(section=section)
+    if status:
+        criteria = criteria.filter(status=status)
+    if flagged:
+        criteria = criteria.filter(needs_review=True)
+    views = []
+    for criterion in criteria:
+        tree = criterion.curated_tree if criterion.curated_tree is not None else criterion.parsed_tree
+        atoms = _atoms_of(tree)
+        if criterion.span_end > criterion.span_start:
+            segments = _segments(trial.eligibility_text, criterion.span_start, criterion.span_end, atoms)
+        else:
+            segments = [Segment(criterion.text)]
+        views.append(CriterionView(criterion, segments, atoms, json.dumps(tree, indent=2)))
+    return views
+
+
+def criteria_counts(*, trial: Trial) -> dict[str, int]:
+    current = trial.criteria.filter(retired_at__isnull=True)
+    counts = dict(current.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {
+        "total": sum(counts.values()),
+        "flagged": current.filter(needs_review=True).count(),
+        **{status: counts.get(status, 0) for status in EligibilityCriterion.Status.values},
+    }

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, get_args
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from nlp import Atom, iter_atoms, parse_eligibility
+from nlp.model import AtomKind, node_from_dict, node_to_dict
 from recruitment.models import User
-from trials.models import Arm, Site, Sponsor, Trial, TrialEvent, TrialSite
+from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
 
 if TYPE_CHECKING:
     # Only for annotations: trials.importers imports this module to write what it parsed.
@@ -22,6 +27,8 @@ if TYPE_CHECKING:
 # Arm and trial-site columns that come from the registry. Everything else on an arm (biomarker definition,
 # enrolment target, cap, suspension) belongs to curators and is never written by an import.
 ARM_IMPORTED_FIELDS = ("arm_type", "description", "interventions")
+ATOM_KINDS: tuple[str, ...] = get_args(AtomKind)
+COMPARATORS = (">=", ">", "<=", "<", "=", "in")
 TRIAL_SITE_IMPORTED_FIELDS = ("status", "contact_name", "contact_email", "contact_phone", "investigator")
 
 
@@ -266,3 +273,260 @@ def _trial_sites_sync(
         "updated": [ts.site_id for ts in updated],
         "removed": removed,
     }
+
+
+# --- Eligibility criteria: parsing and curation -------------------------------------------------------
+
+
+class CriterionConflict(Exception):
+    """Someone else changed the criterion since the form was loaded."""
+
+
+class CriterionStateError(Exception):
+    """The requested change does not apply to the criterion in its current state."""
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    trial_id: int
+    skipped: bool
+    created: int = 0
+    updated: int = 0
+    kept_curated: int = 0
+    retired: int = 0
+
+
+def _criterion_key(section: str, text: str) -> str:
+    normalised = " ".join(text.lower().split())
+    return hashlib.sha256(f"{section}\x1f{normalised}".encode()).hexdigest()
+
+
+def _age_text(years: Decimal | None) -> str | None:
+    return None if years is None else f"{years.normalize():f} Years"
+
+
+def _needs_review(tree: dict[str, Any]) -> bool:
+    return any(atom.review is not None or not atom.mapped for atom in iter_atoms(node_from_dict(tree)))
+
+
+def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResult:
+    """Parse a trial's eligibility text into stored criteria, keeping curators' work.
+
+    A criterion is recognised across re-parses by its section and normalised text. Curated criteria keep
+    their curated reading and status (the parser's new reading is stored beside it); criteria whose text has
+    left the trial are retired. Identical text parsed by the same parser and dictionaries is skipped.
+    """
+    with transaction.atomic():
+        trial = Trial.objects.select_for_update().get(pk=trial_id)
+        parsed = parse_eligibility(
+            trial.eligibility_text,
+            minimum_age=_age_text(trial.minimum_age_years),
+            maximum_age=_age_text(trial.maximum_age_years),
+            sex=trial.sex,
+        )
+        parse_key = hashlib.sha256(
+            "\x1f".join(
+                [
+                    parsed.parser_version,
+                    parsed.dictionary_version,
+                    trial.eligibility_text,
+                    str(trial.minimum_age_years),
+                    str(trial.maximum_age_years),
+                    trial.sex,
+                ]
+            ).encode()
+        ).hexdigest()
+        if trial.eligibility_parse_key == parse_key and not force:
+            return ParseResult(trial_id=trial.pk, skipped=True)
+
+        now = timezone.now()
+        existing: dict[str, EligibilityCriterion] = {
+            c.text_key: c for c in trial.criteria.filter(retired_at__isnull=True)
+        }
+        seen: set[str] = set()
+        created = updated = kept_curated = 0
+        for position, criterion in enumerate(parsed.criteria):
+            key = _criterion_key(criterion.section, criterion.text)
+            if key in seen:
+                continue  # the same criterion written twice in one trial is one criterion
+            seen.add(key)
+            tree = node_to_dict(criterion.tree)
+            current = existing.get(key)
+            if current is None:
+                EligibilityCriterion.objects.create(
+                    trial=trial,
+                    position=position,
+                    section=criterion.section,
+                    text=criterion.text,
+                    text_key=key,
+                    span_start=criterion.span[0],
+                    span_end=criterion.span[1],
+                    parsed_tree=tree,
+                    needs_review=_needs_review(tree),
+                    parser_version=parsed.parser_version,
+                    dictionary_version=parsed.dictionary_version,
+                )
+                created += 1
+                continue
+            current.position = position
+            current.span_start, current.span_end = criterion.span
+            current.parsed_tree = tree
+            current.parser_version = parsed.parser_version
+            current.dictionary_version = parsed.dictionary_version
+            current.updated_at = now
+            if current.is_curated:
+                kept_curated += 1
+            else:
+                current.needs_review = _needs_review(tree)
+                updated += 1
+            current.save(
+                update_fields=[
+                    "position",
+                    "span_start",
+                    "span_end",
+                    "parsed_tree",
+                    "parser_version",
+                    "dictionary_version",
+                    "needs_review",
+                    "updated_at",
+                ]
+            )
+        gone = [c.pk for key, c in existing.items() if key not in seen]
+        retired = EligibilityCriterion.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
+        trial.eligibility_parse_key = parse_key
+        trial.eligibility_parsed_at = now
+        trial.save(update_fields=["eligibility_parse_key", "eligibility_parsed_at"])
+        result = ParseResult(trial.pk, False, created, updated, kept_curated, retired)
+        TrialEvent.objects.create(
+            trial=trial,
+            kind=TrialEvent.Kind.PARSED,
+            detail={
+                "parser_version": parsed.parser_version,
+                "dictionary_version": parsed.dictionary_version,
+                "created": created,
+                "updated": updated,
+                "kept_curated": kept_curated,
+                "retired": retired,
+            },
+        )
+    return result
+
+
+def criterion_review(
+    *,
+    criterion_id: int,
+    actor: User,
+    action: str,
+    revision: int,
+    tree: dict[str, Any] | None = None,
+    note: str = "",
+) -> EligibilityCriterion:
+    """A curator accepts the parser's reading, corrects it with a tree of their own, or marks the criterion
+    unparseable (then the matcher shows it to the site as a criterion to check by hand).
+
+    `revision` is the one the curator saw; if the criterion changed since, nothing is written and
+    CriterionConflict says so.
+    """
+    if not actor.is_curator:
+        raise PermissionDenied("only curators review criteria")
+    with transaction.atomic():
+        criterion = (
+            EligibilityCriterion.objects.select_for_update().select_related("trial").get(pk=criterion_id)
+        )
+        if criterion.revision != revision:
+            raise CriterionConflict(
+                f"{criterion.trial.nct_id} criterion #{criterion.position} was changed by someone else "
+                "since you opened it; reload to see the current version."
+            )
+        if criterion.retired_at is not None:
+            raise CriterionStateError("this criterion is no longer in the trial's eligibility text")
+        before = {"status": criterion.status, "tree": criterion.effective_tree}
+        if action == "accept":
+            criterion.status = EligibilityCriterion.Status.ACCEPTED
+            criterion.curated_tree = None
+        elif action == "correct":
+            if tree is None:
+                raise CriterionStateError("a correction needs the corrected tree")
+            criterion.status = EligibilityCriterion.Status.CORRECTED
+            criterion.curated_tree = validate_tree(tree)
+        elif action == "unparseable":
+            criterion.status = EligibilityCriterion.Status.UNPARSEABLE
+            criterion.curated_tree = None
+        elif action == "reset":
+            criterion.status = EligibilityCriterion.Status.PARSED
+            criterion.curated_tree = None
+        else:
+            raise CriterionStateError(f"unknown review action {action!r}")
+        criterion.curator_note = note
+        criterion.reviewed_by = actor
+        criterion.reviewed_at = timezone.now()
+        criterion.updated_at = criterion.reviewed_at
+        criterion.needs_review = False if action != "reset" else _needs_review(criterion.parsed_tree)
+        criterion.revision += 1
+        criterion.save(
+            update_fields=[
+                "status",
+                "curated_tree",
+                "curator_note",
+                "reviewed_by",
+                "reviewed_at",
+                "updated_at",
+                "needs_review",
+                "revision",
+            ]
+        )
+        TrialEvent.objects.create(
+            trial=criterion.trial,
+            kind=TrialEvent.Kind.CURATED,
+            actor=actor,
+            detail={
+                "criterion_id": criterion.pk,
+                "action": action,
+                "note": note,
+                "before": before,
+                "after": {"status": criterion.status, "tree": criterion.effective_tree},
+            },
+        )
+    return criterion
+
+
+def _with_atom_defaults(tree: Any) -> Any:
+    """Let a curator leave out atom fields that have a default (value, unit, window, ...)."""
+    if not isinstance(tree, dict):
+        return tree
+    if tree.get("type") == "atom":
+        defaults = {f.name: f.default for f in fields(Atom) if f.default is not MISSING}
+        defaults["values"] = []
+        return {**defaults, **tree}
+    nested = {k: _with_atom_defaults(v) for k, v in tree.items() if k in ("child", "main", "exception")}
+    if isinstance(tree.get("children"), list):
+        nested["children"] = [_with_atom_defaults(child) for child in tree["children"]]
+    return {**tree, **nested}
+
+
+def validate_tree(tree: Any) -> dict[str, Any]:
+    """Check a curator's tree against the criteria-tree model and return its canonical form.
+
+    Raises ValidationError naming what is wrong, so the form can show it beside the editor.
+    """
+    if not isinstance(tree, dict):
+        raise ValidationError("the tree must be a JSON object with a 'type'")
+    try:
+        node = node_from_dict(_with_atom_defaults(tree))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ValidationError(f"not a valid criteria tree: {exc.__class__.__name__}: {exc}") from exc
+    for atom in iter_atoms(node):
+        if atom.kind not in ATOM_KINDS:
+            raise ValidationError(f"unknown atom kind {atom.kind!r}; expected one of {', '.join(ATOM_KINDS)}")
+        if atom.comparator is not None and atom.comparator not in COMPARATORS:
+            raise ValidationError(
+                f"unknown comparator {atom.comparator!r}; expected one of {', '.join(COMPARATORS)}"
+            )
+        if (
+            atom.comparator not in (None, "in")
+            and atom.value is None
+            and atom.uln_multiple is None
+            and atom.lln_multiple is None
+        ):
+            raise ValidationError(f"atom {atom.text!r} has comparator {atom.comparator} but no value")
+    return node_to_dict(node)

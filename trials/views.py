@@ -1,10 +1,30 @@
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from trials import selectors
-from trials.models import Trial
+from recruitment.http import AuthenticatedRequest
+from trials import selectors, services
+from trials.forms import CriterionReviewForm
+from trials.models import EligibilityCriterion, Trial
+
+
+def curator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: AuthenticatedRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_curator:
+            raise PermissionDenied("Curators only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 @login_required
@@ -24,3 +44,67 @@ def trial_list(request: HttpRequest) -> HttpResponse:
 def trial_detail(request: HttpRequest, nct_id: str) -> HttpResponse:
     trial = get_object_or_404(selectors.trial_with_related(), nct_id=nct_id.upper())
     return render(request, "trials/trial_detail.html", {"trial": trial})
+
+
+@curator_required
+def criteria_review(request: AuthenticatedRequest, nct_id: str) -> HttpResponse:
+    trial = get_object_or_404(Trial, nct_id=nct_id.upper())
+    section = request.GET.get("section", "")
+    status = request.GET.get("status", "")
+    flagged = request.GET.get("flagged") == "1"
+    return render(
+        request,
+        "trials/criteria_review.html",
+        {
+            "trial": trial,
+            "criteria": selectors.criteria_for_review(
+                trial=trial, section=section, status=status, flagged=flagged
+            ),
+            "counts": selectors.criteria_counts(trial=trial),
+            "section": section,
+            "status": status,
+            "flagged": flagged,
+            "statuses": EligibilityCriterion.Status.choices,
+            "actions": CriterionReviewForm.ACTIONS,
+        },
+    )
+
+
+@require_POST
+@curator_required
+def criterion_review(request: AuthenticatedRequest, nct_id: str, criterion_id: int) -> HttpResponse:
+    criterion = get_object_or_404(EligibilityCriterion, pk=criterion_id, trial__nct_id=nct_id.upper())
+    form = CriterionReviewForm(request.POST)
+    back = f"{reverse('trials:criteria', args=[criterion.trial.nct_id])}#criterion-{criterion.pk}"
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"Criterion #{criterion.position}: {field}: {error}")
+        return redirect(back)
+    try:
+        services.criterion_review(
+            criterion_id=criterion.pk,
+            actor=request.user,
+            action=form.cleaned_data["action"],
+            revision=form.cleaned_data["revision"],
+            tree=form.cleaned_data["parsed_tree"],
+            note=form.cleaned_data["note"],
+        )
+    except (services.CriterionConflict, services.CriterionStateError) as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"Criterion #{criterion.position} saved.")
+    return redirect(back)
+
+
+@require_POST
+@curator_required
+def trial_reparse(request: AuthenticatedRequest, nct_id: str) -> HttpResponse:
+    trial = get_object_or_404(Trial, nct_id=nct_id.upper())
+    result = services.trial_parse_eligibility(trial_id=trial.pk, force=True)
+    messages.success(
+        request,
+        f"Parsed again: {result.created} new, {result.updated} updated, {result.kept_curated} curated kept, "
+        f"{result.retired} retired.",
+    )
+    return redirect("trials:criteria", nct_id=trial.nct_id)

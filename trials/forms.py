@@ -1,0 +1,42 @@
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from trials.services import validate_tree
+
+
+class CriterionReviewForm(forms.Form):
+    ACTIONS = [
+        ("accept", "Accept the parser's reading"),
+        ("correct", "Save my correction"),
+        ("unparseable", "Mark unparseable (sites check it by hand)"),
+        ("reset", "Back to the parser's reading"),
+    ]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    revision = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    tree = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        help_text="The criteria tree as JSON: and/or/not/except nodes over atoms.",
+    )
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("action") != "correct":
+            cleaned["parsed_tree"] = None
+            return cleaned
+        raw = cleaned.get("tree", "")
+        if not raw.strip():
+            self.add_error("tree", "A correction needs the corrected tree.")
+            return cleaned
+        try:
+            cleaned["parsed_tree"] = validate_tree(json.loads(raw))
+        except json.JSONDecodeError as exc:
+            self.add_error("tree", f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.")
+        except ValidationError as exc:
+            self.add_error("tree", exc)
+        return cleaned
