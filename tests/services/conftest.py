@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -106,3 +106,20 @@ def celery_worker(real_services, tmp_path_factory) -> Iterator[WorkerProcess]:
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def task_runner(request: pytest.FixtureRequest) -> WorkerProcess | None:
+    """The real worker when the services are configured; None on embedded defaults (tasks run eagerly)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    return request.getfixturevalue("celery_worker")
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float = 60.0) -> None:
+    """Poll until the worker has done its part; tasks run in another process on the real services."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not done within {timeout:.0f} s")
+        time.sleep(0.2)
