@@ -14,29 +14,31 @@ from tests import factories
 
 @pytest.fixture
 def nsclc_trial(db):
-    return factories.TrialFactory(nct_id="NCT90000001", brief_title="Osimertinib in EGFR-mutant NSCLC")
+    return factories.TrialFactory.create(nct_id="NCT05000001", brief_title="Osimertinib in EGFR-mutant NSCLC")
 
 
 @pytest.fixture
 def boston_site(db, nsclc_trial):
-    trial_site = factories.TrialSiteFactory(trial=nsclc_trial, site__facility="Boston Thoracic Oncology")
+    trial_site = factories.TrialSiteFactory.create(
+        trial=nsclc_trial, site__facility="Boston Thoracic Oncology"
+    )
     return trial_site.site
 
 
 @pytest.fixture
 def pat(db):
-    return factories.UserFactory(email="pat@example.org", role=User.Role.PATIENT)
+    return factories.UserFactory.create(email="pat@example.org", role=User.Role.PATIENT)
 
 
 @pytest.fixture
 def sam(db, boston_site):
-    membership = factories.SiteMembershipFactory(user__email="sam@example.org", site=boston_site)
+    membership = factories.SiteMembershipFactory.create(user__email="sam@example.org", site=boston_site)
     return membership.user
 
 
 @pytest.fixture
 def sophie(db, nsclc_trial):
-    membership = factories.SponsorMembershipFactory(
+    membership = factories.SponsorMembershipFactory.create(
         user__email="sophie@example.org", sponsor=nsclc_trial.sponsor
     )
     return membership.user
@@ -44,7 +46,7 @@ def sophie(db, nsclc_trial):
 
 @pytest.fixture
 def cora(db):
-    return factories.UserFactory(email="cora@example.org", role=User.Role.CURATOR, is_staff=True)
+    return factories.UserFactory.create(email="cora@example.org", role=User.Role.CURATOR, is_staff=True)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ Exclusion Criteria:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_queued_parse_stores_the_trials_criteria_once_however_often_it_is_delivered(task_runner):
-    trial = factories.TrialFactory(eligibility_text=ELIGIBILITY)
+    trial = factories.TrialFactory.create(eligibility_text=ELIGIBILITY)
     parse_trials_eligibility.delay([trial.pk])
     parse_trials_eligibility.delay([trial.pk])  # a duplicate delivery, as acks_late allows
     wait_for(lambda: trial.events.filter(kind="parsed").exists() and trial.criteria.count() >= 3)
@@ -30,7 +30,7 @@ def test_a_queued_parse_stores_the_trials_criteria_once_however_often_it_is_deli
 
 @pytest.mark.django_db(transaction=True)
 def test_a_parse_for_a_deleted_trial_is_dropped_quietly(task_runner):
-    trial = factories.TrialFactory(eligibility_text=ELIGIBILITY)
+    trial = factories.TrialFactory.create(eligibility_text=ELIGIBILITY)
     trial_id = trial.pk
     trial.delete()
     result = parse_trials_eligibility.delay([trial_id])

@@ -28,8 +28,8 @@ Exclusion Criteria:
 
 @pytest.fixture
 def egfr_trial(db):
-    trial = factories.TrialFactory(
-        nct_id="NCT90000042", eligibility_text=ELIGIBILITY, minimum_age_years=18, sex="ALL"
+    trial = factories.TrialFactory.create(
+        nct_id="NCT05000042", eligibility_text=ELIGIBILITY, minimum_age_years=18, sex="ALL"
     )
     services.trial_parse_eligibility(trial_id=trial.pk)
     return trial

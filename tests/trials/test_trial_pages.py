@@ -7,7 +7,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_pat_finds_a_trial_by_title_and_opens_it(client, pat, nsclc_trial, boston_site):
-    factories.TrialFactory(brief_title="Vitamin D in asthma")
+    factories.TrialFactory.create(brief_title="Vitamin D in asthma")
     client.force_login(pat)
     page = client.get(reverse("trials:list"), {"q": "osimertinib"}).content.decode()
     assert nsclc_trial.nct_id in page
@@ -22,8 +22,8 @@ def test_an_unknown_trial_is_not_found(client, pat):
 
 
 def test_the_status_filter_keeps_only_that_status(client, cora):
-    open_trial = factories.TrialFactory()
-    closed = factories.TrialFactory(overall_status="COMPLETED")
+    open_trial = factories.TrialFactory.create()
+    closed = factories.TrialFactory.create(overall_status="COMPLETED")
     client.force_login(cora)
     page = client.get(reverse("trials:list"), {"status": "COMPLETED"}).content.decode()
     assert closed.nct_id in page
@@ -32,7 +32,7 @@ def test_the_status_filter_keeps_only_that_status(client, cora):
 
 def test_the_trial_list_costs_the_same_queries_for_many_trials(client, cora, django_assert_max_num_queries):
     for _ in range(30):
-        factories.TrialSiteFactory()
+        factories.TrialSiteFactory.create()
     client.force_login(cora)
     with django_assert_max_num_queries(6):
         response = client.get(reverse("trials:list"))
