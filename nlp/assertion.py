@@ -9,6 +9,7 @@ Cue spans are kept in `doc.spans["context_cues"]` for callers that need their po
 """
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,46 +34,76 @@ class Cue:
     direction: str
 
 
-def _compile(rules: dict[str, Any]) -> tuple[re.Pattern[str], dict[str, tuple[str, str]], re.Pattern[str]]:
-    table = {cue["literal"].lower(): (cue["category"], cue["direction"]) for cue in rules["cues"]}
-    # Longest first so "no history of" beats "no" and "history of".
-    alternatives = "|".join(re.escape(literal) for literal in sorted(table, key=len, reverse=True))
-    cues = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
-    terminators = "|".join(re.escape(t) for t in sorted(rules["terminators"], key=len, reverse=True))
-    return cues, table, re.compile(rf"(?<!\w)(?:{terminators})(?!\w)", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z]+")
+# Scopes end at the clause, so a target only needs to look this far back for cues that cover it.
+_MAX_SCOPE_CHARS = 400
 
 
 class EligibilityContext:
     """Assigns `span._.assertion` to every span under `doc.spans[targets_key]`."""
 
     def __init__(self, rules: dict[str, Any], targets_key: str) -> None:
-        self.cue_pattern, self.cue_table, self.terminator_pattern = _compile(rules)
+        self.cue_table = {
+            tuple(cue["literal"].lower().split()): (cue["category"], cue["direction"])
+            for cue in rules["cues"]
+        }
+        # Cues are looked up by their first word, longest phrase first ("no history of" beats "no").
+        self.by_first_word: dict[str, list[tuple[str, ...]]] = {}
+        for words in sorted(self.cue_table, key=len, reverse=True):
+            self.by_first_word.setdefault(words[0], []).append(words)
+        terminators = "|".join(re.escape(t) for t in sorted(rules["terminators"], key=len, reverse=True))
+        self.terminator_pattern = re.compile(rf"(?<!\w)(?:{terminators})(?!\w)", re.IGNORECASE)
         self.targets_key = targets_key
 
     def find_cues(self, text: str) -> list[Cue]:
-        return [
-            Cue(m.start(), m.end(), *self.cue_table[m.group(0).lower()])
-            for m in self.cue_pattern.finditer(text)
-        ]
+        words = [(m.start(), m.end(), m.group(0).lower()) for m in _WORD.finditer(text)]
+        cues: list[Cue] = []
+        index = 0
+        while index < len(words):
+            matched = 0
+            for phrase in self.by_first_word.get(words[index][2], ()):
+                last = index + len(phrase) - 1
+                if last >= len(words) or tuple(w for _, _, w in words[index : last + 1]) != phrase:
+                    continue
+                if any(not text[words[k][1] : words[k + 1][0]].isspace() for k in range(index, last)):
+                    continue
+                start, end = words[index][0], words[last][1]
+                if text[start - 1 : start] == "-" or text[end : end + 1] == "-":
+                    continue
+                cues.append(Cue(start, end, *self.cue_table[phrase]))
+                matched = len(phrase)
+                break
+            index += matched or 1
+        return cues
 
-    def _scope(self, text: str, cue: Cue, cues: list[Cue]) -> tuple[int, int]:
+    def _scope(self, text: str, position: int, cue: Cue, cues: list[Cue]) -> tuple[int, int]:
         if cue.direction == "backward":
-            breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, cue.start)]
-            return (breaks[-1] if breaks else 0), cue.start
+            line_start = text.rfind("\n", 0, cue.start) + 1
+            breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, line_start, cue.start)]
+            return (breaks[-1] if breaks else line_start), cue.start
         end = len(text)
         for pattern in (_CLAUSE_BREAK, self.terminator_pattern):
             found = pattern.search(text, cue.end)
             if found and found.start() < end and found.start() != cue.start:
                 end = found.start()
-        for other in cues:
-            if other.start >= cue.end and other.category != cue.category and other.category == "exception":
-                end = min(end, other.start)
+        for other in cues[position + 1 :]:
+            if other.start >= end:
+                break
+            if other.category == "exception" and cue.category != "exception":
+                end = other.start
+                break
         return cue.end, end
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        return self.annotate(doc, doc.text)
+
+    def annotate(self, doc: Doc, text: str) -> Doc:
+        """`__call__` for callers that already hold `doc.text` (spaCy rebuilds it from tokens each time)."""
         cues = self.find_cues(text)
-        scopes = [(cue, *self._scope(text, cue, cues)) for cue in cues]
+        scopes = sorted(
+            ((*self._scope(text, i, cue, cues), cue) for i, cue in enumerate(cues)), key=lambda s: s[0]
+        )
+        scope_starts = [start for start, _, _ in scopes]
         cue_spans = []
         for cue in cues:
             span = doc.char_span(cue.start, cue.end, label=cue.category, alignment_mode="expand")
@@ -80,11 +111,14 @@ class EligibilityContext:
                 cue_spans.append(span)
         doc.spans[CUES_KEY] = cue_spans
         for target in doc.spans.get(self.targets_key, []):
-            covering = {
-                cue.category
-                for cue, start, end in scopes
-                if start <= target.start_char < end and not (cue.start <= target.start_char < cue.end)
-            }
+            position = target.start_char
+            covering = set()
+            for index in range(bisect_right(scope_starts, position) - 1, -1, -1):
+                start, end, cue = scopes[index]
+                if start < position - _MAX_SCOPE_CHARS:
+                    break
+                if position < end and not (cue.start <= position < cue.end):
+                    covering.add(cue.category)
             target._.assertion = next((c for c in PRIORITY if c in covering), "present")
         return doc
 

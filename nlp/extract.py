@@ -497,8 +497,28 @@ _AGE = re.compile(
 )
 
 
+_AGE_HINT = re.compile(r"\b(?:aged?|old|older|younger|between)\b|years? of age", re.IGNORECASE)
+
+
+def _hinted_lines(text: str, hint: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """(start, end) of the lines containing `hint`; expensive rules run only there."""
+    for match in hint.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        yield start, len(text) if end < 0 else end
+
+
 def find_age(text: str) -> Iterator[Found]:
-    for m in _AGE.finditer(text):
+    seen_end = -1
+    for line_start, line_end in _hinted_lines(text, _AGE_HINT):
+        if line_start < seen_end:
+            continue
+        seen_end = line_end
+        yield from _age_in(text, line_start, line_end)
+
+
+def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
+    for m in _AGE.finditer(text, line_start, line_end):
         age = Concept("demographic", "age", "age")
         if m.group("low") is not None:
             if not re.search(r"years|yrs|age|old", m.group(0), re.I) or (
@@ -663,8 +683,20 @@ _LINES = re.compile(
 )
 
 
+_LINES_HINT = re.compile(r"\b(?:lines?|regimens?)\b", re.IGNORECASE)
+
+
 def find_therapy_lines(text: str) -> Iterator[Found]:
-    for m in _LINES.finditer(text):
+    seen_end = -1
+    for line_start, line_end in _hinted_lines(text, _LINES_HINT):
+        if line_start < seen_end:
+            continue
+        seen_end = line_end
+        yield from _therapy_lines_in(text, line_start, line_end)
+
+
+def _therapy_lines_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
+    for m in _LINES.finditer(text, line_start, line_end):
         num = m.group("num").lower()
         value = float(_WORDS.get(num, {"four": 4, "five": 5}.get(num, 0)) or num)
         cmp = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 
 import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
 from nlp import extract
-from nlp.assertion import CUES_KEY
+from nlp.assertion import CUES_KEY, EligibilityContext
 from nlp.extract import Found
 from nlp.model import And, Atom, Concept, Criterion, Except, Node, Not, Or, ParsedEligibility, Section
 from nlp.terminology import link, manifest, vocabulary
@@ -24,17 +24,50 @@ from nlp.text import Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
 ATOMS_KEY = "atoms"
-_FINDERS = (
-    extract.find_labs,
-    extract.find_biomarkers,
-    extract.find_performance_status,
-    extract.find_age,
-    extract.find_demographic_and_pregnancy,
-    extract.find_life_expectancy,
-    extract.find_therapy_lines,
-    extract.find_condition_qualifiers,
-    extract.find_not_checkable,
-    extract.find_shared_heads,
+# Each rule with the lower-case substrings one of which its matches must contain: a text without any is
+# skipped cheaply (substring tests are far faster than Python regex alternations). None: always run.
+_FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None], ...] = (
+    (extract.find_labs, None),
+    (extract.find_biomarkers, None),
+    (extract.find_performance_status, ("ecog", "who", "zubrod", "karnofsky", "kps", "lansky", "performance")),
+    (extract.find_age, ("age", "old", "younger", "between")),
+    (
+        extract.find_demographic_and_pregnancy,
+        ("male", "men", "pregnan", "breast", "lactat", "nursing", "potential", "wocbp", "focbp"),
+    ),
+    (extract.find_life_expectancy, ("life expectancy",)),
+    (extract.find_therapy_lines, ("line", "regimen")),
+    (extract.find_condition_qualifiers, ("stage", "measurable", "evaluable")),
+    (
+        extract.find_not_checkable,
+        (
+            "consent",
+            "willing",
+            "comply",
+            "complian",
+            "investigator",
+            "opinion",
+            "judg",
+            "sign",
+            "proximity",
+            "follow-up",
+            "contracep",
+            "birth control",
+            "unable",
+        ),
+    ),
+    (extract.find_shared_heads, ("hepatitis",)),
+)
+_WINDOW_TRIGGERS = (
+    "within",
+    "past",
+    "last",
+    "previous",
+    "preceding",
+    "at least",
+    ">",
+    "more than",
+    "minimum",
 )
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
@@ -50,25 +83,32 @@ def _case_sensitive(term: str) -> bool:
 
 @lru_cache(maxsize=1)
 def pipeline() -> Language:
-    """Blank English with the terminology SpanRuler and the assertion component; built once per process."""
+    """Blank English with the terminology SpanRulers and the assertion component; built once per process.
+
+    Abbreviations ("HIV", "MI", "ICI") match case-sensitively so "mi" or "mm" in running text do not; every
+    other term matches case-insensitively. Both are phrase patterns: token patterns would be far slower.
+    """
     nlp = spacy.blank("en")
-    ruler: SpanRuler = nlp.add_pipe(  # type: ignore[assignment]
-        "span_ruler",
-        config={"spans_key": TERMS_KEY, "phrase_matcher_attr": "LOWER", "validate": False, "overwrite": True},
-    )
-    patterns: list[dict[str, str | list[dict[str, Any]]]] = []
+    folded: list[dict[str, str]] = []
+    cased: list[dict[str, str]] = []
     for kind, entries in vocabulary().items():
         if kind == "lab":
             continue  # labs need their values, so a regex rule finds them
         for entry in entries:
             for term in entry.synonyms:
-                if _case_sensitive(term):
-                    patterns.append(
-                        {"label": kind, "pattern": [{"ORTH": t.text} for t in nlp.make_doc(term)]}
-                    )
-                else:
-                    patterns.append({"label": kind, "pattern": term})
-    ruler.add_patterns(patterns)
+                (cased if _case_sensitive(term) else folded).append({"label": kind, "pattern": term})
+    for name, attr, patterns in (("span_ruler", "LOWER", folded), ("cased_span_ruler", "ORTH", cased)):
+        ruler: SpanRuler = nlp.add_pipe(  # type: ignore[assignment]
+            "span_ruler",
+            name=name,
+            config={
+                "spans_key": TERMS_KEY,
+                "phrase_matcher_attr": attr,
+                "validate": False,
+                "overwrite": False,
+            },
+        )
+        ruler.add_patterns(patterns)  # type: ignore[arg-type]
     nlp.add_pipe("eligibility_context", config={"targets_key": ATOMS_KEY})
     return nlp
 
@@ -166,7 +206,10 @@ class _Builder:
         self.assertions = assertions
         self.starts = [f.start for f in found]
         self.exception_cues = sorted(s.start_char for s in doc.spans[CUES_KEY] if s.label_ == "exception")
-        self.windows = list(extract.find_windows(norm.text))
+        lowered = norm.text.lower()
+        self.windows = (
+            list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
+        )
 
     def _original(self, start: int, end: int) -> tuple[str, tuple[int, int]]:
         span = self.norm.to_original(start, end)
@@ -314,14 +357,17 @@ def parse_eligibility(
     nlp = pipeline()
     norm = normalise(text)
     roots, headings_found = items(norm.text)
-    doc = nlp.get_pipe("span_ruler")(nlp.make_doc(norm.text))
+    doc = nlp.get_pipe("cased_span_ruler")(nlp.get_pipe("span_ruler")(nlp.make_doc(norm.text)))
     candidates = list(_dictionary_atoms(doc))
-    for finder in _FINDERS:
-        candidates.extend(finder(norm.text))
+    lowered = norm.text.lower()
+    for finder, triggers in _FINDERS:
+        if triggers is None or any(trigger in lowered for trigger in triggers):
+            candidates.extend(finder(norm.text))
     found = _resolve(candidates)
     spans = [doc.char_span(f.start, f.end, alignment_mode="expand") for f in found]
     doc.spans[ATOMS_KEY] = [s for s in spans if s is not None]
-    nlp.get_pipe("eligibility_context")(doc)
+    context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
+    context.annotate(doc, norm.text)
     by_start = {s.start_char: s._.assertion for s in doc.spans[ATOMS_KEY]}
     assertions = [
         by_start.get(span.start_char, "present") if span is not None else "present" for span in spans

@@ -63,12 +63,22 @@ def normalise(original: str) -> Normalised:
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for index, char in enumerate(original):
+    previous = 0
+    for match in _NEEDS_MAP.finditer(original):
+        index = match.start()
+        pieces.append(original[previous:index])
+        starts.extend(range(previous, index))
+        ends.extend(range(previous + 1, index + 1))
+        char = match.group(0)
         escaped = char == "\\" and original[index + 1 : index + 2] in _MARKDOWN_ESCAPED
         replacement = "" if escaped else _REPLACEMENTS.get(char, char)
         pieces.append(replacement)
         starts.extend([index] * len(replacement))
         ends.extend([index + 1] * len(replacement))
+        previous = index + 1
+    pieces.append(original[previous:])
+    starts.extend(range(previous, len(original)))
+    ends.extend(range(previous + 1, len(original) + 1))
     return Normalised(original, "".join(pieces), tuple(starts), tuple(ends))
 
 
