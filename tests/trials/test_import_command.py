@@ -1,5 +1,6 @@
 """import_paths and the import_trials command: containers, formats, failures and the summary."""
 
+import gzip
 import io
 import shutil
 import tarfile
@@ -53,6 +54,25 @@ def test_a_tgz_archive_is_read_without_extracting(ctgov, tmp_path):
     summary = import_paths([archive], progress=False)
     assert (summary.created, summary.failed) == (4, 0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.tgz"]
+
+
+def test_gzip_compressed_documents_import(ctgov, tmp_path):
+    (tmp_path / "trials.jsonl.gz").write_bytes(
+        gzip.compress((ctgov / "oncology" / "trials.jsonl").read_bytes())
+    )
+    xml = (ctgov / "legacy_xml" / "NCT00496028.xml").read_bytes()
+    (tmp_path / "NCT00496028.xml.gz").write_bytes(gzip.compress(xml))
+    summary = import_paths([tmp_path], progress=False)
+    assert (summary.created, summary.failed) == (4, 0)
+
+
+def test_a_corrupt_gzip_file_is_reported(tmp_path):
+    broken = tmp_path / "trials.jsonl.gz"
+    broken.write_bytes(gzip.compress(b'{"nct_id": "NCT00000001"}\n')[:15])
+    summary = import_paths([broken], progress=False)
+    assert summary.failed == 1
+    assert summary.errors[0].source == str(broken)
+    assert summary.errors[0].message.startswith("cannot be read: ")
 
 
 @pytest.mark.parametrize(

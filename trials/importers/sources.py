@@ -1,12 +1,14 @@
 """Finding documents in files, folders and tar archives, and splitting each document into records.
 
-Archives are read member by member in place: a 6,786-study download never has to be extracted to disk.
+Archives (.tgz, .tar.gz, .tar) are read member by member in place, and single gzip-compressed documents
+(e.g. trials.jsonl.gz) are decompressed in memory: nothing is ever extracted to disk.
 A document that cannot be read as a whole (truncated, not UTF-8) raises RecordError before any of its
 records is returned, so nothing from it is imported.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import tarfile
 from collections.abc import Callable, Iterable
@@ -23,6 +25,8 @@ FORMATS = ("auto", "ctgov-xml", "ctgov-json", "oncology-jsonl")
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
 DOCUMENT_SUFFIXES = (".xml", ".json", *LINES_SUFFIXES)
+# A single gzip-compressed document, e.g. trials.jsonl.gz; its format is read from the name inside.
+GZIP_SUFFIX = ".gz"
 
 # (source, record) or the error that record raised; `source` names the file, member or line.
 ParsedItem = tuple[str, TrialRecord | RecordError]
@@ -55,13 +59,28 @@ def collect_documents(
                     documents.extend(_archive_documents(file, stack))
                 except (tarfile.TarError, OSError, EOFError) as exc:
                     errors.append(RecordError(f"not a readable tar archive: {exc}", source=str(file)))
+            elif file.name.lower().endswith(GZIP_SUFFIX):
+                documents.append(Document(name=str(file), read=_gunzip_reader(file)))
             else:
                 documents.append(Document(name=str(file), read=file.read_bytes))
     return documents, errors
 
 
 def _is_input(name: str) -> bool:
-    return name.lower().endswith(DOCUMENT_SUFFIXES + ARCHIVE_SUFFIXES)
+    return _inner_name(name).endswith(DOCUMENT_SUFFIXES) or name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _inner_name(name: str) -> str:
+    lowered = name.lower()
+    return lowered.removesuffix(GZIP_SUFFIX) if not lowered.endswith(ARCHIVE_SUFFIXES) else lowered
+
+
+def _gunzip_reader(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        with gzip.open(path) as compressed:
+            return compressed.read()
+
+    return read
 
 
 def _archive_documents(path: Path, stack: ExitStack) -> list[Document]:
@@ -96,7 +115,7 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
     if fmt == "ctgov-xml" or (fmt == "auto" and _looks_like_xml(name, data)):
         return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name)))]
     text = _decode(data, name)
-    if name.lower().endswith(LINES_SUFFIXES):
+    if _inner_name(name).endswith(LINES_SUFFIXES):
         return _parse_lines(text, name, fmt)
     try:
         value = json.loads(text)
@@ -116,7 +135,7 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
 
 
 def _looks_like_xml(name: str, data: bytes) -> bool:
-    return name.lower().endswith(".xml") or data.lstrip().startswith(b"<")
+    return _inner_name(name).endswith(".xml") or data.lstrip().startswith(b"<")
 
 
 def _decode(data: bytes, name: str) -> str:
