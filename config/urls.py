@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from recruitment import views as recruitment_views
 
@@ -16,5 +17,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("trials/", include("trials.urls")),
+    path("api/v1/", include(("trials.api.urls", "trials-api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,124 @@
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests import factories
+from trials import services
+
+pytestmark = pytest.mark.django_db
+
+ELIGIBILITY = """Inclusion Criteria:
+  -  ECOG performance status 0 or 1
+Exclusion Criteria:
+  -  Known active hepatitis B or C infection
+"""
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def parsed_trial(nsclc_trial):
+    nsclc_trial.eligibility_text = ELIGIBILITY
+    nsclc_trial.save(update_fields=["eligibility_text"])
+    services.trial_parse_eligibility(trial_id=nsclc_trial.pk)
+    return nsclc_trial
+
+
+def test_anonymous_calls_are_refused_with_401(api):
+    response = api.get(reverse("api:trial-list"))
+    assert response.status_code == 401
+
+
+def test_a_token_signs_the_caller_in(api, pat, nsclc_trial):
+    token = Token.objects.create(user=pat)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = api.get(reverse("api:trial-list"))
+    assert response.status_code == 200
+    assert response.json()["results"][0]["nct_id"] == nsclc_trial.nct_id
+
+
+def test_trials_filter_by_status_condition_and_openness(api, pat):
+    factories.TrialFactory.create(conditions=["Breast Cancer"], overall_status="RECRUITING")
+    closed = factories.TrialFactory.create(conditions=["Breast Cancer"], overall_status="COMPLETED")
+    factories.TrialFactory.create(conditions=["Asthma"], overall_status="RECRUITING")
+    api.force_authenticate(pat)
+    found = api.get(reverse("api:trial-list"), {"condition": "breast", "open": "false"}).json()
+    assert [t["nct_id"] for t in found["results"]] == [closed.nct_id]
+
+
+def test_a_trial_is_found_by_its_nct_id_in_any_case_with_arms_and_sites(api, pat, nsclc_trial, boston_site):
+    factories.ArmFactory.create(trial=nsclc_trial, label="Cohort A: EGFR exon 19 deletion")
+    api.force_authenticate(pat)
+    body = api.get(reverse("api:trial-detail", args=[nsclc_trial.nct_id.lower()])).json()
+    assert body["arms"][0]["label"] == "Cohort A: EGFR exon 19 deletion"
+    assert body["trial_sites"][0]["site"]["facility"] == "Boston Thoracic Oncology"
+
+
+def test_an_unknown_trial_is_404(api, pat):
+    api.force_authenticate(pat)
+    assert api.get(reverse("api:trial-detail", args=["NCT00000000"])).status_code == 404
+
+
+def test_the_trial_list_costs_a_fixed_number_of_queries(api, pat, django_assert_max_num_queries):
+    for _ in range(20):
+        factories.TrialSiteFactory.create()
+    api.force_authenticate(pat)
+    with django_assert_max_num_queries(4):
+        assert api.get(reverse("api:trial-list")).status_code == 200
+
+
+def test_criteria_come_with_the_reading_the_matcher_uses(api, pat, parsed_trial):
+    api.force_authenticate(pat)
+    criteria = api.get(reverse("api:trial-criteria", args=[parsed_trial.nct_id])).json()
+    hepatitis = next(c for c in criteria if "hepatitis" in c["text"])
+    assert hepatitis["section"] == "exclusion"
+    assert hepatitis["effective_tree"] == hepatitis["parsed_tree"]
+
+
+def test_cora_accepts_a_criterion_and_a_stale_second_review_gets_409(api, cora, parsed_trial):
+    criterion = parsed_trial.criteria.get(text__icontains="ECOG")
+    api.force_authenticate(cora)
+    url = reverse("api:criterion-review", args=[criterion.pk])
+    first = api.post(url, {"action": "accept", "revision": criterion.revision}, format="json")
+    assert first.status_code == 200
+    assert first.json()["status"] == "accepted"
+    stale = api.post(url, {"action": "unparseable", "revision": criterion.revision}, format="json")
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.json()["detail"]
+
+
+def test_a_correction_without_a_valid_tree_is_400_and_changes_nothing(api, cora, parsed_trial):
+    criterion = parsed_trial.criteria.get(text__icontains="ECOG")
+    api.force_authenticate(cora)
+    url = reverse("api:criterion-review", args=[criterion.pk])
+    missing = api.post(url, {"action": "correct", "revision": criterion.revision}, format="json")
+    bad = api.post(
+        url, {"action": "correct", "revision": criterion.revision, "tree": {"type": "or"}}, format="json"
+    )
+    assert missing.status_code == 400
+    assert bad.status_code == 400
+    assert "not a valid criteria tree" in bad.json()["tree"][0]
+    criterion.refresh_from_db()
+    assert criterion.status == "parsed"
+
+
+@pytest.mark.parametrize("persona", ["pat", "sam", "sophie"])
+def test_only_curators_review_criteria_through_the_api(api, request, parsed_trial, persona):
+    criterion = parsed_trial.criteria.first()
+    api.force_authenticate(request.getfixturevalue(persona))
+    url = reverse("api:criterion-review", args=[criterion.pk])
+    assert api.post(url, {"action": "accept", "revision": 1}, format="json").status_code == 403
+
+
+def test_the_openapi_schema_and_its_docs_page_are_served(client, pat):
+    client.force_login(pat)
+    schema = client.get(reverse("api-schema"))
+    assert schema.status_code == 200
+    assert b"/api/v1/criteria/{criterion_id}/review/" in schema.content
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == 200
+    assert b"<script>" not in docs.content  # scripts come from our static files, as the CSP requires

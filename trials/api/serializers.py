@@ -1,0 +1,78 @@
+from rest_framework import serializers
+
+from trials.models import Arm, EligibilityCriterion, Site, Trial, TrialSite
+
+
+class ArmSerializer(serializers.ModelSerializer[Arm]):
+    class Meta:
+        model = Arm
+        fields = [
+            "id", "label", "arm_type", "description", "interventions", "biomarker_definition",
+            "enrolment_target", "cap", "is_suspended",
+        ]  # fmt: skip
+
+
+class SiteSerializer(serializers.ModelSerializer[Site]):
+    class Meta:
+        model = Site
+        fields = ["id", "facility", "city", "state", "zip_code", "country", "latitude", "longitude"]
+
+
+class TrialSiteSerializer(serializers.ModelSerializer[TrialSite]):
+    site = SiteSerializer()
+
+    class Meta:
+        model = TrialSite
+        fields = ["site", "status"]
+
+
+class TrialListSerializer(serializers.ModelSerializer[Trial]):
+    sponsor = serializers.CharField(source="sponsor.name", default=None, read_only=True)
+    site_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Trial
+        fields = [
+            "nct_id", "brief_title", "phase", "overall_status", "study_type", "sponsor", "conditions",
+            "minimum_age_years", "maximum_age_years", "sex", "healthy_volunteers", "site_count",
+            "eligibility_parsed_at",
+        ]  # fmt: skip
+
+
+class TrialDetailSerializer(TrialListSerializer):
+    arms = ArmSerializer(many=True, read_only=True)
+    trial_sites = TrialSiteSerializer(many=True, read_only=True)
+
+    class Meta(TrialListSerializer.Meta):
+        fields = [
+            *TrialListSerializer.Meta.fields,
+            "official_title", "acronym", "collaborators", "keywords", "interventions", "brief_summary",
+            "start_date", "primary_completion_date", "completion_date", "last_update_posted", "enrollment",
+            "enrollment_is_actual", "eligibility_text", "arms", "trial_sites",
+        ]  # fmt: skip
+
+
+class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
+    effective_tree = serializers.JSONField(read_only=True, allow_null=True)
+    reviewed_by = serializers.EmailField(source="reviewed_by.email", default=None, read_only=True)
+
+    class Meta:
+        model = EligibilityCriterion
+        fields = [
+            "id", "position", "section", "text", "span_start", "span_end", "status", "needs_review",
+            "effective_tree", "parsed_tree", "curated_tree", "parser_version", "dictionary_version",
+            "revision", "curator_note", "reviewed_by", "reviewed_at",
+        ]  # fmt: skip
+
+
+class CriterionReviewInputSerializer(serializers.Serializer[None]):
+    action = serializers.ChoiceField(choices=["accept", "correct", "unparseable", "reset"])
+    revision = serializers.IntegerField(
+        min_value=1, help_text="The revision you reviewed; 409 if it changed."
+    )
+    tree = serializers.JSONField(required=False, allow_null=True, help_text="Required for 'correct'.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ErrorSerializer(serializers.Serializer[None]):
+    detail = serializers.CharField()
