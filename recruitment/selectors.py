@@ -5,7 +5,24 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from recruitment.models import User
+from nlp.terminology import drug_classes
+from recruitment.matching import (
+    BiomarkerFact,
+    DiagnosisFact,
+    LabFact,
+    PatientFacts,
+    ProcedureFact,
+    TherapyFact,
+)
+from recruitment.models import (
+    Biomarker,
+    Diagnosis,
+    LabResult,
+    PatientProfile,
+    Procedure,
+    Therapy,
+    User,
+)
 from trials.models import Trial
 
 
@@ -43,3 +60,83 @@ def home_summary(*, user: User) -> dict[str, Any]:
         "site_memberships": list(user.site_memberships.select_related("site")),
         "sponsor_memberships": list(user.sponsor_memberships.select_related("sponsor")),
     }
+
+
+def patient_facts(*, profile: PatientProfile) -> PatientFacts:
+    """The frozen snapshot the matching engine evaluates: one query per kind of fact."""
+    return PatientFacts(
+        ref=f"profile:{profile.pk}",
+        birth_date=profile.birth_date,
+        sex=profile.sex,
+        ecog=profile.ecog,
+        pregnancy_status=profile.pregnancy_status,
+        breastfeeding=profile.breastfeeding,
+        history_confirmed_on=profile.history_confirmed_on,
+        diagnoses=tuple(
+            DiagnosisFact(
+                ref=f"diagnosis:{d.pk}",
+                code=d.code,
+                label=d.label or d.code,
+                present=d.presence == Diagnosis.Presence.PRESENT,
+                diagnosed_on=d.diagnosed_on,
+                stage=d.stage,
+                histology=d.histology,
+                source=d.source,
+            )
+            for d in Diagnosis.objects.filter(patient=profile)
+        ),
+        biomarkers=tuple(
+            BiomarkerFact(
+                ref=f"biomarker:{b.pk}",
+                gene=b.gene,
+                alteration_type=b.alteration_type,
+                status=b.status,
+                protein_change=b.protein_change,
+                measure=b.measure,
+                value=None if b.value is None else float(b.value),
+                unit=b.unit,
+                assay=b.assay,
+                tested_on=b.tested_on,
+                source=b.source,
+            )
+            for b in Biomarker.objects.filter(patient=profile)
+        ),
+        labs=tuple(
+            LabFact(
+                ref=f"lab:{r.pk}",
+                analyte=r.analyte,
+                loinc=r.loinc,
+                value=float(r.value),
+                unit=r.unit,
+                collected_on=r.collected_on,
+                reference_low=None if r.reference_low is None else float(r.reference_low),
+                reference_high=None if r.reference_high is None else float(r.reference_high),
+                source=r.source,
+            )
+            for r in LabResult.objects.filter(patient=profile)
+        ),
+        therapies=tuple(
+            TherapyFact(
+                ref=f"therapy:{t.pk}",
+                drug=t.drug,
+                classes=tuple(
+                    dict.fromkeys([*drug_classes(t.drug), *([t.drug_class] if t.drug_class else [])])
+                ),
+                line=t.line,
+                started_on=t.started_on,
+                ended_on=t.ended_on,
+                source=t.source,
+            )
+            for t in Therapy.objects.filter(patient=profile)
+        ),
+        procedures=tuple(
+            ProcedureFact(
+                ref=f"procedure:{p.pk}",
+                code=p.code,
+                name=p.name,
+                performed_on=p.performed_on,
+                source=p.source,
+            )
+            for p in Procedure.objects.filter(patient=profile)
+        ),
+    )

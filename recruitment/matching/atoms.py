@@ -1,0 +1,778 @@
+"""Evaluation of single atoms against a patient's facts: the clinical semantics live here.
+
+Every function returns an AtomResult. A definite answer (met / not met) always names the facts it used; an
+unknown always says what would settle it. Missing data is unknown, never "not met", unless the patient's
+history was confirmed complete (conditions, therapies, procedures) or a test result says negative.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from nlp import terminology
+from nlp.model import Atom, TimeWindow
+from nlp.units import UnitError, convert
+from recruitment.matching.facts import BiomarkerFact, DiagnosisFact, LabFact, PatientFacts
+from recruitment.matching.logic import Truth
+from recruitment.matching.results import AtomResult, Evidence, Settle, SettleKind
+
+ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
+GENERIC_ASSAYS = frozenset({"IHC", "ISH", "FISH", "CISH", "SISH", "NGS", "PCR", "CTDNA"})
+# FDA threshold for TMB-high (pembrolizumab tissue-agnostic approval).
+TMB_HIGH_CUTOFF = 10.0
+_DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+_POINT = re.compile(r"^(?:p\.)?([A-Z])(\d{1,4})([A-Z*]|X|fs)?$", re.I)
+_POINT_IN_TEXT = re.compile(r"\b([ACDEFGHIKLMNPQRSTVWY])(\d{1,4})([ACDEFGHIKLMNPQRSTVWY]|X)?\b")
+_IHC = re.compile(r"IHC\s*([0-3])\+?(?:\s*ISH\s*(\S+))?", re.I)
+# Patients and sites know these proteins by their common names, not their HGNC gene symbols.
+_COMMON_NAMES = {"CD274": "PD-L1", "ERBB2": "HER2"}
+_HER2_LOW = re.compile(r"\bHER-?2[- ]low\b", re.I)
+_STAGE = re.compile(r"^(0|IV|I{1,3})([ABC])?$")
+_ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
+# ECOG grade -> the Karnofsky scores it spans (Oken et al. 1982 correspondence).
+_ECOG_TO_KARNOFSKY = {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20), 5: (0, 0)}
+# Registry text often loses superscripts: "x 109/L" is 10^9/L.
+_LOST_SUPERSCRIPT = re.compile(r"^(?:x\s*)?10([3-9]|12)\s*/", re.I)
+
+
+@dataclass(frozen=True)
+class Context:
+    facts: PatientFacts
+    today: date
+
+
+def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
+    if not atom.checkable:
+        return _result(atom, Truth.NOT_CHECKABLE, "not answerable from a profile; the site checks it")
+    handler = _HANDLERS.get(atom.kind)
+    if handler is None or (atom.concept is None and atom.kind != "other"):
+        return _unknown(
+            atom, "the criterion could not be coded", "question", f"Does this apply to you: {atom.text}?"
+        )
+    return handler(atom, ctx)
+
+
+def _result(atom: Atom, truth: Truth, reason: str, evidence: Iterable[Evidence] = ()) -> AtomResult:
+    return AtomResult(atom.text, atom.span, truth, reason, tuple(evidence))
+
+
+def _unknown(
+    atom: Atom, reason: str, kind: SettleKind, text: str, evidence: Iterable[Evidence] = ()
+) -> AtomResult:
+    return AtomResult(atom.text, atom.span, Truth.UNKNOWN, reason, tuple(evidence), Settle(kind, text))
+
+
+def _decide(atom: Atom, holds: bool, reason: str, evidence: Iterable[Evidence]) -> AtomResult:
+    return _result(atom, Truth.MET if holds else Truth.NOT_MET, reason, evidence)
+
+
+def _ev(fact: DiagnosisFact | BiomarkerFact | LabFact | object) -> Evidence:
+    ref = getattr(fact, "ref", "profile")
+    describe = getattr(fact, "describe", None)
+    return Evidence(ref, describe() if callable(describe) else str(fact))
+
+
+def compare(
+    value: float, comparator: str | None, target: float | None, high: float | None = None
+) -> bool | None:
+    """None when the atom gives no usable comparison."""
+    if target is None:
+        return None
+    checks: dict[str, Callable[[], bool]] = {
+        ">=": lambda: value >= target,
+        ">": lambda: value > target,
+        "<=": lambda: value <= target,
+        "<": lambda: value < target,
+        "=": lambda: abs(value - target) < 1e-9,
+        "between": lambda: high is not None and target <= value <= high,
+    }
+    check = checks.get(comparator or "")
+    return check() if check else None
+
+
+def window_start(window: TimeWindow, today: date) -> date:
+    return today - timedelta(days=round(window.amount * _DAYS_PER_UNIT.get(window.unit, 1.0)))
+
+
+def in_window(
+    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool = False
+) -> bool | None:
+    """Whether an event falls in the atom's window; None when its date is not known."""
+    if window is None:
+        return True
+    if ongoing:
+        return window.relation == "within"
+    if when is None:
+        return None
+    cutoff = window_start(window, today)
+    return when >= cutoff if window.relation == "within" else when <= cutoff
+
+
+def _window_text(window: TimeWindow | None) -> str:
+    if window is None:
+        return ""
+    amount = f"{window.amount:g} {window.unit}"
+    return f" in the last {amount}" if window.relation == "within" else f" at least {amount} ago"
+
+
+# -- conditions -------------------------------------------------------------------------------------------
+
+
+def _is_oncologic(code: str) -> bool:
+    return any(terminology.is_a(code, root) for root in ONCOLOGY_ROOTS)
+
+
+def _dx_matches(patient_code: str, wanted: str) -> bool:
+    if wanted == "cancer":
+        return _is_oncologic(patient_code)
+    return terminology.is_a(patient_code, wanted)
+
+
+def condition(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    if atom.concept.system == "stage":
+        return stage(atom, ctx)
+    wanted, label = atom.concept.code, atom.concept.label
+    present = [d for d in ctx.facts.diagnoses if d.present]
+    matching = [d for d in present if _dx_matches(d.code, wanted)]
+    undated = []
+    for dx in matching:
+        inside = in_window(dx.diagnosed_on, atom.window, ctx.today)
+        if inside:
+            return _result(atom, Truth.MET, f"diagnosis {dx.label} is a {label}", [_ev(dx)])
+        if inside is None:
+            undated.append(dx)
+    if undated:
+        return _unknown(
+            atom,
+            "diagnosis date not on file",
+            "question",
+            f"When were you diagnosed with {label}?",
+            map(_ev, undated),
+        )
+    if matching:
+        return _result(
+            atom, Truth.NOT_MET, f"{label} diagnosed outside{_window_text(atom.window)}", map(_ev, matching)
+        )
+    broader = [d for d in present if d.code != wanted and terminology.is_a(wanted, d.code)]
+    if broader:
+        return _unknown(
+            atom,
+            f"recorded diagnosis is less specific than {label}",
+            "test",
+            f"Histology/subtype confirming {label} not on file",
+            map(_ev, broader),
+        )
+    ruled_out = [d for d in ctx.facts.diagnoses if not d.present and terminology.is_a(wanted, d.code)]
+    if ruled_out:
+        return _result(atom, Truth.NOT_MET, f"{label} ruled out", map(_ev, ruled_out))
+    own_cancer = [d for d in present if _is_oncologic(d.code)]
+    if _is_oncologic(wanted) and own_cancer:
+        return _result(atom, Truth.NOT_MET, f"the recorded cancer is not a {label}", map(_ev, own_cancer))
+    if ctx.facts.history_complete:
+        return _result(atom, Truth.NOT_MET, f"no {label} in the confirmed history", [_history_evidence(ctx)])
+    return _unknown(atom, f"{label} not on file", "question", f"Have you ever been diagnosed with {label}?")
+
+
+def _history_evidence(ctx: Context) -> Evidence:
+    return Evidence(ctx.facts.ref, f"medical history confirmed complete on {ctx.facts.history_confirmed_on}")
+
+
+def _stage_key(text: str) -> tuple[int, str] | None:
+    match = _STAGE.match(text.strip().upper())
+    return (_ROMAN[match.group(1)], match.group(2) or "") if match else None
+
+
+def stage(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    bounds = [_stage_key(part) for part in atom.concept.code.split("-")]
+    staged = [d for d in ctx.facts.diagnoses if d.present and d.stage and _is_oncologic(d.code)]
+    if not staged:
+        return _unknown(atom, "stage not on file", "question", "What stage is your cancer?")
+    dx = staged[0]
+    patient = _stage_key(dx.stage)
+    if patient is None or any(bound is None for bound in bounds):
+        return _unknown(
+            atom, "stage could not be compared", "question", "What stage is your cancer?", [_ev(dx)]
+        )
+    low, high = bounds[0], bounds[-1]
+    assert low is not None
+    assert high is not None
+    if not low[0] <= patient[0] <= high[0]:
+        return _result(atom, Truth.NOT_MET, f"stage {dx.stage} outside {atom.concept.code}", [_ev(dx)])
+    for bound, sign in ((low, 1), (high, -1)):
+        if bound[1] and patient[0] == bound[0]:
+            if not patient[1]:
+                return _unknown(
+                    atom,
+                    "sub-stage not on file",
+                    "question",
+                    "What is the full stage (e.g. IIIB)?",
+                    [_ev(dx)],
+                )
+            if (patient[1] > bound[1]) - (patient[1] < bound[1]) == -sign:
+                return _result(
+                    atom, Truth.NOT_MET, f"stage {dx.stage} outside {atom.concept.code}", [_ev(dx)]
+                )
+    return _result(atom, Truth.MET, f"stage {dx.stage} within {atom.concept.code}", [_ev(dx)])
+
+
+# -- biomarkers ---------------------------------------------------------------------------------------
+
+
+def _variant_wanted(atom: Atom) -> str | None:
+    """The variant the atom asks for, if any; recovers "V600" when the parser kept only "mutation"."""
+    alteration = (atom.alteration or "").strip()
+    if _POINT.match(alteration) or alteration.lower().startswith("exon"):
+        return alteration
+    if alteration in ("mutation", "") and atom.concept is not None:
+        after_gene = (
+            atom.text.split(atom.concept.code, 1)[-1] if atom.concept.code in atom.text else atom.text
+        )
+        point = _POINT_IN_TEXT.search(after_gene)
+        if point:
+            return "".join(part for part in point.groups() if part)
+    return None
+
+
+def variant_matches(wanted: str, found: str) -> bool:
+    """V600 matches V600E/V600K; G12X matches G12C; exon forms match by exon and kind."""
+    wanted_n, found_n = wanted.strip().lower(), found.strip().lower().removeprefix("p.")
+    if wanted_n.startswith("exon") or found_n.startswith("exon"):
+        return " ".join(wanted_n.split()) == " ".join(found_n.split()).replace("del ", "deletion ")
+    want, got = _POINT.match(wanted_n), _POINT.match(found_n)
+    if not want or not got:
+        return wanted_n == found_n
+    if want.group(1, 2) != got.group(1, 2):
+        return False
+    residue = (want.group(3) or "").lower()
+    return residue in ("", "x") or residue == (got.group(3) or "").lower()
+
+
+def _biomarker_results(atom: Atom, ctx: Context) -> tuple[list[BiomarkerFact], list[BiomarkerFact]]:
+    """(results for the gene that fit the atom's assay, results for the gene from other assays)."""
+    assert atom.concept is not None
+    gene = atom.concept.code
+    for_gene = [b for b in ctx.facts.biomarkers if b.gene.upper() == gene.upper()]
+    wanted_assay = (atom.assay or "").upper()
+    if not wanted_assay or wanted_assay in GENERIC_ASSAYS:
+        return for_gene, []
+    fits = [b for b in for_gene if wanted_assay in b.assay.upper()]
+    return fits, [b for b in for_gene if b not in fits]
+
+
+def _test_name(atom: Atom) -> str:
+    assert atom.concept is not None
+    what = _COMMON_NAMES.get(atom.concept.code, atom.concept.code)
+    detail = (
+        f" {atom.alteration}" if atom.alteration and atom.alteration not in ("positive", "mutation") else ""
+    )
+    by = f" by {atom.assay}" if atom.assay else ""
+    return f"{what}{detail}{by}"
+
+
+def biomarker(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    results, other_assays = _biomarker_results(atom, ctx)
+    if not results:
+        note = f" (a result from another assay is on file: {other_assays[0].assay})" if other_assays else ""
+        return _unknown(
+            atom,
+            f"{_test_name(atom)} not on file{note}",
+            "test",
+            f"{_test_name(atom)} not on file",
+            map(_ev, other_assays),
+        )
+    alteration = (atom.alteration or "").lower()
+    if atom.comparator and atom.value is not None:
+        return _biomarker_score(atom, results)
+    if alteration.startswith("ihc"):
+        return _biomarker_ihc(atom, results)
+    if atom.concept.code == "ERBB2" and (alteration == "low" or _HER2_LOW.search(atom.text)):
+        return _her2_low(atom, results)
+    if atom.concept.system == "biomarker":
+        return _signature(atom, results)
+    variant = _variant_wanted(atom)
+    if variant:
+        return _biomarker_variant(atom, variant, results)
+    return _biomarker_kind(atom, alteration, results)
+
+
+def _definite(results: list[BiomarkerFact]) -> list[BiomarkerFact]:
+    return [b for b in results if b.status != "equivocal"]
+
+
+def _equivocal(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
+    return _unknown(
+        atom,
+        "only equivocal results on file",
+        "test",
+        f"Repeat {_test_name(atom)} (equivocal)",
+        map(_ev, results),
+    )
+
+
+def _biomarker_variant(atom: Atom, variant: str, results: list[BiomarkerFact]) -> AtomResult:
+    positive = [b for b in results if b.status == "positive" and b.protein_change]
+    hits = [b for b in positive if variant_matches(variant, b.protein_change)]
+    if hits:
+        return _result(atom, Truth.MET, f"{variant} found", map(_ev, hits))
+    definite = _definite(results)
+    if not definite:
+        return _equivocal(atom, results)
+    return _result(atom, Truth.NOT_MET, f"tested; {variant} not found", map(_ev, definite))
+
+
+_MUTATION_TYPES = frozenset({"mutation", "deletion", "insertion"})
+
+
+def _biomarker_kind(atom: Atom, alteration: str, results: list[BiomarkerFact]) -> AtomResult:
+    if alteration in ("wild_type", "negative"):
+        positive = [b for b in results if b.status == "positive" and b.alteration_type != "wild_type"]
+        if positive:
+            return _result(atom, Truth.NOT_MET, "an alteration was found", map(_ev, positive))
+        negative = [b for b in results if b.status == "negative"]
+        if negative:
+            return _result(atom, Truth.MET, "tested negative / wild-type", map(_ev, negative))
+        return _equivocal(atom, results)
+    if alteration == "mutation" and not re.search(r"alteration|aberration", atom.text, re.I):
+        wanted: frozenset[str] | None = _MUTATION_TYPES
+    elif alteration in ("fusion", "amplification", "loss", "deletion", "insertion"):
+        wanted = frozenset({alteration})
+    else:
+        wanted = None  # bare gene, "positive", "alteration": any positive finding
+    hits = [
+        b
+        for b in results
+        if b.status == "positive"
+        and b.alteration_type != "wild_type"
+        and (wanted is None or b.alteration_type in wanted)
+    ]
+    if hits:
+        return _result(atom, Truth.MET, f"{alteration or 'alteration'} found", map(_ev, hits))
+    definite = _definite(results)
+    if not definite:
+        return _equivocal(atom, results)
+    return _result(atom, Truth.NOT_MET, f"tested; no {alteration or 'alteration'} found", map(_ev, definite))
+
+
+def _latest(results: Iterable[BiomarkerFact]) -> BiomarkerFact | None:
+    ordered = sorted(results, key=lambda b: b.tested_on or date.min, reverse=True)
+    return ordered[0] if ordered else None
+
+
+def _biomarker_score(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
+    metric = (atom.alteration or "").upper()
+    scored = [
+        b
+        for b in results
+        if b.value is not None and (metric in ("", "EXPRESSION", "HIGH") or b.measure.upper() == metric)
+    ]
+    latest = _latest(scored)
+    if latest is None or latest.value is None:
+        return _unknown(
+            atom,
+            f"{_test_name(atom)} score not on file",
+            "test",
+            f"{_test_name(atom)} score not on file",
+            map(_ev, results),
+        )
+    holds = compare(latest.value, atom.comparator, atom.value, atom.value_high)
+    if holds is None:
+        return _unknown(
+            atom, "the criterion's threshold could not be read", "question", f"Does this apply: {atom.text}?"
+        )
+    return _decide(
+        atom,
+        holds,
+        f"{latest.measure or 'score'} {latest.value:g} {atom.comparator} {atom.value:g}",
+        [_ev(latest)],
+    )
+
+
+def _ihc_score(results: Iterable[BiomarkerFact]) -> BiomarkerFact | None:
+    return _latest(b for b in results if b.measure.upper() == "IHC" and b.value is not None)
+
+
+def _biomarker_ihc(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
+    wanted = _IHC.match(atom.alteration or "")
+    scored = _ihc_score(results)
+    if wanted is None:
+        return _unknown(
+            atom, "IHC requirement could not be read", "question", f"Does this apply: {atom.text}?"
+        )
+    if scored is None or scored.value is None:
+        return _unknown(
+            atom,
+            f"{_test_name(atom)} score not on file",
+            "test",
+            f"{_test_name(atom)} not on file",
+            map(_ev, results),
+        )
+    if int(scored.value) != int(wanted.group(1)):
+        return _result(atom, Truth.NOT_MET, f"IHC {scored.value:g}+ is not {wanted.group(1)}+", [_ev(scored)])
+    if not wanted.group(2):
+        return _result(atom, Truth.MET, f"IHC {scored.value:g}+", [_ev(scored)])
+    ish = _latest(b for b in results if b.measure.upper() in ("ISH", "FISH", "CISH", "SISH"))
+    if ish is None:
+        return _unknown(atom, "ISH result not on file", "test", "HER2 ISH not on file", [_ev(scored)])
+    positive_wanted = wanted.group(2).lower() in ("+", "positive", "amplified")
+    return _decide(
+        atom, (ish.status == "positive") == positive_wanted, "IHC and ISH compared", [_ev(scored), _ev(ish)]
+    )
+
+
+def _her2_low(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
+    """HER2-low: IHC 1+, or IHC 2+ with a negative ISH."""
+    scored = _ihc_score(results)
+    if scored is None or scored.value is None:
+        return _unknown(
+            atom, "HER2 IHC score not on file", "test", "HER2 IHC score not on file", map(_ev, results)
+        )
+    if scored.value == 1:
+        return _result(atom, Truth.MET, "HER2 IHC 1+ is HER2-low", [_ev(scored)])
+    if scored.value != 2:
+        return _result(atom, Truth.NOT_MET, f"HER2 IHC {scored.value:g}+ is not HER2-low", [_ev(scored)])
+    ish = _latest(b for b in results if b.measure.upper() in ("ISH", "FISH", "CISH", "SISH"))
+    if ish is None or ish.status == "equivocal":
+        return _unknown(atom, "HER2 IHC 2+ needs ISH", "test", "HER2 ISH not on file", [_ev(scored)])
+    return _decide(atom, ish.status == "negative", "HER2 IHC 2+ with ISH", [_ev(scored), _ev(ish)])
+
+
+_SIGNATURE_POSITIVE = {
+    "high": True,
+    "deficient": True,
+    "positive": True,
+    "stable": False,
+    "proficient": False,
+    "negative": False,
+}
+
+
+def _signature(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
+    """MSI-high, dMMR, TMB-high, hormone receptor status: a positive result means the signature is present."""
+    assert atom.concept is not None
+    wants_positive = _SIGNATURE_POSITIVE.get((atom.alteration or "positive").lower(), True)
+    latest = _latest(_definite(results))
+    if latest is None:
+        return _equivocal(atom, results)
+    present = latest.status == "positive"
+    if atom.concept.code == "TMB" and latest.value is not None:
+        present = latest.value >= TMB_HIGH_CUTOFF
+    return _decide(atom, present == wants_positive, f"{atom.concept.label} {latest.status}", [_ev(latest)])
+
+
+# -- labs ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _lab_codes_by_loinc() -> dict[str, str]:
+    return {lab.loinc: lab.code for lab in terminology.labs().values()}
+
+
+def _repair_unit(unit: str) -> str:
+    return _LOST_SUPERSCRIPT.sub(lambda m: f"10^{m.group(1)}/", unit.strip())
+
+
+def lab(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    label = atom.concept.label
+    results = sorted(
+        (r for r in ctx.facts.labs if r.loinc == atom.concept.code),
+        key=lambda r: r.collected_on,
+        reverse=True,
+    )
+    if atom.window is not None:
+        recent = [r for r in results if in_window(r.collected_on, atom.window, ctx.today)]
+        if not recent:
+            last = f" (latest on file: {results[0].collected_on})" if results else ""
+            return _unknown(
+                atom,
+                f"no {label}{_window_text(atom.window)}{last}",
+                "test",
+                f"{label}{_window_text(atom.window)} not on file",
+            )
+        results = recent
+    if not results:
+        return _unknown(atom, f"{label} not on file", "test", f"{label} not on file")
+    latest = results[0]
+    if atom.uln_multiple is not None or atom.lln_multiple is not None:
+        return _lab_limit(atom, latest)
+    if atom.value is None:
+        return _result(
+            atom, Truth.NOT_CHECKABLE, "the criterion names the test without a threshold", [_ev(latest)]
+        )
+    value = _lab_value_in(atom, latest)
+    if isinstance(value, str):
+        return _unknown(atom, value, "question", f"Check {label} against: {atom.text}", [_ev(latest)])
+    holds = compare(value, atom.comparator, atom.value, atom.value_high)
+    if holds is None:
+        return _unknown(
+            atom,
+            "the criterion's comparison could not be read",
+            "question",
+            f"Check {label}: {atom.text}",
+            [_ev(latest)],
+        )
+    unit = f" {_repair_unit(atom.unit)}" if atom.unit else ""
+    return _decide(atom, holds, f"{value:g}{unit} {atom.comparator} {atom.value:g}{unit}", [_ev(latest)])
+
+
+def _lab_value_in(atom: Atom, result: LabFact) -> float | str:
+    """The result in the criterion's unit, or why it cannot be compared."""
+    if not atom.unit:
+        if not result.unit or result.unit.strip() in ("1", "ratio"):
+            return result.value
+        return f"the criterion gives no unit to compare {result.unit} with"
+    analyte = _lab_codes_by_loinc().get(result.loinc)
+    try:
+        return convert(result.value, _repair_unit(result.unit), _repair_unit(atom.unit), analyte=analyte)
+    except (UnitError, KeyError) as error:
+        return f"units not comparable: {error}"
+
+
+def _lab_limit(atom: Atom, result: LabFact) -> AtomResult:
+    upper = atom.uln_multiple is not None
+    limit = result.reference_high if upper else result.reference_low
+    name = "ULN" if upper else "LLN"
+    if limit is None:
+        return _unknown(
+            atom,
+            f"{name} of the lab's reference range not on file",
+            "question",
+            f"Reference range for {result.analyte} not on file",
+            [_ev(result)],
+        )
+    multiple = atom.uln_multiple if upper else atom.lln_multiple
+    assert multiple is not None
+    threshold = multiple * limit
+    holds = compare(result.value, atom.comparator, threshold)
+    if holds is None:
+        return _unknown(
+            atom,
+            "the criterion's comparison could not be read",
+            "question",
+            f"Check {result.analyte}: {atom.text}",
+            [_ev(result)],
+        )
+    reason = f"{result.value:g} {atom.comparator} {multiple:g} x {name} ({threshold:g} {result.unit})"
+    return _decide(atom, holds, reason, [_ev(result)])
+
+
+# -- therapies and procedures -------------------------------------------------------------------------
+
+
+def therapy(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    if atom.concept.code == "prior_lines":
+        return prior_lines(atom, ctx)
+    code, label = atom.concept.code, atom.concept.label
+    matching = [
+        t
+        for t in ctx.facts.therapies
+        if t.drug == code or code in t.classes or any(terminology.is_a(c, code) for c in t.classes)
+    ]
+    return _events(
+        atom,
+        ctx,
+        [(t, t.ended_on, t.ongoing) for t in matching],
+        label,
+        f"Have you been treated with {label}{_window_text(atom.window)}?",
+    )
+
+
+def procedure(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    matching = [p for p in ctx.facts.procedures if p.code == atom.concept.code]
+    label = atom.concept.label
+    return _events(
+        atom,
+        ctx,
+        [(p, p.performed_on, False) for p in matching],
+        label,
+        f"Have you had {label}{_window_text(atom.window)}?",
+    )
+
+
+def _events(
+    atom: Atom, ctx: Context, events: list[tuple[object, date | None, bool]], label: str, question: str
+) -> AtomResult:
+    undated = []
+    for fact, when, ongoing in events:
+        inside = in_window(when, atom.window, ctx.today, ongoing=ongoing)
+        if inside:
+            return _result(atom, Truth.MET, f"{label}{_window_text(atom.window)}", [_ev(fact)])
+        if inside is None:
+            undated.append(fact)
+    if undated:
+        return _unknown(atom, "date not on file", "question", question, map(_ev, undated))
+    if ctx.facts.history_complete:
+        reason = f"no {label}{_window_text(atom.window)} in the confirmed history"
+        return _result(atom, Truth.NOT_MET, reason, [_history_evidence(ctx), *(_ev(f) for f, _, _ in events)])
+    return _unknown(
+        atom,
+        f"no {label}{_window_text(atom.window)} on file",
+        "question",
+        question,
+        (_ev(f) for f, _, _ in events),
+    )
+
+
+def prior_lines(atom: Atom, ctx: Context) -> AtomResult:
+    lines = [t.line for t in ctx.facts.therapies if t.line]
+    if lines:
+        count, evidence = max(lines), [_ev(t) for t in ctx.facts.therapies if t.line]
+    elif ctx.facts.history_complete and not ctx.facts.therapies:
+        count, evidence = 0, [_history_evidence(ctx)]
+    else:
+        return _unknown(
+            atom,
+            "lines of therapy not on file",
+            "question",
+            "How many lines of systemic therapy have you had?",
+        )
+    holds = compare(count, atom.comparator, atom.value, atom.value_high)
+    if holds is None:
+        return _unknown(
+            atom, "the criterion's comparison could not be read", "question", f"Does this apply: {atom.text}?"
+        )
+    return _decide(atom, holds, f"{count} prior line(s)", evidence)
+
+
+# -- demographics, performance status, pregnancy -----------------------------------------------------
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def demographic(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    facts = ctx.facts
+    profile = Evidence(facts.ref, "")
+    if atom.concept.code == "age":
+        if facts.birth_date is None:
+            return _unknown(atom, "birth date not on file", "question", "What is your date of birth?")
+        whole = age_on(facts.birth_date, ctx.today)
+        exact = (ctx.today - facts.birth_date).days / 365.25
+        wanted = [v for v in (atom.value, atom.value_high) if v is not None]
+        age = float(whole) if all(v == int(v) for v in wanted) else exact
+        holds = compare(age, atom.comparator, atom.value, atom.value_high)
+        if holds is None:
+            return _unknown(
+                atom, "the age limit could not be read", "question", f"Does this apply: {atom.text}?"
+            )
+        evidence = Evidence(facts.ref, f"born {facts.birth_date}, aged {whole} on {ctx.today}")
+        return _decide(atom, holds, f"aged {whole}", [evidence])
+    if atom.concept.code == "sex":
+        if not facts.sex:
+            return _unknown(atom, "sex not on file", "question", "What sex were you assigned at birth?")
+        evidence = Evidence(profile.ref, f"sex {facts.sex}")
+        return _decide(atom, facts.sex == atom.concept.label, f"sex {facts.sex}", [evidence])
+    return _unknown(
+        atom, f"{atom.concept.label} not on file", "question", f"Does this apply to you: {atom.text}?"
+    )
+
+
+def performance_status(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    ecog = ctx.facts.ecog
+    if ecog is None:
+        return _unknown(
+            atom,
+            "performance status not on file",
+            "question",
+            "What is your ECOG performance status (your oncologist can tell you)?",
+        )
+    evidence = [Evidence(ctx.facts.ref, f"ECOG {ecog}")]
+    if atom.concept.code == "ECOG":
+        if atom.values:
+            return _decide(atom, float(ecog) in atom.values, f"ECOG {ecog}", evidence)
+        holds = compare(float(ecog), atom.comparator, atom.value, atom.value_high)
+    else:
+        # Karnofsky/Lansky from ECOG: decided only when the whole corresponding range agrees.
+        low, high = _ECOG_TO_KARNOFSKY[ecog]
+        at_low = compare(low, atom.comparator, atom.value, atom.value_high)
+        at_high = compare(high, atom.comparator, atom.value, atom.value_high)
+        holds = at_low if at_low == at_high else None
+        if holds is None:
+            return _unknown(
+                atom,
+                f"ECOG {ecog} spans Karnofsky {low}-{high}",
+                "question",
+                f"What is your {atom.concept.label}?",
+                evidence,
+            )
+    if holds is None:
+        return _unknown(
+            atom, "the criterion could not be read", "question", f"Does this apply: {atom.text}?", evidence
+        )
+    return _decide(atom, holds, f"ECOG {ecog}", evidence)
+
+
+def pregnancy(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
+    facts, code = ctx.facts, atom.concept.code
+    status = facts.pregnancy_status
+    evidence = [Evidence(facts.ref, f"pregnancy: {status}, sex: {facts.sex or 'not stated'}")]
+    cannot = facts.sex == "male" or status == "not_applicable"
+    if code == "pregnant":
+        if cannot or status == "not_pregnant":
+            return _result(atom, Truth.NOT_MET, "not pregnant", evidence)
+        if status == "pregnant":
+            return _result(atom, Truth.MET, "pregnant", evidence)
+        return _unknown(atom, "pregnancy status not on file", "question", "Are you pregnant?")
+    if code == "breastfeeding":
+        if facts.breastfeeding is None:
+            if facts.sex == "male":
+                return _result(atom, Truth.NOT_MET, "not breastfeeding", evidence)
+            return _unknown(atom, "breastfeeding not on file", "question", "Are you breastfeeding?")
+        evidence = [Evidence(facts.ref, f"breastfeeding: {'yes' if facts.breastfeeding else 'no'}")]
+        return _decide(
+            atom,
+            facts.breastfeeding,
+            "breastfeeding" if facts.breastfeeding else "not breastfeeding",
+            evidence,
+        )
+    if code == "wocbp":
+        if cannot:
+            return _result(atom, Truth.NOT_MET, "cannot become pregnant", evidence)
+        if status in ("pregnant", "not_pregnant"):
+            return _result(atom, Truth.MET, "of childbearing potential", evidence)
+        return _unknown(atom, "childbearing potential not on file", "question", "Could you become pregnant?")
+    if code == "negative_pregnancy_test":
+        # The test itself happens at screening; a self-reported pregnancy already answers it.
+        if status == "pregnant":
+            return _result(atom, Truth.NOT_MET, "pregnant", evidence)
+        if status == "not_pregnant" or cannot:
+            return _result(atom, Truth.MET, "not pregnant (a test confirms at screening)", evidence)
+        return _unknown(atom, "pregnancy status not on file", "question", "Are you pregnant?")
+    return _result(atom, Truth.NOT_CHECKABLE, f"{atom.concept.label}: the site checks it")
+
+
+def life_expectancy(atom: Atom, ctx: Context) -> AtomResult:
+    return _result(atom, Truth.NOT_CHECKABLE, "life expectancy is the investigator's estimate")
+
+
+def other(atom: Atom, ctx: Context) -> AtomResult:
+    return _unknown(
+        atom, "the criterion could not be coded", "question", f"Does this apply to you: {atom.text}?"
+    )
+
+
+_HANDLERS: dict[str, Callable[[Atom, Context], AtomResult]] = {
+    "condition": condition,
+    "biomarker": biomarker,
+    "lab": lab,
+    "therapy": therapy,
+    "procedure": procedure,
+    "demographic": demographic,
+    "performance_status": performance_status,
+    "pregnancy": pregnancy,
+    "life_expectancy": life_expectancy,
+    "other": other,
+}

@@ -1,0 +1,46 @@
+"""Kleene three-valued logic, plus a fourth value for atoms no profile can answer.
+
+NOT_CHECKABLE (consent, willingness, investigator judgement) is the identity of And and Or: such atoms
+drop out, and a node made only of them is itself not checkable, so they never decide a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Truth(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    UNKNOWN = "unknown"
+    NOT_CHECKABLE = "not_checkable"
+
+
+def all_of(values: Iterable[Truth]) -> Truth:
+    checked = [v for v in values if v is not Truth.NOT_CHECKABLE]
+    if not checked:
+        return Truth.NOT_CHECKABLE
+    if Truth.NOT_MET in checked:
+        return Truth.NOT_MET
+    return Truth.UNKNOWN if Truth.UNKNOWN in checked else Truth.MET
+
+
+def any_of(values: Iterable[Truth]) -> Truth:
+    checked = [v for v in values if v is not Truth.NOT_CHECKABLE]
+    if not checked:
+        return Truth.NOT_CHECKABLE
+    if Truth.MET in checked:
+        return Truth.MET
+    return Truth.UNKNOWN if Truth.UNKNOWN in checked else Truth.NOT_MET
+
+
+def negate(value: Truth) -> Truth:
+    return {Truth.MET: Truth.NOT_MET, Truth.NOT_MET: Truth.MET}.get(value, value)
+
+
+def except_(main: Truth, exception: Truth) -> Truth:
+    """`main` unless `exception`. An exception no profile can answer may still apply, so it is unknown."""
+    if exception is Truth.NOT_CHECKABLE and main is not Truth.NOT_CHECKABLE:
+        exception = Truth.UNKNOWN
+    return all_of((main, negate(exception)))

@@ -1,0 +1,162 @@
+"""What evaluation returns: per-atom and per-criterion verdicts with evidence, and the trial verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from recruitment.matching.logic import Truth
+
+SettleKind = Literal["question", "test"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A profile fact used for a verdict: its reference ("lab:7") and what it says."""
+
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Settle:
+    """What would settle an unknown: a question for the patient, or a test to order."""
+
+    kind: SettleKind
+    text: str
+
+
+@dataclass(frozen=True)
+class AtomResult:
+    text: str
+    span: tuple[int, int]
+    truth: Truth
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+    settle: Settle | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "span": list(self.span),
+            "truth": self.truth.value,
+            "reason": self.reason,
+            "evidence": [{"ref": e.ref, "text": e.text} for e in self.evidence],
+            "settle": {"kind": self.settle.kind, "text": self.settle.text} if self.settle else None,
+        }
+
+
+class Outcome(StrEnum):
+    SATISFIED = "satisfied"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+    NOT_CHECKABLE = "not_checkable"
+
+
+@dataclass(frozen=True)
+class CriterionVerdict:
+    """One criterion: whether its tree holds (`truth`) and what that means for eligibility (`outcome`)."""
+
+    section: str
+    text: str
+    span: tuple[int, int]
+    truth: Truth
+    outcome: Outcome
+    atoms: tuple[AtomResult, ...]
+    weight: int = 1
+    needs_review: bool = False
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        seen: dict[str, Evidence] = {}
+        for atom in self.atoms:
+            for item in atom.evidence:
+                seen.setdefault(item.ref, item)
+        return tuple(seen.values())
+
+    @property
+    def to_settle(self) -> tuple[Settle, ...]:
+        if self.outcome is not Outcome.UNKNOWN:
+            return ()
+        found: list[Settle] = []
+        for atom in self.atoms:
+            if atom.truth is Truth.UNKNOWN and atom.settle and atom.settle not in found:
+                found.append(atom.settle)
+        return tuple(found)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "text": self.text,
+            "span": list(self.span),
+            "truth": self.truth.value,
+            "outcome": self.outcome.value,
+            "needs_review": self.needs_review,
+            "atoms": [atom.to_dict() for atom in self.atoms],
+            "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
+        }
+
+
+class Overall(StrEnum):
+    ELIGIBLE = "eligible"
+    POSSIBLY_ELIGIBLE = "possibly_eligible"
+    INELIGIBLE = "ineligible"
+
+
+@dataclass(frozen=True)
+class CohortVerdict:
+    """Whether the patient fits an arm's own definition (stratum), and whether the arm takes candidates."""
+
+    arm_id: int
+    label: str
+    truth: Truth
+    accepting: bool
+    reason: str
+    atoms: tuple[AtomResult, ...] = ()
+
+    @property
+    def assignable(self) -> bool:
+        return self.accepting and self.truth in (Truth.MET, Truth.UNKNOWN, Truth.NOT_CHECKABLE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arm_id": self.arm_id,
+            "label": self.label,
+            "truth": self.truth.value,
+            "accepting": self.accepting,
+            "reason": self.reason,
+            "atoms": [atom.to_dict() for atom in self.atoms],
+        }
+
+
+@dataclass(frozen=True)
+class TrialVerdict:
+    overall: Overall
+    score: float
+    criteria: tuple[CriterionVerdict, ...]
+    cohorts: tuple[CohortVerdict, ...] = ()
+    accepting: bool = True
+    closed_reason: str = ""
+
+    @property
+    def to_settle(self) -> tuple[Settle, ...]:
+        found: list[Settle] = []
+        for criterion in self.criteria:
+            found.extend(s for s in criterion.to_settle if s not in found)
+        return tuple(found)
+
+    @property
+    def assignable_cohorts(self) -> tuple[CohortVerdict, ...]:
+        return tuple(cohort for cohort in self.cohorts if cohort.assignable)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.value,
+            "score": self.score,
+            "accepting": self.accepting,
+            "closed_reason": self.closed_reason,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "cohorts": [c.to_dict() for c in self.cohorts],
+            "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
+        }
