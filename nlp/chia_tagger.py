@@ -8,7 +8,7 @@ offsets trivial to map back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,7 +18,9 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex
 
+from nlp.assertion import EligibilityContext
 from nlp.evaluation import PredictedEntity, Prediction
+from nlp.terminology import load_json
 
 MODEL_DIR = Path(__file__).parent / "data" / "chia_ner"
 
@@ -26,8 +28,10 @@ MODEL_DIR = Path(__file__).parent / "data" / "chia_ner"
 # boundaries on token boundaries.
 _EXTRA_INFIXES = (r"[<>≤≥=/,;:()\[\]+~%]", r"(?<=[0-9])(?=[A-Za-z])", r"(?<=[A-Za-z])(?=[0-9])", r"-")
 
-_MEASURE_TYPES = frozenset({"Measurement", "Condition", "Procedure", "Drug", "Person", "Observation"})
-_NEGATION_CUE = re.compile(r"\b(no|not|without|never|none|absence of|free of|negative|denies)\b", re.I)
+_HEAD_TYPES = frozenset({"Measurement", "Person", "Observation", "Procedure", "Condition", "Drug"})
+_CLAUSE_BREAK = re.compile(r"[;:.]")
+# Chia links most negation cues to an entity a few words later.
+_NEGATION_REACH = 40
 
 
 def blank_pipeline() -> Language:
@@ -51,41 +55,62 @@ def lines_with_offsets(text: str) -> Iterator[tuple[int, str]]:
         offset += len(line)
 
 
-def _attach_values(entities: list[PredictedEntity]) -> list[tuple[int, int]]:
-    """Each Value is attached to the nearest preceding measurement-like entity on its line."""
+def _attach_values(line: str, entities: list[PredictedEntity], offset: int) -> list[tuple[int, int]]:
+    """Each Value goes to the nearest head before it, or after it when a comma or semicolon separates the
+    one before and nothing separates the one after ("platelets, >= 100" vs ">= 18 years of age")."""
     links = []
     for v, value in enumerate(entities):
         if value.type != "Value":
             continue
-        heads = [i for i, e in enumerate(entities[:v]) if e.type in _MEASURE_TYPES]
-        if heads:
-            links.append((heads[-1], v))
+        before = [i for i, e in enumerate(entities) if e.type in _HEAD_TYPES and e.end <= value.start]
+        after = [i for i, e in enumerate(entities) if e.type in _HEAD_TYPES and e.start >= value.end]
+        head = before[-1] if before else None
+        if after:
+            gap_before = line[entities[head].end - offset : value.start - offset] if head is not None else ";"
+            gap_after = line[value.end - offset : entities[after[0]].start - offset]
+            if re.search(r"[;,]", gap_before) and not re.search(r"[;,]", gap_after):
+                head = after[0]
+        if head is not None:
+            links.append((head, v))
     return links
 
 
-def _negated(doc: Doc, start: int) -> bool:
-    """A negation cue earlier in the same line, with no clause break in between, negates the entity."""
-    before = doc.text[:start]
-    clause = re.split(r"[.;:]|\bbut\b|\bexcept\b|\bunless\b", before)[-1]
-    return bool(_NEGATION_CUE.search(clause))
+@lru_cache(maxsize=1)
+def _context() -> EligibilityContext:
+    return EligibilityContext(load_json("context_rules.json"), "atoms")
+
+
+def _negated(doc: Doc, line: str) -> list[bool]:
+    """Chia counts exception cues ("other than", "unless") as negation, so both assertion categories count;
+    so does a Negation entity the tagger found shortly before, within the clause."""
+    doc.spans["atoms"] = list(doc.ents)
+    _context().annotate(doc, line)
+    cues = [ent for ent in doc.ents if ent.label_ == "Negation"]
+    flags = []
+    for ent in doc.ents:
+        by_context = ent._.assertion in ("negated", "exception")
+        by_cue = any(
+            cue.end_char <= ent.start_char
+            and ent.start_char - cue.end_char <= _NEGATION_REACH
+            and not _CLAUSE_BREAK.search(line, cue.end_char, ent.start_char)
+            for cue in cues
+        )
+        flags.append(by_context or by_cue)
+    return flags
 
 
 def tag(text: str, nlp: Language | None = None) -> Prediction:
     nlp = nlp or load_tagger()
     prediction = Prediction()
     lines = list(lines_with_offsets(text))
-    for (offset, _), doc in zip(lines, nlp.pipe(line for _, line in lines), strict=True):
+    for (offset, line), doc in zip(lines, nlp.pipe(line for _, line in lines), strict=True):
         line_entities = [
-            PredictedEntity(
-                ent.label_, offset + ent.start_char, offset + ent.end_char, _negated(doc, ent.start_char)
-            )
-            for ent in doc.ents
+            PredictedEntity(ent.label_, offset + ent.start_char, offset + ent.end_char, negated)
+            for ent, negated in zip(doc.ents, _negated(doc, line), strict=True)
         ]
         base = len(prediction.entities)
-        prediction.has_value.extend((base + h, base + v) for h, v in _attach_values(line_entities))
+        prediction.has_value.extend(
+            (base + h, base + v) for h, v in _attach_values(line, line_entities, offset)
+        )
         prediction.entities.extend(line_entities)
     return prediction
-
-
-def tag_many(texts: Iterable[tuple[str, str]], nlp: Language | None = None) -> dict[str, Prediction]:
-    return {name: tag(text, nlp) for name, text in texts}

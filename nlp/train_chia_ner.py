@@ -19,7 +19,7 @@ from spacy.training import Example
 from spacy.util import minibatch
 
 from nlp.chia_tagger import MODEL_DIR, blank_pipeline, lines_with_offsets
-from nlp.evaluation import SCORED_TYPES, BratDocument, read_brat_zip, split
+from nlp.evaluation import SCORED_TYPES, BratDocument, is_dev, read_brat_zip, split
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,11 @@ def _examples(nlp: Language, documents: Sequence[BratDocument]) -> tuple[list[Ex
     return examples, misaligned
 
 
-def train(zip_path: str, out_dir: Path, epochs: int, seed: int = 0) -> None:
+def train(zip_path: str, out_dir: Path, epochs: int, without_dev: bool = False, seed: int = 0) -> None:
     random.seed(seed)
     train_docs, _ = split(read_brat_zip(zip_path))
+    if without_dev:
+        train_docs = [d for d in train_docs if not is_dev(d.trial_id)]
     nlp = blank_pipeline()
     nlp.add_pipe(
         "ner",
@@ -95,6 +97,8 @@ def train(zip_path: str, out_dir: Path, epochs: int, seed: int = 0) -> None:
         for batch in minibatch(examples, size=32):
             nlp.update(batch, sgd=optimizer, drop=0.2, losses=losses)
         log.info("epoch %d: loss %.0f (%.0fs)", epoch + 1, losses["ner"], time.perf_counter() - started)
+        if without_dev and (epoch + 1) % 5 == 0:
+            nlp.to_disk(out_dir / f"epoch{epoch + 1}")
     out_dir.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out_dir)
 
@@ -103,10 +107,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("zip_path")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument(
+        "--without-dev",
+        action="store_true",
+        help="leave the dev trials out (and save every 5 epochs) to choose settings on them",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    train(args.zip_path, args.out, args.epochs)
+    train(args.zip_path, args.out, args.epochs, args.without_dev)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ def test_strict_needs_exact_span_relaxed_needs_overlap() -> None:
     assert report.relaxed["Value"].true_positives == 1
     assert report.has_value_accuracy == 1.0
     assert report.negation_recall == 1.0
+    assert report.negation_precision == 1.0
     assert report.relaxed["Condition"].recall == pytest.approx(0.5)
     assert report.strict["Negation"].recall == 0.0
 

@@ -83,7 +83,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"negation recall (negated entities flagged): {report.negation_recall:.3f} "
-            f"(of {report.negated_gold} gold Has_negation)"
+            f"(of {report.negated_gold} gold Has_negation); precision {report.negation_precision:.3f} "
+            f"(of {report.negated_flagged} flagged)"
         )
         self.stdout.write(
             "anchors: BiLSTM-CRF 0.72 relaxed / 0.37 strict; transformer 0.62 strict; Criteria2Query 0.795"
