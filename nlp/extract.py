@@ -655,7 +655,8 @@ _WINDOW = re.compile(
     r"|(?P<atleast>at least|>=|more than|>|minimum of|a minimum of)\s*(?P<n2>\d+|one|two|three|six"
     r"|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*(?:must have elapsed\s*)?(?:before|prior to|since"
     r"|from|between))"
-    r"(?:\s*(?:of|before|prior to|preceding|from|since|after)?\s*(?:the\s*)?(?P<anchor>first dose"
+    r"(?:\s*(?:of|before|prior to|preceding|from|since|after)?\s*(?:the\s*)?"
+    r"(?:(?:signing|signature)\s*(?:of\s*)?(?:the\s*)?)?(?P<anchor>first dose|informed consent|consent"
     r"|the first dose|start of (?:study )?treatment|initiation of (?:study )?treatment|randomi[sz]ation"
     r"|enrol?ment|registration|study entry|study start|screening|day 1|cycle 1,? day 1|study drug"
     r"|treatment start))?",
@@ -669,7 +670,8 @@ def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
         amount = float(_WORDS.get(amount_text.lower(), 0) or amount_text)
         unit = (m.group("u1") or m.group("u2")).lower().rstrip("s") + "s"
         relation = "within" if m.group("within") else "at_least"
-        anchor = (m.group("anchor") or "").lower()
+        anchor = (m.group("anchor") or "").lower().removeprefix("the ")
+        anchor = "informed consent" if anchor == "consent" else anchor
         yield m.start(), m.end(), TimeWindow(amount, unit, relation, anchor)
 
 
@@ -770,8 +772,18 @@ _NOT_CHECKABLE = re.compile(
 )
 
 
+# "within 28 days before signing informed consent": the consent is a time anchor there, not a criterion.
+_ANCHOR_BEFORE = re.compile(
+    r"(?:before|prior to|after|since|from|of|following)\s+(?:the\s+)?"
+    r"(?:(?:signing|signature)\s+(?:of\s+)?(?:the\s+)?)?$",
+    re.IGNORECASE,
+)
+
+
 def find_not_checkable(text: str) -> Iterator[Found]:
     for m in _NOT_CHECKABLE.finditer(text):
+        if _ANCHOR_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+            continue
         phrase = m.group(0).lower()
         code = (
             "contraception"

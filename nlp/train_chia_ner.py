@@ -90,6 +90,7 @@ def train(zip_path: str, out_dir: Path, epochs: int, without_dev: bool = False, 
         misaligned,
     )
     optimizer = nlp.initialize(lambda: examples, sgd=None)
+    out_dir.mkdir(parents=True, exist_ok=True)
     for epoch in range(epochs):
         started = time.perf_counter()
         random.shuffle(examples)
@@ -99,7 +100,6 @@ def train(zip_path: str, out_dir: Path, epochs: int, without_dev: bool = False, 
         log.info("epoch %d: loss %.0f (%.0fs)", epoch + 1, losses["ner"], time.perf_counter() - started)
         if without_dev and (epoch + 1) % 5 == 0:
             nlp.to_disk(out_dir / f"epoch{epoch + 1}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out_dir)
 
 
