@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from trials.importers import RecordError
-from trials.importers.common import parse_age, parse_date, parse_phase, parse_sex, parse_status
+from trials.importers.common import (
+    parse_age,
+    parse_agency_class,
+    parse_date,
+    parse_phase,
+    parse_sex,
+    parse_status,
+)
 from trials.importers.sources import Document, parse_document
 from trials.models import Arm, Trial, TrialSite
 
@@ -86,6 +93,13 @@ def test_statuses_become_trial_status_codes(raw, status):
 )
 def test_dates_of_every_registry_precision_are_read(raw, day):
     assert parse_date(raw) == day
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"), [("Industry", "INDUSTRY"), ("U.S. Fed", "FED"), ("NIH", "NIH"), (None, "")]
+)
+def test_sponsor_classes_use_the_api_v2_codes(raw, code):
+    assert parse_agency_class(raw) == code
 
 
 def test_sex_accepts_both_spellings():

@@ -308,6 +308,18 @@ def parse_arm_type(value: str | None, *, study_type: str) -> str:
     return code
 
 
+_AGENCY_CLASS_ALIASES = {"U_S_FED": "FED"}
+
+
+def parse_agency_class(value: str | None) -> str:
+    """Legacy 'Industry' or 'U.S. Fed' and API v2 'INDUSTRY' or 'FED' become the same sponsor class."""
+    text = _optional_text(value, "an agency class")
+    if text is None:
+        return ""
+    code = _code(text)
+    return _AGENCY_CLASS_ALIASES.get(code, code)
+
+
 _SEX = {"ALL": Trial.Sex.ALL, "BOTH": Trial.Sex.ALL, "FEMALE": Trial.Sex.FEMALE, "MALE": Trial.Sex.MALE}
 
 

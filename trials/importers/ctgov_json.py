@@ -13,6 +13,7 @@ from trials.importers.common import (
     finish_record,
     join_phone,
     parse_age,
+    parse_agency_class,
     parse_arm_type,
     parse_coordinate,
     parse_count,
@@ -64,7 +65,7 @@ def parse_study(study: Any, *, source: str) -> TrialRecord:
         study_type=study_type,
         overall_status=context.convert("overallStatus", parse_status, status.get("overallStatus")),
         sponsor_name=context.text("leadSponsor.name", lead_sponsor.get("name"), max_length=300),
-        sponsor_class=context.text("leadSponsor.class", lead_sponsor.get("class"), max_length=40),
+        sponsor_class=context.convert("leadSponsor.class", parse_agency_class, lead_sponsor.get("class")),
         collaborators=tuple(
             context.text("collaborators", item.get("name"))
             for item in _objects(context, sponsors, "collaborators")

@@ -21,6 +21,7 @@ from trials.importers.common import (
     finish_record,
     join_phone,
     parse_age,
+    parse_agency_class,
     parse_arm_type,
     parse_count,
     parse_date,
@@ -80,7 +81,9 @@ def parse_study(root: Element, *, source: str) -> TrialRecord:
         sponsor_name=context.text(
             "lead_sponsor", root.findtext("sponsors/lead_sponsor/agency"), max_length=300
         ),
-        sponsor_class=_text(root, "sponsors/lead_sponsor/agency_class"),
+        sponsor_class=context.convert(
+            "agency_class", parse_agency_class, _text(root, "sponsors/lead_sponsor/agency_class")
+        ),
         collaborators=_all(root, "sponsors/collaborator/agency"),
         conditions=_all(root, "condition"),
         keywords=_all(root, "keyword"),
