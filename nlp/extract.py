@@ -121,7 +121,7 @@ _LAB_VALUE = re.compile(
     rf"(?P<num>{NUMBER})\s*(?P<unit>{UNIT})?)",
     re.IGNORECASE,
 )
-_LAB_LIST_GAP = re.compile(r"^[\s(),/]*(?:and/or|and|or|either)?[\s(),/]*$", re.I)
+_LAB_LIST_GAP = re.compile(r"^[\s(),/]*(?:(?:and/or|and|or|either)[\s(),/]*)*$", re.I)
 
 
 def find_labs(text: str) -> Iterator[Found]:
@@ -138,6 +138,10 @@ def find_labs(text: str) -> Iterator[Found]:
         if kept and mention[0] < kept[-1][1]:
             if mention[1] - mention[0] > kept[-1][1] - kept[-1][0]:
                 kept[-1] = mention
+            continue
+        # "international normalized ratio (INR)": the bracketed abbreviation is the same mention.
+        if kept and kept[-1][2] == mention[2] and text[kept[-1][1] : mention[0]].strip() == "(":
+            kept[-1] = (kept[-1][0], mention[1] + (text[mention[1] : mention[1] + 1] == ")"), mention[2])
             continue
         kept.append(mention)
     group: list[tuple[int, int, str]] = []

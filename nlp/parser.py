@@ -254,10 +254,10 @@ class _Builder:
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             node = self.atom_node(current, section, in_exception)
-            short_or = _OR_LINK.search(gap) and len(gap.split()) <= 3 and not re.search(r"[;.]", gap)
-            if short_or or (_LIST_GAP.match(gap) and not _AND_LINK.search(gap) and len(gap) < 4):
+            link = _link(gap)
+            if link in ("or", "list"):
                 runs[-1].append(node)
-                run_is_or[-1] = run_is_or[-1] or bool(_OR_LINK.search(gap))
+                run_is_or[-1] = run_is_or[-1] or link == "or"
             else:
                 runs.append([node])
                 run_is_or.append(False)
@@ -335,6 +335,19 @@ class _Builder:
     def _same_line(self, a: int, b: int) -> bool:
         low, high = min(a, b), max(a, b)
         return "\n" not in self.norm.text[low:high]
+
+
+def _link(gap: str) -> str:
+    """How two neighbouring atoms are joined: "or", "and", "list" (a bare comma) or "apart"."""
+    if re.search(r"[;.]", gap) or len(gap.split()) > 3:
+        return "apart"
+    if "and/or" in gap.lower():
+        return "or"
+    if _AND_LINK.search(gap):
+        return "and"
+    if _OR_LINK.search(gap):
+        return "or"
+    return "list" if _LIST_GAP.match(gap) and len(gap) < 4 else "apart"
 
 
 def _last_end(item: Item) -> int:
