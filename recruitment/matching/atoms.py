@@ -268,9 +268,8 @@ def _biomarker_results(atom: Atom, ctx: Context) -> tuple[list[BiomarkerFact], l
 def _test_name(atom: Atom) -> str:
     assert atom.concept is not None
     what = _COMMON_NAMES.get(atom.concept.code, atom.concept.code)
-    detail = (
-        f" {atom.alteration}" if atom.alteration and atom.alteration not in ("positive", "mutation") else ""
-    )
+    alteration = _variant_wanted(atom) or atom.alteration
+    detail = f" {alteration}" if alteration and alteration not in ("positive", "mutation") else ""
     by = f" by {atom.assay}" if atom.assay else ""
     return f"{what}{detail}{by}"
 
@@ -481,6 +480,8 @@ def _repair_unit(unit: str) -> str:
 def lab(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     label = atom.concept.label
+    if atom.value is None and atom.uln_multiple is None and atom.lln_multiple is None:
+        return _result(atom, Truth.NOT_CHECKABLE, "the criterion names the test without a threshold")
     results = sorted(
         (r for r in ctx.facts.labs if r.loinc == atom.concept.code),
         key=lambda r: r.collected_on,
@@ -502,10 +503,6 @@ def lab(atom: Atom, ctx: Context) -> AtomResult:
     latest = results[0]
     if atom.uln_multiple is not None or atom.lln_multiple is not None:
         return _lab_limit(atom, latest)
-    if atom.value is None:
-        return _result(
-            atom, Truth.NOT_CHECKABLE, "the criterion names the test without a threshold", [_ev(latest)]
-        )
     value = _lab_value_in(atom, latest)
     if isinstance(value, str):
         return _unknown(atom, value, "question", f"Check {label} against: {atom.text}", [_ev(latest)])
@@ -741,7 +738,7 @@ def pregnancy(atom: Atom, ctx: Context) -> AtomResult:
     if code == "wocbp":
         if cannot:
             return _result(atom, Truth.NOT_MET, "cannot become pregnant", evidence)
-        if status in ("pregnant", "not_pregnant"):
+        if facts.sex == "female" and status in ("pregnant", "not_pregnant"):
             return _result(atom, Truth.MET, "of childbearing potential", evidence)
         return _unknown(atom, "childbearing potential not on file", "question", "Could you become pregnant?")
     if code == "negative_pregnancy_test":

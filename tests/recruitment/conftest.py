@@ -33,10 +33,28 @@ def _hand_built_trees() -> dict[str, Node]:
     """Trees for lines the parser misreads (each listed as a parser gap in the report), by fixture id."""
     drug_class = Concept("drug_class", "egfr_tki", "EGFR tyrosine kinase inhibitor")
     osimertinib = Concept("drug", "osimertinib", "osimertinib")
+    egfr = Concept("hgnc", "EGFR", "EGFR")
     trees: dict[str, Node] = {
         # "treatment naive to" is not read as a negation.
         "egfr_tki_naive": Not(
             Or((_atom("therapy", "osimertinib", osimertinib), _atom("therapy", "EGFR TKI", drug_class)))
+        ),
+        # "Adenocarcinoma patients must NOT be positive for ..." is a condition on adenocarcinoma patients,
+        # not a conjunction with adenocarcinoma; the population is already NSCLC, so only the drivers remain.
+        "no_driver": Not(
+            Or(
+                (
+                    _atom("biomarker", "EGFR Exon 19 deletion", egfr, alteration="exon 19 deletion"),
+                    _atom("biomarker", "EGFR L858R", egfr, alteration="L858R"),
+                    _atom("biomarker", "ALK", Concept("hgnc", "ALK", "ALK")),
+                    _atom(
+                        "biomarker",
+                        "ROS1 rearrangement",
+                        Concept("hgnc", "ROS1", "ROS1"),
+                        alteration="fusion",
+                    ),
+                )
+            )
         ),
         # "HER2-low" loses its "-low".
         "her2_low_breast": And(

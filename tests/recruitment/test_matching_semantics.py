@@ -1,0 +1,307 @@
+"""Clinical semantics of single atoms and of cohorts, on hand-made facts (no database)."""
+
+import datetime
+
+import pytest
+
+from nlp.model import And, Atom, Concept, Criterion, Except, Not, TimeWindow, node_to_dict
+from recruitment.matching import (
+    ArmSpec,
+    BiomarkerFact,
+    DiagnosisFact,
+    LabFact,
+    PatientFacts,
+    ProcedureFact,
+    TherapyFact,
+    TrialSpec,
+    Truth,
+    evaluate_tree,
+    match_trial,
+)
+
+TODAY = datetime.date(2026, 11, 23)
+BRAF = Concept("hgnc", "BRAF", "BRAF")
+EGFR = Concept("hgnc", "EGFR", "EGFR")
+PDL1 = Concept("hgnc", "CD274", "CD274")
+ANC = Concept("loinc", "751-8", "absolute neutrophil count")
+CREATININE = Concept("loinc", "2160-0", "serum creatinine")
+
+
+def atom(kind, text, concept=None, **fields) -> Atom:
+    return Atom(
+        kind, text, (0, len(text)), "test", 1.0, mapped=concept is not None, concept=concept, **fields
+    )
+
+
+def truth(node, facts: PatientFacts, today: datetime.date = TODAY) -> Truth:
+    return evaluate_tree(node, facts, today=today)[0]
+
+
+def braf(change: str, status: str = "positive", kind: str = "mutation") -> PatientFacts:
+    return PatientFacts(
+        biomarkers=(BiomarkerFact("biomarker:1", "BRAF", kind, status, protein_change=change),)
+    )
+
+
+class TestBiomarkers:
+    V600 = atom("biomarker", "BRAF V600 mutation", BRAF, alteration="mutation")
+
+    @pytest.mark.parametrize(
+        ("change", "expected"), [("V600E", Truth.MET), ("V600K", Truth.MET), ("G469A", Truth.NOT_MET)]
+    )
+    def test_v600_mutation_is_met_by_any_v600_substitution(self, change, expected):
+        assert truth(self.V600, braf(change)) is expected
+
+    def test_a_specific_substitution_is_not_met_by_a_sibling(self):
+        assert (
+            truth(atom("biomarker", "BRAF V600E", BRAF, alteration="V600E"), braf("V600K")) is Truth.NOT_MET
+        )
+
+    def test_untested_gene_is_unknown_with_the_test_to_order(self):
+        result = evaluate_tree(self.V600, PatientFacts(), today=TODAY)[1][0]
+        assert result.truth is Truth.UNKNOWN
+        assert (result.settle.kind, result.settle.text) == ("test", "BRAF V600 not on file")
+
+    def test_wild_type_is_tested_negative(self):
+        wild = braf("", status="negative", kind="wild_type")
+        assert truth(self.V600, wild) is Truth.NOT_MET
+        assert truth(atom("biomarker", "BRAF wild-type", BRAF, alteration="wild_type"), wild) is Truth.MET
+
+    def test_wild_type_requirement_fails_when_a_mutation_was_found(self):
+        assert (
+            truth(atom("biomarker", "BRAF wild-type", BRAF, alteration="wild_type"), braf("V600E"))
+            is Truth.NOT_MET
+        )
+
+    def test_equivocal_result_is_unknown(self):
+        assert truth(self.V600, braf("V600E", status="equivocal")) is Truth.UNKNOWN
+
+    def test_fusion_is_not_a_mutation_but_is_an_alteration(self):
+        fusion = PatientFacts(
+            biomarkers=(BiomarkerFact("biomarker:1", "ALK", "fusion", protein_change="EML4-ALK"),)
+        )
+        alk = Concept("hgnc", "ALK", "ALK")
+        assert truth(atom("biomarker", "ALK rearrangement", alk, alteration="fusion"), fusion) is Truth.MET
+        assert truth(atom("biomarker", "ALK mutation", alk, alteration="mutation"), fusion) is Truth.NOT_MET
+        assert truth(atom("biomarker", "ALK alteration", alk, alteration="mutation"), fusion) is Truth.MET
+
+    def test_companion_diagnostic_from_another_assay_does_not_settle_it(self):
+        facts = PatientFacts(
+            biomarkers=(
+                BiomarkerFact(
+                    "biomarker:1", "CD274", "expression", measure="TPS", value=80, unit="%", assay="SP263"
+                ),
+            )
+        )
+        pdl1 = atom(
+            "biomarker", "PD-L1 TPS >= 50%", PDL1, alteration="TPS", comparator=">=", value=50.0, assay="22C3"
+        )
+        result = evaluate_tree(pdl1, facts, today=TODAY)[1][0]
+        assert result.truth is Truth.UNKNOWN
+        assert result.settle.text == "PD-L1 TPS by 22C3 not on file"
+        assert "another assay is on file: SP263" in result.reason
+
+    def test_tmb_high_uses_the_numeric_result(self):
+        tmb = Concept("biomarker", "TMB", "tumour mutational burden")
+        high = atom("biomarker", "TMB-high", tmb, alteration="high")
+        facts = PatientFacts(
+            biomarkers=(BiomarkerFact("biomarker:1", "TMB", "signature", value=12, unit="mut/Mb"),)
+        )
+        assert truth(high, facts) is Truth.MET
+
+
+class TestLabs:
+    def lab(
+        self, value, unit, *, low=None, high=None, on=datetime.date(2026, 11, 20), loinc="751-8"
+    ) -> PatientFacts:
+        return PatientFacts(labs=(LabFact("lab:1", "lab", loinc, value, unit, on, low, high),))
+
+    def test_units_are_converted_before_comparison(self):
+        anc = atom("lab", "ANC >= 1500/uL", ANC, comparator=">=", value=1500.0, unit="/uL")
+        assert truth(anc, self.lab(1.6, "10^9/L")) is Truth.MET
+        assert truth(anc, self.lab(1.4, "10^9/L")) is Truth.NOT_MET
+
+    def test_mass_to_molar_conversion_uses_the_analyte(self):
+        creatinine = atom(
+            "lab", "creatinine <= 1.5 mg/dL", CREATININE, comparator="<=", value=1.5, unit="mg/dL"
+        )
+        assert truth(creatinine, self.lab(120, "umol/L", loinc="2160-0")) is Truth.MET  # 1.36 mg/dL
+        assert truth(creatinine, self.lab(150, "umol/L", loinc="2160-0")) is Truth.NOT_MET  # 1.70 mg/dL
+
+    def test_incompatible_units_are_unknown_not_excluded(self):
+        anc = atom("lab", "ANC >= 1.5 x 10^9/L", ANC, comparator=">=", value=1.5, unit="10^9/L")
+        assert truth(anc, self.lab(1.6, "mg/dL")) is Truth.UNKNOWN
+
+    def test_lln_uses_the_labs_own_reference_range(self):
+        anc = atom("lab", "ANC >= LLN", ANC, comparator=">=", lln_multiple=1.0)
+        assert truth(anc, self.lab(1.9, "10^9/L", low=2.0, high=7.5)) is Truth.NOT_MET
+        assert truth(anc, self.lab(1.9, "10^9/L", low=1.8, high=7.5)) is Truth.MET
+
+    def test_a_result_outside_the_window_asks_for_a_new_test(self):
+        window = TimeWindow(14, "days", "within", "randomisation")
+        anc = atom("lab", "ANC >= 1.5", ANC, comparator=">=", value=1.5, unit="10^9/L", window=window)
+        result = evaluate_tree(anc, self.lab(2.0, "10^9/L", on=datetime.date(2026, 10, 1)), today=TODAY)[1][0]
+        assert result.truth is Truth.UNKNOWN
+        assert result.settle.kind == "test"
+
+
+class TestHistory:
+    ICI = Concept("drug_class", "immune_checkpoint_inhibitor", "immune checkpoint inhibitor")
+
+    def therapy(self, ended, *, confirmed=False) -> PatientFacts:
+        return PatientFacts(
+            therapies=(
+                TherapyFact(
+                    "therapy:1", "nivolumab", ("anti_pd1", "immune_checkpoint_inhibitor"), ended_on=ended
+                ),
+            ),
+            history_confirmed_on=datetime.date(2026, 11, 1) if confirmed else None,
+        )
+
+    @pytest.mark.parametrize(
+        ("ended", "expected"),
+        [
+            (datetime.date(2026, 11, 1), Truth.MET),
+            (None, Truth.MET),
+            (datetime.date(2026, 9, 1), Truth.UNKNOWN),
+        ],
+    )
+    def test_washout_counts_from_the_end_of_therapy_and_ongoing_therapy_is_inside(self, ended, expected):
+        washout = atom("therapy", "ICI within 4 weeks", self.ICI, window=TimeWindow(4, "weeks", "within"))
+        assert truth(washout, self.therapy(ended)) is expected
+
+    def test_confirmed_history_turns_absence_into_not_met(self):
+        washout = atom("therapy", "ICI within 4 weeks", self.ICI, window=TimeWindow(4, "weeks", "within"))
+        assert truth(washout, self.therapy(datetime.date(2026, 9, 1), confirmed=True)) is Truth.NOT_MET
+
+    def test_drug_class_hierarchy_applies(self):
+        assert truth(atom("therapy", "prior immunotherapy", self.ICI), self.therapy(None)) is Truth.MET
+
+    def test_at_least_window_needs_the_therapy_to_have_ended_long_enough_ago(self):
+        since = atom("therapy", "ICI >= 4 weeks ago", self.ICI, window=TimeWindow(4, "weeks", "at_least"))
+        assert truth(since, self.therapy(datetime.date(2026, 10, 1), confirmed=True)) is Truth.MET
+        assert truth(since, self.therapy(datetime.date(2026, 11, 20), confirmed=True)) is Truth.NOT_MET
+
+    def test_procedure_in_window(self):
+        surgery = atom(
+            "procedure",
+            "major surgery within 28 days",
+            Concept("procedure", "surgery", "surgery"),
+            window=TimeWindow(28, "days", "within"),
+        )
+        facts = PatientFacts(
+            procedures=(ProcedureFact("procedure:1", "surgery", "lobectomy", datetime.date(2026, 11, 2)),)
+        )
+        assert truth(surgery, facts) is Truth.MET
+
+    def test_ruled_out_diagnosis_answers_the_question_and_its_subtypes(self):
+        facts = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "diabetes", "diabetes mellitus", present=False),)
+        )
+        t2dm = atom("condition", "type 2 diabetes", Concept("diagnosis", "t2dm", "type 2 diabetes mellitus"))
+        assert truth(t2dm, facts) is Truth.NOT_MET
+
+
+class TestDemographicsAndStatus:
+    ADULT = atom(
+        "demographic", "age >= 18", Concept("demographic", "age", "age"), comparator=">=", value=18.0
+    )
+
+    @pytest.mark.parametrize(
+        ("today", "expected"),
+        [(datetime.date(2026, 5, 9), Truth.NOT_MET), (datetime.date(2026, 5, 10), Truth.MET)],
+    )
+    def test_age_is_taken_on_the_evaluation_date(self, today, expected):
+        assert truth(self.ADULT, PatientFacts(birth_date=datetime.date(2008, 5, 10)), today) is expected
+
+    def test_karnofsky_from_ecog_is_decided_only_when_the_range_agrees(self):
+        kps = Concept("scale", "Karnofsky", "Karnofsky performance status")
+        at_least_70 = atom("performance_status", "KPS >= 70", kps, comparator=">=", value=70.0)
+        at_least_80 = atom("performance_status", "KPS >= 80", kps, comparator=">=", value=80.0)
+        assert truth(at_least_70, PatientFacts(ecog=1)) is Truth.MET
+        assert truth(at_least_80, PatientFacts(ecog=1)) is Truth.UNKNOWN
+        assert truth(at_least_70, PatientFacts(ecog=3)) is Truth.NOT_MET
+
+    def test_men_are_neither_pregnant_nor_of_childbearing_potential(self):
+        pregnant = atom("pregnancy", "pregnant", Concept("pregnancy", "pregnant", "pregnant"))
+        wocbp = atom("pregnancy", "WOCBP", Concept("pregnancy", "wocbp", "woman of childbearing potential"))
+        assert truth(pregnant, PatientFacts(sex="male")) is Truth.NOT_MET
+        assert truth(wocbp, PatientFacts(sex="male")) is Truth.NOT_MET
+        assert truth(pregnant, PatientFacts(sex="female")) is Truth.UNKNOWN
+
+    @pytest.mark.parametrize(
+        ("stage", "code", "expected"),
+        [
+            ("IIIB", "III-IV", Truth.MET),
+            ("IIIA", "IIIB-IV", Truth.NOT_MET),
+            ("III", "IIIB", Truth.UNKNOWN),
+            ("IVA", "IV", Truth.MET),
+            ("II", "IV", Truth.NOT_MET),
+        ],
+    )
+    def test_stage_ranges(self, stage, code, expected):
+        facts = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "nsclc", "NSCLC", stage=stage),))
+        assert (
+            truth(atom("condition", f"stage {code}", Concept("stage", code, f"stage {code}")), facts)
+            is expected
+        )
+
+
+class TestExceptions:
+    BRAIN = atom(
+        "condition", "brain metastases", Concept("diagnosis", "brain_metastases", "brain metastases")
+    )
+    STABLE = atom("other", "unless treated and stable", None, checkable=False)
+
+    def test_an_exception_nobody_can_check_leaves_the_exclusion_unknown(self):
+        facts = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "brain_metastases", "brain metastases"),)
+        )
+        assert truth(Except(self.BRAIN, self.STABLE), facts) is Truth.UNKNOWN
+
+    def test_an_exception_whose_checkable_part_fails_leaves_the_main_condition_standing(self):
+        facts = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "brain_metastases", "brain metastases"),)
+        )
+        assert truth(Except(self.BRAIN, And((self.STABLE, Not(self.BRAIN)))), facts) is Truth.MET
+
+    def test_exception_does_not_matter_when_the_main_condition_is_absent(self):
+        facts = PatientFacts(history_confirmed_on=datetime.date(2026, 1, 1))
+        assert truth(Except(self.BRAIN, self.STABLE), facts) is Truth.NOT_MET
+
+
+class TestCohorts:
+    EX19 = atom("biomarker", "EGFR exon 19 deletion", EGFR, alteration="exon 19 deletion")
+    FACTS = PatientFacts(
+        biomarkers=(BiomarkerFact("biomarker:1", "EGFR", "deletion", protein_change="exon 19 deletion"),)
+    )
+    CRITERIA = [Criterion("inclusion", "EGFR exon 19 deletion", (0, 21), EX19)]
+
+    def trial(self, *arms: ArmSpec, is_open: bool = True) -> TrialSpec:
+        return TrialSpec(1, is_open, arms)
+
+    def test_patient_is_assigned_to_the_stratum_whose_definition_she_meets(self):
+        arms = (
+            ArmSpec(1, "Exon 19", node_to_dict(self.EX19)),
+            ArmSpec(2, "Wild-type", node_to_dict(Not(self.EX19))),
+        )
+        verdict = match_trial(self.trial(*arms), self.CRITERIA, self.FACTS, today=TODAY)
+        assert [c.label for c in verdict.assignable_cohorts] == ["Exon 19"]
+        assert verdict.accepting
+
+    def test_full_and_suspended_cohorts_take_no_new_candidates(self):
+        arms = (ArmSpec(1, "Full", cap=10), ArmSpec(2, "Paused", is_suspended=True))
+        verdict = match_trial(self.trial(*arms), self.CRITERIA, self.FACTS, today=TODAY, enrolled={1: 10})
+        assert [c.reason for c in verdict.cohorts] == ["cohort full (10/10)", "cohort suspended"]
+        assert not verdict.accepting
+        assert verdict.closed_reason == "all cohorts full or suspended"
+
+    def test_a_cohort_below_its_cap_is_open(self):
+        verdict = match_trial(
+            self.trial(ArmSpec(1, "A", cap=10)), self.CRITERIA, self.FACTS, today=TODAY, enrolled={1: 9}
+        )
+        assert verdict.accepting
+
+    def test_closed_trial_takes_no_new_candidates(self):
+        verdict = match_trial(self.trial(is_open=False), self.CRITERIA, self.FACTS, today=TODAY)
+        assert (verdict.accepting, verdict.closed_reason) == (False, "trial not recruiting")

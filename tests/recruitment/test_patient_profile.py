@@ -1,0 +1,110 @@
+"""Patient profile facts: validation with clear messages, and normalisation to the nlp vocabularies."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy
+from recruitment.selectors import patient_facts
+from tests.factories import UserFactory
+from tests.recruitment import factories
+
+FUTURE = datetime.date.today() + datetime.timedelta(days=30)
+
+
+def messages(error: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[str]]:
+    return error.value.message_dict
+
+
+@pytest.mark.django_db
+class TestValidation:
+    def test_birth_date_in_the_future_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(birth_date=FUTURE)
+        assert messages(error)["birth_date"] == [f"{FUTURE} is in the future."]
+
+    def test_ecog_above_five_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(ecog=6)
+        assert messages(error)["ecog"] == ["ECOG performance status runs from 0 to 5."]
+
+    def test_only_patients_have_profiles(self):
+        sam = UserFactory.create(role="site_staff")
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(user=sam)
+        assert any("not a patient" in message for message in messages(error)["user"])
+
+    def test_a_man_cannot_be_recorded_as_pregnant(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(sex="male", pregnancy_status="pregnant")
+        assert "cannot be pregnant" in messages(error)["pregnancy_status"][0]
+
+    def test_negative_lab_values_are_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.LabResultFactory.create(value=-1)
+        assert messages(error)["value"] == ["A measured value cannot be negative (got -1)."]
+
+    def test_reference_range_must_be_ordered(self):
+        with pytest.raises(ValidationError) as error:
+            factories.LabResultFactory.create(reference_low=5, reference_high=1)
+        assert "upper limit is below its lower limit" in messages(error)["reference_high"][0]
+
+    def test_therapy_cannot_end_before_it_started(self):
+        with pytest.raises(ValidationError) as error:
+            factories.TherapyFactory.create(
+                started_on=datetime.date(2026, 5, 1), ended_on=datetime.date(2026, 4, 1)
+            )
+        assert messages(error)["ended_on"] == ["A therapy cannot end before it started."]
+
+    def test_unknown_diagnosis_code_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.DiagnosisFactory.create(code="lung thing")
+        assert "not in the diagnosis vocabulary" in messages(error)["code"][0]
+
+    def test_wild_type_must_be_recorded_as_negative(self):
+        with pytest.raises(ValidationError) as error:
+            factories.BiomarkerFactory.create(
+                alteration_type=Biomarker.Alteration.WILD_TYPE, status="positive"
+            )
+        assert "negative test" in messages(error)["status"][0]
+
+    def test_percentages_stop_at_one_hundred(self):
+        with pytest.raises(ValidationError) as error:
+            factories.BiomarkerFactory.create(gene="CD274", measure="TPS", value=120, unit="%")
+        assert messages(error)["value"] == ["A percentage cannot exceed 100."]
+
+
+@pytest.mark.django_db
+class TestNormalisation:
+    def test_gene_aliases_become_hgnc_symbols(self):
+        assert factories.BiomarkerFactory.create(gene="HER2").gene == "ERBB2"
+
+    def test_lab_gets_its_loinc_code_from_the_analyte_name(self):
+        assert factories.LabResultFactory.create(analyte="ANC", loinc="").loinc == "751-8"
+
+    def test_procedure_is_coded_from_its_name(self):
+        assert factories.ProcedureFactory.create(code="", name="radiation therapy").code == "radiotherapy"
+
+    def test_diagnosis_label_and_stage_are_filled_in(self):
+        diagnosis = factories.DiagnosisFactory.create(code="luad", label="", stage="iva")
+        assert (diagnosis.label, diagnosis.stage) == ("lung adenocarcinoma", "IVA")
+
+    def test_every_fact_records_its_source_and_entry_time(self):
+        therapy = factories.TherapyFactory.create(source="site_entered")
+        assert therapy.source == "site_entered"
+        assert therapy.entered_at is not None
+
+
+@pytest.mark.django_db
+def test_patient_facts_take_one_query_per_kind_of_fact(elena, django_assert_num_queries):
+    with django_assert_num_queries(5):
+        facts = patient_facts(profile=elena)
+    assert [d.code for d in facts.diagnoses] == ["luad"]
+    assert facts.therapies[0].classes[:2] == ("egfr_tki", "tki")
+    assert (len(facts.labs), len(facts.biomarkers), len(facts.procedures)) == (3, 3, 1)
+
+
+def test_models_are_documented():
+    for model in (PatientProfile, Diagnosis, Biomarker, LabResult, Therapy, Procedure):
+        assert not (model.__doc__ or "").startswith(model.__name__ + "(")
