@@ -59,7 +59,8 @@ def trial_import_record(*, record: TrialRecord, source: str, cache: RegistryCach
 
     Idempotent: a record identical to the last one imported (same checksum) changes nothing and writes
     nothing; a changed record updates the trial in place and logs which fields changed. Arms are matched by
-    label: their curator-owned fields survive, and arms the registry no longer lists are removed.
+    label: their curator-owned fields survive, and arms the registry no longer lists are removed. What the
+    record's format does not carry (`record.absent`, e.g. arms and sites in a flat export) is left alone.
     """
     cache = cache if cache is not None else RegistryCache()
     created_here = RegistryCache()
@@ -192,8 +193,11 @@ def _trial_update(
     for name in changed:
         setattr(trial, name, values[name])
     trial.source_checksum = record.checksum
-    arm_changes = _arms_sync(trial, record.arms, now)
-    site_changes = _trial_sites_sync(trial, record.sites, site_ids)
+    no_changes: dict[str, list[Any]] = {}
+    arm_changes = no_changes if "arms" in record.absent else _arms_sync(trial, record.arms, now)
+    site_changes = (
+        no_changes if "sites" in record.absent else _trial_sites_sync(trial, record.sites, site_ids)
+    )
     changed += [
         name for name, changes in (("arms", arm_changes), ("sites", site_changes)) if any(changes.values())
     ]

@@ -1,12 +1,14 @@
 """Writing imported records: one atomic trial per record, idempotent, curator fields left alone."""
 
 import dataclasses
+import json
 from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError
 
 from trials.importers.common import TrialRecord, record_checksum
+from trials.importers.oncology_jsonl import parse_trial
 from trials.importers.sources import Document, parse_document
 from trials.models import Arm, Site, Sponsor, Trial, TrialEvent, TrialSite
 from trials.services import Outcome, RegistryCache, trial_import_record
@@ -141,3 +143,16 @@ def test_ages_are_stored_in_years(ctgov):
     trial = Trial.objects.get()
     assert trial.phase == Trial.Phase.NA
     assert trial.maximum_age_years == Decimal("85.00")
+
+
+def test_a_flat_export_does_not_erase_what_a_richer_source_imported(ctgov):
+    trial_import_record(record=_record(ctgov), source="a.xml")
+    line = json.loads((ctgov / "oncology" / "trials.jsonl").read_text().splitlines()[0])
+    flat = parse_trial({**line, "nct_id": "NCT00496028"}, source="trials.jsonl:1")
+    assert trial_import_record(record=flat, source="trials.jsonl:1") == Outcome.UPDATED
+    trial = Trial.objects.get()
+    assert trial.brief_title == line["title"]
+    assert trial.source == Trial.Source.ONCOLOGY_JSONL
+    assert trial.official_title
+    assert trial.keywords
+    assert (trial.arms.count(), trial.trial_sites.count()) == (3, 7)

@@ -129,11 +129,14 @@ class TrialRecord:
     # Registry exports list the countries even when they name no facility (the oncology export names
     # nothing else); kept on the record for callers, the registry has no field for them yet.
     countries: tuple[str, ...] = ()
+    # What the format does not carry at all (a flat export has no arms, sites or keywords): an update
+    # leaves those as they are instead of erasing what a richer source put there.
+    absent: frozenset[str] = frozenset()
     checksum: str = field(default="", compare=False, repr=False)
 
     def trial_fields(self) -> dict[str, Any]:
-        """Values for the Trial columns this record owns, in the model's types."""
-        return {
+        """Values for the Trial columns this record carries, in the model's types."""
+        values = {
             "brief_title": self.brief_title,
             "official_title": self.official_title,
             "acronym": self.acronym,
@@ -158,6 +161,7 @@ class TrialRecord:
             "eligibility_text": self.eligibility_text,
             "source": self.source_format,
         }
+        return {name: value for name, value in values.items() if name not in self.absent}
 
 
 def record_checksum(record: TrialRecord) -> str:

@@ -20,6 +20,20 @@ from trials.importers.common import (
 )
 from trials.models import Trial
 
+# Trial fields, arms and sites the export has no place for.
+ABSENT = frozenset(
+    {
+        "official_title",
+        "acronym",
+        "keywords",
+        "primary_completion_date",
+        "last_update_posted",
+        "enrollment_is_actual",
+        "arms",
+        "sites",
+    }
+)
+
 
 def parse_trial(item: Any, *, source: str) -> TrialRecord:
     context = RecordContext(source)
@@ -60,5 +74,6 @@ def parse_trial(item: Any, *, source: str) -> TrialRecord:
         ),
         eligibility_text=context.text("eligibility.raw_text", eligibility.get("raw_text")),
         countries=context.text_list("locations", item.get("locations")),
+        absent=ABSENT,
     )
     return finish_record(context, record)
