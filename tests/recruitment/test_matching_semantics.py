@@ -12,6 +12,7 @@ from recruitment.matching import (
     LabFact,
     PatientFacts,
     ProcedureFact,
+    Settle,
     TherapyFact,
     TrialSpec,
     Truth,
@@ -60,7 +61,7 @@ class TestBiomarkers:
     def test_untested_gene_is_unknown_with_the_test_to_order(self):
         result = evaluate_tree(self.V600, PatientFacts(), today=TODAY)[1][0]
         assert result.truth is Truth.UNKNOWN
-        assert (result.settle.kind, result.settle.text) == ("test", "BRAF V600 not on file")
+        assert result.settle == Settle("test", "BRAF V600 not on file")
 
     def test_wild_type_is_tested_negative(self):
         wild = braf("", status="negative", kind="wild_type")
@@ -98,7 +99,7 @@ class TestBiomarkers:
         )
         result = evaluate_tree(pdl1, facts, today=TODAY)[1][0]
         assert result.truth is Truth.UNKNOWN
-        assert result.settle.text == "PD-L1 TPS by 22C3 not on file"
+        assert result.settle == Settle("test", "PD-L1 TPS by 22C3 not on file")
         assert "another assay is on file: SP263" in result.reason
 
     def test_tmb_high_uses_the_numeric_result(self):
@@ -142,7 +143,7 @@ class TestLabs:
         anc = atom("lab", "ANC >= 1.5", ANC, comparator=">=", value=1.5, unit="10^9/L", window=window)
         result = evaluate_tree(anc, self.lab(2.0, "10^9/L", on=datetime.date(2026, 10, 1)), today=TODAY)[1][0]
         assert result.truth is Truth.UNKNOWN
-        assert result.settle.kind == "test"
+        assert result.settle == Settle("test", "absolute neutrophil count in the last 14 days not on file")
 
 
 class TestHistory:
