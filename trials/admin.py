@@ -8,8 +8,10 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from trials.models import Arm, Site, Sponsor, Trial, TrialEvent, TrialSite
+from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
 from trials.services import trial_curation_record
 
 
@@ -162,6 +164,31 @@ class TrialEventAdmin(admin.ModelAdmin):
     list_select_related = ["trial", "actor"]
     date_hierarchy = "created_at"
     readonly_fields = ["trial", "kind", "actor", "detail", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(EligibilityCriterion)
+class EligibilityCriterionAdmin(admin.ModelAdmin):
+    """Read-only here: reviews go through the curator review page, which checks revisions and logs them."""
+
+    list_display = ["trial", "position", "section", "status", "needs_review", "retired_at", "review_link"]
+    list_filter = ["status", "section", "needs_review", "parser_version"]
+    search_fields = ["trial__nct_id", "text"]
+    list_select_related = ["trial"]
+
+    @admin.display(description="review")
+    def review_link(self, criterion: EligibilityCriterion) -> str:
+        return format_html(
+            '<a href="{}">review page</a>', reverse("trials:criteria", args=[criterion.trial.nct_id])
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from trials.importers import import_paths
 from trials.models import Arm, Trial, TrialEvent
+from trials.services import trial_parse_eligibility
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,9 @@ def imported(ctgov):
     return Trial.objects.get(nct_id="NCT00496028")
 
 
-@pytest.mark.parametrize("model", ["trial", "arm", "sponsor", "site", "trialsite", "trialevent"])
+@pytest.mark.parametrize(
+    "model", ["trial", "arm", "sponsor", "site", "trialsite", "trialevent", "eligibilitycriterion"]
+)
 def test_every_registry_model_has_a_searchable_filterable_list(admin_client, imported, model):
     url = reverse(f"admin:trials_{model}_changelist")
     assert admin_client.get(url).status_code == 200
@@ -61,3 +64,10 @@ def test_a_curator_edit_of_an_arm_is_logged_with_its_author(admin_client, admin_
     event = imported.events.get(kind=TrialEvent.Kind.CURATED)
     assert event.actor == admin_user
     assert f"arm {arm.label}: enrolment_target" in event.detail["changed"]
+
+
+def test_parsed_criteria_are_listed_with_a_link_to_their_review_page(admin_client, imported):
+    trial_parse_eligibility(trial_id=imported.pk)
+    assert imported.criteria.exists()
+    page = admin_client.get(reverse("admin:trials_eligibilitycriterion_changelist")).content.decode()
+    assert reverse("trials:criteria", args=[imported.nct_id]) in page
