@@ -101,10 +101,11 @@ def labs() -> dict[str, Lab]:
 
 
 def lab_by_code(code: str) -> Lab:
-    try:
-        return labs()[code]
-    except KeyError:
-        raise KeyError(f"unknown lab {code!r}; known: {sorted(labs())}") from None
+    """A lab by its code in labs.tsv ("creatinine") or its LOINC code ("2160-0", as atoms carry it)."""
+    found = labs().get(code) or next((lab for lab in labs().values() if lab.loinc == code), None)
+    if found is None:
+        raise KeyError(f"unknown lab {code!r}; known: {sorted(labs())}")
+    return found
 
 
 @lru_cache(maxsize=1)

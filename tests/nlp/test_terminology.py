@@ -73,6 +73,7 @@ def test_manifest_names_parser_and_dictionary_versions() -> None:
 def test_creatinine_mg_per_dl_converts_to_umol_per_l_with_its_molar_mass() -> None:
     assert convert(1.0, "mg/dL", "umol/L", analyte="creatinine") == pytest.approx(88.4, abs=0.1)
     assert convert(88.4, "µmol/L", "mg/dL", analyte="creatinine") == pytest.approx(1.0, abs=0.01)
+    assert convert(1.0, "mg/dL", "umol/L", analyte="2160-0") == pytest.approx(88.4, abs=0.1)
 
 
 def test_ten_to_the_ninth_per_litre_equals_ten_cubed_per_microlitre() -> None:
