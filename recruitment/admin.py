@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
 
 from recruitment.models import (
     Biomarker,
     Diagnosis,
     LabResult,
+    Match,
+    MatchEvent,
     PatientProfile,
     Procedure,
     SiteMembership,
@@ -115,3 +118,27 @@ class PatientProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "postcode"]
     raw_id_fields = ["user"]
     inlines = [DiagnosisInline, BiomarkerInline, LabResultInline, TherapyInline, ProcedureInline]
+
+
+class MatchEventInline(admin.TabularInline):
+    model = MatchEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "detail", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Match | None = None) -> bool:
+        return False
+
+
+@admin.register(Match)
+class MatchAdmin(admin.ModelAdmin):
+    """Read-only: matches are written by the matching service only."""
+
+    list_display = ["patient", "trial", "arm", "verdict", "score", "evaluated_at", "retired_at"]
+    list_filter = ["verdict", ("retired_at", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__user__email", "trial__nct_id"]
+    readonly_fields = [f.name for f in Match._meta.fields]
+    inlines = [MatchEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,29 +1,35 @@
 """Reads for the recruitment app. Writes live in services.py."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.db.models import Prefetch
 
+from nlp.model import Atom, Criterion, node_from_dict
 from nlp.terminology import drug_classes
 from recruitment.matching import (
+    ArmSpec,
     BiomarkerFact,
     DiagnosisFact,
     LabFact,
     PatientFacts,
     ProcedureFact,
     TherapyFact,
+    TrialSpec,
 )
 from recruitment.models import (
     Biomarker,
     Diagnosis,
     LabResult,
+    Match,
     PatientProfile,
     Procedure,
     Therapy,
     User,
 )
-from trials.models import Trial
+from trials.models import EligibilityCriterion, Trial
 
 
 def health_checks() -> dict[str, dict[str, Any]]:
@@ -140,3 +146,49 @@ def patient_facts(*, profile: PatientProfile) -> PatientFacts:
             for p in Procedure.objects.filter(patient=profile)
         ),
     )
+
+
+@dataclass(frozen=True)
+class TrialToMatch:
+    """An open trial as the engine needs it: its arms as specs and its live criteria as nlp trees."""
+
+    trial: Trial
+    spec: TrialSpec
+    criteria: tuple[Criterion, ...]
+
+
+def _criterion(record: EligibilityCriterion) -> Criterion:
+    span = (record.span_start, record.span_end)
+    tree = record.effective_tree
+    if tree is None:
+        # Marked unparseable by a curator: reported for the site to check, never deciding on its own.
+        unreadable = Atom("other", record.text, span, "curator.unparseable", 1.0, checkable=False)
+        return Criterion(record.section, record.text, span, unreadable)  # type: ignore[arg-type]
+    return Criterion(record.section, record.text, span, node_from_dict(tree))  # type: ignore[arg-type]
+
+
+def trials_for_matching() -> list[TrialToMatch]:
+    """Open trials with their arms and live criteria, in three queries."""
+    trials = Trial.objects.filter(overall_status__in=Trial.OPEN_STATUSES).prefetch_related(
+        Prefetch("criteria", queryset=EligibilityCriterion.objects.filter(retired_at__isnull=True)),
+        "arms",
+    )
+    return [
+        TrialToMatch(
+            trial=trial,
+            spec=TrialSpec(
+                id=trial.pk,
+                is_open=trial.is_open,
+                arms=tuple(
+                    ArmSpec(arm.pk, arm.label, arm.biomarker_definition, arm.cap, arm.is_suspended)
+                    for arm in trial.arms.all()
+                ),
+            ),
+            criteria=tuple(_criterion(record) for record in trial.criteria.all()),
+        )
+        for trial in trials
+    ]
+
+
+def live_matches(*, patient: PatientProfile) -> list[Match]:
+    return list(Match.objects.filter(patient=patient, retired_at__isnull=True).select_related("trial", "arm"))

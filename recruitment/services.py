@@ -1,17 +1,28 @@
-"""Writes for the recruitment app: accounts and memberships for now; consent and workflow join later."""
+"""Writes for the recruitment app: accounts, memberships and matches; consent and workflow join later."""
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from recruitment.models import SiteMembership, SponsorMembership, User
+from recruitment.matching import CohortVerdict, Overall, PatientFacts, TrialVerdict, match_trial
+from recruitment.models import Match, MatchEvent, PatientProfile, SiteMembership, SponsorMembership, User
+from recruitment.selectors import TrialToMatch, live_matches, patient_facts, trials_for_matching
 from trials.models import Site, Sponsor
 
 
 @transaction.atomic
-def user_upsert(*, email: str, role: str, password: str, is_staff: bool = False, is_superuser: bool = False) -> User:
+def user_upsert(
+    *, email: str, role: str, password: str, is_staff: bool = False, is_superuser: bool = False
+) -> User:
     """Create the account, or bring an existing one to the given role and password."""
     user = User.objects.select_for_update().filter(email=email.lower()).first()
     if user is None:
-        return User.objects.create_user(email, password, role=role, is_staff=is_staff, is_superuser=is_superuser)
+        return User.objects.create_user(
+            email, password, role=role, is_staff=is_staff, is_superuser=is_superuser
+        )
     user.role = role
     user.is_staff = is_staff
     user.is_superuser = is_superuser
@@ -33,3 +44,75 @@ def sponsor_membership_ensure(*, user: User, sponsor: Sponsor) -> SponsorMembers
         raise ValueError(f"{user} is a {user.get_role_display()}, not a sponsor user")
     membership, _ = SponsorMembership.objects.get_or_create(user=user, sponsor=sponsor)
     return membership
+
+
+_MATCH_FIELDS = ("verdict", "score", "criteria", "cohort", "to_settle")
+
+
+def _match_values(verdict: TrialVerdict, cohort: CohortVerdict | None) -> dict[str, Any]:
+    data = verdict.to_dict()
+    return {
+        "verdict": verdict.overall.value,
+        "score": verdict.score,
+        "criteria": data["criteria"],
+        "cohort": cohort.to_dict() if cohort else {},
+        "to_settle": data["to_settle"],
+    }
+
+
+def _produced(
+    candidate: TrialToMatch, facts: PatientFacts, *, today: date, enrolled: Mapping[int, int]
+) -> dict[tuple[int, int | None], dict[str, Any]]:
+    """The matches the engine produces for one trial: one per assignable stratum, or one for the trial."""
+    verdict = match_trial(candidate.spec, candidate.criteria, facts, today=today, enrolled=enrolled)
+    if not verdict.accepting or verdict.overall is Overall.INELIGIBLE:
+        return {}
+    stratified = {arm.id for arm in candidate.spec.arms if arm.definition}
+    strata = [c for c in verdict.assignable_cohorts if c.arm_id in stratified]
+    if strata:
+        return {(candidate.trial.pk, c.arm_id): _match_values(verdict, c) for c in strata}
+    return {(candidate.trial.pk, None): _match_values(verdict, None)}
+
+
+@transaction.atomic
+def match_upsert_for_patient(
+    *, patient: PatientProfile, today: date, enrolled: Mapping[int, int] | None = None
+) -> list[MatchEvent]:
+    """Re-match one patient against every open trial; returns the events appended (none if nothing changed).
+
+    Candidates are the eligible and possibly eligible verdicts of trials taking new patients. A live match
+    that is no longer produced (ineligible now, trial closed, cohort full) is retired, not deleted.
+    `enrolled` maps arm id to the number enrolled there, for caps.
+    """
+    PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+    facts = patient_facts(profile=patient)
+    produced: dict[tuple[int, int | None], dict[str, Any]] = {}
+    for candidate in trials_for_matching():
+        produced.update(_produced(candidate, facts, today=today, enrolled=enrolled or {}))
+    now = timezone.now()
+    events: list[MatchEvent] = []
+    for match in live_matches(patient=patient):
+        values = produced.pop((match.trial_id, match.arm_id), None)
+        if values is None:
+            match.retired_at = now
+            match.save(update_fields=["retired_at"])
+            events.append(MatchEvent(match=match, kind=MatchEvent.Kind.RETIRED, created_at=now))
+            continue
+        changed = [name for name in _MATCH_FIELDS if getattr(match, name) != values[name]]
+        if not changed:
+            continue
+        previous = {name: getattr(match, name) for name in changed if name in ("verdict", "score")}
+        for name in changed:
+            setattr(match, name, values[name])
+        match.evaluated_at = now
+        match.save(update_fields=[*changed, "evaluated_at"])
+        detail = {"changed": changed, "previous": previous}
+        events.append(MatchEvent(match=match, kind=MatchEvent.Kind.UPDATED, detail=detail, created_at=now))
+    for (trial_id, arm_id), values in produced.items():
+        match = Match(
+            patient=patient, trial_id=trial_id, arm_id=arm_id, evaluated_at=now, created_at=now, **values
+        )
+        match.save()
+        summary = {"verdict": match.verdict, "score": match.score}
+        events.append(MatchEvent(match=match, kind=MatchEvent.Kind.CREATED, detail=summary, created_at=now))
+    return MatchEvent.objects.bulk_create(events)

@@ -1,0 +1,126 @@
+"""match_upsert_for_patient: candidates per open trial and stratum, idempotent re-runs, retirement, events."""
+
+import hashlib
+
+import pytest
+
+from nlp.model import Criterion, node_to_dict
+from recruitment.models import Match, MatchEvent, PatientProfile
+from recruitment.services import match_upsert_for_patient
+from tests.factories import ArmFactory, TrialFactory
+from tests.recruitment.conftest import TODAY
+from trials.models import EligibilityCriterion, Trial
+
+EGFR_TRIAL = ("adult", "stage_iv_nsclc", "egfr_ex19", "ecog_0_1", "consent", "brain_metastases")
+KRAS_TRIAL = ("adult", "ecog_0_1", "kras_g12c_pdl1_50", "pregnant_or_breastfeeding", "consent")
+
+
+def trial_with(criteria: dict[str, Criterion], ids: tuple[str, ...], **fields) -> Trial:
+    trial = TrialFactory.create(**fields)
+    for position, criterion_id in enumerate(ids):
+        criterion = criteria[criterion_id]
+        EligibilityCriterion.objects.create(
+            trial=trial,
+            position=position,
+            section=criterion.section,
+            text=criterion.text,
+            text_key=hashlib.sha256(criterion.text.encode()).hexdigest(),
+            span_start=criterion.span[0],
+            span_end=criterion.span[1],
+            parsed_tree=node_to_dict(criterion.tree),
+            parser_version="test",
+            dictionary_version="test",
+        )
+    return trial
+
+
+def live(patient: PatientProfile) -> list[Match]:
+    return list(Match.objects.filter(patient=patient, retired_at__isnull=True).order_by("trial__nct_id"))
+
+
+@pytest.mark.django_db
+class TestMatchUpsert:
+    def test_elena_gets_an_eligible_match_with_per_criterion_evidence(self, criteria, elena):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        events = match_upsert_for_patient(patient=elena, today=TODAY)
+        (match,) = live(elena)
+        assert (match.trial, match.arm, match.verdict, match.score) == (trial, None, "eligible", 1.0)
+        assert [c["outcome"] for c in match.criteria] == [
+            "satisfied",
+            "satisfied",
+            "satisfied",
+            "satisfied",
+            "not_checkable",
+            "satisfied",
+        ]
+        assert match.criteria[2]["atoms"][0]["evidence"][0]["text"].startswith(
+            "EGFR exon 19 deletion positive"
+        )
+        assert [e.kind for e in events] == [MatchEvent.Kind.CREATED]
+
+    def test_pedro_possible_match_stores_what_would_settle_it(self, criteria, pedro):
+        trial_with(criteria, KRAS_TRIAL)
+        match_upsert_for_patient(patient=pedro, today=TODAY)
+        (match,) = live(pedro)
+        assert match.verdict == "possibly_eligible"
+        assert {"kind": "test", "text": "PD-L1 TPS not on file"} in match.to_settle
+
+    def test_ineligible_and_closed_trials_produce_no_match(self, criteria, elena, pedro):
+        trial_with(criteria, KRAS_TRIAL)
+        trial_with(criteria, EGFR_TRIAL, overall_status=Trial.Status.COMPLETED)
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+        assert live(elena) == []
+
+    def test_a_rerun_with_nothing_changed_changes_nothing(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        before = Match.objects.get()
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+        after = Match.objects.get()
+        assert (after.pk, after.evaluated_at) == (before.pk, before.evaluated_at)
+
+    def test_a_profile_change_updates_the_match_and_records_what_changed(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        elena.history_confirmed_on = None
+        elena.save(update_fields=["history_confirmed_on"])
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+        assert event.kind == MatchEvent.Kind.UPDATED
+        assert event.detail["previous"] == {"verdict": "eligible", "score": 1.0}
+        assert live(elena)[0].verdict == "possibly_eligible"
+
+    def test_a_match_no_longer_produced_is_retired_not_deleted(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        elena.ecog = 3
+        elena.save(update_fields=["ecog"])
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+        assert event.kind == MatchEvent.Kind.RETIRED
+        assert live(elena) == []
+        assert Match.objects.get().retired_at is not None
+
+    def test_patient_is_matched_to_each_stratum_she_fits_or_may_fit_while_it_has_room(self, criteria, elena):
+        trial = trial_with(criteria, ("adult", "ecog_0_1"))
+        definitions = {i: node_to_dict(criteria[i].tree) for i in ("egfr_ex19", "her2_ihc_1", "no_driver")}
+        ex19 = ArmFactory.create(
+            trial=trial, label="EGFR ex19", biomarker_definition=definitions["egfr_ex19"], cap=5
+        )
+        her2 = ArmFactory.create(
+            trial=trial, label="HER2 IHC 1+", biomarker_definition=definitions["her2_ihc_1"]
+        )
+        ArmFactory.create(trial=trial, label="Driver-negative", biomarker_definition=definitions["no_driver"])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        assert sorted((m.arm.label, m.cohort["truth"]) for m in live(elena) if m.arm) == [
+            ("EGFR ex19", "met"),
+            ("HER2 IHC 1+", "unknown"),
+        ]
+
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY, enrolled={ex19.pk: 5})
+        assert (event.kind, event.match.arm) == (MatchEvent.Kind.RETIRED, ex19)
+        assert [m.arm for m in live(elena)] == [her2]
+
+    def test_suspended_strata_take_no_new_candidates(self, criteria, elena):
+        trial = trial_with(criteria, ("adult",))
+        definition = node_to_dict(criteria["egfr_ex19"].tree)
+        ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=definition, is_suspended=True)
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
