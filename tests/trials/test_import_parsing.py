@@ -190,8 +190,8 @@ def test_forced_format_must_fit(ctgov):
 def _one_error(document: Document) -> RecordError:
     try:
         items = parse_document(document)
-    except RecordError as error:
-        return error
+    except RecordError as unreadable:
+        return unreadable
     (error,) = [item for _, item in items if isinstance(item, RecordError)]
     return error
 
