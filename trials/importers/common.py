@@ -130,8 +130,10 @@ class TrialRecord:
     # nothing else); kept on the record for callers, the registry has no field for them yet.
     countries: tuple[str, ...] = ()
     # What the format does not carry at all (a flat export has no arms, sites or keywords): an update
-    # leaves those as they are instead of erasing what a richer source put there.
-    absent: frozenset[str] = frozenset()
+    # leaves those as they are instead of erasing what a richer source put there. Left out of the repr,
+    # and so of the checksum, because a set's order changes from one process to the next; the format,
+    # which decides it, is in the checksum.
+    absent: frozenset[str] = field(default=frozenset(), repr=False)
     checksum: str = field(default="", compare=False, repr=False)
 
     def trial_fields(self) -> dict[str, Any]:
