@@ -12,7 +12,8 @@ from trials.importers import FORMATS, ImportSummary, import_paths
 class Command(BaseCommand):
     help = (
         "Import trials from ClinicalTrials.gov legacy XML, API v2 JSON or the oncology JSON-lines export. "
-        "PATH may be a file, a folder (searched recursively) or a .tgz/.tar.gz archive."
+        "PATH may be a file (also gzip-compressed, e.g. trials.jsonl.gz), a folder (searched recursively) "
+        "or a .tgz/.tar.gz archive, read in place."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
