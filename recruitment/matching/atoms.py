@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Protocol
 
 from nlp import terminology
-from nlp.model import Atom, TimeWindow
+from nlp.model import Atom, Concept, TimeWindow
 from nlp.units import UnitError, convert
-from recruitment.matching.facts import BiomarkerFact, DiagnosisFact, LabFact, PatientFacts
+from recruitment.matching.facts import BiomarkerFact, LabFact, PatientFacts
 from recruitment.matching.logic import Truth
 from recruitment.matching.results import AtomResult, Evidence, Settle, SettleKind
 
@@ -29,7 +30,11 @@ _POINT = re.compile(r"^(?:p\.)?([A-Z])(\d{1,4})([A-Z*]|X|fs)?$", re.I)
 _POINT_IN_TEXT = re.compile(r"\b([ACDEFGHIKLMNPQRSTVWY])(\d{1,4})([ACDEFGHIKLMNPQRSTVWY]|X)?\b")
 _IHC = re.compile(r"IHC\s*([0-3])\+?(?:\s*ISH\s*(\S+))?", re.I)
 # Patients and sites know these proteins by their common names, not their HGNC gene symbols.
-_COMMON_NAMES = {"CD274": "PD-L1", "ERBB2": "HER2"}
+_COMMON_NAMES = {"CD274": "PD-L1", "ERBB2": "HER2", "ESR1": "ER", "PGR": "PR"}
+# Receptor statuses are read from each receptor's own result.
+_RECEPTOR_PANELS = {"HR": ("ESR1", "PGR"), "TNBC": ("ESR1", "PGR", "ERBB2")}
+# Diagnoses defined by receptor status: a breast cancer is triple-negative when its receptor results say so.
+_SUBTYPE_PANELS = {"tnbc": "TNBC"}
 _HER2_LOW = re.compile(r"\bHER-?2[- ]low\b", re.I)
 _STAGE = re.compile(r"^(0|IV|I{1,3})([ABC])?$")
 _ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
@@ -70,10 +75,15 @@ def _decide(atom: Atom, holds: bool, reason: str, evidence: Iterable[Evidence]) 
     return _result(atom, Truth.MET if holds else Truth.NOT_MET, reason, evidence)
 
 
-def _ev(fact: DiagnosisFact | BiomarkerFact | LabFact | object) -> Evidence:
-    ref = getattr(fact, "ref", "profile")
-    describe = getattr(fact, "describe", None)
-    return Evidence(ref, describe() if callable(describe) else str(fact))
+class Fact(Protocol):
+    @property
+    def ref(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+
+def _ev(fact: Fact) -> Evidence:
+    return Evidence(fact.ref, fact.describe())
 
 
 def compare(
@@ -159,6 +169,11 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
             atom, Truth.NOT_MET, f"{label} diagnosed outside{_window_text(atom.window)}", map(_ev, matching)
         )
     broader = [d for d in present if d.code != wanted and terminology.is_a(wanted, d.code)]
+    if broader and wanted in _SUBTYPE_PANELS:
+        panel = _receptor_panel(
+            replace(atom, concept=Concept("biomarker", _SUBTYPE_PANELS[wanted], label)), ctx
+        )
+        return replace(panel, text=atom.text, evidence=(*map(_ev, broader), *panel.evidence))
     if broader:
         return _unknown(
             atom,
@@ -202,22 +217,19 @@ def stage(atom: Atom, ctx: Context) -> AtomResult:
     low, high = bounds[0], bounds[-1]
     assert low is not None
     assert high is not None
+    outside = _result(atom, Truth.NOT_MET, f"stage {dx.stage} outside {atom.concept.code}", [_ev(dx)])
     if not low[0] <= patient[0] <= high[0]:
-        return _result(atom, Truth.NOT_MET, f"stage {dx.stage} outside {atom.concept.code}", [_ev(dx)])
-    for bound, sign in ((low, 1), (high, -1)):
-        if bound[1] and patient[0] == bound[0]:
-            if not patient[1]:
-                return _unknown(
-                    atom,
-                    "sub-stage not on file",
-                    "question",
-                    "What is the full stage (e.g. IIIB)?",
-                    [_ev(dx)],
-                )
-            if (patient[1] > bound[1]) - (patient[1] < bound[1]) == -sign:
-                return _result(
-                    atom, Truth.NOT_MET, f"stage {dx.stage} outside {atom.concept.code}", [_ev(dx)]
-                )
+        return outside
+    # A lettered bound splits its numeral ("IIIB-IV" takes IIIB and IIIC but not IIIA): the letter decides.
+    split = [
+        (bound, side) for bound, side in ((low, "low"), (high, "high")) if bound[1] and bound[0] == patient[0]
+    ]
+    if split and not patient[1]:
+        return _unknown(
+            atom, "sub-stage not on file", "question", "What is the full stage (e.g. IIIB)?", [_ev(dx)]
+        )
+    if any(patient[1] < bound[1] if side == "low" else patient[1] > bound[1] for bound, side in split):
+        return outside
     return _result(atom, Truth.MET, f"stage {dx.stage} within {atom.concept.code}", [_ev(dx)])
 
 
@@ -276,6 +288,8 @@ def _test_name(atom: Atom) -> str:
 
 def biomarker(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
+    if atom.concept.system == "biomarker" and atom.concept.code in _RECEPTOR_PANELS:
+        return _receptor_panel(atom, ctx)
     results, other_assays = _biomarker_results(atom, ctx)
     if not results:
         note = f" (a result from another assay is on file: {other_assays[0].assay})" if other_assays else ""
@@ -465,6 +479,35 @@ def _signature(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
     return _decide(atom, present == wants_positive, f"{atom.concept.label} {latest.status}", [_ev(latest)])
 
 
+def _receptor_panel(atom: Atom, ctx: Context) -> AtomResult:
+    """Hormone receptor positive: ER or PR positive. Triple-negative: ER, PR and HER2 all negative."""
+    assert atom.concept is not None
+    code = atom.concept.code
+    latest = {
+        gene: _latest(_definite([b for b in ctx.facts.biomarkers if b.gene == gene]))
+        for gene in _RECEPTOR_PANELS[code]
+    }
+    known = [b for b in latest.values() if b is not None]
+    missing = [_COMMON_NAMES.get(gene, gene) for gene, b in latest.items() if b is None]
+    any_positive = any(b.status == "positive" for b in known)
+    reason = "a receptor is positive" if any_positive else "all receptors negative"
+    if code == "HR":
+        present = True if any_positive else (False if not missing else None)
+        holds = (
+            None
+            if present is None
+            else present == _SIGNATURE_POSITIVE.get(atom.alteration or "positive", True)
+        )
+    else:
+        holds = False if any_positive else (True if not missing else None)
+    if holds is None:
+        wanted = " and ".join(missing)
+        return _unknown(
+            atom, f"{wanted} status not on file", "test", f"{wanted} status not on file", map(_ev, known)
+        )
+    return _decide(atom, holds, reason, map(_ev, known))
+
+
 # -- labs ---------------------------------------------------------------------------------------------
 
 
@@ -596,7 +639,7 @@ def procedure(atom: Atom, ctx: Context) -> AtomResult:
 
 
 def _events(
-    atom: Atom, ctx: Context, events: list[tuple[object, date | None, bool]], label: str, question: str
+    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool]], label: str, question: str
 ) -> AtomResult:
     undated = []
     for fact, when, ongoing in events:
@@ -650,7 +693,6 @@ def age_on(birth_date: date, today: date) -> int:
 def demographic(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     facts = ctx.facts
-    profile = Evidence(facts.ref, "")
     if atom.concept.code == "age":
         if facts.birth_date is None:
             return _unknown(atom, "birth date not on file", "question", "What is your date of birth?")
@@ -668,7 +710,7 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
     if atom.concept.code == "sex":
         if not facts.sex:
             return _unknown(atom, "sex not on file", "question", "What sex were you assigned at birth?")
-        evidence = Evidence(profile.ref, f"sex {facts.sex}")
+        evidence = Evidence(facts.ref, f"sex {facts.sex}")
         return _decide(atom, facts.sex == atom.concept.label, f"sex {facts.sex}", [evidence])
     return _unknown(
         atom, f"{atom.concept.label} not on file", "question", f"Does this apply to you: {atom.text}?"

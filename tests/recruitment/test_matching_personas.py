@@ -25,6 +25,7 @@ EXPECTED = {
     "platelets": (S, U, S),
     "solid_tumour": (S, S, S),
     "stage_iv_nsclc": (S, V, V),
+    "tnbc": (V, V, V),
     "brain_metastases": (S, U, U),
     "brain_metastases_unless_stable": (S, U, U),
     "egfr_activating": (V, U, S),
@@ -89,6 +90,12 @@ def test_hana_her2_ihc_1_plus_is_her2_low(criteria, hana_facts):
     verdict = _verdict(criteria, "her2_low_breast", hana_facts)
     assert verdict.outcome is Outcome.SATISFIED
     assert "ERBB2 expression negative IHC 1 by HercepTest" in [e.text for e in verdict.evidence]
+
+
+def test_hana_er_positive_result_rules_out_triple_negative_breast_cancer(criteria, hana_facts):
+    verdict = _verdict(criteria, "tnbc", hana_facts)
+    assert [e.ref.split(":")[0] for e in verdict.evidence] == ["diagnosis", "biomarker", "biomarker"]
+    assert verdict.atoms[0].reason == "a receptor is positive"
 
 
 def test_hana_is_asked_whether_she_is_breastfeeding(criteria, hana_facts):

@@ -111,6 +111,34 @@ class TestBiomarkers:
         assert truth(high, facts) is Truth.MET
 
 
+class TestReceptorPanels:
+    HR_POSITIVE = atom(
+        "biomarker", "HR+", Concept("biomarker", "HR", "hormone receptor"), alteration="positive"
+    )
+    TNBC = atom("condition", "TNBC", Concept("diagnosis", "tnbc", "triple-negative breast cancer"))
+
+    def receptors(self, **statuses: str) -> PatientFacts:
+        return PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),),
+            biomarkers=tuple(
+                BiomarkerFact(f"biomarker:{gene}", gene, "expression", status)
+                for gene, status in statuses.items()
+            ),
+        )
+
+    def test_hormone_receptor_positive_needs_only_one_positive_receptor(self):
+        assert truth(self.HR_POSITIVE, self.receptors(ESR1="positive")) is Truth.MET
+        assert truth(self.HR_POSITIVE, self.receptors(ESR1="negative")) is Truth.UNKNOWN
+        assert truth(self.HR_POSITIVE, self.receptors(ESR1="negative", PGR="negative")) is Truth.NOT_MET
+
+    def test_triple_negative_breast_cancer_is_read_from_the_receptor_results(self):
+        assert (
+            truth(self.TNBC, self.receptors(ESR1="negative", PGR="negative", ERBB2="negative")) is Truth.MET
+        )
+        assert truth(self.TNBC, self.receptors(ESR1="negative", PGR="negative")) is Truth.UNKNOWN
+        assert truth(self.TNBC, self.receptors(ESR1="negative", PGR="positive")) is Truth.NOT_MET
+
+
 class TestLabs:
     def lab(
         self, value, unit, *, low=None, high=None, on=datetime.date(2026, 11, 20), loinc="751-8"
