@@ -398,6 +398,11 @@ class Therapy(ProfileFact):
 
     def clean(self) -> None:
         self.drug = self.drug.strip().lower()
+        concept, _ = terminology.link(self.drug, "therapy")
+        if concept is not None and concept.system == "drug":
+            self.drug = concept.code
+        elif concept is not None and concept.system == "drug_class" and not self.drug_class:
+            self.drug_class = concept.code
         if self.started_on and self.ended_on and self.ended_on < self.started_on:
             raise ValidationError({"ended_on": "A therapy cannot end before it started."})
 

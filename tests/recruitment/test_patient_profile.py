@@ -83,6 +83,13 @@ class TestNormalisation:
     def test_lab_gets_its_loinc_code_from_the_analyte_name(self):
         assert factories.LabResultFactory.create(analyte="ANC", loinc="").loinc == "751-8"
 
+    def test_brand_names_become_vocabulary_drugs(self):
+        assert factories.TherapyFactory.create(drug="Keytruda").drug == "pembrolizumab"
+
+    def test_a_drug_class_given_as_the_drug_is_kept_as_its_class(self):
+        therapy = factories.TherapyFactory.create(drug="platinum doublet")
+        assert (therapy.drug, therapy.drug_class) == ("platinum doublet", "platinum")
+
     def test_procedure_is_coded_from_its_name(self):
         assert factories.ProcedureFactory.create(code="", name="radiation therapy").code == "radiotherapy"
 
