@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, get_args
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -54,7 +55,9 @@ class RegistryCache:
         self.site_ids.update(other.site_ids)
 
 
-def trial_import_record(*, record: TrialRecord, source: str, cache: RegistryCache | None = None) -> Outcome:
+def trial_import_record(
+    *, record: TrialRecord, source: str, cache: RegistryCache | None = None, parse: bool = True
+) -> Outcome:
     """Create or update one trial with its arms and sites from an imported record, in one transaction.
 
     Idempotent: a record identical to the last one imported (same checksum) changes nothing and writes
@@ -71,11 +74,14 @@ def trial_import_record(*, record: TrialRecord, source: str, cache: RegistryCach
         sponsor_id = _sponsor_id(record, cache, created_here)
         site_ids = _site_ids(record.sites, cache, created_here)
         if trial is None:
-            outcome = _trial_create(record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids)
+            trial = _trial_create(record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids)
+            outcome = Outcome.CREATED
         else:
             outcome = _trial_update(
                 trial=trial, record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids
             )
+        if parse and outcome is not Outcome.UNCHANGED:
+            transaction.on_commit(partial(_enqueue_parse, trial.pk))
     cache.merge(created_here)
     return outcome
 
@@ -158,7 +164,7 @@ def _trial_site_values(site: SiteRecord) -> dict[str, Any]:
 
 def _trial_create(
     *, record: TrialRecord, source: str, sponsor_id: int | None, site_ids: dict[str, int]
-) -> Outcome:
+) -> Trial:
     now = timezone.now()
     trial = Trial.objects.create(
         nct_id=record.nct_id,
@@ -181,7 +187,14 @@ def _trial_create(
             "sites": len(record.sites),
         },
     )
-    return Outcome.CREATED
+    return trial
+
+
+def _enqueue_parse(trial_id: int) -> None:
+    # Imported here: the tasks module imports this one.
+    from trials.tasks import parse_trials_eligibility
+
+    parse_trials_eligibility.delay([trial_id])
 
 
 def _trial_update(

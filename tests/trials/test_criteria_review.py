@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests import factories
 from trials import services
-from trials.models import EligibilityCriterion, TrialEvent
+from trials.models import EligibilityCriterion, Trial, TrialEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +176,29 @@ def test_other_roles_cannot_open_the_review_page(client, request, egfr_trial, pe
     ecog = criterion_with(egfr_trial, "ECOG")
     url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
     assert client.post(url, {"action": "accept", "revision": ecog.revision}).status_code == 403
+
+
+def test_an_imported_trial_is_parsed_once_it_is_committed(django_capture_on_commit_callbacks):
+    from tests.trials.conftest import CTGOV
+    from trials.importers import import_paths
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        import_paths([CTGOV / "legacy_xml" / "NCT00496028.xml"], progress=False)
+    assert len(callbacks) == 1
+    trial = Trial.objects.get(nct_id="NCT00496028")
+    assert trial.eligibility_parsed_at is not None
+    assert trial.criteria.exists()
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        import_paths([CTGOV / "legacy_xml" / "NCT00496028.xml"], progress=False)
+    assert again == []  # an unchanged record queues no new parse
+
+
+def test_an_import_without_parsing_leaves_the_criteria_for_later(django_capture_on_commit_callbacks):
+    from tests.trials.conftest import CTGOV
+    from trials.importers import import_paths
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_paths([CTGOV / "legacy_xml" / "NCT00496028.xml"], progress=False, parse=False)
+    trial = Trial.objects.get(nct_id="NCT00496028")
+    assert trial.eligibility_parsed_at is None
+    assert not trial.criteria.exists()

@@ -64,6 +64,7 @@ def import_paths(
     progress: bool = True,
     limit: int | None = None,
     batch_size: int = 100,
+    parse: bool = True,
 ) -> ImportSummary:
     """Import every trial found in the given files, folders and .tgz/.tar.gz archives.
 
@@ -72,7 +73,8 @@ def import_paths(
     as savepoints of one transaction: a commit costs a disk sync, which on SQLite took longer than the
     import itself; a failed trial still rolls back alone. `batch_size=1` commits every trial on its own.
     With `all_or_nothing`, the whole run is one transaction and any failure undoes it.
-    `limit` stops after that many records (imported or failed).
+    `limit` stops after that many records (imported or failed). With `parse`, every created or changed
+    trial's eligibility text is queued for parsing after its batch commits (in-process without a broker).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -103,7 +105,7 @@ def import_paths(
                     for source, item in items:
                         if limit is not None and summary.processed >= limit:
                             break
-                        _import_item(source, item, summary, cache)
+                        _import_item(source, item, summary, cache, parse=parse)
                         batch.step()
                         bar.update(1)
                 if all_or_nothing and summary.failed:
@@ -154,13 +156,13 @@ class _CommitEvery:
 
 
 def _import_item(
-    source: str, item: TrialRecord | RecordError, summary: ImportSummary, cache: RegistryCache
+    source: str, item: TrialRecord | RecordError, summary: ImportSummary, cache: RegistryCache, *, parse: bool
 ) -> None:
     if isinstance(item, RecordError):
         summary.fail(item)
         return
     try:
-        summary.count(trial_import_record(record=item, source=source, cache=cache))
+        summary.count(trial_import_record(record=item, source=source, cache=cache, parse=parse))
     except DatabaseError as exc:
         # The record's own transaction has rolled back; the run goes on with the next one.
         summary.fail(RecordError(f"could not be saved: {exc}", source=source, nct_id=item.nct_id))

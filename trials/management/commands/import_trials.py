@@ -26,6 +26,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--limit", type=int, help="Stop after N records.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
+        parser.add_argument(
+            "--no-parse",
+            action="store_true",
+            help="Do not queue parsing of the eligibility text of created or changed trials.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["limit"] is not None and options["limit"] < 1:
@@ -36,6 +41,7 @@ class Command(BaseCommand):
             all_or_nothing=options["all_or_nothing"],
             progress=not options["no_progress"],
             limit=options["limit"],
+            parse=not options["no_parse"],
         )
         self.report(summary)
         if summary.failed:
