@@ -48,6 +48,7 @@ _LOST_SUPERSCRIPT = re.compile(r"^(?:x\s*)?10([3-9]|12)\s*/", re.I)
 class Context:
     facts: PatientFacts
     today: date
+    section: str = "inclusion"
 
 
 def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
@@ -147,6 +148,9 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
     if atom.concept.system == "stage":
         return stage(atom, ctx)
     wanted, label = atom.concept.code, atom.concept.label
+    # Cancer trials do not exclude the cancer they treat: an excluded "malignancy" is another one.
+    if wanted == "second_malignancy" or (wanted == "cancer" and ctx.section == "exclusion"):
+        return second_malignancy(atom, ctx)
     present = [d for d in ctx.facts.diagnoses if d.present]
     matching = [d for d in present if _dx_matches(d.code, wanted)]
     undated = []
@@ -191,6 +195,27 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
     if ctx.facts.history_complete:
         return _result(atom, Truth.NOT_MET, f"no {label} in the confirmed history", [_history_evidence(ctx)])
     return _unknown(atom, f"{label} not on file", "question", f"Have you ever been diagnosed with {label}?")
+
+
+def second_malignancy(atom: Atom, ctx: Context) -> AtomResult:
+    """A cancer besides the most recently diagnosed one (the one the patient is seeking a trial for)."""
+    cancers = sorted(
+        (d for d in ctx.facts.diagnoses if d.present and _is_oncologic(d.code)),
+        key=lambda d: d.diagnosed_on or date.max,
+        reverse=True,
+    )
+    others = cancers[1:]
+    question = f"Have you had another cancer{_window_text(atom.window)}, besides the one you are treated for?"
+    inside = [in_window(d.diagnosed_on, atom.window, ctx.today) for d in others]
+    if any(inside):
+        hits = [d for d, hit in zip(others, inside, strict=True) if hit]
+        return _result(atom, Truth.MET, f"another cancer{_window_text(atom.window)}", map(_ev, hits))
+    if None in inside:
+        return _unknown(atom, "date of the other cancer not on file", "question", question, map(_ev, others))
+    if ctx.facts.history_complete:
+        evidence = [_history_evidence(ctx), *map(_ev, cancers)]
+        return _result(atom, Truth.NOT_MET, f"no other cancer{_window_text(atom.window)}", evidence)
+    return _unknown(atom, "other cancers not on file", "question", question, map(_ev, cancers))
 
 
 def _history_evidence(ctx: Context) -> Evidence:

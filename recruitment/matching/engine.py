@@ -30,9 +30,11 @@ from recruitment.matching.results import (
 _DECISIVE_KINDS = frozenset({"condition", "biomarker"})
 
 
-def evaluate_tree(node: Node, facts: PatientFacts, *, today: date) -> tuple[Truth, tuple[AtomResult, ...]]:
+def evaluate_tree(
+    node: Node, facts: PatientFacts, *, today: date, section: str = "inclusion"
+) -> tuple[Truth, tuple[AtomResult, ...]]:
     results: list[AtomResult] = []
-    truth = _node(node, Context(facts, today), results)
+    truth = _node(node, Context(facts, today, section), results)
     return truth, tuple(results)
 
 
@@ -67,7 +69,7 @@ def _outcome(section: str, truth: Truth) -> Outcome:
 
 
 def evaluate_criterion(criterion: Criterion, facts: PatientFacts, *, today: date) -> CriterionVerdict:
-    truth, atoms = evaluate_tree(criterion.tree, facts, today=today)
+    truth, atoms = evaluate_tree(criterion.tree, facts, today=today, section=criterion.section)
     tree_atoms = iter_atoms(criterion.tree)
     return CriterionVerdict(
         section=criterion.section,

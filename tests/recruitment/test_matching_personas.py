@@ -29,6 +29,8 @@ EXPECTED = {
     "brain_metastases": (S, U, U),
     "brain_metastases_unless_stable": (S, U, U),
     "egfr_activating": (V, U, S),
+    "other_malignancy": (S, U, U),
+    "another_primary_malignancy": (S, U, U),
     "pregnant_or_breastfeeding": (S, U, S),
     "recent_checkpoint_inhibitor": (S, U, V),
     "recent_radiotherapy": (S, U, U),

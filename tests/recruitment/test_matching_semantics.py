@@ -223,6 +223,27 @@ class TestHistory:
         )
         assert truth(surgery, facts) is Truth.MET
 
+    def test_an_excluded_malignancy_is_another_cancer_not_the_one_being_treated(self):
+        malignancy = atom(
+            "condition",
+            "another malignancy within 3 years",
+            Concept("diagnosis", "cancer", "cancer"),
+            window=TimeWindow(3, "years", "within"),
+        )
+        luad = DiagnosisFact(
+            "diagnosis:1", "luad", "lung adenocarcinoma", diagnosed_on=datetime.date(2026, 3, 1)
+        )
+        melanoma = DiagnosisFact(
+            "diagnosis:2", "melanoma", "melanoma", diagnosed_on=datetime.date(2024, 6, 1)
+        )
+        only_luad = PatientFacts(diagnoses=(luad,))
+        assert evaluate_tree(malignancy, only_luad, today=TODAY, section="exclusion")[0] is Truth.UNKNOWN
+        confirmed = PatientFacts(diagnoses=(luad,), history_confirmed_on=TODAY)
+        assert evaluate_tree(malignancy, confirmed, today=TODAY, section="exclusion")[0] is Truth.NOT_MET
+        both = PatientFacts(diagnoses=(luad, melanoma))
+        assert evaluate_tree(malignancy, both, today=TODAY, section="exclusion")[0] is Truth.MET
+        assert evaluate_tree(malignancy, only_luad, today=TODAY, section="inclusion")[0] is Truth.MET
+
     def test_ruled_out_diagnosis_answers_the_question_and_its_subtypes(self):
         facts = PatientFacts(
             diagnoses=(DiagnosisFact("diagnosis:1", "diabetes", "diabetes mellitus", present=False),)
