@@ -16,7 +16,7 @@ from pathlib import Path
 
 from spacy.language import Language
 from spacy.training import Example
-from spacy.util import minibatch
+from spacy.util import fix_random_seed, minibatch
 
 from nlp.chia_tagger import MODEL_DIR, blank_pipeline, lines_with_offsets
 from nlp.evaluation import SCORED_TYPES, BratDocument, is_dev, read_brat_zip, split
@@ -53,8 +53,18 @@ def _examples(nlp: Language, documents: Sequence[BratDocument]) -> tuple[list[Ex
     return examples, misaligned
 
 
-def train(zip_path: str, out_dir: Path, epochs: int, without_dev: bool = False, seed: int = 0) -> None:
+def train(
+    zip_path: str,
+    out_dir: Path,
+    epochs: int,
+    without_dev: bool = False,
+    width: int = 96,
+    embed_size: int = 3000,
+    dropout: float = 0.2,
+    seed: int = 0,
+) -> None:
     random.seed(seed)
+    fix_random_seed(seed)
     train_docs, _ = split(read_brat_zip(zip_path))
     if without_dev:
         train_docs = [d for d in train_docs if not is_dev(d.trial_id)]
@@ -72,9 +82,9 @@ def train(zip_path: str, out_dir: Path, epochs: int, without_dev: bool = False, 
                 "tok2vec": {
                     "@architectures": "spacy.HashEmbedCNN.v2",
                     "pretrained_vectors": None,
-                    "width": 96,
+                    "width": width,
                     "depth": 4,
-                    "embed_size": 3000,
+                    "embed_size": embed_size,
                     "window_size": 1,
                     "maxout_pieces": 3,
                     "subword_features": True,
@@ -96,7 +106,7 @@ def train(zip_path: str, out_dir: Path, epochs: int, without_dev: bool = False, 
         random.shuffle(examples)
         losses: dict[str, float] = {}
         for batch in minibatch(examples, size=32):
-            nlp.update(batch, sgd=optimizer, drop=0.2, losses=losses)
+            nlp.update(batch, sgd=optimizer, drop=dropout, losses=losses)
         log.info("epoch %d: loss %.0f (%.0fs)", epoch + 1, losses["ner"], time.perf_counter() - started)
         if without_dev and (epoch + 1) % 5 == 0:
             nlp.to_disk(out_dir / f"epoch{epoch + 1}")
@@ -113,9 +123,12 @@ def main() -> None:
         action="store_true",
         help="leave the dev trials out (and save every 5 epochs) to choose settings on them",
     )
+    parser.add_argument("--width", type=int, default=96, help="token vector width")
+    parser.add_argument("--embed-size", type=int, default=3000, help="hash embedding rows per attribute")
+    parser.add_argument("--dropout", type=float, default=0.2)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    train(args.zip_path, args.out, args.epochs, args.without_dev)
+    train(args.zip_path, args.out, args.epochs, args.without_dev, args.width, args.embed_size, args.dropout)
 
 
 if __name__ == "__main__":
