@@ -10,6 +10,7 @@ from recruitment.services import match_upsert_for_patient
 from tests.factories import ArmFactory, TrialFactory
 from tests.recruitment.conftest import TODAY
 from trials.models import EligibilityCriterion, Trial
+from trials.services import trial_parse_eligibility
 
 EGFR_TRIAL = ("adult", "stage_iv_nsclc", "egfr_ex19", "ecog_0_1", "consent", "brain_metastases")
 KRAS_TRIAL = ("adult", "ecog_0_1", "kras_g12c_pdl1_50", "pregnant_or_breastfeeding", "consent")
@@ -124,3 +125,28 @@ class TestMatchUpsert:
         definition = node_to_dict(criteria["egfr_ex19"].tree)
         ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=definition, is_suspended=True)
         assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+
+
+@pytest.mark.django_db
+def test_registry_parse_then_match_end_to_end(elena, pedro):
+    """A trial's real eligibility lines, parsed and stored by the registry, then matched."""
+    trial = TrialFactory.create(
+        eligibility_text=(
+            "Inclusion Criteria:\n\n"
+            "* EGFR exon 19 deletion\n"
+            "* Eastern Cooperative Oncology Group (ECOG) performance status: 0 or 1\n\n"
+            "Exclusion Criteria:\n\n"
+            "* Pregnant or breastfeeding (Arm 1 only)\n"
+        ),
+        minimum_age_years=18,
+        sex=Trial.Sex.ALL,
+    )
+    trial_parse_eligibility(trial_id=trial.pk)
+    match_upsert_for_patient(patient=elena, today=TODAY)
+    match_upsert_for_patient(patient=pedro, today=TODAY)
+    (match,) = live(elena)
+    assert (match.verdict, [c["outcome"] for c in match.criteria]) == (
+        "eligible",
+        ["satisfied", "satisfied", "satisfied", "satisfied"],
+    )
+    assert live(pedro) == []
