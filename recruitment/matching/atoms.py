@@ -40,6 +40,11 @@ _STAGE = re.compile(r"^(0|IV|I{1,3})([ABC])?$")
 _ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
 # ECOG grade -> the Karnofsky scores it spans (Oken et al. 1982 correspondence).
 _ECOG_TO_KARNOFSKY = {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20), 5: (0, 0)}
+_EXON = re.compile(r"^exon\s*(\d{1,2})\s*(deletion|del|insertion|ins|skipping|mutation|duplication)s?$", re.I)
+_EXON_KINDS = {"del": "deletion", "ins": "insertion", "dup": "insertion", "delins": "deletion"}
+_HGVS_INDEL = re.compile(r"^[A-Z](\d{1,4})(?:_[A-Z]\d{1,4})?(delins|del|ins|dup)", re.I)
+# EGFR codon ranges per exon (NM_005228), so that p.E746_A750del reads as an exon 19 deletion.
+_EGFR_EXONS = {18: (688, 728), 19: (729, 761), 20: (762, 823), 21: (824, 875)}
 # Registry text often loses superscripts: "x 109/L" is 10^9/L.
 _LOST_SUPERSCRIPT = re.compile(r"^(?:x\s*)?10([3-9]|12)\s*/", re.I)
 
@@ -276,15 +281,30 @@ def _variant_wanted(atom: Atom) -> str | None:
     return None
 
 
-def variant_matches(wanted: str, found: str) -> bool:
+def _exon_form(text: str, gene: str) -> str | None:
+    """ "exon 19 del" -> "exon 19 deletion"; an EGFR in-frame deletion given as p.E746_A750del -> the same."""
+    exon = _EXON.match(text)
+    if exon:
+        return f"exon {exon.group(1)} {_EXON_KINDS.get(exon.group(2).lower(), exon.group(2).lower())}"
+    indel = _HGVS_INDEL.match(text)
+    if indel is None or gene != "EGFR":
+        return None
+    codon = int(indel.group(1))
+    number = next((n for n, (low, high) in _EGFR_EXONS.items() if low <= codon <= high), None)
+    kind = _EXON_KINDS[indel.group(2).lower()]
+    return f"exon {number} {kind}" if number else None
+
+
+def variant_matches(wanted: str, found: str, gene: str = "") -> bool:
     """V600 matches V600E/V600K; G12X matches G12C; exon forms match by exon and kind."""
-    wanted_n, found_n = wanted.strip().lower(), found.strip().lower().removeprefix("p.")
-    if wanted_n.startswith("exon") or found_n.startswith("exon"):
-        return " ".join(wanted_n.split()) == " ".join(found_n.split()).replace("del ", "deletion ")
+    wanted_n, found_n = wanted.strip(), found.strip().removeprefix("p.")
+    wanted_exon = _exon_form(wanted_n, gene)
+    if wanted_exon is not None:
+        return wanted_exon == _exon_form(found_n, gene)
     want, got = _POINT.match(wanted_n), _POINT.match(found_n)
     if not want or not got:
-        return wanted_n == found_n
-    if want.group(1, 2) != got.group(1, 2):
+        return wanted_n.lower() == found_n.lower()
+    if [g.upper() for g in want.group(1, 2)] != [g.upper() for g in got.group(1, 2)]:
         return False
     residue = (want.group(3) or "").lower()
     return residue in ("", "x") or residue == (got.group(3) or "").lower()
@@ -356,7 +376,7 @@ def _equivocal(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
 
 def _biomarker_variant(atom: Atom, variant: str, results: list[BiomarkerFact]) -> AtomResult:
     positive = [b for b in results if b.status == "positive" and b.protein_change]
-    hits = [b for b in positive if variant_matches(variant, b.protein_change)]
+    hits = [b for b in positive if variant_matches(variant, b.protein_change, b.gene)]
     if hits:
         return _result(atom, Truth.MET, f"{variant} found", map(_ev, hits))
     definite = _definite(results)

@@ -19,6 +19,7 @@ from recruitment.matching import (
     evaluate_tree,
     match_trial,
 )
+from recruitment.matching.atoms import variant_matches
 
 TODAY = datetime.date(2026, 11, 23)
 BRAF = Concept("hgnc", "BRAF", "BRAF")
@@ -52,6 +53,23 @@ class TestBiomarkers:
     )
     def test_v600_mutation_is_met_by_any_v600_substitution(self, change, expected):
         assert truth(self.V600, braf(change)) is expected
+
+    @pytest.mark.parametrize(
+        ("found", "expected"),
+        [
+            ("exon 19 deletion", True),
+            ("Exon 19 del", True),
+            ("p.E746_A750del", True),
+            ("E746_S752delinsV", True),
+            ("A767_V769dup", False),
+            ("L858R", False),
+        ],
+    )
+    def test_egfr_exon_19_deletion_reads_protein_changes_by_codon(self, found, expected):
+        assert variant_matches("exon 19 deletion", found, "EGFR") is expected
+
+    def test_an_exon_20_insertion_is_read_from_its_codons(self):
+        assert variant_matches("exon 20 insertion", "p.A767_V769dup", "EGFR")
 
     def test_a_specific_substitution_is_not_met_by_a_sibling(self):
         assert (
