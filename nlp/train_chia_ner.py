@@ -22,6 +22,18 @@ from nlp.chia_tagger import MODEL_DIR, blank_pipeline, lines_with_offsets
 from nlp.evaluation import SCORED_TYPES, BratDocument, is_dev, read_brat_zip, split
 
 log = logging.getLogger(__name__)
+META = {
+    "name": "chia_ner",
+    "description": "Chia entity tagger, trained on chia_dev.zip trials with crc32(NCT id) % 5 != 0",
+    "license": "CC-BY-4.0",
+    "sources": [
+        {
+            "name": "Chia (Kury et al. 2020, Sci Data 7:281)",
+            "url": "https://doi.org/10.6084/m9.figshare.11855817",
+            "license": "CC BY 4.0",
+        }
+    ],
+}
 
 
 def _examples(nlp: Language, documents: Sequence[BratDocument]) -> tuple[list[Example], int]:
@@ -110,6 +122,7 @@ def train(
         log.info("epoch %d: loss %.0f (%.0fs)", epoch + 1, losses["ner"], time.perf_counter() - started)
         if without_dev and (epoch + 1) % 5 == 0:
             nlp.to_disk(out_dir / f"epoch{epoch + 1}")
+    nlp.meta.update(META)
     nlp.to_disk(out_dir)
 
 
