@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from recruitment.matching import CohortVerdict, Overall, PatientFacts, TrialVerdict, match_trial
+from recruitment.matching import CohortVerdict, Outcome, Overall, PatientFacts, TrialVerdict, match_trial
 from recruitment.models import Match, MatchEvent, PatientProfile, SiteMembership, SponsorMembership, User
 from recruitment.selectors import TrialToMatch, live_matches, patient_facts, trials_for_matching
 from trials.models import Site, Sponsor
@@ -62,16 +62,20 @@ def _match_values(verdict: TrialVerdict, cohort: CohortVerdict | None) -> dict[s
 
 def _produced(
     candidate: TrialToMatch, facts: PatientFacts, *, today: date, enrolled: Mapping[int, int]
-) -> dict[tuple[int, int | None], dict[str, Any]]:
-    """The matches the engine produces for one trial: one per assignable stratum, or one for the trial."""
+) -> tuple[dict[tuple[int, int | None], dict[str, Any]], str]:
+    """The matches the engine produces for one trial (one per assignable stratum, or one for the trial),
+    and, when it produces none, why."""
     verdict = match_trial(candidate.spec, candidate.criteria, facts, today=today, enrolled=enrolled)
-    if not verdict.accepting or verdict.overall is Overall.INELIGIBLE:
-        return {}
+    if verdict.overall is Overall.INELIGIBLE:
+        failed = next(c for c in verdict.criteria if c.outcome is Outcome.VIOLATED)
+        return {}, f"ineligible: {failed.section} criterion {failed.text[:200]!r}"
+    if not verdict.accepting:
+        return {}, verdict.closed_reason
     stratified = {arm.id for arm in candidate.spec.arms if arm.definition}
     strata = [c for c in verdict.assignable_cohorts if c.arm_id in stratified]
     if strata:
-        return {(candidate.trial.pk, c.arm_id): _match_values(verdict, c) for c in strata}
-    return {(candidate.trial.pk, None): _match_values(verdict, None)}
+        return {(candidate.trial.pk, c.arm_id): _match_values(verdict, c) for c in strata}, ""
+    return {(candidate.trial.pk, None): _match_values(verdict, None)}, ""
 
 
 @transaction.atomic
@@ -84,11 +88,15 @@ def match_upsert_for_patient(
     that is no longer produced (ineligible now, trial closed, cohort full) is retired, not deleted.
     `enrolled` maps arm id to the number enrolled there, for caps.
     """
+    # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
     PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
     facts = patient_facts(profile=patient)
     produced: dict[tuple[int, int | None], dict[str, Any]] = {}
+    reasons: dict[int, str] = {}
     for candidate in trials_for_matching():
-        produced.update(_produced(candidate, facts, today=today, enrolled=enrolled or {}))
+        matches, reason = _produced(candidate, facts, today=today, enrolled=enrolled or {})
+        produced.update(matches)
+        reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
     now = timezone.now()
     events: list[MatchEvent] = []
     for match in live_matches(patient=patient):
@@ -96,7 +104,11 @@ def match_upsert_for_patient(
         if values is None:
             match.retired_at = now
             match.save(update_fields=["retired_at"])
-            events.append(MatchEvent(match=match, kind=MatchEvent.Kind.RETIRED, created_at=now))
+            reason = reasons.get(match.trial_id, "trial not recruiting")
+            retired = MatchEvent(
+                match=match, kind=MatchEvent.Kind.RETIRED, detail={"reason": reason}, created_at=now
+            )
+            events.append(retired)
             continue
         changed = [name for name in _MATCH_FIELDS if getattr(match, name) != values[name]]
         if not changed:

@@ -79,11 +79,7 @@ class CriterionVerdict:
     def to_settle(self) -> tuple[Settle, ...]:
         if self.outcome is not Outcome.UNKNOWN:
             return ()
-        found: list[Settle] = []
-        for atom in self.atoms:
-            if atom.truth is Truth.UNKNOWN and atom.settle and atom.settle not in found:
-                found.append(atom.settle)
-        return tuple(found)
+        return tuple(dict.fromkeys(a.settle for a in self.atoms if a.truth is Truth.UNKNOWN and a.settle))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,10 +137,7 @@ class TrialVerdict:
 
     @property
     def to_settle(self) -> tuple[Settle, ...]:
-        found: list[Settle] = []
-        for criterion in self.criteria:
-            found.extend(s for s in criterion.to_settle if s not in found)
-        return tuple(found)
+        return tuple(dict.fromkeys(s for criterion in self.criteria for s in criterion.to_settle))
 
     @property
     def assignable_cohorts(self) -> tuple[CohortVerdict, ...]:

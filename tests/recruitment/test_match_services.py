@@ -97,6 +97,10 @@ class TestMatchUpsert:
         elena.save(update_fields=["ecog"])
         (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
         assert event.kind == MatchEvent.Kind.RETIRED
+        assert event.detail == {
+            "reason": "ineligible: inclusion criterion "
+            "'Eastern Cooperative Oncology Group (ECOG) performance status: 0 or 1'"
+        }
         assert live(elena) == []
         assert Match.objects.get().retired_at is not None
 
@@ -117,8 +121,20 @@ class TestMatchUpsert:
         ]
 
         (event,) = match_upsert_for_patient(patient=elena, today=TODAY, enrolled={ex19.pk: 5})
-        assert (event.kind, event.match.arm) == (MatchEvent.Kind.RETIRED, ex19)
+        assert (event.kind, event.match.arm, event.detail) == (
+            MatchEvent.Kind.RETIRED,
+            ex19,
+            {"reason": "cohort no longer assignable"},
+        )
         assert [m.arm for m in live(elena)] == [her2]
+
+    def test_closing_a_trial_retires_its_matches(self, criteria, elena):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        trial.overall_status = Trial.Status.ACTIVE_NOT_RECRUITING
+        trial.save(update_fields=["overall_status"])
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+        assert (event.kind, event.detail) == (MatchEvent.Kind.RETIRED, {"reason": "trial not recruiting"})
 
     def test_suspended_strata_take_no_new_candidates(self, criteria, elena):
         trial = trial_with(criteria, ("adult",))
