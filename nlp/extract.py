@@ -290,6 +290,30 @@ def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, 
 
 
 def find_biomarkers(text: str) -> Iterator[Found]:
+    genes_found = list(_gene_biomarkers(text))
+    _share_alterations(text, genes_found)
+    yield from genes_found
+    yield from _status_biomarkers(text)
+
+
+def _share_alterations(text: str, found: list[Found]) -> None:
+    """ "BRCA1 or BRCA2 mutation": a gene listed without an alteration takes the next gene's alteration."""
+    for index in range(len(found) - 2, -1, -1):
+        current, following = found[index], found[index + 1]
+        if (
+            current.rule_id == "biomarker.gene"
+            and following.alteration
+            and _LIST_JOIN.match(text[current.end : following.start])
+        ):
+            current.alteration = following.alteration
+            current.rule_id = "biomarker.shared_alteration"
+            current.confidence = 0.8
+
+
+_LIST_JOIN = re.compile(r"^\s*(?:,|/|or|and/or|and)\s*$", re.I)
+
+
+def _gene_biomarkers(text: str) -> Iterator[Found]:
     _, assays = _alteration_patterns()
     for m in _gene_pattern().finditer(text):
         symbol = genes()[m.group(0)]
@@ -323,6 +347,9 @@ def find_biomarkers(text: str) -> Iterator[Found]:
         yield found
         yield from _shared_gene_family(text, m)
         yield from _listed_alterations(text, found)
+
+
+def _status_biomarkers(text: str) -> Iterator[Found]:
     for m in _STANDALONE.finditer(text):
         term = m.group("term").lower()
         code, label, alteration = _standalone(term)
@@ -401,7 +428,8 @@ _LISTED = re.compile(
     r"^\s*(?:,|/|or|and/or|and)\s*(?:(?:exon\s*(?P<exon>\d{1,2})\s*(?P<what>deletions?|del|insertions?|ins"
     r"|skipping|mutations?))"
     r"|(?:exon\s*\d{1,2}\s*)?(?:p\.)?(?P<point>[ACDEFGHIKLMNPQRSTVWY]\d{1,4}(?:[ACDEFGHIKLMNPQRSTVWY]|X|\*"
-    r"|fs)))(?![\w])",
+    r"|fs))|(?P<ihc>IHC\s*(?:0|1\+|2\+|3\+)(?:\s*(?:/|and)\s*(?:F|C|S)?ISH\s*(?:\+|-|positive|negative))?))"
+    r"(?![\w])",
     re.I,
 )
 
@@ -413,14 +441,17 @@ def _listed_alterations(text: str, found: Found) -> Iterator[Found]:
         match = _LISTED.match(text[position : position + 40])
         if match is None:
             return
-        if match.group("point"):
+        if match.group("ihc"):
+            alteration = " ".join(match.group("ihc").replace("/", " ").split())
+        elif match.group("point"):
             alteration = match.group("point")
         else:
             kind = match.group("what").lower().rstrip("s")
             alteration = f"exon {match.group('exon')} " + {"del": "deletion", "ins": "insertion"}.get(
                 kind, kind
             )
-        start = position + match.start("exon" if match.group("exon") else "point")
+        group = "exon" if match.group("exon") else "ihc" if match.group("ihc") else "point"
+        start = position + match.start(group)
         yield Found(
             "biomarker",
             start,
