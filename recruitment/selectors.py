@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
 
-from nlp.model import Atom, Criterion, node_from_dict
+from nlp.model import Atom, Concept, Criterion, node_from_dict
 from nlp.terminology import drug_classes
 from recruitment.matching import (
     ArmSpec,
@@ -162,7 +162,10 @@ def _criterion(record: EligibilityCriterion) -> Criterion:
     tree = record.effective_tree
     if tree is None:
         # Marked unparseable by a curator: reported for the site to check, never deciding on its own.
-        unreadable = Atom("other", record.text, span, "curator.unparseable", 1.0, checkable=False)
+        concept = Concept("other", "curator_unparseable", "marked unparseable by a curator")
+        unreadable = Atom(
+            "other", record.text, span, "curator.unparseable", 1.0, checkable=False, concept=concept
+        )
         return Criterion(record.section, record.text, span, unreadable)  # type: ignore[arg-type]
     return Criterion(record.section, record.text, span, node_from_dict(tree))  # type: ignore[arg-type]
 

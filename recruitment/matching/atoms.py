@@ -57,6 +57,11 @@ class Context:
 
 
 def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
+    if not atom.checkable and atom.concept is None:
+        # Text the parser could not read at all may exclude anyone: that is unknown, not "the site checks it".
+        return _unknown(
+            atom, "the criterion could not be read", "question", f"Does this apply to you: {atom.text}?"
+        )
     if not atom.checkable:
         return _result(atom, Truth.NOT_CHECKABLE, "not answerable from a profile; the site checks it")
     handler = _HANDLERS.get(atom.kind)

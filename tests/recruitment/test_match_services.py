@@ -128,6 +128,13 @@ class TestMatchUpsert:
         )
         assert [m.arm for m in live(elena)] == [her2]
 
+    def test_a_criterion_a_curator_marked_unparseable_is_left_to_the_site(self, criteria, elena):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        trial.criteria.filter(position=0).update(status=EligibilityCriterion.Status.UNPARSEABLE)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        (match,) = live(elena)
+        assert (match.verdict, match.criteria[0]["outcome"]) == ("eligible", "not_checkable")
+
     def test_closing_a_trial_retires_its_matches(self, criteria, elena):
         trial = trial_with(criteria, EGFR_TRIAL)
         match_upsert_for_patient(patient=elena, today=TODAY)

@@ -315,6 +315,20 @@ class TestDemographicsAndStatus:
         )
 
 
+class TestUnreadableText:
+    def test_text_the_parser_could_not_read_is_unknown_with_a_question(self):
+        unread = atom(
+            "other", "Meets criteria as a High-Risk Individual as defined by protocol", None, checkable=False
+        )
+        result = evaluate_tree(unread, PatientFacts(), today=TODAY)[1][0]
+        assert result.truth is Truth.UNKNOWN
+        assert result.settle == Settle("question", f"Does this apply to you: {unread.text}?")
+
+    def test_consent_and_investigator_judgement_do_not_decide(self):
+        consent = atom("other", "informed consent", Concept("other", "consent", "consent"), checkable=False)
+        assert truth(consent, PatientFacts()) is Truth.NOT_CHECKABLE
+
+
 class TestExceptions:
     BRAIN = atom(
         "condition", "brain metastases", Concept("diagnosis", "brain_metastases", "brain metastases")
