@@ -120,17 +120,28 @@ class ArmSpec:
 
 @dataclass(frozen=True)
 class TrialSpec:
+    """What the engine needs of a trial besides its criteria: whether it recruits, and its arms."""
+
     id: int
     is_open: bool
     arms: tuple[ArmSpec, ...] = ()
 
 
 def evaluate_cohort(arm: ArmSpec, facts: PatientFacts, *, today: date, enrolled: int = 0) -> CohortVerdict:
+    """Whether the patient fits the arm's stratum, and whether the arm takes new candidates."""
+    unreadable = False
     if arm.definition:
-        truth, atoms = evaluate_tree(node_from_dict(dict(arm.definition)), facts, today=today)
+        try:
+            definition = node_from_dict(dict(arm.definition))
+        except (KeyError, TypeError, ValueError):
+            # A hand-edited definition that is not a criteria tree must not stop matching the other arms.
+            definition, unreadable = None, True
+        truth, atoms = evaluate_tree(definition, facts, today=today) if definition else (Truth.UNKNOWN, ())
     else:
         truth, atoms = Truth.MET, ()
-    if arm.is_suspended:
+    if unreadable:
+        accepting, reason = not arm.is_suspended, "stratum definition unreadable; the site assigns"
+    elif arm.is_suspended:
         accepting, reason = False, "cohort suspended"
     elif arm.cap is not None and enrolled >= arm.cap:
         accepting, reason = False, f"cohort full ({enrolled}/{arm.cap})"

@@ -384,6 +384,13 @@ class TestCohorts:
         )
         assert verdict.accepting
 
+    def test_an_unreadable_stratum_definition_leaves_the_stratum_unknown(self):
+        verdict = match_trial(
+            self.trial(ArmSpec(1, "A", {"gene": "EGFR"})), self.CRITERIA, self.FACTS, today=TODAY
+        )
+        (cohort,) = verdict.cohorts
+        assert (cohort.truth, cohort.assignable) == (Truth.UNKNOWN, True)
+
     def test_closed_trial_takes_no_new_candidates(self):
         verdict = match_trial(self.trial(is_open=False), self.CRITERIA, self.FACTS, today=TODAY)
         assert (verdict.accepting, verdict.closed_reason) == (False, "trial not recruiting")
