@@ -24,14 +24,19 @@ DEMO_ACCOUNTS = [
 
 
 class Command(BaseCommand):
-    help = "Import the bundled real trials (839 current oncology trials, 300 legacy trials with sites) and create one account per role."
+    help = (
+        "Import the bundled real trials (839 current oncology trials, 300 legacy trials with sites) "
+        "and create one account per role."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
-            raise CommandError("load_demo creates accounts with a published password; it runs only with DEBUG on.")
+            raise CommandError(
+                "load_demo creates accounts with a published password; it runs only with DEBUG on."
+            )
         summary = import_paths(DEMO_FILES, progress=not options["no_progress"])
         self.stdout.write(
             f"Trials: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged, "
@@ -57,9 +62,12 @@ class Command(BaseCommand):
         site_membership_ensure(user=users[User.Role.SITE_STAFF], site=site)
         sponsor_membership_ensure(user=users[User.Role.SPONSOR], sponsor=sponsor)
 
-        self.stdout.write(self.style.SUCCESS("\nDemo accounts (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"\nDemo accounts (password for all: {DEMO_PASSWORD})"))
         for email, role in DEMO_ACCOUNTS:
-            detail = {User.Role.SITE_STAFF: f"  member of {site}", User.Role.SPONSOR: f"  member of {sponsor}"}
+            detail = {
+                User.Role.SITE_STAFF: f"  member of {site}",
+                User.Role.SPONSOR: f"  member of {sponsor}",
+            }
             self.stdout.write(f"  {User.Role(role).label:<11} {email:<24}{detail.get(role, '')}")
         self.stdout.write("Open http://127.0.0.1:8000/ and sign in with one of them.")
 
