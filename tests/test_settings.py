@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ def run_django(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
-def read_settings(names: list[str], env: dict[str, str]) -> dict[str, object]:
+def read_settings(names: list[str], env: dict[str, str]) -> dict[str, Any]:
     code = (
         "import json; from django.conf import settings; "
         f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}, default=str))"

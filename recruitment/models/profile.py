@@ -1,133 +1,16 @@
-"""People and their organisations.
-
-Patient profiles, consents, matches and the candidate workflow join this module as they are built.
-"""
+"""The patient profile: demographics and the coded facts the matcher reads, each with its source."""
 
 import re
 from datetime import date
-from decimal import Decimal
-from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser
-from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from nlp import terminology
-
-
-class UserManager(DjangoUserManager["User"]):
-    """Users sign in with their e-mail address; there is no separate username."""
-
-    use_in_migrations = True
-
-    def _create(self, email: str | None, password: str | None, **fields: object) -> "User":
-        if not email:
-            raise ValueError("An e-mail address is required")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
-        user.set_password(password)
-        user.full_clean(exclude=["password"])
-        user.save(using=self._db)
-        return user
-
-    def create_user(  # type: ignore[override]
-        self, email: str | None, password: str | None = None, **fields: object
-    ) -> "User":
-        fields.setdefault("is_staff", False)
-        fields.setdefault("is_superuser", False)
-        return self._create(email, password, **fields)
-
-    def create_superuser(  # type: ignore[override]
-        self, email: str | None, password: str | None = None, **fields: object
-    ) -> "User":
-        fields.update(is_staff=True, is_superuser=True, role=User.Role.CURATOR)
-        return self._create(email, password, **fields)
-
-
-class User(AbstractUser):
-    """A person who signs in. The role decides which part of the app they use and what they may see.
-
-    Patients see only their own data; site staff see candidates of the sites they are members of; sponsor
-    users see aggregates of their organisation's trials; curators maintain the registry and criteria.
-    """
-
-    class Role(models.TextChoices):
-        PATIENT = "patient", "Patient"
-        SITE_STAFF = "site_staff", "Site staff"
-        SPONSOR = "sponsor", "Sponsor"
-        CURATOR = "curator", "Curator"
-
-    username = None  # type: ignore[assignment]
-    email = models.EmailField("e-mail address", unique=True)
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT)
-
-    USERNAME_FIELD = "email"
-    REQUIRED_FIELDS = []
-
-    objects: ClassVar[UserManager] = UserManager()
-
-    class Meta:
-        ordering = ["email"]
-
-    def __str__(self) -> str:
-        return self.email
-
-    @property
-    def is_patient(self) -> bool:
-        return self.role == self.Role.PATIENT
-
-    @property
-    def is_site_staff(self) -> bool:
-        return self.role == self.Role.SITE_STAFF
-
-    @property
-    def is_sponsor(self) -> bool:
-        return self.role == self.Role.SPONSOR
-
-    @property
-    def is_curator(self) -> bool:
-        return self.role == self.Role.CURATOR or self.is_superuser
-
-
-class SiteMembership(models.Model):
-    """Site staff work for one or more trial sites and see only those sites' candidates."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="site_memberships")
-    site = models.ForeignKey("trials.Site", on_delete=models.CASCADE, related_name="memberships")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "site"], name="unique_site_membership")]
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.site}"
-
-
-class SponsorMembership(models.Model):
-    """Sponsor users belong to a sponsor organisation and see aggregates of its trials only."""
-
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sponsor_memberships")
-    sponsor = models.ForeignKey("trials.Sponsor", on_delete=models.CASCADE, related_name="memberships")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "sponsor"], name="unique_sponsor_membership")]
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.sponsor}"
-
-
-def _not_in_future(value: date) -> None:
-    if value > timezone.localdate():
-        raise ValidationError("%(value)s is in the future.", code="future_date", params={"value": value})
-
-
-def _not_negative(value: Decimal) -> None:
-    if value < 0:
-        raise ValidationError("A measured value cannot be negative (got %(value)s).", params={"value": value})
-
+from recruitment.models.accounts import User
+from recruitment.validators import not_in_future, not_negative
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
 
@@ -163,7 +46,7 @@ class PatientProfile(models.Model):
         related_name="patient_profile",
         limit_choices_to={"role": User.Role.PATIENT},
     )
-    birth_date = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    birth_date = models.DateField(null=True, blank=True, validators=[not_in_future])
     sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
     postcode = models.CharField("ZIP/postcode", max_length=30, blank=True)
     latitude = models.DecimalField(
@@ -186,13 +69,13 @@ class PatientProfile(models.Model):
         blank=True,
         validators=[MaxValueValidator(5, "ECOG performance status runs from 0 to 5.")],
     )
-    ecog_assessed_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    ecog_assessed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     pregnancy_status = models.CharField(max_length=20, choices=Pregnancy.choices, default=Pregnancy.UNKNOWN)
     breastfeeding = models.BooleanField(null=True, blank=True)
     history_confirmed_on = models.DateField(
         null=True,
         blank=True,
-        validators=[_not_in_future],
+        validators=[not_in_future],
         help_text="When the lists of conditions, therapies and procedures were confirmed complete.",
     )
     notes = models.TextField(blank=True)
@@ -247,7 +130,7 @@ class Diagnosis(ProfileFact):
     code = models.CharField(max_length=40, help_text="Code in the nlp diagnosis vocabulary, e.g. luad.")
     label = models.CharField(max_length=200, blank=True)
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.PRESENT)
-    diagnosed_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    diagnosed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     stage = models.CharField(max_length=10, blank=True, help_text="Roman numerals as staged, e.g. IVA.")
     histology = models.CharField(max_length=200, blank=True)
 
@@ -308,12 +191,12 @@ class Biomarker(ProfileFact):
         max_length=20, blank=True, help_text="Score reported: TPS, CPS, IHC, H-score..."
     )
     value = models.DecimalField(
-        max_digits=10, decimal_places=3, null=True, blank=True, validators=[_not_negative]
+        max_digits=10, decimal_places=3, null=True, blank=True, validators=[not_negative]
     )
     unit = models.CharField(max_length=20, blank=True, help_text="e.g. %, mut/Mb; an IHC score is 0-3.")
     assay = models.CharField(max_length=100, blank=True, help_text="Test or antibody clone, e.g. 22C3.")
     specimen = models.CharField(max_length=100, blank=True)
-    tested_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    tested_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 
     class Meta:
         default_related_name = "biomarkers"
@@ -342,15 +225,15 @@ class LabResult(ProfileFact):
 
     analyte = models.CharField(max_length=100)
     loinc = models.CharField("LOINC code", max_length=20, blank=True)
-    value = models.DecimalField(max_digits=14, decimal_places=4, validators=[_not_negative])
+    value = models.DecimalField(max_digits=14, decimal_places=4, validators=[not_negative])
     unit = models.CharField(max_length=30, blank=True)
     reference_low = models.DecimalField(
-        max_digits=14, decimal_places=4, null=True, blank=True, validators=[_not_negative]
+        max_digits=14, decimal_places=4, null=True, blank=True, validators=[not_negative]
     )
     reference_high = models.DecimalField(
-        max_digits=14, decimal_places=4, null=True, blank=True, validators=[_not_negative]
+        max_digits=14, decimal_places=4, null=True, blank=True, validators=[not_negative]
     )
-    collected_on = models.DateField(validators=[_not_in_future])
+    collected_on = models.DateField(validators=[not_in_future])
 
     class Meta:
         default_related_name = "lab_results"
@@ -385,8 +268,8 @@ class Therapy(ProfileFact):
     line = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1, "Lines of therapy are counted from 1.")]
     )
-    started_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
-    ended_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 
     class Meta:
         default_related_name = "therapies"
@@ -412,7 +295,7 @@ class Procedure(ProfileFact):
 
     code = models.CharField(max_length=40, blank=True)
     name = models.CharField(max_length=200)
-    performed_on = models.DateField(null=True, blank=True, validators=[_not_in_future])
+    performed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 
     class Meta:
         default_related_name = "procedures"
@@ -425,78 +308,3 @@ class Procedure(ProfileFact):
         if not self.code:
             concept, _ = terminology.link(self.name, "procedure")
             self.code = concept.code if concept else ""
-
-
-class Match(models.Model):
-    """The matcher's verdict for a patient and a trial (and the cohort/stratum it assigns, if any).
-
-    Written only by `match_upsert_for_patient`: a re-run changes only what changed, and a match the engine no
-    longer produces is retired, never deleted, so that what a patient or site was shown stays on record.
-    """
-
-    class Verdict(models.TextChoices):
-        ELIGIBLE = "eligible", "Eligible"
-        POSSIBLY_ELIGIBLE = "possibly_eligible", "Possibly eligible"
-        INELIGIBLE = "ineligible", "Ineligible"
-
-    patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE, related_name="matches")
-    trial = models.ForeignKey("trials.Trial", on_delete=models.CASCADE, related_name="matches")
-    arm = models.ForeignKey(
-        "trials.Arm", on_delete=models.CASCADE, null=True, blank=True, related_name="matches"
-    )
-    verdict = models.CharField(max_length=20, choices=Verdict.choices)
-    score = models.FloatField(help_text="1 eligible, 0.5-1 possibly eligible (share settled), 0 ineligible.")
-    criteria = models.JSONField(default=list, help_text="Per-criterion verdicts with evidence.")
-    cohort = models.JSONField(
-        default=dict, blank=True, help_text="The stratum verdict when an arm is assigned."
-    )
-    to_settle = models.JSONField(
-        default=list, blank=True, help_text="Questions and tests that would settle it."
-    )
-    evaluated_at = models.DateTimeField(default=timezone.now)
-    retired_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["patient", "-score", "trial"]
-        verbose_name_plural = "matches"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["patient", "trial", "arm"],
-                condition=models.Q(retired_at__isnull=True, arm__isnull=False),
-                name="one_live_match_per_patient_arm",
-            ),
-            models.UniqueConstraint(
-                fields=["patient", "trial"],
-                condition=models.Q(retired_at__isnull=True, arm__isnull=True),
-                name="one_live_trial_match_per_patient",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(score__gte=0, score__lte=1), name="match_score_in_unit_range"
-            ),
-        ]
-        indexes = [models.Index(fields=["trial", "retired_at", "verdict"])]
-
-    def __str__(self) -> str:
-        cohort = f" / {self.arm.label}" if self.arm_id and self.arm else ""
-        return f"{self.patient.user} ~ {self.trial.nct_id}{cohort}: {self.verdict}"
-
-
-class MatchEvent(models.Model):
-    """Append-only history of a match: created, changed (with the fields that changed) or retired."""
-
-    class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Verdict changed"
-        RETIRED = "retired", "Retired"
-
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["match", "created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.match_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,31 @@
+"""Recruitment models, one module per area: accounts, profile, matching (consent and workflow join here)."""
+
+from recruitment.models.accounts import SiteMembership, SponsorMembership, User, UserManager
+from recruitment.models.matching import Match, MatchEvent
+from recruitment.models.profile import (
+    Biomarker,
+    Diagnosis,
+    FactSource,
+    LabResult,
+    PatientProfile,
+    Procedure,
+    ProfileFact,
+    Therapy,
+)
+
+__all__ = [
+    "Biomarker",
+    "Diagnosis",
+    "FactSource",
+    "LabResult",
+    "Match",
+    "MatchEvent",
+    "PatientProfile",
+    "Procedure",
+    "ProfileFact",
+    "SiteMembership",
+    "SponsorMembership",
+    "Therapy",
+    "User",
+    "UserManager",
+]

@@ -1,0 +1,81 @@
+"""The matcher's stored verdicts and their append-only history."""
+
+from django.db import models
+from django.utils import timezone
+
+from recruitment.models.profile import PatientProfile
+
+
+class Match(models.Model):
+    """The matcher's verdict for a patient and a trial (and the cohort/stratum it assigns, if any).
+
+    Written only by `match_upsert_for_patient`: a re-run changes only what changed, and a match the engine no
+    longer produces is retired, never deleted, so that what a patient or site was shown stays on record.
+    """
+
+    class Verdict(models.TextChoices):
+        ELIGIBLE = "eligible", "Eligible"
+        POSSIBLY_ELIGIBLE = "possibly_eligible", "Possibly eligible"
+        INELIGIBLE = "ineligible", "Ineligible"
+
+    patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE, related_name="matches")
+    trial = models.ForeignKey("trials.Trial", on_delete=models.CASCADE, related_name="matches")
+    arm = models.ForeignKey(
+        "trials.Arm", on_delete=models.CASCADE, null=True, blank=True, related_name="matches"
+    )
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    score = models.FloatField(help_text="1 eligible, 0.5-1 possibly eligible (share settled), 0 ineligible.")
+    criteria = models.JSONField(default=list, help_text="Per-criterion verdicts with evidence.")
+    cohort = models.JSONField(
+        default=dict, blank=True, help_text="The stratum verdict when an arm is assigned."
+    )
+    to_settle = models.JSONField(
+        default=list, blank=True, help_text="Questions and tests that would settle it."
+    )
+    evaluated_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["patient", "-score", "trial"]
+        verbose_name_plural = "matches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "trial", "arm"],
+                condition=models.Q(retired_at__isnull=True, arm__isnull=False),
+                name="one_live_match_per_patient_arm",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "trial"],
+                condition=models.Q(retired_at__isnull=True, arm__isnull=True),
+                name="one_live_trial_match_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=1), name="match_score_in_unit_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["trial", "retired_at", "verdict"])]
+
+    def __str__(self) -> str:
+        cohort = f" / {self.arm.label}" if self.arm_id and self.arm else ""
+        return f"{self.patient.user} ~ {self.trial.nct_id}{cohort}: {self.verdict}"
+
+
+class MatchEvent(models.Model):
+    """Append-only history of a match: created, changed (with the fields that changed) or retired."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Verdict changed"
+        RETIRED = "retired", "Retired"
+
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["match", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.match_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
