@@ -1,0 +1,407 @@
+"""Profile facts from a free-text patient summary ("A 58-year-old woman presents with ...").
+
+Everything found is a `Finding` with its span in the text as given and a confidence, for a person to review
+before anything is saved. Conditions, therapies and procedures are found with the same vocabularies and
+ConText assertion rules as eligibility criteria; on top of that, a mention in a clause about a relative
+("mother had breast cancer", "family history of ...") is the relative's, never the patient's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from spacy.tokens import Span
+
+from nlp import extract
+from nlp.assertion import EligibilityContext
+from nlp.model import Concept
+from nlp.parser import ATOMS_KEY, pipeline
+from nlp.terminology import labs, link
+
+FindingKind = Literal[
+    "age",
+    "sex",
+    "condition",
+    "biomarker",
+    "lab",
+    "therapy",
+    "procedure",
+    "performance_status",
+    "pregnancy",
+    "smoking",
+]
+# What the text says about the patient: "historical" is still the patient's own past ("history of MI").
+PatientAssertion = Literal["present", "negated", "historical", "hypothetical", "family"]
+
+_AGE = re.compile(
+    r"\b(?P<n>\d{1,3}(?:\.\d)?)[\s-]*(?P<unit>year|yr|month|mo|week|wk|day)s?[\s-]*old\b"
+    r"|\b(?P<n2>\d{1,3})\s*(?:yo|y/o|y\.o\.|yrs? old)(?![\w/])"
+    r"|\b(?:aged?|age of)\s+(?P<n3>\d{1,3})\b"
+    r"|^\s*(?P<n4>\d{1,3})\s*(?:-?\s*(?:yo|y/o)\s*)?(?P<sexletter>[MF])\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_UNIT_YEARS = {"year": 1.0, "yr": 1.0, "month": 1 / 12, "mo": 1 / 12, "week": 7 / 365.25, "wk": 7 / 365.25}
+_FEMALE_NOUNS = r"woman|female|girl|lady|mother|wife|daughter|sister|gravida|primigravida"
+_MALE_NOUNS = r"man|male|boy|gentleman|husband|son|brother"
+_SEX_NOUN = re.compile(rf"\b(?:(?P<f>{_FEMALE_NOUNS})|(?P<m>{_MALE_NOUNS}))\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(?:(?P<f>she|her|hers|herself)|(?P<m>he|his|him|himself))\b", re.IGNORECASE)
+_RELATIVE = re.compile(
+    r"\b(?:family history|famil(?:y|ial)|mother|father|sister|brother|sibling|aunt|uncle|cousin|"
+    r"grand(?:mother|father|parent)s?|parents?|daughter|son|maternal|paternal|relatives?)\b",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[.;\n]|\bbut\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
+_ECOG = re.compile(
+    r"\b(?:ECOG|Zubrod|WHO)(?:\s+performance)?(?:\s+status)?(?:\s+(?:PS|score))?"
+    r"\s*(?:of|is|was|=|:)?\s*(?P<v>[0-4])\b"
+    r"|\b(?:performance status|PS)\s*(?:of|is|was|=|:)?\s*(?P<v2>[0-4])\b"
+    r"|\b(?:Karnofsky|KPS)(?:\s+performance)?(?:\s+(?:status|score))?\s*(?:of|is|was|=|:)?\s*"
+    r"(?P<kps>100|[1-9]0)\s*%?",
+    re.IGNORECASE,
+)
+_PREGNANT = re.compile(
+    r"\b(?P<neg>not\s+(?:currently\s+)?pregnant|non-?pregnant|negative\s+(?:urine\s+|serum\s+)?"
+    r"(?:pregnancy test|(?:beta-?)?hcg)|(?:pregnancy test|(?:beta-?)?hcg)\s+(?:is\s+|was\s+)?negative)"
+    r"|\b(?P<pos>pregnant|pregnancy|(?:\d{1,2})\s*weeks?'?\s*(?:of\s+)?gestation|gestational age|"
+    r"G\d+\s*P\d+|gravida\s+\d+|primigravida|(?:first|second|third)\s+trimester)\b",
+    re.IGNORECASE,
+)
+_SMOKING = re.compile(
+    r"\b(?P<never>never[-\s]smoker|non-?smoker|never smoked|does not smoke|denies (?:smoking|tobacco))"
+    r"|\b(?P<former>former smoker|ex-?smoker|quit smoking|stopped smoking|smoked .{0,40}?(?:until|but quit)|"
+    r"history of (?:smoking|tobacco))"
+    r"|\b(?P<current>(?:current|active|heavy|chronic) smoker|smoker|smokes|smoking|tobacco (?:use|abuse)|"
+    r"(?P<py>\d{1,3})[\s-]*pack[\s-]*years?)\b",
+    re.IGNORECASE,
+)
+_PACK_YEARS = re.compile(r"(\d{1,3})[\s-]*pack[\s-]*years?", re.IGNORECASE)
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_LAB_VALUE = re.compile(
+    rf"^\s*(?:\([A-Za-z]{{1,6}}\)\s*)?(?:level|count|concentration)?\s*"
+    rf"(?:of|is|was|were|at|=|:|-|elevated at|decreased to|increased to|of about)?\s*"
+    rf"(?P<num>{_NUMBER})\s*(?P<unit>%|mg/dl|g/dl|g/l|mmol/l|umol/l|µmol/l|meq/l|iu/l|u/l|ng/ml|pg/ml|"
+    rf"mg/l|mm3|/mm3|/ul|/µl|k/ul|x\s*10\^?9/l|x\s*10\^?3/ul|mm ?hg|mmhg|bpm|mg|ml/min(?:/1\.73\s*m2)?)?",
+    re.IGNORECASE,
+)
+_TERM_KINDS: dict[str, FindingKind] = {
+    "condition": "condition",
+    "therapy": "therapy",
+    "procedure": "procedure",
+}
+_EXTRA_LABS = {"EF": ("ejection fraction", "%"), "ejection fraction": ("ejection fraction", "%")}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fact read from the text. `value`/`unit` carry numbers (age in years, lab values, ECOG grade)."""
+
+    kind: FindingKind
+    text: str
+    span: tuple[int, int]
+    confidence: float
+    rule_id: str
+    assertion: PatientAssertion = "present"
+    concept: Concept | None = None
+    value: float | None = None
+    unit: str | None = None
+    status: str | None = None  # sex, pregnancy, smoking status, or a biomarker's positive/negative
+    alteration: str | None = None
+
+
+@dataclass(frozen=True)
+class PatientText:
+    """All findings from one text, with the typed accessors a profile form needs."""
+
+    text: str
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    def of(self, kind: FindingKind) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.kind == kind)
+
+    def _best(self, kind: FindingKind) -> Finding | None:
+        found = self.of(kind)
+        return max(found, key=lambda f: f.confidence) if found else None
+
+    @property
+    def age(self) -> float | None:
+        best = self._best("age")
+        return best.value if best else None
+
+    @property
+    def sex(self) -> str | None:
+        best = self._best("sex")
+        return best.status if best else None
+
+    @property
+    def ecog(self) -> int | None:
+        best = self._best("performance_status")
+        return int(best.value) if best and best.value is not None else None
+
+    @property
+    def pregnancy(self) -> str | None:
+        best = self._best("pregnancy")
+        return best.status if best else None
+
+    @property
+    def smoking(self) -> str | None:
+        best = self._best("smoking")
+        return best.status if best else None
+
+    def patients_own(self, kind: FindingKind) -> tuple[Finding, ...]:
+        """Mentions that are about the patient and not negated or hypothetical."""
+        return tuple(f for f in self.of(kind) if f.assertion in ("present", "historical"))
+
+
+def extract_patient_facts(text: str) -> PatientText:
+    """Read age, sex, conditions, biomarkers, labs, therapies, procedures, ECOG, pregnancy and smoking."""
+    found: list[Finding] = []
+    found.extend(_age(text))
+    found.extend(_sex(text))
+    found.extend(_terms(text))
+    found.extend(_labs(text))
+    found.extend(_ecog(text))
+    found.extend(_pregnancy(text))
+    found.extend(_smoking(text))
+    found.sort(key=lambda f: (f.span[0], f.span[1], f.kind))
+    return PatientText(text, tuple(found))
+
+
+def _finding(
+    text: str, kind: FindingKind, start: int, end: int, confidence: float, rule: str, **kw: object
+) -> Finding:
+    return Finding(kind, text[start:end], (start, end), confidence, rule, **kw)  # type: ignore[arg-type]
+
+
+def _age(text: str) -> Iterator[Finding]:
+    for m in _AGE.finditer(text):
+        if m.group("n"):
+            unit = m.group("unit").lower()
+            years = float(m.group("n")) * _UNIT_YEARS.get(unit, 1 / 365.25)
+            yield _finding(text, "age", m.start(), m.end(), 0.95, "age.n_year_old", value=years, unit="years")
+        elif m.group("n2"):
+            yield _finding(text, "age", m.start(), m.end(), 0.9, "age.yo", value=float(m.group("n2")))
+        elif m.group("n3"):
+            yield _finding(text, "age", m.start(), m.end(), 0.8, "age.aged", value=float(m.group("n3")))
+        elif m.group("n4"):
+            # "48 M with a h/o ...": a clinical-note opening (number then sex letter) at a line start.
+            yield _finding(
+                text, "age", m.start("n4"), m.end("n4"), 0.8, "age.note_opening", value=float(m["n4"])
+            )
+
+
+def _sex(text: str) -> Iterator[Finding]:
+    for m in _AGE.finditer(text):
+        letter = m.group("sexletter")
+        if letter:
+            status = "female" if letter.upper() == "F" else "male"
+            yield _finding(
+                text, "sex", m.start("sexletter"), m.end("sexletter"), 0.8, "sex.letter", status=status
+            )
+    nouns = [m for m in _SEX_NOUN.finditer(text) if not _about_relative(text, m.start(), m.end())]
+    for m in nouns[:1]:
+        status = "female" if m.group("f") else "male"
+        # The first sex noun of a summary is the patient ("a 58-year-old woman"); later ones may be others.
+        confidence = 0.9 if m.start() < 200 else 0.6
+        yield _finding(text, "sex", m.start(), m.end(), confidence, "sex.noun", status=status)
+    pronouns = list(_PRONOUN.finditer(text))
+    if pronouns and not nouns:
+        female = sum(1 for p in pronouns if p.group("f"))
+        male = len(pronouns) - female
+        if female != male:
+            first = next(p for p in pronouns if bool(p.group("f")) == (female > male))
+            status = "female" if female > male else "male"
+            yield _finding(text, "sex", first.start(), first.end(), 0.6, "sex.pronouns", status=status)
+
+
+def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    before = [m.end() for m in _CLAUSE.finditer(text, max(0, start - 300), start)]
+    after = _CLAUSE.search(text, end)
+    return (before[-1] if before else max(0, start - 300)), (after.start() if after else len(text))
+
+
+def _about_relative(text: str, start: int, end: int) -> bool:
+    clause_start, clause_end = _clause_bounds(text, start, end)
+    return _RELATIVE.search(text, clause_start, clause_end) is not None
+
+
+@lru_cache(maxsize=1)
+def _context() -> EligibilityContext:
+    context: EligibilityContext = pipeline().get_pipe("eligibility_context")  # type: ignore[assignment]
+    return context
+
+
+def _assertion(raw: str, text: str, start: int, end: int) -> PatientAssertion:
+    if _about_relative(text, start, end):
+        return "family"
+    if raw in ("negated", "hypothetical", "historical"):
+        return raw  # type: ignore[return-value]
+    return "present"
+
+
+def _terms(text: str) -> Iterator[Finding]:
+    nlp = pipeline()
+    doc = nlp.get_pipe("cased_span_ruler")(nlp.get_pipe("span_ruler")(nlp.make_doc(text)))
+    spans = sorted(doc.spans["terms"], key=lambda s: (s.start_char, -(s.end_char - s.start_char)))
+    kept: list[Span] = []
+    for span in spans:
+        if kept and span.start_char < kept[-1].end_char:
+            continue  # the longest reading at a position wins ("lung adenocarcinoma" over "adenocarcinoma")
+        kept.append(span)
+    biomarkers = [b for b in extract.find_biomarkers(text) if b.concept is not None]
+    doc.spans[ATOMS_KEY] = kept + [
+        s
+        for s in (doc.char_span(b.start, b.end, alignment_mode="expand") for b in biomarkers)
+        if s is not None
+    ]
+    _context().annotate(doc, text)
+    assertions = {(s.start_char, s.end_char): s._.assertion for s in doc.spans[ATOMS_KEY]}
+    for span in kept:
+        concept, how = link(span.text, span.label_)
+        if concept is None:
+            continue
+        confidence = 0.9 if how in ("exact", "synonym") else 0.75
+        if concept.code == "cancer":
+            confidence = 0.6
+        assertion = _assertion(
+            assertions.get((span.start_char, span.end_char), "present"), text, span.start_char, span.end_char
+        )
+        yield Finding(
+            _TERM_KINDS[span.label_],
+            span.text,
+            (span.start_char, span.end_char),
+            confidence,
+            f"patient.{span.label_}.{how}",
+            assertion,
+            concept,
+        )
+    for b in biomarkers:
+        span = doc.char_span(b.start, b.end, alignment_mode="expand")
+        raw = assertions.get((span.start_char, span.end_char), "present") if span is not None else "present"
+        assertion = _assertion(raw, text, b.start, b.end)
+        tail = text[b.end : b.end + 25].lower()
+        head = text[max(0, b.start - 25) : b.start].lower()
+        negative = (
+            assertion == "negated"
+            or b.alteration in ("negative", "stable", "proficient", "wild-type", "wild type")
+            or bool(
+                re.match(
+                    r"^[\s:-]*(?:negative|wild[- ]type|not (?:detected|amplified|mutated)|-(?!\w))", tail
+                )
+            )
+            or "negative for" in head
+        )
+        yield Finding(
+            "biomarker",
+            text[b.start : b.end],
+            (b.start, b.end),
+            b.confidence,
+            f"patient.{b.rule_id}",
+            "family" if assertion == "family" else "present",
+            b.concept,
+            value=b.value,
+            unit=b.unit,
+            status="negative" if negative else "positive",
+            alteration=b.alteration,
+        )
+
+
+@lru_cache(maxsize=1)
+def _lab_names() -> tuple[re.Pattern[str], dict[str, tuple[str, str, str]]]:
+    """Lab name pattern and name -> (code, label, default unit); abbreviations match case-sensitively."""
+    by_name: dict[str, tuple[str, str, str]] = {}
+    for lab in labs().values():
+        for term in (lab.label, *lab.synonyms):
+            by_name[term.lower()] = (lab.loinc, lab.label, lab.unit)
+    for term, (label, unit) in _EXTRA_LABS.items():
+        by_name[term.lower()] = ("", label, unit)
+    terms = sorted(by_name, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![\w-])", re.I), by_name
+
+
+def _labs(text: str) -> Iterator[Finding]:
+    pattern, by_name = _lab_names()
+    for m in pattern.finditer(text):
+        name = m.group(0)
+        if len(name) <= 5 and not name.isupper() and name.lower() not in ("hb", "hgb", "plt"):
+            continue  # short names ("ANC", "EF") only as written in capitals
+        value = _LAB_VALUE.match(text, m.end(), min(len(text), m.end() + 40))
+        if value is None:
+            continue
+        loinc, label, default_unit = by_name[name.lower()]
+        unit = value.group("unit") or default_unit
+        yield Finding(
+            "lab",
+            text[m.start() : value.end()],
+            (m.start(), value.end()),
+            0.85 if value.group("unit") else 0.7,
+            "patient.lab.value",
+            _assertion("present", text, m.start(), m.end()),
+            Concept("loinc", loinc, label),
+            value=float(value.group("num").replace(",", "")),
+            unit=unit,
+        )
+
+
+def _ecog(text: str) -> Iterator[Finding]:
+    for m in _ECOG.finditer(text):
+        if m.group("kps"):
+            kps = int(m.group("kps"))
+            grade = next(g for g, low in ((0, 90), (1, 70), (2, 50), (3, 30), (4, 0)) if kps >= low)
+            yield _finding(
+                text, "performance_status", m.start(), m.end(), 0.75, "patient.kps", value=float(grade)
+            )
+        else:
+            grade = int(m.group("v") or m.group("v2"))
+            yield _finding(
+                text, "performance_status", m.start(), m.end(), 0.9, "patient.ecog", value=float(grade)
+            )
+
+
+def _pregnancy(text: str) -> Iterator[Finding]:
+    for m in _PREGNANT.finditer(text):
+        if m.group("neg"):
+            yield _finding(
+                text, "pregnancy", m.start(), m.end(), 0.85, "patient.not_pregnant", status="not_pregnant"
+            )
+            continue
+        if _about_relative(text, m.start(), m.end()):
+            continue
+        raw = _negated_here(text, m.start(), m.end())
+        status = "not_pregnant" if raw else "pregnant"
+        confidence = 0.6 if m.group(0).lower() == "pregnancy" else 0.85
+        yield _finding(text, "pregnancy", m.start(), m.end(), confidence, "patient.pregnancy", status=status)
+
+
+def _negated_here(text: str, start: int, end: int) -> bool:
+    clause_start, _ = _clause_bounds(text, start, end)
+    return any(
+        c.category == "negated" and c.end <= start for c in _context().find_cues(text[clause_start:end])
+    )
+
+
+def _smoking(text: str) -> Iterator[Finding]:
+    for m in _SMOKING.finditer(text):
+        if _about_relative(text, m.start(), m.end()):
+            continue
+        if m.group("never") or (m.group("current") and _negated_here(text, m.start(), m.end())):
+            status = "never"
+        elif m.group("former"):
+            status = "former"
+        else:
+            status = "current"
+        pack_years = _PACK_YEARS.search(m.group(0))
+        yield _finding(
+            text,
+            "smoking",
+            m.start(),
+            m.end(),
+            0.8,
+            f"patient.smoking.{status}",
+            status=status,
+            value=float(pack_years.group(1)) if pack_years else None,
+            unit="pack-years" if pack_years else None,
+        )

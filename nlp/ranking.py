@@ -1,0 +1,322 @@
+"""Ranking trials for one patient: BM25 topical relevance combined with the three-valued eligibility verdict.
+
+BM25 (Robertson & Zaragoza 2009, k1=1.2, b=0.75) is implemented here: a few lines, no index to maintain, and
+the collections it ranks (a patient's candidate trials) fit in memory. The patient's query is the summary
+minus what it denies or attributes to relatives ("no history of diabetes" must not pull diabetes trials),
+plus the preferred labels of the concepts found in it ("HTN" also searches "hypertension").
+
+The combined score keeps the verdict's order first where it is decisive: a trial the patient is eligible for
+outranks one they are possibly eligible for, which outranks one they are excluded from, each scaled by
+relevance, so an excluded but on-topic trial still ranks above an unrelated one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from nlp.patient_text import PatientText
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "patient",
+        "patients",
+        "presents",
+        "presented",
+        "history",
+        "year",
+        "years",
+        "old",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "noted",
+        "showed",
+        "shows",
+        "reports",
+        "revealed",
+        "found",
+        "also",
+        "s",
+        "p",
+        "h",
+        "o",
+        "w",
+    ]
+)
+# Weights of the verdicts in the combined score (see the module docstring), and how much the share of
+# criteria settled in the patient's favour moves a possible match.
+ELIGIBILITY_WEIGHT = {"eligible": 1.0, "possibly_eligible": 0.75, "ineligible": 0.35}
+POSSIBLE_SPREAD = 0.2
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens without stopwords, with a plural 's' folded ("tumors" -> "tumor")."""
+    tokens = []
+    for token in _TOKEN.findall(text.lower()):
+        if token in _STOPWORDS or len(token) < 2:
+            continue
+        if len(token) > 4 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+            token = token[:-1]
+        tokens.append(token)
+    return tokens
+
+
+class BM25:
+    """Okapi BM25 over a fixed list of tokenised documents."""
+
+    def __init__(self, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.counts = [Counter(doc) for doc in documents]
+        self.lengths = [len(doc) for doc in documents]
+        self.average_length = sum(self.lengths) / len(documents) if documents else 0.0
+        frequency: Counter[str] = Counter()
+        for counts in self.counts:
+            frequency.update(counts.keys())
+        total = len(documents)
+        self.idf = {term: math.log(1 + (total - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+
+    def term_scores(self, query: Sequence[str], index: int) -> dict[str, float]:
+        """Each query term's contribution to document `index` (the terms that matched, for explanations)."""
+        counts, length = self.counts[index], self.lengths[index]
+        norm = self.k1 * (1 - self.b + self.b * length / self.average_length) if self.average_length else 0
+        contributions: dict[str, float] = {}
+        for term, weight in Counter(query).items():
+            tf = counts.get(term, 0)
+            if tf:
+                contributions[term] = weight * self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+        return contributions
+
+    def scores(self, query: Sequence[str]) -> list[float]:
+        return [sum(self.term_scores(query, index).values()) for index in range(len(self.counts))]
+
+
+@dataclass(frozen=True)
+class TrialText:
+    """The searchable text of a trial."""
+
+    nct_id: str
+    title: str = ""
+    conditions: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    summary: str = ""
+    eligibility: str = ""
+
+    def tokens(self) -> list[str]:
+        # Title, conditions and keywords say what the trial is about: they count twice.
+        topical = " ".join((self.title, *self.conditions, *self.keywords))
+        return tokenize(topical) * 2 + tokenize(self.summary) + tokenize(self.eligibility)
+
+
+@dataclass(frozen=True)
+class EligibilityOutcome:
+    """What the matcher concluded for one trial, reduced to what ranking and its explanation need."""
+
+    overall: str  # eligible, possibly_eligible, ineligible
+    score: float  # the engine's score: 1 eligible, 0 ineligible, 0.5-0.99 possible by share settled
+    met: tuple[str, ...] = ()
+    not_met: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RankedTrial:
+    nct_id: str
+    score: float
+    relevance: float  # BM25 over the patient's query, scaled to the best trial for this patient (0-1)
+    bm25: float
+    matched_terms: tuple[str, ...]
+    eligibility: EligibilityOutcome | None
+
+    def explain(self) -> str:
+        lines = [f"{self.nct_id}: score {self.score:.3f} (relevance {self.relevance:.2f})"]
+        lines.append("  matched terms: " + (", ".join(self.matched_terms[:12]) or "none"))
+        if self.eligibility is not None:
+            lines.append(f"  eligibility: {self.eligibility.overall}")
+            for label, texts in (
+                ("met", self.eligibility.met),
+                ("not met", self.eligibility.not_met),
+                ("unknown", self.eligibility.unknown),
+            ):
+                lines.extend(f"  {label}: {text}" for text in texts)
+        return "\n".join(lines)
+
+
+def patient_query(patient: PatientText) -> list[str]:
+    """The summary's tokens without negated or relatives' mentions, plus the labels of concepts found."""
+    text = patient.text
+    removed = sorted(f.span for f in patient.findings if f.assertion in ("negated", "family"))
+    kept, position = [], 0
+    for start, end in removed:
+        kept.append(text[position:start])
+        position = max(position, end)
+    kept.append(text[position:])
+    labels = [
+        f.concept.label
+        for f in patient.findings
+        if f.concept is not None and f.assertion in ("present", "historical") and f.concept.code != "cancer"
+    ]
+    return tokenize(" ".join(kept)) + tokenize(" ".join(labels))
+
+
+def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:
+    if outcome is None:
+        return relevance
+    weight = ELIGIBILITY_WEIGHT.get(outcome.overall, ELIGIBILITY_WEIGHT["possibly_eligible"])
+    if outcome.overall == "possibly_eligible":
+        weight += POSSIBLE_SPREAD * (outcome.score - 0.745) / 0.245
+    return relevance * weight
+
+
+def rank_trials(
+    patient: PatientText,
+    trials: Sequence[TrialText],
+    outcomes: Mapping[str, EligibilityOutcome] | None = None,
+) -> list[RankedTrial]:
+    """Trials best first; with no outcomes this is BM25 alone."""
+    if not trials:
+        return []
+    index = BM25([trial.tokens() for trial in trials])
+    query = patient_query(patient)
+    raw = index.scores(query)
+    best = max(raw) or 1.0
+    ranked = []
+    for position, trial in enumerate(trials):
+        outcome = (outcomes or {}).get(trial.nct_id)
+        relevance = raw[position] / best
+        terms = index.term_scores(query, position)
+        ranked.append(
+            RankedTrial(
+                trial.nct_id,
+                combine(relevance, outcome),
+                relevance,
+                raw[position],
+                tuple(sorted(terms, key=lambda t: -terms[t])),
+                outcome,
+            )
+        )
+    ranked.sort(key=lambda r: (-r.score, -r.bm25, r.nct_id))
+    return ranked

@@ -1,0 +1,138 @@
+"""Facts read from a patient's free text (nlp.patient_text) as engine PatientFacts; verdicts for ranking.
+
+Text gives no dates: age becomes an approximate birth date, labs are taken as of `today`, and nothing here is
+a confirmed history, so a condition the text does not mention stays unknown. Mentions the text denies become
+ruled-out diagnoses; relatives' conditions are dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from nlp.patient_text import Finding, PatientText
+from nlp.ranking import EligibilityOutcome
+from nlp.terminology import drug_classes
+from recruitment.matching.facts import (
+    BiomarkerFact,
+    DiagnosisFact,
+    LabFact,
+    PatientFacts,
+    ProcedureFact,
+    TherapyFact,
+)
+from recruitment.matching.results import Outcome, TrialVerdict
+
+_OWN = ("present", "historical")
+_ALTERATION_TYPES = {
+    "fusion": "fusion",
+    "rearrangement": "fusion",
+    "amplification": "amplification",
+    "deletion": "deletion",
+    "insertion": "insertion",
+    "high": "signature",
+    "stable": "signature",
+    "deficient": "signature",
+    "proficient": "signature",
+    "positive": "expression",
+    "negative": "expression",
+}
+
+
+def _source(finding: Finding) -> str:
+    return f"text {finding.span[0]}-{finding.span[1]}: {finding.text}"
+
+
+def _birth_date(age: float | None, today: date) -> date | None:
+    if age is None:
+        return None
+    # Half a year younger than the stated whole age: the midpoint of the years that age covers.
+    return today - timedelta(days=round((age + 0.5) * 365.25))
+
+
+def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> PatientFacts:
+    diagnoses = []
+    for index, f in enumerate(patient.of("condition")):
+        if f.concept is None or f.assertion in ("family", "hypothetical"):
+            continue
+        diagnoses.append(
+            DiagnosisFact(
+                f"{ref}:condition:{index}",
+                f.concept.code,
+                f.concept.label,
+                f.assertion in _OWN,
+                source=_source(f),
+            )
+        )
+    biomarkers = [
+        BiomarkerFact(
+            f"{ref}:biomarker:{index}",
+            f.concept.code,
+            "wild_type"
+            if f.status == "negative" and not f.alteration
+            else _ALTERATION_TYPES.get(f.alteration or "", "mutation"),
+            status=f.status or "positive",
+            protein_change=f.alteration or "",
+            value=f.value,
+            unit=f.unit or "",
+            source=_source(f),
+        )
+        for index, f in enumerate(patient.of("biomarker"))
+        if f.concept is not None and f.assertion != "family"
+    ]
+    labs = [
+        LabFact(
+            f"{ref}:lab:{index}",
+            f.concept.label,
+            f.concept.code,
+            f.value,
+            f.unit or "",
+            today,
+            source=_source(f),
+        )
+        for index, f in enumerate(patient.patients_own("lab"))
+        if f.concept is not None and f.concept.code and f.value is not None
+    ]
+    therapies = [
+        TherapyFact(
+            f"{ref}:therapy:{index}",
+            f.concept.code,
+            tuple(drug_classes(f.concept.code)) if f.concept.system == "drug" else (f.concept.code,),
+            source=_source(f),
+        )
+        for index, f in enumerate(patient.patients_own("therapy"))
+        if f.concept is not None
+    ]
+    procedures = [
+        ProcedureFact(f"{ref}:procedure:{index}", f.concept.code, f.concept.label, source=_source(f))
+        for index, f in enumerate(patient.patients_own("procedure"))
+        if f.concept is not None
+    ]
+    sex = patient.sex or ""
+    pregnancy = patient.pregnancy or ("not_applicable" if sex == "male" else "unknown")
+    return PatientFacts(
+        ref=ref,
+        birth_date=_birth_date(patient.age, today),
+        sex=sex,
+        ecog=patient.ecog,
+        pregnancy_status=pregnancy,
+        diagnoses=tuple(diagnoses),
+        biomarkers=tuple(biomarkers),
+        labs=tuple(labs),
+        therapies=tuple(therapies),
+        procedures=tuple(procedures),
+    )
+
+
+def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:
+    """The verdict reduced to what nlp.ranking combines and explains: criteria met, not met and unknown."""
+
+    def texts(*outcomes: Outcome) -> tuple[str, ...]:
+        return tuple(c.text for c in verdict.criteria if c.outcome in outcomes)
+
+    return EligibilityOutcome(
+        verdict.overall.value,
+        verdict.score,
+        met=texts(Outcome.SATISFIED),
+        not_met=texts(Outcome.VIOLATED),
+        unknown=texts(Outcome.UNKNOWN),
+    )
