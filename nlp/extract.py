@@ -124,15 +124,23 @@ _LAB_VALUE = re.compile(
 _LAB_LIST_GAP = re.compile(r"^[\s(),/]*(?:(?:and/or|and|or|either)[\s(),/]*)*$", re.I)
 
 
+@lru_cache(maxsize=1)
+def _lab_first_words() -> frozenset[str]:
+    _, _, by_name = _lab_patterns()
+    return frozenset(name.split()[0] for name in by_name if not _is_abbreviation(name))
+
+
 def find_labs(text: str) -> Iterator[Found]:
     exact, folded, by_name = _lab_patterns()
-    mentions = sorted(
-        [(m.start(), m.end(), by_name[m.group(0)]) for m in exact.finditer(text)]
-        + [
+    mentions = [(m.start(), m.end(), by_name[m.group(0)]) for m in exact.finditer(text)]
+    lowered = text.lower()
+    # The case-folded alternation is slow in Python's re; most texts name no lab in words at all.
+    if any(word in lowered for word in _lab_first_words()):
+        mentions += [
             (m.start(), m.end(), by_name.get(m.group(0).lower(), by_name.get(m.group(0).lower()[:-1], "")))
             for m in folded.finditer(text)
         ]
-    )
+    mentions.sort()
     kept: list[tuple[int, int, str]] = []
     for mention in mentions:
         if kept and mention[0] < kept[-1][1]:
