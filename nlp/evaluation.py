@@ -294,18 +294,35 @@ def criterion_lines(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip())
 
 
-def throughput(texts: Sequence[str], process: Callable[[str], object], repeats: int = 3) -> tuple[int, float]:
-    """(non-empty criterion lines, median seconds over `repeats` passes) for one process running `process`.
+@dataclass(frozen=True)
+class Timing:
+    lines: int
+    wall_seconds: float  # median over the passes
+    cpu_seconds: float  # median process CPU time: what one process costs when the machine is shared
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.wall_seconds if self.wall_seconds else 0.0
+
+    @property
+    def lines_per_cpu_second(self) -> float:
+        return self.lines / self.cpu_seconds if self.cpu_seconds else 0.0
+
+
+def throughput(texts: Sequence[str], process: Callable[[str], object], repeats: int = 3) -> Timing:
+    """Criterion lines (non-empty lines) and median times over `repeats` passes of `process` in this process.
 
     A short untimed warm-up first builds the pipeline and fills caches, as a long-running worker would have.
     """
     lines = sum(criterion_lines(text) for text in texts)
     for text in texts[:WARM_UP_TEXTS]:
         process(text)
-    timings = []
+    wall: list[float] = []
+    cpu: list[float] = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         for text in texts:
             process(text)
-        timings.append(time.perf_counter() - started)
-    return lines, statistics.median(timings)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return Timing(lines, statistics.median(wall), statistics.median(cpu))

@@ -99,6 +99,7 @@ def test_ctgov_reader_yields_criteria_text_and_structured_fields(tmp_path: Path)
 
 
 def test_throughput_counts_non_empty_lines() -> None:
-    lines, seconds = throughput(["a\n\nb", "c"], len, repeats=2)
-    assert lines == 3
-    assert seconds >= 0
+    timing = throughput(["a\n\nb", "c"], len, repeats=2)
+    assert timing.lines == 3
+    assert timing.wall_seconds >= 0
+    assert timing.cpu_seconds >= 0

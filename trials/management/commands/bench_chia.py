@@ -20,6 +20,7 @@ from nlp.evaluation import (
     HELD_OUT_MODULUS,
     PRF,
     SCORED_TYPES,
+    Timing,
     iter_ctgov_criteria,
     read_brat_zip,
     score,
@@ -91,23 +92,29 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         repeats = options["repeats"]
-        chia_texts = [doc.text for doc in documents]
-        lines, seconds = throughput(chia_texts, parse_eligibility, repeats)
-        self.stdout.write(
-            f"parse_eligibility throughput, all Chia text: {lines / seconds:,.0f} criterion lines/s "
-            f"({lines} lines, median of {repeats}: {seconds:.2f}s, one process)"
+        self._timing(
+            "parse_eligibility, all Chia text",
+            throughput([d.text for d in documents], parse_eligibility, repeats),
+            repeats,
         )
-        lines, seconds = throughput([d.text for d in held_out], lambda text: tag(text, tagger), repeats)
-        self.stdout.write(
-            f"Chia NER tagger throughput, held-out text: {lines / seconds:,.0f} criterion lines/s "
-            f"({lines} lines)"
+        self._timing(
+            "Chia NER tagger, held-out text",
+            throughput([d.text for d in held_out], lambda text: tag(text, tagger), repeats),
+            repeats,
         )
         if options["skip_xml"]:
             return
         xml_path = data_dir / "ctgov_legacy_xml.tgz"
         records = list(iter_ctgov_criteria(str(xml_path)))
-        lines, seconds = throughput([r.text for r in records], parse_eligibility, repeats)
+        self._timing(
+            f"parse_eligibility, {xml_path.name} ({len(records)} trials)",
+            throughput([r.text for r in records], parse_eligibility, repeats),
+            repeats,
+        )
+
+    def _timing(self, what: str, timing: Timing, repeats: int) -> None:
         self.stdout.write(
-            f"parse_eligibility throughput, {xml_path.name} ({len(records)} trials): "
-            f"{lines / seconds:,.0f} criterion lines/s ({lines} lines, median of {repeats}: {seconds:.2f}s)"
+            f"throughput, {what}: {timing.lines_per_second:,.0f} criterion lines/s wall, "
+            f"{timing.lines_per_cpu_second:,.0f} per CPU-second ({timing.lines} lines, median of {repeats} "
+            f"passes: {timing.wall_seconds:.2f}s wall, {timing.cpu_seconds:.2f}s CPU, one process)"
         )
