@@ -9,9 +9,19 @@ from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
+from trials.models import (
+    Arm,
+    ConsentDocument,
+    EligibilityCriterion,
+    Site,
+    Sponsor,
+    Trial,
+    TrialEvent,
+    TrialSite,
+)
 from trials.services import trial_curation_record
 
 
@@ -198,3 +208,36 @@ class EligibilityCriterionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(ConsentDocument)
+class ConsentDocumentAdmin(admin.ModelAdmin):
+    """Consent texts. A draft can be edited; once published only the end of its period can be set, and a
+    changed text is added as a new version ("Save as new" on a published version)."""
+
+    list_display = [
+        "purpose",
+        "version",
+        "language",
+        "title",
+        "effective_from",
+        "effective_until",
+        "published_at",
+    ]
+    list_filter = ["purpose", "language"]
+    readonly_fields = ["content_hash", "created_at"]
+    save_as = True
+    actions = ["publish"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ConsentDocument | None = None) -> list[str]:
+        if obj is not None and obj.is_published:
+            return [*ConsentDocument.IMMUTABLE_FIELDS, "published_at", "created_at"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: ConsentDocument | None = None) -> bool:
+        return obj is None or not obj.is_published
+
+    @admin.action(description="Publish the selected drafts (their text can no longer change)")
+    def publish(self, request: HttpRequest, queryset: QuerySet[ConsentDocument]) -> None:
+        count = queryset.filter(published_at__isnull=True).update(published_at=timezone.now())
+        self.message_user(request, f"{count} consent document(s) published.")

@@ -1,5 +1,8 @@
-"""The trial registry: trials, their arms/cohorts (strata), sponsors, sites and registry events."""
+"""The trial registry: trials, arms/cohorts (strata), sponsors, sites, registry events, consent texts."""
 
+import hashlib
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -339,3 +342,82 @@ class EligibilityCriterion(models.Model):
         if self.status == self.Status.CORRECTED:
             return self.curated_tree
         return self.parsed_tree
+
+
+class ConsentDocument(models.Model):
+    """One version of the text a patient signs for one purpose, in one language.
+
+    Published versions are immutable: a changed text is a new version (a new row), never an edit, so that the
+    content hash recorded with each signature always points at the words that were signed. Only the end of
+    the effective period may still be set on a published version (to retire it). The current version of a
+    purpose is the published one with the latest `effective_from` that is in effect now; when it changes,
+    consents given to earlier versions stop counting until the patient signs again.
+    """
+
+    class Purpose(models.TextChoices):
+        MATCHING = "matching", "Be matched with trials"
+        CONTACT = "contact", "Be contacted by trial sites"
+        SHARE = "share", "Share my profile with one trial's sites"
+
+    IMMUTABLE_FIELDS = ("purpose", "version", "language", "title", "body", "content_hash", "effective_from")
+
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    version = models.CharField(max_length=20, help_text="e.g. 1.0; a changed text needs a new version.")
+    language = models.CharField(max_length=10, default="en", help_text="BCP 47 tag, e.g. en, es, de.")
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="The full text shown to the patient before signing.")
+    content_hash = models.CharField(
+        "SHA-256 of the content", max_length=64, editable=False, help_text="Over title and body, as signed."
+    )
+    effective_from = models.DateTimeField(default=timezone.now)
+    effective_until = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="Once published, the text can no longer change."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["purpose", "-effective_from", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "version", "language"], name="unique_consent_document_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gt=models.F("effective_from")),
+                name="consent_document_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} v{self.version} ({self.language})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.content_hash = self.hash_content(self.title, self.body)
+        if self.pk is not None:
+            self.clean()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def hash_content(title: str, body: str) -> str:
+        return hashlib.sha256(f"{title}\n\n{body}".encode()).hexdigest()
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def clean(self) -> None:
+        if self.pk is None:
+            return
+        stored = (
+            ConsentDocument.objects.filter(pk=self.pk).values(*self.IMMUTABLE_FIELDS, "published_at").first()
+        )
+        if stored and stored["published_at"] is not None:
+            changed = [
+                name
+                for name in self.IMMUTABLE_FIELDS
+                if name != "content_hash" and stored[name] != getattr(self, name)
+            ]
+            if changed:
+                raise ValidationError(
+                    f"A published consent document cannot change ({', '.join(changed)}); add a new version."
+                )

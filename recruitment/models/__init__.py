@@ -1,6 +1,7 @@
 """Recruitment models, one module per area: accounts, profile, matching (consent and workflow join here)."""
 
 from recruitment.models.accounts import SiteMembership, SponsorMembership, User, UserManager
+from recruitment.models.consent import SIGNATURE_MEANING, Consent, ConsentEvent, TrialInterest
 from recruitment.models.matching import Match, MatchEvent
 from recruitment.models.profile import (
     Biomarker,
@@ -14,7 +15,10 @@ from recruitment.models.profile import (
 )
 
 __all__ = [
+    "SIGNATURE_MEANING",
     "Biomarker",
+    "Consent",
+    "ConsentEvent",
     "Diagnosis",
     "FactSource",
     "LabResult",
@@ -26,6 +30,7 @@ __all__ = [
     "SiteMembership",
     "SponsorMembership",
     "Therapy",
+    "TrialInterest",
     "User",
     "UserManager",
 ]
