@@ -11,6 +11,7 @@ from functools import lru_cache
 import spacy
 from spacy.language import Language
 from spacy.pipeline import SpanRuler
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
@@ -80,6 +81,24 @@ def _case_sensitive(term: str) -> bool:
     return term.isupper() or sum(c.isupper() for c in term) >= 2
 
 
+_PUNCTUATION = r"""\[\](){}"'<>=*,;:!?~+\-/%#&|"""
+
+
+def _punctuation_tokenizer(nlp: Language) -> Tokenizer:
+    """Splits on whitespace and every punctuation mark, with none of English's exceptions.
+
+    Terms and text go through the same tokenizer, so matching only needs consistency, and this one is about
+    five times faster than spaCy's English rules, which were a third of the parse time.
+    """
+    return Tokenizer(
+        nlp.vocab,
+        rules={},
+        prefix_search=re.compile(rf"^[{_PUNCTUATION}.]").search,
+        suffix_search=re.compile(rf"[{_PUNCTUATION}.]$").search,
+        infix_finditer=re.compile(rf"[{_PUNCTUATION}]|(?<=[A-Za-z])\.(?=[A-Za-z])").finditer,
+    )
+
+
 @lru_cache(maxsize=1)
 def pipeline() -> Language:
     """Blank English with the terminology SpanRulers and the assertion component; built once per process.
@@ -88,6 +107,7 @@ def pipeline() -> Language:
     other term matches case-insensitively. Both are phrase patterns: token patterns would be far slower.
     """
     nlp = spacy.blank("en")
+    nlp.tokenizer = _punctuation_tokenizer(nlp)
     folded: list[dict[str, str]] = []
     cased: list[dict[str, str]] = []
     for kind, entries in vocabulary().items():
