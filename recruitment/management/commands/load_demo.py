@@ -69,7 +69,9 @@ class Command(BaseCommand):
                 User.Role.SPONSOR: f"  member of {sponsor}",
             }
             self.stdout.write(f"  {User.Role(role).label:<11} {email:<24}{detail.get(role, '')}")
-        self.stdout.write("Open http://127.0.0.1:8000/ and sign in with one of them.")
+        self.stdout.write(
+            "Sign in with one of them at the address the server prints below (make demo: http://127.0.0.1:8000/)."
+        )
 
 
 def busiest_site() -> Site:
