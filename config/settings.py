@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets Django classes take type parameters at run time (QuerySet[Trial], ModelAdmin[Trial]).
@@ -204,6 +205,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The nightly full re-match: ages and time windows (washouts, "within 28 days") move with the date even when
+# no profile or trial changed. django-celery-beat's DatabaseScheduler stores this as a periodic task.
+CELERY_BEAT_SCHEDULE = {
+    "nightly-full-rematch": {
+        "task": "recruitment.tasks.rematch_everyone",
+        "schedule": crontab(
+            hour=int(os.environ.get("REMATCH_HOUR", "2")), minute=int(os.environ.get("REMATCH_MINUTE", "15"))
+        ),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

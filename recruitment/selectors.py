@@ -1,5 +1,7 @@
 """Reads for the recruitment app. Writes live in services.py."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +72,77 @@ def home_summary(*, user: User) -> dict[str, Any]:
     }
 
 
-def patient_facts(*, profile: PatientProfile) -> PatientFacts:
-    """The frozen snapshot the matching engine evaluates: one query per kind of fact."""
+def _diagnosis_fact(d: Diagnosis) -> DiagnosisFact:
+    return DiagnosisFact(
+        ref=f"diagnosis:{d.pk}",
+        code=d.code,
+        label=d.label or d.code,
+        present=d.presence == Diagnosis.Presence.PRESENT,
+        diagnosed_on=d.diagnosed_on,
+        stage=d.stage,
+        histology=d.histology,
+        source=d.source,
+    )
+
+
+def _biomarker_fact(b: Biomarker) -> BiomarkerFact:
+    return BiomarkerFact(
+        ref=f"biomarker:{b.pk}",
+        gene=b.gene,
+        alteration_type=b.alteration_type,
+        status=b.status,
+        protein_change=b.protein_change,
+        measure=b.measure,
+        value=None if b.value is None else float(b.value),
+        unit=b.unit,
+        assay=b.assay,
+        tested_on=b.tested_on,
+        source=b.source,
+    )
+
+
+def _lab_fact(r: LabResult) -> LabFact:
+    return LabFact(
+        ref=f"lab:{r.pk}",
+        analyte=r.analyte,
+        loinc=r.loinc,
+        value=float(r.value),
+        unit=r.unit,
+        collected_on=r.collected_on,
+        reference_low=None if r.reference_low is None else float(r.reference_low),
+        reference_high=None if r.reference_high is None else float(r.reference_high),
+        source=r.source,
+    )
+
+
+def _therapy_fact(t: Therapy) -> TherapyFact:
+    return TherapyFact(
+        ref=f"therapy:{t.pk}",
+        drug=t.drug,
+        classes=tuple(dict.fromkeys([*drug_classes(t.drug), *([t.drug_class] if t.drug_class else [])])),
+        line=t.line,
+        started_on=t.started_on,
+        ended_on=t.ended_on,
+        source=t.source,
+    )
+
+
+def _procedure_fact(p: Procedure) -> ProcedureFact:
+    return ProcedureFact(
+        ref=f"procedure:{p.pk}", code=p.code, name=p.name, performed_on=p.performed_on, source=p.source
+    )
+
+
+_FACT_KINDS: tuple[tuple[str, Any, Any], ...] = (
+    ("diagnoses", Diagnosis, _diagnosis_fact),
+    ("biomarkers", Biomarker, _biomarker_fact),
+    ("labs", LabResult, _lab_fact),
+    ("therapies", Therapy, _therapy_fact),
+    ("procedures", Procedure, _procedure_fact),
+)
+
+
+def _facts_of(profile: PatientProfile, kinds: dict[str, list[Any]]) -> PatientFacts:
     return PatientFacts(
         ref=f"profile:{profile.pk}",
         birth_date=profile.birth_date,
@@ -80,74 +151,27 @@ def patient_facts(*, profile: PatientProfile) -> PatientFacts:
         pregnancy_status=profile.pregnancy_status,
         breastfeeding=profile.breastfeeding,
         history_confirmed_on=profile.history_confirmed_on,
-        diagnoses=tuple(
-            DiagnosisFact(
-                ref=f"diagnosis:{d.pk}",
-                code=d.code,
-                label=d.label or d.code,
-                present=d.presence == Diagnosis.Presence.PRESENT,
-                diagnosed_on=d.diagnosed_on,
-                stage=d.stage,
-                histology=d.histology,
-                source=d.source,
-            )
-            for d in Diagnosis.objects.filter(patient=profile)
-        ),
-        biomarkers=tuple(
-            BiomarkerFact(
-                ref=f"biomarker:{b.pk}",
-                gene=b.gene,
-                alteration_type=b.alteration_type,
-                status=b.status,
-                protein_change=b.protein_change,
-                measure=b.measure,
-                value=None if b.value is None else float(b.value),
-                unit=b.unit,
-                assay=b.assay,
-                tested_on=b.tested_on,
-                source=b.source,
-            )
-            for b in Biomarker.objects.filter(patient=profile)
-        ),
-        labs=tuple(
-            LabFact(
-                ref=f"lab:{r.pk}",
-                analyte=r.analyte,
-                loinc=r.loinc,
-                value=float(r.value),
-                unit=r.unit,
-                collected_on=r.collected_on,
-                reference_low=None if r.reference_low is None else float(r.reference_low),
-                reference_high=None if r.reference_high is None else float(r.reference_high),
-                source=r.source,
-            )
-            for r in LabResult.objects.filter(patient=profile)
-        ),
-        therapies=tuple(
-            TherapyFact(
-                ref=f"therapy:{t.pk}",
-                drug=t.drug,
-                classes=tuple(
-                    dict.fromkeys([*drug_classes(t.drug), *([t.drug_class] if t.drug_class else [])])
-                ),
-                line=t.line,
-                started_on=t.started_on,
-                ended_on=t.ended_on,
-                source=t.source,
-            )
-            for t in Therapy.objects.filter(patient=profile)
-        ),
-        procedures=tuple(
-            ProcedureFact(
-                ref=f"procedure:{p.pk}",
-                code=p.code,
-                name=p.name,
-                performed_on=p.performed_on,
-                source=p.source,
-            )
-            for p in Procedure.objects.filter(patient=profile)
-        ),
+        **{name: tuple(kinds.get(name, ())) for name, _, _ in _FACT_KINDS},
     )
+
+
+def patient_facts(*, profile: PatientProfile) -> PatientFacts:
+    """The frozen snapshot the matching engine evaluates: one query per kind of fact."""
+    kinds = {
+        name: [convert(row) for row in model.objects.filter(patient=profile)]
+        for name, model, convert in _FACT_KINDS
+    }
+    return _facts_of(profile, kinds)
+
+
+def patient_facts_many(*, profiles: Iterable[PatientProfile]) -> dict[int, PatientFacts]:
+    """Snapshots of many patients, one query per kind of fact for all of them (chunk the input)."""
+    by_id = {profile.pk: profile for profile in profiles}
+    kinds: dict[int, dict[str, list[Any]]] = {pk: defaultdict(list) for pk in by_id}
+    for name, model, convert in _FACT_KINDS:
+        for row in model.objects.filter(patient_id__in=list(by_id)):
+            kinds[row.patient_id][name].append(convert(row))
+    return {pk: _facts_of(profile, kinds[pk]) for pk, profile in by_id.items()}
 
 
 @dataclass(frozen=True)
@@ -172,12 +196,14 @@ def _criterion(record: EligibilityCriterion) -> Criterion:
     return Criterion(record.section, record.text, span, node_from_dict(tree))  # type: ignore[arg-type]
 
 
-def trials_for_matching() -> list[TrialToMatch]:
-    """Open trials with their arms and live criteria, in three queries."""
+def trials_for_matching(*, trial_ids: Iterable[int] | None = None) -> list[TrialToMatch]:
+    """Open trials (all, or those of `trial_ids`) with their arms and live criteria, in three queries."""
     trials = Trial.objects.filter(overall_status__in=Trial.OPEN_STATUSES).prefetch_related(
         Prefetch("criteria", queryset=EligibilityCriterion.objects.filter(retired_at__isnull=True)),
         "arms",
     )
+    if trial_ids is not None:
+        trials = trials.filter(pk__in=list(trial_ids))
     return [
         TrialToMatch(
             trial=trial,
@@ -197,6 +223,36 @@ def trials_for_matching() -> list[TrialToMatch]:
 
 def live_matches(*, patient: PatientProfile) -> list[Match]:
     return list(Match.objects.filter(patient=patient, retired_at__isnull=True).select_related("trial", "arm"))
+
+
+def matchable_profiles() -> QuerySet[PatientProfile]:
+    """The only gate on who is matched: every matching path starts from this queryset.
+
+    Consent to be matched is not modelled yet, so every profile is matchable; once it is, this returns the
+    profiles with active matching consent and nothing else changes.
+    """
+    return PatientProfile.objects.all()
+
+
+def live_matches_for_trial(*, trial_id: int, patient_ids: Iterable[int]) -> dict[int, list[Match]]:
+    """Live matches of one trial, by patient, for the given patients."""
+    found: dict[int, list[Match]] = defaultdict(list)
+    matches = Match.objects.filter(trial_id=trial_id, patient_id__in=list(patient_ids))
+    for match in matches.filter(retired_at__isnull=True):
+        found[match.patient_id].append(match)
+    return found
+
+
+def profile_ids_to_rematch() -> list[int]:
+    """Matchable patients, and those who hold live matches without being matchable (to retire them)."""
+    holders = Match.objects.filter(retired_at__isnull=True).values_list("patient_id", flat=True)
+    return sorted(set(matchable_profiles().values_list("pk", flat=True)) | set(holders))
+
+
+def patients_with_live_matches(*, trial_id: int) -> set[int]:
+    return set(
+        Match.objects.filter(trial_id=trial_id, retired_at__isnull=True).values_list("patient_id", flat=True)
+    )
 
 
 # Consent. "Active" means signed for the current effective version of the purpose and not withdrawn: a new

@@ -1,24 +1,35 @@
 """Writes for the recruitment app: accounts, memberships and matches; consent and workflow join later."""
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.dispatch import Signal
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal, receiver
 from django.utils import timezone
 
 from recruitment.matching import CohortVerdict, Outcome, Overall, PatientFacts, TrialVerdict, match_trial
+from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
 from recruitment.models import (
     SIGNATURE_MEANING,
+    Biomarker,
     Consent,
     ConsentEvent,
+    Diagnosis,
+    LabResult,
     Match,
     MatchEvent,
     PatientProfile,
+    Procedure,
     SiteMembership,
     SponsorMembership,
+    Therapy,
     TrialInterest,
     User,
 )
@@ -27,8 +38,13 @@ from recruitment.selectors import (
     current_contact_consent,
     is_current_consent_document,
     live_matches,
+    live_matches_for_trial,
+    matchable_profiles,
     patient_facts,
+    patient_facts_many,
     patient_has_active_consent,
+    patients_with_live_matches,
+    profile_ids_to_rematch,
     trials_for_matching,
 )
 from trials.models import ConsentDocument, Site, Sponsor, Trial
@@ -99,28 +115,60 @@ def _produced(
     return {(candidate.trial.pk, None): _match_values(verdict, None)}, ""
 
 
-@transaction.atomic
 def match_upsert_for_patient(
-    *, patient: PatientProfile, today: date, enrolled: Mapping[int, int] | None = None
+    *,
+    patient: PatientProfile,
+    today: date,
+    enrolled: Mapping[int, int] | None = None,
+    trials: Sequence[TrialToMatch] | None = None,
+    index: CandidateIndex | None = None,
+    facts: PatientFacts | None = None,
 ) -> list[MatchEvent]:
     """Re-match one patient against every open trial; returns the events appended (none if nothing changed).
 
     Candidates are the eligible and possibly eligible verdicts of trials taking new patients. A live match
-    that is no longer produced (ineligible now, trial closed, cohort full) is retired, not deleted.
-    `enrolled` maps arm id to the number enrolled there, for caps.
+    that is no longer produced (ineligible now, trial closed, cohort full, no consent to be matched) is
+    retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps. A caller matching
+    many patients passes the open `trials` once, their candidate `index` and the patient's `facts`.
     """
-    # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
-    PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
-    facts = patient_facts(profile=patient)
-    produced: dict[tuple[int, int | None], dict[str, Any]] = {}
-    reasons: dict[int, str] = {}
-    for candidate in trials_for_matching():
-        matches, reason = _produced(candidate, facts, today=today, enrolled=enrolled or {})
-        produced.update(matches)
-        reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
+    with transaction.atomic():
+        # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
+        PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+        live = live_matches(patient=patient)
+        produced: dict[tuple[int, int | None], dict[str, Any]] = {}
+        reasons: dict[int, str] = {}
+        if matchable_profiles().filter(pk=patient.pk).exists():
+            facts = facts or patient_facts(profile=patient)
+            candidates = trials if trials is not None else trials_for_matching()
+            if index is not None:
+                keep = index.trials_for(facts) | {match.trial_id for match in live}
+                candidates = [c for c in candidates if c.trial.pk in keep]
+            for candidate in candidates:
+                matches, reason = _produced(candidate, facts, today=today, enrolled=enrolled or {})
+                produced.update(matches)
+                reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
+        else:
+            reasons = dict.fromkeys((m.trial_id for m in live), "no active consent to be matched")
+        return MatchEvent.objects.bulk_create(
+            _matches_settle(patient_id=patient.pk, live=live, produced=produced, reasons=reasons)
+        )
+
+
+def _matches_settle(
+    *,
+    patient_id: int,
+    live: Iterable[Match],
+    produced: dict[tuple[int, int | None], dict[str, Any]],
+    reasons: Mapping[int, str],
+) -> list[MatchEvent]:
+    """Bring one patient's live matches in line with what the engine produced; returns unsaved events.
+
+    `live` and `produced` cover the same trials (all open ones, or one): a live match not produced again is
+    retired with the trial's reason, a changed one updated, a new one created.
+    """
     now = timezone.now()
     events: list[MatchEvent] = []
-    for match in live_matches(patient=patient):
+    for match in live:
         values = produced.pop((match.trial_id, match.arm_id), None)
         if values is None:
             match.retired_at = now
@@ -143,12 +191,179 @@ def match_upsert_for_patient(
         events.append(MatchEvent(match=match, kind=MatchEvent.Kind.UPDATED, detail=detail, created_at=now))
     for (trial_id, arm_id), values in produced.items():
         match = Match(
-            patient=patient, trial_id=trial_id, arm_id=arm_id, evaluated_at=now, created_at=now, **values
+            patient_id=patient_id,
+            trial_id=trial_id,
+            arm_id=arm_id,
+            evaluated_at=now,
+            created_at=now,
+            **values,
         )
         match.save()
         summary = {"verdict": match.verdict, "score": match.score}
         events.append(MatchEvent(match=match, kind=MatchEvent.Kind.CREATED, detail=summary, created_at=now))
-    return MatchEvent.objects.bulk_create(events)
+    return events
+
+
+def match_upsert_for_trial(
+    *,
+    trial: Trial,
+    today: date,
+    enrolled: Mapping[int, int] | None = None,
+    chunk_size: int = 500,
+) -> list[MatchEvent]:
+    """Re-match one trial against every matchable patient: the mirror of `match_upsert_for_patient`.
+
+    Only the trial's own matches change. Patients the candidate index rules out are skipped unless they
+    hold a live match of the trial (then they are evaluated, so that the match is retired with its reason).
+    Patients are handled in chunks, each in its own transaction, locking their profile rows in id order, as
+    a patient re-match locks its one row, so that the two never deadlock.
+    """
+    (candidate,) = trials_for_matching(trial_ids=[trial.pk]) or (None,)
+    requirements = trial_requirements(candidate.criteria) if candidate else ()
+    holders = patients_with_live_matches(trial_id=trial.pk)
+    events: list[MatchEvent] = []
+    profile_ids = list(matchable_profiles().order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(profile_ids) + 1, chunk_size):
+        chunk = set(profile_ids[start : start + chunk_size])
+        if start + chunk_size >= len(profile_ids):
+            # Holders who are no longer matchable (consent withdrawn) are settled with the last chunk.
+            chunk |= holders - set(profile_ids)
+        if chunk:
+            events += _trial_chunk_settle(
+                trial_id=trial.pk,
+                candidate=candidate,
+                requirements=requirements,
+                profile_ids=chunk,
+                matchable=set(profile_ids),
+                holders=holders,
+                today=today,
+                enrolled=enrolled or {},
+            )
+    return events
+
+
+def _trial_chunk_settle(
+    *,
+    trial_id: int,
+    candidate: TrialToMatch | None,
+    requirements: Sequence[Requirement],
+    profile_ids: set[int],
+    matchable: set[int],
+    holders: set[int],
+    today: date,
+    enrolled: Mapping[int, int],
+) -> list[MatchEvent]:
+    with transaction.atomic():
+        profiles = list(PatientProfile.objects.select_for_update().filter(pk__in=profile_ids).order_by("pk"))
+        facts = patient_facts_many(profiles=[p for p in profiles if p.pk in matchable]) if candidate else {}
+        live = live_matches_for_trial(trial_id=trial_id, patient_ids=profile_ids)
+        events: list[MatchEvent] = []
+        for profile in profiles:
+            produced: dict[tuple[int, int | None], dict[str, Any]] = {}
+            reason = "trial not recruiting"
+            if profile.pk not in matchable:
+                reason = "no active consent to be matched"
+            elif candidate is not None:
+                patient = facts[profile.pk]
+                if profile.pk in holders or PatientKeys.of(patient, today).admits(requirements):
+                    produced, reason = _produced(candidate, patient, today=today, enrolled=enrolled)
+            if not produced and profile.pk not in live:
+                continue
+            events += _matches_settle(
+                patient_id=profile.pk,
+                live=live.get(profile.pk, []),
+                produced=produced,
+                reasons={trial_id: reason or "cohort no longer assignable"},
+            )
+        return MatchEvent.objects.bulk_create(events)
+
+
+@dataclass
+class RematchSummary:
+    patients: int = 0
+    events: int = 0
+    seconds: float = 0.0
+
+
+def match_upsert_all(
+    *,
+    today: date,
+    profile_ids: Iterable[int] | None = None,
+    chunk_size: int = 500,
+    progress: Callable[[int], object] | None = None,
+) -> RematchSummary:
+    """Re-match patients (all matchable ones, or `profile_ids`) against every open trial, in process.
+
+    Trials and their candidate index are built once; patient facts are read a chunk at a time. Patients who
+    are no longer matchable but hold live matches are included, so that those matches are retired.
+    `progress` is called with the number of patients done after each chunk.
+    """
+    started = time.perf_counter()
+    trials = trials_for_matching()
+    index = CandidateIndex(trials={t.trial.pk: t.criteria for t in trials}, today=today)
+    ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
+    summary = RematchSummary()
+    for start in range(0, len(ids), chunk_size):
+        profiles = list(PatientProfile.objects.filter(pk__in=ids[start : start + chunk_size]))
+        facts = patient_facts_many(profiles=profiles)
+        for profile in profiles:
+            summary.events += len(
+                match_upsert_for_patient(
+                    patient=profile, today=today, trials=trials, index=index, facts=facts[profile.pk]
+                )
+            )
+        summary.patients += len(profiles)
+        if progress is not None:
+            progress(len(profiles))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def profile_changed(*, profile_id: int) -> None:
+    """Queue a re-match of the patient once the current transaction commits (at once outside one).
+
+    Called for every write to a profile or one of its facts; the receivers below call it for saves and
+    deletions made anywhere, the admin's forms included.
+    """
+    transaction.on_commit(partial(_enqueue_patient_rematch, profile_id))
+
+
+def trial_changed(*, trial_id: int) -> None:
+    """Queue a re-match of the trial once the current transaction commits: its status, an arm, a criterion
+    (parsed or curated) changed. With no patient to match (a fresh registry import) nothing is queued."""
+    holders = Match.objects.filter(trial_id=trial_id, retired_at__isnull=True)
+    if matchable_profiles().exists() or holders.exists():
+        transaction.on_commit(partial(_enqueue_trial_rematch, trial_id))
+
+
+def _enqueue_patient_rematch(profile_id: int) -> None:
+    from recruitment.tasks import rematch_patient  # the tasks module imports this one
+
+    rematch_patient.delay(profile_id)
+
+
+def _enqueue_trial_rematch(trial_id: int) -> None:
+    from recruitment.tasks import rematch_trial
+
+    rematch_trial.delay(trial_id)
+
+
+@receiver(post_save, sender=PatientProfile, dispatch_uid="profile_saved_rematch")
+def _profile_saved(sender: type[PatientProfile], instance: PatientProfile, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        profile_changed(profile_id=instance.pk)
+
+
+def _fact_written(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        profile_changed(profile_id=instance.patient_id)  # type: ignore[attr-defined]
+
+
+for _fact_model in (Diagnosis, Biomarker, LabResult, Therapy, Procedure):
+    post_save.connect(_fact_written, sender=_fact_model, dispatch_uid=f"{_fact_model.__name__}_saved_rematch")
+    post_delete.connect(
+        _fact_written, sender=_fact_model, dispatch_uid=f"{_fact_model.__name__}_deleted_rematch"
+    )
 
 
 # Consent. Giving and withdrawing lock the patient's profile row, so that a withdrawal racing a re-match or a

@@ -19,6 +19,7 @@ from django.utils import timezone
 from nlp import Atom, iter_atoms, parse_eligibility
 from nlp.model import AtomKind, node_from_dict, node_to_dict
 from recruitment.models import User
+from recruitment.services import trial_changed
 from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def trial_curation_record(
 
     The edit itself is saved by the caller (the admin form); this keeps who changed what.
     """
+    trial_changed(trial_id=trial.pk)
     return TrialEvent.objects.create(
         trial=trial,
         kind=TrialEvent.Kind.CURATED,
@@ -233,6 +235,7 @@ def _trial_update(
             "sites": site_changes,
         },
     )
+    trial_changed(trial_id=trial.pk)
     return Outcome.UPDATED
 
 
@@ -426,6 +429,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                 "retired": retired,
             },
         )
+        trial_changed(trial_id=trial.pk)
     return result
 
 
@@ -504,6 +508,7 @@ def criterion_review(
                 "after": {"status": criterion.status, "tree": criterion.effective_tree},
             },
         )
+        trial_changed(trial_id=criterion.trial_id)
     return criterion
 
 

@@ -1,0 +1,62 @@
+"""Thin Celery tasks for re-matching: they take ids, load fresh state and call a service.
+
+Every task re-computes matches from the current profile and trial, so a retry or a duplicate delivery (which
+`acks_late` allows) changes nothing the first run did not.
+"""
+
+import logging
+
+from celery import group, shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from recruitment import services
+from recruitment.models import PatientProfile
+from recruitment.selectors import profile_ids_to_rematch
+from trials.models import Trial
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rematch_patient(profile_id: int) -> int:
+    """Re-match one patient against every open trial; returns the number of match events."""
+    profile = PatientProfile.objects.filter(pk=profile_id).first()
+    if profile is None:
+        log.info("profile %s was deleted before it was re-matched", profile_id)
+        return 0
+    return len(services.match_upsert_for_patient(patient=profile, today=timezone.localdate()))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rematch_trial(trial_id: int) -> int:
+    """Re-match one trial against every matchable patient; returns the number of match events."""
+    trial = Trial.objects.filter(pk=trial_id).first()
+    if trial is None:
+        log.info("trial %s was deleted before it was re-matched", trial_id)
+        return 0
+    return len(services.match_upsert_for_trial(trial=trial, today=timezone.localdate()))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rematch_patients(profile_ids: list[int]) -> dict[str, int]:
+    """One chunk of a full re-match: these patients against every open trial."""
+    summary = services.match_upsert_all(today=timezone.localdate(), profile_ids=profile_ids)
+    return {"patients": summary.patients, "events": summary.events}
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rematch_everyone(chunk_size: int = 500) -> int:
+    """The nightly full re-match: ages and time windows move with the date even when no data changed.
+
+    Fans out one `rematch_patients` task per chunk, so that every worker takes a share; returns the number
+    of chunks sent.
+    """
+    chunks = rematch_chunks(chunk_size=chunk_size)
+    group(rematch_patients.s(chunk) for chunk in chunks).apply_async()
+    return len(chunks)
+
+
+def rematch_chunks(*, chunk_size: int, profile_ids: list[int] | None = None) -> list[list[int]]:
+    ids = profile_ids_to_rematch() if profile_ids is None else profile_ids
+    return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
