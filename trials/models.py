@@ -207,20 +207,12 @@ class Site(models.Model):
 class TrialSite(models.Model):
     """A trial running at a site, with the site's own recruitment status and contact."""
 
-    class Status(models.TextChoices):
-        NOT_YET_RECRUITING = "NOT_YET_RECRUITING", "Not yet recruiting"
-        RECRUITING = "RECRUITING", "Recruiting"
-        ENROLLING_BY_INVITATION = "ENROLLING_BY_INVITATION", "Enrolling by invitation"
-        ACTIVE_NOT_RECRUITING = "ACTIVE_NOT_RECRUITING", "Active, not recruiting"
-        SUSPENDED = "SUSPENDED", "Suspended"
-        TERMINATED = "TERMINATED", "Terminated"
-        COMPLETED = "COMPLETED", "Completed"
-        WITHDRAWN = "WITHDRAWN", "Withdrawn"
-        UNKNOWN = "UNKNOWN", "Unknown"
+    # ClinicalTrials.gov uses one recruitment-status vocabulary for trials and their locations.
+    Status = Trial.Status
 
     trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="trial_sites")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="trial_sites")
-    status = models.CharField(max_length=30, choices=Status.choices, default=Status.UNKNOWN)
+    status = models.CharField(max_length=30, choices=Trial.Status.choices, default=Trial.Status.UNKNOWN)
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=60, blank=True)
