@@ -14,7 +14,7 @@ from nlp.model import (
     iter_atoms,
 )
 from nlp.parser import parse_eligibility
-from nlp.terminology import drug_classes, is_a, link
+from nlp.terminology import drug_classes, icd10cm, is_a, lab_by_code, link
 from nlp.units import UnitError, convert
 
 __all__ = [
@@ -31,8 +31,10 @@ __all__ = [
     "UnitError",
     "convert",
     "drug_classes",
+    "icd10cm",
     "is_a",
     "iter_atoms",
+    "lab_by_code",
     "link",
     "parse_eligibility",
 ]
