@@ -51,7 +51,7 @@ _SEX_NOUN = re.compile(rf"\b(?:(?P<f>{_FEMALE_NOUNS})|(?P<m>{_MALE_NOUNS}))\b", 
 _PRONOUN = re.compile(r"\b(?:(?P<f>she|her|hers|herself)|(?P<m>he|his|him|himself))\b", re.IGNORECASE)
 _RELATIVE = re.compile(
     r"\b(?:family history|famil(?:y|ial)|mother|father|sister|brother|sibling|aunt|uncle|cousin|"
-    r"grand(?:mother|father|parent)s?|parents?|daughter|son|maternal|paternal|relatives?)\b",
+    r"grand(?:mother|father|parent)s?|parents?|daughter|son|maternal|paternal|relatives?|husband|wife|partner)\b",
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(r"[.;\n]|\bbut\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
@@ -71,7 +71,8 @@ _PREGNANT = re.compile(
     re.IGNORECASE,
 )
 _SMOKING = re.compile(
-    r"\b(?P<never>never[-\s]smoker|non-?smoker|never smoked|does not smoke|denies (?:smoking|tobacco))"
+    r"\b(?P<never>never[-\s]smoker|non-?smoker|never smoked|(?:does not|doesn't|do not|don't) smoke|"
+    r"denies (?:smoking|tobacco))"
     r"|\b(?P<former>former smoker|ex-?smoker|quit smoking|stopped smoking|smoked .{0,40}?(?:until|but quit)|"
     r"history of (?:smoking|tobacco))"
     r"|\b(?P<current>(?:current|active|heavy|chronic) smoker|smoker|smokes|smoking|tobacco (?:use|abuse)|"
@@ -81,7 +82,7 @@ _SMOKING = re.compile(
 _PACK_YEARS = re.compile(r"(\d{1,3})[\s-]*pack[\s-]*years?", re.IGNORECASE)
 _NUMBER = r"\d+(?:[.,]\d+)?"
 _LAB_VALUE = re.compile(
-    rf"^\s*(?:\([A-Za-z]{{1,6}}\)\s*)?(?:level|count|concentration)?\s*"
+    rf"\s*(?:\([A-Za-z]{{1,6}}\)\s*)?(?:level|count|concentration)?\s*"
     rf"(?:of|is|was|were|at|=|:|-|elevated at|decreased to|increased to|of about)?\s*"
     rf"(?P<num>{_NUMBER})\s*(?P<unit>%|mg/dl|g/dl|g/l|mmol/l|umol/l|µmol/l|meq/l|iu/l|u/l|ng/ml|pg/ml|"
     rf"mg/l|mm3|/mm3|/ul|/µl|k/ul|x\s*10\^?9/l|x\s*10\^?3/ul|mm ?hg|mmhg|bpm|mg|ml/min(?:/1\.73\s*m2)?)?",
@@ -207,7 +208,7 @@ def _sex(text: str) -> Iterator[Finding]:
         # The first sex noun of a summary is the patient ("a 58-year-old woman"); later ones may be others.
         confidence = 0.9 if m.start() < 200 else 0.6
         yield _finding(text, "sex", m.start(), m.end(), confidence, "sex.noun", status=status)
-    pronouns = list(_PRONOUN.finditer(text))
+    pronouns = [m for m in _PRONOUN.finditer(text) if not _about_relative(text, m.start(), m.end())]
     if pronouns and not nouns:
         female = sum(1 for p in pronouns if p.group("f"))
         male = len(pronouns) - female

@@ -5,9 +5,9 @@ the collections it ranks (a patient's candidate trials) fit in memory. The patie
 minus what it denies or attributes to relatives ("no history of diabetes" must not pull diabetes trials),
 plus the preferred labels of the concepts found in it ("HTN" also searches "hypertension").
 
-The combined score keeps the verdict's order first where it is decisive: a trial the patient is eligible for
-outranks one they are possibly eligible for, which outranks one they are excluded from, each scaled by
-relevance, so an excluded but on-topic trial still ranks above an unrelated one.
+The combined score mixes relevance with how well the patient fits: a violated structured age or sex limit
+is decisive, violated criteria read from text count one by one (the parser misreads some), and unknowns do
+not count against a trial (unknown never silently excludes).
 """
 
 from __future__ import annotations
@@ -167,10 +167,12 @@ _STOPWORDS = frozenset(
         "w",
     ]
 )
-# Weights of the verdicts in the combined score (see the module docstring), and how much the share of
-# criteria settled in the patient's favour moves a possible match.
-ELIGIBILITY_WEIGHT = {"eligible": 1.0, "possibly_eligible": 0.75, "ineligible": 0.35}
-POSSIBLE_SPREAD = 0.2
+# The combined score is RELEVANCE_SHARE * relevance + the rest * fit, where fit is 0 for a violated
+# structured age/sex limit and otherwise falls with each violated text criterion, down to 0 at
+# MAX_COUNTED_VIOLATIONS (text-read violations are often parser misreadings: one alone must not bury a trial).
+# Chosen once on the whole TREC pool (docs/benchmarks.md), never per patient.
+RELEVANCE_SHARE = 0.4
+MAX_COUNTED_VIOLATIONS = 3
 
 
 def tokenize(text: str) -> list[str]:
@@ -240,6 +242,8 @@ class EligibilityOutcome:
     met: tuple[str, ...] = ()
     not_met: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    # Violated criteria from the registry's structured age and sex fields: far more reliable than text.
+    structured_not_met: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,12 +287,14 @@ def patient_query(patient: PatientText) -> list[str]:
 
 
 def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:
+    """Relevance scaled by the verdict: a structured exclusion is decisive, a text-read one only counts."""
     if outcome is None:
         return relevance
-    weight = ELIGIBILITY_WEIGHT.get(outcome.overall, ELIGIBILITY_WEIGHT["possibly_eligible"])
-    if outcome.overall == "possibly_eligible":
-        weight += POSSIBLE_SPREAD * (outcome.score - 0.745) / 0.245
-    return relevance * weight
+    if outcome.structured_not_met:
+        fit = 0.0
+    else:
+        fit = 1.0 - min(len(outcome.not_met), MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS
+    return RELEVANCE_SHARE * relevance + (1 - RELEVANCE_SHARE) * fit
 
 
 def rank_trials(

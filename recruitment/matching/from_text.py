@@ -23,6 +23,8 @@ from recruitment.matching.facts import (
 from recruitment.matching.results import Outcome, TrialVerdict
 
 _OWN = ("present", "historical")
+# Criteria nlp.parse_eligibility builds from the registry's minimum/maximum age and sex fields.
+_STRUCTURED = ("minimum_age:", "maximum_age:", "sex:")
 _ALTERATION_TYPES = {
     "fusion": "fusion",
     "rearrangement": "fusion",
@@ -135,4 +137,9 @@ def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:
         met=texts(Outcome.SATISFIED),
         not_met=texts(Outcome.VIOLATED),
         unknown=texts(Outcome.UNKNOWN),
+        structured_not_met=tuple(
+            c.text
+            for c in verdict.criteria
+            if c.outcome is Outcome.VIOLATED and c.span == (0, 0) and c.text.startswith(_STRUCTURED)
+        ),
     )

@@ -1,0 +1,118 @@
+"""Facts from free-text patient summaries: real-style phrasings (TREC CT 2021 topics) and robustness."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp.patient_text import extract_patient_facts
+
+FIXTURES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "fixtures" / "patient_texts.jsonl").read_text().splitlines()
+    if line.strip()
+]
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=[str(i) for i in range(len(FIXTURES))])
+def test_reads_trec_style_summaries(case):
+    result = extract_patient_facts(case["text"])
+    if "age" in case:
+        assert result.age == pytest.approx(case["age"])
+    assert result.sex == case["sex"]
+    if "smoking" in case:
+        assert result.smoking == case["smoking"]
+    own = {f.concept.code for f in result.patients_own("condition") if f.concept}
+    own |= {f.concept.code for f in result.patients_own("therapy") if f.concept}
+    for code in case.get("conditions", []) + case.get("therapies", []):
+        assert code in own
+    for label, value in case.get("labs", {}).items():
+        assert any(f.concept and f.concept.label == label and f.value == value for f in result.of("lab"))
+    family = {f.text.lower() for f in result.of("condition") if f.assertion == "family"}
+    for text in case.get("family", []):
+        assert text in family
+        assert all(f.text.lower() != text for f in result.patients_own("condition"))
+
+
+def test_denied_condition_is_negated_not_the_patients():
+    result = extract_patient_facts(
+        "A 60-year-old woman with no history of diabetes presents with chest pain."
+    )
+    diabetes = [f for f in result.of("condition") if f.concept and f.concept.code == "diabetes"]
+    assert diabetes
+    assert all(f.assertion == "negated" for f in diabetes)
+    assert result.age == 60
+    assert result.sex == "female"
+
+
+def test_mothers_cancer_is_family_history():
+    result = extract_patient_facts("Her mother had breast cancer. She has hypertension.")
+    breast = [f for f in result.of("condition") if f.concept and f.concept.code == "breast_cancer"]
+    assert breast
+    assert all(f.assertion == "family" for f in breast)
+    assert any(f.concept and f.concept.code == "hypertension" for f in result.patients_own("condition"))
+
+
+def test_labs_ecog_pregnancy_and_biomarkers():
+    result = extract_patient_facts(
+        "58-year-old woman, ECOG performance status 1, 12 weeks gestation. Hemoglobin 9.8 g/dL. "
+        "Tumour is EGFR exon 19 deletion positive; ALK negative."
+    )
+    assert result.ecog == 1
+    assert result.pregnancy == "pregnant"
+    haemoglobin = [f for f in result.of("lab") if f.concept and f.concept.code == "718-7"]
+    assert haemoglobin[0].value == pytest.approx(9.8)
+    assert haemoglobin[0].unit == "g/dL"
+    statuses = {f.concept.code: f.status for f in result.of("biomarker") if f.concept}
+    assert statuses.get("EGFR") == "positive"
+    assert statuses.get("ALK") == "negative"
+
+
+def test_karnofsky_becomes_an_ecog_grade():
+    assert extract_patient_facts("Karnofsky performance status 80%.").ecog == 1
+
+
+def test_every_finding_has_its_span_text_and_a_confidence():
+    text = FIXTURES[0]["text"]
+    for finding in extract_patient_facts(text).findings:
+        start, end = finding.span
+        assert text[start:end] == finding.text
+        assert 0 < finding.confidence <= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_crashes_and_spans_stay_inside(text):
+    for finding in extract_patient_facts(text).findings:
+        start, end = finding.span
+        assert 0 <= start <= end <= len(text)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "no history of",
+                "mother had",
+                "58-year-old",
+                "woman",
+                "diabetes",
+                "EGFR",
+                "creatinine 1.2 mg/dL",
+                "ECOG 2",
+                "not pregnant",
+                ".",
+                ",",
+                "smoker",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_clinical_fragments_in_any_order_never_crash(words):
+    text = " ".join(words)
+    for finding in extract_patient_facts(text).findings:
+        assert text[finding.span[0] : finding.span[1]] == finding.text
