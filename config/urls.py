@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from recruitment import portal_urls
 from recruitment import views as recruitment_views
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/", include(portal_urls.account_urlpatterns)),
+    path("portal/", include("recruitment.portal_urls")),
     path("trials/", include("trials.urls")),
     path("api/v1/", include(("trials.api.urls", "trials-api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,7 +6,13 @@ from django.urls import reverse
 from recruitment.models import User
 
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
-    User.Role.PATIENT: [("Home", "home"), ("Trials", "trials:list")],
+    User.Role.PATIENT: [
+        ("Home", "portal:home"),
+        ("My profile", "portal:profile"),
+        ("Consent", "portal:consent"),
+        ("My matches", "portal:matches"),
+        ("Trials", "trials:list"),
+    ],
     User.Role.SITE_STAFF: [("Home", "home"), ("Trials", "trials:list")],
     User.Role.SPONSOR: [("Home", "home"), ("Trials", "trials:list")],
     User.Role.CURATOR: [("Home", "home"), ("Trials", "trials:list"), ("Admin", "admin:index")],

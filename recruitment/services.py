@@ -3,10 +3,11 @@
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model
@@ -22,11 +23,13 @@ from recruitment.models import (
     Consent,
     ConsentEvent,
     Diagnosis,
+    FactSource,
     LabResult,
     Match,
     MatchEvent,
     PatientProfile,
     Procedure,
+    ProfileFact,
     SiteMembership,
     SponsorMembership,
     Therapy,
@@ -42,7 +45,6 @@ from recruitment.selectors import (
     matchable_profiles,
     patient_facts,
     patient_facts_many,
-    patient_has_active_consent,
     patients_with_live_matches,
     profile_ids_to_rematch,
     trials_for_matching,
@@ -386,19 +388,6 @@ def _same_name(typed: str, expected: str) -> bool:
     return " ".join(typed.split()).casefold() == " ".join(expected.split()).casefold()
 
 
-def _rematch_after_commit(patient: PatientProfile) -> None:
-    """Re-match the patient once the transaction commits, if they consent to matching.
-
-    TODO(issue 6): switch to the per-patient Celery task once recruitment/tasks.py provides it."""
-
-    def rematch() -> None:
-        profile = PatientProfile.objects.get(pk=patient.pk)
-        if patient_has_active_consent(patient=profile, purpose=ConsentDocument.Purpose.MATCHING):
-            match_upsert_for_patient(patient=profile, today=timezone.localdate())
-
-    transaction.on_commit(rematch)
-
-
 @transaction.atomic
 def consent_give(
     *,
@@ -413,7 +402,7 @@ def consent_give(
     """Record the patient's signature of `document` (the current version of its purpose).
 
     The typed name must be the account's full name. Signing what is already signed and open returns the
-    existing consent. A matching consent re-matches the patient after commit.
+    existing consent. A matching consent queues a re-match of the patient after commit.
     """
     PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
     expected = patient.user.get_full_name()
@@ -452,7 +441,7 @@ def consent_give(
         created_at=now,
     )
     if document.purpose == ConsentDocument.Purpose.MATCHING:
-        _rematch_after_commit(patient)
+        profile_changed(profile_id=patient.pk)
     return consent
 
 
@@ -565,3 +554,115 @@ def trial_interest_express(
     if existing is not None:
         return existing
     return TrialInterest.objects.create(patient=patient, trial=trial, match=match, contact_consent=consent)
+
+
+# Patient accounts and profile edits from the portal.
+
+VERIFY_SALT = "recruitment.portal.verify-email"
+VERIFY_MAX_AGE = timedelta(days=3)
+
+
+def email_verification_token(user: User) -> str:
+    """A signed, expiring token naming the account and the address it was sent to."""
+    return signing.dumps({"user": user.pk, "email": user.email}, salt=VERIFY_SALT)
+
+
+@transaction.atomic
+def patient_register(
+    *, email: str, password: str, first_name: str, last_name: str, verify_url: str
+) -> User | None:
+    """Create an inactive patient account with its profile and send the verification link after commit.
+
+    `verify_url` has `{token}` where the token goes. An address already registered gets no new account:
+    its owner is told by e-mail instead, so that the form does not reveal who is registered.
+    """
+    email = User.objects.normalize_email(email).lower()
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject="Someone tried to register with your e-mail address",
+                message=(
+                    "Someone, maybe you, tried to create an account with this e-mail address, which already "
+                    "has one. If it was you, sign in or reset your password. If not, you can ignore this.\n"
+                ),
+                from_email=None,
+                recipient_list=[email],
+            )
+        )
+        return None
+    user = User.objects.create_user(
+        email, password, role=User.Role.PATIENT, first_name=first_name.strip(), last_name=last_name.strip()
+    )
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    PatientProfile.objects.create(user=user)
+    link = verify_url.format(token=email_verification_token(user))
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="Confirm your e-mail address",
+            message=(
+                f"Hello {user.first_name},\n\nTo finish creating your account, open this link "
+                "within 3 days:\n\n"
+                f"{link}\n\nIf you did not ask for an account, you can ignore this e-mail.\n"
+            ),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    )
+    return user
+
+
+class VerificationError(ValueError):
+    """The verification link is broken, expired or for an address the account no longer has."""
+
+
+@transaction.atomic
+def patient_verify_email(*, token: str) -> User:
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=VERIFY_MAX_AGE)
+    except signing.SignatureExpired:
+        raise VerificationError("This link has expired. Register again to get a new one.") from None
+    except signing.BadSignature:
+        raise VerificationError("This link is not valid. Check that you copied all of it.") from None
+    user = User.objects.select_for_update().filter(pk=data["user"], email=data["email"]).first()
+    if user is None:
+        raise VerificationError("This link is not valid any more.")
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user
+
+
+def patient_profile_for(user: User) -> PatientProfile:
+    """The patient's profile, created on first use for patient accounts made outside the portal."""
+    profile, _ = PatientProfile.objects.get_or_create(user=user)
+    return profile
+
+
+@transaction.atomic
+def profile_update(*, profile: PatientProfile, fields: Mapping[str, Any]) -> PatientProfile:
+    """Save the patient's own profile fields (validated by the model); matching follows after commit."""
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    profile.updated_at = timezone.now()
+    profile.full_clean()
+    profile.save(update_fields=[*fields, "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def profile_fact_save(*, profile: PatientProfile, fact: ProfileFact, actor: User) -> ProfileFact:
+    """Add or change one of the patient's own facts, as self-reported; matching follows after commit."""
+    fact.patient = profile
+    fact.source = FactSource.SELF_REPORTED
+    fact.entered_by = actor
+    fact.entered_at = timezone.now()
+    fact.full_clean()
+    fact.save()
+    return fact
+
+
+@transaction.atomic
+def profile_fact_delete(*, fact: ProfileFact) -> None:
+    fact.delete()

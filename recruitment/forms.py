@@ -1,0 +1,273 @@
+"""Patient portal forms: registration, profile facts and consent. Labels and help texts are in plain words."""
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib.auth.forms import BaseUserCreationForm
+
+from nlp import terminology
+from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+ECOG_CHOICES = [
+    ("", "I don't know"),
+    ("0", "0 - I can do everything I did before my illness, without limits."),
+    ("1", "1 - I can't do hard physical work, but I can walk about and do light work, like housework."),
+    ("2", "2 - I can walk about and look after myself, but can't work. I'm up for more than half the day."),
+    ("3", "3 - I can only partly look after myself. I'm in bed or a chair for more than half the day."),
+    ("4", "4 - I can't look after myself at all. I'm in bed or a chair all day."),
+]
+
+ASSAYS = [
+    "22C3",
+    "SP263",
+    "SP142",
+    "28-8",
+    "FoundationOne CDx",
+    "Guardant360",
+    "NGS panel",
+    "PCR",
+    "FISH",
+    "IHC",
+]
+MEASURES = ["TPS", "CPS", "IC", "IHC", "H-score", "VAF"]
+SIGNATURES = {"TMB", "MSI", "MSI-H", "MMR", "DMMR"}
+UNITS = sorted({lab.unit for lab in terminology.labs().values()} | {"umol/L", "10^3/uL", "g/L", "mmol/L"})
+
+
+class RegistrationForm(BaseUserCreationForm):
+    """A new patient account. Names are asked for because consent is signed by typing the full name."""
+
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150)
+
+    class Meta:
+        model = User
+        fields = ("first_name", "last_name", "email")
+        labels: ClassVar[dict[str, str]] = {"email": "E-mail address"}
+
+    def validate_unique(self) -> None:
+        # Whether an address is registered is told only to its owner, by e-mail (see patient_register).
+        pass
+
+
+class ProfileForm(forms.ModelForm):
+    """About you: the facts kept on the profile itself."""
+
+    ecog = forms.TypedChoiceField(
+        label="How much can you do in a normal day?",
+        choices=ECOG_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Doctors call this your ECOG performance status. Pick the sentence closest to you.",
+    )
+    breastfeeding = forms.NullBooleanField(
+        label="Are you breastfeeding?",
+        required=False,
+        widget=forms.Select(choices=[("unknown", "Not stated"), ("true", "Yes"), ("false", "No")]),
+    )
+
+    class Meta:
+        model = PatientProfile
+        fields = (
+            "birth_date",
+            "sex",
+            "postcode",
+            "ecog",
+            "pregnancy_status",
+            "breastfeeding",
+            "history_confirmed_on",
+        )
+        labels: ClassVar[dict[str, str]] = {
+            "birth_date": "Date of birth",
+            "sex": "Sex recorded at birth",
+            "postcode": "Postcode or ZIP code",
+            "pregnancy_status": "Pregnancy",
+            "history_confirmed_on": "Date you last checked that the lists below are complete",
+        }
+        help_texts: ClassVar[dict[str, str]] = {
+            "postcode": "Used to find trial sites near you.",
+            "history_confirmed_on": "Leave empty if you are not sure the lists below are complete.",
+        }
+        widgets: ClassVar[dict[str, Any]] = {"birth_date": DATE, "history_confirmed_on": DATE}
+
+
+class DiagnosisForm(forms.ModelForm):
+    condition = forms.CharField(
+        label="Illness or condition",
+        help_text="Start typing and pick from the list, for example 'lung adenocarcinoma'.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-autocomplete": "condition"}),
+    )
+
+    class Meta:
+        model = Diagnosis
+        fields = ("presence", "diagnosed_on", "stage", "histology")
+        labels: ClassVar[dict[str, str]] = {
+            "presence": "Do you have it?",
+            "diagnosed_on": "When was it diagnosed?",
+            "stage": "Stage (if you know it)",
+            "histology": "Tissue type (if you know it)",
+        }
+        help_texts: ClassVar[dict[str, str]] = {"stage": "As written in your report, e.g. IIIB or IV."}
+        widgets: ClassVar[dict[str, Any]] = {"diagnosed_on": DATE}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        presence: Any = self.fields["presence"]
+        presence.choices = [("present", "Yes, I have it"), ("absent", "No, it was ruled out")]
+        if self.instance.pk:
+            self.fields["condition"].initial = self.instance.label
+
+    def _post_clean(self) -> None:
+        # Without a known condition the model has no code to check; the field already says what is wrong.
+        if "condition" not in self.errors:
+            super()._post_clean()  # type: ignore[misc]
+
+    def clean_condition(self) -> str:
+        text = self.cleaned_data["condition"].strip()
+        concept = _diagnosis_by_label(text)
+        if concept is None:
+            found, _ = terminology.link(text, "condition")
+            concept = found if found is not None and found.system == "diagnosis" else None
+        if concept is None:
+            raise forms.ValidationError("We could not find this condition. Please pick one from the list.")
+        self.instance.code, self.instance.label = concept.code, concept.label
+        return concept.label
+
+
+def _diagnosis_by_label(text: str) -> Any:
+    key = text.casefold()
+    for entry in terminology.vocabulary()["condition"]:
+        if key == entry.concept.code or key in (term.casefold() for term in entry.synonyms):
+            return entry.concept
+    return None
+
+
+class BiomarkerForm(forms.ModelForm):
+    class Meta:
+        model = Biomarker
+        fields = (
+            "gene",
+            "alteration_type",
+            "protein_change",
+            "status",
+            "measure",
+            "value",
+            "unit",
+            "assay",
+            "tested_on",
+        )
+        labels: ClassVar[dict[str, str]] = {
+            "gene": "Gene or marker",
+            "alteration_type": "What was found",
+            "protein_change": "Exact change (if given)",
+            "status": "Result",
+            "measure": "Score type (if given)",
+            "value": "Score or amount (if given)",
+            "unit": "Unit",
+            "assay": "Test used (if given)",
+            "tested_on": "Date of the test",
+        }
+        help_texts: ClassVar[dict[str, str]] = {
+            "gene": "As written in your report, e.g. EGFR, ALK, HER2, PD-L1, TMB.",
+            "protein_change": "e.g. L858R, exon 19 deletion, V600E.",
+            "value": "e.g. 50 for a PD-L1 score of 50%.",
+        }
+        widgets: ClassVar[dict[str, Any]] = {
+            "gene": forms.TextInput(attrs={"list": "genes", "autocomplete": "off"}),
+            "measure": forms.TextInput(attrs={"list": "measures", "autocomplete": "off"}),
+            "unit": forms.TextInput(attrs={"list": "biomarker-units", "autocomplete": "off"}),
+            "assay": forms.TextInput(attrs={"list": "assays", "autocomplete": "off"}),
+            "tested_on": DATE,
+        }
+
+    def clean_gene(self) -> str:
+        gene: str = self.cleaned_data["gene"].strip()
+        if gene.upper() in {"PD-L1", "PDL1"}:
+            return "CD274"
+        known = terminology.genes()
+        if gene not in known and gene.upper() not in known and gene.upper() not in SIGNATURES:
+            raise forms.ValidationError(
+                "We don't know this gene or marker. Check the spelling in your report."
+            )
+        return gene
+
+
+class LabResultForm(forms.ModelForm):
+    class Meta:
+        model = LabResult
+        fields = ("analyte", "value", "unit", "reference_low", "reference_high", "collected_on")
+        labels: ClassVar[dict[str, str]] = {
+            "analyte": "Test",
+            "value": "Result",
+            "unit": "Unit",
+            "reference_low": "Normal range: from",
+            "reference_high": "Normal range: to",
+            "collected_on": "Date of the blood test",
+        }
+        help_texts: ClassVar[dict[str, str]] = {
+            "analyte": "e.g. platelet count, total bilirubin.",
+            "unit": "Exactly as on your report, e.g. 10^9/L or mg/dL.",
+            "reference_high": "Your lab report usually prints the normal range beside the result.",
+        }
+        widgets: ClassVar[dict[str, Any]] = {
+            "analyte": forms.TextInput(attrs={"list": "labs", "autocomplete": "off"}),
+            "unit": forms.TextInput(attrs={"list": "lab-units", "autocomplete": "off"}),
+            "collected_on": DATE,
+        }
+
+
+class TherapyForm(forms.ModelForm):
+    class Meta:
+        model = Therapy
+        fields = ("drug", "line", "started_on", "ended_on")
+        labels: ClassVar[dict[str, str]] = {
+            "drug": "Medicine",
+            "line": "Treatment line (if you know it)",
+            "started_on": "Started",
+            "ended_on": "Stopped",
+        }
+        help_texts: ClassVar[dict[str, str]] = {
+            "drug": "Start typing, e.g. osimertinib or carboplatin.",
+            "line": "1 for the first treatment for this cancer, 2 for the next, and so on.",
+            "ended_on": "Leave empty if you still take it.",
+        }
+        widgets: ClassVar[dict[str, Any]] = {
+            "drug": forms.TextInput(attrs={"autocomplete": "off", "data-autocomplete": "therapy"}),
+            "started_on": DATE,
+            "ended_on": DATE,
+        }
+
+
+class ProcedureForm(forms.ModelForm):
+    class Meta:
+        model = Procedure
+        fields = ("name", "performed_on")
+        labels: ClassVar[dict[str, str]] = {"name": "Operation or procedure", "performed_on": "Date"}
+        help_texts: ClassVar[dict[str, str]] = {"name": "e.g. lobectomy, radiotherapy to the chest."}
+        widgets: ClassVar[dict[str, Any]] = {
+            "name": forms.TextInput(attrs={"autocomplete": "off", "data-autocomplete": "procedure"}),
+            "performed_on": DATE,
+        }
+
+
+class ConsentForm(forms.Form):
+    """Signing one consent document: nothing is pre-ticked and the full name is typed by hand."""
+
+    document = forms.IntegerField(widget=forms.HiddenInput)
+    read = forms.BooleanField(label="I have read this text and I agree to it.", required=True)
+    typed_name = forms.CharField(
+        label="Type your full name to sign",
+        max_length=200,
+        help_text="Typing your name here counts as your signature.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+
+class WithdrawForm(forms.Form):
+    purpose = forms.CharField(required=False, widget=forms.HiddenInput)
+    trial = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(label="Reason (optional)", max_length=500, required=False)

@@ -1,0 +1,443 @@
+"""The patient portal: registration, the patient's own profile, consent, matches and interest in trials.
+
+Every view below the registration ones serves the signed-in patient's own data only: objects are looked up
+through the patient's profile, so another patient's id is a 404, never a 403 that would confirm it exists.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from nlp import terminology
+from recruitment import selectors, services
+from recruitment.consent_pdf import consent_pdf
+from recruitment.fhir import patient_consents_bundle
+from recruitment.forms import (
+    ASSAYS,
+    MEASURES,
+    UNITS,
+    BiomarkerForm,
+    ConsentForm,
+    DiagnosisForm,
+    LabResultForm,
+    ProcedureForm,
+    ProfileForm,
+    RegistrationForm,
+    TherapyForm,
+    WithdrawForm,
+)
+from recruitment.http import AuthenticatedRequest
+from recruitment.models import (
+    Biomarker,
+    Consent,
+    Diagnosis,
+    LabResult,
+    PatientProfile,
+    Procedure,
+    ProfileFact,
+    Therapy,
+    User,
+)
+from trials.models import ConsentDocument, Trial
+
+Purpose = ConsentDocument.Purpose
+
+
+class PatientRequest(AuthenticatedRequest):
+    profile: PatientProfile
+
+
+PatientView = Callable[..., HttpResponse]
+
+
+def patient_only(view: PatientView) -> PatientView:
+    """Signed-in patients only; anyone else gets a 404 for patient pages. Attaches `request.profile`."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: PatientRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.role != User.Role.PATIENT:
+            raise Http404("Patient pages are for patients.")
+        request.profile = services.patient_profile_for(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    # Behind the proxy (SECURE_PROXY_SSL_HEADER), REMOTE_ADDR is the proxy; production should set the
+    # real client address there (e.g. gunicorn --forwarded-allow-ips), so only REMOTE_ADDR is trusted here.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# Registration and e-mail verification
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("portal:home")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        verify = request.build_absolute_uri(reverse("portal:verify", args=["TOKEN"])).replace(
+            "TOKEN", "{token}"
+        )
+        services.patient_register(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            first_name=form.cleaned_data["first_name"],
+            last_name=form.cleaned_data["last_name"],
+            verify_url=verify,
+        )
+        return render(request, "portal/register_done.html", {"email": form.cleaned_data["email"]})
+    return render(request, "portal/register.html", {"form": form})
+
+
+@require_GET
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        services.patient_verify_email(token=token)
+    except services.VerificationError as error:
+        return render(request, "portal/verify_failed.html", {"error": str(error)}, status=400)
+    messages.success(request, "Thank you, your e-mail address is confirmed. You can sign in now.")
+    return redirect("login")
+
+
+# Home
+
+
+@patient_only
+def home(request: PatientRequest) -> HttpResponse:
+    overview = selectors.consent_overview(patient=request.profile)
+    return render(
+        request,
+        "portal/home.html",
+        {
+            "consents": overview,
+            "match_count": len(selectors.patient_matches(patient=request.profile)),
+            "fact_count": sum(len(kind.rows(request.profile)) for kind in FACT_KINDS.values()),
+        },
+    )
+
+
+# Profile
+
+
+@dataclass(frozen=True)
+class FactKind:
+    """One kind of profile fact as the editor shows it: its model, form, and plain-language names."""
+
+    slug: str
+    model: type[ProfileFact]
+    form: type[forms.ModelForm]
+    title: str
+    singular: str
+    empty: str
+
+    def rows(self, profile: PatientProfile) -> list[Any]:
+        return list(self.model.objects.filter(patient=profile))  # type: ignore[attr-defined]
+
+
+FACT_KINDS: dict[str, FactKind] = {
+    kind.slug: kind
+    for kind in (
+        FactKind(
+            "diagnosis", Diagnosis, DiagnosisForm, "Illnesses and conditions", "an illness", "None added yet."
+        ),
+        FactKind(
+            "biomarker",
+            Biomarker,
+            BiomarkerForm,
+            "Tumour tests (biomarkers)",
+            "a test result",
+            "None added yet. Many trials look for these results.",
+        ),
+        FactKind("lab", LabResult, LabResultForm, "Blood tests", "a blood test", "None added yet."),
+        FactKind(
+            "therapy", Therapy, TherapyForm, "Medicines and treatments", "a medicine", "None added yet."
+        ),
+        FactKind(
+            "procedure",
+            Procedure,
+            ProcedureForm,
+            "Operations and procedures",
+            "a procedure",
+            "None added yet.",
+        ),
+    )
+}
+
+
+def _picker_lists() -> dict[str, list[str]]:
+    genes = sorted({*terminology.genes(), "PD-L1", "TMB", "MSI-H"})
+    labs = sorted(lab.label for lab in terminology.labs().values())
+    return {"genes": genes, "labs": labs, "assays": ASSAYS, "measures": MEASURES, "units": UNITS}
+
+
+@patient_only
+def profile(request: PatientRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.profile)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_update(
+                profile=request.profile, fields={name: form.cleaned_data[name] for name in form.fields}
+            )
+        except ValidationError as error:
+            _add_model_errors(form, error)
+        else:
+            messages.success(request, "Your profile is saved. Your matches are being updated.")
+            return redirect("portal:profile")
+    sections = [(kind, kind.rows(request.profile)) for kind in FACT_KINDS.values()]
+    return render(request, "portal/profile.html", {"form": form, "sections": sections})
+
+
+def _add_model_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    for field, errors in error.update_error_dict({}).items():
+        form.add_error(field if field in form.fields else None, list(errors))
+
+
+def _fact_kind(slug: str) -> FactKind:
+    kind = FACT_KINDS.get(slug)
+    if kind is None:
+        raise Http404("No such kind of fact.")
+    return kind
+
+
+@patient_only
+def fact_edit(request: PatientRequest, kind: str, pk: int | None = None) -> HttpResponse:
+    fact_kind = _fact_kind(kind)
+    instance = (
+        get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
+        if pk is not None
+        else fact_kind.model(patient=request.profile)
+    )
+    form = fact_kind.form(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_fact_save(profile=request.profile, fact=form.instance, actor=request.user)
+        except ValidationError as error:
+            _add_model_errors(form, error)
+        else:
+            messages.success(request, "Saved. Your matches are being updated.")
+            return redirect(reverse("portal:profile") + f"#{kind}")
+    context = {"form": form, "kind": fact_kind, "editing": pk is not None, **_picker_lists()}
+    return render(request, "portal/fact_form.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@patient_only
+def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
+    fact_kind = _fact_kind(kind)
+    fact = get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
+    services.profile_fact_delete(fact=fact)
+    messages.success(request, f"Removed {fact}. Your matches are being updated.")
+    return redirect(reverse("portal:profile") + f"#{kind}")
+
+
+@require_GET
+@patient_only
+def terms(request: PatientRequest, kind: str) -> JsonResponse:
+    """Suggestions for a profile field from the nlp terminology: preferred label first, then synonyms."""
+    if kind not in ("condition", "therapy", "procedure", "lab"):
+        raise Http404("No such vocabulary.")
+    query = " ".join(request.GET.get("q", "").lower().split())
+    results: list[dict[str, str]] = []
+    if len(query) >= 2:
+        for entry in terminology.vocabulary()[kind]:
+            hit = next((term for term in entry.synonyms if query in term.lower()), None)
+            if hit is not None:
+                results.append({"code": entry.concept.code, "label": entry.concept.label, "matched": hit})
+        results.sort(key=lambda r: (not r["label"].lower().startswith(query), len(r["label"])))
+    return JsonResponse({"results": results[:10]})
+
+
+# Consent
+
+
+@patient_only
+def consent(request: PatientRequest) -> HttpResponse:
+    context = {
+        "overview": selectors.consent_overview(patient=request.profile),
+        "history": selectors.patient_consents(patient=request.profile),
+        "share_consents": [
+            c
+            for c in selectors.patient_consents(patient=request.profile)
+            if c.purpose == Purpose.SHARE and c.withdrawn_at is None
+        ],
+    }
+    return render(request, "portal/consent.html", context)
+
+
+@require_POST
+@patient_only
+def consent_sign(request: PatientRequest) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    trial = None
+    if request.POST.get("trial"):
+        trial = get_object_or_404(Trial, pk=request.POST["trial"])
+    back = request.POST.get("next") or reverse("portal:consent")
+    if not back.startswith("/portal/"):
+        back = reverse("portal:consent")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, _consent_field_message(str(error)))
+        return redirect(back)
+    document = get_object_or_404(
+        ConsentDocument, pk=form.cleaned_data["document"], published_at__isnull=False
+    )
+    try:
+        services.consent_give(
+            patient=request.profile,
+            document=document,
+            typed_name=form.cleaned_data["typed_name"],
+            trial=trial,
+            ip_address=_client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            actor=request.user,
+        )
+    except services.ConsentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Thank you. Your consent is recorded: {document.get_purpose_display()}.")
+    return redirect(back)
+
+
+def _consent_field_message(error: str) -> str:
+    if error == "This field is required.":
+        return "To sign, tick the box to say you agree and type your full name."
+    return error
+
+
+@require_POST
+@patient_only
+def consent_withdraw(request: PatientRequest) -> HttpResponse:
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    purpose = form.cleaned_data.get("purpose") or ""
+    trial = None
+    if form.cleaned_data.get("trial"):
+        trial = get_object_or_404(Trial, pk=form.cleaned_data["trial"])
+    if purpose and purpose not in Purpose.values:
+        raise Http404("No such purpose.")
+    withdrawn = services.consent_withdraw(
+        patient=request.profile,
+        purposes=[purpose] if purpose else None,
+        trial=trial,
+        reason=form.cleaned_data.get("reason") or "",
+        actor=request.user,
+    )
+    if withdrawn:
+        labels = sorted({ConsentDocument.Purpose(c.purpose).label.lower() for c in withdrawn})
+        messages.success(request, f"Withdrawn, effective now: {', '.join(labels)}.")
+    else:
+        messages.info(request, "There was nothing to withdraw.")
+    return redirect("portal:consent")
+
+
+@require_GET
+@patient_only
+def consent_copy(request: PatientRequest, pk: int) -> HttpResponse:
+    signed = get_object_or_404(
+        Consent.objects.select_related("document", "trial"), pk=pk, patient=request.profile
+    )
+    response = HttpResponse(consent_pdf(signed), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="consent-{signed.pk}.pdf"'
+    return response
+
+
+@require_GET
+@patient_only
+def consent_fhir(request: PatientRequest) -> HttpResponse:
+    bundle = patient_consents_bundle(patient=request.profile)
+    response = HttpResponse(json.dumps(bundle, indent=2), content_type="application/fhir+json")
+    response["Content-Disposition"] = 'attachment; filename="my-consents.fhir.json"'
+    return response
+
+
+# Matches
+
+OUTCOME_WORDS = {
+    "satisfied": ("met", "You meet this."),
+    "violated": ("not-met", "You do not meet this."),
+    "unknown": ("unknown", "We don't know yet."),
+    "not_checkable": ("unknown", "The study team will check this with you."),
+}
+SECTION_WORDS = {"inclusion": "To take part you need", "exclusion": "You cannot take part if"}
+
+
+def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for criterion in criteria:
+        css, words = OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "We don't know yet."))
+        evidence = [e["text"] for atom in criterion.get("atoms", []) for e in atom.get("evidence", [])]
+        rows.append(
+            {
+                "section": SECTION_WORDS.get(criterion["section"], criterion["section"]),
+                "text": criterion["text"],
+                "css": css,
+                "words": words,
+                "evidence": list(dict.fromkeys(evidence)),
+                "questions": [s["text"] for s in criterion.get("to_settle", [])],
+            }
+        )
+    return rows
+
+
+@patient_only
+def matches(request: PatientRequest) -> HttpResponse:
+    context = {
+        "rows": selectors.patient_matches(patient=request.profile),
+        "matching_consent": selectors.patient_has_active_consent(
+            patient=request.profile, purpose=Purpose.MATCHING
+        ),
+    }
+    return render(request, "portal/matches.html", context)
+
+
+def _own_live_match(request: PatientRequest, pk: int) -> selectors.PatientMatch:
+    row = next((r for r in selectors.patient_matches(patient=request.profile) if r.match.pk == pk), None)
+    if row is None:
+        raise Http404("No such match.")
+    return row
+
+
+@patient_only
+def match_detail(request: PatientRequest, pk: int) -> HttpResponse:
+    row = _own_live_match(request, pk)
+    match = row.match
+    context = {
+        "row": row,
+        "match": match,
+        "criteria": _explained(match.criteria),
+        "questions": [s["text"] for s in match.to_settle],
+        "contact_consent": selectors.current_contact_consent(patient=request.profile),
+        "share_document": selectors.current_consent_document(purpose=Purpose.SHARE),
+        "sharing": selectors.patient_has_active_consent(
+            patient=request.profile, purpose=Purpose.SHARE, trial=match.trial
+        ),
+    }
+    return render(request, "portal/match_detail.html", context)
+
+
+@require_POST
+@patient_only
+def match_interest(request: PatientRequest, pk: int) -> HttpResponse:
+    row = _own_live_match(request, pk)
+    try:
+        services.trial_interest_express(patient=request.profile, trial=row.match.trial, match=row.match)
+    except services.ConsentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Thank you. The study team will be told that you are interested.")
+    return redirect("portal:match", pk=pk)

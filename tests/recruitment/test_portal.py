@@ -1,0 +1,342 @@
+"""The patient portal through real URLs: registration and verification, password reset, own data only,
+the profile editor, consent signing and withdrawal, matches with explanations and interest."""
+
+import re
+import time
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest, User
+from recruitment.services import email_verification_token, match_upsert_for_patient
+from tests.factories import TrialSiteFactory
+from tests.recruitment.conftest import TODAY
+from tests.recruitment.consent_helpers import Purpose, name_patient, publish_all, sign
+from tests.recruitment.test_match_services import EGFR_TRIAL, trial_with
+
+STRONG = "a-long-and-unusual-passphrase-42"
+
+
+@pytest.fixture
+def documents(db):
+    return publish_all()
+
+
+@pytest.fixture
+def elena_client(client, elena):
+    name_patient(elena)
+    client.force_login(elena.user)
+    return client
+
+
+def signs_in(client, email: str, password: str) -> bool:
+    response = client.post(reverse("login"), {"username": email, "password": password})
+    return response.status_code == 302
+
+
+def register(client, email="new@example.org"):
+    return client.post(
+        reverse("portal:register"),
+        {"first_name": "Nora", "last_name": "Berg", "email": email, "password1": STRONG, "password2": STRONG},
+    )
+
+
+@pytest.mark.django_db
+class TestRegistration:
+    def test_registering_sends_a_link_that_activates_the_account(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = register(client)
+        assert "Check your e-mail" in response.content.decode()
+        user = User.objects.get(email="new@example.org")
+        assert (user.is_active, user.role, user.get_full_name()) == (False, User.Role.PATIENT, "Nora Berg")
+        assert PatientProfile.objects.filter(user=user).exists()
+        assert not signs_in(client, "new@example.org", STRONG)
+        link = re.search(r"http://testserver(/portal/verify/\S+/)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
+        response = client.get(link, follow=True)
+        assert "your e-mail address is confirmed" in response.content.decode()
+        assert signs_in(client, "new@example.org", STRONG)
+
+    def test_a_tampered_or_expired_link_is_refused(self, client, pat):
+        pat.is_active = False
+        pat.save()
+        token = email_verification_token(pat)
+        assert client.get(reverse("portal:verify", args=[token + "x"])).status_code == 400
+        with mock.patch("django.core.signing.time.time", return_value=time.time() + 4 * 86400):
+            response = client.get(reverse("portal:verify", args=[token]))
+        assert response.status_code == 400
+        assert "expired" in response.content.decode()
+        pat.refresh_from_db()
+        assert not pat.is_active
+
+    def test_registering_a_known_address_tells_only_its_owner(
+        self, client, pat, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = register(client, email="pat@example.org")
+        assert "Check your e-mail" in response.content.decode()
+        assert User.objects.filter(email="pat@example.org").count() == 1
+        assert "already has one" in mail.outbox[0].body
+
+    def test_weak_passwords_are_refused_with_the_reason_beside_the_field(self, client):
+        response = client.post(
+            reverse("portal:register"),
+            {
+                "first_name": "N",
+                "last_name": "B",
+                "email": "n@example.org",
+                "password1": "short",
+                "password2": "short",
+            },
+        )
+        assert "too short" in response.content.decode()
+        assert not User.objects.filter(email="n@example.org").exists()
+
+    def test_password_reset_mails_a_link_that_sets_a_new_password(self, client, pat):
+        client.post(reverse("password_reset"), {"email": "pat@example.org"})
+        found = re.search(r"http://testserver(/accounts/password/reset/\S+/)", str(mail.outbox[0].body))
+        assert found is not None
+        link = found.group(1)
+        response = client.get(link, follow=True)
+        assert "Choose a new password" in response.content.decode()
+        response = client.post(
+            response.redirect_chain[-1][0], {"new_password1": STRONG, "new_password2": STRONG}, follow=True
+        )
+        assert "Your password is changed" in response.content.decode()
+        assert signs_in(client, "pat@example.org", STRONG)
+
+    def test_the_sign_in_page_links_to_registration_and_reset(self, client):
+        page = client.get(reverse("login")).content.decode()
+        assert reverse("portal:register") in page
+        assert reverse("password_reset") in page
+
+
+@pytest.mark.django_db
+class TestOwnDataOnly:
+    def test_another_patients_urls_are_404(self, client, elena, hana, documents, criteria):
+        name_patient(hana, "Hana", "Sato")
+        trial_with(criteria, EGFR_TRIAL)
+        name_patient(elena)
+        consent = sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = elena.matches.get()
+        biomarker = elena.biomarkers.first()
+        client.force_login(hana.user)
+        for url in (
+            reverse("portal:fact_edit", args=["biomarker", biomarker.pk]),
+            reverse("portal:consent_copy", args=[consent.pk]),
+            reverse("portal:match", args=[match.pk]),
+        ):
+            assert client.get(url).status_code == 404, url
+        assert client.post(reverse("portal:fact_delete", args=["biomarker", biomarker.pk])).status_code == 404
+        assert client.post(reverse("portal:match_interest", args=[match.pk])).status_code == 404
+        assert Biomarker.objects.filter(pk=biomarker.pk).exists()
+
+    def test_staff_do_not_get_patient_pages(self, client, sam):
+        client.force_login(sam)
+        assert client.get(reverse("portal:profile")).status_code == 404
+
+    def test_anonymous_visitors_are_sent_to_sign_in(self, client):
+        response = client.get(reverse("portal:matches"))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_patients_see_the_portal_in_the_navigation(self, client, pat):
+        client.force_login(pat)
+        page = client.get(reverse("portal:home")).content.decode()
+        for name in ("portal:profile", "portal:consent", "portal:matches"):
+            assert f'href="{reverse(name)}"' in page
+
+
+@pytest.mark.django_db
+class TestProfileEditor:
+    def test_adding_a_biomarker_normalises_the_gene_and_records_the_source(self, elena_client, elena):
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["biomarker"]),
+            {
+                "gene": "PD-L1",
+                "alteration_type": "expression",
+                "status": "positive",
+                "measure": "TPS",
+                "value": "60",
+                "unit": "%",
+                "assay": "22C3",
+            },
+        )
+        assert response.status_code == 302
+        added = elena.biomarkers.get(gene="CD274", value=60)
+        assert (added.source, added.entered_by) == ("self_reported", elena.user)
+
+    def test_model_validation_messages_show_beside_the_field(self, elena_client):
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["biomarker"]),
+            {
+                "gene": "CD274",
+                "alteration_type": "expression",
+                "status": "positive",
+                "value": "140",
+                "unit": "%",
+            },
+        )
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(
+            r'class="field has-error">.*?A percentage cannot exceed 100.*?id="id_value"', page, re.S
+        )
+
+    def test_a_therapy_that_ends_before_it_starts_is_refused(self, elena_client):
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["therapy"]),
+            {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-04-01"},
+        )
+        assert "cannot end before it started" in response.content.decode()
+
+    def test_a_diagnosis_is_picked_by_its_plain_name(self, elena_client, elena):
+        elena_client.post(
+            reverse("portal:fact_add", args=["diagnosis"]),
+            {"condition": "Small cell lung cancer", "presence": "present", "stage": "iiib"},
+        )
+        added = elena.diagnoses.get(code="sclc")
+        assert added.stage == "IIIB"
+
+    def test_an_unknown_condition_asks_to_pick_from_the_list(self, elena_client):
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["diagnosis"]), {"condition": "zzz", "presence": "present"}
+        )
+        assert "Please pick one from the list" in response.content.decode()
+
+    def test_ecog_is_explained_in_plain_words_and_saved(self, elena_client, elena):
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        assert "I can walk about and look after myself" in page
+        response = elena_client.post(
+            reverse("portal:profile"),
+            {
+                "birth_date": "1968-04-02",
+                "sex": "female",
+                "ecog": "2",
+                "pregnancy_status": "not_pregnant",
+                "breastfeeding": "false",
+            },
+        )
+        assert response.status_code == 302
+        elena.refresh_from_db()
+        assert (elena.ecog, elena.breastfeeding) == (2, False)
+
+    def test_pregnancy_rules_of_the_model_are_shown(self, elena_client):
+        response = elena_client.post(
+            reverse("portal:profile"),
+            {"sex": "male", "pregnancy_status": "pregnant", "breastfeeding": "unknown"},
+        )
+        assert "cannot be pregnant" in response.content.decode()
+
+    def test_removing_a_fact(self, elena_client, elena):
+        therapy = elena.therapies.get()
+        elena_client.post(reverse("portal:fact_delete", args=["therapy", therapy.pk]))
+        assert not elena.therapies.exists()
+
+    def test_terms_suggest_conditions_from_the_terminology(self, elena_client):
+        data = elena_client.get(reverse("portal:terms", args=["condition"]), {"q": "lung adeno"}).json()
+        assert {"code": "luad", "label": "lung adenocarcinoma"}.items() <= data["results"][0].items()
+        assert elena_client.get(reverse("portal:terms", args=["secrets"]), {"q": "ab"}).status_code == 404
+
+
+@pytest.mark.django_db
+class TestConsentPages:
+    def test_nothing_is_pre_ticked_and_each_purpose_is_separate(self, elena_client, documents):
+        page = elena_client.get(reverse("portal:consent")).content.decode()
+        assert page.count('name="read"') == 2
+        assert "checked" not in page
+        assert documents[Purpose.MATCHING].body in page
+
+    def test_signing_needs_the_tick_and_the_typed_name(self, elena_client, elena, documents):
+        url = reverse("portal:consent_sign")
+        response = elena_client.post(
+            url, {"document": documents[Purpose.MATCHING].pk, "typed_name": "Elena Rossi"}, follow=True
+        )
+        assert "tick the box" in response.content.decode()
+        elena_client.post(
+            url,
+            {"document": documents[Purpose.MATCHING].pk, "typed_name": "Elena Rossi", "read": "on"},
+            HTTP_USER_AGENT="TestBrowser/1.0",
+        )
+        consent = Consent.objects.get(patient=elena)
+        assert (consent.user_agent, consent.ip_address) == ("TestBrowser/1.0", "127.0.0.1")
+
+    def test_withdrawal_is_one_click_from_the_same_page(self, elena_client, elena, documents):
+        sign(elena, documents[Purpose.MATCHING])
+        page = elena_client.get(reverse("portal:consent")).content.decode()
+        assert "Withdraw: be matched with trials" in page
+        response = elena_client.post(reverse("portal:consent_withdraw"), {"purpose": "matching"}, follow=True)
+        assert "Withdrawn, effective now" in response.content.decode()
+        assert Consent.objects.get(patient=elena).withdrawn_at is not None
+
+    def test_the_signed_copy_and_fhir_export_download(self, elena_client, elena, documents):
+        consent = sign(elena, documents[Purpose.MATCHING])
+        pdf = elena_client.get(reverse("portal:consent_copy", args=[consent.pk]))
+        assert pdf["Content-Type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+        fhir = elena_client.get(reverse("portal:consent_fhir"))
+        assert fhir["Content-Type"] == "application/fhir+json"
+        assert fhir.json()["entry"][0]["resource"]["resourceType"] == "Consent"
+
+
+@pytest.mark.django_db
+class TestMatchesPage:
+    def test_matches_need_matching_consent(self, elena_client, elena, criteria, documents):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+        assert "Matching is off" in page
+
+    def test_a_match_shows_status_and_a_plain_explanation_per_criterion(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial = trial_with(criteria, EGFR_TRIAL, brief_title="Osimertinib after progression")
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+        assert "Osimertinib after progression" in page
+        assert "Eligible" in page
+        match = elena.matches.get(trial=trial)
+        detail = elena_client.get(reverse("portal:match", args=[match.pk])).content.decode()
+        assert "You meet this." in detail
+        assert "The study team will check this with you." in detail
+        assert "From your profile: EGFR exon 19 deletion positive" in detail
+
+    def test_interest_needs_contact_consent_then_is_recorded(self, elena_client, elena, criteria, documents):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = elena.matches.get(trial=trial)
+        url = reverse("portal:match_interest", args=[match.pk])
+        response = elena_client.post(url, follow=True)
+        assert "agree to be contacted" in response.content.decode()
+        sign(elena, documents[Purpose.CONTACT])
+        response = elena_client.post(url, follow=True)
+        assert "The study team will be told" in response.content.decode()
+        assert TrialInterest.objects.get(patient=elena).trial == trial
+
+    def test_the_nearest_site_distance_is_shown_when_both_have_coordinates(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        TrialSiteFactory.create(
+            trial=trial,
+            site__facility="Boston Thoracic",
+            site__latitude="42.3601",
+            site__longitude="-71.0589",
+        )
+        TrialSiteFactory.create(
+            trial=trial,
+            site__facility="Seattle Cancer",
+            site__latitude="47.6062",
+            site__longitude="-122.3321",
+        )
+        PatientProfile.objects.filter(pk=elena.pk).update(latitude="40.7128", longitude="-74.0060")
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+        assert re.search(r"Nearest site: Boston Thoracic, about 30\d km away", page)
