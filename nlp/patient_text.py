@@ -88,6 +88,19 @@ _LAB_VALUE = re.compile(
     rf"mg/l|mm3|/mm3|/ul|/µl|k/ul|x\s*10\^?9/l|x\s*10\^?3/ul|mm ?hg|mmhg|bpm|mg|ml/min(?:/1\.73\s*m2)?)?",
     re.IGNORECASE,
 )
+# Clinical-note cues the eligibility rules lack: notes deny and rule out, criteria exclude. They apply to a
+# mention later in the same clause ("denies chest pain", "concerning for lymphoma").
+_NOTE_NEGATION = re.compile(
+    r"\b(?:denies|denied|denying|negative for|unremarkable for|ruled out for|no signs? of|no evidence of|"
+    r"no (?:known|prior|previous|past)|free of|absence of|without)\b",
+    re.IGNORECASE,
+)
+_NOTE_UNCERTAINTY = re.compile(
+    r"\b(?:concerning for|suspicious for|suspect(?:ed)?|rule out|r/o|possible|possibly|questionable|"
+    r"differential(?: diagnosis)?(?: includes?)?|to exclude|evaluat(?:e|ion) for|work-?up for|"
+    r"risk of|at risk for|prophylaxis)\b",
+    re.IGNORECASE,
+)
 _TERM_KINDS: dict[str, FindingKind] = {
     "condition": "condition",
     "therapy": "therapy",
@@ -238,9 +251,13 @@ def _context() -> EligibilityContext:
 def _assertion(raw: str, text: str, start: int, end: int) -> PatientAssertion:
     if _about_relative(text, start, end):
         return "family"
-    if raw in ("negated", "hypothetical", "historical"):
-        return raw  # type: ignore[return-value]
-    return "present"
+    clause_start, _ = _clause_bounds(text, start, end)
+    before = text[clause_start:start]
+    if raw == "negated" or _NOTE_NEGATION.search(before):
+        return "negated"
+    if raw == "hypothetical" or _NOTE_UNCERTAINTY.search(before):
+        return "hypothetical"
+    return "historical" if raw == "historical" else "present"
 
 
 def _terms(text: str) -> Iterator[Finding]:

@@ -21,158 +21,24 @@ from dataclasses import dataclass
 from nlp.patient_text import PatientText
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "patient",
-        "patients",
-        "presents",
-        "presented",
-        "history",
-        "year",
-        "years",
-        "old",
-        "day",
-        "days",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "noted",
-        "showed",
-        "shows",
-        "reports",
-        "revealed",
-        "found",
-        "also",
-        "s",
-        "p",
-        "h",
-        "o",
-        "w",
-    ]
-)
-# The combined score is RELEVANCE_SHARE * relevance + the rest * fit, where fit is 0 for a violated
-# structured age/sex limit and otherwise falls with each violated text criterion, down to 0 at
-# MAX_COUNTED_VIOLATIONS (text-read violations are often parser misreadings: one alone must not bury a trial).
-# Chosen once on the whole TREC pool (docs/benchmarks.md), never per patient.
-RELEVANCE_SHARE = 0.4
+_STOPWORD_TEXT = """
+a about above after again against all also an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers him his how i if in into is it its itself just me more most my no nor not
+now of off on once only or other our out over own same she should so some such than that the their
+them then there these they this those through to too under until up very was we were what when where
+which while who whom why will with would you your patient patients presents presented history year
+years old day days week weeks month months noted showed shows reports revealed found also s p h o w
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# The combined score is RELEVANCE_SHARE * relevance + the rest * fit (see `fit`): violated criteria read
+# from text count one by one up to MAX_COUNTED_VIOLATIONS, because the parser misreads some and one alone
+# must not bury a trial. Relevance searches what a trial is about, with the patient's own conditions
+# counted CONDITION_BOOST times. All three were chosen once on the whole TREC pool (docs/benchmarks.md),
+# never per patient.
+RELEVANCE_SHARE = 0.5
 MAX_COUNTED_VIOLATIONS = 3
+CONDITION_BOOST = 3
 
 
 def tokenize(text: str) -> list[str]:
@@ -228,9 +94,15 @@ class TrialText:
     eligibility: str = ""
 
     def tokens(self) -> list[str]:
-        # Title, conditions and keywords say what the trial is about: they count twice.
-        topical = " ".join((self.title, *self.conditions, *self.keywords))
-        return tokenize(topical) * 2 + tokenize(self.summary) + tokenize(self.eligibility)
+        """All of the trial's text: what the BM25 baseline searches."""
+        return tokenize(
+            " ".join((self.title, *self.conditions, *self.keywords, self.summary, self.eligibility))
+        )
+
+    def topic_tokens(self) -> list[str]:
+        """What the trial is about. Its eligibility text is left out on purpose: a patient's words found
+        there are as often exclusions as inclusions (measured: docs/trec_error_classes.md)."""
+        return tokenize(" ".join((self.title, *self.conditions, *self.keywords)))
 
 
 @dataclass(frozen=True)
@@ -278,23 +150,26 @@ def patient_query(patient: PatientText) -> list[str]:
         kept.append(text[position:start])
         position = max(position, end)
     kept.append(text[position:])
-    labels = [
-        f.concept.label
-        for f in patient.findings
-        if f.concept is not None and f.assertion in ("present", "historical") and f.concept.code != "cancer"
-    ]
+    labels = []
+    for f in patient.findings:
+        if f.concept is not None and f.assertion in ("present", "historical") and f.concept.code != "cancer":
+            labels.extend([f.concept.label] * (CONDITION_BOOST if f.kind == "condition" else 1))
     return tokenize(" ".join(kept)) + tokenize(" ".join(labels))
 
 
+def fit(outcome: EligibilityOutcome) -> float:
+    """0-1: half the engine's score, half a count of violated criteria (0 for a structured exclusion)."""
+    if outcome.structured_not_met:
+        counted = 0.0
+    else:
+        counted = 1.0 - min(len(outcome.not_met), MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS
+    return 0.5 * outcome.score + 0.5 * counted
+
+
 def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:
-    """Relevance scaled by the verdict: a structured exclusion is decisive, a text-read one only counts."""
     if outcome is None:
         return relevance
-    if outcome.structured_not_met:
-        fit = 0.0
-    else:
-        fit = 1.0 - min(len(outcome.not_met), MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS
-    return RELEVANCE_SHARE * relevance + (1 - RELEVANCE_SHARE) * fit
+    return RELEVANCE_SHARE * relevance + (1 - RELEVANCE_SHARE) * fit(outcome)
 
 
 def rank_trials(
@@ -302,10 +177,10 @@ def rank_trials(
     trials: Sequence[TrialText],
     outcomes: Mapping[str, EligibilityOutcome] | None = None,
 ) -> list[RankedTrial]:
-    """Trials best first; with no outcomes this is BM25 alone."""
+    """Trials best first by topical relevance mixed with eligibility; with no outcomes, relevance alone."""
     if not trials:
         return []
-    index = BM25([trial.tokens() for trial in trials])
+    index = BM25([trial.topic_tokens() for trial in trials])
     query = patient_query(patient)
     raw = index.scores(query)
     best = max(raw) or 1.0
@@ -325,4 +200,25 @@ def rank_trials(
             )
         )
     ranked.sort(key=lambda r: (-r.score, -r.bm25, r.nct_id))
+    return ranked
+
+
+def rank_bm25(text: str, trials: Sequence[TrialText]) -> list[RankedTrial]:
+    """The baseline: plain BM25 of the whole patient text over all of each trial's text."""
+    if not trials:
+        return []
+    index = BM25([trial.tokens() for trial in trials])
+    query = tokenize(text)
+    raw = index.scores(query)
+    best = max(raw) or 1.0
+    ranked = []
+    for position, trial in enumerate(trials):
+        terms = index.term_scores(query, position)
+        matched = tuple(sorted(terms, key=lambda t: -terms[t]))
+        ranked.append(
+            RankedTrial(
+                trial.nct_id, raw[position] / best, raw[position] / best, raw[position], matched, None
+            )
+        )
+    ranked.sort(key=lambda r: (-r.score, r.nct_id))
     return ranked

@@ -54,7 +54,8 @@ def _birth_date(age: float | None, today: date) -> date | None:
 def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> PatientFacts:
     diagnoses = []
     for index, f in enumerate(patient.of("condition")):
-        if f.concept is None or f.assertion in ("family", "hypothetical"):
+        # A bare "tumour"/"cancer" is not a diagnosis: recorded, it would read as the patient's cancer type.
+        if f.concept is None or f.assertion in ("family", "hypothetical") or f.concept.code == "cancer":
             continue
         diagnoses.append(
             DiagnosisFact(

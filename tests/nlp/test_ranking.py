@@ -6,7 +6,16 @@ import pytest
 
 from nlp.metrics import auroc, dcg, ndcg_at_k, precision_at_k
 from nlp.patient_text import extract_patient_facts
-from nlp.ranking import BM25, EligibilityOutcome, TrialText, patient_query, rank_trials, tokenize
+from nlp.ranking import (
+    BM25,
+    EligibilityOutcome,
+    TrialText,
+    fit,
+    patient_query,
+    rank_bm25,
+    rank_trials,
+    tokenize,
+)
 
 
 def test_dcg_and_ndcg_by_hand():
@@ -86,3 +95,23 @@ def test_a_structured_exclusion_drops_an_on_topic_trial_below_an_eligible_one():
 
 def test_no_trials_no_ranking():
     assert rank_trials(extract_patient_facts(""), []) == []
+
+
+def test_baseline_searches_all_the_text_and_ours_only_the_topic():
+    trials = [
+        TrialText("NCT1", "Knee replacement", eligibility="Exclusion: asthma"),
+        TrialText("NCT2", "Asthma in adults"),
+    ]
+    baseline = rank_bm25("Woman with asthma", trials)
+    assert {r.nct_id for r in baseline if r.bm25 > 0} == {"NCT1", "NCT2"}
+    ours = rank_trials(extract_patient_facts("Woman with asthma"), trials)
+    assert [r.nct_id for r in ours if r.bm25 > 0] == ["NCT2"]
+
+
+def test_fit_halves_the_engine_score_and_the_violation_count():
+    assert fit(EligibilityOutcome("eligible", 1.0)) == 1.0
+    assert fit(EligibilityOutcome("ineligible", 0.0, not_met=("a",))) == pytest.approx(0.5 * 2 / 3)
+    structured = EligibilityOutcome(
+        "ineligible", 0.0, not_met=("sex: MALE",), structured_not_met=("sex: MALE",)
+    )
+    assert fit(structured) == 0.0

@@ -25,7 +25,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from nlp import parse_eligibility
 from nlp.metrics import auroc, ndcg_at_k, precision_at_k
 from nlp.patient_text import extract_patient_facts
-from nlp.ranking import EligibilityOutcome, RankedTrial, TrialText, rank_trials
+from nlp.ranking import EligibilityOutcome, RankedTrial, TrialText, rank_bm25, rank_trials
 from recruitment.matching import evaluate
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking
 from trials.importers.common import RecordError, TrialRecord
@@ -123,7 +123,7 @@ class Command(BaseCommand):
             }
             verdict_counts.update((judged[nct], outcome.overall) for nct, outcome in outcomes.items())
             ours = rank_trials(patient, trials, outcomes)
-            bm25 = rank_trials(patient, trials)
+            bm25 = rank_bm25(queries[qid], trials)
             shuffled = sorted(judged)
             rng.shuffle(shuffled)
             rankings: dict[str, list[tuple[str, float]]] = {
