@@ -2,8 +2,9 @@
 
     python manage.py bench_trec [--data ../shared/data] [--seed 2021] [--explain trec-20211]
 
-For each patient, the judged trials present in ctgov_legacy_xml.tgz are ranked three ways in the same run:
-ours (patient text -> facts -> three-valued eligibility, combined with BM25), BM25 alone, and random (seeded).
+For each patient, the judged trials present in ctgov_legacy_xml.tgz are ranked in the same run: ours (patient
+text -> facts -> three-valued eligibility, combined with topical BM25), "topic" (ours without eligibility, an
+ablation), the BM25 baseline (whole patient text over all trial text) and random (seeded).
 No database: trials are read from the archive with the legacy-XML importer's parser.
 """
 
@@ -105,7 +106,8 @@ class Command(BaseCommand):
         )
         rng = random.Random(options["seed"])  # noqa: S311  (a seeded baseline, not a secret)
         runs: dict[str, dict[str, list[float]]] = {
-            name: {"ndcg": [], "p10": [], "pos": [], "neg": []} for name in ("ours", "bm25", "random")
+            name: {"ndcg": [], "p10": [], "pos": [], "neg": []}
+            for name in ("ours", "topic", "bm25", "random")
         }
         per_patient_auroc: dict[str, list[float]] = {name: [] for name in runs}
         verdict_counts: Counter[tuple[int, str]] = Counter()
@@ -128,6 +130,7 @@ class Command(BaseCommand):
             rng.shuffle(shuffled)
             rankings: dict[str, list[tuple[str, float]]] = {
                 "ours": [(r.nct_id, r.score) for r in ours],
+                "topic": [(r.nct_id, r.score) for r in rank_trials(patient, trials)],
                 "bm25": [(r.nct_id, r.score) for r in bm25],
                 "random": [(nct, 1.0 - i / len(shuffled)) for i, nct in enumerate(shuffled)],
             }
