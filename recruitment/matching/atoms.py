@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 from nlp import terminology
@@ -143,14 +143,21 @@ def _window_text(window: TimeWindow | None) -> str:
 # -- conditions -------------------------------------------------------------------------------------------
 
 
+@cache
+def _is_a(code: str, ancestor_code: str) -> bool:
+    # Matching asks the same few hundred questions of a small, fixed hierarchy millions of times.
+    return terminology.is_a(code, ancestor_code)
+
+
+@cache
 def _is_oncologic(code: str) -> bool:
-    return any(terminology.is_a(code, root) for root in ONCOLOGY_ROOTS)
+    return any(_is_a(code, root) for root in ONCOLOGY_ROOTS)
 
 
 def _dx_matches(patient_code: str, wanted: str) -> bool:
     if wanted == "cancer":
         return _is_oncologic(patient_code)
-    return terminology.is_a(patient_code, wanted)
+    return _is_a(patient_code, wanted)
 
 
 def condition(atom: Atom, ctx: Context) -> AtomResult:
@@ -182,7 +189,7 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         return _result(
             atom, Truth.NOT_MET, f"{label} diagnosed outside{_window_text(atom.window)}", map(_ev, matching)
         )
-    broader = [d for d in present if d.code != wanted and terminology.is_a(wanted, d.code)]
+    broader = [d for d in present if d.code != wanted and _is_a(wanted, d.code)]
     if broader and wanted in _SUBTYPE_PANELS:
         panel = _receptor_panel(
             replace(atom, concept=Concept("biomarker", _SUBTYPE_PANELS[wanted], label)), ctx
@@ -196,7 +203,7 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
             f"Histology/subtype confirming {label} not on file",
             map(_ev, broader),
         )
-    ruled_out = [d for d in ctx.facts.diagnoses if not d.present and terminology.is_a(wanted, d.code)]
+    ruled_out = [d for d in ctx.facts.diagnoses if not d.present and _is_a(wanted, d.code)]
     if ruled_out:
         return _result(atom, Truth.NOT_MET, f"{label} ruled out", map(_ev, ruled_out))
     own_cancer = [d for d in present if _is_oncologic(d.code)]
@@ -618,11 +625,24 @@ def _lab_value_in(atom: Atom, result: LabFact) -> float | str:
         if not result.unit or result.unit.strip() in ("1", "ratio"):
             return result.value
         return f"the criterion gives no unit to compare {result.unit} with"
-    analyte = _lab_codes_by_loinc().get(result.loinc)
+    conversion = _conversion(result.unit, atom.unit, _lab_codes_by_loinc().get(result.loinc))
+    if isinstance(conversion, str):
+        return conversion
+    scale, offset = conversion
+    return result.value if (scale, offset) == (1.0, 0.0) else scale * result.value + offset
+
+
+@lru_cache(maxsize=4096)
+def _conversion(unit: str, wanted: str, analyte: str | None) -> tuple[float, float] | str:
+    """Unit conversions are affine (pint's units here have no logarithmic scales), so two points give it
+    once per pair of units instead of a pint parse per comparison; or why the units cannot be compared."""
+    source, target = _repair_unit(unit), _repair_unit(wanted)
     try:
-        return convert(result.value, _repair_unit(result.unit), _repair_unit(atom.unit), analyte=analyte)
+        zero = convert(0.0, source, target, analyte=analyte)
+        one = convert(1.0, source, target, analyte=analyte)
     except (UnitError, KeyError) as error:
         return f"units not comparable: {error}"
+    return one - zero, zero
 
 
 def _lab_limit(atom: Atom, result: LabFact) -> AtomResult:
@@ -664,7 +684,7 @@ def therapy(atom: Atom, ctx: Context) -> AtomResult:
     matching = [
         t
         for t in ctx.facts.therapies
-        if t.drug == code or code in t.classes or any(terminology.is_a(c, code) for c in t.classes)
+        if t.drug == code or code in t.classes or any(_is_a(c, code) for c in t.classes)
     ]
     return _events(
         atom,

@@ -23,19 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from nlp import terminology
 from nlp.model import And, Atom, Criterion, Node, Or
-from recruitment.matching.atoms import _HER2_LOW, GENERIC_ASSAYS, ONCOLOGY_ROOTS, age_on, compare
+from recruitment.matching.atoms import _HER2_LOW, GENERIC_ASSAYS, _is_a, _is_oncologic, age_on, compare
 from recruitment.matching.facts import PatientFacts
 
 # ("dx", code) | ("gene", symbol) | ("sex", label) | ("age", comparator, value, value_high)
 Key = tuple[object, ...]
 # Alternatives: the requirement holds unless every alternative is refuted.
 Requirement = frozenset[Key]
-
-
-def _is_oncologic(code: str) -> bool:
-    return any(terminology.is_a(code, root) for root in ONCOLOGY_ROOTS)
 
 
 def _atom_key(atom: Atom) -> Key | None:
@@ -127,8 +122,7 @@ class PatientKeys:
         if kind == "dx":
             wanted = str(key[1])
             return self.has_cancer and not any(
-                terminology.is_a(code, wanted) or terminology.is_a(wanted, code)
-                for code in self.present_codes
+                _is_a(code, wanted) or _is_a(wanted, code) for code in self.present_codes
             )
         if kind == "gene":
             return key[1] in self.negative_genes
@@ -228,7 +222,7 @@ class CandidateIndex:
             wanted = str(key[1])
             found = set(self._no_cancer)
             for code, patient_ids in self._by_code.items():
-                if terminology.is_a(code, wanted) or terminology.is_a(wanted, code):
+                if _is_a(code, wanted) or _is_a(wanted, code):
                     found |= patient_ids
             return found
         if kind == "gene":
