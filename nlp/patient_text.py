@@ -38,8 +38,9 @@ FindingKind = Literal[
 PatientAssertion = Literal["present", "negated", "historical", "hypothetical", "family"]
 
 _AGE = re.compile(
-    r"\b(?P<n>\d{1,3}(?:\.\d)?)[\s-]*(?P<unit>year|yr|month|mo|week|wk|day)s?[\s-]*old\b"
-    r"|\b(?P<n2>\d{1,3})\s*(?:yo|y/o|y\.o\.|yrs? old)(?![\w/])"
+    r"\b(?P<n>\d{1,3}(?:\.\d)?)[\s-]*(?P<unit>year|yr|month|mo|week|wk|day)s?[\s-]*"
+    r"(?:old\b|(?=(?:wom|m)an\b|(?:fe)?male\b|boy\b|girl\b|lady\b|gentleman\b))"
+    r"|\b(?P<n2>\d{1,3})\s*(?:yo|y/o|y\.o\.|yrs? old)(?![\w/])(?:\s+(?P<sexletter2>[MF])\b)?"
     r"|\b(?:aged?|age of)\s+(?P<n3>\d{1,3})\b"
     r"|^\s*(?P<n4>\d{1,3})\s*(?:-?\s*(?:yo|y/o)\s*)?(?P<sexletter>[MF])\b",
     re.IGNORECASE | re.MULTILINE,
@@ -209,12 +210,11 @@ def _age(text: str) -> Iterator[Finding]:
 
 def _sex(text: str) -> Iterator[Finding]:
     for m in _AGE.finditer(text):
-        letter = m.group("sexletter")
+        group = "sexletter" if m.group("sexletter") else "sexletter2"
+        letter = m.group(group)
         if letter:
             status = "female" if letter.upper() == "F" else "male"
-            yield _finding(
-                text, "sex", m.start("sexletter"), m.end("sexletter"), 0.8, "sex.letter", status=status
-            )
+            yield _finding(text, "sex", m.start(group), m.end(group), 0.8, "sex.letter", status=status)
     nouns = [m for m in _SEX_NOUN.finditer(text) if not _about_relative(text, m.start(), m.end())]
     for m in nouns[:1]:
         status = "female" if m.group("f") else "male"
@@ -350,7 +350,10 @@ def _labs(text: str) -> Iterator[Finding]:
         if value is None:
             continue
         loinc, label, default_unit = by_name[name.lower()]
+        number = float(value.group("num").replace(",", ""))
         unit = value.group("unit") or default_unit
+        if not value.group("unit") and default_unit == "10^9/L" and number >= 1000:
+            unit = "/uL"  # notes write counts per microlitre ("Plt: 350000"), not in 10^9/L
         yield Finding(
             "lab",
             text[m.start() : value.end()],
@@ -359,7 +362,7 @@ def _labs(text: str) -> Iterator[Finding]:
             "patient.lab.value",
             _assertion("present", text, m.start(), m.end()),
             Concept("loinc", loinc, label),
-            value=float(value.group("num").replace(",", "")),
+            value=number,
             unit=unit,
         )
 

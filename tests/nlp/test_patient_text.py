@@ -116,3 +116,24 @@ def test_clinical_fragments_in_any_order_never_crash(words):
     text = " ".join(words)
     for finding in extract_patient_facts(text).findings:
         assert text[finding.span[0] : finding.span[1]] == finding.text
+
+
+def test_a_count_without_unit_is_per_microlitre_when_large():
+    platelets = extract_patient_facts("Plt: 350000").of("lab")
+    assert platelets[0].unit == "/uL"
+    assert platelets[0].value == 350000
+
+
+@pytest.mark.parametrize(
+    ("text", "age", "sex"),
+    [
+        ("Fernandez is a 41 year man who is a professional soccer player.", 41, "male"),
+        ("A 75 yo M w/ metastatic papillary thyroid cancer", 75, "male"),
+        ("79 yo F with multifactorial chronic hypoxemia", 79, "female"),
+        ("A 6-month-old boy with fever", 0.5, "male"),
+    ],
+)
+def test_age_and_sex_in_note_shorthand(text, age, sex):
+    result = extract_patient_facts(text)
+    assert result.age == pytest.approx(age)
+    assert result.sex == sex
