@@ -15,7 +15,9 @@ def context() -> Language:
 def _assertion(context: Language, text: str, target: str) -> str:
     doc = context.make_doc(text)
     start = text.index(target)
-    doc.spans["atoms"] = [doc.char_span(start, start + len(target))]
+    span = doc.char_span(start, start + len(target))
+    assert span is not None, f"{target!r} does not fall on token boundaries in {text!r}"
+    doc.spans["atoms"] = [span]
     doc = context(doc)
     return str(doc.spans["atoms"][0]._.assertion)
 
