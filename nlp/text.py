@@ -113,6 +113,7 @@ _CATEGORY = re.compile(r"^[A-Z][A-Z /&,-]{3,60}:\s*$")
 _OR_GROUP = re.compile(
     r"\b(?:at least one of|any of|one of the following|any one of|one or more of|either)\b", re.IGNORECASE
 )
+_AND_GROUP = re.compile(r"\b(?:all of the following|all of these|each of the following)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -130,7 +131,15 @@ class Item:
         return text[self.start : self.end].rstrip().endswith(":")
 
     def is_or_group(self, text: str) -> bool:
-        return bool(_OR_GROUP.search(text[self.start : self.end]))
+        """Whether the sub-items are alternatives: any one of them settles the header.
+
+        Under an exclusion heading each listed item excludes on its own ("Patients with the following
+        conditions are excluded:"), so there the items are alternatives unless the header asks for all.
+        """
+        header = text[self.start : self.end]
+        if _OR_GROUP.search(header):
+            return True
+        return self.section == "exclusion" and not _AND_GROUP.search(header)
 
 
 def _marker_kind(marker: str) -> str:

@@ -103,3 +103,28 @@ def test_structured_age_and_sex_fields_become_demographic_atoms() -> None:
 
 def test_sex_all_adds_no_restriction() -> None:
     assert parse_eligibility("", sex="ALL").criteria == []
+
+
+def test_items_under_an_exclusion_lead_in_each_exclude_on_their_own() -> None:
+    # NCT00002067: "Patients with the following conditions are excluded:" then one bullet per condition.
+    text = (
+        "Exclusion Criteria:\n"
+        "Patients with the following conditions are excluded:\n"
+        "  -  Dementia\n"
+        "  -  Active uncontrolled systemic infections at the start of treatment.\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert criterion.section == "exclusion"
+    assert isinstance(criterion.tree, Or)
+    assert len(criterion.tree.children) == 2
+
+
+def test_an_exclusion_header_that_asks_for_all_of_its_items_stays_an_and_group() -> None:
+    text = (
+        "Exclusion Criteria:\n"
+        "* Patients meeting all of the following:\n"
+        "    * ECOG 2\n"
+        "    * Platelets < 100 x 10^9/L\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, And)
