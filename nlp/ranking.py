@@ -116,6 +116,9 @@ class EligibilityOutcome:
     unknown: tuple[str, ...] = ()
     # Violated criteria from the registry's structured age and sex fields: far more reliable than text.
     structured_not_met: tuple[str, ...] = ()
+    # Violated text criteria that the registry's structured fields contradict (a text-read sex requirement
+    # in a trial declared for all sexes): shown, but not counted against the trial.
+    contradicted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,11 +162,15 @@ def patient_query(patient: PatientText) -> list[str]:
 
 def fit(outcome: EligibilityOutcome) -> float:
     """0-1: half the engine's score, half a count of violated criteria (0 for a structured exclusion)."""
+    violations = len(outcome.not_met) - len(outcome.contradicted)
+    score = outcome.score
+    if outcome.overall == "ineligible" and not violations:
+        score = 0.5  # only contradicted violations: as undecided as a possible match with nothing settled
     if outcome.structured_not_met:
         counted = 0.0
     else:
-        counted = 1.0 - min(len(outcome.not_met), MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS
-    return 0.5 * outcome.score + 0.5 * counted
+        counted = 1.0 - min(violations, MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS
+    return 0.5 * score + 0.5 * counted
 
 
 def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:

@@ -20,7 +20,8 @@ from recruitment.matching.facts import (
     ProcedureFact,
     TherapyFact,
 )
-from recruitment.matching.results import Outcome, TrialVerdict
+from recruitment.matching.logic import Truth
+from recruitment.matching.results import CriterionVerdict, Outcome, TrialVerdict
 
 _OWN = ("present", "historical")
 # Criteria nlp.parse_eligibility builds from the registry's minimum/maximum age and sex fields.
@@ -138,9 +139,32 @@ def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:
         met=texts(Outcome.SATISFIED),
         not_met=texts(Outcome.VIOLATED),
         unknown=texts(Outcome.UNKNOWN),
-        structured_not_met=tuple(
-            c.text
-            for c in verdict.criteria
-            if c.outcome is Outcome.VIOLATED and c.span == (0, 0) and c.text.startswith(_STRUCTURED)
-        ),
+        structured_not_met=tuple(c.text for c in verdict.criteria if _structured(c) and _violated(c)),
+        contradicted=_contradicted_by_registry(verdict.criteria),
+    )
+
+
+def _structured(criterion: CriterionVerdict) -> bool:
+    return criterion.span == (0, 0) and criterion.text.startswith(_STRUCTURED)
+
+
+def _violated(criterion: CriterionVerdict) -> bool:
+    return criterion.outcome is Outcome.VIOLATED
+
+
+def _contradicted_by_registry(criteria: tuple[CriterionVerdict, ...]) -> tuple[str, ...]:
+    """Violated text criteria decided only by sex when the registry's structured sex field accepts all.
+
+    Sex words in criteria text are mostly conditions on something else ("Women must not be pregnant",
+    "Men and women with ..."), which the parser reads as a sex requirement; the structured field is what the
+    sponsor declared.
+    """
+    if any(_structured(c) and c.text.startswith("sex:") for c in criteria):
+        return ()
+    return tuple(
+        c.text
+        for c in criteria
+        if _violated(c)
+        and not _structured(c)
+        and all(a.reason.startswith("sex ") for a in c.atoms if a.truth in (Truth.MET, Truth.NOT_MET))
     )

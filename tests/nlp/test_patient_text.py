@@ -1,13 +1,18 @@
 """Facts from free-text patient summaries: real-style phrasings (TREC CT 2021 topics) and robustness."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nlp import parse_eligibility
 from nlp.patient_text import extract_patient_facts
+from recruitment.matching import evaluate
+from recruitment.matching.atoms import age_on
+from recruitment.matching.from_text import facts_from_text, outcome_for_ranking
 
 FIXTURES = [
     json.loads(line)
@@ -137,3 +142,32 @@ def test_age_and_sex_in_note_shorthand(text, age, sex):
     result = extract_patient_facts(text)
     assert result.age == pytest.approx(age)
     assert result.sex == sex
+
+
+TODAY = date(2021, 4, 1)
+
+
+def test_text_facts_feed_the_engine():
+    patient = extract_patient_facts(
+        "A 45-year-old man with hypertension, no history of diabetes; his mother had breast cancer. "
+        "Creatinine 1.1 mg/dL. ECOG 1."
+    )
+    facts = facts_from_text(patient, today=TODAY, ref="p1")
+    assert facts.sex == "male"
+    assert facts.ecog == 1
+    assert facts.pregnancy_status == "not_applicable"
+    assert facts.birth_date is not None
+    assert age_on(facts.birth_date, TODAY) == 45
+    by_code = {d.code: d.present for d in facts.diagnoses}
+    assert by_code["hypertension"] is True
+    assert by_code["diabetes"] is False
+    assert "breast_cancer" not in by_code
+    assert any(lab.loinc == "2160-0" and lab.value == 1.1 for lab in facts.labs)
+
+
+def test_a_structured_sex_limit_is_a_structured_exclusion_for_ranking():
+    facts = facts_from_text(extract_patient_facts("A 45-year-old man."), today=TODAY)
+    criteria = parse_eligibility("Inclusion Criteria:\n- Adults", sex="FEMALE").criteria
+    outcome = outcome_for_ranking(evaluate(criteria, facts, today=TODAY))
+    assert outcome.overall == "ineligible"
+    assert outcome.structured_not_met == ("sex: FEMALE",)

@@ -115,3 +115,13 @@ def test_fit_halves_the_engine_score_and_the_violation_count():
         "ineligible", 0.0, not_met=("sex: MALE",), structured_not_met=("sex: MALE",)
     )
     assert fit(structured) == 0.0
+
+
+def test_a_violation_the_registry_contradicts_does_not_count():
+    misread = EligibilityOutcome(
+        "ineligible",
+        0.0,
+        not_met=("Women must not be pregnant",),
+        contradicted=("Women must not be pregnant",),
+    )
+    assert fit(misread) == fit(EligibilityOutcome("possibly_eligible", 0.5))
