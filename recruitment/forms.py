@@ -36,7 +36,15 @@ SIGNATURES = {"TMB", "MSI", "MSI-H", "MMR", "DMMR"}
 UNITS = sorted({lab.unit for lab in terminology.labs().values()} | {"umol/L", "10^3/uL", "g/L", "mmol/L"})
 
 
-class RegistrationForm(BaseUserCreationForm):
+class PlainLabels:
+    """Labels without Django's trailing colon: they read as plain questions and names."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class RegistrationForm(PlainLabels, BaseUserCreationForm):
     """A new patient account. Names are asked for because consent is signed by typing the full name."""
 
     first_name = forms.CharField(label="First name", max_length=150)
@@ -52,7 +60,7 @@ class RegistrationForm(BaseUserCreationForm):
         pass
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(PlainLabels, forms.ModelForm):
     """About you: the facts kept on the profile itself."""
 
     ecog = forms.TypedChoiceField(
@@ -95,7 +103,7 @@ class ProfileForm(forms.ModelForm):
         widgets: ClassVar[dict[str, Any]] = {"birth_date": DATE, "history_confirmed_on": DATE}
 
 
-class DiagnosisForm(forms.ModelForm):
+class DiagnosisForm(PlainLabels, forms.ModelForm):
     condition = forms.CharField(
         label="Illness or condition",
         help_text="Start typing and pick from the list, for example 'lung adenocarcinoma'.",
@@ -146,7 +154,7 @@ def _diagnosis_by_label(text: str) -> Any:
     return None
 
 
-class BiomarkerForm(forms.ModelForm):
+class BiomarkerForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = Biomarker
         fields = (
@@ -196,7 +204,7 @@ class BiomarkerForm(forms.ModelForm):
         return gene
 
 
-class LabResultForm(forms.ModelForm):
+class LabResultForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = LabResult
         fields = ("analyte", "value", "unit", "reference_low", "reference_high", "collected_on")
@@ -220,7 +228,7 @@ class LabResultForm(forms.ModelForm):
         }
 
 
-class TherapyForm(forms.ModelForm):
+class TherapyForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = Therapy
         fields = ("drug", "line", "started_on", "ended_on")
@@ -242,7 +250,7 @@ class TherapyForm(forms.ModelForm):
         }
 
 
-class ProcedureForm(forms.ModelForm):
+class ProcedureForm(PlainLabels, forms.ModelForm):
     class Meta:
         model = Procedure
         fields = ("name", "performed_on")
@@ -254,7 +262,7 @@ class ProcedureForm(forms.ModelForm):
         }
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(PlainLabels, forms.Form):
     """Signing one consent document: nothing is pre-ticked and the full name is typed by hand."""
 
     document = forms.IntegerField(widget=forms.HiddenInput)
@@ -267,7 +275,7 @@ class ConsentForm(forms.Form):
     )
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(PlainLabels, forms.Form):
     purpose = forms.CharField(required=False, widget=forms.HiddenInput)
     trial = forms.IntegerField(required=False, widget=forms.HiddenInput)
     reason = forms.CharField(label="Reason (optional)", max_length=500, required=False)

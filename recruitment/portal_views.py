@@ -367,9 +367,14 @@ def consent_fhir(request: PatientRequest) -> HttpResponse:
 
 # Matches
 
+# What each outcome means to the patient; an exclusion rule is "met" when it does not apply to them.
 OUTCOME_WORDS = {
-    "satisfied": ("met", "You meet this."),
-    "violated": ("not-met", "You do not meet this."),
+    ("inclusion", "satisfied"): ("met", "You meet this."),
+    ("inclusion", "violated"): ("not-met", "You do not meet this."),
+    ("exclusion", "satisfied"): ("met", "This does not apply to you."),
+    ("exclusion", "violated"): ("not-met", "This applies to you, so you cannot take part."),
+}
+UNSETTLED_WORDS = {
     "unknown": ("unknown", "We don't know yet."),
     "not_checkable": ("unknown", "The study team will check this with you."),
 }
@@ -379,7 +384,10 @@ SECTION_WORDS = {"inclusion": "To take part you need", "exclusion": "You cannot 
 def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for criterion in criteria:
-        css, words = OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "We don't know yet."))
+        css, words = OUTCOME_WORDS.get(
+            (criterion["section"], criterion["outcome"]),
+            UNSETTLED_WORDS.get(criterion["outcome"], UNSETTLED_WORDS["unknown"]),
+        )
         evidence = [e["text"] for atom in criterion.get("atoms", []) for e in atom.get("evidence", [])]
         rows.append(
             {
