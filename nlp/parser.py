@@ -268,24 +268,32 @@ class _Builder:
         return Except(self.combine(main, item.section), clause)
 
     def combine(self, indices: list[int], section: Section, in_exception: bool = False) -> Node:
-        """Atoms joined by "or" (or by commas in a list ending in "or") form an Or; other runs are And-ed."""
+        """Atoms joined by "or" (or by commas in a list ending in "or") form an Or; other runs are And-ed.
+
+        In an exclusion, a bare comma list ("HIV, hepatitis B, hepatitis C") names things that each exclude
+        on their own, so it is an Or there too; an exception's list stays a conjunction.
+        """
+        comma_means_or = section == "exclusion" and not in_exception
         runs: list[list[Node]] = [[self.atom_node(indices[0], section, in_exception)]]
         run_is_or: list[bool] = [False]
+        run_says_or: list[bool] = [False]
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             node = self.atom_node(current, section, in_exception)
             link = _link(gap)
             if link in ("or", "list"):
                 runs[-1].append(node)
-                run_is_or[-1] = run_is_or[-1] or link == "or"
+                run_says_or[-1] = run_says_or[-1] or link == "or"
+                run_is_or[-1] = run_is_or[-1] or link == "or" or comma_means_or
             else:
                 runs.append([node])
                 run_is_or.append(False)
+                run_says_or.append(False)
         groups: list[Node] = []
-        for run, is_or in zip(runs, run_is_or, strict=True):
+        for run, is_or, says_or in zip(runs, run_is_or, run_says_or, strict=True):
             if len(run) == 1:
                 groups.append(run[0])
-            elif is_or and all(isinstance(node, Not) for node in run):
+            elif says_or and all(isinstance(node, Not) for node in run):
                 # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
                 groups.append(Not(Or(tuple(node.child for node in run if isinstance(node, Not)))))
             else:

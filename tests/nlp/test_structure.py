@@ -128,3 +128,14 @@ def test_an_exclusion_header_that_asks_for_all_of_its_items_stays_an_and_group()
     )
     [criterion] = parse_eligibility(text).criteria
     assert isinstance(criterion.tree, And)
+
+
+def test_a_comma_list_in_an_exclusion_names_things_that_each_exclude() -> None:
+    [criterion] = parse_eligibility("Exclusion Criteria:\n- Known HIV, hepatitis B, hepatitis C\n").criteria
+    assert isinstance(criterion.tree, Or)
+    assert len(criterion.tree.children) == 3
+
+
+def test_a_comma_list_in_an_inclusion_asks_for_all_of_it() -> None:
+    [criterion] = parse_eligibility("Inclusion Criteria:\n- ECOG 0-1, platelets >= 100 x 10^9/L\n").criteria
+    assert isinstance(criterion.tree, And)
