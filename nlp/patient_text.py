@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from spacy.tokens import Span
 
@@ -165,6 +165,20 @@ class PatientText:
     def smoking(self) -> str | None:
         best = self._best("smoking")
         return best.status if best else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON for a review form: the summary values and every finding with its span and confidence."""
+        return {
+            "age": self.age,
+            "sex": self.sex,
+            "ecog": self.ecog,
+            "pregnancy": self.pregnancy,
+            "smoking": self.smoking,
+            "findings": [
+                {**asdict(f), "span": list(f.span), "concept": asdict(f.concept) if f.concept else None}
+                for f in self.findings
+            ],
+        }
 
     def patients_own(self, kind: FindingKind) -> tuple[Finding, ...]:
         """Mentions that are about the patient and not negated or hypothetical."""

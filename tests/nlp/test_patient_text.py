@@ -171,3 +171,13 @@ def test_a_structured_sex_limit_is_a_structured_exclusion_for_ranking():
     outcome = outcome_for_ranking(evaluate(criteria, facts, today=TODAY))
     assert outcome.overall == "ineligible"
     assert outcome.structured_not_met == ("sex: FEMALE",)
+
+
+def test_to_dict_is_json_for_a_review_form():
+    data = extract_patient_facts("A 58-year-old woman with asthma.").to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["age"] == 58
+    assert data["sex"] == "female"
+    asthma = next(f for f in data["findings"] if f["kind"] == "condition")
+    assert asthma["concept"]["code"] == "asthma"
+    assert asthma["span"] == [25, 31]
