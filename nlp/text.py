@@ -95,7 +95,8 @@ def normalise(original: str) -> Normalised:
 
 _HEADING = re.compile(
     r"^[\W_]*(?:(?:key|main|major|general|additional|specific)\s+)?"
-    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?:\s+criteria|\s+criterion)?\b[^:]{0,40}:?[\W_]*$",
+    # Qualified headings are common: "Inclusion Criteria for both Dose Escalation and Dose Expansion:".
+    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?:\s+criteria|\s+criterion)?\b[^:]{0,80}:?[\W_]*$",
     re.IGNORECASE,
 )
 _EXCLUSION_LEAD = re.compile(

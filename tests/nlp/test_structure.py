@@ -139,3 +139,16 @@ def test_a_comma_list_in_an_exclusion_names_things_that_each_exclude() -> None:
 def test_a_comma_list_in_an_inclusion_asks_for_all_of_it() -> None:
     [criterion] = parse_eligibility("Inclusion Criteria:\n- ECOG 0-1, platelets >= 100 x 10^9/L\n").criteria
     assert isinstance(criterion.tree, And)
+
+
+def test_a_qualified_heading_starts_a_section_and_its_numbered_items_stay_separate() -> None:
+    # NCT03260491
+    text = (
+        "Inclusion Criteria for both Dose Escalation and Dose Expansion:\n\n"
+        "1. Has locally advanced or metastatic NSCLC, not amenable to curative surgery or radiation\n"
+        "2. Has at least one measurable lesion per RECIST version 1.1\n"
+        "3. Has Eastern Cooperative Oncology Group performance status of 0 or 1 at Screening\n"
+    )
+    parsed = parse_eligibility(text)
+    assert parsed.section_headings_found
+    assert [c.text[:6] for c in parsed.criteria] == ["Has lo", "Has at", "Has Ea"]
