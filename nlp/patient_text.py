@@ -55,6 +55,8 @@ _RELATIVE = re.compile(
     r"grand(?:mother|father|parent)s?|parents?|daughter|son|maternal|paternal|relatives?|husband|wife|partner)\b",
     re.IGNORECASE,
 )
+# "a 32-year-old mother of three presents with ...": the relative word names the patient.
+_PATIENT_AS_RELATIVE = re.compile(r"\bold\s+$", re.IGNORECASE)
 _CLAUSE = re.compile(r"[.;\n]|\bbut\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
 _ECOG = re.compile(
     r"\b(?:ECOG|Zubrod|WHO)(?:\s+performance)?(?:\s+status)?(?:\s+(?:PS|score))?"
@@ -253,7 +255,10 @@ def _clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _about_relative(text: str, start: int, end: int) -> bool:
     clause_start, clause_end = _clause_bounds(text, start, end)
-    return _RELATIVE.search(text, clause_start, clause_end) is not None
+    return any(
+        not _PATIENT_AS_RELATIVE.search(text, max(clause_start, m.start() - 20), m.start())
+        for m in _RELATIVE.finditer(text, clause_start, clause_end)
+    )
 
 
 @lru_cache(maxsize=1)

@@ -181,3 +181,9 @@ def test_to_dict_is_json_for_a_review_form():
     asthma = next(f for f in data["findings"] if f["kind"] == "condition")
     assert asthma["concept"]["code"] == "asthma"
     assert asthma["span"] == [25, 31]
+
+
+def test_a_patient_described_as_a_mother_keeps_her_own_conditions():
+    result = extract_patient_facts("A 32-year-old mother of three presents with asthma.")
+    assert result.sex == "female"
+    assert [f.assertion for f in result.of("condition")] == ["present"]
