@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from nlp.model import Atom, Concept, Criterion, node_from_dict
@@ -25,6 +25,8 @@ from recruitment.matching import (
 )
 from recruitment.models import (
     Biomarker,
+    Candidate,
+    CandidateStatus,
     Consent,
     Diagnosis,
     LabResult,
@@ -35,7 +37,7 @@ from recruitment.models import (
     TrialInterest,
     User,
 )
-from trials.models import ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
+from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
 
 
 def health_checks() -> dict[str, dict[str, Any]]:
@@ -230,10 +232,9 @@ def live_matches(*, patient: PatientProfile) -> list[Match]:
 def matchable_profiles() -> QuerySet[PatientProfile]:
     """The only gate on who is matched: every matching path starts from this queryset.
 
-    Consent to be matched is not modelled yet, so every profile is matchable; once it is, this returns the
-    profiles with active matching consent and nothing else changes.
+    Profiles whose patients consent now to be matched, under the current version of the matching consent.
     """
-    return PatientProfile.objects.all()
+    return profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
 
 
 def live_matches_for_trial(*, trial_id: int, patient_ids: Iterable[int]) -> dict[int, list[Match]]:
@@ -412,3 +413,70 @@ def patient_matches(*, patient: PatientProfile) -> list[PatientMatch]:
         site, distance = _nearest(patient, [ts.site for ts in match.trial.trial_sites.all()])
         rows.append(PatientMatch(match, site, distance, match.trial_id in interested))
     return rows
+
+
+# Site workflow reads. Site staff reach candidates only through the sites they are members of, so another
+# site's candidate is simply not found.
+
+
+def staff_site_ids(*, user: User) -> set[int]:
+    return set(user.site_memberships.values_list("site_id", flat=True))
+
+
+def arm_enrolled_counts(*, trial_id: int) -> dict[int, int]:
+    """Enrolled candidates per arm of the trial: what the arms' caps are checked against."""
+    rows = (
+        Candidate.objects.filter(trial_id=trial_id, status=CandidateStatus.ENROLLED, arm__isnull=False)
+        .values("arm_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["arm_id"]: row["n"] for row in rows}
+
+
+def arm_is_closed(*, arm: Arm, enrolled: int | None = None) -> bool:
+    """A suspended arm, or one whose enrolment reached its cap, takes no new candidates."""
+    if arm.is_suspended:
+        return True
+    if arm.cap is None:
+        return False
+    if enrolled is None:
+        enrolled = Candidate.objects.filter(arm=arm, status=CandidateStatus.ENROLLED).count()
+    return enrolled >= arm.cap
+
+
+def closed_arm_ids(*, trial_id: int) -> set[int]:
+    counts = arm_enrolled_counts(trial_id=trial_id)
+    return {
+        arm.pk
+        for arm in Arm.objects.filter(trial_id=trial_id)
+        if arm_is_closed(arm=arm, enrolled=counts.get(arm.pk, 0))
+    }
+
+
+def matches_for_new_candidates(*, trial: Trial) -> list[Match]:
+    """The best live eligible or possibly eligible match per patient of the trial who has no candidacy yet
+    and still consents to matching, skipping matches to full or suspended arms."""
+    closed = closed_arm_ids(trial_id=trial.pk)
+    matches = (
+        Match.objects.filter(
+            trial=trial,
+            retired_at__isnull=True,
+            verdict__in=[Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE],
+            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
+        )
+        .exclude(patient__candidacies__trial=trial)
+        .exclude(arm_id__in=closed)
+        .order_by("patient_id", "-score", "id")
+    )
+    best: dict[int, Match] = {}
+    for match in matches:
+        best.setdefault(match.patient_id, match)
+    return list(best.values())
+
+
+def open_interest_patient_ids(*, trial: Trial) -> set[int]:
+    return set(
+        TrialInterest.objects.filter(trial=trial, withdrawn_at__isnull=True).values_list(
+            "patient_id", flat=True
+        )
+    )

@@ -13,10 +13,15 @@ from recruitment.models.profile import (
     ProfileFact,
     Therapy,
 )
+from recruitment.models.workflow import OPEN_STATUSES, Candidate, CandidateEvent, CandidateStatus, ReasonCode
 
 __all__ = [
+    "OPEN_STATUSES",
     "SIGNATURE_MEANING",
     "Biomarker",
+    "Candidate",
+    "CandidateEvent",
+    "CandidateStatus",
     "Consent",
     "ConsentEvent",
     "Diagnosis",
@@ -27,6 +32,7 @@ __all__ = [
     "PatientProfile",
     "Procedure",
     "ProfileFact",
+    "ReasonCode",
     "SiteMembership",
     "SponsorMembership",
     "Therapy",

@@ -1,0 +1,51 @@
+"""Candidates for workflow tests: a consenting patient matched to Sam's trial and taken up by Sam's site."""
+
+from recruitment.models import Candidate, Match, PatientProfile
+from recruitment.services import candidates_create_for_site
+from tests.recruitment import factories
+from tests.recruitment.consent_helpers import name_patient, publish_all, sign
+from trials.models import Arm, ConsentDocument, Site, Trial
+
+Purpose = ConsentDocument.Purpose
+
+
+def matched_patient(
+    trial: Trial,
+    *,
+    email: str,
+    arm: Arm | None = None,
+    verdict: str = Match.Verdict.ELIGIBLE,
+    contact: bool = False,
+) -> PatientProfile:
+    """A named patient with matching consent (and contact consent if asked) and a live match to `trial`."""
+    documents = {d.purpose: d for d in ConsentDocument.objects.all()} or publish_all()
+    profile = factories.PatientProfileFactory.create(user__email=email, sex=PatientProfile.Sex.FEMALE)
+    name_patient(profile, "Elena", "Rossi")
+    sign(profile, documents[Purpose.MATCHING])
+    if contact:
+        sign(profile, documents[Purpose.CONTACT])
+    Match.objects.create(
+        patient=profile,
+        trial=trial,
+        arm=arm,
+        verdict=verdict,
+        score=1.0 if verdict == Match.Verdict.ELIGIBLE else 0.75,
+        criteria=[
+            {
+                "section": "inclusion",
+                "text": "Histologically confirmed NSCLC",
+                "outcome": "satisfied",
+                "atoms": [{"evidence": [{"ref": "diagnosis:1", "text": "lung adenocarcinoma"}]}],
+            },
+            {"section": "inclusion", "text": "ECOG 0-1", "outcome": "unknown", "atoms": []},
+        ],
+    )
+    return profile
+
+
+def candidate_for(
+    trial: Trial, site: Site, *, email: str, arm: Arm | None = None, contact: bool = False
+) -> Candidate:
+    profile = matched_patient(trial, email=email, arm=arm, contact=contact)
+    candidates_create_for_site(trial=trial, site=site)
+    return Candidate.objects.get(patient=profile, trial=trial)
