@@ -212,8 +212,8 @@ class EligibilityCriterionAdmin(admin.ModelAdmin):
 
 @admin.register(ConsentDocument)
 class ConsentDocumentAdmin(admin.ModelAdmin):
-    """Consent texts. A draft can be edited; once published only the end of its period can be set, and a
-    changed text is added as a new version ("Save as new" on a published version)."""
+    """Consent texts. A draft can be edited; once published only the end of its period can be set. A changed
+    text is added as a new document with a new version number, then published."""
 
     list_display = [
         "purpose",
@@ -225,8 +225,8 @@ class ConsentDocumentAdmin(admin.ModelAdmin):
         "published_at",
     ]
     list_filter = ["purpose", "language"]
+    search_fields = ["title", "version"]
     readonly_fields = ["content_hash", "created_at"]
-    save_as = True
     actions = ["publish"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ConsentDocument | None = None) -> list[str]:
