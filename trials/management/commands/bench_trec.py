@@ -27,6 +27,7 @@ from nlp import parse_eligibility
 from nlp.metrics import auroc, ndcg_at_k, precision_at_k
 from nlp.patient_text import extract_patient_facts
 from nlp.ranking import EligibilityOutcome, RankedTrial, TrialText, rank_bm25, rank_trials
+from nlp.terminology import manifest
 from recruitment.matching import evaluate
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking
 from trials.importers.common import RecordError, TrialRecord
@@ -102,7 +103,8 @@ class Command(BaseCommand):
         judged_pairs = sum(1 for q in qrels.values() for nct in q if nct in records)
         self.stdout.write(
             f"dataset: {pool} (qrels {sum(len(q) for q in qrels.values())} pairs, {len(queries)} patients); "
-            f"trials from {archive.name}: {len(records)} found, {judged_pairs} judged pairs; today={TODAY}"
+            f"trials from {archive.name}: {len(records)} found, {judged_pairs} judged pairs; today={TODAY}; "
+            f"parser {manifest().get('parser_version')}"
         )
         rng = random.Random(options["seed"])  # noqa: S311  (a seeded baseline, not a secret)
         runs: dict[str, dict[str, list[float]]] = {
