@@ -101,3 +101,22 @@ def criteria_counts(*, trial: Trial) -> dict[str, int]:
         "flagged": current.filter(needs_review=True).count(),
         **{status: counts.get(status, 0) for status in EligibilityCriterion.Status.values},
     }
+
+
+def trials_needing_parse() -> list[int]:
+    """Ids of trials whose criteria are missing or come from other text or parser or dictionary versions."""
+    from trials.services import trial_parse_key  # the key is defined next to the parse it guards
+
+    fields = (
+        "pk",
+        "eligibility_text",
+        "minimum_age_years",
+        "maximum_age_years",
+        "sex",
+        "eligibility_parse_key",
+    )
+    return [
+        trial.pk
+        for trial in Trial.objects.only(*fields).iterator()
+        if trial_parse_key(trial) != trial.eligibility_parse_key
+    ]

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from trials import services
+from trials import selectors, services
 from trials.models import Trial
 
 log = logging.getLogger(__name__)
@@ -26,3 +26,12 @@ def parse_trials_eligibility(trial_ids: list[int]) -> dict[str, int]:
         else:
             parsed += 1
     return {"parsed": parsed, "skipped": skipped}
+
+
+@shared_task(acks_late=True)
+def parse_outdated_trials(chunk_size: int = 100) -> int:
+    """Queue a parse of every trial parsed from older text, parser or dictionaries (e.g. after an upgrade)."""
+    trial_ids = selectors.trials_needing_parse()
+    for start in range(0, len(trial_ids), chunk_size):
+        parse_trials_eligibility.delay(trial_ids[start : start + chunk_size])
+    return len(trial_ids)

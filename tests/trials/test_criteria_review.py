@@ -202,3 +202,20 @@ def test_an_import_without_parsing_leaves_the_criteria_for_later(django_capture_
     trial = Trial.objects.get(nct_id="NCT00496028")
     assert trial.eligibility_parsed_at is None
     assert not trial.criteria.exists()
+
+
+def test_a_parser_upgrade_queues_every_trial_parsed_by_the_old_version(egfr_trial, monkeypatch):
+    from trials import selectors
+    from trials.tasks import parse_outdated_trials
+
+    unparsed = factories.TrialFactory.create(eligibility_text="Inclusion Criteria:\n- ECOG 0-1\n")
+    assert selectors.trials_needing_parse() == [unparsed.pk]
+    services.trial_parse_eligibility(trial_id=unparsed.pk)
+    assert selectors.trials_needing_parse() == []
+
+    real_manifest = services.nlp_manifest()
+    monkeypatch.setattr(services, "nlp_manifest", lambda: {**real_manifest, "parser_version": "99.0.0"})
+    assert sorted(selectors.trials_needing_parse()) == sorted([egfr_trial.pk, unparsed.pk])
+    assert parse_outdated_trials() == 2
+    assert selectors.trials_needing_parse() == []
+    assert egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).count() == 2
