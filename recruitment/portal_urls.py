@@ -24,6 +24,7 @@ urlpatterns = [
     path("matches/", views.matches, name="matches"),
     path("matches/<int:pk>/", views.match_detail, name="match"),
     path("matches/<int:pk>/interest/", views.match_interest, name="match_interest"),
+    path("alerts/unsubscribe/<str:token>/", views.alerts_unsubscribe, name="alerts_unsubscribe"),
 ]
 
 # Django's password reset, with our templates; the names are the ones its e-mail template reverses.

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from nlp import terminology
@@ -49,6 +50,7 @@ from recruitment.models import (
     Therapy,
     User,
 )
+from recruitment.notifications import match_alerts_unsubscribe, patient_for_unsubscribe_token
 from trials.models import ConsentDocument, Trial
 
 Purpose = ConsentDocument.Purpose
@@ -449,3 +451,17 @@ def match_interest(request: PatientRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Thank you. The study team will be told that you are interested.")
     return redirect("portal:match", pk=pk)
+
+
+# New-match e-mails
+
+
+@csrf_exempt  # the signed token is the credential; mail clients' one-click unsubscribe POSTs without a form
+def alerts_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    patient = patient_for_unsubscribe_token(token)
+    if patient is None:
+        raise Http404("This unsubscribe link is not valid.")
+    if request.method == "POST":
+        match_alerts_unsubscribe(patient=patient)
+        return render(request, "portal/unsubscribed.html")
+    return render(request, "portal/unsubscribe.html", {"token": token})

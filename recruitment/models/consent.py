@@ -129,3 +129,30 @@ class TrialInterest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient.user} -> {self.trial.nct_id}"
+
+
+class MatchAlert(models.Model):
+    """One new eligible match told to the patient by e-mail: what was sent and when (for throttling)."""
+
+    patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE, related_name="match_alerts")
+    match = models.OneToOneField("recruitment.Match", on_delete=models.CASCADE, related_name="alert")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["patient", "-sent_at"]
+        indexes = [models.Index(fields=["patient", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"alert {self.match_id} to {self.patient_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class MatchAlertOptOut(models.Model):
+    """The patient unsubscribed from new-match e-mails (from the link in one of them)."""
+
+    patient = models.OneToOneField(
+        PatientProfile, on_delete=models.CASCADE, related_name="match_alert_opt_out"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} opted out of match alerts"

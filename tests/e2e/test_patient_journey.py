@@ -134,3 +134,7 @@ def test_register_build_profile_consent_match_interest_withdraw(live_server, bro
     expect(page.get_by_text("Matching is off")).to_be_visible()
     expect(page.get_by_text("Osimertinib for EGFR exon 19 lung cancer")).to_have_count(0)
     assert not Match.objects.filter(patient=patient, retired_at__isnull=True).exists()
+    if screenshots is not None:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.get_by_role("link", name="Consent").click()
+        snap(page, screenshots, "07-consent-phone")
