@@ -1,5 +1,9 @@
 """Event-driven re-matching: profile and trial changes queue re-matches after commit; trial re-matches, full
-re-matches (in process and fanned out) and duplicate deliveries settle on the same matches."""
+re-matches (in process and fanned out) and duplicate deliveries settle on the same matches; only patients
+who consent to be matched are matched.
+
+Elena, Hana and Pedro have signed the matching consent here unless a test says otherwise.
+"""
 
 import pytest
 from celery.schedules import crontab
@@ -8,14 +12,32 @@ from django.core.management import call_command
 
 from config.celery import app
 from recruitment.models import Match, MatchEvent, PatientProfile
-from recruitment.services import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
+from recruitment.services import (
+    consent_withdraw,
+    match_upsert_all,
+    match_upsert_for_patient,
+    match_upsert_for_trial,
+)
 from recruitment.tasks import rematch_everyone, rematch_patient, rematch_trial
+from tests.factories import UserFactory
 from tests.recruitment.conftest import TODAY
+from tests.recruitment.consent_helpers import Purpose, name_patient, publish, sign
+from tests.recruitment.factories import DiagnosisFactory
 from tests.recruitment.test_match_services import EGFR_TRIAL, KRAS_TRIAL, live, trial_with
 from trials.models import Trial
 from trials.services import criterion_review
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def matching_consent(request: pytest.FixtureRequest) -> None:
+    document = publish(Purpose.MATCHING)
+    for name in ("elena", "hana", "pedro"):
+        if name in request.fixturenames:
+            patient = request.getfixturevalue(name)
+            name_patient(patient, name.title(), "Example")
+            sign(patient, document)
 
 
 def snapshot() -> set[tuple[int, int, int | None, str, float]]:
@@ -150,12 +172,28 @@ def test_the_rematch_command_fans_out_and_takes_trials(criteria, elena, pedro, c
     assert live(pedro) == []
 
 
-def test_a_patient_who_is_not_matchable_has_matches_retired(criteria, elena, monkeypatch):
+def test_a_patient_without_matching_consent_is_never_matched(criteria, hana):
+    unconsented = PatientProfile.objects.get(pk=hana.pk)
+    unconsented.pk = None
+    unconsented.user = UserFactory.create(email="no-consent@example.org")
+    unconsented.save()
+    DiagnosisFactory.create(patient=unconsented, code="breast_cancer")
+    trial = trial_with(criteria, ("solid_tumour",))
+    match_upsert_all(today=TODAY)
+    match_upsert_for_trial(trial=trial, today=TODAY)
+    match_upsert_for_patient(patient=unconsented, today=TODAY)
+    assert [m.patient for m in Match.objects.all()] == [hana]
+
+
+def test_withdrawing_matching_consent_retires_the_matches_on_the_next_run(criteria, elena, monkeypatch):
     trial_with(criteria, EGFR_TRIAL)
     match_upsert_for_patient(patient=elena, today=TODAY)
-    monkeypatch.setattr(
-        "recruitment.services.matchable_profiles", lambda: PatientProfile.objects.exclude(pk=elena.pk)
-    )
-    match_upsert_all(today=TODAY, profile_ids=[elena.pk])
+    # Withdrawal retires matches itself; a run that finds a live match of a withdrawn patient (one written
+    # by a run that raced the withdrawal) retires it too.
+    monkeypatch.setattr("recruitment.services._matches_retire", lambda **kwargs: [])
+    consent_withdraw(patient=elena, purposes=[Purpose.MATCHING])
+    assert len(live(elena)) == 1
+    match_upsert_all(today=TODAY)
+    assert live(elena) == []
     (event,) = MatchEvent.objects.filter(kind=MatchEvent.Kind.RETIRED)
     assert event.detail == {"reason": "no active consent to be matched"}

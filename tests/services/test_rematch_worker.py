@@ -7,6 +7,7 @@ import pytest
 from recruitment.models import Match, MatchEvent, PatientProfile
 from recruitment.tasks import rematch_patient
 from tests import factories
+from tests.recruitment.consent_helpers import Purpose, name_patient, publish, sign
 from tests.recruitment.factories import DiagnosisFactory, PatientProfileFactory
 from tests.services.conftest import wait_for
 from trials.services import trial_parse_eligibility
@@ -23,13 +24,18 @@ def live_matches(profile: PatientProfile) -> list[Match]:
     return list(Match.objects.filter(patient=profile, retired_at__isnull=True))
 
 
+def consenting_patient(**fields: object) -> PatientProfile:
+    profile = PatientProfileFactory.create(birth_date=datetime.date(1961, 5, 2), **fields)
+    name_patient(profile, "Nora", "Lind")
+    sign(profile, publish(Purpose.MATCHING))
+    return profile
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_saved_profile_is_rematched_by_the_worker_within_seconds(task_runner):
     trial = factories.TrialFactory.create(eligibility_text=ELIGIBILITY)
     trial_parse_eligibility(trial_id=trial.pk)
-    profile = PatientProfileFactory.create(
-        birth_date=datetime.date(1961, 5, 2), pregnancy_status=PatientProfile.Pregnancy.NOT_PREGNANT
-    )
+    profile = consenting_patient(pregnancy_status=PatientProfile.Pregnancy.NOT_PREGNANT)
     profile.breastfeeding = False
     profile.save(update_fields=["breastfeeding"])
     DiagnosisFactory.create(patient=profile, code="nsclc", label="non-small cell lung cancer")
@@ -45,7 +51,7 @@ def test_a_saved_profile_is_rematched_by_the_worker_within_seconds(task_runner):
 def test_a_duplicate_delivery_of_a_rematch_produces_no_duplicate_match(task_runner):
     trial = factories.TrialFactory.create(eligibility_text=ELIGIBILITY)
     trial_parse_eligibility(trial_id=trial.pk)
-    profile = PatientProfileFactory.create(birth_date=datetime.date(1961, 5, 2))
+    profile = consenting_patient()
     DiagnosisFactory.create(patient=profile, code="nsclc", label="non-small cell lung cancer")
     wait_for(lambda: len(live_matches(profile)) == 1, timeout=30)
     results = [rematch_patient.delay(profile.pk), rematch_patient.delay(profile.pk)]
@@ -56,7 +62,7 @@ def test_a_duplicate_delivery_of_a_rematch_produces_no_duplicate_match(task_runn
 
 @pytest.mark.django_db(transaction=True)
 def test_a_parsed_trial_is_matched_to_waiting_patients_by_the_worker(task_runner):
-    profile = PatientProfileFactory.create(birth_date=datetime.date(1961, 5, 2))
+    profile = consenting_patient()
     DiagnosisFactory.create(patient=profile, code="nsclc", label="non-small cell lung cancer")
     trial = factories.TrialFactory.create(eligibility_text=ELIGIBILITY)
     trial_parse_eligibility(trial_id=trial.pk)
