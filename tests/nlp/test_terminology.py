@@ -88,3 +88,12 @@ def test_incompatible_units_raise_a_clear_error() -> None:
         convert(1.0, "mg/dL", "umol/L")
     with pytest.raises(UnitError, match="unknown unit"):
         convert(1.0, "furlongs-ish", "g")
+
+
+def test_lymphoma_covers_hodgkin_and_non_hodgkin_which_stay_apart() -> None:
+    assert link("non-Hodgkin's lymphoma", "condition")[0].code == "nhl"  # type: ignore[union-attr]
+    assert link("Hodgkin's lymphoma", "condition")[0].code == "hodgkin"  # type: ignore[union-attr]
+    assert is_a("hodgkin", "lymphoma")
+    assert is_a("dlbcl", "nhl")
+    assert is_a("dlbcl", "lymphoma")
+    assert not is_a("hodgkin", "nhl")
