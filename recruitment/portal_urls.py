@@ -12,6 +12,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("verify/<str:token>/", views.verify, name="verify"),
     path("profile/", views.profile, name="profile"),
+    path("profile/paste/", views.paste_summary, name="paste"),
     path("profile/<slug:kind>/add/", views.fact_edit, name="fact_add"),
     path("profile/<slug:kind>/<int:pk>/", views.fact_edit, name="fact_edit"),
     path("profile/<slug:kind>/<int:pk>/delete/", views.fact_delete, name="fact_delete"),

@@ -1,6 +1,8 @@
 """The patient portal through real URLs: registration and verification, password reset, own data only,
 the profile editor, consent signing and withdrawal, matches with explanations and interest."""
 
+import html
+import json
 import re
 import time
 from unittest import mock
@@ -340,3 +342,36 @@ class TestMatchesPage:
         match_upsert_for_patient(patient=elena, today=TODAY)
         page = elena_client.get(reverse("portal:matches")).content.decode()
         assert re.search(r"Nearest site: Boston Thoracic, about 30\d km away", page)
+
+
+@pytest.mark.django_db
+class TestPasteSummary:
+    TEXT = "Lung adenocarcinoma with EGFR exon 19 deletion, ALK negative. On osimertinib. ECOG 1. No HIV."
+
+    def test_suggestions_are_offered_unticked_and_only_ticked_ones_are_added(self, elena_client, pat):
+        page = elena_client.post(reverse("portal:paste"), {"text": self.TEXT, "read": "1"}).content.decode()
+        picks = re.findall(r'name="pick" id="pick-\d+" value="([^"]+)"', page)
+        assert "checked" not in page
+        shown = re.findall(r'<label for="pick-\d+">([^<]+)<', page)
+        assert "lung adenocarcinoma " in shown
+        assert "No HIV infection (ruled out) " in shown
+        egfr = next(p for p in picks if "EGFR" in p)
+        ecog = next(p for p in picks if "ecog" in p)
+        profile = PatientProfile.objects.get(user__email="elena@example.org")
+        before = profile.biomarkers.count()
+        elena_client.post(
+            reverse("portal:paste"), {"add": "1", "pick": [html.unescape(egfr), html.unescape(ecog)]}
+        )
+        profile.refresh_from_db()
+        assert profile.biomarkers.count() == before + 1
+        assert profile.ecog == 1
+
+    def test_a_tampered_pick_cannot_touch_another_patients_fact(self, elena_client, hana):
+        other = hana.biomarkers.first()
+        forged = json.dumps(
+            {"kind": "biomarker", "fields": {"id": other.pk, "gene": "KRAS", "alteration_type": "mutation"}}
+        )
+        response = elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [forged]}, follow=True)
+        assert "could not be read" in response.content.decode()
+        other.refresh_from_db()
+        assert other.gene != "KRAS"
