@@ -19,6 +19,8 @@ urlpatterns = [
     ),
     path("accounts/", include(portal_urls.account_urlpatterns)),
     path("portal/", include("recruitment.portal_urls")),
+    path("site/", include("recruitment.site_urls")),
+    path("sponsor/", include("recruitment.sponsor_urls")),
     path("trials/", include("trials.urls")),
     path("api/v1/", include(("trials.api.urls", "trials-api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

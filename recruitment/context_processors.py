@@ -13,8 +13,8 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
         ("My matches", "portal:matches"),
         ("Trials", "trials:list"),
     ],
-    User.Role.SITE_STAFF: [("Home", "home"), ("Trials", "trials:list")],
-    User.Role.SPONSOR: [("Home", "home"), ("Trials", "trials:list")],
+    User.Role.SITE_STAFF: [("Home", "home"), ("Candidates", "site:home"), ("Trials", "trials:list")],
+    User.Role.SPONSOR: [("Home", "home"), ("Enrolment", "sponsor:home"), ("Trials", "trials:list")],
     User.Role.CURATOR: [("Home", "home"), ("Trials", "trials:list"), ("Admin", "admin:index")],
 }
 

@@ -4,11 +4,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from nlp.model import Atom, Concept, Criterion, node_from_dict
@@ -24,8 +25,10 @@ from recruitment.matching import (
     TrialSpec,
 )
 from recruitment.models import (
+    OPEN_STATUSES,
     Biomarker,
     Candidate,
+    CandidateEvent,
     CandidateStatus,
     Consent,
     Diagnosis,
@@ -33,10 +36,12 @@ from recruitment.models import (
     Match,
     PatientProfile,
     Procedure,
+    ReasonCode,
     Therapy,
     TrialInterest,
     User,
 )
+from recruitment.suppression import HIGH, suppress, suppress_one
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
 
 
@@ -480,3 +485,421 @@ def open_interest_patient_ids(*, trial: Trial) -> set[int]:
             "patient_id", flat=True
         )
     )
+
+
+# Sponsor aggregates. Nothing here returns a patient-level row: every count goes through suppression before
+# it leaves, and times and projections are shown only when the counts behind them are large enough.
+
+S = CandidateStatus
+FUNNEL_STATES: tuple[str, ...] = tuple(CandidateStatus.values)
+MIN_FOR_TIMES = 11
+
+
+def sponsor_trials(*, user: User) -> QuerySet[Trial]:
+    return Trial.objects.filter(sponsor__memberships__user=user).distinct().order_by("nct_id")
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    arm: Arm
+    enrolled: str
+    target: int | None
+    cap: int | None
+    closed: bool
+
+
+@dataclass(frozen=True)
+class TrialDashboard:
+    trial: Trial
+    enrolled_total: str
+    target: int | None
+    by_site: list[tuple[str, str]]
+    by_cohort: list[CohortRow]
+    funnel: list[tuple[str, str]]
+    funnel_total: str
+    screen_fail_rate: str
+    top_failing: list[tuple[str, str]]
+    median_days: list[tuple[str, str]]
+    projected_completion: str
+
+
+def _median_days(deltas: list[float]) -> str:
+    if len(deltas) < MIN_FOR_TIMES:
+        return "too few to show"
+    ordered = sorted(deltas)
+    middle = len(ordered) // 2
+    value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return f"{value:.0f} days"
+
+
+def _stage_times(trial: Trial) -> list[tuple[str, str]]:
+    reached: dict[int, dict[str, Any]] = defaultdict(dict)
+    events = CandidateEvent.objects.filter(
+        candidate__trial=trial,
+        kind__in=[CandidateEvent.Kind.CREATED, CandidateEvent.Kind.TRANSITION],
+        to_status__in=[
+            CandidateStatus.MATCHED,
+            CandidateStatus.CONTACTED,
+            CandidateStatus.CONSENTED,
+            CandidateStatus.ENROLLED,
+        ],
+    ).values_list("candidate_id", "to_status", "created_at")
+    for candidate_id, status, at in events:
+        reached[candidate_id].setdefault(status, at)
+    stages = [
+        ("Match to contact", CandidateStatus.MATCHED, CandidateStatus.CONTACTED),
+        ("Contact to consent", CandidateStatus.CONTACTED, CandidateStatus.CONSENTED),
+        ("Consent to enrolment", CandidateStatus.CONSENTED, CandidateStatus.ENROLLED),
+        ("Match to enrolment", CandidateStatus.MATCHED, CandidateStatus.ENROLLED),
+    ]
+    return [
+        (
+            label,
+            _median_days(
+                [
+                    (times[end] - times[start]).total_seconds() / 86400
+                    for times in reached.values()
+                    if start in times and end in times
+                ]
+            ),
+        )
+        for label, start, end in stages
+    ]
+
+
+def _projection(trial: Trial, enrolled: int, target: int | None) -> str:
+    if target is None:
+        return "no enrolment target registered"
+    if enrolled >= target:
+        return "target reached"
+    if enrolled < MIN_FOR_TIMES:
+        return "too few enrolments to project"
+    first = (
+        CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.ENROLLED)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    now = timezone.now()
+    days = max((now - first).days, 7) if first else 7
+    per_day = enrolled / days
+    finish = now + timedelta(days=math.ceil((target - enrolled) / per_day))
+    return f"{finish:%d %b %Y} at {per_day * 30:.1f} enrolments a month"
+
+
+def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
+    """Suppressed aggregates of one trial's recruitment, for the sponsor's monitors."""
+    candidates = Candidate.objects.filter(trial=trial)
+    status_counts = dict(candidates.values_list("status").annotate(n=Count("id")))
+    funnel = suppress({status: status_counts.get(status, 0) for status in FUNNEL_STATES})
+    enrolled = status_counts.get(CandidateStatus.ENROLLED, 0)
+    enrolled_rows = candidates.filter(status=CandidateStatus.ENROLLED)
+
+    site_counts = dict(enrolled_rows.values_list("site_id").annotate(n=Count("id")))
+    sites = Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility")
+    by_site = suppress({site.facility: site_counts.get(site.pk, 0) for site in sites})
+
+    arms = list(trial.arms.order_by("id"))
+    arm_counts = arm_enrolled_counts(trial_id=trial.pk)
+    by_arm = suppress({arm.pk: arm_counts.get(arm.pk, 0) for arm in arms})
+    cohorts = [
+        CohortRow(
+            arm=arm,
+            enrolled=by_arm.cells[arm.pk],
+            target=arm.enrolment_target,
+            cap=arm.cap,
+            closed=arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0)),
+        )
+        for arm in arms
+    ]
+    arm_targets = [arm.enrolment_target for arm in arms if arm.enrolment_target]
+    target = sum(arm_targets) if arm_targets else trial.enrollment
+
+    failed = status_counts.get(CandidateStatus.SCREEN_FAILED, 0)
+    screened = failed + enrolled
+    rate = (
+        "suppressed"
+        if suppress_one(failed) != str(failed) or screened <= HIGH
+        else f"{failed / screened:.0%}"
+    )
+    failing = dict(
+        CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.SCREEN_FAILED)
+        .values_list("criterion__text")
+        .annotate(n=Count("id"))
+    )
+    failing_shown = suppress({str(text): n for text, n in failing.items()})
+    top = sorted(failing.items(), key=lambda item: -item[1])[:5]
+
+    return TrialDashboard(
+        trial=trial,
+        enrolled_total=suppress_one(enrolled),
+        target=target,
+        by_site=list(by_site.cells.items()),
+        by_cohort=cohorts,
+        funnel=[(CandidateStatus(s).label, funnel.cells[s]) for s in FUNNEL_STATES],
+        funnel_total=funnel.total,
+        screen_fail_rate=rate,
+        top_failing=[(str(text), failing_shown.cells[str(text)]) for text, _ in top],
+        median_days=_stage_times(trial),
+        projected_completion=_projection(trial, enrolled, target),
+    )
+
+
+# Site pages: the queue, the pseudonymous summary, contact details once the patient agreed, the logs.
+
+
+@dataclass(frozen=True)
+class SiteTrial:
+    site: Site
+    trial: Trial
+    counts: dict[str, int]
+    closed_arms: list[Arm]
+
+
+def site_trials(*, user: User) -> list[SiteTrial]:
+    """The trials run at the user's sites, with the site's own candidate counts per status."""
+    rows = []
+    trial_sites = (
+        TrialSite.objects.filter(site__memberships__user=user)
+        .select_related("site", "trial")
+        .order_by("site__facility", "trial__nct_id")
+    )
+    for trial_site in trial_sites:
+        counts = dict(
+            Candidate.objects.filter(site=trial_site.site, trial=trial_site.trial)
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        closed = closed_arm_ids(trial_id=trial_site.trial_id)
+        rows.append(
+            SiteTrial(
+                site=trial_site.site,
+                trial=trial_site.trial,
+                counts=counts,
+                closed_arms=list(Arm.objects.filter(pk__in=closed).order_by("label")),
+            )
+        )
+    return rows
+
+
+def staff_trial_site(*, user: User, site_id: int, trial_id: int) -> TrialSite | None:
+    """The trial-site pair if the user works at that site and the trial runs there."""
+    return (
+        TrialSite.objects.filter(site_id=site_id, trial_id=trial_id, site__memberships__user=user)
+        .select_related("site", "trial")
+        .first()
+    )
+
+
+def site_queue(
+    *,
+    site: Site,
+    trial: Trial,
+    status: str = "",
+    arm_id: int | None = None,
+    verdict: str = "",
+    unknown_only: bool = False,
+    since: datetime | None = None,
+) -> QuerySet[Candidate]:
+    """The site's candidates for the trial, interested patients first, then by match score."""
+    queue = Candidate.objects.filter(site=site, trial=trial).select_related("match", "arm")
+    if status:
+        queue = queue.filter(status=status)
+    if arm_id is not None:
+        queue = queue.filter(arm_id=arm_id)
+    if verdict:
+        queue = queue.filter(match__verdict=verdict)
+    if unknown_only:
+        queue = queue.filter(match__isnull=False).exclude(match__to_settle=[])
+    if since is not None:
+        queue = queue.filter(created_at__gt=since)
+    return queue.order_by("-interested", F("match__score").desc(nulls_last=True), "created_at", "id")
+
+
+def staff_candidate(*, user: User, pk: int) -> Candidate | None:
+    """A candidate of one of the user's sites; another site's candidate is not found."""
+    return (
+        Candidate.objects.filter(pk=pk, site__memberships__user=user)
+        .select_related("patient__user", "trial", "site", "arm", "match")
+        .first()
+    )
+
+
+def age_band(birth_date: date | None, today: date) -> str:
+    if birth_date is None:
+        return "not stated"
+    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    low = age // 5 * 5
+    return f"{low}-{low + 4}"
+
+
+@dataclass(frozen=True)
+class PseudonymousSummary:
+    subject_code: str
+    age_band: str
+    sex: str
+    diagnoses: list[str]
+    biomarkers: list[str]
+    ecog: int | None
+
+
+def pseudonymous_summary(*, candidate: Candidate) -> PseudonymousSummary:
+    """What a site sees before the patient agrees to be contacted: no name, e-mail or birth date."""
+    patient = candidate.patient
+    diagnoses = [
+        " ".join(part for part in (d.label or d.code, f"stage {d.stage}" if d.stage else "") if part)
+        for d in patient.diagnoses.filter(presence=Diagnosis.Presence.PRESENT)
+    ]
+    biomarkers = [
+        " ".join(
+            part for part in (b.gene, b.protein_change or b.get_alteration_type_display(), b.status) if part
+        )
+        for b in patient.biomarkers.all()
+    ]
+    return PseudonymousSummary(
+        subject_code=candidate.subject_code,
+        age_band=age_band(patient.birth_date, timezone.localdate()),
+        sex=patient.get_sex_display() or "not stated",
+        diagnoses=diagnoses,
+        biomarkers=biomarkers,
+        ecog=patient.ecog,
+    )
+
+
+def contact_allowed(*, candidate: Candidate) -> bool:
+    """Contact details are shown once the patient agreed to be contacted and, for this trial, either asked
+    to hear from it or agreed to share their profile with it."""
+    patient = candidate.patient
+    if current_contact_consent(patient=patient) is None:
+        return False
+    interested = TrialInterest.objects.filter(
+        patient=patient, trial=candidate.trial, withdrawn_at__isnull=True
+    ).exists()
+    return interested or patient_has_active_consent(
+        patient=patient, purpose=ConsentDocument.Purpose.SHARE, trial=candidate.trial
+    )
+
+
+def candidate_history(*, candidate: Candidate) -> list[CandidateEvent]:
+    return list(
+        candidate.events.exclude(kind=CandidateEvent.Kind.VIEWED).select_related("actor", "criterion")
+    )
+
+
+def _reached_on(trial: Trial, site: Site) -> dict[int, dict[str, datetime]]:
+    reached: dict[int, dict[str, datetime]] = defaultdict(dict)
+    events = (
+        CandidateEvent.objects.filter(candidate__trial=trial, candidate__site=site)
+        .exclude(kind=CandidateEvent.Kind.VIEWED)
+        .order_by("created_at", "id")
+        .values_list("candidate_id", "to_status", "created_at")
+    )
+    for candidate_id, status, at in events:
+        reached[candidate_id].setdefault(status, at)
+    return reached
+
+
+SCREENING_LOG_COLUMNS = (
+    "subject_code",
+    "matched_on",
+    "pre_screened_on",
+    "contacted_on",
+    "consented_on",
+    "screening_on",
+    "outcome_on",
+    "status",
+    "consent_version",
+    "eligible",
+    "reason",
+    "failed_criterion",
+)
+
+
+def screening_log(*, site: Site, trial: Trial) -> list[dict[str, str]]:
+    """De-identified pre-screening/screening log rows: subject code, dates, consent version, eligibility and
+    the reason for leaving the path; no name, contact or birth date."""
+    reached = _reached_on(trial, site)
+    last_reasons = {
+        event.candidate_id: event
+        for event in CandidateEvent.objects.filter(
+            candidate__trial=trial, candidate__site=site, kind=CandidateEvent.Kind.TRANSITION
+        )
+        .select_related("criterion")
+        .order_by("created_at", "id")
+    }
+    versions = dict(
+        Consent.objects.filter(
+            patient__candidacies__trial=trial,
+            patient__candidacies__site=site,
+            purpose=ConsentDocument.Purpose.MATCHING,
+        )
+        .order_by("signed_at")
+        .values_list("patient_id", "document_version")
+    )
+    rows = []
+    for candidate in (
+        Candidate.objects.filter(site=site, trial=trial).select_related("match").order_by("created_at")
+    ):
+        times = reached.get(candidate.pk, {})
+        last = last_reasons.get(candidate.pk)
+
+        def day(status: str, times: dict[str, datetime] = times) -> str:
+            return times[status].date().isoformat() if status in times else ""
+
+        rows.append(
+            {
+                "subject_code": candidate.subject_code,
+                "matched_on": candidate.created_at.date().isoformat(),
+                "pre_screened_on": day(S.PRE_SCREENED),
+                "contacted_on": day(S.CONTACTED),
+                "consented_on": day(S.CONSENTED),
+                "screening_on": day(S.SCREENING),
+                "outcome_on": "" if candidate.is_open else day(candidate.status),
+                "status": candidate.status,
+                "consent_version": versions.get(candidate.patient_id, ""),
+                "eligible": candidate.match.verdict if candidate.match else "",
+                "reason": last.reason if last else "",
+                "failed_criterion": last.criterion.text if last and last.criterion else "",
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    label: str
+    count: int
+    exits: list[tuple[str, int]]
+
+
+def consort_funnel(*, site: Site, trial: Trial) -> list[FunnelStep]:
+    """CONSORT-style flow of the site's candidates: how many reached each stage and why others left."""
+    reached = _reached_on(trial, site)
+    statuses = dict(Candidate.objects.filter(site=site, trial=trial).values_list("id", "status"))
+    reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in CandidateEvent.objects.filter(
+        candidate__site=site, candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION
+    ).exclude(to_status__in=[*OPEN_STATUSES, S.ENROLLED]):
+        reasons[event.to_status][ReasonCode(event.reason).label if event.reason else "no reason given"] += 1
+
+    def count(status: str) -> int:
+        return sum(1 for times in reached.values() if status in times)
+
+    def exits(*terminal: str) -> list[tuple[str, int]]:
+        return [
+            (f"{CandidateStatus(t).label}: {reason}", n)
+            for t in terminal
+            for reason, n in sorted(reasons[t].items())
+        ]
+
+    steps = [
+        FunnelStep("Matched (assessed for eligibility)", len(statuses), exits(S.PRE_SCREEN_INELIGIBLE)),
+        FunnelStep("Pre-screened", count(S.PRE_SCREENED), exits(S.UNREACHABLE)),
+        FunnelStep("Contacted", count(S.CONTACTED), []),
+        FunnelStep("Consented", count(S.CONSENTED), exits(S.DECLINED)),
+        FunnelStep("Screening", count(S.SCREENING), exits(S.SCREEN_FAILED)),
+        FunnelStep("Enrolled", count(S.ENROLLED), []),
+    ]
+    withdrawn = sum(1 for status in statuses.values() if status == S.WITHDRAWN)
+    steps.append(FunnelStep("Withdrawn at any stage", withdrawn, exits(S.WITHDRAWN)))
+    return steps

@@ -1,0 +1,17 @@
+"""Site staff URLs under /site/."""
+
+from django.urls import path
+
+from recruitment import site_views as views
+
+app_name = "site"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("<int:site_id>/trials/<int:trial_id>/", views.queue, name="queue"),
+    path("<int:site_id>/trials/<int:trial_id>/bulk/", views.bulk, name="bulk"),
+    path("<int:site_id>/trials/<int:trial_id>/screening-log.csv", views.screening_log, name="screening_log"),
+    path("<int:site_id>/trials/<int:trial_id>/funnel/", views.funnel, name="funnel"),
+    path("candidates/<int:pk>/", views.candidate_detail, name="candidate"),
+    path("candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
+]

@@ -1,0 +1,270 @@
+"""Site staff pages under /site/: the candidate queue per trial and site, the candidate page, transitions
+and the site's exports.
+
+Only site staff use these pages (anyone else: 403). Staff reach trials and candidates only through the sites
+they are members of, so another site's candidate or trial is a 404, never a 403 that would confirm it exists.
+"""
+
+import csv
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from recruitment import selectors, services
+from recruitment.http import AuthenticatedRequest
+from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
+from trials.models import Arm, EligibilityCriterion, TrialSite
+
+SiteView = Callable[..., HttpResponse]
+S = CandidateStatus
+
+
+def site_staff_only(view: SiteView) -> SiteView:
+    @login_required
+    @wraps(view)
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.role != User.Role.SITE_STAFF:
+            raise PermissionDenied("Site pages are for site staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _trial_site(request: AuthenticatedRequest, site_id: int, trial_id: int) -> TrialSite:
+    trial_site = selectors.staff_trial_site(user=request.user, site_id=site_id, trial_id=trial_id)
+    if trial_site is None:
+        raise Http404("No such trial at your sites.")
+    return trial_site
+
+
+def _candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
+    candidate = selectors.staff_candidate(user=request.user, pk=pk)
+    if candidate is None:
+        raise Http404("No such candidate at your sites.")
+    return candidate
+
+
+@site_staff_only
+@require_GET
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    return render(request, "site/home.html", {"rows": selectors.site_trials(user=request.user)})
+
+
+class QueueFilter(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *S.choices], required=False)
+    cohort = forms.ModelChoiceField(queryset=Arm.objects.none(), required=False, empty_label="Any cohort")
+    eligibility = forms.ChoiceField(choices=[("", "Any"), *Match.Verdict.choices], required=False)
+    unknown = forms.BooleanField(label="Only with unknown criteria", required=False)
+    new = forms.BooleanField(label="Only new since my last visit", required=False)
+
+    def __init__(self, *args: Any, trial_site: TrialSite, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cohort"].queryset = trial_site.trial.arms.order_by("label")  # type: ignore[attr-defined]
+
+
+BULK_ACTIONS = {
+    "pre_screen": (S.MATCHED, S.PRE_SCREENED, ""),
+    "not_eligible": (S.MATCHED, S.PRE_SCREEN_INELIGIBLE, ReasonCode.INVESTIGATOR_DECISION),
+}
+
+
+@site_staff_only
+@require_GET
+def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
+    trial_site = _trial_site(request, site_id, trial_id)
+    site, trial = trial_site.site, trial_site.trial
+    # Taking up new matches when the queue is opened keeps it current without a separate job; it is
+    # idempotent (one candidacy per patient and trial).
+    services.candidates_create_for_site(trial=trial, site=site)
+    visit_key = f"site-queue-visit:{site.pk}:{trial.pk}"
+    last_visit = parse_datetime(request.session.get(visit_key, "") or "")
+    request.session[visit_key] = timezone.now().isoformat()
+    form = QueueFilter(request.GET or None, trial_site=trial_site)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "status": data["status"],
+            "arm_id": data["cohort"].pk if data["cohort"] else None,
+            "verdict": data["eligibility"],
+            "unknown_only": data["unknown"],
+            "since": last_visit if data["new"] else None,
+        }
+    candidates = list(selectors.site_queue(site=site, trial=trial, **filters))
+    context = {
+        "site": site,
+        "trial": trial,
+        "form": form,
+        "candidates": candidates,
+        "last_visit": last_visit,
+        "closed_arms": [a for a in trial.arms.all() if selectors.arm_is_closed(arm=a)],
+    }
+    return render(request, "site/queue.html", context)
+
+
+@site_staff_only
+@require_POST
+def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
+    trial_site = _trial_site(request, site_id, trial_id)
+    action = BULK_ACTIONS.get(request.POST.get("action", ""))
+    if action is None:
+        messages.error(request, "Choose an action.")
+        return redirect("site:queue", site_id, trial_id)
+    expected, to_status, reason = action
+    moved, refused = 0, []
+    for raw in request.POST.getlist("candidate"):
+        candidate = selectors.staff_candidate(user=request.user, pk=int(raw)) if raw.isdigit() else None
+        if candidate is None or candidate.trial_id != trial_site.trial_id or candidate.site_id != site_id:
+            continue
+        try:
+            services.candidate_transition(
+                candidate_id=candidate.pk,
+                to_status=to_status,
+                actor=request.user,
+                reason=reason,
+                expected_status=expected,
+                note="bulk action from the queue",
+            )
+            moved += 1
+        except services.TransitionError as error:
+            refused.append(str(error))
+    if moved:
+        messages.success(
+            request, f"{moved} candidate{'s' if moved != 1 else ''} moved to {S(to_status).label}."
+        )
+    for refusal in refused:
+        messages.error(request, refusal)
+    return redirect("site:queue", site_id, trial_id)
+
+
+class TransitionForm(forms.Form):
+    to_status = forms.ChoiceField(label="Move to")
+    reason = forms.ChoiceField(choices=[("", "No reason (main path)"), *ReasonCode.choices], required=False)
+    criterion = forms.ModelChoiceField(
+        queryset=EligibilityCriterion.objects.none(),
+        required=False,
+        label="Failing criterion (screen failure)",
+    )
+    cohort = forms.ModelChoiceField(queryset=Arm.objects.none(), required=False, label="Cohort (enrolment)")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    expected_status = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, candidate: Candidate, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        nexts = [to for (source, to) in services.TRANSITIONS if source == candidate.status]
+        to_status = self.fields["to_status"]
+        assert isinstance(to_status, forms.ChoiceField)
+        to_status.choices = [(to, S(to).label) for to in nexts]
+        self.fields["criterion"].queryset = EligibilityCriterion.objects.filter(  # type: ignore[attr-defined]
+            trial=candidate.trial, retired_at__isnull=True
+        ).order_by("position")
+        self.fields["cohort"].queryset = candidate.trial.arms.order_by("label")  # type: ignore[attr-defined]
+        self.fields["expected_status"].initial = candidate.status
+
+
+OUTCOME_WORDS = {
+    "satisfied": ("met", "Met"),
+    "violated": ("not-met", "Not met"),
+    "unknown": ("unknown", "Unknown"),
+    "not_checkable": ("unknown", "Check with the patient"),
+}
+
+
+def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "section": criterion["section"],
+            "text": criterion["text"],
+            "css": OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "Unknown"))[0],
+            "words": OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "Unknown"))[1],
+            "evidence": list(
+                dict.fromkeys(
+                    e["text"] for atom in criterion.get("atoms", []) for e in atom.get("evidence", [])
+                )
+            ),
+            "to_settle": [s["text"] for s in criterion.get("to_settle", [])],
+        }
+        for criterion in criteria
+    ]
+
+
+@site_staff_only
+@require_GET
+def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    candidate = _candidate(request, pk)
+    services.candidate_view_record(candidate=candidate, actor=request.user)
+    contact = selectors.contact_allowed(candidate=candidate)
+    context = {
+        "candidate": candidate,
+        "summary": selectors.pseudonymous_summary(candidate=candidate),
+        "contact": candidate.patient.user if contact else None,
+        "criteria": _explained(candidate.match.criteria) if candidate.match else [],
+        "to_settle": [s["text"] for s in candidate.match.to_settle] if candidate.match else [],
+        "history": selectors.candidate_history(candidate=candidate),
+        "form": TransitionForm(candidate=candidate) if candidate.is_open else None,
+    }
+    return render(request, "site/candidate.html", context)
+
+
+@site_staff_only
+@require_POST
+def candidate_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    candidate = _candidate(request, pk)
+    form = TransitionForm(request.POST, candidate=candidate)
+    if not form.is_valid():
+        # The choices follow the current state: a stale form's target may be gone, which is a conflict too.
+        messages.error(request, "This candidate has changed since you opened the page; check its status.")
+        return redirect("site:candidate", pk)
+    data = form.cleaned_data
+    try:
+        services.candidate_transition(
+            candidate_id=candidate.pk,
+            to_status=data["to_status"],
+            actor=request.user,
+            reason=data["reason"],
+            note=data["note"],
+            expected_status=data["expected_status"],
+            criterion_id=data["criterion"].pk if data["criterion"] else None,
+            arm_id=data["cohort"].pk if data["cohort"] else None,
+        )
+    except services.TransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{candidate.subject_code} moved to {S(data['to_status']).label}.")
+    return redirect("site:candidate", pk)
+
+
+@site_staff_only
+@require_GET
+def screening_log(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
+    trial_site = _trial_site(request, site_id, trial_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="screening-log-{trial_site.trial.nct_id}-site{site_id}.csv"'
+    )
+    writer = csv.DictWriter(response, fieldnames=selectors.SCREENING_LOG_COLUMNS)
+    writer.writeheader()
+    writer.writerows(selectors.screening_log(site=trial_site.site, trial=trial_site.trial))
+    return response
+
+
+@site_staff_only
+@require_GET
+def funnel(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
+    trial_site = _trial_site(request, site_id, trial_id)
+    context = {
+        "site": trial_site.site,
+        "trial": trial_site.trial,
+        "steps": selectors.consort_funnel(site=trial_site.site, trial=trial_site.trial),
+    }
+    return render(request, "site/funnel.html", context)

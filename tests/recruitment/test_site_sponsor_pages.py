@@ -1,0 +1,261 @@
+"""Site and sponsor pages: who sees what (DESIGN.md "Users and what each may see"), the candidate page's
+pseudonymity and PHI-access log, transitions from the page, exports and the sponsor's suppressed counts.
+
+Wrong role for a section: 403. Right role but not your site, candidate or trial: 404.
+"""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from recruitment.models import CandidateEvent, CandidateStatus, User
+from recruitment.services import candidate_transition, trial_interest_express
+from recruitment.suppression import SMALL
+from tests import factories
+from tests.recruitment.consent_helpers import sign
+from tests.recruitment.workflow_helpers import candidate_for
+from trials.models import ConsentDocument
+
+S = CandidateStatus
+
+
+@pytest.fixture
+def candidate(nsclc_trial, boston_site, sam):
+    return candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+
+
+@pytest.fixture
+def other_site_staff(db):
+    trial_site = factories.TrialSiteFactory.create(site__facility="Denver Lung Clinic")
+    return factories.SiteMembershipFactory.create(user__email="dan@example.org", site=trial_site.site).user
+
+
+@pytest.fixture
+def other_sponsor(db):
+    return factories.SponsorMembershipFactory.create(user__email="otto@example.org").user
+
+
+def _get(client, user: User | None, url: str) -> int:
+    if user is not None:
+        client.force_login(user)
+    return client.get(url).status_code
+
+
+PERSONAS = ["pat", "sam", "other_site_staff", "sophie", "other_sponsor", "cora"]
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (
+            "site_home",
+            {
+                "pat": 403,
+                "sam": 200,
+                "other_site_staff": 200,
+                "sophie": 403,
+                "other_sponsor": 403,
+                "cora": 403,
+            },
+        ),
+        (
+            "queue",
+            {
+                "pat": 403,
+                "sam": 200,
+                "other_site_staff": 404,
+                "sophie": 403,
+                "other_sponsor": 403,
+                "cora": 403,
+            },
+        ),
+        (
+            "candidate",
+            {
+                "pat": 403,
+                "sam": 200,
+                "other_site_staff": 404,
+                "sophie": 403,
+                "other_sponsor": 403,
+                "cora": 403,
+            },
+        ),
+        (
+            "screening_log",
+            {
+                "pat": 403,
+                "sam": 200,
+                "other_site_staff": 404,
+                "sophie": 403,
+                "other_sponsor": 403,
+                "cora": 403,
+            },
+        ),
+        (
+            "funnel",
+            {
+                "pat": 403,
+                "sam": 200,
+                "other_site_staff": 404,
+                "sophie": 403,
+                "other_sponsor": 403,
+                "cora": 403,
+            },
+        ),
+        (
+            "sponsor_home",
+            {
+                "pat": 403,
+                "sam": 403,
+                "other_site_staff": 403,
+                "sophie": 200,
+                "other_sponsor": 200,
+                "cora": 403,
+            },
+        ),
+        (
+            "sponsor_trial",
+            {
+                "pat": 403,
+                "sam": 403,
+                "other_site_staff": 403,
+                "sophie": 200,
+                "other_sponsor": 404,
+                "cora": 403,
+            },
+        ),
+    ],
+)
+def test_each_role_sees_exactly_its_own_pages(
+    request, client, candidate, nsclc_trial, boston_site, page, expected
+):
+    urls = {
+        "site_home": reverse("site:home"),
+        "queue": reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk]),
+        "candidate": reverse("site:candidate", args=[candidate.pk]),
+        "screening_log": reverse("site:screening_log", args=[boston_site.pk, nsclc_trial.pk]),
+        "funnel": reverse("site:funnel", args=[boston_site.pk, nsclc_trial.pk]),
+        "sponsor_home": reverse("sponsor:home"),
+        "sponsor_trial": reverse("sponsor:trial", args=[nsclc_trial.pk]),
+    }
+    for persona in PERSONAS:
+        client.logout()
+        assert _get(client, request.getfixturevalue(persona), urls[page]) == expected[persona], persona
+    client.logout()
+    assert client.get(urls[page]).status_code == 302
+
+
+def test_the_candidate_page_is_pseudonymous_until_the_patient_agrees_to_contact(client, sam, candidate):
+    client.force_login(sam)
+    page = client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
+    assert candidate.subject_code in page
+    assert "55-59" in page
+    for identifier in ("Rossi", "elena@example.org", "1970"):
+        assert identifier not in page
+    assert "Contact details stay hidden" in page
+
+
+def test_contact_details_show_once_the_patient_asks_to_hear_from_the_trial(
+    client, sam, candidate, nsclc_trial
+):
+    sign(candidate.patient, ConsentDocument.objects.get(purpose=ConsentDocument.Purpose.CONTACT))
+    trial_interest_express(patient=candidate.patient, trial=nsclc_trial)
+    client.force_login(sam)
+    page = client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
+    assert "elena@example.org" in page
+    assert "Elena Rossi" in page
+
+
+def test_every_view_of_a_candidate_page_is_logged(client, sam, candidate):
+    client.force_login(sam)
+    url = reverse("site:candidate", args=[candidate.pk])
+    client.get(url)
+    client.get(url)
+    views = candidate.events.filter(kind=CandidateEvent.Kind.VIEWED)
+    assert views.count() == 2
+    assert {e.actor for e in views} == {sam}
+
+
+def test_moving_a_candidate_from_its_page(client, sam, candidate):
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {"to_status": S.PRE_SCREENED, "expected_status": S.MATCHED, "note": "records checked"},
+        follow=True,
+    )
+    assert "moved to Pre-screened" in response.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.status == S.PRE_SCREENED
+
+
+def test_a_stale_page_gets_the_conflict_message(client, sam, candidate, boston_site):
+    kim = factories.SiteMembershipFactory.create(user__email="kim@example.org", site=boston_site).user
+    candidate_transition(candidate_id=candidate.pk, to_status=S.PRE_SCREENED, actor=kim)
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {"to_status": S.CONTACTED, "expected_status": S.MATCHED},
+        follow=True,
+    )
+    assert "already moved to Pre-screened by kim@example.org" in response.content.decode()
+
+
+def test_bulk_pre_screening_from_the_queue(client, sam, nsclc_trial, boston_site):
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    second = candidate_for(nsclc_trial, boston_site, email="b@example.org")
+    client.force_login(sam)
+    client.post(
+        reverse("site:bulk", args=[boston_site.pk, nsclc_trial.pk]),
+        {"action": "pre_screen", "candidate": [first.pk, second.pk]},
+    )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (S.PRE_SCREENED, S.PRE_SCREENED)
+
+
+def test_queue_filters_by_status(client, sam, nsclc_trial, boston_site):
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    second = candidate_for(nsclc_trial, boston_site, email="b@example.org")
+    candidate_transition(candidate_id=first.pk, to_status=S.PRE_SCREENED, actor=sam)
+    client.force_login(sam)
+    page = client.get(reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk]), {"status": "matched"})
+    html = page.content.decode()
+    assert second.subject_code in html
+    assert first.subject_code not in html
+
+
+def test_the_screening_log_is_de_identified(client, sam, candidate, nsclc_trial, boston_site):
+    candidate_transition(candidate_id=candidate.pk, to_status=S.PRE_SCREENED, actor=sam)
+    client.force_login(sam)
+    response = client.get(reverse("site:screening_log", args=[boston_site.pk, nsclc_trial.pk]))
+    body = b"".join(response.streaming_content if response.streaming else [response.content]).decode()
+    (row,) = list(csv.DictReader(io.StringIO(body)))
+    assert row["subject_code"] == candidate.subject_code
+    assert row["status"] == "pre_screened"
+    assert row["consent_version"] == "1.0"
+    assert row["eligible"] == "eligible"
+    assert "Rossi" not in body
+    assert "elena@" not in body
+
+
+def test_the_sponsor_sees_small_counts_suppressed_and_no_subject_codes(
+    client, sophie, candidate, nsclc_trial
+):
+    client.force_login(sophie)
+    page = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
+    assert SMALL in page
+    assert candidate.subject_code not in page
+
+
+def test_a_full_cohort_is_flagged_on_site_and_sponsor_pages(client, sam, sophie, nsclc_trial, boston_site):
+    arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR cohort", cap=0)
+    client.force_login(sam)
+    assert (
+        "Cohort EGFR cohort is full"
+        in client.get(reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])).content.decode()
+    )
+    client.force_login(sophie)
+    assert "Full or suspended" in client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
+    assert arm.label in client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
