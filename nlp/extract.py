@@ -633,8 +633,32 @@ _WOCBP = re.compile(
 _PREGNANT = re.compile(r"\b(?:pregnan(?:t|cy)|breast[- ]?feeding|lactating|lactation|nursing)\b", re.I)
 
 
+_BOTH_SEXES = re.compile(
+    r"\b(?:(?:men|males?)\s*(?:,|and/or|and|or|&)\s*(?:women|females?)"
+    r"|(?:women|females?)\s*(?:,|and/or|and|or|&)\s*(?:men|males?)"
+    r"|both sexes|either sex|all sexes|any sex|all genders|any gender)\b",
+    re.I,
+)
+_PREGNANCY_TOPIC = re.compile(
+    r"\b(?:pregnan|breast[- ]?feed|lactat|nursing|contracep|birth control|child[- ]?bearing)", re.I
+)
+
+
+def _line_around(text: str, start: int, end: int) -> str:
+    return text[
+        text.rfind("\n", 0, start) + 1 : len(text) if text.find("\n", end) < 0 else text.find("\n", end)
+    ]
+
+
 def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
+    # "Men and women aged 18 or over" restricts no one, and "Women must not be pregnant" speaks of women
+    # without requiring the patient to be one: the pregnancy atom carries that meaning.
+    both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)]
     for m in _SEX.finditer(text):
+        if any(start <= m.start() < end for start, end in both):
+            continue
+        if _PREGNANCY_TOPIC.search(_line_around(text, m.start(), m.end())):
+            continue
         word = m.group("sex").lower()
         code = "female" if "female" in word or "women" in word else "male"
         yield Found(

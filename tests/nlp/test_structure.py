@@ -152,3 +152,27 @@ def test_a_qualified_heading_starts_a_section_and_its_numbered_items_stay_separa
     parsed = parse_eligibility(text)
     assert parsed.section_headings_found
     assert [c.text[:6] for c in parsed.criteria] == ["Has lo", "Has at", "Has Ea"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Men and women aged 18 years or older",
+        "Male or female patients",
+        "Patients of either sex",
+        "Women must not be pregnant",
+        "Women of childbearing potential must use contraception",
+    ],
+)
+def test_sex_words_that_restrict_no_one_make_no_sex_requirement(line: str) -> None:
+    atoms = parse_eligibility(f"Inclusion Criteria:\n- {line}\n").atoms()
+    assert not [a for a in atoms if a.rule_id == "demographic.sex"]
+
+
+def test_a_sex_restriction_in_the_text_is_kept() -> None:
+    atoms = parse_eligibility(
+        "Inclusion Criteria:\n- Postmenopausal women with ER-positive breast cancer\n"
+    ).atoms()
+    [sex] = [a for a in atoms if a.rule_id == "demographic.sex"]
+    assert sex.concept is not None
+    assert sex.concept.label == "female"
