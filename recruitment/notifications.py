@@ -8,9 +8,11 @@ re-matching and periodically; patients without active matching consent or who un
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from recruitment.models import Match, PatientProfile
@@ -40,10 +42,14 @@ def match_alerts_unsubscribe(*, patient: PatientProfile) -> MatchAlertOptOut:
     return opt_out
 
 
+def _absolute(path: str) -> str:
+    return settings.SITE_ROOT.rstrip("/") + path
+
+
 def match_alerts_send(
     *,
-    unsubscribe_url: str,
-    portal_url: str,
+    unsubscribe_url: str | None = None,
+    portal_url: str | None = None,
     now: datetime | None = None,
     patient_ids: list[int] | None = None,
     throttle: timedelta = ALERT_THROTTLE,
@@ -51,9 +57,15 @@ def match_alerts_send(
     """Send each patient with live eligible matches not yet told one e-mail listing them, unless the patient
     had one within `throttle` (the matches wait for the next run). Returns the number of e-mails queued.
 
-    `unsubscribe_url` has `{token}` where the patient's token goes.
+    `unsubscribe_url` has `{token}` where the patient's token goes; both URLs default to the portal's pages
+    under settings.SITE_ROOT, so a task can call `match_alerts_send(patient_ids=[...])` after a re-match.
     """
     now = now or timezone.now()
+    if unsubscribe_url is None:
+        unsubscribe_url = _absolute(reverse("portal:alerts_unsubscribe", args=["TOKEN"])).replace(
+            "TOKEN", "{token}"
+        )
+    portal_url = portal_url or _absolute(reverse("portal:matches"))
     pending = (
         Match.objects.filter(
             retired_at__isnull=True,

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -64,6 +65,7 @@ class PatientRequest(AuthenticatedRequest):
 
 
 PatientView = Callable[..., HttpResponse]
+PATIENT_IDLE_SECONDS = getattr(settings, "PORTAL_IDLE_TIMEOUT_SECONDS", 30 * 60)
 
 
 def patient_only(view: PatientView) -> PatientView:
@@ -74,6 +76,8 @@ def patient_only(view: PatientView) -> PatientView:
     def wrapped(request: PatientRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.role != User.Role.PATIENT:
             raise Http404("Patient pages are for patients.")
+        # Health data on screen: a patient's session ends after a short idle time, renewed by each page.
+        request.session.set_expiry(PATIENT_IDLE_SECONDS)
         request.profile = services.patient_profile_for(request.user)
         return view(request, *args, **kwargs)
 

@@ -73,3 +73,15 @@ class TestMatchAlerts:
 
     def test_a_forged_unsubscribe_token_is_404(self, client, matched_elena):
         assert client.post(reverse("portal:alerts_unsubscribe", args=["1:forged"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_default_links_point_at_the_portal_under_site_root(
+    matched_elena, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_ROOT = "https://trials.example.org/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert match_alerts_send(patient_ids=[matched_elena.pk]) == 1
+    body = mail.outbox[0].body
+    assert "https://trials.example.org/portal/matches/" in body
+    assert "https://trials.example.org/portal/alerts/unsubscribe/" in body

@@ -375,3 +375,9 @@ class TestPasteSummary:
         assert "could not be read" in response.content.decode()
         other.refresh_from_db()
         assert other.gene != "KRAS"
+
+
+@pytest.mark.django_db
+def test_a_patient_session_ends_after_half_an_hour_idle(elena_client):
+    elena_client.get(reverse("portal:profile"))
+    assert elena_client.session.get_expiry_age() == 30 * 60
