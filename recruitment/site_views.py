@@ -168,7 +168,11 @@ class TransitionForm(forms.Form):
         self.fields["criterion"].queryset = EligibilityCriterion.objects.filter(  # type: ignore[attr-defined]
             trial=candidate.trial, retired_at__isnull=True
         ).order_by("position")
-        self.fields["cohort"].queryset = candidate.trial.arms.order_by("label")  # type: ignore[attr-defined]
+        cohort = self.fields["cohort"]
+        assert isinstance(cohort, forms.ModelChoiceField)
+        cohort.queryset = candidate.trial.arms.order_by("label")
+        cohort.label_from_instance = lambda arm: arm.label  # type: ignore[method-assign,assignment]
+        cohort.initial = candidate.arm_id
         self.fields["expected_status"].initial = candidate.status
 
 

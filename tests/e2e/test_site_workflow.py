@@ -1,0 +1,72 @@
+"""Sam takes a candidate from matched to enrolled in a real browser, and Sophie sees the enrolment count
+move on the sponsor dashboard (from 0 to the suppressed "1-10")."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from recruitment.models import Candidate, CandidateStatus
+from recruitment.suppression import SMALL
+from tests import factories
+from tests.factories import DEFAULT_PASSWORD
+from tests.recruitment.workflow_helpers import matched_patient
+
+
+def snap(page: Page, folder: Path | None, name: str) -> None:
+    if folder is not None:
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def move(page: Page, to: str, cohort: str | None = None) -> None:
+    page.get_by_label("Move to").select_option(label=to)
+    if cohort is not None:
+        page.get_by_label("Cohort (enrolment)").select_option(label=cohort)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text(f"moved to {to}")).to_be_visible()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
+    live_server, browser_page, screenshots, nsclc_trial, boston_site, sam, sophie
+):
+    page, base = browser_page, live_server.url
+    arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR exon 19", enrolment_target=20, cap=30)
+    matched_patient(nsclc_trial, email="elena@example.org", arm=arm)
+
+    sign_in(page, base, sophie.email)
+    page.goto(f"{base}/sponsor/trials/{nsclc_trial.pk}/")
+    expect(page.locator("#enrolled-total")).to_contain_text("Enrolled: 0")
+    snap(page, screenshots, "site-01-sponsor-before")
+
+    sign_in(page, base, sam.email)
+    page.get_by_role("link", name="Candidates").click()
+    page.get_by_role("link", name=nsclc_trial.nct_id).click()
+    candidate = Candidate.objects.get(trial=nsclc_trial)
+    snap(page, screenshots, "site-02-queue")
+    page.get_by_role("link", name=candidate.subject_code).click()
+    expect(page.get_by_role("heading", name=f"Candidate {candidate.subject_code}")).to_be_visible()
+    expect(page.get_by_text("Contact details stay hidden")).to_be_visible()
+    snap(page, screenshots, "site-03-candidate")
+    for step in ("Pre-screened", "Contacted", "Consented", "Screening"):
+        move(page, step)
+    move(page, "Enrolled", cohort="EGFR exon 19")
+    snap(page, screenshots, "site-04-enrolled")
+    candidate.refresh_from_db()
+    assert candidate.status == CandidateStatus.ENROLLED
+
+    sign_in(page, base, sophie.email)
+    page.goto(f"{base}/sponsor/trials/{nsclc_trial.pk}/")
+    expect(page.locator("#enrolled-total")).to_contain_text(f"Enrolled: {SMALL}")
+    expect(page.locator("#by-cohort")).to_contain_text(SMALL)
+    expect(page.get_by_text(candidate.subject_code)).to_have_count(0)
+    snap(page, screenshots, "site-05-sponsor-after")
