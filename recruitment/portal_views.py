@@ -119,7 +119,7 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
     except services.VerificationError as error:
         return render(request, "portal/verify_failed.html", {"error": str(error)}, status=400)
     messages.success(request, "Thank you, your e-mail address is confirmed. You can sign in now.")
-    return redirect("login")
+    return redirect(f"{reverse('login')}?next={reverse('portal:home')}")
 
 
 # Home

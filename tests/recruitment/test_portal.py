@@ -381,3 +381,26 @@ class TestPasteSummary:
 def test_a_patient_session_ends_after_half_an_hour_idle(elena_client):
     elena_client.get(reverse("portal:profile"))
     assert elena_client.session.get_expiry_age() == 30 * 60
+
+
+@pytest.mark.django_db
+def test_sharing_with_one_trial_is_signed_from_its_match_page(elena_client, elena, criteria, documents):
+    trial = trial_with(criteria, EGFR_TRIAL)
+    sign(elena, documents[Purpose.MATCHING])
+    match_upsert_for_patient(patient=elena, today=TODAY)
+    match = elena.matches.get(trial=trial)
+    page = elena_client.get(reverse("portal:match", args=[match.pk])).content.decode()
+    assert "Share my profile with this trial's study team" in page
+    response = elena_client.post(
+        reverse("portal:consent_sign"),
+        {
+            "document": documents[Purpose.SHARE].pk,
+            "trial": trial.pk,
+            "typed_name": "Elena Rossi",
+            "read": "on",
+            "next": reverse("portal:match", args=[match.pk]),
+        },
+        follow=True,
+    )
+    assert "You share your profile with this trial" in response.content.decode()
+    assert Consent.objects.get(patient=elena, purpose=Purpose.SHARE).trial == trial
