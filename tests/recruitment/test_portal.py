@@ -15,7 +15,7 @@ from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest
 from recruitment.services import email_verification_token, match_upsert_for_patient
 from tests.factories import TrialSiteFactory
 from tests.recruitment.conftest import TODAY
-from tests.recruitment.consent_helpers import Purpose, name_patient, publish_all, sign
+from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign
 from tests.recruitment.test_match_services import EGFR_TRIAL, trial_with
 
 STRONG = "a-long-and-unusual-passphrase-42"
@@ -404,3 +404,39 @@ def test_sharing_with_one_trial_is_signed_from_its_match_page(elena_client, elen
     )
     assert "You share your profile with this trial" in response.content.decode()
     assert Consent.objects.get(patient=elena, purpose=Purpose.SHARE).trial == trial
+
+
+@pytest.mark.django_db
+def test_a_new_consent_version_asks_for_re_consent_and_hides_matches_until_signed(
+    elena_client, elena, criteria, documents
+):
+    trial_with(criteria, EGFR_TRIAL, brief_title="Osimertinib after progression")
+    sign(elena, documents[Purpose.MATCHING])
+    match_upsert_for_patient(patient=elena, today=TODAY)
+    publish(
+        Purpose.MATCHING,
+        "2.0",
+        days_ago=0,
+        body="We now also compare your profile with observational studies.",
+    )
+    page = elena_client.get(reverse("portal:consent")).content.decode()
+    assert "We changed this text (now version 2.0)" in page
+    assert "observational studies" in page
+    assert "Matching is off" in elena_client.get(reverse("portal:matches")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_matches_page_takes_the_same_queries_for_one_match_or_many(
+    elena_client, elena, criteria, documents, django_assert_max_num_queries
+):
+    sign(elena, documents[Purpose.MATCHING])
+    trial_with(criteria, EGFR_TRIAL)
+    match_upsert_for_patient(patient=elena, today=TODAY)
+    with django_assert_max_num_queries(15) as one:
+        elena_client.get(reverse("portal:matches"))
+    for _ in range(4):
+        trial_with(criteria, EGFR_TRIAL)
+    match_upsert_for_patient(patient=elena, today=TODAY)
+    assert elena.matches.count() == 5
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        elena_client.get(reverse("portal:matches"))
