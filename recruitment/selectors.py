@@ -257,6 +257,16 @@ def profile_ids_to_rematch() -> list[int]:
     return sorted(set(matchable_profiles().values_list("pk", flat=True)) | set(holders))
 
 
+def enrolled_by_arm() -> dict[int, int]:
+    """Enrolled candidates per arm of every trial, in one query: what re-matches check the caps against."""
+    rows = (
+        Candidate.objects.filter(status=CandidateStatus.ENROLLED, arm__isnull=False)
+        .values("arm_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["arm_id"]: row["n"] for row in rows}
+
+
 def patients_with_live_matches(*, trial_id: int) -> set[int]:
     return set(
         Match.objects.filter(trial_id=trial_id, retired_at__isnull=True).values_list("patient_id", flat=True)

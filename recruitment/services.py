@@ -44,8 +44,10 @@ from recruitment.models import (
 )
 from recruitment.selectors import (
     TrialToMatch,
+    arm_enrolled_counts,
     arm_is_closed,
     current_contact_consent,
+    enrolled_by_arm,
     is_current_consent_document,
     live_matches,
     live_matches_for_trial,
@@ -140,8 +142,9 @@ def match_upsert_for_patient(
 
     Candidates are the eligible and possibly eligible verdicts of trials taking new patients. A live match
     that is no longer produced (ineligible now, trial closed, cohort full, no consent to be matched) is
-    retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps. A caller matching
-    many patients passes the open `trials` once, their candidate `index` and the patient's `facts`.
+    retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps; by default the
+    enrolled candidates are counted. A caller matching many patients passes the open `trials` once, their
+    candidate `index` and the patient's `facts`.
     """
     with transaction.atomic():
         # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
@@ -155,8 +158,9 @@ def match_upsert_for_patient(
             if index is not None:
                 keep = index.trials_for(facts) | {match.trial_id for match in live}
                 candidates = [c for c in candidates if c.trial.pk in keep]
+            counts = enrolled if enrolled is not None else enrolled_by_arm()
             for candidate in candidates:
-                matches, reason = _produced(candidate, facts, today=today, enrolled=enrolled or {})
+                matches, reason = _produced(candidate, facts, today=today, enrolled=counts)
                 produced.update(matches)
                 reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
         else:
@@ -249,7 +253,7 @@ def match_upsert_for_trial(
                 matchable=set(profile_ids),
                 holders=holders,
                 today=today,
-                enrolled=enrolled or {},
+                enrolled=enrolled if enrolled is not None else arm_enrolled_counts(trial_id=trial.pk),
             )
     return events
 
@@ -313,6 +317,7 @@ def match_upsert_all(
     started = time.perf_counter()
     trials = trials_for_matching()
     index = CandidateIndex(trials={t.trial.pk: t.criteria for t in trials}, today=today)
+    enrolled = enrolled_by_arm()
     ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
     summary = RematchSummary()
     for start in range(0, len(ids), chunk_size):
@@ -321,7 +326,12 @@ def match_upsert_all(
         for profile in profiles:
             summary.events += len(
                 match_upsert_for_patient(
-                    patient=profile, today=today, trials=trials, index=index, facts=facts[profile.pk]
+                    patient=profile,
+                    today=today,
+                    enrolled=enrolled,
+                    trials=trials,
+                    index=index,
+                    facts=facts[profile.pk],
                 )
             )
         summary.patients += len(profiles)

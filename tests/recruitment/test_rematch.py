@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from config.celery import app
-from recruitment.models import Match, MatchEvent, PatientProfile
+from nlp.model import node_to_dict
+from recruitment.models import Candidate, CandidateStatus, Match, MatchEvent, PatientProfile
 from recruitment.services import (
     consent_withdraw,
     match_upsert_all,
@@ -19,7 +20,7 @@ from recruitment.services import (
     match_upsert_for_trial,
 )
 from recruitment.tasks import rematch_everyone, rematch_patient, rematch_trial
-from tests.factories import UserFactory
+from tests.factories import ArmFactory, TrialSiteFactory, UserFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, sign
 from tests.recruitment.factories import DiagnosisFactory
@@ -126,6 +127,22 @@ def test_a_registry_change_with_nobody_to_match_queues_nothing(
     with django_capture_on_commit_callbacks() as callbacks:
         criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
     assert callbacks == []
+
+
+def test_a_cohort_whose_cap_is_reached_by_enrolments_takes_no_new_match(criteria, elena, hana):
+    trial = trial_with(criteria, ("adult",))
+    stratum = node_to_dict(criteria["egfr_ex19"].tree)
+    arm = ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum, cap=1)
+    site = TrialSiteFactory.create(trial=trial).site
+    match_upsert_for_trial(trial=trial, today=TODAY)
+    assert [m.arm for m in live(elena)] == [arm]
+    Candidate.objects.create(
+        patient=hana, trial=trial, site=site, arm=arm, status=CandidateStatus.ENROLLED, subject_code="S-0001"
+    )
+    match_upsert_all(today=TODAY)
+    assert live(elena) == []
+    (event,) = MatchEvent.objects.filter(kind=MatchEvent.Kind.RETIRED, match__patient=elena)
+    assert event.detail == {"reason": "all cohorts full or suspended"}
 
 
 def test_a_duplicate_delivery_of_a_rematch_creates_no_duplicate_match(criteria, elena):
