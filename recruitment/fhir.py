@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 
-from recruitment.models import Consent, PatientProfile
+from recruitment.models import Candidate, CandidateStatus, Consent, PatientProfile
 from recruitment.selectors import is_current_consent_document, patient_consents
+from trials.models import Trial
 
 PURPOSE_SYSTEM = f"{settings.SITE_ROOT}/fhir/CodeSystem/consent-purpose"
 DOCUMENT_HASH_SYSTEM = f"{settings.SITE_ROOT}/fhir/NamingSystem/consent-document-sha256"
@@ -89,4 +90,103 @@ def patient_consents_bundle(*, patient: PatientProfile) -> dict[str, Any]:
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [{"resource": consent_to_fhir(c)} for c in patient_consents(patient=patient)],
+    }
+
+
+# Research export: a trial as an R4 ResearchStudy and a site's candidates as R4 ResearchSubjects. Subjects are
+# named by their pseudonymous subject code (a logical identifier reference), never by a Patient id.
+
+SUBJECT_CODE_SYSTEM = f"{settings.SITE_ROOT}/fhir/NamingSystem/subject-code"
+NCT_SYSTEM = "https://clinicaltrials.gov"
+
+# Our workflow states on the R4 ResearchSubject status value set (research-subject-status).
+RESEARCH_SUBJECT_STATUS: dict[str, str] = {
+    CandidateStatus.MATCHED: "potential-candidate",
+    CandidateStatus.PRE_SCREENED: "candidate",
+    CandidateStatus.CONTACTED: "candidate",
+    CandidateStatus.CONSENTED: "pending-on-study",
+    CandidateStatus.SCREENING: "screening",
+    CandidateStatus.ENROLLED: "on-study",
+    CandidateStatus.PRE_SCREEN_INELIGIBLE: "ineligible",
+    CandidateStatus.SCREEN_FAILED: "ineligible",
+    CandidateStatus.DECLINED: "not-registered",
+    CandidateStatus.UNREACHABLE: "not-registered",
+    CandidateStatus.WITHDRAWN: "withdrawn",
+}
+
+# ClinicalTrials.gov overall status on the R4 ResearchStudy status value set (research-study-status).
+RESEARCH_STUDY_STATUS: dict[str, str] = {
+    Trial.Status.RECRUITING: "active",
+    Trial.Status.NOT_YET_RECRUITING: "approved",
+    Trial.Status.ENROLLING_BY_INVITATION: "active",
+    Trial.Status.ACTIVE_NOT_RECRUITING: "closed-to-accrual",
+    Trial.Status.SUSPENDED: "temporarily-closed-to-accrual",
+    Trial.Status.TERMINATED: "administratively-completed",
+    Trial.Status.COMPLETED: "completed",
+    Trial.Status.WITHDRAWN: "withdrawn",
+}
+"""Statuses not listed (expanded access, unknown) export as closed-to-accrual: not taking candidates here."""
+PHASE_SYSTEM = "http://terminology.hl7.org/CodeSystem/research-study-phase"
+R4_PHASES: dict[str, str] = {
+    Trial.Phase.EARLY_PHASE1: "early-phase-1",
+    Trial.Phase.PHASE1: "phase-1",
+    Trial.Phase.PHASE1_PHASE2: "phase-1-phase-2",
+    Trial.Phase.PHASE2: "phase-2",
+    Trial.Phase.PHASE2_PHASE3: "phase-2-phase-3",
+    Trial.Phase.PHASE3: "phase-3",
+    Trial.Phase.PHASE4: "phase-4",
+}
+
+
+def research_study(trial: Trial) -> dict[str, Any]:
+    """A trial as an R4 ResearchStudy with its arms (cohorts/strata)."""
+    study: dict[str, Any] = {
+        "resourceType": "ResearchStudy",
+        "id": trial.nct_id,
+        "identifier": [{"system": NCT_SYSTEM, "value": trial.nct_id}],
+        "title": trial.brief_title,
+        "status": RESEARCH_STUDY_STATUS.get(trial.overall_status, "closed-to-accrual"),
+        "arm": [
+            {"name": arm.label, **({"description": arm.description} if arm.description else {})}
+            for arm in trial.arms.order_by("id")
+        ],
+    }
+    phase = R4_PHASES.get(trial.phase)
+    if phase is not None:
+        study["phase"] = {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/research-study-phase", "code": phase}
+            ]
+        }
+    return study
+
+
+def research_subject(candidate: Candidate) -> dict[str, Any]:
+    """A candidate as an R4 ResearchSubject, identified by subject code only."""
+    subject: dict[str, Any] = {
+        "resourceType": "ResearchSubject",
+        "id": candidate.subject_code,
+        "identifier": [{"system": SUBJECT_CODE_SYSTEM, "value": candidate.subject_code}],
+        "status": RESEARCH_SUBJECT_STATUS[candidate.status],
+        "period": {"start": _instant(candidate.created_at)},
+        "study": {"reference": f"ResearchStudy/{candidate.trial.nct_id}"},
+        "individual": {"identifier": {"system": SUBJECT_CODE_SYSTEM, "value": candidate.subject_code}},
+    }
+    if not candidate.is_open:
+        subject["period"]["end"] = _instant(candidate.updated_at)
+    if candidate.arm is not None:
+        key = "actualArm" if candidate.status == CandidateStatus.ENROLLED else "assignedArm"
+        subject[key] = candidate.arm.label
+    return subject
+
+
+def site_research_bundle(*, trial: Trial, candidates: list[Candidate]) -> dict[str, Any]:
+    """The trial's ResearchStudy and the given candidates' ResearchSubjects as an R4 collection Bundle."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": research_study(trial)},
+            *({"resource": research_subject(c)} for c in candidates),
+        ],
     }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:site_id>/trials/<int:trial_id>/bulk/", views.bulk, name="bulk"),
     path("<int:site_id>/trials/<int:trial_id>/screening-log.csv", views.screening_log, name="screening_log"),
     path("<int:site_id>/trials/<int:trial_id>/funnel/", views.funnel, name="funnel"),
+    path("<int:site_id>/trials/<int:trial_id>/fhir.json", views.fhir_export, name="fhir"),
     path("candidates/<int:pk>/", views.candidate_detail, name="candidate"),
     path("candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
 ]

@@ -14,13 +14,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from recruitment import selectors, services
+from recruitment.fhir import site_research_bundle
 from recruitment.http import AuthenticatedRequest
 from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
 from trials.models import Arm, EligibilityCriterion, TrialSite
@@ -260,6 +261,17 @@ def screening_log(request: AuthenticatedRequest, site_id: int, trial_id: int) ->
     writer.writeheader()
     writer.writerows(selectors.screening_log(site=trial_site.site, trial=trial_site.trial))
     return response
+
+
+@site_staff_only
+@require_GET
+def fhir_export(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
+    trial_site = _trial_site(request, site_id, trial_id)
+    candidates = list(
+        selectors.site_queue(site=trial_site.site, trial=trial_site.trial).select_related("trial", "arm")
+    )
+    bundle = site_research_bundle(trial=trial_site.trial, candidates=candidates)
+    return JsonResponse(bundle, content_type="application/fhir+json")
 
 
 @site_staff_only

@@ -105,6 +105,17 @@ PERSONAS = ["pat", "sam", "other_site_staff", "sophie", "other_sponsor", "cora"]
             },
         ),
         (
+            "fhir",
+            {
+                "pat": 403,
+                "sam": 200,
+                "other_site_staff": 404,
+                "sophie": 403,
+                "other_sponsor": 403,
+                "cora": 403,
+            },
+        ),
+        (
             "sponsor_home",
             {
                 "pat": 403,
@@ -137,6 +148,7 @@ def test_each_role_sees_exactly_its_own_pages(
         "candidate": reverse("site:candidate", args=[candidate.pk]),
         "screening_log": reverse("site:screening_log", args=[boston_site.pk, nsclc_trial.pk]),
         "funnel": reverse("site:funnel", args=[boston_site.pk, nsclc_trial.pk]),
+        "fhir": reverse("site:fhir", args=[boston_site.pk, nsclc_trial.pk]),
         "sponsor_home": reverse("sponsor:home"),
         "sponsor_trial": reverse("sponsor:trial", args=[nsclc_trial.pk]),
     }
