@@ -6,6 +6,7 @@ deterministic train/evaluation split and the metrics, so they can be unit-tested
 
 from __future__ import annotations
 
+import re
 import statistics
 import tarfile
 import time
@@ -326,3 +327,43 @@ def throughput(texts: Sequence[str], process: Callable[[str], object], repeats: 
         wall.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
     return Timing(lines, statistics.median(wall), statistics.median(cpu))
+
+
+# How the product's own atoms answer for Chia's entity types. Chia splits "platelets >= 100" into a
+# Measurement and its Value; an atom covers both, so it is cut at its first comparator or number.
+_ATOM_TYPE = {
+    "condition": "Condition",
+    "pregnancy": "Condition",
+    "therapy": "Drug",
+    "procedure": "Procedure",
+    "lab": "Measurement",
+    "biomarker": "Measurement",
+    "performance_status": "Measurement",
+    "life_expectancy": "Measurement",
+    "demographic": "Person",
+}
+_VALUE_START = re.compile(r"(?:[<>≤≥=]|\bat least\b|\bgreater\b|\bless\b|\bmore\b|\bup to\b|\d)", re.I)
+
+
+def parser_prediction(text: str) -> Prediction:
+    """What `parse_eligibility` (the parser the product uses) finds, as Chia-typed entities."""
+    from nlp.parser import parse_eligibility  # imported here: the evaluation module loads without spaCy
+
+    prediction = Prediction()
+    for atom in parse_eligibility(text).atoms():
+        chia_type = _ATOM_TYPE.get(atom.kind)
+        start, end = atom.span
+        if chia_type is None or end <= start:
+            continue
+        negated = atom.assertion == "negated"
+        cut = _VALUE_START.search(text, start, end) if chia_type in ("Measurement", "Person") else None
+        if cut is not None and cut.start() > start and (atom.value is not None or atom.values):
+            head_end = cut.start()
+            while head_end > start and text[head_end - 1] in " :,(":
+                head_end -= 1
+            prediction.entities.append(PredictedEntity(chia_type, start, head_end, negated))
+            prediction.entities.append(PredictedEntity("Value", cut.start(), end))
+            prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
+        else:
+            prediction.entities.append(PredictedEntity(chia_type, start, end, negated))
+    return prediction

@@ -103,3 +103,14 @@ def test_throughput_counts_non_empty_lines() -> None:
     assert timing.lines == 3
     assert timing.wall_seconds >= 0
     assert timing.cpu_seconds >= 0
+
+
+def test_the_parsers_lab_atom_is_scored_as_a_measurement_with_its_value() -> None:
+    from nlp.evaluation import parser_prediction
+
+    text = "Platelets >= 100 x 10^9/L"
+    prediction = parser_prediction(text)
+    typed = {(e.type, text[e.start : e.end]) for e in prediction.entities}
+    assert ("Measurement", "Platelets") in typed
+    assert ("Value", ">= 100 x 10^9/L") in typed
+    assert len(prediction.has_value) == 1

@@ -22,6 +22,7 @@ from nlp.evaluation import (
     SCORED_TYPES,
     Timing,
     iter_ctgov_criteria,
+    parser_prediction,
     read_brat_zip,
     score,
     split,
@@ -89,6 +90,25 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             "anchors: BiLSTM-CRF 0.72 relaxed / 0.37 strict; transformer 0.62 strict; Criteria2Query 0.795"
+        )
+        parser_report = score(held_out, {doc.name: parser_prediction(doc.text) for doc in held_out})
+        self.stdout.write("")
+        self.stdout.write(
+            "the product's parser (parse_eligibility) on the same held-out sections, atoms mapped to "
+            "Chia types (it marks no Temporal or Negation spans of its own)"
+        )
+        self.stdout.write(
+            f"{'type':<12} {'strict P':>6} {'R':>6} {'F1':>6}   {'relax P':>6} {'R':>6} {'F1':>6} {'gold':>6}"
+        )
+        for entity_type in SCORED_TYPES:
+            self.stdout.write(
+                _row(entity_type, parser_report.strict[entity_type], parser_report.relaxed[entity_type])
+            )
+        self.stdout.write(_row("micro", parser_report.strict_micro, parser_report.relaxed_micro))
+        self.stdout.write(
+            f"Has_value attachment accuracy: {parser_report.has_value_accuracy:.3f}; "
+            f"negation recall {parser_report.negation_recall:.3f}, "
+            f"precision {parser_report.negation_precision:.3f}"
         )
         self.stdout.write("")
         repeats = options["repeats"]
