@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -10,6 +10,8 @@ from recruitment.http import AuthenticatedRequest
 
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
+    if request.user.is_patient:
+        return redirect("portal:home")  # patients have one place: their portal
     return render(request, "home.html", selectors.home_summary(user=request.user))
 
 

@@ -12,11 +12,11 @@ def sign_in(client, email, password):
     return client.post(reverse("login"), {"username": email, "password": password})
 
 
-def test_pat_signs_in_with_her_email_address_and_lands_on_home(client, pat):
+def test_pat_signs_in_with_her_email_address_and_lands_in_her_portal(client, pat):
     response = sign_in(client, "Pat@Example.org".lower(), DEFAULT_PASSWORD)
     assert response.status_code == 302
     assert response.url == reverse("home")
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home")).url == reverse("portal:home")
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, pat):
@@ -77,7 +77,7 @@ def test_a_long_uncommon_password_is_accepted(pat):
 )
 def test_each_role_sees_its_own_navigation(client, request, persona, role_label, sees_admin):
     client.force_login(request.getfixturevalue(persona))
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home"), follow=True).content.decode()
     assert f'<span class="role-badge">{role_label}</span>' in page
     assert (f'href="{reverse("admin:index")}"' in page) is sees_admin
 
