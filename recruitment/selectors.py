@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from nlp.model import Atom, Concept, Criterion, node_from_dict
@@ -489,14 +489,6 @@ def matches_for_new_candidates(*, trial: Trial) -> list[Match]:
     return list(best.values())
 
 
-def open_interest_patient_ids(*, trial: Trial) -> set[int]:
-    return set(
-        TrialInterest.objects.filter(trial=trial, withdrawn_at__isnull=True).values_list(
-            "patient_id", flat=True
-        )
-    )
-
-
 # Sponsor aggregates. Nothing here returns a patient-level row: every count goes through suppression before
 # it leaves, and times and projections are shown only when the counts behind them are large enough.
 
@@ -711,8 +703,15 @@ def site_queue(
     unknown_only: bool = False,
     since: datetime | None = None,
 ) -> QuerySet[Candidate]:
-    """The site's candidates for the trial, interested patients first, then by match score."""
-    queue = Candidate.objects.filter(site=site, trial=trial).select_related("match", "arm")
+    """The site's candidates for the trial, patients who asked to hear from it first, then by match score."""
+    open_interest = TrialInterest.objects.filter(
+        patient=OuterRef("patient"), trial=OuterRef("trial"), withdrawn_at__isnull=True
+    )
+    queue = (
+        Candidate.objects.filter(site=site, trial=trial)
+        .select_related("match", "arm")
+        .annotate(interested=Exists(open_interest))
+    )
     if status:
         queue = queue.filter(status=status)
     if arm_id is not None:

@@ -53,7 +53,6 @@ from recruitment.selectors import (
     live_matches_for_trial,
     matchable_profiles,
     matches_for_new_candidates,
-    open_interest_patient_ids,
     patient_facts,
     patient_facts_many,
     patients_with_live_matches,
@@ -857,13 +856,12 @@ def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
     """Take up as candidates of `site` the trial's new eligible or possibly eligible matches.
 
     The rule: one candidacy per (patient, trial), claimed by the first of the trial's recruiting sites to
-    take it up; only patients with active matching consent; never into a full or suspended cohort. A
-    patient who asked to hear from the trial is flagged `interested` and listed first.
+    take it up; only patients with active matching consent; never into a full or suspended cohort. (The
+    queue lists patients who asked to hear from the trial first.)
     """
     if not TrialSite.objects.filter(trial=trial, site=site, status__in=Trial.OPEN_STATUSES).exists():
         return []
     Trial.objects.select_for_update().filter(pk=trial.pk).first()
-    interested = open_interest_patient_ids(trial=trial)
     now = timezone.now()
     created = []
     for match in matches_for_new_candidates(trial=trial):
@@ -874,7 +872,6 @@ def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
             arm_id=match.arm_id,
             match=match,
             subject_code=_subject_code(),
-            interested=match.patient_id in interested,
             created_at=now,
             updated_at=now,
         )

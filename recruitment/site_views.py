@@ -24,10 +24,11 @@ from recruitment import selectors, services
 from recruitment.fhir import site_research_bundle
 from recruitment.http import AuthenticatedRequest
 from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
-from trials.models import Arm, EligibilityCriterion, TrialSite
+from trials.models import Arm, ConsentDocument, EligibilityCriterion, TrialSite
 
 SiteView = Callable[..., HttpResponse]
 S = CandidateStatus
+Purpose = ConsentDocument.Purpose
 
 
 def site_staff_only(view: SiteView) -> SiteView:
@@ -209,11 +210,14 @@ def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     candidate = _candidate(request, pk)
     services.candidate_view_record(candidate=candidate, actor=request.user)
     contact = selectors.contact_allowed(candidate=candidate)
+    # Staff never see the clinical summary of a patient who no longer consents to matching; the subject code
+    # and the history stay, since the log must not be rewritten.
+    matching = selectors.patient_has_active_consent(patient=candidate.patient, purpose=Purpose.MATCHING)
     context = {
         "candidate": candidate,
-        "summary": selectors.pseudonymous_summary(candidate=candidate),
+        "summary": selectors.pseudonymous_summary(candidate=candidate) if matching else None,
         "contact": candidate.patient.user if contact else None,
-        "criteria": _explained(candidate.match.criteria) if candidate.match else [],
+        "criteria": _explained(candidate.match.criteria) if candidate.match and matching else [],
         "to_settle": [s["text"] for s in candidate.match.to_settle] if candidate.match else [],
         "history": selectors.candidate_history(candidate=candidate),
         "form": TransitionForm(candidate=candidate) if candidate.is_open else None,

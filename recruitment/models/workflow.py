@@ -69,12 +69,11 @@ class Candidate(models.Model):
     subject_code = models.CharField(
         max_length=20, unique=True, help_text="Pseudonymous code shown to sites and in exports."
     )
-    interested = models.BooleanField(default=False, help_text="The patient asked to hear from this trial.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-interested", "created_at", "id"]
+        ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["patient", "trial"], name="one_candidacy_per_patient_trial")
         ]

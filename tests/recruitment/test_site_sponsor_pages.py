@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from recruitment.models import CandidateEvent, CandidateStatus, User
-from recruitment.services import candidate_transition, trial_interest_express
+from recruitment.services import candidate_transition, consent_withdraw, trial_interest_express
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.recruitment.consent_helpers import sign
@@ -271,3 +271,13 @@ def test_a_full_cohort_is_flagged_on_site_and_sponsor_pages(client, sam, sophie,
     client.force_login(sophie)
     assert "Full or suspended" in client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
     assert arm.label in client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
+
+
+def test_after_matching_consent_is_withdrawn_only_the_code_and_history_remain(client, sam, candidate):
+    consent_withdraw(patient=candidate.patient, purposes=[ConsentDocument.Purpose.MATCHING])
+    client.force_login(sam)
+    page = client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
+    assert candidate.subject_code in page
+    assert "no longer consents to matching" in page
+    assert "55-59" not in page
+    assert "Histologically confirmed NSCLC" not in page

@@ -3,6 +3,7 @@
 import pytest
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, ReasonCode, User
+from recruitment.selectors import site_queue
 from recruitment.services import (
     TRANSITIONS,
     TransitionConflict,
@@ -150,9 +151,8 @@ def test_interested_patients_come_first(nsclc_trial, boston_site, sam):
     keen = matched_patient(nsclc_trial, email="keen@example.org", contact=True)
     trial_interest_express(patient=keen, trial=nsclc_trial)
     candidates_create_for_site(trial=nsclc_trial, site=boston_site)
-    first = Candidate.objects.filter(trial=nsclc_trial).first()
-    assert first is not None
-    assert first.patient == keen
+    queue = list(site_queue(site=boston_site, trial=nsclc_trial))
+    assert queue[0].patient == keen
 
 
 def test_patients_without_matching_consent_never_become_candidates(nsclc_trial, boston_site, sam):
