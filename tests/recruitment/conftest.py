@@ -267,3 +267,16 @@ def hana_facts(hana: PatientProfile) -> PatientFacts:
 @pytest.fixture
 def pedro_facts(pedro: PatientProfile) -> PatientFacts:
     return patient_facts(profile=pedro)
+
+
+@pytest.fixture
+def personas_consent_to_matching(request: pytest.FixtureRequest) -> None:
+    """Elena, Hana and Pedro, where a test uses them, have signed the current matching consent."""
+    from tests.recruitment.consent_helpers import Purpose, name_patient, publish, sign
+
+    document = publish(Purpose.MATCHING)
+    for name in ("elena", "hana", "pedro"):
+        if name in request.fixturenames:
+            patient = request.getfixturevalue(name)
+            name_patient(patient, name.title(), "Example")
+            sign(patient, document)

@@ -1,4 +1,7 @@
-"""match_upsert_for_patient: candidates per open trial and stratum, idempotent re-runs, retirement, events."""
+"""match_upsert_for_patient: candidates per open trial and stratum, idempotent re-runs, retirement, events.
+
+Elena and Pedro have signed the matching consent: only consenting patients are matched.
+"""
 
 import hashlib
 
@@ -14,6 +17,8 @@ from trials.services import trial_parse_eligibility
 
 EGFR_TRIAL = ("adult", "stage_iv_nsclc", "egfr_ex19", "ecog_0_1", "consent", "brain_metastases")
 KRAS_TRIAL = ("adult", "ecog_0_1", "kras_g12c_pdl1_50", "pregnant_or_breastfeeding", "consent")
+
+pytestmark = pytest.mark.usefixtures("personas_consent_to_matching")
 
 
 def trial_with(criteria: dict[str, Criterion], ids: tuple[str, ...], **fields) -> Trial:

@@ -22,23 +22,13 @@ from recruitment.services import (
 from recruitment.tasks import rematch_everyone, rematch_patient, rematch_trial
 from tests.factories import ArmFactory, TrialSiteFactory, UserFactory
 from tests.recruitment.conftest import TODAY
-from tests.recruitment.consent_helpers import Purpose, name_patient, publish, sign
+from tests.recruitment.consent_helpers import Purpose
 from tests.recruitment.factories import DiagnosisFactory
 from tests.recruitment.test_match_services import EGFR_TRIAL, KRAS_TRIAL, live, trial_with
 from trials.models import Trial
 from trials.services import criterion_review
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def matching_consent(request: pytest.FixtureRequest) -> None:
-    document = publish(Purpose.MATCHING)
-    for name in ("elena", "hana", "pedro"):
-        if name in request.fixturenames:
-            patient = request.getfixturevalue(name)
-            name_patient(patient, name.title(), "Example")
-            sign(patient, document)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personas_consent_to_matching")]
 
 
 def snapshot() -> set[tuple[int, int, int | None, str, float]]:
