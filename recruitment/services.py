@@ -46,6 +46,7 @@ from recruitment.selectors import (
     TrialToMatch,
     arm_enrolled_counts,
     arm_is_closed,
+    contact_allowed,
     current_contact_consent,
     enrolled_by_arm,
     is_current_consent_document,
@@ -795,6 +796,8 @@ def candidate_transition(
                 ).first()
             if criterion is None:
                 raise TransitionError("A screen failure names the criterion that failed.")
+        if to_status == S.CONTACTED and not contact_allowed(candidate=candidate):
+            raise TransitionError("The patient has not agreed to be contacted about this trial.")
         fields = ["status", "updated_at"]
         if to_status == S.ENROLLED:
             if arm_id is not None:

@@ -1,5 +1,5 @@
-"""Sam takes a candidate from matched to enrolled in a real browser, and Sophie sees the enrolment count
-move on the sponsor dashboard (from 0 to the suppressed "1-10")."""
+"""Sam takes a candidate (who asked to hear from the trial) from matched to enrolled in a real browser, and
+Sophie sees the enrolment count move on the sponsor dashboard (from 0 to the suppressed "1-10")."""
 
 from pathlib import Path
 
@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recruitment.models import Candidate, CandidateStatus
+from recruitment.services import trial_interest_express
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
@@ -41,7 +42,8 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
 ):
     page, base = browser_page, live_server.url
     arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR exon 19", enrolment_target=20, cap=30)
-    matched_patient(nsclc_trial, email="elena@example.org", arm=arm)
+    elena = matched_patient(nsclc_trial, email="elena@example.org", arm=arm, contact=True)
+    trial_interest_express(patient=elena, trial=nsclc_trial)
 
     sign_in(page, base, sophie.email)
     page.goto(f"{base}/sponsor/trials/{nsclc_trial.pk}/")
@@ -55,7 +57,7 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     snap(page, screenshots, "site-02-queue")
     page.get_by_role("link", name=candidate.subject_code).click()
     expect(page.get_by_role("heading", name=f"Candidate {candidate.subject_code}")).to_be_visible()
-    expect(page.get_by_text("Contact details stay hidden")).to_be_visible()
+    expect(page.locator("#contact-details")).to_contain_text("elena@example.org")
     snap(page, screenshots, "site-03-candidate")
     for step in ("Pre-screened", "Contacted", "Consented", "Screening"):
         move(page, step)
@@ -63,10 +65,16 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     snap(page, screenshots, "site-04-enrolled")
     candidate.refresh_from_db()
     assert candidate.status == CandidateStatus.ENROLLED
+    page.get_by_role("link", name="Candidates").click()
+    expect(page.get_by_role("heading", name="Candidates at your sites")).to_be_visible()
+    snap(page, screenshots, "site-05-home")
+    page.get_by_role("link", name="Funnel").click()
+    expect(page.get_by_text("Enrolled: 1")).to_be_visible()
+    snap(page, screenshots, "site-06-funnel")
 
     sign_in(page, base, sophie.email)
     page.goto(f"{base}/sponsor/trials/{nsclc_trial.pk}/")
     expect(page.locator("#enrolled-total")).to_contain_text(f"Enrolled: {SMALL}")
     expect(page.locator("#by-cohort")).to_contain_text(SMALL)
     expect(page.get_by_text(candidate.subject_code)).to_have_count(0)
-    snap(page, screenshots, "site-05-sponsor-after")
+    snap(page, screenshots, "site-07-sponsor-after")

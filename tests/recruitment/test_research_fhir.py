@@ -101,7 +101,7 @@ def test_every_workflow_state_maps_to_an_r4_subject_status():
 @pytest.mark.django_db
 def test_an_enrolled_candidate_is_on_study_in_its_actual_arm(nsclc_trial, boston_site, sam):
     arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR exon 19")
-    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", arm=arm)
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", arm=arm, contact=True)
     for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING, S.ENROLLED):
         candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
     candidate.refresh_from_db()

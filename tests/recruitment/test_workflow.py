@@ -32,7 +32,7 @@ PATH_TO: dict[str, list[str]] = {
 
 @pytest.fixture
 def candidate(nsclc_trial, boston_site, sam) -> Candidate:
-    return candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    return candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
 
 
 @pytest.fixture
@@ -75,6 +75,13 @@ def test_site_staff_make_every_permitted_transition(candidate, sam, criterion, s
     assert event is not None
     assert (event.from_status, event.to_status, event.actor, event.reason) == (source, target, sam, reason)
     assert event.criterion == (criterion if rule.needs_criterion else None)
+
+
+def test_no_contact_before_the_patient_agreed_to_it_for_this_trial(nsclc_trial, boston_site, sam):
+    candidate = candidate_for(nsclc_trial, boston_site, email="quiet@example.org")
+    candidate_transition(candidate_id=candidate.pk, to_status=S.PRE_SCREENED, actor=sam)
+    with pytest.raises(TransitionError, match="not agreed to be contacted"):
+        candidate_transition(candidate_id=candidate.pk, to_status=S.CONTACTED, actor=sam)
 
 
 def test_skipping_a_step_is_refused(candidate, sam):
@@ -177,8 +184,8 @@ def test_withdrawing_contact_consent_withdraws_open_candidacies(
 
 def test_a_full_cohort_takes_no_new_candidates_and_no_enrolment(nsclc_trial, boston_site, sam):
     arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR cohort", cap=1)
-    first = candidate_for(nsclc_trial, boston_site, email="a@example.org", arm=arm)
-    second = candidate_for(nsclc_trial, boston_site, email="b@example.org", arm=arm)
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org", arm=arm, contact=True)
+    second = candidate_for(nsclc_trial, boston_site, email="b@example.org", arm=arm, contact=True)
     _walk(first, sam, S.SCREENING)
     candidate_transition(candidate_id=first.pk, to_status=S.ENROLLED, actor=sam)
     _walk(second, sam, S.SCREENING)
@@ -190,7 +197,7 @@ def test_a_full_cohort_takes_no_new_candidates_and_no_enrolment(nsclc_trial, bos
 
 def test_enrolment_needs_a_cohort_when_the_trial_has_cohorts(nsclc_trial, boston_site, sam):
     arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR cohort")
-    candidate = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    candidate = candidate_for(nsclc_trial, boston_site, email="a@example.org", contact=True)
     _walk(candidate, sam, S.SCREENING)
     with pytest.raises(TransitionError, match="Choose the cohort"):
         candidate_transition(candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam)

@@ -1,7 +1,7 @@
 """Candidates for workflow tests: a consenting patient matched to Sam's trial and taken up by Sam's site."""
 
 from recruitment.models import Candidate, Match, PatientProfile
-from recruitment.services import candidates_create_for_site
+from recruitment.services import candidates_create_for_site, trial_interest_express
 from tests.recruitment import factories
 from tests.recruitment.consent_helpers import name_patient, publish_all, sign
 from trials.models import Arm, ConsentDocument, Site, Trial
@@ -48,6 +48,10 @@ def matched_patient(
 def candidate_for(
     trial: Trial, site: Site, *, email: str, arm: Arm | None = None, contact: bool = False
 ) -> Candidate:
+    """A candidate of `site`; with `contact`, the patient also agreed to contact and asked to hear from the
+    trial, so that the site may contact them."""
     profile = matched_patient(trial, email=email, arm=arm, contact=contact)
+    if contact:
+        trial_interest_express(patient=profile, trial=trial)
     candidates_create_for_site(trial=trial, site=site)
     return Candidate.objects.get(patient=profile, trial=trial)
