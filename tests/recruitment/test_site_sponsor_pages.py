@@ -8,6 +8,8 @@ import csv
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recruitment.models import CandidateEvent, CandidateStatus, User
@@ -281,3 +283,18 @@ def test_after_matching_consent_is_withdrawn_only_the_code_and_history_remain(cl
     assert "no longer consents to matching" in page
     assert "55-59" not in page
     assert "Histologically confirmed NSCLC" not in page
+
+
+def test_the_queue_costs_the_same_queries_for_one_candidate_or_many(client, sam, nsclc_trial, boston_site):
+    url = reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])
+    client.force_login(sam)
+    candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for n in range(4):
+        candidate_for(nsclc_trial, boston_site, email=f"more{n}@example.org")
+    client.get(url)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(one)
