@@ -214,6 +214,13 @@ CELERY_BEAT_SCHEDULE = {
             hour=int(os.environ.get("REMATCH_HOUR", "2")), minute=int(os.environ.get("REMATCH_MINUTE", "15"))
         ),
     },
+    # After an upgrade of the parser or its dictionaries, every trial is parsed again (before the re-match).
+    "nightly-parse-outdated-trials": {
+        "task": "trials.tasks.parse_outdated_trials",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    # Matches held back by the per-patient e-mail throttle go out on a later run.
+    "hourly-match-alerts": {"task": "recruitment.tasks.send_match_alerts", "schedule": crontab(minute=5)},
 }
 
 REST_FRAMEWORK = {

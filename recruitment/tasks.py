@@ -10,8 +10,8 @@ from celery import group, shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from recruitment import services
-from recruitment.models import PatientProfile
+from recruitment import notifications, services
+from recruitment.models import Match, MatchEvent, PatientProfile
 from recruitment.selectors import profile_ids_to_rematch
 from trials.models import Trial
 
@@ -25,7 +25,9 @@ def rematch_patient(profile_id: int) -> int:
     if profile is None:
         log.info("profile %s was deleted before it was re-matched", profile_id)
         return 0
-    return len(services.match_upsert_for_patient(patient=profile, today=timezone.localdate()))
+    events = services.match_upsert_for_patient(patient=profile, today=timezone.localdate())
+    _alert_newly_eligible(events)
+    return len(events)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -35,7 +37,28 @@ def rematch_trial(trial_id: int) -> int:
     if trial is None:
         log.info("trial %s was deleted before it was re-matched", trial_id)
         return 0
-    return len(services.match_upsert_for_trial(trial=trial, today=timezone.localdate()))
+    events = services.match_upsert_for_trial(trial=trial, today=timezone.localdate())
+    _alert_newly_eligible(events)
+    return len(events)
+
+
+def _alert_newly_eligible(events: list[MatchEvent]) -> None:
+    patient_ids = sorted(
+        {
+            event.match.patient_id
+            for event in events
+            if event.kind != MatchEvent.Kind.RETIRED and event.match.verdict == Match.Verdict.ELIGIBLE
+        }
+    )
+    if patient_ids:
+        send_match_alerts.delay(patient_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def send_match_alerts(patient_ids: list[int] | None = None) -> int:
+    """E-mail patients about eligible matches they have not been told of (throttled per patient); with no
+    ids, every patient with such matches, which also catches those the throttle held back."""
+    return notifications.match_alerts_send(patient_ids=patient_ids)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
