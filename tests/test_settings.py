@@ -19,7 +19,10 @@ PRODUCTION_ENV = {
 
 
 def run_django(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
+    # The subprocess stands for a deployment: nothing the test process set for itself may leak into it
+    # (the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for the whole session).
+    leaking = {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in leaking}
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
