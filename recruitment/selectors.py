@@ -777,7 +777,10 @@ def pseudonymous_summary(*, candidate: Candidate) -> PseudonymousSummary:
 
 def contact_allowed(*, candidate: Candidate) -> bool:
     """Contact details are shown once the patient agreed to be contacted and, for this trial, either asked
-    to hear from it or agreed to share their profile with it."""
+    to hear from it or agreed to share their profile with it, and only while the candidacy is under way (or
+    ended in enrolment): a candidacy that was withdrawn, declined or ruled out is no reason to contact."""
+    if not (candidate.is_open or candidate.status == CandidateStatus.ENROLLED):
+        return False
     patient = candidate.patient
     if current_contact_consent(patient=patient) is None:
         return False

@@ -1,6 +1,6 @@
 """A patient's whole journey in a real browser: register, verify, build a profile with a biomarker, consent
 to matching and contact, see a match with its explanation, answer its question, express interest, withdraw
-consent and see the match go."""
+consent and see the match go, for her and in the site's view."""
 
 import re
 from pathlib import Path
@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from recruitment.models import Match, TrialInterest, User
-from tests.factories import TrialFactory
+from recruitment.models import Candidate, Match, TrialInterest, User
+from tests.factories import DEFAULT_PASSWORD, SiteMembershipFactory, TrialFactory, TrialSiteFactory
 from tests.recruitment.consent_helpers import publish_all
 from trials.models import Trial
 from trials.services import trial_parse_eligibility
@@ -23,6 +23,14 @@ ELIGIBILITY = (
     "Exclusion Criteria:\n\n"
     "* Pregnant or breastfeeding\n"
 )
+
+
+def sign_in(page: Page, base: str, email: str, password: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def snap(page: Page, folder: Path | None, name: str) -> None:
@@ -41,7 +49,10 @@ def test_register_build_profile_consent_match_interest_withdraw(live_server, bro
         minimum_age_years=18,
         sex=Trial.Sex.ALL,
     )
+    site = TrialSiteFactory.create(trial=trial, site__facility="Boston Thoracic Oncology").site
+    sam = SiteMembershipFactory.create(user__email="sam@example.org", site=site).user
     trial_parse_eligibility(trial_id=trial.pk)
+    queue = f"{base}/site/{site.pk}/trials/{trial.pk}/"
 
     # Register, then verify with the link from the e-mail.
     page.goto(f"{base}/portal/register/")
@@ -126,7 +137,16 @@ def test_register_build_profile_consent_match_interest_withdraw(live_server, bro
     patient = User.objects.get(email="maria@example.org").patient_profile
     assert TrialInterest.objects.filter(patient=patient, trial=trial, withdrawn_at__isnull=True).exists()
 
+    # Sam, at a site of the trial, sees her as a candidate who asked to hear from the trial, with her contact.
+    sign_in(page, base, sam.email, DEFAULT_PASSWORD)
+    page.goto(queue)
+    candidate = Candidate.objects.get(patient=patient, trial=trial)
+    expect(page.get_by_role("link", name=candidate.subject_code)).to_be_visible()
+    page.get_by_role("link", name=candidate.subject_code).click()
+    expect(page.locator("#contact-details")).to_contain_text("maria@example.org")
+
     # Withdraw matching consent: one click on the same page, and the match is gone.
+    sign_in(page, base, "maria@example.org", PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Consent").click()
     page.get_by_role("button", name="Withdraw: be matched with trials").click()
     expect(page.get_by_text("Withdrawn, effective now")).to_be_visible()
@@ -134,6 +154,17 @@ def test_register_build_profile_consent_match_interest_withdraw(live_server, bro
     expect(page.get_by_text("Matching is off")).to_be_visible()
     expect(page.get_by_text("Osimertinib for EGFR exon 19 lung cancer")).to_have_count(0)
     assert not Match.objects.filter(patient=patient, retired_at__isnull=True).exists()
+
+    # ...and from the site's view: the candidacy is withdrawn, her profile and contact details are gone.
+    sign_in(page, base, sam.email, DEFAULT_PASSWORD)
+    page.goto(queue)
+    expect(page.get_by_role("row", name=re.compile(candidate.subject_code))).to_contain_text("Withdrawn")
+    page.get_by_role("link", name=candidate.subject_code).click()
+    expect(page.get_by_text("The patient no longer consents to matching")).to_be_visible()
+    expect(page.locator("#contact-details")).to_have_count(0)
+    expect(page.get_by_text("maria@example.org")).to_have_count(0)
+    if screenshots is not None:
+        sign_in(page, base, "maria@example.org", PASSWORD)
     if screenshots is not None:
         page.set_viewport_size({"width": 390, "height": 844})
         page.get_by_role("link", name="Consent").click()

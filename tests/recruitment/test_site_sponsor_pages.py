@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recruitment.models import CandidateEvent, CandidateStatus, User
+from recruitment.models import Candidate, CandidateEvent, CandidateStatus, User
 from recruitment.services import candidate_transition, consent_withdraw, trial_interest_express
 from recruitment.suppression import SMALL
 from tests import factories
@@ -180,6 +180,27 @@ def test_contact_details_show_once_the_patient_asks_to_hear_from_the_trial(
     page = client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
     assert "elena@example.org" in page
     assert "Elena Rossi" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "shows_contact"),
+    [
+        (CandidateStatus.CONTACTED, True),
+        (CandidateStatus.ENROLLED, True),
+        (CandidateStatus.DECLINED, False),
+        (CandidateStatus.UNREACHABLE, False),
+        (CandidateStatus.SCREEN_FAILED, False),
+    ],
+)
+def test_contact_details_go_once_a_candidacy_ends_other_than_in_enrolment(
+    client, sam, candidate, nsclc_trial, status, shows_contact
+):
+    sign(candidate.patient, ConsentDocument.objects.get(purpose=ConsentDocument.Purpose.CONTACT))
+    trial_interest_express(patient=candidate.patient, trial=nsclc_trial)
+    Candidate.objects.filter(pk=candidate.pk).update(status=status)
+    client.force_login(sam)
+    page = client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
+    assert ("elena@example.org" in page) is shows_contact
 
 
 def test_every_view_of_a_candidate_page_is_logged(client, sam, candidate):
