@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from nlp import iter_atoms
+from nlp.model import node_from_dict, node_to_dict
 from trials.models import EligibilityCriterion, Trial, TrialSite
 
 
@@ -43,15 +45,10 @@ class CriterionView:
 
 
 def _atoms_of(tree: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The tree's atoms in their JSON form, for the template."""
     if tree is None:
         return []
-    if tree["type"] == "atom":
-        return [tree]
-    if tree["type"] == "not":
-        return _atoms_of(tree["child"])
-    if tree["type"] == "except":
-        return _atoms_of(tree["main"]) + _atoms_of(tree["exception"])
-    return [atom for child in tree["children"] for atom in _atoms_of(child)]
+    return [node_to_dict(atom) for atom in iter_atoms(node_from_dict(tree))]
 
 
 def _segments(source: str, start: int, end: int, atoms: list[dict[str, Any]]) -> list[Segment]:

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from nlp import Atom, iter_atoms, parse_eligibility
+from nlp import Atom, Node, iter_atoms, parse_eligibility
 from nlp.model import AtomKind, node_from_dict, node_to_dict
 from nlp.terminology import manifest as nlp_manifest
 from recruitment.models import User
@@ -326,8 +326,8 @@ def _age_text(years: Decimal | None) -> str | None:
     return None if years is None else f"{years.normalize():f} Years"
 
 
-def _needs_review(tree: dict[str, Any]) -> bool:
-    return any(atom.review is not None or not atom.mapped for atom in iter_atoms(node_from_dict(tree)))
+def _needs_review(node: Node) -> bool:
+    return any(atom.review is not None or not atom.mapped for atom in iter_atoms(node))
 
 
 def trial_parse_key(trial: Trial) -> str:
@@ -389,7 +389,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                     span_start=criterion.span[0],
                     span_end=criterion.span[1],
                     parsed_tree=tree,
-                    needs_review=_needs_review(tree),
+                    needs_review=_needs_review(criterion.tree),
                     parser_version=parsed.parser_version,
                     dictionary_version=parsed.dictionary_version,
                 )
@@ -404,7 +404,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
             if current.is_curated:
                 kept_curated += 1
             else:
-                current.needs_review = _needs_review(tree)
+                current.needs_review = _needs_review(criterion.tree)
                 updated += 1
             current.save(
                 update_fields=[
@@ -489,7 +489,7 @@ def criterion_review(
         criterion.reviewed_by = actor
         criterion.reviewed_at = timezone.now()
         criterion.updated_at = criterion.reviewed_at
-        criterion.needs_review = False if action != "reset" else _needs_review(criterion.parsed_tree)
+        criterion.needs_review = action == "reset" and _needs_review(node_from_dict(criterion.parsed_tree))
         criterion.revision += 1
         criterion.save(
             update_fields=[
