@@ -6,14 +6,10 @@ they are members of, so another site's candidate or trial is a 404, never a 403 
 """
 
 import csv
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,24 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from recruitment import selectors, services
 from recruitment.fhir import site_research_bundle
-from recruitment.http import AuthenticatedRequest
+from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, TrialSite
 
-SiteView = Callable[..., HttpResponse]
 S = CandidateStatus
 Purpose = ConsentDocument.Purpose
 
 
-def site_staff_only(view: SiteView) -> SiteView:
-    @login_required
-    @wraps(view)
-    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role != User.Role.SITE_STAFF:
-            raise PermissionDenied("Site pages are for site staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+site_staff_only = role_required(
+    lambda user: user.role == User.Role.SITE_STAFF, "Site pages are for site staff."
+)
 
 
 def _trial_site(request: AuthenticatedRequest, site_id: int, trial_id: int) -> TrialSite:

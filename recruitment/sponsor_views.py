@@ -4,33 +4,18 @@ Only sponsor users use these pages (anyone else: 403); another sponsor's trial i
 returns a patient-level row: everything comes from `selectors.sponsor_trial_dashboard`, already suppressed.
 """
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from recruitment import selectors
-from recruitment.http import AuthenticatedRequest
+from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import User
 from recruitment.suppression import HIDDEN, SMALL
 
-SponsorView = Callable[..., HttpResponse]
-
-
-def sponsor_only(view: SponsorView) -> SponsorView:
-    @login_required
-    @wraps(view)
-    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role != User.Role.SPONSOR:
-            raise PermissionDenied("Sponsor pages are for sponsor users.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+sponsor_only = role_required(
+    lambda user: user.role == User.Role.SPONSOR, "Sponsor pages are for sponsor users."
+)
 
 
 @sponsor_only

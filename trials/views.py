@@ -1,30 +1,17 @@
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from recruitment.http import AuthenticatedRequest
+from recruitment.http import AuthenticatedRequest, role_required
 from trials import selectors, services
 from trials.forms import CriterionReviewForm
 from trials.models import EligibilityCriterion, Trial
 
-
-def curator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: AuthenticatedRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not request.user.is_curator:
-            raise PermissionDenied("Curators only.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+curator_required = role_required(lambda user: user.is_curator, "Curators only.")
 
 
 @login_required
