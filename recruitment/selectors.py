@@ -257,16 +257,6 @@ def profile_ids_to_rematch() -> list[int]:
     return sorted(set(matchable_profiles().values_list("pk", flat=True)) | set(holders))
 
 
-def enrolled_by_arm() -> dict[int, int]:
-    """Enrolled candidates per arm of every trial, in one query: what re-matches check the caps against."""
-    rows = (
-        Candidate.objects.filter(status=CandidateStatus.ENROLLED, arm__isnull=False)
-        .values("arm_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["arm_id"]: row["n"] for row in rows}
-
-
 def patients_with_live_matches(*, trial_id: int) -> set[int]:
     return set(
         Match.objects.filter(trial_id=trial_id, retired_at__isnull=True).values_list("patient_id", flat=True)
@@ -438,13 +428,13 @@ def staff_site_ids(*, user: User) -> set[int]:
     return set(user.site_memberships.values_list("site_id", flat=True))
 
 
-def arm_enrolled_counts(*, trial_id: int) -> dict[int, int]:
-    """Enrolled candidates per arm of the trial: what the arms' caps are checked against."""
-    rows = (
-        Candidate.objects.filter(trial_id=trial_id, status=CandidateStatus.ENROLLED, arm__isnull=False)
-        .values("arm_id")
-        .annotate(n=Count("id"))
-    )
+def arm_enrolled_counts(*, trial_id: int | None = None) -> dict[int, int]:
+    """Enrolled candidates per arm of the trial (of every trial without one), in one query: what the arms'
+    caps are checked against."""
+    enrolled = Candidate.objects.filter(status=CandidateStatus.ENROLLED, arm__isnull=False)
+    if trial_id is not None:
+        enrolled = enrolled.filter(trial_id=trial_id)
+    rows = enrolled.values("arm_id").annotate(n=Count("id"))
     return {row["arm_id"]: row["n"] for row in rows}
 
 

@@ -48,7 +48,6 @@ from recruitment.selectors import (
     arm_is_closed,
     contact_allowed,
     current_contact_consent,
-    enrolled_by_arm,
     is_current_consent_document,
     live_matches,
     live_matches_for_trial,
@@ -158,7 +157,7 @@ def match_upsert_for_patient(
             if index is not None:
                 keep = index.trials_for(facts) | {match.trial_id for match in live}
                 candidates = [c for c in candidates if c.trial.pk in keep]
-            counts = enrolled if enrolled is not None else enrolled_by_arm()
+            counts = enrolled if enrolled is not None else arm_enrolled_counts()
             for candidate in candidates:
                 matches, reason = _produced(candidate, facts, today=today, enrolled=counts)
                 produced.update(matches)
@@ -317,7 +316,7 @@ def match_upsert_all(
     started = time.perf_counter()
     trials = trials_for_matching()
     index = CandidateIndex(trials={t.trial.pk: t.criteria for t in trials}, today=today)
-    enrolled = enrolled_by_arm()
+    enrolled = arm_enrolled_counts()
     ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
     summary = RematchSummary()
     for start in range(0, len(ids), chunk_size):
