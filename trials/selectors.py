@@ -1,5 +1,6 @@
 """Reads for the registry."""
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -8,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from nlp import iter_atoms
 from nlp.model import node_from_dict, node_to_dict
+from nlp.terminology import manifest as nlp_manifest
 from trials.models import EligibilityCriterion, Trial, TrialSite
 
 
@@ -100,10 +102,25 @@ def criteria_counts(*, trial: Trial) -> dict[str, int]:
     }
 
 
+def trial_parse_key(trial: Trial) -> str:
+    """What a parse depends on: the text, the structured fields and the parser and dictionary versions.
+
+    Equal keys mean an identical parse, so a trial whose key is unchanged need not be parsed again.
+    """
+    versions = nlp_manifest()
+    parts = [
+        versions["parser_version"],
+        versions["dictionary_version"],
+        trial.eligibility_text,
+        str(trial.minimum_age_years),
+        str(trial.maximum_age_years),
+        trial.sex,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 def trials_needing_parse() -> list[int]:
     """Ids of trials whose criteria are missing or come from other text or parser or dictionary versions."""
-    from trials.services import trial_parse_key  # the key is defined next to the parse it guards
-
     fields = (
         "pk",
         "eligibility_text",

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from nlp import Atom, Node, iter_atoms, parse_eligibility
 from nlp.model import AtomKind, node_from_dict, node_to_dict
-from nlp.terminology import manifest as nlp_manifest
 from recruitment.models import User
 from recruitment.services import trial_changed
+from trials import selectors
 from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
 
 if TYPE_CHECKING:
@@ -330,23 +330,6 @@ def _needs_review(node: Node) -> bool:
     return any(atom.review is not None or not atom.mapped for atom in iter_atoms(node))
 
 
-def trial_parse_key(trial: Trial) -> str:
-    """What a parse depends on: the text, the structured fields and the parser and dictionary versions.
-
-    Equal keys mean an identical parse, so a trial whose key is unchanged need not be parsed again.
-    """
-    versions = nlp_manifest()
-    parts = [
-        versions["parser_version"],
-        versions["dictionary_version"],
-        trial.eligibility_text,
-        str(trial.minimum_age_years),
-        str(trial.maximum_age_years),
-        trial.sex,
-    ]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
 def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResult:
     """Parse a trial's eligibility text into stored criteria, keeping curators' work.
 
@@ -356,7 +339,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
     """
     with transaction.atomic():
         trial = Trial.objects.select_for_update().get(pk=trial_id)
-        parse_key = trial_parse_key(trial)
+        parse_key = selectors.trial_parse_key(trial)
         if trial.eligibility_parse_key == parse_key and not force:
             return ParseResult(trial_id=trial.pk, skipped=True)
         parsed = parse_eligibility(

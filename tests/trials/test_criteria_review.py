@@ -213,8 +213,8 @@ def test_a_parser_upgrade_queues_every_trial_parsed_by_the_old_version(egfr_tria
     services.trial_parse_eligibility(trial_id=unparsed.pk)
     assert selectors.trials_needing_parse() == []
 
-    real_manifest = services.nlp_manifest()
-    monkeypatch.setattr(services, "nlp_manifest", lambda: {**real_manifest, "parser_version": "99.0.0"})
+    real_manifest = selectors.nlp_manifest()
+    monkeypatch.setattr(selectors, "nlp_manifest", lambda: {**real_manifest, "parser_version": "99.0.0"})
     assert sorted(selectors.trials_needing_parse()) == sorted([egfr_trial.pk, unparsed.pk])
     assert parse_outdated_trials() == 2
     assert selectors.trials_needing_parse() == []
