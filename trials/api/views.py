@@ -91,23 +91,19 @@ class CriterionReviewView(APIView):
         payload = serializers.CriterionReviewInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        tree = None
-        if data["action"] == "correct":
-            if data.get("tree") is None:
-                return Response({"tree": ["A correction needs the corrected tree."]}, status=400)
-            try:
-                tree = services.validate_tree(data["tree"])
-            except services.ValidationError as exc:
-                return Response({"tree": exc.messages}, status=400)
+        if data["action"] == "correct" and data.get("tree") is None:
+            return Response({"tree": ["A correction needs the corrected tree."]}, status=400)
         try:
             updated = services.criterion_review(
                 criterion_id=criterion.pk,
                 actor=request.user,  # type: ignore[arg-type]
                 action=data["action"],
                 revision=data["revision"],
-                tree=tree,
+                tree=data.get("tree") if data["action"] == "correct" else None,
                 note=data["note"],
             )
+        except services.ValidationError as exc:  # the corrected tree is not a valid criteria tree
+            return Response({"tree": exc.messages}, status=400)
         except (services.CriterionConflict, services.CriterionStateError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(serializers.CriterionSerializer(updated).data)
