@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from recruitment.models import Candidate, CandidateStatus, Consent, PatientProfile
-from recruitment.selectors import is_current_consent_document, patient_consents
+from recruitment.selectors.consent import is_current_consent_document, patient_consents
 from trials.models import Trial
 
 PURPOSE_SYSTEM = f"{settings.SITE_ROOT}/fhir/CodeSystem/consent-purpose"

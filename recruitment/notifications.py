@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from recruitment.models import Match, PatientProfile
 from recruitment.models.consent import MatchAlert, MatchAlertOptOut
-from recruitment.selectors import profiles_with_active_consent
+from recruitment.selectors.consent import profiles_with_active_consent
 from trials.models import ConsentDocument
 
 ALERT_THROTTLE = timedelta(hours=24)

@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from nlp import terminology
 from nlp.patient_text import extract_patient_facts
-from recruitment import selectors, services
 from recruitment.consent_pdf import consent_pdf
 from recruitment.fhir import patient_consents_bundle
 from recruitment.forms import (
@@ -55,6 +54,23 @@ from recruitment.models import (
     User,
 )
 from recruitment.notifications import match_alerts_unsubscribe, patient_for_unsubscribe_token
+from recruitment.selectors.consent import (
+    consent_overview,
+    current_consent_document,
+    current_contact_consent,
+    patient_consents,
+    patient_has_active_consent,
+)
+from recruitment.selectors.portal import PatientMatch, patient_matches
+from recruitment.services import consent as consent_services
+from recruitment.services.accounts import VerificationError, patient_register, patient_verify_email
+from recruitment.services.consent import ConsentError, consent_give, trial_interest_express
+from recruitment.services.profile import (
+    patient_profile_for,
+    profile_fact_delete,
+    profile_fact_save,
+    profile_update,
+)
 from trials.models import ConsentDocument, Trial
 
 Purpose = ConsentDocument.Purpose
@@ -78,7 +94,7 @@ def patient_only(view: PatientView) -> PatientView:
             raise Http404("Patient pages are for patients.")
         # Health data on screen: a patient's session ends after a short idle time, renewed by each page.
         request.session.set_expiry(PATIENT_IDLE_SECONDS)
-        request.profile = services.patient_profile_for(request.user)
+        request.profile = patient_profile_for(request.user)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -101,7 +117,7 @@ def register(request: HttpRequest) -> HttpResponse:
         verify = request.build_absolute_uri(reverse("portal:verify", args=["TOKEN"])).replace(
             "TOKEN", "{token}"
         )
-        services.patient_register(
+        patient_register(
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
             first_name=form.cleaned_data["first_name"],
@@ -115,8 +131,8 @@ def register(request: HttpRequest) -> HttpResponse:
 @require_GET
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        services.patient_verify_email(token=token)
-    except services.VerificationError as error:
+        patient_verify_email(token=token)
+    except VerificationError as error:
         return render(request, "portal/verify_failed.html", {"error": str(error)}, status=400)
     messages.success(request, "Thank you, your e-mail address is confirmed. You can sign in now.")
     return redirect(f"{reverse('login')}?next={reverse('portal:home')}")
@@ -127,13 +143,13 @@ def verify(request: HttpRequest, token: str) -> HttpResponse:
 
 @patient_only
 def home(request: PatientRequest) -> HttpResponse:
-    overview = selectors.consent_overview(patient=request.profile)
+    overview = consent_overview(patient=request.profile)
     return render(
         request,
         "portal/home.html",
         {
             "consents": overview,
-            "match_count": len(selectors.patient_matches(patient=request.profile)),
+            "match_count": len(patient_matches(patient=request.profile)),
             "fact_count": sum(len(kind.rows(request.profile)) for kind in FACT_KINDS.values()),
         },
     )
@@ -198,7 +214,7 @@ def profile(request: PatientRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.profile)
     if request.method == "POST" and form.is_valid():
         try:
-            services.profile_update(
+            profile_update(
                 profile=request.profile, fields={name: form.cleaned_data[name] for name in form.fields}
             )
         except ValidationError as error:
@@ -233,7 +249,7 @@ def fact_edit(request: PatientRequest, kind: str, pk: int | None = None) -> Http
     form = fact_kind.form(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            services.profile_fact_save(profile=request.profile, fact=form.instance, actor=request.user)
+            profile_fact_save(profile=request.profile, fact=form.instance, actor=request.user)
         except ValidationError as error:
             _add_model_errors(form, error)
         else:
@@ -248,7 +264,7 @@ def fact_edit(request: PatientRequest, kind: str, pk: int | None = None) -> Http
 def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
     fact_kind = _fact_kind(kind)
     fact = get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
-    services.profile_fact_delete(fact=fact)
+    profile_fact_delete(fact=fact)
     messages.success(request, f"Removed {fact}. Your matches are being updated.")
     return redirect(reverse("portal:profile") + f"#{kind}")
 
@@ -276,11 +292,11 @@ def terms(request: PatientRequest, kind: str) -> JsonResponse:
 @patient_only
 def consent(request: PatientRequest) -> HttpResponse:
     context = {
-        "overview": selectors.consent_overview(patient=request.profile),
-        "history": selectors.patient_consents(patient=request.profile),
+        "overview": consent_overview(patient=request.profile),
+        "history": patient_consents(patient=request.profile),
         "share_consents": [
             c
-            for c in selectors.patient_consents(patient=request.profile)
+            for c in patient_consents(patient=request.profile)
             if c.purpose == Purpose.SHARE and c.withdrawn_at is None
         ],
     }
@@ -306,7 +322,7 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
         ConsentDocument, pk=form.cleaned_data["document"], published_at__isnull=False
     )
     try:
-        services.consent_give(
+        consent_give(
             patient=request.profile,
             document=document,
             typed_name=form.cleaned_data["typed_name"],
@@ -315,7 +331,7 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             actor=request.user,
         )
-    except services.ConsentError as error:
+    except ConsentError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Thank you. Your consent is recorded: {document.get_purpose_display()}.")
@@ -339,7 +355,7 @@ def consent_withdraw(request: PatientRequest) -> HttpResponse:
         trial = get_object_or_404(Trial, pk=form.cleaned_data["trial"])
     if purpose and purpose not in Purpose.values:
         raise Http404("No such purpose.")
-    withdrawn = services.consent_withdraw(
+    withdrawn = consent_services.consent_withdraw(
         patient=request.profile,
         purposes=[purpose] if purpose else None,
         trial=trial,
@@ -414,16 +430,14 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @patient_only
 def matches(request: PatientRequest) -> HttpResponse:
     context = {
-        "rows": selectors.patient_matches(patient=request.profile),
-        "matching_consent": selectors.patient_has_active_consent(
-            patient=request.profile, purpose=Purpose.MATCHING
-        ),
+        "rows": patient_matches(patient=request.profile),
+        "matching_consent": patient_has_active_consent(patient=request.profile, purpose=Purpose.MATCHING),
     }
     return render(request, "portal/matches.html", context)
 
 
-def _own_live_match(request: PatientRequest, pk: int) -> selectors.PatientMatch:
-    row = next((r for r in selectors.patient_matches(patient=request.profile) if r.match.pk == pk), None)
+def _own_live_match(request: PatientRequest, pk: int) -> PatientMatch:
+    row = next((r for r in patient_matches(patient=request.profile) if r.match.pk == pk), None)
     if row is None:
         raise Http404("No such match.")
     return row
@@ -438,9 +452,9 @@ def match_detail(request: PatientRequest, pk: int) -> HttpResponse:
         "match": match,
         "criteria": _explained(match.criteria),
         "questions": [s["text"] for s in match.to_settle],
-        "contact_consent": selectors.current_contact_consent(patient=request.profile),
-        "share_document": selectors.current_consent_document(purpose=Purpose.SHARE),
-        "sharing": selectors.patient_has_active_consent(
+        "contact_consent": current_contact_consent(patient=request.profile),
+        "share_document": current_consent_document(purpose=Purpose.SHARE),
+        "sharing": patient_has_active_consent(
             patient=request.profile, purpose=Purpose.SHARE, trial=match.trial
         ),
     }
@@ -452,8 +466,8 @@ def match_detail(request: PatientRequest, pk: int) -> HttpResponse:
 def match_interest(request: PatientRequest, pk: int) -> HttpResponse:
     row = _own_live_match(request, pk)
     try:
-        services.trial_interest_express(patient=request.profile, trial=row.match.trial, match=row.match)
-    except services.ConsentError as error:
+        trial_interest_express(patient=request.profile, trial=row.match.trial, match=row.match)
+    except ConsentError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "Thank you. The study team will be told that you are interested.")
@@ -542,12 +556,12 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
                 pick = json.loads(raw)
                 kind, fields = str(pick["kind"]), dict(pick["fields"])
                 if kind == "ecog":
-                    services.profile_update(profile=request.profile, fields={"ecog": int(fields["ecog"])})
+                    profile_update(profile=request.profile, fields={"ecog": int(fields["ecog"])})
                 else:
                     if not set(fields) <= PASTE_FIELDS.get(kind, set()):
                         raise ValueError(f"unexpected fields for {kind}")
                     fact = _fact_kind(kind).model(**fields)
-                    services.profile_fact_save(profile=request.profile, fact=fact, actor=request.user)
+                    profile_fact_save(profile=request.profile, fact=fact, actor=request.user)
                 added += 1
             except (ValueError, KeyError, TypeError, Http404):
                 problems.append("One item could not be read; please add it by hand.")

@@ -16,10 +16,30 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from recruitment import selectors, services
 from recruitment.fhir import site_research_bundle
 from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
+from recruitment.selectors import site as site_selectors
+from recruitment.selectors.consent import patient_has_active_consent
+from recruitment.selectors.site import (
+    SCREENING_LOG_COLUMNS,
+    arm_is_closed,
+    candidate_history,
+    consort_funnel,
+    contact_allowed,
+    pseudonymous_summary,
+    site_queue,
+    site_trials,
+    staff_candidate,
+    staff_trial_site,
+)
+from recruitment.services.workflow import (
+    TRANSITIONS,
+    TransitionError,
+    candidate_transition,
+    candidate_view_record,
+    candidates_create_for_site,
+)
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, TrialSite
 
 S = CandidateStatus
@@ -32,14 +52,14 @@ site_staff_only = role_required(
 
 
 def _trial_site(request: AuthenticatedRequest, site_id: int, trial_id: int) -> TrialSite:
-    trial_site = selectors.staff_trial_site(user=request.user, site_id=site_id, trial_id=trial_id)
+    trial_site = staff_trial_site(user=request.user, site_id=site_id, trial_id=trial_id)
     if trial_site is None:
         raise Http404("No such trial at your sites.")
     return trial_site
 
 
 def _candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
-    candidate = selectors.staff_candidate(user=request.user, pk=pk)
+    candidate = staff_candidate(user=request.user, pk=pk)
     if candidate is None:
         raise Http404("No such candidate at your sites.")
     return candidate
@@ -48,7 +68,7 @@ def _candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
 @site_staff_only
 @require_GET
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    return render(request, "site/home.html", {"rows": selectors.site_trials(user=request.user)})
+    return render(request, "site/home.html", {"rows": site_trials(user=request.user)})
 
 
 class QueueFilter(forms.Form):
@@ -76,7 +96,7 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
     site, trial = trial_site.site, trial_site.trial
     # Taking up new matches when the queue is opened keeps it current without a separate job; it is
     # idempotent (one candidacy per patient and trial).
-    services.candidates_create_for_site(trial=trial, site=site)
+    candidates_create_for_site(trial=trial, site=site)
     visit_key = f"site-queue-visit:{site.pk}:{trial.pk}"
     last_visit = parse_datetime(request.session.get(visit_key, "") or "")
     request.session[visit_key] = timezone.now().isoformat()
@@ -91,14 +111,14 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
             "unknown_only": data["unknown"],
             "since": last_visit if data["new"] else None,
         }
-    candidates = list(selectors.site_queue(site=site, trial=trial, **filters))
+    candidates = list(site_queue(site=site, trial=trial, **filters))
     context = {
         "site": site,
         "trial": trial,
         "form": form,
         "candidates": candidates,
         "last_visit": last_visit,
-        "closed_arms": [a for a in trial.arms.all() if selectors.arm_is_closed(arm=a)],
+        "closed_arms": [a for a in trial.arms.all() if arm_is_closed(arm=a)],
     }
     return render(request, "site/queue.html", context)
 
@@ -114,11 +134,11 @@ def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResp
     expected, to_status, reason = action
     moved, refused = 0, []
     for raw in request.POST.getlist("candidate"):
-        candidate = selectors.staff_candidate(user=request.user, pk=int(raw)) if raw.isdigit() else None
+        candidate = staff_candidate(user=request.user, pk=int(raw)) if raw.isdigit() else None
         if candidate is None or candidate.trial_id != trial_site.trial_id or candidate.site_id != site_id:
             continue
         try:
-            services.candidate_transition(
+            candidate_transition(
                 candidate_id=candidate.pk,
                 to_status=to_status,
                 actor=request.user,
@@ -127,7 +147,7 @@ def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResp
                 note="bulk action from the queue",
             )
             moved += 1
-        except services.TransitionError as error:
+        except TransitionError as error:
             refused.append(str(error))
     if moved:
         messages.success(
@@ -152,7 +172,7 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, candidate: Candidate, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        nexts = [to for (source, to) in services.TRANSITIONS if source == candidate.status]
+        nexts = [to for (source, to) in TRANSITIONS if source == candidate.status]
         to_status = self.fields["to_status"]
         assert isinstance(to_status, forms.ChoiceField)
         to_status.choices = [(to, S(to).label) for to in nexts]
@@ -197,18 +217,18 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @require_GET
 def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     candidate = _candidate(request, pk)
-    services.candidate_view_record(candidate=candidate, actor=request.user)
-    contact = selectors.contact_allowed(candidate=candidate)
+    candidate_view_record(candidate=candidate, actor=request.user)
+    contact = contact_allowed(candidate=candidate)
     # Staff never see the clinical summary of a patient who no longer consents to matching; the subject code
     # and the history stay, since the log must not be rewritten.
-    matching = selectors.patient_has_active_consent(patient=candidate.patient, purpose=Purpose.MATCHING)
+    matching = patient_has_active_consent(patient=candidate.patient, purpose=Purpose.MATCHING)
     context = {
         "candidate": candidate,
-        "summary": selectors.pseudonymous_summary(candidate=candidate) if matching else None,
+        "summary": pseudonymous_summary(candidate=candidate) if matching else None,
         "contact": candidate.patient.user if contact else None,
         "criteria": _explained(candidate.match.criteria) if candidate.match and matching else [],
         "to_settle": [s["text"] for s in candidate.match.to_settle] if candidate.match else [],
-        "history": selectors.candidate_history(candidate=candidate),
+        "history": candidate_history(candidate=candidate),
         "form": TransitionForm(candidate=candidate) if candidate.is_open else None,
     }
     return render(request, "site/candidate.html", context)
@@ -225,7 +245,7 @@ def candidate_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("site:candidate", pk)
     data = form.cleaned_data
     try:
-        services.candidate_transition(
+        candidate_transition(
             candidate_id=candidate.pk,
             to_status=data["to_status"],
             actor=request.user,
@@ -235,7 +255,7 @@ def candidate_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             criterion_id=data["criterion"].pk if data["criterion"] else None,
             arm_id=data["cohort"].pk if data["cohort"] else None,
         )
-    except services.TransitionError as error:
+    except TransitionError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"{candidate.subject_code} moved to {S(data['to_status']).label}.")
@@ -250,9 +270,9 @@ def screening_log(request: AuthenticatedRequest, site_id: int, trial_id: int) ->
     response["Content-Disposition"] = (
         f'attachment; filename="screening-log-{trial_site.trial.nct_id}-site{site_id}.csv"'
     )
-    writer = csv.DictWriter(response, fieldnames=selectors.SCREENING_LOG_COLUMNS)
+    writer = csv.DictWriter(response, fieldnames=SCREENING_LOG_COLUMNS)
     writer.writeheader()
-    writer.writerows(selectors.screening_log(site=trial_site.site, trial=trial_site.trial))
+    writer.writerows(site_selectors.screening_log(site=trial_site.site, trial=trial_site.trial))
     return response
 
 
@@ -260,9 +280,7 @@ def screening_log(request: AuthenticatedRequest, site_id: int, trial_id: int) ->
 @require_GET
 def fhir_export(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
     trial_site = _trial_site(request, site_id, trial_id)
-    candidates = list(
-        selectors.site_queue(site=trial_site.site, trial=trial_site.trial).select_related("trial", "arm")
-    )
+    candidates = list(site_queue(site=trial_site.site, trial=trial_site.trial).select_related("trial", "arm"))
     bundle = site_research_bundle(trial=trial_site.trial, candidates=candidates)
     return JsonResponse(bundle, content_type="application/fhir+json")
 
@@ -274,6 +292,6 @@ def funnel(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRe
     context = {
         "site": trial_site.site,
         "trial": trial_site.trial,
-        "steps": selectors.consort_funnel(site=trial_site.site, trial=trial_site.trial),
+        "steps": consort_funnel(site=trial_site.site, trial=trial_site.trial),
     }
     return render(request, "site/funnel.html", context)

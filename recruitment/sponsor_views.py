@@ -1,16 +1,16 @@
 """Sponsor pages under /sponsor/: suppressed recruitment aggregates of the organisation's own trials.
 
 Only sponsor users use these pages (anyone else: 403); another sponsor's trial is a 404. No view here
-returns a patient-level row: everything comes from `selectors.sponsor_trial_dashboard`, already suppressed.
+returns a patient-level row: everything comes from `sponsor_trial_dashboard`, already suppressed.
 """
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from recruitment import selectors
 from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import User
+from recruitment.selectors.sponsor import sponsor_trial_dashboard, sponsor_trials
 from recruitment.suppression import HIDDEN, SMALL
 
 sponsor_only = role_required(
@@ -21,18 +21,18 @@ sponsor_only = role_required(
 @sponsor_only
 @require_GET
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    trials = list(selectors.sponsor_trials(user=request.user))
+    trials = list(sponsor_trials(user=request.user))
     return render(request, "sponsor/home.html", {"trials": trials})
 
 
 @sponsor_only
 @require_GET
 def trial_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    trial = selectors.sponsor_trials(user=request.user).filter(pk=pk).first()
+    trial = sponsor_trials(user=request.user).filter(pk=pk).first()
     if trial is None:
         raise Http404("No such trial of your organisation.")
     context = {
-        "dashboard": selectors.sponsor_trial_dashboard(trial=trial),
+        "dashboard": sponsor_trial_dashboard(trial=trial),
         "small": SMALL,
         "hidden": HIDDEN,
     }

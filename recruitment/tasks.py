@@ -10,9 +10,10 @@ from celery import group, shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from recruitment import notifications, services
+from recruitment import notifications
 from recruitment.models import Match, MatchEvent, PatientProfile
-from recruitment.selectors import profile_ids_to_rematch
+from recruitment.selectors.matching import profile_ids_to_rematch
+from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
 from trials.models import Trial
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def rematch_patient(profile_id: int) -> int:
     if profile is None:
         log.info("profile %s was deleted before it was re-matched", profile_id)
         return 0
-    events = services.match_upsert_for_patient(patient=profile, today=timezone.localdate())
+    events = match_upsert_for_patient(patient=profile, today=timezone.localdate())
     _alert_newly_eligible(events)
     return len(events)
 
@@ -37,7 +38,7 @@ def rematch_trial(trial_id: int) -> int:
     if trial is None:
         log.info("trial %s was deleted before it was re-matched", trial_id)
         return 0
-    events = services.match_upsert_for_trial(trial=trial, today=timezone.localdate())
+    events = match_upsert_for_trial(trial=trial, today=timezone.localdate())
     _alert_newly_eligible(events)
     return len(events)
 
@@ -64,7 +65,7 @@ def send_match_alerts(patient_ids: list[int] | None = None) -> int:
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def rematch_patients(profile_ids: list[int]) -> dict[str, int]:
     """One chunk of a full re-match: these patients against every open trial."""
-    summary = services.match_upsert_all(today=timezone.localdate(), profile_ids=profile_ids)
+    summary = match_upsert_all(today=timezone.localdate(), profile_ids=profile_ids)
     return {"patients": summary.patients, "events": summary.events}
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from nlp import Atom, Node, iter_atoms, parse_eligibility
 from nlp.model import AtomKind, node_from_dict, node_to_dict
 from recruitment.models import User
-from recruitment.services import trial_changed
+from recruitment.services.matching import trial_changed
 from trials import selectors
 from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from recruitment.models import Candidate, CandidateStatus
-from recruitment.services import trial_interest_express
+from recruitment.services.consent import trial_interest_express
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD

@@ -17,7 +17,7 @@ from nlp import parse_eligibility
 from nlp.model import And, Atom, Concept, Criterion, Except, Node, Not, Or
 from recruitment.matching import PatientFacts
 from recruitment.models import Biomarker, PatientProfile
-from recruitment.selectors import patient_facts
+from recruitment.selectors.matching import patient_facts
 from tests.recruitment import factories
 
 TODAY = datetime.date(2026, 11, 23)

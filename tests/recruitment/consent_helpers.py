@@ -5,7 +5,7 @@ import datetime
 from django.utils import timezone
 
 from recruitment.models import Consent, PatientProfile
-from recruitment.services import consent_give
+from recruitment.services.consent import consent_give
 from trials.models import ConsentDocument, Trial
 
 Purpose = ConsentDocument.Purpose

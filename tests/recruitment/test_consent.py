@@ -8,11 +8,16 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from recruitment import selectors
 from recruitment.consent_pdf import consent_pdf
 from recruitment.fhir import patient_consents_bundle
 from recruitment.models import Consent, ConsentEvent, MatchEvent, TrialInterest
-from recruitment.services import (
+from recruitment.selectors.consent import (
+    consent_overview,
+    current_consent_document,
+    patient_has_active_consent,
+    profiles_with_active_consent,
+)
+from recruitment.services.consent import (
     ConsentError,
     consent_give,
     consent_withdraw,
@@ -52,12 +57,12 @@ class TestConsentDocuments:
         document = documents[Purpose.MATCHING]
         document.effective_until = timezone.now()
         document.save()
-        assert selectors.current_consent_document(purpose=Purpose.MATCHING) is None
+        assert current_consent_document(purpose=Purpose.MATCHING) is None
 
     def test_the_current_version_is_the_latest_in_effect(self, documents):
         newer = publish(Purpose.MATCHING, "2.0", days_ago=1, body="Revised text.")
         publish(Purpose.MATCHING, "3.0", days_ago=-5, body="Not yet in effect.")
-        assert selectors.current_consent_document(purpose=Purpose.MATCHING) == newer
+        assert current_consent_document(purpose=Purpose.MATCHING) == newer
 
 
 @pytest.mark.django_db
@@ -79,11 +84,11 @@ class TestGivingConsent:
         assert consent.meaning.startswith("I agree that my profile is compared")
         assert (consent.ip_address, consent.user_agent) == ("203.0.113.9", "Firefox")
         assert [e.kind for e in consent.events.all()] == [ConsentEvent.Kind.GIVEN]
-        assert selectors.patient_has_active_consent(patient=named_elena, purpose=Purpose.MATCHING)
+        assert patient_has_active_consent(patient=named_elena, purpose=Purpose.MATCHING)
 
     def test_each_purpose_is_consented_separately(self, documents, named_elena):
         sign(named_elena, documents[Purpose.MATCHING])
-        assert not selectors.patient_has_active_consent(patient=named_elena, purpose=Purpose.CONTACT)
+        assert not patient_has_active_consent(patient=named_elena, purpose=Purpose.CONTACT)
 
     def test_a_name_other_than_the_patients_is_refused(self, documents, named_elena):
         with pytest.raises(ConsentError, match="Elena Rossi"):
@@ -100,11 +105,9 @@ class TestGivingConsent:
         with pytest.raises(ConsentError, match="per trial"):
             sign(named_elena, documents[Purpose.SHARE])
         sign(named_elena, documents[Purpose.SHARE], trial=trial)
-        assert selectors.patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=trial)
+        assert patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=trial)
         other = TrialFactory.create()
-        assert not selectors.patient_has_active_consent(
-            patient=named_elena, purpose=Purpose.SHARE, trial=other
-        )
+        assert not patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=other)
 
     def test_signing_twice_keeps_one_signature(self, documents, named_elena):
         first = sign(named_elena, documents[Purpose.MATCHING])
@@ -114,14 +117,14 @@ class TestGivingConsent:
         name_patient(hana, "Hana", "Sato")
         sign(named_elena, documents[Purpose.MATCHING])
         sign(hana, documents[Purpose.MATCHING])
-        assert set(selectors.profiles_with_active_consent(Purpose.MATCHING)) == {named_elena, hana}
+        assert set(profiles_with_active_consent(Purpose.MATCHING)) == {named_elena, hana}
         second = publish(Purpose.MATCHING, "2.0", days_ago=0, body="Revised text.")
-        assert not selectors.patient_has_active_consent(patient=named_elena, purpose=Purpose.MATCHING)
-        overview = {row.purpose: row for row in selectors.consent_overview(patient=named_elena)}
+        assert not patient_has_active_consent(patient=named_elena, purpose=Purpose.MATCHING)
+        overview = {row.purpose: row for row in consent_overview(patient=named_elena)}
         assert overview[Purpose.MATCHING].needs_reconsent
         assert overview[Purpose.MATCHING].document == second
         sign(named_elena, second)
-        assert list(selectors.profiles_with_active_consent(Purpose.MATCHING)) == [named_elena]
+        assert list(profiles_with_active_consent(Purpose.MATCHING)) == [named_elena]
 
     def test_giving_matching_consent_matches_the_patient_after_commit(
         self, criteria, documents, named_elena, django_capture_on_commit_callbacks
@@ -151,7 +154,7 @@ class TestWithdrawal:
         consent.refresh_from_db()
         assert (consent.typed_name, consent.withdrawal_reason) == ("Elena Rossi", "changed my mind")
         assert [e.kind for e in consent.events.all()] == ["given", "withdrawn"]
-        assert not selectors.patient_has_active_consent(patient=named_elena, purpose=Purpose.MATCHING)
+        assert not patient_has_active_consent(patient=named_elena, purpose=Purpose.MATCHING)
 
     def test_consenting_again_adds_a_signature_and_keeps_the_withdrawn_one(self, documents, named_elena):
         first = sign(named_elena, documents[Purpose.MATCHING])
@@ -192,10 +195,8 @@ class TestWithdrawal:
         sign(named_elena, documents[Purpose.SHARE], trial=first)
         sign(named_elena, documents[Purpose.SHARE], trial=second)
         consent_withdraw(patient=named_elena, purposes=[Purpose.SHARE], trial=first)
-        assert not selectors.patient_has_active_consent(
-            patient=named_elena, purpose=Purpose.SHARE, trial=first
-        )
-        assert selectors.patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=second)
+        assert not patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=first)
+        assert patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=second)
 
     def test_withdrawing_all_leaves_nothing_active(self, documents, named_elena):
         for purpose in (Purpose.MATCHING, Purpose.CONTACT):

@@ -9,7 +9,7 @@ import pytest
 
 from nlp.model import Criterion, node_to_dict
 from recruitment.models import Match, MatchEvent, PatientProfile
-from recruitment.services import match_upsert_for_patient
+from recruitment.services.matching import match_upsert_for_patient
 from tests.factories import ArmFactory, TrialFactory
 from tests.recruitment.conftest import TODAY
 from trials.models import EligibilityCriterion, Trial

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from recruitment.models.consent import MatchAlert, MatchAlertOptOut
 from recruitment.notifications import match_alerts_send, unsubscribe_token
-from recruitment.services import consent_withdraw, match_upsert_for_patient
+from recruitment.services.consent import consent_withdraw
+from recruitment.services.matching import match_upsert_for_patient
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish_all, sign
 from tests.recruitment.test_match_services import EGFR_TRIAL, trial_with

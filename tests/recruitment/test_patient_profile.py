@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy
-from recruitment.selectors import patient_facts
+from recruitment.selectors.matching import patient_facts
 from tests.factories import UserFactory
 from tests.recruitment import factories
 

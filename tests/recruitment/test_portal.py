@@ -12,7 +12,8 @@ from django.core import mail
 from django.urls import reverse
 
 from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest, User
-from recruitment.services import email_verification_token, match_upsert_for_patient
+from recruitment.services.accounts import email_verification_token
+from recruitment.services.matching import match_upsert_for_patient
 from tests.factories import TrialSiteFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign

@@ -16,10 +16,10 @@ from django.core.management import call_command
 from config.celery import app
 from nlp.model import node_to_dict
 from recruitment.models import Candidate, CandidateStatus, Match, MatchEvent, PatientProfile
-from recruitment.services import (
+from recruitment.services.consent import consent_withdraw
+from recruitment.services.matching import (
     _enqueue_patient_rematch,
     _enqueue_trial_rematch,
-    consent_withdraw,
     match_upsert_all,
     match_upsert_for_patient,
     match_upsert_for_trial,
@@ -208,7 +208,7 @@ def test_withdrawing_matching_consent_retires_the_matches_on_the_next_run(criter
     match_upsert_for_patient(patient=elena, today=TODAY)
     # Withdrawal retires matches itself; a run that finds a live match of a withdrawn patient (one written
     # by a run that raced the withdrawal) retires it too.
-    monkeypatch.setattr("recruitment.services._matches_retire", lambda **kwargs: [])
+    monkeypatch.setattr("recruitment.services.consent._matches_retire", lambda **kwargs: [])
     consent_withdraw(patient=elena, purposes=[Purpose.MATCHING])
     assert len(live(elena)) == 1
     match_upsert_all(today=TODAY)

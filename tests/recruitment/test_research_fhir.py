@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from recruitment.fhir import RESEARCH_SUBJECT_STATUS, research_study, research_subject
 from recruitment.models import CandidateStatus
-from recruitment.services import candidate_transition
+from recruitment.services.workflow import candidate_transition
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
 

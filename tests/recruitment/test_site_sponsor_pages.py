@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, User
-from recruitment.services import candidate_transition, consent_withdraw, trial_interest_express
+from recruitment.services.consent import consent_withdraw, trial_interest_express
+from recruitment.services.workflow import candidate_transition
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.recruitment.consent_helpers import sign

@@ -3,15 +3,14 @@
 import pytest
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, ReasonCode, User
-from recruitment.selectors import site_queue
-from recruitment.services import (
+from recruitment.selectors.site import site_queue
+from recruitment.services.consent import consent_withdraw, trial_interest_express
+from recruitment.services.workflow import (
     TRANSITIONS,
     TransitionConflict,
     TransitionError,
     candidate_transition,
     candidates_create_for_site,
-    consent_withdraw,
-    trial_interest_express,
 )
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for, matched_patient

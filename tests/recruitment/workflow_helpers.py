@@ -1,7 +1,8 @@
 """Candidates for workflow tests: a consenting patient matched to Sam's trial and taken up by Sam's site."""
 
 from recruitment.models import Candidate, Match, PatientProfile
-from recruitment.services import candidates_create_for_site, trial_interest_express
+from recruitment.services.consent import trial_interest_express
+from recruitment.services.workflow import candidates_create_for_site
 from tests.recruitment import factories
 from tests.recruitment.consent_helpers import name_patient, publish_all, sign
 from trials.models import Arm, ConsentDocument, Site, Trial

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from recruitment.models import CandidateEvent, CandidateStatus, ReasonCode
-from recruitment.services import TransitionConflict, candidate_transition
+from recruitment.services.workflow import TransitionConflict, candidate_transition
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
 

@@ -20,7 +20,7 @@ from nlp.model import Criterion
 from recruitment.matching import Overall, PatientFacts, TrialSpec, match_trial
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
-from recruitment.selectors import trials_for_matching
+from recruitment.selectors.matching import trials_for_matching
 
 Registry = dict[int, tuple[TrialSpec, tuple[Criterion, ...]]]
 

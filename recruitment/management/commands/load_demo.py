@@ -11,16 +11,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, User
-from recruitment.selectors import current_consent_document
-from recruitment.services import (
-    consent_give,
-    patient_profile_for,
-    profile_fact_save,
-    profile_update,
-    site_membership_ensure,
-    sponsor_membership_ensure,
-    user_upsert,
-)
+from recruitment.selectors.consent import current_consent_document
+from recruitment.services.accounts import site_membership_ensure, sponsor_membership_ensure, user_upsert
+from recruitment.services.consent import consent_give
+from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from trials.importers import import_paths
 from trials.models import ConsentDocument, Site, Sponsor, Trial
 

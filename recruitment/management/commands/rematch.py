@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from recruitment.services import match_upsert_all, match_upsert_for_trial
+from recruitment.services.matching import match_upsert_all, match_upsert_for_trial
 from recruitment.tasks import rematch_chunks, rematch_patients, rematch_trial
 from trials.models import Trial
 

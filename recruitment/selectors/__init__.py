@@ -1,0 +1,1 @@
+"""Reads for the recruitment app, one module per area. Writes live in recruitment.services."""

@@ -1,0 +1,359 @@
+"""Reads for site staff. Staff reach candidates only through the sites they are members of, so another
+site's candidate is simply not found."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from recruitment.models import (
+    OPEN_STATUSES,
+    Candidate,
+    CandidateEvent,
+    CandidateStatus,
+    Consent,
+    Diagnosis,
+    Match,
+    ReasonCode,
+    TrialInterest,
+    User,
+)
+from recruitment.selectors.consent import (
+    current_contact_consent,
+    patient_has_active_consent,
+    profiles_with_active_consent,
+)
+from trials.models import Arm, ConsentDocument, Site, Trial, TrialSite
+
+S = CandidateStatus
+
+
+# Site workflow reads. Site staff reach candidates only through the sites they are members of, so another
+# site's candidate is simply not found.
+
+
+def staff_site_ids(*, user: User) -> set[int]:
+    return set(user.site_memberships.values_list("site_id", flat=True))
+
+
+def arm_enrolled_counts(*, trial_id: int | None = None) -> dict[int, int]:
+    """Enrolled candidates per arm of the trial (of every trial without one), in one query: what the arms'
+    caps are checked against."""
+    enrolled = Candidate.objects.filter(status=CandidateStatus.ENROLLED, arm__isnull=False)
+    if trial_id is not None:
+        enrolled = enrolled.filter(trial_id=trial_id)
+    rows = enrolled.values("arm_id").annotate(n=Count("id"))
+    return {row["arm_id"]: row["n"] for row in rows}
+
+
+def arm_is_closed(*, arm: Arm, enrolled: int | None = None) -> bool:
+    """A suspended arm, or one whose enrolment reached its cap, takes no new candidates."""
+    if arm.is_suspended:
+        return True
+    if arm.cap is None:
+        return False
+    if enrolled is None:
+        enrolled = Candidate.objects.filter(arm=arm, status=CandidateStatus.ENROLLED).count()
+    return enrolled >= arm.cap
+
+
+def closed_arm_ids(*, trial_id: int) -> set[int]:
+    counts = arm_enrolled_counts(trial_id=trial_id)
+    return {
+        arm.pk
+        for arm in Arm.objects.filter(trial_id=trial_id)
+        if arm_is_closed(arm=arm, enrolled=counts.get(arm.pk, 0))
+    }
+
+
+def matches_for_new_candidates(*, trial: Trial) -> list[Match]:
+    """The best live eligible or possibly eligible match per patient of the trial who has no candidacy yet
+    and still consents to matching, skipping matches to full or suspended arms."""
+    closed = closed_arm_ids(trial_id=trial.pk)
+    matches = (
+        Match.objects.filter(
+            trial=trial,
+            retired_at__isnull=True,
+            verdict__in=[Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE],
+            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
+        )
+        .exclude(patient__candidacies__trial=trial)
+        .exclude(arm_id__in=closed)
+        .order_by("patient_id", "-score", "id")
+    )
+    best: dict[int, Match] = {}
+    for match in matches:
+        best.setdefault(match.patient_id, match)
+    return list(best.values())
+
+
+# Site pages: the queue, the pseudonymous summary, contact details once the patient agreed, the logs.
+
+
+@dataclass(frozen=True)
+class SiteTrial:
+    site: Site
+    trial: Trial
+    counts: dict[str, int]
+    closed_arms: list[Arm]
+
+
+def site_trials(*, user: User) -> list[SiteTrial]:
+    """The trials run at the user's sites, with the site's own candidate counts per status."""
+    rows = []
+    trial_sites = (
+        TrialSite.objects.filter(site__memberships__user=user)
+        .select_related("site", "trial")
+        .order_by("site__facility", "trial__nct_id")
+    )
+    for trial_site in trial_sites:
+        counts = dict(
+            Candidate.objects.filter(site=trial_site.site, trial=trial_site.trial)
+            .values_list("status")
+            .annotate(n=Count("id"))
+        )
+        closed = closed_arm_ids(trial_id=trial_site.trial_id)
+        rows.append(
+            SiteTrial(
+                site=trial_site.site,
+                trial=trial_site.trial,
+                counts=counts,
+                closed_arms=list(Arm.objects.filter(pk__in=closed).order_by("label")),
+            )
+        )
+    return rows
+
+
+def staff_trial_site(*, user: User, site_id: int, trial_id: int) -> TrialSite | None:
+    """The trial-site pair if the user works at that site and the trial runs there."""
+    return (
+        TrialSite.objects.filter(site_id=site_id, trial_id=trial_id, site__memberships__user=user)
+        .select_related("site", "trial")
+        .first()
+    )
+
+
+def site_queue(
+    *,
+    site: Site,
+    trial: Trial,
+    status: str = "",
+    arm_id: int | None = None,
+    verdict: str = "",
+    unknown_only: bool = False,
+    since: datetime | None = None,
+) -> QuerySet[Candidate]:
+    """The site's candidates for the trial, patients who asked to hear from it first, then by match score."""
+    open_interest = TrialInterest.objects.filter(
+        patient=OuterRef("patient"), trial=OuterRef("trial"), withdrawn_at__isnull=True
+    )
+    queue = (
+        Candidate.objects.filter(site=site, trial=trial)
+        .select_related("match", "arm")
+        .annotate(interested=Exists(open_interest))
+    )
+    if status:
+        queue = queue.filter(status=status)
+    if arm_id is not None:
+        queue = queue.filter(arm_id=arm_id)
+    if verdict:
+        queue = queue.filter(match__verdict=verdict)
+    if unknown_only:
+        queue = queue.filter(match__isnull=False).exclude(match__to_settle=[])
+    if since is not None:
+        queue = queue.filter(created_at__gt=since)
+    return queue.order_by("-interested", F("match__score").desc(nulls_last=True), "created_at", "id")
+
+
+def staff_candidate(*, user: User, pk: int) -> Candidate | None:
+    """A candidate of one of the user's sites; another site's candidate is not found."""
+    return (
+        Candidate.objects.filter(pk=pk, site__memberships__user=user)
+        .select_related("patient__user", "trial", "site", "arm", "match")
+        .first()
+    )
+
+
+def age_band(birth_date: date | None, today: date) -> str:
+    if birth_date is None:
+        return "not stated"
+    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    low = age // 5 * 5
+    return f"{low}-{low + 4}"
+
+
+@dataclass(frozen=True)
+class PseudonymousSummary:
+    subject_code: str
+    age_band: str
+    sex: str
+    diagnoses: list[str]
+    biomarkers: list[str]
+    ecog: int | None
+
+
+def pseudonymous_summary(*, candidate: Candidate) -> PseudonymousSummary:
+    """What a site sees before the patient agrees to be contacted: no name, e-mail or birth date."""
+    patient = candidate.patient
+    diagnoses = [
+        " ".join(part for part in (d.label or d.code, f"stage {d.stage}" if d.stage else "") if part)
+        for d in patient.diagnoses.filter(presence=Diagnosis.Presence.PRESENT)
+    ]
+    biomarkers = [
+        " ".join(
+            part for part in (b.gene, b.protein_change or b.get_alteration_type_display(), b.status) if part
+        )
+        for b in patient.biomarkers.all()
+    ]
+    return PseudonymousSummary(
+        subject_code=candidate.subject_code,
+        age_band=age_band(patient.birth_date, timezone.localdate()),
+        sex=patient.get_sex_display() or "not stated",
+        diagnoses=diagnoses,
+        biomarkers=biomarkers,
+        ecog=patient.ecog,
+    )
+
+
+def contact_allowed(*, candidate: Candidate) -> bool:
+    """Contact details are shown once the patient agreed to be contacted and, for this trial, either asked
+    to hear from it or agreed to share their profile with it, and only while the candidacy is under way (or
+    ended in enrolment): a candidacy that was withdrawn, declined or ruled out is no reason to contact."""
+    if not (candidate.is_open or candidate.status == CandidateStatus.ENROLLED):
+        return False
+    patient = candidate.patient
+    if current_contact_consent(patient=patient) is None:
+        return False
+    interested = TrialInterest.objects.filter(
+        patient=patient, trial=candidate.trial, withdrawn_at__isnull=True
+    ).exists()
+    return interested or patient_has_active_consent(
+        patient=patient, purpose=ConsentDocument.Purpose.SHARE, trial=candidate.trial
+    )
+
+
+def candidate_history(*, candidate: Candidate) -> list[CandidateEvent]:
+    return list(
+        candidate.events.exclude(kind=CandidateEvent.Kind.VIEWED).select_related("actor", "criterion")
+    )
+
+
+def _reached_on(trial: Trial, site: Site) -> dict[int, dict[str, datetime]]:
+    reached: dict[int, dict[str, datetime]] = defaultdict(dict)
+    events = (
+        CandidateEvent.objects.filter(candidate__trial=trial, candidate__site=site)
+        .exclude(kind=CandidateEvent.Kind.VIEWED)
+        .order_by("created_at", "id")
+        .values_list("candidate_id", "to_status", "created_at")
+    )
+    for candidate_id, status, at in events:
+        reached[candidate_id].setdefault(status, at)
+    return reached
+
+
+SCREENING_LOG_COLUMNS = (
+    "subject_code",
+    "matched_on",
+    "pre_screened_on",
+    "contacted_on",
+    "consented_on",
+    "screening_on",
+    "outcome_on",
+    "status",
+    "consent_version",
+    "eligible",
+    "reason",
+    "failed_criterion",
+)
+
+
+def screening_log(*, site: Site, trial: Trial) -> list[dict[str, str]]:
+    """De-identified pre-screening/screening log rows: subject code, dates, consent version, eligibility and
+    the reason for leaving the path; no name, contact or birth date."""
+    reached = _reached_on(trial, site)
+    last_reasons = {
+        event.candidate_id: event
+        for event in CandidateEvent.objects.filter(
+            candidate__trial=trial, candidate__site=site, kind=CandidateEvent.Kind.TRANSITION
+        )
+        .select_related("criterion")
+        .order_by("created_at", "id")
+    }
+    versions = dict(
+        Consent.objects.filter(
+            patient__candidacies__trial=trial,
+            patient__candidacies__site=site,
+            purpose=ConsentDocument.Purpose.MATCHING,
+        )
+        .order_by("signed_at")
+        .values_list("patient_id", "document_version")
+    )
+    rows = []
+    for candidate in (
+        Candidate.objects.filter(site=site, trial=trial).select_related("match").order_by("created_at")
+    ):
+        times = reached.get(candidate.pk, {})
+        last = last_reasons.get(candidate.pk)
+
+        def day(status: str, times: dict[str, datetime] = times) -> str:
+            return times[status].date().isoformat() if status in times else ""
+
+        rows.append(
+            {
+                "subject_code": candidate.subject_code,
+                "matched_on": candidate.created_at.date().isoformat(),
+                "pre_screened_on": day(S.PRE_SCREENED),
+                "contacted_on": day(S.CONTACTED),
+                "consented_on": day(S.CONSENTED),
+                "screening_on": day(S.SCREENING),
+                "outcome_on": "" if candidate.is_open else day(candidate.status),
+                "status": candidate.status,
+                "consent_version": versions.get(candidate.patient_id, ""),
+                "eligible": candidate.match.verdict if candidate.match else "",
+                "reason": last.reason if last else "",
+                "failed_criterion": last.criterion.text if last and last.criterion else "",
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    label: str
+    count: int
+    exits: list[tuple[str, int]]
+
+
+def consort_funnel(*, site: Site, trial: Trial) -> list[FunnelStep]:
+    """CONSORT-style flow of the site's candidates: how many reached each stage and why others left."""
+    reached = _reached_on(trial, site)
+    statuses = dict(Candidate.objects.filter(site=site, trial=trial).values_list("id", "status"))
+    reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in CandidateEvent.objects.filter(
+        candidate__site=site, candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION
+    ).exclude(to_status__in=[*OPEN_STATUSES, S.ENROLLED]):
+        reasons[event.to_status][ReasonCode(event.reason).label if event.reason else "no reason given"] += 1
+
+    def count(status: str) -> int:
+        return sum(1 for times in reached.values() if status in times)
+
+    def exits(*terminal: str) -> list[tuple[str, int]]:
+        return [
+            (f"{CandidateStatus(t).label}: {reason}", n)
+            for t in terminal
+            for reason, n in sorted(reasons[t].items())
+        ]
+
+    steps = [
+        FunnelStep("Matched (assessed for eligibility)", len(statuses), exits(S.PRE_SCREEN_INELIGIBLE)),
+        FunnelStep("Pre-screened", count(S.PRE_SCREENED), exits(S.UNREACHABLE)),
+        FunnelStep("Contacted", count(S.CONTACTED), []),
+        FunnelStep("Consented", count(S.CONSENTED), exits(S.DECLINED)),
+        FunnelStep("Screening", count(S.SCREENING), exits(S.SCREEN_FAILED)),
+        FunnelStep("Enrolled", count(S.ENROLLED), []),
+    ]
+    withdrawn = sum(1 for status in statuses.values() if status == S.WITHDRAWN)
+    steps.append(FunnelStep("Withdrawn at any stage", withdrawn, exits(S.WITHDRAWN)))
+    return steps

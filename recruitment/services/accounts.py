@@ -1,0 +1,126 @@
+"""Writes for accounts: users, site and sponsor memberships, patient registration and e-mail verification."""
+
+from datetime import timedelta
+
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+
+from recruitment.models import (
+    PatientProfile,
+    SiteMembership,
+    SponsorMembership,
+    User,
+)
+from trials.models import Site, Sponsor
+
+
+@transaction.atomic
+def user_upsert(
+    *, email: str, role: str, password: str, is_staff: bool = False, is_superuser: bool = False
+) -> User:
+    """Create the account, or bring an existing one to the given role and password."""
+    user = User.objects.select_for_update().filter(email=email.lower()).first()
+    if user is None:
+        return User.objects.create_user(
+            email, password, role=role, is_staff=is_staff, is_superuser=is_superuser
+        )
+    user.role = role
+    user.is_staff = is_staff
+    user.is_superuser = is_superuser
+    user.is_active = True
+    user.set_password(password)
+    user.save(update_fields=["role", "is_staff", "is_superuser", "is_active", "password"])
+    return user
+
+
+def site_membership_ensure(*, user: User, site: Site) -> SiteMembership:
+    if user.role != User.Role.SITE_STAFF:
+        raise ValueError(f"{user} is a {user.get_role_display()}, not site staff")
+    membership, _ = SiteMembership.objects.get_or_create(user=user, site=site)
+    return membership
+
+
+def sponsor_membership_ensure(*, user: User, sponsor: Sponsor) -> SponsorMembership:
+    if user.role != User.Role.SPONSOR:
+        raise ValueError(f"{user} is a {user.get_role_display()}, not a sponsor user")
+    membership, _ = SponsorMembership.objects.get_or_create(user=user, sponsor=sponsor)
+    return membership
+
+
+# Patient accounts and profile edits from the portal.
+
+VERIFY_SALT = "recruitment.portal.verify-email"
+VERIFY_MAX_AGE = timedelta(days=3)
+
+
+def email_verification_token(user: User) -> str:
+    """A signed, expiring token naming the account and the address it was sent to."""
+    return signing.dumps({"user": user.pk, "email": user.email}, salt=VERIFY_SALT)
+
+
+@transaction.atomic
+def patient_register(
+    *, email: str, password: str, first_name: str, last_name: str, verify_url: str
+) -> User | None:
+    """Create an inactive patient account with its profile and send the verification link after commit.
+
+    `verify_url` has `{token}` where the token goes. An address already registered gets no new account:
+    its owner is told by e-mail instead, so that the form does not reveal who is registered.
+    """
+    email = User.objects.normalize_email(email).lower()
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject="Someone tried to register with your e-mail address",
+                message=(
+                    "Someone, maybe you, tried to create an account with this e-mail address, which already "
+                    "has one. If it was you, sign in or reset your password. If not, you can ignore this.\n"
+                ),
+                from_email=None,
+                recipient_list=[email],
+            )
+        )
+        return None
+    user = User.objects.create_user(
+        email, password, role=User.Role.PATIENT, first_name=first_name.strip(), last_name=last_name.strip()
+    )
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    PatientProfile.objects.create(user=user)
+    link = verify_url.format(token=email_verification_token(user))
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="Confirm your e-mail address",
+            message=(
+                f"Hello {user.first_name},\n\nTo finish creating your account, open this link "
+                "within 3 days:\n\n"
+                f"{link}\n\nIf you did not ask for an account, you can ignore this e-mail.\n"
+            ),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    )
+    return user
+
+
+class VerificationError(ValueError):
+    """The verification link is broken, expired or for an address the account no longer has."""
+
+
+@transaction.atomic
+def patient_verify_email(*, token: str) -> User:
+    try:
+        data = signing.loads(token, salt=VERIFY_SALT, max_age=VERIFY_MAX_AGE)
+    except signing.SignatureExpired:
+        raise VerificationError("This link has expired. Register again to get a new one.") from None
+    except signing.BadSignature:
+        raise VerificationError("This link is not valid. Check that you copied all of it.") from None
+    user = User.objects.select_for_update().filter(pk=data["user"], email=data["email"]).first()
+    if user is None:
+        raise VerificationError("This link is not valid any more.")
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user

@@ -1,0 +1,331 @@
+"""Writes for matches: idempotent upserts per patient, per trial and for everyone, and the hooks that
+queue a re-match after a profile or trial change commits."""
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from recruitment.matching import CohortVerdict, Outcome, Overall, PatientFacts, TrialVerdict, match_trial
+from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
+from recruitment.models import (
+    Biomarker,
+    Diagnosis,
+    LabResult,
+    Match,
+    MatchEvent,
+    PatientProfile,
+    Procedure,
+    Therapy,
+)
+from recruitment.selectors.matching import (
+    TrialToMatch,
+    live_matches,
+    live_matches_for_trial,
+    matchable_profiles,
+    patient_facts,
+    patient_facts_many,
+    patients_with_live_matches,
+    profile_ids_to_rematch,
+    trials_for_matching,
+)
+from recruitment.selectors.site import arm_enrolled_counts
+from trials.models import Trial
+
+_MATCH_FIELDS = ("verdict", "score", "criteria", "cohort", "to_settle")
+
+
+def _match_values(verdict: TrialVerdict, cohort: CohortVerdict | None) -> dict[str, Any]:
+    data = verdict.to_dict()
+    return {
+        "verdict": verdict.overall.value,
+        "score": verdict.score,
+        "criteria": data["criteria"],
+        "cohort": cohort.to_dict() if cohort else {},
+        "to_settle": data["to_settle"],
+    }
+
+
+def _produced(
+    candidate: TrialToMatch, facts: PatientFacts, *, today: date, enrolled: Mapping[int, int]
+) -> tuple[dict[tuple[int, int | None], dict[str, Any]], str]:
+    """The matches the engine produces for one trial (one per assignable stratum, or one for the trial),
+    and, when it produces none, why."""
+    verdict = match_trial(candidate.spec, candidate.criteria, facts, today=today, enrolled=enrolled)
+    if verdict.overall is Overall.INELIGIBLE:
+        failed = next(c for c in verdict.criteria if c.outcome is Outcome.VIOLATED)
+        return {}, f"ineligible: {failed.section} criterion {failed.text[:200]!r}"
+    if not verdict.accepting:
+        return {}, verdict.closed_reason
+    stratified = {arm.id for arm in candidate.spec.arms if arm.definition}
+    strata = [c for c in verdict.assignable_cohorts if c.arm_id in stratified]
+    if strata:
+        return {(candidate.trial.pk, c.arm_id): _match_values(verdict, c) for c in strata}, ""
+    return {(candidate.trial.pk, None): _match_values(verdict, None)}, ""
+
+
+def match_upsert_for_patient(
+    *,
+    patient: PatientProfile,
+    today: date,
+    enrolled: Mapping[int, int] | None = None,
+    trials: Sequence[TrialToMatch] | None = None,
+    index: CandidateIndex | None = None,
+    facts: PatientFacts | None = None,
+) -> list[MatchEvent]:
+    """Re-match one patient against every open trial; returns the events appended (none if nothing changed).
+
+    Candidates are the eligible and possibly eligible verdicts of trials taking new patients. A live match
+    that is no longer produced (ineligible now, trial closed, cohort full, no consent to be matched) is
+    retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps; by default the
+    enrolled candidates are counted. A caller matching many patients passes the open `trials` once, their
+    candidate `index` and the patient's `facts`.
+    """
+    with transaction.atomic():
+        # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
+        PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+        live = live_matches(patient=patient)
+        produced: dict[tuple[int, int | None], dict[str, Any]] = {}
+        reasons: dict[int, str] = {}
+        if matchable_profiles().filter(pk=patient.pk).exists():
+            facts = facts or patient_facts(profile=patient)
+            candidates = trials if trials is not None else trials_for_matching()
+            if index is not None:
+                keep = index.trials_for(facts) | {match.trial_id for match in live}
+                candidates = [c for c in candidates if c.trial.pk in keep]
+            counts = enrolled if enrolled is not None else arm_enrolled_counts()
+            for candidate in candidates:
+                matches, reason = _produced(candidate, facts, today=today, enrolled=counts)
+                produced.update(matches)
+                reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
+        else:
+            reasons = dict.fromkeys((m.trial_id for m in live), "no active consent to be matched")
+        return MatchEvent.objects.bulk_create(
+            _matches_settle(patient_id=patient.pk, live=live, produced=produced, reasons=reasons)
+        )
+
+
+def _matches_settle(
+    *,
+    patient_id: int,
+    live: Iterable[Match],
+    produced: dict[tuple[int, int | None], dict[str, Any]],
+    reasons: Mapping[int, str],
+) -> list[MatchEvent]:
+    """Bring one patient's live matches in line with what the engine produced; returns unsaved events.
+
+    `live` and `produced` cover the same trials (all open ones, or one): a live match not produced again is
+    retired with the trial's reason, a changed one updated, a new one created.
+    """
+    now = timezone.now()
+    events: list[MatchEvent] = []
+    for match in live:
+        values = produced.pop((match.trial_id, match.arm_id), None)
+        if values is None:
+            match.retired_at = now
+            match.save(update_fields=["retired_at"])
+            reason = reasons.get(match.trial_id, "trial not recruiting")
+            retired = MatchEvent(
+                match=match, kind=MatchEvent.Kind.RETIRED, detail={"reason": reason}, created_at=now
+            )
+            events.append(retired)
+            continue
+        changed = [name for name in _MATCH_FIELDS if getattr(match, name) != values[name]]
+        if not changed:
+            continue
+        previous = {name: getattr(match, name) for name in changed if name in ("verdict", "score")}
+        for name in changed:
+            setattr(match, name, values[name])
+        match.evaluated_at = now
+        match.save(update_fields=[*changed, "evaluated_at"])
+        detail = {"changed": changed, "previous": previous}
+        events.append(MatchEvent(match=match, kind=MatchEvent.Kind.UPDATED, detail=detail, created_at=now))
+    for (trial_id, arm_id), values in produced.items():
+        match = Match(
+            patient_id=patient_id,
+            trial_id=trial_id,
+            arm_id=arm_id,
+            evaluated_at=now,
+            created_at=now,
+            **values,
+        )
+        match.save()
+        summary = {"verdict": match.verdict, "score": match.score}
+        events.append(MatchEvent(match=match, kind=MatchEvent.Kind.CREATED, detail=summary, created_at=now))
+    return events
+
+
+def match_upsert_for_trial(
+    *,
+    trial: Trial,
+    today: date,
+    enrolled: Mapping[int, int] | None = None,
+    chunk_size: int = 500,
+) -> list[MatchEvent]:
+    """Re-match one trial against every matchable patient: the mirror of `match_upsert_for_patient`.
+
+    Only the trial's own matches change. Patients the candidate index rules out are skipped unless they
+    hold a live match of the trial (then they are evaluated, so that the match is retired with its reason).
+    Patients are handled in chunks, each in its own transaction, locking their profile rows in id order, as
+    a patient re-match locks its one row, so that the two never deadlock.
+    """
+    (candidate,) = trials_for_matching(trial_ids=[trial.pk]) or (None,)
+    requirements = trial_requirements(candidate.criteria) if candidate else ()
+    holders = patients_with_live_matches(trial_id=trial.pk)
+    events: list[MatchEvent] = []
+    profile_ids = list(matchable_profiles().order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(profile_ids) + 1, chunk_size):
+        chunk = set(profile_ids[start : start + chunk_size])
+        if start + chunk_size >= len(profile_ids):
+            # Holders who are no longer matchable (consent withdrawn) are settled with the last chunk.
+            chunk |= holders - set(profile_ids)
+        if chunk:
+            events += _trial_chunk_settle(
+                trial_id=trial.pk,
+                candidate=candidate,
+                requirements=requirements,
+                profile_ids=chunk,
+                matchable=set(profile_ids),
+                holders=holders,
+                today=today,
+                enrolled=enrolled if enrolled is not None else arm_enrolled_counts(trial_id=trial.pk),
+            )
+    return events
+
+
+def _trial_chunk_settle(
+    *,
+    trial_id: int,
+    candidate: TrialToMatch | None,
+    requirements: Sequence[Requirement],
+    profile_ids: set[int],
+    matchable: set[int],
+    holders: set[int],
+    today: date,
+    enrolled: Mapping[int, int],
+) -> list[MatchEvent]:
+    with transaction.atomic():
+        profiles = list(PatientProfile.objects.select_for_update().filter(pk__in=profile_ids).order_by("pk"))
+        facts = patient_facts_many(profiles=[p for p in profiles if p.pk in matchable]) if candidate else {}
+        live = live_matches_for_trial(trial_id=trial_id, patient_ids=profile_ids)
+        events: list[MatchEvent] = []
+        for profile in profiles:
+            produced: dict[tuple[int, int | None], dict[str, Any]] = {}
+            reason = "trial not recruiting"
+            if profile.pk not in matchable:
+                reason = "no active consent to be matched"
+            elif candidate is not None:
+                patient = facts[profile.pk]
+                if profile.pk in holders or PatientKeys.of(patient, today).admits(requirements):
+                    produced, reason = _produced(candidate, patient, today=today, enrolled=enrolled)
+            if not produced and profile.pk not in live:
+                continue
+            events += _matches_settle(
+                patient_id=profile.pk,
+                live=live.get(profile.pk, []),
+                produced=produced,
+                reasons={trial_id: reason or "cohort no longer assignable"},
+            )
+        return MatchEvent.objects.bulk_create(events)
+
+
+@dataclass
+class RematchSummary:
+    patients: int = 0
+    events: int = 0
+    seconds: float = 0.0
+
+
+def match_upsert_all(
+    *,
+    today: date,
+    profile_ids: Iterable[int] | None = None,
+    chunk_size: int = 500,
+    progress: Callable[[int], object] | None = None,
+) -> RematchSummary:
+    """Re-match patients (all matchable ones, or `profile_ids`) against every open trial, in process.
+
+    Trials and their candidate index are built once; patient facts are read a chunk at a time. Patients who
+    are no longer matchable but hold live matches are included, so that those matches are retired.
+    `progress` is called with the number of patients done after each chunk.
+    """
+    started = time.perf_counter()
+    trials = trials_for_matching()
+    index = CandidateIndex(trials={t.trial.pk: t.criteria for t in trials}, today=today)
+    enrolled = arm_enrolled_counts()
+    ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
+    summary = RematchSummary()
+    for start in range(0, len(ids), chunk_size):
+        profiles = list(PatientProfile.objects.filter(pk__in=ids[start : start + chunk_size]))
+        facts = patient_facts_many(profiles=profiles)
+        for profile in profiles:
+            summary.events += len(
+                match_upsert_for_patient(
+                    patient=profile,
+                    today=today,
+                    enrolled=enrolled,
+                    trials=trials,
+                    index=index,
+                    facts=facts[profile.pk],
+                )
+            )
+        summary.patients += len(profiles)
+        if progress is not None:
+            progress(len(profiles))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def profile_changed(*, profile_id: int) -> None:
+    """Queue a re-match of the patient once the current transaction commits (at once outside one).
+
+    Called for every write to a profile or one of its facts; the receivers below call it for saves and
+    deletions made anywhere, the admin's forms included.
+    """
+    transaction.on_commit(partial(_enqueue_patient_rematch, profile_id))
+
+
+def trial_changed(*, trial_id: int) -> None:
+    """Queue a re-match of the trial once the current transaction commits: its status, an arm, a criterion
+    (parsed or curated) changed. With no patient to match (a fresh registry import) nothing is queued."""
+    holders = Match.objects.filter(trial_id=trial_id, retired_at__isnull=True)
+    if matchable_profiles().exists() or holders.exists():
+        transaction.on_commit(partial(_enqueue_trial_rematch, trial_id))
+
+
+def _enqueue_patient_rematch(profile_id: int) -> None:
+    from recruitment.tasks import rematch_patient  # the tasks module imports this one
+
+    rematch_patient.delay(profile_id)
+
+
+def _enqueue_trial_rematch(trial_id: int) -> None:
+    from recruitment.tasks import rematch_trial
+
+    rematch_trial.delay(trial_id)
+
+
+@receiver(post_save, sender=PatientProfile, dispatch_uid="profile_saved_rematch")
+def _profile_saved(sender: type[PatientProfile], instance: PatientProfile, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        profile_changed(profile_id=instance.pk)
+
+
+def _fact_written(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    if not kwargs.get("raw"):
+        profile_changed(profile_id=instance.patient_id)  # type: ignore[attr-defined]
+
+
+for _fact_model in (Diagnosis, Biomarker, LabResult, Therapy, Procedure):
+    post_save.connect(_fact_written, sender=_fact_model, dispatch_uid=f"{_fact_model.__name__}_saved_rematch")
+    post_delete.connect(
+        _fact_written, sender=_fact_model, dispatch_uid=f"{_fact_model.__name__}_deleted_rematch"
+    )

@@ -1,0 +1,271 @@
+"""Writes for the site workflow: candidate creation, transitions and PHI access records."""
+
+import secrets
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.dispatch import Signal, receiver
+from django.utils import timezone
+
+from recruitment.models import (
+    OPEN_STATUSES,
+    Candidate,
+    CandidateEvent,
+    CandidateStatus,
+    ReasonCode,
+    User,
+)
+from recruitment.selectors.site import (
+    arm_is_closed,
+    contact_allowed,
+    matches_for_new_candidates,
+    staff_site_ids,
+)
+from recruitment.services.consent import consent_withdrawn
+from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
+
+# Site workflow. Every status change goes through `candidate_transition`, which locks the candidate row,
+# checks the state, the actor's role and site, saves with update_fields and appends a CandidateEvent;
+# notifications go out only after commit.
+
+SYSTEM = "system"
+"""The role of changes made by the service itself (consent withdrawal), with no signed-in actor."""
+
+S = CandidateStatus
+R = ReasonCode
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    roles: frozenset[str]
+    reasons: frozenset[str] = frozenset()
+    """Reason codes allowed; when not empty a reason is required."""
+    needs_criterion: bool = False
+
+
+_STAFF = frozenset({User.Role.SITE_STAFF})
+_STAFF_OR_SYSTEM = frozenset({User.Role.SITE_STAFF, SYSTEM})
+_NOT_ELIGIBLE = frozenset(
+    {R.CRITERION_NOT_MET, R.RECORDS_CONTRADICT_PROFILE, R.INVESTIGATOR_DECISION, R.OTHER}
+)
+_DECLINED = frozenset({R.PATIENT_DECLINED, R.PATIENT_PREFERS_OTHER_TREATMENT, R.TRAVEL_BURDEN, R.OTHER})
+_UNREACHABLE = frozenset({R.NO_RESPONSE, R.CONTACT_DETAILS_INVALID, R.OTHER})
+_WITHDRAWN = frozenset({R.CONSENT_WITHDRAWN, R.COHORT_FULL, R.DECEASED, R.INVESTIGATOR_DECISION, R.OTHER})
+
+TRANSITIONS: dict[tuple[str, str], TransitionRule] = {
+    (S.MATCHED, S.PRE_SCREENED): TransitionRule(_STAFF),
+    (S.MATCHED, S.PRE_SCREEN_INELIGIBLE): TransitionRule(_STAFF, _NOT_ELIGIBLE),
+    (S.PRE_SCREENED, S.CONTACTED): TransitionRule(_STAFF),
+    (S.PRE_SCREENED, S.PRE_SCREEN_INELIGIBLE): TransitionRule(_STAFF, _NOT_ELIGIBLE),
+    (S.CONTACTED, S.CONSENTED): TransitionRule(_STAFF),
+    (S.CONTACTED, S.DECLINED): TransitionRule(_STAFF, _DECLINED),
+    (S.CONTACTED, S.UNREACHABLE): TransitionRule(_STAFF, _UNREACHABLE),
+    (S.CONSENTED, S.SCREENING): TransitionRule(_STAFF),
+    (S.CONSENTED, S.DECLINED): TransitionRule(_STAFF, _DECLINED),
+    (S.SCREENING, S.ENROLLED): TransitionRule(_STAFF),
+    (S.SCREENING, S.SCREEN_FAILED): TransitionRule(
+        _STAFF, frozenset({R.CRITERION_NOT_MET}), needs_criterion=True
+    ),
+    **{(status, S.WITHDRAWN): TransitionRule(_STAFF_OR_SYSTEM, _WITHDRAWN) for status in OPEN_STATUSES},
+}
+"""Every permitted (from, to) move with who may make it and which reason codes it takes."""
+
+
+class TransitionError(ValueError):
+    """The move is not allowed from the current state or by this actor; the message is for site staff."""
+
+
+class TransitionConflict(TransitionError):
+    """Someone else moved the candidate first: the caller's view of it is stale."""
+
+
+def _role_of(actor: User | None) -> str:
+    return SYSTEM if actor is None else actor.role
+
+
+def candidate_transition(
+    *,
+    candidate_id: int,
+    to_status: str,
+    actor: User | None,
+    reason: str = "",
+    note: str = "",
+    expected_status: str | None = None,
+    criterion_id: int | None = None,
+    arm_id: int | None = None,
+) -> Candidate:
+    """Move a candidate to `to_status`, checking the transition table, the actor's role and site.
+
+    `expected_status` is the state the actor saw: if the candidate has moved since, TransitionConflict says
+    who moved it where. Enrolment fixes the arm (`arm_id`, else the match's) and is refused when that arm is
+    full or suspended. `actor=None` is the service itself (consent withdrawal).
+    """
+    with transaction.atomic():
+        candidate = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
+        if candidate is None:
+            raise TransitionError("No such candidate.")
+        if actor is not None and candidate.site_id not in staff_site_ids(user=actor):
+            raise TransitionError("You are not a member of the site handling this candidate.")
+        if expected_status is not None and candidate.status != expected_status:
+            last = candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).select_related("actor").last()
+            by = (last.actor.email if last and last.actor else "the system") if last else "someone"
+            now_label = CandidateStatus(candidate.status).label
+            raise TransitionConflict(f"{candidate.subject_code} was already moved to {now_label} by {by}.")
+        from_status = candidate.status
+        rule = TRANSITIONS.get((from_status, to_status))
+        if rule is None:
+            raise TransitionError(
+                f"A candidate cannot go from {CandidateStatus(from_status).label} to "
+                f"{CandidateStatus(to_status).label}."
+            )
+        if _role_of(actor) not in rule.roles:
+            raise TransitionError("Your role may not make this change.")
+        if rule.reasons and reason not in rule.reasons:
+            raise TransitionError("Choose a reason from the list for this change.")
+        if not rule.reasons and reason:
+            raise TransitionError("This change takes no reason code; use the note.")
+        criterion = None
+        if rule.needs_criterion:
+            if criterion_id is not None:
+                criterion = EligibilityCriterion.objects.filter(
+                    pk=criterion_id, trial_id=candidate.trial_id
+                ).first()
+            if criterion is None:
+                raise TransitionError("A screen failure names the criterion that failed.")
+        if to_status == S.CONTACTED and not contact_allowed(candidate=candidate):
+            raise TransitionError("The patient has not agreed to be contacted about this trial.")
+        fields = ["status", "updated_at"]
+        if to_status == S.ENROLLED:
+            if arm_id is not None:
+                candidate.arm = Arm.objects.filter(pk=arm_id, trial_id=candidate.trial_id).first()
+                if candidate.arm is None:
+                    raise TransitionError("That cohort is not part of this trial.")
+                fields.append("arm")
+            if candidate.arm is None and Arm.objects.filter(trial_id=candidate.trial_id).exists():
+                raise TransitionError("Choose the cohort the patient is enrolled in.")
+            if candidate.arm is not None:
+                # Locking the arm serialises enrolments into it: two sites cannot both take its last place.
+                arm = Arm.objects.select_for_update().get(pk=candidate.arm.pk)
+                if arm_is_closed(arm=arm):
+                    raise TransitionError(
+                        f"Cohort {arm.label} is full or suspended; it takes no new patients."
+                    )
+        now = timezone.now()
+        candidate.status = to_status
+        candidate.updated_at = now
+        candidate.save(update_fields=fields)
+        event = CandidateEvent.objects.create(
+            candidate=candidate,
+            kind=CandidateEvent.Kind.TRANSITION,
+            from_status=from_status,
+            to_status=to_status,
+            reason=reason,
+            criterion=criterion,
+            actor=actor,
+            note=note[:2000],
+            created_at=now,
+        )
+        transaction.on_commit(partial(_candidate_transitioned_notify, event_id=event.pk))
+    return candidate
+
+
+candidate_transitioned = Signal()
+"""Sent after commit with `candidate_id`, `from_status` and `to_status`: the hook for aggregate refreshes."""
+
+
+def _candidate_transitioned_notify(*, event_id: int) -> None:
+    event = CandidateEvent.objects.select_related("candidate").get(pk=event_id)
+    candidate_transitioned.send(
+        sender=Candidate,
+        candidate_id=event.candidate_id,
+        from_status=event.from_status,
+        to_status=event.to_status,
+    )
+
+
+def _subject_code() -> str:
+    while True:
+        code = "S-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
+        if not Candidate.objects.filter(subject_code=code).exists():
+            return code
+
+
+@transaction.atomic
+def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
+    """Take up as candidates of `site` the trial's new eligible or possibly eligible matches.
+
+    The rule: one candidacy per (patient, trial), claimed by the first of the trial's recruiting sites to
+    take it up; only patients with active matching consent; never into a full or suspended cohort. (The
+    queue lists patients who asked to hear from the trial first.)
+    """
+    if not TrialSite.objects.filter(trial=trial, site=site, status__in=Trial.OPEN_STATUSES).exists():
+        return []
+    Trial.objects.select_for_update().filter(pk=trial.pk).first()
+    now = timezone.now()
+    created = []
+    for match in matches_for_new_candidates(trial=trial):
+        candidate = Candidate.objects.create(
+            patient_id=match.patient_id,
+            trial=trial,
+            site=site,
+            arm_id=match.arm_id,
+            match=match,
+            subject_code=_subject_code(),
+            created_at=now,
+            updated_at=now,
+        )
+        CandidateEvent.objects.create(
+            candidate=candidate, kind=CandidateEvent.Kind.CREATED, to_status=S.MATCHED, created_at=now
+        )
+        created.append(candidate)
+    return created
+
+
+@transaction.atomic
+def candidate_view_record(*, candidate: Candidate, actor: User) -> CandidateEvent:
+    """Log that `actor` opened the candidate's page (PHI access)."""
+    return CandidateEvent.objects.create(
+        candidate=candidate,
+        kind=CandidateEvent.Kind.VIEWED,
+        from_status=candidate.status,
+        to_status=candidate.status,
+        actor=actor,
+    )
+
+
+@receiver(consent_withdrawn, dispatch_uid="candidates_withdraw_on_consent_withdrawal")
+def _candidates_withdraw(
+    sender: object, patient_id: int, purposes: set[str], trial_ids: set[int], **kwargs: Any
+) -> None:
+    """Matching or contact withdrawal ends every open candidacy of the patient; sharing withdrawal ends
+    those of its trials. The handling sites' staff are told by subject code only."""
+    candidates = Candidate.objects.filter(patient_id=patient_id, status__in=OPEN_STATUSES)
+    if not purposes & {ConsentDocument.Purpose.MATCHING, ConsentDocument.Purpose.CONTACT}:
+        candidates = candidates.filter(trial_id__in=trial_ids)
+    for candidate in candidates:
+        try:
+            candidate_transition(
+                candidate_id=candidate.pk,
+                to_status=S.WITHDRAWN,
+                actor=None,
+                reason=R.CONSENT_WITHDRAWN,
+                expected_status=candidate.status,
+            )
+        except TransitionConflict:
+            continue
+        staff = User.objects.filter(site_memberships__site_id=candidate.site_id, is_active=True)
+        transaction.on_commit(
+            partial(
+                send_mail,
+                subject=f"Candidate {candidate.subject_code} withdrew consent",
+                message=(
+                    f"Candidate {candidate.subject_code} for {candidate.trial.nct_id} withdrew consent "
+                    "and has left your queue. Cancel any planned contact.\n"
+                ),
+                from_email=None,
+                recipient_list=[u.email for u in staff],
+            )
+        )
