@@ -12,9 +12,6 @@ from recruitment.models import (
 )
 from trials.models import ConsentDocument, Trial
 
-# Consent. "Active" means signed for the current effective version of the purpose and not withdrawn: a new
-# version pauses everything that depends on the purpose until the patient signs it.
-
 
 def current_consent_document(*, purpose: str, language: str = "en") -> ConsentDocument | None:
     """The version patients are asked to sign now for `purpose`, in `language` if it exists, else any."""

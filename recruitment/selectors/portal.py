@@ -13,8 +13,6 @@ from recruitment.models import (
 from recruitment.selectors.consent import patient_has_active_consent
 from trials.models import ConsentDocument, Site, TrialSite
 
-# Patient portal reads: a patient's own matches, ranked, with the nearest site when both have coordinates.
-
 EARTH_RADIUS_KM = 6371.0
 
 

@@ -30,10 +30,6 @@ from trials.models import Arm, ConsentDocument, Site, Trial, TrialSite
 S = CandidateStatus
 
 
-# Site workflow reads. Site staff reach candidates only through the sites they are members of, so another
-# site's candidate is simply not found.
-
-
 def staff_site_ids(*, user: User) -> set[int]:
     return set(user.site_memberships.values_list("site_id", flat=True))
 

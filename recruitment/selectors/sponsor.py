@@ -20,9 +20,6 @@ from recruitment.selectors.site import arm_enrolled_counts, arm_is_closed
 from recruitment.suppression import HIGH, suppress, suppress_one
 from trials.models import Arm, Site, Trial
 
-# Sponsor aggregates. Nothing here returns a patient-level row: every count goes through suppression before
-# it leaves, and times and projections are shown only when the counts behind them are large enough.
-
 S = CandidateStatus
 FUNNEL_STATES: tuple[str, ...] = tuple(CandidateStatus.values)
 MIN_FOR_TIMES = 11

@@ -48,8 +48,6 @@ def sponsor_membership_ensure(*, user: User, sponsor: Sponsor) -> SponsorMembers
     return membership
 
 
-# Patient accounts and profile edits from the portal.
-
 VERIFY_SALT = "recruitment.portal.verify-email"
 VERIFY_MAX_AGE = timedelta(days=3)
 

@@ -1,4 +1,8 @@
-"""Writes for consent: giving and withdrawing per purpose, and a patient's interest in a trial."""
+"""Writes for consent: giving and withdrawing per purpose, and a patient's interest in a trial.
+
+Giving and withdrawing lock the patient's profile row, so that a withdrawal racing a re-match or a
+second tab's signature is applied after it, never interleaved. E-mails and the hook for the site workflow run
+only after commit."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,10 +25,6 @@ from recruitment.models import (
 from recruitment.selectors.consent import current_contact_consent, is_current_consent_document
 from recruitment.services.matching import profile_changed
 from trials.models import ConsentDocument, Trial
-
-# Consent. Giving and withdrawing lock the patient's profile row, so that a withdrawal racing a re-match or a
-# second tab's signature is applied after it, never interleaved. E-mails and the hook for the site workflow
-# run only after commit.
 
 consent_withdrawn = Signal()
 """Sent after commit when consents are withdrawn, with `patient_id`, `purposes` (set of purpose codes),

@@ -1,4 +1,8 @@
-"""Writes for the site workflow: candidate creation, transitions and PHI access records."""
+"""Writes for the site workflow: candidate creation, transitions and PHI access records.
+
+Every status change goes through `candidate_transition`, which locks the candidate row, checks
+the state, the actor's role and site, saves with update_fields and appends a CandidateEvent; notifications go
+out only after commit."""
 
 import secrets
 from dataclasses import dataclass
@@ -26,10 +30,6 @@ from recruitment.selectors.site import (
 )
 from recruitment.services.consent import consent_withdrawn
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
-
-# Site workflow. Every status change goes through `candidate_transition`, which locks the candidate row,
-# checks the state, the actor's role and site, saves with update_fields and appends a CandidateEvent;
-# notifications go out only after commit.
 
 SYSTEM = "system"
 """The role of changes made by the service itself (consent withdrawal), with no signed-in actor."""
