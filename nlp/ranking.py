@@ -5,9 +5,13 @@ the collections it ranks (a patient's candidate trials) fit in memory. The patie
 minus what it denies or attributes to relatives ("no history of diabetes" must not pull diabetes trials),
 plus the preferred labels of the concepts found in it ("HTN" also searches "hypertension").
 
-The combined score mixes relevance with how well the patient fits: a violated structured age or sex limit
-is decisive, violated criteria read from text count one by one (the parser misreads some), and unknowns do
-not count against a trial (unknown never silently excludes).
+Relevance searches what a trial is about (title, conditions, keywords) with word stems, taking term
+statistics from a whole trial collection when one is given (a patient's few candidate trials are too small a
+sample for inverse document frequencies). The combined score is the expected value of a trial to the patient:
+relevance times how well the patient fits, so eligibility orders trials on the patient's topic and cannot lift
+an unrelated one. A violated structured age or sex limit is decisive, violated criteria read from text count
+one by one (the parser misreads some, and criteria about the disease most often), and unknowns do not count
+against a trial (unknown never silently excludes).
 """
 
 from __future__ import annotations
@@ -31,26 +35,43 @@ which while who whom why will with would you your patient patients presents pres
 years old day days week weeks month months noted showed shows reports revealed found also s p h o w
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-# The combined score is RELEVANCE_SHARE * relevance + the rest * fit (see `fit`): violated criteria read
-# from text count one by one up to MAX_COUNTED_VIOLATIONS, because the parser misreads some and one alone
-# must not bury a trial. Relevance searches what a trial is about, with the patient's own conditions
-# counted CONDITION_BOOST times. All three were chosen once on the whole TREC pool (docs/benchmarks.md),
-# never per patient.
-RELEVANCE_SHARE = 0.5
+# The combined score is relevance * (FIT_FLOOR + fit) / (FIT_FLOOR + 1) (see `combine` and `fit`):
+# violated criteria read from text count one by one up to MAX_COUNTED_VIOLATIONS, because the parser
+# misreads some and one alone must not bury a trial; a violated inclusion criterion about the disease counts
+# DISEASE_VIOLATION_WEIGHT, because on legacy text those are mostly misreads (docs/trec_error_classes.md).
+# The query counts the patient's own linked conditions CONDITION_BOOST times and the opening sentence, where
+# notes and letters name the problem, OPENING_BOOST more times. All were chosen once on the whole TREC pool
+# (docs/benchmarks.md) from a handful of settings, never per patient.
+FIT_FLOOR = 0.25
 MAX_COUNTED_VIOLATIONS = 3
+DISEASE_VIOLATION_WEIGHT = 0.25
 CONDITION_BOOST = 3
+OPENING_BOOST = 2
+# Stemming by truncation: "depressed"/"depression", "diabetic"/"diabetes" and "mastocytosis"/"mastocytoses"
+# meet at six letters; on this vocabulary it does as well as a suffix stemmer and needs no word lists.
+STEM_LENGTH = 6
+_OPENING = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])|\n\s*\n")
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens without stopwords, with a plural 's' folded ("tumors" -> "tumor")."""
+def tokenize(text: str, *, stem: bool = False) -> list[str]:
+    """Lower-cased word tokens without stopwords, with a plural 's' folded ("tumors" -> "tumor"); with
+    `stem`, cut to their first STEM_LENGTH letters."""
     tokens = []
     for token in _TOKEN.findall(text.lower()):
         if token in _STOPWORDS or len(token) < 2:
             continue
         if len(token) > 4 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
             token = token[:-1]
-        tokens.append(token)
+        tokens.append(token[:STEM_LENGTH] if stem else token)
     return tokens
+
+
+def _surface_words(text: str) -> dict[str, str]:
+    """Each stem's first word in the text as written, to explain matches in the patient's own words."""
+    words: dict[str, str] = {}
+    for token in tokenize(text):
+        words.setdefault(token[:STEM_LENGTH], token)
+    return words
 
 
 class BM25:
@@ -65,17 +86,28 @@ class BM25:
         for counts in self.counts:
             frequency.update(counts.keys())
         total = len(documents)
-        self.idf = {term: math.log(1 + (total - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
+        self.total = total
+        self.idf = {term: self._idf(df) for term, df in frequency.items()}
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (self.total - df + 0.5) / (df + 0.5))
 
     def term_scores(self, query: Sequence[str], index: int) -> dict[str, float]:
         """Each query term's contribution to document `index` (the terms that matched, for explanations)."""
-        counts, length = self.counts[index], self.lengths[index]
+        return self.document_term_scores(query, self.counts[index], self.lengths[index])
+
+    def document_term_scores(
+        self, query: Sequence[str], counts: Mapping[str, int], length: int
+    ) -> dict[str, float]:
+        """The same for any document, scored with this collection's statistics (a term the collection
+        lacks counts as the rarest)."""
         norm = self.k1 * (1 - self.b + self.b * length / self.average_length) if self.average_length else 0
         contributions: dict[str, float] = {}
         for term, weight in Counter(query).items():
             tf = counts.get(term, 0)
             if tf:
-                contributions[term] = weight * self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+                idf = self.idf.get(term) or self._idf(0)
+                contributions[term] = weight * idf * tf * (self.k1 + 1) / (tf + norm)
         return contributions
 
     def scores(self, query: Sequence[str]) -> list[float]:
@@ -100,9 +132,14 @@ class TrialText:
         )
 
     def topic_tokens(self) -> list[str]:
-        """What the trial is about. Its eligibility text is left out on purpose: a patient's words found
-        there are as often exclusions as inclusions (measured: docs/trec_error_classes.md)."""
-        return tokenize(" ".join((self.title, *self.conditions, *self.keywords)))
+        """What the trial is about, stemmed. Its eligibility text is left out on purpose: a patient's words
+        found there are as often exclusions as inclusions (measured: docs/trec_error_classes.md)."""
+        return tokenize(" ".join((self.title, *self.conditions, *self.keywords)), stem=True)
+
+
+def topic_statistics(trials: Sequence[TrialText]) -> BM25:
+    """Term statistics of a trial collection's topic text, for `rank_trials(statistics=...)`."""
+    return BM25([trial.topic_tokens() for trial in trials])
 
 
 @dataclass(frozen=True)
@@ -119,6 +156,8 @@ class EligibilityOutcome:
     # Violated text criteria that the registry's structured fields contradict (a text-read sex requirement
     # in a trial declared for all sexes): shown, but not counted against the trial.
     contradicted: tuple[str, ...] = ()
+    # Violated inclusion criteria about the disease itself (diagnosis, biomarker): counted at a quarter.
+    not_met_on_disease: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,9 +182,28 @@ class RankedTrial:
                 lines.extend(f"  {label}: {text}" for text in texts)
         return "\n".join(lines)
 
+    def summary(self) -> str:
+        """One line for a match list: what the trial has in common with the patient, and how they fit."""
+        common = ", ".join(self.matched_terms[:5]) or "no words in common with your summary"
+        line = f"On topic: {common}."
+        outcome = self.eligibility
+        if outcome is None:
+            return line
+        counts = [
+            f"{len(texts)} {label}"
+            for texts, label in (
+                (outcome.met, "met"),
+                (outcome.not_met, "not met"),
+                (outcome.unknown, "to check"),
+            )
+            if texts
+        ]
+        fit_line = outcome.overall.replace("_", " ").capitalize()
+        return f"{line} {fit_line}" + (f": {', '.join(counts)}." if counts else ".")
 
-def patient_query(patient: PatientText) -> list[str]:
-    """The summary's tokens without negated or relatives' mentions, plus the labels of concepts found."""
+
+def _patients_text(patient: PatientText) -> str:
+    """The summary without what it denies or attributes to relatives."""
     text = patient.text
     removed = sorted(f.span for f in patient.findings if f.assertion in ("negated", "family"))
     kept, position = [], 0
@@ -153,56 +211,83 @@ def patient_query(patient: PatientText) -> list[str]:
         kept.append(text[position:start])
         position = max(position, end)
     kept.append(text[position:])
+    return " ".join(kept)
+
+
+def patient_query(patient: PatientText) -> list[str]:
+    """Stemmed query: the patient's own text, its opening sentence again, and the labels of concepts found
+    (the patient's conditions weighted over incidental words)."""
+    text = _patients_text(patient)
+    opening = _OPENING.split(text.strip(), maxsplit=1)[0]
     labels = []
     for f in patient.findings:
         if f.concept is not None and f.assertion in ("present", "historical") and f.concept.code != "cancer":
             labels.extend([f.concept.label] * (CONDITION_BOOST if f.kind == "condition" else 1))
-    return tokenize(" ".join(kept)) + tokenize(" ".join(labels))
+    return (
+        tokenize(text, stem=True)
+        + tokenize(opening, stem=True) * OPENING_BOOST
+        + tokenize(" ".join(labels), stem=True)
+    )
 
 
 def fit(outcome: EligibilityOutcome) -> float:
-    """0-1: half the engine's score, half a count of violated criteria (0 for a structured exclusion)."""
-    violations = len(outcome.not_met) - len(outcome.contradicted)
-    score = outcome.score
-    if outcome.overall == "ineligible" and not violations:
-        score = 0.5  # only contradicted violations: as undecided as a possible match with nothing settled
+    """0-1: half the engine's score, half a weighted count of violated criteria (0 for a structured
+    exclusion)."""
     if outcome.structured_not_met:
-        counted = 0.0
-    else:
-        counted = 1.0 - min(violations, MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS
-    return 0.5 * score + 0.5 * counted
+        return 0.0
+    counted = [text for text in outcome.not_met if text not in outcome.contradicted]
+    violations = sum(
+        DISEASE_VIOLATION_WEIGHT if text in outcome.not_met_on_disease else 1.0 for text in counted
+    )
+    score = outcome.score
+    if outcome.overall == "ineligible" and not counted:
+        score = 0.5  # only contradicted violations: as undecided as a possible match with nothing settled
+    return 0.5 * score + 0.5 * (1.0 - min(violations, MAX_COUNTED_VIOLATIONS) / MAX_COUNTED_VIOLATIONS)
 
 
 def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:
+    """Relevance scaled by fit: a relevant trial is worth more to a patient who fits it, and no degree of
+    fit makes an off-topic trial worth showing. FIT_FLOOR keeps a failed fit from erasing relevance
+    (the verdict is often wrong on legacy criteria text)."""
     if outcome is None:
         return relevance
-    return RELEVANCE_SHARE * relevance + (1 - RELEVANCE_SHARE) * fit(outcome)
+    return relevance * (FIT_FLOOR + fit(outcome)) / (FIT_FLOOR + 1.0)
 
 
 def rank_trials(
     patient: PatientText,
     trials: Sequence[TrialText],
     outcomes: Mapping[str, EligibilityOutcome] | None = None,
+    *,
+    statistics: BM25 | None = None,
 ) -> list[RankedTrial]:
-    """Trials best first by topical relevance mixed with eligibility; with no outcomes, relevance alone."""
+    """Trials best first by topical relevance scaled by eligibility; with no outcomes, relevance alone.
+
+    `statistics` (see `topic_statistics`) are the term statistics of the collection the trials come from;
+    without them the trials given are their own collection.
+    """
     if not trials:
         return []
-    index = BM25([trial.topic_tokens() for trial in trials])
+    documents = [trial.topic_tokens() for trial in trials]
+    index = statistics or BM25(documents)
     query = patient_query(patient)
-    raw = index.scores(query)
+    labels = (f.concept.label for f in patient.findings if f.concept is not None)
+    words = _surface_words(" ".join((_patients_text(patient), *labels)))
+    terms_by_trial = [index.document_term_scores(query, Counter(doc), len(doc)) for doc in documents]
+    raw = [sum(terms.values()) for terms in terms_by_trial]
     best = max(raw) or 1.0
     ranked = []
     for position, trial in enumerate(trials):
         outcome = (outcomes or {}).get(trial.nct_id)
         relevance = raw[position] / best
-        terms = index.term_scores(query, position)
+        terms = terms_by_trial[position]
         ranked.append(
             RankedTrial(
                 trial.nct_id,
                 combine(relevance, outcome),
                 relevance,
                 raw[position],
-                tuple(sorted(terms, key=lambda t: -terms[t])),
+                tuple(words.get(t, t) for t in sorted(terms, key=lambda t: -terms[t])),
                 outcome,
             )
         )

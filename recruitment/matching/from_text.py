@@ -141,6 +141,9 @@ def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:
         unknown=texts(Outcome.UNKNOWN),
         structured_not_met=tuple(c.text for c in verdict.criteria if _structured(c) and _violated(c)),
         contradicted=_contradicted_by_registry(verdict.criteria),
+        not_met_on_disease=tuple(
+            c.text for c in verdict.criteria if c.section == "inclusion" and c.weight > 1 and _violated(c)
+        ),
     )
 
 

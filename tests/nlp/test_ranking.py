@@ -10,11 +10,13 @@ from nlp.ranking import (
     BM25,
     EligibilityOutcome,
     TrialText,
+    combine,
     fit,
     patient_query,
     rank_bm25,
     rank_trials,
     tokenize,
+    topic_statistics,
 )
 
 
@@ -109,6 +111,7 @@ def test_baseline_searches_all_the_text_and_ours_only_the_topic():
 
 
 def test_fit_halves_the_engine_score_and_the_violation_count():
+    # one violated criterion of at most three counted: 0.5 x engine score 0 + 0.5 x (1 - 1/3)
     assert fit(EligibilityOutcome("eligible", 1.0)) == 1.0
     assert fit(EligibilityOutcome("ineligible", 0.0, not_met=("a",))) == pytest.approx(0.5 * 2 / 3)
     structured = EligibilityOutcome(
@@ -125,3 +128,69 @@ def test_a_violation_the_registry_contradicts_does_not_count():
         contradicted=("Women must not be pregnant",),
     )
     assert fit(misread) == fit(EligibilityOutcome("possibly_eligible", 0.5))
+
+
+def test_stems_match_across_word_forms():
+    trials = [TrialText("NCT1", "Treatment of depression", ("Depression",)), TrialText("NCT2", "Knee pain")]
+    ranked = rank_trials(extract_patient_facts("A 47-year-old woman who feels depressed."), trials)
+    assert ranked[0].nct_id == "NCT1"
+    assert ranked[0].bm25 > 0
+    # explained in the patient's own words, not as a stem
+    assert ranked[0].matched_terms == ("depressed",)
+
+
+def test_collection_statistics_weigh_a_term_common_in_the_registry_less():
+    patient = extract_patient_facts("A man, 60. Likes sailing and chess.")
+    trials = [TrialText("NCT1", "Sailing study"), TrialText("NCT2", "Chess study")]
+    alone = rank_trials(patient, trials)
+    assert alone[0].relevance == alone[1].relevance == 1.0  # each term in one of the two trials
+    registry = trials + [TrialText(f"NCT{i}", "Sailing again") for i in range(3, 9)]
+    ranked = rank_trials(patient, trials, statistics=topic_statistics(registry))
+    assert [r.nct_id for r in ranked] == ["NCT2", "NCT1"]
+
+
+def test_the_opening_sentence_weighs_more_than_incidental_words():
+    patient = extract_patient_facts("A 50-year-old man with chilblains. He enjoys fishing.")
+    trials = [TrialText("NCT1", "Fishing injuries"), TrialText("NCT2", "Chilblains care")]
+    assert rank_trials(patient, trials)[0].nct_id == "NCT2"
+
+
+def test_a_perfect_fit_does_not_lift_an_off_topic_trial():
+    patient = extract_patient_facts("A 30-year-old woman with asthma.")
+    outcomes = {
+        "NCT1": EligibilityOutcome("possibly_eligible", 0.5, unknown=("FEV1 < 80%",)),
+        "NCT3": EligibilityOutcome("eligible", 1.0, met=("Adults",)),
+    }
+    ranked = rank_trials(patient, TRIALS, outcomes)
+    assert ranked[-1].nct_id == "NCT3"
+    assert ranked[-1].score == 0.0
+
+
+def test_combined_score_scales_relevance_by_fit():
+    eligible = EligibilityOutcome("eligible", 1.0)
+    assert combine(0.8, eligible) == pytest.approx(0.8)
+    assert combine(0.8, None) == 0.8
+    structured = EligibilityOutcome("ineligible", 0.0, not_met=("age",), structured_not_met=("age",))
+    assert combine(0.8, structured) == pytest.approx(0.8 * 0.25 / 1.25)
+
+
+def test_a_violated_inclusion_about_the_disease_counts_a_quarter():
+    on_disease = EligibilityOutcome(
+        "ineligible",
+        0.0,
+        not_met=("Histologically confirmed glioma",),
+        not_met_on_disease=("Histologically confirmed glioma",),
+    )
+    other = EligibilityOutcome("ineligible", 0.0, not_met=("No prior steroids",))
+    assert fit(on_disease) == pytest.approx(0.5 * (1 - 0.25 / 3))
+    assert fit(other) == pytest.approx(0.5 * (1 - 1 / 3))
+
+
+def test_summary_is_one_line_for_a_match_list():
+    patient = extract_patient_facts("A 30-year-old woman with asthma.")
+    outcomes = {"NCT2": EligibilityOutcome("possibly_eligible", 0.7, met=("Asthma",), unknown=("FEV1",))}
+    ranked = rank_trials(patient, TRIALS, outcomes)
+    line = next(r for r in ranked if r.nct_id == "NCT2").summary()
+    assert "\n" not in line
+    assert line == "On topic: asthma. Possibly eligible: 1 met, 1 to check."
+    assert next(r for r in ranked if r.nct_id == "NCT3").summary().startswith("On topic: no words in common")

@@ -26,7 +26,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from nlp import parse_eligibility
 from nlp.metrics import auroc, ndcg_at_k, precision_at_k
 from nlp.patient_text import extract_patient_facts
-from nlp.ranking import EligibilityOutcome, RankedTrial, TrialText, rank_bm25, rank_trials
+from nlp.ranking import (
+    EligibilityOutcome,
+    RankedTrial,
+    TrialText,
+    rank_bm25,
+    rank_trials,
+    topic_statistics,
+)
 from nlp.terminology import manifest
 from recruitment.matching import evaluate
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking
@@ -100,6 +107,8 @@ class Command(BaseCommand):
             )
             for nct, record in records.items()
         }
+        # Relevance takes its term statistics from every trial read, as it would from a registry.
+        statistics = topic_statistics(list(texts.values()))
         judged_pairs = sum(1 for q in qrels.values() for nct in q if nct in records)
         self.stdout.write(
             f"dataset: {pool} (qrels {sum(len(q) for q in qrels.values())} pairs, {len(queries)} patients); "
@@ -109,7 +118,7 @@ class Command(BaseCommand):
         rng = random.Random(options["seed"])  # noqa: S311  (a seeded baseline, not a secret)
         runs: dict[str, dict[str, list[float]]] = {
             name: {"ndcg": [], "p10": [], "pos": [], "neg": []}
-            for name in ("ours", "topic", "bm25", "random")
+            for name in ("ours", "topic", "bm25", "random", "ideal")
         }
         per_patient_auroc: dict[str, list[float]] = {name: [] for name in runs}
         verdict_counts: Counter[tuple[int, str]] = Counter()
@@ -126,15 +135,18 @@ class Command(BaseCommand):
                 nct: outcome_for_ranking(evaluate(parsed[nct], facts, today=TODAY)) for nct in judged
             }
             verdict_counts.update((judged[nct], outcome.overall) for nct, outcome in outcomes.items())
-            ours = rank_trials(patient, trials, outcomes)
+            ours = rank_trials(patient, trials, outcomes, statistics=statistics)
             bm25 = rank_bm25(queries[qid], trials)
             shuffled = sorted(judged)
             rng.shuffle(shuffled)
             rankings: dict[str, list[tuple[str, float]]] = {
                 "ours": [(r.nct_id, r.score) for r in ours],
-                "topic": [(r.nct_id, r.score) for r in rank_trials(patient, trials)],
+                "topic": [(r.nct_id, r.score) for r in rank_trials(patient, trials, statistics=statistics)],
                 "bm25": [(r.nct_id, r.score) for r in bm25],
                 "random": [(nct, 1.0 - i / len(shuffled)) for i, nct in enumerate(shuffled)],
+                # The judgements themselves: the ceiling, below 1 because some patients have no relevant
+                # trial in their pool (NDCG 0 for every ranking).
+                "ideal": sorted(((nct, float(gain)) for nct, gain in judged.items()), key=lambda r: -r[1]),
             }
             for name, ranking in rankings.items():
                 gains = [judged[nct] for nct, _ in ranking]
@@ -160,6 +172,11 @@ class Command(BaseCommand):
                 f"{pooled if pooled is not None else float('nan'):13.4f} "
                 f"{mean(per_patient_auroc[name]) if per_patient_auroc[name] else float('nan'):18.4f}"
             )
+        bm25_ndcg = mean(runs["bm25"]["ndcg"])
+        self.stdout.write(
+            f"NDCG@10 over BM25: ours {mean(runs['ours']['ndcg']) / bm25_ndcg:.2f}x, "
+            f"ideal {mean(runs['ideal']['ndcg']) / bm25_ndcg:.2f}x"
+        )
         self.stdout.write(
             "verdicts (ours) by judgement: "
             + ", ".join(
