@@ -68,14 +68,15 @@ _ECOG = re.compile(
 )
 _PREGNANT = re.compile(
     r"\b(?P<neg>not\s+(?:currently\s+)?pregnant|non-?pregnant|negative\s+(?:urine\s+|serum\s+)?"
-    r"(?:pregnancy test|(?:beta-?)?hcg)|(?:pregnancy test|(?:beta-?)?hcg)\s+(?:is\s+|was\s+)?negative)"
+    r"(?:pregnancy test|(?:beta-?)?hcg)|(?:pregnancy test|(?:beta-?)?hcg)\s*(?::|is|was)?\s*negative"
+    r"(?:\s+for\s+pregnancy)?|negative\s+for\s+pregnancy)"
     r"|\b(?P<pos>pregnant|pregnancy|(?:\d{1,2})\s*weeks?'?\s*(?:of\s+)?gestation|gestational age|"
     r"G\d+\s*P\d+|gravida\s+\d+|primigravida|(?:first|second|third)\s+trimester)\b",
     re.IGNORECASE,
 )
 _SMOKING = re.compile(
-    r"\b(?P<never>never[-\s]smoker|non-?smoker|never smoked|(?:does not|doesn't|do not|don't) smoke|"
-    r"denies (?:smoking|tobacco))"
+    r"\b(?P<never>never[-\s]smoker|non-?smoker|never smoked|(?:does not|doesn't|do not|don't|won't) smoke|"
+    r"denies (?:smoking|tobacco)|(?:no|negative) (?:\w+ )?(?:history of|h/o) (?:smoking|tobacco))"
     r"|\b(?P<former>former smoker|ex-?smoker|quit smoking|stopped smoking|smoked .{0,40}?(?:until|but quit)|"
     r"history of (?:smoking|tobacco))"
     r"|\b(?P<current>(?:current|active|heavy|chronic) smoker|smoker|smokes|smoking|tobacco (?:use|abuse)|"
@@ -104,6 +105,9 @@ _NOTE_UNCERTAINTY = re.compile(
     r"risk of|at risk for|prophylaxis)\b",
     re.IGNORECASE,
 )
+_SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
+# Below this age a pregnancy mentioned is the mother's ("born at term after an uncomplicated pregnancy").
+_CHILDBEARING_AGE = 10.0
 _TERM_KINDS: dict[str, FindingKind] = {
     "condition": "condition",
     "therapy": "therapy",
@@ -195,7 +199,10 @@ def extract_patient_facts(text: str) -> PatientText:
     found.extend(_terms(text))
     found.extend(_labs(text))
     found.extend(_ecog(text))
-    found.extend(_pregnancy(text))
+    ages = [f for f in found if f.kind == "age"]
+    age = max(ages, key=lambda f: f.confidence).value if ages else None
+    if age is None or age >= _CHILDBEARING_AGE:
+        found.extend(_pregnancy(text))
     found.extend(_smoking(text))
     found.sort(key=lambda f: (f.span[0], f.span[1], f.kind))
     return PatientText(text, tuple(found))
@@ -272,11 +279,18 @@ def _assertion(raw: str, text: str, start: int, end: int) -> PatientAssertion:
         return "family"
     clause_start, _ = _clause_bounds(text, start, end)
     before = text[clause_start:start]
-    if raw == "negated" or _NOTE_NEGATION.search(before):
+    if raw == "negated" or _cue_reaches(_NOTE_NEGATION, before):
         return "negated"
-    if raw == "hypothetical" or _NOTE_UNCERTAINTY.search(before):
+    if raw == "hypothetical" or _cue_reaches(_NOTE_UNCERTAINTY, before):
         return "hypothetical"
     return "historical" if raw == "historical" else "present"
+
+
+def _cue_reaches(cue: re.Pattern[str], before: str) -> bool:
+    """A note cue earlier in the clause applies unless a relative clause starts between it and the mention
+    ("negative for any involvement, which made this a primary cardiac lymphoma")."""
+    found = [m.end() for m in cue.finditer(before)]
+    return bool(found) and not _SCOPE_END.search(before, found[-1])
 
 
 def _terms(text: str) -> Iterator[Finding]:

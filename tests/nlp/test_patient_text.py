@@ -187,3 +187,40 @@ def test_a_patient_described_as_a_mother_keeps_her_own_conditions():
     result = extract_patient_facts("A 32-year-old mother of three presents with asthma.")
     assert result.sex == "female"
     assert [f.assertion for f in result.of("condition")] == ["present"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A 35-year-old woman. Beta hcg: negative for pregnancy.",
+        "A 35-year-old woman; urine hCG was negative.",
+    ],
+)
+def test_a_negative_pregnancy_test_means_not_pregnant(text):
+    assert extract_patient_facts(text).pregnancy == "not_pregnant"
+
+
+def test_an_infants_mention_of_pregnancy_is_the_mothers():
+    result = extract_patient_facts(
+        "A 3-day-old female infant, born at 38 weeks of gestation after an uncomplicated pregnancy."
+    )
+    assert result.of("pregnancy") == ()
+    assert facts_from_text(result, today=TODAY).pregnancy_status == "unknown"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["She has a negative history of smoking or drug use.", "No history of smoking.", "He won't smoke."],
+)
+def test_denied_smoking_history_is_a_never_smoker(text):
+    assert extract_patient_facts(text).smoking == "never"
+
+
+def test_a_negation_does_not_reach_past_a_relative_clause():
+    result = extract_patient_facts(
+        "Bone marrow biopsy was negative for any involvement, which made this a primary cardiac lymphoma."
+    )
+    assert [f.assertion for f in result.of("condition")] == ["present"]
+    assert [f.assertion for f in extract_patient_facts("Biopsy negative for lymphoma.").of("condition")] == [
+        "negated"
+    ]
