@@ -1,8 +1,9 @@
-"""Recruitment models, one module per area: accounts, profile, matching (consent and workflow join here)."""
+"""Recruitment models, one module per area: accounts, profile, matching, consent, workflow, monitoring."""
 
 from recruitment.models.accounts import SiteMembership, SponsorMembership, User, UserManager
 from recruitment.models.consent import SIGNATURE_MEANING, Consent, ConsentEvent, TrialInterest
 from recruitment.models.matching import Match, MatchEvent
+from recruitment.models.monitoring import EnrolmentSnapshot, SiteAlert, StaffAlertSetting
 from recruitment.models.profile import (
     Biomarker,
     Diagnosis,
@@ -25,6 +26,7 @@ __all__ = [
     "Consent",
     "ConsentEvent",
     "Diagnosis",
+    "EnrolmentSnapshot",
     "FactSource",
     "LabResult",
     "Match",
@@ -33,8 +35,10 @@ __all__ = [
     "Procedure",
     "ProfileFact",
     "ReasonCode",
+    "SiteAlert",
     "SiteMembership",
     "SponsorMembership",
+    "StaffAlertSetting",
     "Therapy",
     "TrialInterest",
     "User",
