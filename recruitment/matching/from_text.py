@@ -7,7 +7,9 @@ ruled-out diagnoses; relatives' conditions are dropped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from nlp.patient_text import Finding, PatientText
 from nlp.ranking import EligibilityOutcome
@@ -21,9 +23,12 @@ from recruitment.matching.facts import (
     TherapyFact,
 )
 from recruitment.matching.logic import Truth
-from recruitment.matching.results import CriterionVerdict, Outcome, TrialVerdict
+from recruitment.matching.results import Outcome, TrialVerdict
 
 _OWN = ("present", "historical")
+# Evidence references of the patient's diagnoses and biomarkers: "diagnosis:7" from a profile,
+# "<ref>:condition:0" / "<ref>:biomarker:0" from text.
+_DISEASE_REFS = frozenset({"diagnosis", "condition", "biomarker"})
 # Criteria nlp.parse_eligibility builds from the registry's minimum/maximum age and sex fields.
 _STRUCTURED = ("minimum_age:", "maximum_age:", "sex:")
 _ALTERATION_TYPES = {
@@ -129,45 +134,67 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
 
 def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:
     """The verdict reduced to what nlp.ranking combines and explains: criteria met, not met and unknown."""
+    return outcome_from_stored(verdict.overall.value, verdict.score, [c.to_dict() for c in verdict.criteria])
+
+
+def outcome_from_stored(
+    overall: str, score: float, criteria: Sequence[Mapping[str, Any]]
+) -> EligibilityOutcome:
+    """The same from a verdict as stored on a Match (`CriterionVerdict.to_dict` per criterion)."""
 
     def texts(*outcomes: Outcome) -> tuple[str, ...]:
-        return tuple(c.text for c in verdict.criteria if c.outcome in outcomes)
+        return tuple(c["text"] for c in criteria if c["outcome"] in outcomes)
 
     return EligibilityOutcome(
-        verdict.overall.value,
-        verdict.score,
+        overall,
+        score,
         met=texts(Outcome.SATISFIED),
         not_met=texts(Outcome.VIOLATED),
         unknown=texts(Outcome.UNKNOWN),
-        structured_not_met=tuple(c.text for c in verdict.criteria if _structured(c) and _violated(c)),
-        contradicted=_contradicted_by_registry(verdict.criteria),
+        structured_not_met=tuple(c["text"] for c in criteria if _structured(c) and _violated(c)),
+        contradicted=_contradicted_by_registry(criteria),
         not_met_on_disease=tuple(
-            c.text for c in verdict.criteria if c.section == "inclusion" and c.weight > 1 and _violated(c)
+            c["text"] for c in criteria if c["section"] == "inclusion" and _violated(c) and _on_disease(c)
         ),
     )
 
 
-def _structured(criterion: CriterionVerdict) -> bool:
-    return criterion.span == (0, 0) and criterion.text.startswith(_STRUCTURED)
+def _structured(criterion: Mapping[str, Any]) -> bool:
+    return tuple(criterion["span"]) == (0, 0) and str(criterion["text"]).startswith(_STRUCTURED)
 
 
-def _violated(criterion: CriterionVerdict) -> bool:
-    return criterion.outcome is Outcome.VIOLATED
+def _violated(criterion: Mapping[str, Any]) -> bool:
+    return bool(criterion["outcome"] == Outcome.VIOLATED)
 
 
-def _contradicted_by_registry(criteria: tuple[CriterionVerdict, ...]) -> tuple[str, ...]:
+def _decided_by(criterion: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [a for a in criterion.get("atoms", ()) if a["truth"] in (Truth.MET, Truth.NOT_MET)]
+
+
+def _on_disease(criterion: Mapping[str, Any]) -> bool:
+    """Decided only by the patient's diagnoses and biomarkers (the facts cited are of those kinds)."""
+    refs = [e["ref"] for atom in _decided_by(criterion) for e in atom.get("evidence", ())]
+    return bool(refs) and all(_ref_kind(ref) in _DISEASE_REFS for ref in refs)
+
+
+def _ref_kind(ref: str) -> str:
+    parts = ref.split(":")
+    return parts[-2] if len(parts) > 1 else ""
+
+
+def _contradicted_by_registry(criteria: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """Violated text criteria decided only by sex when the registry's structured sex field accepts all.
 
     Sex words in criteria text are mostly conditions on something else ("Women must not be pregnant",
     "Men and women with ..."), which the parser reads as a sex requirement; the structured field is what the
     sponsor declared.
     """
-    if any(_structured(c) and c.text.startswith("sex:") for c in criteria):
+    if any(_structured(c) and str(c["text"]).startswith("sex:") for c in criteria):
         return ()
     return tuple(
-        c.text
+        c["text"]
         for c in criteria
         if _violated(c)
         and not _structured(c)
-        and all(a.reason.startswith("sex ") for a in c.atoms if a.truth in (Truth.MET, Truth.NOT_MET))
+        and all(str(a["reason"]).startswith("sex ") for a in _decided_by(c))
     )

@@ -12,7 +12,7 @@ from nlp import parse_eligibility
 from nlp.patient_text import extract_patient_facts
 from recruitment.matching import evaluate
 from recruitment.matching.atoms import age_on
-from recruitment.matching.from_text import facts_from_text, outcome_for_ranking
+from recruitment.matching.from_text import facts_from_text, outcome_for_ranking, outcome_from_stored
 
 FIXTURES = [
     json.loads(line)
@@ -224,3 +224,17 @@ def test_a_negation_does_not_reach_past_a_relative_clause():
     assert [f.assertion for f in extract_patient_facts("Biopsy negative for lymphoma.").of("condition")] == [
         "negated"
     ]
+
+
+def test_a_stored_verdict_reduces_like_a_fresh_one_for_ranking():
+    facts = facts_from_text(extract_patient_facts("A 45-year-old man with breast cancer."), today=TODAY)
+    criteria = parse_eligibility(
+        "Inclusion Criteria:\n- Histologically confirmed lung cancer\n- Adults", sex="ALL"
+    ).criteria
+    verdict = evaluate(criteria, facts, today=TODAY)
+    fresh = outcome_for_ranking(verdict)
+    stored = outcome_from_stored(
+        verdict.overall.value, verdict.score, [c.to_dict() for c in verdict.criteria]
+    )
+    assert stored == fresh
+    assert fresh.not_met_on_disease == ("Histologically confirmed lung cancer",)
