@@ -184,8 +184,8 @@ class RankedTrial:
 
     def summary(self) -> str:
         """One line for a match list: what the trial has in common with the patient, and how they fit."""
-        common = ", ".join(self.matched_terms[:5]) or "no words in common with your summary"
-        line = f"On topic: {common}."
+        common = ", ".join(self.matched_terms[:5])
+        line = f"In common: {common}." if common else "Nothing in common with the patient's words."
         outcome = self.eligibility
         if outcome is None:
             return line
@@ -263,16 +263,43 @@ def rank_trials(
 ) -> list[RankedTrial]:
     """Trials best first by topical relevance scaled by eligibility; with no outcomes, relevance alone.
 
-    `statistics` (see `topic_statistics`) are the term statistics of the collection the trials come from;
-    without them the trials given are their own collection.
+    `outcomes` are keyed by `TrialText.nct_id`. `statistics` (see `topic_statistics`) are the term
+    statistics of the collection the trials come from; without them the trials given are their own
+    collection.
     """
+    labels = (f.concept.label for f in patient.findings if f.concept is not None)
+    words = _surface_words(" ".join((_patients_text(patient), *labels)))
+    return _rank(patient_query(patient), words, trials, outcomes, statistics)
+
+
+def rank_for_profile(
+    conditions: Sequence[str],
+    other_terms: Sequence[str],
+    trials: Sequence[TrialText],
+    outcomes: Mapping[str, EligibilityOutcome] | None = None,
+    *,
+    statistics: BM25 | None = None,
+) -> list[RankedTrial]:
+    """The same for a structured profile: its diagnoses' labels weigh CONDITION_BOOST times, other terms
+    (genes, drugs, procedures) once."""
+    query = tokenize(" ".join(conditions), stem=True) * CONDITION_BOOST + tokenize(
+        " ".join(other_terms), stem=True
+    )
+    words = _surface_words(" ".join((*conditions, *other_terms)))
+    return _rank(query, words, trials, outcomes, statistics)
+
+
+def _rank(
+    query: Sequence[str],
+    words: Mapping[str, str],
+    trials: Sequence[TrialText],
+    outcomes: Mapping[str, EligibilityOutcome] | None,
+    statistics: BM25 | None,
+) -> list[RankedTrial]:
     if not trials:
         return []
     documents = [trial.topic_tokens() for trial in trials]
     index = statistics or BM25(documents)
-    query = patient_query(patient)
-    labels = (f.concept.label for f in patient.findings if f.concept is not None)
-    words = _surface_words(" ".join((_patients_text(patient), *labels)))
     terms_by_trial = [index.document_term_scores(query, Counter(doc), len(doc)) for doc in documents]
     raw = [sum(terms.values()) for terms in terms_by_trial]
     best = max(raw) or 1.0

@@ -14,6 +14,7 @@ from nlp.ranking import (
     fit,
     patient_query,
     rank_bm25,
+    rank_for_profile,
     rank_trials,
     tokenize,
     topic_statistics,
@@ -192,5 +193,19 @@ def test_summary_is_one_line_for_a_match_list():
     ranked = rank_trials(patient, TRIALS, outcomes)
     line = next(r for r in ranked if r.nct_id == "NCT2").summary()
     assert "\n" not in line
-    assert line == "On topic: asthma. Possibly eligible: 1 met, 1 to check."
-    assert next(r for r in ranked if r.nct_id == "NCT3").summary().startswith("On topic: no words in common")
+    assert line == "In common: asthma. Possibly eligible: 1 met, 1 to check."
+    assert next(r for r in ranked if r.nct_id == "NCT3").summary().startswith("Nothing in common")
+
+
+def test_a_structured_profile_ranks_by_its_diagnoses_first():
+    trials = [
+        TrialText("m1", "Osimertinib after progression", ("Lung Adenocarcinoma",)),
+        TrialText("m2", "Nausea during chemotherapy", ("Nausea",)),
+    ]
+    outcomes = {
+        "m1": EligibilityOutcome("possibly_eligible", 0.6, unknown=("PD-L1",)),
+        "m2": EligibilityOutcome("possibly_eligible", 0.6, unknown=("Nausea grade",)),
+    }
+    ranked = rank_for_profile(["lung adenocarcinoma"], ["chemotherapy"], trials, outcomes)
+    assert [r.nct_id for r in ranked] == ["m1", "m2"]
+    assert ranked[0].summary() == "In common: lung, adenocarcinoma. Possibly eligible: 1 to check."
