@@ -32,10 +32,13 @@ def profile_update(*, profile: PatientProfile, fields: Mapping[str, Any]) -> Pat
 
 
 @transaction.atomic
-def profile_fact_save(*, profile: PatientProfile, fact: ProfileFact, actor: User) -> ProfileFact:
-    """Add or change one of the patient's own facts, as self-reported; matching follows after commit."""
+def profile_fact_save(
+    *, profile: PatientProfile, fact: ProfileFact, actor: User, source: str = FactSource.SELF_REPORTED
+) -> ProfileFact:
+    """Add or change one of the patient's facts (self-reported unless site staff entered it); matching
+    follows after commit."""
     fact.patient = profile
-    fact.source = FactSource.SELF_REPORTED
+    fact.source = source
     fact.entered_by = actor
     fact.entered_at = timezone.now()
     fact.full_clean()
