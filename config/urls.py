@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from recruitment import portal_urls
 from recruitment import views as recruitment_views
+from recruitment.api import urls as recruitment_api_urls
+from trials.api import urls as trials_api_urls
 
 urlpatterns = [
     path("", recruitment_views.home, name="home"),
@@ -22,7 +24,8 @@ urlpatterns = [
     path("site/", include("recruitment.site_urls")),
     path("sponsor/", include("recruitment.sponsor_urls")),
     path("trials/", include("trials.urls")),
-    path("api/v1/", include(("trials.api.urls", "trials-api"), namespace="api")),
+    # One namespace for the whole API: the registry (trials) and the recruitment roles' endpoints.
+    path("api/v1/", include(([*trials_api_urls.urlpatterns, *recruitment_api_urls.urlpatterns], "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,253 @@
+"""The patient's API (me/): own profile, facts, consents and matches only; rules shared with the portal."""
+
+import pytest
+from django.urls import reverse
+
+from recruitment.models import Biomarker, Consent, Diagnosis, Match
+from tests import factories
+from tests.api.world import open_interests
+from trials.models import ConsentDocument
+
+pytestmark = pytest.mark.django_db
+
+Purpose = ConsentDocument.Purpose
+
+
+def test_anonymous_calls_to_patient_endpoints_are_401(api, world):
+    assert api.get(reverse("api:me-profile")).status_code == 401
+
+
+@pytest.mark.parametrize("persona", ["sam", "sophie", "cora"])
+def test_other_roles_calling_patient_endpoints_get_403(api, world, persona):
+    api.force_authenticate(getattr(world, persona))
+    assert api.get(reverse("api:me-profile")).status_code == 403
+    assert api.get(reverse("api:me-matches")).status_code == 403
+    assert api.post(reverse("api:me-diagnoses"), {"condition": "asthma"}, format="json").status_code == 403
+
+
+def test_pat_reads_and_patches_her_profile(api, world):
+    api.force_authenticate(world.pat)
+    assert api.get(reverse("api:me-profile")).json()["birth_date"] == "1965-05-01"
+    response = api.patch(reverse("api:me-profile"), {"ecog": 1}, format="json")
+    assert response.status_code == 200
+    world.pat_profile.refresh_from_db()
+    assert (world.pat_profile.ecog, str(world.pat_profile.birth_date)) == (1, "1965-05-01")
+
+
+def test_a_profile_patch_breaking_a_portal_or_model_rule_is_400_and_saves_nothing(api, world):
+    api.force_authenticate(world.pat)
+    ecog = api.patch(reverse("api:me-profile"), {"ecog": 5}, format="json")
+    pregnant_male = api.patch(
+        reverse("api:me-profile"), {"sex": "male", "pregnancy_status": "pregnant"}, format="json"
+    )
+    assert ecog.status_code == 400
+    assert "ecog" in ecog.json()
+    assert pregnant_male.status_code == 400
+    assert "male cannot be pregnant" in pregnant_male.json()["pregnancy_status"][0]
+    world.pat_profile.refresh_from_db()
+    assert (world.pat_profile.ecog, world.pat_profile.sex) == (None, "female")
+
+
+def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world):
+    api.force_authenticate(world.pat)
+    response = api.post(
+        reverse("api:me-diagnoses"),
+        {"condition": "Lung Adenocarcinoma", "stage": "iva", "diagnosed_on": "2026-03-10"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["code"], body["stage"], body["source"]) == ("luad", "IVA", "self_reported")
+    assert Diagnosis.objects.get(pk=body["id"]).entered_by == world.pat
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "field", "message"),
+    [
+        ("diagnoses", {"condition": "made-up illness"}, "condition", "could not find this condition"),
+        ("diagnoses", {"condition": "lung adenocarcinoma", "stage": "V"}, "stage", "0 or I-IV"),
+        ("biomarkers", {"gene": "NOTAGENE", "alteration_type": "mutation"}, "gene", "don't know this gene"),
+        (
+            "biomarkers",
+            {"gene": "EGFR", "alteration_type": "wild_type", "status": "positive"},
+            "status",
+            "wild-type result is a negative test",
+        ),
+        (
+            "labs",
+            {
+                "analyte": "platelet count",
+                "value": "150",
+                "reference_low": "400",
+                "reference_high": "150",
+                "collected_on": "2026-11-01",
+            },
+            "reference_high",
+            "upper limit is below its lower limit",
+        ),
+        (
+            "therapies",
+            {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-04-01"},
+            "ended_on",
+            "cannot end before it started",
+        ),
+        ("procedures", {"name": "lobectomy", "performed_on": "2999-01-01"}, "performed_on", "future"),
+    ],
+)
+def test_a_fact_breaking_a_portal_rule_is_400_with_the_portal_message_and_is_not_saved(
+    api, world, kind, payload, field, message
+):
+    api.force_authenticate(world.pat)
+    before = api.get(reverse(f"api:me-{kind}")).json()["count"]
+    response = api.post(reverse(f"api:me-{kind}"), payload, format="json")
+    assert response.status_code == 400
+    assert message in " ".join(response.json()[field])
+    assert api.get(reverse(f"api:me-{kind}")).json()["count"] == before
+
+
+def test_pd_l1_is_stored_under_its_gene_symbol_as_on_the_portal(api, world):
+    api.force_authenticate(world.pat)
+    response = api.post(
+        reverse("api:me-biomarkers"),
+        {"gene": "PD-L1", "alteration_type": "expression", "measure": "TPS", "value": "60", "unit": "%"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert Biomarker.objects.get(pk=response.json()["id"]).gene == "CD274"
+
+
+def test_pat_lists_and_deletes_only_her_own_facts(api, world):
+    api.force_authenticate(world.pat)
+    mine = api.get(reverse("api:me-therapies")).json()["results"]
+    olgas = world.olga_profile.therapies.get()
+    assert [t["id"] for t in mine] == [world.pat_profile.therapies.get().pk]
+    other = reverse("api:me-therapies-detail", args=[olgas.pk])
+    assert api.get(other).status_code == 404
+    assert api.delete(other).status_code == 404
+    assert api.delete(reverse("api:me-therapies-detail", args=[mine[0]["id"]])).status_code == 204
+    assert not world.pat_profile.therapies.exists()
+    assert world.olga_profile.therapies.exists()
+
+
+@pytest.mark.parametrize("kind", ["diagnoses", "biomarkers", "labs", "therapies", "procedures"])
+def test_fact_lists_cost_a_fixed_number_of_queries(api, world, django_assert_num_queries, kind):
+    api.force_authenticate(world.pat)
+    with django_assert_num_queries(3):  # profile, count, page
+        assert api.get(reverse(f"api:me-{kind}")).status_code == 200
+
+
+def test_consent_status_and_history(api, world):
+    api.force_authenticate(world.pat)
+    status = api.get(reverse("api:me-consent-status")).json()["purposes"]
+    assert [(p["purpose"], p["active"] is not None, p["needs_reconsent"]) for p in status] == [
+        ("matching", True, False),
+        ("contact", True, False),
+    ]
+    history = api.get(reverse("api:me-consents")).json()
+    assert history["count"] == 2
+    assert {c["typed_name"] for c in history["results"]} == {"Pat Example"}
+
+
+def test_the_consent_history_costs_a_fixed_number_of_queries(api, world, django_assert_num_queries):
+    api.force_authenticate(world.pat)
+    with django_assert_num_queries(2):  # profile, consents with their documents and trials
+        assert api.get(reverse("api:me-consents")).status_code == 200
+
+
+def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
+    share = world.documents[Purpose.SHARE]
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-consent-give")
+    wrong = api.post(
+        url,
+        {"document": share.pk, "read": True, "typed_name": "P. Example", "trial": world.trial.nct_id},
+        format="json",
+    )
+    unread = api.post(
+        url,
+        {"document": share.pk, "read": False, "typed_name": "Pat Example", "trial": world.trial.nct_id},
+        format="json",
+    )
+    assert wrong.status_code == 400
+    assert "Type your full name exactly as on your account: Pat Example." in wrong.json()["detail"]
+    assert unread.status_code == 400
+    assert "read" in unread.json()
+    assert not Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.SHARE).exists()
+    signed = api.post(
+        url,
+        {"document": share.pk, "read": True, "typed_name": " pat  example ", "trial": world.trial.nct_id},
+        format="json",
+    )
+    assert signed.status_code == 201, signed.json()
+    assert (signed.json()["purpose"], signed.json()["trial"]) == ("share", world.trial.nct_id)
+
+
+def test_an_unknown_document_or_trial_is_400(api, world):
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-consent-give")
+    no_document = api.post(url, {"document": 999999, "read": True, "typed_name": "Pat Example"}, format="json")
+    share = world.documents[Purpose.SHARE].pk
+    no_trial = api.post(
+        url, {"document": share, "read": True, "typed_name": "Pat Example", "trial": "NCT0"}, format="json"
+    )
+    assert no_document.status_code == 400
+    assert "document" in no_document.json()
+    assert no_trial.status_code == 400
+    assert "No trial NCT0." in no_trial.json()["trial"]
+
+
+def test_withdrawing_matching_consent_per_purpose_ends_the_matches_at_once(api, world):
+    api.force_authenticate(world.pat)
+    assert api.get(reverse("api:me-matches")).json()["count"] == 1
+    response = api.post(
+        reverse("api:me-consent-withdraw"), {"purpose": "matching", "reason": "taking a break"}, format="json"
+    )
+    assert response.status_code == 200
+    assert [c["purpose"] for c in response.json()["withdrawn"]] == ["matching"]
+    assert api.get(reverse("api:me-matches")).json()["count"] == 0
+    contact = api.get(reverse("api:me-consent-status")).json()["purposes"][1]
+    assert contact["active"] is not None  # the other purpose stays
+
+
+def test_a_match_explains_each_criterion_and_what_would_settle_it(api, world):
+    api.force_authenticate(world.pat)
+    (row,) = api.get(reverse("api:me-matches")).json()["results"]
+    assert row["verdict"] == "possibly_eligible"
+    detail = api.get(reverse("api:me-match", args=[row["id"]])).json()
+    first, unknown, exclusion = detail["criteria"]
+    assert (first["explanation"], first["evidence"]) == ("You meet this.", ["lung adenocarcinoma"])
+    assert (unknown["explanation"], unknown["to_settle"]) == ("We don't know yet.", ["PD-L1 22C3 TPS not on file"])
+    assert exclusion["explanation"] == "This does not apply to you."
+    assert detail["to_settle"] == ["PD-L1 22C3 TPS not on file"]
+
+
+def test_another_patients_match_is_404(api, world):
+    api.force_authenticate(world.pat)
+    assert api.get(reverse("api:me-match", args=[world.olga_match.pk])).status_code == 404
+    assert api.post(reverse("api:me-match-interest", args=[world.olga_match.pk])).status_code == 404
+
+
+def test_the_match_list_costs_a_fixed_number_of_queries(api, world, django_assert_num_queries):
+    for _ in range(3):
+        trial = factories.TrialSiteFactory.create().trial
+        Match.objects.create(patient=world.pat_profile, trial=trial, verdict="eligible", score=1.0)
+    api.force_authenticate(world.pat)
+    with django_assert_num_queries(6):  # profile, consent documents, consent, matches, their sites, interests
+        assert api.get(reverse("api:me-matches")).json()["count"] == 4
+
+
+def test_pat_expresses_interest_in_a_matched_trial(api, world):
+    api.force_authenticate(world.pat)
+    response = api.post(reverse("api:me-match-interest", args=[world.pat_match.pk]))
+    assert response.status_code == 200
+    assert open_interests(world.pat_profile) == [world.trial.nct_id]
+    assert api.get(reverse("api:me-match", args=[world.pat_match.pk])).json()["interested"] is True
+
+
+def test_interest_without_contact_consent_is_400_with_the_portal_message(api, world):
+    api.force_authenticate(world.pat)
+    api.post(reverse("api:me-consent-withdraw"), {"purpose": "contact"}, format="json")
+    response = api.post(reverse("api:me-match-interest", args=[world.pat_match.pk]))
+    assert response.status_code == 400
+    assert "first agree to be contacted" in response.json()["detail"]
+    assert open_interests(world.pat_profile) == []
