@@ -134,6 +134,18 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
+# Direct identifiers (names, phone, address, MFA secrets) are encrypted at rest with these Fernet keys:
+# comma-separated, the first encrypts and all decrypt (rotation). The public development key serves only
+# while DEBUG is on (demo, tests); `check --deploy` fails without a real key.
+DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHktZmllbGQta2V5LWRlbW8tdGVzdHMtMDA="
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", DEV_FIELD_ENCRYPTION_KEY if DEBUG else "")
+
+# Staff roles (site staff, sponsors, curators, admins) sign in with a second factor (TOTP, RFC 6238); wrong
+# codes count as failed sign-ins for the axes lockout above.
+MFA_ISSUER = os.environ.get("MFA_ISSUER", "Trial recruitment")
+# How long the password step stays valid while the user fetches a code.
+MFA_PENDING_SECONDS = int(os.environ.get("MFA_PENDING_SECONDS", "300"))
+
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from recruitment import auth_views as sign_in_views
 from recruitment import portal_urls
 from recruitment import views as recruitment_views
 from recruitment.api import urls as recruitment_api_urls
@@ -11,7 +13,10 @@ from trials.api import urls as trials_api_urls
 urlpatterns = [
     path("", recruitment_views.home, name="home"),
     path("health/", recruitment_views.health, name="health"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sign_in_views.SignInView.as_view(), name="login"),
+    path("accounts/login/code/", sign_in_views.login_code, name="login_code"),
+    path("accounts/mfa/enrol/", sign_in_views.mfa_enrol, name="mfa_enrol"),
+    path("accounts/mfa/", sign_in_views.mfa_security, name="mfa_security"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -28,5 +33,7 @@ urlpatterns = [
     path("api/v1/", include(([*trials_api_urls.urlpatterns, *recruitment_api_urls.urlpatterns], "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The admin's own sign-in form would skip the second factor: it goes through ours.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
 ]

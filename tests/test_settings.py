@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-0123456789abcdefghij",
     "ALLOWED_HOSTS": "trials.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
+    "FIELD_ENCRYPTION_KEY": "mH1nqk0bCMOoh1Tl3Dbi5dTVZlQ3fI7s0b5BrkG4ozc=",
 }
 
 

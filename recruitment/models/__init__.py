@@ -1,6 +1,13 @@
 """Recruitment models, one module per area: accounts, profile, matching, consent, workflow, monitoring."""
 
-from recruitment.models.accounts import SiteMembership, SponsorMembership, User, UserManager
+from recruitment.models.accounts import (
+    MfaDevice,
+    MfaRecoveryCode,
+    SiteMembership,
+    SponsorMembership,
+    User,
+    UserManager,
+)
 from recruitment.models.consent import SIGNATURE_MEANING, Consent, ConsentEvent, TrialInterest
 from recruitment.models.matching import Match, MatchEvent
 from recruitment.models.monitoring import EnrolmentSnapshot, SiteAlert, StaffAlertSetting
@@ -31,6 +38,8 @@ __all__ = [
     "LabResult",
     "Match",
     "MatchEvent",
+    "MfaDevice",
+    "MfaRecoveryCode",
     "PatientProfile",
     "Procedure",
     "ProfileFact",

@@ -7,6 +7,8 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
 
+from recruitment.encryption import EncryptedCharField
+
 
 class UserManager(DjangoUserManager["User"]):
     """Users sign in with their e-mail address; there is no separate username."""
@@ -51,6 +53,10 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
+    # Names are direct identifiers and nothing queries them: encrypted at rest. The e-mail stays in clear
+    # because sign-in looks it up.
+    first_name = EncryptedCharField("first name", max_length=150, blank=True)
+    last_name = EncryptedCharField("last name", max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT)
 
     USERNAME_FIELD = "email"
@@ -80,6 +86,11 @@ class User(AbstractUser):
     def is_curator(self) -> bool:
         return self.role == self.Role.CURATOR or self.is_superuser
 
+    @property
+    def needs_mfa(self) -> bool:
+        """Everyone but patients signs in with a second factor: staff see other people's health data."""
+        return self.role != self.Role.PATIENT or self.is_staff or self.is_superuser
+
 
 class SiteMembership(models.Model):
     """Site staff work for one or more trial sites and see only those sites' candidates."""
@@ -107,3 +118,33 @@ class SponsorMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.sponsor}"
+
+
+class MfaDevice(models.Model):
+    """A user's TOTP authenticator (RFC 6238, 30-second steps, 6 digits).
+
+    The shared secret is encrypted at rest. `confirmed_at` is set once the user has typed a first code from
+    the authenticator, proving it was set up; `last_step` is the time step of the last accepted code, so that
+    an overheard code cannot be replayed within its window.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="mfa_device")
+    secret = EncryptedCharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Authenticator of {self.user}"
+
+
+class MfaRecoveryCode(models.Model):
+    """A one-time code for signing in without the authenticator; only its keyed hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mfa_recovery_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user} ({'used' if self.used_at else 'unused'})"

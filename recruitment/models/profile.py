@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from nlp import terminology
+from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import not_in_future, not_negative
 
@@ -49,6 +50,10 @@ class PatientProfile(models.Model):
     birth_date = models.DateField(null=True, blank=True, validators=[not_in_future])
     sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
     postcode = models.CharField("ZIP/postcode", max_length=30, blank=True)
+    # Contact details for sites the patient agreed to hear from: direct identifiers, encrypted at rest.
+    # The postcode stays in clear: distance to sites is computed from it.
+    phone = EncryptedCharField(max_length=40, blank=True)
+    address = EncryptedCharField(max_length=300, blank=True, help_text="Street address lines.")
     latitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,
