@@ -1,11 +1,14 @@
-"""E-mails to patients about new eligible matches: at most one a day per patient, each with a link that
-unsubscribes without signing in.
+"""Alerts. Patients: e-mails about new eligible matches, at most one a day per patient, each with a link
+that unsubscribes without signing in. Site staff: an in-app alert per new candidate at their sites, and a
+daily digest e-mail of the new ones (counts per trial and site only, never a patient identifier).
 
 `match_alerts_send` is idempotent (a match is told once, recorded in MatchAlert) and is meant to run after
 re-matching and periodically; patients without active matching consent or who unsubscribed get nothing.
+`site_alerts_create` and `site_digests_send` are idempotent in the same way (SiteAlert rows, `digested_at`).
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,9 +18,19 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from recruitment.models import Match, PatientProfile
+from recruitment.models import (
+    Candidate,
+    CandidateStatus,
+    Match,
+    PatientProfile,
+    SiteAlert,
+    SiteMembership,
+    StaffAlertSetting,
+    User,
+)
 from recruitment.models.consent import MatchAlert, MatchAlertOptOut
 from recruitment.selectors.consent import profiles_with_active_consent
+from recruitment.selectors.site import TAKEN_UP_VERDICTS
 from trials.models import ConsentDocument
 
 ALERT_THROTTLE = timedelta(hours=24)
@@ -122,4 +135,124 @@ def _alert_email(matches: list[Match], *, unsubscribe_url: str, portal_url: str)
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
+    )
+
+
+# Site staff alerts
+
+
+def site_alerts_create(*, candidate_ids: Collection[int]) -> int:
+    """Alert every active staff member of each candidate's site to the new candidates among `candidate_ids`
+    (still matched, with an eligible or possibly eligible match). Returns the number of alerts written; a
+    second run for the same candidates writes none."""
+    candidates = list(
+        Candidate.objects.filter(
+            pk__in=list(candidate_ids),
+            status=CandidateStatus.MATCHED,
+            match__verdict__in=TAKEN_UP_VERDICTS,
+            match__retired_at__isnull=True,
+        ).select_related("match")
+    )
+    staff: dict[int, list[int]] = defaultdict(list)
+    for site_id, user_id in SiteMembership.objects.filter(
+        site_id__in={c.site_id for c in candidates}, user__is_active=True, user__role=User.Role.SITE_STAFF
+    ).values_list("site_id", "user_id"):
+        staff[site_id].append(user_id)
+    existing = set(SiteAlert.objects.filter(candidate__in=candidates).values_list("user_id", "candidate_id"))
+    now = timezone.now()
+    alerts = [
+        SiteAlert(user_id=user_id, candidate=c, verdict=c.match.verdict, created_at=now)
+        for c in candidates
+        if c.match is not None
+        for user_id in staff[c.site_id]
+        if (user_id, c.pk) not in existing
+    ]
+    # A duplicate delivery racing this one is absorbed by the unique (user, candidate) constraint.
+    SiteAlert.objects.bulk_create(alerts, ignore_conflicts=True)
+    return len(alerts)
+
+
+def site_alerts_mark_read(*, user: User, candidate_id: int | None = None) -> int:
+    """Mark the user's unread alerts read (only those about one candidate, when given); returns how many."""
+    unread = SiteAlert.objects.filter(user=user, read_at__isnull=True)
+    if candidate_id is not None:
+        unread = unread.filter(candidate_id=candidate_id)
+    return unread.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def staff_digest_set(*, user: User, daily_digest: bool) -> StaffAlertSetting:
+    """Turn the user's daily digest e-mail on or off. Turning it on starts from now: alerts made while it
+    was off stay in the app and are not e-mailed later."""
+    setting, _ = StaffAlertSetting.objects.select_for_update().get_or_create(user=user)
+    if setting.daily_digest == daily_digest:
+        return setting
+    now = timezone.now()
+    setting.daily_digest = daily_digest
+    setting.updated_at = now
+    fields = ["daily_digest", "updated_at"]
+    if daily_digest:
+        setting.digest_since = now
+        fields.append("digest_since")
+    setting.save(update_fields=fields)
+    return setting
+
+
+def site_digests_send(*, now: datetime | None = None, alerts_url: str | None = None) -> int:
+    """E-mail each site staff member one digest of the alerts made since their last digest, counted per
+    trial and site; members who turned the digest off get none. Returns the number of e-mails queued."""
+    now = now or timezone.now()
+    alerts_url = alerts_url or _absolute(reverse("site:alerts"))
+    user_ids = (
+        SiteAlert.objects.filter(digested_at__isnull=True, created_at__lte=now, user__is_active=True)
+        .exclude(user__alert_setting__daily_digest=False)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for user_id in sorted(set(user_ids)):
+        with transaction.atomic():
+            # Serialises two runs for one member: the second finds the alerts already digested.
+            user = User.objects.select_for_update().get(pk=user_id)
+            setting = StaffAlertSetting.objects.filter(user=user).first()
+            if setting is not None and not setting.daily_digest:
+                continue
+            pending = SiteAlert.objects.filter(user=user, digested_at__isnull=True, created_at__lte=now)
+            if setting is not None:
+                pending = pending.filter(created_at__gte=setting.digest_since)
+            # Alerts about sites the member has left are not e-mailed.
+            pending = pending.filter(candidate__site__memberships__user=user)
+            counts = Counter(
+                pending.values_list("candidate__trial__nct_id", "candidate__site__facility", "verdict")
+            )
+            SiteAlert.objects.filter(user=user, digested_at__isnull=True, created_at__lte=now).update(
+                digested_at=now
+            )
+            if not counts:
+                continue
+            transaction.on_commit(_digest_email(user, counts, alerts_url=alerts_url).send)
+            sent += 1
+    return sent
+
+
+def _digest_email(user: User, counts: Counter[tuple[str, str, str]], *, alerts_url: str) -> EmailMessage:
+    places: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for (nct_id, facility, verdict), n in counts.items():
+        places[(nct_id, facility)][verdict] = n
+    lines = []
+    for (nct_id, facility), by_verdict in sorted(places.items()):
+        eligible = by_verdict.get(Match.Verdict.ELIGIBLE, 0)
+        possibly = by_verdict.get(Match.Verdict.POSSIBLY_ELIGIBLE, 0)
+        lines.append(f"- {nct_id} at {facility}: {eligible} eligible, {possibly} possibly eligible")
+    total = sum(counts.values())
+    body = (
+        f"{total} new candidate{'s' if total != 1 else ''} since your last digest:\n\n"
+        + "\n".join(lines)
+        + f"\n\nReview them (sign-in required): {alerts_url}\n\n"
+        "To stop this daily e-mail, turn it off on the same page.\n"
+    )
+    return EmailMessage(
+        subject=f"{total} new candidate{'s' if total != 1 else ''} for your trials",
+        body=body,
+        to=[user.email],
     )

@@ -8,6 +8,7 @@ app_name = "site"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("alerts/", views.alerts, name="alerts"),
     path("<int:site_id>/trials/<int:trial_id>/", views.queue, name="queue"),
     path("<int:site_id>/trials/<int:trial_id>/bulk/", views.bulk, name="bulk"),
     path("<int:site_id>/trials/<int:trial_id>/screening-log.csv", views.screening_log, name="screening_log"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -19,26 +19,32 @@ from django.views.decorators.http import require_GET, require_POST
 from recruitment.fhir import site_research_bundle
 from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
+from recruitment.notifications import site_alerts_mark_read, staff_digest_set
 from recruitment.selectors import site as site_selectors
 from recruitment.selectors.consent import patient_has_active_consent
 from recruitment.selectors.site import (
+    DISTANCE_BANDS_KM,
     SCREENING_LOG_COLUMNS,
     arm_is_closed,
     candidate_history,
     consort_funnel,
     contact_allowed,
+    digest_enabled,
     pseudonymous_summary,
     site_queue,
+    site_queue_rows,
     site_trials,
+    staff_alerts,
     staff_candidate,
     staff_trial_site,
+    trial_site_recruiting,
+    unread_alert_count,
 )
 from recruitment.services.workflow import (
     TRANSITIONS,
     TransitionError,
     candidate_transition,
     candidate_view_record,
-    candidates_create_for_site,
 )
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, TrialSite
 
@@ -65,10 +71,39 @@ def _candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
     return candidate
 
 
+def _render(request: AuthenticatedRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """Render a site page with the unread alert count its navigation shows."""
+    return render(request, template, {**context, "unread_alerts": unread_alert_count(user=request.user)})
+
+
 @site_staff_only
 @require_GET
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    return render(request, "site/home.html", {"rows": site_trials(user=request.user)})
+    return _render(request, "site/home.html", {"rows": site_trials(user=request.user)})
+
+
+class DigestForm(forms.Form):
+    daily_digest = forms.BooleanField(label="Send me a daily e-mail about new candidates", required=False)
+
+
+@site_staff_only
+def alerts(request: AuthenticatedRequest) -> HttpResponse:
+    """New candidates at the user's sites; showing them marks them read. A POST sets the digest e-mail."""
+    if request.method == "POST":
+        form = DigestForm(request.POST)
+        if form.is_valid():
+            setting = staff_digest_set(user=request.user, daily_digest=form.cleaned_data["daily_digest"])
+            messages.success(
+                request, "Daily e-mail turned on." if setting.daily_digest else "Daily e-mail turned off."
+            )
+        return redirect("site:alerts")
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    rows = staff_alerts(user=request.user)
+    digest = DigestForm(initial={"daily_digest": digest_enabled(user=request.user)})
+    unread = {alert.pk for alert in rows if alert.read_at is None}
+    site_alerts_mark_read(user=request.user)
+    return _render(request, "site/alerts.html", {"alerts": rows, "unread": unread, "digest": digest})
 
 
 class QueueFilter(forms.Form):
@@ -77,6 +112,13 @@ class QueueFilter(forms.Form):
     eligibility = forms.ChoiceField(choices=[("", "Any"), *Match.Verdict.choices], required=False)
     unknown = forms.BooleanField(label="Only with unknown criteria", required=False)
     new = forms.BooleanField(label="Only new since my last visit", required=False)
+    within_km = forms.TypedChoiceField(
+        label="Distance to the site",
+        choices=[("", "Any distance"), *((str(km), f"Within {km} km") for km in DISTANCE_BANDS_KM)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
 
     def __init__(self, *args: Any, trial_site: TrialSite, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,9 +136,6 @@ BULK_ACTIONS = {
 def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
     trial_site = _trial_site(request, site_id, trial_id)
     site, trial = trial_site.site, trial_site.trial
-    # Taking up new matches when the queue is opened keeps it current without a separate job; it is
-    # idempotent (one candidacy per patient and trial).
-    candidates_create_for_site(trial=trial, site=site)
     visit_key = f"site-queue-visit:{site.pk}:{trial.pk}"
     last_visit = parse_datetime(request.session.get(visit_key, "") or "")
     request.session[visit_key] = timezone.now().isoformat()
@@ -110,17 +149,20 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
             "verdict": data["eligibility"],
             "unknown_only": data["unknown"],
             "since": last_visit if data["new"] else None,
+            "within_km": data["within_km"],
         }
-    candidates = list(site_queue(site=site, trial=trial, **filters))
+    rows = site_queue_rows(site=site, trial=trial, **filters)
     context = {
         "site": site,
         "trial": trial,
+        "trial_site": trial_site,
+        "recruiting": trial_site_recruiting(trial_site),
         "form": form,
-        "candidates": candidates,
+        "rows": rows,
         "last_visit": last_visit,
         "closed_arms": [a for a in trial.arms.all() if arm_is_closed(arm=a)],
     }
-    return render(request, "site/queue.html", context)
+    return _render(request, "site/queue.html", context)
 
 
 @site_staff_only
@@ -218,6 +260,7 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     candidate = _candidate(request, pk)
     candidate_view_record(candidate=candidate, actor=request.user)
+    site_alerts_mark_read(user=request.user, candidate_id=candidate.pk)
     contact = contact_allowed(candidate=candidate)
     # Staff never see the clinical summary of a patient who no longer consents to matching; the subject code
     # and the history stay, since the log must not be rewritten.
@@ -231,7 +274,7 @@ def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "history": candidate_history(candidate=candidate),
         "form": TransitionForm(candidate=candidate) if candidate.is_open else None,
     }
-    return render(request, "site/candidate.html", context)
+    return _render(request, "site/candidate.html", context)
 
 
 @site_staff_only
@@ -294,4 +337,4 @@ def funnel(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRe
         "trial": trial_site.trial,
         "steps": consort_funnel(site=trial_site.site, trial=trial_site.trial),
     }
-    return render(request, "site/funnel.html", context)
+    return _render(request, "site/funnel.html", context)

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from recruitment.charts import line_chart
 from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import User
 from recruitment.selectors.sponsor import sponsor_trial_dashboard, sponsor_trials
@@ -31,8 +32,10 @@ def trial_dashboard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     trial = sponsor_trials(user=request.user).filter(pk=pk).first()
     if trial is None:
         raise Http404("No such trial of your organisation.")
+    dashboard = sponsor_trial_dashboard(trial=trial)
     context = {
-        "dashboard": sponsor_trial_dashboard(trial=trial),
+        "dashboard": dashboard,
+        "charts": [(chart, line_chart(chart.days, chart.series)) for chart in dashboard.charts],
         "small": SMALL,
         "hidden": HIDDEN,
     }

@@ -1,19 +1,24 @@
-"""Thin Celery tasks for re-matching: they take ids, load fresh state and call a service.
+"""Thin Celery tasks: they take ids, load fresh state and call a service.
 
-Every task re-computes matches from the current profile and trial, so a retry or a duplicate delivery (which
-`acks_late` allows) changes nothing the first run did not.
+Re-matching tasks re-compute matches from the current profile and trial; the candidate, alert and snapshot
+tasks call idempotent services. A retry or a duplicate delivery (which `acks_late` allows) changes nothing the
+first run did not.
 """
 
 import logging
+from datetime import timedelta
 
 from celery import group, shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
 from recruitment import notifications
-from recruitment.models import Match, MatchEvent, PatientProfile
+from recruitment.models import Candidate, Match, MatchEvent, PatientProfile
 from recruitment.selectors.matching import profile_ids_to_rematch
 from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
+from recruitment.services.monitoring import enrolment_snapshots_refresh
+from recruitment.services.outbox import rematch_requests_due
+from recruitment.services.workflow import candidates_create
 from trials.models import Trial
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,46 @@ def rematch_everyone(chunk_size: int = 500) -> int:
     return len(chunks)
 
 
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rematch_requested(older_than_seconds: int = 120) -> int:
+    """Queue the re-matches owed for longer than `older_than_seconds`: changes committed while the broker
+    could not take their task (younger ones are in the queue already). Returns the number queued."""
+    profile_ids = rematch_requests_due(older_than=timedelta(seconds=older_than_seconds))
+    for profile_id in profile_ids:
+        rematch_patient.delay(profile_id)
+    return len(profile_ids)
+
+
 def rematch_chunks(*, chunk_size: int, profile_ids: list[int] | None = None) -> list[list[int]]:
     ids = profile_ids_to_rematch() if profile_ids is None else profile_ids
     return [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def take_up_candidates(trial_id: int, patient_ids: list[int] | None = None) -> int:
+    """Take up the trial's new matches (of these patients, or all) as candidates; returns how many."""
+    return len(candidates_create(trial_id=trial_id, patient_ids=patient_ids))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def alert_site_staff(candidate_ids: list[int]) -> int:
+    """In-app alerts to the sites' staff about these new candidates; returns the number written."""
+    return notifications.site_alerts_create(candidate_ids=candidate_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def send_site_digests() -> int:
+    """The daily digest e-mail to each site staff member with new alerts since their last one."""
+    return notifications.site_digests_send()
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def refresh_enrolment_snapshots(trial_id: int | None = None) -> int:
+    """Today's enrolment snapshot of one trial (after a transition), or of every trial with candidates (the
+    periodic run, which also fills in days missed); returns the number of rows written."""
+    trial_ids = (
+        [trial_id]
+        if trial_id is not None
+        else list(Candidate.objects.order_by("trial_id").values_list("trial_id", flat=True).distinct())
+    )
+    return sum(len(enrolment_snapshots_refresh(trial_id=pk)) for pk in trial_ids)

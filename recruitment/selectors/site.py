@@ -2,8 +2,10 @@
 site's candidate is simply not found."""
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils import timezone
@@ -16,7 +18,10 @@ from recruitment.models import (
     Consent,
     Diagnosis,
     Match,
+    PatientProfile,
     ReasonCode,
+    SiteAlert,
+    StaffAlertSetting,
     TrialInterest,
     User,
 )
@@ -25,6 +30,7 @@ from recruitment.selectors.consent import (
     patient_has_active_consent,
     profiles_with_active_consent,
 )
+from recruitment.selectors.portal import _distance_km, _nearest
 from trials.models import Arm, ConsentDocument, Site, Trial, TrialSite
 
 S = CandidateStatus
@@ -64,21 +70,48 @@ def closed_arm_ids(*, trial_id: int) -> set[int]:
     }
 
 
-def matches_for_new_candidates(*, trial: Trial) -> list[Match]:
-    """The best live eligible or possibly eligible match per patient of the trial who has no candidacy yet
-    and still consents to matching, skipping matches to full or suspended arms."""
+TAKEN_UP_VERDICTS: frozenset[str] = frozenset({Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE})
+"""Matches with these verdicts become candidates; an ineligible one never does."""
+
+
+def recruiting_trial_sites(*, trial_id: int) -> QuerySet[TrialSite]:
+    """The trial's sites that are recruiting (or about to), first by facility name."""
+    return (
+        TrialSite.objects.filter(trial_id=trial_id, status__in=Trial.OPEN_STATUSES)
+        .select_related("site")
+        .order_by("site__facility", "site_id")
+    )
+
+
+def trial_site_recruiting(trial_site: TrialSite) -> bool:
+    """Whether the trial and this site both recruit (or are about to): only then are candidates taken up."""
+    return trial_site.trial.is_open and trial_site.status in Trial.OPEN_STATUSES
+
+
+def nearest_site(patient: PatientProfile, sites: list[Site]) -> tuple[Site | None, float | None]:
+    """The site nearest the patient and its distance in km; (None, None) when either has no coordinates."""
+    return _nearest(patient, sites)
+
+
+def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Match]:
+    """The best live eligible or possibly eligible match per patient of the trial (of `patient_ids`, when
+    given) who has no candidacy yet and still consents to matching, skipping matches to full or suspended
+    arms."""
     closed = closed_arm_ids(trial_id=trial.pk)
     matches = (
         Match.objects.filter(
             trial=trial,
             retired_at__isnull=True,
-            verdict__in=[Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE],
+            verdict__in=TAKEN_UP_VERDICTS,
             patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
         )
         .exclude(patient__candidacies__trial=trial)
         .exclude(arm_id__in=closed)
+        .select_related("patient")
         .order_by("patient_id", "-score", "id")
     )
+    if patient_ids is not None:
+        matches = matches.filter(patient_id__in=list(patient_ids))
     best: dict[int, Match] = {}
     for match in matches:
         best.setdefault(match.patient_id, match)
@@ -94,32 +127,39 @@ class SiteTrial:
     trial: Trial
     counts: dict[str, int]
     closed_arms: list[Arm]
+    recruiting: bool = True
+    """See `trial_site_recruiting`."""
+    status: str = ""
+    """The recruitment status that applies: the trial's when it is not open, else the site's."""
 
 
 def site_trials(*, user: User) -> list[SiteTrial]:
-    """The trials run at the user's sites, with the site's own candidate counts per status."""
+    """The trials run at the user's sites, with the site's own candidate counts per status and whether the
+    trial and the site recruit; recruiting ones first."""
     rows = []
-    trial_sites = (
-        TrialSite.objects.filter(site__memberships__user=user)
-        .select_related("site", "trial")
-        .order_by("site__facility", "trial__nct_id")
-    )
-    for trial_site in trial_sites:
+    for trial_site in staff_trial_sites(user=user):
         counts = dict(
             Candidate.objects.filter(site=trial_site.site, trial=trial_site.trial)
             .values_list("status")
             .annotate(n=Count("id"))
         )
         closed = closed_arm_ids(trial_id=trial_site.trial_id)
+        trial = trial_site.trial
         rows.append(
             SiteTrial(
                 site=trial_site.site,
-                trial=trial_site.trial,
+                trial=trial,
                 counts=counts,
                 closed_arms=list(Arm.objects.filter(pk__in=closed).order_by("label")),
+                recruiting=trial_site_recruiting(trial_site),
+                status=(
+                    f"Trial: {trial.get_overall_status_display()}"
+                    if not trial.is_open
+                    else f"Site: {trial_site.get_status_display()}"
+                ),
             )
         )
-    return rows
+    return sorted(rows, key=lambda row: not row.recruiting)
 
 
 def staff_trial_sites(*, user: User) -> QuerySet[TrialSite]:
@@ -170,6 +210,69 @@ def site_queue(
     if since is not None:
         queue = queue.filter(created_at__gt=since)
     return queue.order_by("-interested", F("match__score").desc(nulls_last=True), "created_at", "id")
+
+
+DISTANCE_BANDS_KM: tuple[int, ...] = (10, 25, 50, 100, 250, 500)
+"""Band edges for the patient-to-site distance: sites see the band, never the patient's coordinates."""
+
+
+def distance_band(km: float | None) -> str:
+    if km is None:
+        return "unknown"
+    low = 0
+    for edge in DISTANCE_BANDS_KM:
+        if km < edge:
+            return f"under {edge} km" if low == 0 else f"{low}-{edge} km"
+        low = edge
+    return f"{low} km or more"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    candidate: Candidate
+    distance_band: str
+
+
+def site_queue_rows(
+    *, site: Site, trial: Trial, within_km: int | None = None, **filters: Any
+) -> list[QueueRow]:
+    """`site_queue` with each patient's distance to the site as a band; with `within_km`, only patients
+    known to live within that distance (those without coordinates are left out, since it cannot be told)."""
+    site_point = (
+        (float(site.latitude), float(site.longitude))
+        if site.latitude is not None and site.longitude is not None
+        else None
+    )
+    rows = []
+    for candidate in site_queue(site=site, trial=trial, **filters).select_related("patient"):
+        patient = candidate.patient
+        km = None
+        if site_point is not None and patient.latitude is not None and patient.longitude is not None:
+            km = _distance_km(float(patient.latitude), float(patient.longitude), *site_point)
+        if within_km is not None and (km is None or km > within_km):
+            continue
+        rows.append(QueueRow(candidate=candidate, distance_band=distance_band(km)))
+    return rows
+
+
+def staff_alerts(*, user: User, limit: int = 100) -> list[SiteAlert]:
+    """The user's newest alerts about new candidates, at sites the user still works at."""
+    return list(
+        SiteAlert.objects.filter(user=user, candidate__site__memberships__user=user)
+        .select_related("candidate__trial", "candidate__site", "candidate__arm")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def digest_enabled(*, user: User) -> bool:
+    """Whether the user gets the daily digest e-mail (on unless turned off)."""
+    return not StaffAlertSetting.objects.filter(user=user, daily_digest=False).exists()
+
+
+def unread_alert_count(*, user: User) -> int:
+    return SiteAlert.objects.filter(
+        user=user, read_at__isnull=True, candidate__site__memberships__user=user
+    ).count()
 
 
 def staff_candidate(*, user: User, pk: int) -> Candidate | None:

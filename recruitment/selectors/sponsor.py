@@ -3,8 +3,9 @@ before it leaves, and times and projections are shown only when the counts behin
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -14,15 +15,18 @@ from recruitment.models import (
     Candidate,
     CandidateEvent,
     CandidateStatus,
+    EnrolmentSnapshot,
     User,
 )
 from recruitment.selectors.site import arm_enrolled_counts, arm_is_closed
-from recruitment.suppression import HIGH, suppress, suppress_one
+from recruitment.suppression import HIDDEN, HIGH, SMALL, suppress, suppress_one
 from trials.models import Arm, Site, Trial
 
 S = CandidateStatus
 FUNNEL_STATES: tuple[str, ...] = tuple(CandidateStatus.values)
 MIN_FOR_TIMES = 11
+MAX_CHART_POINTS = 27
+"""Above this many days a chart shows one point a week (ending on the latest day), so it stays legible."""
 
 
 def sponsor_trials(*, user: User) -> QuerySet[Trial]:
@@ -39,6 +43,32 @@ class CohortRow:
 
 
 @dataclass(frozen=True)
+class ChartPoint:
+    day: date
+    shown: str
+    """What the data table shows: the count, or the suppression mark."""
+    value: int | None
+    """The count to draw, None when it is suppressed (then no number is drawn)."""
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    label: str
+    points: list[ChartPoint]
+    target: int | None = None
+
+
+@dataclass(frozen=True)
+class EnrolmentChart:
+    """Cumulative enrolment over time from the daily snapshots, one series per site or cohort."""
+
+    key: str
+    title: str
+    days: list[date]
+    series: list[ChartSeries]
+
+
+@dataclass(frozen=True)
 class TrialDashboard:
     trial: Trial
     enrolled_total: str
@@ -51,6 +81,9 @@ class TrialDashboard:
     top_failing: list[tuple[str, str]]
     median_days: list[tuple[str, str]]
     projected_completion: str
+    charts: list[EnrolmentChart] = field(default_factory=list)
+    figures_as_of: datetime | None = None
+    """When the enrolment figures (totals, per site and cohort, charts) were last computed."""
 
 
 def _median_days(deltas: list[float]) -> str:
@@ -117,21 +150,110 @@ def _projection(trial: Trial, enrolled: int, target: int | None) -> str:
     return f"{finish:%d %b %Y} at {per_day * 30:.1f} enrolments a month"
 
 
+def _chart_days(days: list[date]) -> list[date]:
+    if len(days) <= MAX_CHART_POINTS:
+        return days
+    latest = days[-1]
+    return [day for day in days if (latest - day).days % 7 == 0][-MAX_CHART_POINTS:]
+
+
+def _series(
+    label: str, key: Hashable, cells_by_day: dict[date, dict[Any, str]], days: list[date], target: int | None
+) -> ChartSeries:
+    points = []
+    for day in days:
+        shown = cells_by_day[day][key]
+        points.append(ChartPoint(day, shown, None if shown in (SMALL, HIDDEN) else int(shown)))
+    return ChartSeries(label, points, target)
+
+
+def enrolment_charts(*, trial: Trial) -> list[EnrolmentChart]:
+    """Enrolment over time per site (with the trial total against its target) and per cohort (each against
+    its own target), from the daily snapshots. Each day's counts are suppressed as one table with its
+    total, like the dashboard's tables: a suppressed point carries no number."""
+    per_site: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    per_arm: dict[date, dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
+    for day, site_id, arm_id, enrolled in EnrolmentSnapshot.objects.filter(trial=trial).values_list(
+        "day", "site_id", "arm_id", "enrolled"
+    ):
+        per_site[day][site_id] += enrolled
+        per_arm[day][arm_id] += enrolled
+    days = _chart_days(sorted(per_site))
+    if not days:
+        return []
+    sites = list(Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility", "id"))
+    arms = list(trial.arms.order_by("label", "id"))
+    site_cells: dict[date, dict[Any, str]] = {}
+    arm_cells: dict[date, dict[Any, str]] = {}
+    for day in days:
+        by_site = suppress({site.pk: per_site[day].get(site.pk, 0) for site in sites})
+        site_cells[day] = {**by_site.cells, "total": by_site.total}
+        arm_cells[day] = suppress({arm.pk: per_arm[day].get(arm.pk, 0) for arm in arms}).cells
+    target = _trial_target(trial, arms)
+    charts = [
+        EnrolmentChart(
+            key="sites",
+            title="Enrolment over time per site",
+            days=days,
+            series=[
+                _series("All sites", "total", site_cells, days, target),
+                *(_series(site.facility, site.pk, site_cells, days, None) for site in sites),
+            ],
+        )
+    ]
+    if arms:
+        charts.append(
+            EnrolmentChart(
+                key="cohorts",
+                title="Enrolment over time per cohort",
+                days=days,
+                series=[_series(arm.label, arm.pk, arm_cells, days, arm.enrolment_target) for arm in arms],
+            )
+        )
+    return charts
+
+
+def _trial_target(trial: Trial, arms: list[Arm]) -> int | None:
+    arm_targets = [arm.enrolment_target for arm in arms if arm.enrolment_target]
+    return sum(arm_targets) if arm_targets else trial.enrollment
+
+
+def _latest_enrolment(trial: Trial) -> tuple[dict[int, int], dict[int, int], datetime | None]:
+    """Enrolled per site and per arm in the trial's latest snapshot, and when it was taken."""
+    latest = (
+        EnrolmentSnapshot.objects.filter(trial=trial).order_by("-day").values_list("day", flat=True).first()
+    )
+    by_site: dict[int, int] = defaultdict(int)
+    by_arm: dict[int, int] = defaultdict(int)
+    taken_at = None
+    if latest is None:
+        return by_site, by_arm, taken_at
+    for site_id, arm_id, enrolled, taken in EnrolmentSnapshot.objects.filter(
+        trial=trial, day=latest
+    ).values_list("site_id", "arm_id", "enrolled", "taken_at"):
+        by_site[site_id] += enrolled
+        if arm_id is not None:
+            by_arm[arm_id] += enrolled
+        taken_at = max(taken_at or taken, taken)
+    return by_site, by_arm, taken_at
+
+
 def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     """Suppressed aggregates of one trial's recruitment, for the sponsor's monitors."""
     candidates = Candidate.objects.filter(trial=trial)
     status_counts = dict(candidates.values_list("status").annotate(n=Count("id")))
     funnel = suppress({status: status_counts.get(status, 0) for status in FUNNEL_STATES})
-    enrolled = status_counts.get(CandidateStatus.ENROLLED, 0)
-    enrolled_rows = candidates.filter(status=CandidateStatus.ENROLLED)
+    # Enrolment figures come from the snapshots, refreshed after every transition and by the beat task.
+    site_counts, arm_snapshot, as_of = _latest_enrolment(trial)
+    enrolled = sum(site_counts.values())
 
-    site_counts = dict(enrolled_rows.values_list("site_id").annotate(n=Count("id")))
     sites = Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility")
     by_site = suppress({site.facility: site_counts.get(site.pk, 0) for site in sites})
 
     arms = list(trial.arms.order_by("id"))
+    # Whether a cohort is full is read live: it is what stops new candidates.
     arm_counts = arm_enrolled_counts(trial_id=trial.pk)
-    by_arm = suppress({arm.pk: arm_counts.get(arm.pk, 0) for arm in arms})
+    by_arm = suppress({arm.pk: arm_snapshot.get(arm.pk, 0) for arm in arms})
     cohorts = [
         CohortRow(
             arm=arm,
@@ -142,8 +264,7 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         )
         for arm in arms
     ]
-    arm_targets = [arm.enrolment_target for arm in arms if arm.enrolment_target]
-    target = sum(arm_targets) if arm_targets else trial.enrollment
+    target = _trial_target(trial, arms)
 
     failed = status_counts.get(CandidateStatus.SCREEN_FAILED, 0)
     screened = failed + enrolled
@@ -172,4 +293,6 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         top_failing=[(str(text), failing_shown.cells[str(text)]) for text, _ in top],
         median_days=_stage_times(trial),
         projected_completion=_projection(trial, enrolled, target),
+        charts=enrolment_charts(trial=trial),
+        figures_as_of=as_of,
     )

@@ -5,12 +5,14 @@ the state, the actor's role and site, saves with update_fields and appends a Can
 out only after commit."""
 
 import secrets
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 from django.utils import timezone
 
@@ -19,13 +21,19 @@ from recruitment.models import (
     Candidate,
     CandidateEvent,
     CandidateStatus,
+    Consent,
+    Match,
     ReasonCode,
+    TrialInterest,
     User,
 )
 from recruitment.selectors.site import (
+    TAKEN_UP_VERDICTS,
     arm_is_closed,
     contact_allowed,
     matches_for_new_candidates,
+    nearest_site,
+    recruiting_trial_sites,
     staff_site_ids,
 )
 from recruitment.services.consent import consent_withdrawn
@@ -33,6 +41,8 @@ from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Tria
 
 SYSTEM = "system"
 """The role of changes made by the service itself (consent withdrawal), with no signed-in actor."""
+
+CONTACT_PURPOSES = frozenset({ConsentDocument.Purpose.CONTACT, ConsentDocument.Purpose.SHARE})
 
 S = CandidateStatus
 R = ReasonCode
@@ -186,6 +196,16 @@ def _candidate_transitioned_notify(*, event_id: int) -> None:
     )
 
 
+@receiver(candidate_transitioned, dispatch_uid="transition_refreshes_enrolment_snapshot")
+def _refresh_snapshot(sender: object, candidate_id: int, **kwargs: Any) -> None:
+    """Sponsors' enrolment figures follow each transition (this signal is sent after commit)."""
+    from recruitment.tasks import refresh_enrolment_snapshots
+
+    trial_id = Candidate.objects.filter(pk=candidate_id).values_list("trial_id", flat=True).first()
+    if trial_id is not None:
+        refresh_enrolment_snapshots.delay(trial_id)
+
+
 def _subject_code() -> str:
     while True:
         code = "S-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
@@ -193,24 +213,19 @@ def _subject_code() -> str:
             return code
 
 
-@transaction.atomic
-def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
-    """Take up as candidates of `site` the trial's new eligible or possibly eligible matches.
-
-    The rule: one candidacy per (patient, trial), claimed by the first of the trial's recruiting sites to
-    take it up; only patients with active matching consent; never into a full or suspended cohort. (The
-    queue lists patients who asked to hear from the trial first.)
-    """
-    if not TrialSite.objects.filter(trial=trial, site=site, status__in=Trial.OPEN_STATUSES).exists():
-        return []
+def _candidates_take_up(
+    *, trial: Trial, site_for: Callable[[Match], Site], patient_ids: Collection[int] | None
+) -> list[Candidate]:
+    """Create the candidacies of the trial's new matches (locked on the trial row, so two take-ups never
+    race for one patient), each at the site `site_for` picks; alerts go to that site's staff after commit."""
     Trial.objects.select_for_update().filter(pk=trial.pk).first()
     now = timezone.now()
     created = []
-    for match in matches_for_new_candidates(trial=trial):
+    for match in matches_for_new_candidates(trial=trial, patient_ids=patient_ids):
         candidate = Candidate.objects.create(
             patient_id=match.patient_id,
             trial=trial,
-            site=site,
+            site=site_for(match),
             arm_id=match.arm_id,
             match=match,
             subject_code=_subject_code(),
@@ -221,7 +236,103 @@ def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
             candidate=candidate, kind=CandidateEvent.Kind.CREATED, to_status=S.MATCHED, created_at=now
         )
         created.append(candidate)
+    if created:
+        transaction.on_commit(partial(_enqueue_site_alerts, [c.pk for c in created]))
     return created
+
+
+@transaction.atomic
+def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
+    """Take up as candidates of `site` the trial's new eligible or possibly eligible matches.
+
+    The rule: one candidacy per (patient, trial); only patients with active matching consent; never into a
+    full or suspended cohort; only while the trial and the site are recruiting. (The queue lists patients who
+    asked to hear from the trial first.)
+    """
+    if not trial.is_open or not recruiting_trial_sites(trial_id=trial.pk).filter(site=site).exists():
+        return []
+    return _candidates_take_up(trial=trial, site_for=lambda match: site, patient_ids=None)
+
+
+@transaction.atomic
+def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = None) -> list[Candidate]:
+    """Take up the trial's new eligible or possibly eligible matches (of `patient_ids`, or all) as candidates,
+    each at the recruiting site nearest the patient (the site the portal shows them), or the first by name
+    when the patient or the sites have no coordinates. Idempotent: a patient with a candidacy is skipped.
+
+    Called after the facts change (a match written, interest or contact consent given, a cohort or site
+    reopened), through `recruitment.tasks.take_up_candidates`; never by a page view.
+    """
+    trial = Trial.objects.filter(pk=trial_id).first()
+    if trial is None or not trial.is_open:
+        return []
+    sites = [trial_site.site for trial_site in recruiting_trial_sites(trial_id=trial_id)]
+    if not sites:
+        return []
+
+    def nearest(match: Match) -> Site:
+        site, _ = nearest_site(match.patient, sites)
+        return site or sites[0]
+
+    return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=patient_ids)
+
+
+def _enqueue_take_up(trial_id: int, patient_ids: list[int] | None) -> None:
+    from recruitment.tasks import take_up_candidates  # the tasks module imports this one
+
+    take_up_candidates.delay(trial_id, patient_ids)
+
+
+def _enqueue_site_alerts(candidate_ids: list[int]) -> None:
+    from recruitment.tasks import alert_site_staff
+
+    alert_site_staff.delay(candidate_ids)
+
+
+def _take_up_after_commit(trial_id: int, patient_ids: list[int] | None = None) -> None:
+    transaction.on_commit(partial(_enqueue_take_up, trial_id, patient_ids))
+
+
+@receiver(post_save, sender=Match, dispatch_uid="match_saved_take_up")
+def _match_saved(sender: type[Match], instance: Match, raw: bool = False, **kwargs: Any) -> None:
+    """A live eligible or possibly eligible match, new or changed by a re-match, may be a new candidate."""
+    if not raw and instance.retired_at is None and instance.verdict in TAKEN_UP_VERDICTS:
+        _take_up_after_commit(instance.trial_id, [instance.patient_id])
+
+
+@receiver(post_save, sender=TrialInterest, dispatch_uid="interest_saved_take_up")
+def _interest_saved(
+    sender: type[TrialInterest], instance: TrialInterest, raw: bool = False, **kwargs: Any
+) -> None:
+    if not raw and instance.withdrawn_at is None:
+        _take_up_after_commit(instance.trial_id, [instance.patient_id])
+
+
+@receiver(post_save, sender=Consent, dispatch_uid="consent_given_take_up")
+def _consent_given(
+    sender: type[Consent], instance: Consent, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """Contact or sharing consent: the patient's live matches are taken up if they were not yet."""
+    if raw or not created or instance.purpose not in CONTACT_PURPOSES:
+        return
+    trial_ids = Match.objects.filter(patient_id=instance.patient_id, retired_at__isnull=True).values_list(
+        "trial_id", flat=True
+    )
+    for trial_id in sorted(set(trial_ids)):
+        _take_up_after_commit(trial_id, [instance.patient_id])
+
+
+@receiver(post_save, sender=Arm, dispatch_uid="arm_saved_take_up")
+def _arm_saved(sender: type[Arm], instance: Arm, raw: bool = False, **kwargs: Any) -> None:
+    """A cohort may have reopened (cap raised, suspension lifted): its waiting matches become candidates."""
+    if not raw and not instance.is_suspended:
+        _take_up_after_commit(instance.trial_id)
+
+
+@receiver(post_save, sender=TrialSite, dispatch_uid="trial_site_saved_take_up")
+def _trial_site_saved(sender: type[TrialSite], instance: TrialSite, raw: bool = False, **kwargs: Any) -> None:
+    if not raw and instance.status in Trial.OPEN_STATUSES:
+        _take_up_after_commit(instance.trial_id)
 
 
 @transaction.atomic
