@@ -233,6 +233,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Matches held back by the per-patient e-mail throttle go out on a later run.
     "hourly-match-alerts": {"task": "recruitment.tasks.send_match_alerts", "schedule": crontab(minute=5)},
+    # Sponsors' enrolment snapshots: the new day's for every trial with candidates, and any day missed.
+    # Transitions refresh their trial's snapshot at once; this run draws the days without any.
+    "daily-enrolment-snapshots": {
+        "task": "recruitment.tasks.refresh_enrolment_snapshots",
+        "schedule": crontab(hour=0, minute=10),
+    },
+    # Site staff's digest of new candidates, before the working day.
+    "daily-site-digests": {
+        "task": "recruitment.tasks.send_site_digests",
+        "schedule": crontab(hour=int(os.environ.get("SITE_DIGEST_HOUR", "7")), minute=0),
+    },
 }
 
 REST_FRAMEWORK = {
