@@ -24,6 +24,9 @@ _CLAUSE_BREAK = re.compile(r"[;.:\n]|\s-\s|\(|\)")
 
 if not Span.has_extension("assertion"):
     Span.set_extension("assertion", default="present")
+if not Span.has_extension("assertion_cue"):
+    # (start_char, end_char) of the cue that decided `assertion`, None when the span is present
+    Span.set_extension("assertion_cue", default=None)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class EligibilityContext:
                 if any(not text[words[k][1] : words[k + 1][0]].isspace() for k in range(index, last)):
                     continue
                 start, end = words[index][0], words[last][1]
-                if text[start - 1 : start] == "-" or text[end : end + 1] == "-":
+                # "non-small" or "no-" glue a cue word into another word; "treatment-naive to" keeps its cue.
+                if text[end : end + 1] == "-" or (text[start - 1 : start] == "-" and len(phrase) == 1):
                     continue
                 cues.append(Cue(start, end, *self.cue_table[phrase]))
                 matched = len(phrase)
@@ -112,15 +116,33 @@ class EligibilityContext:
         doc.spans[CUES_KEY] = cue_spans
         for target in doc.spans.get(self.targets_key, []):
             position = target.start_char
-            covering = set()
+            covering: dict[str, Cue] = {}
             for index in range(bisect_right(scope_starts, position) - 1, -1, -1):
                 start, end, cue = scopes[index]
                 if start < position - _MAX_SCOPE_CHARS:
                     break
                 if position < end and not (cue.start <= position < cue.end):
-                    covering.add(cue.category)
-            target._.assertion = next((c for c in PRIORITY if c in covering), "present")
+                    covering.setdefault(cue.category, cue)  # the nearest cue of each category
+            category = next((c for c in PRIORITY if c in covering), None)
+            target._.assertion = category or "present"
+            target._.assertion_cue = (covering[category].start, covering[category].end) if category else None
         return doc
+
+    def trailing(self, text: str) -> tuple[str, Cue] | None:
+        """The assertion a group header passes on to its sub-items ("History of any of the following:",
+        "No prior treatment with:"): a negated or historical cue whose scope runs to the end of the header."""
+        cues = self.find_cues(text)
+        end = len(text.rstrip().rstrip(":").rstrip())
+        covering: dict[str, Cue] = {}
+        for index, cue in enumerate(cues):
+            if (
+                cue.category in ("negated", "historical")
+                and cue.direction == "forward"
+                and self._scope(text, index, cue, cues)[1] >= end
+            ):
+                covering.setdefault(cue.category, cue)
+        category = next((c for c in PRIORITY if c in covering), None)
+        return (category, covering[category]) if category else None
 
 
 @Language.factory(

@@ -237,6 +237,8 @@ _IHC = re.compile(
     r"|negative|amplified|non-amplified))?",
     re.I,
 )
+# "HER2-low" (IHC 1+, or IHC 2+ with a negative ISH): the matcher reads the alteration "low" as that rule.
+_HER2_LOW = re.compile(r"[\s-]*low\b", re.I)
 _ISH = re.compile(r"\b(?:F|C|S)?ISH\s*(\+|-|positive|negative|amplified|non-amplified|not amplified)", re.I)
 _PDL1_SCORE = re.compile(
     rf"(?:(?P<metric>TPS|CPS|TC|IC|tumou?r proportion score"
@@ -273,6 +275,9 @@ def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, 
     if point and point.start() < 12:
         return "".join(point.groups()), start, end + point.end()
     if text[start:end] in ("HER2", "ERBB2", "HER-2"):
+        low = _HER2_LOW.match(text, end)
+        if low:
+            return "low", start, low.end()
         ihc = _IHC.search(text, end, window_end)
         if ihc:
             label = f"IHC {ihc.group(1)}" + (f" ISH {ihc.group(2)}" if ihc.group(2) else "")
@@ -630,6 +635,11 @@ _WOCBP = re.compile(
     r"|reproductive)\s+potential|WOCBP|FOCBP)",
     re.I,
 )
+_PREGNANCY_TEST = re.compile(
+    r"\bnegative\s+(?:(?:serum|urine|urinary|blood|highly sensitive|sensitive|beta|\(?\u03b2-?hCG\)?|hCG)\s+"
+    r"(?:(?:or|and/or|and)\s+(?:serum|urine|urinary)\s+)?)*pregnancy\s+test\b",
+    re.IGNORECASE,
+)
 _PREGNANT = re.compile(r"\b(?:pregnan(?:t|cy)|breast[- ]?feeding|lactating|lactation|nursing)\b", re.I)
 
 
@@ -664,12 +674,18 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
         yield Found(
             "demographic", m.start(), m.end(), "demographic.sex", 0.7, Concept("demographic", "sex", code)
         )
+    wocbp_lines: set[int] = set()
+    previous_end = -1
     for m in _WOCBP.finditer(text):
-        line_end = text.find("\n", m.end())
-        rest = text[m.end() : len(text) if line_end < 0 else line_end].lower()
-        if "pregnancy test" in rest:
+        if text[previous_end : m.start()].strip() == "(":
+            continue  # "Women of childbearing potential (WOCBP)" is one mention
+        previous_end = m.end()
+        # "Negative pregnancy test ... for women of childbearing potential" puts the requirement first.
+        line = _line_around(text, m.start(), m.end()).lower()
+        wocbp_lines.add(text.rfind("\n", 0, m.start()))
+        if "pregnancy test" in line:
             code, label, checkable = "negative_pregnancy_test", "negative pregnancy test", True
-        elif "contracep" in rest or "birth control" in rest or "abstinen" in rest:
+        elif "contracep" in line or "birth control" in line or "abstinen" in line:
             code, label, checkable = "contraception", "agrees to use contraception", False
         else:
             code, label, checkable = "wocbp", "woman of childbearing potential", True
@@ -681,6 +697,19 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             0.85,
             Concept("pregnancy", "wocbp", "woman of childbearing potential"),
             extra={"requirement": Concept("pregnancy", code, label), "requirement_checkable": checkable},
+        )
+    for m in _PREGNANCY_TEST.finditer(text):
+        # Under "Women of childbearing potential must:" the test is the requirement; on a line that names
+        # WOCBP the WOCBP atom carries it already.
+        if text.rfind("\n", 0, m.start()) in wocbp_lines:
+            continue
+        yield Found(
+            "pregnancy",
+            m.start(),
+            m.end(),
+            "pregnancy.negative_test",
+            0.85,
+            Concept("pregnancy", "negative_pregnancy_test", "negative pregnancy test"),
         )
     for m in _PREGNANT.finditer(text):
         word = m.group(0).lower()
@@ -833,7 +862,7 @@ _NOT_CHECKABLE = re.compile(
     r"judge?ment of the investigator|in the (?:investigator'?s\s+)?(?:opinion|judge?ment)|(?:understand"
     r"|sign) (?:and sign )?(?:the|a|an)? ?(?:written )?informed|"
     r"unwilling|unable to comply|geographic(?:al)? proximity|follow-up visits|"
-    r"(?:must|agrees? to|willing to)\s+(?:use|practi[cs]e)\s+(?:\w+\s+){0,3}(?:contracep\w*"
+    r"(?:must|agrees? to|agreeable to|willing to)\s+(?:use|practi[cs]e)\s+(?:\w+\s+){0,3}(?:contracep\w*"
     r"|birth control))\b",
     re.I,
 )

@@ -39,6 +39,9 @@ class TimeWindow:
     unit: str  # days, weeks, months, years
     relation: str  # "within" (the last N units) or "at_least" (N units or more ago)
     anchor: str = ""  # e.g. "first dose", "randomisation", "enrolment"
+    # Where the text states the window ("within 6 months"), in the caller's offsets; None when unknown
+    # (windows made by hand or stored before spans were recorded).
+    span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class Atom:
     window: TimeWindow | None = None
     assertion: Assertion = "present"
     review: str | None = None  # why a curator should look, e.g. a polarity conflict
+    # The cue that negated the atom ("no", "without", "naive to"), in the caller's offsets, shown to curators
+    # beside the atom; None when nothing in the text negated it.
+    negation_span: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,22 @@ Node: TypeAlias = And | Or | Not | Except | Atom
 
 @dataclass(frozen=True)
 class Criterion:
+    """One criterion of a trial's eligibility text.
+
+    `cohort` is the cohort, arm or part of the study the criterion is restricted to, as the text names it
+    (whitespace collapsed, case kept): "Cohort B", "Arms A and C", "Part 2", "Dose Escalation", "Phase Ib".
+    It comes from a heading ("Inclusion Criteria for Dose Escalation only:"), a line of its own ("Cohort B:")
+    covering the criteria below it until the next heading, or a prefix on the criterion itself ("COHORT II:
+    Patient must have progressed..."). None means the criterion applies to every cohort; so does a label
+    that names no cohort the trial has, since guessing which one was meant could drop a criterion. A label
+    may name several cohorts ("Cohorts A and B", "Parts 4A, 4B and 7"): a matcher compares each identifier.
+    """
+
     section: Section
     text: str
     span: tuple[int, int]
     tree: Node
+    cohort: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,13 @@ class ParsedEligibility:
             "section_headings_found": self.section_headings_found,
             "notes": list(self.notes),
             "criteria": [
-                {"section": c.section, "text": c.text, "span": list(c.span), "tree": node_to_dict(c.tree)}
+                {
+                    "section": c.section,
+                    "text": c.text,
+                    "span": list(c.span),
+                    "tree": node_to_dict(c.tree),
+                    "cohort": c.cohort,
+                }
                 for c in self.criteria
             ],
         }
@@ -124,7 +148,13 @@ class ParsedEligibility:
     def from_dict(cls, data: dict[str, Any]) -> ParsedEligibility:
         return cls(
             criteria=[
-                Criterion(c["section"], c["text"], (c["span"][0], c["span"][1]), node_from_dict(c["tree"]))
+                Criterion(
+                    c["section"],
+                    c["text"],
+                    (c["span"][0], c["span"][1]),
+                    node_from_dict(c["tree"]),
+                    c.get("cohort"),  # parses stored before cohorts were recorded have none
+                )
                 for c in data["criteria"]
             ],
             parser_version=data["parser_version"],
@@ -149,6 +179,10 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         data = asdict(node)
         data["span"] = list(node.span)
         data["values"] = list(node.values)
+        if node.negation_span is not None:
+            data["negation_span"] = list(node.negation_span)
+        if node.window is not None and node.window.span is not None:
+            data["window"]["span"] = list(node.window.span)
         return {"type": "atom", **data}
     if isinstance(node, Not):
         return {"type": "not", "child": node_to_dict(node.child)}
@@ -171,5 +205,14 @@ def node_from_dict(data: dict[str, Any]) -> Node:
     fields["span"] = (fields["span"][0], fields["span"][1])
     fields["values"] = tuple(fields["values"])
     fields["concept"] = Concept(**fields["concept"]) if fields["concept"] else None
-    fields["window"] = TimeWindow(**fields["window"]) if fields["window"] else None
+    fields["window"] = _window_from_dict(fields["window"]) if fields["window"] else None
+    if fields.get("negation_span") is not None:
+        fields["negation_span"] = (fields["negation_span"][0], fields["negation_span"][1])
     return Atom(**fields)
+
+
+def _window_from_dict(data: dict[str, Any]) -> TimeWindow:
+    fields = dict(data)
+    if fields.get("span") is not None:
+        fields["span"] = (fields["span"][0], fields["span"][1])
+    return TimeWindow(**fields)

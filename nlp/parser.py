@@ -6,6 +6,7 @@ import itertools
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import spacy
@@ -18,9 +19,21 @@ import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
 from nlp import extract
 from nlp.assertion import CUES_KEY, EligibilityContext
 from nlp.extract import Found
-from nlp.model import And, Atom, Concept, Criterion, Except, Node, Not, Or, ParsedEligibility, Section
+from nlp.model import (
+    And,
+    Atom,
+    Concept,
+    Criterion,
+    Except,
+    Node,
+    Not,
+    Or,
+    ParsedEligibility,
+    Section,
+    TimeWindow,
+)
 from nlp.terminology import link, manifest, vocabulary
-from nlp.text import Item, Normalised, items, normalise
+from nlp.text import OR_GROUP, Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
 ATOMS_KEY = "atoms"
@@ -72,13 +85,41 @@ _WINDOW_TRIGGERS = (
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
 _AND_LINK = re.compile(r"\b(?:and|plus|with)\b(?!/)", re.IGNORECASE)
+# A group header that makes its sub-items conditional: "Women of childbearing potential must:", "Patients
+# with brain metastases are eligible if:".
+_CONDITIONAL_HEADER = re.compile(
+    r"\b(?:must|should|shall|needs? to|(?:are|is) required to|eligible (?:only )?if|allowed if|permitted if"
+    r"|may (?:be )?(?:enrolled|eligible|included|participate)|if)\b",
+    re.IGNORECASE,
+)
+# Exceptions that make brain metastases acceptable: "unless neurologically stable", "treated and stable".
+_STABLE_CNS = re.compile(
+    r"\b(?:(?:neurologically|clinically|radiologically|radiographically)\s+stable|(?:adequately\s+)?treated"
+    r"(?:\s*,)?\s+(?:and|&)\s+(?:clinically\s+|neurologically\s+|radiologically\s+)?stable|stable\s+for\s+"
+    r"(?:at\s+least\s+)?\d+\s*(?:days?|weeks?|months?)|asymptomatic"
+    r"|no longer requir\w*\s+(?:cortico)?steroids|off\s+(?:cortico)?steroids)\b",
+    re.IGNORECASE,
+)
+# In an exception to brain metastases ("unless treated and stable") a bare status word is about them.
+_CNS_STATUS = re.compile(r"\b(?:stable|stabili[sz]ed|asymptomatic|treated|controlled)\b", re.IGNORECASE)
+_EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
+_ASSESSED_BY = re.compile(
+    r"\b(?:ascertained|assessed|determined|confirmed|documented|measured|evaluated|demonstrated|detected"
+    r"|seen|shown|visible|verified)\s+(?:by|on|with|via|using)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[;.](?:\s|$)")
+_CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
+STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
 
 
 def _case_sensitive(term: str) -> bool:
-    return term.isupper() or sum(c.isupper() for c in term) >= 2
+    # Only a bare abbreviation needs its case ("MI" is not "mi"); beside other words ("squamous NSCLC") the
+    # phrase cannot be mistaken, and a capital at the start of a sentence must not stop it matching.
+    return " " not in term and (term.isupper() or sum(c.isupper() for c in term) >= 2)
 
 
 _PUNCTUATION = r"""\[\](){}"'<>=*,;:!?~+\-/%#&|"""
@@ -218,11 +259,19 @@ def _years(value: str | None) -> float | None:
 
 
 class _Builder:
-    def __init__(self, norm: Normalised, doc: Doc, found: list[Found], assertions: list[str]) -> None:
+    def __init__(
+        self,
+        norm: Normalised,
+        doc: Doc,
+        found: list[Found],
+        assertions: list[tuple[str, tuple[int, int] | None]],
+        context: EligibilityContext,
+    ) -> None:
         self.norm = norm
         self.doc = doc
         self.found = found
         self.assertions = assertions
+        self.context = context
         self.starts = [f.start for f in found]
         self.exception_cues = sorted(s.start_char for s in doc.spans[CUES_KEY] if s.label_ == "exception")
         lowered = norm.text.lower()
@@ -237,49 +286,142 @@ class _Builder:
     def criterion(self, item: Item) -> Criterion:
         end = _last_end(item)
         text, span = self._original(item.start, end)
-        return Criterion(item.section, text, span, self.node(item))
+        return Criterion(item.section, text, span, self.node(item, _Scope()), item.cohort)
 
-    def node(self, item: Item) -> Node:
-        if item.children:
-            children = tuple(self.node(child) for child in item.children)
-            if len(children) == 1:
-                return children[0]
-            return Or(children) if item.is_or_group(self.norm.text) else And(children)
-        return self.leaf(item)
+    def node(self, item: Item, scope: _Scope) -> Node:
+        if not item.children:
+            return self.leaf(item, scope)
+        header = self.norm.text[item.start : item.end]
+        indices = self._indices(item.start, item.end)
+        passed = self.context.trailing(header)
+        if passed is not None:
+            category, cue = passed
+            scope = replace(scope, assertion=category, cue=(item.start + cue.start, item.start + cue.end))
+        if self._names_cns(indices):
+            scope = replace(scope, about_cns=True)
+        for start, end, window in self.windows:
+            if item.start <= start < item.end:
+                # "History of any of the following within 6 months of enrolment:" dates every sub-item.
+                scope = replace(scope, window=replace(window, span=self.norm.to_original(start, end)))
+                break
+        listed_exceptions = bool(indices) and _EXCEPTIONS_HEADER.search(header) is not None
+        conditional = bool(indices) and _CONDITIONAL_HEADER.search(header) is not None
+        exception = listed_exceptions or (conditional and item.section == "exclusion")
+        child_scope = replace(scope, in_exception=scope.in_exception or exception)
+        children = tuple(self.node(child, child_scope) for child in item.children)
+        negated_group = scope.assertion == "negated" and not self._polarity_conflict(item.section, scope)
+        if len(children) == 1:
+            body = children[0]
+        elif (
+            negated_group
+            or listed_exceptions
+            or (item.is_or_group(self.norm.text) and not exception)
+            or OR_GROUP.search(header)
+        ):
+            # "No history of any of the following:" excludes each one: none of them, not "not all of them".
+            body = Or(children)
+        else:
+            body = And(children)
+        if negated_group:
+            body = Not(body)
+        if not indices:
+            return body
+        head = self.combine(indices, item.section, _Scope(in_exception=scope.in_exception))
+        if exception:
+            # "Patients with brain metastases are eligible if:" inside the exclusions, or "History of other
+            # malignancy, with the following exceptions:" (any one of them is enough).
+            return Except(head, body)
+        if conditional and item.section == "inclusion":
+            # "Women of childbearing potential must:": the sub-items bind only those the header names.
+            return Or((Not(head), body))
+        return And((head, body))
 
-    def leaf(self, item: Item) -> Node:
-        low, high = bisect_left(self.starts, item.start), bisect_left(self.starts, item.end)
-        indices = [i for i in range(low, high) if self.found[i].end <= item.end]
+    def _names_cns(self, indices: list[int]) -> bool:
+        concepts = (self.found[i].concept for i in indices)
+        return any(concept is not None and concept.code in _CNS_CODES for concept in concepts)
+
+    def _indices(self, start: int, end: int) -> list[int]:
+        low, high = bisect_left(self.starts, start), bisect_left(self.starts, end)
+        return [i for i in range(low, high) if self.found[i].end <= end]
+
+    def leaf(self, item: Item, scope: _Scope) -> Node:
+        indices = self._without_assessment_methods(self._indices(item.start, item.end), item)
         if not indices:
             text, span = self._original(item.start, item.end)
+            if scope.about_cns and _STABLE_CNS.search(text):
+                return self.stable_cns(text, span)
             return Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
         if cut is None or not main:
-            return self.combine(indices, item.section)
+            return self.combine(indices, item.section, scope)
+        main_node = self.combine(main, item.section, scope)
+        clause_text, clause_span = self._original(cut, item.end)
+        about_cns = scope.about_cns or self._names_cns(main)
+        exception_scope = replace(scope, in_exception=True)
+        status = _CNS_STATUS.search(self.norm.text, cut, item.end) if about_cns else None
+        if status is not None:
+            # The atom covers "unless neurologically stable", not the steroid clause that may follow.
+            stable = self.stable_cns(*self._original(cut, status.end()))
+            if not exception:
+                return Except(main_node, stable)
+            rest = self.combine(exception, item.section, exception_scope)
+            return Except(main_node, And((stable, *(rest.children if isinstance(rest, And) else (rest,)))))
         if exception:
-            return Except(
-                self.combine(main, item.section), self.combine(exception, item.section, in_exception=True)
-            )
-        # "unless treated and stable" names nothing we can link, so the exception stays as text for review.
-        text, span = self._original(cut, item.end)
-        clause = Atom("other", text, span, "exception.clause", 0.3, checkable=False, assertion="exception")
-        return Except(self.combine(main, item.section), clause)
+            return Except(main_node, self.combine(exception, item.section, exception_scope))
+        # "unless approved by the sponsor" names nothing we can link: the exception stays text for review.
+        clause = Atom(
+            "other", clause_text, clause_span, "exception.clause", 0.3, checkable=False, assertion="exception"
+        )
+        return Except(main_node, clause)
 
-    def combine(self, indices: list[int], section: Section, in_exception: bool = False) -> Node:
+    def _without_assessment_methods(self, indices: list[int], item: Item) -> list[int]:
+        """Drops procedures named as the way something is judged ("stable ... as ascertained by brain
+        imaging (MRI or CT)", "measurable as assessed by CT"): they are not requirements of their own."""
+        method = _ASSESSED_BY.search(self.norm.text, item.start, item.end)
+        if method is None:
+            return indices
+        clause_end = _CLAUSE_END.search(self.norm.text, method.end(), item.end)
+        end = clause_end.start() if clause_end else item.end
+        return [
+            i
+            for i in indices
+            if not (self.found[i].kind == "procedure" and method.start() <= self.found[i].start < end)
+        ]
+
+    @staticmethod
+    def stable_cns(text: str, span: tuple[int, int]) -> Atom:
+        # Whether metastases are treated and stable is the investigator's call from imaging and symptoms,
+        # so the matcher asks rather than decides.
+        return Atom(
+            "other",
+            text,
+            span,
+            "exception.brain_metastases_stable",
+            0.8,
+            checkable=False,
+            mapped=True,
+            concept=STABLE_CNS,
+            assertion="exception",
+        )
+
+    def _polarity_conflict(self, section: Section, scope: _Scope) -> bool:
+        return section == "exclusion" and not scope.in_exception
+
+    def combine(self, indices: list[int], section: Section, scope: _Scope) -> Node:
         """Atoms joined by "or" (or by commas in a list ending in "or") form an Or; other runs are And-ed.
 
         In an exclusion, a bare comma list ("HIV, hepatitis B, hepatitis C") names things that each exclude
         on their own, so it is an Or there too; an exception's list stays a conjunction.
         """
-        comma_means_or = section == "exclusion" and not in_exception
-        runs: list[list[Node]] = [[self.atom_node(indices[0], section, in_exception)]]
+        comma_means_or = section == "exclusion" and not scope.in_exception
+        runs: list[list[Node]] = [[self.atom_node(indices[0], section, scope)]]
         run_is_or: list[bool] = [False]
         run_says_or: list[bool] = [False]
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
-            node = self.atom_node(current, section, in_exception)
+            node = self.atom_node(current, section, scope)
             link = _link(gap)
             if link in ("or", "list"):
                 runs[-1].append(node)
@@ -300,24 +442,30 @@ class _Builder:
                 groups.append(Or(tuple(run)) if is_or else And(tuple(run)))
         return groups[0] if len(groups) == 1 else And(tuple(groups))
 
-    def atom_node(self, index: int, section: Section, in_exception: bool) -> Node:
+    def atom_node(self, index: int, section: Section, scope: _Scope) -> Node:
         found = self.found[index]
-        assertion = self.assertions[index]
-        if in_exception:
+        assertion, cue = self.assertions[index]
+        # A negated group header ("No history of any of the following:") negates the group as a whole.
+        negated_by_group = False
+        if assertion == "present" and scope.assertion is not None:
+            assertion, cue = scope.assertion, scope.cue
+            negated_by_group = assertion == "negated"
+        # Inside an exception a negation still counts: "unless stable and not requiring steroids".
+        if scope.in_exception and assertion != "negated":
             assertion = "exception"
         review = None
-        if assertion == "negated" and section == "exclusion":
+        if assertion == "negated" and self._polarity_conflict(section, scope):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = next(
             (
-                w
+                replace(w, span=self.norm.to_original(start, end))
                 for start, end, w in self.windows
                 if found.kind in _WINDOWED_KINDS
                 and self._same_line(found.start, start)
                 and not (start < found.end and found.start < end)
             ),
-            None,
+            scope.window if found.kind in _WINDOWED_KINDS else None,
         )
         atom = Atom(
             kind=found.kind,
@@ -340,6 +488,7 @@ class _Builder:
             window=window,
             assertion=assertion,  # type: ignore[arg-type]
             review=review,
+            negation_span=self.norm.to_original(*cue) if assertion == "negated" and cue else None,
         )
         node: Node = atom
         requirement = found.extra.get("requirement")
@@ -356,13 +505,24 @@ class _Builder:
                 concept=requirement,
             )
             node = Or((Not(atom), needed))
-        if assertion == "negated" and review is None:
+        if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
 
     def _same_line(self, a: int, b: int) -> bool:
         low, high = min(a, b), max(a, b)
         return "\n" not in self.norm.text[low:high]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a group header passes down to its sub-items."""
+
+    assertion: str | None = None  # "negated" or "historical" from "No history of any of the following:"
+    cue: tuple[int, int] | None = None  # the header's cue, normalised offsets
+    in_exception: bool = False  # under "Patients with brain metastases are eligible if:" in the exclusions
+    about_cns: bool = False  # the header names brain metastases, so "stable for 4 weeks" is about them
+    window: TimeWindow | None = None  # the header's time window, for sub-items that state none
 
 
 def _link(gap: str) -> str:
@@ -408,11 +568,12 @@ def parse_eligibility(
     doc.spans[ATOMS_KEY] = [s for s in spans if s is not None]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     context.annotate(doc, norm.text)
-    by_start = {s.start_char: s._.assertion for s in doc.spans[ATOMS_KEY]}
+    by_start = {s.start_char: (s._.assertion, s._.assertion_cue) for s in doc.spans[ATOMS_KEY]}
     assertions = [
-        by_start.get(span.start_char, "present") if span is not None else "present" for span in spans
+        by_start.get(span.start_char, ("present", None)) if span is not None else ("present", None)
+        for span in spans
     ]
-    builder = _Builder(norm, doc, found, assertions)
+    builder = _Builder(norm, doc, found, assertions, context)
     criteria = _structured(minimum_age, maximum_age, sex) + [builder.criterion(item) for item in roots]
     versions = manifest()
     return ParsedEligibility(

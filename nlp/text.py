@@ -45,6 +45,7 @@ _REPLACEMENTS = {
     "\u2078": "^8",
     "\u2079": "^9",
     "\r": " ",
+    "\u00ef": "i",  # "naïve"
 }
 _NEEDS_MAP = re.compile("[" + "".join(re.escape(c) for c in _REPLACEMENTS) + "]|\\\\")
 # ClinicalTrials.gov API v2 text is Markdown: "\\>=" means ">=".
@@ -96,7 +97,28 @@ def normalise(original: str) -> Normalised:
 _HEADING = re.compile(
     r"^[\W_]*(?:(?:key|main|major|general|additional|specific)\s+)?"
     # Qualified headings are common: "Inclusion Criteria for both Dose Escalation and Dose Expansion:".
-    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?:\s+criteria|\s+criterion)?\b[^:]{0,80}:?[\W_]*$",
+    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?:\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
+    r":?[\W_]*$",
+    re.IGNORECASE,
+)
+# A cohort, arm or part of the study as criteria texts name one: "Cohort B", "Arms A and C", "Part 2",
+# "Dose Escalation". Letter identifiers must be capitals so "part of" or "arm or leg" never match; "stage" is
+# left out because "Stage IV:" names a disease stage.
+_COHORT_ID = r"(?:[A-Z]{1,2}\d?|\d{1,2}[A-Za-z]?|[IVX]{1,4}[ab]?)(?![\w-])"
+_COHORT_NAME = (
+    rf"(?:(?i:cohorts?|arms?|parts?|groups?|sub-?studies|sub-?study|phases?)\s*{_COHORT_ID}"
+    rf"(?:\s*(?:,|and|or|&|/)\s*{_COHORT_ID})*"
+    r"|(?i:(?:dose[- ])?(?:escalation|expansion)(?:\s+(?:phase|part|portion|cohorts?|stage))?)(?![\w-])"
+    r"|(?i:(?:safety\s+)?run-in(?:\s+(?:phase|part|portion|cohort))?)(?![\w-]))"
+)
+_COHORT_IN_QUALIFIER = re.compile(_COHORT_NAME)
+_COHORT_PREFIX = re.compile(
+    rf"^(?P<label>{_COHORT_NAME})(?:\s*\([^)]{{0,60}}\))?(?i:\s+(?:only|patients|participants))?\s*:\s*"
+)
+# Headings that bring the following criteria back to every cohort.
+_ALL_COHORTS = re.compile(
+    r"^[\W_]*(?:for\s+)?(?:all|both|every|each)\s+(?:cohorts?|arms?|parts?|groups?|phases?|patients"
+    r"|participants|subjects)(?:\s*\([^)]{0,40}\))?(?:,?\s+the following applies)?\s*:\s*$",
     re.IGNORECASE,
 )
 _EXCLUSION_LEAD = re.compile(
@@ -111,7 +133,7 @@ _MARKER = re.compile(
     r"|[ivxIVX]{1,4}[.)](?=\s))\s*"
 )
 _CATEGORY = re.compile(r"^[A-Z][A-Z /&,-]{3,60}:\s*$")
-_OR_GROUP = re.compile(
+OR_GROUP = re.compile(
     r"\b(?:at least one of|any of|one of the following|any one of|one or more of|either)\b", re.IGNORECASE
 )
 _AND_GROUP = re.compile(r"\b(?:all of the following|all of these|each of the following)\b", re.IGNORECASE)
@@ -127,6 +149,7 @@ class Item:
     marker: str
     section: Section
     children: list[Item] = field(default_factory=list)
+    cohort: str | None = None  # see Criterion.cohort
 
     def is_header(self, text: str) -> bool:
         return text[self.start : self.end].rstrip().endswith(":")
@@ -138,7 +161,7 @@ class Item:
         conditions are excluded:"), so there the items are alternatives unless the header asks for all.
         """
         header = text[self.start : self.end]
-        if _OR_GROUP.search(header):
+        if OR_GROUP.search(header):
             return True
         return self.section == "exclusion" and not _AND_GROUP.search(header)
 
@@ -156,14 +179,60 @@ def _marker_kind(marker: str) -> str:
 
 
 def section_of_heading(line: str) -> Section | None:
+    heading = _heading(line)
+    return heading[0] if heading else None
+
+
+def _heading(line: str) -> tuple[Section, str | None] | None:
+    """The section a heading line opens and the cohort it is restricted to, if it is a heading."""
     if len(line) > 120:
         return None
     match = _HEADING.match(line)
     if match:
-        return "exclusion" if match.group("kind").lower() == "exclusion" else "inclusion"
+        section: Section = "exclusion" if match.group("kind").lower() == "exclusion" else "inclusion"
+        return section, _cohort_of_qualifier(match.group("qualifier"))
     if _EXCLUSION_LEAD.match(line):
-        return "exclusion"
+        return "exclusion", None
     return None
+
+
+def _cohort_of_qualifier(qualifier: str) -> str | None:
+    """ "for Dose Escalation only" -> "Dose Escalation"; "for both Dose Escalation and Dose Expansion" and
+    anything naming no cohort -> None (the criteria apply to every cohort)."""
+    # "for all cohorts of Dose Expansion only" restricts to Dose Expansion
+    qualifier = re.sub(
+        r"\b(?:all|each|every)\s+(?:cohorts?|arms?|parts?)\s+(?:of|in)\s+", "", qualifier, flags=re.I
+    )
+    if re.search(r"\b(?:both|all|every|each|any)\b", qualifier, re.IGNORECASE):
+        return None
+    found = _COHORT_IN_QUALIFIER.search(qualifier)
+    return " ".join(found.group(0).split()) if found else None
+
+
+def _cohort_line(line: str) -> tuple[str | None, int] | None:
+    """A cohort label opening a line: ("Cohort B", length of the label and its colon), or (None, length) for
+    an "All cohorts:" line; None when the line names no cohort."""
+    if _ALL_COHORTS.match(line):
+        return None, len(line)
+    match = _COHORT_PREFIX.match(line)
+    if match is None:
+        return None
+    return " ".join(match.group("label").split()), match.end()
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The column at which hard-wrapped text (ClinicalTrials.gov legacy records wrap near 100) was broken.
+
+    Text counts as hard-wrapped when several lines end within a few columns of the longest one; free text
+    with one long line per item does not, so its lines are never glued together.
+    """
+    lengths = [len(line.rstrip()) for line in lines if line.strip()]
+    if len(lengths) < 3:
+        return None
+    longest = max(lengths)
+    if longest < 60 or sum(1 for n in lengths if n >= longest - 8) < 3:
+        return None
+    return longest
 
 
 def items(text: str) -> tuple[list[Item], bool]:
@@ -172,24 +241,27 @@ def items(text: str) -> tuple[list[Item], bool]:
     Text without headings is read as inclusion criteria.
     """
     section: Section = "inclusion"
+    cohort: str | None = None
+    hanging: tuple[str, int] | None = None  # a labelled bullet's cohort and indent, for lines under it
     headings_found = False
     roots: list[Item] = []
     headers: list[Item] = []
     previous: Item | None = None
+    lines = text.split("\n")
+    width = _wrap_width(lines)
     offset = 0
-    for raw in text.split("\n"):
+    wrapped = False  # whether the line just read was broken by hard wrapping, not by its author
+    for number, raw in enumerate(lines):
         line_start = offset
         offset += len(raw) + 1
         stripped = raw.strip()
+        follows_wrap, wrapped = wrapped, False
         if not stripped:
             continue
-        heading = section_of_heading(stripped)
+        heading = _heading(stripped)
         if heading is not None:
-            section, headings_found = heading, True
-            headers.clear()
-            previous = None
-            continue
-        if _CATEGORY.match(stripped):
+            (section, cohort), headings_found = heading, True
+            hanging = None
             headers.clear()
             previous = None
             continue
@@ -200,15 +272,40 @@ def items(text: str) -> tuple[list[Item], bool]:
         body_end = line_start + len(raw.rstrip())
         if body_end <= body_start:
             continue
-        if previous is not None and not marker and _continues(text, previous, indent, stripped):
+        if width is not None and number + 1 < len(lines):
+            following = lines[number + 1].split()
+            wrapped = bool(following) and len(raw.rstrip()) + 1 + len(following[0]) > width
+        if previous is not None and not marker and _continues(text, previous, indent, stripped, follows_wrap):
             previous.end = body_end
             continue
-        item = Item(body_start, body_end, indent, _marker_kind(marker), section)
+        kind = _marker_kind(marker)
+        label = _cohort_line(text[body_start:body_end])
         while headers and (
             headers[-1].indent > indent
-            or (headers[-1].indent == indent and headers[-1].marker == item.marker)
+            or (headers[-1].indent == indent and (headers[-1].marker == kind or (label and not marker)))
         ):
             headers.pop()
+        if hanging is not None and indent <= hanging[1]:
+            hanging = None
+        item_cohort = headers[-1].cohort if headers else hanging[0] if hanging else cohort
+        if label is not None:
+            if label[1] >= body_end - body_start and not headers:
+                cohort = label[0]  # "Cohort B:" on a line of its own covers the criteria below it
+                hanging = None
+                previous = None
+                continue
+            item_cohort = label[0] or item_cohort
+            if not marker and not headers:
+                # "Cohort 1: Cancers beginning initial treatment" above the cohort's bullets
+                cohort = item_cohort
+            elif not headers and label[0]:
+                # "* Cohort 4B: Undergenotyped NSCLC" covers the bullets indented under it
+                hanging = (label[0], indent)
+        elif _CATEGORY.match(stripped):
+            headers.clear()
+            previous = None
+            continue
+        item = Item(body_start, body_end, indent, kind, section, cohort=item_cohort)
         (headers[-1].children if headers else roots).append(item)
         if item.is_header(text):
             headers.append(item)
@@ -216,10 +313,13 @@ def items(text: str) -> tuple[list[Item], bool]:
     return roots, headings_found
 
 
-def _continues(text: str, previous: Item, indent: int, line: str) -> bool:
-    """An unmarked line continues the previous bullet when it hangs under it or finishes its sentence."""
+def _continues(text: str, previous: Item, indent: int, line: str, follows_wrap: bool) -> bool:
+    """An unmarked line continues the previous bullet when it hangs under it, finishes its sentence, or
+    follows a line that hard wrapping broke in the middle of a sentence."""
     if previous.is_header(text):
         return False
     if previous.marker and indent > previous.indent:
+        return True
+    if follows_wrap and text[previous.end - 1] not in ".;:":
         return True
     return line[0].islower() and text[previous.end - 1] not in ".;:"

@@ -1,0 +1,220 @@
+"""Whole eligibility texts from ClinicalTrials.gov records (tests/nlp/fixtures/real_eligibility_texts.jsonl,
+public domain text) whose structure changes what a criterion means: hard-wrapped legacy paragraphs, group
+headers that carry an assertion, a time window or a condition of their own, and cohort-specific criteria.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp import And, Atom, Except, Not, Or, parse_eligibility
+from nlp.model import Criterion, Node, ParsedEligibility, iter_atoms
+
+TEXTS = {
+    record["id"]: record["text"]
+    for record in map(
+        json.loads,
+        (Path(__file__).parent / "fixtures" / "real_eligibility_texts.jsonl").read_text().splitlines(),
+    )
+}
+
+
+def _criterion(parsed: ParsedEligibility, starts: str) -> Criterion:
+    [found] = [c for c in parsed.criteria if c.text.startswith(starts)]
+    return found
+
+
+def _code(node: Node) -> str | None:
+    return node.concept.code if isinstance(node, Atom) and node.concept else None
+
+
+def test_legacy_hard_wrapped_lines_join_their_paragraph() -> None:
+    # NCT00001474 wraps at column 99: "... platelet count greater than or equal to\r\n        75,000."
+    parsed = parse_eligibility(TEXTS["legacy_wrapped_paragraphs"])
+    assert len(parsed.criteria) == 16
+    blood = _criterion(parsed, "Hemoglobin")
+    assert blood.text.endswith("75,000.")
+    platelets = [a for a in iter_atoms(blood.tree) if a.concept and a.concept.label == "platelet count"]
+    assert [a.value for a in platelets] == [75000.0]
+    companion = _criterion(parsed, "Patients should have a companion")
+    assert companion.text.endswith("IL-2.")
+    assert not any(c.text.startswith(("75,000", "IL-2", "childbearing", "weeks")) for c in parsed.criteria)
+
+
+def test_a_pregnancy_test_for_women_of_childbearing_potential_binds_only_them() -> None:
+    parsed = parse_eligibility(TEXTS["legacy_wrapped_paragraphs"])
+    tree = _criterion(parsed, "Negative urine or serum pregnancy test").tree
+    assert isinstance(tree, Or)
+    negated_wocbp, requirement = tree.children
+    assert isinstance(negated_wocbp, Not)
+    assert _code(negated_wocbp.child) == "wocbp"
+    assert _code(requirement) == "negative_pregnancy_test"
+
+
+def test_free_text_lines_are_not_glued_together() -> None:
+    text = "Inclusion Criteria:\nHistologically confirmed NSCLC\nECOG 0-1\nAge >= 18 years\n"
+    assert len(parse_eligibility(text).criteria) == 3
+
+
+def test_history_of_any_of_the_following_passes_its_assertion_and_window_to_the_sub_items() -> None:
+    # NCT05039801: "History of any of the following cardiovascular conditions within 6 months of enrolment:"
+    [criterion] = parse_eligibility(TEXTS["history_of_any_with_window"]).criteria
+    atoms = {a.concept.code: a for a in iter_atoms(criterion.tree) if a.concept}
+    for code in ("mi", "angina"):
+        assert atoms[code].assertion == "historical"
+        window = atoms[code].window
+        assert window is not None
+        assert (window.amount, window.unit, window.anchor) == (6.0, "months", "enrolment")
+
+
+def test_no_history_of_any_of_the_following_excludes_each_sub_item() -> None:
+    text = (
+        "Inclusion Criteria:\n* No history of any of the following:\n  * myocardial infarction\n  * stroke\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, Not)
+    assert isinstance(criterion.tree.child, Or)
+    assert {_code(c) for c in criterion.tree.child.children} == {"mi", "stroke"}
+    for atom in iter_atoms(criterion.tree):
+        assert atom.assertion == "negated"
+        assert atom.negation_span is not None
+        assert text[atom.negation_span[0] : atom.negation_span[1]] == "No history of"
+
+
+def test_a_header_listing_exceptions_makes_its_sub_items_exceptions() -> None:
+    # NCT04777994: "History of other malignancy, with the following exceptions:"
+    parsed = parse_eligibility(TEXTS["malignancy_with_listed_exceptions"])
+    tree = _criterion(parsed, "History of other malignancy").tree
+    assert isinstance(tree, Except)
+    assert _code(tree.main) == "second_malignancy"
+    assert isinstance(tree.exception, Or)
+    assert len(parsed.criteria) == 2
+
+
+def test_women_of_childbearing_potential_must_binds_the_sub_items_to_wocbp_only() -> None:
+    # NCT06265285: "Women of childbearing potential (WOCBP) must:" then a pregnancy test and contraception.
+    [criterion] = parse_eligibility(TEXTS["wocbp_must_group"]).criteria
+    tree = criterion.tree
+    assert isinstance(tree, Or)
+    not_wocbp, body = tree.children
+    assert isinstance(not_wocbp, Not)
+    assert _code(not_wocbp.child) == "wocbp"
+    assert isinstance(body, And)
+    assert {_code(c) for c in body.children} == {"negative_pregnancy_test", "contraception"}
+
+
+def test_brain_metastases_eligible_if_stable_and_off_steroids_is_an_exception() -> None:
+    # NCT04633239, in the exclusions.
+    [criterion] = parse_eligibility(TEXTS["brain_metastases_eligible_if_stable_off_steroids"]).criteria
+    tree = criterion.tree
+    assert isinstance(tree, Except)
+    assert _code(tree.main) == "brain_metastases"
+    assert isinstance(tree.exception, And)
+    stable, radiotherapy, steroids = tree.exception.children
+    assert _code(stable) == "stable_brain_metastases"
+    assert isinstance(stable, Atom)
+    assert not stable.checkable
+    assert _code(radiotherapy) == "radiotherapy"
+    assert isinstance(steroids, Not)
+    assert _code(steroids.child) == "corticosteroid"
+    # "as ascertained by ... brain imaging (MRI or CT)" says how stability is judged, not what is required
+    assert {a.kind for a in iter_atoms(tree)} == {"condition", "other", "procedure", "therapy"}
+    assert [a.text for a in iter_atoms(tree) if a.kind == "procedure"] == ["radiation therapy"]
+
+
+@pytest.mark.parametrize(
+    ("line", "stable_text"),
+    [
+        # NCT04633239-style phrasings, trimmed to the exception
+        ("Brain metastases, unless neurologically stable", "unless neurologically stable"),
+        ("Untreated brain metastases unless treated and stable for 4 weeks", "unless treated"),
+    ],
+)
+def test_unless_stable_on_brain_metastases_is_a_recognised_exception(line: str, stable_text: str) -> None:
+    [criterion] = parse_eligibility(f"Exclusion Criteria:\n* {line}\n").criteria
+    assert isinstance(criterion.tree, Except)
+    assert _code(criterion.tree.main) == "brain_metastases"
+    exception = criterion.tree.exception
+    assert isinstance(exception, Atom)
+    assert exception.rule_id == "exception.brain_metastases_stable"
+    assert exception.text.startswith(stable_text)
+
+
+def test_an_unless_clause_on_something_else_stays_text_for_review() -> None:
+    [criterion] = parse_eligibility(
+        "Exclusion Criteria:\n* Stroke, unless approved by the sponsor\n"
+    ).criteria
+    assert isinstance(criterion.tree, Except)
+    assert isinstance(criterion.tree.exception, Atom)
+    assert criterion.tree.exception.rule_id == "exception.clause"
+
+
+def test_cohort_lines_label_the_criteria_below_them() -> None:
+    # NCT02279004: "Cohort 4: ..." above bullets, "* Cohort 4A (CLOSED):" alone, "* Cohort 4B: <title>" with
+    # its own indented bullets, then an exclusion heading that applies to every cohort.
+    parsed = parse_eligibility(TEXTS["cohort_headings_and_labels"])
+    labels = [(c.cohort, c.text[:24]) for c in parsed.criteria]
+    assert labels[0] == ("Cohort 4", "Cohort 4: Paired plasma ")
+    assert ("Cohort 4A", "Advanced NSCLC, newly di") in labels
+    assert ("Cohort 4B", "No known targetable geno") in labels
+    assert ("Cohort 4C", "Biopsy planned for resis") in labels
+    assert ("Cohort 5", "Advanced NSCLC harboring") in labels
+    assert [c.cohort for c in parsed.criteria if c.section == "exclusion"] == [None]
+
+
+def test_a_qualified_heading_labels_its_criteria_and_both_cohorts_means_all() -> None:
+    # NCT03260491
+    parsed = parse_eligibility(TEXTS["cohort_qualified_headings"])
+    cohorts = [c.cohort for c in parsed.criteria]
+    assert cohorts[:3] == [None, None, None]
+    assert cohorts[3:] == ["Dose Escalation"] * (len(cohorts) - 3)
+    assert len(cohorts) > 3
+
+
+def test_an_inline_cohort_prefix_labels_only_its_own_criterion() -> None:
+    # NCT05638295 (golden kras_g12c_inhibitor_is_therapy) starts one bullet with "COHORT II:".
+    text = (
+        "Inclusion Criteria:\n"
+        "* COHORT II: Patient must have progressed after any KRAS G12C inhibitor\n"
+        "* ECOG 0-1\n"
+    )
+    assert [c.cohort for c in parse_eligibility(text).criteria] == ["COHORT II", None]
+
+
+@pytest.mark.parametrize("line", ["Part of the tumour must be measurable", "Arm or leg lymphoedema"])
+def test_ordinary_words_are_not_cohort_labels(line: str) -> None:
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {line}:\n* ECOG 0-1\n").criteria[:1]
+    assert criterion.cohort is None
+
+
+def test_the_cohort_survives_the_json_round_trip_and_old_json_reads_as_all_cohorts() -> None:
+    parsed = parse_eligibility(TEXTS["cohort_qualified_headings"])
+    data = parsed.to_dict()
+    assert ParsedEligibility.from_dict(data) == parsed
+    for criterion in data["criteria"]:
+        del criterion["cohort"]
+    assert {c.cohort for c in ParsedEligibility.from_dict(data).criteria} == {None}
+
+
+def test_treatment_naive_to_a_drug_is_a_negated_prior_therapy() -> None:
+    # NCT04762199: "Be treatment naive to osimertinib or any other EGFR TKI,"
+    [criterion] = parse_eligibility(TEXTS["treatment_naive_to"]).criteria
+    tree = criterion.tree
+    assert isinstance(tree, Not)
+    assert isinstance(tree.child, Or)
+    assert {_code(c) for c in tree.child.children} == {"osimertinib", "egfr_tki"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Treatment-naive to immunotherapy",  # NCT05005403 writes "treatment naïve to immunotherapy"
+        "treatment na\u00efve to immunotherapy",
+        "Naive to prior immunotherapy",
+    ],
+)
+def test_naive_to_phrasings_negate_the_therapy(line: str) -> None:
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
+    assert isinstance(criterion.tree, Not)
+    assert _code(criterion.tree.child) == "immunotherapy"
