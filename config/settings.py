@@ -207,6 +207,17 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Delivery is at least once, and every task is safe to run twice (its upserts re-read the current state
+# under the patient's row lock), so a lost worker costs time, never a match:
+# - acks_late: a message is acknowledged only after its task finished; a worker killed mid-task (SIGKILL,
+#   OOM, lost machine) leaves it unacknowledged and the broker delivers it again.
+# - reject_on_worker_lost: when a pool process dies under a live worker, the message goes back to the queue
+#   instead of being acknowledged as failed (a task that kills its process every time would loop; ours
+#   don't).
+# - Redis has no consumer acknowledgement timeout of its own: a message taken by a worker that vanished is
+#   handed out again once it has been unacknowledged for the visibility timeout (checked when a worker
+#   starts, then periodically). It must exceed the longest task (a 500-patient chunk takes seconds)
+#   so that a running task is not handed to a second worker; an hour bounds the delay after a crash.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -214,7 +225,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(60 * 60)))
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The nightly full re-match: ages and time windows (washouts, "within 28 days") move with the date even when

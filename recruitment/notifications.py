@@ -96,13 +96,15 @@ def match_alerts_send(
     for match in pending:
         by_patient[match.patient_id].append(match)
     sent = 0
-    for patient_id, matches in by_patient.items():
+    for patient_id in by_patient:
         with transaction.atomic():
             # Serialises two runs for one patient: the second sees the first's MatchAlert rows.
             PatientProfile.objects.select_for_update().filter(pk=patient_id).first()
             if MatchAlert.objects.filter(patient_id=patient_id, sent_at__gt=now - throttle).exists():
                 continue
-            fresh = [m for m in matches if not MatchAlert.objects.filter(match=m).exists()]
+            # Read again under the lock: a consent withdrawal since the read above (it takes the same lock)
+            # has retired the matches, and a concurrent run has recorded its alerts.
+            fresh = list(pending.filter(patient_id=patient_id))
             if not fresh:
                 continue
             MatchAlert.objects.bulk_create(

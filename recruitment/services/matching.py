@@ -214,6 +214,11 @@ def _trial_chunk_settle(
 ) -> list[MatchEvent]:
     with transaction.atomic():
         profiles = list(PatientProfile.objects.select_for_update().filter(pk__in=profile_ids).order_by("pk"))
+        # The caller listed the matchable patients before taking these locks: a consent withdrawn since (it
+        # takes the same lock) must win, so the gate is read again under the locks.
+        matchable = matchable & set(
+            matchable_profiles().filter(pk__in=profile_ids).values_list("pk", flat=True)
+        )
         facts = patient_facts_many(profiles=[p for p in profiles if p.pk in matchable]) if candidate else {}
         live = live_matches_for_trial(trial_id=trial_id, patient_ids=profile_ids)
         events: list[MatchEvent] = []

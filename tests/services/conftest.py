@@ -5,6 +5,7 @@ Tests that only mean something on the real services ask for `real_services` and 
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,11 +51,12 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.name = ""
 
-    def start(self) -> None:
+    def start(self, **env_overrides: str) -> None:
+        """Start a worker; `env_overrides` are settings from the environment for this worker alone."""
         from config.celery import app
 
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-        env = {**os.environ, "DATABASE_URL": _database_url_of_test_database()}
+        env = {**os.environ, "DATABASE_URL": _database_url_of_test_database(), **env_overrides}
         log = (self.log_dir / f"{self.name.split('@')[0]}.log").open("wb")
         self.process = subprocess.Popen(  # noqa: S603
             [
@@ -81,6 +83,8 @@ class WorkerProcess:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group, so that a kill takes the pool processes with it, as a lost machine would.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -94,7 +98,7 @@ class WorkerProcess:
         if self.process is None or self.process.poll() is not None:
             return
         if kill:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
         else:
             self.process.terminate()
         self.process.wait(timeout=30)
@@ -123,3 +127,21 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not done within {timeout:.0f} s")
         time.sleep(0.2)
+
+
+def database_url() -> str:
+    """The test database's URL, for a second connection of the test's own (a lock held elsewhere)."""
+    return _database_url_of_test_database()
+
+
+def sessions_waiting_for_a_lock() -> int:
+    """Sessions of the test database blocked on a lock (a worker's task waiting for a row the test holds);
+    read on a connection of its own, since a transaction sees one snapshot of the activity view."""
+    import psycopg
+
+    with psycopg.connect(database_url(), autocommit=True) as watcher:
+        row = watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return int(row[0]) if row else 0
