@@ -185,7 +185,9 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
 def test_an_unknown_document_or_trial_is_400(api, world):
     api.force_authenticate(world.pat)
     url = reverse("api:me-consent-give")
-    no_document = api.post(url, {"document": 999999, "read": True, "typed_name": "Pat Example"}, format="json")
+    no_document = api.post(
+        url, {"document": 999999, "read": True, "typed_name": "Pat Example"}, format="json"
+    )
     share = world.documents[Purpose.SHARE].pk
     no_trial = api.post(
         url, {"document": share, "read": True, "typed_name": "Pat Example", "trial": "NCT0"}, format="json"
@@ -216,7 +218,10 @@ def test_a_match_explains_each_criterion_and_what_would_settle_it(api, world):
     detail = api.get(reverse("api:me-match", args=[row["id"]])).json()
     first, unknown, exclusion = detail["criteria"]
     assert (first["explanation"], first["evidence"]) == ("You meet this.", ["lung adenocarcinoma"])
-    assert (unknown["explanation"], unknown["to_settle"]) == ("We don't know yet.", ["PD-L1 22C3 TPS not on file"])
+    assert (unknown["explanation"], unknown["to_settle"]) == (
+        "We don't know yet.",
+        ["PD-L1 22C3 TPS not on file"],
+    )
     assert exclusion["explanation"] == "This does not apply to you."
     assert detail["to_settle"] == ["PD-L1 22C3 TPS not on file"]
 

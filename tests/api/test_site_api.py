@@ -1,0 +1,197 @@
+"""Site staff's API (site/): their sites' candidates only, one endpoint per workflow action, PHI access
+logged, contact details only once the patient agreed."""
+
+import pytest
+from django.urls import reverse
+
+from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match
+from recruitment.services.workflow import candidate_transition
+from tests import factories
+from tests.recruitment.workflow_helpers import candidate_for
+
+pytestmark = pytest.mark.django_db
+
+S = CandidateStatus
+
+
+def _queue(world) -> str:
+    return reverse("api:site-candidates", args=[world.boston.pk, world.trial.pk])
+
+
+def _act(api, candidate: Candidate, action: str, **data):
+    return api.post(reverse(f"api:site-candidate-{action}", args=[candidate.pk]), data, format="json")
+
+
+@pytest.mark.parametrize("persona", ["pat", "sophie", "cora"])
+def test_other_roles_calling_site_endpoints_get_403(api, world, persona):
+    api.force_authenticate(getattr(world, persona))
+    assert api.get(reverse("api:site-trials")).status_code == 403
+    assert api.get(reverse("api:site-candidate", args=[world.candidate.pk])).status_code == 403
+    assert _act(api, world.candidate, "pre-screen", expected_status=S.MATCHED).status_code == 403
+
+
+def test_sam_lists_the_trials_of_his_sites_only(api, world):
+    api.force_authenticate(world.sam)
+    rows = api.get(reverse("api:site-trials")).json()["results"]
+    assert [(r["site_id"], r["trial"]["nct_id"]) for r in rows] == [(world.boston.pk, world.trial.nct_id)]
+
+
+def test_another_sites_queue_candidate_and_actions_are_404(api, world):
+    api.force_authenticate(world.dan)
+    assert api.get(_queue(world)).status_code == 404
+    assert api.get(reverse("api:site-candidate", args=[world.candidate.pk])).status_code == 404
+    assert _act(api, world.candidate, "pre-screen", expected_status=S.MATCHED).status_code == 404
+    world.candidate.refresh_from_db()
+    assert world.candidate.status == S.MATCHED
+    assert not world.candidate.events.filter(kind=CandidateEvent.Kind.VIEWED).exists()
+
+
+def test_the_queue_takes_up_new_matches_and_lists_them_without_identifiers(api, world):
+    api.force_authenticate(world.sam)
+    body = api.get(_queue(world)).json()
+    codes = {row["subject_code"] for row in body["results"]}
+    assert body["count"] == 3  # Elena, and Pat and Olga taken up now
+    assert world.candidate.subject_code in codes
+    assert "Example" not in str(body)
+    assert "@" not in str(body)
+
+
+def test_the_queue_filters_by_status_eligibility_and_unknown_criteria(api, world):
+    api.force_authenticate(world.sam)
+    api.get(_queue(world))
+    candidate_transition(
+        candidate_id=world.candidate.pk, to_status=S.PRE_SCREENED, actor=world.sam, expected_status=S.MATCHED
+    )
+    pre_screened = api.get(_queue(world), {"status": "pre_screened"}).json()["results"]
+    eligible = api.get(_queue(world), {"eligibility": "eligible"}).json()["results"]
+    unknown = api.get(_queue(world), {"unknown": "true"}).json()["results"]
+    assert [r["subject_code"] for r in pre_screened] == [world.candidate.subject_code]
+    assert [r["subject_code"] for r in eligible] == [world.candidate.subject_code]
+    assert len(unknown) == 2
+    assert all(r["unknown_criteria"] == 1 for r in unknown)
+
+
+def test_the_queue_filters_by_cohort_and_orders_by_score(api, world):
+    arm = factories.ArmFactory.create(trial=world.trial, label="EGFR cohort")
+    in_arm = candidate_for(world.trial, world.boston, email="arm@example.org", arm=arm)
+    Match.objects.filter(pk=in_arm.match_id).update(score=0.6)
+    api.force_authenticate(world.sam)
+    cohort = api.get(_queue(world), {"cohort": arm.pk}).json()["results"]
+    assert [r["subject_code"] for r in cohort] == [in_arm.subject_code]
+    lowest_first = api.get(_queue(world), {"ordering": "score"}).json()["results"]
+    highest_first = api.get(_queue(world), {"ordering": "-score"}).json()["results"]
+    assert [r["score"] for r in lowest_first] == sorted(r["score"] for r in lowest_first)
+    assert [r["score"] for r in highest_first] == sorted((r["score"] for r in highest_first), reverse=True)
+
+
+def test_an_invalid_queue_filter_is_400(api, world):
+    api.force_authenticate(world.sam)
+    response = api.get(_queue(world), {"status": "sleeping", "cohort": "x"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"status", "cohort"}
+
+
+def test_the_queue_costs_the_same_queries_for_one_candidate_or_many(api, world, django_assert_num_queries):
+    api.force_authenticate(world.sam)
+    api.get(_queue(world))
+    with django_assert_num_queries(11):
+        api.get(_queue(world))
+    for n in range(4):
+        candidate_for(world.trial, world.boston, email=f"more{n}@example.org")
+    api.get(_queue(world))
+    with django_assert_num_queries(11):
+        assert api.get(_queue(world)).json()["count"] == 7
+
+
+def test_the_candidate_detail_is_pseudonymous_until_contact_is_agreed_and_each_read_is_logged(api, world):
+    api.force_authenticate(world.sam)
+    api.get(_queue(world))
+    olga = Candidate.objects.get(patient=world.olga_profile)
+    url = reverse("api:site-candidate", args=[olga.pk])
+    body = api.get(url).json()
+    assert body["contact"] is None
+    assert body["summary"]["age_band"] == "60-64"
+    assert body["summary"]["diagnoses"] == ["lung adenocarcinoma"]
+    assert "olga@example.org" not in str(body)
+    assert [c["outcome"] for c in body["criteria"]] == ["satisfied", "unknown", "satisfied"]
+    assert body["actions"] == ["pre-screen", "pre-screen-ineligible", "withdraw"]
+    api.get(url)
+    views = olga.events.filter(kind=CandidateEvent.Kind.VIEWED)
+    assert [e.actor for e in views] == [world.sam, world.sam]
+
+
+def test_contact_details_show_once_the_patient_asked_to_hear_from_the_trial(api, world):
+    api.force_authenticate(world.sam)
+    body = api.get(reverse("api:site-candidate", args=[world.candidate.pk])).json()
+    assert body["contact"] == {"name": "Elena Rossi", "email": "elena@example.org"}
+
+
+def test_the_whole_path_to_enrolment_one_action_at_a_time(api, world):
+    arm = factories.ArmFactory.create(trial=world.trial, label="EGFR cohort")
+    api.force_authenticate(world.sam)
+    steps = [
+        ("pre-screen", S.MATCHED, {}),
+        ("contact", S.PRE_SCREENED, {}),
+        ("consent", S.CONTACTED, {}),
+        ("screening", S.CONSENTED, {}),
+        ("enrol", S.SCREENING, {"cohort": arm.pk}),
+    ]
+    for action, seen, extra in steps:
+        response = _act(api, world.candidate, action, expected_status=seen, note=f"{action} done", **extra)
+        assert response.status_code == 200, (action, response.json())
+    world.candidate.refresh_from_db()
+    assert (world.candidate.status, world.candidate.arm) == (S.ENROLLED, arm)
+    assert response.json()["cohort"] == "EGFR cohort"
+
+
+def test_a_refused_action_is_400_with_the_workflow_message(api, world):
+    api.force_authenticate(world.sam)
+    skip = _act(api, world.candidate, "enrol", expected_status=S.MATCHED)
+    no_reason = _act(api, world.candidate, "decline", expected_status=S.MATCHED)
+    assert skip.status_code == 400
+    assert skip.json()["detail"] == "A candidate cannot go from Matched to Enrolled."
+    assert no_reason.status_code == 400
+    assert "reason" in no_reason.json()
+
+
+def test_a_screen_failure_names_a_criterion_of_the_trial(api, world):
+    Candidate.objects.filter(pk=world.candidate.pk).update(status=S.SCREENING)
+    api.force_authenticate(world.sam)
+    wrong = _act(api, world.candidate, "screen-fail", expected_status=S.SCREENING, criterion=999999)
+    right = _act(
+        api, world.candidate, "screen-fail", expected_status=S.SCREENING, criterion=world.criterion.pk
+    )
+    assert wrong.status_code == 400
+    assert "names the criterion that failed" in wrong.json()["detail"]
+    assert right.status_code == 200
+    event = world.candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).last()
+    assert (event.reason, event.criterion) == ("criterion_not_met", world.criterion)
+
+
+def test_terminal_actions_take_their_own_reason_codes(api, world):
+    api.force_authenticate(world.sam)
+    wrong = _act(api, world.candidate, "withdraw", expected_status=S.MATCHED, reason="travel_burden")
+    right = _act(api, world.candidate, "withdraw", expected_status=S.MATCHED, reason="deceased")
+    assert wrong.status_code == 400
+    assert "reason" in wrong.json()
+    assert right.status_code == 200
+    assert right.json()["status"] == S.WITHDRAWN
+
+
+def test_a_stale_action_is_409_and_names_who_moved_the_candidate(api, world):
+    kim = factories.SiteMembershipFactory.create(user__email="kim@example.org", site=world.boston).user
+    candidate_transition(candidate_id=world.candidate.pk, to_status=S.PRE_SCREENED, actor=kim)
+    api.force_authenticate(world.sam)
+    response = _act(api, world.candidate, "pre-screen-ineligible", expected_status=S.MATCHED, reason="other")
+    assert response.status_code == 409
+    assert response.json()["detail"].endswith("was already moved to Pre-screened by kim@example.org.")
+    world.candidate.refresh_from_db()
+    assert world.candidate.status == S.PRE_SCREENED
+
+
+def test_the_site_trial_list_costs_a_fixed_number_of_queries(api, world, django_assert_num_queries):
+    for _ in range(4):
+        factories.TrialSiteFactory.create(site=world.boston)
+    api.force_authenticate(world.sam)
+    with django_assert_num_queries(2):  # count, page with sites and trials
+        assert api.get(reverse("api:site-trials")).json()["count"] == 5
