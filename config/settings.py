@@ -257,6 +257,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recruitment.tasks.send_site_digests",
         "schedule": crontab(hour=int(os.environ.get("SITE_DIGEST_HOUR", "7")), minute=0),
     },
+    # Re-matches a profile change could not queue (broker down at commit) wait in the database; send them.
+    "requested-rematches": {"task": "recruitment.tasks.rematch_requested", "schedule": crontab(minute="*/5")},
 }
 
 REST_FRAMEWORK = {

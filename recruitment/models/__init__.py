@@ -11,6 +11,7 @@ from recruitment.models.accounts import (
 from recruitment.models.consent import SIGNATURE_MEANING, Consent, ConsentEvent, TrialInterest
 from recruitment.models.matching import Match, MatchEvent
 from recruitment.models.monitoring import EnrolmentSnapshot, SiteAlert, StaffAlertSetting
+from recruitment.models.outbox import RematchRequest
 from recruitment.models.profile import (
     Biomarker,
     Diagnosis,
@@ -44,6 +45,7 @@ __all__ = [
     "Procedure",
     "ProfileFact",
     "ReasonCode",
+    "RematchRequest",
     "SiteAlert",
     "SiteMembership",
     "SponsorMembership",

@@ -1,6 +1,7 @@
 """Writes for matches: idempotent upserts per patient, per trial and for everyone, and the hooks that
 queue a re-match after a profile or trial change commits."""
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from recruitment.matching import CohortVerdict, Outcome, Overall, PatientFacts, TrialVerdict, match_trial
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
@@ -38,7 +40,10 @@ from recruitment.selectors.matching import (
     trials_for_matching,
 )
 from recruitment.selectors.site import arm_enrolled_counts
+from recruitment.services.outbox import rematch_request_clear, rematch_request_record
 from trials.models import Trial
+
+log = logging.getLogger(__name__)
 
 _MATCH_FIELDS = ("verdict", "score", "criteria", "cohort", "to_settle")
 
@@ -92,6 +97,7 @@ def match_upsert_for_patient(
     with transaction.atomic():
         # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
         PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+        rematch_request_clear(profile_id=patient.pk)
         live = live_matches(patient=patient)
         produced: dict[tuple[int, int | None], dict[str, Any]] = {}
         reasons: dict[int, str] = {}
@@ -293,8 +299,11 @@ def profile_changed(*, profile_id: int) -> None:
     """Queue a re-match of the patient once the current transaction commits (at once outside one).
 
     Called for every write to a profile or one of its facts; the receivers below call it for saves and
-    deletions made anywhere, the admin's forms included.
+    deletions made anywhere, the admin's forms included. The re-match is first owed in the database, in the
+    writer's transaction: if the broker cannot take the task at commit, the change is saved all the same and
+    the periodic drain (or the nightly full re-match) does the re-match later.
     """
+    rematch_request_record(profile_id=profile_id)
     transaction.on_commit(partial(_enqueue_patient_rematch, profile_id))
 
 
@@ -309,13 +318,20 @@ def trial_changed(*, trial_id: int) -> None:
 def _enqueue_patient_rematch(profile_id: int) -> None:
     from recruitment.tasks import rematch_patient  # the tasks module imports this one
 
-    rematch_patient.delay(profile_id)
+    try:
+        rematch_patient.delay(profile_id)
+    except KombuOperationalError:
+        # The change is committed; the user must not see an error for it. The request row stays.
+        log.warning("broker unreachable: the re-match of profile %s waits for the drain", profile_id)
 
 
 def _enqueue_trial_rematch(trial_id: int) -> None:
     from recruitment.tasks import rematch_trial
 
-    rematch_trial.delay(trial_id)
+    try:
+        rematch_trial.delay(trial_id)
+    except KombuOperationalError:
+        log.warning("broker unreachable: trial %s is re-matched by the nightly full re-match", trial_id)
 
 
 @receiver(post_save, sender=PatientProfile, dispatch_uid="profile_saved_rematch")
