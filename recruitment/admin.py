@@ -6,13 +6,16 @@ from django.http import HttpRequest
 from recruitment.models import (
     Biomarker,
     Diagnosis,
+    EnrolmentSnapshot,
     LabResult,
     Match,
     MatchEvent,
     PatientProfile,
     Procedure,
+    SiteAlert,
     SiteMembership,
     SponsorMembership,
+    StaffAlertSetting,
     Therapy,
     User,
 )
@@ -142,3 +145,46 @@ class MatchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by services only; the admin lists them for support and audit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(SiteAlert)
+class SiteAlertAdmin(_ReadOnlyAdmin):
+    """Who was told of which new candidate (by subject code), and when it was read and e-mailed."""
+
+    list_display = ["user", "candidate", "verdict", "created_at", "read_at", "digested_at"]
+    list_filter = ["verdict", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email", "candidate__subject_code"]
+    list_select_related = ["user", "candidate"]
+
+
+@admin.register(StaffAlertSetting)
+class StaffAlertSettingAdmin(_ReadOnlyAdmin):
+    """Each member turns the digest on or off on the site alerts page (which restarts it from that time)."""
+
+    list_display = ["user", "daily_digest", "digest_since", "updated_at"]
+    list_filter = ["daily_digest"]
+    search_fields = ["user__email"]
+
+
+@admin.register(EnrolmentSnapshot)
+class EnrolmentSnapshotAdmin(_ReadOnlyAdmin):
+    """Unsuppressed counts: for administrators only, sponsors see them suppressed on their dashboard."""
+
+    list_display = ["trial", "day", "site", "arm", "consented", "screened", "screen_failed", "enrolled"]
+    list_filter = ["day"]
+    search_fields = ["trial__nct_id", "site__facility"]
+    list_select_related = ["trial", "site", "arm"]
+    date_hierarchy = "day"
