@@ -1,5 +1,6 @@
-"""Sam takes a candidate (who asked to hear from the trial) from matched to enrolled in a real browser, and
-Sophie sees the enrolment count move on the sponsor dashboard (from 0 to the suppressed "1-10")."""
+"""Sam is alerted to a new candidate (who asked to hear from the trial), takes it from matched to enrolled in
+a real browser, and Sophie sees the enrolment count move on the sponsor dashboard (from 0 to the suppressed
+"1-10"), in its table and its chart."""
 
 from pathlib import Path
 
@@ -51,9 +52,15 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     snap(page, screenshots, "site-01-sponsor-before")
 
     sign_in(page, base, sam.email)
-    page.get_by_role("link", name="Candidates").click()
-    page.get_by_role("link", name=nsclc_trial.nct_id).click()
+    # The candidate was taken up when the match was written, and Sam was alerted; no page view created it.
     candidate = Candidate.objects.get(trial=nsclc_trial)
+    page.get_by_role("link", name="Candidates").click()
+    expect(page.locator("#unread-alerts")).to_contain_text("1 unread")
+    page.get_by_role("link", name="Alerts").click()
+    expect(page.locator("#alerts")).to_contain_text(candidate.subject_code)
+    snap(page, screenshots, "site-02-alerts")
+    page.get_by_role("link", name=nsclc_trial.nct_id).click()
+    expect(page.locator("#unread-alerts")).to_have_count(0)
     snap(page, screenshots, "site-02-queue")
     page.get_by_role("link", name=candidate.subject_code).click()
     expect(page.get_by_role("heading", name=f"Candidate {candidate.subject_code}")).to_be_visible()
@@ -77,4 +84,6 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     expect(page.locator("#enrolled-total")).to_contain_text(f"Enrolled: {SMALL}")
     expect(page.locator("#by-cohort")).to_contain_text(SMALL)
     expect(page.get_by_text(candidate.subject_code)).to_have_count(0)
+    expect(page.locator("#chart-cohorts")).to_be_visible()
+    expect(page.locator("#chart-cohorts-data")).to_contain_text(SMALL)
     snap(page, screenshots, "site-07-sponsor-after")
