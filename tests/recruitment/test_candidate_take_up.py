@@ -157,3 +157,9 @@ def test_giving_interest_or_contact_consent_takes_up_a_waiting_match(
     with django_capture_on_commit_callbacks(execute=True):
         sign(later, ConsentDocument.objects.get(purpose=ConsentDocument.Purpose.CONTACT))
     assert Candidate.objects.filter(patient=later).exists()
+
+
+def test_a_full_cohort_takes_no_new_candidates(nsclc_trial, boston_site, sam):
+    arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR cohort", cap=0)
+    matched_patient(nsclc_trial, email="elena@example.org", arm=arm)
+    assert candidates_create(trial_id=nsclc_trial.pk) == []

@@ -6,6 +6,7 @@ Wrong role for a section: 403. Right role but not your site, candidate or trial:
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -19,7 +20,7 @@ from recruitment.suppression import SMALL
 from tests import factories
 from tests.recruitment.consent_helpers import sign
 from tests.recruitment.workflow_helpers import candidate_for
-from trials.models import ConsentDocument
+from trials.models import ConsentDocument, Trial, TrialSite
 
 S = CandidateStatus
 
@@ -320,3 +321,56 @@ def test_the_queue_costs_the_same_queries_for_one_candidate_or_many(client, sam,
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(one)
+
+
+def _place(obj, latitude: str, longitude: str) -> None:
+    obj.latitude, obj.longitude = Decimal(latitude), Decimal(longitude)
+    obj.save(update_fields=["latitude", "longitude"])
+
+
+def test_the_queue_shows_a_distance_band_and_filters_by_distance_without_coordinates(
+    client, sam, nsclc_trial, boston_site
+):
+    _place(boston_site, "42.337", "-71.106")
+    near = candidate_for(nsclc_trial, boston_site, email="near@example.org")
+    far = candidate_for(nsclc_trial, boston_site, email="far@example.org")
+    unplaced = candidate_for(nsclc_trial, boston_site, email="unplaced@example.org")
+    _place(near.patient, "42.3601", "-71.0589")
+    _place(far.patient, "40.7128", "-74.0060")
+    client.force_login(sam)
+    url = reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])
+    page = client.get(url).content.decode()
+    assert "under 10 km" in page
+    assert "250-500 km" in page
+    assert "unknown" in page
+    for coordinate in ("42.36", "71.05", "40.71", "74.00"):
+        assert coordinate not in page
+    within = client.get(url, {"within_km": "25"}).content.decode()
+    assert near.subject_code in within
+    assert far.subject_code not in within
+    assert unplaced.subject_code not in within
+
+
+def test_the_site_home_keeps_trials_that_do_not_recruit_apart_with_their_status(
+    client, sam, nsclc_trial, boston_site
+):
+    closed = factories.TrialSiteFactory.create(
+        site=boston_site,
+        trial__nct_id="NCT05000002",
+        trial__overall_status=Trial.Status.ACTIVE_NOT_RECRUITING,
+    ).trial
+    paused = factories.TrialSiteFactory.create(
+        site=boston_site, trial__nct_id="NCT05000003", status=TrialSite.Status.SUSPENDED
+    ).trial
+    client.force_login(sam)
+    page = client.get(reverse("site:home")).content.decode()
+    recruiting = page[page.index('id="recruiting-trials"') : page.index('id="closed-trials"')]
+    not_recruiting = page[page.index('id="closed-trials"') :]
+    assert nsclc_trial.nct_id in recruiting
+    assert "Site: Recruiting" in recruiting
+    assert closed.nct_id not in recruiting
+    assert "Trial: Active, not recruiting: no new candidates" in not_recruiting
+    assert "Site: Suspended: no new candidates" in not_recruiting
+    assert paused.nct_id in not_recruiting
+    queue = client.get(reverse("site:queue", args=[boston_site.pk, paused.pk])).content.decode()
+    assert "takes no new candidates" in queue
