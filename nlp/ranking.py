@@ -185,7 +185,7 @@ class RankedTrial:
     def summary(self) -> str:
         """One line for a match list: what the trial has in common with the patient, and how they fit."""
         common = ", ".join(self.matched_terms[:5])
-        line = f"In common: {common}." if common else "Nothing in common with the patient's words."
+        line = f"In common: {common}." if common else "No topic words in common."
         outcome = self.eligibility
         if outcome is None:
             return line
@@ -318,7 +318,7 @@ def _rank(
                 outcome,
             )
         )
-    ranked.sort(key=lambda r: (-r.score, -r.bm25, r.nct_id))
+    ranked.sort(key=lambda r: (-r.score, -r.bm25))  # stable: ties keep the order given
     return ranked
 
 

@@ -23,7 +23,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from nlp import terminology
-from nlp.patient_text import extract_patient_facts
 from recruitment.consent_pdf import consent_pdf
 from recruitment.fhir import patient_consents_bundle
 from recruitment.forms import (
@@ -41,7 +40,6 @@ from recruitment.forms import (
     WithdrawForm,
 )
 from recruitment.http import AuthenticatedRequest
-from recruitment.matching.from_text import facts_from_text
 from recruitment.models import (
     Biomarker,
     Consent,
@@ -61,7 +59,7 @@ from recruitment.selectors.consent import (
     patient_consents,
     patient_has_active_consent,
 )
-from recruitment.selectors.portal import PatientMatch, patient_matches
+from recruitment.selectors.portal import PatientMatch, patient_matches, patient_matches_ranked
 from recruitment.services import consent as consent_services
 from recruitment.services.accounts import VerificationError, patient_register, patient_verify_email
 from recruitment.services.consent import ConsentError, consent_give, trial_interest_express
@@ -70,6 +68,12 @@ from recruitment.services.profile import (
     profile_fact_delete,
     profile_fact_save,
     profile_update,
+)
+from recruitment.summary_paste import (
+    MAX_TEXT_LENGTH,
+    PasteError,
+    summary_facts_save,
+    summary_suggestions,
 )
 from trials.models import ConsentDocument, Trial
 
@@ -430,7 +434,7 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @patient_only
 def matches(request: PatientRequest) -> HttpResponse:
     context = {
-        "rows": patient_matches(patient=request.profile),
+        "rows": patient_matches_ranked(patient=request.profile),
         "matching_consent": patient_has_active_consent(patient=request.profile, purpose=Purpose.MATCHING),
     }
     return render(request, "portal/matches.html", context)
@@ -491,89 +495,29 @@ def alerts_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 # "Paste a summary": facts read from the patient's own text, offered for review, added only when ticked.
 
 
-# The only fields a ticked suggestion may set: the values come back from the browser, so never an id.
-PASTE_FIELDS = {
-    "diagnosis": {"code", "label", "presence"},
-    "biomarker": {"gene", "alteration_type", "status", "protein_change"},
-    "therapy": {"drug"},
-    "procedure": {"name", "code"},
-}
-
-
-def _suggestions(text: str) -> list[dict[str, Any]]:
-    facts = facts_from_text(extract_patient_facts(text), today=timezone.localdate())
-    found: list[dict[str, Any]] = []
-    for d in facts.diagnoses:
-        presence = "present" if d.present else "absent"
-        shown = d.label if d.present else f"No {d.label} (ruled out)"
-        found.append(
-            {
-                "kind": "diagnosis",
-                "fields": {"code": d.code, "label": d.label, "presence": presence},
-                "shown": shown,
-            }
-        )
-    for b in facts.biomarkers:
-        change = "" if b.protein_change in ("positive", "negative") else b.protein_change
-        fields = {
-            "gene": b.gene,
-            "alteration_type": b.alteration_type,
-            "status": b.status,
-            "protein_change": change,
-        }
-        found.append(
-            {
-                "kind": "biomarker",
-                "fields": fields,
-                "shown": f"{b.gene} {change} {b.status}".replace("  ", " "),
-            }
-        )
-    for t in facts.therapies:
-        found.append({"kind": "therapy", "fields": {"drug": t.drug}, "shown": t.drug})
-    for p in facts.procedures:
-        found.append({"kind": "procedure", "fields": {"name": p.name, "code": p.code}, "shown": p.name})
-    if facts.ecog is not None:
-        found.append(
-            {
-                "kind": "ecog",
-                "fields": {"ecog": facts.ecog},
-                "shown": f"Performance status (ECOG) {facts.ecog}",
-            }
-        )
-    for item in found:
-        item["value"] = json.dumps({"kind": item["kind"], "fields": item["fields"]})
-        item["label"] = FACT_KINDS[item["kind"]].title if item["kind"] in FACT_KINDS else "About you"
-    return found
-
-
 @patient_only
 def paste_summary(request: PatientRequest) -> HttpResponse:
-    text = request.POST.get("text", "")[:20_000] if request.method == "POST" else ""
+    text = request.POST.get("text", "") if request.method == "POST" else ""
+    picks = request.POST.getlist("pick")
     if request.method == "POST" and "add" in request.POST:
-        added, problems = 0, []
-        for raw in request.POST.getlist("pick"):
-            try:
-                pick = json.loads(raw)
-                kind, fields = str(pick["kind"]), dict(pick["fields"])
-                if kind == "ecog":
-                    profile_update(profile=request.profile, fields={"ecog": int(fields["ecog"])})
-                else:
-                    if not set(fields) <= PASTE_FIELDS.get(kind, set()):
-                        raise ValueError(f"unexpected fields for {kind}")
-                    fact = _fact_kind(kind).model(**fields)
-                    profile_fact_save(profile=request.profile, fact=fact, actor=request.user)
-                added += 1
-            except (ValueError, KeyError, TypeError, Http404):
-                problems.append("One item could not be read; please add it by hand.")
-            except ValidationError as error:
-                problems.extend(f"Not added: {m}" for m in error.messages)
-        for problem in problems:
-            messages.error(request, problem)
-        messages.success(
-            request, f"Added {added} item{'s' if added != 1 else ''} to your profile. Please check them."
-        )
-        return redirect("portal:profile")
-    suggestions = _suggestions(text) if text.strip() else []
-    return render(
-        request, "portal/paste.html", {"text": text, "suggestions": suggestions, "read": bool(text.strip())}
-    )
+        try:
+            added = summary_facts_save(profile=request.profile, picks=picks, actor=request.user)
+        except PasteError as error:
+            for problem in error.problems:
+                messages.error(request, problem)
+            messages.error(request, "Nothing was added. Untick or correct the items above and try again.")
+        else:
+            messages.success(
+                request, f"Added {added} item{'s' if added != 1 else ''} to your profile. Please check them."
+            )
+            return redirect("portal:profile")
+    if len(text) > MAX_TEXT_LENGTH:
+        messages.warning(request, f"Only the first {MAX_TEXT_LENGTH:,} characters were read.")
+    context = {
+        "text": text,
+        "suggestions": summary_suggestions(text, today=timezone.localdate()) if text.strip() else [],
+        "picked": set(picks),
+        "read": bool(text.strip()),
+        "max_length": MAX_TEXT_LENGTH,
+    }
+    return render(request, "portal/paste.html", context)

@@ -46,7 +46,8 @@ _ALTERATION_TYPES = {
 }
 
 
-def _source(finding: Finding) -> str:
+def finding_source(finding: Finding) -> str:
+    """The `source` of a fact read from `finding`: where in the text it was found."""
     return f"text {finding.span[0]}-{finding.span[1]}: {finding.text}"
 
 
@@ -69,7 +70,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
                 f.concept.code,
                 f.concept.label,
                 f.assertion in _OWN,
-                source=_source(f),
+                source=finding_source(f),
             )
         )
     biomarkers = [
@@ -83,7 +84,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
             protein_change=f.alteration or "",
             value=f.value,
             unit=f.unit or "",
-            source=_source(f),
+            source=finding_source(f),
         )
         for index, f in enumerate(patient.of("biomarker"))
         if f.concept is not None and f.assertion != "family"
@@ -96,7 +97,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
             f.value,
             f.unit or "",
             today,
-            source=_source(f),
+            source=finding_source(f),
         )
         for index, f in enumerate(patient.patients_own("lab"))
         if f.concept is not None and f.concept.code and f.value is not None
@@ -106,13 +107,13 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
             f"{ref}:therapy:{index}",
             f.concept.code,
             tuple(drug_classes(f.concept.code)) if f.concept.system == "drug" else (f.concept.code,),
-            source=_source(f),
+            source=finding_source(f),
         )
         for index, f in enumerate(patient.patients_own("therapy"))
         if f.concept is not None
     ]
     procedures = [
-        ProcedureFact(f"{ref}:procedure:{index}", f.concept.code, f.concept.label, source=_source(f))
+        ProcedureFact(f"{ref}:procedure:{index}", f.concept.code, f.concept.label, source=finding_source(f))
         for index, f in enumerate(patient.patients_own("procedure"))
         if f.concept is not None
     ]
@@ -140,10 +141,11 @@ def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:
 def outcome_from_stored(
     overall: str, score: float, criteria: Sequence[Mapping[str, Any]]
 ) -> EligibilityOutcome:
-    """The same from a verdict as stored on a Match (`CriterionVerdict.to_dict` per criterion)."""
+    """The same from a verdict as stored on a Match (`CriterionVerdict.to_dict` per criterion); a field
+    missing from an older or hand-made record counts as not saying anything."""
 
     def texts(*outcomes: Outcome) -> tuple[str, ...]:
-        return tuple(c["text"] for c in criteria if c["outcome"] in outcomes)
+        return tuple(_text(c) for c in criteria if c.get("outcome") in outcomes)
 
     return EligibilityOutcome(
         overall,
@@ -151,29 +153,33 @@ def outcome_from_stored(
         met=texts(Outcome.SATISFIED),
         not_met=texts(Outcome.VIOLATED),
         unknown=texts(Outcome.UNKNOWN),
-        structured_not_met=tuple(c["text"] for c in criteria if _structured(c) and _violated(c)),
+        structured_not_met=tuple(_text(c) for c in criteria if _structured(c) and _violated(c)),
         contradicted=_contradicted_by_registry(criteria),
         not_met_on_disease=tuple(
-            c["text"] for c in criteria if c["section"] == "inclusion" and _violated(c) and _on_disease(c)
+            _text(c) for c in criteria if c.get("section") == "inclusion" and _violated(c) and _on_disease(c)
         ),
     )
 
 
+def _text(criterion: Mapping[str, Any]) -> str:
+    return str(criterion.get("text", ""))
+
+
 def _structured(criterion: Mapping[str, Any]) -> bool:
-    return tuple(criterion["span"]) == (0, 0) and str(criterion["text"]).startswith(_STRUCTURED)
+    return tuple(criterion.get("span", ())) == (0, 0) and _text(criterion).startswith(_STRUCTURED)
 
 
 def _violated(criterion: Mapping[str, Any]) -> bool:
-    return bool(criterion["outcome"] == Outcome.VIOLATED)
+    return bool(criterion.get("outcome") == Outcome.VIOLATED)
 
 
 def _decided_by(criterion: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [a for a in criterion.get("atoms", ()) if a["truth"] in (Truth.MET, Truth.NOT_MET)]
+    return [a for a in criterion.get("atoms", ()) if a.get("truth") in (Truth.MET, Truth.NOT_MET)]
 
 
 def _on_disease(criterion: Mapping[str, Any]) -> bool:
     """Decided only by the patient's diagnoses and biomarkers (the facts cited are of those kinds)."""
-    refs = [e["ref"] for atom in _decided_by(criterion) for e in atom.get("evidence", ())]
+    refs = [str(e.get("ref", "")) for atom in _decided_by(criterion) for e in atom.get("evidence", ())]
     return bool(refs) and all(_ref_kind(ref) in _DISEASE_REFS for ref in refs)
 
 
@@ -189,12 +195,12 @@ def _contradicted_by_registry(criteria: Sequence[Mapping[str, Any]]) -> tuple[st
     "Men and women with ..."), which the parser reads as a sex requirement; the structured field is what the
     sponsor declared.
     """
-    if any(_structured(c) and str(c["text"]).startswith("sex:") for c in criteria):
+    if any(_structured(c) and _text(c).startswith("sex:") for c in criteria):
         return ()
     return tuple(
-        c["text"]
+        _text(c)
         for c in criteria
         if _violated(c)
         and not _structured(c)
-        and all(str(a["reason"]).startswith("sex ") for a in _decided_by(c))
+        and all(str(a.get("reason", "")).startswith("sex ") for a in _decided_by(c))
     )

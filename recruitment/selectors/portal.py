@@ -1,13 +1,20 @@
 """Reads for the patient portal: a patient's own matches, ranked, with the nearest site."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import CharField, Prefetch, QuerySet, Value
 
+from nlp.ranking import TrialText, rank_for_profile
+from recruitment.matching.from_text import outcome_from_stored
 from recruitment.models import (
+    Biomarker,
+    Diagnosis,
     Match,
     PatientProfile,
+    Procedure,
+    Therapy,
     TrialInterest,
 )
 from recruitment.selectors.consent import patient_has_active_consent
@@ -22,6 +29,8 @@ class PatientMatch:
     nearest_site: Site | None
     distance_km: float | None
     interested: bool
+    # Why it stands where it does in the ranked list (nlp.ranking): topic words in common and fit.
+    explanation: str = ""
 
 
 def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -70,3 +79,61 @@ def patient_matches(*, patient: PatientProfile) -> list[PatientMatch]:
         site, distance = _nearest(patient, [ts.site for ts in match.trial.trial_sites.all()])
         rows.append(PatientMatch(match, site, distance, match.trial_id in interested))
     return rows
+
+
+def patient_matches_ranked(*, patient: PatientProfile) -> list[PatientMatch]:
+    """The patient's live matches ordered by nlp.ranking, each with its one-line explanation.
+
+    Relevance is BM25 of the profile's own diagnoses (weighted), genes, drugs and procedures over what each
+    trial is about, scaled by how well the patient fits the stored verdict; ties keep the engine's order
+    (by score).
+    """
+    rows = patient_matches(patient=patient)
+    if not rows:
+        return rows
+    conditions: list[str] = []
+    others: list[str] = []
+    for kind, term in _profile_terms(patient):
+        (conditions if kind == "condition" else others).append(term)
+    trials, outcomes = [], {}
+    for row in rows:
+        match, trial = row.match, row.match.trial
+        key = str(match.pk)  # one entry per match: a trial with several arms has a verdict per arm
+        trials.append(
+            TrialText(
+                key,
+                trial.official_title or trial.brief_title,
+                tuple(str(c) for c in trial.conditions),
+                tuple(str(k) for k in trial.keywords),
+            )
+        )
+        outcomes[key] = outcome_from_stored(match.verdict, match.score, match.criteria)
+    by_key = {str(row.match.pk): row for row in rows}
+    return [
+        replace(by_key[ranked.nct_id], explanation=ranked.summary())
+        for ranked in rank_for_profile(conditions, others, trials, outcomes)
+    ]
+
+
+def _profile_terms(patient: PatientProfile) -> list[tuple[str, str]]:
+    """(kind, term) for the profile's present diagnoses ("condition") and its genes, drugs and procedures
+    ("other"), in one query."""
+
+    def terms(model: Any, kind: str, field: str, **where: Any) -> QuerySet[Any]:
+        kind_value = Value(kind, output_field=CharField())
+        return (
+            model.objects.filter(patient=patient, **where)
+            .order_by()  # the parts of a compound query take no ORDER BY
+            .annotate(kind=kind_value)
+            .values_list("kind", field)
+        )
+
+    diagnoses = terms(Diagnosis, "condition", "label", presence=Diagnosis.Presence.PRESENT)
+    return list(
+        diagnoses.union(
+            terms(Biomarker, "other", "gene"),
+            terms(Therapy, "other", "drug"),
+            terms(Procedure, "other", "name"),
+            all=True,
+        )
+    )

@@ -194,7 +194,7 @@ def test_summary_is_one_line_for_a_match_list():
     line = next(r for r in ranked if r.nct_id == "NCT2").summary()
     assert "\n" not in line
     assert line == "In common: asthma. Possibly eligible: 1 met, 1 to check."
-    assert next(r for r in ranked if r.nct_id == "NCT3").summary().startswith("Nothing in common")
+    assert next(r for r in ranked if r.nct_id == "NCT3").summary().startswith("No topic words in common.")
 
 
 def test_a_structured_profile_ranks_by_its_diagnoses_first():

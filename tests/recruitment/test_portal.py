@@ -309,6 +309,27 @@ class TestMatchesPage:
         assert "The study team will check this with you." in detail
         assert "From your profile: EGFR exon 19 deletion positive" in detail
 
+    def test_the_list_puts_trials_about_her_diagnosis_first_and_says_why(
+        self, elena_client, elena, criteria, documents
+    ):
+        # Same criteria, so the same verdict and engine score: only relevance to her profile tells them apart.
+        trial_with(
+            criteria, EGFR_TRIAL, nct_id="NCT00000001", brief_title="Yoga for fatigue", conditions=["Fatigue"]
+        )
+        trial_with(
+            criteria,
+            EGFR_TRIAL,
+            nct_id="NCT00000002",
+            brief_title="Osimertinib in lung adenocarcinoma",
+            conditions=["Lung Adenocarcinoma"],
+        )
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+        assert page.index("Osimertinib in lung adenocarcinoma") < page.index("Yoga for fatigue")
+        assert "In common: lung, adenocarcinoma" in page
+        assert "No topic words in common." in page
+
     def test_interest_needs_contact_consent_then_is_recorded(self, elena_client, elena, criteria, documents):
         trial = trial_with(criteria, EGFR_TRIAL)
         sign(elena, documents[Purpose.MATCHING])

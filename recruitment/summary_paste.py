@@ -1,0 +1,153 @@
+""" "Paste a summary": profile facts read from a letter, clinic note or the patient's own summary, offered for
+review, and saved only once a person ticks them. Shared by the patient portal and the site candidate page.
+
+Nothing is saved while suggestions are shown; the text itself is never stored. What comes back from the
+browser is a list of ticked suggestions, each a kind and a few whitelisted fields (never an id), so a
+tampered form can only add facts of the allowed kinds to the profile the view already chose.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from nlp.patient_text import Finding, extract_patient_facts
+from recruitment.matching.from_text import facts_from_text, finding_source
+from recruitment.models import (
+    Biomarker,
+    Diagnosis,
+    FactSource,
+    PatientProfile,
+    Procedure,
+    ProfileFact,
+    Therapy,
+    User,
+)
+from recruitment.services.profile import profile_fact_save, profile_update
+
+# Longer pastes are cut here (a long letter is a few thousand characters); the page says so.
+MAX_TEXT_LENGTH = 20_000
+# The only fields a ticked suggestion may set, per kind.
+PASTE_FIELDS: dict[str, tuple[type[ProfileFact], frozenset[str]]] = {
+    "diagnosis": (Diagnosis, frozenset({"code", "label", "presence"})),
+    "biomarker": (Biomarker, frozenset({"gene", "alteration_type", "status", "protein_change"})),
+    "therapy": (Therapy, frozenset({"drug"})),
+    "procedure": (Procedure, frozenset({"name", "code"})),
+}
+KIND_TITLES = {
+    "diagnosis": "Illness or condition",
+    "biomarker": "Tumour test (biomarker)",
+    "therapy": "Medicine or treatment",
+    "procedure": "Operation or procedure",
+    "ecog": "Performance status",
+}
+
+
+class PasteError(Exception):
+    """A ticked suggestion that cannot be saved; nothing from the same confirmation was saved."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One fact offered for review: what it would save, how it reads, and where in the text it came from."""
+
+    kind: str
+    fields: dict[str, Any]
+    shown: str
+    quote: str
+    span: tuple[int, int]
+    confidence: float
+
+    @property
+    def title(self) -> str:
+        return KIND_TITLES[self.kind]
+
+    @property
+    def value(self) -> str:
+        """The checkbox value: the kind and the fields, nothing else."""
+        return json.dumps({"kind": self.kind, "fields": self.fields}, sort_keys=True)
+
+
+def summary_suggestions(text: str, *, today: date) -> list[Suggestion]:
+    """Facts found in `text` that a profile can hold, once each (the surest mention), in text order."""
+    patient = extract_patient_facts(text[:MAX_TEXT_LENGTH])
+    facts = facts_from_text(patient, today=today)
+    by_source = {finding_source(f): f for f in patient.findings}
+    found: list[tuple[str, dict[str, Any], str, Finding]] = []
+    for d in facts.diagnoses:
+        presence = "present" if d.present else "absent"
+        shown = d.label if d.present else f"No {d.label} (ruled out)"
+        fields = {"code": d.code, "label": d.label, "presence": presence}
+        found.append(("diagnosis", fields, shown, by_source[d.source]))
+    for b in facts.biomarkers:
+        change = "" if b.protein_change in ("positive", "negative") else b.protein_change
+        fields = {
+            "gene": b.gene,
+            "alteration_type": b.alteration_type,
+            "status": b.status,
+            "protein_change": change,
+        }
+        shown = " ".join(part for part in (b.gene, change, b.status) if part)
+        found.append(("biomarker", fields, shown, by_source[b.source]))
+    for t in facts.therapies:
+        found.append(("therapy", {"drug": t.drug}, t.drug, by_source[t.source]))
+    for p in facts.procedures:
+        found.append(("procedure", {"name": p.name, "code": p.code}, p.name, by_source[p.source]))
+    grades = patient.of("performance_status")
+    if facts.ecog is not None and grades:
+        surest = max(grades, key=lambda f: f.confidence)  # the one PatientText.ecog reports
+        found.append(("ecog", {"ecog": facts.ecog}, f"Performance status (ECOG) {facts.ecog}", surest))
+    suggestions: dict[str, Suggestion] = {}
+    for kind, fields, shown, finding in found:
+        suggestion = Suggestion(kind, fields, shown, finding.text, finding.span, finding.confidence)
+        kept = suggestions.get(suggestion.value)
+        if kept is None or suggestion.confidence > kept.confidence:
+            suggestions[suggestion.value] = suggestion
+    return sorted(suggestions.values(), key=lambda s: s.span)
+
+
+@transaction.atomic
+def summary_facts_save(
+    *, profile: PatientProfile, picks: Sequence[str], actor: User, source: str = FactSource.SELF_REPORTED
+) -> int:
+    """Save the ticked suggestions to `profile` through the profile services, all or none.
+
+    Raises PasteError listing every pick that cannot be saved (then nothing is saved).
+    """
+    problems: list[str] = []
+    saved = 0
+    for raw in picks:
+        try:
+            kind, fields = _read_pick(raw)
+            if kind == "ecog":
+                profile_update(profile=profile, fields={"ecog": int(fields["ecog"])})
+            else:
+                model, _ = PASTE_FIELDS[kind]
+                profile_fact_save(profile=profile, fact=model(**fields), actor=actor, source=source)
+            saved += 1
+        except (ValueError, KeyError, TypeError):
+            problems.append("One ticked item could not be read; please add it by hand.")
+        except ValidationError as error:
+            problems.extend(f"Not added: {message}" for message in error.messages)
+    if problems:
+        raise PasteError(problems)  # leaving the atomic block with an exception undoes what was saved
+    return saved
+
+
+def _read_pick(raw: str) -> tuple[str, dict[str, Any]]:
+    pick = json.loads(raw)
+    kind, fields = str(pick["kind"]), dict(pick["fields"])
+    allowed = frozenset({"ecog"}) if kind == "ecog" else PASTE_FIELDS[kind][1]
+    if not set(fields) <= allowed:
+        raise ValueError(f"unexpected fields for {kind}")
+    return kind, fields
