@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from recruitment import site_paste_views
 from recruitment import site_views as views
 
 app_name = "site"
@@ -16,4 +17,5 @@ urlpatterns = [
     path("<int:site_id>/trials/<int:trial_id>/fhir.json", views.fhir_export, name="fhir"),
     path("candidates/<int:pk>/", views.candidate_detail, name="candidate"),
     path("candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
+    path("candidates/<int:pk>/paste/", site_paste_views.candidate_paste, name="candidate_paste"),
 ]

@@ -1,0 +1,72 @@
+"""Site staff paste a clinic note or referral letter for one of their candidates; the facts read from it are
+shown for review and only the ticked ones are saved to the patient's profile, as entered by site staff.
+
+The same reading and saving as the patient portal's "paste a summary" (recruitment/summary_paste). Access
+follows the candidate page: site staff only (anyone else: 403), and only for a candidate of one of their
+sites (another site's candidate: 404). Saving goes through the profile services, so the patient is
+re-matched after commit.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from recruitment.http import AuthenticatedRequest
+from recruitment.models import FactSource
+from recruitment.selectors.consent import patient_has_active_consent
+from recruitment.selectors.site import staff_candidate, unread_alert_count
+from recruitment.site_views import site_staff_only
+from recruitment.summary_paste import (
+    MAX_TEXT_LENGTH,
+    PasteError,
+    summary_facts_save,
+    summary_suggestions,
+)
+from trials.models import ConsentDocument
+
+
+@site_staff_only
+@require_http_methods(["GET", "POST"])
+def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    candidate = staff_candidate(user=request.user, pk=pk)
+    if candidate is None:
+        raise Http404("No such candidate at your sites.")
+    patient = candidate.patient
+    # A patient who withdrew matching consent is out of matching: nothing new goes into their profile.
+    if not patient_has_active_consent(patient=patient, purpose=ConsentDocument.Purpose.MATCHING):
+        messages.error(
+            request, "The patient no longer consents to matching; their profile cannot be added to."
+        )
+        return redirect("site:candidate", pk)
+    text = request.POST.get("text", "") if request.method == "POST" else ""
+    picks = request.POST.getlist("pick")
+    if request.method == "POST" and "add" in request.POST:
+        try:
+            added = summary_facts_save(
+                profile=patient, picks=picks, actor=request.user, source=FactSource.SITE_ENTERED
+            )
+        except PasteError as error:
+            for problem in error.problems:
+                messages.error(request, problem)
+            messages.error(request, "Nothing was saved. Untick or correct the items and save again.")
+        else:
+            messages.success(
+                request,
+                f"Saved {added} item{'s' if added != 1 else ''} to the profile of {candidate.subject_code}; "
+                "matching is being updated.",
+            )
+            return redirect("site:candidate", pk)
+    if len(text) > MAX_TEXT_LENGTH:
+        messages.warning(request, f"Only the first {MAX_TEXT_LENGTH:,} characters were read.")
+    context = {
+        "candidate": candidate,
+        "text": text,
+        "suggestions": summary_suggestions(text, today=timezone.localdate()) if text.strip() else [],
+        "picked": set(picks),
+        "read": bool(text.strip()),
+        "max_length": MAX_TEXT_LENGTH,
+        "unread_alerts": unread_alert_count(user=request.user),
+    }
+    return render(request, "site/paste.html", context)

@@ -1,0 +1,143 @@
+"""Site staff paste a clinic note for a candidate: suggestions for review, nothing saved until ticked, saved
+facts marked as entered by site staff; only staff of the candidate's site get there (other staff: 404,
+other roles: 403)."""
+
+import html
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from recruitment.models import Biomarker, Diagnosis, FactSource, Therapy
+from recruitment.services.consent import consent_withdraw
+from tests import factories
+from tests.recruitment.workflow_helpers import candidate_for
+from trials.models import ConsentDocument
+
+NOTE = (
+    "58-year-old woman with lung adenocarcinoma, EGFR exon 19 deletion positive. On osimertinib. "
+    "ECOG 1. No history of diabetes."
+)
+
+
+@pytest.fixture
+def candidate(nsclc_trial, boston_site, sam):
+    return candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+
+
+@pytest.fixture
+def other_site_staff(db):
+    trial_site = factories.TrialSiteFactory.create(site__facility="Denver Lung Clinic")
+    return factories.SiteMembershipFactory.create(user__email="dan@example.org", site=trial_site.site).user
+
+
+def _url(candidate) -> str:
+    return reverse("site:candidate_paste", args=[candidate.pk])
+
+
+def _facts(profile) -> dict[str, int]:
+    profile.refresh_from_db()
+    return {
+        "diagnoses": Diagnosis.objects.filter(patient=profile).count(),
+        "biomarkers": Biomarker.objects.filter(patient=profile).count(),
+        "therapies": Therapy.objects.filter(patient=profile).count(),
+        "ecog": profile.ecog,
+    }
+
+
+def _picks(page: str) -> dict[str, str]:
+    """Checkbox value by the label shown next to it."""
+    values = re.findall(r'name="pick" id="pick-(\d+)" value="([^"]+)"', page)
+    labels = dict(re.findall(r'<label for="pick-(\d+)">([^<]+?) <', page))
+    return {labels[number]: html.unescape(value) for number, value in values}
+
+
+def test_preview_shows_spans_and_confidence_and_saves_nothing(client, sam, candidate):
+    before = _facts(candidate.patient)
+    client.force_login(sam)
+    assert (
+        f'href="{_url(candidate)}"'
+        in client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
+    )
+    page = client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode()
+    assert "checked" not in page
+    picks = _picks(page)
+    assert {"lung adenocarcinoma", "EGFR exon 19 deletion positive", "osimertinib"} <= set(picks)
+    assert "No diabetes mellitus (ruled out)" in picks
+    start = NOTE.index("lung adenocarcinoma")
+    assert f'Read from characters {start}-{start + 19}: "lung adenocarcinoma" (confidence 0.90)' in page
+    assert _facts(candidate.patient) == before
+
+
+def test_confirm_saves_only_the_ticked_facts_as_site_entered_and_rematches_after_commit(
+    client, sam, candidate, django_capture_on_commit_callbacks
+):
+    client.force_login(sam)
+    picks = _picks(client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode())
+    before = _facts(candidate.patient)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            _url(candidate),
+            {
+                "text": NOTE,
+                "add": "1",
+                "pick": [picks["EGFR exon 19 deletion positive"], picks["osimertinib"]],
+            },
+        )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("site:candidate", args=[candidate.pk])
+    after = _facts(candidate.patient)
+    assert after == {**before, "biomarkers": before["biomarkers"] + 1, "therapies": before["therapies"] + 1}
+    egfr = Biomarker.objects.get(patient=candidate.patient, gene="EGFR")
+    drug = Therapy.objects.get(patient=candidate.patient, drug="osimertinib")
+    assert (egfr.source, egfr.entered_by, drug.source) == (
+        FactSource.SITE_ENTERED,
+        sam,
+        FactSource.SITE_ENTERED,
+    )
+    assert callbacks  # the profile change queues the patient's re-match once the transaction commits
+
+
+def test_one_unreadable_pick_saves_nothing_and_keeps_the_note(client, sam, candidate):
+    client.force_login(sam)
+    picks = _picks(client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode())
+    before = _facts(candidate.patient)
+    forged = json.dumps({"kind": "biomarker", "fields": {"id": 1, "gene": "KRAS"}})
+    response = client.post(
+        _url(candidate), {"text": NOTE, "add": "1", "pick": [picks["osimertinib"], forged]}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "could not be read" in page
+    assert "Nothing was saved" in page
+    assert "On osimertinib." in page
+    assert _facts(candidate.patient) == before
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_sites_staff_gets_404(client, other_site_staff, candidate, method):
+    before = _facts(candidate.patient)
+    client.force_login(other_site_staff)
+    response = getattr(client, method)(
+        _url(candidate),
+        {"text": NOTE, "add": "1", "pick": ['{"kind": "therapy", "fields": {"drug": "osimertinib"}}']},
+    )
+    assert response.status_code == 404
+    assert _facts(candidate.patient) == before
+
+
+def test_a_patient_gets_403(client, pat, candidate):
+    client.force_login(pat)
+    assert client.get(_url(candidate)).status_code == 403
+    assert client.post(_url(candidate), {"text": NOTE, "read": "1"}).status_code == 403
+
+
+def test_nothing_is_added_once_the_patient_withdraws_matching_consent(client, sam, candidate):
+    consent_withdraw(patient=candidate.patient, purposes=[ConsentDocument.Purpose.MATCHING])
+    before = _facts(candidate.patient)
+    client.force_login(sam)
+    pick = '{"kind": "therapy", "fields": {"drug": "osimertinib"}}'
+    response = client.post(_url(candidate), {"text": NOTE, "add": "1", "pick": [pick]}, follow=True)
+    assert "no longer consents to matching" in response.content.decode()
+    assert _facts(candidate.patient) == before
