@@ -319,7 +319,8 @@ def _enqueue_patient_rematch(profile_id: int) -> None:
     from recruitment.tasks import rematch_patient  # the tasks module imports this one
 
     try:
-        rematch_patient.delay(profile_id)
+        # No result: the web request that queues it must not wait on the result store as well.
+        rematch_patient.apply_async((profile_id,), ignore_result=True)
     except KombuOperationalError:
         # The change is committed; the user must not see an error for it. The request row stays.
         log.warning("broker unreachable: the re-match of profile %s waits for the drain", profile_id)
@@ -329,7 +330,7 @@ def _enqueue_trial_rematch(trial_id: int) -> None:
     from recruitment.tasks import rematch_trial
 
     try:
-        rematch_trial.delay(trial_id)
+        rematch_trial.apply_async((trial_id,), ignore_result=True)
     except KombuOperationalError:
         log.warning("broker unreachable: trial %s is re-matched by the nightly full re-match", trial_id)
 
