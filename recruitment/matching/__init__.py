@@ -2,6 +2,8 @@
 
 from recruitment.matching.engine import (
     ArmSpec,
+    CompiledTrial,
+    Session,
     TrialSpec,
     evaluate,
     evaluate_cohort,
@@ -34,6 +36,7 @@ __all__ = [
     "AtomResult",
     "BiomarkerFact",
     "CohortVerdict",
+    "CompiledTrial",
     "CriterionVerdict",
     "DiagnosisFact",
     "Evidence",
@@ -42,6 +45,7 @@ __all__ = [
     "Overall",
     "PatientFacts",
     "ProcedureFact",
+    "Session",
     "Settle",
     "TherapyFact",
     "TrialSpec",

@@ -56,6 +56,37 @@ class Context:
     section: str = "inclusion"
 
 
+# Two atoms that agree on the fields `truth_key` reads have the same truth for any patient, whatever their
+# wording or place in the text, and the engine evaluates them once per patient. Those are the fields the
+# handlers below read to decide truth (the text only for biomarkers, the section only for conditions); a
+# handler that starts reading another field must add it to the key.
+# Atoms made from the trial's registered conditions rather than from its eligibility text.
+REGISTERED_CONDITION_RULE = "registry.condition"
+
+
+def truth_key(atom: Atom, section: str) -> str:
+    """What decides the atom's truth, as a string (it hashes once, and atoms are compared by it per patient).
+
+    Every free-text part is a repr, so that no field's content can pass for a separator.
+    """
+    concept, window = atom.concept, atom.window
+    what = None if concept is None else (concept.system, concept.code, concept.label)
+    when = None if window is None else (window.amount, window.unit, window.relation)
+    return (
+        f"{atom.kind}|{atom.checkable:d}|{what!r}|{atom.comparator!r}|{atom.value!r}|{atom.value_high!r}|"
+        f"{atom.values!r}|{atom.unit!r}|{atom.uln_multiple!r}|{atom.lln_multiple!r}|{atom.alteration!r}|"
+        f"{atom.assay!r}|{when!r}|{section if atom.kind == 'condition' else ''}|"
+        f"{atom.rule_id == REGISTERED_CONDITION_RULE:d}|{atom.text if atom.kind == 'biomarker' else ''!r}"
+    )
+
+
+def answered_without_facts(atom: Atom) -> bool:
+    """Whether the atom's result is the same for every patient (unreadable, not checkable or not coded)."""
+    if not atom.checkable or atom.kind in ("other", "life_expectancy"):
+        return True
+    return atom.kind not in _HANDLERS or atom.concept is None
+
+
 def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
     if not atom.checkable and atom.concept is None:
         # Text the parser could not read at all may exclude anyone: that is unknown, not "the site checks it".
@@ -169,6 +200,10 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
     if wanted == "second_malignancy" or (wanted == "cancer" and ctx.section == "exclusion"):
         return second_malignancy(atom, ctx)
     present = [d for d in ctx.facts.diagnoses if d.present]
+    if not present and atom.rule_id == REGISTERED_CONDITION_RULE:
+        # The registry lists what the trial studies, not what it excludes: with no diagnosis on file, even a
+        # history confirmed complete says nothing about which cancer the patient is seeking a trial for.
+        return _unknown(atom, "no diagnosis on file", "question", f"Have you been diagnosed with {label}?")
     matching = [d for d in present if _dx_matches(d.code, wanted)]
     undated = []
     for dx in matching:

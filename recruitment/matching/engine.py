@@ -3,19 +3,25 @@
 Inclusion criteria must be met, exclusion criteria must not be; unknown stays unknown all the way up, so a
 trial is eligible (everything settled in the patient's favour), possibly eligible (nothing against, something
 unknown) or ineligible (something against).
+
+A trial is compiled once (`CompiledTrial`): its trees become functions over a `Session`, one patient on one
+evaluation date, in which each distinct atom is evaluated once and its result reused by every criterion and
+trial that states it again (age >= 18, ECOG 0-1 and the usual organ-function labs recur in most trials).
+Matching many trials first asks `violated` (the truth of each criterion, stopping at the first one that rules
+the patient out) and builds the full explanation (`match`) only for the trials the patient may enter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from nlp.model import And, Atom, Criterion, Except, Node, Not, iter_atoms, node_from_dict
-from recruitment.matching.atoms import Context, evaluate_atom
+from nlp.model import And, Atom, Criterion, Except, Node, Not, node_from_dict
+from recruitment.matching.atoms import Context, answered_without_facts, evaluate_atom, truth_key
 from recruitment.matching.facts import PatientFacts
-from recruitment.matching.logic import Truth, all_of, any_of, except_, negate
+from recruitment.matching.logic import Truth, except_, negate
 from recruitment.matching.results import (
     AtomResult,
     CohortVerdict,
@@ -28,83 +34,176 @@ from recruitment.matching.results import (
 
 # Criteria about the disease itself decide more than housekeeping ones when ranking possible matches.
 _DECISIVE_KINDS = frozenset({"condition", "biomarker"})
+_MET, _NOT_MET, _UNKNOWN, _NOT_CHECKABLE = Truth.MET, Truth.NOT_MET, Truth.UNKNOWN, Truth.NOT_CHECKABLE
+_OUTCOMES = {
+    section: {
+        _MET: Outcome.SATISFIED if section == "inclusion" else Outcome.VIOLATED,
+        _NOT_MET: Outcome.VIOLATED if section == "inclusion" else Outcome.SATISFIED,
+        _UNKNOWN: Outcome.UNKNOWN,
+        _NOT_CHECKABLE: Outcome.NOT_CHECKABLE,
+    }
+    for section in ("inclusion", "exclusion")
+}
 
 
-def evaluate_tree(
-    node: Node, facts: PatientFacts, *, today: date, section: str = "inclusion"
-) -> tuple[Truth, tuple[AtomResult, ...]]:
-    results: list[AtomResult] = []
-    truth = _node(node, Context(facts, today, section), results)
-    return truth, tuple(results)
+class Session:
+    """One patient on one evaluation date: every distinct atom is evaluated at most once.
+
+    Results are keyed by what decides them (`atoms.truth_key`, plus the wording for the explanation), so a
+    session may be shared by any number of compiled trials; it must not outlive a change of the facts.
+    """
+
+    __slots__ = ("_contexts", "_results", "_truths", "facts", "today")
+
+    def __init__(self, facts: PatientFacts, today: date) -> None:
+        self.facts, self.today = facts, today
+        self._contexts = {section: Context(facts, today, section) for section in ("inclusion", "exclusion")}
+        self._truths: dict[str, Truth] = {}
+        self._results: dict[str, AtomResult] = {}
+
+    def truth(self, leaf: _Leaf) -> Truth:
+        found = self._truths.get(leaf.key)
+        return found if found is not None else self.result(leaf).truth
+
+    def result(self, leaf: _Leaf) -> AtomResult:
+        found = self._results.get(leaf.explain_key)
+        if found is None:
+            found = leaf.evaluate(self._contexts[leaf.section])
+            self._results[leaf.explain_key] = found
+            self._truths[leaf.key] = found.truth
+        elif found.span != leaf.atom.span:
+            found = AtomResult(
+                found.text, leaf.atom.span, found.truth, found.reason, found.evidence, found.settle
+            )
+        return found
 
 
-def _node(node: Node, ctx: Context, results: list[AtomResult], *, in_exception: bool = False) -> Truth:
-    if isinstance(node, Atom):
-        result = evaluate_atom(node, ctx)
-        if in_exception and result.truth is Truth.NOT_CHECKABLE:
+_NO_FACTS = {section: Context(PatientFacts(), date.min, section) for section in ("inclusion", "exclusion")}
+
+
+class _Leaf:
+    """An atom where it stands in a tree, with the keys its results are shared under within a session."""
+
+    __slots__ = ("atom", "constant", "explain_key", "in_exception", "key", "section")
+
+    def __init__(self, atom: Atom, section: str, in_exception: bool) -> None:
+        self.atom, self.section, self.in_exception = atom, section, in_exception
+        self.key = f"{in_exception:d}{truth_key(atom, section)}"
+        self.explain_key = f"{self.key}|{atom.text!r}"
+        # Atoms no profile can answer get the same result for everyone: computed here, once.
+        self.constant = self.evaluate(_NO_FACTS[section]) if answered_without_facts(atom) else None
+
+    def evaluate(self, ctx: Context) -> AtomResult:
+        result = evaluate_atom(self.atom, ctx)
+        if self.in_exception and result.truth is _NOT_CHECKABLE:
             # Dropping an unanswerable part of an exception would widen it and silently let patients in.
             result = replace(
                 result,
-                truth=Truth.UNKNOWN,
-                settle=Settle("question", f"Does this exception apply: {node.text}?"),
+                truth=_UNKNOWN,
+                settle=Settle("question", f"Does this exception apply: {self.atom.text}?"),
             )
-        results.append(result)
-        return result.truth
+        return result
+
+
+TruthFn = Callable[[Session], Truth]
+
+
+def _all(children: tuple[TruthFn, ...]) -> TruthFn:
+    """Kleene And, stopping at the first child not met; not-checkable children drop out."""
+
+    def evaluate(session: Session) -> Truth:
+        checked = unknown = False
+        for child in children:
+            value = child(session)
+            if value is _NOT_MET:
+                return _NOT_MET
+            if value is _UNKNOWN:
+                checked = unknown = True
+            elif value is _MET:
+                checked = True
+        return _UNKNOWN if unknown else _MET if checked else _NOT_CHECKABLE
+
+    return evaluate
+
+
+def _any(children: tuple[TruthFn, ...]) -> TruthFn:
+    """Kleene Or, stopping at the first child met; not-checkable children drop out."""
+
+    def evaluate(session: Session) -> Truth:
+        checked = unknown = False
+        for child in children:
+            value = child(session)
+            if value is _MET:
+                return _MET
+            if value is _UNKNOWN:
+                checked = unknown = True
+            elif value is _NOT_MET:
+                checked = True
+        return _UNKNOWN if unknown else _NOT_MET if checked else _NOT_CHECKABLE
+
+    return evaluate
+
+
+def _compile(node: Node, section: str, in_exception: bool, leaves: list[_Leaf]) -> TruthFn:
+    """The tree as a function of the session; appends its atoms to `leaves` in reading order."""
+    if isinstance(node, Atom):
+        leaf = _Leaf(node, section, in_exception)
+        leaves.append(leaf)
+        if leaf.constant is not None:
+            value = leaf.constant.truth
+            return lambda session: value
+        return lambda session: session.truth(leaf)
     if isinstance(node, Not):
-        return negate(_node(node.child, ctx, results, in_exception=in_exception))
+        child = _compile(node.child, section, in_exception, leaves)
+        return lambda session: negate(child(session))
     if isinstance(node, Except):
-        main = _node(node.main, ctx, results, in_exception=in_exception)
-        return except_(main, _node(node.exception, ctx, results, in_exception=True))
-    values = [_node(child, ctx, results, in_exception=in_exception) for child in node.children]
-    return all_of(values) if isinstance(node, And) else any_of(values)
+        main = _compile(node.main, section, in_exception, leaves)
+        exception = _compile(node.exception, section, True, leaves)
+        return lambda session: except_(main(session), exception(session))
+    children = tuple(_compile(child, section, in_exception, leaves) for child in node.children)
+    return _all(children) if isinstance(node, And) else _any(children)
 
 
-def _outcome(section: str, truth: Truth) -> Outcome:
-    if truth is Truth.NOT_CHECKABLE:
-        return Outcome.NOT_CHECKABLE
-    if truth is Truth.UNKNOWN:
-        return Outcome.UNKNOWN
-    wanted = Truth.MET if section == "inclusion" else Truth.NOT_MET
-    return Outcome.SATISFIED if truth is wanted else Outcome.VIOLATED
+class _CompiledTree:
+    __slots__ = ("leaves", "truth")
+
+    def __init__(self, node: Node, section: str) -> None:
+        leaves: list[_Leaf] = []
+        self.truth = _compile(node, section, False, leaves)
+        self.leaves = tuple(leaves)
+
+    def explain(self, session: Session) -> tuple[Truth, tuple[AtomResult, ...]]:
+        return self.truth(session), tuple(leaf.constant or session.result(leaf) for leaf in self.leaves)
 
 
-def evaluate_criterion(criterion: Criterion, facts: PatientFacts, *, today: date) -> CriterionVerdict:
-    truth, atoms = evaluate_tree(criterion.tree, facts, today=today, section=criterion.section)
-    tree_atoms = iter_atoms(criterion.tree)
-    return CriterionVerdict(
-        section=criterion.section,
-        text=criterion.text,
-        span=criterion.span,
-        truth=truth,
-        outcome=_outcome(criterion.section, truth),
-        atoms=atoms,
-        weight=2 if any(a.kind in _DECISIVE_KINDS for a in tree_atoms) else 1,
-        needs_review=any(a.review for a in tree_atoms),
-    )
+class _CompiledCriterion:
+    __slots__ = ("criterion", "decisive", "needs_review", "outcomes", "tree", "weight")
 
+    def __init__(self, criterion: Criterion) -> None:
+        self.criterion = criterion
+        self.tree = _CompiledTree(criterion.tree, criterion.section)
+        self.outcomes = _OUTCOMES[criterion.section]
+        atoms = [leaf.atom for leaf in self.tree.leaves]
+        self.decisive = any(a.kind in _DECISIVE_KINDS for a in atoms)
+        self.weight = 2 if self.decisive else 1
+        self.needs_review = any(a.review for a in atoms)
 
-def score(overall: Overall, criteria: Iterable[CriterionVerdict]) -> float:
-    """1 for eligible, 0 for ineligible; possible matches rank between by their weighted share settled."""
-    if overall is Overall.ELIGIBLE:
-        return 1.0
-    if overall is Overall.INELIGIBLE:
-        return 0.0
-    counted = [c for c in criteria if c.outcome in (Outcome.SATISFIED, Outcome.UNKNOWN)]
-    total = sum(c.weight for c in counted)
-    settled = sum(c.weight for c in counted if c.outcome is Outcome.SATISFIED)
-    return round(0.5 + 0.49 * settled / total, 4) if total else 0.5
+    def outcome(self, session: Session) -> Outcome:
+        return self.outcomes[self.tree.truth(session)]
 
-
-def evaluate(criteria: Sequence[Criterion], facts: PatientFacts, *, today: date) -> TrialVerdict:
-    verdicts = tuple(evaluate_criterion(c, facts, today=today) for c in criteria)
-    outcomes = {v.outcome for v in verdicts}
-    if Outcome.VIOLATED in outcomes:
-        overall = Overall.INELIGIBLE
-    elif Outcome.UNKNOWN in outcomes:
-        overall = Overall.POSSIBLY_ELIGIBLE
-    else:
-        overall = Overall.ELIGIBLE
-    return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts)
+    def explain(self, session: Session) -> CriterionVerdict:
+        truth, atoms = self.tree.explain(session)
+        criterion = self.criterion
+        return CriterionVerdict(
+            section=criterion.section,
+            text=criterion.text,
+            span=criterion.span,
+            truth=truth,
+            outcome=self.outcomes[truth],
+            atoms=atoms,
+            weight=self.weight,
+            needs_review=self.needs_review,
+        )
 
 
 @dataclass(frozen=True)
@@ -127,27 +226,125 @@ class TrialSpec:
     arms: tuple[ArmSpec, ...] = ()
 
 
+class _CompiledArm:
+    __slots__ = ("arm", "tree", "unreadable")
+
+    def __init__(self, arm: ArmSpec) -> None:
+        self.arm, self.tree, self.unreadable = arm, None, False
+        if arm.definition:
+            try:
+                self.tree = _CompiledTree(node_from_dict(dict(arm.definition)), "inclusion")
+            except (KeyError, TypeError, ValueError):
+                # A hand-edited definition that is not a criteria tree must not stop matching the other arms.
+                self.unreadable = True
+
+    def verdict(self, session: Session, enrolled: int) -> CohortVerdict:
+        """Whether the patient fits the arm's stratum, and whether the arm takes new candidates."""
+        arm = self.arm
+        if self.tree is not None:
+            truth, atoms = self.tree.explain(session)
+        else:
+            truth, atoms = (_UNKNOWN if self.unreadable else _MET), ()
+        if self.unreadable:
+            accepting, reason = not arm.is_suspended, "stratum definition unreadable; the site assigns"
+        elif arm.is_suspended:
+            accepting, reason = False, "cohort suspended"
+        elif arm.cap is not None and enrolled >= arm.cap:
+            accepting, reason = False, f"cohort full ({enrolled}/{arm.cap})"
+        else:
+            accepting, reason = (
+                True,
+                "no stratum definition" if not arm.definition else f"stratum {truth.value}",
+            )
+        return CohortVerdict(arm.id, arm.label, truth, accepting, reason, atoms)
+
+
+def score(overall: Overall, criteria: Iterable[CriterionVerdict]) -> float:
+    """1 for eligible, 0 for ineligible; possible matches rank between by their weighted share settled."""
+    if overall is Overall.ELIGIBLE:
+        return 1.0
+    if overall is Overall.INELIGIBLE:
+        return 0.0
+    counted = [c for c in criteria if c.outcome in (Outcome.SATISFIED, Outcome.UNKNOWN)]
+    total = sum(c.weight for c in counted)
+    settled = sum(c.weight for c in counted if c.outcome is Outcome.SATISFIED)
+    return round(0.5 + 0.49 * settled / total, 4) if total else 0.5
+
+
+class CompiledTrial:
+    """A trial's criteria and arms compiled for evaluation; build one per trial version and reuse it."""
+
+    __slots__ = ("_arms", "_criteria", "_screening", "criteria", "spec")
+
+    def __init__(self, spec: TrialSpec, criteria: Sequence[Criterion]) -> None:
+        self.spec = spec
+        self.criteria = tuple(criteria)
+        self._criteria = tuple(_CompiledCriterion(c) for c in self.criteria)
+        # Disease and biomarker inclusion criteria rule out most patients, so the first pass asks them first.
+        self._screening = tuple(
+            sorted(self._criteria, key=lambda c: not (c.decisive and c.criterion.section == "inclusion"))
+        )
+        self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+
+    def violated(self, session: Session) -> Criterion | None:
+        """A criterion that makes the patient ineligible; None when none does (then `match` explains).
+
+        The cheap first pass: truths only, no explanation, up to the first violated criterion.
+        """
+        for criterion in self._screening:
+            if criterion.outcome(session) is Outcome.VIOLATED:
+                return criterion.criterion
+        return None
+
+    def evaluate(self, session: Session) -> TrialVerdict:
+        """The verdict on the criteria, every criterion explained."""
+        verdicts = tuple(c.explain(session) for c in self._criteria)
+        outcomes = {v.outcome for v in verdicts}
+        if Outcome.VIOLATED in outcomes:
+            overall = Overall.INELIGIBLE
+        elif Outcome.UNKNOWN in outcomes:
+            overall = Overall.POSSIBLY_ELIGIBLE
+        else:
+            overall = Overall.ELIGIBLE
+        return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts)
+
+    def match(self, session: Session, *, enrolled: Mapping[int, int] | None = None) -> TrialVerdict:
+        """The trial verdict plus cohort assignment; closed trials and full/suspended cohorts take no one new.
+
+        `enrolled` maps arm id to the number already enrolled (enrolment is tracked elsewhere).
+        """
+        verdict = self.evaluate(session)
+        counts = enrolled or {}
+        cohorts = tuple(arm.verdict(session, counts.get(arm.arm.id, 0)) for arm in self._arms)
+        if not self.spec.is_open:
+            return replace(verdict, cohorts=cohorts, accepting=False, closed_reason="trial not recruiting")
+        if cohorts and not any(c.assignable for c in cohorts):
+            reason = (
+                "no open cohort fits"
+                if any(c.accepting for c in cohorts)
+                else "all cohorts full or suspended"
+            )
+            return replace(verdict, cohorts=cohorts, accepting=False, closed_reason=reason)
+        return replace(verdict, cohorts=cohorts)
+
+
+def evaluate_tree(
+    node: Node, facts: PatientFacts, *, today: date, section: str = "inclusion"
+) -> tuple[Truth, tuple[AtomResult, ...]]:
+    return _CompiledTree(node, section).explain(Session(facts, today))
+
+
+def evaluate_criterion(criterion: Criterion, facts: PatientFacts, *, today: date) -> CriterionVerdict:
+    return _CompiledCriterion(criterion).explain(Session(facts, today))
+
+
+def evaluate(criteria: Sequence[Criterion], facts: PatientFacts, *, today: date) -> TrialVerdict:
+    return CompiledTrial(TrialSpec(0, True), criteria).evaluate(Session(facts, today))
+
+
 def evaluate_cohort(arm: ArmSpec, facts: PatientFacts, *, today: date, enrolled: int = 0) -> CohortVerdict:
     """Whether the patient fits the arm's stratum, and whether the arm takes new candidates."""
-    unreadable = False
-    if arm.definition:
-        try:
-            definition = node_from_dict(dict(arm.definition))
-        except (KeyError, TypeError, ValueError):
-            # A hand-edited definition that is not a criteria tree must not stop matching the other arms.
-            definition, unreadable = None, True
-        truth, atoms = evaluate_tree(definition, facts, today=today) if definition else (Truth.UNKNOWN, ())
-    else:
-        truth, atoms = Truth.MET, ()
-    if unreadable:
-        accepting, reason = not arm.is_suspended, "stratum definition unreadable; the site assigns"
-    elif arm.is_suspended:
-        accepting, reason = False, "cohort suspended"
-    elif arm.cap is not None and enrolled >= arm.cap:
-        accepting, reason = False, f"cohort full ({enrolled}/{arm.cap})"
-    else:
-        accepting, reason = True, "no stratum definition" if not arm.definition else f"stratum {truth.value}"
-    return CohortVerdict(arm.id, arm.label, truth, accepting, reason, atoms)
+    return _CompiledArm(arm).verdict(Session(facts, today), enrolled)
 
 
 def match_trial(
@@ -158,20 +355,5 @@ def match_trial(
     today: date,
     enrolled: Mapping[int, int] | None = None,
 ) -> TrialVerdict:
-    """The trial verdict plus cohort assignment; closed trials and full/suspended cohorts take no one new.
-
-    `enrolled` maps arm id to the number already enrolled (enrolment is tracked elsewhere).
-    """
-    verdict = evaluate(criteria, facts, today=today)
-    counts = enrolled or {}
-    cohorts = tuple(
-        evaluate_cohort(arm, facts, today=today, enrolled=counts.get(arm.id, 0)) for arm in trial.arms
-    )
-    if not trial.is_open:
-        return replace(verdict, cohorts=cohorts, accepting=False, closed_reason="trial not recruiting")
-    if cohorts and not any(c.assignable for c in cohorts):
-        reason = (
-            "no open cohort fits" if any(c.accepting for c in cohorts) else "all cohorts full or suspended"
-        )
-        return replace(verdict, cohorts=cohorts, accepting=False, closed_reason=reason)
-    return replace(verdict, cohorts=cohorts)
+    """One trial for one patient; callers matching many pairs compile trials once and share sessions."""
+    return CompiledTrial(trial, criteria).match(Session(facts, today), enrolled=enrolled)

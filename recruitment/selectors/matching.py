@@ -20,6 +20,7 @@ from recruitment.matching import (
     TherapyFact,
     TrialSpec,
 )
+from recruitment.matching.engine import CompiledTrial
 from recruitment.models import (
     Biomarker,
     Diagnosis,
@@ -137,11 +138,13 @@ def patient_facts_many(*, profiles: Iterable[PatientProfile]) -> dict[int, Patie
 
 @dataclass(frozen=True)
 class TrialToMatch:
-    """An open trial as the engine needs it: its arms as specs and its live criteria as nlp trees."""
+    """An open trial as the engine needs it: its arms as specs, its live criteria as nlp trees, and both
+    compiled once for evaluation."""
 
     trial: Trial
     spec: TrialSpec
     criteria: tuple[Criterion, ...]
+    compiled: CompiledTrial
 
 
 def _criterion(record: EligibilityCriterion) -> Criterion:
@@ -165,21 +168,20 @@ def trials_for_matching(*, trial_ids: Iterable[int] | None = None) -> list[Trial
     )
     if trial_ids is not None:
         trials = trials.filter(pk__in=list(trial_ids))
-    return [
-        TrialToMatch(
-            trial=trial,
-            spec=TrialSpec(
-                id=trial.pk,
-                is_open=trial.is_open,
-                arms=tuple(
-                    ArmSpec(arm.pk, arm.label, arm.biomarker_definition, arm.cap, arm.is_suspended)
-                    for arm in trial.arms.all()
-                ),
-            ),
-            criteria=tuple(_criterion(record) for record in trial.criteria.all()),
-        )
-        for trial in trials
-    ]
+    return [_trial_to_match(trial) for trial in trials]
+
+
+def _trial_to_match(trial: Trial) -> TrialToMatch:
+    spec = TrialSpec(
+        id=trial.pk,
+        is_open=trial.is_open,
+        arms=tuple(
+            ArmSpec(arm.pk, arm.label, arm.biomarker_definition, arm.cap, arm.is_suspended)
+            for arm in trial.arms.all()
+        ),
+    )
+    criteria = tuple(_criterion(record) for record in trial.criteria.all())
+    return TrialToMatch(trial=trial, spec=spec, criteria=criteria, compiled=CompiledTrial(spec, criteria))
 
 
 def live_matches(*, patient: PatientProfile) -> list[Match]:

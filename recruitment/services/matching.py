@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from recruitment.matching import CohortVerdict, Outcome, Overall, PatientFacts, TrialVerdict, match_trial
+from recruitment.matching import CohortVerdict, PatientFacts, Session, TrialVerdict
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
 from recruitment.models import (
     Biomarker,
@@ -60,14 +60,14 @@ def _match_values(verdict: TrialVerdict, cohort: CohortVerdict | None) -> dict[s
 
 
 def _produced(
-    candidate: TrialToMatch, facts: PatientFacts, *, today: date, enrolled: Mapping[int, int]
+    candidate: TrialToMatch, session: Session, *, enrolled: Mapping[int, int]
 ) -> tuple[dict[tuple[int, int | None], dict[str, Any]], str]:
     """The matches the engine produces for one trial (one per assignable stratum, or one for the trial),
-    and, when it produces none, why."""
-    verdict = match_trial(candidate.spec, candidate.criteria, facts, today=today, enrolled=enrolled)
-    if verdict.overall is Overall.INELIGIBLE:
-        failed = next(c for c in verdict.criteria if c.outcome is Outcome.VIOLATED)
+    and, when it produces none, why. Only a trial the patient may enter is explained in full."""
+    failed = candidate.compiled.violated(session)
+    if failed is not None:
         return {}, f"ineligible: {failed.section} criterion {failed.text[:200]!r}"
+    verdict = candidate.compiled.match(session, enrolled=enrolled)
     if not verdict.accepting:
         return {}, verdict.closed_reason
     stratified = {arm.id for arm in candidate.spec.arms if arm.definition}
@@ -108,8 +108,9 @@ def match_upsert_for_patient(
                 keep = index.trials_for(facts) | {match.trial_id for match in live}
                 candidates = [c for c in candidates if c.trial.pk in keep]
             counts = enrolled if enrolled is not None else arm_enrolled_counts()
+            session = Session(facts, today)
             for candidate in candidates:
-                matches, reason = _produced(candidate, facts, today=today, enrolled=counts)
+                matches, reason = _produced(candidate, session, enrolled=counts)
                 produced.update(matches)
                 reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
         else:
@@ -236,7 +237,7 @@ def _trial_chunk_settle(
             elif candidate is not None:
                 patient = facts[profile.pk]
                 if profile.pk in holders or PatientKeys.of(patient, today).admits(requirements):
-                    produced, reason = _produced(candidate, patient, today=today, enrolled=enrolled)
+                    produced, reason = _produced(candidate, Session(patient, today), enrolled=enrolled)
             if not produced and profile.pk not in live:
                 continue
             events += _matches_settle(
