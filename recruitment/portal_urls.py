@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from recruitment import fhir_import_views
 from recruitment import portal_views as views
 
 app_name = "portal"
@@ -13,6 +14,8 @@ urlpatterns = [
     path("verify/<str:token>/", views.verify, name="verify"),
     path("profile/", views.profile, name="profile"),
     path("profile/paste/", views.paste_summary, name="paste"),
+    path("profile/import/", fhir_import_views.portal_import, name="fhir_import"),
+    path("profile/import/review/", fhir_import_views.portal_review, name="fhir_review"),
     path("profile/<slug:kind>/add/", views.fact_edit, name="fact_add"),
     path("profile/<slug:kind>/<int:pk>/", views.fact_edit, name="fact_edit"),
     path("profile/<slug:kind>/<int:pk>/delete/", views.fact_delete, name="fact_delete"),

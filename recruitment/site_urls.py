@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from recruitment import fhir_import_views
 from recruitment import site_paste_views
 from recruitment import site_views as views
 
@@ -18,4 +19,6 @@ urlpatterns = [
     path("candidates/<int:pk>/", views.candidate_detail, name="candidate"),
     path("candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
     path("candidates/<int:pk>/paste/", site_paste_views.candidate_paste, name="candidate_paste"),
+    path("candidates/<int:pk>/import/", fhir_import_views.site_import, name="fhir_import"),
+    path("candidates/<int:pk>/import/review/", fhir_import_views.site_review, name="fhir_review"),
 ]

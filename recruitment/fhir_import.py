@@ -1,0 +1,1133 @@
+"""FHIR R4 import of one patient's Bundle into profile facts, for a person to review before anything is saved.
+
+`bundle_read` parses and validates the Bundle (with fhir.resources) and maps what the matcher can use to
+proposed facts, each naming the resource it came from:
+
+- Patient: birth date, sex, phone, address lines and postcode (the name is shown for an identity check only).
+- Condition: SNOMED CT, ICD-10-CM or text, linked to the diagnosis vocabulary of nlp.terminology; a refuted
+  condition becomes "ruled out"; the stage from Condition.stage or a stage-group Observation.
+- Observation: ECOG (LOINC 89247-1); genomic variants (genomics reporting IG: gene studied, amino-acid change
+  p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
+  results in UCUM units with their reference range.
+- MedicationStatement / MedicationRequest (RxNorm display or text, linked to the drug vocabulary), Procedure.
+
+Anything wrong with the Bundle (not JSON, not a Bundle, invalid resources, a second Patient, an unknown unit,
+an impossible value) raises `BundleError` listing every problem by entry index, resource id and field; nothing
+is proposed then. Resources that are valid but of no use to matching (an Encounter, a resolved entry in error,
+a heart rate) are listed as skipped, with the reason, so the reviewer sees what was left out.
+
+`fhir_import_confirm` saves the facts the person kept, in one transaction, as source "imported".
+"""
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError as PydanticValidationError
+
+from nlp import terminology
+from nlp.units import UnitError, convert
+from recruitment.models import (
+    Biomarker,
+    Diagnosis,
+    FactSource,
+    LabResult,
+    PatientProfile,
+    Procedure,
+    ProfileFact,
+    Therapy,
+    User,
+)
+from recruitment.models.profile import STAGE_PATTERN
+from recruitment.services.profile import profile_fact_save, profile_update
+
+MAX_BUNDLE_BYTES = 5 * 1024 * 1024
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+UCUM = "http://unitsofmeasure.org"
+HGNC = "http://www.genenames.org/geneId"
+
+SYSTEM_NAMES = {LOINC: "LOINC", SNOMED: "SNOMED CT", ICD10CM: "ICD-10-CM", ICD10: "ICD-10", HGNC: "HGNC"}
+
+ECOG_LOINC = "89247-1"
+VARIANT_LOINC = "69548-6"
+STAGE_GROUP_LOINCS = {"21908-9", "21902-2", "21914-7"}  # clinical, pathological, other stage group
+GENE_STUDIED = "48018-6"
+PROTEIN_CHANGE = "48005-3"
+DNA_CHANGE_TYPE = "48019-4"
+CLINICAL_SIGNIFICANCE = "53037-8"
+# ECOG answers in LOINC's answer list LL529-9.
+ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
+PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004"}  # present, positive (LOINC, SNOMED)
+ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000"}  # absent, negative
+EQUIVOCAL_ANSWERS = {"LA4259-3", "42425007", "LA11884-6"}  # equivocal, indeterminate
+PATHOGENIC = {"LA6668-3", "LA26332-9"}  # pathogenic, likely pathogenic
+UNCERTAIN = {"LA26333-7"}
+BENIGN = {"LA26334-5", "LA6675-8"}  # likely benign, benign
+# Sequence Ontology change types -> our alteration types.
+SO_CHANGE_TYPES = {
+    "SO:0000159": Biomarker.Alteration.DELETION,
+    "SO:0000667": Biomarker.Alteration.INSERTION,
+    "SO:1000032": Biomarker.Alteration.MUTATION,  # delins
+    "SO:1000002": Biomarker.Alteration.MUTATION,  # substitution
+    "SO:0001019": Biomarker.Alteration.AMPLIFICATION,  # copy number variation, reported as a gain
+    "SO:0001565": Biomarker.Alteration.FUSION,
+}
+# HGNC ids of the genes trials most often name, for variant reports that give the id without the symbol.
+HGNC_IDS = {
+    "HGNC:3236": "EGFR",
+    "HGNC:3430": "ERBB2",
+    "HGNC:6407": "KRAS",
+    "HGNC:7989": "NRAS",
+    "HGNC:1097": "BRAF",
+    "HGNC:427": "ALK",
+    "HGNC:10261": "ROS1",
+    "HGNC:9967": "RET",
+    "HGNC:7029": "MET",
+    "HGNC:8975": "PIK3CA",
+    "HGNC:3467": "ESR1",
+    "HGNC:1100": "BRCA1",
+    "HGNC:1101": "BRCA2",
+    "HGNC:11998": "TP53",
+}
+
+
+@dataclass(frozen=True)
+class Marker:
+    gene: str
+    alteration_type: str
+    measure: str = ""
+
+
+# Tumour-marker Observations (mCODE tumor marker test) by LOINC code.
+TUMOUR_MARKERS = {
+    "40556-3": Marker("ESR1", Biomarker.Alteration.EXPRESSION, "IHC"),
+    "16112-5": Marker("ESR1", Biomarker.Alteration.EXPRESSION, "IHC"),
+    "40557-1": Marker("PGR", Biomarker.Alteration.EXPRESSION, "IHC"),
+    "16113-3": Marker("PGR", Biomarker.Alteration.EXPRESSION, "IHC"),
+    "18474-7": Marker("ERBB2", Biomarker.Alteration.EXPRESSION, "IHC"),
+    "85319-2": Marker("ERBB2", Biomarker.Alteration.EXPRESSION, "IHC"),
+    "48676-1": Marker("ERBB2", Biomarker.Alteration.EXPRESSION),
+    "85318-4": Marker("ERBB2", Biomarker.Alteration.AMPLIFICATION, "FISH"),
+    "62862-8": Marker("MSI", Biomarker.Alteration.SIGNATURE),
+    "81695-9": Marker("MSI", Biomarker.Alteration.SIGNATURE),
+    "94076-7": Marker("TMB", Biomarker.Alteration.SIGNATURE),
+}
+# Upper bounds, in the vocabulary's unit, beyond which a lab value is a data error rather than a result.
+LAB_CEILINGS = {
+    "anc": 200,
+    "platelets": 5000,
+    "haemoglobin": 30,
+    "wbc": 1000,
+    "creatinine": 40,
+    "bun": 300,
+    "crcl": 300,
+    "egfr_lab": 250,
+    "bilirubin": 80,
+    "ast": 50000,
+    "alt": 50000,
+    "alp": 20000,
+    "albumin": 10,
+    "inr": 20,
+    "pt": 300,
+    "aptt": 500,
+    "hba1c": 25,
+    "glucose": 2000,
+    "lvef": 100,
+    "qtc": 1000,
+    "psa": 100000,
+    "testosterone": 5000,
+    "potassium": 15,
+    "magnesium": 20,
+    "tsh": 1000,
+    "bmi": 150,
+}
+SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-done", "not-taken", "draft", "revoked"}
+ONE_LETTER = {
+    "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
+    "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S",
+    "Thr": "T", "Trp": "W", "Tyr": "Y", "Val": "V", "Ter": "*",
+}  # fmt: skip
+FACT_MODELS: dict[str, type[ProfileFact]] = {
+    "diagnosis": Diagnosis,
+    "biomarker": Biomarker,
+    "lab": LabResult,
+    "therapy": Therapy,
+    "procedure": Procedure,
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the Bundle, located for the person who has to fix the export."""
+
+    entry: int | None
+    resource: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = [f"entry {self.entry}" if self.entry is not None else "Bundle"]
+        if self.resource:
+            where.append(f"({self.resource})")
+        if self.field:
+            where.append(self.field)
+        return f"{' '.join(where)}: {self.message}"
+
+
+class BundleError(Exception):
+    """The Bundle cannot be imported; `problems` says where and why."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class ProposedFact:
+    """One fact to import. `kind` is a profile field group ("profile") or a fact model; `values` are the
+    model fields, JSON-serialisable (dates as ISO strings) so that the proposal can wait in the session."""
+
+    key: str
+    kind: str
+    summary: str
+    source: str
+    entry: int
+    values: dict[str, Any]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    entry: int
+    source: str
+    reason: str
+
+
+@dataclass
+class ImportPreview:
+    """What a Bundle would add: the record's name (for an identity check), facts, and resources left out."""
+
+    patient_name: str
+    patient_source: str
+    facts: list[ProposedFact] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "ImportPreview":
+        data = json.loads(text)
+        return cls(
+            patient_name=data["patient_name"],
+            patient_source=data["patient_source"],
+            facts=[ProposedFact(**fact) for fact in data["facts"]],
+            skipped=[Skipped(**item) for item in data["skipped"]],
+        )
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, entry: int | None, resource: str, field_name: str, message: str) -> None:
+        self.items.append(Problem(entry, resource, field_name, message))
+
+
+def _dig(value: Any, *path: str | int) -> Any:
+    for step in path:
+        if value is None:
+            return None
+        if isinstance(step, int):
+            value = value[step] if isinstance(value, list) and len(value) > step else None
+        else:
+            value = value.get(step) if isinstance(value, dict) else None
+    return value
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    return [c for c in (_dig(concept, "coding") or []) if isinstance(c, dict)]
+
+
+def _code_in(concept: Any, system: str) -> str | None:
+    return next(
+        (c.get("code") for c in _codings(concept) if c.get("system") == system and c.get("code")), None
+    )
+
+
+def _codes(concept: Any) -> set[str]:
+    return {c["code"] for c in _codings(concept) if c.get("code")}
+
+
+def _texts(concept: Any) -> list[str]:
+    """Human-readable names of a CodeableConcept: its text, then each coding's display."""
+    texts = [concept.get("text")] if isinstance(concept, dict) and concept.get("text") else []
+    texts += [c["display"] for c in _codings(concept) if c.get("display")]
+    return [str(text) for text in texts]
+
+
+def _label(concept: Any) -> str:
+    texts = _texts(concept)
+    if texts:
+        return texts[0]
+    coding = next(iter(_codings(concept)), {})
+    system = SYSTEM_NAMES.get(coding.get("system", ""), coding.get("system", ""))
+    return f"{system} {coding.get('code', '')}".strip() or "(no code)"
+
+
+_SEMANTIC_TAG = re.compile(r"\s*\((disorder|finding|procedure|morphologic abnormality|situation)\)\s*$", re.I)
+
+
+def _parse_date(value: Any) -> date | None:
+    if not value:
+        return None
+    text = str(value)
+    try:
+        if len(text) == 4:
+            return date(int(text), 1, 1)
+        if len(text) == 7:
+            return date(int(text[:4]), int(text[5:7]), 1)
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+def _ucum(unit: str) -> str:
+    """UCUM as written in FHIR -> the notation nlp.units reads: 10*9/L -> 10^9/L, annotations dropped
+    ({cells}/uL -> /uL), the eGFR body-surface annotation kept as 1.73m^2."""
+    text = unit.strip().replace("{1.73_m2}", "1.73m^2")
+    text = re.sub(r"10\*(\d+)", r"10^\1", text)
+    text = re.sub(r"\{[^}]*\}", "", text)
+    return text or "1"
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+class _Reader:
+    """Walks the entries of one validated Bundle, collecting proposals, skipped resources and problems."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self.problems = _Problems()
+        self.facts: list[ProposedFact] = []
+        self.skipped: list[Skipped] = []
+        self.patient_refs: set[str] = set()
+        self.by_reference: dict[str, dict[str, Any]] = {}
+        self.stage_groups: list[tuple[int, str, str]] = []
+        for index, entry in enumerate(entries):
+            resource = entry["resource"]
+            ref = f"{resource['resourceType']}/{resource.get('id', '')}"
+            self.by_reference[ref] = resource
+            if entry.get("fullUrl"):
+                self.by_reference[entry["fullUrl"]] = resource
+            if resource["resourceType"] == "Patient":
+                self.patient_refs |= {ref, entry.get("fullUrl") or ref}
+            resource.setdefault("_entry", index)
+
+    @staticmethod
+    def source(resource: Mapping[str, Any]) -> str:
+        return f"{resource['resourceType']}/{resource.get('id') or '(no id)'}"
+
+    def propose(
+        self, resource: Mapping[str, Any], kind: str, summary: str, values: dict[str, Any], note: str = ""
+    ) -> None:
+        entry = resource["_entry"]
+        key = f"{entry}.{sum(1 for fact in self.facts if fact.entry == entry)}"
+        self.facts.append(ProposedFact(key, kind, summary, self.source(resource), entry, values, note))
+
+    def skip(self, resource: Mapping[str, Any], reason: str) -> None:
+        self.skipped.append(Skipped(resource["_entry"], self.source(resource), reason))
+
+    def problem(self, resource: Mapping[str, Any], field_name: str, message: str) -> None:
+        self.problems.add(resource["_entry"], self.source(resource), field_name, message)
+
+    def day(self, resource: Mapping[str, Any], field_name: str, value: Any) -> str | None:
+        """An ISO date from a FHIR date or dateTime; a date in the future or before 1900 is a problem."""
+        parsed = _parse_date(value)
+        if parsed is None:
+            return None
+        if parsed > timezone.localdate():
+            self.problem(resource, field_name, f"{value} is in the future.")
+            return None
+        if parsed.year < 1900:
+            self.problem(resource, field_name, f"{value} is before 1900.")
+            return None
+        return parsed.isoformat()
+
+    def check_subject(self, resource: Mapping[str, Any]) -> bool:
+        reference = _dig(resource, "subject", "reference") or _dig(resource, "patient", "reference")
+        if reference and reference not in self.patient_refs:
+            self.problem(resource, "subject", f"refers to {reference}, not to this Bundle's patient.")
+            return False
+        return True
+
+    def skipped_status(self, resource: Mapping[str, Any]) -> bool:
+        status = resource.get("status")
+        if status in SKIPPED_STATUSES:
+            self.skip(resource, f"status is {status}")
+            return True
+        return False
+
+    # Resources ---------------------------------------------------------------------------------------------
+
+    def patient(self, resource: Mapping[str, Any]) -> str:
+        names = resource.get("name") or []
+        official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+        full_name = official.get("text") or " ".join([*official.get("given", []), official.get("family", "")])
+        birth = self.day(resource, "birthDate", resource.get("birthDate"))
+        if birth:
+            self.propose(resource, "profile", f"Born {birth}", {"birth_date": birth})
+        if resource.get("gender") in ("female", "male"):
+            self.propose(resource, "profile", f"Sex: {resource['gender']}", {"sex": resource["gender"]})
+        phone = next(
+            (
+                t.get("value")
+                for t in resource.get("telecom", [])
+                if t.get("system") == "phone" and t.get("value")
+            ),
+            None,
+        )
+        if phone:
+            self.propose(resource, "profile", f"Phone: {phone}", {"phone": phone[:40]})
+        address = next(iter(resource.get("address", [])), None)
+        if address:
+            lines = ", ".join([*address.get("line", []), address.get("city", ""), address.get("state", "")])
+            lines = ", ".join(part.strip() for part in lines.split(",") if part.strip())
+            if lines:
+                self.propose(resource, "profile", f"Address: {lines}", {"address": lines[:300]})
+            if address.get("postalCode"):
+                postcode = str(address["postalCode"])[:30]
+                self.propose(resource, "profile", f"Postcode: {postcode}", {"postcode": postcode})
+        return " ".join(full_name.split())
+
+    def condition(self, resource: Mapping[str, Any]) -> None:
+        verification = _codes(resource.get("verificationStatus"))
+        if "entered-in-error" in verification:
+            self.skip(resource, "verification status is entered-in-error")
+            return
+        concept, how = self.diagnosis_concept(resource.get("code"))
+        if concept is None:
+            self.skip(
+                resource, f"condition {_label(resource.get('code'))!r} is not in our diagnosis vocabulary"
+            )
+            return
+        absent = "refuted" in verification
+        values: dict[str, Any] = {
+            "code": concept.code,
+            "label": concept.label,
+            "presence": Diagnosis.Presence.ABSENT if absent else Diagnosis.Presence.PRESENT,
+        }
+        onset = self.day(
+            resource, "onsetDateTime", resource.get("onsetDateTime") or _dig(resource, "onsetPeriod", "start")
+        )
+        recorded = self.day(resource, "recordedDate", resource.get("recordedDate"))
+        if onset or recorded:
+            values["diagnosed_on"] = onset or recorded
+        stage = next(
+            (s for s in (self.stage_text(_dig(item, "summary")) for item in resource.get("stage", [])) if s),
+            "",
+        )
+        if stage:
+            values["stage"] = stage
+        summary = ("Ruled out: " if absent else "") + concept.label
+        if stage:
+            summary += f", stage {stage}"
+        if values.get("diagnosed_on"):
+            summary += f", diagnosed {values['diagnosed_on']}"
+        self.propose(resource, "diagnosis", summary, values, note=f"{_label(resource.get('code'))} ({how})")
+
+    @staticmethod
+    def diagnosis_concept(code: Any) -> tuple[Any, str]:
+        """Our diagnosis for a Condition.code: its words first (SNOMED displays are the most specific), then
+        the ICD-10 code exactly, then its three-character category."""
+        for text in _texts(code):
+            for wording in _condition_wordings(_SEMANTIC_TAG.sub("", text)):
+                found, how = terminology.link(wording, "condition")
+                if found is not None and found.system == "diagnosis":
+                    return found, f"matched on its name as {wording!r} ({how})"
+        icd = _code_in(code, ICD10CM) or _code_in(code, ICD10)
+        if icd:
+            exact = _diagnoses_by_icd(icd.upper())
+            if exact:
+                return exact, f"ICD-10 {icd}"
+            category = _diagnoses_by_icd(icd.upper()[:3], category=True)
+            if category:
+                return category, f"ICD-10 category {icd[:3]}"
+        return None, ""
+
+    @staticmethod
+    def stage_text(concept: Any) -> str:
+        for text in [*_texts(concept), *_codes(concept)]:
+            candidate = re.sub(r"^(stage|ajcc)\s*", "", text.strip(), flags=re.I).upper()
+            if candidate in {"1", "2", "3", "4"}:
+                candidate = "I" * int(candidate) if candidate != "4" else "IV"
+            if STAGE_PATTERN.fullmatch(candidate):
+                return candidate
+        return ""
+
+    def observation(self, resource: Mapping[str, Any]) -> None:
+        if self.skipped_status(resource):
+            return
+        code = resource.get("code")
+        loincs = {str(c["code"]) for c in _codings(code) if c.get("system") == LOINC and c.get("code")}
+        profiles = " ".join(_dig(resource, "meta", "profile") or [])
+        if ECOG_LOINC in loincs:
+            self.ecog(resource)
+        elif VARIANT_LOINC in loincs or ("genomics-reporting" in profiles and "variant" in profiles):
+            self.variant(resource)
+        elif loincs & STAGE_GROUP_LOINCS:
+            stage = self.stage_text(resource.get("valueCodeableConcept"))
+            if stage:
+                self.stage_groups.append((resource["_entry"], self.source(resource), stage))
+            else:
+                self.skip(resource, "stage group not in the I-IV form")
+        elif loincs & TUMOUR_MARKERS.keys():
+            self.tumour_marker(resource, TUMOUR_MARKERS[next(iter(loincs & TUMOUR_MARKERS.keys()))])
+        elif any("PD-L1" in text.upper() or "PDL1" in text.upper() for text in _texts(code)):
+            measure = "CPS" if any("CPS" in t or "combined" in t.lower() for t in _texts(code)) else "TPS"
+            self.tumour_marker(resource, Marker("CD274", Biomarker.Alteration.EXPRESSION, measure))
+        else:
+            self.lab(resource, loincs)
+
+    def ecog(self, resource: Mapping[str, Any]) -> None:
+        value = resource.get("valueInteger")
+        if value is None:
+            value = next(
+                (ECOG_ANSWERS[c] for c in _codes(resource.get("valueCodeableConcept")) if c in ECOG_ANSWERS),
+                None,
+            )
+        if value is None:
+            self.problem(
+                resource, "value[x]", "an ECOG observation needs a value 0-5 (valueInteger or LA code)."
+            )
+            return
+        if not 0 <= int(value) <= 5:
+            self.problem(resource, "valueInteger", f"ECOG performance status runs from 0 to 5, not {value}.")
+            return
+        values: dict[str, Any] = {"ecog": int(value)}
+        assessed = self.day(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
+        if assessed:
+            values["ecog_assessed_on"] = assessed
+        self.propose(
+            resource,
+            "profile",
+            f"ECOG performance status {value}" + (f" ({assessed})" if assessed else ""),
+            values,
+        )
+
+    def variant(self, resource: Mapping[str, Any]) -> None:
+        components = {
+            code: component
+            for component in resource.get("component", [])
+            for code in _codes(component.get("code"))
+        }
+        gene_concept = _dig(components.get(GENE_STUDIED), "valueCodeableConcept")
+        gene = _gene_symbol(gene_concept)
+        if gene is None:
+            label = _label(gene_concept) if gene_concept else "missing"
+            self.problem(
+                resource, "component[gene-studied]", f"gene {label!r} is not an HGNC symbol we know."
+            )
+            return
+        value_codes = _codes(resource.get("valueCodeableConcept"))
+        significance = _codes(_dig(components.get(CLINICAL_SIGNIFICANCE), "valueCodeableConcept"))
+        interpretation = (
+            _texts(resource.get("interpretation", [{}])[0]) if resource.get("interpretation") else []
+        )
+        alteration: str
+        if value_codes & ABSENT_ANSWERS:
+            status, alteration = Biomarker.Status.NEGATIVE, Biomarker.Alteration.WILD_TYPE
+        elif significance & BENIGN:
+            self.skip(resource, f"{gene} variant classified benign or likely benign")
+            return
+        else:
+            status = Biomarker.Status.EQUIVOCAL if significance & UNCERTAIN else Biomarker.Status.POSITIVE
+            alteration = self.alteration(components, interpretation)
+        protein = _one_letter_protein_change(
+            next(iter(_codes(_dig(components.get(PROTEIN_CHANGE), "valueCodeableConcept"))), "")
+            or next(iter(_texts(_dig(components.get(PROTEIN_CHANGE), "valueCodeableConcept"))), "")
+        )
+        values = {
+            "gene": gene,
+            "alteration_type": alteration,
+            "protein_change": protein,
+            "status": status,
+            "assay": _label(resource.get("method"))[:100] if resource.get("method") else "",
+        }
+        tested = self.day(
+            resource, "effectiveDateTime", resource.get("effectiveDateTime") or resource.get("issued")
+        )
+        if tested:
+            values["tested_on"] = tested
+        significance_text = _texts(_dig(components.get(CLINICAL_SIGNIFICANCE), "valueCodeableConcept"))
+        summary = f"{gene} {protein or Biomarker.Alteration(alteration).label.lower()}: {status}"
+        note = ", ".join([*significance_text[:1], *interpretation[:1]])
+        self.propose(resource, "biomarker", summary, values, note=note)
+
+    @staticmethod
+    def alteration(components: Mapping[str, Any], interpretation: list[str]) -> str:
+        change_type = _codes(_dig(components.get(DNA_CHANGE_TYPE), "valueCodeableConcept"))
+        for so_code, alteration in SO_CHANGE_TYPES.items():
+            if so_code in change_type:
+                return alteration
+        words = " ".join(interpretation).lower()
+        for word, alteration in (
+            ("amplif", Biomarker.Alteration.AMPLIFICATION),
+            ("fusion", Biomarker.Alteration.FUSION),
+            ("rearrang", Biomarker.Alteration.FUSION),
+            ("deletion", Biomarker.Alteration.DELETION),
+            ("insertion", Biomarker.Alteration.INSERTION),
+        ):
+            if word in words:
+                return alteration
+        return Biomarker.Alteration.MUTATION
+
+    def tumour_marker(self, resource: Mapping[str, Any], marker: Marker) -> None:
+        codes = _codes(resource.get("valueCodeableConcept"))
+        quantity = resource.get("valueQuantity")
+        values: dict[str, Any] = {
+            "gene": marker.gene,
+            "alteration_type": marker.alteration_type,
+            "measure": marker.measure,
+        }
+        if codes & PRESENT_ANSWERS:
+            values["status"] = Biomarker.Status.POSITIVE
+        elif codes & ABSENT_ANSWERS:
+            values["status"] = Biomarker.Status.NEGATIVE
+        elif codes & EQUIVOCAL_ANSWERS:
+            values["status"] = Biomarker.Status.EQUIVOCAL
+        elif quantity is not None:
+            value = _decimal(quantity.get("value"))
+            unit = quantity.get("code") or quantity.get("unit") or ""
+            if value is None or value < 0:
+                self.problem(resource, "valueQuantity.value", f"{quantity.get('value')!r} is not a result.")
+                return
+            if unit == "%" and value > 100:
+                self.problem(resource, "valueQuantity.value", f"{value}% is more than 100%.")
+                return
+            values.update(
+                value=str(value),
+                unit=unit[:20],
+                status=Biomarker.Status.POSITIVE if value > 0 else Biomarker.Status.NEGATIVE,
+            )
+            if marker.gene == "CD274":
+                values["status"] = Biomarker.Status.POSITIVE if value >= 1 else Biomarker.Status.NEGATIVE
+        else:
+            self.skip(resource, "tumour marker without a positive/negative answer or a number")
+            return
+        if marker.gene == "MSI" and values["status"] == Biomarker.Status.POSITIVE:
+            values["protein_change"] = "MSI-H"
+        tested = self.day(
+            resource, "effectiveDateTime", resource.get("effectiveDateTime") or resource.get("issued")
+        )
+        if tested:
+            values["tested_on"] = tested
+        shown = f"{values['value']} {values['unit']}".strip() if "value" in values else values["status"]
+        self.propose(
+            resource,
+            "biomarker",
+            f"{marker.gene} {marker.measure} {shown}".replace("  ", " "),
+            values,
+            note=_label(resource.get("code")),
+        )
+
+    def lab(self, resource: Mapping[str, Any], loincs: set[str]) -> None:
+        lab = next((lab for lab in terminology.labs().values() if lab.loinc in loincs), None)
+        categories = {c for concept in resource.get("category", []) for c in _codes(concept)}
+        if lab is None and "laboratory" not in categories:
+            self.skip(
+                resource, f"{_label(resource.get('code'))!r} is not a laboratory result used for matching"
+            )
+            return
+        quantity = resource.get("valueQuantity")
+        if quantity is None:
+            self.skip(resource, "laboratory result without a numeric value")
+            return
+        value = _decimal(quantity.get("value"))
+        if value is None:
+            self.problem(resource, "valueQuantity.value", "a laboratory result needs a number.")
+            return
+        if quantity.get("system") not in (None, UCUM):
+            self.problem(
+                resource, "valueQuantity.system", f"units must be UCUM ({UCUM}), not {quantity['system']}."
+            )
+            return
+        unit = _ucum(quantity.get("code") or quantity.get("unit") or "")
+        if value < 0:
+            self.problem(
+                resource, "valueQuantity.value", f"{value} {unit}: a laboratory value cannot be negative."
+            )
+            return
+        if lab is not None and lab.unit == "1":
+            if unit != "1":
+                self.problem(
+                    resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
+                )
+                return
+        elif lab is not None:
+            try:
+                canonical = convert(float(value), unit, lab.unit, analyte=lab.code)
+            except UnitError as error:
+                self.problem(resource, "valueQuantity.code", f"unit {unit!r} for {lab.label}: {error}.")
+                return
+            ceiling = LAB_CEILINGS.get(lab.code)
+            if ceiling is not None and canonical > ceiling:
+                self.problem(
+                    resource,
+                    "valueQuantity.value",
+                    f"{value} {unit} of {lab.label} is not a plausible result (above {ceiling} {lab.unit}).",
+                )
+                return
+        elif unit:
+            try:
+                convert(1.0, unit, unit)
+            except UnitError as error:
+                self.problem(resource, "valueQuantity.code", f"unit {unit!r}: {error}.")
+                return
+        collected = self.day(
+            resource,
+            "effectiveDateTime",
+            resource.get("effectiveDateTime") or _dig(resource, "effectivePeriod", "start"),
+        )
+        if collected is None:
+            self.problem(resource, "effective[x]", "a laboratory result needs the date it was collected.")
+            return
+        values: dict[str, Any] = {
+            "analyte": (lab.label if lab else _label(resource.get("code")))[:100],
+            "loinc": lab.loinc if lab else next(iter(sorted(loincs)), ""),
+            "value": str(value),
+            "unit": unit[:30],
+            "collected_on": collected,
+        }
+        reference = next(iter(resource.get("referenceRange", [])), None)
+        for bound, name in (("low", "reference_low"), ("high", "reference_high")):
+            limit = _dig(reference, bound)
+            if limit is None:
+                continue
+            limit_value = _decimal(limit.get("value"))
+            limit_unit = _ucum(limit.get("code") or limit.get("unit") or unit)
+            try:
+                in_unit = (
+                    convert(float(limit_value), limit_unit, unit)
+                    if limit_value is not None and limit_unit != unit
+                    else limit_value
+                )
+            except UnitError as error:
+                self.problem(resource, f"referenceRange.{bound}", f"unit {limit_unit!r}: {error}.")
+                return
+            if in_unit is None or in_unit < 0:
+                self.problem(
+                    resource, f"referenceRange.{bound}", "a reference limit needs a non-negative number."
+                )
+                return
+            values[name] = f"{round(Decimal(str(in_unit)), 4).normalize():f}"
+        range_text = ""
+        if "reference_low" in values or "reference_high" in values:
+            range_text = f" (reference {values.get('reference_low', '')}-{values.get('reference_high', '')})"
+        self.propose(
+            resource,
+            "lab",
+            f"{values['analyte']} {value} {unit} on {collected}{range_text}",
+            values,
+            note=_label(resource.get("code")),
+        )
+
+    def medication(self, resource: Mapping[str, Any]) -> None:
+        if self.skipped_status(resource):
+            return
+        concept = resource.get("medicationCodeableConcept")
+        reference = _dig(resource, "medicationReference", "reference")
+        if concept is None and reference:
+            medication = self.by_reference.get(reference) or self.contained(resource, reference)
+            concept = medication.get("code") if medication else None
+            if medication is None:
+                self.problem(resource, "medicationReference", f"{reference} is not in the Bundle.")
+                return
+        if not concept or not _texts(concept):
+            self.problem(resource, "medication[x]", "the medication has no name (text or coding display).")
+            return
+        drug, how = _drug(concept)
+        values: dict[str, Any] = {"drug": drug}
+        if resource["resourceType"] == "MedicationRequest":
+            started = self.day(resource, "authoredOn", resource.get("authoredOn"))
+            ended = None
+        else:
+            started = self.day(
+                resource,
+                "effective[x]",
+                resource.get("effectiveDateTime") or _dig(resource, "effectivePeriod", "start"),
+            )
+            ended = self.day(resource, "effectivePeriod.end", _dig(resource, "effectivePeriod", "end"))
+        if started:
+            values["started_on"] = started
+        if ended:
+            values["ended_on"] = ended
+        when = f", from {started}" if started else ""
+        when += f" to {ended}" if ended else (" (ongoing)" if resource.get("status") == "active" else "")
+        self.propose(resource, "therapy", f"{drug}{when}", values, note=f"{_label(concept)} ({how})")
+
+    @staticmethod
+    def contained(resource: Mapping[str, Any], reference: str) -> dict[str, Any] | None:
+        if not reference.startswith("#"):
+            return None
+        return next((c for c in resource.get("contained", []) if c.get("id") == reference[1:]), None)
+
+    def procedure(self, resource: Mapping[str, Any]) -> None:
+        if self.skipped_status(resource):
+            return
+        name = _SEMANTIC_TAG.sub("", _label(resource.get("code")))
+        concept, how = terminology.link(name, "procedure")
+        values: dict[str, Any] = {"name": name[:200], "code": concept.code if concept else ""}
+        performed = self.day(
+            resource,
+            "performed[x]",
+            resource.get("performedDateTime") or _dig(resource, "performedPeriod", "start"),
+        )
+        if performed:
+            values["performed_on"] = performed
+        note = f"{concept.label} ({how})" if concept else "not in our procedure vocabulary: kept as written"
+        self.propose(
+            resource, "procedure", name + (f" on {performed}" if performed else ""), values, note=note
+        )
+
+    def attach_stage_groups(self) -> None:
+        """mCODE reports the stage as an Observation of its own: it belongs to the one cancer diagnosis."""
+        cancers = [
+            fact
+            for fact in self.facts
+            if fact.kind == "diagnosis"
+            and fact.values["presence"] == Diagnosis.Presence.PRESENT
+            and (
+                terminology.is_a(fact.values["code"], "cancer")
+                or terminology.is_a(fact.values["code"], "solid_tumour")
+            )
+        ]
+        for entry, source, stage in self.stage_groups:
+            if len(cancers) != 1:
+                reason = f"stage group, but {len(cancers)} cancer diagnoses: which one it stages is unclear"
+                self.skipped.append(Skipped(entry, source, reason))
+                continue
+            if cancers[0].values.get("stage"):
+                self.skipped.append(Skipped(entry, source, f"stage group; {cancers[0].source} has its stage"))
+                continue
+            cancer = cancers[0]
+            index = self.facts.index(cancer)
+            values = {**cancer.values, "stage": stage}
+            self.facts[index] = ProposedFact(
+                cancer.key,
+                cancer.kind,
+                f"{cancer.summary}, stage {stage} (from {source})",
+                cancer.source,
+                cancer.entry,
+                values,
+                cancer.note,
+            )
+
+    def keep_latest_ecog(self) -> None:
+        """A record may hold a series of ECOG scores; the profile keeps one, the most recent."""
+        scores = [fact for fact in self.facts if "ecog" in fact.values]
+        if len(scores) < 2:
+            return
+        latest = max(scores, key=lambda fact: fact.values.get("ecog_assessed_on", ""))
+        for fact in scores:
+            if fact is not latest:
+                self.facts.remove(fact)
+                self.skipped.append(
+                    Skipped(fact.entry, fact.source, f"older ECOG score (the latest is in {latest.source})")
+                )
+
+    def validate_models(self) -> None:
+        """Run the models' own checks now, so that the review never offers a fact the save would refuse."""
+        for fact in self.facts:
+            try:
+                if fact.kind == "profile":
+                    profile = PatientProfile(**_typed(PatientProfile, fact.values))
+                    profile.clean_fields(
+                        exclude=[f.name for f in PatientProfile._meta.fields if f.name not in fact.values]
+                    )
+                else:
+                    model = FACT_MODELS[fact.kind]
+                    instance = model(**_typed(model, fact.values))
+                    instance.full_clean(exclude=["patient"])
+            except ValidationError as error:
+                for field_name, messages in error.message_dict.items():
+                    self.problems.add(fact.entry, fact.source, field_name, " ".join(messages))
+
+
+def _typed(model: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values from the session (JSON) converted back to what the model fields hold."""
+    typed: dict[str, Any] = {}
+    for name, value in values.items():
+        internal = model._meta.get_field(name).get_internal_type()
+        if value is not None and internal == "DateField":
+            typed[name] = date.fromisoformat(value)
+        elif value is not None and internal == "DecimalField":
+            typed[name] = Decimal(value)
+        else:
+            typed[name] = value
+    return typed
+
+
+_CANCER_WORDS = re.compile(r"carcinoma|malignant|neoplasm|cancer|tumou?r", re.I)
+
+
+def _condition_wordings(text: str) -> list[str]:
+    """SNOMED CT names put the site last ("Adenocarcinoma of lung"); our vocabulary puts it first ("lung
+    adenocarcinoma"). Try the name as written, reordered, and as "<site> cancer" for a primary cancer named
+    by a morphology we do not list ("Infiltrating duct carcinoma of breast"). A secondary (metastatic)
+    neoplasm is never read as a cancer of the site it spread to."""
+    wordings = [text]
+    head, of, site = text.partition(" of ")
+    if of and site and "secondary" not in text.lower() and "metasta" not in text.lower():
+        wordings.append(f"{site} {head.lower()}")
+        if _CANCER_WORDS.search(head):
+            wordings.append(f"{site} cancer")
+    return wordings
+
+
+def _diagnoses_by_icd(code: str, *, category: bool = False) -> Any:
+    """The most general diagnosis carrying this ICD-10-CM code (or category): C34.90 is lung cancer, whose
+    children (NSCLC, adenocarcinoma...) share the code but cannot be told from it."""
+    matches = []
+    for entry in terminology.vocabulary()["condition"]:
+        icd = (terminology.icd10cm(entry.concept.code) or "").upper()
+        if icd and (icd[:3] == code if category else icd == code):
+            matches.append(entry.concept)
+    roots = [
+        c for c in matches if not any(o.code != c.code and terminology.is_a(c.code, o.code) for o in matches)
+    ]
+    return roots[0] if roots else None
+
+
+def _gene_symbol(concept: Any) -> str | None:
+    if concept is None:
+        return None
+    genes = terminology.genes()
+    for text in [*_texts(concept), *_codes(concept)]:
+        if text.strip() in genes:
+            return genes[text.strip()]
+    code = _code_in(concept, HGNC) or next((c for c in _codes(concept) if c.startswith("HGNC:")), None)
+    return HGNC_IDS.get(code or "")
+
+
+def _one_letter_protein_change(hgvs: str) -> str:
+    """p.Val600Glu, p.(Leu858Arg) or p.V600E -> V600E; exon-level or other descriptions pass through."""
+    text = hgvs.strip()
+    text = re.sub(r"^(NP_[\d.]+:)?p\.", "", text).strip("()")
+    for three, one in ONE_LETTER.items():
+        text = text.replace(three, one)
+    return text[:60]
+
+
+def _drug(concept: Any) -> tuple[str, str]:
+    """Our drug name for a medication: RxNorm displays carry dose and form ("osimertinib 80 MG Oral Tablet"),
+    so the name is tried whole, then by its leading words."""
+    for text in _texts(concept):
+        words = text.split()
+        for size in range(len(words), 0, -1):
+            found, how = terminology.link(" ".join(words[:size]), "therapy")
+            if found is not None:
+                return (found.code if found.system == "drug" else " ".join(words[:size]).lower()), how
+    return _ingredient(_texts(concept)[0])[:100], "not in our drug vocabulary: kept as written"
+
+
+_DOSE_FORM_WORDS = re.compile(
+    r"^(oral|inject\w*|injetable|tablet|capsule|solution|suspension|product|prefilled|syringe|"
+    r"topical|cream|patch|powder|extended|delayed|release|\d.*|mg|ml|mcg|unt|meq)$",
+    re.I,
+)
+
+
+def _ingredient(text: str) -> str:
+    """The ingredient part of an RxNorm-style name: words up to the first strength or dose form."""
+    words = text.split()
+    kept = []
+    for word in words:
+        if _DOSE_FORM_WORDS.match(word.strip("[],")):
+            break
+        kept.append(word)
+    return " ".join(kept or words).lower()
+
+
+def _load(raw: bytes | str) -> dict[str, Any]:
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_BUNDLE_BYTES:
+            raise BundleError(
+                [Problem(None, "", "", f"the file is larger than {MAX_BUNDLE_BYTES // 1024 // 1024} MB.")]
+            )
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BundleError(
+                [Problem(None, "", "", "the file is not UTF-8 text (is it a FHIR JSON file?).")]
+            ) from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise BundleError(
+            [
+                Problem(
+                    None, "", "", f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+                )
+            ]
+        ) from None
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
+        raise BundleError([Problem(None, "", "resourceType", f"expected a FHIR Bundle, found {found!r}.")])
+    return data
+
+
+def _validate(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """fhir.resources validation of the Bundle shell and of each entry's resource, every problem located."""
+    problems = _Problems()
+    entries = data.get("entry")
+    if not isinstance(entries, list) or not entries:
+        raise BundleError([Problem(None, "", "entry", "the Bundle has no entries.")])
+    try:
+        Bundle.model_validate(
+            {
+                **data,
+                "entry": [
+                    {"fullUrl": e.get("fullUrl")} if isinstance(e, dict) and e.get("fullUrl") else {}
+                    for e in entries
+                ],
+            }
+        )
+    except PydanticValidationError as error:
+        for item in error.errors():
+            problems.add(None, "", ".".join(str(part) for part in item["loc"]), item["msg"])
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not resource.get("resourceType"):
+            problems.add(index, "", "resource", "the entry has no resource with a resourceType.")
+            continue
+        source = f"{resource['resourceType']}/{resource.get('id') or '(no id)'}"
+        try:
+            model = get_fhir_model_class(resource["resourceType"])
+        except (KeyError, ValueError):
+            problems.add(
+                index, source, "resourceType", f"{resource['resourceType']!r} is not a FHIR R4 resource."
+            )
+            continue
+        try:
+            model.model_validate(resource)
+        except PydanticValidationError as error:
+            for item in error.errors():
+                problems.add(index, source, ".".join(str(part) for part in item["loc"]), item["msg"])
+    patients = [
+        (index, entry["resource"])
+        for index, entry in enumerate(entries)
+        if isinstance(entry, dict)
+        and isinstance(entry.get("resource"), dict)
+        and entry["resource"].get("resourceType") == "Patient"
+    ]
+    if not patients:
+        problems.add(None, "", "entry", "the Bundle has no Patient resource.")
+    for index, patient in patients[1:]:
+        first_index, first = patients[0]
+        problems.add(
+            index,
+            f"Patient/{patient.get('id') or '(no id)'}",
+            "resourceType",
+            f"a second Patient (the first is entry {first_index}, Patient/{first.get('id') or '(no id)'}): "
+            "import one patient's record at a time.",
+        )
+    if problems.items:
+        raise BundleError(problems.items)
+    return [dict(entry, resource=dict(entry["resource"])) for entry in entries]
+
+
+def bundle_read(raw: bytes | str) -> ImportPreview:
+    """Parse, validate and map a FHIR R4 patient Bundle; raises BundleError naming every problem."""
+    entries = _validate(_load(raw))
+    reader = _Reader(entries)
+    patient_name, patient_source = "", ""
+    handlers = {
+        "Condition": reader.condition,
+        "Observation": reader.observation,
+        "MedicationStatement": reader.medication,
+        "MedicationRequest": reader.medication,
+        "Procedure": reader.procedure,
+    }
+    for entry in entries:
+        resource = entry["resource"]
+        kind = resource["resourceType"]
+        if kind == "Patient":
+            patient_name, patient_source = reader.patient(resource), reader.source(resource)
+        elif kind in handlers:
+            if reader.check_subject(resource):
+                handlers[kind](resource)
+        elif kind != "Medication":
+            reader.skip(resource, f"{kind} resources are not used for matching")
+    reader.attach_stage_groups()
+    reader.keep_latest_ecog()
+    reader.validate_models()
+    if reader.problems.items:
+        raise BundleError(reader.problems.items)
+    return ImportPreview(patient_name, patient_source, reader.facts, reader.skipped)
+
+
+@transaction.atomic
+def fhir_import_confirm(
+    *, profile: PatientProfile, preview: ImportPreview, keys: Iterable[str], actor: User
+) -> list[ProposedFact]:
+    """Save the facts of `preview` whose keys the person kept, all or none, as imported facts.
+
+    Profile fields (birth date, sex, contact details, ECOG) go through profile_update, coded facts through
+    profile_fact_save; a fact the models refuse now (the profile changed since the review) undoes them all.
+    """
+    PatientProfile.objects.select_for_update().get(pk=profile.pk)
+    wanted = set(keys)
+    chosen = [fact for fact in preview.facts if fact.key in wanted]
+    unknown = wanted - {fact.key for fact in preview.facts}
+    if unknown:
+        raise BundleError(
+            [Problem(None, "", "selection", f"unknown facts {sorted(unknown)}; review the import again.")]
+        )
+    profile_fields: dict[str, Any] = {}
+    for fact in chosen:
+        if fact.kind == "profile":
+            profile_fields.update(_typed(PatientProfile, fact.values))
+    if profile_fields:
+        profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
+    for fact in chosen:
+        if fact.kind == "profile":
+            continue
+        model = FACT_MODELS[fact.kind]
+        try:
+            profile_fact_save(
+                profile=profile,
+                fact=model(**_typed(model, fact.values)),
+                actor=actor,
+                source=FactSource.IMPORTED,
+            )
+        except ValidationError as error:
+            raise BundleError(
+                [
+                    Problem(fact.entry, fact.source, name, " ".join(messages))
+                    for name, messages in error.message_dict.items()
+                ]
+            ) from None
+    return chosen
