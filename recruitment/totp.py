@@ -68,3 +68,10 @@ def provisioning_uri(secret: str, *, account: str, issuer: str) -> str:
         {"secret": secret, "issuer": issuer, "algorithm": "SHA1", "digits": DIGITS, "period": STEP_SECONDS}
     )
     return f"otpauth://totp/{label}?{query}"
+
+
+if __name__ == "__main__":
+    import sys
+
+    # `python -m recruitment.totp [SECRET]`: the current code, for signing in to the demo without a phone.
+    print(totp_code(sys.argv[1] if len(sys.argv) > 1 else DEMO_MFA_SECRET))  # noqa: T201

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from recruitment.models import Candidate, Match, TrialInterest, User
 from tests.factories import DEFAULT_PASSWORD, SiteMembershipFactory, TrialFactory, TrialSiteFactory
+from tests.mfa_helpers import enrol_with_demo_secret, unused_code
 from tests.recruitment.consent_helpers import publish_all
 from trials.models import Trial
 from trials.services import trial_parse_eligibility
@@ -26,11 +27,18 @@ ELIGIBILITY = (
 
 
 def sign_in(page: Page, base: str, email: str, password: str) -> None:
+    """Password, then for staff a code computed from their authenticator's secret."""
+    user = User.objects.get(email=email)
+    if user.needs_mfa:
+        enrol_with_demo_secret(user)
     page.context.clear_cookies()
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    if user.needs_mfa:
+        page.get_by_label("Code").fill(unused_code(user))
+        page.get_by_role("button", name="Verify").click()
 
 
 def snap(page: Page, folder: Path | None, name: str) -> None:

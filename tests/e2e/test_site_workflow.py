@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from recruitment.models import Candidate, CandidateStatus
+from recruitment.models import Candidate, CandidateStatus, User
 from recruitment.services.consent import trial_interest_express
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD
+from tests.mfa_helpers import enrol_with_demo_secret, unused_code
 from tests.recruitment.workflow_helpers import matched_patient
 
 
@@ -20,12 +21,16 @@ def snap(page: Page, folder: Path | None, name: str) -> None:
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
+def sign_in(page: Page, base: str, user: User) -> None:
+    """Staff sign in with the password, then a code computed from their authenticator's secret."""
+    enrol_with_demo_secret(user)
     page.context.clear_cookies()
     page.goto(f"{base}/accounts/login/")
-    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("E-mail address").fill(user.email)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(unused_code(user))
+    page.get_by_role("button", name="Verify").click()
 
 
 def move(page: Page, to: str, cohort: str | None = None) -> None:
@@ -46,12 +51,12 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     elena = matched_patient(nsclc_trial, email="elena@example.org", arm=arm, contact=True)
     trial_interest_express(patient=elena, trial=nsclc_trial)
 
-    sign_in(page, base, sophie.email)
+    sign_in(page, base, sophie)
     page.goto(f"{base}/sponsor/trials/{nsclc_trial.pk}/")
     expect(page.locator("#enrolled-total")).to_contain_text("Enrolled: 0")
     snap(page, screenshots, "site-01-sponsor-before")
 
-    sign_in(page, base, sam.email)
+    sign_in(page, base, sam)
     # The candidate was taken up when the match was written, and Sam was alerted; no page view created it.
     candidate = Candidate.objects.get(trial=nsclc_trial)
     page.get_by_role("link", name="Candidates").click()
@@ -79,7 +84,7 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     expect(page.get_by_text("Enrolled: 1")).to_be_visible()
     snap(page, screenshots, "site-06-funnel")
 
-    sign_in(page, base, sophie.email)
+    sign_in(page, base, sophie)
     page.goto(f"{base}/sponsor/trials/{nsclc_trial.pk}/")
     expect(page.locator("#enrolled-total")).to_contain_text(f"Enrolled: {SMALL}")
     expect(page.locator("#by-cohort")).to_contain_text(SMALL)

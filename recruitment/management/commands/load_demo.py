@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from recruitment import totp
+from recruitment.mfa import mfa_device_enrol_demo
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, User
 from recruitment.selectors.consent import current_consent_document
 from recruitment.services.accounts import site_membership_ensure, sponsor_membership_ensure, user_upsert
@@ -86,6 +88,9 @@ class Command(BaseCommand):
         }
         site = busiest_site()
         sponsor = busiest_sponsor()
+        for user in users.values():
+            if user.needs_mfa:
+                mfa_device_enrol_demo(user=user, secret=totp.DEMO_MFA_SECRET)
         site_membership_ensure(user=users[User.Role.SITE_STAFF], site=site)
         sponsor_membership_ensure(user=users[User.Role.SPONSOR], sponsor=sponsor)
 
@@ -102,6 +107,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  {User.Role(role).label:<11} {email:<24}{detail.get(role, '')}")
         self.stdout.write(
             "Sign in with one of them at the address the server prints below (make demo: http://127.0.0.1:8000/)."
+        )
+        self.stdout.write(
+            "Site staff, sponsor and curator then give a code from an authenticator app set up with the demo "
+            f"key {totp.DEMO_MFA_SECRET} (time-based, 6 digits), or print the current code with:\n"
+            "  .venv/bin/python -m recruitment.totp"
         )
 
 
