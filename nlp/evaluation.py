@@ -345,12 +345,67 @@ _ATOM_TYPE = {
 _VALUE_START = re.compile(r"(?:[<>≤≥=]|\bat least\b|\bgreater\b|\bless\b|\bmore\b|\bup to\b|\d)", re.I)
 
 
+# Chia types the words of an assertion cue apart: in "no history of" "no" is a Negation and "history" a
+# Temporal, and function words belong to neither.
+_TEMPORAL_CUE_WORDS = frozenset({"history", "prior", "previous", "previously", "past"})
+_NEGATION_CUE_WORDS = frozenset(
+    {
+        "no",
+        "not",
+        "without",
+        "never",
+        "absence",
+        "free",
+        "neither",
+        "nor",
+        "naive",
+        "off",
+        "unless",
+        "except",
+        "excluding",
+        "besides",
+        "other",
+        "than",
+        "exception",
+    }
+)
+_CUE_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _cue_entities(text: str, cue: tuple[int, int]) -> Iterator[PredictedEntity]:
+    """Negation and Temporal entities for the words of one cue span, adjacent words of a kind merged."""
+    run: tuple[str, int, int] | None = None
+    for match in _CUE_WORD.finditer(text, cue[0], cue[1]):
+        word = match.group(0).lower()
+        kind = (
+            "Temporal" if word in _TEMPORAL_CUE_WORDS else "Negation" if word in _NEGATION_CUE_WORDS else None
+        )
+        if run is not None and kind == run[0] and not text[run[2] : match.start()].strip():
+            run = (run[0], run[1], match.end())
+            continue
+        if run is not None:
+            yield PredictedEntity(*run)
+        run = (kind, match.start(), match.end()) if kind else None
+    if run is not None:
+        yield PredictedEntity(*run)
+
+
 def parser_prediction(text: str) -> Prediction:
-    """What `parse_eligibility` (the parser the product uses) finds, as Chia-typed entities."""
+    """What `parse_eligibility` (the parser the product uses) finds, as Chia-typed entities.
+
+    Besides the atoms themselves: each atom's time window is a Temporal entity, and the words of the cue
+    that decided its assertion are Negation or Temporal entities (each span once, however many atoms share
+    it).
+    """
     from nlp.parser import parse_eligibility  # imported here: the evaluation module loads without spaCy
 
     prediction = Prediction()
+    parts: set[PredictedEntity] = set()
     for atom in parse_eligibility(text).atoms():
+        if atom.window is not None and atom.window.span is not None:
+            parts.add(PredictedEntity("Temporal", *atom.window.span))
+        if atom.assertion_cue is not None:
+            parts.update(_cue_entities(text, atom.assertion_cue))
         chia_type = _ATOM_TYPE.get(atom.kind)
         start, end = atom.span
         if chia_type is None or end <= start:
@@ -366,4 +421,5 @@ def parser_prediction(text: str) -> Prediction:
             prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
         else:
             prediction.entities.append(PredictedEntity(chia_type, start, end, negated))
+    prediction.entities.extend(sorted(parts, key=lambda p: (p.start, p.end, p.type)))
     return prediction

@@ -726,7 +726,7 @@ _LIFE = re.compile(
     rf"|(?P<word>one|two|three|six|twelve))\s*(?P<unit>weeks?|months?|years?|days?)",
     re.I,
 )
-_WORDS = {"one": 1, "two": 2, "three": 3, "six": 6, "twelve": 12}
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "ten": 10, "twelve": 12}
 
 
 def find_life_expectancy(text: str) -> Iterator[Found]:
@@ -746,11 +746,12 @@ def find_life_expectancy(text: str) -> Iterator[Found]:
 
 
 _WINDOW = re.compile(
-    r"\b(?:(?P<within>within|in the (?:past|last|previous|preceding)|during the (?:past|last"
-    r"|previous))\s*(?P<n1>\d+|one|two|three|six|twelve)\s*(?P<u1>days?|weeks?|months?|years?)"
-    r"|(?P<atleast>at least|>=|more than|>|minimum of|a minimum of)\s*(?P<n2>\d+|one|two|three|six"
-    r"|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*(?:must have elapsed\s*)?(?:before|prior to|since"
-    r"|from|between))"
+    r"\b(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?|(?:in|during|over)"
+    r" the (?:past|last|previous|preceding|prior))\s*(?P<n1>\d+|one|two|three|four|five|six|ten|twelve)\s*"
+    r"(?P<u1>days?|weeks?|months?|years?)"
+    r"|(?P<atleast>at least|>=|more than|>|minimum of|a minimum of)\s*(?P<n2>\d+|one|two|three|four|five"
+    r"|six|ten|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*(?:must have elapsed\s*)?"
+    r"(?:before|prior to|since|from|between))"
     r"(?:\s*(?:of|before|prior to|preceding|from|since|after)?\s*(?:the\s*)?"
     r"(?:(?:signing|signature)\s*(?:of\s*)?(?:the\s*)?)?(?P<anchor>first dose|informed consent|consent"
     r"|the first dose|start of (?:study )?treatment|initiation of (?:study )?treatment|randomi[sz]ation"

@@ -66,9 +66,9 @@ class Atom:
     window: TimeWindow | None = None
     assertion: Assertion = "present"
     review: str | None = None  # why a curator should look, e.g. a polarity conflict
-    # The cue that negated the atom ("no", "without", "naive to"), in the caller's offsets, shown to curators
-    # beside the atom; None when nothing in the text negated it.
-    negation_span: tuple[int, int] | None = None
+    # The cue that decided `assertion` ("no", "naive to", "history of", "unless"), in the caller's offsets,
+    # for curators to see why; None when the atom is plainly present or its assertion came from structure.
+    assertion_cue: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,8 @@ def node_to_dict(node: Node) -> dict[str, Any]:
         data = asdict(node)
         data["span"] = list(node.span)
         data["values"] = list(node.values)
-        if node.negation_span is not None:
-            data["negation_span"] = list(node.negation_span)
+        if node.assertion_cue is not None:
+            data["assertion_cue"] = list(node.assertion_cue)
         if node.window is not None and node.window.span is not None:
             data["window"]["span"] = list(node.window.span)
         return {"type": "atom", **data}
@@ -206,8 +206,8 @@ def node_from_dict(data: dict[str, Any]) -> Node:
     fields["values"] = tuple(fields["values"])
     fields["concept"] = Concept(**fields["concept"]) if fields["concept"] else None
     fields["window"] = _window_from_dict(fields["window"]) if fields["window"] else None
-    if fields.get("negation_span") is not None:
-        fields["negation_span"] = (fields["negation_span"][0], fields["negation_span"][1])
+    if fields.get("assertion_cue") is not None:
+        fields["assertion_cue"] = (fields["assertion_cue"][0], fields["assertion_cue"][1])
     return Atom(**fields)
 
 

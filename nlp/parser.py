@@ -32,10 +32,11 @@ from nlp.model import (
     Section,
     TimeWindow,
 )
-from nlp.terminology import link, manifest, vocabulary
+from nlp.terminology import lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import OR_GROUP, Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
+LEXICON_PREFIX = "lexicon."
 ATOMS_KEY = "atoms"
 # Each rule with the lower-case substrings one of which its matches must contain: a text without any is
 # skipped cheaply (substring tests are far faster than Python regex alternations). None: always run.
@@ -157,6 +158,8 @@ def pipeline() -> Language:
         for entry in entries:
             for term in entry.synonyms:
                 (cased if _case_sensitive(term) else folded).append({"label": kind, "pattern": term})
+    for kind, terms in lexicon().items():
+        folded.extend({"label": f"{LEXICON_PREFIX}{kind}", "pattern": term} for term in terms)
     for name, attr, patterns in (("span_ruler", "LOWER", folded), ("cased_span_ruler", "ORTH", cased)):
         ruler: SpanRuler = nlp.add_pipe(  # type: ignore[assignment]
             "span_ruler",
@@ -175,16 +178,23 @@ def pipeline() -> Language:
 
 def _dictionary_atoms(doc: Doc) -> Iterable[Found]:
     for span in doc.spans[TERMS_KEY]:
-        concept, how = link(span.text, span.label_)
-        if span.label_ == "condition" and concept is not None and concept.code in ("cancer",):
+        kind = span.label_.removeprefix(LEXICON_PREFIX)
+        from_lexicon = span.label_.startswith(LEXICON_PREFIX)
+        # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
+        concept, how = link_exact(span.text, kind) if from_lexicon else link(span.text, kind)
+        if from_lexicon and concept is None:
+            # Named, but not linked: the matcher asks about it rather than guessing a concept.
+            yield Found(kind, span.start_char, span.end_char, f"lexicon.{kind}", 0.4)
+            continue
+        if kind == "condition" and concept is not None and concept.code in ("cancer",):
             confidence = 0.6  # generic "cancer"/"tumour" says little on its own
         else:
             confidence = 0.95 if how == "exact" else 0.9
         yield Found(
-            span.label_,
+            kind,
             span.start_char,
             span.end_char,
-            f"dictionary.{span.label_}.{how}",
+            f"dictionary.{kind}.{how}",
             confidence,
             concept,
         )
@@ -292,7 +302,10 @@ class _Builder:
         if not item.children:
             return self.leaf(item, scope)
         header = self.norm.text[item.start : item.end]
-        indices = self._indices(item.start, item.end)
+        # A header's own condition must be something linked or read by a rule, not a lexicon phrase.
+        indices = [
+            i for i in self._indices(item.start, item.end) if not self.found[i].rule_id.startswith("lexicon.")
+        ]
         passed = self.context.trailing(header)
         if passed is not None:
             category, cue = passed
@@ -451,8 +464,8 @@ class _Builder:
             assertion, cue = scope.assertion, scope.cue
             negated_by_group = assertion == "negated"
         # Inside an exception a negation still counts: "unless stable and not requiring steroids".
-        if scope.in_exception and assertion != "negated":
-            assertion = "exception"
+        if scope.in_exception and assertion not in ("negated", "exception"):
+            assertion, cue = "exception", None
         review = None
         if assertion == "negated" and self._polarity_conflict(section, scope):
             review = "polarity conflict: negated mention inside an exclusion criterion"
@@ -488,7 +501,7 @@ class _Builder:
             window=window,
             assertion=assertion,  # type: ignore[arg-type]
             review=review,
-            negation_span=self.norm.to_original(*cue) if assertion == "negated" and cue else None,
+            assertion_cue=self.norm.to_original(*cue) if cue and assertion != "present" else None,
         )
         node: Node = atom
         requirement = found.extra.get("requirement")
@@ -563,7 +576,18 @@ def parse_eligibility(
     for finder, triggers in _FINDERS:
         if triggers is None or any(trigger in lowered for trigger in triggers):
             candidates.extend(finder(norm.text))
-    found = _resolve(candidates)
+    # Lexicon phrases only fill gaps: a linked term or a rule's reading of the same words always wins.
+    found = _resolve([c for c in candidates if not c.rule_id.startswith("lexicon.")])
+    taken = [(f.start, f.end) for f in found]
+    found = sorted(
+        found
+        + [
+            f
+            for f in _resolve([c for c in candidates if c.rule_id.startswith("lexicon.")])
+            if not any(f.start < end and start < f.end for start, end in taken)
+        ],
+        key=lambda f: (f.start, f.end),
+    )
     spans = [doc.char_span(f.start, f.end, alignment_mode="expand") for f in found]
     doc.spans[ATOMS_KEY] = [s for s in spans if s is not None]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]

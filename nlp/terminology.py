@@ -186,6 +186,19 @@ def vocabulary() -> dict[str, list[Entry]]:
     return {"condition": conditions, "therapy": therapies, "procedure": procedures, "lab": lab_entries}
 
 
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, tuple[str, ...]]:
+    """Unlinked entity phrases by kind (condition, therapy, procedure, lab), from data/chia_lexicon.tsv.
+
+    They name that something of the kind is there without saying which concept: atoms found through them
+    stay unmapped (see nlp/data/README.md for where the phrases come from).
+    """
+    by_kind: dict[str, list[str]] = {}
+    for row in _rows("chia_lexicon.tsv"):
+        by_kind.setdefault(row["kind"], []).append(row["term"])
+    return {kind: tuple(terms) for kind, terms in by_kind.items()}
+
+
 def _is_abbreviation(term: str) -> bool:
     return len(term) <= 5 or sum(c.isupper() for c in term) >= 2
 
@@ -202,13 +215,21 @@ def _exact_index() -> dict[str, dict[str, tuple[Concept, bool]]]:
     return index
 
 
+def link_exact(text: str, kind: str) -> tuple[Concept | None, str]:
+    """(concept, how) where how is exact, synonym or unmapped: `link` without its fuzzy fallback."""
+    found = _exact_index().get(kind, {}).get(" ".join(text.lower().split()))
+    if found is None:
+        return None, "unmapped"
+    return found[0], "exact" if found[1] else "synonym"
+
+
 def link(text: str, kind: str) -> tuple[Concept | None, str]:
     """(concept, how) where how is exact, synonym, fuzzy or unmapped."""
+    concept, how = link_exact(text, kind)
+    if concept is not None:
+        return concept, how
     key = " ".join(text.lower().split())
     table = _exact_index().get(kind, {})
-    if key in table:
-        concept, preferred = table[key]
-        return concept, "exact" if preferred else "synonym"
     if _is_abbreviation(text) or text.strip() in genes():
         return None, "unmapped"
     choices = [term for term in table if not _is_abbreviation(term)]

@@ -114,3 +114,16 @@ def test_the_parsers_lab_atom_is_scored_as_a_measurement_with_its_value() -> Non
     assert ("Measurement", "Platelets") in typed
     assert ("Value", ">= 100 x 10^9/L") in typed
     assert len(prediction.has_value) == 1
+
+
+def test_the_parsers_time_windows_and_assertion_cues_are_scored_as_temporal_and_negation() -> None:
+    from nlp.evaluation import parser_prediction
+
+    text = "No history of myocardial infarction or stroke within 6 months"
+    found = {(e.type, text[e.start : e.end]) for e in parser_prediction(text).entities}
+    assert ("Negation", "No") in found
+    assert ("Temporal", "history") in found
+    assert ("Temporal", "within 6 months") in found
+    assert ("Condition", "myocardial infarction") in found
+    # one Negation for the cue, though it negates two atoms
+    assert sum(1 for e in parser_prediction(text).entities if e.type == "Negation") == 1

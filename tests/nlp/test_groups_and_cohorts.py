@@ -78,8 +78,8 @@ def test_no_history_of_any_of_the_following_excludes_each_sub_item() -> None:
     assert {_code(c) for c in criterion.tree.child.children} == {"mi", "stroke"}
     for atom in iter_atoms(criterion.tree):
         assert atom.assertion == "negated"
-        assert atom.negation_span is not None
-        assert text[atom.negation_span[0] : atom.negation_span[1]] == "No history of"
+        assert atom.assertion_cue is not None
+        assert text[atom.assertion_cue[0] : atom.assertion_cue[1]] == "No history of"
 
 
 def test_a_header_listing_exceptions_makes_its_sub_items_exceptions() -> None:

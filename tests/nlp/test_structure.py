@@ -176,3 +176,26 @@ def test_a_sex_restriction_in_the_text_is_kept() -> None:
     [sex] = [a for a in atoms if a.rule_id == "demographic.sex"]
     assert sex.concept is not None
     assert sex.concept.label == "female"
+
+
+def test_a_lexicon_phrase_becomes_an_unmapped_atom_that_keeps_its_text() -> None:
+    # "angioedema" is in nlp/data/chia_lexicon.tsv, not in the curated diagnoses
+    [atom] = parse_eligibility("Exclusion Criteria:\n- History of angioedema\n").atoms()
+    assert (atom.kind, atom.text, atom.mapped, atom.concept) == ("condition", "angioedema", False, None)
+    assert atom.rule_id == "lexicon.condition"
+    assert atom.assertion == "historical"
+
+
+def test_a_linked_term_wins_over_a_lexicon_phrase_on_the_same_words() -> None:
+    atoms = parse_eligibility("Exclusion Criteria:\n- Unstable angina pectoris\n").atoms()
+    assert [(a.rule_id.split(".")[0], a.concept.code if a.concept else None) for a in atoms] == [
+        ("dictionary", "angina")
+    ]
+
+
+def test_a_lower_case_abbreviation_from_the_lexicon_links_to_its_curated_concept() -> None:
+    # The cased ruler needs "COPD"; the lexicon holds "copd" as annotators saw it written.
+    [atom] = parse_eligibility("Exclusion Criteria:\n- severe copd\n").atoms()
+    assert atom.concept is not None
+    assert atom.concept.code == "copd"
+    assert atom.rule_id == "dictionary.condition.synonym"

@@ -1,6 +1,6 @@
 import pytest
 
-from nlp.terminology import drug_classes, icd10cm, is_a, link, manifest
+from nlp.terminology import drug_classes, icd10cm, is_a, lexicon, link, manifest
 from nlp.units import UnitError, convert
 
 
@@ -97,3 +97,32 @@ def test_lymphoma_covers_hodgkin_and_non_hodgkin_which_stay_apart() -> None:
     assert is_a("dlbcl", "nhl")
     assert is_a("dlbcl", "lymphoma")
     assert not is_a("hodgkin", "nhl")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "code"),
+    [
+        ("transient ischemic attack", "condition", "tia"),
+        ("bipolar disorder", "condition", "bipolar"),
+        ("hepatic insufficiency", "condition", "hepatic_impairment"),
+        ("clopidogrel", "therapy", "clopidogrel"),
+        ("NSAIDs", "therapy", "nsaid"),
+        ("percutaneous coronary intervention", "procedure", "pci"),
+    ],
+)
+def test_common_comorbidities_drugs_and_procedures_link(text: str, kind: str, code: str) -> None:
+    concept, _ = link(text, kind)
+    assert concept is not None
+    assert concept.code == code
+
+
+def test_comorbidity_hierarchy_reaches_its_parent_group() -> None:
+    assert is_a("stemi", "mi")
+    assert is_a("stemi", "cardiovascular_disease")
+    assert is_a("basal_cell", "nmsc")
+    assert "antiplatelet" in drug_classes("aspirin")
+
+
+def test_the_lexicon_holds_only_kinds_the_parser_makes_atoms_of() -> None:
+    assert set(lexicon()) <= {"condition", "therapy", "procedure", "lab"}
+    assert all(term == term.lower() for terms in lexicon().values() for term in terms)
