@@ -10,6 +10,7 @@ from recruitment.models import (
     LabResult,
     Match,
     MatchEvent,
+    MfaDevice,
     PatientProfile,
     Procedure,
     SiteAlert,
@@ -45,6 +46,18 @@ class SponsorMembershipInline(admin.TabularInline):
     raw_id_fields = ["sponsor"]
 
 
+class MfaDeviceInline(admin.TabularInline):
+    """The user's authenticator, never its secret. Deleting it resets the second factor: the user sets up
+    a new authenticator at the next sign-in (for a lost phone with no recovery codes left)."""
+
+    model = MfaDevice
+    fields = ["confirmed_at", "created_at"]
+    readonly_fields = ["confirmed_at", "created_at"]
+    extra = 0
+    max_num = 0
+    verbose_name = verbose_name_plural = "authenticator (delete to reset)"
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = EmailUserChangeForm
@@ -52,8 +65,9 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "role", "first_name", "last_name", "is_active", "is_staff", "last_login"]
     list_filter = ["role", "is_active", "is_staff", "is_superuser"]
-    search_fields = ["email", "first_name", "last_name"]
-    inlines = [SiteMembershipInline, SponsorMembershipInline]
+    # Names are encrypted at rest, so the database cannot search them.
+    search_fields = ["email"]
+    inlines = [SiteMembershipInline, SponsorMembershipInline, MfaDeviceInline]
     fieldsets = (
         (None, {"fields": ("email", "password", "role")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),

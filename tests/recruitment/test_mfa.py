@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from recruitment import mfa, totp
@@ -203,3 +204,18 @@ def test_the_secret_is_encrypted_at_rest(sam):
         cursor.execute("SELECT secret FROM recruitment_mfadevice WHERE id = %s", [device.pk])
         (raw,) = cursor.fetchone()
     assert device.secret not in raw
+
+
+def test_an_admin_resets_a_lost_authenticator_and_the_user_enrols_again(admin_client, sam):
+    enrolled(sam)
+    page = admin_client.get(reverse("admin:recruitment_user_change", args=[sam.pk])).content.decode()
+    assert "Authenticator (delete to reset)" in page
+    assert totp.DEMO_MFA_SECRET not in page
+    MfaDevice.objects.filter(user=sam).delete()  # what the inline's delete box does
+    assert password_step(Client(), sam).url == reverse("mfa_enrol")
+
+
+def test_the_admin_user_search_works_with_encrypted_names(admin_client, sam):
+    response = admin_client.get(reverse("admin:recruitment_user_changelist"), {"q": "sam@"})
+    assert response.status_code == 200
+    assert "sam@example.org" in response.content.decode()
