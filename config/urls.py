@@ -8,6 +8,7 @@ from recruitment import auth_views as sign_in_views
 from recruitment import portal_urls
 from recruitment import views as recruitment_views
 from recruitment.api import urls as recruitment_api_urls
+from recruitment.api import views as recruitment_api_views
 from trials.api import urls as trials_api_urls
 
 urlpatterns = [
@@ -33,6 +34,7 @@ urlpatterns = [
     path("api/v1/", include(([*trials_api_urls.urlpatterns, *recruitment_api_urls.urlpatterns], "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/<path:path>", recruitment_api_views.endpoint_not_found, name="api-not-found"),
     # The admin's own sign-in form would skip the second factor: it goes through ours.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -49,14 +49,6 @@ def checked_by_form(form: F) -> F:
     return form
 
 
-class ValidationErrorSerializer(serializers.Serializer[None]):
-    """Field errors: each invalid field maps to its messages; errors about the request as a whole come under
-    `non_field_errors` or, for a refused action, `detail`."""
-
-    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
-    detail = serializers.CharField(required=False)
-
-
 class TrialRefSerializer(serializers.ModelSerializer[Trial]):
     class Meta:
         model = Trial

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -64,13 +65,13 @@ from recruitment.services.workflow import (
     candidate_view_record,
     candidates_create_for_site,
 )
-from trials.api.serializers import ErrorSerializer
+from trials.api.serializers import ErrorSerializer, ValidationErrorSerializer
 from trials.models import ConsentDocument, Trial, TrialSite
 
 S = CandidateStatus
 
 RESPONSES = {
-    400: OpenApiResponse(s.ValidationErrorSerializer, description="Invalid input, or the action is refused."),
+    400: OpenApiResponse(ValidationErrorSerializer, description="Invalid input, or the action is refused."),
     401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
     403: OpenApiResponse(ErrorSerializer, description="Your role may not use this endpoint."),
     404: OpenApiResponse(ErrorSerializer, description="No such object among yours (or no such page)."),
@@ -624,3 +625,10 @@ class SponsorDashboardView(APIView):
             "projected_completion": dashboard.projected_completion,
         }
         return Response(s.SponsorDashboardSerializer(data).data)
+
+
+@csrf_exempt  # it changes nothing: a POST to an unknown URL gets the same 404 as a GET
+def endpoint_not_found(request: HttpRequest, path: str) -> JsonResponse:
+    """Any other URL under /api/: a JSON 404 that API clients can read, instead of the site's HTML page
+    (e.g. an id that is not a number)."""
+    return JsonResponse({"detail": "No such API endpoint."}, status=404)

@@ -74,7 +74,7 @@ def test_the_queue_filters_by_status_eligibility_and_unknown_criteria(api, world
 def test_the_queue_filters_by_cohort_and_orders_by_score(api, world):
     arm = factories.ArmFactory.create(trial=world.trial, label="EGFR cohort")
     in_arm = candidate_for(world.trial, world.boston, email="arm@example.org", arm=arm)
-    Match.objects.filter(pk=in_arm.match_id).update(score=0.6)
+    Match.objects.filter(patient=in_arm.patient).update(score=0.6)
     api.force_authenticate(world.sam)
     cohort = api.get(_queue(world), {"cohort": arm.pk}).json()["results"]
     assert [r["subject_code"] for r in cohort] == [in_arm.subject_code]

@@ -113,9 +113,7 @@ def build_world(*, pat: User, sam: User, sophie: User, cora: User, trial: Trial,
     dan = factories.SiteMembershipFactory.create(
         user__email="dan@example.org", site=other_trial_site.site
     ).user
-    other_candidate = candidate_for(
-        other_trial_site.trial, other_trial_site.site, email="nora@example.org"
-    )
+    other_candidate = candidate_for(other_trial_site.trial, other_trial_site.site, email="nora@example.org")
     otto = factories.SponsorMembershipFactory.create(
         user__email="otto@example.org", sponsor=other_trial_site.trial.sponsor
     ).user

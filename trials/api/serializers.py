@@ -27,7 +27,7 @@ class TrialSiteSerializer(serializers.ModelSerializer[TrialSite]):
 
 
 class TrialListSerializer(serializers.ModelSerializer[Trial]):
-    sponsor = serializers.CharField(source="sponsor.name", default=None, read_only=True)
+    sponsor = serializers.CharField(source="sponsor.name", default=None, read_only=True, allow_null=True)
     site_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -54,7 +54,9 @@ class TrialDetailSerializer(TrialListSerializer):
 
 class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
     effective_tree = serializers.JSONField(read_only=True, allow_null=True)
-    reviewed_by = serializers.EmailField(source="reviewed_by.email", default=None, read_only=True)
+    reviewed_by = serializers.EmailField(
+        source="reviewed_by.email", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = EligibilityCriterion
@@ -76,3 +78,11 @@ class CriterionReviewInputSerializer(serializers.Serializer[None]):
 
 class ErrorSerializer(serializers.Serializer[None]):
     detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer[None]):
+    """Field errors: each invalid field maps to its messages; errors about the request as a whole come under
+    `non_field_errors` or, for a refused action, `detail`."""
+
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False)

@@ -55,7 +55,8 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
         return super().get_object()
 
     @extend_schema(responses={200: serializers.CriterionSerializer(many=True), **ERRORS})
-    @action(detail=True, methods=["get"])
+    # A trial has tens of criteria, read together: one unpaginated list.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def criteria(self, request: Request, nct_id: str) -> Response:
         """The trial's current criteria, each with the reading the matcher uses (`effective_tree`)."""
         trial = get_object_or_404(Trial, nct_id=nct_id.upper())
@@ -79,7 +80,7 @@ class CriterionReviewView(APIView):
         request=serializers.CriterionReviewInputSerializer,
         responses={
             200: serializers.CriterionSerializer,
-            400: OpenApiResponse(serializers.ErrorSerializer, description="Invalid input or tree."),
+            400: OpenApiResponse(serializers.ValidationErrorSerializer, description="Invalid input or tree."),
             409: OpenApiResponse(
                 serializers.ErrorSerializer, description="Changed by someone else, or retired."
             ),

@@ -1,0 +1,96 @@
+"""The whole OpenAPI schema (/api/schema/) driven by schemathesis, as each role, with data present.
+
+Every operation gets generated requests, valid and invalid, as a patient, site staff, a sponsor and a curator.
+Each request is sent twice: as generated (ids are mostly unknown: 404) and with the path's ids replaced by
+objects the world holds, so that the views' real work runs too. No response may be a server error, and every
+response must be one the schema documents (status code, content type and body).
+"""
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.api.world import World
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES_PER_OPERATION = 4
+ROLES = ("pat", "sam", "sophie", "cora")
+
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        # Generated examples only: the coverage phase's exhaustive boundary cases take minutes on this schema.
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+        "generation": {"max-examples": EXAMPLES_PER_OPERATION, "deterministic": True, "database": "none"},
+    }
+)
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture
+def api_schema(world: World) -> object:
+    return schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler(), config=CONFIG)
+
+
+@pytest.fixture
+def callers(world: World) -> dict[str, dict[str, str]]:
+    """Token headers of a patient, site staff, a sponsor user and a curator."""
+    tokens = {name: Token.objects.create(user=getattr(world, name)) for name in ROLES}
+    return {name: {"Authorization": f"Token {token.key}"} for name, token in tokens.items()}
+
+
+def known_ids(world: World) -> dict[str, dict[str, object]]:
+    """Path parameters naming real objects, per operation path: each role's own and others' objects."""
+    pat = world.pat_profile
+    facts = {
+        "diagnoses": pat.diagnoses.first(),
+        "biomarkers": pat.biomarkers.first(),
+        "labs": pat.lab_results.first(),
+        "therapies": pat.therapies.first(),
+        "procedures": pat.procedures.first(),
+    }
+    ids: dict[str, dict[str, object]] = {
+        f"/api/v1/me/{kind}/{{id}}/": {"id": fact.pk} for kind, fact in facts.items() if fact is not None
+    }
+    ids |= {
+        "/api/v1/me/matches/{id}/": {"id": world.pat_match.pk},
+        "/api/v1/me/matches/{id}/interest/": {"id": world.pat_match.pk},
+        "/api/v1/site/{site_id}/trials/{trial_id}/candidates/": {
+            "site_id": world.boston.pk,
+            "trial_id": world.trial.pk,
+        },
+        "/api/v1/site/candidates/{id}/": {"id": world.candidate.pk},
+        "/api/v1/sponsor/trials/{id}/dashboard/": {"id": world.trial.pk},
+        "/api/v1/trials/{nct_id}/": {"nct_id": world.trial.nct_id},
+        "/api/v1/trials/{nct_id}/criteria/": {"nct_id": world.trial.nct_id},
+        "/api/v1/sites/{id}/": {"id": world.boston.pk},
+        "/api/v1/criteria/{criterion_id}/review/": {"criterion_id": world.criterion.pk},
+    }
+    return ids
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_every_operation_answers_as_documented_for_every_role(case, callers, world):
+    real = known_ids(world).get(case.path)
+    if real is None and case.path.startswith("/api/v1/site/candidates/{id}/"):
+        real = {"id": world.candidate.pk}  # the workflow actions
+    for headers in callers.values():
+        case.validate_response(case.call(headers=headers), checks=CHECKS)
+    if real is not None:
+        case.path_parameters = {**(case.path_parameters or {}), **real}
+        for headers in callers.values():
+            case.validate_response(case.call(headers=headers), checks=CHECKS)
