@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from spacy.tokens import Span
+from spacy.tokens import Doc, Span
 
 from nlp import extract
 from nlp.assertion import EligibilityContext
@@ -105,6 +105,32 @@ _NOTE_UNCERTAINTY = re.compile(
     r"risk of|at risk for|prophylaxis)\b",
     re.IGNORECASE,
 )
+# Shorthand of clinical notes and letters the criteria vocabulary does not carry, written in capitals;
+# ambiguous ones are left out ("HL" is also Hodgkin lymphoma, "PE" a physical exam, "RA" room air).
+_NOTE_ABBREVIATIONS = {
+    "HTN": "hypertension",
+    "CAD": "coronary artery disease",
+    "HLD": "hyperlipidemia",
+    "DM": "diabetes mellitus",
+    "DM2": "type 2 diabetes",
+    "DMII": "type 2 diabetes",
+    "T2DM": "type 2 diabetes",
+    "DM1": "type 1 diabetes",
+    "T1DM": "type 1 diabetes",
+    "CHF": "congestive heart failure",
+    "CKD": "chronic kidney disease",
+    "ESRD": "end-stage renal disease",
+    "AF": "atrial fibrillation",
+    "Afib": "atrial fibrillation",
+    "PVD": "peripheral vascular disease",
+    "PAD": "peripheral arterial disease",
+    "OSA": "obstructive sleep apnea",
+    "GERD": "gastroesophageal reflux disease",
+    "DVT": "deep vein thrombosis",
+    "UTI": "urinary tract infection",
+    "UTIs": "urinary tract infection",
+}
+_NOTE_ABBREVIATION = re.compile(r"(?<![\w-])(?:" + "|".join(_NOTE_ABBREVIATIONS) + r")(?![\w-])")
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
 # Below this age a pregnancy mentioned is the mother's ("born at term after an uncomplicated pregnancy").
 _CHILDBEARING_AGE = 10.0
@@ -296,12 +322,15 @@ def _cue_reaches(cue: re.Pattern[str], before: str) -> bool:
 def _terms(text: str) -> Iterator[Finding]:
     nlp = pipeline()
     doc = nlp.get_pipe("cased_span_ruler")(nlp.get_pipe("span_ruler")(nlp.make_doc(text)))
-    spans = sorted(doc.spans["terms"], key=lambda s: (s.start_char, -(s.end_char - s.start_char)))
+    # Only the vocabularies' own kinds: other phrase lists the ruler may carry link to no concept.
+    linkable = (s for s in doc.spans["terms"] if s.label_ in _TERM_KINDS)
+    spans = sorted(linkable, key=lambda s: (s.start_char, -(s.end_char - s.start_char)))
     kept: list[Span] = []
     for span in spans:
         if kept and span.start_char < kept[-1].end_char:
             continue  # the longest reading at a position wins ("lung adenocarcinoma" over "adenocarcinoma")
         kept.append(span)
+    kept = sorted(kept + list(_note_abbreviations(doc, kept)), key=lambda s: s.start_char)
     biomarkers = [b for b in extract.find_biomarkers(text) if b.concept is not None]
     doc.spans[ATOMS_KEY] = kept + [
         s
@@ -311,21 +340,25 @@ def _terms(text: str) -> Iterator[Finding]:
     _context().annotate(doc, text)
     assertions = {(s.start_char, s.end_char): s._.assertion for s in doc.spans[ATOMS_KEY]}
     for span in kept:
-        concept, how = link(span.text, span.label_)
+        expansion = _NOTE_ABBREVIATIONS.get(span.text) if span.label_ == "note_abbreviation" else None
+        concept, how = link(expansion or span.text, "condition" if expansion else span.label_)
         if concept is None:
             continue
         confidence = 0.9 if how in ("exact", "synonym") else 0.75
+        if expansion:
+            how, confidence = "abbreviation", 0.8
         if concept.code == "cancer":
             confidence = 0.6
         assertion = _assertion(
             assertions.get((span.start_char, span.end_char), "present"), text, span.start_char, span.end_char
         )
+        kind = "condition" if expansion else _TERM_KINDS[span.label_]
         yield Finding(
-            _TERM_KINDS[span.label_],
+            kind,
             span.text,
             (span.start_char, span.end_char),
             confidence,
-            f"patient.{span.label_}.{how}",
+            f"patient.{kind}.{how}",
             assertion,
             concept,
         )
@@ -358,6 +391,16 @@ def _terms(text: str) -> Iterator[Finding]:
             status="negative" if negative else "positive",
             alteration=b.alteration,
         )
+
+
+def _note_abbreviations(doc: Doc, taken: list[Span]) -> Iterator[Span]:
+    """Clinical-note shorthand for common conditions ("h/o HTN, DM2, CAD") where no dictionary term is."""
+    for m in _NOTE_ABBREVIATION.finditer(doc.text):
+        if any(s.start_char < m.end() and m.start() < s.end_char for s in taken):
+            continue
+        span = doc.char_span(m.start(), m.end(), label="note_abbreviation")
+        if span is not None:
+            yield span
 
 
 @lru_cache(maxsize=1)

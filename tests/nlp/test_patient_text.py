@@ -238,3 +238,15 @@ def test_a_stored_verdict_reduces_like_a_fresh_one_for_ranking():
     )
     assert stored == fresh
     assert fresh.not_met_on_disease == ("Histologically confirmed lung cancer",)
+
+
+def test_note_shorthand_for_common_conditions():
+    result = extract_patient_facts("65 yo man with history of CAD and prior MI, HLD, HTN, DM2. Mother: HTN.")
+    own = {f.text: f.concept.code for f in result.patients_own("condition") if f.concept}
+    assert own["HLD"] == "hyperlipidemia"
+    assert own["HTN"] == "hypertension"
+    assert own["DM2"] == "t2dm"
+    assert [f.assertion for f in result.of("condition") if f.text == "HTN"] == ["historical", "family"]
+    # "HL" is Hodgkin lymphoma as often as hyperlipidaemia: not expanded
+    ambiguous = extract_patient_facts("HL in remission.").of("condition")
+    assert not any(f.rule_id.endswith(".abbreviation") for f in ambiguous)
