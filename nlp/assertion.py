@@ -37,7 +37,7 @@ class Cue:
     direction: str
 
 
-_WORD = re.compile(r"[A-Za-z]+")
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 # Scopes end at the clause, so a target only needs to look this far back for cues that cover it.
 _MAX_SCOPE_CHARS = 400
 
@@ -54,30 +54,37 @@ class EligibilityContext:
         self.by_first_word: dict[str, list[tuple[str, ...]]] = {}
         for words in sorted(self.cue_table, key=len, reverse=True):
             self.by_first_word.setdefault(words[0], []).append(words)
+        self.first_words = re.compile(
+            rf"(?<![A-Za-z])(?:{'|'.join(sorted(self.by_first_word, key=len, reverse=True))})(?![A-Za-z])",
+            re.IGNORECASE,
+        )
         terminators = "|".join(re.escape(t) for t in sorted(rules["terminators"], key=len, reverse=True))
         self.terminator_pattern = re.compile(rf"(?<!\w)(?:{terminators})(?!\w)", re.IGNORECASE)
         self.targets_key = targets_key
 
     def find_cues(self, text: str) -> list[Cue]:
-        words = [(m.start(), m.end(), m.group(0).lower()) for m in _WORD.finditer(text)]
         cues: list[Cue] = []
-        index = 0
-        while index < len(words):
-            matched = 0
-            for phrase in self.by_first_word.get(words[index][2], ()):
-                last = index + len(phrase) - 1
-                if last >= len(words) or tuple(w for _, _, w in words[index : last + 1]) != phrase:
-                    continue
-                if any(not text[words[k][1] : words[k + 1][0]].isspace() for k in range(index, last)):
-                    continue
-                start, end = words[index][0], words[last][1]
-                # "non-small" or "no-" glue a cue word into another word; "treatment-naive to" keeps its cue.
-                if text[end : end + 1] == "-" or (text[start - 1 : start] == "-" and len(phrase) == 1):
-                    continue
-                cues.append(Cue(start, end, *self.cue_table[phrase]))
-                matched = len(phrase)
-                break
-            index += matched or 1
+        taken_until = -1
+        # Only a cue's first word is searched for; the rest of a phrase is read word by word after it.
+        for first in self.first_words.finditer(text):
+            if first.start() < taken_until:
+                continue
+            for phrase in self.by_first_word[first.group(0).lower()]:
+                end = first.end()
+                for expected in phrase[1:]:
+                    following = _NEXT_WORD.match(text, end)
+                    if following is None or following.group(1).lower() != expected:
+                        break
+                    end = following.end()
+                else:
+                    start = first.start()
+                    # "non-small" or "no-" glue a cue word into another word; "treatment-naive to" keeps
+                    # its cue.
+                    if text[end : end + 1] == "-" or (text[start - 1 : start] == "-" and len(phrase) == 1):
+                        continue
+                    cues.append(Cue(start, end, *self.cue_table[phrase]))
+                    taken_until = end
+                    break
         return cues
 
     def _scope(self, text: str, position: int, cue: Cue, cues: list[Cue]) -> tuple[int, int]:
@@ -104,18 +111,31 @@ class EligibilityContext:
     def annotate(self, doc: Doc, text: str) -> Doc:
         """`__call__` for callers that already hold `doc.text` (spaCy rebuilds it from tokens each time)."""
         cues = self.find_cues(text)
-        scopes = sorted(
-            ((*self._scope(text, i, cue, cues), cue) for i, cue in enumerate(cues)), key=lambda s: s[0]
-        )
-        scope_starts = [start for start, _, _ in scopes]
         cue_spans = []
         for cue in cues:
             span = doc.char_span(cue.start, cue.end, label=cue.category, alignment_mode="expand")
             if span is not None:
                 cue_spans.append(span)
         doc.spans[CUES_KEY] = cue_spans
-        for target in doc.spans.get(self.targets_key, []):
-            position = target.start_char
+        targets = list(doc.spans.get(self.targets_key, []))
+        decided = self.assertions(text, cues, [target.start_char for target in targets])
+        for target, (category, decisive) in zip(targets, decided, strict=True):
+            target._.assertion = category
+            target._.assertion_cue = (decisive.start, decisive.end) if decisive else None
+        return doc
+
+    def assertions(self, text: str, cues: list[Cue], positions: list[int]) -> list[tuple[str, Cue | None]]:
+        """The assertion of a mention starting at each position, and the cue that decided it.
+
+        The parser calls this with character offsets directly, skipping spaCy spans and their extension
+        attributes, which cost more than the rules themselves.
+        """
+        scopes = sorted(
+            ((*self._scope(text, i, cue, cues), cue) for i, cue in enumerate(cues)), key=lambda s: s[0]
+        )
+        scope_starts = [start for start, _, _ in scopes]
+        decided: list[tuple[str, Cue | None]] = []
+        for position in positions:
             covering: dict[str, Cue] = {}
             for index in range(bisect_right(scope_starts, position) - 1, -1, -1):
                 start, end, cue = scopes[index]
@@ -124,9 +144,8 @@ class EligibilityContext:
                 if position < end and not (cue.start <= position < cue.end):
                     covering.setdefault(cue.category, cue)  # the nearest cue of each category
             category = next((c for c in PRIORITY if c in covering), None)
-            target._.assertion = category or "present"
-            target._.assertion_cue = (covering[category].start, covering[category].end) if category else None
-        return doc
+            decided.append((category, covering[category]) if category else ("present", None))
+        return decided
 
     def trailing(self, text: str) -> tuple[str, Cue] | None:
         """The assertion a group header passes on to its sub-items ("History of any of the following:",

@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
 from nlp import extract
-from nlp.assertion import CUES_KEY, EligibilityContext
+from nlp.assertion import Cue, EligibilityContext
 from nlp.extract import Found
 from nlp.model import (
     And,
@@ -172,6 +172,8 @@ def pipeline() -> Language:
             },
         )
         ruler.add_patterns(patterns)  # type: ignore[arg-type]
+    # Registered so the pipeline is complete for spaCy callers; parse_eligibility asks it for assertions
+    # by character offset.
     nlp.add_pipe("eligibility_context", config={"targets_key": ATOMS_KEY})
     return nlp
 
@@ -272,18 +274,17 @@ class _Builder:
     def __init__(
         self,
         norm: Normalised,
-        doc: Doc,
         found: list[Found],
         assertions: list[tuple[str, tuple[int, int] | None]],
         context: EligibilityContext,
+        cues: list[Cue],
     ) -> None:
         self.norm = norm
-        self.doc = doc
         self.found = found
         self.assertions = assertions
         self.context = context
         self.starts = [f.start for f in found]
-        self.exception_cues = sorted(s.start_char for s in doc.spans[CUES_KEY] if s.label_ == "exception")
+        self.exception_cues = sorted(cue.start for cue in cues if cue.category == "exception")
         lowered = norm.text.lower()
         self.windows = (
             list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
@@ -588,16 +589,13 @@ def parse_eligibility(
         ],
         key=lambda f: (f.start, f.end),
     )
-    spans = [doc.char_span(f.start, f.end, alignment_mode="expand") for f in found]
-    doc.spans[ATOMS_KEY] = [s for s in spans if s is not None]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
-    context.annotate(doc, norm.text)
-    by_start = {s.start_char: (s._.assertion, s._.assertion_cue) for s in doc.spans[ATOMS_KEY]}
+    cues = context.find_cues(norm.text)
     assertions = [
-        by_start.get(span.start_char, ("present", None)) if span is not None else ("present", None)
-        for span in spans
+        (category, (cue.start, cue.end) if cue else None)
+        for category, cue in context.assertions(norm.text, cues, [f.start for f in found])
     ]
-    builder = _Builder(norm, doc, found, assertions, context)
+    builder = _Builder(norm, found, assertions, context, cues)
     criteria = _structured(minimum_age, maximum_age, sex) + [builder.criterion(item) for item in roots]
     versions = manifest()
     return ParsedEligibility(

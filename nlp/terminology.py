@@ -215,6 +215,7 @@ def _exact_index() -> dict[str, dict[str, tuple[Concept, bool]]]:
     return index
 
 
+@lru_cache(maxsize=65536)
 def link_exact(text: str, kind: str) -> tuple[Concept | None, str]:
     """(concept, how) where how is exact, synonym or unmapped: `link` without its fuzzy fallback."""
     found = _exact_index().get(kind, {}).get(" ".join(text.lower().split()))
@@ -223,6 +224,7 @@ def link_exact(text: str, kind: str) -> tuple[Concept | None, str]:
     return found[0], "exact" if found[1] else "synonym"
 
 
+@lru_cache(maxsize=65536)
 def link(text: str, kind: str) -> tuple[Concept | None, str]:
     """(concept, how) where how is exact, synonym, fuzzy or unmapped."""
     concept, how = link_exact(text, kind)
