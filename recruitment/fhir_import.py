@@ -154,6 +154,8 @@ LAB_CEILINGS = {
     "tsh": 1000,
     "bmi": 150,
 }
+# Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
+UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}
 SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-done", "not-taken", "draft", "revoked"}
 ONE_LETTER = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
@@ -307,12 +309,19 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def _stored(value: Decimal, *, places: int) -> str:
+    """A value as the model's DecimalField keeps it: exports often carry float noise (88.00000000000001)."""
+    return f"{round(value, places).normalize():f}"
+
+
 def _ucum(unit: str) -> str:
     """UCUM as written in FHIR -> the notation nlp.units reads: 10*9/L -> 10^9/L, annotations dropped
     ({cells}/uL -> /uL), the eGFR body-surface annotation kept as 1.73m^2."""
     text = unit.strip().replace("{1.73_m2}", "1.73m^2")
     text = re.sub(r"10\*(\d+)", r"10^\1", text)
     text = re.sub(r"\{[^}]*\}", "", text)
+    # UCUM writes powers as trailing digits (m2, cm3) and special units in brackets (mm[Hg], [IU]).
+    text = re.sub(r"(?<=[A-Za-z])(\d+)", r"^\1", text).replace("[", "").replace("]", "")
     return text or "1"
 
 
@@ -443,7 +452,7 @@ class _Reader:
             resource, "onsetDateTime", resource.get("onsetDateTime") or _dig(resource, "onsetPeriod", "start")
         )
         recorded = self.day(resource, "recordedDate", resource.get("recordedDate"))
-        if onset or recorded:
+        if (onset or recorded) and not absent:
             values["diagnosed_on"] = onset or recorded
         stage = next(
             (s for s in (self.stage_text(_dig(item, "summary")) for item in resource.get("stage", [])) if s),
@@ -451,7 +460,11 @@ class _Reader:
         )
         if stage:
             values["stage"] = stage
-        summary = ("Ruled out: " if absent else "") + concept.label
+        summary = (
+            f"Ruled out: {concept.label}" + (f" (recorded {recorded})" if recorded else "")
+            if absent
+            else concept.label
+        )
         if stage:
             summary += f", stage {stage}"
         if values.get("diagnosed_on"):
@@ -628,7 +641,7 @@ class _Reader:
                 self.problem(resource, "valueQuantity.value", f"{value}% is more than 100%.")
                 return
             values.update(
-                value=str(value),
+                value=_stored(value, places=3),
                 unit=unit[:20],
                 status=Biomarker.Status.POSITIVE if value > 0 else Biomarker.Status.NEGATIVE,
             )
@@ -655,15 +668,14 @@ class _Reader:
 
     def lab(self, resource: Mapping[str, Any], loincs: set[str]) -> None:
         lab = next((lab for lab in terminology.labs().values() if lab.loinc in loincs), None)
-        categories = {c for concept in resource.get("category", []) for c in _codes(concept)}
-        if lab is None and "laboratory" not in categories:
+        if lab is None:
             self.skip(
-                resource, f"{_label(resource.get('code'))!r} is not a laboratory result used for matching"
+                resource, f"{_label(resource.get('code'))!r} is not a test trial criteria are read against"
             )
             return
         quantity = resource.get("valueQuantity")
         if quantity is None:
-            self.skip(resource, "laboratory result without a numeric value")
+            self.skip(resource, f"{lab.label} without a numeric value")
             return
         value = _decimal(quantity.get("value"))
         if value is None:
@@ -675,18 +687,19 @@ class _Reader:
             )
             return
         unit = _ucum(quantity.get("code") or quantity.get("unit") or "")
+        unit = UNIT_EQUIVALENTS.get((lab.code, unit), unit)
         if value < 0:
             self.problem(
                 resource, "valueQuantity.value", f"{value} {unit}: a laboratory value cannot be negative."
             )
             return
-        if lab is not None and lab.unit == "1":
+        if lab.unit == "1":
             if unit != "1":
                 self.problem(
                     resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
                 )
                 return
-        elif lab is not None:
+        else:
             try:
                 canonical = convert(float(value), unit, lab.unit, analyte=lab.code)
             except UnitError as error:
@@ -700,12 +713,6 @@ class _Reader:
                     f"{value} {unit} of {lab.label} is not a plausible result (above {ceiling} {lab.unit}).",
                 )
                 return
-        elif unit:
-            try:
-                convert(1.0, unit, unit)
-            except UnitError as error:
-                self.problem(resource, "valueQuantity.code", f"unit {unit!r}: {error}.")
-                return
         collected = self.day(
             resource,
             "effectiveDateTime",
@@ -715,9 +722,9 @@ class _Reader:
             self.problem(resource, "effective[x]", "a laboratory result needs the date it was collected.")
             return
         values: dict[str, Any] = {
-            "analyte": (lab.label if lab else _label(resource.get("code")))[:100],
-            "loinc": lab.loinc if lab else next(iter(sorted(loincs)), ""),
-            "value": str(value),
+            "analyte": lab.label,
+            "loinc": lab.loinc,
+            "value": _stored(value, places=4),
             "unit": unit[:30],
             "collected_on": collected,
         }
@@ -728,6 +735,7 @@ class _Reader:
                 continue
             limit_value = _decimal(limit.get("value"))
             limit_unit = _ucum(limit.get("code") or limit.get("unit") or unit)
+            limit_unit = UNIT_EQUIVALENTS.get((lab.code, limit_unit), limit_unit)
             try:
                 in_unit = (
                     convert(float(limit_value), limit_unit, unit)
@@ -742,14 +750,14 @@ class _Reader:
                     resource, f"referenceRange.{bound}", "a reference limit needs a non-negative number."
                 )
                 return
-            values[name] = f"{round(Decimal(str(in_unit)), 4).normalize():f}"
+            values[name] = _stored(Decimal(str(in_unit)), places=4)
         range_text = ""
         if "reference_low" in values or "reference_high" in values:
             range_text = f" (reference {values.get('reference_low', '')}-{values.get('reference_high', '')})"
         self.propose(
             resource,
             "lab",
-            f"{values['analyte']} {value} {unit} on {collected}{range_text}",
+            f"{values['analyte']} {values['value']} {unit} on {collected}{range_text}",
             values,
             note=_label(resource.get("code")),
         )
@@ -845,18 +853,77 @@ class _Reader:
                 cancer.note,
             )
 
-    def keep_latest_ecog(self) -> None:
-        """A record may hold a series of ECOG scores; the profile keeps one, the most recent."""
-        scores = [fact for fact in self.facts if "ecog" in fact.values]
-        if len(scores) < 2:
-            return
-        latest = max(scores, key=lambda fact: fact.values.get("ecog_assessed_on", ""))
-        for fact in scores:
-            if fact is not latest:
-                self.facts.remove(fact)
-                self.skipped.append(
-                    Skipped(fact.entry, fact.source, f"older ECOG score (the latest is in {latest.source})")
+    def keep_latest(self) -> None:
+        """A record holds series (an ECOG score or a creatinine at every visit); trials ask about the current
+        value, so the review offers the most recent of each and lists the others as older."""
+        series: dict[str, list[ProposedFact]] = {}
+        for fact in self.facts:
+            if "ecog" in fact.values:
+                series.setdefault("ECOG score", []).append(fact)
+            elif fact.kind == "lab":
+                series.setdefault(fact.values["analyte"], []).append(fact)
+        for what, facts in series.items():
+            latest = max(
+                facts,
+                key=lambda fact: fact.values.get("ecog_assessed_on") or fact.values.get("collected_on") or "",
+            )
+            for fact in facts:
+                if fact is not latest:
+                    self.facts.remove(fact)
+                    self.skipped.append(
+                        Skipped(fact.entry, fact.source, f"older {what} (the latest is {latest.source})")
+                    )
+
+    def merge_repeats(self) -> None:
+        """Long records repeat a prescription at every renewal, a procedure at every visit, a diagnosis in
+        several coded forms. One therapy per drug spans its first start to its last end (open while any
+        course is open); one procedure per kind keeps its latest date, since trials ask how long ago it
+        was; one diagnosis keeps its first date."""
+        groups: dict[tuple[str, str], list[ProposedFact]] = {}
+        for fact in self.facts:
+            if fact.kind == "therapy":
+                groups.setdefault(("therapy", fact.values["drug"]), []).append(fact)
+            elif fact.kind == "procedure":
+                groups.setdefault(("procedure", fact.values["code"] or fact.values["name"]), []).append(fact)
+            elif fact.kind == "diagnosis":
+                key = f"{fact.values['code']}:{fact.values['presence']}"
+                groups.setdefault(("diagnosis", key), []).append(fact)
+        for (kind, _), facts in groups.items():
+            if len(facts) < 2:
+                continue
+            if kind == "therapy":
+                starts = [f.values["started_on"] for f in facts if f.values.get("started_on")]
+                ends = [f.values.get("ended_on") for f in facts]
+                values = {"drug": facts[0].values["drug"]}
+                if starts:
+                    values["started_on"] = min(starts)
+                if all(ends):
+                    values["ended_on"] = max(e for e in ends if e)
+                span = f", from {values.get('started_on', '?')}" + (
+                    f" to {values['ended_on']}" if "ended_on" in values else ""
                 )
+                kept = facts[0]
+                summary = f"{values['drug']}{span} ({len(facts)} prescriptions or statements)"
+            elif kind == "diagnosis":
+                # Two records of one diagnosis (e.g. "neoplasm of prostate" and a later, finer one): the
+                # first date is when it was diagnosed; a stage comes from whichever record has one.
+                kept = min(facts, key=lambda f: f.values.get("diagnosed_on") or "9999")
+                staged = next((f for f in facts if f.values.get("stage")), kept)
+                values = {
+                    **kept.values,
+                    **({"stage": staged.values["stage"]} if "stage" in staged.values else {}),
+                }
+                summary = f"{kept.summary} ({len(facts)} records)"
+            else:
+                kept = max(facts, key=lambda f: f.values.get("performed_on") or "")
+                values = dict(kept.values)
+                summary = f"{kept.summary} (latest of {len(facts)})"
+            merged = ProposedFact(kept.key, kept.kind, summary, kept.source, kept.entry, values, kept.note)
+            self.facts[self.facts.index(kept)] = merged
+            for fact in facts:
+                if fact is not kept:
+                    self.facts.remove(fact)
+                    self.skipped.append(Skipped(fact.entry, fact.source, f"merged into {kept.source}"))
 
     def validate_models(self) -> None:
         """Run the models' own checks now, so that the review never offers a fact the save would refuse."""
@@ -891,6 +958,7 @@ def _typed(model: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _CANCER_WORDS = re.compile(r"carcinoma|malignant|neoplasm|cancer|tumou?r", re.I)
+_NOT_INVASIVE = re.compile(r"in situ|benign", re.I)
 
 
 def _condition_wordings(text: str) -> list[str]:
@@ -902,7 +970,7 @@ def _condition_wordings(text: str) -> list[str]:
     head, of, site = text.partition(" of ")
     if of and site and "secondary" not in text.lower() and "metasta" not in text.lower():
         wordings.append(f"{site} {head.lower()}")
-        if _CANCER_WORDS.search(head):
+        if _CANCER_WORDS.search(head) and not _NOT_INVASIVE.search(text):
             wordings.append(f"{site} cancer")
     return wordings
 
@@ -942,33 +1010,32 @@ def _one_letter_protein_change(hgvs: str) -> str:
 
 
 def _drug(concept: Any) -> tuple[str, str]:
-    """Our drug name for a medication: RxNorm displays carry dose and form ("osimertinib 80 MG Oral Tablet"),
-    so the name is tried whole, then by its leading words."""
+    """Our drug name for a medication. RxNorm names carry strength, form and brand around the ingredient
+    ("24 HR metoprolol succinate 100 MG Extended Release Oral Tablet [Toprol]"), so every run of words is
+    tried against the drug vocabulary, longest first; an unknown drug keeps its words without the dose."""
     for text in _texts(concept):
         words = text.split()
         for size in range(len(words), 0, -1):
-            found, how = terminology.link(" ".join(words[:size]), "therapy")
-            if found is not None:
-                return (found.code if found.system == "drug" else " ".join(words[:size]).lower()), how
+            for start in range(len(words) - size + 1):
+                phrase = " ".join(words[start : start + size])
+                found, how = terminology.link(phrase, "therapy")
+                if found is not None:
+                    return (found.code if found.system == "drug" else phrase.lower()), how
     return _ingredient(_texts(concept)[0])[:100], "not in our drug vocabulary: kept as written"
 
 
-_DOSE_FORM_WORDS = re.compile(
-    r"^(oral|inject\w*|injetable|tablet|capsule|solution|suspension|product|prefilled|syringe|"
-    r"topical|cream|patch|powder|extended|delayed|release|\d.*|mg|ml|mcg|unt|meq)$",
+_DOSE_WORDS = re.compile(
+    r"^(oral|inject\w*|injetable|tablet|capsule|solution|suspension|product|prefilled|syringe|topical|"
+    r"cream|patch|powder|extended|delayed|release|hr|abuse-deterrent|[\d.,/]+|mg|ml|mcg|unt|meq|mg/ml|"
+    r"\d.*|\[.*\]|/)$",
     re.I,
 )
 
 
 def _ingredient(text: str) -> str:
-    """The ingredient part of an RxNorm-style name: words up to the first strength or dose form."""
-    words = text.split()
-    kept = []
-    for word in words:
-        if _DOSE_FORM_WORDS.match(word.strip("[],")):
-            break
-        kept.append(word)
-    return " ".join(kept or words).lower()
+    """The ingredient words of an RxNorm-style name, without strength, form or brand."""
+    kept = [word for word in text.split() if not _DOSE_WORDS.match(word)]
+    return " ".join(kept or text.split()).lower()
 
 
 def _load(raw: bytes | str) -> dict[str, Any]:
@@ -1082,7 +1149,8 @@ def bundle_read(raw: bytes | str) -> ImportPreview:
         elif kind != "Medication":
             reader.skip(resource, f"{kind} resources are not used for matching")
     reader.attach_stage_groups()
-    reader.keep_latest_ecog()
+    reader.keep_latest()
+    reader.merge_repeats()
     reader.validate_models()
     if reader.problems.items:
         raise BundleError(reader.problems.items)

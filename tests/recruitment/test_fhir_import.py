@@ -164,7 +164,7 @@ def test_procedures_are_linked_to_the_vocabulary(bundle):
 def test_resources_of_no_use_to_matching_are_listed_as_skipped(bundle):
     skipped = {item.source: item.reason for item in bundle_read(json.dumps(bundle)).skipped}
     assert "Encounter/enc-1" in skipped
-    assert "not a laboratory result" in skipped["Observation/obs-hr"]
+    assert "not a test trial criteria are read against" in skipped["Observation/obs-hr"]
 
 
 def test_entries_in_error_are_skipped(bundle):
@@ -189,6 +189,89 @@ def test_only_the_latest_ecog_score_is_kept(bundle):
     preview = bundle_read(json.dumps(bundle))
     assert [f.values["ecog"] for f in preview.facts if "ecog" in f.values] == [1]
     assert any(item.source == "Observation/obs-ecog-old" for item in preview.skipped)
+
+
+def lab_observation(resource_id, loinc, value, unit, day="2024-03-01"):
+    return {
+        "resource": {
+            "resourceType": "Observation",
+            "id": resource_id,
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "subject": {"reference": "urn:uuid:6f1c2a9e-3d4b-4e8a-9c1f-2b7d5e0a1c33"},
+            "effectiveDateTime": day,
+            "valueQuantity": {
+                "value": value,
+                "unit": unit,
+                "system": "http://unitsofmeasure.org",
+                "code": unit,
+            },
+        }
+    }
+
+
+def test_ucum_powers_and_the_usual_egfr_unit_are_read(bundle):
+    bundle["entry"] += [
+        lab_observation("bmi", "39156-5", 24.2, "kg/m2"),
+        lab_observation("egfr", "33914-3", 71, "mL/min"),
+    ]
+    by_source = facts_by_source(bundle_read(json.dumps(bundle)))
+    assert by_source["Observation/bmi"][0].values["unit"] == "kg/m^2"
+    assert by_source["Observation/egfr"][0].values["unit"] == "mL/min/1.73m^2"
+
+
+def test_float_noise_is_rounded_to_what_the_profile_stores(bundle):
+    bundle["entry"].append(lab_observation("hb", "718-7", 12.900000000000002, "g/dL"))
+    (haemoglobin,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/hb"]
+    assert haemoglobin.values["value"] == "12.9"
+
+
+def test_only_the_latest_result_of_a_test_is_offered(bundle):
+    bundle["entry"].append(lab_observation("creat-old", "2160-0", 70, "umol/L", day="2023-01-10"))
+    preview = bundle_read(json.dumps(bundle))
+    assert [f.source for f in preview.facts if f.values.get("loinc") == "2160-0"] == ["Observation/obs-creat"]
+    assert any(item.source == "Observation/creat-old" and "older" in item.reason for item in preview.skipped)
+
+
+def test_a_test_trials_do_not_ask_about_is_skipped(bundle):
+    bundle["entry"].append(lab_observation("cea", "2039-6", 3.1, "ng/mL"))
+    preview = bundle_read(json.dumps(bundle))
+    assert "Observation/cea" not in facts_by_source(preview)
+
+
+def test_renewed_prescriptions_become_one_therapy_spanning_them(bundle):
+    renewal = copy.deepcopy(entry_of(bundle, "med-carbo"))
+    renewal.update(id="med-carbo-2", effectivePeriod={"start": "2024-07-01", "end": "2024-08-15"})
+    bundle["entry"].append({"resource": renewal})
+    preview = bundle_read(json.dumps(bundle))
+    carboplatin = [f for f in preview.facts if f.values.get("drug") == "carboplatin"]
+    assert [f.values for f in carboplatin] == [
+        {"drug": "carboplatin", "started_on": "2024-03-05", "ended_on": "2024-08-15"}
+    ]
+    assert any(item.source == "MedicationStatement/med-carbo-2" for item in preview.skipped)
+
+
+@pytest.mark.parametrize(
+    ("display", "drug"),
+    [
+        ("24 HR metoprolol succinate 100 MG Extended Release Oral Tablet [Toprol]", "metoprolol succinate"),
+        ("1 ML DOCEtaxel 20 MG/ML Injection", "docetaxel"),
+    ],
+)
+def test_drug_names_lose_strength_form_and_brand(bundle, display, drug):
+    entry_of(bundle, "med-osi")["medicationCodeableConcept"] = {"coding": [{"display": display}]}
+    (therapy,) = facts_by_source(bundle_read(json.dumps(bundle)))["MedicationRequest/med-osi"]
+    assert therapy.values["drug"] == drug
+
+
+def test_an_in_situ_carcinoma_is_not_read_as_cancer(bundle):
+    entry_of(bundle, "cond-luad")["code"] = {
+        "coding": [
+            {"system": "http://snomed.info/sct", "display": "Carcinoma in situ of prostate (disorder)"}
+        ]
+    }
+    preview = bundle_read(json.dumps(bundle))
+    assert "Condition/cond-luad" not in facts_by_source(preview)
 
 
 def test_a_preview_survives_the_round_trip_through_the_session(bundle):
