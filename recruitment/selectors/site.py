@@ -74,10 +74,19 @@ TAKEN_UP_VERDICTS: frozenset[str] = frozenset({Match.Verdict.ELIGIBLE, Match.Ver
 """Matches with these verdicts become candidates; an ineligible one never does."""
 
 
+SITE_RECRUITING_STATUSES: tuple[str, ...] = (*Trial.OPEN_STATUSES, TrialSite.Status.UNKNOWN)
+"""A site recruits for an open trial in these statuses: registries often give no status per location, and a
+site with none of its own follows its trial's."""
+
+
 def recruiting_trial_sites(*, trial_id: int) -> QuerySet[TrialSite]:
-    """The trial's sites that are recruiting (or about to), first by facility name."""
+    """The sites recruiting for the trial (or about to), first by name; none while the trial is closed."""
     return (
-        TrialSite.objects.filter(trial_id=trial_id, status__in=Trial.OPEN_STATUSES)
+        TrialSite.objects.filter(
+            trial_id=trial_id,
+            trial__overall_status__in=Trial.OPEN_STATUSES,
+            status__in=SITE_RECRUITING_STATUSES,
+        )
         .select_related("site")
         .order_by("site__facility", "site_id")
     )
@@ -85,7 +94,15 @@ def recruiting_trial_sites(*, trial_id: int) -> QuerySet[TrialSite]:
 
 def trial_site_recruiting(trial_site: TrialSite) -> bool:
     """Whether the trial and this site both recruit (or are about to): only then are candidates taken up."""
-    return trial_site.trial.is_open and trial_site.status in Trial.OPEN_STATUSES
+    return trial_site.trial.is_open and trial_site.status in SITE_RECRUITING_STATUSES
+
+
+def trial_site_status(trial_site: TrialSite) -> str:
+    """The recruitment status that applies at this site: the trial's when it is closed or the site has none
+    of its own, else the site's."""
+    if not trial_site.trial.is_open or trial_site.status == TrialSite.Status.UNKNOWN:
+        return f"Trial: {trial_site.trial.get_overall_status_display()}"
+    return f"Site: {trial_site.get_status_display()}"
 
 
 def nearest_site(patient: PatientProfile, sites: list[Site]) -> tuple[Site | None, float | None]:
@@ -130,7 +147,7 @@ class SiteTrial:
     recruiting: bool = True
     """See `trial_site_recruiting`."""
     status: str = ""
-    """The recruitment status that applies: the trial's when it is not open, else the site's."""
+    """See `trial_site_status`."""
 
 
 def site_trials(*, user: User) -> list[SiteTrial]:
@@ -152,11 +169,7 @@ def site_trials(*, user: User) -> list[SiteTrial]:
                 counts=counts,
                 closed_arms=list(Arm.objects.filter(pk__in=closed).order_by("label")),
                 recruiting=trial_site_recruiting(trial_site),
-                status=(
-                    f"Trial: {trial.get_overall_status_display()}"
-                    if not trial.is_open
-                    else f"Site: {trial_site.get_status_display()}"
-                ),
+                status=trial_site_status(trial_site),
             )
         )
     return sorted(rows, key=lambda row: not row.recruiting)

@@ -28,6 +28,7 @@ from recruitment.models import (
     User,
 )
 from recruitment.selectors.site import (
+    SITE_RECRUITING_STATUSES,
     TAKEN_UP_VERDICTS,
     arm_is_closed,
     contact_allowed,
@@ -249,7 +250,7 @@ def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
     full or suspended cohort; only while the trial and the site are recruiting. (The queue lists patients who
     asked to hear from the trial first.)
     """
-    if not trial.is_open or not recruiting_trial_sites(trial_id=trial.pk).filter(site=site).exists():
+    if not recruiting_trial_sites(trial_id=trial.pk).filter(site=site).exists():
         return []
     return _candidates_take_up(trial=trial, site_for=lambda match: site, patient_ids=None)
 
@@ -263,11 +264,9 @@ def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = No
     Called after the facts change (a match written, interest or contact consent given, a cohort or site
     reopened), through `recruitment.tasks.take_up_candidates`; never by a page view.
     """
-    trial = Trial.objects.filter(pk=trial_id).first()
-    if trial is None or not trial.is_open:
-        return []
     sites = [trial_site.site for trial_site in recruiting_trial_sites(trial_id=trial_id)]
-    if not sites:
+    trial = Trial.objects.filter(pk=trial_id).first()
+    if trial is None or not sites:
         return []
 
     def nearest(match: Match) -> Site:
@@ -331,7 +330,7 @@ def _arm_saved(sender: type[Arm], instance: Arm, raw: bool = False, **kwargs: An
 
 @receiver(post_save, sender=TrialSite, dispatch_uid="trial_site_saved_take_up")
 def _trial_site_saved(sender: type[TrialSite], instance: TrialSite, raw: bool = False, **kwargs: Any) -> None:
-    if not raw and instance.status in Trial.OPEN_STATUSES:
+    if not raw and instance.status in SITE_RECRUITING_STATUSES:
         _take_up_after_commit(instance.trial_id)
 
 

@@ -163,3 +163,10 @@ def test_a_full_cohort_takes_no_new_candidates(nsclc_trial, boston_site, sam):
     arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR cohort", cap=0)
     matched_patient(nsclc_trial, email="elena@example.org", arm=arm)
     assert candidates_create(trial_id=nsclc_trial.pk) == []
+
+
+def test_a_site_without_a_status_of_its_own_recruits_while_its_trial_does(nsclc_trial, boston_site, sam):
+    TrialSite.objects.filter(trial=nsclc_trial).update(status=TrialSite.Status.UNKNOWN)
+    profile = matched_patient(nsclc_trial, email="elena@example.org")
+    (candidate,) = candidates_create(trial_id=nsclc_trial.pk)
+    assert (candidate.patient, candidate.site) == (profile, boston_site)

@@ -362,12 +362,18 @@ def test_the_site_home_keeps_trials_that_do_not_recruit_apart_with_their_status(
     paused = factories.TrialSiteFactory.create(
         site=boston_site, trial__nct_id="NCT05000003", status=TrialSite.Status.SUSPENDED
     ).trial
+    unstated = factories.TrialSiteFactory.create(
+        site=boston_site, trial__nct_id="NCT05000004", status=TrialSite.Status.UNKNOWN
+    ).trial
     client.force_login(sam)
     page = client.get(reverse("site:home")).content.decode()
     recruiting = page[page.index('id="recruiting-trials"') : page.index('id="closed-trials"')]
     not_recruiting = page[page.index('id="closed-trials"') :]
     assert nsclc_trial.nct_id in recruiting
     assert "Site: Recruiting" in recruiting
+    # A site the registry gives no status for follows its trial.
+    assert unstated.nct_id in recruiting
+    assert "Trial: Recruiting" in recruiting
     assert closed.nct_id not in recruiting
     assert "Trial: Active, not recruiting: no new candidates" in not_recruiting
     assert "Site: Suspended: no new candidates" in not_recruiting
