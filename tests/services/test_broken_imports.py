@@ -20,7 +20,7 @@ CTGOV = Path(__file__).resolve().parents[1] / "fixtures" / "ctgov"
 def database_contents() -> dict[str, list[dict[str, Any]]]:
     """Every row of every table of our two apps."""
     return {
-        model._meta.label: list(model.objects.order_by("pk").values())
+        model._meta.label: list(model._default_manager.order_by("pk").values())
         for app in ("trials", "recruitment")
         for model in apps.get_app_config(app).get_models()
     }
