@@ -17,7 +17,7 @@ from nlp.terminology import genes, labs, load_json
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 COMPARATOR = (
-    r">=|<=|=>|=<|>|<|=|"
+    r">\s*or\s*=|<\s*or\s*=|>=|<=|=>|=<|>|<|=|"
     r"(?:greater|more|higher|less|lower|fewer) than or equal to|"
     r"(?:greater|more|higher|less|lower|fewer) than|at least|at most|no (?:more|less|greater|higher"
     r"|lower) than|"
@@ -26,12 +26,12 @@ COMPARATOR = (
 )
 _COMPARATOR_WORDS = [
     (
-        r"^(>=|=>|at least|greater than or equal|more than or equal|higher than or equal|no less than|"
+        r"^(>=|=>|> or =|at least|greater than or equal|more than or equal|higher than or equal|no less than|"
         r"not less than|no lower than|not lower than|minimum)",
         ">=",
     ),
     (
-        r"^(<=|=<|at most|less than or equal|lower than or equal|fewer than or equal|no more than"
+        r"^(<=|=<|< or =|at most|less than or equal|lower than or equal|fewer than or equal|no more than"
         r"|not more than|"
         r"no greater than|not greater than|no higher than|not higher than|up to|not exceed|maximum|within)",
         "<=",
@@ -535,12 +535,14 @@ def find_performance_status(text: str) -> Iterator[Found]:
 
 
 _AGE = re.compile(
-    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}})\s*(?:(?:-|to"
-    rf"|and)\s*(?P<high>\d{{1,3}}))?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
+    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}})\s*"
+    rf"(?:(?:-|to|and)\s*(?P<high>\d{{1,3}}))?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
+    rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
     rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"
     rf"|below|under)"
-    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to)\s*(?P<high4>\d{{1,3}})\s*years",
+    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to)\s*(?P<high4>\d{{1,3}})\s*years"
+    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
     re.I,
 )
 
@@ -570,11 +572,18 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
         age = Concept("demographic", "age", "age")
         if m.group("low") is not None:
             if not re.search(r"years|yrs|age|old", m.group(0), re.I) or (
-                m.group(0).lower().startswith("aged") is False and not m.group("cmp") and not m.group("high")
+                m.group(0).lower().startswith("aged") is False
+                and not m.group("cmp")
+                and not m.group("high")
+                and not m.group("dir1")
             ):
                 continue
             found = Found("demographic", m.start(), m.end(), "demographic.age", 0.9, age, unit="years")
-            if m.group("high"):
+            if m.group("dir1") and not m.group("high"):
+                direction = m.group("dir1").lower()
+                found.comparator = ">=" if direction in ("older", "above", "over") else "<="
+                found.value = float(m.group("low"))
+            elif m.group("high"):
                 found.comparator, found.value, found.value_high = (
                     "between",
                     float(m.group("low")),
@@ -609,6 +618,11 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
                 value=float(m.group("num3")),
             )
         else:
+            low, high = (
+                (m.group("low4"), m.group("high4"))
+                if m.group("low4")
+                else (m.group("low5"), m.group("high5"))
+            )
             found = Found(
                 "demographic",
                 m.start(),
@@ -618,8 +632,8 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
                 age,
                 unit="years",
                 comparator="between",
-                value=float(m.group("low4")),
-                value_high=float(m.group("high4")),
+                value=float(low),
+                value_high=float(high),
             )
         if found.comparator is not None:
             yield found
