@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal
 
 from recruitment.matching.logic import Truth
@@ -37,13 +38,15 @@ class AtomResult:
     settle: Settle | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        settle = self.settle
         return {
             "text": self.text,
             "span": list(self.span),
-            "truth": self.truth.value,
+            # str() of a StrEnum is its value, without the descriptor lookup of `.value` (hot when storing).
+            "truth": str(self.truth),
             "reason": self.reason,
             "evidence": [{"ref": e.ref, "text": e.text} for e in self.evidence],
-            "settle": {"kind": self.settle.kind, "text": self.settle.text} if self.settle else None,
+            "settle": None if settle is None else {"kind": settle.kind, "text": settle.text},
         }
 
 
@@ -75,7 +78,7 @@ class CriterionVerdict:
                 seen.setdefault(item.ref, item)
         return tuple(seen.values())
 
-    @property
+    @cached_property
     def to_settle(self) -> tuple[Settle, ...]:
         if self.outcome is not Outcome.UNKNOWN:
             return ()
@@ -86,8 +89,8 @@ class CriterionVerdict:
             "section": self.section,
             "text": self.text,
             "span": list(self.span),
-            "truth": self.truth.value,
-            "outcome": self.outcome.value,
+            "truth": str(self.truth),
+            "outcome": str(self.outcome),
             "needs_review": self.needs_review,
             "atoms": [atom.to_dict() for atom in self.atoms],
             "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
@@ -135,7 +138,7 @@ class TrialVerdict:
     accepting: bool = True
     closed_reason: str = ""
 
-    @property
+    @cached_property
     def to_settle(self) -> tuple[Settle, ...]:
         return tuple(dict.fromkeys(s for criterion in self.criteria for s in criterion.to_settle))
 
