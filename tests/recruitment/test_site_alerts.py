@@ -4,6 +4,8 @@ site navigation, read once seen) and by a daily digest e-mail that names no pati
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -145,3 +147,19 @@ def test_alerts_about_a_site_the_member_left_are_not_shown_or_e_mailed(
     with django_capture_on_commit_callbacks(execute=True):
         site_digests_send()
     assert mailoutbox == []
+
+
+def test_the_alerts_page_costs_the_same_queries_for_one_alert_or_many(client, nsclc_trial, boston_site, sam):
+    client.force_login(sam)
+    url = reverse("site:alerts")
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    site_alerts_create(candidate_ids=[first.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    more = [candidate_for(nsclc_trial, boston_site, email=f"more{n}@example.org") for n in range(4)]
+    site_alerts_create(candidate_ids=[c.pk for c in more])
+    client.get(url)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(one)
