@@ -321,17 +321,25 @@ def _consent_given(
         _take_up_after_commit(trial_id, [instance.patient_id])
 
 
+def _trial_reopened(trial_id: int) -> None:
+    # A registry import saves every arm and site of every trial: only a trial with matches waiting is queued.
+    waiting = Match.objects.filter(trial_id=trial_id, retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS)
+    if waiting.exclude(patient__candidacies__trial_id=trial_id).exists():
+        _take_up_after_commit(trial_id)
+
+
 @receiver(post_save, sender=Arm, dispatch_uid="arm_saved_take_up")
 def _arm_saved(sender: type[Arm], instance: Arm, raw: bool = False, **kwargs: Any) -> None:
     """A cohort may have reopened (cap raised, suspension lifted): its waiting matches become candidates."""
     if not raw and not instance.is_suspended:
-        _take_up_after_commit(instance.trial_id)
+        _trial_reopened(instance.trial_id)
 
 
 @receiver(post_save, sender=TrialSite, dispatch_uid="trial_site_saved_take_up")
 def _trial_site_saved(sender: type[TrialSite], instance: TrialSite, raw: bool = False, **kwargs: Any) -> None:
+    """A site may have started recruiting: the trial's waiting matches may be taken up there."""
     if not raw and instance.status in SITE_RECRUITING_STATUSES:
-        _take_up_after_commit(instance.trial_id)
+        _trial_reopened(instance.trial_id)
 
 
 @transaction.atomic

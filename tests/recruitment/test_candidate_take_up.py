@@ -170,3 +170,12 @@ def test_a_site_without_a_status_of_its_own_recruits_while_its_trial_does(nsclc_
     profile = matched_patient(nsclc_trial, email="elena@example.org")
     (candidate,) = candidates_create(trial_id=nsclc_trial.pk)
     assert (candidate.patient, candidate.site) == (profile, boston_site)
+
+
+def test_saving_the_arms_and_sites_of_a_trial_without_waiting_matches_queues_nothing(
+    nsclc_trial, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        factories.ArmFactory.create(trial=nsclc_trial)
+        factories.TrialSiteFactory.create(trial=nsclc_trial)
+    assert callbacks == []
