@@ -20,6 +20,7 @@ from recruitment.matching import (
     TherapyFact,
     TrialSpec,
 )
+from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.engine import CompiledTrial
 from recruitment.models import (
     Biomarker,
@@ -138,8 +139,8 @@ def patient_facts_many(*, profiles: Iterable[PatientProfile]) -> dict[int, Patie
 
 @dataclass(frozen=True)
 class TrialToMatch:
-    """An open trial as the engine needs it: its arms as specs, its live criteria as nlp trees, and both
-    compiled once for evaluation."""
+    """An open trial as the engine needs it: its arms as specs, its live criteria as nlp trees (and its
+    registered conditions as one more inclusion criterion), all compiled once for evaluation."""
 
     trial: Trial
     spec: TrialSpec
@@ -180,7 +181,11 @@ def _trial_to_match(trial: Trial) -> TrialToMatch:
             for arm in trial.arms.all()
         ),
     )
-    criteria = tuple(_criterion(record) for record in trial.criteria.all())
+    registered = registered_conditions_criterion(trial.conditions or ())
+    criteria = (
+        *(_criterion(record) for record in trial.criteria.all()),
+        *((registered,) if registered else ()),
+    )
     return TrialToMatch(trial=trial, spec=spec, criteria=criteria, compiled=CompiledTrial(spec, criteria))
 
 
