@@ -515,7 +515,11 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
         messages.warning(request, f"Only the first {MAX_TEXT_LENGTH:,} characters were read.")
     context = {
         "text": text,
-        "suggestions": summary_suggestions(text, today=timezone.localdate()) if text.strip() else [],
+        "suggestions": (
+            summary_suggestions(text, today=timezone.localdate(), profile=request.profile)
+            if text.strip()
+            else []
+        ),
         "picked": set(picks),
         "read": bool(text.strip()),
         "max_length": MAX_TEXT_LENGTH,

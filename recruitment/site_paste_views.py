@@ -63,7 +63,9 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     context = {
         "candidate": candidate,
         "text": text,
-        "suggestions": summary_suggestions(text, today=timezone.localdate()) if text.strip() else [],
+        "suggestions": (
+            summary_suggestions(text, today=timezone.localdate(), profile=patient) if text.strip() else []
+        ),
         "picked": set(picks),
         "read": bool(text.strip()),
         "max_length": MAX_TEXT_LENGTH,

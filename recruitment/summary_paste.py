@@ -9,8 +9,8 @@ tampered form can only add facts of the allowed kinds to the profile the view al
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -33,6 +33,14 @@ from recruitment.services.profile import profile_fact_save, profile_update
 
 # Longer pastes are cut here (a long letter is a few thousand characters); the page says so.
 MAX_TEXT_LENGTH = 20_000
+# What makes two facts of a kind the same fact: a suggestion the profile already holds is not offered again.
+SAME_FACT: dict[str, tuple[str, ...]] = {
+    "diagnosis": ("code", "presence"),
+    "biomarker": ("gene", "status", "protein_change"),  # the alteration type follows from the change
+    "therapy": ("drug",),
+    "procedure": ("name",),
+    "ecog": ("ecog",),
+}
 # The only fields a ticked suggestion may set, per kind.
 PASTE_FIELDS: dict[str, tuple[type[ProfileFact], frozenset[str]]] = {
     "diagnosis": (Diagnosis, frozenset({"code", "label", "presence"})),
@@ -68,9 +76,15 @@ class Suggestion:
     span: tuple[int, int]
     confidence: float
 
+    on_profile: bool = False
+
     @property
     def title(self) -> str:
         return KIND_TITLES[self.kind]
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        return _identity(self.kind, self.fields)
 
     @property
     def value(self) -> str:
@@ -78,8 +92,9 @@ class Suggestion:
         return json.dumps({"kind": self.kind, "fields": self.fields}, sort_keys=True)
 
 
-def summary_suggestions(text: str, *, today: date) -> list[Suggestion]:
-    """Facts found in `text` that a profile can hold, once each (the surest mention), in text order."""
+def summary_suggestions(text: str, *, today: date, profile: PatientProfile | None = None) -> list[Suggestion]:
+    """Facts found in `text` that a profile can hold, once each (the surest mention), in text order;
+    those `profile` already holds are marked `on_profile` (shown, not offered)."""
     patient = extract_patient_facts(text[:MAX_TEXT_LENGTH])
     facts = facts_from_text(patient, today=today)
     by_source = {finding_source(f): f for f in patient.findings}
@@ -113,7 +128,24 @@ def summary_suggestions(text: str, *, today: date) -> list[Suggestion]:
         kept = suggestions.get(suggestion.value)
         if kept is None or suggestion.confidence > kept.confidence:
             suggestions[suggestion.value] = suggestion
-    return sorted(suggestions.values(), key=lambda s: s.span)
+    held = _held(profile) if profile is not None else set()
+    return sorted(
+        (replace(s, on_profile=s.identity in held) for s in suggestions.values()), key=lambda s: s.span
+    )
+
+
+def _identity(kind: str, fields: Mapping[str, Any]) -> tuple[str, ...]:
+    return (kind, *(str(fields.get(name, "")).lower() for name in SAME_FACT[kind]))
+
+
+def _held(profile: PatientProfile) -> set[tuple[str, ...]]:
+    """The identities of the facts the profile holds (one query per kind)."""
+    held = {_identity("ecog", {"ecog": profile.ecog})} if profile.ecog is not None else set()
+    for kind, (model, _) in PASTE_FIELDS.items():
+        fields = SAME_FACT[kind]
+        for values in model.objects.filter(patient=profile).values_list(*fields):  # type: ignore[attr-defined]
+            held.add(_identity(kind, dict(zip(fields, values, strict=True))))
+    return held
 
 
 @transaction.atomic
@@ -124,6 +156,8 @@ def summary_facts_save(
 
     Raises PasteError listing every pick that cannot be saved (then nothing is saved).
     """
+    if not picks:
+        raise PasteError(["Nothing was ticked; tick the items to save."])
     problems: list[str] = []
     saved = 0
     for raw in picks:

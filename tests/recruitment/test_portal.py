@@ -375,18 +375,16 @@ class TestPasteSummary:
         picks = re.findall(r'name="pick" id="pick-\d+" value="([^"]+)"', page)
         assert "checked" not in page
         shown = re.findall(r'<label for="pick-\d+">([^<]+)<', page)
-        assert "lung adenocarcinoma " in shown
-        assert "No HIV infection (ruled out) " in shown
-        egfr = next(p for p in picks if "EGFR" in p)
-        ecog = next(p for p in picks if "ecog" in p)
-        profile = PatientProfile.objects.get(user__email="elena@example.org")
-        before = profile.biomarkers.count()
-        elena_client.post(
-            reverse("portal:paste"), {"add": "1", "pick": [html.unescape(egfr), html.unescape(ecog)]}
+        # Elena's profile already holds the cancer, both tumour tests, the drug and the ECOG grade
+        assert shown == ["No HIV infection (ruled out) "]
+        assert (
+            'lung adenocarcinoma <span class="muted">(Illness or condition; already on the profile)' in page
         )
-        profile.refresh_from_db()
-        assert profile.biomarkers.count() == before + 1
-        assert profile.ecog == 1
+        profile = PatientProfile.objects.get(user__email="elena@example.org")
+        before = profile.diagnoses.count()
+        elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [html.unescape(picks[0])]})
+        assert profile.diagnoses.count() == before + 1
+        assert profile.diagnoses.get(code="hiv").presence == "absent"
 
     def test_a_tampered_pick_cannot_touch_another_patients_fact(self, elena_client, hana):
         other = hana.biomarkers.first()

@@ -141,3 +141,13 @@ def test_nothing_is_added_once_the_patient_withdraws_matching_consent(client, sa
     response = client.post(_url(candidate), {"text": NOTE, "add": "1", "pick": [pick]}, follow=True)
     assert "no longer consents to matching" in response.content.decode()
     assert _facts(candidate.patient) == before
+
+
+def test_a_fact_already_on_the_profile_is_shown_but_not_offered(client, sam, candidate):
+    Therapy.objects.create(patient=candidate.patient, drug="osimertinib")
+    client.force_login(sam)
+    page = client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode()
+    assert "osimertinib" not in _picks(page)
+    assert 'osimertinib <span class="muted">(Medicine or treatment; already on the profile)' in page
+    empty = client.post(_url(candidate), {"text": NOTE, "add": "1"})
+    assert "Nothing was ticked" in empty.content.decode()
