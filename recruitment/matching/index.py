@@ -9,11 +9,15 @@ trial's inclusion criteria that one fact of the patient can refute for sure:
 - a positive gene alteration without a score, IHC level or specific assay: refuted when the gene was tested
   with a definite result and nothing was positive;
 - sex: refuted by a recorded sex that differs;
-- age with whole-year limits: refuted by a recorded birth date outside them.
+- age with whole-year limits: refuted by a recorded birth date outside them;
+- an ECOG performance status (a set of grades or a comparison): refuted by a recorded ECOG outside it.
+
+A trial's registered conditions reach the index as the inclusion criterion the selector adds for them
+(`conditions.registered_conditions_criterion`), so they prune like any diagnosis requirement.
 
 Everything else, including any requirement under a Not or an exception, keeps the pair. A trial with no such
-requirement is a candidate for every patient, and a patient with no recorded cancer, untested genes, no sex
-or no birth date is never pruned on that key.
+requirement is a candidate for every patient, and a patient with no recorded cancer, untested genes, no sex,
+no birth date or no ECOG is never pruned on that key.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from recruitment.matching.atoms import _HER2_LOW, GENERIC_ASSAYS, _is_a, _is_onc
 from recruitment.matching.facts import PatientFacts
 
 # ("dx", code) | ("gene", symbol) | ("sex", label) | ("age", comparator, value, value_high)
+# | ("ecog", grades) | ("ecog", comparator, value, value_high)
 Key = tuple[object, ...]
 # Alternatives: the requirement holds unless every alternative is refuted.
 Requirement = frozenset[Key]
@@ -60,6 +65,12 @@ def _atom_key(atom: Atom) -> Key | None:
         if not limits or any(v != int(v) for v in limits) or atom.comparator is None:
             return None
         return ("age", atom.comparator, atom.value, atom.value_high)
+    if atom.kind == "performance_status" and concept.code == "ECOG":
+        if atom.values:
+            return ("ecog", tuple(sorted(atom.values)))
+        if atom.comparator is None or atom.value is None:
+            return None
+        return ("ecog", atom.comparator, atom.value, atom.value_high)
     return None
 
 
@@ -97,6 +108,7 @@ class PatientKeys:
     negative_genes: frozenset[str]
     sex: str
     age: int | None
+    ecog: int | None
 
     @classmethod
     def of(cls, facts: PatientFacts, today: date) -> PatientKeys:
@@ -115,6 +127,7 @@ class PatientKeys:
             negative_genes=negative,
             sex=facts.sex,
             age=None if facts.birth_date is None else age_on(facts.birth_date, today),
+            ecog=facts.ecog,
         )
 
     def refutes(self, key: Key) -> bool:
@@ -130,6 +143,8 @@ class PatientKeys:
             return bool(self.sex) and self.sex != key[1]
         if kind == "age":
             return self.age is not None and _age_refutes(self.age, key)
+        if kind == "ecog":
+            return self.ecog is not None and _ecog_refutes(self.ecog, key)
         return False
 
     def admits(self, requirements: Iterable[Requirement]) -> bool:
@@ -139,6 +154,13 @@ class PatientKeys:
 def _age_refutes(age: int, key: Key) -> bool:
     _, comparator, value, high = key
     return compare(float(age), str(comparator), value, high) is False  # type: ignore[arg-type]
+
+
+def _ecog_refutes(ecog: int, key: Key) -> bool:
+    if len(key) == 2:
+        return float(ecog) not in key[1]  # type: ignore[operator]
+    _, comparator, value, high = key
+    return compare(float(ecog), str(comparator), value, high) is False  # type: ignore[arg-type]
 
 
 class CandidateIndex:
@@ -174,6 +196,7 @@ class CandidateIndex:
         self._negative: dict[str, set[int]] = defaultdict(set)
         self._by_sex: dict[str, set[int]] = defaultdict(set)
         self._by_age: dict[int | None, set[int]] = defaultdict(set)
+        self._by_ecog: dict[int | None, set[int]] = defaultdict(set)
         for patient_id, facts in (patients or {}).items():
             self.add_patient(patient_id, facts)
 
@@ -190,6 +213,7 @@ class CandidateIndex:
             self._negative[gene].add(patient_id)
         self._by_sex[keys.sex].add(patient_id)
         self._by_age[keys.age].add(patient_id)
+        self._by_ecog[keys.ecog].add(patient_id)
         return keys
 
     def trials_for(self, facts: PatientFacts | PatientKeys) -> set[int]:
@@ -235,10 +259,16 @@ class CandidateIndex:
                 if age is not None and not _age_refutes(age, key):
                     found |= patient_ids
             return found
+        if kind == "ecog":
+            found = set(self._by_ecog.get(None, set()))
+            for ecog, patient_ids in self._by_ecog.items():
+                if ecog is not None and not _ecog_refutes(ecog, key):
+                    found |= patient_ids
+            return found
         return set(self._all_patients)
 
 
-_SELECTIVITY = {"dx": 0, "gene": 1, "sex": 2, "age": 3}
+_SELECTIVITY = {"dx": 0, "gene": 1, "sex": 2, "ecog": 3, "age": 4}
 
 
 def _selectivity(requirement: Requirement) -> tuple[int, int]:

@@ -10,6 +10,7 @@ import pytest
 from nlp import parse_eligibility
 from nlp.model import And, Atom, Concept, Criterion, Except, Node, Not, Or
 from recruitment.matching import ArmSpec, Overall, PatientFacts, TrialSpec, match_trial
+from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.index import CandidateIndex, PatientKeys, trial_requirements
 from recruitment.matching.synthetic import synthetic_patients
 from tests.recruitment.conftest import TODAY
@@ -56,6 +57,12 @@ def hand_built_trials() -> list[tuple[Criterion, ...]]:
     adult = atom("demographic", "demographic", "age", "age", comparator=">=", value=18.0)
     under_70 = atom("demographic", "demographic", "age", "age", comparator="<=", value=70.0)
     stable = Atom("other", "neurologically stable", SPAN, "hand_built", 1.0, checkable=False)
+    ecog_0_1 = atom("performance_status", "performance", "ECOG", "ECOG 0-1", values=(0.0, 1.0))
+    ecog_le_2 = atom("performance_status", "performance", "ECOG", "ECOG <= 2", comparator="<=", value=2.0)
+    breast_registered = registered_conditions_criterion(["Breast Cancer", "Healthy Volunteers"])
+    lung_registered = registered_conditions_criterion(["Non-small Cell Lung Cancer", "Breast Cancer"])
+    assert breast_registered is not None
+    assert lung_registered is not None
     return [
         (inclusion(nsclc), inclusion(egfr)),
         (inclusion(And((luad, kras))), inclusion(adult)),
@@ -67,6 +74,11 @@ def hand_built_trials() -> list[tuple[Criterion, ...]]:
         (inclusion(pdl1), inclusion(under_70)),
         (inclusion(atom("biomarker", "hgnc", "EGFR", "EGFR cobas", alteration="mutation", assay="cobas")),),
         (Criterion("exclusion", "no NSCLC", SPAN, nsclc),),
+        (inclusion(ecog_0_1), inclusion(adult)),
+        (inclusion(Or((ecog_le_2, breast))),),
+        (Criterion("exclusion", "ECOG 0-1", SPAN, ecog_0_1),),
+        (breast_registered,),
+        (inclusion(egfr), lung_registered),
         (),
     ]
 
@@ -128,6 +140,18 @@ def test_a_cancer_broader_or_narrower_than_the_trials_keeps_the_pair():
     assert index.trials_for(keys["nsclc"]) == {1}  # broader: the engine asks for the subtype
     assert index.trials_for(keys["luad"]) == {1}
     assert index.trials_for(keys["breast_cancer"]) == set()
+
+
+def test_a_recorded_ecog_outside_the_required_grades_prunes_and_an_unrecorded_one_keeps():
+    ecog_0_1 = atom("performance_status", "performance", "ECOG", "ECOG 0-1", values=(0.0, 1.0))
+    index = CandidateIndex(trials={1: (inclusion(ecog_0_1),)}, today=TODAY)
+    assert [index.trials_for(PatientFacts(ecog=grade)) for grade in (0, 1, 2, 3, None)] == [
+        {1},
+        {1},
+        set(),
+        set(),
+        {1},
+    ]
 
 
 def test_requirements_come_from_inclusion_criteria_only():
