@@ -4,8 +4,10 @@
 
 For each patient, the judged trials present in ctgov_legacy_xml.tgz are ranked in the same run: ours (patient
 text -> facts -> three-valued eligibility, combined with topical BM25), "topic" (ours without eligibility, an
-ablation), the BM25 baseline (whole patient text over all trial text) and random (seeded).
-No database: trials are read from the archive with the legacy-XML importer's parser.
+ablation), the BM25 baseline (whole patient text over all trial text), random (seeded) and "ideal" (the
+judgements themselves: the ceiling on this pool).
+No database: trials are read from the archive with the legacy-XML importer's parser; each trial's criteria are
+its parsed eligibility text plus its registered conditions as an inclusion criterion, as the product matches.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from nlp.ranking import (
 )
 from nlp.terminology import manifest
 from recruitment.matching import evaluate
+from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking
 from trials.importers.common import RecordError, TrialRecord
 from trials.importers.ctgov_xml import parse_document
@@ -94,6 +97,7 @@ class Command(BaseCommand):
                 maximum_age=_age(record.maximum_age_years),
                 sex=record.sex,
             ).criteria
+            + [c for c in (registered_conditions_criterion(record.conditions),) if c is not None]
             for nct, record in records.items()
         }
         texts = {
