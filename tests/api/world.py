@@ -18,8 +18,15 @@ from tests.recruitment import factories as profile_factories
 from tests.recruitment.consent_helpers import name_patient, publish_all, sign
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument, EligibilityCriterion, Site, Trial
+from trials.services import trial_parse_eligibility
 
 Purpose = ConsentDocument.Purpose
+
+ELIGIBILITY = """Inclusion Criteria:
+  -  ECOG performance status 0 or 1
+Exclusion Criteria:
+  -  Known active hepatitis B or C infection
+"""
 
 MATCH_CRITERIA = [
     {
@@ -92,22 +99,14 @@ def _live_match(profile: PatientProfile, trial: Trial) -> Match:
 
 
 def build_world(*, pat: User, sam: User, sophie: User, cora: User, trial: Trial, boston: Site) -> World:
+    trial.eligibility_text = ELIGIBILITY
+    trial.save(update_fields=["eligibility_text"])
+    trial_parse_eligibility(trial_id=trial.pk)
+    criterion = trial.criteria.get(text__icontains="ECOG")
     documents = publish_all()
     pat_profile = _consenting_patient(pat, "Pat", documents)
     olga = factories.UserFactory.create(email="olga@example.org", role=User.Role.PATIENT)
     olga_profile = _consenting_patient(olga, "Olga", documents)
-    criterion = EligibilityCriterion.objects.create(
-        trial=trial,
-        position=1,
-        section=EligibilityCriterion.Section.INCLUSION,
-        text="ECOG performance status 0 or 1",
-        text_key="ecog",
-        span_start=0,
-        span_end=30,
-        parsed_tree={"type": "atom"},
-        parser_version="test",
-        dictionary_version="test",
-    )
     candidate = candidate_for(trial, boston, email="elena@example.org", contact=True)
     other_trial_site = factories.TrialSiteFactory.create(site__facility="Denver Lung Clinic")
     dan = factories.SiteMembershipFactory.create(
