@@ -412,7 +412,8 @@ def parser_prediction(text: str) -> Prediction:
             continue
         negated = atom.assertion == "negated"
         cut = _VALUE_START.search(text, start, end) if chia_type in ("Measurement", "Person") else None
-        if cut is not None and cut.start() > start and (atom.value is not None or atom.values):
+        has_value = atom.value is not None or atom.values or atom.uln_multiple or atom.lln_multiple
+        if cut is not None and cut.start() > start and has_value:
             head_end = cut.start()
             while head_end > start and text[head_end - 1] in " :,(":
                 head_end -= 1
