@@ -106,12 +106,12 @@ def _user(request: Request) -> User:
     return user
 
 
-# Patient
-
-
 PATIENT = [IsAuthenticated, IsPatient]
 SITE_STAFF = [IsAuthenticated, IsSiteStaff]
 SPONSOR = [IsAuthenticated, IsSponsor]
+
+
+# Patient
 
 
 def _profile(request: Request) -> PatientProfile:
@@ -126,12 +126,12 @@ class ProfileView(APIView):
 
     @extend_schema(responses={200: s.ProfileSerializer, **errors(401, 403)})
     def get(self, request: Request) -> Response:
-        return Response(s.ProfileSerializer(_profile(self.request)).data)
+        return Response(s.ProfileSerializer(_profile(request)).data)
 
     @extend_schema(request=s.ProfileSerializer, responses={200: s.ProfileSerializer, **errors(400, 401, 403)})
     def patch(self, request: Request) -> Response:
         """Change the fields sent, checked as the portal's profile form checks them; matching follows."""
-        profile = _profile(self.request)
+        profile = _profile(request)
         payload = s.ProfileSerializer(profile, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         data = s.form_data(ProfileForm, profile, payload.validated_data)
@@ -175,7 +175,7 @@ class FactView(generics.GenericAPIView[Any]):
 
 class FactListView(FactView, generics.ListAPIView[Any]):
     def post(self, request: Request) -> Response:
-        profile = _profile(self.request)
+        profile = _profile(request)
         payload = self.kind.input(data=request.data)
         payload.is_valid(raise_exception=True)
         form_class = self.kind.input.form_class
@@ -255,7 +255,7 @@ class ConsentStatusView(APIView):
 
     @extend_schema(responses={200: s.ConsentOverviewSerializer, **errors(401, 403)})
     def get(self, request: Request) -> Response:
-        overview = consent_overview(patient=_profile(self.request))
+        overview = consent_overview(patient=_profile(request))
         return Response(s.ConsentOverviewSerializer({"purposes": overview}).data)
 
 
@@ -296,7 +296,7 @@ class ConsentGiveView(APIView):
         trial = _trial_by_nct_id(data.get("trial"))
         try:
             consent = consent_give(
-                patient=_profile(self.request),
+                patient=_profile(request),
                 document=document,
                 typed_name=form.cleaned_data["typed_name"],
                 trial=trial,
@@ -325,7 +325,7 @@ class ConsentWithdrawView(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         withdrawn = consent_withdraw(
-            patient=_profile(self.request),
+            patient=_profile(request),
             purposes=[data["purpose"]],
             trial=_trial_by_nct_id(data.get("trial")),
             reason=data["reason"],
@@ -366,7 +366,7 @@ class MatchDetailView(APIView):
 
     @extend_schema(responses={200: s.PatientMatchDetailSerializer, **errors(401, 403, 404)})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(s.PatientMatchDetailSerializer(_own_live_match(_profile(self.request), pk)).data)
+        return Response(s.PatientMatchDetailSerializer(_own_live_match(_profile(request), pk)).data)
 
 
 @extend_schema(tags=["patient"])
@@ -377,7 +377,7 @@ class MatchInterestView(APIView):
 
     @extend_schema(request=None, responses={200: s.TrialInterestSerializer, **errors(400, 401, 403, 404)})
     def post(self, request: Request, pk: int) -> Response:
-        profile = _profile(self.request)
+        profile = _profile(request)
         row = _own_live_match(profile, pk)
         try:
             interest: TrialInterest = trial_interest_express(
