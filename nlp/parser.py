@@ -178,28 +178,23 @@ def pipeline() -> Language:
     return nlp
 
 
-def _dictionary_atoms(doc: Doc) -> Iterable[Found]:
+def _dictionary_atoms(doc: Doc, text: str) -> Iterable[Found]:
+    """Linked (or, for lexicon phrases, unmapped) atoms for the ruler's matches; `text` is `doc.text`."""
     for span in doc.spans[TERMS_KEY]:
-        kind = span.label_.removeprefix(LEXICON_PREFIX)
-        from_lexicon = span.label_.startswith(LEXICON_PREFIX)
+        label, start, end = span.label_, span.start_char, span.end_char
+        from_lexicon = label.startswith(LEXICON_PREFIX)
+        kind = label[len(LEXICON_PREFIX) :] if from_lexicon else label
         # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
-        concept, how = link_exact(span.text, kind) if from_lexicon else link(span.text, kind)
+        concept, how = link_exact(text[start:end], kind) if from_lexicon else link(text[start:end], kind)
         if from_lexicon and concept is None:
             # Named, but not linked: the matcher asks about it rather than guessing a concept.
-            yield Found(kind, span.start_char, span.end_char, f"lexicon.{kind}", 0.4)
+            yield Found(kind, start, end, f"lexicon.{kind}", 0.4)
             continue
-        if kind == "condition" and concept is not None and concept.code in ("cancer",):
+        if kind == "condition" and concept is not None and concept.code == "cancer":
             confidence = 0.6  # generic "cancer"/"tumour" says little on its own
         else:
             confidence = 0.95 if how == "exact" else 0.9
-        yield Found(
-            kind,
-            span.start_char,
-            span.end_char,
-            f"dictionary.{kind}.{how}",
-            confidence,
-            concept,
-        )
+        yield Found(kind, start, end, f"dictionary.{kind}.{how}", confidence, concept)
 
 
 def _priority(found: Found) -> tuple[int, int, int]:
@@ -572,7 +567,7 @@ def parse_eligibility(
     norm = normalise(text)
     roots, headings_found = items(norm.text)
     doc = nlp.get_pipe("cased_span_ruler")(nlp.get_pipe("span_ruler")(nlp.make_doc(norm.text)))
-    candidates = list(_dictionary_atoms(doc))
+    candidates = list(_dictionary_atoms(doc, norm.text))
     lowered = norm.text.lower()
     for finder, triggers in _FINDERS:
         if triggers is None or any(trigger in lowered for trigger in triggers):
