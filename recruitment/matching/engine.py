@@ -286,6 +286,19 @@ class CompiledTrial:
         )
         self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
 
+    def with_spec(self, spec: TrialSpec) -> CompiledTrial:
+        """The same compiled criteria under another spec (new arms, caps or status): nothing is recompiled
+        but the arms."""
+        copy = CompiledTrial.__new__(CompiledTrial)
+        copy.spec, copy.criteria, copy._criteria, copy._screening = (
+            spec,
+            self.criteria,
+            self._criteria,
+            self._screening,
+        )
+        copy._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+        return copy
+
     def violated(self, session: Session) -> Criterion | None:
         """A criterion that makes the patient ineligible; None when none does (then `match` explains).
 

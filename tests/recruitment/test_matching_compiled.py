@@ -3,7 +3,15 @@
 import pytest
 
 from nlp.model import Atom, Concept, Criterion, Or
-from recruitment.matching import BiomarkerFact, CompiledTrial, Overall, PatientFacts, Session, TrialSpec
+from recruitment.matching import (
+    ArmSpec,
+    BiomarkerFact,
+    CompiledTrial,
+    Overall,
+    PatientFacts,
+    Session,
+    TrialSpec,
+)
 from recruitment.matching.synthetic import synthetic_patients
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.test_candidate_index import real_trials
@@ -79,3 +87,12 @@ def test_a_biomarker_atom_is_not_shared_with_one_worded_for_another_variant():
         for i, text in enumerate(("EGFR L858R mutation", "EGFR T790M mutation"))
     ]
     assert outcomes == [Overall.ELIGIBLE, Overall.INELIGIBLE]
+
+
+def test_the_same_compiled_criteria_under_another_spec_follow_the_new_arms_and_status(population, compiled):
+    facts = population[0]
+    closed = compiled[0].with_spec(TrialSpec(99, False, (ArmSpec(5, "Cohort A", cap=0),)))
+    verdict, original = closed.match(Session(facts, TODAY)), compiled[0].match(Session(facts, TODAY))
+    assert verdict.criteria == original.criteria
+    assert (verdict.accepting, verdict.closed_reason) == (False, "trial not recruiting")
+    assert [(c.arm_id, c.reason) for c in verdict.cohorts] == [(5, "cohort full (0/0)")]
