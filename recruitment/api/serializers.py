@@ -1,7 +1,7 @@
 """Input and output serializers of the recruitment API.
 
-Inputs that the patient portal also takes are checked by the portal's own forms (`form_errors`), so that the
-API and the pages apply one set of rules; the model validation behind them runs in the services.
+Inputs that the patient portal also takes are checked by the portal's own forms (`checked_by_form`), so
+that the API and the pages apply one set of rules; the model validation behind them runs in the services.
 """
 
 from collections.abc import Mapping
