@@ -95,7 +95,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(
             "the product's parser (parse_eligibility) on the same held-out sections, atoms mapped to "
-            "Chia types (it marks no Temporal or Negation spans of its own)"
+            "Chia types (time windows as Temporal, assertion cue words as Negation or Temporal)"
         )
         self.stdout.write(
             f"{'type':<12} {'strict P':>6} {'R':>6} {'F1':>6}   {'relax P':>6} {'R':>6} {'F1':>6} {'gold':>6}"
