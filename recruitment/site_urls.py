@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from recruitment import fhir_import_views
-from recruitment import site_paste_views
+from recruitment import fhir_import_views, site_paste_views
 from recruitment import site_views as views
 
 app_name = "site"
