@@ -38,13 +38,14 @@ UNSUBSCRIBE_SALT = "recruitment.portal.match-alerts-unsubscribe"
 
 
 def unsubscribe_token(patient: PatientProfile) -> str:
-    # No expiry: an unsubscribe link must keep working for as long as the e-mail is kept.
-    return signing.dumps(patient.pk, salt=UNSUBSCRIBE_SALT)
+    # No expiry and no timestamp: an unsubscribe link must keep working for as long as the e-mail is kept, and
+    # the same patient always gets the same link.
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object(patient.pk)
 
 
 def patient_for_unsubscribe_token(token: str) -> PatientProfile | None:
     try:
-        pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        pk = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
     except signing.BadSignature:
         return None
     return PatientProfile.objects.filter(pk=pk).first()
