@@ -1,6 +1,6 @@
 from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -26,7 +26,16 @@ class IsCurator(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_curator)
 
 
-@extend_schema(responses={200: serializers.TrialListSerializer, **ERRORS})
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            200: serializers.TrialListSerializer(many=True),
+            400: OpenApiResponse(serializers.ValidationErrorSerializer, description="Invalid filter value."),
+            **ERRORS,
+        }
+    ),
+    retrieve=extend_schema(responses={200: serializers.TrialDetailSerializer, **ERRORS}),
+)
 class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
     """The trial registry. Every signed-in user may read it: it holds public registry data only."""
 
