@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 from typing import Any, Literal
 
 from recruitment.matching.logic import Truth
@@ -78,7 +77,7 @@ class CriterionVerdict:
                 seen.setdefault(item.ref, item)
         return tuple(seen.values())
 
-    @cached_property
+    @property
     def to_settle(self) -> tuple[Settle, ...]:
         if self.outcome is not Outcome.UNKNOWN:
             return ()
@@ -138,7 +137,7 @@ class TrialVerdict:
     accepting: bool = True
     closed_reason: str = ""
 
-    @cached_property
+    @property
     def to_settle(self) -> tuple[Settle, ...]:
         return tuple(dict.fromkeys(s for criterion in self.criteria for s in criterion.to_settle))
 
@@ -147,12 +146,15 @@ class TrialVerdict:
         return tuple(cohort for cohort in self.cohorts if cohort.assignable)
 
     def to_dict(self) -> dict[str, Any]:
+        criteria = [c.to_dict() for c in self.criteria]
+        # The same as `to_settle`, read back from the criteria just serialised rather than computed again.
+        settle = dict.fromkeys((s["kind"], s["text"]) for c in criteria for s in c["to_settle"])
         return {
             "overall": self.overall.value,
             "score": self.score,
             "accepting": self.accepting,
             "closed_reason": self.closed_reason,
-            "criteria": [c.to_dict() for c in self.criteria],
+            "criteria": criteria,
             "cohorts": [c.to_dict() for c in self.cohorts],
-            "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
+            "to_settle": [{"kind": kind, "text": text} for kind, text in settle],
         }
