@@ -48,6 +48,7 @@ from recruitment.models import (
     User,
 )
 from recruitment.models.profile import STAGE_PATTERN
+from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
@@ -1157,6 +1158,21 @@ def bundle_read(raw: bytes | str) -> ImportPreview:
     return ImportPreview(patient_name, patient_source, reader.facts, reader.skipped)
 
 
+def _fact_save(*, profile: PatientProfile, fact: ProposedFact, actor: User) -> None:
+    model = FACT_MODELS[fact.kind]
+    try:
+        profile_fact_save(
+            profile=profile, fact=model(**_typed(model, fact.values)), actor=actor, source=FactSource.IMPORTED
+        )
+    except ValidationError as error:
+        raise BundleError(
+            [
+                Problem(fact.entry, fact.source, name, " ".join(messages))
+                for name, messages in error.message_dict.items()
+            ]
+        ) from None
+
+
 @transaction.atomic
 def fhir_import_confirm(
     *, profile: PatientProfile, preview: ImportPreview, keys: Iterable[str], actor: User
@@ -1165,6 +1181,7 @@ def fhir_import_confirm(
 
     Profile fields (birth date, sex, contact details, ECOG) go through profile_update, coded facts through
     profile_fact_save; a fact the models refuse now (the profile changed since the review) undoes them all.
+    The patient is re-matched once, after commit, not once per fact.
     """
     PatientProfile.objects.select_for_update().get(pk=profile.pk)
     wanted = set(keys)
@@ -1178,24 +1195,10 @@ def fhir_import_confirm(
     for fact in chosen:
         if fact.kind == "profile":
             profile_fields.update(_typed(PatientProfile, fact.values))
-    if profile_fields:
-        profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
-    for fact in chosen:
-        if fact.kind == "profile":
-            continue
-        model = FACT_MODELS[fact.kind]
-        try:
-            profile_fact_save(
-                profile=profile,
-                fact=model(**_typed(model, fact.values)),
-                actor=actor,
-                source=FactSource.IMPORTED,
-            )
-        except ValidationError as error:
-            raise BundleError(
-                [
-                    Problem(fact.entry, fact.source, name, " ".join(messages))
-                    for name, messages in error.message_dict.items()
-                ]
-            ) from None
+    with one_rematch_per_patient():
+        if profile_fields:
+            profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
+        for fact in chosen:
+            if fact.kind != "profile":
+                _fact_save(profile=profile, fact=fact, actor=actor)
     return chosen

@@ -3,7 +3,9 @@ queue a re-match after a profile or trial change commits."""
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -305,7 +307,26 @@ def profile_changed(*, profile_id: int) -> None:
     the periodic drain (or the nightly full re-match) does the re-match later.
     """
     rematch_request_record(profile_id=profile_id)
+    batch = _rematch_batch.get()
+    if batch is not None:
+        if profile_id in batch:
+            return
+        batch.add(profile_id)
     transaction.on_commit(partial(_enqueue_patient_rematch, profile_id))
+
+
+_rematch_batch: ContextVar[set[int] | None] = ContextVar("rematch_batch", default=None)
+
+
+@contextmanager
+def one_rematch_per_patient() -> Iterator[None]:
+    """Writes inside queue at most one re-match per patient: a record import saves dozens of facts in one
+    transaction, and each would otherwise queue a full re-match of the same patient."""
+    token = _rematch_batch.set(set())
+    try:
+        yield
+    finally:
+        _rematch_batch.reset(token)
 
 
 def trial_changed(*, trial_id: int) -> None:

@@ -4,6 +4,7 @@ import copy
 import json
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -541,3 +542,14 @@ def test_staff_of_another_site_do_not_find_the_candidate(client, nsclc_trial, bo
 def test_the_portal_import_is_for_patients_only(client, request, persona):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(reverse("portal:fhir_import")).status_code == 404
+
+
+def test_an_import_owes_the_patient_one_rematch_not_one_per_fact(
+    pat, bundle, django_capture_on_commit_callbacks
+):
+    profile = patient_profile_for(pat)
+    preview = bundle_read(json.dumps(bundle))
+    with django_capture_on_commit_callbacks() as callbacks:
+        fhir_import_confirm(profile=profile, preview=preview, keys=[f.key for f in preview.facts], actor=pat)
+    assert [c.args for c in callbacks if isinstance(c, partial)] == [(profile.pk,)]
+    assert total_facts(profile) == 10
