@@ -4,6 +4,7 @@ Sign-in itself (the password step, then the code step) lives in recruitment/auth
 the state changes, each under a row lock so that two tabs or a replayed request cannot use one code twice.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from django.utils.crypto import salted_hmac
 
 from recruitment import totp
 from recruitment.models import MfaDevice, MfaRecoveryCode, User
+
+log = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
 # Unambiguous characters only (no 0/O, 1/I/L): codes are read from paper and typed by hand.
@@ -90,6 +93,7 @@ def mfa_device_confirm(*, user: User, code: str) -> list[str]:
     device.confirmed_at = timezone.now()
     device.last_step = step
     device.save(update_fields=["confirmed_at", "last_step"])
+    log.info("authenticator set up for user %s", user.pk)
     return _new_recovery_codes(user)
 
 
@@ -114,6 +118,8 @@ def mfa_code_check(*, user: User, code: str) -> bool:
         return False
     recovery.used_at = timezone.now()
     recovery.save(update_fields=["used_at"])
+    # A recovery code in use often means a lost phone: worth a look by whoever watches sign-ins.
+    log.warning("recovery code used by user %s", user.pk)
     return True
 
 
@@ -122,6 +128,7 @@ def mfa_recovery_codes_renew(*, user: User) -> list[str]:
     """A fresh set of recovery codes; the old ones stop working."""
     if not MfaDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).exists():
         raise MfaError("Set up an authenticator first.")
+    log.info("recovery codes renewed by user %s", user.pk)
     return _new_recovery_codes(user)
 
 
