@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -110,7 +111,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 messages.warning(
                     request,
                     f"You have {left} unused recovery code{'s' if left != 1 else ''} left: "
-                    "make new ones on your security page.",
+                    f"make new ones on the sign-in security page ({reverse('mfa_security')}).",
                 )
             return redirect(pending["next"])
         # Counted by django-axes like a wrong password; at the limit its middleware answers with the lockout.

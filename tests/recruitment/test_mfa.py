@@ -114,15 +114,18 @@ def test_the_password_step_expires(client, sam, settings):
     assert not signed_in(client)
 
 
-def test_a_recovery_code_signs_in_once(client, sam):
+def test_a_recovery_code_signs_in_once_and_the_last_ones_are_flagged(client, sam):
     enrolled(sam)
     codes = mfa.mfa_recovery_codes_renew(user=sam)
+    for code in codes[:8]:  # spend eight of ten
+        mfa.mfa_code_check(user=sam, code=code)
     password_step(client, sam)
-    assert client.post(reverse("login_code"), {"code": codes[0].lower()}).status_code == 302
+    response = client.post(reverse("login_code"), {"code": codes[8].lower()}, follow=True)
     assert signed_in(client)
+    assert "You have 1 unused recovery code left" in response.content.decode()
     client.post(reverse("logout"))
     password_step(client, sam)
-    assert client.post(reverse("login_code"), {"code": codes[0]}).status_code == 200
+    assert client.post(reverse("login_code"), {"code": codes[8]}).status_code == 200
     assert not signed_in(client)
 
 
