@@ -18,11 +18,12 @@ import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from nlp.evaluation import BratDocument, read_brat_zip, split
 from nlp.parser import parse_eligibility
-from nlp.terminology import link_exact
+from nlp.terminology import genes, link_exact, load_json
 
 OUTPUT = Path(__file__).parent / "data" / "chia_lexicon.tsv"
 KINDS = {"Condition": "condition", "Drug": "therapy", "Procedure": "procedure", "Measurement": "lab"}
@@ -154,7 +155,16 @@ def _read_otherwise(phrase: str, kind: str) -> bool:
         for atom in parse_eligibility(f"Inclusion Criteria:\n- {phrase}\n").atoms()
     ):
         return True
+    # Assays and genes belong to the biomarker rules: "PD-L1 >= 1% by IHC" asks for no IHC procedure.
+    if phrase in _assays_and_genes():
+        return True
     return bool(re.search(r"pregnan|breast[- ]?feed|lactat|nursing|child[- ]?bearing|contracep", phrase))
+
+
+@lru_cache(maxsize=1)
+def _assays_and_genes() -> frozenset[str]:
+    names = [*load_json("alterations.json")["assays"], *genes()]
+    return frozenset(_phrase(name) for name in names)
 
 
 def harvest(documents: Sequence[BratDocument]) -> list[tuple[str, str, int, int, int]]:
