@@ -199,3 +199,15 @@ def test_a_lower_case_abbreviation_from_the_lexicon_links_to_its_curated_concept
     assert atom.concept is not None
     assert atom.concept.code == "copd"
     assert atom.rule_id == "dictionary.condition.synonym"
+
+
+def test_an_assay_named_with_a_biomarker_is_not_a_procedure_requirement() -> None:
+    # NCT05715229
+    text = (
+        "Inclusion Criteria:\n* Eligible patients will be required to have positive PD-L1 expression "
+        "\u22651% by IHC using Dako 22C3 assay.\n"
+    )
+    [atom] = parse_eligibility(text).atoms()
+    assert atom.concept is not None
+    assert atom.concept.code == "CD274"
+    assert atom.assay == "22C3"
