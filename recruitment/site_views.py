@@ -30,6 +30,7 @@ from recruitment.selectors.site import (
     consort_funnel,
     contact_allowed,
     digest_enabled,
+    match_standing,
     pseudonymous_summary,
     site_queue,
     site_queue_rows,
@@ -273,6 +274,7 @@ def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "to_settle": [s["text"] for s in candidate.match.to_settle] if candidate.match else [],
         "history": candidate_history(candidate=candidate),
         "form": TransitionForm(candidate=candidate) if candidate.is_open else None,
+        "standing": match_standing(candidate=candidate),
     }
     return _render(request, "site/candidate.html", context)
 

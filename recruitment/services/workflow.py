@@ -1,8 +1,9 @@
-"""Writes for the site workflow: candidate creation, transitions and PHI access records.
+"""Writes for the site workflow: candidate creation, transitions, following re-matches and PHI access records.
 
 Every status change goes through `candidate_transition`, which locks the candidate row, checks
 the state, the actor's role and site, saves with update_fields and appends a CandidateEvent; notifications go
-out only after commit."""
+out only after commit. An open candidacy shows the patient's live match: `candidate_match_follow` moves it
+to the match a re-match left (or to none), with an event saying what changed."""
 
 import secrets
 from collections.abc import Callable, Collection
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 from django.utils import timezone
@@ -31,7 +33,10 @@ from recruitment.selectors.site import (
     SITE_RECRUITING_STATUSES,
     TAKEN_UP_VERDICTS,
     arm_is_closed,
+    candidates_off_live_match,
     contact_allowed,
+    live_match_to_follow,
+    match_standing,
     matches_for_new_candidates,
     nearest_site,
     recruiting_trial_sites,
@@ -121,7 +126,10 @@ def candidate_transition(
         if actor is not None and candidate.site_id not in staff_site_ids(user=actor):
             raise TransitionError("You are not a member of the site handling this candidate.")
         if expected_status is not None and candidate.status != expected_status:
-            last = candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).select_related("actor").last()
+            moves = candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).exclude(
+                from_status=F("to_status")  # a followed re-match, which moves nothing
+            )
+            last = moves.select_related("actor").last()
             by = (last.actor.email if last and last.actor else "the system") if last else "someone"
             now_label = CandidateStatus(candidate.status).label
             raise TransitionConflict(f"{candidate.subject_code} was already moved to {now_label} by {by}.")
@@ -207,6 +215,49 @@ def _refresh_snapshot(sender: object, candidate_id: int, **kwargs: Any) -> None:
         refresh_enrolment_snapshots.delay(trial_id)
 
 
+def _match_words(match: Match | None) -> str:
+    if match is None:
+        return "no live match"
+    cohort = f"cohort {match.arm.label}" if match.arm else "no cohort"
+    return f"{Match.Verdict(match.verdict).label}, {cohort}"
+
+
+def candidate_match_follow(*, candidate_id: int) -> Candidate | None:
+    """Point an open candidacy at the patient's live match for its trial, after a re-match replaced the one
+    it showed (a new cohort, say) or retired it; returns the candidate, or None if there is no such row.
+
+    The change is a TRANSITION event from the status to itself, by the system, whose note gives the old and
+    new verdict and cohort, or why the patient no longer matches. The candidacy stays open: whether to end it
+    is the site's decision. An enrolled or ended candidacy keeps the match it had, as its record.
+    """
+    with transaction.atomic():
+        candidate = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
+        if candidate is None or not candidate.is_open:
+            return candidate
+        live = live_match_to_follow(candidate=candidate)
+        if (live.pk if live else None) == candidate.match_id:
+            return candidate
+        old = candidate.match
+        if live is None:
+            note = f"{match_standing(candidate=candidate).note} Was: {_match_words(old)}."
+        else:
+            note = f"Re-matched: {_match_words(old)} → {_match_words(live)}."
+        now = timezone.now()
+        candidate.match = live
+        candidate.arm_id = live.arm_id if live else None
+        candidate.updated_at = now
+        candidate.save(update_fields=["match", "arm", "updated_at"])
+        CandidateEvent.objects.create(
+            candidate=candidate,
+            kind=CandidateEvent.Kind.TRANSITION,
+            from_status=candidate.status,
+            to_status=candidate.status,
+            note=note,
+            created_at=now,
+        )
+    return candidate
+
+
 def _subject_code() -> str:
     while True:
         code = "S-" + "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
@@ -255,25 +306,31 @@ def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
     return _candidates_take_up(trial=trial, site_for=lambda match: site, patient_ids=None)
 
 
-@transaction.atomic
 def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = None) -> list[Candidate]:
     """Take up the trial's new eligible or possibly eligible matches (of `patient_ids`, or all) as candidates,
     each at the recruiting site nearest the patient (the site the portal shows them), or the first by name
     when the patient or the sites have no coordinates. Idempotent: a patient with a candidacy is skipped.
 
-    Called after the facts change (a match written, interest or contact consent given, a cohort or site
-    reopened), through `recruitment.tasks.take_up_candidates`; never by a page view.
+    First, the open candidacies of these patients whose match a re-match replaced or retired follow the live
+    one (`candidate_match_follow`), also when the trial no longer recruits. Called after the facts change (a
+    match written or retired, interest or contact consent given, a cohort or site reopened), through
+    `recruitment.tasks.take_up_candidates`; never by a page view.
     """
-    sites = [trial_site.site for trial_site in recruiting_trial_sites(trial_id=trial_id)]
-    trial = Trial.objects.filter(pk=trial_id).first()
-    if trial is None or not sites:
-        return []
+    for candidate_id in candidates_off_live_match(trial_id=trial_id, patient_ids=patient_ids).values_list(
+        "pk", flat=True
+    ):
+        candidate_match_follow(candidate_id=candidate_id)
+    with transaction.atomic():
+        sites = [trial_site.site for trial_site in recruiting_trial_sites(trial_id=trial_id)]
+        trial = Trial.objects.filter(pk=trial_id).first()
+        if trial is None or not sites:
+            return []
 
-    def nearest(match: Match) -> Site:
-        site, _ = nearest_site(match.patient, sites)
-        return site or sites[0]
+        def nearest(match: Match) -> Site:
+            site, _ = nearest_site(match.patient, sites)
+            return site or sites[0]
 
-    return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=patient_ids)
+        return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=patient_ids)
 
 
 def _enqueue_take_up(trial_id: int, patient_ids: list[int] | None) -> None:
@@ -294,8 +351,15 @@ def _take_up_after_commit(trial_id: int, patient_ids: list[int] | None = None) -
 
 @receiver(post_save, sender=Match, dispatch_uid="match_saved_take_up")
 def _match_saved(sender: type[Match], instance: Match, raw: bool = False, **kwargs: Any) -> None:
-    """A live eligible or possibly eligible match, new or changed by a re-match, may be a new candidate."""
-    if not raw and instance.retired_at is None and instance.verdict in TAKEN_UP_VERDICTS:
+    """A live eligible or possibly eligible match, new or changed by a re-match, may be a new candidate or
+    the new match of an open candidacy; a retired one leaves the open candidacy that showed it to follow."""
+    if raw:
+        return
+    if instance.retired_at is None:
+        if instance.verdict in TAKEN_UP_VERDICTS:
+            _take_up_after_commit(instance.trial_id, [instance.patient_id])
+    elif Candidate.objects.filter(match=instance, status__in=OPEN_STATUSES).exists():
+        # Most retired matches were never taken up (a full re-match retires many): only these queue work.
         _take_up_after_commit(instance.trial_id, [instance.patient_id])
 
 

@@ -1,5 +1,8 @@
 """Candidates for workflow tests: a consenting patient matched to Sam's trial and taken up by Sam's site."""
 
+from django.db import transaction
+from django.utils import timezone
+
 from recruitment.models import Candidate, Match, PatientProfile
 from recruitment.services.consent import trial_interest_express
 from recruitment.services.workflow import candidates_create_for_site
@@ -25,24 +28,28 @@ def matched_patient(
     sign(profile, documents[Purpose.MATCHING])
     if contact:
         sign(profile, documents[Purpose.CONTACT])
-    # With a real task runner the consent above re-matched the patient already; this test match replaces it.
-    Match.objects.filter(patient=profile, trial=trial).delete()
-    Match.objects.create(
-        patient=profile,
-        trial=trial,
-        arm=arm,
-        verdict=verdict,
-        score=1.0 if verdict == Match.Verdict.ELIGIBLE else 0.75,
-        criteria=[
-            {
-                "section": "inclusion",
-                "text": "Histologically confirmed NSCLC",
-                "outcome": "satisfied",
-                "atoms": [{"evidence": [{"ref": "diagnosis:1", "text": "lung adenocarcinoma"}]}],
-            },
-            {"section": "inclusion", "text": "ECOG 0-1", "outcome": "unknown", "atoms": []},
-        ],
-    )
+    # With a real task runner the consent above re-matched the patient already (and the match may have been
+    # taken up): this test match replaces it as a re-match does, retiring it in the same transaction.
+    with transaction.atomic():
+        for engine_match in Match.objects.filter(patient=profile, trial=trial, retired_at__isnull=True):
+            engine_match.retired_at = timezone.now()
+            engine_match.save(update_fields=["retired_at"])
+        Match.objects.create(
+            patient=profile,
+            trial=trial,
+            arm=arm,
+            verdict=verdict,
+            score=1.0 if verdict == Match.Verdict.ELIGIBLE else 0.75,
+            criteria=[
+                {
+                    "section": "inclusion",
+                    "text": "Histologically confirmed NSCLC",
+                    "outcome": "satisfied",
+                    "atoms": [{"evidence": [{"ref": "diagnosis:1", "text": "lung adenocarcinoma"}]}],
+                },
+                {"section": "inclusion", "text": "ECOG 0-1", "outcome": "unknown", "atoms": []},
+            ],
+        )
     return profile
 
 
