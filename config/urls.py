@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -34,7 +34,7 @@ urlpatterns = [
     path("api/v1/", include(([*trials_api_urls.urlpatterns, *recruitment_api_urls.urlpatterns], "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/<path:path>", recruitment_api_views.endpoint_not_found, name="api-not-found"),
+    re_path(r"^api/", recruitment_api_views.endpoint_not_found, name="api-not-found"),
     # The admin's own sign-in form would skip the second factor: it goes through ours.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -253,7 +253,7 @@ ROUTES: dict[str, Row] = {
     "api:criterion-review": Row(api_curator(400), lambda w: {"criterion_id": w.criterion.pk}, method="post"),
     "api-schema": Row(everyone(200)),
     "api-docs": Row(everyone(200)),
-    "api-not-found": Row(everyone(404), lambda w: {"path": "v1/no-such-thing/"}),
+    "api-not-found": Row(everyone(404)),
     # API: patient
     "api:me-profile": Row(api_patient()),
     "api:me-consents": Row(api_patient()),

@@ -17,9 +17,16 @@ ORDERINGS = {
 }
 
 
+class IdField(forms.IntegerField):
+    """A database id: a whole number the database can hold (a larger one would fail the query)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(min_value=1, max_value=2**63 - 1, **kwargs)  # type: ignore[arg-type]
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = IdField
 
 
 class CandidateQueueFilter(django_filters.FilterSet):

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -628,7 +629,16 @@ class SponsorDashboardView(APIView):
 
 
 @csrf_exempt  # it changes nothing: a POST to an unknown URL gets the same 404 as a GET
-def endpoint_not_found(request: HttpRequest, path: str) -> JsonResponse:
+def endpoint_not_found(request: HttpRequest) -> HttpResponse:
     """Any other URL under /api/: a JSON 404 that API clients can read, instead of the site's HTML page
-    (e.g. an id that is not a number)."""
-    return JsonResponse({"detail": "No such API endpoint."}, status=404)
+    (e.g. an id that is not a number). A GET of a known URL without its trailing slash is redirected, as
+    Django's APPEND_SLASH would do for a URL that no pattern matched."""
+    with_slash = f"{request.path_info}/"
+    try:
+        known = resolve(with_slash).url_name != "api-not-found"
+    except Resolver404:
+        known = False
+    if known and request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    detail = f"No such API endpoint; did you mean {with_slash}?" if known else "No such API endpoint."
+    return JsonResponse({"detail": detail}, status=404)

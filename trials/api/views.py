@@ -73,7 +73,16 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
         return Response(serializers.CriterionSerializer(criteria, many=True).data)
 
 
-@extend_schema(responses={200: serializers.SiteSerializer, **ERRORS})
+@extend_schema_view(
+    list=extend_schema(
+        responses={
+            200: serializers.SiteSerializer(many=True),
+            400: OpenApiResponse(serializers.ValidationErrorSerializer, description="Invalid filter value."),
+            **ERRORS,
+        }
+    ),
+    retrieve=extend_schema(responses={200: serializers.SiteSerializer, **ERRORS}),
+)
 class SiteViewSet(viewsets.ReadOnlyModelViewSet[Site]):
     queryset = Site.objects.order_by("country", "city", "facility")
     serializer_class = serializers.SiteSerializer

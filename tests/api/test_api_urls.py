@@ -1,0 +1,37 @@
+"""URLs under /api/ that match no endpoint, and ids no database can hold: clear JSON answers, never a 500."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+TOO_LARGE = 10**40
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/no-such-thing/", "/api/v1/site/candidates/not-a-number/", "/api/v1/me/matches/1%0A/"]
+)
+def test_an_unknown_api_url_is_a_json_404(api, world, path):
+    api.force_authenticate(world.pat)
+    response = api.post(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such API endpoint."}
+
+
+def test_a_get_without_the_trailing_slash_is_redirected_and_a_post_is_told_where(api, world):
+    api.force_authenticate(world.pat)
+    get = api.get("/api/v1/me/profile?x=1")
+    post = api.post("/api/v1/me/diagnoses", {"condition": "asthma"}, format="json")
+    assert (get.status_code, get["Location"]) == (301, "/api/v1/me/profile/?x=1")
+    assert post.status_code == 404
+    assert post.json()["detail"] == "No such API endpoint; did you mean /api/v1/me/diagnoses/?"
+
+
+def test_ids_too_large_for_the_database_are_not_found_or_refused(api, world):
+    api.force_authenticate(world.sam)
+    queue = reverse("api:site-candidates", args=[world.boston.pk, world.trial.pk])
+    assert api.get(reverse("api:site-candidates", args=[TOO_LARGE, TOO_LARGE])).status_code == 404
+    assert api.get(reverse("api:site-candidate", args=[TOO_LARGE])).status_code == 404
+    cohort = api.get(queue, {"cohort": TOO_LARGE})
+    assert cohort.status_code == 400
+    assert "cohort" in cohort.json()
