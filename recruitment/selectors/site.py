@@ -2,12 +2,12 @@
 site's candidate is simply not found."""
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from recruitment.models import (
@@ -18,6 +18,7 @@ from recruitment.models import (
     Consent,
     Diagnosis,
     Match,
+    MatchEvent,
     PatientProfile,
     ReasonCode,
     SiteAlert,
@@ -135,6 +136,145 @@ def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | N
     return list(best.values())
 
 
+def _is_live(match: Match | None) -> bool:
+    return match is not None and match.retired_at is None and match.verdict in TAKEN_UP_VERDICTS
+
+
+_SHOWS_LIVE_MATCH = ~Q(status__in=OPEN_STATUSES) | Q(
+    match__retired_at__isnull=True, match__verdict__in=TAKEN_UP_VERDICTS
+)
+"""Candidates whose match is what the site should read: an open candidacy's only while it is live (a
+re-match may have retired it before the candidacy followed), an ended one's always (it is its record)."""
+
+
+def candidates_off_live_match(
+    *, trial_id: int, patient_ids: Collection[int] | None = None
+) -> QuerySet[Candidate]:
+    """Open candidacies of the trial (of `patient_ids`, when given) whose match is gone, retired or no longer
+    eligible: those a re-match may have given a new live match, or none."""
+    candidates = Candidate.objects.filter(trial_id=trial_id, status__in=OPEN_STATUSES).exclude(
+        _SHOWS_LIVE_MATCH
+    )
+    if patient_ids is not None:
+        candidates = candidates.filter(patient_id__in=list(patient_ids))
+    return candidates.order_by("pk")
+
+
+def live_match_to_follow(*, candidate: Candidate) -> Match | None:
+    """The live match an open candidacy should show: its own while that is live (a patient who fits two
+    cohorts stays in the one the site works with), else the patient's best live match for the trial, one in
+    an open cohort first; None when the patient has none (ineligible now, or no consent to be matched)."""
+    if _is_live(candidate.match):
+        return candidate.match
+    live = list(
+        Match.objects.filter(
+            patient_id=candidate.patient_id,
+            trial_id=candidate.trial_id,
+            retired_at__isnull=True,
+            verdict__in=TAKEN_UP_VERDICTS,
+        )
+        .select_related("arm")
+        .order_by("-score", "id")
+    )
+    if len(live) < 2:
+        return next(iter(live), None)
+    closed = closed_arm_ids(trial_id=candidate.trial_id)
+    return min(live, key=lambda match: match.arm_id in closed)
+
+
+@dataclass(frozen=True)
+class MatchStanding:
+    """How a candidacy stands against the patient's live match for its trial, in words for site staff."""
+
+    current: bool
+    """The candidacy shows a live match, or has ended (then its match is the record of what was shown)."""
+    note: str = ""
+    """When not current, why its explanation is not shown: no longer matching (and why), consent gone, or
+    a re-match that the candidacy has not followed yet."""
+    cohort_closed: str = ""
+    """When the live match's cohort is full or suspended, so that no one plans an enrolment into it."""
+
+
+def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStanding]:
+    """The standing of each candidate (by id), in a few queries whatever their number."""
+    stale = [c for c in candidates if c.is_open and not _is_live(c.match)]
+    pending = set(
+        Match.objects.filter(
+            patient_id__in={c.patient_id for c in stale},
+            trial_id__in={c.trial_id for c in stale},
+            retired_at__isnull=True,
+            verdict__in=TAKEN_UP_VERDICTS,
+        ).values_list("patient_id", "trial_id")
+    )
+    lost = _no_longer_matching([c for c in stale if (c.patient_id, c.trial_id) not in pending])
+    arms = list(
+        Arm.objects.filter(
+            pk__in={c.match.arm_id for c in candidates if c.is_open and c.match and c.match.arm_id}
+        )
+    )
+    enrolled: dict[int, int] = {}
+    for trial_id in {arm.trial_id for arm in arms}:
+        enrolled.update(arm_enrolled_counts(trial_id=trial_id))
+    closed = {arm.pk: arm for arm in arms if arm_is_closed(arm=arm, enrolled=enrolled.get(arm.pk, 0))}
+    standings = {}
+    for candidate in candidates:
+        if candidate.pk in lost:
+            standings[candidate.pk] = MatchStanding(current=False, note=lost[candidate.pk])
+        elif candidate.is_open and not _is_live(candidate.match):
+            note = "Re-matched a moment ago: the updated result is being applied; reload the page shortly."
+            standings[candidate.pk] = MatchStanding(current=False, note=note)
+        else:
+            arm_id = candidate.match.arm_id if candidate.is_open and candidate.match else None
+            arm = closed.get(arm_id) if arm_id is not None else None
+            words = f"Cohort {arm.label} is full or suspended: it takes no new patients." if arm else ""
+            standings[candidate.pk] = MatchStanding(current=True, cohort_closed=words)
+    return standings
+
+
+def match_standing(*, candidate: Candidate) -> MatchStanding:
+    return match_standings(candidates=[candidate])[candidate.pk]
+
+
+def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
+    """Why each of these candidates' patients has no live match for its trial: consent to be matched gone,
+    else the reason the re-match gave when it retired their last match."""
+    patient_ids = {c.patient_id for c in candidates}
+    consenting = set(
+        profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
+        .filter(pk__in=patient_ids)
+        .values_list("pk", flat=True)
+    )
+    # A consent that is not withdrawn but not active either was given to an earlier version of the text.
+    unrenewed = set(
+        Consent.objects.filter(
+            patient_id__in=patient_ids - consenting,
+            purpose=ConsentDocument.Purpose.MATCHING,
+            withdrawn_at__isnull=True,
+        ).values_list("patient_id", flat=True)
+    )
+    retired: dict[tuple[int, int], str] = {}
+    for patient_id, trial_id, detail in (
+        MatchEvent.objects.filter(
+            kind=MatchEvent.Kind.RETIRED,
+            match__patient_id__in=consenting,
+            match__trial_id__in={c.trial_id for c in candidates},
+        )
+        .order_by("-created_at", "-id")
+        .values_list("match__patient_id", "match__trial_id", "detail")
+    ):
+        retired.setdefault((patient_id, trial_id), str((detail or {}).get("reason", "")))
+    notes = {}
+    for candidate in candidates:
+        if candidate.patient_id in unrenewed:
+            notes[candidate.pk] = "Matching consent not renewed: the patient has not signed its new version."
+        elif candidate.patient_id not in consenting:
+            notes[candidate.pk] = "Matching consent withdrawn."
+        else:
+            reason = retired.get((candidate.patient_id, candidate.trial_id))
+            notes[candidate.pk] = f"No longer matches: {reason}." if reason else "No longer matches."
+    return notes
+
+
 # Site pages: the queue, the pseudonymous summary, contact details once the patient agreed, the logs.
 
 
@@ -205,7 +345,10 @@ def site_queue(
     unknown_only: bool = False,
     since: datetime | None = None,
 ) -> QuerySet[Candidate]:
-    """The site's candidates for the trial, patients who asked to hear from it first, then by match score."""
+    """The site's candidates for the trial, patients who asked to hear from it first, then by match score.
+
+    The cohort, eligibility and unknown-criteria filters read an open candidacy's live match only: one that
+    no longer matches is in no cohort and has no verdict (an ended candidacy keeps its own)."""
     open_interest = TrialInterest.objects.filter(
         patient=OuterRef("patient"), trial=OuterRef("trial"), withdrawn_at__isnull=True
     )
@@ -217,11 +360,14 @@ def site_queue(
     if status:
         queue = queue.filter(status=status)
     if arm_id is not None:
-        queue = queue.filter(arm_id=arm_id)
+        queue = queue.filter(
+            Q(status__in=OPEN_STATUSES, match__arm_id=arm_id)
+            | (~Q(status__in=OPEN_STATUSES) & Q(arm_id=arm_id))
+        ).filter(_SHOWS_LIVE_MATCH)
     if verdict:
-        queue = queue.filter(match__verdict=verdict)
+        queue = queue.filter(_SHOWS_LIVE_MATCH, match__verdict=verdict)
     if unknown_only:
-        queue = queue.filter(match__isnull=False).exclude(match__to_settle=[])
+        queue = queue.filter(_SHOWS_LIVE_MATCH, match__isnull=False).exclude(match__to_settle=[])
     if since is not None:
         queue = queue.filter(created_at__gt=since)
     return queue.order_by("-interested", F("match__score").desc(nulls_last=True), "created_at", "id")
@@ -246,6 +392,7 @@ def distance_band(km: float | None) -> str:
 class QueueRow:
     candidate: Candidate
     distance_band: str
+    standing: MatchStanding
 
 
 def site_queue_rows(
@@ -258,7 +405,7 @@ def site_queue_rows(
         if site.latitude is not None and site.longitude is not None
         else None
     )
-    rows = []
+    bands = []
     for candidate in site_queue(site=site, trial=trial, **filters).select_related("patient"):
         patient = candidate.patient
         km = None
@@ -266,8 +413,9 @@ def site_queue_rows(
             km = _distance_km(float(patient.latitude), float(patient.longitude), *site_point)
         if within_km is not None and (km is None or km > within_km):
             continue
-        rows.append(QueueRow(candidate=candidate, distance_band=distance_band(km)))
-    return rows
+        bands.append((candidate, distance_band(km)))
+    standings = match_standings(candidates=[candidate for candidate, _ in bands])
+    return [QueueRow(candidate, band, standings[candidate.pk]) for candidate, band in bands]
 
 
 def staff_alerts(*, user: User, limit: int = 100) -> list[SiteAlert]:
