@@ -64,7 +64,6 @@ from recruitment.services.workflow import (
     TransitionError,
     candidate_transition,
     candidate_view_record,
-    candidates_create_for_site,
 )
 from trials.api.serializers import ErrorSerializer, ValidationErrorSerializer
 from trials.models import ConsentDocument, Trial, TrialSite
@@ -411,9 +410,7 @@ class SiteTrialListView(generics.ListAPIView[Any]):
 )
 class CandidateQueueView(generics.ListAPIView[Any]):
     """The site's candidates for the trial: patients who asked to hear from it first, then by match score.
-
-    New eligible or possibly eligible matches are taken up as candidates when the queue is read, as on the
-    queue page. Another site's or trial's queue is a 404."""
+    Another site's or trial's queue is a 404."""
 
     permission_classes = SITE_STAFF
 
@@ -427,7 +424,6 @@ class CandidateQueueView(generics.ListAPIView[Any]):
         trial_site = staff_trial_site(user=_user(request), site_id=site_id, trial_id=trial_id)
         if trial_site is None:
             raise Http404("No such trial at your sites.")
-        candidates_create_for_site(trial=trial_site.trial, site=trial_site.site)
         filters = CandidateQueueFilter(request.query_params, queryset=Candidate.objects.none())
         if not filters.is_valid():
             raise serializers.ValidationError(dict(filters.errors))
