@@ -66,9 +66,16 @@ def test_site_user_enrols_a_candidate_and_the_sponsor_sees_the_count_move(
     snap(page, screenshots, "site-02-alerts")
     page.get_by_role("link", name=nsclc_trial.nct_id).click()
     expect(page.locator("#unread-alerts")).to_have_count(0)
+    # The candidacy was taken up from the consent's re-match and follows the match that replaced it.
+    row = page.get_by_role("row").filter(has_text=candidate.subject_code)
+    expect(row).to_contain_text("Eligible")
+    expect(row).to_contain_text("EGFR exon 19")
     snap(page, screenshots, "site-02-queue")
     page.get_by_role("link", name=candidate.subject_code).click()
     expect(page.get_by_role("heading", name=f"Candidate {candidate.subject_code}")).to_be_visible()
+    expect(page.get_by_text("at Boston Thoracic Oncology, cohort EGFR exon 19")).to_be_visible()
+    expect(page.locator(".verdict")).to_have_text("Eligible")
+    expect(page.locator("#match-standing")).to_have_count(0)
     expect(page.locator("#contact-details")).to_contain_text("elena@example.org")
     snap(page, screenshots, "site-03-candidate")
     for step in ("Pre-screened", "Contacted", "Consented", "Screening"):
