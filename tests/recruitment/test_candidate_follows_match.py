@@ -55,7 +55,9 @@ def _rematch(patient, capture, **kwargs) -> None:
 def candidate(elena, stratified_trial, sam, django_capture_on_commit_callbacks) -> Candidate:
     _rematch(elena, django_capture_on_commit_callbacks)
     candidate = Candidate.objects.get(patient=elena, trial=stratified_trial)
-    assert (candidate.arm.label, candidate.match.arm.label) == ("EGFR ex19", "EGFR ex19")
+    egfr = _arm(stratified_trial, "EGFR ex19")
+    assert candidate.match is not None
+    assert (candidate.arm_id, candidate.match.arm_id) == (egfr.pk, egfr.pk)
     return candidate
 
 
