@@ -19,13 +19,13 @@ from tests.services.conftest import WorkerProcess, database_url, wait_for
 from trials import services as trial_services
 
 LUNG = """Inclusion Criteria:
-  -  Histologically confirmed non-small cell lung cancer
+  -  Non-small cell lung cancer
   -  Age >= 18 years
 Exclusion Criteria:
   -  Pregnant or breastfeeding
 """
 BREAST = """Inclusion Criteria:
-  -  Histologically confirmed breast cancer
+  -  Breast cancer
   -  Age >= 18 years
 Exclusion Criteria:
   -  Pregnant or breastfeeding
