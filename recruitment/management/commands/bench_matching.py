@@ -43,6 +43,11 @@ def _peak_mb(who: int) -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
+def _cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -279,31 +284,32 @@ class Command(BaseCommand):
         # Workers are forked after everything is built: they share the parent's memory until they write.
         connections.close_all()
         parts = [chunk[i::cores] for i in range(cores)]
-        started = time.perf_counter()
+        started, before = time.perf_counter(), _cpu_s(resource.RUSAGE_CHILDREN)
         with multiprocessing.get_context("fork").Pool(cores) as pool:
             pool.map(_rematch_chunk, parts)
-        all_wall = time.perf_counter() - started
+        all_wall, all_cpu = time.perf_counter() - started, _cpu_s(resource.RUSAGE_CHILDREN) - before
         factor = len(patients) / max(1, len(chunk))
         out(
             f"Full re-match, measured on {len(chunk)} patients x {len(registry)} trials with the index "
-            f"({pairs} candidate pairs, {explained} explained): one process {one_wall:.1f} s wall, "
-            f"{one_cpu:.1f} s CPU; {cores} processes {all_wall:.1f} s wall."
+            f"({pairs} candidate pairs, {explained} explained): one process {one_cpu:.1f} s CPU "
+            f"({one_wall:.1f} s wall); {cores} processes {all_wall:.1f} s wall ({all_cpu:.1f} s CPU in the "
+            f"workers)."
         )
         # Scaled by the patients' CPU time against the distinct trials (no sharing between copies).
         no_sharing = (
             statistics.mean(r.cpu_ms for r in distinct) * scale / statistics.mean(r.cpu_ms for r in runs)
         )
-        without = one_cpu * factor * index_ratio
+        one = one_cpu * factor
         out(
             f"Full re-match {len(patients)} x {len(registry)} trials, extrapolated from those {len(chunk)} "
-            f"patients: one process {one_wall * factor / 60:.1f} min, {cores} processes "
-            f"{all_wall * factor / 60:.1f} min; with no sharing between copies (x{no_sharing:.2f} from the "
-            f"latency samples) {one_wall * factor * no_sharing / 60:.1f} min and "
-            f"{all_wall * factor * no_sharing / 60:.1f} min."
+            f"patients: one process {one / 60:.1f} min CPU, {one / cores / 60:.1f} min on {cores} cores if "
+            f"split evenly; measured on {cores} processes on this machine {all_wall * factor / 60:.1f} min "
+            f"wall; with no sharing between copies (x{no_sharing:.2f} from the latency samples) "
+            f"{one * no_sharing / 60:.1f} min CPU in one process."
         )
         out(
             f"Full re-match without the index, one process (x{index_ratio:.1f}, the index-off/on ratio "
-            f"measured per patient above, extrapolated): {without / 60:.1f} min CPU."
+            f"measured per patient above, extrapolated): {one * index_ratio / 60:.1f} min CPU."
         )
 
     def _replicate(self, trials: list[CompiledTrial], cohorts: int) -> Registry:
