@@ -6,9 +6,13 @@ objects the world holds, so that the views' real work runs too. No response may 
 response must be one the schema documents (status code, content type and body).
 """
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -38,8 +42,22 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture
-def api_schema(world: World) -> object:
-    return schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler(), config=CONFIG)
+def app() -> Iterator[WSGIHandler]:
+    """The project's WSGI application, served inside the test's transaction: as Django's test client does,
+    requests must not close the database connection when they end (on PostgreSQL that would end the
+    transaction)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield WSGIHandler()
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(app: WSGIHandler, world: World) -> object:
+    return schemathesis.openapi.from_wsgi("/api/schema/", app, config=CONFIG)
 
 
 @pytest.fixture
