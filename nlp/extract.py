@@ -645,7 +645,7 @@ _SEX = re.compile(
     re.I,
 )
 _WOCBP = re.compile(
-    r"\b(?:(?:women|females?|participants|patients|subjects)\s+(?:\w+\s+){0,2}of\s+(?:child[- ]?bearing"
+    r"\b(?:(?:wom[ae]n|females?|participants?|patients?|subjects?)\s+(?:\w+\s+){0,2}of\s+(?:child[- ]?bearing"
     r"|reproductive)\s+potential|WOCBP|FOCBP)",
     re.I,
 )

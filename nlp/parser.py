@@ -314,7 +314,7 @@ class _Builder:
                 scope = replace(scope, window=replace(window, span=self.norm.to_original(start, end)))
                 break
         listed_exceptions = bool(indices) and _EXCEPTIONS_HEADER.search(header) is not None
-        conditional = bool(indices) and _CONDITIONAL_HEADER.search(header) is not None
+        conditional = self._conditional(header, item.start, indices)
         exception = listed_exceptions or (conditional and item.section == "exclusion")
         child_scope = replace(scope, in_exception=scope.in_exception or exception)
         children = tuple(self.node(child, child_scope) for child in item.children)
@@ -344,6 +344,17 @@ class _Builder:
             # "Women of childbearing potential must:": the sub-items bind only those the header names.
             return Or((Not(head), body))
         return And((head, body))
+
+    def _conditional(self, header: str, offset: int, indices: list[int]) -> bool:
+        """Whether the header names whom its sub-items bind: the condition comes before "must" ("Women of
+        childbearing potential must:") or after a leading "if" ("If of childbearing potential, must:"), not
+        after the verb ("Patients must have measurable disease, defined as:" defines, it binds no one)."""
+        keyword = _CONDITIONAL_HEADER.search(header)
+        if keyword is None or not indices:
+            return False
+        if keyword.group(0).lower() == "if" and not header[: keyword.start()].strip(" -*"):
+            return True
+        return self.found[indices[0]].start < offset + keyword.start()
 
     def _names_cns(self, indices: list[int]) -> bool:
         concepts = (self.found[i].concept for i in indices)

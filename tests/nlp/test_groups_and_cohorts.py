@@ -106,6 +106,29 @@ def test_women_of_childbearing_potential_must_binds_the_sub_items_to_wocbp_only(
     assert "wocbp" not in codes
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["Patients must have measurable disease, defined as:", "Must have histologically confirmed NSCLC with:"],
+)
+def test_a_header_that_requires_and_defines_is_a_conjunction_not_a_condition(header: str) -> None:
+    text = f"Inclusion Criteria:\n* {header}\n  * ECOG 0-1\n  * Age >= 18 years\n"
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, And)
+    assert not any(isinstance(child, Not) for child in criterion.tree.children)
+
+
+def test_if_childbearing_potential_at_the_start_of_a_header_binds_its_sub_items() -> None:
+    text = (
+        "Inclusion Criteria:\n* If a woman of childbearing potential, must:\n"
+        "  * have a negative pregnancy test\n  * agree to use contraception\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, Or)
+    not_wocbp = criterion.tree.children[0]
+    assert isinstance(not_wocbp, Not)
+    assert _code(not_wocbp.child) == "wocbp"
+
+
 def test_brain_metastases_eligible_if_stable_and_off_steroids_is_an_exception() -> None:
     # NCT04633239, in the exclusions.
     [criterion] = parse_eligibility(TEXTS["brain_metastases_eligible_if_stable_off_steroids"]).criteria
