@@ -265,6 +265,10 @@ def items(text: str) -> tuple[list[Item], bool]:
             headers.clear()
             previous = None
             continue
+        if _CATEGORY.match(stripped) and _cohort_line(stripped) is None:
+            headers.clear()
+            previous = None
+            continue
         match = _MARKER.match(raw)
         marker = match.group("marker") if match else ""
         indent = len(match.group("indent")) if match else len(raw) - len(raw.lstrip())
@@ -301,10 +305,6 @@ def items(text: str) -> tuple[list[Item], bool]:
             elif not headers and label[0]:
                 # "* Cohort 4B: Undergenotyped NSCLC" covers the bullets indented under it
                 hanging = (label[0], indent)
-        elif _CATEGORY.match(stripped):
-            headers.clear()
-            previous = None
-            continue
         item = Item(body_start, body_end, indent, kind, section, cohort=item_cohort)
         (headers[-1].children if headers else roots).append(item)
         if item.is_header(text):
