@@ -351,13 +351,36 @@ class CandidateSerializer(serializers.ModelSerializer[Candidate]):
         return len(candidate.match.to_settle) if candidate.match else 0
 
 
-class CandidateQueueSerializer(CandidateSerializer):
-    interested = serializers.BooleanField(
-        read_only=True, help_text="The patient asked to hear from this trial: listed first."
+class MatchStandingSerializer(serializers.Serializer[Any]):
+    current = serializers.BooleanField(
+        help_text="The candidacy shows the patient's live match (or has ended and keeps its record)."
     )
+    note = serializers.CharField(help_text="When not current: why (no longer matching, consent gone...).")
+    cohort_closed = serializers.CharField(help_text="Set when the live match's cohort is full or suspended.")
 
-    class Meta(CandidateSerializer.Meta):
-        fields = [*CandidateSerializer.Meta.fields, "interested"]
+
+class QueueRowSerializer(serializers.Serializer[Any]):
+    """A candidate as the queue lists it: pseudonymous, no name or contact details, the distance to the site
+    as a band only (from the `QueueRow` of the queue page's selector)."""
+
+    id = serializers.IntegerField(source="candidate.pk")
+    subject_code = serializers.CharField(source="candidate.subject_code")
+    status = serializers.ChoiceField(source="candidate.status", choices=CandidateStatus.choices)
+    cohort = serializers.CharField(source="candidate.arm.label", default=None, allow_null=True)
+    verdict = serializers.CharField(source="candidate.match.verdict", default=None, allow_null=True)
+    score = serializers.FloatField(source="candidate.match.score", default=None, allow_null=True)
+    unknown_criteria = serializers.SerializerMethodField(help_text="How many questions would settle it.")
+    interested = serializers.BooleanField(
+        source="candidate.interested", help_text="The patient asked to hear from this trial: listed first."
+    )
+    distance_band = serializers.CharField(help_text="e.g. 'under 10 km', or 'unknown'.")
+    standing = MatchStandingSerializer()
+    created_at = serializers.DateTimeField(source="candidate.created_at")
+    updated_at = serializers.DateTimeField(source="candidate.updated_at")
+
+    def get_unknown_criteria(self, row: Any) -> int:
+        match = row.candidate.match
+        return len(match.to_settle) if match else 0
 
 
 class PseudonymousSummarySerializer(serializers.Serializer[Any]):
@@ -416,6 +439,7 @@ class CandidateDetailSerializer(serializers.Serializer[Any]):
     criteria = SiteCriterionSerializer(many=True)
     to_settle = serializers.ListField(child=serializers.CharField())
     history = CandidateEventSerializer(many=True)
+    standing = MatchStandingSerializer()
     actions = serializers.ListField(
         child=serializers.CharField(), help_text="The workflow actions open from the current status."
     )

@@ -40,11 +40,13 @@ from recruitment.models import (
     TrialInterest,
     User,
 )
+from recruitment.notifications import site_alerts_mark_read
 from recruitment.selectors.consent import consent_overview, patient_consents, patient_has_active_consent
 from recruitment.selectors.portal import PatientMatch, patient_matches
 from recruitment.selectors.site import (
     candidate_history,
     contact_allowed,
+    match_standing,
     pseudonymous_summary,
     staff_candidate,
     staff_trial_site,
@@ -405,16 +407,14 @@ class SiteTrialListView(generics.ListAPIView[Any]):
         return staff_trial_sites(user=_user(self.request))
 
 
-@extend_schema(
-    tags=["site"], responses={200: s.CandidateQueueSerializer(many=True), **errors(400, 401, 403, 404)}
-)
+@extend_schema(tags=["site"], responses={200: s.QueueRowSerializer(many=True), **errors(400, 401, 403, 404)})
 class CandidateQueueView(generics.ListAPIView[Any]):
     """The site's candidates for the trial: patients who asked to hear from it first, then by match score.
     Another site's or trial's queue is a 404."""
 
     permission_classes = SITE_STAFF
 
-    serializer_class = s.CandidateQueueSerializer
+    serializer_class = s.QueueRowSerializer
     filterset_class = CandidateQueueFilter
 
     def get_queryset(self) -> QuerySet[Candidate]:
@@ -428,7 +428,7 @@ class CandidateQueueView(generics.ListAPIView[Any]):
         if not filters.is_valid():
             raise serializers.ValidationError(dict(filters.errors))
         page = self.paginate_queryset(filters.queue(trial_site))
-        return self.get_paginated_response(s.CandidateQueueSerializer(page, many=True).data)
+        return self.get_paginated_response(s.QueueRowSerializer(page, many=True).data)
 
 
 def _staff_candidate(request: Request, pk: int) -> Candidate:
@@ -450,6 +450,7 @@ class CandidateDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         candidate = _staff_candidate(request, pk)
         candidate_view_record(candidate=candidate, actor=_user(request))
+        site_alerts_mark_read(user=_user(request), candidate_id=candidate.pk)
         # As on the page: no clinical summary once the patient no longer consents to matching.
         matching = patient_has_active_consent(
             patient=candidate.patient, purpose=ConsentDocument.Purpose.MATCHING
@@ -462,6 +463,7 @@ class CandidateDetailView(APIView):
             "criteria": s.site_criteria(match.criteria) if match and matching else [],
             "to_settle": [item["text"] for item in match.to_settle] if match and matching else [],
             "history": candidate_history(candidate=candidate),
+            "standing": match_standing(candidate=candidate),
             "actions": [
                 slug
                 for slug, action in ACTIONS.items()

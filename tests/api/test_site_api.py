@@ -3,11 +3,13 @@ logged, contact details only once the patient agreed."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match
+from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile
 from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
+from trials.models import Site
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +201,30 @@ def test_the_site_trial_list_costs_a_fixed_number_of_queries(api, world, django_
     api.force_authenticate(world.sam)
     with django_assert_num_queries(2):  # count, page with sites and trials
         assert api.get(reverse("api:site-trials")).json()["count"] == 5
+
+
+def test_the_queue_shows_distance_bands_only_and_filters_by_distance(api, world, taken_up):
+    Site.objects.filter(pk=world.boston.pk).update(latitude="42.360", longitude="-71.060")
+    PatientProfile.objects.filter(pk=world.olga_profile.pk).update(latitude="42.370", longitude="-71.100")
+    PatientProfile.objects.filter(pk=world.pat_profile.pk).update(latitude="40.710", longitude="-74.010")
+    code = {c.patient_id: c.subject_code for c in Candidate.objects.filter(site=world.boston)}
+    api.force_authenticate(world.sam)
+    rows = api.get(_queue(world)).json()["results"]
+    assert {r["subject_code"]: r["distance_band"] for r in rows} == {
+        code[world.olga_profile.pk]: "under 10 km",
+        code[world.pat_profile.pk]: "250-500 km",
+        world.candidate.subject_code: "unknown",
+    }
+    assert "42.37" not in str(rows)
+    near = api.get(_queue(world), {"within_km": "10"}).json()["results"]
+    assert [r["subject_code"] for r in near] == [code[world.olga_profile.pk]]
+
+
+def test_a_candidate_whose_patient_no_longer_matches_says_so(api, world):
+    Match.objects.filter(pk=world.candidate.match_id).update(retired_at=timezone.now())
+    api.force_authenticate(world.sam)
+    detail = api.get(reverse("api:site-candidate", args=[world.candidate.pk])).json()
+    (row,) = api.get(_queue(world)).json()["results"]
+    assert detail["standing"]["current"] is False
+    assert detail["standing"]["note"]
+    assert row["standing"] == detail["standing"]
