@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from recruitment.fhir_import import BundleError, ImportPreview, bundle_read, fhir_import_confirm
+from recruitment.fhir_import import BundleError, ImportPreview, ProposedFact, bundle_read, fhir_import_confirm
 from recruitment.models import Biomarker, Diagnosis, FactSource, LabResult, PatientProfile, Procedure, Therapy
 from recruitment.services.profile import patient_profile_for
 from tests.recruitment.consent_helpers import name_patient
@@ -30,8 +30,8 @@ def entry_of(bundle, resource_id):
     return next(e for e in bundle["entry"] if e["resource"].get("id") == resource_id)["resource"]
 
 
-def facts_by_source(preview):
-    grouped = {}
+def facts_by_source(preview: ImportPreview) -> dict[str, list[ProposedFact]]:
+    grouped: dict[str, list[ProposedFact]] = {}
     for fact in preview.facts:
         grouped.setdefault(fact.source, []).append(fact)
     return grouped

@@ -144,7 +144,9 @@ def test_staff_without_an_authenticator_enrol_right_after_the_password_and_then_
     assert client.get(reverse("site:home")).status_code == 302
 
     page = client.get(reverse("mfa_enrol")).content.decode()
-    secret = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page).group(1)
+    shown = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page)
+    assert shown is not None
+    secret = shown.group(1)
     assert "<svg" in page
     # Reloading shows the same secret: a QR code just scanned stays valid.
     assert secret in client.get(reverse("mfa_enrol")).content.decode()
