@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from locust import HttpUser, between, task  # type: ignore[import-not-found]
+from locust import HttpUser, between, tag, task  # type: ignore[import-not-found]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -108,6 +108,8 @@ class SiteStaff(SignedInUser):
     def home(self) -> None:
         self.client.get("/site/", name="site: home")
 
+    # Tagged so that a run can leave it out (--exclude-tags queue): the page lists every candidate at once.
+    @tag("queue")
     @task(2)
     def queue(self) -> None:
         self.client.get(PLAN["queue"], name=f"site: queue ({PLAN['queue_size']} candidates)")
