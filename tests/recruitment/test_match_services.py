@@ -58,6 +58,7 @@ class TestMatchUpsert:
             "satisfied",
             "not_checkable",
             "satisfied",
+            "satisfied",  # the trial's registered condition (the factory's NSCLC)
         ]
         assert match.criteria[2]["atoms"][0]["evidence"][0]["text"].startswith(
             "EGFR exon 19 deletion positive"
@@ -175,6 +176,7 @@ def test_registry_parse_then_match_end_to_end(elena, pedro):
     (match,) = live(elena)
     assert (match.verdict, [c["outcome"] for c in match.criteria]) == (
         "eligible",
-        ["satisfied", "satisfied", "satisfied", "satisfied"],
+        # The last one is the trial's registered condition (the factory's NSCLC).
+        ["satisfied", "satisfied", "satisfied", "satisfied", "satisfied"],
     )
     assert live(pedro) == []

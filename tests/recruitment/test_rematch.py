@@ -160,7 +160,7 @@ def test_rematch_tasks_for_deleted_rows_do_nothing(db):
 
 
 def test_the_nightly_rematch_fans_out_one_task_per_chunk(criteria, elena, hana, pedro):
-    trial_with(criteria, ("adult",))
+    trial_with(criteria, ("adult",), conditions=["Solid Tumor"])
     assert rematch_everyone.delay(chunk_size=2).get() == 2
     assert {m.patient_id for m in Match.objects.all()} == {elena.pk, hana.pk, pedro.pk}
 
@@ -196,7 +196,7 @@ def test_a_patient_without_matching_consent_is_never_matched(criteria, hana):
     unconsented.user = UserFactory.create(email="no-consent@example.org")
     unconsented.save()
     DiagnosisFactory.create(patient=unconsented, code="breast_cancer")
-    trial = trial_with(criteria, ("solid_tumour",))
+    trial = trial_with(criteria, ("solid_tumour",), conditions=["Solid Tumor"])
     match_upsert_all(today=TODAY)
     match_upsert_for_trial(trial=trial, today=TODAY)
     match_upsert_for_patient(patient=unconsented, today=TODAY)
