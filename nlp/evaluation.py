@@ -401,7 +401,7 @@ def parser_prediction(text: str) -> Prediction:
 
     prediction = Prediction()
     parts: set[PredictedEntity] = set()
-    for atom in parse_eligibility(text).atoms():
+    for atom in parse_eligibility(text).recognised():
         if atom.window is not None and atom.window.span is not None:
             parts.add(PredictedEntity("Temporal", *atom.window.span))
         if atom.assertion_cue is not None:

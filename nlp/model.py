@@ -106,6 +106,12 @@ class Criterion:
     Patient must have progressed..."). None means the criterion applies to every cohort; so does a label
     that names no cohort the trial has, since guessing which one was meant could drop a criterion. A label
     may name several cohorts ("Cohorts A and B", "Parts 4A, 4B and 7"): a matcher compares each identifier.
+
+    `mentions` are phrases recognised in the criterion that link to no concept ("histologically", "adverse
+    events"), kept out of `tree` because the criterion also holds something coded: a phrase no profile can
+    answer would otherwise turn a criterion the coded part settles into a question for every patient. They
+    are shown to curators and scored as entities. A criterion with nothing coded keeps its phrases in the
+    tree, so that it stays an open question rather than silently dropping out.
     """
 
     section: Section
@@ -113,6 +119,7 @@ class Criterion:
     span: tuple[int, int]
     tree: Node
     cohort: str | None = None
+    mentions: tuple[Atom, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,16 @@ class ParsedEligibility:
 
     def atoms(self) -> list[Atom]:
         return [atom for criterion in self.criteria for atom in iter_atoms(criterion.tree)]
+
+    def recognised(self) -> list[Atom]:
+        """Every atom read from the text: those in the trees and the uncoded mentions beside them."""
+        return [
+            atom
+            for criterion in self.criteria
+            for atom in sorted(
+                [*iter_atoms(criterion.tree), *criterion.mentions], key=lambda a: (a.span[0], a.span[1])
+            )
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +156,7 @@ class ParsedEligibility:
                     "span": list(c.span),
                     "tree": node_to_dict(c.tree),
                     "cohort": c.cohort,
+                    "mentions": [node_to_dict(atom) for atom in c.mentions],
                 }
                 for c in self.criteria
             ],
@@ -154,6 +172,7 @@ class ParsedEligibility:
                     (c["span"][0], c["span"][1]),
                     node_from_dict(c["tree"]),
                     c.get("cohort"),  # parses stored before cohorts were recorded have none
+                    tuple(_atom_from_dict(atom) for atom in c.get("mentions", ())),
                 )
                 for c in data["criteria"]
             ],
@@ -209,6 +228,13 @@ def node_from_dict(data: dict[str, Any]) -> Node:
     if fields.get("assertion_cue") is not None:
         fields["assertion_cue"] = (fields["assertion_cue"][0], fields["assertion_cue"][1])
     return Atom(**fields)
+
+
+def _atom_from_dict(data: dict[str, Any]) -> Atom:
+    node = node_from_dict(data)
+    if not isinstance(node, Atom):
+        raise ValueError(f"a mention must be an atom, not {data.get('type')!r}")
+    return node
 
 
 def _window_from_dict(data: dict[str, Any]) -> TimeWindow:

@@ -31,6 +31,7 @@ from nlp.model import (
     ParsedEligibility,
     Section,
     TimeWindow,
+    iter_atoms,
 )
 from nlp.terminology import lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import OR_GROUP, Item, Normalised, items, normalise
@@ -292,7 +293,13 @@ class _Builder:
     def criterion(self, item: Item) -> Criterion:
         end = _last_end(item)
         text, span = self._original(item.start, end)
-        return Criterion(item.section, text, span, self.node(item, _Scope()), item.cohort)
+        tree = self.node(item, _Scope())
+        pruned = _without_mentions(tree)
+        if pruned is None or pruned == tree:
+            return Criterion(item.section, text, span, tree, item.cohort)
+        kept = {id(a) for a in iter_atoms(pruned)}
+        mentions = tuple(a for a in iter_atoms(tree) if id(a) not in kept)
+        return Criterion(item.section, text, span, pruned, item.cohort, mentions)
 
     def node(self, item: Item, scope: _Scope) -> Node:
         if not item.children:
@@ -532,6 +539,26 @@ class _Builder:
     def _same_line(self, a: int, b: int) -> bool:
         low, high = min(a, b), max(a, b)
         return "\n" not in self.norm.text[low:high]
+
+
+def _without_mentions(node: Node) -> Node | None:
+    """The tree without its uncoded lexicon phrases; None when nothing else is left (Criterion.mentions)."""
+    if isinstance(node, Atom):
+        return None if node.rule_id.startswith(LEXICON_PREFIX) else node
+    if isinstance(node, Not):
+        child = _without_mentions(node.child)
+        return None if child is None else Not(child)
+    if isinstance(node, Except):
+        # An exception only ever lets more patients in, so its phrases stay: dropping "except known Gilbert's
+        # syndrome" would make a raised bilirubin exclude a patient the text admits.
+        main = _without_mentions(node.main)
+        return None if main is None else Except(main, node.exception)
+    children = tuple(c for c in (_without_mentions(child) for child in node.children) if c is not None)
+    if not children:
+        return None
+    if len(children) == 1:
+        return children[0]
+    return And(children) if isinstance(node, And) else Or(children)
 
 
 @dataclass(frozen=True)
