@@ -1,12 +1,14 @@
 """Reads that feed the matching engine: patients' facts, trials' criteria and arms, live matches, and
 the consent gate on who may be matched at all."""
 
-from collections import defaultdict
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, Model, QuerySet, Sum
+from django.db.models.signals import post_delete, post_save
 
 from nlp.model import Atom, Concept, Criterion, node_from_dict
 from nlp.terminology import drug_classes
@@ -151,29 +153,52 @@ class TrialToMatch:
 def _criterion(record: EligibilityCriterion) -> Criterion:
     span = (record.span_start, record.span_end)
     tree = record.effective_tree
+    cohort = record.cohort or None
     if tree is None:
         # Marked unparseable by a curator: reported for the site to check, never deciding on its own.
         concept = Concept("other", "curator_unparseable", "marked unparseable by a curator")
         unreadable = Atom(
             "other", record.text, span, "curator.unparseable", 1.0, checkable=False, concept=concept
         )
-        return Criterion(record.section, record.text, span, unreadable)  # type: ignore[arg-type]
-    return Criterion(record.section, record.text, span, node_from_dict(tree))  # type: ignore[arg-type]
+        return Criterion(record.section, record.text, span, unreadable, cohort)  # type: ignore[arg-type]
+    return Criterion(record.section, record.text, span, node_from_dict(tree), cohort)  # type: ignore[arg-type]
 
 
 def trials_for_matching(*, trial_ids: Iterable[int] | None = None) -> list[TrialToMatch]:
-    """Open trials (all, or those of `trial_ids`) with their arms and live criteria, in three queries."""
-    trials = Trial.objects.filter(overall_status__in=Trial.OPEN_STATUSES).prefetch_related(
-        Prefetch("criteria", queryset=EligibilityCriterion.objects.filter(retired_at__isnull=True)),
-        "arms",
-    )
+    """Open trials (all, or those of `trial_ids`) with their arms and live criteria.
+
+    Reading and compiling the criteria trees is most of the cost of a patient re-match, so each trial's
+    compiled criteria are kept per process (`_compiled_criteria`) and only read again when the trial's
+    criteria version has changed. Arms and status are read every time: they are few rows, and the compiled
+    criteria take a new spec without being recompiled.
+    """
+    trials = Trial.objects.filter(overall_status__in=Trial.OPEN_STATUSES).prefetch_related("arms")
     if trial_ids is not None:
         trials = trials.filter(pk__in=list(trial_ids))
-    return [_trial_to_match(trial) for trial in trials]
+    found = list(trials)
+    versions = _criteria_versions([trial.pk for trial in found])
+    cached: dict[int, _CompiledCriteria] = {}
+    for trial in found:
+        entry = _compiled_criteria.get(trial.pk, _version_of(trial, versions))
+        if entry is not None:
+            cached[trial.pk] = entry
+    records = _live_criteria([trial.pk for trial in found if trial.pk not in cached])
+    result = []
+    for trial in found:
+        spec = _trial_spec(trial)
+        entry = cached.get(trial.pk)
+        if entry is None:
+            criteria = _criteria_of(trial, records.get(trial.pk, ()))
+            entry = _CompiledCriteria(_version_of(trial, versions), CompiledTrial(spec, criteria))
+        elif entry.compiled.spec != spec:
+            entry = _CompiledCriteria(entry.version, entry.compiled.with_spec(spec))
+        _compiled_criteria.put(trial.pk, entry)
+        result.append(TrialToMatch(trial, spec, entry.compiled.criteria, entry.compiled))
+    return result
 
 
-def _trial_to_match(trial: Trial) -> TrialToMatch:
-    spec = TrialSpec(
+def _trial_spec(trial: Trial) -> TrialSpec:
+    return TrialSpec(
         id=trial.pk,
         is_open=trial.is_open,
         arms=tuple(
@@ -181,12 +206,114 @@ def _trial_to_match(trial: Trial) -> TrialToMatch:
             for arm in trial.arms.all()
         ),
     )
+
+
+def _criteria_of(trial: Trial, records: Iterable[EligibilityCriterion]) -> tuple[Criterion, ...]:
     registered = registered_conditions_criterion(trial.conditions or ())
-    criteria = (
-        *(_criterion(record) for record in trial.criteria.all()),
-        *((registered,) if registered else ()),
-    )
-    return TrialToMatch(trial=trial, spec=spec, criteria=criteria, compiled=CompiledTrial(spec, criteria))
+    return (*(_criterion(record) for record in records), *((registered,) if registered else ()))
+
+
+_CHUNK = 500  # trial ids per IN (...) list, well under SQLite's limit on query parameters
+
+
+def _live_criteria(trial_ids: Sequence[int]) -> dict[int, list[EligibilityCriterion]]:
+    by_trial: dict[int, list[EligibilityCriterion]] = defaultdict(list)
+    for start in range(0, len(trial_ids), _CHUNK):
+        live = EligibilityCriterion.objects.filter(
+            trial_id__in=trial_ids[start : start + _CHUNK], retired_at__isnull=True
+        )
+        for record in live:
+            by_trial[record.trial_id].append(record)
+    return by_trial
+
+
+_NO_CRITERIA = (0, None, None, None)
+
+
+def _criteria_versions(trial_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    """Per trial, a summary of its live criteria that every write changes: a parse or a review saves the
+    rows it changes with a new `updated_at` (a review also bumps `revision`), a retirement drops a row from
+    the live set, a new criterion adds one with a new id."""
+    versions: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(trial_ids), _CHUNK):
+        rows = (
+            EligibilityCriterion.objects.filter(
+                trial_id__in=trial_ids[start : start + _CHUNK], retired_at__isnull=True
+            )
+            .values("trial_id")
+            .annotate(count=Count("id"), updated=Max("updated_at"), revisions=Sum("revision"), last=Max("id"))
+            .order_by()
+        )
+        for row in rows:
+            versions[row["trial_id"]] = (row["count"], row["updated"], row["revisions"], row["last"])
+    return versions
+
+
+def _version_of(trial: Trial, versions: Mapping[int, tuple[Any, ...]]) -> tuple[Any, ...]:
+    # The registered conditions become a criterion of their own, so they are part of the version.
+    return (*versions.get(trial.pk, _NO_CRITERIA), tuple(trial.conditions or ()))
+
+
+@dataclass(frozen=True)
+class _CompiledCriteria:
+    version: tuple[Any, ...]
+    compiled: CompiledTrial
+
+
+class _CompiledCriteriaCache:
+    """Compiled trials by trial id, each valid for one criteria version; least recently used dropped first.
+
+    Per process and thread-safe. A lookup with another version misses, so a write made by any process is
+    seen by the next read in every process; the receivers below also drop a trial as soon as this process
+    saves or deletes it or one of its criteria (which covers a write that leaves the version unchanged, and
+    a trial id used again after a rolled-back transaction).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[int, _CompiledCriteria] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, trial_id: int, version: tuple[Any, ...]) -> _CompiledCriteria | None:
+        with self._lock:
+            entry = self._entries.get(trial_id)
+            if entry is None or entry.version != version:
+                return None
+            self._entries.move_to_end(trial_id)
+            return entry
+
+    def put(self, trial_id: int, entry: _CompiledCriteria) -> None:
+        with self._lock:
+            self._entries[trial_id] = entry
+            self._entries.move_to_end(trial_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, trial_id: int) -> None:
+        with self._lock:
+            self._entries.pop(trial_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# A full re-match reads every open trial in turn, so a cache smaller than the open registry would evict
+# each trial before its next use: sized above the demo's 839 open trials with room for a registry several
+# times larger. A compiled trial holds about 140 KB (tracemalloc, demo registry), so at most some 700 MB.
+_compiled_criteria = _CompiledCriteriaCache(size=5_000)
+
+
+def _trial_written(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    _compiled_criteria.discard(instance.pk if isinstance(instance, Trial) else instance.trial_id)  # type: ignore[attr-defined]
+
+
+for _model in (Trial, EligibilityCriterion):
+    post_save.connect(_trial_written, sender=_model, dispatch_uid=f"{_model.__name__}_saved_compiled")
+    post_delete.connect(_trial_written, sender=_model, dispatch_uid=f"{_model.__name__}_deleted_compiled")
 
 
 def live_matches(*, patient: PatientProfile) -> list[Match]:
