@@ -282,6 +282,13 @@ class EligibilityCriterion(models.Model):
     span_start = models.PositiveIntegerField(help_text="Offset of the criterion in Trial.eligibility_text.")
     span_end = models.PositiveIntegerField()
     parsed_tree = models.JSONField(help_text="The parser's criteria tree (nlp node_to_dict form).")
+    cohort = models.TextField(
+        blank=True,
+        help_text=(
+            "The cohorts, arms or parts the criterion is restricted to, as the text names them ('Cohort B'; "
+            "several joined by '; '); blank = every cohort. Read by the parser, kept through curation."
+        ),
+    )
     curated_tree = models.JSONField(null=True, blank=True, help_text="A curator's correction; wins when set.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PARSED)
     needs_review = models.BooleanField(

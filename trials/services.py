@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from nlp import Atom, Node, iter_atoms, parse_eligibility
-from nlp.model import AtomKind, node_from_dict, node_to_dict
+from nlp.model import AtomKind, Criterion, node_from_dict, node_to_dict
+from recruitment.matching.cohorts import LABEL_SEPARATOR
 from recruitment.models import User
 from recruitment.services.matching import trial_changed
 from trials import selectors
@@ -330,6 +331,25 @@ def _needs_review(node: Node) -> bool:
     return any(atom.review is not None or not atom.mapped for atom in iter_atoms(node))
 
 
+def _cohorts_by_key(criteria: list[Criterion]) -> dict[str, str]:
+    """The cohort label of each criterion, by text key; blank for those that apply to every cohort.
+
+    Text repeated under several cohorts' headings is one criterion holding all their labels; repeated once
+    without a label, it applies to every cohort.
+    """
+    labels: dict[str, list[str] | None] = {}
+    for criterion in criteria:
+        key = _criterion_key(criterion.section, criterion.text)
+        found = labels.setdefault(key, [])
+        if found is None:
+            continue
+        if criterion.cohort is None:
+            labels[key] = None
+        elif criterion.cohort not in found:
+            found.append(criterion.cohort)
+    return {key: LABEL_SEPARATOR.join(found or ()) for key, found in labels.items()}
+
+
 def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResult:
     """Parse a trial's eligibility text into stored criteria, keeping curators' work.
 
@@ -354,6 +374,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
             c.text_key: c for c in trial.criteria.filter(retired_at__isnull=True)
         }
         seen: set[str] = set()
+        cohorts = _cohorts_by_key(parsed.criteria)
         created = updated = kept_curated = 0
         for position, criterion in enumerate(parsed.criteria):
             key = _criterion_key(criterion.section, criterion.text)
@@ -372,6 +393,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                     span_start=criterion.span[0],
                     span_end=criterion.span[1],
                     parsed_tree=tree,
+                    cohort=cohorts[key],
                     needs_review=_needs_review(criterion.tree),
                     parser_version=parsed.parser_version,
                     dictionary_version=parsed.dictionary_version,
@@ -381,6 +403,8 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
             current.position = position
             current.span_start, current.span_end = criterion.span
             current.parsed_tree = tree
+            # Where the criterion sits in the text, not its reading: re-read even when a curator corrected it.
+            current.cohort = cohorts[key]
             current.parser_version = parsed.parser_version
             current.dictionary_version = parsed.dictionary_version
             current.updated_at = now
@@ -395,6 +419,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                     "span_start",
                     "span_end",
                     "parsed_tree",
+                    "cohort",
                     "parser_version",
                     "dictionary_version",
                     "needs_review",

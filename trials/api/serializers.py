@@ -61,10 +61,12 @@ class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
     class Meta:
         model = EligibilityCriterion
         fields = [
-            "id", "position", "section", "text", "span_start", "span_end", "status", "needs_review",
+            "id", "position", "section", "text", "cohort", "span_start", "span_end", "status", "needs_review",
             "effective_tree", "parsed_tree", "curated_tree", "parser_version", "dictionary_version",
             "revision", "curator_note", "reviewed_by", "reviewed_at",
         ]  # fmt: skip
+        # Where the criterion sits in the trial's text: re-read by the parser, never set through the API.
+        read_only_fields = ["cohort"]
 
 
 class CriterionReviewInputSerializer(serializers.Serializer[None]):
