@@ -96,6 +96,8 @@ def test_a_profile_saved_while_the_broker_is_down_is_rematched_once_it_is_back(
     # a question).
     wait_for(lambda: len(live_matches(profile)) == 1, timeout=30)
     wait_for(lambda: not RematchRequest.objects.exists(), timeout=30)
+    # The alert and take-up tasks the re-match queued finish here, not during the next test.
+    queue_drained(celery_worker)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,3 +124,5 @@ def test_a_rematch_the_broker_refused_is_owed_until_the_drain_sends_it(task_runn
     # a question).
     wait_for(lambda: len(live_matches(profile)) == 1, timeout=30)
     assert not RematchRequest.objects.exists()
+    if task_runner is not None:
+        queue_drained(task_runner)
