@@ -20,6 +20,7 @@ from typing import Any
 
 from nlp.model import And, Atom, Criterion, Except, Node, Not, node_from_dict
 from recruitment.matching.atoms import Context, answered_without_facts, evaluate_atom, truth_key
+from recruitment.matching.cohorts import arms_named
 from recruitment.matching.facts import PatientFacts
 from recruitment.matching.logic import Truth, except_, negate
 from recruitment.matching.results import (
@@ -29,6 +30,7 @@ from recruitment.matching.results import (
     Outcome,
     Overall,
     Settle,
+    SkippedCriterion,
     TrialVerdict,
 )
 
@@ -191,7 +193,7 @@ class _CompiledCriterion:
     def outcome(self, session: Session) -> Outcome:
         return self.outcomes[self.tree.truth(session)]
 
-    def explain(self, session: Session) -> CriterionVerdict:
+    def explain(self, session: Session, applies_to: tuple[str, ...] = ()) -> CriterionVerdict:
         truth, atoms = self.tree.explain(session)
         criterion = self.criterion
         return CriterionVerdict(
@@ -203,6 +205,8 @@ class _CompiledCriterion:
             atoms=atoms,
             weight=self.weight,
             needs_review=self.needs_review,
+            cohort=criterion.cohort,
+            applies_to=applies_to,
         )
 
 
@@ -238,8 +242,17 @@ class _CompiledArm:
                 # A hand-edited definition that is not a criteria tree must not stop matching the other arms.
                 self.unreadable = True
 
-    def verdict(self, session: Session, enrolled: int) -> CohortVerdict:
-        """Whether the patient fits the arm's stratum, and whether the arm takes new candidates."""
+    def verdict(
+        self,
+        session: Session,
+        enrolled: int,
+        eligibility: Overall = Overall.ELIGIBLE,
+        skipped: tuple[SkippedCriterion, ...] = (),
+    ) -> CohortVerdict:
+        """Whether the patient fits the arm's stratum, and whether the arm takes new candidates.
+
+        `eligibility` is the verdict on the criteria that apply to the arm, `skipped` the criteria that don't.
+        """
         arm = self.arm
         if self.tree is not None:
             truth, atoms = self.tree.explain(session)
@@ -251,12 +264,23 @@ class _CompiledArm:
             accepting, reason = False, "cohort suspended"
         elif arm.cap is not None and enrolled >= arm.cap:
             accepting, reason = False, f"cohort full ({enrolled}/{arm.cap})"
+        elif eligibility is Overall.INELIGIBLE:
+            accepting, reason = True, "the criteria that apply to this cohort are not met"
         else:
             accepting, reason = (
                 True,
                 "no stratum definition" if not arm.definition else f"stratum {truth.value}",
             )
-        return CohortVerdict(arm.id, arm.label, truth, accepting, reason, atoms)
+        return CohortVerdict(arm.id, arm.label, truth, accepting, reason, atoms, eligibility, skipped)
+
+
+def _overall(verdicts: Iterable[CriterionVerdict]) -> Overall:
+    outcomes = {v.outcome for v in verdicts}
+    if Outcome.VIOLATED in outcomes:
+        return Overall.INELIGIBLE
+    if Outcome.UNKNOWN in outcomes:
+        return Overall.POSSIBLY_ELIGIBLE
+    return Overall.ELIGIBLE
 
 
 def score(overall: Overall, criteria: Iterable[CriterionVerdict]) -> float:
@@ -272,63 +296,116 @@ def score(overall: Overall, criteria: Iterable[CriterionVerdict]) -> float:
 
 
 class CompiledTrial:
-    """A trial's criteria and arms compiled for evaluation; build one per trial version and reuse it."""
+    """A trial's criteria and arms compiled for evaluation; build one per trial version and reuse it.
 
-    __slots__ = ("_arms", "_criteria", "_screening", "criteria", "spec")
+    A criterion labelled for some cohorts ("Inclusion Criteria for Cohort A:") counts only for the arms its
+    label names (`cohorts.arms_named`); a trial with such criteria is judged per arm, and the patient may
+    enter it when some arm's criteria allow. Without arms, or when no label names an arm, every criterion
+    counts for the whole trial.
+    """
+
+    __slots__ = ("_arms", "_criteria", "_restricted", "_scopes", "_screening", "_shared", "criteria", "spec")
 
     def __init__(self, spec: TrialSpec, criteria: Sequence[Criterion]) -> None:
-        self.spec = spec
         self.criteria = tuple(criteria)
         self._criteria = tuple(_CompiledCriterion(c) for c in self.criteria)
         # Disease and biomarker inclusion criteria rule out most patients, so the first pass asks them first.
         self._screening = tuple(
             sorted(self._criteria, key=lambda c: not (c.decisive and c.criterion.section == "inclusion"))
         )
-        self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+        self._use_spec(spec)
 
     def with_spec(self, spec: TrialSpec) -> CompiledTrial:
         """The same compiled criteria under another spec (new arms, caps or status): nothing is recompiled
         but the arms."""
         copy = CompiledTrial.__new__(CompiledTrial)
-        copy.spec, copy.criteria, copy._criteria, copy._screening = (
-            spec,
-            self.criteria,
-            self._criteria,
-            self._screening,
-        )
-        copy._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+        copy.criteria, copy._criteria, copy._screening = self.criteria, self._criteria, self._screening
+        copy._use_spec(spec)
         return copy
+
+    def _use_spec(self, spec: TrialSpec) -> None:
+        self.spec = spec
+        self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+        titles = [(arm.id, arm.label) for arm in spec.arms]
+        scopes = {id(c): arms_named(c.criterion.cohort, titles) for c in self._criteria}
+        # Each criterion with the arms it is restricted to (None: all), in evaluation and screening order.
+        self._scopes = tuple((c, scopes[id(c)]) for c in self._criteria)
+        self._shared = tuple(c for c in self._screening if scopes[id(c)] is None)
+        self._restricted = tuple((c, scope) for c in self._screening if (scope := scopes[id(c)]) is not None)
 
     def violated(self, session: Session) -> Criterion | None:
         """A criterion that makes the patient ineligible; None when none does (then `match` explains).
 
-        The cheap first pass: truths only, no explanation, up to the first violated criterion.
+        The cheap first pass: truths only, no explanation, up to the first violated criterion. A criterion
+        restricted to some arms rules the patient out only when every arm has such a criterion violated.
         """
-        for criterion in self._screening:
+        for criterion in self._shared:
             if criterion.outcome(session) is Outcome.VIOLATED:
                 return criterion.criterion
-        return None
+        if not self._restricted:
+            return None
+        first: Criterion | None = None
+        for arm in self.spec.arms:
+            found = next(
+                (
+                    c.criterion
+                    for c, scope in self._restricted
+                    if arm.id in scope and c.outcome(session) is Outcome.VIOLATED
+                ),
+                None,
+            )
+            if found is None:
+                return None
+            first = first or found
+        return first
+
+    def _judge(
+        self, session: Session
+    ) -> tuple[TrialVerdict, dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]]]:
+        """The trial verdict, every criterion explained, and per arm the verdict on the criteria that
+        apply to it with those skipped (no entry when no criterion is restricted)."""
+        labels = {arm.id: arm.label for arm in self.spec.arms}
+        judged = [
+            (c.explain(session, () if scope is None else tuple(labels[i] for i in sorted(scope))), scope)
+            for c, scope in self._scopes
+        ]
+        verdicts = tuple(verdict for verdict, _ in judged)
+        if not self._restricted:
+            overall = _overall(verdicts)
+            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}
+        per_arm: dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]] = {}
+        best: tuple[float, Overall] | None = None
+        for arm_id in labels:
+            applicable = [v for v, scope in judged if scope is None or arm_id in scope]
+            skipped = tuple(
+                SkippedCriterion(v.section, v.text, f"applies to {v.cohort} only")
+                for v, scope in judged
+                if scope is not None and arm_id not in scope
+            )
+            overall = _overall(applicable)
+            per_arm[arm_id] = (overall, skipped)
+            # The patient may enter the trial through the arm that suits them best.
+            ranked = (score(overall, applicable), overall)
+            if best is None or ranked[0] > best[0]:
+                best = ranked
+        assert best is not None  # restricted criteria exist only when the trial has arms
+        return TrialVerdict(overall=best[1], score=best[0], criteria=verdicts), per_arm
 
     def evaluate(self, session: Session) -> TrialVerdict:
         """The verdict on the criteria, every criterion explained."""
-        verdicts = tuple(c.explain(session) for c in self._criteria)
-        outcomes = {v.outcome for v in verdicts}
-        if Outcome.VIOLATED in outcomes:
-            overall = Overall.INELIGIBLE
-        elif Outcome.UNKNOWN in outcomes:
-            overall = Overall.POSSIBLY_ELIGIBLE
-        else:
-            overall = Overall.ELIGIBLE
-        return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts)
+        return self._judge(session)[0]
 
     def match(self, session: Session, *, enrolled: Mapping[int, int] | None = None) -> TrialVerdict:
         """The trial verdict plus cohort assignment; closed trials and full/suspended cohorts take no one new.
 
         `enrolled` maps arm id to the number already enrolled (enrolment is tracked elsewhere).
         """
-        verdict = self.evaluate(session)
+        verdict, per_arm = self._judge(session)
         counts = enrolled or {}
-        cohorts = tuple(arm.verdict(session, counts.get(arm.arm.id, 0)) for arm in self._arms)
+        cohorts = tuple(
+            arm.verdict(session, counts.get(arm.arm.id, 0), *per_arm.get(arm.arm.id, (verdict.overall, ())))
+            for arm in self._arms
+        )
         if not self.spec.is_open:
             return replace(verdict, cohorts=cohorts, accepting=False, closed_reason="trial not recruiting")
         if cohorts and not any(c.assignable for c in cohorts):

@@ -15,6 +15,9 @@ trial's inclusion criteria that one fact of the patient can refute for sure:
 A trial's registered conditions reach the index as the inclusion criterion the selector adds for them
 (`conditions.registered_conditions_criterion`), so they prune like any diagnosis requirement.
 
+Criteria labelled for a cohort ("Inclusion Criteria for Cohort B:") are left out: they may hold for some
+arms only (`engine.CompiledTrial`), and the index does not see arms.
+
 Everything else, including any requirement under a Not or an exception, keeps the pair. A trial with no such
 requirement is a candidate for every patient, and a patient with no recorded cancer, untested genes, no sex,
 no birth date or no ECOG is never pruned on that key.
@@ -91,10 +94,14 @@ def _requirements(node: Node) -> list[Requirement]:
 
 
 def trial_requirements(criteria: Iterable[Criterion]) -> tuple[Requirement, ...]:
-    """What the patient must not be refuted on for the trial's inclusion criteria to be possibly met."""
+    """What the patient must not be refuted on for the trial's inclusion criteria to be possibly met.
+
+    A criterion labelled for a cohort may count for some arms only, and a patient refuted on it may still
+    enter another arm: the index, which does not see arms, leaves it to the engine.
+    """
     found: dict[Requirement, None] = {}
     for criterion in criteria:
-        if criterion.section == "inclusion":
+        if criterion.section == "inclusion" and criterion.cohort is None:
             found.update(dict.fromkeys(_requirements(criterion.tree)))
     return tuple(found)
 

@@ -68,6 +68,8 @@ class CriterionVerdict:
     atoms: tuple[AtomResult, ...]
     weight: int = 1
     needs_review: bool = False
+    cohort: str | None = None
+    applies_to: tuple[str, ...] = ()
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
@@ -84,7 +86,7 @@ class CriterionVerdict:
         return tuple(dict.fromkeys(a.settle for a in self.atoms if a.truth is Truth.UNKNOWN and a.settle))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "section": self.section,
             "text": self.text,
             "span": list(self.span),
@@ -94,6 +96,11 @@ class CriterionVerdict:
             "atoms": [atom.to_dict() for atom in self.atoms],
             "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
         }
+        if self.cohort:
+            # Only labelled criteria carry these: stored verdicts of other criteria stay as they were.
+            data["cohort"] = self.cohort
+            data["applies_to"] = list(self.applies_to)
+        return data
 
 
 class Overall(StrEnum):
@@ -103,8 +110,25 @@ class Overall(StrEnum):
 
 
 @dataclass(frozen=True)
+class SkippedCriterion:
+    """A criterion restricted to other cohorts, left out of one cohort's verdict, and why."""
+
+    section: str
+    text: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"section": self.section, "text": self.text, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class CohortVerdict:
-    """Whether the patient fits an arm's own definition (stratum), and whether the arm takes candidates."""
+    """Whether the patient fits an arm's own definition (stratum) and the criteria that apply to the arm,
+    and whether the arm takes candidates.
+
+    `eligibility` is the verdict on the trial's criteria that apply to this arm; `skipped` lists those
+    restricted to other cohorts, which do not count here.
+    """
 
     arm_id: int
     label: str
@@ -112,13 +136,19 @@ class CohortVerdict:
     accepting: bool
     reason: str
     atoms: tuple[AtomResult, ...] = ()
+    eligibility: Overall = Overall.ELIGIBLE
+    skipped: tuple[SkippedCriterion, ...] = ()
 
     @property
     def assignable(self) -> bool:
-        return self.accepting and self.truth in (Truth.MET, Truth.UNKNOWN, Truth.NOT_CHECKABLE)
+        return (
+            self.accepting
+            and self.eligibility is not Overall.INELIGIBLE
+            and self.truth in (Truth.MET, Truth.UNKNOWN, Truth.NOT_CHECKABLE)
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "arm_id": self.arm_id,
             "label": self.label,
             "truth": self.truth.value,
@@ -126,6 +156,11 @@ class CohortVerdict:
             "reason": self.reason,
             "atoms": [atom.to_dict() for atom in self.atoms],
         }
+        if self.skipped:
+            # Without skipped criteria the arm's eligibility is the trial's, already stored beside it.
+            data["eligibility"] = self.eligibility.value
+            data["skipped"] = [s.to_dict() for s in self.skipped]
+        return data
 
 
 @dataclass(frozen=True)
