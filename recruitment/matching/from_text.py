@@ -23,7 +23,7 @@ from recruitment.matching.facts import (
     TherapyFact,
 )
 from recruitment.matching.logic import Truth
-from recruitment.matching.results import Outcome, TrialVerdict
+from recruitment.matching.results import Outcome, Overall, TrialVerdict
 
 _OWN = ("present", "historical")
 # Evidence references of the patient's diagnoses and biomarkers: "diagnosis:7" from a profile,
@@ -142,7 +142,13 @@ def outcome_from_stored(
     overall: str, score: float, criteria: Sequence[Mapping[str, Any]]
 ) -> EligibilityOutcome:
     """The same from a verdict as stored on a Match (`CriterionVerdict.to_dict` per criterion); a field
-    missing from an older or hand-made record counts as not saying anything."""
+    missing from an older or hand-made record counts as not saying anything.
+
+    A criterion for some cohorts only (`applies_to`) that is not met does not count against a trial the
+    patient may still enter: another cohort admits them, and the verdict says so.
+    """
+    if overall != Overall.INELIGIBLE:
+        criteria = [c for c in criteria if not (c.get("applies_to") and _violated(c))]
 
     def texts(*outcomes: Outcome) -> tuple[str, ...]:
         return tuple(_text(c) for c in criteria if c.get("outcome") in outcomes)

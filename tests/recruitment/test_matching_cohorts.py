@@ -6,9 +6,11 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from nlp import parse_eligibility
 from recruitment.matching import (
     ArmSpec,
     BiomarkerFact,
+    CompiledTrial,
     DiagnosisFact,
     Overall,
     PatientFacts,
@@ -17,7 +19,9 @@ from recruitment.matching import (
     match_trial,
 )
 from recruitment.matching.cohorts import arms_named, names_arm
+from recruitment.matching.from_text import outcome_for_ranking
 from recruitment.matching.index import CandidateIndex
+from recruitment.matching.synthetic import synthetic_patients
 from recruitment.selectors.matching import TrialToMatch, trials_for_matching
 from tests.factories import ArmFactory, TrialFactory
 from tests.recruitment.conftest import TODAY
@@ -229,3 +233,31 @@ def test_a_curators_correction_keeps_the_cohort_and_the_api_and_review_page_show
     page = api.get(reverse("trials:criteria", args=[cohort_trial.nct_id])).content.decode()
     assert "Applies to Cohort A only" in page
     assert "Applies to Cohort B only" in page
+
+
+def test_a_cohort_criterion_pedro_does_not_meet_is_not_held_against_a_trial_he_may_enter(
+    cohort_trial, pedro_facts
+):
+    verdict = _to_match(cohort_trial).compiled.match(Session(pedro_facts, TODAY))
+    outcome = outcome_for_ranking(verdict)
+    assert outcome.not_met == ()
+    assert "Documented KRAS G12C mutation" in outcome.met
+
+
+@pytest.mark.parametrize("arms", [(), (ArmSpec(1, "Cohort A: KRAS G12C"), ArmSpec(2, "Cohort B"))])
+def test_the_first_pass_and_the_full_verdict_agree_and_the_index_skips_only_ineligible_pairs(arms):
+    criteria = parse_eligibility(COHORT_TRIAL).criteria
+    compiled = CompiledTrial(TrialSpec(1, True, arms), criteria)
+    patients = synthetic_patients(200, seed=3, today=TODAY)
+    index = CandidateIndex(trials={1: criteria}, today=TODAY)
+    overalls = set()
+    for facts in patients:
+        session = Session(facts, TODAY)
+        verdict = compiled.match(session)
+        overalls.add(verdict.overall)
+        assert (compiled.violated(session) is None) is (verdict.overall is not Overall.INELIGIBLE)
+        if 1 not in index.trials_for(facts):
+            assert verdict.overall is Overall.INELIGIBLE
+        for cohort in verdict.cohorts:
+            assert cohort.assignable is (cohort.eligibility is not Overall.INELIGIBLE)
+    assert overalls >= {Overall.INELIGIBLE, Overall.POSSIBLY_ELIGIBLE}
