@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from recruitment import totp
 from recruitment.mfa import mfa_device_enrol_demo
-from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, User
+from recruitment.models import Biomarker, Diagnosis, LabResult, Match, PatientProfile, User
 from recruitment.selectors.consent import current_consent_document
 from recruitment.services.accounts import site_membership_ensure, sponsor_membership_ensure, user_upsert
-from recruitment.services.consent import consent_give
+from recruitment.services.consent import consent_give, trial_interest_express
+from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from trials.importers import import_paths
-from trials.models import ConsentDocument, Site, Sponsor, Trial
+from trials.models import ConsentDocument, Site, Sponsor, Trial, TrialSite
 
 DEMO_DATA = Path(settings.BASE_DIR) / "trials" / "demo_data"
 DEMO_FILES = [DEMO_DATA / "oncology_trials_2026.jsonl.gz", DEMO_DATA / "ctgov_legacy_oncology_300.tgz"]
@@ -87,22 +88,28 @@ class Command(BaseCommand):
             for email, role in DEMO_ACCOUNTS
         }
         site = busiest_site()
-        sponsor = busiest_sponsor()
         for user in users.values():
             if user.needs_mfa:
                 mfa_device_enrol_demo(user=user, secret=totp.DEMO_MFA_SECRET)
         site_membership_ensure(user=users[User.Role.SITE_STAFF], site=site)
-        sponsor_membership_ensure(user=users[User.Role.SPONSOR], sponsor=sponsor)
 
         consent_documents_ensure()
-        demo_patient(users[User.Role.PATIENT])
+        patient = demo_patient(users[User.Role.PATIENT])
+        trials = demo_site_trials_ensure(profile=patient, site=site)
+        demo_interest_ensure(user=users[User.Role.PATIENT], profile=patient, trial=trials[0])
+        sponsor = trials[0].sponsor or busiest_sponsor()
+        sponsor_membership_ensure(user=users[User.Role.SPONSOR], sponsor=sponsor)
+        for trial in trials:
+            enrolment_snapshots_refresh(trial_id=trial.pk)
 
         self.stdout.write(self.style.SUCCESS(f"\nDemo accounts (password for all: {DEMO_PASSWORD})"))
         for email, role in DEMO_ACCOUNTS:
             detail = {
-                User.Role.PATIENT: "  Elena Demo: EGFR exon 19 deletion lung adenocarcinoma",
-                User.Role.SITE_STAFF: f"  member of {site}",
-                User.Role.SPONSOR: f"  member of {sponsor}",
+                User.Role.PATIENT: "  Elena Demo: EGFR exon 19 deletion lung adenocarcinoma, "
+                f"interested in {trials[0].nct_id}",
+                User.Role.SITE_STAFF: f"  member of {site}, recruiting for "
+                + ", ".join(trial.nct_id for trial in trials),
+                User.Role.SPONSOR: f"  member of {sponsor}, sponsor of {trials[0].nct_id}",
             }
             self.stdout.write(f"  {User.Role(role).label:<11} {email:<24}{detail.get(role, '')}")
         self.stdout.write(
@@ -204,3 +211,61 @@ def demo_patient(user: User) -> PatientProfile:
     if matching is not None:
         consent_give(patient=profile, document=matching, typed_name="Elena Demo", actor=user)
     return profile
+
+
+DEMO_SITE_TRIALS = 3
+# Drug trials in Elena's disease come first, so that the site and sponsor pages show a plausible recruitment.
+DEMO_PHASES = (Trial.Phase.PHASE2, Trial.Phase.PHASE2_PHASE3, Trial.Phase.PHASE3)
+
+
+def _in_elenas_disease(trial: Trial) -> bool:
+    return trial.study_type == Trial.StudyType.INTERVENTIONAL and any(
+        "non-small cell" in name.lower() or "nsclc" in name.lower() for name in trial.conditions or ()
+    )
+
+
+def demo_site_trials_ensure(*, profile: PatientProfile, site: Site) -> list[Trial]:
+    """Make the demo site recruit for a few trials the demo patient matches, so that its queue shows her.
+
+    The bundled current trials list no sites, so none of Elena's matches would reach a site queue. The demo
+    adds the site, as recruiting, to her best-scored interventional non-small cell lung cancer trials in phase
+    2 or 3 (then her other matches, best first); a second run finds the trials the site already recruits for
+    first and picks the same ones. The site's candidates are taken up after each addition commits.
+    """
+    matches = Match.objects.filter(patient=profile, retired_at__isnull=True).select_related("trial__sponsor")
+    at_site = set(TrialSite.objects.filter(site=site).values_list("trial_id", flat=True))
+    best: dict[int, Match] = {}
+    for match in matches.order_by("-score", "trial__nct_id", "id"):
+        best.setdefault(match.trial_id, match)
+    ranked = sorted(
+        best.values(),
+        key=lambda m: (
+            m.trial_id not in at_site,
+            not (_in_elenas_disease(m.trial) and m.trial.phase in DEMO_PHASES),
+            -m.score,
+            m.trial.nct_id,
+        ),
+    )
+    trials = [match.trial for match in ranked[:DEMO_SITE_TRIALS]]
+    if not trials:
+        raise CommandError("the demo patient matches no open trial, so no site would have a candidate")
+    for trial in trials:
+        TrialSite.objects.get_or_create(
+            trial=trial, site=site, defaults={"status": TrialSite.Status.RECRUITING}
+        )
+    return trials
+
+
+def demo_interest_ensure(*, user: User, profile: PatientProfile, trial: Trial) -> None:
+    """Elena agrees to be contacted and asks to hear from the study team of `trial`: the site sees her at the
+    top of its queue with her contact details."""
+    contact = current_consent_document(purpose=ConsentDocument.Purpose.CONTACT)
+    if contact is None:
+        raise CommandError("no current contact consent document")
+    consent_give(patient=profile, document=contact, typed_name="Elena Demo", actor=user)
+    match = (
+        Match.objects.filter(patient=profile, trial=trial, retired_at__isnull=True)
+        .order_by("-score", "id")
+        .first()
+    )
+    trial_interest_express(patient=profile, trial=trial, match=match)
