@@ -1,5 +1,6 @@
 """Load the demo: real trials bundled with the repo and one account per role."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -224,14 +225,25 @@ def _in_elenas_disease(trial: Trial) -> bool:
     )
 
 
+def _names_a_gene(trial: Trial, genes: set[str]) -> bool:
+    words = set(re.findall(r"[A-Z0-9]+", " ".join([trial.brief_title, *(trial.conditions or ())]).upper()))
+    return not words.isdisjoint(gene.upper() for gene in genes)
+
+
 def demo_site_trials_ensure(*, profile: PatientProfile, site: Site) -> list[Trial]:
     """Make the demo site recruit for a few trials the demo patient matches, so that its queue shows her.
 
     The bundled current trials list no sites, so none of Elena's matches would reach a site queue. The demo
-    adds the site, as recruiting, to her best-scored interventional non-small cell lung cancer trials in phase
-    2 or 3 (then her other matches, best first); a second run finds the trials the site already recruits for
-    first and picks the same ones. The site's candidates are taken up after each addition commits.
+    adds the site, as recruiting, to the trials she matches, in this order: those naming one of her positive
+    biomarkers' genes (EGFR), then interventional non-small cell lung cancer trials in phase 2 or 3, then
+    the rest, best score first. A second run finds the trials the site already recruits for first and picks
+    the same ones. The site's candidates are taken up after each addition commits.
     """
+    genes = set(
+        Biomarker.objects.filter(patient=profile, status=Biomarker.Status.POSITIVE).values_list(
+            "gene", flat=True
+        )
+    )
     matches = Match.objects.filter(patient=profile, retired_at__isnull=True).select_related("trial__sponsor")
     at_site = set(TrialSite.objects.filter(site=site).values_list("trial_id", flat=True))
     best: dict[int, Match] = {}
@@ -241,6 +253,7 @@ def demo_site_trials_ensure(*, profile: PatientProfile, site: Site) -> list[Tria
         best.values(),
         key=lambda m: (
             m.trial_id not in at_site,
+            not _names_a_gene(m.trial, genes),
             not (_in_elenas_disease(m.trial) and m.trial.phase in DEMO_PHASES),
             -m.score,
             m.trial.nct_id,
