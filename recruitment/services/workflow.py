@@ -25,6 +25,7 @@ from recruitment.models import (
     CandidateStatus,
     Consent,
     Match,
+    PatientProfile,
     ReasonCode,
     TrialInterest,
     User,
@@ -315,6 +316,11 @@ def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = No
     one (`candidate_match_follow`), also when the trial no longer recruits. Called after the facts change (a
     match written or retired, interest or contact consent given, a cohort or site reopened), through
     `recruitment.tasks.take_up_candidates`; never by a page view.
+
+    The waiting patients' profile rows are locked first, in id order, as a consent withdrawal and a
+    re-match lock them, and the consent gate is read again under those locks: a take-up that began before a
+    matching withdrawal committed then either commits first (and the withdrawal's cleanup ends the new
+    candidacy) or sees the withdrawal and takes nobody up, never an open candidacy the cleanup missed.
     """
     for candidate_id in candidates_off_live_match(trial_id=trial_id, patient_ids=patient_ids).values_list(
         "pk", flat=True
@@ -325,12 +331,25 @@ def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = No
         trial = Trial.objects.filter(pk=trial_id).first()
         if trial is None or not sites:
             return []
+        waiting = {
+            match.patient_id for match in matches_for_new_candidates(trial=trial, patient_ids=patient_ids)
+        }
+        if not waiting:
+            return []
+        locked = list(
+            PatientProfile.objects.select_for_update()
+            .filter(pk__in=waiting)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
         def nearest(match: Match) -> Site:
             site, _ = nearest_site(match.patient, sites)
             return site or sites[0]
 
-        return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=patient_ids)
+        # `_candidates_take_up` lists the matches again, now under the locks: that reading of the consent
+        # gate (and of the live match a withdrawal retires) is the one the candidacies are created from.
+        return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=locked)
 
 
 def _enqueue_take_up(trial_id: int, patient_ids: list[int] | None) -> None:

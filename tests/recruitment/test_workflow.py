@@ -4,12 +4,14 @@ import pytest
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, ReasonCode, User
 from recruitment.selectors.site import site_queue
+from recruitment.services import workflow
 from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import (
     TRANSITIONS,
     TransitionConflict,
     TransitionError,
     candidate_transition,
+    candidates_create,
     candidates_create_for_site,
 )
 from tests import factories
@@ -165,6 +167,28 @@ def test_patients_without_matching_consent_never_become_candidates(nsclc_trial, 
     profile = matched_patient(nsclc_trial, email="elena@example.org")
     consent_withdraw(patient=profile, purposes=[ConsentDocument.Purpose.MATCHING])
     assert candidates_create_for_site(trial=nsclc_trial, site=boston_site) == []
+
+
+def test_take_up_reads_matching_consent_again_once_it_holds_the_patients_lock(
+    nsclc_trial, boston_site, sam, monkeypatch
+):
+    profile = matched_patient(nsclc_trial, email="elena@example.org")
+    listed = workflow.matches_for_new_candidates
+    calls = 0
+
+    def withdrawn_after_the_first_reading(**kwargs: object) -> list:
+        # The withdrawal commits between the take-up's first reading and its lock on the patient, as it
+        # does when the take-up waits for the withdrawal's own lock on PostgreSQL.
+        nonlocal calls
+        calls += 1
+        matches = listed(**kwargs)  # type: ignore[arg-type]
+        if calls == 1:
+            consent_withdraw(patient=profile, purposes=[ConsentDocument.Purpose.MATCHING])
+        return matches
+
+    monkeypatch.setattr(workflow, "matches_for_new_candidates", withdrawn_after_the_first_reading)
+    assert candidates_create(trial_id=nsclc_trial.pk, patient_ids=[profile.pk]) == []
+    assert not Candidate.objects.filter(patient=profile).exists()
 
 
 def test_withdrawing_contact_consent_withdraws_open_candidacies(

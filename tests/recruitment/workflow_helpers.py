@@ -29,8 +29,10 @@ def matched_patient(
     if contact:
         sign(profile, documents[Purpose.CONTACT])
     # With a real task runner the consent above re-matched the patient already (and the match may have been
-    # taken up): this test match replaces it as a re-match does, retiring it in the same transaction.
+    # taken up): this test match replaces it as a re-match does, retiring it in the same transaction, under
+    # the profile lock a re-match takes first (without it, a worker re-matching this patient deadlocks it).
     with transaction.atomic():
+        PatientProfile.objects.select_for_update().get(pk=profile.pk)
         for engine_match in Match.objects.filter(patient=profile, trial=trial, retired_at__isnull=True):
             engine_match.retired_at = timezone.now()
             engine_match.save(update_fields=["retired_at"])
