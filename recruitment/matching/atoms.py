@@ -810,7 +810,7 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
             return _unknown(
                 atom, "the age limit could not be read", "question", f"Does this apply: {atom.text}?"
             )
-        evidence = Evidence(facts.ref, f"born {facts.birth_date}, aged {whole} on {ctx.today}")
+        evidence = Evidence(facts.ref, f"aged {whole} on {ctx.today}")
         return _decide(atom, holds, f"aged {whole}", [evidence])
     if atom.concept.code == "sex":
         if not facts.sex:
