@@ -374,7 +374,7 @@ class CompiledTrial:
             overall = _overall(verdicts)
             return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}
         per_arm: dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]] = {}
-        best: tuple[float, Overall] | None = None
+        ranked: list[tuple[float, Overall]] = []
         for arm_id in labels:
             applicable = [v for v, scope in judged if scope is None or arm_id in scope]
             skipped = tuple(
@@ -384,12 +384,11 @@ class CompiledTrial:
             )
             overall = _overall(applicable)
             per_arm[arm_id] = (overall, skipped)
-            # The patient may enter the trial through the arm that suits them best.
-            ranked = (score(overall, applicable), overall)
-            if best is None or ranked[0] > best[0]:
-                best = ranked
-        assert best is not None  # restricted criteria exist only when the trial has arms
-        return TrialVerdict(overall=best[1], score=best[0], criteria=verdicts), per_arm
+            ranked.append((score(overall, applicable), overall))
+        # The patient may enter the trial through the arm that suits them best (restricted criteria exist
+        # only when the trial has arms, so there is one).
+        best_score, best = max(ranked, key=lambda r: r[0])
+        return TrialVerdict(overall=best, score=best_score, criteria=verdicts), per_arm
 
     def evaluate(self, session: Session) -> TrialVerdict:
         """The verdict on the criteria, every criterion explained."""
