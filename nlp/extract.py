@@ -534,9 +534,12 @@ def find_performance_status(text: str) -> Iterator[Found]:
         yield found
 
 
+# Ages in months, weeks or days ("aged >= 12 months") are left to the registry's structured age fields: the
+# first pattern takes a bare number as years, so it must not start on one of them.
+_NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|and)\s*\d{1,3}\s*)?(?:months?|mos?|weeks?|wks?|days?)\b)"
 _AGE = re.compile(
-    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}})\s*"
-    rf"(?:(?:-|to|and)\s*(?P<high>\d{{1,3}}))?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
+    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
+    rf"(?:(?:-|to|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
     rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
     rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"

@@ -97,7 +97,7 @@ def normalise(original: str) -> Normalised:
 _HEADING = re.compile(
     r"^[\W_]*(?:(?:key|main|major|general|additional|specific)\s+)?"
     # Qualified headings are common: "Inclusion Criteria for both Dose Escalation and Dose Expansion:".
-    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?:\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
+    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?P<word>\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
     r":?[\W_]*$",
     re.IGNORECASE,
 )
@@ -188,7 +188,9 @@ def _heading(line: str) -> tuple[Section, str | None] | None:
     if len(line) > 120:
         return None
     match = _HEADING.match(line)
-    if match:
+    # A line that merely starts with the word ("Inclusion age for women is 13 years", "exclusion from study
+    # with the exception of ...") is a criterion: a heading names criteria, ends with a colon, or is the word.
+    if match and (match.group("word") or line.rstrip().endswith(":") or not match.group("qualifier").strip()):
         section: Section = "exclusion" if match.group("kind").lower() == "exclusion" else "inclusion"
         return section, _cohort_of_qualifier(match.group("qualifier"))
     if _EXCLUSION_LEAD.match(line):
@@ -258,7 +260,8 @@ def items(text: str) -> tuple[list[Item], bool]:
         follows_wrap, wrapped = wrapped, False
         if not stripped:
             continue
-        heading = _heading(stripped)
+        # The rest of a hard-wrapped line is never a heading, whatever word it starts with.
+        heading = None if follows_wrap else _heading(stripped)
         if heading is not None:
             (section, cohort), headings_found = heading, True
             hanging = None
