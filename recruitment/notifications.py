@@ -44,9 +44,20 @@ def unsubscribe_token(patient: PatientProfile) -> str:
 
 
 def patient_for_unsubscribe_token(token: str) -> PatientProfile | None:
+    """The patient an unsubscribe link names, or None for a link that is not ours or is damaged.
+
+    E-mails sent before commit 7ff359f carry timestamped tokens (signing.dumps). Their signature also checks
+    out as a plain Signer's, but their payload then fails to decode (binascii.Error or a JSON error, both
+    ValueErrors), so they are read again as timestamped tokens, with no age limit like the new ones.
+    """
     try:
-        pk = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
-    except signing.BadSignature:
+        try:
+            pk = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+        except ValueError:
+            pk = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError):
+        return None
+    if not isinstance(pk, int):
         return None
     return PatientProfile.objects.filter(pk=pk).first()
 
