@@ -1061,6 +1061,11 @@ def _load(raw: bytes | str) -> dict[str, Any]:
                 )
             ]
         ) from None
+    except RecursionError:
+        # The parser recurses once per nested array or object; a real Bundle is a few dozen levels deep.
+        raise BundleError(
+            [Problem(None, "", "", "the JSON is nested far too deeply to be a FHIR Bundle.")]
+        ) from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         raise BundleError([Problem(None, "", "resourceType", f"expected a FHIR Bundle, found {found!r}.")])

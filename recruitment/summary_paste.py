@@ -179,7 +179,11 @@ def summary_facts_save(
 
 
 def _read_pick(raw: str) -> tuple[str, dict[str, Any]]:
-    pick = json.loads(raw)
+    try:
+        pick = json.loads(raw)
+    except RecursionError:
+        # A tampered pick nested thousands of levels deep: reported like any other unreadable pick.
+        raise ValueError("the ticked item is nested too deeply") from None
     kind, fields = str(pick["kind"]), dict(pick["fields"])
     allowed = frozenset({"ecog"}) if kind == "ecog" else PASTE_FIELDS[kind][1]
     if not set(fields) <= allowed:
