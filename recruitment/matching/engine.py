@@ -362,8 +362,19 @@ class CompiledTrial:
     def _judge(
         self, session: Session
     ) -> tuple[TrialVerdict, dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]]]:
+        verdict, per_arm, _ = self._judge_arms(session)
+        return verdict, per_arm
+
+    def _judge_arms(
+        self, session: Session
+    ) -> tuple[
+        TrialVerdict,
+        dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]],
+        dict[int, tuple[Overall, float]],
+    ]:
         """The trial verdict, every criterion explained, and per arm the verdict on the criteria that
-        apply to it with those skipped (no entry when no criterion is restricted)."""
+        apply to it with those skipped, and its verdict and score (no entries when no criterion is
+        restricted)."""
         labels = {arm.id: arm.label for arm in self.spec.arms}
         judged = [
             (c.explain(session, () if scope is None else tuple(labels[i] for i in sorted(scope))), scope)
@@ -372,9 +383,9 @@ class CompiledTrial:
         verdicts = tuple(verdict for verdict, _ in judged)
         if not self._restricted:
             overall = _overall(verdicts)
-            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}
+            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}, {}
         per_arm: dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]] = {}
-        ranked: list[tuple[float, Overall]] = []
+        per_arm_scores: dict[int, tuple[Overall, float]] = {}
         for arm_id in labels:
             applicable = [v for v, scope in judged if scope is None or arm_id in scope]
             skipped = tuple(
@@ -384,11 +395,11 @@ class CompiledTrial:
             )
             overall = _overall(applicable)
             per_arm[arm_id] = (overall, skipped)
-            ranked.append((score(overall, applicable), overall))
+            per_arm_scores[arm_id] = (overall, score(overall, applicable))
         # The patient may enter the trial through the arm that suits them best (restricted criteria exist
         # only when the trial has arms, so there is one).
-        best_score, best = max(ranked, key=lambda r: r[0])
-        return TrialVerdict(overall=best, score=best_score, criteria=verdicts), per_arm
+        best, best_score = max(per_arm_scores.values(), key=lambda pair: pair[1])
+        return TrialVerdict(overall=best, score=best_score, criteria=verdicts), per_arm, per_arm_scores
 
     def evaluate(self, session: Session) -> TrialVerdict:
         """The verdict on the criteria, every criterion explained."""
@@ -399,7 +410,7 @@ class CompiledTrial:
 
         `enrolled` maps arm id to the number already enrolled (enrolment is tracked elsewhere).
         """
-        verdict, per_arm = self._judge(session)
+        verdict, per_arm, per_arm_scores = self._judge_arms(session)
         counts = enrolled or {}
         cohorts = tuple(
             arm.verdict(session, counts.get(arm.arm.id, 0), *per_arm.get(arm.arm.id, (verdict.overall, ())))
@@ -407,6 +418,16 @@ class CompiledTrial:
         )
         if not self.spec.is_open:
             return replace(verdict, cohorts=cohorts, accepting=False, closed_reason="trial not recruiting")
+        if self._restricted:
+            # With criteria restricted to cohorts, the trial verdict is that of the best cohort that can take
+            # the patient: a full cohort the patient fits must not lend its "eligible" to an open one where a
+            # requirement is still unknown. With none assignable, the best of all stands (explained below).
+            assignable = [c for c in cohorts if c.assignable]
+            if assignable:
+                overall, best_score = max(
+                    (per_arm_scores[c.arm_id] for c in assignable), key=lambda pair: pair[1]
+                )
+                verdict = replace(verdict, overall=overall, score=best_score)
         if cohorts and not any(c.assignable for c in cohorts):
             reason = (
                 "no open cohort fits"

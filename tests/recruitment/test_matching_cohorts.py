@@ -155,6 +155,24 @@ def test_elena_fits_cohort_b_and_may_fit_cohort_a(cohort_trial, elena_facts):
     assert candidate.compiled.match(Session(elena_facts, TODAY)).overall is Overall.ELIGIBLE
 
 
+def test_a_full_cohort_elena_fits_does_not_make_her_eligible_for_the_trial(cohort_trial, elena_facts):
+    # Cohort B (EGFR) is full, so only Cohort A can take Elena, and its KRAS requirement is still unknown: the
+    # trial is possible for her, not eligible, and the KRAS test is what would settle it.
+    cohort_b = cohort_trial.arms.get(label="Cohort B: EGFR-mutant")
+    cohort_b.cap = 5
+    cohort_b.save(update_fields=["cap"])
+    candidate = _to_match(cohort_trial)
+    verdict = candidate.compiled.match(Session(elena_facts, TODAY), enrolled={cohort_b.pk: 5})
+    assert [c.assignable for c in verdict.cohorts] == [True, False]
+    assert verdict.overall is Overall.POSSIBLY_ELIGIBLE
+    assert verdict.score < 1.0
+    assert verdict.accepting is True
+    # With a place free in Cohort B she is eligible again.
+    assert candidate.compiled.match(Session(elena_facts, TODAY), enrolled={cohort_b.pk: 4}).overall is (
+        Overall.ELIGIBLE
+    )
+
+
 def test_a_patient_failing_every_cohorts_criteria_is_ineligible_in_both_passes(cohort_trial):
     neither = PatientFacts(
         birth_date=datetime.date(1960, 1, 1),
