@@ -263,8 +263,9 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: its WWW-Authenticate header makes an anonymous call a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first: its WWW-Authenticate header makes an anonymous call a 401, not a 403. Ours refuses the
+        # tokens of users who need a second factor (a token never passes the code step).
+        "recruitment.api_auth.NoMfaBypassTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
 
 from recruitment.models import (
     Biomarker,
@@ -202,3 +203,8 @@ class EnrolmentSnapshotAdmin(_ReadOnlyAdmin):
     search_fields = ["trial__nct_id", "site__facility"]
     list_select_related = ["trial", "site", "arm"]
     date_hierarchy = "day"
+
+
+# Tokens are issued by `manage.py issue_api_token`, which refuses staff (a token bypasses their second
+# factor); the admin page of rest_framework.authtoken would let an administrator mint one for anyone.
+admin.site.unregister(TokenProxy)
