@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from recruitment.models import (
@@ -198,6 +198,9 @@ class MatchStanding:
 def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStanding]:
     """The standing of each candidate (by id), in a few queries whatever their number."""
     stale = [c for c in candidates if c.is_open and not _is_live(c.match)]
+    # An ended candidacy keeps its match as its record, but staff never see the match of a patient who no
+    # longer consents to matching (DESIGN.md "Users"): only its status and subject code remain.
+    withdrawn = _consent_notes({c.patient_id for c in candidates if not c.is_open})
     pending = set(
         Match.objects.filter(
             patient_id__in={c.patient_id for c in stale},
@@ -218,7 +221,10 @@ def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStandi
     closed = {arm.pk: arm for arm in arms if arm_is_closed(arm=arm, enrolled=enrolled.get(arm.pk, 0))}
     standings = {}
     for candidate in candidates:
-        if candidate.pk in lost:
+        if not candidate.is_open and candidate.patient_id in withdrawn:
+            note = f"{withdrawn[candidate.patient_id]} Its match is not shown."
+            standings[candidate.pk] = MatchStanding(current=False, note=note)
+        elif candidate.pk in lost:
             standings[candidate.pk] = MatchStanding(current=False, note=lost[candidate.pk])
         elif candidate.is_open and not _is_live(candidate.match):
             note = "Re-matched a moment ago: the updated result is being applied; reload the page shortly."
@@ -235,10 +241,8 @@ def match_standing(*, candidate: Candidate) -> MatchStanding:
     return match_standings(candidates=[candidate])[candidate.pk]
 
 
-def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
-    """Why each of these candidates' patients has no live match for its trial: consent to be matched gone,
-    else the reason the re-match gave when it retired their last match."""
-    patient_ids = {c.patient_id for c in candidates}
+def _consent_notes(patient_ids: set[int]) -> dict[int, str]:
+    """For each of these patients who does not consent to matching now, why (by patient id)."""
     consenting = set(
         profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
         .filter(pk__in=patient_ids)
@@ -252,6 +256,20 @@ def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
             withdrawn_at__isnull=True,
         ).values_list("patient_id", flat=True)
     )
+    return {
+        patient_id: "Matching consent not renewed: the patient has not signed its new version."
+        if patient_id in unrenewed
+        else "Matching consent withdrawn."
+        for patient_id in patient_ids - consenting
+    }
+
+
+def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
+    """Why each of these candidates' patients has no live match for its trial: consent to be matched gone,
+    else the reason the re-match gave when it retired their last match."""
+    patient_ids = {c.patient_id for c in candidates}
+    without_consent = _consent_notes(patient_ids)
+    consenting = patient_ids - without_consent.keys()
     retired: dict[tuple[int, int], str] = {}
     for patient_id, trial_id, detail in (
         MatchEvent.objects.filter(
@@ -265,10 +283,8 @@ def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
         retired.setdefault((patient_id, trial_id), str((detail or {}).get("reason", "")))
     notes = {}
     for candidate in candidates:
-        if candidate.patient_id in unrenewed:
-            notes[candidate.pk] = "Matching consent not renewed: the patient has not signed its new version."
-        elif candidate.patient_id not in consenting:
-            notes[candidate.pk] = "Matching consent withdrawn."
+        if candidate.patient_id in without_consent:
+            notes[candidate.pk] = without_consent[candidate.patient_id]
         else:
             reason = retired.get((candidate.patient_id, candidate.trial_id))
             notes[candidate.pk] = f"No longer matches: {reason}." if reason else "No longer matches."
@@ -357,24 +373,35 @@ def site_queue(
         .select_related("match", "arm")
         .annotate(interested=Exists(open_interest))
     )
+    # Staff never see the match (nor the distance) of a patient who no longer consents to matching
+    # (DESIGN.md "Users"): the candidacy stays listed with its status, but no filter or rank reads its match.
+    consenting = profiles_with_active_consent(ConsentDocument.Purpose.MATCHING).filter(pk=OuterRef("patient"))
+    queue = queue.annotate(matching_consent=Exists(consenting))
     if status:
         queue = queue.filter(status=status)
     if arm_id is not None:
         queue = queue.filter(
             Q(status__in=OPEN_STATUSES, match__arm_id=arm_id)
             | (~Q(status__in=OPEN_STATUSES) & Q(arm_id=arm_id))
-        ).filter(_SHOWS_LIVE_MATCH)
+        ).filter(_SHOWS_LIVE_MATCH, matching_consent=True)
     if verdict:
-        queue = queue.filter(_SHOWS_LIVE_MATCH, match__verdict=verdict)
+        queue = queue.filter(_SHOWS_LIVE_MATCH, matching_consent=True, match__verdict=verdict)
     if unknown_only:
-        queue = queue.filter(_SHOWS_LIVE_MATCH, match__isnull=False).exclude(match__to_settle=[])
+        queue = queue.filter(_SHOWS_LIVE_MATCH, matching_consent=True, match__isnull=False).exclude(
+            match__to_settle=[]
+        )
     if since is not None:
         queue = queue.filter(created_at__gt=since)
-    return queue.order_by("-interested", F("match__score").desc(nulls_last=True), "created_at", "id")
+    score = Case(When(matching_consent=True, then=F("match__score")), default=None)
+    return queue.order_by("-interested", score.desc(nulls_last=True), "created_at", "id")
 
 
 DISTANCE_BANDS_KM: tuple[int, ...] = (10, 25, 50, 100, 250, 500)
 """Band edges for the patient-to-site distance: sites see the band, never the patient's coordinates."""
+
+
+NOT_SHOWN = "not shown"
+"""The distance band of a patient who no longer consents to matching."""
 
 
 def distance_band(km: float | None) -> str:
@@ -411,9 +438,9 @@ def site_queue_rows(
         km = None
         if site_point is not None and patient.latitude is not None and patient.longitude is not None:
             km = _distance_km(float(patient.latitude), float(patient.longitude), *site_point)
-        if within_km is not None and (km is None or km > within_km):
+        if within_km is not None and (km is None or km > within_km or not candidate.matching_consent):  # type: ignore[attr-defined]
             continue
-        bands.append((candidate, distance_band(km)))
+        bands.append((candidate, distance_band(km) if candidate.matching_consent else NOT_SHOWN))  # type: ignore[attr-defined]
     standings = match_standings(candidates=[candidate for candidate, _ in bands])
     return [QueueRow(candidate, band, standings[candidate.pk]) for candidate, band in bands]
 
@@ -561,20 +588,23 @@ def screening_log(*, site: Site, trial: Trial) -> list[dict[str, str]]:
         .order_by("signed_at")
         .values_list("patient_id", "document_version")
     )
-    rows = []
-    for candidate in (
+    candidates = list(
         Candidate.objects.filter(site=site, trial=trial).select_related("match").order_by("created_at")
-    ):
+    )
+    # The match's verdict is not given for a patient who no longer consents to matching.
+    withdrawn = _consent_notes({c.patient_id for c in candidates})
+    rows = []
+    for candidate in candidates:
         times = reached.get(candidate.pk, {})
         last = last_reasons.get(candidate.pk)
 
         def day(status: str, times: dict[str, datetime] = times) -> str:
-            return times[status].date().isoformat() if status in times else ""
+            return timezone.localtime(times[status]).date().isoformat() if status in times else ""
 
         rows.append(
             {
                 "subject_code": candidate.subject_code,
-                "matched_on": candidate.created_at.date().isoformat(),
+                "matched_on": timezone.localtime(candidate.created_at).date().isoformat(),
                 "pre_screened_on": day(S.PRE_SCREENED),
                 "contacted_on": day(S.CONTACTED),
                 "consented_on": day(S.CONSENTED),
@@ -582,7 +612,11 @@ def screening_log(*, site: Site, trial: Trial) -> list[dict[str, str]]:
                 "outcome_on": "" if candidate.is_open else day(candidate.status),
                 "status": candidate.status,
                 "consent_version": versions.get(candidate.patient_id, ""),
-                "eligible": candidate.match.verdict if candidate.match else "",
+                "eligible": (
+                    candidate.match.verdict
+                    if candidate.match and candidate.patient_id not in withdrawn
+                    else ""
+                ),
                 "reason": last.reason if last else "",
                 "failed_criterion": last.criterion.text if last and last.criterion else "",
             }

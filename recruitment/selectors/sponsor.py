@@ -5,7 +5,7 @@ import math
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -27,6 +27,10 @@ FUNNEL_STATES: tuple[str, ...] = tuple(CandidateStatus.values)
 MIN_FOR_TIMES = 11
 MAX_CHART_POINTS = 27
 """Above this many days a chart shows one point a week (ending on the latest day), so it stays legible."""
+MIN_CHART_STEP = HIGH + 1
+"""A chart's line moves only by at least this much: a smaller step between two days would tell how many
+patients (1-10) enrolled in between, so the last value shown is carried until the change since it is big
+enough."""
 
 
 def sponsor_trials(*, user: User) -> QuerySet[Trial]:
@@ -39,16 +43,20 @@ class CohortRow:
     enrolled: str
     target: int | None
     cap: int | None
+    """None when there is no cap, or when it is not shown: a full cohort's cap is its enrolled count, so a
+    cap is shown only beside an enrolled count that is shown, and never when it is 1-10."""
     closed: bool
+    cap_hidden: bool = False
 
 
 @dataclass(frozen=True)
 class ChartPoint:
     day: date
     shown: str
-    """What the data table shows: the count, or the suppression mark."""
+    """What the data table shows: the count drawn, or the suppression mark."""
     value: int | None
-    """The count to draw, None when it is suppressed (then no number is drawn)."""
+    """The count to draw, None when it is suppressed (then no number is drawn). It is the last count
+    published for the series until the count has moved by MIN_CHART_STEP or more since."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,11 @@ class TrialDashboard:
     median_days: list[tuple[str, str]]
     projected_completion: str
     charts: list[EnrolmentChart] = field(default_factory=list)
-    figures_as_of: datetime | None = None
-    """When the enrolment figures (totals, per site and cohort, charts) were last computed."""
+    figures_as_of: date | None = None
+    """The day of the snapshot the enrolment figures (totals, per site and cohort, charts) come from: a day,
+    not a time, since the time of a refresh is the time of a transition at a site."""
+    cohort_total: str = ""
+    """The per-cohort table's own total, suppressed with its cells."""
 
 
 def _median_days(deltas: list[float]) -> str:
@@ -161,16 +172,24 @@ def _series(
     label: str, key: Hashable, cells_by_day: dict[date, dict[Any, str]], days: list[date], target: int | None
 ) -> ChartSeries:
     points = []
+    published: int | None = None
     for day in days:
         shown = cells_by_day[day][key]
-        points.append(ChartPoint(day, shown, None if shown in (SMALL, HIDDEN) else int(shown)))
+        if shown in (SMALL, HIDDEN):
+            points.append(ChartPoint(day, shown, None))
+            continue
+        count = int(shown)
+        if published is None or abs(count - published) >= MIN_CHART_STEP:
+            published = count
+        points.append(ChartPoint(day, str(published), published))
     return ChartSeries(label, points, target)
 
 
 def enrolment_charts(*, trial: Trial) -> list[EnrolmentChart]:
     """Enrolment over time per site (with the trial total against its target) and per cohort (each against
     its own target), from the daily snapshots. Each day's counts are suppressed as one table with its
-    total, like the dashboard's tables: a suppressed point carries no number."""
+    total, like the dashboard's tables: a suppressed point carries no number. A series moves only in steps
+    of MIN_CHART_STEP or more, so that two days cannot be differenced into a small count."""
     per_site: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     per_arm: dict[date, dict[int | None, int]] = defaultdict(lambda: defaultdict(int))
     for day, site_id, arm_id, enrolled in EnrolmentSnapshot.objects.filter(trial=trial).values_list(
@@ -218,24 +237,22 @@ def _trial_target(trial: Trial, arms: list[Arm]) -> int | None:
     return sum(arm_targets) if arm_targets else trial.enrollment
 
 
-def _latest_enrolment(trial: Trial) -> tuple[dict[int, int], dict[int, int], datetime | None]:
-    """Enrolled per site and per arm in the trial's latest snapshot, and when it was taken."""
+def _latest_enrolment(trial: Trial) -> tuple[dict[int, int], dict[int, int], date | None]:
+    """Enrolled per site and per arm in the trial's latest snapshot, and its day."""
     latest = (
         EnrolmentSnapshot.objects.filter(trial=trial).order_by("-day").values_list("day", flat=True).first()
     )
     by_site: dict[int, int] = defaultdict(int)
     by_arm: dict[int, int] = defaultdict(int)
-    taken_at = None
     if latest is None:
-        return by_site, by_arm, taken_at
-    for site_id, arm_id, enrolled, taken in EnrolmentSnapshot.objects.filter(
-        trial=trial, day=latest
-    ).values_list("site_id", "arm_id", "enrolled", "taken_at"):
+        return by_site, by_arm, None
+    for site_id, arm_id, enrolled in EnrolmentSnapshot.objects.filter(trial=trial, day=latest).values_list(
+        "site_id", "arm_id", "enrolled"
+    ):
         by_site[site_id] += enrolled
         if arm_id is not None:
             by_arm[arm_id] += enrolled
-        taken_at = max(taken_at or taken, taken)
-    return by_site, by_arm, taken_at
+    return by_site, by_arm, latest
 
 
 def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
@@ -254,25 +271,39 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     # Whether a cohort is full is read live: it is what stops new candidates.
     arm_counts = arm_enrolled_counts(trial_id=trial.pk)
     by_arm = suppress({arm.pk: arm_snapshot.get(arm.pk, 0) for arm in arms})
-    cohorts = [
-        CohortRow(
-            arm=arm,
-            enrolled=by_arm.cells[arm.pk],
-            target=arm.enrolment_target,
-            cap=arm.cap,
-            closed=arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0)),
+    cohorts = []
+    for arm in arms:
+        # "Full" beside a cap gives the enrolled count away: the cap goes with a shown count only.
+        cap_shown = arm.cap is not None and arm.cap > HIGH and by_arm.cells[arm.pk] not in (SMALL, HIDDEN)
+        cohorts.append(
+            CohortRow(
+                arm=arm,
+                enrolled=by_arm.cells[arm.pk],
+                target=arm.enrolment_target,
+                cap=arm.cap if cap_shown else None,
+                closed=arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0)),
+                cap_hidden=arm.cap is not None and not cap_shown,
+            )
         )
-        for arm in arms
-    ]
     target = _trial_target(trial, arms)
+    # The total shown is the per-site table's own, suppressed with its cells (a plain count beside two
+    # "1-10" sites could give both away). When every enrolment is in a cohort it is the cohort table's
+    # total too, so it is withheld when that table withholds it.
+    enrolled_total = by_site.total
+    if arms and sum(arm_snapshot.values()) == enrolled and by_arm.total == HIDDEN:
+        enrolled_total = HIDDEN
 
     failed = status_counts.get(CandidateStatus.SCREEN_FAILED, 0)
     screened = failed + enrolled
-    rate = (
-        "suppressed"
-        if suppress_one(failed) != str(failed) or screened <= HIGH
-        else f"{failed / screened:.0%}"
+    # With the rate, any one of failed, enrolled and screened gives the other two: each must be large and
+    # each shown count of them must be the count itself.
+    rate_hides = (
+        any(suppress_one(n) != str(n) for n in (failed, enrolled, screened) if n)
+        or screened == 0
+        or enrolled_total != str(enrolled)
+        or funnel.cells[CandidateStatus.SCREEN_FAILED] != str(failed)
     )
+    rate = "suppressed" if rate_hides else f"{failed / screened:.0%}"
     failing = dict(
         CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.SCREEN_FAILED)
         .values_list("criterion__text")
@@ -283,7 +314,7 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
 
     return TrialDashboard(
         trial=trial,
-        enrolled_total=suppress_one(enrolled),
+        enrolled_total=enrolled_total,
         target=target,
         by_site=list(by_site.cells.items()),
         by_cohort=cohorts,
@@ -295,4 +326,5 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         projected_completion=_projection(trial, enrolled, target),
         charts=enrolment_charts(trial=trial),
         figures_as_of=as_of,
+        cohort_total=by_arm.total,
     )

@@ -80,8 +80,10 @@ def enrolment_snapshots_take(*, trial_id: int, days: list[date]) -> list[Enrolme
 
 
 def enrolment_snapshots_refresh(*, trial_id: int, today: date | None = None) -> list[EnrolmentSnapshot]:
-    """Take today's snapshot of the trial, and those of earlier days (since its first candidate, at most
-    BACKFILL_DAYS back) that have none: the day the beat task did not run, or the trial's first refresh."""
+    """Take today's and yesterday's snapshots of the trial, and those of earlier days (since its first
+    candidate, at most BACKFILL_DAYS back) that have none: the day the beat task did not run, or the trial's
+    first refresh. Yesterday is taken again because its last snapshot may have been taken before the day
+    ended (at a transition), and a day's snapshot is meant to count the whole local day."""
     today = today or timezone.localdate()
     first = (
         Candidate.objects.filter(trial_id=trial_id)
@@ -97,9 +99,10 @@ def enrolment_snapshots_refresh(*, trial_id: int, today: date | None = None) -> 
             "day", flat=True
         )
     )
+    yesterday = today - timedelta(days=1)
     missing = [
         start + timedelta(days=n)
         for n in range((today - start).days)
-        if start + timedelta(days=n) not in taken
+        if start + timedelta(days=n) not in taken or start + timedelta(days=n) == yesterday
     ]
     return enrolment_snapshots_take(trial_id=trial_id, days=[*missing, today])

@@ -1,9 +1,29 @@
 """Privacy review fixes: what site staff and sponsors must not be able to read or derive."""
 
+import csv
 import datetime
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from nlp.model import Atom, Concept
 from recruitment.matching import PatientFacts, evaluate_tree
+from recruitment.models import Candidate, CandidateStatus, EnrolmentSnapshot
+from recruitment.selectors.site import NOT_SHOWN, site_queue_rows
+from recruitment.selectors.sponsor import enrolment_charts, sponsor_trial_dashboard
+from recruitment.services.consent import consent_withdraw
+from recruitment.services.monitoring import enrolment_snapshots_refresh
+from recruitment.services.workflow import candidate_transition
+from recruitment.suppression import HIDDEN, SMALL
+from tests import factories
+from tests.recruitment.workflow_helpers import candidate_for
+from trials.models import ConsentDocument
+
+S = CandidateStatus
 
 TODAY = datetime.date(2026, 11, 23)
 ADULT = Atom(
@@ -25,3 +45,171 @@ def test_age_evidence_gives_the_age_on_the_evaluation_date_but_not_the_birth_dat
     texts = [e.text for r in results for e in r.evidence]
     assert texts == [f"aged 65 on {TODAY}"]
     assert not any(str(birth) in t or "1961" in t for t in texts)
+
+
+# Sponsor dashboard: no count of 1-10 can be read or worked out.
+
+
+@pytest.fixture
+def providence(nsclc_trial):
+    return factories.TrialSiteFactory.create(trial=nsclc_trial, site__facility="Providence Lung").site
+
+
+def _snapshot(trial, day, site, enrolled, arm=None) -> None:
+    EnrolmentSnapshot.objects.create(trial=trial, day=day, site=site, arm=arm, enrolled=enrolled)
+
+
+def _screen_failed(trial, site, n: int) -> None:
+    for i in range(n):
+        candidate = candidate_for(trial, site, email=f"failed{i}@example.org")
+        Candidate.objects.filter(pk=candidate.pk).update(status=S.SCREEN_FAILED)
+
+
+@pytest.mark.parametrize(("enrolled", "rate"), [(5, "suppressed"), (30, "29%")])
+def test_the_screen_fail_rate_is_hidden_when_it_would_give_away_a_small_enrolled_count(
+    nsclc_trial, boston_site, enrolled, rate
+):
+    _screen_failed(nsclc_trial, boston_site, 12)
+    _snapshot(nsclc_trial, timezone.localdate(), boston_site, enrolled)
+    assert sponsor_trial_dashboard(trial=nsclc_trial).screen_fail_rate == rate
+
+
+def test_the_enrolled_total_is_the_site_tables_own_total(nsclc_trial, boston_site, providence):
+    # 10 + 10: a plain "20" beside two "1-10" sites would tell that both enrolled ten.
+    today = timezone.localdate()
+    _snapshot(nsclc_trial, today, boston_site, 10)
+    _snapshot(nsclc_trial, today, providence, 10)
+    dashboard = sponsor_trial_dashboard(trial=nsclc_trial)
+    assert dashboard.by_site == [("Boston Thoracic Oncology", SMALL), ("Providence Lung", SMALL)]
+    assert dashboard.enrolled_total == HIDDEN
+
+
+def test_the_enrolled_total_is_withheld_when_the_cohort_table_withholds_it(nsclc_trial, boston_site):
+    first = factories.ArmFactory.create(trial=nsclc_trial, label="A")
+    second = factories.ArmFactory.create(trial=nsclc_trial, label="B")
+    today = timezone.localdate()
+    _snapshot(nsclc_trial, today, boston_site, 10, first)
+    _snapshot(nsclc_trial, today, boston_site, 10, second)
+    dashboard = sponsor_trial_dashboard(trial=nsclc_trial)
+    assert [row.enrolled for row in dashboard.by_cohort] == [SMALL, SMALL]
+    assert dashboard.cohort_total == HIDDEN
+    assert dashboard.enrolled_total == HIDDEN
+
+
+def test_a_closed_cohorts_cap_is_shown_only_beside_a_shown_count_and_above_ten(
+    client, sophie, nsclc_trial, boston_site
+):
+    small = factories.ArmFactory.create(trial=nsclc_trial, label="Small", cap=12, is_suspended=True)
+    low_cap = factories.ArmFactory.create(trial=nsclc_trial, label="Low cap", cap=8, is_suspended=True)
+    shown = factories.ArmFactory.create(trial=nsclc_trial, label="Shown", cap=40, is_suspended=True)
+    today = timezone.localdate()
+    _snapshot(nsclc_trial, today, boston_site, 5, small)
+    _snapshot(nsclc_trial, today, boston_site, 25, low_cap)
+    _snapshot(nsclc_trial, today, boston_site, 30, shown)
+    rows = {row.arm.label: row for row in sponsor_trial_dashboard(trial=nsclc_trial).by_cohort}
+    assert (rows["Small"].enrolled, rows["Small"].cap, rows["Small"].closed) == (SMALL, None, True)
+    assert rows["Low cap"].cap is None
+    assert rows["Shown"].cap == 40
+    client.force_login(sophie)
+    table = _between(
+        client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])), 'id="by-cohort"', "</table>"
+    )
+    assert "<td>12</td>" not in table
+    assert "<td>8</td>" not in table
+    assert "<td>40</td>" in table
+    assert table.count("not shown") == 2
+
+
+def _between(response, start: str, end: str) -> str:
+    page = response.content.decode()
+    return page[page.index(start) : page.index(end, page.index(start))]
+
+
+def test_the_chart_moves_only_in_steps_of_eleven_or_more(client, sophie, nsclc_trial, boston_site):
+    today = timezone.localdate()
+    for offset, enrolled in enumerate([11, 14, 20, 25]):
+        _snapshot(nsclc_trial, today - datetime.timedelta(days=3 - offset), boston_site, enrolled)
+    chart = enrolment_charts(trial=nsclc_trial)[0]
+    by_label = {series.label: [point.shown for point in series.points] for series in chart.series}
+    # 14 and 20 are within 10 of the 11 shown last: showing them would tell 3 and 6 enrolled since.
+    assert by_label["Boston Thoracic Oncology"] == ["11", "11", "11", "25"]
+    assert by_label["All sites"] == ["11", "11", "11", "25"]
+    client.force_login(sophie)
+    response = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk]))
+    svg = _between(response, 'id="chart-sites"', "</svg>")
+    table = _between(response, 'id="chart-sites-data"', "</table>")
+    for hidden in ("14", "20"):
+        assert f": {hidden}</title>" not in svg
+        assert f"<td>{hidden}</td>" not in table
+    assert "Boston Thoracic Oncology: 25</title>" in svg
+
+
+def test_the_dashboard_gives_the_snapshot_day_and_no_time(client, sophie, nsclc_trial, boston_site):
+    _snapshot(nsclc_trial, datetime.date(2026, 11, 20), boston_site, 30)
+    client.force_login(sophie)
+    page = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
+    assert "Enrolment figures as of 20 Nov 2026." in page
+    assert not re.search(r"as of [^<]*\d\d:\d\d", page)
+
+
+def test_a_refresh_takes_yesterday_again(nsclc_trial, boston_site, sam):
+    candidate = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    # A snapshot of yesterday taken mid-day, before a patient enrolled later that day.
+    Candidate.objects.filter(pk=candidate.pk).update(created_at=timezone.now() - datetime.timedelta(days=3))
+    _snapshot(nsclc_trial, yesterday, boston_site, 0)
+    EnrolmentSnapshot.objects.filter(day=yesterday).update(consented=7)
+    enrolment_snapshots_refresh(trial_id=nsclc_trial.pk, today=today)
+    assert set(EnrolmentSnapshot.objects.filter(day=yesterday).values_list("consented", flat=True)) == {0}
+
+
+# Site queue: no match data of a patient who no longer consents to matching.
+
+
+def _enrolled_then_withdrawn(trial, site, sam):
+    candidate = candidate_for(trial, site, email="elena@example.org", contact=True)
+    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING, S.ENROLLED):
+        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
+    consent_withdraw(patient=candidate.patient, purposes=[ConsentDocument.Purpose.MATCHING])
+    candidate.refresh_from_db()
+    return candidate
+
+
+def test_the_queue_lists_an_enrolled_patient_who_withdrew_without_match_data(
+    client, sam, nsclc_trial, boston_site
+):
+    boston_site.latitude, boston_site.longitude = Decimal("42.337"), Decimal("-71.106")
+    boston_site.save(update_fields=["latitude", "longitude"])
+    candidate = _enrolled_then_withdrawn(nsclc_trial, boston_site, sam)
+    patient = candidate.patient
+    patient.latitude, patient.longitude = Decimal("42.3601"), Decimal("-71.0589")
+    patient.save(update_fields=["latitude", "longitude"])
+    assert candidate.match is not None
+    client.force_login(sam)
+    url = reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])
+    row = _between(client.get(url), f"pick-{candidate.pk}", "</tr>")
+    assert candidate.subject_code in row
+    assert "Enrolled" in row
+    assert "consent withdrawn" in row
+    assert candidate.match.get_verdict_display() not in row
+    assert f"{candidate.match.score:.2f}" not in row
+    assert "under 10 km" not in row
+    for hidden_by in ({"eligibility": candidate.match.verdict}, {"within_km": "25"}):
+        assert candidate.subject_code not in client.get(url, hidden_by).content.decode()
+    assert candidate.subject_code in client.get(url, {"status": "enrolled"}).content.decode()
+    (queue_row,) = site_queue_rows(site=boston_site, trial=nsclc_trial)
+    assert queue_row.distance_band == NOT_SHOWN
+    assert not queue_row.standing.current
+
+
+def test_the_screening_log_keeps_a_withdrawn_patients_status_but_not_the_match(
+    client, sam, nsclc_trial, boston_site
+):
+    candidate = _enrolled_then_withdrawn(nsclc_trial, boston_site, sam)
+    client.force_login(sam)
+    response = client.get(reverse("site:screening_log", args=[boston_site.pk, nsclc_trial.pk]))
+    body = b"".join(response.streaming_content if response.streaming else [response.content]).decode()
+    (row,) = list(csv.DictReader(io.StringIO(body)))
+    assert (row["subject_code"], row["status"], row["eligible"]) == (candidate.subject_code, "enrolled", "")
+    assert row["matched_on"] == timezone.localtime(candidate.created_at).date().isoformat()
