@@ -47,7 +47,8 @@ def test_the_demo_site_has_the_demo_patient_as_an_interested_candidate(demo, sit
     interest = TrialInterest.objects.get(patient__user__email="patient@demo.example")
     candidate = Candidate.objects.get(trial=interest.trial, site=site_of_a_finished_trial)
     assert candidate.patient == interest.patient
-    assert Match.objects.get(pk=candidate.match_id).retired_at is None
+    assert candidate.match is not None
+    assert candidate.match.retired_at is None
     assert TrialSite.objects.get(trial=interest.trial, site=site_of_a_finished_trial).status == "RECRUITING"
 
     queue = (
