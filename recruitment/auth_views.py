@@ -1,9 +1,10 @@
-"""Sign-in in two steps for staff: password, then an authenticator code (or enrolment of an authenticator).
+"""Sign-in in two steps: password, then an authenticator code (or, for staff, enrolment of an authenticator).
 
-After a correct password a staff user is NOT signed in: the session only remembers, for a few minutes, who
-passed the password step and where to go next. `django.contrib.auth.login` runs once the code is verified
-(or the authenticator confirmed). Wrong codes are reported to django-axes as failed sign-ins, so they count
-towards the same lockout as wrong passwords. Patients sign in with their password alone.
+After a correct password a staff user, or a patient who set up an authenticator, is NOT signed in: the session
+only remembers, for a few minutes, who passed the password step and where to go next.
+`django.contrib.auth.login` runs once the code is verified (or the authenticator confirmed). Wrong codes are
+reported to django-axes as failed sign-ins, so they count towards the same lockout as wrong passwords.
+Patients without an authenticator sign in with their password alone.
 """
 
 import time
@@ -49,12 +50,37 @@ class EnrolForm(forms.Form):
     )
 
 
+class ConfirmIdentityForm(forms.Form):
+    """Asked before a sensitive change in a signed-in session: a session left open is not enough."""
+
+    code = forms.CharField(
+        label="Current code from your app",
+        max_length=10,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    password = forms.CharField(
+        label="Or your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("code", "").strip() and not cleaned.get("password"):
+            raise forms.ValidationError("Enter the current code from your app, or your password.")
+        return cleaned
+
+
 class SignInView(auth_views.LoginView):
-    """Django's sign-in form; for staff it ends at the code step instead of signing in."""
+    """Django's sign-in form; for staff, and patients with an authenticator, it ends at the code step."""
 
     def form_valid(self, form: Any) -> HttpResponse:
         user: User = form.get_user()
-        if not user.needs_mfa:
+        has_device = mfa.has_confirmed_device(user)
+        # A patient who set up an authenticator chose the protection: the code is asked for as for staff.
+        if not user.needs_mfa and not has_device:
             return super().form_valid(form)
         # A new session id for the half-signed-in state, as login() would do for the signed-in one.
         self.request.session.cycle_key()
@@ -64,7 +90,7 @@ class SignInView(auth_views.LoginView):
             "since": time.time(),
             "next": self.get_success_url(),
         }
-        return redirect("login_code" if mfa.has_confirmed_device(user) else "mfa_enrol")
+        return redirect("login_code" if has_device else "mfa_enrol")
 
 
 def _pending(request: HttpRequest) -> tuple[User, dict[str, Any]] | None:
@@ -161,12 +187,33 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _identity_confirmed(request: AuthenticatedRequest, form: ConfirmIdentityForm) -> bool:
+    """The signed-in user proved again who they are: the authenticator's current code, or the password.
+    Failures count towards django-axes' lockout, as at sign-in."""
+    user = request.user
+    credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
+    if AxesProxyHandler.is_locked(request, credentials):
+        form.add_error(None, "Too many wrong attempts: try again later.")
+        return False
+    code, password = form.cleaned_data["code"].strip(), form.cleaned_data["password"]
+    if code and mfa.mfa_totp_check(user=user, code=code):
+        return True
+    if password and user.check_password(password):
+        return True
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    form.add_error(None, "That code or password is not right. Enter the current code from your app.")
+    return False
+
+
+@sensitive_post_parameters("code", "password")
 @login_required
 @never_cache
 def mfa_security(request: AuthenticatedRequest) -> HttpResponse:
-    """The signed-in user's second factor: whether it is set up, recovery codes left, and new codes."""
+    """The signed-in user's second factor: whether it is set up, recovery codes left, and new codes (after
+    the current code or the password: whoever finds a session left open must not get working codes)."""
     user = request.user
-    if request.method == "POST":
+    form = ConfirmIdentityForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid() and _identity_confirmed(request, form):
         try:
             codes = mfa.mfa_recovery_codes_renew(user=user)
         except mfa.MfaError as error:
@@ -181,7 +228,9 @@ def mfa_security(request: AuthenticatedRequest) -> HttpResponse:
         request,
         "registration/mfa_security.html",
         {
+            "form": form,
             "enrolled": mfa.has_confirmed_device(user),
             "recovery_left": mfa.unused_recovery_code_count(user),
         },
+        status=400 if form.errors else 200,
     )

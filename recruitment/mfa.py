@@ -1,4 +1,5 @@
-"""Second factor for staff sign-in: TOTP authenticators and one-time recovery codes (writes and checks).
+"""Second factor at sign-in (staff, and patients who set one up): TOTP authenticators and one-time recovery
+codes (writes and checks).
 
 Sign-in itself (the password step, then the code step) lives in recruitment/auth_views.py; this module holds
 the state changes, each under a row lock so that two tabs or a replayed request cannot use one code twice.
@@ -97,6 +98,24 @@ def mfa_device_confirm(*, user: User, code: str) -> list[str]:
     return _new_recovery_codes(user)
 
 
+def _spend_current_code(device: MfaDevice, code: str) -> bool:
+    """Whether `code` is the locked device's current code, not used before; it is then used up."""
+    step = totp.matching_step(device.secret, code, after=device.last_step)
+    if step is None:
+        return False
+    device.last_step = step
+    device.save(update_fields=["last_step"])
+    return True
+
+
+@transaction.atomic
+def mfa_totp_check(*, user: User, code: str) -> bool:
+    """Whether `code` is the authenticator's current code (accepted once); recovery codes do not count.
+    For confirming a signed-in user's identity before a sensitive change."""
+    device = MfaDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+    return device is not None and _spend_current_code(device, code)
+
+
 @transaction.atomic
 def mfa_code_check(*, user: User, code: str) -> bool:
     """Whether `code` is the authenticator's current code (accepted once) or an unused recovery code
@@ -104,10 +123,7 @@ def mfa_code_check(*, user: User, code: str) -> bool:
     device = MfaDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
     if device is None:
         return False
-    step = totp.matching_step(device.secret, code, after=device.last_step)
-    if step is not None:
-        device.last_step = step
-        device.save(update_fields=["last_step"])
+    if _spend_current_code(device, code):
         return True
     recovery = (
         MfaRecoveryCode.objects.select_for_update()
