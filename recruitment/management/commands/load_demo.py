@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from recruitment import totp
 from recruitment.mfa import mfa_device_enrol_demo
-from recruitment.models import Biomarker, Diagnosis, LabResult, Match, PatientProfile, User
+from recruitment.models import (
+    Biomarker,
+    Diagnosis,
+    LabResult,
+    Match,
+    PatientProfile,
+    TrialInterest,
+    User,
+)
 from recruitment.selectors.consent import current_consent_document
 from recruitment.services.accounts import site_membership_ensure, sponsor_membership_ensure, user_upsert
 from recruitment.services.consent import consent_give, trial_interest_express
@@ -56,8 +64,8 @@ DEMO_ACCOUNTS = [
 
 class Command(BaseCommand):
     help = (
-        "Import the bundled real trials (839 current oncology trials, 300 legacy trials with sites) "
-        "and create one account per role."
+        "Import the bundled real trials (839 current oncology trials, 300 legacy trials with sites), create "
+        "one account per role, and have the demo site recruit for trials the demo patient matches."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -215,7 +223,7 @@ def demo_patient(user: User) -> PatientProfile:
 
 
 DEMO_SITE_TRIALS = 3
-# Drug trials in Elena's disease come first, so that the site and sponsor pages show a plausible recruitment.
+# Drug trials in Elena's disease, so that the site and sponsor pages show a plausible recruitment.
 DEMO_PHASES = (Trial.Phase.PHASE2, Trial.Phase.PHASE2_PHASE3, Trial.Phase.PHASE3)
 
 
@@ -236,9 +244,15 @@ def demo_site_trials_ensure(*, profile: PatientProfile, site: Site) -> list[Tria
     The bundled current trials list no sites, so none of Elena's matches would reach a site queue. The demo
     adds the site, as recruiting, to the trials she matches, in this order: those naming one of her positive
     biomarkers' genes (EGFR), then interventional non-small cell lung cancer trials in phase 2 or 3, then
-    the rest, best score first. A second run finds the trials the site already recruits for first and picks
-    the same ones. The site's candidates are taken up after each addition commits.
+    the rest, best score first. A second run puts the trial she asked to hear from and those the site already
+    recruits for first, so it picks the same ones. The site's candidates are taken up after each addition
+    commits; the first trial is the one she asks to hear from.
     """
+    interested = set(
+        TrialInterest.objects.filter(patient=profile, withdrawn_at__isnull=True).values_list(
+            "trial_id", flat=True
+        )
+    )
     genes = set(
         Biomarker.objects.filter(patient=profile, status=Biomarker.Status.POSITIVE).values_list(
             "gene", flat=True
@@ -252,6 +266,7 @@ def demo_site_trials_ensure(*, profile: PatientProfile, site: Site) -> list[Tria
     ranked = sorted(
         best.values(),
         key=lambda m: (
+            m.trial_id not in interested,
             m.trial_id not in at_site,
             not _names_a_gene(m.trial, genes),
             not (_in_elenas_disease(m.trial) and m.trial.phase in DEMO_PHASES),
