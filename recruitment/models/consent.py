@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.models.profile import PatientProfile
 from trials.models import ConsentDocument
@@ -41,7 +42,8 @@ class Consent(models.Model):
     document = models.ForeignKey(ConsentDocument, on_delete=models.PROTECT, related_name="consents")
     document_version = models.CharField(max_length=20)
     document_hash = models.CharField(max_length=64)
-    typed_name = models.CharField("full name as typed", max_length=200)
+    # Encrypted like the account's name it must equal (recruitment.encryption).
+    typed_name = EncryptedCharField("full name as typed", max_length=200)
     meaning = models.CharField(max_length=300)
     signed_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
