@@ -5,6 +5,7 @@ step two saves the facts the person kept. Between the two the proposal waits in 
 the field-encryption key (it holds health data and contact details), and nothing touches the profile.
 """
 
+from dataclasses import replace
 from typing import Any
 
 from django import forms
@@ -20,15 +21,22 @@ from recruitment.fhir_import import (
     MAX_BUNDLE_BYTES,
     BundleError,
     ImportPreview,
+    Skipped,
     bundle_read,
     fhir_import_confirm,
 )
 from recruitment.http import AuthenticatedRequest, role_required
 from recruitment.models import Candidate, PatientProfile
 from recruitment.portal_views import PatientRequest, patient_only
+from recruitment.selectors.consent import patient_has_active_consent
 from recruitment.selectors.site import contact_allowed, staff_candidate
+from trials.models import ConsentDocument
 
 SESSION_PREFIX = "fhir_import:"
+
+IDENTITY_FIELDS = frozenset({"birth_date", "sex", "phone", "address", "postcode"})
+"""Profile fields a site import leaves out: who the patient is and how to reach them are the patient's to
+set (in the portal, or by their own import), not a record the site holds."""
 
 
 class BundleForm(forms.Form):
@@ -65,8 +73,26 @@ def _names_differ(record_name: str, profile: PatientProfile) -> bool:
     return bool(account and record and not account & record)
 
 
+def _without_identity(preview: ImportPreview) -> ImportPreview:
+    """The preview less its identity and contact fields, each listed as left out with the reason."""
+    kept, left_out = [], []
+    for fact in preview.facts:
+        if fact.kind == "profile" and fact.values.keys() & IDENTITY_FIELDS:
+            reason = f"{fact.summary}: identity and contact details are the patient's to import"
+            left_out.append(Skipped(fact.entry, fact.source, reason))
+        else:
+            kept.append(fact)
+    return replace(preview, facts=kept, skipped=[*preview.skipped, *left_out])
+
+
 def _upload(
-    request: AuthenticatedRequest, *, key: str, template: str, context: dict[str, Any], review_url: str
+    request: AuthenticatedRequest,
+    *,
+    key: str,
+    template: str,
+    context: dict[str, Any],
+    review_url: str,
+    for_site: bool = False,
 ) -> HttpResponse:
     form = BundleForm(request.POST or None, request.FILES or None)
     problems: list[str] = []
@@ -76,6 +102,8 @@ def _upload(
         except BundleError as error:
             problems = [str(problem) for problem in error.problems]
         else:
+            if for_site:
+                preview = _without_identity(preview)
             request.session[SESSION_PREFIX + key] = encrypt(preview.to_json())
             return redirect(review_url)
     status = 400 if problems else 200
@@ -102,11 +130,15 @@ def _review(
     context: dict[str, Any],
     upload_url: str,
     done_url: str,
+    for_site: bool = False,
 ) -> HttpResponse:
     preview = _pending(request, key)
     if preview is None:
         messages.info(request, "Nothing is waiting for review: choose the file again.")
         return redirect(upload_url)
+    if for_site:
+        # Left out at upload already; again here, so that no key posted for such a fact can be saved.
+        preview = _without_identity(preview)
     names_differ = _names_differ(preview.patient_name, profile)
     errors: list[str] = []
     if request.method == "POST":
@@ -180,11 +212,16 @@ site_staff_only = role_required(
 
 
 def _importable_candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
-    """A candidate of the user's sites whose patient agreed to be contacted for this trial: before that the
-    site knows the patient only by a code, and importing an identified record would undo that."""
+    """A candidate of the user's sites whose patient agreed to be contacted for this trial (before that the
+    site knows the patient only by a code, and importing an identified record would undo that) and still
+    consents to matching (a patient who withdrew it is out of matching: nothing new goes into the profile)."""
     candidate = staff_candidate(user=request.user, pk=pk)
     if candidate is None:
         raise Http404("No such candidate at your sites.")
+    if not patient_has_active_consent(patient=candidate.patient, purpose=ConsentDocument.Purpose.MATCHING):
+        raise PermissionDenied(
+            "The patient no longer consents to matching; their profile cannot be added to."
+        )
     if not contact_allowed(candidate=candidate):
         raise PermissionDenied(
             "Records can be imported once the patient has agreed to be contacted for this trial."
@@ -202,6 +239,7 @@ def site_import(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         template="site/fhir_import.html",
         context={"candidate": candidate},
         review_url=reverse("site:fhir_review", args=[candidate.pk]),
+        for_site=True,
     )
 
 
@@ -217,4 +255,5 @@ def site_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         context={"candidate": candidate},
         upload_url=reverse("site:fhir_import", args=[candidate.pk]),
         done_url=reverse("site:candidate", args=[candidate.pk]),
+        for_site=True,
     )

@@ -5,14 +5,23 @@ import datetime
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from nlp.model import Atom, Concept
+from recruitment.fhir_import import bundle_read
 from recruitment.matching import PatientFacts, evaluate_tree
-from recruitment.models import Candidate, CandidateStatus, EnrolmentSnapshot
+from recruitment.models import (
+    Biomarker,
+    Candidate,
+    CandidateStatus,
+    EnrolmentSnapshot,
+    FactSource,
+    PatientProfile,
+)
 from recruitment.selectors.site import NOT_SHOWN, site_queue_rows
 from recruitment.selectors.sponsor import enrolment_charts, sponsor_trial_dashboard
 from recruitment.services.consent import consent_withdraw
@@ -20,6 +29,7 @@ from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.workflow import candidate_transition
 from recruitment.suppression import HIDDEN, SMALL
 from tests import factories
+from tests.recruitment.consent_helpers import name_patient
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument
 
@@ -213,3 +223,58 @@ def test_the_screening_log_keeps_a_withdrawn_patients_status_but_not_the_match(
     (row,) = list(csv.DictReader(io.StringIO(body)))
     assert (row["subject_code"], row["status"], row["eligible"]) == (candidate.subject_code, "enrolled", "")
     assert row["matched_on"] == timezone.localtime(candidate.created_at).date().isoformat()
+
+
+# Site FHIR import: only for a patient who still consents to matching, and never identity or contact fields.
+
+FHIR_BUNDLE = Path(__file__).parent / "fixtures" / "fhir" / "lung_patient_bundle.json"
+
+
+def _upload_bundle(client, candidate):
+    return client.post(reverse("site:fhir_import", args=[candidate.pk]), {"text": FHIR_BUNDLE.read_text()})
+
+
+def test_site_staff_cannot_import_a_record_once_matching_consent_is_withdrawn(
+    client, sam, nsclc_trial, boston_site
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="maria@example.org", contact=True)
+    consent_withdraw(patient=candidate.patient, purposes=[ConsentDocument.Purpose.MATCHING])
+    client.force_login(sam)
+    assert client.get(reverse("site:fhir_import", args=[candidate.pk])).status_code == 403
+    assert _upload_bundle(client, candidate).status_code == 403
+    assert client.get(reverse("site:fhir_review", args=[candidate.pk])).status_code == 403
+
+
+def test_a_site_import_leaves_the_patients_identity_and_contact_details_alone(
+    client, sam, nsclc_trial, boston_site
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="maria@example.org", contact=True)
+    name_patient(candidate.patient, "Maria", "Lopez")
+    before = PatientProfile.objects.values("birth_date", "sex", "phone", "address", "postcode").get(
+        pk=candidate.patient.pk
+    )
+    client.force_login(sam)
+    assert _upload_bundle(client, candidate).status_code == 302
+    review = client.get(reverse("site:fhir_review", args=[candidate.pk])).content.decode()
+    assert "identity and contact details are the patient&#x27;s to import" in review
+    every_key = [fact.key for fact in bundle_read(FHIR_BUNDLE.read_text()).facts]
+    identity = [
+        fact.key
+        for fact in bundle_read(FHIR_BUNDLE.read_text()).facts
+        if fact.kind == "profile"
+        and fact.values.keys() & {"birth_date", "sex", "phone", "address", "postcode"}
+    ]
+    assert len(identity) == 5
+    for key in identity:
+        assert f'value="{key}"' not in review
+    # Posting the left-out keys anyway saves nothing at all.
+    response = client.post(reverse("site:fhir_review", args=[candidate.pk]), {"fact": every_key})
+    assert response.status_code == 400
+    kept = [key for key in every_key if key not in identity]
+    response = client.post(reverse("site:fhir_review", args=[candidate.pk]), {"fact": kept})
+    assert response.status_code == 302
+    after = PatientProfile.objects.values("birth_date", "sex", "phone", "address", "postcode").get(
+        pk=candidate.patient.pk
+    )
+    assert after == before
+    assert Biomarker.objects.filter(patient=candidate.patient, source=FactSource.IMPORTED).exists()
