@@ -261,6 +261,13 @@ CELERY_BEAT_SCHEDULE = {
     "requested-rematches": {"task": "recruitment.tasks.rematch_requested", "schedule": crontab(minute="*/5")},
 }
 
+# Request bodies. The largest legitimate ones are FHIR imports (recruitment/fhir_import.py, 5 MB a file or
+# pasted text). Form fields other than files may take that much plus room for the form's other fields;
+# a file up to the import limit stays in memory rather than in a temporary file on disk (it is health data,
+# and the import reads it whole anyway). The import pages stop keeping a file once it passes the limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes an anonymous call a 401, not a 403. Ours refuses the

@@ -10,10 +10,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from recruitment.encryption import DecryptionError, decrypt, encrypt
@@ -33,6 +35,36 @@ from recruitment.selectors.site import contact_allowed, staff_candidate
 from trials.models import ConsentDocument
 
 SESSION_PREFIX = "fhir_import:"
+TOO_LARGE = f"The file is larger than {MAX_BUNDLE_BYTES // 1024 // 1024} MB."
+
+
+class ImportSizeLimit(FileUploadHandler):
+    """Put before Django's upload handlers on the import pages: once a file passes the import limit, its
+    bytes stop being kept (neither in memory nor in a temporary file) and the form reports the size.
+
+    The rest of the request body is still read and thrown away (StopUpload without a connection reset): a
+    browser still sending when the connection drops shows a network error instead of the form's message.
+    """
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.too_large = False
+        self._received = 0
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self._received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self._received += len(raw_data)
+        if self._received > MAX_BUNDLE_BYTES:
+            self.too_large = True
+            raise StopUpload(connection_reset=False)
+        return raw_data  # passed on to the next handler, which keeps it
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler makes the file
+
 
 IDENTITY_FIELDS = frozenset({"birth_date", "sex", "phone", "address", "postcode"})
 """Profile fields a site import leaves out: who the patient is and how to reach them are the patient's to
@@ -52,13 +84,20 @@ class BundleForm(forms.Form):
         max_length=MAX_BUNDLE_BYTES,
     )
 
+    def __init__(self, *args: Any, refused: str = "", **kwargs: Any) -> None:
+        """`refused`: why the request body was not kept (too large), found while it was read."""
+        super().__init__(*args, **kwargs)
+        self.refused = refused
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.refused:
+            raise forms.ValidationError(self.refused)
         upload = cleaned.get("file")
+        if upload is not None and upload.size > MAX_BUNDLE_BYTES:
+            raise forms.ValidationError(TOO_LARGE)
         if upload is None and not cleaned.get("text", "").strip():
             raise forms.ValidationError("Choose a file or paste the JSON of a FHIR Bundle.")
-        if upload is not None and upload.size > MAX_BUNDLE_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_BUNDLE_BYTES // 1024 // 1024} MB.")
         return cleaned
 
     def raw(self) -> bytes | str:
@@ -85,16 +124,41 @@ def _without_identity(preview: ImportPreview) -> ImportPreview:
     return replace(preview, facts=kept, skipped=[*preview.skipped, *left_out])
 
 
+def _limited_upload(
+    request: AuthenticatedRequest, *, template: str, context: dict[str, Any], **kwargs: Any
+) -> HttpResponse:
+    """The import form, its body read under the import size limit. Its views are exempt from the CSRF
+    middleware, which would read the body before the limit is in place (Django's "modifying upload handlers
+    on the fly"); the CSRF check runs here, once the limit is."""
+    limit = ImportSizeLimit(request)
+    request.upload_handlers = [limit, *request.upload_handlers]
+    if request.method == "POST":
+        try:
+            request.POST  # noqa: B018 (the body is read here, under the limit)
+        except RequestDataTooBig:
+            # The pasted text alone passes DATA_UPLOAD_MAX_MEMORY_SIZE. Nothing was read, not even the CSRF
+            # token: the answer is the empty form and the reason, and nothing changes.
+            form = BundleForm(
+                {}, refused=f"The pasted JSON is larger than {MAX_BUNDLE_BYTES // 1024 // 1024} MB."
+            )
+            return render(request, template, {**context, "form": form, "problems": []}, status=413)
+    return csrf_protect(_upload)(request, limit=limit, template=template, context=context, **kwargs)
+
+
 def _upload(
     request: AuthenticatedRequest,
     *,
+    limit: ImportSizeLimit,
     key: str,
     template: str,
     context: dict[str, Any],
     review_url: str,
     for_site: bool = False,
 ) -> HttpResponse:
-    form = BundleForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        form = BundleForm(request.POST, request.FILES, refused=TOO_LARGE if limit.too_large else "")
+    else:
+        form = BundleForm()
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -180,10 +244,11 @@ def _review(
     )
 
 
+@csrf_exempt  # checked in _limited_upload, once the upload size limit is in place
 @patient_only
 @require_http_methods(["GET", "POST"])
 def portal_import(request: PatientRequest) -> HttpResponse:
-    return _upload(
+    return _limited_upload(
         request,
         key="portal",
         template="portal/fhir_import.html",
@@ -229,11 +294,12 @@ def _importable_candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
     return candidate
 
 
+@csrf_exempt  # checked in _limited_upload, once the upload size limit is in place
 @site_staff_only
 @require_http_methods(["GET", "POST"])
 def site_import(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     candidate = _importable_candidate(request, pk)
-    return _upload(
+    return _limited_upload(
         request,
         key=f"candidate:{candidate.pk}",
         template="site/fhir_import.html",
