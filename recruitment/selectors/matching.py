@@ -250,8 +250,14 @@ def _criteria_versions(trial_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
 
 
 def _version_of(trial: Trial, versions: Mapping[int, tuple[Any, ...]]) -> tuple[Any, ...]:
-    # The registered conditions become a criterion of their own, so they are part of the version.
-    return (*versions.get(trial.pk, _NO_CRITERIA), tuple(trial.conditions or ()))
+    # The registered conditions become a criterion of their own, so they are part of the version. The parse
+    # key changes with every re-parse that changes the text or the parser, whatever the clocks of the
+    # processes that wrote `updated_at`.
+    return (
+        *versions.get(trial.pk, _NO_CRITERIA),
+        trial.eligibility_parse_key,
+        tuple(trial.conditions or ()),
+    )
 
 
 @dataclass(frozen=True)

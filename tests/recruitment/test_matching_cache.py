@@ -17,7 +17,7 @@ from recruitment.services.matching import match_upsert_for_patient
 from tests.factories import ArmFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.test_match_services import EGFR_TRIAL, live, trial_with
-from trials.models import Arm, EligibilityCriterion
+from trials.models import Arm, EligibilityCriterion, Trial
 from trials.services import criterion_review
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personas_consent_to_matching")]
@@ -67,6 +67,21 @@ def test_a_curation_by_another_process_is_seen_by_the_next_rematch(criteria, ele
     match_upsert_for_patient(patient=elena, today=TODAY)
     (match,) = live(elena)
     assert match.criteria[ECOG]["outcome"] == "not_checkable"
+
+
+def test_a_reparse_by_another_process_is_seen_whatever_its_clock(criteria, elena):
+    trial = trial_with(criteria, EGFR_TRIAL)
+    match_upsert_for_patient(patient=elena, today=TODAY)
+    # The new reading (a KRAS G12C requirement Elena, with EGFR, does not meet) is saved with an older
+    # `updated_at`, as by a process whose clock is behind: the trial's new parse key still tells.
+    EligibilityCriterion.objects.filter(trial=trial, position=ECOG).update(
+        parsed_tree=node_to_dict(criteria["kras_g12c_pdl1_50"].tree),
+        updated_at=timezone.now() - timedelta(days=1),
+    )
+    Trial.objects.filter(pk=trial.pk).update(eligibility_parse_key="re-parsed")
+    (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+    assert event.kind == MatchEvent.Kind.RETIRED
+    assert live(elena) == []
 
 
 def test_an_arm_change_is_seen_by_the_next_rematch(criteria, elena):
