@@ -6,10 +6,12 @@ they are members of, so another site's candidate or trial is a 404, never a 403 
 """
 
 import csv
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,16 +26,19 @@ from recruitment.selectors import site as site_selectors
 from recruitment.selectors.consent import patient_has_active_consent
 from recruitment.selectors.site import (
     DISTANCE_BANDS_KM,
+    NOT_SHOWN,
     SCREENING_LOG_COLUMNS,
+    QueueRow,
     arm_is_closed,
     candidate_history,
     consort_funnel,
     contact_allowed,
     digest_enabled,
+    distance_band,
     match_standing,
+    match_standings,
     pseudonymous_summary,
     site_queue,
-    site_queue_rows,
     site_trials,
     staff_alerts,
     staff_candidate,
@@ -132,14 +137,34 @@ BULK_ACTIONS = {
 }
 
 
+QUEUE_PAGE_SIZE = 50
+QUEUE_VISIT_GAP = timedelta(minutes=30)
+"""A queue page seen longer ago than this ended the previous visit."""
+
+
 @site_staff_only
 @require_GET
 def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
+    """The trial's candidates at the site, QUEUE_PAGE_SIZE a page. The filters travel in the query string
+    with the page number, so every page of a filtered queue is filtered alike; a page number past the end
+    shows the last page, one that is not a number the first (as the registry's list does)."""
     trial_site = _trial_site(request, site_id, trial_id)
     site, trial = trial_site.site, trial_site.trial
     visit_key = f"site-queue-visit:{site.pk}:{trial.pk}"
-    last_visit = parse_datetime(request.session.get(visit_key, "") or "")
-    request.session[visit_key] = timezone.now().isoformat()
+    stored = request.session.get(visit_key)
+    # Sessions written before visits had a start hold the time of the last page seen only.
+    visit = stored if isinstance(stored, dict) else {"seen": stored or ""}
+    now = timezone.now()
+    seen = parse_datetime(visit.get("seen") or "")
+    last_visit = parse_datetime(visit.get("since") or "")
+    if seen is None or now - seen > QUEUE_VISIT_GAP:
+        # A new visit: "new since my last visit" counts from the last page seen in the previous one, and
+        # keeps that cut-off while this visit turns pages and changes filters.
+        last_visit = seen
+    request.session[visit_key] = {
+        "since": last_visit.isoformat() if last_visit else "",
+        "seen": now.isoformat(),
+    }
     form = QueueFilter(request.GET or None, trial_site=trial_site)
     filters: dict[str, Any] = {}
     if form.is_valid():
@@ -152,13 +177,28 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
             "since": last_visit if data["new"] else None,
             "within_km": data["within_km"],
         }
-    rows = site_queue_rows(site=site, trial=trial, **filters)
+    page = Paginator(site_queue(site=site, trial=trial, **filters), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # Standings and distance bands for this page's candidates only, each in a fixed number of queries.
+    candidates: list[Candidate] = list(page.object_list)
+    standings = match_standings(candidates=candidates)
+    rows = [
+        QueueRow(
+            candidate,
+            # No distance for a patient who no longer consents to matching (see site_queue).
+            distance_band(candidate.distance_km) if candidate.matching_consent else NOT_SHOWN,  # type: ignore[attr-defined]
+            standings[candidate.pk],
+        )
+        for candidate in candidates
+    ]
     context = {
         "site": site,
         "trial": trial,
         "trial_site": trial_site,
         "recruiting": trial_site_recruiting(trial_site),
         "form": form,
+        "page": page,
         "rows": rows,
         "last_visit": last_visit,
         "closed_arms": [a for a in trial.arms.all() if arm_is_closed(arm=a)],

@@ -1,13 +1,29 @@
 """Reads for site staff. Staff reach candidates only through the sites they are members of, so another
 site's candidate is simply not found."""
 
+import math
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    Expression,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.utils import timezone
 
 from recruitment.models import (
@@ -31,7 +47,7 @@ from recruitment.selectors.consent import (
     patient_has_active_consent,
     profiles_with_active_consent,
 )
-from recruitment.selectors.portal import _distance_km, _nearest
+from recruitment.selectors.portal import EARTH_RADIUS_KM, _distance_km, _nearest
 from trials.models import Arm, ConsentDocument, Site, Trial, TrialSite
 
 S = CandidateStatus
@@ -351,6 +367,31 @@ def staff_trial_site(*, user: User, site_id: int, trial_id: int) -> TrialSite | 
     )
 
 
+def _patient_distance_km(site: Site) -> Expression:
+    """The patient's great-circle distance to the site in km, in SQL (the haversine of `_distance_km`), so
+    that a distance filter is applied before the queue is counted and cut into pages; NULL when either has no
+    coordinates."""
+    if site.latitude is None or site.longitude is None:
+        return Value(None, output_field=FloatField())
+    site_lat, site_lon = math.radians(float(site.latitude)), math.radians(float(site.longitude))
+    lat = Radians(Cast("patient__latitude", FloatField()))
+    lon = Radians(Cast("patient__longitude", FloatField()))
+    a = Power(Sin((Value(site_lat) - lat) / 2.0), 2) + Cos(lat) * Value(math.cos(site_lat)) * Power(
+        Sin((Value(site_lon) - lon) / 2.0), 2
+    )
+    # Rounding can push sqrt(a) just past 1 for antipodal points, where PostgreSQL's asin raises. The Case
+    # keeps NULL for a patient without coordinates: PostgreSQL's LEAST would turn NULL into the 1.0.
+    return Case(
+        When(
+            patient__latitude__isnull=False,
+            patient__longitude__isnull=False,
+            then=2.0 * EARTH_RADIUS_KM * ASin(Least(Sqrt(a), Value(1.0))),
+        ),
+        default=Value(None),
+        output_field=FloatField(),
+    )
+
+
 def site_queue(
     *,
     site: Site,
@@ -360,23 +401,32 @@ def site_queue(
     verdict: str = "",
     unknown_only: bool = False,
     since: datetime | None = None,
+    within_km: int | None = None,
 ) -> QuerySet[Candidate]:
-    """The site's candidates for the trial, patients who asked to hear from it first, then by match score.
+    """The site's candidates for the trial, patients who asked to hear from it first, then by match score,
+    each annotated with the patient's `distance_km` to the site (None when it cannot be told).
 
     The cohort, eligibility and unknown-criteria filters read an open candidacy's live match only: one that
-    no longer matches is in no cohort and has no verdict (an ended candidacy keeps its own)."""
+    no longer matches is in no cohort and has no verdict (an ended candidacy keeps its own). With
+    `within_km`, only patients known to live within that distance (those without coordinates are left out,
+    since it cannot be told). The order ends on the id, so that pages of the queue neither repeat nor skip a
+    candidate."""
     open_interest = TrialInterest.objects.filter(
         patient=OuterRef("patient"), trial=OuterRef("trial"), withdrawn_at__isnull=True
     )
     queue = (
         Candidate.objects.filter(site=site, trial=trial)
         .select_related("match", "arm")
-        .annotate(interested=Exists(open_interest))
+        .annotate(interested=Exists(open_interest), distance_km=_patient_distance_km(site))
     )
     # Staff never see the match (nor the distance) of a patient who no longer consents to matching
     # (DESIGN.md "Users"): the candidacy stays listed with its status, but no filter or rank reads its match.
-    consenting = profiles_with_active_consent(ConsentDocument.Purpose.MATCHING).filter(pk=OuterRef("patient"))
-    queue = queue.annotate(matching_consent=Exists(consenting))
+    # An IN over the consenting patients, not an EXISTS per row: PostgreSQL runs it once (a hashed subplan),
+    # where a correlated EXISTS in the score order was run for every candidate of the queue (9 s for 10,701).
+    consenting = Q(patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING))
+    queue = queue.annotate(matching_consent=ExpressionWrapper(consenting, output_field=BooleanField()))
+    if within_km is not None:
+        queue = queue.filter(distance_km__lte=within_km, matching_consent=True)
     if status:
         queue = queue.filter(status=status)
     if arm_id is not None:
