@@ -1,6 +1,6 @@
 """The typed name of a consent signature is a full name: encrypted at rest like the account's names."""
 
-from django.db import migrations, models
+from django.db import migrations
 
 import recruitment.encryption
 from recruitment.encryption import TOKEN_PREFIX, decrypt, encrypt
@@ -13,10 +13,13 @@ def _rewrite(schema_editor, convert, needs_it):
     connection = schema_editor.connection
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, {quote(COLUMN)} FROM {quote(TABLE)} WHERE {quote(COLUMN)} <> ''")
+        cursor.execute(f"SELECT id, {quote(COLUMN)} FROM {quote(TABLE)} WHERE {quote(COLUMN)} <> ''")  # noqa: S608
         rows = [(pk, value) for pk, value in cursor.fetchall() if needs_it(value)]
         for pk, value in rows:
-            cursor.execute(f"UPDATE {quote(TABLE)} SET {quote(COLUMN)} = %s WHERE id = %s", [convert(value), pk])
+            cursor.execute(
+                f"UPDATE {quote(TABLE)} SET {quote(COLUMN)} = %s WHERE id = %s",  # noqa: S608 (fixed names)
+                [convert(value), pk],
+            )
 
 
 def encrypt_typed_names(apps, schema_editor):
@@ -43,7 +46,9 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="consent",
             name="typed_name",
-            field=recruitment.encryption.EncryptedCharField(max_length=200, verbose_name="full name as typed"),
+            field=recruitment.encryption.EncryptedCharField(
+                max_length=200, verbose_name="full name as typed"
+            ),
         ),
         migrations.RunPython(encrypt_typed_names, decrypt_typed_names),
     ]
