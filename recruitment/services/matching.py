@@ -18,7 +18,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from recruitment.matching import CohortVerdict, PatientFacts, Session, TrialVerdict
+from recruitment.matching import CohortVerdict, Session, TrialVerdict
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
 from recruitment.models import (
     Biomarker,
@@ -86,25 +86,29 @@ def match_upsert_for_patient(
     enrolled: Mapping[int, int] | None = None,
     trials: Sequence[TrialToMatch] | None = None,
     index: CandidateIndex | None = None,
-    facts: PatientFacts | None = None,
 ) -> list[MatchEvent]:
     """Re-match one patient against every open trial; returns the events appended (none if nothing changed).
 
     Candidates are the eligible and possibly eligible verdicts of trials taking new patients. A live match
     that is no longer produced (ineligible now, trial closed, cohort full, no consent to be matched) is
     retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps; by default the
-    enrolled candidates are counted. A caller matching many patients passes the open `trials` once, their
-    candidate `index` and the patient's `facts`.
+    enrolled candidates are counted. A caller matching many patients passes the open `trials` once and their
+    candidate `index`.
     """
     with transaction.atomic():
-        # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row.
-        PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+        # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row. The
+        # profile and its facts are read under that lock, never before it: facts read earlier (say, a chunk of
+        # the nightly run) could overwrite the match that the patient's own re-match wrote from newer ones.
+        locked = PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+        if locked is None:
+            return []
+        patient = locked
         rematch_request_clear(profile_id=patient.pk)
         live = live_matches(patient=patient)
         produced: dict[tuple[int, int | None], dict[str, Any]] = {}
         reasons: dict[int, str] = {}
         if matchable_profiles().filter(pk=patient.pk).exists():
-            facts = facts or patient_facts(profile=patient)
+            facts = patient_facts(profile=patient)
             candidates = trials if trials is not None else trials_for_matching()
             if index is not None:
                 keep = index.trials_for(facts) | {match.trial_id for match in live}
@@ -267,8 +271,9 @@ def match_upsert_all(
 ) -> RematchSummary:
     """Re-match patients (all matchable ones, or `profile_ids`) against every open trial, in process.
 
-    Trials and their candidate index are built once; patient facts are read a chunk at a time. Patients who
-    are no longer matchable but hold live matches are included, so that those matches are retired.
+    Trials and their candidate index are built once; each patient's facts are read under their profile lock.
+    Patients who are no longer matchable but hold live matches are included, so that those matches are
+    retired.
     `progress` is called with the number of patients done after each chunk.
     """
     started = time.perf_counter()
@@ -279,7 +284,6 @@ def match_upsert_all(
     summary = RematchSummary()
     for start in range(0, len(ids), chunk_size):
         profiles = list(PatientProfile.objects.filter(pk__in=ids[start : start + chunk_size]))
-        facts = patient_facts_many(profiles=profiles)
         for profile in profiles:
             summary.events += len(
                 match_upsert_for_patient(
@@ -288,7 +292,6 @@ def match_upsert_all(
                     enrolled=enrolled,
                     trials=trials,
                     index=index,
-                    facts=facts[profile.pk],
                 )
             )
         summary.patients += len(profiles)

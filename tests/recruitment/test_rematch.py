@@ -89,6 +89,25 @@ def test_a_full_rematch_with_the_index_equals_one_without_it(criteria, elena, ha
         assert match_upsert_for_patient(patient=patient, today=TODAY) == []
 
 
+def test_a_full_rematch_reads_each_patients_facts_under_their_lock_not_with_the_chunk(
+    criteria, elena, hana, monkeypatch
+):
+    # Elena's EGFR result is deleted (entered in error) while the nightly run works through the chunk that
+    # holds her: the run must match her without it, not on the facts it would have read with the chunk.
+    trial_with(criteria, EGFR_TRIAL)
+    from recruitment.services import matching
+
+    clear = matching.rematch_request_clear
+
+    def clear_and_edit(*, profile_id: int) -> None:
+        clear(profile_id=profile_id)
+        elena.biomarkers.filter(gene="EGFR").delete()
+
+    monkeypatch.setattr(matching, "rematch_request_clear", clear_and_edit)
+    match_upsert_all(today=TODAY, profile_ids=[hana.pk, elena.pk], chunk_size=500)
+    assert [m.verdict for m in live(elena)] == ["possibly_eligible"]
+
+
 def test_saving_a_profile_rematches_the_patient_after_commit(
     criteria, elena, django_capture_on_commit_callbacks
 ):
