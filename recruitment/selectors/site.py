@@ -215,8 +215,11 @@ def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStandi
     """The standing of each candidate (by id), in a few queries whatever their number."""
     stale = [c for c in candidates if c.is_open and not _is_live(c.match)]
     # An ended candidacy keeps its match as its record, but staff never see the match of a patient who no
-    # longer consents to matching (DESIGN.md "Users"): only its status and subject code remain.
-    withdrawn = _consent_notes({c.patient_id for c in candidates if not c.is_open})
+    # longer consents to matching (DESIGN.md "Users"): only its status and subject code remain. The queue's
+    # `matching_consent` says who consents, so that only those who do not cost a read (for the reason).
+    withdrawn = _consent_notes(
+        {c.patient_id for c in candidates if not c.is_open and not getattr(c, "matching_consent", False)}
+    )
     pending = set(
         Match.objects.filter(
             patient_id__in={c.patient_id for c in stale},
@@ -259,6 +262,8 @@ def match_standing(*, candidate: Candidate) -> MatchStanding:
 
 def _consent_notes(patient_ids: set[int]) -> dict[int, str]:
     """For each of these patients who does not consent to matching now, why (by patient id)."""
+    if not patient_ids:
+        return {}
     consenting = set(
         profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
         .filter(pk__in=patient_ids)
