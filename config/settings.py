@@ -259,6 +259,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Re-matches a profile change could not queue (broker down at commit) wait in the database; send them.
     "requested-rematches": {"task": "recruitment.tasks.rematch_requested", "schedule": crontab(minute="*/5")},
+    # Candidates a match or consent owed the sites while the broker could not take the take-up task.
+    "owed-take-ups": {"task": "recruitment.tasks.take_up_owed", "schedule": crontab(minute="*/10")},
 }
 
 # Request bodies. The largest legitimate ones are FHIR imports (recruitment/fhir_import.py, 5 MB a file or

@@ -18,7 +18,7 @@ from recruitment.selectors.matching import profile_ids_to_rematch
 from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
 from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.outbox import rematch_requests_due
-from recruitment.services.workflow import candidates_create
+from recruitment.services.workflow import candidates_create, candidates_take_up_owed
 from trials.models import Trial
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,12 @@ def rematch_chunks(*, chunk_size: int, profile_ids: list[int] | None = None) -> 
 def take_up_candidates(trial_id: int, patient_ids: list[int] | None = None) -> int:
     """Take up the trial's new matches (of these patients, or all) as candidates; returns how many."""
     return len(candidates_create(trial_id=trial_id, patient_ids=patient_ids))
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def take_up_owed() -> int:
+    """Periodic: take up the candidates a broker outage kept the take-up task from; returns how many."""
+    return candidates_take_up_owed()
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

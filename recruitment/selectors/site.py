@@ -176,6 +176,33 @@ def candidates_off_live_match(
     return candidates.order_by("pk")
 
 
+def trials_with_take_up_owed() -> list[int]:
+    """Trials, recruiting at some site, that hold work for `candidates_create`: a live eligible or possibly
+    eligible match of a consenting patient with no candidacy yet, or an open candidacy whose match was retired
+    while the patient has another live match to follow. Normally the take-up task does this right after the
+    facts change; this finds what a broker outage at that moment left undone."""
+    recruiting = TrialSite.objects.filter(
+        trial__overall_status__in=Trial.OPEN_STATUSES, status__in=SITE_RECRUITING_STATUSES
+    ).values("trial_id")
+    live = Match.objects.filter(retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS)
+    candidacy = Candidate.objects.filter(patient_id=OuterRef("patient_id"), trial_id=OuterRef("trial_id"))
+    not_taken_up = (
+        live.filter(
+            trial_id__in=recruiting,
+            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
+        )
+        .exclude(Exists(candidacy))
+        .values_list("trial_id", flat=True)
+    )
+    to_follow = (
+        Candidate.objects.filter(status__in=OPEN_STATUSES)
+        .exclude(_SHOWS_LIVE_MATCH)
+        .filter(Exists(live.filter(patient_id=OuterRef("patient_id"), trial_id=OuterRef("trial_id"))))
+        .values_list("trial_id", flat=True)
+    )
+    return sorted(set(not_taken_up) | set(to_follow))
+
+
 def live_match_to_follow(*, candidate: Candidate) -> Match | None:
     """The live match an open candidacy should show: its own while that is live (a patient who fits two
     cohorts stays in the one the site works with), else the patient's best live match for the trial, one in

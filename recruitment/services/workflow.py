@@ -5,6 +5,7 @@ the state, the actor's role and site, saves with update_fields and appends a Can
 out only after commit. An open candidacy shows the patient's live match: `candidate_match_follow` moves it
 to the match a re-match left (or to none), with an event saying what changed."""
 
+import logging
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.db.models import F
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from recruitment.models import (
     OPEN_STATUSES,
@@ -42,9 +44,12 @@ from recruitment.selectors.site import (
     nearest_site,
     recruiting_trial_sites,
     staff_site_ids,
+    trials_with_take_up_owed,
 )
 from recruitment.services.consent import consent_withdrawn
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 """The role of changes made by the service itself (consent withdrawal), with no signed-in actor."""
@@ -352,16 +357,31 @@ def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = No
         return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=locked)
 
 
+def candidates_take_up_owed() -> int:
+    """Take up what the take-up task never got to (the broker was down when the facts changed): see
+    `trials_with_take_up_owed`. Run periodically; returns the number of candidacies created."""
+    return sum(len(candidates_create(trial_id=trial_id)) for trial_id in trials_with_take_up_owed())
+
+
 def _enqueue_take_up(trial_id: int, patient_ids: list[int] | None) -> None:
     from recruitment.tasks import take_up_candidates  # the tasks module imports this one
 
-    take_up_candidates.delay(trial_id, patient_ids)
+    try:
+        take_up_candidates.apply_async((trial_id, patient_ids), ignore_result=True)
+    except KombuOperationalError:
+        # The change that owes the take-up is committed and the user must not see an error for it; the
+        # periodic `candidates_take_up_owed` finds the work in the database.
+        log.warning("broker unreachable: take-up for trial %s waits for the periodic sweep", trial_id)
 
 
 def _enqueue_site_alerts(candidate_ids: list[int]) -> None:
     from recruitment.tasks import alert_site_staff
 
-    alert_site_staff.delay(candidate_ids)
+    try:
+        alert_site_staff.apply_async((candidate_ids,), ignore_result=True)
+    except KombuOperationalError:
+        # The candidacies stand and the queue lists them; only the in-app alert (and its digest line) is lost.
+        log.warning("broker unreachable: no alert for new candidates %s", candidate_ids)
 
 
 def _take_up_after_commit(trial_id: int, patient_ids: list[int] | None = None) -> None:

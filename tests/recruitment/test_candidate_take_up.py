@@ -7,8 +7,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
+from recruitment import tasks
 from recruitment.models import Candidate, Match
+from recruitment.selectors.site import trials_with_take_up_owed
 from recruitment.services.consent import trial_interest_express
 from recruitment.services.workflow import candidates_create
 from tests import factories
@@ -179,3 +183,35 @@ def test_saving_the_arms_and_sites_of_a_trial_without_waiting_matches_queues_not
         factories.ArmFactory.create(trial=nsclc_trial)
         factories.TrialSiteFactory.create(trial=nsclc_trial)
     assert callbacks == []
+
+
+def _refuse(*args, **kwargs):
+    raise KombuOperationalError("broker unreachable")
+
+
+def test_a_take_up_the_broker_refused_is_done_by_the_periodic_sweep(
+    nsclc_trial, boston_site, sam, monkeypatch, django_capture_on_commit_callbacks
+):
+    profile = matched_patient(nsclc_trial, email="elena@example.org")
+    monkeypatch.setattr(tasks.take_up_candidates, "apply_async", _refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        _rematched(profile, nsclc_trial, Match.Verdict.ELIGIBLE)  # the commit raises nothing
+    assert not Candidate.objects.exists()
+    assert trials_with_take_up_owed() == [nsclc_trial.pk]
+    assert tasks.take_up_owed() == 1
+    assert Candidate.objects.get().patient == profile
+    assert trials_with_take_up_owed() == []
+    assert tasks.take_up_owed() == 0
+
+
+def test_the_sweep_takes_up_nobody_without_a_recruiting_site_or_matching_consent(
+    nsclc_trial, boston_site, sam, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(tasks.take_up_candidates, "apply_async", _refuse)
+    profile = matched_patient(nsclc_trial, email="elena@example.org")
+    TrialSite.objects.filter(trial=nsclc_trial).update(status=TrialSite.Status.COMPLETED)
+    assert trials_with_take_up_owed() == []
+    TrialSite.objects.filter(trial=nsclc_trial).update(status=TrialSite.Status.RECRUITING)
+    profile.consents.update(withdrawn_at=timezone.now())
+    assert trials_with_take_up_owed() == []
+    assert tasks.take_up_owed() == 0
