@@ -468,14 +468,14 @@ def _candidates_withdraw(
         candidates = candidates.filter(trial_id__in=trial_ids)
     for candidate in candidates:
         try:
+            # No expected status: staff may have moved the candidate since it was listed, and the withdrawal
+            # applies to whatever open state it is in now; only one that has ended meanwhile is left as it is.
             candidate_transition(
-                candidate_id=candidate.pk,
-                to_status=S.WITHDRAWN,
-                actor=None,
-                reason=R.CONSENT_WITHDRAWN,
-                expected_status=candidate.status,
+                candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=None, reason=R.CONSENT_WITHDRAWN
             )
-        except TransitionConflict:
+        except TransitionError:
+            if Candidate.objects.filter(pk=candidate.pk, status__in=OPEN_STATUSES).exists():
+                raise
             continue
         staff = User.objects.filter(site_memberships__site_id=candidate.site_id, is_active=True)
         transaction.on_commit(
