@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
@@ -210,10 +211,15 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
 @require_POST
 def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResponse:
     trial_site = _trial_site(request, site_id, trial_id)
+    # The form posts with the queue's own query string, so staff land back on the page, filters and sort
+    # they acted from.
+    back = reverse("site:queue", args=[site_id, trial_id])
+    if request.GET:
+        back = f"{back}?{request.GET.urlencode()}"
     action = BULK_ACTIONS.get(request.POST.get("action", ""))
     if action is None:
         messages.error(request, "Choose an action.")
-        return redirect("site:queue", site_id, trial_id)
+        return redirect(back)
     expected, to_status, reason = action
     moved, refused = 0, []
     for raw in request.POST.getlist("candidate"):
@@ -238,7 +244,7 @@ def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResp
         )
     for refusal in refused:
         messages.error(request, refusal)
-    return redirect("site:queue", site_id, trial_id)
+    return redirect(back)
 
 
 class TransitionForm(forms.Form):

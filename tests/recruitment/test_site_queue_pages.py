@@ -165,3 +165,20 @@ def test_a_page_costs_the_same_queries_for_one_candidate_or_many(
     with django_assert_num_queries(len(one)):
         response = client.get(url, {"page": 2})
     assert len(response.context["rows"]) == 5
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_after_a_bulk_action_sam_is_back_on_the_page_and_filters_he_acted_from(
+    client, sam, nsclc_trial, boston_site
+):
+    candidates = _queue(nsclc_trial, boston_site, 4)
+    client.force_login(sam)
+    queue = reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])
+    html = client.get(queue, {"page": 2, "status": S.MATCHED}).content.decode()
+    assert "?page=2&amp;status=matched" in html  # the bulk form posts with the page's query string
+    response = client.post(
+        reverse("site:bulk", args=[boston_site.pk, nsclc_trial.pk]) + "?page=2&status=matched",
+        {"action": "pre_screen", "candidate": [candidates[2].pk]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{queue}?page=2&status=matched"
