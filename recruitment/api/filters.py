@@ -1,13 +1,14 @@
-"""Query parameters of the site's candidate queue. The filtering itself is the `site_queue_rows` selector's,
-the one the queue page uses; this FilterSet validates and documents the parameters and orders the result."""
+"""Query parameters of the site's candidate queue. The filtering itself is the `site_queue` selector's, the
+one the queue page uses; this FilterSet validates and documents the parameters and orders the result."""
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from recruitment.models import Candidate, CandidateStatus, Match
-from recruitment.selectors.site import DISTANCE_BANDS_KM, QueueRow, site_queue_rows
+from recruitment.selectors.site import DISTANCE_BANDS_KM, site_queue, site_queue_by_score
 from trials.models import TrialSite
 
 
@@ -23,12 +24,17 @@ class IdFilter(django_filters.NumberFilter):
     field_class = IdField
 
 
+@extend_schema_field({"type": "integer", "enum": list(DISTANCE_BANDS_KM)})
+class DistanceFilter(django_filters.TypedChoiceFilter):
+    """A distance in whole km, one of the band edges: the schema says so (a choice filter reads as text)."""
+
+
 class CandidateQueueFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CandidateStatus.choices)
     cohort = IdFilter(label="Arm id")
     eligibility = django_filters.ChoiceFilter(choices=Match.Verdict.choices)
     unknown = django_filters.BooleanFilter(label="Only with unknown criteria")
-    within_km = django_filters.TypedChoiceFilter(
+    within_km = DistanceFilter(
         choices=[(str(km), f"Within {km} km") for km in DISTANCE_BANDS_KM],
         coerce=int,
         empty_value=None,
@@ -43,10 +49,11 @@ class CandidateQueueFilter(django_filters.FilterSet):
         model = Candidate
         fields: list[str] = []
 
-    def queue(self, trial_site: TrialSite) -> list[QueueRow]:
-        """The trial-site's queue rows with the validated parameters (call after `is_valid`)."""
+    def queue(self, trial_site: TrialSite) -> QuerySet[Candidate]:
+        """The trial-site's queue with the validated parameters (call after `is_valid`), ordered and
+        filtered in SQL so that only the page asked for is read."""
         data = self.form.cleaned_data
-        rows = site_queue_rows(
+        queue = site_queue(
             site=trial_site.site,
             trial=trial_site.trial,
             within_km=data.get("within_km"),
@@ -57,11 +64,5 @@ class CandidateQueueFilter(django_filters.FilterSet):
         )
         ordering = data.get("ordering")
         if ordering:
-            # By score alone, candidates without a score last either way; ties keep the queue's order.
-            def key(row: QueueRow) -> tuple[bool, float]:
-                match = row.candidate.match
-                score = match.score if match is not None else None
-                return (score is None, (score or 0.0) if ordering == "score" else -(score or 0.0))
-
-            rows.sort(key=key)
-        return rows
+            queue = site_queue_by_score(queue, descending=ordering == "-score")
+        return queue

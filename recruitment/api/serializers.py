@@ -5,6 +5,7 @@ that the API and the pages apply one set of rules; the model validation behind t
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django import forms
@@ -29,6 +30,7 @@ from recruitment.models import (
     TrialInterest,
 )
 from recruitment.portal_views import OUTCOME_WORDS, UNSETTLED_WORDS
+from recruitment.selectors.site import MatchStanding
 from trials.models import ConsentDocument, Trial, TrialSite
 
 
@@ -332,55 +334,77 @@ class SiteTrialSerializer(serializers.ModelSerializer[TrialSite]):
         fields = ["site_id", "facility", "trial", "status"]
 
 
-class CandidateSerializer(serializers.ModelSerializer[Candidate]):
-    """A candidate as the queue lists it: pseudonymous, no name or contact details."""
-
-    cohort = serializers.CharField(source="arm.label", default=None, read_only=True, allow_null=True)
-    verdict = serializers.CharField(source="match.verdict", default=None, read_only=True, allow_null=True)
-    score = serializers.FloatField(source="match.score", default=None, read_only=True, allow_null=True)
-    unknown_criteria = serializers.SerializerMethodField(help_text="How many questions would settle it.")
-
-    class Meta:
-        model = Candidate
-        fields = [
-            "id", "subject_code", "status", "cohort", "verdict", "score", "unknown_criteria", "created_at",
-            "updated_at",
-        ]  # fmt: skip
-
-    def get_unknown_criteria(self, candidate: Candidate) -> int:
-        return len(candidate.match.to_settle) if candidate.match else 0
-
-
 class MatchStandingSerializer(serializers.Serializer[Any]):
     current = serializers.BooleanField(
-        help_text="The candidacy shows the patient's live match (or has ended and keeps its record)."
+        help_text="The candidacy shows the patient's live match (or has ended and keeps its record). When "
+        "false, the match's verdict, score, unknown count, cohort and criteria are null: not shown."
     )
     note = serializers.CharField(help_text="When not current: why (no longer matching, consent gone...).")
     cohort_closed = serializers.CharField(help_text="Set when the live match's cohort is full or suspended.")
 
 
-class QueueRowSerializer(serializers.Serializer[Any]):
-    """A candidate as the queue lists it: pseudonymous, no name or contact details, the distance to the site
-    as a band only (from the `QueueRow` of the queue page's selector)."""
+@dataclass(frozen=True)
+class CandidateView:
+    """A candidate with its standing (`match_standings`), which decides whether its match may be shown."""
+
+    candidate: Candidate
+    standing: MatchStanding
+
+
+NOT_SHOWN_HELP = " Null when the standing is not current: the match is not shown."
+
+
+def _shown_match(row: Any) -> Match | None:
+    """The candidate's match when the site may read it (the standing is current), else None."""
+    return row.candidate.match if row.standing.current else None
+
+
+class CandidateSerializer(serializers.Serializer[Any]):
+    """A candidate as the queue lists it: pseudonymous, no name or contact details. Its match is shown only
+    while its standing is current (as on the site's pages)."""
 
     id = serializers.IntegerField(source="candidate.pk")
     subject_code = serializers.CharField(source="candidate.subject_code")
     status = serializers.ChoiceField(source="candidate.status", choices=CandidateStatus.choices)
-    cohort = serializers.CharField(source="candidate.arm.label", default=None, allow_null=True)
-    verdict = serializers.CharField(source="candidate.match.verdict", default=None, allow_null=True)
-    score = serializers.FloatField(source="candidate.match.score", default=None, allow_null=True)
-    unknown_criteria = serializers.SerializerMethodField(help_text="How many questions would settle it.")
+    cohort = serializers.SerializerMethodField(help_text="The cohort's label." + NOT_SHOWN_HELP)
+    verdict = serializers.SerializerMethodField(help_text="The match's verdict." + NOT_SHOWN_HELP)
+    score = serializers.SerializerMethodField(help_text="The match's score." + NOT_SHOWN_HELP)
+    unknown_criteria = serializers.SerializerMethodField(
+        help_text="How many questions would settle it." + NOT_SHOWN_HELP
+    )
+    created_at = serializers.DateTimeField(source="candidate.created_at")
+    updated_at = serializers.DateTimeField(source="candidate.updated_at")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_cohort(self, row: Any) -> str | None:
+        arm = row.candidate.arm
+        return arm.label if arm is not None and row.standing.current else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Match.Verdict.choices, allow_null=True))
+    def get_verdict(self, row: Any) -> str | None:
+        match = _shown_match(row)
+        return match.verdict if match is not None else None
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_score(self, row: Any) -> float | None:
+        match = _shown_match(row)
+        return match.score if match is not None else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_unknown_criteria(self, row: Any) -> int | None:
+        match = _shown_match(row)
+        return len(match.to_settle) if match is not None else None
+
+
+class QueueRowSerializer(CandidateSerializer):
+    """A candidate as the queue lists it: pseudonymous, no name or contact details, the distance to the site
+    as a band only (from the `QueueRow` of the queue page's selector)."""
+
     interested = serializers.BooleanField(
         source="candidate.interested", help_text="The patient asked to hear from this trial: listed first."
     )
     distance_band = serializers.CharField(help_text="e.g. 'under 10 km', or 'unknown'.")
     standing = MatchStandingSerializer()
-    created_at = serializers.DateTimeField(source="candidate.created_at")
-    updated_at = serializers.DateTimeField(source="candidate.updated_at")
-
-    def get_unknown_criteria(self, row: Any) -> int:
-        match = row.candidate.match
-        return len(match.to_settle) if match else 0
 
 
 class PseudonymousSummarySerializer(serializers.Serializer[Any]):
@@ -432,12 +456,18 @@ class CandidateDetailSerializer(serializers.Serializer[Any]):
     matching; `contact` is null until the patient agreed to be contacted about this trial."""
 
     candidate = CandidateSerializer()
-    trial = TrialRefSerializer(source="candidate.trial")
-    site_id = serializers.IntegerField(source="candidate.site_id")
+    trial = TrialRefSerializer()
+    site_id = serializers.IntegerField()
     summary = PseudonymousSummarySerializer(allow_null=True)
     contact = ContactSerializer(allow_null=True)
-    criteria = SiteCriterionSerializer(many=True)
-    to_settle = serializers.ListField(child=serializers.CharField())
+    criteria = SiteCriterionSerializer(
+        many=True, allow_null=True, help_text="Null when the standing is not current: not shown."
+    )
+    to_settle = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Questions or tests that would settle the unknowns; null when the standing is not current.",
+    )
     history = CandidateEventSerializer(many=True)
     standing = MatchStandingSerializer()
     actions = serializers.ListField(

@@ -48,6 +48,7 @@ from recruitment.selectors.site import (
     contact_allowed,
     match_standing,
     pseudonymous_summary,
+    site_queue_page_rows,
     staff_candidate,
     staff_trial_site,
     staff_trial_sites,
@@ -427,8 +428,10 @@ class CandidateQueueView(generics.ListAPIView[Any]):
         filters = CandidateQueueFilter(request.query_params, queryset=Candidate.objects.none())
         if not filters.is_valid():
             raise serializers.ValidationError(dict(filters.errors))
+        # Only the page asked for is read and given standings and distance bands, as on the queue page.
         page = self.paginate_queryset(filters.queue(trial_site))
-        return self.get_paginated_response(s.QueueRowSerializer(page, many=True).data)
+        rows = site_queue_page_rows(candidates=list(page or []))
+        return self.get_paginated_response(s.QueueRowSerializer(rows, many=True).data)
 
 
 def _staff_candidate(request: Request, pk: int) -> Candidate:
@@ -456,14 +459,22 @@ class CandidateDetailView(APIView):
             patient=candidate.patient, purpose=ConsentDocument.Purpose.MATCHING
         )
         match = candidate.match
+        standing = match_standing(candidate=candidate)
+        # As on the page: no explanation at all while the standing is not current (a re-match not followed
+        # yet, consent to matching gone), so null rather than an empty list that would read "no criteria".
+        shown = standing.current
         detail = {
-            "candidate": candidate,
+            "candidate": s.CandidateView(candidate, standing),
+            "trial": candidate.trial,
+            "site_id": candidate.site_id,
             "summary": pseudonymous_summary(candidate=candidate) if matching else None,
             "contact": candidate.patient.user if contact_allowed(candidate=candidate) else None,
-            "criteria": s.site_criteria(match.criteria) if match and matching else [],
-            "to_settle": [item["text"] for item in match.to_settle] if match and matching else [],
+            "criteria": (s.site_criteria(match.criteria) if match and matching else []) if shown else None,
+            "to_settle": ([item["text"] for item in match.to_settle] if match and matching else [])
+            if shown
+            else None,
             "history": candidate_history(candidate=candidate),
-            "standing": match_standing(candidate=candidate),
+            "standing": standing,
             "actions": [
                 slug
                 for slug, action in ACTIONS.items()
@@ -503,7 +514,7 @@ class CandidateActionView(APIView):
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         except TransitionError as error:
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(s.CandidateSerializer(moved).data)
+        return Response(s.CandidateSerializer(s.CandidateView(moved, match_standing(candidate=moved))).data)
 
 
 @dataclass(frozen=True)

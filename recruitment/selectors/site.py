@@ -424,6 +424,10 @@ def _patient_distance_km(site: Site) -> Expression:
     )
 
 
+_QUEUE_SCORE = Case(When(matching_consent=True, then=F("match__score")), default=None)
+"""The score a `site_queue` ranks by: none for a patient who no longer consents to matching."""
+
+
 def site_queue(
     *,
     site: Site,
@@ -474,8 +478,14 @@ def site_queue(
         )
     if since is not None:
         queue = queue.filter(created_at__gt=since)
-    score = Case(When(matching_consent=True, then=F("match__score")), default=None)
-    return queue.order_by("-interested", score.desc(nulls_last=True), "created_at", "id")
+    return queue.order_by("-interested", _QUEUE_SCORE.desc(nulls_last=True), "created_at", "id")
+
+
+def site_queue_by_score(queue: QuerySet[Candidate], *, descending: bool) -> QuerySet[Candidate]:
+    """A `site_queue` ordered by match score alone, candidates without a score (or whose score is not shown)
+    last either way; ties keep the queue's order."""
+    score = _QUEUE_SCORE.desc(nulls_last=True) if descending else _QUEUE_SCORE.asc(nulls_last=True)
+    return queue.order_by(score, "-interested", "created_at", "id")
 
 
 DISTANCE_BANDS_KM: tuple[int, ...] = (10, 25, 50, 100, 250, 500)
@@ -525,6 +535,21 @@ def site_queue_rows(
         bands.append((candidate, distance_band(km) if candidate.matching_consent else NOT_SHOWN))  # type: ignore[attr-defined]
     standings = match_standings(candidates=[candidate for candidate, _ in bands])
     return [QueueRow(candidate, band, standings[candidate.pk]) for candidate, band in bands]
+
+
+def site_queue_page_rows(*, candidates: Sequence[Candidate]) -> list[QueueRow]:
+    """Queue rows for one page of `site_queue`'s candidates: standings and distance bands in a fixed number
+    of queries, whatever the page's size."""
+    standings = match_standings(candidates=candidates)
+    return [
+        QueueRow(
+            candidate,
+            # No distance for a patient who no longer consents to matching (see site_queue).
+            distance_band(candidate.distance_km) if candidate.matching_consent else NOT_SHOWN,  # type: ignore[attr-defined]
+            standings[candidate.pk],
+        )
+        for candidate in candidates
+    ]
 
 
 def staff_alerts(*, user: User, limit: int = 100) -> list[SiteAlert]:

@@ -4,12 +4,15 @@ logged, contact details only once the patient agreed."""
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.pagination import PageNumberPagination
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile
+from recruitment.selectors.site import site_queue
+from recruitment.services.consent import consent_withdraw
 from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
-from trials.models import Site
+from trials.models import ConsentDocument, Site
 
 pytestmark = pytest.mark.django_db
 
@@ -100,11 +103,12 @@ def test_an_invalid_queue_filter_is_400(api, world):
 
 def test_the_queue_costs_the_same_queries_for_one_candidate_or_many(api, world, django_assert_num_queries):
     api.force_authenticate(world.sam)
-    with django_assert_num_queries(3):  # the trial-site, count, page
+    # The trial-site, the matching consent's current version, the count, the page: the queue is paged in SQL.
+    with django_assert_num_queries(4):
         assert api.get(_queue(world)).json()["count"] == 1
     for n in range(4):
         candidate_for(world.trial, world.boston, email=f"more{n}@example.org")  # takes up Pat and Olga too
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert api.get(_queue(world)).json()["count"] == 7
 
 
@@ -228,3 +232,53 @@ def test_a_candidate_whose_patient_no_longer_matches_says_so(api, world):
     assert detail["standing"]["current"] is False
     assert detail["standing"]["note"]
     assert row["standing"] == detail["standing"]
+    # As on the pages: the earlier match is not shown while the candidacy does not follow a live one.
+    for shown in (row, detail["candidate"]):
+        assert [shown[f] for f in NOT_SHOWN_FIELDS] == [None] * len(NOT_SHOWN_FIELDS)
+    assert detail["criteria"] is None
+    assert detail["to_settle"] is None
+
+
+NOT_SHOWN_FIELDS = ("verdict", "score", "unknown_criteria", "cohort")
+
+
+def test_an_ended_candidacy_of_a_patient_who_withdrew_matching_consent_shows_no_match(
+    api, world, taken_up, django_capture_on_commit_callbacks
+):
+    olga = Candidate.objects.get(patient=world.olga_profile, site=world.boston)
+    with django_capture_on_commit_callbacks(execute=True):  # the withdrawal ends her candidacy after commit
+        consent_withdraw(patient=world.olga_profile, purposes=[ConsentDocument.Purpose.MATCHING])
+    api.force_authenticate(world.sam)
+    rows = {r["id"]: r for r in api.get(_queue(world)).json()["results"]}
+    detail = api.get(reverse("api:site-candidate", args=[olga.pk])).json()
+    assert detail["candidate"]["status"] == S.WITHDRAWN
+    assert rows[olga.pk]["standing"]["note"] == "Matching consent withdrawn. Its match is not shown."
+    for shown in (rows[olga.pk], detail["candidate"]):
+        assert [shown[f] for f in NOT_SHOWN_FIELDS] == [None] * len(NOT_SHOWN_FIELDS)
+    assert detail["criteria"] is None
+    assert detail["to_settle"] is None
+    # Candidates whose standing is current keep their match.
+    assert rows[world.candidate.pk]["verdict"] == "eligible"
+    assert rows[world.candidate.pk]["unknown_criteria"] == 0
+
+
+def test_a_queue_page_holds_its_rows_only_in_the_queues_order(api, world, taken_up, monkeypatch):
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    api.force_authenticate(world.sam)
+    first = api.get(_queue(world)).json()
+    second = api.get(_queue(world), {"page": 2}).json()
+    assert first["count"] == second["count"] == 3
+    assert (len(first["results"]), len(second["results"])) == (2, 1)
+    paged = [r["id"] for r in first["results"] + second["results"]]
+    assert paged == list(site_queue(site=world.boston, trial=world.trial).values_list("id", flat=True))
+
+
+def test_ordering_by_score_puts_a_patient_who_withdrew_matching_consent_last(api, world, taken_up):
+    Match.objects.filter(patient=world.olga_profile).update(score=0.99)
+    consent_withdraw(patient=world.olga_profile, purposes=[ConsentDocument.Purpose.MATCHING])
+    olga = Candidate.objects.get(patient=world.olga_profile, site=world.boston)
+    api.force_authenticate(world.sam)
+    for ordering in ("score", "-score"):
+        rows = api.get(_queue(world), {"ordering": ordering}).json()["results"]
+        assert rows[-1]["id"] == olga.pk
+        assert rows[-1]["score"] is None
