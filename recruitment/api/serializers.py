@@ -526,7 +526,13 @@ class CohortCountSerializer(serializers.Serializer[Any]):
     cohort = serializers.CharField(source="arm.label")
     enrolled = serializers.CharField()
     target = serializers.IntegerField(allow_null=True)
-    cap = serializers.IntegerField(allow_null=True)
+    cap = serializers.IntegerField(
+        allow_null=True, help_text="Null when the cohort has no cap, or when it is hidden (`cap_hidden`)."
+    )
+    cap_hidden = serializers.BooleanField(
+        help_text="The cohort has a cap that is not shown: a cap is shown only beside an enrolled count that "
+        "is shown and only when it is above 10, since a full cohort's cap is its enrolled count."
+    )
     closed = serializers.BooleanField(help_text="Full or suspended: it takes no new patients.")
 
 
@@ -538,6 +544,11 @@ class SponsorDashboardSerializer(serializers.Serializer[Any]):
     target = serializers.IntegerField(allow_null=True)
     by_site = CountSerializer(many=True)
     by_cohort = CohortCountSerializer(many=True)
+    cohort_total = serializers.CharField(help_text="The per-cohort table's total, suppressed with its cells.")
+    figures_as_of = serializers.DateField(
+        allow_null=True,
+        help_text="The day of the snapshot the enrolment figures come from; null before the first snapshot.",
+    )
     funnel = CountSerializer(many=True)
     funnel_total = serializers.CharField()
     screen_fail_rate = serializers.CharField()

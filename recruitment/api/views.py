@@ -627,6 +627,8 @@ class SponsorDashboardView(APIView):
             "target": dashboard.target,
             "by_site": s.labelled(dashboard.by_site),
             "by_cohort": dashboard.by_cohort,
+            "cohort_total": dashboard.cohort_total,
+            "figures_as_of": dashboard.figures_as_of,
             "funnel": s.labelled(dashboard.funnel),
             "funnel_total": dashboard.funnel_total,
             "screen_fail_rate": dashboard.screen_fail_rate,

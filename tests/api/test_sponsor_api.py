@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from recruitment.selectors.sponsor import sponsor_trial_dashboard
+from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.suppression import SMALL
 from tests import factories
 
@@ -46,3 +47,18 @@ def test_the_sponsor_trial_list_costs_a_fixed_number_of_queries(api, world, djan
     api.force_authenticate(world.sophie)
     with django_assert_num_queries(2):  # count, page
         assert api.get(reverse("api:sponsor-trials")).json()["count"] == 6
+
+
+def test_a_hidden_cap_is_told_apart_from_no_cap_and_the_figures_carry_their_snapshot_day(api, world):
+    uncapped = factories.ArmFactory.create(trial=world.trial, label="Open cohort", cap=None)
+    small_cap = factories.ArmFactory.create(trial=world.trial, label="Small cohort", cap=5)
+    enrolment_snapshots_refresh(trial_id=world.trial.pk)
+    api.force_authenticate(world.sophie)
+    body = api.get(reverse("api:sponsor-dashboard", args=[world.trial.pk])).json()
+    page = sponsor_trial_dashboard(trial=world.trial)
+    cohorts = {row["cohort"]: row for row in body["by_cohort"]}
+    assert (cohorts[uncapped.label]["cap"], cohorts[uncapped.label]["cap_hidden"]) == (None, False)
+    assert (cohorts[small_cap.label]["cap"], cohorts[small_cap.label]["cap_hidden"]) == (None, True)
+    assert body["cohort_total"] == page.cohort_total
+    assert page.figures_as_of is not None
+    assert body["figures_as_of"] == page.figures_as_of.isoformat()
