@@ -288,8 +288,7 @@ ROUTES: dict[str, Row] = {
     "admin:app_list": Row(admin(404), lambda w: {"app_label": "trials"}),  # no model of it is hers to see
     "admin:view_on_site": Row(admin(404), lambda w: {"content_type_id": "0", "object_id": "0"}),
     "admin/(?P<url>.*)$": Row(admin(404), lambda w: {"url": "no-such-page/"}),
-    # Should be 403 like every model's delete page: see the xfail test at the end of this file.
-    "admin:trials_consentdocument_delete": Row(admin(302), _no_object),
+    "admin:trials_consentdocument_delete": Row(admin(403), _no_object),
 }
 """Every URL pattern of the project, by name (by pattern when unnamed), with the answers DESIGN.md asks."""
 
@@ -384,10 +383,6 @@ def test_each_caller_gets_the_answer_design_md_asks_for_on_every_url(world, call
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trials/admin.py ConsentDocumentAdmin.has_delete_permission does not ask the user's permission",
-)
 def test_staff_without_the_delete_permission_cannot_delete_an_unpublished_consent_document(client, cora):
     draft = ConsentDocument.objects.create(
         purpose=ConsentDocument.Purpose.MATCHING,

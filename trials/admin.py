@@ -235,7 +235,8 @@ class ConsentDocumentAdmin(admin.ModelAdmin):
         return self.readonly_fields
 
     def has_delete_permission(self, request: HttpRequest, obj: ConsentDocument | None = None) -> bool:
-        return obj is None or not obj.is_published
+        # The user's model permission first; even with it, a published document is part of signed records.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.is_published)
 
     @admin.action(description="Publish the selected drafts (their text can no longer change)")
     def publish(self, request: HttpRequest, queryset: QuerySet[ConsentDocument]) -> None:
