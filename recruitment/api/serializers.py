@@ -285,7 +285,7 @@ def patient_criteria(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-class PatientMatchSerializer(serializers.Serializer[Any]):
+class LiveMatchSerializer(serializers.Serializer[Any]):
     """One of the patient's live matches (from the `PatientMatch` row of the portal selector)."""
 
     id = serializers.IntegerField(source="match.pk")
@@ -299,7 +299,15 @@ class PatientMatchSerializer(serializers.Serializer[Any]):
     interested = serializers.BooleanField(help_text="The patient asked to hear from this trial's team.")
 
 
-class PatientMatchDetailSerializer(PatientMatchSerializer):
+class PatientMatchSerializer(LiveMatchSerializer):
+    """A row of the patient's match list, ranked as the portal ranks it (`patient_matches_ranked`)."""
+
+    explanation = serializers.CharField(
+        help_text="One line on why the trial stands where it does in the list: topics in common and fit."
+    )
+
+
+class PatientMatchDetailSerializer(LiveMatchSerializer):
     criteria = serializers.SerializerMethodField()
     to_settle = serializers.SerializerMethodField()
 

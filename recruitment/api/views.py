@@ -42,7 +42,7 @@ from recruitment.models import (
 )
 from recruitment.notifications import site_alerts_mark_read
 from recruitment.selectors.consent import consent_overview, patient_consents, patient_has_active_consent
-from recruitment.selectors.portal import PatientMatch, patient_matches
+from recruitment.selectors.portal import PatientMatch, patient_matches, patient_matches_ranked
 from recruitment.selectors.site import (
     candidate_history,
     contact_allowed,
@@ -348,7 +348,9 @@ def _own_live_match(profile: PatientProfile, pk: int) -> PatientMatch:
     tags=["patient"], responses={200: s.PatientMatchSerializer(many=True), **errors(401, 403, 404)}
 )
 class MatchListView(generics.ListAPIView[Any]):
-    """The patient's live matches, best first; none while the patient does not consent to matching."""
+    """The patient's live matches, ranked as on the portal's match list (how well the trial is about the
+    patient's own conditions, genes, drugs and procedures, and how well the patient fits), each with the
+    portal's one-line explanation; none while the patient does not consent to matching."""
 
     permission_classes = PATIENT
 
@@ -357,7 +359,7 @@ class MatchListView(generics.ListAPIView[Any]):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Match.objects.none()
-        return patient_matches(patient=_profile(self.request))
+        return patient_matches_ranked(patient=_profile(self.request))
 
 
 @extend_schema(tags=["patient"])

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from recruitment.models import Biomarker, Consent, Diagnosis, Match
+from recruitment.selectors.portal import patient_matches_ranked
 from tests import factories
 from tests.api.world import open_interests
 from trials.models import ConsentDocument
@@ -237,8 +238,23 @@ def test_the_match_list_costs_a_fixed_number_of_queries(api, world, django_asser
         trial = factories.TrialSiteFactory.create().trial
         Match.objects.create(patient=world.pat_profile, trial=trial, verdict="eligible", score=1.0)
     api.force_authenticate(world.pat)
-    with django_assert_num_queries(6):  # profile, consent documents, consent, matches, their sites, interests
+    # Profile, consent documents, consent, matches, their sites, interests, the profile's terms (ranking).
+    with django_assert_num_queries(7):
         assert api.get(reverse("api:me-matches")).json()["count"] == 4
+
+
+def test_the_match_list_is_ranked_and_explained_as_on_the_portal(api, world):
+    about_her = factories.TrialSiteFactory.create(trial__conditions=["Lung adenocarcinoma"]).trial
+    unrelated = factories.TrialSiteFactory.create(trial__conditions=["Psoriasis"]).trial
+    Match.objects.create(patient=world.pat_profile, trial=about_her, verdict="eligible", score=0.9)
+    Match.objects.create(patient=world.pat_profile, trial=unrelated, verdict="eligible", score=1.0)
+    api.force_authenticate(world.pat)
+    rows = api.get(reverse("api:me-matches")).json()["results"]
+    portal = patient_matches_ranked(patient=world.pat_profile)
+    assert [(r["id"], r["explanation"]) for r in rows] == [(p.match.pk, p.explanation) for p in portal]
+    order = [r["trial"]["nct_id"] for r in rows]
+    assert order.index(about_her.nct_id) < order.index(unrelated.nct_id)
+    assert all(r["explanation"] for r in rows)
 
 
 def test_pat_expresses_interest_in_a_matched_trial(api, world):
