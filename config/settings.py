@@ -291,6 +291,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One enum per model choice class: several fields share a class (a candidate's status, expected_status,
+    # from_status and to_status), and fields of one name use different classes (status, sex).
+    "ENUM_NAME_OVERRIDES": {
+        "CandidateStatusEnum": "recruitment.models.CandidateStatus",
+        "TrialStatusEnum": "trials.models.Trial.Status",
+        "CriterionStatusEnum": "trials.models.EligibilityCriterion.Status",
+        "BiomarkerStatusEnum": "recruitment.models.Biomarker.Status",
+        "PatientSexEnum": "recruitment.models.PatientProfile.Sex",
+        "TrialSexEnum": "trials.models.Trial.Sex",
+    },
 }
 
 LOGGING = {
