@@ -27,19 +27,16 @@ from recruitment.selectors import site as site_selectors
 from recruitment.selectors.consent import patient_has_active_consent
 from recruitment.selectors.site import (
     DISTANCE_BANDS_KM,
-    NOT_SHOWN,
     SCREENING_LOG_COLUMNS,
-    QueueRow,
     arm_is_closed,
     candidate_history,
     consort_funnel,
     contact_allowed,
     digest_enabled,
-    distance_band,
     match_standing,
-    match_standings,
     pseudonymous_summary,
     site_queue,
+    site_queue_page_rows,
     site_trials,
     staff_alerts,
     staff_candidate,
@@ -181,18 +178,7 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
     page = Paginator(site_queue(site=site, trial=trial, **filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    # Standings and distance bands for this page's candidates only, each in a fixed number of queries.
-    candidates: list[Candidate] = list(page.object_list)
-    standings = match_standings(candidates=candidates)
-    rows = [
-        QueueRow(
-            candidate,
-            # No distance for a patient who no longer consents to matching (see site_queue).
-            distance_band(candidate.distance_km) if candidate.matching_consent else NOT_SHOWN,  # type: ignore[attr-defined]
-            standings[candidate.pk],
-        )
-        for candidate in candidates
-    ]
+    rows = site_queue_page_rows(candidates=list(page.object_list))
     context = {
         "site": site,
         "trial": trial,

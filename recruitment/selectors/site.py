@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -47,7 +46,7 @@ from recruitment.selectors.consent import (
     patient_has_active_consent,
     profiles_with_active_consent,
 )
-from recruitment.selectors.portal import EARTH_RADIUS_KM, _distance_km, _nearest
+from recruitment.selectors.portal import EARTH_RADIUS_KM, _nearest
 from trials.models import Arm, ConsentDocument, Site, Trial, TrialSite
 
 S = CandidateStatus
@@ -512,29 +511,6 @@ class QueueRow:
     candidate: Candidate
     distance_band: str
     standing: MatchStanding
-
-
-def site_queue_rows(
-    *, site: Site, trial: Trial, within_km: int | None = None, **filters: Any
-) -> list[QueueRow]:
-    """`site_queue` with each patient's distance to the site as a band; with `within_km`, only patients
-    known to live within that distance (those without coordinates are left out, since it cannot be told)."""
-    site_point = (
-        (float(site.latitude), float(site.longitude))
-        if site.latitude is not None and site.longitude is not None
-        else None
-    )
-    bands = []
-    for candidate in site_queue(site=site, trial=trial, **filters).select_related("patient"):
-        patient = candidate.patient
-        km = None
-        if site_point is not None and patient.latitude is not None and patient.longitude is not None:
-            km = _distance_km(float(patient.latitude), float(patient.longitude), *site_point)
-        if within_km is not None and (km is None or km > within_km or not candidate.matching_consent):  # type: ignore[attr-defined]
-            continue
-        bands.append((candidate, distance_band(km) if candidate.matching_consent else NOT_SHOWN))  # type: ignore[attr-defined]
-    standings = match_standings(candidates=[candidate for candidate, _ in bands])
-    return [QueueRow(candidate, band, standings[candidate.pk]) for candidate, band in bands]
 
 
 def site_queue_page_rows(*, candidates: Sequence[Candidate]) -> list[QueueRow]:
