@@ -13,7 +13,14 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from recruitment.forms import BiomarkerForm, DiagnosisForm, LabResultForm, ProcedureForm, TherapyForm
+from recruitment.forms import (
+    BiomarkerForm,
+    DiagnosisForm,
+    LabResultForm,
+    ProcedureForm,
+    ProfileForm,
+    TherapyForm,
+)
 from recruitment.models import (
     Biomarker,
     Candidate,
@@ -60,15 +67,8 @@ class TrialRefSerializer(serializers.ModelSerializer[Trial]):
 # Patient: profile and facts
 
 
-PROFILE_FIELDS = (
-    "birth_date",
-    "sex",
-    "postcode",
-    "ecog",
-    "pregnancy_status",
-    "breastfeeding",
-    "history_confirmed_on",
-)
+PROFILE_FIELDS = ProfileForm.Meta.fields
+"""What a patient edits about themselves: the portal's profile form's fields, which also checks them."""
 
 
 class ProfileSerializer(serializers.ModelSerializer[PatientProfile]):
