@@ -214,11 +214,19 @@ def _candidate_transitioned_notify(*, event_id: int) -> None:
 @receiver(candidate_transitioned, dispatch_uid="transition_refreshes_enrolment_snapshot")
 def _refresh_snapshot(sender: object, candidate_id: int, **kwargs: Any) -> None:
     """Sponsors' enrolment figures follow each transition (this signal is sent after commit)."""
-    from recruitment.tasks import refresh_enrolment_snapshots
-
     trial_id = Candidate.objects.filter(pk=candidate_id).values_list("trial_id", flat=True).first()
     if trial_id is not None:
-        refresh_enrolment_snapshots.delay(trial_id)
+        _enqueue_snapshot_refresh(trial_id)
+
+
+def _enqueue_snapshot_refresh(trial_id: int) -> None:
+    from recruitment.tasks import refresh_enrolment_snapshots
+
+    try:
+        refresh_enrolment_snapshots.apply_async((trial_id,), ignore_result=True)
+    except KombuOperationalError:
+        # The transition is committed; the nightly snapshot run brings the sponsor's figures up to date.
+        log.warning("broker unreachable: enrolment snapshot of trial %s waits for the nightly run", trial_id)
 
 
 def _match_words(match: Match | None) -> str:
@@ -271,6 +279,19 @@ def _subject_code() -> str:
             return code
 
 
+def _waiting_profiles_lock(*, trial: Trial, patient_ids: Collection[int] | None) -> list[int]:
+    """Lock, in id order, the profiles of the patients the trial has new matches for, and return their ids.
+
+    Every take-up locks these before the trial row, as a consent withdrawal and a re-match lock the profile
+    first: with one lock order, a take-up and a withdrawal (or two take-ups) wait for each other, never
+    deadlock."""
+    waiting = {match.patient_id for match in matches_for_new_candidates(trial=trial, patient_ids=patient_ids)}
+    if not waiting:
+        return []
+    locked = PatientProfile.objects.select_for_update().filter(pk__in=waiting).order_by("pk")
+    return list(locked.values_list("pk", flat=True))
+
+
 def _candidates_take_up(
     *, trial: Trial, site_for: Callable[[Match], Site], patient_ids: Collection[int] | None
 ) -> list[Candidate]:
@@ -309,7 +330,10 @@ def candidates_create_for_site(*, trial: Trial, site: Site) -> list[Candidate]:
     """
     if not recruiting_trial_sites(trial_id=trial.pk).filter(site=site).exists():
         return []
-    return _candidates_take_up(trial=trial, site_for=lambda match: site, patient_ids=None)
+    locked = _waiting_profiles_lock(trial=trial, patient_ids=None)
+    if not locked:
+        return []
+    return _candidates_take_up(trial=trial, site_for=lambda match: site, patient_ids=locked)
 
 
 def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = None) -> list[Candidate]:
@@ -336,17 +360,9 @@ def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = No
         trial = Trial.objects.filter(pk=trial_id).first()
         if trial is None or not sites:
             return []
-        waiting = {
-            match.patient_id for match in matches_for_new_candidates(trial=trial, patient_ids=patient_ids)
-        }
-        if not waiting:
+        locked = _waiting_profiles_lock(trial=trial, patient_ids=patient_ids)
+        if not locked:
             return []
-        locked = list(
-            PatientProfile.objects.select_for_update()
-            .filter(pk__in=waiting)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
 
         def nearest(match: Match) -> Site:
             site, _ = nearest_site(match.patient, sites)

@@ -104,12 +104,32 @@ class WorkerProcess:
         self.process.wait(timeout=30)
 
 
+_workers: list[WorkerProcess] = []
+"""The session's worker, once a test has started it (tests that only write leave it running too)."""
+
+
 @pytest.fixture(scope="session")
 def celery_worker(real_services, tmp_path_factory) -> Iterator[WorkerProcess]:
     worker = WorkerProcess(tmp_path_factory.mktemp("celery-logs"))
     worker.start()
+    _workers.append(worker)
     yield worker
     worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _worker_done_before_the_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let the session's worker finish what a test queued (a re-match, a take-up, a snapshot refresh) before
+    the test's database is flushed: a task still writing then deadlocks the flush's TRUNCATE, and the next
+    test starts on the previous one's rows. Asking for the database fixture here tears this down first."""
+    if request.node.get_closest_marker("django_db") is not None:
+        request.getfixturevalue("_django_db_helper")
+    yield
+    for worker in _workers:
+        if worker.process is not None and worker.process.poll() is None:
+            from tests.services.reliability import queue_drained  # it imports this module
+
+            queue_drained(worker)
 
 
 @pytest.fixture
