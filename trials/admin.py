@@ -238,7 +238,11 @@ class ConsentDocumentAdmin(admin.ModelAdmin):
         # The user's model permission first; even with it, a published document is part of signed records.
         return super().has_delete_permission(request, obj) and (obj is None or not obj.is_published)
 
-    @admin.action(description="Publish the selected drafts (their text can no longer change)")
+    # Publishing changes the documents, so it asks for the change permission (without it the admin does not
+    # offer the action, nor run it when posted).
+    @admin.action(
+        description="Publish the selected drafts (their text can no longer change)", permissions=["change"]
+    )
     def publish(self, request: HttpRequest, queryset: QuerySet[ConsentDocument]) -> None:
         count = queryset.filter(published_at__isnull=True).update(published_at=timezone.now())
         self.message_user(request, f"{count} consent document(s) published.")
