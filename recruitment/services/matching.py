@@ -1,7 +1,6 @@
 """Writes for matches: idempotent upserts per patient, per trial and for everyone, and the hooks that
 queue a re-match after a profile or trial change commits."""
 
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from recruitment.matching import CohortVerdict, Session, TrialVerdict
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
@@ -42,10 +40,8 @@ from recruitment.selectors.matching import (
     trials_for_matching,
 )
 from recruitment.selectors.site import arm_enrolled_counts
-from recruitment.services.outbox import rematch_request_clear, rematch_request_record
+from recruitment.services.outbox import rematch_request_clear, rematch_request_record, task_send
 from trials.models import Trial
-
-log = logging.getLogger(__name__)
 
 _MATCH_FIELDS = ("verdict", "score", "criteria", "cohort", "to_settle")
 
@@ -343,21 +339,14 @@ def trial_changed(*, trial_id: int) -> None:
 def _enqueue_patient_rematch(profile_id: int) -> None:
     from recruitment.tasks import rematch_patient  # the tasks module imports this one
 
-    try:
-        # No result: the web request that queues it must not wait on the result store as well.
-        rematch_patient.apply_async((profile_id,), ignore_result=True)
-    except KombuOperationalError:
-        # The change is committed; the user must not see an error for it. The request row stays.
-        log.warning("broker unreachable: the re-match of profile %s waits for the drain", profile_id)
+    # The request row stays until the re-match runs.
+    task_send(rematch_patient, profile_id, recovered_by="the outbox drain")
 
 
 def _enqueue_trial_rematch(trial_id: int) -> None:
     from recruitment.tasks import rematch_trial
 
-    try:
-        rematch_trial.apply_async((trial_id,), ignore_result=True)
-    except KombuOperationalError:
-        log.warning("broker unreachable: trial %s is re-matched by the nightly full re-match", trial_id)
+    task_send(rematch_trial, trial_id, recovered_by="the nightly full re-match")
 
 
 @receiver(post_save, sender=PatientProfile, dispatch_uid="profile_saved_rematch")

@@ -1,12 +1,29 @@
 """Writes for the re-match outbox: record a re-match owed in the writer's transaction, clear it when done,
 and find the ones the broker never received."""
 
+import logging
 from datetime import timedelta
+from typing import Any
 
+from celery import Task
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from recruitment.models import PatientProfile
 from recruitment.models.outbox import RematchRequest
+
+log = logging.getLogger(__name__)
+
+
+def task_send(task: Task, *args: Any, recovered_by: str) -> None:
+    """Queue `task` from an after-commit hook. The change behind it is committed, so a broker that cannot take
+    the task must not turn into an error for the user: it is logged, and `recovered_by` (the periodic job that
+    finds the work in the database) does it later. No result is kept: the request must not wait on the
+    result store as well."""
+    try:
+        task.apply_async(args, ignore_result=True)
+    except KombuOperationalError:
+        log.warning("broker unreachable: %s%r waits for %s", task.name, args, recovered_by)
 
 
 def rematch_request_record(*, profile_id: int) -> None:

@@ -5,7 +5,6 @@ the state, the actor's role and site, saves with update_fields and appends a Can
 out only after commit. An open candidacy shows the patient's live match: `candidate_match_follow` moves it
 to the match a re-match left (or to none), with an event saying what changed."""
 
-import logging
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from django.db.models import F
 from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from recruitment.models import (
     OPEN_STATUSES,
@@ -47,9 +45,8 @@ from recruitment.selectors.site import (
     trials_with_take_up_owed,
 )
 from recruitment.services.consent import consent_withdrawn
+from recruitment.services.outbox import task_send
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial, TrialSite
-
-log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 """The role of changes made by the service itself (consent withdrawal), with no signed-in actor."""
@@ -222,11 +219,7 @@ def _refresh_snapshot(sender: object, candidate_id: int, **kwargs: Any) -> None:
 def _enqueue_snapshot_refresh(trial_id: int) -> None:
     from recruitment.tasks import refresh_enrolment_snapshots
 
-    try:
-        refresh_enrolment_snapshots.apply_async((trial_id,), ignore_result=True)
-    except KombuOperationalError:
-        # The transition is committed; the nightly snapshot run brings the sponsor's figures up to date.
-        log.warning("broker unreachable: enrolment snapshot of trial %s waits for the nightly run", trial_id)
+    task_send(refresh_enrolment_snapshots, trial_id, recovered_by="the nightly snapshot run")
 
 
 def _match_words(match: Match | None) -> str:
@@ -382,22 +375,14 @@ def candidates_take_up_owed() -> int:
 def _enqueue_take_up(trial_id: int, patient_ids: list[int] | None) -> None:
     from recruitment.tasks import take_up_candidates  # the tasks module imports this one
 
-    try:
-        take_up_candidates.apply_async((trial_id, patient_ids), ignore_result=True)
-    except KombuOperationalError:
-        # The change that owes the take-up is committed and the user must not see an error for it; the
-        # periodic `candidates_take_up_owed` finds the work in the database.
-        log.warning("broker unreachable: take-up for trial %s waits for the periodic sweep", trial_id)
+    task_send(take_up_candidates, trial_id, patient_ids, recovered_by="the periodic take-up sweep")
 
 
 def _enqueue_site_alerts(candidate_ids: list[int]) -> None:
     from recruitment.tasks import alert_site_staff
 
-    try:
-        alert_site_staff.apply_async((candidate_ids,), ignore_result=True)
-    except KombuOperationalError:
-        # The candidacies stand and the queue lists them; only the in-app alert (and its digest line) is lost.
-        log.warning("broker unreachable: no alert for new candidates %s", candidate_ids)
+    # Unsent, only the in-app alert (and its digest line) is lost: the candidacies stand in the queue.
+    task_send(alert_site_staff, candidate_ids, recovered_by="nothing (the queue lists the candidates)")
 
 
 def _take_up_after_commit(trial_id: int, patient_ids: list[int] | None = None) -> None:
