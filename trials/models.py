@@ -289,6 +289,14 @@ class EligibilityCriterion(models.Model):
             "several joined by '; '); blank = every cohort. Read by the parser, kept through curation."
         ),
     )
+    mentions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Phrases the parser recognised but could not code (nlp Criterion.mentions, atom dicts): shown to "
+            "curators as leads for a correction, never used in matching."
+        ),
+    )
     curated_tree = models.JSONField(null=True, blank=True, help_text="A curator's correction; wins when set.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PARSED)
     needs_review = models.BooleanField(

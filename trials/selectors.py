@@ -32,10 +32,12 @@ def trial_with_related() -> QuerySet[Trial]:
 
 @dataclass(frozen=True)
 class Segment:
-    """A piece of a criterion's text; `atom` is set where the parser read something there."""
+    """A piece of a criterion's text; `atom` is set where the parser read something there, and `mention`
+    where that something is a phrase it recognised but could not code."""
 
     text: str
     atom: dict[str, Any] | None = None
+    mention: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class CriterionView:
     criterion: EligibilityCriterion
     segments: list[Segment]
     atoms: list[dict[str, Any]]
+    mentions: list[dict[str, Any]]
     tree_json: str
 
 
@@ -53,17 +56,21 @@ def _atoms_of(tree: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [node_to_dict(atom) for atom in iter_atoms(node_from_dict(tree))]
 
 
-def _segments(source: str, start: int, end: int, atoms: list[dict[str, Any]]) -> list[Segment]:
-    """Cut the criterion's source text at its atoms' spans (original offsets) so a template can mark them."""
+def _segments(
+    source: str, start: int, end: int, atoms: list[dict[str, Any]], mentions: list[dict[str, Any]]
+) -> list[Segment]:
+    """Cut the criterion's source text at its atoms' and mentions' spans (original offsets) so a template can
+    mark them; where they overlap, the one that starts first (the longer at the same start) is marked."""
     segments: list[Segment] = []
     cursor = start
-    for atom in sorted(atoms, key=lambda a: (a["span"][0], -a["span"][1])):
+    marked = [(atom, False) for atom in atoms] + [(mention, True) for mention in mentions]
+    for atom, is_mention in sorted(marked, key=lambda m: (m[0]["span"][0], -m[0]["span"][1], m[1])):
         atom_start, atom_end = max(atom["span"][0], cursor), min(atom["span"][1], end)
         if atom_start >= atom_end:
             continue  # structured criteria and overlapping readings have no place of their own in the text
         if atom_start > cursor:
             segments.append(Segment(source[cursor:atom_start]))
-        segments.append(Segment(source[atom_start:atom_end], atom))
+        segments.append(Segment(source[atom_start:atom_end], atom, is_mention))
         cursor = atom_end
     if cursor < end:
         segments.append(Segment(source[cursor:end]))
@@ -84,11 +91,15 @@ def criteria_for_review(
     for criterion in criteria:
         tree = criterion.curated_tree if criterion.curated_tree is not None else criterion.parsed_tree
         atoms = _atoms_of(tree)
+        # The parser's uncoded phrases are leads for its own reading; a curator's tree replaces that reading.
+        mentions = criterion.mentions if criterion.curated_tree is None else []
         if criterion.span_end > criterion.span_start:
-            segments = _segments(trial.eligibility_text, criterion.span_start, criterion.span_end, atoms)
+            segments = _segments(
+                trial.eligibility_text, criterion.span_start, criterion.span_end, atoms, mentions
+            )
         else:
             segments = [Segment(criterion.text)]
-        views.append(CriterionView(criterion, segments, atoms, json.dumps(tree, indent=2)))
+        views.append(CriterionView(criterion, segments, atoms, mentions, json.dumps(tree, indent=2)))
     return views
 
 

@@ -382,6 +382,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                 continue  # the same criterion written twice in one trial is one criterion
             seen.add(key)
             tree = node_to_dict(criterion.tree)
+            mentions = [node_to_dict(atom) for atom in criterion.mentions]
             current = existing.get(key)
             if current is None:
                 EligibilityCriterion.objects.create(
@@ -393,6 +394,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                     span_start=criterion.span[0],
                     span_end=criterion.span[1],
                     parsed_tree=tree,
+                    mentions=mentions,
                     cohort=cohorts[key],
                     needs_review=_needs_review(criterion.tree),
                     parser_version=parsed.parser_version,
@@ -403,6 +405,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
             current.position = position
             current.span_start, current.span_end = criterion.span
             current.parsed_tree = tree
+            current.mentions = mentions
             # Where the criterion sits in the text, not its reading: re-read even when a curator corrected it.
             current.cohort = cohorts[key]
             current.parser_version = parsed.parser_version
@@ -419,6 +422,7 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
                     "span_start",
                     "span_end",
                     "parsed_tree",
+                    "mentions",
                     "cohort",
                     "parser_version",
                     "dictionary_version",

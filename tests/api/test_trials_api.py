@@ -77,6 +77,7 @@ def test_criteria_come_with_the_reading_the_matcher_uses(api, pat, parsed_trial)
     hepatitis = next(c for c in criteria if "hepatitis" in c["text"])
     assert hepatitis["section"] == "exclusion"
     assert hepatitis["effective_tree"] == hepatitis["parsed_tree"]
+    assert isinstance(hepatitis["mentions"], list)
 
 
 def test_cora_accepts_a_criterion_and_a_stale_second_review_gets_409(api, cora, parsed_trial):

@@ -219,3 +219,42 @@ def test_a_parser_upgrade_queues_every_trial_parsed_by_the_old_version(egfr_tria
     assert parse_outdated_trials() == 2
     assert selectors.trials_needing_parse() == []
     assert egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).count() == 2
+
+
+def test_parsing_keeps_the_phrases_it_recognised_but_could_not_code(egfr_trial):
+    diagnosis = criterion_with(egfr_trial, "Histologically confirmed")
+    texts = [mention["text"] for mention in diagnosis.mentions]
+    assert "Histologically" in texts
+    assert all(mention["type"] == "atom" and not mention["mapped"] for mention in diagnosis.mentions)
+    assert not any("Histologically" in atom["text"] for atom in _tree_atoms(diagnosis.parsed_tree))
+
+
+def test_the_review_page_marks_uncoded_phrases_apart_from_the_reading(client, egfr_trial, cora):
+    client.force_login(cora)
+    page = client.get(reverse("trials:criteria", args=[egfr_trial.nct_id])).content.decode()
+    assert '<mark class="mention" title="procedure, recognised but not coded">Histologically</mark>' in page
+    assert "Recognised but not coded" in page
+
+
+def test_a_curated_criterion_no_longer_offers_the_parsers_uncoded_phrases(client, egfr_trial, cora):
+    diagnosis = criterion_with(egfr_trial, "Histologically confirmed")
+    services.criterion_review(
+        criterion_id=diagnosis.pk,
+        actor=cora,
+        action="correct",
+        tree=diagnosis.parsed_tree,
+        revision=diagnosis.revision,
+    )
+    client.force_login(cora)
+    page = client.get(reverse("trials:criteria", args=[egfr_trial.nct_id])).content.decode()
+    assert 'class="mention"' not in page
+    assert "Recognised but not coded" not in page
+
+
+def _tree_atoms(tree):
+    if tree is None:
+        return []
+    if tree["type"] == "atom":
+        return [tree]
+    nested = [tree[key] for key in ("child", "main", "exception") if key in tree]
+    return [atom for node in [*nested, *tree.get("children", [])] for atom in _tree_atoms(node)]

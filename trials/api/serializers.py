@@ -62,11 +62,12 @@ class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
         model = EligibilityCriterion
         fields = [
             "id", "position", "section", "text", "cohort", "span_start", "span_end", "status", "needs_review",
-            "effective_tree", "parsed_tree", "curated_tree", "parser_version", "dictionary_version",
-            "revision", "curator_note", "reviewed_by", "reviewed_at",
+            "effective_tree", "parsed_tree", "mentions", "curated_tree", "parser_version",
+            "dictionary_version", "revision", "curator_note", "reviewed_by", "reviewed_at",
         ]  # fmt: skip
-        # Where the criterion sits in the trial's text: re-read by the parser, never set through the API.
-        read_only_fields = ["cohort"]
+        # Where the criterion sits in the trial's text and what the parser saw there: re-read by the parser,
+        # never set through the API.
+        read_only_fields = ["cohort", "mentions"]
 
 
 class CriterionReviewInputSerializer(serializers.Serializer[None]):
