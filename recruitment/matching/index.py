@@ -186,16 +186,15 @@ class CandidateIndex:
     ) -> None:
         self.today = today
         self.requirements = {trial_id: trial_requirements(c) for trial_id, c in trials.items()}
-        self.always: set[int] = set()
-        self._by_key: dict[Key, set[int]] = defaultdict(set)
+        self.always = {trial_id for trial_id, requirements in self.requirements.items() if not requirements}
+        self._all_trials = set(self.requirements)
+        # Trials share most requirements (age >= 18, ECOG 0-1, NSCLC): a patient is checked once against each
+        # distinct key and each distinct requirement, never once per trial.
+        self._trials_with: dict[Requirement, set[int]] = defaultdict(set)
         for trial_id, requirements in self.requirements.items():
-            if not requirements:
-                self.always.add(trial_id)
-                continue
-            # Indexed under its most selective requirement; the others are checked per candidate.
-            primary = min(requirements, key=_selectivity)
-            for key in primary:
-                self._by_key[key].add(trial_id)
+            for requirement in requirements:
+                self._trials_with[requirement].add(trial_id)
+        self._keys = frozenset(key for requirement in self._trials_with for key in requirement)
         self.patient_keys: dict[int, PatientKeys] = {}
         self._all_patients: set[int] = set()
         self._by_code: dict[str, set[int]] = defaultdict(set)
@@ -226,11 +225,15 @@ class CandidateIndex:
     def trials_for(self, facts: PatientFacts | PatientKeys) -> set[int]:
         """Ids of the trials the patient may match; every other trial would rate the patient ineligible."""
         keys = facts if isinstance(facts, PatientKeys) else PatientKeys.of(facts, self.today)
-        found = set(self.always)
-        for key, trial_ids in self._by_key.items():
-            if not keys.refutes(key):
-                found.update(t for t in trial_ids if keys.admits(self.requirements[t]))
-        return found
+        refuted = {key for key in self._keys if keys.refutes(key)}
+        if not refuted:
+            return set(self._all_trials)
+        # A trial is out when one of its requirements has every alternative refuted (`PatientKeys.admits`).
+        excluded: set[int] = set()
+        for requirement, trial_ids in self._trials_with.items():
+            if requirement <= refuted:
+                excluded |= trial_ids
+        return self._all_trials - excluded
 
     def patients_for(self, trial_id: int, criteria: Sequence[Criterion] | None = None) -> set[int]:
         """Ids of the indexed patients the trial may match."""
