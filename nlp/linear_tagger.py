@@ -43,7 +43,8 @@ _NEWLINE = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Chia puts entity boundaries between "18" and "years", "<" and "100", "x" and "ULN": words, numbers
 # (with their decimals) and single symbols are tokens.
 TOKEN = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|\S")
-_CACHE_LIMIT = 200_000
+# Distinct words kept scored (85 float32 each, so at most ~17 MB); past that the cache starts afresh.
+_CACHE_LIMIT = 50_000
 # How far O must lead every other tag for a token to be fixed as outside any entity before decoding; chosen
 # on the dev slice as the smallest margin that leaves its scores unchanged (see `LinearTagger._decode`).
 SURE_MARGIN = 200.0
