@@ -1,7 +1,7 @@
 """Train the parser's Chia entity tagger (`nlp.linear_tagger`) on the training split only.
 
     .venv/bin/python -m nlp.train_chia_tagger ../shared/data/chia_dev.zip            # ships the model
-    .venv/bin/python -m nlp.train_chia_tagger ../shared/data/chia_dev.zip --dev      # scores the dev slice
+    .venv/bin/python -m nlp.train_chia_tagger ../shared/data/chia_dev.zip --dev  # dev-slice scores only
 
 Held-out trials (`nlp.evaluation.is_held_out`) are never read. With `--dev` the dev slice of the training
 trials (`is_dev`) is left out of training and scored after every epoch; settings were chosen that way.
@@ -138,7 +138,7 @@ def _prediction(tagger: lt.LinearTagger, text: str) -> Prediction:
     return Prediction([PredictedEntity(s.type, s.start, s.end) for s in tagger.tag(text)])
 
 
-def train(zip_path: str, out: Path, epochs: int, min_count: int, dev: bool, seed: int = 0) -> None:
+def train(zip_path: str, out: Path | None, epochs: int, min_count: int, dev: bool, seed: int = 0) -> None:
     random.seed(seed)
     documents, _ = split(read_brat_zip(zip_path))
     dev_docs = [d for d in documents if is_dev(d.trial_id)] if dev else []
@@ -172,6 +172,8 @@ def train(zip_path: str, out: Path, epochs: int, min_count: int, dev: bool, seed
                 report.relaxed_micro.precision,
                 report.relaxed_micro.recall,
             )
+    if out is None:
+        return
     weights, transitions = trainer.averaged()
     # Features whose averaged weights are all (near) zero add nothing at run time.
     keep = np.abs(weights).max(axis=1) >= 1e-3
@@ -193,13 +195,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("zip_path")
-    parser.add_argument("--out", type=Path, default=lt.MODEL_PATH)
+    parser.add_argument(
+        "--out", type=Path, help=f"where to write the model (default {lt.MODEL_PATH}; none with --dev)"
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--min-count", type=int, default=2, help="keep features seen in this many tokens")
     parser.add_argument("--dev", action="store_true", help="leave the dev slice out and score it each epoch")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    train(args.zip_path, args.out, args.epochs, args.min_count, args.dev)
+    # A model trained without the dev slice must never replace the shipped one by accident.
+    out = args.out if args.out is not None or args.dev else lt.MODEL_PATH
+    train(args.zip_path, out, args.epochs, args.min_count, args.dev)
 
 
 if __name__ == "__main__":
