@@ -1,5 +1,7 @@
 """The linear Chia tagger the parser runs, and its entities as Criterion.mentions."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -46,26 +48,32 @@ def test_decoding_never_starts_an_entity_inside_or_switches_type_mid_entity() ->
     assert all(_is_bio_valid(p) for p in paths)
 
 
-def test_viterbi_finds_the_best_path_of_each_line() -> None:
+def _brute_force(
+    emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> list[int]:
+    def total(path: tuple[int, ...]) -> float:
+        steps = sum(transitions[a, b] for a, b in itertools.pairwise(path))
+        return start[path[0]] + sum(emissions[i, t] for i, t in enumerate(path)) + steps + end[path[-1]]
+
+    return list(max(itertools.product(range(len(lt.TAGS)), repeat=len(emissions)), key=total))
+
+
+def test_viterbi_finds_the_best_path_of_each_row_of_any_length() -> None:
     rng = np.random.default_rng(1)
     transitions = lt.constrain(rng.normal(size=(len(lt.TAGS), len(lt.TAGS))).astype(np.float32))
-    emissions = rng.normal(size=(1, 3, len(lt.TAGS))).astype(np.float32)
-    start = np.array([-1e9 if t.startswith("I-") else 0.0 for t in lt.TAGS])
-    best = max(
-        (
-            start[a]
-            + emissions[0, 0, a]
-            + transitions[a, b]
-            + emissions[0, 1, b]
-            + transitions[b, c]
-            + emissions[0, 2, c],
-            [a, b, c],
-        )
-        for a in range(len(lt.TAGS))
-        for b in range(len(lt.TAGS))
-        for c in range(len(lt.TAGS))
-    )
-    assert lt.viterbi(emissions, transitions, [3]) == [best[1]]
+    lengths = [1, 2, 3, 1, 2]
+    emissions = rng.normal(size=(len(lengths), 3, len(lt.TAGS))).astype(np.float32)
+    starts = rng.normal(size=(len(lengths), len(lt.TAGS))).astype(np.float32)
+    ends = rng.normal(size=(len(lengths), len(lt.TAGS))).astype(np.float32)
+    expected = [
+        _brute_force(emissions[r, :n], transitions, starts[r], ends[r]) for r, n in enumerate(lengths)
+    ]
+    assert lt.viterbi(emissions, transitions, lengths, starts, ends) == expected
+    default_start = np.array([-1e9 if t.startswith("I-") else 0.0 for t in lt.TAGS])
+    no_end = np.zeros(len(lt.TAGS))
+    assert lt.viterbi(emissions[2:3], transitions, [3]) == [
+        _brute_force(emissions[2], transitions, default_start, no_end)
+    ]
 
 
 def test_a_stray_inside_tag_starts_an_entity_of_its_own_type() -> None:
