@@ -1,6 +1,7 @@
 """The linear Chia tagger the parser runs, and its entities as Criterion.mentions."""
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -51,11 +52,15 @@ def test_decoding_never_starts_an_entity_inside_or_switches_type_mid_entity() ->
 def _brute_force(
     emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> list[int]:
-    def total(path: tuple[int, ...]) -> float:
+    def total(path: Sequence[int]) -> float:
         steps = sum(transitions[a, b] for a, b in itertools.pairwise(path))
-        return start[path[0]] + sum(emissions[i, t] for i, t in enumerate(path)) + steps + end[path[-1]]
+        return float(
+            start[path[0]] + sum(emissions[i, t] for i, t in enumerate(path)) + steps + end[path[-1]]
+        )
 
-    return list(max(itertools.product(range(len(lt.TAGS)), repeat=len(emissions)), key=total))
+    paths: list[Sequence[int]] = list(itertools.product(range(len(lt.TAGS)), repeat=len(emissions)))
+    best = max(paths, key=total)
+    return list(best)
 
 
 def test_viterbi_finds_the_best_path_of_each_row_of_any_length() -> None:
