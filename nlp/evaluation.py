@@ -401,7 +401,17 @@ def parser_prediction(text: str) -> Prediction:
 
     prediction = Prediction()
     parts: set[PredictedEntity] = set()
-    for atom in parse_eligibility(text).recognised():
+    atoms = parse_eligibility(text).recognised()
+    # The tagger's mentions are already Chia-typed spans.
+    tagged = [
+        PredictedEntity(a.rule_id[len(_TAGGER_RULE) :], *a.span, a.assertion == "negated")
+        for a in atoms
+        if a.rule_id.startswith(_TAGGER_RULE)
+    ]
+    prediction.entities.extend(tagged)
+    for atom in atoms:
+        if atom.rule_id.startswith(_TAGGER_RULE):
+            continue
         if atom.window is not None and atom.window.span is not None:
             parts.add(PredictedEntity("Temporal", *atom.window.span))
         if atom.assertion_cue is not None:
@@ -418,9 +428,39 @@ def parser_prediction(text: str) -> Prediction:
             while head_end > start and text[head_end - 1] in " :,(":
                 head_end -= 1
             prediction.entities.append(PredictedEntity(chia_type, start, head_end, negated))
-            prediction.entities.append(PredictedEntity("Value", cut.start(), end))
-            prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
+            value = PredictedEntity("Value", cut.start(), end)
+            if not _overlaps_tagged(value, tagged):
+                prediction.entities.append(value)
+                prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
         else:
             prediction.entities.append(PredictedEntity(chia_type, start, end, negated))
+    # Where the tagger read a value, time or negation, its span stands for the one cut from an atom.
+    parts = {p for p in parts if not _overlaps_tagged(p, tagged)}
     prediction.entities.extend(sorted(parts, key=lambda p: (p.start, p.end, p.type)))
+    prediction.has_value.extend(_tagged_value_links(text, prediction))
     return prediction
+
+
+_TAGGER_RULE = "tagger."  # nlp.chia_mentions.RULE_PREFIX, kept literal so this module loads without numpy
+_VALUE_HEADS = frozenset({"Measurement", "Person", "Condition", "Procedure", "Drug"})
+
+
+def _overlaps_tagged(entity: PredictedEntity, tagged: Sequence[PredictedEntity]) -> bool:
+    return any(t.type == entity.type and t.start < entity.end and entity.start < t.end for t in tagged)
+
+
+def _tagged_value_links(text: str, prediction: Prediction) -> list[tuple[int, int]]:
+    """Each Value not yet attached goes to the nearest entity that can carry one, before it on its line."""
+    attached = {v for _, v in prediction.has_value}
+    links = []
+    for v, value in enumerate(prediction.entities):
+        if value.type != "Value" or v in attached:
+            continue
+        heads = [
+            (e.end, i)
+            for i, e in enumerate(prediction.entities)
+            if e.type in _VALUE_HEADS and e.end <= value.start and "\n" not in text[e.end : value.start]
+        ]
+        if heads:
+            links.append((max(heads)[1], v))
+    return links

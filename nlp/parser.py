@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
 from nlp import extract
 from nlp.assertion import Cue, EligibilityContext
+from nlp.chia_mentions import add_mentions
 from nlp.extract import Found
 from nlp.model import (
     And,
@@ -630,6 +631,8 @@ def parse_eligibility(
     ]
     builder = _Builder(norm, found, assertions, context, cues)
     criteria = _structured(minimum_age, maximum_age, sex) + [builder.criterion(item) for item in roots]
+    # Chia tagger hook (nlp.chia_mentions): its entities join the mentions where no atom reads the words.
+    criteria = add_mentions(text, criteria)
     versions = manifest()
     return ParsedEligibility(
         criteria=criteria,

@@ -14,12 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from nlp import parse_eligibility
+from nlp import linear_tagger, parse_eligibility
 from nlp.chia_tagger import MODEL_DIR, load_tagger, tag
 from nlp.evaluation import (
     HELD_OUT_MODULUS,
     PRF,
     SCORED_TYPES,
+    PredictedEntity,
+    Prediction,
     Timing,
     iter_ctgov_criteria,
     parser_prediction,
@@ -91,11 +93,26 @@ class Command(BaseCommand):
         self.stdout.write(
             "anchors: BiLSTM-CRF 0.72 relaxed / 0.37 strict; transformer 0.62 strict; Criteria2Query 0.795"
         )
+        linear = linear_tagger.load()
+        linear_report = score(
+            held_out,
+            {
+                doc.name: Prediction([PredictedEntity(s.type, s.start, s.end) for s in linear.tag(doc.text)])
+                for doc in held_out
+            },
+        )
+        self.stdout.write("")
+        self.stdout.write(
+            f"the parser's linear tagger alone ({linear_tagger.MODEL_PATH}, "
+            f"{linear_tagger.MODEL_PATH.stat().st_size / 1e6:.1f} MB), no atoms"
+        )
+        self.stdout.write(_row("micro", linear_report.strict_micro, linear_report.relaxed_micro))
         parser_report = score(held_out, {doc.name: parser_prediction(doc.text) for doc in held_out})
         self.stdout.write("")
         self.stdout.write(
             "the product's parser (parse_eligibility) on the same held-out sections, atoms mapped to "
-            "Chia types (time windows as Temporal, assertion cue words as Negation or Temporal)"
+            "Chia types (time windows as Temporal, assertion cue words as Negation or Temporal) and the "
+            "tagger's mentions with their own types"
         )
         self.stdout.write(
             f"{'type':<12} {'strict P':>6} {'R':>6} {'F1':>6}   {'relax P':>6} {'R':>6} {'F1':>6} {'gold':>6}"
@@ -115,6 +132,11 @@ class Command(BaseCommand):
         self._timing(
             "parse_eligibility, all Chia text",
             throughput([d.text for d in documents], parse_eligibility, repeats),
+            repeats,
+        )
+        self._timing(
+            "linear tagger alone (inside parse_eligibility), all Chia text",
+            throughput([d.text for d in documents], linear.tag, repeats),
             repeats,
         )
         self._timing(

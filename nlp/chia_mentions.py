@@ -1,0 +1,86 @@
+"""The Chia tagger's entities as `Criterion.mentions`: typed spans a curator sees beside the coded atoms.
+
+They never become matching questions (mentions stay out of the criteria trees), and the parser's own
+readings win: a tagged condition, drug, procedure, measurement or person is dropped where it overlaps an
+atom, an atom's time window or the cue that decided an atom's assertion.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import replace
+
+from nlp import linear_tagger
+from nlp.model import Atom, AtomKind, Criterion, iter_atoms
+
+RULE_PREFIX = "tagger."
+# Values, time expressions and negation words are no atom's own reading (the parser keeps them as an atom's
+# value, window or assertion cue), so the tagger's spans of these types are kept beside the atoms.
+READ_BY_TAGGER = frozenset({"Value", "Temporal", "Negation"})
+_KIND: dict[str, AtomKind] = {
+    "Condition": "condition",
+    "Drug": "therapy",
+    "Procedure": "procedure",
+    "Person": "demographic",
+}
+# Chia links most negation cues to an entity a few words later, within the clause.
+_NEGATION_REACH = 40
+_CLAUSE_BREAK = re.compile(r"[;:.]")
+_CONFIDENCE = 0.5
+
+
+def _occupied(criterion: Criterion) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for atom in [*iter_atoms(criterion.tree), *criterion.mentions]:
+        spans.append(atom.span)
+        if atom.window is not None and atom.window.span is not None:
+            spans.append(atom.window.span)
+        if atom.assertion_cue is not None:
+            spans.append(atom.assertion_cue)
+    return spans
+
+
+def _negated(text: str, span: linear_tagger.TaggedSpan, cues: Sequence[linear_tagger.TaggedSpan]) -> bool:
+    return any(
+        cue.end <= span.start
+        and span.start - cue.end <= _NEGATION_REACH
+        and not _CLAUSE_BREAK.search(text, cue.end, span.start)
+        for cue in cues
+    )
+
+
+def add_mentions(text: str, criteria: list[Criterion]) -> list[Criterion]:
+    """`criteria` with the tagger's entities inside each criterion's span added to its mentions."""
+    if not any(c.span[1] > c.span[0] for c in criteria):
+        return criteria
+    tagged = linear_tagger.load().tag(text)  # in text order
+    starts = [s.start for s in tagged]
+    cues = [s for s in tagged if s.type == "Negation"]
+    result: list[Criterion] = []
+    for criterion in criteria:
+        start, end = criterion.span
+        first = bisect_left(starts, start)
+        inside = [s for s in tagged[first : bisect_left(starts, end, first)] if s.end <= end]
+        if not inside:
+            result.append(criterion)
+            continue
+        occupied = _occupied(criterion)
+        mentions = [
+            Atom(
+                _KIND.get(s.type, "other"),
+                text[s.start : s.end],
+                (s.start, s.end),
+                RULE_PREFIX + s.type,
+                _CONFIDENCE,
+                checkable=False,
+                assertion="negated" if s.type != "Negation" and _negated(text, s, cues) else "present",
+            )
+            for s in inside
+            if s.type in READ_BY_TAGGER or not any(s.start < b and a < s.end for a, b in occupied)
+        ]
+        result.append(
+            replace(criterion, mentions=(*criterion.mentions, *mentions)) if mentions else criterion
+        )
+    return result

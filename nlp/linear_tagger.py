@@ -1,0 +1,288 @@
+"""A fast Chia-style entity tagger: an averaged structured perceptron over words, run inside the parser.
+
+Why linear: the spaCy CNN tagger (`nlp.chia_tagger`) reads ~950 lines per CPU-second, seven times too slow to
+run inside `parse_eligibility`. A linear model over cached per-word features costs a dictionary lookup per
+token, a few numpy operations per text and one Viterbi step per token of the text's longest line: about
+13,000 Chia lines per CPU-second alone, which still takes the parser from ~6,400 to ~3,800 on Chia's short
+sections (docs/benchmarks.md).
+
+How it stays fast: a token's score for each tag is the sum, over the five words in its window, of that
+word's contribution at that position. A word's contribution depends on the word alone, so it is computed
+once per distinct word and cached; a text is scored by stacking cached rows and adding shifted copies, and
+all its lines are decoded together by a Viterbi over BIO tags (an I- tag only continues its own entity).
+
+Trained by `python -m nlp.train_chia_tagger` on Chia's training split only; the weights ship in
+`nlp/data/chia_tagger/model.npz`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+MODEL_PATH = Path(__file__).parent / "data" / "chia_tagger" / "model.npz"
+
+ENTITY_TYPES: tuple[str, ...] = (
+    "Condition",
+    "Drug",
+    "Procedure",
+    "Measurement",
+    "Value",
+    "Temporal",
+    "Negation",
+    "Person",
+)
+TAGS: tuple[str, ...] = ("O", *(f"{p}-{t}" for t in ENTITY_TYPES for p in ("B", "I")))
+WINDOW = 2  # words either side
+# Line breaks as str.splitlines (which the training script uses) knows them.
+_NEWLINE = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Chia puts entity boundaries between "18" and "years", "<" and "100", "x" and "ULN": words, numbers
+# (with their decimals) and single symbols are tokens.
+TOKEN = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|\S")
+# Distinct words kept scored (85 float32 each, so at most ~17 MB); past that the cache starts afresh.
+_CACHE_LIMIT = 50_000
+# How far O must lead every other tag for a token to be fixed as outside any entity before decoding; chosen
+# on the dev slice as the smallest margin that leaves its scores unchanged (see `LinearTagger._decode`).
+SURE_MARGIN = 200.0
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class TaggedSpan:
+    type: str
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each token; the training script and `LinearTagger.tag` cut text the same way."""
+    return [(m.start(), m.end()) for m in TOKEN.finditer(text)]
+
+
+def _shape(word: str) -> str:
+    shape = re.sub(r"[A-Z]+", "A", re.sub(r"[a-z]+", "a", re.sub(r"\d+", "0", word)))
+    return shape[:4]
+
+
+def word_features(word: str, gazetteer: dict[str, tuple[str, ...]]) -> dict[int, list[str]]:
+    """The features a word contributes at each window position (0 is the token itself).
+
+    Only the word itself is seen two positions away; its spelling, shape and gazetteer kinds reach one
+    position either side, where they mark the start or end of a phrase.
+    """
+    lower = word.lower()
+    near = [f"w={lower}", f"s3={lower[-3:]}", f"sh={_shape(word)}"]
+    near += [f"g={kind}" for kind in gazetteer.get(lower, ())]
+    own = [
+        *near,
+        "bias",
+        f"p3={lower[:3]}",
+        f"s2={lower[-2:]}",
+        f"p5={lower[:5]}",
+        f"cap={word[:1].isupper()}{word.isupper()}",
+    ]
+    far = [f"w={lower}"]
+    return {0: own, -1: near, 1: near, -2: far, 2: far}
+
+
+def feature_names(offset: int, features: Iterable[str]) -> Iterator[str]:
+    return (f"{offset}:{f}" for f in features)
+
+
+def constrain(transitions: Matrix) -> Matrix:
+    """Transition scores with the moves BIO forbids (an I- tag after anything but its own type) blocked."""
+    constrained = transitions.astype(np.float32)
+    for b, tag in enumerate(TAGS):
+        if tag.startswith("I-"):
+            for a, previous in enumerate(TAGS):
+                if previous[2:] != tag[2:]:
+                    constrained[a, b] = _BLOCKED
+    return constrained
+
+
+_BLOCKED = np.float32(-1e9)
+_START = np.array([_BLOCKED if t.startswith("I-") else 0.0 for t in TAGS], dtype=np.float32)
+
+
+def viterbi(
+    emissions: Matrix,
+    transitions: Matrix,
+    lengths: Sequence[int],
+    starts: Matrix | None = None,
+    ends: Matrix | None = None,
+) -> list[list[int]]:
+    """Best tag sequence of each row under `transitions` (see `constrain`), all rows stepped together.
+
+    `emissions` is (rows, longest row, tags), zero-padded past each row's end; `starts` and `ends` (rows,
+    tags) score a row's first and last tag (by default: a line, which cannot start inside an entity).
+    """
+    lines, longest, _ = emissions.shape
+    if longest == 0:
+        return [[] for _ in lengths]
+    ending: dict[int, list[int]] = {}
+    for line, length in enumerate(lengths):
+        ending.setdefault(length - 1, []).append(line)
+    score = emissions[:, 0] + (_START if starts is None else starts)
+    final = np.zeros_like(score) if ends is None else ends.astype(np.float32)
+    back = np.zeros((longest, lines, len(TAGS)), dtype=np.intp)
+    candidates = np.empty((lines, len(TAGS), len(TAGS)), dtype=np.float32)  # [line, tag, previous tag]
+    flat = candidates.reshape(-1)
+    # Where candidates[line, tag, 0] sits in `flat`; adding the best previous tag picks its score.
+    rows = np.arange(lines * len(TAGS)).reshape(lines, len(TAGS)) * len(TAGS)
+    incoming = np.ascontiguousarray(transitions.T)
+    # A few lines per step: numpy's per-call overhead is the cost, hence in-place buffers and argmax plus
+    # a gather instead of max (whose reduction over a small axis is slower than both).
+    for i in range(longest):
+        if i:
+            np.add(score[:, None, :], incoming, out=candidates)
+            best = back[i]
+            candidates.argmax(axis=2, out=best)
+            score = flat[rows + best]
+            score += emissions[:, i]
+        if i in ending:
+            final[ending[i]] += score[ending[i]]
+    paths: list[list[int]] = []
+    for line, tag in enumerate(final.argmax(axis=1).tolist()):
+        path = [tag]
+        for i in range(lengths[line] - 1, 0, -1):
+            tag = int(back[i, line, tag])
+            path.append(tag)
+        paths.append(path[::-1] if lengths[line] else [])
+    return paths
+
+
+_TYPE_OF = [t[2:] for t in TAGS]
+_CONTINUES = [t.startswith("I-") for t in TAGS]
+
+
+def spans_from_tags(token_spans: Sequence[tuple[int, int]], tags: Sequence[int]) -> list[TaggedSpan]:
+    """Entity spans of BIO tags; an I- tag that does not continue an entity of its type starts one."""
+    spans: list[TaggedSpan] = []
+    previous = -2
+    for i, tag in enumerate(tags):
+        if not tag:
+            continue
+        start, end = token_spans[i]
+        if _CONTINUES[tag] and previous == i - 1 and spans[-1].type == _TYPE_OF[tag]:
+            spans[-1] = TaggedSpan(spans[-1].type, spans[-1].start, end)
+        else:
+            spans.append(TaggedSpan(_TYPE_OF[tag], start, end))
+        previous = i
+    return spans
+
+
+class LinearTagger:
+    """Scores every token of a text from cached per-word rows, then decodes all its lines at once."""
+
+    def __init__(
+        self,
+        features: Sequence[str],
+        weights: Matrix,
+        transitions: Matrix,
+        gazetteer: dict[str, tuple[str, ...]],
+    ) -> None:
+        self.index = {name: i for i, name in enumerate(features)}
+        self.weights = weights.astype(np.float32)
+        self.transitions = constrain(transitions)
+        self.gazetteer = gazetteer
+        # Row 0 is the padding between lines, which adds nothing.
+        self._row_of: dict[str, int] = {}
+        self._rows = np.zeros((1024, 2 * WINDOW + 1, len(TAGS)), dtype=np.float32)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> LinearTagger:
+        with np.load(path, allow_pickle=False) as data:
+            gazetteer = {
+                str(word): tuple(str(kinds).split("|"))
+                for word, kinds in zip(data["gazetteer_words"], data["gazetteer_kinds"], strict=True)
+            }
+            return cls([str(f) for f in data["features"]], data["weights"], data["transitions"], gazetteer)
+
+    def word_rows(self, word: str) -> Matrix:
+        """(window positions, tags): row WINDOW + k is what `word` adds to the token k places before it."""
+        rows = np.zeros((2 * WINDOW + 1, len(TAGS)), dtype=np.float32)
+        for offset, features in word_features(word, self.gazetteer).items():
+            ids = [self.index[n] for n in feature_names(offset, features) if n in self.index]
+            if ids:
+                rows[WINDOW + offset] = self.weights[ids].sum(axis=0)
+        return rows
+
+    def _row(self, word: str) -> int:
+        row = self._row_of.get(word)
+        if row is None:
+            if len(self._row_of) + 1 >= _CACHE_LIMIT:
+                self._row_of.clear()
+            row = len(self._row_of) + 1
+            if row >= len(self._rows):
+                grown = np.zeros((2 * len(self._rows), *self._rows.shape[1:]), dtype=np.float32)
+                grown[: len(self._rows)] = self._rows
+                self._rows = grown
+            self._rows[row] = self.word_rows(word)
+            self._row_of[word] = row
+        return row
+
+    def tag(self, text: str) -> list[TaggedSpan]:
+        """Entity spans of a whole text, each within one line, in the text's offsets."""
+        found = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+        if not found:
+            return []
+        starts = np.fromiter((f[0] for f in found), dtype=np.intp, count=len(found))
+        newlines = np.fromiter((m.start() for m in _NEWLINE.finditer(text)), dtype=np.intp)
+        line_of = np.searchsorted(newlines, starts)
+        # Renumber the lines that have tokens 0, 1, 2...; each is followed by WINDOW padding tokens.
+        new_line = np.empty(len(found), dtype=bool)
+        new_line[0] = True
+        new_line[1:] = line_of[1:] != line_of[:-1]
+        rank = np.cumsum(new_line) - 1
+        padded_at = np.arange(len(found)) + WINDOW * (rank + 1)
+        padded = np.zeros(padded_at[-1] + WINDOW + 1, dtype=np.intp)
+        padded[padded_at] = [self._row(f[2]) for f in found]
+        stacked = self._rows[padded]  # (padded tokens, window positions, tags)
+        n = len(padded) - 2 * WINDOW
+        total = stacked[0:n, 0].copy()
+        for position in range(1, 2 * WINDOW + 1):
+            # Row `position` of a word is what it adds to the token `position - WINDOW` places before it.
+            total += stacked[position : position + n, position]
+        emitted = total[padded_at - WINDOW]
+        return spans_from_tags([(f[0], f[1]) for f in found], self._decode(emitted, new_line))
+
+    def _decode(self, emitted: Matrix, new_line: npt.NDArray[np.bool_]) -> list[int]:
+        """Tags of all tokens (`new_line` marks each line's first token).
+
+        Viterbi steps cost about as much for one line as for many, so its cost follows the longest line.
+        Tokens that are outside any entity beyond doubt (O ahead of every other tag by SURE_MARGIN) are
+        fixed first, and only the runs between them are decoded, each scored as the O beside it would be.
+        """
+        count = len(emitted)
+        sure = emitted[:, 0] - emitted[:, 1:].max(axis=1) > SURE_MARGIN
+        tags = np.zeros(count, dtype=np.intp)
+        unsure = np.flatnonzero(~sure)
+        if not len(unsure):
+            return tags.tolist()
+        continues = np.zeros(count, dtype=bool)
+        continues[1:] = ~sure[:-1] & ~new_line[1:]
+        opens = ~sure & ~continues
+        run = np.cumsum(opens)[unsure] - 1
+        first = np.flatnonzero(opens)
+        lengths = np.bincount(run)
+        after_o = (first > 0) & ~new_line[first] & sure[np.maximum(first - 1, 0)]
+        following = np.minimum(first + lengths, count - 1)
+        before_o = (first + lengths < count) & ~new_line[following] & sure[following]
+        starts = np.where(after_o[:, None], self.transitions[0][None], _START[None]).astype(np.float32)
+        ends = np.where(before_o[:, None], self.transitions[:, 0][None], 0.0).astype(np.float32)
+        emissions = np.zeros((len(first), int(lengths.max()), len(TAGS)), dtype=np.float32)
+        emissions[run, unsure - first[run]] = emitted[unsure]
+        paths = viterbi(emissions, self.transitions, lengths.tolist(), starts, ends)
+        tags[unsure] = [t for path in paths for t in path]
+        return tags.tolist()
+
+
+@lru_cache(maxsize=1)
+def load() -> LinearTagger:
+    return LinearTagger.load()
