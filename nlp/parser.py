@@ -111,6 +111,22 @@ _ASSESSED_BY = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
+# Words that narrow a condition to a state no profile records ("uncontrolled hypertension", "clinically
+# unstable sickle cell anemia", "resistant or refractory lymphoma", "no other liver disease"): up to two
+# words may stand between the qualifier and the condition ("active fungal infection").
+_QUALIFIER = re.compile(
+    r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
+    r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
+    r"|life-threatening|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    re.IGNORECASE,
+)
+# The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
+# therapy for pancreatic cancer", "radiotherapy to treat the tumour".
+_INDICATION = re.compile(
+    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
+)
+# The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
+_SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
 _LIST_GAP = re.compile(
@@ -306,9 +322,8 @@ class _Builder:
             return self.leaf(item, scope)
         header = self.norm.text[item.start : item.end]
         # A header's own condition must be something linked or read by a rule, not a lexicon phrase.
-        indices = [
-            i for i in self._indices(item.start, item.end) if not self.found[i].rule_id.startswith("lexicon.")
-        ]
+        every = self._indices(item.start, item.end)
+        indices = [i for i in every if not self.found[i].rule_id.startswith("lexicon.")]
         passed = self.context.trailing(header)
         if passed is not None:
             category, cue = passed
@@ -342,7 +357,9 @@ class _Builder:
             body = Not(body)
         if not indices:
             return body
-        head = self.combine(indices, item.section, _Scope(in_exception=scope.in_exception))
+        # The header's lexicon phrases still join its list ("AML, acute lymphocytic leukemia, myelodysplasia,
+        # or lymphoma" is one Or); criterion() drops them from the tree afterwards.
+        head = self.combine(every, item.section, _Scope(in_exception=scope.in_exception))
         if exception:
             # "Patients with brain metastases are eligible if:" inside the exclusions, or "History of other
             # malignancy, with the following exceptions:" (any one of them is enough).
@@ -356,6 +373,10 @@ class _Builder:
         """Whether the header names whom its sub-items bind: the condition comes before "must" ("Women of
         childbearing potential must:") or after a leading "if" ("If of childbearing potential, must:"), not
         after the verb ("Patients must have measurable disease, defined as:" defines, it binds no one)."""
+        if indices and all(self.found[i].rule_id.startswith("demographic.age") for i in indices):
+            # An age band over its own sub-items ("Age 65-70 years:" then "Under 65 years:", each with its
+            # own limits) says whom they bind, not an age every patient must have.
+            return True
         keyword = _CONDITIONAL_HEADER.search(header)
         if keyword is None or not indices:
             return False
@@ -532,9 +553,47 @@ class _Builder:
                 concept=requirement,
             )
             node = Or((Not(atom), needed))
+        qualifier = self._qualifier(index, section, assertion)
+        if qualifier is not None:
+            # The patient may have the condition without being in the state the text asks about: the
+            # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
+            node = And((node, qualifier))
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
+        """What narrows a diagnosis beyond what a profile records, as an atom no profile answers; None when
+        the condition stands bare. Three readings: a qualifier just before it ("uncontrolled" in
+        "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
+        cancer" asks about the chemotherapy); a negated bare "tumour" or "carcinoma" among inclusion criteria
+        ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another tumour or its
+        extent, never the patient's recorded cancer as such."""
+        found = self.found[index]
+        concept = found.concept
+        if found.kind != "condition" or concept is None or concept.system != "diagnosis":
+            return None
+        previous = self.found[index - 1] if index else None
+        if (
+            previous is not None
+            and previous.kind in ("therapy", "procedure")
+            and _INDICATION.match(self.norm.text, previous.end, found.start)
+        ):
+            return self._unanswerable(previous.start, found.end)
+        if concept.code == "cancer" and section == "inclusion" and assertion == "negated":
+            return self._unanswerable(found.start, found.end)
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start, previous.end if previous else 0)
+        match = _QUALIFIER.search(self.norm.text, start, found.start)
+        if match is None:
+            return None
+        if match.group(0).lower().startswith("other") and concept.code in _SECOND_CANCER_CODES:
+            return None
+        return self._unanswerable(match.start(), found.end)
+
+    def _unanswerable(self, start: int, end: int) -> Atom:
+        text, span = self._original(start, end)
+        return Atom("other", text, span, "condition.qualifier", 0.5, checkable=False, mapped=False)
 
     def _same_line(self, a: int, b: int) -> bool:
         low, high = min(a, b), max(a, b)
@@ -572,8 +631,19 @@ class _Scope:
     window: TimeWindow | None = None  # the header's time window, for sub-items that state none
 
 
+# Names the vocabulary does not know, listed between two it does: "Acute myeloid leukemia, acute
+# lymphocytic leukemia, myelodysplasia, or lymphoma" is still one list of alternatives.
+_UNREAD_ALTERNATIVES = re.compile(
+    r"\s*,(?:\s*[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,3}\s*,)+\s*(?:or|and/or)\s+", re.I
+)
+# A list item's own first words before a term the vocabulary knows ("..., acute lymphocytic leukemia").
+_LISTED_WITH_WORDS = re.compile(r"\s*,\s*(?:[A-Za-z][\w'-]*\s+){1,3}")
+
+
 def _link(gap: str) -> str:
     """How two neighbouring atoms are joined: "or", "and", "list" (a bare comma) or "apart"."""
+    if _UNREAD_ALTERNATIVES.fullmatch(gap):
+        return "or"
     if re.search(r"[;.]", gap) or len(gap.split()) > 3:
         return "apart"
     if "and/or" in gap.lower():
@@ -582,6 +652,8 @@ def _link(gap: str) -> str:
         return "and"
     if _OR_LINK.search(gap):
         return "or"
+    if _LISTED_WITH_WORDS.fullmatch(gap):
+        return "list"
     return "list" if _LIST_GAP.match(gap) and len(gap) < 4 else "apart"
 
 

@@ -1,0 +1,92 @@
+"""Conditions narrowed by a qualifier, an indication or a list header, from real TREC CT 2021 trials."""
+
+import pytest
+
+from nlp import parse_eligibility
+from nlp.model import And, Atom, Not, Or
+
+
+def _qualifiers(text: str) -> list[str]:
+    return [a.text for a in parse_eligibility(text).atoms() if a.rule_id == "condition.qualifier"]
+
+
+@pytest.mark.parametrize(
+    ("text", "qualified"),
+    [
+        # NCT00001716
+        (
+            "Exclusion Criteria:\n- Clinically unstable sickle cell anemia\n",
+            "Clinically unstable sickle cell anemia",
+        ),
+        # NCT00003470
+        ("Cardiovascular:\n  -  No uncontrolled hypertension\n", "uncontrolled hypertension"),
+        # NCT00005985
+        ("No resistant or refractory lymphoma", "resistant or refractory lymphoma"),
+        # NCT00495586
+        ("Exclusion Criteria:\n- Severe COPD (FEV1<50%)\n", "Severe COPD"),
+        # NCT00006164
+        ("Exclusion Criteria:\n- No other liver disease.\n", "other liver disease"),
+        # NCT00005635
+        ("No prior chemotherapy for breast cancer metastases", "chemotherapy for breast cancer"),
+        # NCT00002542
+        ("No evidence of residual tumor in the axilla following dissection", "tumor"),
+    ],
+)
+def test_a_qualified_condition_carries_a_qualifier_no_profile_answers(text: str, qualified: str) -> None:
+    assert _qualifiers(text) == [qualified]
+    [atom] = [a for a in parse_eligibility(text).atoms() if a.rule_id == "condition.qualifier"]
+    assert atom.kind == "other"
+    assert not atom.checkable
+    assert atom.concept is None
+
+
+def test_the_qualifier_is_and_ed_with_the_condition_so_the_patient_without_it_still_fails() -> None:
+    [criterion] = parse_eligibility("Clinically unstable sickle cell anemia").criteria
+    assert isinstance(criterion.tree, And)
+    condition, qualifier = criterion.tree.children
+    assert isinstance(condition, Atom)
+    assert condition.concept is not None
+    assert condition.concept.code == "sickle_cell"
+    assert isinstance(qualifier, Atom)
+    assert qualifier.rule_id == "condition.qualifier"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sickle cell anemia",
+        "History of hypertension",
+        # the engine reads "other malignancy" as another cancer itself
+        "Exclusion Criteria:\n- No other malignancy\n",
+        # a negated bare tumour in the exclusions is left to the engine's second-malignancy reading
+        "Exclusion Criteria:\n- No tumor\n",
+    ],
+)
+def test_a_bare_condition_gets_no_qualifier(text: str) -> None:
+    assert _qualifiers(text) == []
+
+
+def test_names_the_vocabulary_lacks_do_not_break_a_list_of_alternatives() -> None:
+    # NCT00008307: "acute lymphocytic leukemia" and "myelodysplasia" link to nothing; the list was read as
+    # AML and lymphoma.
+    [criterion] = parse_eligibility(
+        "Acute myeloid leukemia, acute lymphocytic leukemia, myelodysplasia, or lymphoma"
+    ).criteria
+    assert isinstance(criterion.tree, Or)
+    assert {a.concept.code for a in criterion.tree.children if isinstance(a, Atom) and a.concept} == {
+        "aml",
+        "lymphoma",
+    }
+
+
+def test_an_age_band_header_binds_only_patients_of_that_age() -> None:
+    # NCT00005985
+    text = "Performance status:\n  -  Age 65-70 years:\n       -  Karnofsky 80-100%\n"
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, Or)
+    not_age, karnofsky = criterion.tree.children
+    assert isinstance(not_age, Not)
+    assert isinstance(not_age.child, Atom)
+    assert not_age.child.rule_id == "demographic.age"
+    assert isinstance(karnofsky, Atom)
+    assert karnofsky.kind == "performance_status"
