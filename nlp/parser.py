@@ -33,7 +33,7 @@ from nlp.model import (
     TimeWindow,
     iter_atoms,
 )
-from nlp.terminology import lexicon, link, link_exact, manifest, vocabulary
+from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import OR_GROUP, Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
@@ -117,7 +117,7 @@ _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _QUALIFIER = re.compile(
     r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
     r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
-    r"|life-threatening|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
@@ -125,6 +125,9 @@ _QUALIFIER = re.compile(
 _INDICATION = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
 )
+# "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
+# requirement. It must follow the atom within its clause and not be denied ("not allowed").
+_PERMITTED = re.compile(r"[^;.:]{0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
@@ -348,6 +351,7 @@ class _Builder:
             or listed_exceptions
             or (item.is_or_group(self.norm.text) and not exception)
             or OR_GROUP.search(header)
+            or (not exception and self._names_diagnoses(item.children))
         ):
             # "No history of any of the following:" excludes each one: none of them, not "not all of them".
             body = Or(children)
@@ -368,6 +372,35 @@ class _Builder:
             # "Women of childbearing potential must:": the sub-items bind only those the header names.
             return Or((Not(head), body))
         return And((head, body))
+
+    def _names_diagnoses(self, children: list[Item]) -> bool:
+        """Whether each sub-item opens with a different diagnosis, stated plainly: "Diseases to be
+        included:" over "CML chronic phase", "Acute lymphoblastic leukemia (ALL) in remission", ... lists
+        alternatives; no patient has them all."""
+        codes = set()
+        for child in children:
+            linked = [
+                i
+                for i in self._indices(child.start, child.end)
+                if not self.found[i].rule_id.startswith("lexicon.")
+            ]
+            if child.children:
+                return False
+            if not linked:
+                continue  # a name the vocabulary lacks ("Myeloproliferative syndromes") is one more choice
+            first = self.found[linked[0]]
+            concept = first.concept
+            if (
+                first.kind != "condition"
+                or concept is None
+                or concept.system != "diagnosis"
+                or self.assertions[linked[0]][0] != "present"
+            ):
+                return False
+            if concept.code in codes:
+                return False
+            codes.add(concept.code)
+        return len(codes) > 1
 
     def _conditional(self, header: str, offset: int, indices: list[int]) -> bool:
         """Whether the header names whom its sub-items bind: the condition comes before "must" ("Women of
@@ -471,6 +504,10 @@ class _Builder:
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
+            if link == "and" and _distinct_cancers(self.found[previous], self.found[current]):
+                # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma": no one is
+                # recruited for having two kinds of cancer, so the kinds are alternatives.
+                link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
                 run_says_or[-1] = run_says_or[-1] or link == "or"
@@ -515,13 +552,15 @@ class _Builder:
             ),
             scope.window if found.kind in _WINDOWED_KINDS else None,
         )
+        # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
+        permitted = assertion != "negated" and _PERMITTED.match(self.norm.text, found.end) is not None
         atom = Atom(
             kind=found.kind,
             text=found.display or text,
             span=span,
             rule_id=found.rule_id,
             confidence=found.confidence * (0.5 if review else 1.0),
-            checkable=found.checkable,
+            checkable=found.checkable and not permitted,
             mapped=found.concept is not None,
             concept=found.concept,
             comparator=found.comparator,
@@ -655,6 +694,23 @@ def _link(gap: str) -> str:
     if _LISTED_WITH_WORDS.fullmatch(gap):
         return "list"
     return "list" if _LIST_GAP.match(gap) and len(gap) < 4 else "apart"
+
+
+_CANCER_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
+
+
+def _distinct_cancers(first: Found, second: Found) -> bool:
+    """Two named kinds of cancer, neither a kind of the other ("lymphoma" and "myeloma", not "cancer" and
+    "breast cancer")."""
+    codes = []
+    for found in (first, second):
+        concept = found.concept
+        if found.kind != "condition" or concept is None or concept.system != "diagnosis":
+            return False
+        if concept.code in _CANCER_ROOTS or not any(is_a(concept.code, root) for root in _CANCER_ROOTS):
+            return False
+        codes.append(concept.code)
+    return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
 
 
 def _last_end(item: Item) -> int:

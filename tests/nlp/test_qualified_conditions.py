@@ -90,3 +90,76 @@ def test_an_age_band_header_binds_only_patients_of_that_age() -> None:
     assert not_age.child.rule_id == "demographic.age"
     assert isinstance(karnofsky, Atom)
     assert karnofsky.kind == "performance_status"
+
+
+@pytest.mark.parametrize(
+    ("text", "permitted"),
+    [
+        # NCT00002630
+        ("Radiotherapy: Prior radiotherapy allowed", "radiotherapy"),
+        # NCT00004165
+        ("Primary amyloidosis without subsequent multiple myeloma allowed", None),
+        # NCT00002569
+        ("Concurrent steroids allowed to control central nervous system (CNS) symptoms", "steroids"),
+    ],
+)
+def test_what_the_text_allows_is_not_required(text: str, permitted: str | None) -> None:
+    atoms = parse_eligibility(text).atoms()
+    if permitted is not None:
+        [atom] = [a for a in atoms if a.text == permitted]
+        assert not atom.checkable
+    # "without subsequent multiple myeloma allowed": denied, so still a requirement
+    negated = [a for a in atoms if a.assertion == "negated"]
+    assert all(a.checkable for a in negated)
+
+
+def test_what_the_text_does_not_allow_stays_a_requirement() -> None:
+    [atom] = parse_eligibility("Prior radiotherapy not allowed").atoms()
+    assert atom.checkable
+
+
+def test_an_organ_named_after_a_histology_links_the_cancer_of_that_organ() -> None:
+    # NCT00003782, NCT00003049
+    [breast] = parse_eligibility("Histologically confirmed invasive adenocarcinoma of the breast").atoms()
+    [pancreas] = parse_eligibility("Proven adenocarcinoma of the exocrine pancreas").atoms()
+    assert breast.concept is not None
+    assert breast.concept.code == "breast_cancer"
+    assert pancreas.concept is not None
+    assert pancreas.concept.code == "pancreatic_cancer"
+
+
+def test_two_kinds_of_cancer_joined_by_and_are_alternatives() -> None:
+    # NCT00006251
+    [criterion] = parse_eligibility(
+        "Patients with chronic lymphocytic leukemia (CLL) and multiple myeloma"
+    ).criteria
+    assert isinstance(criterion.tree, Or)
+
+
+def test_a_condition_and_its_comorbidity_joined_by_and_are_both_required() -> None:
+    [criterion] = parse_eligibility("Patients with type 2 diabetes and hypertension").criteria
+    assert isinstance(criterion.tree, And)
+
+
+def test_sub_items_each_naming_a_diagnosis_under_a_wrapped_header_are_alternatives() -> None:
+    # NCT00006251: the header's colon is on its second, hard-wrapped line.
+    text = (
+        "Inclusion Criteria:\n\n"
+        "  -  Patients < 75 years of age with other malignant diseases treatable by allogeneic bone\n"
+        "     marrow transplant; the following diseases are the likely candidates:\n\n"
+        "       -  Myelodysplastic syndromes\n\n"
+        "       -  Hodgkin's disease\n\n"
+        "       -  Renal cell carcinoma\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    # The header's age binds the list (Or(Not(age), list)); the list itself is one Or of the diseases.
+    assert isinstance(criterion.tree, Or)
+    diseases = criterion.tree.children[-1]
+    assert isinstance(diseases, Or)
+    assert len(diseases.children) == 3
+
+
+def test_sub_items_that_are_requirements_of_one_disease_stay_a_conjunction() -> None:
+    text = "Inclusion Criteria:\n- Disease characteristics:\n  - Breast cancer\n  - HER2 positive\n"
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, And)
