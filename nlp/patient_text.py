@@ -300,6 +300,15 @@ def _context() -> EligibilityContext:
     return context
 
 
+# A word right before a negated mention that makes it a kind of the linked concept ("alcoholic" in
+# "alcoholic liver disease"); function words and note cues ("no", "of", "denies", "any") do not.
+_SUBTYPE_WORD = re.compile(
+    r"\b(?!(?:no|not|of|or|and|nor|any|the|a|an|for|with|without|denies|denied|negative|history|evidence"
+    r"|signs?|symptoms?|known|prior|previous|personal|past|significant|other|free)\b)[a-z][a-z-]{2,}\s+$",
+    re.IGNORECASE,
+)
+
+
 def _assertion(raw: str, text: str, start: int, end: int) -> PatientAssertion:
     if _about_relative(text, start, end):
         return "family"
@@ -353,6 +362,14 @@ def _terms(text: str) -> Iterator[Finding]:
             assertions.get((span.start_char, span.end_char), "present"), text, span.start_char, span.end_char
         )
         kind = "condition" if expansion else _TERM_KINDS[span.label_]
+        if (
+            kind == "condition"
+            and assertion == "negated"
+            and _SUBTYPE_WORD.search(text, max(0, span.start_char - 40), span.start_char)
+        ):
+            # "no evidence of alcoholic liver disease" rules out a kind of liver disease, not liver disease:
+            # linked to the broader concept it would rule out the patient's viral hepatitis.
+            continue
         yield Finding(
             kind,
             span.text,

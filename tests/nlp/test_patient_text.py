@@ -250,3 +250,13 @@ def test_note_shorthand_for_common_conditions():
     # "HL" is Hodgkin lymphoma as often as hyperlipidaemia: not expanded
     ambiguous = extract_patient_facts("HL in remission.").of("condition")
     assert not any(f.rule_id.endswith(".abbreviation") for f in ambiguous)
+
+
+def test_a_negated_kind_of_disease_does_not_rule_out_the_disease() -> None:
+    # TREC 2021 topic 27: "no evidence of alcoholic liver disease" in a patient with chronic viral hepatitis.
+    patient = extract_patient_facts(
+        "There is no evidence of alcoholic liver disease or metabolic liver disease. He denies diabetes."
+    )
+    negated = {f.concept.code for f in patient.of("condition") if f.concept and f.assertion == "negated"}
+    assert "liver_disease" not in negated
+    assert "diabetes" in negated

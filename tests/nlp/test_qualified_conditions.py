@@ -163,3 +163,27 @@ def test_sub_items_that_are_requirements_of_one_disease_stay_a_conjunction() -> 
     text = "Inclusion Criteria:\n- Disease characteristics:\n  - Breast cancer\n  - HER2 positive\n"
     [criterion] = parse_eligibility(text).criteria
     assert isinstance(criterion.tree, And)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT00002104
+        "Patients must be hospitalized men aged 18-65 and postmenopausal women to age 65.",
+        # NCT00001909
+        "Agreement to use medically accepted contraception throughout the study, if sexually active, except "
+        "females who are postmenopausal for greater than or equal to 2 years.",
+    ],
+)
+def test_sex_words_that_name_groups_or_exemptions_are_not_a_sex_requirement(text: str) -> None:
+    assert [a for a in parse_eligibility(text).atoms() if a.rule_id == "demographic.sex"] == []
+
+
+def test_a_sex_word_alone_is_still_a_sex_requirement() -> None:
+    [atom] = [
+        a
+        for a in parse_eligibility("Postmenopausal women aged 50 or over").atoms()
+        if a.kind == "demographic" and a.rule_id == "demographic.sex"
+    ]
+    assert atom.concept is not None
+    assert atom.concept.label == "female"
