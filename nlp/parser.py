@@ -111,6 +111,7 @@ _ASSESSED_BY = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
+_WORD = re.compile(r"[A-Za-z]{3}")
 # Words that narrow a condition to a state no profile records ("uncontrolled hypertension", "clinically
 # unstable sickle cell anemia", "resistant or refractory lymphoma", "no other liver disease"): up to two
 # words may stand between the qualifier and the condition ("active fungal infection").
@@ -435,9 +436,19 @@ class _Builder:
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
-        if cut is None or not main:
+        unread_main = item.section == "exclusion" and _WORD.search(
+            self.norm.text, item.start, cut or item.start
+        )
+        if cut is None or not (main or unread_main):
             return self.combine(indices, item.section, scope)
-        main_node = self.combine(main, item.section, scope)
+        if main:
+            main_node = self.combine(main, item.section, scope)
+        else:
+            # Excluded: "Previous therapy to the breast other than excisional biopsy", "Any disease other than
+            # multiple sclerosis that would better explain ...". The main clause names nothing linked, so it
+            # stays text for review; what follows the cue is still only an exception, never the reason.
+            main_text, main_span = self._original(item.start, cut)
+            main_node = Atom("other", main_text, main_span, "fallback.unparsed", 0.1, checkable=False)
         clause_text, clause_span = self._original(cut, item.end)
         about_cns = scope.about_cns or self._names_cns(main)
         exception_scope = replace(scope, in_exception=True)

@@ -3,7 +3,7 @@
 import pytest
 
 from nlp import parse_eligibility
-from nlp.model import And, Atom, Not, Or
+from nlp.model import And, Atom, Except, Not, Or
 
 
 def _qualifiers(text: str) -> list[str]:
@@ -187,3 +187,20 @@ def test_a_sex_word_alone_is_still_a_sex_requirement() -> None:
     ]
     assert atom.concept is not None
     assert atom.concept.label == "female"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT00001250
+        "Exclusion Criteria:\n- Previous therapy to the breast other than excisional biopsy.\n",
+        # NCT00461396
+        "Exclusion Criteria:\n- Any disease other than multiple sclerosis that would better explain the "
+        "patient's neurological signs and symptoms\n",
+    ],
+)
+def test_what_follows_other_than_is_an_exception_even_when_the_main_clause_is_unread(text: str) -> None:
+    [criterion] = parse_eligibility(text).criteria
+    assert isinstance(criterion.tree, Except)
+    assert isinstance(criterion.tree.main, Atom)
+    assert criterion.tree.main.rule_id == "fallback.unparsed"
