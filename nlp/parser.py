@@ -121,6 +121,13 @@ _QUALIFIER = re.compile(
     r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+# The kind, site or extent of a procedure ("excisional biopsy", "total hysterectomy", "pelvic irradiation"),
+# or a contraindication to it: a profile records the procedure, not these.
+_PROCEDURE_QUALIFIER = re.compile(
+    r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
+    r"|whole[- ]brain|major|extensive|contraindications?\s+to(?:\s+\w+)?)[\s,/-]*$",
+    re.IGNORECASE,
+)
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
@@ -613,17 +620,31 @@ class _Builder:
         return node
 
     def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
-        """What narrows a diagnosis beyond what a profile records, as an atom no profile answers; None when
-        the condition stands bare. Three readings: a qualifier just before it ("uncontrolled" in
+        """What narrows a diagnosis or procedure beyond what a profile records, as an atom no profile
+        answers; None when it stands bare. For a procedure: its kind, site or extent ("excisional biopsy",
+        "pelvic irradiation") or a contraindication to it. For a diagnosis, three readings: a qualifier just before it ("uncontrolled" in
         "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
         cancer" asks about the chemotherapy); a negated bare "tumour" or "carcinoma" among inclusion criteria
         ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another tumour or its
         extent, never the patient's recorded cancer as such."""
         found = self.found[index]
         concept = found.concept
+        # Lexicon phrases ("contraindications") are words of the qualifier, not atoms that bound it.
+        previous = next(
+            (
+                self.found[i]
+                for i in range(index - 1, -1, -1)
+                if not self.found[i].rule_id.startswith(LEXICON_PREFIX)
+            ),
+            None,
+        )
+        if found.kind == "procedure" and concept is not None:
+            line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+            start = max(found.start - 40, line_start, previous.end if previous else 0)
+            match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
+            return None if match is None else self._unanswerable(match.start(), found.end)
         if found.kind != "condition" or concept is None or concept.system != "diagnosis":
             return None
-        previous = self.found[index - 1] if index else None
         if (
             previous is not None
             and previous.kind in ("therapy", "procedure")

@@ -204,3 +204,24 @@ def test_what_follows_other_than_is_an_exception_even_when_the_main_clause_is_un
     assert isinstance(criterion.tree, Except)
     assert isinstance(criterion.tree.main, Atom)
     assert criterion.tree.main.rule_id == "fallback.unparsed"
+
+
+@pytest.mark.parametrize(
+    ("text", "qualified"),
+    [
+        # NCT00006110
+        ("No excisional biopsy", "excisional biopsy"),
+        # NCT00004091
+        ("Surgery: No prior total hysterectomy", "total hysterectomy"),
+        # NCT00001982
+        ("Patients must not have contraindications to liver biopsy", "contraindications to liver biopsy"),
+    ],
+)
+def test_a_procedure_of_a_kind_or_site_a_profile_does_not_record_is_unknown(
+    text: str, qualified: str
+) -> None:
+    assert _qualifiers(text) == [qualified]
+
+
+def test_a_bare_procedure_gets_no_qualifier() -> None:
+    assert _qualifiers("No prior biopsy") == []
