@@ -621,12 +621,14 @@ class _Builder:
 
     def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
         """What narrows a diagnosis or procedure beyond what a profile records, as an atom no profile
-        answers; None when it stands bare. For a procedure: its kind, site or extent ("excisional biopsy",
-        "pelvic irradiation") or a contraindication to it. For a diagnosis, three readings: a qualifier just before it ("uncontrolled" in
+        answers; None when it stands bare.
+
+        For a procedure: its kind, site or extent ("excisional biopsy", "pelvic irradiation") or a
+        contraindication to it. For a diagnosis: a qualifier just before it ("uncontrolled" in
         "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
-        cancer" asks about the chemotherapy); a negated bare "tumour" or "carcinoma" among inclusion criteria
-        ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another tumour or its
-        extent, never the patient's recorded cancer as such."""
+        cancer" asks about the chemotherapy); or, negated among inclusion criteria, a bare "tumour" or
+        "carcinoma" ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another
+        tumour or its extent, never the patient's recorded cancer as such."""
         found = self.found[index]
         concept = found.concept
         # Lexicon phrases ("contraindications") are words of the qualifier, not atoms that bound it.
