@@ -690,20 +690,20 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
     # without requiring the patient to be one: the pregnancy atom carries that meaning.
     both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)]
     mentions = list(_SEX.finditer(text))
-    # "hospitalized men aged 18-65 and postmenopausal women to age 65" names both sexes apart: a line that
-    # names each sex requires neither.
     lines_by_sex: dict[int, set[str]] = {}
     for m in mentions:
         lines_by_sex.setdefault(text.rfind("\n", 0, m.start()), set()).add(_sex_code(m.group("sex")))
     for m in mentions:
         if any(start <= m.start() < end for start, end in both):
             continue
-        if len(lines_by_sex[text.rfind("\n", 0, m.start())]) > 1:
-            continue
         if _PREGNANCY_TOPIC.search(_line_around(text, m.start(), m.end())):
             continue
-        if _EXEMPTED.search(text, max(0, m.start() - 40), m.start()):
-            continue  # "except females who are postmenopausal" names who is exempt, not who may enter
+        # The word still names a person, but it requires no sex when the line names each sex apart
+        # ("hospitalized men aged 18-65 and postmenopausal women to age 65") or when it says who is exempt
+        # ("except females who are postmenopausal").
+        required = len(lines_by_sex[text.rfind("\n", 0, m.start())]) == 1 and not _EXEMPTED.search(
+            text, max(0, m.start() - 40), m.start()
+        )
         yield Found(
             "demographic",
             m.start(),
@@ -711,6 +711,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             "demographic.sex",
             0.7,
             Concept("demographic", "sex", _sex_code(m.group("sex"))),
+            checkable=required,
         )
     wocbp_lines: set[int] = set()
     previous_end = -1

@@ -121,13 +121,16 @@ _QUALIFIER = re.compile(
     r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+_CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # The kind, site or extent of a procedure ("excisional biopsy", "total hysterectomy", "pelvic irradiation"),
 # or a contraindication to it: a profile records the procedure, not these.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
-    r"|whole[- ]brain|major|extensive|contraindications?\s+to(?:\s+\w+)?)[\s,/-]*$",
+    rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
+# "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
+_CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
@@ -644,6 +647,10 @@ class _Builder:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
+            return None if match is None else self._unanswerable(match.start(), found.end)
+        if found.kind == "therapy":
+            start = max(found.start - 60, previous.end if previous else 0)
+            match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
             return None if match is None else self._unanswerable(match.start(), found.end)
         if found.kind != "condition" or concept is None or concept.system != "diagnosis":
             return None

@@ -171,12 +171,14 @@ def test_sub_items_that_are_requirements_of_one_disease_stay_a_conjunction() -> 
         # NCT00002104
         "Patients must be hospitalized men aged 18-65 and postmenopausal women to age 65.",
         # NCT00001909
-        "Agreement to use medically accepted contraception throughout the study, if sexually active, except "
-        "females who are postmenopausal for greater than or equal to 2 years.",
+        "Agreement to use medically accepted contraception throughout the study, if sexually active,\n"
+        "except females who are postmenopausal for greater than or equal to 2 years.",
     ],
 )
 def test_sex_words_that_name_groups_or_exemptions_are_not_a_sex_requirement(text: str) -> None:
-    assert [a for a in parse_eligibility(text).atoms() if a.rule_id == "demographic.sex"] == []
+    sex_words = [a for a in parse_eligibility(text).atoms() if a.rule_id == "demographic.sex"]
+    assert sex_words
+    assert not any(a.checkable for a in sex_words)
 
 
 def test_a_sex_word_alone_is_still_a_sex_requirement() -> None:
@@ -185,6 +187,7 @@ def test_a_sex_word_alone_is_still_a_sex_requirement() -> None:
         for a in parse_eligibility("Postmenopausal women aged 50 or over").atoms()
         if a.kind == "demographic" and a.rule_id == "demographic.sex"
     ]
+    assert atom.checkable
     assert atom.concept is not None
     assert atom.concept.label == "female"
 
@@ -215,9 +218,14 @@ def test_what_follows_other_than_is_an_exception_even_when_the_main_clause_is_un
         ("Surgery: No prior total hysterectomy", "total hysterectomy"),
         # NCT00001982
         ("Patients must not have contraindications to liver biopsy", "contraindications to liver biopsy"),
+        # NCT00001854: a therapy, too
+        (
+            "Contraindications to the use of alpha interferon",
+            "Contraindications to the use of alpha interferon",
+        ),
     ],
 )
-def test_a_procedure_of_a_kind_or_site_a_profile_does_not_record_is_unknown(
+def test_a_procedure_of_a_kind_or_site_or_a_contraindicated_treatment_is_unknown(
     text: str, qualified: str
 ) -> None:
     assert _qualifiers(text) == [qualified]
