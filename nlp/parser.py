@@ -312,6 +312,8 @@ class _Builder:
         self.starts = [f.start for f in found]
         self.exception_cues = sorted(cue.start for cue in cues if cue.category == "exception")
         lowered = norm.text.lower()
+        # Most texts permit nothing: the per-atom permission search is skipped for them.
+        self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
         self.windows = (
             list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
         )
@@ -574,7 +576,11 @@ class _Builder:
             scope.window if found.kind in _WINDOWED_KINDS else None,
         )
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
-        permitted = assertion != "negated" and _PERMITTED.match(self.norm.text, found.end) is not None
+        permitted = (
+            self.permits
+            and assertion != "negated"
+            and _PERMITTED.match(self.norm.text, found.end) is not None
+        )
         atom = Atom(
             kind=found.kind,
             text=found.display or text,
@@ -634,6 +640,8 @@ class _Builder:
         tumour or its extent, never the patient's recorded cancer as such."""
         found = self.found[index]
         concept = found.concept
+        if concept is None or found.kind not in ("condition", "procedure", "therapy"):
+            return None
         # Lexicon phrases ("contraindications") are words of the qualifier, not atoms that bound it.
         previous = next(
             (
@@ -643,7 +651,7 @@ class _Builder:
             ),
             None,
         )
-        if found.kind == "procedure" and concept is not None:
+        if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
@@ -652,7 +660,7 @@ class _Builder:
             start = max(found.start - 60, previous.end if previous else 0)
             match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
             return None if match is None else self._unanswerable(match.start(), found.end)
-        if found.kind != "condition" or concept is None or concept.system != "diagnosis":
+        if concept.system != "diagnosis":
             return None
         if (
             previous is not None
