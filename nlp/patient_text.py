@@ -475,6 +475,17 @@ def _ecog(text: str) -> Iterator[Finding]:
             )
 
 
+# The noun "pregnancy" as the setting of another condition or as an event in the history, not a current
+# pregnancy: "Hypertension with pregnancy", "diabetes in pregnancy", "after an uncomplicated pregnancy",
+# "history of ... pregnancy", "pregnancy-induced hypertension".
+_PAST_PREGNANCY_BEFORE = re.compile(
+    r"(?:\b(?:with|in|during|of|after|previous|prior|past|last|earlier|uncomplicated"
+    r"|complicated)\s+|\bhistory\s+of\b[^.;\n]*)$",
+    re.IGNORECASE,
+)
+_PREGNANCY_RELATED_AFTER = re.compile(r"[\s-]*(?:induced|related|associated)\b", re.IGNORECASE)
+
+
 def _pregnancy(text: str) -> Iterator[Finding]:
     for m in _PREGNANT.finditer(text):
         if m.group("neg"):
@@ -484,9 +495,15 @@ def _pregnancy(text: str) -> Iterator[Finding]:
             continue
         if _about_relative(text, m.start(), m.end()):
             continue
+        noun = m.group(0).lower() == "pregnancy"
+        if noun and (
+            _PAST_PREGNANCY_BEFORE.search(text, max(0, m.start() - 30), m.start())
+            or _PREGNANCY_RELATED_AFTER.match(text, m.end())
+        ):
+            continue  # "Hypertension with pregnancy", "pregnancy-induced hypertension": a past pregnancy
         raw = _negated_here(text, m.start(), m.end())
         status = "not_pregnant" if raw else "pregnant"
-        confidence = 0.6 if m.group(0).lower() == "pregnancy" else 0.85
+        confidence = 0.6 if noun else 0.85
         yield _finding(text, "pregnancy", m.start(), m.end(), confidence, "patient.pregnancy", status=status)
 
 
