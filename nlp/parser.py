@@ -118,7 +118,8 @@ _WORD = re.compile(r"[A-Za-z]{3}")
 _QUALIFIER = re.compile(
     r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
     r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
-    r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|complications?"
+    r"|symptoms?|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"

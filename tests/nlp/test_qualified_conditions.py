@@ -30,6 +30,9 @@ def _qualifiers(text: str) -> list[str]:
         ("No prior chemotherapy for breast cancer metastases", "chemotherapy for breast cancer"),
         # NCT00002542
         ("No evidence of residual tumor in the axilla following dissection", "tumor"),
+        # NCT00006164, NCT00005985
+        ("Exclusion Criteria:\n- No major complications of cirrhosis.\n", "complications of cirrhosis"),
+        ("No symptoms of cardiac disease", "symptoms of cardiac disease"),
     ],
 )
 def test_a_qualified_condition_carries_a_qualifier_no_profile_answers(text: str, qualified: str) -> None:
