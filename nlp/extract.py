@@ -671,25 +671,47 @@ _PREGNANCY_TOPIC = re.compile(
 )
 
 
+_EXEMPTED = re.compile(r"\b(?:except|unless|other than|excluding)\s+(?:for\s+)?(?:[a-z-]+\s+){0,2}$", re.I)
+
+
 def _line_around(text: str, start: int, end: int) -> str:
     return text[
         text.rfind("\n", 0, start) + 1 : len(text) if text.find("\n", end) < 0 else text.find("\n", end)
     ]
 
 
+def _sex_code(word: str) -> str:
+    word = word.lower()
+    return "female" if "female" in word or "women" in word else "male"
+
+
 def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
     # "Men and women aged 18 or over" restricts no one, and "Women must not be pregnant" speaks of women
     # without requiring the patient to be one: the pregnancy atom carries that meaning.
     both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)]
-    for m in _SEX.finditer(text):
+    mentions = list(_SEX.finditer(text))
+    lines_by_sex: dict[int, set[str]] = {}
+    for m in mentions:
+        lines_by_sex.setdefault(text.rfind("\n", 0, m.start()), set()).add(_sex_code(m.group("sex")))
+    for m in mentions:
         if any(start <= m.start() < end for start, end in both):
             continue
         if _PREGNANCY_TOPIC.search(_line_around(text, m.start(), m.end())):
             continue
-        word = m.group("sex").lower()
-        code = "female" if "female" in word or "women" in word else "male"
+        # The word still names a person, but it requires no sex when the line names each sex apart
+        # ("hospitalized men aged 18-65 and postmenopausal women to age 65") or when it says who is exempt
+        # ("except females who are postmenopausal").
+        required = len(lines_by_sex[text.rfind("\n", 0, m.start())]) == 1 and not _EXEMPTED.search(
+            text, max(0, m.start() - 40), m.start()
+        )
         yield Found(
-            "demographic", m.start(), m.end(), "demographic.sex", 0.7, Concept("demographic", "sex", code)
+            "demographic",
+            m.start(),
+            m.end(),
+            "demographic.sex",
+            0.7,
+            Concept("demographic", "sex", _sex_code(m.group("sex"))),
+            checkable=required,
         )
     wocbp_lines: set[int] = set()
     previous_end = -1

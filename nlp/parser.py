@@ -34,7 +34,7 @@ from nlp.model import (
     TimeWindow,
     iter_atoms,
 )
-from nlp.terminology import lexicon, link, link_exact, manifest, vocabulary
+from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import OR_GROUP, Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
@@ -112,6 +112,37 @@ _ASSESSED_BY = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
+_WORD = re.compile(r"[A-Za-z]{3}")
+# Words that narrow a condition to a state no profile records ("uncontrolled hypertension", "clinically
+# unstable sickle cell anemia", "resistant or refractory lymphoma", "no other liver disease"): up to two
+# words may stand between the qualifier and the condition ("active fungal infection").
+_QUALIFIER = re.compile(
+    r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
+    r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
+    r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|complications?"
+    r"|symptoms?|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    re.IGNORECASE,
+)
+_CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
+# The kind, site or extent of a procedure ("excisional biopsy", "total hysterectomy", "pelvic irradiation"),
+# or a contraindication to it: a profile records the procedure, not these.
+_PROCEDURE_QUALIFIER = re.compile(
+    r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
+    rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
+    re.IGNORECASE,
+)
+# "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
+_CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
+# The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
+# therapy for pancreatic cancer", "radiotherapy to treat the tumour".
+_INDICATION = re.compile(
+    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
+)
+# "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
+# requirement. It must follow the atom within its clause and not be denied ("not allowed").
+_PERMITTED = re.compile(r"[^;.:]{0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I)
+# The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
+_SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
 _LIST_GAP = re.compile(
@@ -283,6 +314,8 @@ class _Builder:
         self.starts = [f.start for f in found]
         self.exception_cues = sorted(cue.start for cue in cues if cue.category == "exception")
         lowered = norm.text.lower()
+        # Most texts permit nothing: the per-atom permission search is skipped for them.
+        self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
         self.windows = (
             list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
         )
@@ -307,9 +340,8 @@ class _Builder:
             return self.leaf(item, scope)
         header = self.norm.text[item.start : item.end]
         # A header's own condition must be something linked or read by a rule, not a lexicon phrase.
-        indices = [
-            i for i in self._indices(item.start, item.end) if not self.found[i].rule_id.startswith("lexicon.")
-        ]
+        every = self._indices(item.start, item.end)
+        indices = [i for i in every if not self.found[i].rule_id.startswith("lexicon.")]
         passed = self.context.trailing(header)
         if passed is not None:
             category, cue = passed
@@ -334,6 +366,7 @@ class _Builder:
             or listed_exceptions
             or (item.is_or_group(self.norm.text) and not exception)
             or OR_GROUP.search(header)
+            or (not exception and self._names_diagnoses(item.children))
         ):
             # "No history of any of the following:" excludes each one: none of them, not "not all of them".
             body = Or(children)
@@ -343,7 +376,9 @@ class _Builder:
             body = Not(body)
         if not indices:
             return body
-        head = self.combine(indices, item.section, _Scope(in_exception=scope.in_exception))
+        # The header's lexicon phrases still join its list ("AML, acute lymphocytic leukemia, myelodysplasia,
+        # or lymphoma" is one Or); criterion() drops them from the tree afterwards.
+        head = self.combine(every, item.section, _Scope(in_exception=scope.in_exception))
         if exception:
             # "Patients with brain metastases are eligible if:" inside the exclusions, or "History of other
             # malignancy, with the following exceptions:" (any one of them is enough).
@@ -353,10 +388,43 @@ class _Builder:
             return Or((Not(head), body))
         return And((head, body))
 
+    def _names_diagnoses(self, children: list[Item]) -> bool:
+        """Whether each sub-item opens with a different diagnosis, stated plainly: "Diseases to be
+        included:" over "CML chronic phase", "Acute lymphoblastic leukemia (ALL) in remission", ... lists
+        alternatives; no patient has them all."""
+        codes = set()
+        for child in children:
+            linked = [
+                i
+                for i in self._indices(child.start, child.end)
+                if not self.found[i].rule_id.startswith("lexicon.")
+            ]
+            if child.children:
+                return False
+            if not linked:
+                continue  # a name the vocabulary lacks ("Myeloproliferative syndromes") is one more choice
+            first = self.found[linked[0]]
+            concept = first.concept
+            if (
+                first.kind != "condition"
+                or concept is None
+                or concept.system != "diagnosis"
+                or self.assertions[linked[0]][0] != "present"
+            ):
+                return False
+            if concept.code in codes:
+                return False
+            codes.add(concept.code)
+        return len(codes) > 1
+
     def _conditional(self, header: str, offset: int, indices: list[int]) -> bool:
         """Whether the header names whom its sub-items bind: the condition comes before "must" ("Women of
         childbearing potential must:") or after a leading "if" ("If of childbearing potential, must:"), not
         after the verb ("Patients must have measurable disease, defined as:" defines, it binds no one)."""
+        if indices and all(self.found[i].rule_id.startswith("demographic.age") for i in indices):
+            # An age band over its own sub-items ("Age 65-70 years:" then "Under 65 years:", each with its
+            # own limits) says whom they bind, not an age every patient must have.
+            return True
         keyword = _CONDITIONAL_HEADER.search(header)
         if keyword is None or not indices:
             return False
@@ -382,9 +450,19 @@ class _Builder:
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
-        if cut is None or not main:
+        unread_main = item.section == "exclusion" and _WORD.search(
+            self.norm.text, item.start, cut or item.start
+        )
+        if cut is None or not (main or unread_main):
             return self.combine(indices, item.section, scope)
-        main_node = self.combine(main, item.section, scope)
+        if main:
+            main_node = self.combine(main, item.section, scope)
+        else:
+            # Excluded: "Previous therapy to the breast other than excisional biopsy", "Any disease other than
+            # multiple sclerosis that would better explain ...". The main clause names nothing linked, so it
+            # stays text for review; what follows the cue is still only an exception, never the reason.
+            main_text, main_span = self._original(item.start, cut)
+            main_node = Atom("other", main_text, main_span, "fallback.unparsed", 0.1, checkable=False)
         clause_text, clause_span = self._original(cut, item.end)
         about_cns = scope.about_cns or self._names_cns(main)
         exception_scope = replace(scope, in_exception=True)
@@ -451,6 +529,10 @@ class _Builder:
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
+            if link == "and" and _distinct_cancers(self.found[previous], self.found[current]):
+                # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma": no one is
+                # recruited for having two kinds of cancer, so the kinds are alternatives.
+                link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
                 run_says_or[-1] = run_says_or[-1] or link == "or"
@@ -495,13 +577,19 @@ class _Builder:
             ),
             scope.window if found.kind in _WINDOWED_KINDS else None,
         )
+        # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
+        permitted = (
+            self.permits
+            and assertion != "negated"
+            and _PERMITTED.match(self.norm.text, found.end) is not None
+        )
         atom = Atom(
             kind=found.kind,
             text=found.display or text,
             span=span,
             rule_id=found.rule_id,
             confidence=found.confidence * (0.5 if review else 1.0),
-            checkable=found.checkable,
+            checkable=found.checkable and not permitted,
             mapped=found.concept is not None,
             concept=found.concept,
             comparator=found.comparator,
@@ -533,9 +621,69 @@ class _Builder:
                 concept=requirement,
             )
             node = Or((Not(atom), needed))
+        qualifier = self._qualifier(index, section, assertion)
+        if qualifier is not None:
+            # The patient may have the condition without being in the state the text asks about: the
+            # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
+            node = And((node, qualifier))
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
+        """What narrows a diagnosis or procedure beyond what a profile records, as an atom no profile
+        answers; None when it stands bare.
+
+        For a procedure: its kind, site or extent ("excisional biopsy", "pelvic irradiation") or a
+        contraindication to it. For a diagnosis: a qualifier just before it ("uncontrolled" in
+        "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
+        cancer" asks about the chemotherapy); or, negated among inclusion criteria, a bare "tumour" or
+        "carcinoma" ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another
+        tumour or its extent, never the patient's recorded cancer as such."""
+        found = self.found[index]
+        concept = found.concept
+        if concept is None or found.kind not in ("condition", "procedure", "therapy"):
+            return None
+        # Lexicon phrases ("contraindications") are words of the qualifier, not atoms that bound it.
+        previous = next(
+            (
+                self.found[i]
+                for i in range(index - 1, -1, -1)
+                if not self.found[i].rule_id.startswith(LEXICON_PREFIX)
+            ),
+            None,
+        )
+        if found.kind == "procedure":
+            line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+            start = max(found.start - 40, line_start, previous.end if previous else 0)
+            match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
+            return None if match is None else self._unanswerable(match.start(), found.end)
+        if found.kind == "therapy":
+            start = max(found.start - 60, previous.end if previous else 0)
+            match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
+            return None if match is None else self._unanswerable(match.start(), found.end)
+        if concept.system != "diagnosis":
+            return None
+        if (
+            previous is not None
+            and previous.kind in ("therapy", "procedure")
+            and _INDICATION.match(self.norm.text, previous.end, found.start)
+        ):
+            return self._unanswerable(previous.start, found.end)
+        if concept.code == "cancer" and section == "inclusion" and assertion == "negated":
+            return self._unanswerable(found.start, found.end)
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start, previous.end if previous else 0)
+        match = _QUALIFIER.search(self.norm.text, start, found.start)
+        if match is None:
+            return None
+        if match.group(0).lower().startswith("other") and concept.code in _SECOND_CANCER_CODES:
+            return None
+        return self._unanswerable(match.start(), found.end)
+
+    def _unanswerable(self, start: int, end: int) -> Atom:
+        text, span = self._original(start, end)
+        return Atom("other", text, span, "condition.qualifier", 0.5, checkable=False, mapped=False)
 
     def _same_line(self, a: int, b: int) -> bool:
         low, high = min(a, b), max(a, b)
@@ -573,8 +721,19 @@ class _Scope:
     window: TimeWindow | None = None  # the header's time window, for sub-items that state none
 
 
+# Names the vocabulary does not know, listed between two it does: "Acute myeloid leukemia, acute
+# lymphocytic leukemia, myelodysplasia, or lymphoma" is still one list of alternatives.
+_UNREAD_ALTERNATIVES = re.compile(
+    r"\s*,(?:\s*[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,3}\s*,)+\s*(?:or|and/or)\s+", re.I
+)
+# A list item's own first words before a term the vocabulary knows ("..., acute lymphocytic leukemia").
+_LISTED_WITH_WORDS = re.compile(r"\s*,\s*(?:[A-Za-z][\w'-]*\s+){1,3}")
+
+
 def _link(gap: str) -> str:
     """How two neighbouring atoms are joined: "or", "and", "list" (a bare comma) or "apart"."""
+    if _UNREAD_ALTERNATIVES.fullmatch(gap):
+        return "or"
     if re.search(r"[;.]", gap) or len(gap.split()) > 3:
         return "apart"
     if "and/or" in gap.lower():
@@ -583,7 +742,26 @@ def _link(gap: str) -> str:
         return "and"
     if _OR_LINK.search(gap):
         return "or"
+    if _LISTED_WITH_WORDS.fullmatch(gap):
+        return "list"
     return "list" if _LIST_GAP.match(gap) and len(gap) < 4 else "apart"
+
+
+_CANCER_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
+
+
+def _distinct_cancers(first: Found, second: Found) -> bool:
+    """Two named kinds of cancer, neither a kind of the other ("lymphoma" and "myeloma", not "cancer" and
+    "breast cancer")."""
+    codes = []
+    for found in (first, second):
+        concept = found.concept
+        if found.kind != "condition" or concept is None or concept.system != "diagnosis":
+            return False
+        if concept.code in _CANCER_ROOTS or not any(is_a(concept.code, root) for root in _CANCER_ROOTS):
+            return False
+        codes.append(concept.code)
+    return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
 
 
 def _last_end(item: Item) -> int:

@@ -300,6 +300,15 @@ def _context() -> EligibilityContext:
     return context
 
 
+# A word right before a negated mention that makes it a kind of the linked concept ("alcoholic" in
+# "alcoholic liver disease"); function words and note cues ("no", "of", "denies", "any") do not.
+_SUBTYPE_WORD = re.compile(
+    r"\b(?!(?:no|not|of|or|and|nor|any|the|a|an|for|with|without|denies|denied|negative|history|evidence"
+    r"|signs?|symptoms?|known|prior|previous|personal|past|significant|other|free)\b)[a-z][a-z-]{2,}\s+$",
+    re.IGNORECASE,
+)
+
+
 def _assertion(raw: str, text: str, start: int, end: int) -> PatientAssertion:
     if _about_relative(text, start, end):
         return "family"
@@ -353,6 +362,14 @@ def _terms(text: str) -> Iterator[Finding]:
             assertions.get((span.start_char, span.end_char), "present"), text, span.start_char, span.end_char
         )
         kind = "condition" if expansion else _TERM_KINDS[span.label_]
+        if (
+            kind == "condition"
+            and assertion == "negated"
+            and _SUBTYPE_WORD.search(text, max(0, span.start_char - 40), span.start_char)
+        ):
+            # "no evidence of alcoholic liver disease" rules out a kind of liver disease, not liver disease:
+            # linked to the broader concept it would rule out the patient's viral hepatitis.
+            continue
         yield Finding(
             kind,
             span.text,
@@ -458,6 +475,17 @@ def _ecog(text: str) -> Iterator[Finding]:
             )
 
 
+# The noun "pregnancy" as the setting of another condition or as an event in the history, not a current
+# pregnancy: "Hypertension with pregnancy", "diabetes in pregnancy", "after an uncomplicated pregnancy",
+# "history of ... pregnancy", "pregnancy-induced hypertension".
+_PAST_PREGNANCY_BEFORE = re.compile(
+    r"(?:\b(?:with|in|during|of|after|previous|prior|past|last|earlier|uncomplicated"
+    r"|complicated)\s+|\bhistory\s+of\b[^.;\n]*)$",
+    re.IGNORECASE,
+)
+_PREGNANCY_RELATED_AFTER = re.compile(r"[\s-]*(?:induced|related|associated)\b", re.IGNORECASE)
+
+
 def _pregnancy(text: str) -> Iterator[Finding]:
     for m in _PREGNANT.finditer(text):
         if m.group("neg"):
@@ -467,9 +495,15 @@ def _pregnancy(text: str) -> Iterator[Finding]:
             continue
         if _about_relative(text, m.start(), m.end()):
             continue
+        noun = m.group(0).lower() == "pregnancy"
+        if noun and (
+            _PAST_PREGNANCY_BEFORE.search(text, max(0, m.start() - 30), m.start())
+            or _PREGNANCY_RELATED_AFTER.match(text, m.end())
+        ):
+            continue  # "Hypertension with pregnancy", "pregnancy-induced hypertension": a past pregnancy
         raw = _negated_here(text, m.start(), m.end())
         status = "not_pregnant" if raw else "pregnant"
-        confidence = 0.6 if m.group(0).lower() == "pregnancy" else 0.85
+        confidence = 0.6 if noun else 0.85
         yield _finding(text, "pregnancy", m.start(), m.end(), confidence, "patient.pregnancy", status=status)
 
 

@@ -284,6 +284,10 @@ def items(text: str) -> tuple[list[Item], bool]:
             wrapped = bool(following) and len(raw.rstrip()) + 1 + len(following[0]) > width
         if previous is not None and not marker and _continues(text, previous, indent, stripped, follows_wrap):
             previous.end = body_end
+            if previous.is_header(text) and previous not in headers:
+                # A wrapped header ("... the following diseases are the likely candidates:") heads the
+                # items below it as much as a one-line one does.
+                headers.append(previous)
             continue
         kind = _marker_kind(marker)
         label = _cohort_line(text[body_start:body_end])

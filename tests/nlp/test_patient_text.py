@@ -250,3 +250,29 @@ def test_note_shorthand_for_common_conditions():
     # "HL" is Hodgkin lymphoma as often as hyperlipidaemia: not expanded
     ambiguous = extract_patient_facts("HL in remission.").of("condition")
     assert not any(f.rule_id.endswith(".abbreviation") for f in ambiguous)
+
+
+def test_a_negated_kind_of_disease_does_not_rule_out_the_disease() -> None:
+    # TREC 2021 topic 27: "no evidence of alcoholic liver disease" in a patient with chronic viral hepatitis.
+    patient = extract_patient_facts(
+        "There is no evidence of alcoholic liver disease or metabolic liver disease. He denies diabetes."
+    )
+    negated = {f.concept.code for f in patient.of("condition") if f.concept and f.assertion == "negated"}
+    assert "liver_disease" not in negated
+    assert "diabetes" in negated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # TREC 2021 topic 12's past medical history
+        "Past Medical History:\nHistory of gestational diabetes mellitus\nHypertension with pregnancy\n",
+        "She had pregnancy-induced hypertension at 28.",
+    ],
+)
+def test_a_past_pregnancy_named_as_a_condition_setting_is_not_a_current_pregnancy(text: str) -> None:
+    assert extract_patient_facts(text).pregnancy is None
+
+
+def test_a_current_pregnancy_is_still_read() -> None:
+    assert extract_patient_facts("Currently in her first pregnancy, at 12 weeks.").pregnancy == "pregnant"
