@@ -247,8 +247,10 @@ def test_a_curated_criterion_no_longer_offers_the_parsers_uncoded_phrases(client
     )
     client.force_login(cora)
     page = client.get(reverse("trials:criteria", args=[egfr_trial.nct_id])).content.decode()
-    assert 'class="mention"' not in page
-    assert "Recognised but not coded" not in page
+    section = page.split(f'id="criterion-{diagnosis.pk}"', 1)[1].split("</section>", 1)[0]
+    assert "Histologically" in section
+    assert 'class="mention"' not in section
+    assert "Recognised but not coded" not in section
 
 
 def _tree_atoms(tree):
