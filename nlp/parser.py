@@ -149,6 +149,10 @@ _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
 
+# The rule of an atom standing for what narrows a condition or procedure beyond what a profile records
+# ("uncontrolled" hypertension, "excisional" biopsy): the matcher asks about it rather than calling it unread.
+QUALIFIER_RULE = "condition.qualifier"
+
 
 def _case_sensitive(term: str) -> bool:
     # Only a bare abbreviation needs its case ("MI" is not "mi"); beside other words ("squamous NSCLC") the
@@ -683,7 +687,7 @@ class _Builder:
 
     def _unanswerable(self, start: int, end: int) -> Atom:
         text, span = self._original(start, end)
-        return Atom("other", text, span, "condition.qualifier", 0.5, checkable=False, mapped=False)
+        return Atom("other", text, span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
 
     def _same_line(self, a: int, b: int) -> bool:
         low, high = min(a, b), max(a, b)

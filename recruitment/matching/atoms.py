@@ -16,6 +16,7 @@ from typing import Protocol
 
 from nlp import terminology
 from nlp.model import Atom, Concept, TimeWindow
+from nlp.parser import QUALIFIER_RULE
 from nlp.units import UnitError, convert
 from recruitment.matching.facts import BiomarkerFact, LabFact, PatientFacts
 from recruitment.matching.logic import Truth
@@ -90,9 +91,13 @@ def answered_without_facts(atom: Atom) -> bool:
 def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
     if not atom.checkable and atom.concept is None:
         # Text the parser could not read at all may exclude anyone: that is unknown, not "the site checks it".
-        return _unknown(
-            atom, "the criterion could not be read", "question", f"Does this apply to you: {atom.text}?"
+        # A qualifier was read, but is a detail (severity, control, site) that no profile records.
+        reason = (
+            "the profile does not record this detail"
+            if atom.rule_id == QUALIFIER_RULE
+            else "the criterion could not be read"
         )
+        return _unknown(atom, reason, "question", f"Does this apply to you: {atom.text}?")
     if not atom.checkable:
         return _result(atom, Truth.NOT_CHECKABLE, "not answerable from a profile; the site checks it")
     handler = _HANDLERS.get(atom.kind)

@@ -4,7 +4,9 @@ import datetime
 
 import pytest
 
+from nlp import iter_atoms, parse_eligibility
 from nlp.model import And, Atom, Concept, Criterion, Except, Not, TimeWindow, node_to_dict
+from nlp.parser import QUALIFIER_RULE
 from recruitment.matching import (
     ArmSpec,
     BiomarkerFact,
@@ -394,3 +396,16 @@ class TestCohorts:
     def test_closed_trial_takes_no_new_candidates(self):
         verdict = match_trial(self.trial(is_open=False), self.CRITERIA, self.FACTS, today=TODAY)
         assert (verdict.accepting, verdict.closed_reason) == (False, "trial not recruiting")
+
+
+class TestQualifiedConditions:
+    def test_a_qualifier_no_profile_records_is_asked_about_not_called_unreadable(self):
+        parsed = parse_eligibility("Exclusion Criteria:\n- Uncontrolled hypertension\n")
+        facts = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "hypertension", "hypertension"),))
+        [criterion] = parsed.criteria
+        [qualifier_atom] = [a for a in iter_atoms(criterion.tree) if a.rule_id == QUALIFIER_RULE]
+        _, results = evaluate_tree(criterion.tree, facts, today=TODAY)
+        [qualifier] = [r for r in results if r.span == qualifier_atom.span]
+        assert qualifier.truth is Truth.UNKNOWN
+        assert qualifier.reason == "the profile does not record this detail"
+        assert qualifier.settle == Settle("question", "Does this apply to you: Uncontrolled hypertension?")
