@@ -772,6 +772,25 @@ def _last_end(item: Item) -> int:
     return max([item.end, *(_last_end(child) for child in item.children)])
 
 
+def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]] | None:
+    """ "Non-pregnant", "non-lactating": the prefix negates a pregnancy status (the cue rules never see it,
+    since "non" is glued to its word). Other kinds are left alone: "non-small cell" or "non-melanoma" name
+    another disease rather than deny one."""
+    if found.kind != "pregnancy" or found.concept is None or found.concept.code not in _STATUS_CODES:
+        return None
+    start = found.start - 4
+    if (
+        start < 0
+        or text[start : found.start].lower() not in ("non-", "non ")
+        or text[start - 1 : start].isalpha()
+    ):
+        return None
+    return "negated", (start, start + 3)
+
+
+_STATUS_CODES = frozenset({"pregnant", "breastfeeding"})
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -808,8 +827,10 @@ def parse_eligibility(
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [
-        (category, (cue.start, cue.end) if cue else None)
-        for category, cue in context.assertions(norm.text, cues, [f.start for f in found])
+        _non_prefixed(norm.text, f) or (category, (cue.start, cue.end) if cue else None)
+        for f, (category, cue) in zip(
+            found, context.assertions(norm.text, cues, [f.start for f in found]), strict=True
+        )
     ]
     builder = _Builder(norm, found, assertions, context, cues)
     criteria = _structured(minimum_age, maximum_age, sex) + [builder.criterion(item) for item in roots]

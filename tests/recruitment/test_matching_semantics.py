@@ -409,3 +409,22 @@ class TestQualifiedConditions:
         assert qualifier.truth is Truth.UNKNOWN
         assert qualifier.reason == "the profile does not record this detail"
         assert qualifier.settle == Settle("question", "Does this apply to you: Uncontrolled hypertension?")
+
+
+class TestNonPrefixedPregnancy:
+    CRITERION = "Inclusion Criteria:\n- Non-pregnant, non-breastfeeding women\n"
+
+    def test_the_prefix_negates_the_status_it_is_glued_to(self):
+        [criterion] = parse_eligibility(self.CRITERION).criteria
+        statuses = [a for a in iter_atoms(criterion.tree) if a.kind == "pregnancy"]
+        assert [(a.text, a.assertion) for a in statuses] == [
+            ("pregnant", "negated"),
+            ("breastfeeding", "negated"),
+        ]
+
+    def test_a_woman_neither_pregnant_nor_breastfeeding_meets_it_and_a_pregnant_one_does_not(self):
+        [criterion] = parse_eligibility(self.CRITERION).criteria
+        not_pregnant = PatientFacts(sex="female", pregnancy_status="not_pregnant", breastfeeding=False)
+        pregnant = PatientFacts(sex="female", pregnancy_status="pregnant", breastfeeding=False)
+        assert truth(criterion.tree, not_pregnant) is Truth.MET
+        assert truth(criterion.tree, pregnant) is Truth.NOT_MET
