@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 
 from defusedxml import ElementTree
 
+from nlp.chia_mentions import RULE_PREFIX as _TAGGER_RULE
 from nlp.linear_tagger import ENTITY_TYPES
 
 # The parser's tagger is trained on exactly the Chia types we score.
@@ -435,7 +436,6 @@ def parser_prediction(text: str) -> Prediction:
     return prediction
 
 
-_TAGGER_RULE = "tagger."  # nlp.chia_mentions.RULE_PREFIX, kept literal so this module loads without numpy
 _VALUE_HEADS = frozenset({"Measurement", "Person", "Condition", "Procedure", "Drug"})
 
 

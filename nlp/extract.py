@@ -689,11 +689,11 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
     # "Men and women aged 18 or over" restricts no one, and "Women must not be pregnant" speaks of women
     # without requiring the patient to be one: the pregnancy atom carries that meaning.
     both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)]
-    mentions = list(_SEX.finditer(text))
+    mentions = [(m, text.rfind("\n", 0, m.start()), _sex_code(m.group("sex"))) for m in _SEX.finditer(text)]
     lines_by_sex: dict[int, set[str]] = {}
-    for m in mentions:
-        lines_by_sex.setdefault(text.rfind("\n", 0, m.start()), set()).add(_sex_code(m.group("sex")))
-    for m in mentions:
+    for _, line_start, code in mentions:
+        lines_by_sex.setdefault(line_start, set()).add(code)
+    for m, line_start, code in mentions:
         if any(start <= m.start() < end for start, end in both):
             continue
         if _PREGNANCY_TOPIC.search(_line_around(text, m.start(), m.end())):
@@ -701,7 +701,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
         # The word still names a person, but it requires no sex when the line names each sex apart
         # ("hospitalized men aged 18-65 and postmenopausal women to age 65") or when it says who is exempt
         # ("except females who are postmenopausal").
-        required = len(lines_by_sex[text.rfind("\n", 0, m.start())]) == 1 and not _EXEMPTED.search(
+        required = len(lines_by_sex[line_start]) == 1 and not _EXEMPTED.search(
             text, max(0, m.start() - 40), m.start()
         )
         yield Found(
@@ -710,7 +710,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             m.end(),
             "demographic.sex",
             0.7,
-            Concept("demographic", "sex", _sex_code(m.group("sex"))),
+            Concept("demographic", "sex", code),
             checkable=required,
         )
     wocbp_lines: set[int] = set()

@@ -398,13 +398,13 @@ class _Builder:
         alternatives; no patient has them all."""
         codes = set()
         for child in children:
+            if child.children:
+                return False
             linked = [
                 i
                 for i in self._indices(child.start, child.end)
                 if not self.found[i].rule_id.startswith("lexicon.")
             ]
-            if child.children:
-                return False
             if not linked:
                 continue  # a name the vocabulary lacks ("Myeloproliferative syndromes") is one more choice
             first = self.found[linked[0]]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
@@ -62,40 +62,32 @@ class PatientRun:
     explained: int
 
 
+Depth = Literal["first pass", "verdicts", "explanations"]
+
+
 def match_patient(
     registry: Registry,
     trial_ids: Iterable[int],
     facts: PatientFacts,
     today: date,
-    serialise: bool = True,
+    upto: Depth = "explanations",
 ) -> tuple[int, int]:
     """What a re-match of one patient computes: the first pass on every candidate trial, and the full
-    explanation (as stored on a Match; built but not serialised with `serialise=False`) of each trial the
-    patient may enter; (candidates, explained)."""
+    explanation (as stored on a Match) of each trial the patient may enter; (candidates, not ineligible).
+    `upto` stops earlier, to show where the time goes: after the first pass, or with the verdicts built but
+    not serialised."""
     session = Session(facts, today)
     candidates = explained = 0
     for trial_id in trial_ids:
         compiled = registry[trial_id]
         candidates += 1
         if compiled.violated(session) is None:
-            verdict = compiled.match(session)
-            if serialise:
-                verdict.to_dict()
             explained += 1
+            if upto != "first pass":
+                verdict = compiled.match(session)
+                if upto == "explanations":
+                    verdict.to_dict()
     return candidates, explained
-
-
-def first_pass(
-    registry: Registry, trial_ids: Iterable[int], facts: PatientFacts, today: date
-) -> tuple[int, int]:
-    """The first pass alone on every candidate trial (truths only, no verdict built); (candidates, not
-    ineligible)."""
-    session = Session(facts, today)
-    candidates = passed = 0
-    for trial_id in trial_ids:
-        candidates += 1
-        passed += registry[trial_id].violated(session) is None
-    return candidates, passed
 
 
 Step = Callable[[Registry, Iterable[int], PatientFacts, date], tuple[int, int]]
@@ -227,8 +219,8 @@ class Command(BaseCommand):
         split = {
             name: [_timed_patient(originals, real_index, patients[pid], today, step).cpu_ms for pid in sample]
             for name, step in (
-                ("first pass alone", first_pass),
-                ("verdicts, not serialised", partial(match_patient, serialise=False)),
+                ("first pass alone", partial(match_patient, upto="first pass")),
+                ("verdicts, not serialised", partial(match_patient, upto="verdicts")),
             )
         }
         out(
