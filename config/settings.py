@@ -2,10 +2,12 @@
 
 With nothing set, the app runs on embedded defaults: SQLite in the repo folder, Celery tasks run eagerly in
 the web process, e-mail printed to the console. Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS,
-DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
+DATABASE_URL (PostgreSQL), CELERY_BROKER_URL (Redis) and, with more than one web process, CACHE_URL
+(Redis, for the API's rate limits).
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +34,13 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 600/minute, got {value!r}")
+    return value
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -109,6 +118,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the API's request counts (recruitment/api_throttling.py). The embedded default keeps them
+# per process; with several web processes, point CACHE_URL at Redis so that they share one count.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// or rediss:// URL, got {CACHE_URL!r}")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 AUTH_USER_MODEL = "recruitment.User"
 AUTHENTICATION_BACKENDS = [
@@ -278,6 +300,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Over its budget a caller gets 429 with Retry-After. Rates are "<count>/<second|minute|hour|day>".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "recruitment.api_throttling.AnonymousApiThrottle",
+        "recruitment.api_throttling.UserApiThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
+        "user": env_rate("API_THROTTLE_USER", "600/minute"),
+    },
+    # Proxies in front of the app whose X-Forwarded-For entry is trusted for the client's address (0: none,
+    # so a client cannot pick its own address by sending the header).
+    "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "0")),
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -289,6 +323,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI from our own static files: no CDN, and the page passes our Content-Security-Policy.
     "SWAGGER_UI_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "recruitment.api_throttling.document_rate_limits",
+    ],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One enum per model choice class: several fields share a class (a candidate's status, expected_status,

@@ -7,6 +7,7 @@
 """
 
 import pytest
+from django.core.cache import cache
 
 from recruitment.models import User
 from tests import factories
@@ -52,3 +53,11 @@ def cora(db):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_request_counts():
+    """The API's rate limits count in the cache: each test starts with no requests counted."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -81,3 +81,31 @@ def test_a_malformed_boolean_setting_is_refused_with_its_name(value):
     result = run_django("check", env={"DEBUG": value})
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_api_rate_limits_and_a_shared_cache_come_from_the_environment():
+    env = {
+        "API_THROTTLE_USER": "100/hour",
+        "API_THROTTLE_ANON": "5/minute",
+        "CACHE_URL": "redis://cache:6379/2",
+    }
+    values = read_settings(["REST_FRAMEWORK", "CACHES"], env=env)
+    assert values["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"] == {"anon": "5/minute", "user": "100/hour"}
+    assert values["CACHES"]["default"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache:6379/2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("API_THROTTLE_USER", "lots", "API_THROTTLE_USER must be a rate such as 600/minute"),
+        ("API_THROTTLE_ANON", "0/minute", "API_THROTTLE_ANON must be a rate such as 600/minute"),
+        ("CACHE_URL", "memcached://cache:11211", "CACHE_URL must be a redis:// or rediss:// URL"),
+    ],
+)
+def test_a_malformed_rate_limit_or_cache_setting_is_refused_with_its_name(name, value, message):
+    result = run_django("check", env={name: value})
+    assert result.returncode != 0
+    assert message in result.stderr

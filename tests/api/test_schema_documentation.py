@@ -57,3 +57,12 @@ def test_every_list_is_paginated(operations):
         if not schema.get("$ref", "").startswith("#/components/schemas/Paginated")
     }
     assert unpaged == UNPAGED_LISTS
+
+
+def test_every_operation_documents_429_with_retry_after(operations):
+    missing = [
+        f"{m} {p}"
+        for (m, p), op in operations.items()
+        if "Retry-After" not in op["responses"].get("429", {}).get("headers", {})
+    ]
+    assert not missing
