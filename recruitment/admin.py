@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from rest_framework.authtoken.models import TokenProxy
 
 from recruitment.models import (
@@ -13,6 +16,7 @@ from recruitment.models import (
     MatchEvent,
     MfaDevice,
     PatientProfile,
+    PhiAccess,
     Procedure,
     SiteAlert,
     SiteMembership,
@@ -21,6 +25,54 @@ from recruitment.models import (
     Therapy,
     User,
 )
+from recruitment.services.audit import phi_access_record
+
+
+class PhiReadAudit(admin.ModelAdmin):
+    """An admin whose pages show patients' data: each list page, and each object page of a patient that is
+    served, leaves a PhiAccess row (who, which patient, which address, when). Pages that fail (not found, no
+    permission) show nothing and leave nothing."""
+
+    phi_kind: PhiAccess.Kind
+
+    def phi_patient(self, obj: Any) -> PatientProfile | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def phi_reader(request: HttpRequest) -> User:
+        user = request.user
+        assert isinstance(user, User)  # the admin serves signed-in staff only
+        return user
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))
+            patient = self.phi_patient(obj) if obj is not None else None
+            if patient is not None:
+                phi_access_record(
+                    actor=self.phi_reader(request),
+                    kind=self.phi_kind,
+                    path=request.get_full_path(),
+                    patient=patient,
+                )
+        return response
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        if response.status_code == 200:
+            phi_access_record(
+                actor=self.phi_reader(request), kind=PhiAccess.Kind.LIST, path=request.get_full_path()
+            )
+        return response
 
 
 class EmailUserCreationForm(UserCreationForm):
@@ -60,7 +112,15 @@ class MfaDeviceInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(PhiReadAudit, DjangoUserAdmin):
+    """Patients' accounts hold their names and contact details: opening one is logged (staff accounts are not
+    patient data; the list shows e-mail addresses and roles only, yet it is logged as any list)."""
+
+    phi_kind = PhiAccess.Kind.ACCOUNT
+
+    def phi_patient(self, obj: User) -> PatientProfile | None:
+        return PatientProfile.objects.filter(user=obj).first()
+
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     ordering = ["email"]
@@ -130,12 +190,17 @@ class ProcedureInline(_FactInline):
 
 
 @admin.register(PatientProfile)
-class PatientProfileAdmin(admin.ModelAdmin):
+class PatientProfileAdmin(PhiReadAudit):
+    phi_kind = PhiAccess.Kind.PROFILE
+
     list_display = ["user", "sex", "birth_date", "ecog", "pregnancy_status", "updated_at"]
     list_filter = ["sex", "ecog", "pregnancy_status", "source"]
     search_fields = ["user__email", "postcode"]
     raw_id_fields = ["user"]
     inlines = [DiagnosisInline, BiomarkerInline, LabResultInline, TherapyInline, ProcedureInline]
+
+    def phi_patient(self, obj: PatientProfile) -> PatientProfile | None:
+        return obj
 
 
 class MatchEventInline(admin.TabularInline):
@@ -149,8 +214,10 @@ class MatchEventInline(admin.TabularInline):
 
 
 @admin.register(Match)
-class MatchAdmin(admin.ModelAdmin):
+class MatchAdmin(PhiReadAudit):
     """Read-only: matches are written by the matching service only."""
+
+    phi_kind = PhiAccess.Kind.MATCH
 
     list_display = ["patient", "trial", "arm", "verdict", "score", "evaluated_at", "retired_at"]
     list_filter = ["verdict", ("retired_at", admin.EmptyFieldListFilter)]
@@ -160,6 +227,9 @@ class MatchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def phi_patient(self, obj: Match) -> PatientProfile | None:
+        return obj.patient
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -203,6 +273,17 @@ class EnrolmentSnapshotAdmin(_ReadOnlyAdmin):
     search_fields = ["trial__nct_id", "site__facility"]
     list_select_related = ["trial", "site", "arm"]
     date_hierarchy = "day"
+
+
+@admin.register(PhiAccess)
+class PhiAccessAdmin(_ReadOnlyAdmin):
+    """The audit trail of the admin's reads of patients' data; nobody can add, change or delete a row."""
+
+    list_display = ["created_at", "actor", "kind", "patient", "path"]
+    list_filter = ["kind"]
+    search_fields = ["actor__email", "patient__user__email"]
+    list_select_related = ["actor", "patient__user"]
+    date_hierarchy = "created_at"
 
 
 # Tokens are issued by `manage.py issue_api_token`, which refuses staff (a token bypasses their second

@@ -8,6 +8,7 @@ from recruitment.models.accounts import (
     User,
     UserManager,
 )
+from recruitment.models.audit import PhiAccess
 from recruitment.models.consent import SIGNATURE_MEANING, Consent, ConsentEvent, TrialInterest
 from recruitment.models.matching import Match, MatchEvent
 from recruitment.models.monitoring import EnrolmentSnapshot, SiteAlert, StaffAlertSetting
@@ -42,6 +43,7 @@ __all__ = [
     "MfaDevice",
     "MfaRecoveryCode",
     "PatientProfile",
+    "PhiAccess",
     "Procedure",
     "ProfileFact",
     "ReasonCode",
