@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import segno
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -27,6 +29,27 @@ RECOVERY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 class MfaError(Exception):
     """A refused MFA step, with a message for the person signing in."""
+
+
+SECURITY_NOTICE_ADVICE = (
+    "If this was not you, someone may know your password: change it now at {url} and tell your "
+    "administrator, who can reset your authenticator."
+)
+
+
+def _security_notice(user: User, what: str) -> None:
+    """E-mail the account's owner, once the change is committed, that `what` happened to its second factor.
+    The first authenticator is set up after the password alone, so this notice is how an owner learns that
+    someone else did it."""
+    when = timezone.localtime().strftime("%d %B %Y at %H:%M %Z")
+    body = (
+        f"{what} on your account {user.email} on {when}.\n\n"
+        + SECURITY_NOTICE_ADVICE.format(url=settings.SITE_ROOT.rstrip("/") + reverse("password_change"))
+        + "\n"
+    )
+    message = EmailMessage(f"Security notice: {what.lower()}", body, to=[user.email])
+    # robust: a mail server that is down is logged, and never undoes or breaks the sign-in step.
+    transaction.on_commit(message.send, robust=True)
 
 
 @dataclass(frozen=True)
@@ -95,6 +118,7 @@ def mfa_device_confirm(*, user: User, code: str) -> list[str]:
     device.last_step = step
     device.save(update_fields=["confirmed_at", "last_step"])
     log.info("authenticator set up for user %s", user.pk)
+    _security_notice(user, "An authenticator app was set up for signing in")
     return _new_recovery_codes(user)
 
 
@@ -136,6 +160,7 @@ def mfa_code_check(*, user: User, code: str) -> bool:
     recovery.save(update_fields=["used_at"])
     # A recovery code in use often means a lost phone: worth a look by whoever watches sign-ins.
     log.warning("recovery code used by user %s", user.pk)
+    _security_notice(user, "A recovery code was used to sign in")
     return True
 
 
@@ -145,6 +170,7 @@ def mfa_recovery_codes_renew(*, user: User) -> list[str]:
     if not MfaDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).exists():
         raise MfaError("Set up an authenticator first.")
     log.info("recovery codes renewed by user %s", user.pk)
+    _security_notice(user, "New recovery codes were made (the old ones no longer work)")
     return _new_recovery_codes(user)
 
 
