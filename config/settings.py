@@ -309,9 +309,9 @@ REST_FRAMEWORK = {
         "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
         "user": env_rate("API_THROTTLE_USER", "600/minute"),
     },
-    # Proxies in front of the app whose X-Forwarded-For entry is trusted for the client's address (0: none,
-    # so a client cannot pick its own address by sending the header).
-    "NUM_PROXIES": int(os.environ.get("API_NUM_PROXIES", "0")),
+    # Anonymous calls are counted by REMOTE_ADDR alone, as everywhere in the app: a client cannot pick its
+    # own address by sending X-Forwarded-For (a proxy in front must put the client's address in REMOTE_ADDR).
+    "NUM_PROXIES": 0,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -19,8 +19,7 @@ def current_rate(scope: str | None) -> str | None:
 
 
 class AnonymousApiThrottle(AnonRateThrottle):
-    """Calls without credentials, counted per client address (REST_FRAMEWORK["NUM_PROXIES"] says how many
-    proxies' X-Forwarded-For entries to trust)."""
+    """Calls without credentials, counted per client address (REMOTE_ADDR; X-Forwarded-For is not trusted)."""
 
     def get_rate(self) -> str | None:
         return current_rate(self.scope)
