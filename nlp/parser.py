@@ -128,6 +128,7 @@ _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # or a contraindication to it: a profile records the procedure, not these.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
+    r"|myelosuppressive|palliative|stereotactic"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
@@ -141,6 +142,17 @@ _INDICATION = re.compile(
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and not be denied ("not allowed").
 _PERMITTED = re.compile(r"[^;.:]{0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I)
+# "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
+# chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
+# and the treatment ("concurrent systemic anticancer therapy").
+_CURRENT = re.compile(
+    r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|ongoing|on-going)"
+    r"(?:\s+(?:receiving|taking|using|undergoing|on|treated\s+with|use\s+of|treatment\s+with"
+    r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+# "No prior or concurrent chemotherapy", "PRIOR CONCURRENT THERAPY:": past treatment counts as well.
+_PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*$", re.IGNORECASE)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
@@ -581,6 +593,10 @@ class _Builder:
             ),
             scope.window if found.kind in _WINDOWED_KINDS else None,
         )
+        # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
+        current = self._current(index)
+        if current is not None:
+            window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
         permitted = (
             self.permits
@@ -684,6 +700,30 @@ class _Builder:
         if match.group(0).lower().startswith("other") and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _current(self, index: int) -> tuple[int, int] | None:
+        """Where the text asks about the treatment only while it is given ("no concurrent radiotherapy"), or
+        None; a list shares its cue ("no concurrent chemotherapy, radiotherapy or immunotherapy")."""
+        found = self.found[index]
+        if found.kind not in ("therapy", "procedure"):
+            return None
+        previous = index - 1
+        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+            previous -= 1
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start, self.found[previous].end if previous >= 0 else 0)
+        match = _CURRENT.search(self.norm.text, start, found.start)
+        if match is not None:
+            if _PRIOR_BEFORE.search(self.norm.text, max(0, match.start() - 20), match.start()):
+                return None
+            return match.start(), match.end()
+        if (
+            previous >= 0
+            and self.found[previous].end >= line_start
+            and _LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+        ):
+            return self._current(previous)
+        return None
 
     def _unanswerable(self, start: int, end: int) -> Atom:
         text, span = self._original(start, end)
@@ -791,6 +831,21 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
 _STATUS_CODES = frozenset({"pregnant", "breastfeeding"})
 
 
+# A treatment named as a label: "Radiotherapy:" over "- No concurrent radiotherapy", or "... Chemotherapy: See
+# Disease Characteristics Surgery: Not specified" in the PDQ records' merged "PRIOR CONCURRENT THERAPY:"
+# paragraphs. It opens a line or item, follows another label, or is capitalised inside a merged paragraph.
+_LABEL_AFTER = re.compile(r"\s*:")
+_LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
+
+
+def _topic_label(text: str, found: Found) -> bool:
+    if found.kind not in ("therapy", "procedure") or not _LABEL_AFTER.match(text, found.end):
+        return False
+    line_start = text.rfind("\n", 0, found.start) + 1
+    before = text[line_start : found.start]
+    return _LABEL_BEFORE.search(before) is not None or text[found.start].isupper()
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -824,6 +879,7 @@ def parse_eligibility(
         ],
         key=lambda f: (f.start, f.end),
     )
+    found = [f for f in found if not _topic_label(norm.text, f)]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [

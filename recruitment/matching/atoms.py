@@ -156,11 +156,20 @@ def window_start(window: TimeWindow, today: date) -> date:
 
 
 def in_window(
-    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool = False
+    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool | None = False
 ) -> bool | None:
-    """Whether an event falls in the atom's window; None when its date is not known."""
+    """Whether an event falls in the atom's window; None when its date is not known.
+
+    `ongoing` is True for a therapy still given, False for one that has ended (dated or not) and None when
+    that is not known (an undated procedure). A "current" window ("no concurrent radiotherapy") holds only
+    what is still going on: a therapy that has ended is outside it even when its end date is not known.
+    """
     if window is None:
         return True
+    if window.relation == "current":
+        if ongoing is None:
+            return None
+        return ongoing or (when is not None and when >= today)
     if ongoing:
         return window.relation == "within"
     if when is None:
@@ -172,6 +181,8 @@ def in_window(
 def _window_text(window: TimeWindow | None) -> str:
     if window is None:
         return ""
+    if window.relation == "current":
+        return " currently"
     amount = f"{window.amount:g} {window.unit}"
     return f" in the last {amount}" if window.relation == "within" else f" at least {amount} ago"
 
@@ -742,14 +753,14 @@ def procedure(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(p, p.performed_on, False) for p in matching],
+        [(p, p.performed_on, None if p.performed_on is None else False) for p in matching],
         label,
         f"Have you had {label}{_window_text(atom.window)}?",
     )
 
 
 def _events(
-    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool]], label: str, question: str
+    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool | None]], label: str, question: str
 ) -> AtomResult:
     undated = []
     for fact, when, ongoing in events:

@@ -276,3 +276,25 @@ def test_a_past_pregnancy_named_as_a_condition_setting_is_not_a_current_pregnanc
 
 def test_a_current_pregnancy_is_still_read() -> None:
     assert extract_patient_facts("Currently in her first pregnancy, at 12 weeks.").pregnancy == "pregnant"
+
+
+def test_a_note_says_which_treatments_are_over_and_which_go_on() -> None:
+    """Walter's note: his steroids and radiation are behind him (s/p, followed by), carboplatin goes on."""
+    patient = extract_patient_facts(
+        "A 45-year-old man with anaplastic astrocytoma s/p high-dose steroids. Therapy included field "
+        "radiation followed by carboplatin. He is currently on carboplatin."
+    )
+    courses = {f.text: f.status for f in patient.of("therapy") + patient.of("procedure")}
+    assert courses == {"steroids": "ended", "radiation": "ended", "carboplatin": "ongoing"}
+    facts = facts_from_text(patient, today=TODAY)
+    assert {t.drug: t.ongoing for t in facts.therapies} == {"corticosteroid": False, "carboplatin": True}
+
+
+def test_an_ended_treatment_does_not_break_no_concurrent_treatment() -> None:
+    """Walter is s/p steroids: "No concurrent steroids as antiemetics" no longer excludes him."""
+    walter = facts_from_text(
+        extract_patient_facts("A 45-year-old man with anaplastic astrocytoma s/p high-dose steroids."),
+        today=TODAY,
+    )
+    criteria = parse_eligibility("Inclusion Criteria:\n- No concurrent steroids as antiemetics\n").criteria
+    assert evaluate(criteria, walter, today=TODAY).criteria[0].outcome != "violated"

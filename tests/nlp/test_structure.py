@@ -1,6 +1,6 @@
 import pytest
 
-from nlp import And, Atom, Or, parse_eligibility
+from nlp import And, Atom, Or, iter_atoms, parse_eligibility
 from nlp.text import normalise, section_of_heading
 
 
@@ -214,3 +214,34 @@ def test_an_assay_named_with_a_biomarker_is_not_a_procedure_requirement() -> Non
     assert atom.concept is not None
     assert atom.concept.code == "CD274"
     assert atom.assay == "22C3"
+
+
+def _windows(text: str) -> list[tuple[str, str | None]]:
+    return [
+        (a.text, a.window.relation if a.window else None)
+        for c in parse_eligibility(text).criteria
+        for a in iter_atoms(c.tree)
+        if a.kind in ("therapy", "procedure")
+    ]
+
+
+def test_a_concurrent_treatment_is_asked_about_while_it_is_given() -> None:
+    assert _windows(
+        "Exclusion Criteria:\n- No concurrent chemotherapy, radiotherapy, or immunotherapy\n"
+        "- Concomitant use of systemic corticosteroids\n- No prior or concurrent hormonal therapy\n"
+    ) == [
+        ("chemotherapy", "current"),
+        ("radiotherapy", "current"),
+        ("immunotherapy", "current"),
+        ("corticosteroids", "current"),
+        ("hormonal therapy", None),
+    ]
+
+
+def test_a_treatment_named_as_a_label_is_not_a_requirement() -> None:
+    """PDQ records label their "PRIOR CONCURRENT THERAPY" items by treatment: "Radiotherapy:" over "No
+    concurrent radiotherapy" does not require radiotherapy, nor does "Chemotherapy:" in a merged line."""
+    assert _windows(
+        "Inclusion Criteria:\nPRIOR CONCURRENT THERAPY:\n  -  Radiotherapy:\n       -  No concurrent "
+        "radiotherapy\nBiologic therapy: Not specified Chemotherapy: No prior nitrosoureas\n"
+    ) == [("radiotherapy", "current"), ("nitrosoureas", None)]

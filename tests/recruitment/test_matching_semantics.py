@@ -231,6 +231,45 @@ class TestHistory:
         assert truth(since, self.therapy(datetime.date(2026, 10, 1), confirmed=True)) is Truth.MET
         assert truth(since, self.therapy(datetime.date(2026, 11, 20), confirmed=True)) is Truth.NOT_MET
 
+    def test_no_concurrent_therapy_is_broken_only_by_a_therapy_still_given(self):
+        """Walter, 45, finished his steroids (s/p, date not known); Nora is still on hers; Ida's ended on a
+        known date. "No concurrent corticosteroids as antiemetic" excludes only Nora; for the others it is
+        open until their history is confirmed complete (another steroid may be missing from it)."""
+        [criterion] = parse_eligibility(
+            "Exclusion Criteria:\n- No concurrent corticosteroids as antiemetic\n"
+        ).criteria
+        [steroids] = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
+        assert steroids.window is not None
+        assert steroids.window.relation == "current"
+
+        def on_steroids(*, confirmed: bool = False, **when) -> PatientFacts:
+            return PatientFacts(
+                therapies=(TherapyFact("therapy:1", "prednisone", ("corticosteroid",), **when),),
+                history_confirmed_on=datetime.date(2026, 11, 1) if confirmed else None,
+            )
+
+        walter, nora = on_steroids(ended=True), on_steroids()
+        ida = on_steroids(ended_on=datetime.date(2025, 3, 1))
+        assert [truth(steroids, p) for p in (walter, nora, ida)] == [Truth.UNKNOWN, Truth.MET, Truth.UNKNOWN]
+        walter, ida = (
+            on_steroids(ended=True, confirmed=True),
+            on_steroids(ended_on=ida.therapies[0].ended_on, confirmed=True),
+        )
+        assert [truth(steroids, p) for p in (walter, ida)] == [Truth.NOT_MET, Truth.NOT_MET]
+
+    def test_an_undated_procedure_may_or_may_not_be_concurrent(self):
+        """Radiotherapy recorded for Walter without a date: "No concurrent radiotherapy" is a question."""
+        [criterion] = parse_eligibility("Exclusion Criteria:\n- No concurrent radiotherapy\n").criteria
+        walter = PatientFacts(procedures=(ProcedureFact("procedure:1", "radiotherapy", "radiotherapy"),))
+        assert truth(criterion.tree, walter) is Truth.UNKNOWN
+
+    def test_an_ended_therapy_without_a_date_is_neither_in_nor_out_of_a_washout(self):
+        washout = atom("therapy", "ICI within 4 weeks", self.ICI, window=TimeWindow(4, "weeks", "within"))
+        ended = PatientFacts(
+            therapies=(TherapyFact("therapy:1", "nivolumab", ("immune_checkpoint_inhibitor",), ended=True),)
+        )
+        assert truth(washout, ended) is Truth.UNKNOWN
+
     def test_procedure_in_window(self):
         surgery = atom(
             "procedure",
