@@ -18,7 +18,7 @@ from nlp import terminology
 from nlp.model import Atom, Concept, TimeWindow
 from nlp.parser import QUALIFIER_RULE
 from nlp.units import UnitError, convert
-from recruitment.matching.facts import BiomarkerFact, LabFact, PatientFacts
+from recruitment.matching.facts import BiomarkerFact, DiagnosisFact, LabFact, PatientFacts
 from recruitment.matching.logic import Truth
 from recruitment.matching.results import AtomResult, Evidence, Settle, SettleKind
 
@@ -207,6 +207,21 @@ def _dx_matches(patient_code: str, wanted: str) -> bool:
     return _is_a(patient_code, wanted)
 
 
+# Histologies found in many organs. The hierarchy files a cancer under its organ, so an organ's histology is
+# read from its name ("lung adenocarcinoma") or the recorded histology.
+_HISTOLOGIES = {"adenocarcinoma": "adenocarcinoma", "squamous_cell_carcinoma": "squamous cell carcinoma"}
+
+
+def _names_histology(dx: DiagnosisFact, wanted: str) -> bool:
+    name = _HISTOLOGIES.get(wanted)
+    return name is not None and name in f"{dx.label} {dx.histology}".lower()
+
+
+def _organ_only(dx: DiagnosisFact) -> bool:
+    """A cancer recorded by its organ ("breast cancer"), its histology not on file."""
+    return not dx.histology and dx.label.lower().endswith("cancer")
+
+
 def condition(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     if atom.concept.system == "stage":
@@ -220,7 +235,7 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         # The registry lists what the trial studies, not what it excludes: with no diagnosis on file, even a
         # history confirmed complete says nothing about which cancer the patient is seeking a trial for.
         return _unknown(atom, "no diagnosis on file", "question", f"Have you been diagnosed with {label}?")
-    matching = [d for d in present if _dx_matches(d.code, wanted)]
+    matching = [d for d in present if _dx_matches(d.code, wanted) or _names_histology(d, wanted)]
     undated = []
     for dx in matching:
         inside = in_window(dx.diagnosed_on, atom.window, ctx.today)
@@ -259,6 +274,19 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         return _result(atom, Truth.NOT_MET, f"{label} ruled out", map(_ev, ruled_out))
     own_cancer = [d for d in present if _is_oncologic(d.code)]
     if _is_oncologic(wanted) and own_cancer:
+        # A cancer recorded by its organ alone may be the histology asked for, and one recorded by its
+        # histology alone may arise in the organ asked for: neither says it is not.
+        histology_missing = [d for d in own_cancer if wanted in _HISTOLOGIES and _organ_only(d)]
+        site_missing = [d for d in own_cancer if d.code in _HISTOLOGIES and _is_a(wanted, "solid_tumour")]
+        if histology_missing or site_missing:
+            missing = "histology" if histology_missing else "primary site"
+            return _unknown(
+                atom,
+                f"the recorded cancer's {missing} is not on file",
+                "test",
+                f"{missing.capitalize()} confirming {label} not on file",
+                map(_ev, histology_missing or site_missing),
+            )
         return _result(atom, Truth.NOT_MET, f"the recorded cancer is not a {label}", map(_ev, own_cancer))
     if ctx.facts.history_complete:
         return _result(atom, Truth.NOT_MET, f"no {label} in the confirmed history", [_history_evidence(ctx)])

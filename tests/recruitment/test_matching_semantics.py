@@ -282,6 +282,41 @@ class TestHistory:
         )
         assert truth(surgery, facts) is Truth.MET
 
+    def test_a_histology_is_unknown_for_a_cancer_recorded_by_its_organ_alone(self):
+        """Grace's note says "infiltrating ductal breast carcinoma", recorded as breast cancer: "The tumor
+        must be invasive adenocarcinoma on histologic examination" needs her histology, it does not exclude
+        her."""
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n- The tumor must be invasive adenocarcinoma on histologic examination\n"
+        ).criteria
+        grace = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+        assert truth(criterion.tree, grace) is Truth.UNKNOWN
+        with_histology = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer", histology="lobular carcinoma"),
+            )
+        )
+        assert truth(criterion.tree, with_histology) is Truth.NOT_MET
+
+    def test_a_histology_in_the_name_of_the_diagnosis_is_that_histology(self):
+        """Hugo has lung adenocarcinoma: he has an adenocarcinoma and not a squamous cell carcinoma."""
+        hugo = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),))
+        adeno = atom("condition", "adenocarcinoma", Concept("diagnosis", "adenocarcinoma", "adenocarcinoma"))
+        squamous = atom(
+            "condition",
+            "squamous cell carcinoma",
+            Concept("diagnosis", "squamous_cell_carcinoma", "squamous cell carcinoma"),
+        )
+        assert [truth(adeno, hugo), truth(squamous, hugo)] == [Truth.MET, Truth.NOT_MET]
+
+    def test_an_organ_is_unknown_for_a_cancer_recorded_by_its_histology_alone(self):
+        """Pia has an adenocarcinoma of unknown primary: "Histologically confirmed breast cancer" is open,
+        and a leukaemia she does not have."""
+        pia = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "adenocarcinoma", "adenocarcinoma"),))
+        breast = atom("condition", "breast cancer", Concept("diagnosis", "breast_cancer", "breast cancer"))
+        aml = atom("condition", "AML", Concept("diagnosis", "aml", "acute myeloid leukaemia"))
+        assert [truth(breast, pia), truth(aml, pia)] == [Truth.UNKNOWN, Truth.NOT_MET]
+
     def test_an_excluded_malignancy_is_another_cancer_not_the_one_being_treated(self):
         malignancy = atom(
             "condition",
