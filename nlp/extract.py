@@ -680,6 +680,28 @@ def _line_around(text: str, start: int, end: int) -> str:
     ]
 
 
+# A line that opens a new item: a bullet or a number. Other lines continue a hard-wrapped item ("Willingness
+# of men and women of childbearing potential to practice an adequate method\n     of birth control").
+_ITEM_OPENING = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)]\s)")
+
+
+def _item_around(text: str, start: int, end: int) -> str:
+    """The line around a match and the lines that continue it."""
+    line_start = text.rfind("\n", 0, start) + 1
+    stop = text.find("\n", end)
+    while stop >= 0:
+        following = text.find("\n", stop + 1)
+        next_line = text[stop + 1 : len(text) if following < 0 else following]
+        if not next_line.strip() or _ITEM_OPENING.match(next_line):
+            break
+        stop = following
+    return text[line_start : len(text) if stop < 0 else stop]
+
+
+# "Positive pregnancy test for women of childbearing potential": the test found her pregnant.
+_POSITIVE_TEST = re.compile(r"\bpositive\s+(?:[\w-]+\s+){0,2}pregnancy\s+test", re.IGNORECASE)
+
+
 def _sex_code(word: str) -> str:
     word = word.lower()
     return "female" if "female" in word or "women" in word else "male"
@@ -720,9 +742,13 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             continue  # "Women of childbearing potential (WOCBP)" is one mention
         previous_end = m.end()
         # "Negative pregnancy test ... for women of childbearing potential" puts the requirement first.
-        line = _line_around(text, m.start(), m.end()).lower()
+        line = _item_around(text, m.start(), m.end()).lower()
         wocbp_lines.add(text.rfind("\n", 0, m.start()))
-        if "pregnancy test" in line:
+        joins = "or"
+        if _POSITIVE_TEST.search(line):
+            # Only a woman of childbearing potential who is pregnant: And, where a requirement is an Or.
+            code, label, checkable, joins = "pregnant", "pregnant", True, "and"
+        elif "pregnancy test" in line:
             code, label, checkable = "negative_pregnancy_test", "negative pregnancy test", True
         elif "contracep" in line or "birth control" in line or "abstinen" in line:
             code, label, checkable = "contraception", "agrees to use contraception", False
@@ -735,7 +761,11 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             "pregnancy.wocbp",
             0.85,
             Concept("pregnancy", "wocbp", "woman of childbearing potential"),
-            extra={"requirement": Concept("pregnancy", code, label), "requirement_checkable": checkable},
+            extra={
+                "requirement": Concept("pregnancy", code, label),
+                "requirement_checkable": checkable,
+                "requirement_joins": joins,
+            },
         )
     for m in _PREGNANCY_TEST.finditer(text):
         # Under "Women of childbearing potential must:" the test is the requirement; on a line that names

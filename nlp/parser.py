@@ -629,7 +629,9 @@ class _Builder:
         node: Node = atom
         requirement = found.extra.get("requirement")
         if isinstance(requirement, Concept) and requirement.code != "wocbp":
-            # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds.
+            # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds. "Positive
+            # pregnancy test for WOCBP", or an exclusion of "women of childbearing potential [unable to use]
+            # adequate contraception": WOCBP, and the state the text excludes.
             needed = Atom(
                 "pregnancy",
                 atom.text,
@@ -640,7 +642,10 @@ class _Builder:
                 mapped=True,
                 concept=requirement,
             )
-            node = Or((Not(atom), needed))
+            joins_and = found.extra.get("requirement_joins") == "and" or (
+                section == "exclusion" and requirement.code == "contraception"
+            )
+            node = And((atom, needed)) if joins_and else Or((Not(atom), needed))
         qualifier = self._qualifier(index, section, assertion)
         if qualifier is not None:
             # The patient may have the condition without being in the state the text asks about: the

@@ -18,6 +18,7 @@ from recruitment.matching import (
     TherapyFact,
     TrialSpec,
     Truth,
+    evaluate,
     evaluate_tree,
     match_trial,
 )
@@ -502,3 +503,33 @@ class TestNonPrefixedPregnancy:
         pregnant = PatientFacts(sex="female", pregnancy_status="pregnant", breastfeeding=False)
         assert truth(criterion.tree, not_pregnant) is Truth.MET
         assert truth(criterion.tree, pregnant) is Truth.NOT_MET
+
+
+class TestChildbearingPotential:
+    """Real phrasings from a methotrexate trial's hard-wrapped criteria: none of them may exclude a man."""
+
+    CRITERIA = (
+        "Inclusion Criteria:\n\n"
+        "  -  Willingness of men and women of childbearing potential to practice an adequate method\n"
+        "     of birth control during the study and for 3 months afterwards.\n\n"
+        "  -  Willingness to refrain from breast-feeding during the study and for 3 months\n"
+        "     afterwards.\n\n"
+        "Exclusion Criteria:\n\n"
+        "  -  Positive serum pregnancy test for women of childbearing potential.\n\n"
+        "Pregancy or, in women of childbearing potential, inability to practice adequate\n"
+        "contraception.\n"
+    )
+    OMAR = PatientFacts(sex="male", pregnancy_status="not_applicable")
+    LENA = PatientFacts(sex="female", pregnancy_status="pregnant", breastfeeding=False)
+    RUTH = PatientFacts(sex="female", pregnancy_status="not_pregnant", breastfeeding=False)
+
+    def outcomes(self, facts: PatientFacts) -> list[str]:
+        criteria = parse_eligibility(self.CRITERIA).criteria
+        return [c.outcome for c in evaluate(criteria, facts, today=TODAY).criteria]
+
+    def test_a_man_meets_what_is_asked_of_women_who_may_become_pregnant(self):
+        assert self.outcomes(self.OMAR) == ["satisfied"] * 4
+
+    def test_a_positive_pregnancy_test_excludes_a_pregnant_woman_only(self):
+        assert self.outcomes(self.LENA)[2] == "violated"
+        assert self.outcomes(self.RUTH)[2] == "satisfied"
