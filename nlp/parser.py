@@ -407,11 +407,11 @@ class _Builder:
     def _names_diagnoses(self, children: list[Item]) -> bool:
         """Whether each sub-item opens with a different diagnosis, stated plainly: "Diseases to be
         included:" over "CML chronic phase", "Acute lymphoblastic leukemia (ALL) in remission", ... lists
-        alternatives; no patient has them all."""
+        alternatives; no patient has them all. So does a list of diagnoses each heading its own sub-items
+        ("Chronic myelogenous leukemia" over "Presence of Philadelphia chromosome", then "Multiple myeloma"
+        over "Typical marrow morphology"): the child's own line is read."""
         codes = set()
         for child in children:
-            if child.children:
-                return False
             linked = [
                 i
                 for i in self._indices(child.start, child.end)

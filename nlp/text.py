@@ -291,6 +291,18 @@ def items(text: str) -> tuple[list[Item], bool]:
             continue
         kind = _marker_kind(marker)
         label = _cohort_line(text[body_start:body_end])
+        if (
+            previous is not None
+            and previous.marker
+            and marker
+            and indent > previous.indent
+            and previous not in headers
+            and _cohort_line(text[previous.start : previous.end]) is None
+        ):
+            # A bullet with bullets indented under it heads them, colon or not: "Chronic myelogenous
+            # leukemia" over "Presence of Philadelphia chromosome". A cohort's labelled bullet only names
+            # the cohort of the bullets under it.
+            headers.append(previous)
         while headers and (
             headers[-1].indent > indent
             or (headers[-1].indent == indent and (headers[-1].marker == kind or (label and not marker)))

@@ -1,7 +1,10 @@
+from datetime import date
+
 import pytest
 
 from nlp import And, Atom, Or, iter_atoms, parse_eligibility
 from nlp.text import normalise, section_of_heading
+from recruitment.matching import DiagnosisFact, PatientFacts, Truth, evaluate_tree
 
 
 @pytest.mark.parametrize(
@@ -245,3 +248,18 @@ def test_a_treatment_named_as_a_label_is_not_a_requirement() -> None:
         "Inclusion Criteria:\nPRIOR CONCURRENT THERAPY:\n  -  Radiotherapy:\n       -  No concurrent "
         "radiotherapy\nBiologic therapy: Not specified Chemotherapy: No prior nitrosoureas\n"
     ) == [("radiotherapy", "current"), ("nitrosoureas", None)]
+
+
+def test_a_bullet_heads_the_bullets_indented_under_it_without_a_colon() -> None:
+    """NCT00008307's diseases each head their own findings; Rosa, with multiple myeloma, meets the list."""
+    text = (
+        "DISEASE CHARACTERISTICS:\n\n"
+        "  -  Clinically and/or histologically confirmed hematologic malignancy\n\n"
+        "       -  Chronic myelogenous leukemia\n\n"
+        "            -  Presence of Philadelphia chromosome\n\n"
+        "       -  Multiple myeloma\n\n"
+        "            -  Typical marrow morphology, radiographic findings, and paraprotein\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    rosa = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),))
+    assert evaluate_tree(criterion.tree, rosa, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
