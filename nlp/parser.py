@@ -120,7 +120,7 @@ _QUALIFIER = re.compile(
     r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
     r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
     r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|complications?"
-    r"|symptoms?|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    r"|symptoms?|(?:an)?other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
@@ -702,7 +702,7 @@ class _Builder:
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         if match is None:
             return None
-        if match.group(0).lower().startswith("other") and concept.code in _SECOND_CANCER_CODES:
+        if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
 

@@ -533,3 +533,25 @@ class TestChildbearingPotential:
     def test_a_positive_pregnancy_test_excludes_a_pregnant_woman_only(self):
         assert self.outcomes(self.LENA)[2] == "violated"
         assert self.outcomes(self.RUTH)[2] == "satisfied"
+
+
+class TestViralHepatitis:
+    """Karim, 53, has chronic hepatitis C (TREC-style note: "chronic HCV infection for the past 2 years")."""
+
+    KARIM = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "hcv", "hepatitis C"),))
+
+    def outcome(self, text: str) -> str:
+        [criterion] = parse_eligibility(text).criteria
+        return evaluate([criterion], self.KARIM, today=TODAY).criteria[0].outcome
+
+    def test_hepatitis_c_is_a_hepatitis_and_a_liver_disease(self):
+        assert self.outcome("Exclusion Criteria:\n- Known hepatitis\n") == "violated"
+        no_liver_disease = "Inclusion Criteria:\n- No prior or current chronic liver disease\n"
+        assert self.outcome(no_liver_disease) == "violated"
+
+    def test_another_form_of_liver_disease_is_not_his_own(self):
+        text = (
+            "Exclusion Criteria:\n- Evidence of another form of liver disease in addition to viral "
+            "hepatitis, such as autoimmune or alcoholic liver disease.\n"
+        )
+        assert self.outcome(text) != "violated"
