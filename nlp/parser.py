@@ -115,12 +115,15 @@ _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _WORD = re.compile(r"[A-Za-z]{3}")
 # Words that narrow a condition to a state no profile records ("uncontrolled hypertension", "clinically
 # unstable sickle cell anemia", "resistant or refractory lymphoma", "no other liver disease"): up to two
-# words may stand between the qualifier and the condition ("active fungal infection").
+# words may stand between the qualifier and the condition ("active fungal infection"). A functional class
+# ("New York Heart Association class III or IV heart disease") is such a qualifier as well.
 _QUALIFIER = re.compile(
     r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
     r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
     r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|complications?"
-    r"|symptoms?|(?:an)?other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    r"|symptoms?|(?:an)?other(?!\s+than)|(?:NYHA|New\s+York\s+Heart\s+Association)(?:\s+\(NYHA\))?\s+"
+    r"(?:functional\s+)?class(?:es)?\s+(?:I{1,3}|IV|[1-4])(?:\s*(?:-|to|or|and|/|,)\s*(?:I{1,3}|IV|[1-4]))*)"
+    r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"

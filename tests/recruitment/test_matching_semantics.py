@@ -555,3 +555,21 @@ class TestViralHepatitis:
             "hepatitis, such as autoimmune or alcoholic liver disease.\n"
         )
         assert self.outcome(text) != "violated"
+
+
+class TestHeartDisease:
+    """Harold, 62, has hypertension; Dora, 70, coronary artery disease."""
+
+    HAROLD = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "hypertension", "hypertension"),))
+    DORA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cad", "coronary artery disease"),))
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.HAROLD, self.DORA)]
+
+    def test_hypertension_is_not_heart_disease(self):
+        assert self.outcomes("Exclusion Criteria:\n- History of heart disease\n") == ["unknown", "violated"]
+
+    def test_a_functional_class_of_heart_disease_is_a_question_for_a_patient_with_heart_disease(self):
+        text = "Inclusion Criteria:\n- No New York Heart Association class III or IV heart disease\n"
+        assert self.outcomes(text) == ["unknown", "unknown"]
