@@ -538,7 +538,7 @@ def find_performance_status(text: str) -> Iterator[Found]:
 # first pattern takes a bare number as years, so it must not start on one of them.
 _NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|and)\s*\d{1,3}\s*)?(?:months?|mos?|weeks?|wks?|days?)\b)"
 _AGE = re.compile(
-    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
+    rf"\b(?:aged?|ages?\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
     rf"(?:(?:-|to|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
     rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
@@ -550,7 +550,7 @@ _AGE = re.compile(
 )
 
 
-_AGE_HINT = re.compile(r"\b(?:aged?|old|older|younger|between)\b|years? of age", re.IGNORECASE)
+_AGE_HINT = re.compile(r"\b(?:aged?|ages|old|older|younger|between)\b|years? of age", re.IGNORECASE)
 
 
 def _hinted_lines(text: str, hint: re.Pattern[str]) -> Iterator[tuple[int, int]]:

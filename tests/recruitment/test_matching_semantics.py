@@ -573,3 +573,19 @@ class TestHeartDisease:
     def test_a_functional_class_of_heart_disease_is_a_question_for_a_patient_with_heart_disease(self):
         text = "Inclusion Criteria:\n- No New York Heart Association class III or IV heart disease\n"
         assert self.outcomes(text) == ["unknown", "unknown"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Males and females between the ages of 18-75.",
+        "Males and females between the ages of 18 and 85 are eligible for the study.",
+        "Ages 18 to 65",
+    ],
+)
+def test_an_age_range_written_with_ages_is_read(text: str) -> None:
+    """Farid is 57, Lily 9: each range admits him and not her."""
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {text}\n").criteria
+    farid = PatientFacts(birth_date=datetime.date(1969, 1, 1))
+    lily = PatientFacts(birth_date=datetime.date(2017, 1, 1))
+    assert [truth(criterion.tree, p) for p in (farid, lily)] == [Truth.MET, Truth.NOT_MET]
