@@ -298,3 +298,15 @@ def test_an_ended_treatment_does_not_break_no_concurrent_treatment() -> None:
     )
     criteria = parse_eligibility("Inclusion Criteria:\n- No concurrent steroids as antiemetics\n").criteria
     assert evaluate(criteria, walter, today=TODAY).criteria[0].outcome != "violated"
+
+
+def test_classic_cytotoxics_in_a_note_are_prior_chemotherapy() -> None:
+    """Rosa's myeloma was treated with melphalan and prednisone; Walter's astrocytoma with temozolomide and
+    CPT-11. "No prior chemotherapy" excludes both."""
+    criteria = parse_eligibility("Inclusion Criteria:\n- No prior chemotherapy\n").criteria
+    for note in (
+        "64yo woman with multiple myeloma. Initially treated with melphalan and prednisone.",
+        "A 45-year-old man with anaplastic astrocytoma treated with temozolomide, then CPT-11.",
+    ):
+        facts = facts_from_text(extract_patient_facts(note), today=TODAY)
+        assert evaluate(criteria, facts, today=TODAY).criteria[0].outcome == "violated"
