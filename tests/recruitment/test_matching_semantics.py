@@ -589,3 +589,21 @@ def test_an_age_range_written_with_ages_is_read(text: str) -> None:
     farid = PatientFacts(birth_date=datetime.date(1969, 1, 1))
     lily = PatientFacts(birth_date=datetime.date(2017, 1, 1))
     assert [truth(criterion.tree, p) for p in (farid, lily)] == [Truth.MET, Truth.NOT_MET]
+
+
+class TestWhoAfterThePeopleNegated:
+    """ "who" after the people a "No" is about describes them; it does not end the negation."""
+
+    def test_no_patients_who_have_received_chemotherapy_excludes_only_the_treated(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n- No patients who have received prior chemotherapy\n"
+        ).criteria
+        rosa = PatientFacts(therapies=(TherapyFact("therapy:1", "melphalan", ("chemotherapy",)),))
+        assert truth(criterion.tree, rosa) is Truth.NOT_MET
+
+    def test_a_man_is_not_excluded_by_no_women_who_are_pregnant(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n- No women who are pregnant or intend to become pregnant.\n"
+        ).criteria
+        omar = PatientFacts(sex="male", pregnancy_status="not_applicable")
+        assert truth(criterion.tree, omar) is Truth.MET
