@@ -310,3 +310,12 @@ def test_classic_cytotoxics_in_a_note_are_prior_chemotherapy() -> None:
     ):
         facts = facts_from_text(extract_patient_facts(note), today=TODAY)
         assert evaluate(criteria, facts, today=TODAY).criteria[0].outcome == "violated"
+
+
+def test_a_named_regimen_is_chemotherapy() -> None:
+    """Carl's CLL was treated with FCR, then R-CVP: both are prior chemotherapy and anti-CD20 therapy."""
+    patient = extract_patient_facts(
+        "57-year-old gentleman with CLL. He completed four cycles of FCR therapy, then received R-CVP."
+    )
+    facts = facts_from_text(patient, today=TODAY)
+    assert [set(t.classes) >= {"chemotherapy", "anti_cd20"} for t in facts.therapies] == [True, True]
