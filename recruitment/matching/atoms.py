@@ -503,6 +503,17 @@ def _biomarker_kind(atom: Atom, alteration: str, results: list[BiomarkerFact]) -
     ]
     if hits:
         return _result(atom, Truth.MET, f"{alteration or 'alteration'} found", map(_ev, hits))
+    # "HER2-positive" (overexpressed or amplified) or "EGFR positive" says the gene is positive, not how: it
+    # neither shows nor rules out the amplification or mutation asked for.
+    unspecific = [b for b in results if b.status == "positive" and b.alteration_type == "expression"]
+    if wanted is not None and unspecific:
+        return _unknown(
+            atom,
+            f"a positive result is on file, not whether it is {alteration}",
+            "test",
+            f"{_test_name(atom)} not on file",
+            map(_ev, unspecific),
+        )
     definite = _definite(results)
     if not definite:
         return _equivocal(atom, results)

@@ -607,3 +607,14 @@ class TestWhoAfterThePeopleNegated:
         ).criteria
         omar = PatientFacts(sex="male", pregnancy_status="not_applicable")
         assert truth(criterion.tree, omar) is Truth.MET
+
+
+def test_a_plain_positive_result_neither_shows_nor_rules_out_an_amplification():
+    """Grace's note says "The tumor is HER2-positive": "HER2 overexpressing (3+) ... or amplified by FISH"
+    needs the assay, it does not exclude her; a HER2-negative result still does."""
+    wanted = atom(
+        "biomarker", "HER2 amplification", Concept("hgnc", "ERBB2", "ERBB2"), alteration="amplification"
+    )
+    positive = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "ERBB2", "expression", "positive"),))
+    negative = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "ERBB2", "wild_type", "negative"),))
+    assert [truth(wanted, positive), truth(wanted, negative)] == [Truth.UNKNOWN, Truth.NOT_MET]
