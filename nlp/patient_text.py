@@ -93,7 +93,9 @@ _LAB_VALUE = re.compile(
     re.IGNORECASE,
 )
 # Clinical-note cues the eligibility rules lack: notes deny and rule out, criteria exclude. They apply to a
-# mention later in the same clause ("denies chest pain", "concerning for lymphoma").
+# mention later in the same clause ("denies chest pain", "concerning for lymphoma"). A treatment the note
+# plans or offers ("a candidate for tumor resection ... prior to chemotherapy", "He is offered Levodopa") is
+# not one the patient has had.
 _NOTE_NEGATION = re.compile(
     r"\b(?:denies|denied|denying|negative for|unremarkable for|ruled out for|no signs? of|no evidence of|"
     r"no (?:known|prior|previous|past)|free of|absence of|without)\b",
@@ -102,7 +104,8 @@ _NOTE_NEGATION = re.compile(
 _NOTE_UNCERTAINTY = re.compile(
     r"\b(?:concerning for|suspicious for|suspect(?:ed)?|rule out|r/o|possible|possibly|questionable|"
     r"differential(?: diagnosis)?(?: includes?)?|to exclude|evaluat(?:e|ion) for|work-?up for|"
-    r"risk of|at risk for|prophylaxis)\b",
+    r"risk of|at risk for|prophylaxis|candidate for|scheduled for|planned|plans? (?:to|for)|offered"
+    r"|will (?:receive|undergo|start|begin|be (?:started on|treated with)))\b",
     re.IGNORECASE,
 )
 # Shorthand of clinical notes and letters the criteria vocabulary does not carry, written in capitals;

@@ -319,3 +319,14 @@ def test_a_named_regimen_is_chemotherapy() -> None:
     )
     facts = facts_from_text(patient, today=TODAY)
     assert [set(t.classes) >= {"chemotherapy", "anti_cd20"} for t in facts.therapies] == [True, True]
+
+
+def test_a_planned_or_offered_treatment_is_not_one_the_patient_has_had() -> None:
+    """Grace is a candidate for resection "prior to chemotherapy"; Anna "was offered a radical
+    hysterectomy"."""
+    for note in (
+        "She is a candidate for tumor resection and agrees to do so prior to chemotherapy.",
+        "She was offered a radical hysterectomy.",
+    ):
+        patient = extract_patient_facts(note)
+        assert not patient.patients_own("therapy") + patient.patients_own("procedure")
