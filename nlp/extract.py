@@ -197,13 +197,20 @@ def _lab_group(text: str, group: list[tuple[int, int, str]], limit: int) -> Iter
         yield found
 
 
+_EITHER_STATUS = re.compile(r"\s*(?:,|/|or|and/or)\s*(?:positive|negative)\b", re.IGNORECASE)
+# Receptors listed together share the last one's status: "ER/PR negative", "ER and PR positive".
+_RECEPTOR_LISTED = re.compile(r"\s*(?:/|,|and|or|and/or)\s*(?:ER|PR|HER-?2)\b")
+
+
 @lru_cache(maxsize=1)
 def _gene_pattern() -> re.Pattern[str]:
     names = [n for n in genes() if n not in {"ER", "PR", "AR", "neu", "MET"}]
-    # ER/PR/AR/MET are also English or other abbreviations; they count only beside receptor status words.
+    # ER/PR/AR/MET are also English or other abbreviations; they count only beside receptor status words, or
+    # listed with another receptor that has one ("ER/PR negative", "ER and PR positive").
     return re.compile(
         rf"(?<![\w-])(?:{_alternation(names)}|MET(?=[\s-]+(?:exon|amplif|overexp|fusion|alteration|mutation))"
-        rf"|(?:ER|PR|AR)(?=[\s-]*(?:\+|-|positive|negative|status|expression)))(?:(?![\w])"
+        rf"|(?:ER|PR|AR)(?=[\s-]*(?:\+|-|positive|negative|status|expression)"
+        rf"|{_RECEPTOR_LISTED.pattern}))(?:(?![\w])"
         rf"|(?=[A-Z]\d{{1,4}}[A-Z]\b))"
     )
 
@@ -330,12 +337,20 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
     _, assays = _alteration_patterns()
     for m in _gene_pattern().finditer(text):
         symbol = genes()[m.group(0)]
-        alteration, start, end = _alteration_near(text, m.start(), m.end())
+        if _RECEPTOR_LISTED.match(text, m.end()):
+            # "ER/PR negative": ER takes PR's status (`_share_alterations`), not a span over PR's.
+            alteration, start, end = None, m.start(), m.end()
+        else:
+            alteration, start, end = _alteration_near(text, m.start(), m.end())
         found = Found("biomarker", start, end, "biomarker.gene", 0.7, Concept("hgnc", symbol, symbol))
         if alteration:
             found.alteration = alteration
             found.rule_id = "biomarker.gene_alteration"
             found.confidence = 0.9
+        if alteration in ("positive", "negative") and _EITHER_STATUS.match(text, end):
+            # "ER status can include ER positive, negative, or unknown": any status, so no requirement.
+            found.checkable = False
+            found.rule_id = "biomarker.any_status"
         if symbol == "CD274":
             score = _PDL1_SCORE.search(text, m.end(), min(len(text), m.end() + 60))
             if (

@@ -330,3 +330,19 @@ def test_a_planned_or_offered_treatment_is_not_one_the_patient_has_had() -> None
     ):
         patient = extract_patient_facts(note)
         assert not patient.patients_own("therapy") + patient.patients_own("procedure")
+
+
+def test_receptors_listed_together_share_their_status() -> None:
+    """Grace's note: "The tumor was HER2-positive and ER/PR negative"."""
+    patient = extract_patient_facts("The tumor was HER2-positive and ER/PR negative.")
+    statuses = {f.concept.code: f.status for f in patient.of("biomarker") if f.concept}
+    assert statuses == {"ERBB2": "positive", "ESR1": "negative", "PGR": "negative"}
+
+
+def test_a_receptor_status_that_may_be_either_is_no_requirement() -> None:
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n"
+        "- Estrogen receptor (ER) status can include ER positive, negative, or unknown.\n"
+    ).criteria
+    grace = facts_from_text(extract_patient_facts("The tumor was ER/PR negative."), today=TODAY)
+    assert evaluate([criterion], grace, today=TODAY).criteria[0].outcome != "violated"
