@@ -164,6 +164,11 @@ _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
 
+_FOR_AGE = re.compile(
+    r"\b(?:for|in|if)\s+(?:patients?|subjects?|participants?|children|adults|those|women|men)"
+    r"(?:\s+(?:who\s+are|aged?))?\s+$",
+    re.IGNORECASE,
+)
 # The rule of an atom standing for what narrows a condition or procedure beyond what a profile records
 # ("uncontrolled" hypertension, "excisional" biopsy): the matcher asks about it rather than calling it unread.
 QUALIFIER_RULE = "condition.qualifier"
@@ -466,6 +471,13 @@ class _Builder:
             if scope.about_cns and _STABLE_CNS.search(text):
                 return self.stable_cns(text, span)
             return Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
+        for_ages = [i for i in indices if self._for_age(i)]
+        if for_ages and len(for_ages) < len(indices):
+            # "Evaluation of siblings as donors required for patients 55 years of age and younger": the age
+            # says whom the rest binds (inclusion) or excludes (exclusion), not an age every patient needs.
+            ages = self.combine(for_ages, item.section, scope)
+            rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
+            return Or((Not(ages), rest)) if item.section == "inclusion" else And((ages, rest))
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
@@ -500,6 +512,14 @@ class _Builder:
             "other", clause_text, clause_span, "exception.clause", 0.3, checkable=False, assertion="exception"
         )
         return Except(main_node, clause)
+
+    def _for_age(self, index: int) -> bool:
+        """Whether an age names whom the criterion is for ("required for patients 55 years of age and
+        younger", "in patients aged 70 or older")."""
+        found = self.found[index]
+        if not found.rule_id.startswith("demographic.age"):
+            return False
+        return _FOR_AGE.search(self.norm.text, max(0, found.start - 40), found.start) is not None
 
     def _without_assessment_methods(self, indices: list[int], item: Item) -> list[int]:
         """Drops procedures named as the way something is judged ("stable ... as ascertained by brain

@@ -618,3 +618,14 @@ def test_a_plain_positive_result_neither_shows_nor_rules_out_an_amplification():
     positive = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "ERBB2", "expression", "positive"),))
     negative = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "ERBB2", "wild_type", "negative"),))
     assert [truth(wanted, positive), truth(wanted, negative)] == [Truth.UNKNOWN, Truth.NOT_MET]
+
+
+def test_an_age_that_says_whom_a_criterion_is_for_binds_only_them():
+    """Rosa is 64: "Creatinine clearance at least 60 mL/min in patients aged 70 or older" does not ask her
+    for a creatinine clearance; Vera, 75, without one on file, is asked."""
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n- Creatinine clearance at least 60 mL/min in patients aged 70 or older\n"
+    ).criteria
+    rosa = PatientFacts(birth_date=datetime.date(1962, 1, 1))
+    vera = PatientFacts(birth_date=datetime.date(1951, 1, 1))
+    assert [truth(criterion.tree, p) for p in (rosa, vera)] == [Truth.MET, Truth.UNKNOWN]
