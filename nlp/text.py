@@ -97,7 +97,7 @@ def normalise(original: str) -> Normalised:
 _HEADING = re.compile(
     r"^[\W_]*(?:(?:key|main|major|general|additional|specific)\s+)?"
     # Qualified headings are common: "Inclusion Criteria for both Dose Escalation and Dose Expansion:".
-    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?P<word>\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
+    r"(?P<kind>inclusion|exclusion|eligibility|selection)s?(?P<word>\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
     r":?[\W_]*$",
     re.IGNORECASE,
 )

@@ -17,6 +17,8 @@ from recruitment.matching import DiagnosisFact, PatientFacts, Truth, evaluate_tr
         ("EXCLUSION CRITERIA:", "exclusion"),
         ("Patients must not have any of the following:", "exclusion"),
         ("Subjects will be excluded if they meet any of the following:", "exclusion"),
+        ("Exclusions", "exclusion"),
+        ("INCLUSIONS:", "inclusion"),
     ],
 )
 def test_heading_variants_are_recognised(heading: str, section: str) -> None:
@@ -263,3 +265,19 @@ def test_a_bullet_heads_the_bullets_indented_under_it_without_a_colon() -> None:
     [criterion] = parse_eligibility(text).criteria
     rosa = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),))
     assert evaluate_tree(criterion.tree, rosa, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
+
+
+def test_criteria_under_an_exclusions_heading_exclude() -> None:
+    """NCT00006110: "Exclusions" over "Prior malignancies except: ...". Grace's breast cancer is the cancer
+    the trial treats, not a prior malignancy the text excludes."""
+    text = (
+        "Inclusion Criteria:\n\nMeasurable or evaluable disease\n\nExclusions\n\n"
+        "Prior malignancies except:\n\nEffectively treated squamous cell or basal cell skin cancer\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert criteria[0].section == "inclusion"
+    assert {c.section for c in criteria[1:]} == {"exclusion"}
+    grace = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+    today = date(2021, 4, 1)
+    verdicts = [evaluate_tree(c.tree, grace, today=today, section=c.section)[0] for c in criteria[1:]]
+    assert Truth.MET not in verdicts
