@@ -105,6 +105,11 @@ _STABLE_CNS = re.compile(
 )
 # In an exception to brain metastases ("unless treated and stable") a bare status word is about them.
 _CNS_STATUS = re.compile(r"\b(?:stable|stabili[sz]ed|asymptomatic|treated|controlled)\b", re.IGNORECASE)
+# A group header in the inclusions that lets its sub-items in: "... are eligible even if ...:", "...
+# allowed:".
+_PERMISSION_HEADER = re.compile(
+    r"\b(?:(?:are|is)\s+(?:also\s+)?eligible|allowed|permitted)\b(?!\s+(?:only\s+)?if\b)", re.IGNORECASE
+)
 _EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
 _ASSESSED_BY = re.compile(
     r"\b(?:ascertained|assessed|determined|confirmed|documented|measured|evaluated|demonstrated|detected"
@@ -379,6 +384,12 @@ class _Builder:
                 break
         listed_exceptions = bool(indices) and _EXCEPTIONS_HEADER.search(header) is not None
         conditional = self._conditional(header, item.start, indices)
+        if item.section == "inclusion" and _PERMISSION_HEADER.search(header):
+            # "EXCEPTIONS: These non-breast malignancies are eligible even if diagnosed =< 5 years prior to
+            # registration:" lists what is let in; none of it is required.
+            text, span = self._original(item.start, _last_end(item))
+            permission = Concept("other", "permission", "what the criteria let in")
+            return Atom("other", text, span, "permission.group", 0.5, checkable=False, concept=permission)
         exception = listed_exceptions or (conditional and item.section == "exclusion")
         child_scope = replace(scope, in_exception=scope.in_exception or exception)
         children = tuple(self.node(child, child_scope) for child in item.children)

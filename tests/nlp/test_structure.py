@@ -281,3 +281,24 @@ def test_criteria_under_an_exclusions_heading_exclude() -> None:
     today = date(2021, 4, 1)
     verdicts = [evaluate_tree(c.tree, grace, today=today, section=c.section)[0] for c in criteria[1:]]
     assert Truth.MET not in verdicts
+
+
+def test_a_group_the_inclusions_let_in_requires_nothing() -> None:
+    """NCT00005970: Grace (breast cancer) has none of the listed other cancers, and need not have one."""
+    text = (
+        "Inclusion Criteria:\n\nEXCEPTIONS: These non-breast malignancies are eligible even if diagnosed "
+        "=< 5 years prior\nto registration:\n\n"
+        "  -  Squamous or basal cell carcinoma of the skin that has been effectively treated\n\n"
+        "  -  Carcinoma in situ of the cervix that has been treated by surgery only\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    grace = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+    assert evaluate_tree(criterion.tree, grace, today=date(2021, 4, 1))[0] is Truth.NOT_CHECKABLE
+
+
+def test_a_group_eligible_only_if_its_conditions_hold_still_binds() -> None:
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n\nPatients with brain metastases are eligible if:\n\n"
+        "  -  treated\n\n  -  stable\n"
+    ).criteria
+    assert isinstance(criterion.tree, Or)
