@@ -551,16 +551,17 @@ def find_performance_status(text: str) -> Iterator[Found]:
 
 # Ages in months, weeks or days ("aged >= 12 months") are left to the registry's structured age fields: the
 # first pattern takes a bare number as years, so it must not start on one of them.
-_NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|and)\s*\d{1,3}\s*)?(?:months?|mos?|weeks?|wks?|days?)\b)"
+_NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|through|and)\s*\d{1,3}\s*)?(?:months?|mos?|weeks?|wks?|days?)\b)"
 _AGE = re.compile(
     rf"\b(?:aged?|ages?\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
-    rf"(?:(?:-|to|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
+    rf"(?:(?:-|to|through|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
     rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
     rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"
     rf"|below|under)"
-    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to)\s*(?P<high4>\d{{1,3}})\s*years"
-    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
+    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to|through)\s*(?P<high4>\d{{1,3}})"
+    rf"\s*years"
+    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
     re.I,
 )
 

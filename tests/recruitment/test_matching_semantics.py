@@ -581,6 +581,7 @@ class TestHeartDisease:
         "Males and females between the ages of 18-75.",
         "Males and females between the ages of 18 and 85 are eligible for the study.",
         "Ages 18 to 65",
+        "Male and female adults, 18 through 70 years of age, inclusive",
     ],
 )
 def test_an_age_range_written_with_ages_is_read(text: str) -> None:
