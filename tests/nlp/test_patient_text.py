@@ -346,3 +346,11 @@ def test_a_receptor_status_that_may_be_either_is_no_requirement() -> None:
     ).criteria
     grace = facts_from_text(extract_patient_facts("The tumor was ER/PR negative."), today=TODAY)
     assert evaluate([criterion], grace, today=TODAY).criteria[0].outcome != "violated"
+
+
+def test_hyphenated_drug_classes_are_read() -> None:
+    """Mei "is on anti-depressants for the past 6 months": "Current antidepressant therapy" excludes her."""
+    note = "A 46-year-old woman with MDD. She is on anti-depressants for the past 6 months."
+    mei = facts_from_text(extract_patient_facts(note), today=TODAY)
+    criteria = parse_eligibility("Exclusion Criteria:\n- Current antidepressant therapy\n").criteria
+    assert evaluate(criteria, mei, today=TODAY).criteria[0].outcome == "violated"
