@@ -584,6 +584,39 @@ def find_age(text: str) -> Iterator[Found]:
             continue
         seen_end = line_end
         yield from _age_in(text, line_start, line_end)
+    yield from _ages_under_label(text)
+
+
+# PDQ records put the age on the line under its label: "Age:" then "-  18 and over" or "-  18 to 65".
+_AGE_LABEL = re.compile(r"^[ \t*-]*Age[ \t]*:[ \t]*\n(?:[ \t]*\n)*[ \t]*(?:[-*][ \t]+)?", re.I | re.M)
+_LABELLED_AGE = re.compile(
+    r"(?P<low>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s*(?P<dir>over|older|above|under|younger|below)\b"
+    r"|(?P<from>\d{1,3})\s*(?:to|-|through)\s*(?P<to>\d{1,3})(?:\s*years?)?(?!\s*(?:months?|weeks?|days?))\b"
+    r"|(?P<word>over|above|older than|under|below|younger than)\s*(?P<n>\d{1,3})\b"
+    r"(?!\s*(?:months?|weeks?|days?))",
+    re.I,
+)
+
+
+def _ages_under_label(text: str) -> Iterator[Found]:
+    for label in _AGE_LABEL.finditer(text):
+        m = _LABELLED_AGE.match(text, label.end())
+        if m is None:
+            continue
+        found = Found(
+            "demographic", m.start(), m.end(), "demographic.age", 0.85, Concept("demographic", "age", "age")
+        )
+        found.unit = "years"
+        if m.group("from"):
+            found.comparator = "between"
+            found.value, found.value_high = float(m.group("from")), float(m.group("to"))
+        elif m.group("dir"):
+            found.comparator = ">=" if m.group("dir").lower() in ("over", "older", "above") else "<="
+            found.value = float(m.group("low"))
+        else:
+            found.comparator = ">" if m.group("word").lower().startswith(("over", "older", "above")) else "<"
+            found.value = float(m.group("n"))
+        yield found
 
 
 def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:

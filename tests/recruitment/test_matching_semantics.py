@@ -630,3 +630,10 @@ def test_an_age_that_says_whom_a_criterion_is_for_binds_only_them():
     rosa = PatientFacts(birth_date=datetime.date(1962, 1, 1))
     vera = PatientFacts(birth_date=datetime.date(1951, 1, 1))
     assert [truth(criterion.tree, p) for p in (rosa, vera)] == [Truth.MET, Truth.UNKNOWN]
+
+
+def test_an_age_on_the_line_under_its_label_is_read():
+    """PDQ records write "Age:" and, on the next line, "-  3 to 21": Walter, 45, is outside it."""
+    [criterion] = parse_eligibility("Inclusion Criteria:\n\nAge:\n\n  -  3 to 21\n").criteria
+    walter = PatientFacts(birth_date=datetime.date(1975, 6, 1))
+    assert truth(criterion.tree, walter) is Truth.NOT_MET
