@@ -18,6 +18,8 @@ from recruitment.matching import DiagnosisFact, PatientFacts, Truth, evaluate_tr
         ("Patients must not have any of the following:", "exclusion"),
         ("Subjects will be excluded if they meet any of the following:", "exclusion"),
         ("Exclusions", "exclusion"),
+        ("Ineligibility.", "exclusion"),
+        ("INELIGIBILITY CRITERIA:", "exclusion"),
         ("INCLUSIONS:", "inclusion"),
     ],
 )
@@ -302,3 +304,16 @@ def test_a_group_eligible_only_if_its_conditions_hold_still_binds() -> None:
         "  -  treated\n\n  -  stable\n"
     ).criteria
     assert isinstance(criterion.tree, Or)
+
+
+def test_criteria_under_an_ineligibility_heading_exclude() -> None:
+    """NCT00009945 heads its exclusions "Ineligibility.": Grace, not pregnant, is not asked to be."""
+    text = (
+        "Measurable disease\n\nIneligibility.\n\n"
+        "  -  Pregnancy or lactation at the time of proposed randomization.\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert [c.section for c in criteria] == ["inclusion", "exclusion"]
+    grace = PatientFacts(sex="female", pregnancy_status="not_pregnant", breastfeeding=False)
+    verdict = evaluate_tree(criteria[1].tree, grace, today=date(2021, 4, 1), section="exclusion")[0]
+    assert verdict is Truth.NOT_MET
