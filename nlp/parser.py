@@ -105,10 +105,15 @@ _STABLE_CNS = re.compile(
 )
 # In an exception to brain metastases ("unless treated and stable") a bare status word is about them.
 _CNS_STATUS = re.compile(r"\b(?:stable|stabili[sz]ed|asymptomatic|treated|controlled)\b", re.IGNORECASE)
+# ("... in whom infectious diseases have been excluded will also be eligible:" has ruled them out instead.)
+_EXCLUDING_HEADER = re.compile(
+    r"\b(?:(?<!been )excluded|ineligible|not\s+(?:be\s+)?eligible)\b", re.IGNORECASE
+)
 # A group header in the inclusions that lets its sub-items in: "... are eligible even if ...:", "...
 # allowed:".
 _PERMISSION_HEADER = re.compile(
-    r"\b(?:(?:are|is)\s+(?:also\s+)?eligible|allowed|permitted)\b(?!\s+(?:only\s+)?if\b)", re.IGNORECASE
+    r"\b(?:(?:are|is|will(?:\s+also)?\s+be)\s+(?:also\s+)?eligible|allowed|permitted)\b(?!\s+(?:only\s+)?if\b)",
+    re.IGNORECASE,
 )
 _EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
 _ASSESSED_BY = re.compile(
@@ -148,8 +153,10 @@ _INDICATION = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
-# requirement. It must follow the atom within its clause and not be denied ("not allowed").
-_PERMITTED = re.compile(r"[^;.:]{0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I)
+# requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
+_PERMITTED = re.compile(
+    r"(?:(?!\n[ \t]*(?:\n|[-*]))[^;.:]){0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I
+)
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
@@ -393,6 +400,10 @@ class _Builder:
         exception = listed_exceptions or (conditional and item.section == "exclusion")
         child_scope = replace(scope, in_exception=scope.in_exception or exception)
         children = tuple(self.node(child, child_scope) for child in item.children)
+        if item.section == "inclusion" and _EXCLUDING_HEADER.search(header):
+            # "Excluded:", "Patients with the following conditions are excluded:", "You will not be eligible
+            # for this study if you:" among the inclusions: none of the sub-items may hold.
+            return Not(children[0] if len(children) == 1 else Or(children))
         negated_group = scope.assertion == "negated" and not self._polarity_conflict(item.section, scope)
         if len(children) == 1:
             body = children[0]

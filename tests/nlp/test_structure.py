@@ -4,7 +4,7 @@ import pytest
 
 from nlp import And, Atom, Or, iter_atoms, parse_eligibility
 from nlp.text import normalise, section_of_heading
-from recruitment.matching import DiagnosisFact, PatientFacts, Truth, evaluate_tree
+from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, Truth, evaluate_tree
 
 
 @pytest.mark.parametrize(
@@ -317,3 +317,18 @@ def test_criteria_under_an_ineligibility_heading_exclude() -> None:
     grace = PatientFacts(sex="female", pregnancy_status="not_pregnant", breastfeeding=False)
     verdict = evaluate_tree(criteria[1].tree, grace, today=date(2021, 4, 1), section="exclusion")[0]
     assert verdict is Truth.NOT_MET
+
+
+def test_a_group_the_inclusions_exclude_requires_none_of_its_items() -> None:
+    """ACTG-style "Prior Medication:" lists: "Excluded:" over its drugs, "Allowed:" over others. Ines, who had
+    radiotherapy, is excluded; the permission on the next item does not reach back to the excluded one."""
+    text = (
+        "Inclusion Criteria:\n\nExcluded within 14 days of study entry:\n\n  -  Radiotherapy\n\n"
+        "Allowed:\n\n  -  Aspirin\n"
+    )
+    excluded, allowed = parse_eligibility(text).criteria
+    ines = PatientFacts(
+        procedures=(ProcedureFact("procedure:1", "radiotherapy", "radiotherapy", date(2021, 3, 25)),)
+    )
+    assert evaluate_tree(excluded.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_MET
+    assert evaluate_tree(allowed.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_CHECKABLE
