@@ -528,7 +528,15 @@ class _Builder:
             rest = self.combine(exception, item.section, exception_scope)
             return Except(main_node, And((stable, *(rest.children if isinstance(rest, And) else (rest,)))))
         if exception:
-            return Except(main_node, self.combine(exception, item.section, exception_scope))
+            waiver = self.combine(exception, item.section, exception_scope)
+            if item.section == "inclusion" and self.norm.text[cut : cut + 6].lower() == "unless":
+                # A requirement "unless" something waives it: "SGOT no greater than 1.5 times ULN (unless due
+                # to hemolysis or chronic lymphocytic leukemia)" is not failed by a patient with CLL. Whether
+                # the waiver applies (is the SGOT raised by the CLL?) is for the site: having CLL makes it a
+                # question, not a pass. ("except" in an inclusion narrows what is required instead: "solid
+                # tumour except lymphoma".)
+                return Or((main_node, And((waiver, self._unanswerable(cut, item.end)))))
+            return Except(main_node, waiver)
         # "unless approved by the sponsor" names nothing we can link: the exception stays text for review.
         clause = Atom(
             "other", clause_text, clause_span, "exception.clause", 0.3, checkable=False, assertion="exception"

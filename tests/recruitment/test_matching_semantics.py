@@ -637,3 +637,18 @@ def test_an_age_on_the_line_under_its_label_is_read():
     [criterion] = parse_eligibility("Inclusion Criteria:\n\nAge:\n\n  -  3 to 21\n").criteria
     walter = PatientFacts(birth_date=datetime.date(1975, 6, 1))
     assert truth(criterion.tree, walter) is Truth.NOT_MET
+
+
+def test_unless_in_an_inclusion_waives_the_requirement_for_the_site_to_confirm():
+    """Carl has CLL and a raised SGOT; so has Nils, without CLL (history confirmed). "SGOT no greater than 1.5
+    times ULN (unless due to hemolysis or chronic lymphocytic leukemia)" does not fail Carl for his CLL
+    (before, the waiver excluded him): whether it applies is a question for the site. Nils fails it."""
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n- SGOT no greater than 1.5 times ULN (unless due to hemolysis or chronic "
+        "lymphocytic leukemia)\n"
+    ).criteria
+    cll = DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia")
+    high_sgot = LabFact("lab:1", "AST", "1920-8", 200.0, "U/L", TODAY, reference_high=40.0)
+    carl = PatientFacts(diagnoses=(cll,), labs=(high_sgot,))
+    nils = PatientFacts(labs=(high_sgot,), history_confirmed_on=TODAY)
+    assert [truth(criterion.tree, p) for p in (carl, nils)] == [Truth.UNKNOWN, Truth.NOT_MET]
