@@ -38,6 +38,19 @@ class Cue:
 
 
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
+# "No patients who have received prior chemotherapy", "No patients with ..., those who have participated in
+# an investigational trial, and pregnant women": a relative pronoun after the people the criterion is about
+# describes them; it does not end the negation as "who"/"that" after a condition does.
+_RESTATES_SUBJECT = re.compile(
+    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women"
+    r"|men|those|anyone)\s+$",
+    re.IGNORECASE,
+)
+_PERSON_AFTER_CUE = re.compile(
+    r"\s*(?:patients?|subjects?|participants?|persons?|people|individuals?|women"
+    r"|men)\s+",
+    re.IGNORECASE,
+)
 # Scopes end at the clause, so a target only needs to look this far back for cues that cover it.
 _MAX_SCOPE_CHARS = 400
 
@@ -95,6 +108,16 @@ class EligibilityContext:
         end = len(text)
         for pattern in (_CLAUSE_BREAK, self.terminator_pattern):
             found = pattern.search(text, cue.end)
+            while (
+                found
+                and pattern is self.terminator_pattern
+                and _RESTATES_SUBJECT.search(text, max(cue.end, found.start() - 40), found.start())
+                and (
+                    _PERSON_AFTER_CUE.fullmatch(text, cue.end, found.start())
+                    or text[found.start() - 6 : found.start()].lower().rstrip() in ("those", "anyone")
+                )
+            ):
+                found = pattern.search(text, found.end())
             if found and found.start() < end and found.start() != cue.start:
                 end = found.start()
         for other in cues[position + 1 :]:

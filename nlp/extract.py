@@ -197,13 +197,20 @@ def _lab_group(text: str, group: list[tuple[int, int, str]], limit: int) -> Iter
         yield found
 
 
+_EITHER_STATUS = re.compile(r"\s*(?:,|/|or|and/or)\s*(?:positive|negative)\b", re.IGNORECASE)
+# Receptors listed together share the last one's status: "ER/PR negative", "ER and PR positive".
+_RECEPTOR_LISTED = re.compile(r"\s*(?:/|,|and|or|and/or)\s*(?:ER|PR|HER-?2)\b")
+
+
 @lru_cache(maxsize=1)
 def _gene_pattern() -> re.Pattern[str]:
     names = [n for n in genes() if n not in {"ER", "PR", "AR", "neu", "MET"}]
-    # ER/PR/AR/MET are also English or other abbreviations; they count only beside receptor status words.
+    # ER/PR/AR/MET are also English or other abbreviations; they count only beside receptor status words, or
+    # listed with another receptor that has one ("ER/PR negative", "ER and PR positive").
     return re.compile(
         rf"(?<![\w-])(?:{_alternation(names)}|MET(?=[\s-]+(?:exon|amplif|overexp|fusion|alteration|mutation))"
-        rf"|(?:ER|PR|AR)(?=[\s-]*(?:\+|-|positive|negative|status|expression)))(?:(?![\w])"
+        rf"|(?:ER|PR|AR)(?=[\s-]*(?:\+|-|positive|negative|status|expression)"
+        rf"|{_RECEPTOR_LISTED.pattern}))(?:(?![\w])"
         rf"|(?=[A-Z]\d{{1,4}}[A-Z]\b))"
     )
 
@@ -330,12 +337,20 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
     _, assays = _alteration_patterns()
     for m in _gene_pattern().finditer(text):
         symbol = genes()[m.group(0)]
-        alteration, start, end = _alteration_near(text, m.start(), m.end())
+        if _RECEPTOR_LISTED.match(text, m.end()):
+            # "ER/PR negative": ER takes PR's status (`_share_alterations`), not a span over PR's.
+            alteration, start, end = None, m.start(), m.end()
+        else:
+            alteration, start, end = _alteration_near(text, m.start(), m.end())
         found = Found("biomarker", start, end, "biomarker.gene", 0.7, Concept("hgnc", symbol, symbol))
         if alteration:
             found.alteration = alteration
             found.rule_id = "biomarker.gene_alteration"
             found.confidence = 0.9
+        if alteration in ("positive", "negative") and _EITHER_STATUS.match(text, end):
+            # "ER status can include ER positive, negative, or unknown": any status, so no requirement.
+            found.checkable = False
+            found.rule_id = "biomarker.any_status"
         if symbol == "CD274":
             score = _PDL1_SCORE.search(text, m.end(), min(len(text), m.end() + 60))
             if (
@@ -536,21 +551,22 @@ def find_performance_status(text: str) -> Iterator[Found]:
 
 # Ages in months, weeks or days ("aged >= 12 months") are left to the registry's structured age fields: the
 # first pattern takes a bare number as years, so it must not start on one of them.
-_NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|and)\s*\d{1,3}\s*)?(?:months?|mos?|weeks?|wks?|days?)\b)"
+_NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|through|and)\s*\d{1,3}\s*)?(?:months?|mos?|weeks?|wks?|days?)\b)"
 _AGE = re.compile(
-    rf"\b(?:aged?|age\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
-    rf"(?:(?:-|to|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
+    rf"\b(?:aged?|ages?\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
+    rf"(?:(?:-|to|through|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
     rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
     rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"
     rf"|below|under)"
-    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to)\s*(?P<high4>\d{{1,3}})\s*years"
-    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
+    rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to|through)\s*(?P<high4>\d{{1,3}})"
+    rf"\s*years"
+    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
     re.I,
 )
 
 
-_AGE_HINT = re.compile(r"\b(?:aged?|old|older|younger|between)\b|years? of age", re.IGNORECASE)
+_AGE_HINT = re.compile(r"\b(?:aged?|ages|old|older|younger|between)\b|years? of age", re.IGNORECASE)
 
 
 def _hinted_lines(text: str, hint: re.Pattern[str]) -> Iterator[tuple[int, int]]:
@@ -568,6 +584,39 @@ def find_age(text: str) -> Iterator[Found]:
             continue
         seen_end = line_end
         yield from _age_in(text, line_start, line_end)
+    yield from _ages_under_label(text)
+
+
+# PDQ records put the age on the line under its label: "Age:" then "-  18 and over" or "-  18 to 65".
+_AGE_LABEL = re.compile(r"^[ \t*-]*Age[ \t]*:[ \t]*\n(?:[ \t]*\n)*[ \t]*(?:[-*][ \t]+)?", re.I | re.M)
+_LABELLED_AGE = re.compile(
+    r"(?P<low>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s*(?P<dir>over|older|above|under|younger|below)\b"
+    r"|(?P<from>\d{1,3})\s*(?:to|-|through)\s*(?P<to>\d{1,3})(?:\s*years?)?(?!\s*(?:months?|weeks?|days?))\b"
+    r"|(?P<word>over|above|older than|under|below|younger than)\s*(?P<n>\d{1,3})\b"
+    r"(?!\s*(?:months?|weeks?|days?))",
+    re.I,
+)
+
+
+def _ages_under_label(text: str) -> Iterator[Found]:
+    for label in _AGE_LABEL.finditer(text):
+        m = _LABELLED_AGE.match(text, label.end())
+        if m is None:
+            continue
+        found = Found(
+            "demographic", m.start(), m.end(), "demographic.age", 0.85, Concept("demographic", "age", "age")
+        )
+        found.unit = "years"
+        if m.group("from"):
+            found.comparator = "between"
+            found.value, found.value_high = float(m.group("from")), float(m.group("to"))
+        elif m.group("dir"):
+            found.comparator = ">=" if m.group("dir").lower() in ("over", "older", "above") else "<="
+            found.value = float(m.group("low"))
+        else:
+            found.comparator = ">" if m.group("word").lower().startswith(("over", "older", "above")) else "<"
+            found.value = float(m.group("n"))
+        yield found
 
 
 def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
@@ -680,6 +729,28 @@ def _line_around(text: str, start: int, end: int) -> str:
     ]
 
 
+# A line that opens a new item: a bullet or a number. Other lines continue a hard-wrapped item ("Willingness
+# of men and women of childbearing potential to practice an adequate method\n     of birth control").
+_ITEM_OPENING = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)]\s)")
+
+
+def _item_around(text: str, start: int, end: int) -> str:
+    """The line around a match and the lines that continue it."""
+    line_start = text.rfind("\n", 0, start) + 1
+    stop = text.find("\n", end)
+    while stop >= 0:
+        following = text.find("\n", stop + 1)
+        next_line = text[stop + 1 : len(text) if following < 0 else following]
+        if not next_line.strip() or _ITEM_OPENING.match(next_line):
+            break
+        stop = following
+    return text[line_start : len(text) if stop < 0 else stop]
+
+
+# "Positive pregnancy test for women of childbearing potential": the test found her pregnant.
+_POSITIVE_TEST = re.compile(r"\bpositive\s+(?:[\w-]+\s+){0,2}pregnancy\s+test", re.IGNORECASE)
+
+
 def _sex_code(word: str) -> str:
     word = word.lower()
     return "female" if "female" in word or "women" in word else "male"
@@ -720,9 +791,13 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             continue  # "Women of childbearing potential (WOCBP)" is one mention
         previous_end = m.end()
         # "Negative pregnancy test ... for women of childbearing potential" puts the requirement first.
-        line = _line_around(text, m.start(), m.end()).lower()
+        line = _item_around(text, m.start(), m.end()).lower()
         wocbp_lines.add(text.rfind("\n", 0, m.start()))
-        if "pregnancy test" in line:
+        joins = "or"
+        if _POSITIVE_TEST.search(line):
+            # Only a woman of childbearing potential who is pregnant: And, where a requirement is an Or.
+            code, label, checkable, joins = "pregnant", "pregnant", True, "and"
+        elif "pregnancy test" in line:
             code, label, checkable = "negative_pregnancy_test", "negative pregnancy test", True
         elif "contracep" in line or "birth control" in line or "abstinen" in line:
             code, label, checkable = "contraception", "agrees to use contraception", False
@@ -735,7 +810,11 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             "pregnancy.wocbp",
             0.85,
             Concept("pregnancy", "wocbp", "woman of childbearing potential"),
-            extra={"requirement": Concept("pregnancy", code, label), "requirement_checkable": checkable},
+            extra={
+                "requirement": Concept("pregnancy", code, label),
+                "requirement_checkable": checkable,
+                "requirement_joins": joins,
+            },
         )
     for m in _PREGNANCY_TEST.finditer(text):
         # Under "Women of childbearing potential must:" the test is the requirement; on a line that names

@@ -37,7 +37,9 @@ class Concept:
 class TimeWindow:
     amount: float
     unit: str  # days, weeks, months, years
-    relation: str  # "within" (the last N units) or "at_least" (N units or more ago)
+    # "within" (the last N units), "at_least" (N units or more ago) or "current" (still going on: "no
+    # concurrent radiotherapy"; its amount is 0)
+    relation: str
     anchor: str = ""  # e.g. "first dose", "randomisation", "enrolment"
     # Where the text states the window ("within 6 months"), in the caller's offsets; None when unknown
     # (windows made by hand or stored before spans were recorded).

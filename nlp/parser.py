@@ -105,6 +105,16 @@ _STABLE_CNS = re.compile(
 )
 # In an exception to brain metastases ("unless treated and stable") a bare status word is about them.
 _CNS_STATUS = re.compile(r"\b(?:stable|stabili[sz]ed|asymptomatic|treated|controlled)\b", re.IGNORECASE)
+# ("... in whom infectious diseases have been excluded will also be eligible:" has ruled them out instead.)
+_EXCLUDING_HEADER = re.compile(
+    r"\b(?:(?<!been )excluded|ineligible|not\s+(?:be\s+)?eligible)\b", re.IGNORECASE
+)
+# A group header in the inclusions that lets its sub-items in: "... are eligible even if ...:", "...
+# allowed:".
+_PERMISSION_HEADER = re.compile(
+    r"\b(?:(?:are|is|will(?:\s+also)?\s+be)\s+(?:also\s+)?eligible|allowed|permitted)\b(?!\s+(?:only\s+)?if\b)",
+    re.IGNORECASE,
+)
 _EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
 _ASSESSED_BY = re.compile(
     r"\b(?:ascertained|assessed|determined|confirmed|documented|measured|evaluated|demonstrated|detected"
@@ -115,12 +125,15 @@ _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
 _WORD = re.compile(r"[A-Za-z]{3}")
 # Words that narrow a condition to a state no profile records ("uncontrolled hypertension", "clinically
 # unstable sickle cell anemia", "resistant or refractory lymphoma", "no other liver disease"): up to two
-# words may stand between the qualifier and the condition ("active fungal infection").
+# words may stand between the qualifier and the condition ("active fungal infection"). A functional class
+# ("New York Heart Association class III or IV heart disease") is such a qualifier as well.
 _QUALIFIER = re.compile(
     r"\b(?:(?:clinically|medically|hemodynamically|haemodynamically)\s+)?(?:uncontrolled|(?:poorly|inadequately|not\s+(?:well\s+)?)controlled|unstable|decompensated|severe"
     r"|moderate|mild|significant|serious|active|symptomatic|refractory|resistant|progressive|progressing"
     r"|life-threatening|smoldering|smouldering|indolent|aggressive|associated|related|complications?"
-    r"|symptoms?|other(?!\s+than))(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    r"|symptoms?|(?:an)?other(?!\s+than)|(?:NYHA|New\s+York\s+Heart\s+Association)(?:\s+\(NYHA\))?\s+"
+    r"(?:functional\s+)?class(?:es)?\s+(?:I{1,3}|IV|[1-4])(?:\s*(?:-|to|or|and|/|,)\s*(?:I{1,3}|IV|[1-4]))*)"
+    r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
@@ -128,6 +141,7 @@ _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # or a contraindication to it: a profile records the procedure, not these.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
+    r"|myelosuppressive|palliative|stereotactic"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
@@ -139,8 +153,21 @@ _INDICATION = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
-# requirement. It must follow the atom within its clause and not be denied ("not allowed").
-_PERMITTED = re.compile(r"[^;.:]{0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I)
+# requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
+_PERMITTED = re.compile(
+    r"(?:(?!\n[ \t]*(?:\n|[-*]))[^;.:]){0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I
+)
+# "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
+# chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
+# and the treatment ("concurrent systemic anticancer therapy").
+_CURRENT = re.compile(
+    r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|ongoing|on-going)"
+    r"(?:\s+(?:receiving|taking|using|undergoing|on|treated\s+with|use\s+of|treatment\s+with"
+    r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
+# "No prior or concurrent chemotherapy", "PRIOR CONCURRENT THERAPY:": past treatment counts as well.
+_PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*$", re.IGNORECASE)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
@@ -149,6 +176,11 @@ _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
 
+_FOR_AGE = re.compile(
+    r"\b(?:for|in|if)\s+(?:patients?|subjects?|participants?|children|adults|those|women|men)"
+    r"(?:\s+(?:who\s+are|aged?))?\s+$",
+    re.IGNORECASE,
+)
 # The rule of an atom standing for what narrows a condition or procedure beyond what a profile records
 # ("uncontrolled" hypertension, "excisional" biopsy): the matcher asks about it rather than calling it unread.
 QUALIFIER_RULE = "condition.qualifier"
@@ -359,9 +391,19 @@ class _Builder:
                 break
         listed_exceptions = bool(indices) and _EXCEPTIONS_HEADER.search(header) is not None
         conditional = self._conditional(header, item.start, indices)
+        if item.section == "inclusion" and _PERMISSION_HEADER.search(header):
+            # "EXCEPTIONS: These non-breast malignancies are eligible even if diagnosed =< 5 years prior to
+            # registration:" lists what is let in; none of it is required.
+            text, span = self._original(item.start, _last_end(item))
+            permission = Concept("other", "permission", "what the criteria let in")
+            return Atom("other", text, span, "permission.group", 0.5, checkable=False, concept=permission)
         exception = listed_exceptions or (conditional and item.section == "exclusion")
         child_scope = replace(scope, in_exception=scope.in_exception or exception)
         children = tuple(self.node(child, child_scope) for child in item.children)
+        if item.section == "inclusion" and _EXCLUDING_HEADER.search(header):
+            # "Excluded:", "Patients with the following conditions are excluded:", "You will not be eligible
+            # for this study if you:" among the inclusions: none of the sub-items may hold.
+            return Not(children[0] if len(children) == 1 else Or(children))
         negated_group = scope.assertion == "negated" and not self._polarity_conflict(item.section, scope)
         if len(children) == 1:
             body = children[0]
@@ -395,11 +437,11 @@ class _Builder:
     def _names_diagnoses(self, children: list[Item]) -> bool:
         """Whether each sub-item opens with a different diagnosis, stated plainly: "Diseases to be
         included:" over "CML chronic phase", "Acute lymphoblastic leukemia (ALL) in remission", ... lists
-        alternatives; no patient has them all."""
+        alternatives; no patient has them all. So does a list of diagnoses each heading its own sub-items
+        ("Chronic myelogenous leukemia" over "Presence of Philadelphia chromosome", then "Multiple myeloma"
+        over "Typical marrow morphology"): the child's own line is read."""
         codes = set()
         for child in children:
-            if child.children:
-                return False
             linked = [
                 i
                 for i in self._indices(child.start, child.end)
@@ -451,6 +493,13 @@ class _Builder:
             if scope.about_cns and _STABLE_CNS.search(text):
                 return self.stable_cns(text, span)
             return Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
+        for_ages = [i for i in indices if self._for_age(i)]
+        if for_ages and len(for_ages) < len(indices):
+            # "Evaluation of siblings as donors required for patients 55 years of age and younger": the age
+            # says whom the rest binds (inclusion) or excludes (exclusion), not an age every patient needs.
+            ages = self.combine(for_ages, item.section, scope)
+            rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
+            return Or((Not(ages), rest)) if item.section == "inclusion" else And((ages, rest))
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
@@ -479,12 +528,28 @@ class _Builder:
             rest = self.combine(exception, item.section, exception_scope)
             return Except(main_node, And((stable, *(rest.children if isinstance(rest, And) else (rest,)))))
         if exception:
-            return Except(main_node, self.combine(exception, item.section, exception_scope))
+            waiver = self.combine(exception, item.section, exception_scope)
+            if item.section == "inclusion" and self.norm.text[cut : cut + 6].lower() == "unless":
+                # A requirement "unless" something waives it: "SGOT no greater than 1.5 times ULN (unless due
+                # to hemolysis or chronic lymphocytic leukemia)" is not failed by a patient with CLL. Whether
+                # the waiver applies (is the SGOT raised by the CLL?) is for the site: having CLL makes it a
+                # question, not a pass. ("except" in an inclusion narrows what is required instead: "solid
+                # tumour except lymphoma".)
+                return Or((main_node, And((waiver, self._unanswerable(cut, item.end)))))
+            return Except(main_node, waiver)
         # "unless approved by the sponsor" names nothing we can link: the exception stays text for review.
         clause = Atom(
             "other", clause_text, clause_span, "exception.clause", 0.3, checkable=False, assertion="exception"
         )
         return Except(main_node, clause)
+
+    def _for_age(self, index: int) -> bool:
+        """Whether an age names whom the criterion is for ("required for patients 55 years of age and
+        younger", "in patients aged 70 or older")."""
+        found = self.found[index]
+        if not found.rule_id.startswith("demographic.age"):
+            return False
+        return _FOR_AGE.search(self.norm.text, max(0, found.start - 40), found.start) is not None
 
     def _without_assessment_methods(self, indices: list[int], item: Item) -> list[int]:
         """Drops procedures named as the way something is judged ("stable ... as ascertained by brain
@@ -581,6 +646,10 @@ class _Builder:
             ),
             scope.window if found.kind in _WINDOWED_KINDS else None,
         )
+        # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
+        current = self._current(index)
+        if current is not None:
+            window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
         permitted = (
             self.permits
@@ -613,7 +682,9 @@ class _Builder:
         node: Node = atom
         requirement = found.extra.get("requirement")
         if isinstance(requirement, Concept) and requirement.code != "wocbp":
-            # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds.
+            # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds. "Positive
+            # pregnancy test for WOCBP", or an exclusion of "women of childbearing potential [unable to use]
+            # adequate contraception": WOCBP, and the state the text excludes.
             needed = Atom(
                 "pregnancy",
                 atom.text,
@@ -624,7 +695,10 @@ class _Builder:
                 mapped=True,
                 concept=requirement,
             )
-            node = Or((Not(atom), needed))
+            joins_and = found.extra.get("requirement_joins") == "and" or (
+                section == "exclusion" and requirement.code == "contraception"
+            )
+            node = And((atom, needed)) if joins_and else Or((Not(atom), needed))
         qualifier = self._qualifier(index, section, assertion)
         if qualifier is not None:
             # The patient may have the condition without being in the state the text asks about: the
@@ -681,9 +755,33 @@ class _Builder:
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         if match is None:
             return None
-        if match.group(0).lower().startswith("other") and concept.code in _SECOND_CANCER_CODES:
+        if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _current(self, index: int) -> tuple[int, int] | None:
+        """Where the text asks about the treatment only while it is given ("no concurrent radiotherapy"), or
+        None; a list shares its cue ("no concurrent chemotherapy, radiotherapy or immunotherapy")."""
+        found = self.found[index]
+        if found.kind not in ("therapy", "procedure"):
+            return None
+        previous = index - 1
+        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+            previous -= 1
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start, self.found[previous].end if previous >= 0 else 0)
+        match = _CURRENT.search(self.norm.text, start, found.start)
+        if match is not None:
+            if _PRIOR_BEFORE.search(self.norm.text, max(0, match.start() - 20), match.start()):
+                return None
+            return match.start(), match.end()
+        if (
+            previous >= 0
+            and self.found[previous].end >= line_start
+            and _LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+        ):
+            return self._current(previous)
+        return None
 
     def _unanswerable(self, start: int, end: int) -> Atom:
         text, span = self._original(start, end)
@@ -791,6 +889,21 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
 _STATUS_CODES = frozenset({"pregnant", "breastfeeding"})
 
 
+# A treatment named as a label: "Radiotherapy:" over "- No concurrent radiotherapy", or "... Chemotherapy: See
+# Disease Characteristics Surgery: Not specified" in the PDQ records' merged "PRIOR CONCURRENT THERAPY:"
+# paragraphs. It opens a line or item, follows another label, or is capitalised inside a merged paragraph.
+_LABEL_AFTER = re.compile(r"\s*:")
+_LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
+
+
+def _topic_label(text: str, found: Found) -> bool:
+    if found.kind not in ("therapy", "procedure") or not _LABEL_AFTER.match(text, found.end):
+        return False
+    line_start = text.rfind("\n", 0, found.start) + 1
+    before = text[line_start : found.start]
+    return _LABEL_BEFORE.search(before) is not None or text[found.start].isupper()
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -824,6 +937,7 @@ def parse_eligibility(
         ],
         key=lambda f: (f.start, f.end),
     )
+    found = [f for f in found if not _topic_label(norm.text, f)]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [

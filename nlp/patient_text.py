@@ -93,7 +93,9 @@ _LAB_VALUE = re.compile(
     re.IGNORECASE,
 )
 # Clinical-note cues the eligibility rules lack: notes deny and rule out, criteria exclude. They apply to a
-# mention later in the same clause ("denies chest pain", "concerning for lymphoma").
+# mention later in the same clause ("denies chest pain", "concerning for lymphoma"). A treatment the note
+# plans or offers ("a candidate for tumor resection ... prior to chemotherapy", "He is offered Levodopa") is
+# not one the patient has had.
 _NOTE_NEGATION = re.compile(
     r"\b(?:denies|denied|denying|negative for|unremarkable for|ruled out for|no signs? of|no evidence of|"
     r"no (?:known|prior|previous|past)|free of|absence of|without)\b",
@@ -102,7 +104,8 @@ _NOTE_NEGATION = re.compile(
 _NOTE_UNCERTAINTY = re.compile(
     r"\b(?:concerning for|suspicious for|suspect(?:ed)?|rule out|r/o|possible|possibly|questionable|"
     r"differential(?: diagnosis)?(?: includes?)?|to exclude|evaluat(?:e|ion) for|work-?up for|"
-    r"risk of|at risk for|prophylaxis)\b",
+    r"risk of|at risk for|prophylaxis|candidate for|scheduled for|planned|plans? (?:to|for)|offered"
+    r"|will (?:receive|undergo|start|begin|be (?:started on|treated with)))\b",
     re.IGNORECASE,
 )
 # Shorthand of clinical notes and letters the criteria vocabulary does not carry, written in capitals;
@@ -131,6 +134,23 @@ _NOTE_ABBREVIATIONS = {
     "UTIs": "urinary tract infection",
 }
 _NOTE_ABBREVIATION = re.compile(r"(?<![\w-])(?:" + "|".join(_NOTE_ABBREVIATIONS) + r")(?![\w-])")
+# Whether a treatment the note names is over or still given. A cue earlier in the clause ("s/p radiation",
+# "completed four cycles of FCR", "is on IFN plus RBV") or a phrase right after it ("radiation followed by
+# temozolomide", "chemotherapy, completed in 2019") says so; without one the note does not say.
+_ENDED_BEFORE = re.compile(
+    r"\b(?:s/p|status post|completed|finished|received|underwent|had|was (?:treated|given)|were given"
+    r"|previously|prior|previous|past|history of|h/o|after|following|discontinued|stopped|off)\b",
+    re.IGNORECASE,
+)
+_ENDED_AFTER = re.compile(
+    r"[^.;\n]{0,40}?\b(?:followed by|(?:was|were) (?:completed|discontinued|stopped)|completed)\b",
+    re.IGNORECASE,
+)
+_ONGOING_BEFORE = re.compile(
+    r"\b(?:currently|is on|are on|remains on|continues(?: on)?|(?:is|are) (?:taking|receiving|treating"
+    r"|being treated|using|maintained)|still|ongoing)\b",
+    re.IGNORECASE,
+)
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
 # Below this age a pregnancy mentioned is the mother's ("born at term after an uncomplicated pregnancy").
 _CHILDBEARING_AGE = 10.0
@@ -155,7 +175,9 @@ class Finding:
     concept: Concept | None = None
     value: float | None = None
     unit: str | None = None
-    status: str | None = None  # sex, pregnancy, smoking status, or a biomarker's positive/negative
+    # sex, pregnancy or smoking status, a biomarker's positive/negative, or whether a therapy or procedure
+    # is "ongoing" or has "ended" (None: the text does not say)
+    status: str | None = None
     alteration: str | None = None
 
 
@@ -378,6 +400,9 @@ def _terms(text: str) -> Iterator[Finding]:
             f"patient.{kind}.{how}",
             assertion,
             concept,
+            status=_course(text, span.start_char, span.end_char)
+            if kind in ("therapy", "procedure")
+            else None,
         )
     for b in biomarkers:
         span = doc.char_span(b.start, b.end, alignment_mode="expand")
@@ -408,6 +433,19 @@ def _terms(text: str) -> Iterator[Finding]:
             status="negative" if negative else "positive",
             alteration=b.alteration,
         )
+
+
+def _course(text: str, start: int, end: int) -> str | None:
+    """ "ended", "ongoing", or None when the clause does not say; the cue nearest the mention wins."""
+    if _ENDED_AFTER.match(text, end):
+        return "ended"
+    clause_start, _ = _clause_bounds(text, start, end)
+    before = text[clause_start:start]
+    ended = [m.end() for m in _ENDED_BEFORE.finditer(before)]
+    ongoing = [m.end() for m in _ONGOING_BEFORE.finditer(before)]
+    if not ended and not ongoing:
+        return None
+    return "ended" if max(ended, default=-1) > max(ongoing, default=-1) else "ongoing"
 
 
 def _note_abbreviations(doc: Doc, taken: list[Span]) -> Iterator[Span]:

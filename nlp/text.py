@@ -97,7 +97,7 @@ def normalise(original: str) -> Normalised:
 _HEADING = re.compile(
     r"^[\W_]*(?:(?:key|main|major|general|additional|specific)\s+)?"
     # Qualified headings are common: "Inclusion Criteria for both Dose Escalation and Dose Expansion:".
-    r"(?P<kind>inclusion|exclusion|eligibility|selection)(?P<word>\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
+    r"(?P<kind>inclusion|exclusion|ineligibility|eligibility|selection)s?(?P<word>\s+criteria|\s+criterion)?\b(?P<qualifier>[^:]{0,80})"
     r":?[\W_]*$",
     re.IGNORECASE,
 )
@@ -190,8 +190,10 @@ def _heading(line: str) -> tuple[Section, str | None] | None:
     match = _HEADING.match(line)
     # A line that merely starts with the word ("Inclusion age for women is 13 years", "exclusion from study
     # with the exception of ...") is a criterion: a heading names criteria, ends with a colon, or is the word.
-    if match and (match.group("word") or line.rstrip().endswith(":") or not match.group("qualifier").strip()):
-        section: Section = "exclusion" if match.group("kind").lower() == "exclusion" else "inclusion"
+    bare = match is not None and not match.group("qualifier").strip(" .")
+    if match and (match.group("word") or line.rstrip().endswith(":") or bare):
+        kind = match.group("kind").lower()
+        section: Section = "exclusion" if kind in ("exclusion", "ineligibility") else "inclusion"
         return section, _cohort_of_qualifier(match.group("qualifier"))
     if _EXCLUSION_LEAD.match(line):
         return "exclusion", None
@@ -291,6 +293,18 @@ def items(text: str) -> tuple[list[Item], bool]:
             continue
         kind = _marker_kind(marker)
         label = _cohort_line(text[body_start:body_end])
+        if (
+            previous is not None
+            and previous.marker
+            and marker
+            and indent > previous.indent
+            and previous not in headers
+            and _cohort_line(text[previous.start : previous.end]) is None
+        ):
+            # A bullet with bullets indented under it heads them, colon or not: "Chronic myelogenous
+            # leukemia" over "Presence of Philadelphia chromosome". A cohort's labelled bullet only names
+            # the cohort of the bullets under it.
+            headers.append(previous)
         while headers and (
             headers[-1].indent > indent
             or (headers[-1].indent == indent and (headers[-1].marker == kind or (label and not marker)))

@@ -18,7 +18,7 @@ from nlp import terminology
 from nlp.model import Atom, Concept, TimeWindow
 from nlp.parser import QUALIFIER_RULE
 from nlp.units import UnitError, convert
-from recruitment.matching.facts import BiomarkerFact, LabFact, PatientFacts
+from recruitment.matching.facts import BiomarkerFact, DiagnosisFact, LabFact, PatientFacts
 from recruitment.matching.logic import Truth
 from recruitment.matching.results import AtomResult, Evidence, Settle, SettleKind
 
@@ -156,11 +156,20 @@ def window_start(window: TimeWindow, today: date) -> date:
 
 
 def in_window(
-    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool = False
+    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool | None = False
 ) -> bool | None:
-    """Whether an event falls in the atom's window; None when its date is not known."""
+    """Whether an event falls in the atom's window; None when its date is not known.
+
+    `ongoing` is True for a therapy still given, False for one that has ended (dated or not) and None when
+    that is not known (an undated procedure). A "current" window ("no concurrent radiotherapy") holds only
+    what is still going on: a therapy that has ended is outside it even when its end date is not known.
+    """
     if window is None:
         return True
+    if window.relation == "current":
+        if ongoing is None:
+            return None
+        return ongoing or (when is not None and when >= today)
     if ongoing:
         return window.relation == "within"
     if when is None:
@@ -172,6 +181,8 @@ def in_window(
 def _window_text(window: TimeWindow | None) -> str:
     if window is None:
         return ""
+    if window.relation == "current":
+        return " currently"
     amount = f"{window.amount:g} {window.unit}"
     return f" in the last {amount}" if window.relation == "within" else f" at least {amount} ago"
 
@@ -196,6 +207,21 @@ def _dx_matches(patient_code: str, wanted: str) -> bool:
     return _is_a(patient_code, wanted)
 
 
+# Histologies found in many organs. The hierarchy files a cancer under its organ, so an organ's histology is
+# read from its name ("lung adenocarcinoma") or the recorded histology.
+_HISTOLOGIES = {"adenocarcinoma": "adenocarcinoma", "squamous_cell_carcinoma": "squamous cell carcinoma"}
+
+
+def _names_histology(dx: DiagnosisFact, wanted: str) -> bool:
+    name = _HISTOLOGIES.get(wanted)
+    return name is not None and name in f"{dx.label} {dx.histology}".lower()
+
+
+def _organ_only(dx: DiagnosisFact) -> bool:
+    """A cancer recorded by its organ ("breast cancer"), its histology not on file."""
+    return not dx.histology and dx.label.lower().endswith("cancer")
+
+
 def condition(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     if atom.concept.system == "stage":
@@ -209,7 +235,7 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         # The registry lists what the trial studies, not what it excludes: with no diagnosis on file, even a
         # history confirmed complete says nothing about which cancer the patient is seeking a trial for.
         return _unknown(atom, "no diagnosis on file", "question", f"Have you been diagnosed with {label}?")
-    matching = [d for d in present if _dx_matches(d.code, wanted)]
+    matching = [d for d in present if _dx_matches(d.code, wanted) or _names_histology(d, wanted)]
     undated = []
     for dx in matching:
         inside = in_window(dx.diagnosed_on, atom.window, ctx.today)
@@ -248,6 +274,19 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         return _result(atom, Truth.NOT_MET, f"{label} ruled out", map(_ev, ruled_out))
     own_cancer = [d for d in present if _is_oncologic(d.code)]
     if _is_oncologic(wanted) and own_cancer:
+        # A cancer recorded by its organ alone may be the histology asked for, and one recorded by its
+        # histology alone may arise in the organ asked for: neither says it is not.
+        histology_missing = [d for d in own_cancer if wanted in _HISTOLOGIES and _organ_only(d)]
+        site_missing = [d for d in own_cancer if d.code in _HISTOLOGIES and _is_a(wanted, "solid_tumour")]
+        if histology_missing or site_missing:
+            missing = "histology" if histology_missing else "primary site"
+            return _unknown(
+                atom,
+                f"the recorded cancer's {missing} is not on file",
+                "test",
+                f"{missing.capitalize()} confirming {label} not on file",
+                map(_ev, histology_missing or site_missing),
+            )
         return _result(atom, Truth.NOT_MET, f"the recorded cancer is not a {label}", map(_ev, own_cancer))
     if ctx.facts.history_complete:
         return _result(atom, Truth.NOT_MET, f"no {label} in the confirmed history", [_history_evidence(ctx)])
@@ -464,6 +503,17 @@ def _biomarker_kind(atom: Atom, alteration: str, results: list[BiomarkerFact]) -
     ]
     if hits:
         return _result(atom, Truth.MET, f"{alteration or 'alteration'} found", map(_ev, hits))
+    # "HER2-positive" (overexpressed or amplified) or "EGFR positive" says the gene is positive, not how: it
+    # neither shows nor rules out the amplification or mutation asked for.
+    unspecific = [b for b in results if b.status == "positive" and b.alteration_type == "expression"]
+    if wanted is not None and unspecific:
+        return _unknown(
+            atom,
+            f"a positive result is on file, not whether it is {alteration}",
+            "test",
+            f"{_test_name(atom)} not on file",
+            map(_ev, unspecific),
+        )
     definite = _definite(results)
     if not definite:
         return _equivocal(atom, results)
@@ -742,14 +792,14 @@ def procedure(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(p, p.performed_on, False) for p in matching],
+        [(p, p.performed_on, None if p.performed_on is None else False) for p in matching],
         label,
         f"Have you had {label}{_window_text(atom.window)}?",
     )
 
 
 def _events(
-    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool]], label: str, question: str
+    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool | None]], label: str, question: str
 ) -> AtomResult:
     undated = []
     for fact, when, ongoing in events:

@@ -78,14 +78,16 @@ class TherapyFact:
     started_on: date | None = None
     ended_on: date | None = None
     source: str = ""
+    # Ended on a date not known ("s/p radiation", "completed four cycles"): not ongoing, and undated.
+    ended: bool = False
 
     @property
     def ongoing(self) -> bool:
-        return self.ended_on is None
+        return self.ended_on is None and not self.ended
 
     def describe(self) -> str:
         line = f", line {self.line}" if self.line else ""
-        end = "ongoing" if self.ended_on is None else f"ended {self.ended_on}"
+        end = f"ended {self.ended_on}" if self.ended_on else "ended" if self.ended else "ongoing"
         start = f"from {self.started_on}, " if self.started_on else ""
         return f"{self.drug}{line} ({start}{end})"
 

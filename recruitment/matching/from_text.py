@@ -102,12 +102,14 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
         for index, f in enumerate(patient.patients_own("lab"))
         if f.concept is not None and f.concept.code and f.value is not None
     ]
+    ended = _ended(patient.patients_own("therapy"))
     therapies = [
         TherapyFact(
             f"{ref}:therapy:{index}",
             f.concept.code,
             tuple(drug_classes(f.concept.code)) if f.concept.system == "drug" else (f.concept.code,),
             source=finding_source(f),
+            ended=f.concept.code in ended,
         )
         for index, f in enumerate(patient.patients_own("therapy"))
         if f.concept is not None
@@ -131,6 +133,16 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
         therapies=tuple(therapies),
         procedures=tuple(procedures),
     )
+
+
+def _ended(findings: Sequence[Finding]) -> frozenset[str]:
+    """Treatments the text says are over ("s/p steroids") and nowhere says are still given: a note that
+    lists a therapy twice dates it only once. Without either, a therapy stays ongoing, as on a profile."""
+    statuses: dict[str, set[str | None]] = {}
+    for f in findings:
+        if f.concept is not None:
+            statuses.setdefault(f.concept.code, set()).add(f.status)
+    return frozenset(code for code, said in statuses.items() if "ended" in said and "ongoing" not in said)
 
 
 def outcome_for_ranking(verdict: TrialVerdict) -> EligibilityOutcome:

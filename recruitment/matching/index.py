@@ -3,9 +3,10 @@
 The index may only skip a pair that the engine would certainly rate ineligible. It reads requirements from a
 trial's inclusion criteria that one fact of the patient can refute for sure:
 
-- an oncologic diagnosis (not "cancer" itself): refuted when the patient has a recorded cancer and none of the
-  recorded diagnoses is that diagnosis, below it or above it in the hierarchy (the engine then answers "the
-  recorded cancer is not a ...", or unknown for a broader one, which keeps the pair);
+- an oncologic diagnosis (not "cancer" itself, nor a histology found in many organs): refuted when the patient
+  has a recorded cancer and none of the recorded diagnoses is that diagnosis, below it or above it in the
+  hierarchy, or a bare histology that may have arisen in it (the engine then answers "the recorded cancer is
+  not a ...", or unknown for a broader one or a bare histology, which keeps the pair);
 - a positive gene alteration without a score, IHC level or specific assay: refuted when the gene was tested
   with a definite result and nothing was positive;
 - sex: refuted by a recorded sex that differs;
@@ -31,7 +32,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from nlp.model import And, Atom, Criterion, Node, Or
-from recruitment.matching.atoms import _HER2_LOW, GENERIC_ASSAYS, _is_a, _is_oncologic, age_on, compare
+from recruitment.matching.atoms import (
+    _HER2_LOW,
+    _HISTOLOGIES,
+    GENERIC_ASSAYS,
+    _is_a,
+    _is_oncologic,
+    age_on,
+    compare,
+)
 from recruitment.matching.facts import PatientFacts
 
 # ("dx", code) | ("gene", symbol) | ("sex", label) | ("age", comparator, value, value_high)
@@ -47,7 +56,7 @@ def _atom_key(atom: Atom) -> Key | None:
         return None
     if atom.kind == "condition" and concept.system == "diagnosis":
         code = concept.code
-        if code in ("cancer", "second_malignancy") or not _is_oncologic(code):
+        if code in ("cancer", "second_malignancy") or code in _HISTOLOGIES or not _is_oncologic(code):
             return None
         return ("dx", code)
     if atom.kind == "biomarker" and concept.system == "hgnc":
@@ -141,9 +150,7 @@ class PatientKeys:
         kind = key[0]
         if kind == "dx":
             wanted = str(key[1])
-            return self.has_cancer and not any(
-                _is_a(code, wanted) or _is_a(wanted, code) for code in self.present_codes
-            )
+            return self.has_cancer and not any(_related(code, wanted) for code in self.present_codes)
         if kind == "gene":
             return key[1] in self.negative_genes
         if kind == "sex":
@@ -156,6 +163,14 @@ class PatientKeys:
 
     def admits(self, requirements: Iterable[Requirement]) -> bool:
         return all(not all(self.refutes(key) for key in alternatives) for alternatives in requirements)
+
+
+def _related(code: str, wanted: str) -> bool:
+    """Whether a recorded diagnosis leaves a wanted one open: the same, below or above it, or a bare histology
+    ("adenocarcinoma") that may have arisen in the solid tumour wanted."""
+    return (
+        _is_a(code, wanted) or _is_a(wanted, code) or (code in _HISTOLOGIES and _is_a(wanted, "solid_tumour"))
+    )
 
 
 def _age_refutes(age: int, key: Key) -> bool:
@@ -256,7 +271,7 @@ class CandidateIndex:
             wanted = str(key[1])
             found = set(self._no_cancer)
             for code, patient_ids in self._by_code.items():
-                if _is_a(code, wanted) or _is_a(wanted, code):
+                if _related(code, wanted):
                     found |= patient_ids
             return found
         if kind == "gene":

@@ -276,3 +276,81 @@ def test_a_past_pregnancy_named_as_a_condition_setting_is_not_a_current_pregnanc
 
 def test_a_current_pregnancy_is_still_read() -> None:
     assert extract_patient_facts("Currently in her first pregnancy, at 12 weeks.").pregnancy == "pregnant"
+
+
+def test_a_note_says_which_treatments_are_over_and_which_go_on() -> None:
+    """Walter's note: his steroids and radiation are behind him (s/p, followed by), carboplatin goes on."""
+    patient = extract_patient_facts(
+        "A 45-year-old man with anaplastic astrocytoma s/p high-dose steroids. Therapy included field "
+        "radiation followed by carboplatin. He is currently on carboplatin."
+    )
+    courses = {f.text: f.status for f in patient.of("therapy") + patient.of("procedure")}
+    assert courses == {"steroids": "ended", "radiation": "ended", "carboplatin": "ongoing"}
+    facts = facts_from_text(patient, today=TODAY)
+    assert {t.drug: t.ongoing for t in facts.therapies} == {"corticosteroid": False, "carboplatin": True}
+
+
+def test_an_ended_treatment_does_not_break_no_concurrent_treatment() -> None:
+    """Walter is s/p steroids: "No concurrent steroids as antiemetics" no longer excludes him."""
+    walter = facts_from_text(
+        extract_patient_facts("A 45-year-old man with anaplastic astrocytoma s/p high-dose steroids."),
+        today=TODAY,
+    )
+    criteria = parse_eligibility("Inclusion Criteria:\n- No concurrent steroids as antiemetics\n").criteria
+    assert evaluate(criteria, walter, today=TODAY).criteria[0].outcome != "violated"
+
+
+def test_classic_cytotoxics_in_a_note_are_prior_chemotherapy() -> None:
+    """Rosa's myeloma was treated with melphalan and prednisone; Walter's astrocytoma with temozolomide and
+    CPT-11. "No prior chemotherapy" excludes both."""
+    criteria = parse_eligibility("Inclusion Criteria:\n- No prior chemotherapy\n").criteria
+    for note in (
+        "64yo woman with multiple myeloma. Initially treated with melphalan and prednisone.",
+        "A 45-year-old man with anaplastic astrocytoma treated with temozolomide, then CPT-11.",
+    ):
+        facts = facts_from_text(extract_patient_facts(note), today=TODAY)
+        assert evaluate(criteria, facts, today=TODAY).criteria[0].outcome == "violated"
+
+
+def test_a_named_regimen_is_chemotherapy() -> None:
+    """Carl's CLL was treated with FCR, then R-CVP: both are prior chemotherapy and anti-CD20 therapy."""
+    patient = extract_patient_facts(
+        "57-year-old gentleman with CLL. He completed four cycles of FCR therapy, then received R-CVP."
+    )
+    facts = facts_from_text(patient, today=TODAY)
+    assert [set(t.classes) >= {"chemotherapy", "anti_cd20"} for t in facts.therapies] == [True, True]
+
+
+def test_a_planned_or_offered_treatment_is_not_one_the_patient_has_had() -> None:
+    """Grace is a candidate for resection "prior to chemotherapy"; Anna "was offered a radical
+    hysterectomy"."""
+    for note in (
+        "She is a candidate for tumor resection and agrees to do so prior to chemotherapy.",
+        "She was offered a radical hysterectomy.",
+    ):
+        patient = extract_patient_facts(note)
+        assert not patient.patients_own("therapy") + patient.patients_own("procedure")
+
+
+def test_receptors_listed_together_share_their_status() -> None:
+    """Grace's note: "The tumor was HER2-positive and ER/PR negative"."""
+    patient = extract_patient_facts("The tumor was HER2-positive and ER/PR negative.")
+    statuses = {f.concept.code: f.status for f in patient.of("biomarker") if f.concept}
+    assert statuses == {"ERBB2": "positive", "ESR1": "negative", "PGR": "negative"}
+
+
+def test_a_receptor_status_that_may_be_either_is_no_requirement() -> None:
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n"
+        "- Estrogen receptor (ER) status can include ER positive, negative, or unknown.\n"
+    ).criteria
+    grace = facts_from_text(extract_patient_facts("The tumor was ER/PR negative."), today=TODAY)
+    assert evaluate([criterion], grace, today=TODAY).criteria[0].outcome != "violated"
+
+
+def test_hyphenated_drug_classes_are_read() -> None:
+    """Mei "is on anti-depressants for the past 6 months": "Current antidepressant therapy" excludes her."""
+    note = "A 46-year-old woman with MDD. She is on anti-depressants for the past 6 months."
+    mei = facts_from_text(extract_patient_facts(note), today=TODAY)
+    criteria = parse_eligibility("Exclusion Criteria:\n- Current antidepressant therapy\n").criteria
+    assert evaluate(criteria, mei, today=TODAY).criteria[0].outcome == "violated"

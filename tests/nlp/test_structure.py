@@ -1,7 +1,10 @@
+from datetime import date
+
 import pytest
 
-from nlp import And, Atom, Or, parse_eligibility
+from nlp import And, Atom, Or, iter_atoms, parse_eligibility
 from nlp.text import normalise, section_of_heading
+from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, Truth, evaluate_tree
 
 
 @pytest.mark.parametrize(
@@ -14,6 +17,10 @@ from nlp.text import normalise, section_of_heading
         ("EXCLUSION CRITERIA:", "exclusion"),
         ("Patients must not have any of the following:", "exclusion"),
         ("Subjects will be excluded if they meet any of the following:", "exclusion"),
+        ("Exclusions", "exclusion"),
+        ("Ineligibility.", "exclusion"),
+        ("INELIGIBILITY CRITERIA:", "exclusion"),
+        ("INCLUSIONS:", "inclusion"),
     ],
 )
 def test_heading_variants_are_recognised(heading: str, section: str) -> None:
@@ -214,3 +221,114 @@ def test_an_assay_named_with_a_biomarker_is_not_a_procedure_requirement() -> Non
     assert atom.concept is not None
     assert atom.concept.code == "CD274"
     assert atom.assay == "22C3"
+
+
+def _windows(text: str) -> list[tuple[str, str | None]]:
+    return [
+        (a.text, a.window.relation if a.window else None)
+        for c in parse_eligibility(text).criteria
+        for a in iter_atoms(c.tree)
+        if a.kind in ("therapy", "procedure")
+    ]
+
+
+def test_a_concurrent_treatment_is_asked_about_while_it_is_given() -> None:
+    assert _windows(
+        "Exclusion Criteria:\n- No concurrent chemotherapy, radiotherapy, or immunotherapy\n"
+        "- Concomitant use of systemic corticosteroids\n- No prior or concurrent hormonal therapy\n"
+    ) == [
+        ("chemotherapy", "current"),
+        ("radiotherapy", "current"),
+        ("immunotherapy", "current"),
+        ("corticosteroids", "current"),
+        ("hormonal therapy", None),
+    ]
+
+
+def test_a_treatment_named_as_a_label_is_not_a_requirement() -> None:
+    """PDQ records label their "PRIOR CONCURRENT THERAPY" items by treatment: "Radiotherapy:" over "No
+    concurrent radiotherapy" does not require radiotherapy, nor does "Chemotherapy:" in a merged line."""
+    assert _windows(
+        "Inclusion Criteria:\nPRIOR CONCURRENT THERAPY:\n  -  Radiotherapy:\n       -  No concurrent "
+        "radiotherapy\nBiologic therapy: Not specified Chemotherapy: No prior nitrosoureas\n"
+    ) == [("radiotherapy", "current"), ("nitrosoureas", None)]
+
+
+def test_a_bullet_heads_the_bullets_indented_under_it_without_a_colon() -> None:
+    """NCT00008307's diseases each head their own findings; Rosa, with multiple myeloma, meets the list."""
+    text = (
+        "DISEASE CHARACTERISTICS:\n\n"
+        "  -  Clinically and/or histologically confirmed hematologic malignancy\n\n"
+        "       -  Chronic myelogenous leukemia\n\n"
+        "            -  Presence of Philadelphia chromosome\n\n"
+        "       -  Multiple myeloma\n\n"
+        "            -  Typical marrow morphology, radiographic findings, and paraprotein\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    rosa = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),))
+    assert evaluate_tree(criterion.tree, rosa, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
+
+
+def test_criteria_under_an_exclusions_heading_exclude() -> None:
+    """NCT00006110: "Exclusions" over "Prior malignancies except: ...". Grace's breast cancer is the cancer
+    the trial treats, not a prior malignancy the text excludes."""
+    text = (
+        "Inclusion Criteria:\n\nMeasurable or evaluable disease\n\nExclusions\n\n"
+        "Prior malignancies except:\n\nEffectively treated squamous cell or basal cell skin cancer\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert criteria[0].section == "inclusion"
+    assert {c.section for c in criteria[1:]} == {"exclusion"}
+    grace = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+    today = date(2021, 4, 1)
+    verdicts = [evaluate_tree(c.tree, grace, today=today, section=c.section)[0] for c in criteria[1:]]
+    assert Truth.MET not in verdicts
+
+
+def test_a_group_the_inclusions_let_in_requires_nothing() -> None:
+    """NCT00005970: Grace (breast cancer) has none of the listed other cancers, and need not have one."""
+    text = (
+        "Inclusion Criteria:\n\nEXCEPTIONS: These non-breast malignancies are eligible even if diagnosed "
+        "=< 5 years prior\nto registration:\n\n"
+        "  -  Squamous or basal cell carcinoma of the skin that has been effectively treated\n\n"
+        "  -  Carcinoma in situ of the cervix that has been treated by surgery only\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    grace = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+    assert evaluate_tree(criterion.tree, grace, today=date(2021, 4, 1))[0] is Truth.NOT_CHECKABLE
+
+
+def test_a_group_eligible_only_if_its_conditions_hold_still_binds() -> None:
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n\nPatients with brain metastases are eligible if:\n\n"
+        "  -  treated\n\n  -  stable\n"
+    ).criteria
+    assert isinstance(criterion.tree, Or)
+
+
+def test_criteria_under_an_ineligibility_heading_exclude() -> None:
+    """NCT00009945 heads its exclusions "Ineligibility.": Grace, not pregnant, is not asked to be."""
+    text = (
+        "Measurable disease\n\nIneligibility.\n\n"
+        "  -  Pregnancy or lactation at the time of proposed randomization.\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert [c.section for c in criteria] == ["inclusion", "exclusion"]
+    grace = PatientFacts(sex="female", pregnancy_status="not_pregnant", breastfeeding=False)
+    verdict = evaluate_tree(criteria[1].tree, grace, today=date(2021, 4, 1), section="exclusion")[0]
+    assert verdict is Truth.NOT_MET
+
+
+def test_a_group_the_inclusions_exclude_requires_none_of_its_items() -> None:
+    """ACTG-style "Prior Medication:" lists: "Excluded:" over its drugs, "Allowed:" over others. Ines, who had
+    radiotherapy, is excluded; the permission on the next item does not reach back to the excluded one."""
+    text = (
+        "Inclusion Criteria:\n\nExcluded within 14 days of study entry:\n\n  -  Radiotherapy\n\n"
+        "Allowed:\n\n  -  Aspirin\n"
+    )
+    excluded, allowed = parse_eligibility(text).criteria
+    ines = PatientFacts(
+        procedures=(ProcedureFact("procedure:1", "radiotherapy", "radiotherapy", date(2021, 3, 25)),)
+    )
+    assert evaluate_tree(excluded.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_MET
+    assert evaluate_tree(allowed.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_CHECKABLE

@@ -3,7 +3,14 @@
 import pytest
 
 from nlp.model import Criterion
-from recruitment.matching import Outcome, PatientFacts, TrialSpec, evaluate_criterion, match_trial
+from recruitment.matching import (
+    DiagnosisFact,
+    Outcome,
+    PatientFacts,
+    TrialSpec,
+    evaluate_criterion,
+    match_trial,
+)
 from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.index import CandidateIndex
 from recruitment.selectors.matching import trials_for_matching
@@ -89,3 +96,22 @@ def test_trials_to_match_carry_the_registered_conditions_as_their_last_criterion
     assert with_condition.criteria[-1].text == "Registered condition: breast cancer"
     assert with_condition.compiled.criteria == with_condition.criteria
     assert not any(c.text.startswith("Registered") for c in found[("Healthy Volunteers",)].criteria)
+
+
+def test_a_registry_name_joining_conditions_admits_each_of_them():
+    """Rosa has multiple myeloma and Carl chronic lymphocytic leukaemia: a transplant trial registered for
+    "Leukemia", "Lymphoma", "Multiple Myeloma and Plasma Cell Neoplasm" and "Myelodysplastic Syndromes" (the
+    registry's own names) admits both, and a trial for "Hepatitis C, Chronic" is about hepatitis C."""
+    rosa = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),))
+    carl = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),))
+    criterion = registered(
+        "Leukemia", "Lymphoma", "Multiple Myeloma and Plasma Cell Neoplasm", "Myelodysplastic Syndromes"
+    )
+    outcomes = [evaluate_criterion(criterion, f, today=TODAY).outcome for f in (rosa, carl)]
+    assert outcomes == [Outcome.SATISFIED, Outcome.SATISFIED]
+    assert registered("Hepatitis C, Chronic").text == "Registered condition: hepatitis C"
+
+
+def test_the_registrys_course_and_stage_words_do_not_hide_the_disease():
+    criterion = registered("Refractory Multiple Myeloma", "Recurrent Adult Acute Myeloid Leukemia")
+    assert criterion.text == "Registered condition: multiple myeloma or acute myeloid leukaemia"

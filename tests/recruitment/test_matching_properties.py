@@ -244,6 +244,15 @@ ATOMS = [
         window=TimeWindow(4, "weeks", "within"),
     ),
     Atom(
+        "therapy",
+        "concurrent ICI",
+        (0, 0),
+        "t",
+        1.0,
+        concept=Concept("drug_class", "immune_checkpoint_inhibitor", "ICI"),
+        window=TimeWindow(0, "days", "current"),
+    ),
+    Atom(
         "therapy", "prior EGFR TKI", (0, 0), "t", 1.0, concept=Concept("drug_class", "egfr_tki", "EGFR TKI")
     ),
     Atom(

@@ -18,6 +18,7 @@ from recruitment.matching import (
     TherapyFact,
     TrialSpec,
     Truth,
+    evaluate,
     evaluate_tree,
     match_trial,
 )
@@ -231,6 +232,45 @@ class TestHistory:
         assert truth(since, self.therapy(datetime.date(2026, 10, 1), confirmed=True)) is Truth.MET
         assert truth(since, self.therapy(datetime.date(2026, 11, 20), confirmed=True)) is Truth.NOT_MET
 
+    def test_no_concurrent_therapy_is_broken_only_by_a_therapy_still_given(self):
+        """Walter, 45, finished his steroids (s/p, date not known); Nora is still on hers; Ida's ended on a
+        known date. "No concurrent corticosteroids as antiemetic" excludes only Nora; for the others it is
+        open until their history is confirmed complete (another steroid may be missing from it)."""
+        [criterion] = parse_eligibility(
+            "Exclusion Criteria:\n- No concurrent corticosteroids as antiemetic\n"
+        ).criteria
+        [steroids] = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
+        assert steroids.window is not None
+        assert steroids.window.relation == "current"
+
+        def on_steroids(*, confirmed: bool = False, **when) -> PatientFacts:
+            return PatientFacts(
+                therapies=(TherapyFact("therapy:1", "prednisone", ("corticosteroid",), **when),),
+                history_confirmed_on=datetime.date(2026, 11, 1) if confirmed else None,
+            )
+
+        walter, nora = on_steroids(ended=True), on_steroids()
+        ida = on_steroids(ended_on=datetime.date(2025, 3, 1))
+        assert [truth(steroids, p) for p in (walter, nora, ida)] == [Truth.UNKNOWN, Truth.MET, Truth.UNKNOWN]
+        walter, ida = (
+            on_steroids(ended=True, confirmed=True),
+            on_steroids(ended_on=ida.therapies[0].ended_on, confirmed=True),
+        )
+        assert [truth(steroids, p) for p in (walter, ida)] == [Truth.NOT_MET, Truth.NOT_MET]
+
+    def test_an_undated_procedure_may_or_may_not_be_concurrent(self):
+        """Radiotherapy recorded for Walter without a date: "No concurrent radiotherapy" is a question."""
+        [criterion] = parse_eligibility("Exclusion Criteria:\n- No concurrent radiotherapy\n").criteria
+        walter = PatientFacts(procedures=(ProcedureFact("procedure:1", "radiotherapy", "radiotherapy"),))
+        assert truth(criterion.tree, walter) is Truth.UNKNOWN
+
+    def test_an_ended_therapy_without_a_date_is_neither_in_nor_out_of_a_washout(self):
+        washout = atom("therapy", "ICI within 4 weeks", self.ICI, window=TimeWindow(4, "weeks", "within"))
+        ended = PatientFacts(
+            therapies=(TherapyFact("therapy:1", "nivolumab", ("immune_checkpoint_inhibitor",), ended=True),)
+        )
+        assert truth(washout, ended) is Truth.UNKNOWN
+
     def test_procedure_in_window(self):
         surgery = atom(
             "procedure",
@@ -242,6 +282,41 @@ class TestHistory:
             procedures=(ProcedureFact("procedure:1", "surgery", "lobectomy", datetime.date(2026, 11, 2)),)
         )
         assert truth(surgery, facts) is Truth.MET
+
+    def test_a_histology_is_unknown_for_a_cancer_recorded_by_its_organ_alone(self):
+        """Grace's note says "infiltrating ductal breast carcinoma", recorded as breast cancer: "The tumor
+        must be invasive adenocarcinoma on histologic examination" needs her histology, it does not exclude
+        her."""
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n- The tumor must be invasive adenocarcinoma on histologic examination\n"
+        ).criteria
+        grace = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+        assert truth(criterion.tree, grace) is Truth.UNKNOWN
+        with_histology = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer", histology="lobular carcinoma"),
+            )
+        )
+        assert truth(criterion.tree, with_histology) is Truth.NOT_MET
+
+    def test_a_histology_in_the_name_of_the_diagnosis_is_that_histology(self):
+        """Hugo has lung adenocarcinoma: he has an adenocarcinoma and not a squamous cell carcinoma."""
+        hugo = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),))
+        adeno = atom("condition", "adenocarcinoma", Concept("diagnosis", "adenocarcinoma", "adenocarcinoma"))
+        squamous = atom(
+            "condition",
+            "squamous cell carcinoma",
+            Concept("diagnosis", "squamous_cell_carcinoma", "squamous cell carcinoma"),
+        )
+        assert [truth(adeno, hugo), truth(squamous, hugo)] == [Truth.MET, Truth.NOT_MET]
+
+    def test_an_organ_is_unknown_for_a_cancer_recorded_by_its_histology_alone(self):
+        """Pia has an adenocarcinoma of unknown primary: "Histologically confirmed breast cancer" is open,
+        and a leukaemia she does not have."""
+        pia = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "adenocarcinoma", "adenocarcinoma"),))
+        breast = atom("condition", "breast cancer", Concept("diagnosis", "breast_cancer", "breast cancer"))
+        aml = atom("condition", "AML", Concept("diagnosis", "aml", "acute myeloid leukaemia"))
+        assert [truth(breast, pia), truth(aml, pia)] == [Truth.UNKNOWN, Truth.NOT_MET]
 
     def test_an_excluded_malignancy_is_another_cancer_not_the_one_being_treated(self):
         malignancy = atom(
@@ -428,3 +503,152 @@ class TestNonPrefixedPregnancy:
         pregnant = PatientFacts(sex="female", pregnancy_status="pregnant", breastfeeding=False)
         assert truth(criterion.tree, not_pregnant) is Truth.MET
         assert truth(criterion.tree, pregnant) is Truth.NOT_MET
+
+
+class TestChildbearingPotential:
+    """Real phrasings from a methotrexate trial's hard-wrapped criteria: none of them may exclude a man."""
+
+    CRITERIA = (
+        "Inclusion Criteria:\n\n"
+        "  -  Willingness of men and women of childbearing potential to practice an adequate method\n"
+        "     of birth control during the study and for 3 months afterwards.\n\n"
+        "  -  Willingness to refrain from breast-feeding during the study and for 3 months\n"
+        "     afterwards.\n\n"
+        "Exclusion Criteria:\n\n"
+        "  -  Positive serum pregnancy test for women of childbearing potential.\n\n"
+        "Pregancy or, in women of childbearing potential, inability to practice adequate\n"
+        "contraception.\n"
+    )
+    OMAR = PatientFacts(sex="male", pregnancy_status="not_applicable")
+    LENA = PatientFacts(sex="female", pregnancy_status="pregnant", breastfeeding=False)
+    RUTH = PatientFacts(sex="female", pregnancy_status="not_pregnant", breastfeeding=False)
+
+    def outcomes(self, facts: PatientFacts) -> list[str]:
+        criteria = parse_eligibility(self.CRITERIA).criteria
+        return [c.outcome for c in evaluate(criteria, facts, today=TODAY).criteria]
+
+    def test_a_man_meets_what_is_asked_of_women_who_may_become_pregnant(self):
+        assert self.outcomes(self.OMAR) == ["satisfied"] * 4
+
+    def test_a_positive_pregnancy_test_excludes_a_pregnant_woman_only(self):
+        assert self.outcomes(self.LENA)[2] == "violated"
+        assert self.outcomes(self.RUTH)[2] == "satisfied"
+
+
+class TestViralHepatitis:
+    """Karim, 53, has chronic hepatitis C (TREC-style note: "chronic HCV infection for the past 2 years")."""
+
+    KARIM = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "hcv", "hepatitis C"),))
+
+    def outcome(self, text: str) -> str:
+        [criterion] = parse_eligibility(text).criteria
+        return evaluate([criterion], self.KARIM, today=TODAY).criteria[0].outcome
+
+    def test_hepatitis_c_is_a_hepatitis_and_a_liver_disease(self):
+        assert self.outcome("Exclusion Criteria:\n- Known hepatitis\n") == "violated"
+        no_liver_disease = "Inclusion Criteria:\n- No prior or current chronic liver disease\n"
+        assert self.outcome(no_liver_disease) == "violated"
+
+    def test_another_form_of_liver_disease_is_not_his_own(self):
+        text = (
+            "Exclusion Criteria:\n- Evidence of another form of liver disease in addition to viral "
+            "hepatitis, such as autoimmune or alcoholic liver disease.\n"
+        )
+        assert self.outcome(text) != "violated"
+
+
+class TestHeartDisease:
+    """Harold, 62, has hypertension; Dora, 70, coronary artery disease."""
+
+    HAROLD = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "hypertension", "hypertension"),))
+    DORA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cad", "coronary artery disease"),))
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.HAROLD, self.DORA)]
+
+    def test_hypertension_is_not_heart_disease(self):
+        assert self.outcomes("Exclusion Criteria:\n- History of heart disease\n") == ["unknown", "violated"]
+
+    def test_a_functional_class_of_heart_disease_is_a_question_for_a_patient_with_heart_disease(self):
+        text = "Inclusion Criteria:\n- No New York Heart Association class III or IV heart disease\n"
+        assert self.outcomes(text) == ["unknown", "unknown"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Males and females between the ages of 18-75.",
+        "Males and females between the ages of 18 and 85 are eligible for the study.",
+        "Ages 18 to 65",
+        "Male and female adults, 18 through 70 years of age, inclusive",
+    ],
+)
+def test_an_age_range_written_with_ages_is_read(text: str) -> None:
+    """Farid is 57, Lily 9: each range admits him and not her."""
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {text}\n").criteria
+    farid = PatientFacts(birth_date=datetime.date(1969, 1, 1))
+    lily = PatientFacts(birth_date=datetime.date(2017, 1, 1))
+    assert [truth(criterion.tree, p) for p in (farid, lily)] == [Truth.MET, Truth.NOT_MET]
+
+
+class TestWhoAfterThePeopleNegated:
+    """ "who" after the people a "No" is about describes them; it does not end the negation."""
+
+    def test_no_patients_who_have_received_chemotherapy_excludes_only_the_treated(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n- No patients who have received prior chemotherapy\n"
+        ).criteria
+        rosa = PatientFacts(therapies=(TherapyFact("therapy:1", "melphalan", ("chemotherapy",)),))
+        assert truth(criterion.tree, rosa) is Truth.NOT_MET
+
+    def test_a_man_is_not_excluded_by_no_women_who_are_pregnant(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n- No women who are pregnant or intend to become pregnant.\n"
+        ).criteria
+        omar = PatientFacts(sex="male", pregnancy_status="not_applicable")
+        assert truth(criterion.tree, omar) is Truth.MET
+
+
+def test_a_plain_positive_result_neither_shows_nor_rules_out_an_amplification():
+    """Grace's note says "The tumor is HER2-positive": "HER2 overexpressing (3+) ... or amplified by FISH"
+    needs the assay, it does not exclude her; a HER2-negative result still does."""
+    wanted = atom(
+        "biomarker", "HER2 amplification", Concept("hgnc", "ERBB2", "ERBB2"), alteration="amplification"
+    )
+    positive = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "ERBB2", "expression", "positive"),))
+    negative = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "ERBB2", "wild_type", "negative"),))
+    assert [truth(wanted, positive), truth(wanted, negative)] == [Truth.UNKNOWN, Truth.NOT_MET]
+
+
+def test_an_age_that_says_whom_a_criterion_is_for_binds_only_them():
+    """Rosa is 64: "Creatinine clearance at least 60 mL/min in patients aged 70 or older" does not ask her
+    for a creatinine clearance; Vera, 75, without one on file, is asked."""
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n- Creatinine clearance at least 60 mL/min in patients aged 70 or older\n"
+    ).criteria
+    rosa = PatientFacts(birth_date=datetime.date(1962, 1, 1))
+    vera = PatientFacts(birth_date=datetime.date(1951, 1, 1))
+    assert [truth(criterion.tree, p) for p in (rosa, vera)] == [Truth.MET, Truth.UNKNOWN]
+
+
+def test_an_age_on_the_line_under_its_label_is_read():
+    """PDQ records write "Age:" and, on the next line, "-  3 to 21": Walter, 45, is outside it."""
+    [criterion] = parse_eligibility("Inclusion Criteria:\n\nAge:\n\n  -  3 to 21\n").criteria
+    walter = PatientFacts(birth_date=datetime.date(1975, 6, 1))
+    assert truth(criterion.tree, walter) is Truth.NOT_MET
+
+
+def test_unless_in_an_inclusion_waives_the_requirement_for_the_site_to_confirm():
+    """Carl has CLL and a raised SGOT; so has Nils, without CLL (history confirmed). "SGOT no greater than 1.5
+    times ULN (unless due to hemolysis or chronic lymphocytic leukemia)" does not fail Carl for his CLL
+    (before, the waiver excluded him): whether it applies is a question for the site. Nils fails it."""
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n- SGOT no greater than 1.5 times ULN (unless due to hemolysis or chronic "
+        "lymphocytic leukemia)\n"
+    ).criteria
+    cll = DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia")
+    high_sgot = LabFact("lab:1", "AST", "1920-8", 200.0, "U/L", TODAY, reference_high=40.0)
+    carl = PatientFacts(diagnoses=(cll,), labs=(high_sgot,))
+    nils = PatientFacts(labs=(high_sgot,), history_confirmed_on=TODAY)
+    assert [truth(criterion.tree, p) for p in (carl, nils)] == [Truth.UNKNOWN, Truth.NOT_MET]
