@@ -122,38 +122,47 @@ def viterbi(
     `emissions` is (rows, longest row, tags), zero-padded past each row's end; `starts` and `ends` (rows,
     tags) score a row's first and last tag (by default: a line, which cannot start inside an entity).
     """
-    lines, longest, _ = emissions.shape
+    lines, longest, count = emissions.shape
     if longest == 0:
         return [[] for _ in lengths]
-    ending: dict[int, list[int]] = {}
-    for line, length in enumerate(lengths):
-        ending.setdefault(length - 1, []).append(line)
-    score = emissions[:, 0] + (_START if starts is None else starts)
-    final = np.zeros_like(score) if ends is None else ends.astype(np.float32)
-    back = np.zeros((longest, lines, len(TAGS)), dtype=np.intp)
-    candidates = np.empty((lines, len(TAGS), len(TAGS)), dtype=np.float32)  # [line, tag, previous tag]
+    # Rows longest first, so the rows still running at a step are a prefix and finished ones cost nothing.
+    order = np.argsort(-np.asarray(lengths, dtype=np.intp), kind="stable")
+    sorted_lengths = np.asarray(lengths, dtype=np.intp)[order]
+    running = (lines - np.cumsum(np.bincount(sorted_lengths, minlength=longest))[:longest]).tolist()
+    # score[i, row, tag]: the best path of `row` ending in `tag` at step i, kept for every step so that
+    # each row's final score is read once at the end.
+    score = np.empty((longest, lines, count), dtype=np.float32)
+    score[:] = emissions[order].transpose(1, 0, 2)
+    score[0] += _START if starts is None else starts[order]
+    previous = score[:, :, None, :]
+    # back[i, row, tag]: where the best previous tag's candidate sits in `flat` (decoded when walking back).
+    back = np.empty((longest, lines, count), dtype=np.intp)
+    candidates = np.empty((lines, count, count), dtype=np.float32)  # [row, tag, previous tag]
     flat = candidates.reshape(-1)
-    # Where candidates[line, tag, 0] sits in `flat`; adding the best previous tag picks its score.
-    rows = np.arange(lines * len(TAGS)).reshape(lines, len(TAGS)) * len(TAGS)
+    offsets = np.arange(0, lines * count * count, count).reshape(lines, count)
     incoming = np.ascontiguousarray(transitions.T)
-    # A few lines per step: numpy's per-call overhead is the cost, hence in-place buffers and argmax plus
+    # A few rows per step: numpy's per-call overhead is the cost, hence in-place buffers and argmax plus
     # a gather instead of max (whose reduction over a small axis is slower than both).
-    for i in range(longest):
-        if i:
-            np.add(score[:, None, :], incoming, out=candidates)
-            best = back[i]
-            candidates.argmax(axis=2, out=best)
-            score = flat[rows + best]
-            score += emissions[:, i]
-        if i in ending:
-            final[ending[i]] += score[ending[i]]
-    paths: list[list[int]] = []
-    for line, tag in enumerate(final.argmax(axis=1).tolist()):
+    for i in range(1, longest):
+        active = running[i]
+        step = candidates[:active]
+        np.add(previous[i - 1, :active], incoming, out=step)
+        best = back[i, :active]
+        step.argmax(axis=2, out=best)
+        best += offsets[:active]
+        score[i, :active] += flat.take(best)
+    final = score[np.maximum(sorted_lengths - 1, 0), np.arange(lines)]
+    if ends is not None:
+        final += ends[order]
+    paths: list[list[int]] = [[] for _ in lengths]
+    for row, (line, tag) in enumerate(zip(order.tolist(), final.argmax(axis=1).tolist(), strict=True)):
+        if not lengths[line]:
+            continue
         path = [tag]
         for i in range(lengths[line] - 1, 0, -1):
-            tag = int(back[i, line, tag])
+            tag = int(back[i, row, tag]) - (row * count + tag) * count
             path.append(tag)
-        paths.append(path[::-1] if lengths[line] else [])
+        paths[line] = path[::-1]
     return paths
 
 

@@ -81,6 +81,38 @@ def test_viterbi_finds_the_best_path_of_each_row_of_any_length() -> None:
     ]
 
 
+def _reference_viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray) -> list[int]:
+    """One row, one step and one tag at a time: the textbook recursion, in float64."""
+    tags = range(len(lt.TAGS))
+    score = [float(start[t] + emissions[0, t]) for t in tags]
+    back: list[list[int]] = []
+    for row in emissions[1:]:
+        best = []
+        for t in tags:
+            best.append(max(tags, key=lambda p: score[p] + float(transitions[p, t])))
+        score = [score[p] + float(transitions[p, t]) + float(row[t]) for t, p in zip(tags, best, strict=True)]
+        back.append(best)
+    path = [max(tags, key=lambda t: score[t])]
+    for best in reversed(back):
+        path.append(best[path[-1]])
+    return path[::-1]
+
+
+def test_viterbi_agrees_with_the_textbook_recursion_on_many_rows_of_mixed_lengths() -> None:
+    rng = np.random.default_rng(2)
+    transitions = lt.constrain((10 * rng.normal(size=(len(lt.TAGS), len(lt.TAGS)))).astype(np.float32))
+    for _ in range(20):
+        lengths = rng.integers(0, 25, size=rng.integers(1, 12)).tolist()
+        emissions = (10 * rng.normal(size=(len(lengths), max(lengths), len(lt.TAGS)))).astype(np.float32)
+        for row, length in enumerate(lengths):
+            emissions[row, length:] = 0.0
+        expected = [
+            _reference_viterbi(emissions[r, :n], transitions, lt._START) if n else []
+            for r, n in enumerate(lengths)
+        ]
+        assert lt.viterbi(emissions, transitions, lengths) == expected
+
+
 def test_a_stray_inside_tag_starts_an_entity_of_its_own_type() -> None:
     tags = [lt.TAGS.index(t) for t in ("B-Drug", "I-Condition", "O", "I-Value")]
     spans = lt.spans_from_tags([(0, 1), (2, 3), (4, 5), (6, 7)], tags)
