@@ -172,18 +172,17 @@ _CONTINUES = [t.startswith("I-") for t in TAGS]
 
 def spans_from_tags(token_spans: Sequence[tuple[int, int]], tags: Sequence[int]) -> list[TaggedSpan]:
     """Entity spans of BIO tags; an I- tag that does not continue an entity of its type starts one."""
-    spans: list[TaggedSpan] = []
+    found: list[list[int]] = []  # [tag, start, end]
     previous = -2
     for i, tag in enumerate(tags):
         if not tag:
             continue
-        start, end = token_spans[i]
-        if _CONTINUES[tag] and previous == i - 1 and spans[-1].type == _TYPE_OF[tag]:
-            spans[-1] = TaggedSpan(spans[-1].type, spans[-1].start, end)
+        if _CONTINUES[tag] and previous == i - 1 and _TYPE_OF[found[-1][0]] == _TYPE_OF[tag]:
+            found[-1][2] = token_spans[i][1]
         else:
-            spans.append(TaggedSpan(_TYPE_OF[tag], start, end))
+            found.append([tag, *token_spans[i]])
         previous = i
-    return spans
+    return [TaggedSpan(_TYPE_OF[tag], start, end) for tag, start, end in found]
 
 
 class LinearTagger:
@@ -238,20 +237,23 @@ class LinearTagger:
 
     def tag(self, text: str) -> list[TaggedSpan]:
         """Entity spans of a whole text, each within one line, in the text's offsets."""
-        found = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+        found = list(TOKEN.finditer(text))
         if not found:
             return []
-        starts = np.fromiter((f[0] for f in found), dtype=np.intp, count=len(found))
+        token_spans = [m.span() for m in found]
+        row_of = self._row_of
+        # Rows are numbered from 1, so a missing word (None) falls through to `_row`.
+        rows = [row_of.get(word) or self._row(word) for word in [m.group() for m in found]]
+        starts = np.fromiter((m.start() for m in found), dtype=np.intp, count=len(found))
         newlines = np.fromiter((m.start() for m in _NEWLINE.finditer(text)), dtype=np.intp)
         line_of = np.searchsorted(newlines, starts)
         # Renumber the lines that have tokens 0, 1, 2...; each is followed by WINDOW padding tokens.
         new_line = np.empty(len(found), dtype=bool)
         new_line[0] = True
         new_line[1:] = line_of[1:] != line_of[:-1]
-        rank = np.cumsum(new_line) - 1
-        padded_at = np.arange(len(found)) + WINDOW * (rank + 1)
+        padded_at = np.arange(len(found)) + WINDOW * np.cumsum(new_line)
         padded = np.zeros(padded_at[-1] + WINDOW + 1, dtype=np.intp)
-        padded[padded_at] = [self._row(f[2]) for f in found]
+        padded[padded_at] = rows
         stacked = self._rows[padded]  # (padded tokens, window positions, tags)
         n = len(padded) - 2 * WINDOW
         total = stacked[0:n, 0].copy()
@@ -259,7 +261,7 @@ class LinearTagger:
             # Row `position` of a word is what it adds to the token `position - WINDOW` places before it.
             total += stacked[position : position + n, position]
         emitted = total[padded_at - WINDOW]
-        return spans_from_tags([(f[0], f[1]) for f in found], self._decode(emitted, new_line))
+        return spans_from_tags(token_spans, self._decode(emitted, new_line))
 
     def _decode(self, emitted: Matrix, new_line: npt.NDArray[np.bool_]) -> list[int]:
         """Tags of all tokens (`new_line` marks each line's first token).
