@@ -47,9 +47,9 @@ _NEWLINE = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 TOKEN = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|\S")
 # Distinct words kept scored (85 float32 each, so at most ~17 MB); past that the cache starts afresh.
 _CACHE_LIMIT = 50_000
-# How far O must lead every other tag for a token to be fixed as outside any entity before decoding; chosen
-# on the dev slice as the smallest margin that leaves its scores unchanged (see `LinearTagger._decode`).
-SURE_MARGIN = 200.0
+# How far (in score) the O reading must beat every other for a token to be fixed as outside before decoding:
+# any positive margin keeps decoding exact (`outside_bounds`); this one also absorbs float32 rounding.
+SURE_MARGIN = 1.0
 Matrix = npt.NDArray[np.float32]
 
 
@@ -168,6 +168,49 @@ def viterbi(
 
 _TYPE_OF = [t[2:] for t in TAGS]
 _CONTINUES = [t.startswith("I-") for t in TAGS]
+_B_OF = {t[2:]: k for k, t in enumerate(TAGS) if t.startswith("B-")}
+_I_OF = {t[2:]: k for k, t in enumerate(TAGS) if t.startswith("I-")}
+# For each tag but O, the B- and I- tags of its type.
+_OWN_B = np.array([_B_OF[t[2:]] for t in TAGS[1:]], dtype=np.intp)
+_OWN_I = np.array([_I_OF[t[2:]] for t in TAGS[1:]], dtype=np.intp)
+
+
+def outside_bounds(transitions: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+    """(before, after, inside) per tag t: lower bounds on what relabelling a token t -> O gains beside it.
+
+    Take any path with tag t at token i, and relabel i as O; if the next token continues t's entity (I-X),
+    relabel it B-X too. The new path is valid (O and B-X may follow anything, and whatever may follow I-X
+    may follow B-X), and its score changes by
+
+        emitted[i, O] - emitted[i, t]                         at token i itself,
+        + transitions[p, O] - transitions[p, t]               >= before[t], whatever the previous tag p,
+        + transitions[O, n] - transitions[t, n]               >= after[t], for a next tag n that O allows,
+          or, when n is I-X, inside[t] + emitted[i + 1, B-X] - emitted[i + 1, I-X].
+
+    So when that sum is positive for every t, every best path has O at token i: fixing such tokens first
+    and decoding only the runs between them gives the same tags as decoding whole lines (`_decode`).
+    A line's start and end (scored 0 for O and B- tags) are among the neighbours bounded, hence the 0s.
+    """
+    allowed = transitions > _BLOCKED / 2
+    count = len(TAGS)
+    before = np.zeros(count, dtype=np.float32)
+    after = np.zeros(count, dtype=np.float32)
+    inside = np.full(count, np.inf, dtype=np.float32)
+    for t in range(1, count):
+        before[t] = min(
+            0.0, min(transitions[p, 0] - transitions[p, t] for p in range(count) if allowed[p, t])
+        )
+        after[t] = min(
+            0.0,
+            min(
+                transitions[0, n] - transitions[t, n] for n in range(count) if allowed[t, n] and allowed[0, n]
+            ),
+        )
+        b, i = _B_OF[_TYPE_OF[t]], _I_OF[_TYPE_OF[t]]
+        # Only I-X may follow t and not O; after the relabelled B-X comes whatever came after I-X.
+        beyond = min(0.0, min(transitions[b, n] - transitions[i, n] for n in range(count) if allowed[i, n]))
+        inside[t] = transitions[0, b] - transitions[t, i] + beyond
+    return before, after, inside
 
 
 def spans_from_tags(token_spans: Sequence[tuple[int, int]], tags: Sequence[int]) -> list[TaggedSpan]:
@@ -198,6 +241,7 @@ class LinearTagger:
         self.index = {name: i for i, name in enumerate(features)}
         self.weights = weights.astype(np.float32)
         self.transitions = constrain(transitions)
+        self._before, self._after, self._inside = (b[1:] for b in outside_bounds(self.transitions))
         self.gazetteer = gazetteer
         # Row 0 is the padding between lines, which adds nothing.
         self._row_of: dict[str, int] = {}
@@ -267,11 +311,11 @@ class LinearTagger:
         """Tags of all tokens (`new_line` marks each line's first token).
 
         Viterbi steps cost about as much for one line as for many, so its cost follows the longest line.
-        Tokens that are outside any entity beyond doubt (O ahead of every other tag by SURE_MARGIN) are
-        fixed first, and only the runs between them are decoded, each scored as the O beside it would be.
+        Tokens that every best path leaves outside any entity (`outside_bounds`) are fixed first, and only
+        the runs between them are decoded, each scored as the O beside it would be.
         """
         count = len(emitted)
-        sure = emitted[:, 0] - emitted[:, 1:].max(axis=1) > SURE_MARGIN
+        sure = self._surely_outside(emitted, new_line)
         tags = np.zeros(count, dtype=np.intp)
         unsure = np.flatnonzero(~sure)
         if not len(unsure):
@@ -292,6 +336,17 @@ class LinearTagger:
         paths = viterbi(emissions, self.transitions, lengths.tolist(), starts, ends)
         tags[unsure] = [t for path in paths for t in path]
         return tags.tolist()
+
+    def _surely_outside(self, emitted: Matrix, new_line: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Tokens whose O reading beats every other by SURE_MARGIN in any path (`outside_bounds`)."""
+        count = len(emitted)
+        # What relabelling the next token I-X as B-X gains; nothing to relabel at a line's last token.
+        relabel = np.full((count, len(TAGS) - 1), np.inf, dtype=np.float32)
+        same_line = ~new_line[1:]
+        relabel[:-1][same_line] = (emitted[1:, _OWN_B] - emitted[1:, _OWN_I])[same_line]
+        gain = emitted[:, :1] - emitted[:, 1:] + self._before
+        gain += np.minimum(self._after, self._inside + relabel)
+        return gain.min(axis=1) > SURE_MARGIN
 
 
 @lru_cache(maxsize=1)

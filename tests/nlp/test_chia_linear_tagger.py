@@ -126,6 +126,28 @@ def test_fixing_sure_outside_tokens_first_gives_the_same_entities(monkeypatch: p
     assert lt.LinearTagger.load().tag(text) == pruned
 
 
+def test_tokens_fixed_outside_before_decoding_never_change_the_best_paths() -> None:
+    rng = np.random.default_rng(3)
+    tagger = lt.load()
+    fixed = 0
+    for _ in range(50):
+        count = int(rng.integers(1, 40))
+        # O-heavy scores on the shipped model's scale, so that many tokens are fixed.
+        emitted = (60 * rng.normal(size=(count, len(lt.TAGS)))).astype(np.float32)
+        emitted[:, 0] += rng.choice([0.0, 150.0], size=count).astype(np.float32)
+        new_line = rng.random(count) < 0.15
+        new_line[0] = True
+        fixed += int(tagger._surely_outside(emitted, new_line).sum())
+        starts = [*np.flatnonzero(new_line).tolist(), count]
+        whole_lines = [
+            tag
+            for a, b in itertools.pairwise(starts)
+            for tag in lt.viterbi(emitted[None, a:b], tagger.transitions, [b - a])[0]
+        ]
+        assert tagger._decode(emitted, new_line) == whole_lines
+    assert fixed > 100
+
+
 def test_tagger_entities_are_mentions_beside_the_atoms_and_never_questions() -> None:
     parsed = parse_eligibility(TEXT)
     tagged = [m for c in parsed.criteria for m in c.mentions if m.rule_id.startswith(RULE_PREFIX)]
