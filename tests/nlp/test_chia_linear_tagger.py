@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nlp import linear_tagger as lt
-from nlp.chia_mentions import READ_BY_TAGGER, RULE_PREFIX
+from nlp.chia_mentions import RULE_PREFIX
 from nlp.evaluation import parser_prediction
 from nlp.model import ParsedEligibility, iter_atoms
 from nlp.parser import parse_eligibility
@@ -154,18 +154,22 @@ def test_tagger_entities_are_mentions_beside_the_atoms_and_never_questions() -> 
     assert tagged
     assert all(not m.checkable and m.concept is None for m in tagged)
     for criterion in parsed.criteria:
-        in_tree = iter_atoms(criterion.tree)
-        assert not any(a.rule_id.startswith(RULE_PREFIX) for a in in_tree)
+        assert not any(a.rule_id.startswith(RULE_PREFIX) for a in iter_atoms(criterion.tree))
         for mention in criterion.mentions:
             start, end = mention.span
             assert criterion.span[0] <= start < end <= criterion.span[1]
             assert mention.text == TEXT[start:end]
-            if (
-                mention.rule_id.startswith(RULE_PREFIX)
-                and mention.rule_id[len(RULE_PREFIX) :] not in READ_BY_TAGGER
-            ):
-                # The parser's own readings win where they overlap.
-                assert not any(a.span[0] < end and start < a.span[1] for a in in_tree)
+
+
+def test_where_the_tagger_and_an_atom_read_the_same_words_the_chia_mapping_scores_the_tagged_entity() -> None:
+    text = "Exclusion Criteria:\n* History of myocardial infarction\n"
+    parsed = parse_eligibility(text)
+    atom = next(a for c in parsed.criteria for a in iter_atoms(c.tree) if a.kind == "condition")
+    mention = next(m for c in parsed.criteria for m in c.mentions if m.rule_id == RULE_PREFIX + "Condition")
+    assert mention.span[0] < atom.span[1]
+    assert atom.span[0] < mention.span[1]
+    conditions = [e for e in parser_prediction(text).entities if e.type == "Condition"]
+    assert [(e.start, e.end) for e in conditions] == [mention.span]
 
 
 def test_tagger_mentions_survive_the_json_round_trip() -> None:
