@@ -2,9 +2,9 @@
 
 Why linear: the spaCy CNN tagger (`nlp.chia_tagger`) reads ~950 lines per CPU-second, seven times too slow to
 run inside `parse_eligibility`. A linear model over cached per-word features costs a dictionary lookup per
-token, a few numpy operations per text and one Viterbi step per token of the text's longest line: about
-13,000 Chia lines per CPU-second alone, which still takes the parser from ~6,400 to ~3,800 on Chia's short
-sections (docs/benchmarks.md).
+token, a few numpy operations per text and one Viterbi step per token of the text's longest run of tokens
+not proven outside any entity: about 18,000 Chia lines per CPU-second alone, which still takes the parser
+from ~7,000 to ~4,000-4,400 on Chia's short sections (docs/benchmarks.md).
 
 How it stays fast: a token's score for each tag is the sum, over the five words in its window, of that
 word's contribution at that position. A word's contribution depends on the word alone, so it is computed
