@@ -425,11 +425,12 @@ def parser_prediction(text: str) -> Prediction:
                 head_end -= 1
             head = PredictedEntity(chia_type, start, head_end, negated)
             value = PredictedEntity("Value", cut.start(), end)
-            if not _overlaps_any(head, tagged):
+            head_kept = not _overlaps_any(head, tagged)
+            if head_kept:
                 prediction.entities.append(head)
             if not _overlaps_tagged(value, tagged):
                 prediction.entities.append(value)
-                if prediction.entities[-2] is head:
+                if head_kept:
                     prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
         else:
             entity = PredictedEntity(chia_type, start, end, negated)
