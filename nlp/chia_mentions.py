@@ -1,8 +1,9 @@
 """The Chia tagger's entities as `Criterion.mentions`: typed spans a curator sees beside the coded atoms.
 
-They never become matching questions (mentions stay out of the criteria trees), and the parser's own
-readings win: a tagged condition, drug, procedure, measurement or person is dropped where it overlaps an
-atom, an atom's time window or the cue that decided an atom's assertion.
+They never become matching questions (mentions stay out of the criteria trees). All of them are kept, also
+where an atom reads the same words: the atom is what matching asks about, the mention is the tagger's
+reading of the words' extent and type, which follows Chia's conventions more closely than the atoms' spans
+(docs/benchmarks.md, "Criteria parsing (Chia)"). The curator's page marks the atom where both start together.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from nlp import linear_tagger
-from nlp.model import Atom, AtomKind, Criterion, iter_atoms
+from nlp.model import Atom, AtomKind, Criterion
 
 RULE_PREFIX = "tagger."
-# Values, time expressions and negation words are no atom's own reading (the parser keeps them as an atom's
-# value, window or assertion cue), so the tagger's spans of these types are kept beside the atoms.
-READ_BY_TAGGER = frozenset({"Value", "Temporal", "Negation"})
 _KIND: dict[str, AtomKind] = {
     "Condition": "condition",
     "Drug": "therapy",
@@ -29,17 +27,6 @@ _KIND: dict[str, AtomKind] = {
 _NEGATION_REACH = 40
 _CLAUSE_BREAK = re.compile(r"[;:.]")
 _CONFIDENCE = 0.5
-
-
-def _occupied(criterion: Criterion) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for atom in [*iter_atoms(criterion.tree), *criterion.mentions]:
-        spans.append(atom.span)
-        if atom.window is not None and atom.window.span is not None:
-            spans.append(atom.window.span)
-        if atom.assertion_cue is not None:
-            spans.append(atom.assertion_cue)
-    return spans
 
 
 def _negated(text: str, span: linear_tagger.TaggedSpan, cues: Sequence[linear_tagger.TaggedSpan]) -> bool:
@@ -66,7 +53,6 @@ def add_mentions(text: str, criteria: list[Criterion]) -> list[Criterion]:
         if not inside:
             result.append(criterion)
             continue
-        occupied = _occupied(criterion)
         mentions = [
             Atom(
                 _KIND.get(s.type, "other"),
@@ -78,7 +64,6 @@ def add_mentions(text: str, criteria: list[Criterion]) -> list[Criterion]:
                 assertion="negated" if s.type != "Negation" and _negated(text, s, cues) else "present",
             )
             for s in inside
-            if s.type in READ_BY_TAGGER or not any(s.start < b and a < s.end for a, b in occupied)
         ]
         result.append(
             replace(criterion, mentions=(*criterion.mentions, *mentions)) if mentions else criterion

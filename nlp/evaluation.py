@@ -390,7 +390,8 @@ def parser_prediction(text: str) -> Prediction:
 
     Besides the atoms themselves: each atom's time window is a Temporal entity, and the words of the cue
     that decided its assertion are Negation or Temporal entities (each span once, however many atoms share
-    it).
+    it). The tagger's mentions come first: an atom's entity is left out where a tagged entity overlaps it,
+    and a value, window or cue piece where a tagged one of its type does (chosen on the dev slice).
     """
     from nlp.parser import parse_eligibility  # imported here: the evaluation module loads without spaCy
 
@@ -422,13 +423,19 @@ def parser_prediction(text: str) -> Prediction:
             head_end = cut.start()
             while head_end > start and text[head_end - 1] in " :,(":
                 head_end -= 1
-            prediction.entities.append(PredictedEntity(chia_type, start, head_end, negated))
+            head = PredictedEntity(chia_type, start, head_end, negated)
             value = PredictedEntity("Value", cut.start(), end)
+            head_kept = not _overlaps_any(head, tagged)
+            if head_kept:
+                prediction.entities.append(head)
             if not _overlaps_tagged(value, tagged):
                 prediction.entities.append(value)
-                prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
+                if head_kept:
+                    prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
         else:
-            prediction.entities.append(PredictedEntity(chia_type, start, end, negated))
+            entity = PredictedEntity(chia_type, start, end, negated)
+            if not _overlaps_any(entity, tagged):
+                prediction.entities.append(entity)
     # Where the tagger read a value, time or negation, its span stands for the one cut from an atom.
     parts = {p for p in parts if not _overlaps_tagged(p, tagged)}
     prediction.entities.extend(sorted(parts, key=lambda p: (p.start, p.end, p.type)))
@@ -441,6 +448,10 @@ _VALUE_HEADS = frozenset({"Measurement", "Person", "Condition", "Procedure", "Dr
 
 def _overlaps_tagged(entity: PredictedEntity, tagged: Sequence[PredictedEntity]) -> bool:
     return any(t.type == entity.type and t.start < entity.end and entity.start < t.end for t in tagged)
+
+
+def _overlaps_any(entity: PredictedEntity, tagged: Sequence[PredictedEntity]) -> bool:
+    return any(t.start < entity.end and entity.start < t.end for t in tagged)
 
 
 def _tagged_value_links(text: str, prediction: Prediction) -> list[tuple[int, int]]:

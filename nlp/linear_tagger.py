@@ -2,9 +2,9 @@
 
 Why linear: the spaCy CNN tagger (`nlp.chia_tagger`) reads ~950 lines per CPU-second, seven times too slow to
 run inside `parse_eligibility`. A linear model over cached per-word features costs a dictionary lookup per
-token, a few numpy operations per text and one Viterbi step per token of the text's longest line: about
-13,000 Chia lines per CPU-second alone, which still takes the parser from ~6,400 to ~3,800 on Chia's short
-sections (docs/benchmarks.md).
+token, a few numpy operations per text and one Viterbi step per token of the text's longest run of tokens
+not proven outside any entity: about 18,000 Chia lines per CPU-second alone, which still takes the parser
+from ~7,000 to ~4,000-4,400 on Chia's short sections (docs/benchmarks.md).
 
 How it stays fast: a token's score for each tag is the sum, over the five words in its window, of that
 word's contribution at that position. A word's contribution depends on the word alone, so it is computed
@@ -47,9 +47,9 @@ _NEWLINE = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 TOKEN = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*|\S")
 # Distinct words kept scored (85 float32 each, so at most ~17 MB); past that the cache starts afresh.
 _CACHE_LIMIT = 50_000
-# How far O must lead every other tag for a token to be fixed as outside any entity before decoding; chosen
-# on the dev slice as the smallest margin that leaves its scores unchanged (see `LinearTagger._decode`).
-SURE_MARGIN = 200.0
+# How far (in score) the O reading must beat every other for a token to be fixed as outside before decoding:
+# any positive margin keeps decoding exact (`outside_bounds`); this one also absorbs float32 rounding.
+SURE_MARGIN = 1.0
 Matrix = npt.NDArray[np.float32]
 
 
@@ -122,59 +122,110 @@ def viterbi(
     `emissions` is (rows, longest row, tags), zero-padded past each row's end; `starts` and `ends` (rows,
     tags) score a row's first and last tag (by default: a line, which cannot start inside an entity).
     """
-    lines, longest, _ = emissions.shape
+    lines, longest, count = emissions.shape
     if longest == 0:
         return [[] for _ in lengths]
-    ending: dict[int, list[int]] = {}
-    for line, length in enumerate(lengths):
-        ending.setdefault(length - 1, []).append(line)
-    score = emissions[:, 0] + (_START if starts is None else starts)
-    final = np.zeros_like(score) if ends is None else ends.astype(np.float32)
-    back = np.zeros((longest, lines, len(TAGS)), dtype=np.intp)
-    candidates = np.empty((lines, len(TAGS), len(TAGS)), dtype=np.float32)  # [line, tag, previous tag]
+    # Rows longest first, so the rows still running at a step are a prefix and finished ones cost nothing.
+    order = np.argsort(-np.asarray(lengths, dtype=np.intp), kind="stable")
+    sorted_lengths = np.asarray(lengths, dtype=np.intp)[order]
+    running = (lines - np.cumsum(np.bincount(sorted_lengths, minlength=longest))[:longest]).tolist()
+    # score[i, row, tag]: the best path of `row` ending in `tag` at step i, kept for every step so that
+    # each row's final score is read once at the end.
+    score = np.empty((longest, lines, count), dtype=np.float32)
+    score[:] = emissions[order].transpose(1, 0, 2)
+    score[0] += _START if starts is None else starts[order]
+    previous = score[:, :, None, :]
+    # back[i, row, tag]: where the best previous tag's candidate sits in `flat` (decoded when walking back).
+    back = np.empty((longest, lines, count), dtype=np.intp)
+    candidates = np.empty((lines, count, count), dtype=np.float32)  # [row, tag, previous tag]
     flat = candidates.reshape(-1)
-    # Where candidates[line, tag, 0] sits in `flat`; adding the best previous tag picks its score.
-    rows = np.arange(lines * len(TAGS)).reshape(lines, len(TAGS)) * len(TAGS)
+    offsets = np.arange(0, lines * count * count, count).reshape(lines, count)
     incoming = np.ascontiguousarray(transitions.T)
-    # A few lines per step: numpy's per-call overhead is the cost, hence in-place buffers and argmax plus
+    # A few rows per step: numpy's per-call overhead is the cost, hence in-place buffers and argmax plus
     # a gather instead of max (whose reduction over a small axis is slower than both).
-    for i in range(longest):
-        if i:
-            np.add(score[:, None, :], incoming, out=candidates)
-            best = back[i]
-            candidates.argmax(axis=2, out=best)
-            score = flat[rows + best]
-            score += emissions[:, i]
-        if i in ending:
-            final[ending[i]] += score[ending[i]]
-    paths: list[list[int]] = []
-    for line, tag in enumerate(final.argmax(axis=1).tolist()):
+    for i in range(1, longest):
+        active = running[i]
+        step = candidates[:active]
+        np.add(previous[i - 1, :active], incoming, out=step)
+        best = back[i, :active]
+        step.argmax(axis=2, out=best)
+        best += offsets[:active]
+        score[i, :active] += flat.take(best)
+    final = score[np.maximum(sorted_lengths - 1, 0), np.arange(lines)]
+    if ends is not None:
+        final += ends[order]
+    paths: list[list[int]] = [[] for _ in lengths]
+    for row, (line, tag) in enumerate(zip(order.tolist(), final.argmax(axis=1).tolist(), strict=True)):
+        if not lengths[line]:
+            continue
         path = [tag]
         for i in range(lengths[line] - 1, 0, -1):
-            tag = int(back[i, line, tag])
+            tag = int(back[i, row, tag]) - (row * count + tag) * count
             path.append(tag)
-        paths.append(path[::-1] if lengths[line] else [])
+        paths[line] = path[::-1]
     return paths
 
 
 _TYPE_OF = [t[2:] for t in TAGS]
 _CONTINUES = [t.startswith("I-") for t in TAGS]
+_B_OF = {t[2:]: k for k, t in enumerate(TAGS) if t.startswith("B-")}
+_I_OF = {t[2:]: k for k, t in enumerate(TAGS) if t.startswith("I-")}
+# For each tag but O, the B- and I- tags of its type.
+_OWN_B = np.array([_B_OF[t[2:]] for t in TAGS[1:]], dtype=np.intp)
+_OWN_I = np.array([_I_OF[t[2:]] for t in TAGS[1:]], dtype=np.intp)
+
+
+def outside_bounds(transitions: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+    """(before, after, inside) per tag t: lower bounds on what relabelling a token t -> O gains beside it.
+
+    Take any path with tag t at token i, and relabel i as O; if the next token continues t's entity (I-X),
+    relabel it B-X too. The new path is valid (O and B-X may follow anything, and whatever may follow I-X
+    may follow B-X), and its score changes by
+
+        emitted[i, O] - emitted[i, t]                         at token i itself,
+        + transitions[p, O] - transitions[p, t]               >= before[t], whatever the previous tag p,
+        + transitions[O, n] - transitions[t, n]               >= after[t], for a next tag n that O allows,
+          or, when n is I-X, inside[t] + emitted[i + 1, B-X] - emitted[i + 1, I-X].
+
+    So when that sum is positive for every t, every best path has O at token i: fixing such tokens first
+    and decoding only the runs between them gives the same tags as decoding whole lines (`_decode`).
+    A line's start and end (scored 0 for O and B- tags) are among the neighbours bounded, hence the 0s.
+    """
+    allowed = transitions > _BLOCKED / 2
+    count = len(TAGS)
+    before = np.zeros(count, dtype=np.float32)
+    after = np.zeros(count, dtype=np.float32)
+    inside = np.full(count, np.inf, dtype=np.float32)
+    for t in range(1, count):
+        before[t] = min(
+            0.0, min(transitions[p, 0] - transitions[p, t] for p in range(count) if allowed[p, t])
+        )
+        after[t] = min(
+            0.0,
+            min(
+                transitions[0, n] - transitions[t, n] for n in range(count) if allowed[t, n] and allowed[0, n]
+            ),
+        )
+        b, i = _B_OF[_TYPE_OF[t]], _I_OF[_TYPE_OF[t]]
+        # Only I-X may follow t and not O; after the relabelled B-X comes whatever came after I-X.
+        beyond = min(0.0, min(transitions[b, n] - transitions[i, n] for n in range(count) if allowed[i, n]))
+        inside[t] = transitions[0, b] - transitions[t, i] + beyond
+    return before, after, inside
 
 
 def spans_from_tags(token_spans: Sequence[tuple[int, int]], tags: Sequence[int]) -> list[TaggedSpan]:
     """Entity spans of BIO tags; an I- tag that does not continue an entity of its type starts one."""
-    spans: list[TaggedSpan] = []
+    found: list[list[int]] = []  # [tag, start, end]
     previous = -2
     for i, tag in enumerate(tags):
         if not tag:
             continue
-        start, end = token_spans[i]
-        if _CONTINUES[tag] and previous == i - 1 and spans[-1].type == _TYPE_OF[tag]:
-            spans[-1] = TaggedSpan(spans[-1].type, spans[-1].start, end)
+        if _CONTINUES[tag] and previous == i - 1 and _TYPE_OF[found[-1][0]] == _TYPE_OF[tag]:
+            found[-1][2] = token_spans[i][1]
         else:
-            spans.append(TaggedSpan(_TYPE_OF[tag], start, end))
+            found.append([tag, *token_spans[i]])
         previous = i
-    return spans
+    return [TaggedSpan(_TYPE_OF[tag], start, end) for tag, start, end in found]
 
 
 class LinearTagger:
@@ -190,6 +241,7 @@ class LinearTagger:
         self.index = {name: i for i, name in enumerate(features)}
         self.weights = weights.astype(np.float32)
         self.transitions = constrain(transitions)
+        self._before, self._after, self._inside = (b[1:] for b in outside_bounds(self.transitions))
         self.gazetteer = gazetteer
         # Row 0 is the padding between lines, which adds nothing.
         self._row_of: dict[str, int] = {}
@@ -229,20 +281,23 @@ class LinearTagger:
 
     def tag(self, text: str) -> list[TaggedSpan]:
         """Entity spans of a whole text, each within one line, in the text's offsets."""
-        found = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+        found = list(TOKEN.finditer(text))
         if not found:
             return []
-        starts = np.fromiter((f[0] for f in found), dtype=np.intp, count=len(found))
+        token_spans = [m.span() for m in found]
+        row_of = self._row_of
+        # Rows are numbered from 1, so a missing word (None) falls through to `_row`.
+        rows = [row_of.get(word) or self._row(word) for word in [m.group() for m in found]]
+        starts = np.fromiter((m.start() for m in found), dtype=np.intp, count=len(found))
         newlines = np.fromiter((m.start() for m in _NEWLINE.finditer(text)), dtype=np.intp)
         line_of = np.searchsorted(newlines, starts)
         # Renumber the lines that have tokens 0, 1, 2...; each is followed by WINDOW padding tokens.
         new_line = np.empty(len(found), dtype=bool)
         new_line[0] = True
         new_line[1:] = line_of[1:] != line_of[:-1]
-        rank = np.cumsum(new_line) - 1
-        padded_at = np.arange(len(found)) + WINDOW * (rank + 1)
+        padded_at = np.arange(len(found)) + WINDOW * np.cumsum(new_line)
         padded = np.zeros(padded_at[-1] + WINDOW + 1, dtype=np.intp)
-        padded[padded_at] = [self._row(f[2]) for f in found]
+        padded[padded_at] = rows
         stacked = self._rows[padded]  # (padded tokens, window positions, tags)
         n = len(padded) - 2 * WINDOW
         total = stacked[0:n, 0].copy()
@@ -250,17 +305,17 @@ class LinearTagger:
             # Row `position` of a word is what it adds to the token `position - WINDOW` places before it.
             total += stacked[position : position + n, position]
         emitted = total[padded_at - WINDOW]
-        return spans_from_tags([(f[0], f[1]) for f in found], self._decode(emitted, new_line))
+        return spans_from_tags(token_spans, self._decode(emitted, new_line))
 
     def _decode(self, emitted: Matrix, new_line: npt.NDArray[np.bool_]) -> list[int]:
         """Tags of all tokens (`new_line` marks each line's first token).
 
         Viterbi steps cost about as much for one line as for many, so its cost follows the longest line.
-        Tokens that are outside any entity beyond doubt (O ahead of every other tag by SURE_MARGIN) are
-        fixed first, and only the runs between them are decoded, each scored as the O beside it would be.
+        Tokens that every best path leaves outside any entity (`outside_bounds`) are fixed first, and only
+        the runs between them are decoded, each scored as the O beside it would be.
         """
         count = len(emitted)
-        sure = emitted[:, 0] - emitted[:, 1:].max(axis=1) > SURE_MARGIN
+        sure = self._surely_outside(emitted, new_line)
         tags = np.zeros(count, dtype=np.intp)
         unsure = np.flatnonzero(~sure)
         if not len(unsure):
@@ -281,6 +336,17 @@ class LinearTagger:
         paths = viterbi(emissions, self.transitions, lengths.tolist(), starts, ends)
         tags[unsure] = [t for path in paths for t in path]
         return tags.tolist()
+
+    def _surely_outside(self, emitted: Matrix, new_line: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Tokens whose O reading beats every other by SURE_MARGIN in any path (`outside_bounds`)."""
+        count = len(emitted)
+        # What relabelling the next token I-X as B-X gains; nothing to relabel at a line's last token.
+        relabel = np.full((count, len(TAGS) - 1), np.inf, dtype=np.float32)
+        same_line = ~new_line[1:]
+        relabel[:-1][same_line] = (emitted[1:, _OWN_B] - emitted[1:, _OWN_I])[same_line]
+        gain = emitted[:, :1] - emitted[:, 1:] + self._before
+        gain += np.minimum(self._after, self._inside + relabel)
+        return gain.min(axis=1) > SURE_MARGIN
 
 
 @lru_cache(maxsize=1)

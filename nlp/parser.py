@@ -8,9 +8,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import cast
 
 import spacy
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.pipeline import SpanRuler
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -23,6 +25,7 @@ from nlp.extract import Found
 from nlp.model import (
     And,
     Atom,
+    AtomKind,
     Concept,
     Criterion,
     Except,
@@ -247,12 +250,44 @@ def pipeline() -> Language:
     return nlp
 
 
+@lru_cache(maxsize=1)
+def _phrase_matchers() -> list[tuple[PhraseMatcher, dict[int, tuple[int, str]]]]:
+    """The pipeline's two SpanRulers' phrase matchers, each with its match ids' (label hash, label)."""
+    nlp = pipeline()
+    matchers = []
+    for name in ("span_ruler", "cased_span_ruler"):
+        ruler: SpanRuler = nlp.get_pipe(name)  # type: ignore[assignment]
+        labels = {
+            match_id: (nlp.vocab.strings.as_int(entry["label"]), entry["label"])
+            for match_id, entry in ruler._match_label_id_map.items()
+        }
+        matchers.append((ruler.phrase_matcher, labels))
+    return matchers
+
+
+def _terms(doc: Doc) -> list[tuple[str, int, int]]:
+    """(label, start, end) of the terminology phrases in `doc`: what running both SpanRulers stores.
+
+    The rulers' own calls build a Span per match and a SpanGroup, which cost seven times their matching;
+    this keeps their order (each ruler's distinct matches sorted as spans sort, the cased ones after).
+    """
+    found: list[tuple[str, int, int]] = []
+    for matcher, labels in _phrase_matchers():
+        matches = {
+            (doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), *labels[match_id])
+            for match_id, start, end in matcher(doc)
+            if start != end
+        }
+        found.extend((label, start, end) for start, end, _, label in sorted(matches))
+    return found
+
+
 def _dictionary_atoms(doc: Doc, text: str) -> Iterable[Found]:
     """Linked (or, for lexicon phrases, unmapped) atoms for the ruler's matches; `text` is `doc.text`."""
-    for span in doc.spans[TERMS_KEY]:
-        label, start, end = span.label_, span.start_char, span.end_char
+    for label, start, end in _terms(doc):
         from_lexicon = label.startswith(LEXICON_PREFIX)
-        kind = label[len(LEXICON_PREFIX) :] if from_lexicon else label
+        # The rulers' labels are the vocabulary's atom kinds (see `pipeline`).
+        kind = cast(AtomKind, label[len(LEXICON_PREFIX) :] if from_lexicon else label)
         # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
         concept, how = link_exact(text[start:end], kind) if from_lexicon else link(text[start:end], kind)
         if from_lexicon and concept is None:
@@ -919,8 +954,7 @@ def parse_eligibility(
     nlp = pipeline()
     norm = normalise(text)
     roots, headings_found = items(norm.text)
-    doc = nlp.get_pipe("cased_span_ruler")(nlp.get_pipe("span_ruler")(nlp.make_doc(norm.text)))
-    candidates = list(_dictionary_atoms(doc, norm.text))
+    candidates = list(_dictionary_atoms(nlp.make_doc(norm.text), norm.text))
     lowered = norm.text.lower()
     for finder, triggers in _FINDERS:
         if triggers is None or any(trigger in lowered for trigger in triggers):

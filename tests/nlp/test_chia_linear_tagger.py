@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nlp import linear_tagger as lt
-from nlp.chia_mentions import READ_BY_TAGGER, RULE_PREFIX
+from nlp.chia_mentions import RULE_PREFIX
 from nlp.evaluation import parser_prediction
 from nlp.model import ParsedEligibility, iter_atoms
 from nlp.parser import parse_eligibility
@@ -81,6 +81,38 @@ def test_viterbi_finds_the_best_path_of_each_row_of_any_length() -> None:
     ]
 
 
+def _reference_viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray) -> list[int]:
+    """One row, one step and one tag at a time: the textbook recursion, in float64."""
+    tags = range(len(lt.TAGS))
+    score = [float(start[t] + emissions[0, t]) for t in tags]
+    back: list[list[int]] = []
+    for row in emissions[1:]:
+        best = []
+        for t in tags:
+            best.append(max(tags, key=lambda p: score[p] + float(transitions[p, t])))
+        score = [score[p] + float(transitions[p, t]) + float(row[t]) for t, p in zip(tags, best, strict=True)]
+        back.append(best)
+    path = [max(tags, key=lambda t: score[t])]
+    for best in reversed(back):
+        path.append(best[path[-1]])
+    return path[::-1]
+
+
+def test_viterbi_agrees_with_the_textbook_recursion_on_many_rows_of_mixed_lengths() -> None:
+    rng = np.random.default_rng(2)
+    transitions = lt.constrain((10 * rng.normal(size=(len(lt.TAGS), len(lt.TAGS)))).astype(np.float32))
+    for _ in range(20):
+        lengths = rng.integers(0, 25, size=rng.integers(1, 12)).tolist()
+        emissions = (10 * rng.normal(size=(len(lengths), max(lengths), len(lt.TAGS)))).astype(np.float32)
+        for row, length in enumerate(lengths):
+            emissions[row, length:] = 0.0
+        expected = [
+            _reference_viterbi(emissions[r, :n], transitions, lt._START) if n else []
+            for r, n in enumerate(lengths)
+        ]
+        assert lt.viterbi(emissions, transitions, lengths) == expected
+
+
 def test_a_stray_inside_tag_starts_an_entity_of_its_own_type() -> None:
     tags = [lt.TAGS.index(t) for t in ("B-Drug", "I-Condition", "O", "I-Value")]
     spans = lt.spans_from_tags([(0, 1), (2, 3), (4, 5), (6, 7)], tags)
@@ -94,24 +126,50 @@ def test_fixing_sure_outside_tokens_first_gives_the_same_entities(monkeypatch: p
     assert lt.LinearTagger.load().tag(text) == pruned
 
 
+def test_tokens_fixed_outside_before_decoding_never_change_the_best_paths() -> None:
+    rng = np.random.default_rng(3)
+    tagger = lt.load()
+    fixed = 0
+    for _ in range(50):
+        count = int(rng.integers(1, 40))
+        # O-heavy scores on the shipped model's scale, so that many tokens are fixed.
+        emitted = (60 * rng.normal(size=(count, len(lt.TAGS)))).astype(np.float32)
+        emitted[:, 0] += rng.choice([0.0, 150.0], size=count).astype(np.float32)
+        new_line = rng.random(count) < 0.15
+        new_line[0] = True
+        fixed += int(tagger._surely_outside(emitted, new_line).sum())
+        starts = [*np.flatnonzero(new_line).tolist(), count]
+        whole_lines = [
+            tag
+            for a, b in itertools.pairwise(starts)
+            for tag in lt.viterbi(emitted[None, a:b], tagger.transitions, [b - a])[0]
+        ]
+        assert tagger._decode(emitted, new_line) == whole_lines
+    assert fixed > 100
+
+
 def test_tagger_entities_are_mentions_beside_the_atoms_and_never_questions() -> None:
     parsed = parse_eligibility(TEXT)
     tagged = [m for c in parsed.criteria for m in c.mentions if m.rule_id.startswith(RULE_PREFIX)]
     assert tagged
     assert all(not m.checkable and m.concept is None for m in tagged)
     for criterion in parsed.criteria:
-        in_tree = iter_atoms(criterion.tree)
-        assert not any(a.rule_id.startswith(RULE_PREFIX) for a in in_tree)
+        assert not any(a.rule_id.startswith(RULE_PREFIX) for a in iter_atoms(criterion.tree))
         for mention in criterion.mentions:
             start, end = mention.span
             assert criterion.span[0] <= start < end <= criterion.span[1]
             assert mention.text == TEXT[start:end]
-            if (
-                mention.rule_id.startswith(RULE_PREFIX)
-                and mention.rule_id[len(RULE_PREFIX) :] not in READ_BY_TAGGER
-            ):
-                # The parser's own readings win where they overlap.
-                assert not any(a.span[0] < end and start < a.span[1] for a in in_tree)
+
+
+def test_where_the_tagger_and_an_atom_read_the_same_words_the_chia_mapping_scores_the_tagged_entity() -> None:
+    text = "Exclusion Criteria:\n* History of myocardial infarction\n"
+    parsed = parse_eligibility(text)
+    atom = next(a for c in parsed.criteria for a in iter_atoms(c.tree) if a.kind == "condition")
+    mention = next(m for c in parsed.criteria for m in c.mentions if m.rule_id == RULE_PREFIX + "Condition")
+    assert mention.span[0] < atom.span[1]
+    assert atom.span[0] < mention.span[1]
+    conditions = [e for e in parser_prediction(text).entities if e.type == "Condition"]
+    assert [(e.start, e.end) for e in conditions] == [mention.span]
 
 
 def test_tagger_mentions_survive_the_json_round_trip() -> None:
