@@ -16,10 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import count
 from typing import Any
 
 from nlp.model import And, Atom, Criterion, Except, Node, Not, node_from_dict
-from recruitment.matching.atoms import Context, answered_without_facts, evaluate_atom, truth_key
+from recruitment.matching.atoms import (
+    Context,
+    answered_without_facts,
+    evaluate_atom,
+    facts_read,
+    facts_signature,
+    truth_key,
+)
 from recruitment.matching.cohorts import arms_named
 from recruitment.matching.facts import PatientFacts
 from recruitment.matching.logic import Truth, except_, negate
@@ -48,24 +56,87 @@ _OUTCOMES = {
 }
 
 
+class SharedTruths:
+    """Atom truths shared by all patients whose facts agree on what decides them, on one evaluation date.
+
+    An atom's truth depends only on its `truth_key`, the date and the part of the facts its handler reads
+    (`atoms.facts_read`); patients with the same `atoms.facts_signature` of that part form a class, and the
+    truth is computed by the handler once per class (its explanation, which names the patient's own facts,
+    is not shared). Valid for the life of the process: handlers and terminology do not change under it.
+    """
+
+    __slots__ = ("_classes", "_ids", "hits", "limit", "truths")
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self.limit, self.hits = limit, 0
+        self.truths: dict[tuple[str, int], Truth] = {}
+        self._classes: dict[tuple[date, str, tuple[object, ...]], int] = {}
+        # Class numbers are never reused, so a session that numbered its classes before a `clear` only
+        # misses afterwards; it can never read another class's truths.
+        self._ids = count()
+
+    def class_of(self, facts: PatientFacts, today: date, read: str) -> int:
+        key = (today, read, facts_signature(facts, read))
+        found = self._classes.get(key)
+        if found is None:
+            if len(self._classes) >= self.limit:
+                self.clear()
+            found = self._classes[key] = next(self._ids)
+        return found
+
+    def remember(self, key: tuple[str, int], truth: Truth) -> None:
+        if len(self.truths) >= self.limit:
+            self.clear()
+        self.truths[key] = truth
+
+    def clear(self) -> None:
+        """Forget everything (bounds memory; truths are computed again as needed)."""
+        self.truths.clear()
+        self._classes.clear()
+
+
+# One per process: every session shares it unless given another (or None, for per-patient truths only).
+SHARED_TRUTHS = SharedTruths()
+
+
 class Session:
     """One patient on one evaluation date: every distinct atom is evaluated at most once.
 
     Results are keyed by what decides them (`atoms.truth_key`, plus the wording for the explanation), so a
     session may be shared by any number of compiled trials; it must not outlive a change of the facts.
+    Truths alone (the first pass) come from `shared` when another patient of the same class has had them.
     """
 
-    __slots__ = ("_contexts", "_results", "_truths", "facts", "today")
+    __slots__ = ("_classes", "_contexts", "_results", "_truths", "facts", "shared", "today", "trees")
 
-    def __init__(self, facts: PatientFacts, today: date) -> None:
-        self.facts, self.today = facts, today
+    def __init__(self, facts: PatientFacts, today: date, shared: SharedTruths | None = SHARED_TRUTHS) -> None:
+        self.facts, self.today, self.shared = facts, today, shared
         self._contexts = {section: Context(facts, today, section) for section in ("inclusion", "exclusion")}
         self._truths: dict[str, Truth] = {}
         self._results: dict[str, AtomResult] = {}
+        self._classes: dict[str, int] = {}
+        # Truths of whole criterion trees, by shape (`_CompiledTree.key`).
+        self.trees: dict[str, Truth] = {}
 
     def truth(self, leaf: _Leaf) -> Truth:
         found = self._truths.get(leaf.key)
-        return found if found is not None else self.result(leaf).truth
+        if found is not None:
+            return found
+        shared = self.shared
+        if shared is None:
+            return self.result(leaf).truth
+        number = self._classes.get(leaf.read)
+        if number is None:
+            number = self._classes[leaf.read] = shared.class_of(self.facts, self.today, leaf.read)
+        key = (leaf.key, number)
+        found = shared.truths.get(key)
+        if found is None:
+            found = self.result(leaf).truth
+            shared.remember(key, found)
+        else:
+            shared.hits += 1
+            self._truths[leaf.key] = found
+        return found
 
     def result(self, leaf: _Leaf) -> AtomResult:
         found = self._results.get(leaf.explain_key)
@@ -86,11 +157,12 @@ _NO_FACTS = {section: Context(PatientFacts(), date.min, section) for section in 
 class _Leaf:
     """An atom where it stands in a tree, with the keys its results are shared under within a session."""
 
-    __slots__ = ("atom", "constant", "explain_key", "in_exception", "key", "section")
+    __slots__ = ("atom", "constant", "explain_key", "in_exception", "key", "read", "section")
 
     def __init__(self, atom: Atom, section: str, in_exception: bool) -> None:
         self.atom, self.section, self.in_exception = atom, section, in_exception
         self.key = f"{in_exception:d}{truth_key(atom, section)}"
+        self.read = facts_read(atom)
         self.explain_key = f"{self.key}|{atom.text!r}"
         # Atoms no profile can answer get the same result for everyone: computed here, once.
         self.constant = self.evaluate(_NO_FACTS[section]) if answered_without_facts(atom) else None
@@ -166,13 +238,35 @@ def _compile(node: Node, section: str, in_exception: bool, leaves: list[_Leaf]) 
     return _all(children) if isinstance(node, And) else _any(children)
 
 
+def _shape(node: Node, section: str, in_exception: bool = False) -> str:
+    """What decides the tree's truth: its structure over its atoms' keys (as `_Leaf.key`)."""
+    if isinstance(node, Atom):
+        return f"{in_exception:d}{truth_key(node, section)}"
+    if isinstance(node, Not):
+        return f"not({_shape(node.child, section, in_exception)})"
+    if isinstance(node, Except):
+        return f"except({_shape(node.main, section, in_exception)},{_shape(node.exception, section, True)})"
+    parts = ",".join(_shape(child, section, in_exception) for child in node.children)
+    return f"{'all' if isinstance(node, And) else 'any'}({parts})"
+
+
 class _CompiledTree:
-    __slots__ = ("leaves", "truth")
+    """A criterion's tree; trees of the same shape (the same criterion in many trials) share their truth
+    within a session."""
+
+    __slots__ = ("_truth", "key", "leaves")
 
     def __init__(self, node: Node, section: str) -> None:
         leaves: list[_Leaf] = []
-        self.truth = _compile(node, section, False, leaves)
+        self._truth = _compile(node, section, False, leaves)
         self.leaves = tuple(leaves)
+        self.key = _shape(node, section)
+
+    def truth(self, session: Session) -> Truth:
+        found = session.trees.get(self.key)
+        if found is None:
+            found = session.trees[self.key] = self._truth(session)
+        return found
 
     def explain(self, session: Session) -> tuple[Truth, tuple[AtomResult, ...]]:
         return self.truth(session), tuple(leaf.constant or session.result(leaf) for leaf in self.leaves)
