@@ -63,11 +63,12 @@ class SharedTruths:
     (`atoms.facts_read`); patients with the same `atoms.facts_signature` of that part form a class, and the
     truth is computed by the handler once per class (its explanation, which names the patient's own facts,
     is not shared). Valid for the life of the process: handlers and terminology do not change under it.
+    At `limit` truths (about 130 bytes each with their classes) it starts again from empty.
     """
 
     __slots__ = ("_classes", "_ids", "hits", "limit", "truths")
 
-    def __init__(self, limit: int = 500_000) -> None:
+    def __init__(self, limit: int = 1_000_000) -> None:
         self.limit, self.hits = limit, 0
         self.truths: dict[tuple[str, int], Truth] = {}
         self._classes: dict[tuple[date, str, tuple[object, ...]], int] = {}
@@ -88,6 +89,16 @@ class SharedTruths:
         if len(self.truths) >= self.limit:
             self.clear()
         self.truths[key] = truth
+
+    def copy(self) -> SharedTruths:
+        """An independent copy, holding the same truths (measurements that start from one state)."""
+        copied = SharedTruths(self.limit)
+        copied.truths, copied._classes, copied._ids = (
+            dict(self.truths),
+            dict(self._classes),
+            count(next(self._ids)),
+        )
+        return copied
 
     def clear(self) -> None:
         """Forget everything (bounds memory; truths are computed again as needed)."""
