@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from functools import cache, lru_cache
+from operator import attrgetter
 from typing import Protocol
 
 from nlp import terminology
@@ -993,12 +994,22 @@ def _part_signature(facts: PatientFacts, part: str) -> object:
 def _listed(items: Iterable[object], keep_dates: bool) -> tuple[tuple[object, ...], ...]:
     """Each item's fields in order, but `_NOT_READ`; dates as they are, or as their rank among the items'
     dates (None stays None), which keeps their order and whether they are known."""
-    rows = [
-        tuple(getattr(item, f.name) for f in fields(item) if f.name not in _NOT_READ)  # type: ignore[arg-type]
-        for item in items
-    ]
+    rows = [_read_fields(item) for item in items]
     if keep_dates:
         return tuple(rows)
     days = sorted({v for row in rows for v in row if isinstance(v, date)})
+    if not days:
+        return tuple(rows)
     ranks = {day: rank for rank, day in enumerate(days)}
     return tuple(tuple(ranks[v] if isinstance(v, date) else v for v in row) for row in rows)
+
+
+_FIELD_GETTERS: dict[type, Callable[[object], tuple[object, ...]]] = {}
+
+
+def _read_fields(item: object) -> tuple[object, ...]:
+    getter = _FIELD_GETTERS.get(type(item))
+    if getter is None:
+        names = [f.name for f in fields(item) if f.name not in _NOT_READ]  # type: ignore[arg-type]
+        getter = _FIELD_GETTERS[type(item)] = attrgetter(*names)
+    return getter(item)

@@ -9,6 +9,8 @@ evaluation date, in which each distinct atom is evaluated once and its result re
 trial that states it again (age >= 18, ECOG 0-1 and the usual organ-function labs recur in most trials).
 Matching many trials first asks `violated` (the truth of each criterion, stopping at the first one that rules
 the patient out) and builds the full explanation (`match`) only for the trials the patient may enter.
+Truths alone are also shared across patients (`SharedTruths`): an atom's truth is computed once for all the
+patients whose facts agree on what its handler reads.
 """
 
 from __future__ import annotations
