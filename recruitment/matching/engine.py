@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from itertools import count
 from typing import Any
 
 from nlp.model import And, Atom, Criterion, Except, Node, Not, node_from_dict
@@ -58,6 +57,12 @@ _OUTCOMES = {
 }
 
 
+# Truths as small ints in the shared store: a dict holding only strings and ints is not tracked by the garbage
+# collector, so a store of a million truths adds nothing to its collections.
+_CODES = {truth: number for number, truth in enumerate(Truth)}
+_BY_CODE = tuple(Truth)
+
+
 class SharedTruths:
     """Atom truths shared by all patients whose facts agree on what decides them, on one evaluation date.
 
@@ -65,47 +70,37 @@ class SharedTruths:
     (`atoms.facts_read`); patients with the same `atoms.facts_signature` of that part form a class, and the
     truth is computed by the handler once per class (its explanation, which names the patient's own facts,
     is not shared). Valid for the life of the process: handlers and terminology do not change under it.
-    At `limit` truths (about 130 bytes each with their classes) it starts again from empty.
+    At `limit` truths it starts again from empty.
     """
 
-    __slots__ = ("_classes", "_ids", "hits", "limit", "truths")
+    __slots__ = ("_classes", "hits", "limit", "size")
 
     def __init__(self, limit: int = 1_000_000) -> None:
-        self.limit, self.hits = limit, 0
-        self.truths: dict[tuple[str, int], Truth] = {}
-        self._classes: dict[tuple[date, str, tuple[object, ...]], int] = {}
-        # Class numbers are never reused, so a session that numbered its classes before a `clear` only
-        # misses afterwards; it can never read another class's truths.
-        self._ids = count()
+        self.limit, self.hits, self.size = limit, 0, 0
+        # Per class, the truth codes of the atoms answered for it, by `_Leaf.key`.
+        self._classes: dict[tuple[date, str, tuple[object, ...]], dict[str, int]] = {}
 
-    def class_of(self, facts: PatientFacts, today: date, read: str) -> int:
+    def class_truths(self, facts: PatientFacts, today: date, read: str) -> dict[str, int]:
+        """The truths known for the class of patients whose facts agree with `facts` on `read`."""
         key = (today, read, facts_signature(facts, read))
         found = self._classes.get(key)
         if found is None:
-            if len(self._classes) >= self.limit:
-                self.clear()
-            found = self._classes[key] = next(self._ids)
+            found = self._classes[key] = {}
         return found
 
-    def remember(self, key: tuple[str, int], truth: Truth) -> None:
-        if len(self.truths) >= self.limit:
-            self.clear()
-        self.truths[key] = truth
+    def remember(self, truths: dict[str, int], key: str, truth: Truth) -> None:
+        if self.size >= self.limit:
+            # A session still holding a class's dict from before keeps using it: it is still that class's.
+            self._classes, self.size = {}, 0
+        truths[key] = _CODES[truth]
+        self.size += 1
 
     def copy(self) -> SharedTruths:
         """An independent copy, holding the same truths (measurements that start from one state)."""
         copied = SharedTruths(self.limit)
-        copied.truths, copied._classes, copied._ids = (
-            dict(self.truths),
-            dict(self._classes),
-            count(next(self._ids)),
-        )
+        copied._classes = {key: dict(truths) for key, truths in self._classes.items()}
+        copied.size = self.size
         return copied
-
-    def clear(self) -> None:
-        """Forget everything (bounds memory; truths are computed again as needed)."""
-        self.truths.clear()
-        self._classes.clear()
 
 
 # One per process: every session shares it unless given another (or None, for per-patient truths only).
@@ -120,16 +115,14 @@ class Session:
     Truths alone (the first pass) come from `shared` when another patient of the same class has had them.
     """
 
-    __slots__ = ("_classes", "_contexts", "_results", "_truths", "facts", "shared", "today", "trees")
+    __slots__ = ("_classes", "_contexts", "_results", "_truths", "facts", "shared", "today")
 
     def __init__(self, facts: PatientFacts, today: date, shared: SharedTruths | None = SHARED_TRUTHS) -> None:
         self.facts, self.today, self.shared = facts, today, shared
         self._contexts = {section: Context(facts, today, section) for section in ("inclusion", "exclusion")}
         self._truths: dict[str, Truth] = {}
         self._results: dict[str, AtomResult] = {}
-        self._classes: dict[str, int] = {}
-        # Truths of whole criterion trees, by shape (`_CompiledTree.key`).
-        self.trees: dict[str, Truth] = {}
+        self._classes: dict[str, dict[str, int]] = {}
 
     def truth(self, leaf: _Leaf) -> Truth:
         found = self._truths.get(leaf.key)
@@ -138,17 +131,16 @@ class Session:
         shared = self.shared
         if shared is None:
             return self.result(leaf).truth
-        number = self._classes.get(leaf.read)
-        if number is None:
-            number = self._classes[leaf.read] = shared.class_of(self.facts, self.today, leaf.read)
-        key = (leaf.key, number)
-        found = shared.truths.get(key)
-        if found is None:
+        known = self._classes.get(leaf.read)
+        if known is None:
+            known = self._classes[leaf.read] = shared.class_truths(self.facts, self.today, leaf.read)
+        code = known.get(leaf.key)
+        if code is None:
             found = self.result(leaf).truth
-            shared.remember(key, found)
+            shared.remember(known, leaf.key, found)
         else:
             shared.hits += 1
-            self._truths[leaf.key] = found
+            found = self._truths[leaf.key] = _BY_CODE[code]
         return found
 
     def result(self, leaf: _Leaf) -> AtomResult:
@@ -251,35 +243,13 @@ def _compile(node: Node, section: str, in_exception: bool, leaves: list[_Leaf]) 
     return _all(children) if isinstance(node, And) else _any(children)
 
 
-def _shape(node: Node, section: str, in_exception: bool = False) -> str:
-    """What decides the tree's truth: its structure over its atoms' keys (as `_Leaf.key`)."""
-    if isinstance(node, Atom):
-        return f"{in_exception:d}{truth_key(node, section)}"
-    if isinstance(node, Not):
-        return f"not({_shape(node.child, section, in_exception)})"
-    if isinstance(node, Except):
-        return f"except({_shape(node.main, section, in_exception)},{_shape(node.exception, section, True)})"
-    parts = ",".join(_shape(child, section, in_exception) for child in node.children)
-    return f"{'all' if isinstance(node, And) else 'any'}({parts})"
-
-
 class _CompiledTree:
-    """A criterion's tree; trees of the same shape (the same criterion in many trials) share their truth
-    within a session."""
-
-    __slots__ = ("_truth", "key", "leaves")
+    __slots__ = ("leaves", "truth")
 
     def __init__(self, node: Node, section: str) -> None:
         leaves: list[_Leaf] = []
-        self._truth = _compile(node, section, False, leaves)
+        self.truth = _compile(node, section, False, leaves)
         self.leaves = tuple(leaves)
-        self.key = _shape(node, section)
-
-    def truth(self, session: Session) -> Truth:
-        found = session.trees.get(self.key)
-        if found is None:
-            found = session.trees[self.key] = self._truth(session)
-        return found
 
     def explain(self, session: Session) -> tuple[Truth, tuple[AtomResult, ...]]:
         return self.truth(session), tuple(leaf.constant or session.result(leaf) for leaf in self.leaves)

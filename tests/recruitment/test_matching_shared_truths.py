@@ -62,9 +62,9 @@ def test_patients_whose_dates_differ_share_a_truth_only_when_the_atom_has_no_win
 def test_truths_stay_right_when_the_shared_truths_start_again_from_empty(trials):
     shared = SharedTruths(limit=200)
     sessions = [Session(facts, TODAY, shared) for facts in synthetic_patients(30, seed=12, today=TODAY)]
-    # Interleaved, so that sessions numbered their classes before the truths were forgotten, often.
+    # Interleaved, so that sessions keep classes they found before the store started again, often.
     for trial in trials:
         for session in sessions:
             alone = Session(session.facts, TODAY, shared=None)
             assert trial.match(session).to_dict() == trial.match(alone).to_dict()
-    assert len(shared.truths) <= 200
+    assert shared.size <= 200

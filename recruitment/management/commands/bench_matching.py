@@ -219,7 +219,7 @@ class Command(BaseCommand):
             match_patient(originals, real_index.trials_for(facts), facts, today, warm, upto="first pass")
         out(
             f"Shared truths: {len(warmers)} other patients matched first (first pass, distinct trials) in "
-            f"{time.process_time() - started:.1f} s CPU: {len(warm.truths)} truths; the warm measurements "
+            f"{time.process_time() - started:.1f} s CPU: {warm.size} truths; the warm measurements "
             f"below each start from a copy of them."
         )
 
