@@ -957,14 +957,17 @@ def facts_read(atom: Atom) -> str:
         return f"biomarkers:{','.join(_RECEPTOR_PANELS.get(code, (code,)))}{dates}"
     if atom.kind == "lab":
         return f"labs:{code}{dates}"
-    if atom.kind in ("therapy", "procedure"):
-        return f"history+{atom.kind.replace('therapy', 'therapie')}s{dates}"
+    if atom.kind == "therapy":
+        return f"history+therapies{dates}"
+    if atom.kind == "procedure":
+        return f"history+procedures{dates}"
     if atom.kind == "demographic":
         return {"age": "birth_date", "sex": "sex"}.get(code, "")
     if atom.kind == "performance_status":
         return "ecog"
     if atom.kind == "pregnancy":
         return "sex+pregnancy_status+breastfeeding"
+    # A kind not named above: all the facts (next to no sharing, but never a wrong truth).
     return "all"
 
 
