@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from functools import cache, lru_cache
+from operator import attrgetter
 from typing import Protocol
 
 from nlp import terminology
@@ -975,3 +976,93 @@ _HANDLERS: dict[str, Callable[[Atom, Context], AtomResult]] = {
     "life_expectancy": life_expectancy,
     "other": other,
 }
+
+
+# -- which facts decide a truth -----------------------------------------------------------------------
+# An atom's truth depends only on its `truth_key`, the evaluation date, and the part of the patient's facts
+# its handler reads, named by `facts_read`. Patients whose facts agree on that part (`facts_signature`) get
+# the same truth, so a matcher may compute it once per class of patients (engine.SharedTruths). A handler
+# that starts reading another part of the facts must say so in `facts_read`;
+# tests/recruitment/test_matching_shared_truths.py compares shared truths with per-patient ones.
+
+# Never part of a truth: where a fact comes from and how it is referred to.
+_NOT_READ = frozenset({"ref", "source"})
+
+
+def facts_read(atom: Atom) -> str:
+    """The parts of a patient's facts the atom's handler may read, "+"-separated (see `facts_signature`).
+
+    A part with "@dates" keeps the facts' dates; without it, only their order and whether they are known,
+    which is all handlers read of dates when the atom has no window (a window compares them with the
+    evaluation date).
+    """
+    code = atom.concept.code if atom.concept is not None else ""
+    dates = "@dates" if atom.window is not None else ""
+    if atom.kind == "condition":
+        # A subtype defined by receptor status (triple-negative) is read from the receptors' results.
+        panel = _SUBTYPE_PANELS.get(code)
+        receptors = f"+biomarkers:{','.join(_RECEPTOR_PANELS[panel])}" if panel else ""
+        return f"history+diagnoses{dates}{receptors}"
+    if atom.kind == "biomarker":
+        return f"biomarkers:{','.join(_RECEPTOR_PANELS.get(code, (code,)))}{dates}"
+    if atom.kind == "lab":
+        return f"labs:{code}{dates}"
+    if atom.kind == "therapy":
+        return f"history+therapies{dates}"
+    if atom.kind == "procedure":
+        return f"history+procedures{dates}"
+    if atom.kind == "demographic":
+        return {"age": "birth_date", "sex": "sex"}.get(code, "")
+    if atom.kind == "performance_status":
+        return "ecog"
+    if atom.kind == "pregnancy":
+        return "sex+pregnancy_status+breastfeeding"
+    # A kind not named above: all the facts (next to no sharing, but never a wrong truth).
+    return "all"
+
+
+def facts_signature(facts: PatientFacts, read: str) -> tuple[object, ...]:
+    """The facts named by `read` (`facts_read`) without what no truth depends on (references, sources)."""
+    return tuple(_part_signature(facts, part) for part in read.split("+") if part)
+
+
+def _part_signature(facts: PatientFacts, part: str) -> object:
+    name, _, dates = part.partition("@")
+    keep_dates = dates == "dates"
+    if name == "history":
+        return facts.history_complete
+    if name in ("birth_date", "sex", "ecog", "pregnancy_status", "breastfeeding"):
+        return getattr(facts, name)
+    if name in ("diagnoses", "therapies", "procedures"):
+        return _listed(getattr(facts, name), keep_dates)
+    if name.startswith("biomarkers:"):
+        genes = set(name.removeprefix("biomarkers:").upper().split(","))
+        return _listed([b for b in facts.biomarkers if b.gene.upper() in genes], keep_dates)
+    if name.startswith("labs:"):
+        loinc = name.removeprefix("labs:")
+        return _listed([r for r in facts.labs if r.loinc == loinc], keep_dates)
+    return _listed([facts], keep_dates=True)
+
+
+def _listed(items: Iterable[object], keep_dates: bool) -> tuple[tuple[object, ...], ...]:
+    """Each item's fields in order, but `_NOT_READ`; dates as they are, or as their rank among the items'
+    dates (None stays None), which keeps their order and whether they are known."""
+    rows = [_read_fields(item) for item in items]
+    if keep_dates:
+        return tuple(rows)
+    days = sorted({v for row in rows for v in row if isinstance(v, date)})
+    if not days:
+        return tuple(rows)
+    ranks = {day: rank for rank, day in enumerate(days)}
+    return tuple(tuple(ranks[v] if isinstance(v, date) else v for v in row) for row in rows)
+
+
+_FIELD_GETTERS: dict[type, Callable[[object], tuple[object, ...]]] = {}
+
+
+def _read_fields(item: object) -> tuple[object, ...]:
+    getter = _FIELD_GETTERS.get(type(item))
+    if getter is None:
+        names = [f.name for f in fields(item) if f.name not in _NOT_READ]  # type: ignore[arg-type]
+        getter = _FIELD_GETTERS[type(item)] = attrgetter(*names)
+    return getter(item)

@@ -9,6 +9,8 @@ evaluation date, in which each distinct atom is evaluated once and its result re
 trial that states it again (age >= 18, ECOG 0-1 and the usual organ-function labs recur in most trials).
 Matching many trials first asks `violated` (the truth of each criterion, stopping at the first one that rules
 the patient out) and builds the full explanation (`match`) only for the trials the patient may enter.
+Truths alone are also shared across patients (`SharedTruths`): an atom's truth is computed once for all the
+patients whose facts agree on what its handler reads.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from datetime import date
 from typing import Any
 
 from nlp.model import And, Atom, Criterion, Except, Node, Not, node_from_dict
-from recruitment.matching.atoms import Context, answered_without_facts, evaluate_atom, truth_key
+from recruitment.matching.atoms import (
+    Context,
+    answered_without_facts,
+    evaluate_atom,
+    facts_read,
+    facts_signature,
+    truth_key,
+)
 from recruitment.matching.cohorts import arms_named
 from recruitment.matching.facts import PatientFacts
 from recruitment.matching.logic import Truth, except_, negate
@@ -48,24 +57,91 @@ _OUTCOMES = {
 }
 
 
+# Truths as small ints in the shared store: a dict holding only strings and ints is not tracked by the garbage
+# collector, so a store of a million truths adds nothing to its collections.
+_CODES = {truth: number for number, truth in enumerate(Truth)}
+_BY_CODE = tuple(Truth)
+
+
+class SharedTruths:
+    """Atom truths shared by all patients whose facts agree on what decides them, on one evaluation date.
+
+    An atom's truth depends only on its `truth_key`, the date and the part of the facts its handler reads
+    (`atoms.facts_read`); patients with the same `atoms.facts_signature` of that part form a class, and the
+    truth is computed by the handler once per class (its explanation, which names the patient's own facts,
+    is not shared). Valid for the life of the process: handlers and terminology do not change under it.
+    At `limit` truths it starts again from empty.
+    """
+
+    __slots__ = ("_classes", "hits", "limit", "size")
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.limit, self.hits, self.size = limit, 0, 0
+        # Per class, the truth codes of the atoms answered for it, by `_Leaf.key`.
+        self._classes: dict[tuple[date, str, tuple[object, ...]], dict[str, int]] = {}
+
+    def class_truths(self, facts: PatientFacts, today: date, read: str) -> dict[str, int]:
+        """The truths known for the class of patients whose facts agree with `facts` on `read`."""
+        key = (today, read, facts_signature(facts, read))
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = {}
+        return found
+
+    def remember(self, truths: dict[str, int], key: str, truth: Truth) -> None:
+        if self.size >= self.limit:
+            # A session still holding a class's dict from before keeps using it: it is still that class's.
+            self._classes, self.size = {}, 0
+        truths[key] = _CODES[truth]
+        self.size += 1
+
+    def copy(self) -> SharedTruths:
+        """An independent copy, holding the same truths (measurements that start from one state)."""
+        copied = SharedTruths(self.limit)
+        copied._classes = {key: dict(truths) for key, truths in self._classes.items()}
+        copied.size = self.size
+        return copied
+
+
+# One per process: every session shares it unless given another (or None, for per-patient truths only).
+SHARED_TRUTHS = SharedTruths()
+
+
 class Session:
     """One patient on one evaluation date: every distinct atom is evaluated at most once.
 
     Results are keyed by what decides them (`atoms.truth_key`, plus the wording for the explanation), so a
     session may be shared by any number of compiled trials; it must not outlive a change of the facts.
+    Truths alone (the first pass) come from `shared` when another patient of the same class has had them.
     """
 
-    __slots__ = ("_contexts", "_results", "_truths", "facts", "today")
+    __slots__ = ("_classes", "_contexts", "_results", "_truths", "facts", "shared", "today")
 
-    def __init__(self, facts: PatientFacts, today: date) -> None:
-        self.facts, self.today = facts, today
+    def __init__(self, facts: PatientFacts, today: date, shared: SharedTruths | None = SHARED_TRUTHS) -> None:
+        self.facts, self.today, self.shared = facts, today, shared
         self._contexts = {section: Context(facts, today, section) for section in ("inclusion", "exclusion")}
         self._truths: dict[str, Truth] = {}
         self._results: dict[str, AtomResult] = {}
+        self._classes: dict[str, dict[str, int]] = {}
 
     def truth(self, leaf: _Leaf) -> Truth:
         found = self._truths.get(leaf.key)
-        return found if found is not None else self.result(leaf).truth
+        if found is not None:
+            return found
+        shared = self.shared
+        if shared is None:
+            return self.result(leaf).truth
+        known = self._classes.get(leaf.read)
+        if known is None:
+            known = self._classes[leaf.read] = shared.class_truths(self.facts, self.today, leaf.read)
+        code = known.get(leaf.key)
+        if code is None:
+            found = self.result(leaf).truth
+            shared.remember(known, leaf.key, found)
+        else:
+            shared.hits += 1
+            found = self._truths[leaf.key] = _BY_CODE[code]
+        return found
 
     def result(self, leaf: _Leaf) -> AtomResult:
         found = self._results.get(leaf.explain_key)
@@ -86,11 +162,12 @@ _NO_FACTS = {section: Context(PatientFacts(), date.min, section) for section in 
 class _Leaf:
     """An atom where it stands in a tree, with the keys its results are shared under within a session."""
 
-    __slots__ = ("atom", "constant", "explain_key", "in_exception", "key", "section")
+    __slots__ = ("atom", "constant", "explain_key", "in_exception", "key", "read", "section")
 
     def __init__(self, atom: Atom, section: str, in_exception: bool) -> None:
         self.atom, self.section, self.in_exception = atom, section, in_exception
         self.key = f"{in_exception:d}{truth_key(atom, section)}"
+        self.read = facts_read(atom)
         self.explain_key = f"{self.key}|{atom.text!r}"
         # Atoms no profile can answer get the same result for everyone: computed here, once.
         self.constant = self.evaluate(_NO_FACTS[section]) if answered_without_facts(atom) else None

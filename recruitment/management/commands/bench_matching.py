@@ -5,6 +5,10 @@ Copies share their criteria, so within one patient's session a copy reuses the v
 every patient-side figure is therefore also measured against the distinct real trials alone and scaled to M
 ("no sharing between copies"), which is the figure that holds for M distinct trials. Sampled measurements are
 scaled up to the full sizes; every scaled figure is printed as "extrapolated".
+
+Atom truths shared across patients (`SharedTruths`) depend on which patients were matched before, so each
+measurement states its own: "alone" (none, what a patient costs in a fresh process), or a copy of the truths
+left by matching `--warm-patients` other patients (a worker's steady state), never the timed patient's own.
 """
 
 import gc
@@ -25,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils import timezone
 
-from recruitment.matching import CompiledTrial, PatientFacts, Session, TrialSpec
+from recruitment.matching import CompiledTrial, PatientFacts, Session, SharedTruths, TrialSpec
 from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
@@ -70,13 +74,14 @@ def match_patient(
     trial_ids: Iterable[int],
     facts: PatientFacts,
     today: date,
+    shared: SharedTruths | None,
     upto: Depth = "explanations",
 ) -> tuple[int, int]:
     """What a re-match of one patient computes: the first pass on every candidate trial, and the full
     explanation (as stored on a Match) of each trial the patient may enter; (candidates, not ineligible).
     `upto` stops earlier, to show where the time goes: after the first pass, or with the verdicts built but
     not serialised."""
-    session = Session(facts, today)
+    session = Session(facts, today, shared)
     candidates = explained = 0
     for trial_id in trial_ids:
         compiled = registry[trial_id]
@@ -90,7 +95,7 @@ def match_patient(
     return candidates, explained
 
 
-Step = Callable[[Registry, Iterable[int], PatientFacts, date], tuple[int, int]]
+Step = Callable[[Registry, Iterable[int], PatientFacts, date, SharedTruths | None], tuple[int, int]]
 
 
 def _timed_patient(
@@ -98,11 +103,12 @@ def _timed_patient(
     index: CandidateIndex | None,
     facts: PatientFacts,
     today: date,
+    shared: SharedTruths | None,
     step: Step = match_patient,
 ) -> PatientRun:
     started, cpu = time.perf_counter(), time.process_time()
     chosen = index.trials_for(facts) if index is not None else registry.keys()
-    candidates, explained = step(registry, chosen, facts, today)
+    candidates, explained = step(registry, chosen, facts, today, shared)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return PatientRun(wall * 1000, cpu * 1000, candidates, explained)
 
@@ -112,10 +118,13 @@ _SHARED: dict[str, Any] = {}
 
 
 def _rematch_chunk(patient_ids: list[int]) -> tuple[int, int]:
-    registry, index, patients, today = (_SHARED[k] for k in ("registry", "index", "patients", "today"))
+    registry, index, patients, today, shared = (
+        _SHARED[k] for k in ("registry", "index", "patients", "today", "shared")
+    )
     pairs = explained = 0
     for pid in patient_ids:
-        candidates, shown = match_patient(registry, index.trials_for(patients[pid]), patients[pid], today)
+        facts = patients[pid]
+        candidates, shown = match_patient(registry, index.trials_for(facts), facts, today, shared)
         pairs, explained = pairs + candidates, explained + shown
     return pairs, explained
 
@@ -150,6 +159,12 @@ class Command(BaseCommand):
             type=int,
             default=300,
             help="Patients actually re-matched against all M cohorts, one process and all cores (300).",
+        )
+        parser.add_argument(
+            "--warm-patients",
+            type=int,
+            default=2000,
+            help="Patients matched first, whose shared truths the warm measurements start from (2,000).",
         )
         parser.add_argument("--seed", type=int, default=20261123)
         parser.add_argument("--today", type=date.fromisoformat, default=None, help="Evaluation date.")
@@ -194,11 +209,37 @@ class Command(BaseCommand):
         out(f"Patients: {len(patients)} synthetic, generated in {time.perf_counter() - started:.1f} s.")
 
         sample = rng.sample(sorted(patients), min(options["latency_patients"], len(patients)))
-        runs = [_timed_patient(registry, index, patients[pid], today) for pid in sample]
-        distinct = [_timed_patient(originals, real_index, patients[pid], today) for pid in sample]
+        chosen = set(sample)
+        warm = SharedTruths()
+        started = time.process_time()
+        # From the end of the population: the full re-match below times patients from its start.
+        warmers = [pid for pid in reversed(patients) if pid not in chosen][: options["warm_patients"]]
+        for pid in warmers:
+            facts = patients[pid]
+            match_patient(originals, real_index.trials_for(facts), facts, today, warm, upto="first pass")
+        out(
+            f"Shared truths: {len(warmers)} other patients matched first (first pass, distinct trials) in "
+            f"{time.process_time() - started:.1f} s CPU: {warm.size} truths; the warm measurements "
+            f"below each start from a copy of them."
+        )
+
+        def series(
+            registry: Registry,
+            index: CandidateIndex | None,
+            shared: SharedTruths | None,
+            step: Step = match_patient,
+            pids: list[int] = sample,
+        ) -> list[PatientRun]:
+            memo = None if shared is None else shared.copy()
+            return [_timed_patient(registry, index, patients[pid], today, memo, step) for pid in pids]
+
+        runs = series(registry, index, warm)
+        distinct = series(originals, real_index, warm)
+        alone = series(originals, real_index, None)
         scale = cohorts / real_cohorts
         cpu = [r.cpu_ms for r in runs]
         scaled = [r.cpu_ms * scale for r in distinct]
+        alone_p50, alone_p95 = (_percentile([r.cpu_ms for r in alone], share) for share in (0.5, 0.95))
         out(
             f"Patient -> all {cohorts} cohorts, with explanations, index on ({len(sample)} patients): "
             f"p50 {_percentile(cpu, 0.5):.1f} ms, p95 {_percentile(cpu, 0.95):.1f} ms CPU "
@@ -212,15 +253,22 @@ class Command(BaseCommand):
             f"p50 {_percentile([r.cpu_ms for r in distinct], 0.5):.1f} ms, "
             f"p95 {_percentile([r.cpu_ms for r in distinct], 0.95):.1f} ms CPU; scaled to {cohorts} "
             f"cohorts with no sharing between copies (x{scale:.2f}, extrapolated): "
-            f"p50 {_percentile(scaled, 0.5):.1f} ms, p95 {_percentile(scaled, 0.95):.1f} ms CPU."
+            f"p50 {_percentile(scaled, 0.5):.1f} ms, p95 {_percentile(scaled, 0.95):.1f} ms CPU. "
+            f"Alone (no truths shared from other patients): p50 {alone_p50:.1f} ms, p95 {alone_p95:.1f} ms "
+            f"CPU; scaled p50 {alone_p50 * scale:.1f} ms, p95 {alone_p95 * scale:.1f} ms CPU."
         )
         # Where the time goes against the distinct trials: the first pass alone, then with the verdicts of
         # the trials not ruled out built but not serialised (the rest, to the figure above, is `to_dict`).
+        first_pass, verdicts = (
+            partial(match_patient, upto="first pass"),
+            partial(match_patient, upto="verdicts"),
+        )
         split = {
-            name: [_timed_patient(originals, real_index, patients[pid], today, step).cpu_ms for pid in sample]
-            for name, step in (
-                ("first pass alone", partial(match_patient, upto="first pass")),
-                ("verdicts, not serialised", partial(match_patient, upto="verdicts")),
+            name: [r.cpu_ms for r in series(originals, real_index, shared, step)]
+            for name, shared, step in (
+                ("first pass only", warm, first_pass),
+                ("first pass + verdicts, not serialised", warm, verdicts),
+                ("first pass only, alone", None, first_pass),
             )
         }
         out(
@@ -233,14 +281,8 @@ class Command(BaseCommand):
             )
             + "."
         )
-        exhaustive = [
-            _timed_patient(registry, None, patients[pid], today)
-            for pid in sample[: options["exhaustive_patients"]]
-        ]
-        exhaustive_distinct = [
-            _timed_patient(originals, None, patients[pid], today)
-            for pid in sample[: options["exhaustive_patients"]]
-        ]
+        exhaustive = series(registry, None, warm, pids=sample[: options["exhaustive_patients"]])
+        exhaustive_distinct = series(originals, None, warm, pids=sample[: options["exhaustive_patients"]])
         off_ms = statistics.mean(r.cpu_ms for r in exhaustive)
         off_distinct_ms = statistics.mean(r.cpu_ms for r in exhaustive_distinct)
         on_ms = statistics.mean(r.cpu_ms for r in runs[: options["exhaustive_patients"]])
@@ -258,7 +300,19 @@ class Command(BaseCommand):
             index.add_patient(pid, facts)
         out(f"Patient index: {len(patients)} patients added in {time.perf_counter() - started:.1f} s.")
         self._trials_to_patients(index, registry, patients, today, rng, options)
-        self._full_rematch(registry, index, patients, today, options, runs, distinct, scale, off_ms / on_ms)
+        self._full_rematch(
+            registry,
+            index,
+            patients,
+            today,
+            warm,
+            set(warmers),
+            options,
+            runs,
+            distinct,
+            scale,
+            off_ms / on_ms,
+        )
         out(
             f"Peak memory (max RSS): {_peak_mb(resource.RUSAGE_SELF):.0f} MB this process "
             f"({len(patients)} patients, {len(registry)} compiled trials, both indexes), "
@@ -280,18 +334,21 @@ class Command(BaseCommand):
         subset = list(patients)[: options["exhaustive_trial_patients"]]
         for trial_id in trial_ids:
             compiled = registry[trial_id]
+            # Each run starts with no shared truths: the trial's atoms are answered once per class of
+            # patients within the run.
+            shared = SharedTruths()
             started, cpu = time.perf_counter(), time.process_time()
             chosen = index.patients_for(trial_id)
             matched = 0
             for pid in chosen:
-                session = Session(patients[pid], today)
+                session = Session(patients[pid], today, shared)
                 if compiled.violated(session) is None:
                     compiled.match(session).to_dict()
                     matched += 1
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            started = time.process_time()
+            started, shared = time.process_time(), SharedTruths()
             for pid in subset:
-                session = Session(patients[pid], today)
+                session = Session(patients[pid], today, shared)
                 if compiled.violated(session) is None:
                     compiled.match(session).to_dict()
             full = (time.process_time() - started) * len(patients) / max(1, len(subset))
@@ -307,6 +364,8 @@ class Command(BaseCommand):
         index: CandidateIndex,
         patients: dict[int, PatientFacts],
         today: date,
+        warm: SharedTruths,
+        warmed: set[int],
         options: dict[str, Any],
         runs: list[PatientRun],
         distinct: list[PatientRun],
@@ -314,10 +373,13 @@ class Command(BaseCommand):
         index_ratio: float,
     ) -> None:
         out = self.stdout.write
-        chunk = sorted(patients)[: options["rematch_patients"]]
-        _SHARED.update(registry=registry, index=index, patients=patients, today=today)
+        # Patients whose truths are not among the warm ones.
+        chunk = [pid for pid in sorted(patients) if pid not in warmed][: options["rematch_patients"]]
+        # From the warm truths, as a run over all patients would be after its first few thousand.
+        _SHARED.update(registry=registry, index=index, patients=patients, today=today, shared=warm.copy())
         started, cpu = time.perf_counter(), time.process_time()
         pairs, explained = _rematch_chunk(chunk)
+        _SHARED["shared"] = warm.copy()
         one_wall, one_cpu = time.perf_counter() - started, time.process_time() - cpu
         cores = os.cpu_count() or 1
         # Workers are forked after everything is built: they share the parent's memory until they write.
