@@ -339,6 +339,52 @@ class TestHistory:
         assert evaluate_tree(malignancy, both, today=TODAY, section="exclusion")[0] is Truth.MET
         assert evaluate_tree(malignancy, only_luad, today=TODAY, section="inclusion")[0] is Truth.MET
 
+    OTHER_MALIGNANCY = atom(
+        "condition",
+        "other malignancy",
+        Concept("diagnosis", "second_malignancy", "second primary malignancy"),
+    )
+
+    def test_the_index_cancer_named_twice_is_not_another_malignancy(self):
+        """Ines's note says "lymphoma" and later "non-Hodgkin lymphoma"; Tomas's "breast cancer" and
+        "adenocarcinoma": each is one cancer, so "No other malignancy" is open, not violated."""
+        ines = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "lymphoma", "lymphoma"),
+                DiagnosisFact("text:condition:1", "nhl", "non-Hodgkin lymphoma"),
+                DiagnosisFact("text:condition:2", "lymphoma", "lymphoma"),
+            )
+        )
+        tomas = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "breast_cancer", "breast cancer"),
+                DiagnosisFact("text:condition:1", "adenocarcinoma", "adenocarcinoma"),
+            )
+        )
+        for facts in (ines, tomas):
+            assert evaluate_tree(self.OTHER_MALIGNANCY, facts, today=TODAY, section="exclusion")[0] is (
+                Truth.UNKNOWN
+            )
+
+    def test_a_cancer_of_another_kind_beside_the_index_cancer_is_another_malignancy(self):
+        """Uma has a myeloma and a melanoma; Vik an adenocarcinoma and a squamous cell carcinoma."""
+        uma = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "myeloma", "multiple myeloma"),
+                DiagnosisFact("text:condition:1", "melanoma", "melanoma"),
+            )
+        )
+        vik = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "adenocarcinoma", "adenocarcinoma"),
+                DiagnosisFact("text:condition:1", "squamous_cell_carcinoma", "squamous cell carcinoma"),
+            )
+        )
+        for facts in (uma, vik):
+            assert evaluate_tree(self.OTHER_MALIGNANCY, facts, today=TODAY, section="exclusion")[0] is (
+                Truth.MET
+            )
+
     def test_ruled_out_diagnosis_answers_the_question_and_its_subtypes(self):
         facts = PatientFacts(
             diagnoses=(DiagnosisFact("diagnosis:1", "diabetes", "diabetes mellitus", present=False),)
