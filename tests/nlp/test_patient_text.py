@@ -354,3 +354,23 @@ def test_hyphenated_drug_classes_are_read() -> None:
     mei = facts_from_text(extract_patient_facts(note), today=TODAY)
     criteria = parse_eligibility("Exclusion Criteria:\n- Current antidepressant therapy\n").criteria
     assert evaluate(criteria, mei, today=TODAY).criteria[0].outcome == "violated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A 61-year-old woman with invasive breast  carcinoma, on tamoxifen.",
+        "A 61-year-old woman with invasive breast\ncarcinoma, on tamoxifen.",
+        "A 61-year-old woman with non-small cell lung\n   cancer.",
+    ],
+)
+def test_a_term_a_note_wraps_or_double_spaces_is_still_found(text: str) -> None:
+    """Notes pasted from letters keep their line breaks and spacing; the diagnosis is still the patient's."""
+    codes = {f.concept.code for f in extract_patient_facts(text).patients_own("condition") if f.concept}
+    assert codes & {"breast_cancer", "nsclc"}
+    assert "cancer" not in codes
+
+
+def test_a_term_is_not_read_across_a_blank_line() -> None:
+    result = extract_patient_facts("Family doctor: Dr Breast\n\nCarcinoma screening is due.")
+    assert all(f.concept is None or f.concept.code != "breast_cancer" for f in result.findings)
