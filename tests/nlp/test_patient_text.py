@@ -374,3 +374,11 @@ def test_a_term_a_note_wraps_or_double_spaces_is_still_found(text: str) -> None:
 def test_a_term_is_not_read_across_a_blank_line() -> None:
     result = extract_patient_facts("Family doctor: Dr Breast\n\nCarcinoma screening is due.")
     assert all(f.concept is None or f.concept.code != "breast_cancer" for f in result.findings)
+
+
+def test_a_glioma_and_rarer_diseases_in_a_note_are_the_patients() -> None:
+    """Omar's note names an anaplastic astrocytoma; Lena's, Wegener's granulomatosis and acromegaly."""
+    omar = extract_patient_facts("45-year-old man with an unresectable anaplastic astrocytoma of the spine.")
+    lena = extract_patient_facts("A 50 yo woman with Wegener's granulomatosis and a history of acromegaly.")
+    assert {f.concept.code for f in omar.patients_own("condition") if f.concept} == {"anaplastic_astrocytoma"}
+    assert {f.concept.code for f in lena.patients_own("condition") if f.concept} == {"gpa", "acromegaly"}
