@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ from nlp import extract
 from nlp.assertion import EligibilityContext
 from nlp.model import Concept
 from nlp.parser import _phrase_matchers, pipeline
-from nlp.terminology import labs, link
+from nlp.terminology import is_a, labs, link
 
 FindingKind = Literal[
     "age",
@@ -152,6 +152,16 @@ _ONGOING_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# "stage IIIB", "Stage 1B", "stage IV"; a TNM stage ("pT2 N1 M0"), which gives the stage group only with
+# the organ's own tables and the patient's age, is kept as written.
+_CANCER_STAGE = re.compile(
+    r"\bstage\s*(?P<group>0|IV|I{1,3}|[1-4])(?P<sub>[ABC])?[12]?(?!\w)"
+    r"|(?<![\w-])[cpy]?(?P<tnm>T(?:[0-4][a-d]?|is|x)\s*,?\s*N(?:[0-3][a-c]?|x)\s*,?\s*M(?:[01][a-c]?|x))(?!\w)",
+    re.IGNORECASE,
+)
+_ARABIC_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_SENTENCE_END = re.compile(r"[.;!?\n]")
+_ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
 # Below this age a pregnancy mentioned is the mother's ("born at term after an uncomplicated pregnancy").
 _CHILDBEARING_AGE = 10.0
@@ -180,6 +190,8 @@ class Finding:
     # is "ongoing" or has "ended" (None: the text does not say)
     status: str | None = None
     alteration: str | None = None
+    # a cancer's stage as the note writes it, normalised ("IB" from "stage 1B", or TNM "T2N1M0")
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +266,57 @@ def extract_patient_facts(text: str) -> PatientText:
         found.extend(_pregnancy(text))
     found.extend(_smoking(text))
     found.sort(key=lambda f: (f.span[0], f.span[1], f.kind))
+    found = _with_stages(text, found)
     return PatientText(text, tuple(found))
+
+
+def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
+    """The stage a note gives put on the cancer it stages.
+
+    A stage belongs to the condition named nearest to it in its sentence, and only when that is a cancer
+    ("stage 1B of cervical cancer"); a bare "tumour" or "cancer" there is the note's first named cancer ("The
+    tumor is stage IIIB"). Other scales' stages ("Hoehn-Yahr Stage I", "CKD stage 3", "Tanner stage 2") stay
+    unread: no cancer is named nearest to them.
+    """
+    conditions = [
+        (index, f)
+        for index, f in enumerate(found)
+        if f.kind == "condition" and f.concept is not None and f.assertion in ("present", "historical")
+    ]
+    index_cancer = next(
+        (i for i, f in conditions if f.concept and f.concept.code != "cancer" and _is_cancer(f.concept.code)),
+        None,
+    )
+    staged = list(found)
+    for m in _CANCER_STAGE.finditer(text):
+        before = [e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())]
+        after = _SENTENCE_END.search(text, m.end())
+        start, end = (before[-1] if before else 0), (after.start() if after else len(text))
+        near = [
+            (min(abs(f.span[0] - m.end()), abs(m.start() - f.span[1])), i, f)
+            for i, f in conditions
+            if start <= f.span[0] and f.span[1] <= end
+        ]
+        if not near:
+            continue
+        _, i, nearest = min(near, key=lambda n: n[0])
+        assert nearest.concept is not None
+        if not _is_cancer(nearest.concept.code):
+            continue
+        target = index_cancer if nearest.concept.code == "cancer" else i
+        if target is None or staged[target].stage:
+            continue
+        stage = (
+            re.sub(r"[\s,]", "", m["tnm"])
+            if m["tnm"]
+            else _ARABIC_STAGE.get(m["group"], m["group"].upper()) + (m["sub"] or "").upper()
+        )
+        staged[target] = replace(staged[target], stage=stage)
+    return staged
+
+
+def _is_cancer(code: str) -> bool:
+    return any(is_a(code, root) for root in _ONCOLOGY_ROOTS)
 
 
 def _finding(

@@ -382,3 +382,40 @@ def test_a_glioma_and_rarer_diseases_in_a_note_are_the_patients() -> None:
     lena = extract_patient_facts("A 50 yo woman with Wegener's granulomatosis and a history of acromegaly.")
     assert {f.concept.code for f in omar.patients_own("condition") if f.concept} == {"anaplastic_astrocytoma"}
     assert {f.concept.code for f in lena.patients_own("condition") if f.concept} == {"gpa", "acromegaly"}
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "stage"),
+    [
+        ("A Pap smear revealed stage 1B of cervical cancer.", "cervical_cancer", "IB"),
+        ("58 yo woman with breast cancer. The tumor is stage IIIb.", "breast_cancer", "IIIB"),
+        ("A 70-year-old man with stage IV lung adenocarcinoma.", "luad", "IV"),
+        ("Resected NSCLC, pT2 N1 M0.", "nsclc", "T2N1M0"),
+    ],
+)
+def test_a_stage_in_the_note_goes_on_the_cancer_it_stages(text: str, code: str, stage: str) -> None:
+    staged = {f.concept.code: f.stage for f in extract_patient_facts(text).of("condition") if f.concept}
+    assert staged[code] == stage
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Parkinson's disease, Hoehn-Yahr Stage I. History of prostate cancer.",
+        "CKD stage 3 and colon cancer.",
+        "Fungal esophagitis stage IV?\nProstate cancer in 2010.",
+    ],
+)
+def test_other_scales_stages_are_not_a_cancer_stage(text: str) -> None:
+    assert all(f.stage is None for f in extract_patient_facts(text).findings)
+
+
+def test_the_stage_from_text_decides_a_stage_criterion() -> None:
+    """Carmen's note gives stage IB cervical cancer: a stage IV or recurrent cervical cancer trial fails."""
+    carmen = extract_patient_facts("A 37-year-old woman; a Pap smear revealed stage 1B of cervical cancer.")
+    facts = facts_from_text(carmen, today=TODAY, ref="carmen")
+    assert [(d.code, d.stage) for d in facts.diagnoses] == [("cervical_cancer", "IB")]
+    criteria = parse_eligibility("Inclusion Criteria:\n- Stage IV cervical cancer").criteria
+    verdict = evaluate(criteria, facts, today=TODAY)
+    assert verdict.overall.value == "ineligible"
+    assert any("stage IB outside IV" in atom.reason for c in verdict.criteria for atom in c.atoms)
