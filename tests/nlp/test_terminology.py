@@ -133,7 +133,8 @@ def test_the_lexicon_holds_only_kinds_the_parser_makes_atoms_of() -> None:
     [
         ("anaplastic astrocytoma", "anaplastic_astrocytoma"),
         ("malignant gliomas", "glioma"),
-        ("gliosarcoma", "glioblastoma"),
+        ("gliosarcoma", "gliosarcoma"),
+        ("pilocytic astrocytoma", "low_grade_astrocytoma"),
         ("anaplastic oligodendroglioma", "oligodendroglioma"),
         ("diffuse intrinsic pontine glioma", "brainstem_glioma"),
         ("acromegaly", "acromegaly"),
@@ -158,6 +159,11 @@ def test_new_diseases_sit_under_their_groups() -> None:
     assert is_a("glioblastoma", "brain_tumour")
     assert is_a("glioma", "solid_tumour")
     assert not is_a("anaplastic_astrocytoma", "glioblastoma")
+    assert is_a("gliosarcoma", "glioblastoma")
+    # A high-grade glioma is not a low-grade one, though both are astrocytomas or gliomas.
+    assert is_a("low_grade_astrocytoma", "astrocytoma")
+    assert not is_a("anaplastic_astrocytoma", "low_grade_astrocytoma")
+    assert not is_a("glioblastoma", "low_grade_glioma")
     assert is_a("waldenstrom", "nhl")
     assert is_a("gpa", "vasculitis")
     assert is_a("kawasaki", "autoimmune")

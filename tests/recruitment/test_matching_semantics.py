@@ -698,3 +698,28 @@ def test_unless_in_an_inclusion_waives_the_requirement_for_the_site_to_confirm()
     carl = PatientFacts(diagnoses=(cll,), labs=(high_sgot,))
     nils = PatientFacts(labs=(high_sgot,), history_confirmed_on=TODAY)
     assert [truth(criterion.tree, p) for p in (carl, nils)] == [Truth.UNKNOWN, Truth.NOT_MET]
+
+
+class TestGliomas:
+    CRITERIA = parse_eligibility(
+        "Inclusion Criteria:\n"
+        "  -  Histologically confirmed malignant glioma\n\n"
+        "       -  Glioblastoma\n\n"
+        "       -  Gliosarcoma\n\n"
+        "       -  Anaplastic astrocytoma\n\n"
+        "       -  Anaplastic oligodendroglioma\n"
+    ).criteria
+
+    def test_a_malignant_glioma_of_any_listed_type_is_met(self):
+        """Omar has an anaplastic astrocytoma: one of the listed malignant gliomas, not all of them."""
+        omar = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "anaplastic_astrocytoma", "anaplastic astrocytoma"),)
+        )
+        assert evaluate(self.CRITERIA, omar, today=TODAY).overall.value == "eligible"
+
+    def test_a_low_grade_astrocytoma_trial_is_not_for_an_anaplastic_astrocytoma(self):
+        omar = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "anaplastic_astrocytoma", "anaplastic astrocytoma"),)
+        )
+        criteria = parse_eligibility("Inclusion Criteria:\n- Recurrent low-grade astrocytoma").criteria
+        assert evaluate(criteria, omar, today=TODAY).overall.value == "ineligible"
