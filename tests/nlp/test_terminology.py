@@ -1,6 +1,6 @@
 import pytest
 
-from nlp.terminology import drug_classes, icd10cm, is_a, lexicon, link, manifest
+from nlp.terminology import drug_classes, icd10cm, is_a, lexicon, link, manifest, vocabulary
 from nlp.units import UnitError, convert
 
 
@@ -174,3 +174,37 @@ def test_new_diseases_sit_under_their_groups() -> None:
     assert is_a("hnscc", "head_neck_cancer")
     assert is_a("thyroid_cancer", "head_neck_cancer")
     assert not is_a("thyroid_cancer", "hnscc")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("hypothyroidism", "hypothyroidism"),
+        ("atrial fibrillation", "atrial_fibrillation"),
+        ("pulmonary embolism", "pe"),
+        ("Crohn's disease", "crohns"),
+        ("seizures", "seizure"),
+        ("seizure disorder", "epilepsy"),
+        ("renal failure", "renal_impairment"),
+        ("hepatic impairment", "hepatic_impairment"),
+        ("coagulopathy", "bleeding"),
+    ],
+)
+def test_a_term_links_to_one_concept_the_narrowest_that_it_names(text: str, code: str) -> None:
+    """A concept's own name is never also a broader concept's synonym (the first row read would win)."""
+    concept, _ = link(text, "condition")
+    assert concept is not None
+    assert concept.code == code
+
+
+def test_no_diagnosis_term_names_two_concepts() -> None:
+    owners: dict[str, set[str]] = {}
+    for entry in vocabulary()["condition"]:
+        for term in entry.synonyms:
+            owners.setdefault(term.lower(), set()).add(entry.concept.code)
+    assert {term: codes for term, codes in owners.items() if len(codes) > 1} == {}
+
+
+def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
+    assert is_a("ckd", "renal_impairment")
+    assert is_a("ckd", "renal_disease")
