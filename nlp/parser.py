@@ -139,6 +139,12 @@ _QUALIFIER = re.compile(
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+# A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
+# arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
+_CAUSE_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:secondary\s+to|due\s+to|caused\s+by|attributable\s+to|induced\s+by)\s+[\w-]+",
+    re.IGNORECASE,
+)
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # The kind, site or extent of a procedure ("excisional biopsy", "total hysterectomy", "pelvic irradiation"),
 # or a contraindication to it: a profile records the procedure, not these.
@@ -789,7 +795,8 @@ class _Builder:
         start = max(found.start - 60, line_start, previous.end if previous else 0)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         if match is None:
-            return None
+            cause = _CAUSE_AFTER.match(self.norm.text, found.end)
+            return None if cause is None else self._unanswerable(found.start, cause.end())
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)

@@ -531,6 +531,18 @@ class TestQualifiedConditions:
         assert qualifier.reason == "the profile does not record this detail"
         assert qualifier.settle == Settle("question", "Does this apply to you: Uncontrolled hypertension?")
 
+    def test_a_cause_named_after_the_condition_is_asked_about(self):
+        """Rosa has amyloidosis beside her myeloma: whether it is secondary to rheumatoid arthritis is a
+        question, not a violation of the inclusion "No amyloidosis secondary to rheumatoid arthritis"."""
+        parsed = parse_eligibility("No amyloidosis secondary to rheumatoid arthritis or chronic infection")
+        rosa = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),
+                DiagnosisFact("diagnosis:2", "amyloidosis", "amyloidosis"),
+            )
+        )
+        assert evaluate(parsed.criteria, rosa, today=TODAY).overall.value == "possibly_eligible"
+
 
 class TestNonPrefixedPregnancy:
     CRITERION = "Inclusion Criteria:\n- Non-pregnant, non-breastfeeding women\n"
