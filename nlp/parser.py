@@ -38,7 +38,7 @@ from nlp.model import (
     iter_atoms,
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
-from nlp.text import OR_GROUP, Item, Normalised, items, normalise
+from nlp.text import OR_GROUP, POPULATION_LABEL, Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
 LEXICON_PREFIX = "lexicon."
@@ -445,6 +445,8 @@ class _Builder:
             # "Excluded:", "Patients with the following conditions are excluded:", "You will not be eligible
             # for this study if you:" among the inclusions: none of the sub-items may hold.
             return Not(children[0] if len(children) == 1 else Or(children))
+        if not item.marker and POPULATION_LABEL.match(header):
+            return self._population(item, every, children)
         negated_group = scope.assertion == "negated" and not self._polarity_conflict(item.section, scope)
         if len(children) == 1:
             body = children[0]
@@ -474,6 +476,20 @@ class _Builder:
             # "Women of childbearing potential must:": the sub-items bind only those the header names.
             return Or((Not(head), body))
         return And((head, body))
+
+    def _population(self, item: Item, every: list[int], children: tuple[Node, ...]) -> Node:
+        """A group's criteria under the line naming its population ("for acromegaly" over its bullets): they
+        bind only that population. Among the inclusions the rest need not meet them; among the exclusions
+        they exclude only members of it. A population the vocabulary does not name ("for GHD") is a
+        question for the site, so its group's criteria never rule anyone out alone."""
+        if every:
+            head = self.combine(every, item.section, _Scope())
+        else:
+            text, span = self._original(item.start, item.end)
+            head = Atom("other", text, span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
+        if item.section == "inclusion":
+            return Or((Not(head), children[0] if len(children) == 1 else And(children)))
+        return And((head, children[0] if len(children) == 1 else Or(children)))
 
     def _names_diagnoses(self, children: list[Item]) -> bool:
         """Whether each sub-item opens with a different diagnosis, stated plainly: "Diseases to be

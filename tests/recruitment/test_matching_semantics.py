@@ -735,3 +735,31 @@ class TestGliomas:
         )
         criteria = parse_eligibility("Inclusion Criteria:\n- Recurrent low-grade astrocytoma").criteria
         assert evaluate(criteria, omar, today=TODAY).overall.value == "ineligible"
+
+
+class TestGroupsByPopulation:
+    TEXT = (
+        "Inclusion Criteria:\n\nfor acromegaly\n\n  -  Clinical and biochemical diagnosis of acromegaly.\n\n"
+        "for GHD\n\n  -  Clinical and biochemical diagnosis of GHD.\n\n"
+        "Exclusion Criteria:\n\nfor acromegaly\n\n  -  Hyperthyroidism\n\n"
+        "for GHD\n\n  -  Previous history of acromegaly\n"
+    )
+
+    def test_another_groups_exclusions_do_not_exclude_a_patient_of_this_group(self):
+        """Amir has acromegaly: the acromegaly group's criteria are his; the GHD group's exclusion "Previous
+        history of acromegaly" and the line "for acromegaly" itself do not exclude him."""
+        amir = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "acromegaly", "acromegaly"),))
+        verdict = evaluate(parse_eligibility(self.TEXT).criteria, amir, today=TODAY)
+        assert verdict.overall.value == "possibly_eligible"
+        exclusions = [c.outcome.value for c in verdict.criteria if c.section == "exclusion"]
+        assert exclusions == ["unknown", "unknown"]
+
+    def test_a_group_member_with_the_groups_exclusion_is_excluded(self):
+        """Bea has acromegaly and hyperthyroidism, which the acromegaly group excludes."""
+        bea = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("diagnosis:1", "acromegaly", "acromegaly"),
+                DiagnosisFact("diagnosis:2", "hyperthyroidism", "hyperthyroidism"),
+            )
+        )
+        assert evaluate(parse_eligibility(self.TEXT).criteria, bea, today=TODAY).overall.value == "ineligible"
