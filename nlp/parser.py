@@ -38,7 +38,7 @@ from nlp.model import (
     iter_atoms,
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
-from nlp.text import OR_GROUP, Item, Normalised, items, normalise
+from nlp.text import OR_GROUP, POPULATION_LABEL, Item, Normalised, items, normalise
 
 TERMS_KEY = "terms"
 LEXICON_PREFIX = "lexicon."
@@ -137,6 +137,12 @@ _QUALIFIER = re.compile(
     r"|symptoms?|(?:an)?other(?!\s+than)|(?:NYHA|New\s+York\s+Heart\s+Association)(?:\s+\(NYHA\))?\s+"
     r"(?:functional\s+)?class(?:es)?\s+(?:I{1,3}|IV|[1-4])(?:\s*(?:-|to|or|and|/|,)\s*(?:I{1,3}|IV|[1-4]))*)"
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
+    re.IGNORECASE,
+)
+# A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
+# arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
+_CAUSE_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:secondary\s+to|due\s+to|caused\s+by|attributable\s+to|induced\s+by)\s+[\w-]+",
     re.IGNORECASE,
 )
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
@@ -439,6 +445,8 @@ class _Builder:
             # "Excluded:", "Patients with the following conditions are excluded:", "You will not be eligible
             # for this study if you:" among the inclusions: none of the sub-items may hold.
             return Not(children[0] if len(children) == 1 else Or(children))
+        if not item.marker and POPULATION_LABEL.match(header):
+            return self._population(item, every, children)
         negated_group = scope.assertion == "negated" and not self._polarity_conflict(item.section, scope)
         if len(children) == 1:
             body = children[0]
@@ -468,6 +476,20 @@ class _Builder:
             # "Women of childbearing potential must:": the sub-items bind only those the header names.
             return Or((Not(head), body))
         return And((head, body))
+
+    def _population(self, item: Item, every: list[int], children: tuple[Node, ...]) -> Node:
+        """A group's criteria under the line naming its population ("for acromegaly" over its bullets): they
+        bind only that population. Among the inclusions the rest need not meet them; among the exclusions
+        they exclude only members of it. A population the vocabulary does not name ("for GHD") is a
+        question for the site, so its group's criteria never rule anyone out alone."""
+        if every:
+            head = self.combine(every, item.section, _Scope())
+        else:
+            text, span = self._original(item.start, item.end)
+            head = Atom("other", text, span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
+        if item.section == "inclusion":
+            return Or((Not(head), children[0] if len(children) == 1 else And(children)))
+        return And((head, children[0] if len(children) == 1 else Or(children)))
 
     def _names_diagnoses(self, children: list[Item]) -> bool:
         """Whether each sub-item opens with a different diagnosis, stated plainly: "Diseases to be
@@ -789,7 +811,8 @@ class _Builder:
         start = max(found.start - 60, line_start, previous.end if previous else 0)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         if match is None:
-            return None
+            cause = _CAUSE_AFTER.match(self.norm.text, found.end)
+            return None if cause is None else self._unanswerable(found.start, cause.end())
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from nlp import extract
 from nlp.assertion import EligibilityContext
 from nlp.model import Concept
-from nlp.parser import ATOMS_KEY, pipeline
-from nlp.terminology import labs, link
+from nlp.parser import _phrase_matchers, pipeline
+from nlp.terminology import is_a, labs, link
 
 FindingKind = Literal[
     "age",
@@ -151,6 +151,17 @@ _ONGOING_BEFORE = re.compile(
     r"|being treated|using|maintained)|still|ongoing)\b",
     re.IGNORECASE,
 )
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# "stage IIIB", "Stage 1B", "stage IV"; a TNM stage ("pT2 N1 M0"), which gives the stage group only with
+# the organ's own tables and the patient's age, is kept as written.
+_CANCER_STAGE = re.compile(
+    r"\bstage\s*(?P<group>0|IV|I{1,3}|[1-4])(?P<sub>[ABC])?[12]?(?!\w)"
+    r"|(?<![\w-])[cpy]?(?P<tnm>T(?:[0-4][a-d]?|is|x)\s*,?\s*N(?:[0-3][a-c]?|x)\s*,?\s*M(?:[01][a-c]?|x))(?!\w)",
+    re.IGNORECASE,
+)
+_ARABIC_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_SENTENCE_END = re.compile(r"[.;!?\n]")
+_ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
 # Below this age a pregnancy mentioned is the mother's ("born at term after an uncomplicated pregnancy").
 _CHILDBEARING_AGE = 10.0
@@ -179,6 +190,8 @@ class Finding:
     # is "ongoing" or has "ended" (None: the text does not say)
     status: str | None = None
     alteration: str | None = None
+    # a cancer's stage as the note writes it, normalised ("IB" from "stage 1B", or TNM "T2N1M0")
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +266,57 @@ def extract_patient_facts(text: str) -> PatientText:
         found.extend(_pregnancy(text))
     found.extend(_smoking(text))
     found.sort(key=lambda f: (f.span[0], f.span[1], f.kind))
+    found = _with_stages(text, found)
     return PatientText(text, tuple(found))
+
+
+def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
+    """The stage a note gives put on the cancer it stages.
+
+    A stage belongs to the condition named nearest to it in its sentence, and only when that is a cancer
+    ("stage 1B of cervical cancer"); a bare "tumour" or "cancer" there is the note's first named cancer ("The
+    tumor is stage IIIB"). Other scales' stages ("Hoehn-Yahr Stage I", "CKD stage 3", "Tanner stage 2") stay
+    unread: no cancer is named nearest to them.
+    """
+    conditions = [
+        (index, f)
+        for index, f in enumerate(found)
+        if f.kind == "condition" and f.concept is not None and f.assertion in ("present", "historical")
+    ]
+    index_cancer = next(
+        (i for i, f in conditions if f.concept and f.concept.code != "cancer" and _is_cancer(f.concept.code)),
+        None,
+    )
+    staged = list(found)
+    for m in _CANCER_STAGE.finditer(text):
+        before = [e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())]
+        after = _SENTENCE_END.search(text, m.end())
+        start, end = (before[-1] if before else 0), (after.start() if after else len(text))
+        near = [
+            (min(abs(f.span[0] - m.end()), abs(m.start() - f.span[1])), i, f)
+            for i, f in conditions
+            if start <= f.span[0] and f.span[1] <= end
+        ]
+        if not near:
+            continue
+        _, i, nearest = min(near, key=lambda n: n[0])
+        assert nearest.concept is not None
+        if not _is_cancer(nearest.concept.code):
+            continue
+        target = index_cancer if nearest.concept.code == "cancer" else i
+        if target is None or staged[target].stage:
+            continue
+        stage = (
+            re.sub(r"[\s,]", "", m["tnm"])
+            if m["tnm"]
+            else _ARABIC_STAGE.get(m["group"], m["group"].upper()) + (m["sub"] or "").upper()
+        )
+        staged[target] = replace(staged[target], stage=stage)
+    return staged
+
+
+def _is_cancer(code: str) -> bool:
+    return any(is_a(code, root) for root in _ONCOLOGY_ROOTS)
 
 
 def _finding(
@@ -351,28 +414,18 @@ def _cue_reaches(cue: re.Pattern[str], before: str) -> bool:
 
 
 def _terms(text: str) -> Iterator[Finding]:
-    nlp = pipeline()
-    doc = nlp.get_pipe("cased_span_ruler")(nlp.get_pipe("span_ruler")(nlp.make_doc(text)))
-    # Only the vocabularies' own kinds: other phrase lists the ruler may carry link to no concept.
-    linkable = (s for s in doc.spans["terms"] if s.label_ in _TERM_KINDS)
-    spans = sorted(linkable, key=lambda s: (s.start_char, -(s.end_char - s.start_char)))
-    kept: list[Span] = []
-    for span in spans:
-        if kept and span.start_char < kept[-1].end_char:
-            continue  # the longest reading at a position wins ("lung adenocarcinoma" over "adenocarcinoma")
-        kept.append(span)
-    kept = sorted(kept + list(_note_abbreviations(doc, kept)), key=lambda s: s.start_char)
+    kept = _vocabulary_terms(text)
+    kept = sorted(kept + list(_note_abbreviations(text, kept)), key=lambda term: term[1])
     biomarkers = [b for b in extract.find_biomarkers(text) if b.concept is not None]
-    doc.spans[ATOMS_KEY] = kept + [
-        s
-        for s in (doc.char_span(b.start, b.end, alignment_mode="expand") for b in biomarkers)
-        if s is not None
-    ]
-    _context().annotate(doc, text)
-    assertions = {(s.start_char, s.end_char): s._.assertion for s in doc.spans[ATOMS_KEY]}
-    for span in kept:
-        expansion = _NOTE_ABBREVIATIONS.get(span.text) if span.label_ == "note_abbreviation" else None
-        concept, how = link(expansion or span.text, "condition" if expansion else span.label_)
+    context = _context()
+    decided = context.assertions(
+        text, context.find_cues(text), [start for _, start, _ in kept] + [b.start for b in biomarkers]
+    )
+    raw_assertions = [category for category, _ in decided]
+    for (label, start, end), raw in zip(kept, raw_assertions[: len(kept)], strict=True):
+        written = text[start:end]
+        expansion = _NOTE_ABBREVIATIONS.get(written) if label == "note_abbreviation" else None
+        concept, how = link(expansion or " ".join(written.split()), "condition" if expansion else label)
         if concept is None:
             continue
         confidence = 0.9 if how in ("exact", "synonym") else 0.75
@@ -380,33 +433,27 @@ def _terms(text: str) -> Iterator[Finding]:
             how, confidence = "abbreviation", 0.8
         if concept.code == "cancer":
             confidence = 0.6
-        assertion = _assertion(
-            assertions.get((span.start_char, span.end_char), "present"), text, span.start_char, span.end_char
-        )
-        kind = "condition" if expansion else _TERM_KINDS[span.label_]
+        assertion = _assertion(raw, text, start, end)
+        kind = "condition" if expansion else _TERM_KINDS[label]
         if (
             kind == "condition"
             and assertion == "negated"
-            and _SUBTYPE_WORD.search(text, max(0, span.start_char - 40), span.start_char)
+            and _SUBTYPE_WORD.search(text, max(0, start - 40), start)
         ):
             # "no evidence of alcoholic liver disease" rules out a kind of liver disease, not liver disease:
             # linked to the broader concept it would rule out the patient's viral hepatitis.
             continue
         yield Finding(
             kind,
-            span.text,
-            (span.start_char, span.end_char),
+            written,
+            (start, end),
             confidence,
             f"patient.{kind}.{how}",
             assertion,
             concept,
-            status=_course(text, span.start_char, span.end_char)
-            if kind in ("therapy", "procedure")
-            else None,
+            status=_course(text, start, end) if kind in ("therapy", "procedure") else None,
         )
-    for b in biomarkers:
-        span = doc.char_span(b.start, b.end, alignment_mode="expand")
-        raw = assertions.get((span.start_char, span.end_char), "present") if span is not None else "present"
+    for b, raw in zip(biomarkers, raw_assertions[len(kept) :], strict=True):
         assertion = _assertion(raw, text, b.start, b.end)
         tail = text[b.end : b.end + 25].lower()
         head = text[max(0, b.start - 25) : b.start].lower()
@@ -448,14 +495,37 @@ def _course(text: str, start: int, end: int) -> str | None:
     return "ended" if max(ended, default=-1) > max(ongoing, default=-1) else "ongoing"
 
 
-def _note_abbreviations(doc: Doc, taken: list[Span]) -> Iterator[Span]:
+def _vocabulary_terms(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of the vocabularies' condition, therapy and procedure terms in `text`.
+
+    The parser's phrase matchers run over the words alone, so a term a note wraps or double-spaces ("breast
+    \n carcinoma") is still found; not across a blank line. The longest reading at a position wins ("lung
+    adenocarcinoma" over "adenocarcinoma").
+    """
+    nlp = pipeline()
+    tokens = [token for token in nlp.make_doc(text) if not token.is_space]
+    words = Doc(nlp.vocab, words=[token.text for token in tokens])
+    found = set()
+    # Only the vocabularies' own kinds: the lexicon phrases the matchers also carry link to no concept.
+    for matcher, labels in _phrase_matchers():
+        for match_id, first, last in matcher(words):
+            label = labels[match_id][1]
+            start, end = tokens[first].idx, tokens[last - 1].idx + len(tokens[last - 1])
+            if label in _TERM_KINDS and not _BLANK_LINE.search(text, start, end):
+                found.add((label, start, end))
+    kept: list[tuple[str, int, int]] = []
+    order = list(_TERM_KINDS)
+    for label, start, end in sorted(found, key=lambda t: (t[1], t[1] - t[2], order.index(t[0]))):
+        if not kept or start >= kept[-1][2]:
+            kept.append((label, start, end))
+    return kept
+
+
+def _note_abbreviations(text: str, taken: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
     """Clinical-note shorthand for common conditions ("h/o HTN, DM2, CAD") where no dictionary term is."""
-    for m in _NOTE_ABBREVIATION.finditer(doc.text):
-        if any(s.start_char < m.end() and m.start() < s.end_char for s in taken):
-            continue
-        span = doc.char_span(m.start(), m.end(), label="note_abbreviation")
-        if span is not None:
-            yield span
+    for m in _NOTE_ABBREVIATION.finditer(text):
+        if not any(start < m.end() and m.start() < end for _, start, end in taken):
+            yield "note_abbreviation", m.start(), m.end()
 
 
 @lru_cache(maxsize=1)

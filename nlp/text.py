@@ -137,6 +137,15 @@ OR_GROUP = re.compile(
     r"\b(?:at least one of|any of|one of the following|any one of|one or more of|either)\b", re.IGNORECASE
 )
 _AND_GROUP = re.compile(r"\b(?:all of the following|all of these|each of the following)\b", re.IGNORECASE)
+# A line that only names a population ("for acromegaly", "For patients with GHD:", "For healthy
+# volunteers") heads the criteria listed under it: a trial with several groups lists each group's own.
+POPULATION_LABEL = re.compile(
+    r"^for\s+(?!(?:all|both|each|every|any|the|this|that|these|a|an|example|instance|entry|inclusion|exclusion"
+    r"|enrol(?:l?ment)?|study|participation|at\s+least|more|less|up|over|under|\d+)\b)"
+    r"(?:(?:patients|subjects|participants|those|people|individuals)\s+(?:with|who\s+have)\s+)?"
+    r"[A-Za-z][\w'()/-]*(?:\s+[\w'()/-]+){0,4}\s*:?\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -328,7 +337,7 @@ def items(text: str) -> tuple[list[Item], bool]:
                 hanging = (label[0], indent)
         item = Item(body_start, body_end, indent, kind, section, cohort=item_cohort)
         (headers[-1].children if headers else roots).append(item)
-        if item.is_header(text):
+        if item.is_header(text) or (not marker and POPULATION_LABEL.match(text[body_start:body_end])):
             headers.append(item)
         previous = item
     return roots, headings_found
@@ -343,4 +352,6 @@ def _continues(text: str, previous: Item, indent: int, line: str, follows_wrap: 
         return True
     if follows_wrap and text[previous.end - 1] not in ".;:":
         return True
+    if indent < previous.indent and POPULATION_LABEL.match(line):
+        return False  # "for GHD" back at the margin after the previous group's bullets opens the next group
     return line[0].islower() and text[previous.end - 1] not in ".;:"

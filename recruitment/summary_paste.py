@@ -29,6 +29,7 @@ from recruitment.models import (
     Therapy,
     User,
 )
+from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.profile import profile_fact_save, profile_update
 
 # Longer pastes are cut here (a long letter is a few thousand characters); the page says so.
@@ -43,7 +44,7 @@ SAME_FACT: dict[str, tuple[str, ...]] = {
 }
 # The only fields a ticked suggestion may set, per kind.
 PASTE_FIELDS: dict[str, tuple[type[ProfileFact], frozenset[str]]] = {
-    "diagnosis": (Diagnosis, frozenset({"code", "label", "presence"})),
+    "diagnosis": (Diagnosis, frozenset({"code", "label", "presence", "stage"})),
     "biomarker": (Biomarker, frozenset({"gene", "alteration_type", "status", "protein_change"})),
     "therapy": (Therapy, frozenset({"drug"})),
     "procedure": (Procedure, frozenset({"name", "code"})),
@@ -103,6 +104,10 @@ def summary_suggestions(text: str, *, today: date, profile: PatientProfile | Non
         presence = "present" if d.present else "absent"
         shown = d.label if d.present else f"No {d.label} (ruled out)"
         fields = {"code": d.code, "label": d.label, "presence": presence}
+        # A TNM stage stays in the note: the profile holds stage groups, which TNM gives only by organ.
+        if d.present and STAGE_PATTERN.fullmatch(d.stage):
+            fields["stage"] = d.stage
+            shown = f"{shown}, stage {d.stage}"
         found.append(("diagnosis", fields, shown, by_source[d.source]))
     for b in facts.biomarkers:
         change = "" if b.protein_change in ("positive", "negative") else b.protein_change

@@ -294,14 +294,28 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
     return _unknown(atom, f"{label} not on file", "question", f"Have you ever been diagnosed with {label}?")
 
 
+def _same_cancer(index: DiagnosisFact, other: DiagnosisFact) -> bool:
+    """Whether `other` may record the index cancer again: the same concept, a broader or narrower name of it
+    ("NSCLC" beside "lung adenocarcinoma", "lymphoma" beside "DLBCL"), or a histology alone beside a cancer
+    of an organ ("adenocarcinoma" beside "breast cancer"), which names no second primary."""
+    if _is_a(index.code, other.code) or _is_a(other.code, index.code):
+        return True
+    histology, organ = (index, other) if index.code in _HISTOLOGIES else (other, index)
+    return histology.code in _HISTOLOGIES and _is_a(organ.code, "solid_tumour")
+
+
 def second_malignancy(atom: Atom, ctx: Context) -> AtomResult:
-    """A cancer besides the most recently diagnosed one (the one the patient is seeking a trial for)."""
+    """A cancer besides the most recently diagnosed one (the one the patient is seeking a trial for).
+
+    Notes and profiles name the index cancer more than once and at different levels ("lymphoma", later
+    "Burkitt's lymphoma"); such records are that cancer, not another one.
+    """
     cancers = sorted(
         (d for d in ctx.facts.diagnoses if d.present and _is_oncologic(d.code)),
         key=lambda d: d.diagnosed_on or date.max,
         reverse=True,
     )
-    others = cancers[1:]
+    others = [d for d in cancers[1:] if not _same_cancer(cancers[0], d)]
     question = f"Have you had another cancer{_window_text(atom.window)}, besides the one you are treated for?"
     inside = [in_window(d.diagnosed_on, atom.window, ctx.today) for d in others]
     if any(inside):

@@ -70,6 +70,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
                 f.concept.code,
                 f.concept.label,
                 f.assertion in _OWN,
+                stage=f.stage or "",
                 source=finding_source(f),
             )
         )

@@ -243,3 +243,60 @@ def test_naive_to_phrasings_negate_the_therapy(line: str) -> None:
     [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
     assert isinstance(criterion.tree, Not)
     assert _code(criterion.tree.child) == "immunotherapy"
+
+
+# NCT00461240's layout: each group's criteria listed under a line naming its population.
+GROUPS_BY_POPULATION = """Inclusion Criteria:
+
+for acromegaly
+
+  -  Clinical and biochemical diagnosis of acromegaly.
+
+  -  Males and females aged 18-70 years
+
+for GHD
+
+  -  Clinical and biochemical diagnosis of GHD.
+
+Exclusion Criteria:
+
+for acromegaly
+
+  -  Patients on subcutaneous insulin therapy
+
+  -  Hyperthyroidism
+
+for GHD
+
+  -  Previous history of acromegaly
+"""
+
+
+def test_a_line_naming_a_population_heads_its_groups_criteria() -> None:
+    parsed = parse_eligibility(GROUPS_BY_POPULATION)
+    assert [(c.section, c.text.split("\n")[0]) for c in parsed.criteria] == [
+        ("inclusion", "for acromegaly"),
+        ("inclusion", "for GHD"),
+        ("exclusion", "for acromegaly"),
+        ("exclusion", "for GHD"),
+    ]
+    inclusion, _, exclusion, unnamed = (c.tree for c in parsed.criteria)
+    # Among the inclusions the group's criteria bind its members only; among the exclusions they exclude
+    # only its members.
+    assert isinstance(inclusion, Or)
+    assert isinstance(inclusion.children[0], Not)
+    assert _code(inclusion.children[0].child) == "acromegaly"
+    assert isinstance(exclusion, And)
+    assert _code(exclusion.children[0]) == "acromegaly"
+    assert isinstance(exclusion.children[1], Or)
+    # A population the vocabulary does not name is a question, never a requirement of its own.
+    assert isinstance(unnamed, And)
+    head = unnamed.children[0]
+    assert isinstance(head, Atom)
+    assert not head.checkable
+
+
+@pytest.mark.parametrize("line", ["for at least 4 weeks", "for example:", "For all cohorts:", "for 6 months"])
+def test_a_line_starting_with_for_that_names_no_population_heads_nothing(line: str) -> None:
+    parsed = parse_eligibility(f"Exclusion Criteria:\n\n{line}\n\n  -  Hyperthyroidism\n")
+    assert _code(parsed.criteria[-1].tree) == "hyperthyroidism"

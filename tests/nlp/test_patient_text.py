@@ -354,3 +354,68 @@ def test_hyphenated_drug_classes_are_read() -> None:
     mei = facts_from_text(extract_patient_facts(note), today=TODAY)
     criteria = parse_eligibility("Exclusion Criteria:\n- Current antidepressant therapy\n").criteria
     assert evaluate(criteria, mei, today=TODAY).criteria[0].outcome == "violated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A 61-year-old woman with invasive breast  carcinoma, on tamoxifen.",
+        "A 61-year-old woman with invasive breast\ncarcinoma, on tamoxifen.",
+        "A 61-year-old woman with non-small cell lung\n   cancer.",
+    ],
+)
+def test_a_term_a_note_wraps_or_double_spaces_is_still_found(text: str) -> None:
+    """Notes pasted from letters keep their line breaks and spacing; the diagnosis is still the patient's."""
+    codes = {f.concept.code for f in extract_patient_facts(text).patients_own("condition") if f.concept}
+    assert codes & {"breast_cancer", "nsclc"}
+    assert "cancer" not in codes
+
+
+def test_a_term_is_not_read_across_a_blank_line() -> None:
+    result = extract_patient_facts("Family doctor: Dr Breast\n\nCarcinoma screening is due.")
+    assert all(f.concept is None or f.concept.code != "breast_cancer" for f in result.findings)
+
+
+def test_a_glioma_and_rarer_diseases_in_a_note_are_the_patients() -> None:
+    """Omar's note names an anaplastic astrocytoma; Lena's, Wegener's granulomatosis and acromegaly."""
+    omar = extract_patient_facts("45-year-old man with an unresectable anaplastic astrocytoma of the spine.")
+    lena = extract_patient_facts("A 50 yo woman with Wegener's granulomatosis and a history of acromegaly.")
+    assert {f.concept.code for f in omar.patients_own("condition") if f.concept} == {"anaplastic_astrocytoma"}
+    assert {f.concept.code for f in lena.patients_own("condition") if f.concept} == {"gpa", "acromegaly"}
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "stage"),
+    [
+        ("A Pap smear revealed stage 1B of cervical cancer.", "cervical_cancer", "IB"),
+        ("58 yo woman with breast cancer. The tumor is stage IIIb.", "breast_cancer", "IIIB"),
+        ("A 70-year-old man with stage IV lung adenocarcinoma.", "luad", "IV"),
+        ("Resected NSCLC, pT2 N1 M0.", "nsclc", "T2N1M0"),
+    ],
+)
+def test_a_stage_in_the_note_goes_on_the_cancer_it_stages(text: str, code: str, stage: str) -> None:
+    staged = {f.concept.code: f.stage for f in extract_patient_facts(text).of("condition") if f.concept}
+    assert staged[code] == stage
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Parkinson's disease, Hoehn-Yahr Stage I. History of prostate cancer.",
+        "CKD stage 3 and colon cancer.",
+        "Fungal esophagitis stage IV?\nProstate cancer in 2010.",
+    ],
+)
+def test_other_scales_stages_are_not_a_cancer_stage(text: str) -> None:
+    assert all(f.stage is None for f in extract_patient_facts(text).findings)
+
+
+def test_the_stage_from_text_decides_a_stage_criterion() -> None:
+    """Carmen's note gives stage IB cervical cancer: a stage IV or recurrent cervical cancer trial fails."""
+    carmen = extract_patient_facts("A 37-year-old woman; a Pap smear revealed stage 1B of cervical cancer.")
+    facts = facts_from_text(carmen, today=TODAY, ref="carmen")
+    assert [(d.code, d.stage) for d in facts.diagnoses] == [("cervical_cancer", "IB")]
+    criteria = parse_eligibility("Inclusion Criteria:\n- Stage IV cervical cancer").criteria
+    verdict = evaluate(criteria, facts, today=TODAY)
+    assert verdict.overall.value == "ineligible"
+    assert any("stage IB outside IV" in atom.reason for c in verdict.criteria for atom in c.atoms)

@@ -33,6 +33,12 @@ def _qualifiers(text: str) -> list[str]:
         # NCT00006164, NCT00005985
         ("Exclusion Criteria:\n- No major complications of cirrhosis.\n", "complications of cirrhosis"),
         ("No symptoms of cardiac disease", "symptoms of cardiac disease"),
+        # NCT00002810: a cause after the condition narrows it as a qualifier before it does
+        (
+            "No amyloidosis secondary to rheumatoid arthritis or chronic infection",
+            "amyloidosis secondary to rheumatoid",
+        ),
+        ("Exclusion Criteria:\n- Anemia due to bleeding\n", "Anemia due to bleeding"),
     ],
 )
 def test_a_qualified_condition_carries_a_qualifier_no_profile_answers(text: str, qualified: str) -> None:
@@ -237,3 +243,7 @@ def test_a_procedure_of_a_kind_or_site_or_a_contraindicated_treatment_is_unknown
 
 def test_a_bare_procedure_gets_no_qualifier() -> None:
     assert _qualifiers("No prior biopsy") == []
+
+
+def test_a_condition_with_no_cause_named_after_it_is_not_qualified() -> None:
+    assert _qualifiers("Exclusion Criteria:\n- Amyloidosis, or rheumatoid arthritis\n") == []

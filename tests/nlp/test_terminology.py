@@ -1,6 +1,6 @@
 import pytest
 
-from nlp.terminology import drug_classes, icd10cm, is_a, lexicon, link, manifest
+from nlp.terminology import drug_classes, icd10cm, is_a, lexicon, link, manifest, vocabulary
 from nlp.units import UnitError, convert
 
 
@@ -126,3 +126,85 @@ def test_comorbidity_hierarchy_reaches_its_parent_group() -> None:
 def test_the_lexicon_holds_only_kinds_the_parser_makes_atoms_of() -> None:
     assert set(lexicon()) <= {"condition", "therapy", "procedure", "lab"}
     assert all(term == term.lower() for terms in lexicon().values() for term in terms)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("anaplastic astrocytoma", "anaplastic_astrocytoma"),
+        ("malignant gliomas", "glioma"),
+        ("gliosarcoma", "gliosarcoma"),
+        ("pilocytic astrocytoma", "low_grade_astrocytoma"),
+        ("anaplastic oligodendroglioma", "oligodendroglioma"),
+        ("diffuse intrinsic pontine glioma", "brainstem_glioma"),
+        ("acromegaly", "acromegaly"),
+        ("Wilson's disease", "wilson"),
+        ("Huntington's disease", "huntingtons"),
+        ("Kawasaki disease", "kawasaki"),
+        ("Wegener's granulomatosis", "gpa"),
+        ("Waldenström's macroglobulinemia", "waldenstrom"),
+        ("systemic amyloidosis", "amyloidosis"),
+        ("familial amyloidosis", "hereditary_amyloidosis"),
+        ("head and neck cancer", "head_neck_cancer"),
+    ],
+)
+def test_brain_tumours_and_less_common_diseases_link(text: str, code: str) -> None:
+    concept, how = link(text, "condition")
+    assert concept is not None
+    assert (concept.code, how) == (code, "exact" if text == concept.label else "synonym")
+
+
+def test_new_diseases_sit_under_their_groups() -> None:
+    assert is_a("anaplastic_astrocytoma", "glioma")
+    assert is_a("glioblastoma", "brain_tumour")
+    assert is_a("glioma", "solid_tumour")
+    assert not is_a("anaplastic_astrocytoma", "glioblastoma")
+    assert is_a("gliosarcoma", "glioblastoma")
+    # A high-grade glioma is not a low-grade one, though both are astrocytomas or gliomas.
+    assert is_a("low_grade_astrocytoma", "astrocytoma")
+    assert not is_a("anaplastic_astrocytoma", "low_grade_astrocytoma")
+    assert not is_a("glioblastoma", "low_grade_glioma")
+    assert is_a("waldenstrom", "nhl")
+    assert is_a("gpa", "vasculitis")
+    assert is_a("kawasaki", "autoimmune")
+    assert is_a("huntingtons", "neurological_disease")
+    assert is_a("hereditary_amyloidosis", "amyloidosis")
+    assert not is_a("amyloidosis", "cancer")
+    # MeSH files thyroid cancer among head and neck neoplasms, as the registry's PDQ condition terms do.
+    assert is_a("hnscc", "head_neck_cancer")
+    assert is_a("thyroid_cancer", "head_neck_cancer")
+    assert not is_a("thyroid_cancer", "hnscc")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("hypothyroidism", "hypothyroidism"),
+        ("atrial fibrillation", "atrial_fibrillation"),
+        ("pulmonary embolism", "pe"),
+        ("Crohn's disease", "crohns"),
+        ("seizures", "seizure"),
+        ("seizure disorder", "epilepsy"),
+        ("renal failure", "renal_impairment"),
+        ("hepatic impairment", "hepatic_impairment"),
+        ("coagulopathy", "bleeding"),
+    ],
+)
+def test_a_term_links_to_one_concept_the_narrowest_that_it_names(text: str, code: str) -> None:
+    """A concept's own name is never also a broader concept's synonym (the first row read would win)."""
+    concept, _ = link(text, "condition")
+    assert concept is not None
+    assert concept.code == code
+
+
+def test_no_diagnosis_term_names_two_concepts() -> None:
+    owners: dict[str, set[str]] = {}
+    for entry in vocabulary()["condition"]:
+        for term in entry.synonyms:
+            owners.setdefault(term.lower(), set()).add(entry.concept.code)
+    assert {term: codes for term, codes in owners.items() if len(codes) > 1} == {}
+
+
+def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
+    assert is_a("ckd", "renal_impairment")
+    assert is_a("ckd", "renal_disease")

@@ -339,6 +339,52 @@ class TestHistory:
         assert evaluate_tree(malignancy, both, today=TODAY, section="exclusion")[0] is Truth.MET
         assert evaluate_tree(malignancy, only_luad, today=TODAY, section="inclusion")[0] is Truth.MET
 
+    OTHER_MALIGNANCY = atom(
+        "condition",
+        "other malignancy",
+        Concept("diagnosis", "second_malignancy", "second primary malignancy"),
+    )
+
+    def test_the_index_cancer_named_twice_is_not_another_malignancy(self):
+        """Ines's note says "lymphoma" and later "non-Hodgkin lymphoma"; Tomas's "breast cancer" and
+        "adenocarcinoma": each is one cancer, so "No other malignancy" is open, not violated."""
+        ines = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "lymphoma", "lymphoma"),
+                DiagnosisFact("text:condition:1", "nhl", "non-Hodgkin lymphoma"),
+                DiagnosisFact("text:condition:2", "lymphoma", "lymphoma"),
+            )
+        )
+        tomas = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "breast_cancer", "breast cancer"),
+                DiagnosisFact("text:condition:1", "adenocarcinoma", "adenocarcinoma"),
+            )
+        )
+        for facts in (ines, tomas):
+            assert evaluate_tree(self.OTHER_MALIGNANCY, facts, today=TODAY, section="exclusion")[0] is (
+                Truth.UNKNOWN
+            )
+
+    def test_a_cancer_of_another_kind_beside_the_index_cancer_is_another_malignancy(self):
+        """Uma has a myeloma and a melanoma; Vik an adenocarcinoma and a squamous cell carcinoma."""
+        uma = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "myeloma", "multiple myeloma"),
+                DiagnosisFact("text:condition:1", "melanoma", "melanoma"),
+            )
+        )
+        vik = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("text:condition:0", "adenocarcinoma", "adenocarcinoma"),
+                DiagnosisFact("text:condition:1", "squamous_cell_carcinoma", "squamous cell carcinoma"),
+            )
+        )
+        for facts in (uma, vik):
+            assert evaluate_tree(self.OTHER_MALIGNANCY, facts, today=TODAY, section="exclusion")[0] is (
+                Truth.MET
+            )
+
     def test_ruled_out_diagnosis_answers_the_question_and_its_subtypes(self):
         facts = PatientFacts(
             diagnoses=(DiagnosisFact("diagnosis:1", "diabetes", "diabetes mellitus", present=False),)
@@ -484,6 +530,18 @@ class TestQualifiedConditions:
         assert qualifier.truth is Truth.UNKNOWN
         assert qualifier.reason == "the profile does not record this detail"
         assert qualifier.settle == Settle("question", "Does this apply to you: Uncontrolled hypertension?")
+
+    def test_a_cause_named_after_the_condition_is_asked_about(self):
+        """Rosa has amyloidosis beside her myeloma: whether it is secondary to rheumatoid arthritis is a
+        question, not a violation of the inclusion "No amyloidosis secondary to rheumatoid arthritis"."""
+        parsed = parse_eligibility("No amyloidosis secondary to rheumatoid arthritis or chronic infection")
+        rosa = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),
+                DiagnosisFact("diagnosis:2", "amyloidosis", "amyloidosis"),
+            )
+        )
+        assert evaluate(parsed.criteria, rosa, today=TODAY).overall.value == "possibly_eligible"
 
 
 class TestNonPrefixedPregnancy:
@@ -652,3 +710,56 @@ def test_unless_in_an_inclusion_waives_the_requirement_for_the_site_to_confirm()
     carl = PatientFacts(diagnoses=(cll,), labs=(high_sgot,))
     nils = PatientFacts(labs=(high_sgot,), history_confirmed_on=TODAY)
     assert [truth(criterion.tree, p) for p in (carl, nils)] == [Truth.UNKNOWN, Truth.NOT_MET]
+
+
+class TestGliomas:
+    CRITERIA = parse_eligibility(
+        "Inclusion Criteria:\n"
+        "  -  Histologically confirmed malignant glioma\n\n"
+        "       -  Glioblastoma\n\n"
+        "       -  Gliosarcoma\n\n"
+        "       -  Anaplastic astrocytoma\n\n"
+        "       -  Anaplastic oligodendroglioma\n"
+    ).criteria
+
+    def test_a_malignant_glioma_of_any_listed_type_is_met(self):
+        """Omar has an anaplastic astrocytoma: one of the listed malignant gliomas, not all of them."""
+        omar = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "anaplastic_astrocytoma", "anaplastic astrocytoma"),)
+        )
+        assert evaluate(self.CRITERIA, omar, today=TODAY).overall.value == "eligible"
+
+    def test_a_low_grade_astrocytoma_trial_is_not_for_an_anaplastic_astrocytoma(self):
+        omar = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "anaplastic_astrocytoma", "anaplastic astrocytoma"),)
+        )
+        criteria = parse_eligibility("Inclusion Criteria:\n- Recurrent low-grade astrocytoma").criteria
+        assert evaluate(criteria, omar, today=TODAY).overall.value == "ineligible"
+
+
+class TestGroupsByPopulation:
+    TEXT = (
+        "Inclusion Criteria:\n\nfor acromegaly\n\n  -  Clinical and biochemical diagnosis of acromegaly.\n\n"
+        "for GHD\n\n  -  Clinical and biochemical diagnosis of GHD.\n\n"
+        "Exclusion Criteria:\n\nfor acromegaly\n\n  -  Hyperthyroidism\n\n"
+        "for GHD\n\n  -  Previous history of acromegaly\n"
+    )
+
+    def test_another_groups_exclusions_do_not_exclude_a_patient_of_this_group(self):
+        """Amir has acromegaly: the acromegaly group's criteria are his; the GHD group's exclusion "Previous
+        history of acromegaly" and the line "for acromegaly" itself do not exclude him."""
+        amir = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "acromegaly", "acromegaly"),))
+        verdict = evaluate(parse_eligibility(self.TEXT).criteria, amir, today=TODAY)
+        assert verdict.overall.value == "possibly_eligible"
+        exclusions = [c.outcome.value for c in verdict.criteria if c.section == "exclusion"]
+        assert exclusions == ["unknown", "unknown"]
+
+    def test_a_group_member_with_the_groups_exclusion_is_excluded(self):
+        """Bea has acromegaly and hyperthyroidism, which the acromegaly group excludes."""
+        bea = PatientFacts(
+            diagnoses=(
+                DiagnosisFact("diagnosis:1", "acromegaly", "acromegaly"),
+                DiagnosisFact("diagnosis:2", "hyperthyroidism", "hyperthyroidism"),
+            )
+        )
+        assert evaluate(parse_eligibility(self.TEXT).criteria, bea, today=TODAY).overall.value == "ineligible"

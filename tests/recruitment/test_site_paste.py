@@ -151,3 +151,14 @@ def test_a_fact_already_on_the_profile_is_shown_but_not_offered(client, sam, can
     assert 'osimertinib <span class="muted">(Medicine or treatment; already on the profile)' in page
     empty = client.post(_url(candidate), {"text": NOTE, "add": "1"})
     assert "Nothing was ticked" in empty.content.decode()
+
+
+def test_a_stage_in_the_note_is_offered_with_the_diagnosis_and_saved_when_ticked(client, sam, candidate):
+    note = "58-year-old woman with stage IVA lung adenocarcinoma, on osimertinib."
+    client.force_login(sam)
+    picks = _picks(client.post(_url(candidate), {"text": note, "read": "1"}).content.decode())
+    assert "lung adenocarcinoma, stage IVA" in picks
+    pick = picks["lung adenocarcinoma, stage IVA"]
+    client.post(_url(candidate), {"text": note, "add": "1", "pick": [pick]})
+    saved = Diagnosis.objects.filter(patient=candidate.patient, code="luad").latest("pk")
+    assert saved.stage == "IVA"
