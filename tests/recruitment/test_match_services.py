@@ -3,11 +3,12 @@
 Elena and Pedro have signed the matching consent: only consenting patients are matched.
 """
 
+import datetime
 import hashlib
 
 import pytest
 
-from nlp.model import Criterion, node_to_dict
+from nlp.model import Atom, Concept, Criterion, node_to_dict
 from recruitment.models import Match, MatchEvent, PatientProfile
 from recruitment.services.matching import match_upsert_for_patient
 from tests.factories import ArmFactory, TrialFactory
@@ -154,6 +155,65 @@ class TestMatchUpsert:
         definition = node_to_dict(criteria["egfr_ex19"].tree)
         ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=definition, is_suspended=True)
         assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+
+
+AGED_59 = Criterion(
+    "inclusion",
+    "Age 59 years or older",
+    (0, 21),
+    Atom(
+        "demographic",
+        "Age 59 years or older",
+        (0, 21),
+        "hand_built",
+        1.0,
+        mapped=True,
+        concept=Concept("demographic", "age", "age"),
+        comparator=">=",
+        value=59.0,
+    ),
+)
+
+
+def age_evidence(match: Match) -> list[str]:
+    return [
+        evidence["text"]
+        for criterion in match.criteria
+        for atom in criterion["atoms"]
+        for evidence in atom["evidence"]
+        if evidence["text"].startswith("aged ")
+    ]
+
+
+@pytest.mark.django_db
+class TestNightlyRematchAndAge:
+    """Elena was born on 2 April 1968: 58 on the evaluation date, 59 from 2 April 2027."""
+
+    def test_the_explanation_states_elenas_age_without_the_evaluation_date(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        assert age_evidence(live(elena)[0]) == ["aged 58"]
+
+    def test_the_next_nights_rematch_rewrites_nothing_when_nothing_but_the_date_moved(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        before = Match.objects.get()
+        assert match_upsert_for_patient(patient=elena, today=TODAY + datetime.timedelta(days=1)) == []
+        assert Match.objects.get().evaluated_at == before.evaluated_at
+
+    def test_elena_ages_into_a_trial_for_patients_aged_59_on_her_birthday(self, criteria, elena):
+        trial_with({**criteria, "aged_59": AGED_59}, ("aged_59", "ecog_0_1"))
+        assert match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 1)) == []
+        (event,) = match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 2))
+        assert event.kind == MatchEvent.Kind.CREATED
+        assert age_evidence(live(elena)[0]) == ["aged 59"]
+
+    def test_a_birthday_updates_the_stated_age_of_a_live_match(self, criteria, elena):
+        trial_with(criteria, ("adult", "ecog_0_1"))
+        match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 1))
+        (event,) = match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 2))
+        assert (event.kind, event.detail["changed"]) == (MatchEvent.Kind.UPDATED, ["criteria"])
+        assert age_evidence(live(elena)[0]) == ["aged 59"]
 
 
 @pytest.mark.django_db
