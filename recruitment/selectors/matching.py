@@ -322,8 +322,14 @@ for _model in (Trial, EligibilityCriterion):
     post_delete.connect(_trial_written, sender=_model, dispatch_uid=f"{_model.__name__}_deleted_compiled")
 
 
+# A re-match compares digests: the stored explanations are read only for the matches that changed.
+_EXPLANATION = ("criteria", "cohort", "to_settle")
+
+
 def live_matches(*, patient: PatientProfile) -> list[Match]:
-    return list(Match.objects.filter(patient=patient, retired_at__isnull=True).select_related("trial", "arm"))
+    """The patient's live matches, for a re-match: without their explanations (see `_EXPLANATION`)."""
+    live = Match.objects.filter(patient=patient, retired_at__isnull=True).defer(*_EXPLANATION)
+    return list(live.select_related("trial", "arm"))
 
 
 def matchable_profiles() -> QuerySet[PatientProfile]:
@@ -335,9 +341,9 @@ def matchable_profiles() -> QuerySet[PatientProfile]:
 
 
 def live_matches_for_trial(*, trial_id: int, patient_ids: Iterable[int]) -> dict[int, list[Match]]:
-    """Live matches of one trial, by patient, for the given patients."""
+    """Live matches of one trial, by patient, for the given patients; without their explanations."""
     found: dict[int, list[Match]] = defaultdict(list)
-    matches = Match.objects.filter(trial_id=trial_id, patient_id__in=list(patient_ids))
+    matches = Match.objects.filter(trial_id=trial_id, patient_id__in=list(patient_ids)).defer(*_EXPLANATION)
     for match in matches.filter(retired_at__isnull=True):
         found[match.patient_id].append(match)
     return found
