@@ -880,7 +880,9 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
             return _unknown(
                 atom, "the age limit could not be read", "question", f"Does this apply: {atom.text}?"
             )
-        evidence = Evidence(facts.ref, f"aged {whole} on {ctx.today}")
+        # The age alone, without the evaluation date: the stored explanation then changes on birthdays only,
+        # and the nightly re-match does not rewrite every match with an age criterion each day.
+        evidence = Evidence(facts.ref, f"aged {whole}")
         return _decide(atom, holds, f"aged {whole}", [evidence])
     if atom.concept.code == "sex":
         if not facts.sex:

@@ -11,6 +11,7 @@ class Match(models.Model):
 
     Written only by `match_upsert_for_patient`: a re-run changes only what changed, and a match the engine no
     longer produces is retired, never deleted, so that what a patient or site was shown stays on record.
+    A re-run compares `digest` rather than reading the stored explanation back.
     """
 
     class Verdict(models.TextChoices):
@@ -31,6 +32,13 @@ class Match(models.Model):
     )
     to_settle = models.JSONField(
         default=list, blank=True, help_text="Questions and tests that would settle it."
+    )
+    digest = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Fingerprint of verdict, score, criteria, cohort and to_settle as last written; empty for "
+        "matches written before it existed, until their next re-match.",
     )
     evaluated_at = models.DateTimeField(default=timezone.now)
     retired_at = models.DateTimeField(null=True, blank=True)

@@ -3,13 +3,21 @@
 Elena and Pedro have signed the matching consent: only consenting patients are matched.
 """
 
+import datetime
 import hashlib
+import json
+import os
+import subprocess
+import sys
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from nlp.model import Criterion, node_to_dict
+from nlp.model import Atom, Concept, Criterion, node_to_dict
+from recruitment.matching import Overall
 from recruitment.models import Match, MatchEvent, PatientProfile
-from recruitment.services.matching import match_upsert_for_patient
+from recruitment.services.matching import match_digest, match_upsert_for_patient
 from tests.factories import ArmFactory, TrialFactory
 from tests.recruitment.conftest import TODAY
 from trials.models import EligibilityCriterion, Trial
@@ -154,6 +162,156 @@ class TestMatchUpsert:
         definition = node_to_dict(criteria["egfr_ex19"].tree)
         ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=definition, is_suspended=True)
         assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+
+
+AGED_59 = Criterion(
+    "inclusion",
+    "Age 59 years or older",
+    (0, 21),
+    Atom(
+        "demographic",
+        "Age 59 years or older",
+        (0, 21),
+        "hand_built",
+        1.0,
+        mapped=True,
+        concept=Concept("demographic", "age", "age"),
+        comparator=">=",
+        value=59.0,
+    ),
+)
+
+
+def age_evidence(match: Match) -> list[str]:
+    return [
+        evidence["text"]
+        for criterion in match.criteria
+        for atom in criterion["atoms"]
+        for evidence in atom["evidence"]
+        if evidence["text"].startswith("aged ")
+    ]
+
+
+@pytest.mark.django_db
+class TestNightlyRematchAndAge:
+    """Elena was born on 2 April 1968: 58 on the evaluation date, 59 from 2 April 2027."""
+
+    def test_the_explanation_states_elenas_age_without_the_evaluation_date(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        assert age_evidence(live(elena)[0]) == ["aged 58"]
+
+    def test_the_next_nights_rematch_rewrites_nothing_when_nothing_but_the_date_moved(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        before = Match.objects.get()
+        assert match_upsert_for_patient(patient=elena, today=TODAY + datetime.timedelta(days=1)) == []
+        assert Match.objects.get().evaluated_at == before.evaluated_at
+
+    def test_elena_ages_into_a_trial_for_patients_aged_59_on_her_birthday(self, criteria, elena):
+        trial_with({**criteria, "aged_59": AGED_59}, ("aged_59", "ecog_0_1"))
+        assert match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 1)) == []
+        (event,) = match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 2))
+        assert event.kind == MatchEvent.Kind.CREATED
+        assert age_evidence(live(elena)[0]) == ["aged 59"]
+
+    def test_a_birthday_updates_the_stated_age_of_a_live_match(self, criteria, elena):
+        trial_with(criteria, ("adult", "ecog_0_1"))
+        match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 1))
+        (event,) = match_upsert_for_patient(patient=elena, today=datetime.date(2027, 4, 2))
+        assert (event.kind, event.detail["changed"]) == (MatchEvent.Kind.UPDATED, ["criteria"])
+        assert age_evidence(live(elena)[0]) == ["aged 59"]
+
+
+@pytest.mark.django_db
+class TestMatchDigest:
+    """A re-match compares each live match's digest with the new one, and reads a stored explanation back
+    only when they differ. Digests are of the explanation as the engine builds it: one read back from
+    PostgreSQL's jsonb has its keys in another order, so the tests compare digests with digests."""
+
+    def test_an_unchanged_rerun_neither_writes_nor_reads_the_stored_explanation(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        with CaptureQueriesContext(connection) as queries:
+            assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+        on_matches = [q["sql"] for q in queries if '"recruitment_match"' in q["sql"]]
+        assert on_matches
+        assert not [sql for sql in on_matches if not sql.startswith("SELECT")]
+        assert not [sql for sql in on_matches if '"recruitment_match"."criteria"' in sql]
+
+    def test_a_changed_verdict_updates_the_match_and_its_digest(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        before = Match.objects.get()
+        elena.history_confirmed_on = None
+        elena.save(update_fields=["history_confirmed_on"])
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+        after = Match.objects.get()
+        assert (event.kind, after.verdict) == (MatchEvent.Kind.UPDATED, "possibly_eligible")
+        assert event.detail["changed"][:2] == ["verdict", "score"]
+        assert len(after.digest) == 32
+        assert after.digest != before.digest
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+
+    def test_a_match_no_longer_produced_is_retired_and_stays_retired(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        elena.ecog = 3
+        elena.save(update_fields=["ecog"])
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+        assert event.kind == MatchEvent.Kind.RETIRED
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+        assert Match.objects.get().retired_at is not None
+
+    def test_a_match_stored_before_digests_gets_its_digest_and_nothing_else(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        before = Match.objects.get()
+        Match.objects.update(digest="")
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+        after = Match.objects.get()
+        assert (after.digest, after.evaluated_at, after.criteria) == (
+            before.digest,
+            before.evaluated_at,
+            before.criteria,
+        )
+
+    def test_a_match_stored_before_digests_that_changed_is_updated(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        Match.objects.update(digest="")
+        elena.history_confirmed_on = None
+        elena.save(update_fields=["history_confirmed_on"])
+        (event,) = match_upsert_for_patient(patient=elena, today=TODAY)
+        assert (event.kind, event.detail["previous"]) == (
+            MatchEvent.Kind.UPDATED,
+            {"verdict": "eligible", "score": 1.0},
+        )
+        assert len(Match.objects.get().digest) == 32
+        assert match_upsert_for_patient(patient=elena, today=TODAY) == []
+
+    def test_a_value_marshal_cannot_write_is_digested_as_sorted_json(self):
+        values = {"verdict": Overall.ELIGIBLE, "score": 1.0, "criteria": [], "cohort": {}, "to_settle": []}
+        reordered = {"to_settle": [], "cohort": {}, "criteria": [], "score": 1.0, "verdict": Overall.ELIGIBLE}
+        assert match_digest(values) == match_digest(reordered)
+        assert match_digest(values) != match_digest({**values, "verdict": Overall.INELIGIBLE})
+
+    def test_the_digest_is_the_same_in_another_process(self, criteria, elena):
+        trial_with(criteria, EGFR_TRIAL)
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = Match.objects.get()
+        fields = ("verdict", "score", "criteria", "cohort", "to_settle")
+        values = {name: getattr(match, name) for name in fields}
+        script = (
+            "import json, sys, django; django.setup(); "
+            "from recruitment.services.matching import match_digest; "
+            "print(match_digest(json.load(sys.stdin)))"
+        )
+        env = {**os.environ, "PYTHONHASHSEED": "12345", "DJANGO_SETTINGS_MODULE": "config.settings"}
+        elsewhere = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+            [sys.executable, "-c", script], input=json.dumps(values), env=env, capture_output=True, text=True
+        )
+        assert elsewhere.stdout.strip() == match_digest(values)
 
 
 @pytest.mark.django_db

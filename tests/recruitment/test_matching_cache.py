@@ -4,6 +4,7 @@ change to a trial's criteria or arms is seen by the next re-match, whether this 
 Elena has signed the matching consent.
 """
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from nlp.model import node_to_dict
 from recruitment.models import MatchEvent
+from recruitment.selectors import matching as selectors
 from recruitment.selectors.matching import _CompiledCriteria, _CompiledCriteriaCache, trials_for_matching
 from recruitment.services.matching import match_upsert_for_patient
 from tests.factories import ArmFactory
@@ -107,3 +109,39 @@ def test_the_cache_keeps_only_the_most_recently_used_trials(criteria):
     cache.put(4, _CompiledCriteria(("v",), compiled))
     assert [cache.get(i, ("v",)) is not None for i in (1, 2, 3, 4)] == [False, True, False, True]
     assert cache.get(2, ("other version",)) is None
+
+
+def test_compiling_many_trials_at_once_takes_them_out_of_the_cyclic_collectors_scans(criteria, monkeypatch):
+    freezes: list[None] = []
+    monkeypatch.setattr(selectors, "FREEZE_AFTER", 2)
+    monkeypatch.setattr(selectors.gc, "freeze", lambda: freezes.append(None))
+    first, second = trial_with(criteria, EGFR_TRIAL), trial_with(criteria, ("adult",))
+    trials_for_matching(trial_ids=[first.pk])
+    assert freezes == []
+    trials_for_matching(trial_ids=[first.pk, second.pk])
+    assert freezes == []  # one compiled, one from the cache
+    selectors._compiled_criteria.clear()
+    trials_for_matching(trial_ids=[first.pk, second.pk])
+    assert freezes == [None]
+    trials_for_matching(trial_ids=[first.pk, second.pk])
+    assert freezes == [None]
+
+
+def test_what_the_matcher_reads_of_trials_holds_no_reference_cycle_that_freezing_would_leak(criteria):
+    trial = trial_with(criteria, EGFR_TRIAL)
+    stratum = node_to_dict(criteria["egfr_ex19"].tree)
+    ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum)
+    gc.collect()
+    gc.disable()
+    try:
+        read = trials_for_matching(trial_ids=[trial.pk])
+        del read
+        selectors._compiled_criteria.clear()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = {type(o).__name__ for o in gc.garbage} & {"Trial", "Arm", "CompiledTrial", "TrialToMatch"}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == set()

@@ -53,7 +53,7 @@ def test_age_evidence_gives_the_age_on_the_evaluation_date_but_not_the_birth_dat
     birth = datetime.date(1961, 3, 14)
     _, results = evaluate_tree(ADULT, PatientFacts(ref="profile:1", birth_date=birth), today=TODAY)
     texts = [e.text for r in results for e in r.evidence]
-    assert texts == [f"aged 65 on {TODAY}"]
+    assert texts == ["aged 65"]
     assert not any(str(birth) in t or "1961" in t for t in texts)
 
 
