@@ -161,6 +161,12 @@ _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 _INDICATION = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
 )
+# A treatment named by a generic word, with the condition it treats: "No prior therapy for cervical cancer",
+# "previous treatment of the lymphoma". The criterion asks about the treatment, not the condition.
+_GENERIC_TREATMENT_FOR = re.compile(
+    r"\b(?:therapy|therapies|treatments?)\s+(?:for|of)\s+(?:the\s+|their\s+|his\s+|her\s+)?(?:[A-Za-z]+\s+)?$",
+    re.I,
+)
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
 _PERMITTED = re.compile(
@@ -772,9 +778,11 @@ class _Builder:
         For a procedure: its kind, site or extent ("excisional biopsy", "pelvic irradiation") or a
         contraindication to it. For a diagnosis: a qualifier just before it ("uncontrolled" in
         "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
-        cancer" asks about the chemotherapy); or, negated among inclusion criteria, a bare "tumour" or
-        "carcinoma" ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another
-        tumour or its extent, never the patient's recorded cancer as such."""
+        cancer" asks about the chemotherapy, "No prior therapy for cervical cancer" about a therapy named by a
+        generic word); or, negated or excepted among inclusion criteria, a bare "tumour" or "carcinoma" ("No
+        evidence of residual tumor", "No inflammatory carcinoma", "... of the exocrine pancreas excluding
+        periampullary cancer"), which is about another tumour or its extent, never the patient's recorded
+        cancer as such."""
         found = self.found[index]
         concept = found.concept
         if concept is None or found.kind not in ("condition", "procedure", "therapy"):
@@ -805,9 +813,14 @@ class _Builder:
             and _INDICATION.match(self.norm.text, previous.end, found.start)
         ):
             return self._unanswerable(previous.start, found.end)
-        if concept.code == "cancer" and section == "inclusion" and assertion == "negated":
+        if concept.code == "cancer" and section == "inclusion" and assertion in ("negated", "exception"):
             return self._unanswerable(found.start, found.end)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        generic = _GENERIC_TREATMENT_FOR.search(
+            self.norm.text, max(found.start - 60, line_start, previous.end if previous else 0), found.start
+        )
+        if generic is not None:
+            return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         if match is None:

@@ -763,3 +763,55 @@ class TestGroupsByPopulation:
             )
         )
         assert evaluate(parse_eligibility(self.TEXT).criteria, bea, today=TODAY).overall.value == "ineligible"
+
+
+class TestTreatmentOfTheDisease:
+    """Vera, 41, has stage IB cervical cancer and no treatment on file yet; Ines, 38, has breast cancer."""
+
+    VERA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cervical_cancer", "cervical cancer"),))
+    INES = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.VERA, self.INES)]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- No prior therapy for cervical cancer\n",
+            "Inclusion Criteria:\n- No previous treatment of the cervical cancer\n",
+        ],
+    )
+    def test_no_prior_therapy_for_her_disease_asks_about_the_therapy_not_the_disease(self, text):
+        assert self.outcomes(text) == ["unknown", "satisfied"]
+
+    def test_the_treatment_words_are_the_qualifier(self):
+        atoms = [
+            a.text
+            for a in iter_atoms(parse_eligibility("No prior therapy for cervical cancer").criteria[0].tree)
+            if a.rule_id == QUALIFIER_RULE
+        ]
+        assert atoms == ["therapy for cervical cancer"]
+
+    def test_her_disease_alone_still_fails_a_plain_no(self):
+        assert self.outcomes("Inclusion Criteria:\n- No cervical cancer\n") == ["violated", "satisfied"]
+
+
+class TestAnotherCancerExceptedFromTheIndication:
+    """Paul, 61, has pancreatic cancer: "adenocarcinoma of the exocrine pancreas excluding periampullary
+    cancer" excepts a cancer the vocabulary cannot name, not any cancer (which would except his own)."""
+
+    PAUL = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "pancreatic_cancer", "pancreatic cancer"),))
+
+    def test_a_bare_cancer_excepted_in_an_inclusion_is_a_question_not_his_own_cancer(self):
+        text = (
+            "Inclusion Criteria:\n- Histologically or cytologically proven adenocarcinoma of the exocrine "
+            "pancreas\n     excluding periampullary cancer\n"
+        )
+        verdict = evaluate(parse_eligibility(text).criteria, self.PAUL, today=TODAY)
+        assert verdict.criteria[0].outcome == "unknown"
+
+    def test_a_named_cancer_excepted_still_excludes_it(self):
+        text = "Inclusion Criteria:\n- Any solid tumour except pancreatic cancer\n"
+        verdict = evaluate(parse_eligibility(text).criteria, self.PAUL, today=TODAY)
+        assert verdict.criteria[0].outcome == "violated"
