@@ -167,6 +167,13 @@ _GENERIC_TREATMENT_FOR = re.compile(
     r"\b(?:therapy|therapies|treatments?)\s+(?:for|of)\s+(?:the\s+|their\s+|his\s+|her\s+)?(?:[A-Za-z]+\s+)?$",
     re.I,
 )
+# The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
+# had", "those who did not receive") describes whom the criterion is about.
+_PEOPLE_WHO = re.compile(
+    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women|men|those|anyone)\s+"
+    r"(?:who|that)\s+$",
+    re.IGNORECASE,
+)
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
 _PERMITTED = re.compile(
@@ -644,7 +651,12 @@ class _Builder:
             assertion="exception",
         )
 
-    def _polarity_conflict(self, section: Section, scope: _Scope) -> bool:
+    def _polarity_conflict(self, section: Section, scope: _Scope, cue: tuple[int, int] | None = None) -> bool:
+        """A negation inside an exclusion ("Exclusion: No prior chemotherapy") is read as the bare mention,
+        flagged for review; not when the negated verb describes the people excluded ("Patients who have not
+        had a spirometry test"): that double negative excludes those without it."""
+        if cue is not None and _PEOPLE_WHO.search(self.norm.text, max(0, cue[0] - 40), cue[0]):
+            return False
         return section == "exclusion" and not scope.in_exception
 
     def combine(self, indices: list[int], section: Section, scope: _Scope) -> Node:
@@ -696,7 +708,7 @@ class _Builder:
         if scope.in_exception and assertion not in ("negated", "exception"):
             assertion, cue = "exception", None
         review = None
-        if assertion == "negated" and self._polarity_conflict(section, scope):
+        if assertion == "negated" and self._polarity_conflict(section, scope, cue):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = next(
@@ -967,6 +979,19 @@ _LABEL_AFTER = re.compile(r"\s*:")
 _LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
 
 
+# A condition that names an organisation ("the COPD Clinical Research Network", "Children's Oncology Group",
+# "Cystic Fibrosis Foundation"): capitalised words after it ending in a word for a body of people, not a
+# class of the condition ("COPD Group B").
+_ORGANISATION_AFTER = re.compile(
+    r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Foundation|Society|Association|Consortium|Alliance"
+    r"|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
+)
+
+
+def _names_organisation(text: str, found: Found) -> bool:
+    return found.kind == "condition" and _ORGANISATION_AFTER.match(text, found.end) is not None
+
+
 def _topic_label(text: str, found: Found) -> bool:
     if found.kind not in ("therapy", "procedure") or not _LABEL_AFTER.match(text, found.end):
         return False
@@ -1007,7 +1032,7 @@ def parse_eligibility(
         ],
         key=lambda f: (f.start, f.end),
     )
-    found = [f for f in found if not _topic_label(norm.text, f)]
+    found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [

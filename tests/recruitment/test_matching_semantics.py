@@ -815,3 +815,40 @@ class TestAnotherCancerExceptedFromTheIndication:
         text = "Inclusion Criteria:\n- Any solid tumour except pancreatic cancer\n"
         verdict = evaluate(parse_eligibility(text).criteria, self.PAUL, today=TODAY)
         assert verdict.criteria[0].outcome == "violated"
+
+
+class TestCopdCriteriaThatAreNotAboutCopd:
+    """Walter, 66, has COPD and had spirometry last year; Greta, 70, has COPD and no spirometry on file."""
+
+    WALTER = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "copd", "chronic obstructive pulmonary disease"),),
+        procedures=(ProcedureFact("procedure:1", "spirometry", "spirometry", datetime.date(2026, 3, 2)),),
+    )
+    GRETA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "copd", "chronic obstructive pulmonary disease"),)
+    )
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.WALTER, self.GRETA)]
+
+    def test_a_trial_network_named_after_copd_does_not_exclude_copd_patients(self):
+        text = (
+            "Exclusion Criteria:\n- Participation in another clinical trial in the COPD Clinical Research "
+            "Network\n"
+        )
+        assert self.outcomes(text) == ["unknown", "unknown"]
+
+    def test_patients_who_have_not_had_a_test_excludes_only_those_without_it(self):
+        text = "Exclusion Criteria:\n- Patients who have not had a spirometry test\n"
+        assert self.outcomes(text) == ["satisfied", "unknown"]
+
+    def test_a_plain_no_in_the_exclusions_still_names_what_excludes(self):
+        [atom] = parse_eligibility("Exclusion Criteria:\n- No prior spirometry\n").atoms()
+        assert atom.review == "polarity conflict: negated mention inside an exclusion criterion"
+        assert self.outcomes("Exclusion Criteria:\n- No prior spirometry\n")[0] == "violated"
+
+    def test_a_class_of_copd_is_still_copd(self):
+        [atom] = parse_eligibility("Exclusion Criteria:\n- COPD Group B\n").atoms()
+        assert atom.concept is not None
+        assert atom.concept.code == "copd"
