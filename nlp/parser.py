@@ -174,6 +174,13 @@ _PEOPLE_WHO = re.compile(
     r"(?:who|that)\s+$",
     re.IGNORECASE,
 )
+# A trailing condition on whom a requirement binds: "... greater than 50 mL/min if no renal impairment". Not
+# "even if", "only if" (a further requirement), nor "if any/applicable/known/..." (no condition).
+_TRAILING_IF = re.compile(
+    r"(?<!even )(?<!only )(?<!as )\bif\b(?!\s+(?:any|applicable|needed|necessary|known|available|possible"
+    r"|so|not\s+already|indicated|required|appropriate|in\s+the\s+(?:opinion|judge?ment))\b)",
+    re.IGNORECASE,
+)
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
 _PERMITTED = re.compile(
@@ -571,6 +578,22 @@ class _Builder:
             rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
             return Or((Not(ages), rest)) if item.section == "inclusion" else And((ages, rest))
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
+        condition = None if cut is not None else _TRAILING_IF.search(self.norm.text, item.start, item.end)
+        if condition is not None:
+            required = [i for i in indices if self.found[i].end <= condition.start()]
+            whom = [i for i in indices if self.found[i].start >= condition.end()]
+            if (
+                required
+                and any(self.found[i].concept is not None for i in whom)
+                and item.end - item.start < 200
+                and ":" not in self.norm.text[item.start : item.end]
+                and not _CLAUSE_END.search(self.norm.text, item.start, item.end)
+            ):
+                # "Creatinine clearance greater than 50 mL/min if no renal impairment": the requirement binds
+                # only the patients the trailing "if" names (inclusion), or excludes only them (exclusion).
+                applies = self.combine(whom, item.section, scope)
+                rest = self.combine(required, item.section, scope)
+                return Or((Not(applies), rest)) if item.section == "inclusion" else And((applies, rest))
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
         unread_main = item.section == "exclusion" and _WORD.search(

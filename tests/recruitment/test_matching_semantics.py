@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from nlp import iter_atoms, parse_eligibility
-from nlp.model import And, Atom, Concept, Criterion, Except, Not, TimeWindow, node_to_dict
+from nlp.model import And, Atom, Concept, Criterion, Except, Not, Or, TimeWindow, node_to_dict
 from nlp.parser import QUALIFIER_RULE
 from recruitment.matching import (
     ArmSpec,
@@ -852,3 +852,45 @@ class TestCopdCriteriaThatAreNotAboutCopd:
         [atom] = parse_eligibility("Exclusion Criteria:\n- COPD Group B\n").atoms()
         assert atom.concept is not None
         assert atom.concept.code == "copd"
+
+
+class TestARequirementForWhomATrailingIfNames:
+    """Rosa, 64, has myeloma with renal impairment and no creatinine clearance on file; Ken, 58, has myeloma,
+    normal kidneys (renal impairment ruled out) and a creatinine clearance of 40 mL/min."""
+
+    ROSA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "renal_impairment", "renal impairment"),))
+    KEN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "renal_impairment", "renal impairment", present=False),),
+        labs=(
+            LabFact("lab:1", "creatinine clearance", "2164-2", 40.0, "mL/min", datetime.date(2026, 11, 1)),
+        ),
+    )
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.ROSA, self.KEN)]
+
+    def test_the_limit_binds_only_patients_without_renal_impairment(self):
+        text = "Inclusion Criteria:\n- Creatinine clearance greater than 50 mL/min if no renal impairment\n"
+        assert self.outcomes(text) == ["satisfied", "violated"]
+
+    def test_in_the_exclusions_it_excludes_only_those_the_if_names(self):
+        [criterion] = parse_eligibility(
+            "Exclusion Criteria:\n- Asthma if treated with systemic corticosteroids\n"
+        ).criteria
+        assert isinstance(criterion.tree, And)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            # the opinion of the investigator names no one
+            "Inclusion Criteria:\n- Absolute neutrophil count at least 1,500/mm^3 (may be less, if in the "
+            "opinion of the investigator, this is an ethnic variation)\n",
+            # a merged paragraph: the "if" does not reach back past its sentence
+            "Inclusion Criteria:\n- Creatinine clearance greater than 50 mL/min. Eligible if no renal "
+            "impairment\n",
+        ],
+    )
+    def test_an_if_that_names_no_one_or_reaches_past_its_sentence_binds_everyone(self, text):
+        [criterion] = parse_eligibility(text).criteria
+        assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
