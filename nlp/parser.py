@@ -696,9 +696,10 @@ class _Builder:
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
-            if link == "and" and _distinct_cancers(self.found[previous], self.found[current]):
-                # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma": no one is
-                # recruited for having two kinds of cancer, so the kinds are alternatives.
+            if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
+                # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
+                # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
+                # two kinds of cancer, so the kinds are alternatives.
                 link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
