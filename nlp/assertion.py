@@ -21,6 +21,7 @@ from nlp.terminology import load_json
 PRIORITY = ("negated", "exception", "hypothetical", "historical")
 CUES_KEY = "context_cues"
 _CLAUSE_BREAK = re.compile(r"[;.:\n]|\s-\s|\(|\)")
+_WRAPPED_CLAUSE_BREAK = re.compile(r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|\(|\)")
 
 if not Span.has_extension("assertion"):
     Span.set_extension("assertion", default="present")
@@ -106,7 +107,15 @@ class EligibilityContext:
             breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, line_start, cue.start)]
             return (breaks[-1] if breaks else line_start), cue.start
         end = len(text)
-        for pattern in (_CLAUSE_BREAK, self.terminator_pattern):
+        # "No patients with evidence of other serious medical illness, ... drug\n abuse, ... and pregnant or
+        # nursing women": a negation that opens its line and names the people excluded runs on over the
+        # record's hard wraps (the next line goes on in lower case).
+        opens_item = (
+            cue.category == "negated"
+            and _PERSON_AFTER_CUE.match(text, cue.end) is not None
+            and not text[text.rfind("\n", 0, cue.start) + 1 : cue.start].strip(" \t-*•")
+        )
+        for pattern in (_WRAPPED_CLAUSE_BREAK if opens_item else _CLAUSE_BREAK, self.terminator_pattern):
             found = pattern.search(text, cue.end)
             while (
                 found

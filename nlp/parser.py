@@ -161,6 +161,26 @@ _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 _INDICATION = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
 )
+# A treatment named by a generic word, with the condition it treats: "No prior therapy for cervical cancer",
+# "previous treatment of the lymphoma". The criterion asks about the treatment, not the condition.
+_GENERIC_TREATMENT_FOR = re.compile(
+    r"\b(?:therapy|therapies|treatments?)\s+(?:for|of)\s+(?:the\s+|their\s+|his\s+|her\s+)?(?:[A-Za-z]+\s+)?$",
+    re.I,
+)
+# The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
+# had", "those who did not receive") describes whom the criterion is about.
+_PEOPLE_WHO = re.compile(
+    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women|men|those|anyone)\s+"
+    r"(?:who|that)\s+$",
+    re.IGNORECASE,
+)
+# A trailing condition on whom a requirement binds: "... greater than 50 mL/min if no renal impairment". Not
+# "even if", "only if" (a further requirement), nor "if any/applicable/known/..." (no condition).
+_TRAILING_IF = re.compile(
+    r"(?<!even )(?<!only )(?<!as )\bif\b(?!\s+(?:any|applicable|needed|necessary|known|available|possible"
+    r"|so|not\s+already|indicated|required|appropriate|in\s+the\s+(?:opinion|judge?ment))\b)",
+    re.IGNORECASE,
+)
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
 _PERMITTED = re.compile(
@@ -558,6 +578,22 @@ class _Builder:
             rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
             return Or((Not(ages), rest)) if item.section == "inclusion" else And((ages, rest))
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
+        condition = None if cut is not None else _TRAILING_IF.search(self.norm.text, item.start, item.end)
+        if condition is not None:
+            required = [i for i in indices if self.found[i].end <= condition.start()]
+            whom = [i for i in indices if self.found[i].start >= condition.end()]
+            if (
+                required
+                and any(self.found[i].concept is not None for i in whom)
+                and item.end - item.start < 200
+                and ":" not in self.norm.text[item.start : item.end]
+                and not _CLAUSE_END.search(self.norm.text, item.start, item.end)
+            ):
+                # "Creatinine clearance greater than 50 mL/min if no renal impairment": the requirement binds
+                # only the patients the trailing "if" names (inclusion), or excludes only them (exclusion).
+                applies = self.combine(whom, item.section, scope)
+                rest = self.combine(required, item.section, scope)
+                return Or((Not(applies), rest)) if item.section == "inclusion" else And((applies, rest))
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
         unread_main = item.section == "exclusion" and _WORD.search(
@@ -638,7 +674,12 @@ class _Builder:
             assertion="exception",
         )
 
-    def _polarity_conflict(self, section: Section, scope: _Scope) -> bool:
+    def _polarity_conflict(self, section: Section, scope: _Scope, cue: tuple[int, int] | None = None) -> bool:
+        """A negation inside an exclusion ("Exclusion: No prior chemotherapy") is read as the bare mention,
+        flagged for review; not when the negated verb describes the people excluded ("Patients who have not
+        had a spirometry test"): that double negative excludes those without it."""
+        if cue is not None and _PEOPLE_WHO.search(self.norm.text, max(0, cue[0] - 40), cue[0]):
+            return False
         return section == "exclusion" and not scope.in_exception
 
     def combine(self, indices: list[int], section: Section, scope: _Scope) -> Node:
@@ -655,9 +696,10 @@ class _Builder:
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
-            if link == "and" and _distinct_cancers(self.found[previous], self.found[current]):
-                # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma": no one is
-                # recruited for having two kinds of cancer, so the kinds are alternatives.
+            if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
+                # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
+                # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
+                # two kinds of cancer, so the kinds are alternatives.
                 link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
@@ -690,7 +732,7 @@ class _Builder:
         if scope.in_exception and assertion not in ("negated", "exception"):
             assertion, cue = "exception", None
         review = None
-        if assertion == "negated" and self._polarity_conflict(section, scope):
+        if assertion == "negated" and self._polarity_conflict(section, scope, cue):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = next(
@@ -772,9 +814,11 @@ class _Builder:
         For a procedure: its kind, site or extent ("excisional biopsy", "pelvic irradiation") or a
         contraindication to it. For a diagnosis: a qualifier just before it ("uncontrolled" in
         "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
-        cancer" asks about the chemotherapy); or, negated among inclusion criteria, a bare "tumour" or
-        "carcinoma" ("No evidence of residual tumor", "No inflammatory carcinoma"), which is about another
-        tumour or its extent, never the patient's recorded cancer as such."""
+        cancer" asks about the chemotherapy, "No prior therapy for cervical cancer" about a therapy named by a
+        generic word); or, negated or excepted among inclusion criteria, a bare "tumour" or "carcinoma" ("No
+        evidence of residual tumor", "No inflammatory carcinoma", "... of the exocrine pancreas excluding
+        periampullary cancer"), which is about another tumour or its extent, never the patient's recorded
+        cancer as such."""
         found = self.found[index]
         concept = found.concept
         if concept is None or found.kind not in ("condition", "procedure", "therapy"):
@@ -805,9 +849,14 @@ class _Builder:
             and _INDICATION.match(self.norm.text, previous.end, found.start)
         ):
             return self._unanswerable(previous.start, found.end)
-        if concept.code == "cancer" and section == "inclusion" and assertion == "negated":
+        if concept.code == "cancer" and section == "inclusion" and assertion in ("negated", "exception"):
             return self._unanswerable(found.start, found.end)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        generic = _GENERIC_TREATMENT_FOR.search(
+            self.norm.text, max(found.start - 60, line_start, previous.end if previous else 0), found.start
+        )
+        if generic is not None:
+            return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         if match is None:
@@ -954,6 +1003,19 @@ _LABEL_AFTER = re.compile(r"\s*:")
 _LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
 
 
+# A condition that names an organisation ("the COPD Clinical Research Network", "Children's Oncology Group",
+# "Cystic Fibrosis Foundation"): capitalised words after it ending in a word for a body of people, not a
+# class of the condition ("COPD Group B").
+_ORGANISATION_AFTER = re.compile(
+    r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Foundation|Society|Association|Consortium|Alliance"
+    r"|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
+)
+
+
+def _names_organisation(text: str, found: Found) -> bool:
+    return found.kind == "condition" and _ORGANISATION_AFTER.match(text, found.end) is not None
+
+
 def _topic_label(text: str, found: Found) -> bool:
     if found.kind not in ("therapy", "procedure") or not _LABEL_AFTER.match(text, found.end):
         return False
@@ -994,7 +1056,7 @@ def parse_eligibility(
         ],
         key=lambda f: (f.start, f.end),
     )
-    found = [f for f in found if not _topic_label(norm.text, f)]
+    found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [

@@ -45,3 +45,33 @@ def test_context_component_assigns_eligibility_assertions(
 def test_cue_positions_are_kept_for_exception_splitting(context: Language) -> None:
     doc = context(context.make_doc("Brain metastases unless treated"))
     assert [(s.text, s.label_) for s in doc.spans["context_cues"]] == [("unless", "exception")]
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        # NCT00001931: the record hard-wraps a "No patients with ..." item; the negation runs on to its end
+        (
+            "No patients with evidence of other serious medical illness, a history of alcohol or drug\n"
+            "abuse, those who have participated in an investigational trial within 28 days prior to\n"
+            "study, and pregnant or nursing women",
+            "pregnant",
+            "negated",
+        ),
+        # NCT00001383
+        (
+            "No patients with a history of coronary artery disease with angina pectoris or history of\n"
+            "congestive heart failure.",
+            "congestive heart failure",
+            "negated",
+        ),
+        # a line that starts afresh (capital letter) is not a wrap
+        ("No patients with diabetes\nPregnant women are eligible", "Pregnant", "present"),
+        # a negation that does not name the people excluded still ends at the line
+        ("No prior chemotherapy for metastatic disease or\nradiotherapy", "radiotherapy", "present"),
+    ],
+)
+def test_a_negation_naming_the_people_excluded_runs_over_hard_wraps(
+    context: Language, text: str, target: str, expected: str
+) -> None:
+    assert _assertion(context, text, target) == expected

@@ -146,6 +146,18 @@ def test_two_kinds_of_cancer_joined_by_and_are_alternatives() -> None:
     assert isinstance(criterion.tree, Or)
 
 
+def test_kinds_of_cancer_listed_with_commas_are_alternatives_beside_a_condition_that_is_not() -> None:
+    # NCT00004232: the cancers are one alternative; the aplastic anaemia after "and" stays apart
+    [criterion] = parse_eligibility(
+        "Eligible for leukemia, lymphoma, myeloma, and aplastic anemia treatment protocols"
+    ).criteria
+    assert isinstance(criterion.tree, And)
+    cancers, anaemia = criterion.tree.children
+    assert isinstance(cancers, Or)
+    assert [a.text for a in cancers.children if isinstance(a, Atom)] == ["leukemia", "lymphoma", "myeloma"]
+    assert isinstance(anaemia, Atom)
+
+
 def test_a_condition_and_its_comorbidity_joined_by_and_are_both_required() -> None:
     [criterion] = parse_eligibility("Patients with type 2 diabetes and hypertension").criteria
     assert isinstance(criterion.tree, And)

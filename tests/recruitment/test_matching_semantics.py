@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from nlp import iter_atoms, parse_eligibility
-from nlp.model import And, Atom, Concept, Criterion, Except, Not, TimeWindow, node_to_dict
+from nlp.model import And, Atom, Concept, Criterion, Except, Not, Or, TimeWindow, node_to_dict
 from nlp.parser import QUALIFIER_RULE
 from recruitment.matching import (
     ArmSpec,
@@ -763,3 +763,134 @@ class TestGroupsByPopulation:
             )
         )
         assert evaluate(parse_eligibility(self.TEXT).criteria, bea, today=TODAY).overall.value == "ineligible"
+
+
+class TestTreatmentOfTheDisease:
+    """Vera, 41, has stage IB cervical cancer and no treatment on file yet; Ines, 38, has breast cancer."""
+
+    VERA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cervical_cancer", "cervical cancer"),))
+    INES = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.VERA, self.INES)]
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- No prior therapy for cervical cancer\n",
+            "Inclusion Criteria:\n- No previous treatment of the cervical cancer\n",
+        ],
+    )
+    def test_no_prior_therapy_for_her_disease_asks_about_the_therapy_not_the_disease(self, text):
+        assert self.outcomes(text) == ["unknown", "satisfied"]
+
+    def test_the_treatment_words_are_the_qualifier(self):
+        atoms = [
+            a.text
+            for a in iter_atoms(parse_eligibility("No prior therapy for cervical cancer").criteria[0].tree)
+            if a.rule_id == QUALIFIER_RULE
+        ]
+        assert atoms == ["therapy for cervical cancer"]
+
+    def test_her_disease_alone_still_fails_a_plain_no(self):
+        assert self.outcomes("Inclusion Criteria:\n- No cervical cancer\n") == ["violated", "satisfied"]
+
+
+class TestAnotherCancerExceptedFromTheIndication:
+    """Paul, 61, has pancreatic cancer: "adenocarcinoma of the exocrine pancreas excluding periampullary
+    cancer" excepts a cancer the vocabulary cannot name, not any cancer (which would except his own)."""
+
+    PAUL = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "pancreatic_cancer", "pancreatic cancer"),))
+
+    def test_a_bare_cancer_excepted_in_an_inclusion_is_a_question_not_his_own_cancer(self):
+        text = (
+            "Inclusion Criteria:\n- Histologically or cytologically proven adenocarcinoma of the exocrine "
+            "pancreas\n     excluding periampullary cancer\n"
+        )
+        verdict = evaluate(parse_eligibility(text).criteria, self.PAUL, today=TODAY)
+        assert verdict.criteria[0].outcome == "unknown"
+
+    def test_a_named_cancer_excepted_still_excludes_it(self):
+        text = "Inclusion Criteria:\n- Any solid tumour except pancreatic cancer\n"
+        verdict = evaluate(parse_eligibility(text).criteria, self.PAUL, today=TODAY)
+        assert verdict.criteria[0].outcome == "violated"
+
+
+class TestCopdCriteriaThatAreNotAboutCopd:
+    """Walter, 66, has COPD and had spirometry last year; Greta, 70, has COPD and no spirometry on file."""
+
+    WALTER = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "copd", "chronic obstructive pulmonary disease"),),
+        procedures=(ProcedureFact("procedure:1", "spirometry", "spirometry", datetime.date(2026, 3, 2)),),
+    )
+    GRETA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "copd", "chronic obstructive pulmonary disease"),)
+    )
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.WALTER, self.GRETA)]
+
+    def test_a_trial_network_named_after_copd_does_not_exclude_copd_patients(self):
+        text = (
+            "Exclusion Criteria:\n- Participation in another clinical trial in the COPD Clinical Research "
+            "Network\n"
+        )
+        assert self.outcomes(text) == ["unknown", "unknown"]
+
+    def test_patients_who_have_not_had_a_test_excludes_only_those_without_it(self):
+        text = "Exclusion Criteria:\n- Patients who have not had a spirometry test\n"
+        assert self.outcomes(text) == ["satisfied", "unknown"]
+
+    def test_a_plain_no_in_the_exclusions_still_names_what_excludes(self):
+        [atom] = parse_eligibility("Exclusion Criteria:\n- No prior spirometry\n").atoms()
+        assert atom.review == "polarity conflict: negated mention inside an exclusion criterion"
+        assert self.outcomes("Exclusion Criteria:\n- No prior spirometry\n")[0] == "violated"
+
+    def test_a_class_of_copd_is_still_copd(self):
+        [atom] = parse_eligibility("Exclusion Criteria:\n- COPD Group B\n").atoms()
+        assert atom.concept is not None
+        assert atom.concept.code == "copd"
+
+
+class TestARequirementForWhomATrailingIfNames:
+    """Rosa, 64, has myeloma with renal impairment and no creatinine clearance on file; Ken, 58, has myeloma,
+    normal kidneys (renal impairment ruled out) and a creatinine clearance of 40 mL/min."""
+
+    ROSA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "renal_impairment", "renal impairment"),))
+    KEN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "renal_impairment", "renal impairment", present=False),),
+        labs=(
+            LabFact("lab:1", "creatinine clearance", "2164-2", 40.0, "mL/min", datetime.date(2026, 11, 1)),
+        ),
+    )
+
+    def outcomes(self, text: str) -> list[str]:
+        criteria = parse_eligibility(text).criteria
+        return [evaluate(criteria, p, today=TODAY).criteria[0].outcome for p in (self.ROSA, self.KEN)]
+
+    def test_the_limit_binds_only_patients_without_renal_impairment(self):
+        text = "Inclusion Criteria:\n- Creatinine clearance greater than 50 mL/min if no renal impairment\n"
+        assert self.outcomes(text) == ["satisfied", "violated"]
+
+    def test_in_the_exclusions_it_excludes_only_those_the_if_names(self):
+        [criterion] = parse_eligibility(
+            "Exclusion Criteria:\n- Asthma if treated with systemic corticosteroids\n"
+        ).criteria
+        assert isinstance(criterion.tree, And)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            # the opinion of the investigator names no one
+            "Inclusion Criteria:\n- Absolute neutrophil count at least 1,500/mm^3 (may be less, if in the "
+            "opinion of the investigator, this is an ethnic variation)\n",
+            # a merged paragraph: the "if" does not reach back past its sentence
+            "Inclusion Criteria:\n- Creatinine clearance greater than 50 mL/min. Eligible if no renal "
+            "impairment\n",
+        ],
+    )
+    def test_an_if_that_names_no_one_or_reaches_past_its_sentence_binds_everyone(self, text):
+        [criterion] = parse_eligibility(text).criteria
+        assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
