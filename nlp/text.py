@@ -47,7 +47,7 @@ _REPLACEMENTS = {
     "\r": " ",
     "\u00ef": "i",  # "naïve"
 }
-# Besides ASCII letters, re.IGNORECASE matches these four to them ("\u017f" to "s", the Kelvin sign to "k"), and
+# re.IGNORECASE also matches these four to ASCII letters ("\u017f" to "s", the Kelvin sign to "k"), and
 # str.lower() does not map them alike: a text holding one cannot be ruled out by a lower-case substring test.
 FOLDED_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 
