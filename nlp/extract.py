@@ -14,6 +14,7 @@ from typing import Any
 
 from nlp.model import AtomKind, Concept, TimeWindow
 from nlp.terminology import genes, labs, load_json
+from nlp.text import may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 COMPARATOR = (
@@ -78,6 +79,14 @@ class Found:
             x is not None
             for x in (self.comparator, self.value, self.unit, self.uln_multiple, self.alteration, self.assay)
         )
+
+
+def _finditer(
+    pattern: re.Pattern[str], text: str, lowered: str, needles: tuple[str, ...]
+) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, skipped when `text` holds none of the lower-case `needles`, one of which
+    every match of the case-insensitive `pattern` contains (`lowered` is `text.lower()`): most hold none."""
+    return pattern.finditer(text) if may_contain(text, lowered, needles) else iter(())
 
 
 def number(text: str) -> float:
@@ -261,11 +270,27 @@ _STANDALONE = re.compile(
     r"|triple[- ]negative)(?![\w])",
     re.I,
 )
+_STANDALONE_NEEDS = (
+    "msi",
+    "microsatellite",
+    "dmmr",
+    "pmmr",
+    "mismatch",
+    "mss",
+    "hormone receptor",
+    "hr ",
+    "hr-",
+    "hr+",
+    "hrpositive",
+    "hrnegative",
+    "triple",
+)
 _TMB = re.compile(
     rf"(?:TMB|tumou?r mutational burden)(?:-H|[- ]high)?\s*(?:\(TMB\)\s*)?(?:of\s*)?(?P<cmp>{COMPARATOR})?\s*"
     rf"(?P<num>\d+(?:\.\d+)?)?\s*(?P<unit>mut(?:ations)?\s*/\s*Mb|muts?/Mb)?",
     re.I,
 )
+_TMB_NEEDS = ("tmb", "mutational burden")
 
 
 def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, int]:
@@ -378,7 +403,8 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
 
 
 def _status_biomarkers(text: str) -> Iterator[Found]:
-    for m in _STANDALONE.finditer(text):
+    lowered = text.lower()
+    for m in _finditer(_STANDALONE, text, lowered, _STANDALONE_NEEDS):
         term = m.group("term").lower()
         code, label, alteration = _standalone(term)
         yield Found(
@@ -390,7 +416,7 @@ def _status_biomarkers(text: str) -> Iterator[Found]:
             Concept("biomarker", code, label),
             alteration=alteration,
         )
-    for m in _TMB.finditer(text):
+    for m in _finditer(_TMB, text, lowered, _TMB_NEEDS):
         found = Found(
             "biomarker",
             m.start(),
@@ -759,8 +785,12 @@ def _sex_code(word: str) -> str:
 def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
     # "Men and women aged 18 or over" restricts no one, and "Women must not be pregnant" speaks of women
     # without requiring the patient to be one: the pregnancy atom carries that meaning.
-    both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)]
-    mentions = [(m, text.rfind("\n", 0, m.start()), _sex_code(m.group("sex"))) for m in _SEX.finditer(text)]
+    lowered = text.lower()
+    mentions = [
+        (m, text.rfind("\n", 0, m.start()), _sex_code(m.group("sex")))
+        for m in _finditer(_SEX, text, lowered, ("men", "male"))
+    ]
+    both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)] if mentions else []
     lines_by_sex: dict[int, set[str]] = {}
     for _, line_start, code in mentions:
         lines_by_sex.setdefault(line_start, set()).add(code)
@@ -786,7 +816,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
         )
     wocbp_lines: set[int] = set()
     previous_end = -1
-    for m in _WOCBP.finditer(text):
+    for m in _finditer(_WOCBP, text, lowered, ("potential", "wocbp", "focbp")):
         if text[previous_end : m.start()].strip() == "(":
             continue  # "Women of childbearing potential (WOCBP)" is one mention
         previous_end = m.end()
@@ -816,7 +846,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
                 "requirement_joins": joins,
             },
         )
-    for m in _PREGNANCY_TEST.finditer(text):
+    for m in _finditer(_PREGNANCY_TEST, text, lowered, ("pregnancy",)):
         # Under "Women of childbearing potential must:" the test is the requirement; on a line that names
         # WOCBP the WOCBP atom carries it already.
         if text.rfind("\n", 0, m.start()) in wocbp_lines:
@@ -829,7 +859,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
             0.85,
             Concept("pregnancy", "negative_pregnancy_test", "negative pregnancy test"),
         )
-    for m in _PREGNANT.finditer(text):
+    for m in _finditer(_PREGNANT, text, lowered, ("pregnan", "breast", "lactat", "nursing")):
         word = m.group(0).lower()
         code = "pregnant" if word.startswith("pregnan") else "breastfeeding"
         if code == "pregnant" and re.match(r"\s*test", text[m.end() : m.end() + 6]):
