@@ -310,7 +310,10 @@ def _priority(found: Found) -> tuple[int, int, int]:
 
 def _resolve(candidates: list[Found]) -> list[Found]:
     kept: list[Found] = []
-    taken: list[tuple[int, int]] = []
+    # The spans taken so far, in text order: they never overlap, so their ends are in order too, and a span
+    # overlaps one of them exactly when it overlaps the last that starts before it ends.
+    starts: list[int] = []
+    ends: list[int] = []
     for found in sorted(candidates, key=_priority, reverse=True):
         if found.end <= found.start:
             continue
@@ -318,10 +321,12 @@ def _resolve(candidates: list[Found]) -> list[Found]:
         if found.rule_id.endswith("shared_head"):
             kept.append(found)
             continue
-        if any(found.start < end and start < found.end for start, end in taken):
+        before = bisect_left(starts, found.end)
+        if before and ends[before - 1] > found.start:
             continue
         kept.append(found)
-        taken.append((found.start, found.end))
+        starts.insert(before, found.start)
+        ends.insert(before, found.end)
     return sorted(kept, key=lambda f: (f.start, f.end))
 
 
