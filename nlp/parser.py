@@ -676,15 +676,17 @@ class _Builder:
         if assertion == "negated" and self._polarity_conflict(section, scope):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
-        window = next(
-            (
-                replace(w, span=self.norm.to_original(start, end))
-                for start, end, w in self.windows
-                if found.kind in _WINDOWED_KINDS
-                and self._same_line(found.start, start)
-                and not (start < found.end and found.start < end)
-            ),
-            scope.window if found.kind in _WINDOWED_KINDS else None,
+        window = (
+            next(
+                (
+                    replace(w, span=self.norm.to_original(start, end))
+                    for start, end, w in self.windows
+                    if self._same_line(found.start, start) and not (start < found.end and found.start < end)
+                ),
+                scope.window,
+            )
+            if found.kind in _WINDOWED_KINDS
+            else None
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
         current = self._current(index)
