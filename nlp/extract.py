@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from nlp.model import AtomKind, Concept, TimeWindow
@@ -82,11 +82,28 @@ class Found:
 
 
 def _finditer(
-    pattern: re.Pattern[str], text: str, lowered: str, needles: tuple[str, ...]
+    pattern: re.Pattern[str], text: str, lowered: str, needles: tuple[str, ...] = ()
 ) -> Iterator[re.Match[str]]:
-    """`pattern.finditer(text)`, skipped when `text` holds none of the lower-case `needles`, one of which
-    every match of the case-insensitive `pattern` contains (`lowered` is `text.lower()`): most hold none."""
-    return pattern.finditer(text) if may_contain(text, lowered, needles) else iter(())
+    """`pattern.finditer(text)` for a case-insensitive pattern (`lowered` is `text.lower()`), its matches'
+    spans and their lower-cased text alike, skipped when `text` holds none of the lower-case `needles` one of
+    which every match contains (most texts hold none; no needles: never skipped)."""
+    if needles and not may_contain(text, lowered, needles):
+        return iter(())
+    ascii_pattern = _ascii_variant(pattern)
+    if ascii_pattern is not None and text.isascii():
+        return ascii_pattern.finditer(lowered)
+    return pattern.finditer(text)
+
+
+@cache
+def _ascii_variant(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """`pattern` without re.IGNORECASE, for lower-cased ASCII text, when its source is ASCII without
+    capitals: on such text both find the same spans, this one about three times faster. (Beyond ASCII,
+    IGNORECASE also folds a few letters that str.lower() leaves alone; a capital may be an escape.)"""
+    source = pattern.pattern
+    if not pattern.flags & re.IGNORECASE or not source.isascii() or source != source.lower():
+        return None
+    return re.compile(source, pattern.flags & ~re.IGNORECASE)
 
 
 def number(text: str) -> float:
@@ -607,7 +624,7 @@ _AGE_HINT = re.compile(r"\b(?:aged?|ages|old|older|younger|between)\b|years? of 
 
 def _hinted_lines(text: str, hint: re.Pattern[str]) -> Iterator[tuple[int, int]]:
     """(start, end) of the lines containing `hint`; expensive rules run only there."""
-    for match in hint.finditer(text):
+    for match in _finditer(hint, text, text.lower()):
         start = text.rfind("\n", 0, match.start()) + 1
         end = text.find("\n", match.end())
         yield start, len(text) if end < 0 else end
@@ -800,7 +817,7 @@ def find_demographic_and_pregnancy(text: str) -> Iterator[Found]:
         (m, text.rfind("\n", 0, m.start()), _sex_code(m.group("sex")))
         for m in _finditer(_SEX, text, lowered, ("men", "male"))
     ]
-    both = [(m.start(), m.end()) for m in _BOTH_SEXES.finditer(text)] if mentions else []
+    both = [(m.start(), m.end()) for m in _finditer(_BOTH_SEXES, text, lowered)] if mentions else []
     lines_by_sex: dict[int, set[str]] = {}
     for _, line_start, code in mentions:
         lines_by_sex.setdefault(line_start, set()).add(code)
@@ -1036,7 +1053,7 @@ _ANCHOR_BEFORE = re.compile(
 
 
 def find_not_checkable(text: str) -> Iterator[Found]:
-    for m in _NOT_CHECKABLE.finditer(text):
+    for m in _finditer(_NOT_CHECKABLE, text, text.lower()):
         if _ANCHOR_BEFORE.search(text, max(0, m.start() - 40), m.start()):
             continue
         phrase = m.group(0).lower()
