@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import replace
 
 from nlp import linear_tagger
 from nlp.model import Atom, AtomKind, Criterion
@@ -65,7 +64,15 @@ def add_mentions(text: str, criteria: list[Criterion]) -> list[Criterion]:
             )
             for s in inside
         ]
+        # Built directly: dataclasses.replace reads every field's definition on each call.
         result.append(
-            replace(criterion, mentions=(*criterion.mentions, *mentions)) if mentions else criterion
+            Criterion(
+                criterion.section,
+                criterion.text,
+                criterion.span,
+                criterion.tree,
+                criterion.cohort,
+                (*criterion.mentions, *mentions),
+            )
         )
     return result

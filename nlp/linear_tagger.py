@@ -287,7 +287,7 @@ class LinearTagger:
         token_spans = [m.span() for m in found]
         row_of = self._row_of
         # Rows are numbered from 1, so a missing word (None) falls through to `_row`.
-        rows = [row_of.get(word) or self._row(word) for word in [m.group() for m in found]]
+        rows = [row_of.get(word) or self._row(word) for word in TOKEN.findall(text)]
         starts = np.fromiter((m.start() for m in found), dtype=np.intp, count=len(found))
         newlines = np.fromiter((m.start() for m in _NEWLINE.finditer(text)), dtype=np.intp)
         line_of = np.searchsorted(newlines, starts)

@@ -336,7 +336,10 @@ def _priority(found: Found) -> tuple[int, int, int]:
 
 def _resolve(candidates: list[Found]) -> list[Found]:
     kept: list[Found] = []
-    taken: list[tuple[int, int]] = []
+    # The spans taken so far, in text order: they never overlap, so their ends are in order too, and a span
+    # overlaps one of them exactly when it overlaps the last that starts before it ends.
+    starts: list[int] = []
+    ends: list[int] = []
     for found in sorted(candidates, key=_priority, reverse=True):
         if found.end <= found.start:
             continue
@@ -344,10 +347,12 @@ def _resolve(candidates: list[Found]) -> list[Found]:
         if found.rule_id.endswith("shared_head"):
             kept.append(found)
             continue
-        if any(found.start < end and start < found.end for start, end in taken):
+        before = bisect_left(starts, found.end)
+        if before and ends[before - 1] > found.start:
             continue
         kept.append(found)
-        taken.append((found.start, found.end))
+        starts.insert(before, found.start)
+        ends.insert(before, found.end)
     return sorted(kept, key=lambda f: (f.start, f.end))
 
 
@@ -735,15 +740,17 @@ class _Builder:
         if assertion == "negated" and self._polarity_conflict(section, scope, cue):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
-        window = next(
-            (
-                replace(w, span=self.norm.to_original(start, end))
-                for start, end, w in self.windows
-                if found.kind in _WINDOWED_KINDS
-                and self._same_line(found.start, start)
-                and not (start < found.end and found.start < end)
-            ),
-            scope.window if found.kind in _WINDOWED_KINDS else None,
+        window = (
+            next(
+                (
+                    replace(w, span=self.norm.to_original(start, end))
+                    for start, end, w in self.windows
+                    if self._same_line(found.start, start) and not (start < found.end and found.start < end)
+                ),
+                scope.window,
+            )
+            if found.kind in _WINDOWED_KINDS
+            else None
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
         current = self._current(index)

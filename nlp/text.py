@@ -47,6 +47,17 @@ _REPLACEMENTS = {
     "\r": " ",
     "\u00ef": "i",  # "naïve"
 }
+# re.IGNORECASE also matches these four to ASCII letters ("\u017f" to "s", the Kelvin sign to "k"), and
+# str.lower() does not map them alike: a text holding one cannot be ruled out by a lower-case substring test.
+FOLDED_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def may_contain(text: str, lowered: str, needles: tuple[str, ...]) -> bool:
+    """False only when no case-insensitive (re.IGNORECASE) pattern that needs one of the lower-case `needles`
+    can match `text`; `lowered` is `text.lower()`. A cheap test to skip slow regex scans."""
+    return any(needle in lowered for needle in needles) or any(c in text for c in FOLDED_TO_ASCII)
+
+
 _NEEDS_MAP = re.compile("[" + "".join(re.escape(c) for c in _REPLACEMENTS) + "]|\\\\")
 # ClinicalTrials.gov API v2 text is Markdown: "\\>=" means ">=".
 _MARKDOWN_ESCAPED = frozenset("<>*_[]()#+-.=~|!")

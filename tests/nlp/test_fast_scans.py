@@ -1,0 +1,104 @@
+"""The parser's shortcuts around slow case-insensitive regex scans find exactly what the scans find.
+
+Python's re.IGNORECASE also matches dotted and dotless i, long s and the Kelvin sign to ASCII letters, which
+a lower-case substring test or a scan of `text.lower()` would miss; these texts mix them in.
+"""
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp import extract
+from nlp.assertion import EligibilityContext
+from nlp.parser import pipeline
+
+PIECES = st.sampled_from(
+    [
+        "No history of ",
+        "not ",
+        "NOR ",
+        "without",
+        "unless",
+        "naive",
+        "iS",
+        "\u0131f ",
+        "\u0130f ",
+        "\u017fuspected ",
+        "\u212anown ",
+        "MSI-H",
+        "m\u017fi-high",
+        "HR+ ",
+        "hormone receptor negative",
+        "TMB-high 10 mut/Mb",
+        "Men and women",
+        "FEMALES ",
+        "women of child-bearing potential",
+        "WOCBP",
+        "Pregnant or lactating",
+        "brea\u017ft-feeding",
+        "informed consent",
+        "Willing to comply",
+        "aged 18 years",
+        "OLDER",
+        "2 prior lines",
+        "within 4 weeks of first dose",
+        "Serum creatinine",
+        "total bilirubin",
+        "-",
+        " ",
+        "\n",
+        "é",
+    ]
+)
+TEXTS = st.lists(PIECES, max_size=12).map("".join)
+SCANNED = (
+    (extract._STANDALONE, extract._STANDALONE_NEEDS),
+    (extract._TMB, extract._TMB_NEEDS),
+    (extract._SEX, ("men", "male")),
+    (extract._WOCBP, ("potential", "wocbp", "focbp")),
+    (extract._PREGNANCY_TEST, ("pregnancy",)),
+    (extract._PREGNANT, ("pregnan", "breast", "lactat", "nursing")),
+    (extract._BOTH_SEXES, ()),
+    (extract._NOT_CHECKABLE, ()),
+    (extract._AGE_HINT, ()),
+    (extract._LINES_HINT, ()),
+    (extract._WINDOW, ()),
+)
+
+
+def _found(matches: object) -> list[tuple[tuple[int, int], list[str | None]]]:
+    return [(m.span(), [g.lower() if g else g for g in m.groups()]) for m in matches]  # type: ignore[attr-defined]
+
+
+@given(TEXTS)
+def test_skipped_or_lower_cased_scans_find_what_the_pattern_finds(text: str) -> None:
+    lowered = text.lower()
+    for pattern, needles in SCANNED:
+        assert _found(extract._finditer(pattern, text, lowered, needles)) == _found(pattern.finditer(text))
+
+
+@given(TEXTS)
+def test_lab_names_found_alike_in_any_case(text: str) -> None:
+    _, folded, folded_ascii, _ = extract._lab_patterns()
+    assert folded_ascii is not None
+    if text.isascii():
+        assert _found(folded_ascii.finditer(text.lower())) == _found(folded.finditer(text))
+
+
+@settings(deadline=None)  # the first example builds the pipeline
+@given(TEXTS)
+def test_cue_first_words_found_as_the_alternation_finds_them(text: str) -> None:
+    context = pipeline().get_pipe("eligibility_context")
+    assert isinstance(context, EligibilityContext)
+    expected = [m.span() for m in context.first_words.finditer(text)]
+    assert [m.span() for m in context._first_words(text)] == expected
+
+
+def test_patterns_that_could_differ_keep_ignorecase() -> None:
+    assert extract._ascii_variant(re.compile("no", re.I)) is not None
+    assert extract._ascii_variant(re.compile("Men", re.I)) is None  # a capital letter
+    assert extract._ascii_variant(re.compile("[A-Z]x", re.I)) is None
+    assert extract._ascii_variant(re.compile("\\u212a", re.I)) is None  # the Kelvin sign, escaped
+    assert extract._ascii_variant(re.compile("(?-i:ab)c", re.I)) is None
+    assert extract._ascii_variant(re.compile("no")) is None  # already case-sensitive
