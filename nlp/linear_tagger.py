@@ -268,8 +268,6 @@ class LinearTagger:
     def _row(self, word: str) -> int:
         row = self._row_of.get(word)
         if row is None:
-            if len(self._row_of) + 1 >= _CACHE_LIMIT:
-                self._row_of.clear()
             row = len(self._row_of) + 1
             if row >= len(self._rows):
                 grown = np.zeros((2 * len(self._rows), *self._rows.shape[1:]), dtype=np.float32)
@@ -286,6 +284,10 @@ class LinearTagger:
             return []
         token_spans = [m.span() for m in found]
         row_of = self._row_of
+        # The cache is emptied only between texts: emptied in the middle of one, the rows this text has
+        # already read would be handed to other words. A single text longer than the limit may overrun it.
+        if len(row_of) + len(found) >= _CACHE_LIMIT:
+            row_of.clear()
         # Rows are numbered from 1, so a missing word (None) falls through to `_row`.
         rows = [row_of.get(word) or self._row(word) for word in TOKEN.findall(text)]
         starts = np.fromiter((m.start() for m in found), dtype=np.intp, count=len(found))

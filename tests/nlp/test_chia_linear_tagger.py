@@ -186,3 +186,19 @@ def test_the_chia_mapping_scores_tagger_mentions_with_their_own_types() -> None:
     assert len([e for e in values if e.start <= value < e.end]) == 1
     heads = {prediction.entities[h].type for h, _ in prediction.has_value}
     assert "Measurement" in heads
+
+
+def test_a_full_word_cache_never_changes_the_tags_of_the_text_being_tagged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = (
+        "Inclusion Criteria:\n* Platelet count >= 100,000/mm3\n* ECOG performance status 0-1\n"
+        "Exclusion Criteria:\n* No history of myocardial infarction within 6 months\n"
+        "* Known active hepatitis B or C infection\n* Pregnant or breastfeeding women\n"
+    )
+    expected = lt.LinearTagger.load().tag(text)
+    monkeypatch.setattr(lt, "_CACHE_LIMIT", 12)
+    tagger = lt.LinearTagger.load()
+    tagger.tag("Serum creatinine 1.5 mg/dL or less")  # leaves the small cache part full
+    assert tagger.tag(text) == expected
+    assert tagger.tag(text) == expected
