@@ -181,6 +181,14 @@ _TRAILING_IF = re.compile(
     r"|so|not\s+already|indicated|required|appropriate|in\s+the\s+(?:opinion|judge?ment))\b)",
     re.IGNORECASE,
 )
+# A clause that names whom it binds before "must": "...; patients with NHL and CLL must have failed prior
+# therapy with an alkylating agent", "Patients with a history of gallbladder disease must have had a
+# cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
+_BOUND_CLAUSE = re.compile(
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?)\s+with\s+)(?P<whom>[^;:]+?)\s+must"
+    r"(?!\s+not\b)(?=\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
 _PERMITTED = re.compile(
@@ -570,6 +578,9 @@ class _Builder:
             if scope.about_cns and _STABLE_CNS.search(text):
                 return self.stable_cns(text, span)
             return Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
+        bound = self._bound_clauses(item, indices, scope) if item.section == "inclusion" else None
+        if bound is not None:
+            return bound
         for_ages = [i for i in indices if self._for_age(i)]
         if for_ages and len(for_ages) < len(indices):
             # "Evaluation of siblings as donors required for patients 55 years of age and younger": the age
@@ -636,6 +647,52 @@ class _Builder:
         )
         return Except(main_node, clause)
 
+    def _bound_clauses(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
+        """Clauses "patients with X must Y" inside an inclusion item bind only the patients with X: each is
+        Or(Not(X), Y); the rest of the item is read as before. A population the vocabulary does not name is a
+        question for the site, and a requirement it cannot read is left for review, so neither rules anyone
+        out alone. None when the item has no such clause (or an exception cue, read by the usual rules)."""
+        if any(item.start <= c < item.end for c in self.exception_cues):
+            return None
+        text = self.norm.text
+        clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
+        position = text.rfind("\n", 0, item.start) + 1  # the item's bullet opens its line
+        while (match := _BOUND_CLAUSE.search(text, position, item.end)) is not None:
+            if match.group(0)[0] not in ";." and text[item.start : match.start("who")].strip(" \t*-"):
+                # A line start inside the item is a hard wrap, not the start of a clause.
+                position = match.end()
+                continue
+            end_match = _CLAUSE_END.search(text, match.end(), item.end)
+            end = end_match.start() if end_match else item.end
+            clauses.append((match.start("who"), match.end("whom"), end))
+            position = end
+        if not clauses:
+            return None
+        parts: list[Node] = []
+        outside = [i for i in indices if not any(s <= self.found[i].start < e for s, _, e in clauses)]
+        if outside:
+            parts.append(self.combine(outside, item.section, scope))
+        for start, must, end in clauses:
+            whom = [i for i in indices if start <= self.found[i].start and self.found[i].end <= must]
+            required = [i for i in indices if must <= self.found[i].start < end]
+            if any(not self.found[i].rule_id.startswith("lexicon.") for i in whom):
+                head = self.combine(whom, item.section, _Scope())
+            else:
+                # Lexicon phrases only ("symptomatic gallbladder disease") stay mentions beside the question.
+                head_text, head_span = self._original(start, must)
+                head = Atom("other", head_text, head_span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
+                if whom:
+                    head = And((self.combine(whom, item.section, _Scope()), head))
+            if required:
+                rest = self.combine(required, item.section, scope)
+            else:
+                rest_text, rest_span = self._original(must, end)
+                rest = Atom(
+                    "other", rest_text, rest_span, "fallback.unparsed", 0.1, checkable=False, mapped=False
+                )
+            parts.append(Or((Not(head), rest)))
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
     def _for_age(self, index: int) -> bool:
         """Whether an age names whom the criterion is for ("required for patients 55 years of age and
         younger", "in patients aged 70 or older")."""
@@ -694,6 +751,10 @@ class _Builder:
         run_says_or: list[bool] = [False]
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
+            if gap.lstrip().startswith(")") and self.norm.text[: self.found[previous].start].endswith("("):
+                # After an abbreviation in brackets ("non-Hodgkin lymphoma (NHL), chronic lymphocytic
+                # leukemia"), the list goes on as it would after the name itself.
+                gap = gap.lstrip()[1:]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
             if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):

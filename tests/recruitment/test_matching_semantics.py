@@ -894,3 +894,60 @@ class TestARequirementForWhomATrailingIfNames:
     def test_an_if_that_names_no_one_or_reaches_past_its_sentence_binds_everyone(self, text):
         [criterion] = parse_eligibility(text).criteria
         assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
+
+
+class TestAClausePatientsWithXMustY:
+    """Class 5 of docs/trec_error_classes.md. Otto, 64, has multiple myeloma and was given melphalan; Lena,
+    58, has chronic lymphocytic leukaemia and no treatment on file."""
+
+    OTTO = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),),
+        therapies=(TherapyFact("therapy:1", "melphalan", ("chemotherapy",), ended=True),),
+    )
+    LENA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),))
+    TEXT = (
+        "Inclusion Criteria:\n"
+        "- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia (CLL) and multiple\n"
+        "  myeloma who failed prior autologous transplantation; patients with NHL and CLL must have\n"
+        "  failed prior therapy with fludarabine\n"
+    )
+
+    def outcome(self, text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_the_requirement_binds_only_the_patients_the_clause_names(self):
+        assert self.outcome(self.TEXT, self.OTTO) == "satisfied"
+
+    def test_a_patient_of_the_named_population_still_needs_the_requirement(self):
+        assert self.outcome(self.TEXT, self.LENA) == "unknown"
+
+    def test_a_whole_item_patients_with_x_must_y_binds_only_them(self):
+        text = "Inclusion Criteria:\n- Patients with multiple myeloma must have received prior chemotherapy\n"
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert isinstance(criterion.tree.children[0], Not)
+        assert self.outcome(text, self.LENA) == "satisfied"
+
+    def test_a_population_the_vocabulary_lacks_is_a_question_never_a_violation(self):
+        text = (
+            "Inclusion Criteria:\n- Patients with a history of symptomatic gallbladder disease must have\n"
+            "  had a cholecystectomy.\n"
+        )
+        assert self.outcome(text, self.OTTO) == "unknown"
+
+    def test_must_not_and_the_exclusions_keep_their_reading(self):
+        for text in (
+            "Inclusion Criteria:\n- Patients with multiple myeloma must not have had prior chemotherapy\n",
+            "Exclusion Criteria:\n- Patients with multiple myeloma must have had prior chemotherapy\n",
+        ):
+            [criterion] = parse_eligibility(text).criteria
+            assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
+
+    def test_a_bracketed_abbreviation_does_not_break_a_list_of_kinds_of_cancer(self):
+        text = (
+            "Inclusion Criteria:\n- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia"
+            " (CLL) and multiple myeloma\n"
+        )
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert self.outcome(text, self.OTTO) == "satisfied"
