@@ -1085,6 +1085,51 @@ def _topic_label(text: str, found: Found) -> bool:
     return _LABEL_BEFORE.search(before) is not None or text[found.start].isupper()
 
 
+# An inclusion item that opens with its population's age: "Patients aged > 49 years and < 75 years with
+# NHL, ...", "Patients < 50 years of age with NHL, CLL or multiple myeloma at high risk ...".
+_AGE_POPULATION = re.compile(
+    r"(?:patients?|subjects?|participants?)\s+(?:aged?\s+)?(?:(?:[<>≤≥]=?|older\s+than|younger\s+than"
+    r"|over|under|between)\s*)?\d+[^\n]*?\bwith\b",
+    re.IGNORECASE,
+)
+
+
+def _with_alternative_populations(
+    norm: Normalised, roots: list[Item], criteria: list[Criterion]
+) -> list[Criterion]:
+    """Two or more inclusion items in a row, each opening with its own population's age ("Patients aged > 49
+    years ... with NHL, CLL and multiple myeloma ..." then "Patients < 50 years of age with NHL, CLL or
+    multiple myeloma at high risk ..."), describe alternative populations: a patient need fit only one of
+    them, so they become one criterion, an Or of theirs."""
+    merged: list[Criterion] = []
+    run: list[Criterion] = []
+
+    def close() -> None:
+        if len(run) < 2:
+            merged.extend(run)
+        else:
+            start, end = run[0].span[0], run[-1].span[1]
+            mentions = tuple(m for c in run for m in c.mentions)
+            text = norm.original[start:end]
+            merged.append(
+                Criterion("inclusion", text, (start, end), Or(tuple(c.tree for c in run)), None, mentions)
+            )
+        run.clear()
+
+    for item, criterion in zip(roots, criteria, strict=True):
+        if (
+            item.section == "inclusion"
+            and item.cohort is None
+            and _AGE_POPULATION.match(norm.text, item.start, item.end) is not None
+        ):
+            run.append(criterion)
+            continue
+        close()
+        merged.append(criterion)
+    close()
+    return merged
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -1127,7 +1172,9 @@ def parse_eligibility(
         )
     ]
     builder = _Builder(norm, found, assertions, context, cues)
-    criteria = _structured(minimum_age, maximum_age, sex) + [builder.criterion(item) for item in roots]
+    criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(
+        norm, roots, [builder.criterion(item) for item in roots]
+    )
     # Chia tagger hook (nlp.chia_mentions): its entities join the mentions where no atom reads the words.
     criteria = add_mentions(text, criteria)
     versions = manifest()

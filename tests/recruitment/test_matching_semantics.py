@@ -951,3 +951,39 @@ class TestAClausePatientsWithXMustY:
         [criterion] = parse_eligibility(text).criteria
         assert isinstance(criterion.tree, Or)
         assert self.outcome(text, self.OTTO) == "satisfied"
+
+
+class TestItemsOpeningWithTheirPopulationsAgeAreAlternatives:
+    """Class 5 of docs/trec_error_classes.md. Otto, 64, and Ida, 45, each have multiple myeloma."""
+
+    TEXT = (
+        "Inclusion Criteria:\n"
+        "- Patients aged > 49 years and < 75 years with multiple myeloma who failed prior transplantation\n"
+        "- Patients < 50 years of age with NHL, CLL or multiple myeloma at high risk of toxicity\n"
+        "- Karnofsky score at least 50\n"
+    )
+
+    @staticmethod
+    def patient(age: int) -> PatientFacts:
+        return PatientFacts(
+            birth_date=datetime.date(TODAY.year - age, 1, 1),
+            diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),),
+        )
+
+    def test_they_become_one_criterion_any_of_them_admits(self):
+        criteria = parse_eligibility(self.TEXT).criteria
+        assert len(criteria) == 2
+        assert isinstance(criteria[0].tree, Or)
+        assert criteria[0].text.startswith("Patients aged > 49")
+        assert criteria[0].text.endswith("toxicity")
+        assert criteria[1].text.startswith("Karnofsky")
+
+    @pytest.mark.parametrize("age", [64, 45])
+    def test_a_patient_of_either_age_band_fits(self, age):
+        verdict = evaluate(parse_eligibility(self.TEXT).criteria, self.patient(age), today=TODAY)
+        assert verdict.criteria[0].outcome == "satisfied"
+
+    def test_a_single_item_naming_its_populations_age_still_requires_it(self):
+        text = "Inclusion Criteria:\n- Patients < 50 years of age with multiple myeloma\n- Karnofsky 50-100\n"
+        verdict = evaluate(parse_eligibility(text).criteria, self.patient(64), today=TODAY)
+        assert verdict.criteria[0].outcome == "violated"
