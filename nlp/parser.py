@@ -189,6 +189,13 @@ _BOUND_CLAUSE = re.compile(
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
+# A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
+# takes CLL and Waldenstrom's macroglobulinemia binds the patients with lymphoma, as the header "Waldenstrom's
+# macroglobulinemia must have at least one of the following:" binds its sub-items (`_conditional`).
+_DISEASE_MUST = re.compile(
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>)(?P<whom>[A-Za-z][^;:.()\n]{0,60}?)\s+must(?!\s+not\b)(?=\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
 _PERMITTED = re.compile(
@@ -657,9 +664,18 @@ class _Builder:
         text = self.norm.text
         clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
         position = text.rfind("\n", 0, item.start) + 1  # the item's bullet opens its line
-        while (match := _BOUND_CLAUSE.search(text, position, item.end)) is not None:
-            if match.group(0)[0] not in ";." and text[item.start : match.start("who")].strip(" \t*-"):
-                # A line start inside the item is a hard wrap, not the start of a clause.
+        while True:
+            found = [
+                m for m in (r.search(text, position, item.end) for r in (_BOUND_CLAUSE, _DISEASE_MUST)) if m
+            ]
+            if not found:
+                break
+            match = min(found, key=lambda m: (m.start(), m.re is _DISEASE_MUST))
+            if (match.group(0)[0] not in ";." and text[item.start : match.start("who")].strip(" \t*-")) or (
+                match.re is _DISEASE_MUST and not self._names_diseases(match.start("whom"), match.end("whom"))
+            ):
+                # A line start inside the item is a hard wrap, not the start of a clause; a subject that is
+                # not a disease ("Patients must have", "Measurable disease must be present") binds everyone.
                 position = match.end()
                 continue
             end_match = _CLAUSE_END.search(text, match.end(), item.end)
@@ -692,6 +708,26 @@ class _Builder:
                 )
             parts.append(Or((Not(head), rest)))
         return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def _names_diseases(self, start: int, end: int) -> bool:
+        """Whether the words are a specific disease's name alone, perhaps qualified ("Lymphoma", "Chronic
+        lymphocytic leukemia", "Indolent lymphoma"): not a generic "tumor" or "malignancy", not a treatment
+        or a specimen of it ("Primary therapy for multiple myeloma", "Histologic sections of the tumor")."""
+        inside = self._indices(start, end)
+        diseases = [
+            i
+            for i in inside
+            if (concept := self.found[i].concept) is not None
+            and concept.system == "diagnosis"
+            and concept.code not in _SECOND_CANCER_CODES
+        ]
+        if not diseases or any(i not in diseases and self.found[i].rule_id != QUALIFIER_RULE for i in inside):
+            return False
+        first = min(self.found[i].start for i in inside)
+        return (
+            not self.norm.text[start:first].strip()
+            and not self.norm.text[max(self.found[i].end for i in diseases) : end].strip()
+        )
 
     def _for_age(self, index: int) -> bool:
         """Whether an age names whom the criterion is for ("required for patients 55 years of age and

@@ -943,6 +943,24 @@ class TestAClausePatientsWithXMustY:
             [criterion] = parse_eligibility(text).criteria
             assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
 
+    def test_a_disease_as_the_subject_binds_only_patients_with_it(self):
+        text = "Inclusion Criteria:\n- Lymphoma must be stage III, IV, or recurrent\n"
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert self.outcome(text, self.LENA) == "satisfied"
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Tumor must be at least 5 mm",
+            "Primary therapy for multiple myeloma must start within three days",
+            "Patients must have multiple myeloma",
+        ],
+    )
+    def test_a_generic_tumour_a_treatment_or_the_patients_as_subject_bind_everyone(self, line):
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {line}\n").criteria
+        assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
+
     def test_a_bracketed_abbreviation_does_not_break_a_list_of_kinds_of_cancer(self):
         text = (
             "Inclusion Criteria:\n- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia"
