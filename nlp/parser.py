@@ -798,6 +798,16 @@ class _Builder:
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
                 # two kinds of cancer, so the kinds are alternatives.
                 link = "or"
+            elif (
+                link == "apart"
+                and _distinct_cancers(self.found[previous], self.found[current], nested=True)
+                and not re.search(r"[;.:]", gap)
+                and re.search(r"\bor\b", gap, re.IGNORECASE)
+            ):
+                # "diagnosis of indolent lymphoma as defined by International Working Formulation categories
+                # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
+                # same sentence is another alternative, however many words describe the first.
+                link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
                 run_says_or[-1] = run_says_or[-1] or link == "or"
@@ -1056,9 +1066,10 @@ def _link(gap: str) -> str:
 _CANCER_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 
 
-def _distinct_cancers(first: Found, second: Found) -> bool:
+def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> bool:
     """Two named kinds of cancer, neither a kind of the other ("lymphoma" and "myeloma", not "cancer" and
-    "breast cancer")."""
+    "breast cancer"). With `nested`, one may be a kind of the other ("lymphoma" or "Waldenstrom's
+    macroglobulinemia"): as alternatives, that is harmless."""
     codes = []
     for found in (first, second):
         concept = found.concept
@@ -1067,6 +1078,8 @@ def _distinct_cancers(first: Found, second: Found) -> bool:
         if concept.code in _CANCER_ROOTS or not any(is_a(concept.code, root) for root in _CANCER_ROOTS):
             return False
         codes.append(concept.code)
+    if nested:
+        return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
 
 

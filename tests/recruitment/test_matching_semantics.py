@@ -961,6 +961,16 @@ class TestAClausePatientsWithXMustY:
         [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {line}\n").criteria
         assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
 
+    def test_a_kind_of_cancer_after_or_in_the_same_sentence_is_an_alternative(self):
+        text = (
+            "Inclusion Criteria:\n- Diagnosis of indolent lymphoma as defined by International Working\n"
+            "  Formulation categories A-C or diagnosis of Waldenstrom's macroglobulinemia, or chronic\n"
+            "  lymphocytic leukemia\n"
+        )
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert self.outcome(text, self.LENA) == "satisfied"
+
     def test_a_bracketed_abbreviation_does_not_break_a_list_of_kinds_of_cancer(self):
         text = (
             "Inclusion Criteria:\n- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia"
