@@ -216,6 +216,11 @@ _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
+# A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to").
+_EXAMPLES_CUE = re.compile(
+    r"\b(?:including|includes|such\s+as|e\.g\.|for\s+example)[\s,:]*(?:but\s+not\s+limited\s+to[\s,:]*)?$",
+    re.IGNORECASE,
+)
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
@@ -785,6 +790,9 @@ class _Builder:
         runs: list[list[Node]] = [[self.atom_node(indices[0], section, scope)]]
         run_is_or: list[bool] = [False]
         run_says_or: list[bool] = [False]
+        run_of_examples: list[bool] = [False]  # a general term, then "including"/"e.g." and its instances
+        start = self.found[indices[0]].start
+        examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             if gap.lstrip().startswith(")") and self.norm.text[: self.found[previous].start].endswith("("):
@@ -793,6 +801,22 @@ class _Builder:
                 gap = gap.lstrip()[1:]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
+            cue = _EXAMPLES_CUE.search(gap)
+            if cue is not None:
+                # "Systemic therapy (including chemotherapy, interferons, and immune modulators)", "any prior
+                # treatment ..., including radiotherapy, octreotide, ..., or prior surgery": what follows are
+                # examples, any one of them enough, and right after the general term they are instances of it.
+                examples = True
+                link = "or" if not gap[: cue.start()].strip(" ,(\n") else "apart"
+                if link == "or":
+                    run_of_examples[-1] = True
+            elif examples and not re.search(r"[;.:]", gap):
+                if link in ("and", "list") or (
+                    link == "apart" and len(gap.split()) <= 6 and re.search(r",|\bor\b", gap, re.I)
+                ):
+                    link = "or"
+            else:
+                examples = False
             if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
@@ -816,10 +840,17 @@ class _Builder:
                 runs.append([node])
                 run_is_or.append(False)
                 run_says_or.append(False)
+                run_of_examples.append(False)
         groups: list[Node] = []
-        for run, is_or, says_or in zip(runs, run_is_or, run_says_or, strict=True):
+        for run, is_or, says_or, of_examples in zip(
+            runs, run_is_or, run_says_or, run_of_examples, strict=True
+        ):
             if len(run) == 1:
                 groups.append(run[0])
+            elif of_examples and isinstance(run[0], Not):
+                # "No severe lung disease (e.g., chronic obstructive pulmonary disease)", "No history of
+                # autoimmune disease such as rheumatoid arthritis, ...": the examples share the negation.
+                groups.append(Not(Or(tuple(node.child if isinstance(node, Not) else node for node in run))))
             elif says_or and all(isinstance(node, Not) for node in run):
                 # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
                 groups.append(Not(Or(tuple(node.child for node in run if isinstance(node, Not)))))

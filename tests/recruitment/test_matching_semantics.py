@@ -1015,3 +1015,46 @@ class TestItemsOpeningWithTheirPopulationsAgeAreAlternatives:
         text = "Inclusion Criteria:\n- Patients < 50 years of age with multiple myeloma\n- Karnofsky 50-100\n"
         verdict = evaluate(parse_eligibility(text).criteria, self.patient(64), today=TODAY)
         assert verdict.criteria[0].outcome == "violated"
+
+
+class TestExamplesAfterIncluding:
+    """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
+    obstructive pulmonary disease."""
+
+    MIA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "acromegaly", "acromegaly"),),
+        therapies=(TherapyFact("therapy:1", "octreotide", ended=True),),
+    )
+    BEN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "copd", "chronic obstructive pulmonary disease"),),
+        procedures=(ProcedureFact("procedure:1", "radiotherapy", "radiotherapy", datetime.date(2025, 1, 1)),),
+    )
+
+    @staticmethod
+    def tree(text: str):
+        [criterion] = parse_eligibility(text).criteria
+        return criterion.tree
+
+    def test_an_including_list_is_any_one_of_its_examples(self):
+        tree = self.tree(
+            "Exclusion Criteria:\n- Patients who have received any prior treatment for their acromegaly,"
+            " including radiotherapy, octreotide, bromocriptine, lanreotide, or prior surgery.\n"
+        )
+        assert isinstance(tree, Or)
+        assert {_code(a) for a in tree.children} >= {"radiotherapy", "surgery"}
+
+    def test_examples_in_brackets_after_the_general_term_are_alternatives_to_it(self):
+        tree = self.tree("Inclusion Criteria:\n- Systemic therapy (e.g., chemotherapy, immunotherapy)\n")
+        assert isinstance(tree, Or)
+
+    def test_examples_of_a_negated_term_share_its_negation(self):
+        text = "Inclusion Criteria:\n- No severe lung disease (e.g., chronic obstructive pulmonary disease)\n"
+        tree = self.tree(text)
+        assert isinstance(tree, Not)
+        assert truth(tree, self.BEN) is Truth.NOT_MET
+        # Mia's record is silent on lung disease: unknown, never "not met".
+        assert truth(tree, self.MIA) is Truth.UNKNOWN
+
+
+def _code(node) -> str | None:
+    return node.concept.code if isinstance(node, Atom) and node.concept else None
