@@ -505,6 +505,16 @@ class _Builder:
             body = Not(body)
         if not indices:
             return body
+        for_ages = [i for i in indices if self._for_age(i)]
+        if for_ages and len(for_ages) < len(indices) and not exception and not conditional:
+            # "Evaluation of siblings as donors required for patients 55 years of age and younger" over its
+            # sub-items: the age says whom the header and its sub-items bind (or exclude), as in a leaf.
+            ages = self.combine(for_ages, item.section, _Scope())
+            rest = [i for i in every if i not in for_ages]
+            head = self.combine(rest, item.section, _Scope(in_exception=scope.in_exception))
+            if item.section == "inclusion":
+                return Or((Not(ages), And((head, body))))
+            return And((ages, head, body))
         # The header's lexicon phrases still join its list ("AML, acute lymphocytic leukemia, myelodysplasia,
         # or lymphoma" is one Or); criterion() drops them from the tree afterwards.
         head = self.combine(every, item.section, _Scope(in_exception=scope.in_exception))

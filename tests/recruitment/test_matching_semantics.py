@@ -1058,3 +1058,23 @@ class TestExamplesAfterIncluding:
 
 def _code(node) -> str | None:
     return node.concept.code if isinstance(node, Atom) and node.concept else None
+
+
+class TestAnAgeInAHeaderSaysWhomItsSubItemsBind:
+    """Otto, 64, has multiple myeloma and no transplant donor work-up on file."""
+
+    OTTO = PatientFacts(
+        birth_date=datetime.date(TODAY.year - 64, 1, 1),
+        diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),),
+    )
+    TEXT = (
+        "Inclusion Criteria:\n"
+        "- Evaluation of siblings as potential allogeneic bone marrow transplant donors required for\n"
+        "  patients 55 years of age and younger\n"
+        "    - HLA typing required\n"
+    )
+
+    def test_an_older_patient_is_not_bound_by_it(self):
+        [criterion] = parse_eligibility(self.TEXT).criteria
+        assert isinstance(criterion.tree, Or)
+        assert evaluate([criterion], self.OTTO, today=TODAY).criteria[0].outcome == "satisfied"
