@@ -167,6 +167,14 @@ _GENERIC_TREATMENT_FOR = re.compile(
     r"\b(?:therapy|therapies|treatments?)\s+(?:for|of)\s+(?:the\s+|their\s+|his\s+|her\s+)?(?:[A-Za-z]+\s+)?$",
     re.I,
 )
+# A cap on the treatments given for a disease, up to the disease: "No more than 2 prior systemic regimens for
+# treatment of lymphoma", "At most one prior chemotherapy regimen for metastatic disease".
+_TREATMENT_LIMIT = re.compile(
+    r"(?:\b(?:no|not)\s+more\s+than|\bat\s+most|\bmaximum\s+of|\bup\s+to|\bfewer\s+than)\s+(?:\d+|one|two|three|four)"
+    r"\s+(?:[\w-]+\s+){0,3}?(?:regimens?|courses?|lines?|therap(?:y|ies)|treatments?|cycles?)\s+"
+    r"(?:for|of)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$",
+    re.IGNORECASE,
+)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -947,13 +955,26 @@ class _Builder:
             )
             node = And((atom, needed)) if joins_and else Or((Not(atom), needed))
         qualifier = self._qualifier(index, section, assertion)
-        if qualifier is not None:
+        if qualifier is not None and self._limits_treatments_for(index, qualifier):
+            # "No more than 2 prior systemic regimens for treatment of lymphoma": a limit on the treatments
+            # given for the disease, which a patient without it meets; with it, the count is for the site.
+            node = Or((Not(node), qualifier))
+        elif qualifier is not None:
             # The patient may have the condition without being in the state the text asks about: the
             # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
             node = And((node, qualifier))
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _limits_treatments_for(self, index: int, qualifier: Atom) -> bool:
+        """Whether a diagnosis is the indication of treatments whose number or time the text caps ("No more
+        than 2 prior systemic regimens for treatment of lymphoma", "at most one prior therapy for ...")."""
+        found = self.found[index]
+        if found.kind != "condition" or qualifier.rule_id != QUALIFIER_RULE:
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        return _TREATMENT_LIMIT.search(self.norm.text, line_start, found.start) is not None
 
     def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
         """What narrows a diagnosis or procedure beyond what a profile records, as an atom no profile

@@ -971,6 +971,14 @@ class TestAClausePatientsWithXMustY:
         assert isinstance(criterion.tree, Or)
         assert self.outcome(text, self.LENA) == "satisfied"
 
+    def test_a_cap_on_treatments_for_a_disease_does_not_require_the_disease(self):
+        text = "Inclusion Criteria:\n- No more than 2 prior systemic regimens for treatment of lymphoma\n"
+        tree = parse_eligibility(text).criteria[0].tree
+        lymphoma = next(a for a in iter_atoms(tree) if a.concept is not None and a.concept.code == "lymphoma")
+        assert any(isinstance(c, Or) and c.children[0] == Not(lymphoma) for c in tree.children)
+        # Lena has CLL and no lymphoma: the cap does not rule her out.
+        assert self.outcome(text, self.LENA) != "violated"
+
     def test_a_bracketed_abbreviation_does_not_break_a_list_of_kinds_of_cancer(self):
         text = (
             "Inclusion Criteria:\n- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia"
