@@ -975,6 +975,7 @@ class TestAClausePatientsWithXMustY:
         text = "Inclusion Criteria:\n- No more than 2 prior systemic regimens for treatment of lymphoma\n"
         tree = parse_eligibility(text).criteria[0].tree
         lymphoma = next(a for a in iter_atoms(tree) if a.concept is not None and a.concept.code == "lymphoma")
+        assert isinstance(tree, And)
         assert any(isinstance(c, Or) and c.children[0] == Not(lymphoma) for c in tree.children)
         # Lena has CLL and no lymphoma: the cap does not rule her out.
         assert self.outcome(text, self.LENA) != "violated"
