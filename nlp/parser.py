@@ -167,6 +167,14 @@ _GENERIC_TREATMENT_FOR = re.compile(
     r"\b(?:therapy|therapies|treatments?)\s+(?:for|of)\s+(?:the\s+|their\s+|his\s+|her\s+)?(?:[A-Za-z]+\s+)?$",
     re.I,
 )
+# A cap on the treatments given for a disease, up to the disease: "No more than 2 prior systemic regimens for
+# treatment of lymphoma", "At most one prior chemotherapy regimen for metastatic disease".
+_TREATMENT_LIMIT = re.compile(
+    r"(?:\b(?:no|not)\s+more\s+than|\bat\s+most|\bmaximum\s+of|\bup\s+to|\bfewer\s+than)\s+(?:\d+|one|two|three|four)"
+    r"\s+(?:[\w-]+\s+){0,3}?(?:regimens?|courses?|lines?|therap(?:y|ies)|treatments?|cycles?)\s+"
+    r"(?:for|of)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$",
+    re.IGNORECASE,
+)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -180,6 +188,21 @@ _TRAILING_IF = re.compile(
     r"(?<!even )(?<!only )(?<!as )\bif\b(?!\s+(?:any|applicable|needed|necessary|known|available|possible"
     r"|so|not\s+already|indicated|required|appropriate|in\s+the\s+(?:opinion|judge?ment))\b)",
     re.IGNORECASE,
+)
+# A clause that names whom it binds before "must": "...; patients with NHL and CLL must have failed prior
+# therapy with an alkylating agent", "Patients with a history of gallbladder disease must have had a
+# cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
+_BOUND_CLAUSE = re.compile(
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?)\s+with\s+)(?P<whom>[^;:]+?)\s+must"
+    r"(?!\s+not\b)(?=\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
+# takes CLL and Waldenstrom's macroglobulinemia binds the patients with lymphoma, as the header "Waldenstrom's
+# macroglobulinemia must have at least one of the following:" binds its sub-items (`_conditional`).
+_DISEASE_MUST = re.compile(
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>)(?P<whom>[A-Za-z][^;:.()\n]{0,60}?)\s+must(?!\s+not\b)(?=\s)",
+    re.IGNORECASE | re.MULTILINE,
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
@@ -201,6 +224,11 @@ _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
+# A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to").
+_EXAMPLES_CUE = re.compile(
+    r"\b(?:including|includes|such\s+as|e\.g\.|for\s+example)[\s,:]*(?:but\s+not\s+limited\s+to[\s,:]*)?$",
+    re.IGNORECASE,
+)
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
@@ -490,6 +518,16 @@ class _Builder:
             body = Not(body)
         if not indices:
             return body
+        for_ages = [i for i in indices if self._for_age(i)]
+        if for_ages and len(for_ages) < len(indices) and not exception and not conditional:
+            # "Evaluation of siblings as donors required for patients 55 years of age and younger" over its
+            # sub-items: the age says whom the header and its sub-items bind (or exclude), as in a leaf.
+            ages = self.combine(for_ages, item.section, _Scope())
+            rest = [i for i in every if i not in for_ages]
+            head = self.combine(rest, item.section, _Scope(in_exception=scope.in_exception))
+            if item.section == "inclusion":
+                return Or((Not(ages), And((head, body))))
+            return And((ages, head, body))
         # The header's lexicon phrases still join its list ("AML, acute lymphocytic leukemia, myelodysplasia,
         # or lymphoma" is one Or); criterion() drops them from the tree afterwards.
         head = self.combine(every, item.section, _Scope(in_exception=scope.in_exception))
@@ -575,6 +613,9 @@ class _Builder:
             if scope.about_cns and _STABLE_CNS.search(text):
                 return self.stable_cns(text, span)
             return Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
+        bound = self._bound_clauses(item, indices, scope) if item.section == "inclusion" else None
+        if bound is not None:
+            return bound
         for_ages = [i for i in indices if self._for_age(i)]
         if for_ages and len(for_ages) < len(indices):
             # "Evaluation of siblings as donors required for patients 55 years of age and younger": the age
@@ -641,6 +682,81 @@ class _Builder:
         )
         return Except(main_node, clause)
 
+    def _bound_clauses(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
+        """Clauses "patients with X must Y" inside an inclusion item bind only the patients with X: each is
+        Or(Not(X), Y); the rest of the item is read as before. A population the vocabulary does not name is a
+        question for the site, and a requirement it cannot read is left for review, so neither rules anyone
+        out alone. None when the item has no such clause (or an exception cue, read by the usual rules)."""
+        if any(item.start <= c < item.end for c in self.exception_cues):
+            return None
+        text = self.norm.text
+        clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
+        position = text.rfind("\n", 0, item.start) + 1  # the item's bullet opens its line
+        while True:
+            found = [
+                m for m in (r.search(text, position, item.end) for r in (_BOUND_CLAUSE, _DISEASE_MUST)) if m
+            ]
+            if not found:
+                break
+            match = min(found, key=lambda m: (m.start(), m.re is _DISEASE_MUST))
+            if (match.group(0)[0] not in ";." and text[item.start : match.start("who")].strip(" \t*-")) or (
+                match.re is _DISEASE_MUST and not self._names_diseases(match.start("whom"), match.end("whom"))
+            ):
+                # A line start inside the item is a hard wrap, not the start of a clause; a subject that is
+                # not a disease ("Patients must have", "Measurable disease must be present") binds everyone.
+                position = match.end()
+                continue
+            end_match = _CLAUSE_END.search(text, match.end(), item.end)
+            end = end_match.start() if end_match else item.end
+            clauses.append((match.start("who"), match.end("whom"), end))
+            position = end
+        if not clauses:
+            return None
+        parts: list[Node] = []
+        outside = [i for i in indices if not any(s <= self.found[i].start < e for s, _, e in clauses)]
+        if outside:
+            parts.append(self.combine(outside, item.section, scope))
+        for start, must, end in clauses:
+            whom = [i for i in indices if start <= self.found[i].start and self.found[i].end <= must]
+            required = [i for i in indices if must <= self.found[i].start < end]
+            if any(not self.found[i].rule_id.startswith("lexicon.") for i in whom):
+                head = self.combine(whom, item.section, _Scope())
+            else:
+                # Lexicon phrases only ("symptomatic gallbladder disease") stay mentions beside the question.
+                head_text, head_span = self._original(start, must)
+                head = Atom("other", head_text, head_span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
+                if whom:
+                    head = And((self.combine(whom, item.section, _Scope()), head))
+            if required:
+                rest = self.combine(required, item.section, scope)
+            else:
+                rest_text, rest_span = self._original(must, end)
+                rest = Atom(
+                    "other", rest_text, rest_span, "fallback.unparsed", 0.1, checkable=False, mapped=False
+                )
+            parts.append(Or((Not(head), rest)))
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def _names_diseases(self, start: int, end: int) -> bool:
+        """Whether the words are a specific disease's name alone, perhaps qualified ("Lymphoma", "Chronic
+        lymphocytic leukemia", "Indolent lymphoma"): not a generic "tumor" or "malignancy", not a treatment
+        or a specimen of it ("Primary therapy for multiple myeloma", "Histologic sections of the tumor")."""
+        inside = self._indices(start, end)
+        diseases = [
+            i
+            for i in inside
+            if (concept := self.found[i].concept) is not None
+            and concept.system == "diagnosis"
+            and concept.code not in _SECOND_CANCER_CODES
+        ]
+        if not diseases or any(i not in diseases and self.found[i].rule_id != QUALIFIER_RULE for i in inside):
+            return False
+        first = min(self.found[i].start for i in inside)
+        return (
+            not self.norm.text[start:first].strip()
+            and not self.norm.text[max(self.found[i].end for i in diseases) : end].strip()
+        )
+
     def _for_age(self, index: int) -> bool:
         """Whether an age names whom the criterion is for ("required for patients 55 years of age and
         younger", "in patients aged 70 or older")."""
@@ -697,14 +813,47 @@ class _Builder:
         runs: list[list[Node]] = [[self.atom_node(indices[0], section, scope)]]
         run_is_or: list[bool] = [False]
         run_says_or: list[bool] = [False]
+        run_of_examples: list[bool] = [False]  # a general term, then "including"/"e.g." and its instances
+        start = self.found[indices[0]].start
+        examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
+            if gap.lstrip().startswith(")") and self.norm.text[: self.found[previous].start].endswith("("):
+                # After an abbreviation in brackets ("non-Hodgkin lymphoma (NHL), chronic lymphocytic
+                # leukemia"), the list goes on as it would after the name itself.
+                gap = gap.lstrip()[1:]
             node = self.atom_node(current, section, scope)
             link = _link(gap)
+            cue = _EXAMPLES_CUE.search(gap)
+            if cue is not None:
+                # "Systemic therapy (including chemotherapy, interferons, and immune modulators)", "any prior
+                # treatment ..., including radiotherapy, octreotide, ..., or prior surgery": what follows are
+                # examples, any one of them enough, and right after the general term they are instances of it.
+                examples = True
+                link = "or" if not gap[: cue.start()].strip(" ,(\n") else "apart"
+                if link == "or":
+                    run_of_examples[-1] = True
+            elif examples and not re.search(r"[;.:]", gap):
+                if link in ("and", "list") or (
+                    link == "apart" and len(gap.split()) <= 6 and re.search(r",|\bor\b", gap, re.I)
+                ):
+                    link = "or"
+            else:
+                examples = False
             if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
                 # two kinds of cancer, so the kinds are alternatives.
+                link = "or"
+            elif (
+                link == "apart"
+                and _distinct_cancers(self.found[previous], self.found[current], nested=True)
+                and not re.search(r"[;.:]", gap)
+                and re.search(r"\bor\b", gap, re.IGNORECASE)
+            ):
+                # "diagnosis of indolent lymphoma as defined by International Working Formulation categories
+                # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
+                # same sentence is another alternative, however many words describe the first.
                 link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
@@ -714,10 +863,17 @@ class _Builder:
                 runs.append([node])
                 run_is_or.append(False)
                 run_says_or.append(False)
+                run_of_examples.append(False)
         groups: list[Node] = []
-        for run, is_or, says_or in zip(runs, run_is_or, run_says_or, strict=True):
+        for run, is_or, says_or, of_examples in zip(
+            runs, run_is_or, run_says_or, run_of_examples, strict=True
+        ):
             if len(run) == 1:
                 groups.append(run[0])
+            elif of_examples and isinstance(run[0], Not):
+                # "No severe lung disease (e.g., chronic obstructive pulmonary disease)", "No history of
+                # autoimmune disease such as rheumatoid arthritis, ...": the examples share the negation.
+                groups.append(Not(Or(tuple(node.child if isinstance(node, Not) else node for node in run))))
             elif says_or and all(isinstance(node, Not) for node in run):
                 # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
                 groups.append(Not(Or(tuple(node.child for node in run if isinstance(node, Not)))))
@@ -806,13 +962,26 @@ class _Builder:
             )
             node = And((atom, needed)) if joins_and else Or((Not(atom), needed))
         qualifier = self._qualifier(index, section, assertion)
-        if qualifier is not None:
+        if qualifier is not None and self._limits_treatments_for(index, qualifier):
+            # "No more than 2 prior systemic regimens for treatment of lymphoma": a limit on the treatments
+            # given for the disease, which a patient without it meets; with it, the count is for the site.
+            node = Or((Not(node), qualifier))
+        elif qualifier is not None:
             # The patient may have the condition without being in the state the text asks about: the
             # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
             node = And((node, qualifier))
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _limits_treatments_for(self, index: int, qualifier: Atom) -> bool:
+        """Whether a diagnosis is the indication of treatments whose number or time the text caps ("No more
+        than 2 prior systemic regimens for treatment of lymphoma", "at most one prior therapy for ...")."""
+        found = self.found[index]
+        if found.kind != "condition" or qualifier.rule_id != QUALIFIER_RULE:
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        return _TREATMENT_LIMIT.search(self.norm.text, line_start, found.start) is not None
 
     def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
         """What narrows a diagnosis or procedure beyond what a profile records, as an atom no profile
@@ -966,9 +1135,10 @@ def _link(gap: str) -> str:
 _CANCER_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 
 
-def _distinct_cancers(first: Found, second: Found) -> bool:
+def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> bool:
     """Two named kinds of cancer, neither a kind of the other ("lymphoma" and "myeloma", not "cancer" and
-    "breast cancer")."""
+    "breast cancer"). With `nested`, one may be a kind of the other ("lymphoma" or "Waldenstrom's
+    macroglobulinemia"): as alternatives, that is harmless."""
     codes = []
     for found in (first, second):
         concept = found.concept
@@ -977,6 +1147,8 @@ def _distinct_cancers(first: Found, second: Found) -> bool:
         if concept.code in _CANCER_ROOTS or not any(is_a(concept.code, root) for root in _CANCER_ROOTS):
             return False
         codes.append(concept.code)
+    if nested:
+        return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
 
 
@@ -1031,6 +1203,51 @@ def _topic_label(text: str, found: Found) -> bool:
     return _LABEL_BEFORE.search(before) is not None or text[found.start].isupper()
 
 
+# An inclusion item that opens with its population's age: "Patients aged > 49 years and < 75 years with
+# NHL, ...", "Patients < 50 years of age with NHL, CLL or multiple myeloma at high risk ...".
+_AGE_POPULATION = re.compile(
+    r"(?:patients?|subjects?|participants?)\s+(?:aged?\s+)?(?:(?:[<>≤≥]=?|older\s+than|younger\s+than"
+    r"|over|under|between)\s*)?\d+[^\n]*?\bwith\b",
+    re.IGNORECASE,
+)
+
+
+def _with_alternative_populations(
+    norm: Normalised, roots: list[Item], criteria: list[Criterion]
+) -> list[Criterion]:
+    """Two or more inclusion items in a row, each opening with its own population's age ("Patients aged > 49
+    years ... with NHL, CLL and multiple myeloma ..." then "Patients < 50 years of age with NHL, CLL or
+    multiple myeloma at high risk ..."), describe alternative populations: a patient need fit only one of
+    them, so they become one criterion, an Or of theirs."""
+    merged: list[Criterion] = []
+    run: list[Criterion] = []
+
+    def close() -> None:
+        if len(run) < 2:
+            merged.extend(run)
+        else:
+            start, end = run[0].span[0], run[-1].span[1]
+            mentions = tuple(m for c in run for m in c.mentions)
+            text = norm.original[start:end]
+            merged.append(
+                Criterion("inclusion", text, (start, end), Or(tuple(c.tree for c in run)), None, mentions)
+            )
+        run.clear()
+
+    for item, criterion in zip(roots, criteria, strict=True):
+        if (
+            item.section == "inclusion"
+            and item.cohort is None
+            and _AGE_POPULATION.match(norm.text, item.start, item.end) is not None
+        ):
+            run.append(criterion)
+            continue
+        close()
+        merged.append(criterion)
+    close()
+    return merged
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -1073,7 +1290,9 @@ def parse_eligibility(
         )
     ]
     builder = _Builder(norm, found, assertions, context, cues)
-    criteria = _structured(minimum_age, maximum_age, sex) + [builder.criterion(item) for item in roots]
+    criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(
+        norm, roots, [builder.criterion(item) for item in roots]
+    )
     # Chia tagger hook (nlp.chia_mentions): its entities join the mentions where no atom reads the words.
     criteria = add_mentions(text, criteria)
     versions = manifest()

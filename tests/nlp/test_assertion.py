@@ -75,3 +75,20 @@ def test_a_negation_naming_the_people_excluded_runs_over_hard_wraps(
     context: Language, text: str, target: str, expected: str
 ) -> None:
     assert _assertion(context, text, target) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No more than 84 days since prior surgery for breast cancer",
+        "Not more than 2 prior chemotherapy regimens",
+        "No less than 4 weeks since radiotherapy",
+    ],
+)
+def test_a_limit_opening_with_no_is_not_a_negation(context: Language, text: str) -> None:
+    target = next(word for word in ("surgery", "chemotherapy", "radiotherapy") if word in text)
+    assert _assertion(context, text, target) != "negated"
+
+
+def test_a_plain_no_still_negates_after_the_limit_phrases_were_added(context: Language) -> None:
+    assert _assertion(context, "No prior surgery for breast cancer", "surgery") == "negated"

@@ -894,3 +894,196 @@ class TestARequirementForWhomATrailingIfNames:
     def test_an_if_that_names_no_one_or_reaches_past_its_sentence_binds_everyone(self, text):
         [criterion] = parse_eligibility(text).criteria
         assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
+
+
+class TestAClausePatientsWithXMustY:
+    """Class 5 of docs/trec_error_classes.md. Otto, 64, has multiple myeloma and was given melphalan; Lena,
+    58, has chronic lymphocytic leukaemia and no treatment on file."""
+
+    OTTO = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),),
+        therapies=(TherapyFact("therapy:1", "melphalan", ("chemotherapy",), ended=True),),
+    )
+    LENA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),))
+    TEXT = (
+        "Inclusion Criteria:\n"
+        "- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia (CLL) and multiple\n"
+        "  myeloma who failed prior autologous transplantation; patients with NHL and CLL must have\n"
+        "  failed prior therapy with fludarabine\n"
+    )
+
+    def outcome(self, text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_the_requirement_binds_only_the_patients_the_clause_names(self):
+        assert self.outcome(self.TEXT, self.OTTO) == "satisfied"
+
+    def test_a_patient_of_the_named_population_still_needs_the_requirement(self):
+        assert self.outcome(self.TEXT, self.LENA) == "unknown"
+
+    def test_a_whole_item_patients_with_x_must_y_binds_only_them(self):
+        text = "Inclusion Criteria:\n- Patients with multiple myeloma must have received prior chemotherapy\n"
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert isinstance(criterion.tree.children[0], Not)
+        assert self.outcome(text, self.LENA) == "satisfied"
+
+    def test_a_population_the_vocabulary_lacks_is_a_question_never_a_violation(self):
+        text = (
+            "Inclusion Criteria:\n- Patients with a history of symptomatic gallbladder disease must have\n"
+            "  had a cholecystectomy.\n"
+        )
+        assert self.outcome(text, self.OTTO) == "unknown"
+
+    def test_must_not_and_the_exclusions_keep_their_reading(self):
+        for text in (
+            "Inclusion Criteria:\n- Patients with multiple myeloma must not have had prior chemotherapy\n",
+            "Exclusion Criteria:\n- Patients with multiple myeloma must have had prior chemotherapy\n",
+        ):
+            [criterion] = parse_eligibility(text).criteria
+            assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
+
+    def test_a_disease_as_the_subject_binds_only_patients_with_it(self):
+        text = "Inclusion Criteria:\n- Lymphoma must be stage III, IV, or recurrent\n"
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert self.outcome(text, self.LENA) == "satisfied"
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Tumor must be at least 5 mm",
+            "Primary therapy for multiple myeloma must start within three days",
+            "Patients must have multiple myeloma",
+        ],
+    )
+    def test_a_generic_tumour_a_treatment_or_the_patients_as_subject_bind_everyone(self, line):
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {line}\n").criteria
+        assert not (isinstance(criterion.tree, Or) and isinstance(criterion.tree.children[0], Not))
+
+    def test_a_kind_of_cancer_after_or_in_the_same_sentence_is_an_alternative(self):
+        text = (
+            "Inclusion Criteria:\n- Diagnosis of indolent lymphoma as defined by International Working\n"
+            "  Formulation categories A-C or diagnosis of Waldenstrom's macroglobulinemia, or chronic\n"
+            "  lymphocytic leukemia\n"
+        )
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert self.outcome(text, self.LENA) == "satisfied"
+
+    def test_a_cap_on_treatments_for_a_disease_does_not_require_the_disease(self):
+        text = "Inclusion Criteria:\n- No more than 2 prior systemic regimens for treatment of lymphoma\n"
+        tree = parse_eligibility(text).criteria[0].tree
+        lymphoma = next(a for a in iter_atoms(tree) if a.concept is not None and a.concept.code == "lymphoma")
+        assert isinstance(tree, And)
+        assert any(isinstance(c, Or) and c.children[0] == Not(lymphoma) for c in tree.children)
+        # Lena has CLL and no lymphoma: the cap does not rule her out.
+        assert self.outcome(text, self.LENA) != "violated"
+
+    def test_a_bracketed_abbreviation_does_not_break_a_list_of_kinds_of_cancer(self):
+        text = (
+            "Inclusion Criteria:\n- Patients with non-Hodgkin lymphoma (NHL), chronic lymphocytic leukemia"
+            " (CLL) and multiple myeloma\n"
+        )
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        assert self.outcome(text, self.OTTO) == "satisfied"
+
+
+class TestItemsOpeningWithTheirPopulationsAgeAreAlternatives:
+    """Class 5 of docs/trec_error_classes.md. Otto, 64, and Ida, 45, each have multiple myeloma."""
+
+    TEXT = (
+        "Inclusion Criteria:\n"
+        "- Patients aged > 49 years and < 75 years with multiple myeloma who failed prior transplantation\n"
+        "- Patients < 50 years of age with NHL, CLL or multiple myeloma at high risk of toxicity\n"
+        "- Karnofsky score at least 50\n"
+    )
+
+    @staticmethod
+    def patient(age: int) -> PatientFacts:
+        return PatientFacts(
+            birth_date=datetime.date(TODAY.year - age, 1, 1),
+            diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),),
+        )
+
+    def test_they_become_one_criterion_any_of_them_admits(self):
+        criteria = parse_eligibility(self.TEXT).criteria
+        assert len(criteria) == 2
+        assert isinstance(criteria[0].tree, Or)
+        assert criteria[0].text.startswith("Patients aged > 49")
+        assert criteria[0].text.endswith("toxicity")
+        assert criteria[1].text.startswith("Karnofsky")
+
+    @pytest.mark.parametrize("age", [64, 45])
+    def test_a_patient_of_either_age_band_fits(self, age):
+        verdict = evaluate(parse_eligibility(self.TEXT).criteria, self.patient(age), today=TODAY)
+        assert verdict.criteria[0].outcome == "satisfied"
+
+    def test_a_single_item_naming_its_populations_age_still_requires_it(self):
+        text = "Inclusion Criteria:\n- Patients < 50 years of age with multiple myeloma\n- Karnofsky 50-100\n"
+        verdict = evaluate(parse_eligibility(text).criteria, self.patient(64), today=TODAY)
+        assert verdict.criteria[0].outcome == "violated"
+
+
+class TestExamplesAfterIncluding:
+    """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
+    obstructive pulmonary disease."""
+
+    MIA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "acromegaly", "acromegaly"),),
+        therapies=(TherapyFact("therapy:1", "octreotide", ended=True),),
+    )
+    BEN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "copd", "chronic obstructive pulmonary disease"),),
+        procedures=(ProcedureFact("procedure:1", "radiotherapy", "radiotherapy", datetime.date(2025, 1, 1)),),
+    )
+
+    @staticmethod
+    def tree(text: str):
+        [criterion] = parse_eligibility(text).criteria
+        return criterion.tree
+
+    def test_an_including_list_is_any_one_of_its_examples(self):
+        tree = self.tree(
+            "Exclusion Criteria:\n- Patients who have received any prior treatment for their acromegaly,"
+            " including radiotherapy, octreotide, bromocriptine, lanreotide, or prior surgery.\n"
+        )
+        assert isinstance(tree, Or)
+        assert {_code(a) for a in tree.children} >= {"radiotherapy", "surgery"}
+
+    def test_examples_in_brackets_after_the_general_term_are_alternatives_to_it(self):
+        tree = self.tree("Inclusion Criteria:\n- Systemic therapy (e.g., chemotherapy, immunotherapy)\n")
+        assert isinstance(tree, Or)
+
+    def test_examples_of_a_negated_term_share_its_negation(self):
+        text = "Inclusion Criteria:\n- No severe lung disease (e.g., chronic obstructive pulmonary disease)\n"
+        tree = self.tree(text)
+        assert isinstance(tree, Not)
+        assert truth(tree, self.BEN) is Truth.NOT_MET
+        # Mia's record is silent on lung disease: unknown, never "not met".
+        assert truth(tree, self.MIA) is Truth.UNKNOWN
+
+
+def _code(node) -> str | None:
+    return node.concept.code if isinstance(node, Atom) and node.concept else None
+
+
+class TestAnAgeInAHeaderSaysWhomItsSubItemsBind:
+    """Otto, 64, has multiple myeloma and no transplant donor work-up on file."""
+
+    OTTO = PatientFacts(
+        birth_date=datetime.date(TODAY.year - 64, 1, 1),
+        diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),),
+    )
+    TEXT = (
+        "Inclusion Criteria:\n"
+        "- Evaluation of siblings as potential allogeneic bone marrow transplant donors required for\n"
+        "  patients 55 years of age and younger\n"
+        "    - HLA typing required\n"
+    )
+
+    def test_an_older_patient_is_not_bound_by_it(self):
+        [criterion] = parse_eligibility(self.TEXT).criteria
+        assert isinstance(criterion.tree, Or)
+        assert evaluate([criterion], self.OTTO, today=TODAY).criteria[0].outcome == "satisfied"
