@@ -85,6 +85,17 @@ class CriterionVerdict:
             return ()
         return tuple(dict.fromkeys(a.settle for a in self.atoms if a.truth is Truth.UNKNOWN and a.settle))
 
+    def _settle_dicts(self) -> list[dict[str, str]]:
+        """`to_settle` as stored, without hashing `Settle` dataclasses: equal settles are those equal in kind
+        and text, so deduplicating by the pair keeps the same ones in the same order."""
+        if self.outcome is not Outcome.UNKNOWN:
+            return []
+        unknown = Truth.UNKNOWN
+        pairs = dict.fromkeys(
+            (s.kind, s.text) for a in self.atoms if a.truth is unknown and (s := a.settle) is not None
+        )
+        return [{"kind": kind, "text": text} for kind, text in pairs]
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "section": self.section,
@@ -94,7 +105,7 @@ class CriterionVerdict:
             "outcome": str(self.outcome),
             "needs_review": self.needs_review,
             "atoms": [atom.to_dict() for atom in self.atoms],
-            "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
+            "to_settle": self._settle_dicts(),
         }
         if self.cohort:
             # Only labelled criteria carry these: stored verdicts of other criteria stay as they were.
