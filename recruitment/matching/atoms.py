@@ -110,13 +110,13 @@ def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
 
 
 def _result(atom: Atom, truth: Truth, reason: str, evidence: Iterable[Evidence] = ()) -> AtomResult:
-    return AtomResult(atom.text, atom.span, truth, reason, tuple(evidence))
+    return AtomResult.make(atom.text, atom.span, truth, reason, tuple(evidence))
 
 
 def _unknown(
     atom: Atom, reason: str, kind: SettleKind, text: str, evidence: Iterable[Evidence] = ()
 ) -> AtomResult:
-    return AtomResult(atom.text, atom.span, Truth.UNKNOWN, reason, tuple(evidence), Settle(kind, text))
+    return AtomResult.make(atom.text, atom.span, Truth.UNKNOWN, reason, tuple(evidence), Settle(kind, text))
 
 
 def _decide(atom: Atom, holds: bool, reason: str, evidence: Iterable[Evidence]) -> AtomResult:

@@ -150,7 +150,7 @@ class Session:
             self._results[leaf.explain_key] = found
             self._truths[leaf.key] = found.truth
         elif found.span != leaf.atom.span:
-            found = AtomResult(
+            found = AtomResult.make(
                 found.text, leaf.atom.span, found.truth, found.reason, found.evidence, found.settle
             )
         return found
@@ -273,7 +273,7 @@ class _CompiledCriterion:
     def explain(self, session: Session, applies_to: tuple[str, ...] = ()) -> CriterionVerdict:
         truth, atoms = self.tree.explain(session)
         criterion = self.criterion
-        return CriterionVerdict(
+        return CriterionVerdict.make(
             section=criterion.section,
             text=criterion.text,
             span=criterion.span,

@@ -36,6 +36,24 @@ class AtomResult:
     evidence: tuple[Evidence, ...] = ()
     settle: Settle | None = None
 
+    @classmethod
+    def make(
+        cls,
+        text: str,
+        span: tuple[int, int],
+        truth: Truth,
+        reason: str,
+        evidence: tuple[Evidence, ...] = (),
+        settle: Settle | None = None,
+    ) -> AtomResult:
+        """The same object as `AtomResult(...)`, built without the frozen dataclass's per-field
+        `object.__setattr__` (about 1.5 us saved; the engine builds thousands per patient)."""
+        made = object.__new__(cls)
+        made.__dict__.update(
+            text=text, span=span, truth=truth, reason=reason, evidence=evidence, settle=settle
+        )
+        return made
+
     def to_dict(self) -> dict[str, Any]:
         settle = self.settle
         return {
@@ -71,6 +89,37 @@ class CriterionVerdict:
     cohort: str | None = None
     applies_to: tuple[str, ...] = ()
 
+    @classmethod
+    def make(
+        cls,
+        section: str,
+        text: str,
+        span: tuple[int, int],
+        truth: Truth,
+        outcome: Outcome,
+        atoms: tuple[AtomResult, ...],
+        weight: int,
+        needs_review: bool,
+        cohort: str | None,
+        applies_to: tuple[str, ...],
+    ) -> CriterionVerdict:
+        """The same object as `CriterionVerdict(...)` with every field given, built without the frozen
+        dataclass's per-field `object.__setattr__`."""
+        made = object.__new__(cls)
+        made.__dict__.update(
+            section=section,
+            text=text,
+            span=span,
+            truth=truth,
+            outcome=outcome,
+            atoms=atoms,
+            weight=weight,
+            needs_review=needs_review,
+            cohort=cohort,
+            applies_to=applies_to,
+        )
+        return made
+
     @property
     def evidence(self) -> tuple[Evidence, ...]:
         seen: dict[str, Evidence] = {}
@@ -85,6 +134,17 @@ class CriterionVerdict:
             return ()
         return tuple(dict.fromkeys(a.settle for a in self.atoms if a.truth is Truth.UNKNOWN and a.settle))
 
+    def _settle_dicts(self) -> list[dict[str, str]]:
+        """`to_settle` as stored, without hashing `Settle` dataclasses: equal settles are those equal in kind
+        and text, so deduplicating by the pair keeps the same ones in the same order."""
+        if self.outcome is not Outcome.UNKNOWN:
+            return []
+        unknown = Truth.UNKNOWN
+        pairs = dict.fromkeys(
+            (s.kind, s.text) for a in self.atoms if a.truth is unknown and (s := a.settle) is not None
+        )
+        return [{"kind": kind, "text": text} for kind, text in pairs]
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "section": self.section,
@@ -94,7 +154,7 @@ class CriterionVerdict:
             "outcome": str(self.outcome),
             "needs_review": self.needs_review,
             "atoms": [atom.to_dict() for atom in self.atoms],
-            "to_settle": [{"kind": s.kind, "text": s.text} for s in self.to_settle],
+            "to_settle": self._settle_dicts(),
         }
         if self.cohort:
             # Only labelled criteria carry these: stored verdicts of other criteria stay as they were.
