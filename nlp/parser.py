@@ -38,7 +38,7 @@ from nlp.model import (
     iter_atoms,
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
-from nlp.text import OR_GROUP, POPULATION_LABEL, Item, Normalised, items, normalise
+from nlp.text import OR_GROUP, POPULATION_LABEL, Item, Normalised, items, may_contain, normalise
 
 TERMS_KEY = "terms"
 LEXICON_PREFIX = "lexicon."
@@ -1266,7 +1266,9 @@ def parse_eligibility(
     candidates = list(_dictionary_atoms(nlp.make_doc(norm.text), norm.text))
     lowered = norm.text.lower()
     for finder, triggers in _FINDERS:
-        if triggers is None or any(trigger in lowered for trigger in triggers):
+        # `may_contain`, not a plain substring test: the finders' case-insensitive patterns also match the
+        # few non-ASCII letters re.IGNORECASE folds to ASCII (a long s for "s"), which lower() keeps.
+        if triggers is None or may_contain(norm.text, lowered, triggers):
             candidates.extend(finder(norm.text))
     # Lexicon phrases only fill gaps: a linked term or a rule's reading of the same words always wins.
     found = _resolve([c for c in candidates if not c.rule_id.startswith("lexicon.")])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nlp import extract
 from nlp.assertion import EligibilityContext
-from nlp.parser import pipeline
+from nlp.parser import parse_eligibility, pipeline
 
 PIECES = st.sampled_from(
     [
@@ -102,3 +102,12 @@ def test_patterns_that_could_differ_keep_ignorecase() -> None:
     assert extract._ascii_variant(re.compile("\\u212a", re.I)) is None  # the Kelvin sign, escaped
     assert extract._ascii_variant(re.compile("(?-i:ab)c", re.I)) is None
     assert extract._ascii_variant(re.compile("no")) is None  # already case-sensitive
+
+
+def test_a_folded_letter_in_a_trigger_word_still_runs_the_finder_that_reads_it() -> None:
+    def stages(text: str) -> int:
+        return str(parse_eligibility(text).to_dict()).count("condition.stage")
+
+    plain = "Inclusion Criteria:\n- Stage IIIB non-small cell lung cancer"
+    assert stages(plain) == 1
+    assert stages(plain.replace("Stage", "\u017ftage")) == 1  # long s, which re.IGNORECASE reads as "s"
