@@ -139,6 +139,14 @@ _QUALIFIER = re.compile(
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+# A body site right before a kind of cancer the vocabulary does not name with it narrows the cancer to that
+# site ("(no primary CNS lymphoma)", "intraocular lymphoma", "testicular lymphoma"): a lymphoma patient is
+# asked whether the lymphoma is there, never read as having or lacking "lymphoma" as such.
+_SITE_BEFORE_CANCER = re.compile(
+    r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system|brain|cerebral|intracerebral|intracranial|spinal"
+    r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
+    re.IGNORECASE,
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -1035,6 +1043,9 @@ class _Builder:
             return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
+        site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
+        if match is None and site is not None and _is_cancer(concept.code):
+            return self._unanswerable(site.start(), found.end)
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())
@@ -1150,6 +1161,10 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
     if nested:
         return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
+
+
+def _is_cancer(code: str) -> bool:
+    return any(is_a(code, root) for root in _CANCER_ROOTS)
 
 
 def _last_end(item: Item) -> int:

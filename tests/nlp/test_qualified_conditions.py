@@ -39,6 +39,9 @@ def _qualifiers(text: str) -> list[str]:
             "amyloidosis secondary to rheumatoid",
         ),
         ("Exclusion Criteria:\n- Anemia due to bleeding\n", "Anemia due to bleeding"),
+        # A site before a kind of cancer the vocabulary does not name with it
+        ("Diffuse large B-cell lymphoma (no primary CNS lymphoma)", "primary CNS lymphoma"),
+        ("Exclusion Criteria:\n- Intraocular lymphoma\n", "Intraocular lymphoma"),
     ],
 )
 def test_a_qualified_condition_carries_a_qualifier_no_profile_answers(text: str, qualified: str) -> None:
@@ -259,3 +262,8 @@ def test_a_bare_procedure_gets_no_qualifier() -> None:
 
 def test_a_condition_with_no_cause_named_after_it_is_not_qualified() -> None:
     assert _qualifiers("Exclusion Criteria:\n- Amyloidosis, or rheumatoid arthritis\n") == []
+
+
+@pytest.mark.parametrize("text", ["Brain metastases", "Lung cancer", "Breast cancer"])
+def test_a_site_the_vocabulary_names_with_the_cancer_is_not_a_qualifier(text: str) -> None:
+    assert _qualifiers(text) == []

@@ -1087,3 +1087,24 @@ class TestAnAgeInAHeaderSaysWhomItsSubItemsBind:
         [criterion] = parse_eligibility(self.TEXT).criteria
         assert isinstance(criterion.tree, Or)
         assert evaluate([criterion], self.OTTO, today=TODAY).criteria[0].outcome == "satisfied"
+
+
+class TestASiteBeforeACancerQualifiesIt:
+    """Class 67 of docs/trec_error_classes.md. Dana has diffuse large B-cell lymphoma, nothing said of the
+    CNS; Bea has breast cancer."""
+
+    DANA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "dlbcl", "diffuse large B-cell lymphoma"),))
+    BEA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+    TEXT = "Inclusion Criteria:\n- Diffuse large B-cell lymphoma (no primary CNS lymphoma)\n"
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_no_primary_cns_lymphoma_asks_about_the_cns_rather_than_excluding_every_lymphoma(self):
+        assert self.outcome(self.TEXT, self.DANA) == "unknown"
+
+    def test_an_excluded_site_lymphoma_still_leaves_a_patient_without_lymphoma_clear(self):
+        text = "Exclusion Criteria:\n- Testicular lymphoma\n"
+        assert self.outcome(text, self.BEA) == "satisfied"
+        assert self.outcome(text, self.DANA) == "unknown"
