@@ -139,6 +139,14 @@ _QUALIFIER = re.compile(
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+# A body site right before a kind of cancer the vocabulary does not name with it narrows the cancer to that
+# site ("(no primary CNS lymphoma)", "intraocular lymphoma", "testicular lymphoma"): a lymphoma patient is
+# asked whether the lymphoma is there, never read as having or lacking "lymphoma" as such.
+_SITE_BEFORE_CANCER = re.compile(
+    r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system|brain|cerebral|intracerebral|intracranial|spinal"
+    r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
+    re.IGNORECASE,
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -159,7 +167,9 @@ _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
-    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$", re.I
+    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:any\s+|an\s+|a\s+)?"
+    r"(?:[A-Za-z]+\s+)?$",
+    re.I,
 )
 # A treatment named by a generic word, with the condition it treats: "No prior therapy for cervical cancer",
 # "previous treatment of the lymphoma". The criterion asks about the treatment, not the condition.
@@ -823,6 +833,11 @@ class _Builder:
                 # leukemia"), the list goes on as it would after the name itself.
                 gap = gap.lstrip()[1:]
             node = self.atom_node(current, section, scope)
+            if len(runs[-1]) == 1 and self._indication_of(previous, current):
+                # "No chemotherapy for treatment of any other prior malignancy": the treatment counts only
+                # when given for that condition, so the two are one conjunction under one negation.
+                runs[-1][0] = _treated_for(runs[-1][0], node)
+                continue
             link = _link(gap)
             cue = _EXAMPLES_CUE.search(gap)
             if cue is not None:
@@ -974,6 +989,17 @@ class _Builder:
             node = Not(node)
         return node
 
+    def _indication_of(self, therapy: int, condition: int) -> bool:
+        """Whether the condition at `condition` is what the treatment right before it was given for
+        ("chemotherapy for breast cancer", "chemotherapy for treatment of any other prior malignancy")."""
+        first, second = self.found[therapy], self.found[condition]
+        if first.kind not in ("therapy", "procedure") or second.kind != "condition":
+            return False
+        concept = second.concept
+        if concept is None or concept.system != "diagnosis":
+            return False
+        return _INDICATION.match(self.norm.text, first.end, second.start) is not None
+
     def _limits_treatments_for(self, index: int, qualifier: Atom) -> bool:
         """Whether a diagnosis is the indication of treatments whose number or time the text caps ("No more
         than 2 prior systemic regimens for treatment of lymphoma", "at most one prior therapy for ...")."""
@@ -1035,6 +1061,9 @@ class _Builder:
             return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
+        site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
+        if match is None and site is not None and _is_cancer(concept.code):
+            return self._unanswerable(site.start(), found.end)
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())
@@ -1150,6 +1179,18 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
     if nested:
         return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
+
+
+def _treated_for(treatment: Node, indication: Node) -> Node:
+    """A treatment and the condition it was given for, as one conjunction; a negation both carry ("No
+    chemotherapy for other malignancy") negates the pair, so a treatment given for something else is clear."""
+    if isinstance(treatment, Not) and isinstance(indication, Not):
+        return Not(And((treatment.child, indication.child)))
+    return And((treatment, indication))
+
+
+def _is_cancer(code: str) -> bool:
+    return any(is_a(code, root) for root in _CANCER_ROOTS)
 
 
 def _last_end(item: Item) -> int:

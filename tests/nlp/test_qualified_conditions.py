@@ -39,6 +39,9 @@ def _qualifiers(text: str) -> list[str]:
             "amyloidosis secondary to rheumatoid",
         ),
         ("Exclusion Criteria:\n- Anemia due to bleeding\n", "Anemia due to bleeding"),
+        # A site before a kind of cancer the vocabulary does not name with it
+        ("Diffuse large B-cell lymphoma (no primary CNS lymphoma)", "primary CNS lymphoma"),
+        ("Exclusion Criteria:\n- Intraocular lymphoma\n", "Intraocular lymphoma"),
     ],
 )
 def test_a_qualified_condition_carries_a_qualifier_no_profile_answers(text: str, qualified: str) -> None:
@@ -259,3 +262,23 @@ def test_a_bare_procedure_gets_no_qualifier() -> None:
 
 def test_a_condition_with_no_cause_named_after_it_is_not_qualified() -> None:
     assert _qualifiers("Exclusion Criteria:\n- Amyloidosis, or rheumatoid arthritis\n") == []
+
+
+@pytest.mark.parametrize("text", ["Brain metastases", "Lung cancer", "Breast cancer"])
+def test_a_site_the_vocabulary_names_with_the_cancer_is_not_a_qualifier(text: str) -> None:
+    assert _qualifiers(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No chemotherapy for treatment of any other prior malignancy",
+        "No prior chemotherapy for breast cancer metastases",
+    ],
+)
+def test_a_negated_treatment_and_its_indication_share_one_negation(text: str) -> None:
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {text}\n").criteria
+    assert isinstance(criterion.tree, Not)
+    assert isinstance(criterion.tree.child, And)
+    kinds = [a.kind for a in parse_eligibility(text).atoms()]
+    assert kinds[0] == "therapy"

@@ -1087,3 +1087,64 @@ class TestAnAgeInAHeaderSaysWhomItsSubItemsBind:
         [criterion] = parse_eligibility(self.TEXT).criteria
         assert isinstance(criterion.tree, Or)
         assert evaluate([criterion], self.OTTO, today=TODAY).criteria[0].outcome == "satisfied"
+
+
+class TestASiteBeforeACancerQualifiesIt:
+    """Class 67 of docs/trec_error_classes.md. Dana has diffuse large B-cell lymphoma, nothing said of the
+    CNS; Bea has breast cancer."""
+
+    DANA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "dlbcl", "diffuse large B-cell lymphoma"),))
+    BEA = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),))
+    TEXT = "Inclusion Criteria:\n- Diffuse large B-cell lymphoma (no primary CNS lymphoma)\n"
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_no_primary_cns_lymphoma_asks_about_the_cns_rather_than_excluding_every_lymphoma(self):
+        assert self.outcome(self.TEXT, self.DANA) == "unknown"
+
+    def test_an_excluded_site_lymphoma_still_leaves_a_patient_without_lymphoma_clear(self):
+        text = "Exclusion Criteria:\n- Testicular lymphoma\n"
+        assert self.outcome(text, self.BEA) == "satisfied"
+        assert self.outcome(text, self.DANA) == "unknown"
+
+
+class TestATreatmentIsQualifiedByItsIndication:
+    """Class 68 of docs/trec_error_classes.md. Carla has breast cancer and had chemotherapy; Hugo has breast
+    cancer, had Hodgkin lymphoma before, and had chemotherapy, for which cancer the facts do not say."""
+
+    CHEMO = (TherapyFact("therapy:1", "doxorubicin", ("chemotherapy",), ended=True),)
+    CARLA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),), therapies=CHEMO
+    )
+    HUGO = PatientFacts(
+        diagnoses=(
+            DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer"),
+            DiagnosisFact("diagnosis:2", "hodgkin", "Hodgkin lymphoma"),
+        ),
+        therapies=CHEMO,
+    )
+    TEXT = "Inclusion Criteria:\n- No chemotherapy for treatment of any other prior malignancy\n"
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_the_treatment_and_its_indication_are_one_negated_conjunction(self):
+        [criterion] = parse_eligibility(self.TEXT).criteria
+        assert isinstance(criterion.tree, Not)
+        assert isinstance(criterion.tree.child, And)
+
+    def test_chemotherapy_for_the_index_cancer_does_not_violate_it(self):
+        # Whether Carla has another cancer the facts leave open, so the site is asked; bare "No prior
+        # chemotherapy" still rules her out.
+        assert self.outcome(self.TEXT, self.CARLA) == "unknown"
+        assert self.outcome("Inclusion Criteria:\n- No prior chemotherapy\n", self.CARLA) == "violated"
+
+    def test_chemotherapy_the_facts_cannot_place_is_unknown_not_violated(self):
+        assert self.outcome(self.TEXT, self.HUGO) == "unknown"
+
+    def test_the_indication_of_a_treatment_the_patient_never_had_is_not_asked_about(self):
+        text = "Exclusion Criteria:\n- Radiotherapy for prior malignancy\n"
+        assert self.outcome(text, self.CARLA) != "violated"
