@@ -130,20 +130,15 @@ class CriterionVerdict:
 
     @property
     def to_settle(self) -> tuple[Settle, ...]:
-        if self.outcome is not Outcome.UNKNOWN:
-            return ()
-        return tuple(dict.fromkeys(a.settle for a in self.atoms if a.truth is Truth.UNKNOWN and a.settle))
+        return tuple(self._settles().values())
 
-    def _settle_dicts(self) -> list[dict[str, str]]:
-        """`to_settle` as stored, without hashing `Settle` dataclasses: equal settles are those equal in kind
-        and text, so deduplicating by the pair keeps the same ones in the same order."""
+    def _settles(self) -> dict[tuple[str, str], Settle]:
+        """What would settle this criterion's unknown atoms, each once in first-seen order, by (kind, text):
+        settles equal in both are equal, and the pair hashes faster than the `Settle` dataclass."""
         if self.outcome is not Outcome.UNKNOWN:
-            return []
+            return {}
         unknown = Truth.UNKNOWN
-        pairs = dict.fromkeys(
-            (s.kind, s.text) for a in self.atoms if a.truth is unknown and (s := a.settle) is not None
-        )
-        return [{"kind": kind, "text": text} for kind, text in pairs]
+        return {(s.kind, s.text): s for a in self.atoms if a.truth is unknown and (s := a.settle) is not None}
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -154,7 +149,7 @@ class CriterionVerdict:
             "outcome": str(self.outcome),
             "needs_review": self.needs_review,
             "atoms": [atom.to_dict() for atom in self.atoms],
-            "to_settle": self._settle_dicts(),
+            "to_settle": [{"kind": kind, "text": text} for kind, text in self._settles()],
         }
         if self.cohort:
             # Only labelled criteria carry these: stored verdicts of other criteria stay as they were.
