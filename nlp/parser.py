@@ -372,6 +372,12 @@ def _priority(found: Found) -> tuple[int, int, int]:
     return (found.end - found.start, found.specificity, 0 if bare else 1)
 
 
+def _binds_only(section: Section, whom: Node, requirement: Node) -> Node:
+    """A requirement that binds only the patients `whom` describes: an inclusion they alone must meet, an
+    exclusion that excludes only them."""
+    return Or((Not(whom), requirement)) if section == "inclusion" else And((whom, requirement))
+
+
 def _resolve(candidates: list[Found]) -> list[Found]:
     kept: list[Found] = []
     # The spans taken so far, in text order: they never overlap, so their ends are in order too, and a span
@@ -632,7 +638,7 @@ class _Builder:
             # says whom the rest binds (inclusion) or excludes (exclusion), not an age every patient needs.
             ages = self.combine(for_ages, item.section, scope)
             rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
-            return Or((Not(ages), rest)) if item.section == "inclusion" else And((ages, rest))
+            return _binds_only(item.section, ages, rest)
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
         condition = None if cut is not None else _TRAILING_IF.search(self.norm.text, item.start, item.end)
         if condition is not None:
@@ -649,7 +655,7 @@ class _Builder:
                 # only the patients the trailing "if" names (inclusion), or excludes only them (exclusion).
                 applies = self.combine(whom, item.section, scope)
                 rest = self.combine(required, item.section, scope)
-                return Or((Not(applies), rest)) if item.section == "inclusion" else And((applies, rest))
+                return _binds_only(item.section, applies, rest)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
         unread_main = item.section == "exclusion" and _WORD.search(
