@@ -315,7 +315,7 @@ def pipeline() -> Language:
 
 
 @lru_cache(maxsize=1)
-def _phrase_matchers() -> list[tuple[PhraseMatcher, dict[int, tuple[int, str]]]]:
+def phrase_matchers() -> list[tuple[PhraseMatcher, dict[int, tuple[int, str]]]]:
     """The pipeline's two SpanRulers' phrase matchers, each with its match ids' (label hash, label)."""
     nlp = pipeline()
     matchers = []
@@ -336,7 +336,7 @@ def _terms(doc: Doc) -> list[tuple[str, int, int]]:
     this keeps their order (each ruler's distinct matches sorted as spans sort, the cased ones after).
     """
     found: list[tuple[str, int, int]] = []
-    for matcher, labels in _phrase_matchers():
+    for matcher, labels in phrase_matchers():
         matches = {
             (doc[start].idx, doc[end - 1].idx + len(doc[end - 1]), *labels[match_id])
             for match_id, start, end in matcher(doc)

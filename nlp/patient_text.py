@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 from nlp import extract
 from nlp.assertion import EligibilityContext
 from nlp.model import Concept
-from nlp.parser import _phrase_matchers, pipeline
+from nlp.parser import phrase_matchers, pipeline
 from nlp.terminology import is_a, labs, link
 
 FindingKind = Literal[
@@ -507,7 +507,7 @@ def _vocabulary_terms(text: str) -> list[tuple[str, int, int]]:
     words = Doc(nlp.vocab, words=[token.text for token in tokens])
     found = set()
     # Only the vocabularies' own kinds: the lexicon phrases the matchers also carry link to no concept.
-    for matcher, labels in _phrase_matchers():
+    for matcher, labels in phrase_matchers():
         for match_id, first, last in matcher(words):
             label = labels[match_id][1]
             start, end = tokens[first].idx, tokens[last - 1].idx + len(tokens[last - 1])
