@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from nlp.terminology import load_json
-from nlp.text import FOLDED_TO_ASCII
+from nlp.text import FOLDED_TO_ASCII, fold_case
 
 PRIORITY = ("negated", "exception", "hypothetical", "historical")
 CUES_KEY = "context_cues"
@@ -89,11 +89,11 @@ class EligibilityContext:
         for first in self._first_words(text):
             if first.start() < taken_until:
                 continue
-            for phrase in self.by_first_word[first.group(0).lower()]:
+            for phrase in self.by_first_word[fold_case(first.group(0))]:
                 end = first.end()
                 for expected in phrase[1:]:
                     following = _NEXT_WORD.match(text, end)
-                    if following is None or following.group(1).lower() != expected:
+                    if following is None or fold_case(following.group(1)) != expected:
                         break
                     end = following.end()
                 else:

@@ -14,7 +14,7 @@ from typing import Any
 
 from nlp.model import AtomKind, Concept, TimeWindow
 from nlp.terminology import genes, labs, load_json
-from nlp.text import may_contain
+from nlp.text import fold_case, may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 COMPARATOR = (
@@ -160,9 +160,9 @@ _LAB_LIST_GAP = re.compile(r"^[\s(),/]*(?:(?:and/or|and|or|either)[\s(),/]*)*$",
 
 
 @lru_cache(maxsize=1)
-def _lab_first_words() -> frozenset[str]:
+def _lab_first_words() -> tuple[str, ...]:
     _, _, by_name = _lab_patterns()
-    return frozenset(name.split()[0] for name in by_name if not _is_abbreviation(name))
+    return tuple(sorted({name.split()[0] for name in by_name if not _is_abbreviation(name)}))
 
 
 def find_labs(text: str) -> Iterator[Found]:
@@ -170,12 +170,13 @@ def find_labs(text: str) -> Iterator[Found]:
     mentions = [(m.start(), m.end(), by_name[m.group(0)]) for m in exact.finditer(text)]
     lowered = text.lower()
     # The case-folded alternation is slow in Python's re; most texts name no lab in words at all.
-    if any(word in lowered for word in _lab_first_words()):
-        mentions += [
-            (m.start(), m.end(), by_name.get(m.group(0).lower(), by_name.get(m.group(0).lower()[:-1], "")))
-            # `_finditer`: on ASCII text, a case-sensitive variant over the lower-cased text, 3x faster.
-            for m in _finditer(folded, text, lowered)
-        ]
+    if may_contain(text, lowered, _lab_first_words()):
+        # `_finditer`: on ASCII text, a case-sensitive variant over the lower-cased text, 3x faster.
+        for m in _finditer(folded, text, lowered):
+            name = fold_case(m.group(0))
+            code = by_name.get(name) or by_name.get(name[:-1])
+            if code:
+                mentions.append((m.start(), m.end(), code))
     mentions.sort()
     kept: list[tuple[int, int, str]] = []
     for mention in mentions:

@@ -21,6 +21,7 @@ from nlp.assertion import EligibilityContext
 from nlp.model import Concept
 from nlp.parser import phrase_matchers, pipeline
 from nlp.terminology import is_a, labs, link
+from nlp.text import ASCII_LETTERS_OF_FOLDED, fold_case
 
 FindingKind = Literal[
     "age",
@@ -254,6 +255,9 @@ class PatientText:
 
 def extract_patient_facts(text: str) -> PatientText:
     """Read age, sex, conditions, biomarkers, labs, therapies, procedures, ECOG, pregnancy and smoking."""
+    original = text
+    # The four letters re.IGNORECASE reads as ASCII ones, written as those, one for one: spans stay the same.
+    text = text.translate(ASCII_LETTERS_OF_FOLDED)
     found: list[Finding] = []
     found.extend(_age(text))
     found.extend(_sex(text))
@@ -267,7 +271,9 @@ def extract_patient_facts(text: str) -> PatientText:
     found.extend(_smoking(text))
     found.sort(key=lambda f: (f.span[0], f.span[1], f.kind))
     found = _with_stages(text, found)
-    return PatientText(text, tuple(found))
+    if text != original:
+        found = [replace(f, text=original[f.span[0] : f.span[1]]) for f in found]
+    return PatientText(original, tuple(found))
 
 
 def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
@@ -545,12 +551,12 @@ def _labs(text: str) -> Iterator[Finding]:
     pattern, by_name = _lab_names()
     for m in pattern.finditer(text):
         name = m.group(0)
-        if len(name) <= 5 and not name.isupper() and name.lower() not in ("hb", "hgb", "plt"):
+        if len(name) <= 5 and not name.isupper() and fold_case(name) not in ("hb", "hgb", "plt"):
             continue  # short names ("ANC", "EF") only as written in capitals
         value = _LAB_VALUE.match(text, m.end(), min(len(text), m.end() + 40))
         if value is None:
             continue
-        loinc, label, default_unit = by_name[name.lower()]
+        loinc, label, default_unit = by_name[fold_case(name)]
         number = float(value.group("num").replace(",", ""))
         unit = value.group("unit") or default_unit
         if not value.group("unit") and default_unit == "10^9/L" and number >= 1000:

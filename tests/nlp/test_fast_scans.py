@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from nlp import extract
 from nlp.assertion import EligibilityContext
 from nlp.parser import parse_eligibility, pipeline
+from nlp.patient_text import extract_patient_facts
 
 PIECES = st.sampled_from(
     [
@@ -45,6 +46,8 @@ PIECES = st.sampled_from(
         "within 4 weeks of first dose",
         "Serum creatinine",
         "total bilirubin",
+        "total b\u0131l\u0131rub\u0131n",
+        "\u017ferum creatinine < 2 mg/dL",
         "-",
         " ",
         "\n",
@@ -112,3 +115,19 @@ def test_a_folded_letter_in_a_trigger_word_still_runs_the_finder_that_reads_it()
     plain = "Inclusion Criteria:\n- Stage IIIB non-small cell lung cancer"
     assert stages(plain) == 1
     assert stages(plain.replace("Stage", "\u017ftage")) == 1  # long s, which re.IGNORECASE reads as "s"
+
+
+@settings(deadline=None)
+@given(TEXTS)
+def test_text_mixing_in_folded_letters_never_breaks_the_parser_or_the_note_reader(text: str) -> None:
+    parse_eligibility("Inclusion Criteria:\n- " + text).to_dict()
+    extract_patient_facts(text)
+
+
+def test_a_lab_name_written_with_dotless_i_is_read_as_the_lab_it_matches() -> None:
+    # re.IGNORECASE matches this spelling to "bilirubin", so its name must be looked up the same way.
+    name = "Total b\u0131l\u0131rub\u0131n"
+    criteria = str(parse_eligibility(f"Inclusion Criteria:\n- {name} <= 1.5 x ULN").to_dict())
+    assert "1975-2" in criteria  # total bilirubin's LOINC code
+    labs = extract_patient_facts(f"{name} 1.2 mg/dL.").of("lab")
+    assert [lab.text for lab in labs] == [f"{name} 1.2 mg/dL"]  # as written, not as read
