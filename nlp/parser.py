@@ -1257,6 +1257,13 @@ _AGE_POPULATION = re.compile(
     r"|over|under|between)\s*)?\d+[^\n]*?\bwith\b",
     re.IGNORECASE,
 )
+# An item naming the study group it defines ("Patients with CAD group, defined by the following criteria:
+# ...", then "Patients without CAD group, defined as: ..."; "Control group: healthy volunteers ...").
+_GROUP_POPULATION = re.compile(
+    r"(?:(?:patients?|subjects?|participants?)\s+(?:with|without)\s+)?[\w'/ -]{1,40}?\bgroup\b\s*"
+    r"(?:[:,(]|defined\b)",
+    re.IGNORECASE,
+)
 
 
 def _with_alternative_populations(
@@ -1264,10 +1271,12 @@ def _with_alternative_populations(
 ) -> list[Criterion]:
     """Two or more inclusion items in a row, each opening with its own population's age ("Patients aged > 49
     years ... with NHL, CLL and multiple myeloma ..." then "Patients < 50 years of age with NHL, CLL or
-    multiple myeloma at high risk ..."), describe alternative populations: a patient need fit only one of
-    them, so they become one criterion, an Or of theirs."""
+    multiple myeloma at high risk ...") or with the study group it defines ("Patients with CAD group,
+    defined by ..." then "Patients without CAD group, defined as ..."), describe alternative populations: a
+    patient need fit only one of them, so they become one criterion, an Or of theirs."""
     merged: list[Criterion] = []
     run: list[Criterion] = []
+    opening: re.Pattern[str] | None = None  # a run is of one form: ages or study groups
 
     def close() -> None:
         if len(run) < 2:
@@ -1282,14 +1291,20 @@ def _with_alternative_populations(
         run.clear()
 
     for item, criterion in zip(roots, criteria, strict=True):
-        if (
-            item.section == "inclusion"
-            and item.cohort is None
-            and _AGE_POPULATION.match(norm.text, item.start, item.end) is not None
-        ):
+        form = None
+        if item.section == "inclusion" and item.cohort is None:
+            form = next(
+                (p for p in (_AGE_POPULATION, _GROUP_POPULATION) if p.match(norm.text, item.start, item.end)),
+                None,
+            )
+        if form is not None and form is opening:
             run.append(criterion)
             continue
         close()
+        opening = form
+        if form is not None:
+            run.append(criterion)
+            continue
         merged.append(criterion)
     close()
     return merged

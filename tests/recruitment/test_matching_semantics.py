@@ -1026,6 +1026,42 @@ class TestItemsOpeningWithTheirPopulationsAgeAreAlternatives:
         assert verdict.criteria[0].outcome == "violated"
 
 
+class TestItemsDefiningStudyGroupsAreAlternatives:
+    """Class 69 of docs/trec_error_classes.md (NCT00005479's wording). Carl has coronary artery disease and
+    had bypass surgery; Dora has diabetes only."""
+
+    TEXT = (
+        "Inclusion criteria\n\n"
+        "  -  Patients with type 2 diabetes mellitus (DM), defined by medical record diagnosis\n\n"
+        "  -  Patients with CAD group, defined by the following criteria: documented prior MI,\n"
+        "     PTCA/stent, CABG, or >75% stenosis in any vessel by coronary angiography.\n\n"
+        "  -  Patients without CAD group, defined as: the absence of a prior MI and <50% stenosis in\n"
+        "     all vessels by coronary angiography within the past year.\n"
+    )
+    CARL = PatientFacts(
+        diagnoses=(
+            DiagnosisFact("diagnosis:1", "cad", "coronary artery disease"),
+            DiagnosisFact("diagnosis:2", "mi", "myocardial infarction"),
+        ),
+        procedures=(ProcedureFact("procedure:1", "cabg", "CABG", datetime.date(2020, 1, 1)),),
+    )
+
+    def test_the_groups_become_one_criterion_either_group_admits(self):
+        criteria = parse_eligibility(self.TEXT).criteria
+        assert len(criteria) == 2
+        assert isinstance(criteria[1].tree, Or)
+        assert criteria[1].text.startswith("Patients with CAD group")
+
+    def test_a_patient_in_the_cad_group_does_not_fail_the_group_without_cad(self):
+        verdict = evaluate(parse_eligibility(self.TEXT).criteria, self.CARL, today=TODAY)
+        assert verdict.criteria[1].outcome != "violated"
+
+    def test_a_single_group_item_is_still_required(self):
+        text = "Inclusion Criteria:\n- Patients without CAD group, defined as: no prior MI\n- Age 40 to 75\n"
+        verdict = evaluate(parse_eligibility(text).criteria, self.CARL, today=TODAY)
+        assert verdict.criteria[0].outcome == "violated"
+
+
 class TestExamplesAfterIncluding:
     """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
     obstructive pulmonary disease."""
