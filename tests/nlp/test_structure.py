@@ -84,6 +84,37 @@ def test_at_least_one_of_the_following_header_makes_an_or_group() -> None:
     assert codes == ["EGFR", "ALK"]
 
 
+def test_a_header_ending_in_of_the_following_without_its_colon_still_heads_its_list() -> None:
+    # Class 70 of docs/trec_error_classes.md, NCT00003838's wording: each disease was required on its own.
+    text = (
+        "Ages 8 to 80 (both inclusive) with a history of one of the following\n\n"
+        "  -  PNH associated with either life-threatening thrombosis or cytopenia.\n\n"
+        "  -  Aplastic anemia in subjects who have failed immunosuppressive therapy\n\n"
+        "  -  RA or RARS MDS subjects who have associated transfusion dependence and/or neutropenia.\n\n"
+        "Availability of HLA identical or single HLA locus mismatched family donor\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert len(criteria) == 2
+    assert criteria[0].text.startswith("Ages 8 to 80")
+    assert "RARS MDS" in criteria[0].text
+    group = criteria[0].tree
+    # The age band says whom the list binds; under it any one of the diseases is enough.
+    assert isinstance(group, Or)
+    assert isinstance(group.children[1], Or)
+
+
+def test_a_header_wrapped_after_of_the_following_keeps_its_colon_line() -> None:
+    text = (
+        "Inclusion Criteria:\n"
+        "  -  Need for daily controller therapy based on one or more of the following\n"
+        "     criteria:\n\n"
+        "       1. Received prescription for an asthma controller within the 12 months\n\n"
+        "       2. Experienced symptoms for more than twice a week\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert criterion.text.endswith("twice a week")
+
+
 def test_hanging_continuation_lines_join_their_bullet() -> None:
     text = "Exclusion Criteria:\n- History of interstitial lung disease\n  requiring steroids\n- Pregnant\n"
     criteria = parse_eligibility(text).criteria
