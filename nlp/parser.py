@@ -1310,6 +1310,37 @@ def _with_alternative_populations(
     return merged
 
 
+# A list run into its item after "the following:" ("No presence or history of any medical condition ...,
+# specifically those who have the following: a history of convulsive, hepatic, or renal disorders; currently
+# receiving treatment for ...; and pregnant women"), ending at the sentence.
+_INLINE_LIST = re.compile(r"\bthe\s+following\s*:(?P<list>.+?)(?:\.(?=\s|$)|$)", re.DOTALL | re.IGNORECASE)
+
+
+def _negate_inline_lists(
+    text: str,
+    roots: list[Item],
+    found: list[Found],
+    assertions: list[tuple[str, tuple[int, int] | None]],
+    cues: list[Cue],
+) -> None:
+    """An item opening with a negation over "the following:" negates the list run in after the colon, as a
+    negated header does its sub-items: the colon and the semicolons between the list's parts end a ConText
+    scope, which left "No history of the following: hypertension, diabetes mellitus, ..." requiring them."""
+    negations = {cue.start: cue for cue in cues if cue.category == "negated" and cue.direction == "forward"}
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        stack.extend(item.children)
+        opening = negations.get(item.start)
+        listed = _INLINE_LIST.search(text, item.start, item.end) if opening is not None else None
+        if opening is None or listed is None:
+            continue
+        start, end = listed.span("list")
+        for index, f in enumerate(found):
+            if start <= f.start < end and assertions[index][0] not in ("negated", "exception"):
+                assertions[index] = ("negated", (opening.start, opening.end))
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -1353,6 +1384,8 @@ def parse_eligibility(
             found, context.assertions(norm.text, cues, [f.start for f in found]), strict=True
         )
     ]
+    if "following" in lowered:
+        _negate_inline_lists(norm.text, roots, found, assertions, cues)
     builder = _Builder(norm, found, assertions, context, cues)
     criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(
         norm, roots, [builder.criterion(item) for item in roots]

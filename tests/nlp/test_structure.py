@@ -115,6 +115,31 @@ def test_a_header_wrapped_after_of_the_following_keeps_its_colon_line() -> None:
     assert criterion.text.endswith("twice a week")
 
 
+def test_a_negation_over_the_following_reaches_the_list_run_in_after_its_colon() -> None:
+    # Class 71 of docs/trec_error_classes.md, NCT00001928's wording: the colon and semicolons ended the "No",
+    # so the item required pregnancy of every patient.
+    text = (
+        "No presence or history of any medical condition that can reasonably be expected to subject\n"
+        "the patient to unwarranted risks, specifically those who have the following: a history of\n"
+        "convulsive, hepatic, or renal disorders; currently receiving treatment for myocardial\n"
+        "infarction, arrhythmia or cardiac failure; and pregnant women or anyone not practicing an\n"
+        "effective means of birth control.\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    pregnant = next(a for a in iter_atoms(criterion.tree) if a.kind == "pregnancy")
+    assert pregnant.assertion == "negated"
+    man = PatientFacts(sex="male")
+    assert evaluate_tree(criterion.tree, man, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
+
+
+def test_no_history_of_the_following_excludes_each_listed_condition() -> None:
+    text = (
+        "No history of the following: hypertension, diabetes mellitus, smoking, and coronary artery disease"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert {a.assertion for a in iter_atoms(criterion.tree) if a.kind == "condition"} == {"negated"}
+
+
 def test_hanging_continuation_lines_join_their_bullet() -> None:
     text = "Exclusion Criteria:\n- History of interstitial lung disease\n  requiring steroids\n- Pregnant\n"
     criteria = parse_eligibility(text).criteria
