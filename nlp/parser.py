@@ -147,6 +147,11 @@ _SITE_BEFORE_CANCER = re.compile(
     r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
     re.IGNORECASE,
 )
+# A disease named as what involves a site ("No CNS involvement by lymphoma", "bone marrow involvement with
+# lymphoma") is about the site, which no profile records: the disease itself is not excluded or required.
+_INVOLVEMENT_BY = re.compile(
+    r"(?:\b[\w-]+\s+)?\binvolvement\s+(?:by|of|with)\s+(?:the\s+|their\s+|his\s+|her\s+)?$", re.IGNORECASE
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -1070,6 +1075,9 @@ class _Builder:
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and _is_cancer(concept.code):
             return self._unanswerable(site.start(), found.end)
+        involvement = _INVOLVEMENT_BY.search(self.norm.text, start, found.start)
+        if match is None and involvement is not None:
+            return self._unanswerable(involvement.start(), found.end)
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())

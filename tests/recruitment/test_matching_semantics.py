@@ -1140,6 +1140,11 @@ class TestASiteBeforeACancerQualifiesIt:
     def test_no_primary_cns_lymphoma_asks_about_the_cns_rather_than_excluding_every_lymphoma(self):
         assert self.outcome(self.TEXT, self.DANA) == "unknown"
 
+    def test_a_site_involved_by_the_lymphoma_is_asked_about_rather_than_excluding_it(self):
+        # Class 72 of docs/trec_error_classes.md (NCT00004260's wording, in a merged PDQ paragraph).
+        text = "Inclusion Criteria:\n- Histologically confirmed lymphoma No CNS involvement by lymphoma\n"
+        assert self.outcome(text, self.DANA) == "unknown"
+
     def test_an_excluded_site_lymphoma_still_leaves_a_patient_without_lymphoma_clear(self):
         text = "Exclusion Criteria:\n- Testicular lymphoma\n"
         assert self.outcome(text, self.BEA) == "satisfied"
