@@ -152,6 +152,9 @@ _SITE_BEFORE_CANCER = re.compile(
 _INVOLVEMENT_BY = re.compile(
     r"(?:\b[\w-]+\s+)?\binvolvement\s+(?:by|of|with)\s+(?:the\s+|their\s+|his\s+|her\s+)?$", re.IGNORECASE
 )
+# ... and so is a cancer named with the site or complication right after it ("No myeloma meningitis",
+# "myeloma involvement on bronchoscopy").
+_SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -1078,6 +1081,9 @@ class _Builder:
         involvement = _INVOLVEMENT_BY.search(self.norm.text, start, found.start)
         if match is None and involvement is not None:
             return self._unanswerable(involvement.start(), found.end)
+        site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
+        if match is None and site_after is not None and _is_cancer(concept.code):
+            return self._unanswerable(found.start, site_after.end())
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())

@@ -1145,6 +1145,12 @@ class TestASiteBeforeACancerQualifiesIt:
         text = "Inclusion Criteria:\n- Histologically confirmed lymphoma No CNS involvement by lymphoma\n"
         assert self.outcome(text, self.DANA) == "unknown"
 
+    def test_a_complication_named_after_the_cancer_is_asked_about_rather_than_excluding_it(self):
+        # NCT00002630's wording, in a merged PDQ paragraph.
+        otto = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),))
+        text = "Inclusion Criteria:\n- Calcium no greater than 11 mg/dl No myeloma meningitis\n"
+        assert self.outcome(text, otto) == "unknown"
+
     def test_an_excluded_site_lymphoma_still_leaves_a_patient_without_lymphoma_clear(self):
         text = "Exclusion Criteria:\n- Testicular lymphoma\n"
         assert self.outcome(text, self.BEA) == "satisfied"
