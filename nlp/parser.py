@@ -155,6 +155,13 @@ _INVOLVEMENT_BY = re.compile(
 # ... and so is a cancer named with the site or complication right after it ("No myeloma meningitis",
 # "myeloma involvement on bronchoscopy").
 _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
+# A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
+_SUITABLE_FOR = re.compile(
+    r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
+    r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:an?|the|further|any|standard)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -946,7 +953,7 @@ class _Builder:
             self.permits
             and assertion != "negated"
             and _PERMITTED.match(self.norm.text, found.end) is not None
-        )
+        ) or self._judged_suitable(index)
         atom = Atom(
             kind=found.kind,
             text=found.display or text,
@@ -1002,6 +1009,18 @@ class _Builder:
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _judged_suitable(self, index: int) -> bool:
+        """Whether a treatment is named as what the patient is judged suitable for, or a disease curable
+        with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
+        with surgery or radiotherapy", "ineligible for autologous transplant"): a clinician's judgement of
+        a future treatment, not a history a profile records."""
+        found = self.found[index]
+        if found.kind not in ("therapy", "procedure"):
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start)
+        return _SUITABLE_FOR.search(self.norm.text, start, found.start) is not None
 
     def _indication_of(self, therapy: int, condition: int) -> bool:
         """Whether the condition at `condition` is what the treatment right before it was given for

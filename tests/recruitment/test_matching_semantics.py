@@ -1062,6 +1062,40 @@ class TestItemsDefiningStudyGroupsAreAlternatives:
         assert verdict.criteria[0].outcome == "violated"
 
 
+class TestATreatmentThePatientIsJudgedSuitableForIsNoHistory:
+    """Class 74 of docs/trec_error_classes.md (NCT00003856's wording). Hana has head and neck cancer and had
+    surgery and radiotherapy; Ravi has head and neck cancer and no treatment on file."""
+
+    HNC = (DiagnosisFact("diagnosis:1", "head_neck_cancer", "head and neck cancer"),)
+    HANA = PatientFacts(
+        diagnoses=HNC,
+        procedures=(
+            ProcedureFact("procedure:1", "surgery", "surgery", datetime.date(2020, 1, 1)),
+            ProcedureFact("procedure:2", "radiotherapy", "radiotherapy", datetime.date(2020, 3, 1)),
+        ),
+    )
+    RAVI = PatientFacts(diagnoses=HNC)
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize("patient", ["HANA", "RAVI"])
+    def test_incurable_with_surgery_or_radiotherapy_requires_neither(self, patient):
+        text = (
+            "Inclusion Criteria:\n- Squamous cell cancer of the head and neck that is incurable with surgery"
+            " or radiotherapy\n"
+        )
+        assert self.outcome(text, getattr(self, patient)) == "satisfied"
+
+    def test_not_suitable_for_surgery_is_not_a_history_of_surgery(self):
+        text = "Inclusion Criteria:\n- Not suitable for anesthesia or reconstructive surgery\n"
+        assert self.outcome(text, self.HANA) != "violated"
+
+    def test_a_prior_treatment_is_still_read(self):
+        assert self.outcome("Inclusion Criteria:\n- No prior radiotherapy\n", self.HANA) == "violated"
+
+
 class TestExamplesAfterIncluding:
     """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
     obstructive pulmonary disease."""
