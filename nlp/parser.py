@@ -162,6 +162,7 @@ _SUITABLE_FOR = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+_ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -1271,6 +1272,43 @@ _ORGANISATION_AFTER = re.compile(
 )
 
 
+def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
+    """Drops the vocabulary's reading of a disease's abbreviation the text defines as another disease: in
+    "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, here or further on. The words right before
+    the brackets whose initials spell the abbreviation define it; it is redefined when they name another
+    linked disease and start with a word none of the vocabulary's names for its concept starts with
+    ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
+    redefined: set[str] = set()
+    for match in _ABBREVIATION_DEFINED.finditer(text):
+        abbreviation = match.group("abbr")
+        words = re.findall(r"[A-Za-z]+", match.group("words"))[-len(abbreviation) :]
+        if len(words) < len(abbreviation) or "".join(w[0] for w in words).upper() != abbreviation.upper():
+            continue
+        own = next(
+            (f for f in found if f.start == match.start("abbr") and f.kind == "condition" and f.concept),
+            None,
+        )
+        phrase_start = match.start("words") + match.group("words").rfind(words[0])
+        named = [
+            f.concept.code
+            for f in found
+            if phrase_start <= f.start and f.end <= match.end("words") and f.kind == "condition" and f.concept
+        ]
+        if own is None or own.concept is None or not named or own.concept.code in named:
+            continue
+        first = words[0].lower()
+        if not any(term.lower().split()[0] == first for term in _terms_of(own.concept.code)):
+            redefined.add(abbreviation)
+    if not redefined:
+        return found
+    return [f for f in found if f.kind != "condition" or text[f.start : f.end] not in redefined]
+
+
+def _terms_of(code: str) -> tuple[str, ...]:
+    entry = next((e for e in vocabulary()["condition"] if e.concept.code == code), None)
+    return () if entry is None else entry.synonyms
+
+
 def _names_organisation(text: str, found: Found) -> bool:
     return found.kind == "condition" and _ORGANISATION_AFTER.match(text, found.end) is not None
 
@@ -1409,6 +1447,8 @@ def parse_eligibility(
         key=lambda f: (f.start, f.end),
     )
     found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
+    if "(" in norm.text:
+        found = _without_redefined_abbreviations(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [

@@ -388,3 +388,29 @@ def test_a_group_the_inclusions_exclude_requires_none_of_its_items() -> None:
     )
     assert evaluate_tree(excluded.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_MET
     assert evaluate_tree(allowed.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_CHECKABLE
+
+
+def _condition_codes(text: str) -> set[str]:
+    return {
+        a.concept.code
+        for c in parse_eligibility(text).criteria
+        for a in iter_atoms(c.tree)
+        if a.kind == "condition" and a.concept
+    }
+
+
+def test_an_abbreviation_the_text_defines_as_another_disease_loses_the_vocabularys_reading() -> None:
+    # Class 75 of docs/trec_error_classes.md (NCT00493129's wording): MCL was mantle cell lymphoma.
+    text = "Patients with SM, including mast cell leukemia (MCL).\nNo prior therapy for MCL\n"
+    assert "mantle_cell" not in _condition_codes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Relapsed mantle cell lymphoma (MCL)\nMCL in second remission\n", "mantle_cell"),
+        ("Diagnosis of chronic lymphocytic lymphoma (CLL)\n", "cll"),
+    ],
+)
+def test_an_abbreviation_defined_as_its_own_disease_keeps_its_reading(text: str, code: str) -> None:
+    assert code in _condition_codes(text)
