@@ -846,6 +846,7 @@ class _Builder:
         run_is_or: list[bool] = [False]
         run_says_or: list[bool] = [False]
         run_of_examples: list[bool] = [False]  # a general term, then "including"/"e.g." and its instances
+        run_indices: list[list[int]] = [[indices[0]]]  # the found atoms of each run ([] once joined)
         start = self.found[indices[0]].start
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
         for previous, current in itertools.pairwise(indices):
@@ -855,10 +856,16 @@ class _Builder:
                 # leukemia"), the list goes on as it would after the name itself.
                 gap = gap.lstrip()[1:]
             node = self.atom_node(current, section, scope)
-            if len(runs[-1]) == 1 and self._indication_of(previous, current):
+            if self._indication_of(previous, current) and all(
+                self.found[i].kind in ("therapy", "procedure") for i in run_indices[-1]
+            ):
                 # "No chemotherapy for treatment of any other prior malignancy": the treatment counts only
-                # when given for that condition, so the two are one conjunction under one negation.
-                runs[-1][0] = _treated_for(runs[-1][0], node)
+                # when given for that condition, so the two are one conjunction under one negation; so do
+                # the treatments listed before it ("No prior chemotherapy or radiotherapy for breast cancer").
+                treatments = _run_node(runs[-1], run_is_or[-1], run_says_or[-1], run_of_examples[-1])
+                runs[-1] = [_treated_for(treatments, node)]
+                run_is_or[-1] = run_says_or[-1] = run_of_examples[-1] = False
+                run_indices[-1] = []
                 continue
             link = _link(gap)
             cue = _EXAMPLES_CUE.search(gap)
@@ -894,28 +901,16 @@ class _Builder:
                 link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
+                run_indices[-1].append(current)
                 run_says_or[-1] = run_says_or[-1] or link == "or"
                 run_is_or[-1] = run_is_or[-1] or link == "or" or comma_means_or
             else:
                 runs.append([node])
+                run_indices.append([current])
                 run_is_or.append(False)
                 run_says_or.append(False)
                 run_of_examples.append(False)
-        groups: list[Node] = []
-        for run, is_or, says_or, of_examples in zip(
-            runs, run_is_or, run_says_or, run_of_examples, strict=True
-        ):
-            if len(run) == 1:
-                groups.append(run[0])
-            elif of_examples and isinstance(run[0], Not):
-                # "No severe lung disease (e.g., chronic obstructive pulmonary disease)", "No history of
-                # autoimmune disease such as rheumatoid arthritis, ...": the examples share the negation.
-                groups.append(Not(Or(tuple(node.child if isinstance(node, Not) else node for node in run))))
-            elif says_or and all(isinstance(node, Not) for node in run):
-                # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
-                groups.append(Not(Or(tuple(node.child for node in run if isinstance(node, Not)))))
-            else:
-                groups.append(Or(tuple(run)) if is_or else And(tuple(run)))
+        groups = [_run_node(*run) for run in zip(runs, run_is_or, run_says_or, run_of_examples, strict=True)]
         return groups[0] if len(groups) == 1 else And(tuple(groups))
 
     def atom_node(self, index: int, section: Section, scope: _Scope) -> Node:
@@ -1219,6 +1214,20 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
     if nested:
         return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
+
+
+def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) -> Node:
+    """One run of `_Builder.combine`'s atoms as a node."""
+    if len(run) == 1:
+        return run[0]
+    if of_examples and isinstance(run[0], Not):
+        # "No severe lung disease (e.g., chronic obstructive pulmonary disease)", "No history of autoimmune
+        # disease such as rheumatoid arthritis, ...": the examples share the negation.
+        return Not(Or(tuple(node.child if isinstance(node, Not) else node for node in run)))
+    if says_or and all(isinstance(node, Not) for node in run):
+        # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
+        return Not(Or(tuple(node.child for node in run if isinstance(node, Not))))
+    return Or(tuple(run)) if is_or else And(tuple(run))
 
 
 def _treated_for(treatment: Node, indication: Node) -> Node:

@@ -1223,6 +1223,18 @@ class TestATreatmentIsQualifiedByItsIndication:
         assert self.outcome(self.TEXT, self.CARLA) == "unknown"
         assert self.outcome("Inclusion Criteria:\n- No prior chemotherapy\n", self.CARLA) == "violated"
 
+    def test_treatments_listed_before_one_indication_share_it(self):
+        # Class 76 of docs/trec_error_classes.md (NCT00001378's wording).
+        text = "Inclusion Criteria:\n- No prior chemotherapy or hormonal therapy for invasive breast cancer\n"
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Not)
+        assert isinstance(criterion.tree.child, And)
+        assert isinstance(criterion.tree.child.children[0], Or)
+        assert self.outcome(text, self.CARLA) == "unknown"
+        # Chemotherapy given for a lung cancer is no treatment for breast cancer.
+        lung = (DiagnosisFact("diagnosis:1", "lung_cancer", "lung cancer"),)
+        assert self.outcome(text, PatientFacts(diagnoses=lung, therapies=self.CHEMO)) == "satisfied"
+
     def test_chemotherapy_the_facts_cannot_place_is_unknown_not_violated(self):
         assert self.outcome(self.TEXT, self.HUGO) == "unknown"
 
