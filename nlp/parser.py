@@ -163,6 +163,12 @@ _SUITABLE_FOR = re.compile(
     re.IGNORECASE,
 )
 _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
+_BEFORE_STARTING = re.compile(
+    r"\b(?:prior\s+to|before|until)\s+(?:starting|beginning|initiating|initiation\s+of|(?:the\s+)?start\s+of"
+    r"|commencing)\s+(?:(?:an?|the|any|their|his|her|maintenance|protocol|study)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,2}$",
+    re.IGNORECASE,
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -1009,14 +1015,15 @@ class _Builder:
     def _judged_suitable(self, index: int) -> bool:
         """Whether a treatment is named as what the patient is judged suitable for, or a disease curable
         with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
-        with surgery or radiotherapy", "ineligible for autologous transplant"): a clinician's judgement of
-        a future treatment, not a history a profile records."""
+        with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
+        treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
+        beginning any hormonal therapy"): a judgement or a plan, not a history a profile records."""
         found = self.found[index]
         if found.kind not in ("therapy", "procedure"):
             return False
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
-        return _SUITABLE_FOR.search(self.norm.text, start, found.start) is not None
+        return any(p.search(self.norm.text, start, found.start) for p in (_SUITABLE_FOR, _BEFORE_STARTING))
 
     def _indication_of(self, therapy: int, condition: int) -> bool:
         """Whether the condition at `condition` is what the treatment right before it was given for

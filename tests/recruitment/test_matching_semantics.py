@@ -1,6 +1,7 @@
 """Clinical semantics of single atoms and of cohorts, on hand-made facts (no database)."""
 
 import datetime
+from dataclasses import replace
 
 import pytest
 
@@ -1091,6 +1092,19 @@ class TestATreatmentThePatientIsJudgedSuitableForIsNoHistory:
     def test_not_suitable_for_surgery_is_not_a_history_of_surgery(self):
         text = "Inclusion Criteria:\n- Not suitable for anesthesia or reconstructive surgery\n"
         assert self.outcome(text, self.HANA) != "violated"
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Patients with biliary obstruction must have drainage or surgical bypass prior to starting"
+            " radiotherapy",
+            "Negative bone scan before beginning any radiotherapy",
+        ],
+    )
+    def test_the_treatment_to_come_named_as_a_time_anchor_is_not_required(self, line):
+        # NCT00460174's and NCT00002633's wording. Ravi's history is confirmed: no radiotherapy yet.
+        ravi = replace(self.RAVI, history_confirmed_on=datetime.date(2026, 1, 1))
+        assert self.outcome(f"Inclusion Criteria:\n- {line}\n", ravi) != "violated"
 
     def test_a_prior_treatment_is_still_read(self):
         assert self.outcome("Inclusion Criteria:\n- No prior radiotherapy\n", self.HANA) == "violated"
