@@ -87,6 +87,9 @@ _WINDOW_TRIGGERS = (
     ">",
     "more than",
     "minimum",
+    "less than",
+    "fewer than",
+    "<",
 )
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)

@@ -414,3 +414,21 @@ def test_an_abbreviation_the_text_defines_as_another_disease_loses_the_vocabular
 )
 def test_an_abbreviation_defined_as_its_own_disease_keeps_its_reading(text: str, code: str) -> None:
     assert code in _condition_codes(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "relation"),
+    [
+        ("No more than 84 days since prior surgery for breast cancer", "within"),
+        ("Not more than 6 months since completion of radiotherapy", "within"),
+        ("Less than 4 weeks since prior chemotherapy", "within"),
+        ("More than 4 weeks since prior chemotherapy", "at_least"),
+        ("At least 4 weeks since prior surgery", "at_least"),
+    ],
+)
+def test_a_limit_on_the_time_since_a_treatment_is_its_window(line: str, relation: str) -> None:
+    # Class 78 of docs/trec_error_classes.md: "No more than 84 days since" was read as at least 84 days.
+    [criterion] = parse_eligibility(f"Exclusion Criteria:\n- {line}\n").criteria
+    treatment = next(a for a in iter_atoms(criterion.tree) if a.kind in ("therapy", "procedure"))
+    assert treatment.window is not None
+    assert treatment.window.relation == relation
