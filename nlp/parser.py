@@ -893,7 +893,12 @@ class _Builder:
                     link = "or"
             else:
                 examples = False
-            if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
+            if link == "and" and _pregnant_and_nursing(
+                self.found[previous], self.found[current], node, runs[-1][-1]
+            ):
+                # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
+                link = "or"
+            elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
                 # two kinds of cancer, so the kinds are alternatives.
@@ -1224,6 +1229,14 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
     if nested:
         return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
+
+
+def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node) -> bool:
+    """Whether two neighbouring atoms, neither negated, are pregnancy and breastfeeding."""
+    codes = {f.concept.code for f in (first, second) if f.kind == "pregnancy" and f.concept is not None}
+    return (
+        codes == {"pregnant", "breastfeeding"} and not isinstance(node, Not) and not isinstance(before, Not)
+    )
 
 
 def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) -> Node:

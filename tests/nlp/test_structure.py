@@ -432,3 +432,17 @@ def test_a_limit_on_the_time_since_a_treatment_is_its_window(line: str, relation
     treatment = next(a for a in iter_atoms(criterion.tree) if a.kind in ("therapy", "procedure"))
     assert treatment.window is not None
     assert treatment.window.relation == relation
+
+
+@pytest.mark.parametrize(
+    "line", ["Pregnant and nursing females will be excluded", "Pregnant and lactating women"]
+)
+def test_pregnant_and_nursing_are_alternatives_no_one_need_be_both(line: str) -> None:
+    # Class 79 of docs/trec_error_classes.md (NCT00006213's and NCT00001539's wording).
+    [criterion] = parse_eligibility(f"Exclusion Criteria:\n- {line}\n").criteria
+    assert isinstance(criterion.tree, Or)
+
+
+def test_not_pregnant_and_not_nursing_still_asks_for_both() -> None:
+    [criterion] = parse_eligibility("Inclusion Criteria:\n- Not pregnant and not nursing\n").criteria
+    assert isinstance(criterion.tree, And)
