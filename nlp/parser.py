@@ -172,6 +172,9 @@ _BEFORE_STARTING = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,2}$",
     re.IGNORECASE,
 )
+_GUARDIAN_BEFORE = re.compile(
+    r"\b(?:parents?|guardians?|legally\s+authori[sz]ed\s+representatives?)\b[^.;]*$", re.IGNORECASE
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -960,10 +963,14 @@ class _Builder:
             window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
         permitted = (
-            self.permits
-            and assertion != "negated"
-            and _PERMITTED.match(self.norm.text, found.end) is not None
-        ) or self._judged_suitable(index)
+            (
+                self.permits
+                and assertion != "negated"
+                and _PERMITTED.match(self.norm.text, found.end) is not None
+            )
+            or self._judged_suitable(index)
+            or self._consent_age(index)
+        )
         atom = Atom(
             kind=found.kind,
             text=found.display or text,
@@ -1032,6 +1039,16 @@ class _Builder:
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
         return any(p.search(self.norm.text, start, found.start) for p in (_SUITABLE_FOR, _BEFORE_STARTING))
+
+    def _consent_age(self, index: int) -> bool:
+        """Whether an age says for whom a parent or guardian gives consent ("Consent of parent or guardian if
+        less than 18 years of age", "The patient (or his/her guardian if less than 18 years of age) must
+        sign"): how consent is obtained at that age, not an age every patient needs."""
+        found = self.found[index]
+        if not found.rule_id.startswith("demographic.age"):
+            return False
+        start = max(found.start - 80, self.norm.text.rfind("\n", 0, found.start) + 1)
+        return _GUARDIAN_BEFORE.search(self.norm.text, start, found.start) is not None
 
     def _indication_of(self, therapy: int, condition: int) -> bool:
         """Whether the condition at `condition` is what the treatment right before it was given for

@@ -446,3 +446,24 @@ def test_pregnant_and_nursing_are_alternatives_no_one_need_be_both(line: str) ->
 def test_not_pregnant_and_not_nursing_still_asks_for_both() -> None:
     [criterion] = parse_eligibility("Inclusion Criteria:\n- Not pregnant and not nursing\n").criteria
     assert isinstance(criterion.tree, And)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Consent of parent or guardian if less than 18 years of age.",
+        "The patient (or his/her guardian if less than 18 years of age) must sign a document",
+    ],
+)
+def test_an_age_for_which_a_guardian_consents_is_not_a_requirement(line: str) -> None:
+    # Class 80 of docs/trec_error_classes.md (NCT00000769's and NCT00001335's wording): every adult failed.
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {line}\n").criteria
+    ages = [a for a in iter_atoms(criterion.tree) if a.kind == "demographic"]
+    assert ages
+    assert not any(a.checkable for a in ages)
+
+
+def test_an_age_before_the_guardians_consent_is_still_required() -> None:
+    text = "Are at least 13 years old (consent of parent or guardian required if under 18)."
+    [criterion] = parse_eligibility(text).criteria
+    assert all(a.checkable for a in iter_atoms(criterion.tree) if a.kind == "demographic")
