@@ -175,6 +175,7 @@ _BEFORE_STARTING = re.compile(
 _GUARDIAN_BEFORE = re.compile(
     r"\b(?:parents?|guardians?|legally\s+authori[sz]ed\s+representatives?)\b[^.;]*$", re.IGNORECASE
 )
+_INLINE_GROUP = re.compile(r"\b(?:group|cohort|arm|stratum)\s+(?:\d{1,2}|[A-D])\s*:", re.IGNORECASE)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -660,6 +661,9 @@ class _Builder:
         bound = self._bound_clauses(item, indices, scope) if item.section == "inclusion" else None
         if bound is not None:
             return bound
+        groups = self._inline_groups(item, indices, scope) if item.section == "inclusion" else None
+        if groups is not None:
+            return groups
         for_ages = [i for i in indices if self._for_age(i)]
         if for_ages and len(for_ages) < len(indices):
             # "Evaluation of siblings as donors required for patients 55 years of age and younger": the age
@@ -1039,6 +1043,30 @@ class _Builder:
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
         return any(p.search(self.norm.text, start, found.start) for p in (_SUITABLE_FOR, _BEFORE_STARTING))
+
+    def _inline_groups(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
+        """Groups labelled inside one item ("... Group 1: Patients who have not received other
+        immunosuppressive therapy in the past ... Group 2: Patients considered steroid-dependent", in a
+        merged PDQ paragraph) are alternative populations: what precedes the first label binds everyone,
+        then any one group's text is enough. A group with nothing coded is a question for the site."""
+        labels = list(_INLINE_GROUP.finditer(self.norm.text, item.start, item.end))
+        if len(labels) < 2:
+            return None
+        ends = [label.start() for label in labels[1:]] + [item.end]
+        alternatives: list[Node] = []
+        for start, end in zip((label.end() for label in labels), ends, strict=True):
+            inside = [i for i in indices if start <= self.found[i].start < end]
+            if any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in inside):
+                alternatives.append(self.combine(inside, item.section, scope))
+            else:
+                lead = len(self.norm.text[start:end]) - len(self.norm.text[start:end].lstrip())
+                text, span = self._original(start + lead, end)
+                alternatives.append(
+                    Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
+                )
+        before = [i for i in indices if self.found[i].start < labels[0].start()]
+        either = Or(tuple(alternatives))
+        return And((self.combine(before, item.section, scope), either)) if before else either
 
     def _consent_age(self, index: int) -> bool:
         """Whether an age says for whom a parent or guardian gives consent ("Consent of parent or guardian if

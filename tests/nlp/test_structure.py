@@ -4,7 +4,7 @@ import pytest
 
 from nlp import And, Atom, Or, iter_atoms, parse_eligibility
 from nlp.text import normalise, section_of_heading
-from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, Truth, evaluate_tree
+from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
 
 
 @pytest.mark.parametrize(
@@ -467,3 +467,18 @@ def test_an_age_before_the_guardians_consent_is_still_required() -> None:
     text = "Are at least 13 years old (consent of parent or guardian required if under 18)."
     [criterion] = parse_eligibility(text).criteria
     assert all(a.checkable for a in iter_atoms(criterion.tree) if a.kind == "demographic")
+
+
+def test_groups_labelled_inside_one_item_are_alternatives() -> None:
+    # Class 81 of docs/trec_error_classes.md (NCT00004682's merged PDQ paragraph, shortened).
+    text = (
+        "--Disease Characteristics-- Mild or moderate generalized myasthenia gravis Group 1: Patients who\n"
+        "have not received other immunosuppressive therapy in the past Group 2: Patients considered\n"
+        "steroid-dependent\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    groups = criterion.tree if isinstance(criterion.tree, Or) else criterion.tree.children[-1]
+    assert isinstance(groups, Or)
+    assert groups.children[1].text.startswith("Patients considered")
+    on_steroids = PatientFacts(therapies=(TherapyFact("therapy:1", "prednisone", ("immunosuppressant",)),))
+    assert evaluate_tree(criterion.tree, on_steroids, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
