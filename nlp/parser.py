@@ -176,6 +176,21 @@ _GUARDIAN_BEFORE = re.compile(
     r"\b(?:parents?|guardians?|legally\s+authori[sz]ed\s+representatives?)\b[^.;]*$", re.IGNORECASE
 )
 _INLINE_GROUP = re.compile(r"\b(?:group|cohort|arm|stratum)\s+(?:\d{1,2}|[A-D])\s*:", re.IGNORECASE)
+_GUARDIAN_AFTER = re.compile(
+    r"\b(?:consent|assent)\b.*\b(?:parents?|guardians?)\b", re.IGNORECASE | re.DOTALL
+)
+_TO_PEOPLE = re.compile(
+    r"\b(?:to|for)\s+(?:patients?|subjects?|participants?|children|minors)(?:\s+(?:who\s+are|aged?))?\s+$",
+    re.IGNORECASE,
+)
+# A header listing the diseases a trial takes ("Diseases to be included:", "Eligible diagnoses:"): no patient
+# has them all, even when a name recurs among its items.
+_ELIGIBLE_DISEASES_HEADER = re.compile(
+    r"^\W*(?:(?:diseases?|diagnos[ie]s|disorders|malignancies|histolog(?:y|ies))\s+(?:to\s+be\s+)?"
+    r"(?:included|eligible|allowed|accepted)|(?:eligible|included|allowed)\s+(?:diseases?|diagnos[ie]s"
+    r"|disorders|malignancies|histolog(?:y|ies)))\s*:\s*$",
+    re.IGNORECASE,
+)
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
 _CAUSE_AFTER = re.compile(
@@ -553,6 +568,7 @@ class _Builder:
             or listed_exceptions
             or (item.is_or_group(self.norm.text) and not exception)
             or OR_GROUP.search(header)
+            or (item.section == "inclusion" and _ELIGIBLE_DISEASES_HEADER.search(header))
             or (not exception and self._names_diagnoses(item.children))
         ):
             # "No history of any of the following:" excludes each one: none of them, not "not all of them".
@@ -1076,7 +1092,16 @@ class _Builder:
         if not found.rule_id.startswith("demographic.age"):
             return False
         start = max(found.start - 80, self.norm.text.rfind("\n", 0, found.start) + 1)
-        return _GUARDIAN_BEFORE.search(self.norm.text, start, found.start) is not None
+        if _GUARDIAN_BEFORE.search(self.norm.text, start, found.start) is not None:
+            return True
+        # "The procedure will be explained to subjects age 8-17 years with formal consent being obtained from
+        # parents or legal guardian": the people the age names are those the guardians consent for.
+        sentence_end = _CLAUSE_END.search(self.norm.text, found.end)
+        after = self.norm.text[found.end : sentence_end.start() if sentence_end else len(self.norm.text)]
+        return (
+            _GUARDIAN_AFTER.search(after) is not None
+            and _TO_PEOPLE.search(self.norm.text, start, found.start) is not None
+        )
 
     def _indication_of(self, therapy: int, condition: int) -> bool:
         """Whether the condition at `condition` is what the treatment right before it was given for

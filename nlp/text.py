@@ -324,10 +324,16 @@ def items(text: str) -> tuple[list[Item], bool]:
             and indent > previous.indent
             and previous not in headers
             and _cohort_line(text[previous.start : previous.end]) is None
+            and not any(
+                sibling.marker == kind and sibling.indent == indent and sibling is not previous
+                for sibling in (headers[-1].children if headers else roots)
+            )
         ):
             # A bullet with bullets indented under it heads them, colon or not: "Chronic myelogenous
             # leukemia" over "Presence of Philadelphia chromosome". A cohort's labelled bullet only names
-            # the cohort of the bullets under it.
+            # the cohort of the bullets under it. A bullet at the kind and indent of its list's earlier
+            # bullets goes on that list: the items before it ("A) ... E)" at the margin under "-  NHL")
+            # were a sub-list written out of line.
             headers.append(previous)
         while headers and (
             headers[-1].indent > indent

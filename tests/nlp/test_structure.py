@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from nlp import And, Atom, Or, iter_atoms, parse_eligibility
-from nlp.text import normalise, section_of_heading
+from nlp.text import items, normalise, section_of_heading
 from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
 
 
@@ -482,3 +482,40 @@ def test_groups_labelled_inside_one_item_are_alternatives() -> None:
     assert groups.children[1].text.startswith("Patients considered")
     on_steroids = PatientFacts(therapies=(TherapyFact("therapy:1", "prednisone", ("immunosuppressant",)),))
     assert evaluate_tree(criterion.tree, on_steroids, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
+
+
+NCT00003838_DISEASES = (
+    "Diseases to be included:\n\n"
+    "  -  CML chronic phase\n\n"
+    "  -  AML: AML in first complete or partial remission. All AML in second remission.\n\n"
+    "  -  NHL\n\n"
+    "A) Intermediate or high grade relapsed despite treatment with standard therapy.\n\n"
+    "B) NHL intermediate or high grade relapsing despite prior autologous transplant.\n\n"
+    "  -  MM: MM subjects must be between the ages of 8 and 65 (both inclusive)\n\n"
+    "  -  Mycosis fungoides, which has been shown to be amenable to allogeneic stem cell transplants.\n"
+)
+
+
+def test_a_header_listing_the_diseases_taken_is_any_one_of_them_even_with_repeated_names() -> None:
+    # Class 82 of docs/trec_error_classes.md (NCT00003838's wording, shortened).
+    [criterion] = parse_eligibility(NCT00003838_DISEASES).criteria
+    assert isinstance(criterion.tree, Or)
+    myeloma = PatientFacts(
+        birth_date=date(1957, 1, 1), diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),)
+    )
+    assert evaluate_tree(criterion.tree, myeloma, today=date(2021, 4, 1))[0] is Truth.MET
+
+
+def test_a_bullet_after_a_sub_list_at_the_margin_goes_back_on_its_own_list() -> None:
+    [header], _ = items(normalise(NCT00003838_DISEASES).text)
+    assert [child.marker for child in header.children] == ["bullet"] * 3 + ["letter"] * 2 + ["bullet"] * 2
+    assert not header.children[4].children
+
+
+def test_an_age_the_guardians_consent_for_is_not_a_requirement() -> None:
+    text = (
+        "The procedure will be explained to subjects age 8-17 years with formal consent being\n"
+        "obtained from parents or legal guardian.\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert not any(a.checkable for a in iter_atoms(criterion.tree))
