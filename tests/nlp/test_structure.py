@@ -477,9 +477,12 @@ def test_groups_labelled_inside_one_item_are_alternatives() -> None:
         "steroid-dependent\n"
     )
     [criterion] = parse_eligibility(text).criteria
-    groups = criterion.tree if isinstance(criterion.tree, Or) else criterion.tree.children[-1]
+    tree = criterion.tree
+    groups = tree.children[-1] if isinstance(tree, And) else tree
     assert isinstance(groups, Or)
-    assert groups.children[1].text.startswith("Patients considered")
+    second = groups.children[1]
+    assert isinstance(second, Atom)
+    assert second.text.startswith("Patients considered")
     on_steroids = PatientFacts(therapies=(TherapyFact("therapy:1", "prednisone", ("immunosuppressant",)),))
     assert evaluate_tree(criterion.tree, on_steroids, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
 
