@@ -925,8 +925,14 @@ _WINDOW = re.compile(
     r"\b(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?|(?:in|during|over)"
     r" the (?:past|last|previous|preceding|prior))\s*(?P<n1>\d+|one|two|three|four|five|six|ten|twelve)\s*"
     r"(?P<u1>days?|weeks?|months?|years?)"
-    r"|(?P<atleast>at least|>=|more than|>|minimum of|a minimum of)\s*(?P<n2>\d+|one|two|three|four|five"
-    r"|six|ten|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*(?:must have elapsed\s*)?"
+    # "No more than 84 days since prior surgery", "Less than 4 weeks since prior chemotherapy": an upper
+    # limit on the time since, i.e. within it.
+    r"|(?P<nomore>(?:no|not)\s+(?:more|longer)\s+than|less\s+than|fewer\s+than|<)\s*"
+    r"(?P<n3>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u3>days?|weeks?|months?|years?)\s*"
+    r"(?:(?:must\s+)?(?:have\s+)?elapsed\s*)?(?:since|from|after)"
+    r"|(?<!no )(?<!not )(?P<atleast>at least|>=|more than|>|minimum of|a minimum of)\s*"
+    r"(?P<n2>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*"
+    r"(?:must have elapsed\s*)?"
     r"(?:before|prior to|since|from|between))"
     r"(?:\s*(?:of|before|prior to|preceding|from|since|after)?\s*(?:the\s*)?"
     r"(?:(?:signing|signature)\s*(?:of\s*)?(?:the\s*)?)?(?P<anchor>first dose|informed consent|consent"
@@ -939,10 +945,10 @@ _WINDOW = re.compile(
 
 def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
     for m in _finditer(_WINDOW, text, text.lower()):
-        amount_text = m.group("n1") or m.group("n2")
+        amount_text = m.group("n1") or m.group("n2") or m.group("n3")
         amount = float(_WORDS.get(amount_text.lower(), 0) or amount_text)
-        unit = (m.group("u1") or m.group("u2")).lower().rstrip("s") + "s"
-        relation = "within" if m.group("within") else "at_least"
+        unit = (m.group("u1") or m.group("u2") or m.group("u3")).lower().rstrip("s") + "s"
+        relation = "within" if m.group("within") or m.group("nomore") else "at_least"
         anchor = (m.group("anchor") or "").lower().removeprefix("the ")
         anchor = "informed consent" if anchor == "consent" else anchor
         yield m.start(), m.end(), TimeWindow(amount, unit, relation, anchor)

@@ -87,6 +87,9 @@ _WINDOW_TRIGGERS = (
     ">",
     "more than",
     "minimum",
+    "less than",
+    "fewer than",
+    "<",
 )
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
@@ -145,6 +148,47 @@ _QUALIFIER = re.compile(
 _SITE_BEFORE_CANCER = re.compile(
     r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system|brain|cerebral|intracerebral|intracranial|spinal"
     r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
+    re.IGNORECASE,
+)
+# A disease named as what involves a site ("No CNS involvement by lymphoma", "bone marrow involvement with
+# lymphoma") is about the site, which no profile records: the disease itself is not excluded or required.
+_INVOLVEMENT_BY = re.compile(
+    r"(?:\b[\w-]+\s+)?\binvolvement\s+(?:by|of|with)\s+(?:the\s+|their\s+|his\s+|her\s+)?$", re.IGNORECASE
+)
+# ... and so is a cancer named with the site or complication right after it ("No myeloma meningitis",
+# "myeloma involvement on bronchoscopy").
+_SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
+# A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
+_SUITABLE_FOR = re.compile(
+    r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
+    r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:an?|the|further|any|standard)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
+_ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
+_BEFORE_STARTING = re.compile(
+    r"\b(?:prior\s+to|before|until)\s+(?:starting|beginning|initiating|initiation\s+of|(?:the\s+)?start\s+of"
+    r"|commencing)\s+(?:(?:an?|the|any|their|his|her|maintenance|protocol|study)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,2}$",
+    re.IGNORECASE,
+)
+_GUARDIAN_BEFORE = re.compile(
+    r"\b(?:parents?|guardians?|legally\s+authori[sz]ed\s+representatives?)\b[^.;]*$", re.IGNORECASE
+)
+_INLINE_GROUP = re.compile(r"\b(?:group|cohort|arm|stratum)\s+(?:\d{1,2}|[A-D])\s*:", re.IGNORECASE)
+_GUARDIAN_AFTER = re.compile(
+    r"\b(?:consent|assent)\b.*\b(?:parents?|guardians?)\b", re.IGNORECASE | re.DOTALL
+)
+_TO_PEOPLE = re.compile(
+    r"\b(?:to|for)\s+(?:patients?|subjects?|participants?|children|minors)(?:\s+(?:who\s+are|aged?))?\s+$",
+    re.IGNORECASE,
+)
+# A header listing the diseases a trial takes ("Diseases to be included:", "Eligible diagnoses:"): no patient
+# has them all, even when a name recurs among its items.
+_ELIGIBLE_DISEASES_HEADER = re.compile(
+    r"^\W*(?:(?:diseases?|diagnos[ie]s|disorders|malignancies|histolog(?:y|ies))\s+(?:to\s+be\s+)?"
+    r"(?:included|eligible|allowed|accepted)|(?:eligible|included|allowed)\s+(?:diseases?|diagnos[ie]s"
+    r"|disorders|malignancies|histolog(?:y|ies)))\s*:\s*$",
     re.IGNORECASE,
 )
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
@@ -524,6 +568,7 @@ class _Builder:
             or listed_exceptions
             or (item.is_or_group(self.norm.text) and not exception)
             or OR_GROUP.search(header)
+            or (item.section == "inclusion" and _ELIGIBLE_DISEASES_HEADER.search(header))
             or (not exception and self._names_diagnoses(item.children))
         ):
             # "No history of any of the following:" excludes each one: none of them, not "not all of them".
@@ -632,6 +677,9 @@ class _Builder:
         bound = self._bound_clauses(item, indices, scope) if item.section == "inclusion" else None
         if bound is not None:
             return bound
+        groups = self._inline_groups(item, indices, scope) if item.section == "inclusion" else None
+        if groups is not None:
+            return groups
         for_ages = [i for i in indices if self._for_age(i)]
         if for_ages and len(for_ages) < len(indices):
             # "Evaluation of siblings as donors required for patients 55 years of age and younger": the age
@@ -830,6 +878,7 @@ class _Builder:
         run_is_or: list[bool] = [False]
         run_says_or: list[bool] = [False]
         run_of_examples: list[bool] = [False]  # a general term, then "including"/"e.g." and its instances
+        run_indices: list[list[int]] = [[indices[0]]]  # the found atoms of each run ([] once joined)
         start = self.found[indices[0]].start
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
         for previous, current in itertools.pairwise(indices):
@@ -839,10 +888,16 @@ class _Builder:
                 # leukemia"), the list goes on as it would after the name itself.
                 gap = gap.lstrip()[1:]
             node = self.atom_node(current, section, scope)
-            if len(runs[-1]) == 1 and self._indication_of(previous, current):
+            if self._indication_of(previous, current) and all(
+                self.found[i].kind in ("therapy", "procedure") for i in run_indices[-1]
+            ):
                 # "No chemotherapy for treatment of any other prior malignancy": the treatment counts only
-                # when given for that condition, so the two are one conjunction under one negation.
-                runs[-1][0] = _treated_for(runs[-1][0], node)
+                # when given for that condition, so the two are one conjunction under one negation; so do
+                # the treatments listed before it ("No prior chemotherapy or radiotherapy for breast cancer").
+                treatments = _run_node(runs[-1], run_is_or[-1], run_says_or[-1], run_of_examples[-1])
+                runs[-1] = [_treated_for(treatments, node)]
+                run_is_or[-1] = run_says_or[-1] = run_of_examples[-1] = False
+                run_indices[-1] = []
                 continue
             link = _link(gap)
             cue = _EXAMPLES_CUE.search(gap)
@@ -861,7 +916,12 @@ class _Builder:
                     link = "or"
             else:
                 examples = False
-            if link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
+            if link == "and" and _pregnant_and_nursing(
+                self.found[previous], self.found[current], node, runs[-1][-1]
+            ):
+                # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
+                link = "or"
+            elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
                 # two kinds of cancer, so the kinds are alternatives.
@@ -878,28 +938,16 @@ class _Builder:
                 link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
+                run_indices[-1].append(current)
                 run_says_or[-1] = run_says_or[-1] or link == "or"
                 run_is_or[-1] = run_is_or[-1] or link == "or" or comma_means_or
             else:
                 runs.append([node])
+                run_indices.append([current])
                 run_is_or.append(False)
                 run_says_or.append(False)
                 run_of_examples.append(False)
-        groups: list[Node] = []
-        for run, is_or, says_or, of_examples in zip(
-            runs, run_is_or, run_says_or, run_of_examples, strict=True
-        ):
-            if len(run) == 1:
-                groups.append(run[0])
-            elif of_examples and isinstance(run[0], Not):
-                # "No severe lung disease (e.g., chronic obstructive pulmonary disease)", "No history of
-                # autoimmune disease such as rheumatoid arthritis, ...": the examples share the negation.
-                groups.append(Not(Or(tuple(node.child if isinstance(node, Not) else node for node in run))))
-            elif says_or and all(isinstance(node, Not) for node in run):
-                # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
-                groups.append(Not(Or(tuple(node.child for node in run if isinstance(node, Not)))))
-            else:
-                groups.append(Or(tuple(run)) if is_or else And(tuple(run)))
+        groups = [_run_node(*run) for run in zip(runs, run_is_or, run_says_or, run_of_examples, strict=True)]
         return groups[0] if len(groups) == 1 else And(tuple(groups))
 
     def atom_node(self, index: int, section: Section, scope: _Scope) -> Node:
@@ -935,9 +983,13 @@ class _Builder:
             window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
         permitted = (
-            self.permits
-            and assertion != "negated"
-            and _PERMITTED.match(self.norm.text, found.end) is not None
+            (
+                self.permits
+                and assertion != "negated"
+                and _PERMITTED.match(self.norm.text, found.end) is not None
+            )
+            or self._judged_suitable(index)
+            or self._consent_age(index)
         )
         atom = Atom(
             kind=found.kind,
@@ -994,6 +1046,62 @@ class _Builder:
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _judged_suitable(self, index: int) -> bool:
+        """Whether a treatment is named as what the patient is judged suitable for, or a disease curable
+        with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
+        with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
+        treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
+        beginning any hormonal therapy"): a judgement or a plan, not a history a profile records."""
+        found = self.found[index]
+        if found.kind not in ("therapy", "procedure"):
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start)
+        return any(p.search(self.norm.text, start, found.start) for p in (_SUITABLE_FOR, _BEFORE_STARTING))
+
+    def _inline_groups(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
+        """Groups labelled inside one item ("... Group 1: Patients who have not received other
+        immunosuppressive therapy in the past ... Group 2: Patients considered steroid-dependent", in a
+        merged PDQ paragraph) are alternative populations: what precedes the first label binds everyone,
+        then any one group's text is enough. A group with nothing coded is a question for the site."""
+        labels = list(_INLINE_GROUP.finditer(self.norm.text, item.start, item.end))
+        if len(labels) < 2:
+            return None
+        ends = [label.start() for label in labels[1:]] + [item.end]
+        alternatives: list[Node] = []
+        for start, end in zip((label.end() for label in labels), ends, strict=True):
+            inside = [i for i in indices if start <= self.found[i].start < end]
+            if any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in inside):
+                alternatives.append(self.combine(inside, item.section, scope))
+            else:
+                lead = len(self.norm.text[start:end]) - len(self.norm.text[start:end].lstrip())
+                text, span = self._original(start + lead, end)
+                alternatives.append(
+                    Atom("other", text, span, "fallback.unparsed", 0.1, checkable=False, mapped=False)
+                )
+        before = [i for i in indices if self.found[i].start < labels[0].start()]
+        either = Or(tuple(alternatives))
+        return And((self.combine(before, item.section, scope), either)) if before else either
+
+    def _consent_age(self, index: int) -> bool:
+        """Whether an age says for whom a parent or guardian gives consent ("Consent of parent or guardian if
+        less than 18 years of age", "The patient (or his/her guardian if less than 18 years of age) must
+        sign"): how consent is obtained at that age, not an age every patient needs."""
+        found = self.found[index]
+        if not found.rule_id.startswith("demographic.age"):
+            return False
+        start = max(found.start - 80, self.norm.text.rfind("\n", 0, found.start) + 1)
+        if _GUARDIAN_BEFORE.search(self.norm.text, start, found.start) is not None:
+            return True
+        # "The procedure will be explained to subjects age 8-17 years with formal consent being obtained from
+        # parents or legal guardian": the people the age names are those the guardians consent for.
+        sentence_end = _CLAUSE_END.search(self.norm.text, found.end)
+        after = self.norm.text[found.end : sentence_end.start() if sentence_end else len(self.norm.text)]
+        return (
+            _GUARDIAN_AFTER.search(after) is not None
+            and _TO_PEOPLE.search(self.norm.text, start, found.start) is not None
+        )
 
     def _indication_of(self, therapy: int, condition: int) -> bool:
         """Whether the condition at `condition` is what the treatment right before it was given for
@@ -1070,6 +1178,12 @@ class _Builder:
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and _is_cancer(concept.code):
             return self._unanswerable(site.start(), found.end)
+        involvement = _INVOLVEMENT_BY.search(self.norm.text, start, found.start)
+        if match is None and involvement is not None:
+            return self._unanswerable(involvement.start(), found.end)
+        site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
+        if match is None and site_after is not None and _is_cancer(concept.code):
+            return self._unanswerable(found.start, site_after.end())
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())
@@ -1187,6 +1301,28 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
 
 
+def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node) -> bool:
+    """Whether two neighbouring atoms, neither negated, are pregnancy and breastfeeding."""
+    codes = {f.concept.code for f in (first, second) if f.kind == "pregnancy" and f.concept is not None}
+    return (
+        codes == {"pregnant", "breastfeeding"} and not isinstance(node, Not) and not isinstance(before, Not)
+    )
+
+
+def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) -> Node:
+    """One run of `_Builder.combine`'s atoms as a node."""
+    if len(run) == 1:
+        return run[0]
+    if of_examples and isinstance(run[0], Not):
+        # "No severe lung disease (e.g., chronic obstructive pulmonary disease)", "No history of autoimmune
+        # disease such as rheumatoid arthritis, ...": the examples share the negation.
+        return Not(Or(tuple(node.child if isinstance(node, Not) else node for node in run)))
+    if says_or and all(isinstance(node, Not) for node in run):
+        # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
+        return Not(Or(tuple(node.child for node in run if isinstance(node, Not))))
+    return Or(tuple(run)) if is_or else And(tuple(run))
+
+
 def _treated_for(treatment: Node, indication: Node) -> Node:
     """A treatment and the condition it was given for, as one conjunction; a negation both carry ("No
     chemotherapy for other malignancy") negates the pair, so a treatment given for something else is clear."""
@@ -1238,6 +1374,43 @@ _ORGANISATION_AFTER = re.compile(
 )
 
 
+def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
+    """Drops the vocabulary's reading of a disease's abbreviation the text defines as another disease: in
+    "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, here or further on. The words right before
+    the brackets whose initials spell the abbreviation define it; it is redefined when they name another
+    linked disease and start with a word none of the vocabulary's names for its concept starts with
+    ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
+    redefined: set[str] = set()
+    for match in _ABBREVIATION_DEFINED.finditer(text):
+        abbreviation = match.group("abbr")
+        words = re.findall(r"[A-Za-z]+", match.group("words"))[-len(abbreviation) :]
+        if len(words) < len(abbreviation) or "".join(w[0] for w in words).upper() != abbreviation.upper():
+            continue
+        own = next(
+            (f for f in found if f.start == match.start("abbr") and f.kind == "condition" and f.concept),
+            None,
+        )
+        phrase_start = match.start("words") + match.group("words").rfind(words[0])
+        named = [
+            f.concept.code
+            for f in found
+            if phrase_start <= f.start and f.end <= match.end("words") and f.kind == "condition" and f.concept
+        ]
+        if own is None or own.concept is None or not named or own.concept.code in named:
+            continue
+        first = words[0].lower()
+        if not any(term.lower().split()[0] == first for term in _terms_of(own.concept.code)):
+            redefined.add(abbreviation)
+    if not redefined:
+        return found
+    return [f for f in found if f.kind != "condition" or text[f.start : f.end] not in redefined]
+
+
+def _terms_of(code: str) -> tuple[str, ...]:
+    entry = next((e for e in vocabulary()["condition"] if e.concept.code == code), None)
+    return () if entry is None else entry.synonyms
+
+
 def _names_organisation(text: str, found: Found) -> bool:
     return found.kind == "condition" and _ORGANISATION_AFTER.match(text, found.end) is not None
 
@@ -1257,6 +1430,13 @@ _AGE_POPULATION = re.compile(
     r"|over|under|between)\s*)?\d+[^\n]*?\bwith\b",
     re.IGNORECASE,
 )
+# An item naming the study group it defines ("Patients with CAD group, defined by the following criteria:
+# ...", then "Patients without CAD group, defined as: ..."; "Control group: healthy volunteers ...").
+_GROUP_POPULATION = re.compile(
+    r"(?:(?:patients?|subjects?|participants?)\s+(?:with|without)\s+)?[\w'/ -]{1,40}?\bgroup\b\s*"
+    r"(?:[:,(]|defined\b)",
+    re.IGNORECASE,
+)
 
 
 def _with_alternative_populations(
@@ -1264,10 +1444,12 @@ def _with_alternative_populations(
 ) -> list[Criterion]:
     """Two or more inclusion items in a row, each opening with its own population's age ("Patients aged > 49
     years ... with NHL, CLL and multiple myeloma ..." then "Patients < 50 years of age with NHL, CLL or
-    multiple myeloma at high risk ..."), describe alternative populations: a patient need fit only one of
-    them, so they become one criterion, an Or of theirs."""
+    multiple myeloma at high risk ...") or with the study group it defines ("Patients with CAD group,
+    defined by ..." then "Patients without CAD group, defined as ..."), describe alternative populations: a
+    patient need fit only one of them, so they become one criterion, an Or of theirs."""
     merged: list[Criterion] = []
     run: list[Criterion] = []
+    opening: re.Pattern[str] | None = None  # a run is of one form: ages or study groups
 
     def close() -> None:
         if len(run) < 2:
@@ -1282,17 +1464,54 @@ def _with_alternative_populations(
         run.clear()
 
     for item, criterion in zip(roots, criteria, strict=True):
-        if (
-            item.section == "inclusion"
-            and item.cohort is None
-            and _AGE_POPULATION.match(norm.text, item.start, item.end) is not None
-        ):
+        form = None
+        if item.section == "inclusion" and item.cohort is None:
+            form = next(
+                (p for p in (_AGE_POPULATION, _GROUP_POPULATION) if p.match(norm.text, item.start, item.end)),
+                None,
+            )
+        if form is not None and form is opening:
             run.append(criterion)
             continue
         close()
+        opening = form
+        if form is not None:
+            run.append(criterion)
+            continue
         merged.append(criterion)
     close()
     return merged
+
+
+# A list run into its item after "the following:" ("No presence or history of any medical condition ...,
+# specifically those who have the following: a history of convulsive, hepatic, or renal disorders; currently
+# receiving treatment for ...; and pregnant women"), ending at the sentence.
+_INLINE_LIST = re.compile(r"\bthe\s+following\s*:(?P<list>.+?)(?:\.(?=\s|$)|$)", re.DOTALL | re.IGNORECASE)
+
+
+def _negate_inline_lists(
+    text: str,
+    roots: list[Item],
+    found: list[Found],
+    assertions: list[tuple[str, tuple[int, int] | None]],
+    cues: list[Cue],
+) -> None:
+    """An item opening with a negation over "the following:" negates the list run in after the colon, as a
+    negated header does its sub-items: the colon and the semicolons between the list's parts end a ConText
+    scope, which left "No history of the following: hypertension, diabetes mellitus, ..." requiring them."""
+    negations = {cue.start: cue for cue in cues if cue.category == "negated" and cue.direction == "forward"}
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        stack.extend(item.children)
+        opening = negations.get(item.start)
+        listed = _INLINE_LIST.search(text, item.start, item.end) if opening is not None else None
+        if opening is None or listed is None:
+            continue
+        start, end = listed.span("list")
+        for index, f in enumerate(found):
+            if start <= f.start < end and assertions[index][0] not in ("negated", "exception"):
+                assertions[index] = ("negated", (opening.start, opening.end))
 
 
 def parse_eligibility(
@@ -1330,6 +1549,8 @@ def parse_eligibility(
         key=lambda f: (f.start, f.end),
     )
     found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
+    if "(" in norm.text:
+        found = _without_redefined_abbreviations(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [
@@ -1338,6 +1559,8 @@ def parse_eligibility(
             found, context.assertions(norm.text, cues, [f.start for f in found]), strict=True
         )
     ]
+    if "following" in lowered:
+        _negate_inline_lists(norm.text, roots, found, assertions, cues)
     builder = _Builder(norm, found, assertions, context, cues)
     criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(
         norm, roots, [builder.criterion(item) for item in roots]

@@ -161,6 +161,7 @@ _CATEGORY = re.compile(r"^[A-Z][A-Z /&,-]{3,60}:\s*$")
 OR_GROUP = re.compile(
     r"\b(?:at least one of|any of|one of the following|any one of|one or more of|either)\b", re.IGNORECASE
 )
+_FOLLOWING_END = re.compile(r"\bof\s+the\s+following$", re.IGNORECASE)
 _AND_GROUP = re.compile(r"\b(?:all of the following|all of these|each of the following)\b", re.IGNORECASE)
 # A line that only names a population ("for acromegaly", "For patients with GHD:", "For healthy
 # volunteers") heads the criteria listed under it: a trial with several groups lists each group's own.
@@ -186,7 +187,10 @@ class Item:
     cohort: str | None = None  # see Criterion.cohort
 
     def is_header(self, text: str) -> bool:
-        return text[self.start : self.end].rstrip().endswith(":")
+        line = text[self.start : self.end].rstrip()
+        # "Ages 8 to 80 (both inclusive) with a history of one of the following" heads its list as much as
+        # it would with the colon its author left out.
+        return line.endswith(":") or _FOLLOWING_END.search(line) is not None
 
     def is_or_group(self, text: str) -> bool:
         """Whether the sub-items are alternatives: any one of them settles the header.
@@ -334,10 +338,16 @@ def items(text: str) -> tuple[list[Item], bool]:
             and indent > previous.indent
             and previous not in headers
             and _cohort_line(text[previous.start : previous.end]) is None
+            and not any(
+                sibling.marker == kind and sibling.indent == indent and sibling is not previous
+                for sibling in (headers[-1].children if headers else roots)
+            )
         ):
             # A bullet with bullets indented under it heads them, colon or not: "Chronic myelogenous
             # leukemia" over "Presence of Philadelphia chromosome". A cohort's labelled bullet only names
-            # the cohort of the bullets under it.
+            # the cohort of the bullets under it. A bullet at the kind and indent of its list's earlier
+            # bullets goes on that list: the items before it ("A) ... E)" at the margin under "-  NHL")
+            # were a sub-list written out of line.
             headers.append(previous)
         while headers and (
             headers[-1].indent > indent
@@ -371,7 +381,7 @@ def items(text: str) -> tuple[list[Item], bool]:
 def _continues(text: str, previous: Item, indent: int, line: str, follows_wrap: bool) -> bool:
     """An unmarked line continues the previous bullet when it hangs under it, finishes its sentence, or
     follows a line that hard wrapping broke in the middle of a sentence."""
-    if previous.is_header(text):
+    if text[previous.end - 1] == ":":
         return False
     if previous.marker and indent > previous.indent:
         return True

@@ -3,8 +3,8 @@ from datetime import date
 import pytest
 
 from nlp import And, Atom, Or, iter_atoms, parse_eligibility
-from nlp.text import normalise, section_of_heading
-from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, Truth, evaluate_tree
+from nlp.text import items, normalise, section_of_heading
+from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,62 @@ def test_at_least_one_of_the_following_header_makes_an_or_group() -> None:
         child.concept.code for child in criterion.tree.children if isinstance(child, Atom) and child.concept
     ]
     assert codes == ["EGFR", "ALK"]
+
+
+def test_a_header_ending_in_of_the_following_without_its_colon_still_heads_its_list() -> None:
+    # Class 70 of docs/trec_error_classes.md, NCT00003838's wording: each disease was required on its own.
+    text = (
+        "Ages 8 to 80 (both inclusive) with a history of one of the following\n\n"
+        "  -  PNH associated with either life-threatening thrombosis or cytopenia.\n\n"
+        "  -  Aplastic anemia in subjects who have failed immunosuppressive therapy\n\n"
+        "  -  RA or RARS MDS subjects who have associated transfusion dependence and/or neutropenia.\n\n"
+        "Availability of HLA identical or single HLA locus mismatched family donor\n"
+    )
+    criteria = parse_eligibility(text).criteria
+    assert len(criteria) == 2
+    assert criteria[0].text.startswith("Ages 8 to 80")
+    assert "RARS MDS" in criteria[0].text
+    group = criteria[0].tree
+    # The age band says whom the list binds; under it any one of the diseases is enough.
+    assert isinstance(group, Or)
+    assert isinstance(group.children[1], Or)
+
+
+def test_a_header_wrapped_after_of_the_following_keeps_its_colon_line() -> None:
+    text = (
+        "Inclusion Criteria:\n"
+        "  -  Need for daily controller therapy based on one or more of the following\n"
+        "     criteria:\n\n"
+        "       1. Received prescription for an asthma controller within the 12 months\n\n"
+        "       2. Experienced symptoms for more than twice a week\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert criterion.text.endswith("twice a week")
+
+
+def test_a_negation_over_the_following_reaches_the_list_run_in_after_its_colon() -> None:
+    # Class 71 of docs/trec_error_classes.md, NCT00001928's wording: the colon and semicolons ended the "No",
+    # so the item required pregnancy of every patient.
+    text = (
+        "No presence or history of any medical condition that can reasonably be expected to subject\n"
+        "the patient to unwarranted risks, specifically those who have the following: a history of\n"
+        "convulsive, hepatic, or renal disorders; currently receiving treatment for myocardial\n"
+        "infarction, arrhythmia or cardiac failure; and pregnant women or anyone not practicing an\n"
+        "effective means of birth control.\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    pregnant = next(a for a in iter_atoms(criterion.tree) if a.kind == "pregnancy")
+    assert pregnant.assertion == "negated"
+    man = PatientFacts(sex="male")
+    assert evaluate_tree(criterion.tree, man, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
+
+
+def test_no_history_of_the_following_excludes_each_listed_condition() -> None:
+    text = (
+        "No history of the following: hypertension, diabetes mellitus, smoking, and coronary artery disease"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert {a.assertion for a in iter_atoms(criterion.tree) if a.kind == "condition"} == {"negated"}
 
 
 def test_hanging_continuation_lines_join_their_bullet() -> None:
@@ -332,3 +388,137 @@ def test_a_group_the_inclusions_exclude_requires_none_of_its_items() -> None:
     )
     assert evaluate_tree(excluded.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_MET
     assert evaluate_tree(allowed.tree, ines, today=date(2021, 4, 1))[0] is Truth.NOT_CHECKABLE
+
+
+def _condition_codes(text: str) -> set[str]:
+    return {
+        a.concept.code
+        for c in parse_eligibility(text).criteria
+        for a in iter_atoms(c.tree)
+        if a.kind == "condition" and a.concept
+    }
+
+
+def test_an_abbreviation_the_text_defines_as_another_disease_loses_the_vocabularys_reading() -> None:
+    # Class 75 of docs/trec_error_classes.md (NCT00493129's wording): MCL was mantle cell lymphoma.
+    text = "Patients with SM, including mast cell leukemia (MCL).\nNo prior therapy for MCL\n"
+    assert "mantle_cell" not in _condition_codes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Relapsed mantle cell lymphoma (MCL)\nMCL in second remission\n", "mantle_cell"),
+        ("Diagnosis of chronic lymphocytic lymphoma (CLL)\n", "cll"),
+    ],
+)
+def test_an_abbreviation_defined_as_its_own_disease_keeps_its_reading(text: str, code: str) -> None:
+    assert code in _condition_codes(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "relation"),
+    [
+        ("No more than 84 days since prior surgery for breast cancer", "within"),
+        ("Not more than 6 months since completion of radiotherapy", "within"),
+        ("Less than 4 weeks since prior chemotherapy", "within"),
+        ("More than 4 weeks since prior chemotherapy", "at_least"),
+        ("At least 4 weeks since prior surgery", "at_least"),
+    ],
+)
+def test_a_limit_on_the_time_since_a_treatment_is_its_window(line: str, relation: str) -> None:
+    # Class 78 of docs/trec_error_classes.md: "No more than 84 days since" was read as at least 84 days.
+    [criterion] = parse_eligibility(f"Exclusion Criteria:\n- {line}\n").criteria
+    treatment = next(a for a in iter_atoms(criterion.tree) if a.kind in ("therapy", "procedure"))
+    assert treatment.window is not None
+    assert treatment.window.relation == relation
+
+
+@pytest.mark.parametrize(
+    "line", ["Pregnant and nursing females will be excluded", "Pregnant and lactating women"]
+)
+def test_pregnant_and_nursing_are_alternatives_no_one_need_be_both(line: str) -> None:
+    # Class 79 of docs/trec_error_classes.md (NCT00006213's and NCT00001539's wording).
+    [criterion] = parse_eligibility(f"Exclusion Criteria:\n- {line}\n").criteria
+    assert isinstance(criterion.tree, Or)
+
+
+def test_not_pregnant_and_not_nursing_still_asks_for_both() -> None:
+    [criterion] = parse_eligibility("Inclusion Criteria:\n- Not pregnant and not nursing\n").criteria
+    assert isinstance(criterion.tree, And)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Consent of parent or guardian if less than 18 years of age.",
+        "The patient (or his/her guardian if less than 18 years of age) must sign a document",
+    ],
+)
+def test_an_age_for_which_a_guardian_consents_is_not_a_requirement(line: str) -> None:
+    # Class 80 of docs/trec_error_classes.md (NCT00000769's and NCT00001335's wording): every adult failed.
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {line}\n").criteria
+    ages = [a for a in iter_atoms(criterion.tree) if a.kind == "demographic"]
+    assert ages
+    assert not any(a.checkable for a in ages)
+
+
+def test_an_age_before_the_guardians_consent_is_still_required() -> None:
+    text = "Are at least 13 years old (consent of parent or guardian required if under 18)."
+    [criterion] = parse_eligibility(text).criteria
+    assert all(a.checkable for a in iter_atoms(criterion.tree) if a.kind == "demographic")
+
+
+def test_groups_labelled_inside_one_item_are_alternatives() -> None:
+    # Class 81 of docs/trec_error_classes.md (NCT00004682's merged PDQ paragraph, shortened).
+    text = (
+        "--Disease Characteristics-- Mild or moderate generalized myasthenia gravis Group 1: Patients who\n"
+        "have not received other immunosuppressive therapy in the past Group 2: Patients considered\n"
+        "steroid-dependent\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    tree = criterion.tree
+    groups = tree.children[-1] if isinstance(tree, And) else tree
+    assert isinstance(groups, Or)
+    second = groups.children[1]
+    assert isinstance(second, Atom)
+    assert second.text.startswith("Patients considered")
+    on_steroids = PatientFacts(therapies=(TherapyFact("therapy:1", "prednisone", ("immunosuppressant",)),))
+    assert evaluate_tree(criterion.tree, on_steroids, today=date(2021, 4, 1))[0] is not Truth.NOT_MET
+
+
+NCT00003838_DISEASES = (
+    "Diseases to be included:\n\n"
+    "  -  CML chronic phase\n\n"
+    "  -  AML: AML in first complete or partial remission. All AML in second remission.\n\n"
+    "  -  NHL\n\n"
+    "A) Intermediate or high grade relapsed despite treatment with standard therapy.\n\n"
+    "B) NHL intermediate or high grade relapsing despite prior autologous transplant.\n\n"
+    "  -  MM: MM subjects must be between the ages of 8 and 65 (both inclusive)\n\n"
+    "  -  Mycosis fungoides, which has been shown to be amenable to allogeneic stem cell transplants.\n"
+)
+
+
+def test_a_header_listing_the_diseases_taken_is_any_one_of_them_even_with_repeated_names() -> None:
+    # Class 82 of docs/trec_error_classes.md (NCT00003838's wording, shortened).
+    [criterion] = parse_eligibility(NCT00003838_DISEASES).criteria
+    assert isinstance(criterion.tree, Or)
+    myeloma = PatientFacts(
+        birth_date=date(1957, 1, 1), diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),)
+    )
+    assert evaluate_tree(criterion.tree, myeloma, today=date(2021, 4, 1))[0] is Truth.MET
+
+
+def test_a_bullet_after_a_sub_list_at_the_margin_goes_back_on_its_own_list() -> None:
+    [header], _ = items(normalise(NCT00003838_DISEASES).text)
+    assert [child.marker for child in header.children] == ["bullet"] * 3 + ["letter"] * 2 + ["bullet"] * 2
+    assert not header.children[4].children
+
+
+def test_an_age_the_guardians_consent_for_is_not_a_requirement() -> None:
+    text = (
+        "The procedure will be explained to subjects age 8-17 years with formal consent being\n"
+        "obtained from parents or legal guardian.\n"
+    )
+    [criterion] = parse_eligibility(text).criteria
+    assert not any(a.checkable for a in iter_atoms(criterion.tree))

@@ -1,6 +1,7 @@
 """Clinical semantics of single atoms and of cohorts, on hand-made facts (no database)."""
 
 import datetime
+from dataclasses import replace
 
 import pytest
 
@@ -1026,6 +1027,89 @@ class TestItemsOpeningWithTheirPopulationsAgeAreAlternatives:
         assert verdict.criteria[0].outcome == "violated"
 
 
+class TestItemsDefiningStudyGroupsAreAlternatives:
+    """Class 69 of docs/trec_error_classes.md (NCT00005479's wording). Carl has coronary artery disease and
+    had bypass surgery; Dora has diabetes only."""
+
+    TEXT = (
+        "Inclusion criteria\n\n"
+        "  -  Patients with type 2 diabetes mellitus (DM), defined by medical record diagnosis\n\n"
+        "  -  Patients with CAD group, defined by the following criteria: documented prior MI,\n"
+        "     PTCA/stent, CABG, or >75% stenosis in any vessel by coronary angiography.\n\n"
+        "  -  Patients without CAD group, defined as: the absence of a prior MI and <50% stenosis in\n"
+        "     all vessels by coronary angiography within the past year.\n"
+    )
+    CARL = PatientFacts(
+        diagnoses=(
+            DiagnosisFact("diagnosis:1", "cad", "coronary artery disease"),
+            DiagnosisFact("diagnosis:2", "mi", "myocardial infarction"),
+        ),
+        procedures=(ProcedureFact("procedure:1", "cabg", "CABG", datetime.date(2020, 1, 1)),),
+    )
+
+    def test_the_groups_become_one_criterion_either_group_admits(self):
+        criteria = parse_eligibility(self.TEXT).criteria
+        assert len(criteria) == 2
+        assert isinstance(criteria[1].tree, Or)
+        assert criteria[1].text.startswith("Patients with CAD group")
+
+    def test_a_patient_in_the_cad_group_does_not_fail_the_group_without_cad(self):
+        verdict = evaluate(parse_eligibility(self.TEXT).criteria, self.CARL, today=TODAY)
+        assert verdict.criteria[1].outcome != "violated"
+
+    def test_a_single_group_item_is_still_required(self):
+        text = "Inclusion Criteria:\n- Patients without CAD group, defined as: no prior MI\n- Age 40 to 75\n"
+        verdict = evaluate(parse_eligibility(text).criteria, self.CARL, today=TODAY)
+        assert verdict.criteria[0].outcome == "violated"
+
+
+class TestATreatmentThePatientIsJudgedSuitableForIsNoHistory:
+    """Class 74 of docs/trec_error_classes.md (NCT00003856's wording). Hana has head and neck cancer and had
+    surgery and radiotherapy; Ravi has head and neck cancer and no treatment on file."""
+
+    HNC = (DiagnosisFact("diagnosis:1", "head_neck_cancer", "head and neck cancer"),)
+    HANA = PatientFacts(
+        diagnoses=HNC,
+        procedures=(
+            ProcedureFact("procedure:1", "surgery", "surgery", datetime.date(2020, 1, 1)),
+            ProcedureFact("procedure:2", "radiotherapy", "radiotherapy", datetime.date(2020, 3, 1)),
+        ),
+    )
+    RAVI = PatientFacts(diagnoses=HNC)
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize("patient", ["HANA", "RAVI"])
+    def test_incurable_with_surgery_or_radiotherapy_requires_neither(self, patient):
+        text = (
+            "Inclusion Criteria:\n- Squamous cell cancer of the head and neck that is incurable with surgery"
+            " or radiotherapy\n"
+        )
+        assert self.outcome(text, getattr(self, patient)) == "satisfied"
+
+    def test_not_suitable_for_surgery_is_not_a_history_of_surgery(self):
+        text = "Inclusion Criteria:\n- Not suitable for anesthesia or reconstructive surgery\n"
+        assert self.outcome(text, self.HANA) != "violated"
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Patients with biliary obstruction must have drainage or surgical bypass prior to starting"
+            " radiotherapy",
+            "Negative bone scan before beginning any radiotherapy",
+        ],
+    )
+    def test_the_treatment_to_come_named_as_a_time_anchor_is_not_required(self, line):
+        # NCT00460174's and NCT00002633's wording. Ravi's history is confirmed: no radiotherapy yet.
+        ravi = replace(self.RAVI, history_confirmed_on=datetime.date(2026, 1, 1))
+        assert self.outcome(f"Inclusion Criteria:\n- {line}\n", ravi) != "violated"
+
+    def test_a_prior_treatment_is_still_read(self):
+        assert self.outcome("Inclusion Criteria:\n- No prior radiotherapy\n", self.HANA) == "violated"
+
+
 class TestExamplesAfterIncluding:
     """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
     obstructive pulmonary disease."""
@@ -1104,6 +1188,17 @@ class TestASiteBeforeACancerQualifiesIt:
     def test_no_primary_cns_lymphoma_asks_about_the_cns_rather_than_excluding_every_lymphoma(self):
         assert self.outcome(self.TEXT, self.DANA) == "unknown"
 
+    def test_a_site_involved_by_the_lymphoma_is_asked_about_rather_than_excluding_it(self):
+        # Class 72 of docs/trec_error_classes.md (NCT00004260's wording, in a merged PDQ paragraph).
+        text = "Inclusion Criteria:\n- Histologically confirmed lymphoma No CNS involvement by lymphoma\n"
+        assert self.outcome(text, self.DANA) == "unknown"
+
+    def test_a_complication_named_after_the_cancer_is_asked_about_rather_than_excluding_it(self):
+        # NCT00002630's wording, in a merged PDQ paragraph.
+        otto = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "myeloma", "multiple myeloma"),))
+        text = "Inclusion Criteria:\n- Calcium no greater than 11 mg/dl No myeloma meningitis\n"
+        assert self.outcome(text, otto) == "unknown"
+
     def test_an_excluded_site_lymphoma_still_leaves_a_patient_without_lymphoma_clear(self):
         text = "Exclusion Criteria:\n- Testicular lymphoma\n"
         assert self.outcome(text, self.BEA) == "satisfied"
@@ -1141,6 +1236,18 @@ class TestATreatmentIsQualifiedByItsIndication:
         # chemotherapy" still rules her out.
         assert self.outcome(self.TEXT, self.CARLA) == "unknown"
         assert self.outcome("Inclusion Criteria:\n- No prior chemotherapy\n", self.CARLA) == "violated"
+
+    def test_treatments_listed_before_one_indication_share_it(self):
+        # Class 76 of docs/trec_error_classes.md (NCT00001378's wording).
+        text = "Inclusion Criteria:\n- No prior chemotherapy or hormonal therapy for invasive breast cancer\n"
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Not)
+        assert isinstance(criterion.tree.child, And)
+        assert isinstance(criterion.tree.child.children[0], Or)
+        assert self.outcome(text, self.CARLA) == "unknown"
+        # Chemotherapy given for a lung cancer is no treatment for breast cancer.
+        lung = (DiagnosisFact("diagnosis:1", "lung_cancer", "lung cancer"),)
+        assert self.outcome(text, PatientFacts(diagnoses=lung, therapies=self.CHEMO)) == "satisfied"
 
     def test_chemotherapy_the_facts_cannot_place_is_unknown_not_violated(self):
         assert self.outcome(self.TEXT, self.HUGO) == "unknown"
