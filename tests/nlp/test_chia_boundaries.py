@@ -1,0 +1,81 @@
+"""Entity edges moved to Chia's annotation conventions (nlp.chia_mentions.chia_boundaries).
+
+Phrasings are criterion lines of the Chia corpus (CC BY 4.0, Kury et al. 2020), training split only (the
+dev slice of the training trials, `nlp.evaluation.is_dev`); the tagger's spans are given by hand, so the
+tests hold whatever a retrained model reads.
+"""
+
+import pytest
+
+from nlp.chia_mentions import chia_boundaries
+from nlp.linear_tagger import TaggedSpan
+
+
+def _moved(text: str, entity_type: str, tagged: str) -> str:
+    start = text.index(tagged)
+    [span] = chia_boundaries(text, [TaggedSpan(entity_type, start, start + len(tagged))])
+    return text[span.start : span.end]
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "entity_type", "tagged", "expected"),
+    [
+        (
+            "NCT00679341_exc",
+            "Current known infection with human immunodeficiency virus (HIV), active hepatitis B",
+            "Condition",
+            "human immunodeficiency virus (HIV",
+            "human immunodeficiency virus (HIV)",
+        ),
+        (
+            "NCT02519777_exc",
+            "(ie, HCV antibody [Ab] positive within 90 days prior to study entry",
+            "Measurement",
+            "HCV antibody [Ab",
+            "HCV antibody [Ab]",
+        ),
+        (
+            "NCT03234816_exc",
+            "Baseline systolic blood pressure (SBP) < 100 mmHg",
+            "Measurement",
+            "SBP)",
+            "SBP",
+        ),
+        (
+            "NCT03338296_exc",
+            "mild to profound mental retardation [intelligence quotient <70], moderate",
+            "Value",
+            "<70]",
+            "<70",
+        ),
+    ],
+)
+def test_a_bracket_belongs_to_an_entity_only_if_the_entity_opened_it(
+    source: str, text: str, entity_type: str, tagged: str, expected: str
+) -> None:
+    assert _moved(text, entity_type, tagged) == expected, source
+
+
+def test_except_for_is_one_negation_cue() -> None:
+    # NCT00679341_exc
+    text = "History of other malignancy within the last 5 years, except for appropriately treated carcinoma"
+    assert _moved(text, "Negation", "except") == "except for"
+
+
+def test_an_age_value_ends_at_its_unit() -> None:
+    # NCT01084993_inc, NCT02643381_exc, NCT02698969_inc
+    assert _moved("At least 70 yrs old", "Value", "At least 70 yrs old") == "At least 70 yrs"
+    assert _moved("Children (<18 years old).", "Value", "<18 years old") == "<18 years"
+    assert _moved("age between 18-80 years old", "Value", "between 18-80 years old") == "between 18-80 years"
+
+
+def test_spans_already_following_the_conventions_are_kept_as_they_are() -> None:
+    # NCT02573168_inc
+    text = "Have a total baseline score on the Brief Psychiatric Rating Scale (BPRS) = 45;"
+    tagged = [
+        TaggedSpan("Measurement", text.index("Brief"), text.index(" (BPRS)")),
+        TaggedSpan("Measurement", text.index("BPRS"), text.index("BPRS") + 4),
+        TaggedSpan("Value", text.index("= 45"), text.index(";")),
+        TaggedSpan("Temporal", text.index("baseline"), text.index(" score")),
+    ]
+    assert chia_boundaries(text, tagged) == tagged
