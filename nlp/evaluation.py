@@ -20,6 +20,7 @@ from defusedxml import ElementTree
 
 from nlp.chia_mentions import RULE_PREFIX as _TAGGER_RULE
 from nlp.linear_tagger import ENTITY_TYPES
+from nlp.model import TimeWindow
 
 # The parser's tagger is trained on exactly the Chia types we score.
 SCORED_TYPES: tuple[str, ...] = ENTITY_TYPES
@@ -337,6 +338,9 @@ _ATOM_TYPE = {
     "life_expectancy": "Measurement",
     "demographic": "Person",
 }
+# Chia types "life expectancy" an Observation (34 of its 36 exact annotations in the training split), which
+# is not scored; only the Value cut from such an atom is a Chia entity.
+_HEADLESS = frozenset({"life_expectancy"})
 _VALUE_START = re.compile(r"(?:[<>≤≥=]|\bat least\b|\bgreater\b|\bless\b|\bmore\b|\bup to\b|\d)", re.I)
 
 
@@ -385,6 +389,24 @@ def _cue_entities(text: str, cue: tuple[int, int]) -> Iterator[PredictedEntity]:
         yield PredictedEntity(*run)
 
 
+_WORD = re.compile(r"[\w-]+")
+
+
+def _window_entity(text: str, window: TimeWindow, start: int, end: int) -> PredictedEntity:
+    """An atom's time window as Chia marks it: without the spaces around it, and for a treatment given
+    "concomitant(ly)", "current(ly)" or "ongoing" only that word (Chia's Temporal; "use of", "treated with"
+    belong to no entity). `start` and `end` are the window's span."""
+    if window.relation == "current":
+        word = _WORD.search(text, start, end)
+        if word is not None:
+            return PredictedEntity("Temporal", word.start(), word.end())
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return PredictedEntity("Temporal", start, end)
+
+
 def parser_prediction(text: str) -> Prediction:
     """What `parse_eligibility` (the parser the product uses) finds, as Chia-typed entities.
 
@@ -409,7 +431,7 @@ def parser_prediction(text: str) -> Prediction:
         if atom.rule_id.startswith(_TAGGER_RULE):
             continue
         if atom.window is not None and atom.window.span is not None:
-            parts.add(PredictedEntity("Temporal", *atom.window.span))
+            parts.add(_window_entity(text, atom.window, *atom.window.span))
         if atom.assertion_cue is not None:
             parts.update(_cue_entities(text, atom.assertion_cue))
         chia_type = _ATOM_TYPE.get(atom.kind)
@@ -425,14 +447,14 @@ def parser_prediction(text: str) -> Prediction:
                 head_end -= 1
             head = PredictedEntity(chia_type, start, head_end, negated)
             value = PredictedEntity("Value", cut.start(), end)
-            head_kept = not _overlaps_any(head, tagged)
+            head_kept = atom.kind not in _HEADLESS and not _overlaps_any(head, tagged)
             if head_kept:
                 prediction.entities.append(head)
             if not _overlaps_tagged(value, tagged):
                 prediction.entities.append(value)
                 if head_kept:
                     prediction.has_value.append((len(prediction.entities) - 2, len(prediction.entities) - 1))
-        else:
+        elif atom.kind not in _HEADLESS:
             entity = PredictedEntity(chia_type, start, end, negated)
             if not _overlaps_any(entity, tagged):
                 prediction.entities.append(entity)

@@ -1,4 +1,5 @@
-"""Entity edges moved to Chia's annotation conventions (nlp.chia_mentions.chia_boundaries).
+"""Entity edges moved to Chia's annotation conventions (nlp.chia_mentions.chia_boundaries, and the Chia
+mapping of the parser's atoms in nlp.evaluation.parser_prediction).
 
 Phrasings are criterion lines of the Chia corpus (CC BY 4.0, Kury et al. 2020), training split only (the
 dev slice of the training trials, `nlp.evaluation.is_dev`); the tagger's spans are given by hand, so the
@@ -8,6 +9,7 @@ tests hold whatever a retrained model reads.
 import pytest
 
 from nlp.chia_mentions import chia_boundaries
+from nlp.evaluation import parser_prediction
 from nlp.linear_tagger import TaggedSpan
 
 
@@ -79,3 +81,21 @@ def test_spans_already_following_the_conventions_are_kept_as_they_are() -> None:
         TaggedSpan("Temporal", text.index("baseline"), text.index(" score")),
     ]
     assert chia_boundaries(text, tagged) == tagged
+
+
+def _chia_entities(line: str) -> list[tuple[str, str]]:
+    text = f"Exclusion Criteria:\n{line}\n"
+    return [(e.type, text[e.start : e.end]) for e in parser_prediction(text).entities]
+
+
+def test_a_treatment_given_currently_has_the_cue_word_alone_as_its_temporal() -> None:
+    # NCT02957305_exc, NCT01888965_exc: the parser's window spans "concomitant use of " up to the treatment.
+    assert ("Temporal", "concomitant") in _chia_entities("patients with concomitant use of IUDs.")
+    assert ("Temporal", "currently") in _chia_entities("Patients who are currently receiving prasugrel ")
+
+
+def test_life_expectancy_is_no_measurement_in_chia_but_its_value_is_a_value() -> None:
+    # NCT00343668_inc
+    entities = _chia_entities("Estimated life expectancy of more than 3 months ")
+    assert ("Value", "more than 3 months") in entities
+    assert not [e for e in entities if e[0] == "Measurement"]
