@@ -65,10 +65,12 @@ def test_except_for_is_one_negation_cue() -> None:
 
 
 def test_an_age_value_ends_at_its_unit() -> None:
-    # NCT01084993_inc, NCT02643381_exc, NCT02698969_inc
-    assert _moved("At least 70 yrs old", "Value", "At least 70 yrs old") == "At least 70 yrs"
-    assert _moved("Children (<18 years old).", "Value", "<18 years old") == "<18 years"
-    assert _moved("age between 18-80 years old", "Value", "between 18-80 years old") == "between 18-80 years"
+    # NCT00586898_inc, NCT00785213_inc, NCT01084993_inc
+    text = "Patients must be at least 18 years of age. "
+    assert _moved(text, "Value", "at least 18 years of age") == "at least 18 years"
+    assert _moved("Healthy adults 18-45 years of age ", "Value", "18-45 years of age") == "18-45 years"
+    # After "years old" Chia is split (31 gold Values end before "old", 27 after): left as tagged.
+    assert _moved("At least 70 yrs old", "Value", "At least 70 yrs old") == "At least 70 yrs old"
 
 
 def test_spans_already_following_the_conventions_are_kept_as_they_are() -> None:
@@ -99,3 +101,11 @@ def test_life_expectancy_is_no_measurement_in_chia_but_its_value_is_a_value() ->
     entities = _chia_entities("Estimated life expectancy of more than 3 months ")
     assert ("Value", "more than 3 months") in entities
     assert not [e for e in entities if e[0] == "Measurement"]
+
+
+def test_women_of_childbearing_potential_is_a_person_and_a_condition() -> None:
+    # NCT02384850_inc; Chia annotates "women" (Person) and "child-bearing potential" (Condition) wherever it
+    # annotates the phrase.
+    entities = _chia_entities("Women of child-bearing potential must have a negative pregnancy test ")
+    assert ("Condition", "Women of child-bearing potential") not in entities
+    assert ("Condition", "child-bearing potential") in entities
