@@ -31,6 +31,7 @@ _CONFIDENCE = 0.5
 # (docs/benchmarks.md, "The product's parser"), where the tagger's token-by-token reading misses them:
 # a bracket opened inside an entity closes inside it, a bracket the entity never opened is not its own.
 _CLOSING = {"(": ")", "[": "]"}
+_BRACKET = re.compile(r"[][()]")
 # "except for" is one cue (10 gold spans against 3 "except" followed by "for").
 _EXCEPT_FOR = re.compile(r"\s+for\b", re.I)
 # An age ends at its unit: "18 years" of "18 years of age or older" (68 gold Values against 4; after
@@ -47,8 +48,7 @@ def _negated(text: str, span: linear_tagger.TaggedSpan, cues: Sequence[linear_ta
     )
 
 
-def _conventional(text: str, span: linear_tagger.TaggedSpan) -> linear_tagger.TaggedSpan:
-    start, end = span.start, span.end
+def _bracket_edges(text: str, start: int, end: int) -> tuple[int, int]:
     for opening, closing in _CLOSING.items():
         piece = text[start:end]
         unclosed = piece.count(opening) - piece.count(closing)
@@ -58,16 +58,24 @@ def _conventional(text: str, span: linear_tagger.TaggedSpan) -> linear_tagger.Ta
             end -= 1
         elif unclosed > 0 and piece.startswith(opening):
             start += 1
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _conventional(text: str, span: linear_tagger.TaggedSpan) -> linear_tagger.TaggedSpan:
+    start, end = span.start, span.end
+    # Most spans hold no bracket and none follows them: one scan instead of counting each kind.
+    if _BRACKET.search(text, start, end + 1) is not None:
+        start, end = _bracket_edges(text, start, end)
     if span.type == "Negation" and text[start:end].lower() == "except":
         match = _EXCEPT_FOR.match(text, end)
         end = match.end() if match else end
     elif span.type == "Value":
         match = _AGE_TAIL.search(text, start, end)
         end = match.start(1) if match else end
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
     if (start, end) == (span.start, span.end) or end <= start:
         return span
     return linear_tagger.TaggedSpan(span.type, start, end)
