@@ -483,6 +483,8 @@ def parser_prediction(text: str) -> Prediction:
 
 
 _VALUE_HEADS = frozenset({"Measurement", "Person", "Condition", "Procedure", "Drug"})
+_USUAL_HEADS = frozenset({"Measurement", "Person"})
+_CLAUSE_END = re.compile(r"[;.\n]")
 
 
 def _overlaps_tagged(entity: PredictedEntity, tagged: Sequence[PredictedEntity]) -> bool:
@@ -494,17 +496,29 @@ def _overlaps_any(entity: PredictedEntity, tagged: Sequence[PredictedEntity]) ->
 
 
 def _tagged_value_links(text: str, prediction: Prediction) -> list[tuple[int, int]]:
-    """Each Value not yet attached goes to the nearest entity that can carry one, before it on its line."""
+    """Each Value not yet attached goes to the entity Chia most often gives it (in the training split 2,244
+    of 2,398 Has_value heads are Measurements or Persons, and 505 follow their value, as in "18 years of
+    age"): the nearest Measurement or Person before it on its line, else the nearest one after it in its
+    clause, else the nearest other entity that can carry a value before it on its line."""
     attached = {v for _, v in prediction.has_value}
     links = []
     for v, value in enumerate(prediction.entities):
         if value.type != "Value" or v in attached:
             continue
-        heads = [
-            (e.end, i)
+        before = [
+            (e.end, e.type in _USUAL_HEADS, i)
             for i, e in enumerate(prediction.entities)
             if e.type in _VALUE_HEADS and e.end <= value.start and "\n" not in text[e.end : value.start]
         ]
+        usual = [(end, i) for end, usual, i in before if usual]
+        after = [
+            (-e.start, i)
+            for i, e in enumerate(prediction.entities)
+            if e.type in _USUAL_HEADS
+            and e.start >= value.end
+            and not _CLAUSE_END.search(text, value.end, e.start)
+        ]
+        heads = usual or after or [(end, i) for end, _, i in before]
         if heads:
             links.append((max(heads)[1], v))
     return links

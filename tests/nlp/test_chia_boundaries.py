@@ -111,3 +111,15 @@ def test_women_of_childbearing_potential_is_a_person_and_a_condition_once() -> N
     )
     assert ("Condition", "women of childbearing potential") not in entities
     assert entities.count(("Condition", "childbearing potential")) == 1
+
+
+def _has_value(line: str) -> list[tuple[str, str]]:
+    text = f"Inclusion Criteria:\n{line}\n"
+    prediction = parser_prediction(text)
+    spans = [text[e.start : e.end] for e in prediction.entities]
+    return [(spans[head], spans[value]) for head, value in prediction.has_value]
+
+
+def test_a_value_before_its_measurement_or_person_in_the_clause_is_its_value() -> None:
+    # NCT00586898_inc: Chia's Has_value links "at least 18 years" to the Person "age" after it.
+    assert ("age", "at least 18 years") in _has_value("Patients must be at least 18 years of age. ")
