@@ -31,7 +31,7 @@ Line = tuple[list[str], list[int]]  # words, gold tag indices
 
 
 def gazetteer() -> dict[str, tuple[str, ...]]:
-    """Word -> kinds of the phrases it begins or continues, from our vocabularies and the Chia lexicon."""
+    """Word -> kinds of the phrases it begins, continues or ends, from our vocabularies and the lexicon."""
     phrases: list[tuple[str, str]] = []
     with open(DATA / "chia_lexicon.tsv", encoding="utf-8") as handle:
         phrases += [(row["term"], row["kind"]) for row in csv.DictReader(handle, delimiter="\t")]
@@ -49,36 +49,43 @@ def gazetteer() -> dict[str, tuple[str, ...]]:
                     phrases += [(term, kind) for term in (row.get(column) or "").split("|") if term]
     kinds: dict[str, set[str]] = {}
     for phrase, kind in phrases:
-        for i, (start, end) in enumerate(lt.tokens(phrase)):
-            kinds.setdefault(phrase[start:end].lower(), set()).add(f"{kind}.{'B' if i == 0 else 'I'}")
+        spans = lt.tokens(phrase)
+        for i, (start, end) in enumerate(spans):
+            word = kinds.setdefault(phrase[start:end].lower(), set())
+            word.add(f"{kind}.{'B' if i == 0 else 'I'}")
+            # Where a phrase ends, for the right edge strict scoring asks for: "failure" of "heart failure".
+            if 0 < i == len(spans) - 1:
+                word.add(f"{kind}.E")
     return {word: tuple(sorted(k)) for word, k in kinds.items()}
 
 
 def _lines(documents: Sequence[BratDocument]) -> list[Line]:
-    """Each non-empty line's words and gold BIO tags. Chia nests entities; a flat layer keeps the longest."""
+    """Each non-empty line's words and gold BIO tags.
+
+    Chia nests entities; a flat layer keeps the contiguous ones first, longest first, because a run of tags
+    can only ever match a contiguous entity exactly. A discontinuous entity ("basal cell ... skin cancer" in
+    "basal cell or squamous cell skin cancer", beside the contiguous "squamous cell skin cancer") then adds
+    each of its fragments whose words are still free, so its words are not read as outside any entity.
+    """
     lines: list[Line] = []
     for document in documents:
         entities = sorted(
             (e for e in document.entities if e.type in lt.ENTITY_TYPES),
-            key=lambda e: (-(e.end - e.start), e.start),
+            key=lambda e: (len(e.fragments) > 1, -(e.end - e.start), e.start),
         )
+        pieces = [(e.type, fragment) for e in entities for fragment in e.fragments]
         offset = 0
         for raw in document.text.splitlines(keepends=True):
             line = raw.rstrip("\r\n")
             spans = lt.tokens(line)
             if spans:
                 tags = [0] * len(spans)
-                for entity in entities:
-                    inside = [
-                        i
-                        for i, (s, e) in enumerate(spans)
-                        if any(a <= offset + s and offset + e <= b for a, b in entity.fragments)
-                    ]
+                for entity_type, (a, b) in pieces:
+                    inside = [i for i, (s, e) in enumerate(spans) if a <= offset + s and offset + e <= b]
                     if not inside or any(tags[i] for i in inside):
                         continue
                     for n, i in enumerate(inside):
-                        prefix = "B" if n == 0 or inside[n - 1] != i - 1 else "I"
-                        tags[i] = lt.TAGS.index(f"{prefix}-{entity.type}")
+                        tags[i] = lt.TAGS.index(f"{'B' if n == 0 else 'I'}-{entity_type}")
                 lines.append(([line[s:e] for s, e in spans], tags))
             offset += len(raw)
     return lines
