@@ -31,6 +31,7 @@ from recruitment.matching.atoms import (
 )
 from recruitment.matching.cohorts import arms_named
 from recruitment.matching.facts import PatientFacts
+from recruitment.matching.horizon import DateTerms
 from recruitment.matching.logic import Truth, except_, negate
 from recruitment.matching.results import (
     AtomResult,
@@ -381,7 +382,17 @@ class CompiledTrial:
     counts for the whole trial.
     """
 
-    __slots__ = ("_arms", "_criteria", "_restricted", "_scopes", "_screening", "_shared", "criteria", "spec")
+    __slots__ = (
+        "_arms",
+        "_criteria",
+        "_date_terms",
+        "_restricted",
+        "_scopes",
+        "_screening",
+        "_shared",
+        "criteria",
+        "spec",
+    )
 
     def __init__(self, spec: TrialSpec, criteria: Sequence[Criterion]) -> None:
         self.criteria = tuple(criteria)
@@ -403,12 +414,22 @@ class CompiledTrial:
     def _use_spec(self, spec: TrialSpec) -> None:
         self.spec = spec
         self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+        self._date_terms: DateTerms | None = None
         titles = [(arm.id, arm.label) for arm in spec.arms]
         scopes = {id(c): arms_named(c.criterion.cohort, titles) for c in self._criteria}
         # Each criterion with the arms it is restricted to (None: all), in evaluation and screening order.
         self._scopes = tuple((c, scopes[id(c)]) for c in self._criteria)
         self._shared = tuple(c for c in self._screening if scopes[id(c)] is None)
         self._restricted = tuple((c, scope) for c in self._screening if (scope := scopes[id(c)]) is not None)
+
+    @property
+    def date_terms(self) -> DateTerms:
+        """The windows and exact-age limits of the criteria and of the arms' strata: what of this trial
+        reads the evaluation date (`horizon.validity_horizon`)."""
+        if self._date_terms is None:
+            trees = [c.tree for c in self._criteria] + [a.tree for a in self._arms if a.tree is not None]
+            self._date_terms = DateTerms.of_atoms(leaf.atom for tree in trees for leaf in tree.leaves)
+        return self._date_terms
 
     def violated(self, session: Session) -> Criterion | None:
         """A criterion that makes the patient ineligible; None when none does (then `match` explains).
