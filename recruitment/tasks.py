@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from recruitment import notifications
 from recruitment.models import Candidate, Match, MatchEvent, PatientProfile
-from recruitment.selectors.matching import profile_ids_to_rematch
+from recruitment.selectors.matching import profile_ids_due, profile_ids_to_rematch
 from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
 from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.outbox import rematch_requests_due
@@ -75,13 +75,18 @@ def rematch_patients(profile_ids: list[int]) -> dict[str, int]:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def rematch_everyone(chunk_size: int = 500) -> int:
-    """The nightly full re-match: ages and time windows move with the date even when no data changed.
+def rematch_everyone(chunk_size: int = 500, due_only: bool = True) -> int:
+    """The nightly re-match: ages and time windows move with the date even when no data changed.
 
-    Fans out one `rematch_patients` task per chunk, so that every worker takes a share; returns the number
-    of chunks sent.
+    By default only the patients due (`profile_ids_due`: whose results the date may have changed since their
+    last re-match, at least every `REMATCH_HORIZON_MAX_DAYS`, and everyone after a new engine or terminology
+    version); `due_only=False` takes every matchable patient. Fans out one `rematch_patients` task per chunk,
+    so that every worker takes a share; returns the number of chunks sent. Running it twice sends the
+    patients the first run has not re-matched yet again, and a re-match of an up-to-date patient changes
+    nothing.
     """
-    chunks = rematch_chunks(chunk_size=chunk_size)
+    profile_ids = profile_ids_due(today=timezone.localdate()) if due_only else None
+    chunks = rematch_chunks(chunk_size=chunk_size, profile_ids=profile_ids)
     group(rematch_patients.s(chunk) for chunk in chunks).apply_async()
     return len(chunks)
 

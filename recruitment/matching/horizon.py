@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from math import floor
 
 from nlp.model import Atom
+from nlp.terminology import manifest
 from recruitment.matching.atoms import age_on, exact_age_limits, window_days
 from recruitment.matching.facts import PatientFacts
 
@@ -142,3 +143,13 @@ def validity_horizon(facts: PatientFacts, today: date, terms: DateTerms, *, long
                     best = min(best, born + days)
                     break
     return date.fromordinal(best)
+
+
+def version_stamp() -> str:
+    """The versions a stored horizon holds for: the engine's, and the parser's and dictionaries' (a new parse
+    or terminology can change results without a trial's text changing). Another stamp makes everyone due."""
+    versions = manifest()
+    return (
+        f"engine {ENGINE_VERSION}; parser {versions['parser_version']};"
+        f" dictionaries {versions['dictionary_version']}"
+    )

@@ -87,3 +87,33 @@ class MatchEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.match_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MatchHorizon(models.Model):
+    """Until when a patient's matches stand without a re-match, with facts and trials unchanged.
+
+    Written by a patient re-match (`match_upsert_for_patient`): the evaluation date, the first date on which
+    the date alone could change a result (`matching.horizon.validity_horizon`, at most
+    `REMATCH_HORIZON_MAX_DAYS` later) and the engine and terminology versions they hold for. A trial
+    re-match lowers `valid_until` to that trial's own horizon for the patients it evaluates and counts itself
+    in `trial_passes` (see `services.matching._horizons_lower`). The nightly re-match takes only the
+    patients due: no row, another version, or `valid_until` reached. A patient who is no longer matchable
+    has no row, so that a consent given again finds them due.
+    """
+
+    profile = models.OneToOneField(
+        PatientProfile, on_delete=models.CASCADE, primary_key=True, related_name="match_horizon"
+    )
+    matched_on = models.DateField(
+        null=True, blank=True, help_text="Evaluation date of the last patient re-match; empty if none yet."
+    )
+    valid_until = models.DateField(db_index=True, help_text="Due for a re-match on this date.")
+    version = models.CharField(
+        max_length=100, blank=True, help_text="Engine, parser and dictionary versions the matches hold for."
+    )
+    trial_passes = models.PositiveIntegerField(
+        default=0, help_text="Trial re-matches that evaluated the patient (a patient re-match checks it)."
+    )
+
+    def __str__(self) -> str:
+        return f"matches of profile {self.profile_id} valid until {self.valid_until}"

@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Max, Model, QuerySet, Sum
@@ -25,11 +26,13 @@ from recruitment.matching import (
 )
 from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.engine import CompiledTrial
+from recruitment.matching.horizon import version_stamp
 from recruitment.models import (
     Biomarker,
     Diagnosis,
     LabResult,
     Match,
+    MatchHorizon,
     PatientProfile,
     Procedure,
     Therapy,
@@ -380,3 +383,25 @@ def patients_with_live_matches(*, trial_id: int) -> set[int]:
     return set(
         Match.objects.filter(trial_id=trial_id, retired_at__isnull=True).values_list("patient_id", flat=True)
     )
+
+
+def profile_ids_due(*, today: date) -> list[int]:
+    """The patients the nightly re-match takes (`profile_ids_to_rematch` all of them): matchable patients
+    whose results the date may have changed (no horizon yet, one for other versions, or one reached by
+    `today`), and those who hold live matches without being matchable (to retire them)."""
+    matchable = set(matchable_profiles().values_list("pk", flat=True))
+    fresh = MatchHorizon.objects.filter(
+        valid_until__gt=today, version=version_stamp(), matched_on__isnull=False
+    ).values_list("profile_id", flat=True)
+    holders = set(Match.objects.filter(retired_at__isnull=True).values_list("patient_id", flat=True))
+    return sorted((matchable - set(fresh)) | (holders - matchable))
+
+
+def trial_passes_of(*, profile_ids: Sequence[int]) -> dict[int, int]:
+    """Per patient with a horizon, how many trial re-matches have evaluated them so far (see
+    `services.matching._horizons_lower`)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(profile_ids), _CHUNK):
+        rows = MatchHorizon.objects.filter(profile_id__in=profile_ids[start : start + _CHUNK])
+        found.update(rows.values_list("profile_id", "trial_passes"))
+    return found
