@@ -4,10 +4,11 @@ With the patient's facts and the trials unchanged, the evaluation date reaches a
 assignment or a stored explanation in two places only (the handlers in `atoms` and the candidate index):
 
 - `atoms.in_window`, which compares a dated fact with a window's cutoff (`window_start(window, today)`), or
-  for a "current" window with the date itself. It is called with a diagnosis's `diagnosed_on` (conditions,
-  other cancers), a lab's `collected_on`, a therapy's `ended_on` (with whether it is ongoing) and a
-  procedure's `performed_on`; no handler passes a biomarker's `tested_on` or a therapy's `started_on`, which
-  are only ever ordered against each other.
+  for a "current" window with the date itself. The condition handlers call it with diagnoses'
+  `diagnosed_on` (the condition asked for, other cancers), the lab handler with labs' `collected_on`, the
+  therapy handler with therapies' `ended_on` (and whether they are ongoing), the procedure handler with
+  procedures' `performed_on`, each for the window of its own atom. No handler passes a biomarker's
+  `tested_on` or a therapy's `started_on`, which are only ever ordered against each other.
 - the age: in whole years (`atoms.age_on`: the truth, the evidence "aged 58", the index's age key), which
   changes on birthdays, and as an exact age in days / 365.25 for criteria with a limit that is not a whole
   number of years (`atoms.exact_age_limits`), which crosses each such limit on a day of its own.
@@ -22,8 +23,9 @@ which tests/recruitment/test_matching_horizon.py looks for day by day over a gen
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from math import floor
 
@@ -37,58 +39,93 @@ from recruitment.matching.facts import PatientFacts
 ENGINE_VERSION = "2026.12.06"
 
 
+# Which of a patient's dates the handler of an atom's kind passes to `in_window` (see the module's docstring).
+_DATES_READ = {"condition": "diagnoses", "lab": "labs", "therapy": "therapies", "procedure": "procedures"}
+# Kinds whose handlers never call `in_window`: their windows move nothing. A kind in neither (a handler added
+# later) counts against every date until it is placed here or above.
+_WINDOWS_UNREAD = frozenset(
+    {"biomarker", "demographic", "performance_status", "pregnancy", "life_expectancy", "other"}
+)
+_ALL = "all"
+
+
 @dataclass(frozen=True)
 class DateTerms:
-    """What of some trials reads the evaluation date: their windows' lengths in days by relation, whether any
-    window is "current", and the age limits compared with the exact age. Unions of them are cheap."""
+    """What of some trials reads the evaluation date: per kind of dated fact (`_dates_of`, or all of them),
+    their windows' lengths in days for "within" and for "at least" windows; whether any window is "current";
+    and the age limits compared with the exact age."""
 
-    within: tuple[int, ...] = ()
-    at_least: tuple[int, ...] = ()
+    within: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    at_least: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     current: bool = False
     exact_age_limits: tuple[float, ...] = ()
 
     @classmethod
     def of_atoms(cls, atoms: Iterable[Atom]) -> DateTerms:
-        within: set[int] = set()
-        at_least: set[int] = set()
+        within: dict[str, set[int]] = defaultdict(set)
+        at_least: dict[str, set[int]] = defaultdict(set)
         current = False
         limits: set[float] = set()
         for atom in atoms:
             window = atom.window
-            if window is not None:
+            if window is not None and atom.kind not in _WINDOWS_UNREAD:
+                dates = _dates_of(atom)
                 if window.relation == "current":
                     current = True
                 elif window.relation == "within":
-                    within.add(window_days(window))
+                    within[dates].add(window_days(window))
                 else:  # `in_window` reads every other relation as "at least so long ago"
-                    at_least.add(window_days(window))
+                    at_least[dates].add(window_days(window))
             if atom.kind == "demographic" and atom.concept is not None and atom.concept.code == "age":
                 limits.update(exact_age_limits(atom))
-        return cls(tuple(sorted(within)), tuple(sorted(at_least)), current, tuple(sorted(limits)))
+        return cls(_sorted(within), _sorted(at_least), current, tuple(sorted(limits)))
+
+
+def _dates_of(atom: Atom) -> str:
+    """Which dates the atom's window is compared with: the lab and procedure handlers read only the facts
+    coded as the atom's concept ("labs:777-3"), the others all the facts of their kind."""
+    dates = _DATES_READ.get(atom.kind, _ALL)
+    if atom.kind in ("lab", "procedure") and atom.concept is not None:
+        return f"{dates}:{atom.concept.code}"
+    return dates
+
+
+def _sorted(lengths: Mapping[str, Iterable[int]]) -> dict[str, tuple[int, ...]]:
+    return {dates: tuple(sorted(set(days))) for dates, days in lengths.items()}
 
 
 def union(terms: Iterable[DateTerms]) -> DateTerms:
     """The date terms of several sets of trials together (every trial a patient is matched against)."""
-    within: set[int] = set()
-    at_least: set[int] = set()
+    within: dict[str, set[int]] = defaultdict(set)
+    at_least: dict[str, set[int]] = defaultdict(set)
     limits: set[float] = set()
     current = False
     for part in terms:
-        within.update(part.within)
-        at_least.update(part.at_least)
+        for dates, days in part.within.items():
+            within[dates].update(days)
+        for dates, days in part.at_least.items():
+            at_least[dates].update(days)
         limits.update(part.exact_age_limits)
         current = current or part.current
-    return DateTerms(tuple(sorted(within)), tuple(sorted(at_least)), current, tuple(sorted(limits)))
+    return DateTerms(_sorted(within), _sorted(at_least), current, tuple(sorted(limits)))
 
 
-def windowed_dates(facts: PatientFacts) -> set[date]:
-    """The dates `atoms.in_window` is called with for this patient (see the module's docstring)."""
-    found = {d.diagnosed_on for d in facts.diagnoses}
-    found.update(r.collected_on for r in facts.labs)
-    found.update(t.ended_on for t in facts.therapies)
-    found.update(p.performed_on for p in facts.procedures)
-    found.discard(None)
-    return found  # type: ignore[return-value]
+def windowed_dates(facts: PatientFacts) -> dict[str, set[date]]:
+    """The dates `atoms.in_window` is called with for this patient, by kind of fact (`_DATES_READ`), and for
+    labs and procedures also by code (`_dates_of`)."""
+    found: dict[str, set[date | None]] = {
+        "diagnoses": {d.diagnosed_on for d in facts.diagnoses},
+        "labs": {r.collected_on for r in facts.labs},
+        "therapies": {t.ended_on for t in facts.therapies},
+        "procedures": {p.performed_on for p in facts.procedures},
+    }
+    for lab in facts.labs:
+        found.setdefault(f"labs:{lab.loinc}", set()).add(lab.collected_on)
+    for procedure in facts.procedures:
+        found.setdefault(f"procedures:{procedure.code}", set()).add(procedure.performed_on)
+    dated = {dates: {day for day in days if day is not None} for dates, days in found.items()}
+    dated[_ALL] = set().union(*dated.values())
+    return dated
 
 
 def next_birthday(birth_date: date, today: date) -> date:
@@ -117,20 +154,21 @@ def validity_horizon(facts: PatientFacts, today: date, terms: DateTerms, *, long
     horizon = today + timedelta(days=longest)
     now = today.toordinal()
     best = horizon.toordinal()
-    within, at_least = terms.within, terms.at_least
-    for when in windowed_dates(facts):
-        day = when.toordinal()
-        age = now - day
-        # The smallest window still holding the fact (d >= age) stops holding it on day + d + 1.
-        i = bisect_left(within, age)
-        if i < len(within):
-            best = min(best, day + within[i] + 1)
-        # The smallest window not yet reached (d > age) starts holding it on day + d.
-        i = bisect_right(at_least, age)
-        if i < len(at_least):
-            best = min(best, day + at_least[i])
-        if terms.current and day >= now:
-            best = min(best, day + 1)
+    for dates, whens in windowed_dates(facts).items():
+        within, at_least = terms.within.get(dates, ()), terms.at_least.get(dates, ())
+        for when in whens:
+            day = when.toordinal()
+            age = now - day
+            # The smallest window still holding the fact (d >= age) stops holding it on day + d + 1.
+            i = bisect_left(within, age)
+            if i < len(within):
+                best = min(best, day + within[i] + 1)
+            # The smallest window not yet reached (d > age) starts holding it on day + d.
+            i = bisect_right(at_least, age)
+            if i < len(at_least):
+                best = min(best, day + at_least[i])
+            if terms.current and day >= now:
+                best = min(best, day + 1)
     birth = facts.birth_date
     if birth is not None:
         best = min(best, next_birthday(birth, today).toordinal())

@@ -21,16 +21,18 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils import timezone
 
 from recruitment.matching import CompiledTrial, PatientFacts, Session, SharedTruths, TrialSpec
 from recruitment.matching.conditions import registered_conditions_criterion
+from recruitment.matching.horizon import DateTerms, union, validity_horizon
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
 from recruitment.selectors.matching import trials_for_matching
@@ -166,6 +168,15 @@ class Command(BaseCommand):
             default=2000,
             help="Patients matched first, whose shared truths the warm measurements start from (2,000).",
         )
+        parser.add_argument(
+            "--nightly-horizons",
+            action="store_true",
+            help="Instead of the measurements above: the share of patients the nightly run takes (due by "
+            "their validity horizon) over --nights nights after a full re-match, and the nightly cost.",
+        )
+        parser.add_argument(
+            "--nights", type=int, default=30, help="With --nightly-horizons: nights simulated, twice (30)."
+        )
         parser.add_argument("--seed", type=int, default=20261123)
         parser.add_argument("--today", type=date.fromisoformat, default=None, help="Evaluation date.")
 
@@ -222,6 +233,9 @@ class Command(BaseCommand):
             f"{time.process_time() - started:.1f} s CPU: {warm.size} truths; the warm measurements "
             f"below each start from a copy of them."
         )
+        if options["nightly_horizons"]:
+            self._nightly_horizons(originals, registry, index, patients, today, warm, set(warmers), options)
+            return
 
         def series(
             registry: Registry,
@@ -411,6 +425,85 @@ class Command(BaseCommand):
         out(
             f"Full re-match without the index, one process (x{index_ratio:.1f}, the index-off/on ratio "
             f"measured per patient above, extrapolated): {one * index_ratio / 60:.1f} min CPU."
+        )
+
+    def _nightly_horizons(
+        self,
+        originals: Registry,
+        registry: Registry,
+        index: CandidateIndex,
+        patients: dict[int, PatientFacts],
+        today: date,
+        warm: SharedTruths,
+        warmed: set[int],
+        options: dict[str, Any],
+    ) -> None:
+        """Night 0 re-matches everyone (a deploy, or the first night); on each later night the patients whose
+        horizon has come are re-matched at that night's date and get a new one. Facts and trials stay as they
+        are: a profile or trial change re-matches its patients the same day whatever the night does."""
+        out = self.stdout.write
+        longest: int = settings.REMATCH_HORIZON_MAX_DAYS
+        cpu = time.process_time()
+        terms = union(compiled.date_terms for compiled in originals.values())
+        terms_ms = (time.process_time() - cpu) * 1000
+        cpu = time.process_time()
+        horizons = {pid: validity_horizon(f, today, terms, longest=longest) for pid, f in patients.items()}
+        horizon_us = (time.process_time() - cpu) / len(patients) * 1e6
+        out(
+            f"Date terms of the {len(originals)} distinct trials (copies share them): "
+            f"{sum(map(len, terms.within.values()))} 'within' and {sum(map(len, terms.at_least.values()))} "
+            f"'at least' window lengths over {len({*terms.within, *terms.at_least})} kinds of dates, current "
+            f"windows "
+            f"{'yes' if terms.current else 'no'}, {len(terms.exact_age_limits)} exact-age limits; gathered "
+            f"in {terms_ms:.0f} ms CPU. Horizon of one patient: {horizon_us:.1f} us CPU (mean over "
+            f"{len(patients)}); REMATCH_HORIZON_MAX_DAYS {longest}."
+        )
+        ages_only = DateTerms(exact_age_limits=terms.exact_age_limits)
+        capped = sum(h == today + timedelta(days=longest) for h in horizons.values())
+        by_age = sum(
+            validity_horizon(patients[pid], today, ages_only, longest=longest) == h
+            for pid, h in horizons.items()
+        )
+        out(
+            f"Night 0 horizons: {capped} of {len(patients)} at the {longest}-day maximum, "
+            f"{by_age - capped} at a birthday or exact-age crossing, {len(patients) - by_age} at a window "
+            f"crossing; median {statistics.median((h - today).days for h in horizons.values()):.0f} days."
+        )
+        shares = []
+        for night in range(1, 2 * options["nights"] + 1):
+            day = today + timedelta(days=night)
+            due = [pid for pid, h in horizons.items() if h <= day]
+            for pid in due:
+                horizons[pid] = validity_horizon(patients[pid], day, terms, longest=longest)
+            shares.append(len(due) / len(patients))
+        nights = options["nights"]
+        first, second = shares[:nights], shares[nights:]
+        worst = first.index(max(first)) + 1
+        out(
+            f"Patients due per night, nights 1-{nights} after a full re-match: mean "
+            f"{statistics.mean(first):.1%}, median {statistics.median(first):.1%}, max {max(first):.1%} "
+            f"(night {worst}); nights {nights + 1}-{2 * nights}: mean {statistics.mean(second):.1%}, "
+            f"max {max(second):.1%}."
+        )
+        out("Per night (%): " + " ".join(f"{share * 100:.1f}" for share in shares))
+        # What one patient's re-match costs against the replicated registry, as in the full re-match above.
+        chunk = [pid for pid in sorted(patients) if pid not in warmed][: options["rematch_patients"]]
+        shared = warm.copy()
+        cpu = time.process_time()
+        for pid in chunk:
+            facts = patients[pid]
+            match_patient(registry, index.trials_for(facts), facts, today, shared)
+        per_patient = (time.process_time() - cpu) / max(1, len(chunk))
+        full_min = per_patient * 100_000 / 60
+        out(
+            f"Re-match of one patient against {len(registry)} trials, index on, warm: "
+            f"{per_patient * 1000:.0f} ms CPU (mean over {len(chunk)}). Extrapolated to 100,000 patients, "
+            f"one process: full re-match "
+            f"{full_min:.0f} min CPU (unchanged: a cold night still re-matches everyone); nightly run at the "
+            f"mean share due {statistics.mean(first) * full_min:.1f} min (nights 1-{nights}), "
+            f"{statistics.mean(second) * full_min:.1f} min (nights {nights + 1}-{2 * nights}), at the worst "
+            f"night {max(shares) * full_min:.1f} min; horizons of all 100,000 "
+            f"{horizon_us * 100_000 / 1e6:.1f} s CPU."
         )
 
     def _replicate(self, trials: list[CompiledTrial], cohorts: int) -> Registry:
