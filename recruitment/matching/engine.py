@@ -31,7 +31,7 @@ from recruitment.matching.atoms import (
 )
 from recruitment.matching.cohorts import arms_named
 from recruitment.matching.facts import PatientFacts
-from recruitment.matching.horizon import DateTerms
+from recruitment.matching.horizon import DateTerms, union
 from recruitment.matching.logic import Truth, except_, negate
 from recruitment.matching.results import (
     AtomResult,
@@ -257,7 +257,7 @@ class _CompiledTree:
 
 
 class _CompiledCriterion:
-    __slots__ = ("criterion", "decisive", "needs_review", "outcomes", "tree", "weight")
+    __slots__ = ("criterion", "dated", "decisive", "needs_review", "outcomes", "tree", "weight")
 
     def __init__(self, criterion: Criterion) -> None:
         self.criterion = criterion
@@ -267,6 +267,10 @@ class _CompiledCriterion:
         self.decisive = any(a.kind in _DECISIVE_KINDS for a in atoms)
         self.weight = 2 if self.decisive else 1
         self.needs_review = any(a.review for a in atoms)
+        # Whether the date can reach the criterion's truth: a window or an age anywhere in it.
+        self.dated = DateTerms.of_atoms(atoms) != DateTerms() or any(
+            a.kind == "demographic" and a.concept is not None and a.concept.code == "age" for a in atoms
+        )
 
     def outcome(self, session: Session) -> Outcome:
         return self.outcomes[self.tree.truth(session)]
@@ -431,6 +435,15 @@ class CompiledTrial:
             self._date_terms = DateTerms.of_atoms(leaf.atom for tree in trees for leaf in tree.leaves)
         return self._date_terms
 
+    def date_terms_for(self, session: Session) -> DateTerms | None:
+        """The date terms that can change the session's patient's result for this trial (`date_terms`), or
+        None when a criterion the date cannot reach rules the patient out: ineligible on every date while
+        facts and trial stay as they are. Asks the criteria in the first pass's order, from its truths."""
+        for criterion in self._shared:
+            if criterion.outcome(session) is Outcome.VIOLATED:
+                return self.date_terms if criterion.dated else None
+        return self.date_terms
+
     def violated(self, session: Session) -> Criterion | None:
         """A criterion that makes the patient ineligible; None when none does (then `match` explains).
 
@@ -534,6 +547,13 @@ class CompiledTrial:
             )
             return replace(verdict, cohorts=cohorts, accepting=False, closed_reason=reason)
         return replace(verdict, cohorts=cohorts)
+
+
+def date_terms_for(session: Session, trials: Iterable[CompiledTrial]) -> DateTerms:
+    """The date terms of these trials that can change the session's patient's results: every trial the
+    patient is matched against, the candidate index's choice (a trial it rules out is refuted by a fact, or by
+    an age in whole years, which changes on a birthday that every horizon counts)."""
+    return union(terms for trial in trials if (terms := trial.date_terms_for(session)) is not None)
 
 
 def evaluate_tree(

@@ -23,7 +23,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from recruitment.matching import CohortVerdict, PatientFacts, Session, TrialVerdict
-from recruitment.matching.horizon import DateTerms, union, validity_horizon, version_stamp
+from recruitment.matching.engine import date_terms_for
+from recruitment.matching.horizon import DateTerms, validity_horizon, version_stamp
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
 from recruitment.models import (
     Biomarker,
@@ -115,7 +116,6 @@ def match_upsert_for_patient(
     enrolled: Mapping[int, int] | None = None,
     trials: Sequence[TrialToMatch] | None = None,
     index: CandidateIndex | None = None,
-    terms: DateTerms | None = None,
     trial_passes_seen: int | None = None,
 ) -> list[MatchEvent]:
     """Re-match one patient against every open trial; returns the events appended (none if nothing changed).
@@ -124,11 +124,11 @@ def match_upsert_for_patient(
     that is no longer produced (ineligible now, trial closed, cohort full, no consent to be matched) is
     retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps; by default the
     enrolled candidates are counted. A caller matching many patients passes the open `trials` once, their
-    candidate `index`, their date terms (`horizon.union` of each trial's `date_terms`), and the patient's
-    `trial_passes` as they were before it read the trials (`_horizon_record`).
+    candidate `index`, and the patient's `trial_passes` as they were before it read the trials
+    (`_horizon_record`).
 
-    The patient's horizon (`MatchHorizon`) is written too: until when these matches stand; a patient who is
-    not matchable loses theirs.
+    The patient's horizon (`MatchHorizon`) is written too: until when these matches stand, from the date
+    terms of the trials evaluated (`engine.date_terms_for`); a patient who is not matchable loses theirs.
     """
     with transaction.atomic():
         # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row. The
@@ -145,13 +145,6 @@ def match_upsert_for_patient(
         if matchable_profiles().filter(pk=patient.pk).exists():
             facts = patient_facts(profile=patient)
             candidates = trials if trials is not None else trials_for_matching()
-            _horizon_record(
-                profile_id=patient.pk,
-                facts=facts,
-                today=today,
-                terms=terms if terms is not None else union(c.compiled.date_terms for c in candidates),
-                trial_passes_seen=trial_passes_seen,
-            )
             if index is not None:
                 keep = index.trials_for(facts) | {match.trial_id for match in live}
                 candidates = [c for c in candidates if c.trial.pk in keep]
@@ -161,6 +154,13 @@ def match_upsert_for_patient(
                 matches, reason = _produced(candidate, session, enrolled=counts)
                 produced.update(matches)
                 reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
+            _horizon_record(
+                profile_id=patient.pk,
+                facts=facts,
+                today=today,
+                terms=date_terms_for(session, (c.compiled for c in candidates)),
+                trial_passes_seen=trial_passes_seen,
+            )
         else:
             reasons = dict.fromkeys((m.trial_id for m in live), "no active consent to be matched")
             MatchHorizon.objects.filter(profile_id=patient.pk).delete()
@@ -201,11 +201,13 @@ def _horizons_lower(*, passed: set[int], horizons: Mapping[int, date], today: da
     A new or changed trial brings its own windows and age limits, which the horizon stored by the patient's
     last re-match did not read: each patient the trial evaluates gets at most the trial's own horizon for
     them (`horizons`), a conditional update that only ever lowers it. The patients the candidate index rules
-    out are left alone: a refuting fact changes only with the profile (a re-match) or the age, on a birthday,
-    which every horizon already counts. Every patient passed over has `trial_passes` counted up (a row is made
-    for one who has none yet: it is due anyway), for the full re-match that may have read the trial before
-    its change (`_horizon_record`). Patient re-matches take the same locks, so the two never interleave on
-    a patient; the conditional update keeps the lower date whatever their order.
+    out are left alone, and so are those a criterion the date cannot reach rules out
+    (`CompiledTrial.date_terms_for`): a refuting fact changes only with the profile (a re-match) or the
+    age, on a birthday, which every horizon already counts. Every patient passed over has `trial_passes`
+    counted up (a row is made for one who has none yet: it is due anyway), for the full re-match that may
+    have read the trial before its change (`_horizon_record`). Patient re-matches take the same locks, so
+    the two never interleave on a patient; the conditional update keeps the lower date whatever their
+    order.
     """
     if not passed:
         return
@@ -360,13 +362,13 @@ def _trial_chunk_settle(
             elif candidate is not None:
                 patient = facts[profile.pk]
                 if profile.pk in holders or PatientKeys.of(patient, today).admits(requirements):
-                    produced, reason = _produced(candidate, Session(patient, today), enrolled=enrolled)
-                    horizons[profile.pk] = validity_horizon(
-                        patient,
-                        today,
-                        candidate.compiled.date_terms,
-                        longest=settings.REMATCH_HORIZON_MAX_DAYS,
-                    )
+                    session = Session(patient, today)
+                    produced, reason = _produced(candidate, session, enrolled=enrolled)
+                    terms = candidate.compiled.date_terms_for(session)
+                    if terms is not None:
+                        horizons[profile.pk] = validity_horizon(
+                            patient, today, terms, longest=settings.REMATCH_HORIZON_MAX_DAYS
+                        )
             if not produced and profile.pk not in live:
                 continue
             events += _matches_settle(
@@ -404,7 +406,6 @@ def match_upsert_all(
     ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
     passes = trial_passes_of(profile_ids=ids)
     trials = trials_for_matching()
-    terms = union(t.compiled.date_terms for t in trials)
     index = CandidateIndex(trials={t.trial.pk: t.criteria for t in trials}, today=today)
     enrolled = arm_enrolled_counts()
     summary = RematchSummary()
@@ -418,7 +419,6 @@ def match_upsert_all(
                     enrolled=enrolled,
                     trials=trials,
                     index=index,
-                    terms=terms,
                     trial_passes_seen=passes.get(profile.pk, 0),
                 )
             )
