@@ -35,6 +35,7 @@ from recruitment.models import (
     MatchHorizon,
     PatientProfile,
     Procedure,
+    RematchRequest,
     Therapy,
 )
 from recruitment.selectors.consent import profiles_with_active_consent
@@ -388,13 +389,15 @@ def patients_with_live_matches(*, trial_id: int) -> set[int]:
 def profile_ids_due(*, today: date) -> list[int]:
     """The patients the nightly re-match takes (`profile_ids_to_rematch` all of them): matchable patients
     whose results the date may have changed (no horizon yet, one for other versions, or one reached by
-    `today`), and those who hold live matches without being matchable (to retire them)."""
+    `today`) or who are owed a re-match the broker did not take (`RematchRequest`), and those who hold live
+    matches without being matchable (to retire them)."""
     matchable = set(matchable_profiles().values_list("pk", flat=True))
+    owed = set(RematchRequest.objects.values_list("profile_id", flat=True))
     fresh = MatchHorizon.objects.filter(
         valid_until__gt=today, version=version_stamp(), matched_on__isnull=False
     ).values_list("profile_id", flat=True)
     holders = set(Match.objects.filter(retired_at__isnull=True).values_list("patient_id", flat=True))
-    return sorted((matchable - set(fresh)) | (holders - matchable))
+    return sorted((matchable - (set(fresh) - owed)) | (holders - matchable))
 
 
 def trial_passes_of(*, profile_ids: Sequence[int]) -> dict[int, int]:

@@ -19,6 +19,7 @@ from recruitment.selectors.matching import profile_ids_due
 from recruitment.services import matching
 from recruitment.services.consent import consent_withdraw
 from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
+from recruitment.services.outbox import rematch_request_record
 from recruitment.tasks import rematch_everyone
 from tests.factories import TrialFactory, UserFactory
 from tests.recruitment.conftest import TODAY
@@ -222,3 +223,10 @@ def test_the_rematch_command_takes_everyone_unless_told_due_only(criteria, elena
     assert "Re-matched 0 patients" in capsys.readouterr().out
     call_command("rematch", "--no-progress")
     assert "Re-matched 2 patients" in capsys.readouterr().out
+
+
+def test_a_patient_owed_a_rematch_the_broker_did_not_take_is_due(criteria, elena, hana):
+    trial_with(criteria, EGFR_TRIAL)
+    match_upsert_all(today=TODAY)
+    rematch_request_record(profile_id=hana.pk)  # her profile was saved while the broker was down
+    assert profile_ids_due(today=TODAY) == [hana.pk]
