@@ -14,8 +14,18 @@ from django.utils import timezone
 
 from recruitment import notifications
 from recruitment.models import Candidate, Match, MatchEvent, PatientProfile
-from recruitment.selectors.matching import profile_ids_due, profile_ids_to_rematch
-from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
+from recruitment.selectors.matching import (
+    profile_ids_due,
+    profile_ids_to_rematch,
+    trial_ids_changed,
+    trial_stamps,
+)
+from recruitment.services.matching import (
+    match_upsert_all,
+    match_upsert_for_patient,
+    match_upsert_for_trial,
+    trial_stamps_record,
+)
 from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.outbox import rematch_requests_due
 from recruitment.services.workflow import candidates_create, candidates_take_up_owed
@@ -80,14 +90,21 @@ def rematch_everyone(chunk_size: int = 500, due_only: bool = True) -> int:
 
     By default only the patients due (`profile_ids_due`: whose results the date may have changed since their
     last re-match, at least every `REMATCH_HORIZON_MAX_DAYS`, and everyone after a new engine or terminology
-    version); `due_only=False` takes every matchable patient. Fans out one `rematch_patients` task per chunk,
-    so that every worker takes a share; returns the number of chunks sent. Running it twice sends the
+    version); `due_only=False` takes every matchable patient. A trial that changed since the previous night
+    in a way no re-match followed (`trial_ids_changed`: a cohort filled by enrolments, an edit in the admin, a
+    trial re-match the broker refused) is re-matched as a whole. Fans out one `rematch_patients` task per
+    chunk and one `rematch_trial` per such trial, so that every worker takes a share; returns the number of
+    patient chunks sent. Running it twice sends the
     patients the first run has not re-matched yet again, and a re-match of an up-to-date patient changes
     nothing.
     """
+    stamps = trial_stamps()
+    changed = trial_ids_changed(stamps=stamps) if due_only else []
     profile_ids = profile_ids_due(today=timezone.localdate()) if due_only else None
     chunks = rematch_chunks(chunk_size=chunk_size, profile_ids=profile_ids)
-    group(rematch_patients.s(chunk) for chunk in chunks).apply_async()
+    work = [*(rematch_trial.s(trial_id) for trial_id in changed), *(rematch_patients.s(c) for c in chunks)]
+    group(work).apply_async()
+    trial_stamps_record(stamps=stamps)
     return len(chunks)
 
 

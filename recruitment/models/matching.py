@@ -117,3 +117,19 @@ class MatchHorizon(models.Model):
 
     def __str__(self) -> str:
         return f"matches of profile {self.profile_id} valid until {self.valid_until}"
+
+
+class TrialMatchStamp(models.Model):
+    """What a trial looked like to matching at the last nightly run: its criteria version, status, arms (with
+    caps, suspension and strata) and enrolled counts, as one digest (`selectors.matching.trial_stamps`).
+
+    The nightly run re-matches only the patients due by date; a trial whose stamp changed since the previous
+    night (a cohort filled by enrolments, an edit that queued no re-match, a trial re-match the broker
+    refused) is re-matched as a whole that night instead.
+    """
+
+    trial = models.OneToOneField("trials.Trial", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    stamp = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"trial {self.trial_id} as matched: {self.stamp}"

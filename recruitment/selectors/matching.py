@@ -2,6 +2,7 @@
 the consent gate on who may be matched at all."""
 
 import gc
+import hashlib
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Max, Model, QuerySet, Sum
+from django.db.models import Count, Max, Model, Q, QuerySet, Sum
 from django.db.models.signals import post_delete, post_save
 
 from nlp.model import Atom, Concept, Criterion, node_from_dict
@@ -37,8 +38,10 @@ from recruitment.models import (
     Procedure,
     RematchRequest,
     Therapy,
+    TrialMatchStamp,
 )
 from recruitment.selectors.consent import profiles_with_active_consent
+from recruitment.selectors.site import arm_enrolled_counts
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Trial
 
 
@@ -408,3 +411,31 @@ def trial_passes_of(*, profile_ids: Sequence[int]) -> dict[int, int]:
         rows = MatchHorizon.objects.filter(profile_id__in=profile_ids[start : start + _CHUNK])
         found.update(rows.values_list("profile_id", "trial_passes"))
     return found
+
+
+def trial_stamps() -> dict[int, str]:
+    """Per open trial and per trial holding live matches, a digest of what matching reads of it besides the
+    patients: criteria version (`_version_of`), status, arms with caps, suspension and strata, and enrolled
+    counts per arm. Read with a few queries, without compiling anything."""
+    holding = Match.objects.filter(retired_at__isnull=True).values("trial_id")
+    trials = list(Trial.objects.filter(Q(overall_status__in=Trial.OPEN_STATUSES) | Q(pk__in=holding)))
+    ids = [trial.pk for trial in trials]
+    versions = _criteria_versions(ids)
+    arms = _arms_of(ids)
+    enrolled = arm_enrolled_counts()
+    stamps = {}
+    for trial in trials:
+        spec = _trial_spec(trial, arms.get(trial.pk, ()))
+        state = (_version_of(trial, versions), spec, tuple(enrolled.get(arm.id, 0) for arm in spec.arms))
+        stamps[trial.pk] = hashlib.blake2b(repr(state).encode(), digest_size=16).hexdigest()
+    return stamps
+
+
+def trial_ids_changed(*, stamps: Mapping[int, str]) -> list[int]:
+    """The trials whose stamp differs from the one stored at the last nightly run, or that have none while
+    others have (a trial opened since); none before any stamp was stored (the first run re-matches every
+    patient anyway)."""
+    stored = dict(TrialMatchStamp.objects.values_list("trial_id", "stamp"))
+    if not stored:
+        return []
+    return sorted(pk for pk, stamp in stamps.items() if stored.get(pk) != stamp)

@@ -36,6 +36,7 @@ from recruitment.models import (
     PatientProfile,
     Procedure,
     Therapy,
+    TrialMatchStamp,
 )
 from recruitment.selectors.matching import (
     TrialToMatch,
@@ -427,6 +428,18 @@ def match_upsert_all(
             progress(len(profiles))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def trial_stamps_record(*, stamps: Mapping[int, str]) -> None:
+    """Store what each trial looked like to this nightly run (`selectors.matching.trial_stamps`); called once
+    the run has sent its work, so that a run that failed before compares with the previous stamps again."""
+    TrialMatchStamp.objects.exclude(trial_id__in=list(stamps)).delete()
+    TrialMatchStamp.objects.bulk_create(
+        [TrialMatchStamp(trial_id=pk, stamp=stamp) for pk, stamp in stamps.items()],
+        update_conflicts=True,
+        unique_fields=["trial"],
+        update_fields=["stamp"],
+    )
 
 
 def profile_changed(*, profile_id: int) -> None:

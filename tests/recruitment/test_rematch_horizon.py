@@ -14,18 +14,18 @@ from django.core.management import call_command
 
 from nlp.model import Atom, Concept, TimeWindow, node_to_dict
 from recruitment.matching.horizon import version_stamp
-from recruitment.models import MatchHorizon, PatientProfile
-from recruitment.selectors.matching import profile_ids_due
+from recruitment.models import Candidate, CandidateStatus, MatchHorizon, PatientProfile, TrialMatchStamp
+from recruitment.selectors.matching import profile_ids_due, trial_ids_changed, trial_stamps
 from recruitment.services import matching
 from recruitment.services.consent import consent_withdraw
 from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
 from recruitment.services.outbox import rematch_request_record
 from recruitment.tasks import rematch_everyone
-from tests.factories import TrialFactory, UserFactory
+from tests.factories import ArmFactory, TrialFactory, TrialSiteFactory, UserFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, sign
 from tests.recruitment.factories import DiagnosisFactory, LabResultFactory
-from tests.recruitment.test_match_services import EGFR_TRIAL, trial_with
+from tests.recruitment.test_match_services import EGFR_TRIAL, live, trial_with
 from trials.models import ConsentDocument, EligibilityCriterion, Trial
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personas_consent_to_matching")]
@@ -230,3 +230,44 @@ def test_a_patient_owed_a_rematch_the_broker_did_not_take_is_due(criteria, elena
     match_upsert_all(today=TODAY)
     rematch_request_record(profile_id=hana.pk)  # her profile was saved while the broker was down
     assert profile_ids_due(today=TODAY) == [hana.pk]
+
+
+def test_a_cohort_filled_by_enrolments_is_rematched_on_the_next_night(criteria, elena, hana, monkeypatch):
+    trial = trial_with(criteria, ("adult",))
+    stratum = node_to_dict(criteria["egfr_ex19"].tree)
+    arm = ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum, cap=1)
+    site = TrialSiteFactory.create(trial=trial).site
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay(due_only=False).get()
+    assert [m.arm for m in live(elena)] == [arm]
+    Candidate.objects.create(
+        patient=hana, trial=trial, site=site, arm=arm, status=CandidateStatus.ENROLLED, subject_code="S-0001"
+    )
+    tomorrow = TODAY + timedelta(days=1)
+    on(monkeypatch, tomorrow)
+    assert profile_ids_due(today=tomorrow) == []  # nobody is due by date: the trial's own re-match retires it
+    rematch_everyone.delay().get()
+    assert live(elena) == []
+
+
+def test_a_trial_suspended_in_the_admin_is_rematched_on_the_next_night(criteria, elena, monkeypatch):
+    trial = trial_with(criteria, EGFR_TRIAL)
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay(due_only=False).get()
+    assert len(live(elena)) == 1
+    trial.overall_status = Trial.Status.SUSPENDED
+    trial.save(update_fields=["overall_status"])  # a plain save queues no re-match
+    on(monkeypatch, TODAY + timedelta(days=1))
+    rematch_everyone.delay().get()
+    assert live(elena) == []
+
+
+def test_the_first_nightly_run_records_the_trials_and_an_unchanged_registry_rematches_no_trial(
+    criteria, elena, monkeypatch
+):
+    trial_with(criteria, EGFR_TRIAL)
+    assert trial_ids_changed(stamps=trial_stamps()) == []  # nothing stored yet: everyone is due anyway
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay().get()
+    assert TrialMatchStamp.objects.count() == 1
+    assert trial_ids_changed(stamps=trial_stamps()) == []
