@@ -491,9 +491,8 @@ def _enqueue_patient_rematch(profile_id: int) -> None:
 def _enqueue_trial_rematch(trial_id: int) -> None:
     from recruitment.tasks import rematch_trial
 
-    # The nightly run takes only the patients due (`profile_ids_due`): a trial re-match the broker did not
-    # take is made up as they come due, within REMATCH_HORIZON_MAX_DAYS, or by `manage.py rematch --trials`.
-    task_send(rematch_trial, trial_id, recovered_by="the patients' next re-matches or `rematch --trials`")
+    # The change behind it gives the trial a new stamp: the nightly run re-matches it (`trial_ids_changed`).
+    task_send(rematch_trial, trial_id, recovered_by="the nightly re-match of changed trials")
 
 
 @receiver(post_save, sender=PatientProfile, dispatch_uid="profile_saved_rematch")
