@@ -94,9 +94,8 @@ def rematch_everyone(chunk_size: int = 500, due_only: bool = True) -> int:
     in a way no re-match followed (`trial_ids_changed`: a cohort filled by enrolments, an edit in the admin, a
     trial re-match the broker refused) is re-matched as a whole. Fans out one `rematch_patients` task per
     chunk and one `rematch_trial` per such trial, so that every worker takes a share; returns the number of
-    patient chunks sent. Running it twice sends the
-    patients the first run has not re-matched yet again, and a re-match of an up-to-date patient changes
-    nothing.
+    patient chunks sent. A second run re-sends only what the first one's workers have not done yet, and
+    every re-match is idempotent.
     """
     stamps = trial_stamps()
     changed = trial_ids_changed(stamps=stamps) if due_only else []
