@@ -14,10 +14,12 @@ assignment or a stored explanation in two places only (the handlers in `atoms` a
   number of years (`atoms.exact_age_limits`), which crosses each such limit on a day of its own.
 
 `validity_horizon` returns the first date after the evaluation date on which one of these could answer
-otherwise, from the facts and the trials' windows and age limits (`DateTerms`), never from the truths a
-session computed: a truth read from `engine.SharedTruths` or computed changes on the same days. A date
-earlier than the true one costs a re-match that changes nothing; a later one would leave a stale result,
-which tests/recruitment/test_matching_horizon.py looks for day by day over a generated population.
+otherwise, from the facts and the trials' windows and age limits (`DateTerms`) alone, never from inside a
+handler. Which trials' terms count is decided from the first pass's truths (`engine.date_terms_for`: a trial
+ruled out by a criterion with no window and no age stays ruled out), and those are the same whether read
+from `engine.SharedTruths` or computed (tests/recruitment/test_matching_shared_truths.py). A date earlier
+than the true one costs a re-match that changes nothing; a later one would leave a stale result, which
+tests/recruitment/test_matching_horizon.py looks for day by day over a generated population.
 """
 
 from __future__ import annotations
