@@ -143,6 +143,13 @@ def next_birthday(birth_date: date, today: date) -> date:
     raise AssertionError("a birthday comes within a year")  # pragma: no cover
 
 
+def longest_for(profile_id: int, max_days: int) -> int:
+    """A patient's safety-net interval: from three quarters of `max_days` to `max_days`, by patient id, so
+    that the patients re-matched on one night (the first, or after a deploy) do not all come due again on
+    one night."""
+    return max(1, max_days - profile_id % (max_days // 4 + 1))
+
+
 def validity_horizon(facts: PatientFacts, today: date, terms: DateTerms, *, longest: int) -> date:
     """The first date after `today` on which the patient's results against trials whose date terms are
     within `terms` may differ from those on `today`, with facts and trials unchanged; at most `longest` days

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from recruitment.matching import CohortVerdict, PatientFacts, Session, TrialVerdict
 from recruitment.matching.engine import date_terms_for
-from recruitment.matching.horizon import DateTerms, validity_horizon, version_stamp
+from recruitment.matching.horizon import DateTerms, longest_for, validity_horizon, version_stamp
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
 from recruitment.models import (
     Biomarker,
@@ -184,7 +184,8 @@ def _horizon_record(
     nightly run instead of at the horizon. None: the trials were read under this lock (one patient), and no
     trial re-match can have come between.
     """
-    horizon = validity_horizon(facts, today, terms, longest=settings.REMATCH_HORIZON_MAX_DAYS)
+    longest = longest_for(profile_id, settings.REMATCH_HORIZON_MAX_DAYS)
+    horizon = validity_horizon(facts, today, terms, longest=longest)
     if trial_passes_seen is not None:
         stored = MatchHorizon.objects.filter(profile_id=profile_id).values_list("trial_passes", flat=True)
         if (stored.first() or 0) != trial_passes_seen:
@@ -368,7 +369,10 @@ def _trial_chunk_settle(
                     terms = candidate.compiled.date_terms_for(session)
                     if terms is not None:
                         horizons[profile.pk] = validity_horizon(
-                            patient, today, terms, longest=settings.REMATCH_HORIZON_MAX_DAYS
+                            patient,
+                            today,
+                            terms,
+                            longest=longest_for(profile.pk, settings.REMATCH_HORIZON_MAX_DAYS),
                         )
             if not produced and profile.pk not in live:
                 continue

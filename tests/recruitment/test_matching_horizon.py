@@ -33,7 +33,7 @@ from recruitment.matching import (
 )
 from recruitment.matching.atoms import window_days
 from recruitment.matching.engine import date_terms_for
-from recruitment.matching.horizon import DateTerms, next_birthday, union, validity_horizon
+from recruitment.matching.horizon import DateTerms, longest_for, next_birthday, union, validity_horizon
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
 from tests.recruitment.conftest import TODAY
@@ -309,3 +309,8 @@ def test_a_trials_date_terms_include_the_windows_of_its_cohorts_strata(registry)
     assert 90 in with_arms.date_terms.within["procedures:radiotherapy"]
     without_arms = CompiledTrial(TrialSpec(0, True), with_arms.criteria).date_terms
     assert 90 not in without_arms.within.get("procedures:radiotherapy", ())
+
+
+def test_the_safety_net_spreads_patients_over_the_last_quarter_of_the_longest_interval():
+    assert {longest_for(pk, 30) for pk in range(1, 200)} == set(range(23, 31))
+    assert all(1 <= longest_for(pk, days) <= days for pk in range(50) for days in (1, 2, 7))

@@ -1,8 +1,9 @@
 """Each patient's horizon is stored with their matches, and the nightly run re-matches only the patients due.
 
 Elena (lung adenocarcinoma diagnosed 2026-03-10, born 2 April), Hana and Pedro have signed the matching
-consent. Without a window in the registry, a horizon is the next birthday or REMATCH_HORIZON_MAX_DAYS
-(30 here), whichever comes first.
+consent. Without a window in the registry, a horizon is the next birthday or the patient's safety-net
+interval (`longest_for`: 23 to 30 days by patient id, with REMATCH_HORIZON_MAX_DAYS 30 here), whichever
+comes first.
 """
 
 import datetime
@@ -13,7 +14,7 @@ import pytest
 from django.core.management import call_command
 
 from nlp.model import Atom, Concept, TimeWindow, node_to_dict
-from recruitment.matching.horizon import version_stamp
+from recruitment.matching.horizon import longest_for, version_stamp
 from recruitment.models import Candidate, CandidateStatus, MatchHorizon, PatientProfile, TrialMatchStamp
 from recruitment.selectors.matching import profile_ids_due, trial_ids_changed, trial_stamps
 from recruitment.services import matching
@@ -40,6 +41,10 @@ def thirty_days(settings):
 
 def horizon_of(patient: PatientProfile) -> MatchHorizon:
     return MatchHorizon.objects.get(profile_id=patient.pk)
+
+
+def safety_net(patient: PatientProfile) -> datetime.date:
+    return TODAY + timedelta(days=longest_for(patient.pk, MAX_DAYS))
 
 
 def has_horizon(patient: PatientProfile) -> bool:
@@ -85,7 +90,7 @@ def test_a_patient_rematch_stores_the_date_her_results_can_next_change(criteria,
     stored = horizon_of(elena)
     assert (stored.matched_on, stored.valid_until, stored.version) == (
         TODAY,
-        TODAY + timedelta(days=MAX_DAYS),  # no window anywhere, and her birthday is in April
+        safety_net(elena),  # no window anywhere, and her birthday is in April
         version_stamp(),
     )
 
@@ -122,8 +127,10 @@ def test_a_patient_never_matched_is_due(criteria, elena, hana):
 def test_the_safety_net_makes_everyone_due_after_the_longest_interval(criteria, elena, hana):
     trial_with(criteria, EGFR_TRIAL)
     match_upsert_all(today=TODAY)
-    assert profile_ids_due(today=TODAY + timedelta(days=MAX_DAYS - 1)) == []
-    assert profile_ids_due(today=TODAY + timedelta(days=MAX_DAYS)) == sorted([elena.pk, hana.pk])
+    first, last = sorted([safety_net(elena), safety_net(hana)])
+    assert profile_ids_due(today=first - timedelta(days=1)) == []
+    assert profile_ids_due(today=last) == sorted([elena.pk, hana.pk])
+    assert last <= TODAY + timedelta(days=MAX_DAYS)
 
 
 def test_a_new_engine_or_terminology_version_makes_everyone_due(criteria, elena, hana, monkeypatch):
@@ -137,7 +144,7 @@ def test_a_new_engine_or_terminology_version_makes_everyone_due(criteria, elena,
 def test_a_trial_rematch_lowers_the_horizon_of_the_patients_it_evaluates(criteria, elena, hana):
     trial_with(criteria, EGFR_TRIAL)
     match_upsert_all(today=TODAY)
-    assert horizon_of(elena).valid_until == TODAY + timedelta(days=MAX_DAYS)
+    assert horizon_of(elena).valid_until == safety_net(elena)
     # A new trial with a window: only its own re-match runs, and Elena's matches may change on 10 December.
     match_upsert_for_trial(trial=cancer_diagnosed_within(9), today=TODAY)
     assert horizon_of(elena).valid_until == datetime.date(2026, 12, 10)

@@ -33,7 +33,7 @@ from django.utils import timezone
 from recruitment.matching import CompiledTrial, PatientFacts, Session, SharedTruths, TrialSpec
 from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.engine import date_terms_for
-from recruitment.matching.horizon import DateTerms, union, validity_horizon
+from recruitment.matching.horizon import DateTerms, longest_for, union, validity_horizon
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
 from recruitment.selectors.matching import trials_for_matching
@@ -455,7 +455,7 @@ class Command(BaseCommand):
             f"{len({*every_trial.within, *every_trial.at_least})} kinds of dates, current windows "
             f"{'yes' if every_trial.current else 'no'}, {len(every_trial.exact_age_limits)} exact-age "
             f"limits; "
-            f"REMATCH_HORIZON_MAX_DAYS {longest}."
+            f"REMATCH_HORIZON_MAX_DAYS {longest} (each patient's interval by id, `longest_for`)."
         )
         cost = {"first pass": 0.0, "date terms": 0.0, "horizon": 0.0, "count": 0}
 
@@ -473,7 +473,7 @@ class Command(BaseCommand):
                 checked = time.process_time()
                 terms = date_terms_for(session, trials)
                 termed = time.process_time()
-                found = validity_horizon(facts, day, terms, longest=longest)
+                found = validity_horizon(facts, day, terms, longest=longest_for(pid, longest))
                 cost["first pass"] += checked - started
                 cost["date terms"] += termed - checked
                 cost["horizon"] += time.process_time() - termed
@@ -484,7 +484,7 @@ class Command(BaseCommand):
 
         def of_every_trial(day: date) -> Callable[[int], tuple[date, DateTerms]]:
             return lambda pid: (
-                validity_horizon(patients[pid], day, every_trial, longest=longest),
+                validity_horizon(patients[pid], day, every_trial, longest=longest_for(pid, longest)),
                 every_trial,
             )
 
@@ -493,10 +493,12 @@ class Command(BaseCommand):
             on_night_0 = horizon_on(today)
             found = {pid: on_night_0(pid) for pid in patients}
             horizons = {pid: h for pid, (h, _) in found.items()}
-            capped = sum(h == today + timedelta(days=longest) for h in horizons.values())
+            capped = sum(
+                h == today + timedelta(days=longest_for(pid, longest)) for pid, h in horizons.items()
+            )
             by_age = sum(
                 validity_horizon(patients[pid], today, DateTerms(exact_age_limits=terms.exact_age_limits),
-                                 longest=longest) == h
+                                 longest=longest_for(pid, longest)) == h
                 for pid, (h, terms) in found.items()
             )  # fmt: skip
             shares = []
@@ -511,8 +513,8 @@ class Command(BaseCommand):
             first, second = shares[:nights], shares[nights:]
             worst = first.index(max(first)) + 1
             out(
-                f"Horizons from {name}: on night 0, {capped} of {len(patients)} at the {longest}-day "
-                f"maximum, "
+                f"Horizons from {name}: on night 0, {capped} of {len(patients)} at their safety-net "
+                f"interval (longest_for: {longest - longest // 4}-{longest} days), "
                 f"{by_age - capped} at a birthday or exact-age crossing, {len(patients) - by_age} at a "
                 f"window "
                 f"crossing; median {statistics.median((h - today).days for h, _ in found.values()):.0f} "
