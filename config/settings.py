@@ -252,8 +252,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# The nightly full re-match: ages and time windows (washouts, "within 28 days") move with the date even when
-# no profile or trial changed. django-celery-beat's DatabaseScheduler stores this as a periodic task.
+# The nightly run re-matches only the patients whose results the date can have changed since their last
+# re-match (recruitment/matching/horizon.py); every patient is re-matched at least this often all the same,
+# as a safety net for anything that changes results without queuing a re-match (each patient after 3/4 of it
+# to all of it, by id, so that a night that re-matched everyone does not come back as one night).
+REMATCH_HORIZON_MAX_DAYS = int(os.environ.get("REMATCH_HORIZON_MAX_DAYS", "30"))
+# The nightly re-match: ages and time windows (washouts, "within 28 days") move with the date even when no
+# profile or trial changed; it takes the patients due (see REMATCH_HORIZON_MAX_DAYS above; `manage.py rematch`
+# re-matches everyone). django-celery-beat's DatabaseScheduler stores this as a periodic task.
 CELERY_BEAT_SCHEDULE = {
     "nightly-full-rematch": {
         "task": "recruitment.tasks.rematch_everyone",

@@ -14,8 +14,18 @@ from django.utils import timezone
 
 from recruitment import notifications
 from recruitment.models import Candidate, Match, MatchEvent, PatientProfile
-from recruitment.selectors.matching import profile_ids_to_rematch
-from recruitment.services.matching import match_upsert_all, match_upsert_for_patient, match_upsert_for_trial
+from recruitment.selectors.matching import (
+    profile_ids_due,
+    profile_ids_to_rematch,
+    trial_ids_changed,
+    trial_stamps,
+)
+from recruitment.services.matching import (
+    match_upsert_all,
+    match_upsert_for_patient,
+    match_upsert_for_trial,
+    trial_stamps_record,
+)
 from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.outbox import rematch_requests_due
 from recruitment.services.workflow import candidates_create, candidates_take_up_owed
@@ -75,14 +85,25 @@ def rematch_patients(profile_ids: list[int]) -> dict[str, int]:
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def rematch_everyone(chunk_size: int = 500) -> int:
-    """The nightly full re-match: ages and time windows move with the date even when no data changed.
+def rematch_everyone(chunk_size: int = 500, due_only: bool = True) -> int:
+    """The nightly re-match: ages and time windows move with the date even when no data changed.
 
-    Fans out one `rematch_patients` task per chunk, so that every worker takes a share; returns the number
-    of chunks sent.
+    By default only the patients due (`profile_ids_due`: whose results the date may have changed since their
+    last re-match, at least every `REMATCH_HORIZON_MAX_DAYS`, and everyone after a new engine or terminology
+    version); `due_only=False` takes every matchable patient. A trial that changed since the previous night
+    in a way no re-match followed (`trial_ids_changed`: a cohort filled by enrolments, an edit in the admin, a
+    trial re-match the broker refused) is re-matched as a whole. Fans out one `rematch_patients` task per
+    chunk and one `rematch_trial` per such trial, so that every worker takes a share; returns the number of
+    patient chunks sent. A second run re-sends only what the first one's workers have not done yet, and
+    every re-match is idempotent.
     """
-    chunks = rematch_chunks(chunk_size=chunk_size)
-    group(rematch_patients.s(chunk) for chunk in chunks).apply_async()
+    stamps = trial_stamps()
+    changed = trial_ids_changed(stamps=stamps) if due_only else []
+    profile_ids = profile_ids_due(today=timezone.localdate()) if due_only else None
+    chunks = rematch_chunks(chunk_size=chunk_size, profile_ids=profile_ids)
+    work = [*(rematch_trial.s(trial_id) for trial_id in changed), *(rematch_patients.s(c) for c in chunks)]
+    group(work).apply_async()
+    trial_stamps_record(stamps=stamps)
     return len(chunks)
 
 

@@ -152,8 +152,13 @@ def compare(
     return check() if check else None
 
 
+def window_days(window: TimeWindow) -> int:
+    """The window's length in whole days, as `in_window` counts it (`horizon` reads the same number)."""
+    return round(window.amount * _DAYS_PER_UNIT.get(window.unit, 1.0))
+
+
 def window_start(window: TimeWindow, today: date) -> date:
-    return today - timedelta(days=round(window.amount * _DAYS_PER_UNIT.get(window.unit, 1.0)))
+    return today - timedelta(days=window_days(window))
 
 
 def in_window(
@@ -865,6 +870,14 @@ def age_on(birth_date: date, today: date) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
+def exact_age_limits(atom: Atom) -> tuple[float, ...]:
+    """The limits of an age criterion that are compared with the exact age in years (days / 365.25): all of
+    them when one is not a whole number of years ("older than 17.5"), none otherwise, when the age in whole
+    years is compared (it changes on birthdays only)."""
+    limits = tuple(v for v in (atom.value, atom.value_high) if v is not None)
+    return limits if any(v != int(v) for v in limits) else ()
+
+
 def demographic(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     facts = ctx.facts
@@ -873,8 +886,7 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
             return _unknown(atom, "birth date not on file", "question", "What is your date of birth?")
         whole = age_on(facts.birth_date, ctx.today)
         exact = (ctx.today - facts.birth_date).days / 365.25
-        wanted = [v for v in (atom.value, atom.value_high) if v is not None]
-        age = float(whole) if all(v == int(v) for v in wanted) else exact
+        age = exact if exact_age_limits(atom) else float(whole)
         holds = compare(age, atom.comparator, atom.value, atom.value_high)
         if holds is None:
             return _unknown(

@@ -31,6 +31,7 @@ from recruitment.matching.atoms import (
 )
 from recruitment.matching.cohorts import arms_named
 from recruitment.matching.facts import PatientFacts
+from recruitment.matching.horizon import DateTerms, union
 from recruitment.matching.logic import Truth, except_, negate
 from recruitment.matching.results import (
     AtomResult,
@@ -256,7 +257,7 @@ class _CompiledTree:
 
 
 class _CompiledCriterion:
-    __slots__ = ("criterion", "decisive", "needs_review", "outcomes", "tree", "weight")
+    __slots__ = ("criterion", "dated", "decisive", "needs_review", "outcomes", "tree", "weight")
 
     def __init__(self, criterion: Criterion) -> None:
         self.criterion = criterion
@@ -266,6 +267,10 @@ class _CompiledCriterion:
         self.decisive = any(a.kind in _DECISIVE_KINDS for a in atoms)
         self.weight = 2 if self.decisive else 1
         self.needs_review = any(a.review for a in atoms)
+        # Whether the date can reach the criterion's truth: a window or an age anywhere in it.
+        self.dated = DateTerms.of_atoms(atoms) != DateTerms() or any(
+            a.kind == "demographic" and a.concept is not None and a.concept.code == "age" for a in atoms
+        )
 
     def outcome(self, session: Session) -> Outcome:
         return self.outcomes[self.tree.truth(session)]
@@ -381,7 +386,17 @@ class CompiledTrial:
     counts for the whole trial.
     """
 
-    __slots__ = ("_arms", "_criteria", "_restricted", "_scopes", "_screening", "_shared", "criteria", "spec")
+    __slots__ = (
+        "_arms",
+        "_criteria",
+        "_date_terms",
+        "_restricted",
+        "_scopes",
+        "_screening",
+        "_shared",
+        "criteria",
+        "spec",
+    )
 
     def __init__(self, spec: TrialSpec, criteria: Sequence[Criterion]) -> None:
         self.criteria = tuple(criteria)
@@ -403,12 +418,31 @@ class CompiledTrial:
     def _use_spec(self, spec: TrialSpec) -> None:
         self.spec = spec
         self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
+        self._date_terms: DateTerms | None = None
         titles = [(arm.id, arm.label) for arm in spec.arms]
         scopes = {id(c): arms_named(c.criterion.cohort, titles) for c in self._criteria}
         # Each criterion with the arms it is restricted to (None: all), in evaluation and screening order.
         self._scopes = tuple((c, scopes[id(c)]) for c in self._criteria)
         self._shared = tuple(c for c in self._screening if scopes[id(c)] is None)
         self._restricted = tuple((c, scope) for c in self._screening if (scope := scopes[id(c)]) is not None)
+
+    @property
+    def date_terms(self) -> DateTerms:
+        """The windows and exact-age limits of the criteria and of the arms' strata: what of this trial
+        reads the evaluation date (`horizon.validity_horizon`)."""
+        if self._date_terms is None:
+            trees = [c.tree for c in self._criteria] + [a.tree for a in self._arms if a.tree is not None]
+            self._date_terms = DateTerms.of_atoms(leaf.atom for tree in trees for leaf in tree.leaves)
+        return self._date_terms
+
+    def date_terms_for(self, session: Session) -> DateTerms | None:
+        """The date terms that can change the session's patient's result for this trial (`date_terms`), or
+        None when a criterion the date cannot reach rules the patient out: ineligible on every date while
+        facts and trial stay as they are. Asks the criteria in the first pass's order, from its truths."""
+        for criterion in self._shared:
+            if criterion.outcome(session) is Outcome.VIOLATED:
+                return self.date_terms if criterion.dated else None
+        return self.date_terms
 
     def violated(self, session: Session) -> Criterion | None:
         """A criterion that makes the patient ineligible; None when none does (then `match` explains).
@@ -513,6 +547,13 @@ class CompiledTrial:
             )
             return replace(verdict, cohorts=cohorts, accepting=False, closed_reason=reason)
         return replace(verdict, cohorts=cohorts)
+
+
+def date_terms_for(session: Session, trials: Iterable[CompiledTrial]) -> DateTerms:
+    """The date terms of these trials that can change the session's patient's results: every trial the
+    patient is matched against, the candidate index's choice (a trial it rules out is refuted by a fact, or by
+    an age in whole years, which changes on a birthday that every horizon counts)."""
+    return union(terms for trial in trials if (terms := trial.date_terms_for(session)) is not None)
 
 
 def evaluate_tree(

@@ -10,7 +10,7 @@ from recruitment.models.accounts import (
 )
 from recruitment.models.audit import PhiAccess
 from recruitment.models.consent import SIGNATURE_MEANING, Consent, ConsentEvent, TrialInterest
-from recruitment.models.matching import Match, MatchEvent
+from recruitment.models.matching import Match, MatchEvent, MatchHorizon, TrialMatchStamp
 from recruitment.models.monitoring import EnrolmentSnapshot, SiteAlert, StaffAlertSetting
 from recruitment.models.outbox import RematchRequest
 from recruitment.models.profile import (
@@ -40,6 +40,7 @@ __all__ = [
     "LabResult",
     "Match",
     "MatchEvent",
+    "MatchHorizon",
     "MfaDevice",
     "MfaRecoveryCode",
     "PatientProfile",
@@ -54,6 +55,7 @@ __all__ = [
     "StaffAlertSetting",
     "Therapy",
     "TrialInterest",
+    "TrialMatchStamp",
     "User",
     "UserManager",
 ]

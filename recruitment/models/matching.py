@@ -87,3 +87,49 @@ class MatchEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.match_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MatchHorizon(models.Model):
+    """Until when a patient's matches stand without a re-match, with facts and trials unchanged.
+
+    Written by a patient re-match (`match_upsert_for_patient`): the evaluation date, the first date on which
+    the date alone could change a result (`matching.horizon.validity_horizon`, at most
+    `REMATCH_HORIZON_MAX_DAYS` later) and the engine and terminology versions they hold for. A trial
+    re-match lowers `valid_until` to that trial's own horizon for the patients it evaluates and counts itself
+    in `trial_passes` (see `services.matching._horizons_lower`). The nightly re-match takes only the
+    patients due: no row, another version, or `valid_until` reached. A patient who is no longer matchable
+    has no row, so that a consent given again finds them due.
+    """
+
+    profile = models.OneToOneField(
+        PatientProfile, on_delete=models.CASCADE, primary_key=True, related_name="match_horizon"
+    )
+    matched_on = models.DateField(
+        null=True, blank=True, help_text="Evaluation date of the last patient re-match; empty if none yet."
+    )
+    valid_until = models.DateField(db_index=True, help_text="Due for a re-match on this date.")
+    version = models.CharField(
+        max_length=100, blank=True, help_text="Engine, parser and dictionary versions the matches hold for."
+    )
+    trial_passes = models.PositiveIntegerField(
+        default=0, help_text="Trial re-matches that evaluated the patient (a patient re-match checks it)."
+    )
+
+    def __str__(self) -> str:
+        return f"matches of profile {self.profile_id} valid until {self.valid_until}"
+
+
+class TrialMatchStamp(models.Model):
+    """What a trial looked like to matching at the last nightly run: its criteria version, status, arms (with
+    caps, suspension and strata) and enrolled counts, as one digest (`selectors.matching.trial_stamps`).
+
+    The nightly run re-matches only the patients due by date; a trial whose stamp changed since the previous
+    night (a cohort filled by enrolments, an edit that queued no re-match, a trial re-match the broker
+    refused) is re-matched as a whole that night instead.
+    """
+
+    trial = models.OneToOneField("trials.Trial", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    stamp = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"trial {self.trial_id} as matched: {self.stamp}"

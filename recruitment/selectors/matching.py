@@ -2,13 +2,15 @@
 the consent gate on who may be matched at all."""
 
 import gc
+import hashlib
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.db.models import Count, Max, Model, QuerySet, Sum
+from django.db.models import Count, Max, Model, Q, QuerySet, Sum
 from django.db.models.signals import post_delete, post_save
 
 from nlp.model import Atom, Concept, Criterion, node_from_dict
@@ -25,16 +27,21 @@ from recruitment.matching import (
 )
 from recruitment.matching.conditions import registered_conditions_criterion
 from recruitment.matching.engine import CompiledTrial
+from recruitment.matching.horizon import version_stamp
 from recruitment.models import (
     Biomarker,
     Diagnosis,
     LabResult,
     Match,
+    MatchHorizon,
     PatientProfile,
     Procedure,
+    RematchRequest,
     Therapy,
+    TrialMatchStamp,
 )
 from recruitment.selectors.consent import profiles_with_active_consent
+from recruitment.selectors.site import arm_enrolled_counts
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Trial
 
 
@@ -380,3 +387,55 @@ def patients_with_live_matches(*, trial_id: int) -> set[int]:
     return set(
         Match.objects.filter(trial_id=trial_id, retired_at__isnull=True).values_list("patient_id", flat=True)
     )
+
+
+def profile_ids_due(*, today: date) -> list[int]:
+    """The patients the nightly re-match takes (`profile_ids_to_rematch` all of them): matchable patients
+    whose results the date may have changed (no horizon yet, one for other versions, or one reached by
+    `today`) or who are owed a re-match the broker did not take (`RematchRequest`), and those who hold live
+    matches without being matchable (to retire them)."""
+    matchable = set(matchable_profiles().values_list("pk", flat=True))
+    owed = set(RematchRequest.objects.values_list("profile_id", flat=True))
+    fresh = MatchHorizon.objects.filter(
+        valid_until__gt=today, version=version_stamp(), matched_on__isnull=False
+    ).values_list("profile_id", flat=True)
+    holders = set(Match.objects.filter(retired_at__isnull=True).values_list("patient_id", flat=True))
+    return sorted((matchable - (set(fresh) - owed)) | (holders - matchable))
+
+
+def trial_passes_of(*, profile_ids: Sequence[int]) -> dict[int, int]:
+    """Per patient with a horizon, how many trial re-matches have evaluated them so far (see
+    `services.matching._horizons_lower`)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(profile_ids), _CHUNK):
+        rows = MatchHorizon.objects.filter(profile_id__in=profile_ids[start : start + _CHUNK])
+        found.update(rows.values_list("profile_id", "trial_passes"))
+    return found
+
+
+def trial_stamps() -> dict[int, str]:
+    """Per open trial and per trial holding live matches, a digest of what matching reads of it besides the
+    patients: criteria version (`_version_of`), status, arms with caps, suspension and strata, and enrolled
+    counts per arm. Read with a few queries, without compiling anything."""
+    holding = Match.objects.filter(retired_at__isnull=True).values("trial_id")
+    trials = list(Trial.objects.filter(Q(overall_status__in=Trial.OPEN_STATUSES) | Q(pk__in=holding)))
+    ids = [trial.pk for trial in trials]
+    versions = _criteria_versions(ids)
+    arms = _arms_of(ids)
+    enrolled = arm_enrolled_counts()
+    stamps = {}
+    for trial in trials:
+        spec = _trial_spec(trial, arms.get(trial.pk, ()))
+        state = (_version_of(trial, versions), spec, tuple(enrolled.get(arm.id, 0) for arm in spec.arms))
+        stamps[trial.pk] = hashlib.blake2b(repr(state).encode(), digest_size=16).hexdigest()
+    return stamps
+
+
+def trial_ids_changed(*, stamps: Mapping[int, str]) -> list[int]:
+    """The trials whose stamp differs from the one stored at the last nightly run, or that have none while
+    others have (a trial opened since); none before any stamp was stored (the first run re-matches every
+    patient anyway)."""
+    stored = dict(TrialMatchStamp.objects.values_list("trial_id", "stamp"))
+    if not stored:
+        return []
+    return sorted(pk for pk, stamp in stamps.items() if stored.get(pk) != stamp)

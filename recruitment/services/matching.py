@@ -5,6 +5,7 @@ import hashlib
 import json
 import marshal
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,14 +14,17 @@ from datetime import date
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from recruitment.matching import CohortVerdict, Session, TrialVerdict
+from recruitment.matching import CohortVerdict, PatientFacts, Session, TrialVerdict
+from recruitment.matching.engine import date_terms_for
+from recruitment.matching.horizon import DateTerms, longest_for, validity_horizon, version_stamp
 from recruitment.matching.index import CandidateIndex, PatientKeys, Requirement, trial_requirements
 from recruitment.models import (
     Biomarker,
@@ -28,9 +32,11 @@ from recruitment.models import (
     LabResult,
     Match,
     MatchEvent,
+    MatchHorizon,
     PatientProfile,
     Procedure,
     Therapy,
+    TrialMatchStamp,
 )
 from recruitment.selectors.matching import (
     TrialToMatch,
@@ -41,6 +47,7 @@ from recruitment.selectors.matching import (
     patient_facts_many,
     patients_with_live_matches,
     profile_ids_to_rematch,
+    trial_passes_of,
     trials_for_matching,
 )
 from recruitment.selectors.site import arm_enrolled_counts
@@ -110,14 +117,19 @@ def match_upsert_for_patient(
     enrolled: Mapping[int, int] | None = None,
     trials: Sequence[TrialToMatch] | None = None,
     index: CandidateIndex | None = None,
+    trial_passes_seen: int | None = None,
 ) -> list[MatchEvent]:
     """Re-match one patient against every open trial; returns the events appended (none if nothing changed).
 
     Candidates are the eligible and possibly eligible verdicts of trials taking new patients. A live match
     that is no longer produced (ineligible now, trial closed, cohort full, no consent to be matched) is
     retired, not deleted. `enrolled` maps arm id to the number enrolled there, for caps; by default the
-    enrolled candidates are counted. A caller matching many patients passes the open `trials` once and their
-    candidate `index`.
+    enrolled candidates are counted. A caller matching many patients passes the open `trials` once, their
+    candidate `index`, and the patient's `trial_passes` as they were before it read the trials
+    (`_horizon_record`).
+
+    The patient's horizon (`MatchHorizon`) is written too: until when these matches stand, from the date
+    terms of the trials evaluated (`engine.date_terms_for`); a patient who is not matchable loses theirs.
     """
     with transaction.atomic():
         # Serialises re-matches of one patient (a profile edit racing the nightly run) on the profile row. The
@@ -143,11 +155,75 @@ def match_upsert_for_patient(
                 matches, reason = _produced(candidate, session, enrolled=counts)
                 produced.update(matches)
                 reasons[candidate.trial.pk] = reason or "cohort no longer assignable"
+            _horizon_record(
+                profile_id=patient.pk,
+                facts=facts,
+                today=today,
+                terms=date_terms_for(session, (c.compiled for c in candidates)),
+                trial_passes_seen=trial_passes_seen,
+            )
         else:
             reasons = dict.fromkeys((m.trial_id for m in live), "no active consent to be matched")
+            MatchHorizon.objects.filter(profile_id=patient.pk).delete()
         return MatchEvent.objects.bulk_create(
             _matches_settle(patient_id=patient.pk, live=live, produced=produced, reasons=reasons)
         )
+
+
+def _horizon_record(
+    *, profile_id: int, facts: PatientFacts, today: date, terms: DateTerms, trial_passes_seen: int | None
+) -> None:
+    """Store until when the patient's new matches stand; called under the patient's profile lock.
+
+    A full re-match reads the open trials once, before it locks its first patient. A trial changed and
+    re-matched after that read but before this patient's lock evaluated the patient on the trial's new
+    criteria, and this re-match has just overwritten that with the old ones (it holds the lock now, so
+    nothing else writes the patient's matches or horizon meanwhile). Every trial re-match counts itself in
+    `trial_passes` of each matchable patient it passes over (`_horizons_lower`), under the same locks: when
+    the count differs from `trial_passes_seen`, read before the trials, the patient is due on the next
+    nightly run instead of at the horizon. None: the trials were read under this lock (one patient), and no
+    trial re-match can have come between.
+    """
+    longest = longest_for(profile_id, settings.REMATCH_HORIZON_MAX_DAYS)
+    horizon = validity_horizon(facts, today, terms, longest=longest)
+    if trial_passes_seen is not None:
+        stored = MatchHorizon.objects.filter(profile_id=profile_id).values_list("trial_passes", flat=True)
+        if (stored.first() or 0) != trial_passes_seen:
+            horizon = today
+    MatchHorizon.objects.update_or_create(
+        profile_id=profile_id,
+        defaults={"matched_on": today, "valid_until": horizon, "version": version_stamp()},
+    )
+
+
+def _horizons_lower(*, passed: set[int], horizons: Mapping[int, date], today: date) -> None:
+    """A trial re-match's part of the horizons, under the profile locks of its chunk (`passed`, the matchable
+    patients in it).
+
+    A new or changed trial brings its own windows and age limits, which the horizon stored by the patient's
+    last re-match did not read: each patient the trial evaluates gets at most the trial's own horizon for
+    them (`horizons`), a conditional update that only ever lowers it. The patients the candidate index rules
+    out are left alone, and so are those a criterion the date cannot reach rules out
+    (`CompiledTrial.date_terms_for`): a refuting fact changes only with the profile (a re-match) or the
+    age, on a birthday, which every horizon already counts. Every patient passed over has `trial_passes`
+    counted up (a row is made for one who has none yet: it is due anyway), for the full re-match that may
+    have read the trial before its change (`_horizon_record`). Patient re-matches take the same locks, so
+    the two never interleave on a patient; the conditional update keeps the lower date whatever their
+    order.
+    """
+    if not passed:
+        return
+    stored = set(MatchHorizon.objects.filter(profile_id__in=passed).values_list("profile_id", flat=True))
+    MatchHorizon.objects.bulk_create(
+        [MatchHorizon(profile_id=pk, valid_until=today) for pk in sorted(passed - stored)],
+        ignore_conflicts=True,
+    )
+    MatchHorizon.objects.filter(profile_id__in=passed).update(trial_passes=F("trial_passes") + 1)
+    by_date: dict[date, list[int]] = defaultdict(list)
+    for pk, horizon in horizons.items():
+        by_date[horizon].append(pk)
+    for horizon, pks in by_date.items():
+        MatchHorizon.objects.filter(profile_id__in=pks, valid_until__gt=horizon).update(valid_until=horizon)
 
 
 def _matches_settle(
@@ -279,6 +355,7 @@ def _trial_chunk_settle(
         facts = patient_facts_many(profiles=[p for p in profiles if p.pk in matchable]) if candidate else {}
         live = live_matches_for_trial(trial_id=trial_id, patient_ids=profile_ids)
         events: list[MatchEvent] = []
+        horizons: dict[int, date] = {}
         for profile in profiles:
             produced: dict[tuple[int, int | None], dict[str, Any]] = {}
             reason = "trial not recruiting"
@@ -287,7 +364,16 @@ def _trial_chunk_settle(
             elif candidate is not None:
                 patient = facts[profile.pk]
                 if profile.pk in holders or PatientKeys.of(patient, today).admits(requirements):
-                    produced, reason = _produced(candidate, Session(patient, today), enrolled=enrolled)
+                    session = Session(patient, today)
+                    produced, reason = _produced(candidate, session, enrolled=enrolled)
+                    terms = candidate.compiled.date_terms_for(session)
+                    if terms is not None:
+                        horizons[profile.pk] = validity_horizon(
+                            patient,
+                            today,
+                            terms,
+                            longest=longest_for(profile.pk, settings.REMATCH_HORIZON_MAX_DAYS),
+                        )
             if not produced and profile.pk not in live:
                 continue
             events += _matches_settle(
@@ -296,6 +382,7 @@ def _trial_chunk_settle(
                 produced=produced,
                 reasons={trial_id: reason or "cohort no longer assignable"},
             )
+        _horizons_lower(passed={p.pk for p in profiles if p.pk in matchable}, horizons=horizons, today=today)
         return MatchEvent.objects.bulk_create(events)
 
 
@@ -317,14 +404,15 @@ def match_upsert_all(
 
     Trials and their candidate index are built once; each patient's facts are read under their profile lock.
     Patients who are no longer matchable but hold live matches are included, so that those matches are
-    retired.
+    retired. Each patient's `trial_passes` is read before the trials (`_horizon_record`).
     `progress` is called with the number of patients done after each chunk.
     """
     started = time.perf_counter()
+    ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
+    passes = trial_passes_of(profile_ids=ids)
     trials = trials_for_matching()
     index = CandidateIndex(trials={t.trial.pk: t.criteria for t in trials}, today=today)
     enrolled = arm_enrolled_counts()
-    ids = profile_ids_to_rematch() if profile_ids is None else sorted(set(profile_ids))
     summary = RematchSummary()
     for start in range(0, len(ids), chunk_size):
         profiles = list(PatientProfile.objects.filter(pk__in=ids[start : start + chunk_size]))
@@ -336,6 +424,7 @@ def match_upsert_all(
                     enrolled=enrolled,
                     trials=trials,
                     index=index,
+                    trial_passes_seen=passes.get(profile.pk, 0),
                 )
             )
         summary.patients += len(profiles)
@@ -343,6 +432,18 @@ def match_upsert_all(
             progress(len(profiles))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def trial_stamps_record(*, stamps: Mapping[int, str]) -> None:
+    """Store what each trial looked like to this nightly run (`selectors.matching.trial_stamps`); called once
+    the run has sent its work, so that a run that failed before compares with the previous stamps again."""
+    TrialMatchStamp.objects.exclude(trial_id__in=list(stamps)).delete()
+    TrialMatchStamp.objects.bulk_create(
+        [TrialMatchStamp(trial_id=pk, stamp=stamp) for pk, stamp in stamps.items()],
+        update_conflicts=True,
+        unique_fields=["trial"],
+        update_fields=["stamp"],
+    )
 
 
 def profile_changed(*, profile_id: int) -> None:
@@ -394,7 +495,8 @@ def _enqueue_patient_rematch(profile_id: int) -> None:
 def _enqueue_trial_rematch(trial_id: int) -> None:
     from recruitment.tasks import rematch_trial
 
-    task_send(rematch_trial, trial_id, recovered_by="the nightly full re-match")
+    # The change behind it gives the trial a new stamp: the nightly run re-matches it (`trial_ids_changed`).
+    task_send(rematch_trial, trial_id, recovered_by="the nightly re-match of changed trials")
 
 
 @receiver(post_save, sender=PatientProfile, dispatch_uid="profile_saved_rematch")

@@ -21,16 +21,19 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Any, Literal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils import timezone
 
 from recruitment.matching import CompiledTrial, PatientFacts, Session, SharedTruths, TrialSpec
 from recruitment.matching.conditions import registered_conditions_criterion
+from recruitment.matching.engine import date_terms_for
+from recruitment.matching.horizon import DateTerms, longest_for, union, validity_horizon
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
 from recruitment.selectors.matching import trials_for_matching
@@ -166,6 +169,15 @@ class Command(BaseCommand):
             default=2000,
             help="Patients matched first, whose shared truths the warm measurements start from (2,000).",
         )
+        parser.add_argument(
+            "--nightly-horizons",
+            action="store_true",
+            help="Instead of the measurements above: the share of patients the nightly run takes (due by "
+            "their validity horizon) over --nights nights after a full re-match, and the nightly cost.",
+        )
+        parser.add_argument(
+            "--nights", type=int, default=30, help="With --nightly-horizons: nights simulated, twice (30)."
+        )
         parser.add_argument("--seed", type=int, default=20261123)
         parser.add_argument("--today", type=date.fromisoformat, default=None, help="Evaluation date.")
 
@@ -222,6 +234,9 @@ class Command(BaseCommand):
             f"{time.process_time() - started:.1f} s CPU: {warm.size} truths; the warm measurements "
             f"below each start from a copy of them."
         )
+        if options["nightly_horizons"]:
+            self._nightly_horizons(originals, registry, index, patients, today, warm, set(warmers), options)
+            return
 
         def series(
             registry: Registry,
@@ -412,6 +427,147 @@ class Command(BaseCommand):
             f"Full re-match without the index, one process (x{index_ratio:.1f}, the index-off/on ratio "
             f"measured per patient above, extrapolated): {one * index_ratio / 60:.1f} min CPU."
         )
+
+    def _nightly_horizons(
+        self,
+        originals: Registry,
+        registry: Registry,
+        index: CandidateIndex,
+        patients: dict[int, PatientFacts],
+        today: date,
+        warm: SharedTruths,
+        warmed: set[int],
+        options: dict[str, Any],
+    ) -> None:
+        """Night 0 re-matches everyone (a deploy, or the first night); on each later night the patients whose
+        horizon has come are re-matched at that night's date and get a new one, as `match_upsert_for_patient`
+        computes it: from the date terms of the trials the candidate index gives, less those a criterion the
+        date cannot reach rules the patient out of (`engine.date_terms_for`, from the first pass's truths).
+        The distinct trials stand for their copies, which share their criteria. Facts and trials stay as they
+        are: a profile or trial change re-matches its patients the same day whatever the night does."""
+        out = self.stdout.write
+        longest: int = settings.REMATCH_HORIZON_MAX_DAYS
+        every_trial = union(compiled.date_terms for compiled in originals.values())
+        out(
+            f"Date terms of the {len(originals)} distinct trials: "
+            f"{sum(map(len, every_trial.within.values()))} 'within' and "
+            f"{sum(map(len, every_trial.at_least.values()))} 'at least' window lengths over "
+            f"{len({*every_trial.within, *every_trial.at_least})} kinds of dates, current windows "
+            f"{'yes' if every_trial.current else 'no'}, {len(every_trial.exact_age_limits)} exact-age "
+            f"limits; "
+            f"REMATCH_HORIZON_MAX_DAYS {longest} (each patient's interval by id, `longest_for`)."
+        )
+        cost = {"first pass": 0.0, "date terms": 0.0, "horizon": 0.0, "count": 0}
+
+        def evaluated(day: date) -> Callable[[int], tuple[date, DateTerms]]:
+            night_index = CandidateIndex(trials={tid: c.criteria for tid, c in originals.items()}, today=day)
+            shared = SharedTruths()
+
+            def horizon(pid: int) -> tuple[date, DateTerms]:
+                facts = patients[pid]
+                session = Session(facts, day, shared)
+                trials = [originals[tid] for tid in night_index.trials_for(facts)]
+                started = time.process_time()
+                for compiled in trials:  # the re-match's own first pass
+                    compiled.violated(session)
+                checked = time.process_time()
+                terms = date_terms_for(session, trials)
+                termed = time.process_time()
+                found = validity_horizon(facts, day, terms, longest=longest_for(pid, longest))
+                cost["first pass"] += checked - started
+                cost["date terms"] += termed - checked
+                cost["horizon"] += time.process_time() - termed
+                cost["count"] += 1
+                return found, terms
+
+            return horizon
+
+        def of_every_trial(day: date) -> Callable[[int], tuple[date, DateTerms]]:
+            return lambda pid: (
+                validity_horizon(patients[pid], day, every_trial, longest=longest_for(pid, longest)),
+                every_trial,
+            )
+
+        full_min = self._rematch_minutes(registry, index, patients, today, warm, warmed, options)
+        for name, horizon_on in (("trials evaluated", evaluated), ("every trial's terms", of_every_trial)):
+            on_night_0 = horizon_on(today)
+            found = {pid: on_night_0(pid) for pid in patients}
+            horizons = {pid: h for pid, (h, _) in found.items()}
+            capped = sum(
+                h == today + timedelta(days=longest_for(pid, longest)) for pid, h in horizons.items()
+            )
+            by_age = sum(
+                validity_horizon(patients[pid], today, DateTerms(exact_age_limits=terms.exact_age_limits),
+                                 longest=longest_for(pid, longest)) == h
+                for pid, (h, terms) in found.items()
+            )  # fmt: skip
+            shares = []
+            for night in range(1, 2 * options["nights"] + 1):
+                day = today + timedelta(days=night)
+                due = [pid for pid, h in horizons.items() if h <= day]
+                on_night = horizon_on(day)
+                for pid in due:
+                    horizons[pid] = on_night(pid)[0]
+                shares.append(len(due) / len(patients))
+            nights = options["nights"]
+            first, second = shares[:nights], shares[nights:]
+            worst = first.index(max(first)) + 1
+            out(
+                f"Horizons from {name}: on night 0, {capped} of {len(patients)} at their safety-net "
+                f"interval (longest_for: {longest - longest // 4}-{longest} days), "
+                f"{by_age - capped} at a birthday or exact-age crossing, {len(patients) - by_age} at a "
+                f"window "
+                f"crossing; median {statistics.median((h - today).days for h, _ in found.values()):.0f} "
+                f"days. "
+                f"Patients due per night, nights 1-{nights} after a full re-match: mean "
+                f"{statistics.mean(first):.1%}, median {statistics.median(first):.1%}, max {max(first):.1%} "
+                f"(night {worst}); nights {nights + 1}-{2 * nights}: mean {statistics.mean(second):.1%}, "
+                f"max {max(second):.1%}. Nightly re-match, 100,000 patients x {len(registry)} trials, one "
+                f"process (extrapolated): {statistics.mean(first) * full_min:.0f} min CPU (nights "
+                f"1-{nights}), "
+                f"{statistics.mean(second) * full_min:.0f} min (nights {nights + 1}-{2 * nights}), worst "
+                f"night "
+                f"{max(shares) * full_min:.0f} min."
+            )
+            out("  per night (%): " + " ".join(f"{share * 100:.1f}" for share in shares))
+        count = max(1, int(cost["count"]))
+        out(
+            f"Horizon cost per patient, from the trials evaluated ({count} computed): the terms of the "
+            f"trials "
+            f"evaluated {cost['date terms'] / count * 1e6:.0f} us and the horizon "
+            f"{cost['horizon'] / count * 1e6:.0f} us CPU, over a first pass against the {len(originals)} "
+            f"distinct trials of {cost['first pass'] / count * 1000:.1f} ms that the re-match makes anyway; "
+            f"for 100,000 patients {(cost['date terms'] + cost['horizon']) / count * 100_000:.0f} s CPU."
+        )
+
+    def _rematch_minutes(
+        self,
+        registry: Registry,
+        index: CandidateIndex,
+        patients: dict[int, PatientFacts],
+        today: date,
+        warm: SharedTruths,
+        warmed: set[int],
+        options: dict[str, Any],
+    ) -> float:
+        """What a re-match of 100,000 patients against the replicated registry costs, one process, from the
+        mean of --rematch-patients patients (index on, warm), as the full re-match above measures it."""
+        chunk = [pid for pid in sorted(patients) if pid not in warmed][: options["rematch_patients"]]
+        shared = warm.copy()
+        cpu = time.process_time()
+        for pid in chunk:
+            facts = patients[pid]
+            match_patient(registry, index.trials_for(facts), facts, today, shared)
+        per_patient = (time.process_time() - cpu) / max(1, len(chunk))
+        full_min = per_patient * 100_000 / 60
+        self.stdout.write(
+            f"Re-match of one patient against {len(registry)} trials, index on, warm: "
+            f"{per_patient * 1000:.0f} ms CPU (mean over {len(chunk)}). Full re-match of 100,000 patients, "
+            f"one process (extrapolated): {full_min:.0f} min CPU; unchanged, as a cold night (a deploy with "
+            f"a "
+            f"new version stamp) still re-matches everyone."
+        )
+        return full_min
 
     def _replicate(self, trials: list[CompiledTrial], cohorts: int) -> Registry:
         registry: Registry = {}

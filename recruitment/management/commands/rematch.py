@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
+from recruitment.selectors.matching import profile_ids_due
 from recruitment.services.matching import match_upsert_all, match_upsert_for_trial
 from recruitment.tasks import rematch_chunks, rematch_patients, rematch_trial
 from trials.models import Trial
@@ -15,7 +16,8 @@ from trials.models import Trial
 class Command(BaseCommand):
     help = (
         "Re-match patients against open trials. Without options: every matchable patient against every open "
-        "trial, in this process, with a progress bar. --fan-out sends chunks to the Celery workers instead."
+        "trial (due or not), in this process, with a progress bar. --due-only takes only the patients the "
+        "nightly run takes; --fan-out sends chunks to the Celery workers instead."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,6 +26,12 @@ class Command(BaseCommand):
             "--patients", nargs="+", type=int, metavar="PROFILE_ID", help="Only these patients."
         )
         which.add_argument("--trials", nargs="+", metavar="TRIAL", help="Only these trials (NCT ids or ids).")
+        which.add_argument(
+            "--due-only",
+            action="store_true",
+            help="Only the patients due, as the nightly run: no horizon yet, another engine or terminology "
+            "version, or a horizon reached today (default: every matchable patient).",
+        )
         parser.add_argument("--chunk-size", type=int, default=500, help="Patients per chunk (default 500).")
         parser.add_argument(
             "--fan-out",
@@ -42,7 +50,10 @@ class Command(BaseCommand):
             self._patients(options)
 
     def _patients(self, options: dict[str, Any]) -> None:
-        chunks = rematch_chunks(chunk_size=options["chunk_size"], profile_ids=options["patients"])
+        profile_ids = (
+            profile_ids_due(today=timezone.localdate()) if options["due_only"] else options["patients"]
+        )
+        chunks = rematch_chunks(chunk_size=options["chunk_size"], profile_ids=profile_ids)
         total = sum(len(chunk) for chunk in chunks)
         if options["fan_out"]:
             result = group(rematch_patients.s(chunk) for chunk in chunks).apply_async()
