@@ -103,7 +103,7 @@ def rematch_everyone(chunk_size: int = 500, due_only: bool = True) -> int:
     chunks = rematch_chunks(chunk_size=chunk_size, profile_ids=profile_ids)
     work = [*(rematch_trial.s(trial_id) for trial_id in changed), *(rematch_patients.s(c) for c in chunks)]
     group(work).apply_async()
-    trial_stamps_record(stamps=stamps)
+    trial_stamps_record(stamps=stamps, rematched=changed)
     return len(chunks)
 
 

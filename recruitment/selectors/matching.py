@@ -413,16 +413,19 @@ def trial_passes_of(*, profile_ids: Sequence[int]) -> dict[int, int]:
     return found
 
 
-def trial_stamps() -> dict[int, str]:
-    """Per open trial and per trial holding live matches, a digest of what matching reads of it besides the
-    patients: criteria version (`_version_of`), status, arms with caps, suspension and strata, and enrolled
-    counts per arm. Read with a few queries, without compiling anything."""
-    holding = Match.objects.filter(retired_at__isnull=True).values("trial_id")
-    trials = list(Trial.objects.filter(Q(overall_status__in=Trial.OPEN_STATUSES) | Q(pk__in=holding)))
+def trial_stamps(*, trial_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """Per open trial and per trial holding live matches (or per trial of `trial_ids`), a digest of what
+    matching reads of it besides the patients: criteria version (`_version_of`), status, arms with caps,
+    suspension and strata, and enrolled counts per arm. Read with a few queries, compiling nothing."""
+    if trial_ids is None:
+        holding = Match.objects.filter(retired_at__isnull=True).values("trial_id")
+        trials = list(Trial.objects.filter(Q(overall_status__in=Trial.OPEN_STATUSES) | Q(pk__in=holding)))
+    else:
+        trials = list(Trial.objects.filter(pk__in=list(trial_ids)))
     ids = [trial.pk for trial in trials]
     versions = _criteria_versions(ids)
     arms = _arms_of(ids)
-    enrolled = arm_enrolled_counts()
+    enrolled = arm_enrolled_counts(trial_id=ids[0]) if len(ids) == 1 else arm_enrolled_counts()
     stamps = {}
     for trial in trials:
         spec = _trial_spec(trial, arms.get(trial.pk, ()))
@@ -432,9 +435,9 @@ def trial_stamps() -> dict[int, str]:
 
 
 def trial_ids_changed(*, stamps: Mapping[int, str]) -> list[int]:
-    """The trials whose stamp differs from the one stored at the last nightly run, or that have none while
-    others have (a trial opened since); none before any stamp was stored (the first run re-matches every
-    patient anyway)."""
+    """The trials whose stamp differs from the one stored (by the last nightly run, or by the trial's last
+    completed re-match), or that have none while others have (a trial opened since); none before any stamp
+    was stored (the first run re-matches every patient anyway)."""
     stored = dict(TrialMatchStamp.objects.values_list("trial_id", "stamp"))
     if not stored:
         return []

@@ -6,7 +6,7 @@ import json
 import marshal
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -48,6 +48,7 @@ from recruitment.selectors.matching import (
     patients_with_live_matches,
     profile_ids_to_rematch,
     trial_passes_of,
+    trial_stamps,
     trials_for_matching,
 )
 from recruitment.selectors.site import arm_enrolled_counts
@@ -310,6 +311,8 @@ def match_upsert_for_trial(
     Patients are handled in chunks, each in its own transaction, locking their profile rows in id order, as
     a patient re-match locks its one row, so that the two never deadlock.
     """
+    # Read before the trial, so that a change made while this re-match runs leaves the stamp stale.
+    stamp = trial_stamps(trial_ids=[trial.pk]).get(trial.pk)
     (candidate,) = trials_for_matching(trial_ids=[trial.pk]) or (None,)
     requirements = trial_requirements(candidate.criteria) if candidate else ()
     holders = patients_with_live_matches(trial_id=trial.pk)
@@ -331,7 +334,19 @@ def match_upsert_for_trial(
                 today=today,
                 enrolled=enrolled if enrolled is not None else arm_enrolled_counts(trial_id=trial.pk),
             )
+    if stamp is not None:
+        _trial_stamp_after_rematch(trial_id=trial.pk, stamp=stamp)
     return events
+
+
+def _trial_stamp_after_rematch(*, trial_id: int, stamp: str) -> None:
+    """A completed trial re-match is what the nightly run's trial-side check looks for: store the stamp of
+    the trial as it read it, so that the night after a change re-matched in the day does not re-match it
+    again, and a nightly trial re-match that never completed (its retries used up) is sent again the next
+    night. Nothing is stored before the first nightly run has stored the registry's stamps (see
+    `trial_ids_changed`)."""
+    if TrialMatchStamp.objects.exists():
+        TrialMatchStamp.objects.update_or_create(trial_id=trial_id, defaults={"stamp": stamp})
 
 
 def _trial_chunk_settle(
@@ -434,12 +449,15 @@ def match_upsert_all(
     return summary
 
 
-def trial_stamps_record(*, stamps: Mapping[int, str]) -> None:
+def trial_stamps_record(*, stamps: Mapping[int, str], rematched: Collection[int] = ()) -> None:
     """Store what each trial looked like to this nightly run (`selectors.matching.trial_stamps`); called once
-    the run has sent its work, so that a run that failed before compares with the previous stamps again."""
+    the run has sent its work, so that a run that failed before compares with the previous stamps again.
+
+    The trials in `rematched` keep their stored stamp: their re-match stores the new one when it completes
+    (`match_upsert_for_trial`), so that one whose task is lost is sent again the next night."""
     TrialMatchStamp.objects.exclude(trial_id__in=list(stamps)).delete()
     TrialMatchStamp.objects.bulk_create(
-        [TrialMatchStamp(trial_id=pk, stamp=stamp) for pk, stamp in stamps.items()],
+        [TrialMatchStamp(trial_id=pk, stamp=stamp) for pk, stamp in stamps.items() if pk not in rematched],
         update_conflicts=True,
         unique_fields=["trial"],
         update_fields=["stamp"],

@@ -278,3 +278,40 @@ def test_the_first_nightly_run_records_the_trials_and_an_unchanged_registry_rema
     rematch_everyone.delay().get()
     assert TrialMatchStamp.objects.count() == 1
     assert trial_ids_changed(stamps=trial_stamps()) == []
+
+
+def test_a_trial_rematched_in_the_day_after_a_change_is_not_rematched_again_at_night(
+    criteria, elena, hana, monkeypatch
+):
+    trial = trial_with(criteria, ("adult",))
+    stratum = node_to_dict(criteria["egfr_ex19"].tree)
+    arm = ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum, cap=1)
+    site = TrialSiteFactory.create(trial=trial).site
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay(due_only=False).get()
+    Candidate.objects.create(
+        patient=hana, trial=trial, site=site, arm=arm, status=CandidateStatus.ENROLLED, subject_code="S-0001"
+    )
+    match_upsert_for_trial(trial=trial, today=TODAY)  # the enrolment's own re-match of the trial
+    assert live(elena) == []
+    assert trial_ids_changed(stamps=trial_stamps()) == []
+
+
+def test_a_nightly_trial_rematch_that_never_completed_is_sent_again_the_next_night(
+    criteria, elena, monkeypatch
+):
+    trial = trial_with(criteria, EGFR_TRIAL)
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay(due_only=False).get()
+    trial.overall_status = Trial.Status.SUSPENDED
+    trial.save(update_fields=["overall_status"])  # a plain save queues no re-match
+    with monkeypatch.context() as lost:
+        lost.setattr("recruitment.tasks.match_upsert_for_trial", lambda **kwargs: [])  # its retries used up
+        on(monkeypatch, TODAY + timedelta(days=1))
+        rematch_everyone.delay().get()
+    assert len(live(elena)) == 1
+    assert trial_ids_changed(stamps=trial_stamps()) == [trial.pk]
+    on(monkeypatch, TODAY + timedelta(days=2))
+    rematch_everyone.delay().get()
+    assert live(elena) == []
+    assert trial_ids_changed(stamps=trial_stamps()) == []
