@@ -38,6 +38,8 @@ from recruitment.matching.facts import PatientFacts
 
 # Bump when a change of the engine can change a result for unchanged facts and trials (a handler, the
 # explanation's wording, the score): every patient's stored horizon then stops counting.
+# tests/recruitment/test_engine_version.py pins the engine's code to this version, so that no change to it
+# lands without someone deciding whether to bump.
 ENGINE_VERSION = "2026.12.06"
 
 

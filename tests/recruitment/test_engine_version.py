@@ -1,0 +1,41 @@
+"""A deploy that changes what the engine concludes must bump `ENGINE_VERSION`, or every patient's stored
+horizon keeps vouching for results the new code would not give (the nightly run would skip them).
+
+Nothing can tell a refactoring from a change of meaning, so the engine's source files are pinned: when they
+change, this test fails until a person decides. If a result can change for unchanged facts and trials (a
+handler, the wording of an explanation, a score), bump ENGINE_VERSION; either way, pin the new digest here.
+"""
+
+import hashlib
+from pathlib import Path
+
+from recruitment.matching import horizon
+
+ENGINE_FILES = (
+    "__init__.py",
+    "atoms.py",
+    "cohorts.py",
+    "conditions.py",
+    "engine.py",
+    "facts.py",
+    "horizon.py",
+    "index.py",
+    "logic.py",
+    "results.py",
+)
+PINNED = {"2026.12.06": "805a776e693e319c7bbca0b275f649cb9f916b1c89e5881ad851ed708745179d"}
+
+
+def engine_digest() -> str:
+    folder = Path(horizon.__file__).parent
+    digest = hashlib.sha256()
+    for name in ENGINE_FILES:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def test_the_engine_code_is_the_code_its_version_was_pinned_with():
+    assert PINNED.get(horizon.ENGINE_VERSION) == engine_digest(), (
+        "recruitment/matching changed: if results can change for unchanged facts and trials, bump"
+        f" ENGINE_VERSION; either way, pin the version to {engine_digest()} in this test"
+    )
