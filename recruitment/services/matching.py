@@ -165,7 +165,7 @@ def match_upsert_for_patient(
             )
         else:
             reasons = dict.fromkeys((m.trial_id for m in live), "no active consent to be matched")
-            MatchHorizon.objects.filter(profile_id=patient.pk).delete()
+            match_horizon_drop(profile_id=patient.pk)
         return MatchEvent.objects.bulk_create(
             _matches_settle(patient_id=patient.pk, live=live, produced=produced, reasons=reasons)
         )
@@ -195,6 +195,13 @@ def _horizon_record(
         profile_id=profile_id,
         defaults={"matched_on": today, "valid_until": horizon, "version": version_stamp()},
     )
+
+
+def match_horizon_drop(*, profile_id: int) -> None:
+    """A patient who is no longer matchable has no horizon (`MatchHorizon`): called under their profile
+    lock by the re-match that finds them so and by the withdrawal of their matching consent, which retires
+    their matches itself and queues no re-match."""
+    MatchHorizon.objects.filter(profile_id=profile_id).delete()
 
 
 def _horizons_lower(*, passed: set[int], horizons: Mapping[int, date], today: date) -> None:

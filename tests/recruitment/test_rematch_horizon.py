@@ -214,8 +214,7 @@ def test_a_patient_without_matching_consent_is_never_due(criteria, elena, hana):
 def test_withdrawing_consent_drops_the_horizon_and_consenting_again_makes_her_due(criteria, elena):
     trial_with(criteria, EGFR_TRIAL)
     match_upsert_for_patient(patient=elena, today=TODAY)
-    consent_withdraw(patient=elena, purposes=[Purpose.MATCHING])
-    match_upsert_for_patient(patient=elena, today=TODAY)  # the re-match her withdrawal queues
+    consent_withdraw(patient=elena, purposes=[Purpose.MATCHING])  # it queues no re-match
     assert not has_horizon(elena)
     assert profile_ids_due(today=TODAY) == []
     sign(elena, ConsentDocument.objects.get(purpose=Purpose.MATCHING))
