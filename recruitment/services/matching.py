@@ -465,7 +465,10 @@ def trial_stamps_record(*, stamps: Mapping[int, str], rematched: Collection[int]
 
     The trials in `rematched` keep their stored stamp: their re-match stores the new one when it completes
     (`match_upsert_for_trial`), so that one whose task is lost is sent again the next night."""
-    TrialMatchStamp.objects.exclude(trial_id__in=list(stamps)).delete()
+    # The stale ones by difference: `exclude(trial_id__in=stamps)` binds one parameter per open trial, past
+    # SQLite's limit for a large registry; the trials closed since the last run are few.
+    stale = set(TrialMatchStamp.objects.values_list("trial_id", flat=True)) - set(stamps)
+    TrialMatchStamp.objects.filter(trial_id__in=sorted(stale)).delete()
     TrialMatchStamp.objects.bulk_create(
         [TrialMatchStamp(trial_id=pk, stamp=stamp) for pk, stamp in stamps.items() if pk not in rematched],
         update_conflicts=True,

@@ -26,7 +26,7 @@ from tests.factories import ArmFactory, TrialFactory, TrialSiteFactory, UserFact
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, sign
 from tests.recruitment.factories import DiagnosisFactory, LabResultFactory
-from tests.recruitment.test_match_services import EGFR_TRIAL, live, trial_with
+from tests.recruitment.test_match_services import EGFR_TRIAL, KRAS_TRIAL, live, trial_with
 from trials.models import ConsentDocument, EligibilityCriterion, Trial
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personas_consent_to_matching")]
@@ -314,3 +314,17 @@ def test_a_nightly_trial_rematch_that_never_completed_is_sent_again_the_next_nig
     rematch_everyone.delay().get()
     assert live(elena) == []
     assert trial_ids_changed(stamps=trial_stamps()) == []
+
+
+def test_a_trial_closed_with_no_live_match_loses_its_stamp_on_the_next_night(
+    criteria, elena, hana, monkeypatch
+):
+    kept, closed = trial_with(criteria, EGFR_TRIAL), trial_with(criteria, KRAS_TRIAL)
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay(due_only=False).get()
+    assert set(TrialMatchStamp.objects.values_list("trial_id", flat=True)) == {kept.pk, closed.pk}
+    assert not [m for p in (elena, hana) for m in live(p) if m.trial_id == closed.pk]
+    Trial.objects.filter(pk=closed.pk).update(overall_status=Trial.Status.COMPLETED)
+    on(monkeypatch, TODAY + timedelta(days=1))
+    rematch_everyone.delay().get()
+    assert list(TrialMatchStamp.objects.values_list("trial_id", flat=True)) == [kept.pk]
