@@ -521,4 +521,6 @@ def test_an_age_the_guardians_consent_for_is_not_a_requirement() -> None:
         "obtained from parents or legal guardian.\n"
     )
     [criterion] = parse_eligibility(text).criteria
-    assert not any(a.checkable for a in iter_atoms(criterion.tree))
+    ages = [a for a in iter_atoms(criterion.tree) if a.kind == "demographic"]
+    assert [a.text for a in ages] == ["age 8-17 years"]  # read as an age, then not asked of everyone
+    assert not any(a.checkable for a in ages)
