@@ -36,6 +36,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default)).strip()
+    if not re.fullmatch(r"[1-9][0-9]*", value):
+        raise ImproperlyConfigured(f"{name} must be a whole number of 1 or more, got {value!r}")
+    return int(value)
+
+
 def env_rate(name: str, default: str) -> str:
     value = os.environ.get(name, default).strip()
     if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
@@ -256,7 +263,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # re-match (recruitment/matching/horizon.py); every patient is re-matched at least this often all the same,
 # as a safety net for anything that changes results without queuing a re-match (each patient after 3/4 of it
 # to all of it, by id, so that a night that re-matched everyone does not come back as one night).
-REMATCH_HORIZON_MAX_DAYS = int(os.environ.get("REMATCH_HORIZON_MAX_DAYS", "30"))
+REMATCH_HORIZON_MAX_DAYS = env_positive_int("REMATCH_HORIZON_MAX_DAYS", 30)
 # The nightly re-match: ages and time windows (washouts, "within 28 days") move with the date even when no
 # profile or trial changed; it takes the patients due (see REMATCH_HORIZON_MAX_DAYS above; `manage.py rematch`
 # re-matches everyone). django-celery-beat's DatabaseScheduler stores this as a periodic task.

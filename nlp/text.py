@@ -51,10 +51,10 @@ _REPLACEMENTS = {
 # str.lower() does not map them alike: a text holding one cannot be ruled out by a lower-case substring test,
 # and a match's lower-cased text is not the vocabulary word it matched ("b\u0131l\u0131rub\u0131n").
 FOLDED_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+_ASCII_OF_FOLDED = dict(zip(FOLDED_TO_ASCII, "IisK", strict=True))
 # Normalisation writes them as the letters re reads them as, one for one, so nothing after it meets them.
-ASCII_LETTERS_OF_FOLDED = str.maketrans({"\u0130": "I", "\u0131": "i", "\u017f": "s", "\u212a": "K"})
-_REPLACEMENTS.update(zip(FOLDED_TO_ASCII, "IisK", strict=True))
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+ASCII_LETTERS_OF_FOLDED = str.maketrans(_ASCII_OF_FOLDED)
+_REPLACEMENTS.update(_ASCII_OF_FOLDED)
 
 
 def fold_case(text: str) -> str:
@@ -63,7 +63,7 @@ def fold_case(text: str) -> str:
     A vocabulary keyed by lower-case names must look up an IGNORECASE match through this, not `str.lower`:
     "BILIRUBIN" and "b\u0131l\u0131rub\u0131n" both match "bilirubin", but only the first lowers to it.
     """
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    return text.lower() if text.isascii() else text.translate(ASCII_LETTERS_OF_FOLDED).lower()
 
 
 def may_contain(text: str, lowered: str, needles: tuple[str, ...]) -> bool:

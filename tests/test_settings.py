@@ -109,3 +109,17 @@ def test_a_malformed_rate_limit_or_cache_setting_is_refused_with_its_name(name, 
     result = run_django("check", env={name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "a month"])
+def test_a_rematch_safety_net_that_is_not_a_number_of_days_is_refused_with_its_name(value):
+    # -1 to -4 made every patient re-match divide by zero (`horizon.longest_for`), 0 and below read as 1.
+    result = run_django("check", env={"REMATCH_HORIZON_MAX_DAYS": value})
+    assert result.returncode != 0
+    assert "REMATCH_HORIZON_MAX_DAYS must be a whole number of 1 or more" in result.stderr
+
+
+def test_the_rematch_safety_net_comes_from_the_environment():
+    assert read_settings(["REMATCH_HORIZON_MAX_DAYS"], env={"REMATCH_HORIZON_MAX_DAYS": "14"}) == {
+        "REMATCH_HORIZON_MAX_DAYS": 14
+    }

@@ -97,8 +97,9 @@ class MatchHorizon(models.Model):
     `REMATCH_HORIZON_MAX_DAYS` later) and the engine and terminology versions they hold for. A trial
     re-match lowers `valid_until` to that trial's own horizon for the patients it evaluates and counts itself
     in `trial_passes` (see `services.matching._horizons_lower`). The nightly re-match takes only the
-    patients due: no row, another version, or `valid_until` reached. A patient who is no longer matchable
-    has no row, so that a consent given again finds them due.
+    patients due: no row, another version, or `valid_until` reached (and those owed a re-match). The row
+    goes when the patient withdraws the matching consent or a re-match finds them not matchable
+    (`services.matching.match_horizon_drop`); a consent given again queues a re-match of its own.
     """
 
     profile = models.OneToOneField(

@@ -23,7 +23,7 @@ from recruitment.models import (
     User,
 )
 from recruitment.selectors.consent import current_contact_consent, is_current_consent_document
-from recruitment.services.matching import profile_changed
+from recruitment.services.matching import match_horizon_drop, profile_changed
 from trials.models import ConsentDocument, Trial
 
 consent_withdrawn = Signal()
@@ -110,7 +110,8 @@ def consent_withdraw(
     """Withdraw the patient's open consents for `purposes` (None: all; with `trial`: that trial's sharing),
     effective at once. Returns the consents withdrawn.
 
-    Matching withdrawal retires every live match (a RETIRED event each); contact withdrawal closes every
+    Matching withdrawal retires every live match (a RETIRED event each) and drops the patient's
+    `MatchHorizon`, as a re-match of a patient who is not matchable would; contact withdrawal closes every
     open trial interest, share withdrawal those of its trials. After commit `consent_withdrawn` is sent for
     the site workflow and the patient gets a confirmation e-mail.
     """
@@ -140,6 +141,7 @@ def consent_withdraw(
         withdrawn = {consent.purpose for consent in consents}
         if ConsentDocument.Purpose.MATCHING in withdrawn:
             _matches_retire(patient=patient, reason="matching consent withdrawn", now=now)
+            match_horizon_drop(profile_id=patient.pk)
         interests = TrialInterest.objects.select_for_update().filter(
             patient=patient, withdrawn_at__isnull=True
         )

@@ -165,7 +165,7 @@ def match_upsert_for_patient(
             )
         else:
             reasons = dict.fromkeys((m.trial_id for m in live), "no active consent to be matched")
-            MatchHorizon.objects.filter(profile_id=patient.pk).delete()
+            match_horizon_drop(profile_id=patient.pk)
         return MatchEvent.objects.bulk_create(
             _matches_settle(patient_id=patient.pk, live=live, produced=produced, reasons=reasons)
         )
@@ -187,14 +187,24 @@ def _horizon_record(
     """
     longest = longest_for(profile_id, settings.REMATCH_HORIZON_MAX_DAYS)
     horizon = validity_horizon(facts, today, terms, longest=longest)
-    if trial_passes_seen is not None:
-        stored = MatchHorizon.objects.filter(profile_id=profile_id).values_list("trial_passes", flat=True)
-        if (stored.first() or 0) != trial_passes_seen:
-            horizon = today
-    MatchHorizon.objects.update_or_create(
-        profile_id=profile_id,
-        defaults={"matched_on": today, "valid_until": horizon, "version": version_stamp()},
-    )
+    rows = MatchHorizon.objects.filter(profile_id=profile_id)
+    passes = rows.values_list("trial_passes", flat=True).first()  # None: no row yet
+    if trial_passes_seen is not None and (passes or 0) != trial_passes_seen:
+        horizon = today
+    values = {"matched_on": today, "valid_until": horizon, "version": version_stamp()}
+    # Every writer of the row holds the profile lock, as this one does: no row can appear in between. Two
+    # statements per patient of the nightly run instead of `update_or_create`'s savepoint and locking read.
+    if passes is None:
+        MatchHorizon.objects.create(profile_id=profile_id, **values)
+    else:
+        rows.update(**values)
+
+
+def match_horizon_drop(*, profile_id: int) -> None:
+    """A patient who is no longer matchable has no horizon (`MatchHorizon`): called under their profile
+    lock by the re-match that finds them so and by the withdrawal of their matching consent, which retires
+    their matches itself and queues no re-match."""
+    MatchHorizon.objects.filter(profile_id=profile_id).delete()
 
 
 def _horizons_lower(*, passed: set[int], horizons: Mapping[int, date], today: date) -> None:
@@ -455,7 +465,10 @@ def trial_stamps_record(*, stamps: Mapping[int, str], rematched: Collection[int]
 
     The trials in `rematched` keep their stored stamp: their re-match stores the new one when it completes
     (`match_upsert_for_trial`), so that one whose task is lost is sent again the next night."""
-    TrialMatchStamp.objects.exclude(trial_id__in=list(stamps)).delete()
+    # The stale ones by difference: `exclude(trial_id__in=stamps)` binds one parameter per open trial, past
+    # SQLite's limit for a large registry; the trials closed since the last run are few.
+    stale = set(TrialMatchStamp.objects.values_list("trial_id", flat=True)) - set(stamps)
+    TrialMatchStamp.objects.filter(trial_id__in=sorted(stale)).delete()
     TrialMatchStamp.objects.bulk_create(
         [TrialMatchStamp(trial_id=pk, stamp=stamp) for pk, stamp in stamps.items() if pk not in rematched],
         update_conflicts=True,

@@ -466,7 +466,8 @@ def test_an_age_for_which_a_guardian_consents_is_not_a_requirement(line: str) ->
 def test_an_age_before_the_guardians_consent_is_still_required() -> None:
     text = "Are at least 13 years old (consent of parent or guardian required if under 18)."
     [criterion] = parse_eligibility(text).criteria
-    assert all(a.checkable for a in iter_atoms(criterion.tree) if a.kind == "demographic")
+    ages = [a for a in iter_atoms(criterion.tree) if a.kind == "demographic"]
+    assert [(a.text, a.checkable) for a in ages] == [("at least 13 years old", True)]
 
 
 def test_groups_labelled_inside_one_item_are_alternatives() -> None:
@@ -521,4 +522,6 @@ def test_an_age_the_guardians_consent_for_is_not_a_requirement() -> None:
         "obtained from parents or legal guardian.\n"
     )
     [criterion] = parse_eligibility(text).criteria
-    assert not any(a.checkable for a in iter_atoms(criterion.tree))
+    ages = [a for a in iter_atoms(criterion.tree) if a.kind == "demographic"]
+    assert [a.text for a in ages] == ["age 8-17 years"]  # read as an age, then not asked of everyone
+    assert not any(a.checkable for a in ages)

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from nlp.model import Atom, Concept, TimeWindow, node_to_dict
+from nlp.model import Atom, Concept, Criterion, TimeWindow, node_to_dict
 from recruitment.matching.horizon import longest_for, version_stamp
 from recruitment.models import Candidate, CandidateStatus, MatchHorizon, PatientProfile, TrialMatchStamp
 from recruitment.selectors.matching import profile_ids_due, trial_ids_changed, trial_stamps
@@ -26,8 +26,8 @@ from tests.factories import ArmFactory, TrialFactory, TrialSiteFactory, UserFact
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, sign
 from tests.recruitment.factories import DiagnosisFactory, LabResultFactory
-from tests.recruitment.test_match_services import EGFR_TRIAL, live, trial_with
-from trials.models import ConsentDocument, EligibilityCriterion, Trial
+from tests.recruitment.test_match_services import EGFR_TRIAL, KRAS_TRIAL, live, trial_with
+from trials.models import Arm, ConsentDocument, EligibilityCriterion, Trial, TrialSite
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personas_consent_to_matching")]
 
@@ -214,8 +214,7 @@ def test_a_patient_without_matching_consent_is_never_due(criteria, elena, hana):
 def test_withdrawing_consent_drops_the_horizon_and_consenting_again_makes_her_due(criteria, elena):
     trial_with(criteria, EGFR_TRIAL)
     match_upsert_for_patient(patient=elena, today=TODAY)
-    consent_withdraw(patient=elena, purposes=[Purpose.MATCHING])
-    match_upsert_for_patient(patient=elena, today=TODAY)  # the re-match her withdrawal queues
+    consent_withdraw(patient=elena, purposes=[Purpose.MATCHING])  # it queues no re-match
     assert not has_horizon(elena)
     assert profile_ids_due(today=TODAY) == []
     sign(elena, ConsentDocument.objects.get(purpose=Purpose.MATCHING))
@@ -239,17 +238,33 @@ def test_a_patient_owed_a_rematch_the_broker_did_not_take_is_due(criteria, elena
     assert profile_ids_due(today=TODAY) == [hana.pk]
 
 
-def test_a_cohort_filled_by_enrolments_is_rematched_on_the_next_night(criteria, elena, hana, monkeypatch):
+def egfr_cohort_of_one(criteria: dict[str, Criterion]) -> Arm:
+    """An adults' trial at one site whose one cohort, EGFR exon 19 deletions, takes a single patient."""
     trial = trial_with(criteria, ("adult",))
     stratum = node_to_dict(criteria["egfr_ex19"].tree)
-    arm = ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum, cap=1)
-    site = TrialSiteFactory.create(trial=trial).site
+    TrialSiteFactory.create(trial=trial)
+    return ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum, cap=1)
+
+
+def enrol(patient: PatientProfile, arm: Arm) -> None:
+    """Enrol the patient in the cohort at the trial's site (no re-match follows: the test says which)."""
+    site = TrialSite.objects.get(trial=arm.trial).site
+    Candidate.objects.create(
+        patient=patient,
+        trial=arm.trial,
+        site=site,
+        arm=arm,
+        status=CandidateStatus.ENROLLED,
+        subject_code="S-0001",
+    )
+
+
+def test_a_cohort_filled_by_enrolments_is_rematched_on_the_next_night(criteria, elena, hana, monkeypatch):
+    arm = egfr_cohort_of_one(criteria)
     on(monkeypatch, TODAY)
     rematch_everyone.delay(due_only=False).get()
     assert [m.arm for m in live(elena)] == [arm]
-    Candidate.objects.create(
-        patient=hana, trial=trial, site=site, arm=arm, status=CandidateStatus.ENROLLED, subject_code="S-0001"
-    )
+    enrol(hana, arm)
     tomorrow = TODAY + timedelta(days=1)
     on(monkeypatch, tomorrow)
     assert profile_ids_due(today=tomorrow) == []  # nobody is due by date: the trial's own re-match retires it
@@ -283,16 +298,11 @@ def test_the_first_nightly_run_records_the_trials_and_an_unchanged_registry_rema
 def test_a_trial_rematched_in_the_day_after_a_change_is_not_rematched_again_at_night(
     criteria, elena, hana, monkeypatch
 ):
-    trial = trial_with(criteria, ("adult",))
-    stratum = node_to_dict(criteria["egfr_ex19"].tree)
-    arm = ArmFactory.create(trial=trial, label="EGFR ex19", biomarker_definition=stratum, cap=1)
-    site = TrialSiteFactory.create(trial=trial).site
+    arm = egfr_cohort_of_one(criteria)
     on(monkeypatch, TODAY)
     rematch_everyone.delay(due_only=False).get()
-    Candidate.objects.create(
-        patient=hana, trial=trial, site=site, arm=arm, status=CandidateStatus.ENROLLED, subject_code="S-0001"
-    )
-    match_upsert_for_trial(trial=trial, today=TODAY)  # the enrolment's own re-match of the trial
+    enrol(hana, arm)
+    match_upsert_for_trial(trial=arm.trial, today=TODAY)  # the enrolment's own re-match of the trial
     assert live(elena) == []
     assert trial_ids_changed(stamps=trial_stamps()) == []
 
@@ -315,3 +325,17 @@ def test_a_nightly_trial_rematch_that_never_completed_is_sent_again_the_next_nig
     rematch_everyone.delay().get()
     assert live(elena) == []
     assert trial_ids_changed(stamps=trial_stamps()) == []
+
+
+def test_a_trial_closed_with_no_live_match_loses_its_stamp_on_the_next_night(
+    criteria, elena, hana, monkeypatch
+):
+    kept, closed = trial_with(criteria, EGFR_TRIAL), trial_with(criteria, KRAS_TRIAL)
+    on(monkeypatch, TODAY)
+    rematch_everyone.delay(due_only=False).get()
+    assert set(TrialMatchStamp.objects.values_list("trial_id", flat=True)) == {kept.pk, closed.pk}
+    assert not [m for p in (elena, hana) for m in live(p) if m.trial_id == closed.pk]
+    Trial.objects.filter(pk=closed.pk).update(overall_status=Trial.Status.COMPLETED)
+    on(monkeypatch, TODAY + timedelta(days=1))
+    rematch_everyone.delay().get()
+    assert list(TrialMatchStamp.objects.values_list("trial_id", flat=True)) == [kept.pk]

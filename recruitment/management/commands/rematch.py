@@ -30,7 +30,8 @@ class Command(BaseCommand):
             "--due-only",
             action="store_true",
             help="Only the patients due, as the nightly run: no horizon yet, another engine or terminology "
-            "version, or a horizon reached today (default: every matchable patient).",
+            "version, a horizon reached today, a re-match owed, or live matches without consent (default: "
+            "every matchable patient). The nightly run's re-match of changed trials is not made.",
         )
         parser.add_argument("--chunk-size", type=int, default=500, help="Patients per chunk (default 500).")
         parser.add_argument(
