@@ -68,7 +68,12 @@ class RegistryCache:
 
 
 def trial_import_record(
-    *, record: TrialRecord, source: str, cache: RegistryCache | None = None, parse: bool = True
+    *,
+    record: TrialRecord,
+    source: str,
+    cache: RegistryCache | None = None,
+    parse: bool = True,
+    parse_queue: list[int] | None = None,
 ) -> Outcome:
     """Create or update one trial with its arms and sites from an imported record, in one transaction.
 
@@ -76,6 +81,9 @@ def trial_import_record(
     nothing; a changed record updates the trial in place and logs which fields changed. Arms are matched by
     label: their curator-owned fields survive, and arms the registry no longer lists are removed. What the
     record's format does not carry (`record.absent`, e.g. arms and sites in a flat export) is left alone.
+    With `parse`, a created or changed trial is parsed after the commit; given `parse_queue`, its id is
+    appended there for the caller to queue with others (`trials_parse_on_commit`), as parsing many trials in
+    one call costs less per trial.
     """
     cache = cache if cache is not None else RegistryCache()
     created_here = RegistryCache()
@@ -93,7 +101,10 @@ def trial_import_record(
                 trial=trial, record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids
             )
         if parse and outcome is not Outcome.UNCHANGED:
-            transaction.on_commit(partial(_enqueue_parse, trial.pk))
+            if parse_queue is None:
+                trials_parse_on_commit(trial_ids=[trial.pk])
+            else:
+                parse_queue.append(trial.pk)
     cache.merge(created_here)
     return outcome
 
@@ -203,11 +214,16 @@ def _trial_create(
     return trial
 
 
-def _enqueue_parse(trial_id: int) -> None:
+def trials_parse_on_commit(*, trial_ids: list[int]) -> None:
+    """Queue one parse of these trials' eligibility texts for when the current transaction commits."""
+    transaction.on_commit(partial(_enqueue_parse, list(trial_ids)))
+
+
+def _enqueue_parse(trial_ids: list[int]) -> None:
     # Imported here: the tasks module imports this one.
     from trials.tasks import parse_trials_eligibility
 
-    parse_trials_eligibility.delay([trial_id])
+    parse_trials_eligibility.delay(trial_ids)
 
 
 def _trial_update(
