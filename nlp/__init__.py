@@ -13,7 +13,7 @@ from nlp.model import (
     TimeWindow,
     iter_atoms,
 )
-from nlp.parser import parse_eligibility
+from nlp.parser import EligibilityText, parse_eligibility, parse_eligibility_many
 from nlp.terminology import drug_classes, icd10cm, is_a, lab_by_code, link
 from nlp.units import UnitError, convert
 
@@ -22,6 +22,7 @@ __all__ = [
     "Atom",
     "Concept",
     "Criterion",
+    "EligibilityText",
     "Except",
     "Node",
     "Not",
@@ -37,4 +38,5 @@ __all__ = [
     "lab_by_code",
     "link",
     "parse_eligibility",
+    "parse_eligibility_many",
 ]

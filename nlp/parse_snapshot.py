@@ -5,8 +5,9 @@
     .venv/bin/python -m nlp.parse_snapshot ../shared/data after.jsonl && cmp before.jsonl after.jsonl
 
 One line per text: all Chia sections, then every ClinicalTrials.gov XML record with its structured age and
-sex fields, each parse serialised by `ParsedEligibility.to_dict` with sorted keys. Each text is parsed twice,
-the second time after the caches are warm, and both must agree.
+sex fields, each parse serialised by `ParsedEligibility.to_dict` with sorted keys. Each text is parsed three
+times, and all three must agree: in one batch with all the others (`parse_eligibility_many`), alone, and
+alone again.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import logging
 from pathlib import Path
 
 from nlp.evaluation import iter_ctgov_criteria, read_brat_zip
-from nlp.parser import parse_eligibility
+from nlp.model import ParsedEligibility
+from nlp.parser import EligibilityText, parse_eligibility, parse_eligibility_many
 
 log = logging.getLogger(__name__)
 
 
-def _serialised(text: str, fields: dict[str, str | None]) -> str:
-    return json.dumps(parse_eligibility(text, **fields).to_dict(), sort_keys=True)
+def _serialised(parsed: ParsedEligibility) -> str:
+    return json.dumps(parsed.to_dict(), sort_keys=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,15 +42,24 @@ def main(argv: list[str] | None = None) -> int:
             (r.nct_id, r.text, {"minimum_age": r.minimum_age, "maximum_age": r.maximum_age, "sex": r.sex})
             for r in iter_ctgov_criteria(str(options.data_dir / "ctgov_legacy_xml.tgz"))
         ]
-    first = [_serialised(text, fields) for _, text, fields in jobs]
+    batched = [
+        _serialised(parsed)
+        for parsed in parse_eligibility_many(EligibilityText(text, **fields) for _, text, fields in jobs)
+    ]
     unstable = 0
     with open(options.output, "w", encoding="utf-8") as out:
-        for (name, text, fields), serialised in zip(jobs, first, strict=True):
-            if _serialised(text, fields) != serialised:
-                unstable += 1
+        for (name, text, fields), in_batch in zip(jobs, batched, strict=True):
+            serialised = _serialised(parse_eligibility(text, **fields))
+            again = _serialised(parse_eligibility(text, **fields))
+            if in_batch != serialised:
+                log.error("%s: the batched parse differs from the parse alone", name)
+            if again != serialised:
                 log.error("%s: a second parse differs from the first", name)
+            unstable += in_batch != serialised or again != serialised
             out.write(f"{name}\t{serialised}\n")
-    log.info("%d texts -> %s; %d parsed differently the second time", len(jobs), options.output, unstable)
+    log.info(
+        "%d texts -> %s; %d parsed differently again or in the batch", len(jobs), options.output, unstable
+    )
     return 1 if unstable else 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from nlp import Atom, Node, iter_atoms, parse_eligibility
+from nlp import (
+    Atom,
+    EligibilityText,
+    Node,
+    ParsedEligibility,
+    iter_atoms,
+    parse_eligibility,
+    parse_eligibility_many,
+)
 from nlp.model import AtomKind, Criterion, node_from_dict, node_to_dict
 from recruitment.matching.cohorts import LABEL_SEPARATOR
 from recruitment.models import User
@@ -59,7 +68,12 @@ class RegistryCache:
 
 
 def trial_import_record(
-    *, record: TrialRecord, source: str, cache: RegistryCache | None = None, parse: bool = True
+    *,
+    record: TrialRecord,
+    source: str,
+    cache: RegistryCache | None = None,
+    parse: bool = True,
+    parse_queue: list[int] | None = None,
 ) -> Outcome:
     """Create or update one trial with its arms and sites from an imported record, in one transaction.
 
@@ -67,6 +81,9 @@ def trial_import_record(
     nothing; a changed record updates the trial in place and logs which fields changed. Arms are matched by
     label: their curator-owned fields survive, and arms the registry no longer lists are removed. What the
     record's format does not carry (`record.absent`, e.g. arms and sites in a flat export) is left alone.
+    With `parse`, a created or changed trial is parsed after the commit; given `parse_queue`, its id is
+    appended there for the caller to queue with others (`trials_parse_on_commit`), as parsing many trials in
+    one call costs less per trial.
     """
     cache = cache if cache is not None else RegistryCache()
     created_here = RegistryCache()
@@ -84,7 +101,10 @@ def trial_import_record(
                 trial=trial, record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids
             )
         if parse and outcome is not Outcome.UNCHANGED:
-            transaction.on_commit(partial(_enqueue_parse, trial.pk))
+            if parse_queue is None:
+                trials_parse_on_commit(trial_ids=[trial.pk])
+            else:
+                parse_queue.append(trial.pk)
     cache.merge(created_here)
     return outcome
 
@@ -194,11 +214,16 @@ def _trial_create(
     return trial
 
 
-def _enqueue_parse(trial_id: int) -> None:
+def trials_parse_on_commit(*, trial_ids: list[int]) -> None:
+    """Queue one parse of these trials' eligibility texts for when the current transaction commits."""
+    transaction.on_commit(partial(_enqueue_parse, list(trial_ids)))
+
+
+def _enqueue_parse(trial_ids: list[int]) -> None:
     # Imported here: the tasks module imports this one.
     from trials.tasks import parse_trials_eligibility
 
-    parse_trials_eligibility.delay([trial_id])
+    parse_trials_eligibility.delay(trial_ids)
 
 
 def _trial_update(
@@ -350,6 +375,15 @@ def _cohorts_by_key(criteria: list[Criterion]) -> dict[str, str]:
     return {key: LABEL_SEPARATOR.join(found or ()) for key, found in labels.items()}
 
 
+def _eligibility_text(trial: Trial) -> EligibilityText:
+    return EligibilityText(
+        trial.eligibility_text,
+        minimum_age=_age_text(trial.minimum_age_years),
+        maximum_age=_age_text(trial.maximum_age_years),
+        sex=trial.sex,
+    )
+
+
 def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResult:
     """Parse a trial's eligibility text into stored criteria, keeping curators' work.
 
@@ -357,17 +391,48 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
     their curated reading and status (the parser's new reading is stored beside it); criteria whose text has
     left the trial are retired. Identical text parsed by the same parser and dictionaries is skipped.
     """
+    return _trial_parse_eligibility(trial_id=trial_id, force=force, parsed_ahead={})
+
+
+def trials_parse_eligibility(*, trial_ids: Sequence[int], force: bool = False) -> list[ParseResult]:
+    """`trial_parse_eligibility` of each trial in turn (deleted trials are left out), parsed in one call.
+
+    Parsing many texts together (`parse_eligibility_many`) costs less per text, so the texts to parse are
+    read and parsed first, outside any lock; each trial is then locked and stored on its own, and one whose
+    text, fields or parser changed in between is parsed again alone.
+    """
+    trials = list(Trial.objects.filter(pk__in=trial_ids))
+    keys = [selectors.trial_parse_key(trial) for trial in trials]
+    stale = [
+        (key, trial)
+        for key, trial in zip(keys, trials, strict=True)
+        if force or trial.eligibility_parse_key != key
+    ]
+    parsed = parse_eligibility_many(_eligibility_text(trial) for _, trial in stale)
+    parsed_ahead = {(trial.pk, key): p for (key, trial), p in zip(stale, parsed, strict=True)}
+    results: list[ParseResult] = []
+    for trial_id in trial_ids:
+        try:
+            results.append(
+                _trial_parse_eligibility(trial_id=trial_id, force=force, parsed_ahead=parsed_ahead)
+            )
+        except Trial.DoesNotExist:
+            continue
+    return results
+
+
+def _trial_parse_eligibility(
+    *, trial_id: int, force: bool, parsed_ahead: dict[tuple[int, str], ParsedEligibility]
+) -> ParseResult:
+    """`parsed_ahead` holds parses by trial and parse key (`selectors.trial_parse_key`)."""
     with transaction.atomic():
         trial = Trial.objects.select_for_update().get(pk=trial_id)
         parse_key = selectors.trial_parse_key(trial)
         if trial.eligibility_parse_key == parse_key and not force:
             return ParseResult(trial_id=trial.pk, skipped=True)
-        parsed = parse_eligibility(
-            trial.eligibility_text,
-            minimum_age=_age_text(trial.minimum_age_years),
-            maximum_age=_age_text(trial.maximum_age_years),
-            sex=trial.sex,
-        )
+        parsed = parsed_ahead.get((trial.pk, parse_key))
+        if parsed is None:
+            parsed = parse_eligibility(**_eligibility_text(trial)._asdict())
 
         now = timezone.now()
         existing: dict[str, EligibilityCriterion] = {

@@ -6,26 +6,18 @@ from celery import shared_task
 from django.db import OperationalError
 
 from trials import selectors, services
-from trials.models import Trial
 
 log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def parse_trials_eligibility(trial_ids: list[int]) -> dict[str, int]:
-    """Parse the eligibility text of these trials; already-parsed identical text is skipped by the service."""
-    parsed = skipped = 0
-    for trial_id in trial_ids:
-        try:
-            result = services.trial_parse_eligibility(trial_id=trial_id)
-        except Trial.DoesNotExist:
-            log.info("trial %s was deleted before its criteria were parsed", trial_id)
-            continue
-        if result.skipped:
-            skipped += 1
-        else:
-            parsed += 1
-    return {"parsed": parsed, "skipped": skipped}
+    """Parse these trials' eligibility texts together; already-parsed identical text is skipped."""
+    results = services.trials_parse_eligibility(trial_ids=trial_ids)
+    for trial_id in sorted(set(trial_ids) - {r.trial_id for r in results}):
+        log.info("trial %s was deleted before its criteria were parsed", trial_id)
+    parsed = sum(not r.skipped for r in results)
+    return {"parsed": parsed, "skipped": len(results) - parsed}
 
 
 @shared_task(acks_late=True)

@@ -193,6 +193,18 @@ def test_an_imported_trial_is_parsed_once_it_is_committed(django_capture_on_comm
     assert again == []  # an unchanged record queues no new parse
 
 
+def test_an_import_queues_one_parse_per_committed_batch(django_capture_on_commit_callbacks, monkeypatch):
+    from tests.trials.conftest import CTGOV
+    from trials.importers import import_paths
+
+    queued: list[list[int]] = []
+    monkeypatch.setattr(services, "_enqueue_parse", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_paths([CTGOV / "legacy_xml"], progress=False, batch_size=3)
+    assert [len(ids) for ids in queued] == [3, 1]
+    assert sorted(pk for ids in queued for pk in ids) == sorted(Trial.objects.values_list("pk", flat=True))
+
+
 def test_an_import_without_parsing_leaves_the_criteria_for_later(django_capture_on_commit_callbacks):
     from tests.trials.conftest import CTGOV
     from trials.importers import import_paths

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from tqdm import tqdm
 
 from trials.importers.common import RecordError, TrialRecord
 from trials.importers.sources import FORMATS, collect_documents, parse_document
-from trials.services import Outcome, RegistryCache, trial_import_record
+from trials.services import Outcome, RegistryCache, trial_import_record, trials_parse_on_commit
 
 __all__ = ["FORMATS", "ImportSummary", "RecordError", "TrialRecord", "import_paths"]
 
@@ -74,7 +75,8 @@ def import_paths(
     import itself; a failed trial still rolls back alone. `batch_size=1` commits every trial on its own.
     With `all_or_nothing`, the whole run is one transaction and any failure undoes it.
     `limit` stops after that many records (imported or failed). With `parse`, every created or changed
-    trial's eligibility text is queued for parsing after its batch commits (in-process without a broker).
+    trial's eligibility text is queued for parsing after its batch commits (in-process without a broker),
+    one task per batch.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -90,7 +92,9 @@ def import_paths(
             tqdm(total=len(documents), unit="rec", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         )
         try:
-            with _run_transaction(all_or_nothing), _CommitEvery(batch_size) as batch:
+            parse_queue: list[int] = []
+            queue_parses = partial(_queue_parses, parse_queue)
+            with _run_transaction(all_or_nothing), _CommitEvery(batch_size, queue_parses) as batch:
                 for document in documents:
                     if limit is not None and summary.processed >= limit:
                         break
@@ -105,7 +109,7 @@ def import_paths(
                     for source, item in items:
                         if limit is not None and summary.processed >= limit:
                             break
-                        _import_item(source, item, summary, cache, parse=parse)
+                        _import_item(source, item, summary, cache, parse=parse, parse_queue=parse_queue)
                         batch.step()
                         bar.update(1)
                 if all_or_nothing and summary.failed:
@@ -125,13 +129,20 @@ def _run_transaction(all_or_nothing: bool) -> Iterator[None]:
         yield
 
 
-class _CommitEvery:
-    """A transaction that commits and starts afresh after every `size` steps."""
+def _queue_parses(trial_ids: list[int]) -> None:
+    if trial_ids:
+        trials_parse_on_commit(trial_ids=trial_ids)
+        trial_ids.clear()
 
-    def __init__(self, size: int):
+
+class _CommitEvery:
+    """A transaction that commits and starts afresh after every `size` steps; `before_commit` runs first."""
+
+    def __init__(self, size: int, before_commit: Callable[[], None]):
         if size < 1:
             raise ValueError("batch_size must be at least 1")
         self.size = size
+        self.before_commit = before_commit
         self.steps = 0
         self.block: transaction.Atomic | None = None
 
@@ -141,6 +152,7 @@ class _CommitEvery:
 
     def __exit__(self, *exc_info: Any) -> None:
         assert self.block is not None
+        self.before_commit()
         self.block.__exit__(*exc_info)
 
     def step(self) -> None:
@@ -156,13 +168,21 @@ class _CommitEvery:
 
 
 def _import_item(
-    source: str, item: TrialRecord | RecordError, summary: ImportSummary, cache: RegistryCache, *, parse: bool
+    source: str,
+    item: TrialRecord | RecordError,
+    summary: ImportSummary,
+    cache: RegistryCache,
+    *,
+    parse: bool,
+    parse_queue: list[int],
 ) -> None:
     if isinstance(item, RecordError):
         summary.fail(item)
         return
     try:
-        summary.count(trial_import_record(record=item, source=source, cache=cache, parse=parse))
+        summary.count(
+            trial_import_record(record=item, source=source, cache=cache, parse=parse, parse_queue=parse_queue)
+        )
     except DatabaseError as exc:
         # The record's own transaction has rolled back; the run goes on with the next one.
         summary.fail(RecordError(f"could not be saved: {exc}", source=source, nct_id=item.nct_id))

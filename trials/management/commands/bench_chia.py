@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from nlp import linear_tagger, parse_eligibility
+from nlp import EligibilityText, linear_tagger, parse_eligibility, parse_eligibility_many
 from nlp.chia_tagger import MODEL_DIR, load_tagger, tag
 from nlp.evaluation import (
     HELD_OUT_MODULUS,
@@ -31,6 +31,16 @@ from nlp.evaluation import (
     throughput,
 )
 from nlp.terminology import manifest
+
+
+def _batched(texts: list[str], repeats: int) -> Timing:
+    """`throughput` of one `parse_eligibility_many` call over all `texts` (its untimed warm-up is one call).
+
+    `throughput` counts the criterion lines of the text it is given: the texts joined by line breaks have
+    as many as the texts together.
+    """
+    batch = [EligibilityText(text) for text in texts]
+    return throughput(["\n".join(texts)], lambda _: parse_eligibility_many(batch), repeats)
 
 
 def _row(name: str, strict: PRF, relaxed: PRF) -> str:
@@ -135,6 +145,11 @@ class Command(BaseCommand):
             repeats,
         )
         self._timing(
+            "parse_eligibility_many (batched, one call), all Chia text",
+            _batched([d.text for d in documents], repeats),
+            repeats,
+        )
+        self._timing(
             "linear tagger alone (inside parse_eligibility), all Chia text",
             throughput([d.text for d in documents], linear.tag, repeats),
             repeats,
@@ -151,6 +166,11 @@ class Command(BaseCommand):
         self._timing(
             f"parse_eligibility, {xml_path.name} ({len(records)} trials)",
             throughput([r.text for r in records], parse_eligibility, repeats),
+            repeats,
+        )
+        self._timing(
+            f"parse_eligibility_many (batched, one call), {xml_path.name} ({len(records)} trials)",
+            _batched([r.text for r in records], repeats),
             repeats,
         )
 
