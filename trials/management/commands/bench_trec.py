@@ -77,6 +77,11 @@ class Command(BaseCommand):
         parser.add_argument("--data", type=Path, default=Path(settings.BASE_DIR).parent / "shared" / "data")
         parser.add_argument("--seed", type=int, default=2021)
         parser.add_argument("--explain", default="", help="print the explained ranking of this patient id")
+        parser.add_argument(
+            "--top10",
+            action="store_true",
+            help="list each patient's top 10 with qrel, verdict and relevance (for NDCG@10 error analysis)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         pool = options["data"] / "trec2021_pool"
@@ -165,6 +170,8 @@ class Command(BaseCommand):
                     per_patient_auroc[name].append(value)
             if qid == options["explain"]:
                 self._explain(ours, judged)
+            if options["top10"]:
+                self._top10(qid, ours, judged)
         self.stdout.write(f"patients ranked: {len(runs['ours']['ndcg'])}")
         self.stdout.write(
             f"{'ranking':<8} {'NDCG@10':>8} {'P@10':>7} {'AUROC pooled':>13} {'AUROC per-patient':>18}"
@@ -187,6 +194,18 @@ class Command(BaseCommand):
                 f"qrel {gain} {overall}: {count}" for (gain, overall), count in sorted(verdict_counts.items())
             )
         )
+
+    def _top10(self, qid: str, ranking: list[RankedTrial], judged: dict[str, int]) -> None:
+        """One line per trial of the patient's top 10, and the eligible trials ranked below it."""
+        for position, ranked in enumerate(ranking, start=1):
+            if position > 10 and judged[ranked.nct_id] != 2:
+                continue
+            overall = ranked.eligibility.overall if ranked.eligibility else "-"
+            self.stdout.write(
+                f"TOP {qid} {position:2d} qrel {judged[ranked.nct_id]} {ranked.nct_id} {overall:<17} "
+                f"rel {ranked.relevance:.2f} score {ranked.score:.3f} "
+                f"terms {', '.join(ranked.matched_terms[:4])}"
+            )
 
     def _explain(self, ranking: list[RankedTrial], judged: dict[str, int]) -> None:
         for ranked in ranking:
