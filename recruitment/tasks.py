@@ -81,7 +81,7 @@ def send_match_alerts(patient_ids: list[int] | None = None) -> int:
 def rematch_patients(profile_ids: list[int]) -> dict[str, int]:
     """One chunk of a full re-match: these patients against every open trial."""
     summary = match_upsert_all(today=timezone.localdate(), profile_ids=profile_ids)
-    return {"patients": summary.patients, "events": summary.events}
+    return {"patients": summary.patients, "events": summary.events, "failed": len(summary.failed)}
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)

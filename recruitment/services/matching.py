@@ -3,20 +3,21 @@ queue a re-match after a profile or trial change commits."""
 
 import hashlib
 import json
+import logging
 import marshal
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -54,6 +55,8 @@ from recruitment.selectors.matching import (
 from recruitment.selectors.site import arm_enrolled_counts
 from recruitment.services.outbox import rematch_request_clear, rematch_request_record, task_send
 from trials.models import Trial
+
+log = logging.getLogger(__name__)
 
 _MATCH_FIELDS = ("verdict", "score", "criteria", "cohort", "to_settle")
 # The explanation: JSON columns, read back only when the digest says a match changed.
@@ -416,6 +419,8 @@ class RematchSummary:
     patients: int = 0
     events: int = 0
     seconds: float = 0.0
+    # Patients whose re-match raised: rolled back, logged with the error, and still due (`profile_ids_due`).
+    failed: list[int] = field(default_factory=list)
 
 
 def match_upsert_all(
@@ -429,7 +434,8 @@ def match_upsert_all(
 
     Trials and their candidate index are built once; each patient's facts are read under their profile lock.
     Patients who are no longer matchable but hold live matches are included, so that those matches are
-    retired. Each patient's `trial_passes` is read before the trials (`_horizon_record`).
+    retired. Each patient's `trial_passes` is read before the trials (`_horizon_record`). A patient whose
+    re-match raises (other than a database error) is left as she was and listed in `failed`.
     `progress` is called with the number of patients done after each chunk.
     """
     started = time.perf_counter()
@@ -442,8 +448,8 @@ def match_upsert_all(
     for start in range(0, len(ids), chunk_size):
         profiles = list(PatientProfile.objects.filter(pk__in=ids[start : start + chunk_size]))
         for profile in profiles:
-            summary.events += len(
-                match_upsert_for_patient(
+            try:
+                events = match_upsert_for_patient(
                     patient=profile,
                     today=today,
                     enrolled=enrolled,
@@ -451,7 +457,15 @@ def match_upsert_all(
                     index=index,
                     trial_passes_seen=passes.get(profile.pk, 0),
                 )
-            )
+            except OperationalError:
+                raise  # the database, not this patient: the task retries the whole chunk
+            except Exception:
+                # One patient's facts must not hold back the rest of the chunk night after night: her own
+                # transaction is rolled back, her horizon stays as it was, so she is due again.
+                log.exception("re-match of patient profile %s failed; the others go on", profile.pk)
+                summary.failed.append(profile.pk)
+                continue
+            summary.events += len(events)
         summary.patients += len(profiles)
         if progress is not None:
             progress(len(profiles))

@@ -11,7 +11,8 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from nlp.model import Atom, Concept, Criterion, TimeWindow, node_to_dict
 from recruitment.matching.horizon import longest_for, version_stamp
@@ -339,3 +340,51 @@ def test_a_trial_closed_with_no_live_match_loses_its_stamp_on_the_next_night(
     on(monkeypatch, TODAY + timedelta(days=1))
     rematch_everyone.delay().get()
     assert list(TrialMatchStamp.objects.values_list("trial_id", flat=True)) == [kept.pk]
+
+
+def a_rematch_that_fails_for(patient: PatientProfile, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = matching.match_upsert_for_patient
+
+    def failing(**kwargs):
+        if kwargs["patient"].pk == patient.pk:
+            raise ValueError("a fact the engine cannot read")
+        return real(**kwargs)
+
+    monkeypatch.setattr(matching, "match_upsert_for_patient", failing)
+
+
+def test_one_patient_whose_rematch_fails_does_not_hold_back_the_others(
+    criteria, elena, hana, monkeypatch, caplog
+):
+    trial_with(criteria, EGFR_TRIAL)
+    a_rematch_that_fails_for(hana, monkeypatch)
+    summary = match_upsert_all(today=TODAY, chunk_size=10)
+    assert summary.failed == [hana.pk]
+    assert summary.patients == 2
+    assert len(live(elena)) == 1  # matched although Hana, in her chunk, failed
+    assert has_horizon(elena)
+    assert not has_horizon(hana)
+    assert profile_ids_due(today=TODAY) == [hana.pk]  # she is tried again on the next run
+    assert f"re-match of patient profile {hana.pk} failed" in caplog.text
+
+
+def test_a_database_error_during_a_rematch_fails_the_whole_chunk_for_a_retry(
+    criteria, elena, hana, monkeypatch
+):
+    trial_with(criteria, EGFR_TRIAL)
+
+    def database_down(**kwargs):
+        raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(matching, "match_upsert_for_patient", database_down)
+    with pytest.raises(OperationalError):
+        match_upsert_all(today=TODAY)
+
+
+def test_the_rematch_command_names_the_patients_whose_rematch_failed(criteria, elena, hana, monkeypatch):
+    trial_with(criteria, EGFR_TRIAL)
+    a_rematch_that_fails_for(hana, monkeypatch)
+    monkeypatch.setattr("recruitment.management.commands.rematch.timezone.localdate", lambda: TODAY)
+    with pytest.raises(CommandError, match=rf"1 patient profile\(s\) failed .*ids {hana.pk}\)"):
+        call_command("rematch", "--no-progress")
+    assert len(live(elena)) == 1

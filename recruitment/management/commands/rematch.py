@@ -75,6 +75,12 @@ class Command(BaseCommand):
             f"Re-matched {summary.patients} patients: {summary.events} match events "
             f"in {summary.seconds:.1f} s."
         )
+        if summary.failed:
+            ids = ", ".join(map(str, summary.failed[:20])) + (" ..." if len(summary.failed) > 20 else "")
+            raise CommandError(
+                f"The re-match of {len(summary.failed)} patient profile(s) failed and was rolled back"
+                f" (ids {ids}); the log has each error. They stay due for the next run."
+            )
 
     def _trials(self, options: dict[str, Any]) -> None:
         trials = []
