@@ -23,14 +23,23 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06": "805a776e693e319c7bbca0b275f649cb9f916b1c89e5881ad851ed708745179d"}
+PINNED = {"2026.12.06": "195550841c78d892340a63d183c1244c23cc74900d165d3485c2ad244e9e6f5e"}
+
+
+# The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
+# changes verdicts as surely as a handler does. Other nlp/ code the engine reads is versioned already: the
+# parse by the parser version, the vocabularies by the dictionary version, both in the stamp.
+ENGINE_NLP_FILES = ("units.py",)
 
 
 def engine_digest() -> str:
     folder = Path(horizon.__file__).parent
+    nlp_folder = folder.parent.parent / "nlp"
     digest = hashlib.sha256()
-    for name in ENGINE_FILES:
-        digest.update(name.encode() + b"\0" + (folder / name).read_bytes() + b"\0")
+    for name, path in [(name, folder / name) for name in ENGINE_FILES] + [
+        (f"nlp/{name}", nlp_folder / name) for name in ENGINE_NLP_FILES
+    ]:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
