@@ -21,7 +21,7 @@ from nlp.assertion import EligibilityContext
 from nlp.model import Concept
 from nlp.parser import phrase_matchers, pipeline
 from nlp.terminology import is_a, labs, link
-from nlp.text import ASCII_LETTERS_OF_FOLDED, fold_case
+from nlp.text import ASCII_LETTERS_OF_FOLDED
 
 FindingKind = Literal[
     "age",
@@ -551,12 +551,12 @@ def _labs(text: str) -> Iterator[Finding]:
     pattern, by_name = _lab_names()
     for m in pattern.finditer(text):
         name = m.group(0)
-        if len(name) <= 5 and not name.isupper() and fold_case(name) not in ("hb", "hgb", "plt"):
+        if len(name) <= 5 and not name.isupper() and name.lower() not in ("hb", "hgb", "plt"):
             continue  # short names ("ANC", "EF") only as written in capitals
         value = _LAB_VALUE.match(text, m.end(), min(len(text), m.end() + 40))
         if value is None:
             continue
-        loinc, label, default_unit = by_name[fold_case(name)]
+        loinc, label, default_unit = by_name[name.lower()]
         number = float(value.group("num").replace(",", ""))
         unit = value.group("unit") or default_unit
         if not value.group("unit") and default_unit == "10^9/L" and number >= 1000:
