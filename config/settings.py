@@ -268,7 +268,7 @@ REMATCH_HORIZON_MAX_DAYS = env_positive_int("REMATCH_HORIZON_MAX_DAYS", 30)
 # profile or trial changed; it takes the patients due (see REMATCH_HORIZON_MAX_DAYS above; `manage.py rematch`
 # re-matches everyone). django-celery-beat's DatabaseScheduler stores this as a periodic task.
 CELERY_BEAT_SCHEDULE = {
-    "nightly-full-rematch": {
+    "nightly-rematch": {
         "task": "recruitment.tasks.rematch_everyone",
         "schedule": crontab(
             hour=int(os.environ.get("REMATCH_HOUR", "2")), minute=int(os.environ.get("REMATCH_MINUTE", "15"))

@@ -185,7 +185,7 @@ def test_the_nightly_rematch_fans_out_one_task_per_chunk(criteria, elena, hana, 
 
 
 def test_the_nightly_rematch_is_scheduled_with_celery_beat():
-    entry = settings.CELERY_BEAT_SCHEDULE["nightly-full-rematch"]
+    entry = settings.CELERY_BEAT_SCHEDULE["nightly-rematch"]
     assert isinstance(entry["schedule"], crontab)
     assert entry["task"] in app.tasks
 
