@@ -441,6 +441,7 @@ def _trial_parse_eligibility(
         seen: set[str] = set()
         cohorts = _cohorts_by_key(parsed.criteria)
         created = updated = kept_curated = 0
+        reading_differs: list[int] = []
         for position, criterion in enumerate(parsed.criteria):
             key = _criterion_key(criterion.section, criterion.text)
             if key in seen:
@@ -467,34 +468,33 @@ def _trial_parse_eligibility(
                 )
                 created += 1
                 continue
-            current.position = position
-            current.span_start, current.span_end = criterion.span
-            current.parsed_tree = tree
-            current.mentions = mentions
             # Where the criterion sits in the text, not its reading: re-read even when a curator corrected it.
-            current.cohort = cohorts[key]
-            current.parser_version = parsed.parser_version
-            current.dictionary_version = parsed.dictionary_version
-            current.updated_at = now
+            values = {
+                "position": position,
+                "span_start": criterion.span[0],
+                "span_end": criterion.span[1],
+                "parsed_tree": tree,
+                "mentions": mentions,
+                "cohort": cohorts[key],
+                "parser_version": parsed.parser_version,
+                "dictionary_version": parsed.dictionary_version,
+            }
             if current.is_curated:
                 kept_curated += 1
+                if tree != current.parsed_tree:
+                    reading_differs.append(current.pk)
             else:
-                current.needs_review = _needs_review(criterion.tree)
+                values["needs_review"] = _needs_review(criterion.tree)
                 updated += 1
-            current.save(
-                update_fields=[
-                    "position",
-                    "span_start",
-                    "span_end",
-                    "parsed_tree",
-                    "mentions",
-                    "cohort",
-                    "parser_version",
-                    "dictionary_version",
-                    "needs_review",
-                    "updated_at",
-                ]
-            )
+            changed = [name for name, value in values.items() if getattr(current, name) != value]
+            if not changed:
+                continue
+            for name in changed:
+                setattr(current, name, values[name])
+            # A curator who opened the criterion before this parse reviewed what is no longer there.
+            current.revision += 1
+            current.updated_at = now
+            current.save(update_fields=[*changed, "revision", "updated_at"])
         gone = [c.pk for key, c in existing.items() if key not in seen]
         retired = EligibilityCriterion.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
         trial.eligibility_parse_key = parse_key
@@ -510,6 +510,8 @@ def _trial_parse_eligibility(
                 "created": created,
                 "updated": updated,
                 "kept_curated": kept_curated,
+                # Curated criteria whose parser reading changed under the reading a curator chose.
+                "curated_reading_differs": reading_differs,
                 "retired": retired,
             },
         )
@@ -547,8 +549,9 @@ def criterion_review(
             raise CriterionStateError("this criterion is no longer in the trial's eligibility text")
         before = {"status": criterion.status, "tree": criterion.effective_tree}
         if action == "accept":
+            # The reading the curator saw (`revision` says it has not changed since) is the one accepted.
             criterion.status = EligibilityCriterion.Status.ACCEPTED
-            criterion.curated_tree = None
+            criterion.curated_tree = criterion.parsed_tree
         elif action == "correct":
             if tree is None:
                 raise CriterionStateError("a correction needs the corrected tree")

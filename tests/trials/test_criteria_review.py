@@ -272,3 +272,42 @@ def _tree_atoms(tree):
         return [tree]
     nested = [tree[key] for key in ("child", "main", "exception") if key in tree]
     return [atom for node in [*nested, *tree.get("children", [])] for atom in _tree_atoms(node)]
+
+
+def _a_new_parser_reads_ecog_differently(monkeypatch):
+    """The next parse reads the ECOG criterion as 'ECOG 0 to 2' under a new parser version."""
+    import dataclasses
+
+    real_parse = services.parse_eligibility
+
+    def new_parser(**kwargs):
+        parsed = real_parse(**kwargs)
+        criteria = [
+            dataclasses.replace(c, tree=dataclasses.replace(c.tree, values=[0, 1, 2]))
+            if "ECOG" in c.text
+            else c
+            for c in parsed.criteria
+        ]
+        return dataclasses.replace(parsed, criteria=criteria, parser_version="99.0.0")
+
+    monkeypatch.setattr(services, "parse_eligibility", new_parser)
+
+
+def test_an_accepted_reading_survives_a_new_parsers_different_reading(egfr_trial, cora, monkeypatch):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    accepted_tree = ecog.parsed_tree
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    ecog.refresh_from_db()
+    revision_after_review = ecog.revision
+    _a_new_parser_reads_ecog_differently(monkeypatch)
+
+    result = services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+
+    ecog.refresh_from_db()
+    assert result.kept_curated == 1
+    assert ecog.status == EligibilityCriterion.Status.ACCEPTED
+    assert ecog.parsed_tree["values"] == [0, 1, 2]  # the parser's new reading is kept beside it
+    assert ecog.effective_tree == accepted_tree
+    assert ecog.revision > revision_after_review  # a curator's open form for the old reading now conflicts
+    parsed = egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).latest("id")
+    assert parsed.detail["curated_reading_differs"] == [ecog.pk]
