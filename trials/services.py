@@ -435,8 +435,10 @@ def _trial_parse_eligibility(
             parsed = parse_eligibility(**_eligibility_text(trial)._asdict())
 
         now = timezone.now()
+        # Locked, so that a curator's review saved meanwhile waits for this parse and then sees the new
+        # revision, instead of one of the two writes being lost.
         existing: dict[str, EligibilityCriterion] = {
-            c.text_key: c for c in trial.criteria.filter(retired_at__isnull=True)
+            c.text_key: c for c in trial.criteria.select_for_update().filter(retired_at__isnull=True)
         }
         seen: set[str] = set()
         cohorts = _cohorts_by_key(parsed.criteria)
@@ -536,7 +538,11 @@ def criterion_review(
     """
     if not actor.is_curator:
         raise PermissionDenied("only curators review criteria")
+    trial_id = EligibilityCriterion.objects.values_list("trial_id", flat=True).get(pk=criterion_id)
     with transaction.atomic():
+        # The trial first, then the criterion: the order a parse takes them in, so that the two wait for
+        # each other rather than deadlock.
+        Trial.objects.select_for_update().only("pk").get(pk=trial_id)
         criterion = (
             EligibilityCriterion.objects.select_for_update().select_related("trial").get(pk=criterion_id)
         )

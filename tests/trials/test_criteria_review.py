@@ -311,3 +311,31 @@ def test_an_accepted_reading_survives_a_new_parsers_different_reading(egfr_trial
     assert ecog.revision > revision_after_review  # a curator's open form for the old reading now conflicts
     parsed = egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).latest("id")
     assert parsed.detail["curated_reading_differs"] == [ecog.pk]
+
+
+@pytest.fixture
+def row_locks(monkeypatch):
+    """The models whose rows are locked (select_for_update), in the order the locks are taken."""
+    from django.db.models import QuerySet
+
+    locked = []
+    real_select_for_update = QuerySet.select_for_update
+
+    def select_for_update(queryset, *args, **kwargs):
+        locked.append(queryset.model)
+        return real_select_for_update(queryset, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "select_for_update", select_for_update)
+    return locked
+
+
+def test_a_parse_locks_the_criteria_it_rewrites_so_a_review_meanwhile_is_not_lost(egfr_trial, row_locks):
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+    assert row_locks == [Trial, EligibilityCriterion]
+
+
+def test_a_review_locks_the_trial_before_the_criterion_as_a_parse_does(egfr_trial, cora, row_locks):
+    # The same order as a parse, so the two wait for each other instead of deadlocking.
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    assert row_locks == [Trial, EligibilityCriterion]
