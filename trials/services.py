@@ -619,6 +619,34 @@ def _with_atom_defaults(tree: Any) -> Any:
     return {**tree, **nested}
 
 
+# Deeper than any criterion needs; reading and matching a tree recurse once per level.
+MAX_TREE_DEPTH = 50
+_CHILD_KEYS = ("child", "main", "exception")
+
+
+def _check_depth(tree: dict[str, Any]) -> None:
+    """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply.
+
+    Walked with a stack, not by recursion, so that however deep the tree is the check itself cannot fail.
+    """
+    # (value, its node level, how deep it sits inside an atom field; 0 for a node itself)
+    stack: list[tuple[Any, int, int]] = [(tree, 1, 0)]
+    while stack:
+        value, level, inner = stack.pop()
+        if level > MAX_TREE_DEPTH or inner > MAX_TREE_DEPTH:
+            raise ValidationError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if inner == 0 and key in _CHILD_KEYS:
+                    stack.append((item, level + 1, 0))
+                elif inner == 0 and key == "children" and isinstance(item, list):
+                    stack.extend((child, level + 1, 0) for child in item)
+                else:
+                    stack.append((item, level, inner + 1))
+        elif isinstance(value, list):
+            stack.extend((item, level, inner + 1) for item in value)
+
+
 def validate_tree(tree: Any) -> dict[str, Any]:
     """Check a curator's tree against the criteria-tree model and return its canonical form.
 
@@ -626,6 +654,7 @@ def validate_tree(tree: Any) -> dict[str, Any]:
     """
     if not isinstance(tree, dict):
         raise ValidationError("the tree must be a JSON object with a 'type'")
+    _check_depth(tree)
     try:
         node = node_from_dict(_with_atom_defaults(tree))
     except (KeyError, TypeError, ValueError, IndexError) as exc:

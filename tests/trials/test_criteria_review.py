@@ -339,3 +339,47 @@ def test_a_review_locks_the_trial_before_the_criterion_as_a_parse_does(egfr_tria
     ecog = criterion_with(egfr_trial, "ECOG")
     services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
     assert row_locks == [Trial, EligibilityCriterion]
+
+
+def _nested(levels, atom):
+    """`levels` nodes deep: not(not(...(atom)))."""
+    tree = atom
+    for _ in range(levels - 1):
+        tree = {"type": "not", "child": tree}
+    return tree
+
+
+def _ecog_atom(criterion):
+    return {
+        "type": "atom", "kind": "performance_status", "text": criterion.text,
+        "span": [criterion.span_start, criterion.span_end], "rule_id": "curator", "confidence": 1.0,
+        "comparator": "in", "values": [0, 1],
+    }  # fmt: skip
+
+
+def test_a_tree_fifty_levels_deep_is_accepted_and_one_level_more_is_refused(egfr_trial):
+    atom = _ecog_atom(criterion_with(egfr_trial, "ECOG"))
+    from django.core.exceptions import ValidationError
+
+    assert services.validate_tree(_nested(50, atom))["type"] == "not"
+    with pytest.raises(ValidationError, match="nested more than 50 levels deep"):
+        services.validate_tree(_nested(51, atom))
+    with pytest.raises(ValidationError, match="nested more than 50 levels deep"):
+        services.validate_tree(_nested(5000, atom))
+    buried = {**atom, "concept": _nested(60, {"system": "scale"})}
+    with pytest.raises(ValidationError, match="nested more than 50 levels deep"):
+        services.validate_tree(buried)
+
+
+def test_a_correction_nested_too_deeply_is_refused_on_the_page_and_nothing_changes(client, egfr_trial, cora):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    for tree in (json.dumps(_nested(51, _ecog_atom(ecog))), "[" * 100_000 + "]" * 100_000):
+        response = client.post(
+            url, {"action": "correct", "revision": ecog.revision, "tree": tree}, follow=True
+        )
+        assert "nested more than 50 levels deep" in response.content.decode()
+    ecog.refresh_from_db()
+    assert ecog.status == EligibilityCriterion.Status.PARSED
+    assert ecog.curated_tree is None
