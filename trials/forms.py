@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from trials.services import validate_tree
+from trials.services import MAX_TREE_DEPTH, validate_tree
 
 
 class CriterionReviewForm(forms.Form):
@@ -37,6 +37,9 @@ class CriterionReviewForm(forms.Form):
             cleaned["parsed_tree"] = validate_tree(json.loads(raw))
         except json.JSONDecodeError as exc:
             self.add_error("tree", f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.")
+        except RecursionError:
+            # Too deep for the JSON reader itself, far beyond what validate_tree allows.
+            self.add_error("tree", f"The tree is nested more than {MAX_TREE_DEPTH} levels deep.")
         except ValidationError as exc:
             self.add_error("tree", exc)
         return cleaned

@@ -254,9 +254,9 @@ class TrialEvent(models.Model):
 class EligibilityCriterion(models.Model):
     """One criterion of a trial: the parser's reading and, once a curator has looked, the curated one.
 
-    The matcher uses `effective_tree`: a curator's correction wins over the parser, and survives re-parsing as
-    long as the criterion's text is still in the trial. A criterion whose text has left the trial is retired,
-    not deleted, so that its history stays readable.
+    The matcher uses `effective_tree`: a reading a curator accepted or corrected wins over the parser, and
+    survives re-parsing as long as the criterion's text is still in the trial. A criterion whose text has left
+    the trial is retired, not deleted, so that its history stays readable.
     """
 
     class Section(models.TextChoices):
@@ -297,7 +297,11 @@ class EligibilityCriterion(models.Model):
             "curators as leads for a correction, never used in matching."
         ),
     )
-    curated_tree = models.JSONField(null=True, blank=True, help_text="A curator's correction; wins when set.")
+    curated_tree = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The reading a curator accepted or corrected; wins over the parser's while so reviewed.",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PARSED)
     needs_review = models.BooleanField(
         default=False,
@@ -329,8 +333,8 @@ class EligibilityCriterion(models.Model):
                 condition=Q(span_start__lte=models.F("span_end")), name="criterion_span_ordered"
             ),
             models.CheckConstraint(
-                condition=~Q(status="corrected") | Q(curated_tree__isnull=False),
-                name="corrected_criterion_has_curated_tree",
+                condition=~Q(status__in=["accepted", "corrected"]) | Q(curated_tree__isnull=False),
+                name="reviewed_criterion_has_curated_tree",
             ),
         ]
 
@@ -346,7 +350,9 @@ class EligibilityCriterion(models.Model):
         """The tree the matcher evaluates; None when a curator marked the criterion unparseable."""
         if self.status == self.Status.UNPARSEABLE:
             return None
-        if self.status == self.Status.CORRECTED:
+        if self.status in (self.Status.ACCEPTED, self.Status.CORRECTED):
+            # An accepted reading is kept as it was accepted: a later parser's different reading is stored in
+            # `parsed_tree` beside it, and does not replace it.
             return self.curated_tree
         return self.parsed_tree
 

@@ -435,12 +435,15 @@ def _trial_parse_eligibility(
             parsed = parse_eligibility(**_eligibility_text(trial)._asdict())
 
         now = timezone.now()
+        # Locked, so that a curator's review saved meanwhile waits for this parse and then sees the new
+        # revision, instead of one of the two writes being lost.
         existing: dict[str, EligibilityCriterion] = {
-            c.text_key: c for c in trial.criteria.filter(retired_at__isnull=True)
+            c.text_key: c for c in trial.criteria.select_for_update().filter(retired_at__isnull=True)
         }
         seen: set[str] = set()
         cohorts = _cohorts_by_key(parsed.criteria)
         created = updated = kept_curated = 0
+        reading_differs: list[int] = []
         for position, criterion in enumerate(parsed.criteria):
             key = _criterion_key(criterion.section, criterion.text)
             if key in seen:
@@ -467,34 +470,33 @@ def _trial_parse_eligibility(
                 )
                 created += 1
                 continue
-            current.position = position
-            current.span_start, current.span_end = criterion.span
-            current.parsed_tree = tree
-            current.mentions = mentions
             # Where the criterion sits in the text, not its reading: re-read even when a curator corrected it.
-            current.cohort = cohorts[key]
-            current.parser_version = parsed.parser_version
-            current.dictionary_version = parsed.dictionary_version
-            current.updated_at = now
+            values = {
+                "position": position,
+                "span_start": criterion.span[0],
+                "span_end": criterion.span[1],
+                "parsed_tree": tree,
+                "mentions": mentions,
+                "cohort": cohorts[key],
+                "parser_version": parsed.parser_version,
+                "dictionary_version": parsed.dictionary_version,
+            }
             if current.is_curated:
                 kept_curated += 1
+                if tree != current.parsed_tree:
+                    reading_differs.append(current.pk)
             else:
-                current.needs_review = _needs_review(criterion.tree)
+                values["needs_review"] = _needs_review(criterion.tree)
                 updated += 1
-            current.save(
-                update_fields=[
-                    "position",
-                    "span_start",
-                    "span_end",
-                    "parsed_tree",
-                    "mentions",
-                    "cohort",
-                    "parser_version",
-                    "dictionary_version",
-                    "needs_review",
-                    "updated_at",
-                ]
-            )
+            changed = [name for name, value in values.items() if getattr(current, name) != value]
+            if not changed:
+                continue
+            for name in changed:
+                setattr(current, name, values[name])
+            # A curator who opened the criterion before this parse reviewed what is no longer there.
+            current.revision += 1
+            current.updated_at = now
+            current.save(update_fields=[*changed, "revision", "updated_at"])
         gone = [c.pk for key, c in existing.items() if key not in seen]
         retired = EligibilityCriterion.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
         trial.eligibility_parse_key = parse_key
@@ -510,6 +512,8 @@ def _trial_parse_eligibility(
                 "created": created,
                 "updated": updated,
                 "kept_curated": kept_curated,
+                # Curated criteria whose parser reading changed under the reading a curator chose.
+                "curated_reading_differs": reading_differs,
                 "retired": retired,
             },
         )
@@ -534,7 +538,11 @@ def criterion_review(
     """
     if not actor.is_curator:
         raise PermissionDenied("only curators review criteria")
+    trial_id = EligibilityCriterion.objects.values_list("trial_id", flat=True).get(pk=criterion_id)
     with transaction.atomic():
+        # The trial first, then the criterion: the order a parse takes them in, so that the two wait for
+        # each other rather than deadlock.
+        Trial.objects.select_for_update().only("pk").get(pk=trial_id)
         criterion = (
             EligibilityCriterion.objects.select_for_update().select_related("trial").get(pk=criterion_id)
         )
@@ -547,8 +555,9 @@ def criterion_review(
             raise CriterionStateError("this criterion is no longer in the trial's eligibility text")
         before = {"status": criterion.status, "tree": criterion.effective_tree}
         if action == "accept":
+            # The reading the curator saw (`revision` says it has not changed since) is the one accepted.
             criterion.status = EligibilityCriterion.Status.ACCEPTED
-            criterion.curated_tree = None
+            criterion.curated_tree = criterion.parsed_tree
         elif action == "correct":
             if tree is None:
                 raise CriterionStateError("a correction needs the corrected tree")
@@ -610,6 +619,34 @@ def _with_atom_defaults(tree: Any) -> Any:
     return {**tree, **nested}
 
 
+# Deeper than any criterion needs; reading and matching a tree recurse once per level.
+MAX_TREE_DEPTH = 50
+_CHILD_KEYS = ("child", "main", "exception")
+
+
+def _check_depth(tree: dict[str, Any]) -> None:
+    """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply.
+
+    Walked with a stack, not by recursion, so that however deep the tree is the check itself cannot fail.
+    """
+    # (value, its node level, how deep it sits inside an atom field; 0 for a node itself)
+    stack: list[tuple[Any, int, int]] = [(tree, 1, 0)]
+    while stack:
+        value, level, inner = stack.pop()
+        if level > MAX_TREE_DEPTH or inner > MAX_TREE_DEPTH:
+            raise ValidationError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if inner == 0 and key in _CHILD_KEYS:
+                    stack.append((item, level + 1, 0))
+                elif inner == 0 and key == "children" and isinstance(item, list):
+                    stack.extend((child, level + 1, 0) for child in item)
+                else:
+                    stack.append((item, level, inner + 1))
+        elif isinstance(value, list):
+            stack.extend((item, level, inner + 1) for item in value)
+
+
 def validate_tree(tree: Any) -> dict[str, Any]:
     """Check a curator's tree against the criteria-tree model and return its canonical form.
 
@@ -617,6 +654,7 @@ def validate_tree(tree: Any) -> dict[str, Any]:
     """
     if not isinstance(tree, dict):
         raise ValidationError("the tree must be a JSON object with a 'type'")
+    _check_depth(tree)
     try:
         node = node_from_dict(_with_atom_defaults(tree))
     except (KeyError, TypeError, ValueError, IndexError) as exc:

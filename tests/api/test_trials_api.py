@@ -107,6 +107,25 @@ def test_a_correction_without_a_valid_tree_is_400_and_changes_nothing(api, cora,
     assert criterion.status == "parsed"
 
 
+def test_a_correction_nested_too_deeply_is_400_and_changes_nothing(api, cora, parsed_trial):
+    criterion = parsed_trial.criteria.get(text__icontains="ECOG")
+    api.force_authenticate(cora)
+    url = reverse("api:criterion-review", args=[criterion.pk])
+    tree = {"type": "atom", "kind": "performance_status", "text": "ECOG", "span": [0, 4], "rule_id": "c",
+            "confidence": 1.0, "comparator": "in", "values": [0, 1]}  # fmt: skip
+    for _ in range(60):
+        tree = {"type": "not", "child": tree}
+    deep = api.post(url, {"action": "correct", "revision": criterion.revision, "tree": tree}, format="json")
+    assert deep.status_code == 400
+    assert "nested more than 50 levels deep" in deep.json()["tree"][0]
+    body = '{"action": "correct", "revision": 1, "tree": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    deeper = api.post(url, body, content_type="application/json")
+    assert deeper.status_code == 400
+    assert "nested too deeply" in deeper.json()["detail"]
+    criterion.refresh_from_db()
+    assert criterion.status == "parsed"
+
+
 @pytest.mark.parametrize("persona", ["pat", "sam", "sophie"])
 def test_only_curators_review_criteria_through_the_api(api, request, parsed_trial, persona):
     criterion = parsed_trial.criteria.first()

@@ -272,3 +272,114 @@ def _tree_atoms(tree):
         return [tree]
     nested = [tree[key] for key in ("child", "main", "exception") if key in tree]
     return [atom for node in [*nested, *tree.get("children", [])] for atom in _tree_atoms(node)]
+
+
+def _a_new_parser_reads_ecog_differently(monkeypatch):
+    """The next parse reads the ECOG criterion as 'ECOG 0 to 2' under a new parser version."""
+    import dataclasses
+
+    real_parse = services.parse_eligibility
+
+    def new_parser(**kwargs):
+        parsed = real_parse(**kwargs)
+        criteria = [
+            dataclasses.replace(c, tree=dataclasses.replace(c.tree, values=[0, 1, 2]))
+            if "ECOG" in c.text
+            else c
+            for c in parsed.criteria
+        ]
+        return dataclasses.replace(parsed, criteria=criteria, parser_version="99.0.0")
+
+    monkeypatch.setattr(services, "parse_eligibility", new_parser)
+
+
+def test_an_accepted_reading_survives_a_new_parsers_different_reading(egfr_trial, cora, monkeypatch):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    accepted_tree = ecog.parsed_tree
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    ecog.refresh_from_db()
+    revision_after_review = ecog.revision
+    _a_new_parser_reads_ecog_differently(monkeypatch)
+
+    result = services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+
+    ecog.refresh_from_db()
+    assert result.kept_curated == 1
+    assert ecog.status == EligibilityCriterion.Status.ACCEPTED
+    assert ecog.parsed_tree["values"] == [0, 1, 2]  # the parser's new reading is kept beside it
+    assert ecog.effective_tree == accepted_tree
+    assert ecog.revision > revision_after_review  # a curator's open form for the old reading now conflicts
+    parsed = egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).latest("id")
+    assert parsed.detail["curated_reading_differs"] == [ecog.pk]
+
+
+@pytest.fixture
+def row_locks(monkeypatch):
+    """The models whose rows are locked (select_for_update), in the order the locks are taken."""
+    from django.db.models import QuerySet
+
+    locked = []
+    real_select_for_update = QuerySet.select_for_update
+
+    def select_for_update(queryset, *args, **kwargs):
+        locked.append(queryset.model)
+        return real_select_for_update(queryset, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "select_for_update", select_for_update)
+    return locked
+
+
+def test_a_parse_locks_the_criteria_it_rewrites_so_a_review_meanwhile_is_not_lost(egfr_trial, row_locks):
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+    assert row_locks == [Trial, EligibilityCriterion]
+
+
+def test_a_review_locks_the_trial_before_the_criterion_as_a_parse_does(egfr_trial, cora, row_locks):
+    # The same order as a parse, so the two wait for each other instead of deadlocking.
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    assert row_locks == [Trial, EligibilityCriterion]
+
+
+def _nested(levels, atom):
+    """`levels` nodes deep: not(not(...(atom)))."""
+    tree = atom
+    for _ in range(levels - 1):
+        tree = {"type": "not", "child": tree}
+    return tree
+
+
+def _ecog_atom(criterion):
+    return {
+        "type": "atom", "kind": "performance_status", "text": criterion.text,
+        "span": [criterion.span_start, criterion.span_end], "rule_id": "curator", "confidence": 1.0,
+        "comparator": "in", "values": [0, 1],
+    }  # fmt: skip
+
+
+def test_a_tree_fifty_levels_deep_is_accepted_and_one_level_more_is_refused(egfr_trial):
+    atom = _ecog_atom(criterion_with(egfr_trial, "ECOG"))
+    from django.core.exceptions import ValidationError
+
+    assert services.validate_tree(_nested(50, atom))["type"] == "not"
+    with pytest.raises(ValidationError, match="nested more than 50 levels deep"):
+        services.validate_tree(_nested(51, atom))
+    with pytest.raises(ValidationError, match="nested more than 50 levels deep"):
+        services.validate_tree(_nested(5000, atom))
+    buried = {**atom, "concept": _nested(60, {"system": "scale"})}
+    with pytest.raises(ValidationError, match="nested more than 50 levels deep"):
+        services.validate_tree(buried)
+
+
+def test_a_correction_nested_too_deeply_is_refused_on_the_page_and_nothing_changes(client, egfr_trial, cora):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    for tree in (json.dumps(_nested(51, _ecog_atom(ecog))), "[" * 100_000 + "]" * 100_000):
+        response = client.post(
+            url, {"action": "correct", "revision": ecog.revision, "tree": tree}, follow=True
+        )
+        assert "nested more than 50 levels deep" in response.content.decode()
+    ecog.refresh_from_db()
+    assert ecog.status == EligibilityCriterion.Status.PARSED
+    assert ecog.curated_tree is None
