@@ -57,6 +57,24 @@ class TestValidation:
             )
         assert messages(error)["ended_on"] == ["A therapy cannot end before it started."]
 
+    def test_a_fact_dated_before_1900_is_refused_naming_the_date(self):
+        with pytest.raises(ValidationError) as error:
+            factories.ProcedureFactory.create(name="lobectomy", performed_on=datetime.date(1826, 1, 1))
+        assert messages(error)["performed_on"] == ["1826-01-01 is before 1900: not a plausible date."]
+
+    def test_a_fact_dated_before_the_patients_birth_is_refused(self):
+        elena = factories.PatientProfileFactory.create(birth_date=datetime.date(1968, 4, 2))
+        with pytest.raises(ValidationError) as error:
+            factories.DiagnosisFactory.create(patient=elena, diagnosed_on=datetime.date(1968, 4, 1))
+        assert messages(error)["diagnosed_on"] == [
+            "1968-04-01 is before the patient's birth date (1968-04-02)."
+        ]
+
+    def test_an_ecog_assessment_before_1900_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(ecog=1, ecog_assessed_on=datetime.date(1800, 1, 1))
+        assert messages(error)["ecog_assessed_on"] == ["1800-01-01 is before 1900: not a plausible date."]
+
     def test_unknown_diagnosis_code_is_refused(self):
         with pytest.raises(ValidationError) as error:
             factories.DiagnosisFactory.create(code="lung thing")
