@@ -33,3 +33,34 @@ def implausible_dates(values: Mapping[str, date | None], *, born: date | None) -
         elif born is not None and value < born:
             errors[name] = f"{value} is before the patient's birth date ({born})."
     return errors
+
+
+# Upper bounds, in the vocabulary's unit, beyond which a lab value is a data error rather than a result.
+LAB_CEILINGS = {
+    "anc": 200,
+    "platelets": 5000,
+    "haemoglobin": 30,
+    "wbc": 1000,
+    "creatinine": 40,
+    "bun": 300,
+    "crcl": 300,
+    "egfr_lab": 250,
+    "bilirubin": 80,
+    "ast": 50000,
+    "alt": 50000,
+    "alp": 20000,
+    "albumin": 10,
+    "inr": 20,
+    "pt": 300,
+    "aptt": 500,
+    "hba1c": 25,
+    "glucose": 2000,
+    "lvef": 100,
+    "qtc": 1000,
+    "psa": 100000,
+    "testosterone": 5000,
+    "potassium": 15,
+    "magnesium": 20,
+    "tsh": 1000,
+    "bmi": 150,
+}

@@ -105,6 +105,12 @@ def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world
             "collected_on",
             "1899-12-31 is before 1900",
         ),
+        (
+            "labs",
+            {"analyte": "platelet count", "value": "999999", "unit": "10^9/L", "collected_on": "2026-11-01"},
+            "value",
+            "not a plausible result for platelet count",
+        ),
         # Pat was born on 1965-05-01.
         (
             "therapies",

@@ -45,6 +45,17 @@ class TestValidation:
             factories.LabResultFactory.create(value=-1)
         assert messages(error)["value"] == ["A measured value cannot be negative (got -1)."]
 
+    def test_a_lab_value_far_beyond_any_real_result_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.LabResultFactory.create(analyte="serum creatinine", loinc="", value=500, unit="mg/dL")
+        assert "500 mg/dL is not a plausible result for serum creatinine" in messages(error)["value"][0]
+
+    def test_a_high_but_real_lab_value_in_another_unit_is_kept(self):
+        lab = factories.LabResultFactory.create(
+            analyte="serum creatinine", loinc="", value=800, unit="umol/L"
+        )
+        assert lab.pk is not None
+
     def test_reference_range_must_be_ordered(self):
         with pytest.raises(ValidationError) as error:
             factories.LabResultFactory.create(reference_low=5, reference_high=1)
@@ -99,7 +110,7 @@ class TestNormalisation:
         assert factories.BiomarkerFactory.create(gene="HER2").gene == "ERBB2"
 
     def test_lab_gets_its_loinc_code_from_the_analyte_name(self):
-        assert factories.LabResultFactory.create(analyte="ANC", loinc="").loinc == "751-8"
+        assert factories.LabResultFactory.create(analyte="ANC", loinc="", value=4).loinc == "751-8"
 
     def test_brand_names_become_vocabulary_drugs(self):
         assert factories.TherapyFactory.create(drug="Keytruda").drug == "pembrolizumab"
