@@ -8,6 +8,7 @@ from django.conf import settings
 
 from recruitment.models import Candidate, CandidateStatus, Consent, PatientProfile
 from recruitment.selectors.consent import is_current_consent_document, patient_consents
+from recruitment.selectors.site import match_standings
 from trials.models import Trial
 
 PURPOSE_SYSTEM = f"{settings.SITE_ROOT}/fhir/CodeSystem/consent-purpose"
@@ -161,8 +162,9 @@ def research_study(trial: Trial) -> dict[str, Any]:
     return study
 
 
-def research_subject(candidate: Candidate) -> dict[str, Any]:
-    """A candidate as an R4 ResearchSubject, identified by subject code only."""
+def research_subject(candidate: Candidate, *, arm_shown: bool = True) -> dict[str, Any]:
+    """A candidate as an R4 ResearchSubject, identified by subject code only; its arm only with
+    `arm_shown` (see `site_research_bundle`)."""
     subject: dict[str, Any] = {
         "resourceType": "ResearchSubject",
         "id": candidate.subject_code,
@@ -174,19 +176,23 @@ def research_subject(candidate: Candidate) -> dict[str, Any]:
     }
     if not candidate.is_open:
         subject["period"]["end"] = _instant(candidate.updated_at)
-    if candidate.arm is not None:
+    if candidate.arm is not None and arm_shown:
         key = "actualArm" if candidate.status == CandidateStatus.ENROLLED else "assignedArm"
         subject[key] = candidate.arm.label
     return subject
 
 
 def site_research_bundle(*, trial: Trial, candidates: list[Candidate]) -> dict[str, Any]:
-    """The trial's ResearchStudy and the given candidates' ResearchSubjects as an R4 collection Bundle."""
+    """The trial's ResearchStudy and the given candidates' ResearchSubjects as an R4 collection Bundle.
+
+    A subject's arm is given only while its match may be shown (`match_standings`), as in the queue: not
+    for a patient who no longer consents to matching, nor from a match a re-match retired."""
+    standings = match_standings(candidates=candidates)
     return {
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [
             {"resource": research_study(trial)},
-            *({"resource": research_subject(c)} for c in candidates),
+            *({"resource": research_subject(c, arm_shown=standings[c.pk].current)} for c in candidates),
         ],
     }

@@ -50,6 +50,7 @@ from recruitment.models import (
 from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
+from recruitment.validators import LAB_CEILINGS
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 
@@ -125,35 +126,6 @@ TUMOUR_MARKERS = {
     "62862-8": Marker("MSI", Biomarker.Alteration.SIGNATURE),
     "81695-9": Marker("MSI", Biomarker.Alteration.SIGNATURE),
     "94076-7": Marker("TMB", Biomarker.Alteration.SIGNATURE),
-}
-# Upper bounds, in the vocabulary's unit, beyond which a lab value is a data error rather than a result.
-LAB_CEILINGS = {
-    "anc": 200,
-    "platelets": 5000,
-    "haemoglobin": 30,
-    "wbc": 1000,
-    "creatinine": 40,
-    "bun": 300,
-    "crcl": 300,
-    "egfr_lab": 250,
-    "bilirubin": 80,
-    "ast": 50000,
-    "alt": 50000,
-    "alp": 20000,
-    "albumin": 10,
-    "inr": 20,
-    "pt": 300,
-    "aptt": 500,
-    "hba1c": 25,
-    "glucose": 2000,
-    "lvef": 100,
-    "qtc": 1000,
-    "psa": 100000,
-    "testosterone": 5000,
-    "potassium": 15,
-    "magnesium": 20,
-    "tsh": 1000,
-    "bmi": 150,
 }
 # Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
 UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}

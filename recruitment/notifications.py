@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recruitment.models import (
+    OPEN_STATUSES,
     Candidate,
     CandidateStatus,
     Match,
@@ -234,8 +235,11 @@ def site_digests_send(*, now: datetime | None = None, alerts_url: str | None = N
             pending = SiteAlert.objects.filter(user=user, digested_at__isnull=True, created_at__lte=now)
             if setting is not None:
                 pending = pending.filter(created_at__gte=setting.digest_since)
-            # Alerts about sites the member has left are not e-mailed.
-            pending = pending.filter(candidate__site__memberships__user=user)
+            # Alerts about sites the member has left are not e-mailed, nor those about candidacies that
+            # ended since (a patient who withdrew consent after the alert is no new candidate).
+            pending = pending.filter(
+                candidate__site__memberships__user=user, candidate__status__in=OPEN_STATUSES
+            )
             counts = Counter(
                 pending.values_list("candidate__trial__nct_id", "candidate__site__facility", "verdict")
             )

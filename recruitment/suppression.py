@@ -7,7 +7,7 @@ total and what is shown; if the table runs out of cells, the total is hidden ins
 it tells nothing about a person and hiding it as a complement could pin a small cell down to its value.
 """
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -46,8 +46,11 @@ def _a_small_cell_is_determined(small: int, large: int, hidden_sum: int) -> bool
     return lowest >= highest
 
 
-def suppress(counts: Mapping[K, int]) -> Suppressed[K]:
-    """Display strings for `counts` and their total, small cells hidden with complementary suppression."""
+def suppress(counts: Mapping[K, int], *, published: Collection[K] = ()) -> Suppressed[K]:
+    """Display strings for `counts` and their total, small cells hidden with complementary suppression.
+
+    `published`: cells whose count is shown elsewhere on the same page (the enrolled total beside the
+    funnel's Enrolled cell). Hiding one of them hides nothing, so none is taken as a complement."""
     total = sum(counts.values())
     primary = {key for key, count in counts.items() if _small(count)}
     complement: set[K] = set()
@@ -59,7 +62,7 @@ def suppress(counts: Mapping[K, int]) -> Suppressed[K]:
             candidates = sorted(
                 (count, str(key), key)
                 for key, count in counts.items()
-                if count > 0 and key not in primary and key not in complement
+                if count > 0 and key not in primary and key not in complement and key not in published
             )
             if not candidates:
                 total_hidden = True

@@ -1,5 +1,6 @@
 """Field validators shared by profile facts (and referenced by migrations, so keep their paths)."""
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -15,3 +16,51 @@ def not_in_future(value: date) -> None:
 def not_negative(value: Decimal) -> None:
     if value < 0:
         raise ValidationError("A measured value cannot be negative (got %(value)s).", params={"value": value})
+
+
+EARLIEST_PLAUSIBLE = date(1900, 1, 1)
+"""As the FHIR import: a profile date before this is a typing or unit error, never a real event."""
+
+
+def implausible_dates(values: Mapping[str, date | None], *, born: date | None) -> dict[str, str]:
+    """Errors by field for the dates among `values` that are before 1900 or before the patient's birth."""
+    errors = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if value < EARLIEST_PLAUSIBLE:
+            errors[name] = f"{value} is before 1900: not a plausible date."
+        elif born is not None and value < born:
+            errors[name] = f"{value} is before the patient's birth date ({born})."
+    return errors
+
+
+# Upper bounds, in the vocabulary's unit, beyond which a lab value is a data error rather than a result.
+LAB_CEILINGS = {
+    "anc": 200,
+    "platelets": 5000,
+    "haemoglobin": 30,
+    "wbc": 1000,
+    "creatinine": 40,
+    "bun": 300,
+    "crcl": 300,
+    "egfr_lab": 250,
+    "bilirubin": 80,
+    "ast": 50000,
+    "alt": 50000,
+    "alp": 20000,
+    "albumin": 10,
+    "inr": 20,
+    "pt": 300,
+    "aptt": 500,
+    "hba1c": 25,
+    "glucose": 2000,
+    "lvef": 100,
+    "qtc": 1000,
+    "psa": 100000,
+    "testosterone": 5000,
+    "potassium": 15,
+    "magnesium": 20,
+    "tsh": 1000,
+    "bmi": 150,
+}

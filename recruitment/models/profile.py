@@ -1,6 +1,7 @@
 """The patient profile: demographics and the coded facts the matcher reads, each with its source."""
 
 import re
+from collections.abc import Collection
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -9,9 +10,10 @@ from django.db import models
 from django.utils import timezone
 
 from nlp import terminology
+from nlp.units import UnitError, convert
 from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
-from recruitment.validators import not_in_future, not_negative
+from recruitment.validators import LAB_CEILINGS, implausible_dates, not_in_future, not_negative
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
 
@@ -102,6 +104,8 @@ class PatientProfile(models.Model):
             errors["longitude"] = "Give both latitude and longitude, or neither."
         if self.birth_date and self.birth_date < date(1900, 1, 1):
             errors["birth_date"] = "A birth date before 1900 is not plausible."
+        dates = {"ecog_assessed_on": self.ecog_assessed_on, "history_confirmed_on": self.history_confirmed_on}
+        errors |= implausible_dates(dates, born=self.birth_date if "birth_date" not in errors else None)
         if self.sex == self.Sex.MALE and self.pregnancy_status == self.Pregnancy.PREGNANT:
             errors["pregnancy_status"] = "A profile recorded as male cannot be pregnant; check sex or status."
         if errors:
@@ -118,6 +122,28 @@ class ProfileFact(models.Model):
 
     class Meta:
         abstract = True
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """The fields' own checks, then for every date of the fact: not before 1900 nor before the
+        patient's birth (each kind of fact has its own `clean`, so this is checked once for all here)."""
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        skipped = set(exclude or ()) | errors.keys()
+        dates = {
+            field.name: getattr(self, field.name)
+            for field in self._meta.concrete_fields
+            if isinstance(field, models.DateField)
+            and not isinstance(field, models.DateTimeField)
+            and field.name not in skipped
+        }
+        born = self.patient.birth_date if self.patient_id and "patient" not in skipped else None
+        for name, message in implausible_dates(dates, born=born).items():
+            errors[name] = [ValidationError(message)]
+        if errors:
+            raise ValidationError(errors)
 
 
 class Diagnosis(ProfileFact):
@@ -251,11 +277,40 @@ class LabResult(ProfileFact):
         if not self.loinc:
             concept, _ = terminology.link(self.analyte, "lab")
             self.loinc = concept.code if concept else ""
+        errors: dict[str, str] = {}
+        implausible = self._implausible_value()
+        if implausible:
+            errors["value"] = implausible
         low, high = self.reference_low, self.reference_high
         if low is not None and high is not None and low > high:
-            raise ValidationError(
-                {"reference_high": "The reference range's upper limit is below its lower limit."}
+            errors["reference_high"] = "The reference range's upper limit is below its lower limit."
+        if errors:
+            raise ValidationError(errors)
+
+    def _implausible_value(self) -> str:
+        """Why the value is beyond any real result of its test (as the FHIR import checks it), or "" when it
+        is not, or when the test or its unit is not one the vocabulary can convert."""
+        lab = next(
+            (lab for lab in terminology.labs().values() if self.loinc and lab.loinc == self.loinc), None
+        )
+        ceiling = LAB_CEILINGS.get(lab.code) if lab else None
+        if lab is None or ceiling is None or self.value is None:
+            return ""
+        unit = self.unit.strip() or lab.unit
+        try:
+            canonical = (
+                float(self.value)
+                if unit == lab.unit
+                else convert(float(self.value), unit, lab.unit, lab.code)
             )
+        except UnitError:
+            return ""
+        if canonical <= ceiling:
+            return ""
+        return (
+            f"{self.value} {unit} is not a plausible result for {lab.label} "
+            f"(above {ceiling} {lab.unit}); check the value and its unit."
+        )
 
 
 class Therapy(ProfileFact):

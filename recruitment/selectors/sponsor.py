@@ -19,7 +19,7 @@ from recruitment.models import (
     User,
 )
 from recruitment.selectors.site import arm_enrolled_counts, arm_is_closed
-from recruitment.suppression import HIDDEN, HIGH, SMALL, suppress, suppress_one
+from recruitment.suppression import HIDDEN, HIGH, SMALL, Suppressed, suppress, suppress_one
 from trials.models import Arm, Site, Trial
 
 S = CandidateStatus
@@ -255,11 +255,16 @@ def _latest_enrolment(trial: Trial) -> tuple[dict[int, int], dict[int, int], dat
     return by_site, by_arm, latest
 
 
+def _tells(table: Suppressed[Any], total: int) -> bool:
+    """Whether a suppressed table gives away `total`, its sum: shown as its total, or as the sum of its cells
+    when every one is shown."""
+    return table.total == str(total) or all(cell not in (SMALL, HIDDEN) for cell in table.cells.values())
+
+
 def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     """Suppressed aggregates of one trial's recruitment, for the sponsor's monitors."""
     candidates = Candidate.objects.filter(trial=trial)
     status_counts = dict(candidates.values_list("status").annotate(n=Count("id")))
-    funnel = suppress({status: status_counts.get(status, 0) for status in FUNNEL_STATES})
     # Enrolment figures come from the snapshots, refreshed after every transition and by the beat task.
     site_counts, arm_snapshot, as_of = _latest_enrolment(trial)
     enrolled = sum(site_counts.values())
@@ -292,6 +297,15 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     enrolled_total = by_site.total
     if arms and sum(arm_snapshot.values()) == enrolled and by_arm.total == HIDDEN:
         enrolled_total = HIDDEN
+    # The funnel's Enrolled cell is the count the tables above give when they give it: hiding that cell as a
+    # complement would hide nothing, and the funnel's total would give its small cells back.
+    enrolled_told = status_counts.get(CandidateStatus.ENROLLED, 0) == enrolled and (
+        _tells(by_site, enrolled) or (sum(arm_snapshot.values()) == enrolled and _tells(by_arm, enrolled))
+    )
+    funnel = suppress(
+        {status: status_counts.get(status, 0) for status in FUNNEL_STATES},
+        published={CandidateStatus.ENROLLED} if enrolled_told else (),
+    )
 
     failed = status_counts.get(CandidateStatus.SCREEN_FAILED, 0)
     screened = failed + enrolled

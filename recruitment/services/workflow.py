@@ -120,8 +120,39 @@ def candidate_transition(
 
     `expected_status` is the state the actor saw: if the candidate has moved since, TransitionConflict says
     who moved it where. Enrolment fixes the arm (`arm_id`, else the match's) and is refused when that arm is
-    full or suspended. `actor=None` is the service itself (consent withdrawal).
+    full or suspended. `actor=None` is the service itself (consent withdrawal). A step along the main path
+    while the candidacy shows a match a re-match has retired is a TransitionConflict too: the candidacy
+    follows the live match (committed), and the actor checks it before trying again.
     """
+    stale = _candidate_transition(
+        candidate_id=candidate_id,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        note=note,
+        expected_status=expected_status,
+        criterion_id=criterion_id,
+        arm_id=arm_id,
+    )
+    if isinstance(stale, str):
+        # Raised once the follow has committed, so that the retry works from the live match.
+        raise TransitionConflict(stale)
+    return stale
+
+
+def _candidate_transition(
+    *,
+    candidate_id: int,
+    to_status: str,
+    actor: User | None,
+    reason: str,
+    note: str,
+    expected_status: str | None,
+    criterion_id: int | None,
+    arm_id: int | None,
+) -> Candidate | str:
+    """`candidate_transition`, or the conflict message when a move along the main path finds the candidacy
+    showing a match that a re-match has retired (the candidacy is then made to follow the live one first)."""
     with transaction.atomic():
         candidate = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
         if candidate is None:
@@ -145,6 +176,16 @@ def candidate_transition(
             )
         if _role_of(actor) not in rule.roles:
             raise TransitionError("Your role may not make this change.")
+        if not rule.reasons and candidate.is_open:
+            # A step forward is taken on what the staff member read: the match (verdict, cohort) the page
+            # showed. A re-match retired it and the candidacy has not followed yet: the cohort an enrolment
+            # would default to may be one the patient no longer fits. Exits need no match and go ahead.
+            followed = _match_follow_locked(candidate)
+            if followed is not None:
+                return (
+                    f"{candidate.subject_code} was re-matched since you opened it: {followed.note} "
+                    "Check the updated result, then try again."
+                )
         if rule.reasons and reason not in rule.reasons:
             raise TransitionError("Choose a reason from the list for this change.")
         if not rule.reasons and reason:
@@ -239,30 +280,35 @@ def candidate_match_follow(*, candidate_id: int) -> Candidate | None:
     """
     with transaction.atomic():
         candidate = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
-        if candidate is None or not candidate.is_open:
-            return candidate
-        live = live_match_to_follow(candidate=candidate)
-        if (live.pk if live else None) == candidate.match_id:
-            return candidate
-        old = candidate.match
-        if live is None:
-            note = f"{match_standing(candidate=candidate).note} Was: {_match_words(old)}."
-        else:
-            note = f"Re-matched: {_match_words(old)} → {_match_words(live)}."
-        now = timezone.now()
-        candidate.match = live
-        candidate.arm_id = live.arm_id if live else None
-        candidate.updated_at = now
-        candidate.save(update_fields=["match", "arm", "updated_at"])
-        CandidateEvent.objects.create(
-            candidate=candidate,
-            kind=CandidateEvent.Kind.TRANSITION,
-            from_status=candidate.status,
-            to_status=candidate.status,
-            note=note,
-            created_at=now,
-        )
+        if candidate is not None and candidate.is_open:
+            _match_follow_locked(candidate)
     return candidate
+
+
+def _match_follow_locked(candidate: Candidate) -> CandidateEvent | None:
+    """`candidate_match_follow` for an open candidate whose row the caller has locked: the follow event, or
+    None when it already shows its live match."""
+    live = live_match_to_follow(candidate=candidate)
+    if (live.pk if live else None) == candidate.match_id:
+        return None
+    old = candidate.match
+    if live is None:
+        note = f"{match_standing(candidate=candidate).note} Was: {_match_words(old)}."
+    else:
+        note = f"Re-matched: {_match_words(old)} → {_match_words(live)}."
+    now = timezone.now()
+    candidate.match = live
+    candidate.arm_id = live.arm_id if live else None
+    candidate.updated_at = now
+    candidate.save(update_fields=["match", "arm", "updated_at"])
+    return CandidateEvent.objects.create(
+        candidate=candidate,
+        kind=CandidateEvent.Kind.TRANSITION,
+        from_status=candidate.status,
+        to_status=candidate.status,
+        note=note,
+        created_at=now,
+    )
 
 
 def _subject_code() -> str:

@@ -93,6 +93,37 @@ def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world
             "cannot end before it started",
         ),
         ("procedures", {"name": "lobectomy", "performed_on": "2999-01-01"}, "performed_on", "future"),
+        (
+            "diagnoses",
+            {"condition": "lung adenocarcinoma", "diagnosed_on": "1066-10-14"},
+            "diagnosed_on",
+            "1066-10-14 is before 1900",
+        ),
+        (
+            "labs",
+            {"analyte": "platelet count", "value": "150", "collected_on": "1899-12-31"},
+            "collected_on",
+            "1899-12-31 is before 1900",
+        ),
+        (
+            "labs",
+            {"analyte": "platelet count", "value": "999999", "unit": "10^9/L", "collected_on": "2026-11-01"},
+            "value",
+            "not a plausible result for platelet count",
+        ),
+        # Pat was born on 1965-05-01.
+        (
+            "therapies",
+            {"drug": "carboplatin", "started_on": "1950-01-01"},
+            "started_on",
+            "1950-01-01 is before the patient's birth date (1965-05-01)",
+        ),
+        (
+            "biomarkers",
+            {"gene": "EGFR", "alteration_type": "mutation", "tested_on": "1960-01-01"},
+            "tested_on",
+            "before the patient's birth date",
+        ),
     ],
 )
 def test_a_fact_breaking_a_portal_rule_is_400_with_the_portal_message_and_is_not_saved(

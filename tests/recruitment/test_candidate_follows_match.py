@@ -232,3 +232,44 @@ def test_a_match_regained_after_it_was_lost_is_followed_again(
     assert [e.note for e in _follow_events(candidate)][-1] == (
         "Re-matched: no live match → Eligible, cohort EGFR ex19."
     )
+
+
+def test_sam_cannot_enrol_into_the_cohort_of_a_match_a_rematch_retired(
+    candidate, elena, sam, stratified_trial, django_capture_on_commit_callbacks
+):
+    sign(elena, publish(Purpose.CONTACT))
+    trial_interest_express(patient=elena, trial=stratified_trial)
+    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
+        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
+    egfr = _arm(stratified_trial, "EGFR ex19")
+    # Committed but not yet followed: the EGFR match Sam's page showed is retired, the HER2 one is live.
+    match_upsert_for_patient(patient=elena, today=TODAY, enrolled={egfr.pk: 5})
+
+    with pytest.raises(TransitionConflict, match="was re-matched since you opened it"):
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam, expected_status=S.SCREENING
+        )
+    candidate.refresh_from_db()
+    # The refusal leaves the candidacy on the live match, so that Sam's next look shows the HER2 cohort.
+    assert (candidate.status, candidate.arm.label) == (S.SCREENING, "HER2 IHC 1+")
+    assert candidate.match.retired_at is None
+
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam, expected_status=S.SCREENING
+    )
+    candidate.refresh_from_db()
+    assert (candidate.status, candidate.arm.label) == (S.ENROLLED, "HER2 IHC 1+")
+
+
+def test_sam_may_still_end_a_candidacy_whose_match_a_rematch_retired(candidate, elena, sam, stratified_trial):
+    egfr = _arm(stratified_trial, "EGFR ex19")
+    match_upsert_for_patient(patient=elena, today=TODAY, enrolled={egfr.pk: 5})
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.PRE_SCREEN_INELIGIBLE,
+        actor=sam,
+        reason=ReasonCode.INVESTIGATOR_DECISION,
+        expected_status=S.MATCHED,
+    )
+    candidate.refresh_from_db()
+    assert candidate.status == S.PRE_SCREEN_INELIGIBLE

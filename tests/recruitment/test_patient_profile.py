@@ -45,6 +45,17 @@ class TestValidation:
             factories.LabResultFactory.create(value=-1)
         assert messages(error)["value"] == ["A measured value cannot be negative (got -1)."]
 
+    def test_a_lab_value_far_beyond_any_real_result_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.LabResultFactory.create(analyte="serum creatinine", loinc="", value=500, unit="mg/dL")
+        assert "500 mg/dL is not a plausible result for serum creatinine" in messages(error)["value"][0]
+
+    def test_a_high_but_real_lab_value_in_another_unit_is_kept(self):
+        lab = factories.LabResultFactory.create(
+            analyte="serum creatinine", loinc="", value=800, unit="umol/L"
+        )
+        assert lab.pk is not None
+
     def test_reference_range_must_be_ordered(self):
         with pytest.raises(ValidationError) as error:
             factories.LabResultFactory.create(reference_low=5, reference_high=1)
@@ -56,6 +67,24 @@ class TestValidation:
                 started_on=datetime.date(2026, 5, 1), ended_on=datetime.date(2026, 4, 1)
             )
         assert messages(error)["ended_on"] == ["A therapy cannot end before it started."]
+
+    def test_a_fact_dated_before_1900_is_refused_naming_the_date(self):
+        with pytest.raises(ValidationError) as error:
+            factories.ProcedureFactory.create(name="lobectomy", performed_on=datetime.date(1826, 1, 1))
+        assert messages(error)["performed_on"] == ["1826-01-01 is before 1900: not a plausible date."]
+
+    def test_a_fact_dated_before_the_patients_birth_is_refused(self):
+        elena = factories.PatientProfileFactory.create(birth_date=datetime.date(1968, 4, 2))
+        with pytest.raises(ValidationError) as error:
+            factories.DiagnosisFactory.create(patient=elena, diagnosed_on=datetime.date(1968, 4, 1))
+        assert messages(error)["diagnosed_on"] == [
+            "1968-04-01 is before the patient's birth date (1968-04-02)."
+        ]
+
+    def test_an_ecog_assessment_before_1900_is_refused(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(ecog=1, ecog_assessed_on=datetime.date(1800, 1, 1))
+        assert messages(error)["ecog_assessed_on"] == ["1800-01-01 is before 1900: not a plausible date."]
 
     def test_unknown_diagnosis_code_is_refused(self):
         with pytest.raises(ValidationError) as error:
@@ -81,7 +110,7 @@ class TestNormalisation:
         assert factories.BiomarkerFactory.create(gene="HER2").gene == "ERBB2"
 
     def test_lab_gets_its_loinc_code_from_the_analyte_name(self):
-        assert factories.LabResultFactory.create(analyte="ANC", loinc="").loinc == "751-8"
+        assert factories.LabResultFactory.create(analyte="ANC", loinc="", value=4).loinc == "751-8"
 
     def test_brand_names_become_vocabulary_drugs(self):
         assert factories.TherapyFactory.create(drug="Keytruda").drug == "pembrolizumab"

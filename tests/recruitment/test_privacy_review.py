@@ -29,6 +29,7 @@ from recruitment.services.monitoring import enrolment_snapshots_refresh
 from recruitment.services.workflow import candidate_transition
 from recruitment.suppression import HIDDEN, SMALL
 from tests import factories
+from tests.recruitment import factories as factories_r
 from tests.recruitment.consent_helpers import name_patient
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument
@@ -278,3 +279,33 @@ def test_a_site_import_leaves_the_patients_identity_and_contact_details_alone(
     )
     assert after == before
     assert Biomarker.objects.filter(patient=candidate.patient, source=FactSource.IMPORTED).exists()
+
+
+def _candidates(trial, site, status: str, n: int) -> None:
+    for _ in range(n):
+        Candidate.objects.create(
+            patient=factories_r.PatientProfileFactory.create(),
+            trial=trial,
+            site=site,
+            status=status,
+            subject_code=f"S-{Candidate.objects.count():08d}",
+        )
+
+
+def test_sophie_cannot_work_out_a_small_funnel_count_from_the_enrolled_total(
+    client, sophie, nsclc_trial, boston_site
+):
+    # 40 matched, 15 enrolled, 3 withdrawn. The funnel hides the 3, and must not pick Enrolled as its
+    # complement: the enrolled total beside it shows 15, and 58 - 40 - 15 would give the 3 back.
+    _candidates(nsclc_trial, boston_site, S.MATCHED, 40)
+    _candidates(nsclc_trial, boston_site, S.ENROLLED, 15)
+    _candidates(nsclc_trial, boston_site, S.WITHDRAWN, 3)
+    _snapshot(nsclc_trial, timezone.localdate(), boston_site, 15)
+    client.force_login(sophie)
+    dashboard = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).context["dashboard"]
+    assert dashboard.enrolled_total == "15"
+    funnel = dict(dashboard.funnel)
+    assert funnel["Withdrawn"] == SMALL
+    # With the enrolled count known, another funnel cell (or the total) must still hide the 3.
+    hidden_others = [name for name, count in funnel.items() if count == HIDDEN and name != "Enrolled"]
+    assert dashboard.funnel_total == HIDDEN or hidden_others, (funnel, dashboard.funnel_total)

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from recruitment.fhir import RESEARCH_SUBJECT_STATUS, research_study, research_subject
-from recruitment.models import CandidateStatus
+from recruitment.models import CandidateStatus, Match
 from recruitment.services.workflow import candidate_transition
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
@@ -128,3 +129,19 @@ def test_the_site_export_is_a_bundle_without_patient_identifiers(client, sam, ns
     body = response.content.decode()
     assert "elena" not in body.lower()
     assert "Rossi" not in body
+
+
+@pytest.mark.django_db
+def test_sams_export_names_no_cohort_the_queue_does_not_show(client, sam, nsclc_trial, boston_site):
+    arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR exon 19")
+    elena = candidate_for(nsclc_trial, boston_site, email="elena@example.org", arm=arm)
+    # A re-match retired her match (she no longer matches) and the candidacy has not followed yet: the
+    # queue and the candidate page show no cohort for her.
+    Match.objects.filter(pk=elena.match_id).update(retired_at=timezone.now())
+    client.force_login(sam)
+    bundle = client.get(reverse("site:fhir", args=[boston_site.pk, nsclc_trial.pk])).json()
+    _, subject = (entry["resource"] for entry in bundle["entry"])
+    assert_research_subject(subject)
+    assert subject["id"] == elena.subject_code
+    assert "assignedArm" not in subject
+    assert "EGFR exon 19" not in json.dumps(subject)

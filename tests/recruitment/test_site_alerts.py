@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from recruitment.models import Match, SiteAlert
 from recruitment.notifications import site_alerts_create, site_digests_send, staff_digest_set
+from recruitment.services.consent import consent_withdraw
 from recruitment.tasks import send_site_digests
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for, matched_patient
+from trials.models import ConsentDocument
 
 
 @pytest.fixture
@@ -163,3 +165,23 @@ def test_the_alerts_page_costs_the_same_queries_for_one_alert_or_many(client, ns
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(one)
+
+
+def test_the_digest_leaves_out_a_candidate_who_withdrew_before_it_was_sent(
+    nsclc_trial, boston_site, sam, mailoutbox, django_capture_on_commit_callbacks
+):
+    elena = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    hana = candidate_for(nsclc_trial, boston_site, email="b@example.org")
+    site_alerts_create(candidate_ids=[elena.pk, hana.pk])
+    # Elena withdraws between her alert and the evening digest: her candidacy ends at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=elena.patient, purposes=[ConsentDocument.Purpose.MATCHING])
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_site_digests() == 1
+    (mail,) = mailoutbox
+    assert mail.subject == "1 new candidate for your trials"
+    assert f"{nsclc_trial.nct_id} at {boston_site.facility}: 1 eligible, 0 possibly eligible" in mail.body
+    # Nor is she e-mailed about later.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_site_digests() == 0
