@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nlp import parse_eligibility
-from nlp.patient_text import extract_patient_facts
+from nlp.patient_text import PatientText, extract_patient_facts
 from recruitment.matching import evaluate
 from recruitment.matching.atoms import age_on
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking, outcome_from_stored
@@ -419,3 +419,23 @@ def test_the_stage_from_text_decides_a_stage_criterion() -> None:
     verdict = evaluate(criteria, facts, today=TODAY)
     assert verdict.overall.value == "ineligible"
     assert any("stage IB outside IV" in atom.reason for c in verdict.criteria for atom in c.atoms)
+
+
+def test_neuromuscular_and_endocrine_diagnoses_in_a_note_are_the_patients() -> None:
+    """Nadia's note names myasthenia gravis, Tessa's Turner syndrome from her karyotype, Rania's systemic
+    mastocytosis and Walter's Parkinson's without "disease" (class 88)."""
+    nadia = extract_patient_facts("The patient is a 35-year-old woman with myasthenia gravis, class IIa.")
+    tessa = extract_patient_facts(
+        "A 12 year old girl with short stature. Her karyotype study revealed 45X and confirmed the diagnosis "
+        "of Turner syndrome."
+    )
+    rania = extract_patient_facts("Pt is a 22yo F with a 5 yr history of systemic mastocytosis.")
+    walter = extract_patient_facts("A 70-year-old man with parkinson's, on levodopa.")
+
+    def own(note: PatientText) -> set[str]:
+        return {f.concept.code for f in note.patients_own("condition") if f.concept}
+
+    assert own(nadia) == {"myasthenia_gravis"}
+    assert own(tessa) == {"turner"}
+    assert own(rania) == {"systemic_mastocytosis"}
+    assert "parkinsons" in own(walter)
