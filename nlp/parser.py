@@ -281,9 +281,13 @@ _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
-# A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to").
+# A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to"), and
+# the population the examples are of ("These disorders would include patients with Parkinson's disease,
+# Alzheimer's disease, ...": any one of them is enough).
 _EXAMPLES_CUE = re.compile(
-    r"\b(?:including|includes|such\s+as|e\.g\.|for\s+example)[\s,:]*(?:but\s+not\s+limited\s+to[\s,:]*)?$",
+    r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|for\s+example)[\s,:]*"
+    r"(?:but\s+not\s+limited\s+to[\s,:]*)?"
+    r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
 _LIST_GAP = re.compile(

@@ -300,3 +300,27 @@ def test_a_line_naming_a_population_heads_its_groups_criteria() -> None:
 def test_a_line_starting_with_for_that_names_no_population_heads_nothing(line: str) -> None:
     parsed = parse_eligibility(f"Exclusion Criteria:\n\n{line}\n\n  -  Hyperthyroidism\n")
     assert _code(parsed.criteria[-1].tree) == "hyperthyroidism"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "These disorders would include patients with Parkinson's disease, Alzheimer's disease and multiple "
+        "sclerosis.",
+        "Eligible conditions may include Parkinson's disease, Alzheimer's disease, and multiple sclerosis.",
+        "Neurological disorders, including patients with Parkinson's disease, Alzheimer's disease and "
+        "multiple sclerosis.",
+    ],
+)
+def test_a_list_of_the_conditions_a_protocol_would_include_is_alternatives(text: str) -> None:
+    """Class 90: the diseases a protocol "would include" are examples, any one of them enough."""
+    [criterion] = parse_eligibility("Inclusion Criteria:\n" + text).criteria
+    ors = [n for n in _walk(criterion.tree) if isinstance(n, Or)]
+    assert ors
+    codes = {_code(leaf) for leaf in ors[0].children}
+    assert {"parkinsons", "alzheimers", "multiple_sclerosis"} <= codes
+
+
+def _walk(node: Node) -> list[Node]:
+    children = getattr(node, "children", None) or ([node.child] if hasattr(node, "child") else [])
+    return [node] + [n for child in children for n in _walk(child)]
