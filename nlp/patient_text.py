@@ -99,7 +99,8 @@ _LAB_VALUE = re.compile(
 # not one the patient has had.
 _NOTE_NEGATION = re.compile(
     r"\b(?:denies|denied|denying|negative for|unremarkable for|ruled out for|no signs? of|no evidence of|"
-    r"no (?:known|prior|previous|past)|free of|absence of|without)\b",
+    r"no (?:known|prior|previous|past)|free of|absence of|without|"
+    r"(?:do|does|did|has|have|had|is|was)n['\u2019]t)\b",
     re.IGNORECASE,
 )
 _NOTE_UNCERTAINTY = re.compile(
@@ -395,7 +396,8 @@ def _context() -> EligibilityContext:
 # "alcoholic liver disease"); function words and note cues ("no", "of", "denies", "any") do not.
 _SUBTYPE_WORD = re.compile(
     r"\b(?!(?:no|not|of|or|and|nor|any|the|a|an|for|with|without|denies|denied|negative|history|evidence"
-    r"|signs?|symptoms?|known|prior|previous|personal|past|significant|other|free)\b)[a-z][a-z-]{2,}\s+$",
+    r"|signs?|symptoms?|known|prior|previous|personal|past|significant|other|free|have|has|had|having)\b)"
+    r"[a-z][a-z-]{2,}\s+$",
     re.IGNORECASE,
 )
 

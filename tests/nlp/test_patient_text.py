@@ -439,3 +439,37 @@ def test_neuromuscular_and_endocrine_diagnoses_in_a_note_are_the_patients() -> N
     assert own(tessa) == {"turner"}
     assert own(rania) == {"systemic_mastocytosis"}
     assert "parkinsons" in own(walter)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He is an alert and cooperative man who doesn't have any signs of dementia.",
+        "He is an alert and cooperative man who does not have any signs of dementia.",
+        "She doesn\u2019t have dementia.",
+        "He does not have dementia.",
+    ],
+)
+def test_a_note_saying_the_patient_does_not_have_a_disease_negates_it(text: str) -> None:
+    """Class 89: "doesn't" is as much a negation as "does not"; "have" before the disease is no kind of it."""
+    found = [f for f in extract_patient_facts(text).of("condition") if f.concept]
+    assert [(f.concept.code, f.assertion) for f in found if f.concept] == [("dementia", "negated")]
+
+
+def test_farid_without_dementia_fits_a_parkinsons_or_alzheimers_protocol() -> None:
+    """Farid has Parkinson's disease and no signs of dementia: "These disorders would include patients
+    with Parkinson's disease, Alzheimer's disease, ..." names alternatives, one of which he has (classes 89,
+    90)."""
+    farid = extract_patient_facts(
+        "A 57-year old farmer was diagnosed with Parkinson's disease a year ago. He is an alert and "
+        "cooperative man who doesn't have any signs of dementia."
+    )
+    facts = facts_from_text(farid, today=TODAY, ref="farid")
+    criteria = parse_eligibility(
+        "INCLUSION CRITERIA:\n\nPatients may be included on this protocol if they have an identifiable "
+        "neurological\ndisorder or represent a diagnostic puzzle. These disorders would include patients "
+        "with\nParkinson's disease, Alzheimer's disease, multiple system atrophy, progressive "
+        "supranuclear\npalsy, restless legs syndrome, other cognitive and movement disorders, and "
+        "diagnostic\npuzzles."
+    ).criteria
+    assert evaluate(criteria, facts, today=TODAY).overall.value == "eligible"
