@@ -38,7 +38,16 @@ from nlp.model import (
     iter_atoms,
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
-from nlp.text import OR_GROUP, POPULATION_LABEL, Item, Normalised, items, may_contain, normalise
+from nlp.text import (
+    OR_GROUP,
+    POPULATION_LABEL,
+    Item,
+    Normalised,
+    items,
+    may_contain,
+    normalise,
+    section_of_heading,
+)
 
 TERMS_KEY = "terms"
 LEXICON_PREFIX = "lexicon."
@@ -1490,6 +1499,78 @@ def _with_alternative_populations(
     return merged
 
 
+# A criterion about the study's control participants, not its patients: the item says so ("Age-matched girls
+# without Turner's syndrome entered as controls", "Controls should have no signs or symptoms of Sjogren's
+# syndrome", "Control subjects must be within +/- 2SD for height", "Intact uterus. (Controls)"), or the
+# heading it stands under does ("INCLUSION CRITERIA - HEALTHY CONTROL WOMEN:", "Exclusion criteria for control
+# participants:"). "Control of blood pressure" and "birth control" name no one.
+_CONTROL_WORDS = r"(?:(?:healthy|normal|negative|age[- ]matched|matched|unaffected|volunteer)\s+)*controls?"
+_CONTROL_ITEM = re.compile(
+    rf"^[\W\d]*{_CONTROL_WORDS}(?:\s+(?:subjects?|participants?|volunteers?|women|men|children|group))?"
+    r"(?!\s+(?:of|over|for|with)\b)(?:\s|:|$)"
+    rf"|\b(?:as|serve\s+as)\s+{_CONTROL_WORDS}\b"
+    r"|\(\s*controls?\s*\)\W*$",
+    re.IGNORECASE,
+)
+_CONTROL_HEADING = re.compile(rf"(?<!birth\s)\b{_CONTROL_WORDS}\b", re.IGNORECASE)
+_CASES = re.compile(r"\b(?:patients?|cases?)\b", re.IGNORECASE)
+
+
+def _control_items(text: str, roots: list[Item]) -> list[bool]:
+    """For each root item, whether it is about the control participants (`_CONTROL_ITEM`)."""
+    if "control" not in text.lower():
+        return [False] * len(roots)
+    headings: list[tuple[int, bool]] = []  # (line start, whether the heading names controls)
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if section_of_heading(line.strip()) is not None:
+            # "EXCLUSION CRITERIA FOR PTLDS PATIENTS AND LYME ARTHRITIS CONTROLS:" is for both.
+            for_controls = _CONTROL_HEADING.search(line) is not None and not _CASES.search(line)
+            headings.append((offset, for_controls))
+        offset += len(line)
+    starts = [start for start, _ in headings]
+    found = []
+    for item in roots:
+        under = bisect_left(starts, item.start + 1) - 1
+        by_heading = under >= 0 and headings[under][1]
+        found.append(by_heading or _CONTROL_ITEM.search(text[item.start : item.end]) is not None)
+    return found
+
+
+def _with_control_alternatives(
+    norm: Normalised, roots: list[Item], criteria: list[Criterion]
+) -> tuple[list[Item], list[Criterion]]:
+    """A trial that takes patients and controls lists the controls' criteria beside the patients': a patient
+    need meet only the patients' ones, a control only the controls' ones. The inclusion criteria of both
+    become one criterion, an Or of the patients' (all of them) and the controls' (their inclusions, and not
+    their exclusions); the controls' criteria are then no longer required of every patient."""
+    control = _control_items(norm.text, roots)
+    patients = [
+        i
+        for i, (item, c) in enumerate(zip(roots, criteria, strict=True))
+        if not control[i] and c.section == "inclusion" and item.cohort is None
+    ]
+    controls = [i for i, item in enumerate(roots) if control[i] and item.cohort is None]
+    if not patients or not controls:
+        return roots, criteria
+
+    def both(nodes: list[Node]) -> Node:
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    patients_branch = both([criteria[i].tree for i in patients])
+    controls_branch = both(
+        [criteria[i].tree if criteria[i].section == "inclusion" else Not(criteria[i].tree) for i in controls]
+    )
+    joined = [criteria[i] for i in patients + controls]
+    text = "\n".join(c.text for c in joined[: len(patients)])
+    text += "\nor, as a control:\n" + "\n".join(c.text for c in joined[len(patients) :])
+    span = (min(c.span[0] for c in joined), max(c.span[1] for c in joined))
+    mentions = tuple(m for c in joined for m in c.mentions)
+    merged = Criterion("inclusion", text, span, Or((patients_branch, controls_branch)), None, mentions)
+    kept = [i for i in range(len(criteria)) if i == patients[0] or i not in set(patients + controls)]
+    return [roots[i] for i in kept], [merged if i == patients[0] else criteria[i] for i in kept]
+
+
 # A list run into its item after "the following:" ("No presence or history of any medical condition ...,
 # specifically those who have the following: a history of convulsive, hepatic, or renal disorders; currently
 # receiving treatment for ...; and pregnant women"), ending at the sentence.
@@ -1569,9 +1650,8 @@ def parse_eligibility(
     if "following" in lowered:
         _negate_inline_lists(norm.text, roots, found, assertions, cues)
     builder = _Builder(norm, found, assertions, context, cues)
-    criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(
-        norm, roots, [builder.criterion(item) for item in roots]
-    )
+    roots, built = _with_control_alternatives(norm, roots, [builder.criterion(item) for item in roots])
+    criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(norm, roots, built)
     # Chia tagger hook (nlp.chia_mentions): its entities join the mentions where no atom reads the words.
     criteria = add_mentions(text, criteria)
     versions = manifest()

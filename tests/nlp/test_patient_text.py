@@ -473,3 +473,21 @@ def test_farid_without_dementia_fits_a_parkinsons_or_alzheimers_protocol() -> No
         "diagnostic\npuzzles."
     ).criteria
     assert evaluate(criteria, facts, today=TODAY).overall.value == "eligible"
+
+
+def test_tessa_with_turner_syndrome_is_not_asked_to_be_a_control() -> None:
+    """Tessa's karyotype confirmed Turner syndrome: a trial taking "girls with Turner's syndrome" and
+    "age-matched girls without Turner's syndrome entered as controls" takes her (class 91)."""
+    tessa = extract_patient_facts(
+        "A 12 year old girl came to the clinic with her mother. Her karyotype study revealed 45X and "
+        "confirmed the diagnosis of Turner syndrome."
+    )
+    criteria = parse_eligibility(
+        "PROTOCOL ENTRY CRITERIA:\n\n  -  Girls aged 8 and 12 years with Turner's syndrome-compatible "
+        "karyotype\n\n  -  Age-matched girls without Turner's syndrome entered as controls\n",
+        minimum_age="8 Years",
+        maximum_age="12 Years",
+        sex="Female",
+    ).criteria
+    verdict = evaluate(criteria, facts_from_text(tessa, today=TODAY, ref="tessa"), today=TODAY)
+    assert verdict.overall.value != "ineligible"
