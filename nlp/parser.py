@@ -1455,6 +1455,30 @@ _GROUP_POPULATION = re.compile(
 )
 
 
+# A short inclusion item that is only its population: "Patients with Parkinson's disease off medication.",
+# "Patients with frontal lobe dementia." A run of them naming different diseases lists the study's patient
+# groups (`_different_diseases`); "Patients with Parkinson's disease who have been treated with levodopa ..."
+# after "Patients with relatively advanced disease" names one group's requirements.
+_DISEASE_POPULATION = re.compile(
+    r"(?:patients?|subjects?|individuals|people|persons)\s+with\s+(?:\S+\s+){0,9}\S+$", re.IGNORECASE
+)
+
+
+def _different_diseases(run: list[Criterion]) -> bool:
+    """At least two of the criteria name a diagnosis, and no two of them the same or related ones."""
+    named = [
+        {a.concept.code for a in iter_atoms(c.tree) if a.kind == "condition" and a.concept is not None}
+        for c in run
+    ]
+    named = [codes for codes in named if codes]
+    return len(named) >= 2 and not any(
+        is_a(x, y) or is_a(y, x)
+        for first, second in itertools.combinations(named, 2)
+        for x in first
+        for y in second
+    )
+
+
 def _with_alternative_populations(
     norm: Normalised, roots: list[Item], criteria: list[Criterion]
 ) -> list[Criterion]:
@@ -1468,7 +1492,7 @@ def _with_alternative_populations(
     opening: re.Pattern[str] | None = None  # a run is of one form: ages or study groups
 
     def close() -> None:
-        if len(run) < 2:
+        if len(run) < 2 or (opening is _DISEASE_POPULATION and not _different_diseases(run)):
             merged.extend(run)
         else:
             start, end = run[0].span[0], run[-1].span[1]
@@ -1483,7 +1507,11 @@ def _with_alternative_populations(
         form = None
         if item.section == "inclusion" and item.cohort is None:
             form = next(
-                (p for p in (_AGE_POPULATION, _GROUP_POPULATION) if p.match(norm.text, item.start, item.end)),
+                (
+                    p
+                    for p in (_AGE_POPULATION, _GROUP_POPULATION, _DISEASE_POPULATION)
+                    if p.match(norm.text[item.start : item.end].rstrip(" ."))
+                ),
                 None,
             )
         if form is not None and form is opening:

@@ -383,3 +383,35 @@ def test_a_control_groups_exclusions_do_not_exclude_the_patients() -> None:
 )
 def test_control_of_a_disease_and_birth_control_name_no_control_group(text: str) -> None:
     assert not _control_part(parse_eligibility(text))
+
+
+def test_short_items_each_naming_another_disease_are_the_studys_patient_groups() -> None:
+    """Class 92, NCT00001776: Walter has Parkinson's disease and no dementia; he is in the first group, and
+    "Patients with frontal lobe dementia" is another group, not a requirement of his."""
+    parsed = parse_eligibility(
+        "INCLUSION CRITERIA\n\nRight handed normal volunteers (18-65 years old).\n\nPatients with "
+        "Parkinson's disease off medication.\n\nPatients with cerebellar deficits.\n\nPatients with frontal "
+        "lobe lesions.\n\nPatients with frontal lobe dementia.\n\nEXCLUSION CRITERIA\n\nPregnant women.\n"
+    )
+    groups = [c for c in parsed.criteria if c.text.startswith("Patients with Parkinson's")]
+    assert len(groups) == 1
+    assert isinstance(groups[0].tree, Or)
+    assert {"parkinsons", "dementia"} <= {_code(leaf) for leaf in _walk(groups[0].tree)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT00006337: one group's requirements, the same disease twice
+        "Inclusion Criteria:\n\nPatients with relatively advanced disease (Hohen and Yahr stage II-IV).\n\n"
+        "Patients with Parkinson's disease who have been treated with levodopa for at least one year.\n\n"
+        "Patients with Parkinson's disease who require levodopa dosing at qid intervals.\n",
+        # related diseases: a kind of heart failure under heart failure
+        "Inclusion Criteria:\n\nPatients with heart failure.\n\nPatients with non-ischemic cardiomyopathy.\n",
+        # one disease and a lab limit
+        "Inclusion Criteria:\n\nPatients with hypertension.\n\nPatients with normal thyroid function.\n",
+    ],
+)
+def test_population_items_naming_one_disease_stay_requirements(text: str) -> None:
+    parsed = parse_eligibility(text)
+    assert len([c for c in parsed.criteria if c.section == "inclusion"]) >= 2
