@@ -491,3 +491,25 @@ def test_tessa_with_turner_syndrome_is_not_asked_to_be_a_control() -> None:
     ).criteria
     verdict = evaluate(criteria, facts_from_text(tessa, today=TODAY, ref="tessa"), today=TODAY)
     assert verdict.overall.value != "ineligible"
+
+
+@pytest.mark.parametrize(
+    ("text", "assertion"),
+    [
+        (
+            "The patient is a 35-year-old woman with myasthenia gravis. Her 70-year-old father has "
+            "hypertension.",
+            "family",
+        ),
+        ("His 45 year old brother had hypertension.", "family"),
+        ("A 32-year-old mother of three presents with hypertension.", "present"),
+    ],
+)
+def test_a_relatives_age_does_not_make_the_relative_the_patient(text: str, assertion: str) -> None:
+    """Class 93: Nadia's note gives her father's age; "a 32-year-old mother" is still the patient."""
+    found = [
+        f
+        for f in extract_patient_facts(text).of("condition")
+        if f.concept and f.concept.code == "hypertension"
+    ]
+    assert [f.assertion for f in found] == [assertion]
