@@ -38,7 +38,16 @@ from nlp.model import (
     iter_atoms,
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
-from nlp.text import OR_GROUP, POPULATION_LABEL, Item, Normalised, items, may_contain, normalise
+from nlp.text import (
+    OR_GROUP,
+    POPULATION_LABEL,
+    Item,
+    Normalised,
+    items,
+    may_contain,
+    normalise,
+    section_of_heading,
+)
 
 TERMS_KEY = "terms"
 LEXICON_PREFIX = "lexicon."
@@ -281,9 +290,13 @@ _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
-# A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to").
+# A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to"), and
+# the population the examples are of ("These disorders would include patients with Parkinson's disease,
+# Alzheimer's disease, ...": any one of them is enough).
 _EXAMPLES_CUE = re.compile(
-    r"\b(?:including|includes|such\s+as|e\.g\.|for\s+example)[\s,:]*(?:but\s+not\s+limited\s+to[\s,:]*)?$",
+    r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|for\s+example)[\s,:]*"
+    r"(?:but\s+not\s+limited\s+to[\s,:]*)?"
+    r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
 _LIST_GAP = re.compile(
@@ -1442,6 +1455,30 @@ _GROUP_POPULATION = re.compile(
 )
 
 
+# A short inclusion item that is only its population: "Patients with Parkinson's disease off medication.",
+# "Patients with frontal lobe dementia." A run of them naming different diseases lists the study's patient
+# groups (`_different_diseases`); "Patients with Parkinson's disease who have been treated with levodopa ..."
+# after "Patients with relatively advanced disease" names one group's requirements.
+_DISEASE_POPULATION = re.compile(
+    r"(?:patients?|subjects?|individuals|people|persons)\s+with\s+(?:\S+\s+){0,9}\S+$", re.IGNORECASE
+)
+
+
+def _different_diseases(run: list[Criterion]) -> bool:
+    """At least two of the criteria name a diagnosis, and no two of them the same or related ones."""
+    named = [
+        {a.concept.code for a in iter_atoms(c.tree) if a.kind == "condition" and a.concept is not None}
+        for c in run
+    ]
+    named = [codes for codes in named if codes]
+    return len(named) >= 2 and not any(
+        is_a(x, y) or is_a(y, x)
+        for first, second in itertools.combinations(named, 2)
+        for x in first
+        for y in second
+    )
+
+
 def _with_alternative_populations(
     norm: Normalised, roots: list[Item], criteria: list[Criterion]
 ) -> list[Criterion]:
@@ -1455,7 +1492,7 @@ def _with_alternative_populations(
     opening: re.Pattern[str] | None = None  # a run is of one form: ages or study groups
 
     def close() -> None:
-        if len(run) < 2:
+        if len(run) < 2 or (opening is _DISEASE_POPULATION and not _different_diseases(run)):
             merged.extend(run)
         else:
             start, end = run[0].span[0], run[-1].span[1]
@@ -1470,7 +1507,11 @@ def _with_alternative_populations(
         form = None
         if item.section == "inclusion" and item.cohort is None:
             form = next(
-                (p for p in (_AGE_POPULATION, _GROUP_POPULATION) if p.match(norm.text, item.start, item.end)),
+                (
+                    p
+                    for p in (_AGE_POPULATION, _GROUP_POPULATION, _DISEASE_POPULATION)
+                    if p.match(norm.text[item.start : item.end].rstrip(" ."))
+                ),
                 None,
             )
         if form is not None and form is opening:
@@ -1484,6 +1525,78 @@ def _with_alternative_populations(
         merged.append(criterion)
     close()
     return merged
+
+
+# A criterion about the study's control participants, not its patients: the item says so ("Age-matched girls
+# without Turner's syndrome entered as controls", "Controls should have no signs or symptoms of Sjogren's
+# syndrome", "Control subjects must be within +/- 2SD for height", "Intact uterus. (Controls)"), or the
+# heading it stands under does ("INCLUSION CRITERIA - HEALTHY CONTROL WOMEN:", "Exclusion criteria for control
+# participants:"). "Control of blood pressure" and "birth control" name no one.
+_CONTROL_WORDS = r"(?:(?:healthy|normal|negative|age[- ]matched|matched|unaffected|volunteer)\s+)*controls?"
+_CONTROL_ITEM = re.compile(
+    rf"^[\W\d]*{_CONTROL_WORDS}(?:\s+(?:subjects?|participants?|volunteers?|women|men|children|group))?"
+    r"(?!\s+(?:of|over|for|with)\b)(?:\s|:|$)"
+    rf"|\b(?:as|serve\s+as)\s+{_CONTROL_WORDS}\b"
+    r"|\(\s*controls?\s*\)\W*$",
+    re.IGNORECASE,
+)
+_CONTROL_HEADING = re.compile(rf"(?<!birth\s)\b{_CONTROL_WORDS}\b", re.IGNORECASE)
+_CASES = re.compile(r"\b(?:patients?|cases?)\b", re.IGNORECASE)
+
+
+def _control_items(text: str, roots: list[Item]) -> list[bool]:
+    """For each root item, whether it is about the control participants (`_CONTROL_ITEM`)."""
+    if "control" not in text.lower():
+        return [False] * len(roots)
+    headings: list[tuple[int, bool]] = []  # (line start, whether the heading names controls)
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if section_of_heading(line.strip()) is not None:
+            # "EXCLUSION CRITERIA FOR PTLDS PATIENTS AND LYME ARTHRITIS CONTROLS:" is for both.
+            for_controls = _CONTROL_HEADING.search(line) is not None and not _CASES.search(line)
+            headings.append((offset, for_controls))
+        offset += len(line)
+    starts = [start for start, _ in headings]
+    found = []
+    for item in roots:
+        under = bisect_left(starts, item.start + 1) - 1
+        by_heading = under >= 0 and headings[under][1]
+        found.append(by_heading or _CONTROL_ITEM.search(text[item.start : item.end]) is not None)
+    return found
+
+
+def _with_control_alternatives(
+    norm: Normalised, roots: list[Item], criteria: list[Criterion]
+) -> tuple[list[Item], list[Criterion]]:
+    """A trial that takes patients and controls lists the controls' criteria beside the patients': a patient
+    need meet only the patients' ones, a control only the controls' ones. The inclusion criteria of both
+    become one criterion, an Or of the patients' (all of them) and the controls' (their inclusions, and not
+    their exclusions); the controls' criteria are then no longer required of every patient."""
+    control = _control_items(norm.text, roots)
+    patients = [
+        i
+        for i, (item, c) in enumerate(zip(roots, criteria, strict=True))
+        if not control[i] and c.section == "inclusion" and item.cohort is None
+    ]
+    controls = [i for i, item in enumerate(roots) if control[i] and item.cohort is None]
+    if not patients or not controls:
+        return roots, criteria
+
+    def both(nodes: list[Node]) -> Node:
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    patients_branch = both([criteria[i].tree for i in patients])
+    controls_branch = both(
+        [criteria[i].tree if criteria[i].section == "inclusion" else Not(criteria[i].tree) for i in controls]
+    )
+    joined = [criteria[i] for i in patients + controls]
+    text = "\n".join(c.text for c in joined[: len(patients)])
+    text += "\nor, as a control:\n" + "\n".join(c.text for c in joined[len(patients) :])
+    span = (min(c.span[0] for c in joined), max(c.span[1] for c in joined))
+    mentions = tuple(m for c in joined for m in c.mentions)
+    merged = Criterion("inclusion", text, span, Or((patients_branch, controls_branch)), None, mentions)
+    kept = [i for i in range(len(criteria)) if i == patients[0] or i not in set(patients + controls)]
+    return [roots[i] for i in kept], [merged if i == patients[0] else criteria[i] for i in kept]
 
 
 # A list run into its item after "the following:" ("No presence or history of any medical condition ...,
@@ -1565,9 +1678,8 @@ def parse_eligibility(
     if "following" in lowered:
         _negate_inline_lists(norm.text, roots, found, assertions, cues)
     builder = _Builder(norm, found, assertions, context, cues)
-    criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(
-        norm, roots, [builder.criterion(item) for item in roots]
-    )
+    roots, built = _with_control_alternatives(norm, roots, [builder.criterion(item) for item in roots])
+    criteria = _structured(minimum_age, maximum_age, sex) + _with_alternative_populations(norm, roots, built)
     # Chia tagger hook (nlp.chia_mentions): its entities join the mentions where no atom reads the words.
     criteria = add_mentions(text, criteria)
     versions = manifest()

@@ -56,8 +56,12 @@ _RELATIVE = re.compile(
     r"grand(?:mother|father|parent)s?|parents?|daughter|son|maternal|paternal|relatives?|husband|wife|partner)\b",
     re.IGNORECASE,
 )
-# "a 32-year-old mother of three presents with ...": the relative word names the patient.
+# "a 32-year-old mother of three presents with ...": the relative word names the patient; not after a
+# possessive ("Her 70-year-old father has hypertension").
 _PATIENT_AS_RELATIVE = re.compile(r"\bold\s+$", re.IGNORECASE)
+_RELATIVES_AGE = re.compile(
+    r"\b(?:her|his|my|our|their|whose)\s+\d{1,3}[\s-]*(?:years?|yrs?)[\s-]*old\s+$", re.IGNORECASE
+)
 _CLAUSE = re.compile(r"[.;\n]|\bbut\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
 _ECOG = re.compile(
     r"\b(?:ECOG|Zubrod|WHO)(?:\s+performance)?(?:\s+status)?(?:\s+(?:PS|score))?"
@@ -99,7 +103,8 @@ _LAB_VALUE = re.compile(
 # not one the patient has had.
 _NOTE_NEGATION = re.compile(
     r"\b(?:denies|denied|denying|negative for|unremarkable for|ruled out for|no signs? of|no evidence of|"
-    r"no (?:known|prior|previous|past)|free of|absence of|without)\b",
+    r"no (?:known|prior|previous|past)|free of|absence of|without|"
+    r"(?:do|does|did|has|have|had|is|was)n['\u2019]t)\b",
     re.IGNORECASE,
 )
 _NOTE_UNCERTAINTY = re.compile(
@@ -381,6 +386,7 @@ def _about_relative(text: str, start: int, end: int) -> bool:
     clause_start, clause_end = _clause_bounds(text, start, end)
     return any(
         not _PATIENT_AS_RELATIVE.search(text, max(clause_start, m.start() - 20), m.start())
+        or _RELATIVES_AGE.search(text, max(clause_start, m.start() - 30), m.start()) is not None
         for m in _RELATIVE.finditer(text, clause_start, clause_end)
     )
 
@@ -395,7 +401,8 @@ def _context() -> EligibilityContext:
 # "alcoholic liver disease"); function words and note cues ("no", "of", "denies", "any") do not.
 _SUBTYPE_WORD = re.compile(
     r"\b(?!(?:no|not|of|or|and|nor|any|the|a|an|for|with|without|denies|denied|negative|history|evidence"
-    r"|signs?|symptoms?|known|prior|previous|personal|past|significant|other|free)\b)[a-z][a-z-]{2,}\s+$",
+    r"|signs?|symptoms?|known|prior|previous|personal|past|significant|other|free|have|has|had|having)\b)"
+    r"[a-z][a-z-]{2,}\s+$",
     re.IGNORECASE,
 )
 

@@ -300,3 +300,118 @@ def test_a_line_naming_a_population_heads_its_groups_criteria() -> None:
 def test_a_line_starting_with_for_that_names_no_population_heads_nothing(line: str) -> None:
     parsed = parse_eligibility(f"Exclusion Criteria:\n\n{line}\n\n  -  Hyperthyroidism\n")
     assert _code(parsed.criteria[-1].tree) == "hyperthyroidism"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "These disorders would include patients with Parkinson's disease, Alzheimer's disease and multiple "
+        "sclerosis.",
+        "Eligible conditions may include Parkinson's disease, Alzheimer's disease, and multiple sclerosis.",
+        "Neurological disorders, including patients with Parkinson's disease, Alzheimer's disease and "
+        "multiple sclerosis.",
+    ],
+)
+def test_a_list_of_the_conditions_a_protocol_would_include_is_alternatives(text: str) -> None:
+    """Class 90: the diseases a protocol "would include" are examples, any one of them enough."""
+    [criterion] = parse_eligibility("Inclusion Criteria:\n" + text).criteria
+    ors = [n for n in _walk(criterion.tree) if isinstance(n, Or)]
+    assert ors
+    codes = {_code(leaf) for leaf in ors[0].children}
+    assert {"parkinsons", "alzheimers", "multiple_sclerosis"} <= codes
+
+
+def _walk(node: Node) -> list[Node]:
+    children = getattr(node, "children", None) or ([node.child] if hasattr(node, "child") else [])
+    return [node] + [n for child in children for n in _walk(child)]
+
+
+def _control_part(parsed: ParsedEligibility) -> list[Criterion]:
+    return [c for c in parsed.criteria if "\nor, as a control:\n" in c.text]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT00004274
+        "PROTOCOL ENTRY CRITERIA:\n\n  -  Girls aged 8 and 12 years with Turner's syndrome-compatible "
+        "karyotype\n\n  -  Age-matched girls without Turner's syndrome entered as controls\n",
+        # NCT00001253
+        "INCLUSION CRITERIA:\n\nPatients will include girls and women ages 5-50 yr with the diagnosis of "
+        "Turner syndrome.\n\nControl subjects must be within +/- 2SD for height and weight.\n",
+        "Inclusion Criteria:\n\n1. Girls with Turner syndrome. (Cases)\n\n2. Girls without Turner syndrome. "
+        "(Controls)\n",
+        "Inclusion criteria for patients:\n\n1. Turner syndrome.\n\nInclusion criteria for control "
+        "participants:\n\n1. Absence of Turner syndrome.\n",
+    ],
+)
+def test_the_criteria_of_a_trials_controls_are_an_alternative_to_its_patients(text: str) -> None:
+    """Class 91: Tessa has Turner syndrome; "girls without Turner's syndrome entered as controls" is what a
+    control must meet, not a second requirement of every girl enrolled."""
+    parsed = parse_eligibility(text)
+    [merged] = _control_part(parsed)
+    assert isinstance(merged.tree, Or)
+    patients, _controls = merged.tree.children
+    assert "turner" in {_code(leaf) for leaf in _walk(patients)}
+    assert [c.section for c in parsed.criteria] == ["inclusion"]
+
+
+def test_a_control_groups_exclusions_do_not_exclude_the_patients() -> None:
+    """NCT00495638's controls must not have sickle cell disease; Kofi, who has it, is one of its patients."""
+    parsed = parse_eligibility(
+        "Inclusion criteria for patients:\n\n  1. Sickle cell disease.\n\n"
+        "Exclusion criteria for patients:\n\n  1. Pregnancy.\n\n"
+        "Inclusion criteria for control participants:\n\n  1. Self-described race is African American.\n\n"
+        "Exclusion criteria for control participants:\n\n  1. Diagnosis of sickle cell disease.\n"
+    )
+    assert [c.section for c in parsed.criteria] == ["inclusion", "exclusion"]
+    [merged] = _control_part(parsed)
+    assert isinstance(merged.tree, Or)
+    assert isinstance(merged.tree.children[1], And)
+    assert any(isinstance(n, Not) for n in _walk(merged.tree.children[1]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Inclusion Criteria:\n\n- Type 2 diabetes.\n\n- Control of blood pressure with one drug.\n",
+        "Inclusion Criteria:\n\n- Type 2 diabetes.\n\n- Women must use birth control.\n",
+        "Inclusion Criteria:\n\n- Asthma.\n\n- Controlled hypertension allowed.\n",
+        "Inclusion Criteria:\n\n- Hypertension.\n\nExclusion Criteria for patients and healthy controls:\n\n"
+        "- Pregnancy.\n",
+    ],
+)
+def test_control_of_a_disease_and_birth_control_name_no_control_group(text: str) -> None:
+    assert not _control_part(parse_eligibility(text))
+
+
+def test_short_items_each_naming_another_disease_are_the_studys_patient_groups() -> None:
+    """Class 92, NCT00001776: Walter has Parkinson's disease and no dementia; he is in the first group, and
+    "Patients with frontal lobe dementia" is another group, not a requirement of his."""
+    parsed = parse_eligibility(
+        "INCLUSION CRITERIA\n\nRight handed normal volunteers (18-65 years old).\n\nPatients with "
+        "Parkinson's disease off medication.\n\nPatients with cerebellar deficits.\n\nPatients with frontal "
+        "lobe lesions.\n\nPatients with frontal lobe dementia.\n\nEXCLUSION CRITERIA\n\nPregnant women.\n"
+    )
+    groups = [c for c in parsed.criteria if c.text.startswith("Patients with Parkinson's")]
+    assert len(groups) == 1
+    assert isinstance(groups[0].tree, Or)
+    assert {"parkinsons", "dementia"} <= {_code(leaf) for leaf in _walk(groups[0].tree)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT00006337: one group's requirements, the same disease twice
+        "Inclusion Criteria:\n\nPatients with relatively advanced disease (Hohen and Yahr stage II-IV).\n\n"
+        "Patients with Parkinson's disease who have been treated with levodopa for at least one year.\n\n"
+        "Patients with Parkinson's disease who require levodopa dosing at qid intervals.\n",
+        # related diseases: a kind of heart failure under heart failure
+        "Inclusion Criteria:\n\nPatients with heart failure.\n\nPatients with non-ischemic cardiomyopathy.\n",
+        # one disease and a lab limit
+        "Inclusion Criteria:\n\nPatients with hypertension.\n\nPatients with normal thyroid function.\n",
+    ],
+)
+def test_population_items_naming_one_disease_stay_requirements(text: str) -> None:
+    parsed = parse_eligibility(text)
+    assert len([c for c in parsed.criteria if c.section == "inclusion"]) >= 2

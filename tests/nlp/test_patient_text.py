@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nlp import parse_eligibility
-from nlp.patient_text import extract_patient_facts
+from nlp.patient_text import PatientText, extract_patient_facts
 from recruitment.matching import evaluate
 from recruitment.matching.atoms import age_on
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking, outcome_from_stored
@@ -419,3 +419,97 @@ def test_the_stage_from_text_decides_a_stage_criterion() -> None:
     verdict = evaluate(criteria, facts, today=TODAY)
     assert verdict.overall.value == "ineligible"
     assert any("stage IB outside IV" in atom.reason for c in verdict.criteria for atom in c.atoms)
+
+
+def test_neuromuscular_and_endocrine_diagnoses_in_a_note_are_the_patients() -> None:
+    """Nadia's note names myasthenia gravis, Tessa's Turner syndrome from her karyotype, Rania's systemic
+    mastocytosis and Walter's Parkinson's without "disease" (class 88)."""
+    nadia = extract_patient_facts("The patient is a 35-year-old woman with myasthenia gravis, class IIa.")
+    tessa = extract_patient_facts(
+        "A 12 year old girl with short stature. Her karyotype study revealed 45X and confirmed the diagnosis "
+        "of Turner syndrome."
+    )
+    rania = extract_patient_facts("Pt is a 22yo F with a 5 yr history of systemic mastocytosis.")
+    walter = extract_patient_facts("A 70-year-old man with parkinson's, on levodopa.")
+
+    def own(note: PatientText) -> set[str]:
+        return {f.concept.code for f in note.patients_own("condition") if f.concept}
+
+    assert own(nadia) == {"myasthenia_gravis"}
+    assert own(tessa) == {"turner"}
+    assert own(rania) == {"systemic_mastocytosis"}
+    assert "parkinsons" in own(walter)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He is an alert and cooperative man who doesn't have any signs of dementia.",
+        "He is an alert and cooperative man who does not have any signs of dementia.",
+        "She doesn\u2019t have dementia.",
+        "He does not have dementia.",
+    ],
+)
+def test_a_note_saying_the_patient_does_not_have_a_disease_negates_it(text: str) -> None:
+    """Class 89: "doesn't" is as much a negation as "does not"; "have" before the disease is no kind of it."""
+    found = [f for f in extract_patient_facts(text).of("condition") if f.concept]
+    assert [(f.concept.code, f.assertion) for f in found if f.concept] == [("dementia", "negated")]
+
+
+def test_farid_without_dementia_fits_a_parkinsons_or_alzheimers_protocol() -> None:
+    """Farid has Parkinson's disease and no signs of dementia: "These disorders would include patients
+    with Parkinson's disease, Alzheimer's disease, ..." names alternatives, one of which he has (classes 89,
+    90)."""
+    farid = extract_patient_facts(
+        "A 57-year old farmer was diagnosed with Parkinson's disease a year ago. He is an alert and "
+        "cooperative man who doesn't have any signs of dementia."
+    )
+    facts = facts_from_text(farid, today=TODAY, ref="farid")
+    criteria = parse_eligibility(
+        "INCLUSION CRITERIA:\n\nPatients may be included on this protocol if they have an identifiable "
+        "neurological\ndisorder or represent a diagnostic puzzle. These disorders would include patients "
+        "with\nParkinson's disease, Alzheimer's disease, multiple system atrophy, progressive "
+        "supranuclear\npalsy, restless legs syndrome, other cognitive and movement disorders, and "
+        "diagnostic\npuzzles."
+    ).criteria
+    assert evaluate(criteria, facts, today=TODAY).overall.value == "eligible"
+
+
+def test_tessa_with_turner_syndrome_is_not_asked_to_be_a_control() -> None:
+    """Tessa's karyotype confirmed Turner syndrome: a trial taking "girls with Turner's syndrome" and
+    "age-matched girls without Turner's syndrome entered as controls" takes her (class 91)."""
+    tessa = extract_patient_facts(
+        "A 12 year old girl came to the clinic with her mother. Her karyotype study revealed 45X and "
+        "confirmed the diagnosis of Turner syndrome."
+    )
+    criteria = parse_eligibility(
+        "PROTOCOL ENTRY CRITERIA:\n\n  -  Girls aged 8 and 12 years with Turner's syndrome-compatible "
+        "karyotype\n\n  -  Age-matched girls without Turner's syndrome entered as controls\n",
+        minimum_age="8 Years",
+        maximum_age="12 Years",
+        sex="Female",
+    ).criteria
+    verdict = evaluate(criteria, facts_from_text(tessa, today=TODAY, ref="tessa"), today=TODAY)
+    assert verdict.overall.value != "ineligible"
+
+
+@pytest.mark.parametrize(
+    ("text", "assertion"),
+    [
+        (
+            "The patient is a 35-year-old woman with myasthenia gravis. Her 70-year-old father has "
+            "hypertension.",
+            "family",
+        ),
+        ("His 45 year old brother had hypertension.", "family"),
+        ("A 32-year-old mother of three presents with hypertension.", "present"),
+    ],
+)
+def test_a_relatives_age_does_not_make_the_relative_the_patient(text: str, assertion: str) -> None:
+    """Class 93: Nadia's note gives her father's age; "a 32-year-old mother" is still the patient."""
+    found = [
+        f
+        for f in extract_patient_facts(text).of("condition")
+        if f.concept and f.concept.code == "hypertension"
+    ]
+    assert [f.assertion for f in found] == [assertion]

@@ -208,3 +208,59 @@ def test_no_diagnosis_term_names_two_concepts() -> None:
 def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
     assert is_a("ckd", "renal_impairment")
     assert is_a("ckd", "renal_disease")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("myasthenia gravis", "myasthenia_gravis"),
+        ("ocular myasthenia", "myasthenia_gravis"),
+        ("essential tremor", "essential_tremor"),
+        ("temporal lobe epilepsy", "temporal_lobe_epilepsy"),
+        ("partial epilepsy", "focal_epilepsy"),
+        ("juvenile myoclonic epilepsy", "juvenile_myoclonic_epilepsy"),
+        ("intractable epilepsy", "refractory_epilepsy"),
+        ("Lennox-Gastaut syndrome", "lennox_gastaut"),
+        ("status epilepticus", "status_epilepticus"),
+        ("Sjogren's syndrome", "sjogrens"),
+        ("Sjögren's syndrome", "sjogrens"),
+        ("dermatomyositis", "dermatomyositis"),
+        ("polymyositis", "polymyositis"),
+        ("temporal arteritis", "giant_cell_arteritis"),
+        ("polyarteritis nodosa", "polyarteritis_nodosa"),
+        ("systemic mastocytosis", "systemic_mastocytosis"),
+        ("urticaria pigmentosa", "cutaneous_mastocytosis"),
+        ("Turner syndrome", "turner"),
+        ("Turner's syndrome", "turner"),
+        ("Cushing's syndrome", "cushings"),
+        ("Cushing's disease", "cushings_disease"),
+        ("parkinson's", "parkinsons"),
+        ("HIV-1 infection", "hiv"),
+        ("acquired immunodeficiency syndrome", "hiv"),
+        ("Grave's disease", "hyperthyroidism"),
+    ],
+)
+def test_neuromuscular_rheumatic_and_endocrine_diseases_link(text: str, code: str) -> None:
+    """Diseases the TREC 2021 patients and trials name that the vocabulary lacked (class 88)."""
+    concept, how = link(text, "condition")
+    assert concept is not None
+    assert concept.code == code
+    assert how in ("exact", "synonym")
+
+
+def test_the_added_diseases_sit_under_their_groups() -> None:
+    assert is_a("myasthenia_gravis", "autoimmune")
+    assert is_a("essential_tremor", "neurological_disease")
+    assert is_a("temporal_lobe_epilepsy", "epilepsy")
+    assert is_a("absence_epilepsy", "generalized_epilepsy")
+    assert is_a("epilepsy", "neurological_disease")
+    assert is_a("parkinsons", "neurological_disease")
+    assert not is_a("essential_tremor", "parkinsons")
+    assert is_a("dermatomyositis", "autoimmune")
+    assert is_a("giant_cell_arteritis", "vasculitis")
+    assert is_a("polyarteritis_nodosa", "vasculitis")
+    assert is_a("sjogrens", "autoimmune")
+    assert is_a("cushings_disease", "cushings")
+    assert is_a("systemic_mastocytosis", "mastocytosis")
+    assert not is_a("mastocytosis", "cancer")
+    assert not is_a("turner", "autoimmune")
