@@ -137,6 +137,7 @@ def test_sams_export_names_no_cohort_the_queue_does_not_show(client, sam, nsclc_
     elena = candidate_for(nsclc_trial, boston_site, email="elena@example.org", arm=arm)
     # A re-match retired her match (she no longer matches) and the candidacy has not followed yet: the
     # queue and the candidate page show no cohort for her.
+    assert elena.match_id is not None
     Match.objects.filter(pk=elena.match_id).update(retired_at=timezone.now())
     client.force_login(sam)
     bundle = client.get(reverse("site:fhir", args=[boston_site.pk, nsclc_trial.pk])).json()

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from nlp.model import Atom, Node
 from tests import factories
 from trials import services
 from trials.models import EligibilityCriterion, Trial, TrialEvent
@@ -33,6 +34,11 @@ def egfr_trial(db):
     )
     services.trial_parse_eligibility(trial_id=trial.pk)
     return trial
+
+
+def _atom(node: Node) -> Atom:
+    assert isinstance(node, Atom)
+    return node
 
 
 def criterion_with(trial, fragment):
@@ -283,7 +289,7 @@ def _a_new_parser_reads_ecog_differently(monkeypatch):
     def new_parser(**kwargs):
         parsed = real_parse(**kwargs)
         criteria = [
-            dataclasses.replace(c, tree=dataclasses.replace(c.tree, values=[0, 1, 2]))
+            dataclasses.replace(c, tree=dataclasses.replace(_atom(c.tree), values=(0.0, 1.0, 2.0)))
             if "ECOG" in c.text
             else c
             for c in parsed.criteria
