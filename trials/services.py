@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 ARM_IMPORTED_FIELDS = ("arm_type", "description", "interventions")
 ATOM_KINDS: tuple[str, ...] = get_args(AtomKind)
 COMPARATORS = (">=", ">", "<=", "<", "=", "in")
+# The trial fields the stored criteria are parsed from (`_eligibility_text`, `selectors.trial_parse_key`).
+PARSED_FIELDS = ("eligibility_text", "minimum_age_years", "maximum_age_years", "sex")
 TRIAL_SITE_IMPORTED_FIELDS = ("status", "contact_name", "contact_email", "contact_phone", "investigator")
 
 
@@ -112,11 +114,16 @@ def trial_import_record(
 def trial_curation_record(
     *, trial: Trial, actor: AbstractBaseUser | AnonymousUser | None, fields: list[str]
 ) -> TrialEvent:
-    """Append the history entry for a curator's edit of a trial or its arms.
+    """Append the history entry for a curator's edit of a trial or its arms, and act on the edit.
 
-    The edit itself is saved by the caller (the admin form); this keeps who changed what.
+    The edit itself is saved by the caller (the admin form); this keeps who changed what. An edit of what the
+    criteria are read from queues a parse after the commit, like an import; the parse re-matches the trial
+    on the new criteria, so it is not re-matched here as well (that would match the old ones first).
     """
-    trial_changed(trial_id=trial.pk)
+    if any(name in PARSED_FIELDS for name in fields):
+        trials_parse_on_commit(trial_ids=[trial.pk])
+    else:
+        trial_changed(trial_id=trial.pk)
     return TrialEvent.objects.create(
         trial=trial,
         kind=TrialEvent.Kind.CURATED,
