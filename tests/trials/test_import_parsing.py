@@ -272,6 +272,47 @@ def test_wrong_types_and_absurd_values_name_the_field(ctgov, change, field, mess
     )
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "field", "message"),
+    [
+        (("locations", "geoPoint", "lat"), 90.5, "locations.geoPoint.lat",
+         "90.5 is not a latitude (-90 to 90)"),
+        (("locations", "geoPoint", "lat"), -1e6, "locations.geoPoint.lat",
+         "-1000000.0 is not a latitude (-90 to 90)"),
+        (("locations", "geoPoint", "lon"), 180.01, "locations.geoPoint.lon",
+         "180.01 is not a longitude (-180 to 180)"),
+        (("locations", "geoPoint", "lon"), "NaN", "locations.geoPoint.lon",
+         "'NaN' is not a longitude (-180 to 180)"),
+        (("enrollmentInfo", "count"), 10_000_001, "enrollmentInfo.count",
+         "10000001 is not a plausible count (at most 10000000)"),
+        (("leadSponsor", "class"), "X" * 41, "leadSponsor.class", "is 41 characters long, at most 40 fit"),
+    ],
+)  # fmt: skip
+def test_coordinates_off_the_globe_absurd_enrolment_and_overlong_sponsor_classes_are_refused(
+    ctgov, where, value, field, message
+):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    protocol = study["protocolSection"]
+    place = {
+        "locations": protocol["contactsLocationsModule"]["locations"][0],
+        "enrollmentInfo": protocol["designModule"]["enrollmentInfo"],
+        "leadSponsor": protocol["sponsorCollaboratorsModule"]["leadSponsor"],
+    }[where[0]]
+    for key in where[1:-1]:
+        place = place.setdefault(key, {})
+    place[where[-1]] = value
+    error = _one_error(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (error.nct_id, error.field, error.message) == ("NCT00496028", field, message)
+
+
+def test_coordinates_on_the_globe_are_kept(ctgov):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    location["geoPoint"] = {"lat": -90, "lon": 180}
+    ((_, record),) = parse_document(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (record.sites[0].latitude, record.sites[0].longitude) == (Decimal(-90), Decimal(180))
+
+
 def test_api_v2_module_of_the_wrong_type_is_named(ctgov):
     study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
     study["protocolSection"]["eligibilityModule"]["minimumAge"] = 18
