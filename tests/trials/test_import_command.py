@@ -210,3 +210,52 @@ def test_the_command_says_when_it_rolled_back(ctgov, tmp_path, capsys):
     assert "rolled back" in captured.out
     assert f"FAILED {bad}: not UTF-8: byte 0xff at line 1, column 1" in captured.err
     assert Trial.objects.count() == 0
+
+
+def test_an_archive_declaring_more_than_512_mib_is_refused_before_anything_is_read(ctgov, tmp_path):
+    xml = (ctgov / "legacy_xml" / "NCT00496028.xml").read_bytes()
+    first = tarfile.TarInfo("NCT00496028.xml")
+    first.size = len(xml)
+    bomb = tarfile.TarInfo("bomb.xml")
+    bomb.size = 600 * 1024 * 1024  # declared; a gzip stream of zeros that long is under a megabyte
+    raw = first.tobuf() + xml + b"\0" * (-len(xml) % 512) + bomb.tobuf() + b"\0" * 1024
+    archive = tmp_path / "bomb.tgz"
+    archive.write_bytes(gzip.compress(raw))
+
+    summary = import_paths([archive], progress=False)
+
+    assert (summary.created, summary.failed) == (0, 1)
+    (error,) = summary.errors
+    assert error.source == str(archive)
+    assert error.message == "refused: more than 512 MiB uncompressed once bomb.xml is counted"
+    assert not Trial.objects.exists()
+
+
+def test_an_archive_whose_members_together_pass_the_limit_is_refused_whole(ctgov, tmp_path, monkeypatch):
+    from trials.importers import sources
+
+    members = {p.name: p.read_bytes() for p in sorted((ctgov / "legacy_xml").iterdir())}
+    monkeypatch.setattr(sources, "MAX_UNCOMPRESSED_BYTES", sum(map(len, members.values())) - 1)
+    archive = _tgz(tmp_path, members)
+
+    summary = import_paths([archive, ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+
+    assert (summary.created, summary.failed) == (1, 1)
+    assert summary.errors[0].source == str(archive)
+    assert summary.errors[0].message.endswith(f"once {list(members)[-1]} is counted")
+    assert _nct_ids() == {"NCT00496028"}
+
+
+def test_a_gzip_document_decompressing_past_the_limit_is_refused(ctgov, tmp_path, monkeypatch):
+    from trials.importers import sources
+
+    data = (ctgov / "oncology" / "trials.jsonl").read_bytes()
+    monkeypatch.setattr(sources, "MAX_UNCOMPRESSED_BYTES", len(data) - 1)
+    packed = tmp_path / "trials.jsonl.gz"
+    packed.write_bytes(gzip.compress(data))
+
+    summary = import_paths([packed], progress=False)
+
+    assert (summary.created, summary.failed) == (0, 1)
+    assert summary.errors[0].source == str(packed)
+    assert summary.errors[0].message.startswith("refused: trials.jsonl is more than ")

@@ -28,6 +28,10 @@ DOCUMENT_SUFFIXES = (".xml", ".json", *LINES_SUFFIXES)
 # A single gzip-compressed document, e.g. trials.jsonl.gz; its format is read from the name inside.
 GZIP_SUFFIX = ".gz"
 
+# What an archive's members, or one gzip-compressed document, may take uncompressed. A registry dump is a
+# fraction of this; a small file that unpacks past it (a "zip bomb") would fill the memory or the disk.
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+
 # (source, record) or the error that record raised; `source` names the file, member or line.
 ParsedItem = tuple[str, TrialRecord | RecordError]
 
@@ -57,6 +61,8 @@ def collect_documents(
             if file.name.lower().endswith(ARCHIVE_SUFFIXES):
                 try:
                     documents.extend(_archive_documents(file, stack))
+                except RecordError as error:
+                    errors.append(error)
                 except (tarfile.TarError, OSError, EOFError) as exc:
                     errors.append(RecordError(f"not a readable tar archive: {exc}", source=str(file)))
             elif file.name.lower().endswith(GZIP_SUFFIX):
@@ -75,18 +81,41 @@ def _inner_name(name: str) -> str:
     return lowered.removesuffix(GZIP_SUFFIX) if not lowered.endswith(ARCHIVE_SUFFIXES) else lowered
 
 
+def _limit() -> str:
+    return f"{MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MiB"
+
+
 def _gunzip_reader(path: Path) -> Callable[[], bytes]:
     def read() -> bytes:
         with gzip.open(path) as compressed:
-            return compressed.read()
+            data = compressed.read(MAX_UNCOMPRESSED_BYTES + 1)
+        if len(data) > MAX_UNCOMPRESSED_BYTES:
+            inner = path.name[: -len(GZIP_SUFFIX)]
+            raise RecordError(f"refused: {inner} is more than {_limit()} uncompressed", source=str(path))
+        return data
 
     return read
 
 
 def _archive_documents(path: Path, stack: ExitStack) -> list[Document]:
+    """The archive's documents; RecordError, with nothing read, if its files take too much room unpacked."""
     # The caller's ExitStack closes the archive once every member has been read.
     archive = stack.enter_context(tarfile.open(path))  # noqa: SIM115
-    members = [m for m in archive.getmembers() if m.isfile() and m.name.lower().endswith(DOCUMENT_SUFFIXES)]
+    members = []
+    total = 0
+    # Member by member, not `getmembers()`: each header gives its member's size, so the archive is refused
+    # before the stream is unpacked past a member too large, which would take that long just to skip.
+    for member in archive:
+        if not member.isfile():
+            continue
+        total += member.size
+        if total > MAX_UNCOMPRESSED_BYTES:
+            name = member.name.removeprefix("./")
+            raise RecordError(
+                f"refused: more than {_limit()} uncompressed once {name} is counted", source=str(path)
+            )
+        if member.name.lower().endswith(DOCUMENT_SUFFIXES):
+            members.append(member)
     # Member order is the archive's order, so reading them one after another only ever seeks forward.
     return [
         Document(name=f"{path}:{member.name.removeprefix('./')}", read=_member_reader(archive, member))
