@@ -348,3 +348,38 @@ def test_checksums_do_not_depend_on_set_order(ctgov):
     record = _records(ctgov / "oncology" / "trials.jsonl")[0]
     assert record.absent
     assert record_checksum(dataclasses.replace(record, absent=frozenset())) == record.checksum
+
+
+def test_json_nested_too_deeply_to_read_is_reported_with_its_line(ctgov):
+    data = b'{\n  "studies": [\n    ' + b"[" * 100_000 + b"]" * 100_000 + b"\n  ]\n}\n"
+    with pytest.raises(RecordError) as caught:
+        parse_document(_bytes_document("list.json", data))
+    assert caught.value.source == "list.json"
+    assert caught.value.message == "not readable JSON: nested more than 100 levels deep from line 3"
+
+
+def test_a_json_line_nested_too_deeply_fails_alone(ctgov):
+    lines = (ctgov / "oncology" / "trials.jsonl").read_text().splitlines()
+    deep = "[" * 100_000 + "]" * 100_000
+    data = "\n".join([lines[0], deep, lines[2]]).encode()
+    items = parse_document(_bytes_document("trials.jsonl", data))
+    assert [str(item) for _, item in items if isinstance(item, RecordError)] == [
+        "trials.jsonl:2: not readable JSON: nested more than 100 levels deep"
+    ]
+    assert sum(not isinstance(item, RecordError) for _, item in items) == 2
+
+
+def test_a_field_nested_deeply_but_readable_names_the_record(ctgov):
+    line = json.loads((ctgov / "oncology" / "trials.jsonl").read_text().splitlines()[0])
+    nested: list = []
+    for _ in range(900):
+        nested = [nested]
+    items = parse_document(
+        _bytes_document("trials.jsonl", json.dumps({**line, "conditions": nested}).encode())
+    )
+    ((_, error),) = items
+    assert isinstance(error, RecordError)
+    assert (error.source, error.message) == (
+        "trials.jsonl:1",
+        "not readable JSON: nested more than 100 levels deep",
+    )

@@ -154,6 +154,10 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
         raise RecordError(
             f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=name
         ) from None
+    except RecursionError:
+        raise _too_deep(text, name) from None
+    if _nested_too_deeply(value):
+        raise _too_deep(text, name)
     if isinstance(value, dict) and "studies" in value:
         value = value["studies"]
         if not isinstance(value, list):
@@ -161,6 +165,55 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
     if isinstance(value, list):
         return [_parse_object(item, f"{name}[{index}]", fmt) for index, item in enumerate(value)]
     return [_parse_object(value, name, fmt)]
+
+
+# Registry records nest a few levels; far deeper JSON is refused before any code walks it, since reading
+# it (and even printing it in an error) recurses once per level.
+MAX_JSON_DEPTH = 100
+TOO_DEEP = f"not readable JSON: nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def _nested_too_deeply(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+def _too_deep(text: str, name: str) -> RecordError:
+    return RecordError(f"{TOO_DEEP} from line {_line_too_deep(text)}", source=name)
+
+
+def _line_too_deep(text: str) -> int:
+    """The line on which the JSON text first nests more than MAX_JSON_DEPTH levels deep."""
+    depth = 0
+    in_string = escaped = False
+    line = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return line
+        elif char in "]}":
+            depth -= 1
+    return line
 
 
 def _looks_like_xml(name: str, data: bytes) -> bool:
@@ -189,6 +242,12 @@ def _parse_lines(text: str, name: str, fmt: str) -> list[ParsedItem]:
             items.append(
                 (source, RecordError(f"not valid JSON at column {exc.colno}: {exc.msg}", source=source))
             )
+            continue
+        except RecursionError:
+            items.append((source, RecordError(TOO_DEEP, source=source)))
+            continue
+        if _nested_too_deeply(value):
+            items.append((source, RecordError(TOO_DEEP, source=source)))
             continue
         items.append(_parse_object(value, source, fmt))
     return items
