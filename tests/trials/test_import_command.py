@@ -259,3 +259,41 @@ def test_a_gzip_document_decompressing_past_the_limit_is_refused(ctgov, tmp_path
     assert (summary.created, summary.failed) == (0, 1)
     assert summary.errors[0].source == str(packed)
     assert summary.errors[0].message.startswith("refused: trials.jsonl is more than ")
+
+
+def _with_broken_deflate_data(packed: bytes) -> bytes:
+    # The byte after the 10-byte gzip header starts the first deflate block: 0xFF makes its type invalid.
+    return packed[:10] + b"\xff" + packed[11:]
+
+
+def test_a_gzip_document_with_corrupt_compressed_data_is_reported_and_the_rest_imports(ctgov, tmp_path):
+    broken = tmp_path / "trials.jsonl.gz"
+    broken.write_bytes(
+        _with_broken_deflate_data(gzip.compress((ctgov / "oncology" / "trials.jsonl").read_bytes()))
+    )
+
+    summary = import_paths([broken, ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+
+    assert (summary.created, summary.failed) == (1, 1)
+    assert summary.errors[0].source == str(broken)
+    assert summary.errors[0].message.startswith("cannot be read: ")
+
+
+def test_an_archive_with_corrupt_compressed_data_is_reported_and_the_rest_imports(ctgov, tmp_path):
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as writer:
+        for path in sorted((ctgov / "legacy_xml").iterdir()):
+            writer.add(path, arcname=path.name)
+    first_member_ends = 512 + -(-(ctgov / "legacy_xml" / "NCT00461643.xml").stat().st_size // 512) * 512
+    whole, first = tar.getvalue(), tar.getvalue()[:first_member_ends]
+    # Two gzip members, read as one stream: the archive opens, and breaks past its first file.
+    archive = tmp_path / "registry.tgz"
+    archive.write_bytes(
+        gzip.compress(first) + _with_broken_deflate_data(gzip.compress(whole[first_member_ends:]))
+    )
+
+    summary = import_paths([archive, ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+
+    assert (summary.created, summary.failed) == (1, 1)
+    assert summary.errors[0].source == str(archive)
+    assert summary.errors[0].message.startswith("not a readable tar archive: ")

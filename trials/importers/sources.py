@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import tarfile
+import zlib
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ FORMATS = ("auto", "ctgov-xml", "ctgov-json", "oncology-jsonl")
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
 DOCUMENT_SUFFIXES = (".xml", ".json", *LINES_SUFFIXES)
+# What reading a damaged file, archive or compressed stream raises; zlib.error is corrupt compressed data.
+READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
 # A single gzip-compressed document, e.g. trials.jsonl.gz; its format is read from the name inside.
 GZIP_SUFFIX = ".gz"
 
@@ -63,7 +66,7 @@ def collect_documents(
                     documents.extend(_archive_documents(file, stack))
                 except RecordError as error:
                     errors.append(error)
-                except (tarfile.TarError, OSError, EOFError) as exc:
+                except READ_ERRORS as exc:
                     errors.append(RecordError(f"not a readable tar archive: {exc}", source=str(file)))
             elif file.name.lower().endswith(GZIP_SUFFIX):
                 documents.append(Document(name=str(file), read=_gunzip_reader(file)))
@@ -138,7 +141,7 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
     """All records of one document, or RecordError when the document as a whole is unreadable."""
     try:
         data = document.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise RecordError(f"cannot be read: {exc}", source=document.name) from None
     name = document.name
     if fmt == "ctgov-xml" or (fmt == "auto" and _looks_like_xml(name, data)):
