@@ -1,5 +1,7 @@
 """The registry admin: every model is listed, searchable and filterable; the event history is read-only."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -124,3 +126,51 @@ def test_an_admin_edit_that_leaves_the_criteria_alone_rematches_without_a_parse(
     assert response.status_code == 302, response.content.decode()[:2000]
     assert queued == []
     assert rematched == [trial.pk]
+
+
+def _arm_form(arm, biomarker_definition):
+    return {
+        "trial": arm.trial_id,
+        "label": arm.label,
+        "arm_type": arm.arm_type,
+        "description": arm.description,
+        "interventions": "[]",
+        "biomarker_definition": biomarker_definition,
+        "enrolment_target": "",
+        "cap": "",
+        "created_at_0": "2026-01-01",
+        "created_at_1": "00:00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ('{"type": "and"}', "not a valid criteria tree"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"type": "not", "child": ' * 60 + '{"type": "atom"}' + "}" * 60, "nested more than 50 levels deep"),
+    ],
+)
+def test_a_stratum_definition_that_is_not_a_sound_criteria_tree_is_refused(
+    admin_client, imported, definition, message
+):
+    arm = imported.arms.first()
+    url = reverse("admin:trials_arm_change", args=[arm.pk])
+    response = admin_client.post(url, _arm_form(arm, definition))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    arm.refresh_from_db()
+    assert arm.biomarker_definition == {}
+
+
+def test_a_stratum_definition_is_stored_as_a_criteria_tree_and_empty_means_none(admin_client, imported):
+    arm = imported.arms.first()
+    url = reverse("admin:trials_arm_change", args=[arm.pk])
+    atom = {"type": "atom", "kind": "biomarker", "text": "EGFR exon 19 deletion", "span": [0, 21],
+            "rule_id": "curator", "confidence": 1.0}  # fmt: skip
+    assert admin_client.post(url, _arm_form(arm, json.dumps(atom))).status_code == 302
+    arm.refresh_from_db()
+    assert arm.biomarker_definition["kind"] == "biomarker"
+    assert admin_client.post(url, _arm_form(arm, "{}")).status_code == 302
+    arm.refresh_from_db()
+    assert arm.biomarker_definition == {}
