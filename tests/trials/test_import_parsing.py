@@ -383,3 +383,31 @@ def test_a_field_nested_deeply_but_readable_names_the_record(ctgov):
         "trials.jsonl:1",
         "not readable JSON: nested more than 100 levels deep",
     )
+
+
+def test_a_contact_role_that_is_not_text_names_the_field(ctgov):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    location["contacts"] = [{"name": "Dr Who", "role": ["PRINCIPAL_INVESTIGATOR"]}]
+    error = _one_error(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (error.nct_id, error.field) == ("NCT00496028", "locations.contacts.role")
+    assert error.message == "['PRINCIPAL_INVESTIGATOR'] is not text"
+
+
+def test_an_unexpected_failure_reading_one_record_fails_that_record_alone(ctgov, monkeypatch):
+    from trials.importers import ctgov_json
+
+    real_parse_study = ctgov_json.parse_study
+
+    def parse_study(study, *, source):
+        if study["protocolSection"]["identificationModule"]["nctId"] == "NCT00461643":
+            raise AttributeError("'NoneType' object has no attribute 'strip'")
+        return real_parse_study(study, source=source)
+
+    monkeypatch.setattr(ctgov_json, "parse_study", parse_study)
+    items = parse_document(_document(ctgov / "api_v2" / "study_list.json"))
+    errors = [item for _, item in items if isinstance(item, RecordError)]
+    assert [str(error) for error in errors] == [
+        "study_list.json[0]: could not be read: AttributeError: 'NoneType' object has no attribute 'strip'"
+    ]
+    assert len(items) == 2

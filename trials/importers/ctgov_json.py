@@ -151,8 +151,13 @@ def _arm(context: RecordContext, item: dict[str, Any], study_type: str) -> ArmRe
 
 def _site(context: RecordContext, item: dict[str, Any]) -> SiteRecord:
     contacts = _objects(context, item, "contacts")
-    contact = next((c for c in contacts if c.get("role") not in _INVESTIGATOR_ROLES), {})
-    investigator = next((c for c in contacts if c.get("role") in _INVESTIGATOR_ROLES), {})
+    roles = [context.text("locations.contacts.role", c.get("role")) for c in contacts]
+    contact = next(
+        (c for c, role in zip(contacts, roles, strict=True) if role not in _INVESTIGATOR_ROLES), {}
+    )
+    investigator = next(
+        (c for c, role in zip(contacts, roles, strict=True) if role in _INVESTIGATOR_ROLES), {}
+    )
     geo = _object(context, item, "geoPoint")
     return SiteRecord(
         facility=context.text(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from typing import Any
 
 from trials.importers import ctgov_json, ctgov_xml, oncology_jsonl
 from trials.importers.common import RecordError, TrialRecord
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("auto", "ctgov-xml", "ctgov-json", "oncology-jsonl")
 
@@ -145,7 +148,7 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
         raise RecordError(f"cannot be read: {exc}", source=document.name) from None
     name = document.name
     if fmt == "ctgov-xml" or (fmt == "auto" and _looks_like_xml(name, data)):
-        return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name)))]
+        return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name), name))]
     text = _decode(data, name)
     if _inner_name(name).endswith(LINES_SUFFIXES):
         return _parse_lines(text, name, fmt)
@@ -259,12 +262,16 @@ def _parse_lines(text: str, name: str, fmt: str) -> list[ParsedItem]:
 def _parse_object(value: Any, source: str, fmt: str) -> ParsedItem:
     # Without a protocolSection an object can only be the flat export; its parser names what is missing.
     if fmt == "ctgov-json" or (fmt == "auto" and ctgov_json.is_study(value)):
-        return source, _record_or_error(lambda: ctgov_json.parse_study(value, source=source))
-    return source, _record_or_error(lambda: oncology_jsonl.parse_trial(value, source=source))
+        return source, _record_or_error(lambda: ctgov_json.parse_study(value, source=source), source)
+    return source, _record_or_error(lambda: oncology_jsonl.parse_trial(value, source=source), source)
 
 
-def _record_or_error(parse: Callable[[], TrialRecord]) -> TrialRecord | RecordError:
+def _record_or_error(parse: Callable[[], TrialRecord], source: str) -> TrialRecord | RecordError:
     try:
         return parse()
     except RecordError as exc:
         return exc
+    except Exception as exc:
+        # A record no parser rule foresaw fails alone, reported like any other, and the run goes on.
+        log.exception("unexpected failure reading %s", source)
+        return RecordError(f"could not be read: {exc.__class__.__name__}: {exc}", source=source)
