@@ -297,3 +297,23 @@ def test_an_archive_with_corrupt_compressed_data_is_reported_and_the_rest_import
     assert (summary.created, summary.failed) == (1, 1)
     assert summary.errors[0].source == str(archive)
     assert summary.errors[0].message.startswith("not a readable tar archive: ")
+
+
+def test_an_unexpected_failure_while_saving_fails_that_record_alone(ctgov, monkeypatch):
+    from trials import services
+
+    real_trial_create = services._trial_create
+
+    def trial_create(*, record, **kwargs):
+        if record.nct_id == "NCT00461643":
+            raise ValueError("a value the database layer refused")
+        return real_trial_create(record=record, **kwargs)
+
+    monkeypatch.setattr(services, "_trial_create", trial_create)
+    summary = import_paths([ctgov / "legacy_xml"], progress=False)
+    assert (summary.created, summary.failed) == (3, 1)
+    assert str(summary.errors[0]).endswith(
+        "could not be saved: ValueError: a value the database layer refused"
+    )
+    assert summary.errors[0].nct_id == "NCT00461643"
+    assert "NCT00461643" not in _nct_ids()
