@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from trials.forms import ArmForm
 from trials.models import (
     Arm,
     ConsentDocument,
@@ -27,6 +28,7 @@ from trials.services import trial_curation_record
 
 class ArmInline(admin.StackedInline):
     model = Arm
+    form = ArmForm
     extra = 0
     fields = [
         ("label", "arm_type"),
@@ -110,6 +112,7 @@ class TrialAdmin(admin.ModelAdmin):
 
 @admin.register(Arm)
 class ArmAdmin(admin.ModelAdmin):
+    form = ArmForm
     list_display = ["label", "trial", "arm_type", "enrolment_target", "cap", "is_suspended"]
     list_filter = ["arm_type", "is_suspended"]
     search_fields = ["label", "trial__nct_id", "trial__brief_title"]

@@ -4,6 +4,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from trials.models import Arm
 from trials.services import MAX_TREE_DEPTH, validate_tree
 
 
@@ -43,3 +44,20 @@ class CriterionReviewForm(forms.Form):
         except ValidationError as exc:
             self.add_error("tree", exc)
         return cleaned
+
+
+class ArmForm(forms.ModelForm[Arm]):
+    """An arm edited by a curator: its stratum definition must be a criteria tree the matcher can read."""
+
+    class Meta:
+        model = Arm
+        fields = [
+            "trial", "label", "arm_type", "description", "interventions", "biomarker_definition",
+            "enrolment_target", "cap", "is_suspended", "created_at",
+        ]  # fmt: skip
+
+    def clean_biomarker_definition(self) -> dict[str, Any]:
+        definition = self.cleaned_data.get("biomarker_definition")
+        if not definition:
+            return {}  # no stratum of its own
+        return validate_tree(definition)

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 ARM_IMPORTED_FIELDS = ("arm_type", "description", "interventions")
 ATOM_KINDS: tuple[str, ...] = get_args(AtomKind)
 COMPARATORS = (">=", ">", "<=", "<", "=", "in")
+# The trial fields the stored criteria are parsed from (`_eligibility_text`, `selectors.trial_parse_key`).
+PARSED_FIELDS = ("eligibility_text", "minimum_age_years", "maximum_age_years", "sex")
 TRIAL_SITE_IMPORTED_FIELDS = ("status", "contact_name", "contact_email", "contact_phone", "investigator")
 
 
@@ -112,11 +114,16 @@ def trial_import_record(
 def trial_curation_record(
     *, trial: Trial, actor: AbstractBaseUser | AnonymousUser | None, fields: list[str]
 ) -> TrialEvent:
-    """Append the history entry for a curator's edit of a trial or its arms.
+    """Append the history entry for a curator's edit of a trial or its arms, and act on the edit.
 
-    The edit itself is saved by the caller (the admin form); this keeps who changed what.
+    The edit itself is saved by the caller (the admin form); this keeps who changed what. An edit of what the
+    criteria are read from queues a parse after the commit, like an import; the parse re-matches the trial
+    on the new criteria, so it is not re-matched here as well (that would match the old ones first).
     """
-    trial_changed(trial_id=trial.pk)
+    if any(name in PARSED_FIELDS for name in fields):
+        trials_parse_on_commit(trial_ids=[trial.pk])
+    else:
+        trial_changed(trial_id=trial.pk)
     return TrialEvent.objects.create(
         trial=trial,
         kind=TrialEvent.Kind.CURATED,
@@ -341,6 +348,7 @@ class ParseResult:
     updated: int = 0
     kept_curated: int = 0
     retired: int = 0
+    restored: int = 0
 
 
 def _criterion_key(section: str, text: str) -> str:
@@ -389,7 +397,8 @@ def trial_parse_eligibility(*, trial_id: int, force: bool = False) -> ParseResul
 
     A criterion is recognised across re-parses by its section and normalised text. Curated criteria keep
     their curated reading and status (the parser's new reading is stored beside it); criteria whose text has
-    left the trial are retired. Identical text parsed by the same parser and dictionaries is skipped.
+    left the trial are retired, and restored with their curation if it comes back. Identical text parsed by
+    the same parser and dictionaries is skipped.
     """
     return _trial_parse_eligibility(trial_id=trial_id, force=force, parsed_ahead={})
 
@@ -437,12 +446,17 @@ def _trial_parse_eligibility(
         now = timezone.now()
         # Locked, so that a curator's review saved meanwhile waits for this parse and then sees the new
         # revision, instead of one of the two writes being lost.
-        existing: dict[str, EligibilityCriterion] = {
-            c.text_key: c for c in trial.criteria.select_for_update().filter(retired_at__isnull=True)
-        }
+        existing: dict[str, EligibilityCriterion] = {}
+        # A criterion whose text comes back is the one retired last with that text, curation and all.
+        retired_by_key: dict[str, EligibilityCriterion] = {}
+        for stored in trial.criteria.select_for_update().order_by("retired_at", "id"):
+            if stored.retired_at is None:
+                existing[stored.text_key] = stored
+            else:
+                retired_by_key[stored.text_key] = stored
         seen: set[str] = set()
         cohorts = _cohorts_by_key(parsed.criteria)
-        created = updated = kept_curated = 0
+        created = updated = kept_curated = restored = 0
         reading_differs: list[int] = []
         for position, criterion in enumerate(parsed.criteria):
             key = _criterion_key(criterion.section, criterion.text)
@@ -452,6 +466,9 @@ def _trial_parse_eligibility(
             tree = node_to_dict(criterion.tree)
             mentions = [node_to_dict(atom) for atom in criterion.mentions]
             current = existing.get(key)
+            if current is None and key in retired_by_key:
+                current = retired_by_key[key]
+                restored += 1
             if current is None:
                 EligibilityCriterion.objects.create(
                     trial=trial,
@@ -480,6 +497,7 @@ def _trial_parse_eligibility(
                 "cohort": cohorts[key],
                 "parser_version": parsed.parser_version,
                 "dictionary_version": parsed.dictionary_version,
+                "retired_at": None,
             }
             if current.is_curated:
                 kept_curated += 1
@@ -502,7 +520,7 @@ def _trial_parse_eligibility(
         trial.eligibility_parse_key = parse_key
         trial.eligibility_parsed_at = now
         trial.save(update_fields=["eligibility_parse_key", "eligibility_parsed_at"])
-        result = ParseResult(trial.pk, False, created, updated, kept_curated, retired)
+        result = ParseResult(trial.pk, False, created, updated, kept_curated, retired, restored)
         TrialEvent.objects.create(
             trial=trial,
             kind=TrialEvent.Kind.PARSED,
@@ -515,6 +533,7 @@ def _trial_parse_eligibility(
                 # Curated criteria whose parser reading changed under the reading a curator chose.
                 "curated_reading_differs": reading_differs,
                 "retired": retired,
+                "restored": restored,
             },
         )
         trial_changed(trial_id=trial.pk)

@@ -92,6 +92,6 @@ def trial_reparse(request: AuthenticatedRequest, nct_id: str) -> HttpResponse:
     messages.success(
         request,
         f"Parsed again: {result.created} new, {result.updated} updated, {result.kept_curated} curated kept, "
-        f"{result.retired} retired.",
+        f"{result.retired} retired, {result.restored} restored.",
     )
     return redirect("trials:criteria", nct_id=trial.nct_id)

@@ -80,6 +80,21 @@ def test_criteria_come_with_the_reading_the_matcher_uses(api, pat, parsed_trial)
     assert isinstance(hepatitis["mentions"], list)
 
 
+def test_a_curators_note_and_address_are_shown_to_curators_only(api, pat, cora, parsed_trial):
+    criterion = parsed_trial.criteria.get(text__icontains="ECOG")
+    services.criterion_review(
+        criterion_id=criterion.pk, actor=cora, action="accept", revision=criterion.revision, note="per PI"
+    )
+    url = reverse("api:trial-criteria", args=[parsed_trial.nct_id])
+    api.force_authenticate(pat)
+    seen_by_pat = next(c for c in api.get(url).json() if c["id"] == criterion.pk)
+    api.force_authenticate(cora)
+    seen_by_cora = next(c for c in api.get(url).json() if c["id"] == criterion.pk)
+    assert (seen_by_pat["curator_note"], seen_by_pat["reviewed_by"]) == ("", None)
+    assert seen_by_pat["status"] == "accepted"
+    assert (seen_by_cora["curator_note"], seen_by_cora["reviewed_by"]) == ("per PI", "cora@example.org")
+
+
 def test_cora_accepts_a_criterion_and_a_stale_second_review_gets_409(api, cora, parsed_trial):
     criterion = parsed_trial.criteria.get(text__icontains="ECOG")
     api.force_authenticate(cora)

@@ -1,8 +1,11 @@
 """The registry admin: every model is listed, searchable and filterable; the event history is read-only."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
+from tests import factories
 from trials.importers import import_paths
 from trials.models import Arm, Trial, TrialEvent
 from trials.services import trial_parse_eligibility
@@ -71,3 +74,103 @@ def test_parsed_criteria_are_listed_with_a_link_to_their_review_page(admin_clien
     assert imported.criteria.exists()
     page = admin_client.get(reverse("admin:trials_eligibilitycriterion_changelist")).content.decode()
     assert reverse("trials:criteria", args=[imported.nct_id]) in page
+
+
+def _change_form_data(admin_client, trial):
+    """The trial's admin change form as it is shown, ready to post back; inlines left unchanged."""
+    page = admin_client.get(reverse("admin:trials_trial_change", args=[trial.pk]))
+    form = page.context["adminform"].form
+    data = {name: "" if form[name].value() is None else str(form[name].value()) for name in form.fields}
+    for inline in page.context["inline_admin_formsets"]:
+        data[f"{inline.formset.prefix}-TOTAL_FORMS"] = "0"
+        data[f"{inline.formset.prefix}-INITIAL_FORMS"] = "0"
+    return data
+
+
+def test_editing_the_eligibility_text_in_the_admin_reparses_and_rematches_once(
+    admin_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trials import services
+
+    trial = factories.TrialFactory.create(eligibility_text="Inclusion Criteria:\n- ECOG 0-1\n")
+    trial_parse_eligibility(trial_id=trial.pk)
+    rematched = []
+    monkeypatch.setattr(services, "trial_changed", lambda *, trial_id: rematched.append(trial_id))
+    data = _change_form_data(admin_client, trial)
+    data["eligibility_text"] = "Inclusion Criteria:\n- ECOG 0-1\n\nExclusion Criteria:\n- Pregnant women\n"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:trials_trial_change", args=[trial.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert trial.criteria.filter(text__icontains="Pregnant", retired_at__isnull=True).exists()
+    assert trial.events.filter(kind=TrialEvent.Kind.PARSED).count() == 2
+    assert rematched == [trial.pk]  # after the parse, on the new criteria; not before it as well
+
+
+def test_an_admin_edit_that_leaves_the_criteria_alone_rematches_without_a_parse(
+    admin_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trials import services
+
+    trial = factories.TrialFactory.create(overall_status=Trial.Status.RECRUITING)
+    queued = []
+    monkeypatch.setattr(services, "_enqueue_parse", queued.append)
+    rematched = []
+    monkeypatch.setattr(services, "trial_changed", lambda *, trial_id: rematched.append(trial_id))
+    data = {**_change_form_data(admin_client, trial), "overall_status": Trial.Status.SUSPENDED}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:trials_trial_change", args=[trial.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert queued == []
+    assert rematched == [trial.pk]
+
+
+def _arm_form(arm, biomarker_definition):
+    return {
+        "trial": arm.trial_id,
+        "label": arm.label,
+        "arm_type": arm.arm_type,
+        "description": arm.description,
+        "interventions": "[]",
+        "biomarker_definition": biomarker_definition,
+        "enrolment_target": "",
+        "cap": "",
+        "created_at_0": "2026-01-01",
+        "created_at_1": "00:00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ('{"type": "and"}', "not a valid criteria tree"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"type": "not", "child": ' * 60 + '{"type": "atom"}' + "}" * 60, "nested more than 50 levels deep"),
+    ],
+)
+def test_a_stratum_definition_that_is_not_a_sound_criteria_tree_is_refused(
+    admin_client, imported, definition, message
+):
+    arm = imported.arms.first()
+    url = reverse("admin:trials_arm_change", args=[arm.pk])
+    response = admin_client.post(url, _arm_form(arm, definition))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    arm.refresh_from_db()
+    assert arm.biomarker_definition == {}
+
+
+def test_a_stratum_definition_is_stored_as_a_criteria_tree_and_empty_means_none(admin_client, imported):
+    arm = imported.arms.first()
+    url = reverse("admin:trials_arm_change", args=[arm.pk])
+    atom = {"type": "atom", "kind": "biomarker", "text": "EGFR exon 19 deletion", "span": [0, 21],
+            "rule_id": "curator", "confidence": 1.0}  # fmt: skip
+    assert admin_client.post(url, _arm_form(arm, json.dumps(atom))).status_code == 302
+    arm.refresh_from_db()
+    assert arm.biomarker_definition["kind"] == "biomarker"
+    assert admin_client.post(url, _arm_form(arm, "{}")).status_code == 302
+    arm.refresh_from_db()
+    assert arm.biomarker_definition == {}

@@ -389,3 +389,25 @@ def test_a_correction_nested_too_deeply_is_refused_on_the_page_and_nothing_chang
     ecog.refresh_from_db()
     assert ecog.status == EligibilityCriterion.Status.PARSED
     assert ecog.curated_tree is None
+
+
+def test_a_retired_criterion_whose_text_comes_back_returns_with_its_curation(egfr_trial, cora):
+    pregnancy = criterion_with(egfr_trial, "Pregnant")
+    services.criterion_review(
+        criterion_id=pregnancy.pk, actor=cora, action="unparseable", revision=pregnancy.revision
+    )
+    egfr_trial.eligibility_text = ELIGIBILITY.replace("  -  Pregnant or breastfeeding women\n", "")
+    egfr_trial.save(update_fields=["eligibility_text"])
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+    egfr_trial.eligibility_text = ELIGIBILITY
+    egfr_trial.save(update_fields=["eligibility_text"])
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+
+    assert criterion_with(egfr_trial, "Pregnant").pk == pregnancy.pk
+    pregnancy.refresh_from_db()
+    assert pregnancy.retired_at is None
+    assert pregnancy.status == EligibilityCriterion.Status.UNPARSEABLE
+    assert pregnancy.reviewed_by == cora
+    parsed = egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).latest("id")
+    assert (parsed.detail["created"], parsed.detail["restored"]) == (0, 1)

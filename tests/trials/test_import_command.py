@@ -210,3 +210,110 @@ def test_the_command_says_when_it_rolled_back(ctgov, tmp_path, capsys):
     assert "rolled back" in captured.out
     assert f"FAILED {bad}: not UTF-8: byte 0xff at line 1, column 1" in captured.err
     assert Trial.objects.count() == 0
+
+
+def test_an_archive_declaring_more_than_512_mib_is_refused_before_anything_is_read(ctgov, tmp_path):
+    xml = (ctgov / "legacy_xml" / "NCT00496028.xml").read_bytes()
+    first = tarfile.TarInfo("NCT00496028.xml")
+    first.size = len(xml)
+    bomb = tarfile.TarInfo("bomb.xml")
+    bomb.size = 600 * 1024 * 1024  # declared; a gzip stream of zeros that long is under a megabyte
+    raw = first.tobuf() + xml + b"\0" * (-len(xml) % 512) + bomb.tobuf() + b"\0" * 1024
+    archive = tmp_path / "bomb.tgz"
+    archive.write_bytes(gzip.compress(raw))
+
+    summary = import_paths([archive], progress=False)
+
+    assert (summary.created, summary.failed) == (0, 1)
+    (error,) = summary.errors
+    assert error.source == str(archive)
+    assert error.message == "refused: more than 512 MiB uncompressed once bomb.xml is counted"
+    assert not Trial.objects.exists()
+
+
+def test_an_archive_whose_members_together_pass_the_limit_is_refused_whole(ctgov, tmp_path, monkeypatch):
+    from trials.importers import sources
+
+    members = {p.name: p.read_bytes() for p in sorted((ctgov / "legacy_xml").iterdir())}
+    monkeypatch.setattr(sources, "MAX_UNCOMPRESSED_BYTES", sum(map(len, members.values())) - 1)
+    archive = _tgz(tmp_path, members)
+
+    summary = import_paths([archive, ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+
+    assert (summary.created, summary.failed) == (1, 1)
+    assert summary.errors[0].source == str(archive)
+    assert summary.errors[0].message.endswith(f"once {list(members)[-1]} is counted")
+    assert _nct_ids() == {"NCT00496028"}
+
+
+def test_a_gzip_document_decompressing_past_the_limit_is_refused(ctgov, tmp_path, monkeypatch):
+    from trials.importers import sources
+
+    data = (ctgov / "oncology" / "trials.jsonl").read_bytes()
+    monkeypatch.setattr(sources, "MAX_UNCOMPRESSED_BYTES", len(data) - 1)
+    packed = tmp_path / "trials.jsonl.gz"
+    packed.write_bytes(gzip.compress(data))
+
+    summary = import_paths([packed], progress=False)
+
+    assert (summary.created, summary.failed) == (0, 1)
+    assert summary.errors[0].source == str(packed)
+    assert summary.errors[0].message.startswith("refused: trials.jsonl is more than ")
+
+
+def _with_broken_deflate_data(packed: bytes) -> bytes:
+    # The byte after the 10-byte gzip header starts the first deflate block: 0xFF makes its type invalid.
+    return packed[:10] + b"\xff" + packed[11:]
+
+
+def test_a_gzip_document_with_corrupt_compressed_data_is_reported_and_the_rest_imports(ctgov, tmp_path):
+    broken = tmp_path / "trials.jsonl.gz"
+    broken.write_bytes(
+        _with_broken_deflate_data(gzip.compress((ctgov / "oncology" / "trials.jsonl").read_bytes()))
+    )
+
+    summary = import_paths([broken, ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+
+    assert (summary.created, summary.failed) == (1, 1)
+    assert summary.errors[0].source == str(broken)
+    assert summary.errors[0].message.startswith("cannot be read: ")
+
+
+def test_an_archive_with_corrupt_compressed_data_is_reported_and_the_rest_imports(ctgov, tmp_path):
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as writer:
+        for path in sorted((ctgov / "legacy_xml").iterdir()):
+            writer.add(path, arcname=path.name)
+    first_member_ends = 512 + -(-(ctgov / "legacy_xml" / "NCT00461643.xml").stat().st_size // 512) * 512
+    whole, first = tar.getvalue(), tar.getvalue()[:first_member_ends]
+    # Two gzip members, read as one stream: the archive opens, and breaks past its first file.
+    archive = tmp_path / "registry.tgz"
+    archive.write_bytes(
+        gzip.compress(first) + _with_broken_deflate_data(gzip.compress(whole[first_member_ends:]))
+    )
+
+    summary = import_paths([archive, ctgov / "api_v2" / "NCT00496028.json"], progress=False)
+
+    assert (summary.created, summary.failed) == (1, 1)
+    assert summary.errors[0].source == str(archive)
+    assert summary.errors[0].message.startswith("not a readable tar archive: ")
+
+
+def test_an_unexpected_failure_while_saving_fails_that_record_alone(ctgov, monkeypatch):
+    from trials import services
+
+    real_trial_create = services._trial_create
+
+    def trial_create(*, record, **kwargs):
+        if record.nct_id == "NCT00461643":
+            raise ValueError("a value the database layer refused")
+        return real_trial_create(record=record, **kwargs)
+
+    monkeypatch.setattr(services, "_trial_create", trial_create)
+    summary = import_paths([ctgov / "legacy_xml"], progress=False)
+    assert (summary.created, summary.failed) == (3, 1)
+    assert str(summary.errors[0]).endswith(
+        "could not be saved: ValueError: a value the database layer refused"
+    )
+    assert summary.errors[0].nct_id == "NCT00461643"
+    assert "NCT00461643" not in _nct_ids()

@@ -272,6 +272,47 @@ def test_wrong_types_and_absurd_values_name_the_field(ctgov, change, field, mess
     )
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "field", "message"),
+    [
+        (("locations", "geoPoint", "lat"), 90.5, "locations.geoPoint.lat",
+         "90.5 is not a latitude (-90 to 90)"),
+        (("locations", "geoPoint", "lat"), -1e6, "locations.geoPoint.lat",
+         "-1000000.0 is not a latitude (-90 to 90)"),
+        (("locations", "geoPoint", "lon"), 180.01, "locations.geoPoint.lon",
+         "180.01 is not a longitude (-180 to 180)"),
+        (("locations", "geoPoint", "lon"), "NaN", "locations.geoPoint.lon",
+         "'NaN' is not a longitude (-180 to 180)"),
+        (("enrollmentInfo", "count"), 10_000_001, "enrollmentInfo.count",
+         "10000001 is not a plausible count (at most 10000000)"),
+        (("leadSponsor", "class"), "X" * 41, "leadSponsor.class", "is 41 characters long, at most 40 fit"),
+    ],
+)  # fmt: skip
+def test_coordinates_off_the_globe_absurd_enrolment_and_overlong_sponsor_classes_are_refused(
+    ctgov, where, value, field, message
+):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    protocol = study["protocolSection"]
+    place = {
+        "locations": protocol["contactsLocationsModule"]["locations"][0],
+        "enrollmentInfo": protocol["designModule"]["enrollmentInfo"],
+        "leadSponsor": protocol["sponsorCollaboratorsModule"]["leadSponsor"],
+    }[where[0]]
+    for key in where[1:-1]:
+        place = place.setdefault(key, {})
+    place[where[-1]] = value
+    error = _one_error(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (error.nct_id, error.field, error.message) == ("NCT00496028", field, message)
+
+
+def test_coordinates_on_the_globe_are_kept(ctgov):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    location["geoPoint"] = {"lat": -90, "lon": 180}
+    ((_, record),) = parse_document(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (record.sites[0].latitude, record.sites[0].longitude) == (Decimal(-90), Decimal(180))
+
+
 def test_api_v2_module_of_the_wrong_type_is_named(ctgov):
     study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
     study["protocolSection"]["eligibilityModule"]["minimumAge"] = 18
@@ -307,3 +348,66 @@ def test_checksums_do_not_depend_on_set_order(ctgov):
     record = _records(ctgov / "oncology" / "trials.jsonl")[0]
     assert record.absent
     assert record_checksum(dataclasses.replace(record, absent=frozenset())) == record.checksum
+
+
+def test_json_nested_too_deeply_to_read_is_reported_with_its_line(ctgov):
+    data = b'{\n  "studies": [\n    ' + b"[" * 100_000 + b"]" * 100_000 + b"\n  ]\n}\n"
+    with pytest.raises(RecordError) as caught:
+        parse_document(_bytes_document("list.json", data))
+    assert caught.value.source == "list.json"
+    assert caught.value.message == "not readable JSON: nested more than 100 levels deep from line 3"
+
+
+def test_a_json_line_nested_too_deeply_fails_alone(ctgov):
+    lines = (ctgov / "oncology" / "trials.jsonl").read_text().splitlines()
+    deep = "[" * 100_000 + "]" * 100_000
+    data = "\n".join([lines[0], deep, lines[2]]).encode()
+    items = parse_document(_bytes_document("trials.jsonl", data))
+    assert [str(item) for _, item in items if isinstance(item, RecordError)] == [
+        "trials.jsonl:2: not readable JSON: nested more than 100 levels deep"
+    ]
+    assert sum(not isinstance(item, RecordError) for _, item in items) == 2
+
+
+def test_a_field_nested_deeply_but_readable_names_the_record(ctgov):
+    line = json.loads((ctgov / "oncology" / "trials.jsonl").read_text().splitlines()[0])
+    nested: list = []
+    for _ in range(900):
+        nested = [nested]
+    items = parse_document(
+        _bytes_document("trials.jsonl", json.dumps({**line, "conditions": nested}).encode())
+    )
+    ((_, error),) = items
+    assert isinstance(error, RecordError)
+    assert (error.source, error.message) == (
+        "trials.jsonl:1",
+        "not readable JSON: nested more than 100 levels deep",
+    )
+
+
+def test_a_contact_role_that_is_not_text_names_the_field(ctgov):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    location["contacts"] = [{"name": "Dr Who", "role": ["PRINCIPAL_INVESTIGATOR"]}]
+    error = _one_error(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (error.nct_id, error.field) == ("NCT00496028", "locations.contacts.role")
+    assert error.message == "['PRINCIPAL_INVESTIGATOR'] is not text"
+
+
+def test_an_unexpected_failure_reading_one_record_fails_that_record_alone(ctgov, monkeypatch):
+    from trials.importers import ctgov_json
+
+    real_parse_study = ctgov_json.parse_study
+
+    def parse_study(study, *, source):
+        if study["protocolSection"]["identificationModule"]["nctId"] == "NCT00461643":
+            raise AttributeError("'NoneType' object has no attribute 'strip'")
+        return real_parse_study(study, source=source)
+
+    monkeypatch.setattr(ctgov_json, "parse_study", parse_study)
+    items = parse_document(_document(ctgov / "api_v2" / "study_list.json"))
+    errors = [item for _, item in items if isinstance(item, RecordError)]
+    assert [str(error) for error in errors] == [
+        "study_list.json[0]: could not be read: AttributeError: 'NoneType' object has no attribute 'strip'"
+    ]
+    assert len(items) == 2

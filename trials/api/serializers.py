@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from trials.models import Arm, EligibilityCriterion, Site, Trial, TrialSite
@@ -68,6 +70,14 @@ class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
         # Where the criterion sits in the trial's text and what the parser saw there: re-read by the parser,
         # never set through the API.
         read_only_fields = ["cohort", "mentions"]
+
+    def to_representation(self, instance: EligibilityCriterion) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not self.context.get("show_curators", True):
+            # Every signed-in user reads the criteria; who reviewed them and their notes are the curators'.
+            data["curator_note"] = ""
+            data["reviewed_by"] = None
+        return data
 
 
 class CriterionReviewInputSerializer(serializers.Serializer[None]):

@@ -72,7 +72,8 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
         """The trial's current criteria, each with the reading the matcher uses (`effective_tree`)."""
         trial = get_object_or_404(Trial, nct_id=nct_id.upper())
         criteria = trial.criteria.filter(retired_at__isnull=True).select_related("reviewed_by")
-        return Response(serializers.CriterionSerializer(criteria, many=True).data)
+        context = {"show_curators": bool(getattr(request.user, "is_curator", False))}
+        return Response(serializers.CriterionSerializer(criteria, many=True, context=context).data)
 
 
 @extend_schema_view(

@@ -6,6 +6,7 @@ format, `sources` for files and archives); writing is `trials.services.trial_imp
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +22,8 @@ from tqdm import tqdm
 from trials.importers.common import RecordError, TrialRecord
 from trials.importers.sources import FORMATS, collect_documents, parse_document
 from trials.services import Outcome, RegistryCache, trial_import_record, trials_parse_on_commit
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FORMATS", "ImportSummary", "RecordError", "TrialRecord", "import_paths"]
 
@@ -186,3 +189,8 @@ def _import_item(
     except DatabaseError as exc:
         # The record's own transaction has rolled back; the run goes on with the next one.
         summary.fail(RecordError(f"could not be saved: {exc}", source=source, nct_id=item.nct_id))
+    except Exception as exc:
+        # So has it here: a failure no check foresaw is that record's, reported with the others.
+        log.exception("unexpected failure saving %s from %s", item.nct_id, source)
+        message = f"could not be saved: {exc.__class__.__name__}: {exc}"
+        summary.fail(RecordError(message, source=source, nct_id=item.nct_id))

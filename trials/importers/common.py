@@ -315,6 +315,7 @@ def parse_arm_type(value: str | None, *, study_type: str) -> str:
 
 
 _AGENCY_CLASS_ALIASES = {"U_S_FED": "FED"}
+AGENCY_CLASS_LENGTH = 40  # Sponsor.agency_class
 
 
 def parse_agency_class(value: str | None) -> str:
@@ -322,8 +323,10 @@ def parse_agency_class(value: str | None) -> str:
     text = _optional_text(value, "an agency class")
     if text is None:
         return ""
-    code = _code(text)
-    return _AGENCY_CLASS_ALIASES.get(code, code)
+    code = _AGENCY_CLASS_ALIASES.get(_code(text), _code(text))
+    if len(code) > AGENCY_CLASS_LENGTH:
+        raise ValueError(f"is {len(code)} characters long, at most {AGENCY_CLASS_LENGTH} fit")
+    return code
 
 
 _SEX = {"ALL": Trial.Sex.ALL, "BOTH": Trial.Sex.ALL, "FEMALE": Trial.Sex.FEMALE, "MALE": Trial.Sex.MALE}
@@ -400,6 +403,10 @@ def parse_date(value: str | None) -> date | None:
     raise ValueError(f"{value!r} is not a date")
 
 
+# No trial enrols more; a larger count is a typo or garbage, and would overflow the column on PostgreSQL.
+MAX_COUNT = 10_000_000
+
+
 def parse_count(value: str | int | None) -> int | None:
     if value is None or value == "":
         return None
@@ -411,18 +418,33 @@ def parse_count(value: str | int | None) -> int | None:
         raise ValueError(f"{value!r} is not a whole number") from None
     if number < 0:
         raise ValueError(f"{value!r} is negative")
+    if number > MAX_COUNT:
+        raise ValueError(f"{value!r} is not a plausible count (at most {MAX_COUNT})")
     return number
 
 
-def parse_coordinate(value: float | int | str | None) -> Decimal | None:
+def _coordinate(value: float | int | str | None, what: str, limit: int) -> Decimal | None:
     if value is None or value == "":
         return None
+    refused = ValueError(f"{value!r} is not a {what} (-{limit} to {limit})")
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a coordinate")
+        raise refused
     try:
-        return Decimal(str(value)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        number = Decimal(str(value))
     except ArithmeticError:
-        raise ValueError(f"{value!r} is not a coordinate") from None
+        raise refused from None
+    # NaN and infinities fail this comparison too.
+    if not (number.is_finite() and -limit <= number <= limit):
+        raise refused
+    return number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def parse_latitude(value: float | int | str | None) -> Decimal | None:
+    return _coordinate(value, "latitude", 90)
+
+
+def parse_longitude(value: float | int | str | None) -> Decimal | None:
+    return _coordinate(value, "longitude", 180)
 
 
 _INTERVENTION_PREFIX = re.compile(r"^([A-Za-z ]+):\s+")

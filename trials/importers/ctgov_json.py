@@ -15,11 +15,12 @@ from trials.importers.common import (
     parse_age,
     parse_agency_class,
     parse_arm_type,
-    parse_coordinate,
     parse_count,
     parse_date,
     parse_healthy_volunteers,
     parse_intervention_type,
+    parse_latitude,
+    parse_longitude,
     parse_phase,
     parse_sex,
     parse_site_status,
@@ -150,8 +151,13 @@ def _arm(context: RecordContext, item: dict[str, Any], study_type: str) -> ArmRe
 
 def _site(context: RecordContext, item: dict[str, Any]) -> SiteRecord:
     contacts = _objects(context, item, "contacts")
-    contact = next((c for c in contacts if c.get("role") not in _INVESTIGATOR_ROLES), {})
-    investigator = next((c for c in contacts if c.get("role") in _INVESTIGATOR_ROLES), {})
+    roles = [context.text("locations.contacts.role", c.get("role")) for c in contacts]
+    contact = next(
+        (c for c, role in zip(contacts, roles, strict=True) if role not in _INVESTIGATOR_ROLES), {}
+    )
+    investigator = next(
+        (c for c, role in zip(contacts, roles, strict=True) if role in _INVESTIGATOR_ROLES), {}
+    )
     geo = _object(context, item, "geoPoint")
     return SiteRecord(
         facility=context.text(
@@ -161,8 +167,8 @@ def _site(context: RecordContext, item: dict[str, Any]) -> SiteRecord:
         state=context.text("locations.state", item.get("state"), max_length=site_max_length("state")),
         zip_code=context.text("locations.zip", item.get("zip"), max_length=site_max_length("zip_code")),
         country=context.text("locations.country", item.get("country"), max_length=site_max_length("country")),
-        latitude=context.convert("locations.geoPoint.lat", parse_coordinate, geo.get("lat")),
-        longitude=context.convert("locations.geoPoint.lon", parse_coordinate, geo.get("lon")),
+        latitude=context.convert("locations.geoPoint.lat", parse_latitude, geo.get("lat")),
+        longitude=context.convert("locations.geoPoint.lon", parse_longitude, geo.get("lon")),
         status=context.convert("locations.status", parse_site_status, item.get("status")),
         contact_name=context.text("locations.contacts.name", contact.get("name"), max_length=200),
         contact_email=context.text("locations.contacts.email", contact.get("email"), max_length=254),

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import tarfile
+import zlib
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -20,13 +22,21 @@ from typing import Any
 from trials.importers import ctgov_json, ctgov_xml, oncology_jsonl
 from trials.importers.common import RecordError, TrialRecord
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("auto", "ctgov-xml", "ctgov-json", "oncology-jsonl")
 
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 LINES_SUFFIXES = (".jsonl", ".ndjson")
 DOCUMENT_SUFFIXES = (".xml", ".json", *LINES_SUFFIXES)
+# What reading a damaged file, archive or compressed stream raises; zlib.error is corrupt compressed data.
+READ_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error)
 # A single gzip-compressed document, e.g. trials.jsonl.gz; its format is read from the name inside.
 GZIP_SUFFIX = ".gz"
+
+# What an archive's members, or one gzip-compressed document, may take uncompressed. A registry dump is a
+# fraction of this; a small file that unpacks past it (a "zip bomb") would fill the memory or the disk.
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 
 # (source, record) or the error that record raised; `source` names the file, member or line.
 ParsedItem = tuple[str, TrialRecord | RecordError]
@@ -57,7 +67,9 @@ def collect_documents(
             if file.name.lower().endswith(ARCHIVE_SUFFIXES):
                 try:
                     documents.extend(_archive_documents(file, stack))
-                except (tarfile.TarError, OSError, EOFError) as exc:
+                except RecordError as error:
+                    errors.append(error)
+                except READ_ERRORS as exc:
                     errors.append(RecordError(f"not a readable tar archive: {exc}", source=str(file)))
             elif file.name.lower().endswith(GZIP_SUFFIX):
                 documents.append(Document(name=str(file), read=_gunzip_reader(file)))
@@ -75,18 +87,41 @@ def _inner_name(name: str) -> str:
     return lowered.removesuffix(GZIP_SUFFIX) if not lowered.endswith(ARCHIVE_SUFFIXES) else lowered
 
 
+def _limit() -> str:
+    return f"{MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MiB"
+
+
 def _gunzip_reader(path: Path) -> Callable[[], bytes]:
     def read() -> bytes:
         with gzip.open(path) as compressed:
-            return compressed.read()
+            data = compressed.read(MAX_UNCOMPRESSED_BYTES + 1)
+        if len(data) > MAX_UNCOMPRESSED_BYTES:
+            inner = path.name[: -len(GZIP_SUFFIX)]
+            raise RecordError(f"refused: {inner} is more than {_limit()} uncompressed", source=str(path))
+        return data
 
     return read
 
 
 def _archive_documents(path: Path, stack: ExitStack) -> list[Document]:
+    """The archive's documents; RecordError, with nothing read, if its files take too much room unpacked."""
     # The caller's ExitStack closes the archive once every member has been read.
     archive = stack.enter_context(tarfile.open(path))  # noqa: SIM115
-    members = [m for m in archive.getmembers() if m.isfile() and m.name.lower().endswith(DOCUMENT_SUFFIXES)]
+    members = []
+    total = 0
+    # Member by member, not `getmembers()`: each header gives its member's size, so the archive is refused
+    # before the stream is unpacked past a member too large, which would take that long just to skip.
+    for member in archive:
+        if not member.isfile():
+            continue
+        total += member.size
+        if total > MAX_UNCOMPRESSED_BYTES:
+            name = member.name.removeprefix("./")
+            raise RecordError(
+                f"refused: more than {_limit()} uncompressed once {name} is counted", source=str(path)
+            )
+        if member.name.lower().endswith(DOCUMENT_SUFFIXES):
+            members.append(member)
     # Member order is the archive's order, so reading them one after another only ever seeks forward.
     return [
         Document(name=f"{path}:{member.name.removeprefix('./')}", read=_member_reader(archive, member))
@@ -109,11 +144,11 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
     """All records of one document, or RecordError when the document as a whole is unreadable."""
     try:
         data = document.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise RecordError(f"cannot be read: {exc}", source=document.name) from None
     name = document.name
     if fmt == "ctgov-xml" or (fmt == "auto" and _looks_like_xml(name, data)):
-        return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name)))]
+        return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name), name))]
     text = _decode(data, name)
     if _inner_name(name).endswith(LINES_SUFFIXES):
         return _parse_lines(text, name, fmt)
@@ -125,6 +160,10 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
         raise RecordError(
             f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=name
         ) from None
+    except RecursionError:
+        raise _too_deep(text, name) from None
+    if _nested_too_deeply(value):
+        raise _too_deep(text, name)
     if isinstance(value, dict) and "studies" in value:
         value = value["studies"]
         if not isinstance(value, list):
@@ -132,6 +171,55 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
     if isinstance(value, list):
         return [_parse_object(item, f"{name}[{index}]", fmt) for index, item in enumerate(value)]
     return [_parse_object(value, name, fmt)]
+
+
+# Registry records nest a few levels; far deeper JSON is refused before any code walks it, since reading
+# it (and even printing it in an error) recurses once per level.
+MAX_JSON_DEPTH = 100
+TOO_DEEP = f"not readable JSON: nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def _nested_too_deeply(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
+def _too_deep(text: str, name: str) -> RecordError:
+    return RecordError(f"{TOO_DEEP} from line {_line_too_deep(text)}", source=name)
+
+
+def _line_too_deep(text: str) -> int:
+    """The line on which the JSON text first nests more than MAX_JSON_DEPTH levels deep."""
+    depth = 0
+    in_string = escaped = False
+    line = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return line
+        elif char in "]}":
+            depth -= 1
+    return line
 
 
 def _looks_like_xml(name: str, data: bytes) -> bool:
@@ -161,6 +249,12 @@ def _parse_lines(text: str, name: str, fmt: str) -> list[ParsedItem]:
                 (source, RecordError(f"not valid JSON at column {exc.colno}: {exc.msg}", source=source))
             )
             continue
+        except RecursionError:
+            items.append((source, RecordError(TOO_DEEP, source=source)))
+            continue
+        if _nested_too_deeply(value):
+            items.append((source, RecordError(TOO_DEEP, source=source)))
+            continue
         items.append(_parse_object(value, source, fmt))
     return items
 
@@ -168,12 +262,16 @@ def _parse_lines(text: str, name: str, fmt: str) -> list[ParsedItem]:
 def _parse_object(value: Any, source: str, fmt: str) -> ParsedItem:
     # Without a protocolSection an object can only be the flat export; its parser names what is missing.
     if fmt == "ctgov-json" or (fmt == "auto" and ctgov_json.is_study(value)):
-        return source, _record_or_error(lambda: ctgov_json.parse_study(value, source=source))
-    return source, _record_or_error(lambda: oncology_jsonl.parse_trial(value, source=source))
+        return source, _record_or_error(lambda: ctgov_json.parse_study(value, source=source), source)
+    return source, _record_or_error(lambda: oncology_jsonl.parse_trial(value, source=source), source)
 
 
-def _record_or_error(parse: Callable[[], TrialRecord]) -> TrialRecord | RecordError:
+def _record_or_error(parse: Callable[[], TrialRecord], source: str) -> TrialRecord | RecordError:
     try:
         return parse()
     except RecordError as exc:
         return exc
+    except Exception as exc:
+        # A record no parser rule foresaw fails alone, reported like any other, and the run goes on.
+        log.exception("unexpected failure reading %s", source)
+        return RecordError(f"could not be read: {exc.__class__.__name__}: {exc}", source=source)
