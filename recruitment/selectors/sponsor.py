@@ -141,9 +141,13 @@ def _stage_times(trial: Trial) -> list[tuple[str, str]]:
     ]
 
 
-def _projection(trial: Trial, enrolled: int, target: int | None) -> str:
+def _projection(trial: Trial, enrolled: int, target: int | None, *, enrolled_shown: bool) -> str:
+    """The projected completion; with a rate only when the enrolled count itself is shown, since the rate
+    over the days since the first enrolment gives it back."""
     if target is None:
         return "no enrolment target registered"
+    if not enrolled_shown:
+        return "too few enrolments to project" if enrolled < MIN_FOR_TIMES else "not shown: small counts"
     if enrolled >= target:
         return "target reached"
     if enrolled < MIN_FOR_TIMES:
@@ -337,7 +341,9 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         screen_fail_rate=rate,
         top_failing=[(str(text), failing_shown.cells[str(text)]) for text, _ in top],
         median_days=_stage_times(trial),
-        projected_completion=_projection(trial, enrolled, target),
+        projected_completion=_projection(
+            trial, enrolled, target, enrolled_shown=enrolled_total == str(enrolled)
+        ),
         charts=enrolment_charts(trial=trial),
         figures_as_of=as_of,
         cohort_total=by_arm.total,

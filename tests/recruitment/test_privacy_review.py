@@ -309,3 +309,20 @@ def test_sophie_cannot_work_out_a_small_funnel_count_from_the_enrolled_total(
     # With the enrolled count known, another funnel cell (or the total) must still hide the 3.
     hidden_others = [name for name, count in funnel.items() if count == HIDDEN and name != "Enrolled"]
     assert dashboard.funnel_total == HIDDEN or hidden_others, (funnel, dashboard.funnel_total)
+
+
+def test_the_projection_does_not_give_away_an_enrolled_total_the_tables_withhold(
+    client, sophie, nsclc_trial, boston_site, providence
+):
+    # 10 + 10, as above: the total is withheld, and a rate of "85.7 a month" over the week since the first
+    # enrolment would give the 20 back, and with it both sites' 10.
+    nsclc_trial.enrollment = 100
+    nsclc_trial.save(update_fields=["enrollment"])
+    today = timezone.localdate()
+    _snapshot(nsclc_trial, today, boston_site, 10)
+    _snapshot(nsclc_trial, today, providence, 10)
+    client.force_login(sophie)
+    dashboard = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).context["dashboard"]
+    assert dashboard.enrolled_total == HIDDEN
+    assert "enrolments a month" not in dashboard.projected_completion
+    assert not re.search(r"\d{4}", dashboard.projected_completion)
