@@ -45,7 +45,9 @@ class CohortRow:
     cap: int | None
     """None when there is no cap, or when it is not shown: a full cohort's cap is its enrolled count, so a
     cap is shown only beside an enrolled count that is shown, and never when it is 1-10."""
-    closed: bool
+    closed: bool | None
+    """Full or suspended; None when that is not shown: a cohort's cap is registry data anyone signed in reads,
+    so whether one whose count is withheld is full would tell the count (full) or narrow it (open)."""
     cap_hidden: bool = False
 
 
@@ -290,7 +292,11 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
                 enrolled=by_arm.cells[arm.pk],
                 target=arm.enrolment_target,
                 cap=arm.cap if cap_shown else None,
-                closed=arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0)),
+                closed=(
+                    arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0))
+                    if arm.is_suspended or arm.cap is None or by_arm.cells[arm.pk] not in (SMALL, HIDDEN)
+                    else None
+                ),
                 cap_hidden=arm.cap is not None and not cap_shown,
             )
         )

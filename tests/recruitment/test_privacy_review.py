@@ -326,3 +326,32 @@ def test_the_projection_does_not_give_away_an_enrolled_total_the_tables_withhold
     assert dashboard.enrolled_total == HIDDEN
     assert "enrolments a month" not in dashboard.projected_completion
     assert not re.search(r"\d{4}", dashboard.projected_completion)
+
+
+def test_sophie_cannot_read_a_small_cohorts_count_from_full_beside_its_registered_cap(
+    client, sophie, nsclc_trial, boston_site
+):
+    # The cap is registry data: any signed-in user reads it from the trials API.
+    small = factories.ArmFactory.create(trial=nsclc_trial, label="Small", cap=8)
+    factories.ArmFactory.create(trial=nsclc_trial, label="Large", cap=None)
+    for _ in range(8):
+        Candidate.objects.create(
+            patient=factories_r.PatientProfileFactory.create(),
+            trial=nsclc_trial,
+            site=boston_site,
+            arm=small,
+            status=S.ENROLLED,
+            subject_code=f"S-{Candidate.objects.count():08d}",
+        )
+    _snapshot(nsclc_trial, timezone.localdate(), boston_site, 8, small)
+    client.force_login(sophie)
+    arms = client.get(reverse("api:trial-detail", args=[nsclc_trial.nct_id])).json()["arms"]
+    assert {arm["label"]: arm["cap"] for arm in arms}["Small"] == 8
+    rows = {row.arm.label: row for row in sponsor_trial_dashboard(trial=nsclc_trial).by_cohort}
+    assert rows["Small"].enrolled == SMALL
+    # "Full" beside the public cap of 8 would say that 8 enrolled.
+    assert rows["Small"].closed is None
+    page = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
+    row = page[page.index("<td>Small</td>") : page.index("</tr>", page.index("<td>Small</td>"))]
+    assert "Full" not in row
+    assert "not shown" in row
