@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from recruitment.http import AuthenticatedRequest
-from recruitment.models import FactSource
+from recruitment.models import CandidateStatus, FactSource
 from recruitment.selectors.consent import patient_has_active_consent
 from recruitment.selectors.site import staff_candidate, unread_alert_count
 from recruitment.site_views import site_staff_only
@@ -39,6 +39,11 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.error(
             request, "The patient no longer consents to matching; their profile cannot be added to."
         )
+        return redirect("site:candidate", pk)
+    # As for a site's FHIR import: only while the candidacy is under way (or ended in enrolment). A patient
+    # who was ruled out, declined or withdrew is no longer this site's to add to.
+    if not (candidate.is_open or candidate.status == CandidateStatus.ENROLLED):
+        messages.error(request, "This candidacy has ended; the patient's profile cannot be added to from it.")
         return redirect("site:candidate", pk)
     text = request.POST.get("text", "") if request.method == "POST" else ""
     picks = request.POST.getlist("pick")

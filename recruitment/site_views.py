@@ -34,6 +34,7 @@ from recruitment.selectors.site import (
     contact_allowed,
     digest_enabled,
     match_standing,
+    match_standings,
     pseudonymous_summary,
     site_queue,
     site_queue_page_rows,
@@ -106,8 +107,13 @@ def alerts(request: AuthenticatedRequest) -> HttpResponse:
     rows = staff_alerts(user=request.user)
     digest = DigestForm(initial={"daily_digest": digest_enabled(user=request.user)})
     unread = {alert.pk for alert in rows if alert.read_at is None}
+    # As in the queue: no verdict or cohort of a patient who no longer consents to matching.
+    candidates = {alert.candidate_id: alert.candidate for alert in rows}
+    standings = match_standings(candidates=list(candidates.values()))
+    shown = {pk for pk, standing in standings.items() if standing.current}
     site_alerts_mark_read(user=request.user)
-    return _render(request, "site/alerts.html", {"alerts": rows, "unread": unread, "digest": digest})
+    context = {"alerts": rows, "unread": unread, "match_shown": shown, "digest": digest}
+    return _render(request, "site/alerts.html", context)
 
 
 class QueueFilter(forms.Form):

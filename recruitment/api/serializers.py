@@ -541,7 +541,11 @@ class CohortCountSerializer(serializers.Serializer[Any]):
         help_text="The cohort has a cap that is not shown: a cap is shown only beside an enrolled count that "
         "is shown and only when it is above 10, since a full cohort's cap is its enrolled count."
     )
-    closed = serializers.BooleanField(help_text="Full or suspended: it takes no new patients.")
+    closed = serializers.BooleanField(
+        allow_null=True,
+        help_text="Full or suspended: it takes no new patients. Null when not shown: beside a withheld "
+        "count, whether a cohort with a cap is full would give the count away.",
+    )
 
 
 class SponsorDashboardSerializer(serializers.Serializer[Any]):

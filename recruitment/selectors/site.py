@@ -532,7 +532,7 @@ def staff_alerts(*, user: User, limit: int = 100) -> list[SiteAlert]:
     """The user's newest alerts about new candidates, at sites the user still works at."""
     return list(
         SiteAlert.objects.filter(user=user, candidate__site__memberships__user=user)
-        .select_related("candidate__trial", "candidate__site", "candidate__arm")
+        .select_related("candidate__trial", "candidate__site", "candidate__arm", "candidate__match")
         .order_by("-created_at", "-id")[:limit]
     )
 

@@ -45,7 +45,9 @@ class CohortRow:
     cap: int | None
     """None when there is no cap, or when it is not shown: a full cohort's cap is its enrolled count, so a
     cap is shown only beside an enrolled count that is shown, and never when it is 1-10."""
-    closed: bool
+    closed: bool | None
+    """Full or suspended; None when that is not shown: a cohort's cap is registry data anyone signed in reads,
+    so whether one whose count is withheld is full would tell the count (full) or narrow it (open)."""
     cap_hidden: bool = False
 
 
@@ -141,9 +143,13 @@ def _stage_times(trial: Trial) -> list[tuple[str, str]]:
     ]
 
 
-def _projection(trial: Trial, enrolled: int, target: int | None) -> str:
+def _projection(trial: Trial, enrolled: int, target: int | None, *, enrolled_shown: bool) -> str:
+    """The projected completion; with a rate only when the enrolled count itself is shown, since the rate
+    over the days since the first enrolment gives it back."""
     if target is None:
         return "no enrolment target registered"
+    if not enrolled_shown:
+        return "too few enrolments to project" if enrolled < MIN_FOR_TIMES else "not shown: small counts"
     if enrolled >= target:
         return "target reached"
     if enrolled < MIN_FOR_TIMES:
@@ -286,7 +292,11 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
                 enrolled=by_arm.cells[arm.pk],
                 target=arm.enrolment_target,
                 cap=arm.cap if cap_shown else None,
-                closed=arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0)),
+                closed=(
+                    arm_is_closed(arm=arm, enrolled=arm_counts.get(arm.pk, 0))
+                    if arm.is_suspended or arm.cap is None or by_arm.cells[arm.pk] not in (SMALL, HIDDEN)
+                    else None
+                ),
                 cap_hidden=arm.cap is not None and not cap_shown,
             )
         )
@@ -337,7 +347,9 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         screen_fail_rate=rate,
         top_failing=[(str(text), failing_shown.cells[str(text)]) for text, _ in top],
         median_days=_stage_times(trial),
-        projected_completion=_projection(trial, enrolled, target),
+        projected_completion=_projection(
+            trial, enrolled, target, enrolled_shown=enrolled_total == str(enrolled)
+        ),
         charts=enrolment_charts(trial=trial),
         figures_as_of=as_of,
         cohort_total=by_arm.total,

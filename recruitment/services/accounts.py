@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from recruitment.models import (
     PatientProfile,
@@ -81,9 +82,21 @@ def patient_register(
             )
         )
         return None
-    user = User.objects.create_user(
-        email, password, role=User.Role.PATIENT, first_name=first_name.strip(), last_name=last_name.strip()
-    )
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email,
+                password,
+                role=User.Role.PATIENT,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+            )
+    except (IntegrityError, ValidationError) as error:
+        if isinstance(error, ValidationError) and "email" not in getattr(error, "error_dict", {}):
+            raise
+        # The form submitted twice (a double click): the other request passed the check above at the same
+        # moment and created the account, whose link it sends. This one answers as if all went well.
+        return None
     user.is_active = False
     user.save(update_fields=["is_active"])
     PatientProfile.objects.create(user=user)

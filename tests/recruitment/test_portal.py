@@ -63,6 +63,26 @@ class TestRegistration:
         assert "your e-mail address is confirmed" in response.content.decode()
         assert signs_in(client, "new@example.org", STRONG)
 
+    def test_noras_double_submitted_registration_makes_one_account_and_no_error(
+        self, client, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)  # Nora's first click
+        filter_users = User.objects.filter
+        checks = [User.objects.none()]
+
+        def checked_before_the_first_click_committed(*args, **kwargs):
+            return checks.pop() if checks else filter_users(*args, **kwargs)
+
+        # Her second click passed the "already registered?" check before the first one committed.
+        monkeypatch.setattr(User.objects, "filter", checked_before_the_first_click_committed)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = register(client)
+        assert response.status_code == 200
+        assert "Check your e-mail" in response.content.decode()
+        monkeypatch.undo()
+        assert User.objects.filter(email="new@example.org").count() == 1
+
     def test_a_tampered_or_expired_link_is_refused(self, client, pat):
         pat.is_active = False
         pat.save()

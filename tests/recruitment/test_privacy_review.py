@@ -309,3 +309,49 @@ def test_sophie_cannot_work_out_a_small_funnel_count_from_the_enrolled_total(
     # With the enrolled count known, another funnel cell (or the total) must still hide the 3.
     hidden_others = [name for name, count in funnel.items() if count == HIDDEN and name != "Enrolled"]
     assert dashboard.funnel_total == HIDDEN or hidden_others, (funnel, dashboard.funnel_total)
+
+
+def test_the_projection_does_not_give_away_an_enrolled_total_the_tables_withhold(
+    client, sophie, nsclc_trial, boston_site, providence
+):
+    # 10 + 10, as above: the total is withheld, and a rate of "85.7 a month" over the week since the first
+    # enrolment would give the 20 back, and with it both sites' 10.
+    nsclc_trial.enrollment = 100
+    nsclc_trial.save(update_fields=["enrollment"])
+    today = timezone.localdate()
+    _snapshot(nsclc_trial, today, boston_site, 10)
+    _snapshot(nsclc_trial, today, providence, 10)
+    client.force_login(sophie)
+    dashboard = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).context["dashboard"]
+    assert dashboard.enrolled_total == HIDDEN
+    assert "enrolments a month" not in dashboard.projected_completion
+    assert not re.search(r"\d{4}", dashboard.projected_completion)
+
+
+def test_sophie_cannot_read_a_small_cohorts_count_from_full_beside_its_registered_cap(
+    client, sophie, nsclc_trial, boston_site
+):
+    # The cap is registry data: any signed-in user reads it from the trials API.
+    small = factories.ArmFactory.create(trial=nsclc_trial, label="Small", cap=8)
+    factories.ArmFactory.create(trial=nsclc_trial, label="Large", cap=None)
+    for _ in range(8):
+        Candidate.objects.create(
+            patient=factories_r.PatientProfileFactory.create(),
+            trial=nsclc_trial,
+            site=boston_site,
+            arm=small,
+            status=S.ENROLLED,
+            subject_code=f"S-{Candidate.objects.count():08d}",
+        )
+    _snapshot(nsclc_trial, timezone.localdate(), boston_site, 8, small)
+    client.force_login(sophie)
+    arms = client.get(reverse("api:trial-detail", args=[nsclc_trial.nct_id])).json()["arms"]
+    assert {arm["label"]: arm["cap"] for arm in arms}["Small"] == 8
+    rows = {row.arm.label: row for row in sponsor_trial_dashboard(trial=nsclc_trial).by_cohort}
+    assert rows["Small"].enrolled == SMALL
+    # "Full" beside the public cap of 8 would say that 8 enrolled.
+    assert rows["Small"].closed is None
+    page = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
+    row = page[page.index("<td>Small</td>") : page.index("</tr>", page.index("<td>Small</td>"))]
+    assert "Full" not in row
+    assert "not shown" in row

@@ -185,3 +185,21 @@ def test_the_digest_leaves_out_a_candidate_who_withdrew_before_it_was_sent(
     # Nor is she e-mailed about later.
     with django_capture_on_commit_callbacks(execute=True):
         assert send_site_digests() == 0
+
+
+def test_the_alerts_page_shows_no_match_of_a_patient_who_withdrew_matching_consent(
+    client, nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    elena = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    hana = candidate_for(nsclc_trial, boston_site, email="b@example.org")
+    site_alerts_create(candidate_ids=[elena.pk, hana.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=elena.patient, purposes=[ConsentDocument.Purpose.MATCHING])
+    client.force_login(sam)
+    page = client.get(reverse("site:alerts")).content.decode()
+    elena_row = page[page.index(elena.subject_code) : page.index("</tr>", page.index(elena.subject_code))]
+    hana_row = page[page.index(hana.subject_code) : page.index("</tr>", page.index(hana.subject_code))]
+    # As in the queue: only her subject code and status remain.
+    assert "Withdrawn" in elena_row
+    assert "verdict-eligible" not in elena_row
+    assert "verdict-eligible" in hana_row

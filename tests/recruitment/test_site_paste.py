@@ -162,3 +162,20 @@ def test_a_stage_in_the_note_is_offered_with_the_diagnosis_and_saved_when_ticked
     client.post(_url(candidate), {"text": note, "add": "1", "pick": [pick]})
     saved = Diagnosis.objects.filter(patient=candidate.patient, code="luad").latest("pk")
     assert saved.stage == "IVA"
+
+
+def test_nothing_is_added_once_the_candidacy_has_ended(
+    client, sam, nsclc_trial, boston_site, django_capture_on_commit_callbacks
+):
+    hana = candidate_for(nsclc_trial, boston_site, email="hana@example.org", contact=True)
+    # Hana stops agreeing to be contacted: her candidacy at Sam's site ends, her matching consent stays.
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=hana.patient, purposes=[ConsentDocument.Purpose.CONTACT])
+    hana.refresh_from_db()
+    assert hana.status == "withdrawn"
+    before = _facts(hana.patient)
+    client.force_login(sam)
+    pick = '{"kind": "therapy", "fields": {"drug": "osimertinib"}}'
+    response = client.post(_url(hana), {"text": NOTE, "add": "1", "pick": [pick]}, follow=True)
+    assert "candidacy has ended" in response.content.decode()
+    assert _facts(hana.patient) == before
