@@ -238,6 +238,15 @@ def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
         ("HIV-1 infection", "hiv"),
         ("acquired immunodeficiency syndrome", "hiv"),
         ("Grave's disease", "hyperthyroidism"),
+        ("BPH", "bph"),
+        ("Hashimoto disease", "hashimoto"),
+        ("perforated appendicitis", "appendicitis"),
+        ("Paget's disease of bone", "pagets_bone"),
+        ("adolescent idiopathic scoliosis", "scoliosis"),
+        ("neonatal hyperbilirubinemia", "neonatal_jaundice"),
+        ("preeclampsia", "preeclampsia"),
+        ("HPV infection", "hpv"),
+        ("undescended testis", "cryptorchidism"),
     ],
 )
 def test_neuromuscular_rheumatic_and_endocrine_diseases_link(text: str, code: str) -> None:
@@ -264,3 +273,7 @@ def test_the_added_diseases_sit_under_their_groups() -> None:
     assert is_a("systemic_mastocytosis", "mastocytosis")
     assert not is_a("mastocytosis", "cancer")
     assert not is_a("turner", "autoimmune")
+    assert is_a("hashimoto", "thyroiditis")
+    assert not is_a("hashimoto", "hyperthyroidism")
+    assert is_a("hpv", "infection")
+    assert not is_a("bph", "prostate_cancer")
