@@ -522,6 +522,7 @@ def test_hashimoto_appendicitis_and_pagets_disease_of_bone_in_a_note_are_the_pat
         "hashimoto": "A 16-year-old girl with high TSH levels. She was diagnosed with Hashimoto disease.",
         "appendicitis": "CT scan showed evidence of acute perforated appendicitis with free fluid.",
         "pagets_bone": "A 60 year old man with bone pain. Paget's Disease of Bone was confirmed.",
+        "choledocholithiasis": "The ultrasound revealed several gallstones, biliary sludge and CBD stones.",
     }
     for code, text in notes.items():
         found = extract_patient_facts(text).patients_own("condition")

@@ -247,6 +247,12 @@ def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
         ("preeclampsia", "preeclampsia"),
         ("HPV infection", "hpv"),
         ("undescended testis", "cryptorchidism"),
+        ("gallstones", "cholelithiasis"),
+        ("CBD stones", "choledocholithiasis"),
+        ("acute cholecystitis", "cholecystitis"),
+        ("carotid stenosis", "carotid_stenosis"),
+        ("cholera", "cholera"),
+        ("hemolytic uremic syndrome", "hus"),
     ],
 )
 def test_neuromuscular_rheumatic_and_endocrine_diseases_link(text: str, code: str) -> None:
@@ -277,3 +283,5 @@ def test_the_added_diseases_sit_under_their_groups() -> None:
     assert not is_a("hashimoto", "hyperthyroidism")
     assert is_a("hpv", "infection")
     assert not is_a("bph", "prostate_cancer")
+    assert is_a("choledocholithiasis", "cholelithiasis")
+    assert is_a("carotid_stenosis", "cardiovascular_disease")
