@@ -236,6 +236,7 @@ def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
         ("Cushing's disease", "cushings_disease"),
         ("parkinson's", "parkinsons"),
         ("HIV-1 infection", "hiv"),
+        ("HIV Infections", "hiv"),
         ("acquired immunodeficiency syndrome", "hiv"),
         ("Grave's disease", "hyperthyroidism"),
         ("BPH", "bph"),
