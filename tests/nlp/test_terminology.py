@@ -254,6 +254,9 @@ def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
         ("carotid stenosis", "carotid_stenosis"),
         ("cholera", "cholera"),
         ("hemolytic uremic syndrome", "hus"),
+        ("AVM", "avm"),
+        ("C diff", "c_difficile"),
+        ("Burkitt's lymphoma", "burkitt"),
     ],
 )
 def test_neuromuscular_rheumatic_and_endocrine_diseases_link(text: str, code: str) -> None:
@@ -286,3 +289,5 @@ def test_the_added_diseases_sit_under_their_groups() -> None:
     assert not is_a("bph", "prostate_cancer")
     assert is_a("choledocholithiasis", "cholelithiasis")
     assert is_a("carotid_stenosis", "cardiovascular_disease")
+    assert is_a("burkitt", "lymphoma")
+    assert is_a("c_difficile", "infection")
