@@ -513,3 +513,17 @@ def test_a_relatives_age_does_not_make_the_relative_the_patient(text: str, asser
         if f.concept and f.concept.code == "hypertension"
     ]
     assert [f.assertion for f in found] == [assertion]
+
+
+def test_hashimoto_appendicitis_and_pagets_disease_of_bone_in_a_note_are_the_patients() -> None:
+    """Hana was diagnosed with Hashimoto disease, Liam's CT showed perforated appendicitis, and Victor's
+    Paget's disease of bone was confirmed: each note's main problem now links (class 88)."""
+    notes = {
+        "hashimoto": "A 16-year-old girl with high TSH levels. She was diagnosed with Hashimoto disease.",
+        "appendicitis": "CT scan showed evidence of acute perforated appendicitis with free fluid.",
+        "pagets_bone": "A 60 year old man with bone pain. Paget's Disease of Bone was confirmed.",
+        "choledocholithiasis": "The ultrasound revealed several gallstones, biliary sludge and CBD stones.",
+    }
+    for code, text in notes.items():
+        found = extract_patient_facts(text).patients_own("condition")
+        assert code in {f.concept.code for f in found if f.concept}

@@ -236,8 +236,27 @@ def test_chronic_kidney_disease_is_a_renal_impairment() -> None:
         ("Cushing's disease", "cushings_disease"),
         ("parkinson's", "parkinsons"),
         ("HIV-1 infection", "hiv"),
+        ("HIV Infections", "hiv"),
         ("acquired immunodeficiency syndrome", "hiv"),
         ("Grave's disease", "hyperthyroidism"),
+        ("BPH", "bph"),
+        ("Hashimoto disease", "hashimoto"),
+        ("perforated appendicitis", "appendicitis"),
+        ("Paget's disease of bone", "pagets_bone"),
+        ("adolescent idiopathic scoliosis", "scoliosis"),
+        ("neonatal hyperbilirubinemia", "neonatal_jaundice"),
+        ("preeclampsia", "preeclampsia"),
+        ("HPV infection", "hpv"),
+        ("undescended testis", "cryptorchidism"),
+        ("gallstones", "cholelithiasis"),
+        ("CBD stones", "choledocholithiasis"),
+        ("acute cholecystitis", "cholecystitis"),
+        ("carotid stenosis", "carotid_stenosis"),
+        ("cholera", "cholera"),
+        ("hemolytic uremic syndrome", "hus"),
+        ("AVM", "avm"),
+        ("C diff", "c_difficile"),
+        ("Burkitt's lymphoma", "burkitt"),
     ],
 )
 def test_neuromuscular_rheumatic_and_endocrine_diseases_link(text: str, code: str) -> None:
@@ -264,3 +283,11 @@ def test_the_added_diseases_sit_under_their_groups() -> None:
     assert is_a("systemic_mastocytosis", "mastocytosis")
     assert not is_a("mastocytosis", "cancer")
     assert not is_a("turner", "autoimmune")
+    assert is_a("hashimoto", "thyroiditis")
+    assert not is_a("hashimoto", "hyperthyroidism")
+    assert is_a("hpv", "infection")
+    assert not is_a("bph", "prostate_cancer")
+    assert is_a("choledocholithiasis", "cholelithiasis")
+    assert is_a("carotid_stenosis", "cardiovascular_disease")
+    assert is_a("burkitt", "lymphoma")
+    assert is_a("c_difficile", "infection")
