@@ -114,7 +114,7 @@ def test_an_admin_edit_that_leaves_the_criteria_alone_rematches_without_a_parse(
     from trials import services
 
     trial = factories.TrialFactory.create(overall_status=Trial.Status.RECRUITING)
-    queued = []
+    queued: list[object] = []
     monkeypatch.setattr(services, "_enqueue_parse", queued.append)
     rematched = []
     monkeypatch.setattr(services, "trial_changed", lambda *, trial_id: rematched.append(trial_id))

@@ -10,6 +10,7 @@ import pytest
 
 from trials.importers import RecordError
 from trials.importers.common import (
+    TrialRecord,
     parse_age,
     parse_agency_class,
     parse_date,
@@ -310,6 +311,7 @@ def test_coordinates_on_the_globe_are_kept(ctgov):
     location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
     location["geoPoint"] = {"lat": -90, "lon": 180}
     ((_, record),) = parse_document(_bytes_document("one.json", json.dumps(study).encode()))
+    assert isinstance(record, TrialRecord)
     assert (record.sites[0].latitude, record.sites[0].longitude) == (Decimal(-90), Decimal(180))
 
 
