@@ -335,9 +335,10 @@ class LinearTagger:
         if len(row_of) + len(found) >= _CACHE_LIMIT:
             row_of.clear()
         # Rows are numbered from 1, so a missing word (None) falls through to `_row`.
-        rows = [row_of.get(word) or self._row(word) for word in TOKEN.findall(joined)]
-        starts = np.fromiter((m.start() for m in found), dtype=np.intp, count=len(found))
-        newlines = np.fromiter((m.start() for m in _NEWLINE.finditer(joined)), dtype=np.intp)
+        words = [m.group() for m in found]
+        rows = [row_of.get(word) or self._row(word) for word in words]
+        starts = np.array([start for start, _ in token_spans], dtype=np.intp)
+        newlines = np.array([m.start() for m in _NEWLINE.finditer(joined)], dtype=np.intp)
         line_of = np.searchsorted(newlines, starts)
         # Renumber the lines that have tokens 0, 1, 2...; each is followed by WINDOW padding tokens.
         new_line = np.empty(len(found), dtype=bool)
