@@ -313,6 +313,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's default parsers, with JSON nested too deeply to read refused as a 400 on every endpoint rather
+    # than a RecursionError (a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "trials.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Over its budget a caller gets 429 with Retry-After. Rates are "<count>/<second|minute|hour|day>".
     "DEFAULT_THROTTLE_CLASSES": [
         "recruitment.api_throttling.AnonymousApiThrottle",

@@ -49,6 +49,16 @@ def test_a_profile_patch_breaking_a_portal_or_model_rule_is_400_and_saves_nothin
     assert (world.pat_profile.ecog, world.pat_profile.sex) == (None, "female")
 
 
+def test_a_profile_patch_nested_too_deeply_for_the_reader_is_400_and_saves_nothing(api, world):
+    api.force_authenticate(world.pat)
+    body = '{"ecog": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = api.patch(reverse("api:me-profile"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    world.pat_profile.refresh_from_db()
+    assert world.pat_profile.ecog is None
+
+
 def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world):
     api.force_authenticate(world.pat)
     response = api.post(

@@ -3,7 +3,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +10,6 @@ from rest_framework.views import APIView
 from trials import services
 from trials.api import serializers
 from trials.api.filters import SiteFilter, TrialFilter
-from trials.api.parsers import DepthLimitedJSONParser
 from trials.models import EligibilityCriterion, Site, Trial, TrialSite
 
 ERRORS = {
@@ -96,8 +94,6 @@ class CriterionReviewView(APIView):
     """A curator accepts, corrects or marks unparseable one criterion, or resets it to the parsed reading."""
 
     permission_classes = [permissions.IsAuthenticated, IsCurator]
-    # DRF's default parsers, with JSON too deeply nested to read refused as a 400 rather than a crash.
-    parser_classes = [DepthLimitedJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         request=serializers.CriterionReviewInputSerializer,
