@@ -1522,12 +1522,9 @@ def _with_alternative_populations(
     for item, criterion in zip(roots, criteria, strict=True):
         form = None
         if item.section == "inclusion" and item.cohort is None:
+            item_text = norm.text[item.start : item.end].rstrip(" .")
             form = next(
-                (
-                    p
-                    for p in (_AGE_POPULATION, _GROUP_POPULATION, _DISEASE_POPULATION)
-                    if p.match(norm.text[item.start : item.end].rstrip(" ."))
-                ),
+                (p for p in (_AGE_POPULATION, _GROUP_POPULATION, _DISEASE_POPULATION) if p.match(item_text)),
                 None,
             )
         if form is not None and form is opening:
@@ -1611,7 +1608,8 @@ def _with_control_alternatives(
     span = (min(c.span[0] for c in joined), max(c.span[1] for c in joined))
     mentions = tuple(m for c in joined for m in c.mentions)
     merged = Criterion("inclusion", text, span, Or((patients_branch, controls_branch)), None, mentions)
-    kept = [i for i in range(len(criteria)) if i == patients[0] or i not in set(patients + controls)]
+    joined_indices = set(patients + controls)
+    kept = [i for i in range(len(criteria)) if i == patients[0] or i not in joined_indices]
     return [roots[i] for i in kept], [merged if i == patients[0] else criteria[i] for i in kept]
 
 

@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Collection
-from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -13,7 +12,13 @@ from nlp import terminology
 from nlp.units import UnitError, convert
 from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
-from recruitment.validators import LAB_CEILINGS, implausible_dates, not_in_future, not_negative
+from recruitment.validators import (
+    EARLIEST_PLAUSIBLE,
+    LAB_CEILINGS,
+    implausible_dates,
+    not_in_future,
+    not_negative,
+)
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
 
@@ -102,7 +107,7 @@ class PatientProfile(models.Model):
             errors["user"] = f"{self.user} is a {self.user.get_role_display()}, not a patient."
         if (self.latitude is None) != (self.longitude is None):
             errors["longitude"] = "Give both latitude and longitude, or neither."
-        if self.birth_date and self.birth_date < date(1900, 1, 1):
+        if self.birth_date and self.birth_date < EARLIEST_PLAUSIBLE:
             errors["birth_date"] = "A birth date before 1900 is not plausible."
         dates = {"ecog_assessed_on": self.ecog_assessed_on, "history_confirmed_on": self.history_confirmed_on}
         errors |= implausible_dates(dates, born=self.birth_date if "birth_date" not in errors else None)
