@@ -314,6 +314,14 @@ class EligibilityCriterion(models.Model):
         "recruitment.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    reading_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When a parse last read this reviewed criterion differently from the reading the reviewer saw; "
+            "empty until then, and emptied by the next review."
+        ),
+    )
     revision = models.PositiveIntegerField(
         default=1, help_text="Bumped by every change; guards concurrent edits."
     )

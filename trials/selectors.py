@@ -47,6 +47,8 @@ class CriterionView:
     atoms: list[dict[str, Any]]
     mentions: list[dict[str, Any]]
     tree_json: str
+    # The parser's current reading, where a parse read the criterion differently after its review.
+    new_reading: list[dict[str, Any]] | None = None
 
 
 def _atoms_of(tree: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -78,7 +80,7 @@ def _segments(
 
 
 def criteria_for_review(
-    *, trial: Trial, section: str = "", status: str = "", flagged: bool = False
+    *, trial: Trial, section: str = "", status: str = "", flagged: bool = False, changed: bool = False
 ) -> list[CriterionView]:
     criteria = trial.criteria.filter(retired_at__isnull=True).select_related("reviewed_by")
     if section:
@@ -87,6 +89,8 @@ def criteria_for_review(
         criteria = criteria.filter(status=status)
     if flagged:
         criteria = criteria.filter(needs_review=True)
+    if changed:
+        criteria = criteria.filter(reading_changed_at__isnull=False)
     views = []
     for criterion in criteria:
         tree = criterion.curated_tree if criterion.curated_tree is not None else criterion.parsed_tree
@@ -99,7 +103,10 @@ def criteria_for_review(
             )
         else:
             segments = [Segment(criterion.text)]
-        views.append(CriterionView(criterion, segments, atoms, mentions, json.dumps(tree, indent=2)))
+        new_reading = _atoms_of(criterion.parsed_tree) if criterion.reading_changed_at else None
+        views.append(
+            CriterionView(criterion, segments, atoms, mentions, json.dumps(tree, indent=2), new_reading)
+        )
     return views
 
 
@@ -109,6 +116,7 @@ def criteria_counts(*, trial: Trial) -> dict[str, int]:
     return {
         "total": sum(counts.values()),
         "flagged": current.filter(needs_review=True).count(),
+        "reading_changed": current.filter(reading_changed_at__isnull=False).count(),
         **{status: counts.get(status, 0) for status in EligibilityCriterion.Status.values},
     }
 

@@ -502,7 +502,9 @@ def _trial_parse_eligibility(
             if current.is_curated:
                 kept_curated += 1
                 if tree != current.parsed_tree:
+                    # Kept until the next review: the curator's queue lists it (criteria_for_review).
                     reading_differs.append(current.pk)
+                    values["reading_changed_at"] = now
             else:
                 values["needs_review"] = _needs_review(criterion.tree)
                 updated += 1
@@ -594,6 +596,7 @@ def criterion_review(
         criterion.reviewed_by = actor
         criterion.reviewed_at = timezone.now()
         criterion.updated_at = criterion.reviewed_at
+        criterion.reading_changed_at = None  # this review saw the parser's current reading
         criterion.needs_review = action == "reset" and _needs_review(node_from_dict(criterion.parsed_tree))
         criterion.revision += 1
         criterion.save(
@@ -603,6 +606,7 @@ def criterion_review(
                 "curator_note",
                 "reviewed_by",
                 "reviewed_at",
+                "reading_changed_at",
                 "updated_at",
                 "needs_review",
                 "revision",

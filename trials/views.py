@@ -39,18 +39,20 @@ def criteria_review(request: AuthenticatedRequest, nct_id: str) -> HttpResponse:
     section = request.GET.get("section", "")
     status = request.GET.get("status", "")
     flagged = request.GET.get("flagged") == "1"
+    changed = request.GET.get("changed") == "1"
     return render(
         request,
         "trials/criteria_review.html",
         {
             "trial": trial,
             "criteria": selectors.criteria_for_review(
-                trial=trial, section=section, status=status, flagged=flagged
+                trial=trial, section=section, status=status, flagged=flagged, changed=changed
             ),
             "counts": selectors.criteria_counts(trial=trial),
             "section": section,
             "status": status,
             "flagged": flagged,
+            "changed": changed,
             "statuses": EligibilityCriterion.Status.choices,
             "actions": CriterionReviewForm.ACTIONS,
         },

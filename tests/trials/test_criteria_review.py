@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from nlp.model import Atom, Node
 from tests import factories
-from trials import services
+from trials import selectors, services
 from trials.models import EligibilityCriterion, Trial, TrialEvent
 
 pytestmark = pytest.mark.django_db
@@ -411,3 +411,68 @@ def test_a_retired_criterion_whose_text_comes_back_returns_with_its_curation(egf
     assert pregnancy.reviewed_by == cora
     parsed = egfr_trial.events.filter(kind=TrialEvent.Kind.PARSED).latest("id")
     assert (parsed.detail["created"], parsed.detail["restored"]) == (0, 1)
+
+
+def test_a_reviewed_criterion_a_new_parser_reads_differently_waits_for_the_curator(
+    egfr_trial, cora, monkeypatch
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    _a_new_parser_reads_ecog_differently(monkeypatch)
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+
+    ecog.refresh_from_db()
+    assert ecog.reading_changed_at is not None
+    assert selectors.criteria_counts(trial=egfr_trial)["reading_changed"] == 1
+    [view] = selectors.criteria_for_review(trial=egfr_trial, changed=True)
+    assert view.criterion == ecog
+    assert [atom["values"] for atom in view.atoms] == [[0, 1]]  # the accepted reading still counts
+    assert [atom["values"] for atom in view.new_reading or []] == [[0, 1, 2]]
+
+
+def test_the_next_review_clears_the_mark_of_a_changed_reading(egfr_trial, cora, monkeypatch):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    _a_new_parser_reads_ecog_differently(monkeypatch)
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+    ecog.refresh_from_db()
+
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+
+    ecog.refresh_from_db()
+    assert ecog.reading_changed_at is None
+    assert ecog.effective_tree == ecog.parsed_tree  # the new reading is the accepted one now
+    assert selectors.criteria_for_review(trial=egfr_trial, changed=True) == []
+
+
+def test_a_reparse_that_reads_a_reviewed_criterion_the_same_way_does_not_mark_it(egfr_trial, cora):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+
+    ecog.refresh_from_db()
+    assert ecog.reading_changed_at is None
+    assert selectors.criteria_counts(trial=egfr_trial)["reading_changed"] == 0
+
+
+def test_the_review_page_shows_the_parsers_new_reading_beside_the_one_that_counts(
+    client, egfr_trial, cora, monkeypatch
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(
+        criterion_id=ecog.pk, actor=cora, action="correct", revision=ecog.revision,
+        tree={**ecog.parsed_tree, "values": [0]},
+    )  # fmt: skip
+    _a_new_parser_reads_ecog_differently(monkeypatch)
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+    client.force_login(cora)
+
+    page = client.get(reverse("trials:criteria", args=[egfr_trial.nct_id]), {"changed": "1"}).content.decode()
+
+    assert "1 reviewed criterion read differently by a parse since its review" in page
+    assert page.count('<section class="criterion') == 1  # only the changed one is listed
+    assert "read differently since review" in page
+    assert "What the parser reads now" in page
+    assert "in 0.0, 1.0, 2.0" in page

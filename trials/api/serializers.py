@@ -66,10 +66,11 @@ class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
             "id", "position", "section", "text", "cohort", "span_start", "span_end", "status", "needs_review",
             "effective_tree", "parsed_tree", "mentions", "curated_tree", "parser_version",
             "dictionary_version", "revision", "curator_note", "reviewed_by", "reviewed_at",
+            "reading_changed_at",
         ]  # fmt: skip
         # Where the criterion sits in the trial's text and what the parser saw there: re-read by the parser,
         # never set through the API.
-        read_only_fields = ["cohort", "mentions"]
+        read_only_fields = ["cohort", "mentions", "reading_changed_at"]
 
     def to_representation(self, instance: EligibilityCriterion) -> dict[str, Any]:
         data = super().to_representation(instance)
