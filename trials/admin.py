@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from trials.forms import ArmForm
+from trials.forms import ArmForm, TrialAdminForm, TrialSiteAdminForm
 from trials.models import (
     Arm,
     ConsentDocument,
@@ -36,14 +36,18 @@ class ArmInline(admin.StackedInline):
         "interventions",
         "biomarker_definition",
         ("enrolment_target", "cap", "is_suspended"),
+        "shown_version",
     ]
 
 
 class TrialSiteInline(admin.TabularInline):
     model = TrialSite
+    form = TrialSiteAdminForm
     extra = 0
     autocomplete_fields = ["site"]
-    fields = ["site", "status", "contact_name", "contact_email", "contact_phone", "investigator"]
+    fields = [
+        "site", "status", "contact_name", "contact_email", "contact_phone", "investigator", "shown_version"
+    ]  # fmt: skip
 
 
 class TrialEventInline(admin.TabularInline):
@@ -63,6 +67,7 @@ class TrialEventInline(admin.TabularInline):
 
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
+    form = TrialAdminForm
     list_display = ["nct_id", "brief_title", "phase", "overall_status", "study_type", "sponsor", "updated_at"]
     list_filter = ["overall_status", "phase", "study_type", "sex", "source"]
     search_fields = ["nct_id", "brief_title", "official_title", "acronym", "sponsor__name"]
@@ -73,7 +78,17 @@ class TrialAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["nct_id", "brief_title", "official_title", "acronym", "sponsor", "collaborators"]},
+            {
+                "fields": [
+                    "nct_id",
+                    "brief_title",
+                    "official_title",
+                    "acronym",
+                    "sponsor",
+                    "collaborators",
+                    "shown_version",
+                ]
+            },
         ),
         (
             "Status and design",
@@ -105,6 +120,8 @@ class TrialAdmin(admin.ModelAdmin):
             str(formset.model._meta.verbose_name_plural) for formset in formsets if formset.has_changed()
         ]
         if form.changed_data or changed_inlines:
+            # Other curators' pages of this trial, shown before this save, now refuse to save over it.
+            Trial.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
             trial_curation_record(
                 trial=form.instance, actor=request.user, fields=[*form.changed_data, *changed_inlines]
             )
@@ -160,6 +177,7 @@ class SiteAdmin(admin.ModelAdmin):
 
 @admin.register(TrialSite)
 class TrialSiteAdmin(admin.ModelAdmin):
+    form = TrialSiteAdminForm
     list_display = ["trial", "site", "status", "contact_name", "investigator"]
     list_filter = ["status", "site__country"]
     search_fields = ["trial__nct_id", "site__facility", "site__city", "site__country"]

@@ -1,10 +1,12 @@
+import hashlib
 import json
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 
-from trials.models import Arm
+from trials.models import Arm, Trial, TrialSite
 from trials.services import MAX_TREE_DEPTH, validate_tree
 
 
@@ -46,7 +48,69 @@ class CriterionReviewForm(forms.Form):
         return cleaned
 
 
-class ArmForm(forms.ModelForm[Arm]):
+class StaleEditGuardForm(forms.ModelForm[Any]):
+    """A change form that refuses to save over a row changed since the form was shown.
+
+    The form carries a digest of what it showed (its fields, and `updated_at` where the model has one, which
+    an import bumps when it changes the trial, its arms or its sites). On save the row is read again under a
+    lock (the admin saves in a transaction) and compared: if an import or another curator changed it
+    meanwhile, nothing is written and the form, with what the curator typed, is shown again with the error.
+    """
+
+    shown_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["shown_version"].initial = self._version_of(self.instance)
+
+    def _version_of(self, row: models.Model) -> str:
+        names = [name for name in self.fields if name != "shown_version"]
+        names += ["updated_at"] if any(f.name == "updated_at" for f in row._meta.concrete_fields) else []
+        values = {}
+        for name in names:
+            field = row._meta.get_field(name)
+            if isinstance(field, models.Field) and field.concrete:
+                values[name] = field.value_from_object(row)
+        encoded = json.dumps(values, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk is None:
+            return cleaned
+        model = type(self.instance)
+        current = model._default_manager.select_for_update().filter(pk=self.instance.pk).first()
+        if current is None:
+            raise ValidationError("This record was deleted since the page was shown: nothing was saved.")
+        if cleaned.get("shown_version") != self._version_of(current):
+            raise ValidationError(
+                "This record was changed (by a registry import or another curator) since the page was shown: "
+                "nothing was saved. Copy your changes, reload the page and apply them to the current version."
+            )
+        return cleaned
+
+
+class TrialAdminForm(StaleEditGuardForm):
+    class Meta:
+        model = Trial
+        # What TrialAdmin's fieldsets show (the admin builds the form from those).
+        fields = [
+            "nct_id", "brief_title", "official_title", "acronym", "sponsor", "collaborators",
+            "overall_status", "phase", "study_type", "enrollment", "enrollment_is_actual", "start_date",
+            "primary_completion_date", "completion_date", "last_update_posted", "minimum_age_years",
+            "maximum_age_years", "sex", "healthy_volunteers", "eligibility_text", "conditions", "keywords",
+            "interventions", "brief_summary",
+        ]  # fmt: skip
+
+
+class TrialSiteAdminForm(StaleEditGuardForm):
+    class Meta:
+        model = TrialSite
+        fields = ["trial", "site", "status", "contact_name", "contact_email", "contact_phone", "investigator"]
+
+
+class ArmForm(StaleEditGuardForm):
     """An arm edited by a curator: its stratum definition must be a criteria tree the matcher can read."""
 
     class Meta:

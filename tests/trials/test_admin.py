@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from trials.importers import import_paths
@@ -45,11 +46,18 @@ def test_the_event_history_cannot_be_added_to_changed_or_deleted(admin_client, i
     assert event.kind == TrialEvent.Kind.IMPORTED
 
 
+def _shown_version(admin_client, url):
+    """The version of the row that the admin change form at `url` shows (posted back with the form)."""
+    return admin_client.get(url).context["adminform"].form["shown_version"].value()
+
+
 def test_a_curator_edit_of_an_arm_is_logged_with_its_author(admin_client, admin_user, imported):
     arm = imported.arms.first()
+    url = reverse("admin:trials_arm_change", args=[arm.pk])
     response = admin_client.post(
-        reverse("admin:trials_arm_change", args=[arm.pk]),
+        url,
         {
+            "shown_version": _shown_version(admin_client, url),
             "trial": imported.pk,
             "label": arm.label,
             "arm_type": arm.arm_type,
@@ -128,8 +136,9 @@ def test_an_admin_edit_that_leaves_the_criteria_alone_rematches_without_a_parse(
     assert rematched == [trial.pk]
 
 
-def _arm_form(arm, biomarker_definition):
+def _arm_form(admin_client, arm, biomarker_definition):
     return {
+        "shown_version": _shown_version(admin_client, reverse("admin:trials_arm_change", args=[arm.pk])),
         "trial": arm.trial_id,
         "label": arm.label,
         "arm_type": arm.arm_type,
@@ -156,7 +165,7 @@ def test_a_stratum_definition_that_is_not_a_sound_criteria_tree_is_refused(
 ):
     arm = imported.arms.first()
     url = reverse("admin:trials_arm_change", args=[arm.pk])
-    response = admin_client.post(url, _arm_form(arm, definition))
+    response = admin_client.post(url, _arm_form(admin_client, arm, definition))
     assert response.status_code == 200
     assert message in response.content.decode()
     arm.refresh_from_db()
@@ -168,9 +177,55 @@ def test_a_stratum_definition_is_stored_as_a_criteria_tree_and_empty_means_none(
     url = reverse("admin:trials_arm_change", args=[arm.pk])
     atom = {"type": "atom", "kind": "biomarker", "text": "EGFR exon 19 deletion", "span": [0, 21],
             "rule_id": "curator", "confidence": 1.0}  # fmt: skip
-    assert admin_client.post(url, _arm_form(arm, json.dumps(atom))).status_code == 302
+    assert admin_client.post(url, _arm_form(admin_client, arm, json.dumps(atom))).status_code == 302
     arm.refresh_from_db()
     assert arm.biomarker_definition["kind"] == "biomarker"
-    assert admin_client.post(url, _arm_form(arm, "{}")).status_code == 302
+    assert admin_client.post(url, _arm_form(admin_client, arm, "{}")).status_code == 302
     arm.refresh_from_db()
     assert arm.biomarker_definition == {}
+
+
+def test_an_admin_edit_of_a_trial_an_import_changed_meanwhile_is_refused_and_loses_nothing(admin_client):
+    trial = factories.TrialFactory.create(brief_title="Osimertinib in EGFR-mutant NSCLC")
+    data = {**_change_form_data(admin_client, trial), "acronym": "FLAURA-X"}
+    # Meanwhile a registry import rewrites the title (an import bumps updated_at with every change).
+    Trial.objects.filter(pk=trial.pk).update(
+        brief_title="Osimertinib with chemotherapy in EGFR-mutant NSCLC", updated_at=timezone.now()
+    )
+
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[trial.pk]), data)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "changed (by a registry import or another curator) since the page was shown" in page
+    assert 'value="FLAURA-X"' in page  # what the curator typed is shown again
+    trial.refresh_from_db()
+    assert (trial.brief_title, trial.acronym) == ("Osimertinib with chemotherapy in EGFR-mutant NSCLC", "")
+    assert not trial.events.filter(kind=TrialEvent.Kind.CURATED).exists()
+
+
+def test_of_two_curators_editing_one_trial_the_second_save_is_refused(admin_client):
+    trial = factories.TrialFactory.create(overall_status=Trial.Status.RECRUITING)
+    first = {**_change_form_data(admin_client, trial), "overall_status": Trial.Status.SUSPENDED}
+    second = {**_change_form_data(admin_client, trial), "acronym": "LATE"}
+    url = reverse("admin:trials_trial_change", args=[trial.pk])
+
+    assert admin_client.post(url, first).status_code == 302
+    response = admin_client.post(url, second)
+
+    assert response.status_code == 200
+    trial.refresh_from_db()
+    assert (trial.overall_status, trial.acronym) == (Trial.Status.SUSPENDED, "")
+
+
+def test_an_admin_edit_of_an_arm_the_registry_changed_meanwhile_is_refused(admin_client, imported):
+    arm = imported.arms.first()
+    form = _arm_form(admin_client, arm, "{}")
+    Arm.objects.filter(pk=arm.pk).update(description="Updated by the registry")
+
+    response = admin_client.post(reverse("admin:trials_arm_change", args=[arm.pk]), form)
+
+    assert response.status_code == 200
+    assert "since the page was shown: nothing was saved" in response.content.decode()
+    arm.refresh_from_db()
+    assert arm.description == "Updated by the registry"
