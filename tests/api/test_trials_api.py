@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -157,3 +158,23 @@ def test_the_openapi_schema_and_its_docs_page_are_served(client, pat):
     docs = client.get(reverse("api-docs"))
     assert docs.status_code == 200
     assert b"<script>" not in docs.content  # scripts come from our static files, as the CSP requires
+
+
+def test_cora_lists_the_reviewed_criteria_a_later_parse_read_differently(api, cora, parsed_trial):
+    ecog = parsed_trial.criteria.get(text__icontains="ECOG")
+    hepatitis = parsed_trial.criteria.get(text__icontains="hepatitis")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    type(ecog).objects.filter(pk=ecog.pk).update(reading_changed_at=timezone.now())
+    url = reverse("api:trial-criteria", args=[parsed_trial.nct_id])
+    api.force_authenticate(cora)
+
+    changed = api.get(url, {"reading_changed": "true"}).json()
+    unchanged = api.get(url, {"reading_changed": "false"}).json()
+
+    assert [c["id"] for c in changed] == [ecog.pk]
+    assert changed[0]["reading_changed_at"] is not None
+    assert hepatitis.pk in [c["id"] for c in unchanged]
+    assert ecog.pk not in [c["id"] for c in unchanged]
+    refused = api.get(url, {"reading_changed": "sometimes"})
+    assert refused.status_code == 400
+    assert "reading_changed" in refused.json()

@@ -81,6 +81,18 @@ class CriterionSerializer(serializers.ModelSerializer[EligibilityCriterion]):
         return data
 
 
+class CriteriaQuerySerializer(serializers.Serializer[None]):
+    reading_changed = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=(
+            "true: only reviewed criteria a later parse read differently (`reading_changed_at` set), "
+            "which wait for a curator; false: only the others."
+        ),
+    )
+
+
 class CriterionReviewInputSerializer(serializers.Serializer[None]):
     action = serializers.ChoiceField(choices=["accept", "correct", "unparseable", "reset"])
     revision = serializers.IntegerField(

@@ -63,13 +63,25 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
         self.kwargs["nct_id"] = self.kwargs["nct_id"].upper()
         return super().get_object()
 
-    @extend_schema(responses={200: serializers.CriterionSerializer(many=True), **ERRORS})
+    @extend_schema(
+        parameters=[serializers.CriteriaQuerySerializer],
+        responses={
+            200: serializers.CriterionSerializer(many=True),
+            400: OpenApiResponse(serializers.ValidationErrorSerializer, description="Invalid filter value."),
+            **ERRORS,
+        },
+    )
     # A trial has tens of criteria, read together: one unpaginated list.
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def criteria(self, request: Request, nct_id: str) -> Response:
         """The trial's current criteria, each with the reading the matcher uses (`effective_tree`)."""
+        query = serializers.CriteriaQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         trial = get_object_or_404(Trial, nct_id=nct_id.upper())
         criteria = trial.criteria.filter(retired_at__isnull=True).select_related("reviewed_by")
+        reading_changed = query.validated_data["reading_changed"]
+        if reading_changed is not None:
+            criteria = criteria.filter(reading_changed_at__isnull=not reading_changed)
         context = {"show_curators": bool(getattr(request.user, "is_curator", False))}
         return Response(serializers.CriterionSerializer(criteria, many=True, context=context).data)
 
