@@ -50,7 +50,7 @@ from recruitment.models import (
 from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
-from recruitment.validators import LAB_CEILINGS
+from recruitment.validators import implausible_lab_value
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 
@@ -640,7 +640,8 @@ class _Reader:
         )
 
     def lab(self, resource: Mapping[str, Any], loincs: set[str]) -> None:
-        lab = next((lab for lab in terminology.labs().values() if lab.loinc in loincs), None)
+        by_loinc = terminology.labs_by_loinc()
+        lab = next((by_loinc[loinc] for loinc in sorted(loincs) if loinc in by_loinc), None)
         if lab is None:
             self.skip(
                 resource, f"{_label(resource.get('code'))!r} is not a test trial criteria are read against"
@@ -666,26 +667,21 @@ class _Reader:
                 resource, "valueQuantity.value", f"{value} {unit}: a laboratory value cannot be negative."
             )
             return
-        if lab.unit == "1":
-            if unit != "1":
-                self.problem(
-                    resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
-                )
-                return
-        else:
+        if lab.unit == "1" and unit != "1":
+            self.problem(
+                resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
+            )
+            return
+        if lab.unit != "1":
             try:
-                canonical = convert(float(value), unit, lab.unit, analyte=lab.code)
+                convert(float(value), unit, lab.unit, analyte=lab.code)
             except UnitError as error:
                 self.problem(resource, "valueQuantity.code", f"unit {unit!r} for {lab.label}: {error}.")
                 return
-            ceiling = LAB_CEILINGS.get(lab.code)
-            if ceiling is not None and canonical > ceiling:
-                self.problem(
-                    resource,
-                    "valueQuantity.value",
-                    f"{value} {unit} of {lab.label} is not a plausible result (above {ceiling} {lab.unit}).",
-                )
-                return
+        implausible = implausible_lab_value(lab, value, unit)
+        if implausible:
+            self.problem(resource, "valueQuantity.value", implausible)
+            return
         collected = self.day(
             resource,
             "effectiveDateTime",

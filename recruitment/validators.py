@@ -1,4 +1,6 @@
-"""Field validators shared by profile facts (and referenced by migrations, so keep their paths)."""
+"""Checks of profile facts shared by every path facts come in by: the models (so the portal and site forms,
+the API and the admin), the FHIR import and the summary paste. The field validators are referenced by
+migrations, so keep their paths."""
 
 from collections.abc import Mapping
 from datetime import date
@@ -6,6 +8,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+
+from nlp.terminology import Lab
+from nlp.units import UnitError, convert
 
 
 def not_in_future(value: date) -> None:
@@ -64,3 +69,22 @@ LAB_CEILINGS = {
     "tsh": 1000,
     "bmi": 150,
 }
+
+
+def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
+    """Why `value` in `unit` is beyond any real result of `lab`, a data or unit error; "" when it is not,
+    when the test has no ceiling, or when the unit is not one the vocabulary converts for it."""
+    ceiling = LAB_CEILINGS.get(lab.code)
+    if ceiling is None:
+        return ""
+    unit = unit.strip() or lab.unit
+    try:
+        canonical = float(value) if unit == lab.unit else convert(float(value), unit, lab.unit, lab.code)
+    except UnitError:
+        return ""
+    if canonical <= ceiling:
+        return ""
+    # "1" is the unit of a ratio (INR): not written after the number.
+    given = f"{value} {unit}" if unit != "1" else f"{value}"
+    limit = f"{ceiling} {lab.unit}" if lab.unit != "1" else f"{ceiling}"
+    return f"{given} is not a plausible result for {lab.label} (above {limit}); check the value and its unit."

@@ -9,13 +9,12 @@ from django.db import models
 from django.utils import timezone
 
 from nlp import terminology
-from nlp.units import UnitError, convert
 from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
-    LAB_CEILINGS,
     implausible_dates,
+    implausible_lab_value,
     not_in_future,
     not_negative,
 )
@@ -283,7 +282,10 @@ class LabResult(ProfileFact):
             concept, _ = terminology.link(self.analyte, "lab")
             self.loinc = concept.code if concept else ""
         errors: dict[str, str] = {}
-        implausible = self._implausible_value()
+        lab = terminology.labs_by_loinc().get(self.loinc)
+        implausible = (
+            implausible_lab_value(lab, self.value, self.unit) if lab and self.value is not None else ""
+        )
         if implausible:
             errors["value"] = implausible
         low, high = self.reference_low, self.reference_high
@@ -291,31 +293,6 @@ class LabResult(ProfileFact):
             errors["reference_high"] = "The reference range's upper limit is below its lower limit."
         if errors:
             raise ValidationError(errors)
-
-    def _implausible_value(self) -> str:
-        """Why the value is beyond any real result of its test (as the FHIR import checks it), or "" when it
-        is not, or when the test or its unit is not one the vocabulary can convert."""
-        lab = next(
-            (lab for lab in terminology.labs().values() if self.loinc and lab.loinc == self.loinc), None
-        )
-        ceiling = LAB_CEILINGS.get(lab.code) if lab else None
-        if lab is None or ceiling is None or self.value is None:
-            return ""
-        unit = self.unit.strip() or lab.unit
-        try:
-            canonical = (
-                float(self.value)
-                if unit == lab.unit
-                else convert(float(self.value), unit, lab.unit, lab.code)
-            )
-        except UnitError:
-            return ""
-        if canonical <= ceiling:
-            return ""
-        return (
-            f"{self.value} {unit} is not a plausible result for {lab.label} "
-            f"(above {ceiling} {lab.unit}); check the value and its unit."
-        )
 
 
 class Therapy(ProfileFact):
