@@ -50,7 +50,7 @@ from recruitment.models import (
 from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
-from recruitment.validators import implausible_lab_value
+from recruitment.validators import ecog_of_a_living_patient, implausible_lab_value
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 
@@ -70,7 +70,7 @@ GENE_STUDIED = "48018-6"
 PROTEIN_CHANGE = "48005-3"
 DNA_CHANGE_TYPE = "48019-4"
 CLINICAL_SIGNIFICANCE = "53037-8"
-# ECOG answers in LOINC's answer list LL529-9.
+# ECOG answers in LOINC's answer list LL529-9; 5 (dead) is read to be refused, as on every other path.
 ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
 PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004"}  # present, positive (LOINC, SNOMED)
 ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000"}  # absent, negative
@@ -499,6 +499,7 @@ class _Reader:
 
     def ecog(self, resource: Mapping[str, Any]) -> None:
         value = resource.get("valueInteger")
+        given_as = "valueInteger" if value is not None else "valueCodeableConcept"
         if value is None:
             value = next(
                 (ECOG_ANSWERS[c] for c in _codes(resource.get("valueCodeableConcept")) if c in ECOG_ANSWERS),
@@ -506,11 +507,13 @@ class _Reader:
             )
         if value is None:
             self.problem(
-                resource, "value[x]", "an ECOG observation needs a value 0-5 (valueInteger or LA code)."
+                resource, "value[x]", "an ECOG observation needs a value 0-4 (valueInteger or LA code)."
             )
             return
-        if not 0 <= int(value) <= 5:
-            self.problem(resource, "valueInteger", f"ECOG performance status runs from 0 to 5, not {value}.")
+        try:
+            ecog_of_a_living_patient(int(value))
+        except ValidationError as error:
+            self.problem(resource, given_as, " ".join(error.messages))
             return
         values: dict[str, Any] = {"ecog": int(value)}
         assessed = self.day(resource, "effectiveDateTime", resource.get("effectiveDateTime"))

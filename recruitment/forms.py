@@ -7,6 +7,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 
 from nlp import terminology
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
+from recruitment.validators import ECOG_MESSAGE
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -71,6 +72,7 @@ class ProfileForm(PlainLabels, forms.ModelForm):
         required=False,
         widget=forms.RadioSelect,
         help_text="Doctors call this your ECOG performance status. Pick the sentence closest to you.",
+        error_messages={"invalid_choice": ECOG_MESSAGE},
     )
     breastfeeding = forms.NullBooleanField(
         label="Are you breastfeeding?",

@@ -23,6 +23,15 @@ def not_negative(value: Decimal) -> None:
         raise ValidationError("A measured value cannot be negative (got %(value)s).", params={"value": value})
 
 
+ECOG_MESSAGE = "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not %(value)s."
+
+
+def ecog_of_a_living_patient(value: int) -> None:
+    """A registered patient is alive: grade 5 (dead) is a data error, as is anything off the scale."""
+    if not 0 <= value <= 4:
+        raise ValidationError(ECOG_MESSAGE, code="invalid_ecog", params={"value": value})
+
+
 EARLIEST_PLAUSIBLE = date(1900, 1, 1)
 """As the FHIR import: a profile date before this is a typing or unit error, never a real event."""
 

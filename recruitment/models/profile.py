@@ -13,6 +13,7 @@ from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
+    ecog_of_a_living_patient,
     implausible_dates,
     implausible_lab_value,
     not_in_future,
@@ -78,7 +79,7 @@ class PatientProfile(models.Model):
         "ECOG performance status",
         null=True,
         blank=True,
-        validators=[MaxValueValidator(5, "ECOG performance status runs from 0 to 5.")],
+        validators=[ecog_of_a_living_patient],
     )
     ecog_assessed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     pregnancy_status = models.CharField(max_length=20, choices=Pregnancy.choices, default=Pregnancy.UNKNOWN)

@@ -338,7 +338,8 @@ def test_an_unknown_unit_is_refused(bundle):
         (
             "obs-ecog",
             {"valueInteger": 7},
-            "entry 3 (Observation/obs-ecog) valueInteger: ECOG performance status runs from 0 to 5, not 7.",
+            "entry 3 (Observation/obs-ecog) valueInteger: An ECOG performance status is 0, 1, 2, 3 or 4 "
+            "(5 means the patient has died), not 7.",
         ),
         (
             "obs-plt",
