@@ -50,7 +50,11 @@ from recruitment.models import (
 from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
-from recruitment.validators import ecog_of_a_living_patient, implausible_lab_value
+from recruitment.validators import (
+    ecog_of_a_living_patient,
+    implausible_biomarker_value,
+    implausible_lab_value,
+)
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 
@@ -613,8 +617,11 @@ class _Reader:
             if value is None or value < 0:
                 self.problem(resource, "valueQuantity.value", f"{quantity.get('value')!r} is not a result.")
                 return
-            if unit == "%" and value > 100:
-                self.problem(resource, "valueQuantity.value", f"{value}% is more than 100%.")
+            implausible = implausible_biomarker_value(
+                gene=marker.gene, measure=marker.measure, unit=unit, value=value
+            )
+            if implausible:
+                self.problem(resource, "valueQuantity.value", implausible)
                 return
             values.update(
                 value=_stored(value, places=3),

@@ -32,6 +32,43 @@ def ecog_of_a_living_patient(value: int) -> None:
         raise ValidationError(ECOG_MESSAGE, code="invalid_ecog", params={"value": value})
 
 
+MAX_THERAPY_LINE = 20
+"""Even the most heavily treated patients rarely pass ten lines; more than this is a typing error."""
+
+
+def plausible_therapy_line(value: int) -> None:
+    if not 1 <= value <= MAX_THERAPY_LINE:
+        raise ValidationError(
+            "Lines of therapy are counted from 1 to %(most)s (got %(value)s).",
+            code="invalid_line",
+            params={"value": value, "most": MAX_THERAPY_LINE},
+        )
+
+
+def _number(value: Decimal | float) -> str:
+    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
+    return f"{Decimal(str(value)).normalize():f}"
+
+
+MAX_TMB = 1000
+"""mut/Mb: the most hypermutated tumours (POLE or mismatch-repair deficient) reach a few hundred."""
+
+
+def implausible_biomarker_value(*, gene: str, measure: str, unit: str, value: Decimal) -> str:
+    """Why a biomarker's number cannot be a real result (a percentage over 100, an IHC score over 3, a tumour
+    mutational burden over MAX_TMB mut/Mb), or "" when it can; a negative one is `not_negative`'s."""
+    if unit.strip() == "%" and value > 100:
+        return f"A percentage cannot exceed 100 (got {_number(value)}%)."
+    if measure.strip().upper() == "IHC" and value > 3:
+        return f"An IHC score runs from 0 to 3 (got {_number(value)})."
+    if gene.strip().upper() == "TMB" and value > MAX_TMB:
+        return (
+            f"A tumour mutational burden above {MAX_TMB} mut/Mb is not plausible (got {_number(value)}); "
+            "check the value and its unit."
+        )
+    return ""
+
+
 EARLIEST_PLAUSIBLE = date(1900, 1, 1)
 """As the FHIR import: a profile date before this is a typing or unit error, never a real event."""
 
@@ -94,6 +131,6 @@ def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
     if canonical <= ceiling:
         return ""
     # "1" is the unit of a ratio (INR): not written after the number.
-    given = f"{value} {unit}" if unit != "1" else f"{value}"
+    given = f"{_number(value)} {unit}" if unit != "1" else _number(value)
     limit = f"{ceiling} {lab.unit}" if lab.unit != "1" else f"{ceiling}"
     return f"{given} is not a plausible result for {lab.label} (above {limit}); check the value and its unit."

@@ -14,10 +14,12 @@ from recruitment.models.accounts import User
 from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
     ecog_of_a_living_patient,
+    implausible_biomarker_value,
     implausible_dates,
     implausible_lab_value,
     not_in_future,
     not_negative,
+    plausible_therapy_line,
 )
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
@@ -248,10 +250,15 @@ class Biomarker(ProfileFact):
         errors: dict[str, str] = {}
         if self.alteration_type == self.Alteration.WILD_TYPE and self.status != self.Status.NEGATIVE:
             errors["status"] = "A wild-type result is a negative test; record status negative."
-        if self.value is not None and self.unit == "%" and self.value > 100:
-            errors["value"] = "A percentage cannot exceed 100."
-        if self.value is not None and self.measure.upper() == "IHC" and self.value > 3:
-            errors["value"] = "An IHC score runs from 0 to 3."
+        implausible = (
+            implausible_biomarker_value(
+                gene=self.gene, measure=self.measure, unit=self.unit, value=self.value
+            )
+            if self.value is not None
+            else ""
+        )
+        if implausible:
+            errors["value"] = implausible
         if errors:
             raise ValidationError(errors)
 
@@ -308,9 +315,7 @@ class Therapy(ProfileFact):
         blank=True,
         help_text="Class code when the drug is not in the vocabulary, e.g. platinum.",
     )
-    line = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1, "Lines of therapy are counted from 1.")]
-    )
+    line = models.PositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 

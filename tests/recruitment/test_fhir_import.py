@@ -351,7 +351,11 @@ def test_an_unknown_unit_is_refused(bundle):
             {"valueQuantity": {"value": -3, "unit": "umol/L", "code": "umol/L"}},
             "cannot be negative",
         ),
-        ("obs-pdl1", {"valueQuantity": {"value": 160, "unit": "%", "code": "%"}}, "160% is more than 100%."),
+        (
+            "obs-pdl1",
+            {"valueQuantity": {"value": 160, "unit": "%", "code": "%"}},
+            "A percentage cannot exceed 100 (got 160%).",
+        ),
         (
             "maria-lopez",
             {"birthDate": "2091-01-01"},

@@ -15,8 +15,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from recruitment.fhir_import import BundleError, bundle_read
-from recruitment.forms import ProfileForm
-from recruitment.models import LabResult
+from recruitment.forms import BiomarkerForm, ProfileForm, TherapyForm
+from recruitment.models import Biomarker, LabResult, Therapy, User
 from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from recruitment.summary_paste import PasteError, summary_facts_save
 
@@ -38,6 +38,12 @@ def bundle_problems(change: dict[str, object], resource_id: str) -> list[tuple[s
     with pytest.raises(BundleError) as caught:
         bundle_read(json.dumps(bundle))
     return [(problem.field, problem.message) for problem in caught.value.problems]
+
+
+def api_as(user: User) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
 
 
 def model_message(error: pytest.ExceptionInfo[ValidationError], field: str) -> str:
@@ -72,9 +78,7 @@ def test_ecog_5_is_refused_in_the_same_words_on_every_path_in(pat):
     with pytest.raises(ValidationError) as model:
         profile_update(profile=profile, fields={"ecog": 5})
     form = ProfileForm({"ecog": "5", "pregnancy_status": "unknown"}, instance=profile)
-    api = APIClient()
-    api.force_authenticate(pat)
-    response = api.patch(reverse("api:me-profile"), {"ecog": 5}, format="json")
+    response = api_as(pat).patch(reverse("api:me-profile"), {"ecog": 5}, format="json")
     with pytest.raises(PasteError) as pasted:
         summary_facts_save(
             profile=profile, picks=[json.dumps({"kind": "ecog", "fields": {"ecog": 5}})], actor=pat
@@ -91,3 +95,74 @@ def test_ecog_5_is_refused_in_the_same_words_on_every_path_in(pat):
     assert as_answer == [("valueCodeableConcept", expected)]
     profile.refresh_from_db()
     assert profile.ecog is None
+
+
+def test_a_negative_ecog_is_refused_by_the_form_and_the_api_in_the_scales_words(pat):
+    profile = patient_profile_for(pat)
+    expected = "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not -1."
+    form = ProfileForm({"ecog": "-1", "pregnancy_status": "unknown"}, instance=profile)
+    response = api_as(pat).patch(reverse("api:me-profile"), {"ecog": -1}, format="json")
+    assert form.errors["ecog"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"ecog": [expected]})
+
+
+def test_an_absurd_tumour_mutational_burden_is_refused_in_the_same_words_on_every_path_in(pat):
+    profile = patient_profile_for(pat)
+    tmb = {
+        "gene": "TMB",
+        "alteration_type": "signature",
+        "status": "positive",
+        "value": "5000",
+        "unit": "mut/Mb",
+    }
+    with pytest.raises(ValidationError) as model:
+        profile_fact_save(profile=profile, fact=Biomarker(**tmb), actor=pat)
+    form = BiomarkerForm(tmb, instance=Biomarker(patient=profile))
+    response = api_as(pat).post(reverse("api:me-biomarkers"), tmb, format="json")
+    quantity = {"value": 5000, "unit": "{mutations}/{megabase}", "system": "http://unitsofmeasure.org"}
+    code = {"coding": [{"system": "http://loinc.org", "code": "94076-7"}]}
+    imported = bundle_problems({"code": code, "valueQuantity": quantity}, "obs-pdl1")
+
+    expected = (
+        "A tumour mutational burden above 1000 mut/Mb is not plausible (got 5000); "
+        "check the value and its unit."
+    )
+    assert model_message(model, "value") == expected
+    assert form.errors["value"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"value": [expected]})
+    assert imported == [("valueQuantity.value", expected)]
+    assert not profile.biomarkers.exists()
+
+
+def test_a_real_high_tumour_mutational_burden_is_kept(pat):
+    profile = patient_profile_for(pat)
+    hypermutated = Biomarker(gene="TMB", alteration_type="signature", value=400, unit="mut/Mb")
+    assert profile_fact_save(profile=profile, fact=hypermutated, actor=pat).pk is not None
+
+
+@pytest.mark.parametrize("line", [0, 21])
+def test_a_line_of_therapy_outside_1_to_20_is_refused_in_the_same_words_on_every_path_in(pat, line):
+    profile = patient_profile_for(pat)
+    with pytest.raises(ValidationError) as model:
+        profile_fact_save(profile=profile, fact=Therapy(drug="carboplatin", line=line), actor=pat)
+    form = TherapyForm({"drug": "carboplatin", "line": str(line)}, instance=Therapy(patient=profile))
+    response = api_as(pat).post(
+        reverse("api:me-therapies"), {"drug": "carboplatin", "line": line}, format="json"
+    )
+
+    expected = f"Lines of therapy are counted from 1 to 20 (got {line})."
+    assert model_message(model, "line") == expected
+    assert form.errors["line"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"line": [expected]})
+    assert not profile.therapies.exists()
+
+
+def test_a_negative_line_of_therapy_is_refused_by_the_form_and_the_api_in_the_same_words(pat):
+    profile = patient_profile_for(pat)
+    form = TherapyForm({"drug": "carboplatin", "line": "-2"}, instance=Therapy(patient=profile))
+    response = api_as(pat).post(
+        reverse("api:me-therapies"), {"drug": "carboplatin", "line": -2}, format="json"
+    )
+    expected = "Lines of therapy are counted from 1 to 20 (got -2)."
+    assert form.errors["line"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"line": [expected]})

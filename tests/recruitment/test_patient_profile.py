@@ -103,7 +103,7 @@ class TestValidation:
     def test_percentages_stop_at_one_hundred(self):
         with pytest.raises(ValidationError) as error:
             factories.BiomarkerFactory.create(gene="CD274", measure="TPS", value=120, unit="%")
-        assert messages(error)["value"] == ["A percentage cannot exceed 100."]
+        assert messages(error)["value"] == ["A percentage cannot exceed 100 (got 120%)."]
 
 
 @pytest.mark.django_db
