@@ -1156,6 +1156,16 @@ def _fact_save(*, profile: PatientProfile, fact: ProposedFact, actor: User) -> N
         ) from None
 
 
+def _profile_problems(chosen: Sequence[ProposedFact], error: ValidationError) -> list[Problem]:
+    """The profile's refusal located at the resource each refused field came from."""
+    problems = []
+    for name, messages in error.message_dict.items():
+        fact = next((f for f in chosen if f.kind == "profile" and name in f.values), None)
+        entry, source = (fact.entry, fact.source) if fact else (None, "")
+        problems.append(Problem(entry, source, name, " ".join(messages)))
+    return problems
+
+
 @transaction.atomic
 def fhir_import_confirm(
     *, profile: PatientProfile, preview: ImportPreview, keys: Iterable[str], actor: User
@@ -1180,7 +1190,10 @@ def fhir_import_confirm(
             profile_fields.update(_typed(PatientProfile, fact.values))
     with one_rematch_per_patient():
         if profile_fields:
-            profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
+            try:
+                profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
+            except ValidationError as error:
+                raise BundleError(_profile_problems(chosen, error)) from None
         for fact in chosen:
             if fact.kind != "profile":
                 _fact_save(profile=profile, fact=fact, actor=actor)

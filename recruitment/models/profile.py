@@ -2,10 +2,13 @@
 
 import re
 from collections.abc import Collection
+from datetime import date
+from typing import Any, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from nlp import terminology
@@ -97,11 +100,42 @@ class PatientProfile(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    _recorded_birth_date: date | None  # set by from_db
+
     class Meta:
         ordering = ["user__email"]
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
+        profile = super().from_db(db, field_names, values)
+        # The birth date as read, so that a change of it is checked against the facts already recorded.
+        profile._recorded_birth_date = profile.__dict__.get("birth_date")
+        return profile
+
+    def _birth_date_changed(self) -> bool:
+        """A saved profile whose birth date is not the one read from the database (or was never read)."""
+        return self.pk is not None and self.birth_date != getattr(self, "_recorded_birth_date", None)
+
+    def facts_dated_before(self, born: date) -> list[str]:
+        """The recorded facts with a date before `born`, each named with its first such date."""
+        found = []
+        for facts in (self.diagnoses, self.biomarkers, self.lab_results, self.therapies, self.procedures):
+            model = facts.model
+            fields = fact_date_fields(model)
+            before = Q()
+            for field in fields:
+                before |= Q(**{f"{field.name}__lt": born})
+            for fact in facts.filter(before):
+                field, day = next(
+                    (field, getattr(fact, field.name))
+                    for field in fields
+                    if getattr(fact, field.name) is not None and getattr(fact, field.name) < born
+                )
+                found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
+        return found
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -113,6 +147,16 @@ class PatientProfile(models.Model):
             errors["birth_date"] = "A birth date before 1900 is not plausible."
         dates = {"ecog_assessed_on": self.ecog_assessed_on, "history_confirmed_on": self.history_confirmed_on}
         errors |= implausible_dates(dates, born=self.birth_date if "birth_date" not in errors else None)
+        if "birth_date" not in errors and self._birth_date_changed():
+            earlier = self.facts_dated_before(self.birth_date) if self.birth_date else []
+            if earlier:
+                listed = "; ".join(earlier[:5]) + (
+                    f"; and {len(earlier) - 5} more" if len(earlier) > 5 else ""
+                )
+                errors["birth_date"] = (
+                    f"Facts already recorded are dated before {self.birth_date}: {listed}. "
+                    "Correct or remove them first, or check the birth date."
+                )
         if self.sex == self.Sex.MALE and self.pregnancy_status == self.Pregnancy.PREGNANT:
             errors["pregnancy_status"] = "A profile recorded as male cannot be pregnant; check sex or status."
         if errors:
@@ -141,16 +185,23 @@ class ProfileFact(models.Model):
         skipped = set(exclude or ()) | errors.keys()
         dates = {
             field.name: getattr(self, field.name)
-            for field in self._meta.concrete_fields
-            if isinstance(field, models.DateField)
-            and not isinstance(field, models.DateTimeField)
-            and field.name not in skipped
+            for field in fact_date_fields(type(self))
+            if field.name not in skipped
         }
         born = self.patient.birth_date if self.patient_id and "patient" not in skipped else None
         for name, message in implausible_dates(dates, born=born).items():
             errors[name] = [ValidationError(message)]
         if errors:
             raise ValidationError(errors)
+
+
+def fact_date_fields(model: type[ProfileFact]) -> list[models.DateField]:
+    """The dates of a kind of fact (when diagnosed, started, collected...), not its entry time."""
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField)
+    ]
 
 
 class Diagnosis(ProfileFact):

@@ -14,9 +14,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from recruitment.fhir_import import BundleError, bundle_read
+from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
 from recruitment.forms import BiomarkerForm, ProfileForm, TherapyForm
-from recruitment.models import Biomarker, LabResult, Therapy, User
+from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Therapy, User
 from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from recruitment.summary_paste import PasteError, summary_facts_save
 
@@ -166,3 +166,68 @@ def test_a_negative_line_of_therapy_is_refused_by_the_form_and_the_api_in_the_sa
     expected = "Lines of therapy are counted from 1 to 20 (got -2)."
     assert form.errors["line"] == [expected]
     assert (response.status_code, response.json()) == (400, {"line": [expected]})
+
+
+@pytest.fixture
+def pat_with_history(pat: User) -> PatientProfile:
+    """Pat, born in 1960, diagnosed in 1970 and treated from 1975."""
+    profile = patient_profile_for(pat)
+    profile_update(profile=profile, fields={"birth_date": date(1960, 1, 1)})
+    diagnosis = Diagnosis(code="luad", diagnosed_on=date(1970, 5, 1))
+    profile_fact_save(profile=profile, fact=diagnosis, actor=pat)
+    therapy = Therapy(drug="carboplatin", started_on=date(1975, 2, 1), ended_on=date(1975, 6, 1))
+    profile_fact_save(profile=profile, fact=therapy, actor=pat)
+    return PatientProfile.objects.get(pk=profile.pk)
+
+
+LATE_BIRTH = (
+    "Facts already recorded are dated before 1980-01-01: the diagnosis lung adenocarcinoma, diagnosed on "
+    "1970-05-01; the therapy carboplatin, started on 1975-02-01. Correct or remove them first, or check "
+    "the birth date."
+)
+
+
+def test_a_birth_date_after_facts_already_recorded_is_refused_naming_them_on_every_path_in(
+    pat, pat_with_history
+):
+    profile = pat_with_history
+    with pytest.raises(ValidationError) as model:
+        profile_update(
+            profile=PatientProfile.objects.get(pk=profile.pk), fields={"birth_date": date(1980, 1, 1)}
+        )
+    form = ProfileForm(
+        {"birth_date": "1980-01-01", "pregnancy_status": "unknown"},
+        instance=PatientProfile.objects.get(pk=profile.pk),
+    )
+    response = api_as(pat).patch(reverse("api:me-profile"), {"birth_date": "1980-01-01"}, format="json")
+    bundle = copy.deepcopy(BUNDLE)
+    next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")[
+        "birthDate"
+    ] = "1980-01-01"
+    preview = bundle_read(json.dumps(bundle))
+    born = next(fact.key for fact in preview.facts if "birth_date" in fact.values)
+    with pytest.raises(BundleError) as imported:
+        fhir_import_confirm(profile=profile, preview=preview, keys=[born], actor=pat)
+
+    assert model_message(model, "birth_date") == LATE_BIRTH
+    assert form.errors["birth_date"] == [LATE_BIRTH]
+    assert (response.status_code, response.json()) == (400, {"birth_date": [LATE_BIRTH]})
+    assert [str(problem) for problem in imported.value.problems] == [
+        f"entry 0 (Patient/maria-lopez) birth_date: {LATE_BIRTH}"
+    ]
+    profile.refresh_from_db()
+    assert profile.birth_date == date(1960, 1, 1)
+
+
+def test_a_birth_date_before_every_recorded_fact_is_saved(pat_with_history):
+    profile_update(profile=pat_with_history, fields={"birth_date": date(1965, 7, 1)})
+    pat_with_history.refresh_from_db()
+    assert pat_with_history.birth_date == date(1965, 7, 1)
+
+
+def test_an_unchanged_birth_date_does_not_block_other_edits(pat_with_history):
+    """Facts written before this rule may predate the birth date; a change of ECOG still saves."""
+    Diagnosis.objects.filter(patient=pat_with_history).update(diagnosed_on=date(1950, 1, 1))
+    profile_update(profile=pat_with_history, fields={"ecog": 1})
+    pat_with_history.refresh_from_db()
+    assert pat_with_history.ecog == 1
