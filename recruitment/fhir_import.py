@@ -1157,10 +1157,14 @@ def _fact_save(*, profile: PatientProfile, fact: ProposedFact, actor: User) -> N
 
 
 def _profile_problems(chosen: Sequence[ProposedFact], error: ValidationError) -> list[Problem]:
-    """The profile's refusal located at the resource each refused field came from."""
+    """The profile's refusal located at the resource each refused field came from; a field the import did
+    not set (a date the profile holds, refused against an imported birth date) at the one imported profile
+    fact when there is only one."""
+    profile_facts = [f for f in chosen if f.kind == "profile"]
+    only = profile_facts[0] if len(profile_facts) == 1 else None
     problems = []
     for name, messages in error.message_dict.items():
-        fact = next((f for f in chosen if f.kind == "profile" and name in f.values), None)
+        fact = next((f for f in profile_facts if name in f.values), only)
         entry, source = (fact.entry, fact.source) if fact else (None, "")
         problems.append(Problem(entry, source, name, " ".join(messages)))
     return problems
