@@ -21,7 +21,7 @@ a heart rate) are listed as skipped, with the reason, so the reviewer sees what 
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -29,7 +29,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError as PydanticValidationError
@@ -53,7 +52,10 @@ from recruitment.services.profile import profile_fact_save, profile_update
 from recruitment.validators import (
     ecog_of_a_living_patient,
     implausible_biomarker_value,
+    implausible_dates,
     implausible_lab_value,
+    not_in_future,
+    not_negative,
 )
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
@@ -302,6 +304,15 @@ def _ucum(unit: str) -> str:
     return text or "1"
 
 
+def _refused(check: Callable[[Any], None], value: Any) -> str:
+    """What a shared field validator says of `value` (as the model would), or "" when it passes."""
+    try:
+        check(value)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return ""
+
+
 def _decimal(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
@@ -354,11 +365,11 @@ class _Reader:
         parsed = _parse_date(value)
         if parsed is None:
             return None
-        if parsed > timezone.localdate():
-            self.problem(resource, field_name, f"{value} is in the future.")
-            return None
-        if parsed.year < 1900:
-            self.problem(resource, field_name, f"{value} is before 1900.")
+        refused = _refused(not_in_future, parsed) or implausible_dates({field_name: parsed}, born=None).get(
+            field_name, ""
+        )
+        if refused:
+            self.problem(resource, field_name, refused)
             return None
         return parsed.isoformat()
 
@@ -514,10 +525,9 @@ class _Reader:
                 resource, "value[x]", "an ECOG observation needs a value 0-4 (valueInteger or LA code)."
             )
             return
-        try:
-            ecog_of_a_living_patient(int(value))
-        except ValidationError as error:
-            self.problem(resource, given_as, " ".join(error.messages))
+        refused = _refused(ecog_of_a_living_patient, int(value))
+        if refused:
+            self.problem(resource, given_as, refused)
             return
         values: dict[str, Any] = {"ecog": int(value)}
         assessed = self.day(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
@@ -614,10 +624,10 @@ class _Reader:
         elif quantity is not None:
             value = _decimal(quantity.get("value"))
             unit = quantity.get("code") or quantity.get("unit") or ""
-            if value is None or value < 0:
+            if value is None:
                 self.problem(resource, "valueQuantity.value", f"{quantity.get('value')!r} is not a result.")
                 return
-            implausible = implausible_biomarker_value(
+            implausible = _refused(not_negative, value) or implausible_biomarker_value(
                 gene=marker.gene, measure=marker.measure, unit=unit, value=value
             )
             if implausible:
@@ -672,10 +682,9 @@ class _Reader:
             return
         unit = _ucum(quantity.get("code") or quantity.get("unit") or "")
         unit = UNIT_EQUIVALENTS.get((lab.code, unit), unit)
-        if value < 0:
-            self.problem(
-                resource, "valueQuantity.value", f"{value} {unit}: a laboratory value cannot be negative."
-            )
+        negative = _refused(not_negative, value)
+        if negative:
+            self.problem(resource, "valueQuantity.value", negative)
             return
         if lab.unit == "1" and unit != "1":
             self.problem(
@@ -724,10 +733,13 @@ class _Reader:
             except UnitError as error:
                 self.problem(resource, f"referenceRange.{bound}", f"unit {limit_unit!r}: {error}.")
                 return
-            if in_unit is None or in_unit < 0:
-                self.problem(
-                    resource, f"referenceRange.{bound}", "a reference limit needs a non-negative number."
-                )
+            refused = (
+                "a reference limit needs a number."
+                if in_unit is None
+                else _refused(not_negative, Decimal(str(in_unit)))
+            )
+            if refused:
+                self.problem(resource, f"referenceRange.{bound}", refused)
                 return
             values[name] = _stored(Decimal(str(in_unit)), places=4)
         range_text = ""

@@ -13,6 +13,11 @@ from nlp.terminology import Lab
 from nlp.units import UnitError, convert
 
 
+def _number(value: Decimal | float) -> str:
+    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
+    return f"{Decimal(str(value)).normalize():f}"
+
+
 def not_in_future(value: date) -> None:
     if value > timezone.localdate():
         raise ValidationError("%(value)s is in the future.", code="future_date", params={"value": value})
@@ -20,7 +25,9 @@ def not_in_future(value: date) -> None:
 
 def not_negative(value: Decimal) -> None:
     if value < 0:
-        raise ValidationError("A measured value cannot be negative (got %(value)s).", params={"value": value})
+        raise ValidationError(
+            "A measured value cannot be negative (got %(value)s).", params={"value": _number(value)}
+        )
 
 
 ECOG_MESSAGE = "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not %(value)s."
@@ -43,11 +50,6 @@ def plausible_therapy_line(value: int) -> None:
             code="invalid_line",
             params={"value": value, "most": MAX_THERAPY_LINE},
         )
-
-
-def _number(value: Decimal | float) -> str:
-    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
-    return f"{Decimal(str(value)).normalize():f}"
 
 
 MAX_TMB = 1000

@@ -361,7 +361,11 @@ def test_an_unknown_unit_is_refused(bundle):
             {"birthDate": "2091-01-01"},
             "entry 0 (Patient/maria-lopez) birthDate: 2091-01-01 is in the future.",
         ),
-        ("cond-luad", {"onsetDateTime": "1850-01-01"}, "onsetDateTime: 1850-01-01 is before 1900."),
+        (
+            "cond-luad",
+            {"onsetDateTime": "1850-01-01"},
+            "onsetDateTime: 1850-01-01 is before 1900: not a plausible date.",
+        ),
     ],
 )
 def test_absurd_values_are_refused_naming_the_place(bundle, resource_id, change, expected):

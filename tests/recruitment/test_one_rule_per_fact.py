@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
 from recruitment.forms import BiomarkerForm, ProfileForm, TherapyForm
-from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Therapy, User
+from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
 from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from recruitment.summary_paste import PasteError, summary_facts_save
 
@@ -69,6 +69,25 @@ def test_an_implausible_lab_result_is_refused_in_the_same_words_typed_or_importe
     imported = bundle_problems({"code": code, "valueQuantity": quantity, "referenceRange": []}, "obs-plt")
     assert imported == [("valueQuantity.value", model_message(typed, "value"))]
     assert "is not a plausible result for" in imported[0][1]
+
+
+def test_a_negative_lab_result_is_refused_in_the_same_words_typed_or_imported(pat):
+    lab = LabResult(analyte="serum creatinine", value=-3, unit="umol/L", collected_on=date(2024, 3, 1))
+    with pytest.raises(ValidationError) as typed:
+        profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    quantity = {"value": -3, "unit": "umol/L", "code": "umol/L", "system": "http://unitsofmeasure.org"}
+    imported = bundle_problems({"valueQuantity": quantity}, "obs-creat")
+    assert imported == [("valueQuantity.value", model_message(typed, "value"))]
+    assert imported[0][1] == "A measured value cannot be negative (got -3)."
+
+
+@pytest.mark.parametrize("day", [date(1850, 1, 1), date(2999, 1, 1)])
+def test_a_date_before_1900_or_in_the_future_is_refused_in_the_same_words_typed_or_imported(pat, day):
+    procedure = Procedure(name="lobectomy", performed_on=day)
+    with pytest.raises(ValidationError) as typed:
+        profile_fact_save(profile=patient_profile_for(pat), fact=procedure, actor=pat)
+    imported = bundle_problems({"performedDateTime": day.isoformat(), "performedPeriod": None}, "proc-rt")
+    assert imported == [("performed[x]", model_message(typed, "performed_on"))]
 
 
 def test_ecog_5_is_refused_in_the_same_words_on_every_path_in(pat):
