@@ -917,21 +917,32 @@ class _Reader:
                     self.skipped.append(Skipped(fact.entry, fact.source, f"merged into {kept.source}"))
 
     def validate_models(self) -> None:
-        """Run the models' own checks now, so that the review never offers a fact the save would refuse."""
+        """Run the models' own checks now, so that the review never offers a fact the save would refuse; the
+        facts' dates are checked against the record's own birth date, as saving checks them against the
+        profile's."""
+        born = next(
+            (date.fromisoformat(f.values["birth_date"]) for f in self.facts if f.values.get("birth_date")),
+            None,
+        )
         for fact in self.facts:
+            model = PatientProfile if fact.kind == "profile" else FACT_MODELS[fact.kind]
+            values = _typed(model, fact.values)
+            errors: dict[str, str] = {}
             try:
                 if fact.kind == "profile":
-                    profile = PatientProfile(**_typed(PatientProfile, fact.values))
-                    profile.clean_fields(
-                        exclude=[f.name for f in PatientProfile._meta.fields if f.name not in fact.values]
+                    PatientProfile(**values).clean_fields(
+                        exclude=[f.name for f in PatientProfile._meta.fields if f.name not in values]
                     )
                 else:
-                    model = FACT_MODELS[fact.kind]
-                    instance = model(**_typed(model, fact.values))
-                    instance.full_clean(exclude=["patient"])
+                    model(**values).full_clean(exclude=["patient"])
             except ValidationError as error:
-                for field_name, messages in error.message_dict.items():
-                    self.problems.add(fact.entry, fact.source, field_name, " ".join(messages))
+                errors = {name: " ".join(messages) for name, messages in error.message_dict.items()}
+            dates = {name: value for name, value in values.items() if isinstance(value, date)}
+            dates.pop("birth_date", None)
+            for name, message in implausible_dates(dates, born=born).items():
+                errors.setdefault(name, message)
+            for name, message in errors.items():
+                self.problems.add(fact.entry, fact.source, name, message)
 
 
 def _typed(model: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:

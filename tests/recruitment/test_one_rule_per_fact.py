@@ -250,3 +250,10 @@ def test_an_unchanged_birth_date_does_not_block_other_edits(pat_with_history):
     profile_update(profile=pat_with_history, fields={"ecog": 1})
     pat_with_history.refresh_from_db()
     assert pat_with_history.ecog == 1
+
+
+def test_a_record_with_a_fact_dated_before_its_own_birth_date_is_refused_at_review():
+    """Maria Lopez was born on 1961-03-14: a cancer diagnosed in 1955 is a data error, shown before saving."""
+    assert bundle_problems({"onsetDateTime": "1955-01-01"}, "cond-luad") == [
+        ("diagnosed_on", "1955-01-01 is before the patient's birth date (1961-03-14).")
+    ]
