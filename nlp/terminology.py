@@ -100,9 +100,15 @@ def labs() -> dict[str, Lab]:
     }
 
 
+@lru_cache(maxsize=1)
+def labs_by_loinc() -> dict[str, Lab]:
+    """The labs by LOINC code (each lab of labs.tsv has its own)."""
+    return {lab.loinc: lab for lab in labs().values() if lab.loinc}
+
+
 def lab_by_code(code: str) -> Lab:
     """A lab by its code in labs.tsv ("creatinine") or its LOINC code ("2160-0", as atoms carry it)."""
-    found = labs().get(code) or next((lab for lab in labs().values() if lab.loinc == code), None)
+    found = labs().get(code) or labs_by_loinc().get(code)
     if found is None:
         raise KeyError(f"unknown lab {code!r}; known: {sorted(labs())}")
     return found

@@ -21,7 +21,7 @@ a heart rate) are listed as skipped, with the reason, so the reviewer sees what 
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -29,7 +29,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError as PydanticValidationError
@@ -50,7 +49,14 @@ from recruitment.models import (
 from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
-from recruitment.validators import LAB_CEILINGS
+from recruitment.validators import (
+    ecog_of_a_living_patient,
+    implausible_biomarker_value,
+    implausible_dates,
+    implausible_lab_value,
+    not_in_future,
+    not_negative,
+)
 
 MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 
@@ -70,7 +76,7 @@ GENE_STUDIED = "48018-6"
 PROTEIN_CHANGE = "48005-3"
 DNA_CHANGE_TYPE = "48019-4"
 CLINICAL_SIGNIFICANCE = "53037-8"
-# ECOG answers in LOINC's answer list LL529-9.
+# ECOG answers in LOINC's answer list LL529-9; 5 (dead) is read to be refused, as on every other path.
 ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
 PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004"}  # present, positive (LOINC, SNOMED)
 ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000"}  # absent, negative
@@ -298,6 +304,15 @@ def _ucum(unit: str) -> str:
     return text or "1"
 
 
+def _refused(check: Callable[[Any], None], value: Any) -> str:
+    """What a shared field validator says of `value` (as the model would), or "" when it passes."""
+    try:
+        check(value)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return ""
+
+
 def _decimal(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
@@ -350,11 +365,11 @@ class _Reader:
         parsed = _parse_date(value)
         if parsed is None:
             return None
-        if parsed > timezone.localdate():
-            self.problem(resource, field_name, f"{value} is in the future.")
-            return None
-        if parsed.year < 1900:
-            self.problem(resource, field_name, f"{value} is before 1900.")
+        refused = _refused(not_in_future, parsed) or implausible_dates({field_name: parsed}, born=None).get(
+            field_name, ""
+        )
+        if refused:
+            self.problem(resource, field_name, refused)
             return None
         return parsed.isoformat()
 
@@ -499,6 +514,7 @@ class _Reader:
 
     def ecog(self, resource: Mapping[str, Any]) -> None:
         value = resource.get("valueInteger")
+        given_as = "valueInteger" if value is not None else "valueCodeableConcept"
         if value is None:
             value = next(
                 (ECOG_ANSWERS[c] for c in _codes(resource.get("valueCodeableConcept")) if c in ECOG_ANSWERS),
@@ -506,11 +522,12 @@ class _Reader:
             )
         if value is None:
             self.problem(
-                resource, "value[x]", "an ECOG observation needs a value 0-5 (valueInteger or LA code)."
+                resource, "value[x]", "an ECOG observation needs a value 0-4 (valueInteger or LA code)."
             )
             return
-        if not 0 <= int(value) <= 5:
-            self.problem(resource, "valueInteger", f"ECOG performance status runs from 0 to 5, not {value}.")
+        refused = _refused(ecog_of_a_living_patient, int(value))
+        if refused:
+            self.problem(resource, given_as, refused)
             return
         values: dict[str, Any] = {"ecog": int(value)}
         assessed = self.day(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
@@ -607,11 +624,14 @@ class _Reader:
         elif quantity is not None:
             value = _decimal(quantity.get("value"))
             unit = quantity.get("code") or quantity.get("unit") or ""
-            if value is None or value < 0:
+            if value is None:
                 self.problem(resource, "valueQuantity.value", f"{quantity.get('value')!r} is not a result.")
                 return
-            if unit == "%" and value > 100:
-                self.problem(resource, "valueQuantity.value", f"{value}% is more than 100%.")
+            implausible = _refused(not_negative, value) or implausible_biomarker_value(
+                gene=marker.gene, measure=marker.measure, unit=unit, value=value
+            )
+            if implausible:
+                self.problem(resource, "valueQuantity.value", implausible)
                 return
             values.update(
                 value=_stored(value, places=3),
@@ -640,7 +660,8 @@ class _Reader:
         )
 
     def lab(self, resource: Mapping[str, Any], loincs: set[str]) -> None:
-        lab = next((lab for lab in terminology.labs().values() if lab.loinc in loincs), None)
+        by_loinc = terminology.labs_by_loinc()
+        lab = next((by_loinc[loinc] for loinc in sorted(loincs) if loinc in by_loinc), None)
         if lab is None:
             self.skip(
                 resource, f"{_label(resource.get('code'))!r} is not a test trial criteria are read against"
@@ -661,31 +682,25 @@ class _Reader:
             return
         unit = _ucum(quantity.get("code") or quantity.get("unit") or "")
         unit = UNIT_EQUIVALENTS.get((lab.code, unit), unit)
-        if value < 0:
+        negative = _refused(not_negative, value)
+        if negative:
+            self.problem(resource, "valueQuantity.value", negative)
+            return
+        if lab.unit == "1" and unit != "1":
             self.problem(
-                resource, "valueQuantity.value", f"{value} {unit}: a laboratory value cannot be negative."
+                resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
             )
             return
-        if lab.unit == "1":
-            if unit != "1":
-                self.problem(
-                    resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
-                )
-                return
-        else:
+        if lab.unit != "1":
             try:
-                canonical = convert(float(value), unit, lab.unit, analyte=lab.code)
+                convert(float(value), unit, lab.unit, analyte=lab.code)
             except UnitError as error:
                 self.problem(resource, "valueQuantity.code", f"unit {unit!r} for {lab.label}: {error}.")
                 return
-            ceiling = LAB_CEILINGS.get(lab.code)
-            if ceiling is not None and canonical > ceiling:
-                self.problem(
-                    resource,
-                    "valueQuantity.value",
-                    f"{value} {unit} of {lab.label} is not a plausible result (above {ceiling} {lab.unit}).",
-                )
-                return
+        implausible = implausible_lab_value(lab, value, unit)
+        if implausible:
+            self.problem(resource, "valueQuantity.value", implausible)
+            return
         collected = self.day(
             resource,
             "effectiveDateTime",
@@ -718,10 +733,13 @@ class _Reader:
             except UnitError as error:
                 self.problem(resource, f"referenceRange.{bound}", f"unit {limit_unit!r}: {error}.")
                 return
-            if in_unit is None or in_unit < 0:
-                self.problem(
-                    resource, f"referenceRange.{bound}", "a reference limit needs a non-negative number."
-                )
+            refused = (
+                "a reference limit needs a number."
+                if in_unit is None
+                else _refused(not_negative, Decimal(str(in_unit)))
+            )
+            if refused:
+                self.problem(resource, f"referenceRange.{bound}", refused)
                 return
             values[name] = _stored(Decimal(str(in_unit)), places=4)
         range_text = ""
@@ -899,21 +917,32 @@ class _Reader:
                     self.skipped.append(Skipped(fact.entry, fact.source, f"merged into {kept.source}"))
 
     def validate_models(self) -> None:
-        """Run the models' own checks now, so that the review never offers a fact the save would refuse."""
+        """Run the models' own checks now, so that the review never offers a fact the save would refuse; the
+        facts' dates are checked against the record's own birth date, as saving checks them against the
+        profile's."""
+        born = next(
+            (date.fromisoformat(f.values["birth_date"]) for f in self.facts if f.values.get("birth_date")),
+            None,
+        )
         for fact in self.facts:
+            model = PatientProfile if fact.kind == "profile" else FACT_MODELS[fact.kind]
+            values = _typed(model, fact.values)
+            errors: dict[str, str] = {}
             try:
                 if fact.kind == "profile":
-                    profile = PatientProfile(**_typed(PatientProfile, fact.values))
-                    profile.clean_fields(
-                        exclude=[f.name for f in PatientProfile._meta.fields if f.name not in fact.values]
+                    PatientProfile(**values).clean_fields(
+                        exclude=[f.name for f in PatientProfile._meta.fields if f.name not in values]
                     )
                 else:
-                    model = FACT_MODELS[fact.kind]
-                    instance = model(**_typed(model, fact.values))
-                    instance.full_clean(exclude=["patient"])
+                    model(**values).full_clean(exclude=["patient"])
             except ValidationError as error:
-                for field_name, messages in error.message_dict.items():
-                    self.problems.add(fact.entry, fact.source, field_name, " ".join(messages))
+                errors = {name: " ".join(messages) for name, messages in error.message_dict.items()}
+            dates = {name: value for name, value in values.items() if isinstance(value, date)}
+            dates.pop("birth_date", None)
+            for name, message in implausible_dates(dates, born=born).items():
+                errors.setdefault(name, message)
+            for name, message in errors.items():
+                self.problems.add(fact.entry, fact.source, name, message)
 
 
 def _typed(model: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -1150,6 +1179,20 @@ def _fact_save(*, profile: PatientProfile, fact: ProposedFact, actor: User) -> N
         ) from None
 
 
+def _profile_problems(chosen: Sequence[ProposedFact], error: ValidationError) -> list[Problem]:
+    """The profile's refusal located at the resource each refused field came from; a field the import did
+    not set (a date the profile holds, refused against an imported birth date) at the one imported profile
+    fact when there is only one."""
+    profile_facts = [f for f in chosen if f.kind == "profile"]
+    only = profile_facts[0] if len(profile_facts) == 1 else None
+    problems = []
+    for name, messages in error.message_dict.items():
+        fact = next((f for f in profile_facts if name in f.values), only)
+        entry, source = (fact.entry, fact.source) if fact else (None, "")
+        problems.append(Problem(entry, source, name, " ".join(messages)))
+    return problems
+
+
 @transaction.atomic
 def fhir_import_confirm(
     *, profile: PatientProfile, preview: ImportPreview, keys: Iterable[str], actor: User
@@ -1174,7 +1217,10 @@ def fhir_import_confirm(
             profile_fields.update(_typed(PatientProfile, fact.values))
     with one_rematch_per_patient():
         if profile_fields:
-            profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
+            try:
+                profile_update(profile=profile, fields={**profile_fields, "source": FactSource.IMPORTED})
+            except ValidationError as error:
+                raise BundleError(_profile_problems(chosen, error)) from None
         for fact in chosen:
             if fact.kind != "profile":
                 _fact_save(profile=profile, fact=fact, actor=actor)

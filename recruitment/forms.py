@@ -7,6 +7,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 
 from nlp import terminology
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
+from recruitment.validators import ECOG_MESSAGE, MAX_THERAPY_LINE, plausible_therapy_line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -71,6 +72,7 @@ class ProfileForm(PlainLabels, forms.ModelForm):
         required=False,
         widget=forms.RadioSelect,
         help_text="Doctors call this your ECOG performance status. Pick the sentence closest to you.",
+        error_messages={"invalid_choice": ECOG_MESSAGE},
     )
     breastfeeding = forms.NullBooleanField(
         label="Are you breastfeeding?",
@@ -248,6 +250,13 @@ class TherapyForm(PlainLabels, forms.ModelForm):
             "started_on": DATE,
             "ended_on": DATE,
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The model's rule, whose message names the range, instead of the database column's "at least 0".
+        line = self.fields["line"]
+        line.validators = [plausible_therapy_line]
+        line.widget.attrs.update(min=1, max=MAX_THERAPY_LINE)
 
 
 class ProcedureForm(PlainLabels, forms.ModelForm):

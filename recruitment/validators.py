@@ -1,4 +1,6 @@
-"""Field validators shared by profile facts (and referenced by migrations, so keep their paths)."""
+"""Checks of profile facts shared by every path facts come in by: the models (so the portal and site forms,
+the API and the admin), the FHIR import and the summary paste. The field validators are referenced by
+migrations, so keep their paths."""
 
 from collections.abc import Mapping
 from datetime import date
@@ -6,6 +8,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+
+from nlp.terminology import Lab
+from nlp.units import UnitError, convert
+
+
+def _number(value: Decimal | float) -> str:
+    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
+    return f"{Decimal(str(value)).normalize():f}"
 
 
 def not_in_future(value: date) -> None:
@@ -15,7 +25,50 @@ def not_in_future(value: date) -> None:
 
 def not_negative(value: Decimal) -> None:
     if value < 0:
-        raise ValidationError("A measured value cannot be negative (got %(value)s).", params={"value": value})
+        raise ValidationError(
+            "A measured value cannot be negative (got %(value)s).", params={"value": _number(value)}
+        )
+
+
+ECOG_MESSAGE = "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not %(value)s."
+
+
+def ecog_of_a_living_patient(value: int) -> None:
+    """A registered patient is alive: grade 5 (dead) is a data error, as is anything off the scale."""
+    if not 0 <= value <= 4:
+        raise ValidationError(ECOG_MESSAGE, code="invalid_ecog", params={"value": value})
+
+
+MAX_THERAPY_LINE = 20
+"""Even the most heavily treated patients rarely pass ten lines; more than this is a typing error."""
+
+
+def plausible_therapy_line(value: int) -> None:
+    if not 1 <= value <= MAX_THERAPY_LINE:
+        raise ValidationError(
+            "Lines of therapy are counted from 1 to %(most)s (got %(value)s).",
+            code="invalid_line",
+            params={"value": value, "most": MAX_THERAPY_LINE},
+        )
+
+
+MAX_TMB = 1000
+"""mut/Mb: the most hypermutated tumours (POLE or mismatch-repair deficient) reach a few hundred."""
+
+
+def implausible_biomarker_value(*, gene: str, measure: str, unit: str, value: Decimal) -> str:
+    """Why a biomarker's number cannot be a real result (a percentage over 100, an IHC score over 3, a tumour
+    mutational burden over MAX_TMB mut/Mb), or "" when it can; a negative one is `not_negative`'s."""
+    if unit.strip() == "%" and value > 100:
+        return f"A percentage cannot exceed 100 (got {_number(value)}%)."
+    if measure.strip().upper() == "IHC" and value > 3:
+        return f"An IHC score runs from 0 to 3 (got {_number(value)})."
+    if gene.strip().upper() == "TMB" and value > MAX_TMB:
+        return (
+            f"A tumour mutational burden above {MAX_TMB} mut/Mb is not plausible (got {_number(value)}); "
+            "check the value and its unit."
+        )
+    return ""
 
 
 EARLIEST_PLAUSIBLE = date(1900, 1, 1)
@@ -64,3 +117,22 @@ LAB_CEILINGS = {
     "tsh": 1000,
     "bmi": 150,
 }
+
+
+def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
+    """Why `value` in `unit` is beyond any real result of `lab`, a data or unit error; "" when it is not,
+    when the test has no ceiling, or when the unit is not one the vocabulary converts for it."""
+    ceiling = LAB_CEILINGS.get(lab.code)
+    if ceiling is None:
+        return ""
+    unit = unit.strip() or lab.unit
+    try:
+        canonical = float(value) if unit == lab.unit else convert(float(value), unit, lab.unit, lab.code)
+    except UnitError:
+        return ""
+    if canonical <= ceiling:
+        return ""
+    # "1" is the unit of a ratio (INR): not written after the number.
+    given = f"{_number(value)} {unit}" if unit != "1" else _number(value)
+    limit = f"{ceiling} {lab.unit}" if lab.unit != "1" else f"{ceiling}"
+    return f"{given} is not a plausible result for {lab.label} (above {limit}); check the value and its unit."

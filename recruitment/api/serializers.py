@@ -78,7 +78,14 @@ class ProfileSerializer(serializers.ModelSerializer[PatientProfile]):
         model = PatientProfile
         fields = [*PROFILE_FIELDS, "source", "updated_at"]
         read_only_fields = ["source", "updated_at"]
-        extra_kwargs = {"ecog": {"help_text": "ECOG performance status, 0-4 (leave null if not known)."}}
+        # The model's validator alone, whose message names the scale, not the column's "at least 0".
+        extra_kwargs = {
+            "ecog": {
+                "help_text": "ECOG performance status, 0-4 (leave null if not known).",
+                "min_value": None,
+                "max_value": None,
+            }
+        }
 
 
 class FactInputSerializer(serializers.ModelSerializer[Any]):
@@ -154,6 +161,7 @@ class TherapyInput(FactInputSerializer):
     class Meta:
         model = Therapy
         fields = list(TherapyForm.Meta.fields)
+        extra_kwargs = {"line": {"min_value": None, "max_value": None}}  # as ProfileSerializer's ecog
 
 
 class TherapyOutput(FactOutputSerializer):

@@ -2,22 +2,27 @@
 
 import re
 from collections.abc import Collection
+from datetime import date
+from typing import Any, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from nlp import terminology
-from nlp.units import UnitError, convert
 from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
-    LAB_CEILINGS,
+    ecog_of_a_living_patient,
+    implausible_biomarker_value,
     implausible_dates,
+    implausible_lab_value,
     not_in_future,
     not_negative,
+    plausible_therapy_line,
 )
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
@@ -79,7 +84,7 @@ class PatientProfile(models.Model):
         "ECOG performance status",
         null=True,
         blank=True,
-        validators=[MaxValueValidator(5, "ECOG performance status runs from 0 to 5.")],
+        validators=[ecog_of_a_living_patient],
     )
     ecog_assessed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     pregnancy_status = models.CharField(max_length=20, choices=Pregnancy.choices, default=Pregnancy.UNKNOWN)
@@ -95,11 +100,42 @@ class PatientProfile(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    _recorded_birth_date: date | None  # set by from_db
+
     class Meta:
         ordering = ["user__email"]
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
+        profile = super().from_db(db, field_names, values)
+        # The birth date as read, so that a change of it is checked against the facts already recorded.
+        profile._recorded_birth_date = profile.__dict__.get("birth_date")
+        return profile
+
+    def _birth_date_changed(self) -> bool:
+        """A saved profile whose birth date is not the one read from the database (or was never read)."""
+        return self.pk is not None and self.birth_date != getattr(self, "_recorded_birth_date", None)
+
+    def facts_dated_before(self, born: date) -> list[str]:
+        """The recorded facts with a date before `born`, each named with its first such date."""
+        found = []
+        for facts in (self.diagnoses, self.biomarkers, self.lab_results, self.therapies, self.procedures):
+            model = facts.model
+            fields = fact_date_fields(model)
+            before = Q()
+            for field in fields:
+                before |= Q(**{f"{field.name}__lt": born})
+            for fact in facts.filter(before):
+                field, day = next(
+                    (field, getattr(fact, field.name))
+                    for field in fields
+                    if getattr(fact, field.name) is not None and getattr(fact, field.name) < born
+                )
+                found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
+        return found
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -111,6 +147,16 @@ class PatientProfile(models.Model):
             errors["birth_date"] = "A birth date before 1900 is not plausible."
         dates = {"ecog_assessed_on": self.ecog_assessed_on, "history_confirmed_on": self.history_confirmed_on}
         errors |= implausible_dates(dates, born=self.birth_date if "birth_date" not in errors else None)
+        if "birth_date" not in errors and self._birth_date_changed():
+            earlier = self.facts_dated_before(self.birth_date) if self.birth_date else []
+            if earlier:
+                listed = "; ".join(earlier[:5]) + (
+                    f"; and {len(earlier) - 5} more" if len(earlier) > 5 else ""
+                )
+                errors["birth_date"] = (
+                    f"Facts already recorded are dated before {self.birth_date}: {listed}. "
+                    "Correct or remove them first, or check the birth date."
+                )
         if self.sex == self.Sex.MALE and self.pregnancy_status == self.Pregnancy.PREGNANT:
             errors["pregnancy_status"] = "A profile recorded as male cannot be pregnant; check sex or status."
         if errors:
@@ -139,16 +185,23 @@ class ProfileFact(models.Model):
         skipped = set(exclude or ()) | errors.keys()
         dates = {
             field.name: getattr(self, field.name)
-            for field in self._meta.concrete_fields
-            if isinstance(field, models.DateField)
-            and not isinstance(field, models.DateTimeField)
-            and field.name not in skipped
+            for field in fact_date_fields(type(self))
+            if field.name not in skipped
         }
         born = self.patient.birth_date if self.patient_id and "patient" not in skipped else None
         for name, message in implausible_dates(dates, born=born).items():
             errors[name] = [ValidationError(message)]
         if errors:
             raise ValidationError(errors)
+
+
+def fact_date_fields(model: type[ProfileFact]) -> list[models.DateField]:
+    """The dates of a kind of fact (when diagnosed, started, collected...), not its entry time."""
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField)
+    ]
 
 
 class Diagnosis(ProfileFact):
@@ -248,10 +301,15 @@ class Biomarker(ProfileFact):
         errors: dict[str, str] = {}
         if self.alteration_type == self.Alteration.WILD_TYPE and self.status != self.Status.NEGATIVE:
             errors["status"] = "A wild-type result is a negative test; record status negative."
-        if self.value is not None and self.unit == "%" and self.value > 100:
-            errors["value"] = "A percentage cannot exceed 100."
-        if self.value is not None and self.measure.upper() == "IHC" and self.value > 3:
-            errors["value"] = "An IHC score runs from 0 to 3."
+        implausible = (
+            implausible_biomarker_value(
+                gene=self.gene, measure=self.measure, unit=self.unit, value=self.value
+            )
+            if self.value is not None
+            else ""
+        )
+        if implausible:
+            errors["value"] = implausible
         if errors:
             raise ValidationError(errors)
 
@@ -283,7 +341,10 @@ class LabResult(ProfileFact):
             concept, _ = terminology.link(self.analyte, "lab")
             self.loinc = concept.code if concept else ""
         errors: dict[str, str] = {}
-        implausible = self._implausible_value()
+        lab = terminology.labs_by_loinc().get(self.loinc)
+        implausible = (
+            implausible_lab_value(lab, self.value, self.unit) if lab and self.value is not None else ""
+        )
         if implausible:
             errors["value"] = implausible
         low, high = self.reference_low, self.reference_high
@@ -291,31 +352,6 @@ class LabResult(ProfileFact):
             errors["reference_high"] = "The reference range's upper limit is below its lower limit."
         if errors:
             raise ValidationError(errors)
-
-    def _implausible_value(self) -> str:
-        """Why the value is beyond any real result of its test (as the FHIR import checks it), or "" when it
-        is not, or when the test or its unit is not one the vocabulary can convert."""
-        lab = next(
-            (lab for lab in terminology.labs().values() if self.loinc and lab.loinc == self.loinc), None
-        )
-        ceiling = LAB_CEILINGS.get(lab.code) if lab else None
-        if lab is None or ceiling is None or self.value is None:
-            return ""
-        unit = self.unit.strip() or lab.unit
-        try:
-            canonical = (
-                float(self.value)
-                if unit == lab.unit
-                else convert(float(self.value), unit, lab.unit, lab.code)
-            )
-        except UnitError:
-            return ""
-        if canonical <= ceiling:
-            return ""
-        return (
-            f"{self.value} {unit} is not a plausible result for {lab.label} "
-            f"(above {ceiling} {lab.unit}); check the value and its unit."
-        )
 
 
 class Therapy(ProfileFact):
@@ -330,9 +366,7 @@ class Therapy(ProfileFact):
         blank=True,
         help_text="Class code when the drug is not in the vocabulary, e.g. platinum.",
     )
-    line = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1, "Lines of therapy are counted from 1.")]
-    )
+    line = models.PositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 

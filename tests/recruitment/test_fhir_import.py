@@ -338,7 +338,8 @@ def test_an_unknown_unit_is_refused(bundle):
         (
             "obs-ecog",
             {"valueInteger": 7},
-            "entry 3 (Observation/obs-ecog) valueInteger: ECOG performance status runs from 0 to 5, not 7.",
+            "entry 3 (Observation/obs-ecog) valueInteger: An ECOG performance status is 0, 1, 2, 3 or 4 "
+            "(5 means the patient has died), not 7.",
         ),
         (
             "obs-plt",
@@ -350,13 +351,21 @@ def test_an_unknown_unit_is_refused(bundle):
             {"valueQuantity": {"value": -3, "unit": "umol/L", "code": "umol/L"}},
             "cannot be negative",
         ),
-        ("obs-pdl1", {"valueQuantity": {"value": 160, "unit": "%", "code": "%"}}, "160% is more than 100%."),
+        (
+            "obs-pdl1",
+            {"valueQuantity": {"value": 160, "unit": "%", "code": "%"}},
+            "A percentage cannot exceed 100 (got 160%).",
+        ),
         (
             "maria-lopez",
             {"birthDate": "2091-01-01"},
             "entry 0 (Patient/maria-lopez) birthDate: 2091-01-01 is in the future.",
         ),
-        ("cond-luad", {"onsetDateTime": "1850-01-01"}, "onsetDateTime: 1850-01-01 is before 1900."),
+        (
+            "cond-luad",
+            {"onsetDateTime": "1850-01-01"},
+            "onsetDateTime: 1850-01-01 is before 1900: not a plausible date.",
+        ),
     ],
 )
 def test_absurd_values_are_refused_naming_the_place(bundle, resource_id, change, expected):
@@ -553,3 +562,18 @@ def test_an_import_owes_the_patient_one_rematch_not_one_per_fact(
         fhir_import_confirm(profile=profile, preview=preview, keys=[f.key for f in preview.facts], actor=pat)
     assert [c.args for c in callbacks if isinstance(c, partial)] == [(profile.pk,)]
     assert total_facts(profile) == 10
+
+
+def test_a_birth_date_the_profile_refuses_at_confirmation_is_shown_on_the_review_page(client, pat, bundle):
+    """Pat confirmed her history complete on 1975-01-01; a record saying she was born in 1980 is refused."""
+    name_patient(patient_profile_for(pat), "Maria", "Lopez")
+    PatientProfile.objects.filter(user=pat).update(history_confirmed_on=date(1975, 1, 1))
+    client.force_login(pat)
+    bundle["entry"][0]["resource"]["birthDate"] = "1980-01-01"
+    upload(client, reverse("portal:fhir_import"), bundle)
+    born = next(f.key for f in bundle_read(json.dumps(bundle)).facts if "birth_date" in f.values)
+    response = client.post(reverse("portal:fhir_review"), {"fact": [born], "confirm": "1"})
+    assert response.status_code == 400
+    refused = "entry 0 (Patient/maria-lopez) history_confirmed_on: 1975-01-01 is before the patient"
+    assert refused in response.content.decode()
+    assert PatientProfile.objects.get(user=pat).birth_date is None

@@ -24,10 +24,12 @@ class TestValidation:
             factories.PatientProfileFactory.create(birth_date=FUTURE)
         assert messages(error)["birth_date"] == [f"{FUTURE} is in the future."]
 
-    def test_ecog_above_five_is_refused(self):
+    def test_ecog_off_the_scale_is_refused(self):
         with pytest.raises(ValidationError) as error:
             factories.PatientProfileFactory.create(ecog=6)
-        assert messages(error)["ecog"] == ["ECOG performance status runs from 0 to 5."]
+        assert messages(error)["ecog"] == [
+            "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not 6."
+        ]
 
     def test_only_patients_have_profiles(self):
         sam = UserFactory.create(role="site_staff")
@@ -101,7 +103,7 @@ class TestValidation:
     def test_percentages_stop_at_one_hundred(self):
         with pytest.raises(ValidationError) as error:
             factories.BiomarkerFactory.create(gene="CD274", measure="TPS", value=120, unit="%")
-        assert messages(error)["value"] == ["A percentage cannot exceed 100."]
+        assert messages(error)["value"] == ["A percentage cannot exceed 100 (got 120%)."]
 
 
 @pytest.mark.django_db

@@ -306,6 +306,29 @@ def test_coordinates_off_the_globe_absurd_enrolment_and_overlong_sponsor_classes
     assert (error.nct_id, error.field, error.message) == ("NCT00496028", field, message)
 
 
+def test_a_site_contact_email_that_is_not_an_address_is_refused_naming_the_field(ctgov):
+    study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
+    location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]
+    location["contacts"] = [{"name": "Ana Silva", "role": "CONTACT", "email": "ana.silva at hopital.fr"}]
+    error = _one_error(_bytes_document("one.json", json.dumps(study).encode()))
+    assert (error.nct_id, error.field, error.message) == (
+        "NCT00496028",
+        "locations.contacts.email",
+        "'ana.silva at hopital.fr' is not an e-mail address",
+    )
+
+
+def test_a_legacy_site_contact_email_that_is_not_an_address_is_refused_naming_the_field(ctgov):
+    xml = (ctgov / "legacy_xml" / "NCT00461643.xml").read_text()
+    broken = xml.replace("<email>zullo@unicz.it</email>", "<email>zullo(at)unicz.it</email>")
+    error = _one_error(_bytes_document("NCT00461643.xml", broken.encode()))
+    assert (error.nct_id, error.field, error.message) == (
+        "NCT00461643",
+        "contact_email",
+        "'zullo(at)unicz.it' is not an e-mail address",
+    )
+
+
 def test_coordinates_on_the_globe_are_kept(ctgov):
     study = json.loads((ctgov / "api_v2" / "NCT00496028.json").read_text())
     location = study["protocolSection"]["contactsLocationsModule"]["locations"][0]

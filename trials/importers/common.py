@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any, NoReturn, TypeVar
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 
 from trials.models import NCT_ID_PATTERN, Arm, Site, Trial, TrialSite
@@ -212,6 +214,16 @@ class RecordContext:
         if max_length is not None and len(cleaned) > max_length:
             self.fail(field_name, f"is {len(cleaned)} characters long, at most {max_length} fit")
         return cleaned
+
+    def email(self, field_name: str, value: Any) -> str:
+        """An optional e-mail address, checked as the admin's form checks TrialSite.contact_email."""
+        address = self.text(field_name, value, max_length=254)
+        if address:
+            try:
+                validate_email(address)
+            except ValidationError:
+                self.fail(field_name, f"{address!r} is not an e-mail address")
+        return address
 
     def text_list(self, field_name: str, value: Any) -> tuple[str, ...]:
         if value is None:

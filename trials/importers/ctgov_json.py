@@ -171,7 +171,7 @@ def _site(context: RecordContext, item: dict[str, Any]) -> SiteRecord:
         longitude=context.convert("locations.geoPoint.lon", parse_longitude, geo.get("lon")),
         status=context.convert("locations.status", parse_site_status, item.get("status")),
         contact_name=context.text("locations.contacts.name", contact.get("name"), max_length=200),
-        contact_email=context.text("locations.contacts.email", contact.get("email"), max_length=254),
+        contact_email=context.email("locations.contacts.email", contact.get("email")),
         contact_phone=context.text(
             "locations.contacts.phone",
             join_phone(contact.get("phone"), contact.get("phoneExt")),

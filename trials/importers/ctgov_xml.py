@@ -184,9 +184,7 @@ def _sites(root: Element, context: RecordContext) -> list[SiteRecord]:
                 ),
                 status=context.convert("location_status", parse_site_status, _text(element, "status")),
                 contact_name=context.text("contact", element.findtext("contact/last_name"), max_length=200),
-                contact_email=context.text(
-                    "contact_email", element.findtext("contact/email"), max_length=254
-                ),
+                contact_email=context.email("contact_email", element.findtext("contact/email")),
                 contact_phone=context.text(
                     "contact_phone",
                     join_phone(element.findtext("contact/phone"), element.findtext("contact/phone_ext")),
