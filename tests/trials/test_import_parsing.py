@@ -27,8 +27,8 @@ def _document(path: Path) -> Document:
     return Document(name=path.name, read=path.read_bytes)
 
 
-def _records(path: Path, fmt: str = "auto"):
-    items = parse_document(_document(path), fmt=fmt)
+def _records(source: Path | Document, fmt: str = "auto"):
+    items = parse_document(_document(source) if isinstance(source, Path) else source, fmt=fmt)
     errors = [item for _, item in items if isinstance(item, RecordError)]
     assert not errors, [str(error) for error in errors]
     return [item for _, item in items]
@@ -327,6 +327,25 @@ def test_a_legacy_site_contact_email_that_is_not_an_address_is_refused_naming_th
         "contact_email",
         "'zullo(at)unicz.it' is not an e-mail address",
     )
+
+
+def test_a_contact_field_listing_two_addresses_keeps_the_trial_and_the_first_address(ctgov):
+    # As NCT00491608 of the legacy archive lists its contacts ("John.Pribble@bms.com; Scot.Maxon@bms.com").
+    xml = (ctgov / "legacy_xml" / "NCT00461643.xml").read_text()
+    listed = xml.replace(
+        "<email>angela.falbo@libero.it</email>", "<email>angela.falbo@libero.it; i.tomaino@libero.it</email>"
+    )
+    (record,) = _records(_bytes_document("NCT00461643.xml", listed.encode()))
+    assert "angela.falbo@libero.it" in [site.contact_email for site in record.sites]
+
+
+def test_a_contact_field_listing_an_address_and_something_else_is_refused_naming_it(ctgov):
+    xml = (ctgov / "legacy_xml" / "NCT00461643.xml").read_text()
+    listed = xml.replace(
+        "<email>angela.falbo@libero.it</email>", "<email>angela.falbo@libero.it, ext. 4411</email>"
+    )
+    error = _one_error(_bytes_document("NCT00461643.xml", listed.encode()))
+    assert (error.field, error.message) == ("contact_email", "'ext. 4411' is not an e-mail address")
 
 
 def test_coordinates_on_the_globe_are_kept(ctgov):

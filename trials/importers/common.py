@@ -188,6 +188,11 @@ def site_key(*, facility: str, city: str, state: str, zip_code: str, country: st
     return hashlib.sha256("|".join(_key_part(part) for part in parts).encode()).hexdigest()
 
 
+# Between the addresses of a contact e-mail field that lists several.
+_ADDRESS_SEPARATORS = re.compile(r"\s*[;,]\s*")
+MAX_EMAIL_LENGTH = 254  # TrialSite.contact_email
+
+
 class RecordContext:
     """Where a record comes from, so that each conversion failure names the record, source and field."""
 
@@ -216,14 +221,22 @@ class RecordContext:
         return cleaned
 
     def email(self, field_name: str, value: Any) -> str:
-        """An optional e-mail address, checked as the admin's form checks TrialSite.contact_email."""
-        address = self.text(field_name, value, max_length=254)
-        if address:
+        """An optional contact e-mail address, checked as the admin's form checks TrialSite.contact_email.
+
+        Registry records sometimes list several in one field ("a@site.org; b@site.org"): each must be an
+        address, and the first is kept, since a trial site has one contact address.
+        """
+        addresses = _ADDRESS_SEPARATORS.split(self.text(field_name, value))
+        for address in addresses:
+            if not address:
+                continue
             try:
                 validate_email(address)
             except ValidationError:
                 self.fail(field_name, f"{address!r} is not an e-mail address")
-        return address
+            if len(address) > MAX_EMAIL_LENGTH:
+                self.fail(field_name, f"is {len(address)} characters long, at most {MAX_EMAIL_LENGTH} fit")
+        return next((address for address in addresses if address), "")
 
     def text_list(self, field_name: str, value: Any) -> tuple[str, ...]:
         if value is None:
