@@ -54,6 +54,7 @@ from recruitment.validators import (
     implausible_biomarker_value,
     implausible_dates,
     implausible_lab_value,
+    lab_unit_problem,
     not_in_future,
     not_negative,
 )
@@ -686,17 +687,10 @@ class _Reader:
         if negative:
             self.problem(resource, "valueQuantity.value", negative)
             return
-        if lab.unit == "1" and unit != "1":
-            self.problem(
-                resource, "valueQuantity.code", f"{lab.label} is a ratio without unit, not {unit!r}."
-            )
+        unit_problem = lab_unit_problem(lab, unit)  # a missing unit is "1" here, as UCUM writes it
+        if unit_problem:
+            self.problem(resource, "valueQuantity.code", unit_problem)
             return
-        if lab.unit != "1":
-            try:
-                convert(float(value), unit, lab.unit, analyte=lab.code)
-            except UnitError as error:
-                self.problem(resource, "valueQuantity.code", f"unit {unit!r} for {lab.label}: {error}.")
-                return
         implausible = implausible_lab_value(lab, value, unit)
         if implausible:
             self.problem(resource, "valueQuantity.value", implausible)

@@ -119,6 +119,24 @@ LAB_CEILINGS = {
 }
 
 
+def lab_unit_problem(lab: Lab, unit: str) -> str:
+    """Why a result of `lab` cannot be read in `unit` (the matcher could never compare it with a criterion's
+    limit); "" when it can. An empty unit means the test's own unit, as everywhere else."""
+    unit = unit.strip()
+    if not unit or unit == lab.unit:
+        return ""
+    if lab.unit == "1":
+        return f"A {lab.label} result is a ratio without unit, not {unit!r}."
+    try:
+        convert(1.0, unit, lab.unit, lab.code)
+    except UnitError:
+        return (
+            f"{unit!r} is not a unit {lab.label} can be read in: "
+            f"give it in {lab.unit} or a unit that converts to it."
+        )
+    return ""
+
+
 def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
     """Why `value` in `unit` is beyond any real result of `lab`, a data or unit error; "" when it is not,
     when the test has no ceiling, or when the unit is not one the vocabulary converts for it."""

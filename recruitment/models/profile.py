@@ -20,6 +20,7 @@ from recruitment.validators import (
     implausible_biomarker_value,
     implausible_dates,
     implausible_lab_value,
+    lab_unit_problem,
     not_in_future,
     not_negative,
     plausible_therapy_line,
@@ -347,6 +348,9 @@ class LabResult(ProfileFact):
         )
         if implausible:
             errors["value"] = implausible
+        unit_problem = lab_unit_problem(lab, self.unit) if lab else ""
+        if unit_problem:
+            errors["unit"] = unit_problem
         low, high = self.reference_low, self.reference_high
         if low is not None and high is not None and low > high:
             errors["reference_high"] = "The reference range's upper limit is below its lower limit."

@@ -328,7 +328,7 @@ def test_an_unknown_unit_is_refused(bundle):
         quantity["code"] = quantity["unit"] = "mg/furlong"
     (problem,) = problems_of(json.dumps(bundle))
     assert problem.startswith(
-        "entry 7 (Observation/obs-creat) valueQuantity.code: unit 'mg/furlong' for serum creatinine"
+        "entry 7 (Observation/obs-creat) valueQuantity.code: 'mg/furlong' is not a unit serum creatinine"
     )
 
 

@@ -7,6 +7,7 @@ Pat is the patient who types, posts or imports each value; the FHIR Bundle is Ma
 import copy
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,39 @@ def test_a_negative_lab_result_is_refused_in_the_same_words_typed_or_imported(pa
     imported = bundle_problems({"valueQuantity": quantity}, "obs-creat")
     assert imported == [("valueQuantity.value", model_message(typed, "value"))]
     assert imported[0][1] == "A measured value cannot be negative (got -3)."
+
+
+def test_a_lab_unit_the_matcher_cannot_convert_is_refused_in_the_same_words_typed_posted_or_imported(pat):
+    lab = LabResult(
+        analyte="serum creatinine", value=Decimal("1.1"), unit="mg/furlong", collected_on=date(2024, 3, 1)
+    )
+    with pytest.raises(ValidationError) as typed:
+        profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    posted = api_as(pat).post(
+        reverse("api:me-labs"),
+        {"analyte": "serum creatinine", "value": "1.1", "unit": "mg/furlong", "collected_on": "2024-03-01"},
+        format="json",
+    )
+    quantity = {
+        "value": 1.1,
+        "unit": "mg/furlong",
+        "code": "mg/furlong",
+        "system": "http://unitsofmeasure.org",
+    }
+    imported = bundle_problems({"valueQuantity": quantity}, "obs-creat")
+    assert imported == [("valueQuantity.code", model_message(typed, "unit"))]
+    assert posted.status_code == 400
+    assert posted.json()["unit"] == [model_message(typed, "unit")]
+    assert imported[0][1].startswith("'mg/furlong' is not a unit serum creatinine can be read in")
+
+
+@pytest.mark.parametrize("unit", ["", "mg/dL", "umol/L", "µmol/L"])
+def test_a_lab_in_its_own_unit_a_convertible_one_or_none_is_kept(pat, unit):
+    lab = LabResult(
+        analyte="serum creatinine", value=Decimal("1.1"), unit=unit, collected_on=date(2024, 3, 1)
+    )
+    profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    assert LabResult.objects.filter(patient__user=pat, unit=unit).exists()
 
 
 @pytest.mark.parametrize("day", [date(1850, 1, 1), date(2999, 1, 1)])
