@@ -25,6 +25,8 @@ _ALIASES = {
     "u/l": "U/L",
 }
 _POWER = re.compile(r"10\s*(?:\^|\*\*|e)\s*(\d+)", re.I)
+# Laboratory reports' "thousands per microlitre" (platelets 150 K/uL, WBC 7.5 K/µL); pint reads K as kelvin.
+_THOUSANDS = re.compile(r"^(?:k|thou|thousands?)\s*/", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +39,7 @@ def _normalise(unit: str) -> str:
     text = unit.strip().replace("µ", "u").replace("μ", "u").replace("\u00d7", "x")
     text = re.sub(r"^x\s*", "", text)
     text = _POWER.sub(lambda m: f"1e{m.group(1)}", text)
+    text = _THOUSANDS.sub("1e3/", text)
     lowered = text.lower()
     for alias, replacement in _ALIASES.items():
         lowered = re.sub(rf"(?<![a-z]){re.escape(alias)}(?![a-z])", replacement, lowered)

@@ -81,6 +81,16 @@ def test_ten_to_the_ninth_per_litre_equals_ten_cubed_per_microlitre() -> None:
     assert convert(1500, "cells/mm3", "10^9/L") == pytest.approx(1.5)
 
 
+@pytest.mark.parametrize("unit", ["K/uL", "K/µL", "k/mm3", "thou/uL", "Thousand/uL"])
+def test_a_reports_thousands_per_microlitre_is_ten_to_the_ninth_per_litre(unit: str) -> None:
+    assert convert(150, unit, "10^9/L") == pytest.approx(150)
+
+
+def test_kelvin_is_still_kelvin_elsewhere_in_a_unit() -> None:
+    with pytest.raises(UnitError):
+        convert(1.0, "mg/K", "mg/dL")
+
+
 def test_incompatible_units_raise_a_clear_error() -> None:
     with pytest.raises(UnitError, match="cannot convert"):
         convert(1.0, "mg/dL", "mL/min")

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06": "195550841c78d892340a63d183c1244c23cc74900d165d3485c2ad244e9e6f5e"}
+PINNED = {"2026.12.06.2": "db26fcbfb99c0ff6961a0daa9b4688d41e032ce7f6f47f111fbdd9990de25459"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
