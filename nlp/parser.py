@@ -1007,7 +1007,7 @@ class _Builder:
             or self._judged_suitable(index)
             or self._consent_age(index)
         )
-        atom = Atom(
+        atom = Atom.make(
             kind=found.kind,
             text=found.display or text,
             span=span,
