@@ -131,9 +131,23 @@ _PERMISSION_HEADER = re.compile(
     re.IGNORECASE,
 )
 _EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
+_ASSESSED_VERBS = (
+    "ascertained",
+    "assessed",
+    "determined",
+    "confirmed",
+    "documented",
+    "measured",
+    "evaluated",
+    "demonstrated",
+    "detected",
+    "seen",
+    "shown",
+    "visible",
+    "verified",
+)
 _ASSESSED_BY = re.compile(
-    r"\b(?:ascertained|assessed|determined|confirmed|documented|measured|evaluated|demonstrated|detected"
-    r"|seen|shown|visible|verified)\s+(?:by|on|with|via|using)\b",
+    rf"\b(?:{'|'.join(_ASSESSED_VERBS)})\s+(?:by|on|with|via|using)\b",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
@@ -525,6 +539,10 @@ class _Builder:
         self.windows = (
             list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
         )
+        # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
+        # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
+        self.says_must = may_contain(norm.text, lowered, ("must",))
+        self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
 
     def _original(self, start: int, end: int) -> tuple[str, tuple[int, int]]:
         span = self.norm.to_original(start, end)
@@ -767,7 +785,7 @@ class _Builder:
         Or(Not(X), Y); the rest of the item is read as before. A population the vocabulary does not name is a
         question for the site, and a requirement it cannot read is left for review, so neither rules anyone
         out alone. None when the item has no such clause (or an exception cue, read by the usual rules)."""
-        if any(item.start <= c < item.end for c in self.exception_cues):
+        if not self.says_must or any(item.start <= c < item.end for c in self.exception_cues):
             return None
         text = self.norm.text
         clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
@@ -848,6 +866,8 @@ class _Builder:
     def _without_assessment_methods(self, indices: list[int], item: Item) -> list[int]:
         """Drops procedures named as the way something is judged ("stable ... as ascertained by brain
         imaging (MRI or CT)", "measurable as assessed by CT"): they are not requirements of their own."""
+        if not self.names_assessment:
+            return indices
         method = _ASSESSED_BY.search(self.norm.text, item.start, item.end)
         if method is None:
             return indices
