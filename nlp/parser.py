@@ -39,6 +39,7 @@ from nlp.model import (
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import (
+    FOLDED_TO_ASCII,
     OR_GROUP,
     POPULATION_LABEL,
     Item,
@@ -543,6 +544,15 @@ class _Builder:
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
         self.says_must = may_contain(norm.text, lowered, ("must",))
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
+        # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
+        # lower-cased text keeps the offsets (only U+0130 lengthens in lower()) and a case-insensitive
+        # pattern reads a word only where the lower-cased text holds it. Otherwise any span may hold anything.
+        folded = any(c in norm.text for c in FOLDED_TO_ASCII)
+        self.lowered = lowered if len(lowered) == len(norm.text) and not folded else None
+
+    def _may_hold(self, word: str, start: int, end: int) -> bool:
+        """False only when no case-insensitive match of `word` (lower case) lies in text[start:end]."""
+        return self.lowered is None or self.lowered.find(word, start, end) >= 0
 
     def _original(self, start: int, end: int) -> tuple[str, tuple[int, int]]:
         span = self.norm.to_original(start, end)
@@ -722,7 +732,11 @@ class _Builder:
             rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
             return _binds_only(item.section, ages, rest)
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
-        condition = None if cut is not None else _TRAILING_IF.search(self.norm.text, item.start, item.end)
+        condition = (
+            _TRAILING_IF.search(self.norm.text, item.start, item.end)
+            if cut is None and self._may_hold("if", item.start, item.end)
+            else None
+        )
         if condition is not None:
             required = [i for i in indices if self.found[i].end <= condition.start()]
             whom = [i for i in indices if self.found[i].start >= condition.end()]
@@ -1101,6 +1115,9 @@ class _Builder:
         immunosuppressive therapy in the past ... Group 2: Patients considered steroid-dependent", in a
         merged PDQ paragraph) are alternative populations: what precedes the first label binds everyone,
         then any one group's text is enough. A group with nothing coded is a question for the site."""
+        # Each label ends in its own colon: an item with fewer than two has fewer than two labels.
+        if self.norm.text.count(":", item.start, item.end) < 2:
+            return None
         labels = list(_INLINE_GROUP.finditer(self.norm.text, item.start, item.end))
         if len(labels) < 2:
             return None
