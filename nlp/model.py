@@ -177,6 +177,24 @@ class Criterion:
     cohort: str | None = None
     mentions: tuple[Atom, ...] = ()
 
+    @classmethod
+    def make(
+        cls,
+        section: Section,
+        text: str,
+        span: tuple[int, int],
+        tree: Node,
+        cohort: str | None = None,
+        mentions: tuple[Atom, ...] = (),
+    ) -> Criterion:
+        """The same object as `Criterion(...)`, built without the frozen dataclass's per-field
+        `object.__setattr__` (see `Atom.make`)."""
+        made = object.__new__(cls)
+        made.__dict__.update(
+            section=section, text=text, span=span, tree=tree, cohort=cohort, mentions=mentions
+        )
+        return made
+
 
 @dataclass(frozen=True)
 class ParsedEligibility:

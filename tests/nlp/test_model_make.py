@@ -1,15 +1,19 @@
-"""`Atom.make` is `Atom(...)` built faster: the same parameters, defaults and resulting object."""
+"""`Atom.make` and `Criterion.make` are `Atom(...)` and `Criterion(...)` built faster: the same parameters,
+defaults and resulting objects."""
 
 import inspect
 from dataclasses import MISSING, fields
 
-from nlp.model import Atom, Concept, TimeWindow
+import pytest
+
+from nlp.model import And, Atom, Concept, Criterion, TimeWindow
 
 
-def test_make_takes_the_fields_in_order_with_their_defaults() -> None:
-    parameters = list(inspect.signature(Atom.make).parameters.values())
-    assert [p.name for p in parameters] == [f.name for f in fields(Atom)]
-    for parameter, field in zip(parameters, fields(Atom), strict=True):
+@pytest.mark.parametrize("cls", [Atom, Criterion])
+def test_make_takes_the_fields_in_order_with_their_defaults(cls: type[Atom] | type[Criterion]) -> None:
+    parameters = list(inspect.signature(cls.make).parameters.values())
+    assert [p.name for p in parameters] == [f.name for f in fields(cls)]
+    for parameter, field in zip(parameters, fields(cls), strict=True):
         expected = inspect.Parameter.empty if field.default is MISSING else field.default
         assert parameter.default == expected, field.name
 
@@ -42,6 +46,19 @@ def test_make_builds_the_same_atom() -> None:
         (Atom.make(**given), Atom(**given)),  # type: ignore[arg-type]
         (Atom.make("other", "x", (0, 1), "r", 0.1), Atom("other", "x", (0, 1), "r", 0.1)),
     ):
+        assert made == built
+        assert hash(made) == hash(built)
+        assert repr(made) == repr(built)
+        assert list(vars(made).items()) == list(vars(built).items())
+
+
+def test_criterion_make_builds_the_same_criterion() -> None:
+    atom = Atom("other", "x", (0, 1), "r", 0.1)
+    for args in (
+        ("inclusion", "text", (0, 4), atom),
+        ("exclusion", "text", (2, 9), And((atom, atom)), "Cohort B", (atom,)),
+    ):
+        made, built = Criterion.make(*args), Criterion(*args)
         assert made == built
         assert hash(made) == hash(built)
         assert repr(made) == repr(built)
