@@ -80,6 +80,8 @@ class EligibilityContext:
         self.letters_only = all(_LETTERS.fullmatch(word) for word in self.by_first_word)
         terminators = "|".join(re.escape(t) for t in sorted(rules["terminators"], key=len, reverse=True))
         self.terminator_pattern = re.compile(rf"(?<!\w)(?:{terminators})(?!\w)", re.IGNORECASE)
+        # A terminator's match is as long as the terminator: literals, matched letter for letter.
+        self.longest_terminator = max(len(t) for t in rules["terminators"])
         self.targets_key = targets_key
 
     def find_cues(self, text: str) -> list[Cue]:
@@ -133,7 +135,10 @@ class EligibilityContext:
             and not text[text.rfind("\n", 0, cue.start) + 1 : cue.start].strip(" \t-*•")
         )
         for pattern in (_WRAPPED_CLAUSE_BREAK if opens_item else _CLAUSE_BREAK, self.terminator_pattern):
-            found = pattern.search(text, cue.end)
+            # Only a match starting before `end` counts, and a terminator starting there ends (and its
+            # look-ahead reads) before `end + longest_terminator`: the scan stops there, not at the end.
+            limit = len(text) if pattern is not self.terminator_pattern else end + self.longest_terminator
+            found = pattern.search(text, cue.end, limit)
             while (
                 found
                 and pattern is self.terminator_pattern
@@ -143,7 +148,7 @@ class EligibilityContext:
                     or text[found.start() - 6 : found.start()].lower().rstrip() in ("those", "anyone")
                 )
             ):
-                found = pattern.search(text, found.end())
+                found = pattern.search(text, found.end(), limit)
             if found and found.start() < end and found.start() != cue.start:
                 end = found.start()
         for other in cues[position + 1 :]:

@@ -102,7 +102,7 @@ def add_mentions(text: str, criteria: list[Criterion]) -> list[Criterion]:
             result.append(criterion)
             continue
         mentions = [
-            Atom(
+            Atom.make(
                 _KIND.get(s.type, "other"),
                 text[s.start : s.end],
                 (s.start, s.end),
@@ -115,7 +115,7 @@ def add_mentions(text: str, criteria: list[Criterion]) -> list[Criterion]:
         ]
         # Built directly: dataclasses.replace reads every field's definition on each call.
         result.append(
-            Criterion(
+            Criterion.make(
                 criterion.section,
                 criterion.text,
                 criterion.span,

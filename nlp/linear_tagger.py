@@ -133,9 +133,11 @@ def viterbi(
     if longest == 0:
         return [[] for _ in lengths]
     # Rows longest first, so the rows still running at a step are a prefix and finished ones cost nothing.
-    order = np.argsort(-np.asarray(lengths, dtype=np.intp), kind="stable")
+    # Array methods and ufunc reductions rather than their np.* wrappers, which cost a microsecond or two
+    # per call in Python on arrays this small (here and in `_tag_chunk`, `_decode`, `_surely_outside`).
+    order = (-np.asarray(lengths, dtype=np.intp)).argsort(kind="stable")
     sorted_lengths = np.asarray(lengths, dtype=np.intp)[order]
-    running = (lines - np.cumsum(np.bincount(sorted_lengths, minlength=longest))[:longest]).tolist()
+    running = (lines - np.bincount(sorted_lengths, minlength=longest).cumsum()[:longest]).tolist()
     # score[i, row, tag]: the best path of `row` ending in `tag` at step i, kept for every step so that
     # each row's final score is read once at the end.
     score = np.empty((longest, lines, count), dtype=np.float32)
@@ -336,15 +338,17 @@ class LinearTagger:
             row_of.clear()
         # Rows are numbered from 1, so a missing word (None) falls through to `_row`.
         words = [m.group() for m in found]
-        rows = [row_of.get(word) or self._row(word) for word in words]
+        rows = list(map(row_of.get, words))
+        if None in rows:
+            rows = [row or self._row(word) for row, word in zip(rows, words, strict=True)]
         starts = np.array([start for start, _ in token_spans], dtype=np.intp)
         newlines = np.array([m.start() for m in _NEWLINE.finditer(joined)], dtype=np.intp)
-        line_of = np.searchsorted(newlines, starts)
+        line_of = newlines.searchsorted(starts)
         # Renumber the lines that have tokens 0, 1, 2...; each is followed by WINDOW padding tokens.
         new_line = np.empty(len(found), dtype=bool)
         new_line[0] = True
         new_line[1:] = line_of[1:] != line_of[:-1]
-        padded_at = np.arange(len(found)) + WINDOW * np.cumsum(new_line)
+        padded_at = np.arange(len(found)) + WINDOW * new_line.cumsum()
         padded = np.zeros(padded_at[-1] + WINDOW + 1, dtype=np.intp)
         padded[padded_at] = rows
         stacked = self._rows[padded]  # (padded tokens, window positions, tags)
@@ -377,21 +381,21 @@ class LinearTagger:
         count = len(emitted)
         sure = self._surely_outside(emitted, new_line)
         tags = np.zeros(count, dtype=np.intp)
-        unsure = np.flatnonzero(~sure)
+        unsure = (~sure).nonzero()[0]
         if not len(unsure):
             return tags.tolist()
         continues = np.zeros(count, dtype=bool)
         continues[1:] = ~sure[:-1] & ~new_line[1:]
         opens = ~sure & ~continues
-        run = np.cumsum(opens)[unsure] - 1
-        first = np.flatnonzero(opens)
+        run = opens.cumsum()[unsure] - 1
+        first = opens.nonzero()[0]
         lengths = np.bincount(run)
         after_o = (first > 0) & ~new_line[first] & sure[np.maximum(first - 1, 0)]
         following = np.minimum(first + lengths, count - 1)
         before_o = (first + lengths < count) & ~new_line[following] & sure[following]
         starts = np.where(after_o[:, None], self.transitions[0][None], _START[None]).astype(np.float32)
         ends = np.where(before_o[:, None], self.transitions[:, 0][None], 0.0).astype(np.float32)
-        emissions = np.zeros((len(first), int(lengths.max()), len(TAGS)), dtype=np.float32)
+        emissions = np.zeros((len(first), int(np.maximum.reduce(lengths)), len(TAGS)), dtype=np.float32)
         emissions[run, unsure - first[run]] = emitted[unsure]
         paths = viterbi(emissions, self.transitions, lengths.tolist(), starts, ends)
         tags[unsure] = [t for path in paths for t in path]
@@ -406,7 +410,7 @@ class LinearTagger:
         relabel[:-1][same_line] = (emitted[1:, _OWN_B] - emitted[1:, _OWN_I])[same_line]
         gain = emitted[:, :1] - emitted[:, 1:] + self._before
         gain += np.minimum(self._after, self._inside + relabel)
-        return gain.min(axis=1) > SURE_MARGIN
+        return np.minimum.reduce(gain, axis=1) > SURE_MARGIN
 
 
 # What `LinearTagger.tagging_ahead` tagged, by text; a context variable, so threads never see each other's.

@@ -39,6 +39,7 @@ from nlp.model import (
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import (
+    FOLDED_TO_ASCII,
     OR_GROUP,
     POPULATION_LABEL,
     Item,
@@ -131,9 +132,23 @@ _PERMISSION_HEADER = re.compile(
     re.IGNORECASE,
 )
 _EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
+_ASSESSED_VERBS = (
+    "ascertained",
+    "assessed",
+    "determined",
+    "confirmed",
+    "documented",
+    "measured",
+    "evaluated",
+    "demonstrated",
+    "detected",
+    "seen",
+    "shown",
+    "visible",
+    "verified",
+)
 _ASSESSED_BY = re.compile(
-    r"\b(?:ascertained|assessed|determined|confirmed|documented|measured|evaluated|demonstrated|detected"
-    r"|seen|shown|visible|verified)\s+(?:by|on|with|via|using)\b",
+    rf"\b(?:{'|'.join(_ASSESSED_VERBS)})\s+(?:by|on|with|via|using)\b",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
@@ -168,6 +183,22 @@ _INVOLVEMENT_BY = re.compile(
 # "myeloma involvement on bronchoscopy").
 _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
 # A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
+# Words every match of _SUITABLE_FOR or _BEFORE_STARTING holds, and of _CURRENT.
+_SUITABLE_OR_STARTING_WORDS = (
+    "suitable",
+    "eligible",
+    "candidate",
+    "amenable",
+    "fit",
+    "curable",
+    "refus",
+    "declin",
+    "beginning",
+    "initiat",
+    "start",
+    "commencing",
+)
+_CURRENT_WORDS = ("current", "concomitant", "ongoing", "on-going")
 _SUITABLE_FOR = re.compile(
     r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
     r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:an?|the|further|any|standard)\s+)?"
@@ -525,6 +556,24 @@ class _Builder:
         self.windows = (
             list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
         )
+        # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
+        # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
+        self.says_must = may_contain(norm.text, lowered, ("must",))
+        self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
+        # Likewise for the per-atom scans: a word every match of the pattern holds.
+        self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)
+        self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
+        self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
+        self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
+        # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
+        # lower-cased text keeps the offsets (only U+0130 lengthens in lower()) and a case-insensitive
+        # pattern reads a word only where the lower-cased text holds it. Otherwise any span may hold anything.
+        folded = any(c in norm.text for c in FOLDED_TO_ASCII)
+        self.lowered = lowered if len(lowered) == len(norm.text) and not folded else None
+
+    def _may_hold(self, word: str, start: int, end: int) -> bool:
+        """False only when no case-insensitive match of `word` (lower case) lies in text[start:end]."""
+        return self.lowered is None or self.lowered.find(word, start, end) >= 0
 
     def _original(self, start: int, end: int) -> tuple[str, tuple[int, int]]:
         span = self.norm.to_original(start, end)
@@ -536,10 +585,10 @@ class _Builder:
         tree = self.node(item, _Scope())
         pruned = _without_mentions(tree)
         if pruned is None or pruned == tree:
-            return Criterion(item.section, text, span, tree, item.cohort)
+            return Criterion.make(item.section, text, span, tree, item.cohort)
         kept = {id(a) for a in iter_atoms(pruned)}
         mentions = tuple(a for a in iter_atoms(tree) if id(a) not in kept)
-        return Criterion(item.section, text, span, pruned, item.cohort, mentions)
+        return Criterion.make(item.section, text, span, pruned, item.cohort, mentions)
 
     def node(self, item: Item, scope: _Scope) -> Node:
         if not item.children:
@@ -704,7 +753,11 @@ class _Builder:
             rest = self.combine([i for i in indices if i not in for_ages], item.section, scope)
             return _binds_only(item.section, ages, rest)
         cut = next((c for c in self.exception_cues if item.start <= c < item.end), None)
-        condition = None if cut is not None else _TRAILING_IF.search(self.norm.text, item.start, item.end)
+        condition = (
+            _TRAILING_IF.search(self.norm.text, item.start, item.end)
+            if cut is None and self._may_hold("if", item.start, item.end)
+            else None
+        )
         if condition is not None:
             required = [i for i in indices if self.found[i].end <= condition.start()]
             whom = [i for i in indices if self.found[i].start >= condition.end()]
@@ -767,7 +820,7 @@ class _Builder:
         Or(Not(X), Y); the rest of the item is read as before. A population the vocabulary does not name is a
         question for the site, and a requirement it cannot read is left for review, so neither rules anyone
         out alone. None when the item has no such clause (or an exception cue, read by the usual rules)."""
-        if any(item.start <= c < item.end for c in self.exception_cues):
+        if not self.says_must or any(item.start <= c < item.end for c in self.exception_cues):
             return None
         text = self.norm.text
         clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
@@ -848,6 +901,8 @@ class _Builder:
     def _without_assessment_methods(self, indices: list[int], item: Item) -> list[int]:
         """Drops procedures named as the way something is judged ("stable ... as ascertained by brain
         imaging (MRI or CT)", "measurable as assessed by CT"): they are not requirements of their own."""
+        if not self.names_assessment:
+            return indices
         method = _ASSESSED_BY.search(self.norm.text, item.start, item.end)
         if method is None:
             return indices
@@ -1007,7 +1062,7 @@ class _Builder:
             or self._judged_suitable(index)
             or self._consent_age(index)
         )
-        atom = Atom(
+        atom = Atom.make(
             kind=found.kind,
             text=found.display or text,
             span=span,
@@ -1070,7 +1125,7 @@ class _Builder:
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
         beginning any hormonal therapy"): a judgement or a plan, not a history a profile records."""
         found = self.found[index]
-        if found.kind not in ("therapy", "procedure"):
+        if found.kind not in ("therapy", "procedure") or not self.judges_suitability:
             return False
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
@@ -1081,6 +1136,9 @@ class _Builder:
         immunosuppressive therapy in the past ... Group 2: Patients considered steroid-dependent", in a
         merged PDQ paragraph) are alternative populations: what precedes the first label binds everyone,
         then any one group's text is enough. A group with nothing coded is a question for the site."""
+        # Each label ends in its own colon: an item with fewer than two has fewer than two labels.
+        if self.norm.text.count(":", item.start, item.end) < 2:
+            return None
         labels = list(_INLINE_GROUP.finditer(self.norm.text, item.start, item.end))
         if len(labels) < 2:
             return None
@@ -1170,6 +1228,8 @@ class _Builder:
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
             return None if match is None else self._unanswerable(match.start(), found.end)
         if found.kind == "therapy":
+            if not self.names_contraindication:
+                return None
             start = max(found.start - 60, previous.end if previous else 0)
             match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
             return None if match is None else self._unanswerable(match.start(), found.end)
@@ -1194,7 +1254,9 @@ class _Builder:
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and _is_cancer(concept.code):
             return self._unanswerable(site.start(), found.end)
-        involvement = _INVOLVEMENT_BY.search(self.norm.text, start, found.start)
+        involvement = (
+            _INVOLVEMENT_BY.search(self.norm.text, start, found.start) if self.names_involvement else None
+        )
         if match is None and involvement is not None:
             return self._unanswerable(involvement.start(), found.end)
         site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
@@ -1211,7 +1273,7 @@ class _Builder:
         """Where the text asks about the treatment only while it is given ("no concurrent radiotherapy"), or
         None; a list shares its cue ("no concurrent chemotherapy, radiotherapy or immunotherapy")."""
         found = self.found[index]
-        if found.kind not in ("therapy", "procedure"):
+        if found.kind not in ("therapy", "procedure") or not self.says_current:
             return None
         previous = index - 1
         while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
@@ -1506,6 +1568,12 @@ def _with_alternative_populations(
     merged: list[Criterion] = []
     run: list[Criterion] = []
     opening: re.Pattern[str] | None = None  # a run is of one form: ages or study groups
+    # No match of _GROUP_POPULATION, the slowest of the three to fail, lacks "group".
+    forms: tuple[re.Pattern[str], ...]
+    if may_contain(norm.text, norm.text.lower(), ("group",)):
+        forms = (_AGE_POPULATION, _GROUP_POPULATION, _DISEASE_POPULATION)
+    else:
+        forms = (_AGE_POPULATION, _DISEASE_POPULATION)
 
     def close() -> None:
         if len(run) < 2 or (opening is _DISEASE_POPULATION and not _different_diseases(run)):
@@ -1524,7 +1592,7 @@ def _with_alternative_populations(
         if item.section == "inclusion" and item.cohort is None:
             item_text = norm.text[item.start : item.end].rstrip(" .")
             form = next(
-                (p for p in (_AGE_POPULATION, _GROUP_POPULATION, _DISEASE_POPULATION) if p.match(item_text)),
+                (p for p in forms if p.match(item_text)),
                 None,
             )
         if form is not None and form is opening:
