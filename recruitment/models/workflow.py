@@ -45,6 +45,7 @@ class ReasonCode(models.TextChoices):
     NO_RESPONSE = "no_response", "No response after repeated attempts"
     CONTACT_DETAILS_INVALID = "contact_invalid", "Contact details invalid"
     CONSENT_WITHDRAWN = "consent_withdrawn", "Patient withdrew consent"
+    CONSENT_GIVEN_AGAIN = "consent_given_again", "Patient consented to matching again"
     COHORT_FULL = "cohort_full", "Cohort full or suspended"
     DECEASED = "deceased", "Patient deceased"
     OTHER = "other", "Other (see note)"

@@ -19,6 +19,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -149,6 +150,41 @@ def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | N
     for match in matches:
         best.setdefault(match.patient_id, match)
     return list(best.values())
+
+
+def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Candidate]:
+    """The trial's candidacies (of `patient_ids`, when given) that ended because the patient withdrew
+    consent, whose patient consents to matching again and has a live eligible or possibly eligible match
+    outside full or suspended cohorts, at a site that still recruits for the trial. Candidacies that ended
+    for any other reason (a site's decision, a full cohort, a death) stay ended."""
+    exit_reason = (
+        CandidateEvent.objects.filter(
+            candidate=OuterRef("pk"),
+            kind=CandidateEvent.Kind.TRANSITION,
+            to_status=CandidateStatus.WITHDRAWN,
+        )
+        .exclude(from_status=CandidateStatus.WITHDRAWN)
+        .order_by("-created_at", "-id")
+        .values("reason")[:1]
+    )
+    live = Match.objects.filter(
+        trial=trial, patient=OuterRef("patient"), retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS
+    ).exclude(arm_id__in=closed_arm_ids(trial_id=trial.pk))
+    candidacies = (
+        Candidate.objects.filter(
+            trial=trial,
+            status=CandidateStatus.WITHDRAWN,
+            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
+            site__in=recruiting_trial_sites(trial_id=trial.pk).values("site_id"),
+        )
+        .annotate(exit_reason=Subquery(exit_reason))
+        .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
+        .filter(Exists(live))
+        .order_by("pk")
+    )
+    if patient_ids is not None:
+        candidacies = candidacies.filter(patient_id__in=list(patient_ids))
+    return list(candidacies)
 
 
 def _is_live(match: Match | None) -> bool:

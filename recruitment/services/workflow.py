@@ -34,6 +34,7 @@ from recruitment.selectors.site import (
     SITE_RECRUITING_STATUSES,
     TAKEN_UP_VERDICTS,
     arm_is_closed,
+    candidacies_to_reopen,
     candidates_off_live_match,
     contact_allowed,
     live_match_to_follow,
@@ -89,6 +90,8 @@ TRANSITIONS: dict[tuple[str, str], TransitionRule] = {
         _STAFF, frozenset({R.CRITERION_NOT_MET}), needs_criterion=True
     ),
     **{(status, S.WITHDRAWN): TransitionRule(_STAFF_OR_SYSTEM, _WITHDRAWN) for status in OPEN_STATUSES},
+    # Only a candidacy the patient's consent withdrawal ended, when they consent again (`candidates_create`).
+    (S.WITHDRAWN, S.MATCHED): TransitionRule(frozenset({SYSTEM}), frozenset({R.CONSENT_GIVEN_AGAIN})),
 }
 """Every permitted (from, to) move with who may make it and which reason codes it takes."""
 
@@ -190,6 +193,12 @@ def _candidate_transition(
             raise TransitionError("Choose a reason from the list for this change.")
         if not rule.reasons and reason:
             raise TransitionError("This change takes no reason code; use the note.")
+        reopening = (from_status, to_status) == (S.WITHDRAWN, S.MATCHED)
+        if reopening and _exit_reason(candidate) != R.CONSENT_WITHDRAWN:
+            raise TransitionError(
+                "Only a candidacy that ended because the patient withdrew consent reopens, "
+                "when they consent again."
+            )
         criterion = None
         if rule.needs_criterion:
             if criterion_id is not None:
@@ -231,8 +240,19 @@ def _candidate_transition(
             note=note[:2000],
             created_at=now,
         )
+        if reopening:
+            _match_follow_locked(candidate)  # the match it ended with was retired by the withdrawal
         transaction.on_commit(partial(_candidate_transitioned_notify, event_id=event.pk))
     return candidate
+
+
+def _exit_reason(candidate: Candidate) -> str:
+    """The reason the candidacy last left the open path with."""
+    exits = candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION, to_status=candidate.status).exclude(
+        from_status=candidate.status
+    )
+    last = exits.order_by("created_at", "id").last()
+    return last.reason if last else ""
 
 
 candidate_transitioned = Signal()
@@ -325,6 +345,7 @@ def _waiting_profiles_lock(*, trial: Trial, patient_ids: Collection[int] | None)
     first: with one lock order, a take-up and a withdrawal (or two take-ups) wait for each other, never
     deadlock."""
     waiting = {match.patient_id for match in matches_for_new_candidates(trial=trial, patient_ids=patient_ids)}
+    waiting |= {c.patient_id for c in candidacies_to_reopen(trial=trial, patient_ids=patient_ids)}
     if not waiting:
         return []
     locked = PatientProfile.objects.select_for_update().filter(pk__in=waiting).order_by("pk")
@@ -409,7 +430,28 @@ def candidates_create(*, trial_id: int, patient_ids: Collection[int] | None = No
 
         # `_candidates_take_up` lists the matches again, now under the locks: that reading of the consent
         # gate (and of the live match a withdrawal retires) is the one the candidacies are created from.
-        return _candidates_take_up(trial=trial, site_for=nearest, patient_ids=locked)
+        created = _candidates_take_up(trial=trial, site_for=nearest, patient_ids=locked)
+        reopened = _candidacies_reopen(trial=trial, patient_ids=locked)
+    return created + reopened
+
+
+def _candidacies_reopen(*, trial: Trial, patient_ids: Collection[int]) -> list[Candidate]:
+    """Reopen, at their own site, the candidacies a consent withdrawal ended whose patients consent again
+    and match (`candidacies_to_reopen`, read under the caller's profile locks); the sites' staff are alerted
+    as for new candidates. One candidacy per patient and trial stays the rule: its history shows both."""
+    reopened = [
+        candidate_transition(
+            candidate_id=candidate.pk,
+            to_status=S.MATCHED,
+            actor=None,
+            reason=R.CONSENT_GIVEN_AGAIN,
+            note="The patient consented to matching again and still matches this trial.",
+        )
+        for candidate in candidacies_to_reopen(trial=trial, patient_ids=patient_ids)
+    ]
+    if reopened:
+        transaction.on_commit(partial(_enqueue_site_alerts, [c.pk for c in reopened]))
+    return reopened
 
 
 def candidates_take_up_owed() -> int:

@@ -56,7 +56,15 @@ def _walk(candidate: Candidate, actor: User, to: str) -> None:
         candidate_transition(candidate_id=candidate.pk, to_status=step, actor=actor)
 
 
-@pytest.mark.parametrize(("source", "target"), sorted(TRANSITIONS))
+STAFF_MOVES = sorted(move for move, rule in TRANSITIONS.items() if User.Role.SITE_STAFF in rule.roles)
+
+
+def test_the_system_alone_reopens_a_candidacy_the_patients_withdrawal_ended():
+    # Tested with the patient's new consent in tests/recruitment/test_reconsent.py.
+    assert sorted(set(TRANSITIONS) - set(STAFF_MOVES)) == [(S.WITHDRAWN, S.MATCHED)]
+
+
+@pytest.mark.parametrize(("source", "target"), STAFF_MOVES)
 def test_site_staff_make_every_permitted_transition(candidate, sam, criterion, source, target):
     _walk(candidate, sam, source)
     rule = TRANSITIONS[(source, target)]

@@ -1,0 +1,134 @@
+"""A patient who withdrew consent and later consents again is back in the queue of the site that had them,
+in the same candidacy, when they still match; a candidacy a site ended stays ended.
+
+Elena is the patient; Sam is staff at the Boston site recruiting for the NSCLC trial.
+"""
+
+import pytest
+from django.utils import timezone
+
+from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile, ReasonCode
+from recruitment.services.consent import consent_withdraw
+from recruitment.services.workflow import TransitionError, candidate_transition
+from tests.recruitment.consent_helpers import sign
+from tests.recruitment.workflow_helpers import candidate_for
+from trials.models import ConsentDocument, Trial
+
+S = CandidateStatus
+Purpose = ConsentDocument.Purpose
+
+pytestmark = pytest.mark.django_db
+
+
+def _withdraws_then_consents_again_and_is_rematched(profile: PatientProfile, trial: Trial, capture) -> Match:
+    with capture(execute=True):
+        consent_withdraw(patient=profile, purposes=[Purpose.MATCHING])
+    with capture(execute=True):
+        sign(profile, {d.purpose: d for d in ConsentDocument.objects.all()}[Purpose.MATCHING])
+    return _rematched_eligible(profile, trial, capture)
+
+
+def _rematched_eligible(profile: PatientProfile, trial: Trial, capture) -> Match:
+    """What a re-match writes when she is eligible: her live match, replacing whatever the engine left."""
+    with capture(execute=True):
+        Match.objects.filter(patient=profile, trial=trial, retired_at__isnull=True).update(
+            retired_at=timezone.now()
+        )
+        return Match.objects.create(
+            patient=profile, trial=trial, verdict=Match.Verdict.ELIGIBLE, score=1.0, criteria=[]
+        )
+
+
+def test_elena_consents_again_and_is_back_in_sams_queue_in_the_same_candidacy(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+
+    live = _withdraws_then_consents_again_and_is_rematched(
+        candidate.patient, nsclc_trial, django_capture_on_commit_callbacks
+    )
+
+    candidate.refresh_from_db()
+    assert Candidate.objects.filter(patient=candidate.patient, trial=nsclc_trial).count() == 1
+    assert (candidate.status, candidate.site, candidate.match) == (S.MATCHED, boston_site, live)
+    moves = [
+        (e.from_status, e.to_status, e.reason)
+        for e in candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).exclude(
+            from_status=S.MATCHED, to_status=S.MATCHED
+        )
+    ]
+    assert moves == [
+        (S.MATCHED, S.WITHDRAWN, ReasonCode.CONSENT_WITHDRAWN),
+        (S.WITHDRAWN, S.MATCHED, ReasonCode.CONSENT_GIVEN_AGAIN),
+    ]
+
+
+def test_a_candidacy_sam_ended_stays_ended_when_elena_consents_again(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.PRE_SCREEN_INELIGIBLE,
+        actor=sam,
+        reason=ReasonCode.RECORDS_CONTRADICT_PROFILE,
+    )
+
+    _withdraws_then_consents_again_and_is_rematched(
+        candidate.patient, nsclc_trial, django_capture_on_commit_callbacks
+    )
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.PRE_SCREEN_INELIGIBLE
+
+
+def test_a_candidacy_sam_withdrew_for_his_own_reason_stays_withdrawn(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason=ReasonCode.INVESTIGATOR_DECISION
+    )
+
+    _withdraws_then_consents_again_and_is_rematched(
+        candidate.patient, nsclc_trial, django_capture_on_commit_callbacks
+    )
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
+    with pytest.raises(TransitionError, match="Only a candidacy that ended because the patient withdrew"):
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason=ReasonCode.CONSENT_GIVEN_AGAIN
+        )
+
+
+def test_sam_cannot_reopen_a_withdrawn_candidacy_himself(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=candidate.patient, purposes=[Purpose.MATCHING])
+
+    with pytest.raises(TransitionError, match="Your role may not make this change"):
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.MATCHED, actor=sam, reason=ReasonCode.CONSENT_GIVEN_AGAIN
+        )
+
+
+def test_elena_still_without_matching_consent_stays_withdrawn(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=candidate.patient, purposes=[Purpose.MATCHING])
+    with django_capture_on_commit_callbacks(execute=True):
+        Match.objects.create(
+            patient=candidate.patient,
+            trial=nsclc_trial,
+            verdict=Match.Verdict.ELIGIBLE,
+            score=1.0,
+            criteria=[],
+        )
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
