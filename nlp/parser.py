@@ -174,6 +174,16 @@ _SUITABLE_FOR = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+# ... and one named as what the patient tolerates or cannot take ("intolerance to a s.c. Sandostatin
+# (octreotide acetate) test dose", "Demonstrated tolerance to a test dose of octreotide", "unable to be
+# treated with levodopa/carbidopa alone"): how the patient bears a treatment, which no profile records, not
+# whether they had it.
+_TOLERANCE_OF = re.compile(
+    r"\b(?:(?:in)?toleran(?:ce|t)|(?:un)?able\s+to\s+(?:tolerate|take|receive|be\s+treated\s+with))\s+"
+    r"(?:(?:to|of|with)\s+)?(?:(?:an?|the|any|prior|previous)\s+)?"
+    r"(?:[\w./-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}\(?$",
+    re.IGNORECASE,
+)
 _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
 # What every match of _ABBREVIATION_DEFINED ends with: looked for first, because the full pattern takes long
 # to fail (it tries up to six words from every letter: ~170 µs per Chia section on average, ~75 with this).
@@ -1068,13 +1078,16 @@ class _Builder:
         with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
         with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
-        beginning any hormonal therapy"): a judgement or a plan, not a history a profile records."""
+        beginning any hormonal therapy"), or as what the patient tolerates or cannot take ("intolerance to
+        octreotide", "unable to be treated with levodopa"): a judgement, a plan or a tolerance, not a history
+        a profile records."""
         found = self.found[index]
         if found.kind not in ("therapy", "procedure"):
             return False
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
-        return any(p.search(self.norm.text, start, found.start) for p in (_SUITABLE_FOR, _BEFORE_STARTING))
+        cues = (_SUITABLE_FOR, _BEFORE_STARTING, _TOLERANCE_OF)
+        return any(p.search(self.norm.text, start, found.start) for p in cues)
 
     def _inline_groups(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
         """Groups labelled inside one item ("... Group 1: Patients who have not received other

@@ -527,3 +527,21 @@ def test_hashimoto_appendicitis_and_pagets_disease_of_bone_in_a_note_are_the_pat
     for code, text in notes.items():
         found = extract_patient_facts(text).patients_own("condition")
         assert code in {f.concept.code for f in found if f.concept}
+
+
+def test_antiparkinson_and_acromegaly_drugs_in_a_note_are_the_patients_treatments() -> None:
+    """Eighth trec round: "He is on Levodopa and Trihexyphenidyl" and "on stable doses of octreotide LAR"
+    linked no drug, so trials asking about levodopa or somatostatin analogues had nothing to read."""
+    text = (
+        "A 60-year-old man with Parkinson's disease. He is on Levodopa and Trihexyphenidyl. His sister is on "
+        "stable doses of octreotide LAR."
+    )
+    found = {f.concept.code: f.assertion for f in extract_patient_facts(text).of("therapy") if f.concept}
+    assert found["levodopa"] == "present"
+    assert found["trihexyphenidyl"] == "present"
+    assert found["octreotide"] == "family"
+
+
+def test_a_drug_the_note_offers_is_not_the_patients() -> None:
+    text = "A 58-year-old man with Parkinson's disease. He is offered Levodopa."
+    assert not extract_patient_facts(text).patients_own("therapy")

@@ -1110,6 +1110,43 @@ class TestATreatmentThePatientIsJudgedSuitableForIsNoHistory:
         assert self.outcome("Inclusion Criteria:\n- No prior radiotherapy\n", self.HANA) == "violated"
 
 
+class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory:
+    """Eighth trec round (docs/trec_error_classes.md): how a patient bears a treatment is not whether they
+    had it. Pia has Parkinson's disease and takes levodopa; Leo has it and no treatment on file."""
+
+    PD = (DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease"),)
+    PIA = PatientFacts(diagnoses=PD, therapies=(TherapyFact("therapy:1", "levodopa", ("antiparkinson",)),))
+    LEO = PatientFacts(diagnoses=PD)
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Exclusion Criteria:\n- Patients demonstrating intolerance to a s.c. test dose of levodopa.\n",
+            "Exclusion Criteria:\n- Intolerant to L-dopa\n",
+            "Inclusion Criteria:\n- No patients who are unable to be treated with levodopa alone.\n",
+        ],
+    )
+    def test_intolerance_or_inability_to_take_a_drug_is_not_a_history_of_it(self, text):
+        assert self.outcome(text, self.PIA) != "violated"
+
+    def test_demonstrated_tolerance_of_a_drug_does_not_require_it(self):
+        text = "Inclusion Criteria:\n- Demonstrated tolerance to a test dose of levodopa.\n"
+        assert self.outcome(text, self.LEO) != "violated"
+
+    def test_a_prior_treatment_with_the_drug_is_still_read(self):
+        text = "Exclusion Criteria:\n- Prior treatment with levodopa\n"
+        assert self.outcome(text, self.PIA) == "violated"
+
+    def test_previously_untreated_with_a_drug_excludes_the_patient_who_takes_it(self):
+        text = "Inclusion Criteria:\n- Previously untreated with levodopa\n"
+        assert self.outcome(text, self.PIA) == "violated"
+        assert self.outcome(text, self.LEO) != "violated"
+
+
 class TestExamplesAfterIncluding:
     """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
     obstructive pulmonary disease."""
