@@ -545,3 +545,22 @@ def test_antiparkinson_and_acromegaly_drugs_in_a_note_are_the_patients_treatment
 def test_a_drug_the_note_offers_is_not_the_patients() -> None:
     text = "A 58-year-old man with Parkinson's disease. He is offered Levodopa."
     assert not extract_patient_facts(text).patients_own("therapy")
+
+
+@pytest.mark.parametrize(
+    ("criterion", "outcome"),
+    [
+        ("Inclusion Criteria:\n- Must have progressed on fludarabine therapy\n", "satisfied"),
+        ("Inclusion Criteria:\n- No prior rituximab\n", "violated"),
+        ("Inclusion Criteria:\n- No prior doxorubicin\n", "unknown"),
+    ],
+)
+def test_a_regimen_in_a_note_is_a_history_of_each_of_its_drugs(criterion: str, outcome: str) -> None:
+    """Eighth trec round: "He completed four cycles of FCR therapy" is fludarabine, cyclophosphamide and
+    rituximab, which CLL trials ask about one by one."""
+    patient = extract_patient_facts(
+        "A 57-year-old man with CLL. He completed four cycles of FCR therapy two years ago."
+    )
+    facts = facts_from_text(patient, today=date(2021, 4, 1))
+    verdict = evaluate(parse_eligibility(criterion).criteria, facts, today=date(2021, 4, 1))
+    assert verdict.criteria[0].outcome == outcome

@@ -316,3 +316,12 @@ def test_dopamine_agonists_for_parkinsons_are_antiparkinson_but_not_those_for_th
     assert drug_classes("ropinirole") == ["dopamine_agonist", "antiparkinson"]
     assert drug_classes("cabergoline") == ["dopamine_agonist"]
     assert "antiparkinson" in drug_classes("selegiline")
+
+
+def test_a_regimen_brings_its_drugs_and_their_classes() -> None:
+    classes = drug_classes("fcr regimen")
+    assert {"fludarabine", "cyclophosphamide", "rituximab", "antimetabolite", "chemotherapy"} <= set(classes)
+    vad = set(drug_classes("VAD regimen"))
+    assert {"vincristine", "doxorubicin", "dexamethasone", "corticosteroid"} <= vad
+    assert "rituximab" not in drug_classes("chop regimen")
+    assert drug_classes("fludarabine") == ["antimetabolite", "chemotherapy", "systemic_anticancer"]
