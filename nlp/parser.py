@@ -251,6 +251,34 @@ _TREATMENT_LIMIT = re.compile(
     r"(?:for|of)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$",
     re.IGNORECASE,
 )
+# How long a treatment was given, which no profile records ("No treatment with estrogen, androgen or growth
+# hormone exceeding twelve months", "Exposure to levodopa or dopamine agonist of 14 days or less", "treated
+# with levodopa for at least one year", "No more than 12 months of prior estrogen"): the treatment with that
+# duration, not any course of it. After the treatment (or the list it ends) ...
+_DURATION_NUMBER = (
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four)"
+)
+_DURATION_UNIT = r"(?:days?|weeks?|months?|years?)"
+_DURATION_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:(?:therapy|treatment|use|exposure)\s+)?"
+    r"(?:exceeding|lasting|totall?ing"
+    r"|(?:for|of)\s+(?:more|longer|greater|less|fewer)\s+than"
+    r"|(?:for|of)\s+(?:over|up\s+to|at\s+least|at\s+most|no\s+more\s+than|not\s+more\s+than)"
+    rf"|(?:for|of)(?=\s+{_DURATION_NUMBER}\s+{_DURATION_UNIT}\s+or\s+(?:less|fewer|more|longer)))"
+    rf"\s+{_DURATION_NUMBER}\s+{_DURATION_UNIT}",
+    re.IGNORECASE,
+)
+_DURATION_CAP = re.compile(r"\b(?:less|fewer|at\s+most|up\s+to|no\s+more|not\s+more)\b", re.IGNORECASE)
+_ARTICLE = re.compile(r"\b(?:an?|the|any)\b", re.IGNORECASE)
+_OR_LESS = re.compile(r"\s+or\s+(?:less|fewer)\b", re.IGNORECASE)
+# ... or before it, the duration "of" the treatment; not a window ("within 6 months of chemotherapy").
+_DURATION_BEFORE = re.compile(
+    r"(?<!within\s)(?<!since\s)(?<!after\s)(?<!before\s)"
+    r"\b(?:(?:no|not)\s+more\s+than|more\s+than|less\s+than|at\s+least|at\s+most|up\s+to)\s+"
+    rf"{_DURATION_NUMBER}\s+{_DURATION_UNIT}\s+of\s+(?:(?:prior|previous|continuous|cumulative|any)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
+    re.IGNORECASE,
+)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -1087,7 +1115,12 @@ class _Builder:
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
         cues = (_SUITABLE_FOR, _BEFORE_STARTING, _TOLERANCE_OF)
-        return any(p.search(self.norm.text, start, found.start) for p in cues)
+        if any(p.search(self.norm.text, start, found.start) for p in cues):
+            return True
+        # A cap on how long it was given: met by no treatment and by a short one, so having had it says
+        # nothing.
+        duration = self._treatment_duration(index)
+        return duration is not None and duration[2]
 
     def _inline_groups(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
         """Groups labelled inside one item ("... Group 1: Patients who have not received other
@@ -1185,7 +1218,11 @@ class _Builder:
         if found.kind == "therapy":
             start = max(found.start - 60, previous.end if previous else 0)
             match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
-            return None if match is None else self._unanswerable(match.start(), found.end)
+            if match is not None:
+                return self._unanswerable(match.start(), found.end)
+            # A floor on the duration: the treatment given that long, which the profile cannot tell.
+            duration = self._treatment_duration(index)
+            return None if duration is None or duration[2] else self._unanswerable(duration[0], duration[1])
         if concept.system != "diagnosis":
             return None
         if (
@@ -1219,6 +1256,36 @@ class _Builder:
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _treatment_duration(self, index: int) -> tuple[int, int, bool] | None:
+        """Where the text names how long a treatment was given, and whether as a cap (True: "No more than 12
+        months of prior estrogen", "Exposure to levodopa of 14 days or less") or a floor ("growth hormone
+        exceeding twelve months", "treated with levodopa for at least one year"); None when it does not. The
+        duration comes before the treatment or after it or after the list of treatments it is in
+        ("estrogen, androgen or growth hormone exceeding twelve months")."""
+        found = self.found[index]
+        if found.kind != "therapy":
+            return None
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _DURATION_BEFORE.search(self.norm.text, max(found.start - 80, line_start), found.start)
+        if before is not None:
+            return before.start(), found.end, _DURATION_CAP.search(before.group(0)) is not None
+        last = index
+        for following in range(index + 1, len(self.found)):
+            candidate = self.found[following]
+            if candidate.rule_id.startswith(LEXICON_PREFIX):
+                continue
+            gap = _ARTICLE.sub("", self.norm.text[self.found[last].end : candidate.start])
+            if candidate.kind != "therapy" or "\n" in gap or not _LIST_GAP.match(gap):
+                break
+            last = following
+        after = _DURATION_AFTER.match(self.norm.text, self.found[last].end)
+        if after is None:
+            return None
+        cap = _DURATION_CAP.search(after.group(0)) is not None or bool(
+            _OR_LESS.match(self.norm.text, after.end())
+        )
+        return found.start, after.end(), cap
 
     def _current(self, index: int) -> tuple[int, int] | None:
         """Where the text asks about the treatment only while it is given ("no concurrent radiotherapy"), or

@@ -1147,6 +1147,49 @@ class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory:
         assert self.outcome(text, self.LEO) != "violated"
 
 
+class TestHowLongATreatmentWasGivenIsAskedNotAssumed:
+    """Eighth trec round: a cap or a floor on how long a treatment was given is not a requirement or an
+    exclusion of any course of it. Pia takes levodopa (for how long the profile does not say); Leo takes
+    nothing."""
+
+    PD = (DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease"),)
+    PIA = PatientFacts(diagnoses=PD, therapies=(TherapyFact("therapy:1", "levodopa", ("antiparkinson",)),))
+    LEO = PatientFacts(diagnoses=PD)
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- Exposure to levodopa or a dopamine agonist of 14 days or less\n",
+            "Inclusion Criteria:\n- No more than 12 months of prior levodopa\n",
+            "Inclusion Criteria:\n- No treatment with amantadine or levodopa exceeding twelve months\n",
+            "Exclusion Criteria:\n- Prior amantadine or levodopa for more than twelve months.\n",
+        ],
+    )
+    def test_a_patient_on_the_drug_is_neither_taken_nor_turned_away(self, text):
+        assert self.outcome(text, self.PIA) in ("unknown", "not_checkable")
+
+    def test_a_cap_on_the_duration_is_no_requirement_to_have_had_the_drug(self):
+        text = "Inclusion Criteria:\n- No more than 12 months of prior levodopa\n"
+        assert self.outcome(text, self.LEO) != "violated"
+
+    def test_a_floor_on_the_duration_still_requires_the_drug(self):
+        text = "Inclusion Criteria:\n- Treated with levodopa for at least one year\n"
+        assert self.outcome(text, self.PIA) == "unknown"
+        # Leo's history is confirmed: no levodopa at all.
+        leo = replace(self.LEO, history_confirmed_on=datetime.date(2026, 1, 1))
+        assert self.outcome(text, leo) == "violated"
+
+    def test_a_window_is_not_a_duration(self):
+        text = "Inclusion Criteria:\n- No levodopa within 6 months of study entry\n"
+        [atom] = parse_eligibility(text).atoms()
+        assert atom.checkable
+        assert atom.window is not None
+
+
 class TestExamplesAfterIncluding:
     """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
     obstructive pulmonary disease."""
