@@ -1017,13 +1017,32 @@ _MEASURABLE = re.compile(
 )
 
 
+# Parkinson's disease is staged on its own scale ("Hoehn & Yahr stage II-IV", "Hoehn-Yahr stage IV", "Hohen
+# and Yahr stage II-IV"): a stage right after the scale's name is that scale's, not a cancer's.
+HOEHN_YAHR = "hoehn_yahr"
+_HOEHN_YAHR_BEFORE = re.compile(
+    r"\bho(?:eh|he)n\s*(?:&|and|-)?\s*yahr\s*(?:\((?:H\s*&\s*Y|HY)\)\s*)?$", re.IGNORECASE
+)
+
+
+_ROMAN_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def _roman_stage(written: str) -> str:
+    written = written.upper()
+    return _ROMAN_STAGE.get(written[:1], written[:1]) + written[1:] if written[:1].isdigit() else written
+
+
 def find_condition_qualifiers(text: str) -> Iterator[Found]:
     for m in _STAGE.finditer(text):
-        low, high = m.group("low").upper(), (m.group("high") or "").upper()
+        # "stage 3 or 4" is written in the Roman numerals the stage groups use ("III-IV").
+        low, high = (_roman_stage(m.group(name) or "") for name in ("low", "high"))
         code = f"{low}-{high}" if high else low
-        yield Found(
-            "condition", m.start(), m.end(), "condition.stage", 0.85, Concept("stage", code, f"stage {code}")
-        )
+        if _HOEHN_YAHR_BEFORE.search(text, max(0, m.start() - 30), m.start()):
+            concept = Concept("stage", f"{HOEHN_YAHR}:{code}", f"Hoehn and Yahr stage {code}")
+        else:
+            concept = Concept("stage", code, f"stage {code}")
+        yield Found("condition", m.start(), m.end(), "condition.stage", 0.85, concept)
     for m in _MEASURABLE.finditer(text):
         criteria = re.search(r"RECIST|RANO|iRECIST|mRECIST|Lugano|IMWG", m.group(0), re.I)
         label = f"measurable disease per {criteria.group(0)}" if criteria else "measurable disease"

@@ -165,7 +165,14 @@ _CANCER_STAGE = re.compile(
     r"|(?<![\w-])[cpy]?(?P<tnm>T(?:[0-4][a-d]?|is|x)\s*,?\s*N(?:[0-3][a-c]?|x)\s*,?\s*M(?:[01][a-c]?|x))(?!\w)",
     re.IGNORECASE,
 )
-_ARABIC_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_ARABIC_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V"}
+# Parkinson's disease's own scale: "Hoehn-Yahr Stage I", "Hoehn and Yahr stage 2", "H&Y stage 3" is the stage
+# of the note's Parkinson's disease, wherever the note names it.
+_HOEHN_YAHR_STAGE = re.compile(
+    r"\b(?:ho(?:eh|he)n\s*(?:&|and|-)?\s*yahr|H\s*&\s*Y)\s*(?:\((?:H\s*&\s*Y|HY)\)\s*)?"
+    r"(?:stage|score|grade)?\s*(?:of|:|=|is|was)?\s*(?P<stage>V|IV|I{1,3}|[0-5])(?!\w|\.\d)",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"[.;!?\n]")
 _ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
@@ -286,8 +293,9 @@ def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
 
     A stage belongs to the condition named nearest to it in its sentence, and only when that is a cancer
     ("stage 1B of cervical cancer"); a bare "tumour" or "cancer" there is the note's first named cancer ("The
-    tumor is stage IIIB"). Other scales' stages ("Hoehn-Yahr Stage I", "CKD stage 3", "Tanner stage 2") stay
-    unread: no cancer is named nearest to them.
+    tumor is stage IIIB"). A Hoehn and Yahr stage ("Hoehn-Yahr Stage I") is the stage of the note's
+    Parkinson's disease. Other scales' stages ("CKD stage 3", "Tanner stage 2") stay unread: no cancer is
+    named nearest to them.
     """
     conditions = [
         (index, f)
@@ -323,6 +331,11 @@ def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
             else _ARABIC_STAGE.get(m["group"], m["group"].upper()) + (m["sub"] or "").upper()
         )
         staged[target] = replace(staged[target], stage=stage)
+    parkinsons = next((i for i, f in conditions if f.concept and is_a(f.concept.code, "parkinsons")), None)
+    found_stage = _HOEHN_YAHR_STAGE.search(text)
+    if parkinsons is not None and found_stage is not None and not staged[parkinsons].stage:
+        written = found_stage["stage"].upper()
+        staged[parkinsons] = replace(staged[parkinsons], stage=_ARABIC_STAGE.get(written, written))
     return staged
 
 

@@ -407,7 +407,9 @@ def test_a_stage_in_the_note_goes_on_the_cancer_it_stages(text: str, code: str, 
     ],
 )
 def test_other_scales_stages_are_not_a_cancer_stage(text: str) -> None:
-    assert all(f.stage is None for f in extract_patient_facts(text).findings)
+    # A Hoehn and Yahr stage is the Parkinson's disease's own (eighth trec round), never the cancer's.
+    found = extract_patient_facts(text).findings
+    assert all(f.stage is None for f in found if not (f.concept and f.concept.code == "parkinsons"))
 
 
 def test_the_stage_from_text_decides_a_stage_criterion() -> None:
@@ -564,3 +566,40 @@ def test_a_regimen_in_a_note_is_a_history_of_each_of_its_drugs(criterion: str, o
     facts = facts_from_text(patient, today=date(2021, 4, 1))
     verdict = evaluate(parse_eligibility(criterion).criteria, facts, today=date(2021, 4, 1))
     assert verdict.criteria[0].outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        (
+            "A 58-year-old man with Parkinson's disease. His disease is ranked as mild, Hoehn-Yahr Stage I.",
+            "I",
+        ),
+        ("Parkinson's disease, Hoehn and Yahr stage 3, on levodopa.", "III"),
+        ("Parkinson's disease, Hoehn and Yahr stage 2.5.", None),
+        ("Parkinson's disease and CKD stage 3.", None),
+    ],
+)
+def test_a_hoehn_and_yahr_stage_is_the_stage_of_the_notes_parkinsons_disease(
+    text: str, stage: str | None
+) -> None:
+    found = extract_patient_facts(text).of("condition")
+    [parkinsons] = [f for f in found if f.concept and f.concept.code == "parkinsons"]
+    assert parkinsons.stage == stage
+
+
+def test_a_parkinsons_stage_answers_hoehn_and_yahr_criteria_and_not_a_cancers() -> None:
+    """Eighth trec round (class 84): Parkinson's trials separate early from advanced disease by the Hoehn
+    and Yahr stage; a note's "Hoehn-Yahr Stage I" was read as no stage at all."""
+    patient = extract_patient_facts("A 58-year-old man with Parkinson's disease, Hoehn-Yahr Stage I.")
+    facts = facts_from_text(patient, today=date(2021, 4, 1))
+
+    def outcome(criterion: str) -> str:
+        verdict = evaluate(parse_eligibility(criterion).criteria, facts, today=date(2021, 4, 1))
+        return verdict.criteria[0].outcome
+
+    assert outcome("Inclusion Criteria:\n- Symptom severity will range from Hoehn & Yahr stage II-IV.\n") == (
+        "violated"
+    )
+    assert outcome("Inclusion Criteria:\n- Hoehn & Yahr Stage 1 or 2\n") == "satisfied"
+    assert outcome("Inclusion Criteria:\n- Stage II-IV cancer\n") == "unknown"

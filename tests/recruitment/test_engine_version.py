@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06": "195550841c78d892340a63d183c1244c23cc74900d165d3485c2ad244e9e6f5e"}
+PINNED = {"2026.12.06": "4e5bf3d09993ae695de11db9878a402c5f5d68293ab5ef6474f1a4c3905306ba"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -1335,3 +1335,34 @@ class TestATreatmentIsQualifiedByItsIndication:
     def test_the_indication_of_a_treatment_the_patient_never_had_is_not_asked_about(self):
         text = "Exclusion Criteria:\n- Radiotherapy for prior malignancy\n"
         assert self.outcome(text, self.CARLA) != "violated"
+
+
+class TestAStageOnAnotherDiseasesScale:
+    """Eighth trec round: a Hoehn and Yahr stage is Parkinson's disease's, a cancer stage a cancer's; neither
+    answers the other. Pia has Parkinson's disease at Hoehn and Yahr stage II; Carmen has stage IB cervical
+    cancer."""
+
+    PIA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease", stage="II"),)
+    )
+    CARMEN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "cervical_cancer", "cervical cancer", stage="IB"),)
+    )
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_the_parkinsons_stage_answers_a_hoehn_and_yahr_range(self):
+        assert self.outcome("Inclusion Criteria:\n- Hoehn & Yahr stage II-IV\n", self.PIA) == "satisfied"
+        assert self.outcome("Inclusion Criteria:\n- Hohen and Yahr stage III-IV\n", self.PIA) == "violated"
+
+    def test_arabic_numerals_are_the_same_stage(self):
+        assert self.outcome("Inclusion Criteria:\n- Hoehn & Yahr Stage 1 or 2\n", self.PIA) == "satisfied"
+        assert (
+            self.outcome("Inclusion Criteria:\n- Stage 1B or 2A cervical cancer\n", self.CARMEN) != "violated"
+        )
+
+    def test_a_cancer_stage_does_not_answer_hoehn_and_yahr_nor_the_other_way_round(self):
+        assert self.outcome("Inclusion Criteria:\n- Hoehn-Yahr stage IV\n", self.CARMEN) == "unknown"
+        assert self.outcome("Inclusion Criteria:\n- Stage IV cancer\n", self.PIA) == "unknown"
