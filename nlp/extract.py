@@ -1008,6 +1008,10 @@ _STAGE = re.compile(
     r"|I{1,3}[ABC]?|[1-4][ABC]?))?(?![\w])",
     re.I,
 )
+# The stage groups listed after the first ("stage IIB, IIIA, IIIB, IIIC"): one range when their numerals
+# follow on from one another (IIB-IIIC); stages are written in capitals, so "stage I, II or III" qualifies
+# and "stage I, in ..." does not take "in".
+_STAGE_LIST = re.compile(r"(?:\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+)(IV[ABC]?|I{1,3}[ABC]?)(?![\w])")
 _MEASURABLE = re.compile(
     r"\b(?:at least one\s*)?(?:radiologically\s*|radiographically\s*)?(?:measurable|evaluable)\s*(?:disease"
     r"|lesions?|tumou?rs?)"
@@ -1026,6 +1030,7 @@ _HOEHN_YAHR_BEFORE = re.compile(
 
 
 _ROMAN_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_STAGE_NUMERAL = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
 
 
 def _roman_stage(written: str) -> str:
@@ -1037,12 +1042,27 @@ def find_condition_qualifiers(text: str) -> Iterator[Found]:
     for m in _STAGE.finditer(text):
         # "stage 3 or 4" is written in the Roman numerals the stage groups use ("III-IV").
         low, high = (_roman_stage(m.group(name) or "") for name in ("low", "high"))
+        end = m.end()
+        if not high:
+            listed, at = [], m.end()
+            while (more := _STAGE_LIST.match(text, at)) is not None:
+                listed.append(more.group(1))
+                at = more.end()
+            numerals = [
+                _STAGE_NUMERAL[g.rstrip("ABC")] for g in [low, *listed] if g.rstrip("ABC") in _STAGE_NUMERAL
+            ]
+            if (
+                listed
+                and len(numerals) == len(listed) + 1
+                and set(numerals) == set(range(min(numerals), max(numerals) + 1))
+            ):
+                high, end = listed[-1], at
         code = f"{low}-{high}" if high else low
         if _HOEHN_YAHR_BEFORE.search(text, max(0, m.start() - 30), m.start()):
             concept = Concept("stage", f"{HOEHN_YAHR}:{code}", f"Hoehn and Yahr stage {code}")
         else:
             concept = Concept("stage", code, f"stage {code}")
-        yield Found("condition", m.start(), m.end(), "condition.stage", 0.85, concept)
+        yield Found("condition", m.start(), end, "condition.stage", 0.85, concept)
     for m in _MEASURABLE.finditer(text):
         criteria = re.search(r"RECIST|RANO|iRECIST|mRECIST|Lugano|IMWG", m.group(0), re.I)
         label = f"measurable disease per {criteria.group(0)}" if criteria else "measurable disease"

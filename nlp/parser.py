@@ -975,6 +975,14 @@ class _Builder:
             ):
                 # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
                 link = "or"
+            elif (
+                link in ("and", "list", "apart")
+                and _both_stages(self.found[previous], self.found[current], node, runs[-1][-1])
+                and not re.search(r"[;.:\n]", gap)
+            ):
+                # "stage IIB, IIIA, IIIB, IIIC, or previously untreated stage IV": a patient has one stage,
+                # so the stages a sentence lists are alternatives.
+                link = "or"
             elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
@@ -1403,6 +1411,14 @@ def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node)
     return (
         codes == {"pregnant", "breastfeeding"} and not isinstance(node, Not) and not isinstance(before, Not)
     )
+
+
+def _both_stages(first: Found, second: Found, node: Node, before: Node) -> bool:
+    """Whether two neighbouring atoms, neither negated, are stages on one scale."""
+    concepts = [f.concept for f in (first, second)]
+    scales = {c.code.rpartition(":")[0] for c in concepts if c is not None and c.system == "stage"}
+    stages = sum(1 for c in concepts if c is not None and c.system == "stage")
+    return stages == 2 and len(scales) == 1 and not isinstance(node, Not) and not isinstance(before, Not)
 
 
 def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) -> Node:

@@ -603,3 +603,32 @@ def test_a_parkinsons_stage_answers_hoehn_and_yahr_criteria_and_not_a_cancers() 
     )
     assert outcome("Inclusion Criteria:\n- Hoehn & Yahr Stage 1 or 2\n") == "satisfied"
     assert outcome("Inclusion Criteria:\n- Stage II-IV cancer\n") == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        (
+            "A 45-year-old woman with invasive ductal breast carcinoma. Axillary sampling revealed 5 "
+            "positive lymph nodes. CXR was remarkable for metastatic lesions.",
+            "IV",
+        ),
+        ("A 75 yo M w/ metastatic papillary thyroid cancer s/p XRT.", "IV"),
+        ("Colon cancer metastatic to lymph nodes and liver.", "IV"),
+        ("Breast cancer metastatic to two axillary lymph nodes.", None),
+        ("Breast cancer with nodal metastases.", None),
+        ("Lung adenocarcinoma. CT showed no evidence of metastatic disease.", None),
+        ("Lung adenocarcinoma, stage IIIB. Metastases to the liver were found later.", "IIIB"),
+    ],
+)
+def test_a_solid_cancer_the_note_says_has_spread_is_stage_iv(text: str, stage: str | None) -> None:
+    """Eighth trec round (class 84): breast cancer trials for stage I-II and for metastatic disease were
+    equally possible for a patient whose chest X-ray showed metastases; distant spread is stage IV, spread
+    to lymph nodes alone is not, and a stage the note gives stands."""
+    [cancer] = [f for f in extract_patient_facts(text).of("condition") if f.concept]
+    assert cancer.stage == stage
+
+
+def test_a_blood_cancers_lesions_are_not_a_solid_cancers_spread() -> None:
+    [myeloma] = extract_patient_facts("Multiple myeloma, metastatic lesions in bone.").of("condition")
+    assert myeloma.stage is None

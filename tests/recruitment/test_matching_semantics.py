@@ -1366,3 +1366,33 @@ class TestAStageOnAnotherDiseasesScale:
     def test_a_cancer_stage_does_not_answer_hoehn_and_yahr_nor_the_other_way_round(self):
         assert self.outcome("Inclusion Criteria:\n- Hoehn-Yahr stage IV\n", self.CARMEN) == "unknown"
         assert self.outcome("Inclusion Criteria:\n- Stage IV cancer\n", self.PIA) == "unknown"
+
+
+class TestTheStagesACriterionListsAreAlternatives:
+    """Eighth trec round (NCT00006110's wording): a patient has one stage, so "stage IIB, IIIA, IIIB, IIIC,
+    or previously untreated stage IV" takes any of them. Maya has stage IV breast cancer, Lin stage IIIA."""
+
+    @staticmethod
+    def outcome(stage: str) -> str:
+        text = (
+            "Inclusion Criteria:\n- Histologically confirmed stage IIB, IIIA, IIIB, IIIC, or previously"
+            " untreated stage IV primary carcinoma of the breast\n"
+        )
+        patient = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer", stage=stage),)
+        )
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize("stage", ["IV", "IIIA", "IIB"])
+    def test_any_listed_stage_meets_it(self, stage):
+        assert self.outcome(stage) == "satisfied"
+
+    def test_a_stage_not_listed_fails_it(self):
+        assert self.outcome("I") == "violated"
+
+    def test_a_list_of_numerals_that_skips_one_is_not_a_range(self):
+        [atom] = [
+            a for a in parse_eligibility("Stage I, III breast cancer").atoms() if a.kind == "condition"
+        ][:1]
+        assert atom.concept is not None
+        assert atom.concept.code == "I"
