@@ -967,6 +967,35 @@ _LINES = re.compile(
 _LINES_HINT = re.compile(r"\b(?:lines?|regimens?)\b", re.IGNORECASE)
 
 
+# "Previously untreated CLL", "Untreated AML", "previously untreated, histologically proven invasive carcinoma
+# of the cervix": no prior anticancer therapy for the cancer named, which the parser reads as a negated
+# systemic anticancer therapy (`parser._non_prefixed`). Not "untreated with X" (a negation cue before X),
+# not untreated metastases, infections or complications, which are about those, and not after "no".
+_UNTREATED = re.compile(
+    r"\b(?:previously\s+)?untreated\b,?(?!\s+(?:with|by)\b)(?P<between>(?:\s+[\w/-]+,?){0,5}?)\s+"
+    r"(?:disease|cancer|carcinoma|adenocarcinoma|lymphoma|leuka?emia|myeloma|malignancy|neoplasm|tumou?r|sarcoma"
+    r"|glioma|CLL|AML|ALL|NHL|MDS)\b",
+    re.IGNORECASE,
+)
+# ... nor before a stage ("or previously untreated stage IV primary carcinoma"): it binds that stage
+# alone, which the criterion's list of stages cannot carry.
+_UNTREATED_OTHER = re.compile(r"metasta|brain|CNS|infect|complication|stage", re.IGNORECASE)
+# "No untreated immediate life threatening tumor complications": what must not be left untreated is
+# something else, and nothing is said of prior therapy.
+_UNTREATED_DENIED = re.compile(r"\b(?:no|not|without|any)\s+$", re.IGNORECASE)
+UNTREATED_RULE = "therapy.untreated"
+SYSTEMIC_ANTICANCER = Concept("drug_class", "systemic_anticancer", "systemic anticancer therapy")
+
+
+def find_untreated(text: str) -> Iterator[Found]:
+    for m in _UNTREATED.finditer(text):
+        if _UNTREATED_OTHER.search(m.group("between")) or _UNTREATED_DENIED.search(text, 0, m.start()):
+            continue
+        word = re.match(r"(?:previously\s+)?untreated", m.group(0), re.IGNORECASE)
+        assert word is not None
+        yield Found("therapy", m.start(), m.start() + word.end(), UNTREATED_RULE, 0.7, SYSTEMIC_ANTICANCER)
+
+
 def find_therapy_lines(text: str) -> Iterator[Found]:
     seen_end = -1
     for line_start, line_end in _hinted_lines(text, _LINES_HINT):

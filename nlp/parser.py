@@ -65,6 +65,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     ),
     (extract.find_life_expectancy, ("life expectancy",)),
     (extract.find_therapy_lines, ("line", "regimen")),
+    (extract.find_untreated, ("untreated",)),
     (extract.find_condition_qualifiers, ("stage", "measurable", "evaluable")),
     (
         extract.find_not_checkable,
@@ -1454,7 +1455,10 @@ def _last_end(item: Item) -> int:
 def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]] | None:
     """ "Non-pregnant", "non-lactating": the prefix negates a pregnancy status (the cue rules never see it,
     since "non" is glued to its word). Other kinds are left alone: "non-small cell" or "non-melanoma" name
-    another disease rather than deny one."""
+    another disease rather than deny one. "Previously untreated CLL" (`extract.find_untreated`) denies any
+    systemic anticancer therapy the same way, the "un" glued to its word."""
+    if found.rule_id == extract.UNTREATED_RULE:
+        return "negated", (found.start, found.end)
     if found.kind != "pregnancy" or found.concept is None or found.concept.code not in _STATUS_CODES:
         return None
     start = found.start - 4

@@ -1396,3 +1396,41 @@ class TestTheStagesACriterionListsAreAlternatives:
         ][:1]
         assert atom.concept is not None
         assert atom.concept.code == "I"
+
+
+class TestPreviouslyUntreatedCancer:
+    """Eighth trec round (class 84): "Previously untreated disease" under a CLL diagnosis asks for no prior
+    anticancer therapy. Chen had fludarabine; Dana's history is confirmed complete and has none."""
+
+    CLL = (DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),)
+    CHEN = PatientFacts(
+        diagnoses=CLL,
+        therapies=(TherapyFact("therapy:1", "fludarabine", ("antimetabolite", "chemotherapy")),),
+    )
+    DANA = PatientFacts(diagnoses=CLL, history_confirmed_on=datetime.date(2026, 1, 1))
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- B-cell CLL meeting the following:\n  - Previously untreated disease\n",
+            "Inclusion Criteria:\n- Untreated CLL\n",
+        ],
+    )
+    def test_a_treated_patient_fails_and_an_untreated_one_meets_it(self, text):
+        assert self.outcome(text, self.CHEN) == "violated"
+        assert self.outcome(text, self.DANA) == "satisfied"
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Exclusion Criteria:\n- Untreated brain metastases\n",
+            "Inclusion Criteria:\n- No untreated immediate life threatening tumor complications\n",
+            "Exclusion Criteria:\n- Untreated hypertension\n",
+        ],
+    )
+    def test_untreated_metastases_complications_or_other_diseases_say_nothing_of_prior_therapy(self, text):
+        assert not [a for a in parse_eligibility(text).atoms() if a.rule_id == "therapy.untreated"]
