@@ -1033,7 +1033,7 @@ def _therapy_lines_in(text: str, line_start: int, line_end: int) -> Iterator[Fou
 
 
 _STAGE = re.compile(
-    r"\bstage\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?"
+    r"\bstages?\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?"
     r"|I{1,3}[ABC]?|[1-4][ABC]?))?(?![\w])",
     re.I,
 )

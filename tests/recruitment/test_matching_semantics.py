@@ -1357,6 +1357,10 @@ class TestAStageOnAnotherDiseasesScale:
         assert self.outcome("Inclusion Criteria:\n- Hoehn & Yahr stage II-IV\n", self.PIA) == "satisfied"
         assert self.outcome("Inclusion Criteria:\n- Hohen and Yahr stage III-IV\n", self.PIA) == "violated"
 
+    def test_stages_in_the_plural_are_read(self):
+        text = "Inclusion Criteria:\n- Relatively advanced disease (Hoehn and Yahr Stages III to IV)\n"
+        assert self.outcome(text, self.PIA) == "violated"
+
     def test_arabic_numerals_are_the_same_stage(self):
         assert self.outcome("Inclusion Criteria:\n- Hoehn & Yahr Stage 1 or 2\n", self.PIA) == "satisfied"
         assert (
