@@ -280,6 +280,14 @@ _DURATION_BEFORE = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
     re.IGNORECASE,
 )
+# An event of a disease ("acute asthma exacerbation requiring hospitalization within 12 months", "significant
+# exacerbation of asthma within the 4 weeks prior", "sickle cell crisis in the last month"): the window and
+# the criterion are about the event, which no profile records, not about when the disease was diagnosed.
+_DISEASE_EVENT = r"(?:exacerbations?|flares?|flare-ups?|attacks?|episodes?|crisis|crises|relapses?)"
+_DISEASE_EVENT_BEFORE = re.compile(
+    rf"\b{_DISEASE_EVENT}\s+(?:of|with)\s+(?:(?:the|their|his|her|an?|acute|severe)\s+)?$", re.IGNORECASE
+)
+_DISEASE_EVENT_AFTER = re.compile(rf"(?:[\s-]+related)?[\s-]+{_DISEASE_EVENT}\b", re.IGNORECASE)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -1037,7 +1045,7 @@ class _Builder:
                 ),
                 scope.window,
             )
-            if found.kind in _WINDOWED_KINDS
+            if found.kind in _WINDOWED_KINDS and not self._disease_event(index)
             else None
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
@@ -1249,6 +1257,9 @@ class _Builder:
         if generic is not None:
             return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
+        event = self._disease_event(index)
+        if event is not None:
+            return self._unanswerable(*event)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and _is_cancer(concept.code):
@@ -1265,6 +1276,19 @@ class _Builder:
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _disease_event(self, index: int) -> tuple[int, int] | None:
+        """Where a diagnosis is named as the disease of an event ("asthma exacerbation", "exacerbation of
+        asthma", "sickle cell crisis"), the event and the disease together; None otherwise."""
+        found = self.found[index]
+        if found.kind != "condition" or found.concept is None or found.concept.system != "diagnosis":
+            return None
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _DISEASE_EVENT_BEFORE.search(self.norm.text, max(line_start, found.start - 40), found.start)
+        if before is not None:
+            return before.start(), found.end
+        after = _DISEASE_EVENT_AFTER.match(self.norm.text, found.end)
+        return None if after is None else (found.start, after.end())
 
     def _treatment_duration(self, index: int) -> tuple[int, int, bool] | None:
         """Where the text names how long a treatment was given, and whether as a cap (True: "No more than 12

@@ -1438,3 +1438,33 @@ class TestPreviouslyUntreatedCancer:
     )
     def test_untreated_metastases_complications_or_other_diseases_say_nothing_of_prior_therapy(self, text):
         assert not [a for a in parse_eligibility(text).atoms() if a.rule_id == "therapy.untreated"]
+
+
+class TestAnEventOfADiseaseIsNotItsDiagnosis:
+    """Eighth trec round: a window around a disease's event ("acute asthma exacerbation requiring
+    hospitalization within 12 months") is about the event, not when the disease was diagnosed. Sam has
+    asthma diagnosed on a known date."""
+
+    SAM = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "asthma", "asthma", diagnosed_on=datetime.date(2025, 9, 1)),)
+    )
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- No acute asthma exacerbation within 12 months of Day 0.\n",
+            "Exclusion Criteria:\n- A significant exacerbation of asthma within the 4 weeks prior\n",
+        ],
+    )
+    def test_the_event_is_asked_about_not_answered_by_the_diagnosis_date(self, text):
+        assert self.outcome(text, self.SAM) == "unknown"
+
+    def test_a_diagnosis_window_is_still_the_diagnosis(self):
+        [atom] = parse_eligibility(
+            "Inclusion Criteria:\n- Asthma diagnosed within the last 5 years\n"
+        ).atoms()
+        assert atom.window is not None
