@@ -967,6 +967,35 @@ _LINES = re.compile(
 _LINES_HINT = re.compile(r"\b(?:lines?|regimens?)\b", re.IGNORECASE)
 
 
+# "Previously untreated CLL", "Untreated AML", "previously untreated, histologically proven invasive carcinoma
+# of the cervix": no prior anticancer therapy for the cancer named, which the parser reads as a negated
+# systemic anticancer therapy (`parser._non_prefixed`). Not "untreated with X" (a negation cue before X),
+# not untreated metastases, infections or complications, which are about those, and not after "no".
+_UNTREATED = re.compile(
+    r"\b(?:previously\s+)?untreated\b,?(?!\s+(?:with|by)\b)(?P<between>(?:\s+[\w/-]+,?){0,5}?)\s+"
+    r"(?:disease|cancer|carcinoma|adenocarcinoma|lymphoma|leuka?emia|myeloma|malignancy|neoplasm|tumou?r|sarcoma"
+    r"|glioma|CLL|AML|ALL|NHL|MDS)\b",
+    re.IGNORECASE,
+)
+# ... nor before a stage ("or previously untreated stage IV primary carcinoma"): it binds that stage
+# alone, which the criterion's list of stages cannot carry.
+_UNTREATED_OTHER = re.compile(r"metasta|brain|CNS|infect|complication|stage", re.IGNORECASE)
+# "No untreated immediate life threatening tumor complications": what must not be left untreated is
+# something else, and nothing is said of prior therapy.
+_UNTREATED_DENIED = re.compile(r"\b(?:no|not|without|any)\s+$", re.IGNORECASE)
+UNTREATED_RULE = "therapy.untreated"
+SYSTEMIC_ANTICANCER = Concept("drug_class", "systemic_anticancer", "systemic anticancer therapy")
+
+
+def find_untreated(text: str) -> Iterator[Found]:
+    for m in _UNTREATED.finditer(text):
+        if _UNTREATED_OTHER.search(m.group("between")) or _UNTREATED_DENIED.search(text, 0, m.start()):
+            continue
+        word = re.match(r"(?:previously\s+)?untreated", m.group(0), re.IGNORECASE)
+        assert word is not None
+        yield Found("therapy", m.start(), m.start() + word.end(), UNTREATED_RULE, 0.7, SYSTEMIC_ANTICANCER)
+
+
 def find_therapy_lines(text: str) -> Iterator[Found]:
     seen_end = -1
     for line_start, line_end in _hinted_lines(text, _LINES_HINT):
@@ -1004,10 +1033,14 @@ def _therapy_lines_in(text: str, line_start: int, line_end: int) -> Iterator[Fou
 
 
 _STAGE = re.compile(
-    r"\bstage\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?"
+    r"\bstages?\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?"
     r"|I{1,3}[ABC]?|[1-4][ABC]?))?(?![\w])",
     re.I,
 )
+# The stage groups listed after the first ("stage IIB, IIIA, IIIB, IIIC"): one range when their numerals
+# follow on from one another (IIB-IIIC); stages are written in capitals, so "stage I, II or III" qualifies
+# and "stage I, in ..." does not take "in".
+_STAGE_LIST = re.compile(r"(?:\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+)(IV[ABC]?|I{1,3}[ABC]?)(?![\w])")
 _MEASURABLE = re.compile(
     r"\b(?:at least one\s*)?(?:radiologically\s*|radiographically\s*)?(?:measurable|evaluable)\s*(?:disease"
     r"|lesions?|tumou?rs?)"
@@ -1017,13 +1050,48 @@ _MEASURABLE = re.compile(
 )
 
 
+# Parkinson's disease is staged on its own scale ("Hoehn & Yahr stage II-IV", "Hoehn-Yahr stage IV", "Hohen
+# and Yahr stage II-IV"): a stage right after the scale's name is that scale's, not a cancer's.
+HOEHN_YAHR = "hoehn_yahr"
+_HOEHN_YAHR_BEFORE = re.compile(
+    r"\bho(?:eh|he)n\s*(?:&|and|-)?\s*yahr\s*(?:\((?:H\s*&\s*Y|HY)\)\s*)?$", re.IGNORECASE
+)
+
+
+_ROMAN_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_STAGE_NUMERAL = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
+
+
+def _roman_stage(written: str) -> str:
+    written = written.upper()
+    return _ROMAN_STAGE.get(written[:1], written[:1]) + written[1:] if written[:1].isdigit() else written
+
+
 def find_condition_qualifiers(text: str) -> Iterator[Found]:
     for m in _STAGE.finditer(text):
-        low, high = m.group("low").upper(), (m.group("high") or "").upper()
+        # "stage 3 or 4" is written in the Roman numerals the stage groups use ("III-IV").
+        low, high = (_roman_stage(m.group(name) or "") for name in ("low", "high"))
+        end = m.end()
+        if not high:
+            listed, at = [], m.end()
+            while (more := _STAGE_LIST.match(text, at)) is not None:
+                listed.append(more.group(1))
+                at = more.end()
+            numerals = [
+                _STAGE_NUMERAL[g.rstrip("ABC")] for g in [low, *listed] if g.rstrip("ABC") in _STAGE_NUMERAL
+            ]
+            if (
+                listed
+                and len(numerals) == len(listed) + 1
+                and set(numerals) == set(range(min(numerals), max(numerals) + 1))
+            ):
+                high, end = listed[-1], at
         code = f"{low}-{high}" if high else low
-        yield Found(
-            "condition", m.start(), m.end(), "condition.stage", 0.85, Concept("stage", code, f"stage {code}")
-        )
+        if _HOEHN_YAHR_BEFORE.search(text, max(0, m.start() - 30), m.start()):
+            concept = Concept("stage", f"{HOEHN_YAHR}:{code}", f"Hoehn and Yahr stage {code}")
+        else:
+            concept = Concept("stage", code, f"stage {code}")
+        yield Found("condition", m.start(), end, "condition.stage", 0.85, concept)
     for m in _MEASURABLE.finditer(text):
         criteria = re.search(r"RECIST|RANO|iRECIST|mRECIST|Lugano|IMWG", m.group(0), re.I)
         label = f"measurable disease per {criteria.group(0)}" if criteria else "measurable disease"

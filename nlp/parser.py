@@ -66,6 +66,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     ),
     (extract.find_life_expectancy, ("life expectancy",)),
     (extract.find_therapy_lines, ("line", "regimen")),
+    (extract.find_untreated, ("untreated",)),
     (extract.find_condition_qualifiers, ("stage", "measurable", "evaluable")),
     (
         extract.find_not_checkable,
@@ -205,6 +206,16 @@ _SUITABLE_FOR = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+# ... and one named as what the patient tolerates or cannot take ("intolerance to a s.c. Sandostatin
+# (octreotide acetate) test dose", "Demonstrated tolerance to a test dose of octreotide", "unable to be
+# treated with levodopa/carbidopa alone"): how the patient bears a treatment, which no profile records, not
+# whether they had it.
+_TOLERANCE_OF = re.compile(
+    r"\b(?:(?:in)?toleran(?:ce|t)|(?:un)?able\s+to\s+(?:tolerate|take|receive|be\s+treated\s+with))\s+"
+    r"(?:(?:to|of|with)\s+)?(?:(?:an?|the|any|prior|previous)\s+)?"
+    r"(?:[\w./-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}\(?$",
+    re.IGNORECASE,
+)
 _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
 # What every match of _ABBREVIATION_DEFINED ends with: looked for first, because the full pattern takes long
 # to fail (it tries up to six words from every letter: ~170 µs per Chia section on average, ~75 with this).
@@ -272,6 +283,42 @@ _TREATMENT_LIMIT = re.compile(
     r"(?:for|of)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[A-Za-z]+\s+)?$",
     re.IGNORECASE,
 )
+# How long a treatment was given, which no profile records ("No treatment with estrogen, androgen or growth
+# hormone exceeding twelve months", "Exposure to levodopa or dopamine agonist of 14 days or less", "treated
+# with levodopa for at least one year", "No more than 12 months of prior estrogen"): the treatment with that
+# duration, not any course of it. After the treatment (or the list it ends) ...
+_DURATION_NUMBER = (
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four)"
+)
+_DURATION_UNIT = r"(?:days?|weeks?|months?|years?)"
+_DURATION_AFTER = re.compile(
+    r"[ \t]*,?[ \t]*(?:(?:therapy|treatment|use|exposure)\s+)?"
+    r"(?:exceeding|lasting|totall?ing"
+    r"|(?:for|of)\s+(?:more|longer|greater|less|fewer)\s+than"
+    r"|(?:for|of)\s+(?:over|up\s+to|at\s+least|at\s+most|no\s+more\s+than|not\s+more\s+than)"
+    rf"|(?:for|of)(?=\s+{_DURATION_NUMBER}\s+{_DURATION_UNIT}\s+or\s+(?:less|fewer|more|longer)))"
+    rf"\s+{_DURATION_NUMBER}\s+{_DURATION_UNIT}",
+    re.IGNORECASE,
+)
+_DURATION_CAP = re.compile(r"\b(?:less|fewer|at\s+most|up\s+to|no\s+more|not\s+more)\b", re.IGNORECASE)
+_ARTICLE = re.compile(r"\b(?:an?|the|any)\b", re.IGNORECASE)
+_OR_LESS = re.compile(r"\s+or\s+(?:less|fewer)\b", re.IGNORECASE)
+# ... or before it, the duration "of" the treatment; not a window ("within 6 months of chemotherapy").
+_DURATION_BEFORE = re.compile(
+    r"(?<!within\s)(?<!since\s)(?<!after\s)(?<!before\s)"
+    r"\b(?:(?:no|not)\s+more\s+than|more\s+than|less\s+than|at\s+least|at\s+most|up\s+to)\s+"
+    rf"{_DURATION_NUMBER}\s+{_DURATION_UNIT}\s+of\s+(?:(?:prior|previous|continuous|cumulative|any)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
+    re.IGNORECASE,
+)
+# An event of a disease ("acute asthma exacerbation requiring hospitalization within 12 months", "significant
+# exacerbation of asthma within the 4 weeks prior", "sickle cell crisis in the last month"): the window and
+# the criterion are about the event, which no profile records, not about when the disease was diagnosed.
+_DISEASE_EVENT = r"(?:exacerbations?|flares?|flare-ups?|attacks?|episodes?|crisis|crises|relapses?)"
+_DISEASE_EVENT_BEFORE = re.compile(
+    rf"\b{_DISEASE_EVENT}\s+(?:of|with)\s+(?:(?:the|their|his|her|an?|acute|severe)\s+)?$", re.IGNORECASE
+)
+_DISEASE_EVENT_AFTER = re.compile(rf"(?:[\s-]+related)?[\s-]+{_DISEASE_EVENT}\b", re.IGNORECASE)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -992,6 +1039,14 @@ class _Builder:
             ):
                 # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
                 link = "or"
+            elif (
+                link in ("and", "list", "apart")
+                and _both_stages(self.found[previous], self.found[current], node, runs[-1][-1])
+                and not re.search(r"[;.:\n]", gap)
+            ):
+                # "stage IIB, IIIA, IIIB, IIIC, or previously untreated stage IV": a patient has one stage,
+                # so the stages a sentence lists are alternatives.
+                link = "or"
             elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
@@ -1045,7 +1100,7 @@ class _Builder:
                 ),
                 scope.window,
             )
-            if found.kind in _WINDOWED_KINDS
+            if found.kind in _WINDOWED_KINDS and not self._disease_event(index)
             else None
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
@@ -1123,13 +1178,21 @@ class _Builder:
         with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
         with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
-        beginning any hormonal therapy"): a judgement or a plan, not a history a profile records."""
+        beginning any hormonal therapy"), or as what the patient tolerates or cannot take ("intolerance to
+        octreotide", "unable to be treated with levodopa"): a judgement, a plan or a tolerance, not a history
+        a profile records."""
         found = self.found[index]
         if found.kind not in ("therapy", "procedure") or not self.judges_suitability:
             return False
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start)
-        return any(p.search(self.norm.text, start, found.start) for p in (_SUITABLE_FOR, _BEFORE_STARTING))
+        cues = (_SUITABLE_FOR, _BEFORE_STARTING, _TOLERANCE_OF)
+        if any(p.search(self.norm.text, start, found.start) for p in cues):
+            return True
+        # A cap on how long it was given: met by no treatment and by a short one, so having had it says
+        # nothing.
+        duration = self._treatment_duration(index)
+        return duration is not None and duration[2]
 
     def _inline_groups(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
         """Groups labelled inside one item ("... Group 1: Patients who have not received other
@@ -1232,7 +1295,11 @@ class _Builder:
                 return None
             start = max(found.start - 60, previous.end if previous else 0)
             match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
-            return None if match is None else self._unanswerable(match.start(), found.end)
+            if match is not None:
+                return self._unanswerable(match.start(), found.end)
+            # A floor on the duration: the treatment given that long, which the profile cannot tell.
+            duration = self._treatment_duration(index)
+            return None if duration is None or duration[2] else self._unanswerable(duration[0], duration[1])
         if concept.system != "diagnosis":
             return None
         if (
@@ -1250,6 +1317,9 @@ class _Builder:
         if generic is not None:
             return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
+        event = self._disease_event(index)
+        if event is not None:
+            return self._unanswerable(*event)
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and _is_cancer(concept.code):
@@ -1268,6 +1338,49 @@ class _Builder:
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _disease_event(self, index: int) -> tuple[int, int] | None:
+        """Where a diagnosis is named as the disease of an event ("asthma exacerbation", "exacerbation of
+        asthma", "sickle cell crisis"), the event and the disease together; None otherwise."""
+        found = self.found[index]
+        if found.kind != "condition" or found.concept is None or found.concept.system != "diagnosis":
+            return None
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _DISEASE_EVENT_BEFORE.search(self.norm.text, max(line_start, found.start - 40), found.start)
+        if before is not None:
+            return before.start(), found.end
+        after = _DISEASE_EVENT_AFTER.match(self.norm.text, found.end)
+        return None if after is None else (found.start, after.end())
+
+    def _treatment_duration(self, index: int) -> tuple[int, int, bool] | None:
+        """Where the text names how long a treatment was given, and whether as a cap (True: "No more than 12
+        months of prior estrogen", "Exposure to levodopa of 14 days or less") or a floor ("growth hormone
+        exceeding twelve months", "treated with levodopa for at least one year"); None when it does not. The
+        duration comes before the treatment or after it or after the list of treatments it is in
+        ("estrogen, androgen or growth hormone exceeding twelve months")."""
+        found = self.found[index]
+        if found.kind != "therapy":
+            return None
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _DURATION_BEFORE.search(self.norm.text, max(found.start - 80, line_start), found.start)
+        if before is not None:
+            return before.start(), found.end, _DURATION_CAP.search(before.group(0)) is not None
+        last = index
+        for following in range(index + 1, len(self.found)):
+            candidate = self.found[following]
+            if candidate.rule_id.startswith(LEXICON_PREFIX):
+                continue
+            gap = _ARTICLE.sub("", self.norm.text[self.found[last].end : candidate.start])
+            if candidate.kind != "therapy" or "\n" in gap or not _LIST_GAP.match(gap):
+                break
+            last = following
+        after = _DURATION_AFTER.match(self.norm.text, self.found[last].end)
+        if after is None:
+            return None
+        cap = _DURATION_CAP.search(after.group(0)) is not None or bool(
+            _OR_LESS.match(self.norm.text, after.end())
+        )
+        return found.start, after.end(), cap
 
     def _current(self, index: int) -> tuple[int, int] | None:
         """Where the text asks about the treatment only while it is given ("no concurrent radiotherapy"), or
@@ -1387,6 +1500,14 @@ def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node)
     )
 
 
+def _both_stages(first: Found, second: Found, node: Node, before: Node) -> bool:
+    """Whether two neighbouring atoms, neither negated, are stages on one scale."""
+    concepts = [f.concept for f in (first, second)]
+    scales = {c.code.rpartition(":")[0] for c in concepts if c is not None and c.system == "stage"}
+    stages = sum(1 for c in concepts if c is not None and c.system == "stage")
+    return stages == 2 and len(scales) == 1 and not isinstance(node, Not) and not isinstance(before, Not)
+
+
 def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) -> Node:
     """One run of `_Builder.combine`'s atoms as a node."""
     if len(run) == 1:
@@ -1420,7 +1541,10 @@ def _last_end(item: Item) -> int:
 def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]] | None:
     """ "Non-pregnant", "non-lactating": the prefix negates a pregnancy status (the cue rules never see it,
     since "non" is glued to its word). Other kinds are left alone: "non-small cell" or "non-melanoma" name
-    another disease rather than deny one."""
+    another disease rather than deny one. "Previously untreated CLL" (`extract.find_untreated`) denies any
+    systemic anticancer therapy the same way, the "un" glued to its word."""
+    if found.rule_id == extract.UNTREATED_RULE:
+        return "negated", (found.start, found.end)
     if found.kind != "pregnancy" or found.concept is None or found.concept.code not in _STATUS_CODES:
         return None
     start = found.start - 4

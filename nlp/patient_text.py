@@ -165,7 +165,24 @@ _CANCER_STAGE = re.compile(
     r"|(?<![\w-])[cpy]?(?P<tnm>T(?:[0-4][a-d]?|is|x)\s*,?\s*N(?:[0-3][a-c]?|x)\s*,?\s*M(?:[01][a-c]?|x))(?!\w)",
     re.IGNORECASE,
 )
-_ARABIC_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+_ARABIC_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V"}
+# A solid cancer the note says has spread ("metastatic papillary thyroid cancer", "CXR was remarkable for
+# metastatic lesions", "metastases to the liver"): distant spread, stage IV in every organ's stage groups.
+# Spread to lymph nodes alone is regional ("metastatic to two axillary lymph nodes", "nodal metastases").
+_METASTASIS = re.compile(r"\bmetasta(?:tic|sis|ses|sized|sised)\b", re.IGNORECASE)
+_NODAL_ONLY = re.compile(
+    r"\s*(?:to|in|into|within)\s+(?:the\s+|\w+\s+){0,3}?(?:lymph\s*nodes?|nodes?)\b(?![^.;\n]*\band\b)",
+    re.IGNORECASE,
+)
+_NODAL_BEFORE = re.compile(r"\b(?:lymph\s*nodes?|nodal|node)\s*$", re.IGNORECASE)
+_SOLID_ROOT = "solid_tumour"
+# Parkinson's disease's own scale: "Hoehn-Yahr Stage I", "Hoehn and Yahr stage 2", "H&Y stage 3" is the stage
+# of the note's Parkinson's disease, wherever the note names it.
+_HOEHN_YAHR_STAGE = re.compile(
+    r"\b(?:ho(?:eh|he)n\s*(?:&|and|-)?\s*yahr|H\s*&\s*Y)\s*(?:\((?:H\s*&\s*Y|HY)\)\s*)?"
+    r"(?:stage|score|grade)?\s*(?:of|:|=|is|was)?\s*(?P<stage>V|IV|I{1,3}|[0-5])(?!\w|\.\d)",
+    re.IGNORECASE,
+)
 _SENTENCE_END = re.compile(r"[.;!?\n]")
 _ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
@@ -286,8 +303,9 @@ def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
 
     A stage belongs to the condition named nearest to it in its sentence, and only when that is a cancer
     ("stage 1B of cervical cancer"); a bare "tumour" or "cancer" there is the note's first named cancer ("The
-    tumor is stage IIIB"). Other scales' stages ("Hoehn-Yahr Stage I", "CKD stage 3", "Tanner stage 2") stay
-    unread: no cancer is named nearest to them.
+    tumor is stage IIIB"). A Hoehn and Yahr stage ("Hoehn-Yahr Stage I") is the stage of the note's
+    Parkinson's disease. Other scales' stages ("CKD stage 3", "Tanner stage 2") stay unread: no cancer is
+    named nearest to them.
     """
     conditions = [
         (index, f)
@@ -323,7 +341,37 @@ def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
             else _ARABIC_STAGE.get(m["group"], m["group"].upper()) + (m["sub"] or "").upper()
         )
         staged[target] = replace(staged[target], stage=stage)
+    _stage_metastatic(text, conditions, staged)
+    parkinsons = next((i for i, f in conditions if f.concept and is_a(f.concept.code, "parkinsons")), None)
+    found_stage = _HOEHN_YAHR_STAGE.search(text)
+    if parkinsons is not None and found_stage is not None and not staged[parkinsons].stage:
+        written = found_stage["stage"].upper()
+        staged[parkinsons] = replace(staged[parkinsons], stage=_ARABIC_STAGE.get(written, written))
     return staged
+
+
+def _stage_metastatic(text: str, conditions: list[tuple[int, Finding]], staged: list[Finding]) -> None:
+    """Stage IV for a solid cancer the note says has spread beyond its lymph nodes, when the note gives it
+    no stage: the solid cancer named in the same sentence, or else the note's first one. Not when the spread
+    is denied ("no evidence of metastatic disease") or only to lymph nodes."""
+    solid = [(i, f) for i, f in conditions if f.concept and is_a(f.concept.code, _SOLID_ROOT)]
+    if not solid:
+        return
+    for m in _METASTASIS.finditer(text):
+        if _NODAL_ONLY.match(text, m.end()) or _NODAL_BEFORE.search(text, max(0, m.start() - 20), m.start()):
+            continue
+        clause_start, _ = _clause_bounds(text, m.start(), m.end())
+        before = text[clause_start : m.start()]
+        cues = _context().find_cues(before)
+        if _NOTE_NEGATION.search(before) or any(c.category == "negated" for c in cues):
+            continue
+        before_sentence = [e.end() for e in _SENTENCE_END.finditer(text, 0, m.start())]
+        after = _SENTENCE_END.search(text, m.end())
+        start, end = (before_sentence[-1] if before_sentence else 0), (after.start() if after else len(text))
+        here = [i for i, f in solid if start <= f.span[0] and f.span[1] <= end]
+        target = here[0] if here else solid[0][0]
+        if not staged[target].stage:
+            staged[target] = replace(staged[target], stage="IV")
 
 
 def _is_cancer(code: str) -> bool:

@@ -155,8 +155,14 @@ def icd10cm(code: str) -> str | None:
 
 
 def drug_classes(drug: str) -> list[str]:
-    """All classes of a drug, nearest first: pembrolizumab -> anti_pd1, immune_checkpoint_inhibitor, ..."""
-    direct = _drugs().get(drug.lower())
+    """All classes of a drug, nearest first: pembrolizumab -> anti_pd1, immune_checkpoint_inhibitor, ...
+
+    A regimen lists its drugs among its classes (drugs.tsv: "fcr regimen" -> chemotherapy, anti_cd20,
+    fludarabine, cyclophosphamide, rituximab), so a patient who had FCR had fludarabine; each drug brings its
+    own classes (fludarabine -> antimetabolite).
+    """
+    drugs = _drugs()
+    direct = drugs.get(drug.lower())
     if direct is None:
         return []
     result: list[str] = []
@@ -166,6 +172,8 @@ def drug_classes(drug: str) -> list[str]:
         if code and code not in result:
             result.append(code)
             frontier.append(_drug_class_parents().get(code, ("", "", ()))[1])
+            if code in drugs:
+                frontier.extend(drugs[code][0])
     return result
 
 

@@ -38,8 +38,10 @@ _RECEPTOR_PANELS = {"HR": ("ESR1", "PGR"), "TNBC": ("ESR1", "PGR", "ERBB2")}
 # Diagnoses defined by receptor status: a breast cancer is triple-negative when its receptor results say so.
 _SUBTYPE_PANELS = {"tnbc": "TNBC"}
 _HER2_LOW = re.compile(r"\bHER-?2[- ]low\b", re.I)
-_STAGE = re.compile(r"^(0|IV|I{1,3})([ABC])?$")
-_ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
+_STAGE = re.compile(r"^(0|IV|V|I{1,3})([ABC])?$")
+_ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
+# Stages on a disease's own scale (nlp.extract's "hoehn_yahr:II-IV"): the diagnosis that scale stages.
+_STAGE_SCALES = {"hoehn_yahr": ("parkinsons", "What is your Hoehn and Yahr stage?")}
 # ECOG grade -> the Karnofsky scores it spans (Oken et al. 1982 correspondence).
 _ECOG_TO_KARNOFSKY = {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20), 5: (0, 0)}
 _EXON = re.compile(r"^exon\s*(\d{1,2})\s*(deletion|del|insertion|ins|skipping|mutation|duplication)s?$", re.I)
@@ -344,21 +346,27 @@ def _stage_key(text: str) -> tuple[int, str] | None:
 
 
 def stage(atom: Atom, ctx: Context) -> AtomResult:
+    """A cancer's stage, or a stage on another disease's scale ("hoehn_yahr:II-IV": Parkinson's disease);
+    a cancer's stage never answers another scale's, nor the other way round."""
     assert atom.concept is not None
-    bounds = [_stage_key(part) for part in atom.concept.code.split("-")]
-    staged = [d for d in ctx.facts.diagnoses if d.present and d.stage and _is_oncologic(d.code)]
+    scale, _, code = atom.concept.code.rpartition(":")
+    bounds = [_stage_key(part) for part in code.split("-")]
+    if scale in _STAGE_SCALES:
+        disease, question = _STAGE_SCALES[scale]
+        staged = [d for d in ctx.facts.diagnoses if d.present and d.stage and _is_a(d.code, disease)]
+    else:
+        question = "What stage is your cancer?"
+        staged = [d for d in ctx.facts.diagnoses if d.present and d.stage and _is_oncologic(d.code)]
     if not staged:
-        return _unknown(atom, "stage not on file", "question", "What stage is your cancer?")
+        return _unknown(atom, "stage not on file", "question", question)
     dx = staged[0]
     patient = _stage_key(dx.stage)
     if patient is None or any(bound is None for bound in bounds):
-        return _unknown(
-            atom, "stage could not be compared", "question", "What stage is your cancer?", [_ev(dx)]
-        )
+        return _unknown(atom, "stage could not be compared", "question", question, [_ev(dx)])
     low, high = bounds[0], bounds[-1]
     assert low is not None
     assert high is not None
-    outside = _result(atom, Truth.NOT_MET, f"stage {dx.stage} outside {atom.concept.code}", [_ev(dx)])
+    outside = _result(atom, Truth.NOT_MET, f"stage {dx.stage} outside {code}", [_ev(dx)])
     if not low[0] <= patient[0] <= high[0]:
         return outside
     # A lettered bound splits its numeral ("IIIB-IV" takes IIIB and IIIC but not IIIA): the letter decides.
@@ -371,7 +379,7 @@ def stage(atom: Atom, ctx: Context) -> AtomResult:
         )
     if any(patient[1] < bound[1] if side == "low" else patient[1] > bound[1] for bound, side in split):
         return outside
-    return _result(atom, Truth.MET, f"stage {dx.stage} within {atom.concept.code}", [_ev(dx)])
+    return _result(atom, Truth.MET, f"stage {dx.stage} within {code}", [_ev(dx)])
 
 
 # -- biomarkers ---------------------------------------------------------------------------------------

@@ -407,7 +407,9 @@ def test_a_stage_in_the_note_goes_on_the_cancer_it_stages(text: str, code: str, 
     ],
 )
 def test_other_scales_stages_are_not_a_cancer_stage(text: str) -> None:
-    assert all(f.stage is None for f in extract_patient_facts(text).findings)
+    # A Hoehn and Yahr stage is the Parkinson's disease's own (eighth trec round), never the cancer's.
+    found = extract_patient_facts(text).findings
+    assert all(f.stage is None for f in found if not (f.concept and f.concept.code == "parkinsons"))
 
 
 def test_the_stage_from_text_decides_a_stage_criterion() -> None:
@@ -527,3 +529,106 @@ def test_hashimoto_appendicitis_and_pagets_disease_of_bone_in_a_note_are_the_pat
     for code, text in notes.items():
         found = extract_patient_facts(text).patients_own("condition")
         assert code in {f.concept.code for f in found if f.concept}
+
+
+def test_antiparkinson_and_acromegaly_drugs_in_a_note_are_the_patients_treatments() -> None:
+    """Eighth trec round: "He is on Levodopa and Trihexyphenidyl" and "on stable doses of octreotide LAR"
+    linked no drug, so trials asking about levodopa or somatostatin analogues had nothing to read."""
+    text = (
+        "A 60-year-old man with Parkinson's disease. He is on Levodopa and Trihexyphenidyl. His sister is on "
+        "stable doses of octreotide LAR."
+    )
+    found = {f.concept.code: f.assertion for f in extract_patient_facts(text).of("therapy") if f.concept}
+    assert found["levodopa"] == "present"
+    assert found["trihexyphenidyl"] == "present"
+    assert found["octreotide"] == "family"
+
+
+def test_a_drug_the_note_offers_is_not_the_patients() -> None:
+    text = "A 58-year-old man with Parkinson's disease. He is offered Levodopa."
+    assert not extract_patient_facts(text).patients_own("therapy")
+
+
+@pytest.mark.parametrize(
+    ("criterion", "outcome"),
+    [
+        ("Inclusion Criteria:\n- Must have progressed on fludarabine therapy\n", "satisfied"),
+        ("Inclusion Criteria:\n- No prior rituximab\n", "violated"),
+        ("Inclusion Criteria:\n- No prior doxorubicin\n", "unknown"),
+    ],
+)
+def test_a_regimen_in_a_note_is_a_history_of_each_of_its_drugs(criterion: str, outcome: str) -> None:
+    """Eighth trec round: "He completed four cycles of FCR therapy" is fludarabine, cyclophosphamide and
+    rituximab, which CLL trials ask about one by one."""
+    patient = extract_patient_facts(
+        "A 57-year-old man with CLL. He completed four cycles of FCR therapy two years ago."
+    )
+    facts = facts_from_text(patient, today=date(2021, 4, 1))
+    verdict = evaluate(parse_eligibility(criterion).criteria, facts, today=date(2021, 4, 1))
+    assert verdict.criteria[0].outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        (
+            "A 58-year-old man with Parkinson's disease. His disease is ranked as mild, Hoehn-Yahr Stage I.",
+            "I",
+        ),
+        ("Parkinson's disease, Hoehn and Yahr stage 3, on levodopa.", "III"),
+        ("Parkinson's disease, Hoehn and Yahr stage 2.5.", None),
+        ("Parkinson's disease and CKD stage 3.", None),
+    ],
+)
+def test_a_hoehn_and_yahr_stage_is_the_stage_of_the_notes_parkinsons_disease(
+    text: str, stage: str | None
+) -> None:
+    found = extract_patient_facts(text).of("condition")
+    [parkinsons] = [f for f in found if f.concept and f.concept.code == "parkinsons"]
+    assert parkinsons.stage == stage
+
+
+def test_a_parkinsons_stage_answers_hoehn_and_yahr_criteria_and_not_a_cancers() -> None:
+    """Eighth trec round (class 84): Parkinson's trials separate early from advanced disease by the Hoehn
+    and Yahr stage; a note's "Hoehn-Yahr Stage I" was read as no stage at all."""
+    patient = extract_patient_facts("A 58-year-old man with Parkinson's disease, Hoehn-Yahr Stage I.")
+    facts = facts_from_text(patient, today=date(2021, 4, 1))
+
+    def outcome(criterion: str) -> str:
+        verdict = evaluate(parse_eligibility(criterion).criteria, facts, today=date(2021, 4, 1))
+        return verdict.criteria[0].outcome
+
+    assert outcome("Inclusion Criteria:\n- Symptom severity will range from Hoehn & Yahr stage II-IV.\n") == (
+        "violated"
+    )
+    assert outcome("Inclusion Criteria:\n- Hoehn & Yahr Stage 1 or 2\n") == "satisfied"
+    assert outcome("Inclusion Criteria:\n- Stage II-IV cancer\n") == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        (
+            "A 45-year-old woman with invasive ductal breast carcinoma. Axillary sampling revealed 5 "
+            "positive lymph nodes. CXR was remarkable for metastatic lesions.",
+            "IV",
+        ),
+        ("A 75 yo M w/ metastatic papillary thyroid cancer s/p XRT.", "IV"),
+        ("Colon cancer metastatic to lymph nodes and liver.", "IV"),
+        ("Breast cancer metastatic to two axillary lymph nodes.", None),
+        ("Breast cancer with nodal metastases.", None),
+        ("Lung adenocarcinoma. CT showed no evidence of metastatic disease.", None),
+        ("Lung adenocarcinoma, stage IIIB. Metastases to the liver were found later.", "IIIB"),
+    ],
+)
+def test_a_solid_cancer_the_note_says_has_spread_is_stage_iv(text: str, stage: str | None) -> None:
+    """Eighth trec round (class 84): breast cancer trials for stage I-II and for metastatic disease were
+    equally possible for a patient whose chest X-ray showed metastases; distant spread is stage IV, spread
+    to lymph nodes alone is not, and a stage the note gives stands."""
+    [cancer] = [f for f in extract_patient_facts(text).of("condition") if f.concept]
+    assert cancer.stage == stage
+
+
+def test_a_blood_cancers_lesions_are_not_a_solid_cancers_spread() -> None:
+    [myeloma] = extract_patient_facts("Multiple myeloma, metastatic lesions in bone.").of("condition")
+    assert myeloma.stage is None

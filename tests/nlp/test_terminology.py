@@ -301,3 +301,37 @@ def test_the_added_diseases_sit_under_their_groups() -> None:
     assert is_a("carotid_stenosis", "cardiovascular_disease")
     assert is_a("burkitt", "lymphoma")
     assert is_a("c_difficile", "infection")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("L-DOPA", "levodopa"),
+        ("carbidopa/levodopa", "levodopa"),
+        ("Sinemet", "levodopa"),
+        ("pramipexole", "pramipexole"),
+        ("Sandostatin", "octreotide"),
+        ("dopamine agonists", "dopamine_agonist"),
+        ("antiparkinson medication", "antiparkinson"),
+        ("somatostatin analogues", "somatostatin_analogue"),
+        ("centrally acting anticholinergics", None),
+    ],
+)
+def test_antiparkinson_and_acromegaly_drugs_link(text: str, code: str | None) -> None:
+    concept, _ = link(text, "therapy")
+    assert (concept.code if concept else None) == code
+
+
+def test_dopamine_agonists_for_parkinsons_are_antiparkinson_but_not_those_for_the_pituitary() -> None:
+    assert drug_classes("ropinirole") == ["dopamine_agonist", "antiparkinson"]
+    assert drug_classes("cabergoline") == ["dopamine_agonist"]
+    assert "antiparkinson" in drug_classes("selegiline")
+
+
+def test_a_regimen_brings_its_drugs_and_their_classes() -> None:
+    classes = drug_classes("fcr regimen")
+    assert {"fludarabine", "cyclophosphamide", "rituximab", "antimetabolite", "chemotherapy"} <= set(classes)
+    vad = set(drug_classes("VAD regimen"))
+    assert {"vincristine", "doxorubicin", "dexamethasone", "corticosteroid"} <= vad
+    assert "rituximab" not in drug_classes("chop regimen")
+    assert drug_classes("fludarabine") == ["antimetabolite", "chemotherapy", "systemic_anticancer"]

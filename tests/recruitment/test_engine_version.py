@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06.2": "db26fcbfb99c0ff6961a0daa9b4688d41e032ce7f6f47f111fbdd9990de25459"}
+PINNED = {"2026.12.06.2": "c3560b88680ab49a92c8acd8dd2ddc75f7f4bd9cc2c149837fc80950a5f9a6d1"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -1110,6 +1110,86 @@ class TestATreatmentThePatientIsJudgedSuitableForIsNoHistory:
         assert self.outcome("Inclusion Criteria:\n- No prior radiotherapy\n", self.HANA) == "violated"
 
 
+class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory:
+    """Eighth trec round (docs/trec_error_classes.md): how a patient bears a treatment is not whether they
+    had it. Pia has Parkinson's disease and takes levodopa; Leo has it and no treatment on file."""
+
+    PD = (DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease"),)
+    PIA = PatientFacts(diagnoses=PD, therapies=(TherapyFact("therapy:1", "levodopa", ("antiparkinson",)),))
+    LEO = PatientFacts(diagnoses=PD)
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Exclusion Criteria:\n- Patients demonstrating intolerance to a s.c. test dose of levodopa.\n",
+            "Exclusion Criteria:\n- Intolerant to L-dopa\n",
+            "Inclusion Criteria:\n- No patients who are unable to be treated with levodopa alone.\n",
+        ],
+    )
+    def test_intolerance_or_inability_to_take_a_drug_is_not_a_history_of_it(self, text):
+        assert self.outcome(text, self.PIA) != "violated"
+
+    def test_demonstrated_tolerance_of_a_drug_does_not_require_it(self):
+        text = "Inclusion Criteria:\n- Demonstrated tolerance to a test dose of levodopa.\n"
+        assert self.outcome(text, self.LEO) != "violated"
+
+    def test_a_prior_treatment_with_the_drug_is_still_read(self):
+        text = "Exclusion Criteria:\n- Prior treatment with levodopa\n"
+        assert self.outcome(text, self.PIA) == "violated"
+
+    def test_previously_untreated_with_a_drug_excludes_the_patient_who_takes_it(self):
+        text = "Inclusion Criteria:\n- Previously untreated with levodopa\n"
+        assert self.outcome(text, self.PIA) == "violated"
+        assert self.outcome(text, self.LEO) != "violated"
+
+
+class TestHowLongATreatmentWasGivenIsAskedNotAssumed:
+    """Eighth trec round: a cap or a floor on how long a treatment was given is not a requirement or an
+    exclusion of any course of it. Pia takes levodopa (for how long the profile does not say); Leo takes
+    nothing."""
+
+    PD = (DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease"),)
+    PIA = PatientFacts(diagnoses=PD, therapies=(TherapyFact("therapy:1", "levodopa", ("antiparkinson",)),))
+    LEO = PatientFacts(diagnoses=PD)
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- Exposure to levodopa or a dopamine agonist of 14 days or less\n",
+            "Inclusion Criteria:\n- No more than 12 months of prior levodopa\n",
+            "Inclusion Criteria:\n- No treatment with amantadine or levodopa exceeding twelve months\n",
+            "Exclusion Criteria:\n- Prior amantadine or levodopa for more than twelve months.\n",
+        ],
+    )
+    def test_a_patient_on_the_drug_is_neither_taken_nor_turned_away(self, text):
+        assert self.outcome(text, self.PIA) in ("unknown", "not_checkable")
+
+    def test_a_cap_on_the_duration_is_no_requirement_to_have_had_the_drug(self):
+        text = "Inclusion Criteria:\n- No more than 12 months of prior levodopa\n"
+        assert self.outcome(text, self.LEO) != "violated"
+
+    def test_a_floor_on_the_duration_still_requires_the_drug(self):
+        text = "Inclusion Criteria:\n- Treated with levodopa for at least one year\n"
+        assert self.outcome(text, self.PIA) == "unknown"
+        # Leo's history is confirmed: no levodopa at all.
+        leo = replace(self.LEO, history_confirmed_on=datetime.date(2026, 1, 1))
+        assert self.outcome(text, leo) == "violated"
+
+    def test_a_window_is_not_a_duration(self):
+        text = "Inclusion Criteria:\n- No levodopa within 6 months of study entry\n"
+        [atom] = parse_eligibility(text).atoms()
+        assert atom.checkable
+        assert atom.window is not None
+
+
 class TestExamplesAfterIncluding:
     """Mia, 50, has acromegaly treated with octreotide only; Ben, 60, had radiotherapy and has chronic
     obstructive pulmonary disease."""
@@ -1255,3 +1335,136 @@ class TestATreatmentIsQualifiedByItsIndication:
     def test_the_indication_of_a_treatment_the_patient_never_had_is_not_asked_about(self):
         text = "Exclusion Criteria:\n- Radiotherapy for prior malignancy\n"
         assert self.outcome(text, self.CARLA) != "violated"
+
+
+class TestAStageOnAnotherDiseasesScale:
+    """Eighth trec round: a Hoehn and Yahr stage is Parkinson's disease's, a cancer stage a cancer's; neither
+    answers the other. Pia has Parkinson's disease at Hoehn and Yahr stage II; Carmen has stage IB cervical
+    cancer."""
+
+    PIA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease", stage="II"),)
+    )
+    CARMEN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "cervical_cancer", "cervical cancer", stage="IB"),)
+    )
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    def test_the_parkinsons_stage_answers_a_hoehn_and_yahr_range(self):
+        assert self.outcome("Inclusion Criteria:\n- Hoehn & Yahr stage II-IV\n", self.PIA) == "satisfied"
+        assert self.outcome("Inclusion Criteria:\n- Hohen and Yahr stage III-IV\n", self.PIA) == "violated"
+
+    def test_stages_in_the_plural_are_read(self):
+        text = "Inclusion Criteria:\n- Relatively advanced disease (Hoehn and Yahr Stages III to IV)\n"
+        assert self.outcome(text, self.PIA) == "violated"
+
+    def test_arabic_numerals_are_the_same_stage(self):
+        assert self.outcome("Inclusion Criteria:\n- Hoehn & Yahr Stage 1 or 2\n", self.PIA) == "satisfied"
+        assert (
+            self.outcome("Inclusion Criteria:\n- Stage 1B or 2A cervical cancer\n", self.CARMEN) != "violated"
+        )
+
+    def test_a_cancer_stage_does_not_answer_hoehn_and_yahr_nor_the_other_way_round(self):
+        assert self.outcome("Inclusion Criteria:\n- Hoehn-Yahr stage IV\n", self.CARMEN) == "unknown"
+        assert self.outcome("Inclusion Criteria:\n- Stage IV cancer\n", self.PIA) == "unknown"
+
+
+class TestTheStagesACriterionListsAreAlternatives:
+    """Eighth trec round (NCT00006110's wording): a patient has one stage, so "stage IIB, IIIA, IIIB, IIIC,
+    or previously untreated stage IV" takes any of them. Maya has stage IV breast cancer, Lin stage IIIA."""
+
+    @staticmethod
+    def outcome(stage: str) -> str:
+        text = (
+            "Inclusion Criteria:\n- Histologically confirmed stage IIB, IIIA, IIIB, IIIC, or previously"
+            " untreated stage IV primary carcinoma of the breast\n"
+        )
+        patient = PatientFacts(
+            diagnoses=(DiagnosisFact("diagnosis:1", "breast_cancer", "breast cancer", stage=stage),)
+        )
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize("stage", ["IV", "IIIA", "IIB"])
+    def test_any_listed_stage_meets_it(self, stage):
+        assert self.outcome(stage) == "satisfied"
+
+    def test_a_stage_not_listed_fails_it(self):
+        assert self.outcome("I") == "violated"
+
+    def test_a_list_of_numerals_that_skips_one_is_not_a_range(self):
+        [atom] = [
+            a for a in parse_eligibility("Stage I, III breast cancer").atoms() if a.kind == "condition"
+        ][:1]
+        assert atom.concept is not None
+        assert atom.concept.code == "I"
+
+
+class TestPreviouslyUntreatedCancer:
+    """Eighth trec round (class 84): "Previously untreated disease" under a CLL diagnosis asks for no prior
+    anticancer therapy. Chen had fludarabine; Dana's history is confirmed complete and has none."""
+
+    CLL = (DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),)
+    CHEN = PatientFacts(
+        diagnoses=CLL,
+        therapies=(TherapyFact("therapy:1", "fludarabine", ("antimetabolite", "chemotherapy")),),
+    )
+    DANA = PatientFacts(diagnoses=CLL, history_confirmed_on=datetime.date(2026, 1, 1))
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- B-cell CLL meeting the following:\n  - Previously untreated disease\n",
+            "Inclusion Criteria:\n- Untreated CLL\n",
+        ],
+    )
+    def test_a_treated_patient_fails_and_an_untreated_one_meets_it(self, text):
+        assert self.outcome(text, self.CHEN) == "violated"
+        assert self.outcome(text, self.DANA) == "satisfied"
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Exclusion Criteria:\n- Untreated brain metastases\n",
+            "Inclusion Criteria:\n- No untreated immediate life threatening tumor complications\n",
+            "Exclusion Criteria:\n- Untreated hypertension\n",
+        ],
+    )
+    def test_untreated_metastases_complications_or_other_diseases_say_nothing_of_prior_therapy(self, text):
+        assert not [a for a in parse_eligibility(text).atoms() if a.rule_id == "therapy.untreated"]
+
+
+class TestAnEventOfADiseaseIsNotItsDiagnosis:
+    """Eighth trec round: a window around a disease's event ("acute asthma exacerbation requiring
+    hospitalization within 12 months") is about the event, not when the disease was diagnosed. Sam has
+    asthma diagnosed on a known date."""
+
+    SAM = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "asthma", "asthma", diagnosed_on=datetime.date(2025, 9, 1)),)
+    )
+
+    @staticmethod
+    def outcome(text: str, patient: PatientFacts) -> str:
+        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "Inclusion Criteria:\n- No acute asthma exacerbation within 12 months of Day 0.\n",
+            "Exclusion Criteria:\n- A significant exacerbation of asthma within the 4 weeks prior\n",
+        ],
+    )
+    def test_the_event_is_asked_about_not_answered_by_the_diagnosis_date(self, text):
+        assert self.outcome(text, self.SAM) == "unknown"
+
+    def test_a_diagnosis_window_is_still_the_diagnosis(self):
+        [atom] = parse_eligibility(
+            "Inclusion Criteria:\n- Asthma diagnosed within the last 5 years\n"
+        ).atoms()
+        assert atom.window is not None
