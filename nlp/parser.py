@@ -198,7 +198,11 @@ _SUITABLE_OR_STARTING_WORDS = (
     "initiat",
     "start",
     "commencing",
+    "toleran",  # _TOLERANCE_OF: "intolerance to", "tolerant of"
+    "able",  # _TOLERANCE_OF: "unable to be treated with"
 )
+# Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
+_DURATION_WORDS = ("day", "week", "month", "year")
 _CURRENT_WORDS = ("current", "concomitant", "ongoing", "on-going")
 _SUITABLE_FOR = re.compile(
     r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
@@ -612,6 +616,7 @@ class _Builder:
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
+        self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
         # lower-cased text keeps the offsets (only U+0130 lengthens in lower()) and a case-insensitive
         # pattern reads a word only where the lower-cased text holds it. Otherwise any span may hold anything.
@@ -1182,13 +1187,14 @@ class _Builder:
         octreotide", "unable to be treated with levodopa"): a judgement, a plan or a tolerance, not a history
         a profile records."""
         found = self.found[index]
-        if found.kind not in ("therapy", "procedure") or not self.judges_suitability:
+        if found.kind not in ("therapy", "procedure"):
             return False
-        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-        start = max(found.start - 60, line_start)
-        cues = (_SUITABLE_FOR, _BEFORE_STARTING, _TOLERANCE_OF)
-        if any(p.search(self.norm.text, start, found.start) for p in cues):
-            return True
+        if self.judges_suitability:
+            line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+            start = max(found.start - 60, line_start)
+            cues = (_SUITABLE_FOR, _BEFORE_STARTING, _TOLERANCE_OF)
+            if any(p.search(self.norm.text, start, found.start) for p in cues):
+                return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
         # nothing.
         duration = self._treatment_duration(index)
@@ -1291,12 +1297,11 @@ class _Builder:
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
             return None if match is None else self._unanswerable(match.start(), found.end)
         if found.kind == "therapy":
-            if not self.names_contraindication:
-                return None
-            start = max(found.start - 60, previous.end if previous else 0)
-            match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
-            if match is not None:
-                return self._unanswerable(match.start(), found.end)
+            if self.names_contraindication:
+                start = max(found.start - 60, previous.end if previous else 0)
+                match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
+                if match is not None:
+                    return self._unanswerable(match.start(), found.end)
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             return None if duration is None or duration[2] else self._unanswerable(duration[0], duration[1])
@@ -1359,7 +1364,7 @@ class _Builder:
         duration comes before the treatment or after it or after the list of treatments it is in
         ("estrogen, androgen or growth hormone exceeding twelve months")."""
         found = self.found[index]
-        if found.kind != "therapy":
+        if found.kind != "therapy" or not self.names_duration:
             return None
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         before = _DURATION_BEFORE.search(self.norm.text, max(found.start - 80, line_start), found.start)
