@@ -164,12 +164,13 @@ def viterbi(
     if ends is not None:
         final += ends[order]
     paths: list[list[int]] = [[] for _ in lengths]
+    pointer = back.item  # a Python int straight from the array, without a numpy scalar
     for row, (line, tag) in enumerate(zip(order.tolist(), final.argmax(axis=1).tolist(), strict=True)):
         if not lengths[line]:
             continue
         path = [tag]
         for i in range(lengths[line] - 1, 0, -1):
-            tag = int(back[i, row, tag]) - (row * count + tag) * count
+            tag = pointer(i, row, tag) - (row * count + tag) * count
             path.append(tag)
         paths[line] = path[::-1]
     return paths
@@ -380,21 +381,24 @@ class LinearTagger:
         count = len(emitted)
         sure = self._surely_outside(emitted, new_line)
         tags = np.zeros(count, dtype=np.intp)
-        unsure = (~sure).nonzero()[0]
+        not_sure = ~sure
+        unsure = not_sure.nonzero()[0]
         if not len(unsure):
             return tags.tolist()
         continues = np.zeros(count, dtype=bool)
-        continues[1:] = ~sure[:-1] & ~new_line[1:]
-        opens = ~sure & ~continues
+        np.greater(not_sure[:-1], new_line[1:], out=continues[1:])  # unsure after unsure, same line
+        opens = not_sure > continues
         run = opens.cumsum()[unsure] - 1
         first = opens.nonzero()[0]
         lengths = np.bincount(run)
         after_o = (first > 0) & ~new_line[first] & sure[np.maximum(first - 1, 0)]
-        following = np.minimum(first + lengths, count - 1)
-        before_o = (first + lengths < count) & ~new_line[following] & sure[following]
-        starts = np.where(after_o[:, None], self.transitions[0][None], _START[None]).astype(np.float32)
-        ends = np.where(before_o[:, None], self.transitions[:, 0][None], 0.0).astype(np.float32)
-        emissions = np.zeros((len(first), int(np.maximum.reduce(lengths)), len(TAGS)), dtype=np.float32)
+        past = first + lengths
+        following = np.minimum(past, count - 1)
+        before_o = (past < count) & ~new_line[following] & sure[following]
+        # Both float32 already: where() keeps the arrays' type (0.0 is a Python float, so it does not widen).
+        starts = np.where(after_o[:, None], self.transitions[0][None], _START[None])
+        ends = np.where(before_o[:, None], self.transitions[:, 0][None], 0.0)
+        emissions = np.zeros((len(first), int(lengths.max()), len(TAGS)), dtype=np.float32)
         emissions[run, unsure - first[run]] = emitted[unsure]
         paths = viterbi(emissions, self.transitions, lengths.tolist(), starts, ends)
         tags[unsure] = [t for path in paths for t in path]
