@@ -41,6 +41,7 @@ class Cue:
 
 
 _LETTERS = re.compile(r"[A-Za-z]+")
+_LOWER_CASE_LETTERS = re.compile(r"[a-z]+")
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
 # "No patients who have received prior chemotherapy", "No patients with ..., those who have participated in
 # an investigational trial, and pregnant women": a relative pronoun after the people the criterion is about
@@ -110,14 +111,17 @@ class EligibilityContext:
         return cues
 
     def _first_words(self, text: str) -> Iterator[re.Match[str]]:
-        """`first_words.finditer(text)`. Outside the four letters IGNORECASE folds to ASCII (`may_contain`),
-        its letter classes and words only match ASCII letters, so its matches are whole runs of them."""
+        """`first_words.finditer(text)`, its spans (the matches may be of `text.lower()`). Outside the four
+        letters IGNORECASE folds to ASCII (`may_contain`), its letter classes and words only match ASCII
+        letters, so its matches are whole runs of them; and outside two of those four (U+0130, U+212A), no
+        character lower-cases to an ASCII letter or to more than one character, so the runs of `text.lower()`
+        are the runs of `text`, lower-cased."""
         if not self.letters_only or any(c in text for c in FOLDED_TO_ASCII):
             yield from self.first_words.finditer(text)
             return
         by_first_word = self.by_first_word
-        for run in _LETTERS.finditer(text):
-            if run.group(0).lower() in by_first_word:
+        for run in _LOWER_CASE_LETTERS.finditer(text.lower()):
+            if run.group(0) in by_first_word:
                 yield run
 
     def _scope(self, text: str, position: int, cue: Cue, cues: list[Cue]) -> tuple[int, int]:

@@ -130,6 +130,26 @@ def _alternation(terms: list[str]) -> str:
     return "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
 
 
+_WORD_OR_HYPHEN = re.compile(r"[\w-]")
+
+
+def _at_word_starts(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    r"""The matches `finditer` finds of `pattern` behind `(?<![\w-])`: names that do not continue a word.
+
+    A look-behind in front hides the names' first letters from `re`, which then tries the whole alternation
+    at every position; without it, `re` skips to the next of those letters. A match that continues a word
+    is dropped and the search goes on from its next character, as it does when the look-behind fails.
+    """
+    position = 0
+    while (match := pattern.search(text, position)) is not None:
+        start = match.start()
+        if start and _WORD_OR_HYPHEN.match(text, start - 1):
+            position = start + 1
+        else:
+            yield match
+            position = match.end()
+
+
 def _is_abbreviation(term: str) -> bool:
     return len(term) <= 5 or sum(c.isupper() for c in term) >= 2
 
@@ -144,7 +164,8 @@ def _lab_patterns() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
     exact = [t for t in by_name if _is_abbreviation(t)]
     folded = [t for t in by_name if not _is_abbreviation(t)]
     return (
-        re.compile(rf"(?<![\w-])(?:{_alternation(exact)})(?![\w-])"),
+        # Without `(?<![\w-])` in front: `_at_word_starts` reads it.
+        re.compile(rf"(?:{_alternation(exact)})(?![\w-])"),
         re.compile(rf"(?<![\w-])(?:{_alternation(folded)})s?(?![\w-])", re.IGNORECASE),
         by_name,
     )
@@ -167,7 +188,7 @@ def _lab_first_words() -> tuple[str, ...]:
 
 def find_labs(text: str) -> Iterator[Found]:
     exact, folded, by_name = _lab_patterns()
-    mentions = [(m.start(), m.end(), by_name[m.group(0)]) for m in exact.finditer(text)]
+    mentions = [(m.start(), m.end(), by_name[m.group(0)]) for m in _at_word_starts(exact, text)]
     lowered = text.lower()
     # The case-folded alternation is slow in Python's re; most texts name no lab in words at all.
     if may_contain(text, lowered, _lab_first_words()):
@@ -244,11 +265,12 @@ def _gene_pattern() -> re.Pattern[str]:
     names = [n for n in genes() if n not in {"ER", "PR", "AR", "neu", "MET"}]
     # ER/PR/AR/MET are also English or other abbreviations; they count only beside receptor status words, or
     # listed with another receptor that has one ("ER/PR negative", "ER and PR positive").
+    status = rf"(?=[\s-]*(?:\+|-|positive|negative|status|expression)|{_RECEPTOR_LISTED.pattern})"
+    # Without `(?<![\w-])` in front (`_at_word_starts` reads it), and each receptor spelt out, so that every
+    # alternative starts with a letter.
     return re.compile(
-        rf"(?<![\w-])(?:{_alternation(names)}|MET(?=[\s-]+(?:exon|amplif|overexp|fusion|alteration|mutation))"
-        rf"|(?:ER|PR|AR)(?=[\s-]*(?:\+|-|positive|negative|status|expression)"
-        rf"|{_RECEPTOR_LISTED.pattern}))(?:(?![\w])"
-        rf"|(?=[A-Z]\d{{1,4}}[A-Z]\b))"
+        rf"(?:{_alternation(names)}|MET(?=[\s-]+(?:exon|amplif|overexp|fusion|alteration|mutation))"
+        rf"|ER{status}|PR{status}|AR{status})(?:(?![\w])|(?=[A-Z]\d{{1,4}}[A-Z]\b))"
     )
 
 
@@ -388,7 +410,7 @@ _LIST_JOIN = re.compile(r"^\s*(?:,|/|or|and/or|and)\s*$", re.I)
 
 def _gene_biomarkers(text: str) -> Iterator[Found]:
     _, assays = _alteration_patterns()
-    for m in _gene_pattern().finditer(text):
+    for m in _at_word_starts(_gene_pattern(), text):
         symbol = genes()[m.group(0)]
         if _RECEPTOR_LISTED.match(text, m.end()):
             # "ER/PR negative": ER takes PR's status (`_share_alterations`), not a span over PR's.

@@ -164,12 +164,13 @@ def viterbi(
     if ends is not None:
         final += ends[order]
     paths: list[list[int]] = [[] for _ in lengths]
+    pointer = back.item  # a Python int straight from the array, without a numpy scalar
     for row, (line, tag) in enumerate(zip(order.tolist(), final.argmax(axis=1).tolist(), strict=True)):
         if not lengths[line]:
             continue
         path = [tag]
         for i in range(lengths[line] - 1, 0, -1):
-            tag = int(back[i, row, tag]) - (row * count + tag) * count
+            tag = pointer(i, row, tag) - (row * count + tag) * count
             path.append(tag)
         paths[line] = path[::-1]
     return paths
@@ -179,9 +180,8 @@ _TYPE_OF = [t[2:] for t in TAGS]
 _CONTINUES = [t.startswith("I-") for t in TAGS]
 _B_OF = {t[2:]: k for k, t in enumerate(TAGS) if t.startswith("B-")}
 _I_OF = {t[2:]: k for k, t in enumerate(TAGS) if t.startswith("I-")}
-# For each tag but O, the B- and I- tags of its type.
-_OWN_B = np.array([_B_OF[t[2:]] for t in TAGS[1:]], dtype=np.intp)
-_OWN_I = np.array([_I_OF[t[2:]] for t in TAGS[1:]], dtype=np.intp)
+# After O, each type's B- and I- tags side by side (`_surely_outside` reads them as columns 1::2 and 2::2).
+assert TAGS[1:] == tuple(f"{p}-{t}" for t in ENTITY_TYPES for p in ("B", "I"))
 
 
 def outside_bounds(transitions: Matrix) -> tuple[Matrix, Matrix, Matrix]:
@@ -381,21 +381,24 @@ class LinearTagger:
         count = len(emitted)
         sure = self._surely_outside(emitted, new_line)
         tags = np.zeros(count, dtype=np.intp)
-        unsure = (~sure).nonzero()[0]
+        not_sure = ~sure
+        unsure = not_sure.nonzero()[0]
         if not len(unsure):
             return tags.tolist()
         continues = np.zeros(count, dtype=bool)
-        continues[1:] = ~sure[:-1] & ~new_line[1:]
-        opens = ~sure & ~continues
+        np.greater(not_sure[:-1], new_line[1:], out=continues[1:])  # unsure after unsure, same line
+        opens = not_sure > continues
         run = opens.cumsum()[unsure] - 1
         first = opens.nonzero()[0]
         lengths = np.bincount(run)
         after_o = (first > 0) & ~new_line[first] & sure[np.maximum(first - 1, 0)]
-        following = np.minimum(first + lengths, count - 1)
-        before_o = (first + lengths < count) & ~new_line[following] & sure[following]
-        starts = np.where(after_o[:, None], self.transitions[0][None], _START[None]).astype(np.float32)
-        ends = np.where(before_o[:, None], self.transitions[:, 0][None], 0.0).astype(np.float32)
-        emissions = np.zeros((len(first), int(np.maximum.reduce(lengths)), len(TAGS)), dtype=np.float32)
+        past = first + lengths
+        following = np.minimum(past, count - 1)
+        before_o = (past < count) & ~new_line[following] & sure[following]
+        # Both float32 already: where() keeps the arrays' type (0.0 is a Python float, so it does not widen).
+        starts = np.where(after_o[:, None], self.transitions[0][None], _START[None])
+        ends = np.where(before_o[:, None], self.transitions[:, 0][None], 0.0)
+        emissions = np.zeros((len(first), int(lengths.max()), len(TAGS)), dtype=np.float32)
         emissions[run, unsure - first[run]] = emitted[unsure]
         paths = viterbi(emissions, self.transitions, lengths.tolist(), starts, ends)
         tags[unsure] = [t for path in paths for t in path]
@@ -404,13 +407,17 @@ class LinearTagger:
     def _surely_outside(self, emitted: Matrix, new_line: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """Tokens whose O reading beats every other by SURE_MARGIN in any path (`outside_bounds`)."""
         count = len(emitted)
-        # What relabelling the next token I-X as B-X gains; nothing to relabel at a line's last token.
-        relabel = np.full((count, len(TAGS) - 1), np.inf, dtype=np.float32)
-        same_line = ~new_line[1:]
-        relabel[:-1][same_line] = (emitted[1:, _OWN_B] - emitted[1:, _OWN_I])[same_line]
+        # What relabelling the next token I-X as B-X gains, for both tags of type X (relabel[token, X, 0 or
+        # 1], as the tags lie after O); nothing to relabel at a line's last token.
+        relabel = np.empty((count, len(ENTITY_TYPES), 2), dtype=np.float32)
+        np.subtract(emitted[1:, 1::2, None], emitted[1:, 2::2, None], out=relabel[:-1])
+        relabel[-1] = np.inf
+        relabel[:-1][new_line[1:]] = np.inf
         gain = emitted[:, :1] - emitted[:, 1:] + self._before
-        gain += np.minimum(self._after, self._inside + relabel)
-        return np.minimum.reduce(gain, axis=1) > SURE_MARGIN
+        gain += np.minimum(self._after, self._inside + relabel.reshape(count, len(TAGS) - 1))
+        # Every gain above the margin: the same as their minimum above it (a NaN fails both), and a
+        # reduction of booleans over a short axis is much faster than of floats.
+        return np.logical_and.reduce(gain > SURE_MARGIN, axis=1)
 
 
 # What `LinearTagger.tagging_ahead` tagged, by text; a context variable, so threads never see each other's.

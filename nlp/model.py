@@ -101,28 +101,31 @@ class Atom:
         dataclass's per-field `object.__setattr__`: about 1 us instead of 4 (the parser builds tens of
         thousands per registry batch). tests/nlp/test_model_make.py keeps the two in step."""
         made = object.__new__(cls)
+        # A dict display, not keywords: no keyword dict built and copied on each call.
         made.__dict__.update(
-            kind=kind,
-            text=text,
-            span=span,
-            rule_id=rule_id,
-            confidence=confidence,
-            checkable=checkable,
-            mapped=mapped,
-            concept=concept,
-            comparator=comparator,
-            value=value,
-            value_high=value_high,
-            values=values,
-            unit=unit,
-            uln_multiple=uln_multiple,
-            lln_multiple=lln_multiple,
-            alteration=alteration,
-            assay=assay,
-            window=window,
-            assertion=assertion,
-            review=review,
-            assertion_cue=assertion_cue,
+            {
+                "kind": kind,
+                "text": text,
+                "span": span,
+                "rule_id": rule_id,
+                "confidence": confidence,
+                "checkable": checkable,
+                "mapped": mapped,
+                "concept": concept,
+                "comparator": comparator,
+                "value": value,
+                "value_high": value_high,
+                "values": values,
+                "unit": unit,
+                "uln_multiple": uln_multiple,
+                "lln_multiple": lln_multiple,
+                "alteration": alteration,
+                "assay": assay,
+                "window": window,
+                "assertion": assertion,
+                "review": review,
+                "assertion_cue": assertion_cue,
+            }
         )
         return made
 
@@ -191,7 +194,14 @@ class Criterion:
         `object.__setattr__` (see `Atom.make`)."""
         made = object.__new__(cls)
         made.__dict__.update(
-            section=section, text=text, span=span, tree=tree, cohort=cohort, mentions=mentions
+            {
+                "section": section,
+                "text": text,
+                "span": span,
+                "tree": tree,
+                "cohort": cohort,
+                "mentions": mentions,
+            }
         )
         return made
 

@@ -131,3 +131,46 @@ def test_a_lab_name_written_with_dotless_i_is_read_as_the_lab_it_matches() -> No
     assert "1975-2" in criteria  # total bilirubin's LOINC code
     labs = extract_patient_facts(f"{name} 1.2 mg/dL.").of("lab")
     assert [lab.text for lab in labs] == [f"{name} 1.2 mg/dL"]  # as written, not as read
+
+
+NAMES = st.lists(
+    st.sampled_from(
+        [
+            "EGFR",
+            "EGFR-mutant",
+            "xEGFR",
+            "-EGFR",
+            "_ALK",
+            "HER2/neu",
+            "HER-2",
+            "PD-L1",
+            "PD-L 1",
+            "c-MET",
+            "MET exon 14",
+            "BRAF V600E",
+            "ER/PR negative",
+            "ER+",
+            "PR",
+            "AST",
+            "ALT (SGPT)",
+            "aPTT",
+            "eGFR",
+            "HbA1c",
+            "Hb",
+            "\u00e9AST",
+            "1ALT",
+            " ",
+            "/",
+            "(",
+            "\n",
+        ]
+    ),
+    max_size=10,
+).map("".join)
+
+
+@given(NAMES)
+def test_names_at_word_starts_found_as_the_look_behind_finds_them(text: str) -> None:
+    for pattern in (extract._gene_pattern(), extract._lab_patterns()[0]):
+        behind = re.compile(r"(?<![\w-])" + pattern.pattern)
+        assert _found(extract._at_word_starts(pattern, text)) == _found(behind.finditer(text))
