@@ -1110,9 +1110,9 @@ class TestATreatmentThePatientIsJudgedSuitableForIsNoHistory:
         assert self.outcome("Inclusion Criteria:\n- No prior radiotherapy\n", self.HANA) == "violated"
 
 
-class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory:
-    """Eighth trec round (docs/trec_error_classes.md): how a patient bears a treatment is not whether they
-    had it. Pia has Parkinson's disease and takes levodopa; Leo has it and no treatment on file."""
+class _ParkinsonsPersonas:
+    """Pia has Parkinson's disease and takes levodopa (for how long the profile does not say); Leo has it
+    and no treatment on file."""
 
     PD = (DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease"),)
     PIA = PatientFacts(diagnoses=PD, therapies=(TherapyFact("therapy:1", "levodopa", ("antiparkinson",)),))
@@ -1121,6 +1121,11 @@ class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory:
     @staticmethod
     def outcome(text: str, patient: PatientFacts) -> str:
         return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
+
+
+class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory(_ParkinsonsPersonas):
+    """Eighth trec round (docs/trec_error_classes.md): how a patient bears a treatment is not whether they
+    had it. Pia has Parkinson's disease and takes levodopa; Leo has it and no treatment on file."""
 
     @pytest.mark.parametrize(
         "text",
@@ -1147,18 +1152,10 @@ class TestATreatmentThePatientToleratesOrCannotTakeIsNoHistory:
         assert self.outcome(text, self.LEO) != "violated"
 
 
-class TestHowLongATreatmentWasGivenIsAskedNotAssumed:
+class TestHowLongATreatmentWasGivenIsAskedNotAssumed(_ParkinsonsPersonas):
     """Eighth trec round: a cap or a floor on how long a treatment was given is not a requirement or an
     exclusion of any course of it. Pia takes levodopa (for how long the profile does not say); Leo takes
     nothing."""
-
-    PD = (DiagnosisFact("diagnosis:1", "parkinsons", "Parkinson's disease"),)
-    PIA = PatientFacts(diagnoses=PD, therapies=(TherapyFact("therapy:1", "levodopa", ("antiparkinson",)),))
-    LEO = PatientFacts(diagnoses=PD)
-
-    @staticmethod
-    def outcome(text: str, patient: PatientFacts) -> str:
-        return evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria[0].outcome
 
     @pytest.mark.parametrize(
         "text",
