@@ -172,6 +172,11 @@ class TestLabs:
         assert truth(anc, self.lab(1.6, "10^9/L")) is Truth.MET
         assert truth(anc, self.lab(1.4, "10^9/L")) is Truth.NOT_MET
 
+    def test_a_reports_thousands_per_microlitre_are_compared(self):
+        anc = atom("lab", "ANC >= 1.5 x 10^9/L", ANC, comparator=">=", value=1.5, unit="10^9/L")
+        assert truth(anc, self.lab(1.6, "K/uL")) is Truth.MET
+        assert truth(anc, self.lab(1.4, "K/uL")) is Truth.NOT_MET
+
     def test_mass_to_molar_conversion_uses_the_analyte(self):
         creatinine = atom(
             "lab", "creatinine <= 1.5 mg/dL", CREATININE, comparator="<=", value=1.5, unit="mg/dL"
