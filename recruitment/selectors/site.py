@@ -152,12 +152,9 @@ def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | N
     return list(best.values())
 
 
-def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Candidate]:
-    """The trial's candidacies (of `patient_ids`, when given) that ended because the patient withdrew
-    consent, whose patient consents to matching again and has a live eligible or possibly eligible match
-    outside full or suspended cohorts, at a site that still recruits for the trial. Candidacies that ended
-    for any other reason (a site's decision, a full cohort, a death) stay ended."""
-    exit_reason = (
+def _withdrawal_reason() -> Subquery:
+    """The reason code of the move that withdrew the candidacy (annotated on Candidate rows)."""
+    return Subquery(
         CandidateEvent.objects.filter(
             candidate=OuterRef("pk"),
             kind=CandidateEvent.Kind.TRANSITION,
@@ -167,6 +164,13 @@ def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None =
         .order_by("-created_at", "-id")
         .values("reason")[:1]
     )
+
+
+def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Candidate]:
+    """The trial's candidacies (of `patient_ids`, when given) that ended because the patient withdrew
+    consent, whose patient consents to matching again and has a live eligible or possibly eligible match
+    outside full or suspended cohorts, at a site that still recruits for the trial. Candidacies that ended
+    for any other reason (a site's decision, a full cohort, a death) stay ended."""
     live = Match.objects.filter(
         trial=trial, patient=OuterRef("patient"), retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS
     ).exclude(arm_id__in=closed_arm_ids(trial_id=trial.pk))
@@ -177,7 +181,7 @@ def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None =
             patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
             site__in=recruiting_trial_sites(trial_id=trial.pk).values("site_id"),
         )
-        .annotate(exit_reason=Subquery(exit_reason))
+        .annotate(exit_reason=_withdrawal_reason())
         .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
         .filter(Exists(live))
         .order_by("pk")
@@ -213,9 +217,10 @@ def candidates_off_live_match(
 
 def trials_with_take_up_owed() -> list[int]:
     """Trials, recruiting at some site, that hold work for `candidates_create`: a live eligible or possibly
-    eligible match of a consenting patient with no candidacy yet, or an open candidacy whose match was retired
-    while the patient has another live match to follow. Normally the take-up task does this right after the
-    facts change; this finds what a broker outage at that moment left undone."""
+    eligible match of a consenting patient with no candidacy yet, an open candidacy whose match was retired
+    while the patient has another live match to follow, or a candidacy the patient's consent withdrawal ended
+    while they consent and match again (`candidacies_to_reopen` decides for each). Normally the take-up task
+    does this right after the facts change; this finds what a broker outage at that moment left undone."""
     recruiting = TrialSite.objects.filter(
         trial__overall_status__in=Trial.OPEN_STATUSES, status__in=SITE_RECRUITING_STATUSES
     ).values("trial_id")
@@ -235,7 +240,18 @@ def trials_with_take_up_owed() -> list[int]:
         .filter(Exists(live.filter(patient_id=OuterRef("patient_id"), trial_id=OuterRef("trial_id"))))
         .values_list("trial_id", flat=True)
     )
-    return sorted(set(not_taken_up) | set(to_follow))
+    to_reopen = (
+        Candidate.objects.filter(
+            status=CandidateStatus.WITHDRAWN,
+            trial_id__in=recruiting,
+            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
+        )
+        .annotate(exit_reason=_withdrawal_reason())
+        .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
+        .filter(Exists(live.filter(patient_id=OuterRef("patient_id"), trial_id=OuterRef("trial_id"))))
+        .values_list("trial_id", flat=True)
+    )
+    return sorted(set(not_taken_up) | set(to_follow) | set(to_reopen))
 
 
 def live_match_to_follow(*, candidate: Candidate) -> Match | None:

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile, ReasonCode
+from recruitment.selectors.site import trials_with_take_up_owed
 from recruitment.services.consent import consent_withdraw
-from recruitment.services.workflow import TransitionError, candidate_transition
+from recruitment.services.workflow import TransitionError, candidate_transition, candidates_take_up_owed
 from tests.recruitment.consent_helpers import sign
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument, Trial
@@ -132,3 +133,32 @@ def test_elena_still_without_matching_consent_stays_withdrawn(
 
     candidate.refresh_from_db()
     assert candidate.status == S.WITHDRAWN
+
+
+def test_a_reopening_the_broker_never_delivered_is_done_by_the_periodic_sweep(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=candidate.patient, purposes=[Purpose.MATCHING])
+    with django_capture_on_commit_callbacks(execute=True):
+        sign(candidate.patient, {d.purpose: d for d in ConsentDocument.objects.all()}[Purpose.MATCHING])
+    # Her re-match commits, but the take-up it queues never reaches a worker.
+    with django_capture_on_commit_callbacks(execute=False):
+        Match.objects.filter(patient=candidate.patient, trial=nsclc_trial, retired_at__isnull=True).update(
+            retired_at=timezone.now()
+        )
+        Match.objects.create(
+            patient=candidate.patient,
+            trial=nsclc_trial,
+            verdict=Match.Verdict.ELIGIBLE,
+            score=1.0,
+            criteria=[],
+        )
+    assert trials_with_take_up_owed() == [nsclc_trial.pk]
+
+    candidates_take_up_owed()
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.MATCHED
+    assert trials_with_take_up_owed() == []
