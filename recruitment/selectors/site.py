@@ -166,6 +166,26 @@ def _withdrawal_reason() -> Subquery:
     )
 
 
+def _ended_by_consent_withdrawal() -> QuerySet[Candidate]:
+    """Candidacies the patient's consent withdrawal ended (a site's or the system's other exits aside)."""
+    return (
+        Candidate.objects.filter(status=CandidateStatus.WITHDRAWN)
+        .annotate(exit_reason=_withdrawal_reason())
+        .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
+    )
+
+
+def ended_by_consent_withdrawal(*, candidate_id: int) -> bool:
+    return _ended_by_consent_withdrawal().filter(pk=candidate_id).exists()
+
+
+def _ended_by_withdrawal_consenting_again() -> QuerySet[Candidate]:
+    """Candidacies the patient's consent withdrawal ended, whose patient consents to matching again."""
+    return _ended_by_consent_withdrawal().filter(
+        patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
+    )
+
+
 def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Candidate]:
     """The trial's candidacies (of `patient_ids`, when given) that ended because the patient withdrew
     consent, whose patient consents to matching again and has a live eligible or possibly eligible match
@@ -175,14 +195,8 @@ def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None =
         trial=trial, patient=OuterRef("patient"), retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS
     ).exclude(arm_id__in=closed_arm_ids(trial_id=trial.pk))
     candidacies = (
-        Candidate.objects.filter(
-            trial=trial,
-            status=CandidateStatus.WITHDRAWN,
-            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
-            site__in=recruiting_trial_sites(trial_id=trial.pk).values("site_id"),
-        )
-        .annotate(exit_reason=_withdrawal_reason())
-        .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
+        _ended_by_withdrawal_consenting_again()
+        .filter(trial=trial, site__in=recruiting_trial_sites(trial_id=trial.pk).values("site_id"))
         .filter(Exists(live))
         .order_by("pk")
     )
@@ -241,13 +255,8 @@ def trials_with_take_up_owed() -> list[int]:
         .values_list("trial_id", flat=True)
     )
     to_reopen = (
-        Candidate.objects.filter(
-            status=CandidateStatus.WITHDRAWN,
-            trial_id__in=recruiting,
-            patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
-        )
-        .annotate(exit_reason=_withdrawal_reason())
-        .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
+        _ended_by_withdrawal_consenting_again()
+        .filter(trial_id__in=recruiting)
         .filter(Exists(live.filter(patient_id=OuterRef("patient_id"), trial_id=OuterRef("trial_id"))))
         .values_list("trial_id", flat=True)
     )

@@ -37,6 +37,7 @@ from recruitment.selectors.site import (
     candidacies_to_reopen,
     candidates_off_live_match,
     contact_allowed,
+    ended_by_consent_withdrawal,
     live_match_to_follow,
     match_standing,
     matches_for_new_candidates,
@@ -194,7 +195,7 @@ def _candidate_transition(
         if not rule.reasons and reason:
             raise TransitionError("This change takes no reason code; use the note.")
         reopening = (from_status, to_status) == (S.WITHDRAWN, S.MATCHED)
-        if reopening and _exit_reason(candidate) != R.CONSENT_WITHDRAWN:
+        if reopening and not ended_by_consent_withdrawal(candidate_id=candidate.pk):
             raise TransitionError(
                 "Only a candidacy that ended because the patient withdrew consent reopens, "
                 "when they consent again."
@@ -244,15 +245,6 @@ def _candidate_transition(
             _match_follow_locked(candidate)  # the match it ended with was retired by the withdrawal
         transaction.on_commit(partial(_candidate_transitioned_notify, event_id=event.pk))
     return candidate
-
-
-def _exit_reason(candidate: Candidate) -> str:
-    """The reason the candidacy last left the open path with."""
-    exits = candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION, to_status=candidate.status).exclude(
-        from_status=candidate.status
-    )
-    last = exits.order_by("created_at", "id").last()
-    return last.reason if last else ""
 
 
 candidate_transitioned = Signal()
