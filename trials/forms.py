@@ -94,14 +94,8 @@ class StaleEditGuardForm(forms.ModelForm[Any]):
 class TrialAdminForm(StaleEditGuardForm):
     class Meta:
         model = Trial
-        # What TrialAdmin's fieldsets show (the admin builds the form from those).
-        fields = [
-            "nct_id", "brief_title", "official_title", "acronym", "sponsor", "collaborators",
-            "overall_status", "phase", "study_type", "enrollment", "enrollment_is_actual", "start_date",
-            "primary_completion_date", "completion_date", "last_update_posted", "minimum_age_years",
-            "maximum_age_years", "sex", "healthy_volunteers", "eligibility_text", "conditions", "keywords",
-            "interventions", "brief_summary",
-        ]  # fmt: skip
+        # None here: the admin builds the form with the fields of TrialAdmin's fieldsets.
+        fields: list[str] = []
 
 
 class TrialSiteAdminForm(StaleEditGuardForm):
