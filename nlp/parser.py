@@ -183,8 +183,7 @@ _INVOLVEMENT_BY = re.compile(
 # ... and so is a cancer named with the site or complication right after it ("No myeloma meningitis",
 # "myeloma involvement on bronchoscopy").
 _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
-# A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
-# Words every match of _SUITABLE_FOR or _BEFORE_STARTING holds, and of _CURRENT.
+# Words every match of _SUITABLE_FOR, _BEFORE_STARTING or _TOLERANCE_OF holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -203,7 +202,9 @@ _SUITABLE_OR_STARTING_WORDS = (
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
+# ... and of _CURRENT.
 _CURRENT_WORDS = ("current", "concomitant", "ongoing", "on-going")
+# A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
 _SUITABLE_FOR = re.compile(
     r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
     r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:an?|the|further|any|standard)\s+)?"
@@ -617,6 +618,8 @@ class _Builder:
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
+        # `_treatment_duration` per atom index: both `_judged_suitable` and `_qualifier` ask for it.
+        self._durations: dict[int, tuple[int, int, bool] | None] = {}
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
         # lower-cased text keeps the offsets (only U+0130 lengthens in lower()) and a case-insensitive
         # pattern reads a word only where the lower-cased text holds it. Otherwise any span may hold anything.
@@ -1363,6 +1366,11 @@ class _Builder:
         exceeding twelve months", "treated with levodopa for at least one year"); None when it does not. The
         duration comes before the treatment or after it or after the list of treatments it is in
         ("estrogen, androgen or growth hormone exceeding twelve months")."""
+        if index not in self._durations:
+            self._durations[index] = self._find_treatment_duration(index)
+        return self._durations[index]
+
+    def _find_treatment_duration(self, index: int) -> tuple[int, int, bool] | None:
         found = self.found[index]
         if found.kind != "therapy" or not self.names_duration:
             return None
