@@ -21,17 +21,26 @@ Purpose = ConsentDocument.Purpose
 pytestmark = pytest.mark.django_db
 
 
-def _withdraws_then_consents_again_and_is_rematched(profile: PatientProfile, trial: Trial, capture) -> Match:
+def _withdraws(profile: PatientProfile, capture) -> None:
     with capture(execute=True):
         consent_withdraw(patient=profile, purposes=[Purpose.MATCHING])
+
+
+def _consents_again(profile: PatientProfile, capture) -> None:
     with capture(execute=True):
         sign(profile, {d.purpose: d for d in ConsentDocument.objects.all()}[Purpose.MATCHING])
+
+
+def _withdraws_then_consents_again_and_is_rematched(profile: PatientProfile, trial: Trial, capture) -> Match:
+    _withdraws(profile, capture)
+    _consents_again(profile, capture)
     return _rematched_eligible(profile, trial, capture)
 
 
-def _rematched_eligible(profile: PatientProfile, trial: Trial, capture) -> Match:
-    """What a re-match writes when she is eligible: her live match, replacing whatever the engine left."""
-    with capture(execute=True):
+def _rematched_eligible(profile: PatientProfile, trial: Trial, capture, *, delivered: bool = True) -> Match:
+    """What a re-match writes when she is eligible: her live match, replacing whatever the engine left; with
+    `delivered` False, the work it queues after commit never reaches a worker."""
+    with capture(execute=delivered):
         Match.objects.filter(patient=profile, trial=trial, retired_at__isnull=True).update(
             retired_at=timezone.now()
         )
@@ -107,8 +116,7 @@ def test_sam_cannot_reopen_a_withdrawn_candidacy_himself(
     nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
 ):
     candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
-    with django_capture_on_commit_callbacks(execute=True):
-        consent_withdraw(patient=candidate.patient, purposes=[Purpose.MATCHING])
+    _withdraws(candidate.patient, django_capture_on_commit_callbacks)
 
     with pytest.raises(TransitionError, match="Your role may not make this change"):
         candidate_transition(
@@ -120,16 +128,8 @@ def test_elena_still_without_matching_consent_stays_withdrawn(
     nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
 ):
     candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
-    with django_capture_on_commit_callbacks(execute=True):
-        consent_withdraw(patient=candidate.patient, purposes=[Purpose.MATCHING])
-    with django_capture_on_commit_callbacks(execute=True):
-        Match.objects.create(
-            patient=candidate.patient,
-            trial=nsclc_trial,
-            verdict=Match.Verdict.ELIGIBLE,
-            score=1.0,
-            criteria=[],
-        )
+    _withdraws(candidate.patient, django_capture_on_commit_callbacks)
+    _rematched_eligible(candidate.patient, nsclc_trial, django_capture_on_commit_callbacks)
 
     candidate.refresh_from_db()
     assert candidate.status == S.WITHDRAWN
@@ -139,22 +139,10 @@ def test_a_reopening_the_broker_never_delivered_is_done_by_the_periodic_sweep(
     nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
 ):
     candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
-    with django_capture_on_commit_callbacks(execute=True):
-        consent_withdraw(patient=candidate.patient, purposes=[Purpose.MATCHING])
-    with django_capture_on_commit_callbacks(execute=True):
-        sign(candidate.patient, {d.purpose: d for d in ConsentDocument.objects.all()}[Purpose.MATCHING])
+    _withdraws(candidate.patient, django_capture_on_commit_callbacks)
+    _consents_again(candidate.patient, django_capture_on_commit_callbacks)
     # Her re-match commits, but the take-up it queues never reaches a worker.
-    with django_capture_on_commit_callbacks(execute=False):
-        Match.objects.filter(patient=candidate.patient, trial=nsclc_trial, retired_at__isnull=True).update(
-            retired_at=timezone.now()
-        )
-        Match.objects.create(
-            patient=candidate.patient,
-            trial=nsclc_trial,
-            verdict=Match.Verdict.ELIGIBLE,
-            score=1.0,
-            criteria=[],
-        )
+    _rematched_eligible(candidate.patient, nsclc_trial, django_capture_on_commit_callbacks, delivered=False)
     assert trials_with_take_up_owed() == [nsclc_trial.pk]
 
     candidates_take_up_owed()
