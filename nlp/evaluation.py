@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 from defusedxml import ElementTree
 
 from nlp.chia_mentions import RULE_PREFIX as _TAGGER_RULE
+from nlp.extract import COURSE_RULE as _COURSE_RULE
 from nlp.linear_tagger import ENTITY_TYPES
 from nlp.model import TimeWindow
 
@@ -451,7 +452,8 @@ def parser_prediction(text: str) -> Prediction:
             parts.add(_window_entity(text, atom.window, *atom.window.span))
         if atom.assertion_cue is not None:
             parts.update(_cue_entities(text, atom.assertion_cue))
-        chia_type = _ATOM_TYPE.get(atom.kind)
+        # A cancer's course ("relapsed or refractory") is a Qualifier in Chia, which is not scored.
+        chia_type = None if atom.rule_id == _COURSE_RULE else _ATOM_TYPE.get(atom.kind)
         start, end = atom.span
         if chia_type is None or end <= start:
             continue

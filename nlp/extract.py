@@ -1080,6 +1080,46 @@ _HOEHN_YAHR_BEFORE = re.compile(
 )
 
 
+# The course of a cancer, as trials select on it ("newly diagnosed glioblastoma", "relapsed or refractory
+# multiple myeloma"). A profile records one of the first three; "progressive" is only asked for, and is what
+# a recurrent or refractory cancer is.
+COURSES = {
+    "newly_diagnosed": "newly diagnosed",
+    "recurrent": "recurrent or relapsed",
+    "refractory": "refractory to treatment",
+    "progressive": "progressive",
+}
+RECORDED_COURSES = ("newly_diagnosed", "recurrent", "refractory")
+COURSE_RULE = "condition.course"
+_COURSE_WORD = (
+    r"(?:newly[\s-]+diagnosed|recurrent|recurring|relapsed|relapsing|refractory|progressive|progressing)"
+)
+_COURSE_CODES = {
+    "newly": "newly_diagnosed",
+    "recurrent": "recurrent",
+    "recurring": "recurrent",
+    "relapsed": "recurrent",
+    "relapsing": "recurrent",
+    "refractory": "refractory",
+    "progressive": "progressive",
+    "progressing": "progressive",
+}
+# One course word, or alternatives of them ("relapsed/refractory", "relapsed, refractory or progressive"),
+# not glued to a word before it ("platinum-refractory" is about one drug).
+COURSE_PHRASE = re.compile(
+    rf"(?<![\w-]){_COURSE_WORD}(?:\s*(?:,\s*)?(?:and/or|or|/|,)\s*{_COURSE_WORD})*", re.IGNORECASE
+)
+_COURSE_WORDS = re.compile(_COURSE_WORD, re.IGNORECASE)
+
+
+def course_codes(phrase: str) -> tuple[str, ...]:
+    """The courses a COURSE_PHRASE names, in COURSES order, each once."""
+    named = {
+        _COURSE_CODES[m.group(0).split()[0].split("-")[0].lower()] for m in _COURSE_WORDS.finditer(phrase)
+    }
+    return tuple(code for code in COURSES if code in named)
+
+
 _ROMAN_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
 _STAGE_NUMERAL = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
 

@@ -37,7 +37,7 @@ from nlp.model import (
     TimeWindow,
     iter_atoms,
 )
-from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
+from nlp.terminology import ONCOLOGY_ROOTS, is_a, is_cancer, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import (
     FOLDED_TO_ASCII,
     OR_GROUP,
@@ -167,6 +167,20 @@ _QUALIFIER = re.compile(
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+# The course a trial asks of a cancer, right before it ("newly diagnosed glioblastoma", "relapsed/refractory
+# multiple myeloma"), up to two other words between ("newly diagnosed high-grade glioma", "Newly diagnosed,
+# previously untreated CLL") that are not a conjunction or preposition (`_Builder._course`).
+_COURSE_BEFORE = re.compile(
+    rf"(?P<course>{extract.COURSE_PHRASE.pattern})"
+    r"(?P<gap>(?:[\s,]+(?!(?:or|and|nor|with|without|in|of|for|to|after|from|at|by|the|no|not|than)\b)"
+    r"[A-Za-z][\w-]*){0,2})[\s,]*$",
+    re.IGNORECASE,
+)
+# A course named as one alternative among others ("metastatic or recurrent", "locally advanced and/or
+# recurrent"): what the other alternatives are is not a course, so the course alone is not required.
+_ALTERNATIVE_BEFORE = re.compile(r"(?:\bor|\band/or|\band|/|,|&)\s*$", re.IGNORECASE)
+# Words every match of _COURSE_BEFORE holds (`may_contain`).
+_COURSE_WORDS = ("newly", "recur", "relaps", "refractory", "progress")
 # A body site right before a kind of cancer the vocabulary does not name with it narrows the cancer to that
 # site ("(no primary CNS lymphoma)", "intraocular lymphoma", "testicular lymphoma"): a lymphoma patient is
 # asked whether the lymphoma is there, never read as having or lacking "lymphoma" as such.
@@ -618,6 +632,7 @@ class _Builder:
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
+        self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
         # `_treatment_duration` per atom index: both `_judged_suitable` and `_qualifier` ask for it.
         self._durations: dict[int, tuple[int, int, bool] | None] = {}
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
@@ -1328,9 +1343,12 @@ class _Builder:
         event = self._disease_event(index)
         if event is not None:
             return self._unanswerable(*event)
+        course = self._course(index, start, line_start) if self.names_course else None
+        if course is not None:
+            return course
         match = _QUALIFIER.search(self.norm.text, start, found.start)
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
-        if match is None and site is not None and _is_cancer(concept.code):
+        if match is None and site is not None and is_cancer(concept.code):
             return self._unanswerable(site.start(), found.end)
         involvement = (
             _INVOLVEMENT_BY.search(self.norm.text, start, found.start) if self.names_involvement else None
@@ -1338,7 +1356,7 @@ class _Builder:
         if match is None and involvement is not None:
             return self._unanswerable(involvement.start(), found.end)
         site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
-        if match is None and site_after is not None and _is_cancer(concept.code):
+        if match is None and site_after is not None and is_cancer(concept.code):
             return self._unanswerable(found.start, site_after.end())
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
@@ -1346,6 +1364,40 @@ class _Builder:
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _course(self, index: int, start: int, line_start: int) -> Atom | None:
+        """The course a cancer is asked to have, named right before it ("relapsed or refractory multiple
+        myeloma"), as an atom the profile's recorded course answers; None when none is named, or when the
+        course is one alternative among words that are not courses ("recurrent or metastatic"), the words
+        between it and the cancer narrow it further ("relapsed symptomatic myeloma"), or the text caps the
+        treatments given for the cancer ("No more than 2 prior regimens for refractory lymphoma")."""
+        found = self.found[index]
+        concept = found.concept
+        if concept is None or not is_cancer(concept.code):
+            return None
+        match = _COURSE_BEFORE.search(self.norm.text, start, found.start)
+        if match is None:
+            return None
+        gap = match.group("gap")
+        if (gap.strip(" ,") and _QUALIFIER.search(gap + " ")) or _ALTERNATIVE_BEFORE.search(
+            self.norm.text, line_start, match.start()
+        ):
+            return None
+        if _TREATMENT_LIMIT.search(self.norm.text, line_start, found.start) is not None:
+            return None
+        courses = extract.course_codes(match.group("course"))
+        text, span = self._original(*match.span("course"))
+        return Atom(
+            "condition",
+            text,
+            span,
+            extract.COURSE_RULE,
+            0.8,
+            mapped=True,
+            concept=Concept(
+                "course", f"{concept.code}:{','.join(courses)}", f"{text.lower()} {concept.label}"
+            ),
+        )
 
     def _disease_event(self, index: int) -> tuple[int, int] | None:
         """Where a diagnosis is named as the disease of an event ("asthma exacerbation", "exacerbation of
@@ -1485,9 +1537,6 @@ def _link(gap: str) -> str:
     return "list" if _LIST_GAP.match(gap) and len(gap) < 4 else "apart"
 
 
-_CANCER_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
-
-
 def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> bool:
     """Two named kinds of cancer, neither a kind of the other ("lymphoma" and "myeloma", not "cancer" and
     "breast cancer"). With `nested`, one may be a kind of the other ("lymphoma" or "Waldenstrom's
@@ -1497,7 +1546,7 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
         concept = found.concept
         if found.kind != "condition" or concept is None or concept.system != "diagnosis":
             return False
-        if concept.code in _CANCER_ROOTS or not any(is_a(concept.code, root) for root in _CANCER_ROOTS):
+        if concept.code in ONCOLOGY_ROOTS or not is_cancer(concept.code):
             return False
         codes.append(concept.code)
     if nested:
@@ -1541,10 +1590,6 @@ def _treated_for(treatment: Node, indication: Node) -> Node:
     if isinstance(treatment, Not) and isinstance(indication, Not):
         return Not(And((treatment.child, indication.child)))
     return And((treatment, indication))
-
-
-def _is_cancer(code: str) -> bool:
-    return any(is_a(code, root) for root in _CANCER_ROOTS)
 
 
 def _last_end(item: Item) -> int:

@@ -20,7 +20,7 @@ from nlp import extract
 from nlp.assertion import EligibilityContext
 from nlp.model import Concept
 from nlp.parser import phrase_matchers, pipeline
-from nlp.terminology import is_a, labs, link
+from nlp.terminology import is_a, is_cancer, labs, link
 from nlp.text import ASCII_LETTERS_OF_FOLDED
 
 FindingKind = Literal[
@@ -184,7 +184,6 @@ _HOEHN_YAHR_STAGE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.;!?\n]")
-_ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 _SCOPE_END = re.compile(r"\b(?:which|whose|however|although)\b", re.IGNORECASE)
 # Below this age a pregnancy mentioned is the mother's ("born at term after an uncomplicated pregnancy").
 _CHILDBEARING_AGE = 10.0
@@ -215,6 +214,8 @@ class Finding:
     alteration: str | None = None
     # a cancer's stage as the note writes it, normalised ("IB" from "stage 1B", or TNM "T2N1M0")
     stage: str | None = None
+    # a cancer's course (nlp.extract.RECORDED_COURSES): "newly diagnosed", "relapsed", "refractory" ...
+    course: str | None = None
 
 
 @dataclass(frozen=True)
@@ -293,9 +294,61 @@ def extract_patient_facts(text: str) -> PatientText:
     found.extend(_smoking(text))
     found.sort(key=lambda f: (f.span[0], f.span[1], f.kind))
     found = _with_stages(text, found)
+    found = _with_courses(text, found)
     if text != original:
         found = [replace(f, text=original[f.span[0] : f.span[1]]) for f in found]
     return PatientText(original, tuple(found))
+
+
+# A cancer's course right before its name ("relapsed multiple myeloma", "newly diagnosed, untreated CLL"), or
+# named as what happened to it ("relapse of her myeloma", "recurrence of the glioblastoma", "newly diagnosed
+# with breast cancer").
+_COURSE_BEFORE = re.compile(
+    rf"(?P<course>{extract.COURSE_PHRASE.pattern})(?:[\s,]+(?!(?:or|and|with|without|of|in|after|no|not)\b)"
+    r"[A-Za-z][\w-]*){0,2}[\s,]*$",
+    re.IGNORECASE,
+)
+_COURSE_EVENT_BEFORE = re.compile(
+    r"\b(?:(?P<recurrent>relapse|recurrence)\s+of|(?P<newly>newly|recently)\s+diagnosed\s+(?:with|as\s+having))"
+    r"\s+(?:(?:his|her|their|the|a|an)\s+)?(?:[A-Za-z][\w-]*\s+){0,2}$",
+    re.IGNORECASE,
+)
+# An alternative before the course ("metastatic or recurrent"): the note does not say which.
+_ALTERNATIVE_BEFORE = re.compile(r"(?:\bor|\band/or|/)\s*$", re.IGNORECASE)
+
+
+def _with_courses(text: str, found: list[Finding]) -> list[Finding]:
+    """The course a note gives a cancer, put on it: recurrent (relapsed), refractory or newly diagnosed.
+
+    Only from words right before the cancer's name in its sentence, and only when they name one course, or
+    relapsed and refractory together ("relapsed/refractory myeloma", recorded as refractory: it has come back
+    and no longer responds). A cancer ruled out or in the family has no course here."""
+    coursed = list(found)
+    for index, f in enumerate(found):
+        if f.kind != "condition" or f.concept is None or f.assertion not in ("present", "historical"):
+            continue
+        if not is_cancer(f.concept.code) or f.course:
+            continue
+        sentence_starts = [e.end() for e in _SENTENCE_END.finditer(text, 0, f.span[0])]
+        start = max(sentence_starts[-1] if sentence_starts else 0, f.span[0] - 60)
+        course = None
+        event = _COURSE_EVENT_BEFORE.search(text, start, f.span[0])
+        if event is not None:
+            course = "recurrent" if event["recurrent"] else "newly_diagnosed"
+        before = _COURSE_BEFORE.search(text, start, f.span[0])
+        if course is None and before is not None:
+            if _ALTERNATIVE_BEFORE.search(text, start, before.start()):
+                continue
+            named = [
+                code for code in extract.course_codes(before["course"]) if code in extract.RECORDED_COURSES
+            ]
+            if len(named) == 1:
+                course = named[0]
+            elif set(named) == {"recurrent", "refractory"}:
+                course = "refractory"
+        if course is not None:
+            coursed[index] = replace(f, course=course)
+    return coursed
 
 
 def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
@@ -313,7 +366,7 @@ def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
         if f.kind == "condition" and f.concept is not None and f.assertion in ("present", "historical")
     ]
     index_cancer = next(
-        (i for i, f in conditions if f.concept and f.concept.code != "cancer" and _is_cancer(f.concept.code)),
+        (i for i, f in conditions if f.concept and f.concept.code != "cancer" and is_cancer(f.concept.code)),
         None,
     )
     staged = list(found)
@@ -330,7 +383,7 @@ def _with_stages(text: str, found: list[Finding]) -> list[Finding]:
             continue
         _, i, nearest = min(near, key=lambda n: n[0])
         assert nearest.concept is not None
-        if not _is_cancer(nearest.concept.code):
+        if not is_cancer(nearest.concept.code):
             continue
         target = index_cancer if nearest.concept.code == "cancer" else i
         if target is None or staged[target].stage:
@@ -372,10 +425,6 @@ def _stage_metastatic(text: str, conditions: list[tuple[int, Finding]], staged: 
         target = here[0] if here else solid[0][0]
         if not staged[target].stage:
             staged[target] = replace(staged[target], stage="IV")
-
-
-def _is_cancer(code: str) -> bool:
-    return any(is_a(code, root) for root in _ONCOLOGY_ROOTS)
 
 
 def _finding(

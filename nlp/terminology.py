@@ -125,6 +125,14 @@ def genes() -> dict[str, str]:
     return table
 
 
+# The roots of the oncology tree: a diagnosis below any of them is a cancer.
+ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
+
+
+def is_cancer(code: str) -> bool:
+    return any(is_a(code, root) for root in ONCOLOGY_ROOTS)
+
+
 def is_a(code: str, ancestor_code: str) -> bool:
     """True when `code` is `ancestor_code` or below it in the diagnosis or drug-class hierarchy."""
     seen: set[str] = set()

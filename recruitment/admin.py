@@ -145,7 +145,17 @@ class _FactInline(admin.TabularInline):
 
 class DiagnosisInline(_FactInline):
     model = Diagnosis
-    fields = ["code", "label", "presence", "diagnosed_on", "stage", "histology", "source", "entered_at"]
+    fields = [
+        "code",
+        "label",
+        "presence",
+        "diagnosed_on",
+        "stage",
+        "histology",
+        "course",
+        "source",
+        "entered_at",
+    ]
 
 
 class BiomarkerInline(_FactInline):

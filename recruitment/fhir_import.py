@@ -449,6 +449,10 @@ class _Reader:
         )
         if stage:
             values["stage"] = stage
+        # A cancer whose clinical status is a recurrence or relapse has come back: its course, as trials ask.
+        recurred = {"recurrence", "relapse"} & _codes(resource.get("clinicalStatus"))
+        if recurred and not absent and terminology.is_cancer(concept.code):
+            values["course"] = "recurrent"
         summary = (
             f"Ruled out: {concept.label}" + (f" (recorded {recorded})" if recorded else "")
             if absent
@@ -456,6 +460,8 @@ class _Reader:
         )
         if stage:
             summary += f", stage {stage}"
+        if values.get("course"):
+            summary += ", recurrent or relapsed"
         if values.get("diagnosed_on"):
             summary += f", diagnosed {values['diagnosed_on']}"
         self.propose(resource, "diagnosis", summary, values, note=f"{_label(resource.get('code'))} ({how})")

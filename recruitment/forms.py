@@ -114,14 +114,19 @@ class DiagnosisForm(PlainLabels, forms.ModelForm):
 
     class Meta:
         model = Diagnosis
-        fields = ("presence", "diagnosed_on", "stage", "histology")
+        fields = ("presence", "diagnosed_on", "stage", "histology", "course")
         labels: ClassVar[dict[str, str]] = {
             "presence": "Do you have it?",
             "diagnosed_on": "When was it diagnosed?",
             "stage": "Stage (if you know it)",
             "histology": "Tissue type (if you know it)",
+            "course": "For a cancer: where things stand (if you know)",
         }
-        help_texts: ClassVar[dict[str, str]] = {"stage": "As written in your report, e.g. IIIB or IV."}
+        help_texts: ClassVar[dict[str, str]] = {
+            "stage": "As written in your report, e.g. IIIB or IV.",
+            "course": "Newly diagnosed; come back after treatment (recurrent or relapsed); or not responding"
+            " to treatment (refractory). Many trials take only one of these.",
+        }
         widgets: ClassVar[dict[str, Any]] = {"diagnosed_on": DATE}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

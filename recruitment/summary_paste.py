@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from nlp.extract import COURSES
 from nlp.patient_text import Finding, extract_patient_facts
 from recruitment.matching.from_text import facts_from_text, finding_source
 from recruitment.models import (
@@ -44,7 +45,7 @@ SAME_FACT: dict[str, tuple[str, ...]] = {
 }
 # The only fields a ticked suggestion may set, per kind.
 PASTE_FIELDS: dict[str, tuple[type[ProfileFact], frozenset[str]]] = {
-    "diagnosis": (Diagnosis, frozenset({"code", "label", "presence", "stage"})),
+    "diagnosis": (Diagnosis, frozenset({"code", "label", "presence", "stage", "course"})),
     "biomarker": (Biomarker, frozenset({"gene", "alteration_type", "status", "protein_change"})),
     "therapy": (Therapy, frozenset({"drug"})),
     "procedure": (Procedure, frozenset({"name", "code"})),
@@ -108,6 +109,9 @@ def summary_suggestions(text: str, *, today: date, profile: PatientProfile | Non
         if d.present and STAGE_PATTERN.fullmatch(d.stage):
             fields["stage"] = d.stage
             shown = f"{shown}, stage {d.stage}"
+        if d.present and d.course:
+            fields["course"] = d.course
+            shown = f"{shown}, {COURSES[d.course]}"
         found.append(("diagnosis", fields, shown, by_source[d.source]))
     for b in facts.biomarkers:
         change = "" if b.protein_change in ("positive", "negative") else b.protein_change

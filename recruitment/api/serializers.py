@@ -109,7 +109,7 @@ class DiagnosisInput(FactInputSerializer):
 
     class Meta:
         model = Diagnosis
-        fields = ["condition", "presence", "diagnosed_on", "stage", "histology"]
+        fields = ["condition", "presence", "diagnosed_on", "stage", "histology", "course"]
 
 
 class DiagnosisOutput(FactOutputSerializer):
@@ -124,6 +124,7 @@ class DiagnosisOutput(FactOutputSerializer):
             "diagnosed_on",
             "stage",
             "histology",
+            "course",
         ]
 
 

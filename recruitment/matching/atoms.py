@@ -16,6 +16,7 @@ from operator import attrgetter
 from typing import Protocol
 
 from nlp import terminology
+from nlp.extract import COURSES
 from nlp.model import Atom, Concept, TimeWindow
 from nlp.parser import QUALIFIER_RULE
 from nlp.units import UnitError, convert
@@ -23,7 +24,6 @@ from recruitment.matching.facts import BiomarkerFact, DiagnosisFact, LabFact, Pa
 from recruitment.matching.logic import Truth
 from recruitment.matching.results import AtomResult, Evidence, Settle, SettleKind
 
-ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 GENERIC_ASSAYS = frozenset({"IHC", "ISH", "FISH", "CISH", "SISH", "NGS", "PCR", "CTDNA"})
 # FDA threshold for TMB-high (pembrolizumab tissue-agnostic approval).
 TMB_HIGH_CUTOFF = 10.0
@@ -206,7 +206,7 @@ def _is_a(code: str, ancestor_code: str) -> bool:
 
 @cache
 def _is_oncologic(code: str) -> bool:
-    return any(_is_a(code, root) for root in ONCOLOGY_ROOTS)
+    return any(_is_a(code, root) for root in terminology.ONCOLOGY_ROOTS)
 
 
 def _dx_matches(patient_code: str, wanted: str) -> bool:
@@ -234,6 +234,8 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     if atom.concept.system == "stage":
         return stage(atom, ctx)
+    if atom.concept.system == "course":
+        return course(atom, ctx)
     wanted, label = atom.concept.code, atom.concept.label
     # Cancer trials do not exclude the cancer they treat: an excluded "malignancy" is another one.
     if wanted == "second_malignancy" or (wanted == "cancer" and ctx.section == "exclusion"):
@@ -380,6 +382,60 @@ def stage(atom: Atom, ctx: Context) -> AtomResult:
     if any(patient[1] < bound[1] if side == "low" else patient[1] > bound[1] for bound, side in split):
         return outside
     return _result(atom, Truth.MET, f"stage {dx.stage} within {code}", [_ev(dx)])
+
+
+# What a recorded course says of an asked one: met, not met, or None (unknown: a recurrent cancer may or may
+# not also be refractory; a newly diagnosed one may be progressing already).
+_COURSE_ANSWERS: dict[tuple[str, str], bool | None] = {
+    ("newly_diagnosed", "newly_diagnosed"): True,
+    ("recurrent", "newly_diagnosed"): False,
+    ("refractory", "newly_diagnosed"): False,
+    ("recurrent", "recurrent"): True,
+    ("newly_diagnosed", "recurrent"): False,
+    ("refractory", "recurrent"): None,
+    ("refractory", "refractory"): True,
+    ("newly_diagnosed", "refractory"): False,
+    ("recurrent", "refractory"): None,
+    ("recurrent", "progressive"): True,
+    ("refractory", "progressive"): True,
+    ("newly_diagnosed", "progressive"): None,
+}
+
+
+def _diagnosis_label(code: str) -> str:
+    try:
+        return terminology.diagnosis(code).label
+    except KeyError:
+        return code
+
+
+def course(atom: Atom, ctx: Context) -> AtomResult:
+    """The course a cancer is asked to have ("myeloma:recurrent,refractory": relapsed or refractory myeloma),
+    from the course recorded on the patient's diagnoses of that cancer; any one asked for is enough."""
+    assert atom.concept is not None
+    disease, _, asked = atom.concept.code.rpartition(":")
+    wanted = asked.split(",")
+    named = " or ".join(COURSES.get(code, code) for code in wanted)
+    question = (
+        f"Is the {_diagnosis_label(disease)} newly diagnosed, has it come back after treatment (recurrent or"
+        " relapsed), or has it not responded to treatment (refractory)?"
+    )
+    cancers = [d for d in ctx.facts.diagnoses if d.present and _dx_matches(d.code, disease)]
+    recorded = [d for d in cancers if d.course]
+    if not recorded:
+        reason = "course of the disease not on file" if cancers else "no matching diagnosis on file"
+        return _unknown(atom, reason, "question", question, [_ev(d) for d in cancers])
+    answers = [(dx, [_COURSE_ANSWERS.get((dx.course, code)) for code in wanted]) for dx in recorded]
+    for dx, found in answers:
+        if True in found:
+            return _result(atom, Truth.MET, f"{COURSES.get(dx.course, dx.course)}: {named} asked", [_ev(dx)])
+    evidence = [_ev(dx) for dx, _ in answers]
+    if all(answer is False for _, found in answers for answer in found):
+        recorded_as = ", ".join(sorted({COURSES.get(dx.course, dx.course) for dx in recorded}))
+        return _result(atom, Truth.NOT_MET, f"recorded as {recorded_as}, not {named}", evidence)
+    return _unknown(
+        atom, f"the recorded course does not say whether it is {named}", "question", question, evidence
+    )
 
 
 # -- biomarkers ---------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from nlp.extract import COURSES
+
 
 @dataclass(frozen=True)
 class DiagnosisFact:
@@ -20,12 +22,15 @@ class DiagnosisFact:
     stage: str = ""
     histology: str = ""
     source: str = ""
+    # nlp.extract.RECORDED_COURSES: newly diagnosed, recurrent (relapsed) or refractory; "" not recorded
+    course: str = ""
 
     def describe(self) -> str:
         status = "" if self.present else "ruled out: "
         stage = f", stage {self.stage}" if self.stage else ""
+        course = f", {COURSES.get(self.course, self.course)}" if self.course else ""
         when = f" ({self.diagnosed_on})" if self.diagnosed_on else ""
-        return f"{status}{self.label}{stage}{when}"
+        return f"{status}{self.label}{stage}{course}{when}"
 
 
 @dataclass(frozen=True)

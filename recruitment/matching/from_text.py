@@ -72,6 +72,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
                 f.assertion in _OWN,
                 stage=f.stage or "",
                 source=finding_source(f),
+                course=(f.course or "") if f.assertion in _OWN else "",
             )
         )
     biomarkers = [

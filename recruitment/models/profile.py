@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from nlp import terminology
+from nlp.extract import COURSES, RECORDED_COURSES
 from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import (
@@ -223,6 +224,12 @@ class Diagnosis(ProfileFact):
     diagnosed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     stage = models.CharField(max_length=10, blank=True, help_text="Roman numerals as staged, e.g. IVA.")
     histology = models.CharField(max_length=200, blank=True)
+    course = models.CharField(
+        max_length=20,
+        choices=[(code, COURSES[code].capitalize()) for code in RECORDED_COURSES],
+        blank=True,
+        help_text="Of a cancer: newly diagnosed, come back after treatment, or not responding to it.",
+    )
 
     class Meta:
         default_related_name = "diagnoses"
@@ -245,6 +252,12 @@ class Diagnosis(ProfileFact):
                 {"stage": "Give the stage as 0 or I-IV with an optional letter, e.g. IIIB."}
             )
         self.stage = self.stage.upper()
+        if self.course and self.presence != self.Presence.PRESENT:
+            raise ValidationError({"course": "A ruled-out condition has no course: leave it empty."})
+        if self.course and not terminology.is_cancer(self.code):
+            raise ValidationError(
+                {"course": f"The course is recorded for cancers; {concept.label} is not one. Leave it empty."}
+            )
 
 
 class Biomarker(ProfileFact):

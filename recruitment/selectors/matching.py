@@ -55,6 +55,7 @@ def _diagnosis_fact(d: Diagnosis) -> DiagnosisFact:
         stage=d.stage,
         histology=d.histology,
         source=d.source,
+        course=d.course,
     )
 
 

@@ -640,7 +640,15 @@ def pseudonymous_summary(*, candidate: Candidate) -> PseudonymousSummary:
     """What a site sees before the patient agrees to be contacted: no name, e-mail or birth date."""
     patient = candidate.patient
     diagnoses = [
-        " ".join(part for part in (d.label or d.code, f"stage {d.stage}" if d.stage else "") if part)
+        ", ".join(
+            part
+            for part in (
+                d.label or d.code,
+                f"stage {d.stage}" if d.stage else "",
+                d.get_course_display().lower() if d.course else "",
+            )
+            if part
+        )
         for d in patient.diagnoses.filter(presence=Diagnosis.Presence.PRESENT)
     ]
     biomarkers = [

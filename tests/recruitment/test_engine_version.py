@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06.2": "c3560b88680ab49a92c8acd8dd2ddc75f7f4bd9cc2c149837fc80950a5f9a6d1"}
+PINNED = {"2026.12.06.3": "ea8f22e225680a92d9be9632a9c7b00c496d2a6ceece79c842c9df41b29299be"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -72,6 +72,17 @@ def test_each_resource_becomes_a_fact_naming_its_source(bundle):
     assert {f.summary for f in by_source["Patient/maria-lopez"]} >= {"Born 1961-03-14", "Sex: female"}
 
 
+@pytest.mark.parametrize(
+    ("status", "course"), [("recurrence", "recurrent"), ("relapse", "recurrent"), ("active", None)]
+)
+def test_a_cancers_recurrence_or_relapse_is_its_course(bundle, status, course):
+    entry_of(bundle, "cond-luad")["clinicalStatus"] = {
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}]
+    }
+    (luad,) = facts_by_source(bundle_read(json.dumps(bundle)))["Condition/cond-luad"]
+    assert luad.values.get("course") == course
+
+
 def test_a_genomic_variant_gives_gene_protein_change_and_interpretation(bundle):
     (egfr,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-egfr"]
     assert (egfr.values["gene"], egfr.values["protein_change"]) == ("EGFR", "E746_A750del")

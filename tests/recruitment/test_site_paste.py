@@ -164,6 +164,16 @@ def test_a_stage_in_the_note_is_offered_with_the_diagnosis_and_saved_when_ticked
     assert saved.stage == "IVA"
 
 
+def test_a_relapse_in_the_note_is_offered_with_the_diagnosis_and_saved_when_ticked(client, sam, candidate):
+    note = "58-year-old woman with relapsed lung adenocarcinoma after carboplatin."
+    client.force_login(sam)
+    picks = _picks(client.post(_url(candidate), {"text": note, "read": "1"}).content.decode())
+    pick = picks["lung adenocarcinoma, recurrent or relapsed"]
+    client.post(_url(candidate), {"text": note, "add": "1", "pick": [pick]})
+    saved = Diagnosis.objects.filter(patient=candidate.patient, code="luad").latest("pk")
+    assert saved.course == "recurrent"
+
+
 def test_nothing_is_added_once_the_candidacy_has_ended(
     client, sam, nsclc_trial, boston_site, django_capture_on_commit_callbacks
 ):
