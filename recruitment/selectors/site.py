@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     Exists,
     Expression,
@@ -153,7 +154,9 @@ def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | N
 
 
 def _withdrawal_reason() -> Subquery:
-    """The reason code of the move that withdrew the candidacy (annotated on Candidate rows)."""
+    """The reason code of the move that withdrew the candidacy when the system made it, "" when staff did
+    (annotated on Candidate rows). Staff may record "patient withdrew consent" themselves (the patient told
+    the site): that is the site's decision, which no consent given in the portal undoes."""
     return Subquery(
         CandidateEvent.objects.filter(
             candidate=OuterRef("pk"),
@@ -162,12 +165,18 @@ def _withdrawal_reason() -> Subquery:
         )
         .exclude(from_status=CandidateStatus.WITHDRAWN)
         .order_by("-created_at", "-id")
-        .values("reason")[:1]
+        .annotate(
+            system_reason=Case(
+                When(actor__isnull=True, then=F("reason")), default=Value(""), output_field=CharField()
+            )
+        )
+        .values("system_reason")[:1]
     )
 
 
 def _ended_by_consent_withdrawal() -> QuerySet[Candidate]:
-    """Candidacies the patient's consent withdrawal ended (a site's or the system's other exits aside)."""
+    """Candidacies the patient's consent withdrawal in the portal ended (the system's move); a site's exits,
+    "patient withdrew consent" recorded by staff included, and the system's other exits aside."""
     return (
         Candidate.objects.filter(status=CandidateStatus.WITHDRAWN)
         .annotate(exit_reason=_withdrawal_reason())

@@ -150,3 +150,25 @@ def test_a_reopening_the_broker_never_delivered_is_done_by_the_periodic_sweep(
     candidate.refresh_from_db()
     assert candidate.status == S.MATCHED
     assert trials_with_take_up_owed() == []
+
+
+def test_a_candidacy_sam_withdrew_because_elena_told_him_she_withdrew_stays_withdrawn(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    # Elena tells Sam on the phone that she withdraws; she never withdrew anything in the portal, so she still
+    # consents to matching and still matches. Only her own withdrawal in the portal reopens on re-consent.
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason=ReasonCode.CONSENT_WITHDRAWN
+    )
+
+    _rematched_eligible(candidate.patient, nsclc_trial, django_capture_on_commit_callbacks)
+    candidates_take_up_owed()
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
+    assert trials_with_take_up_owed() == []
+    with pytest.raises(TransitionError, match="Only a candidacy that ended because the patient withdrew"):
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason=ReasonCode.CONSENT_GIVEN_AGAIN
+        )
