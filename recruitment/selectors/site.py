@@ -44,6 +44,7 @@ from recruitment.models import (
     User,
 )
 from recruitment.selectors.consent import (
+    active_consents,
     current_contact_consent,
     patient_has_active_consent,
     profiles_with_active_consent,
@@ -153,11 +154,9 @@ def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | N
     return list(best.values())
 
 
-def _withdrawal_reason() -> Subquery:
-    """The reason code of the move that withdrew the candidacy when the system made it, "" when staff did
-    (annotated on Candidate rows). Staff may record "patient withdrew consent" themselves (the patient told
-    the site): that is the site's decision, which no consent given in the portal undoes."""
-    return Subquery(
+def _withdrawal_move() -> QuerySet[CandidateEvent]:
+    """The move that withdrew the candidacy (for a subquery on Candidate rows)."""
+    return (
         CandidateEvent.objects.filter(
             candidate=OuterRef("pk"),
             kind=CandidateEvent.Kind.TRANSITION,
@@ -165,21 +164,29 @@ def _withdrawal_reason() -> Subquery:
         )
         .exclude(from_status=CandidateStatus.WITHDRAWN)
         .order_by("-created_at", "-id")
-        .annotate(
-            system_reason=Case(
-                When(actor__isnull=True, then=F("reason")), default=Value(""), output_field=CharField()
-            )
-        )
-        .values("system_reason")[:1]
     )
 
 
+def _withdrawal_reason() -> Subquery:
+    """The reason code of the move that withdrew the candidacy when the system made it, "" when staff did
+    (annotated on Candidate rows). Staff may record "patient withdrew consent" themselves (the patient told
+    the site): that is the site's decision, which no consent given in the portal undoes."""
+    system_reason = Case(
+        When(actor__isnull=True, then=F("reason")), default=Value(""), output_field=CharField()
+    )
+    return Subquery(_withdrawal_move().annotate(system_reason=system_reason).values("system_reason")[:1])
+
+
 def _ended_by_consent_withdrawal() -> QuerySet[Candidate]:
-    """Candidacies the patient's consent withdrawal in the portal ended (the system's move); a site's exits,
-    "patient withdrew consent" recorded by staff included, and the system's other exits aside."""
+    """Candidacies the patient's consent withdrawal in the portal ended (the system's move), annotated with
+    the time of that move (`withdrawn_at`); a site's exits, "patient withdrew consent" recorded by staff
+    included, and the system's other exits aside."""
     return (
         Candidate.objects.filter(status=CandidateStatus.WITHDRAWN)
-        .annotate(exit_reason=_withdrawal_reason())
+        .annotate(
+            exit_reason=_withdrawal_reason(),
+            withdrawn_at=Subquery(_withdrawal_move().values("created_at")[:1]),
+        )
         .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
     )
 
@@ -189,10 +196,14 @@ def ended_by_consent_withdrawal(*, candidate_id: int) -> bool:
 
 
 def _ended_by_withdrawal_consenting_again() -> QuerySet[Candidate]:
-    """Candidacies the patient's consent withdrawal ended, whose patient consents to matching again."""
-    return _ended_by_consent_withdrawal().filter(
-        patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
+    """Candidacies the patient's consent withdrawal ended, whose patient has consented to matching again
+    since: their active matching consent was signed after the candidacy was withdrawn. A withdrawal of
+    contact or of sharing with the trial leaves the matching consent as it was, so what it ended stays
+    ended (until the patient signs matching consent anew)."""
+    signed_since = active_consents(purpose=ConsentDocument.Purpose.MATCHING).filter(
+        patient=OuterRef("patient"), signed_at__gt=OuterRef("withdrawn_at")
     )
+    return _ended_by_consent_withdrawal().filter(Exists(signed_since))
 
 
 def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Candidate]:
