@@ -533,14 +533,23 @@ def site_queue(
     queue = (
         Candidate.objects.filter(site=site, trial=trial)
         .select_related("match", "arm")
-        .annotate(interested=Exists(open_interest), distance_km=_patient_distance_km(site))
+        .annotate(distance_km=_patient_distance_km(site))
     )
-    # Staff never see the match (nor the distance) of a patient who no longer consents to matching
-    # (DESIGN.md "Users"): the candidacy stays listed with its status, but no filter or rank reads its match.
+    # Staff never see the match (nor the distance, nor an interest in the trial) of a patient who no longer
+    # consents to matching (DESIGN.md "Users"): the candidacy stays listed with its status, but no filter or
+    # rank reads its match or the patient's wishes.
     # An IN over the consenting patients, not an EXISTS per row: PostgreSQL runs it once (a hashed subplan),
     # where a correlated EXISTS in the score order was run for every candidate of the queue (9 s for 10,701).
     consenting = Q(patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING))
-    queue = queue.annotate(matching_consent=ExpressionWrapper(consenting, output_field=BooleanField()))
+    queue = queue.annotate(
+        matching_consent=ExpressionWrapper(consenting, output_field=BooleanField())
+    ).annotate(
+        interested=Case(
+            When(matching_consent=True, then=Exists(open_interest)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
     if within_km is not None:
         queue = queue.filter(distance_km__lte=within_km, matching_consent=True)
     if status:

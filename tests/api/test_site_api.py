@@ -8,7 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile
 from recruitment.selectors.site import site_queue
-from recruitment.services.consent import consent_withdraw
+from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
@@ -282,3 +282,22 @@ def test_ordering_by_score_puts_a_patient_who_withdrew_matching_consent_last(api
         rows = api.get(_queue(world), {"ordering": ordering}).json()["results"]
         assert rows[-1]["id"] == olga.pk
         assert rows[-1]["score"] is None
+
+
+def test_olgas_interest_is_not_shown_or_ranked_once_she_withdrew_matching_consent(
+    api, world, taken_up, django_capture_on_commit_callbacks
+):
+    # She asked to hear from the trial, then withdrew matching consent (not contact, so her interest stays
+    # on record for her): Sam's queue keeps her code and status only, neither her interest nor its rank.
+    trial_interest_express(patient=world.olga_profile, trial=world.trial, match=world.olga_match)
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=world.olga_profile, purposes=[ConsentDocument.Purpose.MATCHING])
+    olga = Candidate.objects.get(patient=world.olga_profile, site=world.boston)
+    api.force_authenticate(world.sam)
+    rows = api.get(_queue(world)).json()["results"]
+    assert {r["id"]: r["interested"] for r in rows}[olga.pk] is False
+    assert rows[-1]["id"] == olga.pk
+    api.force_login(world.sam)  # the queue page, as the API
+    page = api.get(reverse("site:queue", args=[world.boston.pk, world.trial.pk])).content.decode()
+    row = page[page.index(olga.subject_code) : page.index("</tr>", page.index(olga.subject_code))]
+    assert "interested" not in row
