@@ -320,13 +320,15 @@ class MatchStanding:
 
 def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStanding]:
     """The standing of each candidate (by id), in a few queries whatever their number."""
-    stale = [c for c in candidates if c.is_open and not _is_live(c.match)]
-    # An ended candidacy keeps its match as its record, but staff never see the match of a patient who no
-    # longer consents to matching (DESIGN.md "Users"): only its status and subject code remain. The queue's
-    # `matching_consent` says who consents, so that only those who do not cost a read (for the reason).
+    # Staff never see the match of a patient who does not consent to matching now (DESIGN.md "Users"), be
+    # the candidacy ended (its match is its record) or open: a new version of the matching consent that
+    # the patient has not signed pauses matching at once, while their match stays live until their next
+    # re-match. Only the status and subject code remain. The queue's `matching_consent` says who consents,
+    # so that only those who do not cost a read (for the reason).
     withdrawn = _consent_notes(
-        {c.patient_id for c in candidates if not c.is_open and not getattr(c, "matching_consent", False)}
+        {c.patient_id for c in candidates if not getattr(c, "matching_consent", False)}
     )
+    stale = [c for c in candidates if c.is_open and not _is_live(c.match) and c.patient_id not in withdrawn]
     pending = set(
         Match.objects.filter(
             patient_id__in={c.patient_id for c in stale},
@@ -347,8 +349,10 @@ def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStandi
     closed = {arm.pk: arm for arm in arms if arm_is_closed(arm=arm, enrolled=enrolled.get(arm.pk, 0))}
     standings = {}
     for candidate in candidates:
-        if not candidate.is_open and candidate.patient_id in withdrawn:
-            note = f"{withdrawn[candidate.patient_id]} Its match is not shown."
+        if candidate.patient_id in withdrawn:
+            note = withdrawn[candidate.patient_id]
+            # An ended candidacy's match would otherwise be shown, as its record.
+            note = note if candidate.is_open else f"{note} Its match is not shown."
             standings[candidate.pk] = MatchStanding(current=False, note=note)
         elif candidate.pk in lost:
             standings[candidate.pk] = MatchStanding(current=False, note=lost[candidate.pk])
@@ -393,16 +397,13 @@ def _consent_notes(patient_ids: set[int]) -> dict[int, str]:
 
 
 def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
-    """Why each of these candidates' patients has no live match for its trial: consent to be matched gone,
-    else the reason the re-match gave when it retired their last match."""
-    patient_ids = {c.patient_id for c in candidates}
-    without_consent = _consent_notes(patient_ids)
-    consenting = patient_ids - without_consent.keys()
+    """Why each of these candidates' patients, who consent to matching, has no live match for its trial:
+    the reason the re-match gave when it retired their last match."""
     retired: dict[tuple[int, int], str] = {}
     for patient_id, trial_id, detail in (
         MatchEvent.objects.filter(
             kind=MatchEvent.Kind.RETIRED,
-            match__patient_id__in=consenting,
+            match__patient_id__in={c.patient_id for c in candidates},
             match__trial_id__in={c.trial_id for c in candidates},
         )
         .order_by("-created_at", "-id")
@@ -411,11 +412,8 @@ def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
         retired.setdefault((patient_id, trial_id), str((detail or {}).get("reason", "")))
     notes = {}
     for candidate in candidates:
-        if candidate.patient_id in without_consent:
-            notes[candidate.pk] = without_consent[candidate.patient_id]
-        else:
-            reason = retired.get((candidate.patient_id, candidate.trial_id))
-            notes[candidate.pk] = f"No longer matches: {reason}." if reason else "No longer matches."
+        reason = retired.get((candidate.patient_id, candidate.trial_id))
+        notes[candidate.pk] = f"No longer matches: {reason}." if reason else "No longer matches."
     return notes
 
 
