@@ -29,9 +29,10 @@ from recruitment.services.audit import phi_access_record
 
 
 class PhiReadAudit(admin.ModelAdmin):
-    """An admin whose pages show patients' data: each list page, and each object page of a patient that is
-    served, leaves a PhiAccess row (who, which patient, which address, when). Pages that fail (not found, no
-    permission) show nothing and leave nothing."""
+    """An admin whose pages show patients' data: each list page, and each page of a patient's object that is
+    served (its change page, the delete page listing what would go with it, its history), leaves a PhiAccess
+    row (who, which patient, which address, when). Pages that fail (not found, no permission) show nothing
+    and leave nothing."""
 
     phi_kind: PhiAccess.Kind
 
@@ -44,6 +45,19 @@ class PhiReadAudit(admin.ModelAdmin):
         assert isinstance(user, User)  # the admin serves signed-in staff only
         return user
 
+    def _phi_object_read(self, request: HttpRequest, object_id: str, response: HttpResponse) -> None:
+        if response.status_code != 200:
+            return
+        obj = self.get_object(request, unquote(object_id))
+        patient = self.phi_patient(obj) if obj is not None else None
+        if patient is not None:
+            phi_access_record(
+                actor=self.phi_reader(request),
+                kind=self.phi_kind,
+                path=request.get_full_path(),
+                patient=patient,
+            )
+
     def change_view(
         self,
         request: HttpRequest,
@@ -52,16 +66,21 @@ class PhiReadAudit(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
-        if response.status_code == 200:
-            obj = self.get_object(request, unquote(object_id))
-            patient = self.phi_patient(obj) if obj is not None else None
-            if patient is not None:
-                phi_access_record(
-                    actor=self.phi_reader(request),
-                    kind=self.phi_kind,
-                    path=request.get_full_path(),
-                    patient=patient,
-                )
+        self._phi_object_read(request, object_id, response)
+        return response
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().delete_view(request, object_id, extra_context)
+        self._phi_object_read(request, object_id, response)
+        return response
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().history_view(request, object_id, extra_context)
+        self._phi_object_read(request, object_id, response)
         return response
 
     def changelist_view(

@@ -30,7 +30,8 @@ def _current_consent_documents(*, purpose: str) -> QuerySet[ConsentDocument]:
     return in_effect.filter(version=latest).order_by("language")
 
 
-def _active_consents(*, purpose: str, trial: Trial | None = None) -> QuerySet[Consent]:
+def active_consents(*, purpose: str, trial: Trial | None = None) -> QuerySet[Consent]:
+    """Every patient's consents active now for `purpose` (for sharing: with `trial`, when given)."""
     consents = Consent.objects.filter(
         purpose=purpose,
         withdrawn_at__isnull=True,
@@ -43,13 +44,13 @@ def patient_has_active_consent(*, patient: PatientProfile, purpose: str, trial: 
     """Whether `patient` consents now to `purpose` (for sharing: with `trial`) under the current version."""
     if purpose == ConsentDocument.Purpose.SHARE and trial is None:
         raise ValueError("Sharing consent is given per trial; pass the trial.")
-    return _active_consents(purpose=purpose, trial=trial).filter(patient=patient).exists()
+    return active_consents(purpose=purpose, trial=trial).filter(patient=patient).exists()
 
 
 def profiles_with_active_consent(purpose: str, trial: Trial | None = None) -> QuerySet[PatientProfile]:
     """Profiles whose patients consent now to `purpose` (for sharing: with `trial`), e.g. those to match."""
     return PatientProfile.objects.filter(
-        pk__in=_active_consents(purpose=purpose, trial=trial).values("patient_id")
+        pk__in=active_consents(purpose=purpose, trial=trial).values("patient_id")
     )
 
 
@@ -102,4 +103,4 @@ def is_current_consent_document(document: ConsentDocument) -> bool:
 
 def current_contact_consent(*, patient: PatientProfile) -> Consent | None:
     """The patient's active consent to be contacted by sites, if any."""
-    return _active_consents(purpose=ConsentDocument.Purpose.CONTACT).filter(patient=patient).first()
+    return active_consents(purpose=ConsentDocument.Purpose.CONTACT).filter(patient=patient).first()

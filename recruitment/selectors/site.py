@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     Exists,
     Expression,
@@ -43,6 +44,7 @@ from recruitment.models import (
     User,
 )
 from recruitment.selectors.consent import (
+    active_consents,
     current_contact_consent,
     patient_has_active_consent,
     profiles_with_active_consent,
@@ -152,9 +154,9 @@ def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | N
     return list(best.values())
 
 
-def _withdrawal_reason() -> Subquery:
-    """The reason code of the move that withdrew the candidacy (annotated on Candidate rows)."""
-    return Subquery(
+def _withdrawal_move() -> QuerySet[CandidateEvent]:
+    """The move that withdrew the candidacy (for a subquery on Candidate rows)."""
+    return (
         CandidateEvent.objects.filter(
             candidate=OuterRef("pk"),
             kind=CandidateEvent.Kind.TRANSITION,
@@ -162,15 +164,29 @@ def _withdrawal_reason() -> Subquery:
         )
         .exclude(from_status=CandidateStatus.WITHDRAWN)
         .order_by("-created_at", "-id")
-        .values("reason")[:1]
     )
 
 
+def _withdrawal_reason() -> Subquery:
+    """The reason code of the move that withdrew the candidacy when the system made it, "" when staff did
+    (annotated on Candidate rows). Staff may record "patient withdrew consent" themselves (the patient told
+    the site): that is the site's decision, which no consent given in the portal undoes."""
+    system_reason = Case(
+        When(actor__isnull=True, then=F("reason")), default=Value(""), output_field=CharField()
+    )
+    return Subquery(_withdrawal_move().annotate(system_reason=system_reason).values("system_reason")[:1])
+
+
 def _ended_by_consent_withdrawal() -> QuerySet[Candidate]:
-    """Candidacies the patient's consent withdrawal ended (a site's or the system's other exits aside)."""
+    """Candidacies the patient's consent withdrawal in the portal ended (the system's move), annotated with
+    the time of that move (`withdrawn_at`); a site's exits, "patient withdrew consent" recorded by staff
+    included, and the system's other exits aside."""
     return (
         Candidate.objects.filter(status=CandidateStatus.WITHDRAWN)
-        .annotate(exit_reason=_withdrawal_reason())
+        .annotate(
+            exit_reason=_withdrawal_reason(),
+            withdrawn_at=Subquery(_withdrawal_move().values("created_at")[:1]),
+        )
         .filter(exit_reason=ReasonCode.CONSENT_WITHDRAWN)
     )
 
@@ -180,10 +196,14 @@ def ended_by_consent_withdrawal(*, candidate_id: int) -> bool:
 
 
 def _ended_by_withdrawal_consenting_again() -> QuerySet[Candidate]:
-    """Candidacies the patient's consent withdrawal ended, whose patient consents to matching again."""
-    return _ended_by_consent_withdrawal().filter(
-        patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING)
+    """Candidacies the patient's consent withdrawal ended, whose patient has consented to matching again
+    since: their active matching consent was signed after the candidacy was withdrawn. A withdrawal of
+    contact or of sharing with the trial leaves the matching consent as it was, so what it ended stays
+    ended (until the patient signs matching consent anew)."""
+    signed_since = active_consents(purpose=ConsentDocument.Purpose.MATCHING).filter(
+        patient=OuterRef("patient"), signed_at__gt=OuterRef("withdrawn_at")
     )
+    return _ended_by_consent_withdrawal().filter(Exists(signed_since))
 
 
 def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Candidate]:
@@ -300,13 +320,15 @@ class MatchStanding:
 
 def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStanding]:
     """The standing of each candidate (by id), in a few queries whatever their number."""
-    stale = [c for c in candidates if c.is_open and not _is_live(c.match)]
-    # An ended candidacy keeps its match as its record, but staff never see the match of a patient who no
-    # longer consents to matching (DESIGN.md "Users"): only its status and subject code remain. The queue's
-    # `matching_consent` says who consents, so that only those who do not cost a read (for the reason).
+    # Staff never see the match of a patient who does not consent to matching now (DESIGN.md "Users"), be
+    # the candidacy ended (its match is its record) or open: a new version of the matching consent that
+    # the patient has not signed pauses matching at once, while their match stays live until their next
+    # re-match. Only the status and subject code remain. The queue's `matching_consent` says who consents,
+    # so that only those who do not cost a read (for the reason).
     withdrawn = _consent_notes(
-        {c.patient_id for c in candidates if not c.is_open and not getattr(c, "matching_consent", False)}
+        {c.patient_id for c in candidates if not getattr(c, "matching_consent", False)}
     )
+    stale = [c for c in candidates if c.is_open and not _is_live(c.match) and c.patient_id not in withdrawn]
     pending = set(
         Match.objects.filter(
             patient_id__in={c.patient_id for c in stale},
@@ -327,8 +349,10 @@ def match_standings(*, candidates: Sequence[Candidate]) -> dict[int, MatchStandi
     closed = {arm.pk: arm for arm in arms if arm_is_closed(arm=arm, enrolled=enrolled.get(arm.pk, 0))}
     standings = {}
     for candidate in candidates:
-        if not candidate.is_open and candidate.patient_id in withdrawn:
-            note = f"{withdrawn[candidate.patient_id]} Its match is not shown."
+        if candidate.patient_id in withdrawn:
+            note = withdrawn[candidate.patient_id]
+            # An ended candidacy's match would otherwise be shown, as its record.
+            note = note if candidate.is_open else f"{note} Its match is not shown."
             standings[candidate.pk] = MatchStanding(current=False, note=note)
         elif candidate.pk in lost:
             standings[candidate.pk] = MatchStanding(current=False, note=lost[candidate.pk])
@@ -373,16 +397,13 @@ def _consent_notes(patient_ids: set[int]) -> dict[int, str]:
 
 
 def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
-    """Why each of these candidates' patients has no live match for its trial: consent to be matched gone,
-    else the reason the re-match gave when it retired their last match."""
-    patient_ids = {c.patient_id for c in candidates}
-    without_consent = _consent_notes(patient_ids)
-    consenting = patient_ids - without_consent.keys()
+    """Why each of these candidates' patients, who consent to matching, has no live match for its trial:
+    the reason the re-match gave when it retired their last match."""
     retired: dict[tuple[int, int], str] = {}
     for patient_id, trial_id, detail in (
         MatchEvent.objects.filter(
             kind=MatchEvent.Kind.RETIRED,
-            match__patient_id__in=consenting,
+            match__patient_id__in={c.patient_id for c in candidates},
             match__trial_id__in={c.trial_id for c in candidates},
         )
         .order_by("-created_at", "-id")
@@ -391,11 +412,8 @@ def _no_longer_matching(candidates: Sequence[Candidate]) -> dict[int, str]:
         retired.setdefault((patient_id, trial_id), str((detail or {}).get("reason", "")))
     notes = {}
     for candidate in candidates:
-        if candidate.patient_id in without_consent:
-            notes[candidate.pk] = without_consent[candidate.patient_id]
-        else:
-            reason = retired.get((candidate.patient_id, candidate.trial_id))
-            notes[candidate.pk] = f"No longer matches: {reason}." if reason else "No longer matches."
+        reason = retired.get((candidate.patient_id, candidate.trial_id))
+        notes[candidate.pk] = f"No longer matches: {reason}." if reason else "No longer matches."
     return notes
 
 
@@ -513,14 +531,23 @@ def site_queue(
     queue = (
         Candidate.objects.filter(site=site, trial=trial)
         .select_related("match", "arm")
-        .annotate(interested=Exists(open_interest), distance_km=_patient_distance_km(site))
+        .annotate(distance_km=_patient_distance_km(site))
     )
-    # Staff never see the match (nor the distance) of a patient who no longer consents to matching
-    # (DESIGN.md "Users"): the candidacy stays listed with its status, but no filter or rank reads its match.
+    # Staff never see the match (nor the distance, nor an interest in the trial) of a patient who no longer
+    # consents to matching (DESIGN.md "Users"): the candidacy stays listed with its status, but no filter or
+    # rank reads its match or the patient's wishes.
     # An IN over the consenting patients, not an EXISTS per row: PostgreSQL runs it once (a hashed subplan),
     # where a correlated EXISTS in the score order was run for every candidate of the queue (9 s for 10,701).
     consenting = Q(patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING))
-    queue = queue.annotate(matching_consent=ExpressionWrapper(consenting, output_field=BooleanField()))
+    queue = queue.annotate(
+        matching_consent=ExpressionWrapper(consenting, output_field=BooleanField())
+    ).annotate(
+        interested=Case(
+            When(matching_consent=True, then=Exists(open_interest)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
     if within_km is not None:
         queue = queue.filter(distance_km__lte=within_km, matching_consent=True)
     if status:

@@ -334,6 +334,10 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         .annotate(n=Count("id"))
     )
     failing_shown = suppress({str(text): n for text, n in failing.items()})
+    if funnel.cells[CandidateStatus.SCREEN_FAILED] == HIDDEN:
+        # The reasons add up to the funnel's Screen failed cell: where the funnel withholds it (the
+        # complement of a small cell), shown reasons would give it back, and with it the small cell.
+        failing_shown = Suppressed(cells=dict.fromkeys(failing_shown.cells, HIDDEN), total=HIDDEN)
     top = sorted(failing.items(), key=lambda item: -item[1])[:5]
 
     return TrialDashboard(

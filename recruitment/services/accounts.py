@@ -132,6 +132,10 @@ def patient_verify_email(*, token: str) -> User:
     if user is None:
         raise VerificationError("This link is not valid any more.")
     if not user.is_active:
+        if user.last_login is not None:
+            # The account was verified and used: inactive now means an administrator deactivated it, which
+            # a link still within its three days must not undo.
+            raise VerificationError("This link is not valid any more.")
         user.is_active = True
         user.save(update_fields=["is_active"])
     return user

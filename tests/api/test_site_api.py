@@ -8,9 +8,10 @@ from rest_framework.pagination import PageNumberPagination
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile
 from recruitment.selectors.site import site_queue
-from recruitment.services.consent import consent_withdraw
+from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests import factories
+from tests.recruitment.consent_helpers import publish
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument, Site
 
@@ -282,3 +283,53 @@ def test_ordering_by_score_puts_a_patient_who_withdrew_matching_consent_last(api
         rows = api.get(_queue(world), {"ordering": ordering}).json()["results"]
         assert rows[-1]["id"] == olga.pk
         assert rows[-1]["score"] is None
+
+
+def test_olgas_interest_is_not_shown_or_ranked_once_she_withdrew_matching_consent(
+    api, world, taken_up, django_capture_on_commit_callbacks
+):
+    # She asked to hear from the trial, then withdrew matching consent (not contact, so her interest stays
+    # on record for her): Sam's queue keeps her code and status only, neither her interest nor its rank.
+    trial_interest_express(patient=world.olga_profile, trial=world.trial, match=world.olga_match)
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=world.olga_profile, purposes=[ConsentDocument.Purpose.MATCHING])
+    olga = Candidate.objects.get(patient=world.olga_profile, site=world.boston)
+    api.force_authenticate(world.sam)
+    rows = api.get(_queue(world)).json()["results"]
+    assert {r["id"]: r["interested"] for r in rows}[olga.pk] is False
+    assert rows[-1]["id"] == olga.pk
+    api.force_login(world.sam)  # the queue page, as the API
+    page = api.get(reverse("site:queue", args=[world.boston.pk, world.trial.pk])).content.decode()
+    row = page[page.index(olga.subject_code) : page.index("</tr>", page.index(olga.subject_code))]
+    assert "interested" not in row
+
+
+def test_pats_match_is_not_shown_while_she_has_not_signed_the_new_matching_consent(api, world, taken_up):
+    # Version 2.0 of the matching consent takes effect; Pat has not signed it, so matching is paused for her
+    # (her portal shows no match). Her candidacy stays open, and her match live until her next re-match, but
+    # Sam no longer reads it: not in the queue, the candidate page, nor the FHIR export.
+    publish(ConsentDocument.Purpose.MATCHING, "2.0", days_ago=0)
+    pat = Candidate.objects.get(patient=world.pat_profile, site=world.boston)
+    assert pat.is_open
+    assert pat.match.retired_at is None  # type: ignore[union-attr]
+    api.force_authenticate(world.sam)
+    rows = {r["id"]: r for r in api.get(_queue(world)).json()["results"]}
+    detail = api.get(reverse("api:site-candidate", args=[pat.pk])).json()
+    note = "Matching consent not renewed: the patient has not signed its new version."
+    for shown in (rows[pat.pk], detail["candidate"]):
+        assert [shown[f] for f in NOT_SHOWN_FIELDS] == [None] * len(NOT_SHOWN_FIELDS)
+    assert (
+        rows[pat.pk]["standing"]
+        == detail["standing"]
+        == {"current": False, "note": note, "cohort_closed": ""}
+    )
+    assert detail["criteria"] is None
+    api.force_login(world.sam)
+    page = api.get(reverse("site:candidate", args=[pat.pk])).content.decode()
+    assert "score 0.75" not in page
+    assert note in page
+    bundle = api.get(reverse("site:fhir", args=[world.boston.pk, world.trial.pk])).json()
+    (subject,) = [e["resource"] for e in bundle["entry"] if e["resource"].get("id") == pat.subject_code]
+    assert "assignedArm" not in subject
+    # Elena has not signed it either: paused alike.
+    assert rows[world.candidate.pk]["standing"]["note"] == note

@@ -71,3 +71,21 @@ def test_the_audit_trail_is_read_only_even_for_ada(admin_client, world):
     )
     page = admin_client.get(reverse("admin:recruitment_phiaccess_change", args=[access.pk])).content.decode()
     assert 'name="path"' not in page
+
+
+@pytest.mark.parametrize("page", ["delete", "history"])
+def test_ada_opening_the_delete_or_history_page_of_pats_profile_is_logged_too(
+    admin_client, admin_user, world, page
+):
+    # The delete page lists what would go with the profile (her diagnoses among them); the history page
+    # names her profile and what was changed in it.
+    url = reverse(f"admin:recruitment_patientprofile_{page}", args=[world.pat_profile.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    access = PhiAccess.objects.get()
+    assert (access.actor, access.patient, access.kind, access.path) == (
+        admin_user,
+        world.pat_profile,
+        PhiAccess.Kind.PROFILE,
+        url,
+    )

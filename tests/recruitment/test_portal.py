@@ -95,6 +95,21 @@ class TestRegistration:
         pat.refresh_from_db()
         assert not pat.is_active
 
+    def test_noras_link_does_not_undo_an_administrators_deactivation_of_her_account(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        link = re.search(r"http://testserver(/portal/verify/\S+/)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
+        client.get(link)
+        assert signs_in(client, "new@example.org", STRONG)
+        # The next day an administrator deactivates Nora's account; her link is valid for three days.
+        User.objects.filter(email="new@example.org").update(is_active=False)
+        client.logout()
+        assert client.get(link).status_code == 400
+        assert not User.objects.get(email="new@example.org").is_active
+        assert not signs_in(client, "new@example.org", STRONG)
+
     def test_registering_a_known_address_tells_only_its_owner(
         self, client, pat, django_capture_on_commit_callbacks
     ):

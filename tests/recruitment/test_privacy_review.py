@@ -17,10 +17,12 @@ from recruitment.matching import PatientFacts, evaluate_tree
 from recruitment.models import (
     Biomarker,
     Candidate,
+    CandidateEvent,
     CandidateStatus,
     EnrolmentSnapshot,
     FactSource,
     PatientProfile,
+    ReasonCode,
 )
 from recruitment.selectors.site import NOT_SHOWN, site_queue, site_queue_page_rows
 from recruitment.selectors.sponsor import enrolment_charts, sponsor_trial_dashboard
@@ -33,6 +35,7 @@ from tests.recruitment import factories as factories_r
 from tests.recruitment.consent_helpers import name_patient
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument
+from trials.services import trial_parse_eligibility
 
 S = CandidateStatus
 
@@ -355,3 +358,47 @@ def test_sophie_cannot_read_a_small_cohorts_count_from_full_beside_its_registere
     row = page[page.index("<td>Small</td>") : page.index("</tr>", page.index("<td>Small</td>"))]
     assert "Full" not in row
     assert "not shown" in row
+
+
+def _screen_failed_on(trial, site, criterion, n: int) -> None:
+    for _ in range(n):
+        candidate = Candidate.objects.create(
+            patient=factories_r.PatientProfileFactory.create(),
+            trial=trial,
+            site=site,
+            status=S.SCREEN_FAILED,
+            subject_code=f"S-{Candidate.objects.count():08d}",
+        )
+        CandidateEvent.objects.create(
+            candidate=candidate,
+            kind=CandidateEvent.Kind.TRANSITION,
+            from_status=S.SCREENING,
+            to_status=S.SCREEN_FAILED,
+            reason=ReasonCode.CRITERION_NOT_MET,
+            criterion=criterion,
+            created_at=timezone.now(),
+        )
+
+
+def test_sophie_cannot_work_out_a_small_funnel_count_from_the_screen_fail_reasons(
+    client, sophie, nsclc_trial, boston_site
+):
+    # 50 matched, 3 pre-screened, 22 screen failures (11 on each of two criteria). The funnel hides the 3 and,
+    # to keep it hidden, the 22 beside it; the screen-fail reasons must not add up to that 22 again, or
+    # 75 - 50 - 22 gives the 3 back.
+    nsclc_trial.eligibility_text = "Inclusion Criteria:\n  -  ECOG 0 or 1\n  -  Adequate organ function\n"
+    nsclc_trial.save(update_fields=["eligibility_text"])
+    trial_parse_eligibility(trial_id=nsclc_trial.pk)
+    ecog, organs = nsclc_trial.criteria.order_by("position")
+    _candidates(nsclc_trial, boston_site, S.MATCHED, 50)
+    _candidates(nsclc_trial, boston_site, S.PRE_SCREENED, 3)
+    _screen_failed_on(nsclc_trial, boston_site, ecog, 11)
+    _screen_failed_on(nsclc_trial, boston_site, organs, 11)
+    client.force_login(sophie)
+    dashboard = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).context["dashboard"]
+    funnel = dict(dashboard.funnel)
+    assert funnel["Pre-screened"] == SMALL
+    assert funnel["Screen failed"] == HIDDEN  # the complement that keeps the 3 hidden
+    assert dashboard.funnel_total == "75"
+    shown = [count for _, count in dashboard.top_failing if count.isdigit()]
+    assert sum(map(int, shown)) != 22 or len(shown) != len(dashboard.top_failing), dashboard.top_failing

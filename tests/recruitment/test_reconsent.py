@@ -150,3 +150,63 @@ def test_a_reopening_the_broker_never_delivered_is_done_by_the_periodic_sweep(
     candidate.refresh_from_db()
     assert candidate.status == S.MATCHED
     assert trials_with_take_up_owed() == []
+
+
+def test_a_candidacy_sam_withdrew_because_elena_told_him_she_withdrew_stays_withdrawn(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    # Elena tells Sam on the phone that she withdraws; she never withdrew anything in the portal, so she still
+    # consents to matching and still matches. Only her own withdrawal in the portal reopens on re-consent.
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason=ReasonCode.CONSENT_WITHDRAWN
+    )
+
+    _rematched_eligible(candidate.patient, nsclc_trial, django_capture_on_commit_callbacks)
+    candidates_take_up_owed()
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
+    assert trials_with_take_up_owed() == []
+    with pytest.raises(TransitionError, match="Only a candidacy that ended because the patient withdrew"):
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason=ReasonCode.CONSENT_GIVEN_AGAIN
+        )
+
+
+@pytest.mark.parametrize("purpose", [Purpose.CONTACT, Purpose.SHARE])
+def test_a_candidacy_elenas_contact_or_sharing_withdrawal_ended_stays_ended_while_she_never_consented_again(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks, purpose
+):
+    # She withdraws being contacted (or sharing with this trial), not matching: her matching consent stands as
+    # it was, so nothing was "given again" and the sweep must not put her back in Sam's queue.
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
+    trial = nsclc_trial if purpose == Purpose.SHARE else None
+    if trial is not None:
+        sign(candidate.patient, ConsentDocument.objects.get(purpose=purpose), trial=trial)
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=candidate.patient, purposes=[purpose], trial=trial)
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
+
+    assert trials_with_take_up_owed() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        candidates_take_up_owed()
+    _rematched_eligible(candidate.patient, nsclc_trial, django_capture_on_commit_callbacks)
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.WITHDRAWN
+
+
+def test_elena_consenting_to_matching_again_reopens_what_her_contact_and_matching_withdrawal_ended(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_withdraw(patient=candidate.patient)  # everything at once, one click
+
+    _consents_again(candidate.patient, django_capture_on_commit_callbacks)
+    _rematched_eligible(candidate.patient, nsclc_trial, django_capture_on_commit_callbacks)
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.MATCHED
