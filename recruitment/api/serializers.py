@@ -245,6 +245,15 @@ class ConsentWithdrawInput(serializers.Serializer[None]):
     trial = serializers.CharField(required=False, help_text="NCT id: withdraw sharing with this trial only.")
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Matching and contact are agreed once, not per trial: with a trial they would match no open consent
+        # and the patient would be told nothing was withdrawn while the consent stood.
+        if attrs.get("trial") and attrs["purpose"] != ConsentDocument.Purpose.SHARE:
+            raise serializers.ValidationError(
+                {"trial": "Only sharing is agreed per trial: withdraw matching or contact without a trial."}
+            )
+        return attrs
+
 
 class ConsentWithdrawOutput(serializers.Serializer[Any]):
     withdrawn = ConsentSerializer(many=True, help_text="The consents withdrawn now; empty if none was open.")

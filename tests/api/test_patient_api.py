@@ -313,3 +313,15 @@ def test_interest_without_contact_consent_is_400_with_the_portal_message(api, wo
     assert response.status_code == 400
     assert "first agree to be contacted" in response.json()["detail"]
     assert open_interests(world.pat_profile) == []
+
+
+def test_withdrawing_matching_with_a_trial_is_refused_and_withdraws_nothing(api, world):
+    api.force_authenticate(world.pat)
+    response = api.post(
+        reverse("api:me-consent-withdraw"),
+        {"purpose": "matching", "trial": world.trial.nct_id},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "Only sharing is agreed per trial" in response.json()["trial"][0]
+    assert world.pat_profile.consents.filter(purpose="matching", withdrawn_at__isnull=True).exists()
