@@ -131,6 +131,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// or rediss:// URL, got {CACHE_URL!r}")
+# Forms anyone may post that send an e-mail (registration, password reset): at most this many an hour from
+# one client address, and to one e-mail address, so that nobody can flood an inbox or the mail relay. Counted
+# in the cache (Redis in production; per process with the embedded defaults).
+EMAIL_FORMS_PER_CLIENT_HOUR = env_positive_int("EMAIL_FORMS_PER_CLIENT_HOUR", 10)
+EMAIL_FORMS_PER_ADDRESS_HOUR = env_positive_int("EMAIL_FORMS_PER_ADDRESS_HOUR", 3)
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}

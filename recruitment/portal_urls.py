@@ -33,7 +33,7 @@ urlpatterns = [
 
 # Django's password reset, with our templates; the names are the ones its e-mail template reverses.
 account_urlpatterns = [
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",

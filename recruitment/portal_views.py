@@ -13,9 +13,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +41,12 @@ from recruitment.forms import (
     TherapyForm,
     WithdrawForm,
 )
-from recruitment.http import AuthenticatedRequest
+from recruitment.http import (
+    TOO_MANY_EMAIL_FORMS,
+    AuthenticatedRequest,
+    email_form_address_over_limit,
+    email_form_client_over_limit,
+)
 from recruitment.models import (
     Biomarker,
     Consent,
@@ -118,6 +125,14 @@ def register(request: HttpRequest) -> HttpResponse:
         return redirect("portal:home")
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Every registration sends an e-mail (a link, or "someone tried to register" to an address that has
+        # an account): limited per client and per address. Over the limit, nothing is created or sent; the
+        # form comes back as typed, saying when to try again.
+        if email_form_client_over_limit(request, "register") or email_form_address_over_limit(
+            "register", form.cleaned_data["email"]
+        ):
+            form.add_error(None, TOO_MANY_EMAIL_FORMS)
+            return render(request, "portal/register.html", {"form": form}, status=429)
         verify = request.build_absolute_uri(reverse("portal:verify", args=["TOKEN"])).replace(
             "TOKEN", "{token}"
         )
@@ -525,3 +540,17 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
         "max_length": MAX_TEXT_LENGTH,
     }
     return render(request, "portal/paste.html", context)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited like registration: over the client's hourly limit the form comes
+    back with a 429; over one address's limit no further e-mail goes to it, and the page says what it always
+    says, so that it never tells whether an address has an account."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        if email_form_client_over_limit(self.request, "password_reset"):
+            form.add_error(None, TOO_MANY_EMAIL_FORMS)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        if email_form_address_over_limit("password_reset", form.cleaned_data["email"]):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
