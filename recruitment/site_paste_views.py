@@ -57,10 +57,11 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 messages.error(request, problem)
             messages.error(request, "Nothing was saved. Untick or correct the items and save again.")
         else:
+            # The same words whether or not a ticked item was on the profile already (summary_suggestions).
             messages.success(
                 request,
-                f"Saved {added} item{'s' if added != 1 else ''} to the profile of {candidate.subject_code}; "
-                "matching is being updated.",
+                f"The profile of {candidate.subject_code} now holds the {added} ticked "
+                f"item{'s' if added != 1 else ''}; matching is being updated.",
             )
             return redirect("site:candidate", pk)
     if len(text) > MAX_TEXT_LENGTH:
@@ -69,7 +70,9 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "candidate": candidate,
         "text": text,
         "suggestions": (
-            summary_suggestions(text, today=timezone.localdate(), profile=patient) if text.strip() else []
+            summary_suggestions(text, today=timezone.localdate(), profile=patient, shown_to_site=True)
+            if text.strip()
+            else []
         ),
         "picked": set(picks),
         "read": bool(text.strip()),

@@ -94,9 +94,16 @@ class Suggestion:
         return json.dumps({"kind": self.kind, "fields": self.fields}, sort_keys=True)
 
 
-def summary_suggestions(text: str, *, today: date, profile: PatientProfile | None = None) -> list[Suggestion]:
+def summary_suggestions(
+    text: str, *, today: date, profile: PatientProfile | None = None, shown_to_site: bool = False
+) -> list[Suggestion]:
     """Facts found in `text` that a profile can hold, once each (the surest mention), in text order;
-    those `profile` already holds are marked `on_profile` (shown, not offered)."""
+    those `profile` already holds are marked `on_profile` (shown, not offered).
+
+    For site staff (`shown_to_site`), only the facts their pseudonymous summary already shows (the present
+    diagnoses, the biomarkers, ECOG) are marked: marking a drug or a procedure would tell them, for any text
+    they paste, whether the patient has it. The others are offered, and saving one the profile holds adds
+    nothing (`summary_facts_save`)."""
     patient = extract_patient_facts(text[:MAX_TEXT_LENGTH])
     facts = facts_from_text(patient, today=today)
     by_source = {finding_source(f): f for f in patient.findings}
@@ -137,7 +144,7 @@ def summary_suggestions(text: str, *, today: date, profile: PatientProfile | Non
         kept = suggestions.get(suggestion.value)
         if kept is None or suggestion.confidence > kept.confidence:
             suggestions[suggestion.value] = suggestion
-    held = _held(profile) if profile is not None else set()
+    held = _held(profile, shown_to_site=shown_to_site) if profile is not None else set()
     return sorted(
         (replace(s, on_profile=s.identity in held) for s in suggestions.values()), key=lambda s: s.span
     )
@@ -147,12 +154,22 @@ def _identity(kind: str, fields: Mapping[str, Any]) -> tuple[str, ...]:
     return (kind, *(str(fields.get(name, "")).lower() for name in SAME_FACT[kind]))
 
 
-def _held(profile: PatientProfile) -> set[tuple[str, ...]]:
-    """The identities of the facts the profile holds (one query per kind)."""
-    held = {_identity("ecog", {"ecog": profile.ecog})} if profile.ecog is not None else set()
+# What a site's pseudonymous summary shows of a profile (recruitment.selectors.site.pseudonymous_summary).
+_SHOWN_TO_SITE = {"diagnosis": {"presence": Diagnosis.Presence.PRESENT}, "biomarker": {}}
+
+
+def _held(profile: PatientProfile, *, shown_to_site: bool = False) -> set[tuple[str, ...]]:
+    """The identities of the facts the profile holds (one query per kind); with `shown_to_site`, of those
+    the site's summary shows only."""
+    # As stored: the caller's instance may hold a value a failed update left on it.
+    ecog = PatientProfile.objects.filter(pk=profile.pk).values_list("ecog", flat=True).first()
+    held = {_identity("ecog", {"ecog": ecog})} if ecog is not None else set()
     for kind, (model, _) in PASTE_FIELDS.items():
+        if shown_to_site and kind not in _SHOWN_TO_SITE:
+            continue
         fields = SAME_FACT[kind]
-        for values in model.objects.filter(patient=profile).values_list(*fields):  # type: ignore[attr-defined]
+        rows = model.objects.filter(patient=profile, **_SHOWN_TO_SITE.get(kind, {}) if shown_to_site else {})  # type: ignore[attr-defined]
+        for values in rows.values_list(*fields):
             held.add(_identity(kind, dict(zip(fields, values, strict=True))))
     return held
 
@@ -161,7 +178,8 @@ def _held(profile: PatientProfile) -> set[tuple[str, ...]]:
 def summary_facts_save(
     *, profile: PatientProfile, picks: Sequence[str], actor: User, source: str = FactSource.SELF_REPORTED
 ) -> int:
-    """Save the ticked suggestions to `profile` through the profile services, all or none.
+    """Save the ticked suggestions to `profile` through the profile services, all or none; a ticked fact the
+    profile already holds is not added twice. Returns how many ticked items the profile now holds.
 
     Raises PasteError listing every pick that cannot be saved (then nothing is saved).
     """
@@ -169,9 +187,13 @@ def summary_facts_save(
         raise PasteError(["Nothing was ticked; tick the items to save."])
     problems: list[str] = []
     saved = 0
+    held = _held(profile)
     for raw in picks:
         try:
             kind, fields = _read_pick(raw)
+            if _identity(kind, fields) in held:
+                saved += 1
+                continue
             if kind == "ecog":
                 profile_update(profile=profile, fields={"ecog": int(fields["ecog"])})
             else:

@@ -143,14 +143,29 @@ def test_nothing_is_added_once_the_patient_withdraws_matching_consent(client, sa
     assert _facts(candidate.patient) == before
 
 
-def test_a_fact_already_on_the_profile_is_shown_but_not_offered(client, sam, candidate):
+def test_a_fact_the_sites_summary_shows_is_marked_as_on_the_profile_and_not_offered(client, sam, candidate):
+    Diagnosis.objects.create(patient=candidate.patient, code="luad", label="lung adenocarcinoma")
+    client.force_login(sam)
+    page = client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode()
+    assert "lung adenocarcinoma" not in _picks(page)
+    assert 'lung adenocarcinoma <span class="muted">(Illness or condition; already on the profile)' in page
+    empty = client.post(_url(candidate), {"text": NOTE, "add": "1"})
+    assert "Nothing was ticked" in empty.content.decode()
+
+
+def test_pasting_a_note_does_not_tell_sam_which_drugs_the_patient_takes(client, sam, candidate):
+    # Sam's summary shows diagnoses, biomarkers and ECOG, not drugs: marking osimertinib "already on the
+    # profile" would answer, for any drug he pastes, whether the patient takes it.
     Therapy.objects.create(patient=candidate.patient, drug="osimertinib")
     client.force_login(sam)
     page = client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode()
-    assert "osimertinib" not in _picks(page)
-    assert 'osimertinib <span class="muted">(Medicine or treatment; already on the profile)' in page
-    empty = client.post(_url(candidate), {"text": NOTE, "add": "1"})
-    assert "Nothing was ticked" in empty.content.decode()
+    assert "already on the profile" not in page
+    pick = _picks(page)["osimertinib"]
+    saved = client.post(_url(candidate), {"text": NOTE, "add": "1", "pick": [pick]}, follow=True)
+    assert "now holds the 1 ticked item" in saved.content.decode()
+    assert (
+        Therapy.objects.filter(patient=candidate.patient, drug="osimertinib").count() == 1
+    )  # not added twice
 
 
 def test_a_stage_in_the_note_is_offered_with_the_diagnosis_and_saved_when_ticked(client, sam, candidate):
