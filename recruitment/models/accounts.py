@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from recruitment.encryption import EncryptedCharField
 
@@ -90,6 +91,19 @@ class User(AbstractUser):
     def needs_mfa(self) -> bool:
         """Everyone but patients signs in with a second factor: staff see other people's health data."""
         return self.role != self.Role.PATIENT or self.is_staff or self.is_superuser
+
+    def get_session_auth_hash(self) -> str:
+        """Django's (from the password), and for a user who needs MFA also from the role and admin flags: a
+        patient made site staff, sponsor, curator or admin is signed out of every session, and signs in again
+        with a second factor, instead of keeping a session that never asked for one."""
+        password_hash = super().get_session_auth_hash()
+        if not self.needs_mfa:
+            return password_hash
+        return salted_hmac(
+            "recruitment.User.get_session_auth_hash",
+            f"{password_hash}|{self.role}|{self.is_staff:d}|{self.is_superuser:d}",
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class SiteMembership(models.Model):

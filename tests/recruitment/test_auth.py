@@ -97,3 +97,21 @@ def test_e_mail_addresses_are_unique_whatever_their_case(pat):
 
     with pytest.raises(ValidationError):
         User.objects.create_user("PAT@example.org", DEFAULT_PASSWORD)
+
+
+def test_pat_made_curator_is_signed_out_and_must_sign_in_again_with_a_second_factor(client, pat):
+    sign_in(client, "pat@example.org", DEFAULT_PASSWORD)
+    assert client.get(reverse("portal:home")).status_code == 200
+    pat.role = pat.Role.CURATOR  # an administrator changes her role; her session never asked for a code
+    pat.save(update_fields=["role"])
+    response = client.get(reverse("trials:list"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_patients_session_outlives_changes_that_need_no_second_factor(client, pat):
+    sign_in(client, "pat@example.org", DEFAULT_PASSWORD)
+    pat.first_name = "Patricia"
+    pat.save(update_fields=["first_name"])
+    assert client.get(reverse("portal:home")).status_code == 200
