@@ -355,8 +355,20 @@ def screening_log(request: AuthenticatedRequest, site_id: int, trial_id: int) ->
     )
     writer = csv.DictWriter(response, fieldnames=SCREENING_LOG_COLUMNS)
     writer.writeheader()
-    writer.writerows(site_selectors.screening_log(site=trial_site.site, trial=trial_site.trial))
+    writer.writerows(
+        {name: _spreadsheet_safe(value) for name, value in row.items()}
+        for row in site_selectors.screening_log(site=trial_site.site, trial=trial_site.trial)
+    )
     return response
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (criterion text comes from the
+    registry, e.g. "=HYPERLINK(...)") is prefixed with an apostrophe, which the spreadsheet does not show."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
 @site_staff_only

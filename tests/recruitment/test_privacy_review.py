@@ -34,7 +34,7 @@ from tests import factories
 from tests.recruitment import factories as factories_r
 from tests.recruitment.consent_helpers import name_patient
 from tests.recruitment.workflow_helpers import candidate_for
-from trials.models import ConsentDocument
+from trials.models import ConsentDocument, EligibilityCriterion
 from trials.services import trial_parse_eligibility
 
 S = CandidateStatus
@@ -402,3 +402,34 @@ def test_sophie_cannot_work_out_a_small_funnel_count_from_the_screen_fail_reason
     assert dashboard.funnel_total == "75"
     shown = [count for _, count in dashboard.top_failing if count.isdigit()]
     assert sum(map(int, shown)) != 22 or len(shown) != len(dashboard.top_failing), dashboard.top_failing
+
+
+def test_a_criterion_written_like_a_formula_reaches_the_screening_log_as_text(
+    client, sam, nsclc_trial, boston_site
+):
+    # Criterion text comes from the registry: opened in a spreadsheet, "=HYPERLINK(...)" would run.
+    hostile = EligibilityCriterion.objects.create(
+        trial=nsclc_trial,
+        position=99,
+        section="exclusion",
+        text='=HYPERLINK("http://example.com/x","ECOG")',
+        text_key="hostile",
+        span_start=0,
+        span_end=0,
+        parsed_tree={},
+    )
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
+    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
+        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.SCREEN_FAILED,
+        actor=sam,
+        reason="criterion_not_met",
+        criterion_id=hostile.pk,
+    )
+    client.force_login(sam)
+    response = client.get(reverse("site:screening_log", args=[boston_site.pk, nsclc_trial.pk]))
+    body = b"".join(response.streaming_content if response.streaming else [response.content]).decode()
+    (row,) = list(csv.DictReader(io.StringIO(body)))
+    assert row["failed_criterion"] == "'" + hostile.text
