@@ -283,11 +283,7 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "text": criterion["text"],
             "css": OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "Unknown"))[0],
             "words": OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "Unknown"))[1],
-            "evidence": list(
-                dict.fromkeys(
-                    e["text"] for atom in criterion.get("atoms", []) for e in atom.get("evidence", [])
-                )
-            ),
+            "evidence": site_selectors.site_evidence(criterion),
             "to_settle": [s["text"] for s in criterion.get("to_settle", [])],
         }
         for criterion in criteria

@@ -37,7 +37,7 @@ from recruitment.models import (
     TrialInterest,
 )
 from recruitment.portal_views import OUTCOME_WORDS, UNSETTLED_WORDS
-from recruitment.selectors.site import MatchStanding
+from recruitment.selectors.site import MatchStanding, site_evidence
 from trials.models import ConsentDocument, Trial, TrialSite
 
 
@@ -461,7 +461,7 @@ def site_criteria(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "section": criterion["section"],
             "text": criterion["text"],
             "outcome": criterion["outcome"],
-            "evidence": _evidence(criterion),
+            "evidence": site_evidence(criterion),
             "to_settle": _to_settle(criterion),
         }
         for criterion in criteria

@@ -2,10 +2,12 @@
 site's candidate is simply not found."""
 
 import math
+import re
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -645,12 +647,42 @@ def staff_candidate(*, user: User, pk: int) -> Candidate | None:
     )
 
 
+OLDEST_BAND = 90
+"""Ages from this one up share one band ("90 or over"), as HIPAA's Safe Harbor has them: so few people reach
+each year beyond it that a narrower band could name one."""
+
+
 def age_band(birth_date: date | None, today: date) -> str:
     if birth_date is None:
         return "not stated"
-    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    return band_of_age(
+        today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
+
+
+def band_of_age(age: int) -> str:
+    if age >= OLDEST_BAND:
+        return f"{OLDEST_BAND} or over"
     low = age // 5 * 5
     return f"{low}-{low + 4}"
+
+
+# The engine's evidence for an age criterion ("aged 63", on the profile's own reference).
+_AGE_EVIDENCE = re.compile(r"aged (\d+)")
+
+
+def site_evidence(criterion: Mapping[str, Any]) -> list[str]:
+    """The profile facts a stored criterion verdict used, each once, as site staff may read them: the age as
+    the band their summary gives (the exact age, with the rest, would undo the band before contact)."""
+    texts = []
+    for atom in criterion.get("atoms", []):
+        for evidence in atom.get("evidence", []):
+            text = evidence["text"]
+            age = (
+                _AGE_EVIDENCE.fullmatch(text) if str(evidence.get("ref", "")).startswith("profile") else None
+            )
+            texts.append(f"aged {band_of_age(int(age[1]))}" if age else text)
+    return list(dict.fromkeys(texts))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from recruitment.models import (
     PatientProfile,
     ReasonCode,
 )
-from recruitment.selectors.site import NOT_SHOWN, site_queue, site_queue_page_rows
+from recruitment.selectors.site import NOT_SHOWN, age_band, site_evidence, site_queue, site_queue_page_rows
 from recruitment.selectors.sponsor import enrolment_charts, sponsor_trial_dashboard
 from recruitment.services.consent import consent_withdraw
 from recruitment.services.monitoring import enrolment_snapshots_refresh
@@ -59,6 +59,17 @@ def test_age_evidence_gives_the_age_on_the_evaluation_date_but_not_the_birth_dat
     texts = [e.text for r in results for e in r.evidence]
     assert texts == ["aged 65"]
     assert not any(str(birth) in t or "1961" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("born", "shown"),
+    [(datetime.date(1961, 3, 14), "aged 65-69"), (datetime.date(1930, 5, 1), "aged 90 or over")],
+)
+def test_site_staff_read_the_age_a_criterion_used_as_their_summarys_band(born, shown):
+    # The summary gives Sam a 5-year band before contact; the criterion's "aged 65" would undo it.
+    _, results = evaluate_tree(ADULT, PatientFacts(ref="profile:1", birth_date=born), today=TODAY)
+    stored = {"atoms": [r.to_dict() for r in results]}
+    assert site_evidence(stored) == [shown]
 
 
 # Sponsor dashboard: no count of 1-10 can be read or worked out.
@@ -433,3 +444,16 @@ def test_a_criterion_written_like_a_formula_reaches_the_screening_log_as_text(
     body = b"".join(response.streaming_content if response.streaming else [response.content]).decode()
     (row,) = list(csv.DictReader(io.StringIO(body)))
     assert row["failed_criterion"] == "'" + hostile.text
+
+
+@pytest.mark.parametrize(
+    ("born", "band"),
+    [
+        (datetime.date(1962, 6, 1), "60-64"),
+        (datetime.date(1937, 1, 1), "85-89"),
+        (datetime.date(1936, 11, 1), "90 or over"),
+        (datetime.date(1920, 1, 1), "90 or over"),
+    ],
+)
+def test_a_sites_summary_puts_everyone_aged_90_or_over_in_one_band(born, band):
+    assert age_band(born, datetime.date(2026, 12, 6)) == band
