@@ -1110,6 +1110,15 @@ COURSE_PHRASE = re.compile(
     rf"(?<![\w-]){_COURSE_WORD}(?:\s*(?:,\s*)?(?:and/or|or|/|,)\s*{_COURSE_WORD})*", re.IGNORECASE
 )
 _COURSE_WORDS = re.compile(_COURSE_WORD, re.IGNORECASE)
+# A course right before a cancer's name (searched up to the name), up to two other words between ("newly
+# diagnosed high-grade glioma", "Newly diagnosed, previously untreated CLL") that are not a conjunction or a
+# preposition: the criteria parser's and the notes' reading of the course.
+COURSE_BEFORE = re.compile(
+    rf"(?P<course>{COURSE_PHRASE.pattern})"
+    r"(?P<gap>(?:[\s,]+(?!(?:or|and|nor|with|without|in|of|for|to|after|from|at|by|the|no|not|than)\b)"
+    r"[A-Za-z][\w-]*){0,2})[\s,]*$",
+    re.IGNORECASE,
+)
 
 
 def course_codes(phrase: str) -> tuple[str, ...]:

@@ -167,19 +167,10 @@ _QUALIFIER = re.compile(
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
-# The course a trial asks of a cancer, right before it ("newly diagnosed glioblastoma", "relapsed/refractory
-# multiple myeloma"), up to two other words between ("newly diagnosed high-grade glioma", "Newly diagnosed,
-# previously untreated CLL") that are not a conjunction or preposition (`_Builder._course`).
-_COURSE_BEFORE = re.compile(
-    rf"(?P<course>{extract.COURSE_PHRASE.pattern})"
-    r"(?P<gap>(?:[\s,]+(?!(?:or|and|nor|with|without|in|of|for|to|after|from|at|by|the|no|not|than)\b)"
-    r"[A-Za-z][\w-]*){0,2})[\s,]*$",
-    re.IGNORECASE,
-)
 # A course named as one alternative among others ("metastatic or recurrent", "locally advanced and/or
 # recurrent"): what the other alternatives are is not a course, so the course alone is not required.
 _ALTERNATIVE_BEFORE = re.compile(r"(?:\bor|\band/or|\band|/|,|&)\s*$", re.IGNORECASE)
-# Words every match of _COURSE_BEFORE holds (`may_contain`).
+# Words every match of extract.COURSE_BEFORE holds (`may_contain`).
 _COURSE_WORDS = ("newly", "recur", "relaps", "refractory", "progress")
 # A body site right before a kind of cancer the vocabulary does not name with it narrows the cancer to that
 # site ("(no primary CNS lymphoma)", "intraocular lymphoma", "testicular lymphoma"): a lymphoma patient is
@@ -1375,7 +1366,7 @@ class _Builder:
         concept = found.concept
         if concept is None or not is_cancer(concept.code):
             return None
-        match = _COURSE_BEFORE.search(self.norm.text, start, found.start)
+        match = extract.COURSE_BEFORE.search(self.norm.text, start, found.start)
         if match is None:
             return None
         gap = match.group("gap")

@@ -300,14 +300,8 @@ def extract_patient_facts(text: str) -> PatientText:
     return PatientText(original, tuple(found))
 
 
-# A cancer's course right before its name ("relapsed multiple myeloma", "newly diagnosed, untreated CLL"), or
-# named as what happened to it ("relapse of her myeloma", "recurrence of the glioblastoma", "newly diagnosed
-# with breast cancer").
-_COURSE_BEFORE = re.compile(
-    rf"(?P<course>{extract.COURSE_PHRASE.pattern})(?:[\s,]+(?!(?:or|and|with|without|of|in|after|no|not)\b)"
-    r"[A-Za-z][\w-]*){0,2}[\s,]*$",
-    re.IGNORECASE,
-)
+# A cancer's course named as what happened to it ("relapse of her myeloma", "recurrence of the glioblastoma",
+# "newly diagnosed with breast cancer"); right before its name, extract.COURSE_BEFORE reads it.
 _COURSE_EVENT_BEFORE = re.compile(
     r"\b(?:(?P<recurrent>relapse|recurrence)\s+of|(?P<newly>newly|recently)\s+diagnosed\s+(?:with|as\s+having))"
     r"\s+(?:(?:his|her|their|the|a|an)\s+)?(?:[A-Za-z][\w-]*\s+){0,2}$",
@@ -335,7 +329,7 @@ def _with_courses(text: str, found: list[Finding]) -> list[Finding]:
         event = _COURSE_EVENT_BEFORE.search(text, start, f.span[0])
         if event is not None:
             course = "recurrent" if event["recurrent"] else "newly_diagnosed"
-        before = _COURSE_BEFORE.search(text, start, f.span[0])
+        before = extract.COURSE_BEFORE.search(text, start, f.span[0])
         if course is None and before is not None:
             if _ALTERNATIVE_BEFORE.search(text, start, before.start()):
                 continue
