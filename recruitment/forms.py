@@ -275,6 +275,11 @@ class ConsentForm(PlainLabels, forms.Form):
     """Signing one consent document: nothing is pre-ticked and the full name is typed by hand."""
 
     document = forms.IntegerField(widget=forms.HiddenInput)
+    trial = forms.IntegerField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "There is no such trial to share your profile with."},
+    )
     read = forms.BooleanField(label="I have read this text and I agree to it.", required=True)
     typed_name = forms.CharField(
         label="Type your full name to sign",

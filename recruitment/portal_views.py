@@ -311,9 +311,6 @@ def consent(request: PatientRequest) -> HttpResponse:
 @patient_only
 def consent_sign(request: PatientRequest) -> HttpResponse:
     form = ConsentForm(request.POST)
-    trial = None
-    if request.POST.get("trial"):
-        trial = get_object_or_404(Trial, pk=request.POST["trial"])
     back = request.POST.get("next") or reverse("portal:consent")
     if not back.startswith("/portal/"):
         back = reverse("portal:consent")
@@ -325,6 +322,9 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
     document = get_object_or_404(
         ConsentDocument, pk=form.cleaned_data["document"], published_at__isnull=False
     )
+    trial = None
+    if form.cleaned_data["trial"] is not None:
+        trial = get_object_or_404(Trial, pk=form.cleaned_data["trial"])
     try:
         consent_give(
             patient=request.profile,

@@ -288,6 +288,22 @@ class TestConsentPages:
         consent = Consent.objects.get(patient=elena)
         assert (consent.user_agent, consent.ip_address) == ("TestBrowser/1.0", "127.0.0.1")
 
+    def test_a_signature_naming_a_trial_by_something_not_an_id_is_refused_with_a_message(
+        self, elena_client, elena, documents
+    ):
+        response = elena_client.post(
+            reverse("portal:consent_sign"),
+            {
+                "document": documents[Purpose.SHARE].pk,
+                "trial": "NCT05000001",
+                "typed_name": "Elena Rossi",
+                "read": "on",
+            },
+            follow=True,
+        )
+        assert "There is no such trial to share your profile with." in response.content.decode()
+        assert not Consent.objects.filter(patient=elena).exists()
+
     def test_withdrawal_is_one_click_from_the_same_page(self, elena_client, elena, documents):
         sign(elena, documents[Purpose.MATCHING])
         page = elena_client.get(reverse("portal:consent")).content.decode()
