@@ -432,6 +432,13 @@ class TestPasteSummary:
         other.refresh_from_db()
         assert other.gene != "KRAS"
 
+    @pytest.mark.parametrize("grade", ["1e999", "-Infinity", "NaN", "1.9", "true", '"2"'])
+    def test_a_tampered_performance_status_pick_is_unreadable_and_changes_nothing(self, elena_client, grade):
+        forged = '{"kind": "ecog", "fields": {"ecog": ' + grade + "}}"
+        response = elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [forged]}, follow=True)
+        assert "could not be read" in response.content.decode()
+        assert PatientProfile.objects.get(user__email="elena@example.org").ecog == 1
+
 
 @pytest.mark.django_db
 def test_a_patient_session_ends_after_half_an_hour_idle(elena_client):
