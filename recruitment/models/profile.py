@@ -23,6 +23,7 @@ from recruitment.validators import (
     lab_unit_problem,
     not_in_future,
     not_negative,
+    nul_characters,
     plausible_therapy_line,
 )
 
@@ -138,6 +139,16 @@ class PatientProfile(models.Model):
                 found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
         return found
 
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
+        if errors:
+            raise ValidationError(errors)
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.user_id and self.user.role != User.Role.PATIENT:
@@ -176,13 +187,15 @@ class ProfileFact(models.Model):
         abstract = True
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        """The fields' own checks, then for every date of the fact: not before 1900 nor before the
-        patient's birth (each kind of fact has its own `clean`, so this is checked once for all here)."""
+        """The fields' own checks and no NUL character in any text, then for every date of the fact: not
+        before 1900 nor before the patient's birth (each kind of fact has its own `clean`, so this is checked
+        once for all here)."""
         errors: dict[str, list[ValidationError]] = {}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
+        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
         skipped = set(exclude or ()) | errors.keys()
         dates = {
             field.name: getattr(self, field.name)
