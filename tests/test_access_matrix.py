@@ -241,7 +241,7 @@ ROUTES: dict[str, Row] = {
     "trials:criteria": Row(curator(), _trial),
     "trials:reparse": Row(curator(302), _trial, method="post"),
     "trials:criterion_review": Row(
-        curator(302), lambda w: {"nct_id": w.trial.nct_id, "criterion_id": w.criterion.pk}, method="post"
+        curator(400), lambda w: {"nct_id": w.trial.nct_id, "criterion_id": w.criterion.pk}, method="post"
     ),
     # API: registry
     "api:api-root": Row(api_signed_in()),

@@ -1,5 +1,6 @@
 """Parsed criteria are stored per trial; curators review them, and their work survives re-parsing."""
 
+import html
 import json
 
 import pytest
@@ -161,6 +162,45 @@ def test_a_correction_with_broken_json_is_refused_and_nothing_changes(client, eg
     assert "Not valid JSON" in response.content.decode()
     ecog.refresh_from_db()
     assert ecog.status == EligibilityCriterion.Status.PARSED
+
+
+def test_a_refused_correction_is_shown_again_with_what_the_curator_typed(client, egfr_trial, cora):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    typed = '{"kind": "performance_status", "text": "ECOG 0-1", <- unfinished'
+    response = client.post(
+        url, {"action": "correct", "revision": ecog.revision, "tree": typed, "note": "checked the protocol"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Not valid JSON" in page
+    assert html.escape(typed) in page
+    assert "checked the protocol" in page
+
+
+def test_the_second_curator_saving_the_same_criterion_keeps_their_correction_to_save_again(
+    client, egfr_trial, cora
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    seen = ecog.revision
+    ines = factories.UserFactory.create(email="ines@example.org", role=cora.role, is_staff=True)
+    services.criterion_review(criterion_id=ecog.pk, actor=ines, action="accept", revision=seen)
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    correction = json.dumps({**ecog.parsed_tree, "text": "ECOG 0 only"}, indent=2)
+    response = client.post(
+        url, {"action": "correct", "revision": seen, "tree": correction, "note": "protocol v3 says 0"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "was changed by someone else since you opened it: nothing was saved" in page
+    assert html.escape(correction) in page
+    assert "protocol v3 says 0" in page
+    ecog.refresh_from_db()
+    assert (ecog.status, ecog.reviewed_by) == (EligibilityCriterion.Status.ACCEPTED, ines)
+    # The form shown again carries the current revision: saving it now goes through.
+    assert f'name="revision" value="{ecog.revision}"' in page
 
 
 def test_accepting_through_the_page_records_the_curator(client, egfr_trial, cora):
