@@ -228,7 +228,7 @@ ROUTES: dict[str, Row] = {
     "site:funnel": Row(site(200, other=404), _queue),
     "site:fhir": Row(site(200, other=404), _queue),
     "site:candidate": Row(site(200, other=404), _candidate),
-    "site:candidate_move": Row(site(302, other=404), _candidate, method="post"),
+    "site:candidate_move": Row(site(400, other=404), _candidate, method="post"),
     "site:candidate_paste": Row(site(200, other=404), _candidate),
     "site:fhir_import": Row(site(200, other=404), _candidate),
     "site:fhir_review": Row(site(302, other=404), _candidate),
