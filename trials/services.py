@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
@@ -647,8 +648,10 @@ MAX_TREE_DEPTH = 50
 _CHILD_KEYS = ("child", "main", "exception")
 
 
-def _check_depth(tree: dict[str, Any]) -> None:
-    """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply.
+def _check_depth_and_values(tree: dict[str, Any]) -> None:
+    """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply, or
+    holding what PostgreSQL's jsonb cannot store (SQLite stores it): a NUL character, NaN or an infinity
+    (JSON text such as 1e999 reads as one).
 
     Walked with a stack, not by recursion, so that however deep the tree is the check itself cannot fail.
     """
@@ -660,6 +663,8 @@ def _check_depth(tree: dict[str, Any]) -> None:
             raise ValidationError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep")
         if isinstance(value, dict):
             for key, item in value.items():
+                if isinstance(key, str) and "\x00" in key:
+                    raise ValidationError(f"{key!r} holds a NUL character (\\x00), which cannot be stored")
                 if inner == 0 and key in _CHILD_KEYS:
                     stack.append((item, level + 1, 0))
                 elif inner == 0 and key == "children" and isinstance(item, list):
@@ -668,6 +673,10 @@ def _check_depth(tree: dict[str, Any]) -> None:
                     stack.append((item, level, inner + 1))
         elif isinstance(value, list):
             stack.extend((item, level, inner + 1) for item in value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise ValidationError(f"{value!r} holds a NUL character (\\x00), which cannot be stored")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"{value} is not a number a criterion can be compared with")
 
 
 def validate_tree(tree: Any) -> dict[str, Any]:
@@ -677,7 +686,7 @@ def validate_tree(tree: Any) -> dict[str, Any]:
     """
     if not isinstance(tree, dict):
         raise ValidationError("the tree must be a JSON object with a 'type'")
-    _check_depth(tree)
+    _check_depth_and_values(tree)
     try:
         node = node_from_dict(_with_atom_defaults(tree))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -696,4 +705,6 @@ def validate_tree(tree: Any) -> dict[str, Any]:
             and atom.lln_multiple is None
         ):
             raise ValidationError(f"atom {atom.text!r} has comparator {atom.comparator} but no value")
-    return node_to_dict(node)
+    canonical = node_to_dict(node)
+    _check_depth_and_values(canonical)  # as stored: a value given as text ("Infinity") may read as a number
+    return canonical

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from nlp.model import Atom, Node
 from tests import factories
@@ -135,6 +136,13 @@ def test_only_curators_may_review(egfr_trial, sam):
         ({"type": "and"}, "not a valid criteria tree"),
         ({"type": "atom", "kind": "astrology", "text": "x", "span": [0, 1], "rule_id": "c", "confidence": 1},
          "unknown atom kind"),
+        # What PostgreSQL's jsonb cannot store, though SQLite does.
+        ({"type": "atom", "kind": "lab", "text": "ANC\x00", "span": [0, 1], "rule_id": "c", "confidence": 1},
+         "holds a NUL character"),
+        ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
+          "comparator": ">=", "value": float("inf")}, "inf is not a number a criterion can be compared with"),
+        ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
+          "comparator": ">=", "value": float("nan")}, "nan is not a number a criterion can be compared with"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
@@ -201,6 +209,39 @@ def test_the_second_curator_saving_the_same_criterion_keeps_their_correction_to_
     assert (ecog.status, ecog.reviewed_by) == (EligibilityCriterion.Status.ACCEPTED, ines)
     # The form shown again carries the current revision: saving it now goes through.
     assert f'name="revision" value="{ecog.revision}"' in page
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [("ECOG performance status", "holds a NUL character"), ("1e999", "inf is not a number")],
+)
+def test_a_correction_the_database_could_not_store_is_refused_on_the_page_and_by_the_api(
+    client, egfr_trial, cora, change, message
+):
+    """A NUL character or a number such as 1e999 (read as infinity) passed on SQLite and failed PostgreSQL's
+    jsonb with a 500."""
+    ecog = criterion_with(egfr_trial, "ECOG")
+    correction = json.dumps(ecog.parsed_tree)
+    correction = (
+        correction.replace(change, "ECOG\\u0000", 1)
+        if change.startswith("ECOG")
+        else correction.replace('"values": [0.0, 1.0]', '"value": 1e999', 1).replace(
+            '"comparator": "in"', '"comparator": "<="', 1
+        )
+    )
+    assert correction != json.dumps(ecog.parsed_tree)
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    page = client.post(url, {"action": "correct", "revision": ecog.revision, "tree": correction})
+    api = APIClient()
+    api.force_authenticate(cora)
+    body = f'{{"action": "correct", "revision": {ecog.revision}, "tree": {correction}}}'
+    posted = api.post(reverse("api:criterion-review", args=[ecog.pk]), body, content_type="application/json")
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    assert posted.status_code == 400  # the API's JSON field refuses an infinity itself, in its own words
+    ecog.refresh_from_db()
+    assert (ecog.status, ecog.curated_tree) == (EligibilityCriterion.Status.PARSED, None)
 
 
 def test_accepting_through_the_page_records_the_curator(client, egfr_trial, cora):
