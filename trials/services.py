@@ -648,10 +648,34 @@ MAX_TREE_DEPTH = 50
 _CHILD_KEYS = ("child", "main", "exception")
 
 
+def unstorable_json_scalar(value: Any) -> str:
+    """Why PostgreSQL's jsonb cannot store this JSON text, key or number, though SQLite does: a NUL character,
+    NaN or an infinity (JSON text such as 1e999 reads as one); "" when it can."""
+    if isinstance(value, str) and "\x00" in value:
+        return f"{value!r} holds a NUL character (\\x00), which cannot be stored"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a number that can be stored"
+    return ""
+
+
+def unstorable_json(value: Any) -> str:
+    """The first unstorable_json_scalar problem anywhere in `value`, walked without recursion; "" if none."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif problem := unstorable_json_scalar(item):
+            return problem
+    return ""
+
+
 def _check_depth_and_values(tree: dict[str, Any]) -> None:
     """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply, or
-    holding what PostgreSQL's jsonb cannot store (SQLite stores it): a NUL character, NaN or an infinity
-    (JSON text such as 1e999 reads as one).
+    holding what PostgreSQL's jsonb cannot store (`unstorable_json_scalar`).
 
     Walked with a stack, not by recursion, so that however deep the tree is the check itself cannot fail.
     """
@@ -663,8 +687,8 @@ def _check_depth_and_values(tree: dict[str, Any]) -> None:
             raise ValidationError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep")
         if isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(key, str) and "\x00" in key:
-                    raise ValidationError(f"{key!r} holds a NUL character (\\x00), which cannot be stored")
+                if problem := unstorable_json_scalar(key):
+                    raise ValidationError(problem)
                 if inner == 0 and key in _CHILD_KEYS:
                     stack.append((item, level + 1, 0))
                 elif inner == 0 and key == "children" and isinstance(item, list):
@@ -673,10 +697,8 @@ def _check_depth_and_values(tree: dict[str, Any]) -> None:
                     stack.append((item, level, inner + 1))
         elif isinstance(value, list):
             stack.extend((item, level, inner + 1) for item in value)
-        elif isinstance(value, str) and "\x00" in value:
-            raise ValidationError(f"{value!r} holds a NUL character (\\x00), which cannot be stored")
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ValidationError(f"{value} is not a number a criterion can be compared with")
+        elif problem := unstorable_json_scalar(value):
+            raise ValidationError(problem)
 
 
 def validate_tree(tree: Any) -> dict[str, Any]:

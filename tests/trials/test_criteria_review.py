@@ -140,9 +140,9 @@ def test_only_curators_may_review(egfr_trial, sam):
         ({"type": "atom", "kind": "lab", "text": "ANC\x00", "span": [0, 1], "rule_id": "c", "confidence": 1},
          "holds a NUL character"),
         ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
-          "comparator": ">=", "value": float("inf")}, "inf is not a number a criterion can be compared with"),
+          "comparator": ">=", "value": float("inf")}, "inf is not a number that can be stored"),
         ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
-          "comparator": ">=", "value": float("nan")}, "nan is not a number a criterion can be compared with"),
+          "comparator": ">=", "value": float("nan")}, "nan is not a number that can be stored"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
