@@ -117,6 +117,12 @@ class PatientProfile(models.Model):
         profile._recorded_birth_date = profile.__dict__.get("birth_date")
         return profile
 
+    @property
+    def version(self) -> str:
+        """What a form shown from this profile carries, so that saving it can tell whether the profile was
+        saved again since (`profile_update` stamps `updated_at` on every save)."""
+        return self.updated_at.isoformat()
+
     def _birth_date_changed(self) -> bool:
         """A saved profile whose birth date is not the one read from the database (or was never read)."""
         return self.pk is not None and self.birth_date != getattr(self, "_recorded_birth_date", None)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest, User
 from recruitment.services.accounts import email_verification_token
 from recruitment.services.matching import match_upsert_for_patient
+from recruitment.services.profile import profile_update
 from tests.factories import TrialSiteFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign
@@ -247,6 +248,36 @@ class TestProfileEditor:
         assert response.status_code == 302
         elena.refresh_from_db()
         assert (elena.ecog, elena.breastfeeding) == (2, False)
+
+    def test_a_profile_page_opened_before_another_change_does_not_undo_it(self, elena_client, elena):
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        # Meanwhile the study team's paste of a clinic note records ECOG 2 (elena's page still says 1).
+        profile_update(profile=elena, fields={"ecog": 2})
+        stale = {
+            "birth_date": "1968-04-02",
+            "sex": "female",
+            "postcode": "02139",
+            "ecog": "1",
+            "pregnancy_status": "not_pregnant",
+            "breastfeeding": "false",
+            "shown_version": html.unescape(shown),
+        }
+        response = elena_client.post(reverse("portal:profile"), stale)
+        page = response.content.decode()
+        assert response.status_code == 409
+        assert "Your profile was changed after this page was opened" in page
+        assert 'value="02139"' in page  # what she typed is kept
+        elena.refresh_from_db()
+        assert (elena.ecog, elena.postcode) == (2, "")
+        # Saving the page shown again is her decision, made knowing: it goes through.
+        (current,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        again = elena_client.post(
+            reverse("portal:profile"), {**stale, "shown_version": html.unescape(current)}
+        )
+        assert again.status_code == 302
+        elena.refresh_from_db()
+        assert (elena.ecog, elena.postcode) == (1, "02139")
 
     def test_pregnancy_rules_of_the_model_are_shown(self, elena_client):
         response = elena_client.post(
