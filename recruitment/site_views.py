@@ -220,7 +220,8 @@ def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResp
     expected, to_status, reason = action
     moved, refused = 0, []
     for raw in request.POST.getlist("candidate"):
-        candidate = staff_candidate(user=request.user, pk=int(raw)) if raw.isdigit() else None
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        candidate = staff_candidate(user=request.user, pk=int(raw)) if raw.isdecimal() else None
         if candidate is None or candidate.trial_id != trial_site.trial_id or candidate.site_id != site_id:
             continue
         try:

@@ -314,6 +314,18 @@ def test_bulk_pre_screening_from_the_queue(client, sam, nsclc_trial, boston_site
     assert (first.status, second.status) == (S.PRE_SCREENED, S.PRE_SCREENED)
 
 
+def test_a_bulk_action_ignores_candidate_ids_that_are_not_numbers(client, sam, nsclc_trial, boston_site):
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:bulk", args=[boston_site.pk, nsclc_trial.pk]),
+        {"action": "pre_screen", "candidate": ["²", "x", "", str(first.pk)]},
+    )
+    assert response.status_code == 302  # "²" passed str.isdigit and failed int() with a 500
+    first.refresh_from_db()
+    assert first.status == S.PRE_SCREENED
+
+
 def test_queue_filters_by_status(client, sam, nsclc_trial, boston_site):
     first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
     second = candidate_for(nsclc_trial, boston_site, email="b@example.org")
