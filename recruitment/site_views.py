@@ -347,7 +347,7 @@ def candidate_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = TransitionForm(request.POST, candidate=candidate)
     seen = request.POST.get("expected_status", "")
     if not form.is_valid():
-        if not seen or seen == candidate.status:
+        if candidate.is_open and (not seen or seen == candidate.status):
             return _candidate_page(request, candidate, form, status=400)
         # The choices follow the current state: a stale form's target may be gone, which is a conflict too.
         refusal, status = "This candidate has changed since you opened the page; check its status.", 409

@@ -279,6 +279,21 @@ def test_a_stale_page_whose_move_is_gone_gets_the_conflict_with_the_note_kept(
     assert "records checked</textarea>" in page
 
 
+def test_a_move_posted_for_an_ended_candidacy_is_refused_without_a_form(client, sam, candidate):
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason="investigator_decision"
+    )
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {"to_status": S.PRE_SCREENED, "expected_status": S.WITHDRAWN, "note": "records checked"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "This candidate has changed since you opened the page" in page
+    assert 'id="move-heading"' not in page
+
+
 def test_a_note_too_long_to_keep_is_refused_on_the_form_not_cut(client, sam, candidate):
     client.force_login(sam)
     note = "Spoke to the referring oncologist. " * 60
