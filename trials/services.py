@@ -727,6 +727,55 @@ def validate_tree(tree: Any) -> dict[str, Any]:
             and atom.lln_multiple is None
         ):
             raise ValidationError(f"atom {atom.text!r} has comparator {atom.comparator} but no value")
-    canonical = node_to_dict(node)
-    _check_depth_and_values(canonical)  # as stored: a value given as text ("Infinity") may read as a number
-    return canonical
+        _check_atom_types(atom)
+    return node_to_dict(node)
+
+
+# Beyond any lab value, score or multiple a criterion states; the engine formats and converts these as floats.
+MAX_ATOM_NUMBER = 1e12
+MAX_WINDOW_AMOUNT = 1000
+"""Units of a time window (days to years): a thousand years is past any washout; more is a typing error
+that the engine's date arithmetic cannot take."""
+_ATOM_TEXTS = ("text", "rule_id", "unit", "alteration", "assay", "review")
+_ATOM_NUMBERS = ("value", "value_high", "uln_multiple", "lln_multiple")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_ATOM_NUMBER
+
+
+def _check_atom_types(atom: Atom) -> None:
+    """Refuse an atom whose fields are not of the types the matcher reads: the tree model takes any JSON
+    there, and an ECOG value of "one" or a window of "six" months passed and then failed every evaluation
+    of the trial."""
+    where = f"atom {atom.text!r}" if isinstance(atom.text, str) else "an atom"
+    for name in _ATOM_TEXTS:
+        value = getattr(atom, name)
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{where}: {name} must be text, not {value!r}")
+    for name in _ATOM_NUMBERS:
+        value = getattr(atom, name)
+        if value is not None and not _is_number(value):
+            raise ValidationError(
+                f"{where}: {name} must be a number of at most {MAX_ATOM_NUMBER:g}, not {value!r}"
+            )
+    if not all(_is_number(value) for value in atom.values):
+        raise ValidationError(f"{where}: values must be numbers, not {list(atom.values)!r}")
+    if not all(isinstance(part, int) and not isinstance(part, bool) for part in atom.span):
+        raise ValidationError(f"{where}: span must be two whole numbers, not {list(atom.span)!r}")
+    if not _is_number(atom.confidence):
+        raise ValidationError(f"{where}: confidence must be a number, not {atom.confidence!r}")
+    concept = atom.concept
+    if concept is not None and not all(
+        isinstance(part, str) for part in (concept.system, concept.code, concept.label)
+    ):
+        raise ValidationError(f"{where}: the concept's system, code and label must be text")
+    window = atom.window
+    if window is not None:
+        if not (isinstance(window.unit, str) and isinstance(window.relation, str)):
+            raise ValidationError(f"{where}: the window's unit and relation must be text")
+        if not (_is_number(window.amount) and 0 <= window.amount <= MAX_WINDOW_AMOUNT):
+            raise ValidationError(
+                f"{where}: the window's amount must be a number from 0 to {MAX_WINDOW_AMOUNT}, "
+                f"not {window.amount!r}"
+            )

@@ -129,6 +129,15 @@ def test_only_curators_may_review(egfr_trial, sam):
         services.criterion_review(criterion_id=ecog.pk, actor=sam, action="accept", revision=ecog.revision)
 
 
+ECOG_ATOM = {"type": "atom", "kind": "performance_status", "text": "ECOG 0-1", "span": [0, 8], "rule_id": "c",
+             "confidence": 1, "concept": {"system": "scale", "code": "ECOG", "label": "ECOG"},
+             "comparator": "<=", "value": 1}  # fmt: skip
+OSIMERTINIB = {"system": "drug", "code": "osimertinib", "label": "osimertinib"}
+OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "span": [0, 11], "rule_id": "c",
+                    "confidence": 1, "concept": OSIMERTINIB,
+                    "window": {"amount": 6, "unit": "months", "relation": "within"}}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("tree", "message"),
     [
@@ -143,6 +152,18 @@ def test_only_curators_may_review(egfr_trial, sam):
           "comparator": ">=", "value": float("inf")}, "inf is not a number that can be stored"),
         ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
           "comparator": ">=", "value": float("nan")}, "nan is not a number that can be stored"),
+        # Fields of a type the matcher cannot read: these passed and then failed every evaluation.
+        ({**ECOG_ATOM, "value": "one"}, "atom 'ECOG 0-1': value must be a number .* not 'one'"),
+        ({**ECOG_ATOM, "value": 10**400}, "value must be a number of at most 1e\\+12"),
+        ({**ECOG_ATOM, "comparator": "in", "value": None, "values": ["0", "1"]}, "values must be numbers"),
+        ({**ECOG_ATOM, "unit": 5}, "unit must be text, not 5"),
+        ({**ECOG_ATOM, "span": ["a", 1]}, "span must be two whole numbers"),
+        ({**OSIMERTINIB_ATOM, "window": {"amount": "six", "unit": "months", "relation": "within"}},
+         "the window's amount must be a number from 0 to 1000, not 'six'"),
+        ({**OSIMERTINIB_ATOM, "window": {"amount": 1e300, "unit": "years", "relation": "within"}},
+         "the window's amount must be a number from 0 to 1000"),
+        ({**OSIMERTINIB_ATOM, "concept": {"system": "drug", "code": 5, "label": "osimertinib"}},
+         "the concept's system, code and label must be text"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
