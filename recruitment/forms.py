@@ -79,6 +79,7 @@ class ProfileForm(PlainLabels, forms.ModelForm):
         required=False,
         widget=forms.Select(choices=[("unknown", "Not stated"), ("true", "Yes"), ("false", "No")]),
     )
+    shown_version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = PatientProfile
@@ -103,6 +104,19 @@ class ProfileForm(PlainLabels, forms.ModelForm):
             "history_confirmed_on": "Leave empty if you are not sure the lists below are complete.",
         }
         widgets: ClassVar[dict[str, Any]] = {"birth_date": DATE, "history_confirmed_on": DATE}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["shown_version"].initial = self.instance.version
+
+    def profile_fields(self) -> dict[str, Any]:
+        """The cleaned values of the profile's own fields, for `profile_update`."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
+
+    def shown(self) -> str | None:
+        """The version of the profile the page was shown with; None from a caller that sends none."""
+        return self.cleaned_data.get("shown_version") or None
 
 
 class DiagnosisForm(PlainLabels, forms.ModelForm):
@@ -280,6 +294,11 @@ class ConsentForm(PlainLabels, forms.Form):
     """Signing one consent document: nothing is pre-ticked and the full name is typed by hand."""
 
     document = forms.IntegerField(widget=forms.HiddenInput)
+    trial = forms.IntegerField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "There is no such trial to share your profile with."},
+    )
     read = forms.BooleanField(label="I have read this text and I agree to it.", required=True)
     typed_name = forms.CharField(
         label="Type your full name to sign",

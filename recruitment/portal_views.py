@@ -71,6 +71,7 @@ from recruitment.services import consent as consent_services
 from recruitment.services.accounts import VerificationError, patient_register, patient_verify_email
 from recruitment.services.consent import ConsentError, consent_give, trial_interest_express
 from recruitment.services.profile import (
+    ProfileConflict,
     patient_profile_for,
     profile_fact_delete,
     profile_fact_save,
@@ -231,18 +232,24 @@ def _picker_lists() -> dict[str, list[str]]:
 @patient_only
 def profile(request: PatientRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.profile)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            profile_update(
-                profile=request.profile, fields={name: form.cleaned_data[name] for name in form.fields}
-            )
+            profile_update(profile=request.profile, fields=form.profile_fields(), shown_version=form.shown())
+        except ProfileConflict as conflict:
+            # Shown again with what was typed, and the current version: saving it now is a decision.
+            form.add_error(None, str(conflict))
+            posted = request.POST.copy()
+            posted["shown_version"] = PatientProfile.objects.get(pk=request.profile.pk).version
+            form.data = posted
+            status = 409
         except ValidationError as error:
             _add_model_errors(form, error)
         else:
             messages.success(request, "Your profile is saved. Your matches are being updated.")
             return redirect("portal:profile")
     sections = [(kind, kind.rows(request.profile)) for kind in FACT_KINDS.values()]
-    return render(request, "portal/profile.html", {"form": form, "sections": sections})
+    return render(request, "portal/profile.html", {"form": form, "sections": sections}, status=status)
 
 
 def _add_model_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -326,9 +333,6 @@ def consent(request: PatientRequest) -> HttpResponse:
 @patient_only
 def consent_sign(request: PatientRequest) -> HttpResponse:
     form = ConsentForm(request.POST)
-    trial = None
-    if request.POST.get("trial"):
-        trial = get_object_or_404(Trial, pk=request.POST["trial"])
     back = request.POST.get("next") or reverse("portal:consent")
     if not back.startswith("/portal/"):
         back = reverse("portal:consent")
@@ -340,6 +344,9 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
     document = get_object_or_404(
         ConsentDocument, pk=form.cleaned_data["document"], published_at__isnull=False
     )
+    trial = None
+    if form.cleaned_data["trial"] is not None:
+        trial = get_object_or_404(Trial, pk=form.cleaned_data["trial"])
     try:
         consent_give(
             patient=request.profile,

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from recruitment.fhir import site_research_bundle
 from recruitment.http import AuthenticatedRequest, role_required
-from recruitment.models import Candidate, CandidateStatus, Match, ReasonCode, User
+from recruitment.models import NOTE_MAX_LENGTH, Candidate, CandidateStatus, Match, ReasonCode, User
 from recruitment.notifications import site_alerts_mark_read, staff_digest_set
 from recruitment.selectors import site as site_selectors
 from recruitment.selectors.consent import patient_has_active_consent
@@ -47,6 +47,7 @@ from recruitment.selectors.site import (
 )
 from recruitment.services.workflow import (
     TRANSITIONS,
+    TransitionConflict,
     TransitionError,
     candidate_transition,
     candidate_view_record,
@@ -76,9 +77,13 @@ def _candidate(request: AuthenticatedRequest, pk: int) -> Candidate:
     return candidate
 
 
-def _render(request: AuthenticatedRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _render(
+    request: AuthenticatedRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     """Render a site page with the unread alert count its navigation shows."""
-    return render(request, template, {**context, "unread_alerts": unread_alert_count(user=request.user)})
+    return render(
+        request, template, {**context, "unread_alerts": unread_alert_count(user=request.user)}, status=status
+    )
 
 
 @site_staff_only
@@ -215,7 +220,8 @@ def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResp
     expected, to_status, reason = action
     moved, refused = 0, []
     for raw in request.POST.getlist("candidate"):
-        candidate = staff_candidate(user=request.user, pk=int(raw)) if raw.isdigit() else None
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        candidate = staff_candidate(user=request.user, pk=int(raw)) if raw.isdecimal() else None
         if candidate is None or candidate.trial_id != trial_site.trial_id or candidate.site_id != site_id:
             continue
         try:
@@ -248,7 +254,9 @@ class TransitionForm(forms.Form):
         label="Failing criterion (screen failure)",
     )
     cohort = forms.ModelChoiceField(queryset=Arm.objects.none(), required=False, label="Cohort (enrolment)")
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=NOTE_MAX_LENGTH
+    )
     expected_status = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, candidate: Candidate, **kwargs: Any) -> None:
@@ -294,6 +302,14 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @require_GET
 def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     candidate = _candidate(request, pk)
+    return _candidate_page(
+        request, candidate, TransitionForm(candidate=candidate) if candidate.is_open else None
+    )
+
+
+def _candidate_page(
+    request: AuthenticatedRequest, candidate: Candidate, form: TransitionForm | None, status: int = 200
+) -> HttpResponse:
     candidate_view_record(candidate=candidate, actor=request.user)
     site_alerts_mark_read(user=request.user, candidate_id=candidate.pk)
     contact = contact_allowed(candidate=candidate)
@@ -307,38 +323,56 @@ def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "criteria": _explained(candidate.match.criteria) if candidate.match and matching else [],
         "to_settle": [s["text"] for s in candidate.match.to_settle] if candidate.match else [],
         "history": candidate_history(candidate=candidate),
-        "form": TransitionForm(candidate=candidate) if candidate.is_open else None,
+        "form": form,
         "standing": match_standing(candidate=candidate),
     }
-    return _render(request, "site/candidate.html", context)
+    return _render(request, "site/candidate.html", context, status=status)
+
+
+KEPT_ON_REFUSAL = ("reason", "criterion", "cohort", "note")
+"""What staff typed or chose that a refused move keeps in the form shown again for the current status."""
 
 
 @site_staff_only
 @require_POST
 def candidate_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """A refused move shows the candidate page again, as it is now, with what was typed kept: a stale page
+    (someone moved the candidate first) gets the conflict message (409), invalid input its field errors
+    (400)."""
     candidate = _candidate(request, pk)
     form = TransitionForm(request.POST, candidate=candidate)
+    seen = request.POST.get("expected_status", "")
     if not form.is_valid():
+        if candidate.is_open and (not seen or seen == candidate.status):
+            return _candidate_page(request, candidate, form, status=400)
         # The choices follow the current state: a stale form's target may be gone, which is a conflict too.
-        messages.error(request, "This candidate has changed since you opened the page; check its status.")
-        return redirect("site:candidate", pk)
-    data = form.cleaned_data
-    try:
-        candidate_transition(
-            candidate_id=candidate.pk,
-            to_status=data["to_status"],
-            actor=request.user,
-            reason=data["reason"],
-            note=data["note"],
-            expected_status=data["expected_status"],
-            criterion_id=data["criterion"].pk if data["criterion"] else None,
-            arm_id=data["cohort"].pk if data["cohort"] else None,
-        )
-    except TransitionError as error:
-        messages.error(request, str(error))
+        refusal, status = "This candidate has changed since you opened the page; check its status.", 409
     else:
-        messages.success(request, f"{candidate.subject_code} moved to {S(data['to_status']).label}.")
-    return redirect("site:candidate", pk)
+        data = form.cleaned_data
+        try:
+            candidate_transition(
+                candidate_id=candidate.pk,
+                to_status=data["to_status"],
+                actor=request.user,
+                reason=data["reason"],
+                note=data["note"],
+                expected_status=data["expected_status"],
+                criterion_id=data["criterion"].pk if data["criterion"] else None,
+                arm_id=data["cohort"].pk if data["cohort"] else None,
+            )
+        except TransitionError as error:
+            refusal, status = str(error), 409 if isinstance(error, TransitionConflict) else 400
+        else:
+            messages.success(request, f"{candidate.subject_code} moved to {S(data['to_status']).label}.")
+            return redirect("site:candidate", pk)
+    messages.error(request, refusal)
+    candidate = _candidate(request, pk)  # as it is now: moved by someone else, or following a re-match
+    if candidate.status == seen:
+        kept = TransitionForm(request.POST, candidate=candidate)
+    else:
+        typed = {name: request.POST.get(name, "") for name in KEPT_ON_REFUSAL}
+        kept = TransitionForm(candidate=candidate, initial=typed)
+    return _candidate_page(request, candidate, kept if candidate.is_open else None, status=status)
 
 
 @site_staff_only

@@ -195,7 +195,7 @@ def summary_facts_save(
                 saved += 1
                 continue
             if kind == "ecog":
-                profile_update(profile=profile, fields={"ecog": int(fields["ecog"])})
+                profile_update(profile=profile, fields={"ecog": _grade(fields["ecog"])})
             else:
                 model, _ = PASTE_FIELDS[kind]
                 profile_fact_save(profile=profile, fact=model(**fields), actor=actor, source=source)
@@ -207,6 +207,14 @@ def summary_facts_save(
     if problems:
         raise PasteError(problems)  # leaving the atomic block with an exception undoes what was saved
     return saved
+
+
+def _grade(value: Any) -> int:
+    """A pick's ECOG grade, which the page writes as a JSON integer. Anything else was not offered: int()
+    would round 1.9 down to 1 and fail on infinity (1e999) with an error no caller expects."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a grade")
+    return value
 
 
 def _read_pick(raw: str) -> tuple[str, dict[str, Any]]:

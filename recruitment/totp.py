@@ -51,7 +51,8 @@ def matching_step(secret: str, code: str, *, at: float | None = None, after: int
     Steps up to and including `after` (the last one accepted) are refused, so a code works once.
     """
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    # ASCII digits only: "²" is a digit to isdigit(), and compare_digest raises on non-ASCII text.
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     key = _key(secret)
     now = time_step(at)

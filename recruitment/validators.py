@@ -2,11 +2,13 @@
 the API and the admin), the FHIR import and the summary paste. The field validators are referenced by
 migrations, so keep their paths."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db import models
 from django.utils import timezone
 
 from nlp.terminology import Lab
@@ -16,6 +18,27 @@ from nlp.units import UnitError, convert
 def _number(value: Decimal | float) -> str:
     """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
     return f"{Decimal(str(value)).normalize():f}"
+
+
+_NO_NUL = ProhibitNullCharactersValidator()
+
+
+def nul_characters(
+    instance: models.Model, *, exclude: Collection[str] = ()
+) -> dict[str, list[ValidationError]]:
+    """Errors by field for the text values of `instance` holding a NUL character, as Django's forms refuse
+    them: PostgreSQL cannot store one (SQLite does), and the FHIR import and the summary paste write through
+    the model's checks, not a form's."""
+    errors = {}
+    for field in instance._meta.concrete_fields:
+        value = getattr(instance, field.attname)
+        if field.name in exclude or not isinstance(value, str):
+            continue
+        try:
+            _NO_NUL(value)
+        except ValidationError as error:
+            errors[field.name] = [error]
+    return errors
 
 
 def not_in_future(value: date) -> None:

@@ -228,7 +228,7 @@ ROUTES: dict[str, Row] = {
     "site:funnel": Row(site(200, other=404), _queue),
     "site:fhir": Row(site(200, other=404), _queue),
     "site:candidate": Row(site(200, other=404), _candidate),
-    "site:candidate_move": Row(site(302, other=404), _candidate, method="post"),
+    "site:candidate_move": Row(site(400, other=404), _candidate, method="post"),
     "site:candidate_paste": Row(site(200, other=404), _candidate),
     "site:fhir_import": Row(site(200, other=404), _candidate),
     "site:fhir_review": Row(site(302, other=404), _candidate),
@@ -241,7 +241,7 @@ ROUTES: dict[str, Row] = {
     "trials:criteria": Row(curator(), _trial),
     "trials:reparse": Row(curator(302), _trial, method="post"),
     "trials:criterion_review": Row(
-        curator(302), lambda w: {"nct_id": w.trial.nct_id, "criterion_id": w.criterion.pk}, method="post"
+        curator(400), lambda w: {"nct_id": w.trial.nct_id, "criterion_id": w.criterion.pk}, method="post"
     ),
     # API: registry
     "api:api-root": Row(api_signed_in()),

@@ -5,9 +5,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.forms.fields import InvalidJSONInput
 
 from trials.models import Arm, Trial, TrialSite
-from trials.services import MAX_TREE_DEPTH, validate_tree
+from trials.services import MAX_TREE_DEPTH, unstorable_json, validate_tree
 
 
 class CriterionReviewForm(forms.Form):
@@ -46,6 +47,59 @@ class CriterionReviewForm(forms.Form):
         except ValidationError as exc:
             self.add_error("tree", exc)
         return cleaned
+
+
+class StorableJSONField(forms.JSONField):
+    """JSON typed in the admin, refused when it could not be read (nested thousands of levels deep) or
+    stored (`unstorable_json`: PostgreSQL's jsonb takes no NUL character, NaN or infinity, though SQLite
+    does); Django's own field let both through to a 500."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError("This JSON is nested too deeply to read.") from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)  # shown again as typed, as Django shows JSON it cannot read
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        problem = unstorable_json(value)
+        if problem:
+            raise ValidationError(problem)
+
+
+class JSONListField(StorableJSONField):
+    """A JSON list, as the registry import stores it; an empty input is an empty list (the column takes no
+    null)."""
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        return [] if value is None else value
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if not isinstance(value, list):
+            raise ValidationError("Give a JSON list, in square brackets.")
+
+
+class TextListField(JSONListField):
+    """A JSON list of texts: the matcher links each registered condition (and reads keywords and names) as
+    text, and a number or a bare string there broke matching the trial."""
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if not all(isinstance(item, str) for item in value):
+            raise ValidationError('Give a JSON list of texts, e.g. ["Non-small cell lung cancer", "NSCLC"].')
+
+
+def _help(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    return str(field.help_text) if isinstance(field, models.Field) else ""
 
 
 class StaleEditGuardForm(forms.ModelForm[Any]):
@@ -92,6 +146,11 @@ class StaleEditGuardForm(forms.ModelForm[Any]):
 
 
 class TrialAdminForm(StaleEditGuardForm):
+    collaborators = TextListField(required=False, help_text=_help(Trial, "collaborators"))
+    conditions = TextListField(required=False, help_text=_help(Trial, "conditions"))
+    keywords = TextListField(required=False, help_text=_help(Trial, "keywords"))
+    interventions = JSONListField(required=False, help_text=_help(Trial, "interventions"))
+
     class Meta:
         model = Trial
         # None here: the admin builds the form with the fields of TrialAdmin's fieldsets.
@@ -106,6 +165,9 @@ class TrialSiteAdminForm(StaleEditGuardForm):
 
 class ArmForm(StaleEditGuardForm):
     """An arm edited by a curator: its stratum definition must be a criteria tree the matcher can read."""
+
+    interventions = TextListField(required=False, help_text=_help(Arm, "interventions"))
+    biomarker_definition = StorableJSONField(required=False, help_text=_help(Arm, "biomarker_definition"))
 
     class Meta:
         model = Arm

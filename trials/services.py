@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
@@ -647,8 +648,34 @@ MAX_TREE_DEPTH = 50
 _CHILD_KEYS = ("child", "main", "exception")
 
 
-def _check_depth(tree: dict[str, Any]) -> None:
-    """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply.
+def unstorable_json_scalar(value: Any) -> str:
+    """Why PostgreSQL's jsonb cannot store this JSON text, key or number, though SQLite does: a NUL character,
+    NaN or an infinity (JSON text such as 1e999 reads as one); "" when it can."""
+    if isinstance(value, str) and "\x00" in value:
+        return f"{value!r} holds a NUL character (\\x00), which cannot be stored"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a number that can be stored"
+    return ""
+
+
+def unstorable_json(value: Any) -> str:
+    """The first unstorable_json_scalar problem anywhere in `value`, walked without recursion; "" if none."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif problem := unstorable_json_scalar(item):
+            return problem
+    return ""
+
+
+def _check_depth_and_values(tree: dict[str, Any]) -> None:
+    """Refuse a tree nested more than MAX_TREE_DEPTH nodes deep, or with an atom field nested as deeply, or
+    holding what PostgreSQL's jsonb cannot store (`unstorable_json_scalar`).
 
     Walked with a stack, not by recursion, so that however deep the tree is the check itself cannot fail.
     """
@@ -660,6 +687,8 @@ def _check_depth(tree: dict[str, Any]) -> None:
             raise ValidationError(f"the tree is nested more than {MAX_TREE_DEPTH} levels deep")
         if isinstance(value, dict):
             for key, item in value.items():
+                if problem := unstorable_json_scalar(key):
+                    raise ValidationError(problem)
                 if inner == 0 and key in _CHILD_KEYS:
                     stack.append((item, level + 1, 0))
                 elif inner == 0 and key == "children" and isinstance(item, list):
@@ -668,6 +697,8 @@ def _check_depth(tree: dict[str, Any]) -> None:
                     stack.append((item, level, inner + 1))
         elif isinstance(value, list):
             stack.extend((item, level, inner + 1) for item in value)
+        elif problem := unstorable_json_scalar(value):
+            raise ValidationError(problem)
 
 
 def validate_tree(tree: Any) -> dict[str, Any]:
@@ -677,7 +708,7 @@ def validate_tree(tree: Any) -> dict[str, Any]:
     """
     if not isinstance(tree, dict):
         raise ValidationError("the tree must be a JSON object with a 'type'")
-    _check_depth(tree)
+    _check_depth_and_values(tree)
     try:
         node = node_from_dict(_with_atom_defaults(tree))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -696,4 +727,55 @@ def validate_tree(tree: Any) -> dict[str, Any]:
             and atom.lln_multiple is None
         ):
             raise ValidationError(f"atom {atom.text!r} has comparator {atom.comparator} but no value")
+        _check_atom_types(atom)
     return node_to_dict(node)
+
+
+# Beyond any lab value, score or multiple a criterion states; the engine formats and converts these as floats.
+MAX_ATOM_NUMBER = 1e12
+MAX_WINDOW_AMOUNT = 1000
+"""Units of a time window (days to years): a thousand years is past any washout; more is a typing error
+that the engine's date arithmetic cannot take."""
+_ATOM_TEXTS = ("text", "rule_id", "unit", "alteration", "assay", "review")
+_ATOM_NUMBERS = ("value", "value_high", "uln_multiple", "lln_multiple")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= MAX_ATOM_NUMBER
+
+
+def _check_atom_types(atom: Atom) -> None:
+    """Refuse an atom whose fields are not of the types the matcher reads: the tree model takes any JSON
+    there, and an ECOG value of "one" or a window of "six" months passed and then failed every evaluation
+    of the trial."""
+    where = f"atom {atom.text!r}" if isinstance(atom.text, str) else "an atom"
+    for name in _ATOM_TEXTS:
+        value = getattr(atom, name)
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{where}: {name} must be text, not {value!r}")
+    for name in _ATOM_NUMBERS:
+        value = getattr(atom, name)
+        if value is not None and not _is_number(value):
+            raise ValidationError(
+                f"{where}: {name} must be a number of at most {MAX_ATOM_NUMBER:g}, not {value!r}"
+            )
+    if not all(_is_number(value) for value in atom.values):
+        raise ValidationError(f"{where}: values must be numbers, not {list(atom.values)!r}")
+    if not all(isinstance(part, int) and not isinstance(part, bool) for part in atom.span):
+        raise ValidationError(f"{where}: span must be two whole numbers, not {list(atom.span)!r}")
+    if not _is_number(atom.confidence):
+        raise ValidationError(f"{where}: confidence must be a number, not {atom.confidence!r}")
+    concept = atom.concept
+    if concept is not None and not all(
+        isinstance(part, str) for part in (concept.system, concept.code, concept.label)
+    ):
+        raise ValidationError(f"{where}: the concept's system, code and label must be text")
+    window = atom.window
+    if window is not None:
+        if not (isinstance(window.unit, str) and isinstance(window.relation, str)):
+            raise ValidationError(f"{where}: the window's unit and relation must be text")
+        if not (_is_number(window.amount) and 0 <= window.amount <= MAX_WINDOW_AMOUNT):
+            raise ValidationError(
+                f"{where}: the window's amount must be a number from 0 to {MAX_WINDOW_AMOUNT}, "
+                f"not {window.amount!r}"
+            )

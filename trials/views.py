@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -36,8 +38,24 @@ def trial_detail(request: HttpRequest, nct_id: str) -> HttpResponse:
 @curator_required
 def criteria_review(request: AuthenticatedRequest, nct_id: str) -> HttpResponse:
     trial = get_object_or_404(Trial, nct_id=nct_id.upper())
+    return _review_page(request, trial)
+
+
+@dataclass(frozen=True)
+class KeptReview:
+    """What a curator posted for one criterion and why it was not saved: shown again in its form."""
+
+    criterion_id: int
+    tree: str
+    note: str
+    errors: list[str]
+
+
+def _review_page(
+    request: AuthenticatedRequest, trial: Trial, *, kept: KeptReview | None = None, status: int = 200
+) -> HttpResponse:
     section = request.GET.get("section", "")
-    status = request.GET.get("status", "")
+    criterion_status = request.GET.get("status", "")
     flagged = request.GET.get("flagged") == "1"
     changed = request.GET.get("changed") == "1"
     return render(
@@ -46,30 +64,38 @@ def criteria_review(request: AuthenticatedRequest, nct_id: str) -> HttpResponse:
         {
             "trial": trial,
             "criteria": selectors.criteria_for_review(
-                trial=trial, section=section, status=status, flagged=flagged, changed=changed
+                trial=trial, section=section, status=criterion_status, flagged=flagged, changed=changed
             ),
             "counts": selectors.criteria_counts(trial=trial),
             "section": section,
-            "status": status,
+            "status": criterion_status,
             "flagged": flagged,
             "changed": changed,
             "statuses": EligibilityCriterion.Status.choices,
             "actions": CriterionReviewForm.ACTIONS,
+            "kept": kept,
         },
+        status=status,
     )
 
 
 @require_POST
 @curator_required
 def criterion_review(request: AuthenticatedRequest, nct_id: str, criterion_id: int) -> HttpResponse:
+    """A review that cannot be saved (a stale revision, a malformed tree) shows the page again with what the
+    curator typed in that criterion's form, beside the current reading; a redirect would lose it."""
     criterion = get_object_or_404(EligibilityCriterion, pk=criterion_id, trial__nct_id=nct_id.upper())
     form = CriterionReviewForm(request.POST)
     back = f"{reverse('trials:criteria', args=[criterion.trial.nct_id])}#criterion-{criterion.pk}"
+
+    def refused(errors: list[str], status: int) -> HttpResponse:
+        typed = KeptReview(criterion.pk, request.POST.get("tree", ""), request.POST.get("note", ""), errors)
+        return _review_page(request, criterion.trial, kept=typed, status=status)
+
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            for error in errors:
-                messages.error(request, f"Criterion #{criterion.position}: {field}: {error}")
-        return redirect(back)
+        return refused(
+            [f"{field}: {error}" for field, errors in form.errors.items() for error in errors], 400
+        )
     try:
         services.criterion_review(
             criterion_id=criterion.pk,
@@ -79,7 +105,14 @@ def criterion_review(request: AuthenticatedRequest, nct_id: str, criterion_id: i
             tree=form.cleaned_data["parsed_tree"],
             note=form.cleaned_data["note"],
         )
-    except (services.CriterionConflict, services.CriterionStateError) as exc:
+    except services.CriterionConflict:
+        conflict = (
+            f"Criterion #{criterion.position} was changed by someone else since you opened it: nothing "
+            "was saved. Its current reading is shown; what you typed is kept in its form, to check and "
+            "save again."
+        )
+        return refused([conflict], 409)
+    except services.CriterionStateError as exc:
         messages.error(request, str(exc))
         return redirect(back)
     messages.success(request, f"Criterion #{criterion.position} saved.")

@@ -22,6 +22,7 @@ from recruitment.forms import (
     TherapyForm,
 )
 from recruitment.models import (
+    NOTE_MAX_LENGTH,
     Biomarker,
     Candidate,
     CandidateEvent,
@@ -508,7 +509,7 @@ class TransitionInput(serializers.Serializer[None]):
         choices=CandidateStatus.choices,
         help_text="The status you saw. If the candidate has moved since, the action is refused with 409.",
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH, default="")
 
 
 def reason_input(name: str, reasons: frozenset[str]) -> type[TransitionInput]:

@@ -140,7 +140,7 @@ class ProfileView(APIView):
         data = s.form_data(ProfileForm, profile, payload.validated_data)
         form = s.checked_by_form(ProfileForm(data, instance=profile))
         try:
-            profile_update(profile=profile, fields={name: form.cleaned_data[name] for name in form.fields})
+            profile_update(profile=profile, fields=form.profile_fields())
         except ValidationError as error:
             raise model_errors(error) from error
         return Response(s.ProfileSerializer(profile).data)

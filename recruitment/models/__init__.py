@@ -23,9 +23,17 @@ from recruitment.models.profile import (
     ProfileFact,
     Therapy,
 )
-from recruitment.models.workflow import OPEN_STATUSES, Candidate, CandidateEvent, CandidateStatus, ReasonCode
+from recruitment.models.workflow import (
+    NOTE_MAX_LENGTH,
+    OPEN_STATUSES,
+    Candidate,
+    CandidateEvent,
+    CandidateStatus,
+    ReasonCode,
+)
 
 __all__ = [
+    "NOTE_MAX_LENGTH",
     "OPEN_STATUSES",
     "SIGNATURE_MEANING",
     "Biomarker",

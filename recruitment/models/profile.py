@@ -24,6 +24,7 @@ from recruitment.validators import (
     lab_unit_problem,
     not_in_future,
     not_negative,
+    nul_characters,
     plausible_therapy_line,
 )
 
@@ -117,6 +118,12 @@ class PatientProfile(models.Model):
         profile._recorded_birth_date = profile.__dict__.get("birth_date")
         return profile
 
+    @property
+    def version(self) -> str:
+        """What a form shown from this profile carries, so that saving it can tell whether the profile was
+        saved again since (`profile_update` stamps `updated_at` on every save)."""
+        return self.updated_at.isoformat()
+
     def _birth_date_changed(self) -> bool:
         """A saved profile whose birth date is not the one read from the database (or was never read)."""
         return self.pk is not None and self.birth_date != getattr(self, "_recorded_birth_date", None)
@@ -138,6 +145,16 @@ class PatientProfile(models.Model):
                 )
                 found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
         return found
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
+        if errors:
+            raise ValidationError(errors)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -177,13 +194,15 @@ class ProfileFact(models.Model):
         abstract = True
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        """The fields' own checks, then for every date of the fact: not before 1900 nor before the
-        patient's birth (each kind of fact has its own `clean`, so this is checked once for all here)."""
+        """The fields' own checks and no NUL character in any text, then for every date of the fact: not
+        before 1900 nor before the patient's birth (each kind of fact has its own `clean`, so this is checked
+        once for all here)."""
         errors: dict[str, list[ValidationError]] = {}
         try:
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
+        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
         skipped = set(exclude or ()) | errors.keys()
         dates = {
             field.name: getattr(self, field.name)

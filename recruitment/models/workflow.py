@@ -88,6 +88,10 @@ class Candidate(models.Model):
         return self.status in OPEN_STATUSES
 
 
+NOTE_MAX_LENGTH = 2000
+"""The longest note a transition keeps: the page and the API refuse a longer one instead of cutting it."""
+
+
 class CandidateEvent(models.Model):
     """Append-only history of a candidate: each transition (from, to, reason, actor, time, note) and each
     view of its page by site staff (PHI access, from == to, kind VIEWED)."""

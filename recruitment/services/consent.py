@@ -4,6 +4,7 @@ Giving and withdrawing lock the patient's profile row, so that a withdrawal raci
 second tab's signature is applied after it, never interleaved. E-mails and the hook for the site workflow run
 only after commit."""
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -39,7 +40,13 @@ class ConsentError(ValueError):
 
 
 def _same_name(typed: str, expected: str) -> bool:
-    return " ".join(typed.split()).casefold() == " ".join(expected.split()).casefold()
+    """Alike whatever the spacing, case and Unicode form: an accent typed as a combining mark (NFD) is the
+    same letter as the precomposed one (NFC)."""
+
+    def key(name: str) -> str:
+        return unicodedata.normalize("NFC", " ".join(name.split())).casefold()
+
+    return key(typed) == key(expected)
 
 
 @transaction.atomic

@@ -20,9 +20,27 @@ def patient_profile_for(user: User) -> PatientProfile:
     return profile
 
 
+class ProfileConflict(Exception):
+    """The profile was saved again (another tab, the site's paste, a record import) after the form being
+    saved was shown."""
+
+
 @transaction.atomic
-def profile_update(*, profile: PatientProfile, fields: Mapping[str, Any]) -> PatientProfile:
-    """Save the patient's own profile fields (validated by the model); matching follows after commit."""
+def profile_update(
+    *, profile: PatientProfile, fields: Mapping[str, Any], shown_version: str | None = None
+) -> PatientProfile:
+    """Save the patient's own profile fields (validated by the model); matching follows after commit.
+
+    `shown_version` is the profile's `version` when the form was shown: if it was saved since, nothing is
+    written and ProfileConflict says so, instead of the older page silently undoing the newer change.
+    """
+    current = PatientProfile.objects.select_for_update().only("updated_at").get(pk=profile.pk)
+    if shown_version is not None and current.version != shown_version:
+        raise ProfileConflict(
+            "Your profile was changed after this page was opened (in another window, by your study team or "
+            "by a record import), so nothing was saved. What you entered is kept below: check it and save "
+            "again."
+        )
     for name, value in fields.items():
         setattr(profile, name, value)
     profile.updated_at = timezone.now()

@@ -19,6 +19,7 @@ from django.dispatch import Signal, receiver
 from django.utils import timezone
 
 from recruitment.models import (
+    NOTE_MAX_LENGTH,
     OPEN_STATUSES,
     Candidate,
     CandidateEvent,
@@ -157,6 +158,10 @@ def _candidate_transition(
 ) -> Candidate | str:
     """`candidate_transition`, or the conflict message when a move along the main path finds the candidacy
     showing a match that a re-match has retired (the candidacy is then made to follow the live one first)."""
+    if len(note) > NOTE_MAX_LENGTH:
+        raise TransitionError(
+            f"A note is at most {NOTE_MAX_LENGTH:,} characters; this one has {len(note):,}."
+        )
     with transaction.atomic():
         candidate = Candidate.objects.select_for_update().filter(pk=candidate_id).first()
         if candidate is None:
@@ -238,7 +243,7 @@ def _candidate_transition(
             reason=reason,
             criterion=criterion,
             actor=actor,
-            note=note[:2000],
+            note=note,
             created_at=now,
         )
         if reopening:

@@ -2,6 +2,7 @@
 effective at once (matches retired, interests closed, hook and e-mail after commit), FHIR and PDF copies."""
 
 import re
+import unicodedata
 
 import pytest
 from django.core import mail
@@ -94,6 +95,15 @@ class TestGivingConsent:
         with pytest.raises(ConsentError, match="Elena Rossi"):
             consent_give(patient=named_elena, document=documents[Purpose.MATCHING], typed_name="E. Rossi")
         assert not Consent.objects.exists()
+
+    def test_the_name_typed_with_combining_accents_is_the_same_name(self, documents, named_elena):
+        """'José' is one character (NFC) or 'e' and a combining accent (NFD, as some keyboards and pasted
+        text give it): both look the same, and were refused as another name than the account's."""
+        name_patient(named_elena, first="José", last="Núñez")
+        typed = unicodedata.normalize("NFD", "José Núñez")
+        assert typed != "José Núñez"
+        consent = consent_give(patient=named_elena, document=documents[Purpose.MATCHING], typed_name=typed)
+        assert consent.typed_name == typed  # the signature is kept as typed
 
     def test_a_superseded_version_cannot_be_signed(self, documents, named_elena):
         publish(Purpose.MATCHING, "2.0", days_ago=1, body="Revised text.")

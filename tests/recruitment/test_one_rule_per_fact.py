@@ -16,7 +16,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
-from recruitment.forms import BiomarkerForm, ProfileForm, TherapyForm
+from recruitment.forms import BiomarkerForm, ProcedureForm, ProfileForm, TherapyForm
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
 from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from recruitment.summary_paste import PasteError, summary_facts_save
@@ -291,3 +291,31 @@ def test_a_record_with_a_fact_dated_before_its_own_birth_date_is_refused_at_revi
     assert bundle_problems({"onsetDateTime": "1955-01-01"}, "cond-luad") == [
         ("diagnosed_on", "1955-01-01 is before the patient's birth date (1961-03-14).")
     ]
+
+
+def test_a_nul_character_is_refused_in_the_same_words_on_every_path_in(pat):
+    """PostgreSQL cannot store a NUL character (SQLite does): the forms refused it, while the paste and the
+    FHIR import, which write through the models' checks, reached the database with it (a 500 there)."""
+    profile = patient_profile_for(pat)
+    expected = "Null characters are not allowed."
+    with pytest.raises(ValidationError) as model:
+        profile_fact_save(profile=profile, fact=Procedure(name="lobectomy\x00"), actor=pat)
+    form = ProcedureForm({"name": "lobectomy\x00"}, instance=Procedure(patient=profile))
+    response = api_as(pat).post(reverse("api:me-procedures"), {"name": "lobectomy\x00"}, format="json")
+    with pytest.raises(PasteError) as pasted:
+        summary_facts_save(
+            profile=profile,
+            picks=[json.dumps({"kind": "procedure", "fields": {"name": "lobectomy\x00", "code": ""}})],
+            actor=pat,
+        )
+    procedure = bundle_problems({"code": {"text": "lobectomy\x00"}}, "proc-rt")
+    address = {"line": ["1 Main St"], "postalCode": "021\x0015"}
+    postcode = bundle_problems({"address": [address]}, "maria-lopez")
+
+    assert model_message(model, "name") == expected
+    assert form.errors["name"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"name": [expected]})
+    assert pasted.value.problems == [f"Not added: {expected}"]
+    assert procedure == [("name", expected)]
+    assert postcode == [("postcode", expected)]
+    assert not profile.procedures.exists()

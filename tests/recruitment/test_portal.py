@@ -14,6 +14,7 @@ from django.urls import reverse
 from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest, User
 from recruitment.services.accounts import email_verification_token
 from recruitment.services.matching import match_upsert_for_patient
+from recruitment.services.profile import profile_update
 from tests.factories import TrialSiteFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign
@@ -263,6 +264,36 @@ class TestProfileEditor:
         elena.refresh_from_db()
         assert (elena.ecog, elena.breastfeeding) == (2, False)
 
+    def test_a_profile_page_opened_before_another_change_does_not_undo_it(self, elena_client, elena):
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        # Meanwhile the study team's paste of a clinic note records ECOG 2 (elena's page still says 1).
+        profile_update(profile=elena, fields={"ecog": 2})
+        stale = {
+            "birth_date": "1968-04-02",
+            "sex": "female",
+            "postcode": "02139",
+            "ecog": "1",
+            "pregnancy_status": "not_pregnant",
+            "breastfeeding": "false",
+            "shown_version": html.unescape(shown),
+        }
+        response = elena_client.post(reverse("portal:profile"), stale)
+        page = response.content.decode()
+        assert response.status_code == 409
+        assert "Your profile was changed after this page was opened" in page
+        assert 'value="02139"' in page  # what she typed is kept
+        elena.refresh_from_db()
+        assert (elena.ecog, elena.postcode) == (2, "")
+        # Saving the page shown again is her decision, made knowing: it goes through.
+        (current,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        again = elena_client.post(
+            reverse("portal:profile"), {**stale, "shown_version": html.unescape(current)}
+        )
+        assert again.status_code == 302
+        elena.refresh_from_db()
+        assert (elena.ecog, elena.postcode) == (1, "02139")
+
     def test_pregnancy_rules_of_the_model_are_shown(self, elena_client):
         response = elena_client.post(
             reverse("portal:profile"),
@@ -302,6 +333,22 @@ class TestConsentPages:
         )
         consent = Consent.objects.get(patient=elena)
         assert (consent.user_agent, consent.ip_address) == ("TestBrowser/1.0", "127.0.0.1")
+
+    def test_a_signature_naming_a_trial_by_something_not_an_id_is_refused_with_a_message(
+        self, elena_client, elena, documents
+    ):
+        response = elena_client.post(
+            reverse("portal:consent_sign"),
+            {
+                "document": documents[Purpose.SHARE].pk,
+                "trial": "NCT05000001",
+                "typed_name": "Elena Rossi",
+                "read": "on",
+            },
+            follow=True,
+        )
+        assert "There is no such trial to share your profile with." in response.content.decode()
+        assert not Consent.objects.filter(patient=elena).exists()
 
     def test_withdrawal_is_one_click_from_the_same_page(self, elena_client, elena, documents):
         sign(elena, documents[Purpose.MATCHING])
@@ -430,6 +477,13 @@ class TestPasteSummary:
         assert "could not be read" in response.content.decode()
         other.refresh_from_db()
         assert other.gene != "KRAS"
+
+    @pytest.mark.parametrize("grade", ["1e999", "-Infinity", "NaN", "1.9", "true", '"2"'])
+    def test_a_tampered_performance_status_pick_is_unreadable_and_changes_nothing(self, elena_client, grade):
+        forged = '{"kind": "ecog", "fields": {"ecog": ' + grade + "}}"
+        response = elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [forged]}, follow=True)
+        assert "could not be read" in response.content.decode()
+        assert PatientProfile.objects.get(user__email="elena@example.org").ecog == 1
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, User
 from recruitment.services.consent import consent_withdraw, trial_interest_express
-from recruitment.services.workflow import candidate_transition
+from recruitment.services.workflow import TransitionError, candidate_transition
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.recruitment.consent_helpers import sign
@@ -239,6 +239,83 @@ def test_a_stale_page_gets_the_conflict_message(client, sam, candidate, boston_s
     assert "already moved to Pre-screened by kim@example.org" in response.content.decode()
 
 
+def test_the_loser_of_two_moves_sees_the_conflict_with_their_note_kept(client, sam, candidate, boston_site):
+    kim = factories.SiteMembershipFactory.create(user__email="kim@example.org", site=boston_site).user
+    candidate_transition(candidate_id=candidate.pk, to_status=S.PRE_SCREENED, actor=kim)
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {
+            "to_status": S.PRE_SCREEN_INELIGIBLE,
+            "reason": "criterion_not_met",
+            "expected_status": S.MATCHED,
+            "note": "Brain metastases on the March MRI",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "already moved to Pre-screened by kim@example.org" in page
+    assert "Brain metastases on the March MRI</textarea>" in page
+    assert '<option value="criterion_not_met" selected>' in page
+    # The form is for the candidate as it is now, so that the move can be made again from there.
+    assert f'name="expected_status" value="{S.PRE_SCREENED}"' in page
+    candidate.refresh_from_db()
+    assert candidate.status == S.PRE_SCREENED
+
+
+def test_a_stale_page_whose_move_is_gone_gets_the_conflict_with_the_note_kept(
+    client, sam, candidate, boston_site
+):
+    kim = factories.SiteMembershipFactory.create(user__email="kim@example.org", site=boston_site).user
+    candidate_transition(candidate_id=candidate.pk, to_status=S.PRE_SCREENED, actor=kim)
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {"to_status": S.PRE_SCREENED, "expected_status": S.MATCHED, "note": "records checked"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "This candidate has changed since you opened the page" in page
+    assert "records checked</textarea>" in page
+
+
+def test_a_move_posted_for_an_ended_candidacy_is_refused_without_a_form(client, sam, candidate):
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason="investigator_decision"
+    )
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {"to_status": S.PRE_SCREENED, "expected_status": S.WITHDRAWN, "note": "records checked"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "This candidate has changed since you opened the page" in page
+    assert 'id="move-heading"' not in page
+
+
+def test_a_note_too_long_to_keep_is_refused_on_the_form_not_cut(client, sam, candidate):
+    client.force_login(sam)
+    note = "Spoke to the referring oncologist. " * 60
+    response = client.post(
+        reverse("site:candidate_move", args=[candidate.pk]),
+        {"to_status": S.PRE_SCREENED, "expected_status": S.MATCHED, "note": note},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert f"Ensure this value has at most 2000 characters (it has {len(note.strip())})." in page
+    assert note.strip() in page
+    candidate.refresh_from_db()
+    assert candidate.status == S.MATCHED
+
+
+def test_a_note_too_long_to_keep_is_refused_by_the_service_whoever_calls_it(sam, candidate):
+    with pytest.raises(TransitionError, match=r"A note is at most 2,000 characters; this one has 2,001\."):
+        candidate_transition(candidate_id=candidate.pk, to_status=S.PRE_SCREENED, actor=sam, note="x" * 2001)
+    candidate.refresh_from_db()
+    assert candidate.status == S.MATCHED
+
+
 def test_bulk_pre_screening_from_the_queue(client, sam, nsclc_trial, boston_site):
     first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
     second = candidate_for(nsclc_trial, boston_site, email="b@example.org")
@@ -250,6 +327,18 @@ def test_bulk_pre_screening_from_the_queue(client, sam, nsclc_trial, boston_site
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (S.PRE_SCREENED, S.PRE_SCREENED)
+
+
+def test_a_bulk_action_ignores_candidate_ids_that_are_not_numbers(client, sam, nsclc_trial, boston_site):
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org")
+    client.force_login(sam)
+    response = client.post(
+        reverse("site:bulk", args=[boston_site.pk, nsclc_trial.pk]),
+        {"action": "pre_screen", "candidate": ["²", "x", "", str(first.pk)]},
+    )
+    assert response.status_code == 302  # "²" passed str.isdigit and failed int() with a 500
+    first.refresh_from_db()
+    assert first.status == S.PRE_SCREENED
 
 
 def test_queue_filters_by_status(client, sam, nsclc_trial, boston_site):

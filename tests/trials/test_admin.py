@@ -1,5 +1,6 @@
 """The registry admin: every model is listed, searchable and filterable; the event history is read-only."""
 
+import html
 import json
 
 import pytest
@@ -202,6 +203,51 @@ def test_an_admin_edit_of_a_trial_an_import_changed_meanwhile_is_refused_and_los
     trial.refresh_from_db()
     assert (trial.brief_title, trial.acronym) == ("Osimertinib with chemotherapy in EGFR-mutant NSCLC", "")
     assert not trial.events.filter(kind=TrialEvent.Kind.CURATED).exists()
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        # Stored, these broke matching the trial (a condition is linked as text).
+        ("42", "Give a JSON list, in square brackets."),
+        ('"NSCLC"', "Give a JSON list, in square brackets."),
+        ("[1, 2]", "Give a JSON list of texts"),
+        # The database refused these with a 500 (PostgreSQL all three, SQLite the infinities).
+        ('["NSCLC\\u0000"]', "holds a NUL character"),
+        ("[Infinity]", "inf is not a number that can be stored"),
+        ("[1e999]", "inf is not a number that can be stored"),
+        # The JSON reader itself gave up (a 500 on either database).
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply to read"),
+    ],
+    ids=["number", "string", "numbers", "nul", "infinity", "1e999", "deep"],
+)
+def test_registered_conditions_that_are_not_a_list_of_texts_the_database_can_store_are_refused(
+    admin_client, conditions, message
+):
+    trial = factories.TrialFactory.create(conditions=["Non-small cell lung cancer"])
+    data = {**_change_form_data(admin_client, trial), "conditions": conditions}
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[trial.pk]), data)
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())
+    trial.refresh_from_db()
+    assert trial.conditions == ["Non-small cell lung cancer"]
+
+
+def test_clearing_the_registered_conditions_leaves_an_empty_list(admin_client):
+    trial = factories.TrialFactory.create(conditions=["Non-small cell lung cancer"])
+    data = {**_change_form_data(admin_client, trial), "conditions": ""}
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[trial.pk]), data)
+    assert response.status_code == 302  # the column takes no null: PostgreSQL refused the save with a 500
+    trial.refresh_from_db()
+    assert trial.conditions == []
+
+
+def test_an_arms_interventions_must_be_a_list_of_texts(admin_client, imported):
+    arm = imported.arms.first()
+    url = reverse("admin:trials_arm_change", args=[arm.pk])
+    response = admin_client.post(url, {**_arm_form(admin_client, arm, "{}"), "interventions": '[{"a": 1}]'})
+    assert response.status_code == 200
+    assert "Give a JSON list of texts" in response.content.decode()
 
 
 def test_of_two_curators_editing_one_trial_the_second_save_is_refused(admin_client):

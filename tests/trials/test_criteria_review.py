@@ -1,10 +1,12 @@
 """Parsed criteria are stored per trial; curators review them, and their work survives re-parsing."""
 
+import html
 import json
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from nlp.model import Atom, Node
 from tests import factories
@@ -127,6 +129,15 @@ def test_only_curators_may_review(egfr_trial, sam):
         services.criterion_review(criterion_id=ecog.pk, actor=sam, action="accept", revision=ecog.revision)
 
 
+ECOG_ATOM = {"type": "atom", "kind": "performance_status", "text": "ECOG 0-1", "span": [0, 8], "rule_id": "c",
+             "confidence": 1, "concept": {"system": "scale", "code": "ECOG", "label": "ECOG"},
+             "comparator": "<=", "value": 1}  # fmt: skip
+OSIMERTINIB = {"system": "drug", "code": "osimertinib", "label": "osimertinib"}
+OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "span": [0, 11], "rule_id": "c",
+                    "confidence": 1, "concept": OSIMERTINIB,
+                    "window": {"amount": 6, "unit": "months", "relation": "within"}}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("tree", "message"),
     [
@@ -134,6 +145,25 @@ def test_only_curators_may_review(egfr_trial, sam):
         ({"type": "and"}, "not a valid criteria tree"),
         ({"type": "atom", "kind": "astrology", "text": "x", "span": [0, 1], "rule_id": "c", "confidence": 1},
          "unknown atom kind"),
+        # What PostgreSQL's jsonb cannot store, though SQLite does.
+        ({"type": "atom", "kind": "lab", "text": "ANC\x00", "span": [0, 1], "rule_id": "c", "confidence": 1},
+         "holds a NUL character"),
+        ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
+          "comparator": ">=", "value": float("inf")}, "inf is not a number that can be stored"),
+        ({"type": "atom", "kind": "lab", "text": "ANC", "span": [0, 1], "rule_id": "c", "confidence": 1,
+          "comparator": ">=", "value": float("nan")}, "nan is not a number that can be stored"),
+        # Fields of a type the matcher cannot read: these passed and then failed every evaluation.
+        ({**ECOG_ATOM, "value": "one"}, "atom 'ECOG 0-1': value must be a number .* not 'one'"),
+        ({**ECOG_ATOM, "value": 10**400}, "value must be a number of at most 1e\\+12"),
+        ({**ECOG_ATOM, "comparator": "in", "value": None, "values": ["0", "1"]}, "values must be numbers"),
+        ({**ECOG_ATOM, "unit": 5}, "unit must be text, not 5"),
+        ({**ECOG_ATOM, "span": ["a", 1]}, "span must be two whole numbers"),
+        ({**OSIMERTINIB_ATOM, "window": {"amount": "six", "unit": "months", "relation": "within"}},
+         "the window's amount must be a number from 0 to 1000, not 'six'"),
+        ({**OSIMERTINIB_ATOM, "window": {"amount": 1e300, "unit": "years", "relation": "within"}},
+         "the window's amount must be a number from 0 to 1000"),
+        ({**OSIMERTINIB_ATOM, "concept": {"system": "drug", "code": 5, "label": "osimertinib"}},
+         "the concept's system, code and label must be text"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
@@ -161,6 +191,78 @@ def test_a_correction_with_broken_json_is_refused_and_nothing_changes(client, eg
     assert "Not valid JSON" in response.content.decode()
     ecog.refresh_from_db()
     assert ecog.status == EligibilityCriterion.Status.PARSED
+
+
+def test_a_refused_correction_is_shown_again_with_what_the_curator_typed(client, egfr_trial, cora):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    typed = '{"kind": "performance_status", "text": "ECOG 0-1", <- unfinished'
+    response = client.post(
+        url, {"action": "correct", "revision": ecog.revision, "tree": typed, "note": "checked the protocol"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Not valid JSON" in page
+    assert html.escape(typed) in page
+    assert "checked the protocol" in page
+
+
+def test_the_second_curator_saving_the_same_criterion_keeps_their_correction_to_save_again(
+    client, egfr_trial, cora
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    seen = ecog.revision
+    ines = factories.UserFactory.create(email="ines@example.org", role=cora.role, is_staff=True)
+    services.criterion_review(criterion_id=ecog.pk, actor=ines, action="accept", revision=seen)
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    correction = json.dumps({**ecog.parsed_tree, "text": "ECOG 0 only"}, indent=2)
+    response = client.post(
+        url, {"action": "correct", "revision": seen, "tree": correction, "note": "protocol v3 says 0"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "was changed by someone else since you opened it: nothing was saved" in page
+    assert html.escape(correction) in page
+    assert "protocol v3 says 0" in page
+    ecog.refresh_from_db()
+    assert (ecog.status, ecog.reviewed_by) == (EligibilityCriterion.Status.ACCEPTED, ines)
+    # The form shown again carries the current revision: saving it now goes through.
+    assert f'name="revision" value="{ecog.revision}"' in page
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [("ECOG performance status", "holds a NUL character"), ("1e999", "inf is not a number")],
+)
+def test_a_correction_the_database_could_not_store_is_refused_on_the_page_and_by_the_api(
+    client, egfr_trial, cora, change, message
+):
+    """A NUL character or a number such as 1e999 (read as infinity) passed on SQLite and failed PostgreSQL's
+    jsonb with a 500."""
+    ecog = criterion_with(egfr_trial, "ECOG")
+    correction = json.dumps(ecog.parsed_tree)
+    correction = (
+        correction.replace(change, "ECOG\\u0000", 1)
+        if change.startswith("ECOG")
+        else correction.replace('"values": [0.0, 1.0]', '"value": 1e999', 1).replace(
+            '"comparator": "in"', '"comparator": "<="', 1
+        )
+    )
+    assert correction != json.dumps(ecog.parsed_tree)
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    page = client.post(url, {"action": "correct", "revision": ecog.revision, "tree": correction})
+    api = APIClient()
+    api.force_authenticate(cora)
+    body = f'{{"action": "correct", "revision": {ecog.revision}, "tree": {correction}}}'
+    posted = api.post(reverse("api:criterion-review", args=[ecog.pk]), body, content_type="application/json")
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    assert posted.status_code == 400  # the API's JSON field refuses an infinity itself, in its own words
+    ecog.refresh_from_db()
+    assert (ecog.status, ecog.curated_tree) == (EligibilityCriterion.Status.PARSED, None)
 
 
 def test_accepting_through_the_page_records_the_curator(client, egfr_trial, cora):

@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import json
 import shutil
 import tarfile
 from pathlib import Path
@@ -140,6 +141,30 @@ def test_a_bad_record_in_an_archive_is_reported_and_the_others_import(ctgov, tmp
         f"NCT00496028 ({archive}:NCT00496028.xml) field minimum_age: '18 Yeers' is not an age"
     ]
     assert "NCT00496028" not in _nct_ids()
+
+
+def test_a_trial_given_twice_in_one_file_with_different_content_is_imported_from_neither(ctgov, tmp_path):
+    lines = (ctgov / "oncology" / "trials.jsonl").read_text().splitlines()
+    revised = json.dumps({**json.loads(lines[0]), "enrollment_count": 40})
+    repeated = tmp_path / "trials.jsonl"
+    repeated.write_text("\n".join([lines[0], lines[1], revised, lines[2]]) + "\n")
+    summary = import_paths([repeated], progress=False)
+    assert (summary.created, summary.failed) == (2, 2)
+    assert [str(error) for error in summary.errors] == [
+        f"NCT05642455 ({repeated}:1) field nct_id: is given again with different content at {repeated}:3: "
+        "none of them is imported",
+        f"NCT05642455 ({repeated}:3) field nct_id: is given again with different content at {repeated}:1: "
+        "none of them is imported",
+    ]
+    assert "NCT05642455" not in _nct_ids()
+
+
+def test_a_trial_given_twice_in_one_file_alike_is_one_trial(ctgov, tmp_path):
+    lines = (ctgov / "oncology" / "trials.jsonl").read_text().splitlines()
+    repeated = tmp_path / "trials.jsonl"
+    repeated.write_text("\n".join([*lines, lines[0]]) + "\n")
+    summary = import_paths([repeated], progress=False)
+    assert (summary.created, summary.unchanged, summary.failed) == (3, 1, 0)
 
 
 def test_a_failure_while_saving_fails_that_record_alone(ctgov, monkeypatch):

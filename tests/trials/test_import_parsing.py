@@ -259,6 +259,13 @@ def test_missing_and_malformed_nct_ids_are_named(ctgov):
         ({"phase": "Phase 9"}, "phase", "'Phase 9' is not a phase"),
         ({"start_date": "soon"}, "start_date", "'soon' is not a date"),
         ({"title": ["a", "list"]}, "title", "['a', 'list'] is not text"),
+        # PostgreSQL stores no NUL character (SQLite does): the save failed there naming no field.
+        ({"title": "Osimertinib\u0000"}, "title", "holds a NUL character (\\x00), which cannot be stored"),
+        (
+            {"conditions": ["NSCLC\u0000"]},
+            "conditions",
+            "holds a NUL character (\\x00), which cannot be stored",
+        ),
     ],
 )
 def test_wrong_types_and_absurd_values_name_the_field(ctgov, change, field, message):

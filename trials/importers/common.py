@@ -215,10 +215,16 @@ class RecordContext:
             return ""
         if not isinstance(value, str):
             self.fail(field_name, f"{value!r} is not text")
+        self._storable(field_name, value)
         cleaned = clean_text(value)
         if max_length is not None and len(cleaned) > max_length:
             self.fail(field_name, f"is {len(cleaned)} characters long, at most {max_length} fit")
         return cleaned
+
+    def _storable(self, field_name: str, value: str) -> None:
+        # JSON may carry one (\u0000); PostgreSQL refuses it in text and jsonb alike, SQLite stores it.
+        if "\x00" in value:
+            self.fail(field_name, "holds a NUL character (\\x00), which cannot be stored")
 
     def email(self, field_name: str, value: Any) -> str:
         """An optional contact e-mail address, checked as the admin's form checks TrialSite.contact_email.
@@ -243,6 +249,8 @@ class RecordContext:
             return ()
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             self.fail(field_name, f"{value!r} is not a list of strings")
+        for item in value:
+            self._storable(field_name, item)
         return tuple(cleaned for cleaned in (clean_text(item) for item in value) if cleaned)
 
     def nct(self, value: Any) -> str:

@@ -151,12 +151,12 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
         return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name), name))]
     text = _decode(data, name)
     if _inner_name(name).endswith(LINES_SUFFIXES):
-        return _parse_lines(text, name, fmt)
+        return _refuse_conflicting_repeats(_parse_lines(text, name, fmt))
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and "\n" in text.strip():
-            return _parse_lines(text, name, fmt)
+            return _refuse_conflicting_repeats(_parse_lines(text, name, fmt))
         raise RecordError(
             f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=name
         ) from None
@@ -169,8 +169,31 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
         if not isinstance(value, list):
             raise RecordError("'studies' is not a list", source=name)
     if isinstance(value, list):
-        return [_parse_object(item, f"{name}[{index}]", fmt) for index, item in enumerate(value)]
+        return _refuse_conflicting_repeats(
+            [_parse_object(item, f"{name}[{index}]", fmt) for index, item in enumerate(value)]
+        )
     return [_parse_object(value, name, fmt)]
+
+
+def _refuse_conflicting_repeats(items: list[ParsedItem]) -> list[ParsedItem]:
+    """A trial given twice in one document with different content fails at each place: which is current
+    cannot be told, and importing both in turn would keep whichever came last without a word. A repeat
+    identical to the first is the same record (re-importing it changes nothing)."""
+    places: dict[str, list[int]] = {}
+    for index, (_, item) in enumerate(items):
+        if isinstance(item, TrialRecord):
+            places.setdefault(item.nct_id, []).append(index)
+    refused = list(items)
+    for nct_id, indexes in places.items():
+        records = [items[index][1] for index in indexes]
+        if len({record.checksum for record in records if isinstance(record, TrialRecord)}) < 2:
+            continue
+        sources = [items[index][0] for index in indexes]
+        for index, source in zip(indexes, sources, strict=True):
+            others = ", ".join(other for other in sources if other != source)
+            message = f"is given again with different content at {others}: none of them is imported"
+            refused[index] = (source, RecordError(message, source=source, nct_id=nct_id, field="nct_id"))
+    return refused
 
 
 # Registry records nest a few levels; far deeper JSON is refused before any code walks it, since reading
