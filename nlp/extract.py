@@ -1130,7 +1130,8 @@ def course_codes(phrase: str) -> tuple[str, ...]:
 
 
 _ROMAN_STAGE = {"1": "I", "2": "II", "3": "III", "4": "IV"}
-_STAGE_NUMERAL = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4}
+# The Roman numerals of stage groups, and of other diseases' scales (Hoehn and Yahr runs to V).
+STAGE_NUMERALS = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 
 
 def _roman_stage(written: str) -> str:
@@ -1149,7 +1150,7 @@ def find_condition_qualifiers(text: str) -> Iterator[Found]:
                 listed.append(more.group(1))
                 at = more.end()
             numerals = [
-                _STAGE_NUMERAL[g.rstrip("ABC")] for g in [low, *listed] if g.rstrip("ABC") in _STAGE_NUMERAL
+                STAGE_NUMERALS[g.rstrip("ABC")] for g in [low, *listed] if g.rstrip("ABC") in STAGE_NUMERALS
             ]
             if (
                 listed

@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import Protocol
 
 from nlp import terminology
-from nlp.extract import COURSES
+from nlp.extract import COURSES, STAGE_NUMERALS
 from nlp.model import Atom, Concept, TimeWindow
 from nlp.parser import QUALIFIER_RULE
 from nlp.units import UnitError, convert
@@ -39,7 +39,6 @@ _RECEPTOR_PANELS = {"HR": ("ESR1", "PGR"), "TNBC": ("ESR1", "PGR", "ERBB2")}
 _SUBTYPE_PANELS = {"tnbc": "TNBC"}
 _HER2_LOW = re.compile(r"\bHER-?2[- ]low\b", re.I)
 _STAGE = re.compile(r"^(0|IV|V|I{1,3})([ABC])?$")
-_ROMAN = {"0": 0, "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 # Stages on a disease's own scale (nlp.extract's "hoehn_yahr:II-IV"): the diagnosis that scale stages.
 _STAGE_SCALES = {"hoehn_yahr": ("parkinsons", "What is your Hoehn and Yahr stage?")}
 # ECOG grade -> the Karnofsky scores it spans (Oken et al. 1982 correspondence).
@@ -344,7 +343,7 @@ def _history_evidence(ctx: Context) -> Evidence:
 
 def _stage_key(text: str) -> tuple[int, str] | None:
     match = _STAGE.match(text.strip().upper())
-    return (_ROMAN[match.group(1)], match.group(2) or "") if match else None
+    return (STAGE_NUMERALS[match.group(1)], match.group(2) or "") if match else None
 
 
 def stage(atom: Atom, ctx: Context) -> AtomResult:

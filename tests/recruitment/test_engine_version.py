@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06.3": "ea8f22e225680a92d9be9632a9c7b00c496d2a6ceece79c842c9df41b29299be"}
+PINNED = {"2026.12.06.3": "0ae47b5fce8b154bd56c288cf931bc691d64e5563bef390bd66b27db160458ca"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
