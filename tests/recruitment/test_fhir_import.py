@@ -83,6 +83,18 @@ def test_a_cancers_recurrence_or_relapse_is_its_course(bundle, status, course):
     assert luad.values.get("course") == course
 
 
+def test_a_confirmed_recurrence_is_saved_as_the_diagnosis_course(bundle, pat):
+    entry_of(bundle, "cond-luad")["clinicalStatus"] = {
+        "coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "recurrence"}
+        ]
+    }
+    profile = patient_profile_for(pat)
+    preview = bundle_read(json.dumps(bundle))
+    fhir_import_confirm(profile=profile, preview=preview, keys=[f.key for f in preview.facts], actor=pat)
+    assert Diagnosis.objects.get(patient=profile, code="luad").course == "recurrent"
+
+
 def test_a_genomic_variant_gives_gene_protein_change_and_interpretation(bundle):
     (egfr,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-egfr"]
     assert (egfr.values["gene"], egfr.values["protein_change"]) == ("EGFR", "E746_A750del")
