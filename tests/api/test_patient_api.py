@@ -69,6 +69,7 @@ def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world
     assert response.status_code == 201, response.json()
     body = response.json()
     assert (body["code"], body["stage"], body["source"]) == ("luad", "IVA", "self_reported")
+    assert body["course"] == ""
     assert Diagnosis.objects.get(pk=body["id"]).entered_by == world.pat
 
 
@@ -77,6 +78,13 @@ def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world
     [
         ("diagnoses", {"condition": "made-up illness"}, "condition", "could not find this condition"),
         ("diagnoses", {"condition": "lung adenocarcinoma", "stage": "V"}, "stage", "0 or I-IV"),
+        ("diagnoses", {"condition": "asthma", "course": "recurrent"}, "course", "recorded for cancers"),
+        (
+            "diagnoses",
+            {"condition": "lung adenocarcinoma", "course": "dormant"},
+            "course",
+            "not a valid choice",
+        ),
         ("biomarkers", {"gene": "NOTAGENE", "alteration_type": "mutation"}, "gene", "don't know this gene"),
         (
             "biomarkers",
