@@ -69,6 +69,12 @@ def patient_register(
     """
     email = User.objects.normalize_email(email).lower()
     existing = User.objects.filter(email=email).first()
+    if existing is not None and not existing.is_active and existing.last_login is None:
+        # Registered but never confirmed (the link expired or was lost): a new link to the same account, as
+        # the expired link's page tells the patient to do. A password reset cannot help here: it goes to
+        # active accounts only.
+        _send_verification_link(existing, verify_url)
+        return None
     if existing is not None:
         transaction.on_commit(
             lambda: send_mail(
@@ -100,6 +106,11 @@ def patient_register(
     user.is_active = False
     user.save(update_fields=["is_active"])
     PatientProfile.objects.create(user=user)
+    _send_verification_link(user, verify_url)
+    return user
+
+
+def _send_verification_link(user: User, verify_url: str) -> None:
     link = verify_url.format(token=email_verification_token(user))
     transaction.on_commit(
         lambda: send_mail(
@@ -113,7 +124,6 @@ def patient_register(
             recipient_list=[user.email],
         )
     )
-    return user
 
 
 class VerificationError(ValueError):

@@ -96,6 +96,23 @@ class TestRegistration:
         pat.refresh_from_db()
         assert not pat.is_active
 
+    def test_nora_whose_link_expired_registers_again_and_gets_a_new_link_to_the_same_account(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        first = re.search(r"http://testserver(/portal/verify/\S+/)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
+        with mock.patch("django.core.signing.time.time", return_value=time.time() + 4 * 86400):
+            assert "expired" in client.get(first).content.decode()
+        # The expired link's page tells her to register again; a password reset goes to active accounts only.
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        assert User.objects.filter(email="new@example.org").count() == 1
+        assert mail.outbox[-1].subject == "Confirm your e-mail address"
+        second = re.search(r"http://testserver(/portal/verify/\S+/)", str(mail.outbox[-1].body)).group(1)  # type: ignore[union-attr]
+        assert "your e-mail address is confirmed" in client.get(second, follow=True).content.decode()
+        assert signs_in(client, "new@example.org", STRONG)
+
     def test_noras_link_does_not_undo_an_administrators_deactivation_of_her_account(
         self, client, django_capture_on_commit_callbacks
     ):
