@@ -415,11 +415,14 @@ def course(atom: Atom, ctx: Context) -> AtomResult:
     disease, _, asked = atom.concept.code.rpartition(":")
     wanted = asked.split(",")
     named = " or ".join(COURSES.get(code, code) for code in wanted)
-    question = (
-        f"Is the {_diagnosis_label(disease)} newly diagnosed, has it come back after treatment (recurrent or"
-        " relapsed), or has it not responded to treatment (refractory)?"
-    )
     cancers = [d for d in ctx.facts.diagnoses if d.present and _dx_matches(d.code, disease)]
+    # The patient's own name for the cancer when it is on file ("your lung adenocarcinoma", not "the solid
+    # tumour" a basket trial asks about).
+    named_cancer = f"your {cancers[0].label}" if cancers else f"the {_diagnosis_label(disease)}"
+    question = (
+        f"Is {named_cancer} newly diagnosed, has it come back after treatment (recurrent or relapsed), or has"
+        " it not responded to treatment (refractory)?"
+    )
     recorded = [d for d in cancers if d.course]
     if not recorded:
         reason = "course of the disease not on file" if cancers else "no matching diagnosis on file"

@@ -121,7 +121,10 @@ class TestAnsweringItFromTheProfile:
         truth, results = evaluate_tree(criterion.tree, glioblastoma(), today=TODAY, section="inclusion")
         assert truth is Truth.UNKNOWN
         asked = [r.settle.text for r in results if r.settle is not None]
-        assert any("newly diagnosed" in text and "refractory" in text for text in asked)
+        assert asked == [
+            "Is your glioblastoma newly diagnosed, has it come back after treatment (recurrent or relapsed),"
+            " or has it not responded to treatment (refractory)?"
+        ]
 
     def test_the_course_of_another_cancer_does_not_answer(self):
         facts = PatientFacts(

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06.3": "0ae47b5fce8b154bd56c288cf931bc691d64e5563bef390bd66b27db160458ca"}
+PINNED = {"2026.12.06.3": "7ac7a60fa52db78fe655ee072a8fd0b1218da34a2737d0bbb2e7420f68e6789b"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
