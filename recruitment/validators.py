@@ -16,8 +16,11 @@ from nlp.units import UnitError, convert
 
 
 def _number(value: Decimal | float) -> str:
-    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
-    return f"{Decimal(str(value)).normalize():f}"
+    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000); a
+    value no form takes (an imported 1e300) in scientific notation, not written out in 300 digits."""
+    number = Decimal(str(value)).normalize()
+    written = f"{number:f}"
+    return written if len(written) <= 20 else f"{number:.6g}"
 
 
 _NO_NUL = ProhibitNullCharactersValidator()

@@ -82,6 +82,20 @@ def test_a_negative_lab_result_is_refused_in_the_same_words_typed_or_imported(pa
     assert imported[0][1] == "A measured value cannot be negative (got -3)."
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1e300, "A percentage cannot exceed 100 (got 1e+300%)."),
+        (-1e-300, "A measured value cannot be negative (got -1e-300)."),
+        (100.5, "A percentage cannot exceed 100 (got 100.5%)."),
+    ],
+)
+def test_an_absurd_imported_number_is_quoted_short_in_the_refusal(value, message):
+    """A FHIR value is any JSON number; the message quoted 1e300 written out in three hundred digits."""
+    quantity = {"value": value, "unit": "%", "code": "%", "system": "http://unitsofmeasure.org"}
+    assert bundle_problems({"valueQuantity": quantity}, "obs-pdl1") == [("valueQuantity.value", message)]
+
+
 def test_a_lab_unit_the_matcher_cannot_convert_is_refused_in_the_same_words_typed_posted_or_imported(pat):
     lab = LabResult(
         analyte="serum creatinine", value=Decimal("1.1"), unit="mg/furlong", collected_on=date(2024, 3, 1)
