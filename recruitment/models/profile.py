@@ -192,6 +192,11 @@ class ProfileFact(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def version(self) -> str:
+        """As `PatientProfile.version`: `profile_fact_save` stamps `entered_at` on every save."""
+        return self.entered_at.isoformat()
+
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         """The fields' own checks and no NUL character in any text, then for every date of the fact: not
         before 1900 nor before the patient's birth (each kind of fact has its own `clean`, so this is checked
