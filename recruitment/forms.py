@@ -33,7 +33,6 @@ ASSAYS = [
     "IHC",
 ]
 MEASURES = ["TPS", "CPS", "IC", "IHC", "H-score", "VAF"]
-SIGNATURES = {"TMB", "MSI", "MSI-H", "MMR", "DMMR"}
 UNITS = sorted({lab.unit for lab in terminology.labs().values()} | {"umol/L", "10^3/uL", "g/L", "mmol/L"})
 
 
@@ -218,17 +217,6 @@ class BiomarkerForm(FactForm):
             "assay": forms.TextInput(attrs={"list": "assays", "autocomplete": "off"}),
             "tested_on": DATE,
         }
-
-    def clean_gene(self) -> str:
-        gene: str = self.cleaned_data["gene"].strip()
-        if gene.upper() in {"PD-L1", "PDL1"}:
-            return "CD274"
-        known = terminology.genes()
-        if gene not in known and gene.upper() not in known and gene.upper() not in SIGNATURES:
-            raise forms.ValidationError(
-                "We don't know this gene or marker. Check the spelling in your report."
-            )
-        return gene
 
 
 class LabResultForm(FactForm):

@@ -16,7 +16,9 @@ from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
+    UNKNOWN_GENE,
     ecog_of_a_living_patient,
+    gene_symbol,
     implausible_biomarker_value,
     implausible_dates,
     implausible_lab_value,
@@ -322,8 +324,12 @@ class Biomarker(ProfileFact):
         )
 
     def clean(self) -> None:
-        self.gene = terminology.genes().get(self.gene.strip(), self.gene.strip().upper())
+        symbol = gene_symbol(self.gene)
         errors: dict[str, str] = {}
+        if symbol is None:
+            errors["gene"] = UNKNOWN_GENE
+        else:
+            self.gene = symbol
         if self.alteration_type == self.Alteration.WILD_TYPE and self.status != self.Status.NEGATIVE:
             errors["status"] = "A wild-type result is a negative test; record status negative."
         implausible = (

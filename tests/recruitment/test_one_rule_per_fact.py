@@ -333,3 +333,35 @@ def test_a_nul_character_is_refused_in_the_same_words_on_every_path_in(pat):
     assert procedure == [("name", expected)]
     assert postcode == [("postcode", expected)]
     assert not profile.procedures.exists()
+
+
+def test_an_unknown_gene_is_refused_in_the_same_words_on_every_path_in(pat):
+    """The portal's form alone knew the genes: a pasted pick and the admin (the model's checks) stored any
+    text as a gene, which no criterion ever matches."""
+    profile = patient_profile_for(pat)
+    unknown = {"gene": "EGFR\u202e", "alteration_type": "mutation", "status": "positive"}
+    with pytest.raises(ValidationError) as model:
+        profile_fact_save(profile=profile, fact=Biomarker(**unknown), actor=pat)
+    form = BiomarkerForm(unknown, instance=Biomarker(patient=profile))
+    response = api_as(pat).post(reverse("api:me-biomarkers"), unknown, format="json")
+    with pytest.raises(PasteError) as pasted:
+        summary_facts_save(
+            profile=profile,
+            picks=[json.dumps({"kind": "biomarker", "fields": {**unknown, "protein_change": ""}})],
+            actor=pat,
+        )
+
+    expected = "We don't know this gene or marker. Check the spelling in your report."
+    assert model_message(model, "gene") == expected
+    assert form.errors["gene"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"gene": [expected]})
+    assert pasted.value.problems == [f"Not added: {expected}"]
+    assert not profile.biomarkers.exists()
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("her2", "ERBB2"), ("PD-L1", "CD274"), ("msi-h", "MSI-H")])
+def test_a_gene_alias_or_signature_is_stored_as_its_symbol(pat, typed, stored):
+    profile = patient_profile_for(pat)
+    biomarker = Biomarker(gene=typed, alteration_type="expression")
+    profile_fact_save(profile=profile, fact=biomarker, actor=pat)
+    assert Biomarker.objects.get(pk=biomarker.pk).gene == stored
