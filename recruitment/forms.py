@@ -33,7 +33,6 @@ ASSAYS = [
     "IHC",
 ]
 MEASURES = ["TPS", "CPS", "IC", "IHC", "H-score", "VAF"]
-SIGNATURES = {"TMB", "MSI", "MSI-H", "MMR", "DMMR"}
 UNITS = sorted({lab.unit for lab in terminology.labs().values()} | {"umol/L", "10^3/uL", "g/L", "mmol/L"})
 
 
@@ -43,6 +42,23 @@ class PlainLabels:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class ShownVersion(forms.Form):
+    """Carries the version of the row the form was shown with, so that saving it can tell whether the row
+    was saved again since (`profile_update`, `profile_fact_save`)."""
+
+    shown_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = getattr(self, "instance", None)
+        if instance is not None and instance.pk is not None:
+            self.fields["shown_version"].initial = instance.version
+
+    def shown(self) -> str | None:
+        """The version the page was shown with; None from a caller that sends none."""
+        return self.cleaned_data.get("shown_version") or None
 
 
 class RegistrationForm(PlainLabels, BaseUserCreationForm):
@@ -61,7 +77,7 @@ class RegistrationForm(PlainLabels, BaseUserCreationForm):
         pass
 
 
-class ProfileForm(PlainLabels, forms.ModelForm):
+class ProfileForm(PlainLabels, ShownVersion, forms.ModelForm):
     """About you: the facts kept on the profile itself."""
 
     ecog = forms.TypedChoiceField(
@@ -79,7 +95,6 @@ class ProfileForm(PlainLabels, forms.ModelForm):
         required=False,
         widget=forms.Select(choices=[("unknown", "Not stated"), ("true", "Yes"), ("false", "No")]),
     )
-    shown_version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = PatientProfile
@@ -105,21 +120,16 @@ class ProfileForm(PlainLabels, forms.ModelForm):
         }
         widgets: ClassVar[dict[str, Any]] = {"birth_date": DATE, "history_confirmed_on": DATE}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk is not None:
-            self.fields["shown_version"].initial = self.instance.version
-
     def profile_fields(self) -> dict[str, Any]:
         """The cleaned values of the profile's own fields, for `profile_update`."""
         return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
 
-    def shown(self) -> str | None:
-        """The version of the profile the page was shown with; None from a caller that sends none."""
-        return self.cleaned_data.get("shown_version") or None
+
+class FactForm(PlainLabels, ShownVersion, forms.ModelForm):
+    """A form for one kind of profile fact."""
 
 
-class DiagnosisForm(PlainLabels, forms.ModelForm):
+class DiagnosisForm(FactForm):
     condition = forms.CharField(
         label="Illness or condition",
         help_text="Start typing and pick from the list, for example 'lung adenocarcinoma'.",
@@ -175,7 +185,7 @@ def _diagnosis_by_label(text: str) -> Any:
     return None
 
 
-class BiomarkerForm(PlainLabels, forms.ModelForm):
+class BiomarkerForm(FactForm):
     class Meta:
         model = Biomarker
         fields = (
@@ -213,19 +223,8 @@ class BiomarkerForm(PlainLabels, forms.ModelForm):
             "tested_on": DATE,
         }
 
-    def clean_gene(self) -> str:
-        gene: str = self.cleaned_data["gene"].strip()
-        if gene.upper() in {"PD-L1", "PDL1"}:
-            return "CD274"
-        known = terminology.genes()
-        if gene not in known and gene.upper() not in known and gene.upper() not in SIGNATURES:
-            raise forms.ValidationError(
-                "We don't know this gene or marker. Check the spelling in your report."
-            )
-        return gene
 
-
-class LabResultForm(PlainLabels, forms.ModelForm):
+class LabResultForm(FactForm):
     class Meta:
         model = LabResult
         fields = ("analyte", "value", "unit", "reference_low", "reference_high", "collected_on")
@@ -249,7 +248,7 @@ class LabResultForm(PlainLabels, forms.ModelForm):
         }
 
 
-class TherapyForm(PlainLabels, forms.ModelForm):
+class TherapyForm(FactForm):
     class Meta:
         model = Therapy
         fields = ("drug", "line", "started_on", "ended_on")
@@ -278,7 +277,7 @@ class TherapyForm(PlainLabels, forms.ModelForm):
         line.widget.attrs.update(min=1, max=MAX_THERAPY_LINE)
 
 
-class ProcedureForm(PlainLabels, forms.ModelForm):
+class ProcedureForm(FactForm):
     class Meta:
         model = Procedure
         fields = ("name", "performed_on")

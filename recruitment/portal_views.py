@@ -34,6 +34,7 @@ from recruitment.forms import (
     BiomarkerForm,
     ConsentForm,
     DiagnosisForm,
+    FactForm,
     LabResultForm,
     ProcedureForm,
     ProfileForm,
@@ -184,7 +185,7 @@ class FactKind:
 
     slug: str
     model: type[ProfileFact]
-    form: type[forms.ModelForm]
+    form: type[FactForm]
     title: str
     singular: str
     empty: str
@@ -237,11 +238,8 @@ def profile(request: PatientRequest) -> HttpResponse:
         try:
             profile_update(profile=request.profile, fields=form.profile_fields(), shown_version=form.shown())
         except ProfileConflict as conflict:
-            # Shown again with what was typed, and the current version: saving it now is a decision.
             form.add_error(None, str(conflict))
-            posted = request.POST.copy()
-            posted["shown_version"] = PatientProfile.objects.get(pk=request.profile.pk).version
-            form.data = posted
+            form.data = _with_version(request, PatientProfile.objects.get(pk=request.profile.pk))
             status = 409
         except ValidationError as error:
             _add_model_errors(form, error)
@@ -273,16 +271,35 @@ def fact_edit(request: PatientRequest, kind: str, pk: int | None = None) -> Http
         else fact_kind.model(patient=request.profile)
     )
     form = fact_kind.form(request.POST or None, instance=instance)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            profile_fact_save(profile=request.profile, fact=form.instance, actor=request.user)
+            profile_fact_save(
+                profile=request.profile, fact=form.instance, actor=request.user, shown_version=form.shown()
+            )
+        except ProfileConflict as conflict:
+            form.add_error(None, str(conflict))
+            current = fact_kind.model._default_manager.filter(pk=instance.pk).first()
+            if current is not None:
+                form.data = _with_version(request, current)
+            status = 409
         except ValidationError as error:
             _add_model_errors(form, error)
         else:
             messages.success(request, "Saved. Your matches are being updated.")
             return redirect(reverse("portal:profile") + f"#{kind}")
+    if status == 200 and form.errors:
+        status = 400
     context = {"form": form, "kind": fact_kind, "editing": pk is not None, **_picker_lists()}
-    return render(request, "portal/fact_form.html", context, status=400 if form.errors else 200)
+    return render(request, "portal/fact_form.html", context, status=status)
+
+
+def _with_version(request: HttpRequest, current: PatientProfile | ProfileFact) -> Any:
+    """What was posted, with the version of the row as it is now: the form shown again after a conflict
+    keeps what was typed, and saving it then is a decision made knowing."""
+    posted = request.POST.copy()
+    posted["shown_version"] = current.version
+    return posted
 
 
 @require_POST

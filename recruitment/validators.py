@@ -11,13 +11,17 @@ from django.core.validators import ProhibitNullCharactersValidator
 from django.db import models
 from django.utils import timezone
 
+from nlp import terminology
 from nlp.terminology import Lab
 from nlp.units import UnitError, convert
 
 
 def _number(value: Decimal | float) -> str:
-    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000)."""
-    return f"{Decimal(str(value)).normalize():f}"
+    """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000); a
+    value no form takes (an imported 1e300) in scientific notation, not written out in 300 digits."""
+    number = Decimal(str(value)).normalize()
+    written = f"{number:f}"
+    return written if len(written) <= 20 else f"{number:.6g}"
 
 
 _NO_NUL = ProhibitNullCharactersValidator()
@@ -73,6 +77,22 @@ def plausible_therapy_line(value: int) -> None:
             code="invalid_line",
             params={"value": value, "most": MAX_THERAPY_LINE},
         )
+
+
+SIGNATURES = frozenset({"TMB", "MSI", "MSI-H", "MMR", "DMMR"})
+"""Genomic signatures a biomarker row may name instead of a gene."""
+
+
+def gene_symbol(name: str) -> str | None:
+    """The HGNC symbol (or signature) a biomarker's gene names, aliases resolved (HER2 -> ERBB2, PD-L1 ->
+    CD274), or None when it is neither a gene the vocabulary knows nor a signature."""
+    genes = terminology.genes()
+    name = name.strip()
+    symbol = genes.get(name) or genes.get(name.upper()) or name.upper()
+    return symbol if symbol in genes.values() or symbol in SIGNATURES else None
+
+
+UNKNOWN_GENE = "We don't know this gene or marker. Check the spelling in your report."
 
 
 MAX_TMB = 1000

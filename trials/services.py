@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 # enrolment target, cap, suspension) belongs to curators and is never written by an import.
 ARM_IMPORTED_FIELDS = ("arm_type", "description", "interventions")
 ATOM_KINDS: tuple[str, ...] = get_args(AtomKind)
-COMPARATORS = (">=", ">", "<=", "<", "=", "in")
+COMPARATORS = (">=", ">", "<=", "<", "=", "in", "between")
 # The trial fields the stored criteria are parsed from (`_eligibility_text`, `selectors.trial_parse_key`).
 PARSED_FIELDS = ("eligibility_text", "minimum_age_years", "maximum_age_years", "sex")
 TRIAL_SITE_IMPORTED_FIELDS = ("status", "contact_name", "contact_email", "contact_phone", "investigator")
@@ -727,6 +727,8 @@ def validate_tree(tree: Any) -> dict[str, Any]:
             and atom.lln_multiple is None
         ):
             raise ValidationError(f"atom {atom.text!r} has comparator {atom.comparator} but no value")
+        if atom.comparator == "between" and atom.value_high is None:
+            raise ValidationError(f"atom {atom.text!r} is between {atom.value} and no value_high")
         _check_atom_types(atom)
     return node_to_dict(node)
 

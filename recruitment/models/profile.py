@@ -17,7 +17,9 @@ from recruitment.encryption import EncryptedCharField
 from recruitment.models.accounts import User
 from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
+    UNKNOWN_GENE,
     ecog_of_a_living_patient,
+    gene_symbol,
     implausible_biomarker_value,
     implausible_dates,
     implausible_lab_value,
@@ -193,6 +195,11 @@ class ProfileFact(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def version(self) -> str:
+        """As `PatientProfile.version`: `profile_fact_save` stamps `entered_at` on every save."""
+        return self.entered_at.isoformat()
+
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         """The fields' own checks and no NUL character in any text, then for every date of the fact: not
         before 1900 nor before the patient's birth (each kind of fact has its own `clean`, so this is checked
@@ -330,8 +337,12 @@ class Biomarker(ProfileFact):
         )
 
     def clean(self) -> None:
-        self.gene = terminology.genes().get(self.gene.strip(), self.gene.strip().upper())
+        symbol = gene_symbol(self.gene)
         errors: dict[str, str] = {}
+        if symbol is None:
+            errors["gene"] = UNKNOWN_GENE
+        else:
+            self.gene = symbol
         if self.alteration_type == self.Alteration.WILD_TYPE and self.status != self.Status.NEGATIVE:
             errors["status"] = "A wild-type result is a negative test; record status negative."
         implausible = (

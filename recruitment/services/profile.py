@@ -51,10 +51,26 @@ def profile_update(
 
 @transaction.atomic
 def profile_fact_save(
-    *, profile: PatientProfile, fact: ProfileFact, actor: User, source: str = FactSource.SELF_REPORTED
+    *,
+    profile: PatientProfile,
+    fact: ProfileFact,
+    actor: User,
+    source: str = FactSource.SELF_REPORTED,
+    shown_version: str | None = None,
 ) -> ProfileFact:
     """Add or change one of the patient's facts (self-reported unless site staff entered it); matching
-    follows after commit."""
+    follows after commit. A change checks `shown_version` as `profile_update` does."""
+    if fact.pk is not None and shown_version is not None:
+        current = (
+            type(fact)._default_manager.select_for_update().filter(pk=fact.pk).only("entered_at").first()
+        )
+        if current is None or current.version != shown_version:
+            what = fact._meta.verbose_name
+            done = "removed" if current is None else "changed"
+            raise ProfileConflict(
+                f"This {what} was {done} after this page was opened (in another window), so nothing was "
+                "saved. What you entered is kept below: check it and save again, or go back to your profile."
+            )
     fact.patient = profile
     fact.source = source
     fact.entered_by = actor

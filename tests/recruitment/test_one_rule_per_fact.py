@@ -82,6 +82,20 @@ def test_a_negative_lab_result_is_refused_in_the_same_words_typed_or_imported(pa
     assert imported[0][1] == "A measured value cannot be negative (got -3)."
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1e300, "A percentage cannot exceed 100 (got 1e+300%)."),
+        (-1e-300, "A measured value cannot be negative (got -1e-300)."),
+        (100.5, "A percentage cannot exceed 100 (got 100.5%)."),
+    ],
+)
+def test_an_absurd_imported_number_is_quoted_short_in_the_refusal(value, message):
+    """A FHIR value is any JSON number; the message quoted 1e300 written out in three hundred digits."""
+    quantity = {"value": value, "unit": "%", "code": "%", "system": "http://unitsofmeasure.org"}
+    assert bundle_problems({"valueQuantity": quantity}, "obs-pdl1") == [("valueQuantity.value", message)]
+
+
 def test_a_lab_unit_the_matcher_cannot_convert_is_refused_in_the_same_words_typed_posted_or_imported(pat):
     lab = LabResult(
         analyte="serum creatinine", value=Decimal("1.1"), unit="mg/furlong", collected_on=date(2024, 3, 1)
@@ -319,3 +333,35 @@ def test_a_nul_character_is_refused_in_the_same_words_on_every_path_in(pat):
     assert procedure == [("name", expected)]
     assert postcode == [("postcode", expected)]
     assert not profile.procedures.exists()
+
+
+def test_an_unknown_gene_is_refused_in_the_same_words_on_every_path_in(pat):
+    """The portal's form alone knew the genes: a pasted pick and the admin (the model's checks) stored any
+    text as a gene, which no criterion ever matches."""
+    profile = patient_profile_for(pat)
+    unknown = {"gene": "EGFR\u202e", "alteration_type": "mutation", "status": "positive"}
+    with pytest.raises(ValidationError) as model:
+        profile_fact_save(profile=profile, fact=Biomarker(**unknown), actor=pat)
+    form = BiomarkerForm(unknown, instance=Biomarker(patient=profile))
+    response = api_as(pat).post(reverse("api:me-biomarkers"), unknown, format="json")
+    with pytest.raises(PasteError) as pasted:
+        summary_facts_save(
+            profile=profile,
+            picks=[json.dumps({"kind": "biomarker", "fields": {**unknown, "protein_change": ""}})],
+            actor=pat,
+        )
+
+    expected = "We don't know this gene or marker. Check the spelling in your report."
+    assert model_message(model, "gene") == expected
+    assert form.errors["gene"] == [expected]
+    assert (response.status_code, response.json()) == (400, {"gene": [expected]})
+    assert pasted.value.problems == [f"Not added: {expected}"]
+    assert not profile.biomarkers.exists()
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("her2", "ERBB2"), ("PD-L1", "CD274"), ("msi-h", "MSI-H")])
+def test_a_gene_alias_or_signature_is_stored_as_its_symbol(pat, typed, stored):
+    profile = patient_profile_for(pat)
+    biomarker = Biomarker(gene=typed, alteration_type="expression")
+    profile_fact_save(profile=profile, fact=biomarker, actor=pat)
+    assert Biomarker.objects.get(pk=biomarker.pk).gene == stored

@@ -14,7 +14,7 @@ from django.urls import reverse
 from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest, User
 from recruitment.services.accounts import email_verification_token
 from recruitment.services.matching import match_upsert_for_patient
-from recruitment.services.profile import profile_update
+from recruitment.services.profile import profile_fact_save, profile_update
 from tests.factories import TrialSiteFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign
@@ -310,6 +310,23 @@ class TestProfileEditor:
         assert again.status_code == 302
         elena.refresh_from_db()
         assert (elena.ecog, elena.postcode) == (1, "02139")
+
+    def test_a_fact_edited_in_two_windows_is_not_overwritten_by_the_older_one(self, elena_client, elena):
+        therapy = elena.therapies.get()
+        url = reverse("portal:fact_edit", args=["therapy", therapy.pk])
+        page = elena_client.get(url).content.decode()
+        (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        # In another window she records when the treatment stopped.
+        therapy.ended_on = TODAY
+        profile_fact_save(profile=elena, fact=therapy, actor=elena.user)
+        stale = {"drug": "osimertinib", "line": "2", "started_on": "2024-03-01", "ended_on": ""}
+        response = elena_client.post(url, {**stale, "shown_version": html.unescape(shown)})
+        page = response.content.decode()
+        assert response.status_code == 409
+        assert "This therapy was changed after this page was opened" in page
+        assert 'name="line" value="2"' in page  # what she typed is kept
+        therapy.refresh_from_db()
+        assert (therapy.ended_on, therapy.line) == (TODAY, 1)
 
     def test_pregnancy_rules_of_the_model_are_shown(self, elena_client):
         response = elena_client.post(

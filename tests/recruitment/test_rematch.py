@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 from celery.schedules import crontab
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from config.celery import app
 from nlp.model import node_to_dict
@@ -207,6 +207,12 @@ def test_the_rematch_command_fans_out_and_takes_trials(criteria, elena, pedro, c
     call_command("rematch", "--trials", "NCT04613596", "--no-progress")
     assert "Re-matched 1 trials: 1 match events." in capsys.readouterr().out
     assert live(pedro) == []
+
+
+@pytest.mark.parametrize("name", ["NCT00000000", "²"])
+def test_the_rematch_command_names_a_trial_it_cannot_find(name):
+    with pytest.raises(CommandError, match=f"no trial {name}"):
+        call_command("rematch", "--trials", name, "--no-progress")
 
 
 def test_a_patient_without_matching_consent_is_never_matched(criteria, hana):

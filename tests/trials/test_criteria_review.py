@@ -4,13 +4,14 @@ import html
 import json
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from nlp.model import Atom, Node
 from tests import factories
 from trials import selectors, services
+from trials.importers.common import TrialRecord
 from trials.models import EligibilityCriterion, Trial, TrialEvent
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +231,41 @@ def test_the_second_curator_saving_the_same_criterion_keeps_their_correction_to_
     assert (ecog.status, ecog.reviewed_by) == (EligibilityCriterion.Status.ACCEPTED, ines)
     # The form shown again carries the current revision: saving it now goes through.
     assert f'name="revision" value="{ecog.revision}"' in page
+
+
+def test_every_reading_the_parser_gives_the_registry_fixtures_can_be_saved_as_a_correction(ctgov):
+    """A curator corrects a criterion by editing the parser's own tree: what the parser writes must pass the
+    check. Its 'between' comparator (an age or lab range) did not, so no such criterion could be corrected."""
+    from nlp import parse_eligibility
+    from nlp.model import node_to_dict
+    from trials.importers.sources import Document, parse_document
+
+    texts = [
+        record.eligibility_text
+        for path in sorted(ctgov.rglob("*.*"))
+        if path.suffix in (".xml", ".json", ".jsonl")
+        for _, record in parse_document(Document(str(path), path.read_bytes))
+        if isinstance(record, TrialRecord)
+    ]
+    trees = [node_to_dict(c.tree) for text in texts for c in parse_eligibility(text).criteria]
+    assert any(atom.get("comparator") == "between" for atom in _atoms(trees))
+    for tree in trees:
+        assert services.validate_tree(tree) == tree
+
+
+def _atoms(trees):
+    stack = list(trees)
+    while stack:
+        node = stack.pop()
+        if node["type"] == "atom":
+            yield node
+        stack.extend(node.get("children", []))
+        stack.extend(node[key] for key in ("child", "main", "exception") if key in node)
+
+
+def test_a_range_without_its_upper_end_is_refused():
+    with pytest.raises(ValidationError, match="is between 18 and no value_high"):
+        services.validate_tree({**ECOG_ATOM, "text": "age", "comparator": "between", "value": 18})
 
 
 @pytest.mark.parametrize(

@@ -250,6 +250,19 @@ def test_missing_and_malformed_nct_ids_are_named(ctgov):
     ]
 
 
+def test_an_nct_id_in_digits_other_than_ascii_is_malformed(ctgov):
+    """Fullwidth or Arabic-Indic digits are digits to a regular expression's \\d: such an id was imported
+    as a second trial beside the one it imitates."""
+    line = json.loads((ctgov / "oncology" / "trials.jsonl").read_text().splitlines()[0])
+    wide = "NCT" + line["nct_id"][3:].translate({ord(str(digit)): 0xFF10 + digit for digit in range(10)})
+    data = json.dumps({**line, "nct_id": wide}).encode()
+    error = _one_error(_bytes_document("wide.jsonl", data))
+    assert (error.field, error.message) == (
+        "nct_id",
+        f"{wide!r} is not an NCT id (NCT followed by eight digits)",
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [

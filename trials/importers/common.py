@@ -26,7 +26,8 @@ from trials.models import NCT_ID_PATTERN, Arm, Site, Trial, TrialSite
 
 T = TypeVar("T")
 
-_NCT_ID = re.compile(NCT_ID_PATTERN)
+# ASCII: to a str pattern \d is any Unicode digit, fullwidth and Arabic-Indic ones included.
+_NCT_ID = re.compile(NCT_ID_PATTERN, re.ASCII)
 
 
 class RecordError(Exception):

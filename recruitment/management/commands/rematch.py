@@ -85,7 +85,8 @@ class Command(BaseCommand):
     def _trials(self, options: dict[str, Any]) -> None:
         trials = []
         for name in options["trials"]:
-            lookup = {"pk": int(name)} if name.isdigit() else {"nct_id": name.upper()}
+            # isdecimal, not isdigit: "²" is a digit that int() refuses.
+            lookup = {"pk": int(name)} if name.isdecimal() else {"nct_id": name.upper()}
             trial = Trial.objects.filter(**lookup).first()
             if trial is None:
                 raise CommandError(f"no trial {name}")
