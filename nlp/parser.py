@@ -39,11 +39,11 @@ from nlp.model import (
 )
 from nlp.terminology import is_a, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import (
-    FOLDED_TO_ASCII,
     OR_GROUP,
     POPULATION_LABEL,
     Item,
     Normalised,
+    holds_folded,
     items,
     may_contain,
     normalise,
@@ -623,7 +623,7 @@ class _Builder:
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
         # lower-cased text keeps the offsets (only U+0130 lengthens in lower()) and a case-insensitive
         # pattern reads a word only where the lower-cased text holds it. Otherwise any span may hold anything.
-        folded = any(c in norm.text for c in FOLDED_TO_ASCII)
+        folded = holds_folded(norm.text)
         self.lowered = lowered if len(lowered) == len(norm.text) and not folded else None
 
     def _may_hold(self, word: str, start: int, end: int) -> bool:

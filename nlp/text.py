@@ -66,6 +66,12 @@ def fold_case(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(ASCII_LETTERS_OF_FOLDED).lower()
 
 
+def holds_folded(text: str) -> bool:
+    """Whether `text` holds one of FOLDED_TO_ASCII. They are not ASCII, and `str.isascii` reads a flag the
+    string already holds, so most texts are answered without a scan."""
+    return not text.isascii() and any(c in text for c in FOLDED_TO_ASCII)
+
+
 def may_contain(text: str, lowered: str, needles: tuple[str, ...]) -> bool:
     """False only when no case-insensitive (re.IGNORECASE) pattern that needs one of the lower-case `needles`
     can match `text`; `lowered` is `text.lower()`. A cheap test to skip slow regex scans."""
@@ -73,7 +79,7 @@ def may_contain(text: str, lowered: str, needles: tuple[str, ...]) -> bool:
     for needle in needles:
         if needle in lowered:
             return True
-    return any(c in text for c in FOLDED_TO_ASCII)
+    return holds_folded(text)
 
 
 _NEEDS_MAP = re.compile("[" + "".join(re.escape(c) for c in _REPLACEMENTS) + "]|\\\\")
