@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -639,7 +640,7 @@ class _Builder:
         text, span = self._original(item.start, end)
         tree = self.node(item, _Scope())
         pruned = _without_mentions(tree)
-        if pruned is None or pruned == tree:
+        if pruned is None or pruned is tree or pruned == tree:
             return Criterion.make(item.section, text, span, tree, item.cohort)
         kept = {id(a) for a in iter_atoms(pruned)}
         mentions = tuple(a for a in iter_atoms(tree) if id(a) not in kept)
@@ -1429,22 +1430,27 @@ class _Builder:
 
 
 def _without_mentions(node: Node) -> Node | None:
-    """The tree without its uncoded lexicon phrases; None when nothing else is left (Criterion.mentions)."""
+    """The tree without its uncoded lexicon phrases; None when nothing else is left (Criterion.mentions).
+
+    A node that loses nothing is returned itself, not rebuilt, so `criterion` can tell an unchanged tree by
+    identity instead of comparing it field by field."""
     if isinstance(node, Atom):
         return None if node.rule_id.startswith(LEXICON_PREFIX) else node
     if isinstance(node, Not):
         child = _without_mentions(node.child)
-        return None if child is None else Not(child)
+        return None if child is None else node if child is node.child else Not(child)
     if isinstance(node, Except):
         # An exception only ever lets more patients in, so its phrases stay: dropping "except known Gilbert's
         # syndrome" would make a raised bilirubin exclude a patient the text admits.
         main = _without_mentions(node.main)
-        return None if main is None else Except(main, node.exception)
+        return None if main is None else node if main is node.main else Except(main, node.exception)
     children = tuple(c for c in (_without_mentions(child) for child in node.children) if c is not None)
     if not children:
         return None
     if len(children) == 1:
         return children[0]
+    if len(children) == len(node.children) and all(map(operator.is_, children, node.children)):
+        return node
     return And(children) if isinstance(node, And) else Or(children)
 
 
