@@ -41,6 +41,7 @@ _COMPARATOR_WORDS = [
     (r"^(<|less than|lower than|fewer than|below|under)", "<"),
     (r"^=", "="),
 ]
+_COMPARATOR_PATTERNS = [(re.compile(pattern), symbol) for pattern, symbol in _COMPARATOR_WORDS]
 UNIT = (
     r"x\s*10\s*\^?\s*\d+\s*/\s*(?:u|m|mc)?l|10\s*\^\s*\d+\s*/\s*(?:u|m|mc)?l|"
     r"(?:cells\s*)?/\s*(?:mm\s*\^?\s*3|mm³|ul|mcl|l)\b|"
@@ -75,9 +76,14 @@ class Found:
 
     @property
     def specificity(self) -> int:
-        return sum(
-            x is not None
-            for x in (self.comparator, self.value, self.unit, self.uln_multiple, self.alteration, self.assay)
+        # Added up without a generator: read for every candidate each time candidates are ranked.
+        return (
+            (self.comparator is not None)
+            + (self.value is not None)
+            + (self.unit is not None)
+            + (self.uln_multiple is not None)
+            + (self.alteration is not None)
+            + (self.assay is not None)
         )
 
 
@@ -151,8 +157,8 @@ def number(text: str) -> float:
 
 def comparator(text: str) -> str | None:
     lowered = " ".join(text.lower().split())
-    for pattern, symbol in _COMPARATOR_WORDS:
-        if re.match(pattern, lowered):
+    for pattern, symbol in _COMPARATOR_PATTERNS:
+        if pattern.match(lowered):
             return symbol
     return None
 

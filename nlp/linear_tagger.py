@@ -69,6 +69,14 @@ class TaggedSpan:
     start: int
     end: int
 
+    @classmethod
+    def make(cls, type: str, start: int, end: int) -> TaggedSpan:
+        """`TaggedSpan(type, start, end)` without the frozen dataclass's per-field `object.__setattr__`
+        (as `Atom.make`; tests/nlp/test_model_make.py checks they build the same object)."""
+        made = object.__new__(cls)
+        made.__dict__.update({"type": type, "start": start, "end": end})
+        return made
+
 
 def tokens(text: str) -> list[tuple[int, int]]:
     """(start, end) of each token; the training script and `LinearTagger.tag` cut text the same way."""
@@ -237,7 +245,8 @@ def spans_from_tags(token_spans: Sequence[tuple[int, int]], tags: Sequence[int])
         else:
             found.append([tag, *token_spans[i]])
         previous = i
-    return [TaggedSpan(_TYPE_OF[tag], start, end) for tag, start, end in found]
+    make = TaggedSpan.make
+    return [make(_TYPE_OF[tag], start, end) for tag, start, end in found]
 
 
 class LinearTagger:
@@ -368,9 +377,9 @@ class LinearTagger:
             end = offset + len(text)
             last = bisect_left(token_spans, (end, end), first)
             spans = spans_from_tags(token_spans[first:last], tags[first:last])
-            tagged.append(
-                [TaggedSpan(s.type, s.start - offset, s.end - offset) for s in spans] if offset else spans
-            )
+            if offset:
+                spans = [TaggedSpan.make(s.type, s.start - offset, s.end - offset) for s in spans]
+            tagged.append(spans)
             offset, first = end + 1, last
         return tagged
 

@@ -580,8 +580,11 @@ def _structured(minimum_age: str | None, maximum_age: str | None, sex: str | Non
     return criteria
 
 
+_YEARS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day)", re.IGNORECASE)
+
+
 def _years(value: str | None) -> float | None:
-    match = re.match(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day)", value or "", re.IGNORECASE)
+    match = _YEARS.match(value or "")
     if not match:
         return None
     per_year = {"year": 1.0, "month": 12.0, "week": 52.0, "day": 365.0}[match.group(2).lower()]
@@ -1036,9 +1039,9 @@ class _Builder:
                 link = "or" if not gap[: cue.start()].strip(" ,(\n") else "apart"
                 if link == "or":
                     run_of_examples[-1] = True
-            elif examples and not re.search(r"[;.:]", gap):
+            elif examples and not _SENTENCE_BREAK.search(gap):
                 if link in ("and", "list") or (
-                    link == "apart" and len(gap.split()) <= 6 and re.search(r",|\bor\b", gap, re.I)
+                    link == "apart" and len(gap.split()) <= 6 and _COMMA_OR_OR.search(gap)
                 ):
                     link = "or"
             else:
@@ -1051,7 +1054,7 @@ class _Builder:
             elif (
                 link in ("and", "list", "apart")
                 and _both_stages(self.found[previous], self.found[current], node, runs[-1][-1])
-                and not re.search(r"[;.:\n]", gap)
+                and not _SENTENCE_OR_LINE_BREAK.search(gap)
             ):
                 # "stage IIB, IIIA, IIIB, IIIC, or previously untreated stage IV": a patient has one stage,
                 # so the stages a sentence lists are alternatives.
@@ -1064,8 +1067,8 @@ class _Builder:
             elif (
                 link == "apart"
                 and _distinct_cancers(self.found[previous], self.found[current], nested=True)
-                and not re.search(r"[;.:]", gap)
-                and re.search(r"\bor\b", gap, re.IGNORECASE)
+                and not _SENTENCE_BREAK.search(gap)
+                and _OR_WORD.search(gap)
             ):
                 # "diagnosis of indolent lymphoma as defined by International Working Formulation categories
                 # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
@@ -1474,11 +1477,19 @@ _UNREAD_ALTERNATIVES = re.compile(
 _LISTED_WITH_WORDS = re.compile(r"\s*,\s*(?:[A-Za-z][\w'-]*\s+){1,3}")
 
 
+# The gap tests of `_link` and `_Builder.combine`, compiled once (re's own cache costs a lookup a call).
+_STOP = re.compile(r"[;.]")
+_SENTENCE_BREAK = re.compile(r"[;.:]")
+_SENTENCE_OR_LINE_BREAK = re.compile(r"[;.:\n]")
+_COMMA_OR_OR = re.compile(r",|\bor\b", re.I)
+_OR_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+
+
 def _link(gap: str) -> str:
     """How two neighbouring atoms are joined: "or", "and", "list" (a bare comma) or "apart"."""
     if _UNREAD_ALTERNATIVES.fullmatch(gap):
         return "or"
-    if re.search(r"[;.]", gap) or len(gap.split()) > 3:
+    if _STOP.search(gap) or len(gap.split()) > 3:
         return "apart"
     if "and/or" in gap.lower():
         return "or"
