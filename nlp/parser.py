@@ -418,7 +418,15 @@ def _punctuation_tokenizer(nlp: Language) -> Tokenizer:
         prefix_search=re.compile(rf"^[{_PUNCTUATION}.]").search,
         suffix_search=re.compile(rf"[{_PUNCTUATION}.]$").search,
         infix_finditer=re.compile(rf"[{_PUNCTUATION}]|(?<=[A-Za-z])\.(?=[A-Za-z])").finditer,
+        max_cache_size=_TOKENIZER_CACHE,
     )
+
+
+# How many whitespace-separated chunks the tokenizer keeps the tokens of (a cache: the tokens are the same
+# either way). spaCy's default of 10,000 is full once the rulers' phrases are tokenized, so a chunk first met
+# in criteria text was split again at every parse (one chunk in ten on Chia). About 200 bytes a chunk, so
+# at most ~30 MB; Chia and the legacy XML records hold 58,000 distinct chunks.
+_TOKENIZER_CACHE = 150_000
 
 
 @lru_cache(maxsize=1)

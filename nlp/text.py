@@ -104,9 +104,27 @@ class Normalised:
         return self.starts[start], self.ends[end - 1]
 
 
+# Most texts that need the map need only one-for-one replacements ("\r" in Windows line ends): those are
+# rewritten by `str.translate`, and character i comes from character i, as the loop below would record.
+_ONE_FOR_ONE = str.maketrans({c: r for c, r in _REPLACEMENTS.items() if len(r) == 1})
+_NOT_ONE_FOR_ONE = re.compile(
+    "[" + "".join(re.escape(c) for c, r in _REPLACEMENTS.items() if len(r) != 1) + "]|\\\\"
+)
+
+
 def normalise(original: str) -> Normalised:
     if not _NEEDS_MAP.search(original):
         return Normalised(original, original, None, None)
+    if not _NOT_ONE_FOR_ONE.search(original):
+        length = len(original)
+        return Normalised(
+            original, original.translate(_ONE_FOR_ONE), tuple(range(length)), tuple(range(1, length + 1))
+        )
+    return _mapped(original)
+
+
+def _mapped(original: str) -> Normalised:
+    """`normalise` of any text, one replacement at a time."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
