@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from nlp.terminology import load_json
-from nlp.text import FOLDED_TO_ASCII, fold_case
+from nlp.text import fold_case, holds_folded
 
 PRIORITY = ("negated", "exception", "hypothetical", "historical")
 CUES_KEY = "context_cues"
@@ -116,7 +116,7 @@ class EligibilityContext:
         letters, so its matches are whole runs of them; and outside two of those four (U+0130, U+212A), no
         character lower-cases to an ASCII letter or to more than one character, so the runs of `text.lower()`
         are the runs of `text`, lower-cased."""
-        if not self.letters_only or any(c in text for c in FOLDED_TO_ASCII):
+        if not self.letters_only or holds_folded(text):
             yield from self.first_words.finditer(text)
             return
         by_first_word = self.by_first_word

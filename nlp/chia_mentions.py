@@ -78,7 +78,7 @@ def _conventional(text: str, span: linear_tagger.TaggedSpan) -> linear_tagger.Ta
         end = match.start(1) if match else end
     if (start, end) == (span.start, span.end) or end <= start:
         return span
-    return linear_tagger.TaggedSpan(span.type, start, end)
+    return linear_tagger.TaggedSpan.make(span.type, start, end)
 
 
 def chia_boundaries(text: str, spans: Sequence[linear_tagger.TaggedSpan]) -> list[linear_tagger.TaggedSpan]:

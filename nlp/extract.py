@@ -41,6 +41,7 @@ _COMPARATOR_WORDS = [
     (r"^(<|less than|lower than|fewer than|below|under)", "<"),
     (r"^=", "="),
 ]
+_COMPARATOR_PATTERNS = [(re.compile(pattern), symbol) for pattern, symbol in _COMPARATOR_WORDS]
 UNIT = (
     r"x\s*10\s*\^?\s*\d+\s*/\s*(?:u|m|mc)?l|10\s*\^\s*\d+\s*/\s*(?:u|m|mc)?l|"
     r"(?:cells\s*)?/\s*(?:mm\s*\^?\s*3|mm³|ul|mcl|l)\b|"
@@ -75,9 +76,14 @@ class Found:
 
     @property
     def specificity(self) -> int:
-        return sum(
-            x is not None
-            for x in (self.comparator, self.value, self.unit, self.uln_multiple, self.alteration, self.assay)
+        # Added up without a generator: read for every candidate each time candidates are ranked.
+        return (
+            (self.comparator is not None)
+            + (self.value is not None)
+            + (self.unit is not None)
+            + (self.uln_multiple is not None)
+            + (self.alteration is not None)
+            + (self.assay is not None)
         )
 
 
@@ -91,8 +97,39 @@ def _finditer(
         return iter(())
     ascii_pattern = _ascii_variant(pattern)
     if ascii_pattern is not None and text.isascii():
+        if pattern in _WORD_LED:
+            return _at_boundaries(_without_boundary(ascii_pattern), lowered)
         return ascii_pattern.finditer(lowered)
     return pattern.finditer(text)
+
+
+def _at_boundaries(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    r"""The matches `finditer` finds of `\b` followed by `pattern` (which never matches the empty string).
+
+    `\b` in front hides the pattern's first letters from `re`, which then tries it at every word boundary;
+    without it, `re` skips to the next of those letters. `\b` takes no characters, so a match of `pattern`
+    that starts at a word boundary is the match the whole would find there; one that does not is dropped and
+    the search goes on from its next character, as it does when `\b` fails.
+    """
+    position = 0
+    length = len(text)
+    while (match := pattern.search(text, position)) is not None:
+        start = match.start()
+        before = start > 0 and _WORD_CHARACTER.match(text, start - 1) is not None
+        if before == (start < length and _WORD_CHARACTER.match(text, start) is not None):
+            position = start + 1
+        else:
+            yield match
+            position = match.end()
+
+
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+@cache
+def _without_boundary(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    assert pattern.pattern.startswith("\\b(")
+    return re.compile(pattern.pattern[2:], pattern.flags)
 
 
 @cache
@@ -120,8 +157,8 @@ def number(text: str) -> float:
 
 def comparator(text: str) -> str | None:
     lowered = " ".join(text.lower().split())
-    for pattern, symbol in _COMPARATOR_WORDS:
-        if re.match(pattern, lowered):
+    for pattern, symbol in _COMPARATOR_PATTERNS:
+        if pattern.match(lowered):
             return symbol
     return None
 
@@ -783,6 +820,10 @@ _PREGNANCY_TEST = re.compile(
     re.IGNORECASE,
 )
 _PREGNANT = re.compile(r"\b(?:pregnan(?:t|cy)|breast[- ]?feeding|lactating|lactation|nursing)\b", re.I)
+# Patterns that are `\b` and then one group (the `\b` binds every alternative), which `_finditer` searches
+# without the `\b` (`_at_boundaries`): on Chia text about three times faster. Not every such pattern gains:
+# where a branch does not open with a plain letter ("(?:be\s+)?willing"), `re` cannot skip ahead either way.
+_WORD_LED = frozenset({_SEX, _PREGNANT})
 
 
 _BOTH_SEXES = re.compile(

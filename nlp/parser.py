@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -39,11 +40,11 @@ from nlp.model import (
 )
 from nlp.terminology import ONCOLOGY_ROOTS, is_a, is_cancer, lexicon, link, link_exact, manifest, vocabulary
 from nlp.text import (
-    FOLDED_TO_ASCII,
     OR_GROUP,
     POPULATION_LABEL,
     Item,
     Normalised,
+    holds_folded,
     items,
     may_contain,
     normalise,
@@ -422,7 +423,15 @@ def _punctuation_tokenizer(nlp: Language) -> Tokenizer:
         prefix_search=re.compile(rf"^[{_PUNCTUATION}.]").search,
         suffix_search=re.compile(rf"[{_PUNCTUATION}.]$").search,
         infix_finditer=re.compile(rf"[{_PUNCTUATION}]|(?<=[A-Za-z])\.(?=[A-Za-z])").finditer,
+        max_cache_size=_TOKENIZER_CACHE,
     )
+
+
+# How many whitespace-separated chunks the tokenizer keeps the tokens of (a cache: the tokens are the same
+# either way). spaCy's default of 10,000 is full once the rulers' phrases are tokenized, so a chunk first met
+# in criteria text was split again at every parse (one chunk in ten on Chia). About 200 bytes a chunk, so
+# at most ~30 MB; Chia and the legacy XML records hold 58,000 distinct chunks.
+_TOKENIZER_CACHE = 150_000
 
 
 @lru_cache(maxsize=1)
@@ -584,8 +593,11 @@ def _structured(minimum_age: str | None, maximum_age: str | None, sex: str | Non
     return criteria
 
 
+_YEARS = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day)", re.IGNORECASE)
+
+
 def _years(value: str | None) -> float | None:
-    match = re.match(r"\s*(\d+(?:\.\d+)?)\s*(year|month|week|day)", value or "", re.IGNORECASE)
+    match = _YEARS.match(value or "")
     if not match:
         return None
     per_year = {"year": 1.0, "month": 12.0, "week": 52.0, "day": 365.0}[match.group(2).lower()]
@@ -629,7 +641,7 @@ class _Builder:
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
         # lower-cased text keeps the offsets (only U+0130 lengthens in lower()) and a case-insensitive
         # pattern reads a word only where the lower-cased text holds it. Otherwise any span may hold anything.
-        folded = any(c in norm.text for c in FOLDED_TO_ASCII)
+        folded = holds_folded(norm.text)
         self.lowered = lowered if len(lowered) == len(norm.text) and not folded else None
 
     def _may_hold(self, word: str, start: int, end: int) -> bool:
@@ -645,7 +657,7 @@ class _Builder:
         text, span = self._original(item.start, end)
         tree = self.node(item, _Scope())
         pruned = _without_mentions(tree)
-        if pruned is None or pruned == tree:
+        if pruned is None or pruned is tree or pruned == tree:
             return Criterion.make(item.section, text, span, tree, item.cohort)
         kept = {id(a) for a in iter_atoms(pruned)}
         mentions = tuple(a for a in iter_atoms(tree) if id(a) not in kept)
@@ -1041,9 +1053,9 @@ class _Builder:
                 link = "or" if not gap[: cue.start()].strip(" ,(\n") else "apart"
                 if link == "or":
                     run_of_examples[-1] = True
-            elif examples and not re.search(r"[;.:]", gap):
+            elif examples and not _SENTENCE_BREAK.search(gap):
                 if link in ("and", "list") or (
-                    link == "apart" and len(gap.split()) <= 6 and re.search(r",|\bor\b", gap, re.I)
+                    link == "apart" and len(gap.split()) <= 6 and _COMMA_OR_OR.search(gap)
                 ):
                     link = "or"
             else:
@@ -1056,7 +1068,7 @@ class _Builder:
             elif (
                 link in ("and", "list", "apart")
                 and _both_stages(self.found[previous], self.found[current], node, runs[-1][-1])
-                and not re.search(r"[;.:\n]", gap)
+                and not _SENTENCE_OR_LINE_BREAK.search(gap)
             ):
                 # "stage IIB, IIIA, IIIB, IIIC, or previously untreated stage IV": a patient has one stage,
                 # so the stages a sentence lists are alternatives.
@@ -1069,8 +1081,8 @@ class _Builder:
             elif (
                 link == "apart"
                 and _distinct_cancers(self.found[previous], self.found[current], nested=True)
-                and not re.search(r"[;.:]", gap)
-                and re.search(r"\bor\b", gap, re.IGNORECASE)
+                and not _SENTENCE_BREAK.search(gap)
+                and _OR_WORD.search(gap)
             ):
                 # "diagnosis of indolent lymphoma as defined by International Working Formulation categories
                 # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
@@ -1472,22 +1484,27 @@ class _Builder:
 
 
 def _without_mentions(node: Node) -> Node | None:
-    """The tree without its uncoded lexicon phrases; None when nothing else is left (Criterion.mentions)."""
+    """The tree without its uncoded lexicon phrases; None when nothing else is left (Criterion.mentions).
+
+    A node that loses nothing is returned itself, not rebuilt, so `criterion` can tell an unchanged tree by
+    identity instead of comparing it field by field."""
     if isinstance(node, Atom):
         return None if node.rule_id.startswith(LEXICON_PREFIX) else node
     if isinstance(node, Not):
         child = _without_mentions(node.child)
-        return None if child is None else Not(child)
+        return None if child is None else node if child is node.child else Not(child)
     if isinstance(node, Except):
         # An exception only ever lets more patients in, so its phrases stay: dropping "except known Gilbert's
         # syndrome" would make a raised bilirubin exclude a patient the text admits.
         main = _without_mentions(node.main)
-        return None if main is None else Except(main, node.exception)
+        return None if main is None else node if main is node.main else Except(main, node.exception)
     children = tuple(c for c in (_without_mentions(child) for child in node.children) if c is not None)
     if not children:
         return None
     if len(children) == 1:
         return children[0]
+    if len(children) == len(node.children) and all(map(operator.is_, children, node.children)):
+        return node
     return And(children) if isinstance(node, And) else Or(children)
 
 
@@ -1511,11 +1528,19 @@ _UNREAD_ALTERNATIVES = re.compile(
 _LISTED_WITH_WORDS = re.compile(r"\s*,\s*(?:[A-Za-z][\w'-]*\s+){1,3}")
 
 
+# The gap tests of `_link` and `_Builder.combine`, compiled once (re's own cache costs a lookup a call).
+_STOP = re.compile(r"[;.]")
+_SENTENCE_BREAK = re.compile(r"[;.:]")
+_SENTENCE_OR_LINE_BREAK = re.compile(r"[;.:\n]")
+_COMMA_OR_OR = re.compile(r",|\bor\b", re.I)
+_OR_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+
+
 def _link(gap: str) -> str:
     """How two neighbouring atoms are joined: "or", "and", "list" (a bare comma) or "apart"."""
     if _UNREAD_ALTERNATIVES.fullmatch(gap):
         return "or"
-    if re.search(r"[;.]", gap) or len(gap.split()) > 3:
+    if _STOP.search(gap) or len(gap.split()) > 3:
         return "apart"
     if "and/or" in gap.lower():
         return "or"

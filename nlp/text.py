@@ -66,6 +66,12 @@ def fold_case(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(ASCII_LETTERS_OF_FOLDED).lower()
 
 
+def holds_folded(text: str) -> bool:
+    """Whether `text` holds one of FOLDED_TO_ASCII. They are not ASCII, and `str.isascii` reads a flag the
+    string already holds, so most texts are answered without a scan."""
+    return not text.isascii() and any(c in text for c in FOLDED_TO_ASCII)
+
+
 def may_contain(text: str, lowered: str, needles: tuple[str, ...]) -> bool:
     """False only when no case-insensitive (re.IGNORECASE) pattern that needs one of the lower-case `needles`
     can match `text`; `lowered` is `text.lower()`. A cheap test to skip slow regex scans."""
@@ -73,7 +79,7 @@ def may_contain(text: str, lowered: str, needles: tuple[str, ...]) -> bool:
     for needle in needles:
         if needle in lowered:
             return True
-    return any(c in text for c in FOLDED_TO_ASCII)
+    return holds_folded(text)
 
 
 _NEEDS_MAP = re.compile("[" + "".join(re.escape(c) for c in _REPLACEMENTS) + "]|\\\\")
@@ -98,9 +104,27 @@ class Normalised:
         return self.starts[start], self.ends[end - 1]
 
 
+# Most texts that need the map need only one-for-one replacements ("\r" in Windows line ends): those are
+# rewritten by `str.translate`, and character i comes from character i, as the loop below would record.
+_ONE_FOR_ONE = str.maketrans({c: r for c, r in _REPLACEMENTS.items() if len(r) == 1})
+_NOT_ONE_FOR_ONE = re.compile(
+    "[" + "".join(re.escape(c) for c, r in _REPLACEMENTS.items() if len(r) != 1) + "]|\\\\"
+)
+
+
 def normalise(original: str) -> Normalised:
     if not _NEEDS_MAP.search(original):
         return Normalised(original, original, None, None)
+    if not _NOT_ONE_FOR_ONE.search(original):
+        length = len(original)
+        return Normalised(
+            original, original.translate(_ONE_FOR_ONE), tuple(range(length)), tuple(range(1, length + 1))
+        )
+    return _mapped(original)
+
+
+def _mapped(original: str) -> Normalised:
+    """`normalise` of any text, one replacement at a time."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

@@ -202,3 +202,14 @@ def test_a_full_word_cache_never_changes_the_tags_of_the_text_being_tagged(
     tagger.tag("Serum creatinine 1.5 mg/dL or less")  # leaves the small cache part full
     assert tagger.tag(text) == expected
     assert tagger.tag(text) == expected
+
+
+def test_ascii_token_pattern_cuts_ascii_text_as_the_token_pattern_does() -> None:
+    # Every ASCII character alone and beside every other (a letter, digit, "." or "," either side), and
+    # whole texts: the fast pattern the tagger uses on ASCII text finds the same tokens.
+    characters = [chr(c) for c in range(128)]
+    texts = [a + b for a in characters for b in characters]
+    texts += [f"{a}1{b}2.5{a}x{b}" for a in characters for b in ",.a_9 "]
+    texts += [TEXT, "ECOG 0-1; Hb>=9.0 g/dL, ANC 1,500/uL\x1c\x1fx_y 3.4.5,6,"]
+    for text in texts:
+        assert [m.span() for m in lt._ASCII_TOKEN.finditer(text)] == lt.tokens(text), repr(text)

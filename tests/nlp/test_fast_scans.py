@@ -13,6 +13,7 @@ from nlp import extract
 from nlp.assertion import EligibilityContext
 from nlp.parser import parse_eligibility, pipeline
 from nlp.patient_text import extract_patient_facts
+from nlp.text import _NEEDS_MAP, Normalised, _mapped, normalise
 
 PIECES = st.sampled_from(
     [
@@ -174,3 +175,15 @@ def test_names_at_word_starts_found_as_the_look_behind_finds_them(text: str) -> 
     for pattern in (extract._gene_pattern(), extract._lab_patterns()[0]):
         behind = re.compile(r"(?<![\w-])" + pattern.pattern)
         assert _found(extract._at_word_starts(pattern, text)) == _found(behind.finditer(text))
+
+
+MAPPED_PIECES = st.sampled_from(
+    ["Platelets ", "\u2265", "\u2264 ", "\r\n", "\u00b5mol/L", "10\u2079/L", "\u2013", "\u00a0", "\\", "\\>="]
+)
+
+
+@given(st.lists(MAPPED_PIECES, max_size=10).map("".join))
+def test_one_for_one_normalisation_maps_offsets_as_the_replacement_loop_does(text: str) -> None:
+    # `normalise` rewrites texts needing only one-for-one replacements with `str.translate`.
+    expected = _mapped(text) if _NEEDS_MAP.search(text) else Normalised(text, text, None, None)
+    assert normalise(text) == expected

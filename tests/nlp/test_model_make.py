@@ -6,6 +6,7 @@ from dataclasses import MISSING, fields
 
 import pytest
 
+from nlp.linear_tagger import TaggedSpan
 from nlp.model import And, Atom, Concept, Criterion, TimeWindow
 
 
@@ -63,3 +64,13 @@ def test_criterion_make_builds_the_same_criterion() -> None:
         assert hash(made) == hash(built)
         assert repr(made) == repr(built)
         assert list(vars(made).items()) == list(vars(built).items())
+
+
+def test_tagged_span_make_builds_the_same_span() -> None:
+    made, built = TaggedSpan.make("Condition", 3, 9), TaggedSpan("Condition", 3, 9)
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert list(vars(made).items()) == list(vars(built).items())
+    parameters = list(inspect.signature(TaggedSpan.make).parameters)
+    assert parameters == [f.name for f in fields(TaggedSpan)]
