@@ -5,6 +5,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from rest_framework.authtoken.models import TokenProxy
 
 from recruitment.models import (
@@ -160,6 +161,8 @@ class UserAdmin(PhiReadAudit, DjangoUserAdmin):
 class _FactInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["entered_by"]
+    # When a fact was entered is stamped on every save (its edit pages' version), never typed.
+    readonly_fields = ["entered_at"]
 
 
 class DiagnosisInline(_FactInline):
@@ -227,9 +230,26 @@ class PatientProfileAdmin(PhiReadAudit):
     search_fields = ["user__email", "postcode"]
     raw_id_fields = ["user"]
     inlines = [DiagnosisInline, BiomarkerInline, LabResultInline, TherapyInline, ProcedureInline]
+    # Stamped by every save (the portal page's version), never typed.
+    readonly_fields = ["created_at", "updated_at"]
 
     def phi_patient(self, obj: PatientProfile) -> PatientProfile | None:
         return obj
+
+    def save_model(self, request: HttpRequest, obj: PatientProfile, form: Any, change: bool) -> None:
+        # Stamped as profile_update stamps a save: a portal page shown before this edit is then refused as
+        # stale instead of silently putting the old values back.
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Each fact added or changed here is stamped as profile_fact_save stamps one, so that a fact's edit
+        # page shown before it is refused as stale.
+        now = timezone.now()
+        for fact_form in formset.forms:
+            if fact_form.instance.pk is None or fact_form.has_changed():
+                fact_form.instance.entered_at = now
+        super().save_formset(request, form, formset, change)
 
 
 class MatchEventInline(admin.TabularInline):
