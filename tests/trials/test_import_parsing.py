@@ -475,3 +475,11 @@ def test_an_unexpected_failure_reading_one_record_fails_that_record_alone(ctgov,
         "study_list.json[0]: could not be read: AttributeError: 'NoneType' object has no attribute 'strip'"
     ]
     assert len(items) == 2
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n  \n"])
+def test_an_empty_lines_file_is_refused_as_holding_no_record(data):
+    with pytest.raises(RecordError) as caught:
+        parse_document(_bytes_document("trials.jsonl", data))
+    assert caught.value.source == "trials.jsonl"
+    assert caught.value.message == "holds no trial record: the file is empty or only blank lines"

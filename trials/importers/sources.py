@@ -151,7 +151,11 @@ def parse_document(document: Document, *, fmt: str = "auto") -> list[ParsedItem]
         return [(name, _record_or_error(lambda: ctgov_xml.parse_document(data, source=name), name))]
     text = _decode(data, name)
     if _inner_name(name).endswith(LINES_SUFFIXES):
-        return _refuse_conflicting_repeats(_parse_lines(text, name, fmt))
+        items = _parse_lines(text, name, fmt)
+        if not items:
+            # Most likely the wrong file, or one whose export failed: said, not imported as nothing.
+            raise RecordError("holds no trial record: the file is empty or only blank lines", source=name)
+        return _refuse_conflicting_repeats(items)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
