@@ -76,8 +76,28 @@ def profile_fact_save(
     fact.entered_by = actor
     fact.entered_at = timezone.now()
     fact.full_clean()
+    if fact.pk is None:
+        # Under the profile's lock, a new fact identical to one already recorded is that one: a form sent
+        # twice (a double click), an import confirmed twice or a summary pasted again adds nothing.
+        PatientProfile.objects.select_for_update().filter(pk=profile.pk).first()
+        same = _identical_fact(fact)
+        if same is not None:
+            return same
     fact.save()
     return fact
+
+
+# What says when and by whom a fact was entered, not what it is.
+_PROVENANCE_FIELDS = frozenset({"id", "patient", "source", "entered_by", "entered_at"})
+
+
+def _identical_fact(fact: ProfileFact) -> ProfileFact | None:
+    values = {
+        field.attname: getattr(fact, field.attname)
+        for field in fact._meta.concrete_fields
+        if field.name not in _PROVENANCE_FIELDS
+    }
+    return type(fact)._default_manager.filter(patient_id=fact.patient_id, **values).order_by("pk").first()
 
 
 @transaction.atomic

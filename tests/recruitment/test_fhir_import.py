@@ -95,6 +95,16 @@ def test_a_confirmed_recurrence_is_saved_as_the_diagnosis_course(bundle, pat):
     assert Diagnosis.objects.get(patient=profile, code="luad").course == "recurrent"
 
 
+def test_a_bundle_confirmed_twice_records_each_fact_once(bundle, pat):
+    profile = patient_profile_for(pat)
+    preview = bundle_read(json.dumps(bundle))
+    keys = [f.key for f in preview.facts]
+    fhir_import_confirm(profile=profile, preview=preview, keys=keys, actor=pat)
+    once = total_facts(profile)
+    fhir_import_confirm(profile=profile, preview=preview, keys=keys, actor=pat)  # a double click
+    assert total_facts(profile) == once > 0
+
+
 def test_a_genomic_variant_gives_gene_protein_change_and_interpretation(bundle):
     (egfr,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-egfr"]
     assert (egfr.values["gene"], egfr.values["protein_change"]) == ("EGFR", "E746_A750del")

@@ -258,6 +258,18 @@ class TestProfileEditor:
         added = elena.diagnoses.get(code="sclc")
         assert added.stage == "IIIB"
 
+    def test_elenas_double_click_on_add_records_the_therapy_once(self, elena_client, elena):
+        sent = {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-06-01"}
+        for _ in range(2):
+            response = elena_client.post(reverse("portal:fact_add", args=["therapy"]), sent)
+            assert response.status_code == 302
+        assert elena.therapies.filter(drug="carboplatin").count() == 1
+        # Another course of the same drug is another fact.
+        elena_client.post(
+            reverse("portal:fact_add", args=["therapy"]), {**sent, "started_on": "2026-09-01", "ended_on": ""}
+        )
+        assert elena.therapies.filter(drug="carboplatin").count() == 2
+
     def test_an_unknown_condition_asks_to_pick_from_the_list(self, elena_client):
         response = elena_client.post(
             reverse("portal:fact_add", args=["diagnosis"]), {"condition": "zzz", "presence": "present"}
