@@ -3,8 +3,6 @@ the patient opened before it is refused as stale, as after any other save, inste
 old values back. Personas: Ada, the administrator (pytest-django's admin user), and Elena, the patient."""
 
 import datetime
-import html
-import re
 from html.parser import HTMLParser
 
 import pytest
@@ -13,6 +11,7 @@ from django.urls import reverse
 
 from recruitment.models import Diagnosis, PatientProfile
 from tests.recruitment.consent_helpers import name_patient
+from tests.recruitment.test_portal import elenas_profile_as_typed, shown_version
 
 pytestmark = pytest.mark.django_db
 
@@ -69,22 +68,12 @@ def test_adas_admin_edit_of_elenas_ecog_makes_elenas_open_profile_page_stale(adm
     PatientProfile.objects.filter(pk=elena.pk).update(updated_at=ON_THE_SECOND)
     name_patient(elena)
     client.force_login(elena.user)
-    page = client.get(reverse("portal:profile")).content.decode()
-    (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+    shown = shown_version(client.get(reverse("portal:profile")).content.decode())
     url = reverse("admin:recruitment_patientprofile_change", args=[elena.pk])
     data = shown_form(admin_client, url)
     data["ecog"] = "2"  # from a clinic letter
     assert admin_client.post(url, data).status_code == 302
-    stale = {
-        "birth_date": "1968-04-02",
-        "sex": "female",
-        "postcode": "02139",
-        "ecog": "1",
-        "pregnancy_status": "not_pregnant",
-        "breastfeeding": "false",
-        "shown_version": html.unescape(shown),
-    }
-    response = client.post(reverse("portal:profile"), stale)
+    response = client.post(reverse("portal:profile"), elenas_profile_as_typed(shown))
     assert response.status_code == 409
     elena.refresh_from_db()
     assert elena.ecog == 2
@@ -96,8 +85,7 @@ def test_adas_admin_edit_of_a_diagnosis_makes_elenas_open_edit_page_of_it_stale(
     client.force_login(elena.user)
     luad = Diagnosis.objects.get(patient=elena, code="luad")
     edit = reverse("portal:fact_edit", args=["diagnosis", luad.pk])
-    page = client.get(edit).content.decode()
-    (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+    shown = shown_version(client.get(edit).content.decode())
     url = reverse("admin:recruitment_patientprofile_change", args=[elena.pk])
     data = shown_form(admin_client, url)
     stage_field = next(name for name, value in data.items() if name.endswith("-stage") and value == "IVA")
@@ -109,7 +97,7 @@ def test_adas_admin_edit_of_a_diagnosis_makes_elenas_open_edit_page_of_it_stale(
             "condition": "lung adenocarcinoma",
             "presence": "present",
             "stage": "IVA",
-            "shown_version": html.unescape(shown),
+            "shown_version": shown,
         },
     )
     assert response.status_code == 409

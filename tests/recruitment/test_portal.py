@@ -35,6 +35,25 @@ def elena_client(client, elena):
     return client
 
 
+def shown_version(page: str) -> str:
+    """The version of the record a profile or fact page was shown with (its hidden field)."""
+    (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+    return html.unescape(shown)
+
+
+def elenas_profile_as_typed(version: str) -> dict[str, str]:
+    """Elena's profile form as she fills it on a page that showed ECOG 1 and version `version`."""
+    return {
+        "birth_date": "1968-04-02",
+        "sex": "female",
+        "postcode": "02139",
+        "ecog": "1",
+        "pregnancy_status": "not_pregnant",
+        "breastfeeding": "false",
+        "shown_version": version,
+    }
+
+
 def signs_in(client, email: str, password: str) -> bool:
     response = client.post(reverse("login"), {"username": email, "password": password})
     return response.status_code == 302
@@ -294,19 +313,10 @@ class TestProfileEditor:
         assert (elena.ecog, elena.breastfeeding) == (2, False)
 
     def test_a_profile_page_opened_before_another_change_does_not_undo_it(self, elena_client, elena):
-        page = elena_client.get(reverse("portal:profile")).content.decode()
-        (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        shown = shown_version(elena_client.get(reverse("portal:profile")).content.decode())
         # Meanwhile the study team's paste of a clinic note records ECOG 2 (elena's page still says 1).
         profile_update(profile=elena, fields={"ecog": 2})
-        stale = {
-            "birth_date": "1968-04-02",
-            "sex": "female",
-            "postcode": "02139",
-            "ecog": "1",
-            "pregnancy_status": "not_pregnant",
-            "breastfeeding": "false",
-            "shown_version": html.unescape(shown),
-        }
+        stale = elenas_profile_as_typed(shown)
         response = elena_client.post(reverse("portal:profile"), stale)
         page = response.content.decode()
         assert response.status_code == 409
@@ -315,10 +325,7 @@ class TestProfileEditor:
         elena.refresh_from_db()
         assert (elena.ecog, elena.postcode) == (2, "")
         # Saving the page shown again is her decision, made knowing: it goes through.
-        (current,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
-        again = elena_client.post(
-            reverse("portal:profile"), {**stale, "shown_version": html.unescape(current)}
-        )
+        again = elena_client.post(reverse("portal:profile"), elenas_profile_as_typed(shown_version(page)))
         assert again.status_code == 302
         elena.refresh_from_db()
         assert (elena.ecog, elena.postcode) == (1, "02139")
@@ -326,13 +333,12 @@ class TestProfileEditor:
     def test_a_fact_edited_in_two_windows_is_not_overwritten_by_the_older_one(self, elena_client, elena):
         therapy = elena.therapies.get()
         url = reverse("portal:fact_edit", args=["therapy", therapy.pk])
-        page = elena_client.get(url).content.decode()
-        (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+        shown = shown_version(elena_client.get(url).content.decode())
         # In another window she records when the treatment stopped.
         therapy.ended_on = TODAY
         profile_fact_save(profile=elena, fact=therapy, actor=elena.user)
         stale = {"drug": "osimertinib", "line": "2", "started_on": "2024-03-01", "ended_on": ""}
-        response = elena_client.post(url, {**stale, "shown_version": html.unescape(shown)})
+        response = elena_client.post(url, {**stale, "shown_version": shown})
         page = response.content.decode()
         assert response.status_code == 409
         assert "This therapy was changed after this page was opened" in page
