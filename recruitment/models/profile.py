@@ -39,7 +39,25 @@ class FactSource(models.TextChoices):
     IMPORTED = "imported", "Imported from a record"
 
 
-class PatientProfile(models.Model):
+class NulFreeTextModel(models.Model):
+    """A model whose texts hold no NUL character, refused with its fields' own checks (PostgreSQL cannot
+    store one; SQLite would)."""
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        errors: dict[str, list[ValidationError]] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
+        if errors:
+            raise ValidationError(errors)
+
+
+class PatientProfile(NulFreeTextModel):
     """A patient's own clinical summary, the input of matching.
 
     Demographics, performance status and pregnancy live here; coded facts (diagnoses, biomarkers, labs,
@@ -148,16 +166,6 @@ class PatientProfile(models.Model):
                 found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
         return found
 
-    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        errors: dict[str, list[ValidationError]] = {}
-        try:
-            super().clean_fields(exclude=exclude)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
-        if errors:
-            raise ValidationError(errors)
-
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.user_id and self.user.role != User.Role.PATIENT:
@@ -184,7 +192,7 @@ class PatientProfile(models.Model):
             raise ValidationError(errors)
 
 
-class ProfileFact(models.Model):
+class ProfileFact(NulFreeTextModel):
     """Common fields of every coded fact: whose it is, where it came from and when it was entered."""
 
     patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE)
@@ -209,7 +217,6 @@ class ProfileFact(models.Model):
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
         skipped = set(exclude or ()) | errors.keys()
         dates = {
             field.name: getattr(self, field.name)
