@@ -1281,9 +1281,13 @@ class _Builder:
     def _limits_treatments_for(self, index: int, qualifier: Atom) -> bool:
         """Whether a diagnosis is the indication of treatments whose number or time the text caps ("No more
         than 2 prior systemic regimens for treatment of lymphoma", "at most one prior therapy for ...")."""
-        found = self.found[index]
-        if found.kind != "condition" or qualifier.rule_id != QUALIFIER_RULE:
+        if self.found[index].kind != "condition" or qualifier.rule_id != QUALIFIER_RULE:
             return False
+        return self._treatments_capped_before(index)
+
+    def _treatments_capped_before(self, index: int) -> bool:
+        """Whether its line caps treatments before the atom ("No more than 2 prior regimens for ...")."""
+        found = self.found[index]
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         return _TREATMENT_LIMIT.search(self.norm.text, line_start, found.start) is not None
 
@@ -1386,7 +1390,7 @@ class _Builder:
             self.norm.text, line_start, match.start()
         ):
             return None
-        if _TREATMENT_LIMIT.search(self.norm.text, line_start, found.start) is not None:
+        if self._treatments_capped_before(index):
             return None
         courses = extract.course_codes(match.group("course"))
         text, span = self._original(*match.span("course"))
