@@ -1,5 +1,5 @@
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 
@@ -36,6 +36,13 @@ def role_required(allowed: Callable[[User], bool], message: str) -> Callable[[Vi
     return decorator
 
 
+def client_ip(meta: Mapping[str, Any]) -> str | None:
+    """The client's address from a request's META. Behind the proxy (SECURE_PROXY_SSL_HEADER), REMOTE_ADDR is
+    the proxy; production should set the real client address there (e.g. gunicorn --forwarded-allow-ips), so
+    only REMOTE_ADDR is trusted, never X-Forwarded-For."""
+    return meta.get("REMOTE_ADDR") or None
+
+
 _HOUR = 3600
 TOO_MANY_EMAIL_FORMS = (
     "Too many requests that send e-mail have come from here or for this address in the last hour. "
@@ -57,8 +64,8 @@ def _count_in_this_hour(scope: str, who: str) -> int:
 
 def email_form_client_over_limit(request: HttpRequest, form: str) -> bool:
     """Whether the client has posted `form` (a form that sends an e-mail) more than
-    EMAIL_FORMS_PER_CLIENT_HOUR times this hour, this post included. REMOTE_ADDR only, as everywhere."""
-    client = request.META.get("REMOTE_ADDR") or "unknown"
+    EMAIL_FORMS_PER_CLIENT_HOUR times this hour, this post included."""
+    client = client_ip(request.META) or "unknown"
     return _count_in_this_hour(f"{form}:client", client) > settings.EMAIL_FORMS_PER_CLIENT_HOUR
 
 

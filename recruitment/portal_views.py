@@ -45,6 +45,7 @@ from recruitment.forms import (
 from recruitment.http import (
     TOO_MANY_EMAIL_FORMS,
     AuthenticatedRequest,
+    client_ip,
     email_form_address_over_limit,
     email_form_client_over_limit,
 )
@@ -111,12 +112,6 @@ def patient_only(view: PatientView) -> PatientView:
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # Behind the proxy (SECURE_PROXY_SSL_HEADER), REMOTE_ADDR is the proxy; production should set the
-    # real client address there (e.g. gunicorn --forwarded-allow-ips), so only REMOTE_ADDR is trusted here.
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # Registration and e-mail verification
@@ -370,7 +365,7 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
             document=document,
             typed_name=form.cleaned_data["typed_name"],
             trial=trial,
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request.META),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
             actor=request.user,
         )

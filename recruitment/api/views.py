@@ -25,6 +25,7 @@ from recruitment.api import serializers as s
 from recruitment.api.filters import CandidateQueueFilter
 from recruitment.api.permissions import IsPatient, IsSiteStaff, IsSponsor
 from recruitment.forms import ConsentForm, ProfileForm
+from recruitment.http import client_ip
 from recruitment.models import (
     Biomarker,
     Candidate,
@@ -96,11 +97,6 @@ def model_errors(error: ValidationError) -> serializers.ValidationError:
             for field, messages in error.message_dict.items()
         }
     )
-
-
-def _client_ip(request: Request) -> str | None:
-    # As the portal: only REMOTE_ADDR is trusted (the proxy must put the client's address there).
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _user(request: Request) -> User:
@@ -303,7 +299,7 @@ class ConsentGiveView(APIView):
                 document=document,
                 typed_name=form.cleaned_data["typed_name"],
                 trial=trial,
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request.META),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 actor=_user(request),
             )
