@@ -155,7 +155,9 @@ def _projection(trial: Trial, enrolled: int, target: int | None, *, enrolled_sho
     if enrolled < MIN_FOR_TIMES:
         return "too few enrolments to project"
     first = (
-        CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.ENROLLED)
+        CandidateEvent.objects.filter(
+            candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION, to_status=CandidateStatus.ENROLLED
+        )
         .order_by("created_at")
         .values_list("created_at", flat=True)
         .first()
@@ -329,7 +331,12 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     )
     rate = "suppressed" if rate_hides else f"{failed / screened:.0%}"
     failing = dict(
-        CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.SCREEN_FAILED)
+        # Moves only: a view of a screen-failed candidate's page is an event "to" that status as well.
+        CandidateEvent.objects.filter(
+            candidate__trial=trial,
+            kind=CandidateEvent.Kind.TRANSITION,
+            to_status=CandidateStatus.SCREEN_FAILED,
+        )
         .values_list("criterion__text")
         .annotate(n=Count("id"))
     )

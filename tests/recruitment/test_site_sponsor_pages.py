@@ -375,6 +375,39 @@ def test_the_sponsor_sees_small_counts_suppressed_and_no_subject_codes(
     assert candidate.subject_code not in page
 
 
+def test_sams_views_of_a_screen_failed_candidate_are_not_counted_as_screen_failures(
+    client, sam, sophie, nsclc_trial, boston_site
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
+    criterion = nsclc_trial.criteria.create(
+        position=1,
+        section="inclusion",
+        text="ECOG 0-1",
+        text_key="ecog",
+        span_start=0,
+        span_end=8,
+        parsed_tree={},
+        parser_version="t",
+        dictionary_version="t",
+    )
+    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
+        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.SCREEN_FAILED,
+        actor=sam,
+        reason="criterion_not_met",
+        criterion_id=criterion.pk,
+    )
+    client.force_login(sam)
+    for _ in range(3):
+        client.get(reverse("site:candidate", args=[candidate.pk]))
+    client.force_login(sophie)
+    dashboard = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).context["dashboard"]
+    # One screen failure, on ECOG: the three page views are no failure on a criterion named "None".
+    assert dashboard.top_failing == [("ECOG 0-1", SMALL)]
+
+
 def test_a_full_cohort_is_flagged_on_site_and_sponsor_pages(client, sam, sophie, nsclc_trial, boston_site):
     arm = factories.ArmFactory.create(trial=nsclc_trial, label="EGFR cohort", cap=0)
     client.force_login(sam)
