@@ -842,34 +842,51 @@ class FunnelStep:
     exits: list[tuple[str, int]]
 
 
+FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
+    ("Matched (assessed for eligibility)", S.MATCHED),
+    ("Pre-screened", S.PRE_SCREENED),
+    ("Contacted", S.CONTACTED),
+    ("Consented", S.CONSENTED),
+    ("Screening", S.SCREENING),
+    ("Enrolled", S.ENROLLED),
+)
+
+
+def _ending_moves(*, site: Site, trial: Trial, statuses: Mapping[int, str]) -> list[CandidateEvent]:
+    """The move that ended each of the site's ended candidacies: its last exit, so that a candidacy reopened
+    after a withdrawal (and open now, or ended again since) is not counted as leaving twice."""
+    last: dict[int, CandidateEvent] = {}
+    for event in (
+        CandidateEvent.objects.filter(
+            candidate__site=site, candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION
+        )
+        .exclude(to_status__in=[*OPEN_STATUSES, S.ENROLLED])
+        .order_by("created_at", "id")
+    ):
+        last[event.candidate_id] = event
+    return [event for pk, event in last.items() if statuses.get(pk) == event.to_status]
+
+
 def consort_funnel(*, site: Site, trial: Trial) -> list[FunnelStep]:
-    """CONSORT-style flow of the site's candidates: how many reached each stage and why others left."""
+    """CONSORT-style flow of the site's candidates: how many reached each stage and, under each, why those
+    who left from that stage left, so that a stage less its exits (and those still at it) is the next one.
+    Withdrawals, from any stage, have their own line. Each ended candidacy counts once, by its last exit."""
     reached = _reached_on(trial, site)
     statuses = dict(Candidate.objects.filter(site=site, trial=trial).values_list("id", "status"))
-    reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for event in CandidateEvent.objects.filter(
-        candidate__site=site, candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION
-    ).exclude(to_status__in=[*OPEN_STATUSES, S.ENROLLED]):
-        reasons[event.to_status][ReasonCode(event.reason).label if event.reason else "no reason given"] += 1
+    exits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in _ending_moves(site=site, trial=trial, statuses=statuses):
+        stage = S.WITHDRAWN if event.to_status == S.WITHDRAWN else event.from_status
+        reason = ReasonCode(event.reason).label if event.reason else "no reason given"
+        exits[stage][f"{CandidateStatus(event.to_status).label}: {reason}"] += 1
 
     def count(status: str) -> int:
+        if status == S.MATCHED:
+            return len(statuses)
         return sum(1 for times in reached.values() if status in times)
 
-    def exits(*terminal: str) -> list[tuple[str, int]]:
-        return [
-            (f"{CandidateStatus(t).label}: {reason}", n)
-            for t in terminal
-            for reason, n in sorted(reasons[t].items())
-        ]
-
     steps = [
-        FunnelStep("Matched (assessed for eligibility)", len(statuses), exits(S.PRE_SCREEN_INELIGIBLE)),
-        FunnelStep("Pre-screened", count(S.PRE_SCREENED), exits(S.UNREACHABLE)),
-        FunnelStep("Contacted", count(S.CONTACTED), []),
-        FunnelStep("Consented", count(S.CONSENTED), exits(S.DECLINED)),
-        FunnelStep("Screening", count(S.SCREENING), exits(S.SCREEN_FAILED)),
-        FunnelStep("Enrolled", count(S.ENROLLED), []),
+        FunnelStep(label, count(status), sorted(exits[status].items())) for label, status in FUNNEL_STAGES
     ]
     withdrawn = sum(1 for status in statuses.values() if status == S.WITHDRAWN)
-    steps.append(FunnelStep("Withdrawn at any stage", withdrawn, exits(S.WITHDRAWN)))
+    steps.append(FunnelStep("Withdrawn at any stage", withdrawn, sorted(exits[S.WITHDRAWN].items())))
     return steps

@@ -6,6 +6,7 @@ Wrong role for a section: 403. Right role but not your site, candidate or trial:
 
 import csv
 import io
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -364,6 +365,57 @@ def test_the_screening_log_is_de_identified(client, sam, candidate, nsclc_trial,
     assert row["eligible"] == "eligible"
     assert "Rossi" not in body
     assert "elena@" not in body
+
+
+def _walked(trial, site, sam, email: str, *moves: tuple[str, str]) -> Candidate:
+    candidate = candidate_for(trial, site, email=email, contact=True)
+    for to_status, reason in moves:
+        candidate_transition(candidate_id=candidate.pk, to_status=to_status, actor=sam, reason=reason)
+    return candidate
+
+
+def test_each_funnel_stage_less_those_who_left_from_it_is_the_next_stage(
+    client, sam, nsclc_trial, boston_site
+):
+    to_contact = [(S.PRE_SCREENED, ""), (S.CONTACTED, "")]
+    _walked(nsclc_trial, boston_site, sam, "ada@example.org", (S.PRE_SCREEN_INELIGIBLE, "criterion_not_met"))
+    _walked(nsclc_trial, boston_site, sam, "bea@example.org", *to_contact, (S.UNREACHABLE, "no_response"))
+    _walked(nsclc_trial, boston_site, sam, "cleo@example.org", *to_contact, (S.DECLINED, "travel_burden"))
+    _walked(
+        nsclc_trial,
+        boston_site,
+        sam,
+        "dora@example.org",
+        *to_contact,
+        (S.CONSENTED, ""),
+        (S.SCREENING, ""),
+        (S.ENROLLED, ""),
+    )
+    client.force_login(sam)
+    steps = client.get(reverse("site:funnel", args=[boston_site.pk, nsclc_trial.pk])).context["steps"]
+    path = steps[:-1]  # the last step is the withdrawals, from any stage
+    assert [step.count for step in path] == [4, 3, 3, 1, 1, 1]
+    for step, after in itertools.pairwise(path):
+        assert step.count - sum(n for _, n in step.exits) == after.count, (step, after)
+    assert path[2].exits == [
+        ("Declined: Travel or visit burden", 1),
+        ("Unreachable: No response after repeated attempts", 1),
+    ]
+
+
+def test_a_candidacy_reopened_after_elena_consented_again_is_no_withdrawal_in_the_funnel(
+    client, sam, nsclc_trial, boston_site
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=None, reason="consent_withdrawn"
+    )
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason="consent_given_again"
+    )
+    client.force_login(sam)
+    withdrawn = client.get(reverse("site:funnel", args=[boston_site.pk, nsclc_trial.pk])).context["steps"][-1]
+    assert (withdrawn.count, withdrawn.exits) == (0, [])
 
 
 def test_the_sponsor_sees_small_counts_suppressed_and_no_subject_codes(
