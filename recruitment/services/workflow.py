@@ -217,6 +217,16 @@ def _candidate_transition(
             raise TransitionError("The patient has not agreed to be contacted about this trial.")
         fields = ["status", "updated_at"]
         if to_status == S.ENROLLED:
+            # As a full or suspended cohort, a trial (or this site) that stopped recruiting takes no one in;
+            # the candidacies under way leave the path with a reason.
+            if (
+                not recruiting_trial_sites(trial_id=candidate.trial_id)
+                .filter(site=candidate.site_id)
+                .exists()
+            ):
+                raise TransitionError(
+                    f"{candidate.trial.nct_id} is not recruiting at this site; it takes no new patients."
+                )
             if arm_id is not None:
                 candidate.arm = Arm.objects.filter(pk=arm_id, trial_id=candidate.trial_id).first()
                 if candidate.arm is None:

@@ -16,7 +16,7 @@ from recruitment.services.workflow import (
 )
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for, matched_patient
-from trials.models import ConsentDocument, EligibilityCriterion
+from trials.models import ConsentDocument, EligibilityCriterion, Trial, TrialSite
 
 S = CandidateStatus
 R = ReasonCode
@@ -224,6 +224,28 @@ def test_a_full_cohort_takes_no_new_candidates_and_no_enrolment(nsclc_trial, bos
         candidate_transition(candidate_id=second.pk, to_status=S.ENROLLED, actor=sam)
     matched_patient(nsclc_trial, email="c@example.org", arm=arm)
     assert candidates_create_for_site(trial=nsclc_trial, site=boston_site) == []
+
+
+@pytest.mark.parametrize("status", [Trial.Status.SUSPENDED, Trial.Status.ACTIVE_NOT_RECRUITING])
+def test_no_enrolment_while_the_trial_does_not_recruit(candidate, sam, nsclc_trial, status):
+    _walk(candidate, sam, S.SCREENING)
+    nsclc_trial.overall_status = status
+    nsclc_trial.save(update_fields=["overall_status"])
+    with pytest.raises(TransitionError, match="takes no new patients"):
+        candidate_transition(candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam)
+    candidate.refresh_from_db()
+    assert candidate.status == S.SCREENING
+    # Leaving the path is still open to Sam.
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason=R.INVESTIGATOR_DECISION
+    )
+
+
+def test_no_enrolment_at_a_site_that_stopped_recruiting(candidate, sam, nsclc_trial, boston_site):
+    _walk(candidate, sam, S.SCREENING)
+    TrialSite.objects.filter(trial=nsclc_trial, site=boston_site).update(status=TrialSite.Status.COMPLETED)
+    with pytest.raises(TransitionError, match="takes no new patients"):
+        candidate_transition(candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam)
 
 
 def test_enrolment_needs_a_cohort_when_the_trial_has_cohorts(nsclc_trial, boston_site, sam):
