@@ -199,6 +199,8 @@ def _candidate_transition(
             raise TransitionError("Choose a reason from the list for this change.")
         if not rule.reasons and reason:
             raise TransitionError("This change takes no reason code; use the note.")
+        if reason == R.OTHER and not note.strip():
+            raise TransitionError("With the reason Other, say in the note what the reason is.")
         reopening = (from_status, to_status) == (S.WITHDRAWN, S.MATCHED)
         if reopening and not ended_by_consent_withdrawal(candidate_id=candidate.pk):
             raise TransitionError(

@@ -131,6 +131,30 @@ def test_a_reason_from_the_list_is_required_to_leave_the_path(candidate, sam):
         )
 
 
+def test_other_as_the_reason_needs_a_note_saying_what_it_is(candidate, sam):
+    for note in ("", "   "):
+        with pytest.raises(TransitionError, match="note"):
+            candidate_transition(
+                candidate_id=candidate.pk,
+                to_status=S.PRE_SCREEN_INELIGIBLE,
+                actor=sam,
+                reason=R.OTHER,
+                note=note,
+            )
+    candidate.refresh_from_db()
+    assert (candidate.status, candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).count()) == (
+        S.MATCHED,
+        0,
+    )
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.PRE_SCREEN_INELIGIBLE,
+        actor=sam,
+        reason=R.OTHER,
+        note="Moving abroad before the first visit.",
+    )
+
+
 def test_a_screen_failure_names_the_failing_criterion(candidate, sam):
     _walk(candidate, sam, S.SCREENING)
     with pytest.raises(TransitionError, match="names the criterion"):
