@@ -820,7 +820,12 @@ def screening_log(*, site: Site, trial: Trial) -> list[dict[str, str]]:
                 "contacted_on": day(S.CONTACTED),
                 "consented_on": day(S.CONSENTED),
                 "screening_on": day(S.SCREENING),
-                "outcome_on": "" if candidate.is_open else day(candidate.status),
+                # The move that ended it last: a candidacy reopened and ended again reached its status twice.
+                "outcome_on": (
+                    timezone.localtime(last.created_at).date().isoformat()
+                    if last and not candidate.is_open
+                    else ""
+                ),
                 "status": candidate.status,
                 "consent_version": versions.get(candidate.patient_id, ""),
                 "eligible": (

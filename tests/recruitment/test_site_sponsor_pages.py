@@ -5,6 +5,7 @@ Wrong role for a section: 403. Right role but not your site, candidate or trial:
 """
 
 import csv
+import datetime
 import io
 import itertools
 from decimal import Decimal
@@ -13,8 +14,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, User
+from recruitment.selectors.site import screening_log
 from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import TransitionError, candidate_transition
 from recruitment.suppression import SMALL
@@ -365,6 +368,28 @@ def test_the_screening_log_is_de_identified(client, sam, candidate, nsclc_trial,
     assert row["eligible"] == "eligible"
     assert "Rossi" not in body
     assert "elena@" not in body
+
+
+def test_the_screening_log_dates_an_outcome_by_the_move_that_ended_it_last(
+    sam, nsclc_trial, boston_site, monkeypatch
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    ten_days_ago = timezone.now() - datetime.timedelta(days=10)
+    with monkeypatch.context() as patched:
+        patched.setattr(timezone, "now", lambda: ten_days_ago)
+        # Elena withdrew consent ten days ago and consented again: her candidacy reopened.
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=None, reason="consent_withdrawn"
+        )
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason="consent_given_again"
+        )
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason="investigator_decision"
+    )
+    (row,) = screening_log(site=boston_site, trial=nsclc_trial)
+    assert (row["status"], row["reason"]) == (S.WITHDRAWN, "investigator_decision")
+    assert row["outcome_on"] == timezone.localdate().isoformat()
 
 
 def _walked(trial, site, sam, email: str, *moves: tuple[str, str]) -> Candidate:
