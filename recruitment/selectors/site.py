@@ -91,6 +91,16 @@ def closed_arm_ids(*, trial_id: int) -> set[int]:
     }
 
 
+def closed_to_new_patients(*, trial_id: int) -> set[int] | None:
+    """The trial's full or suspended cohorts; None when it has cohorts and every one is: then a match that
+    names no cohort (cohorts without a stratum of their own) has none to go to either, as the engine says
+    ("all cohorts full or suspended") at the next re-match."""
+    closed = closed_arm_ids(trial_id=trial_id)
+    if closed and not Arm.objects.filter(trial_id=trial_id).exclude(pk__in=closed).exists():
+        return None
+    return closed
+
+
 TAKEN_UP_VERDICTS: frozenset[str] = frozenset({Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE})
 """Matches with these verdicts become candidates; an ineligible one never does."""
 
@@ -134,8 +144,10 @@ def nearest_site(patient: PatientProfile, sites: list[Site]) -> tuple[Site | Non
 def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Match]:
     """The best live eligible or possibly eligible match per patient of the trial (of `patient_ids`, when
     given) who has no candidacy yet and still consents to matching, skipping matches to full or suspended
-    arms."""
-    closed = closed_arm_ids(trial_id=trial.pk)
+    arms (all of them: then none, not even a match that names no cohort)."""
+    closed = closed_to_new_patients(trial_id=trial.pk)
+    if closed is None:
+        return []
     matches = (
         Match.objects.filter(
             trial=trial,
@@ -213,9 +225,12 @@ def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None =
     consent, whose patient consents to matching again and has a live eligible or possibly eligible match
     outside full or suspended cohorts, at a site that still recruits for the trial. Candidacies that ended
     for any other reason (a site's decision, a full cohort, a death) stay ended."""
+    closed = closed_to_new_patients(trial_id=trial.pk)
+    if closed is None:
+        return []
     live = Match.objects.filter(
         trial=trial, patient=OuterRef("patient"), retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS
-    ).exclude(arm_id__in=closed_arm_ids(trial_id=trial.pk))
+    ).exclude(arm_id__in=closed)
     candidacies = (
         _ended_by_withdrawal_consenting_again()
         .filter(trial=trial, site__in=recruiting_trial_sites(trial_id=trial.pk).values("site_id"))

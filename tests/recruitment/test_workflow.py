@@ -250,6 +250,25 @@ def test_a_full_cohort_takes_no_new_candidates_and_no_enrolment(nsclc_trial, bos
     assert candidates_create_for_site(trial=nsclc_trial, site=boston_site) == []
 
 
+def test_a_match_to_no_cohort_is_not_taken_up_once_every_cohort_is_full_or_suspended(
+    nsclc_trial, boston_site, sam
+):
+    # The trial's one cohort has no stratum of its own, so its matches name no cohort; the nightly re-match
+    # retires them once the cohort is full, and until then the take-up must not place anyone in it.
+    main = factories.ArmFactory.create(trial=nsclc_trial, label="Main", cap=1)
+    suspended = factories.ArmFactory.create(trial=nsclc_trial, label="Extension", is_suspended=True)
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org", contact=True)
+    _walk(first, sam, S.SCREENING)
+    candidate_transition(candidate_id=first.pk, to_status=S.ENROLLED, actor=sam, arm_id=main.pk)
+    late = matched_patient(nsclc_trial, email="b@example.org")
+    assert candidates_create_for_site(trial=nsclc_trial, site=boston_site) == []
+    assert candidates_create(trial_id=nsclc_trial.pk) == []
+    assert not Candidate.objects.filter(patient=late).exists()
+    suspended.is_suspended = False
+    suspended.save(update_fields=["is_suspended"])
+    assert [c.patient for c in candidates_create_for_site(trial=nsclc_trial, site=boston_site)] == [late]
+
+
 @pytest.mark.parametrize("status", [Trial.Status.SUSPENDED, Trial.Status.ACTIVE_NOT_RECRUITING])
 def test_no_enrolment_while_the_trial_does_not_recruit(candidate, sam, nsclc_trial, status):
     _walk(candidate, sam, S.SCREENING)
