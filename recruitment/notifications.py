@@ -15,12 +15,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from recruitment.models import (
     OPEN_STATUSES,
     Candidate,
+    CandidateEvent,
     CandidateStatus,
     Match,
     PatientProfile,
@@ -159,7 +161,8 @@ def _alert_email(matches: list[Match], *, unsubscribe_url: str, portal_url: str)
 def site_alerts_create(*, candidate_ids: Collection[int]) -> int:
     """Alert every active staff member of each candidate's site to the new candidates among `candidate_ids`
     (still matched, with an eligible or possibly eligible match). Returns the number of alerts written; a
-    second run for the same candidates writes none."""
+    second run for the same candidates writes none. A candidacy reopened since a member's alert about it
+    (the patient consented again) makes that alert new again, unread and not yet in a digest."""
     candidates = list(
         Candidate.objects.filter(
             pk__in=list(candidate_ids),
@@ -173,18 +176,43 @@ def site_alerts_create(*, candidate_ids: Collection[int]) -> int:
         site_id__in={c.site_id for c in candidates}, user__is_active=True, user__role=User.Role.SITE_STAFF
     ).values_list("site_id", "user_id"):
         staff[site_id].append(user_id)
-    existing = set(SiteAlert.objects.filter(candidate__in=candidates).values_list("user_id", "candidate_id"))
+    opened = dict(
+        CandidateEvent.objects.filter(candidate__in=candidates)
+        .filter(
+            Q(kind=CandidateEvent.Kind.CREATED)
+            | Q(from_status=CandidateStatus.WITHDRAWN, to_status=CandidateStatus.MATCHED)
+        )
+        .values("candidate_id")
+        .annotate(at=Max("created_at"))
+        .values_list("candidate_id", "at")
+    )
+    existing = {
+        (alert.user_id, alert.candidate_id): alert
+        for alert in SiteAlert.objects.filter(candidate__in=candidates)
+    }
     now = timezone.now()
-    alerts = [
-        SiteAlert(user_id=user_id, candidate=c, verdict=c.match.verdict, created_at=now)
-        for c in candidates
-        if c.match is not None
-        for user_id in staff[c.site_id]
-        if (user_id, c.pk) not in existing
-    ]
+    alerts, renewed = [], []
+    for c in candidates:
+        if c.match is None:
+            continue
+        for user_id in staff[c.site_id]:
+            alert = existing.get((user_id, c.pk))
+            if alert is None:
+                alerts.append(
+                    SiteAlert(user_id=user_id, candidate=c, verdict=c.match.verdict, created_at=now)
+                )
+            elif c.pk in opened and alert.created_at < opened[c.pk]:
+                alert.verdict, alert.created_at, alert.read_at, alert.digested_at = (
+                    c.match.verdict,
+                    now,
+                    None,
+                    None,
+                )
+                renewed.append(alert)
     # A duplicate delivery racing this one is absorbed by the unique (user, candidate) constraint.
     SiteAlert.objects.bulk_create(alerts, ignore_conflicts=True)
-    return len(alerts)
+    SiteAlert.objects.bulk_update(renewed, ["verdict", "created_at", "read_at", "digested_at"])
+    return len(alerts) + len(renewed)
 
 
 def site_alerts_mark_read(*, user: User, candidate_id: int | None = None) -> int:

@@ -91,6 +91,16 @@ def closed_arm_ids(*, trial_id: int) -> set[int]:
     }
 
 
+def closed_to_new_patients(*, trial_id: int) -> set[int] | None:
+    """The trial's full or suspended cohorts; None when it has cohorts and every one is: then a match that
+    names no cohort (cohorts without a stratum of their own) has none to go to either, as the engine says
+    ("all cohorts full or suspended") at the next re-match."""
+    closed = closed_arm_ids(trial_id=trial_id)
+    if closed and not Arm.objects.filter(trial_id=trial_id).exclude(pk__in=closed).exists():
+        return None
+    return closed
+
+
 TAKEN_UP_VERDICTS: frozenset[str] = frozenset({Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE})
 """Matches with these verdicts become candidates; an ineligible one never does."""
 
@@ -134,8 +144,10 @@ def nearest_site(patient: PatientProfile, sites: list[Site]) -> tuple[Site | Non
 def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Match]:
     """The best live eligible or possibly eligible match per patient of the trial (of `patient_ids`, when
     given) who has no candidacy yet and still consents to matching, skipping matches to full or suspended
-    arms."""
-    closed = closed_arm_ids(trial_id=trial.pk)
+    arms (all of them: then none, not even a match that names no cohort)."""
+    closed = closed_to_new_patients(trial_id=trial.pk)
+    if closed is None:
+        return []
     matches = (
         Match.objects.filter(
             trial=trial,
@@ -213,9 +225,12 @@ def candidacies_to_reopen(*, trial: Trial, patient_ids: Collection[int] | None =
     consent, whose patient consents to matching again and has a live eligible or possibly eligible match
     outside full or suspended cohorts, at a site that still recruits for the trial. Candidacies that ended
     for any other reason (a site's decision, a full cohort, a death) stay ended."""
+    closed = closed_to_new_patients(trial_id=trial.pk)
+    if closed is None:
+        return []
     live = Match.objects.filter(
         trial=trial, patient=OuterRef("patient"), retired_at__isnull=True, verdict__in=TAKEN_UP_VERDICTS
-    ).exclude(arm_id__in=closed_arm_ids(trial_id=trial.pk))
+    ).exclude(arm_id__in=closed)
     candidacies = (
         _ended_by_withdrawal_consenting_again()
         .filter(trial=trial, site__in=recruiting_trial_sites(trial_id=trial.pk).values("site_id"))
@@ -820,7 +835,12 @@ def screening_log(*, site: Site, trial: Trial) -> list[dict[str, str]]:
                 "contacted_on": day(S.CONTACTED),
                 "consented_on": day(S.CONSENTED),
                 "screening_on": day(S.SCREENING),
-                "outcome_on": "" if candidate.is_open else day(candidate.status),
+                # The move that ended it last: a candidacy reopened and ended again reached its status twice.
+                "outcome_on": (
+                    timezone.localtime(last.created_at).date().isoformat()
+                    if last and not candidate.is_open
+                    else ""
+                ),
                 "status": candidate.status,
                 "consent_version": versions.get(candidate.patient_id, ""),
                 "eligible": (
@@ -842,34 +862,51 @@ class FunnelStep:
     exits: list[tuple[str, int]]
 
 
+FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
+    ("Matched (assessed for eligibility)", S.MATCHED),
+    ("Pre-screened", S.PRE_SCREENED),
+    ("Contacted", S.CONTACTED),
+    ("Consented", S.CONSENTED),
+    ("Screening", S.SCREENING),
+    ("Enrolled", S.ENROLLED),
+)
+
+
+def _ending_moves(*, site: Site, trial: Trial, statuses: Mapping[int, str]) -> list[CandidateEvent]:
+    """The move that ended each of the site's ended candidacies: its last exit, so that a candidacy reopened
+    after a withdrawal (and open now, or ended again since) is not counted as leaving twice."""
+    last: dict[int, CandidateEvent] = {}
+    for event in (
+        CandidateEvent.objects.filter(
+            candidate__site=site, candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION
+        )
+        .exclude(to_status__in=[*OPEN_STATUSES, S.ENROLLED])
+        .order_by("created_at", "id")
+    ):
+        last[event.candidate_id] = event
+    return [event for pk, event in last.items() if statuses.get(pk) == event.to_status]
+
+
 def consort_funnel(*, site: Site, trial: Trial) -> list[FunnelStep]:
-    """CONSORT-style flow of the site's candidates: how many reached each stage and why others left."""
+    """CONSORT-style flow of the site's candidates: how many reached each stage and, under each, why those
+    who left from that stage left, so that a stage less its exits (and those still at it) is the next one.
+    Withdrawals, from any stage, have their own line. Each ended candidacy counts once, by its last exit."""
     reached = _reached_on(trial, site)
     statuses = dict(Candidate.objects.filter(site=site, trial=trial).values_list("id", "status"))
-    reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for event in CandidateEvent.objects.filter(
-        candidate__site=site, candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION
-    ).exclude(to_status__in=[*OPEN_STATUSES, S.ENROLLED]):
-        reasons[event.to_status][ReasonCode(event.reason).label if event.reason else "no reason given"] += 1
+    exits: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in _ending_moves(site=site, trial=trial, statuses=statuses):
+        stage = S.WITHDRAWN if event.to_status == S.WITHDRAWN else event.from_status
+        reason = ReasonCode(event.reason).label if event.reason else "no reason given"
+        exits[stage][f"{CandidateStatus(event.to_status).label}: {reason}"] += 1
 
     def count(status: str) -> int:
+        if status == S.MATCHED:
+            return len(statuses)
         return sum(1 for times in reached.values() if status in times)
 
-    def exits(*terminal: str) -> list[tuple[str, int]]:
-        return [
-            (f"{CandidateStatus(t).label}: {reason}", n)
-            for t in terminal
-            for reason, n in sorted(reasons[t].items())
-        ]
-
     steps = [
-        FunnelStep("Matched (assessed for eligibility)", len(statuses), exits(S.PRE_SCREEN_INELIGIBLE)),
-        FunnelStep("Pre-screened", count(S.PRE_SCREENED), exits(S.UNREACHABLE)),
-        FunnelStep("Contacted", count(S.CONTACTED), []),
-        FunnelStep("Consented", count(S.CONSENTED), exits(S.DECLINED)),
-        FunnelStep("Screening", count(S.SCREENING), exits(S.SCREEN_FAILED)),
-        FunnelStep("Enrolled", count(S.ENROLLED), []),
+        FunnelStep(label, count(status), sorted(exits[status].items())) for label, status in FUNNEL_STAGES
     ]
     withdrawn = sum(1 for status in statuses.values() if status == S.WITHDRAWN)
-    steps.append(FunnelStep("Withdrawn at any stage", withdrawn, exits(S.WITHDRAWN)))
+    steps.append(FunnelStep("Withdrawn at any stage", withdrawn, sorted(exits[S.WITHDRAWN].items())))
     return steps

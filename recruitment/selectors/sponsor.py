@@ -155,7 +155,9 @@ def _projection(trial: Trial, enrolled: int, target: int | None, *, enrolled_sho
     if enrolled < MIN_FOR_TIMES:
         return "too few enrolments to project"
     first = (
-        CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.ENROLLED)
+        CandidateEvent.objects.filter(
+            candidate__trial=trial, kind=CandidateEvent.Kind.TRANSITION, to_status=CandidateStatus.ENROLLED
+        )
         .order_by("created_at")
         .values_list("created_at", flat=True)
         .first()
@@ -211,9 +213,12 @@ def enrolment_charts(*, trial: Trial) -> list[EnrolmentChart]:
     site_cells: dict[date, dict[Any, str]] = {}
     arm_cells: dict[date, dict[Any, str]] = {}
     for day in days:
-        by_site = suppress({site.pk: per_site[day].get(site.pk, 0) for site in sites})
+        by_site, by_arm = _enrolment_tables(
+            {site.pk: per_site[day].get(site.pk, 0) for site in sites},
+            {arm.pk: per_arm[day].get(arm.pk, 0) for arm in arms},
+        )
         site_cells[day] = {**by_site.cells, "total": by_site.total}
-        arm_cells[day] = suppress({arm.pk: per_arm[day].get(arm.pk, 0) for arm in arms}).cells
+        arm_cells[day] = by_arm.cells
     target = _trial_target(trial, arms)
     charts = [
         EnrolmentChart(
@@ -236,6 +241,28 @@ def enrolment_charts(*, trial: Trial) -> list[EnrolmentChart]:
             )
         )
     return charts
+
+
+def _enrolment_tables(sites: dict[int, int], arms: dict[int, int]) -> tuple[Suppressed[int], Suppressed[int]]:
+    """One day's enrolled counts per site and per cohort, suppressed together. When every enrolment is in a
+    cohort both tables add up to one total: where either must withhold it (its small cells would be told
+    by it), the other must not give it back, by its own total or by cells that all show."""
+    by_site, by_arm = suppress(sites), suppress(arms)
+    if arms and sum(arms.values()) == sum(sites.values()) and HIDDEN in (by_site.total, by_arm.total):
+        return _total_withheld(by_site), _total_withheld(by_arm)
+    return by_site, by_arm
+
+
+def _total_withheld(table: Suppressed[int]) -> Suppressed[int]:
+    """`table` with its total withheld and, unless one of its cells is withheld already, its largest shown
+    cell too: a withheld cell has no upper bound, so the cells no longer add up to the total."""
+    if table.total == SMALL:
+        return table
+    cells = dict(table.cells)
+    shown = [key for key, cell in cells.items() if cell not in (SMALL, HIDDEN) and cell != "0"]
+    if shown and HIDDEN not in cells.values():
+        cells[max(shown, key=lambda key: int(cells[key]))] = HIDDEN
+    return Suppressed(cells=cells, total=HIDDEN)
 
 
 def _trial_target(trial: Trial, arms: list[Arm]) -> int | None:
@@ -275,13 +302,15 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     site_counts, arm_snapshot, as_of = _latest_enrolment(trial)
     enrolled = sum(site_counts.values())
 
-    sites = Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility")
-    by_site = suppress({site.facility: site_counts.get(site.pk, 0) for site in sites})
+    sites = list(Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility", "id"))
 
     arms = list(trial.arms.order_by("id"))
     # Whether a cohort is full is read live: it is what stops new candidates.
     arm_counts = arm_enrolled_counts(trial_id=trial.pk)
-    by_arm = suppress({arm.pk: arm_snapshot.get(arm.pk, 0) for arm in arms})
+    by_site, by_arm = _enrolment_tables(
+        {site.pk: site_counts.get(site.pk, 0) for site in sites},
+        {arm.pk: arm_snapshot.get(arm.pk, 0) for arm in arms},
+    )
     cohorts = []
     for arm in arms:
         # "Full" beside a cap gives the enrolled count away: the cap goes with a shown count only.
@@ -302,11 +331,8 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         )
     target = _trial_target(trial, arms)
     # The total shown is the per-site table's own, suppressed with its cells (a plain count beside two
-    # "1-10" sites could give both away). When every enrolment is in a cohort it is the cohort table's
-    # total too, so it is withheld when that table withholds it.
+    # "1-10" sites could give both away), and withheld with the cohort table's (`_enrolment_tables`).
     enrolled_total = by_site.total
-    if arms and sum(arm_snapshot.values()) == enrolled and by_arm.total == HIDDEN:
-        enrolled_total = HIDDEN
     # The funnel's Enrolled cell is the count the tables above give when they give it: hiding that cell as a
     # complement would hide nothing, and the funnel's total would give its small cells back.
     enrolled_told = status_counts.get(CandidateStatus.ENROLLED, 0) == enrolled and (
@@ -316,6 +342,10 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         {status: status_counts.get(status, 0) for status in FUNNEL_STATES},
         published={CandidateStatus.ENROLLED} if enrolled_told else (),
     )
+    if enrolled_total == HIDDEN and funnel.cells[CandidateStatus.ENROLLED] not in (SMALL, HIDDEN, "0"):
+        # Where the tables withhold the enrolled total, the funnel's Enrolled cell must not tell it instead,
+        # nor the funnel's total less its other cells.
+        funnel = Suppressed(cells={**funnel.cells, CandidateStatus.ENROLLED: HIDDEN}, total=HIDDEN)
 
     failed = status_counts.get(CandidateStatus.SCREEN_FAILED, 0)
     screened = failed + enrolled
@@ -329,7 +359,12 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     )
     rate = "suppressed" if rate_hides else f"{failed / screened:.0%}"
     failing = dict(
-        CandidateEvent.objects.filter(candidate__trial=trial, to_status=CandidateStatus.SCREEN_FAILED)
+        # Moves only: a view of a screen-failed candidate's page is an event "to" that status as well.
+        CandidateEvent.objects.filter(
+            candidate__trial=trial,
+            kind=CandidateEvent.Kind.TRANSITION,
+            to_status=CandidateStatus.SCREEN_FAILED,
+        )
         .values_list("criterion__text")
         .annotate(n=Count("id"))
     )
@@ -344,7 +379,7 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         trial=trial,
         enrolled_total=enrolled_total,
         target=target,
-        by_site=list(by_site.cells.items()),
+        by_site=[(site.facility, by_site.cells[site.pk]) for site in sites],
         by_cohort=cohorts,
         funnel=[(CandidateStatus(s).label, funnel.cells[s]) for s in FUNNEL_STATES],
         funnel_total=funnel.total,

@@ -199,6 +199,8 @@ def _candidate_transition(
             raise TransitionError("Choose a reason from the list for this change.")
         if not rule.reasons and reason:
             raise TransitionError("This change takes no reason code; use the note.")
+        if reason == R.OTHER and not note.strip():
+            raise TransitionError("With the reason Other, say in the note what the reason is.")
         reopening = (from_status, to_status) == (S.WITHDRAWN, S.MATCHED)
         if reopening and not ended_by_consent_withdrawal(candidate_id=candidate.pk):
             raise TransitionError(
@@ -217,6 +219,16 @@ def _candidate_transition(
             raise TransitionError("The patient has not agreed to be contacted about this trial.")
         fields = ["status", "updated_at"]
         if to_status == S.ENROLLED:
+            # As a full or suspended cohort, a trial (or this site) that stopped recruiting takes no one in;
+            # the candidacies under way leave the path with a reason.
+            if (
+                not recruiting_trial_sites(trial_id=candidate.trial_id)
+                .filter(site=candidate.site_id)
+                .exists()
+            ):
+                raise TransitionError(
+                    f"{candidate.trial.nct_id} is not recruiting at this site; it takes no new patients."
+                )
             if arm_id is not None:
                 candidate.arm = Arm.objects.filter(pk=arm_id, trial_id=candidate.trial_id).first()
                 if candidate.arm is None:

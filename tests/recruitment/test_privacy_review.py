@@ -121,6 +121,58 @@ def test_the_enrolled_total_is_withheld_when_the_cohort_table_withholds_it(nsclc
     assert dashboard.enrolled_total == HIDDEN
 
 
+def _enrolled(trial, site, arm, n: int) -> None:
+    for _ in range(n):
+        Candidate.objects.create(
+            patient=factories_r.PatientProfileFactory.create(),
+            trial=trial,
+            site=site,
+            arm=arm,
+            status=S.ENROLLED,
+            subject_code=f"S-{Candidate.objects.count():08d}",
+        )
+
+
+def _numbers_shown(dashboard) -> list[str]:
+    """Every count the dashboard, its API and its charts show for enrolment."""
+    charted = [
+        point.shown for chart in dashboard.charts for series in chart.series for point in series.points
+    ]
+    return [
+        dashboard.enrolled_total,
+        dashboard.cohort_total,
+        *(count for _, count in dashboard.by_site),
+        *(row.enrolled for row in dashboard.by_cohort),
+        dict(dashboard.funnel)["Enrolled"],
+        *charted,
+    ]
+
+
+def test_sophie_cannot_read_two_cohorts_of_ten_from_the_one_sites_count(nsclc_trial, boston_site):
+    # Cohorts A and B each enrolled 10, both at Boston: the cohort table withholds its total, since 20 would
+    # tell both 10s. Boston's own count, the funnel's Enrolled cell or a chart must not tell the 20 either.
+    first = factories.ArmFactory.create(trial=nsclc_trial, label="A")
+    second = factories.ArmFactory.create(trial=nsclc_trial, label="B")
+    for arm in (first, second):
+        _enrolled(nsclc_trial, boston_site, arm, 10)
+        _snapshot(nsclc_trial, timezone.localdate(), boston_site, 10, arm)
+    dashboard = sponsor_trial_dashboard(trial=nsclc_trial)
+    assert [row.enrolled for row in dashboard.by_cohort] == [SMALL, SMALL]
+    assert "20" not in _numbers_shown(dashboard), _numbers_shown(dashboard)
+    assert dashboard.funnel_total != "20"
+
+
+def test_sophie_cannot_read_two_sites_of_ten_from_the_one_cohorts_count(nsclc_trial, boston_site, providence):
+    only = factories.ArmFactory.create(trial=nsclc_trial, label="A")
+    for site in (boston_site, providence):
+        _enrolled(nsclc_trial, site, only, 10)
+        _snapshot(nsclc_trial, timezone.localdate(), site, 10, only)
+    dashboard = sponsor_trial_dashboard(trial=nsclc_trial)
+    assert dashboard.by_site == [("Boston Thoracic Oncology", SMALL), ("Providence Lung", SMALL)]
+    assert "20" not in _numbers_shown(dashboard), _numbers_shown(dashboard)
+    assert dashboard.funnel_total != "20"
+
+
 def test_a_closed_cohorts_cap_is_shown_only_beside_a_shown_count_and_above_ten(
     client, sophie, nsclc_trial, boston_site
 ):

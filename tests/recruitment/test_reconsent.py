@@ -7,8 +7,17 @@ Elena is the patient; Sam is staff at the Boston site recruiting for the NSCLC t
 import pytest
 from django.utils import timezone
 
-from recruitment.models import Candidate, CandidateEvent, CandidateStatus, Match, PatientProfile, ReasonCode
-from recruitment.selectors.site import trials_with_take_up_owed
+from recruitment.models import (
+    Candidate,
+    CandidateEvent,
+    CandidateStatus,
+    Match,
+    PatientProfile,
+    ReasonCode,
+    SiteAlert,
+)
+from recruitment.notifications import site_alerts_create, site_alerts_mark_read
+from recruitment.selectors.site import trials_with_take_up_owed, unread_alert_count
 from recruitment.services.consent import consent_withdraw
 from recruitment.services.workflow import TransitionError, candidate_transition, candidates_take_up_owed
 from tests.recruitment.consent_helpers import sign
@@ -71,6 +80,28 @@ def test_elena_consents_again_and_is_back_in_sams_queue_in_the_same_candidacy(
         (S.MATCHED, S.WITHDRAWN, ReasonCode.CONSENT_WITHDRAWN),
         (S.WITHDRAWN, S.MATCHED, ReasonCode.CONSENT_GIVEN_AGAIN),
     ]
+
+
+def test_sam_is_alerted_again_when_elenas_candidacy_reopens(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    site_alerts_create(candidate_ids=[candidate.pk])
+    site_alerts_mark_read(user=sam)
+
+    _withdraws_then_consents_again_and_is_rematched(
+        candidate.patient, nsclc_trial, django_capture_on_commit_callbacks
+    )
+
+    candidate.refresh_from_db()
+    assert candidate.status == S.MATCHED
+    alert = SiteAlert.objects.get(user=sam, candidate=candidate)
+    assert (alert.read_at, alert.digested_at) == (None, None)
+    assert unread_alert_count(user=sam) == 1
+    # A second delivery of the same alert task changes nothing.
+    site_alerts_mark_read(user=sam)
+    assert site_alerts_create(candidate_ids=[candidate.pk]) == 0
+    assert unread_alert_count(user=sam) == 0
 
 
 def test_a_candidacy_sam_ended_stays_ended_when_elena_consents_again(

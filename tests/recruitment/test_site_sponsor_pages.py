@@ -5,15 +5,19 @@ Wrong role for a section: 403. Right role but not your site, candidate or trial:
 """
 
 import csv
+import datetime
 import io
+import itertools
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, User
+from recruitment.selectors.site import screening_log
 from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import TransitionError, candidate_transition
 from recruitment.suppression import SMALL
@@ -366,6 +370,79 @@ def test_the_screening_log_is_de_identified(client, sam, candidate, nsclc_trial,
     assert "elena@" not in body
 
 
+def test_the_screening_log_dates_an_outcome_by_the_move_that_ended_it_last(
+    sam, nsclc_trial, boston_site, monkeypatch
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    ten_days_ago = timezone.now() - datetime.timedelta(days=10)
+    with monkeypatch.context() as patched:
+        patched.setattr(timezone, "now", lambda: ten_days_ago)
+        # Elena withdrew consent ten days ago and consented again: her candidacy reopened.
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=None, reason="consent_withdrawn"
+        )
+        candidate_transition(
+            candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason="consent_given_again"
+        )
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason="investigator_decision"
+    )
+    (row,) = screening_log(site=boston_site, trial=nsclc_trial)
+    assert (row["status"], row["reason"]) == (S.WITHDRAWN, "investigator_decision")
+    assert row["outcome_on"] == timezone.localdate().isoformat()
+
+
+def _walked(trial, site, sam, email: str, *moves: tuple[str, str]) -> Candidate:
+    candidate = candidate_for(trial, site, email=email, contact=True)
+    for to_status, reason in moves:
+        candidate_transition(candidate_id=candidate.pk, to_status=to_status, actor=sam, reason=reason)
+    return candidate
+
+
+def test_each_funnel_stage_less_those_who_left_from_it_is_the_next_stage(
+    client, sam, nsclc_trial, boston_site
+):
+    to_contact = [(S.PRE_SCREENED, ""), (S.CONTACTED, "")]
+    _walked(nsclc_trial, boston_site, sam, "ada@example.org", (S.PRE_SCREEN_INELIGIBLE, "criterion_not_met"))
+    _walked(nsclc_trial, boston_site, sam, "bea@example.org", *to_contact, (S.UNREACHABLE, "no_response"))
+    _walked(nsclc_trial, boston_site, sam, "cleo@example.org", *to_contact, (S.DECLINED, "travel_burden"))
+    _walked(
+        nsclc_trial,
+        boston_site,
+        sam,
+        "dora@example.org",
+        *to_contact,
+        (S.CONSENTED, ""),
+        (S.SCREENING, ""),
+        (S.ENROLLED, ""),
+    )
+    client.force_login(sam)
+    steps = client.get(reverse("site:funnel", args=[boston_site.pk, nsclc_trial.pk])).context["steps"]
+    path = steps[:-1]  # the last step is the withdrawals, from any stage
+    assert [step.count for step in path] == [4, 3, 3, 1, 1, 1]
+    for step, after in itertools.pairwise(path):
+        assert step.count - sum(n for _, n in step.exits) == after.count, (step, after)
+    assert path[2].exits == [
+        ("Declined: Travel or visit burden", 1),
+        ("Unreachable: No response after repeated attempts", 1),
+    ]
+
+
+def test_a_candidacy_reopened_after_elena_consented_again_is_no_withdrawal_in_the_funnel(
+    client, sam, nsclc_trial, boston_site
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org")
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=None, reason="consent_withdrawn"
+    )
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.MATCHED, actor=None, reason="consent_given_again"
+    )
+    client.force_login(sam)
+    withdrawn = client.get(reverse("site:funnel", args=[boston_site.pk, nsclc_trial.pk])).context["steps"][-1]
+    assert (withdrawn.count, withdrawn.exits) == (0, [])
+
+
 def test_the_sponsor_sees_small_counts_suppressed_and_no_subject_codes(
     client, sophie, candidate, nsclc_trial
 ):
@@ -373,6 +450,39 @@ def test_the_sponsor_sees_small_counts_suppressed_and_no_subject_codes(
     page = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).content.decode()
     assert SMALL in page
     assert candidate.subject_code not in page
+
+
+def test_sams_views_of_a_screen_failed_candidate_are_not_counted_as_screen_failures(
+    client, sam, sophie, nsclc_trial, boston_site
+):
+    candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
+    criterion = nsclc_trial.criteria.create(
+        position=1,
+        section="inclusion",
+        text="ECOG 0-1",
+        text_key="ecog",
+        span_start=0,
+        span_end=8,
+        parsed_tree={},
+        parser_version="t",
+        dictionary_version="t",
+    )
+    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
+        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.SCREEN_FAILED,
+        actor=sam,
+        reason="criterion_not_met",
+        criterion_id=criterion.pk,
+    )
+    client.force_login(sam)
+    for _ in range(3):
+        client.get(reverse("site:candidate", args=[candidate.pk]))
+    client.force_login(sophie)
+    dashboard = client.get(reverse("sponsor:trial", args=[nsclc_trial.pk])).context["dashboard"]
+    # One screen failure, on ECOG: the three page views are no failure on a criterion named "None".
+    assert dashboard.top_failing == [("ECOG 0-1", SMALL)]
 
 
 def test_a_full_cohort_is_flagged_on_site_and_sponsor_pages(client, sam, sophie, nsclc_trial, boston_site):

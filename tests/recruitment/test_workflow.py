@@ -16,7 +16,7 @@ from recruitment.services.workflow import (
 )
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for, matched_patient
-from trials.models import ConsentDocument, EligibilityCriterion
+from trials.models import ConsentDocument, EligibilityCriterion, Trial, TrialSite
 
 S = CandidateStatus
 R = ReasonCode
@@ -131,6 +131,30 @@ def test_a_reason_from_the_list_is_required_to_leave_the_path(candidate, sam):
         )
 
 
+def test_other_as_the_reason_needs_a_note_saying_what_it_is(candidate, sam):
+    for note in ("", "   "):
+        with pytest.raises(TransitionError, match="note"):
+            candidate_transition(
+                candidate_id=candidate.pk,
+                to_status=S.PRE_SCREEN_INELIGIBLE,
+                actor=sam,
+                reason=R.OTHER,
+                note=note,
+            )
+    candidate.refresh_from_db()
+    assert (candidate.status, candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).count()) == (
+        S.MATCHED,
+        0,
+    )
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.PRE_SCREEN_INELIGIBLE,
+        actor=sam,
+        reason=R.OTHER,
+        note="Moving abroad before the first visit.",
+    )
+
+
 def test_a_screen_failure_names_the_failing_criterion(candidate, sam):
     _walk(candidate, sam, S.SCREENING)
     with pytest.raises(TransitionError, match="names the criterion"):
@@ -224,6 +248,47 @@ def test_a_full_cohort_takes_no_new_candidates_and_no_enrolment(nsclc_trial, bos
         candidate_transition(candidate_id=second.pk, to_status=S.ENROLLED, actor=sam)
     matched_patient(nsclc_trial, email="c@example.org", arm=arm)
     assert candidates_create_for_site(trial=nsclc_trial, site=boston_site) == []
+
+
+def test_a_match_to_no_cohort_is_not_taken_up_once_every_cohort_is_full_or_suspended(
+    nsclc_trial, boston_site, sam
+):
+    # The trial's one cohort has no stratum of its own, so its matches name no cohort; the nightly re-match
+    # retires them once the cohort is full, and until then the take-up must not place anyone in it.
+    main = factories.ArmFactory.create(trial=nsclc_trial, label="Main", cap=1)
+    suspended = factories.ArmFactory.create(trial=nsclc_trial, label="Extension", is_suspended=True)
+    first = candidate_for(nsclc_trial, boston_site, email="a@example.org", contact=True)
+    _walk(first, sam, S.SCREENING)
+    candidate_transition(candidate_id=first.pk, to_status=S.ENROLLED, actor=sam, arm_id=main.pk)
+    late = matched_patient(nsclc_trial, email="b@example.org")
+    assert candidates_create_for_site(trial=nsclc_trial, site=boston_site) == []
+    assert candidates_create(trial_id=nsclc_trial.pk) == []
+    assert not Candidate.objects.filter(patient=late).exists()
+    suspended.is_suspended = False
+    suspended.save(update_fields=["is_suspended"])
+    assert [c.patient for c in candidates_create_for_site(trial=nsclc_trial, site=boston_site)] == [late]
+
+
+@pytest.mark.parametrize("status", [Trial.Status.SUSPENDED, Trial.Status.ACTIVE_NOT_RECRUITING])
+def test_no_enrolment_while_the_trial_does_not_recruit(candidate, sam, nsclc_trial, status):
+    _walk(candidate, sam, S.SCREENING)
+    nsclc_trial.overall_status = status
+    nsclc_trial.save(update_fields=["overall_status"])
+    with pytest.raises(TransitionError, match="takes no new patients"):
+        candidate_transition(candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam)
+    candidate.refresh_from_db()
+    assert candidate.status == S.SCREENING
+    # Leaving the path is still open to Sam.
+    candidate_transition(
+        candidate_id=candidate.pk, to_status=S.WITHDRAWN, actor=sam, reason=R.INVESTIGATOR_DECISION
+    )
+
+
+def test_no_enrolment_at_a_site_that_stopped_recruiting(candidate, sam, nsclc_trial, boston_site):
+    _walk(candidate, sam, S.SCREENING)
+    TrialSite.objects.filter(trial=nsclc_trial, site=boston_site).update(status=TrialSite.Status.COMPLETED)
+    with pytest.raises(TransitionError, match="takes no new patients"):
+        candidate_transition(candidate_id=candidate.pk, to_status=S.ENROLLED, actor=sam)
 
 
 def test_enrolment_needs_a_cohort_when_the_trial_has_cohorts(nsclc_trial, boston_site, sam):

@@ -41,7 +41,9 @@ def test_concurrent_transitions_one_wins_the_other_gets_a_conflict(
 
     threads = [
         threading.Thread(target=move, args=(sam.email, S.PRE_SCREENED, "")),
-        threading.Thread(target=move, args=(kim.email, S.PRE_SCREEN_INELIGIBLE, ReasonCode.OTHER)),
+        threading.Thread(
+            target=move, args=(kim.email, S.PRE_SCREEN_INELIGIBLE, ReasonCode.RECORDS_CONTRADICT_PROFILE)
+        ),
     ]
     for thread in threads:
         thread.start()
