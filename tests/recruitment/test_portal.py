@@ -5,6 +5,7 @@ import html
 import json
 import re
 import time
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -15,10 +16,11 @@ from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest
 from recruitment.services.accounts import email_verification_token
 from recruitment.services.matching import match_upsert_for_patient
 from recruitment.services.profile import profile_fact_save, profile_update
-from tests.factories import TrialSiteFactory
+from tests.factories import TrialFactory, TrialSiteFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign
 from tests.recruitment.test_match_services import EGFR_TRIAL, trial_with
+from trials.services import trial_parse_eligibility
 
 STRONG = "a-long-and-unusual-passphrase-42"
 
@@ -442,6 +444,26 @@ class TestMatchesPage:
         assert "You meet this." in detail
         assert "The study team will check this with you." in detail
         assert "From your profile: EGFR exon 19 deletion positive" in detail
+
+    def test_the_registry_age_and_sex_limits_read_as_plain_sentences(self, elena_client, elena, documents):
+        trial = TrialFactory.create(
+            eligibility_text="Inclusion Criteria:\n* Lung adenocarcinoma",
+            minimum_age_years=Decimal(18),
+            maximum_age_years=Decimal(75),
+            sex="FEMALE",
+        )
+        trial_parse_eligibility(trial_id=trial.pk)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = elena.matches.get(trial=trial)
+
+        detail = elena_client.get(reverse("portal:match", args=[match.pk])).content.decode()
+
+        assert "<blockquote>Aged 18 years or over</blockquote>" in detail
+        assert "<blockquote>Aged 75 years or under</blockquote>" in detail
+        assert "<blockquote>Female (sex recorded at birth)</blockquote>" in detail
+        for field_name in ("minimum_age", "maximum_age", "sex:"):
+            assert field_name not in detail
 
     def test_the_list_puts_trials_about_her_diagnosis_first_and_says_why(
         self, elena_client, elena, criteria, documents
