@@ -488,6 +488,7 @@ def matches(request: PatientRequest) -> HttpResponse:
     context = {
         "rows": patient_matches_ranked(patient=request.profile),
         "matching_consent": patient_has_active_consent(patient=request.profile, purpose=Purpose.MATCHING),
+        "has_illness": request.profile.diagnoses.filter(presence=Diagnosis.Presence.PRESENT).exists(),
     }
     return render(request, "portal/matches.html", context)
 

@@ -430,6 +430,28 @@ class TestMatchesPage:
         page = elena_client.get(reverse("portal:matches")).content.decode()
         assert "Matching is off" in page
 
+    def test_before_she_adds_an_illness_elena_is_told_why_every_trial_is_listed(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        elena.diagnoses.all().delete()
+        match_upsert_for_patient(patient=elena, today=TODAY)
+
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+
+        assert "You have not added an illness to your profile yet" in page
+        assert f'href="{reverse("portal:fact_add", args=["diagnosis"])}"' in page
+
+    def test_with_her_illness_on_file_elena_gets_no_such_note(self, elena_client, elena, criteria, documents):
+        trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+
+        assert "You have not added an illness" not in page
+
     def test_a_match_shows_status_and_a_plain_explanation_per_criterion(
         self, elena_client, elena, criteria, documents
     ):
