@@ -230,6 +230,15 @@ class TestOwnDataOnly:
 
 @pytest.mark.django_db
 class TestProfileEditor:
+    def test_elenas_blood_tests_are_listed_as_her_report_gives_them_without_padded_decimals(
+        self, elena_client
+    ):
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        assert "platelet count 210 10^3/uL" in page
+        assert "0.8 mg/dL" in page
+        assert "210.0000" not in page
+        assert "0.8000" not in page
+
     def test_adding_a_biomarker_normalises_the_gene_and_records_the_source(self, elena_client, elena):
         response = elena_client.post(
             reverse("portal:fact_add", args=["biomarker"]),
