@@ -5,6 +5,7 @@ through the patient's profile, so another patient's id is a 404, never a 403 tha
 """
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -442,6 +443,23 @@ UNSETTLED_WORDS = {
     "not_checkable": ("unknown", "The study team will check this with you."),
 }
 SECTION_WORDS = {"inclusion": "To take part you need", "exclusion": "You cannot take part if"}
+# The criteria the parser builds from the registry's age and sex fields carry the field's name
+# ("minimum_age: 18 Years"); a patient reads them as sentences.
+_REGISTRY_LIMIT = re.compile(r"(minimum_age|maximum_age|sex): (.+)")
+_LIMIT_WORDS = {
+    "minimum_age": "Aged {value} or over",
+    "maximum_age": "Aged {value} or under",
+    "sex": "{value} (sex recorded at birth)",
+}
+
+
+def _plain_criterion_text(text: str) -> str:
+    limit = _REGISTRY_LIMIT.fullmatch(text)
+    if limit is None:
+        return text
+    field, value = limit.groups()
+    value = value.capitalize() if field == "sex" else value.lower()
+    return _LIMIT_WORDS[field].format(value=value)
 
 
 def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -455,7 +473,7 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "section": SECTION_WORDS.get(criterion["section"], criterion["section"]),
-                "text": criterion["text"],
+                "text": _plain_criterion_text(criterion["text"]),
                 "css": css,
                 "words": words,
                 "evidence": list(dict.fromkeys(evidence)),
@@ -470,6 +488,7 @@ def matches(request: PatientRequest) -> HttpResponse:
     context = {
         "rows": patient_matches_ranked(patient=request.profile),
         "matching_consent": patient_has_active_consent(patient=request.profile, purpose=Purpose.MATCHING),
+        "has_illness": request.profile.diagnoses.filter(presence=Diagnosis.Presence.PRESENT).exists(),
     }
     return render(request, "portal/matches.html", context)
 

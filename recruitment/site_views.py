@@ -276,26 +276,37 @@ class TransitionForm(forms.Form):
         self.fields["expected_status"].initial = candidate.status
 
 
+# An exclusion is "satisfied" when the patient passes it: "Met" beside its text would read as excluded.
 OUTCOME_WORDS = {
-    "satisfied": ("met", "Met"),
-    "violated": ("not-met", "Not met"),
+    ("inclusion", "satisfied"): ("met", "Met"),
+    ("inclusion", "violated"): ("not-met", "Not met"),
+    ("exclusion", "satisfied"): ("met", "Does not apply"),
+    ("exclusion", "violated"): ("not-met", "Applies: excluded"),
+}
+UNSETTLED_WORDS = {
     "unknown": ("unknown", "Unknown"),
     "not_checkable": ("unknown", "Check with the patient"),
 }
 
 
 def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "section": criterion["section"],
-            "text": criterion["text"],
-            "css": OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "Unknown"))[0],
-            "words": OUTCOME_WORDS.get(criterion["outcome"], ("unknown", "Unknown"))[1],
-            "evidence": site_selectors.site_evidence(criterion),
-            "to_settle": [s["text"] for s in criterion.get("to_settle", [])],
-        }
-        for criterion in criteria
-    ]
+    rows = []
+    for criterion in criteria:
+        css, words = OUTCOME_WORDS.get(
+            (criterion["section"], criterion["outcome"]),
+            UNSETTLED_WORDS.get(criterion["outcome"], UNSETTLED_WORDS["unknown"]),
+        )
+        rows.append(
+            {
+                "section": criterion["section"],
+                "text": criterion["text"],
+                "css": css,
+                "words": words,
+                "evidence": site_selectors.site_evidence(criterion),
+                "to_settle": [s["text"] for s in criterion.get("to_settle", [])],
+            }
+        )
+    return rows
 
 
 @site_staff_only

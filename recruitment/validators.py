@@ -16,7 +16,7 @@ from nlp.terminology import Lab
 from nlp.units import UnitError, convert
 
 
-def _number(value: Decimal | float) -> str:
+def number_as_typed(value: Decimal | float) -> str:
     """A value as typed, whatever decimal places the field or serializer padded it to (5000.000 -> 5000); a
     value no form takes (an imported 1e300) in scientific notation, not written out in 300 digits."""
     number = Decimal(str(value)).normalize()
@@ -53,7 +53,7 @@ def not_in_future(value: date) -> None:
 def not_negative(value: Decimal) -> None:
     if value < 0:
         raise ValidationError(
-            "A measured value cannot be negative (got %(value)s).", params={"value": _number(value)}
+            "A measured value cannot be negative (got %(value)s).", params={"value": number_as_typed(value)}
         )
 
 
@@ -103,13 +103,13 @@ def implausible_biomarker_value(*, gene: str, measure: str, unit: str, value: De
     """Why a biomarker's number cannot be a real result (a percentage over 100, an IHC score over 3, a tumour
     mutational burden over MAX_TMB mut/Mb), or "" when it can; a negative one is `not_negative`'s."""
     if unit.strip() == "%" and value > 100:
-        return f"A percentage cannot exceed 100 (got {_number(value)}%)."
+        return f"A percentage cannot exceed 100 (got {number_as_typed(value)}%)."
     if measure.strip().upper() == "IHC" and value > 3:
-        return f"An IHC score runs from 0 to 3 (got {_number(value)})."
+        return f"An IHC score runs from 0 to 3 (got {number_as_typed(value)})."
     if gene.strip().upper() == "TMB" and value > MAX_TMB:
         return (
-            f"A tumour mutational burden above {MAX_TMB} mut/Mb is not plausible (got {_number(value)}); "
-            "check the value and its unit."
+            f"A tumour mutational burden above {MAX_TMB} mut/Mb is not plausible "
+            f"(got {number_as_typed(value)}); check the value and its unit."
         )
     return ""
 
@@ -194,6 +194,6 @@ def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
     if canonical <= ceiling:
         return ""
     # "1" is the unit of a ratio (INR): not written after the number.
-    given = f"{_number(value)} {unit}" if unit != "1" else _number(value)
+    given = f"{number_as_typed(value)} {unit}" if unit != "1" else number_as_typed(value)
     limit = f"{ceiling} {lab.unit}" if lab.unit != "1" else f"{ceiling}"
     return f"{given} is not a plausible result for {lab.label} (above {limit}); check the value and its unit."

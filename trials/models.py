@@ -140,6 +140,22 @@ class Trial(models.Model):
     def is_open(self) -> bool:
         return self.overall_status in self.OPEN_STATUSES
 
+    @property
+    def age_limits(self) -> str:
+        """The registry's age limits as a reader says them: "18 years or over", "18 to 75 years" (a minimum
+        of 0 is no limit)."""
+        low, high = (
+            None if not years else f"{years.normalize():f}"
+            for years in (self.minimum_age_years, self.maximum_age_years)
+        )
+        if low is not None and high is not None:
+            return f"{low} to {high} years"
+        if low is not None:
+            return f"{low} years or over"
+        if high is not None:
+            return f"up to {high} years"
+        return "any age"
+
 
 class Arm(models.Model):
     """An arm or cohort of a trial. A cohort with a biomarker definition is a stratum of its own.

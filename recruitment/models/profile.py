@@ -27,6 +27,7 @@ from recruitment.validators import (
     not_in_future,
     not_negative,
     nul_characters,
+    number_as_typed,
     plausible_therapy_line,
 )
 
@@ -385,7 +386,7 @@ class LabResult(ProfileFact):
         ordering = ["patient", "analyte", "-collected_on", "id"]
 
     def __str__(self) -> str:
-        return f"{self.analyte} {self.value} {self.unit} ({self.collected_on})"
+        return f"{self.analyte} {number_as_typed(self.value)} {self.unit} ({self.collected_on})"
 
     def clean(self) -> None:
         if not self.loinc:

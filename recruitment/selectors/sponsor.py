@@ -353,11 +353,17 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     # each shown count of them must be the count itself.
     rate_hides = (
         any(suppress_one(n) != str(n) for n in (failed, enrolled, screened) if n)
-        or screened == 0
         or enrolled_total != str(enrolled)
         or funnel.cells[CandidateStatus.SCREEN_FAILED] != str(failed)
     )
-    rate = "suppressed" if rate_hides else f"{failed / screened:.0%}"
+    if rate_hides or (screened == 0 and funnel.cells[CandidateStatus.ENROLLED] != "0"):
+        rate = "suppressed"
+    elif screened == 0:
+        # Enrolled and Screen failed are shown as 0 beside it: there is no rate yet, and saying so gives
+        # nothing away.
+        rate = "no one has finished screening yet"
+    else:
+        rate = f"{failed / screened:.0%}"
     failing = dict(
         # Moves only: a view of a screen-failed candidate's page is an event "to" that status as well.
         CandidateEvent.objects.filter(

@@ -5,6 +5,7 @@ import html
 import json
 import re
 import time
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -15,10 +16,11 @@ from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest
 from recruitment.services.accounts import email_verification_token
 from recruitment.services.matching import match_upsert_for_patient
 from recruitment.services.profile import profile_fact_save, profile_update
-from tests.factories import TrialSiteFactory
+from tests.factories import TrialFactory, TrialSiteFactory
 from tests.recruitment.conftest import TODAY
 from tests.recruitment.consent_helpers import Purpose, name_patient, publish, publish_all, sign
 from tests.recruitment.test_match_services import EGFR_TRIAL, trial_with
+from trials.services import trial_parse_eligibility
 
 STRONG = "a-long-and-unusual-passphrase-42"
 
@@ -228,6 +230,15 @@ class TestOwnDataOnly:
 
 @pytest.mark.django_db
 class TestProfileEditor:
+    def test_elenas_blood_tests_are_listed_as_her_report_gives_them_without_padded_decimals(
+        self, elena_client
+    ):
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        assert "platelet count 210 10^3/uL" in page
+        assert "0.8 mg/dL" in page
+        assert "210.0000" not in page
+        assert "0.8000" not in page
+
     def test_adding_a_biomarker_normalises_the_gene_and_records_the_source(self, elena_client, elena):
         response = elena_client.post(
             reverse("portal:fact_add", args=["biomarker"]),
@@ -428,6 +439,28 @@ class TestMatchesPage:
         page = elena_client.get(reverse("portal:matches")).content.decode()
         assert "Matching is off" in page
 
+    def test_before_she_adds_an_illness_elena_is_told_why_every_trial_is_listed(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        elena.diagnoses.all().delete()
+        match_upsert_for_patient(patient=elena, today=TODAY)
+
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+
+        assert "You have not added an illness to your profile yet" in page
+        assert f'href="{reverse("portal:fact_add", args=["diagnosis"])}"' in page
+
+    def test_with_her_illness_on_file_elena_gets_no_such_note(self, elena_client, elena, criteria, documents):
+        trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+
+        page = elena_client.get(reverse("portal:matches")).content.decode()
+
+        assert "You have not added an illness" not in page
+
     def test_a_match_shows_status_and_a_plain_explanation_per_criterion(
         self, elena_client, elena, criteria, documents
     ):
@@ -442,6 +475,26 @@ class TestMatchesPage:
         assert "You meet this." in detail
         assert "The study team will check this with you." in detail
         assert "From your profile: EGFR exon 19 deletion positive" in detail
+
+    def test_the_registry_age_and_sex_limits_read_as_plain_sentences(self, elena_client, elena, documents):
+        trial = TrialFactory.create(
+            eligibility_text="Inclusion Criteria:\n* Lung adenocarcinoma",
+            minimum_age_years=Decimal(18),
+            maximum_age_years=Decimal(75),
+            sex="FEMALE",
+        )
+        trial_parse_eligibility(trial_id=trial.pk)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = elena.matches.get(trial=trial)
+
+        detail = elena_client.get(reverse("portal:match", args=[match.pk])).content.decode()
+
+        assert "<blockquote>Aged 18 years or over</blockquote>" in detail
+        assert "<blockquote>Aged 75 years or under</blockquote>" in detail
+        assert "<blockquote>Female (sex recorded at birth)</blockquote>" in detail
+        for field_name in ("minimum_age", "maximum_age", "sex:"):
+            assert field_name not in detail
 
     def test_the_list_puts_trials_about_her_diagnosis_first_and_says_why(
         self, elena_client, elena, criteria, documents

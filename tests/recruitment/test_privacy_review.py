@@ -99,6 +99,12 @@ def test_the_screen_fail_rate_is_hidden_when_it_would_give_away_a_small_enrolled
     assert sponsor_trial_dashboard(trial=nsclc_trial).screen_fail_rate == rate
 
 
+def test_a_trial_where_no_one_has_finished_screening_says_so_instead_of_suppressed(nsclc_trial, boston_site):
+    # Enrolled 0 and Screen failed 0 are on the page already: there is no rate, and nothing to withhold.
+    candidate_for(nsclc_trial, boston_site, email="matched@example.org")
+    assert sponsor_trial_dashboard(trial=nsclc_trial).screen_fail_rate == "no one has finished screening yet"
+
+
 def test_the_enrolled_total_is_the_site_tables_own_total(nsclc_trial, boston_site, providence):
     # 10 + 10: a plain "20" beside two "1-10" sites would tell that both enrolled ten.
     today = timezone.localdate()

@@ -8,6 +8,7 @@ import csv
 import datetime
 import io
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
@@ -217,6 +218,30 @@ def test_every_view_of_a_candidate_page_is_logged(client, sam, candidate):
     views = candidate.events.filter(kind=CandidateEvent.Kind.VIEWED)
     assert views.count() == 2
     assert {e.actor for e in views} == {sam}
+
+
+def test_the_candidate_page_says_an_exclusion_that_passed_does_not_apply(client, sam, candidate):
+    """An exclusion the patient passes is "satisfied" in the match: "Met" beside "Biologically born male"
+    would tell Sam that his female candidate is excluded, against her verdict."""
+    match = candidate.match
+    match.criteria = [
+        {"section": "inclusion", "text": "Biologically born female", "outcome": "satisfied", "atoms": []},
+        {"section": "exclusion", "text": "Biologically born male", "outcome": "satisfied", "atoms": []},
+        {"section": "exclusion", "text": "Prior osimertinib", "outcome": "violated", "atoms": []},
+    ]
+    match.save(update_fields=["criteria"])
+    client.force_login(sam)
+
+    page = client.get(reverse("site:candidate", args=[candidate.pk])).content.decode()
+
+    badges = re.findall(
+        r'<span class="outcome-badge">([^<]*)</span> <span class="muted">[^<]*</span> ([^<]*)</p>', page
+    )
+    assert badges == [
+        ("Met", "Biologically born female"),
+        ("Does not apply", "Biologically born male"),
+        ("Applies: excluded", "Prior osimertinib"),
+    ]
 
 
 def test_moving_a_candidate_from_its_page(client, sam, candidate):

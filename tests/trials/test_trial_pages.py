@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
@@ -37,3 +39,24 @@ def test_the_trial_list_costs_the_same_queries_for_many_trials(client, cora, dja
     with django_assert_max_num_queries(6):
         response = client.get(reverse("trials:list"))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("minimum", "maximum", "shown"),
+    [
+        ("18", None, "18 years or over"),
+        ("18", "75", "18 to 75 years"),
+        (None, "17.5", "up to 17.5 years"),
+        ("0.5", "21", "0.5 to 21 years"),
+        ("0", "21", "up to 21 years"),
+        (None, None, "any age"),
+    ],
+)
+def test_pat_reads_a_trials_age_limits_as_years_without_decimals(client, pat, minimum, maximum, shown):
+    trial = factories.TrialFactory.create(
+        minimum_age_years=None if minimum is None else Decimal(minimum),
+        maximum_age_years=None if maximum is None else Decimal(maximum),
+    )
+    client.force_login(pat)
+    page = client.get(reverse("trials:detail", args=[trial.nct_id])).content.decode()
+    assert f"<dt>Age</dt><dd>{shown}</dd>" in page
