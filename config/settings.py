@@ -314,7 +314,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes an anonymous call a 401, not a 403. Ours refuses the
-        # tokens of users who need a second factor (a token never passes the code step).
+        # tokens of users who sign in with a second factor, staff or patients who set one up (a token never
+        # passes the code step).
         "recruitment.api_auth.NoMfaBypassTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
