@@ -60,6 +60,14 @@ class User(AbstractUser):
     first_name = EncryptedCharField("first name", max_length=150, blank=True)
     last_name = EncryptedCharField("last name", max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT)
+    # An account registered but not yet confirmed is inactive too: without this, one that staff closed before
+    # its first sign-in would look unconfirmed, and its e-mail verification link would open it again.
+    deactivated_at = models.DateTimeField(
+        "closed by staff at",
+        null=True,
+        blank=True,
+        help_text="Set when staff close the account; its e-mail verification link then cannot activate it.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
