@@ -4,7 +4,8 @@ A DRF token is a bearer credential that never passes the sign-in's code step, so
 in with a second factor (staff, whose role needs it, and patients who set up an authenticator) would be a way
 around it. Such users use the API from their signed-in browser session; tokens are for patients without an
 authenticator and integrations, issued by `manage.py issue_api_token`. A token is cancelled when its user sets
-up an authenticator (recruitment.mfa) or gets a new password (recruitment.models.User.save).
+up an authenticator (recruitment.mfa), gets a new password (recruitment.models.User.save) or has the account
+closed by staff (recruitment.services.accounts.user_deactivate).
 """
 
 import logging

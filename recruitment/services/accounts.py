@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from recruitment.models import (
     PatientProfile,
@@ -43,13 +44,15 @@ def user_upsert(
 @transaction.atomic
 def user_deactivate(*, user: User) -> User:
     """Staff close the account: it can no longer sign in, and no e-mail verification link, even one within its
-    three days, opens it again. Closing a closed account changes nothing."""
+    three days, opens it again. Its API token is cancelled, so that opening the account again does not bring
+    back a credential perhaps the reason for closing it. Closing a closed account changes nothing."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.deactivated_at is not None:
         return user
     user.is_active = False
     user.deactivated_at = timezone.now()
     user.save(update_fields=["is_active", "deactivated_at"])
+    Token.objects.filter(user=user).delete()
     log.info("account %s closed by staff", user.pk)
     return user
 

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from recruitment import mfa, totp
 from recruitment.api_auth import REFUSED_FOR_MFA_ACCOUNTS
 from recruitment.models import MfaDevice
+from recruitment.services.accounts import user_deactivate, user_reactivate
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa_helpers import enrol_with_demo_secret
 
@@ -88,6 +89,14 @@ def test_changing_the_password_on_the_web_cancels_the_token(api, client, pat):
     )
     assert response.status_code == 302
     assert call_with_token(api, key).status_code == 401
+
+
+def test_a_token_does_not_come_back_with_an_account_closed_and_opened_again(api, pat):
+    key = issue(pat.email)
+    user_deactivate(user=pat)
+    user_reactivate(user=pat)
+    assert call_with_token(api, key).status_code == 401
+    assert not Token.objects.filter(user=pat).exists()
 
 
 def test_saving_the_account_without_a_new_password_keeps_the_token(api, pat):

@@ -1,6 +1,7 @@
 """Issue (or revoke) the API token of a patient or integration account; the token is printed once.
 
-A token stops working when its user sets up an authenticator or gets a new password (recruitment/api_auth.py).
+A token stops working when its user sets up an authenticator, gets a new password or has the account closed
+(recruitment/api_auth.py).
 """
 
 from typing import Any
