@@ -164,6 +164,12 @@ LOGOUT_REDIRECT_URL = "login"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Ours, not django-axes': failures at one account from all addresses within the cool-off that lock it at the
+# addresses it never signed in from (recruitment/lockout.py), against guesses spread over many addresses.
+# Those addresses come from axes' access log of successful sign-ins, which must stay on.
+AXES_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("AXES_ACCOUNT_FAILURE_LIMIT", "20"))
+AXES_HANDLER = "recruitment.lockout.AccountAndAddressLockout"
+AXES_DISABLE_ACCESS_LOG = False
 # The sign-in form and authenticate() pass the e-mail address under the "username" key.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
@@ -314,7 +320,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes an anonymous call a 401, not a 403. Ours refuses the
-        # tokens of users who need a second factor (a token never passes the code step).
+        # tokens of users who sign in with a second factor, staff or patients who set one up (a token never
+        # passes the code step).
         "recruitment.api_auth.NoMfaBypassTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

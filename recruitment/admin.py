@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.authtoken.models import TokenProxy
@@ -26,6 +27,7 @@ from recruitment.models import (
     Therapy,
     User,
 )
+from recruitment.services.accounts import user_deactivate, user_reactivate
 from recruitment.services.audit import phi_access_record
 
 
@@ -153,9 +155,30 @@ class UserAdmin(PhiReadAudit, DjangoUserAdmin):
         (None, {"fields": ("email", "password", "role")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Important dates", {"fields": ("last_login", "date_joined", "deactivated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),)
+    readonly_fields = ["deactivated_at"]
+    actions = ["deactivate_accounts"]
+
+    @admin.action(
+        description="Close the selected accounts (no sign-in; e-mail verification links refused)",
+        permissions=["change"],
+    )
+    def deactivate_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        # An account not yet confirmed is inactive already, so unticking "active" cannot close it: this can.
+        for user in queryset:
+            user_deactivate(user=user)
+        self.message_user(request, f"{len(queryset)} account(s) closed.")
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # "Active" unticked or ticked again goes through the services, which record (or clear) the closing.
+        if change and "is_active" in form.changed_data:
+            if obj.is_active:
+                user_reactivate(user=obj)
+            else:
+                user_deactivate(user=obj)
 
 
 class _FactInline(admin.TabularInline):

@@ -1,9 +1,11 @@
 """API token authentication that keeps the second factor meaningful.
 
-A DRF token is a bearer credential that never passes the sign-in's code step, so a token of someone whose
-role needs MFA (recruitment.models.User.needs_mfa) would be a way around it. Such users use the API from
-their signed-in browser session; tokens are for patients and integrations, issued by
-`manage.py issue_api_token`.
+A DRF token is a bearer credential that never passes the sign-in's code step, so a token of someone who signs
+in with a second factor (staff, whose role needs it, and patients who set up an authenticator) would be a way
+around it. Such users use the API from their signed-in browser session; tokens are for patients without an
+authenticator and integrations, issued by `manage.py issue_api_token`. A token is cancelled when its user sets
+up an authenticator (recruitment.mfa), gets a new password (recruitment.models.User.save) or has the account
+closed by staff (recruitment.services.accounts.user_deactivate).
 """
 
 import logging
@@ -14,22 +16,23 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from recruitment import mfa
 from recruitment.models import User
 
 log = logging.getLogger(__name__)
 
 REFUSED_FOR_MFA_ACCOUNTS = (
     "API tokens are not accepted for accounts that sign in with a second factor: "
-    "staff use session sign-in with the second factor."
+    "sign in with your code and use the API from that session."
 )
 
 
 class NoMfaBypassTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, refusing (401) the tokens of users who need a second factor."""
+    """DRF's token authentication, refusing (401) the tokens of users who sign in with a second factor."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         user, token = super().authenticate_credentials(key)
-        if user.needs_mfa:
+        if mfa.signs_in_with_second_factor(user):
             raise exceptions.AuthenticationFailed(REFUSED_FOR_MFA_ACCOUNTS)
         return user, token
 
@@ -45,10 +48,10 @@ def api_token_issue(*, user: User, replace: bool = False) -> str:
     User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
         raise ApiTokenError(f"{user.email} is not active.")
-    if user.needs_mfa:
+    if mfa.signs_in_with_second_factor(user):
         raise ApiTokenError(
             f"{user.email} signs in with a second factor, which a token would bypass: "
-            "staff use session sign-in with the second factor."
+            "they use the API from a session signed in with their code."
         )
     existing = Token.objects.filter(user=user)
     if existing.exists() and not replace:

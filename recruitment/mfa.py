@@ -16,6 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from rest_framework.authtoken.models import Token
 
 from recruitment import totp
 from recruitment.models import MfaDevice, MfaRecoveryCode, User
@@ -63,6 +64,18 @@ class Enrolment:
 
 def has_confirmed_device(user: User) -> bool:
     return MfaDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+def signs_in_with_second_factor(user: User) -> bool:
+    """Staff always; a patient once they set up an authenticator (they chose the protection)."""
+    return user.needs_mfa or has_confirmed_device(user)
+
+
+def _cancel_api_tokens(user: User) -> None:
+    # An API token never passes the code step (recruitment/api_auth.py): it goes once the account has a
+    # second factor, and does not come back if an administrator later resets the authenticator.
+    if Token.objects.filter(user=user).delete()[0]:
+        log.info("API token cancelled for user %s: an authenticator was set up", user.pk)
 
 
 def _recovery_hash(code: str) -> str:
@@ -118,6 +131,7 @@ def mfa_device_confirm(*, user: User, code: str) -> list[str]:
     device.last_step = step
     device.save(update_fields=["confirmed_at", "last_step"])
     log.info("authenticator set up for user %s", user.pk)
+    _cancel_api_tokens(user)
     _security_notice(user, "An authenticator app was set up for signing in")
     return _new_recovery_codes(user)
 
@@ -181,6 +195,7 @@ def unused_recovery_code_count(user: User) -> int:
 @transaction.atomic
 def mfa_device_enrol_demo(*, user: User, secret: str) -> None:
     """Enrol a demo account with a known secret (load_demo only: the secret is printed for people to use)."""
+    _cancel_api_tokens(user)
     MfaDevice.objects.update_or_create(
         user=user, defaults={"secret": secret, "confirmed_at": timezone.now(), "last_step": None}
     )

@@ -1,12 +1,13 @@
 """People who sign in, their roles, and the organisations they work for."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from rest_framework.authtoken.models import Token
 
 from recruitment.encryption import EncryptedCharField
 
@@ -59,6 +60,14 @@ class User(AbstractUser):
     first_name = EncryptedCharField("first name", max_length=150, blank=True)
     last_name = EncryptedCharField("last name", max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PATIENT)
+    # An account registered but not yet confirmed is inactive too: without this, one that staff closed before
+    # its first sign-in would look unconfirmed, and its e-mail verification link would open it again.
+    deactivated_at = models.DateTimeField(
+        "closed by staff at",
+        null=True,
+        blank=True,
+        help_text="Set when staff close the account; its e-mail verification link then cannot activate it.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -91,6 +100,18 @@ class User(AbstractUser):
     def needs_mfa(self) -> bool:
         """Everyone but patients signs in with a second factor: staff see other people's health data."""
         return self.role != self.Role.PATIENT or self.is_staff or self.is_superuser
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new password also cancels the account's API token, as it signs out every session (the
+        session hash comes from the password). Here rather than in a service because Django's own password
+        change, reset and admin forms set passwords too. `_password` is Django's mark of set_password() since
+        the last save, which a hash upgrade at sign-in does not leave."""
+        pending_password = getattr(self, "_password")  # noqa: B009 (Django's, unknown to the stubs)
+        password_changed = self.pk is not None and pending_password is not None
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if password_changed:
+                Token.objects.filter(user=self).delete()
 
     def get_session_auth_hash(self) -> str:
         """Django's (from the password), and for a user who needs MFA also from the role and admin flags: a

@@ -1,11 +1,14 @@
 """Writes for accounts: users, site and sponsor memberships, patient registration and e-mail verification."""
 
+import logging
 from datetime import timedelta
 
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from recruitment.models import (
     PatientProfile,
@@ -14,6 +17,8 @@ from recruitment.models import (
     User,
 )
 from trials.models import Site, Sponsor
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -30,8 +35,38 @@ def user_upsert(
     user.is_staff = is_staff
     user.is_superuser = is_superuser
     user.is_active = True
+    user.deactivated_at = None
     user.set_password(password)
-    user.save(update_fields=["role", "is_staff", "is_superuser", "is_active", "password"])
+    user.save(update_fields=["role", "is_staff", "is_superuser", "is_active", "deactivated_at", "password"])
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    """Staff close the account: it can no longer sign in, and no e-mail verification link, even one within its
+    three days, opens it again. Its API token is cancelled, so that opening the account again does not bring
+    back a credential perhaps the reason for closing it. Closing a closed account changes nothing."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.deactivated_at is not None:
+        return user
+    user.is_active = False
+    user.deactivated_at = timezone.now()
+    user.save(update_fields=["is_active", "deactivated_at"])
+    Token.objects.filter(user=user).delete()
+    log.info("account %s closed by staff", user.pk)
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User) -> User:
+    """Staff open a closed account again (an account never confirmed is then open without its link)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active and user.deactivated_at is None:
+        return user
+    user.is_active = True
+    user.deactivated_at = None
+    user.save(update_fields=["is_active", "deactivated_at"])
+    log.info("account %s opened again by staff", user.pk)
     return user
 
 
@@ -69,7 +104,12 @@ def patient_register(
     """
     email = User.objects.normalize_email(email).lower()
     existing = User.objects.filter(email=email).first()
-    if existing is not None and not existing.is_active and existing.last_login is None:
+    if (
+        existing is not None
+        and not existing.is_active
+        and existing.last_login is None
+        and existing.deactivated_at is None
+    ):
         # Registered but never confirmed (the link expired or was lost): a new link to the same account, as
         # the expired link's page tells the patient to do. A password reset cannot help here: it goes to
         # active accounts only.
@@ -126,6 +166,12 @@ def _send_verification_link(user: User, verify_url: str) -> None:
     )
 
 
+ACCOUNT_CLOSED = (
+    "This account was closed by the study team, so this link cannot open it. "
+    "If you think this is a mistake, contact the study team."
+)
+
+
 class VerificationError(ValueError):
     """The verification link is broken, expired or for an address the account no longer has."""
 
@@ -142,10 +188,10 @@ def patient_verify_email(*, token: str) -> User:
     if user is None:
         raise VerificationError("This link is not valid any more.")
     if not user.is_active:
-        if user.last_login is not None:
-            # The account was verified and used: inactive now means an administrator deactivated it, which
-            # a link still within its three days must not undo.
-            raise VerificationError("This link is not valid any more.")
+        # Closed by staff, before or after its first sign-in (an account verified, used and now inactive was
+        # closed, even if not through user_deactivate): a link still within its three days must not undo that.
+        if user.deactivated_at is not None or user.last_login is not None:
+            raise VerificationError(ACCOUNT_CLOSED)
         user.is_active = True
         user.save(update_fields=["is_active"])
     return user

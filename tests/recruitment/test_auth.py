@@ -8,8 +8,15 @@ from tests.factories import DEFAULT_PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(client, email, password):
-    return client.post(reverse("login"), {"username": email, "password": password})
+def sign_in(client, email, password, address="127.0.0.1"):
+    return client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+def guess_from_many_addresses(client, email, guesses, per_address):
+    """Wrong passwords for `email`, `per_address` from each address in turn: never enough for one address's
+    lockout."""
+    for n in range(guesses):
+        sign_in(client, email, "guessing", address=f"203.0.113.{n // per_address + 1}")
 
 
 def test_pat_signs_in_with_her_email_address_and_lands_in_her_portal(client, pat):
@@ -40,6 +47,33 @@ def test_a_lockout_does_not_spill_over_to_another_account(client, pat, cora, set
         sign_in(client, "pat@example.org", "guessing")
     response = sign_in(client, "cora@example.org", DEFAULT_PASSWORD)
     assert response.status_code == 302
+
+
+def test_guesses_spread_over_many_addresses_lock_the_account_for_new_addresses(client, pat, settings):
+    settings.AXES_ACCOUNT_FAILURE_LIMIT = 12
+    guess_from_many_addresses(client, "pat@example.org", 12, per_address=settings.AXES_FAILURE_LIMIT - 1)
+    response = sign_in(client, "pat@example.org", DEFAULT_PASSWORD, address="198.51.100.200")
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_fewer_guesses_over_many_addresses_than_the_account_limit_lock_nothing(client, pat, settings):
+    settings.AXES_ACCOUNT_FAILURE_LIMIT = 12
+    guess_from_many_addresses(client, "pat@example.org", 11, per_address=settings.AXES_FAILURE_LIMIT - 1)
+    assert sign_in(client, "pat@example.org", DEFAULT_PASSWORD, address="198.51.100.200").status_code == 302
+
+
+def test_pat_still_signs_in_from_her_usual_address_while_guesses_elsewhere_lock_her_account(
+    client, pat, settings
+):
+    settings.AXES_ACCOUNT_FAILURE_LIMIT = 12
+    assert sign_in(client, "pat@example.org", DEFAULT_PASSWORD, address="198.51.100.7").status_code == 302
+    client.post(reverse("logout"))
+    # Someone fails on purpose from many addresses to keep Pat out: her home address is spared.
+    guess_from_many_addresses(client, "pat@example.org", 20, per_address=settings.AXES_FAILURE_LIMIT - 1)
+    assert sign_in(client, "pat@example.org", DEFAULT_PASSWORD, address="198.51.100.200").status_code == 429
+    assert sign_in(client, "pat@example.org", DEFAULT_PASSWORD, address="198.51.100.7").status_code == 302
 
 
 def test_pages_need_a_signed_in_user(client):

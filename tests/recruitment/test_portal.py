@@ -13,7 +13,7 @@ from django.core import mail
 from django.urls import reverse
 
 from recruitment.models import Biomarker, Consent, PatientProfile, TrialInterest, User
-from recruitment.services.accounts import email_verification_token
+from recruitment.services.accounts import email_verification_token, user_deactivate
 from recruitment.services.matching import match_upsert_for_patient
 from recruitment.services.profile import profile_fact_save, profile_update
 from tests.factories import TrialFactory, TrialSiteFactory
@@ -54,6 +54,27 @@ def elenas_profile_as_typed(version: str) -> dict[str, str]:
         "breastfeeding": "false",
         "shown_version": version,
     }
+
+
+def account_form_as_shown(admin_client, user: User) -> dict[str, object]:
+    """The account's admin change form as it is shown, ready to post back; memberships left unchanged."""
+    page = admin_client.get(reverse("admin:recruitment_user_change", args=[user.pk]))
+    form = page.context["adminform"].form
+    data: dict[str, object] = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if field.disabled or value is None or value is False:
+            continue
+        if isinstance(value, list):
+            data[name] = value
+        elif hasattr(value, "time"):
+            data[f"{name}_0"], data[f"{name}_1"] = value.date().isoformat(), value.time().isoformat()
+        else:
+            data[name] = str(value)
+    for inline in page.context["inline_admin_formsets"]:
+        data[f"{inline.formset.prefix}-TOTAL_FORMS"] = "0"
+        data[f"{inline.formset.prefix}-INITIAL_FORMS"] = "0"
+    return data
 
 
 def signs_in(client, email: str, password: str) -> bool:
@@ -148,6 +169,60 @@ class TestRegistration:
         assert client.get(link).status_code == 400
         assert not User.objects.get(email="new@example.org").is_active
         assert not signs_in(client, "new@example.org", STRONG)
+
+    def test_noras_link_does_not_activate_an_account_deactivated_before_she_confirmed_it(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        link = re.search(r"http://testserver(/portal/verify/\S+/)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
+        # Before Nora opens her link, staff close the account (she registered by mistake, or not herself).
+        user_deactivate(user=User.objects.get(email="new@example.org"))
+        response = client.get(link)
+        assert response.status_code == 400
+        assert "closed by the study team" in response.content.decode()
+        assert not User.objects.get(email="new@example.org").is_active
+        assert not signs_in(client, "new@example.org", STRONG)
+
+    def test_an_administrator_closing_noras_unconfirmed_account_in_the_admin_stops_her_link(
+        self, client, admin_client, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        link = re.search(r"http://testserver(/portal/verify/\S+/)", str(mail.outbox[0].body)).group(1)  # type: ignore[union-attr]
+        nora = User.objects.get(email="new@example.org")
+        # Unconfirmed, the account is inactive already: "active" cannot be unticked; the action closes it.
+        response = admin_client.post(
+            reverse("admin:recruitment_user_changelist"),
+            {"action": "deactivate_accounts", "_selected_action": [nora.pk]},
+        )
+        assert response.status_code == 302
+        assert "closed by the study team" in client.get(link).content.decode()
+        assert not User.objects.get(pk=nora.pk).is_active
+
+    def test_unticking_active_in_the_admin_records_the_closing_and_ticking_it_clears_it(
+        self, admin_client, pat
+    ):
+        url = reverse("admin:recruitment_user_change", args=[pat.pk])
+        data = account_form_as_shown(admin_client, pat)
+        del data["is_active"]
+        assert admin_client.post(url, data).status_code == 302
+        pat.refresh_from_db()
+        assert (pat.is_active, pat.deactivated_at is not None) == (False, True)
+        data["is_active"] = "on"
+        assert admin_client.post(url, data).status_code == 302
+        pat.refresh_from_db()
+        assert (pat.is_active, pat.deactivated_at) == (True, None)
+
+    def test_nora_registering_again_after_her_account_was_closed_gets_no_new_link(
+        self, client, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        user_deactivate(user=User.objects.get(email="new@example.org"))
+        with django_capture_on_commit_callbacks(execute=True):
+            register(client)
+        assert [message.subject for message in mail.outbox][-1] != "Confirm your e-mail address"
 
     def test_registering_a_known_address_tells_only_its_owner(
         self, client, pat, django_capture_on_commit_callbacks

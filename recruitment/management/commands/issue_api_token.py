@@ -1,4 +1,8 @@
-"""Issue (or revoke) the API token of a patient or integration account; the token is printed once."""
+"""Issue (or revoke) the API token of a patient or integration account; the token is printed once.
+
+A token stops working when its user sets up an authenticator, gets a new password or has the account closed
+(recruitment/api_auth.py).
+"""
 
 from typing import Any
 
@@ -11,8 +15,8 @@ from recruitment.models import User
 class Command(BaseCommand):
     help = (
         "Issue an API token for the account with this e-mail and print it (it is not shown again). "
-        "Accounts that sign in with a second factor (staff) get no token: they use the API from their "
-        "signed-in session."
+        "Accounts that sign in with a second factor (staff, and patients who set up an authenticator) get no "
+        "token: they use the API from their signed-in session."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
