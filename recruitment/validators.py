@@ -2,6 +2,7 @@
 the API and the admin), the FHIR import and the summary paste. The field validators are referenced by
 migrations, so keep their paths."""
 
+import re
 from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
@@ -162,17 +163,83 @@ LAB_CEILINGS = {
 }
 
 
-def lab_unit_problem(lab: Lab, unit: str) -> str:
+_METRE_POWER = re.compile(r"(?<=m)([23])\b")
+
+
+def lab_unit_as_read(unit: str) -> str:
+    """A lab result's unit as the vocabulary writes it and nlp.units reads it: stripped, and a power of
+    metres written as UCUM and lab reports do (mL/min/1.73m2, kg/m2) given its caret (mL/min/1.73m^2)."""
+    return _METRE_POWER.sub(r"^\1", unit.strip())
+
+
+# The kinds of quantity laboratories report results in, each named by one unit of that kind. A test outside
+# the vocabulary is never compared with a criterion, but its unit must still be one of these: a length or a
+# temperature is a typing error, not a result. pint reads "mg/24h" as mg/24 x h; it is listed as read.
+LAB_UNIT_KINDS = (
+    "10^9/L",  # cells per volume
+    "mg/dL",  # mass per volume
+    "mmol/L",  # amount per volume
+    "U/L",  # enzyme activity per volume
+    "%",  # a fraction or a ratio (mg/g, mmol/mol)
+    "s",  # a clotting time, an ECG interval
+    "mL/min",  # a clearance
+    "mL/min/1.73m^2",  # a clearance per body surface
+    "kg/m^2",  # body mass index
+    "mm/h",  # sedimentation rate
+    "fL",  # a red cell's volume (MCV)
+    "pg",  # a red cell's haemoglobin (MCH)
+    "mg/mmol",  # a mass per amount (albumin/creatinine)
+    "ng/mL/h",  # an activity as mass per volume and time (plasma renin)
+    "mg/24h",  # a daily excretion
+    "mmol/24h",
+    "mmol/kg",  # osmolality
+)
+
+# Lab units nlp.units cannot read, given a stand-in of their kind for that check only (nothing converts the
+# unit of a test outside the vocabulary): international units, equivalents and osmoles are amounts, copies
+# (a viral load) a count.
+_AMOUNTS_AND_COUNTS = re.compile(r"(?<![a-z])([mku]?)(iu|eq|osm)(?![a-z])|(?<![a-z])copies(?![a-z])", re.I)
+
+
+def _stand_in(unit: str) -> str:
+    return _AMOUNTS_AND_COUNTS.sub(lambda m: f"{m.group(1)}mol" if m.group(2) else "1", unit)
+
+
+_WRITE_AS_ON_THE_REPORT = "write it as on the lab report, e.g. mg/dL, umol/L, 10^9/L or U/L."
+
+
+def _converts(unit: str, to_unit: str, analyte: str | None = None) -> bool:
+    try:
+        convert(1.0, unit, to_unit, analyte)
+    except UnitError:
+        return False
+    return True
+
+
+def _unit_of_no_lab(unit: str) -> str:
+    """Why `unit` is no unit a laboratory result is given in, for a test outside the vocabulary."""
+    if not unit or unit == "1":  # none, or a ratio as the vocabulary writes the INR's unit
+        return ""
+    read = _stand_in(unit)
+    if not _converts(read, read):
+        return f"{unit!r} is not a unit we can read: {_WRITE_AS_ON_THE_REPORT}"
+    if not any(_converts(read, kind) for kind in LAB_UNIT_KINDS):
+        return f"{unit!r} is not a unit laboratory results are given in: {_WRITE_AS_ON_THE_REPORT}"
+    return ""
+
+
+def lab_unit_problem(lab: Lab | None, unit: str) -> str:
     """Why a result of `lab` cannot be read in `unit` (the matcher could never compare it with a criterion's
-    limit); "" when it can. An empty unit means the test's own unit, as everywhere else."""
+    limit), or for a test outside the vocabulary (None) why `unit` is no laboratory's unit; "" when it can.
+    An empty unit means the test's own unit, as everywhere else."""
     unit = unit.strip()
+    if lab is None:
+        return _unit_of_no_lab(unit)
     if not unit or unit == lab.unit:
         return ""
     if lab.unit == "1":
         return f"A {lab.label} result is a ratio without unit, not {unit!r}."
-    try:
-        convert(1.0, unit, lab.unit, lab.code)
-    except UnitError:
+    if not _converts(unit, lab.unit, lab.code):
         return (
             f"{unit!r} is not a unit {lab.label} can be read in: "
             f"give it in {lab.unit} or a unit that converts to it."

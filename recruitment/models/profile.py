@@ -23,6 +23,7 @@ from recruitment.validators import (
     implausible_biomarker_value,
     implausible_dates,
     implausible_lab_value,
+    lab_unit_as_read,
     lab_unit_problem,
     not_in_future,
     not_negative,
@@ -31,6 +32,7 @@ from recruitment.validators import (
 )
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
+LAB_UNIT_LENGTH = 30
 
 
 class FactSource(models.TextChoices):
@@ -371,7 +373,7 @@ class LabResult(ProfileFact):
     analyte = models.CharField(max_length=100)
     loinc = models.CharField("LOINC code", max_length=20, blank=True)
     value = models.DecimalField(max_digits=14, decimal_places=4, validators=[not_negative])
-    unit = models.CharField(max_length=30, blank=True)
+    unit = models.CharField(max_length=LAB_UNIT_LENGTH, blank=True)
     reference_low = models.DecimalField(
         max_digits=14, decimal_places=4, null=True, blank=True, validators=[not_negative]
     )
@@ -391,6 +393,7 @@ class LabResult(ProfileFact):
         if not self.loinc:
             concept, _ = terminology.link(self.analyte, "lab")
             self.loinc = concept.code if concept else ""
+        self.unit = lab_unit_as_read(self.unit)
         errors: dict[str, str] = {}
         lab = terminology.labs_by_loinc().get(self.loinc)
         implausible = (
@@ -398,9 +401,11 @@ class LabResult(ProfileFact):
         )
         if implausible:
             errors["value"] = implausible
-        unit_problem = lab_unit_problem(lab, self.unit) if lab else ""
+        unit_problem = lab_unit_problem(lab, self.unit)
         if unit_problem:
             errors["unit"] = unit_problem
+        elif len(self.unit) > LAB_UNIT_LENGTH:  # a unit typed at full length and given a caret
+            errors["unit"] = f"Write the unit in at most {LAB_UNIT_LENGTH} characters."
         low, high = self.reference_low, self.reference_high
         if low is not None and high is not None and low > high:
             errors["reference_high"] = "The reference range's upper limit is below its lower limit."
