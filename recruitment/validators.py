@@ -208,9 +208,9 @@ def _stand_in(unit: str) -> str:
 _WRITE_AS_ON_THE_REPORT = "write it as on the lab report, e.g. mg/dL, umol/L, 10^9/L or U/L."
 
 
-def _converts(unit: str, to_unit: str, analyte: str | None = None) -> bool:
+def _converts(unit: str, to_unit: str) -> bool:
     try:
-        convert(1.0, unit, to_unit, analyte)
+        convert(1.0, unit, to_unit)
     except UnitError:
         return False
     return True
@@ -228,39 +228,34 @@ def _unit_of_no_lab(unit: str) -> str:
     return ""
 
 
-def lab_unit_problem(lab: Lab | None, unit: str) -> str:
-    """Why a result of `lab` cannot be read in `unit` (the matcher could never compare it with a criterion's
-    limit), or for a test outside the vocabulary (None) why `unit` is no laboratory's unit; "" when it can.
-    An empty unit means the test's own unit, as everywhere else."""
+def lab_result_problems(lab: Lab | None, value: Decimal | None, unit: str) -> dict[str, str]:
+    """Errors by field ("unit", "value") of a result of `lab` (None: a test outside the vocabulary): a unit
+    it cannot be read in (the matcher could never compare it with a criterion's limit), or a value beyond
+    any real result of the test, a data or unit error. The value is converted to the test's unit once, for
+    both. An empty unit means the test's own unit, as everywhere else; a negative value is `not_negative`'s
+    to refuse."""
     unit = unit.strip()
     if lab is None:
-        return _unit_of_no_lab(unit)
-    if not unit or unit == lab.unit:
-        return ""
-    if lab.unit == "1":
-        return f"A {lab.label} result is a ratio without unit, not {unit!r}."
-    if not _converts(unit, lab.unit, lab.code):
-        return (
-            f"{unit!r} is not a unit {lab.label} can be read in: "
-            f"give it in {lab.unit} or a unit that converts to it."
-        )
-    return ""
-
-
-def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
-    """Why `value` in `unit` is beyond any real result of `lab`, a data or unit error; "" when it is not,
-    when the test has no ceiling, or when the unit is not one the vocabulary converts for it."""
-    ceiling = LAB_CEILINGS.get(lab.code)
-    if ceiling is None:
-        return ""
-    unit = unit.strip() or lab.unit
+        problem = _unit_of_no_lab(unit)
+        return {"unit": problem} if problem else {}
+    unit = unit or lab.unit
+    if lab.unit == "1" and unit != "1":
+        return {"unit": f"A {lab.label} result is a ratio without unit, not {unit!r}."}
+    number = float(value) if value is not None else 1.0
     try:
-        canonical = float(value) if unit == lab.unit else convert(float(value), unit, lab.unit, lab.code)
+        canonical = number if unit == lab.unit else convert(number, unit, lab.unit, lab.code)
     except UnitError:
-        return ""
-    if canonical <= ceiling:
-        return ""
+        return {
+            "unit": f"{unit!r} is not a unit {lab.label} can be read in: "
+            f"give it in {lab.unit} or a unit that converts to it."
+        }
+    ceiling = LAB_CEILINGS.get(lab.code)
+    if value is None or ceiling is None or canonical <= ceiling:
+        return {}
     # "1" is the unit of a ratio (INR): not written after the number.
     given = f"{_number(value)} {unit}" if unit != "1" else _number(value)
     limit = f"{ceiling} {lab.unit}" if lab.unit != "1" else f"{ceiling}"
-    return f"{given} is not a plausible result for {lab.label} (above {limit}); check the value and its unit."
+    return {
+        "value": f"{given} is not a plausible result for {lab.label} (above {limit}); "
+        "check the value and its unit."
+    }

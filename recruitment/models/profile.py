@@ -22,9 +22,8 @@ from recruitment.validators import (
     gene_symbol,
     implausible_biomarker_value,
     implausible_dates,
-    implausible_lab_value,
+    lab_result_problems,
     lab_unit_as_read,
-    lab_unit_problem,
     not_in_future,
     not_negative,
     nul_characters,
@@ -394,17 +393,11 @@ class LabResult(ProfileFact):
             concept, _ = terminology.link(self.analyte, "lab")
             self.loinc = concept.code if concept else ""
         self.unit = lab_unit_as_read(self.unit)
-        errors: dict[str, str] = {}
         lab = terminology.labs_by_loinc().get(self.loinc)
-        implausible = (
-            implausible_lab_value(lab, self.value, self.unit) if lab and self.value is not None else ""
-        )
-        if implausible:
-            errors["value"] = implausible
-        unit_problem = lab_unit_problem(lab, self.unit)
-        if unit_problem:
-            errors["unit"] = unit_problem
-        elif len(self.unit) > LAB_UNIT_LENGTH:  # a unit typed at full length and given a caret
+        errors = lab_result_problems(lab, self.value, self.unit)
+        if (
+            "unit" not in errors and len(self.unit) > LAB_UNIT_LENGTH
+        ):  # a unit typed at full length and given a caret
             errors["unit"] = f"Write the unit in at most {LAB_UNIT_LENGTH} characters."
         low, high = self.reference_low, self.reference_high
         if low is not None and high is not None and low > high:

@@ -1,10 +1,13 @@
 """Patient profile facts: validation with clear messages, and normalisation to the nlp vocabularies."""
 
 import datetime
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from nlp.units import convert
+from recruitment import validators
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy
 from recruitment.selectors.matching import patient_facts
 from tests.factories import UserFactory
@@ -57,6 +60,17 @@ class TestValidation:
             analyte="serum creatinine", loinc="", value=800, unit="umol/L"
         )
         assert lab.pk is not None
+
+    def test_a_lab_value_in_another_unit_is_converted_once_to_be_checked(self, monkeypatch):
+        conversions = []
+
+        def counted(*args: Any) -> float:
+            conversions.append(args)
+            return convert(*args)
+
+        monkeypatch.setattr(validators, "convert", counted)
+        factories.LabResultFactory.create(analyte="serum creatinine", loinc="", value=800, unit="umol/L")
+        assert conversions == [(800.0, "umol/L", "mg/dL", "creatinine")]
 
     def test_reference_range_must_be_ordered(self):
         with pytest.raises(ValidationError) as error:
