@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from nlp import terminology
 from nlp.extract import COURSES, RECORDED_COURSES
@@ -38,6 +39,17 @@ class FactSource(models.TextChoices):
     SELF_REPORTED = "self_reported", "Self-reported by the patient"
     SITE_ENTERED = "site_entered", "Entered by site staff"
     IMPORTED = "imported", "Imported from a record"
+
+
+class RangedPositiveSmallIntegerField(models.PositiveSmallIntegerField):
+    """A positive small integer whose validators state its whole range (an ECOG grade 0-4, a line of therapy
+    1-20) in words about the field. The column's own "at least 0" stays the database's check: beside them it
+    gave a second, generic message for the same negative number."""
+
+    @cached_property
+    def validators(self) -> list[Any]:
+        # Field's list (the field's own validators), not IntegerField's, which appends the column's range.
+        return super(models.IntegerField, self).validators
 
 
 class NulFreeTextModel(models.Model):
@@ -104,7 +116,7 @@ class PatientProfile(NulFreeTextModel):
         blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
-    ecog = models.PositiveSmallIntegerField(
+    ecog = RangedPositiveSmallIntegerField(
         "ECOG performance status",
         null=True,
         blank=True,
@@ -418,7 +430,7 @@ class Therapy(ProfileFact):
         blank=True,
         help_text="Class code when the drug is not in the vocabulary, e.g. platinum.",
     )
-    line = models.PositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
+    line = RangedPositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 

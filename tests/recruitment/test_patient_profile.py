@@ -34,6 +34,18 @@ class TestValidation:
             "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not 6."
         ]
 
+    def test_a_negative_ecog_gets_one_message(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(ecog=-1)
+        assert messages(error)["ecog"] == [
+            "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not -1."
+        ]
+
+    def test_a_negative_line_of_therapy_gets_one_message(self):
+        with pytest.raises(ValidationError) as error:
+            factories.TherapyFactory.create(line=-2)
+        assert messages(error)["line"] == ["Lines of therapy are counted from 1 to 20 (got -2)."]
+
     def test_only_patients_have_profiles(self):
         sam = UserFactory.create(role="site_staff")
         with pytest.raises(ValidationError) as error:
