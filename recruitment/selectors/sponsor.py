@@ -275,8 +275,10 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     site_counts, arm_snapshot, as_of = _latest_enrolment(trial)
     enrolled = sum(site_counts.values())
 
-    sites = Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility")
-    by_site = suppress({site.facility: site_counts.get(site.pk, 0) for site in sites})
+    # By site, as the chart: registries give many sites one name ("Research Site"), and a table keyed by the
+    # name kept one of them, leaving the others' enrolments out of the headline the chart drew them in.
+    sites = list(Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility", "id"))
+    by_site = suppress({site.pk: site_counts.get(site.pk, 0) for site in sites})
 
     arms = list(trial.arms.order_by("id"))
     # Whether a cohort is full is read live: it is what stops new candidates.
@@ -344,7 +346,7 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
         trial=trial,
         enrolled_total=enrolled_total,
         target=target,
-        by_site=list(by_site.cells.items()),
+        by_site=[(site.facility, by_site.cells[site.pk]) for site in sites],
         by_cohort=cohorts,
         funnel=[(CandidateStatus(s).label, funnel.cells[s]) for s in FUNNEL_STATES],
         funnel_total=funnel.total,
