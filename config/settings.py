@@ -269,6 +269,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(60 * 60)))
 }
+# Each worker child (prefork pool) is replaced after this many tasks, and after a task that leaves it above
+# this resident memory, in KiB (Celery checks between tasks). The nlp pipeline is built once per process and
+# spaCy's vocabulary and StringStore keep every new word it parses: a child living for ever grows for ever.
+# The pipeline weighs about 140 MiB and takes a few seconds to build again; a task parses 100 trials.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_positive_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 100)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_positive_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 512 * 1024)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The nightly run re-matches only the patients whose results the date can have changed since their last

@@ -53,8 +53,7 @@ from recruitment.validators import (
     ecog_of_a_living_patient,
     implausible_biomarker_value,
     implausible_dates,
-    implausible_lab_value,
-    lab_unit_problem,
+    lab_result_problems,
     not_in_future,
     not_negative,
 )
@@ -693,13 +692,12 @@ class _Reader:
         if negative:
             self.problem(resource, "valueQuantity.value", negative)
             return
-        unit_problem = lab_unit_problem(lab, unit)  # a missing unit is "1" here, as UCUM writes it
-        if unit_problem:
-            self.problem(resource, "valueQuantity.code", unit_problem)
+        problems = lab_result_problems(lab, value, unit)  # a missing unit is "1" here, as UCUM writes it
+        if "unit" in problems:
+            self.problem(resource, "valueQuantity.code", problems["unit"])
             return
-        implausible = implausible_lab_value(lab, value, unit)
-        if implausible:
-            self.problem(resource, "valueQuantity.value", implausible)
+        if "value" in problems:
+            self.problem(resource, "valueQuantity.value", problems["value"])
             return
         collected = self.day(
             resource,

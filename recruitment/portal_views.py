@@ -330,6 +330,10 @@ def terms(request: PatientRequest, kind: str) -> JsonResponse:
 
 @patient_only
 def consent(request: PatientRequest) -> HttpResponse:
+    return _consent_page(request)
+
+
+def _consent_page(request: PatientRequest, status: int = 200) -> HttpResponse:
     context = {
         "overview": consent_overview(patient=request.profile),
         "history": patient_consents(patient=request.profile),
@@ -339,7 +343,7 @@ def consent(request: PatientRequest) -> HttpResponse:
             if c.purpose == Purpose.SHARE and c.withdrawn_at is None
         ],
     }
-    return render(request, "portal/consent.html", context)
+    return render(request, "portal/consent.html", context, status=status)
 
 
 @require_POST
@@ -387,10 +391,16 @@ def _consent_field_message(error: str) -> str:
 @patient_only
 def consent_withdraw(request: PatientRequest) -> HttpResponse:
     form = WithdrawForm(request.POST)
-    form.is_valid()
-    purpose = form.cleaned_data.get("purpose") or ""
+    if not form.is_valid():
+        # No page sends these (a reason over 500 characters or with a NUL, a trial that is not an id):
+        # withdrawing anyway would drop the reason, or widen one trial's withdrawal to every trial's.
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"Nothing was withdrawn. {form[name].label}: {error}")
+        return _consent_page(request, status=400)
+    purpose = form.cleaned_data["purpose"]
     trial = None
-    if form.cleaned_data.get("trial"):
+    if form.cleaned_data["trial"]:
         trial = get_object_or_404(Trial, pk=form.cleaned_data["trial"])
     if purpose and purpose not in Purpose.values:
         raise Http404("No such purpose.")
@@ -398,7 +408,7 @@ def consent_withdraw(request: PatientRequest) -> HttpResponse:
         patient=request.profile,
         purposes=[purpose] if purpose else None,
         trial=trial,
-        reason=form.cleaned_data.get("reason") or "",
+        reason=form.cleaned_data["reason"],
         actor=request.user,
     )
     if withdrawn:

@@ -2,6 +2,7 @@
 the API and the admin), the FHIR import and the summary paste. The field validators are referenced by
 migrations, so keep their paths."""
 
+import re
 from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
@@ -162,38 +163,99 @@ LAB_CEILINGS = {
 }
 
 
-def lab_unit_problem(lab: Lab, unit: str) -> str:
-    """Why a result of `lab` cannot be read in `unit` (the matcher could never compare it with a criterion's
-    limit); "" when it can. An empty unit means the test's own unit, as everywhere else."""
-    unit = unit.strip()
-    if not unit or unit == lab.unit:
-        return ""
-    if lab.unit == "1":
-        return f"A {lab.label} result is a ratio without unit, not {unit!r}."
+_METRE_POWER = re.compile(r"(?<=m)([23])\b")
+
+
+def lab_unit_as_read(unit: str) -> str:
+    """A lab result's unit as the vocabulary writes it and nlp.units reads it: stripped, and a power of
+    metres written as UCUM and lab reports do (mL/min/1.73m2, kg/m2) given its caret (mL/min/1.73m^2)."""
+    return _METRE_POWER.sub(r"^\1", unit.strip())
+
+
+# The kinds of quantity laboratories report results in, each named by one unit of that kind. A test outside
+# the vocabulary is never compared with a criterion, but its unit must still be one of these: a length or a
+# temperature is a typing error, not a result. pint reads "mg/24h" as mg/24 x h; it is listed as read.
+LAB_UNIT_KINDS = (
+    "10^9/L",  # cells per volume
+    "mg/dL",  # mass per volume
+    "mmol/L",  # amount per volume
+    "U/L",  # enzyme activity per volume
+    "%",  # a fraction or a ratio (mg/g, mmol/mol)
+    "s",  # a clotting time, an ECG interval
+    "mL/min",  # a clearance
+    "mL/min/1.73m^2",  # a clearance per body surface
+    "kg/m^2",  # body mass index
+    "mm/h",  # sedimentation rate
+    "fL",  # a red cell's volume (MCV)
+    "pg",  # a red cell's haemoglobin (MCH)
+    "mg/mmol",  # a mass per amount (albumin/creatinine)
+    "ng/mL/h",  # an activity as mass per volume and time (plasma renin)
+    "mg/24h",  # a daily excretion
+    "mmol/24h",
+    "mmol/kg",  # osmolality
+)
+
+# Lab units nlp.units cannot read, given a stand-in of their kind for that check only (nothing converts the
+# unit of a test outside the vocabulary): international units, equivalents and osmoles are amounts, copies
+# (a viral load) a count.
+_AMOUNTS_AND_COUNTS = re.compile(r"(?<![a-z])([mku]?)(iu|eq|osm)(?![a-z])|(?<![a-z])copies(?![a-z])", re.I)
+
+
+def _stand_in(unit: str) -> str:
+    return _AMOUNTS_AND_COUNTS.sub(lambda m: f"{m.group(1)}mol" if m.group(2) else "1", unit)
+
+
+_WRITE_AS_ON_THE_REPORT = "write it as on the lab report, e.g. mg/dL, umol/L, 10^9/L or U/L."
+
+
+def _converts(unit: str, to_unit: str) -> bool:
     try:
-        convert(1.0, unit, lab.unit, lab.code)
+        convert(1.0, unit, to_unit)
     except UnitError:
-        return (
-            f"{unit!r} is not a unit {lab.label} can be read in: "
-            f"give it in {lab.unit} or a unit that converts to it."
-        )
+        return False
+    return True
+
+
+def _unit_of_no_lab(unit: str) -> str:
+    """Why `unit` is no unit a laboratory result is given in, for a test outside the vocabulary."""
+    if not unit or unit == "1":  # none, or a ratio as the vocabulary writes the INR's unit
+        return ""
+    read = _stand_in(unit)
+    if not _converts(read, read):
+        return f"{unit!r} is not a unit we can read: {_WRITE_AS_ON_THE_REPORT}"
+    if not any(_converts(read, kind) for kind in LAB_UNIT_KINDS):
+        return f"{unit!r} is not a unit laboratory results are given in: {_WRITE_AS_ON_THE_REPORT}"
     return ""
 
 
-def implausible_lab_value(lab: Lab, value: Decimal, unit: str) -> str:
-    """Why `value` in `unit` is beyond any real result of `lab`, a data or unit error; "" when it is not,
-    when the test has no ceiling, or when the unit is not one the vocabulary converts for it."""
-    ceiling = LAB_CEILINGS.get(lab.code)
-    if ceiling is None:
-        return ""
-    unit = unit.strip() or lab.unit
+def lab_result_problems(lab: Lab | None, value: Decimal | None, unit: str) -> dict[str, str]:
+    """Errors by field ("unit", "value") of a result of `lab` (None: a test outside the vocabulary): a unit
+    it cannot be read in (the matcher could never compare it with a criterion's limit), or a value beyond
+    any real result of the test, a data or unit error. The value is converted to the test's unit once, for
+    both. An empty unit means the test's own unit, as everywhere else; a negative value is `not_negative`'s
+    to refuse."""
+    unit = unit.strip()
+    if lab is None:
+        problem = _unit_of_no_lab(unit)
+        return {"unit": problem} if problem else {}
+    unit = unit or lab.unit
+    if lab.unit == "1" and unit != "1":
+        return {"unit": f"A {lab.label} result is a ratio without unit, not {unit!r}."}
+    number = float(value) if value is not None else 1.0
     try:
-        canonical = float(value) if unit == lab.unit else convert(float(value), unit, lab.unit, lab.code)
+        canonical = number if unit == lab.unit else convert(number, unit, lab.unit, lab.code)
     except UnitError:
-        return ""
-    if canonical <= ceiling:
-        return ""
+        return {
+            "unit": f"{unit!r} is not a unit {lab.label} can be read in: "
+            f"give it in {lab.unit} or a unit that converts to it."
+        }
+    ceiling = LAB_CEILINGS.get(lab.code)
+    if value is None or ceiling is None or canonical <= ceiling:
+        return {}
     # "1" is the unit of a ratio (INR): not written after the number.
     given = f"{number_as_typed(value)} {unit}" if unit != "1" else number_as_typed(value)
     limit = f"{ceiling} {lab.unit}" if lab.unit != "1" else f"{ceiling}"
-    return f"{given} is not a plausible result for {lab.label} (above {limit}); check the value and its unit."
+    return {
+        "value": f"{given} is not a plausible result for {lab.label} (above {limit}); "
+        "check the value and its unit."
+    }

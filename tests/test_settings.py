@@ -123,3 +123,27 @@ def test_the_rematch_safety_net_comes_from_the_environment():
     assert read_settings(["REMATCH_HORIZON_MAX_DAYS"], env={"REMATCH_HORIZON_MAX_DAYS": "14"}) == {
         "REMATCH_HORIZON_MAX_DAYS": 14
     }
+
+
+def celery_worker_limits(env: dict[str, str]) -> list[int]:
+    code = (
+        "import json; from config.celery import app; "
+        "print(json.dumps([app.conf.worker_max_tasks_per_child, app.conf.worker_max_memory_per_child]))"
+    )
+    result = run_django("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_worker_children_are_replaced_after_a_number_of_tasks_or_past_a_memory_ceiling():
+    # spaCy's vocabulary keeps every new word a long-lived worker parses: only a new process gives it back.
+    assert celery_worker_limits(env={}) == [100, 512 * 1024]
+    env = {"CELERY_WORKER_MAX_TASKS_PER_CHILD": "20", "CELERY_WORKER_MAX_MEMORY_PER_CHILD": "262144"}
+    assert celery_worker_limits(env=env) == [20, 262144]
+
+
+@pytest.mark.parametrize("name", ["CELERY_WORKER_MAX_TASKS_PER_CHILD", "CELERY_WORKER_MAX_MEMORY_PER_CHILD"])
+def test_a_worker_limit_that_is_not_a_positive_number_is_refused_with_its_name(name):
+    result = run_django("check", env={name: "0"})
+    assert result.returncode != 0
+    assert f"{name} must be a whole number of 1 or more" in result.stderr

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from nlp import terminology
 from nlp.extract import COURSES, RECORDED_COURSES
@@ -22,8 +23,8 @@ from recruitment.validators import (
     gene_symbol,
     implausible_biomarker_value,
     implausible_dates,
-    implausible_lab_value,
-    lab_unit_problem,
+    lab_result_problems,
+    lab_unit_as_read,
     not_in_future,
     not_negative,
     nul_characters,
@@ -32,12 +33,24 @@ from recruitment.validators import (
 )
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
+LAB_UNIT_LENGTH = 30
 
 
 class FactSource(models.TextChoices):
     SELF_REPORTED = "self_reported", "Self-reported by the patient"
     SITE_ENTERED = "site_entered", "Entered by site staff"
     IMPORTED = "imported", "Imported from a record"
+
+
+class RangedPositiveSmallIntegerField(models.PositiveSmallIntegerField):
+    """A positive small integer whose validators state its whole range (an ECOG grade 0-4, a line of therapy
+    1-20) in words about the field. The column's own "at least 0" stays the database's check: beside them it
+    gave a second, generic message for the same negative number."""
+
+    @cached_property
+    def validators(self) -> list[Any]:
+        # Field's list (the field's own validators), not IntegerField's, which appends the column's range.
+        return super(models.IntegerField, self).validators
 
 
 class NulFreeTextModel(models.Model):
@@ -104,7 +117,7 @@ class PatientProfile(NulFreeTextModel):
         blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
-    ecog = models.PositiveSmallIntegerField(
+    ecog = RangedPositiveSmallIntegerField(
         "ECOG performance status",
         null=True,
         blank=True,
@@ -372,7 +385,7 @@ class LabResult(ProfileFact):
     analyte = models.CharField(max_length=100)
     loinc = models.CharField("LOINC code", max_length=20, blank=True)
     value = models.DecimalField(max_digits=14, decimal_places=4, validators=[not_negative])
-    unit = models.CharField(max_length=30, blank=True)
+    unit = models.CharField(max_length=LAB_UNIT_LENGTH, blank=True)
     reference_low = models.DecimalField(
         max_digits=14, decimal_places=4, null=True, blank=True, validators=[not_negative]
     )
@@ -392,16 +405,13 @@ class LabResult(ProfileFact):
         if not self.loinc:
             concept, _ = terminology.link(self.analyte, "lab")
             self.loinc = concept.code if concept else ""
-        errors: dict[str, str] = {}
+        self.unit = lab_unit_as_read(self.unit)
         lab = terminology.labs_by_loinc().get(self.loinc)
-        implausible = (
-            implausible_lab_value(lab, self.value, self.unit) if lab and self.value is not None else ""
-        )
-        if implausible:
-            errors["value"] = implausible
-        unit_problem = lab_unit_problem(lab, self.unit) if lab else ""
-        if unit_problem:
-            errors["unit"] = unit_problem
+        errors = lab_result_problems(lab, self.value, self.unit)
+        if (
+            "unit" not in errors and len(self.unit) > LAB_UNIT_LENGTH
+        ):  # a unit typed at full length and given a caret
+            errors["unit"] = f"Write the unit in at most {LAB_UNIT_LENGTH} characters."
         low, high = self.reference_low, self.reference_high
         if low is not None and high is not None and low > high:
             errors["reference_high"] = "The reference range's upper limit is below its lower limit."
@@ -421,7 +431,7 @@ class Therapy(ProfileFact):
         blank=True,
         help_text="Class code when the drug is not in the vocabulary, e.g. platinum.",
     )
-    line = models.PositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
+    line = RangedPositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
 

@@ -302,6 +302,8 @@ def sponsor_trial_dashboard(*, trial: Trial) -> TrialDashboard:
     site_counts, arm_snapshot, as_of = _latest_enrolment(trial)
     enrolled = sum(site_counts.values())
 
+    # By site, as the chart: registries give many sites one name ("Research Site"), and a table keyed by the
+    # name kept one of them, leaving the others' enrolments out of the headline the chart drew them in.
     sites = list(Site.objects.filter(trial_sites__trial=trial).distinct().order_by("facility", "id"))
 
     arms = list(trial.arms.order_by("id"))

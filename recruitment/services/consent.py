@@ -120,8 +120,14 @@ def consent_withdraw(
     Matching withdrawal retires every live match (a RETIRED event each) and drops the patient's
     `MatchHorizon`, as a re-match of a patient who is not matchable would; contact withdrawal closes every
     open trial interest, share withdrawal those of its trials. After commit `consent_withdrawn` is sent for
-    the site workflow and the patient gets a confirmation e-mail.
+    the site workflow and the patient gets a confirmation e-mail. A reason the consent cannot keep whole
+    (too long, or with a NUL character) is refused with ConsentError, nothing withdrawn.
     """
+    longest = Consent._meta.get_field("withdrawal_reason").max_length or 0
+    if len(reason) > longest or "\x00" in reason:
+        raise ConsentError(
+            f"Give the reason for withdrawing as text of at most {longest} characters; nothing was withdrawn."
+        )
     with transaction.atomic():
         PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
         open_consents = Consent.objects.select_for_update().filter(patient=patient, withdrawn_at__isnull=True)
@@ -133,7 +139,7 @@ def consent_withdraw(
         now = timezone.now()
         for consent in consents:
             consent.withdrawn_at = now
-            consent.withdrawal_reason = reason[:500]
+            consent.withdrawal_reason = reason
             consent.save(update_fields=["withdrawn_at", "withdrawal_reason"])
         ConsentEvent.objects.bulk_create(
             ConsentEvent(

@@ -333,3 +333,14 @@ def test_withdrawing_matching_with_a_trial_is_refused_and_withdraws_nothing(api,
     assert response.status_code == 400
     assert "Only sharing is agreed per trial" in response.json()["trial"][0]
     assert world.pat_profile.consents.filter(purpose="matching", withdrawn_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize("reason", ["x" * 501, "changed my\x00mind"])
+def test_a_withdrawal_with_a_tampered_reason_is_400_and_withdraws_nothing(api, world, reason):
+    api.force_authenticate(world.pat)
+    response = api.post(
+        reverse("api:me-consent-withdraw"), {"purpose": "matching", "reason": reason}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["reason"]
+    assert world.pat_profile.consents.filter(purpose="matching", withdrawn_at__isnull=True).exists()

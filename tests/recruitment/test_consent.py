@@ -208,6 +208,15 @@ class TestWithdrawal:
         assert not patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=first)
         assert patient_has_active_consent(patient=named_elena, purpose=Purpose.SHARE, trial=second)
 
+    @pytest.mark.parametrize("reason", ["x" * 501, "changed my\x00mind"])
+    def test_a_reason_the_consent_cannot_keep_whole_is_refused_and_nothing_withdrawn(
+        self, documents, named_elena, reason
+    ):
+        sign(named_elena, documents[Purpose.MATCHING])
+        with pytest.raises(ConsentError, match="at most 500 characters; nothing was withdrawn"):
+            consent_withdraw(patient=named_elena, reason=reason)
+        assert Consent.objects.get(patient=named_elena).withdrawn_at is None
+
     def test_withdrawing_all_leaves_nothing_active(self, documents, named_elena):
         for purpose in (Purpose.MATCHING, Purpose.CONTACT):
             sign(named_elena, documents[purpose])

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recruitment.models import CandidateStatus, EnrolmentSnapshot
+from recruitment.selectors.sponsor import sponsor_trial_dashboard
 from recruitment.services.monitoring import enrolment_snapshots_refresh, enrolment_snapshots_take
 from recruitment.services.workflow import candidate_transition
 from recruitment.suppression import HIDDEN, SMALL
@@ -163,3 +164,19 @@ def test_the_dashboard_has_no_inline_style_or_script(client, sophie, nsclc_trial
     assert "<svg" in page
     assert not re.search(r"\sstyle=", page)
     assert "<script" not in page
+
+
+def test_the_headline_counts_every_site_as_the_chart_does_when_two_share_a_facility_name(
+    client, sophie, nsclc_trial, arm
+):
+    # Registries name many sites alike ("Research Site"): a table keyed by the name dropped one of them.
+    today = timezone.localdate()
+    for city in ("Denver", "Houston"):
+        site = factories.TrialSiteFactory.create(
+            trial=nsclc_trial, site__facility="Research Site", site__city=city
+        )
+        _snapshot(nsclc_trial, today, site.site, arm, 12)
+    dashboard = sponsor_trial_dashboard(trial=nsclc_trial)
+    (chart_total, *_) = dashboard.charts[0].series
+    assert dashboard.enrolled_total == chart_total.points[-1].shown == "24"
+    assert dashboard.by_site == [("Research Site", "12"), ("Research Site", "12")]

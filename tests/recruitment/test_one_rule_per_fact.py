@@ -16,7 +16,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
-from recruitment.forms import BiomarkerForm, ProcedureForm, ProfileForm, TherapyForm
+from recruitment.forms import BiomarkerForm, LabResultForm, ProcedureForm, ProfileForm, TherapyForm
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
 from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from recruitment.summary_paste import PasteError, summary_facts_save
@@ -118,6 +118,76 @@ def test_a_lab_unit_the_matcher_cannot_convert_is_refused_in_the_same_words_type
     assert posted.status_code == 400
     assert posted.json()["unit"] == [model_message(typed, "unit")]
     assert imported[0][1].startswith("'mg/furlong' is not a unit serum creatinine can be read in")
+
+
+@pytest.mark.parametrize(
+    ("unit", "message"),
+    [
+        ("bananas", "'bananas' is not a unit we can read: write it as on the lab report"),
+        ("km", "'km' is not a unit laboratory results are given in: write it as on the lab report"),
+    ],
+)
+def test_a_test_outside_the_vocabulary_in_no_lab_unit_is_refused_in_the_same_words_typed_filled_or_posted(
+    pat, unit, message
+):
+    typed_lab = {"analyte": "ferritin", "value": "150", "unit": unit, "collected_on": "2024-03-01"}
+    lab = LabResult(analyte="ferritin", value=Decimal(150), unit=unit, collected_on=date(2024, 3, 1))
+    with pytest.raises(ValidationError) as typed:
+        profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    form = LabResultForm(typed_lab, instance=LabResult(patient=patient_profile_for(pat)))
+    posted = api_as(pat).post(reverse("api:me-labs"), typed_lab, format="json")
+    assert model_message(typed, "unit").startswith(message)
+    assert form.errors["unit"] == [model_message(typed, "unit")]
+    assert posted.status_code == 400
+    assert posted.json()["unit"] == [model_message(typed, "unit")]
+    assert not LabResult.objects.filter(patient__user=pat).exists()
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "",
+        "10^9/L",
+        "x10^3/uL",
+        "g/dL",
+        "mg/dL",
+        "mg/L",
+        "ng/mL",
+        "umol/L",
+        "mmol/L",
+        "U/L",
+        "%",
+        "mL/min",
+        "mL/min/1.73m2",
+        "fL",
+        "pg",
+        "s",
+        "mm/h",
+        "1",
+        "mIU/mL",
+        "mEq/L",
+        "mOsm/kg",
+        "copies/mL",
+    ],
+)
+def test_a_test_outside_the_vocabulary_in_a_unit_labs_report_is_kept(pat, unit):
+    lab = LabResult(analyte="ferritin", value=Decimal(150), unit=unit, collected_on=date(2024, 3, 1))
+    profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    assert LabResult.objects.filter(patient__user=pat, analyte="ferritin", loinc="").exists()
+
+
+def test_a_unit_outgrowing_its_field_once_written_with_a_caret_is_refused(pat):
+    unit = "mL" + " " * 17 + "/min/1.73m2"  # 30 characters typed, 31 with the caret
+    lab = LabResult(analyte="ferritin", value=Decimal(1), unit=unit, collected_on=date(2024, 3, 1))
+    with pytest.raises(ValidationError) as typed:
+        profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    assert model_message(typed, "unit") == "Write the unit in at most 30 characters."
+
+
+def test_an_egfr_in_ucum_notation_is_kept_in_the_vocabularys_notation(pat):
+    lab = LabResult(analyte="eGFR", value=Decimal(72), unit="mL/min/1.73m2", collected_on=date(2024, 3, 1))
+    profile_fact_save(profile=patient_profile_for(pat), fact=lab, actor=pat)
+    assert LabResult.objects.get(patient__user=pat).unit == "mL/min/1.73m^2"
 
 
 @pytest.mark.parametrize("unit", ["", "mg/dL", "umol/L", "µmol/L"])

@@ -1,10 +1,13 @@
 """Patient profile facts: validation with clear messages, and normalisation to the nlp vocabularies."""
 
 import datetime
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from nlp.units import convert
+from recruitment import validators
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy
 from recruitment.selectors.matching import patient_facts
 from tests.factories import UserFactory
@@ -30,6 +33,18 @@ class TestValidation:
         assert messages(error)["ecog"] == [
             "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not 6."
         ]
+
+    def test_a_negative_ecog_gets_one_message(self):
+        with pytest.raises(ValidationError) as error:
+            factories.PatientProfileFactory.create(ecog=-1)
+        assert messages(error)["ecog"] == [
+            "An ECOG performance status is 0, 1, 2, 3 or 4 (5 means the patient has died), not -1."
+        ]
+
+    def test_a_negative_line_of_therapy_gets_one_message(self):
+        with pytest.raises(ValidationError) as error:
+            factories.TherapyFactory.create(line=-2)
+        assert messages(error)["line"] == ["Lines of therapy are counted from 1 to 20 (got -2)."]
 
     def test_only_patients_have_profiles(self):
         sam = UserFactory.create(role="site_staff")
@@ -57,6 +72,17 @@ class TestValidation:
             analyte="serum creatinine", loinc="", value=800, unit="umol/L"
         )
         assert lab.pk is not None
+
+    def test_a_lab_value_in_another_unit_is_converted_once_to_be_checked(self, monkeypatch):
+        conversions = []
+
+        def counted(*args: Any) -> float:
+            conversions.append(args)
+            return convert(*args)
+
+        monkeypatch.setattr(validators, "convert", counted)
+        factories.LabResultFactory.create(analyte="serum creatinine", loinc="", value=800, unit="umol/L")
+        assert conversions == [(800.0, "umol/L", "mg/dL", "creatinine")]
 
     def test_reference_range_must_be_ordered(self):
         with pytest.raises(ValidationError) as error:

@@ -496,6 +496,28 @@ class TestConsentPages:
         assert "Withdrawn, effective now" in response.content.decode()
         assert Consent.objects.get(patient=elena).withdrawn_at is not None
 
+    @pytest.mark.parametrize(
+        ("tampered", "message"),
+        [
+            (
+                {"reason": "x" * 501},
+                "Reason (optional): Ensure this value has at most 500 characters (it has 501).",
+            ),
+            ({"reason": "changed my\x00mind"}, "Reason (optional): Null characters are not allowed."),
+            ({"trial": "NCT05000001"}, "Trial: Enter a whole number."),
+        ],
+    )
+    def test_a_tampered_withdrawal_is_refused_with_a_message_and_withdraws_nothing(
+        self, elena_client, elena, documents, tampered, message
+    ):
+        sign(elena, documents[Purpose.MATCHING])
+        response = elena_client.post(reverse("portal:consent_withdraw"), {"purpose": "matching", **tampered})
+        assert response.status_code == 400
+        assert f"Nothing was withdrawn. {message}" in html.unescape(response.content.decode())
+        consent = Consent.objects.get(patient=elena)
+        assert (consent.withdrawn_at, consent.withdrawal_reason) == (None, "")
+        assert [event.kind for event in consent.events.all()] == ["given"]
+
     def test_the_signed_copy_and_fhir_export_download(self, elena_client, elena, documents):
         consent = sign(elena, documents[Purpose.MATCHING])
         pdf = elena_client.get(reverse("portal:consent_copy", args=[consent.pk]))
