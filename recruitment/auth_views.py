@@ -15,7 +15,7 @@ from axes.helpers import get_lockout_response
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
@@ -177,6 +177,10 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             next_url = pending["next"] if pending else resolve_url(settings.LOGIN_REDIRECT_URL)
             if pending is not None:
                 _finish_sign_in(request, user, pending)
+            else:
+                # A patient's other sessions, opened with the password alone, end now
+                # (User.get_session_auth_hash); this one has just passed the code.
+                update_session_auth_hash(request, user)
             return render(
                 request, "registration/mfa_recovery_codes.html", {"codes": codes, "next_url": next_url}
             )

@@ -116,10 +116,16 @@ class User(AbstractUser):
     def get_session_auth_hash(self) -> str:
         """Django's (from the password), and for a user who needs MFA also from the role and admin flags: a
         patient made site staff, sponsor, curator or admin is signed out of every session, and signs in again
-        with a second factor, instead of keeping a session that never asked for one."""
+        with a second factor, instead of keeping a session that never asked for one. Likewise a patient who
+        sets up an authenticator is signed out of the sessions opened with the password alone (the one used
+        to set it up is kept: recruitment.auth_views.mfa_enrol); this costs patients one query a request."""
         password_hash = super().get_session_auth_hash()
         if not self.needs_mfa:
-            return password_hash
+            if not MfaDevice.objects.filter(user=self, confirmed_at__isnull=False).exists():
+                return password_hash
+            return salted_hmac(
+                "recruitment.User.get_session_auth_hash.authenticator", password_hash, algorithm="sha256"
+            ).hexdigest()
         return salted_hmac(
             "recruitment.User.get_session_auth_hash",
             f"{password_hash}|{self.role}|{self.is_staff:d}|{self.is_superuser:d}",

@@ -4,6 +4,7 @@ current code or the password first."""
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from recruitment import mfa, totp
@@ -55,6 +56,20 @@ class TestPatientsWhoSetUpAnAuthenticator:
         client.post(reverse("logout"))
         assert password_step(client, pat).url == reverse("login_code")
         assert not signed_in(client)
+
+    def test_setting_one_up_signs_out_her_other_sessions_but_not_the_one_she_used(self, client, pat):
+        # A session opened with the password alone (maybe someone else's, the reason Pat wants a code) ends
+        # once she sets up an authenticator: it never passed the code step her account now asks for.
+        other = Client()
+        assert password_step(other, pat).url == reverse("home")
+        client.force_login(pat)
+        page = client.get(reverse("mfa_enrol")).content.decode()
+        shown = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page)
+        assert shown is not None
+        assert client.post(reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1))}).status_code == 200
+        assert client.get(reverse("portal:home")).status_code == 200
+        assert other.get(reverse("portal:home")).status_code == 302
+        assert not signed_in(other)
 
     def test_a_patient_who_set_up_none_still_signs_in_with_the_password(self, client, pat):
         assert password_step(client, pat).url == reverse("home")
