@@ -32,6 +32,8 @@ class Lab:
     unit: str
     molar_mass: float | None
     synonyms: tuple[str, ...]
+    # Charges per molecule of an ion, for results in equivalents (potassium 1: mEq/L = mmol/L; magnesium 2).
+    valence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def labs() -> dict[str, Lab]:
             row["unit"],
             float(row["molar_mass_g_per_mol"]) if row["molar_mass_g_per_mol"] else None,
             _split(row["synonyms"]),
+            int(row["valence"]) if row["valence"] else None,
         )
         for row in _rows("labs.tsv")
     }

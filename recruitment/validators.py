@@ -174,7 +174,7 @@ def lab_unit_as_read(unit: str) -> str:
 
 # The kinds of quantity laboratories report results in, each named by one unit of that kind. A test outside
 # the vocabulary is never compared with a criterion, but its unit must still be one of these: a length or a
-# temperature is a typing error, not a result. pint reads "mg/24h" as mg/24 x h; it is listed as read.
+# temperature is a typing error, not a result.
 LAB_UNIT_KINDS = (
     "10^9/L",  # cells per volume
     "mg/dL",  # mass per volume
@@ -192,18 +192,10 @@ LAB_UNIT_KINDS = (
     "ng/mL/h",  # an activity as mass per volume and time (plasma renin)
     "mg/24h",  # a daily excretion
     "mmol/24h",
-    "mmol/kg",  # osmolality
+    "mEq/L",  # equivalents per volume (electrolytes)
+    "mOsm/kg",  # osmolality
+    "mmHg",  # a blood gas's partial pressure
 )
-
-# Lab units nlp.units cannot read, given a stand-in of their kind for that check only (nothing converts the
-# unit of a test outside the vocabulary): international units, equivalents and osmoles are amounts, copies
-# (a viral load) a count.
-_AMOUNTS_AND_COUNTS = re.compile(r"(?<![a-z])([mku]?)(iu|eq|osm)(?![a-z])|(?<![a-z])copies(?![a-z])", re.I)
-
-
-def _stand_in(unit: str) -> str:
-    return _AMOUNTS_AND_COUNTS.sub(lambda m: f"{m.group(1)}mol" if m.group(2) else "1", unit)
-
 
 _WRITE_AS_ON_THE_REPORT = "write it as on the lab report, e.g. mg/dL, umol/L, 10^9/L or U/L."
 
@@ -220,10 +212,9 @@ def _unit_of_no_lab(unit: str) -> str:
     """Why `unit` is no unit a laboratory result is given in, for a test outside the vocabulary."""
     if not unit or unit == "1":  # none, or a ratio as the vocabulary writes the INR's unit
         return ""
-    read = _stand_in(unit)
-    if not _converts(read, read):
+    if not _converts(unit, unit):
         return f"{unit!r} is not a unit we can read: {_WRITE_AS_ON_THE_REPORT}"
-    if not any(_converts(read, kind) for kind in LAB_UNIT_KINDS):
+    if not any(_converts(unit, kind) for kind in LAB_UNIT_KINDS):
         return f"{unit!r} is not a unit laboratory results are given in: {_WRITE_AS_ON_THE_REPORT}"
     return ""
 

@@ -86,6 +86,50 @@ def test_a_reports_thousands_per_microlitre_is_ten_to_the_ninth_per_litre(unit: 
     assert convert(150, unit, "10^9/L") == pytest.approx(150)
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "wanted", "expected"),
+    [
+        (150, "10*3/uL", "10^9/L", 150),  # UCUM's power of ten, not 10 x 3
+        (2.5, "mIU/L", "mU/L", 2.5),  # TSH: international units count as units
+        (2.5, "uIU/mL", "mU/L", 2.5),
+        (1, "U/mL", "U/L", 1000),
+        (1, "kU/L", "U/L", 1000),
+        (1.2, "MG/DL", "mg/dL", 1.2),  # capitals are not megagauss
+        (3.1, "G/L", "10^9/L", 3.1),  # a European report's giga per litre
+        (4.5, "T/L", "10^12/L", 4.5),
+        (12, "g/L", "g/dL", 1.2),  # while g/L stays grams
+        (300, "mg/24h", "mg/d", 300),  # a day's excretion, not mg/24 x h
+        (60, "mL/min/1.73 m2", "mL/min/1.73m^2", 60),
+        (1500, "/mm 3", "10^9/L", 1.5),  # a lost superscript, as criteria print it
+        (40, "mmHg", "mmHg", 40),
+        (25, "kg/m2", "kg/m^2", 25),
+        (10000, "copies/mL", "copies/L", 1e7),
+    ],
+)
+def test_lab_report_units_are_read_as_laboratories_write_them(
+    value: float, unit: str, wanted: str, expected: float
+) -> None:
+    assert convert(value, unit, wanted) == pytest.approx(expected)
+
+
+def test_equivalents_convert_to_moles_through_the_ions_valence_only() -> None:
+    assert convert(4.0, "mEq/L", "mmol/L", analyte="potassium") == pytest.approx(4.0)
+    assert convert(2.0, "mEq/L", "mmol/L", analyte="magnesium") == pytest.approx(1.0)
+    with pytest.raises(UnitError, match="cannot convert"):
+        convert(4.0, "mEq/L", "mmol/L")
+
+
+def test_hba1c_in_mmol_per_mol_follows_the_ngsp_ifcc_master_equation() -> None:
+    assert convert(53, "mmol/mol", "%", analyte="hba1c") == pytest.approx(7.0, abs=0.01)
+    assert convert(7.0, "%", "mmol/mol", analyte="hba1c") == pytest.approx(53, abs=0.1)
+    assert convert(7.0, "%", "%", analyte="hba1c") == pytest.approx(7.0)
+
+
+def test_mu_is_milli_units_never_an_atomic_mass() -> None:
+    with pytest.raises(UnitError, match="cannot convert"):
+        convert(1.0, "mU/L", "mg/dL")
+
+
 def test_kelvin_is_still_kelvin_elsewhere_in_a_unit() -> None:
     with pytest.raises(UnitError):
         convert(1.0, "mg/K", "mg/dL")

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.06.3": "7ac7a60fa52db78fe655ee072a8fd0b1218da34a2737d0bbb2e7420f68e6789b"}
+PINNED = {"2026.12.07.1": "c330898e696d058e5091e8f1b12ce9dcb14115870e0ab67e16aa215d54444fd2"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -189,6 +189,27 @@ class TestLabs:
         assert truth(creatinine, self.lab(120, "umol/L", loinc="2160-0")) is Truth.MET  # 1.36 mg/dL
         assert truth(creatinine, self.lab(150, "umol/L", loinc="2160-0")) is Truth.NOT_MET  # 1.70 mg/dL
 
+    def test_an_ifcc_hba1c_is_compared_through_the_master_equation_not_as_a_ratio(self):
+        hba1c = atom(
+            "lab",
+            "HbA1c < 7%",
+            Concept("loinc", "4548-4", "haemoglobin A1c"),
+            comparator="<",
+            value=7.0,
+            unit="%",
+        )
+        # 64 mmol/mol is 8.0 %; read as a plain ratio it would have been 6.4 % and met the limit.
+        assert truth(hba1c, self.lab(64, "mmol/mol", loinc="4548-4")) is Truth.NOT_MET
+        assert truth(hba1c, self.lab(48, "mmol/mol", loinc="4548-4")) is Truth.MET  # 6.5 %
+
+    def test_a_ucum_power_of_ten_is_a_power_not_a_product(self):
+        platelets = atom(
+            "lab", "platelets >= 100 x 10^9/L", Concept("loinc", "777-3", "platelet count"),
+            comparator=">=", value=100.0, unit="10^9/L",
+        )  # fmt: skip
+        # UCUM writes 10^3/uL as 10*3/uL; read as 10 x 3 it made 150 thousand platelets 4.5 x 10^9/L.
+        assert truth(platelets, self.lab(150, "10*3/uL", loinc="777-3")) is Truth.MET
+
     def test_incompatible_units_are_unknown_not_excluded(self):
         anc = atom("lab", "ANC >= 1.5 x 10^9/L", ANC, comparator=">=", value=1.5, unit="10^9/L")
         assert truth(anc, self.lab(1.6, "mg/dL")) is Truth.UNKNOWN
