@@ -166,6 +166,7 @@ def home(request: PatientRequest) -> HttpResponse:
         "portal/home.html",
         {
             "consents": overview,
+            "matching_consent": patient_has_active_consent(patient=request.profile, purpose=Purpose.MATCHING),
             "match_count": len(patient_matches(patient=request.profile)),
             "fact_count": sum(len(kind.rows(request.profile)) for kind in FACT_KINDS.values()),
         },

@@ -433,6 +433,21 @@ class TestConsentPages:
 
 @pytest.mark.django_db
 class TestMatchesPage:
+    def test_the_overview_says_matching_is_off_rather_than_zero_matches(self, elena_client, elena, documents):
+        page = elena_client.get(reverse("portal:home")).content.decode()
+        assert "Matching is off" in page
+        assert "0 trial matches" not in page
+
+    def test_the_overview_counts_the_matches_once_matching_is_on(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        page = elena_client.get(reverse("portal:home")).content.decode()
+        assert "1 trial match right now." in page
+        assert "Matching is off" not in page
+
     def test_matches_need_matching_consent(self, elena_client, elena, criteria, documents):
         trial_with(criteria, EGFR_TRIAL)
         match_upsert_for_patient(patient=elena, today=TODAY)
