@@ -239,6 +239,14 @@ class TestProfileEditor:
         assert "210.0000" not in page
         assert "0.8000" not in page
 
+    def test_a_tumour_test_is_listed_with_the_name_on_her_report_beside_the_gene_symbol(
+        self, elena_client, elena
+    ):
+        # Elena types "PD-L1"; the profile keeps the HGNC symbol, CD274, which her report never prints.
+        Biomarker.objects.create(patient=elena, gene="CD274", alteration_type="expression", status="positive")
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        assert "CD274 (PD-L1) expression positive" in page
+
     def test_adding_a_biomarker_normalises_the_gene_and_records_the_source(self, elena_client, elena):
         response = elena_client.post(
             reverse("portal:fact_add", args=["biomarker"]),
@@ -587,6 +595,15 @@ class TestPasteSummary:
         elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [html.unescape(picks[0])]})
         assert profile.diagnoses.count() == before + 1
         assert profile.diagnoses.get(code="hiv").presence == "absent"
+
+    def test_suggested_tumour_tests_carry_the_names_her_letter_uses(self, client, pat):
+        client.force_login(pat)
+        page = client.post(
+            reverse("portal:paste"), {"text": "HER2-positive breast cancer, ER positive.", "read": "1"}
+        ).content.decode()
+        shown = [label.strip() for label in re.findall(r'<label for="pick-\d+">([^<]+)<', page)]
+        assert "ERBB2 (HER2) positive" in shown
+        assert "ESR1 (oestrogen receptor, ER) positive" in shown
 
     def test_a_tampered_pick_cannot_touch_another_patients_fact(self, elena_client, hana):
         other = hana.biomarkers.first()
