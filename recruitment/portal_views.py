@@ -559,7 +559,8 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
         except PasteError as error:
             for problem in error.problems:
                 messages.error(request, problem)
-            messages.error(request, "Nothing was added. Untick or correct the items above and try again.")
+            if picks:
+                messages.error(request, "Nothing was added. Untick or correct the items above and try again.")
         else:
             messages.success(
                 request, f"Added {added} item{'s' if added != 1 else ''} to your profile. Please check them."

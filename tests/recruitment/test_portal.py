@@ -605,6 +605,12 @@ class TestPasteSummary:
         assert "ERBB2 (HER2) positive" in shown
         assert "ESR1 (oestrogen receptor, ER) positive" in shown
 
+    def test_adding_with_nothing_ticked_says_only_that_nothing_was_ticked(self, elena_client):
+        response = elena_client.post(reverse("portal:paste"), {"text": self.TEXT, "add": "1"})
+        page = response.content.decode()
+        assert "Nothing was ticked; tick the items to save." in page
+        assert "Untick" not in page
+
     def test_a_tampered_pick_cannot_touch_another_patients_fact(self, elena_client, hana):
         other = hana.biomarkers.first()
         forged = json.dumps(
