@@ -421,6 +421,53 @@ class TestConsentPages:
         assert "There is no such trial to share your profile with." in response.content.decode()
         assert not Consent.objects.filter(patient=elena).exists()
 
+    def test_a_refused_signature_comes_back_with_what_elena_typed_and_ticked(self, elena_client, documents):
+        response = elena_client.post(
+            reverse("portal:consent_sign"),
+            {"document": documents[Purpose.MATCHING].pk, "typed_name": "Elena Rosi", "read": "on"},
+            follow=True,
+        )
+        page = response.content.decode()
+        assert "Type your full name exactly as on your account: Elena Rossi." in page
+        matching_form = page[page.index('id="name-matching"') - 2000 : page.index('id="name-matching"') + 200]
+        assert 'value="Elena Rosi"' in matching_form
+        assert re.search(r'<input type="checkbox" name="read" id="read-matching" required checked>', page)
+        # Only the form she signed: the contact form stays empty and unticked.
+        assert page.count('value="Elena Rosi"') == 1
+        assert page.count(" checked>") == 1
+        # Shown once: reloading the page starts from empty forms again.
+        again = elena_client.get(reverse("portal:consent")).content.decode()
+        assert "Elena Rosi" not in again
+
+    def test_a_refused_signature_waits_for_the_next_page_encrypted(self, elena_client, documents):
+        elena_client.post(
+            reverse("portal:consent_sign"),
+            {"document": documents[Purpose.MATCHING].pk, "typed_name": "Elena Rosi", "read": "on"},
+        )
+        assert "Elena Rosi" not in str(dict(elena_client.session))
+
+    def test_a_refused_share_opens_its_form_again_on_the_match_page(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        url = reverse("portal:match", args=[elena.matches.get(trial=trial).pk])
+        response = elena_client.post(
+            reverse("portal:consent_sign"),
+            {
+                "document": documents[Purpose.SHARE].pk,
+                "trial": trial.pk,
+                "typed_name": "Elena Rossi",
+                "next": url,
+            },
+            follow=True,
+        )
+        page = response.content.decode()
+        assert "To sign, tick the box to say you agree and type your full name." in page
+        assert '<details class="share" open>' in page
+        assert 'value="Elena Rossi"' in page
+
     def test_withdrawal_is_one_click_from_the_same_page(self, elena_client, elena, documents):
         sign(elena, documents[Purpose.MATCHING])
         page = elena_client.get(reverse("portal:consent")).content.decode()
