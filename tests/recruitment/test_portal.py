@@ -546,6 +546,22 @@ class TestMatchesPage:
         assert "The study team will check this with you." in detail
         assert "From your profile: EGFR exon 19 deletion positive" in detail
 
+    def test_questions_the_profile_has_no_place_for_are_left_to_the_study_team(
+        self, elena_client, elena, criteria, documents
+    ):
+        # "Does this apply to you: <the trial's own words>?" has no field on the profile to answer it in.
+        trial = trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = elena.matches.get(trial=trial)
+        match.to_settle = [{"kind": "question", "text": "Does this apply to you: Incarcerated?"}]
+        match.save(update_fields=["to_settle"])
+
+        detail = elena_client.get(reverse("portal:match", args=[match.pk])).content.decode()
+
+        assert "Answer these by adding to" not in detail
+        assert "The study team will go through the others with you." in detail
+
     def test_the_registry_age_and_sex_limits_read_as_plain_sentences(self, elena_client, elena, documents):
         trial = TrialFactory.create(
             eligibility_text="Inclusion Criteria:\n* Lung adenocarcinoma",
