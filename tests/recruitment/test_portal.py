@@ -674,6 +674,15 @@ class TestPasteSummary:
         assert "Nothing was ticked; tick the items to save." in page
         assert "Untick" not in page
 
+    def test_a_suggestion_quotes_her_words_without_character_positions_or_scores(self, client, pat):
+        client.force_login(pat)
+        page = client.post(
+            reverse("portal:paste"), {"text": "HER2-positive breast cancer.", "read": "1"}
+        ).content.decode()
+        assert 'From your text: "HER2-positive"' in page
+        assert "Read from characters" not in page
+        assert "confidence" not in page
+
     def test_a_tampered_pick_cannot_touch_another_patients_fact(self, elena_client, hana):
         other = hana.biomarkers.first()
         forged = json.dumps(
