@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from nlp import terminology
 from recruitment.consent_pdf import consent_pdf
+from recruitment.encryption import DecryptionError, decrypt, encrypt
 from recruitment.fhir import patient_consents_bundle
 from recruitment.forms import (
     ASSAYS,
@@ -166,6 +167,7 @@ def home(request: PatientRequest) -> HttpResponse:
         "portal/home.html",
         {
             "consents": overview,
+            "matching_consent": patient_has_active_consent(patient=request.profile, purpose=Purpose.MATCHING),
             "match_count": len(patient_matches(patient=request.profile)),
             "fact_count": sum(len(kind.rows(request.profile)) for kind in FACT_KINDS.values()),
         },
@@ -342,6 +344,7 @@ def _consent_page(request: PatientRequest, status: int = 200) -> HttpResponse:
             for c in patient_consents(patient=request.profile)
             if c.purpose == Purpose.SHARE and c.withdrawn_at is None
         ],
+        "kept": _refused_signature(request),
     }
     return render(request, "portal/consent.html", context, status=status)
 
@@ -357,6 +360,7 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, _consent_field_message(str(error)))
+        _keep_refused_signature(request)
         return redirect(back)
     document = get_object_or_404(
         ConsentDocument, pk=form.cleaned_data["document"], published_at__isnull=False
@@ -376,9 +380,42 @@ def consent_sign(request: PatientRequest) -> HttpResponse:
         )
     except ConsentError as error:
         messages.error(request, str(error))
+        _keep_refused_signature(request)
     else:
         messages.success(request, f"Thank you. Your consent is recorded: {document.get_purpose_display()}.")
     return redirect(back)
+
+
+REFUSED_SIGNATURE = "portal-refused-signature"
+
+
+def _keep_refused_signature(request: PatientRequest) -> None:
+    """What the patient ticked and typed in a refused signing form, for the page the refusal redirects to
+    (once): the form comes back as she left it, beside the message saying what to correct. The typed name
+    waits encrypted, as signed ones are stored."""
+    request.session[REFUSED_SIGNATURE] = {
+        "document": request.POST.get("document", ""),
+        "trial": request.POST.get("trial", ""),
+        "typed_name": encrypt(request.POST.get("typed_name", "")[:200]),
+        "read": bool(request.POST.get("read")),
+    }
+
+
+def _refused_signature(request: PatientRequest, *, trial: Trial | None = None) -> dict[str, Any] | None:
+    """The refused signing form kept for this page (the consent page, or one trial's match page), if any."""
+    kept = request.session.pop(REFUSED_SIGNATURE, None)
+    if not isinstance(kept, dict) or kept.get("trial", "") != ("" if trial is None else str(trial.pk)):
+        return None
+    document = str(kept.get("document", ""))
+    try:
+        typed_name = decrypt(str(kept.get("typed_name", "")), what="a refused signature")
+    except DecryptionError:
+        typed_name = ""
+    return {
+        **kept,
+        "document": int(document) if document.isascii() and document.isdigit() else None,
+        "typed_name": typed_name,
+    }
 
 
 def _consent_field_message(error: str) -> str:
@@ -524,6 +561,7 @@ def match_detail(request: PatientRequest, pk: int) -> HttpResponse:
         "sharing": patient_has_active_consent(
             patient=request.profile, purpose=Purpose.SHARE, trial=match.trial
         ),
+        "kept": _refused_signature(request, trial=match.trial),
     }
     return render(request, "portal/match_detail.html", context)
 
@@ -568,7 +606,8 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
         except PasteError as error:
             for problem in error.problems:
                 messages.error(request, problem)
-            messages.error(request, "Nothing was added. Untick or correct the items above and try again.")
+            if picks:
+                messages.error(request, "Nothing was added. Untick or correct the items above and try again.")
         else:
             messages.success(
                 request, f"Added {added} item{'s' if added != 1 else ''} to your profile. Please check them."

@@ -55,7 +55,8 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except PasteError as error:
             for problem in error.problems:
                 messages.error(request, problem)
-            messages.error(request, "Nothing was saved. Untick or correct the items and save again.")
+            if picks:
+                messages.error(request, "Nothing was saved. Untick or correct the items and save again.")
         else:
             # The same words whether or not a ticked item was on the profile already (summary_suggestions).
             messages.success(

@@ -198,6 +198,7 @@ def queue(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpRes
         "form": form,
         "page": page,
         "rows": rows,
+        "filtered": any(filters.values()),
         "last_visit": last_visit,
         "closed_arms": [a for a in trial.arms.all() if arm_is_closed(arm=a)],
     }

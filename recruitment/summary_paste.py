@@ -32,6 +32,7 @@ from recruitment.models import (
 )
 from recruitment.models.profile import STAGE_PATTERN
 from recruitment.services.profile import profile_fact_save, profile_update
+from recruitment.validators import gene_as_reported
 
 # Longer pastes are cut here (a long letter is a few thousand characters); the page says so.
 MAX_TEXT_LENGTH = 20_000
@@ -128,7 +129,7 @@ def summary_suggestions(
             "status": b.status,
             "protein_change": change,
         }
-        shown = " ".join(part for part in (b.gene, change, b.status) if part)
+        shown = " ".join(part for part in (gene_as_reported(b.gene), change, b.status) if part)
         found.append(("biomarker", fields, shown, by_source[b.source]))
     for t in facts.therapies:
         found.append(("therapy", {"drug": t.drug}, t.drug, by_source[t.source]))

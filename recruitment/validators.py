@@ -95,6 +95,20 @@ def gene_symbol(name: str) -> str | None:
 
 UNKNOWN_GENE = "We don't know this gene or marker. Check the spelling in your report."
 
+# Markers whose official symbol a patient's report seldom prints: the name it does print goes beside it.
+REPORT_NAMES = {
+    "CD274": "PD-L1",
+    "ERBB2": "HER2",
+    "ESR1": "oestrogen receptor, ER",
+    "PGR": "progesterone receptor, PR",
+}
+
+
+def gene_as_reported(symbol: str) -> str:
+    """`symbol` with the name reports use beside it where they differ: "ERBB2 (HER2)"."""
+    name = REPORT_NAMES.get(symbol)
+    return f"{symbol} ({name})" if name else symbol
+
 
 MAX_TMB = 1000
 """mut/Mb: the most hypermutated tumours (POLE or mismatch-repair deficient) reach a few hundred."""

@@ -20,6 +20,7 @@ from recruitment.validators import (
     EARLIEST_PLAUSIBLE,
     UNKNOWN_GENE,
     ecog_of_a_living_patient,
+    gene_as_reported,
     gene_symbol,
     implausible_biomarker_value,
     implausible_dates,
@@ -354,7 +355,13 @@ class Biomarker(ProfileFact):
 
     def __str__(self) -> str:
         return " ".join(
-            part for part in (self.gene, self.protein_change or self.alteration_type, self.status) if part
+            part
+            for part in (
+                gene_as_reported(self.gene),
+                self.protein_change or self.alteration_type,
+                self.status,
+            )
+            if part
         )
 
     def clean(self) -> None:

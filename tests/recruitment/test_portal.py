@@ -314,6 +314,14 @@ class TestProfileEditor:
         assert "210.0000" not in page
         assert "0.8000" not in page
 
+    def test_a_tumour_test_is_listed_with_the_name_on_her_report_beside_the_gene_symbol(
+        self, elena_client, elena
+    ):
+        # Elena types "PD-L1"; the profile keeps the HGNC symbol, CD274, which her report never prints.
+        Biomarker.objects.create(patient=elena, gene="CD274", alteration_type="expression", status="positive")
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        assert "CD274 (PD-L1) expression positive" in page
+
     def test_adding_a_biomarker_normalises_the_gene_and_records_the_source(self, elena_client, elena):
         response = elena_client.post(
             reverse("portal:fact_add", args=["biomarker"]),
@@ -488,6 +496,53 @@ class TestConsentPages:
         assert "There is no such trial to share your profile with." in response.content.decode()
         assert not Consent.objects.filter(patient=elena).exists()
 
+    def test_a_refused_signature_comes_back_with_what_elena_typed_and_ticked(self, elena_client, documents):
+        response = elena_client.post(
+            reverse("portal:consent_sign"),
+            {"document": documents[Purpose.MATCHING].pk, "typed_name": "Elena Rosi", "read": "on"},
+            follow=True,
+        )
+        page = response.content.decode()
+        assert "Type your full name exactly as on your account: Elena Rossi." in page
+        matching_form = page[page.index('id="name-matching"') - 2000 : page.index('id="name-matching"') + 200]
+        assert 'value="Elena Rosi"' in matching_form
+        assert re.search(r'<input type="checkbox" name="read" id="read-matching" required checked>', page)
+        # Only the form she signed: the contact form stays empty and unticked.
+        assert page.count('value="Elena Rosi"') == 1
+        assert page.count(" checked>") == 1
+        # Shown once: reloading the page starts from empty forms again.
+        again = elena_client.get(reverse("portal:consent")).content.decode()
+        assert "Elena Rosi" not in again
+
+    def test_a_refused_signature_waits_for_the_next_page_encrypted(self, elena_client, documents):
+        elena_client.post(
+            reverse("portal:consent_sign"),
+            {"document": documents[Purpose.MATCHING].pk, "typed_name": "Elena Rosi", "read": "on"},
+        )
+        assert "Elena Rosi" not in str(dict(elena_client.session))
+
+    def test_a_refused_share_opens_its_form_again_on_the_match_page(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial = trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        url = reverse("portal:match", args=[elena.matches.get(trial=trial).pk])
+        response = elena_client.post(
+            reverse("portal:consent_sign"),
+            {
+                "document": documents[Purpose.SHARE].pk,
+                "trial": trial.pk,
+                "typed_name": "Elena Rossi",
+                "next": url,
+            },
+            follow=True,
+        )
+        page = response.content.decode()
+        assert "To sign, tick the box to say you agree and type your full name." in page
+        assert '<details class="share" open>' in page
+        assert 'value="Elena Rossi"' in page
+
     def test_withdrawal_is_one_click_from_the_same_page(self, elena_client, elena, documents):
         sign(elena, documents[Purpose.MATCHING])
         page = elena_client.get(reverse("portal:consent")).content.decode()
@@ -530,6 +585,21 @@ class TestConsentPages:
 
 @pytest.mark.django_db
 class TestMatchesPage:
+    def test_the_overview_says_matching_is_off_rather_than_zero_matches(self, elena_client, elena, documents):
+        page = elena_client.get(reverse("portal:home")).content.decode()
+        assert "Matching is off" in page
+        assert "0 trial matches" not in page
+
+    def test_the_overview_counts_the_matches_once_matching_is_on(
+        self, elena_client, elena, criteria, documents
+    ):
+        trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        page = elena_client.get(reverse("portal:home")).content.decode()
+        assert "1 trial match right now." in page
+        assert "Matching is off" not in page
+
     def test_matches_need_matching_consent(self, elena_client, elena, criteria, documents):
         trial_with(criteria, EGFR_TRIAL)
         match_upsert_for_patient(patient=elena, today=TODAY)
@@ -572,6 +642,22 @@ class TestMatchesPage:
         assert "You meet this." in detail
         assert "The study team will check this with you." in detail
         assert "From your profile: EGFR exon 19 deletion positive" in detail
+
+    def test_questions_the_profile_has_no_place_for_are_left_to_the_study_team(
+        self, elena_client, elena, criteria, documents
+    ):
+        # "Does this apply to you: <the trial's own words>?" has no field on the profile to answer it in.
+        trial = trial_with(criteria, EGFR_TRIAL)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        match = elena.matches.get(trial=trial)
+        match.to_settle = [{"kind": "question", "text": "Does this apply to you: Incarcerated?"}]
+        match.save(update_fields=["to_settle"])
+
+        detail = elena_client.get(reverse("portal:match", args=[match.pk])).content.decode()
+
+        assert "Answer these by adding to" not in detail
+        assert "The study team will go through the others with you." in detail
 
     def test_the_registry_age_and_sex_limits_read_as_plain_sentences(self, elena_client, elena, documents):
         trial = TrialFactory.create(
@@ -669,6 +755,30 @@ class TestPasteSummary:
         elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [html.unescape(picks[0])]})
         assert profile.diagnoses.count() == before + 1
         assert profile.diagnoses.get(code="hiv").presence == "absent"
+
+    def test_suggested_tumour_tests_carry_the_names_her_letter_uses(self, client, pat):
+        client.force_login(pat)
+        page = client.post(
+            reverse("portal:paste"), {"text": "HER2-positive breast cancer, ER positive.", "read": "1"}
+        ).content.decode()
+        shown = [label.strip() for label in re.findall(r'<label for="pick-\d+">([^<]+)<', page)]
+        assert "ERBB2 (HER2) positive" in shown
+        assert "ESR1 (oestrogen receptor, ER) positive" in shown
+
+    def test_adding_with_nothing_ticked_says_only_that_nothing_was_ticked(self, elena_client):
+        response = elena_client.post(reverse("portal:paste"), {"text": self.TEXT, "add": "1"})
+        page = response.content.decode()
+        assert "Nothing was ticked; tick the items to save." in page
+        assert "Untick" not in page
+
+    def test_a_suggestion_quotes_her_words_without_character_positions_or_scores(self, client, pat):
+        client.force_login(pat)
+        page = client.post(
+            reverse("portal:paste"), {"text": "HER2-positive breast cancer.", "read": "1"}
+        ).content.decode()
+        assert 'From your text: "HER2-positive"' in page
+        assert "Read from characters" not in page
+        assert "confidence" not in page
 
     def test_a_tampered_pick_cannot_touch_another_patients_fact(self, elena_client, hana):
         other = hana.biomarkers.first()

@@ -151,6 +151,7 @@ def test_a_fact_the_sites_summary_shows_is_marked_as_on_the_profile_and_not_offe
     assert 'lung adenocarcinoma <span class="muted">(Illness or condition; already on the profile)' in page
     empty = client.post(_url(candidate), {"text": NOTE, "add": "1"})
     assert "Nothing was ticked" in empty.content.decode()
+    assert "Untick" not in empty.content.decode()
 
 
 def test_pasting_a_note_does_not_tell_sam_which_drugs_the_patient_takes(client, sam, candidate):

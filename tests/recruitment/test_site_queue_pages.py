@@ -182,3 +182,26 @@ def test_after_a_bulk_action_sam_is_back_on_the_page_and_filters_he_acted_from(
     )
     assert response.status_code == 302
     assert response["Location"] == f"{queue}?page=2&status=matched"
+
+
+def test_an_empty_queue_says_no_one_has_been_matched_yet_rather_than_blaming_filters(
+    client, sam, nsclc_trial, boston_site
+):
+    client.force_login(sam)
+    url = reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])
+
+    page = client.get(url).content.decode()
+
+    assert "No candidates yet." in page
+    assert "match these filters" not in page
+
+
+def test_a_queue_emptied_by_its_filters_says_so(client, sam, nsclc_trial, boston_site):
+    _queue(nsclc_trial, boston_site, 1)
+    client.force_login(sam)
+    url = reverse("site:queue", args=[boston_site.pk, nsclc_trial.pk])
+
+    page = client.get(url, {"status": S.ENROLLED}).content.decode()
+
+    assert "No candidates match these filters." in page
+    assert "No candidates yet." not in page
