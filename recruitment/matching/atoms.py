@@ -41,6 +41,14 @@ _HER2_LOW = re.compile(r"\bHER-?2[- ]low\b", re.I)
 _STAGE = re.compile(r"^(0|IV|V|I{1,3})([ABC])?$")
 # Stages on a disease's own scale (nlp.extract's "hoehn_yahr:II-IV"): the diagnosis that scale stages.
 _STAGE_SCALES = {"hoehn_yahr": ("parkinsons", "What is your Hoehn and Yahr stage?")}
+
+
+def _asked(lead: str, atom: Atom) -> str:
+    """A criterion's own words put as a question: "Does this apply to you: no prior chemotherapy?" (the
+    criterion's closing full stop or semicolon gives way to the question mark)."""
+    return f"{lead}: {atom.text.rstrip().rstrip('.;:,')}?"
+
+
 # ECOG grade -> the Karnofsky scores it spans (Oken et al. 1982 correspondence).
 _ECOG_TO_KARNOFSKY = {0: (90, 100), 1: (70, 80), 2: (50, 60), 3: (30, 40), 4: (10, 20), 5: (0, 0)}
 _EXON = re.compile(r"^exon\s*(\d{1,2})\s*(deletion|del|insertion|ins|skipping|mutation|duplication)s?$", re.I)
@@ -99,13 +107,13 @@ def evaluate_atom(atom: Atom, ctx: Context) -> AtomResult:
             if atom.rule_id == QUALIFIER_RULE
             else "the criterion could not be read"
         )
-        return _unknown(atom, reason, "question", f"Does this apply to you: {atom.text}?")
+        return _unknown(atom, reason, "question", _asked("Does this apply to you", atom))
     if not atom.checkable:
         return _result(atom, Truth.NOT_CHECKABLE, "not answerable from a profile; the site checks it")
     handler = _HANDLERS.get(atom.kind)
     if handler is None or (atom.concept is None and atom.kind != "other"):
         return _unknown(
-            atom, "the criterion could not be coded", "question", f"Does this apply to you: {atom.text}?"
+            atom, "the criterion could not be coded", "question", _asked("Does this apply to you", atom)
         )
     return handler(atom, ctx)
 
@@ -630,7 +638,7 @@ def _biomarker_score(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
     holds = compare(latest.value, atom.comparator, atom.value, atom.value_high)
     if holds is None:
         return _unknown(
-            atom, "the criterion's threshold could not be read", "question", f"Does this apply: {atom.text}?"
+            atom, "the criterion's threshold could not be read", "question", _asked("Does this apply", atom)
         )
     return _decide(
         atom,
@@ -649,7 +657,7 @@ def _biomarker_ihc(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
     scored = _ihc_score(results)
     if wanted is None:
         return _unknown(
-            atom, "IHC requirement could not be read", "question", f"Does this apply: {atom.text}?"
+            atom, "IHC requirement could not be read", "question", _asked("Does this apply", atom)
         )
     if scored is None or scored.value is None:
         return _unknown(
@@ -924,7 +932,7 @@ def prior_lines(atom: Atom, ctx: Context) -> AtomResult:
     holds = compare(count, atom.comparator, atom.value, atom.value_high)
     if holds is None:
         return _unknown(
-            atom, "the criterion's comparison could not be read", "question", f"Does this apply: {atom.text}?"
+            atom, "the criterion's comparison could not be read", "question", _asked("Does this apply", atom)
         )
     return _decide(atom, holds, f"{count} prior line(s)", evidence)
 
@@ -956,7 +964,7 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
         holds = compare(age, atom.comparator, atom.value, atom.value_high)
         if holds is None:
             return _unknown(
-                atom, "the age limit could not be read", "question", f"Does this apply: {atom.text}?"
+                atom, "the age limit could not be read", "question", _asked("Does this apply", atom)
             )
         # The age alone, without the evaluation date: the stored explanation then changes on birthdays only,
         # and the nightly re-match does not rewrite every match with an age criterion each day.
@@ -968,7 +976,7 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
         evidence = Evidence(facts.ref, f"sex {facts.sex}")
         return _decide(atom, facts.sex == atom.concept.label, f"sex {facts.sex}", [evidence])
     return _unknown(
-        atom, f"{atom.concept.label} not on file", "question", f"Does this apply to you: {atom.text}?"
+        atom, f"{atom.concept.label} not on file", "question", _asked("Does this apply to you", atom)
     )
 
 
@@ -1003,7 +1011,7 @@ def performance_status(atom: Atom, ctx: Context) -> AtomResult:
             )
     if holds is None:
         return _unknown(
-            atom, "the criterion could not be read", "question", f"Does this apply: {atom.text}?", evidence
+            atom, "the criterion could not be read", "question", _asked("Does this apply", atom), evidence
         )
     return _decide(atom, holds, f"ECOG {ecog}", evidence)
 
@@ -1054,7 +1062,7 @@ def life_expectancy(atom: Atom, ctx: Context) -> AtomResult:
 
 def other(atom: Atom, ctx: Context) -> AtomResult:
     return _unknown(
-        atom, "the criterion could not be coded", "question", f"Does this apply to you: {atom.text}?"
+        atom, "the criterion could not be coded", "question", _asked("Does this apply to you", atom)
     )
 
 

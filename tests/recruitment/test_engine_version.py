@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.1": "c330898e696d058e5091e8f1b12ce9dcb14115870e0ab67e16aa215d54444fd2"}
+PINNED = {"2026.12.07.1": "ea71d9a08f10ece661ea65b62c46e8f6e1b211eb97e3614dc64c66690b895ed8"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

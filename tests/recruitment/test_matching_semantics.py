@@ -479,6 +479,13 @@ class TestUnreadableText:
         assert result.truth is Truth.UNKNOWN
         assert result.settle == Settle("question", f"Does this apply to you: {unread.text}?")
 
+    def test_the_question_ends_in_one_question_mark_after_the_criterions_full_stop(self):
+        unread = atom("other", "Incarcerated or under psychiatric assessment.", None, checkable=False)
+        result = evaluate_tree(unread, PatientFacts(), today=TODAY)[1][0]
+        assert result.settle == Settle(
+            "question", "Does this apply to you: Incarcerated or under psychiatric assessment?"
+        )
+
     def test_consent_and_investigator_judgement_do_not_decide(self):
         consent = atom("other", "informed consent", Concept("other", "consent", "consent"), checkable=False)
         assert truth(consent, PatientFacts()) is Truth.NOT_CHECKABLE
