@@ -29,7 +29,7 @@ from nlp import (
 )
 from nlp.model import AtomKind, Criterion, node_from_dict, node_to_dict
 from recruitment.matching.cohorts import LABEL_SEPARATOR
-from recruitment.models import User
+from recruitment.models import Candidate, EnrolmentSnapshot, Match, User
 from recruitment.services.matching import trial_changed
 from trials import selectors
 from trials.models import Arm, EligibilityCriterion, Site, Sponsor, Trial, TrialEvent, TrialSite
@@ -82,8 +82,9 @@ def trial_import_record(
 
     Idempotent: a record identical to the last one imported (same checksum) changes nothing and writes
     nothing; a changed record updates the trial in place and logs which fields changed. Arms are matched by
-    label: their curator-owned fields survive, and arms the registry no longer lists are removed. What the
-    record's format does not carry (`record.absent`, e.g. arms and sites in a flat export) is left alone.
+    label: their curator-owned fields survive, and arms the registry no longer lists are removed (suspended
+    instead while patients were matched or enrolled in them). What the record's format does not carry
+    (`record.absent`, e.g. arms and sites in a flat export) is left alone.
     With `parse`, a created or changed trial is parsed after the commit; given `parse_queue`, its id is
     appended there for the caller to queue with others (`trials_parse_on_commit`), as parsing many trials in
     one call costs less per trial.
@@ -276,7 +277,9 @@ def _trial_update(
 
 def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict[str, list[str]]:
     """Brings the registry-owned arm fields in line with the record; returns the labels touched."""
-    existing = {arm.label: arm for arm in trial.arms.only("id", "label", *ARM_IMPORTED_FIELDS)}
+    existing = {
+        arm.label: arm for arm in trial.arms.only("id", "label", "is_suspended", *ARM_IMPORTED_FIELDS)
+    }
     wanted = {arm.label: arm for arm in arms}
     updated = []
     for label, record in wanted.items():
@@ -289,7 +292,13 @@ def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict
                 setattr(arm, name, value)
             updated.append(arm)
     added = [_arm(trial, record, now) for label, record in wanted.items() if label not in existing]
-    removed = [label for label in existing if label not in wanted]
+    dropped = [existing[label] for label in existing if label not in wanted]
+    # An arm patients were matched, taken up or enrolled in is their record (and the sponsor's counts): it
+    # is suspended, so that it takes no one new, instead of deleted with their matches and snapshots.
+    in_use = {arm.pk for arm in dropped if _arm_in_use(arm)}
+    suspended = [arm.label for arm in dropped if arm.pk in in_use and not arm.is_suspended]
+    removed = [arm.label for arm in dropped if arm.pk not in in_use]
+    Arm.objects.filter(trial=trial, label__in=suspended).update(is_suspended=True)
     Arm.objects.filter(trial=trial, label__in=removed).delete()
     Arm.objects.bulk_update(updated, ARM_IMPORTED_FIELDS)
     Arm.objects.bulk_create(added)
@@ -297,7 +306,16 @@ def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict
         "added": [arm.label for arm in added],
         "updated": [arm.label for arm in updated],
         "removed": removed,
+        "suspended": suspended,
     }
+
+
+def _arm_in_use(arm: Arm) -> bool:
+    return (
+        Candidate.objects.filter(arm=arm).exists()
+        or Match.objects.filter(arm=arm).exists()
+        or EnrolmentSnapshot.objects.filter(arm=arm).exists()
+    )
 
 
 def _trial_sites_sync(

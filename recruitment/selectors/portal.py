@@ -18,9 +18,13 @@ from recruitment.models import (
     TrialInterest,
 )
 from recruitment.selectors.consent import patient_has_active_consent
-from trials.models import ConsentDocument, Site, TrialSite
+from trials.models import ConsentDocument, Site, Trial, TrialSite
 
 EARTH_RADIUS_KM = 6371.0
+
+SITE_RECRUITING_STATUSES: tuple[str, ...] = (*Trial.OPEN_STATUSES, TrialSite.Status.UNKNOWN)
+"""A site recruits for an open trial in these statuses: registries often give no status per location, and a
+site with none of its own follows its trial's."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +64,19 @@ def _nearest(profile: PatientProfile, sites: list[Site]) -> tuple[Site | None, f
 
 
 def patient_matches(*, patient: PatientProfile) -> list[PatientMatch]:
-    """The patient's live matches, best first; none while the patient does not consent to matching."""
+    """The patient's live matches, best first, each with the nearest site recruiting for it (the one that
+    takes up her candidacy); none while the patient does not consent to matching."""
     if not patient_has_active_consent(patient=patient, purpose=ConsentDocument.Purpose.MATCHING):
         return []
     matches = (
         Match.objects.filter(patient=patient, retired_at__isnull=True)
         .select_related("trial", "arm")
-        .prefetch_related(Prefetch("trial__trial_sites", queryset=TrialSite.objects.select_related("site")))
+        .prefetch_related(
+            Prefetch(
+                "trial__trial_sites",
+                queryset=TrialSite.objects.filter(status__in=SITE_RECRUITING_STATUSES).select_related("site"),
+            )
+        )
         .order_by("-score", "trial__nct_id", "arm__label")
     )
     interested = set(

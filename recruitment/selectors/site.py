@@ -51,7 +51,7 @@ from recruitment.selectors.consent import (
     patient_has_active_consent,
     profiles_with_active_consent,
 )
-from recruitment.selectors.portal import EARTH_RADIUS_KM, _nearest
+from recruitment.selectors.portal import EARTH_RADIUS_KM, SITE_RECRUITING_STATUSES, _nearest
 from trials.models import Arm, ConsentDocument, Site, Trial, TrialSite
 
 S = CandidateStatus
@@ -103,11 +103,6 @@ def closed_to_new_patients(*, trial_id: int) -> set[int] | None:
 
 TAKEN_UP_VERDICTS: frozenset[str] = frozenset({Match.Verdict.ELIGIBLE, Match.Verdict.POSSIBLY_ELIGIBLE})
 """Matches with these verdicts become candidates; an ineligible one never does."""
-
-
-SITE_RECRUITING_STATUSES: tuple[str, ...] = (*Trial.OPEN_STATUSES, TrialSite.Status.UNKNOWN)
-"""A site recruits for an open trial in these statuses: registries often give no status per location, and a
-site with none of its own follows its trial's."""
 
 
 def recruiting_trial_sites(*, trial_id: int) -> QuerySet[TrialSite]:

@@ -210,11 +210,14 @@ def _candidate_transition(
         criterion = None
         if rule.needs_criterion:
             if criterion_id is not None:
+                # One still in the trial, as the page offers: a retired one's text has left it.
                 criterion = EligibilityCriterion.objects.filter(
-                    pk=criterion_id, trial_id=candidate.trial_id
+                    pk=criterion_id, trial_id=candidate.trial_id, retired_at__isnull=True
                 ).first()
             if criterion is None:
-                raise TransitionError("A screen failure names the criterion that failed.")
+                raise TransitionError(
+                    "A screen failure names the criterion that failed, one of the trial's current ones."
+                )
         if to_status == S.CONTACTED and not contact_allowed(candidate=candidate):
             raise TransitionError("The patient has not agreed to be contacted about this trial.")
         fields = ["status", "updated_at"]

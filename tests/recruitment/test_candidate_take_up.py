@@ -12,6 +12,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from recruitment import tasks
 from recruitment.models import Candidate, Match
+from recruitment.selectors.portal import patient_matches
 from recruitment.selectors.site import trials_with_take_up_owed
 from recruitment.services.consent import trial_interest_express
 from recruitment.services.workflow import candidates_create
@@ -81,6 +82,22 @@ def test_the_candidacy_goes_to_the_recruiting_site_nearest_the_patient(nsclc_tri
     _locate(profile, (Decimal("41.80"), Decimal("-71.40")))
     candidates_create(trial_id=nsclc_trial.pk)
     assert Candidate.objects.get(patient=profile).site == providence
+
+
+def test_elenas_portal_shows_the_recruiting_site_that_takes_her_candidacy_not_a_closed_one_nearer(
+    nsclc_trial, boston_site, sam
+):
+    providence = factories.TrialSiteFactory.create(
+        trial=nsclc_trial, site__facility="Providence Lung", status=TrialSite.Status.COMPLETED
+    ).site
+    _locate(boston_site, BOSTON)
+    _locate(providence, PROVIDENCE)
+    profile = matched_patient(nsclc_trial, email="elena@example.org")
+    _locate(profile, (Decimal("41.80"), Decimal("-71.40")))
+    candidates_create(trial_id=nsclc_trial.pk)
+    assert Candidate.objects.get(patient=profile).site == boston_site
+    (row,) = patient_matches(patient=profile)
+    assert row.nearest_site == boston_site
 
 
 def test_without_coordinates_the_first_recruiting_site_by_name_takes_the_candidacy(

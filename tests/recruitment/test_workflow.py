@@ -1,6 +1,7 @@
 """The candidate state machine: every permitted move, forbidden ones per role, reasons, caps, consent."""
 
 import pytest
+from django.utils import timezone
 
 from recruitment.models import Candidate, CandidateEvent, CandidateStatus, ReasonCode, User
 from recruitment.selectors.site import site_queue
@@ -160,6 +161,20 @@ def test_a_screen_failure_names_the_failing_criterion(candidate, sam):
     with pytest.raises(TransitionError, match="names the criterion"):
         candidate_transition(
             candidate_id=candidate.pk, to_status=S.SCREEN_FAILED, actor=sam, reason=R.CRITERION_NOT_MET
+        )
+
+
+def test_a_screen_failure_cannot_name_a_criterion_retired_from_the_trial(candidate, sam, criterion):
+    _walk(candidate, sam, S.SCREENING)
+    criterion.retired_at = timezone.now()
+    criterion.save(update_fields=["retired_at"])
+    with pytest.raises(TransitionError, match="names the criterion"):
+        candidate_transition(
+            candidate_id=candidate.pk,
+            to_status=S.SCREEN_FAILED,
+            actor=sam,
+            reason=R.CRITERION_NOT_MET,
+            criterion_id=criterion.pk,
         )
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError
 
+from recruitment.models import Candidate, CandidateStatus, Match
+from tests.recruitment.factories import PatientProfileFactory
 from trials.importers.common import TrialRecord, record_checksum
 from trials.importers.oncology_jsonl import parse_trial
 from trials.importers.sources import Document, parse_document
@@ -97,6 +99,45 @@ def test_arms_and_sites_the_registry_dropped_are_removed(ctgov):
     detail = trial.events.get(kind=TrialEvent.Kind.UPDATED).detail
     assert detail["changed"] == ["arms", "sites"]
     assert sorted(detail["arms"]["removed"]) == sorted(arm.label for arm in record.arms[1:])
+
+
+def test_an_arm_the_registry_dropped_is_suspended_not_removed_while_patients_matched_or_enrolled_in_it(
+    ctgov,
+):
+    record = _record(ctgov)
+    record = _changed(record, arms=(*record.arms, dataclasses.replace(record.arms[0], label="Never used")))
+    trial_import_record(record=record, source="a.xml")
+    trial = Trial.objects.get()
+    enrolled_in, matched_in, unused = (trial.arms.get(label=arm.label) for arm in record.arms[1:4])
+    site = trial.trial_sites.earliest("id").site
+    enrolled = Candidate.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=trial,
+        site=site,
+        arm=enrolled_in,
+        status=CandidateStatus.ENROLLED,
+        subject_code="S-ENROLLED",
+    )
+    match = Match.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=trial,
+        arm=matched_in,
+        verdict=Match.Verdict.ELIGIBLE,
+        score=1.0,
+        criteria=[],
+    )
+
+    trial_import_record(record=_changed(record, arms=record.arms[:1]), source="b.xml")
+
+    kept = {arm.label: arm.is_suspended for arm in trial.arms.all()}
+    assert kept == {record.arms[0].label: False, enrolled_in.label: True, matched_in.label: True}
+    assert not Arm.objects.filter(pk=unused.pk).exists()
+    enrolled.refresh_from_db()
+    assert enrolled.arm == enrolled_in
+    assert Match.objects.filter(pk=match.pk, arm=matched_in).exists()
+    detail = trial.events.get(kind=TrialEvent.Kind.UPDATED).detail
+    assert sorted(detail["arms"]["suspended"]) == sorted([enrolled_in.label, matched_in.label])
+    assert unused.label in detail["arms"]["removed"]
 
 
 def test_sites_and_sponsors_are_shared_between_trials(ctgov):
