@@ -340,12 +340,13 @@ class _CompiledArm:
             truth, atoms = self.tree.explain(session)
         else:
             truth, atoms = (_UNKNOWN if self.unreadable else _MET), ()
-        if self.unreadable:
-            accepting, reason = not arm.is_suspended, "stratum definition unreadable; the site assigns"
-        elif arm.is_suspended:
+        # Suspension and the cap come first: a cohort that takes no one takes no one, whatever its stratum.
+        if arm.is_suspended:
             accepting, reason = False, "cohort suspended"
         elif arm.cap is not None and enrolled >= arm.cap:
             accepting, reason = False, f"cohort full ({enrolled}/{arm.cap})"
+        elif self.unreadable:
+            accepting, reason = True, "stratum definition unreadable; the site assigns"
         elif eligibility is Overall.INELIGIBLE:
             accepting, reason = True, "the criteria that apply to this cohort are not met"
         else:

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.1": "ea71d9a08f10ece661ea65b62c46e8f6e1b211eb97e3614dc64c66690b895ed8"}
+PINNED = {"2026.12.07.1": "3569cb7dbf2469744ce938c86465f93a54b733f0ed419f0e97f3aef89efd8d10"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

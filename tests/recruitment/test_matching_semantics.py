@@ -553,6 +553,17 @@ class TestCohorts:
         (cohort,) = verdict.cohorts
         assert (cohort.truth, cohort.assignable) == (Truth.UNKNOWN, True)
 
+    def test_a_full_cohort_with_an_unreadable_stratum_definition_takes_no_new_candidates(self):
+        verdict = match_trial(
+            self.trial(ArmSpec(1, "A", {"gene": "EGFR"}, cap=5)),
+            self.CRITERIA,
+            self.FACTS,
+            today=TODAY,
+            enrolled={1: 5},
+        )
+        (cohort,) = verdict.cohorts
+        assert (cohort.reason, cohort.assignable, verdict.accepting) == ("cohort full (5/5)", False, False)
+
     def test_closed_trial_takes_no_new_candidates(self):
         verdict = match_trial(self.trial(is_open=False), self.CRITERIA, self.FACTS, today=TODAY)
         assert (verdict.accepting, verdict.closed_reason) == (False, "trial not recruiting")
