@@ -178,6 +178,11 @@ def outcome_from_stored(
         not_met_on_disease=tuple(
             _text(c) for c in criteria if c.get("section") == "inclusion" and _violated(c) and _on_disease(c)
         ),
+        met_on_biomarker=tuple(
+            _text(c)
+            for c in criteria
+            if c.get("section") == "inclusion" and c.get("outcome") == Outcome.SATISFIED and _on_biomarker(c)
+        ),
     )
 
 
@@ -201,6 +206,16 @@ def _on_disease(criterion: Mapping[str, Any]) -> bool:
     """Decided only by the patient's diagnoses and biomarkers (the facts cited are of those kinds)."""
     refs = [str(e.get("ref", "")) for atom in _decided_by(criterion) for e in atom.get("evidence", ())]
     return bool(refs) and all(_ref_kind(ref) in _DISEASE_REFS for ref in refs)
+
+
+def _on_biomarker(criterion: Mapping[str, Any]) -> bool:
+    """Met through one of the patient's biomarker results (an atom met that cites one)."""
+    return any(
+        _ref_kind(str(e.get("ref", ""))) == "biomarker"
+        for atom in criterion.get("atoms", ())
+        if atom.get("truth") == Truth.MET
+        for e in atom.get("evidence", ())
+    )
 
 
 def _ref_kind(ref: str) -> str:

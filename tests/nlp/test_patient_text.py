@@ -240,6 +240,19 @@ def test_a_stored_verdict_reduces_like_a_fresh_one_for_ranking():
     assert fresh.not_met_on_disease == ("Histologically confirmed lung cancer",)
 
 
+def test_an_inclusion_met_on_the_patients_own_biomarker_result_is_named_for_ranking():
+    facts = facts_from_text(
+        extract_patient_facts("A 61-year-old woman with lung adenocarcinoma, EGFR exon 19 deletion."),
+        today=TODAY,
+    )
+    criteria = parse_eligibility(
+        "Inclusion Criteria:\n- EGFR mutation positive NSCLC\n- ECOG 0-1", sex="ALL"
+    ).criteria
+    outcome = outcome_for_ranking(evaluate(criteria, facts, today=TODAY))
+    assert outcome.met_on_biomarker == ("EGFR mutation positive NSCLC",)
+    assert "ECOG 0-1" not in outcome.met_on_biomarker
+
+
 def test_note_shorthand_for_common_conditions():
     result = extract_patient_facts("65 yo man with history of CAD and prior MI, HLD, HTN, DM2. Mother: HTN.")
     own = {f.text: f.concept.code for f in result.patients_own("condition") if f.concept}

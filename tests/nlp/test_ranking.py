@@ -209,3 +209,33 @@ def test_a_structured_profile_ranks_by_its_diagnoses_first():
     ranked = rank_for_profile(["lung adenocarcinoma"], ["chemotherapy"], trials, outcomes)
     assert [r.nct_id for r in ranked] == ["m1", "m2"]
     assert ranked[0].summary() == "In common: lung, adenocarcinoma. Possibly eligible: 1 to check."
+
+
+def test_among_trials_about_her_cancer_the_one_selecting_for_her_tumours_alteration_comes_first():
+    # Elena: EGFR-mutant lung adenocarcinoma. Both trials are about her cancer and both leave criteria to
+    # check; the KRAS G12D trial only asks for a result she has not had, the EGFR trial's inclusion her EGFR
+    # result meets.
+    trials = [
+        TrialText("kras", "KRAS G12D inhibitor in lung adenocarcinoma", ("Lung Adenocarcinoma",)),
+        TrialText("egfr", "Osimertinib in EGFR-mutant lung adenocarcinoma", ("Lung Adenocarcinoma",)),
+    ]
+    outcomes = {
+        "kras": EligibilityOutcome("possibly_eligible", 0.7, met=("NSCLC",), unknown=("KRAS G12D",)),
+        "egfr": EligibilityOutcome(
+            "possibly_eligible",
+            0.6,
+            met=("EGFR mutation",),
+            unknown=("PD-L1", "haemoglobin"),
+            met_on_biomarker=("EGFR mutation",),
+        ),
+    }
+    ranked = rank_for_profile(["lung adenocarcinoma"], ["EGFR"], trials, outcomes)
+    assert [r.nct_id for r in ranked] == ["egfr", "kras"]
+    assert "It selects for your tumour test result." in ranked[0].summary()
+    assert "selects" not in ranked[1].summary()
+
+
+def test_a_biomarker_met_does_not_lift_a_trial_the_patient_cannot_enter():
+    targeted = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",), met_on_biomarker=("EGFR",))
+    plain = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",))
+    assert combine(0.8, targeted) == combine(0.8, plain)
