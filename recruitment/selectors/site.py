@@ -136,18 +136,36 @@ def nearest_site(patient: PatientProfile, sites: list[Site]) -> tuple[Site | Non
     return _nearest(patient, sites)
 
 
+# The matches that become new candidates (`matches_for_new_candidates`, and the sweep's
+# `trials_with_take_up_owed`): eligible ones, and possible ones of a patient who has an illness on her
+# profile or asked about the trial.
+_TAKEN_UP = Q(verdict=Match.Verdict.ELIGIBLE) | Q(
+    Q(Exists(Diagnosis.objects.filter(patient=OuterRef("patient"), presence=Diagnosis.Presence.PRESENT)))
+    | Exists(
+        TrialInterest.objects.filter(
+            patient=OuterRef("patient"), trial=OuterRef("trial"), withdrawn_at__isnull=True
+        )
+    ),
+    verdict=Match.Verdict.POSSIBLY_ELIGIBLE,
+)
+
+
 def matches_for_new_candidates(*, trial: Trial, patient_ids: Collection[int] | None = None) -> list[Match]:
     """The best live eligible or possibly eligible match per patient of the trial (of `patient_ids`, when
     given) who has no candidacy yet and still consents to matching, skipping matches to full or suspended
-    arms (all of them: then none, not even a match that names no cohort)."""
+    arms (all of them: then none, not even a match that names no cohort).
+
+    A possible match of a profile with no illness on it is no candidate unless the patient asked to hear
+    from the trial: such a profile is possibly eligible for nearly every trial, and a site could pre-screen
+    it on nothing. Adding a diagnosis re-matches her, which takes her matches up then."""
     closed = closed_to_new_patients(trial_id=trial.pk)
     if closed is None:
         return []
     matches = (
         Match.objects.filter(
+            _TAKEN_UP,
             trial=trial,
             retired_at__isnull=True,
-            verdict__in=TAKEN_UP_VERDICTS,
             patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
         )
         .exclude(patient__candidacies__trial=trial)
@@ -274,6 +292,7 @@ def trials_with_take_up_owed() -> list[int]:
     candidacy = Candidate.objects.filter(patient_id=OuterRef("patient_id"), trial_id=OuterRef("trial_id"))
     not_taken_up = (
         live.filter(
+            _TAKEN_UP,
             trial_id__in=recruiting,
             patient__in=profiles_with_active_consent(ConsentDocument.Purpose.MATCHING),
         )

@@ -18,6 +18,7 @@ from recruitment.services.consent import trial_interest_express
 from recruitment.services.workflow import candidates_create
 from tests import factories
 from tests.recruitment.consent_helpers import sign
+from tests.recruitment.factories import DiagnosisFactory
 from tests.recruitment.workflow_helpers import matched_patient
 from trials.models import ConsentDocument, Trial, TrialSite
 
@@ -54,10 +55,44 @@ def test_a_new_eligible_match_becomes_a_candidate_once_it_commits(
     nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
 ):
     profile = matched_patient(nsclc_trial, email="elena@example.org")
+    _with_lung_cancer(profile)
     with django_capture_on_commit_callbacks(execute=True):
         match = _rematched(profile, nsclc_trial, Match.Verdict.POSSIBLY_ELIGIBLE)
     candidate = Candidate.objects.get(patient=profile, trial=nsclc_trial)
     assert (candidate.site, candidate.match) == (boston_site, match)
+
+
+def _with_lung_cancer(profile) -> None:
+    DiagnosisFactory.create(patient=profile, code="nsclc", label="non-small cell lung cancer")
+
+
+def test_a_possible_match_of_a_profile_with_no_illness_is_no_candidate(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    # Nora registered and consented to matching, but has not said what she is ill with: she is possibly
+    # eligible for nearly every trial, and Boston could pre-screen her on nothing.
+    nora = matched_patient(nsclc_trial, email="nora@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        _rematched(nora, nsclc_trial, Match.Verdict.POSSIBLY_ELIGIBLE)
+    assert not Candidate.objects.filter(patient=nora).exists()
+    # Nor does the ten-minute sweep count her as owed (it would queue her trials every time).
+    assert nsclc_trial.pk not in trials_with_take_up_owed()
+    _with_lung_cancer(nora)
+    assert nsclc_trial.pk in trials_with_take_up_owed()
+    candidates_create(trial_id=nsclc_trial.pk)
+    assert Candidate.objects.get(patient=nora).site == boston_site
+
+
+def test_a_possible_match_of_a_profile_with_no_illness_is_taken_up_when_she_asks_about_the_trial(
+    nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
+):
+    nora = matched_patient(nsclc_trial, email="nora@example.org", contact=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        match = _rematched(nora, nsclc_trial, Match.Verdict.POSSIBLY_ELIGIBLE)
+    assert not Candidate.objects.filter(patient=nora).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        trial_interest_express(patient=nora, trial=nsclc_trial, match=match)
+    assert Candidate.objects.get(patient=nora).match == match
 
 
 def test_a_match_that_does_not_commit_makes_no_candidate(nsclc_trial, boston_site, sam):
