@@ -321,7 +321,8 @@ def _arm_in_use(arm: Arm) -> bool:
 def _trial_sites_sync(
     trial: Trial, sites: tuple[SiteRecord, ...], site_ids: dict[str, int]
 ) -> dict[str, list[int]]:
-    """Same for the trial's sites; returns the site ids touched."""
+    """Same for the trial's sites; returns the site ids touched. A site the registry no longer lists is
+    removed, or withdrawn while candidacies of the trial were taken up there."""
     existing = {ts.site_id: ts for ts in trial.trial_sites.all()}
     wanted = {site_ids[site.key]: site for site in sites}
     updated = []
@@ -337,7 +338,19 @@ def _trial_sites_sync(
     added = [
         _trial_site(trial, record, site_ids) for site_id, record in wanted.items() if site_id not in existing
     ]
-    removed = [site_id for site_id in existing if site_id not in wanted]
+    dropped = [site_id for site_id in existing if site_id not in wanted]
+    # A site that took candidates for the trial keeps its link: its staff still see those candidacies (to
+    # end them with a reason) and its screening log. It is withdrawn, so it takes no one new.
+    with_candidates = set(
+        Candidate.objects.filter(trial=trial, site_id__in=dropped).values_list("site_id", flat=True)
+    )
+    withdrawn = [
+        site_id
+        for site_id in dropped
+        if site_id in with_candidates and existing[site_id].status != TrialSite.Status.WITHDRAWN
+    ]
+    removed = [site_id for site_id in dropped if site_id not in with_candidates]
+    TrialSite.objects.filter(trial=trial, site_id__in=withdrawn).update(status=TrialSite.Status.WITHDRAWN)
     TrialSite.objects.filter(trial=trial, site_id__in=removed).delete()
     TrialSite.objects.bulk_update(updated, TRIAL_SITE_IMPORTED_FIELDS)
     TrialSite.objects.bulk_create(added)
@@ -345,6 +358,7 @@ def _trial_sites_sync(
         "added": [ts.site_id for ts in added],
         "updated": [ts.site_id for ts in updated],
         "removed": removed,
+        "withdrawn": withdrawn,
     }
 
 

@@ -140,6 +140,30 @@ def test_an_arm_the_registry_dropped_is_suspended_not_removed_while_patients_mat
     assert unused.label in detail["arms"]["removed"]
 
 
+def test_a_site_the_registry_dropped_is_withdrawn_not_removed_while_it_holds_candidacies(ctgov):
+    record = _record(ctgov)
+    trial_import_record(record=record, source="a.xml")
+    trial = Trial.objects.get()
+    boston, *others = (ts.site for ts in trial.trial_sites.order_by("id"))
+    candidacy = Candidate.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=trial,
+        site=boston,
+        status=CandidateStatus.SCREENING,
+        subject_code="S-SCREENING",
+    )
+
+    trial_import_record(record=_changed(record, sites=()), source="b.xml")
+
+    (kept,) = trial.trial_sites.all()
+    assert (kept.site, kept.status) == (boston, TrialSite.Status.WITHDRAWN)
+    candidacy.refresh_from_db()
+    assert candidacy.site == boston
+    detail = trial.events.get(kind=TrialEvent.Kind.UPDATED).detail
+    assert detail["sites"]["withdrawn"] == [boston.pk]
+    assert sorted(detail["sites"]["removed"]) == sorted(site.pk for site in others)
+
+
 def test_sites_and_sponsors_are_shared_between_trials(ctgov):
     record = _record(ctgov)
     twin = _changed(record, nct_id="NCT00496029")
