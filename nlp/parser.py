@@ -326,6 +326,8 @@ _DURATION_BEFORE = re.compile(
 # exacerbation of asthma within the 4 weeks prior", "sickle cell crisis in the last month"): the window and
 # the criterion are about the event, which no profile records, not about when the disease was diagnosed.
 _DISEASE_EVENT = r"(?:exacerbations?|flares?|flare-ups?|attacks?|episodes?|crisis|crises|relapses?)"
+# A word every match of the two patterns below holds (`_Builder.names_event`).
+_DISEASE_EVENT_WORDS = ("exacerbation", "flare", "attack", "episode", "crisis", "crises", "relapse")
 _DISEASE_EVENT_BEFORE = re.compile(
     rf"\b{_DISEASE_EVENT}\s+(?:of|with)\s+(?:(?:the|their|his|her|an?|acute|severe)\s+)?$", re.IGNORECASE
 )
@@ -636,6 +638,7 @@ class _Builder:
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
+        self.names_event = may_contain(norm.text, lowered, _DISEASE_EVENT_WORDS)
         # `_treatment_duration` per atom index: both `_judged_suitable` and `_qualifier` ask for it.
         self._durations: dict[int, tuple[int, int, bool] | None] = {}
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
@@ -1027,7 +1030,7 @@ class _Builder:
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
-            if gap.lstrip().startswith(")") and self.norm.text[: self.found[previous].start].endswith("("):
+            if gap.lstrip().startswith(")") and self.norm.text.endswith("(", 0, self.found[previous].start):
                 # After an abbreviation in brackets ("non-Hodgkin lymphoma (NHL), chronic lymphocytic
                 # leukemia"), the list goes on as it would after the name itself.
                 gap = gap.lstrip()[1:]
@@ -1341,12 +1344,12 @@ class _Builder:
         if concept.code == "cancer" and section == "inclusion" and assertion in ("negated", "exception"):
             return self._unanswerable(found.start, found.end)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-        generic = _GENERIC_TREATMENT_FOR.search(
-            self.norm.text, max(found.start - 60, line_start, previous.end if previous else 0), found.start
-        )
-        if generic is not None:
-            return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
+        # Every match names a therapy or a treatment: most conditions have neither word before them.
+        if self._may_hold("therap", start, found.start) or self._may_hold("treatment", start, found.start):
+            generic = _GENERIC_TREATMENT_FOR.search(self.norm.text, start, found.start)
+            if generic is not None:
+                return self._unanswerable(generic.start(), found.end)
         event = self._disease_event(index)
         if event is not None:
             return self._unanswerable(*event)
@@ -1410,7 +1413,9 @@ class _Builder:
         """Where a diagnosis is named as the disease of an event ("asthma exacerbation", "exacerbation of
         asthma", "sickle cell crisis"), the event and the disease together; None otherwise."""
         found = self.found[index]
-        if found.kind != "condition" or found.concept is None or found.concept.system != "diagnosis":
+        if not self.names_event or found.kind != "condition":
+            return None
+        if found.concept is None or found.concept.system != "diagnosis":
             return None
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         before = _DISEASE_EVENT_BEFORE.search(self.norm.text, max(line_start, found.start - 40), found.start)

@@ -218,7 +218,9 @@ class Item:
         line = text[self.start : self.end].rstrip()
         # "Ages 8 to 80 (both inclusive) with a history of one of the following" heads its list as much as
         # it would with the colon its author left out.
-        return line.endswith(":") or _FOLLOWING_END.search(line) is not None
+        # The search tries every position of the line; its matches end in the "g" of "following", and
+        # re.IGNORECASE folds no other letter to "g".
+        return line.endswith(":") or (line.endswith(("g", "G")) and _FOLLOWING_END.search(line) is not None)
 
     def is_or_group(self, text: str) -> bool:
         """Whether the sub-items are alternatives: any one of them settles the header.
