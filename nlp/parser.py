@@ -624,8 +624,12 @@ class _Builder:
         lowered = norm.text.lower()
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
+        # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
-            list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
+            list(extract.find_windows(norm.text))
+            if self.names_duration and any(t in lowered for t in _WINDOW_TRIGGERS)
+            else []
         )
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
@@ -636,7 +640,6 @@ class _Builder:
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
-        self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
         self.names_event = may_contain(norm.text, lowered, _DISEASE_EVENT_WORDS)
         # `_treatment_duration` per atom index: both `_judged_suitable` and `_qualifier` ask for it.
@@ -1439,16 +1442,20 @@ class _Builder:
         if found.kind != "therapy" or not self.names_duration:
             return None
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-        before = _DURATION_BEFORE.search(self.norm.text, max(found.start - 80, line_start), found.start)
-        if before is not None:
-            return before.start(), found.end, _DURATION_CAP.search(before.group(0)) is not None
+        start = max(found.start - 80, line_start)
+        # Every match names its unit, which the words before most treatments do not.
+        if any(self._may_hold(unit, start, found.start) for unit in _DURATION_WORDS):
+            before = _DURATION_BEFORE.search(self.norm.text, start, found.start)
+            if before is not None:
+                return before.start(), found.end, _DURATION_CAP.search(before.group(0)) is not None
         last = index
         for following in range(index + 1, len(self.found)):
             candidate = self.found[following]
             if candidate.rule_id.startswith(LEXICON_PREFIX):
                 continue
-            gap = _ARTICLE.sub("", self.norm.text[self.found[last].end : candidate.start])
-            if candidate.kind != "therapy" or "\n" in gap or not _LIST_GAP.match(gap):
+            # Tested before the articles are taken out of it, which leaves line breaks as they are.
+            gap = self.norm.text[self.found[last].end : candidate.start]
+            if candidate.kind != "therapy" or "\n" in gap or not _LIST_GAP.match(_ARTICLE.sub("", gap)):
                 break
             last = following
         after = _DURATION_AFTER.match(self.norm.text, self.found[last].end)
@@ -1488,8 +1495,7 @@ class _Builder:
         return Atom("other", text, span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
 
     def _same_line(self, a: int, b: int) -> bool:
-        low, high = min(a, b), max(a, b)
-        return "\n" not in self.norm.text[low:high]
+        return self.norm.text.find("\n", min(a, b), max(a, b)) < 0
 
 
 def _without_mentions(node: Node) -> Node | None:
