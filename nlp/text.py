@@ -110,6 +110,15 @@ _ONE_FOR_ONE = str.maketrans({c: r for c, r in _REPLACEMENTS.items() if len(r) =
 _NOT_ONE_FOR_ONE = re.compile(
     "[" + "".join(re.escape(c) for c, r in _REPLACEMENTS.items() if len(r) != 1) + "]|\\\\"
 )
+# Their offset maps are slices of this when it is long enough (the longest of the 8,373 Chia and legacy XML
+# texts has 13,316 characters): a slice refers to ints that exist already, where `tuple(range(...))` makes
+# one per character, about 9x slower.
+_COUNTING = tuple(range(20_001))
+
+
+def _counting(start: int, stop: int) -> tuple[int, ...]:
+    """`tuple(range(start, stop))`."""
+    return _COUNTING[start:stop] if stop <= len(_COUNTING) else tuple(range(start, stop))
 
 
 def normalise(original: str) -> Normalised:
@@ -118,7 +127,7 @@ def normalise(original: str) -> Normalised:
     if not _NOT_ONE_FOR_ONE.search(original):
         length = len(original)
         return Normalised(
-            original, original.translate(_ONE_FOR_ONE), tuple(range(length)), tuple(range(1, length + 1))
+            original, original.translate(_ONE_FOR_ONE), _counting(0, length), _counting(1, length + 1)
         )
     return _mapped(original)
 
