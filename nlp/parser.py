@@ -1477,7 +1477,11 @@ class _Builder:
             previous -= 1
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start, self.found[previous].end if previous >= 0 else 0)
-        match = _CURRENT.search(self.norm.text, start, found.start)
+        match = (
+            _CURRENT.search(self.norm.text, start, found.start)
+            if any(self._may_hold(word, start, found.start) for word in _CURRENT_WORDS)
+            else None
+        )
         if match is not None:
             if _PRIOR_BEFORE.search(self.norm.text, max(0, match.start() - 20), match.start()):
                 return None
