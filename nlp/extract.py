@@ -645,7 +645,8 @@ def find_performance_status(text: str) -> Iterator[Found]:
             comparator="in",
             values=tuple(values),
         )
-    for m in _KARNOFSKY.finditer(text):
+    # Most texts reach this finder for "who" or "ECOG" and name no Karnofsky or Lansky scale.
+    for m in _finditer(_KARNOFSKY, text, text.lower(), ("karnofsky", "kps", "lansky")):
         scale = "Lansky" if m.group("scale").lower() == "lansky" else "Karnofsky"
         found = Found(
             "performance_status",

@@ -155,7 +155,7 @@ def viterbi(
     score[:] = emissions[order].transpose(1, 0, 2)
     score[0] += _START if starts is None else starts[order]
     previous = score[:, :, None, :]
-    # back[i, row, tag]: where the best previous tag's candidate sits in `flat` (decoded when walking back).
+    # back[i, row, tag]: the best previous tag of `row` at step i when it ends in `tag` there.
     back = np.empty((longest, lines, count), dtype=np.intp)
     candidates = np.empty((lines, count, count), dtype=np.float32)  # [row, tag, previous tag]
     flat = candidates.reshape(-1)
@@ -169,8 +169,7 @@ def viterbi(
         np.add(previous[i - 1, :active], incoming, out=step)
         best = back[i, :active]
         step.argmax(axis=2, out=best)
-        best += offsets[:active]
-        score[i, :active] += flat.take(best)
+        score[i, :active] += flat.take(best + offsets[:active])
     final = score[np.maximum(sorted_lengths - 1, 0), np.arange(lines)]
     if ends is not None:
         final += ends[order]
@@ -181,7 +180,7 @@ def viterbi(
             continue
         path = [tag]
         for i in range(lengths[line] - 1, 0, -1):
-            tag = pointer(i, row, tag) - (row * count + tag) * count
+            tag = pointer(i, row, tag)
             path.append(tag)
         paths[line] = path[::-1]
     return paths

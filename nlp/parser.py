@@ -326,6 +326,8 @@ _DURATION_BEFORE = re.compile(
 # exacerbation of asthma within the 4 weeks prior", "sickle cell crisis in the last month"): the window and
 # the criterion are about the event, which no profile records, not about when the disease was diagnosed.
 _DISEASE_EVENT = r"(?:exacerbations?|flares?|flare-ups?|attacks?|episodes?|crisis|crises|relapses?)"
+# A word every match of the two patterns below holds (`_Builder.names_event`).
+_DISEASE_EVENT_WORDS = ("exacerbation", "flare", "attack", "episode", "crisis", "crises", "relapse")
 _DISEASE_EVENT_BEFORE = re.compile(
     rf"\b{_DISEASE_EVENT}\s+(?:of|with)\s+(?:(?:the|their|his|her|an?|acute|severe)\s+)?$", re.IGNORECASE
 )
@@ -622,8 +624,12 @@ class _Builder:
         lowered = norm.text.lower()
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
+        # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
-            list(extract.find_windows(norm.text)) if any(t in lowered for t in _WINDOW_TRIGGERS) else []
+            list(extract.find_windows(norm.text))
+            if self.names_duration and any(t in lowered for t in _WINDOW_TRIGGERS)
+            else []
         )
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
@@ -634,8 +640,8 @@ class _Builder:
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
-        self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
+        self.names_event = may_contain(norm.text, lowered, _DISEASE_EVENT_WORDS)
         # `_treatment_duration` per atom index: both `_judged_suitable` and `_qualifier` ask for it.
         self._durations: dict[int, tuple[int, int, bool] | None] = {}
         # For `_may_hold`: normalisation leaves none of the letters IGNORECASE folds to ASCII, so the
@@ -1027,7 +1033,7 @@ class _Builder:
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
-            if gap.lstrip().startswith(")") and self.norm.text[: self.found[previous].start].endswith("("):
+            if gap.lstrip().startswith(")") and self.norm.text.endswith("(", 0, self.found[previous].start):
                 # After an abbreviation in brackets ("non-Hodgkin lymphoma (NHL), chronic lymphocytic
                 # leukemia"), the list goes on as it would after the name itself.
                 gap = gap.lstrip()[1:]
@@ -1341,12 +1347,12 @@ class _Builder:
         if concept.code == "cancer" and section == "inclusion" and assertion in ("negated", "exception"):
             return self._unanswerable(found.start, found.end)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-        generic = _GENERIC_TREATMENT_FOR.search(
-            self.norm.text, max(found.start - 60, line_start, previous.end if previous else 0), found.start
-        )
-        if generic is not None:
-            return self._unanswerable(generic.start(), found.end)
         start = max(found.start - 60, line_start, previous.end if previous else 0)
+        # Every match names a therapy or a treatment: most conditions have neither word before them.
+        if self._may_hold("therap", start, found.start) or self._may_hold("treatment", start, found.start):
+            generic = _GENERIC_TREATMENT_FOR.search(self.norm.text, start, found.start)
+            if generic is not None:
+                return self._unanswerable(generic.start(), found.end)
         event = self._disease_event(index)
         if event is not None:
             return self._unanswerable(*event)
@@ -1410,7 +1416,9 @@ class _Builder:
         """Where a diagnosis is named as the disease of an event ("asthma exacerbation", "exacerbation of
         asthma", "sickle cell crisis"), the event and the disease together; None otherwise."""
         found = self.found[index]
-        if found.kind != "condition" or found.concept is None or found.concept.system != "diagnosis":
+        if not self.names_event or found.kind != "condition":
+            return None
+        if found.concept is None or found.concept.system != "diagnosis":
             return None
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         before = _DISEASE_EVENT_BEFORE.search(self.norm.text, max(line_start, found.start - 40), found.start)
@@ -1434,16 +1442,20 @@ class _Builder:
         if found.kind != "therapy" or not self.names_duration:
             return None
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-        before = _DURATION_BEFORE.search(self.norm.text, max(found.start - 80, line_start), found.start)
-        if before is not None:
-            return before.start(), found.end, _DURATION_CAP.search(before.group(0)) is not None
+        start = max(found.start - 80, line_start)
+        # Every match names its unit, which the words before most treatments do not.
+        if any(self._may_hold(unit, start, found.start) for unit in _DURATION_WORDS):
+            before = _DURATION_BEFORE.search(self.norm.text, start, found.start)
+            if before is not None:
+                return before.start(), found.end, _DURATION_CAP.search(before.group(0)) is not None
         last = index
         for following in range(index + 1, len(self.found)):
             candidate = self.found[following]
             if candidate.rule_id.startswith(LEXICON_PREFIX):
                 continue
-            gap = _ARTICLE.sub("", self.norm.text[self.found[last].end : candidate.start])
-            if candidate.kind != "therapy" or "\n" in gap or not _LIST_GAP.match(gap):
+            # Tested before the articles are taken out of it, which leaves line breaks as they are.
+            gap = self.norm.text[self.found[last].end : candidate.start]
+            if candidate.kind != "therapy" or "\n" in gap or not _LIST_GAP.match(_ARTICLE.sub("", gap)):
                 break
             last = following
         after = _DURATION_AFTER.match(self.norm.text, self.found[last].end)
@@ -1465,7 +1477,11 @@ class _Builder:
             previous -= 1
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start, self.found[previous].end if previous >= 0 else 0)
-        match = _CURRENT.search(self.norm.text, start, found.start)
+        match = (
+            _CURRENT.search(self.norm.text, start, found.start)
+            if any(self._may_hold(word, start, found.start) for word in _CURRENT_WORDS)
+            else None
+        )
         if match is not None:
             if _PRIOR_BEFORE.search(self.norm.text, max(0, match.start() - 20), match.start()):
                 return None
@@ -1483,8 +1499,7 @@ class _Builder:
         return Atom("other", text, span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
 
     def _same_line(self, a: int, b: int) -> bool:
-        low, high = min(a, b), max(a, b)
-        return "\n" not in self.norm.text[low:high]
+        return self.norm.text.find("\n", min(a, b), max(a, b)) < 0
 
 
 def _without_mentions(node: Node) -> Node | None:

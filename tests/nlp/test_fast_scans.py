@@ -187,3 +187,10 @@ def test_one_for_one_normalisation_maps_offsets_as_the_replacement_loop_does(tex
     # `normalise` rewrites texts needing only one-for-one replacements with `str.translate`.
     expected = _mapped(text) if _NEEDS_MAP.search(text) else Normalised(text, text, None, None)
     assert normalise(text) == expected
+
+
+def test_one_for_one_normalisation_of_a_text_longer_than_the_shared_offsets_maps_as_the_loop_does() -> None:
+    # Offset maps are slices of one shared tuple up to its length, and built afresh past it.
+    for length in (20_000, 20_001, 25_000):
+        text = ("Platelets \u2265 100\r\n" * length)[:length]
+        assert normalise(text) == _mapped(text)
