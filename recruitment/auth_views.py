@@ -48,6 +48,14 @@ class EnrolForm(forms.Form):
         max_length=10,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+    # Asked when a signed-in user sets one up (not during sign-in, which has just checked it): someone at a
+    # session left open must not be able to put their own authenticator on the account.
+    password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class ConfirmIdentityForm(forms.Form):
@@ -166,7 +174,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
         return redirect("login_code" if pending else "mfa_security")
     device = mfa.mfa_device_start(user=user)
     form = EnrolForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and (pending or _password_confirmed(request, user, form)):
         try:
             codes = mfa.mfa_device_confirm(user=user, code=form.cleaned_data["code"])
         except mfa.MfaError as error:
@@ -187,8 +195,26 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registration/mfa_enrol.html",
-        {"form": form, "enrolment": mfa.enrolment_for(device), "email": user.email},
+        {
+            "form": form,
+            "enrolment": mfa.enrolment_for(device),
+            "email": user.email,
+            "asks_password": pending is None,
+        },
     )
+
+
+def _password_confirmed(request: HttpRequest, user: Any, form: EnrolForm) -> bool:
+    """The signed-in user gave their password again; failures count towards django-axes' lockout."""
+    credentials = {settings.AXES_USERNAME_FORM_FIELD: user.email}
+    if AxesProxyHandler.is_locked(request, credentials):
+        form.add_error("password", "Too many wrong attempts: try again later.")
+        return False
+    if user.check_password(form.cleaned_data["password"]):
+        return True
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    form.add_error("password", "That password is not right.")
+    return False
 
 
 def _identity_confirmed(request: AuthenticatedRequest, form: ConfirmIdentityForm) -> bool:

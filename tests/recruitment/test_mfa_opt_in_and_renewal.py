@@ -52,7 +52,9 @@ class TestPatientsWhoSetUpAnAuthenticator:
         page = client.get(reverse("mfa_enrol")).content.decode()
         shown = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page)
         assert shown is not None
-        client.post(reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1))})
+        client.post(
+            reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1)), "password": DEFAULT_PASSWORD}
+        )
         client.post(reverse("logout"))
         assert password_step(client, pat).url == reverse("login_code")
         assert not signed_in(client)
@@ -66,10 +68,31 @@ class TestPatientsWhoSetUpAnAuthenticator:
         page = client.get(reverse("mfa_enrol")).content.decode()
         shown = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page)
         assert shown is not None
-        assert client.post(reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1))}).status_code == 200
+        assert (
+            client.post(
+                reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1)), "password": DEFAULT_PASSWORD}
+            ).status_code
+            == 200
+        )
         assert client.get(reverse("portal:home")).status_code == 200
         assert other.get(reverse("portal:home")).status_code == 302
         assert not signed_in(other)
+
+    def test_someone_at_pats_open_session_cannot_put_their_authenticator_on_her_account(self, client, pat):
+        # Without her password, a session left open is not enough: the code alone proves only that the
+        # person at the keyboard holds the new app.
+        client.force_login(pat)
+        page = client.get(reverse("mfa_enrol")).content.decode()
+        shown = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page)
+        assert shown is not None
+        refused = client.post(
+            reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1)), "password": "guess"}
+        )
+        assert refused.status_code == 200
+        assert "That password is not right." in refused.content.decode()
+        assert not mfa.has_confirmed_device(pat)
+        client.post(reverse("mfa_enrol"), {"code": totp.totp_code(shown.group(1))})
+        assert not mfa.has_confirmed_device(pat)
 
     def test_a_patient_who_set_up_none_still_signs_in_with_the_password(self, client, pat):
         assert password_step(client, pat).url == reverse("home")
