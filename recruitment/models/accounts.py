@@ -102,15 +102,20 @@ class User(AbstractUser):
         return self.role != self.Role.PATIENT or self.is_staff or self.is_superuser
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save; a new password also cancels the account's API token, as it signs out every session (the
-        session hash comes from the password). Here rather than in a service because Django's own password
-        change, reset and admin forms set passwords too. `_password` is Django's mark of set_password() since
-        the last save, which a hash upgrade at sign-in does not leave."""
+        """Save; a new password, or a role that needs a second factor, also cancels the account's API token,
+        as it signs out every session (the session hash comes from the password). Here rather than in a
+        service because Django's own password change, reset and admin forms set passwords and roles too.
+        `_password` is Django's mark of set_password() since the last save, which a hash upgrade at sign-in
+        does not leave."""
         pending_password = getattr(self, "_password")  # noqa: B009 (Django's, unknown to the stubs)
         password_changed = self.pk is not None and pending_password is not None
+        fields = kwargs.get("update_fields")
+        # A token is refused to a user who needs a second factor (recruitment.api_auth); one made staff loses
+        # it for good, so that it does not work again should the role be taken back.
+        role_saved = fields is None or bool({"role", "is_staff", "is_superuser"} & set(fields))
         with transaction.atomic():
             super().save(*args, **kwargs)
-            if password_changed:
+            if password_changed or (self.needs_mfa and role_saved):
                 Token.objects.filter(user=self).delete()
 
     def get_session_auth_hash(self) -> str:

@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from recruitment import mfa, totp
 from recruitment.api_auth import REFUSED_FOR_MFA_ACCOUNTS
-from recruitment.models import MfaDevice
+from recruitment.models import MfaDevice, User
 from recruitment.services.accounts import user_deactivate, user_reactivate
 from tests.factories import DEFAULT_PASSWORD
 from tests.mfa_helpers import enrol_with_demo_secret
@@ -74,6 +74,16 @@ def test_setting_up_an_authenticator_cancels_the_patients_token_for_good(api, pa
 def test_a_new_password_cancels_the_token(api, pat):
     key = issue(pat.email)
     pat.set_password("a whole new passphrase")
+    pat.save()
+    assert call_with_token(api, key).status_code == 401
+    assert not Token.objects.filter(user=pat).exists()
+
+
+def test_a_patient_made_staff_loses_her_token_for_good(api, pat):
+    key = issue(pat.email)
+    pat.role = User.Role.SITE_STAFF
+    pat.save()
+    pat.role = User.Role.PATIENT
     pat.save()
     assert call_with_token(api, key).status_code == 401
     assert not Token.objects.filter(user=pat).exists()
