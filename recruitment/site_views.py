@@ -36,6 +36,7 @@ from recruitment.selectors.site import (
     match_standing,
     match_standings,
     pseudonymous_summary,
+    shared_profile,
     site_queue,
     site_queue_page_rows,
     site_trials,
@@ -331,6 +332,7 @@ def _candidate_page(
     context = {
         "candidate": candidate,
         "summary": pseudonymous_summary(candidate=candidate) if matching else None,
+        "shared": shared_profile(candidate=candidate),
         "contact": candidate.patient.user if contact else None,
         "criteria": _explained(candidate.match.criteria) if candidate.match and matching else [],
         "to_settle": [s["text"] for s in candidate.match.to_settle] if candidate.match else [],

@@ -31,17 +31,21 @@ from django.utils import timezone
 
 from recruitment.models import (
     OPEN_STATUSES,
+    Biomarker,
     Candidate,
     CandidateEvent,
     CandidateStatus,
     Consent,
     Diagnosis,
+    LabResult,
     Match,
     MatchEvent,
     PatientProfile,
+    Procedure,
     ReasonCode,
     SiteAlert,
     StaffAlertSetting,
+    Therapy,
     TrialInterest,
     User,
 )
@@ -753,6 +757,41 @@ def pseudonymous_summary(*, candidate: Candidate) -> PseudonymousSummary:
         biomarkers=biomarkers,
         ecog=patient.ecog,
     )
+
+
+@dataclass(frozen=True)
+class SharedProfile:
+    """The health information of a patient's profile that she agreed to share with one trial's sites."""
+
+    sections: list[tuple[str, list[str]]]
+    pregnancy: str
+    ecog_assessed_on: date | None
+
+
+def shared_profile(*, candidate: Candidate) -> SharedProfile | None:
+    """The candidate's whole health profile, when the patient consents to matching and agreed to share her
+    profile with this trial (the sharing consent's own words), while the candidacy is under way or ended in
+    enrolment; otherwise None, and the site has the pseudonymous summary only. No name, e-mail, address or
+    birth date: those come with contact consent, and the age band stands for the birth date."""
+    if not (candidate.is_open or candidate.status == CandidateStatus.ENROLLED):
+        return None
+    patient = candidate.patient
+    purposes = ConsentDocument.Purpose
+    if not patient_has_active_consent(patient=patient, purpose=purposes.MATCHING):
+        return None
+    if not patient_has_active_consent(patient=patient, purpose=purposes.SHARE, trial=candidate.trial):
+        return None
+    sections = [
+        (title, [str(fact) for fact in model.objects.filter(patient=patient).order_by("pk")])
+        for title, model in (
+            ("Illnesses and conditions", Diagnosis),
+            ("Tumour tests (biomarkers)", Biomarker),
+            ("Blood tests", LabResult),
+            ("Treatments", Therapy),
+            ("Operations and procedures", Procedure),
+        )
+    ]
+    return SharedProfile(sections, patient.get_pregnancy_status_display(), patient.ecog_assessed_on)
 
 
 def contact_allowed(*, candidate: Candidate) -> bool:

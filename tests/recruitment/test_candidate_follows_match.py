@@ -273,3 +273,28 @@ def test_sam_may_still_end_a_candidacy_whose_match_a_rematch_retired(candidate, 
     )
     candidate.refresh_from_db()
     assert candidate.status == S.PRE_SCREEN_INELIGIBLE
+
+
+def test_sam_sees_elenas_whole_profile_only_once_she_shares_it_with_this_trial(
+    client, candidate, elena, sam, stratified_trial
+):
+    client.force_login(sam)
+    url = reverse("site:candidate", args=[candidate.pk])
+    before = _get(client, url)
+    assert "Profile shared for this trial" not in before
+    assert "osimertinib" not in before  # the pseudonymous summary names illnesses and tumour tests only
+
+    share = publish(Purpose.SHARE)
+    other_trial = factories.TrialFactory.create()
+    sign(elena, share, trial=other_trial)
+    assert "Profile shared for this trial" not in _get(client, url)
+
+    sign(elena, share, trial=stratified_trial)
+    shared = _get(client, url)
+    assert "Profile shared for this trial" in shared
+    assert "osimertinib" in shared
+    assert "platelet count" in shared
+    assert elena.user.email not in shared  # identity still comes with contact consent only
+
+    consent_withdraw(patient=elena, purposes=[Purpose.SHARE], trial=stratified_trial)
+    assert "Profile shared for this trial" not in _get(client, url)
