@@ -614,6 +614,8 @@ _ECOG = re.compile(
     rf"|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)",
     re.I,
 )
+# "0-2" and "0 to 2" (in any case, as _ECOG reads it) are ranges; "0 or 2" and "0, 2" are the grades listed.
+_ECOG_RANGE = re.compile(r"-|to", re.I)
 _KARNOFSKY = re.compile(
     rf"\b(?P<scale>Karnofsky|KPS|Lansky)(?:\s*performance\s*(?:status|score|scale))?\s*(?:\((?:KPS"
     rf"|LPS)\)\s*)?"
@@ -627,7 +629,7 @@ def find_performance_status(text: str) -> Iterator[Found]:
     for m in _ECOG.finditer(text):
         values = [float(v) for v in re.findall(r"[0-5]", m.group("values"))]
         cmp = comparator(m.group("cmp")) if m.group("cmp") else None
-        if re.search(r"-|to", m.group("values")) and len(values) == 2:
+        if _ECOG_RANGE.search(m.group("values")) and len(values) == 2:
             values = [float(v) for v in range(int(values[0]), int(values[1]) + 1)]
         elif cmp in ("<=", "<") and len(values) == 1:
             top = int(values[0]) - (1 if cmp == "<" else 0)

@@ -1,0 +1,20 @@
+"""ECOG grades as criteria write them: ranges, lists and limits."""
+
+import pytest
+
+from nlp import iter_atoms, parse_eligibility
+
+
+def ecog_grades(line: str) -> tuple[float, ...]:
+    (criterion,) = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
+    (atom,) = (a for a in iter_atoms(criterion.tree) if a.kind == "performance_status")
+    return atom.values
+
+
+@pytest.mark.parametrize("line", ["ECOG 0-2", "ECOG 0 to 2", "ECOG 0 TO 2", "ECOG PERFORMANCE STATUS 0 To 2"])
+def test_a_range_of_grades_takes_every_grade_between_in_any_case(line: str) -> None:
+    assert ecog_grades(line) == (0.0, 1.0, 2.0)
+
+
+def test_grades_listed_with_or_are_those_grades_only() -> None:
+    assert ecog_grades("ECOG 0 or 2") == (0.0, 2.0)
