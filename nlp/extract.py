@@ -1297,3 +1297,44 @@ def find_shared_heads(text: str) -> Iterator[Found]:
                 concept,
                 display=name,
             )
+
+
+# Immune checkpoint drug classes named by their targets: "anti-PD-1/PD-L1 therapy", "PD-1 or PD-L1
+# inhibitor", "PD1/PDL1 antibody". A target listed after "anti-" or before a drug word is a drug class, not
+# the PD-L1 biomarker (expression, TPS and CPS read as usual elsewhere).
+_CHECKPOINT_TARGET = r"(?P<anti>anti[-\s]?)?(?P<target>PD-?L-?1|PD-?1|CTLA-?4)(?![\w-])"
+_CHECKPOINT_JOIN = re.compile(r"\s*(?:/|,|or|and/or|and)\s*", re.I)
+_CHECKPOINT_TARGET_AT = re.compile(_CHECKPOINT_TARGET, re.I)
+_CHECKPOINT_HEAD = re.compile(
+    r"\s*(?:-\s*)?(?:(?:immune\s+)?checkpoint\s+inhibitors?|inhibitors?|agents?|antibod(?:y|ies)|mAbs?"
+    r"|(?:based\s+|directed\s+|targeted\s+)?(?:therap(?:y|ies)|treatments?|immunotherap(?:y|ies))|blockade"
+    r"|drugs?)\b",
+    re.I,
+)
+_CHECKPOINT_CLASS = {"pdl1": "anti-PD-L1", "pd1": "anti-PD-1", "ctla4": "anti-CTLA-4"}
+
+
+def find_checkpoint_targets(text: str) -> Iterator[Found]:
+    from nlp.terminology import link
+
+    position = 0
+    while (first := _CHECKPOINT_TARGET_AT.search(text, position)) is not None:
+        listed = [first]
+        end = first.end()
+        while (join := _CHECKPOINT_JOIN.match(text, end)) and (
+            following := _CHECKPOINT_TARGET_AT.match(text, join.end())
+        ):
+            listed.append(following)
+            end = following.end()
+        position = end
+        named_as_drug = any(m.group("anti") for m in listed) or _CHECKPOINT_HEAD.match(text, end)
+        if not named_as_drug or (len(listed) == 1 and not _CHECKPOINT_HEAD.match(text, end)):
+            continue
+        for m in listed:
+            if m.group("anti"):
+                continue  # "anti-PD-1" is in the drug-class vocabulary as written
+            key = re.sub(r"[^a-z0-9]", "", m.group("target").lower())
+            concept, _ = link(_CHECKPOINT_CLASS[key], "therapy")
+            yield Found(
+                "therapy", m.start("target"), m.end("target"), "therapy.checkpoint_target", 0.85, concept
+            )

@@ -88,6 +88,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
         ),
     ),
     (extract.find_shared_heads, ("hepatitis",)),
+    (extract.find_checkpoint_targets, ("pd", "ctla")),
 )
 _WINDOW_TRIGGERS = (
     "within",

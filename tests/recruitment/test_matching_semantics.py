@@ -1482,3 +1482,12 @@ class TestAnEventOfADiseaseIsNotItsDiagnosis:
             "Inclusion Criteria:\n- Asthma diagnosed within the last 5 years\n"
         ).atoms()
         assert atom.window is not None
+
+
+class TestCheckpointInhibitorsNamedByTarget:
+    # Ines: NSCLC with PD-L1 expressed, never given immunotherapy as far as her profile says.
+    INES = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "CD274", "expression", "positive"),))
+
+    @pytest.mark.parametrize("line", ["Prior PD1/PDL1 antibody", "Prior anti-PD-1/PD-L1 therapy"])
+    def test_her_pd_l1_result_does_not_answer_an_exclusion_of_prior_immunotherapy(self, line):
+        assert first_outcome(f"Exclusion Criteria:\n* {line}\n", self.INES) != "violated"
