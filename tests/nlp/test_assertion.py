@@ -92,3 +92,24 @@ def test_a_limit_opening_with_no_is_not_a_negation(context: Language, text: str)
 
 def test_a_plain_no_still_negates_after_the_limit_phrases_were_added(context: Language) -> None:
     assert _assertion(context, "No prior surgery for breast cancer", "surgery") == "negated"
+
+
+@pytest.mark.parametrize(
+    ("line", "negated", "present"),
+    [
+        (
+            "Not deemed suitable for curative surgery and have borderline resectable pancreatic cancer.",
+            "surgery",
+            "pancreatic cancer",
+        ),
+        ("No prior chemotherapy and has measurable disease", "chemotherapy", "measurable disease"),
+    ],
+)
+def test_a_negation_ends_where_a_second_requirement_begins_with_and_have(
+    line: str, negated: str, present: str
+) -> None:
+    from nlp import iter_atoms, parse_eligibility
+
+    (criterion,) = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
+    assertions = {a.text: a.assertion for a in iter_atoms(criterion.tree)}
+    assert (assertions[negated], assertions[present]) == ("negated", "present")
