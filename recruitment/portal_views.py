@@ -5,7 +5,6 @@ through the patient's profile, so another patient's id is a 404, never a 403 tha
 """
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -87,6 +86,7 @@ from recruitment.summary_paste import (
     summary_facts_save,
     summary_suggestions,
 )
+from recruitment.wording import plain_criterion_text
 from trials.models import ConsentDocument, Trial
 
 Purpose = ConsentDocument.Purpose
@@ -490,23 +490,6 @@ UNSETTLED_WORDS = {
     "not_checkable": ("unknown", "The study team will check this with you."),
 }
 SECTION_WORDS = {"inclusion": "To take part you need", "exclusion": "You cannot take part if"}
-# The criteria the parser builds from the registry's age and sex fields carry the field's name
-# ("minimum_age: 18 Years"); a patient reads them as sentences.
-_REGISTRY_LIMIT = re.compile(r"(minimum_age|maximum_age|sex): (.+)")
-_LIMIT_WORDS = {
-    "minimum_age": "Aged {value} or over",
-    "maximum_age": "Aged {value} or under",
-    "sex": "{value} (sex recorded at birth)",
-}
-
-
-def _plain_criterion_text(text: str) -> str:
-    limit = _REGISTRY_LIMIT.fullmatch(text)
-    if limit is None:
-        return text
-    field, value = limit.groups()
-    value = value.capitalize() if field == "sex" else value.lower()
-    return _LIMIT_WORDS[field].format(value=value)
 
 
 def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -520,7 +503,7 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "section": SECTION_WORDS.get(criterion["section"], criterion["section"]),
-                "text": _plain_criterion_text(criterion["text"]),
+                "text": plain_criterion_text(criterion["text"]),
                 "css": css,
                 "words": words,
                 "evidence": list(dict.fromkeys(evidence)),

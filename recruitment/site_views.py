@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 
 from recruitment.fhir import site_research_bundle
@@ -53,6 +54,7 @@ from recruitment.services.workflow import (
     candidate_transition,
     candidate_view_record,
 )
+from recruitment.wording import plain_criterion_text
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, TrialSite
 
 S = CandidateStatus
@@ -247,6 +249,11 @@ def bulk(request: AuthenticatedRequest, site_id: int, trial_id: int) -> HttpResp
     return redirect(back)
 
 
+def _criterion_choice(criterion: EligibilityCriterion) -> str:
+    """A criterion as the screen-failure list offers it: "Inclusion: Aged 18 years or over"."""
+    return f"{criterion.get_section_display()}: {Truncator(plain_criterion_text(criterion.text)).chars(120)}"
+
+
 class TransitionForm(forms.Form):
     to_status = forms.ChoiceField(label="Move to")
     reason = forms.ChoiceField(choices=[("", "No reason (main path)"), *ReasonCode.choices], required=False)
@@ -267,9 +274,12 @@ class TransitionForm(forms.Form):
         to_status = self.fields["to_status"]
         assert isinstance(to_status, forms.ChoiceField)
         to_status.choices = [(to, S(to).label) for to in nexts]
-        self.fields["criterion"].queryset = EligibilityCriterion.objects.filter(  # type: ignore[attr-defined]
+        criterion = self.fields["criterion"]
+        assert isinstance(criterion, forms.ModelChoiceField)
+        criterion.queryset = EligibilityCriterion.objects.filter(
             trial=candidate.trial, retired_at__isnull=True
         ).order_by("position")
+        criterion.label_from_instance = _criterion_choice  # type: ignore[method-assign,assignment]
         cohort = self.fields["cohort"]
         assert isinstance(cohort, forms.ModelChoiceField)
         cohort.queryset = candidate.trial.arms.order_by("label")
@@ -301,7 +311,7 @@ def _explained(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "section": criterion["section"],
-                "text": criterion["text"],
+                "text": plain_criterion_text(criterion["text"]),
                 "css": css,
                 "words": words,
                 "evidence": site_selectors.site_evidence(criterion),

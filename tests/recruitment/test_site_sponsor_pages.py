@@ -6,6 +6,7 @@ Wrong role for a section: 403. Right role but not your site, candidate or trial:
 
 import csv
 import datetime
+import html
 import io
 import itertools
 import re
@@ -25,7 +26,7 @@ from recruitment.suppression import SMALL
 from tests import factories
 from tests.recruitment.consent_helpers import sign
 from tests.recruitment.workflow_helpers import candidate_for
-from trials.models import ConsentDocument, Trial, TrialSite
+from trials.models import ConsentDocument, EligibilityCriterion, Trial, TrialSite
 
 S = CandidateStatus
 
@@ -242,6 +243,35 @@ def test_the_candidate_page_says_an_exclusion_that_passed_does_not_apply(client,
         ("Does not apply", "Biologically born male"),
         ("Applies: excluded", "Prior osimertinib"),
     ]
+
+
+def test_the_registrys_age_limit_reads_as_a_sentence_on_the_candidate_page_and_its_screen_failure_list(
+    client, sam, candidate
+):
+    match = candidate.match
+    match.criteria = [
+        {"section": "inclusion", "text": "minimum_age: 18 Years", "outcome": "satisfied", "atoms": []}
+    ]
+    match.save(update_fields=["criteria"])
+    EligibilityCriterion.objects.create(
+        trial=candidate.trial,
+        position=0,
+        section="inclusion",
+        text="minimum_age: 18 Years",
+        span_start=0,
+        span_end=0,
+        parsed_tree={},
+        parser_version="t",
+        dictionary_version="t",
+    )
+    client.force_login(sam)
+
+    page = html.unescape(client.get(reverse("site:candidate", args=[candidate.pk])).content.decode())
+
+    assert "minimum_age" not in page
+    assert (
+        page.count("Aged 18 years or over") == 2
+    )  # the criterion, and its entry in the failing-criterion list
 
 
 def test_moving_a_candidate_from_its_page(client, sam, candidate):
