@@ -102,7 +102,12 @@ def trial_import_record(
             outcome = Outcome.CREATED
         else:
             outcome = _trial_update(
-                trial=trial, record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids
+                trial=trial,
+                record=record,
+                source=source,
+                sponsor_id=sponsor_id,
+                site_ids=site_ids,
+                parse=parse,
             )
         if parse and outcome is not Outcome.UNCHANGED:
             if parse_queue is None:
@@ -236,8 +241,16 @@ def _enqueue_parse(trial_ids: list[int]) -> None:
 
 
 def _trial_update(
-    *, trial: Trial, record: TrialRecord, source: str, sponsor_id: int | None, site_ids: dict[str, int]
+    *,
+    trial: Trial,
+    record: TrialRecord,
+    source: str,
+    sponsor_id: int | None,
+    site_ids: dict[str, int],
+    parse: bool,
 ) -> Outcome:
+    """With `parse`, a change of what the criteria are read from is re-matched by the parse that follows
+    (as in `trial_curation_record`): a re-match here would first match the old criteria."""
     now = timezone.now()
     values = {**record.trial_fields(), "sponsor_id": sponsor_id}
     changed = [name for name, value in values.items() if getattr(trial, name) != value]
@@ -271,7 +284,8 @@ def _trial_update(
             "sites": site_changes,
         },
     )
-    trial_changed(trial_id=trial.pk)
+    if not (parse and any(name in PARSED_FIELDS for name in changed)):
+        trial_changed(trial_id=trial.pk)
     return Outcome.UPDATED
 
 
