@@ -535,7 +535,9 @@ def _trial_parse_eligibility(
                 created += 1
                 continue
             # Where the criterion sits in the text, not its reading: re-read even when a curator corrected it.
+            # The words too: the key ignores case and spacing, and a rewrite in those shows the new words.
             values = {
+                "text": criterion.text,
                 "position": position,
                 "span_start": criterion.span[0],
                 "span_end": criterion.span[1],

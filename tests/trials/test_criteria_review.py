@@ -614,3 +614,22 @@ def test_the_review_page_shows_the_parsers_new_reading_beside_the_one_that_count
     assert "read differently since review" in page
     assert "What the parser reads now" in page
     assert "in 0.0, 1.0, 2.0" in page
+
+
+def test_a_reviewed_criterion_rewritten_only_in_case_and_spacing_keeps_its_review_and_shows_the_new_words(
+    egfr_trial, cora
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    egfr_trial.eligibility_text = ELIGIBILITY.replace(
+        "ECOG performance status 0 or 1", "ECOG Performance  Status 0 or 1"
+    )
+    egfr_trial.save(update_fields=["eligibility_text"])
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+
+    ecog.refresh_from_db()
+    assert ecog.retired_at is None
+    assert ecog.status == EligibilityCriterion.Status.ACCEPTED
+    assert ecog.text == "ECOG Performance  Status 0 or 1"
+    assert egfr_trial.eligibility_text[ecog.span_start : ecog.span_end] == ecog.text
