@@ -633,3 +633,16 @@ def test_a_reviewed_criterion_rewritten_only_in_case_and_spacing_keeps_its_revie
     assert ecog.status == EligibilityCriterion.Status.ACCEPTED
     assert ecog.text == "ECOG Performance  Status 0 or 1"
     assert egfr_trial.eligibility_text[ecog.span_start : ecog.span_end] == ecog.text
+
+
+def test_the_review_page_shows_each_criterions_own_words_while_a_changed_text_waits_for_its_parse(
+    egfr_trial,
+):
+    egfr_trial.eligibility_text = "Patients must consent in writing.\n\n" + ELIGIBILITY
+    egfr_trial.save(update_fields=["eligibility_text"])  # as an import does; its parse runs after the commit
+
+    views = selectors.criteria_for_review(trial=egfr_trial)
+
+    assert views
+    for view in views:
+        assert "".join(segment.text for segment in view.segments) == view.criterion.text
