@@ -786,6 +786,10 @@ MAX_ATOM_NUMBER = 1e12
 MAX_WINDOW_AMOUNT = 1000
 """Units of a time window (days to years): a thousand years is past any washout; more is a typing error
 that the engine's date arithmetic cannot take."""
+# The words of a time window the matcher reads (recruitment.matching.atoms): another unit counted as days,
+# another relation as "at_least".
+WINDOW_UNITS = ("days", "weeks", "months", "years")
+WINDOW_RELATIONS = ("within", "at_least", "current")
 _ATOM_TEXTS = ("text", "rule_id", "unit", "alteration", "assay", "review")
 _ATOM_NUMBERS = ("value", "value_high", "uln_multiple", "lln_multiple")
 
@@ -824,6 +828,15 @@ def _check_atom_types(atom: Atom) -> None:
     if window is not None:
         if not (isinstance(window.unit, str) and isinstance(window.relation, str)):
             raise ValidationError(f"{where}: the window's unit and relation must be text")
+        if window.unit not in WINDOW_UNITS:
+            raise ValidationError(
+                f"{where}: the window's unit must be one of {', '.join(WINDOW_UNITS)}, not {window.unit!r}"
+            )
+        if window.relation not in WINDOW_RELATIONS:
+            raise ValidationError(
+                f"{where}: the window's relation must be one of {', '.join(WINDOW_RELATIONS)}, "
+                f"not {window.relation!r}"
+            )
         if not (_is_number(window.amount) and 0 <= window.amount <= MAX_WINDOW_AMOUNT):
             raise ValidationError(
                 f"{where}: the window's amount must be a number from 0 to {MAX_WINDOW_AMOUNT}, "

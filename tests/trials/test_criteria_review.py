@@ -165,6 +165,11 @@ OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "s
          "the window's amount must be a number from 0 to 1000"),
         ({**OSIMERTINIB_ATOM, "concept": {"system": "drug", "code": 5, "label": "osimertinib"}},
          "the concept's system, code and label must be text"),
+        # Words the matcher does not know: "month" counted as days, "before" as "at_least".
+        ({**OSIMERTINIB_ATOM, "window": {"amount": 6, "unit": "month", "relation": "within"}},
+         "the window's unit must be one of days, weeks, months, years, not 'month'"),
+        ({**OSIMERTINIB_ATOM, "window": {"amount": 6, "unit": "months", "relation": "before"}},
+         "the window's relation must be one of within, at_least, current, not 'before'"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
@@ -646,3 +651,9 @@ def test_the_review_page_shows_each_criterions_own_words_while_a_changed_text_wa
     assert views
     for view in views:
         assert "".join(segment.text for segment in view.segments) == view.criterion.text
+
+
+def test_the_window_words_a_correction_may_use_are_those_the_matcher_reads():
+    from recruitment.matching import atoms
+
+    assert set(services.WINDOW_UNITS) == set(atoms._DAYS_PER_UNIT)
