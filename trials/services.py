@@ -824,6 +824,8 @@ def _check_atom_types(atom: Atom) -> None:
         isinstance(part, str) for part in (concept.system, concept.code, concept.label)
     ):
         raise ValidationError(f"{where}: the concept's system, code and label must be text")
+    if concept is not None and not concept.code.strip():
+        raise ValidationError(f"{where}: the concept's code must not be blank")
     window = atom.window
     if window is not None:
         if not (isinstance(window.unit, str) and isinstance(window.relation, str)):

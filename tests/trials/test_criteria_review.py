@@ -165,6 +165,10 @@ OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "s
          "the window's amount must be a number from 0 to 1000"),
         ({**OSIMERTINIB_ATOM, "concept": {"system": "drug", "code": 5, "label": "osimertinib"}},
          "the concept's system, code and label must be text"),
+        # A concept without a code: matching a biomarker failed on it for every patient.
+        ({"type": "atom", "kind": "biomarker", "text": "EGFR", "span": [0, 4], "rule_id": "c",
+          "confidence": 1, "concept": {"system": "gene", "code": " ", "label": "EGFR"}},
+         "the concept's code must not be blank"),
         # Words the matcher does not know: "month" counted as days, "before" as "at_least".
         ({**OSIMERTINIB_ATOM, "window": {"amount": 6, "unit": "month", "relation": "within"}},
          "the window's unit must be one of days, weeks, months, years, not 'month'"),
