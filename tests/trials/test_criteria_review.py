@@ -661,3 +661,28 @@ def test_the_window_words_a_correction_may_use_are_those_the_matcher_reads():
     from recruitment.matching import atoms
 
     assert set(services.WINDOW_UNITS) == set(atoms._DAYS_PER_UNIT)
+
+
+def test_a_correction_of_a_criterion_the_registry_removed_meanwhile_is_refused_and_kept_on_the_page(
+    client, egfr_trial, cora
+):
+    pregnancy = criterion_with(egfr_trial, "Pregnant")
+    seen = pregnancy.revision
+    egfr_trial.eligibility_text = ELIGIBILITY.replace("  -  Pregnant or breastfeeding women\n", "")
+    egfr_trial.save(update_fields=["eligibility_text"])
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, pregnancy.pk])
+    correction = json.dumps({**pregnancy.parsed_tree, "text": "Pregnant women only"}, indent=2)
+
+    response = client.post(
+        url, {"action": "correct", "revision": seen, "tree": correction, "note": "per protocol v3"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "no longer in the trial&#x27;s eligibility text" in page
+    assert html.escape(correction) in page
+    assert "per protocol v3" in page
+    pregnancy.refresh_from_db()
+    assert pregnancy.status == EligibilityCriterion.Status.PARSED
