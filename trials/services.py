@@ -550,7 +550,9 @@ def _trial_parse_eligibility(
             }
             if current.is_curated:
                 kept_curated += 1
-                if tree != current.parsed_tree:
+                if current.status == EligibilityCriterion.Status.ACCEPTED and tree == current.curated_tree:
+                    values["reading_changed_at"] = None  # read as accepted again: nothing left to review
+                elif tree != current.parsed_tree:
                     # Kept until the next review: the curator's queue lists it (criteria_for_review).
                     reading_differs.append(current.pk)
                     values["reading_changed_at"] = now

@@ -686,3 +686,20 @@ def test_a_correction_of_a_criterion_the_registry_removed_meanwhile_is_refused_a
     assert "per protocol v3" in page
     pregnancy.refresh_from_db()
     assert pregnancy.status == EligibilityCriterion.Status.PARSED
+
+
+def test_an_accepted_criterion_a_later_parse_reads_as_accepted_again_no_longer_waits_for_the_curator(
+    egfr_trial, cora, monkeypatch
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    with monkeypatch.context() as patched:
+        _a_new_parser_reads_ecog_differently(patched)
+        services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)  # the parser reads it as accepted
+
+    ecog.refresh_from_db()
+    assert ecog.parsed_tree == ecog.curated_tree
+    assert ecog.reading_changed_at is None
+    assert selectors.criteria_for_review(trial=egfr_trial, changed=True) == []
