@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
@@ -127,8 +128,36 @@ class TrialAdmin(admin.ModelAdmin):
             )
 
 
+class TrialPartAdmin(admin.ModelAdmin):
+    """The admin of a part of a trial (an arm, a trial site) edited on its own page: every save or deletion
+    is logged in the trial's history as the trial page logs it, and the trial re-matched."""
+
+    def describe(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            trial_curation_record(
+                trial=obj.trial,
+                actor=request.user,
+                fields=[f"{self.describe(obj)}: {name}" for name in form.changed_data],
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        trial, what = obj.trial, self.describe(obj)
+        super().delete_model(request, obj)
+        trial_curation_record(trial=trial, actor=request.user, fields=[f"{what}: deleted"])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # The changelist's bulk delete runs outside a transaction: all of them and their entries, or none.
+        with transaction.atomic():
+            for obj in queryset.select_related("trial"):
+                self.delete_model(request, obj)
+
+
 @admin.register(Arm)
-class ArmAdmin(admin.ModelAdmin):
+class ArmAdmin(TrialPartAdmin):
     form = ArmForm
     list_display = ["label", "trial", "arm_type", "enrolment_target", "cap", "is_suspended"]
     list_filter = ["arm_type", "is_suspended"]
@@ -136,14 +165,8 @@ class ArmAdmin(admin.ModelAdmin):
     list_select_related = ["trial"]
     autocomplete_fields = ["trial"]
 
-    def save_model(self, request: HttpRequest, obj: Arm, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if form.changed_data:
-            trial_curation_record(
-                trial=obj.trial,
-                actor=request.user,
-                fields=[f"arm {obj.label}: {name}" for name in form.changed_data],
-            )
+    def describe(self, obj: Arm) -> str:
+        return f"arm {obj.label}"
 
 
 @admin.register(Sponsor)
@@ -176,13 +199,16 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrialSite)
-class TrialSiteAdmin(admin.ModelAdmin):
+class TrialSiteAdmin(TrialPartAdmin):
     form = TrialSiteAdminForm
     list_display = ["trial", "site", "status", "contact_name", "investigator"]
     list_filter = ["status", "site__country"]
     search_fields = ["trial__nct_id", "site__facility", "site__city", "site__country"]
     list_select_related = ["trial", "site"]
     autocomplete_fields = ["trial", "site"]
+
+    def describe(self, obj: TrialSite) -> str:
+        return f"site {obj.site}"
 
 
 @admin.register(TrialEvent)

@@ -79,6 +79,15 @@ def _segments(
     return segments
 
 
+def _reads_at_its_span(source: str, criterion: EligibilityCriterion) -> bool:
+    """Whether the trial's text holds the criterion's words at its span, as the parse left it (case and
+    spacing aside). Not while a changed text waits for its parse: the span then points at other words."""
+    if criterion.span_end <= criterion.span_start:
+        return False  # a structured criterion (age, sex) has no place in the text
+    written = source[criterion.span_start : criterion.span_end]
+    return " ".join(written.lower().split()) == " ".join(criterion.text.lower().split())
+
+
 def criteria_for_review(
     *, trial: Trial, section: str = "", status: str = "", flagged: bool = False, changed: bool = False
 ) -> list[CriterionView]:
@@ -97,7 +106,7 @@ def criteria_for_review(
         atoms = _atoms_of(tree)
         # The parser's uncoded phrases are leads for its own reading; a curator's tree replaces that reading.
         mentions = criterion.mentions if criterion.curated_tree is None else []
-        if criterion.span_end > criterion.span_start:
+        if _reads_at_its_span(trial.eligibility_text, criterion):
             segments = _segments(
                 trial.eligibility_text, criterion.span_start, criterion.span_end, atoms, mentions
             )

@@ -102,7 +102,12 @@ def trial_import_record(
             outcome = Outcome.CREATED
         else:
             outcome = _trial_update(
-                trial=trial, record=record, source=source, sponsor_id=sponsor_id, site_ids=site_ids
+                trial=trial,
+                record=record,
+                source=source,
+                sponsor_id=sponsor_id,
+                site_ids=site_ids,
+                parse=parse,
             )
         if parse and outcome is not Outcome.UNCHANGED:
             if parse_queue is None:
@@ -236,8 +241,16 @@ def _enqueue_parse(trial_ids: list[int]) -> None:
 
 
 def _trial_update(
-    *, trial: Trial, record: TrialRecord, source: str, sponsor_id: int | None, site_ids: dict[str, int]
+    *,
+    trial: Trial,
+    record: TrialRecord,
+    source: str,
+    sponsor_id: int | None,
+    site_ids: dict[str, int],
+    parse: bool,
 ) -> Outcome:
+    """With `parse`, a change of what the criteria are read from is re-matched by the parse that follows
+    (as in `trial_curation_record`): a re-match here would first match the old criteria."""
     now = timezone.now()
     values = {**record.trial_fields(), "sponsor_id": sponsor_id}
     changed = [name for name, value in values.items() if getattr(trial, name) != value]
@@ -271,7 +284,8 @@ def _trial_update(
             "sites": site_changes,
         },
     )
-    trial_changed(trial_id=trial.pk)
+    if not (parse and any(name in PARSED_FIELDS for name in changed)):
+        trial_changed(trial_id=trial.pk)
     return Outcome.UPDATED
 
 
@@ -521,7 +535,9 @@ def _trial_parse_eligibility(
                 created += 1
                 continue
             # Where the criterion sits in the text, not its reading: re-read even when a curator corrected it.
+            # The words too: the key ignores case and spacing, and a rewrite in those shows the new words.
             values = {
+                "text": criterion.text,
                 "position": position,
                 "span_start": criterion.span[0],
                 "span_end": criterion.span[1],
@@ -534,7 +550,9 @@ def _trial_parse_eligibility(
             }
             if current.is_curated:
                 kept_curated += 1
-                if tree != current.parsed_tree:
+                if current.status == EligibilityCriterion.Status.ACCEPTED and tree == current.curated_tree:
+                    values["reading_changed_at"] = None  # read as accepted again: nothing left to review
+                elif tree != current.parsed_tree:
                     # Kept until the next review: the curator's queue lists it (criteria_for_review).
                     reading_differs.append(current.pk)
                     values["reading_changed_at"] = now
@@ -770,6 +788,10 @@ MAX_ATOM_NUMBER = 1e12
 MAX_WINDOW_AMOUNT = 1000
 """Units of a time window (days to years): a thousand years is past any washout; more is a typing error
 that the engine's date arithmetic cannot take."""
+# The words of a time window the matcher reads (recruitment.matching.atoms): another unit counted as days,
+# another relation as "at_least".
+WINDOW_UNITS = ("days", "weeks", "months", "years")
+WINDOW_RELATIONS = ("within", "at_least", "current")
 _ATOM_TEXTS = ("text", "rule_id", "unit", "alteration", "assay", "review")
 _ATOM_NUMBERS = ("value", "value_high", "uln_multiple", "lln_multiple")
 
@@ -804,10 +826,21 @@ def _check_atom_types(atom: Atom) -> None:
         isinstance(part, str) for part in (concept.system, concept.code, concept.label)
     ):
         raise ValidationError(f"{where}: the concept's system, code and label must be text")
+    if concept is not None and not concept.code.strip():
+        raise ValidationError(f"{where}: the concept's code must not be blank")
     window = atom.window
     if window is not None:
         if not (isinstance(window.unit, str) and isinstance(window.relation, str)):
             raise ValidationError(f"{where}: the window's unit and relation must be text")
+        if window.unit not in WINDOW_UNITS:
+            raise ValidationError(
+                f"{where}: the window's unit must be one of {', '.join(WINDOW_UNITS)}, not {window.unit!r}"
+            )
+        if window.relation not in WINDOW_RELATIONS:
+            raise ValidationError(
+                f"{where}: the window's relation must be one of {', '.join(WINDOW_RELATIONS)}, "
+                f"not {window.relation!r}"
+            )
         if not (_is_number(window.amount) and 0 <= window.amount <= MAX_WINDOW_AMOUNT):
             raise ValidationError(
                 f"{where}: the window's amount must be a number from 0 to {MAX_WINDOW_AMOUNT}, "

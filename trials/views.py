@@ -58,14 +58,18 @@ def _review_page(
     criterion_status = request.GET.get("status", "")
     flagged = request.GET.get("flagged") == "1"
     changed = request.GET.get("changed") == "1"
+    criteria = selectors.criteria_for_review(
+        trial=trial, section=section, status=criterion_status, flagged=flagged, changed=changed
+    )
     return render(
         request,
         "trials/criteria_review.html",
         {
             "trial": trial,
-            "criteria": selectors.criteria_for_review(
-                trial=trial, section=section, status=criterion_status, flagged=flagged, changed=changed
-            ),
+            "criteria": criteria,
+            # A refused review of a criterion not listed (retired, or filtered out) is shown above the list.
+            "kept_unlisted": kept is not None
+            and all(item.criterion.pk != kept.criterion_id for item in criteria),
             "counts": selectors.criteria_counts(trial=trial),
             "section": section,
             "status": criterion_status,
@@ -113,8 +117,8 @@ def criterion_review(request: AuthenticatedRequest, nct_id: str, criterion_id: i
         )
         return refused([conflict], 409)
     except services.CriterionStateError as exc:
-        messages.error(request, str(exc))
-        return redirect(back)
+        # A criterion the registry's text no longer holds: what the curator typed may belong to its successor.
+        return refused([f"Criterion #{criterion.position}: {exc}; nothing was saved."], 409)
     messages.success(request, f"Criterion #{criterion.position} saved.")
     return redirect(back)
 

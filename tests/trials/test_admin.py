@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests import factories
 from trials.importers import import_paths
-from trials.models import Arm, Trial, TrialEvent
+from trials.models import Arm, Trial, TrialEvent, TrialSite
 from trials.services import trial_parse_eligibility
 
 pytestmark = pytest.mark.django_db
@@ -275,3 +275,57 @@ def test_an_admin_edit_of_an_arm_the_registry_changed_meanwhile_is_refused(admin
     assert "since the page was shown: nothing was saved" in response.content.decode()
     arm.refresh_from_db()
     assert arm.description == "Updated by the registry"
+
+
+def test_a_curator_edit_of_a_trial_site_is_logged_with_its_author(admin_client, admin_user, imported):
+    trial_site = imported.trial_sites.first()
+    url = reverse("admin:trials_trialsite_change", args=[trial_site.pk])
+    response = admin_client.post(
+        url,
+        {
+            "shown_version": _shown_version(admin_client, url),
+            "trial": imported.pk,
+            "site": trial_site.site_id,
+            "status": Trial.Status.SUSPENDED,
+            "contact_name": trial_site.contact_name,
+            "contact_email": trial_site.contact_email,
+            "contact_phone": trial_site.contact_phone,
+            "investigator": trial_site.investigator,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = imported.events.get(kind=TrialEvent.Kind.CURATED)
+    assert event.actor == admin_user
+    assert event.detail["changed"] == [f"site {trial_site.site}: status"]
+
+
+def test_deleting_an_arm_or_a_trial_site_in_the_admin_is_logged_with_its_author(
+    admin_client, admin_user, imported
+):
+    arm = imported.arms.first()
+    trial_site = imported.trial_sites.first()
+    for model, row in (("arm", arm), ("trialsite", trial_site)):
+        response = admin_client.post(reverse(f"admin:trials_{model}_delete", args=[row.pk]), {"post": "yes"})
+        assert response.status_code == 302, response.content.decode()[:2000]
+
+    events = imported.events.filter(kind=TrialEvent.Kind.CURATED).order_by("id")
+    assert [event.actor for event in events] == [admin_user, admin_user]
+    assert [event.detail["changed"] for event in events] == [
+        [f"arm {arm.label}: deleted"],
+        [f"site {trial_site.site}: deleted"],
+    ]
+
+
+def test_deleting_trial_sites_from_the_list_logs_each_with_its_author(admin_client, admin_user, imported):
+    trial_sites = list(imported.trial_sites.all()[:2])
+    response = admin_client.post(
+        reverse("admin:trials_trialsite_changelist"),
+        {"action": "delete_selected", "_selected_action": [ts.pk for ts in trial_sites], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not TrialSite.objects.filter(pk__in=[ts.pk for ts in trial_sites]).exists()
+    events = imported.events.filter(kind=TrialEvent.Kind.CURATED)
+    assert sorted(event.detail["changed"][0] for event in events) == sorted(
+        f"site {ts.site}: deleted" for ts in trial_sites
+    )
+    assert {event.actor for event in events} == {admin_user}

@@ -165,6 +165,15 @@ OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "s
          "the window's amount must be a number from 0 to 1000"),
         ({**OSIMERTINIB_ATOM, "concept": {"system": "drug", "code": 5, "label": "osimertinib"}},
          "the concept's system, code and label must be text"),
+        # A concept without a code: matching a biomarker failed on it for every patient.
+        ({"type": "atom", "kind": "biomarker", "text": "EGFR", "span": [0, 4], "rule_id": "c",
+          "confidence": 1, "concept": {"system": "gene", "code": " ", "label": "EGFR"}},
+         "the concept's code must not be blank"),
+        # Words the matcher does not know: "month" counted as days, "before" as "at_least".
+        ({**OSIMERTINIB_ATOM, "window": {"amount": 6, "unit": "month", "relation": "within"}},
+         "the window's unit must be one of days, weeks, months, years, not 'month'"),
+        ({**OSIMERTINIB_ATOM, "window": {"amount": 6, "unit": "months", "relation": "before"}},
+         "the window's relation must be one of within, at_least, current, not 'before'"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
@@ -614,3 +623,83 @@ def test_the_review_page_shows_the_parsers_new_reading_beside_the_one_that_count
     assert "read differently since review" in page
     assert "What the parser reads now" in page
     assert "in 0.0, 1.0, 2.0" in page
+
+
+def test_a_reviewed_criterion_rewritten_only_in_case_and_spacing_keeps_its_review_and_shows_the_new_words(
+    egfr_trial, cora
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    egfr_trial.eligibility_text = ELIGIBILITY.replace(
+        "ECOG performance status 0 or 1", "ECOG Performance  Status 0 or 1"
+    )
+    egfr_trial.save(update_fields=["eligibility_text"])
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+
+    ecog.refresh_from_db()
+    assert ecog.retired_at is None
+    assert ecog.status == EligibilityCriterion.Status.ACCEPTED
+    assert ecog.text == "ECOG Performance  Status 0 or 1"
+    assert egfr_trial.eligibility_text[ecog.span_start : ecog.span_end] == ecog.text
+
+
+def test_the_review_page_shows_each_criterions_own_words_while_a_changed_text_waits_for_its_parse(
+    egfr_trial,
+):
+    egfr_trial.eligibility_text = "Patients must consent in writing.\n\n" + ELIGIBILITY
+    egfr_trial.save(update_fields=["eligibility_text"])  # as an import does; its parse runs after the commit
+
+    views = selectors.criteria_for_review(trial=egfr_trial)
+
+    assert views
+    for view in views:
+        assert "".join(segment.text for segment in view.segments) == view.criterion.text
+
+
+def test_the_window_words_a_correction_may_use_are_those_the_matcher_reads():
+    from recruitment.matching import atoms
+
+    assert set(services.WINDOW_UNITS) == set(atoms._DAYS_PER_UNIT)
+
+
+def test_a_correction_of_a_criterion_the_registry_removed_meanwhile_is_refused_and_kept_on_the_page(
+    client, egfr_trial, cora
+):
+    pregnancy = criterion_with(egfr_trial, "Pregnant")
+    seen = pregnancy.revision
+    egfr_trial.eligibility_text = ELIGIBILITY.replace("  -  Pregnant or breastfeeding women\n", "")
+    egfr_trial.save(update_fields=["eligibility_text"])
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, pregnancy.pk])
+    correction = json.dumps({**pregnancy.parsed_tree, "text": "Pregnant women only"}, indent=2)
+
+    response = client.post(
+        url, {"action": "correct", "revision": seen, "tree": correction, "note": "per protocol v3"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "no longer in the trial&#x27;s eligibility text" in page
+    assert html.escape(correction) in page
+    assert "per protocol v3" in page
+    pregnancy.refresh_from_db()
+    assert pregnancy.status == EligibilityCriterion.Status.PARSED
+
+
+def test_an_accepted_criterion_a_later_parse_reads_as_accepted_again_no_longer_waits_for_the_curator(
+    egfr_trial, cora, monkeypatch
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    with monkeypatch.context() as patched:
+        _a_new_parser_reads_ecog_differently(patched)
+        services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk, force=True)  # the parser reads it as accepted
+
+    ecog.refresh_from_db()
+    assert ecog.parsed_tree == ecog.curated_tree
+    assert ecog.reading_changed_at is None
+    assert selectors.criteria_for_review(trial=egfr_trial, changed=True) == []

@@ -221,3 +221,24 @@ def test_a_flat_export_does_not_erase_what_a_richer_source_imported(ctgov):
     assert trial.official_title
     assert trial.keywords
     assert (trial.arms.count(), trial.trial_sites.count()) == (3, 7)
+
+
+def test_a_record_with_new_eligibility_text_rematches_the_trial_once_on_its_new_criteria(
+    ctgov, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trials import services
+
+    record = _record(ctgov)
+    with django_capture_on_commit_callbacks(execute=True):
+        trial_import_record(record=record, source="a.xml")
+    rematched = []
+    monkeypatch.setattr(services, "trial_changed", lambda *, trial_id: rematched.append(trial_id))
+    newer = _changed(record, eligibility_text="Inclusion Criteria:\n- ECOG 0-1\n")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert trial_import_record(record=newer, source="b.xml") == Outcome.UPDATED
+
+    trial = Trial.objects.get()
+    assert trial.criteria.filter(text__icontains="ECOG", retired_at__isnull=True).exists()
+    # After the parse, on the new criteria; a re-match at the import as well would match the old ones first.
+    assert rematched == [trial.pk]
