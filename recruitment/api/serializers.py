@@ -75,9 +75,15 @@ PROFILE_FIELDS = ProfileForm.Meta.fields
 class ProfileSerializer(serializers.ModelSerializer[PatientProfile]):
     """The patient's own profile. PATCH changes only the fields sent; the rest keep their values."""
 
+    version = serializers.CharField(
+        required=False,
+        help_text="The profile's version as read. Send it back with a PATCH to be refused with 409, saving "
+        "nothing, if the profile was changed since (as the portal's profile form is); without it, no check.",
+    )
+
     class Meta:
         model = PatientProfile
-        fields = [*PROFILE_FIELDS, "source", "updated_at"]
+        fields = [*PROFILE_FIELDS, "source", "updated_at", "version"]
         read_only_fields = ["source", "updated_at"]
         # The model's validator alone, whose message names the scale, not the column's "at least 0".
         extra_kwargs = {

@@ -57,6 +57,7 @@ from recruitment.selectors.site import (
 from recruitment.selectors.sponsor import sponsor_trial_dashboard, sponsor_trials
 from recruitment.services.consent import ConsentError, consent_give, consent_withdraw, trial_interest_express
 from recruitment.services.profile import (
+    ProfileConflict,
     patient_profile_for,
     profile_fact_delete,
     profile_fact_save,
@@ -127,16 +128,28 @@ class ProfileView(APIView):
     def get(self, request: Request) -> Response:
         return Response(s.ProfileSerializer(_profile(request)).data)
 
-    @extend_schema(request=s.ProfileSerializer, responses={200: s.ProfileSerializer, **errors(400, 401, 403)})
+    @extend_schema(
+        request=s.ProfileSerializer, responses={200: s.ProfileSerializer, **errors(400, 401, 403, 409)}
+    )
     def patch(self, request: Request) -> Response:
-        """Change the fields sent, checked as the portal's profile form checks them; matching follows."""
+        """Change the fields sent, checked as the portal's profile form checks them; matching follows. With
+        the `version` read, a profile changed since is refused with 409 and nothing is saved."""
         profile = _profile(request)
         payload = s.ProfileSerializer(profile, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        data = s.form_data(ProfileForm, profile, payload.validated_data)
-        form = s.checked_by_form(ProfileForm(data, instance=profile))
+        values = dict(payload.validated_data)
+        shown_version = values.pop("version", None)
+        form = s.checked_by_form(ProfileForm(s.form_data(ProfileForm, profile, values), instance=profile))
         try:
-            profile_update(profile=profile, fields=form.profile_fields())
+            profile_update(profile=profile, fields=form.profile_fields(), shown_version=shown_version)
+        except ProfileConflict:
+            return Response(
+                {
+                    "detail": "Your profile was changed after the version you sent was read, so nothing was "
+                    "saved: read it again, then send your change with the new version."
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         except ValidationError as error:
             raise model_errors(error) from error
         return Response(s.ProfileSerializer(profile).data)
