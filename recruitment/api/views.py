@@ -49,6 +49,7 @@ from recruitment.selectors.site import (
     contact_allowed,
     match_standing,
     pseudonymous_summary,
+    shared_profile,
     site_queue_page_rows,
     staff_candidate,
     staff_trial_site,
@@ -454,9 +455,9 @@ def _staff_candidate(request: Request, pk: int) -> Candidate:
 
 @extend_schema(tags=["site"])
 class CandidateDetailView(APIView):
-    """A candidate of one of the caller's sites: pseudonymous summary, per-criterion outcomes, history, and
-    contact details only once the patient agreed to be contacted about this trial. Every read is logged as
-    PHI access."""
+    """A candidate of one of the caller's sites: pseudonymous summary, per-criterion outcomes, history, the
+    health profile only once the patient shared it with this trial, and contact details only once the patient
+    agreed to be contacted about this trial. Every read is logged as PHI access."""
 
     permission_classes = SITE_STAFF
 
@@ -479,6 +480,7 @@ class CandidateDetailView(APIView):
             "trial": candidate.trial,
             "site_id": candidate.site_id,
             "summary": pseudonymous_summary(candidate=candidate) if matching else None,
+            "shared_profile": shared_profile(candidate=candidate),
             "contact": candidate.patient.user if contact_allowed(candidate=candidate) else None,
             "criteria": (s.site_criteria(match.criteria) if match and matching else []) if shown else None,
             "to_settle": ([item["text"] for item in match.to_settle] if match and matching else [])

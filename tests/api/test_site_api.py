@@ -11,7 +11,7 @@ from recruitment.selectors.site import site_queue
 from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests import factories
-from tests.recruitment.consent_helpers import publish
+from tests.recruitment.consent_helpers import publish, sign
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument, Site
 
@@ -129,6 +129,25 @@ def test_the_candidate_detail_is_pseudonymous_until_contact_is_agreed_and_each_r
     api.get(url)
     views = olga.events.filter(kind=CandidateEvent.Kind.VIEWED)
     assert [e.actor for e in views] == [world.sam, world.sam]
+
+
+def test_the_shared_profile_shows_only_once_the_patient_shares_it_with_that_trial(api, world, taken_up):
+    """As the candidate page (`shared_profile`): sharing with another trial shows nothing here, and the
+    shared profile holds no identifier (those come with `contact`)."""
+    api.force_authenticate(world.sam)
+    olga = Candidate.objects.get(patient=world.olga_profile)
+    url = reverse("api:site-candidate", args=[olga.pk])
+    assert api.get(url).json()["shared_profile"] is None
+    share = world.documents[ConsentDocument.Purpose.SHARE]
+    sign(world.olga_profile, share, trial=world.other_trial)
+    assert api.get(url).json()["shared_profile"] is None
+
+    sign(world.olga_profile, share, trial=world.trial)
+    body = api.get(url).json()
+    sections = {row["title"]: row["facts"] for row in body["shared_profile"]["sections"]}
+    assert len(sections["Treatments"]) == 1
+    assert sections["Illnesses and conditions"] == [str(world.olga_profile.diagnoses.get())]
+    assert "olga@example.org" not in str(body["shared_profile"])
 
 
 def test_contact_details_show_once_the_patient_asked_to_hear_from_the_trial(api, world):
