@@ -102,6 +102,21 @@ def test_an_invalid_queue_filter_is_400(api, world):
     assert set(response.json()) == {"status", "cohort"}
 
 
+@pytest.mark.parametrize("value", ["yes", "maybe", "on"])
+def test_a_yes_no_queue_filter_other_than_true_or_false_is_400_not_ignored(api, world, value):
+    """Read as "not given", `unknown=yes` would list every candidate as if filtered."""
+    api.force_authenticate(world.sam)
+    response = api.get(_queue(world), {"unknown": value})
+    assert response.status_code == 400
+    assert "true or false" in response.json()["unknown"][0]
+
+
+def test_the_yes_no_queue_filter_takes_true_false_1_and_0(api, world):
+    api.force_authenticate(world.sam)
+    for value in ("true", "false", "True", "1", "0"):
+        assert api.get(_queue(world), {"unknown": value}).status_code == 200, value
+
+
 def test_the_queue_costs_the_same_queries_for_one_candidate_or_many(api, world, django_assert_num_queries):
     api.force_authenticate(world.sam)
     # The trial-site, the matching consent's current version, the count, the page: the queue is paged in SQL.

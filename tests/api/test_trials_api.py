@@ -51,6 +51,13 @@ def test_trials_filter_by_status_condition_and_openness(api, pat):
     assert [t["nct_id"] for t in found["results"]] == [closed.nct_id]
 
 
+def test_an_openness_filter_other_than_true_or_false_is_400_not_ignored(api, pat):
+    api.force_authenticate(pat)
+    response = api.get(reverse("api:trial-list"), {"open": "yes"})
+    assert response.status_code == 400
+    assert "true or false" in response.json()["open"][0]
+
+
 def test_a_trial_is_found_by_its_nct_id_in_any_case_with_arms_and_sites(api, pat, nsclc_trial, boston_site):
     factories.ArmFactory.create(trial=nsclc_trial, label="Cohort A: EGFR exon 19 deletion")
     api.force_authenticate(pat)
