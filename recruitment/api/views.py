@@ -526,6 +526,8 @@ class CandidateActionView(APIView):
         except TransitionConflict as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         except TransitionError as error:
+            if error.field:
+                raise serializers.ValidationError({error.field: [str(error)]}) from error
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.CandidateSerializer(s.CandidateView(moved, match_standing(candidate=moved))).data)
 

@@ -207,10 +207,28 @@ def test_a_screen_failure_names_a_criterion_of_the_trial(api, world):
         api, world.candidate, "screen-fail", expected_status=S.SCREENING, criterion=world.criterion.pk
     )
     assert wrong.status_code == 400
-    assert "names the criterion that failed" in wrong.json()["detail"]
+    assert "names the criterion that failed" in wrong.json()["criterion"][0]
     assert right.status_code == 200
     event = world.candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).last()
     assert (event.reason, event.criterion) == ("criterion_not_met", world.criterion)
+
+
+def test_a_refusal_about_one_input_names_that_input(api, world):
+    """As for invalid input, a refusal that one field would fix comes under that field's name, so that a
+    client can show it beside the field; a refusal about the move itself stays under `detail`."""
+    factories.ArmFactory.create(trial=world.trial, label="EGFR cohort")
+    other_arm = factories.ArmFactory.create(trial=world.other_trial, label="Other cohort")
+    api.force_authenticate(world.sam)
+    other_without_note = _act(api, world.candidate, "withdraw", expected_status=S.MATCHED, reason="other")
+    Candidate.objects.filter(pk=world.candidate.pk).update(status=S.SCREENING)
+    no_cohort = _act(api, world.candidate, "enrol", expected_status=S.SCREENING)
+    wrong_cohort = _act(api, world.candidate, "enrol", expected_status=S.SCREENING, cohort=other_arm.pk)
+    assert other_without_note.status_code == 400
+    assert "say in the note" in other_without_note.json()["note"][0]
+    assert no_cohort.json() == {"cohort": ["Choose the cohort the patient is enrolled in."]}
+    assert wrong_cohort.json() == {"cohort": ["That cohort is not part of this trial."]}
+    world.candidate.refresh_from_db()
+    assert (world.candidate.status, world.candidate.arm) == (S.SCREENING, None)
 
 
 def test_terminal_actions_take_their_own_reason_codes(api, world):
