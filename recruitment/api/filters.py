@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from recruitment.models import Candidate, CandidateStatus, Match
 from recruitment.selectors.site import DISTANCE_BANDS_KM, site_queue, site_queue_by_score
+from trials.api.filters import YesNoFilter
 from trials.models import TrialSite
 
 
@@ -33,7 +34,7 @@ class CandidateQueueFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CandidateStatus.choices)
     cohort = IdFilter(label="Arm id")
     eligibility = django_filters.ChoiceFilter(choices=Match.Verdict.choices)
-    unknown = django_filters.BooleanFilter(label="Only with unknown criteria")
+    unknown = YesNoFilter(label="Only with unknown criteria")
     within_km = DistanceFilter(
         choices=[(str(km), f"Within {km} km") for km in DISTANCE_BANDS_KM],
         coerce=int,

@@ -75,9 +75,15 @@ PROFILE_FIELDS = ProfileForm.Meta.fields
 class ProfileSerializer(serializers.ModelSerializer[PatientProfile]):
     """The patient's own profile. PATCH changes only the fields sent; the rest keep their values."""
 
+    version = serializers.CharField(
+        required=False,
+        help_text="The profile's version as read. Send it back with a PATCH to be refused with 409, saving "
+        "nothing, if the profile was changed since (as the portal's profile form is); without it, no check.",
+    )
+
     class Meta:
         model = PatientProfile
-        fields = [*PROFILE_FIELDS, "source", "updated_at"]
+        fields = [*PROFILE_FIELDS, "source", "updated_at", "version"]
         read_only_fields = ["source", "updated_at"]
         # The model's validator alone, whose message names the scale, not the column's "at least 0".
         extra_kwargs = {
@@ -443,6 +449,23 @@ class PseudonymousSummarySerializer(serializers.Serializer[Any]):
     ecog = serializers.IntegerField(allow_null=True)
 
 
+class SharedSectionSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField()
+    facts = serializers.ListField(child=serializers.CharField())
+
+
+class SharedProfileSerializer(serializers.Serializer[Any]):
+    """The whole health profile the patient agreed to share with this trial: no name, e-mail or birth date."""
+
+    sections = serializers.SerializerMethodField()
+    pregnancy = serializers.CharField()
+    ecog_assessed_on = serializers.DateField(allow_null=True)
+
+    @extend_schema_field(SharedSectionSerializer(many=True))
+    def get_sections(self, shared: Any) -> list[dict[str, Any]]:
+        return [{"title": title, "facts": facts} for title, facts in shared.sections]
+
+
 class ContactSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(source="get_full_name")
     email = serializers.EmailField()
@@ -480,12 +503,18 @@ class CandidateEventSerializer(serializers.ModelSerializer[CandidateEvent]):
 
 class CandidateDetailSerializer(serializers.Serializer[Any]):
     """The candidate page as data. `summary` and `criteria` are empty once the patient no longer consents to
-    matching; `contact` is null until the patient agreed to be contacted about this trial."""
+    matching; `shared_profile` is null until she shares her profile with this trial; `contact` is null until
+    the patient agreed to be contacted about this trial."""
 
     candidate = CandidateSerializer()
     trial = TrialRefSerializer()
     site_id = serializers.IntegerField()
     summary = PseudonymousSummarySerializer(allow_null=True)
+    shared_profile = SharedProfileSerializer(
+        allow_null=True,
+        help_text="Null until the patient agreed to share her profile with this trial (and while she "
+        "consents to matching and the candidacy is under way or ended in enrolment), as on the page.",
+    )
     contact = ContactSerializer(allow_null=True)
     criteria = SiteCriterionSerializer(
         many=True, allow_null=True, help_text="Null when the standing is not current: not shown."

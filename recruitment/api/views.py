@@ -49,6 +49,7 @@ from recruitment.selectors.site import (
     contact_allowed,
     match_standing,
     pseudonymous_summary,
+    shared_profile,
     site_queue_page_rows,
     staff_candidate,
     staff_trial_site,
@@ -57,6 +58,7 @@ from recruitment.selectors.site import (
 from recruitment.selectors.sponsor import sponsor_trial_dashboard, sponsor_trials
 from recruitment.services.consent import ConsentError, consent_give, consent_withdraw, trial_interest_express
 from recruitment.services.profile import (
+    ProfileConflict,
     patient_profile_for,
     profile_fact_delete,
     profile_fact_save,
@@ -127,16 +129,28 @@ class ProfileView(APIView):
     def get(self, request: Request) -> Response:
         return Response(s.ProfileSerializer(_profile(request)).data)
 
-    @extend_schema(request=s.ProfileSerializer, responses={200: s.ProfileSerializer, **errors(400, 401, 403)})
+    @extend_schema(
+        request=s.ProfileSerializer, responses={200: s.ProfileSerializer, **errors(400, 401, 403, 409)}
+    )
     def patch(self, request: Request) -> Response:
-        """Change the fields sent, checked as the portal's profile form checks them; matching follows."""
+        """Change the fields sent, checked as the portal's profile form checks them; matching follows. With
+        the `version` read, a profile changed since is refused with 409 and nothing is saved."""
         profile = _profile(request)
         payload = s.ProfileSerializer(profile, data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        data = s.form_data(ProfileForm, profile, payload.validated_data)
-        form = s.checked_by_form(ProfileForm(data, instance=profile))
+        values = dict(payload.validated_data)
+        shown_version = values.pop("version", None)
+        form = s.checked_by_form(ProfileForm(s.form_data(ProfileForm, profile, values), instance=profile))
         try:
-            profile_update(profile=profile, fields=form.profile_fields())
+            profile_update(profile=profile, fields=form.profile_fields(), shown_version=shown_version)
+        except ProfileConflict:
+            return Response(
+                {
+                    "detail": "Your profile was changed after the version you sent was read, so nothing was "
+                    "saved: read it again, then send your change with the new version."
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         except ValidationError as error:
             raise model_errors(error) from error
         return Response(s.ProfileSerializer(profile).data)
@@ -441,9 +455,9 @@ def _staff_candidate(request: Request, pk: int) -> Candidate:
 
 @extend_schema(tags=["site"])
 class CandidateDetailView(APIView):
-    """A candidate of one of the caller's sites: pseudonymous summary, per-criterion outcomes, history, and
-    contact details only once the patient agreed to be contacted about this trial. Every read is logged as
-    PHI access."""
+    """A candidate of one of the caller's sites: pseudonymous summary, per-criterion outcomes, history, the
+    health profile only once the patient shared it with this trial, and contact details only once the patient
+    agreed to be contacted about this trial. Every read is logged as PHI access."""
 
     permission_classes = SITE_STAFF
 
@@ -466,6 +480,7 @@ class CandidateDetailView(APIView):
             "trial": candidate.trial,
             "site_id": candidate.site_id,
             "summary": pseudonymous_summary(candidate=candidate) if matching else None,
+            "shared_profile": shared_profile(candidate=candidate),
             "contact": candidate.patient.user if contact_allowed(candidate=candidate) else None,
             "criteria": (s.site_criteria(match.criteria) if match and matching else []) if shown else None,
             "to_settle": ([item["text"] for item in match.to_settle] if match and matching else [])
@@ -511,6 +526,8 @@ class CandidateActionView(APIView):
         except TransitionConflict as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         except TransitionError as error:
+            if error.field:
+                raise serializers.ValidationError({error.field: [str(error)]}) from error
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.CandidateSerializer(s.CandidateView(moved, match_standing(candidate=moved))).data)
 

@@ -99,7 +99,12 @@ TRANSITIONS: dict[tuple[str, str], TransitionRule] = {
 
 
 class TransitionError(ValueError):
-    """The move is not allowed from the current state or by this actor; the message is for site staff."""
+    """The move is not allowed from the current state or by this actor; the message is for site staff.
+    `field` names the one input that would fix it (reason, note, criterion or cohort), if there is one."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TransitionConflict(TransitionError):
@@ -196,11 +201,11 @@ def _candidate_transition(
                     "Check the updated result, then try again."
                 )
         if rule.reasons and reason not in rule.reasons:
-            raise TransitionError("Choose a reason from the list for this change.")
+            raise TransitionError("Choose a reason from the list for this change.", field="reason")
         if not rule.reasons and reason:
-            raise TransitionError("This change takes no reason code; use the note.")
+            raise TransitionError("This change takes no reason code; use the note.", field="reason")
         if reason == R.OTHER and not note.strip():
-            raise TransitionError("With the reason Other, say in the note what the reason is.")
+            raise TransitionError("With the reason Other, say in the note what the reason is.", field="note")
         reopening = (from_status, to_status) == (S.WITHDRAWN, S.MATCHED)
         if reopening and not ended_by_consent_withdrawal(candidate_id=candidate.pk):
             raise TransitionError(
@@ -216,7 +221,8 @@ def _candidate_transition(
                 ).first()
             if criterion is None:
                 raise TransitionError(
-                    "A screen failure names the criterion that failed, one of the trial's current ones."
+                    "A screen failure names the criterion that failed, one of the trial's current ones.",
+                    field="criterion",
                 )
         if to_status == S.CONTACTED and not contact_allowed(candidate=candidate):
             raise TransitionError("The patient has not agreed to be contacted about this trial.")
@@ -235,10 +241,10 @@ def _candidate_transition(
             if arm_id is not None:
                 candidate.arm = Arm.objects.filter(pk=arm_id, trial_id=candidate.trial_id).first()
                 if candidate.arm is None:
-                    raise TransitionError("That cohort is not part of this trial.")
+                    raise TransitionError("That cohort is not part of this trial.", field="cohort")
                 fields.append("arm")
             if candidate.arm is None and Arm.objects.filter(trial_id=candidate.trial_id).exists():
-                raise TransitionError("Choose the cohort the patient is enrolled in.")
+                raise TransitionError("Choose the cohort the patient is enrolled in.", field="cohort")
             if candidate.arm is not None:
                 # Locking the arm serialises enrolments into it: two sites cannot both take its last place.
                 arm = Arm.objects.select_for_update().get(pk=candidate.arm.pk)

@@ -49,6 +49,27 @@ def test_a_profile_patch_breaking_a_portal_or_model_rule_is_400_and_saves_nothin
     assert (world.pat_profile.ecog, world.pat_profile.sex) == (None, "female")
 
 
+def test_a_profile_patch_from_a_stale_read_is_409_and_keeps_the_newer_change(api, world):
+    """As the portal's profile form: a client that sends the `version` it read cannot undo a change saved
+    since (another tab, the study team's paste, a record import)."""
+    api.force_authenticate(world.pat)
+    read = api.get(reverse("api:me-profile")).json()
+    newer = api.patch(reverse("api:me-profile"), {"ecog": 1, "version": read["version"]}, format="json")
+    stale = api.patch(reverse("api:me-profile"), {"ecog": 3, "version": read["version"]}, format="json")
+    assert newer.status_code == 200
+    assert newer.json()["version"] != read["version"]
+    assert stale.status_code == 409
+    assert "changed" in stale.json()["detail"]
+    world.pat_profile.refresh_from_db()
+    assert world.pat_profile.ecog == 1
+
+
+def test_a_profile_patch_without_a_version_is_not_checked(api, world):
+    api.force_authenticate(world.pat)
+    api.patch(reverse("api:me-profile"), {"ecog": 1}, format="json")
+    assert api.patch(reverse("api:me-profile"), {"ecog": 2}, format="json").status_code == 200
+
+
 def test_a_profile_patch_nested_too_deeply_for_the_reader_is_400_and_saves_nothing(api, world):
     api.force_authenticate(world.pat)
     body = '{"ecog": ' + "[" * 100_000 + "]" * 100_000 + "}"

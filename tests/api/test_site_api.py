@@ -11,7 +11,7 @@ from recruitment.selectors.site import site_queue
 from recruitment.services.consent import consent_withdraw, trial_interest_express
 from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests import factories
-from tests.recruitment.consent_helpers import publish
+from tests.recruitment.consent_helpers import publish, sign
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument, Site
 
@@ -102,6 +102,21 @@ def test_an_invalid_queue_filter_is_400(api, world):
     assert set(response.json()) == {"status", "cohort"}
 
 
+@pytest.mark.parametrize("value", ["yes", "maybe", "on"])
+def test_a_yes_no_queue_filter_other_than_true_or_false_is_400_not_ignored(api, world, value):
+    """Read as "not given", `unknown=yes` would list every candidate as if filtered."""
+    api.force_authenticate(world.sam)
+    response = api.get(_queue(world), {"unknown": value})
+    assert response.status_code == 400
+    assert "true or false" in response.json()["unknown"][0]
+
+
+def test_the_yes_no_queue_filter_takes_true_false_1_and_0(api, world):
+    api.force_authenticate(world.sam)
+    for value in ("true", "false", "True", "1", "0"):
+        assert api.get(_queue(world), {"unknown": value}).status_code == 200, value
+
+
 def test_the_queue_costs_the_same_queries_for_one_candidate_or_many(api, world, django_assert_num_queries):
     api.force_authenticate(world.sam)
     # The trial-site, the matching consent's current version, the count, the page: the queue is paged in SQL.
@@ -129,6 +144,25 @@ def test_the_candidate_detail_is_pseudonymous_until_contact_is_agreed_and_each_r
     api.get(url)
     views = olga.events.filter(kind=CandidateEvent.Kind.VIEWED)
     assert [e.actor for e in views] == [world.sam, world.sam]
+
+
+def test_the_shared_profile_shows_only_once_the_patient_shares_it_with_that_trial(api, world, taken_up):
+    """As the candidate page (`shared_profile`): sharing with another trial shows nothing here, and the
+    shared profile holds no identifier (those come with `contact`)."""
+    api.force_authenticate(world.sam)
+    olga = Candidate.objects.get(patient=world.olga_profile)
+    url = reverse("api:site-candidate", args=[olga.pk])
+    assert api.get(url).json()["shared_profile"] is None
+    share = world.documents[ConsentDocument.Purpose.SHARE]
+    sign(world.olga_profile, share, trial=world.other_trial)
+    assert api.get(url).json()["shared_profile"] is None
+
+    sign(world.olga_profile, share, trial=world.trial)
+    body = api.get(url).json()
+    sections = {row["title"]: row["facts"] for row in body["shared_profile"]["sections"]}
+    assert len(sections["Treatments"]) == 1
+    assert sections["Illnesses and conditions"] == [str(world.olga_profile.diagnoses.get())]
+    assert "olga@example.org" not in str(body["shared_profile"])
 
 
 def test_contact_details_show_once_the_patient_asked_to_hear_from_the_trial(api, world):
@@ -173,10 +207,28 @@ def test_a_screen_failure_names_a_criterion_of_the_trial(api, world):
         api, world.candidate, "screen-fail", expected_status=S.SCREENING, criterion=world.criterion.pk
     )
     assert wrong.status_code == 400
-    assert "names the criterion that failed" in wrong.json()["detail"]
+    assert "names the criterion that failed" in wrong.json()["criterion"][0]
     assert right.status_code == 200
     event = world.candidate.events.filter(kind=CandidateEvent.Kind.TRANSITION).last()
     assert (event.reason, event.criterion) == ("criterion_not_met", world.criterion)
+
+
+def test_a_refusal_about_one_input_names_that_input(api, world):
+    """As for invalid input, a refusal that one field would fix comes under that field's name, so that a
+    client can show it beside the field; a refusal about the move itself stays under `detail`."""
+    factories.ArmFactory.create(trial=world.trial, label="EGFR cohort")
+    other_arm = factories.ArmFactory.create(trial=world.other_trial, label="Other cohort")
+    api.force_authenticate(world.sam)
+    other_without_note = _act(api, world.candidate, "withdraw", expected_status=S.MATCHED, reason="other")
+    Candidate.objects.filter(pk=world.candidate.pk).update(status=S.SCREENING)
+    no_cohort = _act(api, world.candidate, "enrol", expected_status=S.SCREENING)
+    wrong_cohort = _act(api, world.candidate, "enrol", expected_status=S.SCREENING, cohort=other_arm.pk)
+    assert other_without_note.status_code == 400
+    assert "say in the note" in other_without_note.json()["note"][0]
+    assert no_cohort.json() == {"cohort": ["Choose the cohort the patient is enrolled in."]}
+    assert wrong_cohort.json() == {"cohort": ["That cohort is not part of this trial."]}
+    world.candidate.refresh_from_db()
+    assert (world.candidate.status, world.candidate.arm) == (S.SCREENING, None)
 
 
 def test_terminal_actions_take_their_own_reason_codes(api, world):

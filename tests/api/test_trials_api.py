@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -49,6 +51,26 @@ def test_trials_filter_by_status_condition_and_openness(api, pat):
     api.force_authenticate(pat)
     found = api.get(reverse("api:trial-list"), {"condition": "breast", "open": "false"}).json()
     assert [t["nct_id"] for t in found["results"]] == [closed.nct_id]
+
+
+def test_an_openness_filter_other_than_true_or_false_is_400_not_ignored(api, pat):
+    api.force_authenticate(pat)
+    response = api.get(reverse("api:trial-list"), {"open": "yes"})
+    assert response.status_code == 400
+    assert "true or false" in response.json()["open"][0]
+
+
+def test_sites_of_one_name_in_one_city_are_paged_in_a_fixed_order(api, pat):
+    """Two branches of one facility tie on country, city and name: without a unique key last in the ORDER BY
+    the database may return them in either order on each page read, so a client paging through the list could
+    see one twice and miss the other."""
+    for zip_code in ("02215", "02114"):
+        factories.SiteFactory.create(facility="City Cancer Centre", zip_code=zip_code)
+    api.force_authenticate(pat)
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(reverse("api:site-list")).status_code == 200
+    page = next(q["sql"] for q in queries.captured_queries if " LIMIT " in q["sql"])
+    assert page.split(" ORDER BY ")[1].split(" LIMIT ")[0].endswith('"trials_site"."id" ASC')
 
 
 def test_a_trial_is_found_by_its_nct_id_in_any_case_with_arms_and_sites(api, pat, nsclc_trial, boston_site):

@@ -97,7 +97,7 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
     retrieve=extend_schema(responses={200: serializers.SiteSerializer, **ERRORS}),
 )
 class SiteViewSet(viewsets.ReadOnlyModelViewSet[Site]):
-    queryset = Site.objects.order_by("country", "city", "facility")
+    queryset = Site.objects.order_by("country", "city", "facility", "id")  # the id last: stable pages
     serializer_class = serializers.SiteSerializer
     filterset_class = SiteFilter
 
