@@ -724,7 +724,7 @@ class _Reader:
             limit_unit = UNIT_EQUIVALENTS.get((lab.code, limit_unit), limit_unit)
             try:
                 in_unit = (
-                    convert(float(limit_value), limit_unit, unit)
+                    convert(float(limit_value), limit_unit, unit, lab.code)
                     if limit_value is not None and limit_unit != unit
                     else limit_value
                 )

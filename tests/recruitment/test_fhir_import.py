@@ -159,6 +159,34 @@ def test_labs_keep_ucum_units_and_reference_ranges(bundle):
     assert platelets.values["unit"] == "10^9/L"  # UCUM 10*9/L, in the notation the matcher converts
 
 
+def test_a_reference_range_in_another_unit_is_converted_for_the_analyte(bundle):
+    creatinine = entry_of(bundle, "obs-creat")
+    creatinine["valueQuantity"].update(value=1.0, unit="mg/dL", code="mg/dL")
+    creatinine["referenceRange"] = [
+        {
+            "low": {"value": 45, "system": "http://unitsofmeasure.org", "code": "umol/L"},
+            "high": {"value": 90, "system": "http://unitsofmeasure.org", "code": "umol/L"},
+        }
+    ]
+    hba1c = lab_observation("hba1c", "4548-4", 7.0, "%")
+    hba1c["resource"]["referenceRange"] = [
+        {
+            "low": {"value": 20, "system": "http://unitsofmeasure.org", "code": "mmol/mol"},
+            "high": {"value": 42, "system": "http://unitsofmeasure.org", "code": "mmol/mol"},
+        }
+    ]
+    bundle["entry"].append(hba1c)
+    by_source = facts_by_source(bundle_read(json.dumps(bundle)))
+    (creatinine_fact,) = by_source["Observation/obs-creat"]
+    assert (creatinine_fact.values["reference_low"], creatinine_fact.values["reference_high"]) == (
+        "0.509",  # 45 umol/L of creatinine (113.12 g/mol)
+        "1.0181",
+    )
+    (hba1c_fact,) = by_source["Observation/hba1c"]
+    # IFCC 20-42 mmol/mol is NGSP 4.0-6.0 %, by the master equation; not 2.0-4.2 as a plain unit ratio.
+    assert (hba1c_fact.values["reference_low"], hba1c_fact.values["reference_high"]) == ("3.9816", "5.9942")
+
+
 def test_pd_l1_is_a_tumour_marker_with_its_score(bundle):
     (pdl1,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-pdl1"]
     assert (pdl1.values["gene"], pdl1.values["measure"], pdl1.values["value"]) == ("CD274", "TPS", "60")
