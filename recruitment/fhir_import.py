@@ -5,7 +5,8 @@ proposed facts, each naming the resource it came from:
 
 - Patient: birth date, sex, phone, address lines and postcode (the name is shown for an identity check only).
 - Condition: SNOMED CT, ICD-10-CM or text, linked to the diagnosis vocabulary of nlp.terminology; a refuted
-  condition becomes "ruled out"; the stage from Condition.stage or a stage-group Observation.
+  condition becomes "ruled out", an unconfirmed, provisional or differential one is skipped; the stage from
+  Condition.stage or a stage-group Observation.
 - Observation: ECOG (LOINC 89247-1); genomic variants (genomics reporting IG: gene studied, amino-acid change
   p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
   results in UCUM units with their reference range.
@@ -135,6 +136,7 @@ TUMOUR_MARKERS = {
 }
 # Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
 UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}
+UNCONFIRMED_VERIFICATIONS = {"unconfirmed", "provisional", "differential"}
 SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-done", "not-taken", "draft", "revoked"}
 ONE_LETTER = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
@@ -423,6 +425,12 @@ class _Reader:
         verification = _codes(resource.get("verificationStatus"))
         if "entered-in-error" in verification:
             self.skip(resource, "verification status is entered-in-error")
+            return
+        # A suspected or differential diagnosis is not yet the patient's: saved as present, it would match
+        # her to trials for a disease she may not have.
+        unsettled = verification & UNCONFIRMED_VERIFICATIONS
+        if unsettled:
+            self.skip(resource, f"verification status is {min(unsettled)}: not a confirmed diagnosis")
             return
         concept, how = self.diagnosis_concept(resource.get("code"))
         if concept is None:

@@ -236,6 +236,21 @@ def test_entries_in_error_are_skipped(bundle):
     assert any(item.source == "Observation/obs-creat" for item in preview.skipped)
 
 
+@pytest.mark.parametrize("verification", ["provisional", "differential", "unconfirmed"])
+def test_a_condition_not_yet_confirmed_is_left_out_with_the_reason(bundle, verification):
+    entry_of(bundle, "cond-luad")["verificationStatus"] = {
+        "coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}
+        ]
+    }
+    preview = bundle_read(json.dumps(bundle))
+    assert "Condition/cond-luad" not in facts_by_source(preview)
+    assert any(
+        item.source == "Condition/cond-luad" and f"verification status is {verification}" in item.reason
+        for item in preview.skipped
+    )
+
+
 def test_an_icd10_code_alone_maps_to_the_most_general_diagnosis_it_names(bundle):
     entry_of(bundle, "cond-luad")["code"] = {
         "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C34.12"}]
