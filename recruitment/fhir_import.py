@@ -290,6 +290,15 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def _effective(resource: Mapping[str, Any]) -> tuple[str, Any]:
+    """effective[x] as (element, value): a dateTime, an instant, or the start of a period (a specimen taken or
+    a score assessed over an interval)."""
+    for name in ("effectiveDateTime", "effectiveInstant"):
+        if resource.get(name):
+            return name, resource[name]
+    return "effectivePeriod.start", _dig(resource, "effectivePeriod", "start")
+
+
 def _stored(value: Decimal, *, places: int) -> str:
     """A value as the model's DecimalField keeps it: exports often carry float noise (88.00000000000001)."""
     return f"{round(value, places).normalize():f}"
@@ -544,7 +553,7 @@ class _Reader:
             self.problem(resource, given_as, refused)
             return
         values: dict[str, Any] = {"ecog": int(value)}
-        assessed = self.day(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
+        assessed = self.day(resource, *_effective(resource))
         if assessed:
             values["ecog_assessed_on"] = assessed
         self.propose(
@@ -593,8 +602,8 @@ class _Reader:
             "status": status,
             "assay": _label(resource.get("method"))[:100] if resource.get("method") else "",
         }
-        tested = self.day(
-            resource, "effectiveDateTime", resource.get("effectiveDateTime") or resource.get("issued")
+        tested = self.day(resource, *_effective(resource)) or self.day(
+            resource, "issued", resource.get("issued")
         )
         if tested:
             values["tested_on"] = tested
@@ -659,8 +668,8 @@ class _Reader:
             return
         if marker.gene == "MSI" and values["status"] == Biomarker.Status.POSITIVE:
             values["protein_change"] = "MSI-H"
-        tested = self.day(
-            resource, "effectiveDateTime", resource.get("effectiveDateTime") or resource.get("issued")
+        tested = self.day(resource, *_effective(resource)) or self.day(
+            resource, "issued", resource.get("issued")
         )
         if tested:
             values["tested_on"] = tested
@@ -707,11 +716,7 @@ class _Reader:
         if "value" in problems:
             self.problem(resource, "valueQuantity.value", problems["value"])
             return
-        collected = self.day(
-            resource,
-            "effectiveDateTime",
-            resource.get("effectiveDateTime") or _dig(resource, "effectivePeriod", "start"),
-        )
+        collected = self.day(resource, *_effective(resource))
         if collected is None:
             self.problem(resource, "effective[x]", "a laboratory result needs the date it was collected.")
             return
@@ -779,11 +784,7 @@ class _Reader:
             started = self.day(resource, "authoredOn", resource.get("authoredOn"))
             ended = None
         else:
-            started = self.day(
-                resource,
-                "effective[x]",
-                resource.get("effectiveDateTime") or _dig(resource, "effectivePeriod", "start"),
-            )
+            started = self.day(resource, *_effective(resource))
             ended = self.day(resource, "effectivePeriod.end", _dig(resource, "effectivePeriod", "end"))
         if started:
             values["started_on"] = started

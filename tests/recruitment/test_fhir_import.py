@@ -287,6 +287,18 @@ def lab_observation(resource_id, loinc, value, unit, day="2024-03-01"):
     }
 
 
+def test_an_effective_period_dates_scores_and_tests_by_its_start(bundle):
+    for resource_id in ("obs-ecog", "obs-pdl1", "obs-kras"):
+        observation = entry_of(bundle, resource_id)
+        observation.pop("effectiveDateTime", None)
+        observation.pop("issued", None)
+        observation["effectivePeriod"] = {"start": "2024-05-02T09:00:00Z", "end": "2024-05-02T09:30:00Z"}
+    by_source = facts_by_source(bundle_read(json.dumps(bundle)))
+    assert by_source["Observation/obs-ecog"][0].values["ecog_assessed_on"] == "2024-05-02"
+    assert by_source["Observation/obs-pdl1"][0].values["tested_on"] == "2024-05-02"
+    assert by_source["Observation/obs-kras"][0].values["tested_on"] == "2024-05-02"
+
+
 def test_ucum_powers_and_the_usual_egfr_unit_are_read(bundle):
     bundle["entry"] += [
         lab_observation("bmi", "39156-5", 24.2, "kg/m2"),
