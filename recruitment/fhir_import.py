@@ -391,6 +391,20 @@ class _Reader:
             return False
         return True
 
+    def skipped_bound(self, resource: Mapping[str, Any], quantity: Mapping[str, Any]) -> bool:
+        """A result given as a bound ("eGFR >90", "PD-L1 <1%") is not a value: stored as its number it would
+        be read as exactly 90 or as a PD-L1 of 1%, which is positive."""
+        comparator = quantity.get("comparator")
+        if not comparator:
+            return False
+        shown = f"{comparator} {quantity.get('value')} {quantity.get('unit') or quantity.get('code') or ''}"
+        self.skip(
+            resource,
+            f"valueQuantity.comparator: reported as {shown.strip()}, a bound rather than a result; "
+            "enter the result by hand if it is known",
+        )
+        return True
+
     def skipped_status(self, resource: Mapping[str, Any]) -> bool:
         status = resource.get("status")
         if status in SKIPPED_STATUSES:
@@ -645,6 +659,8 @@ class _Reader:
         elif codes & EQUIVOCAL_ANSWERS:
             values["status"] = Biomarker.Status.EQUIVOCAL
         elif quantity is not None:
+            if self.skipped_bound(resource, quantity):
+                return
             value = _decimal(quantity.get("value"))
             unit = quantity.get("code") or quantity.get("unit") or ""
             if value is None:
@@ -693,6 +709,8 @@ class _Reader:
         quantity = resource.get("valueQuantity")
         if quantity is None:
             self.skip(resource, f"{lab.label} without a numeric value")
+            return
+        if self.skipped_bound(resource, quantity):
             return
         value = _decimal(quantity.get("value"))
         if value is None:

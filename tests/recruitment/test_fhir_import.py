@@ -309,6 +309,22 @@ def test_ucum_powers_and_the_usual_egfr_unit_are_read(bundle):
     assert by_source["Observation/egfr"][0].values["unit"] == "mL/min/1.73m^2"
 
 
+@pytest.mark.parametrize(
+    ("resource_id", "quantity"),
+    [
+        ("obs-creat", {"value": 30, "comparator": "<", "unit": "umol/L", "code": "umol/L"}),
+        ("obs-pdl1", {"value": 1, "comparator": "<", "unit": "%", "code": "%"}),
+    ],
+)
+def test_a_result_reported_as_a_bound_is_left_out_with_the_reason(bundle, resource_id, quantity):
+    quantity["system"] = "http://unitsofmeasure.org"
+    entry_of(bundle, resource_id)["valueQuantity"] = quantity
+    preview = bundle_read(json.dumps(bundle))
+    assert f"Observation/{resource_id}" not in facts_by_source(preview)
+    (skipped,) = [item for item in preview.skipped if item.source == f"Observation/{resource_id}"]
+    assert skipped.reason.startswith(f"valueQuantity.comparator: reported as < {quantity['value']}")
+
+
 def test_float_noise_is_rounded_to_what_the_profile_stores(bundle):
     bundle["entry"].append(lab_observation("hb", "718-7", 12.900000000000002, "g/dL"))
     (haemoglobin,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/hb"]
