@@ -137,7 +137,20 @@ TUMOUR_MARKERS = {
 # Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
 UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}
 UNCONFIRMED_VERIFICATIONS = {"unconfirmed", "provisional", "differential"}
-SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-done", "not-taken", "draft", "revoked"}
+# Besides records in error or never done: a drug only intended (MedicationStatement) and a procedure still in
+# preparation, which trials asking about prior treatment must not count.
+SKIPPED_STATUSES = {
+    "entered-in-error",
+    "cancelled",
+    "not-done",
+    "not-taken",
+    "draft",
+    "revoked",
+    "intended",
+    "preparation",
+}
+# A MedicationRequest that is only proposed, planned or offered as an option was not necessarily given.
+SKIPPED_INTENTS = {"proposal", "plan", "option"}
 ONE_LETTER = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
     "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S",
@@ -784,6 +797,9 @@ class _Reader:
 
     def medication(self, resource: Mapping[str, Any]) -> None:
         if self.skipped_status(resource):
+            return
+        if resource.get("intent") in SKIPPED_INTENTS:
+            self.skip(resource, f"intent is {resource['intent']}: not an order for the patient")
             return
         concept = resource.get("medicationCodeableConcept")
         reference = _dig(resource, "medicationReference", "reference")

@@ -205,6 +205,24 @@ def test_drugs_are_linked_from_rxnorm_names_with_their_dates(bundle):
     }
 
 
+@pytest.mark.parametrize(
+    ("resource_id", "change", "reason"),
+    [
+        ("med-carbo", {"status": "intended"}, "status is intended"),
+        ("med-osi", {"intent": "proposal"}, "intent is proposal"),
+        ("med-osi", {"intent": "plan"}, "intent is plan"),
+        ("proc-rt", {"status": "preparation"}, "status is preparation"),
+    ],
+)
+def test_a_treatment_only_planned_is_left_out_with_the_reason(bundle, resource_id, change, reason):
+    resource = entry_of(bundle, resource_id)
+    resource.update(change)
+    source = f"{resource['resourceType']}/{resource_id}"
+    preview = bundle_read(json.dumps(bundle))
+    assert source not in facts_by_source(preview)
+    assert any(item.source == source and item.reason.startswith(reason) for item in preview.skipped)
+
+
 def test_a_medication_by_reference_to_a_medication_entry_is_read(bundle):
     statement = entry_of(bundle, "med-carbo")
     concept = statement.pop("medicationCodeableConcept")
