@@ -565,6 +565,15 @@ class _Reader:
     def ecog(self, resource: Mapping[str, Any]) -> None:
         value = resource.get("valueInteger")
         given_as = "valueInteger" if value is not None else "valueCodeableConcept"
+        quantity = _decimal(_dig(resource, "valueQuantity", "value"))
+        if value is None and quantity is not None:
+            # Some records give the score as a quantity in UCUM {score} (or without a unit).
+            if quantity != quantity.to_integral_value():
+                self.problem(
+                    resource, "valueQuantity.value", f"an ECOG score is a whole number, not {quantity}."
+                )
+                return
+            value, given_as = int(quantity), "valueQuantity.value"
         if value is None:
             value = next(
                 (ECOG_ANSWERS[c] for c in _codes(resource.get("valueCodeableConcept")) if c in ECOG_ANSWERS),
@@ -572,7 +581,9 @@ class _Reader:
             )
         if value is None:
             self.problem(
-                resource, "value[x]", "an ECOG observation needs a value 0-4 (valueInteger or LA code)."
+                resource,
+                "value[x]",
+                "an ECOG observation needs a value 0-4 (valueInteger, valueQuantity or LA code).",
             )
             return
         refused = _refused(ecog_of_a_living_patient, int(value))

@@ -286,6 +286,27 @@ def test_only_the_latest_ecog_score_is_kept(bundle):
     assert any(item.source == "Observation/obs-ecog-old" for item in preview.skipped)
 
 
+def test_an_ecog_score_given_as_a_quantity_is_read(bundle):
+    ecog = entry_of(bundle, "obs-ecog")
+    del ecog["valueInteger"]
+    ecog["valueQuantity"] = {
+        "value": 2,
+        "unit": "{score}",
+        "system": "http://unitsofmeasure.org",
+        "code": "{score}",
+    }
+    (fact,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-ecog"]
+    assert fact.values["ecog"] == 2
+
+
+def test_an_ecog_quantity_that_is_not_a_whole_score_is_refused(bundle):
+    ecog = entry_of(bundle, "obs-ecog")
+    del ecog["valueInteger"]
+    ecog["valueQuantity"] = {"value": 1.5, "system": "http://unitsofmeasure.org", "code": "{score}"}
+    (problem,) = problems_of(json.dumps(bundle))
+    assert problem.startswith("entry 3 (Observation/obs-ecog) valueQuantity.value: ")
+
+
 def lab_observation(resource_id, loinc, value, unit, day="2024-03-01"):
     return {
         "resource": {
