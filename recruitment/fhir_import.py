@@ -79,8 +79,10 @@ DNA_CHANGE_TYPE = "48019-4"
 CLINICAL_SIGNIFICANCE = "53037-8"
 # ECOG answers in LOINC's answer list LL529-9; 5 (dead) is read to be refused, as on every other path.
 ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
-PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004"}  # present, positive (LOINC, SNOMED)
-ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000"}  # absent, negative
+# Present, positive (LOINC, SNOMED); for MSI (81695-9, as mCODE reports it) MSI-H and unstable.
+PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004", "LA26203-2", "LA14123-6"}
+# Absent, negative; for MSI, stable and MSI-L (which trials asking for MSI-high do not count).
+ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000", "LA14122-8", "LA26202-4"}
 EQUIVOCAL_ANSWERS = {"LA4259-3", "42425007", "LA11884-6"}  # equivocal, indeterminate
 PATHOGENIC = {"LA6668-3", "LA26332-9"}  # pathogenic, likely pathogenic
 UNCERTAIN = {"LA26333-7"}

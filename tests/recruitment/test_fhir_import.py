@@ -192,6 +192,30 @@ def test_pd_l1_is_a_tumour_marker_with_its_score(bundle):
     assert (pdl1.values["gene"], pdl1.values["measure"], pdl1.values["value"]) == ("CD274", "TPS", "60")
 
 
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ("LA26203-2", "positive"),
+        ("LA14123-6", "positive"),
+        ("LA26202-4", "negative"),
+        ("LA14122-8", "negative"),
+    ],
+)
+def test_an_msi_result_in_the_loinc_answers_mcode_uses_is_read(bundle, answer, status):
+    msi = {
+        "resourceType": "Observation",
+        "id": "obs-msi",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "81695-9"}]},
+        "subject": {"reference": "urn:uuid:6f1c2a9e-3d4b-4e8a-9c1f-2b7d5e0a1c33"},
+        "effectiveDateTime": "2024-03-01",
+        "valueCodeableConcept": {"coding": [{"system": "http://loinc.org", "code": answer}]},
+    }
+    bundle["entry"].append({"resource": msi})
+    (fact,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-msi"]
+    assert (fact.values["gene"], fact.values["status"]) == ("MSI", status)
+
+
 def test_drugs_are_linked_from_rxnorm_names_with_their_dates(bundle):
     by_source = facts_by_source(bundle_read(json.dumps(bundle)))
     assert by_source["MedicationStatement/med-carbo"][0].values == {
