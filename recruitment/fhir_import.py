@@ -36,6 +36,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from nlp import terminology
 from nlp.units import UnitError, convert
+from recruitment.matching.atoms import TMB_HIGH_CUTOFF
 from recruitment.models import (
     Biomarker,
     Diagnosis,
@@ -328,6 +329,22 @@ def _ucum(unit: str) -> str:
     # UCUM writes powers as trailing digits (m2, cm3) and special units in brackets (mm[Hg], [IU]).
     text = re.sub(r"(?<=[A-Za-z])(\d+)", r"^\1", text).replace("[", "").replace("]", "")
     return text or "1"
+
+
+def _marker_status(marker: Marker, measure: str, value: Decimal) -> str:
+    """A tumour marker's number read against the cut-off clinicians use: any staining is not a positive test
+    (HER2 IHC 1+ is negative, 2+ equivocal; ER and PR are positive from 1 % of cells; HER2 FISH from a
+    ratio of 2; TMB is high from 10 mut/Mb, as the matcher reads it)."""
+    status = Biomarker.Status
+    if marker.gene == "ERBB2" and measure == "IHC":
+        return status.POSITIVE if value >= 3 else status.EQUIVOCAL if value >= 2 else status.NEGATIVE
+    if marker.gene == "ERBB2" and measure == "FISH":
+        return status.POSITIVE if value >= 2 else status.NEGATIVE
+    if marker.gene == "TMB":
+        return status.POSITIVE if value >= Decimal(str(TMB_HIGH_CUTOFF)) else status.NEGATIVE
+    if marker.gene == "CD274" or (marker.gene in {"ESR1", "PGR"} and not measure):
+        return status.POSITIVE if value >= 1 else status.NEGATIVE
+    return status.POSITIVE if value > 0 else status.NEGATIVE
 
 
 def _refused(check: Callable[[Any], None], value: Any) -> str:
@@ -692,19 +709,20 @@ class _Reader:
             if value is None:
                 self.problem(resource, "valueQuantity.value", f"{quantity.get('value')!r} is not a result.")
                 return
+            # A receptor given in % of stained cells is not an IHC score (0-3), which the matcher reads it as.
+            measure = "" if marker.measure == "IHC" and unit.strip() == "%" else marker.measure
             implausible = _refused(not_negative, value) or implausible_biomarker_value(
-                gene=marker.gene, measure=marker.measure, unit=unit, value=value
+                gene=marker.gene, measure=measure, unit=unit, value=value
             )
             if implausible:
                 self.problem(resource, "valueQuantity.value", implausible)
                 return
             values.update(
+                measure=measure,
                 value=_stored(value, places=3),
                 unit=unit[:20],
-                status=Biomarker.Status.POSITIVE if value > 0 else Biomarker.Status.NEGATIVE,
+                status=_marker_status(marker, measure, value),
             )
-            if marker.gene == "CD274":
-                values["status"] = Biomarker.Status.POSITIVE if value >= 1 else Biomarker.Status.NEGATIVE
         else:
             self.skip(resource, "tumour marker without a positive/negative answer or a number")
             return

@@ -216,6 +216,39 @@ def test_an_msi_result_in_the_loinc_answers_mcode_uses_is_read(bundle, answer, s
     assert (fact.values["gene"], fact.values["status"]) == ("MSI", status)
 
 
+@pytest.mark.parametrize(
+    ("loinc", "quantity", "expected"),
+    [
+        (
+            "16112-5",
+            {"value": 90, "code": "%"},
+            ("ESR1", "", "positive"),
+        ),  # ER in % of cells, not an IHC score
+        ("40556-3", {"value": 0.5, "code": "%"}, ("ESR1", "", "negative")),  # below 1 %
+        ("85319-2", {"value": 1}, ("ERBB2", "IHC", "negative")),
+        ("18474-7", {"value": 2}, ("ERBB2", "IHC", "equivocal")),
+        ("18474-7", {"value": 3}, ("ERBB2", "IHC", "positive")),
+        ("85318-4", {"value": 1.6, "code": "{ratio}"}, ("ERBB2", "FISH", "negative")),
+        ("85318-4", {"value": 2.4, "code": "{ratio}"}, ("ERBB2", "FISH", "positive")),
+        ("94076-7", {"value": 4, "code": "{mutations}/Mb"}, ("TMB", "", "negative")),
+        ("94076-7", {"value": 12, "code": "{mutations}/Mb"}, ("TMB", "", "positive")),
+    ],
+)
+def test_a_tumour_marker_number_is_read_against_its_clinical_cut_off(bundle, loinc, quantity, expected):
+    marker = {
+        "resourceType": "Observation",
+        "id": "obs-marker",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "subject": {"reference": "urn:uuid:6f1c2a9e-3d4b-4e8a-9c1f-2b7d5e0a1c33"},
+        "effectiveDateTime": "2024-03-01",
+        "valueQuantity": {"system": "http://unitsofmeasure.org", **quantity},
+    }
+    bundle["entry"].append({"resource": marker})
+    (fact,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-marker"]
+    assert (fact.values["gene"], fact.values["measure"], fact.values["status"]) == expected
+
+
 def test_drugs_are_linked_from_rxnorm_names_with_their_dates(bundle):
     by_source = facts_by_source(bundle_read(json.dumps(bundle)))
     assert by_source["MedicationStatement/med-carbo"][0].values == {
