@@ -98,6 +98,7 @@ def patient_consents_bundle(*, patient: PatientProfile) -> dict[str, Any]:
 # named by their pseudonymous subject code (a logical identifier reference), never by a Patient id.
 
 SUBJECT_CODE_SYSTEM = f"{settings.SITE_ROOT}/fhir/NamingSystem/subject-code"
+FHIR_BASE = f"{settings.SITE_ROOT}/fhir"
 NCT_SYSTEM = "https://clinicaltrials.gov"
 
 # Our workflow states on the R4 ResearchSubject status value set (research-subject-status).
@@ -182,6 +183,12 @@ def research_subject(candidate: Candidate, *, arm_shown: bool = True) -> dict[st
     return subject
 
 
+def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    """A Bundle entry with its fullUrl: FHIR resolves a relative reference inside a Bundle (a subject's
+    study) against the base of the referring entry's fullUrl, so without one nothing resolves."""
+    return {"fullUrl": f"{FHIR_BASE}/{resource['resourceType']}/{resource['id']}", "resource": resource}
+
+
 def site_research_bundle(*, trial: Trial, candidates: list[Candidate]) -> dict[str, Any]:
     """The trial's ResearchStudy and the given candidates' ResearchSubjects as an R4 collection Bundle.
 
@@ -192,7 +199,7 @@ def site_research_bundle(*, trial: Trial, candidates: list[Candidate]) -> dict[s
         "resourceType": "Bundle",
         "type": "collection",
         "entry": [
-            {"resource": research_study(trial)},
-            *({"resource": research_subject(c, arm_shown=standings[c.pk].current)} for c in candidates),
+            _entry(research_study(trial)),
+            *(_entry(research_subject(c, arm_shown=standings[c.pk].current)) for c in candidates),
         ],
     }

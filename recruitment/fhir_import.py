@@ -5,7 +5,8 @@ proposed facts, each naming the resource it came from:
 
 - Patient: birth date, sex, phone, address lines and postcode (the name is shown for an identity check only).
 - Condition: SNOMED CT, ICD-10-CM or text, linked to the diagnosis vocabulary of nlp.terminology; a refuted
-  condition becomes "ruled out"; the stage from Condition.stage or a stage-group Observation.
+  condition becomes "ruled out", an unconfirmed, provisional or differential one is skipped; the stage from
+  Condition.stage or a stage-group Observation.
 - Observation: ECOG (LOINC 89247-1); genomic variants (genomics reporting IG: gene studied, amino-acid change
   p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
   results in UCUM units with their reference range.
@@ -35,6 +36,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from nlp import terminology
 from nlp.units import UnitError, convert
+from recruitment.matching.atoms import TMB_HIGH_CUTOFF
 from recruitment.models import (
     Biomarker,
     Diagnosis,
@@ -78,8 +80,10 @@ DNA_CHANGE_TYPE = "48019-4"
 CLINICAL_SIGNIFICANCE = "53037-8"
 # ECOG answers in LOINC's answer list LL529-9; 5 (dead) is read to be refused, as on every other path.
 ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
-PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004"}  # present, positive (LOINC, SNOMED)
-ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000"}  # absent, negative
+# Present, positive (LOINC, SNOMED); for MSI (81695-9, as mCODE reports it) MSI-H and unstable.
+PRESENT_ANSWERS = {"LA9633-4", "LA6576-8", "10828004", "52101004", "LA26203-2", "LA14123-6"}
+# Absent, negative; for MSI, stable and MSI-L (which trials asking for MSI-high do not count).
+ABSENT_ANSWERS = {"LA9634-2", "LA6577-6", "260385009", "2667000", "LA14122-8", "LA26202-4"}
 EQUIVOCAL_ANSWERS = {"LA4259-3", "42425007", "LA11884-6"}  # equivocal, indeterminate
 PATHOGENIC = {"LA6668-3", "LA26332-9"}  # pathogenic, likely pathogenic
 UNCERTAIN = {"LA26333-7"}
@@ -135,7 +139,21 @@ TUMOUR_MARKERS = {
 }
 # Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
 UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}
-SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-done", "not-taken", "draft", "revoked"}
+UNCONFIRMED_VERIFICATIONS = {"unconfirmed", "provisional", "differential"}
+# Besides records in error or never done: a drug only intended (MedicationStatement) and a procedure still in
+# preparation, which trials asking about prior treatment must not count.
+SKIPPED_STATUSES = {
+    "entered-in-error",
+    "cancelled",
+    "not-done",
+    "not-taken",
+    "draft",
+    "revoked",
+    "intended",
+    "preparation",
+}
+# A MedicationRequest that is only proposed, planned or offered as an option was not necessarily given.
+SKIPPED_INTENTS = {"proposal", "plan", "option"}
 ONE_LETTER = {
     "Ala": "A", "Arg": "R", "Asn": "N", "Asp": "D", "Cys": "C", "Gln": "Q", "Glu": "E", "Gly": "G",
     "His": "H", "Ile": "I", "Leu": "L", "Lys": "K", "Met": "M", "Phe": "F", "Pro": "P", "Ser": "S",
@@ -288,6 +306,15 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def _effective(resource: Mapping[str, Any]) -> tuple[str, Any]:
+    """effective[x] as (element, value): a dateTime, an instant, or the start of a period (a specimen taken or
+    a score assessed over an interval)."""
+    for name in ("effectiveDateTime", "effectiveInstant"):
+        if resource.get(name):
+            return name, resource[name]
+    return "effectivePeriod.start", _dig(resource, "effectivePeriod", "start")
+
+
 def _stored(value: Decimal, *, places: int) -> str:
     """A value as the model's DecimalField keeps it: exports often carry float noise (88.00000000000001)."""
     return f"{round(value, places).normalize():f}"
@@ -302,6 +329,22 @@ def _ucum(unit: str) -> str:
     # UCUM writes powers as trailing digits (m2, cm3) and special units in brackets (mm[Hg], [IU]).
     text = re.sub(r"(?<=[A-Za-z])(\d+)", r"^\1", text).replace("[", "").replace("]", "")
     return text or "1"
+
+
+def _marker_status(marker: Marker, measure: str, value: Decimal) -> str:
+    """A tumour marker's number read against the cut-off clinicians use: any staining is not a positive test
+    (HER2 IHC 1+ is negative, 2+ equivocal; ER and PR are positive from 1 % of cells; HER2 FISH from a
+    ratio of 2; TMB is high from 10 mut/Mb, as the matcher reads it)."""
+    status = Biomarker.Status
+    if marker.gene == "ERBB2" and measure == "IHC":
+        return status.POSITIVE if value >= 3 else status.EQUIVOCAL if value >= 2 else status.NEGATIVE
+    if marker.gene == "ERBB2" and measure == "FISH":
+        return status.POSITIVE if value >= 2 else status.NEGATIVE
+    if marker.gene == "TMB":
+        return status.POSITIVE if value >= Decimal(str(TMB_HIGH_CUTOFF)) else status.NEGATIVE
+    if marker.gene == "CD274" or (marker.gene in {"ESR1", "PGR"} and not measure):
+        return status.POSITIVE if value >= 1 else status.NEGATIVE
+    return status.POSITIVE if value > 0 else status.NEGATIVE
 
 
 def _refused(check: Callable[[Any], None], value: Any) -> str:
@@ -380,6 +423,20 @@ class _Reader:
             return False
         return True
 
+    def skipped_bound(self, resource: Mapping[str, Any], quantity: Mapping[str, Any]) -> bool:
+        """A result given as a bound ("eGFR >90", "PD-L1 <1%") is not a value: stored as its number it would
+        be read as exactly 90 or as a PD-L1 of 1%, which is positive."""
+        comparator = quantity.get("comparator")
+        if not comparator:
+            return False
+        shown = f"{comparator} {quantity.get('value')} {quantity.get('unit') or quantity.get('code') or ''}"
+        self.skip(
+            resource,
+            f"valueQuantity.comparator: reported as {shown.strip()}, a bound rather than a result; "
+            "enter the result by hand if it is known",
+        )
+        return True
+
     def skipped_status(self, resource: Mapping[str, Any]) -> bool:
         status = resource.get("status")
         if status in SKIPPED_STATUSES:
@@ -423,6 +480,12 @@ class _Reader:
         verification = _codes(resource.get("verificationStatus"))
         if "entered-in-error" in verification:
             self.skip(resource, "verification status is entered-in-error")
+            return
+        # A suspected or differential diagnosis is not yet the patient's: saved as present, it would match
+        # her to trials for a disease she may not have.
+        unsettled = verification & UNCONFIRMED_VERIFICATIONS
+        if unsettled:
+            self.skip(resource, f"verification status is {min(unsettled)}: not a confirmed diagnosis")
             return
         concept, how = self.diagnosis_concept(resource.get("code"))
         if concept is None:
@@ -521,6 +584,15 @@ class _Reader:
     def ecog(self, resource: Mapping[str, Any]) -> None:
         value = resource.get("valueInteger")
         given_as = "valueInteger" if value is not None else "valueCodeableConcept"
+        quantity = _decimal(_dig(resource, "valueQuantity", "value"))
+        if value is None and quantity is not None:
+            # Some records give the score as a quantity in UCUM {score} (or without a unit).
+            if quantity != quantity.to_integral_value():
+                self.problem(
+                    resource, "valueQuantity.value", f"an ECOG score is a whole number, not {quantity}."
+                )
+                return
+            value, given_as = int(quantity), "valueQuantity.value"
         if value is None:
             value = next(
                 (ECOG_ANSWERS[c] for c in _codes(resource.get("valueCodeableConcept")) if c in ECOG_ANSWERS),
@@ -528,7 +600,9 @@ class _Reader:
             )
         if value is None:
             self.problem(
-                resource, "value[x]", "an ECOG observation needs a value 0-4 (valueInteger or LA code)."
+                resource,
+                "value[x]",
+                "an ECOG observation needs a value 0-4 (valueInteger, valueQuantity or LA code).",
             )
             return
         refused = _refused(ecog_of_a_living_patient, int(value))
@@ -536,7 +610,7 @@ class _Reader:
             self.problem(resource, given_as, refused)
             return
         values: dict[str, Any] = {"ecog": int(value)}
-        assessed = self.day(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
+        assessed = self.day(resource, *_effective(resource))
         if assessed:
             values["ecog_assessed_on"] = assessed
         self.propose(
@@ -585,8 +659,8 @@ class _Reader:
             "status": status,
             "assay": _label(resource.get("method"))[:100] if resource.get("method") else "",
         }
-        tested = self.day(
-            resource, "effectiveDateTime", resource.get("effectiveDateTime") or resource.get("issued")
+        tested = self.day(resource, *_effective(resource)) or self.day(
+            resource, "issued", resource.get("issued")
         )
         if tested:
             values["tested_on"] = tested
@@ -628,31 +702,34 @@ class _Reader:
         elif codes & EQUIVOCAL_ANSWERS:
             values["status"] = Biomarker.Status.EQUIVOCAL
         elif quantity is not None:
+            if self.skipped_bound(resource, quantity):
+                return
             value = _decimal(quantity.get("value"))
             unit = quantity.get("code") or quantity.get("unit") or ""
             if value is None:
                 self.problem(resource, "valueQuantity.value", f"{quantity.get('value')!r} is not a result.")
                 return
+            # A receptor given in % of stained cells is not an IHC score (0-3), which the matcher reads it as.
+            measure = "" if marker.measure == "IHC" and unit.strip() == "%" else marker.measure
             implausible = _refused(not_negative, value) or implausible_biomarker_value(
-                gene=marker.gene, measure=marker.measure, unit=unit, value=value
+                gene=marker.gene, measure=measure, unit=unit, value=value
             )
             if implausible:
                 self.problem(resource, "valueQuantity.value", implausible)
                 return
             values.update(
+                measure=measure,
                 value=_stored(value, places=3),
                 unit=unit[:20],
-                status=Biomarker.Status.POSITIVE if value > 0 else Biomarker.Status.NEGATIVE,
+                status=_marker_status(marker, measure, value),
             )
-            if marker.gene == "CD274":
-                values["status"] = Biomarker.Status.POSITIVE if value >= 1 else Biomarker.Status.NEGATIVE
         else:
             self.skip(resource, "tumour marker without a positive/negative answer or a number")
             return
         if marker.gene == "MSI" and values["status"] == Biomarker.Status.POSITIVE:
             values["protein_change"] = "MSI-H"
-        tested = self.day(
-            resource, "effectiveDateTime", resource.get("effectiveDateTime") or resource.get("issued")
+        tested = self.day(resource, *_effective(resource)) or self.day(
+            resource, "issued", resource.get("issued")
         )
         if tested:
             values["tested_on"] = tested
@@ -677,6 +754,8 @@ class _Reader:
         if quantity is None:
             self.skip(resource, f"{lab.label} without a numeric value")
             return
+        if self.skipped_bound(resource, quantity):
+            return
         value = _decimal(quantity.get("value"))
         if value is None:
             self.problem(resource, "valueQuantity.value", "a laboratory result needs a number.")
@@ -699,11 +778,7 @@ class _Reader:
         if "value" in problems:
             self.problem(resource, "valueQuantity.value", problems["value"])
             return
-        collected = self.day(
-            resource,
-            "effectiveDateTime",
-            resource.get("effectiveDateTime") or _dig(resource, "effectivePeriod", "start"),
-        )
+        collected = self.day(resource, *_effective(resource))
         if collected is None:
             self.problem(resource, "effective[x]", "a laboratory result needs the date it was collected.")
             return
@@ -724,7 +799,7 @@ class _Reader:
             limit_unit = UNIT_EQUIVALENTS.get((lab.code, limit_unit), limit_unit)
             try:
                 in_unit = (
-                    convert(float(limit_value), limit_unit, unit)
+                    convert(float(limit_value), limit_unit, unit, lab.code)
                     if limit_value is not None and limit_unit != unit
                     else limit_value
                 )
@@ -754,6 +829,9 @@ class _Reader:
     def medication(self, resource: Mapping[str, Any]) -> None:
         if self.skipped_status(resource):
             return
+        if resource.get("intent") in SKIPPED_INTENTS:
+            self.skip(resource, f"intent is {resource['intent']}: not an order for the patient")
+            return
         concept = resource.get("medicationCodeableConcept")
         reference = _dig(resource, "medicationReference", "reference")
         if concept is None and reference:
@@ -771,11 +849,7 @@ class _Reader:
             started = self.day(resource, "authoredOn", resource.get("authoredOn"))
             ended = None
         else:
-            started = self.day(
-                resource,
-                "effective[x]",
-                resource.get("effectiveDateTime") or _dig(resource, "effectivePeriod", "start"),
-            )
+            started = self.day(resource, *_effective(resource))
             ended = self.day(resource, "effectivePeriod.end", _dig(resource, "effectivePeriod", "end"))
         if started:
             values["started_on"] = started

@@ -37,6 +37,24 @@ def test_the_site_research_bundle_is_valid_r4(client, sam, nsclc_trial, boston_s
 
 
 @pytest.mark.django_db
+def test_the_site_research_bundle_resolves_its_references_within_itself(
+    client, sam, nsclc_trial, boston_site
+):
+    candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
+    client.force_login(sam)
+    bundle = json.loads(client.get(reverse("site:fhir", args=[boston_site.pk, nsclc_trial.pk])).content)
+    full_urls = [entry["fullUrl"] for entry in bundle["entry"]]
+    assert len(set(full_urls)) == len(full_urls)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        # The FHIR rule: a relative reference resolves against the base of the referring entry's fullUrl.
+        assert entry["fullUrl"].endswith(f"/{resource['resourceType']}/{resource['id']}")
+        base = entry["fullUrl"].removesuffix(f"/{resource['resourceType']}/{resource['id']}")
+        if "study" in resource:
+            assert f"{base}/{resource['study']['reference']}" in full_urls
+
+
+@pytest.mark.django_db
 def test_the_patients_consent_bundle_is_valid_r4(elena):
     documents = publish_all()
     name_patient(elena)

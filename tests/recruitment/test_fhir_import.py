@@ -159,9 +159,94 @@ def test_labs_keep_ucum_units_and_reference_ranges(bundle):
     assert platelets.values["unit"] == "10^9/L"  # UCUM 10*9/L, in the notation the matcher converts
 
 
+def test_a_reference_range_in_another_unit_is_converted_for_the_analyte(bundle):
+    creatinine = entry_of(bundle, "obs-creat")
+    creatinine["valueQuantity"].update(value=1.0, unit="mg/dL", code="mg/dL")
+    creatinine["referenceRange"] = [
+        {
+            "low": {"value": 45, "system": "http://unitsofmeasure.org", "code": "umol/L"},
+            "high": {"value": 90, "system": "http://unitsofmeasure.org", "code": "umol/L"},
+        }
+    ]
+    hba1c = lab_observation("hba1c", "4548-4", 7.0, "%")
+    hba1c["resource"]["referenceRange"] = [
+        {
+            "low": {"value": 20, "system": "http://unitsofmeasure.org", "code": "mmol/mol"},
+            "high": {"value": 42, "system": "http://unitsofmeasure.org", "code": "mmol/mol"},
+        }
+    ]
+    bundle["entry"].append(hba1c)
+    by_source = facts_by_source(bundle_read(json.dumps(bundle)))
+    (creatinine_fact,) = by_source["Observation/obs-creat"]
+    assert (creatinine_fact.values["reference_low"], creatinine_fact.values["reference_high"]) == (
+        "0.509",  # 45 umol/L of creatinine (113.12 g/mol)
+        "1.0181",
+    )
+    (hba1c_fact,) = by_source["Observation/hba1c"]
+    # IFCC 20-42 mmol/mol is NGSP 4.0-6.0 %, by the master equation; not 2.0-4.2 as a plain unit ratio.
+    assert (hba1c_fact.values["reference_low"], hba1c_fact.values["reference_high"]) == ("3.9816", "5.9942")
+
+
 def test_pd_l1_is_a_tumour_marker_with_its_score(bundle):
     (pdl1,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-pdl1"]
     assert (pdl1.values["gene"], pdl1.values["measure"], pdl1.values["value"]) == ("CD274", "TPS", "60")
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ("LA26203-2", "positive"),
+        ("LA14123-6", "positive"),
+        ("LA26202-4", "negative"),
+        ("LA14122-8", "negative"),
+    ],
+)
+def test_an_msi_result_in_the_loinc_answers_mcode_uses_is_read(bundle, answer, status):
+    msi = {
+        "resourceType": "Observation",
+        "id": "obs-msi",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "81695-9"}]},
+        "subject": {"reference": "urn:uuid:6f1c2a9e-3d4b-4e8a-9c1f-2b7d5e0a1c33"},
+        "effectiveDateTime": "2024-03-01",
+        "valueCodeableConcept": {"coding": [{"system": "http://loinc.org", "code": answer}]},
+    }
+    bundle["entry"].append({"resource": msi})
+    (fact,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-msi"]
+    assert (fact.values["gene"], fact.values["status"]) == ("MSI", status)
+
+
+@pytest.mark.parametrize(
+    ("loinc", "quantity", "expected"),
+    [
+        (
+            "16112-5",
+            {"value": 90, "code": "%"},
+            ("ESR1", "", "positive"),
+        ),  # ER in % of cells, not an IHC score
+        ("40556-3", {"value": 0.5, "code": "%"}, ("ESR1", "", "negative")),  # below 1 %
+        ("85319-2", {"value": 1}, ("ERBB2", "IHC", "negative")),
+        ("18474-7", {"value": 2}, ("ERBB2", "IHC", "equivocal")),
+        ("18474-7", {"value": 3}, ("ERBB2", "IHC", "positive")),
+        ("85318-4", {"value": 1.6, "code": "{ratio}"}, ("ERBB2", "FISH", "negative")),
+        ("85318-4", {"value": 2.4, "code": "{ratio}"}, ("ERBB2", "FISH", "positive")),
+        ("94076-7", {"value": 4, "code": "{mutations}/Mb"}, ("TMB", "", "negative")),
+        ("94076-7", {"value": 12, "code": "{mutations}/Mb"}, ("TMB", "", "positive")),
+    ],
+)
+def test_a_tumour_marker_number_is_read_against_its_clinical_cut_off(bundle, loinc, quantity, expected):
+    marker = {
+        "resourceType": "Observation",
+        "id": "obs-marker",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "subject": {"reference": "urn:uuid:6f1c2a9e-3d4b-4e8a-9c1f-2b7d5e0a1c33"},
+        "effectiveDateTime": "2024-03-01",
+        "valueQuantity": {"system": "http://unitsofmeasure.org", **quantity},
+    }
+    bundle["entry"].append({"resource": marker})
+    (fact,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-marker"]
+    assert (fact.values["gene"], fact.values["measure"], fact.values["status"]) == expected
 
 
 def test_drugs_are_linked_from_rxnorm_names_with_their_dates(bundle):
@@ -175,6 +260,24 @@ def test_drugs_are_linked_from_rxnorm_names_with_their_dates(bundle):
         "drug": "osimertinib",
         "started_on": "2024-07-01",
     }
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "change", "reason"),
+    [
+        ("med-carbo", {"status": "intended"}, "status is intended"),
+        ("med-osi", {"intent": "proposal"}, "intent is proposal"),
+        ("med-osi", {"intent": "plan"}, "intent is plan"),
+        ("proc-rt", {"status": "preparation"}, "status is preparation"),
+    ],
+)
+def test_a_treatment_only_planned_is_left_out_with_the_reason(bundle, resource_id, change, reason):
+    resource = entry_of(bundle, resource_id)
+    resource.update(change)
+    source = f"{resource['resourceType']}/{resource_id}"
+    preview = bundle_read(json.dumps(bundle))
+    assert source not in facts_by_source(preview)
+    assert any(item.source == source and item.reason.startswith(reason) for item in preview.skipped)
 
 
 def test_a_medication_by_reference_to_a_medication_entry_is_read(bundle):
@@ -208,6 +311,21 @@ def test_entries_in_error_are_skipped(bundle):
     assert any(item.source == "Observation/obs-creat" for item in preview.skipped)
 
 
+@pytest.mark.parametrize("verification", ["provisional", "differential", "unconfirmed"])
+def test_a_condition_not_yet_confirmed_is_left_out_with_the_reason(bundle, verification):
+    entry_of(bundle, "cond-luad")["verificationStatus"] = {
+        "coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": verification}
+        ]
+    }
+    preview = bundle_read(json.dumps(bundle))
+    assert "Condition/cond-luad" not in facts_by_source(preview)
+    assert any(
+        item.source == "Condition/cond-luad" and f"verification status is {verification}" in item.reason
+        for item in preview.skipped
+    )
+
+
 def test_an_icd10_code_alone_maps_to_the_most_general_diagnosis_it_names(bundle):
     entry_of(bundle, "cond-luad")["code"] = {
         "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C34.12"}]
@@ -223,6 +341,27 @@ def test_only_the_latest_ecog_score_is_kept(bundle):
     preview = bundle_read(json.dumps(bundle))
     assert [f.values["ecog"] for f in preview.facts if "ecog" in f.values] == [1]
     assert any(item.source == "Observation/obs-ecog-old" for item in preview.skipped)
+
+
+def test_an_ecog_score_given_as_a_quantity_is_read(bundle):
+    ecog = entry_of(bundle, "obs-ecog")
+    del ecog["valueInteger"]
+    ecog["valueQuantity"] = {
+        "value": 2,
+        "unit": "{score}",
+        "system": "http://unitsofmeasure.org",
+        "code": "{score}",
+    }
+    (fact,) = facts_by_source(bundle_read(json.dumps(bundle)))["Observation/obs-ecog"]
+    assert fact.values["ecog"] == 2
+
+
+def test_an_ecog_quantity_that_is_not_a_whole_score_is_refused(bundle):
+    ecog = entry_of(bundle, "obs-ecog")
+    del ecog["valueInteger"]
+    ecog["valueQuantity"] = {"value": 1.5, "system": "http://unitsofmeasure.org", "code": "{score}"}
+    (problem,) = problems_of(json.dumps(bundle))
+    assert problem.startswith("entry 3 (Observation/obs-ecog) valueQuantity.value: ")
 
 
 def lab_observation(resource_id, loinc, value, unit, day="2024-03-01"):
@@ -244,6 +383,18 @@ def lab_observation(resource_id, loinc, value, unit, day="2024-03-01"):
     }
 
 
+def test_an_effective_period_dates_scores_and_tests_by_its_start(bundle):
+    for resource_id in ("obs-ecog", "obs-pdl1", "obs-kras"):
+        observation = entry_of(bundle, resource_id)
+        observation.pop("effectiveDateTime", None)
+        observation.pop("issued", None)
+        observation["effectivePeriod"] = {"start": "2024-05-02T09:00:00Z", "end": "2024-05-02T09:30:00Z"}
+    by_source = facts_by_source(bundle_read(json.dumps(bundle)))
+    assert by_source["Observation/obs-ecog"][0].values["ecog_assessed_on"] == "2024-05-02"
+    assert by_source["Observation/obs-pdl1"][0].values["tested_on"] == "2024-05-02"
+    assert by_source["Observation/obs-kras"][0].values["tested_on"] == "2024-05-02"
+
+
 def test_ucum_powers_and_the_usual_egfr_unit_are_read(bundle):
     bundle["entry"] += [
         lab_observation("bmi", "39156-5", 24.2, "kg/m2"),
@@ -252,6 +403,22 @@ def test_ucum_powers_and_the_usual_egfr_unit_are_read(bundle):
     by_source = facts_by_source(bundle_read(json.dumps(bundle)))
     assert by_source["Observation/bmi"][0].values["unit"] == "kg/m^2"
     assert by_source["Observation/egfr"][0].values["unit"] == "mL/min/1.73m^2"
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "quantity"),
+    [
+        ("obs-creat", {"value": 30, "comparator": "<", "unit": "umol/L", "code": "umol/L"}),
+        ("obs-pdl1", {"value": 1, "comparator": "<", "unit": "%", "code": "%"}),
+    ],
+)
+def test_a_result_reported_as_a_bound_is_left_out_with_the_reason(bundle, resource_id, quantity):
+    quantity["system"] = "http://unitsofmeasure.org"
+    entry_of(bundle, resource_id)["valueQuantity"] = quantity
+    preview = bundle_read(json.dumps(bundle))
+    assert f"Observation/{resource_id}" not in facts_by_source(preview)
+    (skipped,) = [item for item in preview.skipped if item.source == f"Observation/{resource_id}"]
+    assert skipped.reason.startswith(f"valueQuantity.comparator: reported as < {quantity['value']}")
 
 
 def test_float_noise_is_rounded_to_what_the_profile_stores(bundle):
