@@ -318,6 +318,8 @@ class ConsentGiveView(APIView):
                 actor=_user(request),
             )
         except ConsentError as error:
+            if error.field:
+                raise serializers.ValidationError({error.field: [str(error)]}) from error
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
 

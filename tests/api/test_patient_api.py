@@ -240,7 +240,7 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
         format="json",
     )
     assert wrong.status_code == 400
-    assert "Type your full name exactly as on your account: Pat Example." in wrong.json()["detail"]
+    assert wrong.json() == {"typed_name": ["Type your full name exactly as on your account: Pat Example."]}
     assert unread.status_code == 400
     assert "read" in unread.json()
     assert not Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.SHARE).exists()
@@ -251,6 +251,22 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
     )
     assert signed.status_code == 201, signed.json()
     assert (signed.json()["purpose"], signed.json()["trial"]) == ("share", world.trial.nct_id)
+
+
+def test_sharing_without_a_trial_or_matching_with_one_is_400_under_trial(api, world):
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-consent-give")
+    share, matching = world.documents[Purpose.SHARE].pk, world.documents[Purpose.MATCHING].pk
+    no_trial = api.post(url, {"document": share, "read": True, "typed_name": "Pat Example"}, format="json")
+    with_trial = api.post(
+        url,
+        {"document": matching, "read": True, "typed_name": "Pat Example", "trial": world.trial.nct_id},
+        format="json",
+    )
+    for refused in (no_trial, with_trial):
+        assert refused.status_code == 400
+        assert "Sharing is agreed per trial" in refused.json()["trial"][0]
+    assert not Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.SHARE).exists()
 
 
 def test_an_unknown_document_or_trial_is_400(api, world):
