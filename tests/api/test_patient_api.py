@@ -94,6 +94,19 @@ def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world
     assert Diagnosis.objects.get(pk=body["id"]).entered_by == world.pat
 
 
+def test_a_fact_posted_twice_is_recorded_once_and_both_answers_name_it(api, world):
+    """A retried POST (a lost answer, a double click) adds nothing, as on the portal; the repeat answers 200
+    with the fact already recorded, not a fact without an id."""
+    api.force_authenticate(world.pat)
+    payload = {"condition": "asthma", "diagnosed_on": "2020-01-02"}
+    first = api.post(reverse("api:me-diagnoses"), payload, format="json")
+    again = api.post(reverse("api:me-diagnoses"), payload, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] is not None
+    assert again.json() == first.json()
+    assert world.pat_profile.diagnoses.filter(label__iexact="asthma").count() == 1
+
+
 @pytest.mark.parametrize(
     ("kind", "payload", "field", "message"),
     [
