@@ -70,6 +70,26 @@ def test_a_profile_patch_without_a_version_is_not_checked(api, world):
     assert api.patch(reverse("api:me-profile"), {"ecog": 2}, format="json").status_code == 200
 
 
+def test_a_misspelt_field_is_400_not_silently_ignored(api, world):
+    """A PATCH of {"ecgo": 1} answered 200 and changed nothing: the client believed it saved."""
+    api.force_authenticate(world.pat)
+    typo = api.patch(reverse("api:me-profile"), {"ecgo": 1}, format="json")
+    fact = api.post(
+        reverse("api:me-diagnoses"), {"condition": "asthma", "diagnosed": "2020-01-02"}, format="json"
+    )
+    assert (typo.status_code, list(typo.json())) == (400, ["ecgo"])
+    assert (fact.status_code, list(fact.json())) == (400, ["diagnosed"])
+    assert not world.pat_profile.diagnoses.filter(label__iexact="asthma").exists()
+
+
+def test_a_profile_read_can_be_sent_back_as_a_patch(api, world):
+    api.force_authenticate(world.pat)
+    read = api.get(reverse("api:me-profile")).json()
+    response = api.patch(reverse("api:me-profile"), {**read, "ecog": 2}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["ecog"] == 2
+
+
 def test_a_profile_patch_nested_too_deeply_for_the_reader_is_400_and_saves_nothing(api, world):
     api.force_authenticate(world.pat)
     body = '{"ecog": ' + "[" * 100_000 + "]" * 100_000 + "}"
