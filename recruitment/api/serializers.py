@@ -59,6 +59,22 @@ def checked_by_form(form: F) -> F:
     return form
 
 
+class RejectsUnknownFields(serializers.Serializer[Any]):
+    """An input that answers a field it does not know (a misspelt name) with a 400 under that name: ignored,
+    as DRF does, the client would believe it had sent it. A field this serializer only shows (e.g. `source`)
+    is known, so that what was read can be sent back."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            # A form posted with a session carries its CSRF token in the body, as Django's forms do.
+            unknown = sorted(set(data) - set(self.fields) - {"csrfmiddlewaretoken"})
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This endpoint takes no such field (see the API schema)."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
 class TrialRefSerializer(serializers.ModelSerializer[Trial]):
     class Meta:
         model = Trial
@@ -72,7 +88,7 @@ PROFILE_FIELDS = ProfileForm.Meta.fields
 """What a patient edits about themselves: the portal's profile form's fields, which also checks them."""
 
 
-class ProfileSerializer(serializers.ModelSerializer[PatientProfile]):
+class ProfileSerializer(RejectsUnknownFields, serializers.ModelSerializer[PatientProfile]):
     """The patient's own profile. PATCH changes only the fields sent; the rest keep their values."""
 
     version = serializers.CharField(
@@ -95,7 +111,7 @@ class ProfileSerializer(serializers.ModelSerializer[PatientProfile]):
         }
 
 
-class FactInputSerializer(serializers.ModelSerializer[Any]):
+class FactInputSerializer(RejectsUnknownFields, serializers.ModelSerializer[Any]):
     """The fields the portal's form for this kind of fact takes; the form checks them."""
 
     form_class: type[forms.ModelForm]
@@ -236,7 +252,7 @@ class ConsentOverviewSerializer(serializers.Serializer[Any]):
     purposes = ConsentStatusSerializer(many=True)
 
 
-class ConsentGiveInput(serializers.Serializer[None]):
+class ConsentGiveInput(RejectsUnknownFields):
     document = serializers.IntegerField(help_text="Id of the published consent document being signed.")
     read = serializers.BooleanField(help_text="Must be true: the patient read the text and agrees to it.")
     typed_name = serializers.CharField(
@@ -247,7 +263,7 @@ class ConsentGiveInput(serializers.Serializer[None]):
     )
 
 
-class ConsentWithdrawInput(serializers.Serializer[None]):
+class ConsentWithdrawInput(RejectsUnknownFields):
     purpose = serializers.ChoiceField(choices=ConsentDocument.Purpose.choices)
     trial = serializers.CharField(required=False, help_text="NCT id: withdraw sharing with this trial only.")
     reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
@@ -531,7 +547,7 @@ class CandidateDetailSerializer(serializers.Serializer[Any]):
     )
 
 
-class TransitionInput(serializers.Serializer[None]):
+class TransitionInput(RejectsUnknownFields):
     """What every workflow action takes; some actions take a reason, a criterion or a cohort as well."""
 
     expected_status = serializers.ChoiceField(

@@ -197,10 +197,14 @@ class FactListView(FactView, generics.ListAPIView[Any]):
             form_class(s.form_data(form_class, fact, payload.validated_data), instance=fact)
         )
         try:
-            profile_fact_save(profile=profile, fact=form.instance, actor=_user(request))
+            saved = profile_fact_save(profile=profile, fact=form.instance, actor=_user(request))
         except ValidationError as error:
             raise model_errors(error) from error
-        return Response(self.kind.output(fact).data, status=status.HTTP_201_CREATED)
+        # A fact identical to one already recorded is that one (a retried POST): 200, nothing created.
+        created = saved is form.instance
+        return Response(
+            self.kind.output(saved).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 class FactDetailView(FactView, generics.RetrieveDestroyAPIView[Any]):
@@ -217,7 +221,8 @@ def _fact_views(kind: FactKind) -> tuple[type[FactListView], type[FactDetailView
         {
             "kind": kind,
             "__doc__": f"The patient's own {name} (GET), or a new one (POST) checked as the portal's form "
-            "checks it. Every change re-matches the patient after commit.",
+            "checks it; one identical to a fact already recorded is that fact (200), so a retry adds "
+            "nothing. Every change re-matches the patient after commit.",
         },
     )
     detail_view = type(
@@ -232,7 +237,13 @@ def _fact_views(kind: FactKind) -> tuple[type[FactListView], type[FactDetailView
     documented_list = extend_schema_view(
         get=extend_schema(tags=["patient"], responses={200: kind.output(many=True), **errors(401, 403, 404)}),
         post=extend_schema(
-            tags=["patient"], request=kind.input, responses={201: kind.output, **errors(400, 401, 403)}
+            tags=["patient"],
+            request=kind.input,
+            responses={
+                201: kind.output,
+                200: OpenApiResponse(kind.output, description="The identical fact already recorded."),
+                **errors(400, 401, 403),
+            },
         ),
     )(list_view)
     documented_detail = extend_schema_view(
@@ -318,6 +329,8 @@ class ConsentGiveView(APIView):
                 actor=_user(request),
             )
         except ConsentError as error:
+            if error.field:
+                raise serializers.ValidationError({error.field: [str(error)]}) from error
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
 

@@ -36,7 +36,12 @@ the site queues, cancels pending contact tasks and notifies sites with open cand
 
 
 class ConsentError(ValueError):
-    """A consent cannot be given or changed as asked; the message is meant for the patient."""
+    """A consent cannot be given or changed as asked; the message is meant for the patient. `field` names
+    the one input that would fix it (typed_name, document or trial), if there is one."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _same_name(typed: str, expected: str) -> bool:
@@ -70,11 +75,15 @@ def consent_give(
     if not expected.strip():
         raise ConsentError("Add your full name to your account before signing.")
     if not _same_name(typed_name, expected):
-        raise ConsentError(f"Type your full name exactly as on your account: {expected}.")
+        raise ConsentError(f"Type your full name exactly as on your account: {expected}.", field="typed_name")
     if not is_current_consent_document(document):
-        raise ConsentError("This version of the consent is no longer in use. Please read the current one.")
+        raise ConsentError(
+            "This version of the consent is no longer in use. Please read the current one.", field="document"
+        )
     if (document.purpose == ConsentDocument.Purpose.SHARE) != (trial is not None):
-        raise ConsentError("Sharing is agreed per trial; other consents are not tied to a trial.")
+        raise ConsentError(
+            "Sharing is agreed per trial; other consents are not tied to a trial.", field="trial"
+        )
     existing = Consent.objects.filter(
         patient=patient, purpose=document.purpose, document=document, trial=trial, withdrawn_at__isnull=True
     ).first()

@@ -70,6 +70,26 @@ def test_a_profile_patch_without_a_version_is_not_checked(api, world):
     assert api.patch(reverse("api:me-profile"), {"ecog": 2}, format="json").status_code == 200
 
 
+def test_a_misspelt_field_is_400_not_silently_ignored(api, world):
+    """A PATCH of {"ecgo": 1} answered 200 and changed nothing: the client believed it saved."""
+    api.force_authenticate(world.pat)
+    typo = api.patch(reverse("api:me-profile"), {"ecgo": 1}, format="json")
+    fact = api.post(
+        reverse("api:me-diagnoses"), {"condition": "asthma", "diagnosed": "2020-01-02"}, format="json"
+    )
+    assert (typo.status_code, list(typo.json())) == (400, ["ecgo"])
+    assert (fact.status_code, list(fact.json())) == (400, ["diagnosed"])
+    assert not world.pat_profile.diagnoses.filter(label__iexact="asthma").exists()
+
+
+def test_a_profile_read_can_be_sent_back_as_a_patch(api, world):
+    api.force_authenticate(world.pat)
+    read = api.get(reverse("api:me-profile")).json()
+    response = api.patch(reverse("api:me-profile"), {**read, "ecog": 2}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["ecog"] == 2
+
+
 def test_a_profile_patch_nested_too_deeply_for_the_reader_is_400_and_saves_nothing(api, world):
     api.force_authenticate(world.pat)
     body = '{"ecog": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -92,6 +112,19 @@ def test_pat_adds_a_diagnosis_by_its_name_as_the_portal_form_reads_it(api, world
     assert (body["code"], body["stage"], body["source"]) == ("luad", "IVA", "self_reported")
     assert body["course"] == ""
     assert Diagnosis.objects.get(pk=body["id"]).entered_by == world.pat
+
+
+def test_a_fact_posted_twice_is_recorded_once_and_both_answers_name_it(api, world):
+    """A retried POST (a lost answer, a double click) adds nothing, as on the portal; the repeat answers 200
+    with the fact already recorded, not a fact without an id."""
+    api.force_authenticate(world.pat)
+    payload = {"condition": "asthma", "diagnosed_on": "2020-01-02"}
+    first = api.post(reverse("api:me-diagnoses"), payload, format="json")
+    again = api.post(reverse("api:me-diagnoses"), payload, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] is not None
+    assert again.json() == first.json()
+    assert world.pat_profile.diagnoses.filter(label__iexact="asthma").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -240,7 +273,7 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
         format="json",
     )
     assert wrong.status_code == 400
-    assert "Type your full name exactly as on your account: Pat Example." in wrong.json()["detail"]
+    assert wrong.json() == {"typed_name": ["Type your full name exactly as on your account: Pat Example."]}
     assert unread.status_code == 400
     assert "read" in unread.json()
     assert not Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.SHARE).exists()
@@ -251,6 +284,22 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
     )
     assert signed.status_code == 201, signed.json()
     assert (signed.json()["purpose"], signed.json()["trial"]) == ("share", world.trial.nct_id)
+
+
+def test_sharing_without_a_trial_or_matching_with_one_is_400_under_trial(api, world):
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-consent-give")
+    share, matching = world.documents[Purpose.SHARE].pk, world.documents[Purpose.MATCHING].pk
+    no_trial = api.post(url, {"document": share, "read": True, "typed_name": "Pat Example"}, format="json")
+    with_trial = api.post(
+        url,
+        {"document": matching, "read": True, "typed_name": "Pat Example", "trial": world.trial.nct_id},
+        format="json",
+    )
+    for refused in (no_trial, with_trial):
+        assert refused.status_code == 400
+        assert "Sharing is agreed per trial" in refused.json()["trial"][0]
+    assert not Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.SHARE).exists()
 
 
 def test_an_unknown_document_or_trial_is_400(api, world):

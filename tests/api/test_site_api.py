@@ -231,6 +231,14 @@ def test_a_refusal_about_one_input_names_that_input(api, world):
     assert (world.candidate.status, world.candidate.arm) == (S.SCREENING, None)
 
 
+def test_an_action_with_a_misspelt_field_is_400_and_moves_nothing(api, world):
+    api.force_authenticate(world.sam)
+    response = _act(api, world.candidate, "pre-screen", expected_status=S.MATCHED, note_text="seen records")
+    assert (response.status_code, list(response.json())) == (400, ["note_text"])
+    world.candidate.refresh_from_db()
+    assert world.candidate.status == S.MATCHED
+
+
 def test_terminal_actions_take_their_own_reason_codes(api, world):
     api.force_authenticate(world.sam)
     wrong = _act(api, world.candidate, "withdraw", expected_status=S.MATCHED, reason="travel_burden")
