@@ -324,6 +324,18 @@ def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict
     }
 
 
+def trial_part_in_use(part: Arm | TrialSite) -> str:
+    """Why this arm or trial site must stay (patients' records point at it), as the import keeps it; ""
+    when it may be deleted."""
+    if isinstance(part, Arm):
+        if _arm_in_use(part):
+            return "patients were matched, taken up or enrolled in this arm: suspend it instead"
+        return ""
+    if Candidate.objects.filter(trial_id=part.trial_id, site_id=part.site_id).exists():
+        return "candidacies of the trial were taken up at this site: set its status to withdrawn instead"
+    return ""
+
+
 def _arm_in_use(arm: Arm) -> bool:
     return (
         Candidate.objects.filter(arm=arm).exists()

@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from recruitment.models import Candidate, CandidateStatus, Match
 from tests import factories
+from tests.recruitment.factories import PatientProfileFactory
 from trials.importers import import_paths
 from trials.models import Arm, Trial, TrialEvent, TrialSite
 from trials.services import trial_parse_eligibility
@@ -371,3 +373,49 @@ def test_an_arm_changed_since_the_trials_page_was_shown_is_not_saved_over(admin_
     assert response.status_code == 200
     assert "This record was changed" in response.content.decode()
     assert Arm.objects.get(pk=arm.pk).description == "Changed by the registry meanwhile"
+
+
+def test_an_arm_patients_were_matched_in_cannot_be_deleted_in_the_admin_only_suspended(
+    admin_client, imported
+):
+    arm = imported.arms.first()
+    match = Match.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=imported,
+        arm=arm,
+        verdict=Match.Verdict.ELIGIBLE,
+        score=1.0,
+        criteria=[],
+    )
+
+    one = admin_client.post(reverse("admin:trials_arm_delete", args=[arm.pk]), {"post": "yes"})
+    several = admin_client.post(
+        reverse("admin:trials_arm_changelist"),
+        {"action": "delete_selected", "_selected_action": [arm.pk], "post": "yes"},
+    )
+
+    for response in (one, several):
+        assert response.status_code == 200
+        assert "suspend it instead" in response.content.decode()
+    assert Match.objects.filter(pk=match.pk, arm=arm).exists()
+    assert not imported.events.filter(kind=TrialEvent.Kind.CURATED).exists()
+
+
+def test_a_site_with_candidacies_cannot_be_removed_from_the_trials_page_only_withdrawn(
+    admin_client, imported
+):
+    trial_site = imported.trial_sites.earliest("id")
+    Candidate.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=imported,
+        site=trial_site.site,
+        status=CandidateStatus.SCREENING,
+        subject_code="S-SCREENING",
+    )
+    data = _change_form_data_with_inlines(admin_client, imported, delete=trial_site)
+
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[imported.pk]), data)
+
+    assert response.status_code == 200
+    assert "set its status to withdrawn instead" in response.content.decode()
+    assert TrialSite.objects.filter(pk=trial_site.pk).exists()
