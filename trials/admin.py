@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
@@ -24,12 +25,23 @@ from trials.models import (
     TrialEvent,
     TrialSite,
 )
-from trials.services import trial_curation_record
+from trials.services import trial_curation_record, trial_part_in_use
+
+
+class TrialPartFormSet(BaseInlineFormSet):
+    """The arms or sites on a trial's page: one that patients' records point at is not deleted there."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk is not None and (reason := trial_part_in_use(form.instance)):
+                raise ValidationError(f"{form.instance} cannot be deleted: {reason}.")
 
 
 class ArmInline(admin.StackedInline):
     model = Arm
     form = ArmForm
+    formset = TrialPartFormSet
     extra = 0
     fields = [
         ("label", "arm_type"),
@@ -44,6 +56,7 @@ class ArmInline(admin.StackedInline):
 class TrialSiteInline(admin.TabularInline):
     model = TrialSite
     form = TrialSiteAdminForm
+    formset = TrialPartFormSet
     extra = 0
     autocomplete_fields = ["site"]
     fields = [
@@ -143,6 +156,15 @@ class TrialPartAdmin(admin.ModelAdmin):
                 actor=request.user,
                 fields=[f"{self.describe(obj)}: {name}" for name in form.changed_data],
             )
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, Any]:
+        # Listed as protected, the admin's delete pages (one row, or several from the list) refuse the
+        # deletion and say why.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for obj in objs:
+            if reason := trial_part_in_use(obj):
+                protected = [*protected, f"{self.describe(obj)}: {reason}"]
+        return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         trial, what = obj.trial, self.describe(obj)

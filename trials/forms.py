@@ -115,17 +115,16 @@ class StaleEditGuardForm(forms.ModelForm[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The row's columns among the fields the form is built with, fixed now: an inline formset adds its
+        # own fields afterwards (the id, the trial, DELETE), and a digest over those too never matched.
+        columns = {field.name: field for field in self.instance._meta.concrete_fields}
+        self.versioned = [columns[name] for name in self.fields if name in columns]
+        self.versioned += [columns["updated_at"]] if "updated_at" in columns else []
         if self.instance.pk is not None:
             self.fields["shown_version"].initial = self._version_of(self.instance)
 
     def _version_of(self, row: models.Model) -> str:
-        names = [name for name in self.fields if name != "shown_version"]
-        names += ["updated_at"] if any(f.name == "updated_at" for f in row._meta.concrete_fields) else []
-        values = {}
-        for name in names:
-            field = row._meta.get_field(name)
-            if isinstance(field, models.Field) and field.concrete:
-                values[name] = field.value_from_object(row)
+        values = {field.name: field.value_from_object(row) for field in self.versioned}
         encoded = json.dumps(values, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()
 

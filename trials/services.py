@@ -324,6 +324,18 @@ def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict
     }
 
 
+def trial_part_in_use(part: Arm | TrialSite) -> str:
+    """Why this arm or trial site must stay (patients' records point at it), as the import keeps it; ""
+    when it may be deleted."""
+    if isinstance(part, Arm):
+        if _arm_in_use(part):
+            return "patients were matched, taken up or enrolled in this arm: suspend it instead"
+        return ""
+    if Candidate.objects.filter(trial_id=part.trial_id, site_id=part.site_id).exists():
+        return "candidacies of the trial were taken up at this site: set its status to withdrawn instead"
+    return ""
+
+
 def _arm_in_use(arm: Arm) -> bool:
     return (
         Candidate.objects.filter(arm=arm).exists()
@@ -550,9 +562,14 @@ def _trial_parse_eligibility(
             }
             if current.is_curated:
                 kept_curated += 1
-                if current.status == EligibilityCriterion.Status.ACCEPTED and tree == current.curated_tree:
+                # Compared where the criterion now sits: text added or removed above it moves its readings'
+                # spans, which is no new reading; the curated reading's spans move with it.
+                moved = criterion.span[0] - current.span_start
+                if current.curated_tree is not None:
+                    values["curated_tree"] = _moved(current.curated_tree, moved)
+                if current.status == EligibilityCriterion.Status.ACCEPTED and tree == values["curated_tree"]:
                     values["reading_changed_at"] = None  # read as accepted again: nothing left to review
-                elif tree != current.parsed_tree:
+                elif tree != _moved(current.parsed_tree, moved):
                     # Kept until the next review: the curator's queue lists it (criteria_for_review).
                     reading_differs.append(current.pk)
                     values["reading_changed_at"] = now
@@ -591,6 +608,24 @@ def _trial_parse_eligibility(
         )
         trial_changed(trial_id=trial.pk)
     return result
+
+
+def _moved(tree: dict[str, Any], offset: int) -> dict[str, Any]:
+    """The tree with every position in the text (atom, window and assertion cue spans) moved by `offset`."""
+    if not offset:
+        return tree
+    if tree.get("type") == "atom":
+        moved = {**tree, "span": [tree["span"][0] + offset, tree["span"][1] + offset]}
+        if tree.get("assertion_cue") is not None:
+            moved["assertion_cue"] = [at + offset for at in tree["assertion_cue"]]
+        window = tree.get("window")
+        if window is not None and window.get("span") is not None:
+            moved["window"] = {**window, "span": [at + offset for at in window["span"]]}
+        return moved
+    nested: dict[str, Any] = {key: _moved(tree[key], offset) for key in _CHILD_KEYS if key in tree}
+    if "children" in tree:
+        nested["children"] = [_moved(child, offset) for child in tree["children"]]
+    return {**tree, **nested}
 
 
 def criterion_review(

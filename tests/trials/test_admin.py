@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from recruitment.models import Candidate, CandidateStatus, Match
 from tests import factories
+from tests.recruitment.factories import PatientProfileFactory
 from trials.importers import import_paths
 from trials.models import Arm, Trial, TrialEvent, TrialSite
 from trials.services import trial_parse_eligibility
@@ -329,3 +331,91 @@ def test_deleting_trial_sites_from_the_list_logs_each_with_its_author(admin_clie
         f"site {ts.site}: deleted" for ts in trial_sites
     )
     assert {event.actor for event in events} == {admin_user}
+
+
+def _change_form_data_with_inlines(admin_client, trial, *, delete=None):
+    """The trial's admin change form with its arms and sites as shown, ready to post back; the inline row
+    `delete` (an arm or a trial site) marked for deletion."""
+    page = admin_client.get(reverse("admin:trials_trial_change", args=[trial.pk]))
+    data = _change_form_data(admin_client, trial)
+    for inline in page.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        data.update({management.add_prefix(name): str(value) for name, value in management.initial.items()})
+        for form in formset.forms:
+            for name in form.fields:
+                value = form[name].value()
+                data[form.add_prefix(name)] = "" if value in (None, False) else str(value)
+            if delete is not None and form.instance == delete:
+                data[form.add_prefix("DELETE")] = "on"
+    return data
+
+
+def test_a_trial_saved_with_its_arms_and_sites_shown_on_its_page_is_saved(admin_client, imported):
+    data = {**_change_form_data_with_inlines(admin_client, imported), "brief_title": "A clearer title"}
+
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[imported.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    imported.refresh_from_db()
+    assert imported.brief_title == "A clearer title"
+
+
+def test_an_arm_changed_since_the_trials_page_was_shown_is_not_saved_over(admin_client, imported):
+    data = _change_form_data_with_inlines(admin_client, imported)
+    arm = imported.arms.earliest("id")
+    Arm.objects.filter(pk=arm.pk).update(description="Changed by the registry meanwhile")
+    prefix = next(key for key, value in data.items() if key.endswith("-id") and value == str(arm.pk))[:-3]
+    data[f"{prefix}-description"] = "My description"
+
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[imported.pk]), data)
+
+    assert response.status_code == 200
+    assert "This record was changed" in response.content.decode()
+    assert Arm.objects.get(pk=arm.pk).description == "Changed by the registry meanwhile"
+
+
+def test_an_arm_patients_were_matched_in_cannot_be_deleted_in_the_admin_only_suspended(
+    admin_client, imported
+):
+    arm = imported.arms.first()
+    match = Match.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=imported,
+        arm=arm,
+        verdict=Match.Verdict.ELIGIBLE,
+        score=1.0,
+        criteria=[],
+    )
+
+    one = admin_client.post(reverse("admin:trials_arm_delete", args=[arm.pk]), {"post": "yes"})
+    several = admin_client.post(
+        reverse("admin:trials_arm_changelist"),
+        {"action": "delete_selected", "_selected_action": [arm.pk], "post": "yes"},
+    )
+
+    for response in (one, several):
+        assert response.status_code == 200
+        assert "suspend it instead" in response.content.decode()
+    assert Match.objects.filter(pk=match.pk, arm=arm).exists()
+    assert not imported.events.filter(kind=TrialEvent.Kind.CURATED).exists()
+
+
+def test_a_site_with_candidacies_cannot_be_removed_from_the_trials_page_only_withdrawn(
+    admin_client, imported
+):
+    trial_site = imported.trial_sites.earliest("id")
+    Candidate.objects.create(
+        patient=PatientProfileFactory.create(),
+        trial=imported,
+        site=trial_site.site,
+        status=CandidateStatus.SCREENING,
+        subject_code="S-SCREENING",
+    )
+    data = _change_form_data_with_inlines(admin_client, imported, delete=trial_site)
+
+    response = admin_client.post(reverse("admin:trials_trial_change", args=[imported.pk]), data)
+
+    assert response.status_code == 200
+    assert "set its status to withdrawn instead" in response.content.decode()
+    assert TrialSite.objects.filter(pk=trial_site.pk).exists()

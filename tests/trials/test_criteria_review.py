@@ -703,3 +703,20 @@ def test_an_accepted_criterion_a_later_parse_reads_as_accepted_again_no_longer_w
     assert ecog.parsed_tree == ecog.curated_tree
     assert ecog.reading_changed_at is None
     assert selectors.criteria_for_review(trial=egfr_trial, changed=True) == []
+
+
+def test_a_reviewed_criterion_moved_by_a_line_added_above_keeps_its_review_unmarked_and_highlighted(
+    egfr_trial, cora
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    services.criterion_review(criterion_id=ecog.pk, actor=cora, action="accept", revision=ecog.revision)
+    egfr_trial.eligibility_text = "Patients must consent in writing.\n\n" + ELIGIBILITY
+    egfr_trial.save(update_fields=["eligibility_text"])
+
+    services.trial_parse_eligibility(trial_id=egfr_trial.pk)
+
+    ecog.refresh_from_db()
+    assert ecog.reading_changed_at is None  # the same reading, only further down the text
+    assert ecog.curated_tree == ecog.parsed_tree
+    [view] = [view for view in selectors.criteria_for_review(trial=egfr_trial) if view.criterion == ecog]
+    assert [segment.text for segment in view.segments if segment.atom] == ["ECOG performance status 0 or 1"]
