@@ -1545,3 +1545,22 @@ class TestToxicityOfAPriorTreatmentIsAskedNotAssumed:
             " therapy) ≤ 21 days prior to the first dose of study treatment.\n"
         )
         assert first_outcome(text, self.ELENA) == "violated"
+
+
+class TestMeasurableDiseaseIsAScanFindingNotAHistoryItem:
+    # Elena: lung adenocarcinoma, her medical history confirmed complete; no scan report on file.
+    ELENA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma", stage="IVA"),),
+        history_confirmed_on=datetime.date(2026, 11, 1),
+    )
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Measurable disease per RECIST 1.1",
+            "Have at least 1 measurable lesion assessable using standard techniques by RECIST v1.1",
+            "At least 1 site of radiographically measurable disease by RECIST 1.1",
+        ],
+    )
+    def test_a_complete_history_does_not_rule_out_measurable_disease(self, line):
+        assert first_outcome(f"Inclusion Criteria:\n* {line}\n", self.ELENA) == "unknown"
