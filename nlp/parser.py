@@ -286,7 +286,7 @@ _TREATMENT_LIST_GAP = re.compile(
 )
 _TOXICITY_WORDS = ("toxicit", "adverse", "side effect", "side-effect", "aes", "recover")
 _TOXICITY_FROM = re.compile(
-    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\b[^.;]{0,50}?"
+    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
     r"|of|following)|\brecover(?:ed|y)?\s+(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
     re.IGNORECASE,
