@@ -1085,7 +1085,11 @@ class _Builder:
                     link = "or"
             else:
                 examples = False
-            if link == "and" and _pregnant_and_nursing(
+            if self.found[current].rule_id == "biomarker.shared_head":
+                # "BRCA1/2 mutation" names either gene, as "BRCA1 or BRCA2 mutation" does: no carrier of
+                # one need carry the other.
+                link = "or"
+            elif link == "and" and _pregnant_and_nursing(
                 self.found[previous], self.found[current], node, runs[-1][-1]
             ):
                 # "Pregnant and nursing females will be excluded": no one need be both; either excludes.

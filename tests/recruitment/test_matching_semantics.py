@@ -1564,3 +1564,20 @@ class TestMeasurableDiseaseIsAScanFindingNotAHistoryItem:
     )
     def test_a_complete_history_does_not_rule_out_measurable_disease(self, line):
         assert first_outcome(f"Inclusion Criteria:\n* {line}\n", self.ELENA) == "unknown"
+
+
+class TestAGeneFamilyWrittenWithASlashNamesEitherGene:
+    # Olga: epithelial ovarian cancer with a germline BRCA2 mutation; BRCA1 not tested.
+    OLGA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "ovarian_cancer", "epithelial ovarian cancer"),),
+        biomarkers=(BiomarkerFact("biomarker:1", "BRCA2", "mutation", "positive"),),
+    )
+
+    def test_a_brca2_carrier_meets_a_brca1_2_requirement(self):
+        # NCT06580314's cohort line, without its "Other" (which asks the site which cancers count).
+        line = "Epithelial ovarian cancer with BRCA1/2 deleterious alteration (germline or somatic)"
+        assert first_outcome(f"Inclusion Criteria:\n* {line}\n", self.OLGA) == "satisfied"
+
+    def test_a_brca1_2_exclusion_still_excludes_her(self):
+        line = "Known BRCA1/2 or PALB2 mutations."
+        assert first_outcome(f"Exclusion Criteria:\n* {line}\n", self.OLGA) == "violated"
