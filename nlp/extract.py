@@ -610,10 +610,11 @@ _ECOG = re.compile(
     rf"\b(?:ECOG|Eastern Cooperative Oncology Group|WHO|Zubrod)(?:[\s/-]*(?:ECOG|WHO))?\s*"
     rf"(?:\(ECOG\)\s*)?(?:performance status|performance score|PS|score"
     rf"|perfomance status)?\s*(?:\((?:ECOG\s*)?PS\)\s*)?"
-    rf"(?:score\s*)?(?:of|:|must be|is|=)?\s*(?P<cmp>{COMPARATOR})?\s*(?P<values>[0-5](?:\s*(?:-|to|or|,|and"
-    rf"|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)",
+    rf"(?:score\s*)?(?:of|:|must be|is|=(?![<>]))?\s*(?P<cmp>{COMPARATOR})?\s*"
+    rf"(?P<values>[0-5](?:\s*(?:-|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)",
     re.I,
 )
+# The "=" of "=<" and "=>" (NCI's way of writing "<=" and ">=") is the comparator's, not "ECOG = 1"'s.
 # "0-2" and "0 to 2" (in any case, as _ECOG reads it) are ranges; "0 or 2" and "0, 2" are the grades listed.
 _ECOG_RANGE = re.compile(r"-|to", re.I)
 _KARNOFSKY = re.compile(

@@ -274,6 +274,23 @@ _PROCEDURE_QUALIFIER = re.compile(
 )
 # "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
 _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
+# "Unresolved toxicities from prior anticancer therapy", "adverse events due to a previously administered
+# agent", "not recovered from major surgery": the treatment is what caused the toxicity the text asks about,
+# and whether any remains is the site's question; having had the treatment is not itself the criterion.
+# Between two treatments of one list: "chemotherapy or radiotherapy", "anti-cancer therapy (including
+# radiotherapy".
+_TREATMENT_LIST_GAP = re.compile(
+    r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with|including|such as|e\.g\.)"
+    r"[\s,()\-:]*)*$",
+    re.IGNORECASE,
+)
+_TOXICITY_WORDS = ("toxicit", "adverse", "side effect", "side-effect", "aes", "recover")
+_TOXICITY_FROM = re.compile(
+    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\b[^.;,]{0,50}?"
+    r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
+    r"|of|following)|\brecover(?:ed|y)?\s+(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
+    re.IGNORECASE,
+)
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
@@ -640,6 +657,7 @@ class _Builder:
         self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
+        self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
         self.names_event = may_contain(norm.text, lowered, _DISEASE_EVENT_WORDS)
@@ -1067,7 +1085,11 @@ class _Builder:
                     link = "or"
             else:
                 examples = False
-            if link == "and" and _pregnant_and_nursing(
+            if self.found[current].rule_id == "biomarker.shared_head":
+                # "BRCA1/2 mutation" names either gene, as "BRCA1 or BRCA2 mutation" does: no carrier of
+                # one need carry the other.
+                link = "or"
+            elif link == "and" and _pregnant_and_nursing(
                 self.found[previous], self.found[current], node, runs[-1][-1]
             ):
                 # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
@@ -1194,9 +1216,13 @@ class _Builder:
             )
             node = And((atom, needed)) if joins_and else Or((Not(atom), needed))
         qualifier = self._qualifier(index, section, assertion)
-        if qualifier is not None and self._limits_treatments_for(index, qualifier):
+        if qualifier is not None and (
+            self._limits_treatments_for(index, qualifier)
+            or (section == "inclusion" and assertion != "negated" and self._toxicity_from(index) is not None)
+        ):
             # "No more than 2 prior systemic regimens for treatment of lymphoma": a limit on the treatments
             # given for the disease, which a patient without it meets; with it, the count is for the site.
+            # So is "Recovered from toxicities of prior therapy": met without the therapy, else asked.
             node = Or((Not(node), qualifier))
         elif qualifier is not None:
             # The patient may have the condition without being in the state the text asks about: the
@@ -1323,6 +1349,10 @@ class _Builder:
             ),
             None,
         )
+        if found.kind in ("therapy", "procedure"):
+            toxicity = self._toxicity_from(index)
+            if toxicity is not None:
+                return self._unanswerable(toxicity, found.end)
         if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
@@ -1378,6 +1408,30 @@ class _Builder:
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
             return None
         return self._unanswerable(match.start(), found.end)
+
+    def _toxicity_from(self, index: int) -> int | None:
+        """Where the toxicity a treatment caused is named before it ("toxicities from prior therapy,
+        including commercial osimertinib", "adverse events due to a previously administered agent"), or
+        None; a list shares it ("toxicity from prior chemotherapy or radiotherapy")."""
+        if not self.names_toxicity:
+            return None
+        found = self.found[index]
+        previous = index - 1
+        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+            previous -= 1
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 100, line_start, self.found[previous].end if previous >= 0 else 0)
+        match = _TOXICITY_FROM.search(self.norm.text, start, found.start)
+        if match is not None:
+            return match.start()
+        if (
+            previous >= 0
+            and self.found[previous].kind in ("therapy", "procedure")
+            and self.found[previous].end >= line_start
+            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+        ):
+            return self._toxicity_from(previous)
+        return None
 
     def _course(self, index: int, start: int, line_start: int) -> Atom | None:
         """The course a cancer is asked to have, named right before it ("relapsed or refractory multiple

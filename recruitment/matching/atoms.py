@@ -232,6 +232,11 @@ def _names_histology(dx: DiagnosisFact, wanted: str) -> bool:
     return name is not None and name in f"{dx.label} {dx.histology}".lower()
 
 
+# Findings of a tumour assessment (RECIST measurable disease), asked of every cancer patient: a diagnosis
+# list never holds them, so their absence from a complete history is no answer.
+_TUMOUR_ASSESSMENTS = frozenset({"measurable_disease"})
+
+
 def _organ_only(dx: DiagnosisFact) -> bool:
     """A cancer recorded by its organ ("breast cancer"), its histology not on file."""
     return not dx.histology and dx.label.lower().endswith("cancer")
@@ -305,6 +310,10 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
                 map(_ev, histology_missing or site_missing),
             )
         return _result(atom, Truth.NOT_MET, f"the recorded cancer is not a {label}", map(_ev, own_cancer))
+    if wanted in _TUMOUR_ASSESSMENTS:
+        # Whether the disease can be measured is read from the latest scan, which no medical history
+        # records: a history confirmed complete does not say the patient has none.
+        return _unknown(atom, f"{label} not on file", "test", f"Scan report showing {label} not on file")
     if ctx.facts.history_complete:
         return _result(atom, Truth.NOT_MET, f"no {label} in the confirmed history", [_history_evidence(ctx)])
     return _unknown(atom, f"{label} not on file", "question", f"Have you ever been diagnosed with {label}?")

@@ -18,3 +18,19 @@ def test_a_range_of_grades_takes_every_grade_between_in_any_case(line: str) -> N
 
 def test_grades_listed_with_or_are_those_grades_only() -> None:
     assert ecog_grades("ECOG 0 or 2") == (0.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Eastern Cooperative Oncology Group (ECOG) performance status =\\< 1",
+        "Zubrod performance status =< 1",
+    ],
+)
+def test_an_upper_limit_written_equals_then_less_than_includes_the_limit(line: str) -> None:
+    # NCI's records write "<=" as "=<" (escaped "=\\<" on ClinicalTrials.gov): ECOG 1 meets "=< 1".
+    assert ecog_grades(line) == (0.0, 1.0)
+
+
+def test_a_lower_limit_written_equals_then_greater_than_includes_the_limit() -> None:
+    assert ecog_grades("ECOG performance status => 4") == (4.0, 5.0)

@@ -1491,3 +1491,93 @@ class TestCheckpointInhibitorsNamedByTarget:
     @pytest.mark.parametrize("line", ["Prior PD1/PDL1 antibody", "Prior anti-PD-1/PD-L1 therapy"])
     def test_her_pd_l1_result_does_not_answer_an_exclusion_of_prior_immunotherapy(self, line):
         assert first_outcome(f"Exclusion Criteria:\n* {line}\n", self.INES) != "violated"
+
+
+class TestToxicityOfAPriorTreatmentIsAskedNotAssumed:
+    """Oncology trials of 2026 exclude unresolved toxicity of prior treatment, not the treatment itself. Elena
+    (EGFR-mutant lung adenocarcinoma) takes osimertinib and had surgery on a known date; Nora has the same
+    cancer and a confirmed history with no treatment or surgery."""
+
+    LUAD = (DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),)
+    ELENA = PatientFacts(
+        diagnoses=LUAD,
+        therapies=(
+            TherapyFact(
+                "therapy:1",
+                "osimertinib",
+                ("egfr_tki", "tki", "targeted_therapy", "systemic_anticancer"),
+                line=1,
+                started_on=datetime.date(2026, 4, 1),
+            ),
+        ),
+        procedures=(ProcedureFact("procedure:1", "surgery", "surgery", datetime.date(2026, 9, 1)),),
+    )
+    NORA = PatientFacts(diagnoses=LUAD, history_confirmed_on=datetime.date(2026, 11, 1))
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Any unresolved toxicities from prior therapy, including commercial osimertinib, greater than"
+            " Common Terminology Criteria for Adverse Events (CTCAE) grade 1 at the time of starting study"
+            " treatment.",
+            "Significant ongoing toxicity from prior anticancer treatment",
+            "Adverse events from prior anti-cancer therapy that have not resolved to Grade ≤1 or better, with"
+            " the exception of alopecia of any grade and Grade ≤2 peripheral neuropathy",
+            "Patients who have not recovered from adverse events due to prior anti-cancer therapy (i.e., have"
+            " residual toxicities > grade 1) with the exception of alopecia",
+            "Participants who have not adequately recovered from major surgery or have ongoing surgical"
+            " complications",
+            "Has not recovered from recent major surgery or trauma",
+        ],
+    )
+    def test_the_treated_patient_is_asked_and_the_untreated_one_is_not_excluded(self, line):
+        text = f"Exclusion Criteria:\n* {line}\n"
+        assert first_outcome(text, self.ELENA) == "unknown"
+        assert first_outcome(text, self.NORA) == "satisfied"
+
+    def test_recovery_from_a_treatment_is_no_requirement_to_have_had_it(self):
+        text = "Inclusion Criteria:\n* Recovered from toxicities of prior chemotherapy to grade 1 or less\n"
+        assert first_outcome(text, self.NORA) == "satisfied"
+
+    def test_the_treatment_itself_is_still_read(self):
+        text = (
+            "Exclusion Criteria:\n* Receipt of the last dose of anticancer therapy (chemotherapy, targeted"
+            " therapy) ≤ 21 days prior to the first dose of study treatment.\n"
+        )
+        assert first_outcome(text, self.ELENA) == "violated"
+
+
+class TestMeasurableDiseaseIsAScanFindingNotAHistoryItem:
+    # Elena: lung adenocarcinoma, her medical history confirmed complete; no scan report on file.
+    ELENA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma", stage="IVA"),),
+        history_confirmed_on=datetime.date(2026, 11, 1),
+    )
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Measurable disease per RECIST 1.1",
+            "Have at least 1 measurable lesion assessable using standard techniques by RECIST v1.1",
+            "At least 1 site of radiographically measurable disease by RECIST 1.1",
+        ],
+    )
+    def test_a_complete_history_does_not_rule_out_measurable_disease(self, line):
+        assert first_outcome(f"Inclusion Criteria:\n* {line}\n", self.ELENA) == "unknown"
+
+
+class TestAGeneFamilyWrittenWithASlashNamesEitherGene:
+    # Olga: epithelial ovarian cancer with a germline BRCA2 mutation; BRCA1 not tested.
+    OLGA = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "ovarian_cancer", "epithelial ovarian cancer"),),
+        biomarkers=(BiomarkerFact("biomarker:1", "BRCA2", "mutation", "positive"),),
+    )
+
+    def test_a_brca2_carrier_meets_a_brca1_2_requirement(self):
+        # NCT06580314's cohort line, without its "Other" (which asks the site which cancers count).
+        line = "Epithelial ovarian cancer with BRCA1/2 deleterious alteration (germline or somatic)"
+        assert first_outcome(f"Inclusion Criteria:\n* {line}\n", self.OLGA) == "satisfied"
+
+    def test_a_brca1_2_exclusion_still_excludes_her(self):
+        line = "Known BRCA1/2 or PALB2 mutations."
+        assert first_outcome(f"Exclusion Criteria:\n* {line}\n", self.OLGA) == "violated"
