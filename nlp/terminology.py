@@ -128,6 +128,12 @@ def genes() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def gene_families() -> dict[str, tuple[str, ...]]:
+    """A symbol that names a family of genes ("NTRK", "BRCA") -> its members' HGNC symbols."""
+    return {row["symbol"]: _split(row["members"]) for row in _rows("genes.tsv") if row["members"]}
+
+
 # The roots of the oncology tree: a diagnosis below any of them is a cancer.
 ONCOLOGY_ROOTS = ("solid_tumour", "haem_malignancy", "cancer")
 

@@ -529,6 +529,14 @@ def biomarker(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     if atom.concept.system == "biomarker" and atom.concept.code in _RECEPTOR_PANELS:
         return _receptor_panel(atom, ctx)
+    members = terminology.gene_families().get(atom.concept.code)
+    if members:
+        return _gene_family(atom, members, ctx)
+    return _one_gene(atom, ctx)
+
+
+def _one_gene(atom: Atom, ctx: Context) -> AtomResult:
+    assert atom.concept is not None
     results, other_assays = _biomarker_results(atom, ctx)
     if not results:
         note = f" (a result from another assay is on file: {other_assays[0].assay})" if other_assays else ""
@@ -552,6 +560,36 @@ def biomarker(atom: Atom, ctx: Context) -> AtomResult:
     if variant:
         return _biomarker_variant(atom, variant, results)
     return _biomarker_kind(atom, alteration, results)
+
+
+def _gene_family(atom: Atom, members: tuple[str, ...], ctx: Context) -> AtomResult:
+    """A family named for its genes ("NTRK fusion", "BRCA mutation"): met when a result of one member, or
+    one recorded for the family itself (a pan-TRK screen), meets it; not met when that family result or
+    every member's fails it; otherwise unknown, with the members still untested to order."""
+    assert atom.concept is not None
+    own = _one_gene(atom, ctx)
+    by_member = [
+        (gene, _one_gene(replace(atom, concept=Concept(atom.concept.system, gene, gene)), ctx))
+        for gene in members
+    ]
+    results = [own, *(result for _, result in by_member)]
+    met = next((r for r in results if r.truth is Truth.MET), None)
+    if met is not None:
+        return _result(atom, Truth.MET, met.reason, met.evidence)
+    evidence = [e for r in results for e in r.evidence]
+    if own.truth is Truth.NOT_MET:
+        return _result(atom, Truth.NOT_MET, own.reason, evidence)
+    untested = [gene for gene, r in by_member if r.truth is not Truth.NOT_MET]
+    if not untested:
+        reason = "; ".join(f"{gene}: {r.reason}" for gene, r in by_member)
+        return _result(atom, Truth.NOT_MET, reason, evidence)
+    return _unknown(
+        atom,
+        f"no {_test_name(atom)} result meets it; {', '.join(untested)} not settled",
+        "test",
+        f"{_test_name(atom)} ({', '.join(untested)}) not on file",
+        evidence,
+    )
 
 
 def _definite(results: list[BiomarkerFact]) -> list[BiomarkerFact]:
@@ -1115,7 +1153,9 @@ def facts_read(atom: Atom) -> str:
         receptors = f"+biomarkers:{','.join(_RECEPTOR_PANELS[panel])}" if panel else ""
         return f"history+diagnoses{dates}{receptors}"
     if atom.kind == "biomarker":
-        return f"biomarkers:{','.join(_RECEPTOR_PANELS.get(code, (code,)))}{dates}"
+        family = terminology.gene_families().get(code, ())
+        genes = _RECEPTOR_PANELS.get(code) or (code, *family)
+        return f"biomarkers:{','.join(genes)}{dates}"
     if atom.kind == "lab":
         return f"labs:{code}{dates}"
     if atom.kind == "therapy":

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.1": "3569cb7dbf2469744ce938c86465f93a54b733f0ed419f0e97f3aef89efd8d10"}
+PINNED = {"2026.12.07.2": "cbc704fc904fb7d26c26db164525668a42612f7b82ce28d082396d7ce97db032"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

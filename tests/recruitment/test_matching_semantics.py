@@ -1581,3 +1581,46 @@ class TestAGeneFamilyWrittenWithASlashNamesEitherGene:
     def test_a_brca1_2_exclusion_still_excludes_her(self):
         line = "Known BRCA1/2 or PALB2 mutations."
         assert first_outcome(f"Exclusion Criteria:\n* {line}\n", self.OLGA) == "violated"
+
+
+class TestGeneFamilies:
+    """A criterion naming a family of genes ("NTRK fusion", "BRCA mutation") asks for any of its members."""
+
+    NTRK_FUSION = "Inclusion Criteria:\n* Solid tumour with NTRK gene fusion\n"
+    BRCA = "Exclusion Criteria:\n* Women who are known to be positive for the BRCA mutation\n"
+
+    @staticmethod
+    def results(*found: tuple[str, str, str]) -> PatientFacts:
+        return PatientFacts(
+            biomarkers=tuple(
+                BiomarkerFact(f"biomarker:{n}", gene, kind, status)
+                for n, (gene, kind, status) in enumerate(found)
+            )
+        )
+
+    def biomarker_truth(self, text: str, facts: PatientFacts) -> Truth:
+        (criterion,) = parse_eligibility(text).criteria
+        (atom,) = (a for a in iter_atoms(criterion.tree) if a.kind == "biomarker")
+        return truth(atom, facts)
+
+    def test_theos_ntrk1_fusion_meets_an_ntrk_fusion(self):
+        assert (
+            self.biomarker_truth(self.NTRK_FUSION, self.results(("NTRK1", "fusion", "positive"))) is Truth.MET
+        )
+
+    def test_a_negative_pan_trk_screen_fails_it_and_no_result_leaves_the_members_to_test(self):
+        screened = self.results(("NTRK", "fusion", "negative"))
+        assert self.biomarker_truth(self.NTRK_FUSION, screened) is Truth.NOT_MET
+        (criterion,) = parse_eligibility(self.NTRK_FUSION).criteria
+        (atom,) = (a for a in iter_atoms(criterion.tree) if a.kind == "biomarker")
+        result = evaluate_tree(atom, PatientFacts(), today=TODAY)[1][0]
+        assert result.settle == Settle("test", "NTRK fusion (NTRK1, NTRK2, NTRK3) not on file")
+
+    def test_beas_brca2_mutation_answers_a_bare_brca(self):
+        assert self.biomarker_truth(self.BRCA, self.results(("BRCA2", "mutation", "positive"))) is Truth.MET
+
+    def test_a_negative_brca1_alone_leaves_brca2_open_and_both_negative_fail_it(self):
+        one = self.results(("BRCA1", "mutation", "negative"))
+        both = self.results(("BRCA1", "mutation", "negative"), ("BRCA2", "mutation", "negative"))
+        assert self.biomarker_truth(self.BRCA, one) is Truth.UNKNOWN
+        assert self.biomarker_truth(self.BRCA, both) is Truth.NOT_MET
