@@ -55,7 +55,6 @@ def test_a_new_eligible_match_becomes_a_candidate_once_it_commits(
     nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
 ):
     profile = matched_patient(nsclc_trial, email="elena@example.org")
-    _with_lung_cancer(profile)
     with django_capture_on_commit_callbacks(execute=True):
         match = _rematched(profile, nsclc_trial, Match.Verdict.POSSIBLY_ELIGIBLE)
     candidate = Candidate.objects.get(patient=profile, trial=nsclc_trial)
@@ -71,7 +70,7 @@ def test_a_possible_match_of_a_profile_with_no_illness_is_no_candidate(
 ):
     # Nora registered and consented to matching, but has not said what she is ill with: she is possibly
     # eligible for nearly every trial, and Boston could pre-screen her on nothing.
-    nora = matched_patient(nsclc_trial, email="nora@example.org")
+    nora = matched_patient(nsclc_trial, email="nora@example.org", ill=False)
     with django_capture_on_commit_callbacks(execute=True):
         _rematched(nora, nsclc_trial, Match.Verdict.POSSIBLY_ELIGIBLE)
     assert not Candidate.objects.filter(patient=nora).exists()
@@ -86,7 +85,7 @@ def test_a_possible_match_of_a_profile_with_no_illness_is_no_candidate(
 def test_a_possible_match_of_a_profile_with_no_illness_is_taken_up_when_she_asks_about_the_trial(
     nsclc_trial, boston_site, sam, django_capture_on_commit_callbacks
 ):
-    nora = matched_patient(nsclc_trial, email="nora@example.org", contact=True)
+    nora = matched_patient(nsclc_trial, email="nora@example.org", contact=True, ill=False)
     with django_capture_on_commit_callbacks(execute=True):
         match = _rematched(nora, nsclc_trial, Match.Verdict.POSSIBLY_ELIGIBLE)
     assert not Candidate.objects.filter(patient=nora).exists()

@@ -14,7 +14,6 @@ from recruitment.notifications import site_alerts_create, site_digests_send, sta
 from recruitment.services.consent import consent_withdraw
 from recruitment.tasks import send_site_digests
 from tests import factories
-from tests.recruitment.factories import DiagnosisFactory
 from tests.recruitment.workflow_helpers import candidate_for, matched_patient
 from trials.models import ConsentDocument
 
@@ -34,7 +33,6 @@ def test_a_new_candidate_alerts_every_member_of_its_site_after_commit(
     nsclc_trial, boston_site, sam, kim, dan, django_capture_on_commit_callbacks
 ):
     profile = matched_patient(nsclc_trial, email="elena@example.org", verdict=Match.Verdict.POSSIBLY_ELIGIBLE)
-    DiagnosisFactory.create(patient=profile, code="nsclc", label="non-small cell lung cancer")
     with django_capture_on_commit_callbacks(execute=True):
         profile.matches.get().save()
     alerts = SiteAlert.objects.filter(candidate__patient=profile)

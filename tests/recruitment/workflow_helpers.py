@@ -20,10 +20,16 @@ def matched_patient(
     arm: Arm | None = None,
     verdict: str = Match.Verdict.ELIGIBLE,
     contact: bool = False,
+    ill: bool = True,
 ) -> PatientProfile:
-    """A named patient with matching consent (and contact consent if asked) and a live match to `trial`."""
+    """A named patient with matching consent (and contact consent if asked) and a live match to `trial`;
+    with `ill` (the default), non-small cell lung cancer on her profile."""
     documents = {d.purpose: d for d in ConsentDocument.objects.all()} or publish_all()
     profile = factories.PatientProfileFactory.create(user__email=email, sex=PatientProfile.Sex.FEMALE)
+    # The illness the match below cites: with a real worker, the re-match the consent queues may write its
+    # own match after this one, and a possible match of a profile with no illness is never taken up.
+    if ill:
+        factories.DiagnosisFactory.create(patient=profile, code="nsclc", label="non-small cell lung cancer")
     name_patient(profile, "Elena", "Rossi")
     sign(profile, documents[Purpose.MATCHING])
     if contact:
