@@ -1328,8 +1328,10 @@ def find_checkpoint_targets(text: str) -> Iterator[Found]:
             listed.append(following)
             end = following.end()
         position = end
-        named_as_drug = any(m.group("anti") for m in listed) or _CHECKPOINT_HEAD.match(text, end)
-        if not named_as_drug or (len(listed) == 1 and not _CHECKPOINT_HEAD.match(text, end)):
+        # A drug word after the list names a drug; "anti-" does so only for a list ("anti-PD-1/PD-L1"):
+        # a lone "anti-PD-1" is in the vocabulary.
+        headed = _CHECKPOINT_HEAD.match(text, end) is not None
+        if not (headed or (len(listed) > 1 and any(m.group("anti") for m in listed))):
             continue
         for m in listed:
             if m.group("anti"):
