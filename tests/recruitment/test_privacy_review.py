@@ -33,7 +33,7 @@ from recruitment.suppression import HIDDEN, SMALL
 from tests import factories
 from tests.recruitment import factories as factories_r
 from tests.recruitment.consent_helpers import name_patient
-from tests.recruitment.workflow_helpers import candidate_for
+from tests.recruitment.workflow_helpers import candidate_for, screen_failed
 from trials.models import ConsentDocument, EligibilityCriterion
 from trials.services import trial_parse_eligibility
 
@@ -488,15 +488,7 @@ def test_a_criterion_written_like_a_formula_reaches_the_screening_log_as_text(
         parsed_tree={},
     )
     candidate = candidate_for(nsclc_trial, boston_site, email="elena@example.org", contact=True)
-    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
-        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
-    candidate_transition(
-        candidate_id=candidate.pk,
-        to_status=S.SCREEN_FAILED,
-        actor=sam,
-        reason="criterion_not_met",
-        criterion_id=hostile.pk,
-    )
+    screen_failed(candidate, sam, hostile)
     client.force_login(sam)
     response = client.get(reverse("site:screening_log", args=[boston_site.pk, nsclc_trial.pk]))
     body = b"".join(response.streaming_content if response.streaming else [response.content]).decode()

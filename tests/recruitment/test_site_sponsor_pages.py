@@ -25,7 +25,7 @@ from recruitment.services.workflow import TransitionError, candidate_transition
 from recruitment.suppression import SMALL
 from tests import factories
 from tests.recruitment.consent_helpers import sign
-from tests.recruitment.workflow_helpers import candidate_for
+from tests.recruitment.workflow_helpers import candidate_for, screen_failed
 from trials.models import ConsentDocument, EligibilityCriterion, Trial, TrialSite
 
 S = CandidateStatus
@@ -522,15 +522,7 @@ def test_sams_views_of_a_screen_failed_candidate_are_not_counted_as_screen_failu
         parser_version="t",
         dictionary_version="t",
     )
-    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
-        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=sam)
-    candidate_transition(
-        candidate_id=candidate.pk,
-        to_status=S.SCREEN_FAILED,
-        actor=sam,
-        reason="criterion_not_met",
-        criterion_id=criterion.pk,
-    )
+    screen_failed(candidate, sam, criterion)
     client.force_login(sam)
     for _ in range(3):
         client.get(reverse("site:candidate", args=[candidate.pk]))

@@ -3,12 +3,12 @@
 from django.db import transaction
 from django.utils import timezone
 
-from recruitment.models import Candidate, Match, PatientProfile
+from recruitment.models import Candidate, CandidateStatus, Match, PatientProfile, ReasonCode, User
 from recruitment.services.consent import trial_interest_express
-from recruitment.services.workflow import candidates_create_for_site
+from recruitment.services.workflow import candidate_transition, candidates_create_for_site
 from tests.recruitment import factories
 from tests.recruitment.consent_helpers import name_patient, publish_all, sign
-from trials.models import Arm, ConsentDocument, Site, Trial
+from trials.models import Arm, ConsentDocument, EligibilityCriterion, Site, Trial
 
 Purpose = ConsentDocument.Purpose
 
@@ -71,3 +71,17 @@ def candidate_for(
         trial_interest_express(patient=profile, trial=trial)
     candidates_create_for_site(trial=trial, site=site)
     return Candidate.objects.get(patient=profile, trial=trial)
+
+
+def screen_failed(candidate: Candidate, actor: User, criterion: EligibilityCriterion) -> None:
+    """`candidate` taken by `actor` along the main path to screening, and failed there on `criterion`."""
+    S = CandidateStatus
+    for step in (S.PRE_SCREENED, S.CONTACTED, S.CONSENTED, S.SCREENING):
+        candidate_transition(candidate_id=candidate.pk, to_status=step, actor=actor)
+    candidate_transition(
+        candidate_id=candidate.pk,
+        to_status=S.SCREEN_FAILED,
+        actor=actor,
+        reason=ReasonCode.CRITERION_NOT_MET,
+        criterion_id=criterion.pk,
+    )
