@@ -38,8 +38,9 @@ lint:
 typecheck:
 	$(BIN)/mypy .
 
+# One test process per core (pytest-xdist); each has its own test database.
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 ci:
 	bash .ci/run
