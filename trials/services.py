@@ -125,12 +125,13 @@ def trial_curation_record(
 
     The edit itself is saved by the caller (the admin form); this keeps who changed what. An edit of what the
     criteria are read from queues a parse after the commit, like an import; the parse re-matches the trial
-    on the new criteria, so it is not re-matched here as well (that would match the old ones first).
+    on the new criteria, so it is not re-matched here as well (that would match the old ones first), unless
+    the edit also closed it (`_rematch_unless_parse_follows`).
     """
-    if any(name in PARSED_FIELDS for name in fields):
+    parse_follows = any(name in PARSED_FIELDS for name in fields)
+    if parse_follows:
         trials_parse_on_commit(trial_ids=[trial.pk])
-    else:
-        trial_changed(trial_id=trial.pk)
+    _rematch_unless_parse_follows(trial=trial, changed=fields, parse_follows=parse_follows)
     return TrialEvent.objects.create(
         trial=trial,
         kind=TrialEvent.Kind.CURATED,
@@ -284,9 +285,19 @@ def _trial_update(
             "sites": site_changes,
         },
     )
-    if not (parse and any(name in PARSED_FIELDS for name in changed)):
-        trial_changed(trial_id=trial.pk)
+    _rematch_unless_parse_follows(
+        trial=trial, changed=changed, parse_follows=parse and any(name in PARSED_FIELDS for name in changed)
+    )
     return Outcome.UPDATED
+
+
+def _rematch_unless_parse_follows(*, trial: Trial, changed: Sequence[str], parse_follows: bool) -> None:
+    """Re-match a changed trial, unless a parse follows that re-matches it on its new criteria (a re-match
+    now would first match the old ones). A trial that stopped recruiting is re-matched now all the same:
+    retiring its matches reads no criteria, and a parse whose retries run out would otherwise leave its
+    patients matched to a closed trial until the nightly re-match."""
+    if not parse_follows or ("overall_status" in changed and not trial.is_open):
+        trial_changed(trial_id=trial.pk)
 
 
 def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict[str, list[str]]:

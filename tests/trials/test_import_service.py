@@ -242,3 +242,30 @@ def test_a_record_with_new_eligibility_text_rematches_the_trial_once_on_its_new_
     assert trial.criteria.filter(text__icontains="ECOG", retired_at__isnull=True).exists()
     # After the parse, on the new criteria; a re-match at the import as well would match the old ones first.
     assert rematched == [trial.pk]
+
+
+def test_a_trial_closed_by_an_import_whose_parse_never_lands_stops_matching_its_patients_at_once(
+    ctgov, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trials import services
+
+    recruiting = _changed(_record(ctgov), overall_status=Trial.Status.RECRUITING)
+    trial_import_record(record=recruiting, source="a.xml", parse=False)
+    trial = Trial.objects.get()
+    nadia = PatientProfileFactory.create()
+    match = Match.objects.create(
+        patient=nadia, trial=trial, verdict=Match.Verdict.ELIGIBLE, score=1.0, criteria=[]
+    )
+    # The parse task queued for the new text fails for good (its retries used up): it never runs.
+    monkeypatch.setattr(services, "_enqueue_parse", lambda trial_ids: None)
+    closed = _changed(
+        recruiting,
+        overall_status=Trial.Status.TERMINATED,
+        eligibility_text="Inclusion Criteria:\n- ECOG 0-1\n",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert trial_import_record(record=closed, source="b.xml") == Outcome.UPDATED
+
+    match.refresh_from_db()
+    assert match.retired_at is not None
