@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from nlp import (
@@ -148,7 +148,11 @@ def _sponsor_id(record: TrialRecord, cache: RegistryCache, created_here: Registr
         return cache.sponsor_ids[name]
     sponsor_id = Sponsor.objects.filter(name=name).values_list("id", flat=True).first()
     if sponsor_id is None:
-        sponsor_id = Sponsor.objects.create(name=name, agency_class=record.sponsor_class).pk
+        # Another import may create the same sponsor meanwhile: get_or_create inserts in a savepoint and,
+        # when the name is taken, reads the other import's row.
+        sponsor_id = Sponsor.objects.get_or_create(
+            name=name, defaults={"agency_class": record.sponsor_class}
+        )[0].pk
     created_here.sponsor_ids[name] = sponsor_id
     return sponsor_id
 
@@ -160,25 +164,44 @@ def _site_ids(
     ids = {site.key: cache.site_ids[site.key] for site in sites if site.key in cache.site_ids}
     missing = {site.key: site for site in sites if site.key not in ids}
     if missing:
-        found = dict(Site.objects.filter(key__in=list(missing)).values_list("key", "id"))
-        new = [
-            Site(
-                key=key,
-                facility=site.facility,
-                city=site.city,
-                state=site.state,
-                zip_code=site.zip_code,
-                country=site.country,
-                latitude=site.latitude,
-                longitude=site.longitude,
-            )
-            for key, site in missing.items()
-            if key not in found
-        ]
-        found.update((created.key, created.pk) for created in Site.objects.bulk_create(new))
+        found = _sites_create(missing)
         created_here.site_ids.update(found)
         ids.update(found)
     return ids
+
+
+def _sites_create(sites: dict[str, SiteRecord]) -> dict[str, int]:
+    """Site id by key for these sites, creating those not in the database.
+
+    Another import may create some of the same sites between the lookup and the insert (on PostgreSQL the
+    insert then waits for it and fails on the unique key): the insert is undone alone, in its savepoint, and
+    tried once more for the sites still missing after reading the other import's.
+    """
+    try:
+        return _sites_insert_missing(sites)
+    except IntegrityError:
+        return _sites_insert_missing(sites)
+
+
+def _sites_insert_missing(sites: dict[str, SiteRecord]) -> dict[str, int]:
+    found = dict(Site.objects.filter(key__in=list(sites)).values_list("key", "id"))
+    new = [
+        Site(
+            key=key,
+            facility=site.facility,
+            city=site.city,
+            state=site.state,
+            zip_code=site.zip_code,
+            country=site.country,
+            latitude=site.latitude,
+            longitude=site.longitude,
+        )
+        for key, site in sites.items()
+        if key not in found
+    ]
+    with transaction.atomic():
+        found.update((site.key, site.pk) for site in Site.objects.bulk_create(new))
+    return found
 
 
 def _arm(trial: Trial, arm: ArmRecord, now: datetime) -> Arm:

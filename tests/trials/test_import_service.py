@@ -269,3 +269,29 @@ def test_a_trial_closed_by_an_import_whose_parse_never_lands_stops_matching_its_
 
     match.refresh_from_db()
     assert match.retired_at is not None
+
+
+def _read_before_the_other_import_committed(monkeypatch, manager) -> None:
+    """The first lookup through `manager` finds nothing, as it would in an import that looked just before
+    another import creating the same rows committed; later lookups see them."""
+    real_filter = manager.filter
+    calls = []
+
+    def stale_once(*args, **kwargs):
+        calls.append(args or kwargs)
+        return manager.none() if len(calls) == 1 else real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "filter", stale_once)
+
+
+def test_two_imports_creating_the_same_sites_and_sponsor_at_once_both_succeed(ctgov, monkeypatch):
+    record = _record(ctgov)
+    twin = _changed(record, nct_id="NCT00496029")
+    assert trial_import_record(record=record, source="a.xml") == Outcome.CREATED
+    _read_before_the_other_import_committed(monkeypatch, Site.objects)
+    _read_before_the_other_import_committed(monkeypatch, Sponsor.objects)
+
+    assert trial_import_record(record=twin, source="b.xml", cache=RegistryCache()) == Outcome.CREATED
+
+    assert (Site.objects.count(), Sponsor.objects.count(), TrialSite.objects.count()) == (7, 1, 14)
+    assert set(Trial.objects.values_list("sponsor_id", flat=True)) == {Sponsor.objects.get().pk}
