@@ -27,7 +27,7 @@ from nlp import (
     parse_eligibility,
     parse_eligibility_many,
 )
-from nlp.model import AtomKind, Criterion, node_from_dict, node_to_dict
+from nlp.model import Assertion, AtomKind, Criterion, node_from_dict, node_to_dict
 from recruitment.matching.cohorts import LABEL_SEPARATOR
 from recruitment.models import Candidate, EnrolmentSnapshot, Match, User
 from recruitment.services.matching import trial_changed
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 # enrolment target, cap, suspension) belongs to curators and is never written by an import.
 ARM_IMPORTED_FIELDS = ("arm_type", "description", "interventions")
 ATOM_KINDS: tuple[str, ...] = get_args(AtomKind)
+ASSERTIONS: tuple[str, ...] = get_args(Assertion)
 COMPARATORS = (">=", ">", "<=", "<", "=", "in", "between")
 # The trial fields the stored criteria are parsed from (`_eligibility_text`, `selectors.trial_parse_key`).
 PARSED_FIELDS = ("eligibility_text", "minimum_age_years", "maximum_age_years", "sex")
@@ -884,6 +885,10 @@ def _check_atom_types(atom: Atom) -> None:
             raise ValidationError(
                 f"{where}: {name} must be a number of at most {MAX_ATOM_NUMBER:g}, not {value!r}"
             )
+    if atom.assertion not in ASSERTIONS:
+        raise ValidationError(
+            f"{where}: assertion must be one of {', '.join(ASSERTIONS)}, not {atom.assertion!r}"
+        )
     if not all(_is_number(value) for value in atom.values):
         raise ValidationError(f"{where}: values must be numbers, not {list(atom.values)!r}")
     if not all(isinstance(part, int) and not isinstance(part, bool) for part in atom.span):
