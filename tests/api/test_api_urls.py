@@ -35,3 +35,31 @@ def test_ids_too_large_for_the_database_are_not_found_or_refused(api, world):
     cohort = api.get(queue, {"cohort": TOO_LARGE})
     assert cohort.status_code == 400
     assert "cohort" in cohort.json()
+
+
+def test_a_browser_asking_for_the_patients_matches_gets_json_never_the_browsable_page(api, world):
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-matches")
+    browser = api.get(url, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    html_only = api.get(url, HTTP_ACCEPT="text/html")
+    by_format = api.get(url, {"format": "api"})
+    assert (browser.status_code, browser["Content-Type"]) == (200, "application/json")
+    assert (html_only.status_code, html_only["Content-Type"]) == (406, "application/json")
+    assert by_format.status_code == 404
+    assert b"<html" not in browser.content + html_only.content + by_format.content
+
+
+def test_the_browsable_api_is_offered_in_debug_only(api, world, settings):
+    settings.DEBUG = True
+    api.force_authenticate(world.pat)
+    page = api.get(reverse("api:me-matches"), HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+
+
+def test_the_schema_and_its_docs_page_are_served_as_before(client, world):
+    client.force_login(world.pat)
+    assert client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").status_code == 200
+    assert client.get(reverse("api-schema")).status_code == 200
+    docs = client.get(reverse("api-docs"), HTTP_ACCEPT="text/html")
+    assert (docs.status_code, docs["Content-Type"].split(";")[0]) == (200, "text/html")
