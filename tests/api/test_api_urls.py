@@ -63,3 +63,37 @@ def test_the_schema_and_its_docs_page_are_served_as_before(client, world):
     assert client.get(reverse("api-schema")).status_code == 200
     docs = client.get(reverse("api-docs"), HTTP_ACCEPT="text/html")
     assert (docs.status_code, docs["Content-Type"].split(";")[0]) == (200, "text/html")
+
+
+def _lists(world):
+    """Every list endpoint, the persona who may read it, and one of its documented filters."""
+    trial, boston = world.trial, world.boston
+    return [
+        (reverse("api:trial-list"), world.pat, {"overall_status": "RECRUITING"}),
+        (reverse("api:trial-criteria", args=[trial.nct_id]), world.pat, {"reading_changed": "false"}),
+        (reverse("api:site-list"), world.pat, {"country": "United States"}),
+        (reverse("api:me-matches"), world.pat, {}),
+        (reverse("api:me-consents"), world.pat, {}),
+        (reverse("api:me-diagnoses"), world.pat, {}),
+        (reverse("api:site-trials"), world.sam, {}),
+        (reverse("api:site-candidates", args=[boston.pk, trial.pk]), world.sam, {"status": "matched"}),
+        (reverse("api:sponsor-trials"), world.sophie, {}),
+    ]
+
+
+def test_a_misspelt_filter_on_any_list_is_400_naming_it_not_the_whole_list(api, world):
+    for url, persona, _ in _lists(world):
+        api.force_authenticate(persona)
+        response = api.get(url, {"stauts": "recruiting"})
+        assert response.status_code == 400, url
+        (message,) = response.json()["stauts"]
+        assert message.startswith("Unknown query parameter"), url
+
+
+def test_pagination_format_and_documented_filters_are_still_taken_on_every_list(api, world):
+    for url, persona, documented in _lists(world):
+        api.force_authenticate(persona)
+        response = api.get(url, {"format": "json", **documented})
+        assert response.status_code == 200, (url, response.content[:300])
+        if "count" in response.json():
+            assert api.get(url, {"page": 1, **documented}).status_code == 200, url
