@@ -56,7 +56,12 @@ from recruitment.selectors.site import (
     staff_trial_sites,
 )
 from recruitment.selectors.sponsor import sponsor_trial_dashboard, sponsor_trials
-from recruitment.services.consent import ConsentError, consent_give, consent_withdraw, trial_interest_express
+from recruitment.services.consent import (
+    ConsentError,
+    consent_give_or_get,
+    consent_withdraw,
+    trial_interest_express,
+)
 from recruitment.services.profile import (
     ProfileConflict,
     patient_profile_for,
@@ -306,7 +311,13 @@ class ConsentGiveView(APIView):
 
     @extend_schema(
         request=s.ConsentGiveInput,
-        responses={201: s.ConsentSerializer, **errors(400, 401, 403)},
+        responses={
+            201: s.ConsentSerializer,
+            200: OpenApiResponse(
+                s.ConsentSerializer, description="Already signed and not withdrawn: that consent, unchanged."
+            ),
+            **errors(400, 401, 403),
+        },
     )
     def post(self, request: Request) -> Response:
         payload = s.ConsentGiveInput(data=request.data)
@@ -324,7 +335,7 @@ class ConsentGiveView(APIView):
             raise serializers.ValidationError({"document": ["No published consent document with this id."]})
         trial = _trial_by_nct_id(data.get("trial"))
         try:
-            consent = consent_give(
+            consent, created = consent_give_or_get(
                 patient=_profile(request),
                 document=document,
                 typed_name=form.cleaned_data["typed_name"],
@@ -337,7 +348,8 @@ class ConsentGiveView(APIView):
             if error.field:
                 raise serializers.ValidationError({error.field: [str(error)]}) from error
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(s.ConsentSerializer(consent).data, status=answer)
 
 
 @extend_schema(tags=["patient"])

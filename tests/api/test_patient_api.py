@@ -7,6 +7,7 @@ from recruitment.models import Biomarker, Consent, Diagnosis, Match
 from recruitment.selectors.portal import patient_matches_ranked
 from tests import factories
 from tests.api.world import open_interests
+from tests.recruitment.consent_helpers import publish
 from trials.models import ConsentDocument
 
 pytestmark = pytest.mark.django_db
@@ -284,6 +285,26 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
     )
     assert signed.status_code == 201, signed.json()
     assert (signed.json()["purpose"], signed.json()["trial"]) == ("share", world.trial.nct_id)
+
+
+def test_pat_signing_the_matching_consent_she_already_signed_gets_200_with_that_consent_not_a_new_one(
+    api, world
+):
+    matching = world.documents[Purpose.MATCHING]
+    signed = Consent.objects.get(
+        patient=world.pat_profile, purpose=Purpose.MATCHING, withdrawn_at__isnull=True
+    )
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-consent-give")
+    again = api.post(url, {"document": matching.pk, "read": True, "typed_name": "Pat Example"}, format="json")
+    assert again.status_code == 200, again.json()
+    assert again.json()["id"] == signed.pk
+    assert Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.MATCHING).count() == 1
+    # A new version of the text is a new consent to sign.
+    newer = publish(Purpose.MATCHING, "2.0", days_ago=0)
+    renewed = api.post(url, {"document": newer.pk, "read": True, "typed_name": "Pat Example"}, format="json")
+    assert renewed.status_code == 201, renewed.json()
+    assert renewed.json()["id"] != signed.pk
 
 
 def test_sharing_without_a_trial_or_matching_with_one_is_400_under_trial(api, world):
