@@ -367,6 +367,19 @@ def test_a_match_explains_each_criterion_and_what_would_settle_it(api, world):
     assert detail["to_settle"] == ["PD-L1 22C3 TPS not on file"]
 
 
+def test_pat_reads_her_matchs_registry_age_limit_as_the_portal_words_it_with_the_registry_text_beside(
+    api, world
+):
+    age = {"section": "inclusion", "text": "minimum_age: 18 Years", "outcome": "satisfied", "atoms": []}
+    world.pat_match.criteria = [age, *world.pat_match.criteria]
+    world.pat_match.save(update_fields=["criteria"])
+    api.force_authenticate(world.pat)
+    detail = api.get(reverse("api:me-match", args=[world.pat_match.pk])).json()
+    first, nsclc = detail["criteria"][:2]
+    assert (first["text"], first["registry_text"]) == ("Aged 18 years or over", "minimum_age: 18 Years")
+    assert nsclc["text"] == nsclc["registry_text"] == "Histologically confirmed NSCLC"
+
+
 def test_another_patients_match_is_404(api, world):
     api.force_authenticate(world.pat)
     assert api.get(reverse("api:me-match", args=[world.olga_match.pk])).status_code == 404
