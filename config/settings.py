@@ -351,9 +351,12 @@ REST_FRAMEWORK = {
     # Anonymous calls are counted by REMOTE_ADDR alone, as everywhere in the app: a client cannot pick its
     # own address by sending X-Forwarded-For (a proxy in front must put the client's address in REMOTE_ADDR).
     "NUM_PROXIES": 0,
+    # JSON only, the browsable pages with DEBUG on (recruitment/api_negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "recruitment.api_negotiation.JsonUnlessDebugNegotiation",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, refusing unknown query parameters on lists (trials/api/filters.py).
+    "DEFAULT_FILTER_BACKENDS": ["trials.api.filters.KnownParametersFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

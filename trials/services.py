@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from nlp import (
@@ -27,7 +27,7 @@ from nlp import (
     parse_eligibility,
     parse_eligibility_many,
 )
-from nlp.model import AtomKind, Criterion, node_from_dict, node_to_dict
+from nlp.model import Assertion, AtomKind, Criterion, node_from_dict, node_to_dict
 from recruitment.matching.cohorts import LABEL_SEPARATOR
 from recruitment.models import Candidate, EnrolmentSnapshot, Match, User
 from recruitment.services.matching import trial_changed
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 # enrolment target, cap, suspension) belongs to curators and is never written by an import.
 ARM_IMPORTED_FIELDS = ("arm_type", "description", "interventions")
 ATOM_KINDS: tuple[str, ...] = get_args(AtomKind)
+ASSERTIONS: tuple[str, ...] = get_args(Assertion)
 COMPARATORS = (">=", ">", "<=", "<", "=", "in", "between")
 # The trial fields the stored criteria are parsed from (`_eligibility_text`, `selectors.trial_parse_key`).
 PARSED_FIELDS = ("eligibility_text", "minimum_age_years", "maximum_age_years", "sex")
@@ -125,12 +126,13 @@ def trial_curation_record(
 
     The edit itself is saved by the caller (the admin form); this keeps who changed what. An edit of what the
     criteria are read from queues a parse after the commit, like an import; the parse re-matches the trial
-    on the new criteria, so it is not re-matched here as well (that would match the old ones first).
+    on the new criteria, so it is not re-matched here as well (that would match the old ones first), unless
+    the edit also closed it (`_rematch_unless_parse_follows`).
     """
-    if any(name in PARSED_FIELDS for name in fields):
+    parse_follows = any(name in PARSED_FIELDS for name in fields)
+    if parse_follows:
         trials_parse_on_commit(trial_ids=[trial.pk])
-    else:
-        trial_changed(trial_id=trial.pk)
+    _rematch_unless_parse_follows(trial=trial, changed=fields, parse_follows=parse_follows)
     return TrialEvent.objects.create(
         trial=trial,
         kind=TrialEvent.Kind.CURATED,
@@ -147,7 +149,11 @@ def _sponsor_id(record: TrialRecord, cache: RegistryCache, created_here: Registr
         return cache.sponsor_ids[name]
     sponsor_id = Sponsor.objects.filter(name=name).values_list("id", flat=True).first()
     if sponsor_id is None:
-        sponsor_id = Sponsor.objects.create(name=name, agency_class=record.sponsor_class).pk
+        # Another import may create the same sponsor meanwhile: get_or_create inserts in a savepoint and,
+        # when the name is taken, reads the other import's row.
+        sponsor_id = Sponsor.objects.get_or_create(
+            name=name, defaults={"agency_class": record.sponsor_class}
+        )[0].pk
     created_here.sponsor_ids[name] = sponsor_id
     return sponsor_id
 
@@ -159,25 +165,44 @@ def _site_ids(
     ids = {site.key: cache.site_ids[site.key] for site in sites if site.key in cache.site_ids}
     missing = {site.key: site for site in sites if site.key not in ids}
     if missing:
-        found = dict(Site.objects.filter(key__in=list(missing)).values_list("key", "id"))
-        new = [
-            Site(
-                key=key,
-                facility=site.facility,
-                city=site.city,
-                state=site.state,
-                zip_code=site.zip_code,
-                country=site.country,
-                latitude=site.latitude,
-                longitude=site.longitude,
-            )
-            for key, site in missing.items()
-            if key not in found
-        ]
-        found.update((created.key, created.pk) for created in Site.objects.bulk_create(new))
+        found = _sites_create(missing)
         created_here.site_ids.update(found)
         ids.update(found)
     return ids
+
+
+def _sites_create(sites: dict[str, SiteRecord]) -> dict[str, int]:
+    """Site id by key for these sites, creating those not in the database.
+
+    Another import may create some of the same sites between the lookup and the insert (on PostgreSQL the
+    insert then waits for it and fails on the unique key): the insert is undone alone, in its savepoint, and
+    tried once more for the sites still missing after reading the other import's.
+    """
+    try:
+        return _sites_insert_missing(sites)
+    except IntegrityError:
+        return _sites_insert_missing(sites)
+
+
+def _sites_insert_missing(sites: dict[str, SiteRecord]) -> dict[str, int]:
+    found = dict(Site.objects.filter(key__in=list(sites)).values_list("key", "id"))
+    new = [
+        Site(
+            key=key,
+            facility=site.facility,
+            city=site.city,
+            state=site.state,
+            zip_code=site.zip_code,
+            country=site.country,
+            latitude=site.latitude,
+            longitude=site.longitude,
+        )
+        for key, site in sites.items()
+        if key not in found
+    ]
+    with transaction.atomic():
+        found.update((site.key, site.pk) for site in Site.objects.bulk_create(new))
+    return found
 
 
 def _arm(trial: Trial, arm: ArmRecord, now: datetime) -> Arm:
@@ -284,9 +309,19 @@ def _trial_update(
             "sites": site_changes,
         },
     )
-    if not (parse and any(name in PARSED_FIELDS for name in changed)):
-        trial_changed(trial_id=trial.pk)
+    _rematch_unless_parse_follows(
+        trial=trial, changed=changed, parse_follows=parse and any(name in PARSED_FIELDS for name in changed)
+    )
     return Outcome.UPDATED
+
+
+def _rematch_unless_parse_follows(*, trial: Trial, changed: Sequence[str], parse_follows: bool) -> None:
+    """Re-match a changed trial, unless a parse follows that re-matches it on its new criteria (a re-match
+    now would first match the old ones). A trial that stopped recruiting is re-matched now all the same:
+    retiring its matches reads no criteria, and a parse whose retries run out would otherwise leave its
+    patients matched to a closed trial until the nightly re-match."""
+    if not parse_follows or ("overall_status" in changed and not trial.is_open):
+        trial_changed(trial_id=trial.pk)
 
 
 def _arms_sync(trial: Trial, arms: tuple[ArmRecord, ...], now: datetime) -> dict[str, list[str]]:
@@ -850,6 +885,10 @@ def _check_atom_types(atom: Atom) -> None:
             raise ValidationError(
                 f"{where}: {name} must be a number of at most {MAX_ATOM_NUMBER:g}, not {value!r}"
             )
+    if atom.assertion not in ASSERTIONS:
+        raise ValidationError(
+            f"{where}: assertion must be one of {', '.join(ASSERTIONS)}, not {atom.assertion!r}"
+        )
     if not all(_is_number(value) for value in atom.values):
         raise ValidationError(f"{where}: values must be numbers, not {list(atom.values)!r}")
     if not all(isinstance(part, int) and not isinstance(part, bool) for part in atom.span):

@@ -98,7 +98,12 @@ def criterion_review(request: AuthenticatedRequest, nct_id: str, criterion_id: i
 
     if not form.is_valid():
         return refused(
-            [f"{field}: {error}" for field, errors in form.errors.items() for error in errors], 400
+            [
+                f"Criterion #{criterion.position}, {field}: {error}"
+                for field, errors in form.errors.items()
+                for error in errors
+            ],
+            400,
         )
     try:
         services.criterion_review(

@@ -39,6 +39,7 @@ from recruitment.models import (
 )
 from recruitment.portal_views import OUTCOME_WORDS, UNSETTLED_WORDS
 from recruitment.selectors.site import MatchStanding, site_evidence
+from recruitment.wording import plain_criterion_text
 from trials.models import ConsentDocument, Trial, TrialSite
 
 
@@ -287,7 +288,13 @@ class ConsentWithdrawOutput(serializers.Serializer[Any]):
 
 class PatientCriterionSerializer(serializers.Serializer[Any]):
     section = serializers.CharField()
-    text = serializers.CharField()
+    text = serializers.CharField(
+        help_text="The criterion as the portal words it: a registry age or sex limit as a sentence "
+        "('Aged 18 years or over'), any other criterion as the trial's text."
+    )
+    registry_text = serializers.CharField(
+        help_text="The criterion as the registry states it ('minimum_age: 18 Years'), for integrators."
+    )
     outcome = serializers.CharField(help_text="satisfied, violated, unknown or not_checkable.")
     explanation = serializers.CharField(help_text="What the outcome means for the patient, in plain words.")
     evidence = serializers.ListField(child=serializers.CharField(), help_text="Profile facts used.")
@@ -316,7 +323,8 @@ def patient_criteria(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "section": criterion["section"],
-                "text": criterion["text"],
+                "text": plain_criterion_text(criterion["text"]),
+                "registry_text": criterion["text"],
                 "outcome": criterion["outcome"],
                 "explanation": words,
                 "evidence": _evidence(criterion),
@@ -489,7 +497,10 @@ class ContactSerializer(serializers.Serializer[Any]):
 
 class SiteCriterionSerializer(serializers.Serializer[Any]):
     section = serializers.CharField()
-    text = serializers.CharField()
+    text = serializers.CharField(
+        help_text="The criterion as the candidate page words it (a registry limit as a sentence)."
+    )
+    registry_text = serializers.CharField(help_text="The criterion as the registry states it.")
     outcome = serializers.CharField(help_text="satisfied, violated, unknown or not_checkable.")
     evidence = serializers.ListField(child=serializers.CharField())
     to_settle = serializers.ListField(child=serializers.CharField())
@@ -499,7 +510,8 @@ def site_criteria(criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "section": criterion["section"],
-            "text": criterion["text"],
+            "text": plain_criterion_text(criterion["text"]),
+            "registry_text": criterion["text"],
             "outcome": criterion["outcome"],
             "evidence": site_evidence(criterion),
             "to_settle": _to_settle(criterion),

@@ -56,7 +56,12 @@ from recruitment.selectors.site import (
     staff_trial_sites,
 )
 from recruitment.selectors.sponsor import sponsor_trial_dashboard, sponsor_trials
-from recruitment.services.consent import ConsentError, consent_give, consent_withdraw, trial_interest_express
+from recruitment.services.consent import (
+    ConsentError,
+    consent_give_or_get,
+    consent_withdraw,
+    trial_interest_express,
+)
 from recruitment.services.profile import (
     ProfileConflict,
     patient_profile_for,
@@ -71,6 +76,7 @@ from recruitment.services.workflow import (
     candidate_transition,
     candidate_view_record,
 )
+from trials.api.filters import unknown_query_parameters_refuse
 from trials.api.serializers import ErrorSerializer, ValidationErrorSerializer
 from trials.models import ConsentDocument, Trial, TrialSite
 
@@ -235,7 +241,9 @@ def _fact_views(kind: FactKind) -> tuple[type[FactListView], type[FactDetailView
         },
     )
     documented_list = extend_schema_view(
-        get=extend_schema(tags=["patient"], responses={200: kind.output(many=True), **errors(401, 403, 404)}),
+        get=extend_schema(
+            tags=["patient"], responses={200: kind.output(many=True), **errors(400, 401, 403, 404)}
+        ),
         post=extend_schema(
             tags=["patient"],
             request=kind.input,
@@ -256,7 +264,9 @@ def _fact_views(kind: FactKind) -> tuple[type[FactListView], type[FactDetailView
 FACT_VIEWS = {slug: _fact_views(kind) for slug, kind in FACT_KINDS.items()}
 
 
-@extend_schema(tags=["patient"], responses={200: s.ConsentSerializer(many=True), **errors(401, 403, 404)})
+@extend_schema(
+    tags=["patient"], responses={200: s.ConsentSerializer(many=True), **errors(400, 401, 403, 404)}
+)
 class ConsentListView(generics.ListAPIView[Any]):
     """Every consent the patient signed, newest first, withdrawn ones included: the full history."""
 
@@ -301,7 +311,13 @@ class ConsentGiveView(APIView):
 
     @extend_schema(
         request=s.ConsentGiveInput,
-        responses={201: s.ConsentSerializer, **errors(400, 401, 403)},
+        responses={
+            201: s.ConsentSerializer,
+            200: OpenApiResponse(
+                s.ConsentSerializer, description="Already signed and not withdrawn: that consent, unchanged."
+            ),
+            **errors(400, 401, 403),
+        },
     )
     def post(self, request: Request) -> Response:
         payload = s.ConsentGiveInput(data=request.data)
@@ -319,7 +335,7 @@ class ConsentGiveView(APIView):
             raise serializers.ValidationError({"document": ["No published consent document with this id."]})
         trial = _trial_by_nct_id(data.get("trial"))
         try:
-            consent = consent_give(
+            consent, created = consent_give_or_get(
                 patient=_profile(request),
                 document=document,
                 typed_name=form.cleaned_data["typed_name"],
@@ -332,7 +348,8 @@ class ConsentGiveView(APIView):
             if error.field:
                 raise serializers.ValidationError({error.field: [str(error)]}) from error
             return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(s.ConsentSerializer(consent).data, status=answer)
 
 
 @extend_schema(tags=["patient"])
@@ -368,7 +385,7 @@ def _own_live_match(profile: PatientProfile, pk: int) -> PatientMatch:
 
 
 @extend_schema(
-    tags=["patient"], responses={200: s.PatientMatchSerializer(many=True), **errors(401, 403, 404)}
+    tags=["patient"], responses={200: s.PatientMatchSerializer(many=True), **errors(400, 401, 403, 404)}
 )
 class MatchListView(generics.ListAPIView[Any]):
     """The patient's live matches, ranked as on the portal's match list (how well the trial is about the
@@ -419,7 +436,7 @@ class MatchInterestView(APIView):
 # Site staff
 
 
-@extend_schema(tags=["site"], responses={200: s.SiteTrialSerializer(many=True), **errors(401, 403, 404)})
+@extend_schema(tags=["site"], responses={200: s.SiteTrialSerializer(many=True), **errors(400, 401, 403, 404)})
 class SiteTrialListView(generics.ListAPIView[Any]):
     """The trials run at the caller's sites: each (site, trial) pair has a candidate queue."""
 
@@ -450,6 +467,7 @@ class CandidateQueueView(generics.ListAPIView[Any]):
         trial_site = staff_trial_site(user=_user(request), site_id=site_id, trial_id=trial_id)
         if trial_site is None:
             raise Http404("No such trial at your sites.")
+        unknown_query_parameters_refuse(request, self, known=CandidateQueueFilter.base_filters)
         filters = CandidateQueueFilter(request.query_params, queryset=Candidate.objects.none())
         if not filters.is_valid():
             raise serializers.ValidationError(dict(filters.errors))
@@ -621,7 +639,7 @@ ACTION_VIEWS = {slug: _action_view(slug, action) for slug, action in ACTIONS.ite
 
 
 @extend_schema(
-    tags=["sponsor"], responses={200: s.SponsorTrialSerializer(many=True), **errors(401, 403, 404)}
+    tags=["sponsor"], responses={200: s.SponsorTrialSerializer(many=True), **errors(400, 401, 403, 404)}
 )
 class SponsorTrialListView(generics.ListAPIView[Any]):
     """The trials of the caller's sponsor organisations."""

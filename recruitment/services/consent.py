@@ -65,10 +65,35 @@ def consent_give(
     user_agent: str = "",
     actor: User | None = None,
 ) -> Consent:
-    """Record the patient's signature of `document` (the current version of its purpose).
+    """Record the patient's signature of `document`: `consent_give_or_get` without saying which it did."""
+    consent, _ = consent_give_or_get(
+        patient=patient,
+        document=document,
+        typed_name=typed_name,
+        trial=trial,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        actor=actor,
+    )
+    return consent
+
+
+def consent_give_or_get(
+    *,
+    patient: PatientProfile,
+    document: ConsentDocument,
+    typed_name: str,
+    trial: Trial | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    actor: User | None = None,
+) -> tuple[Consent, bool]:
+    """Record the patient's signature of `document` (the current version of its purpose); returns the
+    consent and whether it is new.
 
     The typed name must be the account's full name. Signing what is already signed and open returns the
-    existing consent. A matching consent queues a re-match of the patient after commit.
+    existing consent (a repeated request, e.g. a double click or a client's retry), and False. A matching
+    consent queues a re-match of the patient after commit.
     """
     PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
     expected = patient.user.get_full_name()
@@ -88,7 +113,7 @@ def consent_give(
         patient=patient, purpose=document.purpose, document=document, trial=trial, withdrawn_at__isnull=True
     ).first()
     if existing is not None:
-        return existing
+        return existing, False
     now = timezone.now()
     consent = Consent.objects.create(
         patient=patient,
@@ -112,7 +137,7 @@ def consent_give(
     )
     if document.purpose == ConsentDocument.Purpose.MATCHING:
         profile_changed(profile_id=patient.pk)
-    return consent
+    return consent, True
 
 
 def consent_withdraw(

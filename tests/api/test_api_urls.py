@@ -35,3 +35,65 @@ def test_ids_too_large_for_the_database_are_not_found_or_refused(api, world):
     cohort = api.get(queue, {"cohort": TOO_LARGE})
     assert cohort.status_code == 400
     assert "cohort" in cohort.json()
+
+
+def test_a_browser_asking_for_the_patients_matches_gets_json_never_the_browsable_page(api, world):
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-matches")
+    browser = api.get(url, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    html_only = api.get(url, HTTP_ACCEPT="text/html")
+    by_format = api.get(url, {"format": "api"})
+    assert (browser.status_code, browser["Content-Type"]) == (200, "application/json")
+    assert (html_only.status_code, html_only["Content-Type"]) == (406, "application/json")
+    assert by_format.status_code == 404
+    assert b"<html" not in browser.content + html_only.content + by_format.content
+
+
+def test_the_browsable_api_is_offered_in_debug_only(api, world, settings):
+    settings.DEBUG = True
+    api.force_authenticate(world.pat)
+    page = api.get(reverse("api:me-matches"), HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+
+
+def test_the_schema_and_its_docs_page_are_served_as_before(client, world):
+    client.force_login(world.pat)
+    assert client.get(reverse("api-schema"), HTTP_ACCEPT="application/json").status_code == 200
+    assert client.get(reverse("api-schema")).status_code == 200
+    docs = client.get(reverse("api-docs"), HTTP_ACCEPT="text/html")
+    assert (docs.status_code, docs["Content-Type"].split(";")[0]) == (200, "text/html")
+
+
+def _lists(world):
+    """Every list endpoint, the persona who may read it, and one of its documented filters."""
+    trial, boston = world.trial, world.boston
+    return [
+        (reverse("api:trial-list"), world.pat, {"overall_status": "RECRUITING"}),
+        (reverse("api:trial-criteria", args=[trial.nct_id]), world.pat, {"reading_changed": "false"}),
+        (reverse("api:site-list"), world.pat, {"country": "United States"}),
+        (reverse("api:me-matches"), world.pat, {}),
+        (reverse("api:me-consents"), world.pat, {}),
+        (reverse("api:me-diagnoses"), world.pat, {}),
+        (reverse("api:site-trials"), world.sam, {}),
+        (reverse("api:site-candidates", args=[boston.pk, trial.pk]), world.sam, {"status": "matched"}),
+        (reverse("api:sponsor-trials"), world.sophie, {}),
+    ]
+
+
+def test_a_misspelt_filter_on_any_list_is_400_naming_it_not_the_whole_list(api, world):
+    for url, persona, _ in _lists(world):
+        api.force_authenticate(persona)
+        response = api.get(url, {"stauts": "recruiting"})
+        assert response.status_code == 400, url
+        (message,) = response.json()["stauts"]
+        assert message.startswith("Unknown query parameter"), url
+
+
+def test_pagination_format_and_documented_filters_are_still_taken_on_every_list(api, world):
+    for url, persona, documented in _lists(world):
+        api.force_authenticate(persona)
+        response = api.get(url, {"format": "json", **documented})
+        assert response.status_code == 200, (url, response.content[:300])
+        if "count" in response.json():
+            assert api.get(url, {"page": 1, **documented}).status_code == 200, url

@@ -7,6 +7,7 @@ from recruitment.models import Biomarker, Consent, Diagnosis, Match
 from recruitment.selectors.portal import patient_matches_ranked
 from tests import factories
 from tests.api.world import open_interests
+from tests.recruitment.consent_helpers import publish
 from trials.models import ConsentDocument
 
 pytestmark = pytest.mark.django_db
@@ -286,6 +287,26 @@ def test_a_signature_must_be_the_full_name_as_on_the_portal(api, world):
     assert (signed.json()["purpose"], signed.json()["trial"]) == ("share", world.trial.nct_id)
 
 
+def test_pat_signing_the_matching_consent_she_already_signed_gets_200_with_that_consent_not_a_new_one(
+    api, world
+):
+    matching = world.documents[Purpose.MATCHING]
+    signed = Consent.objects.get(
+        patient=world.pat_profile, purpose=Purpose.MATCHING, withdrawn_at__isnull=True
+    )
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-consent-give")
+    again = api.post(url, {"document": matching.pk, "read": True, "typed_name": "Pat Example"}, format="json")
+    assert again.status_code == 200, again.json()
+    assert again.json()["id"] == signed.pk
+    assert Consent.objects.filter(patient=world.pat_profile, purpose=Purpose.MATCHING).count() == 1
+    # A new version of the text is a new consent to sign.
+    newer = publish(Purpose.MATCHING, "2.0", days_ago=0)
+    renewed = api.post(url, {"document": newer.pk, "read": True, "typed_name": "Pat Example"}, format="json")
+    assert renewed.status_code == 201, renewed.json()
+    assert renewed.json()["id"] != signed.pk
+
+
 def test_sharing_without_a_trial_or_matching_with_one_is_400_under_trial(api, world):
     api.force_authenticate(world.pat)
     url = reverse("api:me-consent-give")
@@ -344,6 +365,19 @@ def test_a_match_explains_each_criterion_and_what_would_settle_it(api, world):
     )
     assert exclusion["explanation"] == "This does not apply to you."
     assert detail["to_settle"] == ["PD-L1 22C3 TPS not on file"]
+
+
+def test_pat_reads_her_matchs_registry_age_limit_as_the_portal_words_it_with_the_registry_text_beside(
+    api, world
+):
+    age = {"section": "inclusion", "text": "minimum_age: 18 Years", "outcome": "satisfied", "atoms": []}
+    world.pat_match.criteria = [age, *world.pat_match.criteria]
+    world.pat_match.save(update_fields=["criteria"])
+    api.force_authenticate(world.pat)
+    detail = api.get(reverse("api:me-match", args=[world.pat_match.pk])).json()
+    first, nsclc = detail["criteria"][:2]
+    assert (first["text"], first["registry_text"]) == ("Aged 18 years or over", "minimum_age: 18 Years")
+    assert nsclc["text"] == nsclc["registry_text"] == "Histologically confirmed NSCLC"
 
 
 def test_another_patients_match_is_404(api, world):

@@ -146,6 +146,16 @@ def test_the_candidate_detail_is_pseudonymous_until_contact_is_agreed_and_each_r
     assert [e.actor for e in views] == [world.sam, world.sam]
 
 
+def test_sam_reads_a_candidates_registry_age_limit_as_the_candidate_page_words_it(api, world, taken_up):
+    age = {"section": "inclusion", "text": "minimum_age: 18 Years", "outcome": "satisfied", "atoms": []}
+    world.olga_match.criteria = [age, *world.olga_match.criteria]
+    world.olga_match.save(update_fields=["criteria"])
+    api.force_authenticate(world.sam)
+    olga = Candidate.objects.get(patient=world.olga_profile)
+    first = api.get(reverse("api:site-candidate", args=[olga.pk])).json()["criteria"][0]
+    assert (first["text"], first["registry_text"]) == ("Aged 18 years or over", "minimum_age: 18 Years")
+
+
 def test_the_shared_profile_shows_only_once_the_patient_shares_it_with_that_trial(api, world, taken_up):
     """As the candidate page (`shared_profile`): sharing with another trial shows nothing here, and the
     shared profile holds no identifier (those come with `contact`)."""

@@ -139,6 +139,31 @@ def test_an_admin_edit_that_leaves_the_criteria_alone_rematches_without_a_parse(
     assert rematched == [trial.pk]
 
 
+def test_a_curator_suspending_a_trial_and_editing_its_text_stops_its_matches_though_the_parse_never_lands(
+    admin_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trials import services
+
+    trial = factories.TrialFactory.create(overall_status=Trial.Status.RECRUITING)
+    nadia = PatientProfileFactory.create()
+    match = Match.objects.create(
+        patient=nadia, trial=trial, verdict=Match.Verdict.ELIGIBLE, score=1.0, criteria=[]
+    )
+    monkeypatch.setattr(services, "_enqueue_parse", lambda trial_ids: None)  # its retries used up
+    data = {
+        **_change_form_data(admin_client, trial),
+        "overall_status": Trial.Status.SUSPENDED,
+        "eligibility_text": "Inclusion Criteria:\n- ECOG 0-1\n",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:trials_trial_change", args=[trial.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    match.refresh_from_db()
+    assert match.retired_at is not None
+
+
 def _arm_form(admin_client, arm, biomarker_definition):
     return {
         "shown_version": _shown_version(admin_client, reverse("admin:trials_arm_change", args=[arm.pk])),

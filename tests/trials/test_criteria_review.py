@@ -174,6 +174,11 @@ OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "s
          "the window's unit must be one of days, weeks, months, years, not 'month'"),
         ({**OSIMERTINIB_ATOM, "window": {"amount": 6, "unit": "months", "relation": "before"}},
          "the window's relation must be one of within, at_least, current, not 'before'"),
+        # An assertion the matcher does not know: it read "absent" as if the criterion named the therapy.
+        ({**OSIMERTINIB_ATOM, "assertion": "absent"},
+         "atom 'osimertinib': assertion must be one of present, negated, historical, hypothetical, "
+         "exception, not 'absent'"),
+        ({**OSIMERTINIB_ATOM, "assertion": None}, "assertion must be one of"),
     ],
 )  # fmt: skip
 def test_a_malformed_correction_is_refused_with_the_reason(tree, message):
@@ -720,3 +725,24 @@ def test_a_reviewed_criterion_moved_by_a_line_added_above_keeps_its_review_unmar
     assert ecog.curated_tree == ecog.parsed_tree
     [view] = [view for view in selectors.criteria_for_review(trial=egfr_trial) if view.criterion == ecog]
     assert [segment.text for segment in view.segments if segment.atom] == ["ECOG performance status 0 or 1"]
+
+
+def test_a_correction_with_an_unknown_assertion_is_refused_naming_the_criterion_and_field(
+    client, egfr_trial, cora
+):
+    ecog = criterion_with(egfr_trial, "ECOG")
+    client.force_login(cora)
+    url = reverse("trials:criterion_review", args=[egfr_trial.nct_id, ecog.pk])
+    tree = json.dumps({**_ecog_atom(ecog), "assertion": "unlikely"})
+
+    response = client.post(url, {"action": "correct", "revision": ecog.revision, "tree": tree})
+
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert f"Criterion #{ecog.position}, tree: atom" in page
+    assert (
+        "assertion must be one of present, negated, historical, hypothetical, exception, not 'unlikely'"
+        in page
+    )
+    ecog.refresh_from_db()
+    assert (ecog.status, ecog.curated_tree) == (EligibilityCriterion.Status.PARSED, None)

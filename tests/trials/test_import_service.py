@@ -242,3 +242,56 @@ def test_a_record_with_new_eligibility_text_rematches_the_trial_once_on_its_new_
     assert trial.criteria.filter(text__icontains="ECOG", retired_at__isnull=True).exists()
     # After the parse, on the new criteria; a re-match at the import as well would match the old ones first.
     assert rematched == [trial.pk]
+
+
+def test_a_trial_closed_by_an_import_whose_parse_never_lands_stops_matching_its_patients_at_once(
+    ctgov, django_capture_on_commit_callbacks, monkeypatch
+):
+    from trials import services
+
+    recruiting = _changed(_record(ctgov), overall_status=Trial.Status.RECRUITING)
+    trial_import_record(record=recruiting, source="a.xml", parse=False)
+    trial = Trial.objects.get()
+    nadia = PatientProfileFactory.create()
+    match = Match.objects.create(
+        patient=nadia, trial=trial, verdict=Match.Verdict.ELIGIBLE, score=1.0, criteria=[]
+    )
+    # The parse task queued for the new text fails for good (its retries used up): it never runs.
+    monkeypatch.setattr(services, "_enqueue_parse", lambda trial_ids: None)
+    closed = _changed(
+        recruiting,
+        overall_status=Trial.Status.TERMINATED,
+        eligibility_text="Inclusion Criteria:\n- ECOG 0-1\n",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert trial_import_record(record=closed, source="b.xml") == Outcome.UPDATED
+
+    match.refresh_from_db()
+    assert match.retired_at is not None
+
+
+def _read_before_the_other_import_committed(monkeypatch, manager) -> None:
+    """The first lookup through `manager` finds nothing, as it would in an import that looked just before
+    another import creating the same rows committed; later lookups see them."""
+    real_filter = manager.filter
+    calls = []
+
+    def stale_once(*args, **kwargs):
+        calls.append(args or kwargs)
+        return manager.none() if len(calls) == 1 else real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "filter", stale_once)
+
+
+def test_two_imports_creating_the_same_sites_and_sponsor_at_once_both_succeed(ctgov, monkeypatch):
+    record = _record(ctgov)
+    twin = _changed(record, nct_id="NCT00496029")
+    assert trial_import_record(record=record, source="a.xml") == Outcome.CREATED
+    _read_before_the_other_import_committed(monkeypatch, Site.objects)
+    _read_before_the_other_import_committed(monkeypatch, Sponsor.objects)
+
+    assert trial_import_record(record=twin, source="b.xml", cache=RegistryCache()) == Outcome.CREATED
+
+    assert (Site.objects.count(), Sponsor.objects.count(), TrialSite.objects.count()) == (7, 1, 14)
+    assert set(Trial.objects.values_list("sponsor_id", flat=True)) == {Sponsor.objects.get().pk}

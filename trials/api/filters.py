@@ -1,9 +1,44 @@
+from collections.abc import Iterable
+from typing import Any
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from trials.models import Site, Trial
+
+
+def unknown_query_parameters_refuse(request: Request, view: APIView, *, known: Iterable[str]) -> None:
+    """Refuse with a 400 naming them the query parameters a list does not take besides `known` (its filters),
+    its paging and `format`: ignored, a misspelt filter (`?stauts=recruiting`) answered with the whole list as
+    if it were filtered."""
+    paginator = getattr(view, "paginator", None)
+    paging = (getattr(paginator, "page_query_param", None), getattr(paginator, "page_size_query_param", None))
+    taken = {*known, *(name for name in paging if name), api_settings.URL_FORMAT_OVERRIDE or "format"}
+    unknown = sorted(set(request.query_params) - taken)
+    if unknown:
+        message = f"Unknown query parameter; this list takes {', '.join(sorted(taken))}."
+        raise serializers.ValidationError({name: [message] for name in unknown})
+
+
+class KnownParametersFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, refusing on a list what `unknown_query_parameters_refuse` refuses. The read of
+    one object (which filters its queryset too) is left alone: it takes no parameters to mistype."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: APIView) -> QuerySet[Any]:
+        lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+        if lookup not in view.kwargs:
+            filterset_class = self.get_filterset_class(view, queryset)
+            known = filterset_class.base_filters if filterset_class is not None else ()
+            unknown_query_parameters_refuse(request, view, known=known)
+        filtered: QuerySet[Any] = super().filter_queryset(request, queryset, view)
+        return filtered
 
 
 class YesNoField(forms.NullBooleanField):

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from trials import services
 from trials.api import serializers
-from trials.api.filters import SiteFilter, TrialFilter
+from trials.api.filters import SiteFilter, TrialFilter, unknown_query_parameters_refuse
 from trials.models import EligibilityCriterion, Site, Trial, TrialSite
 
 ERRORS = {
@@ -75,6 +75,7 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def criteria(self, request: Request, nct_id: str) -> Response:
         """The trial's current criteria, each with the reading the matcher uses (`effective_tree`)."""
+        unknown_query_parameters_refuse(request, self, known=serializers.CriteriaQuerySerializer().fields)
         query = serializers.CriteriaQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         trial = get_object_or_404(Trial, nct_id=nct_id.upper())
