@@ -34,7 +34,12 @@ def test_a_link_from_an_email_sent_before_the_token_change_still_unsubscribes(cl
         signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object("1"),
     ],
     # Named, not shown: a timestamped token differs from one collection to the next.
-    ids=["payload-not-base64-json", "payload-not-json", "signed-for-another-purpose", "payload-not-a-patient-id"],
+    ids=[
+        "payload-not-base64-json",
+        "payload-not-json",
+        "signed-for-another-purpose",
+        "payload-not-a-patient-id",
+    ],
 )
 def test_a_damaged_or_foreign_unsubscribe_token_is_404_not_an_error(client, elena, token):
     assert client.get(unsubscribe_url(token)).status_code == 404
