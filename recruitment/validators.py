@@ -3,6 +3,7 @@ the API and the admin), the FHIR import and the summary paste. The field validat
 migrations, so keep their paths."""
 
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
@@ -27,13 +28,27 @@ def number_as_typed(value: Decimal | float) -> str:
 
 _NO_NUL = ProhibitNullCharactersValidator()
 
+# Characters no one types on purpose into a profile: control characters (a backspace or escape pasted from a
+# PDF) and the marks that reorder text on screen, so that what is shown is not what is stored. Tabs and line
+# ends stay allowed, for notes.
+_DIRECTION_MARKS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ALLOWED_CONTROLS = "\t\n\r"
 
-def nul_characters(
+
+def control_character(value: str) -> str | None:
+    """The first invisible control or text-direction character in `value`, or None."""
+    for char in value:
+        if char in _DIRECTION_MARKS or (unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS):
+            return char
+    return None
+
+
+def unreadable_characters(
     instance: models.Model, *, exclude: Collection[str] = ()
 ) -> dict[str, list[ValidationError]]:
     """Errors by field for the text values of `instance` holding a NUL character, as Django's forms refuse
-    them: PostgreSQL cannot store one (SQLite does), and the FHIR import and the summary paste write through
-    the model's checks, not a form's."""
+    them (PostgreSQL cannot store one; SQLite does), or another invisible control character. The FHIR
+    import and the summary paste write through the model's checks, not a form's."""
     errors = {}
     for field in instance._meta.concrete_fields:
         value = getattr(instance, field.attname)
@@ -43,6 +58,17 @@ def nul_characters(
             _NO_NUL(value)
         except ValidationError as error:
             errors[field.name] = [error]
+            continue
+        char = control_character(value)
+        if char is not None:
+            errors[field.name] = [
+                ValidationError(
+                    "Remove the invisible control character (U+%(code)s) from this text; it is often "
+                    "copied along from a PDF or a web page.",
+                    code="control_character",
+                    params={"code": f"{ord(char):04X}"},
+                )
+            ]
     return errors
 
 

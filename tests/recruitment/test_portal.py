@@ -363,6 +363,34 @@ class TestProfileEditor:
         )
         assert "cannot end before it started" in response.content.decode()
 
+    def test_a_procedure_name_with_an_invisible_control_character_is_refused_beside_it_and_not_saved(
+        self, elena_client, elena
+    ):
+        # Copied from a PDF, the name carries a backspace her screen does not show.
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["procedure"]),
+            {"name": "lobe\x08ctomy", "performed_on": "2026-09-02"},
+        )
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(
+            r'class="field has-error">.*?invisible control character \(U\+0008\).*?id="id_name"', page, re.S
+        )
+        assert 'value="2026-09-02"' in page  # the date she typed is kept
+        assert not elena.procedures.filter(name__contains="ctomy", performed_on="2026-09-02").exists()
+
+    def test_a_postcode_with_a_text_direction_override_is_refused_and_the_rest_of_the_profile_kept(
+        self, elena_client, elena
+    ):
+        # U+202E makes the digits after it show in reverse order: what she sees is not what is stored.
+        typed = {**elenas_profile_as_typed(""), "postcode": "02\u202e139", "ecog": "2"}
+        response = elena_client.post(reverse("portal:profile"), typed)
+        page = response.content.decode()
+        assert "invisible control character (U+202E)" in page
+        assert re.search(r'name="ecog" value="2"[^>]*checked', page)  # what else she typed is kept
+        elena.refresh_from_db()
+        assert (elena.postcode, elena.ecog) == ("", 1)
+
     def test_a_diagnosis_is_picked_by_its_plain_name(self, elena_client, elena):
         elena_client.post(
             reverse("portal:fact_add", args=["diagnosis"]),
