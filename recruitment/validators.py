@@ -140,12 +140,26 @@ MAX_TMB = 1000
 """mut/Mb: the most hypermutated tumours (POLE or mismatch-repair deficient) reach a few hundred."""
 
 
+# Scores that are percentages whatever unit is written beside them, most often none ("PD-L1 TPS 50"): the
+# tumour proportion score, the combined positive score (capped at 100 by its definition), the immune cell
+# score and the variant allele fraction.
+PERCENT_MEASURES = frozenset({"TPS", "CPS", "IC", "VAF"})
+MAX_H_SCORE = 300
+"""An H-score sums the percentage of cells at each staining intensity (1 to 3) times that intensity."""
+
+
 def implausible_biomarker_value(*, gene: str, measure: str, unit: str, value: Decimal) -> str:
-    """Why a biomarker's number cannot be a real result (a percentage over 100, an IHC score over 3, a tumour
-    mutational burden over MAX_TMB mut/Mb), or "" when it can; a negative one is `not_negative`'s."""
-    if unit.strip() == "%" and value > 100:
+    """Why a biomarker's number cannot be a real result (a percentage or a percentage score over 100, an
+    IHC score over 3, an H-score over MAX_H_SCORE, a tumour mutational burden over MAX_TMB mut/Mb), or ""
+    when it can; a negative one is `not_negative`'s."""
+    measure = measure.strip().upper()
+    if unit.strip().lower() in ("%", "percent") and value > 100:
         return f"A percentage cannot exceed 100 (got {number_as_typed(value)}%)."
-    if measure.strip().upper() == "IHC" and value > 3:
+    if measure in PERCENT_MEASURES and value > 100:
+        return f"A {measure} is a percentage: it cannot exceed 100 (got {number_as_typed(value)})."
+    if measure == "H-SCORE" and value > MAX_H_SCORE:
+        return f"An H-score runs from 0 to {MAX_H_SCORE} (got {number_as_typed(value)})."
+    if measure == "IHC" and value > 3:
         return f"An IHC score runs from 0 to 3 (got {number_as_typed(value)})."
     if gene.strip().upper() == "TMB" and value > MAX_TMB:
         return (

@@ -356,6 +356,24 @@ class TestProfileEditor:
             r'class="field has-error">.*?A percentage cannot exceed 100.*?id="id_value"', page, re.S
         )
 
+    def test_elenas_pd_l1_score_of_150_typed_without_a_percent_sign_is_refused_beside_the_value(
+        self, elena_client, elena
+    ):
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["biomarker"]),
+            {
+                "gene": "PD-L1",
+                "alteration_type": "expression",
+                "status": "positive",
+                "measure": "TPS",
+                "value": "150",
+            },
+        )
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(r'class="field has-error">.*?A TPS is a percentage.*?id="id_value"', page, re.S)
+        assert not elena.biomarkers.filter(value=150).exists()
+
     def test_a_therapy_that_ends_before_it_starts_is_refused(self, elena_client):
         response = elena_client.post(
             reverse("portal:fact_add", args=["therapy"]),
