@@ -374,6 +374,21 @@ class TestProfileEditor:
         assert re.search(r'class="field has-error">.*?A TPS is a percentage.*?id="id_value"', page, re.S)
         assert not elena.biomarkers.filter(value=150).exists()
 
+    def test_elenas_bilirubin_typed_with_a_decimal_comma_is_refused_saying_how_to_write_it(
+        self, elena_client, elena
+    ):
+        typed = {"analyte": "total bilirubin", "value": "1,5", "unit": "mg/dL", "collected_on": "2026-11-20"}
+        response = elena_client.post(reverse("portal:fact_add", args=["lab"]), typed)
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(
+            r'class="field has-error">.*?with a point for decimals \(1\.5, not 1,5\).*?id="id_value"',
+            page,
+            re.S,
+        )
+        assert 'value="1,5"' in page
+        assert not elena.lab_results.filter(collected_on="2026-11-20").exists()
+
     def test_a_therapy_that_ends_before_it_starts_is_refused(self, elena_client):
         response = elena_client.post(
             reverse("portal:fact_add", args=["therapy"]),
