@@ -583,9 +583,18 @@ def alerts_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def paste_summary(request: PatientRequest) -> HttpResponse:
     text = request.POST.get("text", "") if request.method == "POST" else ""
     picks = request.POST.getlist("pick")
+    status = 200
     if request.method == "POST" and "add" in request.POST:
         try:
-            added = summary_facts_save(profile=request.profile, picks=picks, actor=request.user)
+            added = summary_facts_save(
+                profile=request.profile,
+                picks=picks,
+                actor=request.user,
+                shown_version=request.POST.get("shown_version") or None,
+            )
+        except ProfileConflict as conflict:
+            messages.error(request, str(conflict))
+            status = 409
         except PasteError as error:
             for problem in error.problems:
                 messages.error(request, problem)
@@ -608,8 +617,9 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
         "picked": set(picks),
         "read": bool(text.strip()),
         "max_length": MAX_TEXT_LENGTH,
+        "shown_version": request.profile.version,
     }
-    return render(request, "portal/paste.html", context)
+    return render(request, "portal/paste.html", context, status=status)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -817,6 +817,35 @@ class TestPasteSummary:
         assert profile.diagnoses.count() == before + 1
         assert profile.diagnoses.get(code="hiv").presence == "absent"
 
+    def test_elenas_old_letter_ticked_after_her_ecog_changed_in_another_tab_saves_nothing(
+        self, elena_client, elena
+    ):
+        letter = "Lung adenocarcinoma. ECOG 0. No HIV."
+        page = elena_client.post(reverse("portal:paste"), {"text": letter, "read": "1"}).content.decode()
+        picks = [
+            html.unescape(pick) for pick in re.findall(r'name="pick" id="pick-\d+" value="([^"]+)"', page)
+        ]
+        assert any('"ecog": 0' in pick for pick in picks)
+        # Meanwhile, in another tab, she records how she is today.
+        profile_update(profile=elena, fields={"ecog": 2})
+        ticked = {"text": letter, "add": "1", "pick": picks, "shown_version": shown_version(page)}
+        response = elena_client.post(reverse("portal:paste"), ticked)
+        page = response.content.decode()
+        assert response.status_code == 409
+        assert "Your profile was changed after this page was opened" in page
+        assert page.count(" checked") == len(picks)  # her ticks are kept
+        elena.refresh_from_db()
+        assert elena.ecog == 2
+        assert not elena.diagnoses.filter(code="hiv").exists()
+        # Adding from the page shown now is her decision, made knowing: it goes through.
+        knowing = {**ticked, "shown_version": shown_version(page)}
+        assert elena_client.post(reverse("portal:paste"), knowing).status_code == 302
+        # A double click sends the same page twice: the second adds nothing and is no conflict.
+        assert elena_client.post(reverse("portal:paste"), knowing).status_code == 302
+        elena.refresh_from_db()
+        assert elena.ecog == 0
+        assert elena.diagnoses.filter(code="hiv").count() == 1
+
     def test_suggested_tumour_tests_carry_the_names_her_letter_uses(self, client, pat):
         client.force_login(pat)
         page = client.post(
