@@ -305,8 +305,12 @@ def _with_version(request: HttpRequest, current: PatientProfile | ProfileFact) -
 def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
     fact_kind = _fact_kind(kind)
     fact = get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
-    profile_fact_delete(fact=fact)
-    messages.success(request, f"Removed {fact}. Your matches are being updated.")
+    try:
+        profile_fact_delete(fact=fact, shown_version=request.POST.get("shown_version") or None)
+    except ProfileConflict as conflict:
+        messages.error(request, str(conflict))
+    else:
+        messages.success(request, f"Removed {fact}. Your matches are being updated.")
     return redirect(reverse("portal:profile") + f"#{kind}")
 
 

@@ -38,9 +38,11 @@ def elena_client(client, elena):
 
 
 def shown_version(page: str) -> str:
-    """The version of the record a profile or fact page was shown with (its hidden field)."""
-    (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
-    return html.unescape(shown)
+    """The version of the record a profile or fact page was shown with (its hidden field): the first on the
+    page, since the profile's own form comes before its facts' Remove buttons, which carry theirs."""
+    shown = re.search(r'name="shown_version" value="([^"]+)"', page)
+    assert shown is not None
+    return html.unescape(shown.group(1))
 
 
 def elenas_profile_as_typed(version: str) -> dict[str, str]:
@@ -500,6 +502,27 @@ class TestProfileEditor:
         assert 'name="line" value="2"' in page  # what she typed is kept
         therapy.refresh_from_db()
         assert (therapy.ended_on, therapy.line) == (TODAY, 1)
+
+    def test_a_fact_changed_in_another_tab_is_not_removed_from_the_older_page(self, elena_client, elena):
+        therapy = elena.therapies.get()
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        (shown,) = re.findall(
+            rf'action="{reverse("portal:fact_delete", args=["therapy", therapy.pk])}".*?'
+            r'name="shown_version" value="([^"]+)"',
+            page,
+            re.S,
+        )
+        # In another tab she records when the treatment stopped; then, on the older page, clicks Remove.
+        therapy.ended_on = TODAY
+        profile_fact_save(profile=elena, fact=therapy, actor=elena.user)
+        url = reverse("portal:fact_delete", args=["therapy", therapy.pk])
+        response = elena_client.post(url, {"shown_version": html.unescape(shown)}, follow=True)
+        assert (
+            "This therapy was changed after this page was opened (in another window), so it was not removed"
+            in (html.unescape(response.content.decode()))
+        )
+        therapy.refresh_from_db()
+        assert therapy.ended_on == TODAY
 
     def test_pregnancy_rules_of_the_model_are_shown(self, elena_client):
         response = elena_client.post(
