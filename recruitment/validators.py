@@ -28,9 +28,9 @@ def number_as_typed(value: Decimal | float) -> str:
 
 _NO_NUL = ProhibitNullCharactersValidator()
 
-# Characters no one types on purpose into a profile: control characters (a backspace or escape pasted from a
-# PDF) and the marks that reorder text on screen, so that what is shown is not what is stored. Tabs and line
-# ends stay allowed, for notes.
+# Characters no one types on purpose into a profile or a registry record: control characters (a backspace or
+# an escape pasted from a PDF) and the marks that reorder text on screen, so that what is shown is not what
+# is stored. Tabs and line ends stay allowed, for notes and eligibility text.
 _DIRECTION_MARKS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _ALLOWED_CONTROLS = "\t\n\r"
 
