@@ -125,8 +125,18 @@ class ProfileForm(PlainLabels, ShownVersion, forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
 
 
+NUMBER_AS_TYPED = "Enter a number, with a point for decimals (1.5, not 1,5) and no thousands separator."
+
+
 class FactForm(PlainLabels, ShownVersion, forms.ModelForm):
     """A form for one kind of profile fact."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Reports from much of Europe print "1,5"; Django's "Enter a number." does not say what is wrong.
+        for field in self.fields.values():
+            if isinstance(field, forms.DecimalField):
+                field.error_messages["invalid"] = NUMBER_AS_TYPED
 
 
 class DiagnosisForm(FactForm):

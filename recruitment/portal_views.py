@@ -305,8 +305,12 @@ def _with_version(request: HttpRequest, current: PatientProfile | ProfileFact) -
 def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
     fact_kind = _fact_kind(kind)
     fact = get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
-    profile_fact_delete(fact=fact)
-    messages.success(request, f"Removed {fact}. Your matches are being updated.")
+    try:
+        profile_fact_delete(fact=fact, shown_version=request.POST.get("shown_version") or None)
+    except ProfileConflict as conflict:
+        messages.error(request, str(conflict))
+    else:
+        messages.success(request, f"Removed {fact}. Your matches are being updated.")
     return redirect(reverse("portal:profile") + f"#{kind}")
 
 
@@ -583,9 +587,18 @@ def alerts_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def paste_summary(request: PatientRequest) -> HttpResponse:
     text = request.POST.get("text", "") if request.method == "POST" else ""
     picks = request.POST.getlist("pick")
+    status = 200
     if request.method == "POST" and "add" in request.POST:
         try:
-            added = summary_facts_save(profile=request.profile, picks=picks, actor=request.user)
+            added = summary_facts_save(
+                profile=request.profile,
+                picks=picks,
+                actor=request.user,
+                shown_version=request.POST.get("shown_version") or None,
+            )
+        except ProfileConflict as conflict:
+            messages.error(request, str(conflict))
+            status = 409
         except PasteError as error:
             for problem in error.problems:
                 messages.error(request, problem)
@@ -608,8 +621,9 @@ def paste_summary(request: PatientRequest) -> HttpResponse:
         "picked": set(picks),
         "read": bool(text.strip()),
         "max_length": MAX_TEXT_LENGTH,
+        "shown_version": request.profile.version,
     }
-    return render(request, "portal/paste.html", context)
+    return render(request, "portal/paste.html", context, status=status)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

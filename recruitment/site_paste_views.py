@@ -17,6 +17,7 @@ from recruitment.http import AuthenticatedRequest
 from recruitment.models import CandidateStatus, FactSource
 from recruitment.selectors.consent import patient_has_active_consent
 from recruitment.selectors.site import staff_candidate, unread_alert_count
+from recruitment.services.profile import ProfileConflict
 from recruitment.site_views import site_staff_only
 from recruitment.summary_paste import (
     MAX_TEXT_LENGTH,
@@ -47,11 +48,24 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("site:candidate", pk)
     text = request.POST.get("text", "") if request.method == "POST" else ""
     picks = request.POST.getlist("pick")
+    status = 200
     if request.method == "POST" and "add" in request.POST:
         try:
             added = summary_facts_save(
-                profile=patient, picks=picks, actor=request.user, source=FactSource.SITE_ENTERED
+                profile=patient,
+                picks=picks,
+                actor=request.user,
+                source=FactSource.SITE_ENTERED,
+                shown_version=request.POST.get("shown_version") or None,
             )
+        except ProfileConflict:
+            messages.error(
+                request,
+                "The patient's profile was changed after this page was opened (by the patient, a colleague "
+                "or a record import), so nothing was saved. The ticked facts are kept below: check them "
+                "against the profile and save again.",
+            )
+            status = 409
         except PasteError as error:
             for problem in error.problems:
                 messages.error(request, problem)
@@ -79,5 +93,6 @@ def candidate_paste(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "read": bool(text.strip()),
         "max_length": MAX_TEXT_LENGTH,
         "unread_alerts": unread_alert_count(user=request.user),
+        "shown_version": patient.version,
     }
-    return render(request, "site/paste.html", context)
+    return render(request, "site/paste.html", context, status=status)

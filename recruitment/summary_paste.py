@@ -177,12 +177,19 @@ def _held(profile: PatientProfile, *, shown_to_site: bool = False) -> set[tuple[
 
 @transaction.atomic
 def summary_facts_save(
-    *, profile: PatientProfile, picks: Sequence[str], actor: User, source: str = FactSource.SELF_REPORTED
+    *,
+    profile: PatientProfile,
+    picks: Sequence[str],
+    actor: User,
+    source: str = FactSource.SELF_REPORTED,
+    shown_version: str | None = None,
 ) -> int:
     """Save the ticked suggestions to `profile` through the profile services, all or none; a ticked fact the
     profile already holds is not added twice. Returns how many ticked items the profile now holds.
 
-    Raises PasteError listing every pick that cannot be saved (then nothing is saved).
+    Raises PasteError listing every pick that cannot be saved (then nothing is saved). `shown_version` is
+    the profile's `version` when the suggestions were shown: a ticked ECOG grade would replace the one on
+    the profile, so if the profile was saved since, ProfileConflict is raised and nothing is saved.
     """
     if not picks:
         raise PasteError(["Nothing was ticked; tick the items to save."])
@@ -196,7 +203,8 @@ def summary_facts_save(
                 saved += 1
                 continue
             if kind == "ecog":
-                profile_update(profile=profile, fields={"ecog": _grade(fields["ecog"])})
+                grade = _grade(fields["ecog"])
+                profile_update(profile=profile, fields={"ecog": grade}, shown_version=shown_version)
             else:
                 model, _ = PASTE_FIELDS[kind]
                 profile_fact_save(profile=profile, fact=model(**fields), actor=actor, source=source)

@@ -3,6 +3,7 @@ the API and the admin), the FHIR import and the summary paste. The field validat
 migrations, so keep their paths."""
 
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
@@ -27,13 +28,27 @@ def number_as_typed(value: Decimal | float) -> str:
 
 _NO_NUL = ProhibitNullCharactersValidator()
 
+# Characters no one types on purpose into a profile or a registry record: control characters (a backspace or
+# an escape pasted from a PDF) and the marks that reorder text on screen, so that what is shown is not what
+# is stored. Tabs and line ends stay allowed, for notes and eligibility text.
+_DIRECTION_MARKS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ALLOWED_CONTROLS = "\t\n\r"
 
-def nul_characters(
+
+def control_character(value: str) -> str | None:
+    """The first invisible control or text-direction character in `value`, or None."""
+    for char in value:
+        if char in _DIRECTION_MARKS or (unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS):
+            return char
+    return None
+
+
+def unreadable_characters(
     instance: models.Model, *, exclude: Collection[str] = ()
 ) -> dict[str, list[ValidationError]]:
     """Errors by field for the text values of `instance` holding a NUL character, as Django's forms refuse
-    them: PostgreSQL cannot store one (SQLite does), and the FHIR import and the summary paste write through
-    the model's checks, not a form's."""
+    them (PostgreSQL cannot store one; SQLite does), or another invisible control character. The FHIR
+    import and the summary paste write through the model's checks, not a form's."""
     errors = {}
     for field in instance._meta.concrete_fields:
         value = getattr(instance, field.attname)
@@ -43,6 +58,17 @@ def nul_characters(
             _NO_NUL(value)
         except ValidationError as error:
             errors[field.name] = [error]
+            continue
+        char = control_character(value)
+        if char is not None:
+            errors[field.name] = [
+                ValidationError(
+                    "Remove the invisible control character (U+%(code)s) from this text; it is often "
+                    "copied along from a PDF or a web page.",
+                    code="control_character",
+                    params={"code": f"{ord(char):04X}"},
+                )
+            ]
     return errors
 
 
@@ -114,12 +140,26 @@ MAX_TMB = 1000
 """mut/Mb: the most hypermutated tumours (POLE or mismatch-repair deficient) reach a few hundred."""
 
 
+# Scores that are percentages whatever unit is written beside them, most often none ("PD-L1 TPS 50"): the
+# tumour proportion score, the combined positive score (capped at 100 by its definition), the immune cell
+# score and the variant allele fraction.
+PERCENT_MEASURES = frozenset({"TPS", "CPS", "IC", "VAF"})
+MAX_H_SCORE = 300
+"""An H-score sums the percentage of cells at each staining intensity (1 to 3) times that intensity."""
+
+
 def implausible_biomarker_value(*, gene: str, measure: str, unit: str, value: Decimal) -> str:
-    """Why a biomarker's number cannot be a real result (a percentage over 100, an IHC score over 3, a tumour
-    mutational burden over MAX_TMB mut/Mb), or "" when it can; a negative one is `not_negative`'s."""
-    if unit.strip() == "%" and value > 100:
+    """Why a biomarker's number cannot be a real result (a percentage or a percentage score over 100, an
+    IHC score over 3, an H-score over MAX_H_SCORE, a tumour mutational burden over MAX_TMB mut/Mb), or ""
+    when it can; a negative one is `not_negative`'s."""
+    measure = measure.strip().upper()
+    if unit.strip().lower() in ("%", "percent") and value > 100:
         return f"A percentage cannot exceed 100 (got {number_as_typed(value)}%)."
-    if measure.strip().upper() == "IHC" and value > 3:
+    if measure in PERCENT_MEASURES and value > 100:
+        return f"A {measure} is a percentage: it cannot exceed 100 (got {number_as_typed(value)})."
+    if measure == "H-SCORE" and value > MAX_H_SCORE:
+        return f"An H-score runs from 0 to {MAX_H_SCORE} (got {number_as_typed(value)})."
+    if measure == "IHC" and value > 3:
         return f"An IHC score runs from 0 to 3 (got {number_as_typed(value)})."
     if gene.strip().upper() == "TMB" and value > MAX_TMB:
         return (

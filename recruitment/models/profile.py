@@ -28,9 +28,9 @@ from recruitment.validators import (
     lab_unit_as_read,
     not_in_future,
     not_negative,
-    nul_characters,
     number_as_typed,
     plausible_therapy_line,
+    unreadable_characters,
 )
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
@@ -54,9 +54,9 @@ class RangedPositiveSmallIntegerField(models.PositiveSmallIntegerField):
         return super(models.IntegerField, self).validators
 
 
-class NulFreeTextModel(models.Model):
-    """A model whose texts hold no NUL character, refused with its fields' own checks (PostgreSQL cannot
-    store one; SQLite would)."""
+class ReadableTextModel(models.Model):
+    """A model whose texts hold no NUL character (PostgreSQL cannot store one; SQLite would) nor any other
+    invisible control character, refused with its fields' own checks (`unreadable_characters`)."""
 
     class Meta:
         abstract = True
@@ -67,12 +67,12 @@ class NulFreeTextModel(models.Model):
             super().clean_fields(exclude=exclude)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        errors = nul_characters(self, exclude={*(exclude or ()), *errors}) | errors
+        errors = unreadable_characters(self, exclude={*(exclude or ()), *errors}) | errors
         if errors:
             raise ValidationError(errors)
 
 
-class PatientProfile(NulFreeTextModel):
+class PatientProfile(ReadableTextModel):
     """A patient's own clinical summary, the input of matching.
 
     Demographics, performance status and pregnancy live here; coded facts (diagnoses, biomarkers, labs,
@@ -207,7 +207,7 @@ class PatientProfile(NulFreeTextModel):
             raise ValidationError(errors)
 
 
-class ProfileFact(NulFreeTextModel):
+class ProfileFact(ReadableTextModel):
     """Common fields of every coded fact: whose it is, where it came from and when it was entered."""
 
     patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE)
@@ -224,9 +224,9 @@ class ProfileFact(NulFreeTextModel):
         return self.entered_at.isoformat()
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        """The fields' own checks and no NUL character in any text, then for every date of the fact: not
-        before 1900 nor before the patient's birth (each kind of fact has its own `clean`, so this is checked
-        once for all here)."""
+        """The fields' own checks and no NUL or control character in any text, then for every date of the
+        fact: not before 1900 nor before the patient's birth (each kind of fact has its own `clean`, so this
+        is checked once for all here)."""
         errors: dict[str, list[ValidationError]] = {}
         try:
             super().clean_fields(exclude=exclude)

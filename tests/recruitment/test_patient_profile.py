@@ -131,6 +131,30 @@ class TestValidation:
             factories.BiomarkerFactory.create(gene="CD274", measure="TPS", value=120, unit="%")
         assert messages(error)["value"] == ["A percentage cannot exceed 100 (got 120%)."]
 
+    @pytest.mark.parametrize(
+        ("measure", "value", "message"),
+        [
+            ("TPS", 150, "A TPS is a percentage: it cannot exceed 100 (got 150)."),
+            ("CPS", 120, "A CPS is a percentage: it cannot exceed 100 (got 120)."),
+            ("VAF", "100.5", "A VAF is a percentage: it cannot exceed 100 (got 100.5)."),
+            ("H-score", 350, "An H-score runs from 0 to 300 (got 350)."),
+        ],
+    )
+    def test_a_score_beyond_its_scale_is_refused_though_no_unit_is_written(self, measure, value, message):
+        # Reports print "PD-L1 TPS 50" without a percent sign; a patient types it as printed.
+        with pytest.raises(ValidationError) as error:
+            factories.BiomarkerFactory.create(gene="CD274", measure=measure, value=value, unit="")
+        assert messages(error)["value"] == [message]
+
+    def test_a_percentage_written_out_in_words_stops_at_one_hundred(self):
+        with pytest.raises(ValidationError) as error:
+            factories.BiomarkerFactory.create(gene="CD274", measure="", value=150, unit="percent")
+        assert messages(error)["value"] == ["A percentage cannot exceed 100 (got 150%)."]
+
+    def test_scores_at_the_top_of_their_scale_are_kept(self):
+        for measure, value in (("TPS", 100), ("CPS", 100), ("H-score", 300)):
+            assert factories.BiomarkerFactory.create(gene="CD274", measure=measure, value=value).pk
+
 
 @pytest.mark.django_db
 class TestNormalisation:

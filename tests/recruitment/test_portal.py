@@ -38,9 +38,11 @@ def elena_client(client, elena):
 
 
 def shown_version(page: str) -> str:
-    """The version of the record a profile or fact page was shown with (its hidden field)."""
-    (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
-    return html.unescape(shown)
+    """The version of the record a profile or fact page was shown with (its hidden field): the first on the
+    page, since the profile's own form comes before its facts' Remove buttons, which carry theirs."""
+    shown = re.search(r'name="shown_version" value="([^"]+)"', page)
+    assert shown is not None
+    return html.unescape(shown.group(1))
 
 
 def elenas_profile_as_typed(version: str) -> dict[str, str]:
@@ -356,12 +358,73 @@ class TestProfileEditor:
             r'class="field has-error">.*?A percentage cannot exceed 100.*?id="id_value"', page, re.S
         )
 
+    def test_elenas_pd_l1_score_of_150_typed_without_a_percent_sign_is_refused_beside_the_value(
+        self, elena_client, elena
+    ):
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["biomarker"]),
+            {
+                "gene": "PD-L1",
+                "alteration_type": "expression",
+                "status": "positive",
+                "measure": "TPS",
+                "value": "150",
+            },
+        )
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(r'class="field has-error">.*?A TPS is a percentage.*?id="id_value"', page, re.S)
+        assert not elena.biomarkers.filter(value=150).exists()
+
+    def test_elenas_bilirubin_typed_with_a_decimal_comma_is_refused_saying_how_to_write_it(
+        self, elena_client, elena
+    ):
+        typed = {"analyte": "total bilirubin", "value": "1,5", "unit": "mg/dL", "collected_on": "2026-11-20"}
+        response = elena_client.post(reverse("portal:fact_add", args=["lab"]), typed)
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(
+            r'class="field has-error">.*?with a point for decimals \(1\.5, not 1,5\).*?id="id_value"',
+            page,
+            re.S,
+        )
+        assert 'value="1,5"' in page
+        assert not elena.lab_results.filter(collected_on="2026-11-20").exists()
+
     def test_a_therapy_that_ends_before_it_starts_is_refused(self, elena_client):
         response = elena_client.post(
             reverse("portal:fact_add", args=["therapy"]),
             {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-04-01"},
         )
         assert "cannot end before it started" in response.content.decode()
+
+    def test_a_procedure_name_with_an_invisible_control_character_is_refused_beside_it_and_not_saved(
+        self, elena_client, elena
+    ):
+        # Copied from a PDF, the name carries a backspace her screen does not show.
+        response = elena_client.post(
+            reverse("portal:fact_add", args=["procedure"]),
+            {"name": "lobe\x08ctomy", "performed_on": "2026-09-02"},
+        )
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert re.search(
+            r'class="field has-error">.*?invisible control character \(U\+0008\).*?id="id_name"', page, re.S
+        )
+        assert 'value="2026-09-02"' in page  # the date she typed is kept
+        assert not elena.procedures.filter(name__contains="ctomy", performed_on="2026-09-02").exists()
+
+    def test_a_postcode_with_a_text_direction_override_is_refused_and_the_rest_of_the_profile_kept(
+        self, elena_client, elena
+    ):
+        # U+202E makes the digits after it show in reverse order: what she sees is not what is stored.
+        typed = {**elenas_profile_as_typed(""), "postcode": "02\u202e139", "ecog": "2"}
+        response = elena_client.post(reverse("portal:profile"), typed)
+        page = response.content.decode()
+        assert "invisible control character (U+202E)" in page
+        assert re.search(r'name="ecog" value="2"[^>]*checked', page)  # what else she typed is kept
+        elena.refresh_from_db()
+        assert (elena.postcode, elena.ecog) == ("", 1)
 
     def test_a_diagnosis_is_picked_by_its_plain_name(self, elena_client, elena):
         elena_client.post(
@@ -439,6 +502,27 @@ class TestProfileEditor:
         assert 'name="line" value="2"' in page  # what she typed is kept
         therapy.refresh_from_db()
         assert (therapy.ended_on, therapy.line) == (TODAY, 1)
+
+    def test_a_fact_changed_in_another_tab_is_not_removed_from_the_older_page(self, elena_client, elena):
+        therapy = elena.therapies.get()
+        page = elena_client.get(reverse("portal:profile")).content.decode()
+        (shown,) = re.findall(
+            rf'action="{reverse("portal:fact_delete", args=["therapy", therapy.pk])}".*?'
+            r'name="shown_version" value="([^"]+)"',
+            page,
+            re.S,
+        )
+        # In another tab she records when the treatment stopped; then, on the older page, clicks Remove.
+        therapy.ended_on = TODAY
+        profile_fact_save(profile=elena, fact=therapy, actor=elena.user)
+        url = reverse("portal:fact_delete", args=["therapy", therapy.pk])
+        response = elena_client.post(url, {"shown_version": html.unescape(shown)}, follow=True)
+        assert (
+            "This therapy was changed after this page was opened (in another window), so it was not removed"
+            in (html.unescape(response.content.decode()))
+        )
+        therapy.refresh_from_db()
+        assert therapy.ended_on == TODAY
 
     def test_pregnancy_rules_of_the_model_are_shown(self, elena_client):
         response = elena_client.post(
@@ -755,6 +839,35 @@ class TestPasteSummary:
         elena_client.post(reverse("portal:paste"), {"add": "1", "pick": [html.unescape(picks[0])]})
         assert profile.diagnoses.count() == before + 1
         assert profile.diagnoses.get(code="hiv").presence == "absent"
+
+    def test_elenas_old_letter_ticked_after_her_ecog_changed_in_another_tab_saves_nothing(
+        self, elena_client, elena
+    ):
+        letter = "Lung adenocarcinoma. ECOG 0. No HIV."
+        page = elena_client.post(reverse("portal:paste"), {"text": letter, "read": "1"}).content.decode()
+        picks = [
+            html.unescape(pick) for pick in re.findall(r'name="pick" id="pick-\d+" value="([^"]+)"', page)
+        ]
+        assert any('"ecog": 0' in pick for pick in picks)
+        # Meanwhile, in another tab, she records how she is today.
+        profile_update(profile=elena, fields={"ecog": 2})
+        ticked = {"text": letter, "add": "1", "pick": picks, "shown_version": shown_version(page)}
+        response = elena_client.post(reverse("portal:paste"), ticked)
+        page = response.content.decode()
+        assert response.status_code == 409
+        assert "Your profile was changed after this page was opened" in page
+        assert page.count(" checked") == len(picks)  # her ticks are kept
+        elena.refresh_from_db()
+        assert elena.ecog == 2
+        assert not elena.diagnoses.filter(code="hiv").exists()
+        # Adding from the page shown now is her decision, made knowing: it goes through.
+        knowing = {**ticked, "shown_version": shown_version(page)}
+        assert elena_client.post(reverse("portal:paste"), knowing).status_code == 302
+        # A double click sends the same page twice: the second adds nothing and is no conflict.
+        assert elena_client.post(reverse("portal:paste"), knowing).status_code == 302
+        elena.refresh_from_db()
+        assert elena.ecog == 0
+        assert elena.diagnoses.filter(code="hiv").count() == 1
 
     def test_suggested_tumour_tests_carry_the_names_her_letter_uses(self, client, pat):
         client.force_login(pat)

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from recruitment.models import Biomarker, Diagnosis, FactSource, Therapy
 from recruitment.services.consent import consent_withdraw
+from recruitment.services.profile import profile_update
 from tests import factories
 from tests.recruitment.workflow_helpers import candidate_for
 from trials.models import ConsentDocument
@@ -112,6 +113,25 @@ def test_one_unreadable_pick_saves_nothing_and_keeps_the_note(client, sam, candi
     assert "could not be read" in page
     assert "Nothing was saved" in page
     assert "On osimertinib." in page
+    assert _facts(candidate.patient) == before
+
+
+def test_a_note_ticked_after_the_patients_ecog_changed_saves_nothing_and_says_so(client, sam, candidate):
+    client.force_login(sam)
+    page = client.post(_url(candidate), {"text": NOTE, "read": "1"}).content.decode()
+    picks = _picks(page)
+    (shown,) = re.findall(r'name="shown_version" value="([^"]+)"', page)
+    # Meanwhile the patient records in the portal that she is now up less than half the day.
+    profile_update(profile=candidate.patient, fields={"ecog": 3})
+    before = _facts(candidate.patient)
+    ticked = [picks["osimertinib"], picks["Performance status (ECOG) 1"]]
+    response = client.post(
+        _url(candidate), {"text": NOTE, "add": "1", "pick": ticked, "shown_version": html.unescape(shown)}
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "The patient's profile was changed after this page was opened" in html.unescape(page)
+    assert page.count(" checked") == 2
     assert _facts(candidate.patient) == before
 
 

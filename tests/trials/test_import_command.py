@@ -204,6 +204,21 @@ def test_a_missing_path_is_a_failure(tmp_path):
     assert str(summary.errors[0]) == f"{tmp_path / 'nowhere'}: no such file or folder"
 
 
+def test_a_folder_or_an_archive_holding_no_trial_document_is_a_failure(tmp_path, capsys):
+    # The registry's CSV download, given where its JSON or XML export was meant: nothing is importable.
+    folder = tmp_path / "download"
+    folder.mkdir()
+    (folder / "ctg-studies.csv").write_text("NCT Number,Study Title\nNCT05642455,Osimertinib\n")
+    archive = _tgz(tmp_path, {"ctg-studies.csv": b"NCT Number,Study Title\n"})
+    with pytest.raises(CommandError):
+        call_command("import_trials", str(folder), str(archive), "--no-progress")
+    captured = capsys.readouterr()
+    holds_none = "holds no trial document (.xml, .json, .jsonl or .ndjson, also gzip-compressed or in a .tgz)"
+    assert f"FAILED {folder}: {holds_none}" in captured.err
+    assert f"FAILED {archive}: {holds_none}" in captured.err
+    assert "failed 2" in captured.out
+
+
 def test_the_command_prints_a_summary_and_succeeds(ctgov, capsys):
     call_command("import_trials", str(ctgov / "legacy_xml"), "--no-progress")
     out = capsys.readouterr().out

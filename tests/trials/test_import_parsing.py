@@ -279,6 +279,16 @@ def test_an_nct_id_in_digits_other_than_ascii_is_malformed(ctgov):
             "conditions",
             "holds a NUL character (\\x00), which cannot be stored",
         ),
+        # A date the calendar has but no trial: a zero-filled or placeholder date in the export.
+        ({"start_date": "0001-01-01"}, "start_date", "'0001-01-01' is not a plausible date (1900 to 2200)"),
+        (
+            {"completion_date": "9999-12-31"},
+            "completion_date",
+            "'9999-12-31' is not a plausible date (1900 to 2200)",
+        ),
+        # An escape sequence or a text-direction override shows on screen as something other than is stored.
+        ({"title": "Osimertinib\u001b[31m"}, "title", "holds an invisible control character (U+001B)"),
+        ({"conditions": ["NSCLC\u202e"]}, "conditions", "holds an invisible control character (U+202E)"),
     ],
 )
 def test_wrong_types_and_absurd_values_name_the_field(ctgov, change, field, message):

@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 
+from recruitment.validators import control_character
 from trials.models import NCT_ID_PATTERN, Arm, Site, Trial, TrialSite
 
 T = TypeVar("T")
@@ -226,6 +227,10 @@ class RecordContext:
         # JSON may carry one (\u0000); PostgreSQL refuses it in text and jsonb alike, SQLite stores it.
         if "\x00" in value:
             self.fail(field_name, "holds a NUL character (\\x00), which cannot be stored")
+        # Shown on a page, an escape sequence or a text-direction override reads as something else.
+        char = control_character(value)
+        if char is not None:
+            self.fail(field_name, f"holds an invisible control character (U+{ord(char):04X})")
 
     def email(self, field_name: str, value: Any) -> str:
         """An optional contact e-mail address, checked as the admin's form checks TrialSite.contact_email.
@@ -424,6 +429,12 @@ def parse_age(value: str | None) -> Decimal | None:
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m", "%B %d, %Y", "%B %Y")
 
 
+# The registries' dates run from trials started in 1948 to completions planned for 2100; a date far outside
+# (0001-01-01, 9999-12-31) is a placeholder or a typing error, not a trial's.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+
+
 def parse_date(value: str | None) -> date | None:
     """Dates of any precision the registries use; a month-only date means the first of that month."""
     text = _optional_text(value, "a date")
@@ -431,9 +442,14 @@ def parse_date(value: str | None) -> date | None:
         return None
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(text, fmt).date()
+            day = datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ValueError(
+                f"{value!r} is not a plausible date ({EARLIEST_DATE.year} to {LATEST_DATE.year})"
+            )
+        return day
     raise ValueError(f"{value!r} is not a date")
 
 

@@ -38,6 +38,10 @@ GZIP_SUFFIX = ".gz"
 # fraction of this; a small file that unpacks past it (a "zip bomb") would fill the memory or the disk.
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 
+# A folder or an archive given with nothing to import in it (the registry's CSV download, say) is a failure,
+# not a run that imported nothing and succeeded.
+NO_DOCUMENT = "holds no trial document (.xml, .json, .jsonl or .ndjson, also gzip-compressed or in a .tgz)"
+
 # (source, record) or the error that record raised; `source` names the file, member or line.
 ParsedItem = tuple[str, TrialRecord | RecordError]
 
@@ -58,6 +62,8 @@ def collect_documents(
         path = Path(given)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and _is_input(p.name))
+            if not files:
+                errors.append(RecordError(NO_DOCUMENT, source=str(given)))
         elif path.is_file():
             files = [path]
         else:
@@ -66,11 +72,15 @@ def collect_documents(
         for file in files:
             if file.name.lower().endswith(ARCHIVE_SUFFIXES):
                 try:
-                    documents.extend(_archive_documents(file, stack))
+                    found = _archive_documents(file, stack)
                 except RecordError as error:
                     errors.append(error)
                 except READ_ERRORS as exc:
                     errors.append(RecordError(f"not a readable tar archive: {exc}", source=str(file)))
+                else:
+                    documents.extend(found)
+                    if not found:
+                        errors.append(RecordError(NO_DOCUMENT, source=str(file)))
             elif file.name.lower().endswith(GZIP_SUFFIX):
                 documents.append(Document(name=str(file), read=_gunzip_reader(file)))
             else:
