@@ -257,7 +257,7 @@ class _CompiledTree:
         self.leaves = tuple(leaves)
 
     def explain(self, session: Session) -> tuple[Truth, tuple[AtomResult, ...]]:
-        return self.truth(session), tuple(leaf.constant or session.result(leaf) for leaf in self.leaves)
+        return self.truth(session), tuple([leaf.constant or session.result(leaf) for leaf in self.leaves])
 
 
 class _CompiledCriterion:
@@ -499,15 +499,16 @@ class CompiledTrial:
         """The trial verdict, every criterion explained, and per arm the verdict on the criteria that
         apply to it with those skipped, and its verdict and score (no entries when no criterion is
         restricted)."""
+        if not self._restricted:
+            verdicts = tuple([c.explain(session) for c in self._criteria])
+            overall = _overall(verdicts)
+            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}, {}
         labels = {arm.id: arm.label for arm in self.spec.arms}
         judged = [
             (c.explain(session, () if scope is None else tuple(labels[i] for i in sorted(scope))), scope)
             for c, scope in self._scopes
         ]
         verdicts = tuple(verdict for verdict, _ in judged)
-        if not self._restricted:
-            overall = _overall(verdicts)
-            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}, {}
         per_arm: dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]] = {}
         per_arm_scores: dict[int, tuple[Overall, float]] = {}
         for arm_id in labels:
@@ -559,7 +560,8 @@ class CompiledTrial:
                 else "all cohorts full or suspended"
             )
             return replace(verdict, cohorts=cohorts, accepting=False, closed_reason=reason)
-        return replace(verdict, cohorts=cohorts)
+        # Most trials have no arms: the criteria's verdict is already the match.
+        return replace(verdict, cohorts=cohorts) if cohorts else verdict
 
 
 def date_terms_for(session: Session, trials: Iterable[CompiledTrial]) -> DateTerms:

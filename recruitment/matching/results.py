@@ -72,14 +72,15 @@ class AtomResult:
         return self._serialised() if stored is None else dict(stored)
 
     def _serialised(self) -> dict[str, Any]:
-        settle = self.settle
+        settle, evidence = self.settle, self.evidence
         return {
             "text": self.text,
             "span": list(self.span),
             # str() of a StrEnum is its value, without the descriptor lookup of `.value` (hot when storing).
             "truth": str(self.truth),
             "reason": self.reason,
-            "evidence": [{"ref": e.ref, "text": e.text} for e in self.evidence],
+            # Most results cite nothing: an empty list without running a comprehension.
+            "evidence": [{"ref": e.ref, "text": e.text} for e in evidence] if evidence else [],
             "settle": None if settle is None else {"kind": settle.kind, "text": settle.text},
         }
 
