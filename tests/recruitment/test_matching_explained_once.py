@@ -46,9 +46,10 @@ def _adult(span: tuple[int, int]) -> Criterion:
 
 def _reference(spec: TrialSpec, criteria: tuple[Criterion, ...], facts: PatientFacts) -> dict[str, object]:
     """A fresh, unshared evaluation: the trial compiled for this patient alone and matched in a session of its
-    own, without truths from other patients; every criterion explained again from its tree, and every result
-    serialised from a copy made by its constructor, so nothing built or serialised for another patient or
-    trial is reused."""
+    own, without truths from other patients; every criterion's truth, outcome and atoms explained again from
+    its tree, and every result serialised from a copy made by its constructor, so nothing built or serialised
+    for another patient or trial is reused. (A criterion's other fields, such as the cohorts it applies to,
+    come from that fresh compilation: the labelled-cohort test below checks them.)"""
     verdict = CompiledTrial(spec, criteria).match(Session(facts, TODAY, None))
     explained = []
     for stated, criterion in zip(verdict.criteria, criteria, strict=True):
@@ -141,3 +142,13 @@ def test_a_stored_explanation_handed_out_and_changed_leaves_the_next_patients_in
     handed["criteria"][0]["cohort"] = "Cohort A"
     assert trial.match(Session(omar, TODAY)).to_dict()["criteria"][0]["truth"] == "not_checkable"
     assert "cohort" not in trial.match(Session(omar, TODAY)).to_dict()["criteria"][0]
+
+
+def test_a_criterion_no_profile_can_answer_labelled_for_one_cohort_is_stored_with_that_cohort(population):
+    arms = (ArmSpec(1, "Cohort A"), ArmSpec(2, "Cohort B"))
+    labelled = replace(_consent((0, 23)), cohort="Cohort A")
+    trial = CompiledTrial(TrialSpec(1, True, arms), (_consent((0, 23)), labelled, _adult((30, 39))))
+    for facts in population[:3]:
+        stored = trial.match(Session(facts, TODAY)).to_dict()["criteria"]
+        assert "cohort" not in stored[0]
+        assert (stored[1]["cohort"], stored[1]["applies_to"]) == ("Cohort A", ["Cohort A"])
