@@ -158,6 +158,8 @@ class Session:
 
 
 _NO_FACTS = {section: Context(PatientFacts(), date.min, section) for section in ("inclusion", "exclusion")}
+# The session criteria made only of such atoms are explained in, once (they read nothing of it).
+_NO_PATIENT = Session(PatientFacts(), date.min, None)
 
 
 class _Leaf:
@@ -170,8 +172,10 @@ class _Leaf:
         self.key = f"{in_exception:d}{truth_key(atom, section)}"
         self.read = facts_read(atom)
         self.explain_key = f"{self.key}|{atom.text!r}"
-        # Atoms no profile can answer get the same result for everyone: computed here, once.
-        self.constant = self.evaluate(_NO_FACTS[section]) if answered_without_facts(atom) else None
+        # Atoms no profile can answer get the same result for everyone: computed and serialised here, once.
+        self.constant = (
+            self.evaluate(_NO_FACTS[section]).keep_stored() if answered_without_facts(atom) else None
+        )
 
     def evaluate(self, ctx: Context) -> AtomResult:
         result = evaluate_atom(self.atom, ctx)
@@ -253,11 +257,11 @@ class _CompiledTree:
         self.leaves = tuple(leaves)
 
     def explain(self, session: Session) -> tuple[Truth, tuple[AtomResult, ...]]:
-        return self.truth(session), tuple(leaf.constant or session.result(leaf) for leaf in self.leaves)
+        return self.truth(session), tuple([leaf.constant or session.result(leaf) for leaf in self.leaves])
 
 
 class _CompiledCriterion:
-    __slots__ = ("criterion", "dated", "decisive", "needs_review", "outcomes", "tree", "weight")
+    __slots__ = ("constant", "criterion", "dated", "decisive", "needs_review", "outcomes", "tree", "weight")
 
     def __init__(self, criterion: Criterion) -> None:
         self.criterion = criterion
@@ -271,11 +275,19 @@ class _CompiledCriterion:
         self.dated = DateTerms.of_atoms(atoms) != DateTerms() or any(
             a.kind == "demographic" and a.concept is not None and a.concept.code == "age" for a in atoms
         )
+        # Made only of atoms no profile can answer ("signed informed consent", an unreadable sentence), the
+        # criterion is explained the same for every patient: once, here (a third of the criteria explained
+        # for a patient against the demo registry).
+        self.constant: CriterionVerdict | None = None
+        if all(leaf.constant is not None for leaf in self.tree.leaves):
+            self.constant = self.explain(_NO_PATIENT).keep_stored()
 
     def outcome(self, session: Session) -> Outcome:
         return self.outcomes[self.tree.truth(session)]
 
     def explain(self, session: Session, applies_to: tuple[str, ...] = ()) -> CriterionVerdict:
+        if self.constant is not None and not applies_to:
+            return self.constant
         truth, atoms = self.tree.explain(session)
         criterion = self.criterion
         return CriterionVerdict.make(
@@ -487,15 +499,16 @@ class CompiledTrial:
         """The trial verdict, every criterion explained, and per arm the verdict on the criteria that
         apply to it with those skipped, and its verdict and score (no entries when no criterion is
         restricted)."""
+        if not self._restricted:
+            verdicts = tuple([c.explain(session) for c in self._criteria])
+            overall = _overall(verdicts)
+            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}, {}
         labels = {arm.id: arm.label for arm in self.spec.arms}
         judged = [
             (c.explain(session, () if scope is None else tuple(labels[i] for i in sorted(scope))), scope)
             for c, scope in self._scopes
         ]
         verdicts = tuple(verdict for verdict, _ in judged)
-        if not self._restricted:
-            overall = _overall(verdicts)
-            return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}, {}
         per_arm: dict[int, tuple[Overall, tuple[SkippedCriterion, ...]]] = {}
         per_arm_scores: dict[int, tuple[Overall, float]] = {}
         for arm_id in labels:
@@ -547,7 +560,8 @@ class CompiledTrial:
                 else "all cohorts full or suspended"
             )
             return replace(verdict, cohorts=cohorts, accepting=False, closed_reason=reason)
-        return replace(verdict, cohorts=cohorts)
+        # Most trials have no arms: the criteria's verdict is already the match.
+        return replace(verdict, cohorts=cohorts) if cohorts else verdict
 
 
 def date_terms_for(session: Session, trials: Iterable[CompiledTrial]) -> DateTerms:

@@ -11,6 +11,14 @@ from recruitment.matching.logic import Truth
 SettleKind = Literal["question", "test"]
 
 
+def _keep_stored(result: Any, stored: dict[str, Any]) -> None:
+    """Keep `stored` as the serialised form of a result the same for every patient (an atom no profile can
+    answer, a criterion made only of such atoms), built once with the compiled trial. Its `to_dict` then
+    returns a copy of that dict, whose nested lists and dicts are shared by every copy: nothing modifies a
+    stored verdict's parts, and a field of the result is never changed after it is made (it is frozen)."""
+    object.__setattr__(result, "_stored", stored)
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A profile fact used for a verdict: its reference ("lab:7") and what it says."""
@@ -54,15 +62,25 @@ class AtomResult:
         )
         return made
 
+    def keep_stored(self) -> AtomResult:
+        """This result, serialised once from now on (`_keep_stored`)."""
+        _keep_stored(self, self._serialised())
+        return self
+
     def to_dict(self) -> dict[str, Any]:
-        settle = self.settle
+        stored = self.__dict__.get("_stored")
+        return self._serialised() if stored is None else dict(stored)
+
+    def _serialised(self) -> dict[str, Any]:
+        settle, evidence = self.settle, self.evidence
         return {
             "text": self.text,
             "span": list(self.span),
             # str() of a StrEnum is its value, without the descriptor lookup of `.value` (hot when storing).
             "truth": str(self.truth),
             "reason": self.reason,
-            "evidence": [{"ref": e.ref, "text": e.text} for e in self.evidence],
+            # Most results cite nothing: an empty list without running a comprehension.
+            "evidence": [{"ref": e.ref, "text": e.text} for e in evidence] if evidence else [],
             "settle": None if settle is None else {"kind": settle.kind, "text": settle.text},
         }
 
@@ -140,7 +158,16 @@ class CriterionVerdict:
         unknown = Truth.UNKNOWN
         return {(s.kind, s.text): s for a in self.atoms if a.truth is unknown and (s := a.settle) is not None}
 
+    def keep_stored(self) -> CriterionVerdict:
+        """This verdict, serialised once from now on (`_keep_stored`)."""
+        _keep_stored(self, self._serialised())
+        return self
+
     def to_dict(self) -> dict[str, Any]:
+        stored = self.__dict__.get("_stored")
+        return self._serialised() if stored is None else dict(stored)
+
+    def _serialised(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "section": self.section,
             "text": self.text,
