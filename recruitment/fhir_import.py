@@ -9,7 +9,8 @@ proposed facts, each naming the resource it came from:
   Condition.stage or a stage-group Observation.
 - Observation: ECOG (LOINC 89247-1); genomic variants (genomics reporting IG: gene studied, amino-acid change
   p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
-  results in UCUM units with their reference range.
+  results in UCUM units with their reference range. Only results with a final status are read: one registered
+  (no result yet) or preliminary (may still change) is skipped, as a profile fact cannot say "unconfirmed".
 - MedicationStatement / MedicationRequest (RxNorm display or text, linked to the drug vocabulary), Procedure.
 
 Anything wrong with the Bundle (not JSON, not a Bundle, invalid resources, a second Patient, an unknown unit,
@@ -151,6 +152,11 @@ SKIPPED_STATUSES = {
     "revoked",
     "intended",
     "preparation",
+}
+# An Observation without its final result: a profile fact is a result, and cannot say "may still change".
+UNFINISHED_RESULTS = {
+    "registered": "no result yet",
+    "preliminary": "an interim result that may still change; import it once the laboratory finalises it",
 }
 # A MedicationRequest that is only proposed, planned or offered as an option was not necessarily given.
 SKIPPED_INTENTS = {"proposal", "plan", "option"}
@@ -559,6 +565,9 @@ class _Reader:
 
     def observation(self, resource: Mapping[str, Any]) -> None:
         if self.skipped_status(resource):
+            return
+        if resource.get("status") in UNFINISHED_RESULTS:
+            self.skip(resource, f"status is {resource['status']}: {UNFINISHED_RESULTS[resource['status']]}")
             return
         code = resource.get("code")
         loincs = {str(c["code"]) for c in _codings(code) if c.get("system") == LOINC and c.get("code")}
