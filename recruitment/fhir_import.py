@@ -11,7 +11,9 @@ proposed facts, each naming the resource it came from:
   p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
   results in UCUM units with their reference range. Only results with a final status are read: one registered
   (no result yet) or preliminary (may still change) is skipped, as a profile fact cannot say "unconfirmed".
-- MedicationStatement / MedicationRequest (RxNorm display or text, linked to the drug vocabulary), Procedure.
+- MedicationStatement / MedicationRequest (RxNorm display or text, linked to the drug vocabulary); one
+  completed or stopped without an end date is recorded as ended on a date not known, never as ongoing.
+- Procedure.
 
 Anything wrong with the Bundle (not JSON, not a Bundle, invalid resources, a second Patient, an unknown unit,
 an impossible value) raises `BundleError` listing every problem by entry index, resource id and field; nothing
@@ -158,6 +160,8 @@ UNFINISHED_RESULTS = {
     "registered": "no result yet",
     "preliminary": "an interim result that may still change; import it once the laboratory finalises it",
 }
+# A medication given no more (MedicationStatement and MedicationRequest statuses).
+FINISHED_STATUSES = {"completed", "stopped"}
 # A MedicationRequest that is only proposed, planned or offered as an option was not necessarily given.
 SKIPPED_INTENTS = {"proposal", "plan", "option"}
 ONE_LETTER = {
@@ -864,8 +868,19 @@ class _Reader:
             values["started_on"] = started
         if ended:
             values["ended_on"] = ended
+        elif resource.get("status") in FINISHED_STATUSES:
+            # Over, but the record does not say when: an invented end date would be trusted by washouts.
+            values["ended"] = True
         when = f", from {started}" if started else ""
-        when += f" to {ended}" if ended else (" (ongoing)" if resource.get("status") == "active" else "")
+        when += (
+            f" to {ended}"
+            if ended
+            else ", ended, date not known"
+            if values.get("ended")
+            else " (ongoing)"
+            if resource.get("status") == "active"
+            else ""
+        )
         self.propose(resource, "therapy", f"{drug}{when}", values, note=f"{_label(concept)} ({how})")
 
     @staticmethod
@@ -949,8 +964,8 @@ class _Reader:
     def merge_repeats(self) -> None:
         """Long records repeat a prescription at every renewal, a procedure at every visit, a diagnosis in
         several coded forms. One therapy per drug spans its first start to its last end (open while any
-        course is open); one procedure per kind keeps its latest date, since trials ask how long ago it
-        was; one diagnosis keeps its first date."""
+        course is open, ended on a date not known when one course ended so); one procedure per kind keeps
+        its latest date, since trials ask how long ago it was; one diagnosis keeps its first date."""
         groups: dict[tuple[str, str], list[ProposedFact]] = {}
         for fact in self.facts:
             if fact.kind == "therapy":
@@ -971,8 +986,15 @@ class _Reader:
                     values["started_on"] = min(starts)
                 if all(ends):
                     values["ended_on"] = max(e for e in ends if e)
+                elif all(end or f.values.get("ended") for end, f in zip(ends, facts, strict=True)):
+                    # Every course is over, one on a date not known, which may be the last.
+                    values["ended"] = True
                 span = f", from {values.get('started_on', '?')}" + (
-                    f" to {values['ended_on']}" if "ended_on" in values else ""
+                    f" to {values['ended_on']}"
+                    if "ended_on" in values
+                    else ", ended, date not known"
+                    if values.get("ended")
+                    else ""
                 )
                 kept = facts[0]
                 summary = f"{values['drug']}{span} ({len(facts)} prescriptions or statements)"

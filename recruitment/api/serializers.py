@@ -191,7 +191,7 @@ class TherapyInput(FactInputSerializer):
 class TherapyOutput(FactOutputSerializer):
     class Meta:
         model = Therapy
-        fields = [*FACT_READ_ONLY, "drug", "drug_class", "line", "started_on", "ended_on"]
+        fields = [*FACT_READ_ONLY, "drug", "drug_class", "line", "started_on", "ended_on", "ended"]
 
 
 class ProcedureInput(FactInputSerializer):

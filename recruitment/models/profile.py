@@ -429,7 +429,8 @@ class LabResult(ProfileFact):
 class Therapy(ProfileFact):
     """A systemic therapy received: drug (its classes come from the nlp drug vocabulary), line and dates.
 
-    An open end date means ongoing.
+    An open end date means ongoing, unless `ended` says it was stopped on a date not known (a record's
+    "completed" course with no end): then no window can say how long ago it ended.
     """
 
     drug = models.CharField(max_length=100)
@@ -441,6 +442,7 @@ class Therapy(ProfileFact):
     line = RangedPositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    ended = models.BooleanField(default=False, help_text="Stopped, on a date not known.")
 
     class Meta:
         default_related_name = "therapies"

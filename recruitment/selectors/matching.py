@@ -98,6 +98,7 @@ def _therapy_fact(t: Therapy) -> TherapyFact:
         started_on=t.started_on,
         ended_on=t.ended_on,
         source=t.source,
+        ended=t.ended,
     )
 
 

@@ -2,12 +2,18 @@
 a result not yet final, a disease in remission, a drug course completed, a diagnosis dated by its year."""
 
 import copy
+import datetime
 import json
 from pathlib import Path
 
 import pytest
 
-from recruitment.fhir_import import ImportPreview, bundle_read
+from nlp import parse_eligibility
+from recruitment.fhir_import import ImportPreview, bundle_read, fhir_import_confirm
+from recruitment.matching import Truth, evaluate_tree
+from recruitment.models import PatientProfile
+from recruitment.selectors.matching import patient_facts
+from recruitment.services.profile import patient_profile_for
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +74,60 @@ def test_a_preliminary_stage_group_does_not_stage_maria_s_cancer(bundle):
     (luad,) = [f for f in preview.facts if f.source == "Condition/cond-luad"]
     assert "stage" not in luad.values
     assert skipped_reason(preview, "Observation/obs-stage").startswith("status is preliminary")
+
+
+# Medications --------------------------------------------------------------------------------------------
+
+TODAY = datetime.date(2026, 11, 23)
+
+
+def verdict(line: str, facts, section: str = "Exclusion") -> Truth:
+    (criterion,) = parse_eligibility(f"{section} Criteria:\n- {line}\n").criteria
+    return evaluate_tree(criterion.tree, facts, today=TODAY, section=criterion.section)[0]
+
+
+def completed_carboplatin(bundle, status="completed"):
+    statement = entry_of(bundle, "med-carbo")
+    statement["status"] = status
+    statement["effectivePeriod"] = {"start": "2024-03-05"}
+    return bundle
+
+
+@pytest.mark.parametrize("status", ["completed", "stopped"])
+def test_maria_s_carboplatin_completed_without_an_end_date_is_not_ongoing(bundle, status):
+    preview = bundle_read(json.dumps(completed_carboplatin(bundle, status)))
+    (carbo,) = [f for f in preview.facts if f.source == "MedicationStatement/med-carbo"]
+    assert carbo.values == {"drug": "carboplatin", "started_on": "2024-03-05", "ended": True}
+    assert "ended, date not known" in carbo.summary
+
+
+def test_a_completed_medication_request_without_an_end_is_not_ongoing(bundle):
+    entry_of(bundle, "med-osi")["status"] = "completed"
+    (osimertinib,) = [
+        f for f in bundle_read(json.dumps(bundle)).facts if f.source == "MedicationRequest/med-osi"
+    ]
+    assert osimertinib.values == {"drug": "osimertinib", "started_on": "2024-07-01", "ended": True}
+
+
+def test_maria_s_completed_carboplatin_leaves_a_washout_unknown_and_concurrent_chemotherapy_not_met(
+    bundle, pat
+):
+    """With no end date, no window can say how long ago she stopped; but she is not on it now (her list of
+    treatments confirmed complete, so that no other chemotherapy is unknown)."""
+    profile = patient_profile_for(pat)
+    PatientProfile.objects.filter(pk=profile.pk).update(history_confirmed_on=TODAY)
+    preview = bundle_read(json.dumps(completed_carboplatin(bundle)))
+    carbo = [f.key for f in preview.facts if f.source == "MedicationStatement/med-carbo"]
+    fhir_import_confirm(profile=profile, preview=preview, keys=carbo, actor=pat)
+    profile.refresh_from_db()
+    facts = patient_facts(profile=profile)
+    assert verdict("Chemotherapy within 4 weeks prior to enrollment", facts) == Truth.UNKNOWN
+    assert verdict("Concurrent chemotherapy", facts) == Truth.NOT_MET
+
+
+def test_renewed_prescriptions_one_completed_without_an_end_end_on_an_unknown_date(bundle):
+    second = copy.deepcopy(entry_of(bundle, "med-carbo"))
+    second.update(id="med-carbo-2", status="completed", effectivePeriod={"start": "2024-07-01"})
+    bundle["entry"].append({"resource": second})
+    (carbo,) = [f for f in bundle_read(json.dumps(bundle)).facts if f.values.get("drug") == "carboplatin"]
+    assert carbo.values == {"drug": "carboplatin", "started_on": "2024-03-05", "ended": True}
