@@ -198,6 +198,7 @@ class DiagnosisInline(_FactInline):
         "stage",
         "histology",
         "course",
+        "resolved",
         "source",
         "entered_at",
     ]

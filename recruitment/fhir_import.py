@@ -5,7 +5,8 @@ proposed facts, each naming the resource it came from:
 
 - Patient: birth date, sex, phone, address lines and postcode (the name is shown for an identity check only).
 - Condition: SNOMED CT, ICD-10-CM or text, linked to the diagnosis vocabulary of nlp.terminology; a refuted
-  condition becomes "ruled out", an unconfirmed, provisional or differential one is skipped; the stage from
+  condition becomes "ruled out", an unconfirmed, provisional or differential one is skipped; one whose
+  clinicalStatus is inactive, remission or resolved is "resolved" (a history of it); the stage from
   Condition.stage or a stage-group Observation.
 - Observation: ECOG (LOINC 89247-1); genomic variants (genomics reporting IG: gene studied, amino-acid change
   p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
@@ -142,6 +143,8 @@ TUMOUR_MARKERS = {
 }
 # Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
 UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}
+# Condition.clinicalStatus of a condition that is over (condition-clinical: inactive and its children).
+OVER_STATUSES = {"inactive", "remission", "resolved"}
 UNCONFIRMED_VERIFICATIONS = {"unconfirmed", "provisional", "differential"}
 # Besides records in error or never done: a drug only intended (MedicationStatement) and a procedure still in
 # preparation, which trials asking about prior treatment must not count.
@@ -525,6 +528,9 @@ class _Reader:
         recurred = {"recurrence", "relapse"} & _codes(resource.get("clinicalStatus"))
         if recurred and not absent and terminology.is_cancer(concept.code):
             values["course"] = "recurrent"
+        # Over: a history of the condition, which criteria about the present disease must not read as current.
+        if OVER_STATUSES & _codes(resource.get("clinicalStatus")) and not absent:
+            values["resolved"] = True
         summary = (
             f"Ruled out: {concept.label}" + (f" (recorded {recorded})" if recorded else "")
             if absent
@@ -534,6 +540,8 @@ class _Reader:
             summary += f", stage {stage}"
         if values.get("course"):
             summary += ", recurrent or relapsed"
+        if values.get("resolved"):
+            summary += ", resolved or in remission"
         if values.get("diagnosed_on"):
             summary += f", diagnosed {values['diagnosed_on']}"
         self.propose(resource, "diagnosis", summary, values, note=f"{_label(resource.get('code'))} ({how})")
@@ -1007,6 +1015,10 @@ class _Reader:
                     **kept.values,
                     **({"stage": staged.values["stage"]} if "stage" in staged.values else {}),
                 }
+                # Over only if every record says so: a later active record is the disease back.
+                values.pop("resolved", None)
+                if all(f.values.get("resolved") for f in facts):
+                    values["resolved"] = True
                 summary = f"{kept.summary} ({len(facts)} records)"
             else:
                 kept = max(facts, key=lambda f: f.values.get("performed_on") or "")

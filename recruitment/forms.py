@@ -138,13 +138,14 @@ class DiagnosisForm(FactForm):
 
     class Meta:
         model = Diagnosis
-        fields = ("presence", "diagnosed_on", "stage", "histology", "course")
+        fields = ("presence", "diagnosed_on", "stage", "histology", "course", "resolved")
         labels: ClassVar[dict[str, str]] = {
             "presence": "Do you have it?",
             "diagnosed_on": "When was it diagnosed?",
             "stage": "Stage (if you know it)",
             "histology": "Tissue type (if you know it)",
             "course": "For a cancer: where things stand (if you know)",
+            "resolved": "It is over: resolved, or in remission",
         }
         help_texts: ClassVar[dict[str, str]] = {
             "stage": "As written in your report, e.g. IIIB or IV.",

@@ -132,7 +132,7 @@ class DiagnosisInput(FactInputSerializer):
 
     class Meta:
         model = Diagnosis
-        fields = ["condition", "presence", "diagnosed_on", "stage", "histology", "course"]
+        fields = ["condition", "presence", "diagnosed_on", "stage", "histology", "course", "resolved"]
 
 
 class DiagnosisOutput(FactOutputSerializer):
@@ -148,6 +148,7 @@ class DiagnosisOutput(FactOutputSerializer):
             "stage",
             "histology",
             "course",
+            "resolved",
         ]
 
 

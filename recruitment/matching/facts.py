@@ -24,11 +24,14 @@ class DiagnosisFact:
     source: str = ""
     # nlp.extract.RECORDED_COURSES: newly diagnosed, recurrent (relapsed) or refractory; "" not recorded
     course: str = ""
+    # Over: resolved, inactive or in remission. A history of the condition, not a disease the patient has now.
+    resolved: bool = False
 
     def describe(self) -> str:
         status = "" if self.present else "ruled out: "
         stage = f", stage {self.stage}" if self.stage else ""
         course = f", {COURSES.get(self.course, self.course)}" if self.course else ""
+        course += ", resolved or in remission" if self.resolved else ""
         when = f" ({self.diagnosed_on})" if self.diagnosed_on else ""
         return f"{status}{self.label}{stage}{course}{when}"
 

@@ -258,7 +258,8 @@ class Diagnosis(ProfileFact):
     """A condition coded against the nlp diagnosis hierarchy (lung adenocarcinoma is-a NSCLC is-a ...).
 
     `presence` records ruled-out conditions too ("no HIV"), so that a criterion about them is answered
-    instead of staying unknown.
+    instead of staying unknown. A present condition that is over (`resolved`: resolved, inactive or in
+    remission) meets criteria about a history of it, not those about a disease the patient has now.
     """
 
     class Presence(models.TextChoices):
@@ -278,6 +279,7 @@ class Diagnosis(ProfileFact):
         blank=True,
         help_text="Of a cancer: newly diagnosed, come back after treatment, or not responding to it.",
     )
+    resolved = models.BooleanField(default=False, help_text="Over: resolved, inactive or in remission.")
 
     class Meta:
         default_related_name = "diagnoses"
@@ -300,6 +302,10 @@ class Diagnosis(ProfileFact):
                 {"stage": "Give the stage as 0 or I-IV with an optional letter, e.g. IIIB."}
             )
         self.stage = self.stage.upper()
+        if self.resolved and self.presence != self.Presence.PRESENT:
+            raise ValidationError(
+                {"resolved": "A ruled-out condition was never present: it cannot be resolved."}
+            )
         if self.course and self.presence != self.Presence.PRESENT:
             raise ValidationError({"course": "A ruled-out condition has no course: leave it empty."})
         if self.course and not terminology.is_cancer(self.code):

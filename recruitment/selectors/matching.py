@@ -56,6 +56,7 @@ def _diagnosis_fact(d: Diagnosis) -> DiagnosisFact:
         histology=d.histology,
         source=d.source,
         course=d.course,
+        resolved=d.resolved,
     )
 
 

@@ -131,3 +131,89 @@ def test_renewed_prescriptions_one_completed_without_an_end_end_on_an_unknown_da
     bundle["entry"].append({"resource": second})
     (carbo,) = [f for f in bundle_read(json.dumps(bundle)).facts if f.values.get("drug") == "carboplatin"]
     assert carbo.values == {"drug": "carboplatin", "started_on": "2024-03-05", "ended": True}
+
+
+# Conditions ---------------------------------------------------------------------------------------------
+
+
+def hana_bundle(clinical_status: str) -> dict:
+    """Hana's mCODE primary cancer condition: breast cancer, diagnosed in 2018, now `clinical_status`."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "hana",
+                    "gender": "female",
+                    "birthDate": "1979-09-15",
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "hana-breast",
+                    "meta": {
+                        "profile": [
+                            "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-primary-cancer-condition"
+                        ]
+                    },
+                    "clinicalStatus": {"coding": [{"system": CLINICAL, "code": clinical_status}]},
+                    "verificationStatus": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                "code": "confirmed",
+                            }
+                        ]
+                    },
+                    "code": {
+                        "coding": [
+                            {
+                                "system": "http://snomed.info/sct",
+                                "code": "254837009",
+                                "display": "Malignant neoplasm of breast (disorder)",
+                            }
+                        ]
+                    },
+                    "subject": {"reference": "Patient/hana"},
+                    "onsetDateTime": "2018-06-01",
+                    "abatementDateTime": "2019-02-01",
+                }
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize("clinical_status", ["remission", "resolved", "inactive"])
+def test_hanas_breast_cancer_in_remission_is_imported_as_resolved(clinical_status):
+    (breast,) = [
+        f for f in bundle_read(json.dumps(hana_bundle(clinical_status))).facts if f.kind == "diagnosis"
+    ]
+    assert breast.values["resolved"] is True
+    assert "resolved or in remission" in breast.summary
+
+
+def test_an_active_condition_is_not_resolved():
+    (breast,) = [f for f in bundle_read(json.dumps(hana_bundle("active"))).facts if f.kind == "diagnosis"]
+    assert "resolved" not in breast.values
+
+
+def test_hanas_imported_remission_meets_a_history_of_breast_cancer_but_not_a_present_one(pat):
+    profile = patient_profile_for(pat)
+    preview = bundle_read(json.dumps(hana_bundle("remission")))
+    fhir_import_confirm(profile=profile, preview=preview, keys=[f.key for f in preview.facts], actor=pat)
+    facts = patient_facts(profile=profile)
+    assert verdict("History of breast cancer", facts) == Truth.MET
+    assert verdict("Histologically confirmed breast cancer", facts, section="Inclusion") == Truth.UNKNOWN
+
+
+def test_hanas_cancer_recorded_in_remission_then_active_again_is_not_resolved():
+    bundle = hana_bundle("remission")
+    again = copy.deepcopy(bundle["entry"][1]["resource"])
+    again.update(id="hana-breast-2", clinicalStatus={"coding": [{"system": CLINICAL, "code": "recurrence"}]})
+    again.pop("abatementDateTime")
+    bundle["entry"].append({"resource": again})
+    (breast,) = [f for f in bundle_read(json.dumps(bundle)).facts if f.kind == "diagnosis"]
+    assert "resolved" not in breast.values
