@@ -16,6 +16,10 @@ proposed facts, each naming the resource it came from:
   completed or stopped without an end date is recorded as ended on a date not known, never as ongoing.
 - Procedure.
 
+A date given by its year or month only ("2019", "2019-05") is kept with that precision on a diagnosis, a
+procedure and a therapy's end, which matching reads as any day of that period; a laboratory result so dated
+is skipped, since trials ask for results of the last days or weeks.
+
 Anything wrong with the Bundle (not JSON, not a Bundle, invalid resources, a second Patient, an unknown unit,
 an impossible value) raises `BundleError` listing every problem by entry index, resource id and field; nothing
 is proposed then. Resources that are valid but of no use to matching (an Encounter, a resolved entry in error,
@@ -52,7 +56,7 @@ from recruitment.models import (
     Therapy,
     User,
 )
-from recruitment.models.profile import STAGE_PATTERN
+from recruitment.models.profile import STAGE_PATTERN, DatePrecision
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
 from recruitment.validators import (
@@ -319,6 +323,16 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def _precision(value: Any) -> str | None:
+    """Month or year for a FHIR date given without its day ("2019", "2019-05"); None for a full date."""
+    text = str(value or "")
+    return {4: DatePrecision.YEAR, 7: DatePrecision.MONTH}.get(len(text))
+
+
+def _shown(day: str, precision: str | None) -> str:
+    return f"in {day[:4]}" if precision == DatePrecision.YEAR else f"in {day[:7]}" if precision else day
+
+
 def _effective(resource: Mapping[str, Any]) -> tuple[str, Any]:
     """effective[x] as (element, value): a dateTime, an instant, or the start of a period (a specimen taken or
     a score assessed over an interval)."""
@@ -512,12 +526,14 @@ class _Reader:
             "label": concept.label,
             "presence": Diagnosis.Presence.ABSENT if absent else Diagnosis.Presence.PRESENT,
         }
-        onset = self.day(
-            resource, "onsetDateTime", resource.get("onsetDateTime") or _dig(resource, "onsetPeriod", "start")
-        )
+        onset_given = resource.get("onsetDateTime") or _dig(resource, "onsetPeriod", "start")
+        onset = self.day(resource, "onsetDateTime", onset_given)
         recorded = self.day(resource, "recordedDate", resource.get("recordedDate"))
         if (onset or recorded) and not absent:
             values["diagnosed_on"] = onset or recorded
+            precision = _precision(onset_given if onset else resource.get("recordedDate"))
+            if precision:
+                values["diagnosed_on_precision"] = precision
         stage = next(
             (s for s in (self.stage_text(_dig(item, "summary")) for item in resource.get("stage", [])) if s),
             "",
@@ -543,7 +559,7 @@ class _Reader:
         if values.get("resolved"):
             summary += ", resolved or in remission"
         if values.get("diagnosed_on"):
-            summary += f", diagnosed {values['diagnosed_on']}"
+            summary += f", diagnosed {_shown(values['diagnosed_on'], values.get('diagnosed_on_precision'))}"
         self.propose(resource, "diagnosis", summary, values, note=f"{_label(resource.get('code'))} ({how})")
 
     @staticmethod
@@ -799,7 +815,14 @@ class _Reader:
         if "value" in problems:
             self.problem(resource, "valueQuantity.value", problems["value"])
             return
-        collected = self.day(resource, *_effective(resource))
+        element, given = _effective(resource)
+        if _precision(given):
+            # Trials ask for results from the last days or weeks: a month or a year cannot place it.
+            self.skip(
+                resource, f"{element}: collected in {given}, without the day; enter it by hand if known"
+            )
+            return
+        collected = self.day(resource, element, given)
         if collected is None:
             self.problem(resource, "effective[x]", "a laboratory result needs the date it was collected.")
             return
@@ -876,12 +899,15 @@ class _Reader:
             values["started_on"] = started
         if ended:
             values["ended_on"] = ended
+            precision = _precision(_dig(resource, "effectivePeriod", "end"))
+            if precision:
+                values["ended_on_precision"] = precision
         elif resource.get("status") in FINISHED_STATUSES:
             # Over, but the record does not say when: an invented end date would be trusted by washouts.
             values["ended"] = True
         when = f", from {started}" if started else ""
         when += (
-            f" to {ended}"
+            f" to {_shown(ended, values.get('ended_on_precision'))}"
             if ended
             else ", ended, date not known"
             if values.get("ended")
@@ -903,16 +929,20 @@ class _Reader:
         name = _SEMANTIC_TAG.sub("", _label(resource.get("code")))
         concept, how = terminology.link(name, "procedure")
         values: dict[str, Any] = {"name": name[:200], "code": concept.code if concept else ""}
-        performed = self.day(
-            resource,
-            "performed[x]",
-            resource.get("performedDateTime") or _dig(resource, "performedPeriod", "start"),
-        )
+        performed_given = resource.get("performedDateTime") or _dig(resource, "performedPeriod", "start")
+        performed = self.day(resource, "performed[x]", performed_given)
         if performed:
             values["performed_on"] = performed
+            precision = _precision(performed_given)
+            if precision:
+                values["performed_on_precision"] = precision
         note = f"{concept.label} ({how})" if concept else "not in our procedure vocabulary: kept as written"
         self.propose(
-            resource, "procedure", name + (f" on {performed}" if performed else ""), values, note=note
+            resource,
+            "procedure",
+            name + (f" on {_shown(performed, values.get('performed_on_precision'))}" if performed else ""),
+            values,
+            note=note,
         )
 
     def attach_stage_groups(self) -> None:
@@ -993,7 +1023,10 @@ class _Reader:
                 if starts:
                     values["started_on"] = min(starts)
                 if all(ends):
-                    values["ended_on"] = max(e for e in ends if e)
+                    last = max(facts, key=lambda f: f.values["ended_on"])
+                    values["ended_on"] = last.values["ended_on"]
+                    if "ended_on_precision" in last.values:
+                        values["ended_on_precision"] = last.values["ended_on_precision"]
                 elif all(end or f.values.get("ended") for end, f in zip(ends, facts, strict=True)):
                     # Every course is over, one on a date not known, which may be the last.
                     values["ended"] = True

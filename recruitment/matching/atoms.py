@@ -172,16 +172,29 @@ def window_start(window: TimeWindow, today: date) -> date:
 
 
 def in_window(
-    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool | None = False
+    when: date | None,
+    window: TimeWindow | None,
+    today: date,
+    *,
+    ongoing: bool | None = False,
+    until: date | None = None,
 ) -> bool | None:
     """Whether an event falls in the atom's window; None when its date is not known.
 
     `ongoing` is True for a therapy still given, False for one that has ended (dated or not) and None when
     that is not known (an undated procedure). A "current" window ("no concurrent radiotherapy") holds only
     what is still going on: a therapy that has ended is outside it even when its end date is not known.
+    A date known by its month or year only runs from `when` to `until`: unless both ends agree, the window's
+    edge falls inside that period and the answer is not known.
     """
     if window is None:
         return True
+    if until is not None and when is not None and until != when:
+        first, last = (
+            in_window(when, window, today, ongoing=ongoing),
+            in_window(until, window, today, ongoing=ongoing),
+        )
+        return first if first == last else None
     if window.relation == "current":
         if ongoing is None:
             return None
@@ -264,7 +277,7 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         if dx.resolved and not _asks_history(atom):
             over.append(dx)
             continue
-        inside = in_window(dx.diagnosed_on, atom.window, ctx.today)
+        inside = in_window(dx.diagnosed_on, atom.window, ctx.today, until=dx.diagnosed_by)
         if inside:
             return _result(atom, Truth.MET, f"diagnosis {dx.label} is a {label}", [_ev(dx)])
         if inside is None:
@@ -363,7 +376,9 @@ def second_malignancy(atom: Atom, ctx: Context) -> AtomResult:
     others = [d for d in cancers[1:] if not _same_cancer(cancers[0], d)]
     question = f"Have you had another cancer{_window_text(atom.window)}, besides the one you are treated for?"
     inside = [
-        None if d.resolved and not _asks_history(atom) else in_window(d.diagnosed_on, atom.window, ctx.today)
+        None
+        if d.resolved and not _asks_history(atom)
+        else in_window(d.diagnosed_on, atom.window, ctx.today, until=d.diagnosed_by)
         for d in others
     ]
     if any(inside):
@@ -949,7 +964,7 @@ def therapy(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(t, t.ended_on, t.ongoing) for t in matching],
+        [(t, t.ended_on, t.ended_by, t.ongoing) for t in matching],
         label,
         f"Have you been treated with {label}{_window_text(atom.window)}?",
     )
@@ -962,18 +977,22 @@ def procedure(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(p, p.performed_on, None if p.performed_on is None else False) for p in matching],
+        [(p, p.performed_on, p.performed_by, None if p.performed_on is None else False) for p in matching],
         label,
         f"Have you had {label}{_window_text(atom.window)}?",
     )
 
 
 def _events(
-    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool | None]], label: str, question: str
+    atom: Atom,
+    ctx: Context,
+    events: list[tuple[Fact, date | None, date | None, bool | None]],
+    label: str,
+    question: str,
 ) -> AtomResult:
     undated = []
-    for fact, when, ongoing in events:
-        inside = in_window(when, atom.window, ctx.today, ongoing=ongoing)
+    for fact, when, until, ongoing in events:
+        inside = in_window(when, atom.window, ctx.today, ongoing=ongoing, until=until)
         if inside:
             return _result(atom, Truth.MET, f"{label}{_window_text(atom.window)}", [_ev(fact)])
         if inside is None:
@@ -982,13 +1001,13 @@ def _events(
         return _unknown(atom, "date not on file", "question", question, map(_ev, undated))
     if ctx.facts.history_complete:
         reason = f"no {label}{_window_text(atom.window)} in the confirmed history"
-        return _result(atom, Truth.NOT_MET, reason, [_history_evidence(ctx), *(_ev(f) for f, _, _ in events)])
+        return _result(atom, Truth.NOT_MET, reason, [_history_evidence(ctx), *(_ev(f) for f, *_ in events)])
     return _unknown(
         atom,
         f"no {label}{_window_text(atom.window)} on file",
         "question",
         question,
-        (_ev(f) for f, _, _ in events),
+        (_ev(f) for f, *_ in events),
     )
 
 

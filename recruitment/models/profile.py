@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Self
 
 from django.core.exceptions import ValidationError
@@ -35,6 +35,33 @@ from recruitment.validators import (
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
 LAB_UNIT_LENGTH = 30
+
+
+class DatePrecision(models.TextChoices):
+    """How much of a date the record gave. A date known by its month or year is stored as its first day, and
+    matching reads it as any day of that month or year."""
+
+    DAY = "day", "Day"
+    MONTH = "month", "Month only"
+    YEAR = "year", "Year only"
+
+
+def last_possible_day(day: date | None, precision: str) -> date | None:
+    """The last day a date given with `precision` may be (None when the day itself is known)."""
+    if day is None or precision == DatePrecision.DAY:
+        return None
+    if precision == DatePrecision.YEAR or day.month == 12:
+        return date(day.year, 12, 31)
+    return date(day.year, day.month + 1, 1) - timedelta(days=1)
+
+
+def precision_field(name: str) -> models.CharField:
+    return models.CharField(
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        help_text=f"How much of {name} the record gave; a month or year alone is stored as its first day.",
+    )
 
 
 class FactSource(models.TextChoices):
@@ -271,6 +298,7 @@ class Diagnosis(ProfileFact):
     label = models.CharField(max_length=200, blank=True)
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.PRESENT)
     diagnosed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    diagnosed_on_precision = precision_field("the diagnosis date")
     stage = models.CharField(max_length=10, blank=True, help_text="Roman numerals as staged, e.g. IVA.")
     histology = models.CharField(max_length=200, blank=True)
     course = models.CharField(
@@ -448,6 +476,7 @@ class Therapy(ProfileFact):
     line = RangedPositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    ended_on_precision = precision_field("the end date")
     ended = models.BooleanField(default=False, help_text="Stopped, on a date not known.")
 
     class Meta:
@@ -475,6 +504,7 @@ class Procedure(ProfileFact):
     code = models.CharField(max_length=40, blank=True)
     name = models.CharField(max_length=200)
     performed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    performed_on_precision = precision_field("the date")
 
     class Meta:
         default_related_name = "procedures"
