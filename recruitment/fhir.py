@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -238,6 +239,23 @@ SO_CHANGE_TYPES: dict[str, str] = {
     Biomarker.Alteration.FUSION: "SO:0001565",
 }
 ABSENT, PRESENT, UNCERTAIN_SIGNIFICANCE = "LA9634-2", "LA9633-4", "LA26333-7"
+ANSWERS: dict[str, str] = {
+    Biomarker.Status.POSITIVE: PRESENT,
+    Biomarker.Status.NEGATIVE: ABSENT,
+    Biomarker.Status.EQUIVOCAL: "LA4259-3",
+}
+# Tumour markers (mCODE tumor marker test) by gene and measure, as fhir_import.TUMOUR_MARKERS reads them.
+TUMOUR_MARKER_LOINCS = {
+    ("ESR1", ""): "16112-5",
+    ("ESR1", "IHC"): "40556-3",
+    ("PGR", ""): "16113-3",
+    ("PGR", "IHC"): "40557-1",
+    ("ERBB2", "IHC"): "18474-7",
+    ("ERBB2", ""): "48676-1",
+    ("ERBB2", "FISH"): "85318-4",
+    ("MSI", ""): "81695-9",
+    ("TMB", ""): "94076-7",
+}
 
 
 def _date(day: date, precision: str = DatePrecision.DAY) -> str:
@@ -256,6 +274,11 @@ def _ucum(unit: str) -> str:
     """A stored unit (nlp.units notation) in UCUM: 10^9/L -> 10*9/L, the eGFR 1.73m^2 as {1.73_m2}."""
     text = unit.replace("1.73m^2", "{1.73_m2}")
     return re.sub(r"10\^(\d+)", r"10*\1", text).replace("^", "") or "1"
+
+
+def _quantity(value: Decimal, unit: str) -> dict[str, Any]:
+    """A Quantity; a score without a unit (HER2 IHC 1) has none."""
+    return {"value": float(value), **({"unit": unit, "system": UCUM, "code": unit} if unit else {})}
 
 
 def _condition(patient_ref: str, d: Diagnosis) -> dict[str, Any]:
@@ -290,15 +313,32 @@ def _observation(patient_ref: str, resource_id: str, code: dict[str, Any], **fie
 
 
 def _biomarker(patient_ref: str, b: Biomarker) -> dict[str, Any] | None:
-    """A gene's alteration as a genomics-reporting variant; PD-L1 as a scored tumour marker. Other protein
-    expression results (ER, PR, HER2 by IHC) have no export yet: None."""
+    """A gene's alteration as a genomics-reporting variant; PD-L1, ER, PR, HER2, MSI and TMB as tumour
+    markers, with their number or their answer. Anything else (a loss of protein, an expression of another
+    gene) has no shape the import reads: None."""
     tested = {"effectiveDateTime": _date(b.tested_on)} if b.tested_on else {}
+    method = {"method": {"text": b.assay}} if b.assay else {}
+    loinc = TUMOUR_MARKER_LOINCS.get((b.gene, b.measure))
+    if loinc is not None:
+        value: dict[str, Any] = (
+            {"valueQuantity": _quantity(b.value, b.unit)}
+            if b.value is not None
+            else {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": ANSWERS[b.status]}]}}
+        )
+        return _observation(
+            patient_ref,
+            f"biomarker-{b.pk}",
+            {"coding": [{"system": LOINC, "code": loinc}]},
+            **value,
+            **tested,
+            **method,
+        )
     if b.gene == "CD274" and b.value is not None:
         return _observation(
             patient_ref,
             f"biomarker-{b.pk}",
             {"text": f"PD-L1 {b.measure}".strip()},
-            valueQuantity={"value": float(b.value), "unit": b.unit, "system": UCUM, "code": b.unit},
+            valueQuantity=_quantity(b.value, b.unit),
             **tested,
         )
     wild_type = b.alteration_type == Biomarker.Alteration.WILD_TYPE
@@ -335,16 +375,15 @@ def _biomarker(patient_ref: str, b: Biomarker) -> dict[str, Any] | None:
                 "valueCodeableConcept": {"coding": [{"system": LOINC, "code": UNCERTAIN_SIGNIFICANCE}]},
             }
         )
-    value = ABSENT if b.status == Biomarker.Status.NEGATIVE else PRESENT
-    extra: dict[str, Any] = {"method": {"text": b.assay}} if b.assay else {}
+    answer = ABSENT if b.status == Biomarker.Status.NEGATIVE else PRESENT
     return _observation(
         patient_ref,
         f"biomarker-{b.pk}",
         {"coding": [{"system": LOINC, "code": VARIANT_LOINC}]},
-        valueCodeableConcept={"coding": [{"system": LOINC, "code": value}]},
+        valueCodeableConcept={"coding": [{"system": LOINC, "code": answer}]},
         component=components,
         **tested,
-        **extra,
+        **method,
     )
 
 

@@ -765,6 +765,8 @@ class _Reader:
             return
         if marker.gene == "MSI" and values["status"] == Biomarker.Status.POSITIVE:
             values["protein_change"] = "MSI-H"
+        if resource.get("method"):
+            values["assay"] = _label(resource["method"])[:100]
         tested = self.day(resource, *_effective(resource)) or self.day(
             resource, "issued", resource.get("issued")
         )

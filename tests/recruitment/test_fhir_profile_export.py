@@ -144,3 +144,12 @@ def test_the_export_leaves_out_contact_details(ines):
     text = json.dumps(patient_record_bundle(patient=ines))
     assert "555" not in text
     assert "02115" not in text
+
+
+def test_hanas_receptor_results_survive_the_round_trip(hana, pat):
+    """HER2 IHC 1+ (negative, HercepTest) and ER 90 %: tumour markers, each with its assay."""
+    preview = bundle_read(json.dumps(patient_record_bundle(patient=hana)))
+    assert preview.skipped == []
+    empty = patient_profile_for(pat)
+    fhir_import_confirm(profile=empty, preview=preview, keys=[f.key for f in preview.facts], actor=pat)
+    assert facts_of(empty)["Biomarker"] == facts_of(hana)["Biomarker"]
