@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.forms.models import model_to_dict
+from django.urls import reverse
 
 from recruitment.fhir import patient_record_bundle
 from recruitment.fhir_import import bundle_read, fhir_import_confirm
@@ -153,3 +154,17 @@ def test_hanas_receptor_results_survive_the_round_trip(hana, pat):
     empty = patient_profile_for(pat)
     fhir_import_confirm(profile=empty, preview=preview, keys=[f.key for f in preview.facts], actor=pat)
     assert facts_of(empty)["Biomarker"] == facts_of(hana)["Biomarker"]
+
+
+def test_ines_downloads_her_profile_as_a_fhir_file(client, ines):
+    client.force_login(ines.user)
+    response = client.get(reverse("portal:profile_fhir"))
+    assert response["Content-Type"] == "application/fhir+json"
+    assert "attachment" in response["Content-Disposition"]
+    assert json.loads(response.content) == patient_record_bundle(patient=ines)
+
+
+@pytest.mark.parametrize("persona", ["sam", "sophie", "cora"])
+def test_the_profile_download_is_for_patients_only(client, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(reverse("portal:profile_fhir")).status_code == 404
