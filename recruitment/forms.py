@@ -7,6 +7,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 
 from nlp import terminology
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
+from recruitment.models.profile import DatePrecision
 from recruitment.validators import ECOG_MESSAGE, MAX_THERAPY_LINE, plausible_therapy_line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -126,7 +127,14 @@ class ProfileForm(PlainLabels, ShownVersion, forms.ModelForm):
 
 
 class FactForm(PlainLabels, ShownVersion, forms.ModelForm):
-    """A form for one kind of profile fact."""
+    """A form for one kind of profile fact. A date typed here is a day: one an import gave by its month or
+    year only (`<date>_precision`) becomes exact once the person changes it."""
+
+    def _post_clean(self) -> None:
+        for name in self.changed_data:
+            if hasattr(self.instance, f"{name}_precision"):
+                setattr(self.instance, f"{name}_precision", DatePrecision.DAY)
+        super()._post_clean()  # type: ignore[misc]
 
 
 class DiagnosisForm(FactForm):
@@ -164,7 +172,7 @@ class DiagnosisForm(FactForm):
     def _post_clean(self) -> None:
         # Without a known condition the model has no code to check; the field already says what is wrong.
         if "condition" not in self.errors:
-            super()._post_clean()  # type: ignore[misc]
+            super()._post_clean()
 
     def clean_condition(self) -> str:
         text = self.cleaned_data["condition"].strip()

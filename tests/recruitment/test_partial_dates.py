@@ -9,6 +9,7 @@ import pytest
 
 from nlp import parse_eligibility
 from recruitment.fhir_import import bundle_read, fhir_import_confirm
+from recruitment.forms import DiagnosisForm
 from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
 from recruitment.matching.horizon import windowed_dates
 from recruitment.selectors.matching import patient_facts
@@ -141,3 +142,42 @@ def test_hanas_year_only_diagnosis_saved_and_matched_as_a_year(bundle, pat):
     fhir_import_confirm(profile=profile, preview=preview, keys=keys, actor=pat)
     (luad,) = patient_facts(profile=profile).diagnoses
     assert luad.diagnosed_by == datetime.date(2026, 12, 31)
+
+
+def test_hana_correcting_her_year_only_diagnosis_date_makes_it_exact(hana):
+    """Imported as "2019", then typed by Hana as 12 March 2019: the day she gave is the day."""
+    breast = hana.diagnoses.get()
+    breast.diagnosed_on, breast.diagnosed_on_precision = datetime.date(2019, 1, 1), "year"
+    breast.save()
+    form = DiagnosisForm(
+        data={
+            "condition": "breast cancer",
+            "presence": "present",
+            "diagnosed_on": "2019-03-12",
+            "stage": "IV",
+        },
+        instance=breast,
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    breast.refresh_from_db()
+    assert (breast.diagnosed_on, breast.diagnosed_on_precision) == (datetime.date(2019, 3, 12), "day")
+
+
+def test_hana_saving_her_diagnosis_without_touching_its_date_keeps_its_precision(hana):
+    breast = hana.diagnoses.get()
+    breast.diagnosed_on, breast.diagnosed_on_precision = datetime.date(2019, 1, 1), "year"
+    breast.save()
+    form = DiagnosisForm(
+        data={
+            "condition": "breast cancer",
+            "presence": "present",
+            "diagnosed_on": "2019-01-01",
+            "stage": "IIIA",
+        },
+        instance=breast,
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    breast.refresh_from_db()
+    assert breast.diagnosed_on_precision == "year"
