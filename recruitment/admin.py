@@ -198,6 +198,7 @@ class DiagnosisInline(_FactInline):
         "stage",
         "histology",
         "course",
+        "resolved",
         "source",
         "entered_at",
     ]
@@ -236,7 +237,7 @@ class LabResultInline(_FactInline):
 
 class TherapyInline(_FactInline):
     model = Therapy
-    fields = ["drug", "drug_class", "line", "started_on", "ended_on", "source"]
+    fields = ["drug", "drug_class", "line", "started_on", "ended_on", "ended", "source"]
 
 
 class ProcedureInline(_FactInline):

@@ -1,12 +1,28 @@
-"""FHIR R4 export of a patient's consents, as plain dicts in the R4 Consent shape (one Bundle per patient)."""
+"""FHIR R4 export as plain dicts: a patient's consents (R4 Consent), a trial and its candidates
+(ResearchStudy, ResearchSubject), and a patient's profile facts (Patient, Condition, Observation,
+MedicationStatement, Procedure), one Bundle each."""
 
 import base64
 import hashlib
+import re
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
-from recruitment.models import Candidate, CandidateStatus, Consent, PatientProfile
+from recruitment.models import (
+    Biomarker,
+    Candidate,
+    CandidateStatus,
+    Consent,
+    Diagnosis,
+    LabResult,
+    PatientProfile,
+    Procedure,
+    Therapy,
+)
+from recruitment.models.profile import DatePrecision
 from recruitment.selectors.consent import is_current_consent_document, patient_consents
 from recruitment.selectors.site import match_standings
 from trials.models import Trial
@@ -202,4 +218,256 @@ def site_research_bundle(*, trial: Trial, candidates: list[Candidate]) -> dict[s
             _entry(research_study(trial)),
             *(_entry(research_subject(c, arm_shown=standings[c.pk].current)) for c in candidates),
         ],
+    }
+
+
+# Profile export: the facts matching reads, as R4 resources in the shapes `fhir_import.bundle_read` reads (US
+# Core / mCODE), so that a profile exported and imported again gives the same facts.
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ECOG_LOINC = "89247-1"
+VARIANT_LOINC = "69548-6"
+# Sequence Ontology change types the import reads back (a point mutation is a substitution).
+SO_CHANGE_TYPES: dict[str, str] = {
+    Biomarker.Alteration.MUTATION: "SO:1000002",
+    Biomarker.Alteration.DELETION: "SO:0000159",
+    Biomarker.Alteration.INSERTION: "SO:0000667",
+    Biomarker.Alteration.AMPLIFICATION: "SO:0001019",
+    Biomarker.Alteration.FUSION: "SO:0001565",
+}
+ABSENT, PRESENT, UNCERTAIN_SIGNIFICANCE = "LA9634-2", "LA9633-4", "LA26333-7"
+ANSWERS: dict[str, str] = {
+    Biomarker.Status.POSITIVE: PRESENT,
+    Biomarker.Status.NEGATIVE: ABSENT,
+    Biomarker.Status.EQUIVOCAL: "LA4259-3",
+}
+# Tumour markers (mCODE tumor marker test) by gene and measure, as fhir_import.TUMOUR_MARKERS reads them.
+TUMOUR_MARKER_LOINCS = {
+    ("ESR1", ""): "16112-5",
+    ("ESR1", "IHC"): "40556-3",
+    ("PGR", ""): "16113-3",
+    ("PGR", "IHC"): "40557-1",
+    ("ERBB2", "IHC"): "18474-7",
+    ("ERBB2", ""): "48676-1",
+    ("ERBB2", "FISH"): "85318-4",
+    ("MSI", ""): "81695-9",
+    ("TMB", ""): "94076-7",
+}
+
+
+def _date(day: date, precision: str = DatePrecision.DAY) -> str:
+    """A FHIR date with no more than the record knows: "2019" for a year, "2019-05" for a month."""
+    text = day.isoformat()
+    return (
+        text[:4]
+        if precision == DatePrecision.YEAR
+        else text[:7]
+        if precision == DatePrecision.MONTH
+        else text
+    )
+
+
+def _ucum(unit: str) -> str:
+    """A stored unit (nlp.units notation) in UCUM: 10^9/L -> 10*9/L, the eGFR 1.73m^2 as {1.73_m2}."""
+    text = unit.replace("1.73m^2", "{1.73_m2}")
+    return re.sub(r"10\^(\d+)", r"10*\1", text).replace("^", "") or "1"
+
+
+def _quantity(value: Decimal, unit: str) -> dict[str, Any]:
+    """A Quantity; a score without a unit (HER2 IHC 1) has none."""
+    return {"value": float(value), **({"unit": unit, "system": UCUM, "code": unit} if unit else {})}
+
+
+def _condition(patient_ref: str, d: Diagnosis) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": f"diagnosis-{d.pk}",
+        "subject": {"reference": patient_ref},
+        "code": {"text": d.label or d.code},
+    }
+    if d.presence == Diagnosis.Presence.ABSENT:
+        resource["verificationStatus"] = {"coding": [{"system": VERIFICATION_STATUS, "code": "refuted"}]}
+    else:
+        status = "resolved" if d.resolved else "recurrence" if d.course == "recurrent" else "active"
+        resource["clinicalStatus"] = {"coding": [{"system": CLINICAL_STATUS, "code": status}]}
+        resource["verificationStatus"] = {"coding": [{"system": VERIFICATION_STATUS, "code": "confirmed"}]}
+    if d.diagnosed_on:
+        resource["onsetDateTime"] = _date(d.diagnosed_on, d.diagnosed_on_precision)
+    if d.stage:
+        resource["stage"] = [{"summary": {"text": f"Stage {d.stage}"}}]
+    return resource
+
+
+def _observation(patient_ref: str, resource_id: str, code: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": resource_id,
+        "status": "final",
+        "code": code,
+        "subject": {"reference": patient_ref},
+        **fields,
+    }
+
+
+def _biomarker(patient_ref: str, b: Biomarker) -> dict[str, Any] | None:
+    """A gene's alteration as a genomics-reporting variant; PD-L1, ER, PR, HER2, MSI and TMB as tumour
+    markers, with their number or their answer. Anything else (a loss of protein, an expression of another
+    gene) has no shape the import reads: None."""
+    tested = {"effectiveDateTime": _date(b.tested_on)} if b.tested_on else {}
+    method = {"method": {"text": b.assay}} if b.assay else {}
+    loinc = TUMOUR_MARKER_LOINCS.get((b.gene, b.measure))
+    if loinc is not None:
+        value: dict[str, Any] = (
+            {"valueQuantity": _quantity(b.value, b.unit)}
+            if b.value is not None
+            else {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": ANSWERS[b.status]}]}}
+        )
+        return _observation(
+            patient_ref,
+            f"biomarker-{b.pk}",
+            {"coding": [{"system": LOINC, "code": loinc}]},
+            **value,
+            **tested,
+            **method,
+        )
+    if b.gene == "CD274" and b.value is not None:
+        return _observation(
+            patient_ref,
+            f"biomarker-{b.pk}",
+            {"text": f"PD-L1 {b.measure}".strip()},
+            valueQuantity=_quantity(b.value, b.unit),
+            **tested,
+        )
+    wild_type = b.alteration_type == Biomarker.Alteration.WILD_TYPE
+    if b.alteration_type not in SO_CHANGE_TYPES and not wild_type:
+        return None
+    components = [
+        {"code": {"coding": [{"system": LOINC, "code": "48018-6"}]}, "valueCodeableConcept": {"text": b.gene}}
+    ]
+    if b.protein_change:
+        components.append(
+            {
+                "code": {"coding": [{"system": LOINC, "code": "48005-3"}]},
+                "valueCodeableConcept": {"text": b.protein_change},
+            }
+        )
+    if not wild_type:
+        components.append(
+            {
+                "code": {"coding": [{"system": LOINC, "code": "48019-4"}]},
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "http://www.sequenceontology.org",
+                            "code": SO_CHANGE_TYPES[b.alteration_type],
+                        }
+                    ]
+                },
+            }
+        )
+    if b.status == Biomarker.Status.EQUIVOCAL:
+        components.append(
+            {
+                "code": {"coding": [{"system": LOINC, "code": "53037-8"}]},
+                "valueCodeableConcept": {"coding": [{"system": LOINC, "code": UNCERTAIN_SIGNIFICANCE}]},
+            }
+        )
+    answer = ABSENT if b.status == Biomarker.Status.NEGATIVE else PRESENT
+    return _observation(
+        patient_ref,
+        f"biomarker-{b.pk}",
+        {"coding": [{"system": LOINC, "code": VARIANT_LOINC}]},
+        valueCodeableConcept={"coding": [{"system": LOINC, "code": answer}]},
+        component=components,
+        **tested,
+        **method,
+    )
+
+
+def _lab(patient_ref: str, r: LabResult) -> dict[str, Any]:
+    unit = _ucum(r.unit)
+    fields: dict[str, Any] = {
+        "effectiveDateTime": _date(r.collected_on),
+        "valueQuantity": {"value": float(r.value), "unit": unit, "system": UCUM, "code": unit},
+    }
+    limits = {
+        bound: {"value": float(limit), "unit": unit, "system": UCUM, "code": unit}
+        for bound, limit in (("low", r.reference_low), ("high", r.reference_high))
+        if limit is not None
+    }
+    if limits:
+        fields["referenceRange"] = [limits]
+    return _observation(
+        patient_ref,
+        f"lab-{r.pk}",
+        {"coding": [{"system": LOINC, "code": r.loinc}], "text": r.analyte},
+        **fields,
+    )
+
+
+def _medication(patient_ref: str, t: Therapy) -> dict[str, Any]:
+    over = t.ended_on is not None or t.ended
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationStatement",
+        "id": f"therapy-{t.pk}",
+        "status": "completed" if over else "active",
+        "medicationCodeableConcept": {"text": t.drug},
+        "subject": {"reference": patient_ref},
+    }
+    period = {
+        **({"start": _date(t.started_on)} if t.started_on else {}),
+        **({"end": _date(t.ended_on, t.ended_on_precision)} if t.ended_on else {}),
+    }
+    if period:
+        resource["effectivePeriod"] = period
+    return resource
+
+
+def _procedure(patient_ref: str, p: Procedure) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "id": f"procedure-{p.pk}",
+        "status": "completed",
+        "code": {"text": p.name},
+        "subject": {"reference": patient_ref},
+    }
+    if p.performed_on:
+        resource["performedDateTime"] = _date(p.performed_on, p.performed_on_precision)
+    return resource
+
+
+def patient_record_bundle(*, patient: PatientProfile) -> dict[str, Any]:
+    """The patient's profile as an R4 collection Bundle: Patient (birth date, sex), Conditions, Observations
+    (ECOG, biomarkers, laboratory results), MedicationStatements and Procedures. Contact details stay out:
+    the export is of what matching reads."""
+    patient_ref = f"Patient/{patient.pk}"
+    person: dict[str, Any] = {"resourceType": "Patient", "id": str(patient.pk)}
+    if patient.birth_date:
+        person["birthDate"] = _date(patient.birth_date)
+    if patient.sex:
+        person["gender"] = patient.sex
+    resources: list[dict[str, Any] | None] = [person]
+    resources += [_condition(patient_ref, d) for d in patient.diagnoses.order_by("id")]
+    if patient.ecog is not None:
+        assessed = {"effectiveDateTime": _date(patient.ecog_assessed_on)} if patient.ecog_assessed_on else {}
+        resources.append(
+            _observation(
+                patient_ref,
+                "ecog",
+                {"coding": [{"system": LOINC, "code": ECOG_LOINC}]},
+                valueInteger=patient.ecog,
+                **assessed,
+            )
+        )
+    resources += [_biomarker(patient_ref, b) for b in patient.biomarkers.order_by("id")]
+    resources += [_lab(patient_ref, r) for r in patient.lab_results.order_by("id")]
+    resources += [_medication(patient_ref, t) for t in patient.therapies.order_by("id")]
+    resources += [_procedure(patient_ref, p) for p in patient.procedures.order_by("id")]
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [_entry(resource) for resource in resources if resource is not None],
     }

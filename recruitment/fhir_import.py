@@ -5,12 +5,20 @@ proposed facts, each naming the resource it came from:
 
 - Patient: birth date, sex, phone, address lines and postcode (the name is shown for an identity check only).
 - Condition: SNOMED CT, ICD-10-CM or text, linked to the diagnosis vocabulary of nlp.terminology; a refuted
-  condition becomes "ruled out", an unconfirmed, provisional or differential one is skipped; the stage from
+  condition becomes "ruled out", an unconfirmed, provisional or differential one is skipped; one whose
+  clinicalStatus is inactive, remission or resolved is "resolved" (a history of it); the stage from
   Condition.stage or a stage-group Observation.
 - Observation: ECOG (LOINC 89247-1); genomic variants (genomics reporting IG: gene studied, amino-acid change
   p.HGVS, DNA change type, clinical significance); tumour markers (ER, PR, HER2, MSI, TMB, PD-L1); laboratory
-  results in UCUM units with their reference range.
-- MedicationStatement / MedicationRequest (RxNorm display or text, linked to the drug vocabulary), Procedure.
+  results in UCUM units with their reference range. Only results with a final status are read: one registered
+  (no result yet) or preliminary (may still change) is skipped, as a profile fact cannot say "unconfirmed".
+- MedicationStatement / MedicationRequest (RxNorm display or text, linked to the drug vocabulary); one
+  completed or stopped without an end date is recorded as ended on a date not known, never as ongoing.
+- Procedure.
+
+A date given by its year or month only ("2019", "2019-05") is kept with that precision on a diagnosis, a
+procedure and a therapy's end, which matching reads as any day of that period; a laboratory result so dated
+is skipped, since trials ask for results of the last days or weeks.
 
 Anything wrong with the Bundle (not JSON, not a Bundle, invalid resources, a second Patient, an unknown unit,
 an impossible value) raises `BundleError` listing every problem by entry index, resource id and field; nothing
@@ -48,7 +56,7 @@ from recruitment.models import (
     Therapy,
     User,
 )
-from recruitment.models.profile import STAGE_PATTERN
+from recruitment.models.profile import STAGE_PATTERN, DatePrecision
 from recruitment.services.matching import one_rematch_per_patient
 from recruitment.services.profile import profile_fact_save, profile_update
 from recruitment.validators import (
@@ -139,6 +147,8 @@ TUMOUR_MARKERS = {
 }
 # Laboratories report eGFR, already normalised to 1.73 m2 of body surface, as "mL/min".
 UNIT_EQUIVALENTS = {("egfr_lab", "mL/min"): "mL/min/1.73m^2"}
+# Condition.clinicalStatus of a condition that is over (condition-clinical: inactive and its children).
+OVER_STATUSES = {"inactive", "remission", "resolved"}
 UNCONFIRMED_VERIFICATIONS = {"unconfirmed", "provisional", "differential"}
 # Besides records in error or never done: a drug only intended (MedicationStatement) and a procedure still in
 # preparation, which trials asking about prior treatment must not count.
@@ -152,6 +162,13 @@ SKIPPED_STATUSES = {
     "intended",
     "preparation",
 }
+# An Observation without its final result: a profile fact is a result, and cannot say "may still change".
+UNFINISHED_RESULTS = {
+    "registered": "no result yet",
+    "preliminary": "an interim result that may still change; import it once the laboratory finalises it",
+}
+# A medication given no more (MedicationStatement and MedicationRequest statuses).
+FINISHED_STATUSES = {"completed", "stopped"}
 # A MedicationRequest that is only proposed, planned or offered as an option was not necessarily given.
 SKIPPED_INTENTS = {"proposal", "plan", "option"}
 ONE_LETTER = {
@@ -304,6 +321,16 @@ def _parse_date(value: Any) -> date | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
         return None
+
+
+def _precision(value: Any) -> str | None:
+    """Month or year for a FHIR date given without its day ("2019", "2019-05"); None for a full date."""
+    text = str(value or "")
+    return {4: DatePrecision.YEAR, 7: DatePrecision.MONTH}.get(len(text))
+
+
+def _shown(day: str, precision: str | None) -> str:
+    return f"in {day[:4]}" if precision == DatePrecision.YEAR else f"in {day[:7]}" if precision else day
 
 
 def _effective(resource: Mapping[str, Any]) -> tuple[str, Any]:
@@ -499,12 +526,14 @@ class _Reader:
             "label": concept.label,
             "presence": Diagnosis.Presence.ABSENT if absent else Diagnosis.Presence.PRESENT,
         }
-        onset = self.day(
-            resource, "onsetDateTime", resource.get("onsetDateTime") or _dig(resource, "onsetPeriod", "start")
-        )
+        onset_given = resource.get("onsetDateTime") or _dig(resource, "onsetPeriod", "start")
+        onset = self.day(resource, "onsetDateTime", onset_given)
         recorded = self.day(resource, "recordedDate", resource.get("recordedDate"))
         if (onset or recorded) and not absent:
             values["diagnosed_on"] = onset or recorded
+            precision = _precision(onset_given if onset else resource.get("recordedDate"))
+            if precision:
+                values["diagnosed_on_precision"] = precision
         stage = next(
             (s for s in (self.stage_text(_dig(item, "summary")) for item in resource.get("stage", [])) if s),
             "",
@@ -515,6 +544,9 @@ class _Reader:
         recurred = {"recurrence", "relapse"} & _codes(resource.get("clinicalStatus"))
         if recurred and not absent and terminology.is_cancer(concept.code):
             values["course"] = "recurrent"
+        # Over: a history of the condition, which criteria about the present disease must not read as current.
+        if OVER_STATUSES & _codes(resource.get("clinicalStatus")) and not absent:
+            values["resolved"] = True
         summary = (
             f"Ruled out: {concept.label}" + (f" (recorded {recorded})" if recorded else "")
             if absent
@@ -524,8 +556,10 @@ class _Reader:
             summary += f", stage {stage}"
         if values.get("course"):
             summary += ", recurrent or relapsed"
+        if values.get("resolved"):
+            summary += ", resolved or in remission"
         if values.get("diagnosed_on"):
-            summary += f", diagnosed {values['diagnosed_on']}"
+            summary += f", diagnosed {_shown(values['diagnosed_on'], values.get('diagnosed_on_precision'))}"
         self.propose(resource, "diagnosis", summary, values, note=f"{_label(resource.get('code'))} ({how})")
 
     @staticmethod
@@ -559,6 +593,9 @@ class _Reader:
 
     def observation(self, resource: Mapping[str, Any]) -> None:
         if self.skipped_status(resource):
+            return
+        if resource.get("status") in UNFINISHED_RESULTS:
+            self.skip(resource, f"status is {resource['status']}: {UNFINISHED_RESULTS[resource['status']]}")
             return
         code = resource.get("code")
         loincs = {str(c["code"]) for c in _codings(code) if c.get("system") == LOINC and c.get("code")}
@@ -728,6 +765,8 @@ class _Reader:
             return
         if marker.gene == "MSI" and values["status"] == Biomarker.Status.POSITIVE:
             values["protein_change"] = "MSI-H"
+        if resource.get("method"):
+            values["assay"] = _label(resource["method"])[:100]
         tested = self.day(resource, *_effective(resource)) or self.day(
             resource, "issued", resource.get("issued")
         )
@@ -778,7 +817,14 @@ class _Reader:
         if "value" in problems:
             self.problem(resource, "valueQuantity.value", problems["value"])
             return
-        collected = self.day(resource, *_effective(resource))
+        element, given = _effective(resource)
+        if _precision(given):
+            # Trials ask for results from the last days or weeks: a month or a year cannot place it.
+            self.skip(
+                resource, f"{element}: collected in {given}, without the day; enter it by hand if known"
+            )
+            return
+        collected = self.day(resource, element, given)
         if collected is None:
             self.problem(resource, "effective[x]", "a laboratory result needs the date it was collected.")
             return
@@ -855,8 +901,22 @@ class _Reader:
             values["started_on"] = started
         if ended:
             values["ended_on"] = ended
+            precision = _precision(_dig(resource, "effectivePeriod", "end"))
+            if precision:
+                values["ended_on_precision"] = precision
+        elif resource.get("status") in FINISHED_STATUSES:
+            # Over, but the record does not say when: an invented end date would be trusted by washouts.
+            values["ended"] = True
         when = f", from {started}" if started else ""
-        when += f" to {ended}" if ended else (" (ongoing)" if resource.get("status") == "active" else "")
+        when += (
+            f" to {_shown(ended, values.get('ended_on_precision'))}"
+            if ended
+            else ", ended, date not known"
+            if values.get("ended")
+            else " (ongoing)"
+            if resource.get("status") == "active"
+            else ""
+        )
         self.propose(resource, "therapy", f"{drug}{when}", values, note=f"{_label(concept)} ({how})")
 
     @staticmethod
@@ -871,16 +931,20 @@ class _Reader:
         name = _SEMANTIC_TAG.sub("", _label(resource.get("code")))
         concept, how = terminology.link(name, "procedure")
         values: dict[str, Any] = {"name": name[:200], "code": concept.code if concept else ""}
-        performed = self.day(
-            resource,
-            "performed[x]",
-            resource.get("performedDateTime") or _dig(resource, "performedPeriod", "start"),
-        )
+        performed_given = resource.get("performedDateTime") or _dig(resource, "performedPeriod", "start")
+        performed = self.day(resource, "performed[x]", performed_given)
         if performed:
             values["performed_on"] = performed
+            precision = _precision(performed_given)
+            if precision:
+                values["performed_on_precision"] = precision
         note = f"{concept.label} ({how})" if concept else "not in our procedure vocabulary: kept as written"
         self.propose(
-            resource, "procedure", name + (f" on {performed}" if performed else ""), values, note=note
+            resource,
+            "procedure",
+            name + (f" on {_shown(performed, values.get('performed_on_precision'))}" if performed else ""),
+            values,
+            note=note,
         )
 
     def attach_stage_groups(self) -> None:
@@ -940,8 +1004,8 @@ class _Reader:
     def merge_repeats(self) -> None:
         """Long records repeat a prescription at every renewal, a procedure at every visit, a diagnosis in
         several coded forms. One therapy per drug spans its first start to its last end (open while any
-        course is open); one procedure per kind keeps its latest date, since trials ask how long ago it
-        was; one diagnosis keeps its first date."""
+        course is open, ended on a date not known when one course ended so); one procedure per kind keeps
+        its latest date, since trials ask how long ago it was; one diagnosis keeps its first date."""
         groups: dict[tuple[str, str], list[ProposedFact]] = {}
         for fact in self.facts:
             if fact.kind == "therapy":
@@ -961,9 +1025,19 @@ class _Reader:
                 if starts:
                     values["started_on"] = min(starts)
                 if all(ends):
-                    values["ended_on"] = max(e for e in ends if e)
+                    last = max(facts, key=lambda f: f.values["ended_on"])
+                    values["ended_on"] = last.values["ended_on"]
+                    if "ended_on_precision" in last.values:
+                        values["ended_on_precision"] = last.values["ended_on_precision"]
+                elif all(end or f.values.get("ended") for end, f in zip(ends, facts, strict=True)):
+                    # Every course is over, one on a date not known, which may be the last.
+                    values["ended"] = True
                 span = f", from {values.get('started_on', '?')}" + (
-                    f" to {values['ended_on']}" if "ended_on" in values else ""
+                    f" to {values['ended_on']}"
+                    if "ended_on" in values
+                    else ", ended, date not known"
+                    if values.get("ended")
+                    else ""
                 )
                 kept = facts[0]
                 summary = f"{values['drug']}{span} ({len(facts)} prescriptions or statements)"
@@ -976,6 +1050,10 @@ class _Reader:
                     **kept.values,
                     **({"stage": staged.values["stage"]} if "stage" in staged.values else {}),
                 }
+                # Over only if every record says so: a later active record is the disease back.
+                values.pop("resolved", None)
+                if all(f.values.get("resolved") for f in facts):
+                    values["resolved"] = True
                 summary = f"{kept.summary} ({len(facts)} records)"
             else:
                 kept = max(facts, key=lambda f: f.values.get("performed_on") or "")

@@ -7,6 +7,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 
 from nlp import terminology
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
+from recruitment.models.profile import DatePrecision
 from recruitment.validators import ECOG_MESSAGE, MAX_THERAPY_LINE, plausible_therapy_line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -129,7 +130,14 @@ NUMBER_AS_TYPED = "Enter a number, with a point for decimals (1.5, not 1,5) and 
 
 
 class FactForm(PlainLabels, ShownVersion, forms.ModelForm):
-    """A form for one kind of profile fact."""
+    """A form for one kind of profile fact. A date typed here is a day: one an import gave by its month or
+    year only (`<date>_precision`) becomes exact once the person changes it."""
+
+    def _post_clean(self) -> None:
+        for name in self.changed_data:
+            if hasattr(self.instance, f"{name}_precision"):
+                setattr(self.instance, f"{name}_precision", DatePrecision.DAY)
+        super()._post_clean()  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -148,13 +156,14 @@ class DiagnosisForm(FactForm):
 
     class Meta:
         model = Diagnosis
-        fields = ("presence", "diagnosed_on", "stage", "histology", "course")
+        fields = ("presence", "diagnosed_on", "stage", "histology", "course", "resolved")
         labels: ClassVar[dict[str, str]] = {
             "presence": "Do you have it?",
             "diagnosed_on": "When was it diagnosed?",
             "stage": "Stage (if you know it)",
             "histology": "Tissue type (if you know it)",
             "course": "For a cancer: where things stand (if you know)",
+            "resolved": "It is over: resolved, or in remission",
         }
         help_texts: ClassVar[dict[str, str]] = {
             "stage": "As written in your report, e.g. IIIB or IV.",
@@ -173,7 +182,7 @@ class DiagnosisForm(FactForm):
     def _post_clean(self) -> None:
         # Without a known condition the model has no code to check; the field already says what is wrong.
         if "condition" not in self.errors:
-            super()._post_clean()  # type: ignore[misc]
+            super()._post_clean()
 
     def clean_condition(self) -> str:
         text = self.cleaned_data["condition"].strip()

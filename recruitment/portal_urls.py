@@ -16,6 +16,7 @@ urlpatterns = [
     path("profile/paste/", views.paste_summary, name="paste"),
     path("profile/import/", fhir_import_views.portal_import, name="fhir_import"),
     path("profile/import/review/", fhir_import_views.portal_review, name="fhir_review"),
+    path("profile/fhir.json", views.profile_fhir, name="profile_fhir"),
     path("profile/<slug:kind>/add/", views.fact_edit, name="fact_add"),
     path("profile/<slug:kind>/<int:pk>/", views.fact_edit, name="fact_edit"),
     path("profile/<slug:kind>/<int:pk>/delete/", views.fact_delete, name="fact_delete"),

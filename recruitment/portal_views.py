@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from nlp import terminology
 from recruitment.consent_pdf import consent_pdf
 from recruitment.encryption import DecryptionError, decrypt, encrypt
-from recruitment.fhir import patient_consents_bundle
+from recruitment.fhir import patient_consents_bundle, patient_record_bundle
 from recruitment.forms import (
     ASSAYS,
     MEASURES,
@@ -468,6 +468,15 @@ def consent_copy(request: PatientRequest, pk: int) -> HttpResponse:
     )
     response = HttpResponse(consent_pdf(signed), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="consent-{signed.pk}.pdf"'
+    return response
+
+
+@require_GET
+@patient_only
+def profile_fhir(request: PatientRequest) -> HttpResponse:
+    bundle = patient_record_bundle(patient=request.profile)
+    response = HttpResponse(json.dumps(bundle, indent=2), content_type="application/fhir+json")
+    response["Content-Disposition"] = 'attachment; filename="my-profile.fhir.json"'
     return response
 
 

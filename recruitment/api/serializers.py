@@ -133,7 +133,7 @@ class DiagnosisInput(FactInputSerializer):
 
     class Meta:
         model = Diagnosis
-        fields = ["condition", "presence", "diagnosed_on", "stage", "histology", "course"]
+        fields = ["condition", "presence", "diagnosed_on", "stage", "histology", "course", "resolved"]
 
 
 class DiagnosisOutput(FactOutputSerializer):
@@ -149,6 +149,7 @@ class DiagnosisOutput(FactOutputSerializer):
             "stage",
             "histology",
             "course",
+            "resolved",
         ]
 
 
@@ -192,7 +193,7 @@ class TherapyInput(FactInputSerializer):
 class TherapyOutput(FactOutputSerializer):
     class Meta:
         model = Therapy
-        fields = [*FACT_READ_ONLY, "drug", "drug_class", "line", "started_on", "ended_on"]
+        fields = [*FACT_READ_ONLY, "drug", "drug_class", "line", "started_on", "ended_on", "ended"]
 
 
 class ProcedureInput(FactInputSerializer):

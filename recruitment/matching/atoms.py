@@ -69,8 +69,8 @@ class Context:
 
 # Two atoms that agree on the fields `truth_key` reads have the same truth for any patient, whatever their
 # wording or place in the text, and the engine evaluates them once per patient. Those are the fields the
-# handlers below read to decide truth (the text only for biomarkers, the section only for conditions); a
-# handler that starts reading another field must add it to the key.
+# handlers below read to decide truth (the text only for biomarkers, the section and whether a history is
+# asked only for conditions); a handler that starts reading another field must add it to the key.
 # Atoms made from the trial's registered conditions rather than from its eligibility text.
 REGISTERED_CONDITION_RULE = "registry.condition"
 
@@ -87,6 +87,7 @@ def truth_key(atom: Atom, section: str) -> str:
         f"{atom.kind}|{atom.checkable:d}|{what!r}|{atom.comparator!r}|{atom.value!r}|{atom.value_high!r}|"
         f"{atom.values!r}|{atom.unit!r}|{atom.uln_multiple!r}|{atom.lln_multiple!r}|{atom.alteration!r}|"
         f"{atom.assay!r}|{when!r}|{section if atom.kind == 'condition' else ''}|"
+        f"{atom.assertion == 'historical' if atom.kind == 'condition' else ''}|"
         f"{atom.rule_id == REGISTERED_CONDITION_RULE:d}|{atom.text if atom.kind == 'biomarker' else ''!r}"
     )
 
@@ -171,16 +172,29 @@ def window_start(window: TimeWindow, today: date) -> date:
 
 
 def in_window(
-    when: date | None, window: TimeWindow | None, today: date, *, ongoing: bool | None = False
+    when: date | None,
+    window: TimeWindow | None,
+    today: date,
+    *,
+    ongoing: bool | None = False,
+    until: date | None = None,
 ) -> bool | None:
     """Whether an event falls in the atom's window; None when its date is not known.
 
     `ongoing` is True for a therapy still given, False for one that has ended (dated or not) and None when
     that is not known (an undated procedure). A "current" window ("no concurrent radiotherapy") holds only
     what is still going on: a therapy that has ended is outside it even when its end date is not known.
+    A date known by its month or year only runs from `when` to `until`: unless both ends agree, the window's
+    edge falls inside that period and the answer is not known.
     """
     if window is None:
         return True
+    if until is not None and when is not None and until != when:
+        first, last = (
+            in_window(when, window, today, ongoing=ongoing),
+            in_window(until, window, today, ongoing=ongoing),
+        )
+        return first if first == last else None
     if window.relation == "current":
         if ongoing is None:
             return None
@@ -258,13 +272,24 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
         # history confirmed complete says nothing about which cancer the patient is seeking a trial for.
         return _unknown(atom, "no diagnosis on file", "question", f"Have you been diagnosed with {label}?")
     matching = [d for d in present if _dx_matches(d.code, wanted) or _names_histology(d, wanted)]
-    undated = []
+    undated, over = [], []
     for dx in matching:
-        inside = in_window(dx.diagnosed_on, atom.window, ctx.today)
+        if dx.resolved and not _asks_history(atom):
+            over.append(dx)
+            continue
+        inside = in_window(dx.diagnosed_on, atom.window, ctx.today, until=dx.diagnosed_by)
         if inside:
             return _result(atom, Truth.MET, f"diagnosis {dx.label} is a {label}", [_ev(dx)])
         if inside is None:
             undated.append(dx)
+    if over:
+        return _unknown(
+            atom,
+            f"{label} resolved or in remission: whether past disease counts is not said",
+            "question",
+            _asked("Does this apply to you", atom),
+            map(_ev, over),
+        )
     if undated:
         return _unknown(
             atom,
@@ -319,6 +344,14 @@ def condition(atom: Atom, ctx: Context) -> AtomResult:
     return _unknown(atom, f"{label} not on file", "question", f"Have you ever been diagnosed with {label}?")
 
 
+def _asks_history(atom: Atom) -> bool:
+    """Whether a condition criterion is met by a disease that is over (resolved, inactive or in remission):
+    one asking for a history of it ("history of hepatitis B"), or asking when it was diagnosed ("breast cancer
+    within the last 5 years"). Asked as a present disease ("hepatitis B infection", "diagnosis of breast
+    cancer"), a resolved one may or may not count: that stays unknown."""
+    return atom.assertion == "historical" or (atom.window is not None and atom.window.relation != "current")
+
+
 def _same_cancer(index: DiagnosisFact, other: DiagnosisFact) -> bool:
     """Whether `other` may record the index cancer again: the same concept, a broader or narrower name of it
     ("NSCLC" beside "lung adenocarcinoma", "lymphoma" beside "DLBCL"), or a histology alone beside a cancer
@@ -342,12 +375,23 @@ def second_malignancy(atom: Atom, ctx: Context) -> AtomResult:
     )
     others = [d for d in cancers[1:] if not _same_cancer(cancers[0], d)]
     question = f"Have you had another cancer{_window_text(atom.window)}, besides the one you are treated for?"
-    inside = [in_window(d.diagnosed_on, atom.window, ctx.today) for d in others]
+    inside = [
+        None
+        if d.resolved and not _asks_history(atom)
+        else in_window(d.diagnosed_on, atom.window, ctx.today, until=d.diagnosed_by)
+        for d in others
+    ]
     if any(inside):
         hits = [d for d, hit in zip(others, inside, strict=True) if hit]
         return _result(atom, Truth.MET, f"another cancer{_window_text(atom.window)}", map(_ev, hits))
     if None in inside:
-        return _unknown(atom, "date of the other cancer not on file", "question", question, map(_ev, others))
+        unsettled = [d for d, hit in zip(others, inside, strict=True) if hit is None]
+        reason = (
+            "the other cancer is in remission or resolved: whether it counts is not said"
+            if any(d.resolved and not _asks_history(atom) for d in unsettled)
+            else "date of the other cancer not on file"
+        )
+        return _unknown(atom, reason, "question", question, map(_ev, others))
     if ctx.facts.history_complete:
         evidence = [_history_evidence(ctx), *map(_ev, cancers)]
         return _result(atom, Truth.NOT_MET, f"no other cancer{_window_text(atom.window)}", evidence)
@@ -920,7 +964,7 @@ def therapy(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(t, t.ended_on, t.ongoing) for t in matching],
+        [(t, t.ended_on, t.ended_by, t.ongoing) for t in matching],
         label,
         f"Have you been treated with {label}{_window_text(atom.window)}?",
     )
@@ -933,18 +977,22 @@ def procedure(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(p, p.performed_on, None if p.performed_on is None else False) for p in matching],
+        [(p, p.performed_on, p.performed_by, None if p.performed_on is None else False) for p in matching],
         label,
         f"Have you had {label}{_window_text(atom.window)}?",
     )
 
 
 def _events(
-    atom: Atom, ctx: Context, events: list[tuple[Fact, date | None, bool | None]], label: str, question: str
+    atom: Atom,
+    ctx: Context,
+    events: list[tuple[Fact, date | None, date | None, bool | None]],
+    label: str,
+    question: str,
 ) -> AtomResult:
     undated = []
-    for fact, when, ongoing in events:
-        inside = in_window(when, atom.window, ctx.today, ongoing=ongoing)
+    for fact, when, until, ongoing in events:
+        inside = in_window(when, atom.window, ctx.today, ongoing=ongoing, until=until)
         if inside:
             return _result(atom, Truth.MET, f"{label}{_window_text(atom.window)}", [_ev(fact)])
         if inside is None:
@@ -953,13 +1001,13 @@ def _events(
         return _unknown(atom, "date not on file", "question", question, map(_ev, undated))
     if ctx.facts.history_complete:
         reason = f"no {label}{_window_text(atom.window)} in the confirmed history"
-        return _result(atom, Truth.NOT_MET, reason, [_history_evidence(ctx), *(_ev(f) for f, _, _ in events)])
+        return _result(atom, Truth.NOT_MET, reason, [_history_evidence(ctx), *(_ev(f) for f, *_ in events)])
     return _unknown(
         atom,
         f"no {label}{_window_text(atom.window)} on file",
         "question",
         question,
-        (_ev(f) for f, _, _ in events),
+        (_ev(f) for f, *_ in events),
     )
 
 

@@ -24,11 +24,17 @@ class DiagnosisFact:
     source: str = ""
     # nlp.extract.RECORDED_COURSES: newly diagnosed, recurrent (relapsed) or refractory; "" not recorded
     course: str = ""
+    # Over: resolved, inactive or in remission. A history of the condition, not a disease the patient has now.
+    resolved: bool = False
+    # The last day `diagnosed_on` may be, when the record gives only its month or year (`diagnosed_on` is the
+    # first); None when the day is known.
+    diagnosed_by: date | None = None
 
     def describe(self) -> str:
         status = "" if self.present else "ruled out: "
         stage = f", stage {self.stage}" if self.stage else ""
         course = f", {COURSES.get(self.course, self.course)}" if self.course else ""
+        course += ", resolved or in remission" if self.resolved else ""
         when = f" ({self.diagnosed_on})" if self.diagnosed_on else ""
         return f"{status}{self.label}{stage}{course}{when}"
 
@@ -85,6 +91,8 @@ class TherapyFact:
     source: str = ""
     # Ended on a date not known ("s/p radiation", "completed four cycles"): not ongoing, and undated.
     ended: bool = False
+    # As DiagnosisFact.diagnosed_by, for `ended_on`.
+    ended_by: date | None = None
 
     @property
     def ongoing(self) -> bool:
@@ -104,6 +112,8 @@ class ProcedureFact:
     name: str
     performed_on: date | None = None
     source: str = ""
+    # As DiagnosisFact.diagnosed_by, for `performed_on`.
+    performed_by: date | None = None
 
     def describe(self) -> str:
         when = f" on {self.performed_on}" if self.performed_on else ""

@@ -116,17 +116,19 @@ def union(terms: Iterable[DateTerms]) -> DateTerms:
 
 def windowed_dates(facts: PatientFacts) -> dict[str, set[date]]:
     """The dates `atoms.in_window` is called with for this patient, by kind of fact (`_DATES_READ`), and for
-    labs and procedures also by code (`_dates_of`)."""
+    labs and procedures also by code (`_dates_of`): both ends of a date known by its month or year only."""
     found: dict[str, set[date | None]] = {
-        "diagnoses": {d.diagnosed_on for d in facts.diagnoses},
+        "diagnoses": {day for d in facts.diagnoses for day in (d.diagnosed_on, d.diagnosed_by)},
         "labs": {r.collected_on for r in facts.labs},
-        "therapies": {t.ended_on for t in facts.therapies},
-        "procedures": {p.performed_on for p in facts.procedures},
+        "therapies": {day for t in facts.therapies for day in (t.ended_on, t.ended_by)},
+        "procedures": {day for p in facts.procedures for day in (p.performed_on, p.performed_by)},
     }
     for lab in facts.labs:
         found.setdefault(f"labs:{lab.loinc}", set()).add(lab.collected_on)
     for procedure in facts.procedures:
-        found.setdefault(f"procedures:{procedure.code}", set()).add(procedure.performed_on)
+        found.setdefault(f"procedures:{procedure.code}", set()).update(
+            (procedure.performed_on, procedure.performed_by)
+        )
     dated = {dates: {day for day in days if day is not None} for dates, days in found.items()}
     dated[_ALL] = set().union(*dated.values())
     return dated

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Collection
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Self
 
 from django.core.exceptions import ValidationError
@@ -35,6 +35,33 @@ from recruitment.validators import (
 
 STAGE_PATTERN = re.compile(r"0|I{1,3}[ABC]?|IV[ABC]?")
 LAB_UNIT_LENGTH = 30
+
+
+class DatePrecision(models.TextChoices):
+    """How much of a date the record gave. A date known by its month or year is stored as its first day, and
+    matching reads it as any day of that month or year."""
+
+    DAY = "day", "Day"
+    MONTH = "month", "Month only"
+    YEAR = "year", "Year only"
+
+
+def last_possible_day(day: date | None, precision: str) -> date | None:
+    """The last day a date given with `precision` may be (None when the day itself is known)."""
+    if day is None or precision == DatePrecision.DAY:
+        return None
+    if precision == DatePrecision.YEAR or day.month == 12:
+        return date(day.year, 12, 31)
+    return date(day.year, day.month + 1, 1) - timedelta(days=1)
+
+
+def precision_field(name: str) -> models.CharField:
+    return models.CharField(
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        help_text=f"How much of {name} the record gave; a month or year alone is stored as its first day.",
+    )
 
 
 class FactSource(models.TextChoices):
@@ -258,7 +285,8 @@ class Diagnosis(ProfileFact):
     """A condition coded against the nlp diagnosis hierarchy (lung adenocarcinoma is-a NSCLC is-a ...).
 
     `presence` records ruled-out conditions too ("no HIV"), so that a criterion about them is answered
-    instead of staying unknown.
+    instead of staying unknown. A present condition that is over (`resolved`: resolved, inactive or in
+    remission) meets criteria about a history of it, not those about a disease the patient has now.
     """
 
     class Presence(models.TextChoices):
@@ -270,6 +298,7 @@ class Diagnosis(ProfileFact):
     label = models.CharField(max_length=200, blank=True)
     presence = models.CharField(max_length=10, choices=Presence.choices, default=Presence.PRESENT)
     diagnosed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    diagnosed_on_precision = precision_field("the diagnosis date")
     stage = models.CharField(max_length=10, blank=True, help_text="Roman numerals as staged, e.g. IVA.")
     histology = models.CharField(max_length=200, blank=True)
     course = models.CharField(
@@ -278,6 +307,7 @@ class Diagnosis(ProfileFact):
         blank=True,
         help_text="Of a cancer: newly diagnosed, come back after treatment, or not responding to it.",
     )
+    resolved = models.BooleanField(default=False, help_text="Over: resolved, inactive or in remission.")
 
     class Meta:
         default_related_name = "diagnoses"
@@ -300,6 +330,10 @@ class Diagnosis(ProfileFact):
                 {"stage": "Give the stage as 0 or I-IV with an optional letter, e.g. IIIB."}
             )
         self.stage = self.stage.upper()
+        if self.resolved and self.presence != self.Presence.PRESENT:
+            raise ValidationError(
+                {"resolved": "A ruled-out condition was never present: it cannot be resolved."}
+            )
         if self.course and self.presence != self.Presence.PRESENT:
             raise ValidationError({"course": "A ruled-out condition has no course: leave it empty."})
         if self.course and not terminology.is_cancer(self.code):
@@ -429,7 +463,8 @@ class LabResult(ProfileFact):
 class Therapy(ProfileFact):
     """A systemic therapy received: drug (its classes come from the nlp drug vocabulary), line and dates.
 
-    An open end date means ongoing.
+    An open end date means ongoing, unless `ended` says it was stopped on a date not known (a record's
+    "completed" course with no end): then no window can say how long ago it ended.
     """
 
     drug = models.CharField(max_length=100)
@@ -441,6 +476,8 @@ class Therapy(ProfileFact):
     line = RangedPositiveSmallIntegerField(null=True, blank=True, validators=[plausible_therapy_line])
     started_on = models.DateField(null=True, blank=True, validators=[not_in_future])
     ended_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    ended_on_precision = precision_field("the end date")
+    ended = models.BooleanField(default=False, help_text="Stopped, on a date not known.")
 
     class Meta:
         default_related_name = "therapies"
@@ -467,6 +504,7 @@ class Procedure(ProfileFact):
     code = models.CharField(max_length=40, blank=True)
     name = models.CharField(max_length=200)
     performed_on = models.DateField(null=True, blank=True, validators=[not_in_future])
+    performed_on_precision = precision_field("the date")
 
     class Meta:
         default_related_name = "procedures"

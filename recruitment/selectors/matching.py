@@ -40,6 +40,7 @@ from recruitment.models import (
     Therapy,
     TrialMatchStamp,
 )
+from recruitment.models.profile import last_possible_day
 from recruitment.selectors.consent import profiles_with_active_consent
 from recruitment.selectors.site import arm_enrolled_counts
 from trials.models import Arm, ConsentDocument, EligibilityCriterion, Trial
@@ -56,6 +57,8 @@ def _diagnosis_fact(d: Diagnosis) -> DiagnosisFact:
         histology=d.histology,
         source=d.source,
         course=d.course,
+        resolved=d.resolved,
+        diagnosed_by=last_possible_day(d.diagnosed_on, d.diagnosed_on_precision),
     )
 
 
@@ -98,12 +101,19 @@ def _therapy_fact(t: Therapy) -> TherapyFact:
         started_on=t.started_on,
         ended_on=t.ended_on,
         source=t.source,
+        ended=t.ended,
+        ended_by=last_possible_day(t.ended_on, t.ended_on_precision),
     )
 
 
 def _procedure_fact(p: Procedure) -> ProcedureFact:
     return ProcedureFact(
-        ref=f"procedure:{p.pk}", code=p.code, name=p.name, performed_on=p.performed_on, source=p.source
+        ref=f"procedure:{p.pk}",
+        code=p.code,
+        name=p.name,
+        performed_on=p.performed_on,
+        source=p.source,
+        performed_by=last_possible_day(p.performed_on, p.performed_on_precision),
     )
 
 

@@ -1,0 +1,183 @@
+"""Dates a record gives by their year or month only ("2019", "2026-11"): a window whose edge falls inside
+that year or month cannot be settled by them, and must not be read as if the date were its first day."""
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp import parse_eligibility
+from recruitment.fhir_import import bundle_read, fhir_import_confirm
+from recruitment.forms import DiagnosisForm
+from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
+from recruitment.matching.horizon import windowed_dates
+from recruitment.selectors.matching import patient_facts
+from recruitment.services.profile import patient_profile_for
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 11, 23)
+FIXTURE = Path(__file__).parent / "fixtures" / "fhir" / "lung_patient_bundle.json"
+
+
+def verdict(line: str, facts: PatientFacts, section: str = "Exclusion") -> Truth:
+    (criterion,) = parse_eligibility(f"{section} Criteria:\n- {line}\n").criteria
+    return evaluate_tree(criterion.tree, facts, today=TODAY, section=criterion.section)[0]
+
+
+def hana_diagnosed_in(year: int) -> PatientFacts:
+    """Hana's breast cancer, dated by its year only."""
+    breast = DiagnosisFact(
+        "diagnosis:1",
+        "breast_cancer",
+        "breast cancer",
+        diagnosed_on=datetime.date(year, 1, 1),
+        diagnosed_by=datetime.date(year, 12, 31),
+    )
+    return PatientFacts(sex="female", diagnoses=(breast,))
+
+
+def test_hanas_cancer_diagnosed_this_year_may_or_may_not_be_within_six_months():
+    line = "Breast cancer diagnosed within the past 6 months"
+    assert verdict(line, hana_diagnosed_in(2026), "Inclusion") == Truth.UNKNOWN
+
+
+def test_hanas_cancer_diagnosed_in_2019_is_outside_six_months_whatever_the_day():
+    line = "Breast cancer diagnosed within the past 6 months"
+    assert verdict(line, hana_diagnosed_in(2019), "Inclusion") == Truth.NOT_MET
+
+
+def test_a_year_only_diagnosis_moves_the_horizon_on_both_ends_of_its_year():
+    assert windowed_dates(hana_diagnosed_in(2026))["diagnoses"] == {
+        datetime.date(2026, 1, 1),
+        datetime.date(2026, 12, 31),
+    }
+
+
+def rafael(performed_by: datetime.date | None) -> PatientFacts:
+    """Rafael's surgery, recorded for November 2026."""
+    surgery = ProcedureFact(
+        "procedure:1",
+        "surgery",
+        "surgery",
+        performed_on=datetime.date(2026, 11, 1),
+        performed_by=performed_by,
+    )
+    return PatientFacts(history_confirmed_on=TODAY, procedures=(surgery,))
+
+
+def test_rafaels_surgery_in_november_is_within_four_weeks_but_may_or_may_not_be_within_two():
+    november = datetime.date(2026, 11, 30)
+    assert verdict("Major surgery within 4 weeks prior to enrollment", rafael(november)) == Truth.MET
+    assert verdict("Major surgery within 14 days prior to enrollment", rafael(november)) == Truth.UNKNOWN
+    assert verdict("Major surgery within 14 days prior to enrollment", rafael(None)) == Truth.NOT_MET
+
+
+def test_a_chemotherapy_ended_in_a_month_known_by_its_month_leaves_a_washout_unknown():
+    carbo = TherapyFact(
+        "therapy:1",
+        "carboplatin",
+        ("platinum", "chemotherapy"),
+        ended_on=datetime.date(2026, 10, 1),
+        ended_by=datetime.date(2026, 10, 31),
+    )
+    line = "Chemotherapy within 4 weeks prior to enrollment"
+    assert verdict(line, PatientFacts(history_confirmed_on=TODAY, therapies=(carbo,))) == Truth.UNKNOWN
+
+
+# Import -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle():
+    return json.loads(FIXTURE.read_text())
+
+
+def entry_of(bundle, resource_id):
+    return next(e for e in bundle["entry"] if e["resource"].get("id") == resource_id)["resource"]
+
+
+def imported(bundle, source):
+    return next(f for f in bundle_read(json.dumps(bundle)).facts if f.source == source)
+
+
+def test_marias_diagnosis_dated_by_its_year_keeps_that_precision(bundle):
+    entry_of(bundle, "cond-luad")["onsetDateTime"] = "2019"
+    luad = imported(bundle, "Condition/cond-luad")
+    assert (luad.values["diagnosed_on"], luad.values["diagnosed_on_precision"]) == ("2019-01-01", "year")
+    assert "diagnosed in 2019" in luad.summary
+
+
+def test_marias_radiotherapy_dated_by_its_month_keeps_that_precision(bundle):
+    entry_of(bundle, "proc-rt")["performedPeriod"] = {"start": "2024-04"}
+    radiotherapy = imported(bundle, "Procedure/proc-rt")
+    assert radiotherapy.values["performed_on"] == "2024-04-01"
+    assert radiotherapy.values["performed_on_precision"] == "month"
+
+
+def test_marias_carboplatin_ended_in_a_month_keeps_that_precision(bundle):
+    entry_of(bundle, "med-carbo")["effectivePeriod"]["end"] = "2024-06"
+    carbo = imported(bundle, "MedicationStatement/med-carbo")
+    assert (carbo.values["ended_on"], carbo.values["ended_on_precision"]) == ("2024-06-01", "month")
+
+
+def test_a_full_date_needs_no_precision(bundle):
+    assert "diagnosed_on_precision" not in imported(bundle, "Condition/cond-luad").values
+
+
+def test_marias_creatinine_dated_by_its_month_is_left_out_naming_the_field(bundle):
+    entry_of(bundle, "obs-creat")["effectiveDateTime"] = "2024-03"
+    preview = bundle_read(json.dumps(bundle))
+    assert "Observation/obs-creat" not in {f.source for f in preview.facts}
+    (reason,) = [s.reason for s in preview.skipped if s.source == "Observation/obs-creat"]
+    assert reason.startswith("effectiveDateTime: collected in 2024-03")
+
+
+def test_hanas_year_only_diagnosis_saved_and_matched_as_a_year(bundle, pat):
+    entry_of(bundle, "cond-luad")["onsetDateTime"] = "2026"
+    profile = patient_profile_for(pat)
+    preview = bundle_read(json.dumps(bundle))
+    keys = [f.key for f in preview.facts if f.source == "Condition/cond-luad"]
+    fhir_import_confirm(profile=profile, preview=preview, keys=keys, actor=pat)
+    (luad,) = patient_facts(profile=profile).diagnoses
+    assert luad.diagnosed_by == datetime.date(2026, 12, 31)
+
+
+def test_hana_correcting_her_year_only_diagnosis_date_makes_it_exact(hana):
+    """Imported as "2019", then typed by Hana as 12 March 2019: the day she gave is the day."""
+    breast = hana.diagnoses.get()
+    breast.diagnosed_on, breast.diagnosed_on_precision = datetime.date(2019, 1, 1), "year"
+    breast.save()
+    form = DiagnosisForm(
+        data={
+            "condition": "breast cancer",
+            "presence": "present",
+            "diagnosed_on": "2019-03-12",
+            "stage": "IV",
+        },
+        instance=breast,
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    breast.refresh_from_db()
+    assert (breast.diagnosed_on, breast.diagnosed_on_precision) == (datetime.date(2019, 3, 12), "day")
+
+
+def test_hana_saving_her_diagnosis_without_touching_its_date_keeps_its_precision(hana):
+    breast = hana.diagnoses.get()
+    breast.diagnosed_on, breast.diagnosed_on_precision = datetime.date(2019, 1, 1), "year"
+    breast.save()
+    form = DiagnosisForm(
+        data={
+            "condition": "breast cancer",
+            "presence": "present",
+            "diagnosed_on": "2019-01-01",
+            "stage": "IIIA",
+        },
+        instance=breast,
+    )
+    assert form.is_valid(), form.errors
+    form.save()
+    breast.refresh_from_db()
+    assert breast.diagnosed_on_precision == "year"
