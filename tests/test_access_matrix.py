@@ -200,6 +200,7 @@ ROUTES: dict[str, Row] = {
     "portal:register": Row(_answers(200, 302)),  # signed-in people are sent to their portal
     "portal:verify": Row(everyone(400), lambda w: {"token": "not-a-token"}),
     "portal:profile": Row(portal()),
+    "portal:profile_fhir": Row(portal()),  # her own profile as a FHIR Bundle
     "portal:paste": Row(portal()),
     "portal:fhir_import": Row(portal()),
     "portal:fhir_review": Row(portal(302)),  # nothing uploaded yet: back to the upload
