@@ -88,7 +88,7 @@ class TestBiomarkers:
     def test_untested_gene_is_unknown_with_the_test_to_order(self):
         result = evaluate_tree(self.V600, PatientFacts(), today=TODAY)[1][0]
         assert result.truth is Truth.UNKNOWN
-        assert result.settle == Settle("test", "BRAF V600 not on file")
+        assert result.settle == Settle("test", "BRAF V600 not on file", biomarker="BRAF V600")
 
     def test_wild_type_is_tested_negative(self):
         wild = braf("", status="negative", kind="wild_type")
@@ -1614,7 +1614,9 @@ class TestGeneFamilies:
         (criterion,) = parse_eligibility(self.NTRK_FUSION).criteria
         (atom,) = (a for a in iter_atoms(criterion.tree) if a.kind == "biomarker")
         result = evaluate_tree(atom, PatientFacts(), today=TODAY)[1][0]
-        assert result.settle == Settle("test", "NTRK fusion (NTRK1, NTRK2, NTRK3) not on file")
+        assert result.settle == Settle(
+            "test", "NTRK fusion (NTRK1, NTRK2, NTRK3) not on file", biomarker="NTRK fusion"
+        )
 
     def test_beas_brca2_mutation_answers_a_bare_brca(self):
         assert self.biomarker_truth(self.BRCA, self.results(("BRCA2", "mutation", "positive"))) is Truth.MET
