@@ -1535,6 +1535,31 @@ class TestToxicityOfAPriorTreatmentIsAskedNotAssumed:
         assert first_outcome(text, self.ELENA) == "unknown"
         assert first_outcome(text, self.NORA) == "satisfied"
 
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Patients who have not recovered from adverse events due to prior therapy",
+            "Unresolved toxicity from previous treatment greater than grade 1",
+        ],
+    )
+    def test_toxicity_of_prior_therapy_named_without_a_drug_is_asked_only_of_the_treated_patient(self, line):
+        text = f"Exclusion Criteria:\n* {line}\n"
+        assert first_outcome(text, self.ELENA) == "unknown"
+        assert first_outcome(text, self.NORA) == "satisfied"
+
+    def test_a_note_listing_chronic_toxicities_as_exceptions_does_not_settle_it_for_the_treated_patient(self):
+        # Elena has confirmed her history: no neuropathy. The note narrows what is excluded; it is no second
+        # condition she must also have to be excluded.
+        text = (
+            "Exclusion Criteria:\n* Has not recovered from adverse events due to prior anti-cancer therapy to"
+            " =< grade 1 or baseline. Note: Stable chronic conditions (grade =< 2) that are not expected to"
+            " resolve (such as neuropathy, myalgia, alopecia, prior therapy-related endocrinopathies) are"
+            " exceptions and may enroll\n"
+        )
+        elena = replace(self.ELENA, history_confirmed_on=datetime.date(2026, 11, 1))
+        assert first_outcome(text, elena) == "unknown"
+        assert first_outcome(text, self.NORA) == "satisfied"
+
     def test_recovery_from_a_treatment_is_no_requirement_to_have_had_it(self):
         text = "Inclusion Criteria:\n* Recovered from toxicities of prior chemotherapy to grade 1 or less\n"
         assert first_outcome(text, self.NORA) == "satisfied"
