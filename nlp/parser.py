@@ -141,7 +141,7 @@ _CALLED_EXCEPTIONS = re.compile(
     r"\b(?:are|is)\s+(?:(?:also|considered)\s+)?(?:exceptions?|exempt(?:ed)?)\b", re.IGNORECASE
 )
 _SENTENCE_END = re.compile(r"[.;]\s|\n")
-_EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
+_EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*(?::|$)", re.I)
 _ASSESSED_VERBS = (
     "ascertained",
     "assessed",

@@ -1547,6 +1547,17 @@ class TestToxicityOfAPriorTreatmentIsAskedNotAssumed:
         assert first_outcome(text, self.ELENA) == "unknown"
         assert first_outcome(text, self.NORA) == "satisfied"
 
+    def test_toxicities_listed_as_exceptions_below_the_requirement_do_not_fail_the_untreated_patient(self):
+        # "except for" closing the line, no colon: the bullets are exceptions, not whom the line binds.
+        text = (
+            "Inclusion Criteria:\n* All adverse events related to prior therapies (chemotherapy;"
+            " radiotherapy; surgery) must have resolved to Grade 1 or baseline except for\n\n"
+            "    * Alopecia (Grade ≤2)\n"
+            "    * Sensory neuropathy (Grade ≤2)\n    * Lymphopenia (Grade 2)\n"
+        )
+        assert first_outcome(text, self.ELENA) == "unknown"
+        assert first_outcome(text, self.NORA) != "violated"
+
     def test_a_note_listing_chronic_toxicities_as_exceptions_does_not_settle_it_for_the_treated_patient(self):
         # Elena has confirmed her history: no neuropathy. The note narrows what is excluded; it is no second
         # condition she must also have to be excluded.
