@@ -1341,3 +1341,27 @@ def find_checkpoint_targets(text: str) -> Iterator[Found]:
             yield Found(
                 "therapy", m.start("target"), m.end("target"), "therapy.checkpoint_target", 0.85, concept
             )
+
+
+# "Adverse events due to prior therapy", "unresolved toxicity from previous treatment": in a cancer trial
+# a treatment named by no drug is the patient's anticancer therapy, and the toxicity it left is what the
+# criterion asks about (the parser makes that the site's question, asked only of a treated patient).
+_TOXICITY_OF_PRIOR_THERAPY = re.compile(
+    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\s+"
+    r"(?:due\s+to|from|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|of)"
+    r"|\brecover(?:ed|y)?\s+(?:(?:the\s+)?effects\s+of\s+)?from)\s+(?:any\s+|all\s+)?(?:the\s+)?"
+    r"(?P<therapy>(?:prior|previous|earlier)\s+(?:therap(?:y|ies)|treatments?))\b"
+    # "from prior therapy, including commercial osimertinib": the drugs listed carry the question.
+    r"(?!\s*,?\s*(?:including|such\s+as|e\.g\.|i\.e\.)\b)",
+    re.I,
+)
+
+
+def find_prior_therapy_of_toxicity(text: str) -> Iterator[Found]:
+    from nlp.terminology import link
+
+    for m in _TOXICITY_OF_PRIOR_THERAPY.finditer(text):
+        concept, _ = link("systemic anticancer therapy", "therapy")
+        yield Found(
+            "therapy", m.start("therapy"), m.end("therapy"), "therapy.prior_of_toxicity", 0.6, concept
+        )

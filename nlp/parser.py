@@ -89,6 +89,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     ),
     (extract.find_shared_heads, ("hepatitis",)),
     (extract.find_checkpoint_targets, ("pd", "ctla")),
+    (extract.find_prior_therapy_of_toxicity, ("prior", "previous", "earlier")),
 )
 _WINDOW_TRIGGERS = (
     "within",
@@ -134,7 +135,13 @@ _PERMISSION_HEADER = re.compile(
     r"\b(?:(?:are|is|will(?:\s+also)?\s+be)\s+(?:also\s+)?eligible|allowed|permitted)\b(?!\s+(?:only\s+)?if\b)",
     re.IGNORECASE,
 )
-_EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*:", re.I)
+# A sentence that ends by calling what it lists exceptions: "Note: Stable chronic conditions (such as
+# neuropathy, alopecia) are exceptions and may enroll". The exception starts with the sentence, not at a cue.
+_CALLED_EXCEPTIONS = re.compile(
+    r"\b(?:are|is)\s+(?:(?:also|considered)\s+)?(?:exceptions?|exempt(?:ed)?)\b", re.IGNORECASE
+)
+_SENTENCE_END = re.compile(r"[.;]\s|\n")
+_EXCEPTIONS_HEADER = re.compile(r"\b(?:following|these)\s+exceptions?\b|\bexcept(?:\s+for)?\s*(?::|$)", re.I)
 _ASSESSED_VERBS = (
     "ascertained",
     "assessed",
@@ -624,6 +631,18 @@ def _years(value: str | None) -> float | None:
     return round(float(match.group(1)) / per_year, 3)
 
 
+def _called_exceptions(text: str) -> list[int]:
+    """Where each sentence that calls what it lists exceptions starts."""
+    starts = []
+    for match in _CALLED_EXCEPTIONS.finditer(text):
+        ends = [end.end() for end in _SENTENCE_END.finditer(text, 0, match.start())]
+        start = ends[-1] if ends else 0
+        while text[start].isspace():
+            start += 1
+        starts.append(start)
+    return starts
+
+
 class _Builder:
     def __init__(
         self,
@@ -638,8 +657,12 @@ class _Builder:
         self.assertions = assertions
         self.context = context
         self.starts = [f.start for f in found]
-        self.exception_cues = sorted(cue.start for cue in cues if cue.category == "exception")
         lowered = norm.text.lower()
+        called = may_contain(norm.text, lowered, ("exception", "exempt"))
+        self.exception_cues = sorted(
+            [cue.start for cue in cues if cue.category == "exception"]
+            + (_called_exceptions(norm.text) if called else [])
+        )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)

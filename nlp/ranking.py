@@ -49,6 +49,12 @@ CONDITION_BOOST = 3
 # A trial the patient may enter whose inclusion criteria her biomarker results meet ranks as if this much more
 # relevant: among trials about her cancer, the one selecting for her tumour's alteration comes first.
 TARGET_BOOST = 1.5
+# A trial the patient may enter only if a tumour test she has never had comes back with the alteration its
+# inclusion needs ranks as if this much less relevant: a targeted alteration is found in a minority of the
+# patients tested, so such a trial is worth less to her than one she can be considered for today. Chosen
+# from 1/TARGET_BOOST, 0.5, 0.4 and 0.25 on the demo patient's list as the mildest that ranks trials needing
+# a KRAS result she does not have below her on-topic trials that need none (docs/benchmarks.md, TREC).
+UNTESTED_FACTOR = 0.4
 OPENING_BOOST = 2
 # Stemming by truncation: "depressed"/"depression", "diabetic"/"diabetes" and "mastocytosis"/"mastocytoses"
 # meet at six letters (+0.01 NDCG@10 on the TREC pool), with no word lists to ship.
@@ -164,6 +170,9 @@ class EligibilityOutcome:
     # Inclusion criteria met on the patient's own biomarker results: the trial selects for what her tumour was
     # found to have (or not to have), the point of stratified recruitment.
     met_on_biomarker: tuple[str, ...] = ()
+    # Tumour test results that unsettled inclusion criteria need and the patient has never had ("KRAS G12D"):
+    # until they come back, the trial is a long shot.
+    untested_biomarkers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,8 +215,18 @@ class RankedTrial:
         ]
         if outcome.met_on_biomarker and outcome.overall != "ineligible":
             line += " It selects for your tumour test result."
+        if outcome.untested_biomarkers and outcome.overall != "ineligible":
+            line += f" It needs {_results_named(outcome.untested_biomarkers)} you do not have yet."
         fit_line = outcome.overall.replace("_", " ").capitalize()
         return f"{line} {fit_line}" + (f": {', '.join(counts)}." if counts else ".")
+
+
+def _results_named(results: Sequence[str]) -> str:
+    """'a KRAS G12D result', 'an ALK fusion result', 'test results (ALK fusion, ROS1 fusion)': several are
+    often alternatives, any one of which would do, so they are listed without 'and' or 'or'."""
+    if len(results) == 1:
+        return f"{'an' if results[0][:1] in 'AEIOU' else 'a'} {results[0]} result"
+    return f"test results ({', '.join(results)})"
 
 
 def _patients_text(patient: PatientText) -> str:
@@ -259,7 +278,10 @@ def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:
     (the verdict is often wrong on legacy criteria text)."""
     if outcome is None:
         return relevance
-    targeted = TARGET_BOOST if outcome.met_on_biomarker and outcome.overall != "ineligible" else 1.0
+    targeted = 1.0
+    if outcome.overall != "ineligible":
+        targeted *= TARGET_BOOST if outcome.met_on_biomarker else 1.0
+        targeted *= UNTESTED_FACTOR if outcome.untested_biomarkers else 1.0
     return targeted * relevance * (FIT_FLOOR + fit(outcome)) / (FIT_FLOOR + 1.0)
 
 

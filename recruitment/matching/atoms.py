@@ -129,6 +129,15 @@ def _unknown(
     return AtomResult.make(atom.text, atom.span, Truth.UNKNOWN, reason, tuple(evidence), Settle(kind, text))
 
 
+def _never_tested(
+    atom: Atom, reason: str, result: str, evidence: Iterable[Evidence] = (), *, text: str = ""
+) -> AtomResult:
+    """Unknown because the patient has no result of the tumour test the atom needs: the test to order
+    (`text`, by default the `result` it would have to give, not on file)."""
+    settle = Settle("test", text or f"{result} not on file", biomarker=result)
+    return AtomResult.make(atom.text, atom.span, Truth.UNKNOWN, reason, tuple(evidence), settle)
+
+
 def _decide(atom: Atom, holds: bool, reason: str, evidence: Iterable[Evidence]) -> AtomResult:
     return _result(atom, Truth.MET if holds else Truth.NOT_MET, reason, evidence)
 
@@ -582,8 +591,10 @@ def biomarker(atom: Atom, ctx: Context) -> AtomResult:
 def _one_gene(atom: Atom, ctx: Context) -> AtomResult:
     assert atom.concept is not None
     results, other_assays = _biomarker_results(atom, ctx)
+    if not results and not other_assays:
+        return _never_tested(atom, f"{_test_name(atom)} not on file", _test_name(atom))
     if not results:
-        note = f" (a result from another assay is on file: {other_assays[0].assay})" if other_assays else ""
+        note = f" (a result from another assay is on file: {other_assays[0].assay})"
         return _unknown(
             atom,
             f"{_test_name(atom)} not on file{note}",
@@ -627,12 +638,12 @@ def _gene_family(atom: Atom, members: tuple[str, ...], ctx: Context) -> AtomResu
     if not untested:
         reason = "; ".join(f"{gene}: {r.reason}" for gene, r in by_member)
         return _result(atom, Truth.NOT_MET, reason, evidence)
-    return _unknown(
+    return _never_tested(
         atom,
         f"no {_test_name(atom)} result meets it; {', '.join(untested)} not settled",
-        "test",
-        f"{_test_name(atom)} ({', '.join(untested)}) not on file",
+        _test_name(atom),
         evidence,
+        text=f"{_test_name(atom)} ({', '.join(untested)}) not on file",
     )
 
 
@@ -834,9 +845,7 @@ def _receptor_panel(atom: Atom, ctx: Context) -> AtomResult:
         holds = False if any_positive else (True if not missing else None)
     if holds is None:
         wanted = " and ".join(missing)
-        return _unknown(
-            atom, f"{wanted} status not on file", "test", f"{wanted} status not on file", map(_ev, known)
-        )
+        return _never_tested(atom, f"{wanted} status not on file", f"{wanted} status", map(_ev, known))
     return _decide(atom, holds, reason, map(_ev, known))
 
 

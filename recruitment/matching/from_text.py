@@ -183,6 +183,7 @@ def outcome_from_stored(
             for c in criteria
             if c.get("section") == "inclusion" and c.get("outcome") == Outcome.SATISFIED and _on_biomarker(c)
         ),
+        untested_biomarkers=_untested_biomarkers(criteria),
     )
 
 
@@ -216,6 +217,19 @@ def _on_biomarker(criterion: Mapping[str, Any]) -> bool:
         if atom.get("truth") == Truth.MET
         for e in atom.get("evidence", ())
     )
+
+
+def _untested_biomarkers(criteria: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The tumour test results the trial's unsettled inclusion criteria need and the patient never had, each
+    once. A criterion for some cohorts only does not count: another cohort may not need the result."""
+    needed = (
+        atom["settle"].get("biomarker", "")
+        for c in criteria
+        if c.get("section") == "inclusion" and c.get("outcome") == Outcome.UNKNOWN and not c.get("applies_to")
+        for atom in c.get("atoms", ())
+        if atom.get("truth") == Truth.UNKNOWN and atom.get("settle")
+    )
+    return tuple(dict.fromkeys(result for result in needed if result))
 
 
 def _ref_kind(ref: str) -> str:

@@ -29,10 +29,22 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Settle:
-    """What would settle an unknown: a question for the patient, or a test to order."""
+    """What would settle an unknown: a question for the patient, or a test to order.
+
+    `biomarker` names the result a tumour test never done would give ("KRAS G12D"): a trial that needs one
+    is a long shot until it comes back, and ranking says so. Empty for every other question and test.
+    """
 
     kind: SettleKind
     text: str
+    biomarker: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        data = {"kind": self.kind, "text": self.text}
+        if self.biomarker:
+            # Only on biomarker tests: the stored settles of other atoms stay as they were.
+            data["biomarker"] = self.biomarker
+        return data
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class AtomResult:
             "reason": self.reason,
             # Most results cite nothing: an empty list without running a comprehension.
             "evidence": [{"ref": e.ref, "text": e.text} for e in evidence] if evidence else [],
-            "settle": None if settle is None else {"kind": settle.kind, "text": settle.text},
+            "settle": None if settle is None else settle.to_dict(),
         }
 
 

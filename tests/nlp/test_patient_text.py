@@ -645,3 +645,35 @@ def test_a_solid_cancer_the_note_says_has_spread_is_stage_iv(text: str, stage: s
 def test_a_blood_cancers_lesions_are_not_a_solid_cancers_spread() -> None:
     [myeloma] = extract_patient_facts("Multiple myeloma, metastatic lesions in bone.").of("condition")
     assert myeloma.stage is None
+
+
+def test_an_inclusion_needing_a_biomarker_result_elena_never_had_is_named_with_the_result_it_needs():
+    # Elena: EGFR exon 19 deletion lung adenocarcinoma, never tested for KRAS, ALK or HER2.
+    facts = facts_from_text(
+        extract_patient_facts("A 61-year-old woman with lung adenocarcinoma, EGFR exon 19 deletion."),
+        today=TODAY,
+    )
+    criteria = parse_eligibility(
+        "Inclusion Criteria:\n- KRAS G12D mutation\n- ECOG 0-1\n- Measurable disease\n"
+        "Exclusion Criteria:\n- ALK fusion\n",
+        sex="ALL",
+    ).criteria
+    verdict = evaluate(criteria, facts, today=TODAY)
+    fresh = outcome_for_ranking(verdict)
+    assert fresh.overall == "possibly_eligible"
+    assert fresh.untested_biomarkers == ("KRAS G12D",)
+    stored = outcome_from_stored(
+        verdict.overall.value, verdict.score, [c.to_dict() for c in verdict.criteria]
+    )
+    assert stored == fresh
+
+
+def test_a_biomarker_inclusion_elena_meets_or_fails_asks_for_no_result():
+    facts = facts_from_text(
+        extract_patient_facts("A 61-year-old woman with lung adenocarcinoma, EGFR exon 19 deletion."),
+        today=TODAY,
+    )
+    criteria = parse_eligibility(
+        "Inclusion Criteria:\n- EGFR mutation positive NSCLC\n- ECOG 0-1\n", sex="ALL"
+    ).criteria
+    assert outcome_for_ranking(evaluate(criteria, facts, today=TODAY)).untested_biomarkers == ()

@@ -239,3 +239,48 @@ def test_a_biomarker_met_does_not_lift_a_trial_the_patient_cannot_enter():
     targeted = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",), met_on_biomarker=("EGFR",))
     plain = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",))
     assert combine(0.8, targeted) == combine(0.8, plain)
+
+
+def test_a_possible_trial_needing_a_result_elena_does_not_have_ranks_below_those_needing_none():
+    # Elena: EGFR-mutant lung adenocarcinoma, never tested for KRAS. The three trials are equally about her
+    # cancer; the KRAS G12D trial settles more of its criteria but needs a result she does not have.
+    trials = [
+        TrialText("kras", "Lung adenocarcinoma, second line", ("Lung Adenocarcinoma",)),
+        TrialText("plain", "Lung adenocarcinoma, second line", ("Lung Adenocarcinoma",)),
+        TrialText("egfr", "Lung adenocarcinoma, second line", ("Lung Adenocarcinoma",)),
+    ]
+    outcomes = {
+        "kras": EligibilityOutcome(
+            "possibly_eligible",
+            0.9,
+            met=("NSCLC",),
+            unknown=("KRAS G12D mutation",),
+            untested_biomarkers=("KRAS G12D",),
+        ),
+        "plain": EligibilityOutcome("possibly_eligible", 0.6, met=("NSCLC",), unknown=("haemoglobin",)),
+        "egfr": EligibilityOutcome(
+            "possibly_eligible",
+            0.6,
+            met=("EGFR mutation",),
+            unknown=("haemoglobin",),
+            met_on_biomarker=("EGFR mutation",),
+        ),
+    }
+    ranked = rank_for_profile(["lung adenocarcinoma"], ["EGFR"], trials, outcomes)
+    assert [r.nct_id for r in ranked] == ["egfr", "plain", "kras"]
+    assert "It needs a KRAS G12D result you do not have yet." in ranked[2].summary()
+    assert "needs" not in ranked[1].summary()
+
+
+def test_the_results_a_trial_needs_are_listed_without_saying_she_needs_them_all():
+    outcome = EligibilityOutcome(
+        "possibly_eligible", 0.7, unknown=("ALK", "ROS1"), untested_biomarkers=("ALK fusion", "ROS1 fusion")
+    )
+    ranked = rank_for_profile(["lung adenocarcinoma"], [], [TrialText("t", "Lung cancer")], {"t": outcome})
+    assert "It needs test results (ALK fusion, ROS1 fusion) you do not have yet." in ranked[0].summary()
+
+
+def test_a_result_she_does_not_have_does_not_lower_a_trial_further_once_she_cannot_enter_it():
+    needs = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",), untested_biomarkers=("KRAS G12D",))
+    plain = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",))
+    assert combine(0.8, needs) == combine(0.8, plain)

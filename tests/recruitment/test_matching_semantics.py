@@ -88,7 +88,7 @@ class TestBiomarkers:
     def test_untested_gene_is_unknown_with_the_test_to_order(self):
         result = evaluate_tree(self.V600, PatientFacts(), today=TODAY)[1][0]
         assert result.truth is Truth.UNKNOWN
-        assert result.settle == Settle("test", "BRAF V600 not on file")
+        assert result.settle == Settle("test", "BRAF V600 not on file", biomarker="BRAF V600")
 
     def test_wild_type_is_tested_negative(self):
         wild = braf("", status="negative", kind="wild_type")
@@ -1535,6 +1535,42 @@ class TestToxicityOfAPriorTreatmentIsAskedNotAssumed:
         assert first_outcome(text, self.ELENA) == "unknown"
         assert first_outcome(text, self.NORA) == "satisfied"
 
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "Patients who have not recovered from adverse events due to prior therapy",
+            "Unresolved toxicity from previous treatment greater than grade 1",
+        ],
+    )
+    def test_toxicity_of_prior_therapy_named_without_a_drug_is_asked_only_of_the_treated_patient(self, line):
+        text = f"Exclusion Criteria:\n* {line}\n"
+        assert first_outcome(text, self.ELENA) == "unknown"
+        assert first_outcome(text, self.NORA) == "satisfied"
+
+    def test_toxicities_listed_as_exceptions_below_the_requirement_do_not_fail_the_untreated_patient(self):
+        # "except for" closing the line, no colon: the bullets are exceptions, not whom the line binds.
+        text = (
+            "Inclusion Criteria:\n* All adverse events related to prior therapies (chemotherapy;"
+            " radiotherapy; surgery) must have resolved to Grade 1 or baseline except for\n\n"
+            "    * Alopecia (Grade ≤2)\n"
+            "    * Sensory neuropathy (Grade ≤2)\n    * Lymphopenia (Grade 2)\n"
+        )
+        assert first_outcome(text, self.ELENA) == "unknown"
+        assert first_outcome(text, self.NORA) != "violated"
+
+    def test_a_note_listing_chronic_toxicities_as_exceptions_does_not_settle_it_for_the_treated_patient(self):
+        # Elena has confirmed her history: no neuropathy. The note narrows what is excluded; it is no second
+        # condition she must also have to be excluded.
+        text = (
+            "Exclusion Criteria:\n* Has not recovered from adverse events due to prior anti-cancer therapy to"
+            " =< grade 1 or baseline. Note: Stable chronic conditions (grade =< 2) that are not expected to"
+            " resolve (such as neuropathy, myalgia, alopecia, prior therapy-related endocrinopathies) are"
+            " exceptions and may enroll\n"
+        )
+        elena = replace(self.ELENA, history_confirmed_on=datetime.date(2026, 11, 1))
+        assert first_outcome(text, elena) == "unknown"
+        assert first_outcome(text, self.NORA) == "satisfied"
+
     def test_recovery_from_a_treatment_is_no_requirement_to_have_had_it(self):
         text = "Inclusion Criteria:\n* Recovered from toxicities of prior chemotherapy to grade 1 or less\n"
         assert first_outcome(text, self.NORA) == "satisfied"
@@ -1614,7 +1650,9 @@ class TestGeneFamilies:
         (criterion,) = parse_eligibility(self.NTRK_FUSION).criteria
         (atom,) = (a for a in iter_atoms(criterion.tree) if a.kind == "biomarker")
         result = evaluate_tree(atom, PatientFacts(), today=TODAY)[1][0]
-        assert result.settle == Settle("test", "NTRK fusion (NTRK1, NTRK2, NTRK3) not on file")
+        assert result.settle == Settle(
+            "test", "NTRK fusion (NTRK1, NTRK2, NTRK3) not on file", biomarker="NTRK fusion"
+        )
 
     def test_beas_brca2_mutation_answers_a_bare_brca(self):
         assert self.biomarker_truth(self.BRCA, self.results(("BRCA2", "mutation", "positive"))) is Truth.MET
