@@ -672,13 +672,15 @@ _NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|through|and)\s*\d{1,3}\s*)?(?:months?|mos?
 _AGE = re.compile(
     rf"\b(?:aged?|ages?\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
     rf"(?:(?:-|to|through|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
-    rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
+    rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under)(?!\s+the\s+age))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
     rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"
     rf"|below|under)"
     rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to|through)\s*(?P<high4>\d{{1,3}})"
     rf"\s*years"
-    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
+    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)"
+    rf"|(?P<dir6>under|below|younger\s+than|over|above|older\s+than)\s+the\s+age\s+(?:of\s+)?(?P<num6>\d{{1,3}})"
+    rf"{_NOT_YEARS}",
     re.I,
 )
 
@@ -785,6 +787,20 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
                 unit="years",
                 comparator=">=" if direction in ("older", "above", "over") else "<=",
                 value=float(m.group("num3")),
+            )
+        elif m.group("num6") is not None:
+            # "under the age of 18", "over the age 90": the bound itself is outside.
+            over = m.group("dir6").lower().startswith(("over", "above", "older"))
+            found = Found(
+                "demographic",
+                m.start(),
+                m.end(),
+                "demographic.age",
+                0.9,
+                age,
+                unit="years",
+                comparator=">" if over else "<",
+                value=float(m.group("num6")),
             )
         else:
             low, high = (

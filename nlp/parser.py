@@ -1094,6 +1094,11 @@ class _Builder:
             ):
                 # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
                 link = "or"
+            elif link == "and" and _disjoint_ages(
+                self.found[previous], self.found[current], node, runs[-1][-1]
+            ):
+                # "under the age of 18 and over the age 90": no one is both, so the text means either.
+                link = "or"
             elif (
                 link in ("and", "list", "apart")
                 and _both_stages(self.found[previous], self.found[current], node, runs[-1][-1])
@@ -1650,6 +1655,25 @@ def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node)
     return (
         codes == {"pregnant", "breastfeeding"} and not isinstance(node, Not) and not isinstance(before, Not)
     )
+
+
+def _disjoint_ages(first: Found, second: Found, node: Node, before: Node) -> bool:
+    """Whether two neighbouring ages, neither negated, are an upper and a lower bound no age meets both of
+    (below 18, above 90)."""
+    if isinstance(node, Not) or isinstance(before, Not):
+        return False
+    bounds = {}
+    for found in (first, second):
+        if found.concept is None or found.concept.code != "age" or found.value is None:
+            return False
+        if found.comparator in ("<", "<="):
+            bounds["upper"] = (found.value, found.comparator)
+        elif found.comparator in (">", ">="):
+            bounds["lower"] = (found.value, found.comparator)
+    if len(bounds) != 2:
+        return False
+    (upper, below), (lower, above) = bounds["upper"], bounds["lower"]
+    return upper < lower or (upper == lower and not (below == "<=" and above == ">="))
 
 
 def _both_stages(first: Found, second: Found, node: Node, before: Node) -> bool:
