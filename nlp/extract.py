@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from nlp.model import AtomKind, Concept, TimeWindow
-from nlp.terminology import genes, labs, load_json
+from nlp.terminology import genes, is_a, labs, link_exact, load_json, vocabulary
 from nlp.text import fold_case, may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
@@ -1035,6 +1035,52 @@ def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
         anchor = (m.group("anchor") or "").lower().removeprefix("the ")
         anchor = "informed consent" if anchor == "consent" else anchor
         yield m.start(), m.end(), TimeWindow(amount, unit, relation, anchor)
+
+
+# A histology named apart from the cancer it types ("Has predominantly squamous cell histology NSCLC", "Have
+# predominantly squamous cell histology for NSCLC", "NSCLC with squamous histology"): the cancer of that
+# histology, as the vocabulary names it when the words stand together ("squamous NSCLC" is squamous cell lung
+# carcinoma), never the cancer of any histology.
+_HISTOLOGY_WORD = r"(?:non[- ]?)?squamous"
+_HISTOLOGY_DEGREE = r"(?:(?:predominantly|predominant|pure|purely|mainly|mostly)\s+)?"
+
+
+def _histology(written: str) -> str:
+    return re.sub(r"^non[- ]?", "non-", written.lower())
+
+
+@lru_cache(maxsize=1)
+def _histology_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(histology before the cancer, histology after it), over the cancers the vocabulary has a named
+    histology of ("squamous NSCLC" makes "NSCLC" one)."""
+    cancers = set()
+    for entry in vocabulary()["condition"]:
+        for term in entry.synonyms:
+            head, _, rest = term.partition(" ")
+            if re.fullmatch(_HISTOLOGY_WORD, head, re.I) and " or " not in rest and " and" not in rest:
+                cancers.add(rest)
+    cancer = "|".join(re.escape(c) for c in sorted(cancers, key=len, reverse=True))
+    before = re.compile(
+        rf"\b{_HISTOLOGY_DEGREE}(?P<histology>{_HISTOLOGY_WORD})(?:\s+cells?)?(?:\s+(?:carcinoma|histology"
+        rf"|histologic\s+type|type))+(?:\s+(?:for|of))?\s+(?P<cancer>{cancer})(?![\w-])",
+        re.I,
+    )
+    after = re.compile(
+        rf"\b(?P<cancer>{cancer})\s*,?\s+(?:with|of)\s+(?:an?\s+)?{_HISTOLOGY_DEGREE}"
+        rf"(?P<histology>{_HISTOLOGY_WORD})(?:\s+cells?)?\s+(?:histology|histologic\s+type|type)\b",
+        re.I,
+    )
+    return before, after
+
+
+def find_histology_subtypes(text: str) -> Iterator[Found]:
+    for pattern in _histology_patterns():
+        for m in pattern.finditer(text):
+            cancer, _ = link_exact(m.group("cancer"), "condition")
+            subtype, _ = link_exact(f"{_histology(m.group('histology'))} {m.group('cancer')}", "condition")
+            if cancer is None or subtype is None or not is_a(subtype.code, cancer.code):
+                continue
+            yield Found("condition", m.start(), m.end(), "condition.histology", 0.9, subtype)
 
 
 _LINES = re.compile(

@@ -4,7 +4,7 @@ against the patient it wrongly excluded or let in (no database)."""
 import datetime
 
 from nlp import parse_eligibility
-from recruitment.matching import PatientFacts, evaluate
+from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
 
@@ -31,3 +31,21 @@ class TestAnAgeRangeExcludedFromBothEnds:
 
     def test_a_patient_over_the_upper_age_is_excluded(self):
         assert outcome(self.TEXT, self.ADA) == "violated"
+
+
+class TestAnExclusionOfOneHistologyOfNonSmallCellLungCancer:
+    """NCT06074588 and NCT06119581 exclude squamous NSCLC. Lin has lung adenocarcinoma, Sam squamous cell lung
+    carcinoma."""
+
+    LIN = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),))
+    SAM = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "lusc", "squamous cell lung carcinoma"),))
+    TEXTS = (
+        "Exclusion Criteria:\n* Has predominantly squamous cell histology NSCLC.\n",
+        "Exclusion Criteria:\n* Have predominantly squamous cell histology for NSCLC\n",
+    )
+
+    def test_a_patient_whose_nsclc_is_an_adenocarcinoma_is_not_excluded(self):
+        assert [outcome(text, self.LIN) for text in self.TEXTS] == ["satisfied", "satisfied"]
+
+    def test_a_patient_whose_nsclc_is_squamous_is_excluded(self):
+        assert [outcome(text, self.SAM) for text in self.TEXTS] == ["violated", "violated"]
