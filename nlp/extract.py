@@ -1083,6 +1083,28 @@ def find_histology_subtypes(text: str) -> Iterator[Found]:
             yield Found("condition", m.start(), m.end(), "condition.histology", 0.9, subtype)
 
 
+# A mixed histology with a small-cell part ("mixed SCLC/NSCLC histology", "mixed small cell and non-small
+# cell lung cancer", "combined SCLC", "mixed tumor(s) with small cell elements"): treated as small cell lung
+# cancer, never as the non-small cell cancer it also names, so excluding it excludes no plain NSCLC.
+_SMALL_CELL = r"(?:SCLC|small[- ]cell(?:\s+lung)?(?:\s+(?:cancer|carcinoma))?)"
+_NON_SMALL_CELL = r"(?:NSCLC|non[- ]?small[- ]cell(?:\s+lung)?(?:\s+(?:cancer|carcinoma))?)"
+_MIXED_JOIN = r"\s*(?:/|-|,|\+|\band\b|\bor\b|\band/or\b)?\s*"
+_MIXED_SMALL_CELL = re.compile(
+    rf"\b(?:mixed|combined)\s+(?:(?:{_SMALL_CELL}){_MIXED_JOIN}{_NON_SMALL_CELL}|{_NON_SMALL_CELL}{_MIXED_JOIN}"
+    rf"{_SMALL_CELL}|{_SMALL_CELL})(?![\w-])(?:\s+(?:histology|histologies|tumou?rs?|components?|features|type))?"
+    r"|\bmixed\s+tumou?r(?:s|\(s\))?\s+with\s+(?:an?\s+)?small[- ]cell\s+(?:elements?|components?|features?)",
+    re.I,
+)
+SMALL_CELL_LUNG_CANCER = Concept("diagnosis", "sclc", "small cell lung cancer")
+
+
+def find_mixed_small_cell(text: str) -> Iterator[Found]:
+    for m in _MIXED_SMALL_CELL.finditer(text):
+        yield Found(
+            "condition", m.start(), m.end(), "condition.mixed_small_cell", 0.9, SMALL_CELL_LUNG_CANCER
+        )
+
+
 _LINES = re.compile(
     rf"(?:(?P<cmp>{COMPARATOR})\s*)?(?P<num>\d|one|two|three|four"
     rf"|five)\s*(?:or more\s*)?(?:\(\d\)\s*)?(?:prior\s*"

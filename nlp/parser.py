@@ -69,6 +69,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     (extract.find_therapy_lines, ("line", "regimen")),
     (extract.find_untreated, ("untreated",)),
     (extract.find_histology_subtypes, ("squamous",)),
+    (extract.find_mixed_small_cell, ("mixed", "combined")),
     (extract.find_condition_qualifiers, ("stage", "measurable", "evaluable")),
     (
         extract.find_not_checkable,

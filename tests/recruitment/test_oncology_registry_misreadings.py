@@ -3,7 +3,7 @@ against the patient it wrongly excluded or let in (no database)."""
 
 import datetime
 
-from nlp import parse_eligibility
+from nlp import iter_atoms, parse_eligibility
 from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
@@ -49,3 +49,31 @@ class TestAnExclusionOfOneHistologyOfNonSmallCellLungCancer:
 
     def test_a_patient_whose_nsclc_is_squamous_is_excluded(self):
         assert [outcome(text, self.SAM) for text in self.TEXTS] == ["violated", "violated"]
+
+
+class TestAnExclusionOfMixedSmallCellHistology:
+    """NCT06311721 excludes "Small cell lung cancer (SCLC) or mixed SCLC/NSCLC histology or squamous cell
+    carcinoma". Lin has lung adenocarcinoma; Kai has small cell lung cancer."""
+
+    TEXT = (
+        "Exclusion Criteria:\n"
+        "1. Small cell lung cancer (SCLC) or mixed SCLC/NSCLC histology or squamous cell carcinoma.\n"
+    )
+    LIN = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),))
+    KAI = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "sclc", "small cell lung cancer"),))
+
+    def test_a_patient_whose_nsclc_has_no_small_cell_component_is_not_excluded(self):
+        assert outcome(self.TEXT, self.LIN) == "satisfied"
+
+    def test_a_patient_with_small_cell_lung_cancer_is_excluded(self):
+        assert outcome(self.TEXT, self.KAI) == "violated"
+
+    def test_the_mixed_histology_is_read_as_small_cell_never_as_nsclc(self):
+        for text in (
+            self.TEXT,
+            "Exclusion Criteria:\n* EGFR-mutant NSCLC that has transformed to SCLC, or mixed SCLC NSCLC"
+            " histology.\n",
+        ):
+            [criterion] = parse_eligibility(text).criteria
+            mixed = [a for a in iter_atoms(criterion.tree) if "mixed" in a.text]
+            assert [a.concept.code for a in mixed if a.concept] == ["sclc"]
