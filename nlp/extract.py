@@ -1134,13 +1134,20 @@ _UNTREATED_OTHER = re.compile(r"metasta|brain|CNS|infect|complication|stage", re
 # "No untreated immediate life threatening tumor complications": what must not be left untreated is
 # something else, and nothing is said of prior therapy.
 _UNTREATED_DENIED = re.compile(r"\b(?:no|not|without|any)\s+$", re.IGNORECASE)
+# "another untreated malignant neoplasm other than basal cell carcinoma": a second cancer left untreated, not
+# the patient's cancer before any therapy; "untreated" stays a qualifier of that cancer (parser._QUALIFIER).
+_UNTREATED_SECOND_CANCER = re.compile(r"\b(?:an)?other\s+$|\b(?:second|additional|concurrent)\s+$", re.I)
 UNTREATED_RULE = "therapy.untreated"
 SYSTEMIC_ANTICANCER = Concept("drug_class", "systemic_anticancer", "systemic anticancer therapy")
 
 
 def find_untreated(text: str) -> Iterator[Found]:
     for m in _UNTREATED.finditer(text):
-        if _UNTREATED_OTHER.search(m.group("between")) or _UNTREATED_DENIED.search(text, 0, m.start()):
+        if (
+            _UNTREATED_OTHER.search(m.group("between"))
+            or _UNTREATED_DENIED.search(text, 0, m.start())
+            or _UNTREATED_SECOND_CANCER.search(text, max(0, m.start() - 20), m.start())
+        ):
             continue
         word = re.match(r"(?:previously\s+)?untreated", m.group(0), re.IGNORECASE)
         assert word is not None

@@ -399,6 +399,7 @@ _CURRENT = re.compile(
 _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*$", re.IGNORECASE)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
+_UNTREATED_WORD = re.compile(r"\buntreated\b", re.IGNORECASE)
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
 # A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to"), and
@@ -1413,7 +1414,10 @@ class _Builder:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
-            return None
+            # The engine reads "another malignancy" itself, but not whether it was left untreated ("another
+            # untreated malignant neoplasm"): that stays a question.
+            untreated = _UNTREATED_WORD.search(self.norm.text, match.start(), found.start)
+            return None if untreated is None else self._unanswerable(match.start(), untreated.end())
         return self._unanswerable(match.start(), found.end)
 
     def _toxicity_from(self, index: int) -> int | None:

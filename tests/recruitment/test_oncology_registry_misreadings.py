@@ -4,6 +4,8 @@ against the patient it wrongly excluded or let in (no database)."""
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
+from nlp.model import Except
+from nlp.parser import QUALIFIER_RULE
 from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
@@ -77,3 +79,32 @@ class TestAnExclusionOfMixedSmallCellHistology:
             [criterion] = parse_eligibility(text).criteria
             mixed = [a for a in iter_atoms(criterion.tree) if "mixed" in a.text]
             assert [a.concept.code for a in mixed if a.concept] == ["sclc"]
+
+
+class TestAnotherUntreatedCancer:
+    """NCT04107077 excludes "Patients with coexistence of another untreated malignant neoplasm other than
+    basal cell carcinoma of the skin within the last five years". Nell has newly diagnosed lung
+    adenocarcinoma, no treatment yet and no other cancer (her history is confirmed complete)."""
+
+    TEXT = (
+        "Exclusion Criteria:\n* Patients with coexistence of another untreated malignant neoplasm other than"
+        " basal cell carcinoma of the skin within the last five years.\n"
+    )
+    NELL = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+        history_confirmed_on=datetime.date(2026, 12, 1),
+    )
+
+    def test_a_patient_whose_only_cancer_is_untreated_is_not_excluded(self):
+        assert outcome(self.TEXT, self.NELL) == "satisfied"
+
+    def test_the_untreated_cancer_is_another_cancer_with_its_exception_kept(self):
+        [criterion] = parse_eligibility(self.TEXT).criteria
+        assert isinstance(criterion.tree, Except)
+        atoms = iter_atoms(criterion.tree.main)
+        assert not [a for a in atoms if a.kind == "therapy"]
+        assert [a.concept.code for a in atoms if a.kind == "condition" and a.concept] == ["cancer"]
+        assert [a.text for a in atoms if a.rule_id == QUALIFIER_RULE] == ["another untreated"]
+        [exception] = iter_atoms(criterion.tree.exception)
+        assert exception.concept is not None
+        assert exception.concept.code == "basal_cell"
