@@ -1186,7 +1186,7 @@ class _Builder:
             span=span,
             rule_id=found.rule_id,
             confidence=found.confidence * (0.5 if review else 1.0),
-            checkable=found.checkable and not permitted,
+            checkable=found.checkable and not permitted and assertion != "family",
             mapped=found.concept is not None,
             concept=found.concept,
             comparator=found.comparator,

@@ -6,7 +6,7 @@ import datetime
 from nlp import iter_atoms, parse_eligibility
 from nlp.model import Except
 from nlp.parser import QUALIFIER_RULE
-from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
 
@@ -108,3 +108,41 @@ class TestAnotherUntreatedCancer:
         [exception] = iter_atoms(criterion.tree.exception)
         assert exception.concept is not None
         assert exception.concept.code == "basal_cell"
+
+
+class TestARelativesMutationOrHistory:
+    """NCT03544983 takes "A first- (sibling, adult offspring) or second-degree (aunt/uncle, niece/nephew if
+    at-risk parent is deceased) biological relative of an individual with a recently identified BRCA1 or BRCA2
+    mutation": the mutation is the relative's. Wren tested negative for both genes herself; Rosa carries a
+    BRCA2 mutation herself."""
+
+    TEXT = (
+        "Inclusion Criteria:\n* A first- (sibling, adult offspring) or second-degree (aunt/uncle,"
+        " niece/nephew if at-risk parent is deceased) biological relative of an individual with a recently"
+        " identified BRCA1 or BRCA2 mutation\n"
+    )
+    WREN = PatientFacts(
+        biomarkers=(
+            BiomarkerFact("biomarker:1", "BRCA1", "mutation", "negative"),
+            BiomarkerFact("biomarker:2", "BRCA2", "mutation", "negative"),
+        )
+    )
+    ROSA = PatientFacts(biomarkers=(BiomarkerFact("biomarker:1", "BRCA2", "mutation", "positive"),))
+
+    def test_a_patient_without_the_mutation_herself_is_not_ruled_out_by_her_relatives_criterion(self):
+        assert outcome(self.TEXT, self.WREN) == "not_checkable"
+
+    def test_a_patients_own_mutation_does_not_meet_her_relatives_criterion(self):
+        assert outcome(self.TEXT, self.ROSA) == "not_checkable"
+
+    def test_a_family_history_is_the_relatives_never_the_patients_own_history(self):
+        # NCT07140016
+        text = (
+            "Exclusion Criteria:\n* Participant has a history of unexplained syncope, cardiac arrest,"
+            " unexplained cardiac arrhythmias or torsades de pointes, structural heart disease or a family"
+            " history of long QT syndrome.\n"
+        )
+        [long_qt] = [a for a in parse_eligibility(text).atoms() if "QT" in a.text]
+        assert long_qt.assertion == "family"
+        assert not long_qt.checkable
+        assert long_qt.concept is not None
