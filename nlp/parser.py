@@ -383,9 +383,30 @@ _DISEASE_MUST = re.compile(
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
+# A decimal point ("RECIST 1.1 will be allowed") does not end the clause.
 _PERMITTED = re.compile(
-    r"(?:(?!\n[ \t]*(?:\n|[-*]))[^;.:]){0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I
+    r"(?:(?!\n[ \t]*(?:\n|[-*]))(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?(?<!not )(?<!not be )"
+    r"\b(?:allowed|permitted|acceptable)\b",
+    re.I,
 )
+# Among the inclusions, what the text says "may be eligible" (if ...), "may be enrolled", "may participate"
+# or "are also eligible" is let in, not required: "Patients with treated brain metastases may be eligible if
+# they are neurologically stable" requires no brain metastases. The "if" clause stays the exception.
+_MAY_BE_ELIGIBLE = re.compile(
+    r"(?:(?!\n[ \t]*(?:\n|[-*]))(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?"
+    r"\b(?:(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)"
+    r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b))\b(?!\s+(?:only\s+)?if\b)",
+    re.I,
+)
+# A permission where an exception cue cuts an item ("is permitted", "may be eligible if ..."), and the
+# condition it states, if any.
+_PERMISSION_CUE = re.compile(
+    r"(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)\b"
+    r"|(?:are|is|will\s+be)\s+(?:also\s+)?(?:allowed|permitted|eligible|acceptable)\b",
+    re.IGNORECASE,
+)
+_PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
+_MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
@@ -645,6 +666,7 @@ class _Builder:
         lowered = norm.text.lower()
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
@@ -893,6 +915,24 @@ class _Builder:
         about_cns = scope.about_cns or self._names_cns(main)
         exception_scope = replace(scope, in_exception=True)
         status = _CNS_STATUS.search(self.norm.text, cut, item.end) if about_cns else None
+        permission = _PERMISSION_CUE.match(self.norm.text, cut)
+        # Only a permission that opens the item's first sentence covers what it names.
+        if permission is not None and main and not _CLAUSE_END.search(self.norm.text, item.start, cut):
+            condition = _PERMISSION_CONDITION.search(self.norm.text, permission.end(), item.end)
+            if condition is None and all(self._let_in(i, item.section) for i in main):
+                # "Prior radiotherapy is permitted.", "... may be enrolled": what is let in is all there is;
+                # the permission itself asks nothing.
+                return main_node
+            if condition is not None and item.section == "inclusion":
+                # "Patients with treated brain metastases may be eligible if they are neurologically stable":
+                # binds only the patients it names, and whether they meet the condition is for the site.
+                stated: list[Node] = []
+                if status is not None:
+                    stated.append(self.stable_cns(*self._original(cut, status.end())))
+                elif exception:
+                    stated.append(self.combine(exception, item.section, exception_scope))
+                question = self._unanswerable(condition.start(), item.end)
+                return Or((Not(main_node), And((*stated, question))))
         if status is not None:
             # The atom covers "unless neurologically stable", not the steroid clause that may follow.
             stable = self.stable_cns(*self._original(cut, status.end()))
@@ -1172,11 +1212,7 @@ class _Builder:
             window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
         permitted = (
-            (
-                self.permits
-                and assertion != "negated"
-                and _PERMITTED.match(self.norm.text, found.end) is not None
-            )
+            (assertion != "negated" and self._let_in(index, section))
             or self._judged_suitable(index)
             or self._consent_age(index)
         )
@@ -1239,6 +1275,18 @@ class _Builder:
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _let_in(self, index: int, section: Section) -> bool:
+        """Whether the text permits what the atom names, later in its clause ("Prior radiotherapy allowed";
+        among the inclusions also "... may be enrolled")."""
+        end = self.found[index].end
+        if self.permits and _PERMITTED.match(self.norm.text, end) is not None:
+            return True
+        return (
+            section == "inclusion"
+            and self.may_be_eligible
+            and _MAY_BE_ELIGIBLE.match(self.norm.text, end) is not None
+        )
 
     def _judged_suitable(self, index: int) -> bool:
         """Whether a treatment is named as what the patient is judged suitable for, or a disease curable

@@ -4,7 +4,7 @@ against the patient it wrongly excluded or let in (no database)."""
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
-from nlp.model import Except
+from nlp.model import Except, Not, Or
 from nlp.parser import QUALIFIER_RULE
 from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
 
@@ -146,3 +146,42 @@ class TestARelativesMutationOrHistory:
         assert long_qt.assertion == "family"
         assert not long_qt.checkable
         assert long_qt.concept is not None
+
+
+class TestAPermissionIsNoRequirement:
+    """Sentences that let patients in, from the inclusions of NCT02332668, NCT02366819 and a brain metastases
+    note. Lin has lung adenocarcinoma, no brain metastases, neuroblastoma or measurable disease on file
+    (her history is confirmed complete)."""
+
+    LIN = PatientFacts(
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+        history_confirmed_on=datetime.date(2026, 12, 1),
+    )
+
+    def test_a_patient_without_brain_metastases_meets_a_note_that_lets_treated_ones_in(self):
+        text = (
+            "Inclusion Criteria:\n* Patients with treated brain metastases may be eligible if they are"
+            " neurologically stable.\n"
+        )
+        assert outcome(text, self.LIN) == "satisfied"
+
+    def test_the_if_condition_of_a_permission_binds_only_the_patients_it_names(self):
+        text = (
+            "Inclusion Criteria:\n* Patients with treated brain metastases may be eligible if they are"
+            " neurologically stable.\n"
+        )
+        [criterion] = parse_eligibility(text).criteria
+        assert isinstance(criterion.tree, Or)
+        named, condition = criterion.tree.children
+        assert isinstance(named, Not)
+        assert [a.concept.code for a in iter_atoms(named) if a.concept] == ["brain_metastases"]
+        assert any("neurologically stable" in a.text for a in iter_atoms(condition))
+
+    def test_what_may_be_enrolled_or_will_be_allowed_is_not_required(self):
+        for text in (
+            "Inclusion Criteria:\n* Participants with neuroblastoma with only metaiodobenzylguanidine"
+            " (MIBG)-positive evaluable disease may be enrolled\n",
+            "Inclusion Criteria:\n* Measurable or non-measurable disease by Response Evaluation Criteria in"
+            " Solid Tumor (RECIST) 1.1 will be allowed\n",
+        ):
+            assert outcome(text, self.LIN) == "not_checkable"
