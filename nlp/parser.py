@@ -916,8 +916,7 @@ class _Builder:
         exception_scope = replace(scope, in_exception=True)
         status = _CNS_STATUS.search(self.norm.text, cut, item.end) if about_cns else None
         permission = _PERMISSION_CUE.match(self.norm.text, cut)
-        # Only a permission that opens the item's first sentence covers what it names.
-        if permission is not None and main and not _CLAUSE_END.search(self.norm.text, item.start, cut):
+        if permission is not None and self._permits_all(item, main, cut, permission.end()):
             condition = _PERMISSION_CONDITION.search(self.norm.text, permission.end(), item.end)
             if condition is None and all(self._let_in(i, item.section) for i in main):
                 # "Prior radiotherapy is permitted.", "... may be enrolled": what is let in is all there is;
@@ -1275,6 +1274,21 @@ class _Builder:
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _permits_all(self, item: Item, main: list[int], cut: int, after: int) -> bool:
+        """Whether the item is one sentence permitting what it names, nothing negated ("No other prior
+        invasive malignancy is allowed except ..." forbids), at least one of it linked or read by a rule, and
+        no further exception after the permission."""
+        text = self.norm.text
+        end = _CLAUSE_END.search(text, item.start, item.end)
+        return (
+            bool(main)
+            and (end is None or not text[end.end() : item.end].strip())
+            and not any(cut < c < item.end for c in self.exception_cues)
+            and all(self.assertions[i][0] != "negated" for i in main)
+            and any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in main)
+            and after <= item.end
+        )
 
     def _let_in(self, index: int, section: Section) -> bool:
         """Whether the text permits what the atom names, later in its clause ("Prior radiotherapy allowed";

@@ -185,3 +185,17 @@ class TestAPermissionIsNoRequirement:
             " Solid Tumor (RECIST) 1.1 will be allowed\n",
         ):
             assert outcome(text, self.LIN) == "not_checkable"
+
+    def test_what_the_text_forbids_or_says_after_a_permission_keeps_its_reading(self):
+        for text in (
+            # NCT04005690
+            "Inclusion Criteria:\n* No other prior invasive malignancy is allowed except for the following:"
+            " adequately treated basal (or squamous cell) skin cancer, in situ breast or cervical cancer\n",
+            # NCT06260033
+            "Inclusion Criteria:\n* Patients with prior treated brain metastases that are stable are allowed."
+            " Patients must not have intracranial disease progression. Patients with prior or current"
+            " leptomeningeal disease are not allowed\n",
+        ):
+            [criterion] = parse_eligibility(text).criteria
+            assert isinstance(criterion.tree, Except)
+            assert [a for a in iter_atoms(criterion.tree.exception) if a.checkable]
