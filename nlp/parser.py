@@ -383,9 +383,10 @@ _DISEASE_MUST = re.compile(
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
-# A decimal point ("RECIST 1.1 will be allowed") does not end the clause.
+# A decimal point ("RECIST 1.1 will be allowed") does not end the clause; an "if" opens another ("ALT <= 3.0
+# times ULN, (if liver metastases are present, then <= 5.0 times ULN is allowed)" permits the higher limit).
 _PERMITTED = re.compile(
-    r"(?:(?!\n[ \t]*(?:\n|[-*]))(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?(?<!not )(?<!not be )"
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?(?<!not )(?<!not be )"
     r"\b(?:allowed|permitted|acceptable)\b",
     re.I,
 )
@@ -393,7 +394,7 @@ _PERMITTED = re.compile(
 # or "are also eligible" is let in, not required: "Patients with treated brain metastases may be eligible if
 # they are neurologically stable" requires no brain metastases. The "if" clause stays the exception.
 _MAY_BE_ELIGIBLE = re.compile(
-    r"(?:(?!\n[ \t]*(?:\n|[-*]))(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?"
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?"
     r"\b(?:(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)"
     r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b))\b(?!\s+(?:only\s+)?if\b)",
     re.I,

@@ -199,3 +199,14 @@ class TestAPermissionIsNoRequirement:
             [criterion] = parse_eligibility(text).criteria
             assert isinstance(criterion.tree, Except)
             assert [a for a in iter_atoms(criterion.tree.exception) if a.checkable]
+
+    def test_a_limit_with_a_permitted_exception_for_some_patients_is_still_required(self):
+        # NCT06451497
+        text = (
+            "Inclusion Criteria:\n* AST and ALT \u22643.0 times ULN, (if liver metastases are present, then"
+            " \u22645.0 times ULN is allowed).\n"
+        )
+        assert [a.text for a in parse_eligibility(text).atoms() if a.kind == "lab" and a.checkable] == [
+            "AST",
+            "ALT",
+        ]
