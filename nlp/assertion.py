@@ -2,9 +2,9 @@
 
 Cues (data/context_rules.json) open a scope forwards or backwards that ends at a terminator, a clause break
 (';', '.', ':' or a line end) or another cue of a different category. Each target span in
-`doc.spans[targets_key]` gets `span._.assertion`: negated, exception, hypothetical, historical or present;
-when cues of several categories cover a span the most decisive wins in that order ("no history of X" is
-negated).
+`doc.spans[targets_key]` gets `span._.assertion`: negated, family, exception, hypothetical, historical or
+present; when cues of several categories cover a span the most decisive wins in that order ("no history of X"
+is negated, "family history of X" a relative's).
 Cue spans are kept in `doc.spans["context_cues"]` for callers that need their positions (exception splitting).
 """
 
@@ -20,7 +20,7 @@ from spacy.tokens import Doc, Span
 from nlp.terminology import load_json
 from nlp.text import fold_case, holds_folded
 
-PRIORITY = ("negated", "exception", "hypothetical", "historical")
+PRIORITY = ("negated", "family", "exception", "hypothetical", "historical")
 CUES_KEY = "context_cues"
 _CLAUSE_BREAK = re.compile(r"[;.:\n]|\s-\s|\(|\)")
 _WRAPPED_CLAUSE_BREAK = re.compile(r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|\(|\)")

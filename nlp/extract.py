@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from nlp.model import AtomKind, Concept, TimeWindow
-from nlp.terminology import genes, labs, load_json
+from nlp.terminology import genes, is_a, labs, link_exact, load_json, vocabulary
 from nlp.text import fold_case, may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
@@ -672,13 +672,15 @@ _NOT_YEARS = r"(?!\d)(?!\s*(?:(?:-|to|through|and)\s*\d{1,3}\s*)?(?:months?|mos?
 _AGE = re.compile(
     rf"\b(?:aged?|ages?\s*(?:of|:)?)\s*(?:between\s*|from\s*)?(?P<cmp>{COMPARATOR})?\s*(?P<low>\d{{1,3}}){_NOT_YEARS}\s*"
     rf"(?:(?:-|to|through|and)\s*(?P<high>\d{{1,3}}){_NOT_YEARS})?\s*(?:years?|yrs?|y)?(?:\s*(?:of age|old))?"
-    rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under))?"
+    rf"(?:\s*(?:and|or)\s*(?P<dir1>older|above|over|younger|below|under)(?!\s+the\s+age))?"
     rf"|(?P<cmp2>{COMPARATOR})\s*(?P<num2>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old|\(inclusive\))"
     rf"|(?P<num3>\d{{1,3}})\s*(?:years?|yrs?)(?:\s*of age)?\s*(?:or|and)\s*(?P<dir>older|above|over|younger"
     rf"|below|under)"
     rf"|between\s*(?:the ages? of\s*)?(?P<low4>\d{{1,3}})\s*(?:and|-|to|through)\s*(?P<high4>\d{{1,3}})"
     rf"\s*years"
-    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)",
+    rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)"
+    rf"|(?P<dir6>under|below|younger\s+than|over|above|older\s+than)\s+the\s+age\s+(?:of\s+)?(?P<num6>\d{{1,3}})"
+    rf"{_NOT_YEARS}",
     re.I,
 )
 
@@ -785,6 +787,20 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
                 unit="years",
                 comparator=">=" if direction in ("older", "above", "over") else "<=",
                 value=float(m.group("num3")),
+            )
+        elif m.group("num6") is not None:
+            # "under the age of 18", "over the age 90": the bound itself is outside.
+            over = m.group("dir6").lower().startswith(("over", "above", "older"))
+            found = Found(
+                "demographic",
+                m.start(),
+                m.end(),
+                "demographic.age",
+                0.9,
+                age,
+                unit="years",
+                comparator=">" if over else "<",
+                value=float(m.group("num6")),
             )
         else:
             low, high = (
@@ -1021,6 +1037,74 @@ def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
         yield m.start(), m.end(), TimeWindow(amount, unit, relation, anchor)
 
 
+# A histology named apart from the cancer it types ("Has predominantly squamous cell histology NSCLC", "Have
+# predominantly squamous cell histology for NSCLC", "NSCLC with squamous histology"): the cancer of that
+# histology, as the vocabulary names it when the words stand together ("squamous NSCLC" is squamous cell lung
+# carcinoma), never the cancer of any histology.
+_HISTOLOGY_WORD = r"(?:non[- ]?)?squamous"
+_HISTOLOGY_DEGREE = r"(?:(?:predominantly|predominant|pure|purely|mainly|mostly)\s+)?"
+
+
+def _histology(written: str) -> str:
+    return re.sub(r"^non[- ]?", "non-", written.lower())
+
+
+@lru_cache(maxsize=1)
+def _histology_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(histology before the cancer, histology after it), over the cancers the vocabulary has a named
+    histology of ("squamous NSCLC" makes "NSCLC" one)."""
+    cancers = set()
+    for entry in vocabulary()["condition"]:
+        for term in entry.synonyms:
+            head, _, rest = term.partition(" ")
+            if re.fullmatch(_HISTOLOGY_WORD, head, re.I) and " or " not in rest and " and" not in rest:
+                cancers.add(rest)
+    cancer = "|".join(re.escape(c) for c in sorted(cancers, key=len, reverse=True))
+    before = re.compile(
+        rf"\b{_HISTOLOGY_DEGREE}(?P<histology>{_HISTOLOGY_WORD})(?:\s+cells?)?(?:\s+(?:carcinoma|histology"
+        rf"|histologic\s+type|type))+(?:\s+(?:for|of))?\s+(?P<cancer>{cancer})(?![\w-])",
+        re.I,
+    )
+    after = re.compile(
+        rf"\b(?P<cancer>{cancer})\s*,?\s+(?:with|of)\s+(?:an?\s+)?{_HISTOLOGY_DEGREE}"
+        rf"(?P<histology>{_HISTOLOGY_WORD})(?:\s+cells?)?\s+(?:histology|histologic\s+type|type)\b",
+        re.I,
+    )
+    return before, after
+
+
+def find_histology_subtypes(text: str) -> Iterator[Found]:
+    for pattern in _histology_patterns():
+        for m in pattern.finditer(text):
+            cancer, _ = link_exact(m.group("cancer"), "condition")
+            subtype, _ = link_exact(f"{_histology(m.group('histology'))} {m.group('cancer')}", "condition")
+            if cancer is None or subtype is None or not is_a(subtype.code, cancer.code):
+                continue
+            yield Found("condition", m.start(), m.end(), "condition.histology", 0.9, subtype)
+
+
+# A mixed histology with a small-cell part ("mixed SCLC/NSCLC histology", "mixed small cell and non-small
+# cell lung cancer", "combined SCLC", "mixed tumor(s) with small cell elements"): treated as small cell lung
+# cancer, never as the non-small cell cancer it also names, so excluding it excludes no plain NSCLC.
+_SMALL_CELL = r"(?:SCLC|small[- ]cell(?:\s+lung)?(?:\s+(?:cancer|carcinoma))?)"
+_NON_SMALL_CELL = r"(?:NSCLC|non[- ]?small[- ]cell(?:\s+lung)?(?:\s+(?:cancer|carcinoma))?)"
+_MIXED_JOIN = r"\s*(?:/|-|,|\+|\band\b|\bor\b|\band/or\b)?\s*"
+_MIXED_SMALL_CELL = re.compile(
+    rf"\b(?:mixed|combined)\s+(?:(?:{_SMALL_CELL}){_MIXED_JOIN}{_NON_SMALL_CELL}|{_NON_SMALL_CELL}{_MIXED_JOIN}"
+    rf"{_SMALL_CELL}|{_SMALL_CELL})(?![\w-])(?:\s+(?:histology|histologies|tumou?rs?|components?|features|type))?"
+    r"|\bmixed\s+tumou?r(?:s|\(s\))?\s+with\s+(?:an?\s+)?small[- ]cell\s+(?:elements?|components?|features?)",
+    re.I,
+)
+SMALL_CELL_LUNG_CANCER = Concept("diagnosis", "sclc", "small cell lung cancer")
+
+
+def find_mixed_small_cell(text: str) -> Iterator[Found]:
+    for m in _MIXED_SMALL_CELL.finditer(text):
+        yield Found(
+            "condition", m.start(), m.end(), "condition.mixed_small_cell", 0.9, SMALL_CELL_LUNG_CANCER
+        )
+
+
 _LINES = re.compile(
     rf"(?:(?P<cmp>{COMPARATOR})\s*)?(?P<num>\d|one|two|three|four"
     rf"|five)\s*(?:or more\s*)?(?:\(\d\)\s*)?(?:prior\s*"
@@ -1050,13 +1134,20 @@ _UNTREATED_OTHER = re.compile(r"metasta|brain|CNS|infect|complication|stage", re
 # "No untreated immediate life threatening tumor complications": what must not be left untreated is
 # something else, and nothing is said of prior therapy.
 _UNTREATED_DENIED = re.compile(r"\b(?:no|not|without|any)\s+$", re.IGNORECASE)
+# "another untreated malignant neoplasm other than basal cell carcinoma": a second cancer left untreated, not
+# the patient's cancer before any therapy; "untreated" stays a qualifier of that cancer (parser._QUALIFIER).
+_UNTREATED_SECOND_CANCER = re.compile(r"\b(?:an)?other\s+$|\b(?:second|additional|concurrent)\s+$", re.I)
 UNTREATED_RULE = "therapy.untreated"
 SYSTEMIC_ANTICANCER = Concept("drug_class", "systemic_anticancer", "systemic anticancer therapy")
 
 
 def find_untreated(text: str) -> Iterator[Found]:
     for m in _UNTREATED.finditer(text):
-        if _UNTREATED_OTHER.search(m.group("between")) or _UNTREATED_DENIED.search(text, 0, m.start()):
+        if (
+            _UNTREATED_OTHER.search(m.group("between"))
+            or _UNTREATED_DENIED.search(text, 0, m.start())
+            or _UNTREATED_SECOND_CANCER.search(text, max(0, m.start() - 20), m.start())
+        ):
             continue
         word = re.match(r"(?:previously\s+)?untreated", m.group(0), re.IGNORECASE)
         assert word is not None

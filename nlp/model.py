@@ -3,6 +3,9 @@
 Trees are And / Or / Not / Except(main, exception) over Atoms. Negation found in the text is already applied
 by the tree (a negated atom sits under Not), so an Atom always states the positive fact to look up; its
 `assertion` records what the text said (provenance), and `review` marks readings a curator should confirm.
+An atom about a relative ("family history of long QT syndrome", "a relative of an individual with a BRCA2
+mutation") has assertion "family" and is not checkable: no profile records relatives, and the patient's own
+condition or result must never answer it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ AtomKind = Literal[
     "life_expectancy",
     "other",
 ]
-Assertion = Literal["present", "negated", "historical", "hypothetical", "exception"]
+Assertion = Literal["present", "negated", "historical", "hypothetical", "exception", "family"]
 Section = Literal["inclusion", "exclusion"]
 
 

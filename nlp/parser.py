@@ -68,6 +68,8 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     (extract.find_life_expectancy, ("life expectancy",)),
     (extract.find_therapy_lines, ("line", "regimen")),
     (extract.find_untreated, ("untreated",)),
+    (extract.find_histology_subtypes, ("squamous",)),
+    (extract.find_mixed_small_cell, ("mixed", "combined")),
     (extract.find_condition_qualifiers, ("stage", "measurable", "evaluable")),
     (
         extract.find_not_checkable,
@@ -388,9 +390,31 @@ _DISEASE_MUST = re.compile(
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
 # requirement. It must follow the atom within its clause and item, and not be denied ("not allowed").
+# A decimal point ("RECIST 1.1 will be allowed") does not end the clause; an "if" opens another ("ALT <= 3.0
+# times ULN, (if liver metastases are present, then <= 5.0 times ULN is allowed)" permits the higher limit).
 _PERMITTED = re.compile(
-    r"(?:(?!\n[ \t]*(?:\n|[-*]))[^;.:]){0,80}?(?<!not )(?<!not be )\b(?:allowed|permitted|acceptable)\b", re.I
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?(?<!not )(?<!not be )"
+    r"\b(?:allowed|permitted|acceptable)\b",
+    re.I,
 )
+# Among the inclusions, what the text says "may be eligible" (if ...), "may be enrolled", "may participate"
+# or "are also eligible" is let in, not required: "Patients with treated brain metastases may be eligible if
+# they are neurologically stable" requires no brain metastases. The "if" clause stays the exception.
+_MAY_BE_ELIGIBLE = re.compile(
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?"
+    r"\b(?:(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)"
+    r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b))\b(?!\s+(?:only\s+)?if\b)",
+    re.I,
+)
+# A permission where an exception cue cuts an item ("is permitted", "may be eligible if ..."), and the
+# condition it states, if any.
+_PERMISSION_CUE = re.compile(
+    r"(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)\b"
+    r"|(?:are|is|will\s+be)\s+(?:also\s+)?(?:allowed|permitted|eligible|acceptable)\b",
+    re.IGNORECASE,
+)
+_PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
+_MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
@@ -404,6 +428,7 @@ _CURRENT = re.compile(
 _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*$", re.IGNORECASE)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
+_UNTREATED_WORD = re.compile(r"\buntreated\b", re.IGNORECASE)
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
 # A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to"), and
@@ -665,6 +690,7 @@ class _Builder:
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
@@ -913,6 +939,23 @@ class _Builder:
         about_cns = scope.about_cns or self._names_cns(main)
         exception_scope = replace(scope, in_exception=True)
         status = _CNS_STATUS.search(self.norm.text, cut, item.end) if about_cns else None
+        permission = _PERMISSION_CUE.match(self.norm.text, cut)
+        if permission is not None and self._permits_all(item, main, cut, permission.end()):
+            condition = _PERMISSION_CONDITION.search(self.norm.text, permission.end(), item.end)
+            if condition is None and all(self._let_in(i, item.section) for i in main):
+                # "Prior radiotherapy is permitted.", "... may be enrolled": what is let in is all there is;
+                # the permission itself asks nothing.
+                return main_node
+            if condition is not None and item.section == "inclusion":
+                # "Patients with treated brain metastases may be eligible if they are neurologically stable":
+                # binds only the patients it names, and whether they meet the condition is for the site.
+                stated: list[Node] = []
+                if status is not None:
+                    stated.append(self.stable_cns(*self._original(cut, status.end())))
+                elif exception:
+                    stated.append(self.combine(exception, item.section, exception_scope))
+                question = self._unanswerable(condition.start(), item.end)
+                return Or((Not(main_node), And((*stated, question))))
         if status is not None:
             # The atom covers "unless neurologically stable", not the steroid clause that may follow.
             stable = self.stable_cns(*self._original(cut, status.end()))
@@ -1117,6 +1160,11 @@ class _Builder:
             ):
                 # "Pregnant and nursing females will be excluded": no one need be both; either excludes.
                 link = "or"
+            elif link == "and" and _disjoint_ages(
+                self.found[previous], self.found[current], node, runs[-1][-1]
+            ):
+                # "under the age of 18 and over the age 90": no one is both, so the text means either.
+                link = "or"
             elif (
                 link in ("and", "list", "apart")
                 and _both_stages(self.found[previous], self.found[current], node, runs[-1][-1])
@@ -1187,11 +1235,7 @@ class _Builder:
             window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
         permitted = (
-            (
-                self.permits
-                and assertion != "negated"
-                and _PERMITTED.match(self.norm.text, found.end) is not None
-            )
+            (assertion != "negated" and self._let_in(index, section))
             or self._judged_suitable(index)
             or self._consent_age(index)
         )
@@ -1201,7 +1245,7 @@ class _Builder:
             span=span,
             rule_id=found.rule_id,
             confidence=found.confidence * (0.5 if review else 1.0),
-            checkable=found.checkable and not permitted,
+            checkable=found.checkable and not permitted and assertion != "family",
             mapped=found.concept is not None,
             concept=found.concept,
             comparator=found.comparator,
@@ -1254,6 +1298,33 @@ class _Builder:
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _permits_all(self, item: Item, main: list[int], cut: int, after: int) -> bool:
+        """Whether the item is one sentence permitting what it names, nothing negated ("No other prior
+        invasive malignancy is allowed except ..." forbids), at least one of it linked or read by a rule, and
+        no further exception after the permission."""
+        text = self.norm.text
+        end = _CLAUSE_END.search(text, item.start, item.end)
+        return (
+            bool(main)
+            and (end is None or not text[end.end() : item.end].strip())
+            and not any(cut < c < item.end for c in self.exception_cues)
+            and all(self.assertions[i][0] != "negated" for i in main)
+            and any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in main)
+            and after <= item.end
+        )
+
+    def _let_in(self, index: int, section: Section) -> bool:
+        """Whether the text permits what the atom names, later in its clause ("Prior radiotherapy allowed";
+        among the inclusions also "... may be enrolled")."""
+        end = self.found[index].end
+        if self.permits and _PERMITTED.match(self.norm.text, end) is not None:
+            return True
+        return (
+            section == "inclusion"
+            and self.may_be_eligible
+            and _MAY_BE_ELIGIBLE.match(self.norm.text, end) is not None
+        )
 
     def _judged_suitable(self, index: int) -> bool:
         """Whether a treatment is named as what the patient is judged suitable for, or a disease curable
@@ -1429,7 +1500,10 @@ class _Builder:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())
         if match.group(0).lower().startswith(("other", "another")) and concept.code in _SECOND_CANCER_CODES:
-            return None
+            # The engine reads "another malignancy" itself, but not whether it was left untreated ("another
+            # untreated malignant neoplasm"): that stays a question.
+            untreated = _UNTREATED_WORD.search(self.norm.text, match.start(), found.start)
+            return None if untreated is None else self._unanswerable(match.start(), untreated.end())
         return self._unanswerable(match.start(), found.end)
 
     def _toxicity_from(self, index: int) -> int | None:
@@ -1673,6 +1747,25 @@ def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node)
     return (
         codes == {"pregnant", "breastfeeding"} and not isinstance(node, Not) and not isinstance(before, Not)
     )
+
+
+def _disjoint_ages(first: Found, second: Found, node: Node, before: Node) -> bool:
+    """Whether two neighbouring ages, neither negated, are an upper and a lower bound no age meets both of
+    (below 18, above 90)."""
+    if isinstance(node, Not) or isinstance(before, Not):
+        return False
+    bounds = {}
+    for found in (first, second):
+        if found.concept is None or found.concept.code != "age" or found.value is None:
+            return False
+        if found.comparator in ("<", "<="):
+            bounds["upper"] = (found.value, found.comparator)
+        elif found.comparator in (">", ">="):
+            bounds["lower"] = (found.value, found.comparator)
+    if len(bounds) != 2:
+        return False
+    (upper, below), (lower, above) = bounds["upper"], bounds["lower"]
+    return upper < lower or (upper == lower and not (below == "<=" and above == ">="))
 
 
 def _both_stages(first: Found, second: Found, node: Node, before: Node) -> bool:
