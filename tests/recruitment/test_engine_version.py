@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.2": "cbc704fc904fb7d26c26db164525668a42612f7b82ce28d082396d7ce97db032"}
+PINNED = {"2026.12.07.3": "efb5827cb56197bc23ac4a63a4f8457debfd3bbc215c7746e86a4ab1fa4836c4"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -177,7 +177,7 @@ OSIMERTINIB_ATOM = {"type": "atom", "kind": "therapy", "text": "osimertinib", "s
         # An assertion the matcher does not know: it read "absent" as if the criterion named the therapy.
         ({**OSIMERTINIB_ATOM, "assertion": "absent"},
          "atom 'osimertinib': assertion must be one of present, negated, historical, hypothetical, "
-         "exception, not 'absent'"),
+         "exception, family, not 'absent'"),
         ({**OSIMERTINIB_ATOM, "assertion": None}, "assertion must be one of"),
     ],
 )  # fmt: skip
@@ -741,8 +741,8 @@ def test_a_correction_with_an_unknown_assertion_is_refused_naming_the_criterion_
     page = html.unescape(response.content.decode())
     assert f"Criterion #{ecog.position}, tree: atom" in page
     assert (
-        "assertion must be one of present, negated, historical, hypothetical, exception, not 'unlikely'"
-        in page
+        "assertion must be one of present, negated, historical, hypothetical, exception, family,"
+        " not 'unlikely'" in page
     )
     ecog.refresh_from_db()
     assert (ecog.status, ecog.curated_tree) == (EligibilityCriterion.Status.PARSED, None)
