@@ -270,17 +270,21 @@ class LabResultForm(FactForm):
 class TherapyForm(FactForm):
     class Meta:
         model = Therapy
-        fields = ("drug", "line", "started_on", "ended_on")
+        # `ended`: a course stopped on a date not known (often a record's "completed" course): without it on
+        # the form, a wrong import could not be corrected, nor such a course recorded.
+        fields = ("drug", "line", "started_on", "ended_on", "ended")
         labels: ClassVar[dict[str, str]] = {
             "drug": "Medicine",
             "line": "Treatment line (if you know it)",
             "started_on": "Started",
             "ended_on": "Stopped",
+            "ended": "Stopped, but I do not know when",
         }
         help_texts: ClassVar[dict[str, str]] = {
             "drug": "Start typing, e.g. osimertinib or carboplatin.",
             "line": "1 for the first treatment for this cancer, 2 for the next, and so on.",
             "ended_on": "Leave empty if you still take it.",
+            "ended": "Tick if you no longer take it and the date is not known.",
         }
         widgets: ClassVar[dict[str, Any]] = {
             "drug": forms.TextInput(attrs={"autocomplete": "off", "data-autocomplete": "therapy"}),

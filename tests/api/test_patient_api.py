@@ -448,3 +448,15 @@ def test_a_withdrawal_with_a_tampered_reason_is_400_and_withdraws_nothing(api, w
     assert response.status_code == 400
     assert list(response.json()) == ["reason"]
     assert world.pat_profile.consents.filter(purpose="matching", withdrawn_at__isnull=True).exists()
+
+
+def test_pat_records_through_the_api_a_course_she_stopped_without_knowing_when(api, world):
+    api.force_authenticate(world.pat)
+    response = api.post(
+        reverse("api:me-therapies"),
+        {"drug": "carboplatin", "started_on": "2023-01-10", "ended": True},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["ended"] is True
+    assert world.pat_profile.therapies.get(pk=response.json()["id"]).ended

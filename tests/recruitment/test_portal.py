@@ -503,6 +503,30 @@ class TestProfileEditor:
         therapy.refresh_from_db()
         assert (therapy.ended_on, therapy.line) == (TODAY, 1)
 
+    def test_elena_corrects_an_imported_course_marked_stopped_on_an_unknown_date_that_she_still_takes(
+        self, elena_client, elena
+    ):
+        # Her hospital's record said "completed" with no end date; she is in fact still on it.
+        therapy = elena.therapies.get()
+        therapy.ended = True
+        profile_fact_save(profile=elena, fact=therapy, actor=elena.user)
+        url = reverse("portal:fact_edit", args=["therapy", therapy.pk])
+        page = elena_client.get(url).content.decode()
+        (ended_box,) = re.findall(r'<input[^>]*name="ended"[^>]*>', page)
+        assert "checked" in ended_box
+        sent = {"drug": "osimertinib", "line": "1", "started_on": "2024-03-01", "ended_on": ""}
+        response = elena_client.post(url, {**sent, "shown_version": shown_version(page)})
+        assert response.status_code == 302
+        therapy.refresh_from_db()
+        assert (therapy.ended, therapy.ended_on) == (False, None)
+
+    def test_elena_records_a_course_she_stopped_without_knowing_when(self, elena_client, elena):
+        sent = {"drug": "carboplatin", "started_on": "2023-01-10", "ended_on": "", "ended": "on"}
+        response = elena_client.post(reverse("portal:fact_add", args=["therapy"]), sent)
+        assert response.status_code == 302
+        course = elena.therapies.get(drug="carboplatin")
+        assert (course.ended, course.ended_on) == (True, None)
+
     def test_a_fact_changed_in_another_tab_is_not_removed_from_the_older_page(self, elena_client, elena):
         therapy = elena.therapies.get()
         page = elena_client.get(reverse("portal:profile")).content.decode()
