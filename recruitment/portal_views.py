@@ -244,6 +244,8 @@ def profile(request: PatientRequest) -> HttpResponse:
         else:
             messages.success(request, "Your profile is saved. Your matches are being updated.")
             return redirect("portal:profile")
+    if status == 200 and form.errors:
+        status = 400
     sections = [(kind, kind.rows(request.profile)) for kind in FACT_KINDS.values()]
     return render(request, "portal/profile.html", {"form": form, "sections": sections}, status=status)
 

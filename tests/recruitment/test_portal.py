@@ -421,6 +421,7 @@ class TestProfileEditor:
         typed = {**elenas_profile_as_typed(""), "postcode": "02\u202e139", "ecog": "2"}
         response = elena_client.post(reverse("portal:profile"), typed)
         page = response.content.decode()
+        assert response.status_code == 400  # refused, as a fact form refuses (not a 200 "OK")
         assert "invisible control character (U+202E)" in page
         assert re.search(r'name="ecog" value="2"[^>]*checked', page)  # what else she typed is kept
         elena.refresh_from_db()
