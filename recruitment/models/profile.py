@@ -55,6 +55,15 @@ def last_possible_day(day: date | None, precision: str) -> date | None:
     return date(day.year, day.month + 1, 1) - timedelta(days=1)
 
 
+def date_as_given(day: date, precision: str) -> str:
+    """A date written with as much of it as is known: 2019-03-12, 2019-03 or 2019."""
+    if precision == DatePrecision.YEAR:
+        return f"{day:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"{day:%Y-%m}"
+    return day.isoformat()
+
+
 def precision_field(name: str) -> models.CharField:
     return models.CharField(
         max_length=5,
@@ -494,8 +503,17 @@ class Therapy(ProfileFact):
             self.drug = concept.code
         elif concept is not None and concept.system == "drug_class" and not self.drug_class:
             self.drug_class = concept.code
-        if self.started_on and self.ended_on and self.ended_on < self.started_on:
-            raise ValidationError({"ended_on": "A therapy cannot end before it started."})
+        if self.started_on and self.ended_on:
+            # An end known by its month or year only may be any day of it: only its last day is too early.
+            latest_end = last_possible_day(self.ended_on, self.ended_on_precision) or self.ended_on
+            if latest_end < self.started_on:
+                ended = date_as_given(self.ended_on, self.ended_on_precision)
+                raise ValidationError(
+                    {
+                        "ended_on": f"A therapy cannot end before it started: the end date {ended} is before "
+                        f"the start date {self.started_on.isoformat()}. Correct one of the two dates."
+                    }
+                )
 
 
 class Procedure(ProfileFact):

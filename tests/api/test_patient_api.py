@@ -163,7 +163,7 @@ def test_a_fact_posted_twice_is_recorded_once_and_both_answers_name_it(api, worl
             "therapies",
             {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-04-01"},
             "ended_on",
-            "cannot end before it started",
+            "the end date 2026-04-01 is before the start date 2026-05-01",
         ),
         ("procedures", {"name": "lobectomy", "performed_on": "2999-01-01"}, "performed_on", "future"),
         (

@@ -1,0 +1,87 @@
+"""Facts entered by hand, by import or through a paste: dates that contradict each other, a pregnancy the
+profile's sex rules out, a fact removed twice, and facts written while the profile changes under them."""
+
+import datetime
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
+from recruitment.models import Therapy
+from recruitment.services.profile import patient_profile_for
+from tests.recruitment.consent_helpers import name_patient
+
+pytestmark = pytest.mark.django_db
+
+FIXTURE = Path(__file__).parent / "fixtures" / "fhir" / "lung_patient_bundle.json"
+
+
+@pytest.fixture
+def bundle():
+    return json.loads(FIXTURE.read_text())
+
+
+def entry_of(bundle, resource_id):
+    return next(e for e in bundle["entry"] if e["resource"].get("id") == resource_id)["resource"]
+
+
+def problems_of(bundle):
+    with pytest.raises(BundleError) as caught:
+        bundle_read(json.dumps(bundle))
+    return [str(problem) for problem in caught.value.problems]
+
+
+def signed_in(client, profile):
+    name_patient(profile)
+    client.force_login(profile.user)
+    return client
+
+
+def field_error(page: str, field: str) -> str:
+    """The error shown beside `field` on a form page (empty when there is none)."""
+    found = re.search(rf'class="field has-error">(.*?)id="id_{field}"', page, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+# A start and an end ---------------------------------------------------------------------------------------
+
+
+def test_elenas_carboplatin_stopped_before_it_started_is_refused_naming_both_dates(client, elena):
+    response = signed_in(client, elena).post(
+        reverse("portal:fact_add", args=["therapy"]),
+        {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-04-01"},
+    )
+    assert response.status_code == 400
+    error = field_error(response.content.decode(), "ended_on")
+    assert "the end date 2026-04-01 is before the start date 2026-05-01" in error
+    assert not elena.therapies.filter(drug="carboplatin").exists()
+
+
+def test_marias_record_of_a_carboplatin_course_ending_before_it_started_is_refused_naming_both_dates(bundle):
+    entry_of(bundle, "med-carbo")["effectivePeriod"] = {"start": "2024-06-20", "end": "2024-03-05"}
+    (problem,) = problems_of(bundle)
+    assert problem.startswith("entry 10 (MedicationStatement/med-carbo) ended_on: ")
+    assert "the end date 2024-03-05 is before the start date 2024-06-20" in problem
+
+
+def test_marias_carboplatin_stopped_in_2024_known_by_its_year_may_have_ended_after_its_march_start(
+    bundle, pat
+):
+    # Stored as 1 January 2024, the year-only end is any day of 2024: not before a start of 5 March 2024.
+    entry_of(bundle, "med-carbo")["effectivePeriod"] = {"start": "2024-03-05", "end": "2024"}
+    preview = bundle_read(json.dumps(bundle))
+    keys = [f.key for f in preview.facts if f.source == "MedicationStatement/med-carbo"]
+    fhir_import_confirm(profile=patient_profile_for(pat), preview=preview, keys=keys, actor=pat)
+    carbo = Therapy.objects.get(patient__user=pat, drug="carboplatin")
+    assert (carbo.ended_on, carbo.ended_on_precision) == (datetime.date(2024, 1, 1), "year")
+
+
+def test_marias_carboplatin_stopped_in_february_2024_before_its_march_start_is_refused_as_written(bundle):
+    entry_of(bundle, "med-carbo")["effectivePeriod"] = {"start": "2024-03-05", "end": "2024-02"}
+    (problem,) = problems_of(bundle)
+    # The day the record did not give is not shown as if it had given it.
+    assert "the end date 2024-02 is before the start date 2024-03-05" in problem
