@@ -243,6 +243,14 @@ def profile(request: PatientRequest) -> HttpResponse:
             _add_model_errors(form, error)
         else:
             messages.success(request, "Your profile is saved. Your matches are being updated.")
+            if request.profile.sex == PatientProfile.Sex.MALE and request.profile.breastfeeding:
+                # Kept, not refused: lactation can be induced, and a refusal would leave trials that exclude
+                # breastfeeding reading the patient as not breastfeeding. A slip is worth a second look.
+                messages.warning(
+                    request,
+                    "You said you are breastfeeding, and your sex recorded at birth is male: trials that "
+                    "exclude breastfeeding will count you as breastfeeding. If that is a mistake, change it.",
+                )
             return redirect("portal:profile")
     if status == 200 and form.errors:
         status = 400

@@ -238,7 +238,19 @@ class PatientProfile(ReadableTextModel):
                     "Correct or remove them first, or check the birth date."
                 )
         if self.sex == self.Sex.MALE and self.pregnancy_status == self.Pregnancy.PREGNANT:
-            errors["pregnancy_status"] = "A profile recorded as male cannot be pregnant; check sex or status."
+            # Matching reads this sex (recorded at birth) and this status: one of the two is wrong. Beside a
+            # pregnancy already recorded, the sex just changed is; otherwise the pregnancy being recorded is.
+            stored = PatientProfile.objects.filter(pk=self.pk).values_list("pregnancy_status", flat=True)
+            if self.pk is not None and stored.first() == self.Pregnancy.PREGNANT:
+                errors["sex"] = (
+                    "This profile records a pregnancy, which the sex male (recorded at birth) rules out: "
+                    "change the pregnancy first if it is over or was recorded by mistake, then the sex."
+                )
+            else:
+                errors["pregnancy_status"] = (
+                    "This profile is recorded as male at birth, which rules out a pregnancy: if the sex is "
+                    "wrong, correct the sex first, then record the pregnancy."
+                )
         if errors:
             raise ValidationError(errors)
 

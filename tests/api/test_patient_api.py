@@ -45,7 +45,7 @@ def test_a_profile_patch_breaking_a_portal_or_model_rule_is_400_and_saves_nothin
     assert ecog.status_code == 400
     assert "ecog" in ecog.json()
     assert pregnant_male.status_code == 400
-    assert "male cannot be pregnant" in pregnant_male.json()["pregnancy_status"][0]
+    assert "male at birth, which rules out a pregnancy" in pregnant_male.json()["pregnancy_status"][0]
     world.pat_profile.refresh_from_db()
     assert (world.pat_profile.ecog, world.pat_profile.sex) == (None, "female")
 

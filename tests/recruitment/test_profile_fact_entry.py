@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
-from recruitment.models import Therapy
-from recruitment.services.profile import patient_profile_for
+from recruitment.models import PatientProfile, Therapy
+from recruitment.services.profile import patient_profile_for, profile_update
 from tests.recruitment.consent_helpers import name_patient
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def signed_in(client, profile):
 
 def field_error(page: str, field: str) -> str:
     """The error shown beside `field` on a form page (empty when there is none)."""
-    found = re.search(rf'class="field has-error">(.*?)id="id_{field}"', page, re.S)
+    found = re.search(rf'class="field has-error">((?:(?!class="field).)*?)id="id_{field}"', page, re.S)
     return html.unescape(found.group(1)) if found else ""
 
 
@@ -85,3 +85,75 @@ def test_marias_carboplatin_stopped_in_february_2024_before_its_march_start_is_r
     (problem,) = problems_of(bundle)
     # The day the record did not give is not shown as if it had given it.
     assert "the end date 2024-02 is before the start date 2024-03-05" in problem
+
+
+# Sex and pregnancy ----------------------------------------------------------------------------------------
+
+
+def pedros_profile_as_typed(profile: PatientProfile, **changes: str) -> dict[str, str]:
+    return {
+        "birth_date": "1956-01-20",
+        "sex": "male",
+        "ecog": "1",
+        "pregnancy_status": "not_applicable",
+        "breastfeeding": "unknown",
+        "shown_version": profile.version,
+        **changes,
+    }
+
+
+def test_pedro_recorded_male_cannot_be_recorded_pregnant_and_is_told_to_correct_his_sex_first(client, pedro):
+    response = signed_in(client, pedro).post(
+        reverse("portal:profile"), pedros_profile_as_typed(pedro, pregnancy_status="pregnant")
+    )
+    assert response.status_code == 400
+    error = field_error(response.content.decode(), "pregnancy_status")
+    assert "recorded as male at birth" in error
+    assert "correct the sex first" in error
+    pedro.refresh_from_db()
+    assert pedro.pregnancy_status == "not_applicable"
+
+
+def test_hana_recorded_pregnant_cannot_change_her_sex_to_male_before_her_pregnancy(client, hana):
+    profile_update(profile=hana, fields={"pregnancy_status": "pregnant"})
+    typed = {
+        "birth_date": "1979-09-15",
+        "sex": "male",
+        "ecog": "0",
+        "pregnancy_status": "pregnant",
+        "breastfeeding": "unknown",
+        "shown_version": hana.version,
+    }
+    response = signed_in(client, hana).post(reverse("portal:profile"), typed)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "change the pregnancy first" in field_error(page, "sex")
+    assert field_error(page, "pregnancy_status") == ""
+    hana.refresh_from_db()
+    assert (hana.sex, hana.pregnancy_status) == ("female", "pregnant")
+
+
+def test_a_record_naming_pregnant_hana_male_is_refused_at_confirmation_naming_the_sex(bundle, hana):
+    """A record imported into Hana's profile (pregnant) that says male: nothing is saved and the problem
+    says which field to correct first."""
+    profile_update(profile=hana, fields={"pregnancy_status": "pregnant"})
+    entry_of(bundle, "maria-lopez").update(gender="male", birthDate="1979-09-15")
+    preview = bundle_read(json.dumps(bundle))
+    keys = [f.key for f in preview.facts if f.kind == "profile"]
+    with pytest.raises(BundleError) as caught:
+        fhir_import_confirm(profile=hana, preview=preview, keys=keys, actor=hana.user)
+    (problem,) = caught.value.problems
+    assert problem.field == "sex"
+    assert "change the pregnancy first" in problem.message
+
+
+def test_pedro_may_record_that_he_is_breastfeeding_and_is_asked_to_check_it(client, pedro):
+    """Lactation can be induced (in trans women, recorded male at birth): refusing it would leave trials
+    that exclude breastfeeding reading him as not breastfeeding. The answer is kept; he is asked to check."""
+    response = signed_in(client, pedro).post(
+        reverse("portal:profile"), pedros_profile_as_typed(pedro, breastfeeding="true"), follow=True
+    )
+    assert response.status_code == 200
+    assert "You said you are breastfeeding" in html.unescape(response.content.decode())
+    pedro.refresh_from_db()
+    assert pedro.breastfeeding is True
