@@ -314,13 +314,21 @@ def _with_version(request: HttpRequest, current: PatientProfile | ProfileFact) -
 @patient_only
 def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
     fact_kind = _fact_kind(kind)
-    fact = get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
+    what = fact_kind.model._meta.verbose_name
+    # Not among hers: removed by a first click (a double click, another tab), or never hers. Either way
+    # the second Remove is answered as a completed one, which tells nothing of other patients' facts.
+    fact = fact_kind.model._default_manager.filter(pk=pk, patient=request.profile).first()
     try:
-        profile_fact_delete(fact=fact, shown_version=request.POST.get("shown_version") or None)
+        removed = fact is not None and profile_fact_delete(
+            fact=fact, shown_version=request.POST.get("shown_version") or None
+        )
     except ProfileConflict as conflict:
         messages.error(request, str(conflict))
     else:
-        messages.success(request, f"Removed {fact}. Your matches are being updated.")
+        if removed:
+            messages.success(request, f"Removed {fact}. Your matches are being updated.")
+        else:
+            messages.info(request, f"This {what} was already removed.")
     return redirect(reverse("portal:profile") + f"#{kind}")
 
 

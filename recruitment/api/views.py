@@ -214,6 +214,15 @@ class FactListView(FactView, generics.ListAPIView[Any]):
 
 
 class FactDetailView(FactView, generics.RetrieveDestroyAPIView[Any]):
+    def get_object(self) -> Any:
+        fact = self.filter_queryset(self.get_queryset()).filter(pk=self.kwargs["pk"]).first()
+        if fact is None:
+            # A repeated DELETE (a retry after a lost answer, a second tab) lands here too: still a 404,
+            # as REST has it, but one that says so.
+            what = self.kind.model._meta.verbose_name
+            raise Http404(f"No such {what} among yours: never recorded, or already removed.")
+        return fact
+
     def perform_destroy(self, instance: Any) -> None:
         profile_fact_delete(fact=instance)
 
@@ -256,7 +265,18 @@ def _fact_views(kind: FactKind) -> tuple[type[FactListView], type[FactDetailView
     )(list_view)
     documented_detail = extend_schema_view(
         get=extend_schema(tags=["patient"], responses={200: kind.output, **errors(401, 403, 404)}),
-        delete=extend_schema(tags=["patient"], responses={204: None, **errors(401, 403, 404)}),
+        delete=extend_schema(
+            tags=["patient"],
+            responses={
+                204: None,
+                **errors(401, 403),
+                404: OpenApiResponse(
+                    ErrorSerializer,
+                    description="No such fact among yours: never recorded, or already removed (a repeated "
+                    "DELETE answers 404, not 204).",
+                ),
+            },
+        ),
     )(detail_view)
     return documented_list, documented_detail
 

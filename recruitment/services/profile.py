@@ -101,16 +101,18 @@ def _identical_fact(fact: ProfileFact) -> ProfileFact | None:
 
 
 @transaction.atomic
-def profile_fact_delete(*, fact: ProfileFact, shown_version: str | None = None) -> None:
-    """Remove one of the patient's facts; matching follows after commit. With `shown_version` (the fact's
-    `version` on the page the removal was asked from), a fact changed since is not removed: ProfileConflict
-    says so, instead of the older page silently discarding the newer change."""
+def profile_fact_delete(*, fact: ProfileFact, shown_version: str | None = None) -> bool:
+    """Remove one of the patient's facts; matching follows after commit. False when it was already removed
+    (a double click, another tab): nothing to do. With `shown_version` (the fact's `version` on the page the
+    removal was asked from), a fact changed since is not removed: ProfileConflict says so, instead of the
+    older page silently discarding the newer change."""
     current = type(fact)._default_manager.select_for_update().filter(pk=fact.pk).only("entered_at").first()
     if current is None:
-        return
+        return False
     if shown_version is not None and current.version != shown_version:
         raise ProfileConflict(
             f"This {fact._meta.verbose_name} was changed after this page was opened (in another window), so "
             "it was not removed. Check it below and remove it again if you still want to."
         )
     fact.delete()
+    return True

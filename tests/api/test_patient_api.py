@@ -234,6 +234,17 @@ def test_pat_lists_and_deletes_only_her_own_facts(api, world):
     assert world.olga_profile.therapies.exists()
 
 
+def test_pats_second_delete_of_a_therapy_is_a_404_saying_it_is_not_among_hers_or_already_removed(api, world):
+    """DELETE is idempotent in its effect, not its answer: the repeat finds nothing (RFC 9110 9.3.5). A retry
+    after a lost answer reads the 404's text; the schema documents it."""
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-therapies-detail", args=[world.pat_profile.therapies.get().pk])
+    assert api.delete(url).status_code == 204
+    again = api.delete(url)
+    assert again.status_code == 404
+    assert again.json() == {"detail": "No such therapy among yours: never recorded, or already removed."}
+
+
 @pytest.mark.parametrize("kind", ["diagnoses", "biomarkers", "labs", "therapies", "procedures"])
 def test_fact_lists_cost_a_fixed_number_of_queries(api, world, django_assert_num_queries, kind):
     api.force_authenticate(world.pat)

@@ -157,3 +157,27 @@ def test_pedro_may_record_that_he_is_breastfeeding_and_is_asked_to_check_it(clie
     assert "You said you are breastfeeding" in html.unescape(response.content.decode())
     pedro.refresh_from_db()
     assert pedro.breastfeeding is True
+
+
+# Removing twice -------------------------------------------------------------------------------------------
+
+
+def test_elenas_second_click_on_remove_says_the_therapy_was_already_removed(client, elena):
+    therapy = elena.therapies.get()
+    url = reverse("portal:fact_delete", args=["therapy", therapy.pk])
+    client = signed_in(client, elena)
+    first = client.post(url)
+    second = client.post(url, follow=True)
+    assert first.status_code == 302
+    assert second.redirect_chain == [(reverse("portal:profile") + "#therapy", 302)]
+    assert "This therapy was already removed." in html.unescape(second.content.decode())
+    assert not elena.therapies.exists()
+
+
+def test_a_fact_of_another_patient_is_answered_as_one_already_removed_and_kept(client, elena, pedro):
+    therapy = pedro.therapies.first()
+    response = signed_in(client, elena).post(
+        reverse("portal:fact_delete", args=["therapy", therapy.pk]), follow=True
+    )
+    assert "This therapy was already removed." in html.unescape(response.content.decode())
+    assert Therapy.objects.filter(pk=therapy.pk).exists()
