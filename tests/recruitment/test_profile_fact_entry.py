@@ -8,11 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
 from recruitment.models import PatientProfile, Therapy
-from recruitment.services.profile import patient_profile_for, profile_update
+from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from tests.recruitment.consent_helpers import name_patient
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +182,31 @@ def test_a_fact_of_another_patient_is_answered_as_one_already_removed_and_kept(c
     )
     assert "This therapy was already removed." in html.unescape(response.content.decode())
     assert Therapy.objects.filter(pk=therapy.pk).exists()
+
+
+# Writes under the profile's lock --------------------------------------------------------------------------
+
+
+def test_a_therapy_edited_from_a_page_read_before_elenas_birth_date_was_corrected_is_checked_against_it(
+    elena,
+):
+    page_read = PatientProfile.objects.get(pk=elena.pk)  # what her edit page was built from
+    # Meanwhile her study team corrects her birth date (her facts are all dated 2026).
+    profile_update(profile=elena, fields={"birth_date": datetime.date(1990, 6, 1)})
+    therapy = elena.therapies.get()
+    therapy.started_on = datetime.date(1985, 1, 1)
+    with pytest.raises(ValidationError, match=r"before the patient's birth date \(1990-06-01\)"):
+        profile_fact_save(profile=page_read, fact=therapy, actor=elena.user, shown_version=therapy.version)
+    therapy.refresh_from_db()
+    assert therapy.started_on == datetime.date(2026, 4, 1)
+
+
+def test_a_therapy_added_from_a_page_read_before_elenas_birth_date_was_corrected_is_checked_against_it(
+    elena,
+):
+    page_read = PatientProfile.objects.get(pk=elena.pk)
+    profile_update(profile=elena, fields={"birth_date": datetime.date(1990, 6, 1)})
+    added = Therapy(drug="carboplatin", started_on=datetime.date(1985, 1, 1))
+    with pytest.raises(ValidationError, match=r"before the patient's birth date \(1990-06-01\)"):
+        profile_fact_save(profile=page_read, fact=added, actor=elena.user)
+    assert not elena.therapies.filter(drug="carboplatin").exists()
