@@ -281,16 +281,28 @@ class ProfileFact(ReadableTextModel):
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         skipped = set(exclude or ()) | errors.keys()
-        dates = {
-            field.name: getattr(self, field.name)
-            for field in fact_date_fields(type(self))
-            if field.name not in skipped
-        }
         born = self.patient.birth_date if self.patient_id and "patient" not in skipped else None
-        for name, message in implausible_dates(dates, born=born).items():
+        for name, message in self.implausible_dates(born=born, skipped=skipped).items():
             errors[name] = [ValidationError(message)]
         if errors:
             raise ValidationError(errors)
+
+    def implausible_dates(self, *, born: date | None, skipped: Collection[str] = ()) -> dict[str, str]:
+        """The fact's dates before 1900 or before `born`, by field; one known by its month or year only
+        (`<date>_precision`) is so only if the last day it may be is, and is named as it was given."""
+        dates: dict[str, date | None] = {}
+        latest: dict[str, date] = {}
+        shown: dict[str, str] = {}
+        for field in fact_date_fields(type(self)):
+            day = getattr(self, field.name)
+            if field.name in skipped:
+                continue
+            dates[field.name] = day
+            precision = getattr(self, f"{field.name}_precision", DatePrecision.DAY)
+            last = last_possible_day(day, precision)
+            if day is not None and last is not None:
+                latest[field.name], shown[field.name] = last, date_as_given(day, precision)
+        return implausible_dates(dates, born=born, latest=latest, shown=shown)
 
 
 def fact_date_fields(model: type[ProfileFact]) -> list[models.DateField]:
