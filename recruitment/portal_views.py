@@ -310,14 +310,21 @@ def _with_version(request: HttpRequest, current: PatientProfile | ProfileFact) -
     return posted
 
 
+REMOVED_FACTS = "removed_facts"
+"""Session key: the facts (kind:id) removed in this session, latest last, so that a second Remove of one (a
+double click, the same page in another tab) is answered as done while any other id stays a 404."""
+REMOVED_FACTS_KEPT = 50
+
+
 @require_POST
 @patient_only
 def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
     fact_kind = _fact_kind(kind)
-    what = fact_kind.model._meta.verbose_name
-    # Not among hers: removed by a first click (a double click, another tab), or never hers. Either way
-    # the second Remove is answered as a completed one, which tells nothing of other patients' facts.
+    key = f"{kind}:{pk}"
+    removed_here = request.session.get(REMOVED_FACTS, [])
     fact = fact_kind.model._default_manager.filter(pk=pk, patient=request.profile).first()
+    if fact is None and key not in removed_here:
+        raise Http404("No such fact of yours.")
     try:
         removed = fact is not None and profile_fact_delete(
             fact=fact, shown_version=request.POST.get("shown_version") or None
@@ -326,9 +333,10 @@ def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
         messages.error(request, str(conflict))
     else:
         if removed:
+            request.session[REMOVED_FACTS] = [*removed_here, key][-REMOVED_FACTS_KEPT:]
             messages.success(request, f"Removed {fact}. Your matches are being updated.")
         else:
-            messages.info(request, f"This {what} was already removed.")
+            messages.info(request, f"This {fact_kind.model._meta.verbose_name} was already removed.")
     return redirect(reverse("portal:profile") + f"#{kind}")
 
 

@@ -175,13 +175,23 @@ def test_elenas_second_click_on_remove_says_the_therapy_was_already_removed(clie
     assert not elena.therapies.exists()
 
 
-def test_a_fact_of_another_patient_is_answered_as_one_already_removed_and_kept(client, elena, pedro):
-    therapy = pedro.therapies.first()
-    response = signed_in(client, elena).post(
-        reverse("portal:fact_delete", args=["therapy", therapy.pk]), follow=True
-    )
-    assert "This therapy was already removed." in html.unescape(response.content.decode())
-    assert Therapy.objects.filter(pk=therapy.pk).exists()
+def test_elenas_second_click_in_another_tab_after_the_first_succeeded_is_answered_the_same(client, elena):
+    therapy = elena.therapies.get()
+    url = reverse("portal:fact_delete", args=["therapy", therapy.pk])
+    client = signed_in(client, elena)
+    client.post(url)
+    client.get(reverse("portal:profile"))  # the first tab's page shown again, its message read
+    second = client.post(url, follow=True)
+    assert "This therapy was already removed." in html.unescape(second.content.decode())
+
+
+def test_a_fact_elena_did_not_remove_here_is_not_found_however_it_went(client, elena, pedro):
+    """Another patient's fact, or one removed elsewhere, is a 404 as before: only this session's removals
+    are answered as done, so the answer tells nothing of other patients' facts."""
+    theirs = pedro.therapies.first()
+    response = signed_in(client, elena).post(reverse("portal:fact_delete", args=["therapy", theirs.pk]))
+    assert response.status_code == 404
+    assert Therapy.objects.filter(pk=theirs.pk).exists()
 
 
 # Writes under the profile's lock --------------------------------------------------------------------------
