@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Self
 
@@ -62,6 +63,15 @@ def date_as_given(day: date, precision: str) -> str:
     if precision == DatePrecision.MONTH:
         return f"{day:%Y-%m}"
     return day.isoformat()
+
+
+@dataclass(frozen=True)
+class GivenDate:
+    """A date as given: its first and last possible days (the same for a day) and how it is written."""
+
+    first: date
+    last: date
+    shown: str
 
 
 def precision_field(name: str) -> models.CharField:
@@ -209,12 +219,14 @@ class PatientProfile(ReadableTextModel):
             for field in fields:
                 before |= Q(**{f"{field.name}__lt": born})
             for fact in facts.filter(before):
-                field, day = next(
-                    (field, getattr(fact, field.name))
-                    for field in fields
-                    if getattr(fact, field.name) is not None and getattr(fact, field.name) < born
-                )
-                found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
+                # A date known by its month or year only is before the birth if its last possible day is.
+                for field in fields:
+                    given = fact.date_given(field.name)
+                    if given is not None and given.last < born:
+                        found.append(
+                            f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {given.shown}"
+                        )
+                        break
         return found
 
     def clean(self) -> None:
@@ -290,19 +302,25 @@ class ProfileFact(ReadableTextModel):
     def implausible_dates(self, *, born: date | None, skipped: Collection[str] = ()) -> dict[str, str]:
         """The fact's dates before 1900 or before `born`, by field; one known by its month or year only
         (`<date>_precision`) is so only if the last day it may be is, and is named as it was given."""
-        dates: dict[str, date | None] = {}
-        latest: dict[str, date] = {}
-        shown: dict[str, str] = {}
-        for field in fact_date_fields(type(self)):
-            day = getattr(self, field.name)
-            if field.name in skipped:
-                continue
-            dates[field.name] = day
-            precision = getattr(self, f"{field.name}_precision", DatePrecision.DAY)
-            last = last_possible_day(day, precision)
-            if day is not None and last is not None:
-                latest[field.name], shown[field.name] = last, date_as_given(day, precision)
-        return implausible_dates(dates, born=born, latest=latest, shown=shown)
+        given = {
+            field.name: self.date_given(field.name)
+            for field in fact_date_fields(type(self))
+            if field.name not in skipped
+        }
+        return implausible_dates(
+            {name: day.first if day else None for name, day in given.items()},
+            born=born,
+            latest={name: day.last for name, day in given.items() if day},
+            shown={name: day.shown for name, day in given.items() if day},
+        )
+
+    def date_given(self, name: str) -> GivenDate | None:
+        """The fact's date `name` as the record or the person gave it (None when not given)."""
+        day = getattr(self, name)
+        if day is None:
+            return None
+        precision = getattr(self, f"{name}_precision", DatePrecision.DAY)
+        return GivenDate(day, last_possible_day(day, precision) or day, date_as_given(day, precision))
 
 
 def fact_date_fields(model: type[ProfileFact]) -> list[models.DateField]:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from nlp import parse_eligibility
@@ -15,8 +16,9 @@ from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confir
 from recruitment.forms import DiagnosisForm
 from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
 from recruitment.matching.horizon import windowed_dates
+from recruitment.models import Diagnosis
 from recruitment.selectors.matching import patient_facts
-from recruitment.services.profile import patient_profile_for
+from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
 from tests.recruitment.consent_helpers import name_patient
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +281,17 @@ def test_elena_born_in_april_1968_may_date_her_asthma_1968_but_not_1967(client, 
     refusal = html.unescape(in_1967.content.decode())
     assert "1967-12 is before the patient's birth date (1968-04-02)" in refusal
     assert elena.diagnoses.get(code="asthma").diagnosed_on_precision == "year"
+
+
+def test_hana_correcting_her_birth_date_keeps_her_asthma_dated_by_its_year_of_birth(hana):
+    """Asthma recorded for 1979, the year she was born: any day of it after her birth will do."""
+    profile_fact_save(
+        profile=hana,
+        fact=Diagnosis(code="asthma", diagnosed_on=datetime.date(1979, 1, 1), diagnosed_on_precision="year"),
+        actor=hana.user,
+    )
+    profile_update(profile=hana, fields={"birth_date": datetime.date(1979, 10, 1)})
+    with pytest.raises(ValidationError) as refused:
+        profile_update(profile=hana, fields={"birth_date": datetime.date(1980, 2, 1)})
+    (message,) = refused.value.message_dict["birth_date"]
+    assert "the diagnosis asthma, diagnosed on 1979" in message
