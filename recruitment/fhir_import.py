@@ -1087,9 +1087,13 @@ class _Reader:
                     model(**values).full_clean(exclude=["patient"])
             except ValidationError as error:
                 errors = {name: " ".join(messages) for name, messages in error.message_dict.items()}
-            dates = {name: value for name, value in values.items() if isinstance(value, date)}
-            dates.pop("birth_date", None)
-            for name, message in implausible_dates(dates, born=born).items():
+            if fact.kind == "profile":
+                dates = {name: value for name, value in values.items() if isinstance(value, date)}
+                dates.pop("birth_date", None)
+                implausible = implausible_dates(dates, born=born)
+            else:
+                implausible = FACT_MODELS[fact.kind](**values).implausible_dates(born=born)
+            for name, message in implausible.items():
                 errors.setdefault(name, message)
             for name, message in errors.items():
                 self.problems.add(fact.entry, fact.source, name, message)

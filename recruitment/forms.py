@@ -1,5 +1,7 @@
 """Patient portal forms: registration, profile facts and consent. Labels and help texts are in plain words."""
 
+import re
+from datetime import date
 from typing import Any, ClassVar
 
 from django import forms
@@ -7,7 +9,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 
 from nlp import terminology
 from recruitment.models import Biomarker, Diagnosis, LabResult, PatientProfile, Procedure, Therapy, User
-from recruitment.models.profile import DatePrecision
+from recruitment.models.profile import DatePrecision, date_as_given
 from recruitment.validators import ECOG_MESSAGE, MAX_THERAPY_LINE, plausible_therapy_line
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -129,14 +131,50 @@ class ProfileForm(PlainLabels, ShownVersion, forms.ModelForm):
 NUMBER_AS_TYPED = "Enter a number, with a point for decimals (1.5, not 1,5) and no thousands separator."
 
 
+PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+PARTIAL_DATE_FORMS = "a year (2019), a month (2019-03) or a day (2019-03-12)"
+
+
+class PartialDateField(forms.DateField):
+    """A date known by its day, its month or its year only, as a patient often knows a diagnosis or an
+    operation: 2019-03-12, 2019-03 or 2019. It is stored as the first day of what was given, with its
+    precision (`<date>_precision`), which matching reads as any day of that month or year."""
+
+    widget = forms.TextInput(
+        attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": "YYYY, YYYY-MM or YYYY-MM-DD"}
+    )
+    default_error_messages = {"invalid": f"Give the date as {PARTIAL_DATE_FORMS}."}
+
+    def to_python(self, value: Any) -> date | None:
+        return self.read(value)[0]
+
+    def read(self, value: Any) -> tuple[date | None, str]:
+        """The first day of what `value` gives, and how much it gives."""
+        if isinstance(value, date):  # an API client's date, read by its serializer: a day
+            return value, DatePrecision.DAY
+        text = str(value or "").strip()
+        if not text:
+            return None, DatePrecision.DAY
+        found = PARTIAL_DATE.fullmatch(text)
+        if found is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        year, month, day = found.groups()
+        try:
+            first = date(int(year), int(month or 1), int(day or 1))
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        precision = DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
+        return first, precision
+
+
 class FactForm(PlainLabels, ShownVersion, forms.ModelForm):
-    """A form for one kind of profile fact. A date typed here is a day: one an import gave by its month or
-    year only (`<date>_precision`) becomes exact once the person changes it."""
+    """A form for one kind of profile fact. A date that has a precision (`<date>_precision`) is taken as
+    written, by its year, month or day, and shown as it was given."""
 
     def _post_clean(self) -> None:
-        for name in self.changed_data:
-            if hasattr(self.instance, f"{name}_precision"):
-                setattr(self.instance, f"{name}_precision", DatePrecision.DAY)
+        for name, field in self.fields.items():
+            if isinstance(field, PartialDateField) and self.cleaned_data.get(name) is not None:
+                setattr(self.instance, f"{name}_precision", field.read(self[name].data)[1])
         super()._post_clean()  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -145,6 +183,19 @@ class FactForm(PlainLabels, ShownVersion, forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field, forms.DecimalField):
                 field.error_messages["invalid"] = NUMBER_AS_TYPED
+        for name, field in list(self.fields.items()):
+            precision = f"{name}_precision"
+            if not hasattr(self.instance, precision):
+                continue
+            help_text = " ".join(
+                str(part) for part in (field.help_text, f"Give {PARTIAL_DATE_FORMS}.") if part
+            )
+            self.fields[name] = PartialDateField(
+                label=field.label, required=field.required, help_text=help_text
+            )
+            given = getattr(self.instance, name)
+            if given is not None:
+                self.initial[name] = date_as_given(given, getattr(self.instance, precision))
 
 
 class DiagnosisForm(FactForm):
@@ -170,7 +221,6 @@ class DiagnosisForm(FactForm):
             "course": "Newly diagnosed; come back after treatment (recurrent or relapsed); or not responding"
             " to treatment (refractory). Many trials take only one of these.",
         }
-        widgets: ClassVar[dict[str, Any]] = {"diagnosed_on": DATE}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -289,7 +339,6 @@ class TherapyForm(FactForm):
         widgets: ClassVar[dict[str, Any]] = {
             "drug": forms.TextInput(attrs={"autocomplete": "off", "data-autocomplete": "therapy"}),
             "started_on": DATE,
-            "ended_on": DATE,
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -308,7 +357,6 @@ class ProcedureForm(FactForm):
         help_texts: ClassVar[dict[str, str]] = {"name": "e.g. lobectomy, radiotherapy to the chest."}
         widgets: ClassVar[dict[str, Any]] = {
             "name": forms.TextInput(attrs={"autocomplete": "off", "data-autocomplete": "procedure"}),
-            "performed_on": DATE,
         }
 
 

@@ -243,6 +243,14 @@ def profile(request: PatientRequest) -> HttpResponse:
             _add_model_errors(form, error)
         else:
             messages.success(request, "Your profile is saved. Your matches are being updated.")
+            if request.profile.sex == PatientProfile.Sex.MALE and request.profile.breastfeeding:
+                # Kept, not refused: lactation can be induced, and a refusal would leave trials that exclude
+                # breastfeeding reading the patient as not breastfeeding. A slip is worth a second look.
+                messages.warning(
+                    request,
+                    "You said you are breastfeeding, and your sex recorded at birth is male: trials that "
+                    "exclude breastfeeding will count you as breastfeeding. If that is a mistake, change it.",
+                )
             return redirect("portal:profile")
     if status == 200 and form.errors:
         status = 400
@@ -302,17 +310,33 @@ def _with_version(request: HttpRequest, current: PatientProfile | ProfileFact) -
     return posted
 
 
+REMOVED_FACTS = "removed_facts"
+"""Session key: the facts (kind:id) removed in this session, latest last, so that a second Remove of one (a
+double click, the same page in another tab) is answered as done while any other id stays a 404."""
+REMOVED_FACTS_KEPT = 50
+
+
 @require_POST
 @patient_only
 def fact_delete(request: PatientRequest, kind: str, pk: int) -> HttpResponse:
     fact_kind = _fact_kind(kind)
-    fact = get_object_or_404(fact_kind.model, pk=pk, patient=request.profile)
+    key = f"{kind}:{pk}"
+    removed_here = request.session.get(REMOVED_FACTS, [])
+    fact = fact_kind.model._default_manager.filter(pk=pk, patient=request.profile).first()
+    if fact is None and key not in removed_here:
+        raise Http404("No such fact of yours.")
     try:
-        profile_fact_delete(fact=fact, shown_version=request.POST.get("shown_version") or None)
+        removed = fact is not None and profile_fact_delete(
+            fact=fact, shown_version=request.POST.get("shown_version") or None
+        )
     except ProfileConflict as conflict:
         messages.error(request, str(conflict))
     else:
-        messages.success(request, f"Removed {fact}. Your matches are being updated.")
+        if removed:
+            request.session[REMOVED_FACTS] = [*removed_here, key][-REMOVED_FACTS_KEPT:]
+            messages.success(request, f"Removed {fact}. Your matches are being updated.")
+        else:
+            messages.info(request, f"This {fact_kind.model._meta.verbose_name} was already removed.")
     return redirect(reverse("portal:profile") + f"#{kind}")
 
 

@@ -173,16 +173,25 @@ EARLIEST_PLAUSIBLE = date(1900, 1, 1)
 """As the FHIR import: a profile date before this is a typing or unit error, never a real event."""
 
 
-def implausible_dates(values: Mapping[str, date | None], *, born: date | None) -> dict[str, str]:
-    """Errors by field for the dates among `values` that are before 1900 or before the patient's birth."""
+def implausible_dates(
+    values: Mapping[str, date | None],
+    *,
+    born: date | None,
+    latest: Mapping[str, date] | None = None,
+    shown: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Errors by field for the dates among `values` that are before 1900 or before the patient's birth. A
+    date known by its month or year only is checked by its `latest` possible day and named as `shown`."""
     errors = {}
     for name, value in values.items():
         if value is None:
             continue
-        if value < EARLIEST_PLAUSIBLE:
-            errors[name] = f"{value} is before 1900: not a plausible date."
-        elif born is not None and value < born:
-            errors[name] = f"{value} is before the patient's birth date ({born})."
+        last = (latest or {}).get(name, value)
+        written = (shown or {}).get(name, str(value))
+        if last < EARLIEST_PLAUSIBLE:
+            errors[name] = f"{written} is before 1900: not a plausible date."
+        elif born is not None and last < born:
+            errors[name] = f"{written} is before the patient's birth date ({born})."
     return errors
 
 

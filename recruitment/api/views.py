@@ -76,14 +76,17 @@ from recruitment.services.workflow import (
     candidate_transition,
     candidate_view_record,
 )
-from trials.api.filters import unknown_query_parameters_refuse
+from trials.api.filters import ParameterlessReadView, unknown_query_parameters_refuse
 from trials.api.serializers import ErrorSerializer, ValidationErrorSerializer
 from trials.models import ConsentDocument, Trial, TrialSite
 
 S = CandidateStatus
 
 RESPONSES = {
-    400: OpenApiResponse(ValidationErrorSerializer, description="Invalid input, or the action is refused."),
+    400: OpenApiResponse(
+        ValidationErrorSerializer,
+        description="Invalid input, the action is refused, or a query parameter the read does not take.",
+    ),
     401: OpenApiResponse(ErrorSerializer, description="Not signed in."),
     403: OpenApiResponse(ErrorSerializer, description="Your role may not use this endpoint."),
     404: OpenApiResponse(ErrorSerializer, description="No such object among yours (or no such page)."),
@@ -126,12 +129,12 @@ def _profile(request: Request) -> PatientProfile:
 
 
 @extend_schema(tags=["patient"])
-class ProfileView(APIView):
+class ProfileView(ParameterlessReadView):
     """The signed-in patient's own profile."""
 
     permission_classes = PATIENT
 
-    @extend_schema(responses={200: s.ProfileSerializer, **errors(401, 403)})
+    @extend_schema(responses={200: s.ProfileSerializer, **errors(400, 401, 403)})
     def get(self, request: Request) -> Response:
         return Response(s.ProfileSerializer(_profile(request)).data)
 
@@ -214,6 +217,15 @@ class FactListView(FactView, generics.ListAPIView[Any]):
 
 
 class FactDetailView(FactView, generics.RetrieveDestroyAPIView[Any]):
+    def get_object(self) -> Any:
+        fact = self.filter_queryset(self.get_queryset()).filter(pk=self.kwargs["pk"]).first()
+        if fact is None:
+            # A repeated DELETE (a retry after a lost answer, a second tab) lands here too: still a 404,
+            # as REST has it, but one that says so.
+            what = self.kind.model._meta.verbose_name
+            raise Http404(f"No such {what} among yours: never recorded, or already removed.")
+        return fact
+
     def perform_destroy(self, instance: Any) -> None:
         profile_fact_delete(fact=instance)
 
@@ -255,8 +267,19 @@ def _fact_views(kind: FactKind) -> tuple[type[FactListView], type[FactDetailView
         ),
     )(list_view)
     documented_detail = extend_schema_view(
-        get=extend_schema(tags=["patient"], responses={200: kind.output, **errors(401, 403, 404)}),
-        delete=extend_schema(tags=["patient"], responses={204: None, **errors(401, 403, 404)}),
+        get=extend_schema(tags=["patient"], responses={200: kind.output, **errors(400, 401, 403, 404)}),
+        delete=extend_schema(
+            tags=["patient"],
+            responses={
+                204: None,
+                **errors(401, 403),
+                404: OpenApiResponse(
+                    ErrorSerializer,
+                    description="No such fact among yours: never recorded, or already removed (a repeated "
+                    "DELETE answers 404, not 204).",
+                ),
+            },
+        ),
     )(detail_view)
     return documented_list, documented_detail
 
@@ -281,13 +304,13 @@ class ConsentListView(generics.ListAPIView[Any]):
 
 
 @extend_schema(tags=["patient"])
-class ConsentStatusView(APIView):
+class ConsentStatusView(ParameterlessReadView):
     """Per general purpose (matching, contact): the document to sign now, the active consent, and whether a
     new version needs signing again."""
 
     permission_classes = PATIENT
 
-    @extend_schema(responses={200: s.ConsentOverviewSerializer, **errors(401, 403)})
+    @extend_schema(responses={200: s.ConsentOverviewSerializer, **errors(400, 401, 403)})
     def get(self, request: Request) -> Response:
         overview = consent_overview(patient=_profile(request))
         return Response(s.ConsentOverviewSerializer({"purposes": overview}).data)
@@ -403,13 +426,13 @@ class MatchListView(generics.ListAPIView[Any]):
 
 
 @extend_schema(tags=["patient"])
-class MatchDetailView(APIView):
+class MatchDetailView(ParameterlessReadView):
     """One live match with the reason for each criterion's outcome and the questions that would settle
     the unknowns."""
 
     permission_classes = PATIENT
 
-    @extend_schema(responses={200: s.PatientMatchDetailSerializer, **errors(401, 403, 404)})
+    @extend_schema(responses={200: s.PatientMatchDetailSerializer, **errors(400, 401, 403, 404)})
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.PatientMatchDetailSerializer(_own_live_match(_profile(request), pk)).data)
 
@@ -485,14 +508,14 @@ def _staff_candidate(request: Request, pk: int) -> Candidate:
 
 
 @extend_schema(tags=["site"])
-class CandidateDetailView(APIView):
+class CandidateDetailView(ParameterlessReadView):
     """A candidate of one of the caller's sites: pseudonymous summary, per-criterion outcomes, history, the
     health profile only once the patient shared it with this trial, and contact details only once the patient
     agreed to be contacted about this trial. Every read is logged as PHI access."""
 
     permission_classes = SITE_STAFF
 
-    @extend_schema(responses={200: s.CandidateDetailSerializer, **errors(401, 403, 404)})
+    @extend_schema(responses={200: s.CandidateDetailSerializer, **errors(400, 401, 403, 404)})
     def get(self, request: Request, pk: int) -> Response:
         candidate = _staff_candidate(request, pk)
         candidate_view_record(candidate=candidate, actor=_user(request))
@@ -655,13 +678,13 @@ class SponsorTrialListView(generics.ListAPIView[Any]):
 
 
 @extend_schema(tags=["sponsor"])
-class SponsorDashboardView(APIView):
+class SponsorDashboardView(ParameterlessReadView):
     """Recruitment aggregates of one of the organisation's trials, with counts 1-10 suppressed exactly as on
     the dashboard page; no patient-level row. Another organisation's trial is a 404."""
 
     permission_classes = SPONSOR
 
-    @extend_schema(responses={200: s.SponsorDashboardSerializer, **errors(401, 403, 404)})
+    @extend_schema(responses={200: s.SponsorDashboardSerializer, **errors(400, 401, 403, 404)})
     def get(self, request: Request, pk: int) -> Response:
         trial = sponsor_trials(user=_user(request)).filter(pk=pk).first()
         if trial is None:

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Self
 
@@ -53,6 +54,24 @@ def last_possible_day(day: date | None, precision: str) -> date | None:
     if precision == DatePrecision.YEAR or day.month == 12:
         return date(day.year, 12, 31)
     return date(day.year, day.month + 1, 1) - timedelta(days=1)
+
+
+def date_as_given(day: date, precision: str) -> str:
+    """A date written with as much of it as is known: 2019-03-12, 2019-03 or 2019."""
+    if precision == DatePrecision.YEAR:
+        return f"{day:%Y}"
+    if precision == DatePrecision.MONTH:
+        return f"{day:%Y-%m}"
+    return day.isoformat()
+
+
+@dataclass(frozen=True)
+class GivenDate:
+    """A date as given: its first and last possible days (the same for a day) and how it is written."""
+
+    first: date
+    last: date
+    shown: str
 
 
 def precision_field(name: str) -> models.CharField:
@@ -200,12 +219,14 @@ class PatientProfile(ReadableTextModel):
             for field in fields:
                 before |= Q(**{f"{field.name}__lt": born})
             for fact in facts.filter(before):
-                field, day = next(
-                    (field, getattr(fact, field.name))
-                    for field in fields
-                    if getattr(fact, field.name) is not None and getattr(fact, field.name) < born
-                )
-                found.append(f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {day}")
+                # A date known by its month or year only is before the birth if its last possible day is.
+                for field in fields:
+                    given = fact.date_given(field.name)
+                    if given is not None and given.last < born:
+                        found.append(
+                            f"the {model._meta.verbose_name} {fact}, {field.verbose_name} {given.shown}"
+                        )
+                        break
         return found
 
     def clean(self) -> None:
@@ -229,7 +250,19 @@ class PatientProfile(ReadableTextModel):
                     "Correct or remove them first, or check the birth date."
                 )
         if self.sex == self.Sex.MALE and self.pregnancy_status == self.Pregnancy.PREGNANT:
-            errors["pregnancy_status"] = "A profile recorded as male cannot be pregnant; check sex or status."
+            # Matching reads this sex (recorded at birth) and this status: one of the two is wrong. Beside a
+            # pregnancy already recorded, the sex just changed is; otherwise the pregnancy being recorded is.
+            stored = PatientProfile.objects.filter(pk=self.pk).values_list("pregnancy_status", flat=True)
+            if self.pk is not None and stored.first() == self.Pregnancy.PREGNANT:
+                errors["sex"] = (
+                    "This profile records a pregnancy, which the sex male (recorded at birth) rules out: "
+                    "change the pregnancy first if it is over or was recorded by mistake, then the sex."
+                )
+            else:
+                errors["pregnancy_status"] = (
+                    "This profile is recorded as male at birth, which rules out a pregnancy: if the sex is "
+                    "wrong, correct the sex first, then record the pregnancy."
+                )
         if errors:
             raise ValidationError(errors)
 
@@ -260,16 +293,34 @@ class ProfileFact(ReadableTextModel):
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         skipped = set(exclude or ()) | errors.keys()
-        dates = {
-            field.name: getattr(self, field.name)
-            for field in fact_date_fields(type(self))
-            if field.name not in skipped
-        }
         born = self.patient.birth_date if self.patient_id and "patient" not in skipped else None
-        for name, message in implausible_dates(dates, born=born).items():
+        for name, message in self.implausible_dates(born=born, skipped=skipped).items():
             errors[name] = [ValidationError(message)]
         if errors:
             raise ValidationError(errors)
+
+    def implausible_dates(self, *, born: date | None, skipped: Collection[str] = ()) -> dict[str, str]:
+        """The fact's dates before 1900 or before `born`, by field; one known by its month or year only
+        (`<date>_precision`) is so only if the last day it may be is, and is named as it was given."""
+        given = {
+            field.name: self.date_given(field.name)
+            for field in fact_date_fields(type(self))
+            if field.name not in skipped
+        }
+        return implausible_dates(
+            {name: day.first if day else None for name, day in given.items()},
+            born=born,
+            latest={name: day.last for name, day in given.items() if day},
+            shown={name: day.shown for name, day in given.items() if day},
+        )
+
+    def date_given(self, name: str) -> GivenDate | None:
+        """The fact's date `name` as the record or the person gave it (None when not given)."""
+        day = getattr(self, name)
+        if day is None:
+            return None
+        precision = getattr(self, f"{name}_precision", DatePrecision.DAY)
+        return GivenDate(day, last_possible_day(day, precision) or day, date_as_given(day, precision))
 
 
 def fact_date_fields(model: type[ProfileFact]) -> list[models.DateField]:
@@ -494,8 +545,17 @@ class Therapy(ProfileFact):
             self.drug = concept.code
         elif concept is not None and concept.system == "drug_class" and not self.drug_class:
             self.drug_class = concept.code
-        if self.started_on and self.ended_on and self.ended_on < self.started_on:
-            raise ValidationError({"ended_on": "A therapy cannot end before it started."})
+        if self.started_on and self.ended_on:
+            # An end known by its month or year only may be any day of it: only its last day is too early.
+            latest_end = last_possible_day(self.ended_on, self.ended_on_precision) or self.ended_on
+            if latest_end < self.started_on:
+                ended = date_as_given(self.ended_on, self.ended_on_precision)
+                raise ValidationError(
+                    {
+                        "ended_on": f"A therapy cannot end before it started: the end date {ended} is before "
+                        f"the start date {self.started_on.isoformat()}. Correct one of the two dates."
+                    }
+                )
 
 
 class Procedure(ProfileFact):

@@ -97,3 +97,57 @@ def test_pagination_format_and_documented_filters_are_still_taken_on_every_list(
         assert response.status_code == 200, (url, response.content[:300])
         if "count" in response.json():
             assert api.get(url, {"page": 1, **documented}).status_code == 200, url
+
+
+def _reads(world):
+    """Every read that is not a list (one object, or one page such as the profile), by API, with the
+    persona who may make it."""
+    return {
+        "patient": (
+            world.pat,
+            [
+                reverse("api:me-profile"),
+                reverse("api:me-consent-status"),
+                reverse("api:me-match", args=[world.pat_match.pk]),
+                *(
+                    reverse(f"api:me-{slug}-detail", args=[facts.get().pk])
+                    for slug, facts in (
+                        ("diagnoses", world.pat_profile.diagnoses),
+                        ("biomarkers", world.pat_profile.biomarkers),
+                        ("labs", world.pat_profile.lab_results),
+                        ("therapies", world.pat_profile.therapies),
+                        ("procedures", world.pat_profile.procedures),
+                    )
+                ),
+            ],
+        ),
+        "site": (world.sam, [reverse("api:site-candidate", args=[world.candidate.pk])]),
+        "sponsor": (world.sophie, [reverse("api:sponsor-dashboard", args=[world.trial.pk])]),
+        "trials": (
+            world.pat,
+            [
+                reverse("api:api-root"),
+                reverse("api:trial-detail", args=[world.trial.nct_id]),
+                reverse("api:site-detail", args=[world.boston.pk]),
+            ],
+        ),
+    }
+
+
+@pytest.mark.parametrize("which", ["patient", "site", "sponsor", "trials"])
+def test_a_misspelt_parameter_on_a_read_of_one_object_is_400_naming_it_not_ignored(api, world, which):
+    persona, urls = _reads(world)[which]
+    api.force_authenticate(persona)
+    for url in urls:
+        response = api.get(url, {"fromat": "json"})
+        assert response.status_code == 400, url
+        assert response.json() == {"fromat": ["Unknown query parameter; this read takes format."]}, url
+        assert api.get(url, {"page": "2"}).status_code == 400, url  # a read has no pages
+
+
+@pytest.mark.parametrize("which", ["patient", "site", "sponsor", "trials"])
+def test_a_read_of_one_object_still_takes_format(api, world, which):
+    persona, urls = _reads(world)[which]
+    api.force_authenticate(persona)
+    for url in urls:
+        assert api.get(url, {"format": "json"}).status_code == 200, url

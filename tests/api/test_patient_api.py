@@ -45,7 +45,7 @@ def test_a_profile_patch_breaking_a_portal_or_model_rule_is_400_and_saves_nothin
     assert ecog.status_code == 400
     assert "ecog" in ecog.json()
     assert pregnant_male.status_code == 400
-    assert "male cannot be pregnant" in pregnant_male.json()["pregnancy_status"][0]
+    assert "male at birth, which rules out a pregnancy" in pregnant_male.json()["pregnancy_status"][0]
     world.pat_profile.refresh_from_db()
     assert (world.pat_profile.ecog, world.pat_profile.sex) == (None, "female")
 
@@ -163,7 +163,7 @@ def test_a_fact_posted_twice_is_recorded_once_and_both_answers_name_it(api, worl
             "therapies",
             {"drug": "carboplatin", "started_on": "2026-05-01", "ended_on": "2026-04-01"},
             "ended_on",
-            "cannot end before it started",
+            "the end date 2026-04-01 is before the start date 2026-05-01",
         ),
         ("procedures", {"name": "lobectomy", "performed_on": "2999-01-01"}, "performed_on", "future"),
         (
@@ -232,6 +232,17 @@ def test_pat_lists_and_deletes_only_her_own_facts(api, world):
     assert api.delete(reverse("api:me-therapies-detail", args=[mine[0]["id"]])).status_code == 204
     assert not world.pat_profile.therapies.exists()
     assert world.olga_profile.therapies.exists()
+
+
+def test_pats_second_delete_of_a_therapy_is_a_404_saying_it_is_not_among_hers_or_already_removed(api, world):
+    """DELETE is idempotent in its effect, not its answer: the repeat finds nothing (RFC 9110 9.3.5). A retry
+    after a lost answer reads the 404's text; the schema documents it."""
+    api.force_authenticate(world.pat)
+    url = reverse("api:me-therapies-detail", args=[world.pat_profile.therapies.get().pk])
+    assert api.delete(url).status_code == 204
+    again = api.delete(url)
+    assert again.status_code == 404
+    assert again.json() == {"detail": "No such therapy among yours: never recorded, or already removed."}
 
 
 @pytest.mark.parametrize("kind", ["diagnoses", "biomarkers", "labs", "therapies", "procedures"])

@@ -68,9 +68,14 @@ def test_every_operation_documents_429_with_retry_after(operations):
     assert not missing
 
 
-def test_every_list_documents_400_for_a_query_parameter_it_does_not_take(operations):
-    lists = [
-        (m, p) for (m, p), op in operations.items() if m == "get" and op["operationId"].endswith("_list")
-    ]
-    missing = [f"{m} {p}" for (m, p) in lists if "400" not in operations[(m, p)]["responses"]]
+def test_every_read_documents_400_for_a_query_parameter_it_does_not_take(operations):
+    reads = [(m, p) for (m, p) in operations if m == "get"]
+    missing = [f"{m} {p}" for (m, p) in reads if "400" not in operations[(m, p)]["responses"]]
     assert not missing
+
+
+def test_a_repeated_delete_of_a_fact_is_documented_as_a_404(operations):
+    deletes = [op for (m, p), op in operations.items() if m == "delete" and p.startswith("/api/v1/me/")]
+    assert len(deletes) == 5
+    for operation in deletes:
+        assert "already removed" in operation["responses"]["404"]["description"]

@@ -2,18 +2,24 @@
 that year or month cannot be settled by them, and must not be read as if the date were its first day."""
 
 import datetime
+import html
 import json
+import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from nlp import parse_eligibility
-from recruitment.fhir_import import bundle_read, fhir_import_confirm
+from recruitment.fhir_import import BundleError, bundle_read, fhir_import_confirm
 from recruitment.forms import DiagnosisForm
 from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, TherapyFact, Truth, evaluate_tree
 from recruitment.matching.horizon import windowed_dates
+from recruitment.models import Diagnosis
 from recruitment.selectors.matching import patient_facts
-from recruitment.services.profile import patient_profile_for
+from recruitment.services.profile import patient_profile_for, profile_fact_save, profile_update
+from tests.recruitment.consent_helpers import name_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +128,17 @@ def test_marias_carboplatin_ended_in_a_month_keeps_that_precision(bundle):
     assert (carbo.values["ended_on"], carbo.values["ended_on_precision"]) == ("2024-06-01", "month")
 
 
+def test_marias_record_may_date_her_cancer_by_the_year_she_was_born_in(bundle):
+    """Born 1961-03-14, she may have been diagnosed any day of 1961 after it; 1960 is refused as written."""
+    entry_of(bundle, "cond-luad")["onsetDateTime"] = "1961"
+    assert imported(bundle, "Condition/cond-luad").values["diagnosed_on_precision"] == "year"
+    entry_of(bundle, "cond-luad")["onsetDateTime"] = "1960"
+    with pytest.raises(BundleError) as caught:
+        bundle_read(json.dumps(bundle))
+    (problem,) = caught.value.problems
+    assert problem.message == "1960 is before the patient's birth date (1961-03-14)."
+
+
 def test_a_full_date_needs_no_precision(bundle):
     assert "diagnosed_on_precision" not in imported(bundle, "Condition/cond-luad").values
 
@@ -172,7 +189,7 @@ def test_hana_saving_her_diagnosis_without_touching_its_date_keeps_its_precision
         data={
             "condition": "breast cancer",
             "presence": "present",
-            "diagnosed_on": "2019-01-01",
+            "diagnosed_on": "2019",  # as her edit page shows it
             "stage": "IIIA",
         },
         instance=breast,
@@ -181,3 +198,100 @@ def test_hana_saving_her_diagnosis_without_touching_its_date_keeps_its_precision
     form.save()
     breast.refresh_from_db()
     assert breast.diagnosed_on_precision == "year"
+
+
+# Entered by hand ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hana_client(client, hana):
+    name_patient(hana, "Hana", "Sato")
+    client.force_login(hana.user)
+    return client
+
+
+def test_hana_who_knows_only_that_she_was_diagnosed_in_2019_enters_2019(hana_client, hana):
+    response = hana_client.post(
+        reverse("portal:fact_add", args=["diagnosis"]),
+        {"condition": "asthma", "presence": "present", "diagnosed_on": "2019"},
+    )
+    assert response.status_code == 302
+    asthma = hana.diagnoses.get(code="asthma")
+    assert (asthma.diagnosed_on, asthma.diagnosed_on_precision) == (datetime.date(2019, 1, 1), "year")
+
+
+def test_hana_enters_her_lumpectomy_by_its_month_and_her_chemotherapy_end_by_its_year(hana_client, hana):
+    lumpectomy = hana_client.post(
+        reverse("portal:fact_add", args=["procedure"]), {"name": "lumpectomy", "performed_on": "2024-04"}
+    )
+    chemotherapy = hana_client.post(
+        reverse("portal:fact_add", args=["therapy"]),
+        {"drug": "paclitaxel", "started_on": "2024-05-02", "ended_on": "2024"},
+    )
+    assert (lumpectomy.status_code, chemotherapy.status_code) == (302, 302)
+    surgery = hana.procedures.get()
+    assert (surgery.performed_on, surgery.performed_on_precision) == (datetime.date(2024, 4, 1), "month")
+    paclitaxel = hana.therapies.get()
+    assert (paclitaxel.ended_on, paclitaxel.ended_on_precision) == (datetime.date(2024, 1, 1), "year")
+
+
+def test_hanas_dates_are_shown_as_written_on_her_edit_pages(hana_client, hana):
+    breast = hana.diagnoses.get()
+    breast.diagnosed_on, breast.diagnosed_on_precision = datetime.date(2019, 1, 1), "year"
+    breast.save()
+    page = hana_client.get(reverse("portal:fact_edit", args=["diagnosis", breast.pk])).content.decode()
+    (field,) = re.findall(r'<input[^>]*name="diagnosed_on"[^>]*>', page)
+    assert 'value="2019"' in field
+    assert 'type="date"' not in field  # a browser's date picker cannot take a year alone
+
+
+def test_hana_changing_her_2019_diagnosis_to_march_2019_keeps_the_month(hana_client, hana):
+    breast = hana.diagnoses.get()
+    breast.diagnosed_on, breast.diagnosed_on_precision = datetime.date(2019, 1, 1), "year"
+    breast.save()
+    url = reverse("portal:fact_edit", args=["diagnosis", breast.pk])
+    response = hana_client.post(
+        url, {"condition": "breast cancer", "presence": "present", "diagnosed_on": "2019-03", "stage": "IV"}
+    )
+    assert response.status_code == 302
+    breast.refresh_from_db()
+    assert (breast.diagnosed_on, breast.diagnosed_on_precision) == (datetime.date(2019, 3, 1), "month")
+
+
+@pytest.mark.parametrize("typed", ["March 2019", "2019-13", "2019-02-30", "19"])
+def test_a_date_hana_types_in_another_form_is_refused_saying_which_forms_are_taken(hana_client, hana, typed):
+    response = hana_client.post(
+        reverse("portal:fact_add", args=["procedure"]), {"name": "lumpectomy", "performed_on": typed}
+    )
+    assert response.status_code == 400
+    assert "a year (2019), a month (2019-03) or a day (2019-03-12)" in html.unescape(
+        response.content.decode()
+    )
+    assert not hana.procedures.exists()
+
+
+def test_elena_born_in_april_1968_may_date_her_asthma_1968_but_not_1967(client, elena):
+    name_patient(elena)
+    client.force_login(elena.user)
+    url = reverse("portal:fact_add", args=["diagnosis"])
+    in_1968 = client.post(url, {"condition": "asthma", "presence": "present", "diagnosed_on": "1968"})
+    in_1967 = client.post(url, {"condition": "asthma", "presence": "present", "diagnosed_on": "1967-12"})
+    assert in_1968.status_code == 302  # any day of 1968 from 2 April on
+    assert in_1967.status_code == 400
+    refusal = html.unescape(in_1967.content.decode())
+    assert "1967-12 is before the patient's birth date (1968-04-02)" in refusal
+    assert elena.diagnoses.get(code="asthma").diagnosed_on_precision == "year"
+
+
+def test_hana_correcting_her_birth_date_keeps_her_asthma_dated_by_its_year_of_birth(hana):
+    """Asthma recorded for 1979, the year she was born: any day of it after her birth will do."""
+    profile_fact_save(
+        profile=hana,
+        fact=Diagnosis(code="asthma", diagnosed_on=datetime.date(1979, 1, 1), diagnosed_on_precision="year"),
+        actor=hana.user,
+    )
+    profile_update(profile=hana, fields={"birth_date": datetime.date(1979, 10, 1)})
+    with pytest.raises(ValidationError) as refused:
+        profile_update(profile=hana, fields={"birth_date": datetime.date(1980, 2, 1)})
+    (message,) = refused.value.message_dict["birth_date"]
+    assert "the diagnosis asthma, diagnosed on 1979" in message

@@ -554,7 +554,7 @@ class TestProfileEditor:
             reverse("portal:profile"),
             {"sex": "male", "pregnancy_status": "pregnant", "breastfeeding": "unknown"},
         )
-        assert "cannot be pregnant" in response.content.decode()
+        assert "rules out a pregnancy" in response.content.decode()
 
     def test_removing_a_fact(self, elena_client, elena):
         therapy = elena.therapies.get()

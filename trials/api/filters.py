@@ -14,22 +14,25 @@ from rest_framework.views import APIView
 from trials.models import Site, Trial
 
 
-def unknown_query_parameters_refuse(request: Request, view: APIView, *, known: Iterable[str]) -> None:
-    """Refuse with a 400 naming them the query parameters a list does not take besides `known` (its filters),
-    its paging and `format`: ignored, a misspelt filter (`?stauts=recruiting`) answered with the whole list as
-    if it were filtered."""
-    paginator = getattr(view, "paginator", None)
+def unknown_query_parameters_refuse(
+    request: Request, view: APIView, *, known: Iterable[str], paged: bool = True
+) -> None:
+    """Refuse with a 400 naming them the query parameters a read does not take besides `known` (a list's
+    filters), a list's paging and `format`: ignored, a misspelt filter (`?stauts=recruiting`) is answered with
+    the whole list as if it were filtered, and a misspelt `?fromat=json` on one object looks taken."""
+    paginator = getattr(view, "paginator", None) if paged else None
     paging = (getattr(paginator, "page_query_param", None), getattr(paginator, "page_size_query_param", None))
     taken = {*known, *(name for name in paging if name), api_settings.URL_FORMAT_OVERRIDE or "format"}
     unknown = sorted(set(request.query_params) - taken)
     if unknown:
-        message = f"Unknown query parameter; this list takes {', '.join(sorted(taken))}."
+        what = "list" if paged else "read"
+        message = f"Unknown query parameter; this {what} takes {', '.join(sorted(taken))}."
         raise serializers.ValidationError({name: [message] for name in unknown})
 
 
 class KnownParametersFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, refusing on a list what `unknown_query_parameters_refuse` refuses. The read of
-    one object (which filters its queryset too) is left alone: it takes no parameters to mistype."""
+    """django-filter's backend, refusing on a list what `unknown_query_parameters_refuse` refuses, and on the
+    read of one object (which filters its queryset too) any parameter but `format`."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: APIView) -> QuerySet[Any]:
         lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
@@ -37,8 +40,20 @@ class KnownParametersFilterBackend(DjangoFilterBackend):
             filterset_class = self.get_filterset_class(view, queryset)
             known = filterset_class.base_filters if filterset_class is not None else ()
             unknown_query_parameters_refuse(request, view, known=known)
+        elif request.method in ("GET", "HEAD"):
+            unknown_query_parameters_refuse(request, view, known=(), paged=False)
         filtered: QuerySet[Any] = super().filter_queryset(request, queryset, view)
         return filtered
+
+
+class ParameterlessReadView(APIView):
+    """An APIView whose GET reads one object or page (no list, no filter backend): it refuses any query
+    parameter but `format`, as the reads through `KnownParametersFilterBackend` do."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            unknown_query_parameters_refuse(request, self, known=(), paged=False)
 
 
 class YesNoField(forms.NullBooleanField):

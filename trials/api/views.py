@@ -18,6 +18,10 @@ ERRORS = {
     404: OpenApiResponse(serializers.ErrorSerializer, description="No such object."),
 }
 
+UNKNOWN_PARAMETER = OpenApiResponse(
+    serializers.ValidationErrorSerializer, description="A query parameter the read does not take."
+)
+
 
 class IsCurator(permissions.BasePermission):
     message = "Curators only."
@@ -34,7 +38,9 @@ class IsCurator(permissions.BasePermission):
             **ERRORS,
         }
     ),
-    retrieve=extend_schema(responses={200: serializers.TrialDetailSerializer, **ERRORS}),
+    retrieve=extend_schema(
+        responses={200: serializers.TrialDetailSerializer, 400: UNKNOWN_PARAMETER, **ERRORS}
+    ),
 )
 class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
     """The trial registry. Every signed-in user may read it: it holds public registry data only."""
@@ -95,7 +101,7 @@ class TrialViewSet(viewsets.ReadOnlyModelViewSet[Trial]):
             **ERRORS,
         }
     ),
-    retrieve=extend_schema(responses={200: serializers.SiteSerializer, **ERRORS}),
+    retrieve=extend_schema(responses={200: serializers.SiteSerializer, 400: UNKNOWN_PARAMETER, **ERRORS}),
 )
 class SiteViewSet(viewsets.ReadOnlyModelViewSet[Site]):
     queryset = Site.objects.order_by("country", "city", "facility", "id")  # the id last: stable pages
