@@ -55,6 +55,15 @@ TARGET_BOOST = 1.5
 # from 1/TARGET_BOOST, 0.5, 0.4 and 0.25 on the demo patient's list as the mildest that ranks trials needing
 # a KRAS result she does not have below her on-topic trials that need none (docs/benchmarks.md, TREC).
 UNTESTED_FACTOR = 0.4
+# Such a trial whose needed result is a driver her tumour almost surely lacks, because it has another driver
+# of the same cancer (EGFR-mutant lung cancer and a KRAS G12C trial), ranks as if this much less relevant,
+# instead of UNTESTED_FACTOR. UNTESTED_FACTOR stands for a result found in a minority of the tumours tested
+# (KRAS in 33%, EGFR in 14%, BRAF in 10% of TCGA's lung adenocarcinomas, 2014); these drivers are found
+# together in few tumours (nlp/data/README.md), so the chance is far smaller again. A quarter of
+# UNTESTED_FACTOR ranks such a trial below the on-topic trials she may be considered for without that result,
+# as the product wants, while a trial about her cancer still stays above the ones about other diseases (whose
+# relevance is a small fraction of it). Chosen once from that reasoning; not tuned on a patient or benchmark.
+DRIVER_FACTOR = 0.1
 OPENING_BOOST = 2
 # Stemming by truncation: "depressed"/"depression", "diabetic"/"diabetes" and "mastocytosis"/"mastocytoses"
 # meet at six letters (+0.01 NDCG@10 on the TREC pool), with no word lists to ship.
@@ -173,6 +182,9 @@ class EligibilityOutcome:
     # Tumour test results that unsettled inclusion criteria need and the patient has never had ("KRAS G12D"):
     # until they come back, the trial is a long shot.
     untested_biomarkers: tuple[str, ...] = ()
+    # Of those, the drivers her tumour almost surely lacks because it has another driver of the same cancer
+    # (nlp/data/drivers.json), each with hers: ("KRAS mutations", "an EGFR mutation").
+    rare_drivers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -215,7 +227,10 @@ class RankedTrial:
         ]
         if outcome.met_on_biomarker and outcome.overall != "ineligible":
             line += " It selects for your tumour test result."
-        if outcome.untested_biomarkers and outcome.overall != "ineligible":
+        if outcome.rare_drivers and outcome.overall != "ineligible":
+            needed, rare = _results_named(outcome.untested_biomarkers), _rarely_found(outcome.rare_drivers)
+            line += f" It needs {needed}; {rare}."
+        elif outcome.untested_biomarkers and outcome.overall != "ineligible":
             line += f" It needs {_results_named(outcome.untested_biomarkers)} you do not have yet."
         fit_line = outcome.overall.replace("_", " ").capitalize()
         return f"{line} {fit_line}" + (f": {', '.join(counts)}." if counts else ".")
@@ -227,6 +242,18 @@ def _results_named(results: Sequence[str]) -> str:
     if len(results) == 1:
         return f"{'an' if results[0][:1] in 'AEIOU' else 'a'} {results[0]} result"
     return f"test results ({', '.join(results)})"
+
+
+def _rarely_found(pairs: Sequence[tuple[str, str]]) -> str:
+    """'KRAS mutations are rarely found in tumours with an EGFR mutation like yours', the drivers asked for
+    gathered by the patient's driver."""
+    by_found: dict[str, list[str]] = {}
+    for driver, found in pairs:
+        by_found.setdefault(found, []).append(driver)
+    return "; ".join(
+        f"{' and '.join(drivers)} are rarely found in tumours with {found} like yours"
+        for found, drivers in by_found.items()
+    )
 
 
 def _patients_text(patient: PatientText) -> str:
@@ -281,7 +308,10 @@ def combine(relevance: float, outcome: EligibilityOutcome | None) -> float:
     targeted = 1.0
     if outcome.overall != "ineligible":
         targeted *= TARGET_BOOST if outcome.met_on_biomarker else 1.0
-        targeted *= UNTESTED_FACTOR if outcome.untested_biomarkers else 1.0
+        if outcome.rare_drivers:
+            targeted *= DRIVER_FACTOR
+        elif outcome.untested_biomarkers:
+            targeted *= UNTESTED_FACTOR
     return targeted * relevance * (FIT_FLOOR + fit(outcome)) / (FIT_FLOOR + 1.0)
 
 

@@ -194,6 +194,56 @@ def drug_classes(drug: str) -> list[str]:
     return result
 
 
+@dataclass(frozen=True)
+class Driver:
+    """A driver of a cancer (drivers.json): the test results that show it and the criteria that ask for it."""
+
+    genes: tuple[str, ...]
+    found_as: tuple[str, ...]
+    asked_as: tuple[str, ...]
+    variants: tuple[str, ...]
+    label: str
+    plural: str
+
+
+@dataclass(frozen=True)
+class DriverGroup:
+    """Drivers found together in few tumours of a cancer: `diagnosis` and the diagnoses below it."""
+
+    diagnosis: str
+    drivers: tuple[Driver, ...]
+
+
+def read_driver_groups(data: dict[str, Any]) -> tuple[DriverGroup, ...]:
+    """The groups of a drivers.json document; a code the vocabularies do not know is refused by name."""
+    groups = []
+    for group in data["groups"]:
+        if group["diagnosis"] not in _diagnoses():
+            raise ValueError(f"drivers.json: unknown diagnosis {group['diagnosis']!r} (not in diagnoses.tsv)")
+        drivers = []
+        for driver in group["drivers"]:
+            unknown = [gene for gene in driver["genes"] if gene not in genes()]
+            if unknown:
+                raise ValueError(f"drivers.json: unknown gene {unknown[0]!r} (not in genes.tsv)")
+            drivers.append(
+                Driver(
+                    tuple(driver["genes"]),
+                    tuple(driver["found_as"]),
+                    tuple(driver["asked_as"]),
+                    tuple(driver.get("variants", ())),
+                    driver["label"],
+                    driver["plural"],
+                )
+            )
+        groups.append(DriverGroup(group["diagnosis"], tuple(drivers)))
+    return tuple(groups)
+
+
+@lru_cache(maxsize=1)
+def driver_groups() -> tuple[DriverGroup, ...]:
+    return read_driver_groups(load_json("drivers.json"))
+
+
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, list[Entry]]:
     """Every linkable term by kind: condition, therapy, procedure, lab."""

@@ -583,9 +583,74 @@ def biomarker(atom: Atom, ctx: Context) -> AtomResult:
     if atom.concept.system == "biomarker" and atom.concept.code in _RECEPTOR_PANELS:
         return _receptor_panel(atom, ctx)
     members = terminology.gene_families().get(atom.concept.code)
-    if members:
-        return _gene_family(atom, members, ctx)
-    return _one_gene(atom, ctx)
+    result = _gene_family(atom, members, ctx) if members else _one_gene(atom, ctx)
+    settle = result.settle
+    if result.truth is not Truth.UNKNOWN or settle is None or not settle.biomarker:
+        return result
+    rare = _rare_driver(atom, ctx.facts)
+    if rare is None:
+        return result
+    needed, found = rare
+    # Still unknown: a driver her tumour almost surely lacks is not one it is known to lack.
+    settle = Settle(
+        "test",
+        f"{settle.text} ({needed.plural} are rarely found in tumours with {found.label})",
+        settle.biomarker,
+        driver=needed.plural,
+        rare_with=found.label,
+    )
+    return AtomResult.make(result.text, result.span, result.truth, result.reason, result.evidence, settle)
+
+
+def _rare_driver(atom: Atom, facts: PatientFacts) -> tuple[terminology.Driver, terminology.Driver] | None:
+    """(the driver the atom asks for, another driver of the same group her tumour was found to have) when
+    she has a cancer whose drivers are found together in few tumours (nlp/data/drivers.json)."""
+    cancers = [d.code for d in facts.diagnoses if d.present and not d.resolved]
+    for group in terminology.driver_groups():
+        if not any(terminology.is_a(code, group.diagnosis) for code in cancers):
+            continue
+        needed = next((driver for driver in group.drivers if _asks_for(atom, driver)), None)
+        if needed is None:
+            continue
+        found = next(
+            (
+                driver
+                for driver in group.drivers
+                if driver is not needed and any(_shows(b, driver) for b in facts.biomarkers)
+            ),
+            None,
+        )
+        if found is not None:
+            return needed, found
+    return None
+
+
+def _asks_for(atom: Atom, driver: terminology.Driver) -> bool:
+    """Whether the atom asks for the driver: one of its genes, with an alteration or variant that is it."""
+    assert atom.concept is not None
+    gene = atom.concept.code
+    if gene not in driver.genes:
+        return False
+    variant = _variant_wanted(atom)
+    if driver.variants:
+        return variant is not None and any(variant_matches(variant, v, gene) for v in driver.variants)
+    if variant is not None:
+        return "mutation" in driver.asked_as
+    return (atom.alteration or "").lower() in driver.asked_as
+
+
+def _shows(result: BiomarkerFact, driver: terminology.Driver) -> bool:
+    """Whether a test result shows the driver: positive, for one of its genes and alteration types, and for
+    one of its variants when only those are the driver."""
+    return (
+        result.status == "positive"
+        and result.gene in driver.genes
+        and result.alteration_type in driver.found_as
+        and (
+            not driver.variants
+            or any(variant_matches(v, result.protein_change, result.gene) for v in driver.variants)
+        )
+    )
 
 
 def _one_gene(atom: Atom, ctx: Context) -> AtomResult:

@@ -184,6 +184,7 @@ def outcome_from_stored(
             if c.get("section") == "inclusion" and c.get("outcome") == Outcome.SATISFIED and _on_biomarker(c)
         ),
         untested_biomarkers=_untested_biomarkers(criteria),
+        rare_drivers=_rare_drivers(criteria),
     )
 
 
@@ -219,17 +220,40 @@ def _on_biomarker(criterion: Mapping[str, Any]) -> bool:
     )
 
 
-def _untested_biomarkers(criteria: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The tumour test results the trial's unsettled inclusion criteria need and the patient never had, each
-    once. A criterion for some cohorts only does not count: another cohort may not need the result."""
-    needed = (
-        atom["settle"].get("biomarker", "")
+def _unsettled_inclusions(criteria: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """What would settle the unknown atoms of each unsettled inclusion criterion of the trial. A criterion
+    for some cohorts only does not count: another cohort may not need what it asks."""
+    return [
+        [
+            atom["settle"]
+            for atom in c.get("atoms", ())
+            if atom.get("truth") == Truth.UNKNOWN and atom.get("settle")
+        ]
         for c in criteria
         if c.get("section") == "inclusion" and c.get("outcome") == Outcome.UNKNOWN and not c.get("applies_to")
-        for atom in c.get("atoms", ())
-        if atom.get("truth") == Truth.UNKNOWN and atom.get("settle")
+    ]
+
+
+def _untested_biomarkers(criteria: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The tumour test results the trial's unsettled inclusion criteria need and the patient never had, each
+    once."""
+    needed = (
+        settle.get("biomarker", "") for settles in _unsettled_inclusions(criteria) for settle in settles
     )
     return tuple(dict.fromkeys(result for result in needed if result))
+
+
+def _rare_drivers(criteria: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """(driver, the patient's driver) for the drivers her tumour almost surely lacks that unsettled inclusion
+    criteria need, each once. A criterion counts only when every result it names that she never had is such a
+    driver: its tree is not stored, and a result offered beside them ("KRAS G12C, G12D or G12V mutation, or
+    KRAS amplification") may be an alternative that would admit her."""
+    pairs: list[tuple[str, str]] = []
+    for settles in _unsettled_inclusions(criteria):
+        tests = [settle for settle in settles if settle.get("biomarker")]
+        if tests and all(settle.get("driver") for settle in tests):
+            pairs.extend((str(settle["driver"]), str(settle.get("rare_with", ""))) for settle in tests)
+    return tuple(dict.fromkeys(pairs))
 
 
 def _ref_kind(ref: str) -> str:

@@ -33,17 +33,25 @@ class Settle:
 
     `biomarker` names the result a tumour test never done would give ("KRAS G12D"): a trial that needs one
     is a long shot until it comes back, and ranking says so. Empty for every other question and test.
+    `driver` and `rare_with` say when that result is a driver the patient's tumour almost surely lacks
+    (nlp/data/drivers.json): the driver asked for ("KRAS mutations") and the one her tumour was found to have
+    ("an EGFR mutation"). Empty otherwise.
     """
 
     kind: SettleKind
     text: str
     biomarker: str = ""
+    driver: str = ""
+    rare_with: str = ""
 
     def to_dict(self) -> dict[str, str]:
         data = {"kind": self.kind, "text": self.text}
         if self.biomarker:
             # Only on biomarker tests: the stored settles of other atoms stay as they were.
             data["biomarker"] = self.biomarker
+        if self.driver:
+            data["driver"] = self.driver
+            data["rare_with"] = self.rare_with
         return data
 
 

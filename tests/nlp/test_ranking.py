@@ -8,6 +8,8 @@ from nlp.metrics import auroc, dcg, ndcg_at_k, precision_at_k
 from nlp.patient_text import extract_patient_facts
 from nlp.ranking import (
     BM25,
+    DRIVER_FACTOR,
+    UNTESTED_FACTOR,
     EligibilityOutcome,
     TrialText,
     combine,
@@ -284,3 +286,71 @@ def test_a_result_she_does_not_have_does_not_lower_a_trial_further_once_she_cann
     needs = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",), untested_biomarkers=("KRAS G12D",))
     plain = EligibilityOutcome("ineligible", 0.0, not_met=("ECOG 0-1",))
     assert combine(0.8, needs) == combine(0.8, plain)
+
+
+def test_mei_sees_trials_needing_a_driver_her_egfr_tumour_rarely_has_below_untargeted_nsclc_trials():
+    # Mei: EGFR L858R lung adenocarcinoma, never tested for KRAS or ALK. The KRAS G12C and ALK trials settle
+    # more of their criteria and are as much about her cancer as the untargeted ones, but each needs a driver
+    # her tumour almost surely lacks; an untargeted trial needing a result she has not had stays above them.
+    trials = [
+        TrialText(name, "Advanced non-small cell lung cancer", ("Non-small Cell Lung Cancer",))
+        for name in ("kras", "alk", "plain", "pdl1")
+    ]
+    outcomes = {
+        "kras": EligibilityOutcome(
+            "possibly_eligible",
+            0.95,
+            met=("NSCLC",),
+            unknown=("NSCLC with KRAS G12C mutation and any PD-L1 TPS",),
+            untested_biomarkers=("KRAS G12C",),
+            rare_drivers=(("KRAS mutations", "an EGFR mutation"),),
+        ),
+        "alk": EligibilityOutcome(
+            "possibly_eligible",
+            0.95,
+            met=("NSCLC",),
+            unknown=("ALK gene fusions",),
+            untested_biomarkers=("ALK fusion",),
+            rare_drivers=(("ALK fusions", "an EGFR mutation"),),
+        ),
+        "plain": EligibilityOutcome("possibly_eligible", 0.6, met=("NSCLC",), unknown=("haemoglobin",)),
+        "pdl1": EligibilityOutcome(
+            "possibly_eligible", 0.6, met=("NSCLC",), unknown=("PD-L1",), untested_biomarkers=("PD-L1",)
+        ),
+    }
+    ranked = rank_for_profile(["lung adenocarcinoma"], ["EGFR"], trials, outcomes)
+    assert [r.nct_id for r in ranked][:2] == ["plain", "pdl1"]
+    assert {r.nct_id for r in ranked[2:]} == {"kras", "alk"}
+    kras = next(r for r in ranked if r.nct_id == "kras")
+    assert (
+        "It needs a KRAS G12C result; KRAS mutations are rarely found in tumours with an EGFR mutation like"
+        " yours." in kras.summary()
+    )
+    assert "you do not have yet" not in kras.summary()
+    assert "rarely" not in ranked[1].summary()
+
+
+def test_a_driver_her_tumour_rarely_has_weighs_less_than_a_result_she_merely_lacks():
+    assert DRIVER_FACTOR < UNTESTED_FACTOR
+    untested = EligibilityOutcome("possibly_eligible", 0.7, untested_biomarkers=("KRAS G12C",))
+    rare = EligibilityOutcome(
+        "possibly_eligible",
+        0.7,
+        untested_biomarkers=("KRAS G12C",),
+        rare_drivers=(("KRAS mutations", "an EGFR mutation"),),
+    )
+    assert combine(0.8, rare) == pytest.approx(combine(0.8, untested) * DRIVER_FACTOR / UNTESTED_FACTOR)
+
+
+def test_several_drivers_her_tumour_rarely_has_are_named_in_one_sentence():
+    outcome = EligibilityOutcome(
+        "possibly_eligible",
+        0.7,
+        untested_biomarkers=("ALK fusion", "ROS1 fusion"),
+        rare_drivers=(("ALK fusions", "an EGFR mutation"), ("ROS1 fusions", "an EGFR mutation")),
+    )
+    ranked = rank_for_profile(["lung adenocarcinoma"], [], [TrialText("t", "Lung cancer")], {"t": outcome})
+    assert (
+        "It needs test results (ALK fusion, ROS1 fusion); ALK fusions and ROS1 fusions are rarely found in"
+        " tumours with an EGFR mutation like yours." in ranked[0].summary()
+    )

@@ -1,5 +1,6 @@
 import pytest
 
+from nlp import terminology
 from nlp.terminology import drug_classes, icd10cm, is_a, lexicon, link, manifest, vocabulary
 from nlp.units import UnitError, convert
 
@@ -379,3 +380,37 @@ def test_a_regimen_brings_its_drugs_and_their_classes() -> None:
     assert {"vincristine", "doxorubicin", "dexamethasone", "corticosteroid"} <= vad
     assert "rituximab" not in drug_classes("chop regimen")
     assert drug_classes("fludarabine") == ["antimetabolite", "chemotherapy", "systemic_anticancer"]
+
+
+def test_the_shipped_driver_groups_cover_lung_and_colorectal_cancer():
+    groups = {group.diagnosis: group for group in terminology.driver_groups()}
+    assert set(groups) == {"nsclc", "crc"}
+    assert [d.plural for d in groups["crc"].drivers] == [
+        "KRAS mutations",
+        "NRAS mutations",
+        "BRAF V600E mutations",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"diagnosis": "lung_cancerous"}, "unknown diagnosis 'lung_cancerous'"),
+        ({"genes": ["KRASS"]}, "unknown gene 'KRASS'"),
+    ],
+)
+def test_a_driver_file_naming_an_unknown_code_is_refused(change, message):
+    group = {
+        "diagnosis": change.get("diagnosis", "nsclc"),
+        "drivers": [
+            {
+                "genes": change.get("genes", ["KRAS"]),
+                "found_as": ["mutation"],
+                "asked_as": ["mutation"],
+                "label": "a KRAS mutation",
+                "plural": "KRAS mutations",
+            }
+        ],
+    }
+    with pytest.raises(ValueError, match=message):
+        terminology.read_driver_groups({"version": "1", "groups": [group]})

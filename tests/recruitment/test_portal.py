@@ -809,6 +809,37 @@ class TestMatchesPage:
         assert "In common: lung, adenocarcinoma" in page
         assert "No topic words in common." in page
 
+    def test_elenas_list_puts_a_kras_g12c_trial_below_an_untargeted_one_and_says_her_tumour_rarely_has_it(
+        self, elena_client, elena, documents
+    ):
+        # Elena: EGFR exon 19 deletion lung adenocarcinoma, never tested for KRAS. Registry lines: NCT04956640
+        # (KRAS G12C) and NCT04613596 (without its KRAS part).
+        kras = TrialFactory.create(
+            brief_title="Sotorasib in KRAS G12C-mutant lung adenocarcinoma",
+            conditions=["Lung Adenocarcinoma"],
+            eligibility_text="Inclusion Criteria:\n* Patients must have disease with evidence of KRAS G12C "
+            "mutation in tumor tissue or circulating tumor deoxyribonucleic acid (DNA).",
+        )
+        plain = TrialFactory.create(
+            brief_title="Docetaxel in lung adenocarcinoma",
+            conditions=["Lung Adenocarcinoma"],
+            eligibility_text="Inclusion Criteria:\n* Histologically confirmed diagnosis of unresectable or "
+            "metastatic NSCLC\n* Tumor PD-L1 expression with a tumor proportion score (TPS) of at least 50%",
+        )
+        for trial in (kras, plain):
+            trial_parse_eligibility(trial_id=trial.pk)
+        sign(elena, documents[Purpose.MATCHING])
+        match_upsert_for_patient(patient=elena, today=TODAY)
+        assert elena.matches.get(trial=kras).verdict == "possibly_eligible"
+
+        page = html.unescape(elena_client.get(reverse("portal:matches")).content.decode())
+
+        assert page.index("Docetaxel in lung adenocarcinoma") < page.index("Sotorasib in KRAS G12C-mutant")
+        assert (
+            "It needs a KRAS G12C result; KRAS mutations are rarely found in tumours with an EGFR mutation"
+            " like yours." in page
+        )
+
     def test_interest_needs_contact_consent_then_is_recorded(self, elena_client, elena, criteria, documents):
         trial = trial_with(criteria, EGFR_TRIAL)
         sign(elena, documents[Purpose.MATCHING])
