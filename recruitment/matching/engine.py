@@ -211,19 +211,22 @@ def _all(children: tuple[TruthFn, ...]) -> TruthFn:
 
 
 def _any(children: tuple[TruthFn, ...]) -> TruthFn:
-    """Kleene Or, stopping at the first child met; not-checkable children drop out."""
+    """Kleene Or, stopping at the first child met; an alternative only the site can check keeps it from
+    failing (see `logic.any_of`)."""
 
     def evaluate(session: Session) -> Truth:
-        checked = unknown = False
+        unknown = failed = for_the_site = False
         for child in children:
             value = child(session)
             if value is _MET:
                 return _MET
             if value is _UNKNOWN:
-                checked = unknown = True
+                unknown = True
             elif value is _NOT_MET:
-                checked = True
-        return _UNKNOWN if unknown else _NOT_MET if checked else _NOT_CHECKABLE
+                failed = True
+            else:
+                for_the_site = True
+        return _UNKNOWN if unknown else _NOT_MET if failed and not for_the_site else _NOT_CHECKABLE
 
     return evaluate
 

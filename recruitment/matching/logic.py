@@ -1,7 +1,10 @@
 """Kleene three-valued logic, plus a fourth value for atoms no profile can answer.
 
-NOT_CHECKABLE (consent, willingness, investigator judgement) is the identity of And and Or: such atoms
-drop out, and a node made only of them is itself not checkable, so they never decide a verdict.
+NOT_CHECKABLE (consent, willingness, investigator judgement) never decides a verdict against a patient. In
+an And such atoms drop out. In an Or, an alternative only the site can check may be the one she meets, so an
+Or with no alternative met and one for the site is not checkable rather than not met: "women of childbearing
+potential must agree to use contraception" (Or(Not(childbearing potential), contraception)) does not fail a
+woman who can become pregnant. A node made only of them is itself not checkable.
 """
 
 from __future__ import annotations
@@ -27,12 +30,12 @@ def all_of(values: Iterable[Truth]) -> Truth:
 
 
 def any_of(values: Iterable[Truth]) -> Truth:
-    checked = [v for v in values if v is not Truth.NOT_CHECKABLE]
-    if not checked:
-        return Truth.NOT_CHECKABLE
-    if Truth.MET in checked:
+    values = list(values)
+    if Truth.MET in values:
         return Truth.MET
-    return Truth.UNKNOWN if Truth.UNKNOWN in checked else Truth.NOT_MET
+    if Truth.UNKNOWN in values:
+        return Truth.UNKNOWN
+    return Truth.NOT_MET if values and Truth.NOT_CHECKABLE not in values else Truth.NOT_CHECKABLE
 
 
 def negate(value: Truth) -> Truth:
