@@ -19,7 +19,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
-from nlp import extract, linear_tagger
+from nlp import extract, linear_tagger, rationale
 from nlp.assertion import Cue, EligibilityContext
 from nlp.chia_mentions import add_mentions
 from nlp.extract import Found
@@ -2135,6 +2135,7 @@ def parse_eligibility(
         key=lambda f: (f.start, f.end),
     )
     found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
+    found = [f for f, gone in zip(found, rationale.unstated(norm.text, found), strict=True) if not gone]
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]

@@ -1,0 +1,143 @@
+"""The NCI template sentences on pregnancy, contraception and breastfeeding (about one trial in seven of the
+2026 registry, data/oncology_trials_2026) give reasons and say what to do later in the study. Read as
+requirements they asked every patient to be pregnant and to have had the drugs named, so that Omar (a man)
+and Clara (a woman who is not pregnant) failed those trials. Each sentence below is copied from the registry.
+No database."""
+
+import datetime
+
+import pytest
+
+from nlp import iter_atoms, parse_eligibility
+from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
+
+TODAY = datetime.date(2026, 12, 7)
+LUNG = (DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),)
+OMAR = PatientFacts(birth_date=datetime.date(1961, 4, 2), sex="male", diagnoses=LUNG)
+CLARA = PatientFacts(
+    birth_date=datetime.date(1979, 8, 14),
+    sex="female",
+    pregnancy_status="not_pregnant",
+    breastfeeding=False,
+    diagnoses=LUNG,
+)
+PIA = PatientFacts(
+    birth_date=datetime.date(1990, 2, 3), sex="female", pregnancy_status="pregnant", diagnoses=LUNG
+)
+BEA = PatientFacts(
+    birth_date=datetime.date(1991, 6, 9),
+    sex="female",
+    pregnancy_status="not_pregnant",
+    breastfeeding=True,
+    diagnoses=LUNG,
+)
+
+# NCT04762199, NCT04633239, NCT04107077, NCT04930783, NCT04830137, NCT06654050 (inclusion criteria)
+CONTRACEPTION_PARAGRAPHS = (
+    "The effects of MRX-2843 and osimertinib on the developing human fetus are unknown. For this reason,"
+    " women of child-bearing potential and men must agree to use adequate contraception (hormonal or barrier"
+    " method of birth control; abstinence) prior to study entry and for the duration of study participation."
+    " Should a woman become pregnant or suspect she is pregnant while she or her partner is participating in"
+    " this study, she should inform her treating physician immediately.",
+    "The effects of abemaciclib and olaparib on the developing human fetus are unknown. For this reason and"
+    " because CDK-and PARP-inhibiting agents are known to be teratogenic, women of child-bearing potential"
+    " and their partners must agree to use adequate contraception (hormonal or barrier method of birth"
+    " control; abstinence) prior to study entry and for the duration of study participation.",
+    "Because cisplatin and Mitomycin C are pregnancy category D and potentially teratogenic, women of"
+    " child-bearing potential and men must agree to use adequate contraception (hormonal or barrier method of"
+    " birth control; abstinence) prior to study entry and for the duration of study participation.",
+    "Because there is an unknown but potential risk for adverse events in nursing infants secondary to"
+    " treatment of the mother with study agents, breastfeeding should be discontinued if the mother is"
+    " treated Nivolumab or Pembrolizumab.",
+    "Patients of child-bearing potential must use adequate contraceptive measures to avoid pregnancy for the"
+    " duration of the study as defined in the protocol",
+    "Nursing (i.e., breastfeeding/chest feeding) participants must be willing to discontinue nursing from"
+    " study treatment initiation through 4 weeks after the last dose of the study drug.",
+)
+
+
+def outcome(text: str, patient: PatientFacts) -> str:
+    [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+@pytest.mark.parametrize("paragraph", CONTRACEPTION_PARAGRAPHS)
+def test_omar_a_man_does_not_fail_the_contraception_paragraph(paragraph):
+    assert outcome("Inclusion Criteria:\n* " + paragraph + "\n", OMAR) != "violated"
+
+
+@pytest.mark.parametrize("paragraph", CONTRACEPTION_PARAGRAPHS)
+def test_clara_not_pregnant_does_not_fail_the_contraception_paragraph(paragraph):
+    assert outcome("Inclusion Criteria:\n* " + paragraph + "\n", CLARA) != "violated"
+
+
+@pytest.mark.parametrize("paragraph", CONTRACEPTION_PARAGRAPHS)
+def test_the_drugs_named_as_a_reason_are_not_required(paragraph):
+    [criterion] = parse_eligibility("Inclusion Criteria:\n* " + paragraph + "\n").criteria
+    assert [a.text for a in iter_atoms(criterion.tree) if a.kind == "therapy"] == []
+
+
+class TestThePregnancyExclusionGivenWithItsReason:
+    """NCT04107077: the exclusion is pregnancy. The drugs are its reason, and a breastfeeding mother is asked
+    to stop, not kept out."""
+
+    TEXT = (
+        "Exclusion Criteria:\n* Pregnant women are excluded from this study because cisplatin and Mitomycin C"
+        " are class D agents with the potential for teratogenic or abortifacient effects. Because there is an"
+        " unknown but potential risk for adverse events in nursing infants secondary to treatment of the"
+        " mother with cisplatin and Mitomycin C, breastfeeding should be discontinued if the mother is"
+        " treated with cisplatin and Mitomycin C.\n"
+    )
+
+    def test_pia_who_is_pregnant_is_excluded_without_having_had_cisplatin(self):
+        assert outcome(self.TEXT, PIA) == "violated"
+
+    def test_bea_who_breastfeeds_is_not_excluded(self):
+        assert outcome(self.TEXT, BEA) == "satisfied"
+
+    def test_omar_is_not_excluded(self):
+        assert outcome(self.TEXT, OMAR) == "satisfied"
+
+
+class TestWordsThatStillStateARequirement:
+    """A reason or a pregnancy word does not make the rest of a criterion go away."""
+
+    def test_pregnancy_or_breastfeeding_with_its_reason_still_excludes_pia_and_bea(self):
+        # NCT03935893
+        text = (
+            "Exclusion Criteria:\n* Women of child-bearing potential who are pregnant or breastfeeding"
+            " because of the potentially dangerous effects of the treatment on the fetus or infant.\n"
+        )
+        assert outcome(text, PIA) != "satisfied"
+        assert outcome(text, BEA) != "satisfied"
+        assert outcome(text, OMAR) == "satisfied"
+
+    def test_a_cause_that_is_itself_the_exclusion_is_kept(self):
+        # NCT02012699, NCT04219254
+        [consent] = parse_eligibility(
+            "Exclusion Criteria:\n* Unable to provide informed consent because of cognitive impairment\n"
+        ).criteria
+        assert "cognitive_impairment" in {a.concept.code for a in iter_atoms(consent.tree) if a.concept}
+        [risk] = parse_eligibility(
+            "Exclusion Criteria:\n* Is at high medical risk because of non-malignant systemic disease"
+            " including severe active infections on treatment with antibiotics, antifungals or antivirals.\n"
+        ).criteria
+        assert "infection" in {a.concept.code for a in iter_atoms(risk.tree) if a.concept}
+
+    def test_the_partners_pregnancy_is_not_the_patients(self):
+        # NCT03608631, and a condom rule with pregnant partners
+        for text in (
+            "If the partner is pregnant or breastfeeding, the subject must use a condom",
+            "With pregnant female partners, men must remain abstinent or use a condom",
+        ):
+            [criterion] = parse_eligibility("Inclusion Criteria:\n* " + text + "\n").criteria
+            assert [a.text for a in iter_atoms(criterion.tree) if a.kind == "pregnancy"] == []
+
+    def test_plain_pregnancy_exclusions_are_unchanged(self):
+        for text in (
+            "Exclusion Criteria:\n* Pregnant or breastfeeding women\n",
+            "Exclusion Criteria:\n* Pregnant or lactating women are prohibited from enrolling in this study.",
+        ):
+            assert outcome(text, PIA) == "violated"
+            assert outcome(text, BEA) == "violated"
+            assert outcome(text, CLARA) == "satisfied"
