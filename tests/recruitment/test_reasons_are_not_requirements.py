@@ -141,3 +141,29 @@ class TestWordsThatStillStateARequirement:
             assert outcome(text, PIA) == "violated"
             assert outcome(text, BEA) == "violated"
             assert outcome(text, CLARA) == "satisfied"
+
+
+class TestContraceptionIsForTheSite:
+    """Whether a woman who can become pregnant will use contraception is asked at screening: Clara, who said
+    she is not pregnant, is neither failed nor excluded on it; Omar neither."""
+
+    def test_clara_is_not_excluded_for_being_able_to_become_pregnant(self):
+        for text in (
+            # NCT05094336, NCT04383262, NCT02670707
+            "Female participants of childbearing potential unwilling to use protocol specified method of"
+            " contraception",
+            "Women of child-bearing potential not willing to comply with contraceptive requirements during"
+            " the study treatment and for 1 week following the last dose of study drug.",
+            "Patients of reproductive potential not willing to use an adequate method of birth control for"
+            " the duration of the study.",
+        ):
+            assert outcome("Exclusion Criteria:\n* " + text + "\n", CLARA) != "violated"
+            assert outcome("Exclusion Criteria:\n* " + text + "\n", OMAR) == "satisfied"
+
+    def test_clara_meets_or_is_asked_about_the_contraception_requirement(self):
+        # NCT04969835
+        text = (
+            "Inclusion Criteria:\n* Female patients of childbearing potential must agree to remain abstinent"
+            " (refrain from heterosexual intercourse) or use a highly effective contraceptive method\n"
+        )
+        assert outcome(text, CLARA) != "violated"
