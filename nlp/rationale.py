@@ -50,6 +50,12 @@ _RATIONALE = re.compile(
     # physician immediately.", "If a woman becomes pregnant ...": what happens later in the study.
     r"|\b(?:should|if)\s+(?:a|the|any)\s+(?:woman|female|participant|patient|subject)(?:'s\s+partner)?\s+"
     rf"(?:become|becomes|suspects?|is\s+found\s+to\s+be)\b[^;\n]*?{_CLAUSE_END}"
+    # "HIV-positive patients on combination antiretroviral therapy are ineligible because ... In addition,
+    # these patients are at increased risk of lethal infections when treated with marrow-suppressive therapy.
+    # Appropriate studies will be undertaken in patients receiving combination antiretroviral therapy when
+    # indicated.": the reasons again, and a plan ("who are at increased risk of bleeding" is a criterion).
+    rf"|(?<!who\s)\bare\s+at\s+(?:an\s+)?increased\s+risk\s+of\b[^;\n]*?{_CLAUSE_END}"
+    rf"|\bappropriate\s+studies\s+will\s+be\s+undertaken\b[^;\n]*?{_CLAUSE_END}"
     # "breastfeeding should be discontinued if the mother is treated with osimertinib": a mother may stop.
     r"|\bbreast-?feeding\s+should\s+be\s+(?:discontinued|stopped)\b[^;\n]*?"
     rf"{_CLAUSE_END}",
@@ -121,6 +127,8 @@ _TRIGGERS = (
     "breastfeeding should",
     "breast-feeding should",
     "for this reason",
+    "increased risk",
+    "appropriate studies",
 )
 _PREGNANCY_CODES = frozenset({"pregnant", "breastfeeding"})
 

@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from nlp import iter_atoms, parse_eligibility
-from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
+from recruitment.matching import DiagnosisFact, PatientFacts, TherapyFact, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
 LUNG = (DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),)
@@ -167,3 +167,24 @@ class TestContraceptionIsForTheSite:
             " (refrain from heterosexual intercourse) or use a highly effective contraceptive method\n"
         )
         assert outcome(text, CLARA) != "violated"
+
+
+def test_hal_on_antiretroviral_therapy_is_excluded_without_an_infection():
+    """NCT04762199 excludes HIV-positive patients on antiretroviral therapy and gives reasons: the infections
+    the reasons name are not a second condition of the exclusion. Hal has HIV and takes antiretrovirals."""
+    hal = PatientFacts(
+        birth_date=datetime.date(1970, 1, 5),
+        sex="male",
+        diagnoses=(*LUNG, DiagnosisFact("diagnosis:2", "hiv", "HIV infection")),
+        therapies=(
+            TherapyFact("therapy:1", "bictegravir", ("antiviral",), started_on=datetime.date(2015, 3, 1)),
+        ),
+    )
+    text = (
+        "Exclusion Criteria:\n* Human immunodeficiency virus (HIV)-positive patients on combination"
+        " antiretroviral therapy are ineligible because of the potential for pharmacokinetic interactions"
+        " with osimertinib and MRX-2843. In addition, these patients are at increased risk of lethal"
+        " infections when treated with marrow-suppressive therapy. Appropriate studies will be undertaken in"
+        " patients receiving combination antiretroviral therapy, when indicated.\n"
+    )
+    assert outcome(text, hal) == "violated"
