@@ -56,6 +56,11 @@ _RATIONALE = re.compile(
     # indicated.": the reasons again, and a plan ("who are at increased risk of bleeding" is a criterion).
     rf"|(?<!who\s)\bare\s+at\s+(?:an\s+)?increased\s+risk\s+of\b[^;\n]*?{_CLAUSE_END}"
     rf"|\bappropriate\s+studies\s+will\s+be\s+undertaken\b[^;\n]*?{_CLAUSE_END}"
+    # "...; a patient of childbearing potential is anyone who meets the following criteria: 1) has achieved
+    # menarche ...": a definition, to the end of its line.
+    r"|(?<=[.;]\s)(?:an?\s+|the\s+)?(?:patient|female|woman|women|person|individual|participant|subject)s?\s+of"
+    r"\s+(?:child-?bearing|reproductive)\s+potential\s+(?:\([^()\n]{0,20}\)\s+)?(?:is|are)\s+(?:defined\s+as"
+    r"|any(?:one)?\b|a\s+woman\b|considered\b)[^\n]*"
     # "breastfeeding should be discontinued if the mother is treated with osimertinib": a mother may stop.
     r"|\bbreast-?feeding\s+should\s+be\s+(?:discontinued|stopped)\b[^;\n]*?"
     rf"{_CLAUSE_END}",
@@ -113,6 +118,27 @@ _PARTNER_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _STATUS_WORDS = frozenset({"pregnant", "lactating"})
+# "All females of childbearing potential must have a blood test ... to rule out pregnancy", "WOCBP must agree
+# to use contraception": whom a requirement binds, not a requirement. A woman who cannot become pregnant, or a
+# man, is asked nothing by it; one who can is asked what follows.
+_BOUND_BY_WHAT_FOLLOWS = re.compile(
+    r"(?:\s*\([^()\n]{0,60}\))?(?:\s*,[^,.;\n]{0,80},)?"
+    r"(?:\s+(?:and|or)\s+(?:all\s+)?(?:their\s+)?(?:sexually\s+active\s+)?(?:men|males?|partners?))?"
+    r"\s+(?:must|should|shall|will\s+need|need\s+to"
+    r"|(?:is|are)\s+required\s+to|will\s+be\s+required\s+to)\b",
+    re.IGNORECASE,
+)
+# "A female of child-bearing potential is any woman (regardless of sexual orientation ...) who meets the
+# following criteria:", "Women of childbearing potential (WOCBP) are defined as ...": what a term means, not a
+# criterion. The parser leaves out the atoms of such an item and of the items under it.
+DEFINITION = re.compile(
+    r"\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:note:\s*)?(?:an?\s+|the\s+)?"
+    r"(?:females?|women|woman|persons?|people|individuals?|participants?|patients?|subjects?|males?|men)"
+    r"\s+(?:of|with|who\s+(?:are|is)\s+of)\s+(?:child[- ]?bearing|reproductive)\s+potential"
+    r"(?:\s*\([^()\n]{0,20}\))?\s+(?:is|are)\s+(?:defined\s+as|considered|any\b|all\b|those\b|a\s+woman\b"
+    r"|women\s+who\b)",
+    re.IGNORECASE,
+)
 _TRIGGERS = (
     "because",
     "due to",
@@ -129,6 +155,8 @@ _TRIGGERS = (
     "for this reason",
     "increased risk",
     "appropriate studies",
+    "potential is",
+    "potential are",
 )
 _PREGNANCY_CODES = frozenset({"pregnant", "breastfeeding"})
 
@@ -156,6 +184,13 @@ def not_her_status(text: str, start: int, end: int) -> bool:
     return breastfeeding and _ASKED_TO_STOP_AFTER.match(text, end) is not None
 
 
+def _bare_population(found: Found) -> bool:
+    """A childbearing-potential mention the extractor found no requirement for ("a negative pregnancy test",
+    contraception) on its line: alone it would be read as required."""
+    requirement = (found.extra or {}).get("requirement")
+    return found.kind == "pregnancy" and (requirement is None or requirement.code == "wocbp")
+
+
 def unstated(text: str, found: Sequence[Found]) -> list[bool]:
     """For each atom, whether its words state no requirement on the patient (see the module's docstring)."""
     spans = rationale_spans(text)
@@ -166,5 +201,10 @@ def unstated(text: str, found: Sequence[Found]) -> list[bool]:
         flags.append(
             inside
             or (f.kind == "pregnancy" and code in _PREGNANCY_CODES and not_her_status(text, f.start, f.end))
+            or (
+                code == "wocbp"
+                and _bare_population(f)
+                and _BOUND_BY_WHAT_FOLLOWS.match(text, f.end) is not None
+            )
         )
     return flags

@@ -188,3 +188,51 @@ def test_hal_on_antiretroviral_therapy_is_excluded_without_an_infection():
         " patients receiving combination antiretroviral therapy, when indicated.\n"
     )
     assert outcome(text, hal) == "violated"
+
+
+class TestWhoCanBecomePregnantIsWhomARequirementBinds:
+    """ "Of childbearing potential" names whom a requirement binds or defines a term; it is not itself
+    required. Omar and Clara were failed by such items in 50 trials."""
+
+    # NCT04677413: a definition of its own, with its criteria listed under it.
+    DEFINITION = (
+        "Inclusion Criteria:\n* Histologically confirmed lung adenocarcinoma\n\n"
+        "A female of child-bearing potential is any woman (regardless of sexual orientation, marital status,"
+        " having undergone a tubal ligation, or remaining celibate by choice) who meets the following"
+        " criteria:\n\n* Has not undergone a hysterectomy or bilateral oophorectomy; or\n* Has not been"
+        " naturally postmenopausal for at least 12 consecutive months (i.e., has had menses at any time in"
+        " the preceding 12 consecutive months).\n"
+    )
+    # NCT02339571: a definition inside the item, after the requirement.
+    INLINE = (
+        "Inclusion Criteria:\n* Patients must not be pregnant or breast-feeding due to use of cytotoxic"
+        " immunotherapy and risk of teratogenic side effects; all patients of childbearing potential must"
+        " have a blood test or urine study within 2 weeks prior to randomization to rule out pregnancy; a"
+        " patient of childbearing potential is anyone, regardless of whether they have undergone tubal"
+        " ligation, who meets the following criteria: 1) has not undergone a hysterectomy or bilateral"
+        " oophorectomy; or 2) has not been naturally postmenopausal for at least 24 consecutive months (i.e.,"
+        " has had menses at any time in the preceding 24 consecutive months)\n"
+    )
+    # NCT04181060
+    TEST = (
+        "Inclusion Criteria:\n* All females of childbearing potential must have a blood test or urine study"
+        " within 14 days prior to randomization to rule out pregnancy\n"
+    )
+
+    def test_omar_and_clara_fail_none_of_them(self):
+        for text in (self.DEFINITION, self.INLINE, self.TEST):
+            for patient in (OMAR, CLARA):
+                verdicts = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+                assert "violated" not in [str(v.outcome) for v in verdicts]
+
+    def test_pia_who_is_pregnant_still_fails_the_inline_requirement(self):
+        assert outcome(self.INLINE, PIA) == "violated"
+
+    def test_a_pregnancy_test_for_women_who_can_become_pregnant_still_fails_pia(self):
+        text = (
+            "Inclusion Criteria:\n* Women of childbearing potential must have a negative serum pregnancy test"
+            " within 7 days prior to registration\n"
+        )
+        assert outcome(text, PIA) == "violated"
+        assert outcome(text, CLARA) != "violated"
+        assert outcome(text, OMAR) != "violated"
