@@ -119,13 +119,14 @@ _PARTNER_BEFORE = re.compile(
 )
 _STATUS_WORDS = frozenset({"pregnant", "lactating"})
 # "All females of childbearing potential must have a blood test ... to rule out pregnancy", "WOCBP must agree
-# to use contraception": whom a requirement binds, not a requirement. A woman who cannot become pregnant, or a
-# man, is asked nothing by it; one who can is asked what follows.
+# to use contraception": whom a requirement binds, not a requirement ("WOCBP must:" heading a list binds the
+# items under it, as the parser reads it). A woman who cannot become pregnant, or a man, is asked nothing by
+# it; one who can is asked what follows.
 _BOUND_BY_WHAT_FOLLOWS = re.compile(
     r"(?:\s*\([^()\n]{0,60}\))?(?:\s*,[^,.;\n]{0,80},)?"
     r"(?:\s+(?:and|or)\s+(?:all\s+)?(?:their\s+)?(?:sexually\s+active\s+)?(?:men|males?|partners?))?"
     r"\s+(?:must|should|shall|will\s+need|need\s+to"
-    r"|(?:is|are)\s+required\s+to|will\s+be\s+required\s+to)\b",
+    r"|(?:is|are)\s+required\s+to|will\s+be\s+required\s+to)\b(?!\s*:)",
     re.IGNORECASE,
 )
 # "A female of child-bearing potential is any woman (regardless of sexual orientation ...) who meets the
