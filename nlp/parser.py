@@ -19,7 +19,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 import nlp.assertion  # noqa: F401  (registers the eligibility_context factory)
-from nlp import extract, linear_tagger
+from nlp import extract, linear_tagger, rationale
 from nlp.assertion import Cue, EligibilityContext
 from nlp.chia_mentions import add_mentions
 from nlp.extract import Found
@@ -2100,6 +2100,25 @@ def _negate_inline_lists(
                 assertions[index] = ("negated", (opening.start, opening.end))
 
 
+def _without_definitions(text: str, roots: list[Item], found: list[Found]) -> list[Found]:
+    """Leaves out the atoms of items that define a term (`rationale.DEFINITION`) and of the items under
+    them."""
+    spans = []
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if rationale.DEFINITION.match(text, item.start):
+            last = item
+            while last.children:
+                last = last.children[-1]
+            spans.append((item.start, max(item.end, last.end)))
+        else:
+            stack.extend(item.children)
+    if not spans:
+        return found
+    return [f for f in found if not any(start <= f.start < end for start, end in spans)]
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -2135,6 +2154,9 @@ def parse_eligibility(
         key=lambda f: (f.start, f.end),
     )
     found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
+    found = [f for f, gone in zip(found, rationale.unstated(norm.text, found), strict=True) if not gone]
+    if "potential" in lowered:
+        found = _without_definitions(norm.text, roots, found)
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]

@@ -192,44 +192,51 @@ class _Leaf:
 TruthFn = Callable[[Session], Truth]
 
 
-def _all(children: tuple[TruthFn, ...]) -> TruthFn:
-    """Kleene And, stopping at the first child not met; not-checkable children drop out."""
+def _all(children: tuple[TruthFn, ...], lets_in: bool) -> TruthFn:
+    """Kleene And, stopping at the first child not met; parts for the site as `logic.all_of` says."""
 
     def evaluate(session: Session) -> Truth:
-        checked = unknown = False
+        unknown = met = for_the_site = False
         for child in children:
             value = child(session)
             if value is _NOT_MET:
                 return _NOT_MET
             if value is _UNKNOWN:
-                checked = unknown = True
+                unknown = True
             elif value is _MET:
-                checked = True
-        return _UNKNOWN if unknown else _MET if checked else _NOT_CHECKABLE
+                met = True
+            else:
+                for_the_site = True
+        return _UNKNOWN if unknown else _MET if met and (lets_in or not for_the_site) else _NOT_CHECKABLE
 
     return evaluate
 
 
-def _any(children: tuple[TruthFn, ...]) -> TruthFn:
-    """Kleene Or, stopping at the first child met; not-checkable children drop out."""
+def _any(children: tuple[TruthFn, ...], lets_in: bool) -> TruthFn:
+    """Kleene Or, stopping at the first child met; parts for the site as `logic.any_of` says."""
 
     def evaluate(session: Session) -> Truth:
-        checked = unknown = False
+        unknown = failed = for_the_site = False
         for child in children:
             value = child(session)
             if value is _MET:
                 return _MET
             if value is _UNKNOWN:
-                checked = unknown = True
+                unknown = True
             elif value is _NOT_MET:
-                checked = True
-        return _UNKNOWN if unknown else _NOT_MET if checked else _NOT_CHECKABLE
+                failed = True
+            else:
+                for_the_site = True
+        return (
+            _UNKNOWN if unknown else _NOT_MET if failed and not (lets_in and for_the_site) else _NOT_CHECKABLE
+        )
 
     return evaluate
 
 
-def _compile(node: Node, section: str, in_exception: bool, leaves: list[_Leaf]) -> TruthFn:
-    """The tree as a function of the session; appends its atoms to `leaves` in reading order."""
+def _compile(node: Node, section: str, in_exception: bool, leaves: list[_Leaf], lets_in: bool) -> TruthFn:
+    """The tree as a function of the session; appends its atoms to `leaves` in reading order. `lets_in`:
+    whether the node being met lets the patient in (see `logic`)."""
     if isinstance(node, Atom):
         leaf = _Leaf(node, section, in_exception)
         leaves.append(leaf)
@@ -238,14 +245,14 @@ def _compile(node: Node, section: str, in_exception: bool, leaves: list[_Leaf]) 
             return lambda session: value
         return lambda session: session.truth(leaf)
     if isinstance(node, Not):
-        child = _compile(node.child, section, in_exception, leaves)
+        child = _compile(node.child, section, in_exception, leaves, not lets_in)
         return lambda session: negate(child(session))
     if isinstance(node, Except):
-        main = _compile(node.main, section, in_exception, leaves)
-        exception = _compile(node.exception, section, True, leaves)
-        return lambda session: except_(main(session), exception(session))
-    children = tuple(_compile(child, section, in_exception, leaves) for child in node.children)
-    return _all(children) if isinstance(node, And) else _any(children)
+        main = _compile(node.main, section, in_exception, leaves, lets_in)
+        exception = _compile(node.exception, section, True, leaves, not lets_in)
+        return lambda session: except_(main(session), exception(session), lets_in=lets_in)
+    children = tuple(_compile(child, section, in_exception, leaves, lets_in) for child in node.children)
+    return _all(children, lets_in) if isinstance(node, And) else _any(children, lets_in)
 
 
 class _CompiledTree:
@@ -253,7 +260,7 @@ class _CompiledTree:
 
     def __init__(self, node: Node, section: str) -> None:
         leaves: list[_Leaf] = []
-        self.truth = _compile(node, section, False, leaves)
+        self.truth = _compile(node, section, False, leaves, section == "inclusion")
         self.leaves = tuple(leaves)
 
     def explain(self, session: Session) -> tuple[Truth, tuple[AtomResult, ...]]:

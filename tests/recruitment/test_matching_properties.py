@@ -32,23 +32,43 @@ checked = st.sampled_from([Truth.MET, Truth.NOT_MET, Truth.UNKNOWN])
 
 
 class TestKleeneTables:
-    @given(st.lists(truths, max_size=5))
-    def test_and_is_the_minimum_and_or_the_maximum_of_checkable_values(self, values):
-        kept = [v for v in values if v is not Truth.NOT_CHECKABLE]
-        if not kept:
-            assert all_of(values) is any_of(values) is Truth.NOT_CHECKABLE
+    @given(st.lists(checked, max_size=5), st.booleans())
+    def test_over_checkable_values_and_is_the_minimum_and_or_the_maximum(self, values, lets_in):
+        if not values:
+            assert all_of(values, lets_in=lets_in) is any_of(values, lets_in=lets_in) is Truth.NOT_CHECKABLE
             return
-        assert all_of(values) is min(kept, key=ORDER.__getitem__)
-        assert any_of(values) is max(kept, key=ORDER.__getitem__)
+        assert all_of(values, lets_in=lets_in) is min(values, key=ORDER.__getitem__)
+        assert any_of(values, lets_in=lets_in) is max(values, key=ORDER.__getitem__)
+
+    @given(st.lists(truths, min_size=1, max_size=5), st.booleans())
+    def test_a_part_for_the_site_never_decides_against_the_patient(self, values, lets_in):
+        """Women of childbearing potential "must agree to use contraception" (inclusion, an Or) or "not
+        willing to use contraception" (exclusion, an And): whether she is willing is for the site, so the
+        node is for the site where, without that part, it would have gone against her."""
+        if Truth.NOT_CHECKABLE not in values:
+            return
+        others = [v for v in values if v is not Truth.NOT_CHECKABLE]
+        against = Truth.NOT_MET if lets_in else Truth.MET
+        for combine in (all_of, any_of):
+            without = combine(others, lets_in=lets_in)
+            with_it = combine(values, lets_in=lets_in)
+            if with_it is against:
+                assert without is against
+            # Where it alone could turn the node her way (an Or that would let her in, an And that would keep
+            # her out), the node is for the site.
+            if without is against and (combine is any_of) == lets_in:
+                assert with_it is Truth.NOT_CHECKABLE
 
     @given(truths)
     def test_not_swaps_met_and_not_met_and_keeps_unknown(self, value):
         assert negate(negate(value)) is value
         assert (negate(value) is value) == (value in (Truth.UNKNOWN, Truth.NOT_CHECKABLE))
 
-    @given(st.lists(truths, max_size=5))
-    def test_de_morgan(self, values):
-        assert negate(all_of(values)) is any_of([negate(v) for v in values])
+    @given(st.lists(truths, max_size=5), st.booleans())
+    def test_de_morgan_with_the_direction_swapped(self, values, lets_in):
+        negated = [negate(v) for v in values]
+        assert negate(all_of(values, lets_in=lets_in)) is any_of(negated, lets_in=not lets_in)
+        assert negate(any_of(values, lets_in=lets_in)) is all_of(negated, lets_in=not lets_in)
 
     @given(checked, checked)
     def test_except_is_main_and_not_exception(self, main, exception):
