@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.3": "efb5827cb56197bc23ac4a63a4f8457debfd3bbc215c7746e86a4ab1fa4836c4"}
+PINNED = {"2026.12.07.4": "64ad2c54ce64f1b2b89b5d01cfb3ec53ceeffa4d64670bdff5dc6e06698dbf3b"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
