@@ -164,6 +164,12 @@ _ASSESSED_BY = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[;.](?:\s|$)")
+# Words before a treatment with an "at least N ago" window that ask for the treatment itself, not a washout.
+_TREATMENT_REQUIRED = re.compile(
+    r"\b(?:(?:must|should|to|will)\s+have\s+(?:previously\s+)?(?:received|had|undergone|been\s+treated)"
+    r"|having\s+(?:received|had|undergone)|previously\s+(?:received|treated)|prior\s+exposure\s+to)\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[A-Za-z]{3}")
 # Words that narrow a condition to a state no profile records ("uncontrolled hypertension", "clinically
 # unstable sickle cell anemia", "resistant or refractory lymphoma", "no other liver disease"): up to two
@@ -1297,7 +1303,33 @@ class _Builder:
             node = And((node, qualifier))
         if assertion == "negated" and review is None and not negated_by_group:
             node = Not(node)
+        elif node is atom and self._washout(index, section, scope, atom):
+            # "At least 4 weeks since prior anticancer therapy": no such therapy in the last 4 weeks, which a
+            # patient never treated meets; the most recent course counts, not any course long enough ago.
+            assert window is not None
+            node = Not(replace(atom, window=replace(window, relation="within")))
         return node
+
+    def _washout(self, index: int, section: Section, scope: _Scope, atom: Atom) -> bool:
+        """Whether an inclusion's "at least N since" window on a treatment is a washout rather than a
+        treatment the patient must have had that long ago ("Must have received prior platinum at least 6
+        months before enrolment" still asks for the platinum)."""
+        window = atom.window
+        if (
+            section != "inclusion"
+            or scope.in_exception
+            or window is None
+            or window.relation != "at_least"
+            or atom.kind not in ("therapy", "procedure")
+            or not atom.checkable
+            or atom.assertion not in ("present", "historical")
+        ):
+            return False
+        text, start = self.norm.text, self.found[index].start
+        clause = text.rfind("\n", 0, start) + 1
+        for end in _CLAUSE_END.finditer(text, clause, start):
+            clause = end.end()
+        return _TREATMENT_REQUIRED.search(text, clause, start) is None
 
     def _permits_all(self, item: Item, main: list[int], cut: int, after: int) -> bool:
         """Whether the item is one sentence permitting what it names, nothing negated ("No other prior
