@@ -680,12 +680,19 @@ _AGE = re.compile(
     rf"\s*years"
     rf"|(?P<low5>\d{{1,3}})\s*(?:-|to|through)\s*(?P<high5>\d{{1,3}})\s*(?:years?|yrs?)\s*(?:of age|old)"
     rf"|(?P<dir6>under|below|younger\s+than|over|above|older\s+than)\s+the\s+age\s+(?:of\s+)?(?P<num6>\d{{1,3}})"
-    rf"{_NOT_YEARS}",
+    rf"{_NOT_YEARS}"
+    # "Patients older than 18 years", "over 18 years of age": the unit says it is an age.
+    rf"|(?P<dir7>younger\s+than|older\s+than|over|above|under|below)\s+(?P<num7>\d{{1,3}})\s*(?:years?|yrs?)"
+    rf"(?:\s*(?:of age|old))?"
+    rf"(?!\s*(?:of\s+)?(?:follow|smok|treat|therap|disease|since|after|ago|prior|before))",
     re.I,
 )
 
 
-_AGE_HINT = re.compile(r"\b(?:aged?|ages|old|older|younger|between)\b|years? of age", re.IGNORECASE)
+_AGE_HINT = re.compile(
+    r"\b(?:aged?|ages|old|older|younger|between)\b|years? of age|\b(?:over|above|under|below)\s+\d{1,3}\s*y",
+    re.IGNORECASE,
+)
 
 
 def _hinted_lines(text: str, hint: re.Pattern[str]) -> Iterator[tuple[int, int]]:
@@ -788,9 +795,9 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
                 comparator=">=" if direction in ("older", "above", "over") else "<=",
                 value=float(m.group("num3")),
             )
-        elif m.group("num6") is not None:
-            # "under the age of 18", "over the age 90": the bound itself is outside.
-            over = m.group("dir6").lower().startswith(("over", "above", "older"))
+        elif m.group("num6") is not None or m.group("num7") is not None:
+            # "under the age of 18", "over the age 90", "older than 18 years": the bound itself is outside.
+            over = (m.group("dir6") or m.group("dir7")).lower().startswith(("over", "above", "older"))
             found = Found(
                 "demographic",
                 m.start(),
@@ -800,7 +807,7 @@ def _age_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
                 age,
                 unit="years",
                 comparator=">" if over else "<",
-                value=float(m.group("num6")),
+                value=float(m.group("num6") or m.group("num7")),
             )
         else:
             low, high = (

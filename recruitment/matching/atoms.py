@@ -1129,8 +1129,14 @@ def demographic(atom: Atom, ctx: Context) -> AtomResult:
             return _unknown(atom, "birth date not on file", "question", "What is your date of birth?")
         whole = age_on(facts.birth_date, ctx.today)
         exact = (ctx.today - facts.birth_date).days / 365.25
-        age = exact if exact_age_limits(atom) else float(whole)
-        holds = compare(age, atom.comparator, atom.value, atom.value_high)
+        if exact_age_limits(atom):
+            holds = compare(exact, atom.comparator, atom.value, atom.value_high)
+        elif atom.comparator == ">":
+            # "Over 18 years": older than 18 years exactly, i.e. from the day after the 18th birthday; in
+            # whole years that is aged 18 or more (so counted from the birthday, a day early), not aged 19.
+            holds = compare(float(whole), ">=", atom.value)
+        else:
+            holds = compare(float(whole), atom.comparator, atom.value, atom.value_high)
         if holds is None:
             return _unknown(
                 atom, "the age limit could not be read", "question", _asked("Does this apply", atom)

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.4": "64ad2c54ce64f1b2b89b5d01cfb3ec53ceeffa4d64670bdff5dc6e06698dbf3b"}
+PINNED = {"2026.12.07.4": "e1c1b9cd149971ba379ab3ec7a9d5071ba0ebcba5bd05d77ff8cc80e537997ff"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -437,6 +437,24 @@ class TestDemographicsAndStatus:
     def test_age_is_taken_on_the_evaluation_date(self, today, expected):
         assert truth(self.ADULT, PatientFacts(birth_date=datetime.date(2008, 5, 10)), today) is expected
 
+    @pytest.mark.parametrize("text", ["Age over 18 years", "Patients older than 18 years", "Age > 18 years"])
+    def test_lea_aged_18_and_a_half_is_over_18(self, text):
+        """Lea was born on 10 May 2008: on 7 December 2026 she is 18 years and 7 months old, older than 18
+        years. Compared in whole years, "> 18" asked her to be 19."""
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {text}\n").criteria
+        [age] = [a for a in iter_atoms(criterion.tree) if a.kind == "demographic"]
+        lea = PatientFacts(birth_date=datetime.date(2008, 5, 10))
+        assert truth(age, lea, datetime.date(2026, 12, 7)) is Truth.MET
+        assert truth(age, lea, datetime.date(2026, 5, 9)) is Truth.NOT_MET  # still 17
+
+    def test_under_75_still_leaves_out_a_patient_aged_75(self):
+        under_75 = atom(
+            "demographic", "age < 75", Concept("demographic", "age", "age"), comparator="<", value=75.0
+        )
+        born = datetime.date(1951, 3, 1)
+        assert truth(under_75, PatientFacts(birth_date=born), datetime.date(2026, 2, 28)) is Truth.MET
+        assert truth(under_75, PatientFacts(birth_date=born), datetime.date(2026, 3, 1)) is Truth.NOT_MET
+
     def test_karnofsky_from_ecog_is_decided_only_when_the_range_agrees(self):
         kps = Concept("scale", "Karnofsky", "Karnofsky performance status")
         at_least_70 = atom("performance_status", "KPS >= 70", kps, comparator=">=", value=70.0)
