@@ -343,12 +343,21 @@ _IHC = re.compile(
 # "HER2-low" (IHC 1+, or IHC 2+ with a negative ISH): the matcher reads the alteration "low" as that rule.
 _HER2_LOW = re.compile(r"[\s-]*low\b", re.I)
 _ISH = re.compile(r"\b(?:F|C|S)?ISH\s*(\+|-|positive|negative|amplified|non-amplified|not amplified)", re.I)
+_PDL1_METRIC = r"TPS|CPS|TC|IC|tumou?r proportion score|combined positive score"
+# "TPS >= 50%", "tumor proportion score (TPS) of at least 50%", "TPS of 50% or greater", "CPS 10 or more". The
+# number ends the match: a "%" glued or spaced counts, whitespace after a bare number does not (it may end
+# the line).
 _PDL1_SCORE = re.compile(
-    rf"(?:(?P<metric>TPS|CPS|TC|IC|tumou?r proportion score"
-    rf"|combined positive score)\s*(?:score\s*)?(?:of\s*)?)?"
-    rf"(?P<cmp>{COMPARATOR})\s*(?P<num>\d+(?:\.\d+)?)\s*%?",
+    rf"(?:(?P<metric>{_PDL1_METRIC})\s*(?:\((?:TPS|CPS)\)\s*)?(?:score\s*)?(?:of\s*)?)?"
+    rf"(?:(?P<cmp>{COMPARATOR})\s*(?P<num>\d+(?:\.\d+)?)(?P<pct>\s*%)?"
+    rf"|(?P<num2>\d+(?:\.\d+)?)(?P<pct2>\s*%)?\s*or\s+(?P<dir>greater|more|higher|above|less|lower|below)\b"
+    rf"|(?P<low3>\d+(?:\.\d+)?)\s*%?\s*(?:-|to)\s*(?P<high3>\d+(?:\.\d+)?)\s*%)",
     re.I,
 )
+# The upper bound of a band: "TPS >= 1% and <= 49%", "TPS 1-49%".
+_PDL1_UPPER = re.compile(rf"\s*(?:and|to|-)\s*(?P<cmp>{COMPARATOR})?\s*(?P<num>\d+(?:\.\d+)?)\s*%", re.I)
+_PDL1_METRIC_NAMED = re.compile(rf"\b(?:{_PDL1_METRIC})\b", re.I)
+_PDL1_OTHER_CLAUSE = re.compile(r"[;.\d]|,|\b(?:and|or)\b", re.I)
 _STANDALONE = re.compile(
     r"(?<![\w-])(?P<term>MSI-H|MSI-high|MSI high|microsatellite instability[- ]high"
     r"|high microsatellite instability"
@@ -464,29 +473,62 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             found.checkable = False
             found.rule_id = "biomarker.any_status"
         if symbol == "CD274":
-            score = _PDL1_SCORE.search(text, m.end(), min(len(text), m.end() + 60))
-            if (
-                score
-                and comparator(score.group("cmp"))
-                and not re.search(r"[;.]", text[m.end() : score.start()])
-            ):
-                metric = (score.group("metric") or "").upper()
-                metric = {"TUMOR PROPORTION SCORE": "TPS", "COMBINED POSITIVE SCORE": "CPS"}.get(
-                    metric, metric
-                )
-                found.alteration = f"{metric or 'expression'}"
-                found.comparator = comparator(score.group("cmp"))
-                found.value = float(score.group("num"))
-                found.unit = "%"
-                found.end = max(found.end, score.end())
-                found.rule_id = "biomarker.pdl1_score"
-                found.confidence = 0.9
+            _read_pdl1_score(text, m.end(), found)
         assay = _nearest_assay(text, found.start, found.end, assays)
         if assay:
             found.assay = assay
         yield found
         yield from _shared_gene_family(text, m)
         yield from _listed_alterations(text, found)
+
+
+def _read_pdl1_score(text: str, gene_end: int, found: Found) -> None:
+    """The score a PD-L1 mention asks for, within its clause: its metric (TPS, CPS...; "expression" when none
+    is named), comparator, value and unit ("%" for TPS, none for CPS, which is no percentage)."""
+    score = _PDL1_SCORE.search(text, gene_end, min(len(text), gene_end + 100))
+    if score is None:
+        return
+    between = text[gene_end : score.start()]
+    named = score.group("metric") or next(iter(_PDL1_METRIC_NAMED.findall(between)), "")
+    symbol: str | None
+    high: str | None = None
+    if score.group("low3") is not None:
+        symbol, value, percent, high = "between", score.group("low3"), "%", score.group("high3")
+    elif score.group("num2") is not None:
+        if not named and not score.group("pct2"):
+            return  # "PD-L1 testing on 2 or more slides": a count, not a score
+        direction = score.group("dir").lower()
+        symbol = ">=" if direction in ("greater", "more", "higher", "above") else "<="
+        value, percent = score.group("num2"), score.group("pct2")
+    else:
+        symbol, value, percent = comparator(score.group("cmp")), score.group("num"), score.group("pct")
+    # Words between the gene and its score are fine ("expression with a"); another number, clause or list
+    # item is not, unless the words name the score ("PD-L1 expression, TPS >= 50%").
+    if symbol is None or re.search(r"[;.\d]", between):
+        return
+    if not named and _PDL1_OTHER_CLAUSE.search(between):
+        return
+    metric = named.upper()
+    metric = {"TUMOR PROPORTION SCORE": "TPS", "TUMOUR PROPORTION SCORE": "TPS"}.get(metric, metric)
+    metric = "CPS" if metric == "COMBINED POSITIVE SCORE" else metric
+    found.alteration = metric or "expression"
+    found.comparator = symbol
+    found.value = float(value)
+    found.value_high = None if high is None else float(high)
+    score_end = score.end()
+    upper = _PDL1_UPPER.match(text, score_end) if symbol in (">=", ">") else None
+    bound = None if upper is None else comparator(upper.group("cmp") or "<=")
+    if upper is not None and bound in ("<=", "<"):
+        # A band ("TPS >= 1% and < 50%"): counted in whole percent, "< 50" is "<= 49".
+        top = float(upper.group("num")) - (1 if bound == "<" else 0)
+        if top > found.value:
+            found.comparator, found.value_high = "between", top
+            found.value += 1 if symbol == ">" else 0
+            score_end = upper.end()
+    found.unit = "" if metric == "CPS" and not percent else "%"
+    found.end = max(found.end, score_end)
+    found.rule_id = "biomarker.pdl1_score"
+    found.confidence = 0.9
 
 
 def _status_biomarkers(text: str) -> Iterator[Found]:

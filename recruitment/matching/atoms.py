@@ -29,7 +29,8 @@ GENERIC_ASSAYS = frozenset({"IHC", "ISH", "FISH", "CISH", "SISH", "NGS", "PCR", 
 TMB_HIGH_CUTOFF = 10.0
 _DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
 _POINT = re.compile(r"^(?:p\.)?([A-Z])(\d{1,4})([A-Z*]|X|fs)?$", re.I)
-_POINT_IN_TEXT = re.compile(r"\b([ACDEFGHIKLMNPQRSTVWY])(\d{1,4})([ACDEFGHIKLMNPQRSTVWY]|X)?\b")
+# Not glued to a word by a hyphen: the "L1" of "PD-L1" is no variant.
+_POINT_IN_TEXT = re.compile(r"(?<![\w-])([ACDEFGHIKLMNPQRSTVWY])(\d{1,4})([ACDEFGHIKLMNPQRSTVWY]|X)?\b")
 _IHC = re.compile(r"IHC\s*([0-3])\+?(?:\s*ISH\s*(\S+))?", re.I)
 # Patients and sites know these proteins by their common names, not their HGNC gene symbols.
 _COMMON_NAMES = {"CD274": "PD-L1", "ERBB2": "HER2", "ESR1": "ER", "PGR": "PR"}
@@ -521,7 +522,7 @@ def _variant_wanted(atom: Atom) -> str | None:
     if alteration in ("mutation", "") and atom.concept is not None:
         after_gene = (
             atom.text.split(atom.concept.code, 1)[-1] if atom.concept.code in atom.text else atom.text
-        )
+        ).lstrip(" -:")
         point = _POINT_IN_TEXT.search(after_gene)
         if point:
             return "".join(part for part in point.groups() if part)
@@ -807,12 +808,9 @@ def _biomarker_score(atom: Atom, results: list[BiomarkerFact]) -> AtomResult:
         return _unknown(
             atom, "the criterion's threshold could not be read", "question", _asked("Does this apply", atom)
         )
-    return _decide(
-        atom,
-        holds,
-        f"{latest.measure or 'score'} {latest.value:g} {atom.comparator} {atom.value:g}",
-        [_ev(latest)],
-    )
+    # "TPS 60 >= 50" when met, "TPS 10, not >= 50" when not.
+    measured = f"{latest.measure or 'score'} {latest.value:g}{'' if holds else ', not'}"
+    return _decide(atom, holds, f"{measured} {atom.comparator} {atom.value:g}", [_ev(latest)])
 
 
 def _ihc_score(results: Iterable[BiomarkerFact]) -> BiomarkerFact | None:

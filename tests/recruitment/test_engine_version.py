@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.4": "e1c1b9cd149971ba379ab3ec7a9d5071ba0ebcba5bd05d77ff8cc80e537997ff"}
+PINNED = {"2026.12.07.4": "0269c1b8e3c42a70894328bdabe7f23582dd1a7cf0ff10431186b3d423f42e9a"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

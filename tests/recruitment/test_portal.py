@@ -812,8 +812,9 @@ class TestMatchesPage:
     def test_elenas_list_puts_a_kras_g12c_trial_below_an_untargeted_one_and_says_her_tumour_rarely_has_it(
         self, elena_client, elena, documents
     ):
-        # Elena: EGFR exon 19 deletion lung adenocarcinoma, never tested for KRAS. Registry lines: NCT04956640
-        # (KRAS G12C) and NCT04613596 (without its KRAS part).
+        # Elena: EGFR exon 19 deletion lung adenocarcinoma, never tested for KRAS, PD-L1 TPS 5%. Registry lines:
+        # NCT04956640 (KRAS G12C) and NCT04613596 (without its KRAS part, and with a PD-L1 threshold she meets:
+        # its TPS >= 50% excludes her, which the matcher once missed).
         kras = TrialFactory.create(
             brief_title="Sotorasib in KRAS G12C-mutant lung adenocarcinoma",
             conditions=["Lung Adenocarcinoma"],
@@ -824,7 +825,7 @@ class TestMatchesPage:
             brief_title="Docetaxel in lung adenocarcinoma",
             conditions=["Lung Adenocarcinoma"],
             eligibility_text="Inclusion Criteria:\n* Histologically confirmed diagnosis of unresectable or "
-            "metastatic NSCLC\n* Tumor PD-L1 expression with a tumor proportion score (TPS) of at least 50%",
+            "metastatic NSCLC\n* Tumor PD-L1 expression with a tumor proportion score (TPS) of at least 1%",
         )
         for trial in (kras, plain):
             trial_parse_eligibility(trial_id=trial.pk)
