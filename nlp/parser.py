@@ -60,7 +60,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     (extract.find_labs, None),
     (extract.find_biomarkers, None),
     (extract.find_performance_status, ("ecog", "who", "zubrod", "karnofsky", "kps", "lansky", "performance")),
-    (extract.find_age, ("age", "old", "younger", "between")),
+    (extract.find_age, ("age", "old", "younger", "between", "over", "above", "under", "below")),
     (
         extract.find_demographic_and_pregnancy,
         ("male", "men", "pregnan", "breast", "lactat", "nursing", "potential", "wocbp", "focbp"),

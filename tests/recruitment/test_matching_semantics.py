@@ -437,7 +437,10 @@ class TestDemographicsAndStatus:
     def test_age_is_taken_on_the_evaluation_date(self, today, expected):
         assert truth(self.ADULT, PatientFacts(birth_date=datetime.date(2008, 5, 10)), today) is expected
 
-    @pytest.mark.parametrize("text", ["Age over 18 years", "Patients older than 18 years", "Age > 18 years"])
+    @pytest.mark.parametrize(
+        "text",
+        ["Age over 18 years", "Patients older than 18 years", "Age > 18 years", "Patients over 18 years"],
+    )
     def test_lea_aged_18_and_a_half_is_over_18(self, text):
         """Lea was born on 10 May 2008: on 7 December 2026 she is 18 years and 7 months old, older than 18
         years. Compared in whole years, "> 18" asked her to be 19."""
