@@ -812,9 +812,9 @@ class TestMatchesPage:
     def test_elenas_list_puts_a_kras_g12c_trial_below_an_untargeted_one_and_says_her_tumour_rarely_has_it(
         self, elena_client, elena, documents
     ):
-        # Elena: EGFR exon 19 deletion lung adenocarcinoma, never tested for KRAS, PD-L1 TPS 5%. Registry lines:
-        # NCT04956640 (KRAS G12C) and NCT04613596 (without its KRAS part, and with a PD-L1 threshold she meets:
-        # its TPS >= 50% excludes her, which the matcher once missed).
+        # Elena: EGFR exon 19 deletion lung adenocarcinoma, never tested for KRAS, PD-L1 TPS 5%. Registry
+        # lines: NCT04956640 (KRAS G12C) and NCT04613596 (without its KRAS part, and with a PD-L1 threshold
+        # she meets: its TPS >= 50% excludes her, which the matcher once missed).
         kras = TrialFactory.create(
             brief_title="Sotorasib in KRAS G12C-mutant lung adenocarcinoma",
             conditions=["Lung Adenocarcinoma"],
