@@ -454,9 +454,23 @@ def _share_alterations(text: str, found: list[Found]) -> None:
 _LIST_JOIN = re.compile(r"^\s*(?:,|/|or|and/or|and)\s*$", re.I)
 
 
+# A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy"):
+# a treatment, not a test result.
+_TARGETED_BY = re.compile(
+    r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|TKIs?|tyrosine kinase inhibitors?|targeted"
+    r"|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
+    re.I,
+)
+
+
 def _gene_biomarkers(text: str) -> Iterator[Found]:
     _, assays = _alteration_patterns()
     for m in _at_word_starts(_gene_pattern(), text):
+        if _TARGETED_BY.match(text, m.end()):
+            inhibitor, _ = link_exact(f"{m.group(0)} inhibitor", "therapy")
+            if inhibitor is not None:
+                yield Found("therapy", m.start(), m.end(), "therapy.gene_target", 0.8, inhibitor)
+            continue
         symbol = genes()[m.group(0)]
         if _RECEPTOR_LISTED.match(text, m.end()):
             # "ER/PR negative": ER takes PR's status (`_share_alterations`), not a span over PR's.

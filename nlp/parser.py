@@ -38,7 +38,17 @@ from nlp.model import (
     TimeWindow,
     iter_atoms,
 )
-from nlp.terminology import ONCOLOGY_ROOTS, is_a, is_cancer, lexicon, link, link_exact, manifest, vocabulary
+from nlp.terminology import (
+    ONCOLOGY_ROOTS,
+    genes,
+    is_a,
+    is_cancer,
+    lexicon,
+    link,
+    link_exact,
+    manifest,
+    vocabulary,
+)
 from nlp.text import (
     OR_GROUP,
     POPULATION_LABEL,
@@ -569,6 +579,9 @@ def _dictionary_atoms(doc: Doc, text: str) -> Iterable[Found]:
         kind = cast(AtomKind, label[len(LEXICON_PREFIX) :] if from_lexicon else label)
         # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
         concept, how = link_exact(text[start:end], kind) if from_lexicon else link(text[start:end], kind)
+        if kind == "lab" and text[start:end] in genes():
+            # "EGFR" in capitals is the gene; the kidney's "eGFR" matched it only as lower-cased words.
+            continue
         if from_lexicon and concept is None:
             # Named, but not linked: the matcher asks about it rather than guessing a concept.
             yield Found(kind, start, end, f"lexicon.{kind}", 0.4)
@@ -1841,6 +1854,10 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
     systemic anticancer therapy the same way, the "un" glued to its word."""
     if found.rule_id == extract.UNTREATED_RULE:
         return "negated", (found.start, found.end)
+    if found.kind == "therapy":
+        # "KRAS G12C inhibitor naive", "chemotherapy-naive", "EGFR TKI-naïve": never given that treatment.
+        naive = _NAIVE_AFTER.match(text, found.end)
+        return None if naive is None else ("negated", (naive.start(1), naive.end(1)))
     if found.kind != "pregnancy" or found.concept is None or found.concept.code not in _STATUS_CODES:
         return None
     start = found.start - 4
@@ -1854,6 +1871,7 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
 
 
 _STATUS_CODES = frozenset({"pregnant", "breastfeeding"})
+_NAIVE_AFTER = re.compile(r"[\s-]?(naive)\b", re.IGNORECASE)
 
 
 # A treatment named as a label: "Radiotherapy:" over "- No concurrent radiotherapy", or "... Chemotherapy: See
