@@ -1282,6 +1282,7 @@ class _Builder:
             assertion_cue=self.norm.to_original(*cue) if cue and assertion != "present" else None,
         )
         node: Node = atom
+        binds = False  # the atom names whom a requirement binds: "WOCBP must ..."
         requirement = found.extra.get("requirement")
         if isinstance(requirement, Concept) and requirement.code != "wocbp":
             # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds. "Positive
@@ -1301,6 +1302,7 @@ class _Builder:
                 section == "exclusion" and requirement.code == "contraception"
             )
             node = And((atom, needed)) if joins_and else Or((Not(atom), needed))
+            binds = not joins_and
         qualifier = self._qualifier(index, section, assertion)
         if qualifier is not None and (
             self._limits_treatments_for(index, qualifier)
@@ -1314,7 +1316,7 @@ class _Builder:
             # The patient may have the condition without being in the state the text asks about: the
             # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
             node = And((node, qualifier))
-        if assertion == "negated" and review is None and not negated_by_group:
+        if assertion == "negated" and review is None and not negated_by_group and not binds:
             node = Not(node)
         elif node is atom and self._washout(index, section, scope, atom):
             # "At least 4 weeks since prior anticancer therapy": no such therapy in the last 4 weeks, which a

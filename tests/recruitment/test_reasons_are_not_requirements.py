@@ -236,3 +236,19 @@ class TestWhoCanBecomePregnantIsWhomARequirementBinds:
         assert outcome(text, PIA) == "violated"
         assert outcome(text, CLARA) != "violated"
         assert outcome(text, OMAR) != "violated"
+
+
+# NCT02332668 (inclusion criteria)
+NOT_A_WOCBP_OR_USES_CONTRACEPTION = (
+    "Female participant is not a woman of childbearing potential (WOCBP) or is a WOCBP who is abstinent"
+    " from heterosexual intercourse or using contraception during the intervention period and for at least"
+    " 120 days after the last dose of study intervention"
+)
+
+
+def test_omar_meets_not_a_wocbp_or_a_wocbp_using_contraception():
+    """The "not" denies only that she can become pregnant: read over the pairing with its contraception, it
+    asked everyone who cannot become pregnant (Omar) to be a WOCBP who does not use contraception."""
+    text = "Inclusion Criteria:\n* " + NOT_A_WOCBP_OR_USES_CONTRACEPTION + "\n"
+    assert outcome(text, OMAR) != "violated"
+    assert outcome(text, CLARA) != "violated"
