@@ -681,6 +681,7 @@ class _Builder:
         self.found = found
         self.assertions = assertions
         self.context = context
+        self.cues = cues
         self.starts = [f.start for f in found]
         lowered = norm.text.lower()
         called = may_contain(norm.text, lowered, ("exception", "exempt"))
@@ -1213,8 +1214,10 @@ class _Builder:
         # Inside an exception a negation still counts: "unless stable and not requiring steroids".
         if scope.in_exception and assertion not in ("negated", "exception"):
             assertion, cue = "exception", None
+        # "No family history of long QT syndrome": the relative's history stays unanswerable, and denied.
+        denied = assertion == "negated" or (assertion == "family" and self._denied_family(cue))
         review = None
-        if assertion == "negated" and self._polarity_conflict(section, scope, cue):
+        if denied and self._polarity_conflict(section, scope, cue):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = (
@@ -1295,9 +1298,17 @@ class _Builder:
             # The patient may have the condition without being in the state the text asks about: the
             # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
             node = And((node, qualifier))
-        if assertion == "negated" and review is None and not negated_by_group:
+        if denied and review is None and not negated_by_group:
             node = Not(node)
         return node
+
+    def _denied_family(self, cue: tuple[int, int] | None) -> bool:
+        """Whether a family cue lies in a negation's scope ("No family history of X", "must not have ...
+        family history of X")."""
+        return (
+            cue is not None
+            and self.context.assertions(self.norm.text, self.cues, [cue[0]])[0][0] == "negated"
+        )
 
     def _permits_all(self, item: Item, main: list[int], cut: int, after: int) -> bool:
         """Whether the item is one sentence permitting what it names, nothing negated ("No other prior

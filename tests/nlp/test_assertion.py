@@ -113,3 +113,52 @@ def test_a_negation_ends_where_a_second_requirement_begins_with_and_have(
     (criterion,) = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
     assertions = {a.text: a.assertion for a in iter_atoms(criterion.tree)}
     assert (assertions[negated], assertions[present]) == ("negated", "present")
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        # NCT00004486, NCT00001906
+        ("No family history of bipolar disorder", "bipolar disorder", "family"),
+        ("No family history of congenital or hereditary immunodeficiency.", "immunodeficiency", "family"),
+        # a negation after the family history is the patient's own again
+        ("Family history of long QT syndrome, no personal history of syncope", "syncope", "negated"),
+    ],
+)
+def test_a_denied_family_history_is_still_about_the_relatives(
+    context: Language, text: str, target: str, expected: str
+) -> None:
+    assert _assertion(context, text, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        # NCT00004486, NCT00001920 (inclusion criteria)
+        ("Inclusion", "No family history of bipolar disorder"),
+        (
+            "Inclusion",
+            "No family history of schizophrenia by subject report and possibly also by collateral report",
+        ),
+        # NCT03260491, NCT04890613 (exclusion criteria)
+        (
+            "Exclusion",
+            "Has any factors that increase the risk of corrected QT (QTc) interval prolongation or risk of"
+            " arrhythmic events, such as congenital long QT syndrome, family history of long QT syndrome, or"
+            " unexplained sudden death under 40 years of age in first-degree relatives.",
+        ),
+        (
+            "Exclusion",
+            "A history of additional risk factors for TdP (e.g., heart failure, hypokalemia, family history"
+            " of long QT syndrome).",
+        ),
+    ],
+)
+def test_a_family_history_is_never_read_as_the_patients_own_diagnosis(section: str, line: str) -> None:
+    from nlp import iter_atoms, parse_eligibility
+
+    text = f"{section} Criteria:\n* {line}\n"
+    relatives = text.index("family history of ") + len("family history of ")
+    (criterion,) = parse_eligibility(text).criteria
+    [atom] = [a for a in iter_atoms(criterion.tree) if a.span[0] == relatives]
+    assert (atom.assertion, atom.checkable) == ("family", False)

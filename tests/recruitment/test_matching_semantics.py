@@ -1662,3 +1662,19 @@ class TestGeneFamilies:
         both = self.results(("BRCA1", "mutation", "negative"), ("BRCA2", "mutation", "negative"))
         assert self.biomarker_truth(self.BRCA, one) is Truth.UNKNOWN
         assert self.biomarker_truth(self.BRCA, both) is Truth.NOT_MET
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Inclusion Criteria:\n* No family history of long QT syndrome\n",
+        # NCT04890613
+        "Exclusion Criteria:\n* A history of additional risk factors for TdP (e.g., heart failure,"
+        " hypokalemia, family history of long QT syndrome).\n",
+    ],
+)
+def test_a_relatives_long_qt_syndrome_is_not_answered_by_the_patients_own(text: str) -> None:
+    own = PatientFacts(diagnoses=(DiagnosisFact("d1", "qt_prolongation", "long QT syndrome"),))
+    with_it, without_it = (first_outcome(text, patient) for patient in (own, PatientFacts()))
+    assert with_it == without_it
+    assert with_it in ("unknown", "not_checkable")
