@@ -1678,3 +1678,22 @@ def test_a_relatives_long_qt_syndrome_is_not_answered_by_the_patients_own(text: 
     with_it, without_it = (first_outcome(text, patient) for patient in (own, PatientFacts()))
     assert with_it == without_it
     assert with_it in ("unknown", "not_checkable")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Patients must provide a tumor sample for central EGFR mutation testing",
+        # NCT04585958
+        "Patients must have archival formalin-fixed paraffin-embedded (FFPE) tissue available for central"
+        " confirmation of HER2 testing",
+    ],
+)
+def test_a_sample_asked_for_an_assay_does_not_fail_a_patient_without_the_alteration(line: str) -> None:
+    negative = PatientFacts(
+        biomarkers=(
+            BiomarkerFact("biomarker:1", "EGFR", "mutation", "negative"),
+            BiomarkerFact("biomarker:2", "ERBB2", "overexpression", "negative"),
+        )
+    )
+    assert first_outcome(f"Inclusion Criteria:\n* {line}\n", negative) == "not_checkable"
