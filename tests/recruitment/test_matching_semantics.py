@@ -1697,3 +1697,21 @@ def test_a_sample_asked_for_an_assay_does_not_fail_a_patient_without_the_alterat
         )
     )
     assert first_outcome(f"Inclusion Criteria:\n* {line}\n", negative) == "not_checkable"
+
+
+BREAST_AFTER_ADJUVANT_PACLITAXEL = PatientFacts(
+    diagnoses=(DiagnosisFact("d1", "breast_cancer", "breast cancer"),),
+    therapies=(TherapyFact("t1", "paclitaxel", ("chemotherapy", "systemic_anticancer")),),
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Inclusion Criteria:\n* No prior systemic therapy for metastatic disease\n",
+        "Exclusion Criteria:\n* Prior anthracycline for breast cancer\n",
+        "Exclusion Criteria:\n* Prior therapy with an anthracycline for breast cancer\n",
+    ],
+)
+def test_a_disease_or_setting_a_treatment_was_given_for_does_not_fail_her_by_itself(text: str) -> None:
+    assert first_outcome(text, BREAST_AFTER_ADJUVANT_PACLITAXEL) in ("unknown", "not_checkable")
