@@ -308,6 +308,8 @@ _INDICATION = re.compile(
     r"(?:[A-Za-z]+\s+)?$",
     re.I,
 )
+# "Personal or family history of long QT syndrome": the patient's own history as well as her relatives'.
+_PERSONAL_OR = re.compile(r"\b(?:personal|own)\s*(?:and/or|or|and|/)\s*$", re.IGNORECASE)
 # The setting a treatment was given in, after it: "No prior systemic therapy for metastatic disease", "No
 # prior chemotherapy in the advanced or metastatic setting". A treatment given in another (adjuvant) does not
 # count, and no profile records which setting a treatment was for.
@@ -1276,6 +1278,19 @@ class _Builder:
             assertion_cue=self.norm.to_original(*cue) if cue and assertion != "present" else None,
         )
         node: Node = atom
+        personal = (
+            _PERSONAL_OR.search(self.norm.text, max(0, cue[0] - 20), cue[0])
+            if assertion == "family" and cue is not None
+            else None
+        )
+        if personal is not None and cue is not None:
+            own = replace(
+                atom,
+                checkable=found.checkable and not permitted,
+                assertion="historical",
+                assertion_cue=self.norm.to_original(personal.start(), cue[1]),
+            )
+            node = Or((own, atom))
         requirement = found.extra.get("requirement")
         if isinstance(requirement, Concept) and requirement.code != "wocbp":
             # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds. "Positive

@@ -162,3 +162,28 @@ def test_a_family_history_is_never_read_as_the_patients_own_diagnosis(section: s
     (criterion,) = parse_eligibility(text).criteria
     [atom] = [a for a in iter_atoms(criterion.tree) if a.span[0] == relatives]
     assert (atom.assertion, atom.checkable) == ("family", False)
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        # NCT03987555 (exclusion criteria)
+        (
+            "Exclusion",
+            "Known personal or family history of hereditary peripheral neuropathy (e.g. Charcot-Marie-Tooth"
+            " disease)",
+        ),
+        # NCT00006285 (exclusion), NCT00003365 (inclusion criteria)
+        ("Exclusion", "Subjects with a personal or family history of seizures will be excluded."),
+        ("Inclusion", "No personal or family history of a bleeding disorder"),
+    ],
+)
+def test_a_personal_or_family_history_asks_about_the_patients_own_history_too(
+    section: str, line: str
+) -> None:
+    from nlp import iter_atoms, parse_eligibility
+
+    (criterion,) = parse_eligibility(f"{section} Criteria:\n* {line}\n").criteria
+    atoms = [a for a in iter_atoms(criterion.tree) if a.kind == "condition"]
+    assert sorted((a.assertion, a.checkable) for a in atoms) == [("family", False), ("historical", True)]
+    assert len({a.span for a in atoms}) == 1

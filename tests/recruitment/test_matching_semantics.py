@@ -1715,3 +1715,11 @@ BREAST_AFTER_ADJUVANT_PACLITAXEL = PatientFacts(
 )
 def test_a_disease_or_setting_a_treatment_was_given_for_does_not_fail_her_by_itself(text: str) -> None:
     assert first_outcome(text, BREAST_AFTER_ADJUVANT_PACLITAXEL) in ("unknown", "not_checkable")
+
+
+def test_a_personal_or_family_history_excludes_her_for_her_own_long_qt_syndrome_only() -> None:
+    text = "Exclusion Criteria:\n* Personal or family history of long QT syndrome\n"
+    own = PatientFacts(diagnoses=(DiagnosisFact("d1", "qt_prolongation", "long QT syndrome"),))
+    other = PatientFacts(diagnoses=(DiagnosisFact("d1", "luad", "lung adenocarcinoma"),))
+    assert first_outcome(text, own) == "violated"
+    assert first_outcome(text, other) != "violated"
