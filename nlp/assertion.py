@@ -4,7 +4,8 @@ Cues (data/context_rules.json) open a scope forwards or backwards that ends at a
 (';', '.', ':' or a line end) or another cue of a different category. Each target span in
 `doc.spans[targets_key]` gets `span._.assertion`: negated, family, exception, hypothetical, historical or
 present; when cues of several categories cover a span the most decisive wins in that order ("no history of X"
-is negated, "family history of X" a relative's).
+is negated, "family history of X" a relative's), except that a family cue inside a negation's scope keeps the
+span a relative's ("no family history of X" denies the relatives' history, not the patient's own).
 Cue spans are kept in `doc.spans["context_cues"]` for callers that need their positions (exception splitting).
 """
 
@@ -202,6 +203,12 @@ class EligibilityContext:
                 if position < end and not (cue.start <= position < cue.end):
                     covering.setdefault(cue.category, cue)  # the nearest cue of each category
             category = next((c for c in PRIORITY if c in covering), None)
+            if (
+                category == "negated"
+                and "family" in covering
+                and covering["family"].start > covering[category].start
+            ):
+                category = "family"
             decided.append((category, covering[category]) if category else ("present", None))
         return decided
 

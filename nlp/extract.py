@@ -1390,6 +1390,44 @@ _NOT_CHECKABLE = re.compile(
 )
 
 
+# "Archival tumour tissue must be available for PD-L1 testing", "a tumor sample for central EGFR mutation
+# testing": the patient gives the sample; the assay named after it is what the sample is for, not a result she
+# must have. Words between the sample and its purpose that state a result ("a tumor sample positive for EGFR
+# mutation by central testing") make it no such phrase.
+_SPECIMEN = (
+    r"(?:(?:tumou?r|biopsy)\s+)?(?:tissue(?:\s+(?:samples?|specimens?|blocks?))?|samples?|specimens?|blocks?"
+    r"|slides|biopsy\s+material)"
+)
+_STATES_RESULT = (
+    r"positiv|negativ|harbou?r|mutat|express|amplif|fusion|rearrang|with\b|show|demonstrat|[<>=%\d]"
+)
+_ASSAY_NOUN = (
+    r"testing|tests?|analys[ie]s|assessments?|evaluations?|determination|confirmation|measurements?|status"
+    r"|expression|sequencing|profiling|IHC|FISH|NGS"
+)
+TISSUE_FOR_TESTING = re.compile(
+    rf"\b(?P<specimen>{_SPECIMEN})\b(?:(?!{_STATES_RESULT})[^.;\n]){{0,80}}?"
+    r"\b(?P<purpose>(?:for|to\s+(?:allow|confirm|determine|assess|evaluate|perform|enable))\b[^.;\n]*"
+    rf"\b(?:{_ASSAY_NOUN})\b(?:\s*\([^()\n]*\))?)",
+    re.IGNORECASE,
+)
+TISSUE_WORDS = ("tissue", "sample", "specimen", "block", "slides", "material")
+
+
+def find_tissue_for_testing(text: str) -> Iterator[Found]:
+    """A sample the trial asks for, for an assay: not answerable from a profile, like consent."""
+    for m in TISSUE_FOR_TESTING.finditer(text):
+        yield Found(
+            "other",
+            m.start("specimen"),
+            m.end("specimen"),
+            "other.tissue_sample",
+            0.8,
+            Concept("other", "tissue_sample", "tissue sample"),
+            checkable=False,
+        )
+
+
 # "within 28 days before signing informed consent": the consent is a time anchor there, not a criterion.
 _ANCHOR_BEFORE = re.compile(
     r"(?:before|prior to|after|since|from|of|following)\s+(?:the\s+)?"

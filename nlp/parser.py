@@ -99,6 +99,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
             "unable",
         ),
     ),
+    (extract.find_tissue_for_testing, extract.TISSUE_WORDS),
     (extract.find_shared_heads, ("hepatitis",)),
     (extract.find_checkpoint_targets, ("pd", "ctla")),
     (extract.find_prior_therapy_of_toxicity, ("prior", "previous", "earlier")),
@@ -322,6 +323,17 @@ _INDICATION = re.compile(
     r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:any\s+|an\s+|a\s+)?"
     r"(?:[A-Za-z]+\s+)?$",
     re.I,
+)
+# "Personal or family history of long QT syndrome": the patient's own history as well as her relatives'.
+_PERSONAL_OR = re.compile(r"\b(?:personal|own)\s*(?:and/or|or|and|/)\s*$", re.IGNORECASE)
+# The setting a treatment was given in, after it: "No prior systemic therapy for metastatic disease", "No
+# prior chemotherapy in the advanced or metastatic setting". A treatment given in another (adjuvant) does not
+# count, and no profile records which setting a treatment was for.
+_SETTING_WORD = r"(?:(?:locally\s+)?advanced|metastatic|recurrent|relapsed|unresectable|incurable|palliative)"
+_FOR_SETTING = re.compile(
+    rf"\s+(?:for|in)\s+(?:the\s+)?(?:treatment\s+of\s+)?{_SETTING_WORD}"
+    rf"(?:\s*(?:,|/|or|and/or|and)\s*{_SETTING_WORD})*\s+(?:disease|setting)\b",
+    re.IGNORECASE,
 )
 # A treatment named by a generic word, with the condition it treats: "No prior therapy for cervical cancer",
 # "previous treatment of the lymphoma". The criterion asks about the treatment, not the condition.
@@ -700,6 +712,7 @@ class _Builder:
         self.found = found
         self.assertions = assertions
         self.context = context
+        self.cues = cues
         self.starts = [f.start for f in found]
         lowered = norm.text.lower()
         called = may_contain(norm.text, lowered, ("exception", "exempt"))
@@ -1232,8 +1245,10 @@ class _Builder:
         # Inside an exception a negation still counts: "unless stable and not requiring steroids".
         if scope.in_exception and assertion not in ("negated", "exception"):
             assertion, cue = "exception", None
+        # "No family history of long QT syndrome": the relative's history stays unanswerable, and denied.
+        denied = assertion == "negated" or (assertion == "family" and self._denied_family(cue))
         review = None
-        if assertion == "negated" and self._polarity_conflict(section, scope, cue):
+        if denied and self._polarity_conflict(section, scope, cue):
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = (
@@ -1283,6 +1298,19 @@ class _Builder:
         )
         node: Node = atom
         binds = False  # the atom names whom a requirement binds: "WOCBP must ..."
+        personal = (
+            _PERSONAL_OR.search(self.norm.text, max(0, cue[0] - 20), cue[0])
+            if assertion == "family" and cue is not None
+            else None
+        )
+        if personal is not None and cue is not None:
+            own = replace(
+                atom,
+                checkable=found.checkable and not permitted,
+                assertion="historical",
+                assertion_cue=self.norm.to_original(personal.start(), cue[1]),
+            )
+            node = Or((own, atom))
         requirement = found.extra.get("requirement")
         if isinstance(requirement, Concept) and requirement.code != "wocbp":
             # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds. "Positive
@@ -1316,7 +1344,7 @@ class _Builder:
             # The patient may have the condition without being in the state the text asks about: the
             # qualified atom can then be unknown, never met ("uncontrolled" is a question for the site).
             node = And((node, qualifier))
-        if assertion == "negated" and review is None and not negated_by_group and not binds:
+        if denied and review is None and not negated_by_group and not binds:
             node = Not(node)
         elif node is atom and self._washout(index, section, scope, atom):
             # "At least 4 weeks since prior anticancer therapy": no such therapy in the last 4 weeks, which a
@@ -1345,6 +1373,14 @@ class _Builder:
         for end in _CLAUSE_END.finditer(text, clause, start):
             clause = end.end()
         return _TREATMENT_REQUIRED.search(text, clause, start) is None
+
+    def _denied_family(self, cue: tuple[int, int] | None) -> bool:
+        """Whether a family cue lies in a negation's scope ("No family history of X", "must not have ...
+        family history of X")."""
+        return (
+            cue is not None
+            and self.context.assertions(self.norm.text, self.cues, [cue[0]])[0][0] == "negated"
+        )
 
     def _permits_all(self, item: Item, main: list[int], cut: int, after: int) -> bool:
         """Whether the item is one sentence permitting what it names, nothing negated ("No other prior
@@ -1466,17 +1502,19 @@ class _Builder:
         return _TREATMENT_LIMIT.search(self.norm.text, line_start, found.start) is not None
 
     def _qualifier(self, index: int, section: Section, assertion: str) -> Atom | None:
-        """What narrows a diagnosis or procedure beyond what a profile records, as an atom no profile
+        """What narrows a diagnosis, procedure or therapy beyond what a profile records, as an atom no profile
         answers; None when it stands bare.
 
         For a procedure: its kind, site or extent ("excisional biopsy", "pelvic irradiation") or a
-        contraindication to it. For a diagnosis: a qualifier just before it ("uncontrolled" in
-        "uncontrolled hypertension"); a treatment it is the indication of ("No prior chemotherapy for breast
-        cancer" asks about the chemotherapy, "No prior therapy for cervical cancer" about a therapy named by a
-        generic word); or, negated or excepted among inclusion criteria, a bare "tumour" or "carcinoma" ("No
-        evidence of residual tumor", "No inflammatory carcinoma", "... of the exocrine pancreas excluding
-        periampullary cancer"), which is about another tumour or its extent, never the patient's recorded
-        cancer as such."""
+        contraindication to it. For a therapy: a contraindication, a floor on its duration, or the disease
+        setting it was given in ("systemic therapy for metastatic disease"). For a diagnosis: a qualifier just
+        before it ("uncontrolled" in "uncontrolled hypertension"); a treatment it is the indication of ("No
+        prior chemotherapy for breast cancer" asks about the chemotherapy, "No prior therapy for cervical
+        cancer" about a therapy named by a generic word, "Prior anthracycline for breast cancer" by a lexicon
+        phrase the tree leaves out); or, negated or excepted among inclusion criteria, a bare "tumour" or
+        "carcinoma" ("No evidence of residual tumor", "No inflammatory carcinoma", "... of the exocrine
+        pancreas excluding periampullary cancer"), which is about another tumour or its extent, never the
+        patient's recorded cancer as such."""
         found = self.found[index]
         concept = found.concept
         if concept is None or found.kind not in ("condition", "procedure", "therapy"):
@@ -1507,15 +1545,22 @@ class _Builder:
                     return self._unanswerable(match.start(), found.end)
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
-            return None if duration is None or duration[2] else self._unanswerable(duration[0], duration[1])
+            if duration is not None and not duration[2]:
+                return self._unanswerable(duration[0], duration[1])
+            setting = self._setting_after(index)
+            return None if setting is None else self._unanswerable(found.start, setting)
         if concept.system != "diagnosis":
             return None
-        if (
-            previous is not None
-            and previous.kind in ("therapy", "procedure")
-            and _INDICATION.match(self.norm.text, previous.end, found.start)
-        ):
-            return self._unanswerable(previous.start, found.end)
+        # A lexicon phrase names a treatment too ("Prior anthracycline for breast cancer"): the tree drops
+        # it, and the disease must not then stand for the treatment.
+        named = self.found[index - 1] if index else None
+        for treatment in (previous, named):
+            if (
+                treatment is not None
+                and treatment.kind in ("therapy", "procedure")
+                and _INDICATION.match(self.norm.text, treatment.end, found.start)
+            ):
+                return self._unanswerable(treatment.start, found.end)
         if concept.code == "cancer" and section == "inclusion" and assertion in ("negated", "exception"):
             return self._unanswerable(found.start, found.end)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
@@ -1552,6 +1597,19 @@ class _Builder:
             untreated = _UNTREATED_WORD.search(self.norm.text, match.start(), found.start)
             return None if untreated is None else self._unanswerable(match.start(), untreated.end())
         return self._unanswerable(match.start(), found.end)
+
+    def _setting_after(self, index: int) -> int | None:
+        """Where the disease setting named after a treatment, or after the list of treatments it opens, ends
+        ("chemotherapy or immunotherapy for advanced or metastatic disease"); None when none is named."""
+        last = index
+        while (
+            last + 1 < len(self.found)
+            and self.found[last + 1].kind in ("therapy", "procedure")
+            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[last].end : self.found[last + 1].start])
+        ):
+            last += 1
+        match = _FOR_SETTING.match(self.norm.text, self.found[last].end)
+        return None if match is None else match.end()
 
     def _toxicity_from(self, index: int) -> int | None:
         """Where the toxicity a treatment caused is named before it ("toxicities from prior therapy,

@@ -1,5 +1,7 @@
 """Words in a criterion that state no requirement on the patient: the reasons given for one, what to do if
-something happens during the study, and pregnancy named as what contraception prevents or of a partner.
+something happens during the study, pregnancy named as what contraception prevents or of a partner, and the
+assay a tissue sample is asked for ("Archival tumour tissue must be available for PD-L1 testing": the trial
+wants the tissue, not a PD-L1 result; see `extract.TISSUE_FOR_TESTING`).
 
 The NCI template sentences are the common case, in about one trial in seven of the 2026 registry:
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from nlp.extract import Found
+from nlp.extract import TISSUE_FOR_TESTING, TISSUE_WORDS, Found
 
 # Why a requirement is there. After "because" or "due to", the clause names a risk or the evidence missing.
 _REASON_WORDS = (
@@ -195,6 +197,9 @@ def _bare_population(found: Found) -> bool:
 def unstated(text: str, found: Sequence[Found]) -> list[bool]:
     """For each atom, whether its words state no requirement on the patient (see the module's docstring)."""
     spans = rationale_spans(text)
+    lowered = text.lower()
+    if any(word in lowered for word in TISSUE_WORDS):
+        spans += [m.span("purpose") for m in TISSUE_FOR_TESTING.finditer(text)]
     flags = []
     for f in found:
         inside = any(start <= f.start and f.end <= end for start, end in spans)

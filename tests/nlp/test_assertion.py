@@ -113,3 +113,77 @@ def test_a_negation_ends_where_a_second_requirement_begins_with_and_have(
     (criterion,) = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
     assertions = {a.text: a.assertion for a in iter_atoms(criterion.tree)}
     assert (assertions[negated], assertions[present]) == ("negated", "present")
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        # NCT00004486, NCT00001906
+        ("No family history of bipolar disorder", "bipolar disorder", "family"),
+        ("No family history of congenital or hereditary immunodeficiency.", "immunodeficiency", "family"),
+        # a negation after the family history is the patient's own again
+        ("Family history of long QT syndrome, no personal history of syncope", "syncope", "negated"),
+    ],
+)
+def test_a_denied_family_history_is_still_about_the_relatives(
+    context: Language, text: str, target: str, expected: str
+) -> None:
+    assert _assertion(context, text, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        # NCT00004486, NCT00001920 (inclusion criteria)
+        ("Inclusion", "No family history of bipolar disorder"),
+        (
+            "Inclusion",
+            "No family history of schizophrenia by subject report and possibly also by collateral report",
+        ),
+        # NCT03260491, NCT04890613 (exclusion criteria)
+        (
+            "Exclusion",
+            "Has any factors that increase the risk of corrected QT (QTc) interval prolongation or risk of"
+            " arrhythmic events, such as congenital long QT syndrome, family history of long QT syndrome, or"
+            " unexplained sudden death under 40 years of age in first-degree relatives.",
+        ),
+        (
+            "Exclusion",
+            "A history of additional risk factors for TdP (e.g., heart failure, hypokalemia, family history"
+            " of long QT syndrome).",
+        ),
+    ],
+)
+def test_a_family_history_is_never_read_as_the_patients_own_diagnosis(section: str, line: str) -> None:
+    from nlp import iter_atoms, parse_eligibility
+
+    text = f"{section} Criteria:\n* {line}\n"
+    relatives = text.index("family history of ") + len("family history of ")
+    (criterion,) = parse_eligibility(text).criteria
+    [atom] = [a for a in iter_atoms(criterion.tree) if a.span[0] == relatives]
+    assert (atom.assertion, atom.checkable) == ("family", False)
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        # NCT03987555 (exclusion criteria)
+        (
+            "Exclusion",
+            "Known personal or family history of hereditary peripheral neuropathy (e.g. Charcot-Marie-Tooth"
+            " disease)",
+        ),
+        # NCT00006285 (exclusion), NCT00003365 (inclusion criteria)
+        ("Exclusion", "Subjects with a personal or family history of seizures will be excluded."),
+        ("Inclusion", "No personal or family history of a bleeding disorder"),
+    ],
+)
+def test_a_personal_or_family_history_asks_about_the_patients_own_history_too(
+    section: str, line: str
+) -> None:
+    from nlp import iter_atoms, parse_eligibility
+
+    (criterion,) = parse_eligibility(f"{section} Criteria:\n* {line}\n").criteria
+    atoms = [a for a in iter_atoms(criterion.tree) if a.kind == "condition"]
+    assert sorted((a.assertion, a.checkable) for a in atoms) == [("family", False), ("historical", True)]
+    assert len({a.span for a in atoms}) == 1

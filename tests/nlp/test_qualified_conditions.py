@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlp import parse_eligibility
+from nlp import iter_atoms, parse_eligibility
 from nlp.model import And, Atom, Except, Not, Or
 
 
@@ -282,3 +282,74 @@ def test_a_negated_treatment_and_its_indication_share_one_negation(text: str) ->
     assert isinstance(criterion.tree.child, And)
     kinds = [a.kind for a in parse_eligibility(text).atoms()]
     assert kinds[0] == "therapy"
+
+
+def _bare_diagnoses(text: str) -> list[str]:
+    """The diagnoses a criterion asks about on their own: not narrowed by a qualifier beside them."""
+    [criterion] = parse_eligibility(text).criteria
+
+    def walk(node, qualified: bool) -> list[str]:
+        if isinstance(node, Atom):
+            return [node.text] if node.kind == "condition" and node.checkable and not qualified else []
+        children = (node.child,) if isinstance(node, Not) else node.children
+        narrowed = qualified or (
+            isinstance(node, And)
+            and any(isinstance(c, Atom) and c.rule_id == "condition.qualifier" for c in children)
+        )
+        return [name for child in children for name in walk(child, narrowed)]
+
+    return walk(criterion.tree, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Exclusion Criteria:\n- Prior anthracycline for breast cancer\n",
+        "Exclusion Criteria:\n- Prior therapy with an anthracycline for breast cancer\n",
+        "Exclusion Criteria:\n- Patients who received prior treatment for their hepatocellular carcinoma\n",
+        "Inclusion Criteria:\n- Prior chemotherapy for breast cancer is allowed if completed > 12 months"
+        " ago\n",
+    ],
+)
+def test_a_disease_a_treatment_was_given_for_is_not_asked_about_on_its_own(text: str) -> None:
+    assert _bare_diagnoses(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "diagnosis"),
+    [
+        ("Inclusion Criteria:\n- Histologically confirmed breast cancer\n", "breast cancer"),
+        ("Inclusion Criteria:\n- Patients with NSCLC who received prior platinum therapy\n", "NSCLC"),
+    ],
+)
+def test_a_diagnosis_the_patient_must_have_is_still_asked_about(text: str, diagnosis: str) -> None:
+    assert _bare_diagnoses(text) == [diagnosis]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No prior systemic therapy for metastatic disease",
+        "No prior chemotherapy or immunotherapy for advanced or metastatic disease",
+        # NCT04181060-style setting
+        "No prior systemic treatment in the metastatic setting",
+    ],
+)
+def test_a_treatment_for_a_disease_setting_is_narrowed_to_that_setting(text: str) -> None:
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n- {text}\n").criteria
+    assert isinstance(criterion.tree, Not)
+    therapies = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
+    narrowed = []
+    stack = [criterion.tree.child]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And):
+            settings = [
+                c for c in node.children if isinstance(c, Atom) and c.rule_id == "condition.qualifier"
+            ]
+            if settings and settings[0].text.endswith(("disease", "setting")):
+                narrowed += [c for c in node.children if isinstance(c, Atom) and c.kind == "therapy"]
+        if isinstance(node, (And, Or)):
+            stack.extend(node.children)
+    assert therapies
+    assert sorted(narrowed, key=lambda a: a.span) == therapies

@@ -11,7 +11,7 @@ from nlp.terminology import is_a
 
 def atoms(text: str, section: str = "Inclusion") -> list[tuple[str, str | None, str]]:
     [criterion, *_] = parse_eligibility(f"{section} Criteria:\n* {text}\n").criteria
-    return [(a.kind, a.concept and a.concept.code, a.assertion) for a in iter_atoms(criterion.tree)]
+    return [(a.kind, a.concept.code if a.concept else None, a.assertion) for a in iter_atoms(criterion.tree)]
 
 
 @pytest.mark.parametrize(

@@ -1683,3 +1683,64 @@ class TestGeneFamilies:
         both = self.results(("BRCA1", "mutation", "negative"), ("BRCA2", "mutation", "negative"))
         assert self.biomarker_truth(self.BRCA, one) is Truth.UNKNOWN
         assert self.biomarker_truth(self.BRCA, both) is Truth.NOT_MET
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Inclusion Criteria:\n* No family history of long QT syndrome\n",
+        # NCT04890613
+        "Exclusion Criteria:\n* A history of additional risk factors for TdP (e.g., heart failure,"
+        " hypokalemia, family history of long QT syndrome).\n",
+    ],
+)
+def test_a_relatives_long_qt_syndrome_is_not_answered_by_the_patients_own(text: str) -> None:
+    own = PatientFacts(diagnoses=(DiagnosisFact("d1", "qt_prolongation", "long QT syndrome"),))
+    with_it, without_it = (first_outcome(text, patient) for patient in (own, PatientFacts()))
+    assert with_it == without_it
+    assert with_it in ("unknown", "not_checkable")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Patients must provide a tumor sample for central EGFR mutation testing",
+        # NCT04585958
+        "Patients must have archival formalin-fixed paraffin-embedded (FFPE) tissue available for central"
+        " confirmation of HER2 testing",
+    ],
+)
+def test_a_sample_asked_for_an_assay_does_not_fail_a_patient_without_the_alteration(line: str) -> None:
+    negative = PatientFacts(
+        biomarkers=(
+            BiomarkerFact("biomarker:1", "EGFR", "mutation", "negative"),
+            BiomarkerFact("biomarker:2", "ERBB2", "overexpression", "negative"),
+        )
+    )
+    assert first_outcome(f"Inclusion Criteria:\n* {line}\n", negative) == "not_checkable"
+
+
+BREAST_AFTER_ADJUVANT_PACLITAXEL = PatientFacts(
+    diagnoses=(DiagnosisFact("d1", "breast_cancer", "breast cancer"),),
+    therapies=(TherapyFact("t1", "paclitaxel", ("chemotherapy", "systemic_anticancer")),),
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Inclusion Criteria:\n* No prior systemic therapy for metastatic disease\n",
+        "Exclusion Criteria:\n* Prior anthracycline for breast cancer\n",
+        "Exclusion Criteria:\n* Prior therapy with an anthracycline for breast cancer\n",
+    ],
+)
+def test_a_disease_or_setting_a_treatment_was_given_for_does_not_fail_her_by_itself(text: str) -> None:
+    assert first_outcome(text, BREAST_AFTER_ADJUVANT_PACLITAXEL) in ("unknown", "not_checkable")
+
+
+def test_a_personal_or_family_history_excludes_her_for_her_own_long_qt_syndrome_only() -> None:
+    text = "Exclusion Criteria:\n* Personal or family history of long QT syndrome\n"
+    own = PatientFacts(diagnoses=(DiagnosisFact("d1", "qt_prolongation", "long QT syndrome"),))
+    other = PatientFacts(diagnoses=(DiagnosisFact("d1", "luad", "lung adenocarcinoma"),))
+    assert first_outcome(text, own) == "violated"
+    assert first_outcome(text, other) != "violated"
