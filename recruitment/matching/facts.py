@@ -93,6 +93,10 @@ class TherapyFact:
     ended: bool = False
     # As DiagnosisFact.diagnosed_by, for `ended_on`.
     ended_by: date | None = None
+    # False when the source does not say whether the therapy is over or still given (a note's "treated with
+    # temozolomide"): without an end it is then not known to be ongoing. A profile's therapy without an end
+    # date is ongoing.
+    course_known: bool = True
 
     @property
     def ongoing(self) -> bool:
@@ -100,7 +104,12 @@ class TherapyFact:
 
     def describe(self) -> str:
         line = f", line {self.line}" if self.line else ""
-        end = f"ended {self.ended_on}" if self.ended_on else "ended" if self.ended else "ongoing"
+        if self.ended_on:
+            end = f"ended {self.ended_on}"
+        elif self.ended:
+            end = "ended"
+        else:
+            end = "ongoing" if self.course_known else "whether ongoing not known"
         start = f"from {self.started_on}, " if self.started_on else ""
         return f"{self.drug}{line} ({start}{end})"
 

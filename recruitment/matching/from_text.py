@@ -105,6 +105,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
         if f.concept is not None and f.concept.code and f.value is not None
     ]
     ended = _ended(patient.patients_own("therapy"))
+    said = {f.concept.code for f in patient.patients_own("therapy") if f.concept is not None and f.status}
     therapies = [
         TherapyFact(
             f"{ref}:therapy:{index}",
@@ -112,6 +113,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
             tuple(drug_classes(f.concept.code)) if f.concept.system == "drug" else (f.concept.code,),
             source=finding_source(f),
             ended=f.concept.code in ended,
+            course_known=f.concept.code in said,
         )
         for index, f in enumerate(patient.patients_own("therapy"))
         if f.concept is not None
@@ -139,7 +141,8 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
 
 def _ended(findings: Sequence[Finding]) -> frozenset[str]:
     """Treatments the text says are over ("s/p steroids") and nowhere says are still given: a note that
-    lists a therapy twice dates it only once. Without either, a therapy stays ongoing, as on a profile."""
+    lists a therapy twice dates it only once. Without either, whether it is still given is not known
+    (`TherapyFact.course_known`)."""
     statuses: dict[str, set[str | None]] = {}
     for f in findings:
         if f.concept is not None:

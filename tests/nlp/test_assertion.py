@@ -3,6 +3,7 @@ import spacy
 from spacy.language import Language
 
 import nlp.assertion  # noqa: F401  (registers the factory)
+from nlp import Not, iter_atoms, parse_eligibility
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +188,20 @@ def test_a_personal_or_family_history_asks_about_the_patients_own_history_too(
     atoms = [a for a in iter_atoms(criterion.tree) if a.kind == "condition"]
     assert sorted((a.assertion, a.checkable) for a in atoms) == [("family", False), ("historical", True)]
     assert len({a.span for a in atoms}) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "target"),
+    [
+        ("Prior therapy with anti CD20 monoclonal antibodies is not allowed", "anti CD20"),  # NCT04269902
+        ("Prior anti-CTLA4 therapy is not allowed.", "anti-CTLA4"),  # NCT05200559
+        ("Tumors with any component of small cell lung cancer are not allowed.", "small cell"),  # NCT04585477
+        ("Concurrent radiotherapy is not permitted", "radiotherapy"),
+    ],
+)
+def test_what_an_inclusion_says_is_not_allowed_is_denied(context: Language, line: str, target: str) -> None:
+    """Among the inclusions, "X is not allowed" was read as X required: every patient without X failed."""
+    assert _assertion(context, line, target) == "negated"
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
+    assert isinstance(criterion.tree, Not)
+    assert any(target in a.text for a in iter_atoms(criterion.tree.child) if a.mapped)

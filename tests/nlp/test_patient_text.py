@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from nlp import parse_eligibility
 from nlp.patient_text import PatientText, extract_patient_facts
-from recruitment.matching import evaluate
+from recruitment.matching import Truth, evaluate
 from recruitment.matching.atoms import age_on
 from recruitment.matching.from_text import facts_from_text, outcome_for_ranking, outcome_from_stored
 
@@ -301,6 +301,27 @@ def test_a_note_says_which_treatments_are_over_and_which_go_on() -> None:
     assert courses == {"steroids": "ended", "radiation": "ended", "carboplatin": "ongoing"}
     facts = facts_from_text(patient, today=TODAY)
     assert {t.drug: t.ongoing for t in facts.therapies} == {"corticosteroid": False, "carboplatin": True}
+
+
+def test_a_treatment_the_note_does_not_date_or_call_ongoing_leaves_a_washout_open() -> None:
+    """Walter's note lists his astrocytoma's treatments ("Therapy included ... temozolomide ... followed by
+    CPT-11 weekly with Avastin", TREC 2021 topic 1) without saying whether any still goes on. "At least 4
+    weeks since prior chemotherapy" (NCT00003470) is then open for him, not failed as if he were on it."""
+    walter = facts_from_text(
+        extract_patient_facts(
+            "A 45-year-old man with anaplastic astrocytoma. Therapy included field radiation t10-l1 followed "
+            "by 11 cycles of temozolomide 7 days on and 7 days off."
+        ),
+        today=TODAY,
+    )
+    [temozolomide] = [t for t in walter.therapies if t.drug == "temozolomide"]
+    assert not temozolomide.course_known
+    criteria = parse_eligibility(
+        "Inclusion Criteria:\n- At least 4 weeks since prior chemotherapy\n"
+    ).criteria
+    assert evaluate(criteria, walter, today=TODAY).criteria[0].truth is Truth.UNKNOWN
+    still = facts_from_text(extract_patient_facts("He is currently on temozolomide."), today=TODAY)
+    assert evaluate(criteria, still, today=TODAY).criteria[0].truth is Truth.NOT_MET
 
 
 def test_an_ended_treatment_does_not_break_no_concurrent_treatment() -> None:

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.4": "0269c1b8e3c42a70894328bdabe7f23582dd1a7cf0ff10431186b3d423f42e9a"}
+PINNED = {"2026.12.07.4": "8482675c7ef2fc7b2f34a4b5a2fca49c2a08047e411b0be74332ea2dd26925ed"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
