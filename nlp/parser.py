@@ -41,6 +41,7 @@ from nlp.model import (
 from nlp.terminology import (
     ONCOLOGY_ROOTS,
     genes,
+    icd10cm,
     is_a,
     is_cancer,
     lexicon,
@@ -405,8 +406,17 @@ _TRAILING_IF = re.compile(
 # therapy with an alkylating agent", "Patients with a history of gallbladder disease must have had a
 # cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
 _BOUND_CLAUSE = re.compile(
-    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?)\s+with\s+)(?P<whom>[^;:]+?)\s+must"
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+with\s+)"
+    r"(?P<whom>[^;:]+?)\s+must"
     r"(?!\s+not\b)(?=\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
+# undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV": a population
+# set off by a comma that the rest of the clause binds.
+_FOR_WHOM = re.compile(
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
+    r"\s+(?:with|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{3,120}?),\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
@@ -432,6 +442,14 @@ _MAY_BE_ELIGIBLE = re.compile(
     r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?"
     r"\b(?:(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)"
     r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b))\b(?!\s+(?:only\s+)?if\b)",
+    re.I,
+)
+# "HIV-infected patients on effective anti-retroviral therapy with undetectable viral load within 6 months are
+# eligible for this trial": the condition is let in ("eligible for platinum" is fit for a treatment, and an
+# age "eligible for the study" says who the trial takes).
+_ELIGIBLE_FOR_TRIAL = re.compile(
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,120}?"
+    r"\b(?:are|is)\s+(?:also\s+)?eligible\s+for\s+(?:this|the)\s+(?:trial|study|protocol)\b(?!\s+(?:only\s+)?if\b)",
     re.I,
 )
 # A permission where an exception cue cuts an item ("is permitted", "may be eligible if ..."), and the
@@ -733,6 +751,7 @@ class _Builder:
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
         self.says_must = may_contain(norm.text, lowered, ("must",))
+        self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and "," in lowered
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
         # Likewise for the per-atom scans: a word every match of the pattern holds.
         self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)
@@ -1016,20 +1035,32 @@ class _Builder:
         Or(Not(X), Y); the rest of the item is read as before. A population the vocabulary does not name is a
         question for the site, and a requirement it cannot read is left for review, so neither rules anyone
         out alone. None when the item has no such clause (or an exception cue, read by the usual rules)."""
-        if not self.says_must or any(item.start <= c < item.end for c in self.exception_cues):
+        if not (self.says_must or self.names_whom):
             return None
         text = self.norm.text
         clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
         position = text.rfind("\n", 0, item.start) + 1  # the item's bullet opens its line
+        patterns = (
+            (_BOUND_CLAUSE, _DISEASE_MUST, _FOR_WHOM) if self.names_whom else (_BOUND_CLAUSE, _DISEASE_MUST)
+        )
         while True:
-            found = [
-                m for m in (r.search(text, position, item.end) for r in (_BOUND_CLAUSE, _DISEASE_MUST)) if m
-            ]
+            found = [m for m in (r.search(text, position, item.end) for r in patterns) if m]
             if not found:
                 break
             match = min(found, key=lambda m: (m.start(), m.re is _DISEASE_MUST))
-            if (match.group(0)[0] not in ";." and text[item.start : match.start("who")].strip(" \t*-")) or (
-                match.re is _DISEASE_MUST and not self._names_diseases(match.start("whom"), match.end("whom"))
+            if (
+                (match.group(0)[0] not in ";." and text[item.start : match.start("who")].strip(" \t*-"))
+                or (
+                    match.re is _DISEASE_MUST
+                    and not self._names_diseases(match.start("whom"), match.end("whom"))
+                )
+                or (
+                    match.re is _FOR_WHOM
+                    and not any(
+                        not self.found[i].rule_id.startswith(LEXICON_PREFIX)
+                        for i in self._indices(match.start("whom"), match.end("whom"))
+                    )
+                )
             ):
                 # A line start inside the item is a hard wrap, not the start of a clause; a subject that is
                 # not a disease ("Patients must have", "Measurable disease must be present") binds everyone.
@@ -1039,7 +1070,11 @@ class _Builder:
             end = end_match.start() if end_match else item.end
             clauses.append((match.start("who"), match.end("whom"), end))
             position = end
-        if not clauses:
+        if not clauses or any(
+            item.start <= c < item.end and not any(s <= c < e for s, _, e in clauses)
+            for c in self.exception_cues
+        ):
+            # An exception outside the bound clauses is read by the usual rules.
             return None
         parts: list[Node] = []
         outside = [i for i in indices if not any(s <= self.found[i].start < e for s, _, e in clauses)]
@@ -1047,7 +1082,12 @@ class _Builder:
             parts.append(self.combine(outside, item.section, scope))
         for start, must, end in clauses:
             whom = [i for i in indices if start <= self.found[i].start and self.found[i].end <= must]
-            required = [i for i in indices if must <= self.found[i].start < end]
+            named = {self.found[i].concept for i in whom if self.found[i].concept is not None}
+            # "For patients with chronic HBV infection, the HBV viral load must be undetectable": the disease
+            # named again in the requirement is its subject, not what is required.
+            required = [
+                i for i in indices if must <= self.found[i].start < end and self.found[i].concept not in named
+            ]
             if any(not self.found[i].rule_id.startswith("lexicon.") for i in whom):
                 head = self.combine(whom, item.section, _Scope())
             else:
@@ -1056,9 +1096,11 @@ class _Builder:
                 head = Atom("other", head_text, head_span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
                 if whom:
                     head = And((self.combine(whom, item.section, _Scope()), head))
-            if required:
+            if any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in required):
                 rest = self.combine(required, item.section, scope)
             else:
+                # Nothing read but lexicon phrases, which `_without_mentions` would drop, leaving Not(head):
+                # the requirement stays, unread, for review.
                 rest_text, rest_span = self._original(must, end)
                 rest = Atom(
                     "other", rest_text, rest_span, "fallback.unparsed", 0.1, checkable=False, mapped=False
@@ -1279,7 +1321,10 @@ class _Builder:
             span=span,
             rule_id=found.rule_id,
             confidence=found.confidence * (0.5 if review else 1.0),
-            checkable=found.checkable and not permitted and assertion != "family",
+            checkable=found.checkable
+            and not permitted
+            and assertion != "family"
+            and not (section == "inclusion" and _is_assessment(found)),
             mapped=found.concept is not None,
             concept=found.concept,
             comparator=found.comparator,
@@ -1406,7 +1451,13 @@ class _Builder:
         return (
             section == "inclusion"
             and self.may_be_eligible
-            and _MAY_BE_ELIGIBLE.match(self.norm.text, end) is not None
+            and (
+                _MAY_BE_ELIGIBLE.match(self.norm.text, end) is not None
+                or (
+                    self.found[index].kind in ("condition", "therapy", "procedure")
+                    and _ELIGIBLE_FOR_TRIAL.match(self.norm.text, end) is not None
+                )
+            )
         )
 
     def _judged_suitable(self, index: int) -> bool:
@@ -1907,6 +1958,31 @@ def _last_end(item: Item) -> int:
     return max([item.end, *(_last_end(child) for child in item.children)])
 
 
+_INFECTION_AFTER = re.compile(r"(?:\s*\([^()]{1,12}\))?[\s)-]*$")
+
+
+def _without_restated_infections(text: str, found: list[extract.Found]) -> list[extract.Found]:
+    """ "Hepatitis B virus (HBV) infection", "HIV infection": the generic "infection" after an infectious
+    disease (ICD-10 A00-B99) names that disease again, not another one it must come with."""
+    kept: list[extract.Found] = []
+    for f in found:
+        concept = f.concept
+        if concept is not None and concept.code == "infection" and kept:
+            before = kept[-1]
+            code = before.concept.code if before.concept is not None else ""
+            if (
+                before.kind == "condition"
+                and before.concept is not None
+                and before.concept.system == "diagnosis"
+                and (icd10cm(code) or "")[:1] in ("A", "B")
+                and code != "infection"
+                and _INFECTION_AFTER.match(text[before.end : f.start])
+            ):
+                continue
+        kept.append(f)
+    return kept
+
+
 def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]] | None:
     """ "Non-pregnant", "non-lactating": the prefix negates a pregnancy status (the cue rules never see it,
     since "non" is glued to its word). Other kinds are left alone: "non-small cell" or "non-melanoma" name
@@ -1931,6 +2007,34 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
 
 
 _STATUS_CODES = frozenset({"pregnant", "breastfeeding"})
+# Examinations, imaging and biopsies an inclusion names are how the site assesses her at screening
+# ("measurable disease by CT or MRI", "biopsy-proven NSCLC", "echocardiogram within 28 days of registration"),
+# not treatments she must have had: a profile does not answer them, the site does.
+_ASSESSMENT_PROCEDURES = frozenset(
+    {
+        "biopsy",
+        "mri",
+        "ct",
+        "ultrasound",
+        "echocardiography",
+        "ecg",
+        "xray",
+        "colonoscopy",
+        "physical_examination",
+        "spirometry",
+        "angiography",
+    }
+)
+
+
+def _is_assessment(found: extract.Found) -> bool:
+    return (
+        found.kind == "procedure"
+        and found.concept is not None
+        and found.concept.code in _ASSESSMENT_PROCEDURES
+    )
+
+
 _NAIVE_AFTER = re.compile(r"[\s-]?(naive)\b", re.IGNORECASE)
 
 
@@ -2269,6 +2373,8 @@ def parse_eligibility(
         found = _without_definitions(norm.text, roots, found)
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
+    if "infection" in lowered:
+        found = _without_restated_infections(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [
