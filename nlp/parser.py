@@ -241,7 +241,8 @@ _CURRENT_WORDS = ("current", "concomitant", "ongoing", "on-going")
 # A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
 _SUITABLE_FOR = re.compile(
     r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
-    r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:an?|the|further|any|standard)\s+)?"
+    r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:receive|undergo|be\s+treated\s+with)\s+)?"
+    r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
@@ -407,7 +408,7 @@ _TRAILING_IF = re.compile(
 # cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
 _BOUND_CLAUSE = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+with\s+)"
-    r"(?P<whom>[^;:]+?)\s+must"
+    r"(?P<whom>[^;:]+?)\s+(?:must|should)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -750,7 +751,7 @@ class _Builder:
         )
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
-        self.says_must = may_contain(norm.text, lowered, ("must",))
+        self.says_must = may_contain(norm.text, lowered, ("must", "should"))
         self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and "," in lowered
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
         # Likewise for the per-atom scans: a word every match of the pattern holds.

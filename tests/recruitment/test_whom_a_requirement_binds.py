@@ -88,3 +88,20 @@ def test_a_scan_an_exclusion_names_is_still_read():
     [criterion] = parse_eligibility("Exclusion Criteria:\n* Prior MRI of the brain within 7 days\n").criteria
     verdict = evaluate([criterion], MEI, today=TODAY)
     assert [a.truth for a in verdict.criteria[0].atoms if a.text == "MRI"] == [Truth.NOT_MET]
+
+
+def test_a_patients_with_x_should_clause_binds_only_them():
+    """NCT04585958: only patients with brain metastases are asked to be off steroids; Mei has none."""
+    text = (
+        "Patients with brain metastases should be stable and off steroids and at least 4 weeks from radiation"
+        " at the time of registration"
+    )
+    assert outcome(text, MEI) == "satisfied"
+
+
+def test_a_treatment_she_must_be_eligible_to_receive_is_not_one_she_had():
+    """NCT06124118: "Eligible to receive standard of care chemoradiation" asks whether she can have it."""
+    text = "Eligible to receive standard of care chemoradiation per institutional standards."
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+    verdict = evaluate([criterion], MEI, today=TODAY)
+    assert [a.truth for a in verdict.criteria[0].atoms] == [Truth.NOT_CHECKABLE]
