@@ -1984,6 +1984,31 @@ def _without_restated_infections(text: str, found: list[extract.Found]) -> list[
     return kept
 
 
+# "No prior systemic treatment with either chemotherapy or immunotherapy", "requiring systemic treatment with
+# either corticosteroids or other immunosuppressive medication": the treatments after "with" say which.
+_WITH_WHICH = re.compile(r"\s+with\s+(?:either\s+)?(?:an?\s+|the\s+)?$", re.IGNORECASE)
+_GENERIC_TREATMENTS = frozenset({"systemic_anticancer"})
+
+
+def _without_generic_treatment_heads(text: str, found: list[extract.Found]) -> list[extract.Found]:
+    """A generic treatment ("systemic treatment") named with the treatments it was ("with either
+    chemotherapy or immunotherapy") is those treatments, not any systemic treatment."""
+    kept: list[extract.Found] = []
+    for index, f in enumerate(found):
+        following = found[index + 1] if index + 1 < len(found) else None
+        if (
+            f.kind == "therapy"
+            and f.concept is not None
+            and f.concept.code in _GENERIC_TREATMENTS
+            and following is not None
+            and following.kind == "therapy"
+            and _WITH_WHICH.match(text[f.end : following.start])
+        ):
+            continue
+        kept.append(f)
+    return kept
+
+
 def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]] | None:
     """ "Non-pregnant", "non-lactating": the prefix negates a pregnancy status (the cue rules never see it,
     since "non" is glued to its word). Other kinds are left alone: "non-small cell" or "non-melanoma" name
@@ -2376,6 +2401,8 @@ def parse_eligibility(
         found = _without_redefined_abbreviations(norm.text, found)
     if "infection" in lowered:
         found = _without_restated_infections(norm.text, found)
+    if " with " in lowered:
+        found = _without_generic_treatment_heads(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [
