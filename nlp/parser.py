@@ -449,7 +449,7 @@ _MAY_BE_ELIGIBLE = re.compile(
 # eligible for this trial": the condition is let in ("eligible for platinum" is fit for a treatment, and an
 # age "eligible for the study" says who the trial takes).
 _ELIGIBLE_FOR_TRIAL = re.compile(
-    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,120}?"
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,200}?"
     r"\b(?:are|is)\s+(?:also\s+)?eligible\s+for\s+(?:this|the)\s+(?:trial|study|protocol)\b(?!\s+(?:only\s+)?if\b)",
     re.I,
 )

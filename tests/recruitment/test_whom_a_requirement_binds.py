@@ -105,3 +105,14 @@ def test_a_treatment_she_must_be_eligible_to_receive_is_not_one_she_had():
     [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
     verdict = evaluate([criterion], MEI, today=TODAY)
     assert [a.truth for a in verdict.criteria[0].atoms] == [Truth.NOT_CHECKABLE]
+
+
+def test_the_nci_sentence_on_a_prior_or_concurrent_malignancy_lets_one_in_and_asks_none():
+    """NCT04181060 and 29 more registry trials: the sentence permits another cancer; read as a requirement
+    it asked Mei, who has none, to have one."""
+    text = (
+        "Patients with a prior or concurrent malignancy whose natural history or treatment does not have the"
+        " potential to interfere with the safety or efficacy assessment of the investigational regimen are"
+        " eligible for this trial"
+    )
+    assert outcome(text, MEI) != "violated"
