@@ -124,6 +124,11 @@ _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
 _AND_LINK = re.compile(r"\b(?:and|plus|with)\b(?!/)", re.IGNORECASE)
 # A group header that makes its sub-items conditional: "Women of childbearing potential must:", "Patients
 # with brain metastases are eligible if:".
+_FOR_WHOM_HEADER = re.compile(
+    r"[ \t*-]*for\s+(?:(?:all|any)\s+)?(?:subjects?|patients?|participants?|women|men|"
+    r"females?|males?|persons?|individuals?|those)\b[^:\n]*:\s*$",
+    re.IGNORECASE,
+)
 _CONDITIONAL_HEADER = re.compile(
     r"\b(?:must|should|shall|needs? to|(?:are|is) required to|eligible (?:only )?if|allowed if|permitted if"
     r"|may (?:be )?(?:enrolled|eligible|included|participate)|if)\b",
@@ -915,6 +920,9 @@ class _Builder:
         if indices and all(self.found[i].rule_id.startswith("demographic.age") for i in indices):
             # An age band over its own sub-items ("Age 65-70 years:" then "Under 65 years:", each with its
             # own limits) says whom they bind, not an age every patient must have.
+            return True
+        if indices and _FOR_WHOM_HEADER.match(header):
+            # "For subjects of childbearing potential:", "For men:" over their sub-items.
             return True
         keyword = _CONDITIONAL_HEADER.search(header)
         if keyword is None or not indices:

@@ -252,3 +252,14 @@ def test_omar_meets_not_a_wocbp_or_a_wocbp_using_contraception():
     text = "Inclusion Criteria:\n* " + NOT_A_WOCBP_OR_USES_CONTRACEPTION + "\n"
     assert outcome(text, OMAR) != "violated"
     assert outcome(text, CLARA) != "violated"
+
+
+def test_a_for_whom_header_binds_only_its_population():
+    """NCT06124118: the items under "For subjects of childbearing potential:" bind only them; Omar met the
+    pregnancy test and still failed the header."""
+    text = (
+        "Inclusion Criteria:\n* For subjects of childbearing potential:\n\n"
+        "   * Negative pregnancy test or evidence of post-menopausal status. The post-menopausal status will"
+        " be defined as having been amenorrheic for 12 months without an alternative medical cause.\n"
+    )
+    assert outcome(text, OMAR) != "violated"
