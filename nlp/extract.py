@@ -1089,7 +1089,32 @@ _WINDOW = re.compile(
 )
 
 
+# A washout listed treatment by treatment ("Last dose of previous anticancer therapy >= 21 days,
+# radiotherapy > 21 days ... prior to the first dose", "washout period ... defined as: Major surgery (>= 4
+# weeks), radiation therapy (>= 3 weeks)"): a bare "at least N units" on a line that names a washout or a
+# last dose.
+_WASHOUT_LINE = re.compile(r"\bwash-?out\b|\blast dose of\b", re.IGNORECASE)
+_BARE_WINDOW = re.compile(
+    r"(?:>=|≥|=>|>|at least|more than|a minimum of)\s*(?P<n>\d+)\s*(?P<u>days?|weeks?|months?)\b",
+    re.IGNORECASE,
+)
+
+
 def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
+    yield from _windows(text)
+    if "wash" in text.lower() or "last dose" in text.lower():
+        taken = [(start, end) for start, end, _ in _windows(text)]
+        for line in _WASHOUT_LINE.finditer(text):
+            start = text.rfind("\n", 0, line.start()) + 1
+            end = text.find("\n", line.end())
+            for m in _BARE_WINDOW.finditer(text, start, len(text) if end < 0 else end):
+                if any(s < m.end() and m.start() < e for s, e in taken):
+                    continue
+                unit = m.group("u").lower().rstrip("s") + "s"
+                yield m.start(), m.end(), TimeWindow(float(m.group("n")), unit, "at_least", "washout")
+
+
+def _windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
     for m in _finditer(_WINDOW, text, text.lower()):
         amount_text = m.group("n1") or m.group("n2") or m.group("n3")
         amount = float(_WORDS.get(amount_text.lower(), 0) or amount_text)

@@ -1303,14 +1303,7 @@ class _Builder:
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = (
-            next(
-                (
-                    replace(w, span=self.norm.to_original(start, end))
-                    for start, end, w in self.windows
-                    if self._same_line(found.start, start) and not (start < found.end and found.start < end)
-                ),
-                scope.window,
-            )
+            self._window_of(found, scope)
             if found.kind in _WINDOWED_KINDS and not self._disease_event(index)
             else None
         )
@@ -1400,12 +1393,33 @@ class _Builder:
             node = And((node, qualifier))
         if denied and review is None and not negated_by_group and not binds:
             node = Not(node)
-        elif node is atom and self._washout(index, section, scope, atom):
+        elif (node is atom or (isinstance(node, And) and node.children[0] is atom)) and self._washout(
+            index, section, scope, atom
+        ):
             # "At least 4 weeks since prior anticancer therapy": no such therapy in the last 4 weeks, which a
-            # patient never treated meets; the most recent course counts, not any course long enough ago.
+            # patient never treated meets; the most recent course counts, not any course long enough ago. A
+            # qualified treatment ("palliative radiation >= 2 weeks") keeps its qualifier inside.
             assert window is not None
-            node = Not(replace(atom, window=replace(window, relation="within")))
+            within = replace(atom, window=replace(window, relation="within"))
+            node = Not(And((within, *node.children[1:])) if isinstance(node, And) else within)
         return node
+
+    def _window_of(self, found: extract.Found, scope: _Scope) -> TimeWindow | None:
+        """The first window on the atom's line, or the header's; in a washout listed treatment by treatment
+        ("Major surgery (>= 4 weeks), radiation therapy (>= 3 weeks)") the one right after the treatment."""
+        on_line = [
+            (start, end, w)
+            for start, end, w in self.windows
+            if self._same_line(found.start, start) and not (start < found.end and found.start < end)
+        ]
+        if not on_line:
+            return scope.window
+        if any(w.anchor == "washout" for _, _, w in on_line):
+            after = [(start, end, w) for start, end, w in on_line if start >= found.end]
+            if after:
+                on_line = [min(after, key=lambda window: window[0])]
+        start, end, w = on_line[0]
+        return replace(w, span=self.norm.to_original(start, end))
 
     def _washout(self, index: int, section: Section, scope: _Scope, atom: Atom) -> bool:
         """Whether an inclusion's "at least N since" window on a treatment is a washout rather than a

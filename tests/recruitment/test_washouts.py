@@ -146,3 +146,32 @@ def test_an_exclusion_with_an_at_least_window_is_left_as_written():
     assert isinstance(criterion.tree, Atom)
     assert criterion.tree.window is not None
     assert criterion.tree.window.relation == "at_least"
+
+
+# NCT04370587 and NCT04704661 (inclusion criteria): washouts listed treatment by treatment.
+LAST_DOSE = (
+    "Last dose of previous anticancer therapy ≥ 21 days, radiotherapy \\> 21 days, or surgical intervention"
+    " \\> 21 days prior to the first dose of T3011."
+)
+WASHOUT_PERIOD = (
+    "Must have adequate treatment washout period before study treatment, defined as: Major surgery (\\>= 4"
+    " weeks), radiation therapy (\\>= 3 weeks; in case of palliative radiation \\>= 2 weeks), systemic"
+    " therapy (\\>= 3 weeks)"
+)
+
+
+@pytest.mark.parametrize("text", [LAST_DOSE, WASHOUT_PERIOD])
+def test_a_washout_listed_treatment_by_treatment_is_met_by_nadia_and_failed_by_uma(text):
+    assert truth(text, NADIA) is Truth.MET
+    assert truth(text, UMA) is Truth.NOT_MET
+
+
+def test_each_listed_washout_keeps_its_own_length():
+    """Radiation therapy's 3 weeks, not major surgery's 4: a course that ended 25 days ago has washed out."""
+    radiotherapy = ProcedureFact(
+        "procedure:1", "radiotherapy", "radiotherapy", performed_on=TODAY - datetime.timedelta(days=25)
+    )
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {WASHOUT_PERIOD}\n").criteria
+    verdict = evaluate([criterion], patient(procedures=(radiotherapy,)), today=TODAY)
+    [three_weeks] = [a for a in verdict.criteria[0].atoms if a.text == "radiation therapy"]
+    assert three_weeks.truth is Truth.NOT_MET  # not within the last 3 weeks: the washout (its Not) holds
