@@ -356,6 +356,11 @@ _PDL1_SCORE = re.compile(
 )
 # The upper bound of a band: "TPS >= 1% and <= 49%", "TPS 1-49%".
 _PDL1_UPPER = re.compile(rf"\s*(?:and|to|-)\s*(?P<cmp>{COMPARATOR})?\s*(?P<num>\d+(?:\.\d+)?)\s*%", re.I)
+_PDL1_METRIC_SHORT = {
+    "TUMOR PROPORTION SCORE": "TPS",
+    "TUMOUR PROPORTION SCORE": "TPS",
+    "COMBINED POSITIVE SCORE": "CPS",
+}
 _PDL1_METRIC_NAMED = re.compile(rf"\b(?:{_PDL1_METRIC})\b", re.I)
 _PDL1_OTHER_CLAUSE = re.compile(r"[;.\d]|,|\b(?:and|or)\b", re.I)
 _STANDALONE = re.compile(
@@ -522,9 +527,7 @@ def _read_pdl1_score(text: str, gene_end: int, found: Found) -> None:
         return
     if not named and _PDL1_OTHER_CLAUSE.search(between):
         return
-    metric = named.upper()
-    metric = {"TUMOR PROPORTION SCORE": "TPS", "TUMOUR PROPORTION SCORE": "TPS"}.get(metric, metric)
-    metric = "CPS" if metric == "COMBINED POSITIVE SCORE" else metric
+    metric = _PDL1_METRIC_SHORT.get(named.upper(), named.upper())
     found.alteration = metric or "expression"
     found.comparator = symbol
     found.value = float(value)
@@ -1101,9 +1104,11 @@ _BARE_WINDOW = re.compile(
 
 
 def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
-    yield from _windows(text)
-    if "wash" in text.lower() or "last dose" in text.lower():
-        taken = [(start, end) for start, end, _ in _windows(text)]
+    windows = list(_windows(text))
+    yield from windows
+    lowered = text.lower()
+    if "wash" in lowered or "last dose" in lowered:
+        taken = [(start, end) for start, end, _ in windows]
         for line in _WASHOUT_LINE.finditer(text):
             start = text.rfind("\n", 0, line.start()) + 1
             end = text.find("\n", line.end())

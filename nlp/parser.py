@@ -122,13 +122,14 @@ _WINDOW_TRIGGERS = (
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
 _AND_LINK = re.compile(r"\b(?:and|plus|with)\b(?!/)", re.IGNORECASE)
-# A group header that makes its sub-items conditional: "Women of childbearing potential must:", "Patients
-# with brain metastases are eligible if:".
+# A header naming whom its sub-items are for: "For subjects of childbearing potential:", "For men:".
 _FOR_WHOM_HEADER = re.compile(
     r"[ \t*-]*for\s+(?:(?:all|any)\s+)?(?:subjects?|patients?|participants?|women|men|"
     r"females?|males?|persons?|individuals?|those)\b[^:\n]*:\s*$",
     re.IGNORECASE,
 )
+# A group header that makes its sub-items conditional: "Women of childbearing potential must:", "Patients
+# with brain metastases are eligible if:".
 _CONDITIONAL_HEADER = re.compile(
     r"\b(?:must|should|shall|needs? to|(?:are|is) required to|eligible (?:only )?if|allowed if|permitted if"
     r"|may (?:be )?(?:enrolled|eligible|included|participate)|if)\b",
@@ -613,11 +614,11 @@ def _dictionary_atoms(doc: Doc, text: str) -> Iterable[Found]:
         from_lexicon = label.startswith(LEXICON_PREFIX)
         # The rulers' labels are the vocabulary's atom kinds (see `pipeline`).
         kind = cast(AtomKind, label[len(LEXICON_PREFIX) :] if from_lexicon else label)
-        # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
-        concept, how = link_exact(text[start:end], kind) if from_lexicon else link(text[start:end], kind)
         if kind == "lab" and text[start:end] in genes():
             # "EGFR" in capitals is the gene; the kidney's "eGFR" matched it only as lower-cased words.
             continue
+        # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
+        concept, how = link_exact(text[start:end], kind) if from_lexicon else link(text[start:end], kind)
         if from_lexicon and concept is None:
             # Named, but not linked: the matcher asks about it rather than guessing a concept.
             yield Found(kind, start, end, f"lexicon.{kind}", 0.4)
@@ -1065,10 +1066,7 @@ class _Builder:
                 )
                 or (
                     match.re is _FOR_WHOM
-                    and not any(
-                        not self.found[i].rule_id.startswith(LEXICON_PREFIX)
-                        for i in self._indices(match.start("whom"), match.end("whom"))
-                    )
+                    and not self._reads_any(self._indices(match.start("whom"), match.end("whom")))
                 )
             ):
                 # A line start inside the item is a hard wrap, not the start of a clause; a subject that is
@@ -1097,7 +1095,7 @@ class _Builder:
             required = [
                 i for i in indices if must <= self.found[i].start < end and self.found[i].concept not in named
             ]
-            if any(not self.found[i].rule_id.startswith("lexicon.") for i in whom):
+            if self._reads_any(whom):
                 head = self.combine(whom, item.section, _Scope())
             else:
                 # Lexicon phrases only ("symptomatic gallbladder disease") stay mentions beside the question.
@@ -1105,7 +1103,7 @@ class _Builder:
                 head = Atom("other", head_text, head_span, QUALIFIER_RULE, 0.5, checkable=False, mapped=False)
                 if whom:
                     head = And((self.combine(whom, item.section, _Scope()), head))
-            if any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in required):
+            if self._reads_any(required):
                 rest = self.combine(required, item.section, scope)
             else:
                 # Nothing read but lexicon phrases, which `_without_mentions` would drop, leaving Not(head):
@@ -1116,6 +1114,10 @@ class _Builder:
                 )
             parts.append(Or((Not(head), rest)))
         return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def _reads_any(self, indices: Iterable[int]) -> bool:
+        """Whether any of the atoms is linked or read by a rule, not a lexicon phrase alone."""
+        return any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in indices)
 
     def _names_diseases(self, start: int, end: int) -> bool:
         """Whether the words are a specific disease's name alone, perhaps qualified ("Lymphoma", "Chronic
@@ -1461,7 +1463,7 @@ class _Builder:
             and (end is None or not text[end.end() : item.end].strip())
             and not any(cut < c < item.end for c in self.exception_cues)
             and all(self.assertions[i][0] != "negated" for i in main)
-            and any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in main)
+            and self._reads_any(main)
             and after <= item.end
         )
 
@@ -1520,7 +1522,7 @@ class _Builder:
         alternatives: list[Node] = []
         for start, end in zip((label.end() for label in labels), ends, strict=True):
             inside = [i for i in indices if start <= self.found[i].start < end]
-            if any(not self.found[i].rule_id.startswith(LEXICON_PREFIX) for i in inside):
+            if self._reads_any(inside):
                 alternatives.append(self.combine(inside, item.section, scope))
             else:
                 lead = len(self.norm.text[start:end]) - len(self.norm.text[start:end].lstrip())
@@ -1989,19 +1991,18 @@ def _without_restated_infections(text: str, found: list[extract.Found]) -> list[
     disease (ICD-10 A00-B99) names that disease again, not another one it must come with."""
     kept: list[extract.Found] = []
     for f in found:
-        concept = f.concept
-        if concept is not None and concept.code == "infection" and kept:
-            before = kept[-1]
-            code = before.concept.code if before.concept is not None else ""
-            if (
-                before.kind == "condition"
-                and before.concept is not None
-                and before.concept.system == "diagnosis"
-                and (icd10cm(code) or "")[:1] in ("A", "B")
-                and code != "infection"
-                and _INFECTION_AFTER.match(text[before.end : f.start])
-            ):
-                continue
+        before = kept[-1].concept if kept else None
+        if (
+            f.concept is not None
+            and f.concept.code == "infection"
+            and before is not None
+            and kept[-1].kind == "condition"
+            and before.system == "diagnosis"
+            and before.code != "infection"
+            and (icd10cm(before.code) or "")[:1] in ("A", "B")
+            and _INFECTION_AFTER.match(text[kept[-1].end : f.start])
+        ):
+            continue
         kept.append(f)
     return kept
 

@@ -1036,7 +1036,7 @@ def therapy(atom: Atom, ctx: Context) -> AtomResult:
     return _events(
         atom,
         ctx,
-        [(t, t.ended_on, t.ended_by, t.ongoing if t.course_known or t.ended_on else None) for t in matching],
+        [(t, t.ended_on, t.ended_by, t.ongoing) for t in matching],
         label,
         f"Have you been treated with {label}{_window_text(atom.window)}?",
     )

@@ -99,8 +99,11 @@ class TherapyFact:
     course_known: bool = True
 
     @property
-    def ongoing(self) -> bool:
-        return self.ended_on is None and not self.ended
+    def ongoing(self) -> bool | None:
+        """True while still given, False once ended (dated or not), None when the source does not say."""
+        if self.ended_on is not None or self.ended:
+            return False
+        return True if self.course_known else None
 
     def describe(self) -> str:
         line = f", line {self.line}" if self.line else ""
@@ -109,7 +112,7 @@ class TherapyFact:
         elif self.ended:
             end = "ended"
         else:
-            end = "ongoing" if self.course_known else "whether ongoing not known"
+            end = "ongoing" if self.ongoing else "whether ongoing not known"
         start = f"from {self.started_on}, " if self.started_on else ""
         return f"{self.drug}{line} ({start}{end})"
 

@@ -104,8 +104,9 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
         for index, f in enumerate(patient.patients_own("lab"))
         if f.concept is not None and f.concept.code and f.value is not None
     ]
-    ended = _ended(patient.patients_own("therapy"))
-    said = {f.concept.code for f in patient.patients_own("therapy") if f.concept is not None and f.status}
+    treatments = patient.patients_own("therapy")
+    ended = _ended(treatments)
+    said = {f.concept.code for f in treatments if f.concept is not None and f.status}
     therapies = [
         TherapyFact(
             f"{ref}:therapy:{index}",
@@ -115,7 +116,7 @@ def facts_from_text(patient: PatientText, *, today: date, ref: str = "text") -> 
             ended=f.concept.code in ended,
             course_known=f.concept.code in said,
         )
-        for index, f in enumerate(patient.patients_own("therapy"))
+        for index, f in enumerate(treatments)
         if f.concept is not None
     ]
     procedures = [

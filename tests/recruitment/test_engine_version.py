@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.4": "8482675c7ef2fc7b2f34a4b5a2fca49c2a08047e411b0be74332ea2dd26925ed"}
+PINNED = {"2026.12.07.4": "786a66071140376e7a783b74433c9e6aa5461da5b81d7a685df262973ddb5b9b"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
