@@ -183,6 +183,41 @@ _ALL_COHORTS = re.compile(
     r"|participants|subjects)(?:\s*\([^)]{0,40}\))?(?:,?\s+the following applies)?\s*:\s*$",
     re.IGNORECASE,
 )
+# A heading whose kind comes after a label of its own: "Treatment Exclusion Criteria:", "Phase 1 and 2
+# Exclusion Criteria:", "PROCUREMENT EXCLUSION CRITERIA:", "The main exclusion criteria include but are not
+# limited to the following:", "Recent medical concerns exclusions:", "COHORT 6 Inclusion Criteria:". The
+# label is a few words that make no sentence (`_NOT_A_LABEL`); "eligibility" and "selection" headings, which
+# also head requirements of one kind ("Tumor eligibility:"), never take one.
+_LABELLED_HEADING = re.compile(
+    r"^[\W_]*(?P<label>(?:[\w'+&/()-]+,?\s+){0,7}?)"
+    r"(?P<criteria_for>criteria\s+for\s+)?(?P<kind>inclusion|exclusion|ineligibility)s?"
+    r"(?P<word>\s+(?:criteria|criterion|requirements))?\b(?P<qualifier>[^:.;]{0,100})"
+    r"(?P<colon>:[\W_]*)?$",
+    re.IGNORECASE,
+)
+_NOT_A_LABEL = re.compile(
+    r"\b(?:must|should|shall|will|may|can|meet\w*|met|fulfil\w*|satisf\w*|not|no|any|all|none|above|below"
+    r"|continu\w*|defined|per|prior|before|after|to|of|at|with|within|is|are|be|has|have|had|patients?"
+    r"|participants?|individuals?|women|men|if|unless|for|in|on|as|which|based|listed|considered|same"
+    r"|incomplete|inclusion|exclusion|eligibility)\b|(?:\band|\bor|&|/)\s*$",
+    re.IGNORECASE,
+)
+# Without a colon, a heading's words after its kind are a short label ("Angiographic Inclusion Criteria -
+# Phase 1"), never a sentence ("Other exclusion criteria are claustrophobia, pregnancy ...").
+_SENTENCE_AFTER_KIND = re.compile(r"\b(?:is|are|was|were|be|include\w*)\b|(?:\S+\s+){6}", re.IGNORECASE)
+# What a heading may add after its colon: a line introducing the list ("Exclusion Criteria: -Participants are
+# excluded from the study if any of the following criteria apply:").
+_HEADING_LEAD = re.compile(
+    r"^(?P<heading>[\W_]*(?:inclusion|exclusion)\s+criteria)\s*:\s*[^:]{0,160}\bcriteri(?:a|on)\s+appl(?:y|ies)"
+    r"\s*:?[\W_]*$",
+    re.IGNORECASE,
+)
+# A parenthetical after the heading's words, however long: "Exclusion Criteria (1st Screening prior to Tumor
+# Resection - See below for evaluation of continuing eligibility prior to start of investigational
+# treatment):".
+_HEADING_ASIDE = re.compile(
+    r"^(?P<heading>[\W_]*(?:inclusion|exclusion)\s+criteria)\s*\([^()]{0,240}\)\s*:?[\W_]*$", re.IGNORECASE
+)
 _EXCLUSION_LEAD = re.compile(
     r"^[\W_]*(?:patients|subjects|participants|individuals|candidates|persons)?\s*"
     r"(?:who\s+)?(?:must not|may not|cannot|are not eligible|will be excluded|will not be eligible"
@@ -262,6 +297,9 @@ def section_of_heading(line: str) -> Section | None:
 
 def _heading(line: str) -> tuple[Section, str | None] | None:
     """The section a heading line opens and the cohort it is restricted to, if it is a heading."""
+    for lead in (_HEADING_LEAD, _HEADING_ASIDE):
+        if (found := lead.match(line)) is not None:
+            line = found.group("heading") + ":"
     if len(line) > 120:
         return None
     match = _HEADING.match(line)
@@ -274,7 +312,25 @@ def _heading(line: str) -> tuple[Section, str | None] | None:
         return section, _cohort_of_qualifier(match.group("qualifier"))
     if _EXCLUSION_LEAD.match(line):
         return "exclusion", None
+    labelled = _LABELLED_HEADING.match(line)
+    if labelled is not None and _is_labelled_heading(labelled):
+        kind = labelled.group("kind").lower()
+        section = "exclusion" if kind in ("exclusion", "ineligibility") else "inclusion"
+        return section, _cohort_of_qualifier(f"{labelled.group('label')} {labelled.group('qualifier')}")
     return None
+
+
+def _is_labelled_heading(found: re.Match[str]) -> bool:
+    label, qualifier = found.group("label"), found.group("qualifier")
+    if not (label.strip() or found.group("criteria_for")) or _NOT_A_LABEL.search(label):
+        return False
+    # "and exclusion criteria" after the kind heads both kinds at once; "any of the following" heads a
+    # group of alternatives, not a section.
+    if re.search(r"\b(?:inclusion|exclusion)", qualifier, re.IGNORECASE) or OR_GROUP.search(qualifier):
+        return False
+    if found.group("colon"):
+        return True
+    return found.group("word") is not None and _SENTENCE_AFTER_KIND.search(qualifier) is None
 
 
 def _cohort_of_qualifier(qualifier: str) -> str | None:
