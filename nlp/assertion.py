@@ -81,7 +81,14 @@ class EligibilityContext:
         # one; looking each run up is about twice as fast as that alternation (see `_first_words`).
         self.letters_only = all(_LETTERS.fullmatch(word) for word in self.by_first_word)
         terminators = "|".join(re.escape(t) for t in sorted(rules["terminators"], key=len, reverse=True))
-        self.terminator_pattern = re.compile(rf"(?<!\w)(?:{terminators})(?!\w)", re.IGNORECASE)
+        # "including, but not limited to, X" lists examples of what comes before: its "but" ends no scope
+        # (and "not limited to" is a pseudo cue), so "No prior systemic therapy, including but not limited
+        # to chemotherapy" denies the chemotherapy too.
+        self.terminator_pattern = re.compile(
+            rf"(?<!\w)(?:{terminators})(?!\w)(?!,?\s+(?:(?:is|are|was|were)\s+)?not\s+(?:be\s+)?"
+            r"(?:limited|restricted)\s+to\b)",
+            re.IGNORECASE,
+        )
         # A terminator's match is as long as the terminator: literals, matched letter for letter.
         self.longest_terminator = max(len(t) for t in rules["terminators"])
         self.targets_key = targets_key

@@ -489,7 +489,7 @@ STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, sta
 # Alzheimer's disease, ...": any one of them is enough).
 _EXAMPLES_CUE = re.compile(
     r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|for\s+example)[\s,:]*"
-    r"(?:but\s+not\s+limited\s+to[\s,:]*)?"
+    r"(?:but\s+(?:(?:is|are)\s+)?not\s+(?:limited|restricted)\s+to[\s,:]*)?"
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )

@@ -205,3 +205,60 @@ def test_what_an_inclusion_says_is_not_allowed_is_denied(context: Language, line
     [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
     assert isinstance(criterion.tree, Not)
     assert any(target in a.text for a in iter_atoms(criterion.tree.child) if a.mapped)
+
+
+# Registry sentences (data/oncology_trials_2026) whose examples "including, but not limited to, ..." were
+# negated by the "not" of "not limited to", or lost the negation of the term they are examples of.
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        # NCT06062745
+        (
+            "Uncontrolled intercurrent illness including, but not limited to, ongoing or active infection,"
+            " symptomatic congestive heart failure, unstable angina pectoris",
+            "congestive heart failure",
+            "present",
+        ),
+        # NCT06447662
+        (
+            "Active or history of clinically significant gastrointestinal (GI) disease (including but not"
+            " limited to inflammatory GI disease [eg, ulcerative colitis",
+            "ulcerative colitis",
+            "present",
+        ),
+        # NCT04704661
+        (
+            "Must have histologically confirmed advanced solid tumor including but not restricted to breast"
+            " cancer, gastric or gastroesophageal cancer",
+            "breast cancer",
+            "present",
+        ),
+        (
+            "No prior systemic therapy, including but not limited to chemotherapy or immunotherapy",
+            "chemotherapy",
+            "negated",
+        ),
+    ],
+)
+def test_examples_after_not_limited_to_take_the_assertion_of_what_they_exemplify(
+    context: Language, text: str, target: str, expected: str
+) -> None:
+    assert _assertion(context, text, target) == expected
+
+
+def test_a_header_that_includes_but_is_not_limited_to_its_items_negates_none_of_them() -> None:
+    # NCT04471727: "The main inclusion criteria include but are not limited to the following:" over its items,
+    # here as a header of an item list.
+    parsed = parse_eligibility(
+        "Inclusion Criteria:\n* Key requirements include but are not limited to the following:\n"
+        "  * Stage IV NSCLC\n  * ECOG 0-1\n"
+    )
+    assert {a.assertion for c in parsed.criteria for a in iter_atoms(c.tree)} == {"present"}
+
+
+def test_an_inclusion_requiring_a_general_disease_lets_in_any_of_its_examples() -> None:
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n* Must have advanced solid tumor including but not restricted to breast"
+        " cancer, colon cancer\n"
+    ).criteria
+    assert type(criterion.tree).__name__ == "Or"
