@@ -57,6 +57,12 @@ _PERSON_AFTER_CUE = re.compile(
     r"|men)\s+",
     re.IGNORECASE,
 )
+# A header that states a requirement of its own before the group's ("Female participant is not pregnant and
+# at least one of the following conditions apply:", NCT07140016): the negation of the first is not the
+# group's.
+_NEW_REQUIREMENT_FOR_GROUP = re.compile(
+    r"\band\s+(?:at\s+least\s+(?:one|1)|one\s+or\s+more|one|1|any|all|each|either)\s+of\b", re.IGNORECASE
+)
 # Scopes end at the clause, so a target only needs to look this far back for cues that cover it.
 _MAX_SCOPE_CHARS = 400
 
@@ -230,6 +236,7 @@ class EligibilityContext:
                 cue.category in ("negated", "historical")
                 and cue.direction == "forward"
                 and self._scope(text, index, cue, cues)[1] >= end
+                and _NEW_REQUIREMENT_FOR_GROUP.search(text, cue.end, end) is None
             ):
                 covering.setdefault(cue.category, cue)
         category = next((c for c in PRIORITY if c in covering), None)

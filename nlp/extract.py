@@ -918,8 +918,12 @@ _BOTH_SEXES = re.compile(
     r"|both sexes|either sex|all sexes|any sex|all genders|any gender)\b",
     re.I,
 )
+# A line about reproduction speaks of a sex without requiring it: "Women must not be pregnant", "Male
+# participant must not donate sperm during the treatment period" (NCT05382559).
 _PREGNANCY_TOPIC = re.compile(
-    r"\b(?:pregnan|breast[- ]?feed|lactat|nursing|contracep|birth control|child[- ]?bearing)", re.I
+    r"\b(?:pregnan|breast[- ]?feed|lactat|nursing|contracep|birth control|child[- ]?bearing|sperm"
+    r"|father(?:ing)?\s+(?:a\s+)?child)",
+    re.I,
 )
 
 

@@ -231,7 +231,8 @@ _MARKER = re.compile(
 )
 _CATEGORY = re.compile(r"^[A-Z][A-Z /&,-]{3,60}:\s*$")
 OR_GROUP = re.compile(
-    r"\b(?:at least one of|any of|one of the following|any one of|one or more of|either)\b", re.IGNORECASE
+    r"\b(?:at least (?:one|1) of|any of|one of the following|any one of|one or more of|either)\b",
+    re.IGNORECASE,
 )
 _FOLLOWING_END = re.compile(r"\bof\s+the\s+following$", re.IGNORECASE)
 _AND_GROUP = re.compile(r"\b(?:all of the following|all of these|each of the following)\b", re.IGNORECASE)

@@ -1,0 +1,75 @@
+"""Reproductive requirements bind the people they name, not everyone. Registry sentences (data/
+oncology_trials_2026) that failed Omar, a man, or Mei, a woman of 58, on requirements meant for the other sex:
+a header's own "not pregnant" negating the alternatives listed under it, "at least 1 of" not read as a choice,
+and "Male participant must not donate sperm" read as "must be male". No database."""
+
+import datetime
+
+import pytest
+
+from nlp import parse_eligibility
+from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
+
+TODAY = datetime.date(2026, 12, 7)
+LUNG = (DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma", stage="IV"),)
+OMAR = PatientFacts(birth_date=datetime.date(1960, 1, 1), sex="male", diagnoses=LUNG)
+MEI = PatientFacts(
+    birth_date=datetime.date(1968, 5, 2),
+    sex="female",
+    pregnancy_status="not_pregnant",
+    breastfeeding=False,
+    diagnoses=LUNG,
+)
+
+
+def outcome(text: str, patient: PatientFacts) -> str:
+    [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+# NCT07140016 and NCT05382559
+NOT_PREGNANT_AND_ONE_OF = (
+    "Inclusion Criteria:\n"
+    "* Female participant is not pregnant and at least one of the following conditions apply:\n\n"
+    "  * Not a woman of childbearing potential (WOCBP).\n"
+    "  * WOCBP who has a negative urine or serum pregnancy test within 7 days prior to the first dose of"
+    " study intervention and agrees to follow the contraceptive guidance.\n"
+)
+NOT_PREGNANT_AND_ONE_OF_DIGIT = (
+    "Inclusion Criteria:\n"
+    "* Female participant is not pregnant, confirmed by pregnancy test and medical evaluation by interview,"
+    " and at least 1 of the following conditions apply:\n\n"
+    "  * Not a woman of childbearing potential (WOCBP).\n"
+    "  * WOCBP who agrees to follow the contraceptive guidance from the time of informed consent through at"
+    " least 6 months after study intervention administration.\n"
+)
+
+
+@pytest.mark.parametrize("text", [NOT_PREGNANT_AND_ONE_OF, NOT_PREGNANT_AND_ONE_OF_DIGIT])
+def test_omar_meets_a_female_participants_pregnancy_requirement(text: str) -> None:
+    assert outcome(text, OMAR) == "satisfied"
+
+
+@pytest.mark.parametrize("text", [NOT_PREGNANT_AND_ONE_OF, NOT_PREGNANT_AND_ONE_OF_DIGIT])
+def test_a_header_negation_does_not_reach_the_alternatives_it_introduces(text: str) -> None:
+    # Mei, not pregnant, may still become pregnant: the second alternative is hers, and nothing rules her out.
+    assert outcome(text, MEI) != "violated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # NCT05382559
+        "Male participant must not donate sperm during the treatment period and for 3 months after study"
+        " intervention administration.",
+        # NCT04704661
+        "Male subjects must not freeze or donate sperm starting at screening and throughout the study period,"
+        " and at least 6 months after the final study drug administration.",
+    ],
+)
+def test_a_mans_sperm_requirement_does_not_require_mei_to_be_a_man(text: str) -> None:
+    assert outcome(f"Inclusion Criteria:\n* {text}\n", MEI) != "violated"
+
+
+def test_a_plain_sex_requirement_still_binds() -> None:
+    assert outcome("Inclusion Criteria:\n* Male patients aged 18 or older\n", MEI) == "violated"
