@@ -1189,7 +1189,11 @@ _MIXED_JOIN = r"\s*(?:/|-|,|\+|\band\b|\bor\b|\band/or\b)?\s*"
 _MIXED_SMALL_CELL = re.compile(
     rf"\b(?:mixed|combined)\s+(?:(?:{_SMALL_CELL}){_MIXED_JOIN}{_NON_SMALL_CELL}|{_NON_SMALL_CELL}{_MIXED_JOIN}"
     rf"{_SMALL_CELL}|{_SMALL_CELL})(?![\w-])(?:\s+(?:histology|histologies|tumou?rs?|components?|features|type))?"
-    r"|\bmixed\s+tumou?r(?:s|\(s\))?\s+with\s+(?:an?\s+)?small[- ]cell\s+(?:elements?|components?|features?)",
+    r"|\bmixed\s+tumou?r(?:s|\(s\))?\s+with\s+(?:an?\s+)?small[- ]cell\s+(?:elements?|components?|features?)"
+    # "Mixed histology NSCLC with either small-cell or large-cell neuroendocrine cell component" (NCT05920356)
+    rf"|\b(?:mixed\s+(?:histology\s+)?)?{_NON_SMALL_CELL}\s+(?:with|containing)\s+(?:either\s+|an?\s+|any\s+)?"
+    r"small[- ]cell(?:\s+(?:or|and/or)\s+large[- ]cell\s+neuroendocrine)?(?:\s+cells?)?\s+"
+    r"(?:elements?|components?|features?)",
     re.I,
 )
 SMALL_CELL_LUNG_CANCER = Concept("diagnosis", "sclc", "small cell lung cancer")

@@ -80,7 +80,7 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     (extract.find_therapy_lines, ("line", "regimen")),
     (extract.find_untreated, ("untreated",)),
     (extract.find_histology_subtypes, ("squamous",)),
-    (extract.find_mixed_small_cell, ("mixed", "combined")),
+    (extract.find_mixed_small_cell, ("mixed", "combined", "cell element", "cell component")),
     (extract.find_condition_qualifiers, ("stage", "measurable", "evaluable")),
     (
         extract.find_not_checkable,
@@ -431,6 +431,15 @@ _FOR_WHOM = re.compile(
 # macroglobulinemia must have at least one of the following:" binds its sub-items (`_conditional`).
 _DISEASE_MUST = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>)(?P<whom>[A-Za-z][^;:.()\n]{0,60}?)\s+must(?!\s+not\b)(?=\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A population named by its infection before "must": "Human immunodeficiency virus (HIV)-infected participants
+# must have well controlled HIV on antiretroviral therapy (ART)" (NCT06780085 and five more) binds the
+# participants with HIV.
+_INFECTED_MUST = re.compile(
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>)(?P<whom>[A-Za-z](?:[^;:.()\n]|\([^()\n]{1,12}\)){0,60}?)[\s-]+"
+    r"(?:infected|positive|seropositive)\s+(?:patients?|participants?|subjects?|individuals?|persons?)\s+"
+    r"(?:must|should)(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 # "Prior radiotherapy allowed", "Concurrent steroids allowed to control CNS symptoms": a permission, not a
@@ -1051,7 +1060,9 @@ class _Builder:
         clauses: list[tuple[int, int, int]] = []  # (clause start, "must", clause end)
         position = text.rfind("\n", 0, item.start) + 1  # the item's bullet opens its line
         patterns = (
-            (_BOUND_CLAUSE, _DISEASE_MUST, _FOR_WHOM) if self.names_whom else (_BOUND_CLAUSE, _DISEASE_MUST)
+            (_BOUND_CLAUSE, _DISEASE_MUST, _INFECTED_MUST, _FOR_WHOM)
+            if self.names_whom
+            else (_BOUND_CLAUSE, _DISEASE_MUST, _INFECTED_MUST)
         )
         while True:
             found = [m for m in (r.search(text, position, item.end) for r in patterns) if m]
@@ -1067,6 +1078,10 @@ class _Builder:
                 or (
                     match.re is _FOR_WHOM
                     and not self._reads_any(self._indices(match.start("whom"), match.end("whom")))
+                )
+                or (
+                    match.re is _INFECTED_MUST
+                    and not self._names_infections(match.start("whom"), match.end("whom"))
                 )
             ):
                 # A line start inside the item is a hard wrap, not the start of a clause; a subject that is
@@ -1137,6 +1152,16 @@ class _Builder:
         return (
             not self.norm.text[start:first].strip()
             and not self.norm.text[max(self.found[i].end for i in diseases) : end].strip()
+        )
+
+    def _names_infections(self, start: int, end: int) -> bool:
+        """Whether the words name infectious diseases (ICD-10 A00-B99) and nothing else the parser reads."""
+        inside = self._indices(start, end)
+        return bool(inside) and all(
+            (concept := self.found[i].concept) is not None
+            and concept.system == "diagnosis"
+            and (icd10cm(concept.code) or "")[:1] in ("A", "B")
+            for i in inside
         )
 
     def _for_age(self, index: int) -> bool:
@@ -1988,23 +2013,33 @@ _INFECTION_AFTER = re.compile(r"(?:\s*\([^()]{1,12}\))?[\s)-]*$")
 
 def _without_restated_infections(text: str, found: list[extract.Found]) -> list[extract.Found]:
     """ "Hepatitis B virus (HBV) infection", "HIV infection": the generic "infection" after an infectious
-    disease (ICD-10 A00-B99) names that disease again, not another one it must come with."""
+    disease (ICD-10 A00-B99) names that disease again, not another one it must come with; so does its
+    abbreviation in brackets ("hepatitis C virus (HCV)"), which would otherwise miss the assertion of the
+    name before it ("Negative hepatitis C virus (HCV) antibody test")."""
     kept: list[extract.Found] = []
     for f in found:
         before = kept[-1].concept if kept else None
         if (
             f.concept is not None
-            and f.concept.code == "infection"
             and before is not None
             and kept[-1].kind == "condition"
             and before.system == "diagnosis"
             and before.code != "infection"
             and (icd10cm(before.code) or "")[:1] in ("A", "B")
-            and _INFECTION_AFTER.match(text[kept[-1].end : f.start])
+            and (
+                (f.concept.code == "infection" and _INFECTION_AFTER.match(text[kept[-1].end : f.start]))
+                or (
+                    f.concept.code == before.code
+                    and _ABBREVIATION_OPENS.fullmatch(text, kept[-1].end, f.start) is not None
+                )
+            )
         ):
             continue
         kept.append(f)
     return kept
+
+
+_ABBREVIATION_OPENS = re.compile(r"\s*\(\s*")
 
 
 # "No prior systemic treatment with either chemotherapy or immunotherapy", "requiring systemic treatment with
@@ -2039,6 +2074,21 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
     systemic anticancer therapy the same way, the "un" glued to its word."""
     if found.rule_id == extract.UNTREATED_RULE:
         return "negated", (found.start, found.end)
+    if found.kind == "biomarker":
+        # "Negative for EGFR mutation", "negative for PD-L1 expression": tested, and without it.
+        before = _NEGATIVE_FOR_BEFORE.search(text, max(0, found.start - 20), found.start)
+        return None if before is None else ("negated", (before.start(1), before.end(1)))
+    if found.kind == "condition" and found.concept is not None and found.concept.system == "diagnosis":
+        # "Negative hepatitis B surface antigen (HBsAg) test", "HIV negative", "HIV-seronegative": a test
+        # result that rules the infection out. Other conditions are left alone: "surgical margins testing
+        # negative for tumor" denies no cancer.
+        if (icd10cm(found.concept.code) or "")[:1] not in ("A", "B"):
+            return None
+        before = _NEGATIVE_RESULT_BEFORE.search(text, max(0, found.start - 20), found.start)
+        if before is not None:
+            return "negated", (before.start(1), before.end(1))
+        after = _NEGATIVE_RESULT_AFTER.match(text, found.end)
+        return None if after is None else ("negated", (after.start(1), after.end(1)))
     if found.kind == "therapy":
         # "KRAS G12C inhibitor naive", "chemotherapy-naive", "EGFR TKI-naïve": never given that treatment.
         naive = _NAIVE_AFTER.match(text, found.end)
@@ -2056,6 +2106,12 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
 
 
 _STATUS_CODES = frozenset({"pregnant", "breastfeeding"})
+_NEGATIVE_FOR_BEFORE = re.compile(r"\b(negative)\s+for\s+(?:an?\s+|any\s+)?$", re.IGNORECASE)
+_NEGATIVE_RESULT_BEFORE = re.compile(r"\b((?:sero)?negative|non-?reactive)\s+(?:for\s+)?$", re.IGNORECASE)
+_NEGATIVE_RESULT_AFTER = re.compile(
+    r"(?:\s*\([^()]{1,12}\))?(?:\s+(?:antibody|antigen|serology|test|status))?[\s-]+((?:sero)?negative)\b",
+    re.IGNORECASE,
+)
 # Examinations, imaging and biopsies an inclusion names are how the site assesses her at screening
 # ("measurable disease by CT or MRI", "biopsy-proven NSCLC", "echocardiogram within 28 days of registration"),
 # not treatments she must have had: a profile does not answer them, the site does.
@@ -2422,7 +2478,7 @@ def parse_eligibility(
         found = _without_definitions(norm.text, roots, found)
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
-    if "infection" in lowered:
+    if "infection" in lowered or "(" in lowered:
         found = _without_restated_infections(norm.text, found)
     if " with " in lowered:
         found = _without_generic_treatment_heads(norm.text, found)

@@ -70,6 +70,15 @@ class TestAnExclusionOfMixedSmallCellHistology:
     def test_a_patient_with_small_cell_lung_cancer_is_excluded(self):
         assert outcome(self.TEXT, self.KAI) == "violated"
 
+    def test_nsclc_with_a_small_cell_component_excludes_no_plain_nsclc(self):
+        # NCT05920356
+        text = (
+            "Exclusion Criteria:\n* Mixed histology NSCLC with either small-cell or large-cell neuroendocrine"
+            " cell component or predominant squamous cell histology\n"
+        )
+        assert outcome(text, self.LIN) != "violated"
+        assert outcome(text, self.KAI) == "violated"
+
     def test_the_mixed_histology_is_read_as_small_cell_never_as_nsclc(self):
         for text in (
             self.TEXT,
