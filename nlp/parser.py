@@ -455,7 +455,7 @@ _PERMITTED = re.compile(
 # or "are also eligible" is let in, not required: "Patients with treated brain metastases may be eligible if
 # they are neurologically stable" requires no brain metastases. The "if" clause stays the exception.
 _MAY_BE_ELIGIBLE = re.compile(
-    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,80}?"
+    r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,200}?"
     r"\b(?:(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)"
     r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b))\b(?!\s+(?:only\s+)?if\b)",
     re.I,
@@ -465,7 +465,8 @@ _MAY_BE_ELIGIBLE = re.compile(
 # age "eligible for the study" says who the trial takes).
 _ELIGIBLE_FOR_TRIAL = re.compile(
     r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,200}?"
-    r"\b(?:are|is)\s+(?:also\s+)?eligible\s+for\s+(?:this|the)\s+(?:trial|study|protocol)\b(?!\s+(?:only\s+)?if\b)",
+    r"\b(?:are|is)\s+(?:also\s+)?eligible\s+for\s+(?:(?:this|the)\s+(?:trial|study|protocol)|enrol(?:l?ment)"
+    r"|participation|inclusion)\b(?!\s+(?:only\s+)?if\b)",
     re.I,
 )
 # A permission where an exception cue cuts an item ("is permitted", "may be eligible if ..."), and the

@@ -137,9 +137,11 @@ _BOUND_BY_WHAT_FOLLOWS = re.compile(
 DEFINITION = re.compile(
     r"\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:note:\s*)?(?:an?\s+|the\s+)?"
     r"(?:females?|women|woman|persons?|people|individuals?|participants?|patients?|subjects?|males?|men)"
-    r"\s+(?:of|with|who\s+(?:are|is)\s+of)\s+(?:child[- ]?bearing|reproductive)\s+potential"
-    r"(?:\s*\([^()\n]{0,20}\))?\s+(?:is|are)\s+(?:defined\s+as|considered|any\b|all\b|those\b|a\s+woman\b"
-    r"|women\s+who\b)",
+    r"\s+(?:of|with|who\s+(?:are|is)\s+of)\s+(?:non[- ]?)?(?:child[- ]?bearing|reproductive)\s+potential"
+    # "Women of non-child-bearing potential defined as pre-menopausal females with a documented tubal
+    # ligation or hysterectomy; or postmenopausal ..." (NCT04585958) defines, with or without its verb.
+    r"(?:\s*\([^()\n]{0,20}\))?\s+(?:(?:(?:is|are)\s+)?defined\s+as|(?:is|are)\s+(?:considered|any\b|all\b"
+    r"|those\b|a\s+woman\b|women\s+who\b))",
     re.IGNORECASE,
 )
 _TRIGGERS = (

@@ -219,3 +219,46 @@ class TestAPermissionIsNoRequirement:
             "AST",
             "ALT",
         ]
+
+
+class TestWhatAnInclusionLetsInOrDefinesRequiresNothing:
+    """Mei has lung adenocarcinoma, no brain metastases and a confirmed history; she is 58 and was never
+    sterilised. A permission far from what it permits, a permission "for enrollment", and a definition of who
+    cannot become pregnant ruled her out."""
+
+    MEI = PatientFacts(
+        birth_date=datetime.date(1968, 5, 2),
+        sex="female",
+        history_confirmed_on=datetime.date(2026, 12, 1),
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+    )
+
+    def test_a_permission_at_the_end_of_a_long_sentence_lets_in_what_it_names(self):
+        # NCT06593522
+        text = (
+            "Inclusion Criteria:\n* Participants who have had brain metastases and have been"
+            " appropriately treated with radiation therapy or surgery ending at least 14 days before study"
+            " day 1 are eligible.\n"
+        )
+        assert outcome(text, self.MEI) == "not_checkable"
+
+    def test_eligible_for_enrollment_is_a_permission(self):
+        # NCT06875310, first sentence
+        text = "Inclusion Criteria:\n* Participants with brain metastases are eligible for enrollment.\n"
+        assert outcome(text, self.MEI) == "not_checkable"
+
+    def test_eligible_for_a_treatment_is_still_not_a_permission(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n* Patients with NSCLC are eligible for platinum-based chemotherapy\n"
+        ).criteria
+        assert any(a.checkable for a in iter_atoms(criterion.tree) if a.kind == "condition")
+
+    def test_a_definition_of_non_childbearing_potential_requires_no_sterilisation(self):
+        # NCT04585958, NCT04704661, NCT07012031
+        text = (
+            "Inclusion Criteria:\n* Women of non-child-bearing potential defined as pre-menopausal"
+            " females with a documented tubal ligation or hysterectomy; or postmenopausal defined as 12"
+            " months of spontaneous amenorrhea\n"
+        )
+        # A definition is for the site to read: unknown, never a sterilisation she lacks.
+        assert outcome(text, self.MEI) == "unknown"
