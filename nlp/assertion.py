@@ -23,8 +23,16 @@ from nlp.text import fold_case, holds_folded
 
 PRIORITY = ("negated", "family", "exception", "hypothetical", "historical")
 CUES_KEY = "context_cues"
-_CLAUSE_BREAK = re.compile(r"[;.:\n]|\s-\s|\(|\)")
-_WRAPPED_CLAUSE_BREAK = re.compile(r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|\(|\)")
+# Brackets end a clause, except those around an abbreviation: in "No history of chronic obstructive
+# pulmonary disease (COPD), asthma or interstitial lung disease" the negation reaches the asthma.
+_ABBREVIATION = r"[\w/.+-]"
+_BRACKET = (
+    rf"\((?!{_ABBREVIATION}{{1,12}}\))|"
+    + "".join(rf"(?<!\({_ABBREVIATION}{{{width}}})" for width in range(1, 13))
+    + r"\)"
+)
+_CLAUSE_BREAK = re.compile(rf"[;.:\n]|\s-\s|{_BRACKET}")
+_WRAPPED_CLAUSE_BREAK = re.compile(rf"[;.:]|\n(?![ \t]*[a-z])|\s-\s|{_BRACKET}")
 
 if not Span.has_extension("assertion"):
     Span.set_extension("assertion", default="present")

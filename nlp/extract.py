@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from nlp.model import AtomKind, Concept, TimeWindow
-from nlp.terminology import genes, is_a, labs, link_exact, load_json, vocabulary
+from nlp.terminology import gene_names, genes, is_a, labs, link_exact, load_json, vocabulary
 from nlp.text import fold_case, may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
@@ -456,7 +456,8 @@ def _share_alterations(text: str, found: list[Found]) -> None:
             current.confidence = 0.8
 
 
-_LIST_JOIN = re.compile(r"^\s*(?:,|/|or|and/or|and)\s*$", re.I)
+# "EGFR, ALK, and ROS1 negative": a comma before the last "and" joins the list too.
+_LIST_JOIN = re.compile(r"^\s*(?:,\s*(?:and/or|and|or)?|/|and/or|and|or)\s*$", re.I)
 
 
 # A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy"):
@@ -470,18 +471,25 @@ _TARGETED_BY = re.compile(
 
 def _gene_biomarkers(text: str) -> Iterator[Found]:
     _, assays = _alteration_patterns()
-    for m in _at_word_starts(_gene_pattern(), text):
-        if _TARGETED_BY.match(text, m.end()):
-            inhibitor, _ = link_exact(f"{m.group(0)} inhibitor", "therapy")
+    mentions: list[tuple[int, int, str, str, re.Match[str] | None]] = [
+        (m.start(), m.end(), m.group(0), genes()[m.group(0)], m)
+        for m in _at_word_starts(_gene_pattern(), text)
+    ]
+    if may_contain(text, text.lower(), _GENE_NAME_WORDS) and (full := list(_gene_full_names(text))):
+        # The bracketed symbol after a full name is part of that mention.
+        apart = [m for m in mentions if not any(f[0] <= m[0] < f[1] for f in full)]
+        mentions = sorted([*apart, *full], key=lambda mention: mention[0])
+    for m_start, m_end, written, symbol, m in mentions:
+        if _TARGETED_BY.match(text, m_end):
+            inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
             if inhibitor is not None:
-                yield Found("therapy", m.start(), m.end(), "therapy.gene_target", 0.8, inhibitor)
+                yield Found("therapy", m_start, m_end, "therapy.gene_target", 0.8, inhibitor)
             continue
-        symbol = genes()[m.group(0)]
-        if _RECEPTOR_LISTED.match(text, m.end()):
+        if _RECEPTOR_LISTED.match(text, m_end):
             # "ER/PR negative": ER takes PR's status (`_share_alterations`), not a span over PR's.
-            alteration, start, end = None, m.start(), m.end()
+            alteration, start, end = None, m_start, m_end
         else:
-            alteration, start, end = _alteration_near(text, m.start(), m.end())
+            alteration, start, end = _alteration_near(text, m_start, m_end)
         found = Found("biomarker", start, end, "biomarker.gene", 0.7, Concept("hgnc", symbol, symbol))
         if alteration:
             found.alteration = alteration
@@ -492,13 +500,39 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             found.checkable = False
             found.rule_id = "biomarker.any_status"
         if symbol == "CD274":
-            _read_pdl1_score(text, m.end(), found)
+            _read_pdl1_score(text, m_end, found)
         assay = _nearest_assay(text, found.start, found.end, assays)
         if assay:
             found.assay = assay
         yield found
-        yield from _shared_gene_family(text, m)
+        if m is not None:
+            yield from _shared_gene_family(text, m)
         yield from _listed_alterations(text, found)
+
+
+# A gene written out in full ("anaplastic lymphoma kinase (ALK)", "Kirsten rat sarcoma viral oncogene homolog
+# (KRAS) G12C"): the gene, with its symbol in brackets if the text adds one, never the lymphoma or sarcoma
+# its name holds.
+_GENE_NAME_WORDS = ("kinase", "oncogene", "sarcoma", "receptor", "transfection", "transition", "gene", "ras")
+_SYMBOL_AFTER = re.compile(r"\s*\(\s*(?P<symbol>[A-Za-z][\w/-]{1,12})\s*\)")
+
+
+@lru_cache(maxsize=1)
+def _gene_name_pattern() -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-])(?:{_alternation(list(gene_names()))})(?![\w-])", re.IGNORECASE)
+
+
+def _gene_full_names(text: str) -> Iterator[tuple[int, int, str, str, None]]:
+    """(start, end, symbol, symbol, None) of each gene written out in full, its bracketed symbol included."""
+    for m in _gene_name_pattern().finditer(text):
+        if text[m.start() - 1 : m.start()] == "(" and text[m.end() : m.end() + 1] == ")":
+            continue  # "HER2-positive (human epidermal growth factor receptor 2)" names HER2 once
+        symbol = gene_names()[m.group(0).lower()]
+        end = m.end()
+        bracket = _SYMBOL_AFTER.match(text, end)
+        if bracket is not None and genes().get(bracket.group("symbol")) is not None:
+            end = bracket.end()
+        yield m.start(), end, symbol, symbol, None
 
 
 def _read_pdl1_score(text: str, gene_end: int, found: Found) -> None:

@@ -129,6 +129,12 @@ def genes() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def gene_names() -> dict[str, str]:
+    """A gene's full name, lower-cased ("anaplastic lymphoma kinase") -> HGNC symbol (or family symbol)."""
+    return {name.lower(): row["symbol"] for row in _rows("genes.tsv") for name in _split(row.get("names"))}
+
+
+@lru_cache(maxsize=1)
 def gene_families() -> dict[str, tuple[str, ...]]:
     """A symbol that names a family of genes ("NTRK", "BRCA") -> its members' HGNC symbols."""
     return {row["symbol"]: _split(row["members"]) for row in _rows("genes.tsv") if row["members"]}

@@ -1,0 +1,105 @@
+"""Genes written out in full, and abbreviations in brackets inside a negation. Registry sentences (data/
+oncology_trials_2026) that read "anaplastic lymphoma kinase" as a lymphoma and "Kirsten rat sarcoma viral
+oncogene homolog" as a sarcoma, lost the status a list of genes shares ("EGFR, ALK, and ROS1 negative"), or
+ended a negation at an abbreviation's bracket ("No history of chronic obstructive pulmonary disease (COPD),
+asthma ..." then let asthma in). Mei: lung adenocarcinoma, EGFR L858R, ALK negative, confirmed history.
+Kai: KRAS G12C lung adenocarcinoma, never tested for ALK. No database."""
+
+import datetime
+
+import pytest
+
+from nlp import iter_atoms, parse_eligibility
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
+
+TODAY = datetime.date(2026, 12, 7)
+LUNG = (DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma", stage="IV"),)
+MEI = PatientFacts(
+    sex="female",
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=LUNG,
+    biomarkers=(
+        BiomarkerFact("biomarker:1", "EGFR", "mutation", protein_change="L858R"),
+        BiomarkerFact("biomarker:2", "ALK", "fusion", status="negative"),
+    ),
+)
+KAI = PatientFacts(
+    sex="male",
+    diagnoses=LUNG,
+    biomarkers=(BiomarkerFact("biomarker:1", "KRAS", "mutation", protein_change="G12C"),),
+)
+
+
+def outcome(text: str, patient: PatientFacts, section: str = "Inclusion") -> str:
+    [verdict] = evaluate(
+        parse_eligibility(f"{section} Criteria:\n* {text}\n").criteria, patient, today=TODAY
+    ).criteria
+    return str(verdict.outcome)
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [
+        ("anaplastic lymphoma kinase (ALK) rearrangement", "ALK"),  # NCT04253964
+        ("Kirsten rat sarcoma viral oncogene homolog (KRAS) G12C mutation", "KRAS"),  # NCT07223047
+        ("Kirsten RAt Sarcoma Virus G12C", "KRAS"),  # NCT05566223
+        ("No known anaplastic lymphoma kinase rearrangement", "ALK"),
+        ("Neuroblastoma RAS viral oncogene homolog (NRAS) mutation", "NRAS"),
+    ],
+)
+def test_a_gene_written_out_is_the_gene_never_a_disease_in_its_name(text: str, symbol: str) -> None:
+    atoms = list(parse_eligibility(f"Inclusion Criteria:\n* {text}\n").atoms())
+    assert [a.kind for a in atoms] == ["biomarker"]
+    assert atoms[0].concept is not None
+    assert atoms[0].concept.code == symbol
+
+
+def test_kai_meets_a_kras_g12c_requirement_written_out_in_full() -> None:
+    assert outcome("Kirsten rat sarcoma viral oncogene homolog (KRAS) G12C mutation", KAI) == "satisfied"
+
+
+def test_a_status_after_a_list_of_genes_applies_to_each() -> None:
+    # NCT06311721: EGFR, ALK and ROS1 must all be negative; Mei's EGFR L858R rules her out, Kai is unknown.
+    text = (
+        "Epidermal growth factor receptor (EGFR), anaplastic lymphoma kinase (ALK), and c-ros oncogene 1"
+        " (ROS1) negative"
+    )
+    atoms = list(parse_eligibility(f"Inclusion Criteria:\n* {text}\n").atoms())
+    assert [(a.concept.code if a.concept else None, a.alteration) for a in atoms] == [
+        ("EGFR", "negative"),
+        ("ALK", "negative"),
+        ("ROS1", "negative"),
+    ]
+    assert outcome(text, MEI) == "violated"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No history of chronic obstructive pulmonary disease (COPD), asthma or interstitial lung disease",
+        # NCT05815173
+        "Do not have an epidermal growth factor receptor (EGFR) mutation, anaplastic lymphoma kinase (ALK)"
+        " translocation, rearranged during transfection (RET), or ROS1 rearrangement",
+    ],
+)
+def test_a_negation_reaches_past_an_abbreviation_in_brackets(text: str) -> None:
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+    assert {a.assertion for a in iter_atoms(criterion.tree)} == {"negated"}
+
+
+def test_mei_with_an_egfr_mutation_fails_do_not_have_an_egfr_mutation_written_out() -> None:
+    text = (
+        "Do not have an epidermal growth factor receptor (EGFR) mutation, anaplastic lymphoma kinase (ALK)"
+        " translocation, or ROS1 rearrangement"
+    )
+    assert outcome(text, MEI) == "violated"
+    assert outcome(text, KAI) != "violated"
+
+
+def test_a_purpose_ends_a_negation() -> None:
+    # NCT06345729: "not previously irradiated" says nothing of the KRAS or PD-L1 status it is tested for.
+    [criterion] = parse_eligibility(
+        "Inclusion Criteria:\n* Provides a biopsy of a tumor lesion not previously irradiated to enable"
+        " central laboratory testing of KRAS G12C mutation status\n"
+    ).criteria
+    assert [a.assertion for a in iter_atoms(criterion.tree) if a.kind == "biomarker"] == ["present"]
