@@ -953,10 +953,11 @@ _BOTH_SEXES = re.compile(
     re.I,
 )
 # A line about reproduction speaks of a sex without requiring it: "Women must not be pregnant", "Male
-# participant must not donate sperm during the treatment period" (NCT05382559).
+# participant must not donate sperm during the treatment period" (NCT05382559), "Female subjects must not
+# donate ... ova" (NCT03260491).
 _PREGNANCY_TOPIC = re.compile(
-    r"\b(?:pregnan|breast[- ]?feed|lactat|nursing|contracep|birth control|child[- ]?bearing|sperm"
-    r"|father(?:ing)?\s+(?:a\s+)?child)",
+    r"\b(?:pregnan|breast[- ]?feed|lactat|nursing|contracep|birth control|child[- ]?bearing|sperm|ova\b"
+    r"|oocytes?\b|eggs?\s+donation|father(?:ing)?\s+(?:a\s+)?child)",
     re.I,
 )
 

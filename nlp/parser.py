@@ -125,7 +125,10 @@ _AND_LINK = re.compile(r"\b(?:and|plus|with)\b(?!/)", re.IGNORECASE)
 # A header naming whom its sub-items are for: "For subjects of childbearing potential:", "For men:".
 _FOR_WHOM_HEADER = re.compile(
     r"[ \t*-]*for\s+(?:(?:all|any)\s+)?(?:subjects?|patients?|participants?|women|men|"
-    r"females?|males?|persons?|individuals?|those)\b[^:\n]*:\s*$",
+    r"females?|males?|persons?|individuals?|those)\b[^:\n]*:\s*$"
+    # A sex alone over its own sub-items: "Males:" and "Females:" over each its creatinine clearance
+    # formula (NCT06124118), "Male participants:" over a man's contraception.
+    r"|[ \t*-]*(?:women|men|females?|males?)(?:\s+(?:subjects?|patients?|participants?))?\s*:\s*$",
     re.IGNORECASE,
 )
 # A group header that makes its sub-items conditional: "Women of childbearing potential must:", "Patients

@@ -73,3 +73,29 @@ def test_a_mans_sperm_requirement_does_not_require_mei_to_be_a_man(text: str) ->
 
 def test_a_plain_sex_requirement_still_binds() -> None:
     assert outcome("Inclusion Criteria:\n* Male patients aged 18 or older\n", MEI) == "violated"
+
+
+def test_a_womans_ova_requirement_does_not_require_omar_to_be_a_woman() -> None:
+    # NCT03260491, NCT07094204
+    for text in (
+        "Female subjects must not donate, or retrieve for their own use, ova from the time of screening and"
+        " throughout the study treatment period",
+        "Female participant must not donate ova starting at first dose of study intervention",
+    ):
+        assert outcome(f"Inclusion Criteria:\n* {text}\n", OMAR) != "violated"
+
+
+# NCT06124118: each sex's own creatinine clearance formula, under a header naming the sex alone.
+FORMULA_PER_SEX = (
+    "Inclusion Criteria:\n"
+    "* Creatinine clearance >= 50 mL/min using Cockcroft-Gault:\n\n"
+    "  Males:\n\n"
+    "  * ((140-age) x weight)/(serum creatinine x 72)\n\n"
+    "  Females:\n\n"
+    "  * ((140-age) x weight)/(serum creatinine x 72) x 0.85\n"
+)
+
+
+@pytest.mark.parametrize("patient", [OMAR, MEI], ids=["Omar", "Mei"])
+def test_a_header_naming_a_sex_binds_only_that_sex(patient: PatientFacts) -> None:
+    assert outcome(FORMULA_PER_SEX, patient) != "violated"
