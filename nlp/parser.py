@@ -506,6 +506,8 @@ _EXAMPLES_CUE = re.compile(
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
+# An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
+_ABBREVIATION_GAP = re.compile(r"\s*\((?=[^()]*[A-Z0-9])[\w/.+-]{2,12}\)")
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
@@ -1236,6 +1238,10 @@ class _Builder:
                 # After an abbreviation in brackets ("non-Hodgkin lymphoma (NHL), chronic lymphocytic
                 # leukemia"), the list goes on as it would after the name itself.
                 gap = gap.lstrip()[1:]
+            elif (bracketed := _ABBREVIATION_GAP.match(gap)) is not None:
+                # So it does after an abbreviation the parser does not read: "lung cancer (LCA), prostate
+                # cancer (PCA), ovarian cancer (OV)" lists three cancers (NCT04314401).
+                gap = gap[bracketed.end() :]
             node = self.atom_node(current, section, scope)
             if self._indication_of(previous, current) and all(
                 self.found[i].kind in ("therapy", "procedure") for i in run_indices[-1]

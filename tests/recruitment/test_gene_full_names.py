@@ -10,6 +10,7 @@ import datetime
 import pytest
 
 from nlp import iter_atoms, parse_eligibility
+from nlp.model import Node, Or
 from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
@@ -103,3 +104,42 @@ def test_a_purpose_ends_a_negation() -> None:
         " central laboratory testing of KRAS G12C mutation status\n"
     ).criteria
     assert [a.assertion for a in iter_atoms(criterion.tree) if a.kind == "biomarker"] == ["present"]
+
+
+def test_a_list_goes_on_after_an_abbreviation_the_parser_does_not_read() -> None:
+    # NCT04314401: Omar's lung cancer is one of the cancers listed, each with its own abbreviation.
+    omar = PatientFacts(sex="male", diagnoses=LUNG)
+    text = (
+        "Patients with lung cancer (LCA), prostate cancer (PCA), gastroesophageal cancer (GEC), ovarian"
+        " cancer (OV), acute myeloid leukemia (AML), multiple myeloma (MML)"
+    )
+    assert outcome(text, omar) == "satisfied"
+
+
+def test_an_infection_list_after_an_abbreviation_excludes_each_infection_alone() -> None:
+    # NCT03972657: HIV, hepatitis B and hepatitis C are alternatives, not all three required together.
+    [criterion] = parse_eligibility(
+        "Exclusion Criteria:\n* Uncontrolled infection with Human Immunodeficiency Virus (HIV), hepatitis B"
+        " or hepatitis C infection; or diagnosis of immunodeficiency\n"
+    ).criteria
+    alternatives = [
+        node
+        for node in iter_nodes(criterion.tree)
+        if isinstance(node, Or)
+        and {a.concept.code for a in iter_atoms(node) if a.concept is not None} == {"hiv", "hbv", "hcv"}
+    ]
+    assert alternatives
+
+
+def iter_nodes(node: Node) -> list[Node]:
+    children = getattr(node, "children", None) or ((node.child,) if hasattr(node, "child") else ())
+    return [node, *(n for child in children for n in iter_nodes(child))]
+
+
+def test_a_plural_in_brackets_is_no_abbreviation() -> None:
+    # NCT06418204: the examples are of the systemic therapy, not alternatives to the prior cancer.
+    [criterion] = parse_eligibility(
+        "Exclusion Criteria:\n* Participant received systemic therapy treatment for prior cancer(s) including"
+        " chemotherapy, immunotherapy, targeted therapy, and hormonal therapy.\n"
+    ).criteria
+    assert type(criterion.tree).__name__ == "And"
