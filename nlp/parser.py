@@ -223,6 +223,11 @@ _INVOLVEMENT_BY = re.compile(
 # ... and so is a cancer named with the site or complication right after it ("No myeloma meningitis",
 # "myeloma involvement on bronchoscopy").
 _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
+# A tumour named as where a sample comes from ("a tumor biopsy ... not more than 56 days prior to start of
+# study intervention"): the window dates the sample, not the diagnosis.
+_TISSUE_AFTER = re.compile(
+    r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
+)
 # Words every match of _SUITABLE_FOR, _BEFORE_STARTING or _TOLERANCE_OF holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
@@ -1332,7 +1337,9 @@ class _Builder:
         text, span = self._original(found.start, found.end)
         window = (
             self._window_of(found, scope)
-            if found.kind in _WINDOWED_KINDS and not self._disease_event(index)
+            if found.kind in _WINDOWED_KINDS
+            and not self._disease_event(index)
+            and not (found.kind == "condition" and _TISSUE_AFTER.match(self.norm.text, found.end))
             else None
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
