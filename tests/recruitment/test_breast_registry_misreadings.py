@@ -103,3 +103,37 @@ class TestAWashoutWindowKeptWithItsTherapy:
         [aspirin] = iter_atoms(criterion.tree)
         assert aspirin.window is not None
         assert (aspirin.window.relation, aspirin.window.amount) == ("at_least", 7)
+
+
+class TestATreatmentToComeIsNoHistory:
+    """A treatment the patient is scheduled for, expected to receive or considered for is a plan the site
+    knows, not a treatment she had. Read as history, Bea's capecitabine met "Scheduled to undergo neoadjuvant
+    systemic chemotherapy" (an exclusion), and her lack of paclitaxel or surgery failed inclusions that only
+    say what she is to receive."""
+
+    def test_bea_is_not_excluded_by_a_chemotherapy_she_is_scheduled_for(self):
+        # NCT06127979
+        text = "Exclusion Criteria:\n* Scheduled to undergo neoadjuvant systemic chemotherapy\n"
+        assert outcome(text, BEA) != "violated"
+
+    def test_bea_fails_no_inclusion_for_a_treatment_to_come(self):
+        texts = (
+            # NCT06127979
+            "Scheduled to undergo upfront surgery",
+            # NCT03987555
+            "Individuals receiving treatment at the Wake Forest Comprehensive Cancer Center who are"
+            " anticipated to receive paclitaxel for curative or palliative intent",
+            "Patients considered for curative or palliative chemotherapy with paclitaxel 60-175 mg/m2",
+        )
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", BEA) for text in texts]
+        assert outcomes == [
+            "not_checkable",
+            "satisfied",
+            "not_checkable",
+        ]  # the second also asks for a cancer
+
+    def test_a_treatment_had_is_still_history(self):
+        # NCT05996107: "Prior history of CDK4/6 inhibitor therapy" still excludes Bea, who had palbociclib.
+        assert (
+            outcome("Exclusion Criteria:\n* Prior history of CDK4/6 inhibitor therapy.\n", BEA) == "violated"
+        )
