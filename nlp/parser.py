@@ -226,7 +226,12 @@ _INVOLVEMENT_BY = re.compile(
 # ... and so is a cancer named with the site or complication right after it ("No myeloma meningitis",
 # "myeloma involvement on bronchoscopy").
 _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORECASE)
-# Words every match of _SUITABLE_FOR, _BEFORE_STARTING or _TOLERANCE_OF holds (`may_contain`).
+# A tumour named as where a sample comes from ("a tumor biopsy ... not more than 56 days prior to start of
+# study intervention"): the window dates the sample, not the diagnosis.
+_TISSUE_AFTER = re.compile(
+    r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
+)
+# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING or _TOLERANCE_OF holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -241,6 +246,13 @@ _SUITABLE_OR_STARTING_WORDS = (
     "start",
     "commencing",
     "toleran",  # _TOLERANCE_OF: "intolerance to", "tolerant of"
+    "schedul",  # _PLANNED
+    "plann",
+    "anticipat",
+    "expect",
+    "intend",
+    "due",
+    "consider",
     "able",  # _TOLERANCE_OF: "unable to be treated with"
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
@@ -253,6 +265,16 @@ _SUITABLE_FOR = re.compile(
     r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:receive|undergo|be\s+treated\s+with)\s+)?"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
+# ... and one the patient is to have, a plan and no history ("Scheduled to undergo neoadjuvant systemic
+# chemotherapy", "anticipated to receive paclitaxel", "Patients considered for curative or palliative
+# chemotherapy with paclitaxel").
+_PLANNED = re.compile(
+    r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due)\s+to\s+(?:receive|undergo"
+    r"|start|initiate|begin|be\s+treated\s+with)|(?:being\s+)?considered\s+for)\s+"
+    r"(?:(?:an?|the|further|any|standard)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
     re.IGNORECASE,
 )
 # ... and one named as what the patient tolerates or cannot take ("intolerance to a s.c. Sandostatin
@@ -1341,7 +1363,9 @@ class _Builder:
         text, span = self._original(found.start, found.end)
         window = (
             self._window_of(found, scope)
-            if found.kind in _WINDOWED_KINDS and not self._disease_event(index)
+            if found.kind in _WINDOWED_KINDS
+            and not self._disease_event(index)
+            and not (found.kind == "condition" and _TISSUE_AFTER.match(self.norm.text, found.end))
             else None
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
@@ -1525,16 +1549,16 @@ class _Builder:
         with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
         with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
-        beginning any hormonal therapy"), or as what the patient tolerates or cannot take ("intolerance to
-        octreotide", "unable to be treated with levodopa"): a judgement, a plan or a tolerance, not a history
-        a profile records."""
+        beginning any hormonal therapy", "scheduled to undergo upfront surgery"), or as what the patient
+        tolerates or cannot take ("intolerance to octreotide", "unable to be treated with levodopa"): a
+        judgement, a plan or a tolerance, not a history a profile records."""
         found = self.found[index]
         if found.kind not in ("therapy", "procedure"):
             return False
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 60, line_start)
-            cues = (_SUITABLE_FOR, _BEFORE_STARTING, _TOLERANCE_OF)
+            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF)
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
