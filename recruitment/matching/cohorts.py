@@ -5,6 +5,10 @@ identifier names the arms with that kind and identifier ("Cohort B" names "Cohor
 arms titled by the bare identifier ("B"). Any label also names the arms whose title starts with it as whole
 words ("Part 2" names "Part 2: Dose Expansion", not "Part 20"). "Cohort", "arm" and "group" are one kind:
 registries title a trial's cohorts as arm groups; parts and phases are a different split and never match them.
+
+A trial registered without arms may still name its cohorts in its criteria ("Cohort 6: Gastric
+adenocarcinoma", "Part 1A monotherapy: ..."): `implicit_cohorts` makes those names its cohorts, so that a
+patient who fits one of them is not ruled out by another's disease.
 """
 
 from __future__ import annotations
@@ -71,3 +75,28 @@ def arms_named(label: str | None, arms: Iterable[tuple[int, str]]) -> frozenset[
             return None
         named |= found
     return None if len(named) == len(arms) else frozenset(named)
+
+
+def implicit_cohorts(labels: Iterable[str | None]) -> tuple[tuple[int, str], ...]:
+    """(id, title) of the cohorts a trial without arms names in its criteria's labels, ids negative so they
+    are never an arm's; () unless the labels name two or more cohorts of one kind (cohorts, parts, phases or
+    names alone: "Part 2" and "Cohort A" together may be a part and a cohort inside it, not alternatives)."""
+    titles: dict[str, str] = {}  # normalised title -> title as shown
+    kinds: set[str] = set()
+    for label in labels:
+        for part in (label or "").split(LABEL_SEPARATOR):
+            wanted = _normal(part)
+            if not wanted:
+                continue
+            identifiers = _identifiers(wanted)
+            if identifiers is None:
+                kinds.add("name")
+                titles.setdefault(wanted, " ".join(part.split()))
+            else:
+                kind, ids = identifiers
+                kinds.add(kind)
+                for identifier in ids:
+                    titles.setdefault(f"{kind} {identifier}", f"{kind.capitalize()} {identifier.upper()}")
+    if len(kinds) != 1 or len(titles) < 2:
+        return ()
+    return tuple((-index, titles[key]) for index, key in enumerate(sorted(titles), start=1))

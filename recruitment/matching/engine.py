@@ -29,7 +29,7 @@ from recruitment.matching.atoms import (
     facts_signature,
     truth_key,
 )
-from recruitment.matching.cohorts import arms_named
+from recruitment.matching.cohorts import arms_named, implicit_cohorts
 from recruitment.matching.facts import PatientFacts
 from recruitment.matching.horizon import DateTerms, union
 from recruitment.matching.logic import Truth, except_, negate
@@ -402,8 +402,9 @@ class CompiledTrial:
 
     A criterion labelled for some cohorts ("Inclusion Criteria for Cohort A:") counts only for the arms its
     label names (`cohorts.arms_named`); a trial with such criteria is judged per arm, and the patient may
-    enter it when some arm's criteria allow. Without arms, or when no label names an arm, every criterion
-    counts for the whole trial.
+    enter it when some arm's criteria allow. A trial without arms is judged the same way over the cohorts its
+    labels name (`cohorts.implicit_cohorts`), with no cohort verdicts of its own. When no label names an arm,
+    every criterion counts for the whole trial.
     """
 
     __slots__ = (
@@ -414,6 +415,7 @@ class CompiledTrial:
         "_scopes",
         "_screening",
         "_shared",
+        "_titles",
         "criteria",
         "spec",
     )
@@ -439,7 +441,11 @@ class CompiledTrial:
         self.spec = spec
         self._arms = tuple(_CompiledArm(arm) for arm in spec.arms)
         self._date_terms: DateTerms | None = None
-        titles = [(arm.id, arm.label) for arm in spec.arms]
+        titles = [(arm.id, arm.label) for arm in spec.arms] or list(
+            implicit_cohorts(c.criterion.cohort for c in self._criteria)
+        )
+        # The arms (or, without arms, the cohorts the labels name) a patient may enter through, by id.
+        self._titles = dict(titles)
         scopes = {id(c): arms_named(c.criterion.cohort, titles) for c in self._criteria}
         # Each criterion with the arms it is restricted to (None: all), in evaluation and screening order.
         self._scopes = tuple((c, scopes[id(c)]) for c in self._criteria)
@@ -476,12 +482,12 @@ class CompiledTrial:
         if not self._restricted:
             return None
         first: Criterion | None = None
-        for arm in self.spec.arms:
+        for arm_id in self._titles:
             found = next(
                 (
                     c.criterion
                     for c, scope in self._restricted
-                    if arm.id in scope and c.outcome(session) is Outcome.VIOLATED
+                    if arm_id in scope and c.outcome(session) is Outcome.VIOLATED
                 ),
                 None,
             )
@@ -510,7 +516,7 @@ class CompiledTrial:
             verdicts = tuple([c.explain(session) for c in self._criteria])
             overall = _overall(verdicts)
             return TrialVerdict(overall=overall, score=score(overall, verdicts), criteria=verdicts), {}, {}
-        labels = {arm.id: arm.label for arm in self.spec.arms}
+        labels = self._titles
         judged = [
             (c.explain(session, () if scope is None else tuple(labels[i] for i in sorted(scope))), scope)
             for c, scope in self._scopes
@@ -529,7 +535,7 @@ class CompiledTrial:
             per_arm[arm_id] = (overall, skipped)
             per_arm_scores[arm_id] = (overall, score(overall, applicable))
         # The patient may enter the trial through the arm that suits them best (restricted criteria exist
-        # only when the trial has arms, so there is one).
+        # only when the trial has arms or its labels name cohorts, so there is one).
         best, best_score = max(per_arm_scores.values(), key=lambda pair: pair[1])
         return TrialVerdict(overall=best, score=best_score, criteria=verdicts), per_arm, per_arm_scores
 

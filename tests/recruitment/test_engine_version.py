@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.4": "786a66071140376e7a783b74433c9e6aa5461da5b81d7a685df262973ddb5b9b"}
+PINNED = {"2026.12.07.5": "a182de0ee3909a04ed59e8970e728a1715566f5fd7c76105888527c72cc96b93"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -18,7 +18,7 @@ from recruitment.matching import (
     TrialSpec,
     match_trial,
 )
-from recruitment.matching.cohorts import arms_named, names_arm
+from recruitment.matching.cohorts import arms_named, implicit_cohorts, names_arm
 from recruitment.matching.from_text import outcome_for_ranking
 from recruitment.matching.index import CandidateIndex
 from recruitment.matching.synthetic import synthetic_patients
@@ -198,12 +198,53 @@ def test_a_patient_failing_every_cohorts_criteria_is_ineligible_in_both_passes(c
     )
 
 
-def test_without_arms_every_criterion_applies_to_the_trial(db, pedro_facts):
+def test_without_arms_the_cohorts_the_labels_name_are_alternatives(db, pedro_facts):
+    # A trial registered without arms (the 2026 oncology registry has none) still names its cohorts in its
+    # criteria: Pedro fits Cohort A, so Cohort B's EGFR mutation does not rule him out, and no cohort
+    # verdicts are made up for arms the trial does not have.
     trial = TrialFactory.create(eligibility_text=COHORT_TRIAL, minimum_age_years=18, sex=Trial.Sex.ALL)
     trial_parse_eligibility(trial_id=trial.pk)
     candidate = _to_match(trial)
-    assert candidate.compiled.violated(Session(pedro_facts, TODAY)) is not None
-    assert candidate.compiled.match(Session(pedro_facts, TODAY)).overall is Overall.INELIGIBLE
+    assert candidate.compiled.violated(Session(pedro_facts, TODAY)) is None
+    verdict = candidate.compiled.match(Session(pedro_facts, TODAY))
+    assert verdict.overall is Overall.ELIGIBLE
+    assert verdict.cohorts == ()
+    egfr = next(c for c in verdict.criteria if "EGFR" in c.text)
+    assert egfr.applies_to == ("Cohort B",)
+
+
+def test_without_arms_a_patient_fitting_no_named_cohort_is_ineligible(db):
+    trial = TrialFactory.create(eligibility_text=COHORT_TRIAL, minimum_age_years=18, sex=Trial.Sex.ALL)
+    trial_parse_eligibility(trial_id=trial.pk)
+    candidate = _to_match(trial)
+    # Wendy: NSCLC, ECOG 1, KRAS and EGFR both tested and wild type.
+    wendy = PatientFacts(
+        birth_date=datetime.date(1970, 1, 1),
+        sex="female",
+        ecog=1,
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+        biomarkers=(
+            BiomarkerFact("biomarker:1", "KRAS", "mutation", status="negative"),
+            BiomarkerFact("biomarker:2", "EGFR", "mutation", status="negative"),
+        ),
+    )
+    assert candidate.compiled.violated(Session(wendy, TODAY)) is not None
+    assert candidate.compiled.match(Session(wendy, TODAY)).overall is Overall.INELIGIBLE
+
+
+@pytest.mark.parametrize(
+    ("labels", "cohorts"),
+    [
+        (["Cohort A", "Cohort B", None], ("Cohort A", "Cohort B")),
+        (["Cohorts A and C", "Cohort B"], ("Cohort A", "Cohort B", "Cohort C")),
+        (["Dose Escalation", "Dose Expansion"], ("Dose Escalation", "Dose Expansion")),
+        # One label alone, or a part beside a cohort (which may lie inside it), names no alternatives.
+        (["Cohort A", None], ()),
+        (["Part 2", "Cohort A"], ()),
+    ],
+)
+def test_the_cohorts_a_trial_without_arms_names_in_its_labels(labels, cohorts):
+    assert tuple(title for _, title in implicit_cohorts(labels)) == cohorts
 
 
 def test_a_label_naming_no_arm_of_the_trial_applies_to_every_arm(db, pedro_facts):
@@ -227,8 +268,7 @@ def test_the_index_never_skips_a_patient_a_cohort_criterion_alone_rules_out(coho
     arms = (ArmSpec(1, "Cohort A"), ArmSpec(2, "Cohort B"))
     for arms_of_trial in (arms, ()):
         verdict = match_trial(TrialSpec(1, True, arms_of_trial), candidate.criteria, pedro_facts, today=TODAY)
-        expected = Overall.ELIGIBLE if arms_of_trial else Overall.INELIGIBLE
-        assert verdict.overall is expected
+        assert verdict.overall is Overall.ELIGIBLE
 
 
 def test_a_curators_correction_keeps_the_cohort_and_the_api_and_review_page_show_it(cohort_trial, cora):
