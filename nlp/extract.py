@@ -394,6 +394,9 @@ _TMB = re.compile(
 _TMB_NEEDS = ("tmb", "mutational burden")
 
 
+_DENIED_AFTER = re.compile(r"[\s-]*(?:negative|negativity)\b", re.IGNORECASE)
+
+
 def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, int]:
     """Alteration named within a few words after (or just before) a gene mention."""
     window_end = min(len(text), end + 40)
@@ -422,6 +425,10 @@ def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, 
         if found and found.start() < 25 and (best is None or found.start() < best[0]):
             best = (found.start(), kind, found.end())
     if best:
+        # "EGFR and ALK mutation-negative disease", "ROS1 fusion negative": no such alteration.
+        denied = _DENIED_AFTER.match(window, best[2]) if best[1] not in ("positive", "negative") else None
+        if denied is not None:
+            return "negative", start, end + denied.end()
         return best[1], start, end + best[2]
     before = text[max(0, start - 25) : start]
     activating = re.search(r"(activating|sensiti[sz]ing|oncogenic|pathogenic)[\s-]*$", before, re.I)

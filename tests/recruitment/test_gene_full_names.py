@@ -143,3 +143,12 @@ def test_a_plural_in_brackets_is_no_abbreviation() -> None:
         " chemotherapy, immunotherapy, targeted therapy, and hormonal therapy.\n"
     ).criteria
     assert type(criterion.tree).__name__ == "And"
+
+
+def test_mutation_negative_denies_the_alteration_for_each_gene_listed() -> None:
+    # NCT04093167: Mei's EGFR L858R rules her out; Kai (KRAS G12C, never tested for EGFR or ALK) is unknown.
+    text = "Confirmed EGFR and ALK mutation-negative disease based on testing"
+    atoms = list(parse_eligibility(f"Inclusion Criteria:\n* {text}\n").atoms())
+    assert [a.alteration for a in atoms] == ["negative", "negative"]
+    assert outcome(text, MEI) == "violated"
+    assert outcome(text, KAI) == "unknown"
