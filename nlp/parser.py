@@ -128,7 +128,7 @@ _FOR_WHOM_HEADER = re.compile(
     r"females?|males?|persons?|individuals?|those)\b[^:\n]*:\s*$"
     # A sex alone over its own sub-items: "Males:" and "Females:" over each its creatinine clearance
     # formula (NCT06124118), "Male participants:" over a man's contraception.
-    r"|[ \t*-]*(?:women|men|females?|males?)(?:\s+(?:subjects?|patients?|participants?))?\s*:\s*$",
+    r"|[ \t*-]*(?:women|men|females?|males?)(?:\s+(?:subjects?|patients?|participants?))?(?:\s+who)?\s*:\s*$",
     re.IGNORECASE,
 )
 # A group header that makes its sub-items conditional: "Women of childbearing potential must:", "Patients
@@ -2508,7 +2508,7 @@ def parse_eligibility(
     )
     found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
     found = [f for f, gone in zip(found, rationale.unstated(norm.text, found), strict=True) if not gone]
-    if "potential" in lowered:
+    if "potential" in lowered or "menopausal" in lowered:
         found = _without_definitions(norm.text, roots, found)
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)

@@ -141,7 +141,11 @@ DEFINITION = re.compile(
     # "Women of non-child-bearing potential defined as pre-menopausal females with a documented tubal
     # ligation or hysterectomy; or postmenopausal ..." (NCT04585958) defines, with or without its verb.
     r"(?:\s*\([^()\n]{0,20}\))?\s+(?:(?:(?:is|are)\s+)?defined\s+as|(?:is|are)\s+(?:considered|any\b|all\b"
-    r"|those\b|a\s+woman\b|women\s+who\b))",
+    r"|those\b|a\s+woman\b|women\s+who\b))"
+    # "Women < 50 years of age would be considered post-menopausal if they have been amenorrheic for 12 months
+    # or more ..." (NCT04499053 and two more): who counts as post-menopausal.
+    r"|\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:females?|women|woman)\b[^.;\n]{0,60}?"
+    r"\b(?:would|will|are|is)\s+be\s+considered\s+(?:post|pre)-?\s?menopausal\b",
     re.IGNORECASE,
 )
 _TRIGGERS = (

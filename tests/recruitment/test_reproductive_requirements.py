@@ -99,3 +99,29 @@ FORMULA_PER_SEX = (
 @pytest.mark.parametrize("patient", [OMAR, MEI], ids=["Omar", "Mei"])
 def test_a_header_naming_a_sex_binds_only_that_sex(patient: PatientFacts) -> None:
     assert outcome(FORMULA_PER_SEX, patient) != "violated"
+
+
+def test_who_counts_as_post_menopausal_is_a_definition_not_a_requirement() -> None:
+    # NCT04499053, NCT04693377, NCT05500092
+    text = (
+        "Inclusion Criteria:\n"
+        "* Evidence of post-menopausal status or negative urinary or serum pregnancy test for female"
+        " pre-menopausal patients. The following age-specific requirements apply:\n\n"
+        "   * Women <50 years of age would be considered post-menopausal if they have been amenorrheic for"
+        " 12 months or more following cessation of exogenous hormonal treatments\n"
+        "   * Women >=50 years of age would be considered post-menopausal if they have been amenorrheic for"
+        " 12 months or more\n"
+    )
+    assert outcome(text, OMAR) != "violated"
+
+
+def test_a_header_naming_women_who_binds_only_women() -> None:
+    # NCT04541108
+    text = (
+        "Inclusion Criteria:\n* Female patients who:\n\n"
+        "   * Are postmenopausal for at least one year before the screening visit, OR\n"
+        "   * Are surgically sterile, OR\n"
+        "   * Are of childbearing potential who agree to practice a highly effective method of"
+        " contraception\n"
+    )
+    assert outcome(text, OMAR) != "violated"
