@@ -482,7 +482,9 @@ _PERMITTED = re.compile(
 _MAY_BE_ELIGIBLE = re.compile(
     r"(?:(?!\n[ \t]*(?:\n|[-*])|\bif\b)(?:[^;.:]|(?<=\d)\.(?=\d))){0,200}?"
     r"\b(?:(?:may|can)\s+(?:also\s+)?(?:be\s+)?(?:eligible|enrolled|included|enroll|participate)"
-    r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b))\b(?!\s+(?:only\s+)?if\b)",
+    r"|(?:are|is)\s+(?:also\s+)?eligible(?!\s+(?:for|to)\b)"
+    # "Patients with prior radiation treatment or surgery will not be disqualified from enrollment"
+    r"|will\s+not\s+be\s+disqualified|(?:are|is)\s+(?:also\s+)?permissible)\b(?!\s+(?:only\s+)?if\b)",
     re.I,
 )
 # "HIV-infected patients on effective anti-retroviral therapy with undetectable viral load within 6 months are
@@ -502,7 +504,7 @@ _PERMISSION_CUE = re.compile(
     re.IGNORECASE,
 )
 _PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
-_MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate")
+_MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
@@ -529,6 +531,7 @@ _EXAMPLES_CUE = re.compile(
     re.IGNORECASE,
 )
 # An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
+_AT_LEAST_ONE_BEFORE = re.compile(r"\bat\s+least\s+(?:one|1)\s+(?:[\w-]+\s+){0,4}$", re.IGNORECASE)
 _ABBREVIATION_GAP = re.compile(r"\s*\((?=[^()]*[A-Z0-9])[\w/.+-]{2,12}\)")
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
@@ -1254,6 +1257,11 @@ class _Builder:
         run_indices: list[list[int]] = [[indices[0]]]  # the found atoms of each run ([] once joined)
         start = self.found[indices[0]].start
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
+        if not comma_means_or and len(indices) > 1 and self._alterations_of_one_gene(indices):
+            # "at least one documented sensitising EGFR mutation: exon19 deletion, L858R mutation, and/or
+            # T790M" (NCT05261399): any one of the gene's alterations listed is enough.
+            before = _AT_LEAST_ONE_BEFORE.search(self.norm.text, max(0, start - 60), start)
+            comma_means_or = before is not None
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             if gap.lstrip().startswith(")") and self.norm.text.endswith("(", 0, self.found[previous].start):
@@ -1343,6 +1351,12 @@ class _Builder:
                 run_of_examples.append(False)
         groups = [_run_node(*run) for run in zip(runs, run_is_or, run_says_or, run_of_examples, strict=True)]
         return groups[0] if len(groups) == 1 else And(tuple(groups))
+
+    def _alterations_of_one_gene(self, indices: list[int]) -> bool:
+        found = [self.found[i] for i in indices]
+        return all(f.kind == "biomarker" and f.concept is not None for f in found) and (
+            len({f.concept.code for f in found if f.concept is not None}) == 1
+        )
 
     def atom_node(self, index: int, section: Section, scope: _Scope) -> Node:
         found = self.found[index]

@@ -152,3 +152,12 @@ def test_mutation_negative_denies_the_alteration_for_each_gene_listed() -> None:
     assert [a.alteration for a in atoms] == ["negative", "negative"]
     assert outcome(text, MEI) == "violated"
     assert outcome(text, KAI) == "unknown"
+
+
+def test_at_least_one_of_a_genes_alterations_listed_is_enough() -> None:
+    # NCT05261399: Mei's L858R is one of those listed.
+    text = (
+        "Must have at least one documented sensitising EGFR mutation: exon19 deletion, L858R mutation, and/or"
+        " T790M."
+    )
+    assert outcome(text, MEI) == "satisfied"

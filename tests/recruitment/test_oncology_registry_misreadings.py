@@ -262,3 +262,17 @@ class TestWhatAnInclusionLetsInOrDefinesRequiresNothing:
         )
         # A definition is for the site to read: unknown, never a sterilisation she lacks.
         assert outcome(text, self.MEI) == "unknown"
+
+
+def test_what_will_not_disqualify_a_patient_is_no_requirement():
+    # NCT03987555: Lin has had neither radiotherapy nor surgery.
+    lin = PatientFacts(
+        history_confirmed_on=datetime.date(2026, 12, 1),
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+    )
+    text = (
+        "Inclusion Criteria:\n* Patients with prior radiation treatment or surgery will not be"
+        " disqualified from enrollment into the study, unless the aforementioned interventions resulted in"
+        " peripheral neuropathy as a complication\n"
+    )
+    assert outcome(text, lin) != "violated"
