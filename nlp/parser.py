@@ -292,7 +292,9 @@ _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\(
 # to fail (it tries up to six words from every letter: ~170 µs per Chia section on average, ~75 with this).
 _BRACKETED_ABBREVIATION = re.compile(r"\([A-Z]{2,6}\)")
 _BEFORE_STARTING = re.compile(
-    r"\b(?:prior\s+to|before|until)\s+(?:starting|beginning|initiating|initiation\s+of|(?:the\s+)?start\s+of"
+    # "re-evaluated within 14 days of beginning conditioning chemotherapy" (NCT04119024), "within 4 weeks of
+    # starting lymphodepleting chemotherapy": the study's own treatment, a time anchor, not a history.
+    r"\b(?:prior\s+to|before|until|of)\s+(?:starting|beginning|initiating|initiation\s+of|(?:the\s+)?start\s+of"
     r"|commencing)\s+(?:(?:an?|the|any|their|his|her|maintenance|protocol|study)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,2}$",
     re.IGNORECASE,

@@ -276,3 +276,19 @@ def test_what_will_not_disqualify_a_patient_is_no_requirement():
         " peripheral neuropathy as a complication\n"
     )
     assert outcome(text, lin) != "violated"
+
+
+def test_the_studys_own_treatment_as_a_time_anchor_is_no_treatment_history():
+    # NCT04119024, NCT05566223: Lin has had no chemotherapy; the chemotherapy named is the trial's own.
+    lin = PatientFacts(
+        history_confirmed_on=datetime.date(2026, 12, 1),
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+    )
+    for text in (
+        "Hemoglobin >= 9.5 g/dL (determined within 30-60 days prior to enrollment; re-evaluated within 14"
+        " days of beginning conditioning chemotherapy)",
+        "Measurable disease within 4 weeks of starting lymphodepleting chemotherapy",
+    ):
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+        assert [a.checkable for a in iter_atoms(criterion.tree) if a.kind == "therapy"] == [False]
+        assert outcome(f"Inclusion Criteria:\n* {text}\n", lin) != "violated"
