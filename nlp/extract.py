@@ -711,9 +711,23 @@ _ECOG = re.compile(
     rf"(?:\(ECOG\)\s*)?(?:performance status|performance score|PS|score"
     rf"|perfomance status)?\s*(?:\((?:ECOG\s*)?PS\)\s*)?"
     rf"(?:score\s*)?(?:of|:|must be|is|=(?![<>]))?\s*(?P<cmp>{COMPARATOR})?\s*"
-    rf"(?P<values>[0-5](?:\s*(?:-|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)",
+    rf"(?P<values>[0-5](?:\s*(?:-|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)"
+    # "performance status 2 or less" (NCT03740256), "of 2 or lower", "1 or greater"
+    r"(?:\s+or\s+(?P<after>less|lower|below|better|greater|higher|more|above|worse)\b)?",
     re.I,
 )
+# An ECOG grade is better the lower it is.
+_ECOG_AFTER = {
+    "less": "<=",
+    "lower": "<=",
+    "below": "<=",
+    "better": "<=",
+    "greater": ">=",
+    "higher": ">=",
+    "more": ">=",
+    "above": ">=",
+    "worse": ">=",
+}
 # The "=" of "=<" and "=>" (NCI's way of writing "<=" and ">=") is the comparator's, not "ECOG = 1"'s.
 # "0-2" and "0 to 2" (in any case, as _ECOG reads it) are ranges; "0 or 2" and "0, 2" are the grades listed.
 _ECOG_RANGE = re.compile(r"-|to", re.I)
@@ -730,6 +744,8 @@ def find_performance_status(text: str) -> Iterator[Found]:
     for m in _ECOG.finditer(text):
         values = [float(v) for v in re.findall(r"[0-5]", m.group("values"))]
         cmp = comparator(m.group("cmp")) if m.group("cmp") else None
+        if cmp is None and m.group("after"):
+            cmp = _ECOG_AFTER[m.group("after").lower()]
         if _ECOG_RANGE.search(m.group("values")) and len(values) == 2:
             values = [float(v) for v in range(int(values[0]), int(values[1]) + 1)]
         elif cmp in ("<=", "<") and len(values) == 1:

@@ -34,3 +34,23 @@ def test_an_upper_limit_written_equals_then_less_than_includes_the_limit(line: s
 
 def test_a_lower_limit_written_equals_then_greater_than_includes_the_limit() -> None:
     assert ecog_grades("ECOG performance status => 4") == (4.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("line", "grades"),
+    [
+        # NCT03740256: Omar's ECOG 0 was read as failing "2".
+        (
+            "Eastern Cooperative Oncology Group (ECOG) performance status 2 or less (Appendix I).",
+            (0.0, 1.0, 2.0),
+        ),
+        (
+            "Eastern Cooperative Oncology Group (ECOG) performance status of 2 or lower",
+            (0.0, 1.0, 2.0),
+        ),  # NCT06555588
+        ("ECOG performance status 1 or better", (0.0, 1.0)),
+        ("ECOG 3 or greater", (3.0, 4.0, 5.0)),
+    ],
+)
+def test_a_limit_written_after_the_grade_is_a_limit(line: str, grades: tuple[float, ...]) -> None:
+    assert ecog_grades(line) == grades
