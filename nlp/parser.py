@@ -779,7 +779,11 @@ class _Builder:
         lowered = norm.text.lower()
         called = may_contain(norm.text, lowered, ("exception", "exempt"))
         self.exception_cues = sorted(
-            [cue.start for cue in cues if cue.category == "exception"]
+            [
+                cue.start
+                for cue in cues
+                if cue.category == "exception" and not _any_allowed_aside(norm.text, cue)
+            ]
             + (_called_exceptions(norm.text) if called else [])
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
@@ -1892,6 +1896,21 @@ class _Builder:
 
     def _same_line(self, a: int, b: int) -> bool:
         return self.norm.text.find("\n", min(a, b), max(a, b)) < 0
+
+
+# A bracket that allows any value of what it names, inside a sentence that goes on: "ER+ (any progesterone
+# receptor [PR] and HER2 status is allowed) metastatic breast cancer". It asks nothing, and what follows the
+# bracket is still the requirement, not an exception to it.
+_ANY_ALLOWED_ASIDE = re.compile(r"\(\s*any\s[^()\n]*$", re.IGNORECASE)
+_ASIDE_GOES_ON = re.compile(r"[^()\n]*\)[ \t]*\w")
+
+
+def _any_allowed_aside(text: str, cue: Cue) -> bool:
+    line_start = text.rfind("\n", 0, cue.start) + 1
+    return (
+        _ANY_ALLOWED_ASIDE.search(text, line_start, cue.start) is not None
+        and _ASIDE_GOES_ON.match(text, cue.end) is not None
+    )
 
 
 def _without_mentions(node: Node) -> Node | None:
