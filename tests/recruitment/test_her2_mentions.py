@@ -146,3 +146,51 @@ class TestAnIhcScoreNamedWithTheGene:
             " tumor sample during the patient's cancer treatment history (early-stage or metastatic)."
         )
         assert outcomes(text) == ["satisfied", "violated", "violated"]
+
+
+MARK = dataclasses.replace(BEA, sex="male")  # Bea's tumour, in a man
+
+
+def exclusion_outcomes(text: str, women: tuple[PatientFacts, ...]) -> list[str]:
+    found = []
+    for woman in women:
+        criteria = parse_eligibility(f"Exclusion Criteria:\n* {text}\n").criteria
+        [verdict] = evaluate(criteria, woman, today=TODAY).criteria
+        found.append(str(verdict.outcome))
+    return found
+
+
+class TestAQualifiedBreastCancerIsNotAnyBreastCancer:
+    """An exclusion of a form of breast cancer (male, bilateral, contralateral, inflammatory, metaplastic,
+    locally advanced) no profile records is a question for the site, not met by every breast cancer: Bea's
+    metastatic breast cancer was excluded by each of these."""
+
+    TEXTS = (
+        # NCT04985032
+        "Synchronous contralateral breast cancer",
+        # NCT05837455
+        "Inflammatory breast cancer (cT4d disease as per AJCC 8th edition).",
+        "Bilateral breast cancer.",
+        # NCT05870579
+        "Diagnosis of inflammatory breast cancer at screening",
+        # NCT05826964
+        "Locally advanced breast cancer or locoregional relapse amenable for any treatment with curative"
+        " intent.",
+        # NCT06790693
+        "Metaplastic breast cancer",
+    )
+
+    def test_bea_is_not_excluded_by_a_form_of_breast_cancer_she_is_not_recorded_with(self):
+        assert [exclusion_outcomes(text, (BEA,))[0] for text in self.TEXTS] == ["unknown"] * len(self.TEXTS)
+
+    def test_male_breast_cancer_excludes_a_man_not_bea(self):
+        # NCT05030038
+        assert exclusion_outcomes("Male breast cancer", (BEA, MARK)) == ["satisfied", "violated"]
+
+    def test_a_breast_cancer_history_still_excludes_her(self):
+        # NCT06127979
+        assert exclusion_outcomes("History of breast cancer", (BEA,)) == ["violated"]
+
+    def test_locally_advanced_as_one_alternative_is_no_qualifier(self):
+        text = "Metastatic or locally advanced breast cancer"
+        assert outcomes(text, (BEA,)) == ["satisfied"]
