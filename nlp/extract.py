@@ -336,10 +336,41 @@ _EXON = re.compile(
     re.I,
 )
 _IHC = re.compile(
-    r"\bIHC\s*(?:score\s*(?:of\s*)?)?(0|1\+|2\+|3\+)(?:\s*(?:and|or|/)\s*(?:ISH|FISH)\s*(\+|-|positive"
+    r"\bIHC\s*\)?\s*(?:score\s*(?:of\s*)?)?(0|1\+|2\+|3\+)(?:\s*(?:and|or|/)\s*(?:ISH|FISH)\s*(\+|-|positive"
     r"|negative|amplified|non-amplified))?",
     re.I,
 )
+# HER2 as written, alone or as the bracketed symbol ending its full name ("... receptor 2 (HER2)-low").
+_HER2_WRITTEN = ("HER2", "ERBB2", "HER-2")
+_HER2_BRACKETED = tuple(f"({symbol})" for symbol in _HER2_WRITTEN)
+# IHC scores written before the gene: "1+ level of expression of HER2", "IHC 0+ or IHC 1 or 2+ staining for
+# HER-2", "immunohistochemistry (IHC) 2+ for HER2". Each score is one alternative.
+_SCORE_ITEM = r"(?:(?:IHC|immunohistochemistry)\s*(?:\(IHC\)\s*)?)?[0-3]\+?"
+_SCORES_BEFORE = re.compile(
+    rf"(?<![\w.+])(?P<scores>{_SCORE_ITEM}(?:\s*(?:,\s*(?:or\s+)?|or|and/or|/)\s*{_SCORE_ITEM})*)\s*"
+    r"(?:(?:level\s+of\s+)?expression|(?:membrane\s+)?staining|intensity(?:\s+score)?)\s+(?:of|for)\s+$",
+    re.I,
+)
+_ONE_SCORE = re.compile(_SCORE_ITEM, re.I)
+_AT_LEAST_BEFORE = re.compile(r"(?:[≥>]=?|at\s+least|more\s+than)\s*$", re.I)
+# What names the test or its result rather than a finding: "HER2 status known", "central HER2 testing",
+# "HER2 immunohistochemistry (IHC) status", "ratio of HER2 to CEP17", "HER2 gene copy number". A bracketed
+# symbol or closing bracket may come between ("receptor 2 [HER2] status").
+_TEST_NAMED = re.compile(
+    r"(?:\s*\\?[\[(]\s*[\w/-]{1,12}\s*\\?[\])])?[\s\\\])]*"
+    r"(?:(?:/|,|and/or|and|or)\s*(?:ER|PR|PgR)\b\s*)*"
+    r"(?:status|statuses|testing|tests?|tested|results?|biomarker|assessment|evaluation|determination"
+    r"|(?:gene\s+)?copy\s+number|(?:immunohistochemistry|IHC)(?!\s*\)?\s*(?:score\s*)?[0-3])"
+    r"|(?:to|/)\s*CEP\s*17|staining)\b",
+    re.I,
+)
+# A polarity just before a gene named with its status ("positive HER2 status", not "unknown or negative HER2
+# testing will not be eligible"), or "any" before a gene
+# that ends its clause ("any human epidermal growth factor receptor 2 (HER2)"; not "any PD-L1 TPS").
+_POLARITY_BEFORE = re.compile(r"\b(positive|negative)[\s-]+$", re.I)
+_STATUS_NAMED = re.compile(r"\s*status\b", re.I)
+_ANY_BEFORE = re.compile(r"\bany\s+$", re.I)
+_CLAUSE_ENDS = re.compile(r"[ \t]*(?:[\n;.)]|$)")
 # "HER2-low" (IHC 1+, or IHC 2+ with a negative ISH): the matcher reads the alteration "low" as that rule.
 _HER2_LOW = re.compile(r"[\s-]*low\b", re.I)
 _ISH = re.compile(r"\b(?:F|C|S)?ISH\s*(\+|-|positive|negative|amplified|non-amplified|not amplified)", re.I)
@@ -410,7 +441,8 @@ def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, 
     point = _POINT.search(window)
     if point and point.start() < 12:
         return "".join(point.groups()), start, end + point.end()
-    if text[start:end] in ("HER2", "ERBB2", "HER-2"):
+    written = text[start:end]
+    if written in _HER2_WRITTEN or written.endswith(_HER2_BRACKETED):
         low = _HER2_LOW.match(text, end)
         if low:
             return "low", start, low.end()
@@ -455,6 +487,14 @@ def _share_alterations(text: str, found: list[Found]) -> None:
         current, following = found[index], found[index + 1]
         if (
             current.rule_id == "biomarker.gene"
+            and following.rule_id == "biomarker.test_named"
+            and _LIST_JOIN.match(text[current.end : following.start])
+        ):
+            # "any HER2 and ER/PR status": each names its test.
+            current.checkable = False
+            current.rule_id = "biomarker.test_named"
+        elif (
+            current.rule_id == "biomarker.gene"
             and following.alteration
             and _LIST_JOIN.match(text[current.end : following.start])
         ):
@@ -497,6 +537,13 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             alteration, start, end = None, m_start, m_end
         else:
             alteration, start, end = _alteration_near(text, m_start, m_end)
+        if (
+            alteration is None
+            and symbol == "ERBB2"
+            and (scores := list(_scores_before(text, m_start, m_end)))
+        ):
+            yield from scores
+            continue
         found = Found("biomarker", start, end, "biomarker.gene", 0.7, Concept("hgnc", symbol, symbol))
         if alteration:
             found.alteration = alteration
@@ -508,6 +555,8 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             found.rule_id = "biomarker.any_status"
         if symbol == "CD274":
             _read_pdl1_score(text, m_end, found)
+        if found.alteration is None:
+            _read_test_named(text, found)
         assay = _nearest_assay(text, found.start, found.end, assays)
         if assay:
             found.assay = assay
@@ -515,6 +564,50 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
         if m is not None:
             yield from _shared_gene_family(text, m)
         yield from _listed_alterations(text, found)
+
+
+def _scores_before(text: str, start: int, end: int) -> Iterator[Found]:
+    """One IHC-score finding per score written before HER2 ("IHC 0+ or IHC 1 or 2+ staining for HER-2"), the
+    last one spanning to the gene."""
+    line_start = text.rfind("\n", 0, start) + 1
+    match = _SCORES_BEFORE.search(text, max(line_start, start - 80), start)
+    if match is None or not re.search(r"\+|IHC|immunohisto", match.group("scores"), re.I):
+        return
+    if _AT_LEAST_BEFORE.search(text, max(0, match.start() - 12), match.start()):
+        return  # "≥ 1+ intensity score for HER2 staining": a bound, not the one score
+    items = list(_ONE_SCORE.finditer(text, match.start("scores"), match.end("scores")))
+    for number, item in enumerate(items):
+        score = re.search(r"[0-3]", item.group(0))
+        assert score is not None
+        alteration = "IHC 0" if score.group(0) == "0" else f"IHC {score.group(0)}+"
+        last = number == len(items) - 1
+        yield Found(
+            "biomarker",
+            item.start(),
+            end if last else item.end(),
+            "biomarker.ihc_before",
+            0.85,
+            Concept("hgnc", "ERBB2", "ERBB2"),
+            alteration=alteration,
+            assay="IHC",
+            display=f"HER2 {alteration}",
+        )
+
+
+def _read_test_named(text: str, found: Found) -> None:
+    """A gene named with no alteration: read its polarity before a status word ("positive HER2 status"), or
+    mark it as naming the test, which no result meets or fails ("HER2 status known", "any HER2 status")."""
+    names_test = _TEST_NAMED.match(text, found.end) is not None
+    before = text[max(0, found.start - 20) : found.start]
+    polarity = _POLARITY_BEFORE.search(before)
+    if polarity is not None and _STATUS_NAMED.match(text, found.end):
+        found.alteration = polarity.group(1).lower()
+        found.start -= len(before) - polarity.start()
+        found.rule_id = "biomarker.gene_alteration"
+        found.confidence = 0.85
+    elif names_test or (_ANY_BEFORE.search(before) and _CLAUSE_ENDS.match(text, found.end)):
+        found.checkable = False
+        found.rule_id = "biomarker.test_named"
 
 
 # A gene written out in full ("anaplastic lymphoma kinase (ALK)", "Kirsten rat sarcoma viral oncogene homolog
@@ -669,7 +762,7 @@ _LISTED = re.compile(
     r"^\s*(?:,|/|or|and/or|and)\s*(?:(?:exon\s*(?P<exon>\d{1,2})\s*(?P<what>deletions?|del|insertions?|ins"
     r"|skipping|mutations?))"
     r"|(?:exon\s*\d{1,2}\s*)?(?:p\.)?(?P<point>[ACDEFGHIKLMNPQRSTVWY]\d{1,4}(?:[ACDEFGHIKLMNPQRSTVWY]|X|\*"
-    r"|fs))|(?P<ihc>IHC\s*(?:0|1\+|2\+|3\+)(?:\s*(?:/|and)\s*(?:F|C|S)?ISH\s*(?:\+|-|positive|negative))?))"
+    r"|fs))|(?P<ihc>(?:IHC\s*)?(?:0|1\+|2\+|3\+)(?:\s*(?:/|and)\s*(?:F|C|S)?ISH\s*(?:\+|-|positive|negative))?))"
     r"(?![\w])",
     re.I,
 )
@@ -683,7 +776,11 @@ def _listed_alterations(text: str, found: Found) -> Iterator[Found]:
         if match is None:
             return
         if match.group("ihc"):
+            if not found.alteration.startswith("IHC"):
+                return  # a bare score ("or 2+") lists only after another IHC score
             alteration = " ".join(match.group("ihc").replace("/", " ").split())
+            if not alteration.upper().startswith("IHC"):
+                alteration = f"IHC {alteration}"
         elif match.group("point"):
             alteration = match.group("point")
         else:

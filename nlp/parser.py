@@ -218,6 +218,19 @@ _SITE_BEFORE_CANCER = re.compile(
     r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
     re.IGNORECASE,
 )
+# A form of a cancer no profile records, right before it: its laterality or timing ("bilateral",
+# "synchronous contralateral"), a clinical or histological kind ("inflammatory", "metaplastic", "occult") or
+# its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
+# advanced").
+_FORM_BEFORE_CANCER = re.compile(
+    r"\b(?:bilateral|contralateral|ipsilateral|synchronous|metachronous|inflammatory|metaplastic|occult"
+    r"|multicentric|multifocal|locally\s+advanced)"
+    r"(?:[\s,/-]+(?:and/or|or|and|bilateral|contralateral|ipsilateral|synchronous|metachronous|invasive"
+    r"|primary)){0,2}[\s-]+$",
+    re.IGNORECASE,
+)
+# ... one alternative, perhaps with a word of its own: "metastatic or unresectable locally advanced NSCLC".
+_ALTERNATIVE_FORM_BEFORE = re.compile(r"(?:\bor|\band/or|/|,)\s*(?:[\w-]+\s+)?$", re.IGNORECASE)
 # A disease named as what involves a site ("No CNS involvement by lymphoma", "bone marrow involvement with
 # lymphoma") is about the site, which no profile records: the disease itself is not excluded or required.
 _INVOLVEMENT_BY = re.compile(
@@ -784,7 +797,11 @@ class _Builder:
         lowered = norm.text.lower()
         called = may_contain(norm.text, lowered, ("exception", "exempt"))
         self.exception_cues = sorted(
-            [cue.start for cue in cues if cue.category == "exception"]
+            [
+                cue.start
+                for cue in cues
+                if cue.category == "exception" and not _any_allowed_aside(norm.text, cue)
+            ]
             + (_called_exceptions(norm.text) if called else [])
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
@@ -1325,6 +1342,9 @@ class _Builder:
                 # "stage IIB, IIIA, IIIB, IIIC, or previously untreated stage IV": a patient has one stage,
                 # so the stages a sentence lists are alternatives.
                 link = "or"
+            elif link == "list" and _sex_of_disease(self.found[previous], self.found[current], gap):
+                # "Male breast cancer": a man's breast cancer, not either a man or a breast cancer.
+                link = "apart"
             elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
@@ -1731,6 +1751,14 @@ class _Builder:
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and is_cancer(concept.code):
             return self._unanswerable(site.start(), found.end)
+        form = _FORM_BEFORE_CANCER.search(self.norm.text, start, found.start)
+        if (
+            match is None
+            and form is not None
+            and is_cancer(concept.code)
+            and not _ALTERNATIVE_FORM_BEFORE.search(self.norm.text, start, form.start())
+        ):
+            return self._unanswerable(form.start(), found.end)
         involvement = (
             _INVOLVEMENT_BY.search(self.norm.text, start, found.start) if self.names_involvement else None
         )
@@ -1910,6 +1938,21 @@ class _Builder:
         return self.norm.text.find("\n", min(a, b), max(a, b)) < 0
 
 
+# A bracket that allows any value of what it names, inside a sentence that goes on: "ER+ (any progesterone
+# receptor [PR] and HER2 status is allowed) metastatic breast cancer". It asks nothing, and what follows the
+# bracket is still the requirement, not an exception to it.
+_ANY_ALLOWED_ASIDE = re.compile(r"\(\s*any\s[^()\n]*$", re.IGNORECASE)
+_ASIDE_GOES_ON = re.compile(r"[^()\n]*\)[ \t]*\w")
+
+
+def _any_allowed_aside(text: str, cue: Cue) -> bool:
+    line_start = text.rfind("\n", 0, cue.start) + 1
+    return (
+        _ANY_ALLOWED_ASIDE.search(text, line_start, cue.start) is not None
+        and _ASIDE_GOES_ON.match(text, cue.end) is not None
+    )
+
+
 def _without_mentions(node: Node) -> Node | None:
     """The tree without its uncoded lexicon phrases; None when nothing else is left (Criterion.mentions).
 
@@ -1995,6 +2038,17 @@ def _distinct_cancers(first: Found, second: Found, *, nested: bool = False) -> b
     if nested:
         return codes[0] != codes[1]
     return not (is_a(codes[0], codes[1]) or is_a(codes[1], codes[0]))
+
+
+def _sex_of_disease(first: Found, second: Found, gap: str) -> bool:
+    """A sex written right before a disease, as its adjective ("Male breast cancer")."""
+    return (
+        first.kind == "demographic"
+        and first.concept is not None
+        and first.concept.code == "sex"
+        and second.kind == "condition"
+        and not gap.strip()
+    )
 
 
 def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node) -> bool:
