@@ -92,7 +92,8 @@ class EligibilityContext:
             re.IGNORECASE,
         )
         # Every first word is letters only, so `first_words` matches exactly the runs of letters that spell
-        # one; looking each run up is about twice as fast as that alternation (see `_first_words`).
+        # one; looking each run up is about twice as fast as that alternation (see `_first_words`). A cue
+        # whose first word holds a hyphen ("non-reactive for") would lose that for every text.
         self.letters_only = all(_LETTERS.fullmatch(word) for word in self.by_first_word)
         terminators = "|".join(re.escape(t) for t in sorted(rules["terminators"], key=len, reverse=True))
         # "including, but not limited to, X" lists examples of what comes before: its "but" ends no scope

@@ -613,7 +613,22 @@ def _read_test_named(text: str, found: Found) -> None:
 # A gene written out in full ("anaplastic lymphoma kinase (ALK)", "Kirsten rat sarcoma viral oncogene homolog
 # (KRAS) G12C"): the gene, with its symbol in brackets if the text adds one, never the lymphoma or sarcoma
 # its name holds.
-_GENE_NAME_WORDS = ("kinase", "oncogene", "sarcoma", "receptor", "transfection", "transition", "gene", "ras")
+# Words of genes.tsv's full names, one or more per name; a text naming none is not searched.
+_GENE_NAME_WORDS = (
+    "growth factor",
+    "kirsten",
+    "neuroblastoma",
+    "harvey",
+    "v-raf",
+    "lymphoma kinase",
+    "c-ros",
+    "proto-oncogene",
+    "transfection",
+    "mesenchymal",
+    "neurotrophic",
+    "cancer gene",
+    "susceptibility",
+)
 _SYMBOL_AFTER = re.compile(r"\s*\(\s*(?P<symbol>[A-Za-z][\w/-]{1,12})\s*\)")
 
 

@@ -298,7 +298,10 @@ def section_of_heading(line: str) -> Section | None:
 
 def _heading(line: str) -> tuple[Section, str | None] | None:
     """The section a heading line opens and the cohort it is restricted to, if it is a heading."""
-    for lead in (_HEADING_LEAD, _HEADING_ASIDE):
+    lowered = line.lower()
+    # Only a line naming inclusion or exclusion can be a heading with a lead-in, an aside or a label.
+    names_kind = "clusion" in lowered or "ineligib" in lowered
+    for lead in (_HEADING_LEAD, _HEADING_ASIDE) if names_kind else ():
         if (found := lead.match(line)) is not None:
             line = found.group("heading") + ":"
     if len(line) > 120:
@@ -313,7 +316,7 @@ def _heading(line: str) -> tuple[Section, str | None] | None:
         return section, _cohort_of_qualifier(match.group("qualifier"))
     if _EXCLUSION_LEAD.match(line):
         return "exclusion", None
-    labelled = _LABELLED_HEADING.match(line)
+    labelled = _LABELLED_HEADING.match(line) if names_kind else None
     if labelled is not None and _is_labelled_heading(labelled):
         kind = labelled.group("kind").lower()
         section = "exclusion" if kind in ("exclusion", "ineligibility") else "inclusion"

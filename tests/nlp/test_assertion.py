@@ -262,3 +262,10 @@ def test_an_inclusion_requiring_a_general_disease_lets_in_any_of_its_examples() 
         " cancer, colon cancer\n"
     ).criteria
     assert type(criterion.tree).__name__ == "Or"
+
+
+def test_every_cues_first_word_is_letters_only_so_cue_search_takes_the_fast_path() -> None:
+    from nlp.assertion import EligibilityContext
+    from nlp.terminology import load_json
+
+    assert EligibilityContext(load_json("context_rules.json"), "atoms").letters_only
