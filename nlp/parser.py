@@ -1207,12 +1207,7 @@ class _Builder:
     def _names_infections(self, start: int, end: int) -> bool:
         """Whether the words name infectious diseases (ICD-10 A00-B99) and nothing else the parser reads."""
         inside = self._indices(start, end)
-        return bool(inside) and all(
-            (concept := self.found[i].concept) is not None
-            and concept.system == "diagnosis"
-            and (icd10cm(concept.code) or "")[:1] in ("A", "B")
-            for i in inside
-        )
+        return bool(inside) and all(_is_infection(self.found[i].concept) for i in inside)
 
     def _for_age(self, index: int) -> bool:
         """Whether an age names whom the criterion is for ("required for patients 55 years of age and
@@ -2115,6 +2110,15 @@ def _last_end(item: Item) -> int:
 _INFECTION_AFTER = re.compile(r"(?:\s*\([^()]{1,12}\))?[\s)-]*$")
 
 
+def _is_infection(concept: Concept | None) -> bool:
+    """Whether the concept is an infectious disease (ICD-10 A00-B99)."""
+    return (
+        concept is not None
+        and concept.system == "diagnosis"
+        and (icd10cm(concept.code) or "")[:1] in ("A", "B")
+    )
+
+
 def _without_restated_infections(text: str, found: list[extract.Found]) -> list[extract.Found]:
     """ "Hepatitis B virus (HBV) infection", "HIV infection": the generic "infection" after an infectious
     disease (ICD-10 A00-B99) names that disease again, not another one it must come with; so does its
@@ -2127,9 +2131,8 @@ def _without_restated_infections(text: str, found: list[extract.Found]) -> list[
             f.concept is not None
             and before is not None
             and kept[-1].kind == "condition"
-            and before.system == "diagnosis"
             and before.code != "infection"
-            and (icd10cm(before.code) or "")[:1] in ("A", "B")
+            and _is_infection(before)
             and (
                 (f.concept.code == "infection" and _INFECTION_AFTER.match(text[kept[-1].end : f.start]))
                 or (
@@ -2182,11 +2185,11 @@ def _non_prefixed(text: str, found: extract.Found) -> tuple[str, tuple[int, int]
         # "Negative for EGFR mutation", "negative for PD-L1 expression": tested, and without it.
         before = _NEGATIVE_FOR_BEFORE.search(text, max(0, found.start - 20), found.start)
         return None if before is None else ("negated", (before.start(1), before.end(1)))
-    if found.kind == "condition" and found.concept is not None and found.concept.system == "diagnosis":
+    if found.kind == "condition":
         # "Negative hepatitis B surface antigen (HBsAg) test", "HIV negative", "HIV-seronegative": a test
         # result that rules the infection out. Other conditions are left alone: "surgical margins testing
         # negative for tumor" denies no cancer.
-        if (icd10cm(found.concept.code) or "")[:1] not in ("A", "B"):
+        if not _is_infection(found.concept):
             return None
         before = _NEGATIVE_RESULT_BEFORE.search(text, max(0, found.start - 20), found.start)
         if before is not None:

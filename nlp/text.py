@@ -301,9 +301,10 @@ def _heading(line: str) -> tuple[Section, str | None] | None:
     lowered = line.lower()
     # Only a line naming inclusion or exclusion can be a heading with a lead-in, an aside or a label.
     names_kind = "clusion" in lowered or "ineligib" in lowered
-    for lead in (_HEADING_LEAD, _HEADING_ASIDE) if names_kind else ():
-        if (found := lead.match(line)) is not None:
-            line = found.group("heading") + ":"
+    if names_kind:
+        for lead in (_HEADING_LEAD, _HEADING_ASIDE):
+            if (found := lead.match(line)) is not None:
+                line = found.group("heading") + ":"
     if len(line) > 120:
         return None
     match = _HEADING.match(line)
