@@ -33,12 +33,41 @@ _BRACKET = (
 )
 _CLAUSE_BREAK = re.compile(rf"[;.:\n]|\s-\s|{_BRACKET}")
 _WRAPPED_CLAUSE_BREAK = re.compile(rf"[;.:]|\n(?![ \t]*[a-z])|\s-\s|{_BRACKET}")
+# A negation reads on through a bracket opened after its cue: "No active infection (requiring intravenous
+# antibiotics) or uncontrolled diabetes" denies the diabetes too, and "Not received immunotherapy (PD-1,
+# PD-L1, or CTLA-4 antibodies)" denies the examples rather than asking for PD-L1. A bracket closed that
+# opened before the cue ends it ("(no prior chemotherapy) and ..."), and so does a cross-reference ("no
+# satisfactory alternative treatment options (see Exclusion Criterion 1 for excluded solid tumors)",
+# NCT07124000).
+_NEGATION_BREAK = re.compile(r"[;.:\n]|\s-\s|[()]")
+_WRAPPED_NEGATION_BREAK = re.compile(r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|[()]")
+_CROSS_REFERENCE = re.compile(r"\s*(?:see|refer|cf)\b", re.IGNORECASE)
 
 if not Span.has_extension("assertion"):
     Span.set_extension("assertion", default="present")
 if not Span.has_extension("assertion_cue"):
     # (start_char, end_char) of the cue that decided `assertion`, None when the span is present
     Span.set_extension("assertion_cue", default=None)
+
+
+def _past_brackets(
+    pattern: re.Pattern[str], text: str, found: re.Match[str] | None, limit: int
+) -> re.Match[str] | None:
+    """The first break `pattern` finds that is not a bracket opened after the cue, nor the one closing it
+    (`_NEGATION_BREAK`)."""
+    depth = 0
+    while found is not None:
+        mark = found.group(0)
+        if mark == "(" and _CROSS_REFERENCE.match(text, found.end()):
+            return found
+        if mark == "(":
+            depth += 1
+        elif mark == ")" and depth:
+            depth -= 1
+        else:
+            return found
+        found = pattern.search(text, found.end(), limit)
+    return None
 
 
 @dataclass(frozen=True)
@@ -161,11 +190,18 @@ class EligibilityContext:
             and _PERSON_AFTER_CUE.match(text, cue.end) is not None
             and not text[text.rfind("\n", 0, cue.start) + 1 : cue.start].strip(" \t-*•")
         )
-        for pattern in (_WRAPPED_CLAUSE_BREAK if opens_item else _CLAUSE_BREAK, self.terminator_pattern):
+        negation = cue.category == "negated"
+        if negation:
+            clause_break = _WRAPPED_NEGATION_BREAK if opens_item else _NEGATION_BREAK
+        else:
+            clause_break = _WRAPPED_CLAUSE_BREAK if opens_item else _CLAUSE_BREAK
+        for pattern in (clause_break, self.terminator_pattern):
             # Only a match starting before `end` counts, and a terminator starting there ends (and its
             # look-ahead reads) before `end + longest_terminator`: the scan stops there, not at the end.
             limit = len(text) if pattern is not self.terminator_pattern else end + self.longest_terminator
             found = pattern.search(text, cue.end, limit)
+            if negation and pattern is clause_break:
+                found = _past_brackets(pattern, text, found, limit)
             while (
                 found
                 and pattern is self.terminator_pattern

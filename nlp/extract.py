@@ -306,8 +306,9 @@ def _gene_pattern() -> re.Pattern[str]:
     # Without `(?<![\w-])` in front (`_at_word_starts` reads it), and each receptor spelt out, so that every
     # alternative starts with a letter.
     return re.compile(
-        rf"(?:{_alternation(names)}|MET(?=[\s-]+(?:exon|amplif|overexp|fusion|alteration|mutation))"
-        rf"|ER{status}|PR{status}|AR{status})(?:(?![\w])|(?=[A-Z]\d{{1,4}}[A-Z]\b))"
+        rf"(?:{_alternation(names)}"
+        rf"|MET(?=[\s-]+(?i:exon|amplif|overexp|fusion|alteration|mutation)|[\s-]*ex\s?14\b)"
+        rf"|ER{status}|PR{status}|AR{status})(?:(?![\w])|(?=[A-Z]\d{{1,4}}[A-Z]\b)|(?=ex\d))"
     )
 
 
@@ -331,8 +332,10 @@ def _alteration_patterns() -> tuple[list[tuple[str, re.Pattern[str]]], re.Patter
 _POINT = re.compile(
     r"(?<![\w.])(?:p\.)?([ACDEFGHIKLMNPQRSTVWY])(\d{1,4})([ACDEFGHIKLMNPQRSTVWY]|X|\*|fs)(?![a-z\d])"
 )
+# "exon 14", "Exon-14", "ex14" ("METex14 skipping")
 _EXON = re.compile(
-    r"exon\s*(\d{1,2})\s*(deletions?|del|insertions?|ins|skipping|mutations?|alterations?|duplications?)",
+    r"(?:exon|(?<![a-z])ex)[\s-]*(\d{1,2})\s*"
+    r"(deletions?|del|insertions?|ins|skipping|mutations?|alterations?|duplications?)",
     re.I,
 )
 _IHC = re.compile(
@@ -434,13 +437,14 @@ def _alteration_near(text: str, start: int, end: int) -> tuple[str | None, int, 
     clause = re.split(r";|\.(?!\w)|\bor\b|\band\b(?!/)", text[end:window_end])[0]
     window = text[end : end + len(clause)]
     exon = _EXON.search(window)
+    point = _POINT.search(window)
+    if point and point.start() < 12 and (exon is None or point.start() < exon.start()):
+        # "EGFR T790M mutation, MET Exon-14 skipping" (NCT06116682): the exon is the next gene's.
+        return "".join(point.groups()), start, end + point.end()
     if exon:
         kind = exon.group(2).lower().rstrip("s")
         kind = {"del": "deletion", "ins": "insertion"}.get(kind, kind)
         return f"exon {exon.group(1)} {kind}", start, end + exon.end()
-    point = _POINT.search(window)
-    if point and point.start() < 12:
-        return "".join(point.groups()), start, end + point.end()
     written = text[start:end]
     if written in _HER2_WRITTEN or written.endswith(_HER2_BRACKETED):
         low = _HER2_LOW.match(text, end)
@@ -774,9 +778,9 @@ def _shared_gene_family(text: str, mention: re.Match[str]) -> Iterator[Found]:
 
 
 _LISTED = re.compile(
-    r"^\s*(?:,|/|or|and/or|and)\s*(?:(?:exon\s*(?P<exon>\d{1,2})\s*(?P<what>deletions?|del|insertions?|ins"
+    r"^\s*(?:,|/|or|and/or|and)\s*(?:(?:exon[\s-]*(?P<exon>\d{1,2})\s*(?P<what>deletions?|del|insertions?|ins"
     r"|skipping|mutations?))"
-    r"|(?:exon\s*\d{1,2}\s*)?(?:p\.)?(?P<point>[ACDEFGHIKLMNPQRSTVWY]\d{1,4}(?:[ACDEFGHIKLMNPQRSTVWY]|X|\*"
+    r"|(?:exon[\s-]*\d{1,2}\s*)?(?:p\.)?(?P<point>[ACDEFGHIKLMNPQRSTVWY]\d{1,4}(?:[ACDEFGHIKLMNPQRSTVWY]|X|\*"
     r"|fs))|(?P<ihc>(?:IHC\s*)?(?:0|1\+|2\+|3\+)(?:\s*(?:/|and)\s*(?:F|C|S)?ISH\s*(?:\+|-|positive|negative))?))"
     r"(?![\w])",
     re.I,
@@ -1712,7 +1716,7 @@ def find_shared_heads(text: str) -> Iterator[Found]:
 # inhibitor", "PD1/PDL1 antibody". A target listed after "anti-" or before a drug word is a drug class, not
 # the PD-L1 biomarker (expression, TPS and CPS read as usual elsewhere).
 _CHECKPOINT_TARGET = r"(?P<anti>anti[-\s]?)?(?P<target>PD-?L-?1|PD-?1|CTLA-?4)(?![\w-])"
-_CHECKPOINT_JOIN = re.compile(r"\s*(?:/|,|or|and/or|and)\s*", re.I)
+_CHECKPOINT_JOIN = re.compile(r"\s*(?:/|,\s*(?:or|and/or|and)?|or|and/or|and)\s*", re.I)
 _CHECKPOINT_TARGET_AT = re.compile(_CHECKPOINT_TARGET, re.I)
 _CHECKPOINT_HEAD = re.compile(
     r"\s*(?:-\s*)?(?:(?:immune\s+)?checkpoint\s+inhibitors?|inhibitors?|agents?|antibod(?:y|ies)|mAbs?"

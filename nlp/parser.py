@@ -1276,6 +1276,7 @@ class _Builder:
             # T790M" (NCT05261399): any one of the gene's alterations listed is enough.
             before = _AT_LEAST_ONE_BEFORE.search(self.norm.text, max(0, start - 60), start)
             comma_means_or = before is not None
+        carried: tuple[Node, list[Node]] | None = None  # an alteration and the cancers said to carry it
         for previous, current in itertools.pairwise(indices):
             gap = self.norm.text[self.found[previous].end : self.found[current].start]
             if gap.lstrip().startswith(")") and self.norm.text.endswith("(", 0, self.found[previous].start):
@@ -1297,6 +1298,21 @@ class _Builder:
                 runs[-1] = [_treated_for(treatments, node)]
                 run_is_or[-1] = run_says_or[-1] = run_of_examples[-1] = False
                 run_indices[-1] = []
+                continue
+            if carried is not None:
+                concept = self.found[current].concept
+                if concept is not None and is_cancer(concept.code) and _link(gap) in ("or", "list"):
+                    # "BRAF V600E-mutated cutaneous melanoma, papillary thyroid cancer, or NSCLC"
+                    # (NCT05503797): each cancer listed carries the alteration.
+                    carried[1].append(node)
+                    runs[-1][-1] = _treated_for(carried[0], _any_of(carried[1]))
+                    continue
+                carried = None
+            if self._tumour_carrying(previous, current):
+                # "MET Exon-14 skipping mutant NSCLC" in a list of alterations (NCT06116682): the cancer is
+                # the tumour that carries the alteration, one thing with it; negated, the pair is (as above).
+                carried = (runs[-1][-1], [node])
+                runs[-1][-1] = _treated_for(runs[-1][-1], node)
                 continue
             link = _link(gap)
             cue = _EXAMPLES_CUE.search(gap)
@@ -1653,6 +1669,16 @@ class _Builder:
         if concept is None or concept.system != "diagnosis":
             return False
         return _INDICATION.match(self.norm.text, first.end, second.start) is not None
+
+    def _tumour_carrying(self, biomarker: int, condition: int) -> bool:
+        """Whether the cancer at `condition` is named as carrying the alteration right before it ("MET exon 14
+        skipping mutant NSCLC", "KRAS G12C-mutated colorectal cancer")."""
+        first, second = self.found[biomarker], self.found[condition]
+        if first.kind != "biomarker" or second.kind != "condition" or second.concept is None:
+            return False
+        if not is_cancer(second.concept.code):
+            return False
+        return _CARRIED_BY.fullmatch(self.norm.text, first.end, second.start) is not None
 
     def _limits_treatments_for(self, index: int, qualifier: Atom) -> bool:
         """Whether a diagnosis is the indication of treatments whose number or time the text caps ("No more
@@ -2093,6 +2119,19 @@ def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) ->
         # "not pregnant or nursing" means neither, not "not pregnant, or not nursing".
         return Not(Or(tuple(node.child for node in run if isinstance(node, Not))))
     return Or(tuple(run)) if is_or else And(tuple(run))
+
+
+# Between an alteration and the cancer that carries it: "MET exon 14 skipping mutant NSCLC".
+_CARRIED_BY = re.compile(r"[\s-]*(?:mutant|mutated|mutation[\s-]positive|altered|rearranged|amplified)\s+")
+
+
+def _any_of(nodes: list[Node]) -> Node:
+    """Alternatives listed under one negation or none: a negation all carry negates the list."""
+    if len(nodes) == 1:
+        return nodes[0]
+    if all(isinstance(node, Not) for node in nodes):
+        return Not(Or(tuple(node.child for node in nodes if isinstance(node, Not))))
+    return Or(tuple(nodes))
 
 
 def _treated_for(treatment: Node, indication: Node) -> Node:
