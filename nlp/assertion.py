@@ -78,6 +78,7 @@ class Cue:
     direction: str
 
 
+_CLAUSE_END = re.compile(r"\s*(?:[.;,:)\n]|$)")
 _LETTERS = re.compile(r"[A-Za-z]+")
 _LOWER_CASE_LETTERS = re.compile(r"[a-z]+")
 _NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
@@ -111,6 +112,9 @@ class EligibilityContext:
         self.cue_table = {
             tuple(cue["literal"].lower().split()): (cue["category"], cue["direction"])
             for cue in rules["cues"]
+        }
+        self.at_clause_end = {
+            tuple(cue["literal"].lower().split()) for cue in rules["cues"] if cue.get("at_clause_end")
         }
         # Cues are looked up by their first word, longest phrase first ("no history of" beats "no").
         self.by_first_word: dict[str, list[tuple[str, ...]]] = {}
@@ -156,6 +160,8 @@ class EligibilityContext:
                     # "non-small" or "no-" glue a cue word into another word; "treatment-naive to" keeps
                     # its cue.
                     if text[end : end + 1] == "-" or (text[start - 1 : start] == "-" and len(phrase) == 1):
+                        continue
+                    if phrase in self.at_clause_end and not _CLAUSE_END.match(text, end):
                         continue
                     cues.append(Cue(start, end, *self.cue_table[phrase]))
                     taken_until = end

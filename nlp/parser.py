@@ -150,7 +150,9 @@ _STABLE_CNS = re.compile(
 _CNS_STATUS = re.compile(r"\b(?:stable|stabili[sz]ed|asymptomatic|treated|controlled)\b", re.IGNORECASE)
 # ("... in whom infectious diseases have been excluded will also be eligible:" has ruled them out instead.)
 _EXCLUDING_HEADER = re.compile(
-    r"\b(?:(?<!been )excluded|ineligible|not\s+(?:be\s+)?eligible)\b", re.IGNORECASE
+    r"\b(?:(?:(?:is|are|will\s+be)\s+)?(?<!been )excluded|(?:(?:is|are)\s+)?ineligible"
+    r"|(?:(?:is|are|will)\s+)?not\s+(?:be\s+)?eligible)\b",
+    re.IGNORECASE,
 )
 # A group header in the inclusions that lets its sub-items in: "... are eligible even if ...:", "...
 # allowed:".
@@ -244,7 +246,8 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING or _TOLERANCE_OF holds (`may_contain`).
+# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF or _REQUIRED_FOR holds
+# (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -267,6 +270,7 @@ _SUITABLE_OR_STARTING_WORDS = (
     "due",
     "consider",
     "able",  # _TOLERANCE_OF: "unable to be treated with"
+    "requir",  # _REQUIRED_FOR
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
@@ -288,6 +292,17 @@ _PLANNED = re.compile(
     r"|start|initiate|begin|be\s+treated\s+with)|(?:being\s+)?considered\s+for)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
+    re.IGNORECASE,
+)
+# ... and one named as what a disease requires or required ("Active infection requiring intravenous
+# antibiotics", "Active skin disorder that has required systemic therapy within the past year", NCT05074810;
+# "radiation pneumonitis which required steroid treatment"): that disease's treatment, which a profile does
+# not tie to its indication, not the patient's history of the treatment. "All subjects will require prior
+# anti-PD-1 therapy" and "Required prior therapies" ask for the history itself.
+_REQUIRED_FOR = re.compile(
+    r"\b(?:requiring|(?:that|which)\s+(?:has\s+|have\s+|had\s+)?(?:required|requires?))\s+"
+    r"(?!prior\b|previous\b)(?:(?:an?|the|any|further|ongoing|active)\s+)?"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
 # ... and one named as what the patient tolerates or cannot take ("intolerance to a s.c. Sandostatin
@@ -1402,6 +1417,15 @@ class _Builder:
         # Inside an exception a negation still counts: "unless stable and not requiring steroids".
         if scope.in_exception and assertion not in ("negated", "exception"):
             assertion, cue = "exception", None
+        if (
+            assertion == "negated"
+            and cue is not None
+            and section == "exclusion"
+            and not scope.in_exception
+            and _EXCLUDING_HEADER.fullmatch(self.norm.text, *cue)
+        ):
+            # "Patients with HIV infection are ineligible" among the exclusions says again that it excludes.
+            assertion, cue = "present", None
         # "No family history of long QT syndrome": the relative's history stays unanswerable, and denied.
         denied = assertion == "negated" or (assertion == "family" and self._denied_family(cue))
         review = None
@@ -1605,7 +1629,7 @@ class _Builder:
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 60, line_start)
-            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF)
+            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _REQUIRED_FOR)
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says

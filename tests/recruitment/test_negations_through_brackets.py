@@ -172,3 +172,46 @@ def test_a_treatment_that_did_not_work_was_given():
     assert outcome("Inclusion Criteria:\n* Not responded (no CR) to induction chemotherapy\n", treated) == (
         "satisfied"
     )
+
+
+class TestATreatmentADiseaseRequired:
+    """What a disease required is that disease's treatment, not the patient's history of it: "Active skin
+    disorder that has required systemic therapy within the past year" (NCT05074810, NCT05512208) excludes no
+    one for a year of anticancer therapy. "All subjects will require prior anti-PD-1/PD-L1 therapy"
+    (NCT04219254) still asks for the history."""
+
+    MEI = PatientFacts(
+        history_confirmed_on=CONFIRMED,
+        diagnoses=(LUAD,),
+        therapies=(
+            TherapyFact(
+                "therapy:1",
+                "osimertinib",
+                tuple(drug_classes("osimertinib")),
+                line=1,
+                started_on=datetime.date(2025, 4, 1),
+                ended_on=datetime.date(2026, 9, 1),
+            ),
+        ),
+    )
+
+    def test_anticancer_therapy_within_the_year_is_not_a_skin_disorders_treatment(self):
+        text = (
+            "Exclusion Criteria:\n"
+            "* Active skin disorder that has required systemic therapy within the past year\n"
+        )
+        assert outcome(text, self.MEI) != "violated"
+
+    def test_antibiotics_an_infection_required_are_no_history_of_antibiotics(self):
+        text = (
+            "Inclusion Criteria:\n* No active infection (requiring IV antibiotics) or uncontrolled diabetes\n"
+        )
+        [antibiotics] = [
+            a for a in iter_atoms(parse_eligibility(text).criteria[0].tree) if a.kind == "therapy"
+        ]
+        assert not antibiotics.checkable
+
+    def test_a_required_prior_therapy_is_still_a_history(self):
+        text = "Inclusion Criteria:\n* All subjects will require prior anti-PD-1/PD-L1 therapy.\n"
+        assert outcome(text, self.MEI) == "violated"
+        assert outcome(text, IVO) == "satisfied"

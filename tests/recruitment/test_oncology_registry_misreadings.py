@@ -6,7 +6,7 @@ import datetime
 from nlp import iter_atoms, parse_eligibility
 from nlp.model import Except, Not, Or
 from nlp.parser import QUALIFIER_RULE
-from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, ProcedureFact, evaluate
 
 TODAY = datetime.date(2026, 12, 7)
 
@@ -292,3 +292,30 @@ def test_the_studys_own_treatment_as_a_time_anchor_is_no_treatment_history():
         [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
         assert [a.checkable for a in iter_atoms(criterion.tree) if a.kind == "therapy"] == [False]
         assert outcome(f"Inclusion Criteria:\n* {text}\n", lin) != "violated"
+
+
+class TestRadiationPneumonitis:
+    """46 lines of the registry exclude "radiation pneumonitis" (NCT04181060: "radiation pneumonitis which
+    required steroid treatment"): the pneumonitis radiation caused, not radiotherapy or pneumonitis. Rae had
+    thoracic radiotherapy and never pneumonitis; Pia had radiation pneumonitis."""
+
+    TEXT = "Exclusion Criteria:\n* History of radiation pneumonitis\n"
+    RAE = PatientFacts(
+        history_confirmed_on=datetime.date(2026, 12, 1),
+        diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),),
+        procedures=(ProcedureFact("procedure:1", "radiotherapy", "thoracic radiotherapy"),),
+    )
+    PIA = PatientFacts(
+        history_confirmed_on=datetime.date(2026, 12, 1),
+        diagnoses=(
+            DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma"),
+            DiagnosisFact("diagnosis:2", "pneumonitis", "radiation pneumonitis", resolved=True),
+        ),
+        procedures=(ProcedureFact("procedure:1", "radiotherapy", "thoracic radiotherapy"),),
+    )
+
+    def test_radiotherapy_without_pneumonitis_does_not_exclude(self):
+        assert outcome(self.TEXT, self.RAE) == "satisfied"
+
+    def test_a_history_of_radiation_pneumonitis_excludes(self):
+        assert outcome(self.TEXT, self.PIA) == "violated"
