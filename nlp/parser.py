@@ -1340,6 +1340,20 @@ class _Builder:
             elif link == "list" and _sex_of_disease(self.found[previous], self.found[current], gap):
                 # "Male breast cancer": a man's breast cancer, not either a man or a breast cancer.
                 link = "apart"
+            elif link == "list" and _qualifier_of_disease(self.found[previous], self.found[current], gap):
+                # "Stage IV colorectal cancer" (NCT04624555), "MSS colorectal cancer" (NCT05856981): that form
+                # of the disease, one conjunction that stays an item of its list ("anal cancer, thymic
+                # carcinoma, MSI-H CRC, esophagogastric cancer", NCT05544929); qualifiers listed before it
+                # qualify it together ("MSI-H or dMMR colorectal cancer").
+                if all(self._qualifies(i) for i in run_indices[-1]):
+                    qualifiers = _run_node(runs[-1], run_is_or[-1], run_says_or[-1], run_of_examples[-1])
+                    runs[-1] = [And((qualifiers, node))]
+                    run_is_or[-1] = run_says_or[-1] = run_of_examples[-1] = False
+                    run_indices[-1] = [current]
+                else:
+                    runs[-1][-1] = And((runs[-1][-1], node))
+                    run_indices[-1].append(current)
+                continue
             elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
@@ -1368,6 +1382,11 @@ class _Builder:
                 run_of_examples.append(False)
         groups = [_run_node(*run) for run in zip(runs, run_is_or, run_says_or, run_of_examples, strict=True)]
         return groups[0] if len(groups) == 1 else And(tuple(groups))
+
+    def _qualifies(self, index: int) -> bool:
+        """A stage or a biomarker, which a disease right after it takes as its adjective."""
+        found = self.found[index]
+        return found.concept is not None and (found.kind == "biomarker" or found.concept.system == "stage")
 
     def _alterations_of_one_gene(self, indices: list[int]) -> bool:
         found = [self.found[i] for i in indices]
@@ -2043,6 +2062,22 @@ def _sex_of_disease(first: Found, second: Found, gap: str) -> bool:
         and first.concept.code == "sex"
         and second.kind == "condition"
         and not gap.strip()
+    )
+
+
+def _qualifier_of_disease(first: Found, second: Found, gap: str) -> bool:
+    """A stage or a biomarker written right before a disease, as its adjective ("Stage IV colorectal cancer",
+    "MSS colorectal cancer", "stage 3 or 4 encephalopathy"). Not before a cancer of any kind ("advanced/ Stage
+    IV cancer"), which is the patient's own in an inclusion but another cancer in an exclusion."""
+    first_concept, second_concept = first.concept, second.concept
+    return (
+        not gap.strip()
+        and second.kind == "condition"
+        and second_concept is not None
+        and second_concept.system == "diagnosis"
+        and second_concept.code not in ONCOLOGY_ROOTS
+        and first_concept is not None
+        and (first.kind == "biomarker" or first_concept.system == "stage")
     )
 
 

@@ -1,0 +1,134 @@
+"""Sentences of the 2026 oncology registry (data/oncology_trials_2026) the parser misread for a man with
+metastatic colorectal cancer, each matched against the patient it wrongly excluded (no database).
+
+Carlos, 61, ECOG 1, stage IV colon adenocarcinoma with liver metastases (KRAS G12C, NRAS wild type, BRAF V600E
+negative, MSS / pMMR, HER2 not amplified), had FOLFOX with bevacizumab (2024-12 to 2025-08) and FOLFIRI with
+bevacizumab (2025-09 to 2026-09-30): his last anticancer therapy ended 68 days before today. Rosa, 56, has
+rectal adenocarcinoma and little else on file."""
+
+import datetime
+
+from nlp import iter_atoms, parse_eligibility
+from nlp.terminology import drug_classes
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, TherapyFact, evaluate
+
+TODAY = datetime.date(2026, 12, 7)
+
+
+def therapy(ref: str, drug: str, line: int, started: datetime.date, ended: datetime.date) -> TherapyFact:
+    return TherapyFact(ref, drug, tuple(drug_classes(drug)), line=line, started_on=started, ended_on=ended)
+
+
+FIRST_LINE = (datetime.date(2024, 12, 1), datetime.date(2025, 8, 31))
+SECOND_LINE = (datetime.date(2025, 9, 1), datetime.date(2026, 9, 30))
+CARLOS = PatientFacts(
+    birth_date=datetime.date(1965, 8, 20),
+    sex="male",
+    ecog=1,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "colon_cancer",
+            "colon adenocarcinoma",
+            stage="IV",
+            histology="adenocarcinoma",
+            diagnosed_on=datetime.date(2024, 11, 10),
+        ),
+    ),
+    biomarkers=(
+        BiomarkerFact("biomarker:1", "KRAS", "mutation", protein_change="G12C"),
+        BiomarkerFact("biomarker:2", "NRAS", "mutation", status="negative"),
+        BiomarkerFact("biomarker:3", "BRAF", "mutation", status="negative", protein_change="V600E"),
+        BiomarkerFact("biomarker:4", "MSI", "signature", status="negative"),
+        BiomarkerFact("biomarker:5", "MMR", "signature", status="negative"),
+        BiomarkerFact("biomarker:6", "ERBB2", "amplification", status="negative"),
+    ),
+    therapies=(
+        therapy("therapy:1", "fluorouracil", 1, *FIRST_LINE),
+        therapy("therapy:2", "oxaliplatin", 1, *FIRST_LINE),
+        therapy("therapy:3", "leucovorin", 1, *FIRST_LINE),
+        therapy("therapy:4", "bevacizumab", 1, *FIRST_LINE),
+        therapy("therapy:5", "fluorouracil", 2, *SECOND_LINE),
+        therapy("therapy:6", "irinotecan", 2, *SECOND_LINE),
+        therapy("therapy:7", "leucovorin", 2, *SECOND_LINE),
+        therapy("therapy:8", "bevacizumab", 2, *SECOND_LINE),
+    ),
+)
+ROSA = PatientFacts(
+    birth_date=datetime.date(1970, 1, 15),
+    sex="female",
+    diagnoses=(DiagnosisFact("diagnosis:1", "rectal_cancer", "rectal adenocarcinoma"),),
+)
+# Carlos's brother in disease: stage II, MSI-high, never treated.
+DIEGO = PatientFacts(
+    birth_date=datetime.date(1962, 4, 1),
+    sex="male",
+    ecog=0,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact("diagnosis:1", "colon_cancer", "colon adenocarcinoma", stage="II"),
+        DiagnosisFact("diagnosis:2", "encephalopathy", "hepatic encephalopathy"),
+    ),
+    biomarkers=(BiomarkerFact("biomarker:1", "MSI", "signature", status="positive"),),
+)
+
+
+def outcome(text: str, patient: PatientFacts) -> str:
+    """The outcome of the only criterion parsed from `text` for `patient`."""
+    [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+def exclusion(text: str, patient: PatientFacts) -> str:
+    return outcome(f"Exclusion Criteria:\n* {text}\n", patient)
+
+
+def inclusion(text: str, patient: PatientFacts) -> str:
+    return outcome(f"Inclusion Criteria:\n* {text}\n", patient)
+
+
+class TestAQualifierRightBeforeADiseaseQualifiesIt:
+    """A stage or a biomarker status written right before a disease names a form of it: an exclusion of
+    'Stage IV colorectal cancer' excludes that cancer at that stage, not every colorectal cancer and every
+    stage IV cancer. Read as a list of alternatives, it excluded Rosa, whose stage is not on file, and any
+    colorectal cancer at all."""
+
+    def test_a_stage_before_a_cancer_excludes_only_that_stage_of_it(self):
+        # NCT04624555
+        text = "Stage IV colorectal cancer"
+        assert [exclusion(text, p) for p in (CARLOS, ROSA, DIEGO)] == ["violated", "unknown", "satisfied"]
+
+    def test_a_microsatellite_status_before_a_cancer_excludes_only_that_form_of_it(self):
+        # NCT05856981 ("MSS colorectal cancer (CRC): liver metastasis present"; the profile has no site of
+        # metastasis) and NCT05863195 ("Patient must not have microsatellite instability-high (MSI-H)
+        # colorectal cancer." among the exclusions).
+        assert [exclusion("MSS colorectal cancer", p) for p in (CARLOS, ROSA, DIEGO)] == [
+            "violated",
+            "unknown",
+            "satisfied",
+        ]
+        text = "Patient must not have microsatellite instability-high (MSI-H) colorectal cancer."
+        assert [exclusion(text, p) for p in (CARLOS, ROSA, DIEGO)] == ["satisfied", "unknown", "violated"]
+
+    def test_a_stage_of_another_disease_is_not_the_cancer_stage_alone(self):
+        # NCT05661461: Carlos's stage IV cancer is no stage 3 or 4 encephalopathy.
+        assert exclusion("Have active stage 3 or 4 encephalopathy.", CARLOS) == "satisfied"
+
+    def test_a_comma_still_lists_alternatives(self):
+        [criterion] = parse_eligibility("Exclusion Criteria:\n* Stage IV, colorectal cancer\n").criteria
+        assert type(criterion.tree).__name__ == "Or"
+        assert len(list(iter_atoms(criterion.tree))) == 2
+
+    def test_a_qualified_disease_stays_one_item_of_its_list(self):
+        # NCT05544929: "Locally advanced unresectable or metastatic anal cancer (squamous), thymic carcinoma,
+        # MSI-H CRC, esophagogastric cancer, mesothelioma, and HNSCC": an MSI-high colorectal cancer is one
+        # alternative; Carlos's MSS one is not, and a mesothelioma still is (the dictionary has no anal or
+        # thymic cancer: their generic 'cancer' would let any cancer in).
+        text = "esophagogastric cancer, MSI-H CRC, mesothelioma, or HNSCC"
+        mesothelioma = DiagnosisFact("diagnosis:1", "mesothelioma", "mesothelioma")
+        other = PatientFacts(sex="male", diagnoses=(mesothelioma,))
+        assert [inclusion(text, p) for p in (CARLOS, DIEGO, other)] == ["violated", "satisfied", "satisfied"]
+        # Two qualifiers before one disease both qualify it.
+        text = "MSI-H or dMMR colorectal cancer"
+        assert [inclusion(text, p) for p in (CARLOS, DIEGO, ROSA)] == ["violated", "satisfied", "unknown"]
