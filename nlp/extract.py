@@ -510,10 +510,13 @@ _LIST_JOIN = re.compile(r"^\s*(?:,\s*(?:and/or|and|or)?|/|and/or|and|or)\s*$", r
 # A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy"):
 # a treatment, not a test result.
 _TARGETED_BY = re.compile(
-    r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|TKIs?|tyrosine kinase inhibitors?|targeted"
-    r"|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
+    r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|inhibition|TKIs?"
+    r"|tyrosine kinase inhibitors?|targeted|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
     re.I,
 )
+# The mutation a drug targets, between its gene and the drug word: "KRAS p.G12C inhibitor" (NCT06252649),
+# "KRASG12C inhibition therapy" (NCT06412198).
+_TARGETED_CHANGE = re.compile(r"[\s-]*(?:p\.)?(?P<change>[A-Z]\d{1,4}[A-Z])(?![\w.])")
 
 
 def _gene_biomarkers(text: str) -> Iterator[Found]:
@@ -527,6 +530,14 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
         apart = [m for m in mentions if not any(f[0] <= m[0] < f[1] for f in full)]
         mentions = sorted([*apart, *full], key=lambda mention: mention[0])
     for m_start, m_end, written, symbol, m in mentions:
+        change = _TARGETED_CHANGE.match(text, m_end)
+        if change is not None and _TARGETED_BY.match(text, change.end()):
+            inhibitor, _ = link_exact(f"{symbol} {change.group('change')} inhibitor", "therapy")
+            if inhibitor is None:
+                inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
+            if inhibitor is not None:
+                yield Found("therapy", m_start, change.end(), "therapy.gene_target", 0.8, inhibitor)
+                continue
         if _TARGETED_BY.match(text, m_end):
             inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
             if inhibitor is not None:

@@ -132,3 +132,33 @@ class TestAQualifierRightBeforeADiseaseQualifiesIt:
         # Two qualifiers before one disease both qualify it.
         text = "MSI-H or dMMR colorectal cancer"
         assert [inclusion(text, p) for p in (CARLOS, DIEGO, ROSA)] == ["violated", "satisfied", "unknown"]
+
+
+class TestADrugAgainstAMutationIsATreatment:
+    """A gene and its mutation named as what a drug inhibits ('KRAS p.G12C inhibitor') is the drug, not the
+    mutation: read as the mutation, it excluded Carlos, whose tumour has KRAS G12C and who never had a KRAS
+    inhibitor, from trials built for him."""
+
+    TEXTS = (
+        "Previous treatment with a KRAS p.G12C inhibitor",  # NCT06252649
+        "Prior KRASG12C inhibition therapy",  # NCT06412198
+    )
+
+    def test_carlos_who_never_had_a_kras_inhibitor_is_not_excluded(self):
+        assert [exclusion(text, CARLOS) for text in self.TEXTS] == ["satisfied", "satisfied"]
+
+    def test_a_patient_who_had_sotorasib_is_excluded(self):
+        treated = PatientFacts(
+            sex="male",
+            history_confirmed_on=CARLOS.history_confirmed_on,
+            diagnoses=CARLOS.diagnoses,
+            biomarkers=CARLOS.biomarkers,
+            therapies=(therapy("therapy:1", "sotorasib", 3, datetime.date(2026, 1, 1), TODAY),),
+        )
+        assert [exclusion(text, treated) for text in self.TEXTS] == ["violated", "violated"]
+
+    def test_the_drug_is_the_kras_g12c_inhibitor_class(self):
+        for text in self.TEXTS:
+            [criterion] = parse_eligibility(f"Exclusion Criteria:\n* {text}\n").criteria
+            [atom] = iter_atoms(criterion.tree)
+            assert (atom.kind, atom.concept and atom.concept.code) == ("therapy", "kras_g12c_inhibitor")
