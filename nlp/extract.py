@@ -834,7 +834,7 @@ _ECOG = re.compile(
     rf"(?:\(ECOG\)\s*)?(?:performance status|performance score|PS|score"
     rf"|perfomance status)?\s*(?:\((?:ECOG\s*)?PS\)\s*)?"
     rf"(?:score\s*)?(?:of|:|must be|is|=(?![<>]))?\s*(?P<cmp>{COMPARATOR})?\s*"
-    rf"(?P<values>[0-5](?:\s*(?:-|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)"
+    rf"(?P<values>[0-5](?:\s*(?:-|~|\uff5e|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)"
     # "performance status 2 or less" (NCT03740256), "of 2 or lower", "1 or greater"
     r"(?:\s+or\s+(?P<after>less|lower|below|better|greater|higher|more|above|worse)\b)?",
     re.I,
@@ -852,8 +852,9 @@ _ECOG_AFTER = {
     "worse": ">=",
 }
 # The "=" of "=<" and "=>" (NCI's way of writing "<=" and ">=") is the comparator's, not "ECOG = 1"'s.
-# "0-2" and "0 to 2" (in any case, as _ECOG reads it) are ranges; "0 or 2" and "0, 2" are the grades listed.
-_ECOG_RANGE = re.compile(r"-|to", re.I)
+# "0-2", "0 to 2" (in any case, as _ECOG reads it) and "0~2" (NCT05746897; or with a full-width tilde) are
+# ranges; "0 or 2" and "0, 2" are the grades listed.
+_ECOG_RANGE = re.compile(r"-|~|\uff5e|to", re.I)
 _KARNOFSKY = re.compile(
     rf"\b(?P<scale>Karnofsky|KPS|Lansky)(?:\s*performance\s*(?:status|score|scale))?\s*(?:\((?:KPS"
     rf"|LPS)\)\s*)?"

@@ -11,7 +11,17 @@ def ecog_grades(line: str) -> tuple[float, ...]:
     return atom.values
 
 
-@pytest.mark.parametrize("line", ["ECOG 0-2", "ECOG 0 to 2", "ECOG 0 TO 2", "ECOG PERFORMANCE STATUS 0 To 2"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ECOG 0-2",
+        "ECOG 0 to 2",
+        "ECOG 0 TO 2",
+        "ECOG PERFORMANCE STATUS 0 To 2",
+        "ECOG PS of 0\\~2.",  # NCT05746897, its tilde escaped as the registry writes it
+        "ECOG 0\uff5e2",  # a full-width tilde
+    ],
+)
 def test_a_range_of_grades_takes_every_grade_between_in_any_case(line: str) -> None:
     assert ecog_grades(line) == (0.0, 1.0, 2.0)
 
