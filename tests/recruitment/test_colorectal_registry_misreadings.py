@@ -162,3 +162,25 @@ class TestADrugAgainstAMutationIsATreatment:
             [criterion] = parse_eligibility(f"Exclusion Criteria:\n* {text}\n").criteria
             [atom] = iter_atoms(criterion.tree)
             assert (atom.kind, atom.concept and atom.concept.code) == ("therapy", "kras_g12c_inhibitor")
+
+
+class TestTheNameOfRecistIsNoDiagnosis:
+    """'Response Evaluation Criteria in Solid Tumors' names the response criteria, not a solid tumour the
+    patient must have: read as a diagnosis, it took the window of the imaging in the same sentence, and
+    Carlos, diagnosed two years ago, had no 'solid tumour diagnosed in the last 28 days' (98 mentions in the
+    registry)."""
+
+    def test_carlos_is_not_failed_by_the_window_of_the_imaging(self):
+        # NCT05638295
+        text = (
+            "Patient must have at least one measurable lesion as defined by Response Evaluation Criteria in"
+            " Solid Tumors (RECIST) documented by imaging obtained within 28 days prior to registration"
+        )
+        assert inclusion(text, CARLOS) == "unknown"
+
+    def test_a_patient_with_a_lymphoma_is_not_asked_for_a_solid_tumour(self):
+        text = "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) v1.1"
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+        assert [atom.concept and atom.concept.code for atom in iter_atoms(criterion.tree)] == [
+            "measurable_disease"
+        ]
