@@ -17,8 +17,10 @@ from nlp.terminology import gene_names, genes, is_a, labs, link_exact, load_json
 from nlp.text import fold_case, may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+# ">/=" and "</=" are NCI's ">=" and "<=" (48 registry mentions: "Age: \>/=18 years", "Karnofsky Performance
+# Status \>/= 50%", NCT04774718).
 COMPARATOR = (
-    r">\s*or\s*=|<\s*or\s*=|>=|<=|=>|=<|>|<|=|"
+    r">\s*or\s*=|<\s*or\s*=|>\s*/\s*=|<\s*/\s*=|>=|<=|=>|=<|>|<|=|"
     r"(?:greater|more|higher|less|lower|fewer) than or equal to|"
     r"(?:greater|more|higher|less|lower|fewer) than|at least|at most|no (?:more|less|greater|higher"
     r"|lower) than|"
@@ -27,13 +29,14 @@ COMPARATOR = (
 )
 _COMPARATOR_WORDS = [
     (
-        r"^(>=|=>|> or =|at least|greater than or equal|more than or equal|higher than or equal|no less than|"
+        r"^(>=|=>|> or =|> ?/ ?=|at least|greater than or equal|more than or equal|higher than or equal"
+        r"|no less than|"
         r"not less than|no lower than|not lower than|minimum)",
         ">=",
     ),
     (
-        r"^(<=|=<|< or =|at most|less than or equal|lower than or equal|fewer than or equal|no more than"
-        r"|not more than|"
+        r"^(<=|=<|< or =|< ?/ ?=|at most|less than or equal|lower than or equal|fewer than or equal"
+        r"|no more than|not more than|"
         r"no greater than|not greater than|no higher than|not higher than|up to|not exceed|maximum|within)",
         "<=",
     ),

@@ -64,3 +64,27 @@ def test_a_lower_limit_written_equals_then_greater_than_includes_the_limit() -> 
 )
 def test_a_limit_written_after_the_grade_is_a_limit(line: str, grades: tuple[float, ...]) -> None:
     assert ecog_grades(line) == grades
+
+
+@pytest.mark.parametrize(
+    ("line", "comparator", "value"),
+    [
+        # NCT04774718: NCI's ">/=" and "</=" (escaped on ClinicalTrials.gov) are ">=" and "<=".
+        ("For participants \\>/= 16 years old, Karnofsky Performance Status \\>/= 50%", ">=", 16),
+        ("Age: \\>/=18 years", ">=", 18),
+        ("Age </= 75 years", "<=", 75),
+    ],
+)
+def test_a_limit_written_with_a_slash_before_the_equals_sign_includes_the_limit(
+    line: str, comparator: str, value: float
+) -> None:
+    (criterion,) = parse_eligibility(f"Inclusion Criteria:\n* {line}\n").criteria
+    ages = [a for a in iter_atoms(criterion.tree) if a.concept is not None and a.concept.code == "age"]
+    assert [(a.comparator, a.value) for a in ages] == [(comparator, value)]
+
+
+def test_a_karnofsky_limit_written_with_a_slash_before_the_equals_sign_is_read() -> None:
+    text = "Inclusion Criteria:\n* Karnofsky Performance Status \\>/= 50%\n"
+    (criterion,) = parse_eligibility(text).criteria
+    (atom,) = iter_atoms(criterion.tree)
+    assert (atom.kind, atom.comparator, atom.value) == ("performance_status", ">=", 50)
