@@ -244,7 +244,8 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING or _TOLERANCE_OF holds (`may_contain`).
+# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF or _RECOVERY_FROM holds
+# (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -267,6 +268,9 @@ _SUITABLE_OR_STARTING_WORDS = (
     "due",
     "consider",
     "able",  # _TOLERANCE_OF: "unable to be treated with"
+    "recovered",  # _RECOVERY_FROM
+    "wash",
+    "contra",
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
@@ -298,6 +302,18 @@ _TOLERANCE_OF = re.compile(
     r"\b(?:(?:in)?toleran(?:ce|t)|(?:un)?able\s+to\s+(?:tolerate|take|receive|be\s+treated\s+with))\s+"
     r"(?:(?:to|of|with)\s+)?(?:(?:an?|the|any|prior|previous)\s+)?"
     r"(?:[\w./-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}\(?$",
+    re.IGNORECASE,
+)
+# ... and one named as what the patient washes out of, recovers from or must not take ("Inadequate washout
+# from prior anticancer therapy", NCT04262466; "Has not recovered (i.e., to Grade <=1 or to baseline) from
+# prior anticancer therapy-induced AEs", NCT06710847; "Any contra-indication, to use of any of the combination
+# chemotherapy", NCT05786924): the site judges how the patient bears it, not whether they had it.
+_RECOVERY_FROM = re.compile(
+    r"\b(?:(?:inadequate|insufficient)\s+wash-?\s?out(?:\s+period)?\s+(?:from|after|of|for|following)"
+    r"|recovered\s+(?:\([^()]{0,60}\)\s+)?from"
+    r"|contra-?\s?indications?,?\s+(?:to|for)(?:\s+(?:the\s+)?use\s+of)?(?:\s+any\s+of)?)\s+"
+    r"(?:(?:an?|the|all|any|prior|previous)\s+)*"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
 _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
@@ -358,9 +374,10 @@ _TREATMENT_LIST_GAP = re.compile(
     r"[\s,()\-:]*)*$",
     re.IGNORECASE,
 )
-_TOXICITY_WORDS = ("toxicit", "adverse", "side effect", "side-effect", "aes", "recover")
+_TOXICITY_WORDS = ("toxicit", "toxic effect", "adverse", "side effect", "side-effect", "aes", "recover")
 _TOXICITY_FROM = re.compile(
-    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\b[^.;,]{0,50}?"
+    r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
+    r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
     r"|of|following)|\brecover(?:ed|y)?\s+(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
     re.IGNORECASE,
@@ -1608,7 +1625,7 @@ class _Builder:
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 60, line_start)
-            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF)
+            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM)
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says

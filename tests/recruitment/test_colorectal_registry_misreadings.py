@@ -184,3 +184,34 @@ class TestTheNameOfRecistIsNoDiagnosis:
         assert [atom.concept and atom.concept.code for atom in iter_atoms(criterion.tree)] == [
             "measurable_disease"
         ]
+
+
+class TestATreatmentNamedAsWhatThePatientRecoversFromIsNoHistory:
+    """A treatment named as what the patient has washed out of, recovered from or must not take is how the
+    patient bears it, which the site judges, not whether the patient had it: read as history, every
+    pretreated patient failed these, and Carlos's FOLFIRI, which ended 68 days ago, excluded him."""
+
+    EXCLUSIONS = (
+        "Inadequate washout from prior anticancer therapy",  # NCT04262466, NCT06402201
+        # NCT06710847
+        "Has not recovered (i.e., to Grade ≤1 or to baseline) from prior anticancer therapy-induced AEs",
+        # NCT05786924
+        "Any contra-indication, to use of any of the combination chemotherapy or anti-EGFR therapy partners"
+        " administered as part of this trial.",
+    )
+
+    def test_carlos_is_not_excluded(self):
+        assert [exclusion(text, CARLOS) for text in self.EXCLUSIONS] == ["not_checkable"] * 3
+
+    def test_carlos_fails_no_inclusion_for_recovering_from_what_he_never_had(self):
+        # NCT07148050: he had chemotherapy, so whether he recovered is asked, and no investigational agent,
+        # from which he has nothing to recover.
+        text = (
+            "Recovered from acute toxic effects of all prior chemotherapy and investigational agents before"
+            " entering this study"
+        )
+        assert inclusion(text, CARLOS) == "unknown"
+
+    def test_a_treatment_had_still_excludes(self):
+        assert exclusion("Prior anticancer therapy within 4 weeks", CARLOS) == "satisfied"
+        assert exclusion("Prior treatment with oxaliplatin", CARLOS) == "violated"
