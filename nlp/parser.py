@@ -469,18 +469,28 @@ _TRAILING_IF = re.compile(
 # A clause that names whom it binds before "must": "...; patients with NHL and CLL must have failed prior
 # therapy with an alkylating agent", "Patients with a history of gallbladder disease must have had a
 # cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
+# So does one naming whom by a treatment they had: "Patients who have previously received an immune
+# checkpoint inhibitor (e.g., anti-PD-L1, ...) prior to enrollment must have checkpoint inhibitor
+# immune-related toxicity resolved" (NCT05267626).
+_HAD_TREATMENT = (
+    r"who\s+(?:have\s+|had\s+|has\s+)?(?:(?:previously|already|ever|recently)\s+)?(?:received|undergone|underwent"
+    r"|been\s+treated\s+with)"
+)
 _BOUND_CLAUSE = re.compile(
-    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+with\s+)"
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+"
+    rf"(?:with|{_HAD_TREATMENT})\s+)"
     r"(?P<whom>[^;:]+?)\s+(?:must|should)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 # "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
-# undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV": a population
-# set off by a comma that the rest of the clause binds.
+# undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV", "For
+# patients who underwent radiotherapy ... to sites outside the brain, the final dose of radiation must have
+# been administered >= 28 days prior to C1D1" (NCT06657222): a population set off by a comma that the rest of
+# the clause binds.
 _FOR_WHOM = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
-    r"\s+(?:with|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{3,120}?),\s",
+    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?),\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also

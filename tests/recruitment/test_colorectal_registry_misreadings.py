@@ -215,3 +215,31 @@ class TestATreatmentNamedAsWhatThePatientRecoversFromIsNoHistory:
     def test_a_treatment_had_still_excludes(self):
         assert exclusion("Prior anticancer therapy within 4 weeks", CARLOS) == "satisfied"
         assert exclusion("Prior treatment with oxaliplatin", CARLOS) == "violated"
+
+
+class TestARequirementOnThePatientsWhoHadATreatmentBindsOnlyThem:
+    """'Patients who have previously received X ... must' and 'For patients who underwent X, ... must' bind
+    the patients who had X, as 'Patients with X must' does: read as a requirement, they asked Carlos, who
+    never had a checkpoint inhibitor or radiotherapy, to have had one."""
+
+    TEXTS = (
+        # NCT05267626
+        "Patients who have previously received an immune checkpoint inhibitor (e.g., anti-PD-L1, anti-PD-1,"
+        " anti-CTLA-4) prior to enrollment must have checkpoint inhibitor immune-related toxicity resolved to"
+        " either Grade ≤ 1 or baseline prior to study enrollment.",
+        # NCT06657222
+        "For patients who underwent radiotherapy (≥ 30% of the bone marrow or wide field) to sites outside"
+        " the brain, the final dose of radiation must have been administered ≥ 28 days prior to C1D1.",
+    )
+
+    def test_carlos_who_never_had_them_meets_them(self):
+        assert [inclusion(text, CARLOS) for text in self.TEXTS] == ["satisfied", "satisfied"]
+
+    def test_a_patient_who_had_them_is_asked(self):
+        treated = PatientFacts(
+            sex="male",
+            history_confirmed_on=CARLOS.history_confirmed_on,
+            diagnoses=CARLOS.diagnoses,
+            therapies=(therapy("therapy:1", "pembrolizumab", 1, datetime.date(2025, 1, 1), TODAY),),
+        )
+        assert inclusion(self.TEXTS[0], treated) != "satisfied"
