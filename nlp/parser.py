@@ -275,7 +275,7 @@ _SUITABLE_OR_STARTING_WORDS = (
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
 # ... and of _CURRENT.
-_CURRENT_WORDS = ("current", "concomitant", "ongoing", "on-going")
+_CURRENT_WORDS = ("current", "concomitant", "actively", "ongoing", "on-going")
 # A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
 _SUITABLE_FOR = re.compile(
     r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
@@ -286,10 +286,11 @@ _SUITABLE_FOR = re.compile(
 )
 # ... and one the patient is to have, a plan and no history ("Scheduled to undergo neoadjuvant systemic
 # chemotherapy", "anticipated to receive paclitaxel", "Patients considered for curative or palliative
-# chemotherapy with paclitaxel").
+# chemotherapy with paclitaxel", "expected to require another form of anticancer therapy while on study",
+# NCT07094204).
 _PLANNED = re.compile(
     r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due)\s+to\s+(?:receive|undergo"
-    r"|start|initiate|begin|be\s+treated\s+with)|(?:being\s+)?considered\s+for)\s+"
+    r"|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
     re.IGNORECASE,
@@ -548,10 +549,11 @@ _PERMISSION_CUE = re.compile(
 _PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
-# chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
+# chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
+# still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
 _CURRENT = re.compile(
-    r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|ongoing|on-going)"
+    r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|actively|ongoing|on-going)"
     r"(?:\s+(?:receiving|taking|using|undergoing|on|treated\s+with|use\s+of|treatment\s+with"
     r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,

@@ -243,3 +243,32 @@ class TestARequirementOnThePatientsWhoHadATreatmentBindsOnlyThem:
             therapies=(therapy("therapy:1", "pembrolizumab", 1, datetime.date(2025, 1, 1), TODAY),),
         )
         assert inclusion(self.TEXTS[0], treated) != "satisfied"
+
+
+class TestATreatmentThePatientIsToNeedOrIsGivenNowIsNoPastTreatment:
+    """'expected to require another form of anticancer therapy while on study' is a plan the site knows, and
+    'Actively receiving systemic treatment' a treatment still given: Carlos, whose therapy ended 68 days
+    ago, met neither, but both excluded him as if any past therapy counted."""
+
+    def test_carlos_is_not_excluded_by_a_therapy_he_is_expected_to_need(self):
+        # NCT07094204, NCT06364696
+        text = (
+            "Participant is expected to require another form of anticancer therapy while on study treatment."
+        )
+        assert exclusion(text, CARLOS) == "not_checkable"
+
+    def test_carlos_is_not_excluded_by_a_therapy_he_is_no_longer_receiving(self):
+        # NCT05384626, NCT05786924
+        text = (
+            "Actively receiving systemic treatment or direct medical intervention on another therapeutic"
+            " clinical study."
+        )
+        assert exclusion(text, CARLOS) == "satisfied"
+        on_folfiri = PatientFacts(
+            sex="male",
+            history_confirmed_on=CARLOS.history_confirmed_on,
+            diagnoses=CARLOS.diagnoses,
+            therapies=(TherapyFact("therapy:1", "irinotecan", tuple(drug_classes("irinotecan")), line=2),),
+        )
+        assert exclusion(text, on_folfiri) == "violated"
+
