@@ -272,3 +272,11 @@ class TestATreatmentThePatientIsToNeedOrIsGivenNowIsNoPastTreatment:
         )
         assert exclusion(text, on_folfiri) == "violated"
 
+
+def test_a_population_eligible_to_enroll_if_it_meets_a_condition_is_let_in_not_required():
+    # NCT03093116: Carlos has no CNS metastases, and the sentence does not ask for them.
+    text = (
+        "Patients with asymptomatic CNS metastases (treated or untreated) and/or asymptomatic leptomeningeal"
+        " carcinomatosis are eligible to enroll if they satisfy the protocol specified criteria."
+    )
+    assert inclusion(text, CARLOS) == "satisfied"
