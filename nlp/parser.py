@@ -1071,9 +1071,14 @@ class _Builder:
                 return _binds_only(item.section, applies, rest)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
-        unread_main = item.section == "exclusion" and _WORD.search(
-            self.norm.text, item.start, cut or item.start
-        )
+        # An inclusion too, when the exception is a bracketed aside: "Resolution of prior clinically
+        # significant therapy-related AEs (excluding alopecia and <= Grade 2 peripheral neuropathy) to
+        # <= Grade 1" (NCT06090266) requires no neuropathy ("Phase 2 Cohorts except 2f: ... NSCLC with a
+        # documented ALK rearrangement" still requires what follows the label).
+        unread_main = (
+            item.section == "exclusion"
+            or (cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("("))
+        ) and _WORD.search(self.norm.text, item.start, cut or item.start)
         if cut is None or not (main or unread_main):
             return self.combine(indices, item.section, scope)
         if main:

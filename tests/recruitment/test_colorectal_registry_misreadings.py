@@ -280,3 +280,16 @@ def test_a_population_eligible_to_enroll_if_it_meets_a_condition_is_let_in_not_r
         " carcinomatosis are eligible to enroll if they satisfy the protocol specified criteria."
     )
     assert inclusion(text, CARLOS) == "satisfied"
+
+
+def test_what_an_inclusion_excepts_from_a_requirement_it_cannot_read_is_not_required():
+    # NCT06090266: the main clause (resolution of adverse events) names nothing the parser reads; the
+    # peripheral neuropathy it excepts was read as the requirement, which Carlos, without it, failed.
+    text = (
+        "Resolution of prior clinically significant therapy-related AEs (excluding alopecia and ≤ Grade 2"
+        " peripheral neuropathy) to ≤ Grade 1 per NCI-CTCAE version 5.0, and no treatment for these AEs for"
+        " at least 2 weeks prior to Cycle 1 Day 1"
+    )
+    assert inclusion(text, CARLOS) != "violated"
+    [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+    assert type(criterion.tree).__name__ == "Except"
