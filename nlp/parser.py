@@ -1461,6 +1461,7 @@ class _Builder:
             (assertion != "negated" and self._let_in(index, section))
             or self._judged_suitable(index)
             or self._consent_age(index)
+            or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
         )
         atom = Atom.make(
             kind=found.kind,
@@ -2306,6 +2307,15 @@ _ASSESSMENT_PROCEDURES = frozenset(
         "angiography",
     }
 )
+
+
+def _is_transfusion(found: Found) -> bool:
+    """A transfusion, which an inclusion names as a condition on a blood count ("patients may be transfused to
+    this level ... but transfusion must occur > 1 week prior to registration", NCT06265285; "If a participant
+    has received a recent blood transfusion, the laboratory tests must be obtained >= 14 days after",
+    NCT05382559), never as a treatment the patient must have had; what it forbids ("without transfusion")
+    stays denied."""
+    return found.kind == "procedure" and found.concept is not None and found.concept.code == "transfusion"
 
 
 def _is_assessment(found: extract.Found) -> bool:

@@ -293,3 +293,31 @@ def test_what_an_inclusion_excepts_from_a_requirement_it_cannot_read_is_not_requ
     assert inclusion(text, CARLOS) != "violated"
     [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
     assert type(criterion.tree).__name__ == "Except"
+
+
+class TestATransfusionAnInclusionNamesIsNoRequirement:
+    """An inclusion names a transfusion as a condition on a blood count (allowed, or to be some days before
+    the test), never as a treatment the patient must have had: Carlos, never transfused, failed them all."""
+
+    TEXTS = (
+        # NCT06265285
+        "Hemoglobin of ≥ 9 g/dL (patients may be transfused to this level, if necessary, but transfusion must"
+        " occur > 1 week prior to registration)",
+        # NCT05382559, NCT07094204
+        "Participant has adequate organ function as indicated by protocol laboratory value parameters (If a"
+        " participant has received a recent blood transfusion, the laboratory tests must be obtained >= 14"
+        " days after any blood transfusion).",
+        # NCT05576896
+        "Platelets (PLT) ≥ 100,000/mcL Transfusions will be allowed to achieve this, but no more than 2 units"
+        " of platelet transfusion in the prior 2 weeks",
+    )
+
+    def test_carlos_who_was_never_transfused_fails_none(self):
+        outcomes = [inclusion(text, CARLOS) for text in self.TEXTS]
+        assert outcomes == ["unknown", "not_checkable", "not_checkable"]
+
+    def test_a_transfusion_an_inclusion_forbids_is_still_denied(self):
+        text = "Hemoglobin ≥ 9 g/dL without red blood cell transfusion within 2 weeks"
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+        [transfusion] = [a for a in iter_atoms(criterion.tree) if a.kind == "procedure"]
+        assert (transfusion.assertion, transfusion.checkable) == ("negated", True)
