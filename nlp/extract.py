@@ -1261,8 +1261,10 @@ def find_life_expectancy(text: str) -> Iterator[Found]:
 
 _HALF_LIVES = r"(?:\d+|three|five)\s*half[- ]?li(?:ves|fes?)(?:\s*\([^()\n]{0,40}\))?"
 _WINDOW = re.compile(
-    r"\b(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?|(?:in|during|over)"
-    r" the (?:past|last|previous|preceding|prior))"
+    # A sign opens a window too ("Chemotherapy <= 2 weeks prior to study treatment", NCT05961709; ">= 4 weeks
+    # prior to"), with no word boundary before it.
+    r"(?:\b|(?=[<>]))(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?"
+    r"|(?:in|during|over) the (?:past|last|previous|preceding|prior))"
     # "within at least 2 weeks or 3 half-lives", "within 5 half-lives or 2 weeks (whichever is shorter)": the
     # weeks are the window; half-lives, which differ from drug to drug, are for the site.
     # ("relapse free within at least 1 year from diagnosis" is a lower bound, read by the "at least" branch).
@@ -1272,7 +1274,7 @@ _WINDOW = re.compile(
     # "No more than 84 days since prior surgery", "Less than 4 weeks since prior chemotherapy", "chemotherapy
     # less than 4 weeks prior to enrollment": an upper limit on the time since, i.e. within it ("no less
     # than" is a lower one, "on a regimen for less than 28 days" a duration).
-    r"|(?P<nomore>(?:no|not)\s+(?:more|longer)\s+than|(?<!no )(?<!not )(?<!for )(?:less|fewer)\s+than|<)\s*"
+    r"|(?P<nomore>(?:no|not)\s+(?:more|longer)\s+than|(?<!no )(?<!not )(?<!for )(?:less|fewer)\s+than|<=?)\s*"
     r"(?P<n3>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u3>days?|weeks?|months?|years?)\s*"
     r"(?:(?:must\s+)?(?:have\s+)?elapsed\s*)?(?:since|from|after|(?:prior\s+to|before)(?!\s+(?:the\s+)?(?:[\w-]+\s+)?"
     r"(?:recurrence|progression|relapse|diagnosis)\b))"

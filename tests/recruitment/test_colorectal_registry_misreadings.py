@@ -321,3 +321,16 @@ class TestATransfusionAnInclusionNamesIsNoRequirement:
         [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
         [transfusion] = [a for a in iter_atoms(criterion.tree) if a.kind == "procedure"]
         assert (transfusion.assertion, transfusion.checkable) == ("negated", True)
+
+
+def test_a_washout_written_with_a_less_than_sign_keeps_its_window():
+    # NCT05961709: "Any of the following prior therapies, if applicable: ... * Chemotherapy ≤2 weeks prior to
+    # study treatment": the sign lost the window, so any chemotherapy ever given excluded Carlos.
+    for sign in ("≤", "<", "<=", "\\<"):
+        text = f"Chemotherapy {sign}2 weeks prior to study treatment"
+        [criterion] = parse_eligibility(f"Exclusion Criteria:\n* {text}\n").criteria
+        [atom] = iter_atoms(criterion.tree)
+        assert atom.window is not None, sign
+        assert (atom.window.relation, atom.window.amount) == ("within", 2), sign
+        assert exclusion(text, CARLOS) == "satisfied"
+    assert exclusion("Chemotherapy ≤ 12 weeks prior to study treatment", CARLOS) == "violated"
