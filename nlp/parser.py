@@ -306,12 +306,10 @@ _TOLERANCE_OF = re.compile(
     re.IGNORECASE,
 )
 # ... and one named as what the patient washes out of, recovers from or must not take ("Inadequate washout
-# from prior anticancer therapy", NCT04262466; "Has not recovered (i.e., to Grade <=1 or to baseline) from
-# prior anticancer therapy-induced AEs", NCT06710847; "Any contra-indication, to use of any of the combination
+# from prior anticancer therapy", NCT04262466; "Any contra-indication, to use of any of the combination
 # chemotherapy", NCT05786924): the site judges how the patient bears it, not whether they had it.
 _RECOVERY_FROM = re.compile(
     r"\b(?:(?:inadequate|insufficient)\s+wash-?\s?out(?:\s+period)?\s+(?:from|after|of|for|following)"
-    r"|recovered\s+(?:\([^()]{0,60}\)\s+)?from"
     r"|contra-?\s?indications?,?\s+(?:to|for)(?:\s+(?:the\s+)?use\s+of)?(?:\s+any\s+of)?)\s+"
     r"(?:(?:an?|the|all|any|prior|previous)\s+)*"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
@@ -380,7 +378,7 @@ _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
     r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following)|\brecover(?:ed|y)?\s+(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
+    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
     re.IGNORECASE,
 )
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
