@@ -268,8 +268,7 @@ _SUITABLE_OR_STARTING_WORDS = (
     "due",
     "consider",
     "able",  # _TOLERANCE_OF: "unable to be treated with"
-    "recovered",  # _RECOVERY_FROM
-    "wash",
+    "wash",  # _RECOVERY_FROM
     "contra",
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
