@@ -17,8 +17,10 @@ from nlp.terminology import gene_names, genes, is_a, labs, link_exact, load_json
 from nlp.text import fold_case, may_contain
 
 NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+# ">/=" and "</=" are NCI's ">=" and "<=" (48 registry mentions: "Age: \>/=18 years", "Karnofsky Performance
+# Status \>/= 50%", NCT04774718).
 COMPARATOR = (
-    r">\s*or\s*=|<\s*or\s*=|>=|<=|=>|=<|>|<|=|"
+    r">\s*or\s*=|<\s*or\s*=|>\s*/\s*=|<\s*/\s*=|>=|<=|=>|=<|>|<|=|"
     r"(?:greater|more|higher|less|lower|fewer) than or equal to|"
     r"(?:greater|more|higher|less|lower|fewer) than|at least|at most|no (?:more|less|greater|higher"
     r"|lower) than|"
@@ -27,13 +29,14 @@ COMPARATOR = (
 )
 _COMPARATOR_WORDS = [
     (
-        r"^(>=|=>|> or =|at least|greater than or equal|more than or equal|higher than or equal|no less than|"
+        r"^(>=|=>|> or =|> ?/ ?=|at least|greater than or equal|more than or equal|higher than or equal"
+        r"|no less than|"
         r"not less than|no lower than|not lower than|minimum)",
         ">=",
     ),
     (
-        r"^(<=|=<|< or =|at most|less than or equal|lower than or equal|fewer than or equal|no more than"
-        r"|not more than|"
+        r"^(<=|=<|< or =|< ?/ ?=|at most|less than or equal|lower than or equal|fewer than or equal"
+        r"|no more than|not more than|"
         r"no greater than|not greater than|no higher than|not higher than|up to|not exceed|maximum|within)",
         "<=",
     ),
@@ -514,10 +517,13 @@ _LIST_JOIN = re.compile(r"^\s*(?:,\s*(?:and/or|and|or)?|/|and/or|and|or)\s*$", r
 # A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy"):
 # a treatment, not a test result.
 _TARGETED_BY = re.compile(
-    r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|TKIs?|tyrosine kinase inhibitors?|targeted"
-    r"|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
+    r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|inhibition|TKIs?"
+    r"|tyrosine kinase inhibitors?|targeted|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
     re.I,
 )
+# The mutation a drug targets, between its gene and the drug word: "KRAS p.G12C inhibitor" (NCT06252649),
+# "KRASG12C inhibition therapy" (NCT06412198).
+_TARGETED_CHANGE = re.compile(r"[\s-]*(?:p\.)?(?P<change>[A-Z]\d{1,4}[A-Z])(?![\w.])")
 
 
 def _gene_biomarkers(text: str) -> Iterator[Found]:
@@ -531,6 +537,14 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
         apart = [m for m in mentions if not any(f[0] <= m[0] < f[1] for f in full)]
         mentions = sorted([*apart, *full], key=lambda mention: mention[0])
     for m_start, m_end, written, symbol, m in mentions:
+        change = _TARGETED_CHANGE.match(text, m_end)
+        if change is not None and _TARGETED_BY.match(text, change.end()):
+            inhibitor, _ = link_exact(f"{symbol} {change.group('change')} inhibitor", "therapy")
+            if inhibitor is None:
+                inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
+            if inhibitor is not None:
+                yield Found("therapy", m_start, change.end(), "therapy.gene_target", 0.8, inhibitor)
+                continue
         if _TARGETED_BY.match(text, m_end):
             inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
             if inhibitor is not None:
@@ -827,7 +841,7 @@ _ECOG = re.compile(
     rf"(?:\(ECOG\)\s*)?(?:performance status|performance score|PS|score"
     rf"|perfomance status)?\s*(?:\((?:ECOG\s*)?PS\)\s*)?"
     rf"(?:score\s*)?(?:of|:|must be|is|=(?![<>]))?\s*(?P<cmp>{COMPARATOR})?\s*"
-    rf"(?P<values>[0-5](?:\s*(?:-|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)"
+    rf"(?P<values>[0-5](?:\s*(?:-|~|\uff5e|to|or|,|and|/|,\s*or)\s*[0-5])*)(?!\d|\.\d|%)"
     # "performance status 2 or less" (NCT03740256), "of 2 or lower", "1 or greater"
     r"(?:\s+or\s+(?P<after>less|lower|below|better|greater|higher|more|above|worse)\b)?",
     re.I,
@@ -845,8 +859,9 @@ _ECOG_AFTER = {
     "worse": ">=",
 }
 # The "=" of "=<" and "=>" (NCI's way of writing "<=" and ">=") is the comparator's, not "ECOG = 1"'s.
-# "0-2" and "0 to 2" (in any case, as _ECOG reads it) are ranges; "0 or 2" and "0, 2" are the grades listed.
-_ECOG_RANGE = re.compile(r"-|to", re.I)
+# "0-2", "0 to 2" (in any case, as _ECOG reads it) and "0~2" (NCT05746897; or with a full-width tilde) are
+# ranges; "0 or 2" and "0, 2" are the grades listed.
+_ECOG_RANGE = re.compile(r"-|~|\uff5e|to", re.I)
 _KARNOFSKY = re.compile(
     rf"\b(?P<scale>Karnofsky|KPS|Lansky)(?:\s*performance\s*(?:status|score|scale))?\s*(?:\((?:KPS"
     rf"|LPS)\)\s*)?"
@@ -1250,8 +1265,11 @@ def find_life_expectancy(text: str) -> Iterator[Found]:
 
 _HALF_LIVES = r"(?:\d+|three|five)\s*half[- ]?li(?:ves|fes?)(?:\s*\([^()\n]{0,40}\))?"
 _WINDOW = re.compile(
-    r"\b(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?|(?:in|during|over)"
-    r" the (?:past|last|previous|preceding|prior))"
+    # A "<" opens a window too ("Chemotherapy <= 2 weeks prior to study treatment", NCT05961709), with no word
+    # boundary before it (">" still needs one: "... must have been administered >= 28 days prior to C1D1"
+    # would date the radiotherapy a population names, NCT06657222).
+    r"(?:\b|(?=<))(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?"
+    r"|(?:in|during|over) the (?:past|last|previous|preceding|prior))"
     # "within at least 2 weeks or 3 half-lives", "within 5 half-lives or 2 weeks (whichever is shorter)": the
     # weeks are the window; half-lives, which differ from drug to drug, are for the site.
     # ("relapse free within at least 1 year from diagnosis" is a lower bound, read by the "at least" branch).
@@ -1261,7 +1279,7 @@ _WINDOW = re.compile(
     # "No more than 84 days since prior surgery", "Less than 4 weeks since prior chemotherapy", "chemotherapy
     # less than 4 weeks prior to enrollment": an upper limit on the time since, i.e. within it ("no less
     # than" is a lower one, "on a regimen for less than 28 days" a duration).
-    r"|(?P<nomore>(?:no|not)\s+(?:more|longer)\s+than|(?<!no )(?<!not )(?<!for )(?:less|fewer)\s+than|<)\s*"
+    r"|(?P<nomore>(?:no|not)\s+(?:more|longer)\s+than|(?<!no )(?<!not )(?<!for )(?:less|fewer)\s+than|<=?)\s*"
     r"(?P<n3>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u3>days?|weeks?|months?|years?)\s*"
     r"(?:(?:must\s+)?(?:have\s+)?elapsed\s*)?(?:since|from|after|(?:prior\s+to|before)(?!\s+(?:the\s+)?(?:[\w-]+\s+)?"
     r"(?:recurrence|progression|relapse|diagnosis)\b))"

@@ -246,8 +246,8 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF or _REQUIRED_FOR holds
-# (`may_contain`).
+# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM or
+# _REQUIRED_FOR holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -270,12 +270,14 @@ _SUITABLE_OR_STARTING_WORDS = (
     "due",
     "consider",
     "able",  # _TOLERANCE_OF: "unable to be treated with"
+    "wash",  # _RECOVERY_FROM
+    "contra",
     "requir",  # _REQUIRED_FOR
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
 # ... and of _CURRENT.
-_CURRENT_WORDS = ("current", "concomitant", "ongoing", "on-going")
+_CURRENT_WORDS = ("current", "concomitant", "actively", "ongoing", "on-going")
 # A treatment the patient is judged suitable for (`_Builder._judged_suitable`); the list it opens shares it.
 _SUITABLE_FOR = re.compile(
     r"\b(?:suitable|unsuitable|eligible|ineligible|candidates?|amenable|fit|unfit|incurable|curable|refus(?:ed|es|e)"
@@ -286,10 +288,11 @@ _SUITABLE_FOR = re.compile(
 )
 # ... and one the patient is to have, a plan and no history ("Scheduled to undergo neoadjuvant systemic
 # chemotherapy", "anticipated to receive paclitaxel", "Patients considered for curative or palliative
-# chemotherapy with paclitaxel").
+# chemotherapy with paclitaxel", "expected to require another form of anticancer therapy while on study",
+# NCT07094204).
 _PLANNED = re.compile(
     r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due)\s+to\s+(?:receive|undergo"
-    r"|start|initiate|begin|be\s+treated\s+with)|(?:being\s+)?considered\s+for)\s+"
+    r"|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
     re.IGNORECASE,
@@ -313,6 +316,16 @@ _TOLERANCE_OF = re.compile(
     r"\b(?:(?:in)?toleran(?:ce|t)|(?:un)?able\s+to\s+(?:tolerate|take|receive|be\s+treated\s+with))\s+"
     r"(?:(?:to|of|with)\s+)?(?:(?:an?|the|any|prior|previous)\s+)?"
     r"(?:[\w./-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}\(?$",
+    re.IGNORECASE,
+)
+# ... and one named as what the patient washes out of, recovers from or must not take ("Inadequate washout
+# from prior anticancer therapy", NCT04262466; "Any contra-indication, to use of any of the combination
+# chemotherapy", NCT05786924): the site judges how the patient bears it, not whether they had it.
+_RECOVERY_FROM = re.compile(
+    r"\b(?:(?:inadequate|insufficient)\s+wash-?\s?out(?:\s+period)?\s+(?:from|after|of|for|following)"
+    r"|contra-?\s?indications?,?\s+(?:to|for)(?:\s+(?:the\s+)?use\s+of)?(?:\s+any\s+of)?)\s+"
+    r"(?:(?:an?|the|all|any|prior|previous)\s+)*"
+    r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
 _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
@@ -373,11 +386,12 @@ _TREATMENT_LIST_GAP = re.compile(
     r"[\s,()\-:]*)*$",
     re.IGNORECASE,
 )
-_TOXICITY_WORDS = ("toxicit", "adverse", "side effect", "side-effect", "aes", "recover")
+_TOXICITY_WORDS = ("toxicit", "toxic effect", "adverse", "side effect", "side-effect", "aes", "recover")
 _TOXICITY_FROM = re.compile(
-    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\b[^.;,]{0,50}?"
+    r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
+    r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following)|\brecover(?:ed|y)?\s+(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
+    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
     re.IGNORECASE,
 )
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
@@ -467,18 +481,28 @@ _TRAILING_IF = re.compile(
 # A clause that names whom it binds before "must": "...; patients with NHL and CLL must have failed prior
 # therapy with an alkylating agent", "Patients with a history of gallbladder disease must have had a
 # cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
+# So does one naming whom by a treatment they had: "Patients who have previously received an immune
+# checkpoint inhibitor (e.g., anti-PD-L1, ...) prior to enrollment must have checkpoint inhibitor
+# immune-related toxicity resolved" (NCT05267626).
+_HAD_TREATMENT = (
+    r"who\s+(?:have\s+|had\s+|has\s+)?(?:(?:previously|already|ever|recently)\s+)?(?:received|undergone|underwent"
+    r"|been\s+treated\s+with)"
+)
 _BOUND_CLAUSE = re.compile(
-    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+with\s+)"
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+"
+    rf"(?:with|{_HAD_TREATMENT})\s+)"
     r"(?P<whom>[^;:]+?)\s+(?:must|should)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 # "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
-# undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV": a population
-# set off by a comma that the rest of the clause binds.
+# undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV", "For
+# patients who underwent radiotherapy ... to sites outside the brain, the final dose of radiation must have
+# been administered >= 28 days prior to C1D1" (NCT06657222): a population set off by a comma that the rest of
+# the clause binds.
 _FOR_WHOM = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
-    r"\s+(?:with|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{3,120}?),\s",
+    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?),\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
@@ -536,10 +560,11 @@ _PERMISSION_CUE = re.compile(
 _PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
-# chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
+# chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
+# still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
 _CURRENT = re.compile(
-    r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|ongoing|on-going)"
+    r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|actively|ongoing|on-going)"
     r"(?:\s+(?:receiving|taking|using|undergoing|on|treated\s+with|use\s+of|treatment\s+with"
     r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}$",
     re.IGNORECASE,
@@ -1057,9 +1082,14 @@ class _Builder:
                 return _binds_only(item.section, applies, rest)
         main = [i for i in indices if cut is None or self.found[i].start < cut]
         exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
-        unread_main = item.section == "exclusion" and _WORD.search(
-            self.norm.text, item.start, cut or item.start
-        )
+        # An inclusion too, when the exception is a bracketed aside: "Resolution of prior clinically
+        # significant therapy-related AEs (excluding alopecia and <= Grade 2 peripheral neuropathy) to
+        # <= Grade 1" (NCT06090266) requires no neuropathy ("Phase 2 Cohorts except 2f: ... NSCLC with a
+        # documented ALK rearrangement" still requires what follows the label).
+        unread_main = (
+            item.section == "exclusion"
+            or (cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("("))
+        ) and _WORD.search(self.norm.text, item.start, cut or item.start)
         if cut is None or not (main or unread_main):
             return self.combine(indices, item.section, scope)
         if main:
@@ -1371,6 +1401,20 @@ class _Builder:
             elif link == "list" and _sex_of_disease(self.found[previous], self.found[current], gap):
                 # "Male breast cancer": a man's breast cancer, not either a man or a breast cancer.
                 link = "apart"
+            elif link == "list" and _qualifier_of_disease(self.found[previous], self.found[current], gap):
+                # "Stage IV colorectal cancer" (NCT04624555), "MSS colorectal cancer" (NCT05856981): that form
+                # of the disease, one conjunction that stays an item of its list ("anal cancer, thymic
+                # carcinoma, MSI-H CRC, esophagogastric cancer", NCT05544929); qualifiers listed before it
+                # qualify it together ("MSI-H or dMMR colorectal cancer").
+                if all(self._qualifies(i) for i in run_indices[-1]):
+                    qualifiers = _run_node(runs[-1], run_is_or[-1], run_says_or[-1], run_of_examples[-1])
+                    runs[-1] = [And((qualifiers, node))]
+                    run_is_or[-1] = run_says_or[-1] = run_of_examples[-1] = False
+                    run_indices[-1] = [current]
+                else:
+                    runs[-1][-1] = And((runs[-1][-1], node))
+                    run_indices[-1].append(current)
+                continue
             elif link in ("and", "list") and _distinct_cancers(self.found[previous], self.found[current]):
                 # "with non-Hodgkin lymphoma, chronic lymphocytic leukemia and multiple myeloma", "leukemia,
                 # lymphoma, myeloma, and aplastic anemia treatment protocols": no one is recruited for having
@@ -1399,6 +1443,11 @@ class _Builder:
                 run_of_examples.append(False)
         groups = [_run_node(*run) for run in zip(runs, run_is_or, run_says_or, run_of_examples, strict=True)]
         return groups[0] if len(groups) == 1 else And(tuple(groups))
+
+    def _qualifies(self, index: int) -> bool:
+        """A stage or a biomarker, which a disease right after it takes as its adjective."""
+        found = self.found[index]
+        return found.concept is not None and (found.kind == "biomarker" or found.concept.system == "stage")
 
     def _alterations_of_one_gene(self, indices: list[int]) -> bool:
         found = [self.found[i] for i in indices]
@@ -1448,6 +1497,7 @@ class _Builder:
             (assertion != "negated" and self._let_in(index, section))
             or self._judged_suitable(index)
             or self._consent_age(index)
+            or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
         )
         atom = Atom.make(
             kind=found.kind,
@@ -1629,7 +1679,7 @@ class _Builder:
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 60, line_start)
-            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _REQUIRED_FOR)
+            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM, _REQUIRED_FOR)
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
@@ -2096,6 +2146,22 @@ def _sex_of_disease(first: Found, second: Found, gap: str) -> bool:
     )
 
 
+def _qualifier_of_disease(first: Found, second: Found, gap: str) -> bool:
+    """A stage or a biomarker written right before a disease, as its adjective ("Stage IV colorectal cancer",
+    "MSS colorectal cancer", "stage 3 or 4 encephalopathy"). Not before a cancer of any kind ("advanced/ Stage
+    IV cancer"), which is the patient's own in an inclusion but another cancer in an exclusion."""
+    first_concept, second_concept = first.concept, second.concept
+    return (
+        not gap.strip()
+        and second.kind == "condition"
+        and second_concept is not None
+        and second_concept.system == "diagnosis"
+        and second_concept.code not in ONCOLOGY_ROOTS
+        and first_concept is not None
+        and (first.kind == "biomarker" or first_concept.system == "stage")
+    )
+
+
 def _pregnant_and_nursing(first: Found, second: Found, node: Node, before: Node) -> bool:
     """Whether two neighbouring atoms, neither negated, are pregnancy and breastfeeding."""
     codes = {f.concept.code for f in (first, second) if f.kind == "pregnancy" and f.concept is not None}
@@ -2302,6 +2368,15 @@ _ASSESSMENT_PROCEDURES = frozenset(
 )
 
 
+def _is_transfusion(found: Found) -> bool:
+    """A transfusion, which an inclusion names as a condition on a blood count ("patients may be transfused to
+    this level ... but transfusion must occur > 1 week prior to registration", NCT06265285; "If a participant
+    has received a recent blood transfusion, the laboratory tests must be obtained >= 14 days after",
+    NCT05382559), never as a treatment the patient must have had; what it forbids ("without transfusion")
+    stays denied."""
+    return found.kind == "procedure" and found.concept is not None and found.concept.code == "transfusion"
+
+
 def _is_assessment(found: extract.Found) -> bool:
     return (
         found.kind == "procedure"
@@ -2327,6 +2402,10 @@ _ORGANISATION_AFTER = re.compile(
     r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Foundation|Society|Association|Consortium|Alliance"
     r"|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
 )
+
+# The disease in the name of a set of response criteria: "Response Evaluation Criteria in Solid Tumors" (98
+# registry mentions; NCT05638295 gave it the window of the imaging in its sentence).
+_CRITERIA_BEFORE = re.compile(r"\bEvaluation\s+Criteria\s+(?:in|for)\s+$", re.I)
 
 
 def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
@@ -2383,7 +2462,10 @@ def _terms_of(code: str) -> tuple[str, ...]:
 
 
 def _names_organisation(text: str, found: Found) -> bool:
-    return found.kind == "condition" and _ORGANISATION_AFTER.match(text, found.end) is not None
+    return found.kind == "condition" and (
+        _ORGANISATION_AFTER.match(text, found.end) is not None
+        or _CRITERIA_BEFORE.search(text, max(0, found.start - 30), found.start) is not None
+    )
 
 
 def _topic_label(text: str, found: Found) -> bool:

@@ -214,10 +214,14 @@ _HEADING_LEAD = re.compile(
 )
 # A parenthetical after the heading's words, however long: "Exclusion Criteria (1st Screening prior to Tumor
 # Resection - See below for evaluation of continuing eligibility prior to start of investigational
-# treatment):".
+# treatment):", or after its colon ("Exclusion Criteria: (all Phases)").
 _HEADING_ASIDE = re.compile(
-    r"^(?P<heading>[\W_]*(?:inclusion|exclusion)\s+criteria)\s*\([^()]{0,240}\)\s*:?[\W_]*$", re.IGNORECASE
+    r"^(?P<heading>[\W_]*(?:inclusion|exclusion)\s+criteria)\s*:?\s*\([^()]{0,240}\)\s*:?[\W_]*$",
+    re.IGNORECASE,
 )
+# A protocol's section number before a heading: "9.2 Exclusion Criteria: (all Phases)" (NCT06047379), "4.1.2
+# Exclusion Criteria".
+_SECTION_NUMBER = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+(?=[A-Za-z])")
 _EXCLUSION_LEAD = re.compile(
     r"^[\W_]*(?:patients|subjects|participants|individuals|candidates|persons)?\s*"
     r"(?:who\s+)?(?:must not|may not|cannot|are not eligible|will be excluded|will not be eligible"
@@ -302,6 +306,7 @@ def _heading(line: str) -> tuple[Section, str | None] | None:
     # Only a line naming inclusion or exclusion can be a heading with a lead-in, an aside or a label.
     names_kind = "clusion" in lowered or "ineligib" in lowered
     if names_kind:
+        line = _SECTION_NUMBER.sub("", line, count=1)
         for lead in (_HEADING_LEAD, _HEADING_ASIDE):
             if (found := lead.match(line)) is not None:
                 line = found.group("heading") + ":"

@@ -45,6 +45,10 @@ OMAR = PatientFacts(
             " continuing eligibility prior to start of investigational treatment):",
             "exclusion",
         ),
+        # NCT06047379: a protocol's section number, and its aside after the colon; its whole exclusion list
+        # stood among the inclusions, so Carlos had to have had radiotherapy to CNS lesions.
+        ("9.2 Exclusion Criteria: (all Phases)", "exclusion"),
+        ("4.1.2 Exclusion Criteria", "exclusion"),
     ],
 )
 def test_a_labelled_heading_opens_its_section(line: str, section: str) -> None:
