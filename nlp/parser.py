@@ -453,8 +453,8 @@ _TRAILING_IF = re.compile(
 # therapy with an alkylating agent", "Patients with a history of gallbladder disease must have had a
 # cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
 _BOUND_CLAUSE = re.compile(
-    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+with\s+)"
-    r"(?P<whom>[^;:]+?)\s+(?:must|should)"
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:female|male)\s+)?(?:patients?|subjects?|participants?|individuals?)"
+    r"\s+with\s+)(?P<whom>[^;:]+?)\s+(?:must|should|will\s+be\s+required\s+to)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -816,7 +816,7 @@ class _Builder:
         )
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
-        self.says_must = may_contain(norm.text, lowered, ("must", "should"))
+        self.says_must = may_contain(norm.text, lowered, ("must", "should", "required"))
         self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and "," in lowered
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
         # Likewise for the per-atom scans: a word every match of the pattern holds.

@@ -1,0 +1,88 @@
+"""Sentences of the 2026 oncology registry (data/oncology_trials_2026) the parser misread for a man with
+metastatic castration-resistant prostate cancer, each matched against the patient it wrongly excluded (no
+database).
+
+Paul, 68, ECOG 1, mCRPC (adenocarcinoma, bone metastases) diagnosed 2021-06-01, BRCA2 mutation; on
+leuprolide since 2021-07 (ongoing androgen deprivation), then enzalutamide (2022-01 to 2024-03), docetaxel
+(2024-04 to 2024-08) and olaparib (2024-09 to 2026-10-15). PSA 24 ng/mL and testosterone 18 ng/dL (castrate)
+on 2026-11-20."""
+
+import datetime
+
+from nlp import parse_eligibility
+from nlp.terminology import drug_classes
+from recruitment.matching import DiagnosisFact, LabFact, PatientFacts, TherapyFact, evaluate
+from recruitment.matching.facts import BiomarkerFact
+
+TODAY = datetime.date(2026, 12, 7)
+LABS_ON = datetime.date(2026, 11, 20)
+
+
+def therapy(
+    ref: str, drug: str, line: int | None, started: datetime.date, ended: datetime.date | None = None
+) -> TherapyFact:
+    return TherapyFact(ref, drug, tuple(drug_classes(drug)), line=line, started_on=started, ended_on=ended)
+
+
+PAUL = PatientFacts(
+    birth_date=datetime.date(1958, 4, 12),
+    sex="male",
+    ecog=1,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "mcrpc",
+            "metastatic castration-resistant prostate cancer",
+            diagnosed_on=datetime.date(2021, 6, 1),
+            stage="IV",
+            histology="adenocarcinoma",
+        ),
+    ),
+    biomarkers=(BiomarkerFact("biomarker:1", "BRCA2", "mutation"),),
+    labs=(
+        LabFact("lab:1", "PSA", "2857-1", 24.0, "ng/mL", LABS_ON, 0.0, 4.0),
+        LabFact("lab:2", "testosterone", "2986-8", 18.0, "ng/dL", LABS_ON, 300.0, 1000.0),
+        LabFact("lab:3", "haemoglobin", "718-7", 12.1, "g/dL", LABS_ON, 13.0, 17.0),
+    ),
+    therapies=(
+        therapy("therapy:1", "leuprolide", None, datetime.date(2021, 7, 1)),
+        therapy("therapy:2", "enzalutamide", 1, datetime.date(2022, 1, 1), datetime.date(2024, 3, 31)),
+        therapy("therapy:3", "docetaxel", 2, datetime.date(2024, 4, 1), datetime.date(2024, 8, 31)),
+        therapy("therapy:4", "olaparib", 3, datetime.date(2024, 9, 1), datetime.date(2026, 10, 15)),
+    ),
+)
+# A man with prostate cancer and nothing else on file.
+PETER = PatientFacts(
+    birth_date=datetime.date(1955, 9, 1),
+    sex="male",
+    diagnoses=(DiagnosisFact("diagnosis:1", "prostate_cancer", "prostate cancer"),),
+)
+
+
+def outcome(text: str, patient: PatientFacts) -> str:
+    """The outcome of the only criterion parsed from `text` for `patient`."""
+    [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+class TestARequirementOfWomenWithBreastCancerBindsOnlyThem:
+    """'Female participants with ... breast cancer must / will be required to ...' binds those women only, as
+    'Participants with X must ...' binds the participants with X. Read as a requirement of everyone, it
+    excluded every man (and, once goserelin was a known drug, every woman without ovarian suppression)."""
+
+    TEXTS = (
+        # NCT06257264
+        "Female participants with advanced or metastatic HR+/HER2- BC will be required to have ovarian"
+        " function suppression using gonadotropin hormone-releasing hormone (GnRH) agonists (such as"
+        " goserelin) or be postmenopausal.",
+        # NCT04606446
+        "Female participants with ER+HER2- advanced or metastatic breast cancer considered to be of"
+        " childbearing potential (or have tubal ligations only) must be willing to undergo medically induced"
+        " menopause by treatment with the approved LHRH agonist such as goserelin, leuprolide or equivalent"
+        " agents to induce chemical menopause.",
+    )
+
+    def test_a_man_with_prostate_cancer_is_not_excluded(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in self.TEXTS]
+        assert outcomes == ["satisfied"] * 2
