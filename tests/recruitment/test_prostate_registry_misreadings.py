@@ -66,6 +66,50 @@ def outcome(text: str, patient: PatientFacts) -> str:
     return str(verdict.outcome)
 
 
+class TestProstateCancerDrugsAreKnown:
+    """Apalutamide and darolutamide are androgen receptor pathway inhibitors like enzalutamide, cabazitaxel
+    is a taxane, and leuprolide, goserelin, triptorelin, degarelix and relugolix are androgen deprivation
+    therapy (ADT). Unknown to the vocabulary, 'abiraterone acetate, enzalutamide, apalutamide, or
+    darolutamide' lost its 'or' and asked for both abiraterone and enzalutamide, and Paul's ongoing
+    leuprolide could not answer a trial asking for ongoing ADT."""
+
+    def test_a_man_who_had_enzalutamide_meets_a_list_of_any_arpi(self):
+        texts = (
+            # NCT04038502
+            "Prior therapy with abiraterone acetate, enzalutamide, apalutamide, or darolutamide",
+            # NCT06764485
+            "Participants must have had previous treatment with an androgen receptor pathway inhibitor"
+            " (abiraterone, enzalutamide, apalutamide, or darolutamide).",
+        )
+        assert [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in texts] == ["satisfied"] * 2
+
+    def test_apalutamide_and_darolutamide_are_arpis(self):
+        assert "antiandrogen" in drug_classes("apalutamide")
+        assert "antiandrogen" in drug_classes("darolutamide")
+        assert "taxane" in drug_classes("cabazitaxel")
+
+    def test_a_man_on_leuprolide_is_on_androgen_deprivation_therapy(self):
+        assert drug_classes("leuprolide") == drug_classes("goserelin") == ["androgen_deprivation"]
+        text = "Inclusion Criteria:\n* Must be receiving ongoing androgen deprivation therapy\n"
+        assert outcome(text, PAUL) == "satisfied"
+        assert outcome(text, PETER) == "unknown"
+
+    def test_ongoing_adt_is_no_anticancer_therapy_a_washout_excludes(self):
+        # Castration goes on through every mCRPC trial; a washout of anticancer therapy does not mean it.
+        texts = (
+            # NCT05512208
+            "Systemic anti-cancer therapy within 4 weeks of the first dose of study therapy.",
+            # NCT05786924
+            "Ongoing anticancer therapy.",
+        )
+        assert [outcome(f"Exclusion Criteria:\n* {text}\n", PAUL) for text in texts] == ["satisfied"] * 2
+
+    def test_castrate_testosterone_is_read_with_its_unit(self):
+        # NCT05919329: "testosterone < 50 ng/dL"; Paul's 18 ng/dL is castrate.
+        texts = ("Serum testosterone level < 50 ng/dL at screening", "Castrate testosterone < 1.7 nmol/L")
+        assert [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in texts] == ["satisfied"] * 2
+
+
 class TestARequirementOfWomenWithBreastCancerBindsOnlyThem:
     """'Female participants with ... breast cancer must / will be required to ...' binds those women only, as
     'Participants with X must ...' binds the participants with X. Read as a requirement of everyone, it
