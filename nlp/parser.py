@@ -368,8 +368,8 @@ _TOXICITY_FROM = re.compile(
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
-    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:any\s+|an\s+|a\s+)?"
-    r"(?:[A-Za-z]+\s+)?$",
+    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:(?:the|their|his|her|its)\s+)?(?:treatment\s+of\s+)?"
+    r"(?:any\s+|an\s+|a\s+)?(?:[A-Za-z]+\s+)?$",
     re.I,
 )
 # "Personal or family history of long QT syndrome": the patient's own history as well as her relatives'.
@@ -435,6 +435,14 @@ _DISEASE_EVENT_BEFORE = re.compile(
     rf"\b{_DISEASE_EVENT}\s+(?:of|with)\s+(?:(?:the|their|his|her|an?|acute|severe)\s+)?$", re.IGNORECASE
 )
 _DISEASE_EVENT_AFTER = re.compile(rf"(?:[\s-]+related)?[\s-]+{_DISEASE_EVENT}\b", re.IGNORECASE)
+# Between a cancer and a window after it: an event or a test the window dates rather than the diagnosis
+# (`_Builder._window_elsewhere`).
+_EVENT_BEFORE_WINDOW = re.compile(
+    r"\b(?:progress(?:ion|ed|ing|ive)?|ris(?:e|ing)|increas(?:e|ed|ing)|obtained|performed|scans?|imaging)\b",
+    re.IGNORECASE,
+)
+# A sentence end or a ";" between them.
+_STOP_BEFORE_WINDOW = re.compile(r";|\.(?:\s|$)")
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -1393,7 +1401,7 @@ class _Builder:
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = (
-            self._window_of(found, scope)
+            self._window_of(found, scope, section)
             if found.kind in _WINDOWED_KINDS
             and not self._disease_event(index)
             and not (found.kind == "condition" and _TISSUE_AFTER.match(self.norm.text, found.end))
@@ -1496,13 +1504,16 @@ class _Builder:
             node = Not(And((within, *node.children[1:])) if isinstance(node, And) else within)
         return node
 
-    def _window_of(self, found: extract.Found, scope: _Scope) -> TimeWindow | None:
+    def _window_of(self, found: extract.Found, scope: _Scope, section: Section) -> TimeWindow | None:
         """The first window on the atom's line, or the header's; in a washout listed treatment by treatment
-        ("Major surgery (>= 4 weeks), radiation therapy (>= 3 weeks)") the one right after the treatment."""
+        ("Major surgery (>= 4 weeks), radiation therapy (>= 3 weeks)") the one right after the treatment.
+        An inclusion's cancer keeps no window that belongs to something after it (`_window_elsewhere`)."""
         on_line = [
             (start, end, w)
             for start, end, w in self.windows
-            if self._same_line(found.start, start) and not (start < found.end and found.start < end)
+            if self._same_line(found.start, start)
+            and not (start < found.end and found.start < end)
+            and not (section == "inclusion" and self._window_elsewhere(found, start))
         ]
         if not on_line:
             return scope.window
@@ -1512,6 +1523,21 @@ class _Builder:
                 on_line = [min(after, key=lambda window: window[0])]
         start, end, w = on_line[0]
         return replace(w, span=self.norm.to_original(start, end))
+
+    def _window_elsewhere(self, found: extract.Found, start: int) -> bool:
+        """Whether a window after an inclusion's cancer is the time of something else the sentence names
+        after it: the progression or rise ("prostate cancer progression within 6 months", "mCRPC ... that has
+        progressed within 6 months", NCT02861573, NCT05125016; "Castration resistant prostate cancer with
+        rising PSA ..., no AR targeted agent in the prior 4 months", NCT05919329), the scan ("bone scan
+        imaging obtained within 28 days", NCT06691984), or a later sentence ("... metastatic prostate cancer
+        by bone scan. Scans must be obtained within 28 days", NCT06470243). The cancer was diagnosed whenever
+        it was. Exclusions keep theirs: "additional malignancy that is progressing or has required active
+        treatment within the past 3 years" dates the other cancer."""
+        concept = found.concept
+        if found.kind != "condition" or concept is None or not is_cancer(concept.code) or start < found.end:
+            return False
+        gap = self.norm.text[found.end : start]
+        return _EVENT_BEFORE_WINDOW.search(gap) is not None or _STOP_BEFORE_WINDOW.search(gap) is not None
 
     def _washout(self, index: int, section: Section, scope: _Scope, atom: Atom) -> bool:
         """Whether an inclusion's "at least N since" window on a treatment is a washout rather than a

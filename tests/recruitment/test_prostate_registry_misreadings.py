@@ -9,7 +9,7 @@ on 2026-11-20."""
 
 import datetime
 
-from nlp import parse_eligibility
+from nlp import iter_atoms, parse_eligibility
 from nlp.terminology import drug_classes
 from recruitment.matching import DiagnosisFact, LabFact, PatientFacts, TherapyFact, evaluate
 from recruitment.matching.facts import BiomarkerFact
@@ -130,3 +130,74 @@ class TestARequirementOfWomenWithBreastCancerBindsOnlyThem:
     def test_a_man_with_prostate_cancer_is_not_excluded(self):
         outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in self.TEXTS]
         assert outcomes == ["satisfied"] * 2
+
+
+class TestAWindowOfTheProgressionOrTheScanIsNotTheDiagnosis:
+    """A time window later on the line belongs to what it follows: the progression, the scan, another
+    treatment. Given to the cancer, 'has progressed within 6 months' asked that Paul's cancer (diagnosed in
+    2021) be diagnosed in the last six months."""
+
+    TEXTS = (
+        # NCT02861573
+        "Has prostate cancer progression within 6 months prior to screening, as determined by the"
+        " investigator",
+        # NCT06136650
+        "Has prostate cancer progression while receiving androgen deprivation therapy (ADT) (or post"
+        " bilateral orchiectomy) within 6 months before screening",
+        # NCT05125016
+        "Metastatic, castration-resistant prostate cancer (mCRPC) with PSA value at screening ≥4 ng/mL that"
+        " has progressed within 6 months prior to screening",
+        # NCT06691984
+        "mCRPC with ≥ 1 metastatic lesion that is present on baseline computed tomography (CT), magnetic"
+        " resonance imaging (MRI), or bone scan imaging obtained within 28 days prior to enrollment.",
+        # NCT06470243
+        "Participants must have evidence for metastatic prostate cancer by bone scan and/or CT/MRI (i.e.,"
+        " soft tissue, visceral, lymph node). Scans must be obtained within 28 days prior to randomization.",
+    )
+
+    def test_paul_diagnosed_in_2021_is_not_failed_by_a_recent_window(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in self.TEXTS]
+        assert "violated" not in outcomes, outcomes
+
+    def test_the_window_leaves_the_cancer(self):
+        for text in self.TEXTS:
+            [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+            cancers = [a for a in iter_atoms(criterion.tree) if a.kind == "condition"]
+            assert cancers, text
+            assert all(a.window is None for a in cancers), text
+
+    def test_an_exclusions_other_cancer_keeps_its_window(self):
+        for text in (
+            "Other malignancy within 3 years prior to enrollment",
+            "Known additional malignancy that is progressing or has required active treatment within the"
+            " past 3 years",
+        ):
+            [criterion] = parse_eligibility(f"Exclusion Criteria:\n* {text}\n").criteria
+            [cancer] = [a for a in iter_atoms(criterion.tree) if a.kind == "condition"]
+            assert cancer.window is not None, text
+            assert cancer.window.amount == 3, text
+
+    def test_a_cancer_diagnosed_within_a_window_keeps_it(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n* Prostate cancer diagnosed within 6 months before enrollment\n"
+        ).criteria
+        [cancer] = [a for a in iter_atoms(criterion.tree) if a.kind == "condition"]
+        assert cancer.window is not None
+        assert cancer.window.amount == 6
+
+    def test_a_treatment_for_their_cancer_is_one_treatment_denied(self):
+        # NCT06216301: with the next sentence's window gone from the NSCLC, 'Have not received prior systemic
+        # treatment for their metastatic NSCLC' denied the NSCLC itself; 'for their ...' names what the
+        # treatment was for, as 'for the ...' does.
+        lung = PatientFacts(
+            birth_date=datetime.date(1960, 5, 5),
+            sex="male",
+            diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma", stage="IV"),),
+        )
+        text = (
+            "Inclusion Criteria:\n* Have not received prior systemic treatment for their metastatic NSCLC."
+            " Subjects who received adjuvant, neoadjuvant chemotherapy or chemoradiotherapy with curative"
+            " intent for non-metastatic disease are eligible if the therapy was completed at least 12 months"
+            " prior to the development of metastatic disease.\n"
+        )
+        assert outcome(text, lung) != "violated"
