@@ -360,9 +360,12 @@ _TREATMENT_LIST_GAP = re.compile(
 )
 _TOXICITY_WORDS = ("toxicit", "adverse", "side effect", "side-effect", "aes", "recover")
 _TOXICITY_FROM = re.compile(
-    r"(?:\b(?:toxicit(?:y|ies)|adverse\s+(?:events?|effects?|reactions?)|AEs?|side[\s-]effects?)\b[^.;,]{0,50}?"
+    r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
+    r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following)|\brecover(?:ed|y)?\s+(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
+    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
+    r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including|such\s+as)[,\s]*(?:[\w-]+\s+)?)?$",
     re.IGNORECASE,
 )
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin

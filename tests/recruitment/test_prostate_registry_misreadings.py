@@ -201,3 +201,27 @@ class TestAWindowOfTheProgressionOrTheScanIsNotTheDiagnosis:
             " prior to the development of metastatic disease.\n"
         )
         assert outcome(text, lung) != "violated"
+
+
+class TestRecoveryFromATreatmentAsksNoTreatment:
+    """'Recovered from the toxic effects of prior chemotherapy' asks about the side effects, not for (nor
+    against) the chemotherapy. 'Toxic effects', an aside in brackets and examples in brackets hid that, so the
+    treatment was asked for (an inclusion) or excluded (an exclusion) itself."""
+
+    def test_paul_is_not_failed_by_a_treatment_he_had_or_had_not(self):
+        inclusions = (
+            # NCT07148050
+            "Recovered from acute toxic effects of all prior chemotherapy and investigational agents before"
+            " entering this study",
+            # NCT06568562
+            "Must have recovered from adverse effects of any prior oncologic treatment (e.g. prior surgery,"
+            " radiotherapy, or other antineoplastic therapy).",
+        )
+        # The toxicity is not on file; the surgery and radiotherapy Paul never had have left none.
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in inclusions]
+        assert outcomes == ["unknown", "satisfied"]
+        # NCT06710847
+        exclusion = (
+            "Has not recovered (i.e., to Grade ≤1 or to baseline) from prior anticancer therapy-induced AEs"
+        )
+        assert outcome(f"Exclusion Criteria:\n* {exclusion}\n", PAUL) == "unknown"
