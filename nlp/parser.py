@@ -465,7 +465,7 @@ _TRAILING_IF = re.compile(
 # cholecystectomy". It opens the item or follows a ";" or a sentence end, and runs to the clause's end.
 _BOUND_CLAUSE = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:female|male)\s+)?(?:patients?|subjects?|participants?|individuals?)"
-    r"\s+with\s+)(?P<whom>[^;:]+?)\s+(?:must|should|will\s+be\s+required\s+to)"
+    r"\s+(?:with|without|who)\s+)(?P<whom>[^;:]+?)\s+(?:must|should|will\s+be\s+required\s+to)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -530,6 +530,11 @@ _PERMISSION_CUE = re.compile(
     re.IGNORECASE,
 )
 _PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
+# Between two of the treatments "with or without" lists, perhaps with names the vocabulary does not know
+# ("..., ifosfamide,").
+_OPTIONAL_LIST_GAP = re.compile(r"\s*,?\s*(?:[A-Za-z][\w'-]*\s*,\s*){0,3}(?:(?:or|and/or)\s+)?")
+# "with or without the use of", right before what it makes optional (`_Builder._optional`).
+_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy": the treatment counts only while it is still given. Up to two words may stand between the cue
@@ -817,6 +822,7 @@ class _Builder:
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.says_optional = "with or without" in lowered
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         # Every window names its unit too: a fifth of the texts with a trigger name none.
@@ -1366,6 +1372,10 @@ class _Builder:
                 # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
                 # same sentence is another alternative, however many words describe the first.
                 link = "or"
+            elif link == "apart" and self._treatment_alternative(previous, current, gap):
+                # "Ongoing gonadal androgen deprivation therapy with gonadotropin-releasing hormone (GnRH)
+                # analogues, antagonists or orchiectomy" (NCT04038502): so is a treatment after an "or".
+                link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
                 run_indices[-1].append(current)
@@ -1379,6 +1389,17 @@ class _Builder:
                 run_of_examples.append(False)
         groups = [_run_node(*run) for run in zip(runs, run_is_or, run_says_or, run_of_examples, strict=True)]
         return groups[0] if len(groups) == 1 else And(tuple(groups))
+
+    def _treatment_alternative(self, previous: int, current: int, gap: str) -> bool:
+        """Whether a treatment follows another after an "or", in the same sentence, no "and" between them."""
+        return (
+            self.found[previous].kind in ("therapy", "procedure")
+            and self.found[current].kind in ("therapy", "procedure")
+            and len(gap.split()) <= 12
+            and _OR_BEFORE_NEXT.search(gap) is not None
+            and not _SENTENCE_OR_LINE_BREAK.search(gap)
+            and not _AND_WORD.search(gap)
+        )
 
     def _alterations_of_one_gene(self, indices: list[int]) -> bool:
         found = [self.found[i] for i in indices]
@@ -1419,6 +1440,7 @@ class _Builder:
             (assertion != "negated" and self._let_in(index, section))
             or self._judged_suitable(index)
             or self._consent_age(index)
+            or self._optional(index)
         )
         atom = Atom.make(
             kind=found.kind,
@@ -1602,6 +1624,28 @@ class _Builder:
                     and _ELIGIBLE_FOR_TRIAL.match(self.norm.text, end) is not None
                 )
             )
+        )
+
+    def _optional(self, index: int) -> bool:
+        """Whether the text makes what the atom names optional: "Castrate levels of testosterone (< 50 ng/dL)
+        with or without the use of androgen deprivation therapy" (NCT06236139) asks for neither."""
+        if not self.says_optional:
+            return False
+        start = self.found[index].start
+        line_start = self.norm.text.rfind("\n", 0, start) + 1
+        if _WITH_OR_WITHOUT.search(self.norm.text, max(line_start, start - 60), start) is not None:
+            return True
+        # So is the rest of a list it heads: "paclitaxel with or without carboplatin, cisplatin, or
+        # bevacizumab" (NCT03987555).
+        previous = index - 1
+        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+            previous -= 1
+        return (
+            previous >= 0
+            and self.found[previous].kind in ("therapy", "procedure")
+            and self.found[index].kind in ("therapy", "procedure")
+            and _OPTIONAL_LIST_GAP.fullmatch(self.norm.text, self.found[previous].end, start) is not None
+            and self._optional(previous)
         )
 
     def _judged_suitable(self, index: int) -> bool:
@@ -2028,6 +2072,8 @@ _SENTENCE_BREAK = re.compile(r"[;.:]")
 _SENTENCE_OR_LINE_BREAK = re.compile(r"[;.:\n]")
 _COMMA_OR_OR = re.compile(r",|\bor\b", re.I)
 _OR_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+_AND_WORD = re.compile(r"\b(?:and|plus)\b(?!/)", re.IGNORECASE)
+_OR_BEFORE_NEXT = re.compile(r"(?:,|\s)\s*(?:or|and/or)\s+(?:[\w()-]+\s+){0,6}\(?$", re.IGNORECASE)
 
 
 def _link(gap: str) -> str:

@@ -94,6 +94,16 @@ class TestProstateCancerDrugsAreKnown:
         assert outcome(text, PAUL) == "satisfied"
         assert outcome(text, PETER) == "unknown"
 
+    def test_patients_without_a_finding_who_must_have_had_a_treatment(self):
+        # NCT03476681: binds those without the aberrations; before 'must' ended the negation, it was read as
+        # a demand for immunotherapy from everyone.
+        text = (
+            "Inclusion Criteria:\n* Patients without these genomic tumor aberrations must have received"
+            " immune-checkpoint inhibitor previously, either as a single agent or in combination with"
+            " chemotherapy.\n"
+        )
+        assert outcome(text, PAUL) != "violated"
+
     def test_ongoing_adt_is_no_anticancer_therapy_a_washout_excludes(self):
         # Castration goes on through every mCRPC trial; a washout of anticancer therapy does not mean it.
         texts = (
@@ -225,3 +235,40 @@ class TestRecoveryFromATreatmentAsksNoTreatment:
             "Has not recovered (i.e., to Grade ≤1 or to baseline) from prior anticancer therapy-induced AEs"
         )
         assert outcome(f"Exclusion Criteria:\n* {exclusion}\n", PAUL) == "unknown"
+
+
+class TestOptionalAndConditionalCastration:
+    """'with or without X' makes X optional, not denied; 'Patients who have not had an orchiectomy must be
+    maintained on GnRH analogue therapy' denies the orchiectomy only. Read with the negation running on,
+    Paul's ongoing leuprolide excluded him from trials that ask for it."""
+
+    def test_castrate_testosterone_with_or_without_adt(self):
+        # NCT06236139
+        text = (
+            "Inclusion Criteria:\n* Castrate levels of testosterone (< 50 ng/dL) with or without the use of"
+            " androgen deprivation therapy\n"
+        )
+        assert outcome(text, PAUL) == "satisfied"
+        [criterion] = parse_eligibility(text).criteria
+        [adt] = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
+        assert adt.assertion == "present"
+        assert not adt.checkable
+
+    def test_a_list_after_with_or_without_is_optional(self):
+        # NCT03987555
+        text = (
+            "Inclusion Criteria:\n* Patients considered for curative or palliative chemotherapy with"
+            " paclitaxel 135-175 mg/m2 with or without carboplatin, cisplatin, doxorubicin, ifosfamide,"
+            " bevacizumab, or trastuzumab\n"
+        )
+        assert outcome(text, PAUL) == "not_checkable"
+
+    def test_the_negation_of_a_population_ends_at_must(self):
+        # NCT04038502
+        text = (
+            "Inclusion Criteria:\n* Ongoing gonadal androgen deprivation therapy with gonadotropin-releasing"
+            " hormone (GnRH) analogues, antagonists or orchiectomy. Patients who have not had an orchiectomy"
+            " must be maintained on effective GnRH analogue/antagonist therapy\n"
+        )
+        assert outcome(text, PAUL) == "satisfied"
+        assert outcome(text, PETER) == "unknown"
