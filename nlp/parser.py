@@ -556,11 +556,14 @@ STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, sta
 # the population the examples are of ("These disorders would include patients with Parkinson's disease,
 # Alzheimer's disease, ...": any one of them is enough).
 _EXAMPLES_CUE = re.compile(
-    r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|for\s+example)[\s,:]*"
+    r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|eg\b|for\s+example"
+    r"|include(?=[\s,:]*but\s))[\s,:]*"
     r"(?:but\s+(?:(?:is|are)\s+)?not\s+(?:limited|restricted)\s+to[\s,:]*)?"
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
+# A bracket opened right after a word, before the drugs it lists (`_Builder.combine`).
+_OPENS_INSTANCES = re.compile(r"[A-Za-z]\s*\(\s*$")
 # An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
 _AT_LEAST_ONE_BEFORE = re.compile(r"\bat\s+least\s+(?:one|1)\s+(?:[\w-]+\s+){0,4}$", re.IGNORECASE)
 _ABBREVIATION_GAP = re.compile(r"\s*\((?=[^()]*[A-Z0-9])[\w/.+-]{2,12}\)")
@@ -1288,6 +1291,11 @@ class _Builder:
         run_indices: list[list[int]] = [[indices[0]]]  # the found atoms of each run ([] once joined)
         start = self.found[indices[0]].start
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
+        # Drugs in brackets right after a word, their class ("at least one ARDT (enzalutamide, abiraterone,
+        # apalutamide, darolutamide)", NCT06691984): its instances, up to the closing bracket.
+        instances = self.found[indices[0]].kind == "therapy" and bool(
+            _OPENS_INSTANCES.search(self.norm.text, max(0, start - 40), start)
+        )
         if not comma_means_or and len(indices) > 1 and self._alterations_of_one_gene(indices):
             # "at least one documented sensitising EGFR mutation: exon19 deletion, L858R mutation, and/or
             # T790M" (NCT05261399): any one of the gene's alterations listed is enough.
@@ -1317,6 +1325,12 @@ class _Builder:
                 continue
             link = _link(gap)
             cue = _EXAMPLES_CUE.search(gap)
+            if self.found[current].kind == "therapy" and _OPENS_INSTANCES.search(gap):
+                instances = True
+            elif instances and (")" in gap or self.found[current].kind != "therapy"):
+                instances = False
+            elif instances and link in ("and", "list") and not _SENTENCE_BREAK.search(gap):
+                link = "or"
             if cue is not None:
                 # "Systemic therapy (including chemotherapy, interferons, and immune modulators)", "any prior
                 # treatment ..., including radiotherapy, octreotide, ..., or prior surgery": what follows are

@@ -272,3 +272,33 @@ class TestOptionalAndConditionalCastration:
         )
         assert outcome(text, PAUL) == "satisfied"
         assert outcome(text, PETER) == "unknown"
+
+
+class TestDrugsListedAsInstancesAreAlternatives:
+    """Drugs listed in brackets after their class, or after 'e.g.' written 'eg' or 'include but are not
+    limited to', are instances of it: any one of them is enough. Read as a conjunction, they asked Paul, who
+    had enzalutamide, for abiraterone, apalutamide and darolutamide as well."""
+
+    TEXTS = (
+        # NCT06691984
+        "Prior progression on at least one ARDT (enzalutamide, abiraterone, apalutamide, darolutamide).",
+        # NCT04071236
+        "Progression after at least one of the following: abiraterone, enzalutamide, apalutamide,"
+        " darolutamide, or taxane chemotherapy (docetaxel, cabazitaxel).",
+        # NCT05168618
+        "Disease progression on or after at least one prior novel hormonal therapy (NHT) (defined as"
+        " second-generation antiandrogen therapies that include but are not limited to abiraterone acetate,"
+        " enzalutamide, apalutamide, darolutamide)",
+        # NCT06609005
+        "Received at least one prior line of taxane-based chemotherapy and at least one line of hormonal AR"
+        " targeted therapy (eg, abiraterone, enzalutamide).",
+    )
+
+    def test_paul_who_had_enzalutamide_and_docetaxel_meets_them(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", PAUL) for text in self.TEXTS]
+        assert outcomes == ["satisfied"] * 4
+
+    def test_a_regimen_after_its_brackets_is_still_required(self):
+        # The brackets close the instances: what follows 'and' is asked for as well.
+        text = "Inclusion Criteria:\n* Prior taxane (docetaxel, cabazitaxel) and prior abiraterone\n"
+        assert outcome(text, PAUL) == "violated"
