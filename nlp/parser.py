@@ -562,6 +562,8 @@ _EXAMPLES_CUE = re.compile(
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
+# A target's name right before "targeted therapy": a word of capitals and digits ("PSMA", "STEAP1", "CD19").
+_TARGET_BEFORE = re.compile(r"\b[A-Z][A-Z0-9]+\)?[\s-]+$")
 # A bracket opened right after a word, before the drugs it lists (`_Builder.combine`).
 _OPENS_INSTANCES = re.compile(r"[A-Za-z]\s*\(\s*$")
 # An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
@@ -1796,6 +1798,13 @@ class _Builder:
                 match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
                 if match is not None:
                     return self._unanswerable(match.start(), found.end)
+            if concept.code == "targeted_therapy" and not self.norm.text[found.start : found.end].isupper():
+                # "any other PSMA targeted therapy" (NCT06520345), "(STEAP1)-targeted therapy" (NCT06691984):
+                # therapies against one target, which no drug class of the profile records.
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                target = _TARGET_BEFORE.search(self.norm.text, max(found.start - 20, line_start), found.start)
+                if target is not None:
+                    return self._unanswerable(target.start(), found.end)
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:

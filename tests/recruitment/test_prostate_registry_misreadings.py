@@ -302,3 +302,24 @@ class TestDrugsListedAsInstancesAreAlternatives:
         # The brackets close the instances: what follows 'and' is asked for as well.
         text = "Inclusion Criteria:\n* Prior taxane (docetaxel, cabazitaxel) and prior abiraterone\n"
         assert outcome(text, PAUL) == "violated"
+
+
+class TestATherapyTargetedAtANamedTargetIsNotEveryTargetedTherapy:
+    """'PSMA targeted therapy' or 'STEAP1-targeted therapy' names therapies against one target, which the
+    profile's drug classes do not record: Paul's olaparib (a targeted therapy) is none of them."""
+
+    TEXTS = (
+        # NCT06520345
+        "Has received prior treatment with monoclonal antibody (mAb) J591 or HuJ591 or any other PSMA"
+        " targeted therapy.",
+        # NCT06691984
+        "Prior six transmembrane epithelial antigen of the prostate 1 (STEAP1)-targeted therapy.",
+    )
+
+    def test_paul_is_not_excluded_by_his_parp_inhibitor(self):
+        outcomes = [outcome(f"Exclusion Criteria:\n* {text}\n", PAUL) for text in self.TEXTS]
+        assert outcomes == ["unknown"] * 2
+
+    def test_bare_targeted_therapy_still_counts(self):
+        assert outcome("Exclusion Criteria:\n* Prior targeted therapy\n", PAUL) == "violated"
+        assert outcome("Exclusion Criteria:\n* PRIOR TARGETED THERAPY\n", PAUL) == "violated"
