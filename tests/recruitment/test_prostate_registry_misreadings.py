@@ -323,3 +323,26 @@ class TestATherapyTargetedAtANamedTargetIsNotEveryTargetedTherapy:
     def test_bare_targeted_therapy_still_counts(self):
         assert outcome("Exclusion Criteria:\n* Prior targeted therapy\n", PAUL) == "violated"
         assert outcome("Exclusion Criteria:\n* PRIOR TARGETED THERAPY\n", PAUL) == "violated"
+
+
+class TestWhatContraceptionIncludesIsNoRequirement:
+    """A sentence saying what effective contraception includes lists methods, not procedures the patient
+    must have had: read as requirements, the hysterectomy, oophorectomy, tubal ligation and vasectomy of
+    'effective contraception also includes ...' excluded every man without all four."""
+
+    def test_paul_is_not_asked_for_a_hysterectomy(self):
+        # NCT05806515 (and NCT06470243)
+        text = (
+            "Inclusion Criteria:\n* Participants who are of reproductive potential must have agreed to use an"
+            " effective contraceptive method with details provided as a part of the consent process. A person"
+            ' who has semen likely to contain sperm is considered to be of "reproductive potential." In'
+            ' addition to routine contraceptive methods, "effective contraception" also includes refraining'
+            " from sexual activity that might result in pregnancy and surgery intended to prevent pregnancy"
+            " (or with a side-effect of pregnancy prevention) including a hysterectomy, bilateral"
+            " oophorectomy, bilateral tubal ligation/occlusion, and vasectomy with testing showing there is"
+            " no sperm in the semen.\n"
+        )
+        # A man cannot become pregnant; what the consent process asks is left to the site.
+        assert outcome(text, PAUL) == "unknown"
+        [criterion] = parse_eligibility(text).criteria
+        assert not [a for a in iter_atoms(criterion.tree) if a.kind == "procedure"]
