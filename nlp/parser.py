@@ -391,14 +391,16 @@ _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
     r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+(?:[\w-]+[\s,]+){0,4}?$",
+    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
+    r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including|such\s+as)[,\s]*(?:[\w-]+\s+)?)?$",
     re.IGNORECASE,
 )
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
-    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:any\s+|an\s+|a\s+)?"
-    r"(?:[A-Za-z]+\s+)?$",
+    r"\s*(?:[A-Za-z]+\s+)?(?:for|to\s+treat)\s+(?:(?:the|their|his|her|its)\s+)?(?:treatment\s+of\s+)?"
+    r"(?:any\s+|an\s+|a\s+)?(?:[A-Za-z]+\s+)?$",
     re.I,
 )
 # "Personal or family history of long QT syndrome": the patient's own history as well as her relatives'.
@@ -464,6 +466,14 @@ _DISEASE_EVENT_BEFORE = re.compile(
     rf"\b{_DISEASE_EVENT}\s+(?:of|with)\s+(?:(?:the|their|his|her|an?|acute|severe)\s+)?$", re.IGNORECASE
 )
 _DISEASE_EVENT_AFTER = re.compile(rf"(?:[\s-]+related)?[\s-]+{_DISEASE_EVENT}\b", re.IGNORECASE)
+# Between a cancer and a window after it: an event or a test the window dates rather than the diagnosis
+# (`_Builder._window_elsewhere`).
+_EVENT_BEFORE_WINDOW = re.compile(
+    r"\b(?:progress(?:ion|ed|ing|ive)?|ris(?:e|ing)|increas(?:e|ed|ing)|obtained|performed|scans?|imaging)\b",
+    re.IGNORECASE,
+)
+# A sentence end or a ";" between them.
+_STOP_BEFORE_WINDOW = re.compile(r";|\.(?:\s|$)")
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -489,9 +499,8 @@ _HAD_TREATMENT = (
     r"|been\s+treated\s+with)"
 )
 _BOUND_CLAUSE = re.compile(
-    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:patients?|subjects?|participants?|individuals?)\s+"
-    rf"(?:with|{_HAD_TREATMENT})\s+)"
-    r"(?P<whom>[^;:]+?)\s+(?:must|should)"
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:female|male)\s+)?(?:patients?|subjects?|participants?|individuals?)"
+    rf"\s+(?:with|without|{_HAD_TREATMENT}|who)\s+)(?P<whom>[^;:]+?)\s+(?:must|should|will\s+be\s+required\s+to)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -558,6 +567,11 @@ _PERMISSION_CUE = re.compile(
     re.IGNORECASE,
 )
 _PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGNORECASE)
+# Between two of the treatments "with or without" lists, perhaps with names the vocabulary does not know
+# ("..., ifosfamide,").
+_OPTIONAL_LIST_GAP = re.compile(r"\s*,?\s*(?:[A-Za-z][\w'-]*\s*,\s*){0,3}(?:(?:or|and/or)\s+)?")
+# "with or without the use of", right before what it makes optional (`_Builder._optional`).
+_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
@@ -580,11 +594,16 @@ STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, sta
 # the population the examples are of ("These disorders would include patients with Parkinson's disease,
 # Alzheimer's disease, ...": any one of them is enough).
 _EXAMPLES_CUE = re.compile(
-    r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|for\s+example)[\s,:]*"
+    r"\b(?:including|includes|(?:would|will|may|can|could)\s+include|such\s+as|e\.g\.|eg\b|for\s+example"
+    r"|include(?=[\s,:]*but\s))[\s,:]*"
     r"(?:but\s+(?:(?:is|are)\s+)?not\s+(?:limited|restricted)\s+to[\s,:]*)?"
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
+# A target's name right before "targeted therapy": a word of capitals and digits ("PSMA", "STEAP1", "CD19").
+_TARGET_BEFORE = re.compile(r"\b[A-Z][A-Z0-9]+\)?[\s-]+$")
+# A bracket opened right after a word, before the drugs it lists (`_Builder.combine`).
+_OPENS_INSTANCES = re.compile(r"[A-Za-z]\s*\(\s*$")
 # An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
 _AT_LEAST_ONE_BEFORE = re.compile(r"\bat\s+least\s+(?:one|1)\s+(?:[\w-]+\s+){0,4}$", re.IGNORECASE)
 _ABBREVIATION_GAP = re.compile(r"\s*\((?=[^()]*[A-Z0-9])[\w/.+-]{2,12}\)")
@@ -846,6 +865,7 @@ class _Builder:
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.says_optional = "with or without" in lowered
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         # Every window names its unit too: a fifth of the texts with a trigger name none.
@@ -856,7 +876,7 @@ class _Builder:
         )
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
-        self.says_must = may_contain(norm.text, lowered, ("must", "should"))
+        self.says_must = may_contain(norm.text, lowered, ("must", "should", "required"))
         self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and "," in lowered
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
         # Likewise for the per-atom scans: a word every match of the pattern holds.
@@ -1316,6 +1336,11 @@ class _Builder:
         run_indices: list[list[int]] = [[indices[0]]]  # the found atoms of each run ([] once joined)
         start = self.found[indices[0]].start
         examples = _EXAMPLES_CUE.search(self.norm.text, max(0, start - 40), start) is not None
+        # Drugs in brackets right after a word, their class ("at least one ARDT (enzalutamide, abiraterone,
+        # apalutamide, darolutamide)", NCT06691984): its instances, up to the closing bracket.
+        instances = self.found[indices[0]].kind == "therapy" and bool(
+            _OPENS_INSTANCES.search(self.norm.text, max(0, start - 40), start)
+        )
         if not comma_means_or and len(indices) > 1 and self._alterations_of_one_gene(indices):
             # "at least one documented sensitising EGFR mutation: exon19 deletion, L858R mutation, and/or
             # T790M" (NCT05261399): any one of the gene's alterations listed is enough.
@@ -1361,6 +1386,12 @@ class _Builder:
                 continue
             link = _link(gap)
             cue = _EXAMPLES_CUE.search(gap)
+            if self.found[current].kind == "therapy" and _OPENS_INSTANCES.search(gap):
+                instances = True
+            elif instances and (")" in gap or self.found[current].kind != "therapy"):
+                instances = False
+            elif instances and link in ("and", "list") and not _SENTENCE_BREAK.search(gap):
+                link = "or"
             if cue is not None:
                 # "Systemic therapy (including chemotherapy, interferons, and immune modulators)", "any prior
                 # treatment ..., including radiotherapy, octreotide, ..., or prior surgery": what follows are
@@ -1430,6 +1461,10 @@ class _Builder:
                 # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
                 # same sentence is another alternative, however many words describe the first.
                 link = "or"
+            elif link == "apart" and self._treatment_alternative(previous, current, gap):
+                # "Ongoing gonadal androgen deprivation therapy with gonadotropin-releasing hormone (GnRH)
+                # analogues, antagonists or orchiectomy" (NCT04038502): so is a treatment after an "or".
+                link = "or"
             if link in ("or", "list"):
                 runs[-1].append(node)
                 run_indices[-1].append(current)
@@ -1448,6 +1483,17 @@ class _Builder:
         """A stage or a biomarker, which a disease right after it takes as its adjective."""
         found = self.found[index]
         return found.concept is not None and (found.kind == "biomarker" or found.concept.system == "stage")
+
+    def _treatment_alternative(self, previous: int, current: int, gap: str) -> bool:
+        """Whether a treatment follows another after an "or", in the same sentence, no "and" between them."""
+        return (
+            self.found[previous].kind in ("therapy", "procedure")
+            and self.found[current].kind in ("therapy", "procedure")
+            and len(gap.split()) <= 12
+            and _OR_BEFORE_NEXT.search(gap) is not None
+            and not _SENTENCE_OR_LINE_BREAK.search(gap)
+            and not _AND_WORD.search(gap)
+        )
 
     def _alterations_of_one_gene(self, indices: list[int]) -> bool:
         found = [self.found[i] for i in indices]
@@ -1482,7 +1528,7 @@ class _Builder:
             review = "polarity conflict: negated mention inside an exclusion criterion"
         text, span = self._original(found.start, found.end)
         window = (
-            self._window_of(found, scope)
+            self._window_of(found, scope, section)
             if found.kind in _WINDOWED_KINDS
             and not self._disease_event(index)
             and not (found.kind == "condition" and _TISSUE_AFTER.match(self.norm.text, found.end))
@@ -1498,6 +1544,7 @@ class _Builder:
             or self._judged_suitable(index)
             or self._consent_age(index)
             or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
+            or self._optional(index)
         )
         atom = Atom.make(
             kind=found.kind,
@@ -1586,13 +1633,16 @@ class _Builder:
             node = Not(And((within, *node.children[1:])) if isinstance(node, And) else within)
         return node
 
-    def _window_of(self, found: extract.Found, scope: _Scope) -> TimeWindow | None:
+    def _window_of(self, found: extract.Found, scope: _Scope, section: Section) -> TimeWindow | None:
         """The first window on the atom's line, or the header's; in a washout listed treatment by treatment
-        ("Major surgery (>= 4 weeks), radiation therapy (>= 3 weeks)") the one right after the treatment."""
+        ("Major surgery (>= 4 weeks), radiation therapy (>= 3 weeks)") the one right after the treatment.
+        An inclusion's cancer keeps no window that belongs to something after it (`_window_elsewhere`)."""
         on_line = [
             (start, end, w)
             for start, end, w in self.windows
-            if self._same_line(found.start, start) and not (start < found.end and found.start < end)
+            if self._same_line(found.start, start)
+            and not (start < found.end and found.start < end)
+            and not (section == "inclusion" and self._window_elsewhere(found, start))
         ]
         if not on_line:
             return scope.window
@@ -1602,6 +1652,21 @@ class _Builder:
                 on_line = [min(after, key=lambda window: window[0])]
         start, end, w = on_line[0]
         return replace(w, span=self.norm.to_original(start, end))
+
+    def _window_elsewhere(self, found: extract.Found, start: int) -> bool:
+        """Whether a window after an inclusion's cancer is the time of something else the sentence names
+        after it: the progression or rise ("prostate cancer progression within 6 months", "mCRPC ... that has
+        progressed within 6 months", NCT02861573, NCT05125016; "Castration resistant prostate cancer with
+        rising PSA ..., no AR targeted agent in the prior 4 months", NCT05919329), the scan ("bone scan
+        imaging obtained within 28 days", NCT06691984), or a later sentence ("... metastatic prostate cancer
+        by bone scan. Scans must be obtained within 28 days", NCT06470243). The cancer was diagnosed whenever
+        it was. Exclusions keep theirs: "additional malignancy that is progressing or has required active
+        treatment within the past 3 years" dates the other cancer."""
+        concept = found.concept
+        if found.kind != "condition" or concept is None or not is_cancer(concept.code) or start < found.end:
+            return False
+        gap = self.norm.text[found.end : start]
+        return _EVENT_BEFORE_WINDOW.search(gap) is not None or _STOP_BEFORE_WINDOW.search(gap) is not None
 
     def _washout(self, index: int, section: Section, scope: _Scope, atom: Atom) -> bool:
         """Whether an inclusion's "at least N since" window on a treatment is a washout rather than a
@@ -1663,6 +1728,28 @@ class _Builder:
                     and _ELIGIBLE_FOR_TRIAL.match(self.norm.text, end) is not None
                 )
             )
+        )
+
+    def _optional(self, index: int) -> bool:
+        """Whether the text makes what the atom names optional: "Castrate levels of testosterone (< 50 ng/dL)
+        with or without the use of androgen deprivation therapy" (NCT06236139) asks for neither."""
+        if not self.says_optional:
+            return False
+        start = self.found[index].start
+        line_start = self.norm.text.rfind("\n", 0, start) + 1
+        if _WITH_OR_WITHOUT.search(self.norm.text, max(line_start, start - 60), start) is not None:
+            return True
+        # So is the rest of a list it heads: "paclitaxel with or without carboplatin, cisplatin, or
+        # bevacizumab" (NCT03987555).
+        previous = index - 1
+        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+            previous -= 1
+        return (
+            previous >= 0
+            and self.found[previous].kind in ("therapy", "procedure")
+            and self.found[index].kind in ("therapy", "procedure")
+            and _OPTIONAL_LIST_GAP.fullmatch(self.norm.text, self.found[previous].end, start) is not None
+            and self._optional(previous)
         )
 
     def _judged_suitable(self, index: int) -> bool:
@@ -1809,6 +1896,13 @@ class _Builder:
                 match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
                 if match is not None:
                     return self._unanswerable(match.start(), found.end)
+            if concept.code == "targeted_therapy" and not self.norm.text[found.start : found.end].isupper():
+                # "any other PSMA targeted therapy" (NCT06520345), "(STEAP1)-targeted therapy" (NCT06691984):
+                # therapies against one target, which no drug class of the profile records.
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                target = _TARGET_BEFORE.search(self.norm.text, max(found.start - 20, line_start), found.start)
+                if target is not None:
+                    return self._unanswerable(target.start(), found.end)
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:
@@ -2099,6 +2193,8 @@ _SENTENCE_BREAK = re.compile(r"[;.:]")
 _SENTENCE_OR_LINE_BREAK = re.compile(r"[;.:\n]")
 _COMMA_OR_OR = re.compile(r",|\bor\b", re.I)
 _OR_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+_AND_WORD = re.compile(r"\b(?:and|plus)\b(?!/)", re.IGNORECASE)
+_OR_BEFORE_NEXT = re.compile(r"(?:,|\s)\s*(?:or|and/or)\s+(?:[\w()-]+\s+){0,6}\(?$", re.IGNORECASE)
 
 
 def _link(gap: str) -> str:

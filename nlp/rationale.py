@@ -168,6 +168,14 @@ _TRIGGERS = (
     "potential are",
 )
 _PREGNANCY_CODES = frozenset({"pregnant", "breastfeeding"})
+# What contraception includes, to the sentence's end: '"effective contraception" also includes refraining from
+# sexual activity ... and surgery ... including a hysterectomy, bilateral oophorectomy, ... and vasectomy'
+# (NCT05806515, NCT06470243) lists methods, not procedures the patient must have had.
+_METHODS_LISTED = re.compile(
+    r"\b(?:contraception|contraceptive\s+methods?|birth\s+control(?:\s+methods?)?)\W{0,3}\s+(?:also\s+)?"
+    r"(?:includes?|may\s+include|consists?\s+of|(?:is|are)\s+defined\s+as)\b(?:[^.;\n]|\.(?=\S))*",
+    re.IGNORECASE,
+)
 
 
 def rationale_spans(text: str) -> list[tuple[int, int]]:
@@ -204,6 +212,8 @@ def unstated(text: str, found: Sequence[Found]) -> list[bool]:
     """For each atom, whether its words state no requirement on the patient (see the module's docstring)."""
     spans = rationale_spans(text)
     lowered = text.lower()
+    if "contracepti" in lowered or "birth control" in lowered:
+        spans += [m.span() for m in _METHODS_LISTED.finditer(text)]
     if any(word in lowered for word in TISSUE_WORDS):
         spans += [m.span("purpose") for m in TISSUE_FOR_TESTING.finditer(text)]
     flags = []
