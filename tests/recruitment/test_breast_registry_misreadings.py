@@ -9,14 +9,10 @@ days before today."""
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
-from nlp.terminology import drug_classes
-from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, TherapyFact, evaluate
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
+from tests.recruitment.fact_helpers import therapy
 
 TODAY = datetime.date(2026, 12, 7)
-
-
-def therapy(ref: str, drug: str, line: int, started: datetime.date, ended: datetime.date) -> TherapyFact:
-    return TherapyFact(ref, drug, tuple(drug_classes(drug)), line=line, started_on=started, ended_on=ended)
 
 
 BEA = PatientFacts(

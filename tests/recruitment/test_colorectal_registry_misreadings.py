@@ -11,12 +11,9 @@ import datetime
 from nlp import iter_atoms, parse_eligibility
 from nlp.terminology import drug_classes
 from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, TherapyFact, evaluate
+from tests.recruitment.fact_helpers import therapy
 
 TODAY = datetime.date(2026, 12, 7)
-
-
-def therapy(ref: str, drug: str, line: int, started: datetime.date, ended: datetime.date) -> TherapyFact:
-    return TherapyFact(ref, drug, tuple(drug_classes(drug)), line=line, started_on=started, ended_on=ended)
 
 
 FIRST_LINE = (datetime.date(2024, 12, 1), datetime.date(2025, 8, 31))

@@ -8,8 +8,8 @@ exon 14 skipping mutation; Omar's was tested for MET and does not."""
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
-from nlp.terminology import drug_classes
-from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, TherapyFact, evaluate
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, evaluate
+from tests.recruitment.fact_helpers import therapy
 
 TODAY = datetime.date(2026, 12, 7)
 CONFIRMED = datetime.date(2026, 12, 1)
@@ -25,14 +25,7 @@ IVO = PatientFacts(
     history_confirmed_on=CONFIRMED,
     diagnoses=(LUAD,),
     therapies=(
-        TherapyFact(
-            "therapy:1",
-            "pembrolizumab",
-            tuple(drug_classes("pembrolizumab")),
-            line=1,
-            started_on=datetime.date(2025, 1, 10),
-            ended_on=datetime.date(2026, 5, 1),
-        ),
+        therapy("therapy:1", "pembrolizumab", 1, datetime.date(2025, 1, 10), datetime.date(2026, 5, 1)),
     ),
 )
 MO = PatientFacts(
@@ -167,7 +160,9 @@ def test_a_treatment_that_did_not_work_was_given():
         assert (atom.text, atom.assertion != "negated") == ("chemotherapy", True), sentence
     treated = PatientFacts(
         history_confirmed_on=CONFIRMED,
-        therapies=(TherapyFact("therapy:1", "cytarabine", tuple(drug_classes("cytarabine")), line=1),),
+        therapies=(
+            therapy("therapy:1", "cytarabine", 1, datetime.date(2025, 2, 1), datetime.date(2025, 3, 1)),
+        ),
     )
     assert outcome("Inclusion Criteria:\n* Not responded (no CR) to induction chemotherapy\n", treated) == (
         "satisfied"
@@ -184,14 +179,7 @@ class TestATreatmentADiseaseRequired:
         history_confirmed_on=CONFIRMED,
         diagnoses=(LUAD,),
         therapies=(
-            TherapyFact(
-                "therapy:1",
-                "osimertinib",
-                tuple(drug_classes("osimertinib")),
-                line=1,
-                started_on=datetime.date(2025, 4, 1),
-                ended_on=datetime.date(2026, 9, 1),
-            ),
+            therapy("therapy:1", "osimertinib", 1, datetime.date(2025, 4, 1), datetime.date(2026, 9, 1)),
         ),
     )
 

@@ -11,17 +11,12 @@ import datetime
 
 from nlp import iter_atoms, parse_eligibility
 from nlp.terminology import drug_classes
-from recruitment.matching import DiagnosisFact, LabFact, PatientFacts, TherapyFact, evaluate
+from recruitment.matching import DiagnosisFact, LabFact, PatientFacts, evaluate
 from recruitment.matching.facts import BiomarkerFact
+from tests.recruitment.fact_helpers import therapy
 
 TODAY = datetime.date(2026, 12, 7)
 LABS_ON = datetime.date(2026, 11, 20)
-
-
-def therapy(
-    ref: str, drug: str, line: int | None, started: datetime.date, ended: datetime.date | None = None
-) -> TherapyFact:
-    return TherapyFact(ref, drug, tuple(drug_classes(drug)), line=line, started_on=started, ended_on=ended)
 
 
 PAUL = PatientFacts(
