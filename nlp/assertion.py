@@ -31,16 +31,19 @@ _BRACKET = (
     + "".join(rf"(?<!\({_ABBREVIATION}{{{width}}})" for width in range(1, 13))
     + r"\)"
 )
-_CLAUSE_BREAK = re.compile(rf"[;.:\n]|\s-\s|{_BRACKET}")
-_WRAPPED_CLAUSE_BREAK = re.compile(rf"[;.:]|\n(?![ \t]*[a-z])|\s-\s|{_BRACKET}")
+# What ends a clause but brackets, and the same where a line that goes on in lower case is a hard wrap.
+_BREAKS = r"[;.:\n]|\s-\s|"
+_WRAPPED_BREAKS = r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|"
+_CLAUSE_BREAK = re.compile(_BREAKS + _BRACKET)
+_WRAPPED_CLAUSE_BREAK = re.compile(_WRAPPED_BREAKS + _BRACKET)
 # A negation reads on through a bracket opened after its cue: "No active infection (requiring intravenous
 # antibiotics) or uncontrolled diabetes" denies the diabetes too, and "Not received immunotherapy (PD-1,
 # PD-L1, or CTLA-4 antibodies)" denies the examples rather than asking for PD-L1. A bracket closed that
 # opened before the cue ends it ("(no prior chemotherapy) and ..."), and so does a cross-reference ("no
 # satisfactory alternative treatment options (see Exclusion Criterion 1 for excluded solid tumors)",
 # NCT07124000).
-_NEGATION_BREAK = re.compile(r"[;.:\n]|\s-\s|[()]")
-_WRAPPED_NEGATION_BREAK = re.compile(r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|[()]")
+_NEGATION_BREAK = re.compile(_BREAKS + r"[()]")
+_WRAPPED_NEGATION_BREAK = re.compile(_WRAPPED_BREAKS + r"[()]")
 _CROSS_REFERENCE = re.compile(r"\s*(?:see|refer|cf)\b", re.IGNORECASE)
 
 if not Span.has_extension("assertion"):

@@ -1375,7 +1375,8 @@ class _Builder:
                     # "BRAF V600E-mutated cutaneous melanoma, papillary thyroid cancer, or NSCLC"
                     # (NCT05503797): each cancer listed carries the alteration.
                     carried[1].append(node)
-                    runs[-1][-1] = _treated_for(carried[0], _any_of(carried[1]))
+                    cancers = _run_node(carried[1], is_or=True, says_or=True, of_examples=False)
+                    runs[-1][-1] = _treated_for(carried[0], cancers)
                     continue
                 carried = None
             if self._tumour_carrying(previous, current):
@@ -2309,15 +2310,6 @@ def _run_node(run: list[Node], is_or: bool, says_or: bool, of_examples: bool) ->
 
 # Between an alteration and the cancer that carries it: "MET exon 14 skipping mutant NSCLC".
 _CARRIED_BY = re.compile(r"[\s-]*(?:mutant|mutated|mutation[\s-]positive|altered|rearranged|amplified)\s+")
-
-
-def _any_of(nodes: list[Node]) -> Node:
-    """Alternatives listed under one negation or none: a negation all carry negates the list."""
-    if len(nodes) == 1:
-        return nodes[0]
-    if all(isinstance(node, Not) for node in nodes):
-        return Not(Or(tuple(node.child for node in nodes if isinstance(node, Not))))
-    return Or(tuple(nodes))
 
 
 def _treated_for(treatment: Node, indication: Node) -> Node:
