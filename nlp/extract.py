@@ -1730,6 +1730,126 @@ def find_shared_heads(text: str) -> Iterator[Found]:
             )
 
 
+# A name spelled out with its abbreviation in brackets before the last word of the term: "central nervous
+# system (CNS) metastases" (68 lines of the 2026 oncology registry), "hepatitis C virus (HCV) infection". The
+# bracket splits the term, so the dictionary sees neither "central nervous system metastases" nor "CNS
+# metastases"; the abbreviation must be the initials of the words before it.
+_ABBREVIATED_TERM = re.compile(
+    r"(?<![\w-])(?P<name>(?:[A-Za-z][\w-]*\s+){0,4}[A-Za-z][\w-]*)\s*\(\s*(?P<abbreviation>[A-Za-z]{2,6})\s*\)"
+    r"\s+(?P<rest>[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)"
+)
+_ABBREVIATED_KINDS: tuple[AtomKind, ...] = ("condition", "therapy", "procedure")
+
+
+def find_abbreviated_terms(text: str) -> Iterator[Found]:
+    for m in _ABBREVIATED_TERM.finditer(text):
+        abbreviation = m.group("abbreviation")
+        words = list(re.finditer(r"[A-Za-z][\w-]*", m.group("name")))
+        named = words[-len(abbreviation) :] if len(words) >= len(abbreviation) else []
+        names = []
+        if named and "".join(w.group(0)[0] for w in named).lower() == abbreviation.lower():
+            # The words spelled out, then the rest of the term: "central nervous system metastases".
+            names.append((m.start("name") + named[0].start(), " ".join(w.group(0) for w in named)))
+        if abbreviation.isupper():
+            # The abbreviation, then the rest: "PARP inhibitor" of "poly ADP ribose polymerase (PARP)
+            # inhibitor", which the dictionary knows by its abbreviation only.
+            names.append((m.start("abbreviation"), abbreviation))
+        found = _abbreviated_term(names, m.start("rest"), m.group("rest"))
+        if found is not None:
+            yield found
+
+
+def _abbreviated_term(names: list[tuple[int, str]], rest_start: int, rest_text: str) -> Found | None:
+    """The longest term a name and the words after the bracket spell, the first name first."""
+    rest = list(re.finditer(r"[A-Za-z][\w-]*", rest_text))
+    for start, name in names:
+        for count in range(len(rest), 0, -1):
+            spelled = " ".join([name, *(w.group(0) for w in rest[:count])])
+            for kind in _ABBREVIATED_KINDS:
+                concept, _ = link_exact(spelled, kind)
+                if concept is not None and concept == link_exact(name, kind)[0]:
+                    # "hepatitis C virus (HCV) infection": the name alone says as much, and is found.
+                    return None
+                if concept is not None:
+                    end = rest_start + rest[count - 1].end()
+                    rule = f"dictionary.{kind}.abbreviated"
+                    return Found(kind, start, end, rule, 0.9, concept, display=spelled)
+    return None
+
+
+# Kinds of cancer named by their own words before one shared head: "breast or ovarian cancer", "ocular/uveal
+# melanoma or mucosal melanoma", "renal, bladder or prostate cancer". Only the last keeps its head in the
+# text; each word (or two or three) before it names a condition when, with the head's words, it spells a
+# diagnosis of the dictionary other than the bare head (so "locally advanced or metastatic melanoma" adds
+# nothing).
+_CONDITION_HEAD = re.compile(
+    r"\b(?:cancers?|carcinomas?|adenocarcinomas?|melanomas?|sarcomas?|lymphomas?|leuka?emias?|tumou?rs?"
+    r"|neoplasms?)\b",
+    re.I,
+)
+COORDINATION_TRIGGERS = (
+    "cancer", "carcinoma", "melanoma", "sarcoma", "lymphoma", "leukemia", "leukaemia", "tumor", "tumour",
+    "neoplasm",
+)  # fmt: skip
+_COORDINATION_BEFORE = re.compile(r"(?:\s*,\s*(?:and/or|or|and)?|\s*/|\s+(?:and/or|or|and))\s*$", re.I)
+_CONJUNCT_BEFORE = re.compile(r"(?<![\w-])(?:[A-Za-z][\w-]*\s+){0,2}[A-Za-z][\w-]*$")
+_WORD_OF_NAME = re.compile(r"[A-Za-z][\w-]*")
+
+
+def find_coordinated_conditions(text: str) -> Iterator[Found]:
+    for head in _CONDITION_HEAD.finditer(text):
+        bare, _ = link_exact(head.group(0), "condition")
+        named = _named_with_head(text, head, bare)
+        if named is None:
+            continue
+        # The head's words, longest first, that the earlier names share: "lung cancer" and "cancer" of
+        # "non-small cell lung cancer".
+        words = text[named : head.start()].split()
+        tails = [" ".join([*words[skip:], head.group(0)]) for skip in range(1, len(words) + 1)]
+        end = named
+        while (join := _COORDINATION_BEFORE.search(text, max(0, end - 12), end)) and (
+            conjunct := _CONJUNCT_BEFORE.search(text, max(0, join.start() - 60), join.start())
+        ):
+            found = _coordinated_name(text, conjunct, join.start(), tails, bare)
+            if found is None:
+                break
+            yield found
+            end = found.start
+
+
+def _named_with_head(text: str, head: re.Match[str], bare: Concept | None) -> int | None:
+    """Where the longest diagnosis of up to five words ending at the head starts ("ovarian cancer"), unless
+    it is the bare head."""
+    offset = max(0, head.start() - 60)
+    words = list(_WORD_OF_NAME.finditer(text, offset, head.start()))
+    for count in range(min(len(words), 4), 0, -1):
+        start = words[-count].start()
+        between = text[start : head.start()]
+        if any(not gap.isspace() for gap in re.split(r"[A-Za-z][\w-]*", between) if gap):
+            continue
+        concept, _ = link_exact(text[start : head.end()], "condition")
+        if concept is not None and concept != bare:
+            return start
+    return None
+
+
+def _coordinated_name(
+    text: str, conjunct: re.Match[str], end: int, tails: list[str], bare: Concept | None
+) -> Found | None:
+    """The fewest words before a join that spell a diagnosis with the shared head ("breast" of "Patients with
+    breast or ovarian cancer")."""
+    words = list(_WORD_OF_NAME.finditer(text, conjunct.start(), end))
+    for count in range(1, len(words) + 1):
+        start = words[-count].start()
+        for tail in tails:
+            spelled = f"{text[start:end]} {tail}"
+            concept, _ = link_exact(spelled, "condition")
+            if concept is not None and concept != bare:
+                rule = "condition.coordinated_head"
+                return Found("condition", start, end, rule, 0.8, concept, display=spelled)
+    return None
+
+
 # Immune checkpoint drug classes named by their targets: "anti-PD-1/PD-L1 therapy", "PD-1 or PD-L1
 # inhibitor", "PD1/PDL1 antibody". A target listed after "anti-" or before a drug word is a drug class, not
 # the PD-L1 biomarker (expression, TPS and CPS read as usual elsewhere).

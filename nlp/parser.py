@@ -102,6 +102,8 @@ _FINDERS: tuple[tuple[Callable[[str], Iterable[Found]], tuple[str, ...] | None],
     ),
     (extract.find_tissue_for_testing, extract.TISSUE_WORDS),
     (extract.find_shared_heads, ("hepatitis",)),
+    (extract.find_coordinated_conditions, extract.COORDINATION_TRIGGERS),
+    (extract.find_abbreviated_terms, (")",)),
     (extract.find_checkpoint_targets, ("pd", "ctla")),
     (extract.find_prior_therapy_of_toxicity, ("prior", "previous", "earlier")),
 )
@@ -518,7 +520,8 @@ _FOR_WHOM = re.compile(
 # takes CLL and Waldenstrom's macroglobulinemia binds the patients with lymphoma, as the header "Waldenstrom's
 # macroglobulinemia must have at least one of the following:" binds its sub-items (`_conditional`).
 _DISEASE_MUST = re.compile(
-    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>)(?P<whom>[A-Za-z][^;:.()\n]{0,60}?)\s+must(?!\s+not\b)(?=\s)",
+    r"(?:^[ \t*-]*|[;.]\s+)(?P<who>)(?P<whom>[A-Za-z](?:[^;:.()\n]|\([^()\n]{1,12}\)){0,60}?)"
+    r"\s+must(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 # A population named by its infection before "must": "Human immunodeficiency virus (HIV)-infected participants
@@ -559,6 +562,14 @@ _ELIGIBLE_FOR_TRIAL = re.compile(
     r"|participation|inclusion)\b(?!\s+(?:only\s+)?if\b)",
     re.I,
 )
+# "Patients may have had prior systemic therapy in the adjuvant setting (e.g. interferon, BRAF, or MEK
+# agents)" (NCT02339571), "Note: May have received chemotherapy" (NCT04585477): what a patient may have had is
+# let in, not required. The treatments follow the permission in its clause, before any "if" that conditions it.
+_MAY_HAVE_HAD = re.compile(
+    r"\b(?:may|can)\s+(?:also\s+)?have\s+(?:had|received|undergone|been\s+(?:treated|exposed|given))\b"
+    r"(?:(?!\bif\b)[^;.:\n]|(?<=\d)\.(?=\d)){0,100}$",
+    re.IGNORECASE,
+)
 # A permission where an exception cue cuts an item ("is permitted", "may be eligible if ..."), and the
 # condition it states, if any.
 _PERMISSION_CUE = re.compile(
@@ -588,6 +599,12 @@ _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
 _UNTREATED_WORD = re.compile(r"\buntreated\b", re.IGNORECASE)
+# "untreated brain metastases" (98 lines of the 2026 oncology registry), "untreated hypothyroidism": a state
+# of a condition that is not a cancer, which no profile records. Before a cancer the word says no therapy was
+# given (`extract.find_untreated`), which the profile does record.
+_UNTREATED_QUALIFIER = re.compile(
+    r"\b(?:previously\s+)?untreated(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$", re.IGNORECASE
+)
 _CNS_CODES = frozenset({"brain_metastases", "leptomeningeal"})
 STABLE_CNS = Concept("clinical_status", "stable_brain_metastases", "treated, stable brain metastases")
 # A list of examples follows: "including", "such as", "e.g.", "for example" (", but not limited to"), and
@@ -865,6 +882,7 @@ class _Builder:
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
+        self.may_have = "may" in lowered or "can" in lowered
         self.says_optional = "with or without" in lowered
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
@@ -1264,10 +1282,14 @@ class _Builder:
         if not diseases or any(i not in diseases and self.found[i].rule_id != QUALIFIER_RULE for i in inside):
             return False
         first = min(self.found[i].start for i in inside)
+        before = self.norm.text[start:first]
+        # A state no profile records may stand before the disease: "Symptomatic central nervous system (CNS)
+        # metastases must have been treated" (NCT05267626).
         return (
-            not self.norm.text[start:first].strip()
-            and not self.norm.text[max(self.found[i].end for i in diseases) : end].strip()
-        )
+            not before.strip()
+            or _QUALIFIER.match(self.norm.text, start, first) is not None
+            or _UNTREATED_QUALIFIER.match(self.norm.text, start, first) is not None
+        ) and not self.norm.text[max(self.found[i].end for i in diseases) : end].strip()
 
     def _names_infections(self, start: int, end: int) -> bool:
         """Whether the words name infectious diseases (ICD-10 A00-B99) and nothing else the parser reads."""
@@ -1466,6 +1488,11 @@ class _Builder:
                 # "Ongoing gonadal androgen deprivation therapy with gonadotropin-releasing hormone (GnRH)
                 # analogues, antagonists or orchiectomy" (NCT04038502): so is a treatment after an "or".
                 link = "or"
+            if cue is None and "(" in gap and isinstance(node, Not) != isinstance(runs[-1][-1], Not):
+                # "cutaneous melanoma (mucosal melanoma or uveal melanoma are excluded)" (NCT04930783): a
+                # bracket that turns the polarity starts a part of its own, joined to what it follows.
+                # (Examples in brackets share their general term's negation instead: `_run_node`.)
+                link = "apart"
             if link in ("or", "list"):
                 runs[-1].append(node)
                 run_indices[-1].append(current)
@@ -1715,9 +1742,16 @@ class _Builder:
 
     def _let_in(self, index: int, section: Section) -> bool:
         """Whether the text permits what the atom names, later in its clause ("Prior radiotherapy allowed";
-        among the inclusions also "... may be enrolled")."""
-        end = self.found[index].end
+        among the inclusions also "... may be enrolled") or after "may have had" earlier in it."""
+        start, end = self.found[index].start, self.found[index].end
         if self.permits and _PERMITTED.match(self.norm.text, end) is not None:
+            return True
+        if (
+            self.may_have
+            and self.found[index].rule_id != "therapy.lines"
+            and _MAY_HAVE_HAD.search(self.norm.text, max(0, start - 140), start) is not None
+        ):
+            # A count of lines stays: "may have had up to 2 prior regimens" caps them.
             return True
         return (
             section == "inclusion"
@@ -1938,6 +1972,8 @@ class _Builder:
         if course is not None:
             return course
         match = _QUALIFIER.search(self.norm.text, start, found.start)
+        if match is None and not is_cancer(concept.code) and self._may_hold("untreated", start, found.start):
+            match = _UNTREATED_QUALIFIER.search(self.norm.text, start, found.start)
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and is_cancer(concept.code):
             return self._unanswerable(site.start(), found.end)
