@@ -1281,6 +1281,8 @@ _WINDOW = re.compile(
     # than" is a lower one, "on a regimen for less than 28 days" a duration).
     r"|(?P<nomore>(?:no|not)\s+(?:more|longer)\s+than|(?<!no )(?<!not )(?<!for )(?:less|fewer)\s+than|<=?)\s*"
     r"(?P<n3>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u3>days?|weeks?|months?|years?)\s*"
+    # "<= 28 days or within five half-lives prior to starting study treatment" (NCT06194929)
+    rf"(?:or\s+(?:within\s+)?{_HALF_LIVES}\s*(?:,?\s*whichever\s+is\s+(?:shorter|longer)\s*,?\s*)?)?"
     r"(?:(?:must\s+)?(?:have\s+)?elapsed\s*)?(?:since|from|after|(?:prior\s+to|before)(?!\s+(?:the\s+)?(?:[\w-]+\s+)?"
     r"(?:recurrence|progression|relapse|diagnosis)\b))"
     r"|(?<!no )(?<!not )(?P<atleast>at least|>=|more than|>|minimum of|a minimum of|(?:no|not) less than)\s*"

@@ -502,7 +502,9 @@ _HAD_TREATMENT = (
 )
 _BOUND_CLAUSE = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:female|male)\s+)?(?:patients?|subjects?|participants?|individuals?)"
-    rf"\s+(?:with|without|{_HAD_TREATMENT}|who)\s+)(?P<whom>[^;:]+?)\s+(?:must|should|will\s+be\s+required\s+to)"
+    # "Patients on anticoagulation must be able to hold anticoagulation for SRS treatment" (NCT06248606)
+    rf"\s+(?:with|without|{_HAD_TREATMENT}|who|on|receiving|taking|using|treated\s+with)\s+)(?P<whom>[^;:]+?)\s+"
+    r"(?:must|should|will\s+be\s+required\s+to)"
     r"(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -563,11 +565,32 @@ _ELIGIBLE_FOR_TRIAL = re.compile(
     re.I,
 )
 # "Patients may have had prior systemic therapy in the adjuvant setting (e.g. interferon, BRAF, or MEK
-# agents)" (NCT02339571), "Note: May have received chemotherapy" (NCT04585477): what a patient may have had is
-# let in, not required. The treatments follow the permission in its clause, before any "if" that conditions it.
+# agents)" (NCT02339571), "Note: May have received chemotherapy" (NCT04585477): what a patient may have had
+# is let in, not required. The treatments follow the permission in its clause, before any "if" that
+# conditions it.
 _MAY_HAVE_HAD = re.compile(
     r"\b(?:may|can)\s+(?:also\s+)?have\s+(?:had|received|undergone|been\s+(?:treated|exposed|given))\b"
     r"(?:(?!\bif\b)[^;.:\n]|(?<=\d)\.(?=\d)){0,100}$",
+    re.IGNORECASE,
+)
+# A gene whose status must be known: "known BRAF mutational status", "documented RAS mutation status", "KRAS
+# status must be known". Not a result ("BRAF status: mutated") nor its absence ("unknown ... status").
+_STATUS_AFTER = re.compile(
+    r"[\s-]*(?:(?:gene|genomic|genetic)\s+)?(?:(?:mutation(?:al)?|genotype|molecular|alteration)\s+)?status\b",
+    re.IGNORECASE,
+)
+_KNOWN_BEFORE = re.compile(
+    r"(?<!un)\b(?:known|documented|determined|available|confirmed)\s+(?:(?:tumou?r|the|their)\s+)?$",
+    re.IGNORECASE,
+)
+_KNOWN_AFTER = re.compile(
+    r"\s+(?:must|should|has\s+to|needs\s+to)\s+(?:be\s+|have\s+been\s+)(?:known|determined|documented)\b",
+    re.I,
+)
+_TESTING_AFTER = re.compile(r"[\s-]*(?:testing|test|analysis|assessment)\b", re.IGNORECASE)
+_AGREE_TO_BEFORE = re.compile(
+    r"\b(?:consent|agree|willing|willingness|undergo|provide\s+(?:tissue|a\s+sample)\s+for)\s+(?:to\s+)?"
+    r"(?:undergo\s+)?(?:the\s+|a\s+)?$",
     re.IGNORECASE,
 )
 # A permission where an exception cue cuts an item ("is permitted", "may be eligible if ..."), and the
@@ -739,6 +762,9 @@ def _terms(doc: Doc) -> list[tuple[str, int, int]]:
     return found
 
 
+_SPECIALTY_AFTER = re.compile(r"\s+oncolog(?:ist|ists|y)\b", re.IGNORECASE)
+
+
 def _dictionary_atoms(doc: Doc, text: str) -> Iterable[Found]:
     """Linked (or, for lexicon phrases, unmapped) atoms for the ruler's matches; `text` is `doc.text`."""
     for label, start, end in _terms(doc):
@@ -747,6 +773,9 @@ def _dictionary_atoms(doc: Doc, text: str) -> Iterable[Found]:
         kind = cast(AtomKind, label[len(LEXICON_PREFIX) :] if from_lexicon else label)
         if kind == "lab" and text[start:end] in genes():
             # "EGFR" in capitals is the gene; the kidney's "eGFR" matched it only as lower-cased words.
+            continue
+        if kind == "procedure" and _SPECIALTY_AFTER.match(text, end):
+            # "after review by a radiation oncologist" (NCT05830058) names a doctor, not a treatment.
             continue
         # A lexicon phrase links only exactly ("copd" is COPD); fuzzy linking is for curated terms' variants.
         concept, how = link_exact(text[start:end], kind) if from_lexicon else link(text[start:end], kind)
@@ -883,6 +912,7 @@ class _Builder:
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
         self.may_have = "may" in lowered or "can" in lowered
+        self.names_status = "status" in lowered
         self.says_optional = "with or without" in lowered
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
@@ -1573,6 +1603,7 @@ class _Builder:
             or self._consent_age(index)
             or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
             or self._optional(index)
+            or self._test_to_undergo(index)
         )
         atom = Atom.make(
             kind=found.kind,
@@ -1615,6 +1646,10 @@ class _Builder:
                 assertion_cue=self.norm.to_original(personal.start(), cue[1]),
             )
             node = Or((own, atom))
+        if self._known_status(index):
+            # "Patients must have known BRAF mutational status of tumor; wild-type (WT) or mutated"
+            # (NCT02339571): tested, whatever the result, i.e. the alteration found or the gene wild type.
+            node = Or((atom, replace(atom, alteration="wild_type")))
         requirement = found.extra.get("requirement")
         if isinstance(requirement, Concept) and requirement.code != "wocbp":
             # "WOCBP must have a negative pregnancy test": not WOCBP, or the requirement holds. "Positive
@@ -1763,6 +1798,33 @@ class _Builder:
                     and _ELIGIBLE_FOR_TRIAL.match(self.norm.text, end) is not None
                 )
             )
+        )
+
+    def _known_status(self, index: int) -> bool:
+        """Whether the text asks only that the gene's status be known ("known BRAF V600 mutation status",
+        "RAS mutation status must be known"), not for a result."""
+        found = self.found[index]
+        if (
+            found.kind != "biomarker"
+            or not found.checkable  # "HER2 status known" names the test, for the site (`extract`)
+            or found.alteration in ("wild_type", "negative")
+            or not self.names_status
+        ):
+            return False
+        status = _STATUS_AFTER.match(self.norm.text, found.end)
+        if status is None:
+            return False
+        known_before = _KNOWN_BEFORE.search(self.norm.text, max(0, found.start - 40), found.start)
+        return known_before is not None or _KNOWN_AFTER.match(self.norm.text, status.end()) is not None
+
+    def _test_to_undergo(self, index: int) -> bool:
+        """Whether the biomarker names a test the patient is to agree to, not a result: "or consent to BRAF
+        V600 mutation testing per local institutional standards" (NCT06697301)."""
+        found = self.found[index]
+        if found.kind != "biomarker" or not self.names_status:
+            return False
+        return _TESTING_AFTER.match(self.norm.text, found.end) is not None and (
+            _AGREE_TO_BEFORE.search(self.norm.text, max(0, found.start - 40), found.start) is not None
         )
 
     def _optional(self, index: int) -> bool:
@@ -2795,18 +2857,30 @@ def _negate_inline_lists(
                 assertions[index] = ("negated", (opening.start, opening.end))
 
 
+_SENTENCE_START = re.compile(r"(?<=[a-z)])[.;]\s+(?=[A-Z])")
+
+
 def _without_definitions(text: str, roots: list[Item], found: list[Found]) -> list[Found]:
     """Leaves out the atoms of items that define a term (`rationale.DEFINITION`) and of the items under
-    them."""
+    them; a definition that starts a later sentence of an item ("Evidence of post-menopausal status or
+    negative urinary or serum pregnancy test ... Women will be considered post-menopausal if ...",
+    NCT04693377) leaves out the rest of the item from there."""
     spans = []
     stack = list(roots)
     while stack:
         item = stack.pop()
-        if rationale.DEFINITION.match(text, item.start):
+        starts = [item.start]
+        if (
+            "consider" in text[item.start : item.end].lower()
+            or "defin" in text[item.start : item.end].lower()
+        ):
+            starts += [m.end() for m in _SENTENCE_START.finditer(text, item.start, item.end)]
+        start = next((s for s in starts if rationale.DEFINITION.match(text, s)), None)
+        if start is not None:
             last = item
             while last.children:
                 last = last.children[-1]
-            spans.append((item.start, max(item.end, last.end)))
+            spans.append((start, max(item.end, last.end)))
         else:
             stack.extend(item.children)
     if not spans:

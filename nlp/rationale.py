@@ -144,8 +144,10 @@ DEFINITION = re.compile(
     r"|those\b|a\s+woman\b|women\s+who\b))"
     # "Women < 50 years of age would be considered post-menopausal if they have been amenorrheic for 12 months
     # or more ..." (NCT04499053 and two more): who counts as post-menopausal.
-    r"|\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:females?|women|woman)\b[^.;\n]{0,60}?"
-    r"\b(?:would|will|are|is)\s+be\s+considered\s+(?:post|pre)-?\s?menopausal\b",
+    # "A woman is considered to be of childbearing potential if she is < 60 years old, ..." (NCT06680661).
+    r"|\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:an?\s+)?(?:females?|women|woman)\b[^.;\n]{0,60}?"
+    r"\b(?:(?:would|will)\s+be|are|is)\s+considered\s+(?:to\s+be\s+)?(?:(?:post|pre)-?\s?menopausal\b"
+    r"|(?:of\s+)?(?:non[- ]?)?(?:child[- ]?bearing|reproductive)\s+potential\b)",
     re.IGNORECASE,
 )
 _TRIGGERS = (

@@ -93,6 +93,11 @@ class TestTheKindsOfMelanomaAreTold:
         assert codes(self.EXCLUSIONS[3]) == ["uveal_melanoma", "mucosal_melanoma", "acral_melanoma"]
         assert outcome(self.EXCLUSIONS[3], LENA) == "unknown"
 
+    def test_a_non_ocular_melanoma_is_any_other_melanoma(self):
+        # NCT06771544: not "ocular melanoma" with a prefix the dictionary did not see
+        text = "Patients must have unresectable Stage III or Stage IV non-ocular melanoma"
+        assert outcome(text, LENA, "Inclusion") == "satisfied"
+
     def test_a_melanoma_of_unrecorded_kind_leaves_the_question_open(self):
         assert {outcome(text, MAX) for text in self.EXCLUSIONS} == {"unknown"}
 
@@ -219,3 +224,85 @@ class TestWhatAPatientMayHaveHadIsNotRequired:
         [atom] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").atoms()
         assert codes(text, "Inclusion") == ["prior_lines"]
         assert atom.checkable
+
+
+class TestAKnownStatusIsAnyResult:
+    """ "Patients must have known BRAF mutational status of tumor; wild-type (WT) or mutated" asked for a BRAF
+    mutation, so Max, tested and wild type, failed it. A status that must be known is any result; a test the
+    patient is to consent to is not a result at all."""
+
+    def test_a_wild_type_result_is_a_known_status(self):
+        texts = (
+            # NCT02339571
+            "Patients must have known BRAF mutational status of tumor; wild-type (WT) or mutated, prior to"
+            " randomization",
+            # NCT06697301
+            "Have known BRAF V600 mutation status or consent to BRAF V600 mutation testing per local"
+            " institutional standards during the screening period",
+        )
+        assert [outcome(text, MAX, "Inclusion") for text in texts] == ["satisfied", "satisfied"]
+        assert [outcome(text, LENA, "Inclusion") for text in texts] == ["satisfied", "satisfied"]
+
+    def test_an_untested_patient_is_asked_for_the_test(self):
+        untested = dataclasses.replace(MAX, biomarkers=())
+        text = "Patients must have known BRAF mutational status of tumor; wild-type (WT) or mutated"
+        assert outcome(text, untested, "Inclusion") == "unknown"
+
+    def test_a_status_stated_is_still_a_result(self):
+        # Nothing says the status need only be known: the mutation is asked for.
+        [atom] = parse_eligibility("Inclusion Criteria:\n* KRAS mutation status: mutated\n").atoms()
+        assert atom.alteration != "wild_type"
+
+
+class TestADefinitionInsideACriterionRequiresNothing:
+    """A sentence that defines who counts as post-menopausal or of childbearing potential, after the
+    requirement it explains, was read as a requirement of its own: "Women < 50 years of age would be
+    considered post-menopausal if ..." ruled out Max, a man of 70, for his age."""
+
+    def test_a_definition_after_the_requirement_is_left_out(self):
+        # NCT04693377
+        text = (
+            "Evidence of post-menopausal status or negative urinary or serum pregnancy test for female"
+            " pre-menopausal patients. Women will be considered post-menopausal if they have been amenorrheic"
+            " for 12 months without an alternative medical cause. The following age-specific requirements"
+            " apply: Women < 50 years of age would be considered post-menopausal if they have been"
+            " amenorrheic for 12 months or more following cessation of exogenous hormonal treatments."
+        )
+        assert codes(text, "Inclusion") == ["negative_pregnancy_test"]
+        assert outcome(text, MAX, "Inclusion") == "satisfied"
+
+    def test_who_is_considered_of_childbearing_potential_is_a_definition(self):
+        # NCT06680661
+        text = (
+            "A woman is considered to be of childbearing potential if she is < 60 years old, postmenarcheal,"
+            " has not reached a postmenopausal state."
+        )
+        assert codes(text, "Inclusion") == []
+        assert outcome(text, MAX, "Inclusion") != "violated"
+
+
+def test_a_washout_of_days_or_half_lives_is_a_window():
+    # NCT06194929: Lena's last treatment ended in August, long before the 28 days
+    text = (
+        "Prior systemic anti-cancer therapy or any investigational therapy ≤ 28 days or within five"
+        " half-lives prior to starting study treatment, whichever is shorter."
+    )
+    assert outcome(text, LENA) == "satisfied"
+
+
+def test_a_radiation_oncologist_is_no_radiotherapy():
+    # NCT05830058: Lena's radiosurgery did not make her one of "those not eligible for SBRT"
+    text = "Those not eligible for SBRT after review by a radiation oncologist"
+    assert codes(text) == ["radiotherapy"]  # SBRT, stereotactic body radiotherapy
+    assert outcome(text, LENA) != "violated"
+
+
+def test_a_requirement_on_patients_on_a_drug_binds_only_them():
+    # NCT06248606, NCT05187182: Lena takes no anticoagulant and no statin
+    texts = (
+        "No contraindications to SRS. Patients on anticoagulation must be able to hold anticoagulation for"
+        " SRS treatment based on investigator discretion.",
+        "Patients on a cholesterol lowering statin must be on a stable dose with no dose changes within 3"
+        " weeks prior to study start.",
+    )
+    assert [outcome(text, LENA, "Inclusion") for text in texts] == ["unknown", "satisfied"]
