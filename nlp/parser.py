@@ -587,6 +587,8 @@ _KNOWN_AFTER = re.compile(
     r"\s+(?:must|should|has\s+to|needs\s+to)\s+(?:be\s+|have\s+been\s+)(?:known|determined|documented)\b",
     re.I,
 )
+_INVESTIGATIONAL_PRODUCT = re.compile(r"investigational\s+(?:medicinal\s+)?products?", re.IGNORECASE)
+_ANOTHER_BEFORE = re.compile(r"\b(?:an|any|other|another|prior|previous|previously)\s+$", re.IGNORECASE)
 _TESTING_AFTER = re.compile(r"[\s-]*(?:testing|test|analysis|assessment)\b", re.IGNORECASE)
 _AGREE_TO_BEFORE = re.compile(
     r"\b(?:consent|agree|willing|willingness|undergo|provide\s+(?:tissue|a\s+sample)\s+for)\s+(?:to\s+)?"
@@ -1604,6 +1606,7 @@ class _Builder:
             or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
             or self._optional(index)
             or self._test_to_undergo(index)
+            or self._study_product(index)
         )
         atom = Atom.make(
             kind=found.kind,
@@ -1816,6 +1819,18 @@ class _Builder:
             return False
         known_before = _KNOWN_BEFORE.search(self.norm.text, max(0, found.start - 40), found.start)
         return known_before is not None or _KNOWN_AFTER.match(self.norm.text, status.end()) is not None
+
+    def _study_product(self, index: int) -> bool:
+        """Whether the atom is the trial's own drug: "until 6 months after the last dose of investigational
+        product", "daily adherence to investigational product" (NCT05094336). "An", "any" or "other
+        investigational product" is one the patient had before, which the profile answers."""
+        found = self.found[index]
+        if found.kind != "therapy" or not _INVESTIGATIONAL_PRODUCT.fullmatch(
+            self.norm.text, found.start, found.end
+        ):
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        return _ANOTHER_BEFORE.search(self.norm.text, max(line_start, found.start - 20), found.start) is None
 
     def _test_to_undergo(self, index: int) -> bool:
         """Whether the biomarker names a test the patient is to agree to, not a result: "or consent to BRAF

@@ -306,3 +306,26 @@ def test_a_requirement_on_patients_on_a_drug_binds_only_them():
         " weeks prior to study start.",
     )
     assert [outcome(text, LENA, "Inclusion") for text in texts] == ["unknown", "satisfied"]
+
+
+class TestTheTrialsOwnProductIsNoHistory:
+    """ "Willing to record daily adherence to investigational product" asked for an investigational agent in
+    the patient's past; the product is the trial's own. "An investigational product" received before still
+    counts."""
+
+    def test_the_investigational_product_of_the_trial_is_not_asked_for(self):
+        # NCT05094336
+        text = (
+            "Able to swallow and retain orally (PO) administered study treatment and willing to record daily"
+            " adherence to investigational product."
+        )
+        assert outcome(text, LENA, "Inclusion") == "not_checkable"
+
+    def test_an_investigational_product_received_before_is_history(self):
+        # NCT05746897
+        text = (
+            "Investigational therapy: if the subject has participated in a clinical study and has received an"
+            " investigational product within 4 weeks prior to the first dose of study treatment."
+        )
+        assert [a.checkable for a in parse_eligibility(f"Exclusion Criteria:\n* {text}\n").atoms()] == [True]
+        assert outcome(text, LENA) == "satisfied"
