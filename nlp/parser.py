@@ -213,13 +213,16 @@ _ALTERNATIVE_BEFORE = re.compile(r"(?:\bor|\band/or|\band|/|,|&)\s*$", re.IGNORE
 # Words every match of extract.COURSE_BEFORE holds (`may_contain`).
 _COURSE_WORDS = ("newly", "recur", "relaps", "refractory", "progress")
 # A body site right before a kind of cancer the vocabulary does not name with it narrows the cancer to that
-# site ("(no primary CNS lymphoma)", "intraocular lymphoma", "testicular lymphoma"): a lymphoma patient is
-# asked whether the lymphoma is there, never read as having or lacking "lymphoma" as such.
+# site ("(no primary CNS lymphoma)", "central nervous system (CNS) lymphoma", "intraocular lymphoma",
+# "testicular lymphoma"): a lymphoma patient is asked whether the lymphoma is there, never read as having or
+# lacking "lymphoma" as such.
 _SITE_BEFORE_CANCER = re.compile(
-    r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system|brain|cerebral|intracerebral|intracranial|spinal"
-    r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
+    r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system(?:\s+\(CNS\))?|brain|cerebral|intracerebral"
+    r"|intracranial|spinal|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
     re.IGNORECASE,
 )
+# What joins a cancer to the one before as its alternative ("CNS lymphoma or leukemia", "lymphoma/leukemia").
+_CANCER_ALTERNATIVE_GAP = re.compile(r"\s*(?:/|or|and/or)\s*", re.IGNORECASE)
 # A form of a cancer no profile records, right before it: its laterality or timing ("bilateral",
 # "synchronous contralateral"), a clinical or histological kind ("inflammatory", "metaplastic", "occult") or
 # its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
@@ -1954,6 +1957,8 @@ class _Builder:
         )
         if match is None and involvement is not None:
             return self._unanswerable(involvement.start(), found.end)
+        if match is None and is_cancer(concept.code) and self._after_sited_cancer(index):
+            return self._unanswerable(found.start, found.end)
         site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
         if match is None and site_after is not None and is_cancer(concept.code):
             return self._unanswerable(found.start, site_after.end())
@@ -1966,6 +1971,25 @@ class _Builder:
             untreated = _UNTREATED_WORD.search(self.norm.text, match.start(), found.start)
             return None if untreated is None else self._unanswerable(match.start(), untreated.end())
         return self._unanswerable(match.start(), found.end)
+
+    def _after_sited_cancer(self, index: int) -> bool:
+        """Whether the cancer at `index` is the alternative of a cancer narrowed to a site right before it:
+        "Known central nervous system (CNS) lymphoma or leukemia" (NCT03516617) and "Known current central
+        nervous system involvement by lymphoma/leukemia" (NCT06839053) ask whether the leukaemia is there
+        too, not whether the patient has a leukaemia."""
+        if index == 0:
+            return False
+        before = self.found[index - 1]
+        if before.kind != "condition" or before.concept is None or not is_cancer(before.concept.code):
+            return False
+        if _CANCER_ALTERNATIVE_GAP.fullmatch(self.norm.text, before.end, self.found[index].start) is None:
+            return False
+        start = max(before.start - 60, self.norm.text.rfind("\n", 0, before.start) + 1)
+        if _SITE_BEFORE_CANCER.search(self.norm.text, start, before.start) is not None:
+            return True
+        return (
+            self.names_involvement and _INVOLVEMENT_BY.search(self.norm.text, start, before.start) is not None
+        )
 
     def _setting_after(self, index: int) -> int | None:
         """Where the disease setting named after a treatment, or after the list of treatments it opens, ends

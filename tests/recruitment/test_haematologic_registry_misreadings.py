@@ -175,3 +175,39 @@ class TestHaematologicSubtypesAreKnown:
     def test_sll_is_chronic_lymphocytic_leukaemia(self):
         cll = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),))
         assert outcome(inclusion("Histologically confirmed SLL"), cll) == "satisfied"
+
+
+class TestACancerNarrowedToTheCentralNervousSystem:
+    """A lymphoma or leukaemia in the central nervous system is a site of the disease, which no profile
+    records: 'central nervous system (CNS) lymphoma' (the abbreviation between site and disease hid the site)
+    and the leukaemia after 'CNS lymphoma or' / 'involvement by lymphoma/' were read as the disease itself,
+    so every lymphoma or leukaemia patient was excluded."""
+
+    def test_cns_involvement_is_the_sites_question(self):
+        texts = (
+            # NCT03516617
+            "Known central nervous system (CNS) lymphoma or leukemia",
+            # NCT06890884
+            "Known active central nervous system (CNS) lymphoma.",
+            # NCT06839053, NCT06859008
+            "Known current central nervous system involvement by lymphoma/leukemia",
+            # NCT07166419
+            "Active central nervous system or meningeal involvement by lymphoma or leukemia",
+        )
+        assert [outcome(exclusion(text), HANA) for text in texts] == ["unknown"] * 4
+        assert [outcome(exclusion(text), ARUN) for text in texts] == [
+            "unknown",
+            "satisfied",
+            "unknown",
+            "unknown",
+        ]
+
+    def test_no_suspicion_of_cns_lymphoma_asks_the_site(self):
+        # NCT04792489
+        text = inclusion(
+            "No clinical suspicion of central nervous system (CNS) lymphoma (not applicable to CNS cohort)"
+        )
+        assert outcome(text, HANA) == "unknown"
+
+    def test_lymphoma_or_leukaemia_alone_is_still_the_disease(self):
+        assert outcome(exclusion("Lymphoma or leukemia"), ARUN) == "violated"
