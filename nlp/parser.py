@@ -2521,21 +2521,19 @@ _CRITERIA_BEFORE = re.compile(r"\bEvaluation\s+Criteria\s+(?:in|for)\s+$", re.I)
 
 
 def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
-    """Drops the vocabulary's reading of a disease's abbreviation the text defines as another disease: in
-    "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, here or further on. The words right before
-    the brackets whose initials spell the abbreviation define it; it is redefined when they name another
-    linked disease and start with a word none of the vocabulary's names for its concept starts with
-    ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
+    """Drops the vocabulary's reading of an abbreviation the text defines as a disease it does not mean: in
+    "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, and in "Richter's Transformation (RT)"
+    (NCT04792489) RT is no radiotherapy, here or further on. The words right before the brackets whose
+    initials spell the abbreviation define it (a possessive's "'s" is its word's); it is redefined when they
+    name another linked disease and start with a word none of the vocabulary's names for its concept starts
+    with ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
     redefined: set[str] = set()
     for match in _abbreviations_defined(text):
         abbreviation = match.group("abbr")
-        words = re.findall(r"[A-Za-z]+", match.group("words"))[-len(abbreviation) :]
+        words = re.findall(r"[A-Za-z]+(?:['\u2019]s\b)?", match.group("words"))[-len(abbreviation) :]
         if len(words) < len(abbreviation) or "".join(w[0] for w in words).upper() != abbreviation.upper():
             continue
-        own = next(
-            (f for f in found if f.start == match.start("abbr") and f.kind == "condition" and f.concept),
-            None,
-        )
+        own = next((f for f in found if f.start == match.start("abbr") and f.concept), None)
         phrase_start = match.start("words") + match.group("words").rfind(words[0])
         named = [
             f.concept.code
@@ -2545,11 +2543,11 @@ def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Foun
         if own is None or own.concept is None or not named or own.concept.code in named:
             continue
         first = words[0].lower()
-        if not any(term.lower().split()[0] == first for term in _terms_of(own.concept.code)):
+        if not any(term.lower().split()[0] == first for term in _terms_of(own.kind, own.concept.code)):
             redefined.add(abbreviation)
     if not redefined:
         return found
-    return [f for f in found if f.kind != "condition" or text[f.start : f.end] not in redefined]
+    return [f for f in found if f.concept is None or text[f.start : f.end] not in redefined]
 
 
 def _abbreviations_defined(text: str) -> Iterator[re.Match[str]]:
@@ -2568,8 +2566,8 @@ def _abbreviations_defined(text: str) -> Iterator[re.Match[str]]:
         searched_from = bracket.end()
 
 
-def _terms_of(code: str) -> tuple[str, ...]:
-    entry = next((e for e in vocabulary()["condition"] if e.concept.code == code), None)
+def _terms_of(kind: str, code: str) -> tuple[str, ...]:
+    entry = next((e for e in vocabulary().get(kind, ()) if e.concept.code == code), None)
     return () if entry is None else entry.synonyms
 
 

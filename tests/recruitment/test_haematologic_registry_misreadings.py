@@ -13,7 +13,7 @@ Mark, 70, ECOG 1: relapsed multiple myeloma diagnosed 2021-03; lenalidomide and 
 
 import datetime
 
-from nlp import parse_eligibility
+from nlp import iter_atoms, parse_eligibility
 from nlp.terminology import drug_classes
 from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
 from recruitment.matching.facts import BiomarkerFact
@@ -103,6 +103,12 @@ def outcome(text: str, patient: PatientFacts) -> str:
     """The outcome of the only criterion parsed from `text` for `patient`."""
     [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
     return str(verdict.outcome)
+
+
+def codes(text: str) -> list[str]:
+    """The concept codes of the atoms parsed from `text`."""
+    atoms = [a for criterion in parse_eligibility(text).criteria for a in iter_atoms(criterion.tree)]
+    return [a.concept.code for a in atoms if a.concept is not None]
 
 
 def inclusion(text: str) -> str:
@@ -211,3 +217,19 @@ class TestACancerNarrowedToTheCentralNervousSystem:
 
     def test_lymphoma_or_leukaemia_alone_is_still_the_disease(self):
         assert outcome(exclusion("Lymphoma or leukemia"), ARUN) == "violated"
+
+
+class TestAnAbbreviationTheTextDefines:
+    """'Richter's Transformation (RT)' defines RT; read as the vocabulary's radiotherapy, every 'RT Cohort:'
+    asked the patient to have had radiotherapy."""
+
+    def test_rt_after_richters_transformation_is_no_radiotherapy(self):
+        # NCT04792489
+        text = (
+            "Inclusion Criteria:\n* Richter's Transformation (RT) Cohort: Histologically confirmed Richter's"
+            " transformation (RT) to a diffuse large B-cell lymphoma (DLBCL) subtype from underlying CLL\n"
+        )
+        assert "radiotherapy" not in codes(text)
+
+    def test_radiotherapy_rt_is_still_radiotherapy(self):
+        assert codes(inclusion("Prior radiotherapy (RT) is required")).count("radiotherapy") == 2
