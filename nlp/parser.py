@@ -264,6 +264,10 @@ _SUITABLE_OR_STARTING_WORDS = (
     "initiat",
     "start",
     "commencing",
+    "dose",  # _AFTER_THE_LAST_DOSE
+    "administration",
+    "infusion",
+    "duration",
     "toleran",  # _TOLERANCE_OF: "intolerance to", "tolerant of"
     "schedul",  # _PLANNED
     "plann",
@@ -341,6 +345,16 @@ _BEFORE_STARTING = re.compile(
     r"\b(?:prior\s+to|before|until|of)\s+(?:starting|beginning|initiating|initiation\s+of|(?:the\s+)?start\s+of"
     r"|commencing)\s+(?:(?:an?|the|any|their|his|her|maintenance|protocol|study)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,2}$",
+    re.IGNORECASE,
+)
+# How long something goes on after the study's treatment ("use contraception ... for 2 days after the last
+# dose of acalabrutinib", NCT06757647; "for the duration of venetoclax treatment", NCT03986034): the drug is a
+# time anchor, the treatment to come, not a history. A washout is not written with "for" ("at least 4 weeks
+# after the last dose of prior chemotherapy").
+_AFTER_THE_LAST_DOSE = re.compile(
+    r"\b(?:(?:for|through|until)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+|up\s+to\s+)?[\w-]+(?:\s+\(\d+\))?\s+"
+    r"(?:days?|weeks?|months?|years?)\s+(?:after|following|post)\s+(?:the\s+)?(?:last|final)\s+"
+    r"(?:dose|administration|infusion)s?\s+of|for\s+the\s+duration\s+of)\s+(?:the\s+|any\s+)?$",
     re.IGNORECASE,
 )
 _GUARDIAN_BEFORE = re.compile(
@@ -1761,7 +1775,8 @@ class _Builder:
         with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
         with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
-        beginning any hormonal therapy", "scheduled to undergo upfront surgery"), or as what the patient
+        beginning any hormonal therapy", "scheduled to undergo upfront surgery", "for 2 days after the last
+        dose of acalabrutinib"), or as what the patient
         tolerates or cannot take ("intolerance to octreotide", "unable to be treated with levodopa"): a
         judgement, a plan or a tolerance, not a history a profile records."""
         found = self.found[index]
@@ -1770,7 +1785,15 @@ class _Builder:
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 60, line_start)
-            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM, _REQUIRED_FOR)
+            cues = (
+                _SUITABLE_FOR,
+                _PLANNED,
+                _BEFORE_STARTING,
+                _AFTER_THE_LAST_DOSE,
+                _TOLERANCE_OF,
+                _RECOVERY_FROM,
+                _REQUIRED_FOR,
+            )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says

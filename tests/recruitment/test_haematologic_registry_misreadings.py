@@ -233,3 +233,32 @@ class TestAnAbbreviationTheTextDefines:
 
     def test_radiotherapy_rt_is_still_radiotherapy(self):
         assert codes(inclusion("Prior radiotherapy (RT) is required")).count("radiotherapy") == 2
+
+
+class TestTheStudysTreatmentAsATimeAnchor:
+    """How long contraception goes on after the study's drug ('for 2 days after the last dose of
+    acalabrutinib', 'for the duration of venetoclax treatment') names that drug as a time anchor, the study's
+    treatment to come: read as a history, it asked every patient to have had it."""
+
+    def test_contraception_after_the_last_dose_asks_for_no_treatment(self):
+        texts = (
+            # NCT06757647
+            "Woman of childbearing potential (WOCBP) who are sexually active must use highly effective"
+            " methods of contraception during treatment and for 2 days after the last dose of acalabrutinib",
+            # NCT03986034
+            "Agreement to use acceptable methods of contraception for the duration of venetoclax treatment if"
+            " sexually active and able to bear or beget children",
+        )
+        assert "violated" not in [outcome(inclusion(text), ARUN) for text in texts]
+
+    def test_a_washout_after_the_last_dose_still_dates_the_treatment(self):
+        text = inclusion("At least 4 weeks after the last dose of prior cytarabine")
+        recent = PatientFacts(
+            therapies=(
+                therapy(
+                    "therapy:1", "cytarabine", 1, datetime.date(2026, 11, 1), datetime.date(2026, 11, 27)
+                ),
+            )
+        )
+        assert outcome(text, ARUN) == "satisfied"
+        assert outcome(text, recent) == "violated"
