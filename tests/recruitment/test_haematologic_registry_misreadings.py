@@ -262,3 +262,32 @@ class TestTheStudysTreatmentAsATimeAnchor:
         )
         assert outcome(text, ARUN) == "satisfied"
         assert outcome(text, recent) == "violated"
+
+
+class TestAPermissionWithACondition:
+    """'Participants who had previously received a covalently-binding BTK inhibitor ... are eligible for
+    the study if they meet any of the following' and 'Subjects with prior ... CAR T therapy ... are permitted
+    if it has been at least 30 days since previous CAR T cell therapy ...' bind only the patients they let
+    in, as 'are eligible if' does; read as requirements, they asked every patient for a BTK inhibitor or a
+    CAR-T."""
+
+    CAR_T = (
+        "Subjects with prior commercial or investigational CAR T therapy targeting CD19, and/or CD20, and/or"
+        " CD22 are permitted if it has been at least 30 days since previous CAR T cell therapy and < 5% of"
+        " circulating levels of CD3+ cells express the prior CAR by flow cytometry."
+    )
+
+    def test_a_permission_binds_only_whom_it_lets_in(self):
+        texts = (
+            # NCT05006716
+            "For dose-finding and dose-expansion, participants who had previously received a"
+            " covalently-binding BTK inhibitor as monotherapy or in combination with other anticancer agents"
+            " are eligible for the study if they meet any of the following criteria",
+            # NCT07166419
+            self.CAR_T,
+        )
+        assert "violated" not in [outcome(inclusion(text), ARUN) for text in texts]
+
+    def test_the_condition_is_the_sites_question_for_those_let_in(self):
+        # NCT07166419: Hana had CAR-T; whether CD3+ cells still express it only the site knows.
+        assert outcome(inclusion(self.CAR_T), HANA) == "unknown"
