@@ -524,11 +524,12 @@ _BOUND_CLAUSE = re.compile(
 # "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
 # undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV", "For
 # patients who underwent radiotherapy ... to sites outside the brain, the final dose of radiation must have
-# been administered >= 28 days prior to C1D1" (NCT06657222): a population set off by a comma that the rest of
-# the clause binds.
+# been administered >= 28 days prior to C1D1" (NCT06657222), "If on anticoagulant therapy: PT must be within
+# therapeutic range of intended use of anticoagulants" (NCT05672251): a population set off by a comma or a
+# colon that the rest of the clause binds.
 _FOR_WHOM = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
-    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?),\s",
+    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?)[,:]\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
@@ -894,7 +895,9 @@ class _Builder:
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
         self.says_must = may_contain(norm.text, lowered, ("must", "should", "required"))
-        self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and "," in lowered
+        self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and (
+            "," in lowered or ":" in lowered
+        )
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
         # Likewise for the per-atom scans: a word every match of the pattern holds.
         self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)

@@ -291,3 +291,20 @@ class TestAPermissionWithACondition:
     def test_the_condition_is_the_sites_question_for_those_let_in(self):
         # NCT07166419: Hana had CAR-T; whether CD3+ cells still express it only the site knows.
         assert outcome(inclusion(self.CAR_T), HANA) == "unknown"
+
+
+class TestAPopulationSetOffByAColon:
+    """'If on anticoagulant therapy: PT must be within therapeutic range of intended use of anticoagulants'
+    (NCT05672251, NCT06735664, NCT07218510, two lines each) binds the patients on anticoagulants, as the same
+    population set off by a comma does; read as a requirement, it asked every patient to be on one."""
+
+    def test_a_population_before_a_colon_binds_only_those_patients(self):
+        texts = (
+            "If on anticoagulant therapy: PT must be within therapeutic range of intended use of"
+            " anticoagulants.",
+            "If on anticoagulant therapy: aPTT must be within therapeutic range of intended use of"
+            " anticoagulants",
+        )
+        assert [outcome(inclusion(text), patient) for text in texts for patient in (HANA, ARUN)] == [
+            "satisfied"
+        ] * 4
