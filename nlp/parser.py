@@ -221,8 +221,6 @@ _SITE_BEFORE_CANCER = re.compile(
     r"|intracranial|spinal|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
     re.IGNORECASE,
 )
-# What joins a cancer to the one before as its alternative ("CNS lymphoma or leukemia", "lymphoma/leukemia").
-_CANCER_ALTERNATIVE_GAP = re.compile(r"\s*(?:/|or|and/or)\s*", re.IGNORECASE)
 # A form of a cancer no profile records, right before it: its laterality or timing ("bilateral",
 # "synchronous contralateral"), a clinical or histological kind ("inflammatory", "metaplastic", "occult") or
 # its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
@@ -2008,7 +2006,7 @@ class _Builder:
         before = self.found[index - 1]
         if before.kind != "condition" or before.concept is None or not is_cancer(before.concept.code):
             return False
-        if _CANCER_ALTERNATIVE_GAP.fullmatch(self.norm.text, before.end, self.found[index].start) is None:
+        if _OR_LINK.fullmatch(self.norm.text[before.end : self.found[index].start].strip()) is None:
             return False
         start = max(before.start - 60, self.norm.text.rfind("\n", 0, before.start) + 1)
         if _SITE_BEFORE_CANCER.search(self.norm.text, start, before.start) is not None:
