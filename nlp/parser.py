@@ -215,11 +215,12 @@ _ALTERNATIVE_BEFORE = re.compile(r"(?:\bor|\band/or|\band|/|,|&)\s*$", re.IGNORE
 # Words every match of extract.COURSE_BEFORE holds (`may_contain`).
 _COURSE_WORDS = ("newly", "recur", "relaps", "refractory", "progress")
 # A body site right before a kind of cancer the vocabulary does not name with it narrows the cancer to that
-# site ("(no primary CNS lymphoma)", "intraocular lymphoma", "testicular lymphoma"): a lymphoma patient is
-# asked whether the lymphoma is there, never read as having or lacking "lymphoma" as such.
+# site ("(no primary CNS lymphoma)", "central nervous system (CNS) lymphoma", "intraocular lymphoma",
+# "testicular lymphoma"): a lymphoma patient is asked whether the lymphoma is there, never read as having or
+# lacking "lymphoma" as such.
 _SITE_BEFORE_CANCER = re.compile(
-    r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system|brain|cerebral|intracerebral|intracranial|spinal"
-    r"|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
+    r"\b(?:primary\s+)?(?:CNS|central\s+nervous\s+system(?:\s+\(CNS\))?|brain|cerebral|intracerebral"
+    r"|intracranial|spinal|leptomeningeal|meningeal|ocular|intraocular|vitreoretinal|orbital|testicular)[\s-]+$",
     re.IGNORECASE,
 )
 # A form of a cancer no profile records, right before it: its laterality or timing ("bilateral",
@@ -263,6 +264,10 @@ _SUITABLE_OR_STARTING_WORDS = (
     "initiat",
     "start",
     "commencing",
+    "dose",  # _AFTER_THE_LAST_DOSE
+    "administration",
+    "infusion",
+    "duration",
     "toleran",  # _TOLERANCE_OF: "intolerance to", "tolerant of"
     "schedul",  # _PLANNED
     "plann",
@@ -340,6 +345,16 @@ _BEFORE_STARTING = re.compile(
     r"\b(?:prior\s+to|before|until|of)\s+(?:starting|beginning|initiating|initiation\s+of|(?:the\s+)?start\s+of"
     r"|commencing)\s+(?:(?:an?|the|any|their|his|her|maintenance|protocol|study)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,2}$",
+    re.IGNORECASE,
+)
+# How long something goes on after the study's treatment ("use contraception ... for 2 days after the last
+# dose of acalabrutinib", NCT06757647; "for the duration of venetoclax treatment", NCT03986034): the drug is a
+# time anchor, the treatment to come, not a history. A washout is not written with "for" ("at least 4 weeks
+# after the last dose of prior chemotherapy").
+_AFTER_THE_LAST_DOSE = re.compile(
+    r"\b(?:(?:for|through|until)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+|up\s+to\s+)?[\w-]+(?:\s+\(\d+\))?\s+"
+    r"(?:days?|weeks?|months?|years?)\s+(?:after|following|post)\s+(?:the\s+)?(?:last|final)\s+"
+    r"(?:dose|administration|infusion)s?\s+of|for\s+the\s+duration\s+of)\s+(?:the\s+|any\s+)?$",
     re.IGNORECASE,
 )
 _GUARDIAN_BEFORE = re.compile(
@@ -511,11 +526,12 @@ _BOUND_CLAUSE = re.compile(
 # "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
 # undetectable", "If human immunodeficiency virus (HIV)-infected, must have well controlled HIV", "For
 # patients who underwent radiotherapy ... to sites outside the brain, the final dose of radiation must have
-# been administered >= 28 days prior to C1D1" (NCT06657222): a population set off by a comma that the rest of
-# the clause binds.
+# been administered >= 28 days prior to C1D1" (NCT06657222), "If on anticoagulant therapy: PT must be within
+# therapeutic range of intended use of anticoagulants" (NCT05672251): a population set off by a comma or a
+# colon that the rest of the clause binds.
 _FOR_WHOM = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
-    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?),\s",
+    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?)[,:]\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
@@ -927,7 +943,9 @@ class _Builder:
         # Most texts hold neither a "must" nor one of the verbs of an assessment method (`may_contain`: no
         # match of _BOUND_CLAUSE, _DISEASE_MUST or _ASSESSED_BY lacks them): their per-item scans are skipped.
         self.says_must = may_contain(norm.text, lowered, ("must", "should", "required"))
-        self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and "," in lowered
+        self.names_whom = may_contain(norm.text, lowered, ("for", "if", "in")) and (
+            "," in lowered or ":" in lowered
+        )
         self.names_assessment = may_contain(norm.text, lowered, _ASSESSED_VERBS)
         # Likewise for the per-atom scans: a word every match of the pattern holds.
         self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)
@@ -1869,7 +1887,8 @@ class _Builder:
         with ("Not suitable for anesthesia or reconstructive surgery", "candidate for surgery", "incurable
         with surgery or radiotherapy", "ineligible for autologous transplant"), or as the start of the
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
-        beginning any hormonal therapy", "scheduled to undergo upfront surgery"), or as what the patient
+        beginning any hormonal therapy", "scheduled to undergo upfront surgery", "for 2 days after the last
+        dose of acalabrutinib"), or as what the patient
         tolerates or cannot take ("intolerance to octreotide", "unable to be treated with levodopa"): a
         judgement, a plan or a tolerance, not a history a profile records."""
         found = self.found[index]
@@ -1878,7 +1897,15 @@ class _Builder:
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 60, line_start)
-            cues = (_SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM, _REQUIRED_FOR)
+            cues = (
+                _SUITABLE_FOR,
+                _PLANNED,
+                _BEFORE_STARTING,
+                _AFTER_THE_LAST_DOSE,
+                _TOLERANCE_OF,
+                _RECOVERY_FROM,
+                _REQUIRED_FOR,
+            )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
@@ -2067,6 +2094,8 @@ class _Builder:
         )
         if match is None and involvement is not None:
             return self._unanswerable(involvement.start(), found.end)
+        if match is None and is_cancer(concept.code) and self._after_sited_cancer(index):
+            return self._unanswerable(found.start, found.end)
         site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
         if match is None and site_after is not None and is_cancer(concept.code):
             return self._unanswerable(found.start, site_after.end())
@@ -2079,6 +2108,25 @@ class _Builder:
             untreated = _UNTREATED_WORD.search(self.norm.text, match.start(), found.start)
             return None if untreated is None else self._unanswerable(match.start(), untreated.end())
         return self._unanswerable(match.start(), found.end)
+
+    def _after_sited_cancer(self, index: int) -> bool:
+        """Whether the cancer at `index` is the alternative of a cancer narrowed to a site right before it:
+        "Known central nervous system (CNS) lymphoma or leukemia" (NCT03516617) and "Known current central
+        nervous system involvement by lymphoma/leukemia" (NCT06839053) ask whether the leukaemia is there
+        too, not whether the patient has a leukaemia."""
+        if index == 0:
+            return False
+        before = self.found[index - 1]
+        if before.kind != "condition" or before.concept is None or not is_cancer(before.concept.code):
+            return False
+        if _OR_LINK.fullmatch(self.norm.text[before.end : self.found[index].start].strip()) is None:
+            return False
+        start = max(before.start - 60, self.norm.text.rfind("\n", 0, before.start) + 1)
+        if _SITE_BEFORE_CANCER.search(self.norm.text, start, before.start) is not None:
+            return True
+        return (
+            self.names_involvement and _INVOLVEMENT_BY.search(self.norm.text, start, before.start) is not None
+        )
 
     def _setting_after(self, index: int) -> int | None:
         """Where the disease setting named after a treatment, or after the list of treatments it opens, ends
@@ -2610,21 +2658,19 @@ _CRITERIA_BEFORE = re.compile(r"\bEvaluation\s+Criteria\s+(?:in|for)\s+$", re.I)
 
 
 def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
-    """Drops the vocabulary's reading of a disease's abbreviation the text defines as another disease: in
-    "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, here or further on. The words right before
-    the brackets whose initials spell the abbreviation define it; it is redefined when they name another
-    linked disease and start with a word none of the vocabulary's names for its concept starts with
-    ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
+    """Drops the vocabulary's reading of an abbreviation the text defines as a disease it does not mean: in
+    "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, and in "Richter's Transformation (RT)"
+    (NCT04792489) RT is no radiotherapy, here or further on. The words right before the brackets whose
+    initials spell the abbreviation define it (a possessive's "'s" is its word's); it is redefined when they
+    name another linked disease and start with a word none of the vocabulary's names for its concept starts
+    with ("chronic lymphocytic lymphoma (CLL)" still means chronic lymphocytic leukaemia)."""
     redefined: set[str] = set()
     for match in _abbreviations_defined(text):
         abbreviation = match.group("abbr")
-        words = re.findall(r"[A-Za-z]+", match.group("words"))[-len(abbreviation) :]
+        words = re.findall(r"[A-Za-z]+(?:['\u2019]s\b)?", match.group("words"))[-len(abbreviation) :]
         if len(words) < len(abbreviation) or "".join(w[0] for w in words).upper() != abbreviation.upper():
             continue
-        own = next(
-            (f for f in found if f.start == match.start("abbr") and f.kind == "condition" and f.concept),
-            None,
-        )
+        own = next((f for f in found if f.start == match.start("abbr") and f.concept), None)
         phrase_start = match.start("words") + match.group("words").rfind(words[0])
         named = [
             f.concept.code
@@ -2634,11 +2680,11 @@ def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Foun
         if own is None or own.concept is None or not named or own.concept.code in named:
             continue
         first = words[0].lower()
-        if not any(term.lower().split()[0] == first for term in _terms_of(own.concept.code)):
+        if not any(term.lower().split()[0] == first for term in _terms_of(own.kind, own.concept.code)):
             redefined.add(abbreviation)
     if not redefined:
         return found
-    return [f for f in found if f.kind != "condition" or text[f.start : f.end] not in redefined]
+    return [f for f in found if f.concept is None or text[f.start : f.end] not in redefined]
 
 
 def _abbreviations_defined(text: str) -> Iterator[re.Match[str]]:
@@ -2657,8 +2703,8 @@ def _abbreviations_defined(text: str) -> Iterator[re.Match[str]]:
         searched_from = bracket.end()
 
 
-def _terms_of(code: str) -> tuple[str, ...]:
-    entry = next((e for e in vocabulary()["condition"] if e.concept.code == code), None)
+def _terms_of(kind: str, code: str) -> tuple[str, ...]:
+    entry = next((e for e in vocabulary().get(kind, ()) if e.concept.code == code), None)
     return () if entry is None else entry.synonyms
 
 
