@@ -1417,6 +1417,9 @@ _LINES = re.compile(
 
 
 _LINES_HINT = re.compile(r"\b(?:lines?|regimens?)\b", re.IGNORECASE)
+# The low end of a range written before the count: "1 to 3 prior lines", "1-4 prior lines", "One to 3 prior
+# lines or regimens" (NCT05579366, NCT03564340, NCT05128825) allow every count from one to the other.
+_LINES_RANGE_LOW = re.compile(r"\b(?P<low>\d|one|two|three|four|five)\s*(?:to|-|\u2013)\s*$", re.I)
 
 
 # "Previously untreated CLL", "Untreated AML", "previously untreated, histologically proven invasive carcinoma
@@ -1464,10 +1467,29 @@ def find_therapy_lines(text: str) -> Iterator[Found]:
         yield from _therapy_lines_in(text, line_start, line_end)
 
 
+def _line_count(word: str) -> float:
+    """A count of lines written as a digit or a word ("3", "three")."""
+    return float(_WORDS.get(word.lower()) or word)
+
+
 def _therapy_lines_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
     for m in _LINES.finditer(text, line_start, line_end):
-        num = m.group("num").lower()
-        value = float(_WORDS.get(num, {"four": 4, "five": 5}.get(num, 0)) or num)
+        value = _line_count(m.group("num"))
+        before = max(line_start, m.start() - 12)
+        low = None if m.group("cmp") else _LINES_RANGE_LOW.search(text, before, m.start())
+        if low is not None and _line_count(low.group("low")) < value:
+            yield Found(
+                "therapy",
+                low.start(),
+                m.end(),
+                "therapy.lines",
+                0.8,
+                Concept("therapy", "prior_lines", "prior lines of systemic therapy"),
+                comparator="between",
+                value=_line_count(low.group("low")),
+                value_high=value,
+            )
+            continue
         cmp = (
             comparator(m.group("cmp"))
             if m.group("cmp")

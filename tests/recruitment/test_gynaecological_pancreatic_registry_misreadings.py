@@ -1,0 +1,130 @@
+"""Sentences of the 2026 oncology registry (data/oncology_trials_2026) the parser misread for a woman with
+recurrent ovarian cancer and a man with metastatic pancreatic cancer, each matched against the patient it
+wrongly excluded (no database).
+
+Olivia, 57, ECOG 1, post-menopausal, high-grade serous ovarian carcinoma stage IIIC diagnosed 2023-02,
+germline BRCA1 mutation, HRD positive; carboplatin and paclitaxel (2023-03 to 2023-08) with interval debulking
+surgery, olaparib maintenance (2023-09 to 2025-10), then for a platinum-sensitive recurrence carboplatin and
+pegylated liposomal doxorubicin (2025-12 to 2026-05): two lines. Paolo, 66, ECOG 1, metastatic pancreatic
+ductal adenocarcinoma (liver metastases) diagnosed 2025-06, KRAS G12D; FOLFIRINOX (2025-07 to 2026-01), then
+gemcitabine and nab-paclitaxel since 2026-02, ongoing; a biliary stent, bilirubin normal. Oona, 64, has
+ovarian cancer and nothing else on file."""
+
+import datetime
+
+from nlp import iter_atoms, parse_eligibility
+from recruitment.matching import BiomarkerFact, DiagnosisFact, LabFact, PatientFacts, evaluate
+from recruitment.matching.facts import ProcedureFact
+from tests.recruitment.fact_helpers import therapy
+
+TODAY = datetime.date(2026, 12, 7)
+LABS_ON = datetime.date(2026, 11, 20)
+
+
+OLIVIA = PatientFacts(
+    birth_date=datetime.date(1969, 6, 15),
+    sex="female",
+    ecog=1,
+    pregnancy_status="not_pregnant",
+    breastfeeding=False,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "ovarian_cancer",
+            "high-grade serous ovarian carcinoma",
+            stage="IIIC",
+            histology="high-grade serous carcinoma",
+            diagnosed_on=datetime.date(2023, 2, 1),
+        ),
+    ),
+    biomarkers=(BiomarkerFact("biomarker:1", "BRCA1", "mutation", source="germline"),),
+    labs=(LabFact("lab:1", "bilirubin", "1975-2", 0.6, "mg/dL", LABS_ON, 0.1, 1.2),),
+    therapies=(
+        therapy("therapy:1", "carboplatin", 1, datetime.date(2023, 3, 1), datetime.date(2023, 8, 31)),
+        therapy("therapy:2", "paclitaxel", 1, datetime.date(2023, 3, 1), datetime.date(2023, 8, 31)),
+        therapy("therapy:3", "olaparib", 1, datetime.date(2023, 9, 1), datetime.date(2025, 10, 31)),
+        therapy("therapy:4", "carboplatin", 2, datetime.date(2025, 12, 1), datetime.date(2026, 5, 31)),
+        therapy("therapy:5", "doxorubicin", 2, datetime.date(2025, 12, 1), datetime.date(2026, 5, 31)),
+    ),
+    procedures=(
+        ProcedureFact("procedure:1", "surgery", "interval debulking surgery", datetime.date(2023, 6, 1)),
+    ),
+)
+PAOLO = PatientFacts(
+    birth_date=datetime.date(1960, 2, 10),
+    sex="male",
+    ecog=1,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "pancreatic_cancer",
+            "metastatic pancreatic ductal adenocarcinoma",
+            stage="IV",
+            histology="adenocarcinoma",
+            diagnosed_on=datetime.date(2025, 6, 1),
+        ),
+    ),
+    biomarkers=(BiomarkerFact("biomarker:1", "KRAS", "mutation", protein_change="G12D"),),
+    labs=(LabFact("lab:1", "bilirubin", "1975-2", 0.8, "mg/dL", LABS_ON, 0.1, 1.2),),
+    therapies=(
+        therapy("therapy:1", "folfirinox", 1, datetime.date(2025, 7, 1), datetime.date(2026, 1, 31)),
+        therapy("therapy:2", "gemcitabine", 2, datetime.date(2026, 2, 1)),
+        therapy("therapy:3", "paclitaxel", 2, datetime.date(2026, 2, 1)),
+    ),
+    procedures=(ProcedureFact("procedure:1", "stent", "biliary stent", datetime.date(2025, 6, 15)),),
+)
+# A woman with ovarian cancer and nothing else on file.
+OONA = PatientFacts(
+    birth_date=datetime.date(1962, 1, 1),
+    sex="female",
+    diagnoses=(DiagnosisFact("diagnosis:1", "ovarian_cancer", "ovarian cancer"),),
+)
+
+
+def outcome(text: str, patient: PatientFacts) -> str:
+    """The outcome of the only criterion parsed from `text` for `patient`."""
+    [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+class TestARangeOfPriorLinesIsARange:
+    """'1 to 3 prior lines of therapy' allows one, two or three lines. Only the number next to 'lines' was
+    read, as an exact count, so Olivia's two lines failed '1 to 3' and '1-4'."""
+
+    TEXTS = (
+        # NCT05579366
+        "Participants must have received 1 to 3 prior lines of therapy.",
+        # NCT06619236
+        "Participants must have received 1 to 4 prior lines of therapy.",
+        # NCT03564340
+        "1-4 prior lines of systemic therapy, as described in the protocol",
+        # NCT05200559
+        "Prior 1-5 lines of therapy for dose expansion",
+    )
+
+    def test_two_lines_are_within_each_range(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", OLIVIA) for text in self.TEXTS]
+        assert outcomes == ["satisfied"] * len(self.TEXTS)
+
+    def test_the_range_is_read_with_both_ends(self):
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {self.TEXTS[0]}\n").criteria
+        [lines] = [a for a in iter_atoms(criterion.tree) if a.concept and a.concept.code == "prior_lines"]
+        assert (lines.comparator, lines.value, lines.value_high) == ("between", 1.0, 3.0)
+        assert lines.text.startswith("1 to 3")
+        # NCT05128825: the low end written as a word
+        text = "Inclusion Criteria:\n* One to 3 prior lines or regimens are allowed\n"
+        [criterion] = parse_eligibility(text).criteria
+        [lines] = [a for a in iter_atoms(criterion.tree) if a.concept and a.concept.code == "prior_lines"]
+        assert (lines.comparator, lines.value, lines.value_high) == ("between", 1.0, 3.0)
+
+    def test_a_range_above_the_patients_lines_still_fails(self):
+        # NCT03564340: 'patients who have had 2 to 4 lines of platinum-based therapy'
+        text = "Inclusion Criteria:\n* Patients must have had 3 to 5 prior lines of systemic therapy\n"
+        assert outcome(text, OLIVIA) == "violated"
+
+    def test_a_single_count_is_read_as_before(self):
+        assert outcome("Inclusion Criteria:\n* At least 3 prior lines of therapy\n", OLIVIA) == "violated"
+        text = "Inclusion Criteria:\n* No more than 2 prior lines of therapy\n"
+        assert outcome(text, OLIVIA) == "satisfied"
