@@ -128,3 +128,38 @@ class TestARangeOfPriorLinesIsARange:
         assert outcome("Inclusion Criteria:\n* At least 3 prior lines of therapy\n", OLIVIA) == "violated"
         text = "Inclusion Criteria:\n* No more than 2 prior lines of therapy\n"
         assert outcome(text, OLIVIA) == "satisfied"
+
+
+class TestNoLimitOnATreatmentDeniesNoTreatment:
+    """'with no limit to number of prior lines of PARP inhibitors' sets no cap; its 'no' negated the PARP
+    inhibitors, so Olivia, who progressed on olaparib as the trial asks, failed the inclusion."""
+
+    TEXTS = (
+        # NCT05065021
+        "Progression on any prior Poly (ADP-ribose) polymerase (PARP) inhibitor therapy, with no limit to"
+        " number of prior lines of PARP inhibitors.",
+        # NCT05065021
+        "Patients must have relapsed disease, either platinum-sensitive, resistant or refractory, with no"
+        " limit to number of lines of prior systemic therapy.",
+        # NCT05154487
+        "There are no limits on the number of prior lines of chemotherapy.",
+        # NCT05892068
+        "No limit on prior lines of systemic therapy",
+        # NCT06465069, with a treatment named after it
+        "There is no restriction on number of prior therapies including PARP inhibitors.",
+    )
+
+    def test_olivia_meets_each(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", OLIVIA) for text in self.TEXTS]
+        assert "violated" not in outcomes, outcomes
+
+    def test_the_treatment_is_not_denied(self):
+        for text in self.TEXTS:
+            [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+            therapies = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
+            assert therapies, text
+            assert all(a.assertion != "negated" for a in therapies), text
+
+    def test_no_prior_treatment_is_still_denied(self):
+        text = "Inclusion Criteria:\n* No prior PARP inhibitor therapy\n"
+        assert outcome(text, OLIVIA) == "violated"
