@@ -474,6 +474,14 @@ _EVENT_BEFORE_WINDOW = re.compile(
 )
 # A sentence end or a ";" between them.
 _STOP_BEFORE_WINDOW = re.compile(r";|\.(?:\s|$)")
+# A window that measures the time from a treatment to a progression or recurrence ("disease progression within
+# 6 months of last receipt of platinum-based chemotherapy", "recurred within 6 months or less of prior
+# platinum therapy", "progression during or within 6 months after the last dose of ..."): the event right
+# before it, what it counts from right after it (`_Builder._interval_between_events`).
+_EVENT_ENDS_BEFORE_WINDOW = re.compile(
+    r"\b(?:progress(?:ion|ed|es|ing)?|recur(?:red|rence|s)?|relaps(?:e|ed|es)|PD)\b[^.;:()]{0,25}$", re.I
+)
+_WINDOW_COUNTS_FROM = re.compile(r"\s*(?:or\s+(?:less|fewer|sooner)\s+)?(?:of|after|from|following)\b", re.I)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -1522,6 +1530,10 @@ class _Builder:
         ):
             # "Patients with HIV infection are ineligible" among the exclusions says again that it excludes.
             assertion, cue = "present", None
+        if assertion == "negated" and cue is not None and self._counted_from(cue, found):
+            # "no evidence of disease progression within 6 months of the last dose of platinum-based
+            # chemotherapy" (NCT04890613) denies the progression, not the platinum it counts from.
+            assertion, cue = "present", None
         # "No family history of long QT syndrome": the relative's history stays unanswerable, and denied.
         denied = assertion == "negated" or (assertion == "family" and self._denied_family(cue))
         review = None
@@ -1644,6 +1656,7 @@ class _Builder:
             if self._same_line(found.start, start)
             and not (start < found.end and found.start < end)
             and not (section == "inclusion" and self._window_elsewhere(found, start))
+            and not self._interval_between_events(start, end)
         ]
         if not on_line:
             return scope.window
@@ -1668,6 +1681,40 @@ class _Builder:
             return False
         gap = self.norm.text[found.end : start]
         return _EVENT_BEFORE_WINDOW.search(gap) is not None or _STOP_BEFORE_WINDOW.search(gap) is not None
+
+    def _interval_between_events(self, start: int, end: int) -> bool:
+        """Whether the window is the time from a treatment to a progression or recurrence, the
+        platinum-free interval of ovarian cancer trials ("disease progression within 6 months of last
+        receipt of platinum-based chemotherapy", NCT04657068; "recurred within 6 months or less of prior
+        platinum therapy", NCT05200559): neither the treatment nor the cancer on the line took place in that
+        time before today. The treatment is still history; the interval is the site's to check. A window from
+        a treatment to the study ("randomized ... no more than 12 weeks after their last dose of
+        chemotherapy") is today's and stays."""
+        return self._event_before_interval(start, end) is not None
+
+    def _event_before_interval(self, start: int, end: int) -> int | None:
+        """Where the progression or recurrence an interval window dates begins (`_interval_between_events`),
+        or None when the window is no such interval."""
+        if _WINDOW_COUNTS_FROM.match(self.norm.text, end) is None:
+            return None
+        offset = max(0, start - 60)
+        event = _EVENT_ENDS_BEFORE_WINDOW.search(self.norm.text[offset:start])
+        return None if event is None else offset + event.start()
+
+    def _counted_from(self, cue: tuple[int, int], found: extract.Found) -> bool:
+        """Whether a negated mention is what an interval after the cue counts from, or what the progression
+        it dates happened on: "no evidence of disease progression within 6 months of the last dose of
+        platinum-based chemotherapy" (NCT04890613) and "should not have progressed on platinum within six
+        months of therapy" (NCT05327010) deny the progression, not the platinum."""
+        for start, end, _ in self.windows:
+            event = self._event_before_interval(start, end)
+            if (
+                event is not None
+                and cue[1] <= event <= found.start
+                and (end <= found.start or found.end <= start)
+            ):
+                return True
+        return False
 
     def _washout(self, index: int, section: Section, scope: _Scope, atom: Atom) -> bool:
         """Whether an inclusion's "at least N since" window on a treatment is a washout rather than a

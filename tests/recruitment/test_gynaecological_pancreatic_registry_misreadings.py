@@ -163,3 +163,76 @@ class TestNoLimitOnATreatmentDeniesNoTreatment:
     def test_no_prior_treatment_is_still_denied(self):
         text = "Inclusion Criteria:\n* No prior PARP inhibitor therapy\n"
         assert outcome(text, OLIVIA) == "violated"
+
+
+class TestAWindowThatDatesAProgressionFromATreatment:
+    """'progression within 6 months of the last dose of platinum' measures the platinum-free interval: the
+    time from the platinum to the progression, which the site knows. Read as 'platinum in the last 6 months',
+    it failed every patient whose platinum ended more than 6 months ago, however soon her cancer progressed
+    after it, and excluded from a platinum-sensitive cohort any woman given platinum in the last 6 months.
+    The platinum itself is still asked for, undated; the interval is left to the site."""
+
+    TEXTS = (
+        # NCT04657068
+        "Platinum-resistant disease, defined as disease progression within 6 months of last receipt of"
+        " platinum-based chemotherapy.",
+        # NCT04787289
+        "Platinum resistant disease (progression within six months of completing a platinum-containing"
+        " protocol).",
+        # NCT05998135
+        "Patients with platinum-resistant, high-grade serous ovarian cancer, defined as disease progression"
+        " within six months of completion of their last platinum-based chemotherapy",
+        # NCT05200559
+        "Platinum-resistant recurrent ovarian cancer (recurred within 6 months or less of prior platinum"
+        " therapy)",
+        # NCT04300556
+        "For participant with 2-3 lines of platinum-containing therapy: progression during or within 6 months"
+        " after the last dose of the 2nd or 3rd platinum-containing regimen",
+    )
+
+    def test_no_platinum_or_cancer_takes_the_window(self):
+        for text in self.TEXTS:
+            [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+            atoms = [a for a in iter_atoms(criterion.tree) if a.kind in ("therapy", "condition")]
+            assert any(a.kind == "therapy" for a in atoms), text
+            assert all(a.window is None for a in atoms if a.kind == "therapy" or "cancer" in a.text), text
+
+    def test_a_woman_whose_platinum_ended_months_ago_is_not_failed(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", OLIVIA) for text in self.TEXTS]
+        assert "violated" not in outcomes, outcomes
+
+    def test_a_platinum_sensitive_cohort_does_not_exclude_recent_platinum(self):
+        # NCT04890613: 'Platinum Sensitive with no evidence of disease progression within 6 months of the last
+        # dose of platinum-based chemotherapy'
+        text = (
+            "Inclusion Criteria:\n* Platinum Sensitive with no evidence of disease progression within 6"
+            " months of the last dose of platinum-based chemotherapy\n"
+        )
+        recent = PatientFacts(
+            birth_date=OLIVIA.birth_date,
+            sex="female",
+            history_confirmed_on=OLIVIA.history_confirmed_on,
+            diagnoses=OLIVIA.diagnoses,
+            therapies=(
+                therapy("therapy:1", "carboplatin", 1, datetime.date(2026, 6, 1), datetime.date(2026, 10, 1)),
+            ),
+        )
+        assert outcome(text, recent) != "violated"
+
+    def test_a_progression_on_platinum_denied_is_no_platinum_denied(self):
+        # NCT05327010: the progression is denied; Olivia had platinum and her cancer is platinum-sensitive
+        text = (
+            "Inclusion Criteria:\n* Patients with ovarian cancer in cohort 3 should not have progressed on"
+            " platinum within six months of therapy\n"
+        )
+        assert outcome(text, OLIVIA) != "violated"
+
+    def test_a_window_from_the_treatment_to_enrolment_is_kept(self):
+        # NCT06580314: randomisation is now, so the last chemotherapy must be within 12 weeks of today
+        text = (
+            "Inclusion Criteria:\n* Patients must be randomized at least 3 weeks and no more than 12 weeks"
+            " after their last dose of chemotherapy\n"
+        )
+        [criterion] = parse_eligibility(text).criteria
+        [chemo] = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
+        assert chemo.window is not None
