@@ -506,10 +506,15 @@ _HAD_TREATMENT = (
     r"who\s+(?:have\s+|had\s+|has\s+)?(?:(?:previously|already|ever|recently)\s+)?(?:received|undergone|underwent"
     r"|been\s+treated\s+with)"
 )
+# Or by a treatment they are on: "Patients taking anti-hypertensive medication must be on a stable
+# anti-hypertensive regimen" (NCT03564340), "Participants on ART must have a CD4+ T-cell count >= 350"
+# (NCT04317534), "For patients receiving therapeutic anticoagulation, they must have a stable anticoagulant
+# regimen" (NCT04820179); the treatment must be one the parser reads (`_Builder._bound_clauses`).
+_ON_TREATMENT = r"(?P<on>(?:currently\s+)?(?:on|receiving|taking))"
 _BOUND_CLAUSE = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:female|male)\s+)?(?:patients?|subjects?|participants?|individuals?)"
-    rf"\s+(?:with|without|{_HAD_TREATMENT}|who)\s+)(?P<whom>[^;:]+?)\s+(?:must|should|will\s+be\s+required\s+to)"
-    r"(?!\s+not\b)(?=\s)",
+    rf"\s+(?:with|without|{_HAD_TREATMENT}|who|{_ON_TREATMENT})\s+)(?P<whom>[^;:]+?)\s+"
+    r"(?:must|should|will\s+be\s+required\s+to)(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 # "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
@@ -519,7 +524,8 @@ _BOUND_CLAUSE = re.compile(
 # the clause binds.
 _FOR_WHOM = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
-    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?),\s",
+    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had)|{_ON_TREATMENT})\s+|if\s+))"
+    r"(?P<whom>[^;:,.\n]{3,120}?),\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
@@ -1199,7 +1205,7 @@ class _Builder:
                     and not self._names_diseases(match.start("whom"), match.end("whom"))
                 )
                 or (
-                    match.re is _FOR_WHOM
+                    (match.re is _FOR_WHOM or (match.re is _BOUND_CLAUSE and match.group("on")))
                     and not self._reads_any(self._indices(match.start("whom"), match.end("whom")))
                 )
                 or (

@@ -236,3 +236,29 @@ class TestAWindowThatDatesAProgressionFromATreatment:
         [criterion] = parse_eligibility(text).criteria
         [chemo] = [a for a in iter_atoms(criterion.tree) if a.kind == "therapy"]
         assert chemo.window is not None
+
+
+class TestPatientsOnATreatmentMustBindThosePatients:
+    """'Patients on X must ...' / 'For patients receiving X, they must ...' binds the patients on X, as
+    'Patients with X must ...' binds those with X. Read as a requirement of everyone, it asked Paolo, who
+    takes no anticoagulant, statin or antihypertensive, to be on one."""
+
+    TEXTS = (
+        # NCT04820179
+        "For patients receiving therapeutic anticoagulation, they must have a stable anticoagulant regimen.",
+        # NCT05685602
+        "Patients on a cholesterol lowering statin must be on a stable dose with no dose changes within 3"
+        " weeks prior to study start",
+        # NCT03564340
+        "Patients taking anti-hypertensive medication must be on a stable anti-hypertensive regimen",
+    )
+
+    def test_paolo_is_not_failed(self):
+        outcomes = [outcome(f"Inclusion Criteria:\n* {text}\n", PAOLO) for text in self.TEXTS]
+        assert "violated" not in outcomes, outcomes
+
+    def test_a_population_the_parser_cannot_read_still_binds_everyone(self):
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n* Patients on study must use contraception\n"
+        ).criteria
+        assert not any(a.kind == "therapy" for a in iter_atoms(criterion.tree))
