@@ -1476,6 +1476,15 @@ class _Builder:
                 # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
                 # same sentence is another alternative, however many words describe the first.
                 link = "or"
+            elif (
+                link == "apart"
+                and _distinct_cancers(self.found[previous], self.found[current])
+                and _UNREAD_LIST_ITEMS.fullmatch(gap)
+            ):
+                # "breast cancer, ovarian cancer, BTC, endometrial cancer or squamous non-small cell lung
+                # cancer" (NCT05123482): the list of alternatives goes on across a cancer the vocabulary
+                # does not name.
+                link = "or"
             elif link == "apart" and self._treatment_alternative(previous, current, gap):
                 # "Ongoing gonadal androgen deprivation therapy with gonadotropin-releasing hormone (GnRH)
                 # analogues, antagonists or orchiectomy" (NCT04038502): so is a treatment after an "or".
@@ -2247,6 +2256,9 @@ _SENTENCE_BREAK = re.compile(r"[;.:]")
 _SENTENCE_OR_LINE_BREAK = re.compile(r"[;.:\n]")
 _COMMA_OR_OR = re.compile(r",|\bor\b", re.I)
 _OR_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+# Items of a comma list the parser does not read, between two cancers it does: ", BTC, " in "breast cancer,
+# ovarian cancer, BTC, endometrial cancer or squamous non-small cell lung cancer" (NCT05123482).
+_UNREAD_LIST_ITEMS = re.compile(r"\s*,(?:\s*[^,;.:()\n]{1,30}?\s*,){1,3}\s*(?:(?:or|and|and/or)\s+)?", re.I)
 _AND_WORD = re.compile(r"\b(?:and|plus)\b(?!/)", re.IGNORECASE)
 _OR_BEFORE_NEXT = re.compile(r"(?:,|\s)\s*(?:or|and/or)\s+(?:[\w()-]+\s+){0,6}\(?$", re.IGNORECASE)
 

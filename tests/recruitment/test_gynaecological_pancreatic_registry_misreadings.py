@@ -262,3 +262,23 @@ class TestPatientsOnATreatmentMustBindThosePatients:
             "Inclusion Criteria:\n* Patients on study must use contraception\n"
         ).criteria
         assert not any(a.kind == "therapy" for a in iter_atoms(criterion.tree))
+
+
+class TestCancersListedAroundOneTheParserCannotReadAreAlternatives:
+    """'breast cancer, ovarian cancer, BTC, endometrial cancer or squamous non-small cell lung cancer': the
+    biliary tract cancer's abbreviation, which the vocabulary lacks, broke the list in two, and the two halves
+    were both required, so a woman with ovarian cancer failed a trial that lists it."""
+
+    def test_a_listed_cancer_is_met_across_an_unread_item(self):
+        # NCT05123482
+        text = (
+            "Inclusion Criteria:\n* Histologically or cytologically confirmed metastatic or locally"
+            " advanced/recurrent breast cancer, ovarian cancer, BTC, endometrial cancer or squamous non-small"
+            " cell lung cancer.\n"
+        )
+        assert outcome(text, OONA) == "satisfied"
+        assert outcome(text, OLIVIA) == "satisfied"
+
+    def test_the_list_still_excludes_a_cancer_it_does_not_name(self):
+        text = "Inclusion Criteria:\n* Breast cancer, HNSCC, endometrial cancer or melanoma\n"
+        assert outcome(text, PAOLO) == "violated"
