@@ -48,7 +48,7 @@ _COMPARATOR_PATTERNS = [(re.compile(pattern), symbol) for pattern, symbol in _CO
 UNIT = (
     r"x\s*10\s*\^?\s*\d+\s*/\s*(?:u|m|mc)?l|10\s*\^\s*\d+\s*/\s*(?:u|m|mc)?l|"
     r"(?:cells\s*)?/\s*(?:mm\s*\^?\s*3|mm³|ul|mcl|l)\b|"
-    r"g/dl|g/l|mg/dl|mg/l|umol/l|mmol/l|mol/l|ml/min(?:/1\.73\s*m\s*\^?\s*2)?|u/l|iu/l|ng/ml|ng/dl|nmol/l|pg/ml|"
+    r"g/dl|g/l|mg/dl|mg/l|umol/l|mmol/l|mol/l|ml/min(?:/1\.73\s*m\s*\^?\s*2)?|u/l|iu/l|u/ml|ng/ml|ng/dl|nmol/l|pg/ml|"
     r"%|ms(?:ec)?\b|seconds?\b|mmhg|kg/m\s*\^?\s*2|kg\b"
 )
 _ULN = r"(?:(?:the\s+)?(?:institutional\s+)?(?:upper limit of (?:the\s+)?normal(?: range)?|ULN))"

@@ -10,6 +10,7 @@ ductal adenocarcinoma (liver metastases) diagnosed 2025-06, KRAS G12D; FOLFIRINO
 gemcitabine and nab-paclitaxel since 2026-02, ongoing; a biliary stent, bilirubin normal. Oona, 64, has
 ovarian cancer and nothing else on file."""
 
+import dataclasses
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
@@ -282,3 +283,33 @@ class TestCancersListedAroundOneTheParserCannotReadAreAlternatives:
     def test_the_list_still_excludes_a_cancer_it_does_not_name(self):
         text = "Inclusion Criteria:\n* Breast cancer, HNSCC, endometrial cancer or melanoma\n"
         assert outcome(text, PAOLO) == "violated"
+
+
+class TestTumourMarkersAreKnownLabs:
+    """CA-125 (ovarian cancer; GCIG progression is CA-125 at least twice the upper limit) and CA 19-9
+    (pancreatic cancer) were unknown words, so every limit on them was unreadable; 'U/mL' was no unit."""
+
+    def test_olivias_ca125_meets_twice_the_upper_limit(self):
+        # NCT03564340: 'serum CA-125 level >= 2 x upper limit of normal (ULN)'
+        labs = (LabFact("lab:1", "CA-125", "10334-1", 88.0, "U/mL", LABS_ON, 0.0, 35.0),)
+        olivia = _with_labs(OLIVIA, labs)
+        text = "Inclusion Criteria:\n* Serum CA-125 level >= 2 x upper limit of normal (ULN)\n"
+        assert outcome(text, olivia) == "satisfied"
+        assert outcome("Inclusion Criteria:\n* CA-125 > 35 U/mL\n", olivia) == "satisfied"
+        assert outcome(text, OONA) == "unknown"
+
+    def test_ca19_9_is_read(self):
+        [criterion] = parse_eligibility("Inclusion Criteria:\n* CA 19-9 <= 1000 U/mL\n").criteria
+        [lab] = [a for a in iter_atoms(criterion.tree) if a.kind == "lab"]
+        assert lab.concept is not None
+        assert lab.concept.code == "24108-3"
+        assert (lab.comparator, lab.value, lab.unit) == ("<=", 1000.0, "U/mL")
+        assert outcome("Inclusion Criteria:\n* CA 19-9 <= 1000 U/mL\n", PAOLO) == "unknown"
+
+    def test_btc_is_biliary_tract_cancer(self):
+        [criterion] = parse_eligibility("Inclusion Criteria:\n* Advanced BTC\n").criteria
+        assert [a.concept.code for a in iter_atoms(criterion.tree) if a.concept] == ["cholangiocarcinoma"]
+
+
+def _with_labs(patient: PatientFacts, labs: tuple[LabFact, ...]) -> PatientFacts:
+    return dataclasses.replace(patient, labs=labs)
