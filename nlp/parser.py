@@ -224,11 +224,13 @@ _SITE_BEFORE_CANCER = re.compile(
 # "synchronous contralateral"), a clinical or histological kind ("inflammatory", "metaplastic", "occult") or
 # its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
 # advanced").
+# So is a low grade or a mucinous histology ("Low grade serous ovarian cancer (LGSOC)", NCT05512208;
+# "mucinous or low-grade epithelial ovarian carcinoma", NCT06083844): the diagnosis code carries neither.
 _FORM_BEFORE_CANCER = re.compile(
     r"\b(?:bilateral|contralateral|ipsilateral|synchronous|metachronous|inflammatory|metaplastic|occult"
-    r"|multicentric|multifocal|locally\s+advanced)"
+    r"|multicentric|multifocal|locally\s+advanced|low[\s-]+grade|mucinous)"
     r"(?:[\s,/-]+(?:and/or|or|and|bilateral|contralateral|ipsilateral|synchronous|metachronous|invasive"
-    r"|primary)){0,2}[\s-]+$",
+    r"|primary|low[\s-]+grade|serous|epithelial|endometrioid)){0,3}[\s-]+$",
     re.IGNORECASE,
 )
 # ... one alternative, perhaps with a word of its own: "metastatic or unresectable locally advanced NSCLC".

@@ -313,3 +313,28 @@ class TestTumourMarkersAreKnownLabs:
 
 def _with_labs(patient: PatientFacts, labs: tuple[LabFact, ...]) -> PatientFacts:
     return dataclasses.replace(patient, labs=labs)
+
+
+class TestALowGradeOrMucinousOvarianCancerIsNotEveryOvarianCancer:
+    """An exclusion of low-grade serous or mucinous ovarian cancer names a histology the diagnosis code does
+    not carry: it is a question for the site, not met by every ovarian cancer. Before, it excluded Olivia,
+    whose cancer is high-grade serous, and every woman with ovarian cancer."""
+
+    TEXTS = (
+        # NCT05512208
+        "Low grade serous ovarian cancer (LGSOC).",
+        # NCT06083844
+        "Histology showing mucinous or low-grade epithelial ovarian carcinoma.",
+    )
+
+    def test_the_exclusion_is_not_met(self):
+        outcomes = [
+            outcome(f"Exclusion Criteria:\n* {text}\n", patient)
+            for text in self.TEXTS
+            for patient in (OLIVIA, OONA)
+        ]
+        assert "violated" not in outcomes, outcomes
+
+    def test_high_grade_serous_ovarian_cancer_is_still_met(self):
+        text = "Inclusion Criteria:\n* High-grade serous ovarian cancer\n"
+        assert outcome(text, OLIVIA) == "satisfied"
