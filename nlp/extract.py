@@ -48,7 +48,7 @@ _COMPARATOR_PATTERNS = [(re.compile(pattern), symbol) for pattern, symbol in _CO
 UNIT = (
     r"x\s*10\s*\^?\s*\d+\s*/\s*(?:u|m|mc)?l|10\s*\^\s*\d+\s*/\s*(?:u|m|mc)?l|"
     r"(?:cells\s*)?/\s*(?:mm\s*\^?\s*3|mm³|ul|mcl|l)\b|"
-    r"g/dl|g/l|mg/dl|mg/l|umol/l|mmol/l|mol/l|ml/min(?:/1\.73\s*m\s*\^?\s*2)?|u/l|iu/l|ng/ml|ng/dl|nmol/l|pg/ml|"
+    r"g/dl|g/l|mg/dl|mg/l|umol/l|mmol/l|mol/l|ml/min(?:/1\.73\s*m\s*\^?\s*2)?|u/l|iu/l|u/ml|ng/ml|ng/dl|nmol/l|pg/ml|"
     r"%|ms(?:ec)?\b|seconds?\b|mmhg|kg/m\s*\^?\s*2|kg\b"
 )
 _ULN = r"(?:(?:the\s+)?(?:institutional\s+)?(?:upper limit of (?:the\s+)?normal(?: range)?|ULN))"
@@ -1419,6 +1419,9 @@ _LINES = re.compile(
 
 
 _LINES_HINT = re.compile(r"\b(?:lines?|regimens?)\b", re.IGNORECASE)
+# The low end of a range written before the count: "1 to 3 prior lines", "1-4 prior lines", "One to 3 prior
+# lines or regimens" (NCT05579366, NCT03564340, NCT05128825) allow every count from one to the other.
+_LINES_RANGE_LOW = re.compile(r"\b(?P<low>\d|one|two|three|four|five)\s*(?:to|-|\u2013)\s*$", re.I)
 
 
 # "Previously untreated CLL", "Untreated AML", "previously untreated, histologically proven invasive carcinoma
@@ -1466,10 +1469,29 @@ def find_therapy_lines(text: str) -> Iterator[Found]:
         yield from _therapy_lines_in(text, line_start, line_end)
 
 
+def _line_count(word: str) -> float:
+    """A count of lines written as a digit or a word ("3", "three")."""
+    return float(_WORDS.get(word.lower()) or word)
+
+
 def _therapy_lines_in(text: str, line_start: int, line_end: int) -> Iterator[Found]:
     for m in _LINES.finditer(text, line_start, line_end):
-        num = m.group("num").lower()
-        value = float(_WORDS.get(num, {"four": 4, "five": 5}.get(num, 0)) or num)
+        value = _line_count(m.group("num"))
+        before = max(line_start, m.start() - 12)
+        low = None if m.group("cmp") else _LINES_RANGE_LOW.search(text, before, m.start())
+        if low is not None and _line_count(low.group("low")) < value:
+            yield Found(
+                "therapy",
+                low.start(),
+                m.end(),
+                "therapy.lines",
+                0.8,
+                Concept("therapy", "prior_lines", "prior lines of systemic therapy"),
+                comparator="between",
+                value=_line_count(low.group("low")),
+                value_high=value,
+            )
+            continue
         cmp = (
             comparator(m.group("cmp"))
             if m.group("cmp")

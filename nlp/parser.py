@@ -227,11 +227,13 @@ _SITE_BEFORE_CANCER = re.compile(
 # "synchronous contralateral"), a clinical or histological kind ("inflammatory", "metaplastic", "occult") or
 # its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
 # advanced").
+# So is a low grade or a mucinous histology ("Low grade serous ovarian cancer (LGSOC)", NCT05512208;
+# "mucinous or low-grade epithelial ovarian carcinoma", NCT06083844): the diagnosis code carries neither.
 _FORM_BEFORE_CANCER = re.compile(
     r"\b(?:bilateral|contralateral|ipsilateral|synchronous|metachronous|inflammatory|metaplastic|occult"
-    r"|multicentric|multifocal|locally\s+advanced)"
+    r"|multicentric|multifocal|locally\s+advanced|low[\s-]+grade|mucinous)"
     r"(?:[\s,/-]+(?:and/or|or|and|bilateral|contralateral|ipsilateral|synchronous|metachronous|invasive"
-    r"|primary)){0,2}[\s-]+$",
+    r"|primary|low[\s-]+grade|serous|epithelial|endometrioid)){0,3}[\s-]+$",
     re.IGNORECASE,
 )
 # ... one alternative, perhaps with a word of its own: "metastatic or unresectable locally advanced NSCLC".
@@ -491,6 +493,14 @@ _EVENT_BEFORE_WINDOW = re.compile(
 )
 # A sentence end or a ";" between them.
 _STOP_BEFORE_WINDOW = re.compile(r";|\.(?:\s|$)")
+# A window that measures the time from a treatment to a progression or recurrence ("disease progression within
+# 6 months of last receipt of platinum-based chemotherapy", "recurred within 6 months or less of prior
+# platinum therapy", "progression during or within 6 months after the last dose of ..."): the event right
+# before it, what it counts from right after it (`_Builder._interval_between_events`).
+_EVENT_ENDS_BEFORE_WINDOW = re.compile(
+    r"\b(?:progress(?:ion|ed|es|ing)?|recur(?:red|rence|s)?|relaps(?:e|ed|es)|PD)\b[^.;:()]{0,25}$", re.I
+)
+_WINDOW_COUNTS_FROM = re.compile(r"\s*(?:or\s+(?:less|fewer|sooner)\s+)?(?:of|after|from|following)\b", re.I)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
 # had", "those who did not receive") describes whom the criterion is about.
 _PEOPLE_WHO = re.compile(
@@ -515,12 +525,16 @@ _HAD_TREATMENT = (
     r"who\s+(?:have\s+|had\s+|has\s+)?(?:(?:previously|already|ever|recently)\s+)?(?:received|undergone|underwent"
     r"|been\s+treated\s+with)"
 )
+# Or by a treatment they are on: "Patients taking anti-hypertensive medication must be on a stable
+# anti-hypertensive regimen" (NCT03564340), "Participants on ART must have a CD4+ T-cell count >= 350"
+# (NCT04317534), "For patients receiving therapeutic anticoagulation, they must have a stable anticoagulant
+# regimen" (NCT04820179), "Patients on anticoagulation must be able to hold anticoagulation for SRS treatment"
+# (NCT06248606); the treatment must be one the parser reads (`_Builder._bound_clauses`).
+_ON_TREATMENT = r"(?P<on>(?:currently\s+)?(?:on|receiving|taking|using|treated\s+with))"
 _BOUND_CLAUSE = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:female|male)\s+)?(?:patients?|subjects?|participants?|individuals?)"
-    # "Patients on anticoagulation must be able to hold anticoagulation for SRS treatment" (NCT06248606)
-    rf"\s+(?:with|without|{_HAD_TREATMENT}|who|on|receiving|taking|using|treated\s+with)\s+)(?P<whom>[^;:]+?)\s+"
-    r"(?:must|should|will\s+be\s+required\s+to)"
-    r"(?!\s+not\b)(?=\s)",
+    rf"\s+(?:with|without|{_HAD_TREATMENT}|who|{_ON_TREATMENT})\s+)(?P<whom>[^;:]+?)\s+"
+    r"(?:must|should|will\s+be\s+required\s+to)(?!\s+not\b)(?=\s)",
     re.IGNORECASE | re.MULTILINE,
 )
 # "For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral load must be
@@ -531,7 +545,8 @@ _BOUND_CLAUSE = re.compile(
 # colon that the rest of the clause binds.
 _FOR_WHOM = re.compile(
     r"(?:^[ \t*-]*|[;.]\s+)(?P<who>(?:(?:for|in)\s+(?:patients?|subjects?|participants?|individuals?|those)"
-    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had))\s+|if\s+))(?P<whom>[^;:,.\n]{{3,120}}?)[,:]\s",
+    rf"\s+(?:with|{_HAD_TREATMENT}|who\s+(?:have|are|had)|{_ON_TREATMENT})\s+|if\s+))"
+    r"(?P<whom>[^;:,.\n]{3,120}?)[,:]\s",
     re.IGNORECASE | re.MULTILINE,
 )
 # A clause whose subject is a disease: "Lymphoma must be stage III, IV, or recurrent" in a trial that also
@@ -1259,7 +1274,7 @@ class _Builder:
                     and not self._names_diseases(match.start("whom"), match.end("whom"))
                 )
                 or (
-                    match.re is _FOR_WHOM
+                    (match.re is _FOR_WHOM or (match.re is _BOUND_CLAUSE and match.group("on")))
                     and not self._reads_any(self._indices(match.start("whom"), match.end("whom")))
                 )
                 or (
@@ -1534,6 +1549,15 @@ class _Builder:
                 # A-C or diagnosis of Waldenstrom's macroglobulinemia": a kind of cancer after an "or" in the
                 # same sentence is another alternative, however many words describe the first.
                 link = "or"
+            elif (
+                link == "apart"
+                and _distinct_cancers(self.found[previous], self.found[current])
+                and _UNREAD_LIST_ITEMS.fullmatch(gap)
+            ):
+                # "breast cancer, ovarian cancer, BTC, endometrial cancer or squamous non-small cell lung
+                # cancer" (NCT05123482): the list of alternatives goes on across a cancer the vocabulary
+                # does not name.
+                link = "or"
             elif link == "apart" and self._treatment_alternative(previous, current, gap):
                 # "Ongoing gonadal androgen deprivation therapy with gonadotropin-releasing hormone (GnRH)
                 # analogues, antagonists or orchiectomy" (NCT04038502): so is a treatment after an "or".
@@ -1598,6 +1622,10 @@ class _Builder:
             and _EXCLUDING_HEADER.fullmatch(self.norm.text, *cue)
         ):
             # "Patients with HIV infection are ineligible" among the exclusions says again that it excludes.
+            assertion, cue = "present", None
+        if assertion == "negated" and cue is not None and self._counted_from(cue, found):
+            # "no evidence of disease progression within 6 months of the last dose of platinum-based
+            # chemotherapy" (NCT04890613) denies the progression, not the platinum it counts from.
             assertion, cue = "present", None
         # "No family history of long QT syndrome": the relative's history stays unanswerable, and denied.
         denied = assertion == "negated" or (assertion == "family" and self._denied_family(cue))
@@ -1727,6 +1755,7 @@ class _Builder:
             if self._same_line(found.start, start)
             and not (start < found.end and found.start < end)
             and not (section == "inclusion" and self._window_elsewhere(found, start))
+            and not self._interval_between_events(start, end)
         ]
         if not on_line:
             return scope.window
@@ -1751,6 +1780,40 @@ class _Builder:
             return False
         gap = self.norm.text[found.end : start]
         return _EVENT_BEFORE_WINDOW.search(gap) is not None or _STOP_BEFORE_WINDOW.search(gap) is not None
+
+    def _interval_between_events(self, start: int, end: int) -> bool:
+        """Whether the window is the time from a treatment to a progression or recurrence, the
+        platinum-free interval of ovarian cancer trials ("disease progression within 6 months of last
+        receipt of platinum-based chemotherapy", NCT04657068; "recurred within 6 months or less of prior
+        platinum therapy", NCT05200559): neither the treatment nor the cancer on the line took place in that
+        time before today. The treatment is still history; the interval is the site's to check. A window from
+        a treatment to the study ("randomized ... no more than 12 weeks after their last dose of
+        chemotherapy") is today's and stays."""
+        return self._event_before_interval(start, end) is not None
+
+    def _event_before_interval(self, start: int, end: int) -> int | None:
+        """Where the progression or recurrence an interval window dates begins (`_interval_between_events`),
+        or None when the window is no such interval."""
+        if _WINDOW_COUNTS_FROM.match(self.norm.text, end) is None:
+            return None
+        offset = max(0, start - 60)
+        event = _EVENT_ENDS_BEFORE_WINDOW.search(self.norm.text[offset:start])
+        return None if event is None else offset + event.start()
+
+    def _counted_from(self, cue: tuple[int, int], found: extract.Found) -> bool:
+        """Whether a negated mention is what an interval after the cue counts from, or what the progression
+        it dates happened on: "no evidence of disease progression within 6 months of the last dose of
+        platinum-based chemotherapy" (NCT04890613) and "should not have progressed on platinum within six
+        months of therapy" (NCT05327010) deny the progression, not the platinum."""
+        for start, end, _ in self.windows:
+            event = self._event_before_interval(start, end)
+            if (
+                event is not None
+                and cue[1] <= event <= found.start
+                and (end <= found.start or found.end <= start)
+            ):
+                return True
+        return False
 
     def _washout(self, index: int, section: Section, scope: _Scope, atom: Atom) -> bool:
         """Whether an inclusion's "at least N since" window on a treatment is a washout rather than a
@@ -2355,6 +2418,9 @@ _SENTENCE_BREAK = re.compile(r"[;.:]")
 _SENTENCE_OR_LINE_BREAK = re.compile(r"[;.:\n]")
 _COMMA_OR_OR = re.compile(r",|\bor\b", re.I)
 _OR_WORD = re.compile(r"\bor\b", re.IGNORECASE)
+# Items of a comma list the parser does not read, between two cancers it does: ", BTC, " in "breast cancer,
+# ovarian cancer, BTC, endometrial cancer or squamous non-small cell lung cancer" (NCT05123482).
+_UNREAD_LIST_ITEMS = re.compile(r"\s*,(?:\s*[^,;.:()\n]{1,30}?\s*,){1,3}\s*(?:(?:or|and|and/or)\s+)?", re.I)
 _AND_WORD = re.compile(r"\b(?:and|plus)\b(?!/)", re.IGNORECASE)
 _OR_BEFORE_NEXT = re.compile(r"(?:,|\s)\s*(?:or|and/or)\s+(?:[\w()-]+\s+){0,6}\(?$", re.IGNORECASE)
 
