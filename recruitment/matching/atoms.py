@@ -362,11 +362,23 @@ def _asks_history(atom: Atom) -> bool:
     return atom.assertion == "historical" or (atom.window is not None and atom.window.relation != "current")
 
 
+# A cancer that one transforms into continues it ("CLL with Richter's transformation", TREC trec-20218): the
+# two records are one disease course, not a second primary.
+_TRANSFORMED_FROM = {"richter": "cll"}
+
+
 def _same_cancer(index: DiagnosisFact, other: DiagnosisFact) -> bool:
     """Whether `other` may record the index cancer again: the same concept, a broader or narrower name of it
-    ("NSCLC" beside "lung adenocarcinoma", "lymphoma" beside "DLBCL"), or a histology alone beside a cancer
-    of an organ ("adenocarcinoma" beside "breast cancer"), which names no second primary."""
+    ("NSCLC" beside "lung adenocarcinoma", "lymphoma" beside "DLBCL"), its transformation (Richter's beside
+    CLL), or a histology alone beside a cancer of an organ ("adenocarcinoma" beside "breast cancer"), which
+    names no second primary."""
     if _is_a(index.code, other.code) or _is_a(other.code, index.code):
+        return True
+    if any(
+        _is_a(later.code, transformed) and _is_a(earlier.code, origin)
+        for later, earlier in ((index, other), (other, index))
+        for transformed, origin in _TRANSFORMED_FROM.items()
+    ):
         return True
     histology, organ = (index, other) if index.code in _HISTOLOGIES else (other, index)
     return histology.code in _HISTOLOGIES and _is_a(organ.code, "solid_tumour")

@@ -23,7 +23,7 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.5": "a182de0ee3909a04ed59e8970e728a1715566f5fd7c76105888527c72cc96b93"}
+PINNED = {"2026.12.07.6": "3cf36427451682c2fd3a57a3bb52726efcf729109af83069645b015e30973ebc"}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there

@@ -11,6 +11,7 @@ Arun, 64, ECOG 1: acute myeloid leukaemia diagnosed 2026-06, FLT3-ITD positive, 
 Mark, 70, ECOG 1: relapsed multiple myeloma diagnosed 2021-03; lenalidomide and bortezomib, then daratumumab
 (2023-10 to 2026-09)."""
 
+import dataclasses
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
@@ -308,3 +309,37 @@ class TestAPopulationSetOffByAColon:
         assert [outcome(inclusion(text), patient) for text in texts for patient in (HANA, ARUN)] == [
             "satisfied"
         ] * 4
+
+
+class TestATransformationIsNoSecondCancer:
+    """Once Richter's transformation became a diagnosis of its own (a large B-cell lymphoma), a man with CLL
+    that transformed had "another cancer" and failed every "No other active malignancy" (TREC trec-20218,
+    judged eligible for NCT00005829). The transformed disease continues the CLL; a truly other cancer still
+    counts."""
+
+    CLAUDE = PatientFacts(
+        birth_date=datetime.date(1965, 3, 1),
+        sex="male",
+        history_confirmed_on=datetime.date(2026, 12, 1),
+        diagnoses=(
+            DiagnosisFact(
+                "diagnosis:1", "cll", "chronic lymphocytic leukaemia", diagnosed_on=datetime.date(2019, 10, 1)
+            ),
+            DiagnosisFact(
+                "diagnosis:2", "richter", "Richter transformation", diagnosed_on=datetime.date(2026, 9, 1)
+            ),
+        ),
+    )
+
+    def test_richters_transformation_of_his_cll_is_not_another_malignancy(self):
+        assert outcome("Exclusion Criteria:\n* Other active malignancy\n", self.CLAUDE) == "satisfied"
+
+    def test_a_cancer_of_another_kind_still_is(self):
+        other = dataclasses.replace(
+            self.CLAUDE,
+            diagnoses=(
+                *self.CLAUDE.diagnoses,
+                DiagnosisFact("diagnosis:3", "crc", "colon cancer", diagnosed_on=datetime.date(2025, 1, 1)),
+            ),
+        )
+        assert outcome("Exclusion Criteria:\n* Other active malignancy\n", other) == "violated"
