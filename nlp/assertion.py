@@ -45,6 +45,12 @@ _WRAPPED_CLAUSE_BREAK = re.compile(_WRAPPED_BREAKS + _BRACKET)
 _NEGATION_BREAK = re.compile(_BREAKS + r"[()]")
 _WRAPPED_NEGATION_BREAK = re.compile(_WRAPPED_BREAKS + r"[()]")
 _CROSS_REFERENCE = re.compile(r"\s*(?:see|refer|cf)\b", re.IGNORECASE)
+# "No clinically significant abnormality in CXR (other than changes consistent with asthma)" (NCT00001909): an
+# exception in brackets is not denied with what it excepts; it ends the negation as a cross-reference does.
+_EXCEPTION_OPENS = re.compile(
+    r"\s*(?:other\s+than|except|excluding|apart\s+from|besides|unless|with\s+the\s+exception)\b",
+    re.IGNORECASE,
+)
 
 if not Span.has_extension("assertion"):
     Span.set_extension("assertion", default="present")
@@ -61,7 +67,9 @@ def _past_brackets(
     depth = 0
     while found is not None:
         mark = found.group(0)
-        if mark == "(" and _CROSS_REFERENCE.match(text, found.end()):
+        if mark == "(" and (
+            _CROSS_REFERENCE.match(text, found.end()) or _EXCEPTION_OPENS.match(text, found.end())
+        ):
             return found
         if mark == "(":
             depth += 1

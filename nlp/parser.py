@@ -654,6 +654,7 @@ _CURRENT = re.compile(
 _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*$", re.IGNORECASE)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
 _SECOND_CANCER_CODES = frozenset({"cancer", "second_malignancy"})
+_DENIAL_OPENS = re.compile(r"[ \t*-]*(?:no|not|without|absence\s+of|free\s+of)\b", re.IGNORECASE)
 _UNTREATED_WORD = re.compile(r"\buntreated\b", re.IGNORECASE)
 # "untreated brain metastases" (98 lines of the 2026 oncology registry), "untreated hypothyroidism": a state
 # of a condition that is not a cancer, which no profile records. Before a cancer the word says no therapy was
@@ -1233,6 +1234,11 @@ class _Builder:
             return Except(main_node, And((stable, *(rest.children if isinstance(rest, And) else (rest,)))))
         if exception:
             waiver = self.combine(exception, item.section, exception_scope)
+            if item.section == "inclusion" and not main and _DENIAL_OPENS.match(self.norm.text, item.start):
+                # "No clinically significant abnormality in CXR (other than changes consistent with asthma)"
+                # (NCT00001909, judged eligible for a boy with asthma in the TREC pool): what a denial excepts
+                # is allowed, not excluded; with the main clause unread, whether it applies is for the site.
+                return Or((main_node, And((waiver, self._unanswerable(cut, item.end)))))
             if item.section == "inclusion" and self.norm.text[cut : cut + 6].lower() == "unless":
                 # A requirement "unless" something waives it: "SGOT no greater than 1.5 times ULN (unless due
                 # to hemolysis or chronic lymphocytic leukemia)" is not failed by a patient with CLL. Whether

@@ -203,3 +203,18 @@ class TestATreatmentADiseaseRequired:
         text = "Inclusion Criteria:\n* All subjects will require prior anti-PD-1/PD-L1 therapy.\n"
         assert outcome(text, self.MEI) == "violated"
         assert outcome(text, IVO) == "satisfied"
+
+
+def test_an_exception_in_brackets_after_a_denial_is_allowed_not_denied():
+    # NCT00001909 (legacy XML; the TREC pool judges trec-202159, a boy of 15 with asthma, eligible): "No
+    # clinically significant abnormality in CXR (other than changes consistent with asthma) within 1 year
+    # prior to enrollment." The negation read on into the bracket, and the asthma became a reason to exclude
+    # him.
+    text = (
+        "Inclusion Criteria:\n* No clinically significant abnormality in CXR (other than changes consistent"
+        " with asthma)\nwithin 1 year prior to enrollment.\n"
+    )
+    asthma = PatientFacts(sex="male", diagnoses=(DiagnosisFact("diagnosis:1", "asthma", "asthma"),))
+    assert outcome(text, asthma) == "unknown"
+    [atom] = [a for a in iter_atoms(parse_eligibility(text).criteria[0].tree) if a.text == "asthma"]
+    assert atom.assertion == "exception"
