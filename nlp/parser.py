@@ -599,6 +599,7 @@ _ELIGIBLE_FOR_TRIAL = re.compile(
 # agents)" (NCT02339571), "Note: May have received chemotherapy" (NCT04585477): what a patient may have had
 # is let in, not required. The treatments follow the permission in its clause, before any "if" that
 # conditions it.
+_MAY_HAVE_WORDS = re.compile(r"\b(?:may|can)\s+(?:also\s+)?have\b")
 _MAY_HAVE_HAD = re.compile(
     r"\b(?:may|can)\s+(?:also\s+)?have\s+(?:had|received|undergone|been\s+(?:treated|exposed|given))\b"
     r"(?:(?!\bif\b)[^;.:\n]|(?<=\d)\.(?=\d)){0,100}$",
@@ -945,7 +946,8 @@ class _Builder:
         )
         # Most texts permit nothing: the per-atom permission search is skipped for them.
         self.permits = any(word in lowered for word in ("allowed", "permitted", "acceptable"))
-        self.may_have = "may" in lowered or "can" in lowered
+        self.may_have = _MAY_HAVE_WORDS.search(lowered) is not None
+        self.names_product = "investigational" in lowered
         self.names_status = "status" in lowered
         self.says_optional = "with or without" in lowered
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
@@ -1912,9 +1914,9 @@ class _Builder:
         product", "daily adherence to investigational product" (NCT05094336). "An", "any" or "other
         investigational product" is one the patient had before, which the profile answers."""
         found = self.found[index]
-        if found.kind != "therapy" or not _INVESTIGATIONAL_PRODUCT.fullmatch(
-            self.norm.text, found.start, found.end
-        ):
+        if not self.names_product or found.kind != "therapy":
+            return False
+        if not _INVESTIGATIONAL_PRODUCT.fullmatch(self.norm.text, found.start, found.end):
             return False
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         return _ANOTHER_BEFORE.search(self.norm.text, max(line_start, found.start - 20), found.start) is None
@@ -2145,7 +2147,7 @@ class _Builder:
         if course is not None:
             return course
         match = _QUALIFIER.search(self.norm.text, start, found.start)
-        if match is None and not is_cancer(concept.code) and self._may_hold("untreated", start, found.start):
+        if match is None and self._may_hold("untreated", start, found.start) and not is_cancer(concept.code):
             match = _UNTREATED_QUALIFIER.search(self.norm.text, start, found.start)
         site = _SITE_BEFORE_CANCER.search(self.norm.text, start, found.start)
         if match is None and site is not None and is_cancer(concept.code):
