@@ -599,9 +599,10 @@ _ELIGIBLE_FOR_TRIAL = re.compile(
 # agents)" (NCT02339571), "Note: May have received chemotherapy" (NCT04585477): what a patient may have had
 # is let in, not required. The treatments follow the permission in its clause, before any "if" that
 # conditions it.
-_MAY_HAVE_WORDS = re.compile(r"\b(?:may|can)\s+(?:also\s+)?have\b")
+_MAY_HAVE = r"\b(?:may|can)\s+(?:also\s+)?have"
+_MAY_HAVE_WORDS = re.compile(_MAY_HAVE + r"\b")  # on the lower-cased text, once per text
 _MAY_HAVE_HAD = re.compile(
-    r"\b(?:may|can)\s+(?:also\s+)?have\s+(?:had|received|undergone|been\s+(?:treated|exposed|given))\b"
+    _MAY_HAVE + r"\s+(?:had|received|undergone|been\s+(?:treated|exposed|given))\b"
     r"(?:(?!\bif\b)[^;.:\n]|(?<=\d)\.(?=\d)){0,100}$",
     re.IGNORECASE,
 )
@@ -617,7 +618,7 @@ _KNOWN_BEFORE = re.compile(
 )
 _KNOWN_AFTER = re.compile(
     r"\s+(?:must|should|has\s+to|needs\s+to)\s+(?:be\s+|have\s+been\s+)(?:known|determined|documented)\b",
-    re.I,
+    re.IGNORECASE,
 )
 _INVESTIGATIONAL_PRODUCT = re.compile(r"investigational\s+(?:medicinal\s+)?products?", re.IGNORECASE)
 _ANOTHER_BEFORE = re.compile(r"\b(?:an|any|other|another|prior|previous|previously)\s+$", re.IGNORECASE)
