@@ -116,10 +116,19 @@ _WINDOW_TRIGGERS = (
     "at least",
     ">",
     "more than",
+    "greater than",
     "minimum",
     "less than",
     "fewer than",
     "<",
+    # "... must have completed 1 week prior to the start of study treatment" (`extract._WINDOW`)
+    "completed",
+    "discontinued",
+    "stopped",
+    "ended",
+    "finished",
+    # "Washout periods: ... Cytotoxic chemotherapy - 3 weeks" (`extract.find_windows`)
+    "wash",
 )
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
