@@ -9,7 +9,7 @@ never had radiotherapy, immunotherapy or an investigational drug; her gallbladde
 import dataclasses
 import datetime
 
-from nlp import parse_eligibility
+from nlp import iter_atoms, parse_eligibility
 from nlp.extract import find_windows
 from recruitment.matching import DiagnosisFact, PatientFacts, ProcedureFact, evaluate
 from tests.recruitment.fact_helpers import therapy
@@ -111,3 +111,79 @@ class TestAWashoutAmongTheInclusionsAsksForNoRecentTreatment:
     def test_a_range_of_weeks_on_a_washout_line_is_no_window_of_its_upper_end(self):
         windows = [w for _, _, w in find_windows("Washout period: randomised 2-4 weeks after chemotherapy")]
         assert all(w.amount != 4 for w in windows)
+
+
+class TestAnExceptionToARecoveryIsNoToxicityTheTrialRequires:
+    """An inclusion asking for recovery from the toxicities of prior treatment "except for" some of them names
+    what a patient may still have: read as a requirement, its "peripheral neuropathy" excluded Ines, who has
+    none. Whether she recovered is for the site, and so is whether a remaining toxicity is one excepted."""
+
+    def test_an_exception_after_the_recovery_from_chemotherapy(self):
+        # NCT04633239
+        text = (
+            "Patients who received chemotherapy must have recovered (Common Terminology Criteria for Adverse "
+            "Events [CTCAE] grade =< 1) from the acute effects of chemotherapy except for residual alopecia "
+            "or grade 2 peripheral neuropathy"
+        )
+        assert inclusion(text, INES) != "violated"
+
+    def test_a_bracketed_exception_after_a_washout(self):
+        # NCT05039801
+        text = (
+            "Prior treatment with chemotherapy, radiotherapy, immunotherapy or any investigational therapies "
+            "must have been completed at least 3 weeks or at least five half lives, whichever is shorter, "
+            "before the study drug administration, and all AEs (excluding alopecia and peripheral "
+            "neuropathy) have either returned to <=Grade 1 or stabilized."
+        )
+        assert inclusion(text, INES) != "violated"
+        assert inclusion(text, INES_TEN_DAYS_OFF) == "violated"
+
+    def test_an_item_listing_the_exceptions_to_the_recovery_before_it(self):
+        # NCT05512208
+        text = (
+            "Inclusion Criteria:\n"
+            "9. Adequate recovery from toxicities related to prior treatments to at least Grade 1 by CTCAE "
+            "v 5.0\n"
+            "10. Exceptions include alopecia and peripheral neuropathy Grade <=2. Subjects with other "
+            "toxicities that are stable on supportive therapy may be allowed.\n"
+        )
+        verdicts = evaluate(parse_eligibility(text).criteria, INES, today=TODAY).criteria
+        assert [str(v.outcome) for v in verdicts if str(v.outcome) == "violated"] == []
+
+    def test_a_neuropathy_an_inclusion_asks_for_outside_a_recovery_is_still_required(self):
+        assert inclusion("Grade 2 or higher peripheral neuropathy", INES) == "violated"
+
+
+class TestAnIntoleranceOrAPlanIsNoTreatmentHistory:
+    """A treatment the patient did not tolerate, or one the trial plans for them, is a judgement for the site,
+    not a treatment the patient had: an exclusion of an intolerance to two drugs excluded Ines, who had both
+    and bore them; an inclusion of a cancer "for which gemcitabine is an appropriate treatment" or of a
+    patient to receive a regimen counted her history instead."""
+
+    def test_an_intolerance_shared_by_a_list_of_drugs_written_far_after_it(self):
+        # NCT04421820
+        text = "Previous intolerance to or significant reaction secondary to fluorouracil or oxaliplatin"
+        assert exclusion(text, INES) != "violated"
+
+    def test_a_cancer_for_which_a_drug_is_an_appropriate_treatment(self):
+        # NCT04657068: Ines had gemcitabine; whether it is appropriate for her now is the site's question.
+        text = "Advanced or metastatic cancer for which gemcitabine is an appropriate treatment."
+        [verdict] = evaluate(
+            parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria, INES, today=TODAY
+        ).criteria
+        assert [str(a.truth) for a in verdict.atoms if a.text == "gemcitabine"] == ["not_checkable"]
+
+    def test_a_treatment_the_patient_is_subject_to_receive_or_decided_for(self):
+        # NCT04421820, NCT07124000: neither a FOLFOX nor a T-DXd on file is the plan.
+        for text in (
+            "Histologically and/or cytologically confirmed gastrointestinal tumours that are metastatic or "
+            "unresectable, and are subject to receive FOLFOX as SOC per investigator's judgement.",
+            "A clinician decision has been made for treatment with T-DXd in accordance with the FDA label;",
+        ):
+            [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+            assert not any(a.checkable for a in iter_atoms(criterion.tree) if a.kind == "therapy")
+
+    def test_a_drug_that_failed_for_the_cancer_is_still_history(self):
+        text = "Advanced cancer for which gemcitabine has failed."
+        [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
+        assert [a.checkable for a in iter_atoms(criterion.tree) if a.kind == "therapy"] == [True]
