@@ -684,10 +684,15 @@ _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqua
 # chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
 # still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
+# The examples of a concurrent treatment share it ("No concurrent treatment for CNS disease (e.g., surgery,
+# radiation, corticosteroids ...)", NCT05267626), and so does a list after an item no term names ("Concurrent
+# use of another investigational therapy or anti-cancer therapy", NCT04421820).
 _CURRENT = re.compile(
     r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|actively|ongoing|on-going)"
     r"(?:\s+(?:receiving|taking|using|undergoing|on|treated\s+with|use\s+of|treatment\s+with"
-    r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}$",
+    r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}"
+    r"(?:(?:treatments?|therap(?:y|ies))\s+for\s+(?:[\w-]+\s+){1,3}\(?(?:e\.g\.|i\.e\.|including|such\s+as)[,:\s]*"
+    r"|(?:agents?|therap(?:y|ies)|drugs?|products?)\s+(?:or|and/or)\s+)?$",
     re.IGNORECASE,
 )
 # "No prior or concurrent chemotherapy", "PRIOR CONCURRENT THERAPY:": past treatment counts as well.

@@ -187,3 +187,34 @@ class TestAnIntoleranceOrAPlanIsNoTreatmentHistory:
         text = "Advanced cancer for which gemcitabine has failed."
         [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
         assert [a.checkable for a in iter_atoms(criterion.tree) if a.kind == "therapy"] == [True]
+
+
+class TestAConcurrentTreatmentIsSharedByItsExamplesAndItsList:
+    """ "Concurrent" asks about the treatment given now. Its examples in brackets, and a list whose first item
+    no term names, share it: read without it, a surgery or a radiotherapy years ago, or any anticancer therapy
+    ever, met the exclusion (Ines's gallbladder surgery in 2019, her chemotherapy that ended in October)."""
+
+    def test_the_examples_of_a_concurrent_treatment_for_cns_disease(self):
+        # NCT05267626, NCT05592626. (The dose "10 mg prednisone/day or equivalent" is still read as a
+        # prednisone the patient must be on: not asserted here.)
+        text = (
+            "No concurrent treatment for CNS disease (e.g., surgery, radiation, corticosteroids >= 10 mg "
+            "prednisone/day or equivalent)"
+        )
+        [verdict] = evaluate(
+            parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria, INES, today=TODAY
+        ).criteria
+        truths = {a.text: str(a.truth) for a in verdict.atoms}
+        assert (truths["surgery"], truths["radiation"], truths["corticosteroids"]) == ("not_met",) * 3
+
+    def test_a_concurrent_list_after_an_unnamed_investigational_therapy(self):
+        # NCT04421820
+        text = (
+            "Any condition potentially decreasing compliance to study procedures. Concurrent use of another "
+            "investigational therapy or anti-cancer therapy."
+        )
+        assert exclusion(text, INES) == "satisfied"
+        ongoing = dataclasses.replace(
+            INES, therapies=(therapy("therapy:1", "gemcitabine", 2, datetime.date(2026, 2, 1)),)
+        )
+        assert exclusion(text, ongoing) == "violated"
