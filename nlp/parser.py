@@ -427,10 +427,21 @@ _CAUSE_AFTER = re.compile(
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # The kind, site or extent of a procedure ("excisional biopsy", "total hysterectomy", "pelvic irradiation"),
 # or a contraindication to it: a profile records the procedure, not these.
+# ... or the organ it was on, which no procedure of a profile records: "previous significant bowel resection
+# that would preclude adequate absorption" (NCT05123482, NCT06188520) is no gallbladder surgery, "gastric or
+# esophageal surgery" (NCT04383262) no breast surgery.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
-    r"|myelosuppressive|palliative|stereotactic"
+    r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|gastric|stomach|gastrointestinal|GI"
+    r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
+    re.IGNORECASE,
+)
+# ... or its extent after it: "patients with radiation to > 25% of the bone marrow are NOT eligible"
+# (NCT05950464, NCT05053971, NCT05327010) are not all patients ever irradiated.
+_PROCEDURE_EXTENT_AFTER = re.compile(
+    r"\s+(?:therapy\s+)?(?:to|of|involving)\s+(?:>=?|≥|more\s+than|greater\s+than|at\s+least|over)?\s*"
+    r"\d+(?:\.\d+)?\s*%",
     re.IGNORECASE,
 )
 # "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
@@ -2168,7 +2179,10 @@ class _Builder:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
-            return None if match is None else self._unanswerable(match.start(), found.end)
+            if match is not None:
+                return self._unanswerable(match.start(), found.end)
+            extent = _PROCEDURE_EXTENT_AFTER.match(self.norm.text, found.end)
+            return None if extent is None else self._unanswerable(found.start, extent.end())
         if found.kind == "therapy":
             if self.names_contraindication:
                 start = max(found.start - 60, previous.end if previous else 0)

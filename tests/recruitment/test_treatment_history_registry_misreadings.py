@@ -218,3 +218,38 @@ class TestAConcurrentTreatmentIsSharedByItsExamplesAndItsList:
             INES, therapies=(therapy("therapy:1", "gemcitabine", 2, datetime.date(2026, 2, 1)),)
         )
         assert exclusion(text, ongoing) == "violated"
+
+
+class TestASurgeryOrRadiotherapyOfOneSiteOrExtentIsNotAnyOther:
+    """A resection of the bowel, a surgery of the stomach, or radiation to more than a quarter of the bone
+    marrow names a procedure no profile records by its site or extent: read as any surgery or any
+    radiotherapy, Ines's gallbladder surgery met an exclusion meant for patients who cannot absorb a pill."""
+
+    def test_a_bowel_resection_is_not_any_surgery(self):
+        # NCT05123482, NCT06188520, NCT04079179
+        text = "History of significant bowel resection that would preclude adequate absorption"
+        assert exclusion(text, INES) == "unknown"
+
+    def test_an_organ_before_the_surgery_of_a_list(self):
+        # NCT04383262
+        assert exclusion("A history of gastric or esophageal surgery", INES) == "unknown"
+
+    def test_radiation_to_a_share_of_the_bone_marrow_is_not_any_radiotherapy(self):
+        # NCT05950464, NCT05053971, NCT05327010
+        irradiated = dataclasses.replace(
+            INES,
+            procedures=(
+                ProcedureFact(
+                    "procedure:1",
+                    "radiotherapy",
+                    "palliative radiotherapy",
+                    performed_on=datetime.date(2026, 3, 1),
+                ),
+            ),
+        )
+        text = "Patients with radiation to > 25% of the bone marrow"
+        assert [exclusion(text, p) for p in (INES, irradiated)] == ["satisfied", "unknown"]
+
+    def test_a_surgery_named_without_a_site_is_still_any_surgery(self):
+        assert exclusion("Prior surgery within 4 weeks", INES) == "satisfied"
+        assert exclusion("History of surgery", INES) == "violated"
