@@ -1267,8 +1267,10 @@ _HALF_LIVES = r"(?:\d+|three|five)\s*half[- ]?li(?:ves|fes?)(?:\s*\([^()\n]{0,40
 _WINDOW = re.compile(
     # A "<" opens a window too ("Chemotherapy <= 2 weeks prior to study treatment", NCT05961709), with no word
     # boundary before it (">" still needs one: "... must have been administered >= 28 days prior to C1D1"
-    # would date the radiotherapy a population names, NCT06657222).
-    r"(?:\b|(?=<))(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?"
+    # would date the radiotherapy a population names, NCT06657222), nor before "N units since": "Participants
+    # must be >=2 weeks since any major surgery" (NCT03586453) dates the surgery.
+    r"(?:\b|(?=<)|(?=>=?\s*\d+\s*(?:days?|weeks?|months?|years?)\s+since\b))"
+    r"(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?"
     r"|(?:in|during|over) the (?:past|last|previous|preceding|prior))"
     # "within at least 2 weeks or 3 half-lives", "within 5 half-lives or 2 weeks (whichever is shorter)": the
     # weeks are the window; half-lives, which differ from drug to drug, are for the site.

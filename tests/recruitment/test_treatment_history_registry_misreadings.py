@@ -253,3 +253,21 @@ class TestASurgeryOrRadiotherapyOfOneSiteOrExtentIsNotAnyOther:
     def test_a_surgery_named_without_a_site_is_still_any_surgery(self):
         assert exclusion("Prior surgery within 4 weeks", INES) == "satisfied"
         assert exclusion("History of surgery", INES) == "violated"
+
+
+class TestASignBeforeWeeksSinceATreatmentDatesIt:
+    """ ">=2 weeks since any major surgery" (a sign, then the weeks since) is a washout like "at least 2 weeks
+    since": the parser found no window after a sign with no word before it, and required the surgery."""
+
+    def test_weeks_since_a_surgery_after_a_sign(self):
+        # NCT03586453
+        text = "Participants must be >=2 weeks since any major surgery"
+        assert inclusion(text, INES) == "satisfied"
+        assert inclusion("Participants must be ≥2 weeks since any prior radiotherapy", INES) == "satisfied"
+
+    def test_a_sign_before_weeks_prior_to_the_study_still_reads_no_window(self):
+        # NCT06657222: "administered >= 28 days prior to C1D1" may date a population's radiotherapy.
+        [criterion] = parse_eligibility(
+            "Inclusion Criteria:\n* Subjects must have received radiotherapy >= 28 days prior to C1D1\n"
+        ).criteria
+        assert [a.window for a in iter_atoms(criterion.tree)] == [None]
