@@ -1267,8 +1267,10 @@ _HALF_LIVES = r"(?:\d+|three|five)\s*half[- ]?li(?:ves|fes?)(?:\s*\([^()\n]{0,40
 _WINDOW = re.compile(
     # A "<" opens a window too ("Chemotherapy <= 2 weeks prior to study treatment", NCT05961709), with no word
     # boundary before it (">" still needs one: "... must have been administered >= 28 days prior to C1D1"
-    # would date the radiotherapy a population names, NCT06657222).
-    r"(?:\b|(?=<))(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?"
+    # would date the radiotherapy a population names, NCT06657222), nor before "N units since": "Participants
+    # must be >=2 weeks since any major surgery" (NCT03586453) dates the surgery.
+    r"(?:\b|(?=<)|(?=>=?\s*\d+\s*(?:days?|weeks?|months?|years?)\s+since\b))"
+    r"(?:(?P<within>within(?:\s+the)?(?:\s+(?:past|last|previous|preceding|prior))?"
     r"|(?:in|during|over) the (?:past|last|previous|preceding|prior))"
     # "within at least 2 weeks or 3 half-lives", "within 5 half-lives or 2 weeks (whichever is shorter)": the
     # weeks are the window; half-lives, which differ from drug to drug, are for the site.
@@ -1285,10 +1287,22 @@ _WINDOW = re.compile(
     rf"(?:or\s+(?:within\s+)?{_HALF_LIVES}\s*(?:,?\s*whichever\s+is\s+(?:shorter|longer)\s*,?\s*)?)?"
     r"(?:(?:must\s+)?(?:have\s+)?elapsed\s*)?(?:since|from|after|(?:prior\s+to|before)(?!\s+(?:the\s+)?(?:[\w-]+\s+)?"
     r"(?:recurrence|progression|relapse|diagnosis)\b))"
-    r"|(?<!no )(?<!not )(?P<atleast>at least|>=|more than|>|minimum of|a minimum of|(?:no|not) less than)\s*"
+    # "at least 3 weeks or at least five half lives, whichever is shorter, before the study drug"
+    # (NCT05039801), "greater than 4 weeks (6 weeks for nitrosoureas or mitomycin C) beyond treatment"
+    # (NCT05327010): the weeks are the window; the drugs the parenthesis names apart, and half-lives, are for
+    # the site.
+    r"|(?<!no )(?<!not )(?P<atleast>at least|>=|more than|greater than|>|minimum of|a minimum of"
+    r"|(?:no|not) less than)\s*"
     r"(?P<n2>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u2>days?|weeks?|months?|years?)\s*"
+    r"(?:\([^()\n]{0,60}\)\s*)?"
+    rf"(?:,?\s*or\s+(?:at\s+least\s+)?{_HALF_LIVES}\s*(?:,?\s*whichever\s+is\s+(?:shorter|longer)\s*,?\s*)?)?"
     r"(?:must have elapsed\s*)?"
-    r"(?:before|prior to|since|from|between))"
+    r"(?:before|prior to|since|from|between|beyond)"
+    # "Palliative radiotherapy must have completed 1 week prior to the start of study treatment"
+    # (NCT04657068): a treatment ended N units before is one at least N units ago.
+    r"|(?:(?<=completed )|(?<=discontinued )|(?<=stopped )|(?<=ended )|(?<=finished ))"
+    r"(?P<n4>\d+|one|two|three|four|five|six|ten|twelve)\s*(?P<u4>days?|weeks?|months?)\s*"
+    r"(?:before|prior to))"
     r"(?:\s*(?:of|before|prior to|preceding|from|since|after)?\s*(?:the\s*)?"
     r"(?:(?:signing|signature)\s*(?:of\s*)?(?:the\s*)?)?(?P<anchor>first dose|informed consent|consent"
     r"|the first dose|start of (?:study )?treatment|initiation of (?:study )?treatment|randomi[sz]ation"
@@ -1301,12 +1315,16 @@ _WINDOW = re.compile(
 # A washout listed treatment by treatment ("Last dose of previous anticancer therapy >= 21 days,
 # radiotherapy > 21 days ... prior to the first dose", "washout period ... defined as: Major surgery (>= 4
 # weeks), radiation therapy (>= 3 weeks)"): a bare "at least N units" on a line that names a washout or a
-# last dose.
+# last dose. So is a bare "- N units" or ": N units" there ("Washout periods: Cytotoxic chemotherapy - 3
+# weeks. Radiation therapy - 2 weeks", NCT05950464), never a range's "2-4 weeks".
 _WASHOUT_LINE = re.compile(r"\bwash-?out\b|\blast dose of\b", re.IGNORECASE)
 _BARE_WINDOW = re.compile(
-    r"(?:>=|≥|=>|>|at least|more than|a minimum of)\s*(?P<n>\d+)\s*(?P<u>days?|weeks?|months?)\b",
+    r"(?:>=|≥|=>|>|at least|more than|a minimum of|\s[-\u2013]|:)\s*"
+    r"(?P<n>\d+)\s*(?P<u>days?|weeks?|months?)\b",
     re.IGNORECASE,
 )
+# The indented sub-items (and blank lines) right after a header line.
+_SUB_ITEMS = re.compile(r"(?:\n[ \t]*(?=\n)|\n[ \t]+\S[^\n]*)+")
 
 
 def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
@@ -1318,7 +1336,12 @@ def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
         for line in _WASHOUT_LINE.finditer(text):
             start = text.rfind("\n", 0, line.start()) + 1
             end = text.find("\n", line.end())
-            for m in _BARE_WINDOW.finditer(text, start, len(text) if end < 0 else end):
+            end = len(text) if end < 0 else end
+            if text[start:end].rstrip().endswith(":"):
+                # A washout header over its treatments, each its own indented sub-item.
+                sub = _SUB_ITEMS.match(text, end)
+                end = sub.end() if sub is not None else end
+            for m in _BARE_WINDOW.finditer(text, start, end):
                 if any(s < m.end() and m.start() < e for s, e in taken):
                     continue
                 unit = m.group("u").lower().rstrip("s") + "s"
@@ -1327,9 +1350,9 @@ def find_windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
 
 def _windows(text: str) -> Iterator[tuple[int, int, TimeWindow]]:
     for m in _finditer(_WINDOW, text, text.lower()):
-        amount_text = m.group("n1") or m.group("n2") or m.group("n3")
+        amount_text = m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4")
         amount = float(_WORDS.get(amount_text.lower(), 0) or amount_text)
-        unit = (m.group("u1") or m.group("u2") or m.group("u3")).lower().rstrip("s") + "s"
+        unit = (m.group("u1") or m.group("u2") or m.group("u3") or m.group("u4")).lower().rstrip("s") + "s"
         relation = "within" if m.group("within") or m.group("nomore") else "at_least"
         anchor = (m.group("anchor") or "").lower().removeprefix("the ")
         anchor = "informed consent" if anchor == "consent" else anchor

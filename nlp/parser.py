@@ -116,10 +116,19 @@ _WINDOW_TRIGGERS = (
     "at least",
     ">",
     "more than",
+    "greater than",
     "minimum",
     "less than",
     "fewer than",
     "<",
+    # "... must have completed 1 week prior to the start of study treatment" (`extract._WINDOW`)
+    "completed",
+    "discontinued",
+    "stopped",
+    "ended",
+    "finished",
+    # "Washout periods: ... Cytotoxic chemotherapy - 3 weeks" (`extract.find_windows`)
+    "wash",
 )
 _WINDOWED_KINDS = frozenset({"therapy", "procedure", "condition", "lab", "biomarker", "other", "pregnancy"})
 _OR_LINK = re.compile(r"\b(?:or|nor|either|and/or)\b|/", re.IGNORECASE)
@@ -282,6 +291,10 @@ _SUITABLE_OR_STARTING_WORDS = (
     "wash",  # _RECOVERY_FROM
     "contra",
     "requir",  # _REQUIRED_FOR
+    "subject",  # _PLANNED: "subject to receive FOLFOX as SOC"
+    "decision",  # _PLANNED: "A clinician decision has been made for treatment with T-DXd"
+    "appropriate",  # _APPROPRIATE_AFTER
+    "indicated",
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
@@ -299,11 +312,22 @@ _SUITABLE_FOR = re.compile(
 # chemotherapy", "anticipated to receive paclitaxel", "Patients considered for curative or palliative
 # chemotherapy with paclitaxel", "expected to require another form of anticancer therapy while on study",
 # NCT07094204).
+# "are subject to receive FOLFOX as SOC" (NCT04421820), "A clinician decision has been made for treatment with
+# T-DXd" (NCT07124000).
 _PLANNED = re.compile(
-    r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due)\s+to\s+(?:receive|undergo"
-    r"|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for)\s+"
+    r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due|subject)\s+to\s+"
+    r"(?:receive|undergo|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for"
+    r"|decision\s+(?:has\s+been\s+|was\s+)?made\s+(?:for|to\s+(?:start|initiate|begin))\s+"
+    r"(?:treatment|therapy)\s+with)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
+    re.IGNORECASE,
+)
+# ... and one named as appropriate for the disease: "Advanced or metastatic cancer for which gemcitabine is an
+# appropriate treatment" (NCT04657068), the treatment to come.
+_FOR_WHICH = re.compile(r"\bfor\s+which\s+$", re.IGNORECASE)
+_APPROPRIATE_AFTER = re.compile(
+    r"\s+(?:is|are|would\s+be)\s+(?:an?\s+|the\s+)?(?:appropriate|suitable|indicated|recommended)\b",
     re.IGNORECASE,
 )
 # ... and one named as what a disease requires or required ("Active infection requiring intravenous
@@ -321,9 +345,12 @@ _REQUIRED_FOR = re.compile(
 # (octreotide acetate) test dose", "Demonstrated tolerance to a test dose of octreotide", "unable to be
 # treated with levodopa/carbidopa alone"): how the patient bears a treatment, which no profile records, not
 # whether they had it.
+# A second phrase may share the drugs: "Previous intolerance to or significant reaction secondary to
+# fluorouracil or oxaliplatin" (NCT04421820).
 _TOLERANCE_OF = re.compile(
     r"\b(?:(?:in)?toleran(?:ce|t)|(?:un)?able\s+to\s+(?:tolerate|take|receive|be\s+treated\s+with))\s+"
-    r"(?:(?:to|of|with)\s+)?(?:(?:an?|the|any|prior|previous)\s+)?"
+    r"(?:(?:to|of|with)\s+)?(?:(?:or|and|and/or)\s+(?:[\w-]+\s+){0,4}?(?:to|of|with)\s+)?"
+    r"(?:(?:an?|the|any|prior|previous)\s+)?"
     r"(?:[\w./-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}\(?$",
     re.IGNORECASE,
 )
@@ -336,6 +363,19 @@ _RECOVERY_FROM = re.compile(
     r"(?:(?:an?|the|all|any|prior|previous)\s+)*"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
+)
+# An exception to a recovery from the toxicities of treatment, among the inclusions: "must have recovered ...
+# from the acute effects of chemotherapy except for residual alopecia or grade 2 peripheral neuropathy"
+# (NCT04633239), "Resolution of all acute toxic effects of prior therapy to Grade 1 or baseline. Exceptions
+# include alopecia and peripheral neuropathy Grade <=2" (NCT05512208), "(excluding alopecia and peripheral
+# neuropathy)" (NCT05039801): the toxicities a patient may still have, never ones the trial requires. So are
+# those of an item that only lists the exceptions to the one before ("9. Adequate recovery from toxicities
+# ... 10. Exceptions include alopecia and peripheral neuropathy Grade <=2", NCT05512208).
+_TOLERATED_TOXICITY = re.compile(
+    r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?)|AEs?|side[\s-]effects?"
+    r"|recover(?:ed|y)?|resolution|resolved)\b[^\n]{0,250}?|^[^\w\n]*(?:\d+[.)]?\s*)?(?=exceptions?\s+(?:include|are)))"
+    r"\b(?:except(?:ions?)?|excluding|excepting|other\s+than|apart\s+from|with\s+the\s+exception\s+of)\b[^\n]*$",
+    re.IGNORECASE | re.MULTILINE,
 )
 _ABBREVIATION_DEFINED = re.compile(r"(?P<words>(?:[A-Za-z][\w'-]*[ \t]+){1,6})\((?P<abbr>[A-Z]{2,6})\)")
 # What every match of _ABBREVIATION_DEFINED ends with: looked for first, because the full pattern takes long
@@ -387,10 +427,21 @@ _CAUSE_AFTER = re.compile(
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # The kind, site or extent of a procedure ("excisional biopsy", "total hysterectomy", "pelvic irradiation"),
 # or a contraindication to it: a profile records the procedure, not these.
+# ... or the organ it was on, which no procedure of a profile records: "previous significant bowel resection
+# that would preclude adequate absorption" (NCT05123482, NCT06188520) is no gallbladder surgery, "gastric or
+# esophageal surgery" (NCT04383262) no breast surgery.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
-    r"|myelosuppressive|palliative|stereotactic"
+    r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|gastric|stomach|gastrointestinal|GI"
+    r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
+    re.IGNORECASE,
+)
+# ... or its extent after it: "patients with radiation to > 25% of the bone marrow are NOT eligible"
+# (NCT05950464, NCT05053971, NCT05327010) are not all patients ever irradiated.
+_PROCEDURE_EXTENT_AFTER = re.compile(
+    r"\s+(?:therapy\s+)?(?:to|of|involving)\s+(?:>=?|≥|more\s+than|greater\s+than|at\s+least|over)?\s*"
+    r"\d+(?:\.\d+)?\s*%",
     re.IGNORECASE,
 )
 # "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
@@ -646,10 +697,15 @@ _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqua
 # chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
 # still given. Up to two words may stand between the cue
 # and the treatment ("concurrent systemic anticancer therapy").
+# The examples of a concurrent treatment share it ("No concurrent treatment for CNS disease (e.g., surgery,
+# radiation, corticosteroids ...)", NCT05267626), and so does a list after an item no term names ("Concurrent
+# use of another investigational therapy or anti-cancer therapy", NCT04421820).
 _CURRENT = re.compile(
     r"\b(?:concurrent(?:ly)?|concomitant(?:ly)?|current(?:ly)?|actively|ongoing|on-going)"
     r"(?:\s+(?:receiving|taking|using|undergoing|on|treated\s+with|use\s+of|treatment\s+with"
-    r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}$",
+    r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}"
+    r"(?:(?:treatments?|therap(?:y|ies))\s+for\s+(?:[\w-]+\s+){1,3}\(?(?:e\.g\.|i\.e\.|including|such\s+as)[,:\s]*"
+    r"|(?:agents?|therap(?:y|ies)|drugs?|products?)\s+(?:or|and/or)\s+)?$",
     re.IGNORECASE,
 )
 # "No prior or concurrent chemotherapy", "PRIOR CONCURRENT THERAPY:": past treatment counts as well.
@@ -1662,6 +1718,7 @@ class _Builder:
             or self._optional(index)
             or self._test_to_undergo(index)
             or self._study_product(index)
+            or self._tolerated_toxicity(index, section)
         )
         atom = Atom.make(
             kind=found.kind,
@@ -1968,7 +2025,7 @@ class _Builder:
             return False
         if self.judges_suitability:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-            start = max(found.start - 60, line_start)
+            start = max(found.start - 100, line_start)
             cues = (
                 _SUITABLE_FOR,
                 _PLANNED,
@@ -1980,10 +2037,41 @@ class _Builder:
             )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
+            if _FOR_WHICH.search(self.norm.text, start, found.start) and _APPROPRIATE_AFTER.match(
+                self.norm.text, found.end
+            ):
+                return True
+            previous = index - 1
+            while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+                previous -= 1
+            if (
+                previous >= 0
+                and self.found[previous].kind in ("therapy", "procedure")
+                and self.found[previous].end >= line_start
+                and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+                and _TOLERANCE_OF.search(
+                    self.norm.text,
+                    max(self.found[previous].start - 100, line_start),
+                    self.found[previous].start,
+                )
+            ):
+                # "Previous intolerance to or significant reaction secondary to fluorouracil or oxaliplatin"
+                # (NCT04421820): the list after the intolerance shares it, however far the intolerance is.
+                return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
         # nothing.
         duration = self._treatment_duration(index)
         return duration is not None and duration[2]
+
+    def _tolerated_toxicity(self, index: int, section: Section) -> bool:
+        """Whether an inclusion's condition is an exception to the recovery from treatment toxicities the
+        line asks for ("except for residual alopecia or grade 2 peripheral neuropathy"): what the patient
+        may still have, which the profile cannot weigh and the trial does not require."""
+        found = self.found[index]
+        if section != "inclusion" or found.kind != "condition" or not self.names_toxicity:
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        return _TOLERATED_TOXICITY.search(self.norm.text, line_start, found.start) is not None
 
     def _inline_groups(self, item: Item, indices: list[int], scope: _Scope) -> Node | None:
         """Groups labelled inside one item ("... Group 1: Patients who have not received other
@@ -2100,7 +2188,10 @@ class _Builder:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
-            return None if match is None else self._unanswerable(match.start(), found.end)
+            if match is not None:
+                return self._unanswerable(match.start(), found.end)
+            extent = _PROCEDURE_EXTENT_AFTER.match(self.norm.text, found.end)
+            return None if extent is None else self._unanswerable(found.start, extent.end())
         if found.kind == "therapy":
             if self.names_contraindication:
                 start = max(found.start - 60, previous.end if previous else 0)
