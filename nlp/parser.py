@@ -680,6 +680,13 @@ _OPENS_INSTANCES = re.compile(r"[A-Za-z]\s*\(\s*$")
 # An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
 _AT_LEAST_ONE_BEFORE = re.compile(r"\bat\s+least\s+(?:one|1)\s+(?:[\w-]+\s+){0,4}$", re.IGNORECASE)
 _ABBREVIATION_GAP = re.compile(r"\s*\((?=[^()]*[A-Z0-9])[\w/.+-]{2,12}\)")
+# An exception that says what holds instead for those it names ("except for patients with Gilbert's syndrome,
+# who must have ...", "except for ovarian cancer where ..."): a waiver, as "unless" is.
+_EXCEPT_FOR_WHOM = re.compile(
+    r"except\s+(?:for|in)\s+[^.;\n]{0,80}?\b(?:where|in\s+whom|for\s+whom|in\s+which|who)\b", re.IGNORECASE
+)
+# A bracket leaving a kind out of what it follows, with no term the parser reads ("(except carcinosarcoma)").
+_EXCEPTION_ASIDE = re.compile(r"\s*\((?:except|excluding|other\s+than|but\s+not|not\s+including)\b[^()]*\)")
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
@@ -1183,8 +1190,15 @@ class _Builder:
                 applies = self.combine(whom, item.section, scope)
                 rest = self.combine(required, item.section, scope)
                 return _binds_only(item.section, applies, rest)
-        main = [i for i in indices if cut is None or self.found[i].start < cut]
-        exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
+        # A bracketed exception ends at its bracket: in "epithelial ovarian cancer (except carcinosarcoma),
+        # primary peritoneal, or fallopian tube cancer" (NCT03564340) the list goes on after it.
+        close = item.end
+        if cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("("):
+            bracket = self.norm.text.find(")", cut, item.end)
+            if bracket != -1 and "(" not in self.norm.text[cut:bracket]:
+                close = bracket
+        main = [i for i in indices if cut is None or self.found[i].start < cut or self.found[i].start > close]
+        exception = [i for i in indices if cut is not None and cut <= self.found[i].start < close]
         # An inclusion too, when the exception is a bracketed aside: "Resolution of prior clinically
         # significant therapy-related AEs (excluding alopecia and <= Grade 2 peripheral neuropathy) to
         # <= Grade 1" (NCT06090266) requires no neuropathy ("Phase 2 Cohorts except 2f: ... NSCLC with a
@@ -1203,7 +1217,7 @@ class _Builder:
             # stays text for review; what follows the cue is still only an exception, never the reason.
             main_text, main_span = self._original(item.start, cut)
             main_node = Atom("other", main_text, main_span, "fallback.unparsed", 0.1, checkable=False)
-        clause_text, clause_span = self._original(cut, item.end)
+        clause_text, clause_span = self._original(cut, close)
         about_cns = scope.about_cns or self._names_cns(main)
         exception_scope = replace(scope, in_exception=True)
         status = _CNS_STATUS.search(self.norm.text, cut, item.end) if about_cns else None
@@ -1233,12 +1247,17 @@ class _Builder:
             return Except(main_node, And((stable, *(rest.children if isinstance(rest, And) else (rest,)))))
         if exception:
             waiver = self.combine(exception, item.section, exception_scope)
-            if item.section == "inclusion" and self.norm.text[cut : cut + 6].lower() == "unless":
+            if item.section == "inclusion" and (
+                self.norm.text[cut : cut + 6].lower() == "unless"
+                or _EXCEPT_FOR_WHOM.match(self.norm.text, cut, item.end) is not None
+            ):
                 # A requirement "unless" something waives it: "SGOT no greater than 1.5 times ULN (unless due
                 # to hemolysis or chronic lymphocytic leukemia)" is not failed by a patient with CLL. Whether
                 # the waiver applies (is the SGOT raised by the CLL?) is for the site: having CLL makes it a
                 # question, not a pass. ("except" in an inclusion narrows what is required instead: "solid
-                # tumour except lymphoma".)
+                # tumour except lymphoma", unless it says what holds for those it names: "measurable disease
+                # per RECIST 1.1, except for ovarian cancer where participants will be evaluated according to
+                # Gynecologic Cancer InterGroup criteria", NCT07186842.)
                 return Or((main_node, And((waiver, self._unanswerable(cut, item.end)))))
             return Except(main_node, waiver)
         # "unless approved by the sponsor" names nothing we can link: the exception stays text for review.
@@ -1444,6 +1463,10 @@ class _Builder:
                 # So it does after an abbreviation the parser does not read: "lung cancer (LCA), prostate
                 # cancer (PCA), ovarian cancer (OV)" lists three cancers (NCT04314401).
                 gap = gap[bracketed.end() :]
+            elif (aside := _EXCEPTION_ASIDE.match(gap)) is not None:
+                # So it does after a kind the bracket leaves out: "epithelial ovarian cancer (except
+                # carcinosarcoma), primary peritoneal, or fallopian tube cancer" (NCT03564340).
+                gap = gap[aside.end() :]
             node = self.atom_node(current, section, scope)
             if self._indication_of(previous, current) and all(
                 self.found[i].kind in ("therapy", "procedure") for i in run_indices[-1]
@@ -2711,11 +2734,11 @@ _LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
 
 
 # A condition that names an organisation ("the COPD Clinical Research Network", "Children's Oncology Group",
-# "Cystic Fibrosis Foundation"): capitalised words after it ending in a word for a body of people, not a
-# class of the condition ("COPD Group B").
+# "Cystic Fibrosis Foundation", "Gynecologic Cancer InterGroup"): capitalised words after it ending in a
+# word for a body of people, not a class of the condition ("COPD Group B").
 _ORGANISATION_AFTER = re.compile(
-    r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Foundation|Society|Association|Consortium|Alliance"
-    r"|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
+    r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Inter[Gg]roup|Foundation|Society|Association"
+    r"|Consortium|Alliance|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
 )
 
 # The disease in the name of a set of response criteria: "Response Evaluation Criteria in Solid Tumors" (98

@@ -1,0 +1,179 @@
+"""Sentences of the 2026 oncology registry (data/oncology_trials_2026) whose gynaecological or haematological
+vocabulary or structure the parser misread, each matched against the patient it wrongly excluded (no
+database). The patients are those of the earlier gynaecological and haematologic audits: Olivia, 57, with
+high-grade serous ovarian carcinoma stage IIIC after two platinum lines and olaparib; Hana, 59, with relapsed
+diffuse large B-cell lymphoma after R-CHOP, R-ICE and CAR-T; Arun, 64, with refractory FLT3-ITD acute myeloid
+leukaemia; Mark, 70, with relapsed myeloma after lenalidomide, bortezomib and daratumumab. Petra is Olivia
+with a primary peritoneal cancer instead."""
+
+import dataclasses
+import datetime
+
+from nlp import iter_atoms, parse_eligibility
+from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
+from tests.recruitment.test_gynaecological_pancreatic_registry_misreadings import OLIVIA
+
+TODAY = datetime.date(2026, 12, 7)
+
+PETRA = dataclasses.replace(
+    OLIVIA,
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "primary_peritoneal_cancer",
+            "primary peritoneal high-grade serous carcinoma",
+            stage="IIIC",
+            histology="high-grade serous carcinoma",
+            diagnosed_on=datetime.date(2023, 2, 1),
+        ),
+    ),
+)
+
+
+def outcome(text: str, patient: PatientFacts) -> str:
+    """The outcome of the only criterion parsed from `text` for `patient`."""
+    [verdict] = evaluate(parse_eligibility(text).criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+def inclusion(text: str) -> str:
+    return f"Inclusion Criteria:\n* {text}\n"
+
+
+def codes(text: str) -> list[str]:
+    [criterion] = parse_eligibility(text).criteria
+    return [atom.concept.code for atom in iter_atoms(criterion.tree) if atom.concept is not None]
+
+
+class TestFallopianTubeAndPrimaryPeritonealCancerAreKnown:
+    """Fallopian tube and primary peritoneal cancer had no diagnosis codes, so "ovarian, fallopian tube or
+    primary peritoneal cancer" read as a bare "cancer". They are gynaecological cancers of their own: a trial
+    of all three takes a woman with any of them, one of ovarian cancer alone does not take a primary
+    peritoneal cancer, one of gynaecological cancers takes every one."""
+
+    # NCT06504147
+    THREE = (
+        "Patients with primary advanced high-grade serous or high-grade endometrioid epithelial ovarian, "
+        "fallopian tube, or primary peritoneal cancer."
+    )
+
+    def test_the_three_cancers_are_read(self):
+        assert codes(inclusion(self.THREE)) == [
+            "ovarian_cancer",
+            "fallopian_tube_cancer",
+            "primary_peritoneal_cancer",
+        ]
+
+    def test_the_last_of_a_list_keeps_its_whole_name(self):
+        # NCT06748872
+        text = (
+            "Subject must have a confirmed diagnosis of either High grade serous or endometrioid ovarian, "
+            "primary peritoneal or fallopian tube cancer"
+        )
+        assert codes(inclusion(text)) == [
+            "ovarian_cancer",
+            "primary_peritoneal_cancer",
+            "fallopian_tube_cancer",
+        ]
+
+    def test_a_kind_left_out_in_brackets_does_not_end_the_list(self):
+        # NCT03564340
+        text = (
+            "Patients with histologically or cytologically confirmed diagnosis of advanced, epithelial "
+            "ovarian cancer (except carcinosarcoma), primary peritoneal, or fallopian tube cancer"
+        )
+        # The exception ends at its bracket; whether the cancer is a carcinosarcoma is for the site.
+        assert outcome(inclusion(text), PETRA) == "unknown"
+        assert outcome(inclusion(text), OLIVIA) == "unknown"
+
+    def test_a_trial_of_the_three_takes_each_woman(self):
+        assert outcome(inclusion(self.THREE), OLIVIA) == "satisfied"
+        assert outcome(inclusion(self.THREE), PETRA) == "satisfied"
+
+    def test_an_ovarian_cancer_trial_does_not_take_a_peritoneal_cancer(self):
+        # NCT02732860
+        text = "Histologically-confirmed advanced High Grade Serous Ovarian Cancer"
+        assert outcome(inclusion(text), PETRA) == "violated"
+        assert outcome(inclusion(text), OLIVIA) == "satisfied"
+
+    def test_a_gynaecological_cancer_trial_takes_each(self):
+        # NCT05512208
+        text = (
+            "Progression (radiographic or clinical) or recurrence of gynecological cancer after at least one "
+            "prior systemic therapy for metastatic disease."
+        )
+        for patient in (PETRA, OLIVIA):
+            [verdict] = evaluate(parse_eligibility(inclusion(text)).criteria, patient, today=TODAY).criteria
+            truths = {atom.text: str(atom.truth) for atom in verdict.atoms}
+            assert truths["gynecological cancer"] == "met"
+
+
+class TestPlatinumResistantOrSensitiveOvarianCancerAbbreviated:
+    """PROC and PSOC are platinum-resistant and platinum-sensitive ovarian cancer. Unread, "HR+/HER2- BC or
+    PROC, including fallopian tube or primary peritoneal cancer" left a woman with ovarian cancer only the
+    two cancers the list includes."""
+
+    def test_proc_is_an_ovarian_cancer(self):
+        # NCT06257264
+        text = (
+            "Participants with advanced, non-resectable, or metastatic HR+/HER2- BC or PROC, including "
+            "fallopian tube or primary peritoneal cancer."
+        )
+        assert outcome(inclusion(text), OLIVIA) == "satisfied"
+        assert outcome(inclusion(text), PETRA) == "satisfied"
+
+
+class TestAnExceptionSayingWhatHoldsInsteadIsAWaiver:
+    """ "Except for ovarian cancer where participants will be evaluated according to GCIG criteria" says how
+    the requirement holds for ovarian cancer, not that ovarian cancer is excluded: read as narrowing, once the
+    organisation's name no longer made the exception unreadable, every ovarian cancer failed it."""
+
+    def test_measurable_disease_for_ovarian_cancer_is_the_sites_question(self):
+        # NCT07186842
+        text = (
+            "Have measurable disease per Response Evaluation Criteria in Solid Tumors version 1.1 "
+            "(RECIST 1.1), except for ovarian cancer where participants will be evaluated according to "
+            "Gynecologic Cancer InterGroup criteria."
+        )
+        assert outcome(inclusion(text), OLIVIA) == "unknown"
+
+    def test_gilberts_syndrome_waives_the_bilirubin_limit(self):
+        # NCT04588922
+        text = (
+            "Total bilirubin ≤ 1.5 \u00d7 upper limit of normal (ULN) except for patients with Gilbert's "
+            "syndrome, who are included if total bilirubin is < 3 \u00d7 ULN or if direct bilirubin is < 1.5 "
+            "\u00d7 ULN."
+        )
+        assert outcome(inclusion(text), OLIVIA) == "satisfied"
+
+
+class TestAnOrganisationNamedForACancerIsNoCancer:
+    """The Gynecologic Cancer InterGroup (GCIG) sets CA-125 response criteria; its name is no diagnosis."""
+
+    def test_the_intergroup_is_no_gynaecological_cancer(self):
+        # NCT05920798
+        text = inclusion("CA-125-evaluable disease, as defined by the Gynecologic Cancer InterGroup (GCIG)")
+        assert "gynaecological_cancer" not in codes(text)
+
+
+class TestASlashedStageGroupListsItsSubStages:
+    """ "Stage IIIB/C" is IIIB and IIIC: only IIIB was read, so Olivia's stage IIIC cancer failed."""
+
+    def test_stage_iiic_is_within_iiib_c_or_iv(self):
+        # NCT06504147
+        text = (
+            "Patients with primary advanced high-grade serous or high-grade endometrioid epithelial ovarian, "
+            "fallopian tube, or primary peritoneal cancer (FIGO Stage IIIB/C or IV)."
+        )
+        assert outcome(inclusion(text), OLIVIA) == "satisfied"
+
+    def test_the_sub_stages_run_to_d(self):
+        # NCT04930783
+        text = inclusion(
+            "Participants must have histologically confirmed stage IIIB/C/D or stage IV cutaneous melanoma"
+        )
+        assert "IIIB-IIID" in codes(text)
+
+    def test_a_slashed_group_with_more_groups_after_it(self):
+        # NCT06265285
+        assert "IIB-IV" in codes(inclusion("Completely resected stage IIB/C, III or IV melanoma"))
