@@ -514,13 +514,18 @@ def _share_alterations(text: str, found: list[Found]) -> None:
 _LIST_JOIN = re.compile(r"^\s*(?:,\s*(?:and/or|and|or)?|/|and/or|and|or)\s*$", re.I)
 
 
-# A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy"):
-# a treatment, not a test result.
+# A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy",
+# "CD19 CAR-T", "BCMA bispecific", "TROP2 ADC"): a treatment, not a test result.
 _TARGETED_BY = re.compile(
     r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|inhibition|TKIs?"
-    r"|tyrosine kinase inhibitors?|targeted|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
+    r"|tyrosine kinase inhibitors?|targeted|targeting|directed|blockers?|antagonists?"
+    r"|(?:monoclonal\s+)?antibod(?:y|ies)|mAbs?|CAR(?:[\s-]?T)?|chimeric antigen receptor|bispecifics?"
+    r"|BiTEs?|T[\s-]cell engagers?|ADCs?"
+    r"|antibody[\s-]drug conjugates?)\b",
     re.I,
 )
+# A gene named after the word for what a treatment targets ("CAR T therapy targeting CD19, and/or CD20").
+_TARGETING_BEFORE = re.compile(r"\btargeting\s+(?:[\w.+-]+\s*(?:,\s*)?(?:and/or|or|and|,)\s*)*$", re.I)
 # The mutation a drug targets, between its gene and the drug word: "KRAS p.G12C inhibitor" (NCT06252649),
 # "KRASG12C inhibition therapy" (NCT06412198).
 _TARGETED_CHANGE = re.compile(r"[\s-]*(?:p\.)?(?P<change>[A-Z]\d{1,4}[A-Z])(?![\w.])")
@@ -545,6 +550,8 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             if inhibitor is not None:
                 yield Found("therapy", m_start, change.end(), "therapy.gene_target", 0.8, inhibitor)
                 continue
+        if _TARGETING_BEFORE.search(text, max(0, m_start - 60), m_start):
+            continue
         if _TARGETED_BY.match(text, m_end):
             inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
             if inhibitor is not None:

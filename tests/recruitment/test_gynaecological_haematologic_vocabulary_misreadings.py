@@ -10,8 +10,10 @@ import dataclasses
 import datetime
 
 from nlp import iter_atoms, parse_eligibility
+from nlp.terminology import drug_classes, link_exact
 from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
 from tests.recruitment.test_gynaecological_pancreatic_registry_misreadings import OLIVIA
+from tests.recruitment.test_haematologic_registry_misreadings import HANA
 
 TODAY = datetime.date(2026, 12, 7)
 
@@ -177,3 +179,65 @@ class TestASlashedStageGroupListsItsSubStages:
     def test_a_slashed_group_with_more_groups_after_it(self):
         # NCT06265285
         assert "IIB-IV" in codes(inclusion("Completely resected stage IIB/C, III or IV melanoma"))
+
+
+def exclusion(text: str) -> str:
+    return f"Exclusion Criteria:\n* {text}\n"
+
+
+class TestBCellAndPlasmaCellAntigensAreKnown:
+    """CD19, CD20 (MS4A1), CD22, BCMA (TNFRSF17), CD38 and CD30 (TNFRSF8) were not in the gene vocabulary, so
+    "CD19-positive" was never read. An antigen a treatment targets ("CD19 CAR T", "therapy targeting CD19",
+    "CD20-directed bispecific antibodies") is the treatment, not a result of the patient's tests."""
+
+    def test_a_positive_antigen_is_a_biomarker(self):
+        # NCT06533579
+        assert codes(inclusion("CD19-positive expression")) == ["CD19"]
+        # NCT06735664
+        text = "Evidence of CD20 positivity at screening (by immunohistochemistry [IHC] or flow cytometry)"
+        assert codes(inclusion(text)) == ["MS4A1"]
+        assert outcome(inclusion(text), HANA) == "satisfied"
+
+    def test_both_antigens_on_hanas_lymphoma(self):
+        # NCT05672251
+        text = (
+            "Tumor must be positive for both CD19 and CD20 by immunohistochemistry after the most recent "
+            "therapy."
+        )
+        assert outcome(inclusion(text), HANA) == "satisfied"
+
+    def test_a_targeted_antigen_is_no_biomarker(self):
+        # NCT07166419
+        text = (
+            "Subjects with prior commercial or investigational CAR T therapy targeting CD19, and/or CD20, "
+            "and/or CD22 are permitted if it has been at least 30 days since previous CAR T cell therapy"
+        )
+        assert not {"CD19", "MS4A1", "CD22"} & set(codes(inclusion(text)))
+        # NCT05730036
+        assert "TNFRSF17" not in codes(exclusion("Note: BCMA antibody-drug conjugates are allowed."))
+        # NCT06185751
+        text = "History of Grade 3 CRS or ICANS with other CAR-Ts (including BCMA CAR)."
+        assert "TNFRSF17" not in codes(exclusion(text))
+        # NCT04269902
+        text = "Prior therapy with anti CD20 monoclonal antibodies is not allowed"
+        assert codes(inclusion(text)) == ["anti_cd20"]
+
+
+class TestDrugSynonymsHaveTheirDrugsClasses:
+    """Pegylated liposomal doxorubicin (Doxil, Caelyx) and nab-paclitaxel (Abraxane) are doxorubicin and
+    paclitaxel; `drug_classes` looked up only a drug's own name, so "nab-paclitaxel" had no class."""
+
+    def test_the_classes_of_a_synonym(self):
+        assert drug_classes("nab-paclitaxel") == drug_classes("paclitaxel") != []
+        assert drug_classes("Doxil") == drug_classes("doxorubicin") != []
+
+    def test_the_brand_names_are_the_drugs(self):
+        # Olivia's second line was carboplatin with pegylated liposomal doxorubicin (Caelyx in Europe).
+        for written, drug in (
+            ("Doxil", "doxorubicin"),
+            ("Caelyx", "doxorubicin"),
+            ("Abraxane", "paclitaxel"),
+        ):
+            concept, _ = link_exact(written, "therapy")
+            assert concept is not None
+            assert concept.code == drug
