@@ -3038,6 +3038,48 @@ def _without_definitions(text: str, roots: list[Item], found: list[Found]) -> li
     return [f for f in found if not any(start <= f.start < end for start, end in spans)]
 
 
+# An item about the donor of a transplant or of cells, not the patient: "DONOR: Age >= 12 years"
+# (NCT04195633), "DONOR CRITERIA: The donor must be HIV negative" (NCT06735690), "Donor selection and
+# eligibility:" over its sub-items (NCT06839456), "Related donor: Must be >= 5/10 match". Antibodies in the
+# patient against a donor ("Donor specific HLA antibodies") are the patient's.
+_DONOR_ITEM = re.compile(
+    r"\s*(?:[-*\u2022]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:(?:the|a|an|each|any|all|identified|potential"
+    r"|related|unrelated|haploidentical|sibling|matched|allogeneic|stem\s+cell|cell)\s+)*donors?(?:'s)?\b"
+    r"(?![-\s](?:specific|lymphocyte|derived|chimerism|type))",
+    re.IGNORECASE,
+)
+_LINE = re.compile(r"^[^\n]*$", re.MULTILINE)
+_DONOR_WORD = re.compile(r"\bdonors?\b", re.IGNORECASE)
+
+
+def _without_donor_items(text: str, roots: list[Item], found: list[Found]) -> list[Found]:
+    """Leaves out the atoms of items about a donor, and of the items under them, and of the items under a
+    heading for donors ("Donor Inclusion Criteria (note: donors are not research subjects):", NCT06001385):
+    the patient need not meet what the donor must."""
+    headings = [(m.start(), m.group(0)) for m in _LINE.finditer(text) if section_of_heading(m.group(0))]
+    spans = []
+    for root in roots:
+        under = max(((at, line) for at, line in headings if at < root.start), default=None)
+        if under is not None and _DONOR_WORD.search(under[1]):
+            last = root
+            while last.children:
+                last = last.children[-1]
+            spans.append((root.start, max(root.end, last.end)))
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if _DONOR_ITEM.match(text, item.start):
+            last = item
+            while last.children:
+                last = last.children[-1]
+            spans.append((item.start, max(item.end, last.end)))
+        else:
+            stack.extend(item.children)
+    if not spans:
+        return found
+    return [f for f in found if not any(start <= f.start < end for start, end in spans)]
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -3076,6 +3118,8 @@ def parse_eligibility(
     found = [f for f, gone in zip(found, rationale.unstated(norm.text, found), strict=True) if not gone]
     if "potential" in lowered or "menopausal" in lowered:
         found = _without_definitions(norm.text, roots, found)
+    if "donor" in lowered:
+        found = _without_donor_items(norm.text, roots, found)
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     if "infection" in lowered or "(" in lowered:

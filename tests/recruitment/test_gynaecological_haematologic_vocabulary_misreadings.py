@@ -241,3 +241,45 @@ class TestDrugSynonymsHaveTheirDrugsClasses:
             concept, _ = link_exact(written, "therapy")
             assert concept is not None
             assert concept.code == drug
+
+
+class TestADonorsCriteriaDoNotBindThePatient:
+    """Items about the donor of a transplant or of cells ("DONOR: Age >= 12 years", "DONOR CRITERIA: The
+    donor must be HIV negative", a "Donor Inclusion Criteria" heading over its items) were applied to the
+    patient: Hana, 59, failed "donors younger than 18 years of age". The donor's criteria are left out, as
+    a definition is; the patient's own antibodies against a donor are still hers."""
+
+    def test_a_donor_label_binds_no_patient(self):
+        # NCT04195633
+        text = (
+            "DONOR: Ability of donors younger than 18 years of age to undergo apheresis without use of a "
+            "vascular access device. Vein check must be performed and verified by an apheresis nurse prior "
+            "to arrival."
+        )
+        assert outcome(inclusion(text), HANA) != "violated"
+        # NCT06735690
+        text = (
+            "DONOR CRITERIA: The donor's hepatitis B surface antigen must be negative and the hepatitis C "
+            "antibody must be nonreactive."
+        )
+        assert codes(inclusion(text)) == []
+
+    def test_the_items_under_a_donor_heading_bind_no_patient(self):
+        # NCT06001385
+        text = (
+            "Inclusion Criteria:\n\n1. Age >= 18 years\n\nDonor Inclusion Criteria (note: donors are not "
+            "research subjects):\n\n1. Must be unrelated to the subject and high-resolution HLA-matched at "
+            "4/8, 5/8, 6/8, or 7/8 (HLA-A, -B, -C, and -DRB1.\n3. Age ≥ 18 years and ≤ 40 years at the time "
+            "of signing informed consent for PBSC donation.\n"
+        )
+        verdicts = evaluate(parse_eligibility(text).criteria, HANA, today=TODAY).criteria
+        assert [str(v.outcome) for v in verdicts if str(v.outcome) == "violated"] == []
+
+    def test_antibodies_against_a_donor_are_the_patients(self):
+        # NCT06839456
+        text = (
+            "Donor specific HLA antibodies (DSA) should be assessed for all subjects receiving an HLA "
+            "mismatched graft (≤ 9/10)."
+        )
+        [criterion] = parse_eligibility(inclusion(text)).criteria
+        assert list(iter_atoms(criterion.tree))
