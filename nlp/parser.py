@@ -295,6 +295,11 @@ _SUITABLE_FOR = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+# ... or named before the judgement: "Autologous stem cell transplant (ASCT) ineligible." (NCT06087653),
+# "transplant-ineligible", "cisplatin eligible".
+_SUITABLE_AFTER = re.compile(
+    r"\s*(?:\([\w-]{2,12}\)\s*)?(?:-|\s)\s*(?:in|un)?(?:eligible|suitable|fit)\b(?!\s+(?:for|to)\b)", re.I
+)
 # ... and one the patient is to have, a plan and no history ("Scheduled to undergo neoadjuvant systemic
 # chemotherapy", "anticipated to receive paclitaxel", "Patients considered for curative or palliative
 # chemotherapy with paclitaxel", "expected to require another form of anticancer therapy while on study",
@@ -1993,6 +1998,8 @@ class _Builder:
                 _REQUIRED_FOR,
             )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
+                return True
+            if _SUITABLE_AFTER.match(self.norm.text, found.end):
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
         # nothing.

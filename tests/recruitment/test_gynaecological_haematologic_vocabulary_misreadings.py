@@ -13,7 +13,7 @@ from nlp import iter_atoms, parse_eligibility
 from nlp.terminology import drug_classes, link_exact
 from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
 from tests.recruitment.test_gynaecological_pancreatic_registry_misreadings import OLIVIA
-from tests.recruitment.test_haematologic_registry_misreadings import HANA
+from tests.recruitment.test_haematologic_registry_misreadings import HANA, MARK
 
 TODAY = datetime.date(2026, 12, 7)
 
@@ -283,3 +283,17 @@ class TestADonorsCriteriaDoNotBindThePatient:
         )
         [criterion] = parse_eligibility(inclusion(text)).criteria
         assert list(iter_atoms(criterion.tree))
+
+
+class TestATreatmentJudgedUnsuitableAfterItsName:
+    """ "Autologous stem cell transplant (ASCT) ineligible." judges the patient unfit for a transplant; read
+    as a transplant history, it demanded one, and Mark, who never had one, failed it."""
+
+    def test_transplant_ineligible_asks_for_no_transplant(self):
+        # NCT06087653
+        assert outcome(inclusion("Autologous stem cell transplant (ASCT) ineligible."), MARK) != "violated"
+
+    def test_cisplatin_eligible_asks_for_no_cisplatin(self):
+        # NCT06571708
+        text = "Considered cisplatin eligible based on protocol specified criteria."
+        assert outcome(inclusion(text), MARK) != "violated"
