@@ -514,13 +514,18 @@ def _share_alterations(text: str, found: list[Found]) -> None:
 _LIST_JOIN = re.compile(r"^\s*(?:,\s*(?:and/or|and|or)?|/|and/or|and|or)\s*$", re.I)
 
 
-# A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy"):
-# a treatment, not a test result.
+# A gene named as what a drug targets ("KRAS inhibitor", "BRAF or MEK inhibitor", "HER2-directed therapy",
+# "CD19 CAR-T", "BCMA bispecific", "TROP2 ADC"): a treatment, not a test result.
 _TARGETED_BY = re.compile(
     r"(?:[\s-]*(?:or|and|/|,)\s*[A-Z][\w/-]*)?[\s-]*(?:inhibitors?|inhibition|TKIs?"
-    r"|tyrosine kinase inhibitors?|targeted|directed|blockers?|antagonists?|antibod(?:y|ies))\b",
+    r"|tyrosine kinase inhibitors?|targeted|targeting|directed|blockers?|antagonists?"
+    r"|(?:monoclonal\s+)?antibod(?:y|ies)|mAbs?|CAR(?:[\s-]?T)?|chimeric antigen receptor|bispecifics?"
+    r"|BiTEs?|T[\s-]cell engagers?|ADCs?"
+    r"|antibody[\s-]drug conjugates?)\b",
     re.I,
 )
+# A gene named after the word for what a treatment targets ("CAR T therapy targeting CD19, and/or CD20").
+_TARGETING_BEFORE = re.compile(r"\btargeting\s+(?:[\w.+-]+\s*(?:,\s*)?(?:and/or|or|and|,)\s*)*$", re.I)
 # The mutation a drug targets, between its gene and the drug word: "KRAS p.G12C inhibitor" (NCT06252649),
 # "KRASG12C inhibition therapy" (NCT06412198).
 _TARGETED_CHANGE = re.compile(r"[\s-]*(?:p\.)?(?P<change>[A-Z]\d{1,4}[A-Z])(?![\w.])")
@@ -545,6 +550,8 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             if inhibitor is not None:
                 yield Found("therapy", m_start, change.end(), "therapy.gene_target", 0.8, inhibitor)
                 continue
+        if _TARGETING_BEFORE.search(text, max(0, m_start - 60), m_start):
+            continue
         if _TARGETED_BY.match(text, m_end):
             inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
             if inhibitor is not None:
@@ -1539,8 +1546,8 @@ def _therapy_lines_in(text: str, line_start: int, line_end: int) -> Iterator[Fou
 
 
 _STAGE = re.compile(
-    r"\bstages?\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?"
-    r"|I{1,3}[ABC]?|[1-4][ABC]?))?(?![\w])",
+    r"\bstages?\s*(?P<low>0|IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?)(?P<letters>(?:/[A-D])*)"
+    r"(?:\s*(?:-|to|or|/|through)\s*(?P<high>IV[ABC]?|I{1,3}[ABC]?|[1-4][ABC]?))?(?![\w])",
     re.I,
 )
 # The stage groups listed after the first ("stage IIB, IIIA, IIIB, IIIC"): one range when their numerals
@@ -1628,13 +1635,15 @@ def find_condition_qualifiers(text: str) -> Iterator[Found]:
         # "stage 3 or 4" is written in the Roman numerals the stage groups use ("III-IV").
         low, high = (_roman_stage(m.group(name) or "") for name in ("low", "high"))
         end = m.end()
+        # Sub-stages after a slash share the group's numeral ("FIGO Stage IIIB/C or IV": IIIB, IIIC, IV).
+        slashed = [low.rstrip("ABC") + letter.upper() for letter in m.group("letters").split("/") if letter]
         if not high:
-            listed, at = [], m.end()
+            listed, at = list(slashed), m.end()
             while (more := _STAGE_LIST.match(text, at)) is not None:
                 listed.append(more.group(1))
                 at = more.end()
             numerals = [
-                STAGE_NUMERALS[g.rstrip("ABC")] for g in [low, *listed] if g.rstrip("ABC") in STAGE_NUMERALS
+                STAGE_NUMERALS[g.rstrip("ABCD")] for g in [low, *listed] if g.rstrip("ABCD") in STAGE_NUMERALS
             ]
             if (
                 listed
@@ -1896,17 +1905,20 @@ def _coordinated_name(
     text: str, conjunct: re.Match[str], end: int, tails: list[str], bare: Concept | None
 ) -> Found | None:
     """The fewest words before a join that spell a diagnosis with the shared head ("breast" of "Patients with
-    breast or ovarian cancer")."""
+    breast or ovarian cancer"), taking in the words before them that spell the same diagnosis ("primary
+    peritoneal" of "ovarian, primary peritoneal or fallopian tube cancer", not "peritoneal" alone)."""
     words = list(_WORD_OF_NAME.finditer(text, conjunct.start(), end))
+    found: Found | None = None
     for count in range(1, len(words) + 1):
         start = words[-count].start()
         for tail in tails:
             spelled = f"{text[start:end]} {tail}"
             concept, _ = link_exact(spelled, "condition")
-            if concept is not None and concept != bare:
+            if concept is not None and concept != bare and (found is None or concept == found.concept):
                 rule = "condition.coordinated_head"
-                return Found("condition", start, end, rule, 0.8, concept, display=spelled)
-    return None
+                found = Found("condition", start, end, rule, 0.8, concept, display=spelled)
+                break
+    return found
 
 
 # Immune checkpoint drug classes named by their targets: "anti-PD-1/PD-L1 therapy", "PD-1 or PD-L1

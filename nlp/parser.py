@@ -308,6 +308,11 @@ _SUITABLE_FOR = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+# ... or named before the judgement: "Autologous stem cell transplant (ASCT) ineligible." (NCT06087653),
+# "transplant-ineligible", "cisplatin eligible".
+_SUITABLE_AFTER = re.compile(
+    r"\s*(?:\([\w-]{2,12}\)\s*)?(?:-|\s)\s*(?:in|un)?(?:eligible|suitable|fit)\b(?!\s+(?:for|to)\b)", re.I
+)
 # ... and one the patient is to have, a plan and no history ("Scheduled to undergo neoadjuvant systemic
 # chemotherapy", "anticipated to receive paclitaxel", "Patients considered for curative or palliative
 # chemotherapy with paclitaxel", "expected to require another form of anticancer therapy while on study",
@@ -739,6 +744,13 @@ _OPENS_INSTANCES = re.compile(r"[A-Za-z]\s*\(\s*$")
 # An abbreviation in brackets ("(LCA)", "(OV)"), not a plural's "(s)".
 _AT_LEAST_ONE_BEFORE = re.compile(r"\bat\s+least\s+(?:one|1)\s+(?:[\w-]+\s+){0,4}$", re.IGNORECASE)
 _ABBREVIATION_GAP = re.compile(r"\s*\((?=[^()]*[A-Z0-9])[\w/.+-]{2,12}\)")
+# An exception that says what holds instead for those it names ("except for patients with Gilbert's syndrome,
+# who must have ...", "except for ovarian cancer where ..."): a waiver, as "unless" is.
+_EXCEPT_FOR_WHOM = re.compile(
+    r"except\s+(?:for|in)\s+[^.;\n]{0,80}?\b(?:where|in\s+whom|for\s+whom|in\s+which|who)\b", re.IGNORECASE
+)
+# A bracket leaving a kind out of what it follows, with no term the parser reads ("(except carcinosarcoma)").
+_EXCEPTION_ASIDE = re.compile(r"\s*\((?:except|excluding|other\s+than|but\s+not|not\s+including)\b[^()]*\)")
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
@@ -1243,8 +1255,15 @@ class _Builder:
                 applies = self.combine(whom, item.section, scope)
                 rest = self.combine(required, item.section, scope)
                 return _binds_only(item.section, applies, rest)
-        main = [i for i in indices if cut is None or self.found[i].start < cut]
-        exception = [i for i in indices if cut is not None and self.found[i].start >= cut]
+        # A bracketed exception ends at its bracket: in "epithelial ovarian cancer (except carcinosarcoma),
+        # primary peritoneal, or fallopian tube cancer" (NCT03564340) the list goes on after it.
+        close = item.end
+        if cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("("):
+            bracket = self.norm.text.find(")", cut, item.end)
+            if bracket != -1 and "(" not in self.norm.text[cut:bracket]:
+                close = bracket
+        main = [i for i in indices if cut is None or self.found[i].start < cut or self.found[i].start > close]
+        exception = [i for i in indices if cut is not None and cut <= self.found[i].start < close]
         # An inclusion too, when the exception is a bracketed aside: "Resolution of prior clinically
         # significant therapy-related AEs (excluding alopecia and <= Grade 2 peripheral neuropathy) to
         # <= Grade 1" (NCT06090266) requires no neuropathy ("Phase 2 Cohorts except 2f: ... NSCLC with a
@@ -1263,7 +1282,7 @@ class _Builder:
             # stays text for review; what follows the cue is still only an exception, never the reason.
             main_text, main_span = self._original(item.start, cut)
             main_node = Atom("other", main_text, main_span, "fallback.unparsed", 0.1, checkable=False)
-        clause_text, clause_span = self._original(cut, item.end)
+        clause_text, clause_span = self._original(cut, close)
         about_cns = scope.about_cns or self._names_cns(main)
         exception_scope = replace(scope, in_exception=True)
         status = _CNS_STATUS.search(self.norm.text, cut, item.end) if about_cns else None
@@ -1298,12 +1317,17 @@ class _Builder:
                 # (NCT00001909, judged eligible for a boy with asthma in the TREC pool): what a denial excepts
                 # is allowed, not excluded; with the main clause unread, whether it applies is for the site.
                 return Or((main_node, And((waiver, self._unanswerable(cut, item.end)))))
-            if item.section == "inclusion" and self.norm.text[cut : cut + 6].lower() == "unless":
+            if item.section == "inclusion" and (
+                self.norm.text[cut : cut + 6].lower() == "unless"
+                or _EXCEPT_FOR_WHOM.match(self.norm.text, cut, item.end) is not None
+            ):
                 # A requirement "unless" something waives it: "SGOT no greater than 1.5 times ULN (unless due
                 # to hemolysis or chronic lymphocytic leukemia)" is not failed by a patient with CLL. Whether
                 # the waiver applies (is the SGOT raised by the CLL?) is for the site: having CLL makes it a
                 # question, not a pass. ("except" in an inclusion narrows what is required instead: "solid
-                # tumour except lymphoma".)
+                # tumour except lymphoma", unless it says what holds for those it names: "measurable disease
+                # per RECIST 1.1, except for ovarian cancer where participants will be evaluated according to
+                # Gynecologic Cancer InterGroup criteria", NCT07186842.)
                 return Or((main_node, And((waiver, self._unanswerable(cut, item.end)))))
             return Except(main_node, waiver)
         # "unless approved by the sponsor" names nothing we can link: the exception stays text for review.
@@ -1509,6 +1533,10 @@ class _Builder:
                 # So it does after an abbreviation the parser does not read: "lung cancer (LCA), prostate
                 # cancer (PCA), ovarian cancer (OV)" lists three cancers (NCT04314401).
                 gap = gap[bracketed.end() :]
+            elif (aside := _EXCEPTION_ASIDE.match(gap)) is not None:
+                # So it does after a kind the bracket leaves out: "epithelial ovarian cancer (except
+                # carcinosarcoma), primary peritoneal, or fallopian tube cancer" (NCT03564340).
+                gap = gap[aside.end() :]
             node = self.atom_node(current, section, scope)
             if self._indication_of(previous, current) and all(
                 self.found[i].kind in ("therapy", "procedure") for i in run_indices[-1]
@@ -2036,6 +2064,8 @@ class _Builder:
                 _REQUIRED_FOR,
             )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
+                return True
+            if _SUITABLE_AFTER.match(self.norm.text, found.end):
                 return True
             if _FOR_WHICH.search(self.norm.text, start, found.start) and _APPROPRIATE_AFTER.match(
                 self.norm.text, found.end
@@ -2811,11 +2841,11 @@ _LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
 
 
 # A condition that names an organisation ("the COPD Clinical Research Network", "Children's Oncology Group",
-# "Cystic Fibrosis Foundation"): capitalised words after it ending in a word for a body of people, not a
-# class of the condition ("COPD Group B").
+# "Cystic Fibrosis Foundation", "Gynecologic Cancer InterGroup"): capitalised words after it ending in a
+# word for a body of people, not a class of the condition ("COPD Group B").
 _ORGANISATION_AFTER = re.compile(
-    r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Foundation|Society|Association|Consortium|Alliance"
-    r"|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
+    r"[ \t]+(?:[A-Z][\w&'-]*[ \t]+){0,3}(?:Network|Group|Inter[Gg]roup|Foundation|Society|Association"
+    r"|Consortium|Alliance|Program|Programme|Registry|Institute)\b(?![ \t]+(?:[A-Z0-9]|I{1,3}|IV)\b)"
 )
 
 # The disease in the name of a set of response criteria: "Response Evaluation Criteria in Solid Tumors" (98
@@ -3115,6 +3145,48 @@ def _without_definitions(text: str, roots: list[Item], found: list[Found]) -> li
     return [f for f in found if not any(start <= f.start < end for start, end in spans)]
 
 
+# An item about the donor of a transplant or of cells, not the patient: "DONOR: Age >= 12 years"
+# (NCT04195633), "DONOR CRITERIA: The donor must be HIV negative" (NCT06735690), "Donor selection and
+# eligibility:" over its sub-items (NCT06839456), "Related donor: Must be >= 5/10 match". Antibodies in the
+# patient against a donor ("Donor specific HLA antibodies") are the patient's.
+_DONOR_ITEM = re.compile(
+    r"\s*(?:[-*\u2022]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:(?:the|a|an|each|any|all|identified|potential"
+    r"|related|unrelated|haploidentical|sibling|matched|allogeneic|stem\s+cell|cell)\s+)*donors?(?:'s)?\b"
+    r"(?![-\s](?:specific|lymphocyte|derived|chimerism|type))",
+    re.IGNORECASE,
+)
+_LINE = re.compile(r"^[^\n]*$", re.MULTILINE)
+_DONOR_WORD = re.compile(r"\bdonors?\b", re.IGNORECASE)
+
+
+def _without_donor_items(text: str, roots: list[Item], found: list[Found]) -> list[Found]:
+    """Leaves out the atoms of items about a donor, and of the items under them, and of the items under a
+    heading for donors ("Donor Inclusion Criteria (note: donors are not research subjects):", NCT06001385):
+    the patient need not meet what the donor must."""
+    headings = [(m.start(), m.group(0)) for m in _LINE.finditer(text) if section_of_heading(m.group(0))]
+    spans = []
+    for root in roots:
+        under = max(((at, line) for at, line in headings if at < root.start), default=None)
+        if under is not None and _DONOR_WORD.search(under[1]):
+            last = root
+            while last.children:
+                last = last.children[-1]
+            spans.append((root.start, max(root.end, last.end)))
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if _DONOR_ITEM.match(text, item.start):
+            last = item
+            while last.children:
+                last = last.children[-1]
+            spans.append((item.start, max(item.end, last.end)))
+        else:
+            stack.extend(item.children)
+    if not spans:
+        return found
+    return [f for f in found if not any(start <= f.start < end for start, end in spans)]
+
+
 def parse_eligibility(
     text: str,
     *,
@@ -3153,6 +3225,8 @@ def parse_eligibility(
     found = [f for f, gone in zip(found, rationale.unstated(norm.text, found), strict=True) if not gone]
     if "potential" in lowered or "menopausal" in lowered:
         found = _without_definitions(norm.text, roots, found)
+    if "donor" in lowered:
+        found = _without_donor_items(norm.text, roots, found)
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     if "infection" in lowered or "(" in lowered:

@@ -88,6 +88,12 @@ def _drugs() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
 
 
 @lru_cache(maxsize=1)
+def _drug_by_synonym() -> dict[str, str]:
+    """Each drug's synonyms, in lower case, to the drug: "nab-paclitaxel" -> paclitaxel."""
+    return {synonym.lower(): drug for drug, (_, synonyms) in _drugs().items() for synonym in synonyms}
+
+
+@lru_cache(maxsize=1)
 def labs() -> dict[str, Lab]:
     return {
         row["code"]: Lab(
@@ -178,14 +184,15 @@ def icd10cm(code: str) -> str | None:
 
 
 def drug_classes(drug: str) -> list[str]:
-    """All classes of a drug, nearest first: pembrolizumab -> anti_pd1, immune_checkpoint_inhibitor, ...
+    """All classes of a drug, or of the drug a synonym names, nearest first: pembrolizumab -> anti_pd1,
+    immune_checkpoint_inhibitor, ...
 
     A regimen lists its drugs among its classes (drugs.tsv: "fcr regimen" -> chemotherapy, anti_cd20,
     fludarabine, cyclophosphamide, rituximab), so a patient who had FCR had fludarabine; each drug brings its
     own classes (fludarabine -> antimetabolite).
     """
     drugs = _drugs()
-    direct = drugs.get(drug.lower())
+    direct = drugs.get(drug.lower()) or drugs.get(_drug_by_synonym().get(drug.lower(), ""))
     if direct is None:
         return []
     result: list[str] = []

@@ -39,7 +39,7 @@ _RECEPTOR_PANELS = {"HR": ("ESR1", "PGR"), "TNBC": ("ESR1", "PGR", "ERBB2")}
 # Diagnoses defined by receptor status: a breast cancer is triple-negative when its receptor results say so.
 _SUBTYPE_PANELS = {"tnbc": "TNBC"}
 _HER2_LOW = re.compile(r"\bHER-?2[- ]low\b", re.I)
-_STAGE = re.compile(r"^(0|IV|V|I{1,3})([ABC])?$")
+_STAGE = re.compile(r"^(0|IV|V|I{1,3})([ABCD])?$")
 # Stages on a disease's own scale (nlp.extract's "hoehn_yahr:II-IV"): the diagnosis that scale stages.
 _STAGE_SCALES = {"hoehn_yahr": ("parkinsons", "What is your Hoehn and Yahr stage?")}
 

@@ -40,7 +40,7 @@ from recruitment.matching.facts import PatientFacts
 # explanation's wording, the score): every patient's stored horizon then stops counting.
 # tests/recruitment/test_engine_version.py pins the engine's code to this version, so that no change to it
 # lands without someone deciding whether to bump.
-ENGINE_VERSION = "2026.12.07.6"
+ENGINE_VERSION = "2026.12.07.7"
 
 
 # Which of a patient's dates the handler of an atom's kind passes to `in_window` (see the module's docstring).

@@ -23,7 +23,10 @@ ENGINE_FILES = (
     "logic.py",
     "results.py",
 )
-PINNED = {"2026.12.07.6": "3cf36427451682c2fd3a57a3bb52726efcf729109af83069645b015e30973ebc"}
+PINNED = {
+    "2026.12.07.6": "3cf36427451682c2fd3a57a3bb52726efcf729109af83069645b015e30973ebc",
+    "2026.12.07.7": "60e86b26bf29d1468f6f399a20f4962d04dd70bb46bdda517bede9fd1933e38b",
+}
 
 
 # The unit conversions every lab comparison goes through (nlp/units.py, read by atoms.py): a change there
