@@ -238,13 +238,20 @@ def _unsettled_inclusions(criteria: Sequence[Mapping[str, Any]]) -> list[list[Ma
     ]
 
 
+# Surface antigens that define the B-cell and plasma-cell malignancies whose trials name them (CD19, CD20,
+# CD22, CD38, BCMA): nearly every cell of those cancers carries them, so an untested one is no minority result
+# to rank a trial down for (`nlp.ranking.UNTESTED_FACTOR`). "Expression of CD19, CD20, and CD23" in a CLL
+# trial's definition of the disease (NCT00005829) had ranked the trial down for trec-20218, a man with CLL.
+_LINEAGE_ANTIGENS = frozenset({"CD19", "MS4A1", "CD22", "CD38", "TNFRSF17"})
+
+
 def _untested_biomarkers(criteria: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The tumour test results the trial's unsettled inclusion criteria need and the patient never had, each
-    once."""
+    once; lineage antigens aside."""
     needed = (
         settle.get("biomarker", "") for settles in _unsettled_inclusions(criteria) for settle in settles
     )
-    return tuple(dict.fromkeys(result for result in needed if result))
+    return tuple(dict.fromkeys(result for result in needed if result and result not in _LINEAGE_ANTIGENS))
 
 
 def _rare_drivers(criteria: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:

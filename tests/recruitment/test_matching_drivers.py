@@ -167,3 +167,13 @@ def test_a_patient_with_no_driver_found_ranks_as_before():
     ranked = _ranked(NO_DRIVER, "EGFR")
     assert all(r.eligibility is not None and r.eligibility.rare_drivers == () for r in ranked)
     assert not any("rarely" in r.summary() for r in ranked)
+
+
+def test_a_lineage_antigen_untested_does_not_rank_a_trial_down():
+    # NCT00005829 defines its CLL by "Expression of CD19, CD20, and CD23 B cell surface markers": nearly every
+    # CLL carries them, so the trial is no targeted one for a man with CLL whose record names none.
+    cll = PatientFacts(diagnoses=(DiagnosisFact("diagnosis:1", "cll", "chronic lymphocytic leukaemia"),))
+    verdict = _verdict("Expression of CD19, CD20, and CD23 B cell surface markers", cll)
+    assert outcome_for_ranking(verdict).untested_biomarkers == ()
+    kras = outcome_for_ranking(_verdict("KRAS G12C mutation", cll))
+    assert kras.untested_biomarkers == ("KRAS G12C",)
