@@ -3127,19 +3127,27 @@ def _without_definitions(text: str, roots: list[Item], found: list[Found]) -> li
     while stack:
         item = stack.pop()
         starts = [item.start]
-        if (
-            "consider" in text[item.start : item.end].lower()
-            or "defin" in text[item.start : item.end].lower()
-        ):
+        words = text[item.start : item.end].lower()
+        if "consider" in words or "defin" in words:
             starts += [m.end() for m in _SENTENCE_START.finditer(text, item.start, item.end)]
         start = next((s for s in starts if rationale.DEFINITION.match(text, s)), None)
         if start is not None:
-            last = item
-            while last.children:
-                last = last.children[-1]
-            spans.append((start, max(item.end, last.end)))
+            spans.append((start, _end_with_children(item)))
         else:
             stack.extend(item.children)
+    return _outside(found, spans)
+
+
+def _end_with_children(item: Item) -> int:
+    """Where the item ends with the items under it."""
+    last = item
+    while last.children:
+        last = last.children[-1]
+    return max(item.end, last.end)
+
+
+def _outside(found: list[Found], spans: list[tuple[int, int]]) -> list[Found]:
+    """The atoms that start in none of the spans."""
     if not spans:
         return found
     return [f for f in found if not any(start <= f.start < end for start, end in spans)]
@@ -3168,23 +3176,15 @@ def _without_donor_items(text: str, roots: list[Item], found: list[Found]) -> li
     for root in roots:
         under = max(((at, line) for at, line in headings if at < root.start), default=None)
         if under is not None and _DONOR_WORD.search(under[1]):
-            last = root
-            while last.children:
-                last = last.children[-1]
-            spans.append((root.start, max(root.end, last.end)))
+            spans.append((root.start, _end_with_children(root)))
     stack = list(roots)
     while stack:
         item = stack.pop()
         if _DONOR_ITEM.match(text, item.start):
-            last = item
-            while last.children:
-                last = last.children[-1]
-            spans.append((item.start, max(item.end, last.end)))
+            spans.append((item.start, _end_with_children(item)))
         else:
             stack.extend(item.children)
-    if not spans:
-        return found
-    return [f for f in found if not any(start <= f.start < end for start, end in spans)]
+    return _outside(found, spans)
 
 
 def parse_eligibility(
