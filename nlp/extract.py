@@ -1821,7 +1821,7 @@ def find_abbreviated_terms(text: str) -> Iterator[Found]:
 
 def _abbreviated_term(names: list[tuple[int, str]], rest_start: int, rest_text: str) -> Found | None:
     """The longest term a name and the words after the bracket spell, the first name first."""
-    rest = list(re.finditer(r"[A-Za-z][\w-]*", rest_text))
+    rest = list(_WORD_OF_NAME.finditer(rest_text))
     for start, name in names:
         for count in range(len(rest), 0, -1):
             spelled = " ".join([name, *(w.group(0) for w in rest[:count])])

@@ -1258,7 +1258,8 @@ class _Builder:
         # A bracketed exception ends at its bracket: in "epithelial ovarian cancer (except carcinosarcoma),
         # primary peritoneal, or fallopian tube cancer" (NCT03564340) the list goes on after it.
         close = item.end
-        if cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("("):
+        in_bracket = cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("(")
+        if cut is not None and in_bracket:
             bracket = self.norm.text.find(")", cut, item.end)
             if bracket != -1 and "(" not in self.norm.text[cut:bracket]:
                 close = bracket
@@ -1268,10 +1269,9 @@ class _Builder:
         # significant therapy-related AEs (excluding alopecia and <= Grade 2 peripheral neuropathy) to
         # <= Grade 1" (NCT06090266) requires no neuropathy ("Phase 2 Cohorts except 2f: ... NSCLC with a
         # documented ALK rearrangement" still requires what follows the label).
-        unread_main = (
-            item.section == "exclusion"
-            or (cut is not None and self.norm.text[max(0, cut - 3) : cut].rstrip().endswith("("))
-        ) and _WORD.search(self.norm.text, item.start, cut or item.start)
+        unread_main = (item.section == "exclusion" or in_bracket) and _WORD.search(
+            self.norm.text, item.start, cut or item.start
+        )
         if cut is None or not (main or unread_main):
             return self.combine(indices, item.section, scope)
         if main:
@@ -1416,6 +1416,13 @@ class _Builder:
                 )
             parts.append(Or((Not(head), rest)))
         return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def _previous_read(self, index: int) -> int:
+        """The index of the nearest atom before `index` that is not a lexicon phrase alone, or -1."""
+        previous = index - 1
+        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
+            previous -= 1
+        return previous
 
     def _reads_any(self, indices: Iterable[int]) -> bool:
         """Whether any of the atoms is linked or read by a rule, not a lexicon phrase alone."""
@@ -2028,9 +2035,7 @@ class _Builder:
             return True
         # So is the rest of a list it heads: "paclitaxel with or without carboplatin, cisplatin, or
         # bevacizumab" (NCT03987555).
-        previous = index - 1
-        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
-            previous -= 1
+        previous = self._previous_read(index)
         return (
             previous >= 0
             and self.found[previous].kind in ("therapy", "procedure")
@@ -2071,9 +2076,7 @@ class _Builder:
                 self.norm.text, found.end
             ):
                 return True
-            previous = index - 1
-            while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
-                previous -= 1
+            previous = self._previous_read(index)
             if (
                 previous >= 0
                 and self.found[previous].kind in ("therapy", "procedure")
@@ -2341,9 +2344,7 @@ class _Builder:
         if not self.names_toxicity:
             return None
         found = self.found[index]
-        previous = index - 1
-        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
-            previous -= 1
+        previous = self._previous_read(index)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 100, line_start, self.found[previous].end if previous >= 0 else 0)
         match = _TOXICITY_FROM.search(self.norm.text, start, found.start)
@@ -2452,9 +2453,7 @@ class _Builder:
         found = self.found[index]
         if found.kind not in ("therapy", "procedure") or not self.says_current:
             return None
-        previous = index - 1
-        while previous >= 0 and self.found[previous].rule_id.startswith(LEXICON_PREFIX):
-            previous -= 1
+        previous = self._previous_read(index)
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         start = max(found.start - 60, line_start, self.found[previous].end if previous >= 0 else 0)
         match = (
@@ -3158,7 +3157,7 @@ def _outside(found: list[Found], spans: list[tuple[int, int]]) -> list[Found]:
 # eligibility:" over its sub-items (NCT06839456), "Related donor: Must be >= 5/10 match". Antibodies in the
 # patient against a donor ("Donor specific HLA antibodies") are the patient's.
 _DONOR_ITEM = re.compile(
-    r"\s*(?:[-*\u2022]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:(?:the|a|an|each|any|all|identified|potential"
+    rationale.ITEM_MARK + r"(?:(?:the|a|an|each|any|all|identified|potential"
     r"|related|unrelated|haploidentical|sibling|matched|allogeneic|stem\s+cell|cell)\s+)*donors?(?:'s)?\b"
     r"(?![-\s](?:specific|lymphocyte|derived|chimerism|type))",
     re.IGNORECASE,

@@ -134,8 +134,10 @@ _BOUND_BY_WHAT_FOLLOWS = re.compile(
 # "A female of child-bearing potential is any woman (regardless of sexual orientation ...) who meets the
 # following criteria:", "Women of childbearing potential (WOCBP) are defined as ...": what a term means, not a
 # criterion. The parser leaves out the atoms of such an item and of the items under it.
+# A bullet or number that may open an item ("- ", "3. ", "b) "), and the space before it.
+ITEM_MARK = r"\s*(?:[-*\u2022]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?"
 DEFINITION = re.compile(
-    r"\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:note:\s*)?(?:an?\s+|the\s+)?"
+    ITEM_MARK + r"(?:note:\s*)?(?:an?\s+|the\s+)?"
     r"(?:females?|women|woman|persons?|people|individuals?|participants?|patients?|subjects?|males?|men)"
     r"\s+(?:of|with|who\s+(?:are|is)\s+of)\s+(?:non[- ]?)?(?:child[- ]?bearing|reproductive)\s+potential"
     # "Women of non-child-bearing potential defined as pre-menopausal females with a documented tubal
@@ -145,7 +147,7 @@ DEFINITION = re.compile(
     # "Women < 50 years of age would be considered post-menopausal if they have been amenorrheic for 12 months
     # or more ..." (NCT04499053 and two more): who counts as post-menopausal.
     # "A woman is considered to be of childbearing potential if she is < 60 years old, ..." (NCT06680661).
-    r"|\s*(?:[-*•]\s*|\d{1,2}[.)]\s*|[a-z][.)]\s*)?(?:an?\s+)?(?:females?|women|woman)\b[^.;\n]{0,60}?"
+     + "|" + ITEM_MARK + r"(?:an?\s+)?(?:females?|women|woman)\b[^.;\n]{0,60}?"
     r"\b(?:(?:would|will)\s+be|are|is)\s+considered\s+(?:to\s+be\s+)?(?:(?:post|pre)-?\s?menopausal\b"
     r"|(?:of\s+)?(?:non[- ]?)?(?:child[- ]?bearing|reproductive)\s+potential\b)",
     re.IGNORECASE,
