@@ -40,6 +40,7 @@ from nlp.model import (
 )
 from nlp.terminology import (
     ONCOLOGY_ROOTS,
+    drug_classes,
     genes,
     icd10cm,
     is_a,
@@ -1021,6 +1022,7 @@ class _Builder:
         self.says_optional = "with or without" in lowered
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
+        self.names_dose = "dos" in lowered or "mg" in lowered
         # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
             list(extract.find_windows(norm.text))
@@ -1824,10 +1826,12 @@ class _Builder:
         if qualifier is not None and (
             self._limits_treatments_for(index, qualifier)
             or (section == "inclusion" and assertion != "negated" and self._toxicity_from(index) is not None)
+            or (section == "inclusion" and assertion != "negated" and self._capped_dose(index))
         ):
             # "No more than 2 prior systemic regimens for treatment of lymphoma": a limit on the treatments
             # given for the disease, which a patient without it meets; with it, the count is for the site.
             # So is "Recovered from toxicities of prior therapy": met without the therapy, else asked.
+            # So is "Steroids ... must be at a dose of at most 20 mg/day": met by a patient on none.
             node = Or((Not(node), qualifier))
         elif qualifier is not None:
             # The patient may have the condition without being in the state the text asks about: the
@@ -2238,6 +2242,9 @@ class _Builder:
                 target = _TARGET_BEFORE.search(self.norm.text, max(found.start - 20, line_start), found.start)
                 if target is not None:
                     return self._unanswerable(target.start(), found.end)
+            dose = self._steroid_dose(index)
+            if dose is not None:
+                return self._unanswerable(dose[0], dose[1])
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:
@@ -2407,6 +2414,26 @@ class _Builder:
             return before.start(), found.end
         after = _DISEASE_EVENT_AFTER.match(self.norm.text, found.end)
         return None if after is None else (found.start, after.end())
+
+    def _capped_dose(self, index: int) -> bool:
+        dose = self._steroid_dose(index)
+        return dose is not None and dose[2]
+
+    def _steroid_dose(self, index: int) -> tuple[int, int, bool] | None:
+        """Where the text names the dose of a corticosteroid, and whether as a cap (True: "at a dose of at
+        most 20 mg/day", "at physiologic doses") or not ("(> 10 mg/day prednisone or equivalent)"); None when
+        it does not."""
+        found = self.found[index]
+        if not self.names_dose or not _is_corticosteroid(found):
+            return None
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _STEROID_DOSE_BEFORE.search(self.norm.text, max(line_start, found.start - 45), found.start)
+        if before is not None:
+            return before.start(), found.end, _DOSE_CAP.search(before.group(0)) is not None
+        after = _STEROID_DOSE_AFTER.match(self.norm.text, found.end)
+        if after is not None:
+            return found.start, after.end(), _DOSE_CAP.search(after.group(0)) is not None
+        return None
 
     def _treatment_duration(self, index: int) -> tuple[int, int, bool] | None:
         """Where the text names how long a treatment was given, and whether as a cap (True: "No more than 12
@@ -2726,6 +2753,82 @@ _ABBREVIATION_OPENS = re.compile(r"\s*\(\s*")
 # either corticosteroids or other immunosuppressive medication": the treatments after "with" say which.
 _WITH_WHICH = re.compile(r"\s+with\s+(?:either\s+)?(?:an?\s+|the\s+)?$", re.IGNORECASE)
 _GENERIC_TREATMENTS = frozenset({"systemic_anticancer"})
+
+
+# A dose written in milligrams of one corticosteroid: "(> 10 mg/day prednisone or equivalent)", "at most 20
+# mg/day of prednisone", "prednisone dose >10mg per day or equivalent", "greater than prednisone 20 mg daily
+# (or equivalent)". The drug there is the yardstick of the dose (NCT04104893, NCT05267626, NCT04215809).
+_MILLIGRAMS_BEFORE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:mg|milligrams?)\b(?:\s*/\s*(?:day|d)\b|\s+(?:per\s+day|a\s+day|daily|once\s+daily|qd))?"
+    r"\s*(?:equivalent\s+)?(?:of\s+)?(?:oral\s+)?$",
+    re.IGNORECASE,
+)
+_EQUIVALENT_BEFORE = re.compile(r"\bequivalent\s+$", re.IGNORECASE)
+_EQUIVALENT_AFTER = re.compile(r"[^,;.\n]{0,45}?\bequivalen(?:ts?|ce)\b", re.IGNORECASE)
+_CORTICOSTEROID = "corticosteroid"
+# The dose a corticosteroid is taken at, after it ("corticosteroids (>10 mg prednisone/day ...)", "at
+# physiologic doses", "Steroids used for ... must be at a dose of at most 20 mg/day") or before it
+# ("immunosuppressive doses of systemic corticosteroids", "low-dose corticosteroid"). No profile records
+# a dose.
+_STEROID_DOSE_AFTER = re.compile(
+    r"[^;.\n()]{0,80}?\b(?:at|in|with|on)\s+(?:an?\s+|any\s+|the\s+)?(?:[\w-]+\s+){0,2}?"
+    r"(?:doses?|dosing|dosage)\b"
+    r"[^;\n()]{0,30}?(?:\d+(?:\.\d+)?\s*(?:mg|milligrams?)\b|(?=[;,.)\n]|$))"
+    r"|[\s(\[,:]*(?:doses?\s+(?:of\s+)?)?(?:[<>≤≥]=?|=<|(?:more|greater|less|higher|lower)\s+than|up\s+to"
+    r"|at\s+(?:most|least)|not\s+(?:to\s+)?exceed(?:ing)?|exceeding|above|below|of)?\s*\d+(?:\.\d+)?\s*"
+    r"(?:mg|milligrams?)\b",
+    re.IGNORECASE,
+)
+_STEROID_DOSE_BEFORE = re.compile(
+    r"\b(?:high|low|immunosuppressive|physiologic(?:al)?|replacement|supra-?physiologic(?:al)?|pharmacologic(?:al)?)"
+    r"[\s-]+dos(?:es?|ing)\s+(?:of\s+)?(?:systemic\s+|oral\s+)?$",
+    re.IGNORECASE,
+)
+# A dose the text caps ("at most 20 mg/day", "not to exceed", "physiologic doses"): it binds only the patients
+# on the drug.
+_DOSE_CAP = re.compile(
+    r"at\s+most|not\s+(?:to\s+)?exceed|no\s+more\s+than|up\s+to|[≤<]|=<|less\s+than|maximum|physiologic|\blow"
+    r"|replacement|or\s+(?:less|lower)|below",
+    re.IGNORECASE,
+)
+
+
+def _is_corticosteroid(found: extract.Found) -> bool:
+    return (
+        found.kind == "therapy"
+        and found.concept is not None
+        and (found.concept.code == _CORTICOSTEROID or _CORTICOSTEROID in drug_classes(found.concept.code))
+    )
+
+
+def _without_dose_yardsticks(text: str, found: list[extract.Found]) -> list[extract.Found]:
+    """A corticosteroid named as the measure of a dose ("corticosteroids (> 10 mg/day prednisone or
+    equivalent)", "or equivalent corticosteroid") is no drug of its own: dropped after a steroid named on its
+    line, else it stands for the class it measures ("a dose greater than prednisone 20 mg daily (or
+    equivalent)" is any corticosteroid). A drug with its own dose and no equivalence ("abiraterone 1000 mg
+    plus prednisone 5 mg") stays."""
+    kept: list[extract.Found] = []
+    for f in found:
+        if _is_corticosteroid(f):
+            assert f.concept is not None
+            line_start = text.rfind("\n", 0, f.start) + 1
+            drug = f.concept.code != _CORTICOSTEROID
+            measured = _EQUIVALENT_BEFORE.search(
+                text, max(line_start, f.start - 20), f.start
+            ) is not None or (
+                drug
+                and (
+                    _MILLIGRAMS_BEFORE.search(text, max(line_start, f.start - 30), f.start) is not None
+                    or _EQUIVALENT_AFTER.match(text, f.end) is not None
+                )
+            )
+            if measured and any(_is_corticosteroid(k) and k.start >= line_start for k in kept):
+                continue
+            if measured and drug:
+                steroid, _ = link_exact("corticosteroids", "therapy")
+                f = replace(f, concept=steroid)
+        kept.append(f)
+    return kept
 
 
 def _without_generic_treatment_heads(text: str, found: list[extract.Found]) -> list[extract.Found]:
@@ -3232,6 +3335,8 @@ def parse_eligibility(
         found = _without_restated_infections(norm.text, found)
     if " with " in lowered:
         found = _without_generic_treatment_heads(norm.text, found)
+    if "equivalen" in lowered or "mg" in lowered:
+        found = _without_dose_yardsticks(norm.text, found)
     context: EligibilityContext = nlp.get_pipe("eligibility_context")  # type: ignore[assignment]
     cues = context.find_cues(norm.text)
     assertions = [
