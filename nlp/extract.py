@@ -310,7 +310,7 @@ def _gene_pattern() -> re.Pattern[str]:
     # alternative starts with a letter.
     return re.compile(
         rf"(?:{_alternation(names)}"
-        rf"|MET(?=[\s-]+(?i:exon|amplif|overexp|fusion|alteration|mutation)|[\s-]*ex\s?14\b)"
+        rf"|MET(?=[\s-]+(?i:exon|amplif|overexp|fusion|alteration|mutation|tyrosine|inhibitor|tki)|[\s-]*ex\s?14\b)"
         rf"|ER{status}|PR{status}|AR{status})(?:(?![\w])|(?=[A-Z]\d{{1,4}}[A-Z]\b)|(?=ex\d))"
     )
 
@@ -524,8 +524,16 @@ _TARGETED_BY = re.compile(
     r"|antibody[\s-]drug conjugates?)\b",
     re.I,
 )
+# The inhibitor words right after a gene ("KRAS G12C tyrosine kinase inhibitor", "MET TKI"): the gene's
+# inhibitor is one drug class, never the gene plus any tyrosine kinase inhibitor (NCT06248606).
+_INHIBITOR_WORDS = re.compile(r"[\s-]*(?:(?:tyrosine[\s-]kinase|TK)\s+inhibitors?|TKIs?|inhibitors?)\b", re.I)
 # A gene named after the word for what a treatment targets ("CAR T therapy targeting CD19, and/or CD20").
-_TARGETING_BEFORE = re.compile(r"\btargeting\s+(?:[\w.+-]+\s*(?:,\s*)?(?:and/or|or|and|,)\s*)*$", re.I)
+# "agents that target the KRAS/BRAF/MEK/ERK pathway" (NCT05786924) too.
+_TARGETING_BEFORE = re.compile(
+    r"\b(?:targeting|(?:that|which)\s+targets?|directed\s+(?:at|against))\s+(?:the\s+)?"
+    r"(?:[\w.+-]+\s*(?:,\s*)?(?:and/or|or|and|,|/)\s*)*$",
+    re.I,
+)
 # The mutation a drug targets, between its gene and the drug word: "KRAS p.G12C inhibitor" (NCT06252649),
 # "KRASG12C inhibition therapy" (NCT06412198).
 _TARGETED_CHANGE = re.compile(r"[\s-]*(?:p\.)?(?P<change>[A-Z]\d{1,4}[A-Z])(?![\w.])")
@@ -548,13 +556,20 @@ def _gene_biomarkers(text: str) -> Iterator[Found]:
             if inhibitor is None:
                 inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
             if inhibitor is not None:
-                yield Found("therapy", m_start, change.end(), "therapy.gene_target", 0.8, inhibitor)
+                words = _INHIBITOR_WORDS.match(text, change.end())
+                end = change.end() if words is None else words.end()
+                yield Found("therapy", m_start, end, "therapy.gene_target", 0.8, inhibitor)
                 continue
         if _TARGETING_BEFORE.search(text, max(0, m_start - 60), m_start):
             continue
         if _TARGETED_BY.match(text, m_end):
             inhibitor, _ = link_exact(f"{written} inhibitor", "therapy")
-            if inhibitor is not None:
+            words = _INHIBITOR_WORDS.match(text, m_end)
+            if words is not None:
+                # An inhibitor of a gene without a class of its own ("MET TKI") stays uncoded: read as the
+                # bare "tyrosine kinase inhibitor" it would take in every TKI a patient ever had.
+                yield Found("therapy", m_start, words.end(), "therapy.gene_target", 0.8, inhibitor)
+            elif inhibitor is not None:
                 yield Found("therapy", m_start, m_end, "therapy.gene_target", 0.8, inhibitor)
             continue
         if _RECEPTOR_LISTED.match(text, m_end):

@@ -281,6 +281,14 @@ _SUITABLE_OR_STARTING_WORDS = (
     "infusion",
     "duration",
     "toleran",  # _TOLERANCE_OF: "intolerance to", "tolerant of"
+    "sensitiv",  # _REACTS_TO
+    "allerg",
+    "anaphyla",
+    "excipient",
+    "ingredient",
+    "swallow",
+    "absor",
+    "similar",
     "schedul",  # _PLANNED
     "plann",
     "anticipat",
@@ -342,7 +350,7 @@ _APPROPRIATE_AFTER = re.compile(
 # not tie to its indication, not the patient's history of the treatment. "All subjects will require prior
 # anti-PD-1 therapy" and "Required prior therapies" ask for the history itself.
 _REQUIRED_FOR = re.compile(
-    r"\b(?:requiring|(?:that|which)\s+(?:has\s+|have\s+|had\s+)?(?:required|requires?))\s+"
+    r"\b(?:requiring|(?:that|which)\s+(?:has\s+|have\s+|had\s+|(?:does|do|did)\s+not\s+)?(?:required|requires?))\s+"
     r"(?!prior\b|previous\b)(?:(?:an?|the|any|further|ongoing|active)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
@@ -358,6 +366,17 @@ _TOLERANCE_OF = re.compile(
     r"(?:(?:to|of|with)\s+)?(?:(?:or|and|and/or)\s+(?:[\w-]+\s+){0,4}?(?:to|of|with)\s+)?"
     r"(?:(?:an?|the|any|prior|previous)\s+)?"
     r"(?:[\w./-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}\(?$",
+    re.IGNORECASE,
+)
+# ... and one named as what the patient reacts to, swallows or absorbs ("hypersensitivity to pembrolizumab or
+# any of its excipients", NCT03428802; "allergic reaction to paclitaxel", NCT03987555; "the inability to
+# swallow the osimertinib tablets", "adequate absorption of osimertinib", "drugs with a similar chemical
+# structure or class to osimertinib", NCT04181060): an allergy or a route, not whether the patient had it.
+_REACTS_TO = re.compile(
+    r"\b(?:(?:hyper)?sensitivit(?:y|ies)(?:\s+reactions?)?|allerg(?:y|ies|ic(?:\s+reactions?)?)|anaphyla\w*"
+    r"|excipients?|ingredients?|swallow(?:ing)?|absorption|absorb(?:ing)?"
+    r"|similar\s+(?:chemical\s+)?(?:structure|class)(?:\s+or\s+(?:structure|class))?)\s+"
+    r"(?:(?:to|of|in|with|as)\s+)?(?:(?:the|an?|any|its|their|study|oral|active|inactive|or|and)\s+){0,4}$",
     re.IGNORECASE,
 )
 # ... and one named as what the patient washes out of, recovers from or must not take ("Inadequate washout
@@ -396,13 +415,17 @@ _BEFORE_STARTING = re.compile(
     re.IGNORECASE,
 )
 # How long something goes on after the study's treatment ("use contraception ... for 2 days after the last
-# dose of acalabrutinib", NCT06757647; "for the duration of venetoclax treatment", NCT03986034): the drug is a
+# dose of acalabrutinib", NCT06757647; "for the duration of venetoclax treatment", NCT03986034; "5 months
+# after the last dose of study drug for patients receiving nivolumab", NCT05267626): the drug is a
 # time anchor, the treatment to come, not a history. A washout is not written with "for" ("at least 4 weeks
 # after the last dose of prior chemotherapy").
 _AFTER_THE_LAST_DOSE = re.compile(
     r"\b(?:(?:for|through|until)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+|up\s+to\s+)?[\w-]+(?:\s+\(\d+\))?\s+"
     r"(?:days?|weeks?|months?|years?)\s+(?:after|following|post)\s+(?:the\s+)?(?:last|final)\s+"
-    r"(?:dose|administration|infusion)s?\s+of|for\s+the\s+duration\s+of)\s+(?:the\s+|any\s+)?$",
+    r"(?:dose|administration|infusion)s?\s+of|for\s+the\s+duration\s+of"
+    r"|(?:after|following)\s+(?:the\s+)?(?:last|final)\s+dose\s+of\s+(?:the\s+)?study\s+(?:drugs?|treatment"
+    r"|intervention)\s+for\s+(?:patients|participants|subjects|those)\s+(?:receiving|treated\s+with|on))"
+    r"\s+(?:the\s+|any\s+)?$",
     re.IGNORECASE,
 )
 _GUARDIAN_BEFORE = re.compile(
@@ -458,20 +481,27 @@ _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 # Between two treatments of one list: "chemotherapy or radiotherapy", "anti-cancer therapy (including
 # radiotherapy".
 _TREATMENT_LIST_GAP = re.compile(
-    r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with|including|such as|e\.g\.)"
+    r"^[\s,;()\-:]*(?:(?:or|and|and/\s?or|nor|either|/|as well as|plus|with|including|such as|e\.g\.)"
     r"[\s,()\-:]*)*$",
     re.IGNORECASE,
 )
 _TOXICITY_WORDS = ("toxicit", "toxic effect", "adverse", "side effect", "side-effect", "aes", "recover")
+# "toxicity to anti-PD-1" (NCT03607890), "adverse event with prior immunotherapy" (NCT04262466), "irAEs from
+# prior immunotherapies" (NCT05746897), "AEs from immune-modulatory agents (including but not limited to
+# anti-PD1/PD-L1 agents" (NCT05584670) as well.
 _TOXICITY_FROM = re.compile(
-    r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
+    r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|(?:ir|im)?AEs?"
     r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    r"|of|following|to|with|on|during)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
-    r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including|such\s+as)[,\s]*(?:[\w-]+\s+)?)?$",
+    r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including(?:\s+but\s+not\s+limited\s+to)?|such\s+as)"
+    r"[,:\s]*(?:[\w-]+\s+)?)?$",
     re.IGNORECASE,
 )
+# A word no term reads between two treatments of a list: "anti-PD-1, anti-PD-L1, anti-PD-L2,or anti-CTLA4",
+# "anti-PD1/PD-L1 agents and anti-CTLA4".
+_UNREAD_ITEM_GAP = re.compile(r"\s*,?\s*[\w-]+\s*,?\s*(?:or|and|and/or)\s*$", re.IGNORECASE)
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
@@ -657,6 +687,7 @@ _ELIGIBLE_FOR_TRIAL = re.compile(
 # is let in, not required. The treatments follow the permission in its clause, before any "if" that
 # conditions it.
 _MAY_HAVE = r"\b(?:may|can)\s+(?:also\s+)?have"
+_MAY_CONTINUE = re.compile(r"\b(?:may|can)\s+continue\b", re.IGNORECASE)
 _MAY_HAVE_WORDS = re.compile(_MAY_HAVE + r"\b")  # on the lower-cased text, once per text
 _MAY_HAVE_HAD = re.compile(
     _MAY_HAVE + r"\s+(?:had|received|undergone|been\s+(?:treated|exposed|given))\b"
@@ -712,6 +743,19 @@ _CURRENT = re.compile(
     r"|administration\s+of))?\s+(?:[\w-]+\s+){0,2}"
     r"(?:(?:treatments?|therap(?:y|ies))\s+for\s+(?:[\w-]+\s+){1,3}\(?(?:e\.g\.|i\.e\.|including|such\s+as)[,:\s]*"
     r"|(?:agents?|therap(?:y|ies)|drugs?|products?)\s+(?:or|and/or)\s+)?$",
+    re.IGNORECASE,
+)
+# The bracket of examples right after a treatment: "concurrent anticancer treatment (including chemotherapy,
+# ...)" (NCT06598007); the examples share its "concurrent".
+_EXAMPLES_GAP = re.compile(
+    r"\s*[(\[]\s*(?:e\.g\.?|eg|i\.e\.?|including|such\s+as|for\s+example)[,:\s]*$", re.I
+)
+# A treatment the patient is taking or receiving (`_Builder._taking`), unless the words after the cue date it
+# ("receiving prior chemotherapy") or a word before it does ("since receiving", "after receiving").
+_TAKING = re.compile(
+    r"(?<!since\s)(?<!after\s)(?<!before\s)(?<!following\s)(?<!to\s)(?<!while\s)(?<!when\s)(?<!during\s)"
+    r"\b(?:taking|receiving)\s+"
+    r"(?!(?:[\w-]+\s+){0,5}?(?:prior|previous|previously|past)\b)(?:[\w-]+,?\s+){0,6}?$",
     re.IGNORECASE,
 )
 # "No prior or concurrent chemotherapy", "PRIOR CONCURRENT THERAPY:": past treatment counts as well.
@@ -1041,6 +1085,9 @@ class _Builder:
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
+        self.says_taking = "taking" in lowered or "receiving" in lowered
+        self.may_continue = "continue" in lowered
+        self.names_cause = any(word in lowered for word in ("related", "induced", "associated", "attribut"))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
         self.names_event = may_contain(norm.text, lowered, _DISEASE_EVENT_WORDS)
@@ -1744,6 +1791,8 @@ class _Builder:
         )
         # A cue right before the treatment ("no concurrent radiotherapy") outweighs a window on its line.
         current = self._current(index)
+        if current is None and window is None:
+            current = self._taking(index)
         if current is not None:
             window = TimeWindow(0, "days", "current", span=self.norm.to_original(*current))
         # What the text permits excludes no one and requires nothing: the site weighs it, the profile cannot.
@@ -1825,7 +1874,11 @@ class _Builder:
         qualifier = self._qualifier(index, section, assertion)
         if qualifier is not None and (
             self._limits_treatments_for(index, qualifier)
-            or (section == "inclusion" and assertion != "negated" and self._toxicity_from(index) is not None)
+            or (
+                section == "inclusion"
+                and assertion != "negated"
+                and (self._toxicity_from(index) is not None or self._caused_after(index) is not None)
+            )
             or (section == "inclusion" and assertion != "negated" and self._capped_dose(index))
         ):
             # "No more than 2 prior systemic regimens for treatment of lymphoma": a limit on the treatments
@@ -1970,6 +2023,16 @@ class _Builder:
         start, end = self.found[index].start, self.found[index].end
         if self.permits and _PERMITTED.match(self.norm.text, end) is not None:
             return True
+        if self.may_continue and self.found[index].kind == "therapy":
+            # "Participants receiving an EGFR TKI at the time of signing informed consent may continue to take
+            # the EGFR TKI until 5 days prior to Cycle 1 Day 1" (NCT07070232): a permission, either side.
+            sentence_start = max(self.norm.text.rfind(mark, 0, start) for mark in (".", ";", "\n")) + 1
+            sentence_end = min(
+                (e for e in (self.norm.text.find(mark, end) for mark in (". ", ";", "\n")) if e >= 0),
+                default=len(self.norm.text),
+            )
+            if _MAY_CONTINUE.search(self.norm.text, sentence_start, sentence_end) is not None:
+                return True
         if (
             self.may_have
             and self.found[index].rule_id != "therapy.lines"
@@ -2055,8 +2118,9 @@ class _Builder:
         treatment to come ("drainage or surgical bypass prior to starting chemoradiotherapy", "before
         beginning any hormonal therapy", "scheduled to undergo upfront surgery", "for 2 days after the last
         dose of acalabrutinib"), or as what the patient
-        tolerates or cannot take ("intolerance to octreotide", "unable to be treated with levodopa"): a
-        judgement, a plan or a tolerance, not a history a profile records."""
+        tolerates or cannot take ("intolerance to octreotide", "unable to be treated with levodopa"), reacts
+        to, swallows or absorbs ("hypersensitivity to pembrolizumab", "swallow the osimertinib tablets"): a
+        judgement, a plan, a tolerance or an allergy, not a history a profile records."""
         found = self.found[index]
         if found.kind not in ("therapy", "procedure"):
             return False
@@ -2069,6 +2133,7 @@ class _Builder:
                 _BEFORE_STARTING,
                 _AFTER_THE_LAST_DOSE,
                 _TOLERANCE_OF,
+                _REACTS_TO,
                 _RECOVERY_FROM,
                 _REQUIRED_FOR,
             )
@@ -2086,14 +2151,18 @@ class _Builder:
                 and self.found[previous].kind in ("therapy", "procedure")
                 and self.found[previous].end >= line_start
                 and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
-                and _TOLERANCE_OF.search(
-                    self.norm.text,
-                    max(self.found[previous].start - 100, line_start),
-                    self.found[previous].start,
+                and any(
+                    p.search(
+                        self.norm.text,
+                        max(self.found[previous].start - 100, line_start),
+                        self.found[previous].start,
+                    )
+                    for p in (_TOLERANCE_OF, _REACTS_TO, _RECOVERY_FROM)
                 )
             ):
                 # "Previous intolerance to or significant reaction secondary to fluorouracil or oxaliplatin"
-                # (NCT04421820): the list after the intolerance shares it, however far the intolerance is.
+                # (NCT04421820): the list after the intolerance shares it, however far the intolerance is;
+                # so does one after an allergy ("hypersensitivity to pembrolizumab or BI-1206").
                 return True
         # A cap on how long it was given: met by no treatment and by a short one, so having had it says
         # nothing.
@@ -2221,6 +2290,9 @@ class _Builder:
             toxicity = self._toxicity_from(index)
             if toxicity is not None:
                 return self._unanswerable(toxicity, found.end)
+            caused = self._caused_after(index)
+            if caused is not None:
+                return self._unanswerable(found.start, caused)
         if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
@@ -2245,6 +2317,15 @@ class _Builder:
             dose = self._steroid_dose(index)
             if dose is not None:
                 return self._unanswerable(dose[0], dose[1])
+            before = _HIGH_DOSE_BEFORE.search(
+                self.norm.text, max(0, found.start - 20), found.start
+            ) or _SETTING_BEFORE.search(self.norm.text, max(0, found.start - 25), found.start)
+            if before is not None:
+                return self._unanswerable(before.start(), found.end)
+            if concept.code in _GENERIC_THERAPIES and (
+                target := _TARGETING_AFTER.match(self.norm.text, found.end)
+            ):
+                return self._unanswerable(found.start, target.end())
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:
@@ -2344,6 +2425,15 @@ class _Builder:
         match = _FOR_SETTING.match(self.norm.text, self.found[last].end)
         return None if match is None else match.end()
 
+    def _caused_after(self, index: int) -> int | None:
+        """Where the toxicity a treatment caused, named right after it ("docetaxel-related toxicities"),
+        ends; None when none is."""
+        found = self.found[index]
+        if found.kind != "therapy" or not (self.names_toxicity or self.names_cause):
+            return None
+        match = _CAUSED_AFTER.match(self.norm.text, found.end)
+        return None if match is None else match.end()
+
     def _toxicity_from(self, index: int) -> int | None:
         """Where the toxicity a treatment caused is named before it ("toxicities from prior therapy,
         including commercial osimertinib", "adverse events due to a previously administered agent"), or
@@ -2361,7 +2451,10 @@ class _Builder:
             previous >= 0
             and self.found[previous].kind in ("therapy", "procedure")
             and self.found[previous].end >= line_start
-            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+            and (
+                _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+                or _UNREAD_ITEM_GAP.match(self.norm.text, self.found[previous].end, found.start)
+            )
         ):
             return self._toxicity_from(previous)
         return None
@@ -2495,9 +2588,34 @@ class _Builder:
         if (
             previous >= 0
             and self.found[previous].end >= line_start
-            and _LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+            and (
+                _LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+                or _EXAMPLES_GAP.match(self.norm.text, self.found[previous].end, found.start)
+            )
         ):
             return self._current(previous)
+        return None
+
+    def _taking(self, index: int) -> tuple[int, int] | None:
+        """Where the text names a treatment the patient is taking or receiving, on a line with no window of
+        its own ("Participants taking other prohibited medications ..., including anticancer therapy",
+        NCT06194929): the treatment given now. A list shares the cue. None without one, or after "since" or
+        "prior" ("since receiving docetaxel", "receiving prior chemotherapy")."""
+        found = self.found[index]
+        if found.kind not in ("therapy", "procedure") or not self.says_taking:
+            return None
+        previous = self._previous_read(index)
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 80, line_start, self.found[previous].end if previous >= 0 else 0)
+        match = _TAKING.search(self.norm.text, start, found.start)
+        if match is not None:
+            return match.start(), match.end()
+        if (
+            previous >= 0
+            and self.found[previous].end >= line_start
+            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+        ):
+            return self._taking(previous)
         return None
 
     def _unanswerable(self, start: int, end: int) -> Atom:
@@ -2779,6 +2897,30 @@ _STEROID_DOSE_AFTER = re.compile(
     r"(?:mg|milligrams?)\b",
     re.IGNORECASE,
 )
+# What a generic treatment targets, after it: "any other anticancer therapy targeting immune-regulatory
+# receptors or mechanisms" (NCT06627647) names treatments of one kind, which no class of the profile records.
+_TARGETING_AFTER = re.compile(
+    r"\s+(?:that\s+targets?|targeting|directed\s+(?:at|against|to(?:wards)?))\s+[^,;.\n]{2,80}", re.IGNORECASE
+)
+_GENERIC_THERAPIES = frozenset(
+    {"systemic_anticancer", "immunotherapy", "targeted_therapy", "tki", "chemotherapy"}
+)
+# What a treatment caused, named after it: "docetaxel-related toxicities", "docetaxel toxicity related dose
+# interruption" (NCT03574571), "checkpoint inhibitor-induced colitis". Whether any is left is the question.
+_CAUSED_AFTER = re.compile(
+    r"[\s-]*(?:related|induced|associated|attributed|attributable)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:toxicit(?:y|ies)|adverse\s+(?:events?|reactions?)|side[\s-]effects?|AEs?|pneumonitis|neuropathy"
+    r"|colitis|hepatitis|reactions?)\b"
+    r"|\s+(?:due\s+to\s+(?:[\w-]+\s+){0,2}?)?(?:toxicit(?:y|ies)|adverse\s+(?:events?|reactions?)"
+    r"|side[\s-]effects?)\b",
+    re.IGNORECASE,
+)
+# A treatment given at a dose of its own kind: "Prior high dose chemotherapy requiring stem cell rescue"
+# (NCT04787042), "myeloablative chemotherapy". Not any chemotherapy.
+# The setting a treatment was given in, before it: "neo-adjuvant chemotherapy" (NCT05321134), "adjuvant
+# therapy", "perioperative chemotherapy". No profile records it.
+_SETTING_BEFORE = re.compile(r"\b(?:neo-?\s?adjuvant|adjuvant|peri-?operative)\s+(?:systemic\s+)?$", re.I)
+_HIGH_DOSE_BEFORE = re.compile(r"\b(?:high[\s-]+dose|myeloablative)\s+$", re.IGNORECASE)
 _STEROID_DOSE_BEFORE = re.compile(
     r"\b(?:high|low|immunosuppressive|physiologic(?:al)?|replacement|supra-?physiologic(?:al)?|pharmacologic(?:al)?)"
     r"[\s-]+dos(?:es?|ing)\s+(?:of\s+)?(?:systemic\s+|oral\s+)?$",

@@ -48,7 +48,8 @@ def test_egfr_in_capitals_is_not_the_kidneys_egfr():
     ("text", "code"),
     [
         ("KRAS G12C inhibitor naive", "kras_g12c_inhibitor"),
-        ("EXP-1: ROS1 TKI-naïve ROS1+ NSCLC", "tki"),  # NCT03093116
+        # NCT03093116: no ROS1 inhibitor, which no class codes (any TKI would rule out an EGFR TKI).
+        ("EXP-1: ROS1 TKI-naïve ROS1+ NSCLC", None),
         ("Chemotherapy-naive patients with NSCLC", "chemotherapy"),
     ],
 )
@@ -56,7 +57,10 @@ def test_a_treatment_followed_by_naive_was_never_given(text, code):
     assert ("therapy", code, "negated") in atoms(text)
     [criterion] = parse_eligibility(f"Inclusion Criteria:\n* {text}\n").criteria
     negated = [n.child for n in _nots(criterion.tree)]
-    assert any(getattr(child, "concept", None) and child.concept.code == code for child in negated)
+    assert any(
+        getattr(child, "kind", None) == "therapy" and (child.concept.code if child.concept else None) == code
+        for child in negated
+    )
 
 
 def _nots(node):
@@ -72,3 +76,17 @@ def test_a_generic_treatment_named_with_the_treatments_it_was_is_those_treatment
     text = "No prior systemic treatment with either chemotherapy or immunotherapy for non-curative intent."
     assert sorted(code or "" for _, code, _ in atoms(text)) == ["chemotherapy", "immunotherapy"]
     assert ("therapy", "systemic_anticancer", "historical") in atoms("Prior systemic treatment")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # NCT06248606: one drug class, not a KRAS G12C inhibitor or any tyrosine kinase inhibitor.
+        ("Prior treatment with KRAS G12C tyrosine kinase inhibitor.", [("therapy", "kras_g12c_inhibitor")]),
+        # No class for MET inhibitors: uncoded, never any tyrosine kinase inhibitor (osimertinib is one).
+        ("Prior treatment with a MET tyrosine kinase inhibitor", [("therapy", None)]),
+        ("Prior ROS1 TKI", [("therapy", None)]),
+    ],
+)
+def test_a_tyrosine_kinase_inhibitor_of_a_named_gene_is_that_genes_inhibitor(text, expected):
+    assert [(kind, code) for kind, code, _ in atoms(text, "Exclusion")] == expected

@@ -195,8 +195,8 @@ class TestAConcurrentTreatmentIsSharedByItsExamplesAndItsList:
     ever, met the exclusion (Ines's gallbladder surgery in 2019, her chemotherapy that ended in October)."""
 
     def test_the_examples_of_a_concurrent_treatment_for_cns_disease(self):
-        # NCT05267626, NCT05592626. (The dose "10 mg prednisone/day or equivalent" is still read as a
-        # prednisone the patient must be on: not asserted here.)
+        # NCT05267626, NCT05592626. (The dose "10 mg prednisone/day or equivalent" is its yardstick, no
+        # prednisone: tests/recruitment/test_steroid_doses.py.)
         text = (
             "No concurrent treatment for CNS disease (e.g., surgery, radiation, corticosteroids >= 10 mg "
             "prednisone/day or equivalent)"
