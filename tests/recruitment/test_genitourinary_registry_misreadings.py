@@ -164,3 +164,163 @@ class TestAnUpperTractCancerIsNotEveryUrothelialCancer:
         text = "Absence of concomitant upper tract urothelial carcinoma"
         assert codes(text, "Inclusion") == ["utuc"]
         assert outcome(text, URSULA, "Inclusion") == "unknown"
+
+
+def test_a_kidney_cancer_that_comes_with_a_syndrome_is_not_every_kidney_cancer():
+    # NCT05410509: whether Ravi's cancer is a hereditary one is for the site
+    assert outcome("Renal cell carcinoma as part of a syndrome", RAVI) == "unknown"
+
+
+def test_a_protocol_number_that_starts_with_a_drug_code_is_no_drug():
+    # NCT07049926: MK-3475 is pembrolizumab, MK-3475-U03 a protocol
+    text = (
+        "Have been previously allocated/randomized to study intervention in any sub study of protocol"
+        " MK-3475-U03"
+    )
+    assert "pembrolizumab" not in codes(text)
+    assert codes("Prior treatment with MK-3475 (pembrolizumab)") == ["pembrolizumab", "pembrolizumab"]
+
+
+class TestAToxicityOfATreatmentIsNoHistoryOfIt:
+    """A toxicity "to", "with" or "when receiving" a treatment, or a treatment "discontinued ... due to" an
+    immune-related adverse event, asks about the toxicity: having had the treatment excluded Ravi (after
+    pembrolizumab) and Ursula (after avelumab and enfortumab vedotin) from trials that turn away only the
+    patients who could not tolerate it."""
+
+    def test_a_toxicity_to_or_with_a_treatment_is_the_sites_question(self):
+        texts = (
+            # NCT03607890
+            "Prior life-threatening toxicity to anti-PD-1, anti-PD-L1, anti-PD-L2,or anti-CTLA4",
+            # NCT05665361
+            "Prior history of grade \\>=3 immune-related adverse event(s) with checkpoint inhibitor therapy."
+            " Note: participants who had endocrine toxicity of grades 3 or 4 are eligible",
+        )
+        assert [outcome(text, RAVI) for text in texts] == ["unknown"] * 2
+
+    def test_a_toxicity_when_receiving_a_drug_is_the_sites_question(self):
+        # NCT06465069
+        text = "History of Grade ≥3 skin toxicity when receiving enfortumab vedotin"
+        assert outcome(text, URSULA) == "unknown"
+
+    def test_a_treatment_stopped_for_an_immune_related_event_is_the_sites_question(self):
+        # NCT04787042
+        text = (
+            "Prior therapy with an anti-PD-1, anti-PD-L1, or anti-PD-L2 agent or with an agent directed to"
+            " another stimulatory or co-inhibitory T-cell receptor (e.g., CTLA-4, OX40, CD137), and was"
+            " discontinued from that treatment due to a Grade 3 or higher irAE"
+        )
+        assert outcome(text, RAVI) == "unknown"
+        assert outcome(text, URSULA) == "unknown"
+
+    def test_a_prior_checkpoint_inhibitor_alone_still_excludes(self):
+        # NCT05733715
+        text = "Has received prior therapy with an anti-PD-1, anti-PD-L1, or anti PD L2 agent"
+        assert outcome(text, RAVI) == "violated"
+
+
+class TestAnotherMalignancyThatDoesNotInterfereIsLetIn:
+    """The NCI template "Patients with a prior or concurrent malignancy whose natural history or treatment
+    does not have the potential to interfere with the safety or efficacy assessment of the investigational
+    regimen are eligible" was read, where the sentence stops short of "are eligible" or goes on to more
+    conditions, as requiring another cancer, which Ursula does not have."""
+
+    def test_the_clause_itself_lets_the_malignancy_in(self):
+        # NCT05576896
+        text = (
+            "Patients with a prior or concurrent malignancy whose natural history or treatment does not have"
+            " the potential to interfere with the safety or efficacy assessment of the investigational"
+            " regimen."
+        )
+        assert outcome(text, URSULA, "Inclusion") == "not_checkable"
+
+    def test_a_malignancy_that_may_interfere_still_excludes(self):
+        # NCT05035836
+        text = (
+            "Prior or concurrent malignancy whose natural history or treatment has the potential to interfere"
+            " with the safety or efficacy assessment of the investigational regimen."
+        )
+        assert outcome(text, URSULA) == "satisfied"
+
+
+class TestATreatmentsSettingBeforeItIsTheSitesQuestion:
+    """An adjuvant, neoadjuvant or intravesical treatment was read as the treatment in any setting: Ursula's
+    chemotherapy for metastatic disease failed "Not received any adjuvant or neoadjuvant chemotherapy" and
+    counted as "prior intravesical chemotherapy". No profile records the setting (as "for metastatic
+    disease" after a treatment already asks)."""
+
+    def test_an_adjuvant_treatment_is_not_any_treatment(self):
+        # NCT06571708
+        text = "Not received any adjuvant or neoadjuvant chemotherapy or immunotherapy."
+        assert outcome(text, URSULA, "Inclusion") == "unknown"
+
+    def test_an_intravesical_treatment_is_not_any_treatment(self):
+        # NCT06545955
+        text = "Prior intravesical chemotherapy for the treatment of BCG-unresponsive NMIBC"
+        assert outcome(text, URSULA) == "unknown"
+
+    def test_a_treatment_without_a_setting_is_still_read(self):
+        assert outcome("No prior chemotherapy or immunotherapy.", URSULA, "Inclusion") == "violated"
+
+    def test_a_treatment_given_systemically_or_otherwise_is_any_treatment(self):
+        # NCT05839119
+        text = (
+            "3.2.1 Patients who have previously received systemic or intravesical gemcitabine or"
+            " platinum-containing chemotherapy"
+        )
+        assert outcome(text, URSULA) == "violated"
+
+
+class TestTheReasonsForARequirementAskNothing:
+    """NCT05839119 gives its reasons in the inclusions: "Because the safety and efficacy of Degarelix in
+    pediatric patients have not been established, children ... are excluded" and "Degarelix may cause fetal
+    loss" asked Ursula to have had degarelix, a drug of the trial."""
+
+    def test_an_unestablished_safety_is_a_reason(self):
+        text = (
+            "Because the safety and efficacy of Degarelix in pediatric patients have not been established,"
+            " children (patients \\<18 years of age) are excluded from this study."
+        )
+        assert "degarelix" not in codes(text, "Inclusion")
+        assert outcome(text, URSULA, "Inclusion") == "satisfied"
+
+    def test_a_harm_to_a_fetus_is_a_reason(self):
+        text = (
+            "The effects of Degarelix on the developing human fetus are unknown. However, based on animal"
+            " studies and the mechanism of action, Degarelix may cause fetal loss."
+        )
+        assert "degarelix" not in codes(text, "Inclusion")
+
+
+def test_the_trials_drug_named_again_as_a_time_anchor_is_no_history():
+    # NCT06399419: Ravi never had nivolumab; the trial gives it
+    text = (
+        "Sexually active fertile subjects and their partners must agree to use medically accepted methods of"
+        " contraception during the course of the study and for 5 months after the last dose of nivolumab for"
+        " women with childbearing potential, and 7 months after the last dose of nivolumab for men"
+    )
+    assert outcome(text, RAVI, "Inclusion") == "not_checkable"
+    assert codes(text, "Inclusion").count("nivolumab") == 2
+
+
+def test_a_condom_required_even_after_vasectomy_asks_for_no_vasectomy():
+    # NCT05665361
+    text = (
+        "Men with female partners of reproductive potential and pregnant partners are required to use a"
+        " condom (even after vasectomy), during treatment and for at least 6 months after the final dose and"
+        " must refrain from donating sperm during this same period."
+    )
+    [vasectomy] = [
+        a for a in parse_eligibility(f"Inclusion Criteria:\n* {text}\n").atoms() if a.kind == "procedure"
+    ]
+    assert not vasectomy.checkable
+    assert "vasectomy" in codes("Men must have had a vasectomy", "Inclusion")
+
+
+def test_who_cannot_participate_is_turned_away_not_required():
+    # NCT06432036: "cannot participate" denies, as "are excluded" does
+    text = (
+        "Negative serum pregnancy test in females of child-bearing potential; patients who are breast-feeding"
+        " cannot participate in this trial"
+    )
+    assert outcome(text, SAM, "Inclusion") == "satisfied"
+    assert outcome(text, URSULA, "Inclusion") == "satisfied"
