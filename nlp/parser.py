@@ -758,6 +758,16 @@ _WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", re
 _EVEN_AFTER = re.compile(
     r"\b(?:even|including)\s+(?:after|if|with|though|(?:men|males?)\s+with)\b[^.;()\n]{0,40}$", re.IGNORECASE
 )
+# The drug an antibody-drug conjugate carries, before or after it.
+_PAYLOAD_BEFORE = re.compile(
+    r"\btopoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?(?:\s*\([\w-]{2,10}\))?[\s-]*(?:based\s+)?$",
+    re.IGNORECASE,
+)
+_PAYLOAD_AFTER = re.compile(
+    r"\s*\(?s?\)?\s+(?:with|carrying|containing|bearing)\s+(?:an?\s+|any\s+)?[\w\s-]{0,40}?"
+    r"(?:payload|topoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?)\b",
+    re.IGNORECASE,
+)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
@@ -1102,6 +1112,7 @@ class _Builder:
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.names_discontinued = self.names_toxicity and may_contain(norm.text, lowered, ("discontinued",))
         self.says_even = may_contain(norm.text, lowered, ("even ", "including "))
+        self.names_payload = may_contain(norm.text, lowered, ("payload", "topoisomerase"))
         self.names_natural_history = may_contain(norm.text, lowered, ("natural history",))
         self.names_adjuvant = may_contain(norm.text, lowered, ("adjuvant", "intravesical", "operative"))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
@@ -2327,6 +2338,19 @@ class _Builder:
                 target = _TARGET_BEFORE.search(self.norm.text, max(found.start - 20, line_start), found.start)
                 if target is not None:
                     return self._unanswerable(target.start(), found.end)
+            if concept.code == "adc" and self.names_payload:
+                # "any ADC with a topoisomerase payload" (NCT06242470), "prior Topoisomerase I
+                # inhibitor(TOPO1i) antibody drug conjugate treatment" (NCT06555744): an ADC carrying one
+                # kind of drug, which no drug class of the profile records.
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                payload = _PAYLOAD_BEFORE.search(
+                    self.norm.text, max(found.start - 50, line_start), found.start
+                )
+                if payload is not None:
+                    return self._unanswerable(payload.start(), found.end)
+                payload = _PAYLOAD_AFTER.match(self.norm.text, found.end)
+                if payload is not None:
+                    return self._unanswerable(found.start, payload.end())
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:

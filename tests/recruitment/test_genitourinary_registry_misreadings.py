@@ -324,3 +324,21 @@ def test_who_cannot_participate_is_turned_away_not_required():
     )
     assert outcome(text, SAM, "Inclusion") == "satisfied"
     assert outcome(text, URSULA, "Inclusion") == "satisfied"
+
+
+class TestAnAntibodyDrugConjugatesPayloadIsTheSitesQuestion:
+    """Ursula's enfortumab vedotin is an antibody-drug conjugate carrying a tubulin inhibitor (MMAE), not a
+    topoisomerase I inhibitor: trials excluding only ADCs with that payload excluded her as if any ADC."""
+
+    def test_an_adc_with_a_named_payload_is_not_any_adc(self):
+        texts = (
+            # NCT06242470
+            "Prior treatment with any ADC with a topoisomerase payload.",
+            # NCT06555744
+            "Has received prior Topoisomerase I inhibitor(TOPO1i) antibody drug conjugate treatment,"
+            " regardless of washout period.",
+        )
+        assert [outcome(text, URSULA) for text in texts] == ["unknown"] * 2
+
+    def test_any_adc_still_excludes(self):
+        assert outcome("Prior treatment with an antibody drug conjugate", URSULA) == "violated"
