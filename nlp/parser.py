@@ -428,6 +428,13 @@ _AFTER_THE_LAST_DOSE = re.compile(
     r"\s+(?:the\s+|any\s+)?$",
     re.IGNORECASE,
 )
+# ... and the same drug named again so, without the "for": "for 5 months after the last dose of nivolumab for
+# women ..., and 7 months after the last dose of nivolumab for men" (NCT06399419).
+_AFTER_LAST_DOSE_AGAIN = re.compile(
+    r"\b(?:after|following|post)\s+(?:the\s+)?(?:last|final)\s+(?:dose|administration|infusion)s?\s+of\s+"
+    r"(?:the\s+|any\s+)?$",
+    re.IGNORECASE,
+)
 _GUARDIAN_BEFORE = re.compile(
     r"\b(?:parents?|guardians?|legally\s+authori[sz]ed\s+representatives?)\b[^.;]*$", re.IGNORECASE
 )
@@ -449,8 +456,11 @@ _ELIGIBLE_DISEASES_HEADER = re.compile(
 )
 # A cause named right after a condition narrows it the same way ("amyloidosis secondary to rheumatoid
 # arthritis", "anemia due to bleeding"): whether the patient's condition has that cause is for the site.
+# So does the syndrome it comes with: "Renal cell carcinoma as part of a syndrome" (NCT05410509) is a
+# hereditary kidney cancer, not every kidney cancer.
 _CAUSE_AFTER = re.compile(
-    r"[ \t]*,?[ \t]*(?:secondary\s+to|due\s+to|caused\s+by|attributable\s+to|induced\s+by)\s+[\w-]+",
+    r"[ \t]*,?[ \t]*(?:secondary\s+to|due\s+to|caused\s+by|attributable\s+to|induced\s+by"
+    r"|as\s+(?:a\s+)?part\s+of)\s+[\w-]+",
     re.IGNORECASE,
 )
 _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
@@ -485,15 +495,35 @@ _TREATMENT_LIST_GAP = re.compile(
     r"[\s,()\-:]*)*$",
     re.IGNORECASE,
 )
-_TOXICITY_WORDS = ("toxicit", "toxic effect", "adverse", "side effect", "side-effect", "aes", "recover")
-# "toxicity to anti-PD-1" (NCT03607890), "adverse event with prior immunotherapy" (NCT04262466), "irAEs from
-# prior immunotherapies" (NCT05746897), "AEs from immune-modulatory agents (including but not limited to
-# anti-PD1/PD-L1 agents" (NCT05584670) as well.
+_TOXICITY_WORDS = (
+    "toxicit",
+    "toxic effect",
+    "adverse",
+    "side effect",
+    "side-effect",
+    "aes",
+    "irae",
+    "recover",
+)
+# ... or after it, as the reason it was stopped: "Has received prior therapy with an anti-PD-1, anti-PD-L1, or
+# anti-PD-L2 agent ... and was discontinued from that treatment due to a Grade 3 or higher irAE" (NCT04130516,
+# NCT04389632, NCT04585750, NCT04787042) asks about the discontinuation, not about the therapy.
+_DISCONTINUED_FOR_TOXICITY = re.compile(
+    # a full stop inside "e.g.," does not end the clause
+    r"(?:[^.;\n]|\.(?=\S)){0,250}?\bdiscontinued\s+(?:from\s+)?(?:that|this|the|such|said)\s+(?:treatment|therapy|agent"
+    r"|regimen)\s+(?:due\s+to|because\s+of|for)\b",
+    re.IGNORECASE,
+)
+# "irAEs from prior immunotherapies" (NCT05746897), "AEs from immune-modulatory agents (including but not
+# limited to anti-PD1/PD-L1 agents" (NCT05584670) as well.
 _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|(?:ir|im)?AEs?"
     r"|side[\s-]effects?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following|to|with|on|during)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    # "life-threatening toxicity to anti-PD-1" (NCT03607890), "immune-related adverse event(s) with checkpoint
+    # inhibitor therapy" (NCT05665361), "skin toxicity when receiving enfortumab vedotin" (NCT06465069)
+    r"|of|following|to|with|during|on|(?:when|while)\s+(?:receiving|on|taking))"
+    r"|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
     r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including(?:\s+but\s+not\s+limited\s+to)?|such\s+as)"
     r"[,:\s]*(?:[\w-]+\s+)?)?$",
@@ -514,7 +544,23 @@ _PERSONAL_OR = re.compile(r"\b(?:personal|own)\s*(?:and/or|or|and|/)\s*$", re.IG
 # The setting a treatment was given in, after it: "No prior systemic therapy for metastatic disease", "No
 # prior chemotherapy in the advanced or metastatic setting". A treatment given in another (adjuvant) does not
 # count, and no profile records which setting a treatment was for.
-_SETTING_WORD = r"(?:(?:locally\s+)?advanced|metastatic|recurrent|relapsed|unresectable|incurable|palliative)"
+_SETTING_WORD = (
+    r"(?:(?:locally\s+)?advanced|metastatic|recurrent|relapsed|unresectable|incurable|palliative"
+    r"|(?:\(neo\)|neo-?)?adjuvant|perioperative)"
+)
+# ... or before it: "Not received any adjuvant or neoadjuvant chemotherapy or immunotherapy" (NCT06571708),
+# "Prior intravesical chemotherapy" (NCT06545955). Chemotherapy for metastatic disease is neither.
+_ADJUVANT_WORD = r"(?:(?<![\w)-])(?:\(neo\)|neo-?)?adjuvant|\b(?:perioperative|peri-operative|intravesical))"
+_SETTING_BEFORE = re.compile(
+    rf"{_ADJUVANT_WORD}(?:\s*(?:,|/|or|and/or|and)\s*{_ADJUVANT_WORD})*[\s-]+(?:[\w-]+\s+){{0,2}}$",
+    re.IGNORECASE,
+)
+# ... unless the systemic route is the other alternative: "previously received systemic or intravesical
+# gemcitabine" (NCT05839119) is gemcitabine given either way.
+_SYSTEMIC_ALTERNATIVE = re.compile(
+    r"\b(?:systemic|intravenous)\s*(?:or|and/or|/)\s|\b(?:or|and/or|/)\s*(?:systemic|intravenous)\b",
+    re.IGNORECASE,
+)
 _FOR_SETTING = re.compile(
     rf"\s+(?:for|in)\s+(?:the\s+)?(?:treatment\s+of\s+)?{_SETTING_WORD}"
     rf"(?:\s*(?:,|/|or|and/or|and)\s*{_SETTING_WORD})*\s+(?:disease|setting)\b",
@@ -682,6 +728,16 @@ _ELIGIBLE_FOR_TRIAL = re.compile(
     r"|participation|inclusion)\b(?!\s+(?:only\s+)?if\b)",
     re.I,
 )
+# The NCI template's "Patients with a prior or concurrent malignancy whose natural history or treatment does
+# not have the potential to interfere with the safety or efficacy assessment of the investigational regimen
+# are eligible for this trial" (65 registry trials): the clause itself says which malignancies the trial lets
+# in, also where the sentence stops before "are eligible" (NCT05576896, NCT06814496) or goes on to more
+# conditions (NCT05839119).
+_DOES_NOT_INTERFERE = re.compile(
+    r"\s+whose\s+natural\s+history\s+(?:(?:or|and/or)\s+treatment\s+)?(?:does|do)\s+not\s+"
+    r"(?:have\s+(?:the\s+)?potential\s+to\s+)?interfere\b",
+    re.IGNORECASE,
+)
 # "Patients may have had prior systemic therapy in the adjuvant setting (e.g. interferon, BRAF, or MEK
 # agents)" (NCT02339571), "Note: May have received chemotherapy" (NCT04585477): what a patient may have had
 # is let in, not required. The treatments follow the permission in its clause, before any "if" that
@@ -729,6 +785,20 @@ _PERMISSION_CONDITION = re.compile(r"\b(?:if|provided|as\s+long\s+as)\b", re.IGN
 _OPTIONAL_LIST_GAP = re.compile(r"\s*,?\s*(?:[A-Za-z][\w'-]*\s*,\s*){0,3}(?:(?:or|and/or)\s+)?")
 # "with or without the use of", right before what it makes optional (`_Builder._optional`).
 _WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
+# Before a procedure that changes nothing: "(even after vasectomy)", "even men with vasectomies".
+_EVEN_AFTER = re.compile(
+    r"\b(?:even|including)\s+(?:after|if|with|though|(?:men|males?)\s+with)\b[^.;()\n]{0,40}$", re.IGNORECASE
+)
+# The drug an antibody-drug conjugate carries, before or after it.
+_PAYLOAD_BEFORE = re.compile(
+    r"\btopoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?(?:\s*\([\w-]{2,10}\))?[\s-]*(?:based\s+)?$",
+    re.IGNORECASE,
+)
+_PAYLOAD_AFTER = re.compile(
+    r"\s*\(?s?\)?\s+(?:with|carrying|containing|bearing)\s+(?:an?\s+|any\s+)?[\w\s-]{0,40}?"
+    r"(?:payload|topoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?)\b",
+    re.IGNORECASE,
+)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
@@ -1088,6 +1158,11 @@ class _Builder:
         self.says_taking = "taking" in lowered or "receiving" in lowered
         self.may_continue = "continue" in lowered
         self.names_cause = any(word in lowered for word in ("related", "induced", "associated", "attribut"))
+        self.names_discontinued = self.names_toxicity and may_contain(norm.text, lowered, ("discontinued",))
+        self.says_even = may_contain(norm.text, lowered, ("even ", "including "))
+        self.names_payload = may_contain(norm.text, lowered, ("payload", "topoisomerase"))
+        self.names_natural_history = may_contain(norm.text, lowered, ("natural history",))
+        self.names_adjuvant = may_contain(norm.text, lowered, ("adjuvant", "intravesical", "operative"))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
         self.names_event = may_contain(norm.text, lowered, _DISEASE_EVENT_WORDS)
@@ -1802,6 +1877,7 @@ class _Builder:
             or self._consent_age(index)
             or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
             or self._optional(index)
+            or self._regardless(index)
             or self._test_to_undergo(index)
             or self._study_product(index)
             or self._tolerated_toxicity(index, section)
@@ -2033,6 +2109,8 @@ class _Builder:
             )
             if _MAY_CONTINUE.search(self.norm.text, sentence_start, sentence_end) is not None:
                 return True
+        if self.names_natural_history and _DOES_NOT_INTERFERE.match(self.norm.text, end) is not None:
+            return True
         if (
             self.may_have
             and self.found[index].rule_id != "therapy.lines"
@@ -2091,6 +2169,15 @@ class _Builder:
             _AGREE_TO_BEFORE.search(self.norm.text, max(0, found.start - 40), found.start) is not None
         )
 
+    def _regardless(self, index: int) -> bool:
+        """Whether the text asks the same of those who had the procedure: "required to use a condom (even
+        after vasectomy)" (NCT05665361), "even if they have had a vasectomy" asks for no vasectomy."""
+        found = self.found[index]
+        if not self.says_even or found.kind != "procedure":
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        return _EVEN_AFTER.search(self.norm.text, max(line_start, found.start - 50), found.start) is not None
+
     def _optional(self, index: int) -> bool:
         """Whether the text makes what the atom names optional: "Castrate levels of testosterone (< 50 ng/dL)
         with or without the use of androgen deprivation therapy" (NCT06236139) asks for neither."""
@@ -2110,6 +2197,12 @@ class _Builder:
             and _OPTIONAL_LIST_GAP.fullmatch(self.norm.text, self.found[previous].end, start) is not None
             and self._optional(previous)
         )
+
+    def _anchors_after_last_dose(self, index: int, line_start: int) -> bool:
+        """Whether the treatment is named as the time anchor of what goes on "for N months after the last
+        dose of" it."""
+        start = max(self.found[index].start - 100, line_start)
+        return _AFTER_THE_LAST_DOSE.search(self.norm.text, start, self.found[index].start) is not None
 
     def _judged_suitable(self, index: int) -> bool:
         """Whether a treatment is named as what the patient is judged suitable for, or a disease curable
@@ -2138,6 +2231,12 @@ class _Builder:
                 _REQUIRED_FOR,
             )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
+                return True
+            if _AFTER_LAST_DOSE_AGAIN.search(self.norm.text, start, found.start) and any(
+                self._anchors_after_last_dose(j, line_start)
+                for j in range(index)
+                if self.found[j].concept == found.concept and self.found[j].start >= line_start
+            ):
                 return True
             if _SUITABLE_AFTER.match(self.norm.text, found.end):
                 return True
@@ -2317,20 +2416,38 @@ class _Builder:
             dose = self._steroid_dose(index)
             if dose is not None:
                 return self._unanswerable(dose[0], dose[1])
-            before = _HIGH_DOSE_BEFORE.search(
-                self.norm.text, max(0, found.start - 20), found.start
-            ) or _SETTING_BEFORE.search(self.norm.text, max(0, found.start - 25), found.start)
-            if before is not None:
-                return self._unanswerable(before.start(), found.end)
+            high = _HIGH_DOSE_BEFORE.search(self.norm.text, max(0, found.start - 20), found.start)
+            if high is not None:
+                return self._unanswerable(high.start(), found.end)
             if concept.code in _GENERIC_THERAPIES and (
                 target := _TARGETING_AFTER.match(self.norm.text, found.end)
             ):
                 return self._unanswerable(found.start, target.end())
+            if concept.code == "adc" and self.names_payload:
+                # "any ADC with a topoisomerase payload" (NCT06242470), "prior Topoisomerase I
+                # inhibitor(TOPO1i) antibody drug conjugate treatment" (NCT06555744): an ADC carrying one
+                # kind of drug, which no drug class of the profile records.
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                payload = _PAYLOAD_BEFORE.search(
+                    self.norm.text, max(found.start - 50, line_start), found.start
+                )
+                if payload is not None:
+                    return self._unanswerable(payload.start(), found.end)
+                payload = _PAYLOAD_AFTER.match(self.norm.text, found.end)
+                if payload is not None:
+                    return self._unanswerable(found.start, payload.end())
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:
                 return self._unanswerable(duration[0], duration[1])
+            before = self._setting_before(index) if self.names_adjuvant else None
             setting = self._setting_after(index)
+            if (before is not None or setting is not None) and self._let_in(index, section):
+                # "Patients may have had prior systemic therapy in the adjuvant setting" (NCT02339571): what
+                # is let in in any setting asks for none.
+                return None
+            if before is not None:
+                return self._unanswerable(before, found.end)
             return None if setting is None else self._unanswerable(found.start, setting)
         if concept.system != "diagnosis":
             return None
@@ -2434,6 +2551,27 @@ class _Builder:
         match = _CAUSED_AFTER.match(self.norm.text, found.end)
         return None if match is None else match.end()
 
+    def _setting_before(self, index: int) -> int | None:
+        """Where an adjuvant, perioperative or intravesical setting named right before a treatment starts, or
+        None; a list shares it ("adjuvant or neoadjuvant chemotherapy or immunotherapy")."""
+        found = self.found[index]
+        previous = self._previous_read(index)
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        start = max(found.start - 60, line_start, self.found[previous].end if previous >= 0 else 0)
+        match = _SETTING_BEFORE.search(self.norm.text, start, found.start)
+        if match is not None:
+            if _SYSTEMIC_ALTERNATIVE.search(self.norm.text, max(start, match.start() - 25), found.start):
+                return None
+            return match.start()
+        if (
+            previous >= 0
+            and self.found[previous].kind == "therapy"
+            and self.found[previous].end >= line_start
+            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
+        ):
+            return self._setting_before(previous)
+        return None
+
     def _toxicity_from(self, index: int) -> int | None:
         """Where the toxicity a treatment caused is named before it ("toxicities from prior therapy,
         including commercial osimertinib", "adverse events due to a previously administered agent"), or
@@ -2447,6 +2585,8 @@ class _Builder:
         match = _TOXICITY_FROM.search(self.norm.text, start, found.start)
         if match is not None:
             return match.start()
+        if self.names_discontinued and _DISCONTINUED_FOR_TOXICITY.match(self.norm.text, found.end):
+            return found.start
         if (
             previous >= 0
             and self.found[previous].kind in ("therapy", "procedure")
@@ -2917,9 +3057,6 @@ _CAUSED_AFTER = re.compile(
 )
 # A treatment given at a dose of its own kind: "Prior high dose chemotherapy requiring stem cell rescue"
 # (NCT04787042), "myeloablative chemotherapy". Not any chemotherapy.
-# The setting a treatment was given in, before it: "neo-adjuvant chemotherapy" (NCT05321134), "adjuvant
-# therapy", "perioperative chemotherapy". No profile records it.
-_SETTING_BEFORE = re.compile(r"\b(?:neo-?\s?adjuvant|adjuvant|peri-?operative)\s+(?:systemic\s+)?$", re.I)
 _HIGH_DOSE_BEFORE = re.compile(r"\b(?:high[\s-]+dose|myeloablative)\s+$", re.IGNORECASE)
 _STEROID_DOSE_BEFORE = re.compile(
     r"\b(?:high|low|immunosuppressive|physiologic(?:al)?|replacement|supra-?physiologic(?:al)?|pharmacologic(?:al)?)"
@@ -3146,6 +3283,20 @@ def _abbreviations_defined(text: str) -> Iterator[re.Match[str]]:
 def _terms_of(kind: str, code: str) -> tuple[str, ...]:
     entry = next((e for e in vocabulary().get(kind, ()) if e.concept.code == code), None)
     return () if entry is None else entry.synonyms
+
+
+# A drug's code name at the start of a longer code: "any sub study of protocol MK-3475-U03" (NCT07049926)
+# names a protocol, not pembrolizumab (MK-3475).
+_CODE_GOES_ON = re.compile(r"-[A-Za-z]*\d")
+
+
+def _inside_longer_code(text: str, found: Found) -> bool:
+    return (
+        found.kind == "therapy"
+        and text.startswith("-", found.end)
+        and any(c.isdigit() for c in text[found.start : found.end])
+        and _CODE_GOES_ON.match(text, found.end) is not None
+    )
 
 
 def _names_organisation(text: str, found: Found) -> bool:
@@ -3465,7 +3616,13 @@ def parse_eligibility(
         ],
         key=lambda f: (f.start, f.end),
     )
-    found = [f for f in found if not _topic_label(norm.text, f) and not _names_organisation(norm.text, f)]
+    found = [
+        f
+        for f in found
+        if not _topic_label(norm.text, f)
+        and not _names_organisation(norm.text, f)
+        and not _inside_longer_code(norm.text, f)
+    ]
     found = [f for f, gone in zip(found, rationale.unstated(norm.text, found), strict=True) if not gone]
     if "potential" in lowered or "menopausal" in lowered:
         found = _without_definitions(norm.text, roots, found)

@@ -34,6 +34,9 @@ _REASON_WORDS = (
     r"(?:for|risks?|harm|dangerous|teratogenic|interactions?)|no\s+(?:dosing|safety|adverse\s+event)\b"
     r"|pharmacokinetic\s+interactions?|poor\s+prognosis|confounded?|lists?\s+of\s+these\s+agents"
 )
+# "Because the safety and efficacy of Degarelix in pediatric patients have not been established, children
+# ... are excluded" (NCT05839119): a reason only where it opens the sentence, before what it explains.
+_UNESTABLISHED = r"not\s+(?:yet\s+)?(?:been\s+)?established"
 _CLAUSE_END = r"(?=[.;](?:\s|$)|\n|$)"
 _RATIONALE = re.compile(
     # "... because of the potential for teratogenic effects", "... due to the teratogenic potential of the
@@ -48,6 +51,10 @@ _RATIONALE = re.compile(
     # from the sentence's start to the reason's end.
     r"|(?:^|(?<=[.;:]\s)|(?<=\n)|(?<=\*\s))[^.;\n]{0,300}?\bknown\s+to\s+be\s+teratogenic\b"
     r"(?:\s*[,;]?\s*(?:thus|therefore|hence|so)\b\s*,?)?"
+    # "However, based on animal studies and the mechanism of action, Degarelix may cause fetal loss."
+    # (NCT05839119), "irinotecan can cause fetal harm": a sentence of its own, the reason for contraception.
+    r"|(?:^|(?<=[.;:]\s)|(?<=\n)|(?<=\*\s))[^.;\n]{0,200}?\b(?:may|can|could)\s+cause\s+"
+    rf"(?:fetal|foetal|embryo-?fetal|embryo-?foetal)\s+\w+[^.;\n]*{_CLAUSE_END}"
     # "Should a woman become pregnant or suspect she is pregnant while ..., she should inform her treating
     # physician immediately.", "If a woman becomes pregnant ...": what happens later in the study.
     r"|\b(?:should|if)\s+(?:a|the|any)\s+(?:woman|female|participant|patient|subject)(?:'s\s+partner)?\s+"
@@ -72,7 +79,7 @@ _RATIONALE = re.compile(
 # the sentence ends at its comma, before what it is the reason for.
 _OPENING_REASON = re.compile(
     r"(?:^|(?<=[.;:]\s)|(?<=\n)|(?<=\*\s)|(?<=\d\.\s))(?:for\s+this\s+reason\s+and\s+)?because\b"
-    rf"(?=[^,.;\n]*?(?:{_REASON_WORDS}))[^,.;\n]*,",
+    rf"(?=[^,.;\n]*?(?:{_REASON_WORDS}|{_UNESTABLISHED}))[^,.;\n]*,",
     re.IGNORECASE,
 )
 _FOR_THIS_REASON = re.compile(r"\bfor\s+this\s+reason\s*,?", re.IGNORECASE)
