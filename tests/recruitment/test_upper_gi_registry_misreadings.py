@@ -1,0 +1,147 @@
+"""Sentences of the 2026 oncology registry (data/oncology_trials_2026) the parser misread for three patients
+with upper gastrointestinal or liver cancer, each matched against the patient it wrongly excluded (no
+database).
+
+Gita, 59, ECOG 1, stage IV HER2-positive (IHC 3+) gastric adenocarcinoma diagnosed 2025-01, PD-L1 CPS 5,
+CLDN18.2 negative; trastuzumab, capecitabine, oxaliplatin and pembrolizumab (2025-02 to 2026-06), then
+trastuzumab deruxtecan since 2026-07. Hiro, 67, ECOG 1, hepatocellular carcinoma (BCLC C, stage IV) diagnosed
+2024-11 with chronic hepatitis B on entecavir, Child-Pugh A (the profile holds no Child-Pugh score: its
+bilirubin, albumin and AFP are on file); atezolizumab with bevacizumab (2025-01 to 2026-03), then lenvatinib
+since 2026-04. Elif, 62, ECOG 0, stage III oesophageal squamous cell carcinoma diagnosed 2025-03: carboplatin
+and paclitaxel with radiotherapy (2025-04 to 2025-05), oesophagectomy 2025-07-10, adjuvant nivolumab for a
+year; nothing else."""
+
+import datetime
+
+from nlp import parse_eligibility
+from recruitment.matching import BiomarkerFact, DiagnosisFact, PatientFacts, ProcedureFact, evaluate
+from recruitment.matching.facts import LabFact
+from tests.recruitment.fact_helpers import therapy
+
+TODAY = datetime.date(2026, 12, 7)
+LABS_ON = datetime.date(2026, 11, 20)
+
+GITA = PatientFacts(
+    birth_date=datetime.date(1967, 7, 19),
+    sex="female",
+    ecog=1,
+    pregnancy_status="not_pregnant",
+    breastfeeding=False,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "gastric_cancer",
+            "gastric adenocarcinoma",
+            diagnosed_on=datetime.date(2025, 1, 20),
+            stage="IV",
+            histology="adenocarcinoma",
+        ),
+    ),
+    biomarkers=(
+        BiomarkerFact("biomarker:1", "ERBB2", "expression", measure="IHC", value=3, assay="IHC"),
+        BiomarkerFact("biomarker:2", "CD274", "expression", measure="CPS", value=5, unit="", assay="22C3"),
+        BiomarkerFact("biomarker:3", "CLDN18", "expression", status="negative", assay="IHC"),
+    ),
+    therapies=(
+        therapy("therapy:1", "trastuzumab", 1, datetime.date(2025, 2, 10), datetime.date(2026, 6, 30)),
+        therapy("therapy:2", "capecitabine", 1, datetime.date(2025, 2, 10), datetime.date(2026, 6, 30)),
+        therapy("therapy:3", "oxaliplatin", 1, datetime.date(2025, 2, 10), datetime.date(2026, 6, 30)),
+        therapy("therapy:4", "pembrolizumab", 1, datetime.date(2025, 2, 10), datetime.date(2026, 6, 30)),
+        therapy("therapy:5", "trastuzumab deruxtecan", 2, datetime.date(2026, 7, 15)),
+    ),
+)
+HIRO = PatientFacts(
+    birth_date=datetime.date(1959, 3, 3),
+    sex="male",
+    ecog=1,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "hcc",
+            "hepatocellular carcinoma (BCLC C)",
+            diagnosed_on=datetime.date(2024, 11, 5),
+            stage="IV",
+        ),
+        DiagnosisFact("diagnosis:2", "hbv", "chronic hepatitis B"),
+    ),
+    labs=(
+        LabFact("lab:1", "bilirubin", "1975-2", 1.1, "mg/dL", LABS_ON, 0.1, 1.2),
+        LabFact("lab:2", "albumin", "1751-7", 3.6, "g/dL", LABS_ON, 3.5, 5.0),
+        LabFact("lab:3", "AFP", "1834-1", 450.0, "ng/mL", LABS_ON, 0.0, 10.0),
+    ),
+    therapies=(
+        therapy("therapy:1", "atezolizumab", 1, datetime.date(2025, 1, 10), datetime.date(2026, 3, 20)),
+        therapy("therapy:2", "bevacizumab", 1, datetime.date(2025, 1, 10), datetime.date(2026, 3, 20)),
+        therapy("therapy:3", "lenvatinib", 2, datetime.date(2026, 4, 1)),
+        therapy("therapy:4", "entecavir", None, datetime.date(2024, 11, 20)),
+    ),
+)
+ELIF = PatientFacts(
+    birth_date=datetime.date(1964, 10, 2),
+    sex="male",
+    ecog=0,
+    history_confirmed_on=datetime.date(2026, 12, 1),
+    diagnoses=(
+        DiagnosisFact(
+            "diagnosis:1",
+            "oesophageal_scc",
+            "oesophageal squamous cell carcinoma",
+            diagnosed_on=datetime.date(2025, 3, 1),
+            stage="III",
+            histology="squamous cell carcinoma",
+        ),
+    ),
+    therapies=(
+        therapy("therapy:1", "carboplatin", None, datetime.date(2025, 4, 7), datetime.date(2025, 5, 16)),
+        therapy("therapy:2", "paclitaxel", None, datetime.date(2025, 4, 7), datetime.date(2025, 5, 16)),
+        therapy("therapy:3", "nivolumab", None, datetime.date(2025, 8, 15), datetime.date(2026, 8, 15)),
+    ),
+    procedures=(
+        ProcedureFact("procedure:1", "chemoradiotherapy", "chemoradiotherapy", datetime.date(2025, 5, 16)),
+        ProcedureFact("procedure:2", "radiotherapy", "oesophageal radiotherapy", datetime.date(2025, 5, 16)),
+        ProcedureFact("procedure:3", "surgery", "oesophagectomy", datetime.date(2025, 7, 10)),
+    ),
+)
+PATIENTS = (GITA, HIRO, ELIF)
+
+
+def outcome(text: str, patient: PatientFacts, section: str = "Exclusion") -> str:
+    """The outcome of the only criterion parsed from `text`, as an item of `section`, for `patient`."""
+    parsed = parse_eligibility(f"{section} Criteria:\n* {text}\n")
+    [verdict] = evaluate(parsed.criteria, patient, today=TODAY).criteria
+    return str(verdict.outcome)
+
+
+def codes(text: str, section: str = "Exclusion") -> list[str]:
+    parsed = parse_eligibility(f"{section} Criteria:\n* {text}\n")
+    return [a.concept.code for a in parsed.atoms() if a.concept is not None]
+
+
+class TestTheVocabularyOfTheseCancers:
+    """An oesophageal squamous cell carcinoma was read as any squamous cell carcinoma (the oesophagus
+    dropped), and entecavir and AFP were words without a concept."""
+
+    def test_an_oesophageal_squamous_cell_carcinoma_is_its_own_cancer(self):
+        # NCT04389632
+        text = "Esophageal squamous cell carcinoma (ESCC)"
+        assert [outcome(text, p, "Inclusion") for p in PATIENTS] == ["violated", "violated", "satisfied"]
+        # A skin or lung squamous cell carcinoma is not one.
+        skin = DiagnosisFact("diagnosis:1", "skin_scc", "cutaneous squamous cell carcinoma")
+        assert outcome(text, PatientFacts(sex="male", diagnoses=(skin,)), "Inclusion") == "violated"
+
+    def test_entecavir_is_an_antiviral(self):
+        # NCT05418088
+        text = (
+            "Patients with a positive hepatitis B core antibody or surface antigen are at high risk for"
+            " hepatitis B virus (HBV) reaction and will require entecavir/tenofivir prophylaxis or serial"
+            " hepatitis B (Hep B) PCR monitoring"
+        )
+        assert "entecavir" in codes(text, "Inclusion")
+
+    def test_an_afp_level_is_read_against_the_afp_on_file(self):
+        # NCT06427941: "... Histologically confirmed GC with AFP > 20 ng/mL in blood ..."
+        text = "Histologically confirmed GC with AFP \\> 20 ng/mL in blood"
+        assert "1834-1" in codes(text, "Inclusion")
+        assert outcome("AFP \\> 20 ng/mL", HIRO, "Inclusion") == "satisfied"
