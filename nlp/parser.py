@@ -260,8 +260,8 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM or
-# _REQUIRED_FOR holds (`may_contain`).
+# Words every match of _SUITABLE_FOR, _PLANNED, _PLANNED_AFTER, _BEFORE_STARTING, _TOLERANCE_OF,
+# _RECOVERY_FROM or _REQUIRED_FOR holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -319,13 +319,23 @@ _SUITABLE_AFTER = re.compile(
 # NCT07094204).
 # "are subject to receive FOLFOX as SOC" (NCT04421820), "A clinician decision has been made for treatment with
 # T-DXd" (NCT07124000).
+# "Anticipation of the need for major surgery during the course of study treatment" (NCT06265285), "an
+# anticipated need for major surgery during the study" (NCT05039801).
 _PLANNED = re.compile(
     r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due|subject)\s+to\s+"
     r"(?:receive|undergo|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for"
+    r"|anticipat(?:ion|ed|es?)\s+(?:of\s+)?(?:the\s+)?need\s+for"
     r"|decision\s+(?:has\s+been\s+|was\s+)?made\s+(?:for|to\s+(?:start|initiate|begin))\s+"
     r"(?:treatment|therapy)\s+with)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
+    re.IGNORECASE,
+)
+# ... or named before the plan or the judgement: "RT planned of at least 15 treatment fractions"
+# (NCT07132918), "Radiation therapy is contraindicated as adjudicated by the radiation oncologist"
+# (NCT04221893).
+_PLANNED_AFTER = re.compile(
+    r"\s+(?:(?:is|are|was|were)\s+(?:not\s+|medically\s+|otherwise\s+)?)?(?:planned|contra-?\s?indicated)\b",
     re.IGNORECASE,
 )
 # ... and one named as appropriate for the disease: "Advanced or metastatic cancer for which gemcitabine is an
@@ -2070,7 +2080,9 @@ class _Builder:
             )
             if any(p.search(self.norm.text, start, found.start) for p in cues):
                 return True
-            if _SUITABLE_AFTER.match(self.norm.text, found.end):
+            if _SUITABLE_AFTER.match(self.norm.text, found.end) or _PLANNED_AFTER.match(
+                self.norm.text, found.end
+            ):
                 return True
             if _FOR_WHICH.search(self.norm.text, start, found.start) and _APPROPRIATE_AFTER.match(
                 self.norm.text, found.end

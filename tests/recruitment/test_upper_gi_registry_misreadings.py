@@ -145,3 +145,37 @@ class TestTheVocabularyOfTheseCancers:
         text = "Histologically confirmed GC with AFP \\> 20 ng/mL in blood"
         assert "1834-1" in codes(text, "Inclusion")
         assert outcome("AFP \\> 20 ng/mL", HIRO, "Inclusion") == "satisfied"
+
+
+class TestATreatmentToComeOrRuledOutIsNoHistory:
+    """A treatment the text speaks of as needed later, planned or contraindicated is a plan or a judgement,
+    which the site weighs: read as a treatment had, it excluded Elif for his oesophagectomy and his
+    radiotherapy, and asked Gita for radiotherapy she never needed."""
+
+    def test_an_anticipated_need_for_surgery_is_no_surgery_had(self):
+        # NCT06265285
+        text = "Anticipation of the need for major surgery during the course of study treatment"
+        assert outcome(text, ELIF) == "not_checkable"
+        # NCT05039801: the surgery of the last 28 days is still asked; Elif's was long before.
+        text = (
+            "Major surgical intervention within 28 days before study drug administration, or an anticipated"
+            " need for major surgery during the study."
+        )
+        assert outcome(text, ELIF) != "violated"
+
+    def test_a_contraindicated_radiotherapy_is_no_radiotherapy_had(self):
+        # NCT04221893
+        text = "Radiation therapy is contraindicated as adjudicated by the radiation oncologist."
+        assert outcome(text, ELIF) == "not_checkable"
+
+    def test_a_planned_radiotherapy_is_no_radiotherapy_had(self):
+        # NCT07132918
+        text = (
+            "Participants must have a definitive course of daily fractionated RT planned of at least 15"
+            " treatment fractions, typically ranging from 1.8 to 4 Gy/fraction"
+        )
+        assert outcome(text, GITA, "Inclusion") == "not_checkable"
+
+    def test_a_past_radiotherapy_is_still_one(self):
+        assert outcome("Prior radiation therapy to the chest", GITA) == "satisfied"
+        assert outcome("Radiation therapy within the last 2 years", ELIF) == "violated"
