@@ -471,6 +471,18 @@ _TREATMENT_LIST_GAP = re.compile(
     r"[\s,()\-:]*)*$",
     re.IGNORECASE,
 )
+# A treatment stopped for its toxicity: "Prior therapy with a PD-1 inhibitor ... and was discontinued from
+# that treatment due to a Grade 3 or higher immune-mediated adverse event" (NCT04389632), "Patients who
+# discontinued prior anti-PD-(L)1 therapy due to an anti-PD-(L)1-related toxicity" (NCT05544929). Every
+# treatment of its sentence is the one stopped (or a treatment arm the sentence applies to): having had it
+# is not the criterion, the reason it was stopped is, and no profile records that. A discontinuation with no
+# toxicity named ("must be discontinued for at least 2 weeks") is a washout, read as such.
+_DISCONTINUED_FOR_TOXICITY = re.compile(
+    r"\bdiscontinu(?:ed?|ation|es|ing)\b[^.;\n]{0,120}?\b(?:due\s+to|because\s+of|secondary\s+to|for)\s+"
+    r"[^.;\n]{0,60}?\b(?:toxicit(?:y|ies)|intoleran(?:ce|t)|intolerability|adverse|AEs?|irAEs?|IMAEs?"
+    r"|side[\s-]effects?)\b",
+    re.IGNORECASE,
+)
 _TOXICITY_WORDS = ("toxicit", "toxic effect", "adverse", "side effect", "side-effect", "aes", "recover")
 _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
@@ -1048,6 +1060,7 @@ class _Builder:
         self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
+        self.names_discontinuation = may_contain(norm.text, lowered, ("discontinu",))
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
@@ -2229,6 +2242,10 @@ class _Builder:
             toxicity = self._toxicity_from(index)
             if toxicity is not None:
                 return self._unanswerable(toxicity, found.end)
+        if found.kind == "therapy" and self.names_discontinuation:
+            stopped = self._stopped_for_toxicity(index)
+            if stopped is not None:
+                return self._unanswerable(*stopped)
         if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
@@ -2348,6 +2365,18 @@ class _Builder:
             last += 1
         match = _FOR_SETTING.match(self.norm.text, self.found[last].end)
         return None if match is None else match.end()
+
+    def _stopped_for_toxicity(self, index: int) -> tuple[int, int] | None:
+        """The span from the therapy to the discontinuation for toxicity its sentence names (before or after
+        it), or None when the sentence names none (`_DISCONTINUED_FOR_TOXICITY`)."""
+        found = self.found[index]
+        text = self.norm.text
+        start = max(text.rfind(mark, 0, found.start) for mark in ".;\n") + 1
+        ends = [i for i in (text.find(mark, found.end) for mark in ".;\n") if i >= 0]
+        match = _DISCONTINUED_FOR_TOXICITY.search(text, start, min(ends, default=len(text)))
+        if match is None:
+            return None
+        return min(found.start, match.start()), max(found.end, match.end())
 
     def _toxicity_from(self, index: int) -> int | None:
         """Where the toxicity a treatment caused is named before it ("toxicities from prior therapy,

@@ -179,3 +179,43 @@ class TestATreatmentToComeOrRuledOutIsNoHistory:
     def test_a_past_radiotherapy_is_still_one(self):
         assert outcome("Prior radiation therapy to the chest", GITA) == "satisfied"
         assert outcome("Radiation therapy within the last 2 years", ELIF) == "violated"
+
+
+class TestATreatmentStoppedForToxicityIsAskedWithItsReason:
+    """A treatment the text excludes only when it was stopped for its toxicity is that treatment and its
+    reason, which no profile records: read as the treatment alone, it excluded Gita, whose pembrolizumab ended
+    with her first line, from trials of a second checkpoint inhibitor."""
+
+    def test_a_checkpoint_inhibitor_stopped_for_an_immune_adverse_event(self):
+        # NCT04389632
+        text = (
+            "Part C and D: Prior therapy with a PD-1 inhibitor, anti-PD-(L)1, or anti PD-L2 agent or with"
+            " an agent directed to another stimulatory or co-inhibitory T-cell receptor and was discontinued"
+            " from that treatment due to a Grade 3 or higher immune-mediated adverse event (IMAE)."
+        )
+        assert [outcome(text, p) for p in PATIENTS] == ["unknown", "satisfied", "unknown"]
+
+    def test_the_treatment_arms_of_such_a_sentence_are_no_history(self):
+        # NCT05544929: the pembrolizumab is the arm's, the anti-PD-(L)1 therapy the one stopped.
+        text = (
+            "Patients who discontinued prior anti-PD-(L)1 therapy due to an anti-PD-(L)1-related toxicity"
+            " (applicable to the KFA115 in combination with pembrolizumab treatment arms)."
+        )
+        assert outcome(text, GITA) != "violated"
+
+    def test_a_treatment_discontinued_before_its_name(self):
+        # NCT06087653
+        text = "Discontinued a prior line of treatment due to intolerability to lenalidomide."
+        had = PatientFacts(
+            history_confirmed_on=TODAY,
+            therapies=(therapy("therapy:1", "lenalidomide", 1, datetime.date(2025, 1, 1), TODAY),),
+        )
+        assert [outcome(text, p) for p in (GITA, had)] == ["satisfied", "unknown"]
+
+    def test_a_washout_by_discontinuation_is_still_a_washout(self):
+        # NCT04898634: no toxicity named; Gita's trastuzumab deruxtecan goes on.
+        text = (
+            "Concurrent use of any other anticancer treatment must be discontinued for at least 2 weeks"
+            " before the first dose of study drug"
+        )
+        assert outcome(text, GITA) == "violated"
