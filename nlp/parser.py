@@ -2893,8 +2893,25 @@ _ORGANISATION_AFTER = re.compile(
 _CRITERIA_BEFORE = re.compile(r"\bEvaluation\s+Criteria\s+(?:in|for)\s+$", re.I)
 
 
+# "No extra hepatic disease" (NCT05953337), "extra-hepatic disease": the cancer spread outside the organ (the
+# one word "extrahepatic" split), not a disease of it.
+_EXTRA_BEFORE = re.compile(r"\bextra[- ]$", re.IGNORECASE)
+_ORGAN_ADJECTIVE = re.compile(
+    r"(?:hepatic|pulmonary|renal|cranial|thoracic|abdominal|pelvic|nodal|osseous|peritoneal|medullary)\b",
+    re.IGNORECASE,
+)
+
+
+def _outside_the_organ(text: str, found: Found) -> bool:
+    return (
+        found.kind == "condition"
+        and _ORGAN_ADJECTIVE.match(text, found.start) is not None
+        and _EXTRA_BEFORE.search(text, max(0, found.start - 6), found.start) is not None
+    )
+
+
 def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
-    """Drops the vocabulary's reading of an abbreviation the text defines as a disease it does not mean: in
+    """Drops the vocabulary's reading of an abbreviation the text defines as something it does not mean: in
     "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, and in "Richter's Transformation (RT)"
     (NCT04792489) RT is no radiotherapy, here or further on. The words right before the brackets whose
     initials spell the abbreviation define it (a possessive's "'s" is its word's); it is redefined when they
@@ -2913,10 +2930,22 @@ def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Foun
             for f in found
             if phrase_start <= f.start and f.end <= match.end("words") and f.kind == "condition" and f.concept
         ]
-        if own is None or own.concept is None or not named or own.concept.code in named:
+        if own is None or own.concept is None or own.concept.code in named:
+            continue
+        terms = _terms_of(own.kind, own.concept.code)
+        if not named:
+            # Words that name nothing linked define it too when they share no word with any of the
+            # concept's names: "Peritoneal Carcinomatosis Index (PCI)" (NCT05802056) is no percutaneous
+            # coronary intervention. Only for a disease, a procedure or a treatment: a lab's or a score's
+            # abbreviation is spelled out in words of its own ("Eastern Cooperative Oncology Group (ECOG)").
+            if own.kind not in ("condition", "procedure", "therapy"):
+                continue
+            known = {w for term in terms for w in re.findall(r"[a-z]+", term.lower())}
+            if not any(w.lower() in known for w in words):
+                redefined.add(abbreviation)
             continue
         first = words[0].lower()
-        if not any(term.lower().split()[0] == first for term in _terms_of(own.kind, own.concept.code)):
+        if not any(term.lower().split()[0] == first for term in terms):
             redefined.add(abbreviation)
     if not redefined:
         return found
@@ -3267,6 +3296,8 @@ def parse_eligibility(
         found = _without_definitions(norm.text, roots, found)
     if "donor" in lowered:
         found = _without_donor_items(norm.text, roots, found)
+    if "extra" in lowered:
+        found = [f for f in found if not _outside_the_organ(norm.text, f)]
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     if "infection" in lowered or "(" in lowered:

@@ -219,3 +219,40 @@ class TestATreatmentStoppedForToxicityIsAskedWithItsReason:
             " before the first dose of study drug"
         )
         assert outcome(text, GITA) == "violated"
+
+
+class TestAnAbbreviationTheTextDefinesIsWhatItDefines:
+    """An abbreviation the text spells out as something else is that thing, here and further on: in
+    "Peritoneal Carcinomatosis Index (PCI)" PCI is no percutaneous coronary intervention, and "epidural spinal
+    cord compression (ESCC)" is no oesophageal squamous cell carcinoma."""
+
+    def test_a_peritoneal_carcinomatosis_index_is_no_coronary_intervention(self):
+        # NCT05802056
+        text = (
+            "REGISTRATION: Peritoneal Carcinomatosis Index (PCI) \\>= 1 and =\\< 24 obtained =\\< 30 days"
+            " prior to registration"
+        )
+        assert "pci" not in codes(text, "Inclusion")
+        assert outcome(text, GITA, "Inclusion") != "violated"
+
+    def test_an_abbreviation_spelled_out_as_itself_is_still_read(self):
+        # NCT04389632
+        assert set(codes("Esophageal squamous cell carcinoma (ESCC)", "Inclusion")) == {"oesophageal_scc"}
+        # NCT06745024, here among the inclusions: a linked disease spells it out, as the rule had it before.
+        text = "Epidural spinal cord compression (ESCC) at the enrolled bone metastasis"
+        assert "oesophageal_scc" not in codes(text, "Inclusion")
+        assert "pci" in codes("Prior percutaneous coronary intervention (PCI) within 6 months")
+
+
+class TestDiseaseOutsideAnOrganIsNoDiseaseOfIt:
+    """"Extra hepatic disease" is cancer spread outside the liver, not a liver disease: read as one, it
+    excluded Hiro for his hepatitis B from a trial that asks whether his cancer has left the liver."""
+
+    def test_extra_hepatic_disease_is_no_liver_disease(self):
+        # NCT05953337
+        assert "liver_disease" not in codes("No extra hepatic disease.", "Inclusion")
+        assert outcome("No extra hepatic disease.", HIRO, "Inclusion") != "violated"
+        assert "liver_disease" not in codes("No extra-hepatic disease.", "Inclusion")
+
+    def test_a_hepatic_disease_is_still_one(self):
+        assert outcome("No hepatic disease.", HIRO, "Inclusion") == "violated"
