@@ -449,6 +449,8 @@ _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
     r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|gastric|stomach|gastrointestinal|GI"
     r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
+    # "hemi- or total-body radiation" (NCT07213791)
+    r"|(?:total|whole|hemi|half)[- ]?body"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
@@ -2902,6 +2904,22 @@ _ORGAN_ADJECTIVE = re.compile(
 )
 
 
+# Radiation named for what is not a treatment: "lack of ability to follow radiation safety precautions"
+# (NCT06710756), "as adjudicated by the radiation oncologist" (NCT04221893).
+_NOT_THE_TREATMENT_AFTER = re.compile(
+    r"[ \t]+(?:safety|precautions?|protection|oncologists?|physicists?|department)\b", re.IGNORECASE
+)
+
+
+def _radiation_named_for_else(text: str, found: Found) -> bool:
+    return (
+        found.kind == "procedure"
+        and found.concept is not None
+        and found.concept.code == "radiotherapy"
+        and _NOT_THE_TREATMENT_AFTER.match(text, found.end) is not None
+    )
+
+
 def _outside_the_organ(text: str, found: Found) -> bool:
     return (
         found.kind == "condition"
@@ -3298,6 +3316,8 @@ def parse_eligibility(
         found = _without_donor_items(norm.text, roots, found)
     if "extra" in lowered:
         found = [f for f in found if not _outside_the_organ(norm.text, f)]
+    if "radiation" in lowered:
+        found = [f for f in found if not _radiation_named_for_else(norm.text, f)]
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     if "infection" in lowered or "(" in lowered:

@@ -245,7 +245,7 @@ class TestAnAbbreviationTheTextDefinesIsWhatItDefines:
 
 
 class TestDiseaseOutsideAnOrganIsNoDiseaseOfIt:
-    """"Extra hepatic disease" is cancer spread outside the liver, not a liver disease: read as one, it
+    """ "Extra hepatic disease" is cancer spread outside the liver, not a liver disease: read as one, it
     excluded Hiro for his hepatitis B from a trial that asks whether his cancer has left the liver."""
 
     def test_extra_hepatic_disease_is_no_liver_disease(self):
@@ -256,3 +256,23 @@ class TestDiseaseOutsideAnOrganIsNoDiseaseOfIt:
 
     def test_a_hepatic_disease_is_still_one(self):
         assert outcome("No hepatic disease.", HIRO, "Inclusion") == "violated"
+
+
+class TestRadiationNamedForSomethingElseIsNoRadiotherapyHad:
+    """Elif's radiotherapy to the oesophagus excluded him where the text names radiation safety, or a
+    radiotherapy to the whole or half body that he never had."""
+
+    def test_radiation_safety_precautions_are_no_radiotherapy(self):
+        # NCT06710756
+        text = (
+            "Existence of any medical or social issues likely to interfere with study conductor that may cause"
+            " increased risk to the subject or to others, e.g., lack of ability to follow radiation safety"
+            " precautions"
+        )
+        assert "radiotherapy" not in codes(text)
+        assert outcome(text, ELIF) != "violated"
+
+    def test_a_total_body_radiation_is_not_any_radiotherapy(self):
+        # NCT07213791
+        assert outcome("Had previous hemi- or total-body radiation.", ELIF) == "unknown"
+        assert outcome("Had previous hemi- or total-body radiation.", GITA) == "satisfied"
