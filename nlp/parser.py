@@ -237,12 +237,15 @@ _SITE_BEFORE_CANCER = re.compile(
 # its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
 # advanced").
 # So is a low grade or a mucinous histology ("Low grade serous ovarian cancer (LGSOC)", NCT05512208;
-# "mucinous or low-grade epithelial ovarian carcinoma", NCT06083844): the diagnosis code carries neither.
+# "mucinous or low-grade epithelial ovarian carcinoma", NCT06083844): the diagnosis code carries neither;
+# nor a squamous or undifferentiated one of a cancer whose code names no histology ("squamous cell or
+# undifferentiated gastroesophageal cancer", NCT06445972).
 _FORM_BEFORE_CANCER = re.compile(
     r"\b(?:bilateral|contralateral|ipsilateral|synchronous|metachronous|inflammatory|metaplastic|occult"
-    r"|multicentric|multifocal|locally\s+advanced|low[\s-]+grade|mucinous)"
+    r"|multicentric|multifocal|locally\s+advanced|low[\s-]+grade|mucinous|squamous(?:[\s-]+cell)?"
+    r"|undifferentiated)"
     r"(?:[\s,/-]+(?:and/or|or|and|bilateral|contralateral|ipsilateral|synchronous|metachronous|invasive"
-    r"|primary|low[\s-]+grade|serous|epithelial|endometrioid)){0,3}[\s-]+$",
+    r"|primary|low[\s-]+grade|serous|epithelial|endometrioid|undifferentiated)){0,3}[\s-]+$",
     re.IGNORECASE,
 )
 # ... one alternative, perhaps with a word of its own: "metastatic or unresectable locally advanced NSCLC".

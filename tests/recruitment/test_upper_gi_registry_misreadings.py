@@ -276,3 +276,16 @@ class TestRadiationNamedForSomethingElseIsNoRadiotherapyHad:
         # NCT07213791
         assert outcome("Had previous hemi- or total-body radiation.", ELIF) == "unknown"
         assert outcome("Had previous hemi- or total-body radiation.", GITA) == "satisfied"
+
+
+class TestAHistologyBeforeACancerNarrowsIt:
+    """"Squamous cell or undifferentiated gastroesophageal cancer" is two forms of it, which a gastric cancer
+    code does not tell apart: read as any gastroesophageal cancer, it excluded Gita's adenocarcinoma."""
+
+    def test_squamous_or_undifferentiated_gastroesophageal_cancer_is_not_any(self):
+        # NCT06445972
+        text = "Has squamous cell or undifferentiated gastroesophageal cancer"
+        assert [outcome(text, p) for p in PATIENTS] == ["unknown", "satisfied", "satisfied"]
+
+    def test_a_squamous_cell_lung_cancer_is_one(self):
+        assert codes("squamous cell lung cancer", "Inclusion") == ["lusc"]
