@@ -279,7 +279,7 @@ class TestRadiationNamedForSomethingElseIsNoRadiotherapyHad:
 
 
 class TestAHistologyBeforeACancerNarrowsIt:
-    """"Squamous cell or undifferentiated gastroesophageal cancer" is two forms of it, which a gastric cancer
+    """ "Squamous cell or undifferentiated gastroesophageal cancer" is two forms of it, which a gastric cancer
     code does not tell apart: read as any gastroesophageal cancer, it excluded Gita's adenocarcinoma."""
 
     def test_squamous_or_undifferentiated_gastroesophageal_cancer_is_not_any(self):
@@ -289,3 +289,23 @@ class TestAHistologyBeforeACancerNarrowsIt:
 
     def test_a_squamous_cell_lung_cancer_is_one(self):
         assert codes("squamous cell lung cancer", "Inclusion") == ["lusc"]
+
+
+class TestTheExamplesOfADeniedDiseaseAreDenied:
+    """The full stop of "e.g." ended the clause of a negation, so that "No current evidence of ... disease
+    (e.g. gastrectomy, ...)" asked every patient for a gastrectomy and Crohn's disease."""
+
+    def test_examples_after_e_g_share_the_negation(self):
+        # NCT06126276
+        text = (
+            "No current evidence of malabsorption or chronic diarrhea or any other significant gastro-intestinal"
+            " disease (e.g gastrectomy, ileal bypass, Crohn's disease, gastroparesis), associated with moderate"
+            " to severe diarrhea (grade 2 or more) or inability to tolerate oral therapy"
+        )
+        assert outcome(text, ELIF, "Inclusion") == "satisfied"
+        assert outcome(text.replace("(e.g ", "(e.g. "), ELIF, "Inclusion") == "satisfied"
+
+    def test_a_full_stop_still_ends_a_negation(self):
+        text = "No prior gastrectomy. Crohn's disease"
+        parsed = parse_eligibility(f"Inclusion Criteria:\n* {text}\n")
+        assert [a.assertion for a in parsed.atoms()] == ["negated", "present"]
