@@ -2376,9 +2376,18 @@ class _Builder:
         it), or None when the sentence names none (`_DISCONTINUED_FOR_TOXICITY`)."""
         found = self.found[index]
         text = self.norm.text
-        start = max(text.rfind(mark, 0, found.start) for mark in ".;\n") + 1
-        ends = [i for i in (text.find(mark, found.end) for mark in ".;\n") if i >= 0]
-        match = _DISCONTINUED_FOR_TOXICITY.search(text, start, min(ends, default=len(text)))
+        # The sentence: its line, cut where a full stop or semicolon ends a word and a capital follows (the
+        # full stops of "e.g.," end nothing, NCT04787042).
+        start = text.rfind("\n", 0, found.start) + 1
+        end = text.find("\n", found.end)
+        end = len(text) if end < 0 else end
+        for stop in _SENTENCE_START.finditer(text, start, end):
+            if stop.end() <= found.start:
+                start = stop.end()
+            elif stop.start() >= found.end:
+                end = stop.start()
+                break
+        match = _DISCONTINUED_FOR_TOXICITY.search(text, start, end)
         if match is None:
             return None
         return min(found.start, match.start()), max(found.end, match.end())

@@ -195,6 +195,15 @@ class TestATreatmentStoppedForToxicityIsAskedWithItsReason:
         )
         assert [outcome(text, p) for p in PATIENTS] == ["unknown", "satisfied", "unknown"]
 
+    def test_the_examples_of_such_a_sentence_do_not_end_it(self):
+        # NCT04787042: the full stops of "e.g.," are no sentence's end.
+        text = (
+            "Prior therapy with an anti-PD-1, anti-PD-L1, or anti-PD-L2 agent or with an agent directed to"
+            " another stimulatory or co-inhibitory T-cell receptor (e.g., CTLA-4, OX40, CD137), and was"
+            " discontinued from that treatment due to a Grade 3 or higher irAE"
+        )
+        assert [outcome(text, p) for p in PATIENTS] == ["unknown", "unknown", "unknown"]
+
     def test_the_treatment_arms_of_such_a_sentence_are_no_history(self):
         # NCT05544929: the pembrolizumab is the arm's, the anti-PD-(L)1 therapy the one stopped.
         text = (
