@@ -488,12 +488,24 @@ _DISCONTINUED_FOR_TOXICITY = re.compile(
     r"|side[\s-]effects?)\b",
     re.IGNORECASE,
 )
-_TOXICITY_WORDS = ("toxicit", "toxic effect", "adverse", "side effect", "side-effect", "aes", "recover")
+_TOXICITY_WORDS = (
+    "toxicit",
+    "toxic effect",
+    "adverse",
+    "side effect",
+    "side-effect",
+    "aes",
+    "recover",
+    "manifestation",
+)
+# "Significant immune-mediated adverse event with prior immunotherapy" (NCT04262466), "Prior life-threatening
+# toxicity to anti-PD-1" (NCT03607890), "Grade >=3 autoimmune manifestations of previous immune checkpoint
+# inhibitor treatments" (NCT04219254).
 _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
-    r"|side[\s-]effects?)\b[^.;,]{0,50}?"
+    r"|side[\s-]effects?|(?:autoimmune|immune[\s-]related|immune[\s-]mediated)\s+manifestations?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    r"|of|following)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    r"|of|following|with|to)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
     r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including|such\s+as)[,\s]*(?:[\w-]+\s+)?)?$",
     re.IGNORECASE,

@@ -319,3 +319,27 @@ class TestTheExamplesOfADeniedDiseaseAreDenied:
         text = "No prior gastrectomy. Crohn's disease"
         parsed = parse_eligibility(f"Inclusion Criteria:\n* {text}\n")
         assert [a.assertion for a in parsed.atoms()] == ["negated", "present"]
+
+
+class TestAToxicityOfATreatmentIsAskedNotTheTreatment:
+    """A toxicity named "with" or "to" a treatment, or autoimmune manifestations "of" it, is what the site
+    asks about: read as the treatment, it excluded all three from trials for patients after immunotherapy."""
+
+    TEXTS = (
+        # NCT04262466
+        "Significant immune-mediated adverse event with prior immunotherapy (Participants in checkpoint"
+        " inhibitor combination treatment)",
+        # NCT03607890
+        "Prior life-threatening toxicity to anti-PD-1, anti-PD-L1, anti-PD-L2,or anti-CTLA4",
+        # NCT04219254
+        "Has had Grade ≥3 autoimmune manifestations of previous immune checkpoint inhibitor treatments .",
+    )
+
+    def test_the_toxicity_is_asked(self):
+        for text in self.TEXTS:
+            assert [outcome(text, p) for p in PATIENTS] == ["unknown", "unknown", "unknown"], text
+
+    def test_without_the_treatment_there_was_no_toxicity_of_it(self):
+        nobody = PatientFacts(history_confirmed_on=TODAY)
+        for text in self.TEXTS:
+            assert outcome(text, nobody) == "satisfied", text
