@@ -263,7 +263,7 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PLANNED, _PLANNED_AFTER, _BEFORE_STARTING, _TOLERANCE_OF,
+# Words every match of _SUITABLE_FOR, _PRECLUDES, _PLANNED, _PLANNED_AFTER, _BEFORE_STARTING, _TOLERANCE_OF,
 # _RECOVERY_FROM or _REQUIRED_FOR holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
@@ -298,6 +298,7 @@ _SUITABLE_OR_STARTING_WORDS = (
     "decision",  # _PLANNED: "A clinician decision has been made for treatment with T-DXd"
     "appropriate",  # _APPROPRIATE_AFTER
     "indicated",
+    "preclud",  # _PRECLUDES
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
@@ -309,6 +310,12 @@ _SUITABLE_FOR = re.compile(
     r"|declin(?:ed|es|e))\s+(?:for|to|with|by)\s+(?:(?:receive|undergo|be\s+treated\s+with)\s+)?"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
+# ... or as what a condition would preclude: "Non-modifiable medical comorbidities that would preclude
+# cytoreductive surgery" (NCT04557969).
+_PRECLUDES = re.compile(
+    r"\bpreclud(?:e|es|ed|ing)\s+(?:(?:an?|the|any|further)\s+)?(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
 # ... or named before the judgement: "Autologous stem cell transplant (ASCT) ineligible." (NCT06087653),
@@ -454,16 +461,24 @@ _PROCEDURE_QUALIFIER = re.compile(
     r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
     # "hemi- or total-body radiation" (NCT07213791)
     r"|(?:total|whole|hemi|half)[- ]?body"
+    # "Recent surgery" (NCT06402201): how recent, the text does not say.
+    r"|recent|recently"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
 # ... or its extent after it: "patients with radiation to > 25% of the bone marrow are NOT eligible"
 # (NCT05950464, NCT05053971, NCT05327010) are not all patients ever irradiated.
+# ... and the sites it went to: "No previous radiotherapy to the intended enrolled sites of disease"
+# (NCT06745024) is not any radiotherapy.
 _PROCEDURE_EXTENT_AFTER = re.compile(
     r"\s+(?:therapy\s+)?(?:to|of|involving)\s+(?:>=?|≥|more\s+than|greater\s+than|at\s+least|over)?\s*"
-    r"\d+(?:\.\d+)?\s*%",
+    r"\d+(?:\.\d+)?\s*%"
+    r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:sites?|lesions?|fields?)\b",
     re.IGNORECASE,
 )
+# ... and the recovery from it that the text asks about after it: "Has had major surgery from which the
+# subject has not yet recovered" (NCT04219254).
+_RECOVERY_AFTER = re.compile(r"\s+from\s+which\s+[^.;\n]{0,40}?\brecover", re.IGNORECASE)
 # "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
 _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 # "Unresolved toxicities from prior anticancer therapy", "adverse events due to a previously administered
@@ -497,13 +512,16 @@ _TOXICITY_WORDS = (
     "aes",
     "recover",
     "manifestation",
+    "wound",
 )
 # "Significant immune-mediated adverse event with prior immunotherapy" (NCT04262466), "Prior life-threatening
 # toxicity to anti-PD-1" (NCT03607890), "Grade >=3 autoimmune manifestations of previous immune checkpoint
-# inhibitor treatments" (NCT04219254).
+# inhibitor treatments" (NCT04219254); the wounds a surgery left.
 _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|AEs?"
-    r"|side[\s-]effects?|(?:autoimmune|immune[\s-]related|immune[\s-]mediated)\s+manifestations?)\b[^.;,]{0,50}?"
+    r"|side[\s-]effects?|(?:autoimmune|immune[\s-]related|immune[\s-]mediated)\s+manifestations?"
+    # "Unhealed wounds from surgery or injury" (NCT05592626)
+    r"|wounds?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
     r"|of|following|with|to)|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
@@ -2101,6 +2119,7 @@ class _Builder:
             start = max(found.start - 100, line_start)
             cues = (
                 _SUITABLE_FOR,
+                _PRECLUDES,
                 _PLANNED,
                 _BEFORE_STARTING,
                 _AFTER_THE_LAST_DOSE,
@@ -2263,6 +2282,10 @@ class _Builder:
             stopped = self._stopped_for_toxicity(index)
             if stopped is not None:
                 return self._unanswerable(*stopped)
+        if found.kind in ("therapy", "procedure"):
+            recovery = _RECOVERY_AFTER.match(self.norm.text, found.end) if self.names_toxicity else None
+            if recovery is not None:
+                return self._unanswerable(found.start, recovery.end())
         if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)

@@ -343,3 +343,33 @@ class TestAToxicityOfATreatmentIsAskedNotTheTreatment:
         nobody = PatientFacts(history_confirmed_on=TODAY)
         for text in self.TEXTS:
             assert outcome(text, nobody) == "satisfied", text
+
+
+class TestASurgeryNamedForItsAftermathIsAsked:
+    """Elif's oesophagectomy of July 2025 excluded him wherever a surgery was named for what it left or
+    what would preclude it, for how recent it was, or for where a radiotherapy went."""
+
+    def test_a_surgery_not_yet_recovered_from_is_asked(self):
+        # NCT04219254
+        assert (
+            outcome("Has had major surgery from which the subject has not yet recovered.", ELIF) == "unknown"
+        )
+
+    def test_wounds_from_surgery_are_asked(self):
+        # NCT05592626
+        assert outcome("Unhealed wounds from surgery or injury.", ELIF) != "violated"
+
+    def test_comorbidities_that_would_preclude_surgery_name_no_surgery_had(self):
+        # NCT04557969
+        text = "Non-modifiable medical comorbidities that would preclude cytoreductive surgery."
+        assert outcome(text, ELIF) != "violated"
+
+    def test_a_recent_surgery_is_not_any_surgery(self):
+        # NCT06402201
+        assert outcome("Recent surgery", ELIF) == "unknown"
+        assert outcome("Recent surgery", GITA) == "satisfied"
+
+    def test_a_radiotherapy_to_the_sites_to_be_enrolled_is_not_any_radiotherapy(self):
+        # NCT06745024
+        text = "No previous radiotherapy to the intended enrolled sites of disease"
+        assert outcome(text, ELIF, "Inclusion") == "unknown"
