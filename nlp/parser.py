@@ -263,7 +263,8 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PRECLUDES, _PLANNED, _PLANNED_AFTER, _BEFORE_STARTING, _TOLERANCE_OF,
+# Words every match of _SUITABLE_FOR, _PRECLUDES, _INTERACTS_WITH, _PLANNED, _PLANNED_AFTER, _BEFORE_STARTING,
+# _TOLERANCE_OF,
 # _RECOVERY_FROM or _REQUIRED_FOR holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
@@ -299,6 +300,9 @@ _SUITABLE_OR_STARTING_WORDS = (
     "appropriate",  # _APPROPRIATE_AFTER
     "indicated",
     "preclud",  # _PRECLUDES
+    "administer",  # _PLANNED: "to administer"
+    "undergo",
+    "interaction",  # _INTERACTS_WITH
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
@@ -318,6 +322,12 @@ _PRECLUDES = re.compile(
     r"\bpreclud(?:e|es|ed|ing)\s+(?:(?:an?|the|any|further)\s+)?(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+# ... or as what a drug interacts with: "given the potential for drug-drug interactions with irinotecan"
+# (NCT02366819), the study's drug.
+_INTERACTS_WITH = re.compile(
+    r"\binteractions?\s+with\s+(?:(?:an?|the|any)\s+)?(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
 # ... or named before the judgement: "Autologous stem cell transplant (ASCT) ineligible." (NCT06087653),
 # "transplant-ineligible", "cisplatin eligible".
 _SUITABLE_AFTER = re.compile(
@@ -335,6 +345,8 @@ _PLANNED = re.compile(
     r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due|subject)\s+to\s+"
     r"(?:receive|undergo|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for"
     r"|anticipat(?:ion|ed|es?)\s+(?:of\s+)?(?:the\s+)?need\s+for"
+    # "adequate organ function to administer radiation therapy and immunotherapy" (NCT04221893)
+    r"|to\s+(?:administer|undergo)"
     r"|decision\s+(?:has\s+been\s+|was\s+)?made\s+(?:for|to\s+(?:start|initiate|begin))\s+"
     r"(?:treatment|therapy)\s+with)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
@@ -794,6 +806,9 @@ _EXAMPLES_CUE = re.compile(
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
+# The payload of an antibody-drug conjugate, before or after it.
+_PAYLOAD_BEFORE = re.compile(r"\b[\w-]+[- ](?:based|containing|conjugated)\s+$", re.IGNORECASE)
+_PAYLOAD_AFTER = re.compile(r"\s+with\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,3}payloads?\b", re.IGNORECASE)
 # A target's name right before "targeted therapy": a word of capitals and digits ("PSMA", "STEAP1", "CD19").
 _TARGET_BEFORE = re.compile(r"\b[A-Z][A-Z0-9]+\)?[\s-]+$")
 # A bracket opened right after a word, before the drugs it lists (`_Builder.combine`).
@@ -2120,6 +2135,7 @@ class _Builder:
             cues = (
                 _SUITABLE_FOR,
                 _PRECLUDES,
+                _INTERACTS_WITH,
                 _PLANNED,
                 _BEFORE_STARTING,
                 _AFTER_THE_LAST_DOSE,
@@ -2300,6 +2316,18 @@ class _Builder:
                 match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
                 if match is not None:
                     return self._unanswerable(match.start(), found.end)
+            if concept.code == "adc":
+                # "any MMAE-based ADC" (NCT06219941), "any ADC with a topoisomerase payload" (NCT06242470):
+                # the ADCs of one payload, which no drug class of the profile records.
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                payload = _PAYLOAD_BEFORE.search(
+                    self.norm.text, max(found.start - 30, line_start), found.start
+                )
+                if payload is not None:
+                    return self._unanswerable(payload.start(), found.end)
+                payload = _PAYLOAD_AFTER.match(self.norm.text, found.end)
+                if payload is not None:
+                    return self._unanswerable(found.start, payload.end())
             if concept.code == "targeted_therapy" and not self.norm.text[found.start : found.end].isupper():
                 # "any other PSMA targeted therapy" (NCT06520345), "(STEAP1)-targeted therapy" (NCT06691984):
                 # therapies against one target, which no drug class of the profile records.

@@ -373,3 +373,33 @@ class TestASurgeryNamedForItsAftermathIsAsked:
         # NCT06745024
         text = "No previous radiotherapy to the intended enrolled sites of disease"
         assert outcome(text, ELIF, "Inclusion") == "unknown"
+
+
+class TestATreatmentNamedForAPurposeOrARiskIsNoHistory:
+    """A treatment named as what the study is to give, what a drug interacts with, or by the payload of an
+    antibody-drug conjugate is not the patient's history of that treatment (or of any ADC)."""
+
+    def test_organ_function_to_administer_a_treatment_asks_for_no_treatment_had(self):
+        # NCT04221893
+        text = (
+            "Must have adequate organ function to administer radiation therapy and immunotherapy as per"
+            " standard of care."
+        )
+        assert outcome(text, GITA, "Inclusion") != "violated"
+
+    def test_a_drug_named_for_its_interactions_is_not_asked_for(self):
+        # NCT02366819
+        text = (
+            "Patients taking substrates, inhibitors, or inducers of cytochrome P450, family 3, subfamily A,"
+            " polypeptide 4 (CYP3A4) should be encouraged to switch to alternative drugs whenever possible,"
+            " given the potential for drug-drug interactions with irinotecan"
+        )
+        assert outcome(text, GITA, "Inclusion") != "violated"
+
+    def test_an_adc_of_one_payload_is_not_any_adc(self):
+        # NCT06219941: Gita's trastuzumab deruxtecan carries no MMAE, which the profile does not say.
+        assert outcome("Prior exposure to any MMAE-based ADC.", GITA) == "unknown"
+        assert outcome("Prior exposure to any MMAE-based ADC.", HIRO) == "satisfied"
+        # NCT06242470
+        text = "Prior treatment with any ADC with a topoisomerase payload."
+        assert outcome(text, GITA) == "unknown"
