@@ -488,6 +488,12 @@ _PROCEDURE_EXTENT_AFTER = re.compile(
     r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:sites?|lesions?|fields?)\b",
     re.IGNORECASE,
 )
+# ... and a window only the protocol gives: "Treatment with surgery, systemic cancer therapy, immunotherapy
+# ... within protocol specified intervals" (NCT06242470), "Chemotherapy given within the protocol-specified
+# discontinuation timelines" (NCT06533579).
+_PROTOCOL_WINDOW_AFTER = re.compile(
+    r"[^.;\n]{0,160}?\bwithin\s+(?:the\s+)?protocol[\s-]+(?:specified|defined|required)\b", re.IGNORECASE
+)
 # ... and the recovery from it that the text asks about after it: "Has had major surgery from which the
 # subject has not yet recovered" (NCT04219254).
 _RECOVERY_AFTER = re.compile(r"\s+from\s+which\s+[^.;\n]{0,40}?\brecover", re.IGNORECASE)
@@ -1111,6 +1117,7 @@ class _Builder:
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_discontinuation = may_contain(norm.text, lowered, ("discontinu",))
+        self.names_protocol = may_contain(norm.text, lowered, ("protocol",))
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
@@ -2302,6 +2309,11 @@ class _Builder:
             recovery = _RECOVERY_AFTER.match(self.norm.text, found.end) if self.names_toxicity else None
             if recovery is not None:
                 return self._unanswerable(found.start, recovery.end())
+            protocol = (
+                _PROTOCOL_WINDOW_AFTER.match(self.norm.text, found.end) if self.names_protocol else None
+            )
+            if protocol is not None:
+                return self._unanswerable(found.start, protocol.end())
         if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)

@@ -403,3 +403,19 @@ class TestATreatmentNamedForAPurposeOrARiskIsNoHistory:
         # NCT06242470
         text = "Prior treatment with any ADC with a topoisomerase payload."
         assert outcome(text, GITA) == "unknown"
+
+
+class TestAWindowOnlyTheProtocolGivesIsNoLifetime:
+    """A washout whose length only the protocol gives ("within protocol specified intervals") is not a
+    lifetime: read as one, it excluded Elif for his surgery and immunotherapy of 2025."""
+
+    def test_a_protocol_specified_interval_is_asked(self):
+        # NCT06242470
+        text = (
+            "Treatment with surgery, systemic cancer therapy, immunotherapy, chimeric antigen receptor-T"
+            " therapy, or anti-hormonal within protocol specified intervals."
+        )
+        assert outcome(text, ELIF) == "unknown"
+        # NCT06533579
+        text = "Chemotherapy given within the protocol-specified discontinuation timelines"
+        assert [outcome(text, p) for p in PATIENTS] == ["unknown", "satisfied", "unknown"]
