@@ -812,6 +812,14 @@ _EXAMPLES_CUE = re.compile(
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
     re.IGNORECASE,
 )
+# A disease named as what need not be tested for (`_Builder._test_not_required`).
+_TEST_FOR_BEFORE = re.compile(r"\b(?:testing|tests?|screening)\s+for\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
+_TEST_NOT_REQUIRED_AFTER = re.compile(
+    r"[ \t]+(?:screening[ \t]+)?(?:testing|tests?|screening)(?:[ \t]+tests?)?[ \t]+(?:is|are)[ \t]+not"
+    r"[ \t]+required\b",
+    re.IGNORECASE,
+)
+_NOT_REQUIRED_AFTER = re.compile(r"[^.;\n]{0,40}?\b(?:is|are)\s+not\s+required\b", re.IGNORECASE)
 # The payload of an antibody-drug conjugate, before or after it.
 _PAYLOAD_BEFORE = re.compile(r"\b[\w-]+[- ](?:based|containing|conjugated)\s+$", re.IGNORECASE)
 _PAYLOAD_AFTER = re.compile(r"\s+with\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,3}payloads?\b", re.IGNORECASE)
@@ -1118,6 +1126,7 @@ class _Builder:
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
         self.names_discontinuation = may_contain(norm.text, lowered, ("discontinu",))
         self.names_protocol = may_contain(norm.text, lowered, ("protocol",))
+        self.names_not_required = "not required" in lowered
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
         self.names_course = may_contain(norm.text, lowered, _COURSE_WORDS)
@@ -1832,6 +1841,7 @@ class _Builder:
             or (assertion != "negated" and section == "inclusion" and _is_transfusion(found))
             or self._optional(index)
             or self._test_to_undergo(index)
+            or self._test_not_required(index)
             or self._study_product(index)
             or self._tolerated_toxicity(index, section)
         )
@@ -2103,6 +2113,20 @@ class _Builder:
         return _TESTING_AFTER.match(self.norm.text, found.end) is not None and (
             _AGREE_TO_BEFORE.search(self.norm.text, max(0, found.start - 40), found.start) is not None
         )
+
+    def _test_not_required(self, index: int) -> bool:
+        """Whether the condition is named as what need not be tested for: "Testing for HIV is not required
+        for entry onto the study" (NCT05863195), "HIV screening testing is not required" (NCT04317534)
+        neither require nor exclude HIV."""
+        found = self.found[index]
+        if found.kind != "condition" or not self.names_not_required:
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _TEST_FOR_BEFORE.search(self.norm.text, max(found.start - 40, line_start), found.start)
+        if before is not None and _NOT_REQUIRED_AFTER.match(self.norm.text, found.end) is not None:
+            return True
+        # ... or before the test: "HIV screening testing is not required" (NCT04317534).
+        return _TEST_NOT_REQUIRED_AFTER.match(self.norm.text, found.end) is not None
 
     def _optional(self, index: int) -> bool:
         """Whether the text makes what the atom names optional: "Castrate levels of testosterone (< 50 ng/dL)
@@ -2392,6 +2416,7 @@ class _Builder:
             and form is not None
             and is_cancer(concept.code)
             and not _ALTERNATIVE_FORM_BEFORE.search(self.norm.text, start, form.start())
+            and not (form.group(0).lower().startswith("squamous") and _has_squamous_kind(concept.code))
         ):
             return self._unanswerable(form.start(), found.end)
         involvement = (
@@ -3004,6 +3029,17 @@ def _radiation_named_for_else(text: str, found: Found) -> bool:
         and found.concept is not None
         and found.concept.code == "radiotherapy"
         and _NOT_THE_TREATMENT_AFTER.match(text, found.end) is not None
+    )
+
+
+@lru_cache(maxsize=256)
+def _has_squamous_kind(code: str) -> bool:
+    """Whether the vocabulary has a squamous kind of the cancer (head and neck squamous cell carcinoma of
+    head and neck cancer): "Squamous cell cancer of the head and neck" then names the cancer as it always
+    has, and only a cancer without one ("squamous cell ... gastroesophageal cancer") is narrowed by it."""
+    return any(
+        "squamous" in e.concept.label and e.concept.code != code and is_a(e.concept.code, code)
+        for e in vocabulary().get("condition", ())
     )
 
 

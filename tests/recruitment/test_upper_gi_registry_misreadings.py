@@ -419,3 +419,26 @@ class TestAWindowOnlyTheProtocolGivesIsNoLifetime:
         # NCT06533579
         text = "Chemotherapy given within the protocol-specified discontinuation timelines"
         assert [outcome(text, p) for p in PATIENTS] == ["unknown", "satisfied", "unknown"]
+
+
+class TestATestNotRequiredAsksForNothing:
+    """ "Testing for HIV is not required for entry onto the study" requires no HIV: read as a requirement, it
+    excluded Hiro, whose record holds no HIV, from a trial that lets infected patients in."""
+
+    def test_a_test_not_required_is_no_requirement_of_the_disease(self):
+        # NCT05863195
+        text = (
+            "Human immunodeficiency virus (HIV)-infected patients on effective anti-retroviral therapy with"
+            " undetectable viral load within 6 months of randomization are eligible for this trial. Testing"
+            " for HIV is not required for entry onto the study"
+        )
+        assert outcome(text, HIRO, "Inclusion") != "violated"
+        # NCT04317534
+        assert (
+            outcome(
+                "Note: HIV screening testing is not required unless mandated by local health authority.",
+                HIRO,
+                "Inclusion",
+            )
+            != "violated"
+        )
