@@ -469,7 +469,8 @@ _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # esophageal surgery" (NCT04383262) no breast surgery.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
-    r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|gastric|stomach|gastrointestinal|GI"
+    r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|intestine|mucosal|gastric|stomach"
+    r"|gastrointestinal|GI"
     r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
     # "hemi- or total-body radiation" (NCT07213791)
     r"|(?:total|whole|hemi|half)[- ]?body"
@@ -485,7 +486,11 @@ _PROCEDURE_QUALIFIER = re.compile(
 _PROCEDURE_EXTENT_AFTER = re.compile(
     r"\s+(?:therapy\s+)?(?:to|of|involving)\s+(?:>=?|≥|more\s+than|greater\s+than|at\s+least|over)?\s*"
     r"\d+(?:\.\d+)?\s*%"
-    r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:sites?|lesions?|fields?)\b",
+    r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:sites?|lesions?|fields?)\b"
+    # ... or the organ: "prior radiation to the liver" (NCT05863195), "Radiotherapy to the brain"
+    # (NCT05187182).
+    r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:liver|brain|chest|thorax|pelvis|abdomen|lungs?|spine"
+    r"|bones?|breasts?|head|neck|mediastinum|oesophagus|esophagus|stomach|pancreas|kidneys?|prostate)\b",
     re.IGNORECASE,
 )
 # ... and a window only the protocol gives: "Treatment with surgery, systemic cancer therapy, immunotherapy

@@ -442,3 +442,34 @@ class TestATestNotRequiredAsksForNothing:
             )
             != "violated"
         )
+
+
+class TestAProcedureOnAnotherOrganIsNotAnyProcedure:
+    """Elif's radiotherapy went to the oesophagus and his surgery was an oesophagectomy: a radiotherapy to
+    the liver or the brain, or a resection of the intestine or the mucosa, is not what he had, which his
+    record cannot tell apart."""
+
+    def test_a_radiotherapy_to_an_organ_is_asked(self):
+        # NCT05863195
+        text = (
+            "Patient must not have had prior radiation to the liver (prior radiation therapy to the pelvis is"
+            " acceptable if completed at least 2 weeks prior to randomization)."
+        )
+        assert outcome(text, ELIF, "Inclusion") != "violated"
+        # NCT05187182
+        text = "Radiotherapy to the brain must be completed \\> 10 days prior to planned C1D1."
+        assert outcome(text, ELIF) != "violated"
+
+    def test_a_resection_of_the_intestine_or_the_mucosa_is_asked(self):
+        # NCT06445972
+        text = (
+            "Has a bowel obstruction, history or presence of inflammatory enteropathy or extensive intestinal"
+            " resection (hemicolectomy or extensive small intestine resection with chronic diarrhea)"
+        )
+        assert outcome(text, ELIF) == "unknown"
+        # NCT05706025
+        text = (
+            "Prior EGD during which a therapeutic procedure such as, but not limited to, ablation,"
+            " cryotherapy, or endoscopic mucosal resection, was performed for the treatment of BE and/or EAC"
+        )
+        assert outcome(text, ELIF) != "violated"
