@@ -474,8 +474,6 @@ _PROCEDURE_QUALIFIER = re.compile(
     r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
     # "hemi- or total-body radiation" (NCT07213791)
     r"|(?:total|whole|hemi|half)[- ]?body"
-    # "Recent surgery" (NCT06402201): how recent, the text does not say.
-    r"|recent|recently"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
@@ -493,6 +491,7 @@ _PROCEDURE_EXTENT_AFTER = re.compile(
     r"|bones?|breasts?|head|neck|mediastinum|oesophagus|esophagus|stomach|pancreas|kidneys?|prostate)\b",
     re.IGNORECASE,
 )
+_RECENT_BEFORE = re.compile(r"\brecent(?:ly)?\s+(?:major\s+)?$", re.IGNORECASE)
 # ... and a window only the protocol gives: "Treatment with surgery, systemic cancer therapy, immunotherapy
 # ... within protocol specified intervals" (NCT06242470), "Chemotherapy given within the protocol-specified
 # discontinuation timelines" (NCT06533579).
@@ -2347,6 +2346,10 @@ class _Builder:
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
+            if match is None and concept.code in ("surgery", "radiotherapy"):
+                # "Recent surgery" (NCT06402201): how recent, the text does not say. (A recent transfusion is
+                # a condition on a blood count, read as such.)
+                match = _RECENT_BEFORE.search(self.norm.text, start, found.start)
             if match is not None:
                 return self._unanswerable(match.start(), found.end)
             extent = _PROCEDURE_EXTENT_AFTER.match(self.norm.text, found.end)
