@@ -32,8 +32,14 @@ _BRACKET = (
     + r"\)"
 )
 # What ends a clause but brackets, and the same where a line that goes on in lower case is a hard wrap.
-_BREAKS = r"[;.:\n]|\s-\s|"
-_WRAPPED_BREAKS = r"[;.:]|\n(?![ \t]*[a-z])|\s-\s|"
+# A full stop, but not those of "e.g." or "i.e." (nor of "e.g" without its last): "No current evidence of ...
+# disease (e.g gastrectomy, ileal bypass, Crohn's disease, gastroparesis)" (NCT06126276) denies the examples.
+_STOP = (
+    r"(?:(?<!\b[eEiI])(?<!\b[eE]\.[gG])(?<!\b[iI]\.[eE])\."
+    r"|(?<=\b[eEiI])(?<!\b[iI]\.[eE])\.(?![gGeE]\b))"
+)
+_BREAKS = r"[;:\n]|" + _STOP + r"|\s-\s|"
+_WRAPPED_BREAKS = r"[;:]|" + _STOP + r"|\n(?![ \t]*[a-z])|\s-\s|"
 _CLAUSE_BREAK = re.compile(_BREAKS + _BRACKET)
 _WRAPPED_CLAUSE_BREAK = re.compile(_WRAPPED_BREAKS + _BRACKET)
 # A negation reads on through a bracket opened after its cue: "No active infection (requiring intravenous

@@ -238,12 +238,15 @@ _SITE_BEFORE_CANCER = re.compile(
 # its extent ("locally advanced"), unless it is one alternative of several ("metastatic or locally
 # advanced").
 # So is a low grade or a mucinous histology ("Low grade serous ovarian cancer (LGSOC)", NCT05512208;
-# "mucinous or low-grade epithelial ovarian carcinoma", NCT06083844): the diagnosis code carries neither.
+# "mucinous or low-grade epithelial ovarian carcinoma", NCT06083844): the diagnosis code carries neither;
+# nor a squamous or undifferentiated one of a cancer whose code names no histology ("squamous cell or
+# undifferentiated gastroesophageal cancer", NCT06445972).
 _FORM_BEFORE_CANCER = re.compile(
     r"\b(?:bilateral|contralateral|ipsilateral|synchronous|metachronous|inflammatory|metaplastic|occult"
-    r"|multicentric|multifocal|locally\s+advanced|low[\s-]+grade|mucinous)"
+    r"|multicentric|multifocal|locally\s+advanced|low[\s-]+grade|mucinous|squamous(?:[\s-]+cell)?"
+    r"|undifferentiated)"
     r"(?:[\s,/-]+(?:and/or|or|and|bilateral|contralateral|ipsilateral|synchronous|metachronous|invasive"
-    r"|primary|low[\s-]+grade|serous|epithelial|endometrioid)){0,3}[\s-]+$",
+    r"|primary|low[\s-]+grade|serous|epithelial|endometrioid|undifferentiated)){0,3}[\s-]+$",
     re.IGNORECASE,
 )
 # ... one alternative, perhaps with a word of its own: "metastatic or unresectable locally advanced NSCLC".
@@ -261,8 +264,9 @@ _SITE_AFTER_CANCER = re.compile(r"[ \t]*(?:meningitis|involvement)\b", re.IGNORE
 _TISSUE_AFTER = re.compile(
     r"[ \t]*(?:tissues?|samples?|specimens?|biops(?:y|ies)|blocks?|slides)\b", re.IGNORECASE
 )
-# Words every match of _SUITABLE_FOR, _PLANNED, _BEFORE_STARTING, _TOLERANCE_OF, _RECOVERY_FROM or
-# _REQUIRED_FOR holds (`may_contain`).
+# Words every match of _SUITABLE_FOR, _PRECLUDES, _INTERACTS_WITH, _PLANNED, _PLANNED_AFTER, _BEFORE_STARTING,
+# _TOLERANCE_OF,
+# _RECOVERY_FROM or _REQUIRED_FOR holds (`may_contain`).
 _SUITABLE_OR_STARTING_WORDS = (
     "suitable",
     "eligible",
@@ -304,6 +308,10 @@ _SUITABLE_OR_STARTING_WORDS = (
     "decision",  # _PLANNED: "A clinician decision has been made for treatment with T-DXd"
     "appropriate",  # _APPROPRIATE_AFTER
     "indicated",
+    "preclud",  # _PRECLUDES
+    "administer",  # _PLANNED: "to administer"
+    "undergo",
+    "interaction",  # _INTERACTS_WITH
 )
 # Every match of _DURATION_AFTER and _DURATION_BEFORE names one of these units.
 _DURATION_WORDS = ("day", "week", "month", "year")
@@ -317,6 +325,18 @@ _SUITABLE_FOR = re.compile(
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
     re.IGNORECASE,
 )
+# ... or as what a condition would preclude: "Non-modifiable medical comorbidities that would preclude
+# cytoreductive surgery" (NCT04557969).
+_PRECLUDES = re.compile(
+    r"\bpreclud(?:e|es|ed|ing)\s+(?:(?:an?|the|any|further)\s+)?(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
+# ... or as what a drug interacts with: "given the potential for drug-drug interactions with irinotecan"
+# (NCT02366819), the study's drug.
+_INTERACTS_WITH = re.compile(
+    r"\binteractions?\s+with\s+(?:(?:an?|the|any)\s+)?(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,3}$",
+    re.IGNORECASE,
+)
 # ... or named before the judgement: "Autologous stem cell transplant (ASCT) ineligible." (NCT06087653),
 # "transplant-ineligible", "cisplatin eligible".
 _SUITABLE_AFTER = re.compile(
@@ -328,13 +348,25 @@ _SUITABLE_AFTER = re.compile(
 # NCT07094204).
 # "are subject to receive FOLFOX as SOC" (NCT04421820), "A clinician decision has been made for treatment with
 # T-DXd" (NCT07124000).
+# "Anticipation of the need for major surgery during the course of study treatment" (NCT06265285), "an
+# anticipated need for major surgery during the study" (NCT05039801).
 _PLANNED = re.compile(
     r"\b(?:(?:scheduled|planned|planning|anticipated|expected|intend(?:ed|s|ing)?|due|subject)\s+to\s+"
     r"(?:receive|undergo|start|initiate|begin|be\s+treated\s+with|require|need)|(?:being\s+)?considered\s+for"
+    r"|anticipat(?:ion|ed|es?)\s+(?:of\s+)?(?:the\s+)?need\s+for"
+    # "adequate organ function to administer radiation therapy and immunotherapy" (NCT04221893)
+    r"|to\s+(?:administer|undergo)"
     r"|decision\s+(?:has\s+been\s+|was\s+)?made\s+(?:for|to\s+(?:start|initiate|begin))\s+"
     r"(?:treatment|therapy)\s+with)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
     r"(?:[\w-]+,?\s+(?:(?:and|or|and/or)\s+)?){0,4}$",
+    re.IGNORECASE,
+)
+# ... or named before the plan or the judgement: "RT planned of at least 15 treatment fractions"
+# (NCT07132918), "Radiation therapy is contraindicated as adjudicated by the radiation oncologist"
+# (NCT04221893).
+_PLANNED_AFTER = re.compile(
+    r"\s+(?:(?:is|are|was|were)\s+(?:not\s+|medically\s+|otherwise\s+)?)?(?:planned|contra-?\s?indicated)\b",
     re.IGNORECASE,
 )
 # ... and one named as appropriate for the disease: "Advanced or metastatic cancer for which gemcitabine is an
@@ -471,18 +503,38 @@ _CONTRAINDICATION = r"contraindications?\s+(?:to|for)(?:\s+[\w-]+){0,4}?"
 # esophageal surgery" (NCT04383262) no breast surgery.
 _PROCEDURE_QUALIFIER = re.compile(
     r"\b(?:excisional|incisional|core|needle|total|partial|radical|pelvic|abdominal|thoracic|cranial"
-    r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|gastric|stomach|gastrointestinal|GI"
+    r"|myelosuppressive|palliative|stereotactic|bowel|intestinal|intestine|mucosal|gastric|stomach"
+    r"|gastrointestinal|GI"
     r"|esophageal|oesophageal|hepatic|liver|lung|pulmonary|brain|spinal|cardiac|renal|kidney"
+    # "hemi- or total-body radiation" (NCT07213791)
+    r"|(?:total|whole|hemi|half)[- ]?body"
     rf"|whole[- ]brain|major|extensive|{_CONTRAINDICATION})[\s,/-]*$",
     re.IGNORECASE,
 )
 # ... or its extent after it: "patients with radiation to > 25% of the bone marrow are NOT eligible"
 # (NCT05950464, NCT05053971, NCT05327010) are not all patients ever irradiated.
+# ... and the sites it went to: "No previous radiotherapy to the intended enrolled sites of disease"
+# (NCT06745024) is not any radiotherapy.
 _PROCEDURE_EXTENT_AFTER = re.compile(
     r"\s+(?:therapy\s+)?(?:to|of|involving)\s+(?:>=?|≥|more\s+than|greater\s+than|at\s+least|over)?\s*"
-    r"\d+(?:\.\d+)?\s*%",
+    r"\d+(?:\.\d+)?\s*%"
+    r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?(?:sites?|lesions?|fields?)\b"
+    # ... or the organ: "prior radiation to the liver" (NCT05863195), "Radiotherapy to the brain"
+    # (NCT05187182).
+    r"|\s+to\s+(?:the\s+)?(?:[\w-]+\s+){0,2}?(?:liver|brain|chest|thorax|pelvis|abdomen|lungs?|spine"
+    r"|bones?|breasts?|head|neck|mediastinum|oesophagus|esophagus|stomach|pancreas|kidneys?|prostate)\b",
     re.IGNORECASE,
 )
+_RECENT_BEFORE = re.compile(r"\brecent(?:ly)?\s+(?:major\s+)?$", re.IGNORECASE)
+# ... and a window only the protocol gives: "Treatment with surgery, systemic cancer therapy, immunotherapy
+# ... within protocol specified intervals" (NCT06242470), "Chemotherapy given within the protocol-specified
+# discontinuation timelines" (NCT06533579).
+_PROTOCOL_WINDOW_AFTER = re.compile(
+    r"[^.;\n]{0,160}?\bwithin\s+(?:the\s+)?protocol[\s-]+(?:specified|defined|required)\b", re.IGNORECASE
+)
+# ... and the recovery from it that the text asks about after it: "Has had major surgery from which the
+# subject has not yet recovered" (NCT04219254).
+_RECOVERY_AFTER = re.compile(r"\s+from\s+which\s+[^.;\n]{0,40}?\brecover", re.IGNORECASE)
 # "Contraindications to the use of alpha interferon": whether one applies is the site's judgement.
 _CONTRAINDICATED = re.compile(rf"\b{_CONTRAINDICATION}\s+$", re.IGNORECASE)
 # "Unresolved toxicities from prior anticancer therapy", "adverse events due to a previously administered
@@ -495,6 +547,18 @@ _TREATMENT_LIST_GAP = re.compile(
     r"[\s,()\-:]*)*$",
     re.IGNORECASE,
 )
+# A treatment stopped for its toxicity: "Prior therapy with a PD-1 inhibitor ... and was discontinued from
+# that treatment due to a Grade 3 or higher immune-mediated adverse event" (NCT04389632), "Patients who
+# discontinued prior anti-PD-(L)1 therapy due to an anti-PD-(L)1-related toxicity" (NCT05544929). Every
+# treatment of its sentence is the one stopped (or a treatment arm the sentence applies to): having had it
+# is not the criterion, the reason it was stopped is, and no profile records that. A discontinuation with no
+# toxicity named ("must be discontinued for at least 2 weeks") is a washout, read as such.
+_DISCONTINUED_FOR_TOXICITY = re.compile(
+    r"\bdiscontinu(?:ed?|ation|es|ing)\b[^.;\n]{0,120}?\b(?:due\s+to|because\s+of|secondary\s+to|for)\s+"
+    r"[^.;\n]{0,60}?\b(?:toxicit(?:y|ies)|intoleran(?:ce|t)|intolerability|adverse|AEs?|irAEs?|IMAEs?"
+    r"|side[\s-]effects?)\b",
+    re.IGNORECASE,
+)
 _TOXICITY_WORDS = (
     "toxicit",
     "toxic effect",
@@ -504,24 +568,20 @@ _TOXICITY_WORDS = (
     "aes",
     "irae",
     "recover",
+    "manifestation",
+    "wound",
 )
-# ... or after it, as the reason it was stopped: "Has received prior therapy with an anti-PD-1, anti-PD-L1, or
-# anti-PD-L2 agent ... and was discontinued from that treatment due to a Grade 3 or higher irAE" (NCT04130516,
-# NCT04389632, NCT04585750, NCT04787042) asks about the discontinuation, not about the therapy.
-_DISCONTINUED_FOR_TOXICITY = re.compile(
-    # a full stop inside "e.g.," does not end the clause
-    r"(?:[^.;\n]|\.(?=\S)){0,250}?\bdiscontinued\s+(?:from\s+)?(?:that|this|the|such|said)\s+(?:treatment|therapy|agent"
-    r"|regimen)\s+(?:due\s+to|because\s+of|for)\b",
-    re.IGNORECASE,
-)
+# "Significant immune-mediated adverse event with prior immunotherapy" (NCT04262466), "Prior life-threatening
+# toxicity to anti-PD-1" (NCT03607890), "skin toxicity when receiving enfortumab vedotin" (NCT06465069),
+# "Grade >=3 autoimmune manifestations of previous immune checkpoint inhibitor treatments" (NCT04219254),
 # "irAEs from prior immunotherapies" (NCT05746897), "AEs from immune-modulatory agents (including but not
-# limited to anti-PD1/PD-L1 agents" (NCT05584670) as well.
+# limited to anti-PD1/PD-L1 agents" (NCT05584670); the wounds a surgery left.
 _TOXICITY_FROM = re.compile(
     r"(?:\b(?:toxicit(?:y|ies)|toxic\s+effects?|adverse\s+(?:events?|effects?|reactions?)|(?:ir|im)?AEs?"
-    r"|side[\s-]effects?)\b[^.;,]{0,50}?"
+    r"|side[\s-]effects?|(?:autoimmune|immune[\s-]related|immune[\s-]mediated)\s+manifestations?"
+    # "Unhealed wounds from surgery or injury" (NCT05592626)
+    r"|wounds?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
-    # "life-threatening toxicity to anti-PD-1" (NCT03607890), "immune-related adverse event(s) with checkpoint
-    # inhibitor therapy" (NCT05665361), "skin toxicity when receiving enfortumab vedotin" (NCT06465069)
     r"|of|following|to|with|during|on|(?:when|while)\s+(?:receiving|on|taking))"
     r"|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
@@ -789,16 +849,6 @@ _WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\s+(?:[\w-]+\s+){0,3}$", re
 _EVEN_AFTER = re.compile(
     r"\b(?:even|including)\s+(?:after|if|with|though|(?:men|males?)\s+with)\b[^.;()\n]{0,40}$", re.IGNORECASE
 )
-# The drug an antibody-drug conjugate carries, before or after it.
-_PAYLOAD_BEFORE = re.compile(
-    r"\btopoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?(?:\s*\([\w-]{2,10}\))?[\s-]*(?:based\s+)?$",
-    re.IGNORECASE,
-)
-_PAYLOAD_AFTER = re.compile(
-    r"\s*\(?s?\)?\s+(?:with|carrying|containing|bearing)\s+(?:an?\s+|any\s+)?[\w\s-]{0,40}?"
-    r"(?:payload|topoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?)\b",
-    re.IGNORECASE,
-)
 _MAY_BE_ELIGIBLE_WORDS = ("eligible", "enrol", "include", "participate", "disqualified", "permissible")
 # "No concurrent radiotherapy", "concomitant use of systemic corticosteroids", "currently receiving
 # chemotherapy", "Actively receiving systemic treatment" (NCT05384626): the treatment counts only while it is
@@ -850,6 +900,27 @@ _EXAMPLES_CUE = re.compile(
     r"|include(?=[\s,:]*but\s))[\s,:]*"
     r"(?:but\s+(?:(?:is|are)\s+)?not\s+(?:limited|restricted)\s+to[\s,:]*)?"
     r"(?:(?:patients|subjects|participants|people|persons|individuals|those)\s+(?:with|who\s+have)\s+)?$",
+    re.IGNORECASE,
+)
+# A disease named as what need not be tested for (`_Builder._test_not_required`).
+_TEST_FOR_BEFORE = re.compile(r"\b(?:testing|tests?|screening)\s+for\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
+_TEST_NOT_REQUIRED_AFTER = re.compile(
+    r"[ \t]+(?:screening[ \t]+)?(?:testing|tests?|screening)(?:[ \t]+tests?)?[ \t]+(?:is|are)[ \t]+not"
+    r"[ \t]+required\b",
+    re.IGNORECASE,
+)
+_NOT_REQUIRED_AFTER = re.compile(r"[^.;\n]{0,40}?\b(?:is|are)\s+not\s+required\b", re.IGNORECASE)
+# The drug an antibody-drug conjugate carries, before or after it: "MMAE-based ADC" (NCT06219941), "prior
+# Topoisomerase I inhibitor(TOPO1i) antibody drug conjugate" (NCT06555744), "any ADC with a topoisomerase
+# payload" (NCT06242470).
+_PAYLOAD_BEFORE = re.compile(
+    r"(?:\btopoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?(?:\s*\([\w-]{2,10}\))?[\s-]*(?:based\s+)?"
+    r"|\b[\w-]+[- ](?:based|containing|conjugated)\s+)$",
+    re.IGNORECASE,
+)
+_PAYLOAD_AFTER = re.compile(
+    r"\s*\(?s?\)?\s+(?:with|carrying|containing|bearing)\s+(?:an?\s+|any\s+|the\s+)?[\w\s-]{0,40}?"
+    r"(?:payloads?|topoisomerase(?:[\s-]+(?:I|1))?(?:[\s-]+inhibitors?)?)\b",
     re.IGNORECASE,
 )
 # A target's name right before "targeted therapy": a word of capitals and digits ("PSMA", "STEAP1", "CD19").
@@ -1154,13 +1225,14 @@ class _Builder:
         self.says_current = may_contain(norm.text, lowered, _CURRENT_WORDS)
         self.judges_suitability = may_contain(norm.text, lowered, _SUITABLE_OR_STARTING_WORDS)
         self.names_contraindication = may_contain(norm.text, lowered, ("contraindication",))
+        self.names_discontinuation = may_contain(norm.text, lowered, ("discontinu",))
+        self.names_protocol = may_contain(norm.text, lowered, ("protocol",))
+        self.names_not_required = "not required" in lowered
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.says_taking = "taking" in lowered or "receiving" in lowered
         self.may_continue = "continue" in lowered
         self.names_cause = any(word in lowered for word in ("related", "induced", "associated", "attribut"))
-        self.names_discontinued = self.names_toxicity and may_contain(norm.text, lowered, ("discontinued",))
         self.says_even = may_contain(norm.text, lowered, ("even ", "including "))
-        self.names_payload = may_contain(norm.text, lowered, ("payload", "topoisomerase"))
         self.names_natural_history = may_contain(norm.text, lowered, ("natural history",))
         self.names_adjuvant = may_contain(norm.text, lowered, ("adjuvant", "intravesical", "operative"))
         self.names_involvement = may_contain(norm.text, lowered, ("involvement",))
@@ -1879,6 +1951,7 @@ class _Builder:
             or self._optional(index)
             or self._regardless(index)
             or self._test_to_undergo(index)
+            or self._test_not_required(index)
             or self._study_product(index)
             or self._tolerated_toxicity(index, section)
         )
@@ -2178,6 +2251,20 @@ class _Builder:
         line_start = self.norm.text.rfind("\n", 0, found.start) + 1
         return _EVEN_AFTER.search(self.norm.text, max(line_start, found.start - 50), found.start) is not None
 
+    def _test_not_required(self, index: int) -> bool:
+        """Whether the condition is named as what need not be tested for: "Testing for HIV is not required
+        for entry onto the study" (NCT05863195), "HIV screening testing is not required" (NCT04317534)
+        neither require nor exclude HIV."""
+        found = self.found[index]
+        if found.kind != "condition" or not self.names_not_required:
+            return False
+        line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+        before = _TEST_FOR_BEFORE.search(self.norm.text, max(found.start - 40, line_start), found.start)
+        if before is not None and _NOT_REQUIRED_AFTER.match(self.norm.text, found.end) is not None:
+            return True
+        # ... or before the test: "HIV screening testing is not required" (NCT04317534).
+        return _TEST_NOT_REQUIRED_AFTER.match(self.norm.text, found.end) is not None
+
     def _optional(self, index: int) -> bool:
         """Whether the text makes what the atom names optional: "Castrate levels of testosterone (< 50 ng/dL)
         with or without the use of androgen deprivation therapy" (NCT06236139) asks for neither."""
@@ -2222,6 +2309,8 @@ class _Builder:
             start = max(found.start - 100, line_start)
             cues = (
                 _SUITABLE_FOR,
+                _PRECLUDES,
+                _INTERACTS_WITH,
                 _PLANNED,
                 _BEFORE_STARTING,
                 _AFTER_THE_LAST_DOSE,
@@ -2238,7 +2327,9 @@ class _Builder:
                 if self.found[j].concept == found.concept and self.found[j].start >= line_start
             ):
                 return True
-            if _SUITABLE_AFTER.match(self.norm.text, found.end):
+            if _SUITABLE_AFTER.match(self.norm.text, found.end) or _PLANNED_AFTER.match(
+                self.norm.text, found.end
+            ):
                 return True
             if _FOR_WHICH.search(self.norm.text, start, found.start) and _APPROPRIATE_AFTER.match(
                 self.norm.text, found.end
@@ -2392,10 +2483,27 @@ class _Builder:
             caused = self._caused_after(index)
             if caused is not None:
                 return self._unanswerable(found.start, caused)
+        if found.kind == "therapy" and self.names_discontinuation:
+            stopped = self._stopped_for_toxicity(index)
+            if stopped is not None:
+                return self._unanswerable(*stopped)
+        if found.kind in ("therapy", "procedure"):
+            recovery = _RECOVERY_AFTER.match(self.norm.text, found.end) if self.names_toxicity else None
+            if recovery is not None:
+                return self._unanswerable(found.start, recovery.end())
+            protocol = (
+                _PROTOCOL_WINDOW_AFTER.match(self.norm.text, found.end) if self.names_protocol else None
+            )
+            if protocol is not None:
+                return self._unanswerable(found.start, protocol.end())
         if found.kind == "procedure":
             line_start = self.norm.text.rfind("\n", 0, found.start) + 1
             start = max(found.start - 40, line_start, previous.end if previous else 0)
             match = _PROCEDURE_QUALIFIER.search(self.norm.text, start, found.start)
+            if match is None and concept.code in ("surgery", "radiotherapy"):
+                # "Recent surgery" (NCT06402201): how recent, the text does not say. (A recent transfusion is
+                # a condition on a blood count, read as such.)
+                match = _RECENT_BEFORE.search(self.norm.text, start, found.start)
             if match is not None:
                 return self._unanswerable(match.start(), found.end)
             extent = _PROCEDURE_EXTENT_AFTER.match(self.norm.text, found.end)
@@ -2406,6 +2514,19 @@ class _Builder:
                 match = _CONTRAINDICATED.search(self.norm.text, start, found.start)
                 if match is not None:
                     return self._unanswerable(match.start(), found.end)
+            if concept.code == "adc":
+                # "any MMAE-based ADC" (NCT06219941), "any ADC with a topoisomerase payload" (NCT06242470),
+                # "prior Topoisomerase I inhibitor(TOPO1i) antibody drug conjugate" (NCT06555744): the ADCs
+                # of one payload, which no drug class of the profile records.
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                payload = _PAYLOAD_BEFORE.search(
+                    self.norm.text, max(found.start - 50, line_start), found.start
+                )
+                if payload is not None:
+                    return self._unanswerable(payload.start(), found.end)
+                payload = _PAYLOAD_AFTER.match(self.norm.text, found.end)
+                if payload is not None:
+                    return self._unanswerable(found.start, payload.end())
             if concept.code == "targeted_therapy" and not self.norm.text[found.start : found.end].isupper():
                 # "any other PSMA targeted therapy" (NCT06520345), "(STEAP1)-targeted therapy" (NCT06691984):
                 # therapies against one target, which no drug class of the profile records.
@@ -2423,19 +2544,6 @@ class _Builder:
                 target := _TARGETING_AFTER.match(self.norm.text, found.end)
             ):
                 return self._unanswerable(found.start, target.end())
-            if concept.code == "adc" and self.names_payload:
-                # "any ADC with a topoisomerase payload" (NCT06242470), "prior Topoisomerase I
-                # inhibitor(TOPO1i) antibody drug conjugate treatment" (NCT06555744): an ADC carrying one
-                # kind of drug, which no drug class of the profile records.
-                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
-                payload = _PAYLOAD_BEFORE.search(
-                    self.norm.text, max(found.start - 50, line_start), found.start
-                )
-                if payload is not None:
-                    return self._unanswerable(payload.start(), found.end)
-                payload = _PAYLOAD_AFTER.match(self.norm.text, found.end)
-                if payload is not None:
-                    return self._unanswerable(found.start, payload.end())
             # A floor on the duration: the treatment given that long, which the profile cannot tell.
             duration = self._treatment_duration(index)
             if duration is not None and not duration[2]:
@@ -2488,6 +2596,7 @@ class _Builder:
             and form is not None
             and is_cancer(concept.code)
             and not _ALTERNATIVE_FORM_BEFORE.search(self.norm.text, start, form.start())
+            and not (form.group(0).lower().startswith("squamous") and _has_squamous_kind(concept.code))
         ):
             return self._unanswerable(form.start(), found.end)
         involvement = (
@@ -2572,6 +2681,27 @@ class _Builder:
             return self._setting_before(previous)
         return None
 
+    def _stopped_for_toxicity(self, index: int) -> tuple[int, int] | None:
+        """The span from the therapy to the discontinuation for toxicity its sentence names (before or after
+        it), or None when the sentence names none (`_DISCONTINUED_FOR_TOXICITY`)."""
+        found = self.found[index]
+        text = self.norm.text
+        # The sentence: its line, cut where a full stop or semicolon ends a word and a capital follows (the
+        # full stops of "e.g.," end nothing, NCT04787042).
+        start = text.rfind("\n", 0, found.start) + 1
+        end = text.find("\n", found.end)
+        end = len(text) if end < 0 else end
+        for stop in _SENTENCE_START.finditer(text, start, end):
+            if stop.end() <= found.start:
+                start = stop.end()
+            elif stop.start() >= found.end:
+                end = stop.start()
+                break
+        match = _DISCONTINUED_FOR_TOXICITY.search(text, start, end)
+        if match is None:
+            return None
+        return min(found.start, match.start()), max(found.end, match.end())
+
     def _toxicity_from(self, index: int) -> int | None:
         """Where the toxicity a treatment caused is named before it ("toxicities from prior therapy,
         including commercial osimertinib", "adverse events due to a previously administered agent"), or
@@ -2585,8 +2715,6 @@ class _Builder:
         match = _TOXICITY_FROM.search(self.norm.text, start, found.start)
         if match is not None:
             return match.start()
-        if self.names_discontinued and _DISCONTINUED_FOR_TOXICITY.match(self.norm.text, found.end):
-            return found.start
         if (
             previous >= 0
             and self.found[previous].kind in ("therapy", "procedure")
@@ -3234,8 +3362,52 @@ _ORGANISATION_AFTER = re.compile(
 _CRITERIA_BEFORE = re.compile(r"\bEvaluation\s+Criteria\s+(?:in|for)\s+$", re.I)
 
 
+# "No extra hepatic disease" (NCT05953337), "extra-hepatic disease": the cancer spread outside the organ (the
+# one word "extrahepatic" split), not a disease of it.
+_EXTRA_BEFORE = re.compile(r"\bextra[- ]$", re.IGNORECASE)
+_ORGAN_ADJECTIVE = re.compile(
+    r"(?:hepatic|pulmonary|renal|cranial|thoracic|abdominal|pelvic|nodal|osseous|peritoneal|medullary)\b",
+    re.IGNORECASE,
+)
+
+
+# Radiation named for what is not a treatment: "lack of ability to follow radiation safety precautions"
+# (NCT06710756), "as adjudicated by the radiation oncologist" (NCT04221893).
+_NOT_THE_TREATMENT_AFTER = re.compile(
+    r"[ \t]+(?:safety|precautions?|protection|oncologists?|physicists?|department)\b", re.IGNORECASE
+)
+
+
+def _radiation_named_for_else(text: str, found: Found) -> bool:
+    return (
+        found.kind == "procedure"
+        and found.concept is not None
+        and found.concept.code == "radiotherapy"
+        and _NOT_THE_TREATMENT_AFTER.match(text, found.end) is not None
+    )
+
+
+@lru_cache(maxsize=256)
+def _has_squamous_kind(code: str) -> bool:
+    """Whether the vocabulary has a squamous kind of the cancer (head and neck squamous cell carcinoma of
+    head and neck cancer): "Squamous cell cancer of the head and neck" then names the cancer as it always
+    has, and only a cancer without one ("squamous cell ... gastroesophageal cancer") is narrowed by it."""
+    return any(
+        "squamous" in e.concept.label and e.concept.code != code and is_a(e.concept.code, code)
+        for e in vocabulary().get("condition", ())
+    )
+
+
+def _outside_the_organ(text: str, found: Found) -> bool:
+    return (
+        found.kind == "condition"
+        and _ORGAN_ADJECTIVE.match(text, found.start) is not None
+        and _EXTRA_BEFORE.search(text, max(0, found.start - 6), found.start) is not None
+    )
+
+
 def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Found]:
-    """Drops the vocabulary's reading of an abbreviation the text defines as a disease it does not mean: in
+    """Drops the vocabulary's reading of an abbreviation the text defines as something it does not mean: in
     "mast cell leukemia (MCL)" MCL is no mantle cell lymphoma, and in "Richter's Transformation (RT)"
     (NCT04792489) RT is no radiotherapy, here or further on. The words right before the brackets whose
     initials spell the abbreviation define it (a possessive's "'s" is its word's); it is redefined when they
@@ -3254,10 +3426,22 @@ def _without_redefined_abbreviations(text: str, found: list[Found]) -> list[Foun
             for f in found
             if phrase_start <= f.start and f.end <= match.end("words") and f.kind == "condition" and f.concept
         ]
-        if own is None or own.concept is None or not named or own.concept.code in named:
+        if own is None or own.concept is None or own.concept.code in named:
+            continue
+        terms = _terms_of(own.kind, own.concept.code)
+        if not named:
+            # Words that name nothing linked define it too when they share no word with any of the
+            # concept's names: "Peritoneal Carcinomatosis Index (PCI)" (NCT05802056) is no percutaneous
+            # coronary intervention. Only for a disease, a procedure or a treatment: a lab's or a score's
+            # abbreviation is spelled out in words of its own ("Eastern Cooperative Oncology Group (ECOG)").
+            if own.kind not in ("condition", "procedure", "therapy"):
+                continue
+            known = {w for term in terms for w in re.findall(r"[a-z]+", term.lower())}
+            if not any(w.lower() in known for w in words):
+                redefined.add(abbreviation)
             continue
         first = words[0].lower()
-        if not any(term.lower().split()[0] == first for term in _terms_of(own.kind, own.concept.code)):
+        if not any(term.lower().split()[0] == first for term in terms):
             redefined.add(abbreviation)
     if not redefined:
         return found
@@ -3628,6 +3812,10 @@ def parse_eligibility(
         found = _without_definitions(norm.text, roots, found)
     if "donor" in lowered:
         found = _without_donor_items(norm.text, roots, found)
+    if "extra" in lowered:
+        found = [f for f in found if not _outside_the_organ(norm.text, f)]
+    if "radiation" in lowered:
+        found = [f for f in found if not _radiation_named_for_else(norm.text, f)]
     if _BRACKETED_ABBREVIATION.search(norm.text):
         found = _without_redefined_abbreviations(norm.text, found)
     if "infection" in lowered or "(" in lowered:
