@@ -878,6 +878,7 @@ _TAKING = re.compile(
     r"(?!(?:[\w-]+\s+){0,5}?(?:prior|previous|previously|past)\b)(?:[\w-]+,?\s+){0,6}?$",
     re.IGNORECASE,
 )
+_TREATMENTS = ("therapy", "procedure")
 # "No prior or concurrent chemotherapy", "PRIOR CONCURRENT THERAPY:": past treatment counts as well.
 _PRIOR_BEFORE = re.compile(r"\b(?:prior|previous|past)\s*(?:or|and/or|and|/)?\s*$", re.IGNORECASE)
 # The engine reads another cancer from these concepts itself ("other malignancy", "prior malignancy").
@@ -2172,16 +2173,14 @@ class _Builder:
         start, end = self.found[index].start, self.found[index].end
         if self.permits and _PERMITTED.match(self.norm.text, end) is not None:
             return True
-        if self.may_continue and self.found[index].kind == "therapy":
-            # "Participants receiving an EGFR TKI at the time of signing informed consent may continue to take
-            # the EGFR TKI until 5 days prior to Cycle 1 Day 1" (NCT07070232): a permission, either side.
-            sentence_start = max(self.norm.text.rfind(mark, 0, start) for mark in (".", ";", "\n")) + 1
-            sentence_end = min(
-                (e for e in (self.norm.text.find(mark, end) for mark in (". ", ";", "\n")) if e >= 0),
-                default=len(self.norm.text),
-            )
-            if _MAY_CONTINUE.search(self.norm.text, sentence_start, sentence_end) is not None:
-                return True
+        # "Participants receiving an EGFR TKI at the time of signing informed consent may continue to take the
+        # EGFR TKI until 5 days prior to Cycle 1 Day 1" (NCT07070232): a permission, either side.
+        if (
+            self.may_continue
+            and self.found[index].kind == "therapy"
+            and _MAY_CONTINUE.search(self.norm.text, *self._sentence_around(start, end)) is not None
+        ):
+            return True
         if self.names_natural_history and _DOES_NOT_INTERFERE.match(self.norm.text, end) is not None:
             return True
         if (
@@ -2672,32 +2671,29 @@ class _Builder:
             if _SYSTEMIC_ALTERNATIVE.search(self.norm.text, max(start, match.start() - 25), found.start):
                 return None
             return match.start()
-        if (
-            previous >= 0
-            and self.found[previous].kind == "therapy"
-            and self.found[previous].end >= line_start
-            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
-        ):
-            return self._setting_before(previous)
-        return None
+        listed = self._listed_with(index, line_start, (_TREATMENT_LIST_GAP,), ("therapy",))
+        return None if listed < 0 else self._setting_before(listed)
+
+    def _sentence_around(self, start: int, end: int) -> tuple[int, int]:
+        """The sentence that holds text[start:end]: its line, cut where a full stop or semicolon ends a word
+        and a capital follows (the full stops of "e.g.," end nothing, NCT04787042)."""
+        text = self.norm.text
+        first = text.rfind("\n", 0, start) + 1
+        last = text.find("\n", end)
+        last = len(text) if last < 0 else last
+        for stop in _SENTENCE_START.finditer(text, first, last):
+            if stop.end() <= start:
+                first = stop.end()
+            elif stop.start() >= end:
+                return first, stop.start()
+        return first, last
 
     def _stopped_for_toxicity(self, index: int) -> tuple[int, int] | None:
         """The span from the therapy to the discontinuation for toxicity its sentence names (before or after
         it), or None when the sentence names none (`_DISCONTINUED_FOR_TOXICITY`)."""
         found = self.found[index]
-        text = self.norm.text
-        # The sentence: its line, cut where a full stop or semicolon ends a word and a capital follows (the
-        # full stops of "e.g.," end nothing, NCT04787042).
-        start = text.rfind("\n", 0, found.start) + 1
-        end = text.find("\n", found.end)
-        end = len(text) if end < 0 else end
-        for stop in _SENTENCE_START.finditer(text, start, end):
-            if stop.end() <= found.start:
-                start = stop.end()
-            elif stop.start() >= found.end:
-                end = stop.start()
-                break
-        match = _DISCONTINUED_FOR_TOXICITY.search(text, start, end)
+        start, end = self._sentence_around(found.start, found.end)
+        match = _DISCONTINUED_FOR_TOXICITY.search(self.norm.text, start, end)
         if match is None:
             return None
         return min(found.start, match.start()), max(found.end, match.end())
@@ -2715,17 +2711,8 @@ class _Builder:
         match = _TOXICITY_FROM.search(self.norm.text, start, found.start)
         if match is not None:
             return match.start()
-        if (
-            previous >= 0
-            and self.found[previous].kind in ("therapy", "procedure")
-            and self.found[previous].end >= line_start
-            and (
-                _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
-                or _UNREAD_ITEM_GAP.match(self.norm.text, self.found[previous].end, found.start)
-            )
-        ):
-            return self._toxicity_from(previous)
-        return None
+        listed = self._listed_with(index, line_start, (_TREATMENT_LIST_GAP, _UNREAD_ITEM_GAP), _TREATMENTS)
+        return None if listed < 0 else self._toxicity_from(listed)
 
     def _course(self, index: int, start: int, line_start: int) -> Atom | None:
         """The course a cancer is asked to have, named right before it ("relapsed or refractory multiple
@@ -2853,16 +2840,8 @@ class _Builder:
             if _PRIOR_BEFORE.search(self.norm.text, max(0, match.start() - 20), match.start()):
                 return None
             return match.start(), match.end()
-        if (
-            previous >= 0
-            and self.found[previous].end >= line_start
-            and (
-                _LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
-                or _EXAMPLES_GAP.match(self.norm.text, self.found[previous].end, found.start)
-            )
-        ):
-            return self._current(previous)
-        return None
+        listed = self._listed_with(index, line_start, (_LIST_GAP, _EXAMPLES_GAP))
+        return None if listed < 0 else self._current(listed)
 
     def _taking(self, index: int) -> tuple[int, int] | None:
         """Where the text names a treatment the patient is taking or receiving, on a line with no window of
@@ -2878,13 +2857,25 @@ class _Builder:
         match = _TAKING.search(self.norm.text, start, found.start)
         if match is not None:
             return match.start(), match.end()
-        if (
-            previous >= 0
-            and self.found[previous].end >= line_start
-            and _TREATMENT_LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
-        ):
-            return self._taking(previous)
-        return None
+        listed = self._listed_with(index, line_start, (_TREATMENT_LIST_GAP,))
+        return None if listed < 0 else self._taking(listed)
+
+    def _listed_with(
+        self,
+        index: int,
+        line_start: int,
+        gaps: tuple[re.Pattern[str], ...],
+        kinds: tuple[str, ...] | None = None,
+    ) -> int:
+        """The read atom before `index` on its line when only a list's words (one of `gaps`) stand between
+        them, so that the two share what the list's first item is named with; -1 when there is none."""
+        previous = self._previous_read(index)
+        if previous < 0 or self.found[previous].end < line_start:
+            return -1
+        if kinds is not None and self.found[previous].kind not in kinds:
+            return -1
+        between = self.norm.text[self.found[previous].end : self.found[index].start]
+        return previous if any(gap.match(between) for gap in gaps) else -1
 
     def _unanswerable(self, start: int, end: int) -> Atom:
         text, span = self._original(start, end)
