@@ -219,6 +219,15 @@ _QUALIFIER = re.compile(
     r"(?:[\s,/-]+(?:or|and|and/or|[A-Za-z0-9]+)){0,2}[\s,/-]*$",
     re.IGNORECASE,
 )
+# A qualified general condition that opens a list of examples, up to the example's start: "active
+# infectious disease, such as hepatitis B or C", "Active infection including hepatitis B, hepatitis C, and
+# HIV" (NCT05036291).
+_QUALIFIED_EXAMPLES_OF = re.compile(
+    r"\b(?:uncontrolled|active|symptomatic|severe|serious|clinically\s+significant|significant)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:infections?|infectious\s+diseases?|diseases?|conditions?|disorders?|illness(?:es)?)"
+    r"[\s,(:]*(?:such\s+as|including|e\.g\.,?|for\s+example)[^.;:\n]{0,100}$",
+    re.IGNORECASE,
+)
 # A course named as one alternative among others ("metastatic or recurrent", "locally advanced and/or
 # recurrent"): what the other alternatives are is not a course, so the course alone is not required.
 _ALTERNATIVE_BEFORE = re.compile(r"(?:\bor|\band/or|\band|/|,|&)\s*$", re.IGNORECASE)
@@ -1088,6 +1097,12 @@ def _priority(found: Found) -> tuple[int, int, int]:
     return (found.end - found.start, found.specificity, 0 if bare else 1)
 
 
+def _by_cohort(item: Item) -> bool:
+    """Whether every sub-item names a cohort of its own, two or more in all."""
+    cohorts = {child.cohort for child in item.children}
+    return None not in cohorts and item.cohort not in cohorts and len(cohorts) > 1
+
+
 def _binds_only(section: Section, whom: Node, requirement: Node) -> Node:
     """A requirement that binds only the patients `whom` describes: an inclusion they alone must meet, an
     exclusion that excludes only them."""
@@ -1231,6 +1246,7 @@ class _Builder:
         self.names_not_required = "not required" in lowered
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.says_taking = "taking" in lowered or "receiving" in lowered
+        self.gives_examples = may_contain(norm.text, lowered, ("such as", "including", "e.g", "for example"))
         self.may_continue = "continue" in lowered
         self.names_cause = any(word in lowered for word in ("related", "induced", "associated", "attribut"))
         self.says_even = may_contain(norm.text, lowered, ("even ", "including "))
@@ -1311,8 +1327,11 @@ class _Builder:
             or OR_GROUP.search(header)
             or (item.section == "inclusion" and _ELIGIBLE_DISEASES_HEADER.search(header))
             or (not exception and self._names_diagnoses(item.children))
+            or (item.section == "inclusion" and _by_cohort(item))
         ):
             # "No history of any of the following:" excludes each one: none of them, not "not all of them".
+            # Requirements labelled by cohort ("Cohort B1: ... enfortumab vedotin naive", "Cohort B2: ... must
+            # have received enfortumab vedotin", NCT06465069) are met by meeting any one cohort's.
             body = Or(children)
         else:
             body = And(children)
@@ -2608,6 +2627,12 @@ class _Builder:
         site_after = _SITE_AFTER_CANCER.match(self.norm.text, found.end)
         if match is None and site_after is not None and is_cancer(concept.code):
             return self._unanswerable(found.start, site_after.end())
+        if match is None and self.gives_examples:
+            # "known active infectious disease, such as hepatitis B or C infection" (NCT03740256): the
+            # examples of a qualified general condition carry its qualifier.
+            match = _QUALIFIED_EXAMPLES_OF.search(
+                self.norm.text, max(found.start - 160, line_start), found.start
+            )
         if match is None:
             cause = _CAUSE_AFTER.match(self.norm.text, found.end)
             return None if cause is None else self._unanswerable(found.start, cause.end())
@@ -3336,7 +3361,11 @@ _NAIVE_AFTER = re.compile(r"[\s-]?(naive)\b", re.IGNORECASE)
 # A treatment named as a label: "Radiotherapy:" over "- No concurrent radiotherapy", or "... Chemotherapy: See
 # Disease Characteristics Surgery: Not specified" in the PDQ records' merged "PRIOR CONCURRENT THERAPY:"
 # paragraphs. It opens a line or item, follows another label, or is capitalised inside a merged paragraph.
-_LABEL_AFTER = re.compile(r"\s*:")
+# ... or its words before the colon say it heads requirements: "Prior enfortumab vedotin specific
+# requirements:" (NCT06465069).
+_LABEL_AFTER = re.compile(
+    r"\s*(?P<requirements>(?:specific\s+|related\s+)?(?:requirements?|criteria)\s*)?:", re.IGNORECASE
+)
 _LABEL_BEFORE = re.compile(r"(?:^|[:.]|^[\s*>-]+)\s*$")
 
 
@@ -3350,7 +3379,11 @@ _ORGANISATION_AFTER = re.compile(
 
 # The disease in the name of a set of response criteria: "Response Evaluation Criteria in Solid Tumors" (98
 # registry mentions; NCT05638295 gave it the window of the imaging in its sentence).
-_CRITERIA_BEFORE = re.compile(r"\bEvaluation\s+Criteria\s+(?:in|for)\s+$", re.I)
+# So is the disease in a protocol's title: "as specified in S1400: Phase II/III Biomarker-Driven Master
+# Protocol for Previously Treated Squamous Cell Lung Cancer (Lung-Map)" (NCT05642572).
+_CRITERIA_BEFORE = re.compile(
+    r"\b(?:Evaluation\s+Criteria\s+(?:in|for)|Protocol\s+for(?:\s+[A-Z][\w-]*){0,3})\s+$", re.I
+)
 
 
 # "No extra hepatic disease" (NCT05953337), "extra-hepatic disease": the cancer spread outside the organ (the
@@ -3477,13 +3510,18 @@ def _inside_longer_code(text: str, found: Found) -> bool:
 def _names_organisation(text: str, found: Found) -> bool:
     return found.kind == "condition" and (
         _ORGANISATION_AFTER.match(text, found.end) is not None
-        or _CRITERIA_BEFORE.search(text, max(0, found.start - 30), found.start) is not None
+        or _CRITERIA_BEFORE.search(text, max(0, found.start - 60), found.start) is not None
     )
 
 
 def _topic_label(text: str, found: Found) -> bool:
-    if found.kind not in ("therapy", "procedure") or not _LABEL_AFTER.match(text, found.end):
+    if found.kind not in ("therapy", "procedure"):
         return False
+    label = _LABEL_AFTER.match(text, found.end)
+    if label is None:
+        return False
+    if label.group("requirements"):
+        return True
     line_start = text.rfind("\n", 0, found.start) + 1
     before = text[line_start : found.start]
     return _LABEL_BEFORE.search(before) is not None or text[found.start].isupper()

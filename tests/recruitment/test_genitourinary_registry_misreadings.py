@@ -342,3 +342,17 @@ class TestAnAntibodyDrugConjugatesPayloadIsTheSitesQuestion:
 
     def test_any_adc_still_excludes(self):
         assert outcome("Prior treatment with an antibody drug conjugate", URSULA) == "violated"
+
+
+class TestRequirementsLabelledByCohortAreAlternatives:
+    def test_a_naive_cohort_and_a_treated_cohort_under_one_header(self):
+        # NCT06465069: read as one requirement, "naive" and "must have received" ruled out everyone.
+        text = (
+            "Inclusion Criteria:\n* Prior enfortumab vedotin specific requirements:\n\n"
+            "  * Cohorts A1/A2/C: prior treatment with enfortumab vedotin is allowed, but not required\n"
+            "  * Cohort B1: individual must be enfortumab vedotin naive in the advanced/metastatic setting\n"
+            "  * Cohort B2: individual must have received enfortumab vedotin in the metastatic/advanced "
+            "setting.\n"
+        )
+        [verdict] = evaluate(parse_eligibility(text).criteria, RAVI, today=TODAY).criteria
+        assert str(verdict.outcome) != "violated"

@@ -3,27 +3,16 @@ other anticancer therapy targeting immune-regulatory receptors", "a chronic skin
 require systemic therapy", "KRAS G12C tyrosine kinase inhibitor". Read without it, the generic treatment
 ruled out every patient who had had any anticancer therapy or any tyrosine kinase inhibitor.
 
-Mei, 58, ECOG 1, metastatic EGFR L858R lung adenocarcinoma, treated with osimertinib (a tyrosine kinase
-inhibitor) 2025-04 to 2026-09; nothing else on file."""
+Mei (tests/recruitment/test_drug_named_as_object.py), 58, ECOG 1, metastatic EGFR L858R lung adenocarcinoma,
+treated with osimertinib (a tyrosine kinase inhibitor) 2025-04 to 2026-09; nothing else on file."""
 
 import datetime
 
 from nlp import parse_eligibility
-from recruitment.matching import DiagnosisFact, PatientFacts, evaluate
-from recruitment.matching.facts import BiomarkerFact
-from tests.recruitment.fact_helpers import therapy
+from recruitment.matching import evaluate
+from tests.recruitment.test_drug_named_as_object import MEI
 
 TODAY = datetime.date(2026, 12, 7)
-
-MEI = PatientFacts(
-    birth_date=datetime.date(1968, 3, 2),
-    sex="female",
-    ecog=1,
-    history_confirmed_on=datetime.date(2026, 12, 1),
-    diagnoses=(DiagnosisFact("diagnosis:1", "luad", "lung adenocarcinoma", stage="IV"),),
-    biomarkers=(BiomarkerFact("biomarker:1", "EGFR", "mutation", protein_change="L858R"),),
-    therapies=(therapy("therapy:1", "osimertinib", 1, datetime.date(2025, 4, 1), datetime.date(2026, 9, 1)),),
-)
 
 
 def outcome(text: str, section: str = "Exclusion") -> str:
@@ -55,3 +44,14 @@ class TestTheInhibitorOfANamedGeneIsNotAnyTyrosineKinaseInhibitor:
 
     def test_an_uncoded_met_inhibitor_is_a_question(self):
         assert outcome("Prior treatment with a MET tyrosine kinase inhibitor") == "unknown"
+
+
+class TestTheDiseaseInAProtocolTitleIsNoRequirement:
+    def test_the_lung_map_master_protocol_title(self):
+        # NCT05642572: read as squamous cell lung cancer, it ruled out Mei's adenocarcinoma.
+        text = (
+            "Patients must meet all SCREENING/PRE-SCREENING and SUB-STUDY REGISTRATION COMMON ELIGIBILITY "
+            "CRITERIA as specified in S1400: Phase II/III Biomarker-Driven Master Protocol for Previously "
+            "Treated Squamous Cell Lung Cancer (Lung-Map)"
+        )
+        assert outcome(text, "Inclusion") != "violated"
