@@ -356,6 +356,10 @@ _PLANNED = re.compile(
     r"|anticipat(?:ion|ed|es?)\s+(?:of\s+)?(?:the\s+)?need\s+for"
     # "adequate organ function to administer radiation therapy and immunotherapy" (NCT04221893)
     r"|to\s+(?:administer|undergo)"
+    # "Patients may not have planned external beam radiotherapy ... after study registration", "a planned
+    # interval cytoreduction or hysterectomy" (NCT05256225): the plan as an adjective. Not "Recent or planned
+    # major surgery" nor "planned or prior surgery", where the treatment may be a history as well.
+    r"|(?<!or\s)(?<!and\s)(?<!/)\bplanned(?!\s+(?:or|and)\b)"
     r"|decision\s+(?:has\s+been\s+|was\s+)?made\s+(?:for|to\s+(?:start|initiate|begin))\s+"
     r"(?:treatment|therapy)\s+with)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
