@@ -33,12 +33,16 @@ HUGO = PatientFacts(
             course="recurrent",
         ),
     ),
-    biomarkers=(BiomarkerFact("biomarker:1", "CD274", "expression", measure="CPS", value=20.0, assay="22C3"),),
+    biomarkers=(
+        BiomarkerFact("biomarker:1", "CD274", "expression", measure="CPS", value=20.0, assay="22C3"),
+    ),
     therapies=(
         therapy("therapy:1", "cisplatin", None, datetime.date(2023, 10, 1), datetime.date(2023, 12, 15)),
         therapy("therapy:2", "pembrolizumab", 1, datetime.date(2025, 2, 1), datetime.date(2026, 5, 30)),
     ),
-    procedures=(ProcedureFact("procedure:1", "radiotherapy", "chemoradiotherapy", datetime.date(2023, 10, 1)),),
+    procedures=(
+        ProcedureFact("procedure:1", "radiotherapy", "chemoradiotherapy", datetime.date(2023, 10, 1)),
+    ),
 )
 EDITH = PatientFacts(
     birth_date=datetime.date(1958, 5, 14),
@@ -105,8 +109,8 @@ class TestAPlannedTreatmentIsNoHistory:
     def test_a_planned_radiotherapy_is_not_a_past_one(self) -> None:
         # NCT05256225
         text = (
-            "Patients may not have planned external beam radiotherapy, prior to documentation of progression, "
-            "after study registration"
+            "Patients may not have planned external beam radiotherapy, prior to documentation of "
+            "progression, after study registration"
         )
         assert outcome(text, HUGO) != "violated"
 
