@@ -1212,6 +1212,7 @@ class _Builder:
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         self.names_dose = "dos" in lowered or "mg" in lowered
+        self.names_cumulative_dose = "cumulative" in lowered and "dos" in lowered
         # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
             list(extract.find_windows(norm.text))
@@ -2544,6 +2545,17 @@ class _Builder:
             high = _HIGH_DOSE_BEFORE.search(self.norm.text, max(0, found.start - 20), found.start)
             if high is not None:
                 return self._unanswerable(high.start(), found.end)
+            if self.names_cumulative_dose:
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                window = max(found.start - 90, line_start)
+                cumulative = _CUMULATIVE_DOSE_BEFORE.search(self.norm.text, window, found.start)
+                if cumulative is None and _DOSE_NEXT.match(self.norm.text, found.end):
+                    cumulative = _CUMULATIVE_BEFORE.search(self.norm.text, window, found.start)
+                if cumulative is not None:
+                    return self._unanswerable(cumulative.start(), found.end)
+                cumulative = _CUMULATIVE_DOSE_AFTER.match(self.norm.text, found.end)
+                if cumulative is not None:
+                    return self._unanswerable(found.start, cumulative.end())
             if concept.code in _GENERIC_THERAPIES and (
                 target := _TARGETING_AFTER.match(self.norm.text, found.end)
             ):
@@ -3190,6 +3202,17 @@ _CAUSED_AFTER = re.compile(
 # A treatment given at a dose of its own kind: "Prior high dose chemotherapy requiring stem cell rescue"
 # (NCT04787042), "myeloablative chemotherapy". Not any chemotherapy.
 _HIGH_DOSE_BEFORE = re.compile(r"\b(?:high[\s-]+dose|myeloablative)\s+$", re.IGNORECASE)
+# A cumulative dose of a drug, before it ("a prior total cumulative anthracycline dose of >= 350 mg/m2
+# doxorubicin (or equivalent anthracycline dose)", NCT04969835) or after it ("treatment with anthracyclines
+# with a cumulative dose exceeding 360 mg/m2", NCT07021066): how much of the drug the patient had, which no
+# profile records, not whether the patient had it.
+# "cumulative anthracycline dose": the drug names the dose, whose adjective comes before it.
+_CUMULATIVE_BEFORE = re.compile(r"\bcumulative\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+_DOSE_NEXT = re.compile(r"\s*doses?\b", re.IGNORECASE)
+_CUMULATIVE_DOSE_BEFORE = re.compile(
+    r"\bcumulative\s+(?:[\w-]+\s+){0,2}?doses?\s+(?:of\s+)?[^;.\n]{0,45}?$", re.IGNORECASE
+)
+_CUMULATIVE_DOSE_AFTER = re.compile(r"[^;.\n]{0,40}?\bcumulative\s+(?:[\w-]+\s+)?doses?\b", re.IGNORECASE)
 _STEROID_DOSE_BEFORE = re.compile(
     r"\b(?:high|low|immunosuppressive|physiologic(?:al)?|replacement|supra-?physiologic(?:al)?|pharmacologic(?:al)?)"
     r"[\s-]+dos(?:es?|ing)\s+(?:of\s+)?(?:systemic\s+|oral\s+)?$",

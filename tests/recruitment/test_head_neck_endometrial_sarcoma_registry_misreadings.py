@@ -129,3 +129,28 @@ class TestAPlannedTreatmentIsNoHistory:
             birth_date=EDITH.birth_date, sex="female", history_confirmed_on=TODAY, procedures=(recent,)
         )
         assert outcome("Recent or planned major surgery", patient) == "violated"
+
+
+class TestACumulativeDoseIsNoHistoryOfTheDrug:
+    """A cap on the cumulative dose of a drug asks how much of it the patient had, which no profile records:
+    Soren's doxorubicin does not tell whether he passed 350 mg/m2."""
+
+    def test_a_cumulative_anthracycline_dose_named_before_the_drug_is_asked(self) -> None:
+        # NCT04969835
+        text = (
+            "Has received a prior total cumulative anthracycline dose of ≥ 350 mg/m2 doxorubicin (or "
+            "equivalent anthracycline dose)."
+        )
+        assert outcome(text, SOREN) == "unknown"
+
+    def test_a_cumulative_dose_named_after_the_drug_is_asked(self) -> None:
+        # NCT07021066
+        text = (
+            "Subjects who have received treatment with anthracyclines with a cumulative dose exceeding 360 "
+            "mg/m2"
+        )
+        assert outcome(text, SOREN) == "unknown"
+
+    def test_any_prior_anthracycline_still_rules_him_out(self) -> None:
+        # NCT07125183
+        assert outcome("Prior therapy with anthracycline.", SOREN) == "violated"
