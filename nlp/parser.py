@@ -699,10 +699,11 @@ _EVENT_ENDS_BEFORE_WINDOW = re.compile(
 )
 _WINDOW_COUNTS_FROM = re.compile(r"\s*(?:or\s+(?:less|fewer|sooner)\s+)?(?:of|after|from|following)\b", re.I)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
-# had", "those who did not receive") describes whom the criterion is about.
+# had", "those who did not receive") describes whom the criterion is about; so after a comma ("Non-post-
+# menopausal female, who has not had a bilateral oophorectomy", NCT04383262).
 _PEOPLE_WHO = re.compile(
-    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women|men|those|anyone)\s+"
-    r"(?:who|that)\s+$",
+    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women|men|females?|males?|those"
+    r"|anyone)(?:\s+|\s*,\s*)(?:who|that)\s+$",
     re.IGNORECASE,
 )
 # A trailing condition on whom a requirement binds: "... greater than 50 mL/min if no renal impairment". Not

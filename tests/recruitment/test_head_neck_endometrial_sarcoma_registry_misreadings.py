@@ -154,3 +154,16 @@ class TestACumulativeDoseIsNoHistoryOfTheDrug:
     def test_any_prior_anthracycline_still_rules_him_out(self) -> None:
         # NCT07125183
         assert outcome("Prior therapy with anthracycline.", SOREN) == "violated"
+
+
+class TestAWomanWhoHasNotHadASurgeryIsOneWithout:
+    """"female, who has not had a bilateral oophorectomy" describes the women excluded: the negation was read
+    as the exclusion's own polarity conflict, and Edith's oophorectomy then excluded her."""
+
+    def test_a_female_who_has_not_had_an_oophorectomy_excludes_no_one_who_has(self) -> None:
+        # NCT04383262
+        text = (
+            "Non-post-menopausal female, who has not had a bilateral oophorectomy or medically documented "
+            "ovarian failure. A subject may be considered to be post-menopausal when there is either:"
+        )
+        assert outcome(text, EDITH) != "violated"
