@@ -157,7 +157,7 @@ class TestACumulativeDoseIsNoHistoryOfTheDrug:
 
 
 class TestAWomanWhoHasNotHadASurgeryIsOneWithout:
-    """"female, who has not had a bilateral oophorectomy" describes the women excluded: the negation was read
+    """ "female, who has not had a bilateral oophorectomy" describes the women excluded: the negation was read
     as the exclusion's own polarity conflict, and Edith's oophorectomy then excluded her."""
 
     def test_a_female_who_has_not_had_an_oophorectomy_excludes_no_one_who_has(self) -> None:
