@@ -574,6 +574,7 @@ _TOXICITY_WORDS = (
     "recover",
     "manifestation",
     "wound",
+    "experienced any of the following",
 )
 # "Significant immune-mediated adverse event with prior immunotherapy" (NCT04262466), "Prior life-threatening
 # toxicity to anti-PD-1" (NCT03607890), "skin toxicity when receiving enfortumab vedotin" (NCT06465069),
@@ -587,7 +588,10 @@ _TOXICITY_FROM = re.compile(
     r"|wounds?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
     r"|of|following|to|with|during|on|(?:when|while)\s+(?:receiving|on|taking))"
-    r"|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    r"|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from"
+    # The harms listed after the treatment: "Has experienced any of the following with prior immunotherapy:
+    # any immune mediated adverse events (imAE) of Grade >=3, ..." (NCT06710847).
+    r"|\bexperienced\s+any\s+of\s+the\s+following\s+(?:with|on|during|from|after))\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
     r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including(?:\s+but\s+not\s+limited\s+to)?|such\s+as)"
     r"[,:\s]*(?:[\w-]+\s+)?)?$",

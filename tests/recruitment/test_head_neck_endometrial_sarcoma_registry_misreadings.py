@@ -167,3 +167,18 @@ class TestAWomanWhoHasNotHadASurgeryIsOneWithout:
             "ovarian failure. A subject may be considered to be post-menopausal when there is either:"
         )
         assert outcome(text, EDITH) != "violated"
+
+
+class TestTheHarmsOfATreatmentListedAfterItAreAsked:
+    """"experienced any of the following with prior immunotherapy:" lists the harms of the treatment; the
+    treatment alone ruled out Hugo and Edith, who had one without any of them on file."""
+
+    TEXT = (
+        "Has experienced any of the following with prior immunotherapy: any immune mediated adverse events "
+        "(imAE) of Grade ≥3, immune-related severe neurologic events of any grade"
+    )
+
+    def test_the_harms_of_an_immunotherapy_are_not_the_immunotherapy(self) -> None:
+        # NCT06710847
+        assert outcome(self.TEXT, HUGO) != "violated"
+        assert outcome(self.TEXT, EDITH) != "violated"
