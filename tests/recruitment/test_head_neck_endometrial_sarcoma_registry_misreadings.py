@@ -157,8 +157,8 @@ class TestACumulativeDoseIsNoHistoryOfTheDrug:
 
 
 class TestAWomanWhoHasNotHadASurgeryIsOneWithout:
-    """ "female, who has not had a bilateral oophorectomy" describes the women excluded: the negation was read
-    as the exclusion's own polarity conflict, and Edith's oophorectomy then excluded her."""
+    """The words "female, who has not had a bilateral oophorectomy" describe the women excluded: the negation
+    was read as the exclusion's own polarity conflict, and Edith's oophorectomy then excluded her."""
 
     def test_a_female_who_has_not_had_an_oophorectomy_excludes_no_one_who_has(self) -> None:
         # NCT04383262
@@ -170,8 +170,8 @@ class TestAWomanWhoHasNotHadASurgeryIsOneWithout:
 
 
 class TestTheHarmsOfATreatmentListedAfterItAreAsked:
-    """"experienced any of the following with prior immunotherapy:" lists the harms of the treatment; the
-    treatment alone ruled out Hugo and Edith, who had one without any of them on file."""
+    """The words "experienced any of the following with prior immunotherapy:" list the harms of the treatment;
+    the treatment alone ruled out Hugo and Edith, who had one without any of them on file."""
 
     TEXT = (
         "Has experienced any of the following with prior immunotherapy: any immune mediated adverse events "
