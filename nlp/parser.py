@@ -949,6 +949,9 @@ _EXCEPTION_ASIDE = re.compile(r"\s*\((?:except|excluding|other\s+than|but\s+not|
 _LIST_GAP = re.compile(
     r"^[\s,;()\-:]*(?:(?:or|and|and/or|nor|either|/|as well as|plus|with)[\s,()\-:]*)*$", re.I
 )
+# An item of a comma list no term reads, between two that it does: "concurrent anticancer treatment
+# (including chemotherapy, targeted drugs, radiotherapy ..." (NCT06598007).
+_UNREAD_LIST_ITEM = re.compile(r"\s*,\s*[\w-]+(?:\s+[\w-]+)?\s*,\s*$")
 
 _FOR_AGE = re.compile(
     r"\b(?:for|in|if)\s+(?:patients?|subjects?|participants?|children|adults|those|women|men)"
@@ -2880,6 +2883,7 @@ class _Builder:
             and (
                 _LIST_GAP.match(self.norm.text[self.found[previous].end : found.start])
                 or _EXAMPLES_GAP.match(self.norm.text, self.found[previous].end, found.start)
+                or _UNREAD_LIST_ITEM.match(self.norm.text, self.found[previous].end, found.start)
             )
         ):
             return self._current(previous)

@@ -182,3 +182,17 @@ class TestTheHarmsOfATreatmentListedAfterItAreAsked:
         # NCT06710847
         assert outcome(self.TEXT, HUGO) != "violated"
         assert outcome(self.TEXT, EDITH) != "violated"
+
+
+class TestAConcurrentTreatmentListSharesItsCueAcrossAnUnreadItem:
+    """A list of treatments given now shares "concurrent" across an item no term reads ("targeted drugs"):
+    Hugo's radiotherapy of 2023 is not a concurrent one."""
+
+    def test_a_radiotherapy_after_an_unread_item_is_still_concurrent(self) -> None:
+        # NCT06598007
+        text = (
+            "Receiving concurrent anticancer treatment (including chemotherapy, targeted drugs, radiotherapy "
+            "\\[excluding the following small-area radiotherapy for bone metastasis\\], endocrine therapy, "
+            "antitumor traditional Chinese Medicine)."
+        )
+        assert outcome(text, HUGO) != "violated"
