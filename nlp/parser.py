@@ -365,6 +365,10 @@ _PLANNED = re.compile(
     r"|anticipat(?:ion|ed|es?)\s+(?:of\s+)?(?:the\s+)?need\s+for"
     # "adequate organ function to administer radiation therapy and immunotherapy" (NCT04221893)
     r"|to\s+(?:administer|undergo)"
+    # "Patients may not have planned external beam radiotherapy ... after study registration", "a planned
+    # interval cytoreduction or hysterectomy" (NCT05256225): the plan as an adjective. Not "Recent or planned
+    # major surgery" nor "planned or prior surgery", where the treatment may be a history as well.
+    r"|(?<!or\s)(?<!and\s)(?<!/)\bplanned(?!\s+(?:or|and)\b)"
     r"|decision\s+(?:has\s+been\s+|was\s+)?made\s+(?:for|to\s+(?:start|initiate|begin))\s+"
     r"(?:treatment|therapy)\s+with)\s+"
     r"(?:(?:an?|the|further|any|standard)\s+)?"
@@ -579,6 +583,7 @@ _TOXICITY_WORDS = (
     "recover",
     "manifestation",
     "wound",
+    "experienced any of the following",
 )
 # "Significant immune-mediated adverse event with prior immunotherapy" (NCT04262466), "Prior life-threatening
 # toxicity to anti-PD-1" (NCT03607890), "skin toxicity when receiving enfortumab vedotin" (NCT06465069),
@@ -592,15 +597,22 @@ _TOXICITY_FROM = re.compile(
     r"|wounds?)\b[^.;,]{0,50}?"
     r"\b(?:from|due\s+to|related\s+to|attributed\s+to|attributable\s+to|caused\s+by|associated\s+with"
     r"|of|following|to|with|during|on|(?:when|while)\s+(?:receiving|on|taking))"
-    r"|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from)\s+"
+    r"|\brecover(?:ed|y)?\s+(?:\([^()]{0,60}\)\s+)?(?:[^\s.;]+\s+){0,6}?from"
+    # The harms listed after the treatment: "Has experienced any of the following with prior immunotherapy:
+    # any immune mediated adverse events (imAE) of Grade >=3, ..." (NCT06710847).
+    r"|\bexperienced\s+any\s+of\s+the\s+following\s+(?:with|on|during|from|after))\s+"
     # "... of any prior oncologic treatment (e.g. prior surgery, radiotherapy": examples of the treatment
     r"(?:[\w-]+[\s,]+){0,4}?(?:\((?:e\.g\.|eg|i\.e\.|including(?:\s+but\s+not\s+limited\s+to)?|such\s+as)"
     r"[,:\s]*(?:[\w-]+\s+)?)?$",
     re.IGNORECASE,
 )
-# A word no term reads between two treatments of a list: "anti-PD-1, anti-PD-L1, anti-PD-L2,or anti-CTLA4",
-# "anti-PD1/PD-L1 agents and anti-CTLA4".
-_UNREAD_ITEM_GAP = re.compile(r"\s*,?\s*[\w-]+\s*,?\s*(?:or|and|and/or)\s*$", re.IGNORECASE)
+# One or two words no term reads between two treatments of a list: "anti-PD-1, anti-PD-L1, anti-PD-L2,or
+# anti-CTLA4", "anti-PD1/PD-L1 agents and anti-CTLA4", "concurrent anticancer treatment (including
+# chemotherapy, targeted drugs, radiotherapy ..." (NCT06598007).
+_UNREAD_ITEM_GAP = re.compile(
+    r"\s*,?\s*[\w-]+(?:\s+[\w-]+)?\s*(?:,\s*(?:(?:or|and|and/or)\s*)?|,?\s*(?:or|and|and/or)\s*)$",
+    re.IGNORECASE,
+)
 # The words between a treatment and the condition it treats: "chemotherapy for breast cancer", "Herceptin
 # therapy for pancreatic cancer", "radiotherapy to treat the tumour".
 _INDICATION = re.compile(
@@ -704,10 +716,11 @@ _EVENT_ENDS_BEFORE_WINDOW = re.compile(
 )
 _WINDOW_COUNTS_FROM = re.compile(r"\s*(?:or\s+(?:less|fewer|sooner)\s+)?(?:of|after|from|following)\b", re.I)
 # The people a criterion is about, then a relative pronoun: a negated verb after it ("Patients who have not
-# had", "those who did not receive") describes whom the criterion is about.
+# had", "those who did not receive") describes whom the criterion is about; so after a comma ("Non-post-
+# menopausal female, who has not had a bilateral oophorectomy", NCT04383262).
 _PEOPLE_WHO = re.compile(
-    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women|men|those|anyone)\s+"
-    r"(?:who|that)\s+$",
+    r"\b(?:patients?|subjects?|participants?|persons?|people|individuals?|women|men|females?|males?|those"
+    r"|anyone)(?:\s+|\s*,\s*)(?:who|that)\s+$",
     re.IGNORECASE,
 )
 # A trailing condition on whom a requirement binds: "... greater than 50 mL/min if no renal impairment". Not
@@ -1224,6 +1237,7 @@ class _Builder:
         self.may_be_eligible = may_contain(norm.text, lowered, _MAY_BE_ELIGIBLE_WORDS)
         self.names_duration = may_contain(norm.text, lowered, _DURATION_WORDS)
         self.names_dose = "dos" in lowered or "mg" in lowered
+        self.names_cumulative_dose = "cumulative" in lowered and "dos" in lowered
         # Every window names its unit too: a fifth of the texts with a trigger name none.
         self.windows = (
             list(extract.find_windows(norm.text))
@@ -2558,6 +2572,17 @@ class _Builder:
             high = _HIGH_DOSE_BEFORE.search(self.norm.text, max(0, found.start - 20), found.start)
             if high is not None:
                 return self._unanswerable(high.start(), found.end)
+            if self.names_cumulative_dose:
+                line_start = self.norm.text.rfind("\n", 0, found.start) + 1
+                window = max(found.start - 90, line_start)
+                cumulative = _CUMULATIVE_DOSE_BEFORE.search(self.norm.text, window, found.start)
+                if cumulative is None and _DOSE_NEXT.match(self.norm.text, found.end):
+                    cumulative = _CUMULATIVE_BEFORE.search(self.norm.text, window, found.start)
+                if cumulative is not None:
+                    return self._unanswerable(cumulative.start(), found.end)
+                cumulative = _CUMULATIVE_DOSE_AFTER.match(self.norm.text, found.end)
+                if cumulative is not None:
+                    return self._unanswerable(found.start, cumulative.end())
             if concept.code in _GENERIC_THERAPIES and (
                 target := _TARGETING_AFTER.match(self.norm.text, found.end)
             ):
@@ -2865,7 +2890,7 @@ class _Builder:
             if _PRIOR_BEFORE.search(self.norm.text, max(0, match.start() - 20), match.start()):
                 return None
             return match.start(), match.end()
-        listed = self._listed_with(index, line_start, (_LIST_GAP, _EXAMPLES_GAP))
+        listed = self._listed_with(index, line_start, (_LIST_GAP, _EXAMPLES_GAP, _UNREAD_ITEM_GAP))
         return None if listed < 0 else self._current(listed)
 
     def _taking(self, index: int) -> tuple[int, int] | None:
@@ -3202,6 +3227,17 @@ _CAUSED_AFTER = re.compile(
 # A treatment given at a dose of its own kind: "Prior high dose chemotherapy requiring stem cell rescue"
 # (NCT04787042), "myeloablative chemotherapy". Not any chemotherapy.
 _HIGH_DOSE_BEFORE = re.compile(r"\b(?:high[\s-]+dose|myeloablative)\s+$", re.IGNORECASE)
+# A cumulative dose of a drug, before it ("a prior total cumulative anthracycline dose of >= 350 mg/m2
+# doxorubicin (or equivalent anthracycline dose)", NCT04969835) or after it ("treatment with anthracyclines
+# with a cumulative dose exceeding 360 mg/m2", NCT07021066): how much of the drug the patient had, which no
+# profile records, not whether the patient had it.
+# "cumulative anthracycline dose": the drug names the dose, whose adjective comes before it.
+_CUMULATIVE_BEFORE = re.compile(r"\bcumulative\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+_DOSE_NEXT = re.compile(r"\s*doses?\b", re.IGNORECASE)
+_CUMULATIVE_DOSE_BEFORE = re.compile(
+    r"\bcumulative\s+(?:[\w-]+\s+){0,2}?doses?\s+(?:of\s+)?[^;.\n]{0,45}?$", re.IGNORECASE
+)
+_CUMULATIVE_DOSE_AFTER = re.compile(r"[^;.\n]{0,40}?\bcumulative\s+(?:[\w-]+\s+)?doses?\b", re.IGNORECASE)
 _STEROID_DOSE_BEFORE = re.compile(
     r"\b(?:high|low|immunosuppressive|physiologic(?:al)?|replacement|supra-?physiologic(?:al)?|pharmacologic(?:al)?)"
     r"[\s-]+dos(?:es?|ing)\s+(?:of\s+)?(?:systemic\s+|oral\s+)?$",
