@@ -221,11 +221,12 @@ _QUALIFIER = re.compile(
 )
 # A qualified general condition that opens a list of examples, up to the example's start: "active
 # infectious disease, such as hepatitis B or C", "Active infection including hepatitis B, hepatitis C, and
-# HIV" (NCT05036291).
+# HIV" (NCT05036291). Not a bracket of examples ("No severe lung disease (e.g., chronic obstructive pulmonary
+# disease)"), which names what the author counts as such.
 _QUALIFIED_EXAMPLES_OF = re.compile(
     r"\b(?:uncontrolled|active|symptomatic|severe|serious|clinically\s+significant|significant)\s+"
     r"(?:[\w-]+\s+){0,2}?(?:infections?|infectious\s+diseases?|diseases?|conditions?|disorders?|illness(?:es)?)"
-    r"[\s,(:]*(?:such\s+as|including|e\.g\.,?|for\s+example)[^.;:\n]{0,100}$",
+    r"[\s,:]*(?:such\s+as|including)[^.;:\n]{0,100}$",
     re.IGNORECASE,
 )
 # A course named as one alternative among others ("metastatic or recurrent", "locally advanced and/or
@@ -1260,7 +1261,7 @@ class _Builder:
         self.names_not_required = "not required" in lowered
         self.names_toxicity = may_contain(norm.text, lowered, _TOXICITY_WORDS)
         self.says_taking = "taking" in lowered or "receiving" in lowered
-        self.gives_examples = may_contain(norm.text, lowered, ("such as", "including", "e.g", "for example"))
+        self.gives_examples = may_contain(norm.text, lowered, ("such as", "including"))
         self.may_continue = "continue" in lowered
         self.names_cause = any(word in lowered for word in ("related", "induced", "associated", "attribut"))
         self.says_even = may_contain(norm.text, lowered, ("even ", "including "))
