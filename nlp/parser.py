@@ -3254,11 +3254,13 @@ _DOSE_CAP = re.compile(
 
 
 def _is_corticosteroid(found: extract.Found) -> bool:
-    return (
-        found.kind == "therapy"
-        and found.concept is not None
-        and (found.concept.code == _CORTICOSTEROID or _CORTICOSTEROID in drug_classes(found.concept.code))
-    )
+    return found.kind == "therapy" and found.concept is not None and _corticosteroid_code(found.concept.code)
+
+
+@lru_cache(maxsize=4096)
+def _corticosteroid_code(code: str) -> bool:
+    # Asked of every therapy of a text that names a dose, some several times: walk the classes once a code.
+    return code == _CORTICOSTEROID or _CORTICOSTEROID in drug_classes(code)
 
 
 def _without_dose_yardsticks(text: str, found: list[extract.Found]) -> list[extract.Found]:
